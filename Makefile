@@ -1,0 +1,71 @@
+# ntkc — build, test, demo, bench.  `make demo` and `make test` work on a fresh
+# Debian machine: missing headers make the deps step install the packages.
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE \
+           -Iinclude -Icompiler -Iruntime $(BLAS_CFLAGS) $(SAN)
+LDLIBS  := -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm
+LDFLAGS := -fopenmp $(SAN)
+
+LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test demo bench check-asan check-valgrind clean regen
+all: $(BUILD)/ntkc $(BUILD)/libntkc.a
+
+# Installs the Debian packages when any header we build against is missing.
+$(DEPS_STAMP):
+	@for h in /usr/include/libtcc.h /usr/include/pcre2.h /usr/include/criterion/criterion.h \
+	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h \
+	          /usr/lib/x86_64-linux-gnu/tcc/libtcc1.a; do \
+	    [ -e $$h ] || { echo "missing $$h: installing dependencies"; ./scripts/install-deps.sh; break; }; \
+	done
+	@mkdir -p $(BUILD) && touch $@
+deps: $(DEPS_STAMP)
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libntkc.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
+
+# Tests run from the project root (they read examples/, generated/, data/).
+test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+
+demo: $(BUILD)/ntkc
+	./scripts/demo.sh $(BUILD)/ntkc
+
+bench: $(BUILD)/ntkc
+	./scripts/bench.sh $(BUILD)/ntkc
+
+# Regenerates generated/ from examples/ (the tests diff the two).
+regen: $(BUILD)/ntkc
+	./scripts/regen.sh $(BUILD)/ntkc
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" test
+
+check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind --error-exitcode=3 --leak-check=full --trace-children=yes \
+	    ./$(BUILD)/ntkc-tests -j1 $(TEST_ARGS)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,45 @@
+/* The activation table: one entry per activation, holding everything every stage
+ * needs — its parameters, φ and φ' on the host (for quadrature references and the
+ * finite-width Monte Carlo networks), and the C text of its dual kernel that the
+ * emitter pastes into generated code. Adding an activation = adding an entry. */
+#ifndef NTKC_ACT_H
+#define NTKC_ACT_H
+
+#include <stddef.h>
+
+enum { ACT_MAX_PARAMS = 8 };
+
+typedef struct ActParam {
+    const char *name;
+    double def;      /* default value */
+    double min, max; /* inclusive range accepted by the checks */
+    int integer;     /* 1 when the value must be a whole number */
+} ActParam;
+
+typedef struct ActDef ActDef;
+struct ActDef {
+    const char *name;
+    int nparams;
+    ActParam params[ACT_MAX_PARAMS];
+    /* Host φ and φ'. p holds nparams values. Formula activations carry their
+     * expression trees in `user` and evaluate them here. */
+    double (*phi)(const ActDef *self, double x, const double *p);
+    double (*dphi)(const ActDef *self, double x, const double *p);
+    /* C99 text defining exactly
+     *   static void ntkc_dual_<name>(const double *p, double s11, double s12,
+     *                                double s22, double *T, double *Td);
+     * T = E[φ(u)φ(v)], Td = E[φ'(u)φ'(v)], (u,v) ~ N(0, [[s11,s12],[s12,s22]]).
+     * It may call only libm functions declared by the emitter's prelude and
+     * must be finite for s11, s22 >= 0 and |s12| <= sqrt(s11 s22), including
+     * zero variances and s12 = ±sqrt(s11 s22). */
+    const char *c_dual;
+    int kinked; /* φ' has jumps: quadrature references need care */
+    void *user;
+};
+
+/* Built-in activation by name, or NULL. */
+const ActDef *act_lookup(const char *name);
+/* The built-in table, for tests and listings. */
+const ActDef *const *act_builtins(size_t *count);
+
+#endif

@@ -1,0 +1,22 @@
+/* One arena per compilation: every AST node, IR op and string of a compilation
+ * lives here and dies with it, so no stage frees anything piecemeal. */
+#ifndef NTKC_ARENA_H
+#define NTKC_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+} Arena;
+
+void arena_init(Arena *a);
+void arena_free(Arena *a);
+/* Zeroed, 16-byte aligned; aborts on out-of-memory (a compilation is small). */
+void *arena_alloc(Arena *a, size_t size);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+/* printf into the arena. */
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

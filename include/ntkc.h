@@ -1,0 +1,75 @@
+/* libntkc — compile neural-network architectures into their infinite-width
+ * NNGP and NTK kernels, and evaluate them on data.
+ *
+ *   ntkc_error err;
+ *   ntkc_net *net = ntkc_compile_file("fc.ntk", NULL, NULL, &err);
+ *   if (!net) { fputs(err.message, stderr); ... }
+ *   ntkc_kernel(net, n, x, 0, NULL, d, nngp, ntk, NULL, &err);
+ *   ntkc_net_free(net);
+ *
+ * Every function reports failure through an ntkc_error: code 1 for a user
+ * error (bad source, bad data), 2 for an internal one, and a message that names
+ * the file and position or the array at fault. Nothing is printed. */
+#ifndef NTKC_H
+#define NTKC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ntkc_error {
+    int code; /* 0 ok, 1 user error, 2 internal error */
+    char message[2048];
+} ntkc_error;
+
+typedef enum ntkc_backend {
+    NTKC_BACKEND_TCC = 0, /* libtcc, in process, milliseconds */
+    NTKC_BACKEND_CC = 1   /* system compiler at -O3 into a cached shared object */
+} ntkc_backend;
+
+typedef struct ntkc_compile_options {
+    const char *net_name; /* which net of the file; NULL = the only one */
+    ntkc_backend backend;
+} ntkc_compile_options;
+
+typedef struct ntkc_net ntkc_net;
+
+ntkc_net *ntkc_compile_string(const char *source, const char *filename,
+                              const ntkc_compile_options *opts, ntkc_error *err);
+ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, ntkc_error *err);
+void ntkc_net_free(ntkc_net *net);
+
+const char *ntkc_net_name(const ntkc_net *net);
+/* Features per input the net requires, or 0 when any width is accepted. */
+size_t ntkc_net_input_dim(const ntkc_net *net);
+/* The generated C source (valid while net lives). */
+const char *ntkc_net_source(const ntkc_net *net);
+
+/* Emits the C for one net of a source text without compiling it; returns a
+ * malloc'd string (free it) or NULL. */
+char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err);
+
+/* Progress callback: done and total in kernel entries; return non-zero to cancel. */
+typedef int (*ntkc_progress_fn)(void *ctx, size_t done, size_t total);
+
+typedef struct ntkc_eval_options {
+    int threads;        /* 0 = all cores */
+    size_t tile;        /* tile edge in entries; 0 = default */
+    ntkc_progress_fn progress;
+    void *progress_ctx;
+} ntkc_eval_options;
+
+/* NNGP and NTK between rows of x1 (n1×dim) and x2 (n2×dim), row-major doubles.
+ * x2 == NULL means x2 = x1 (then only one triangle is computed and mirrored).
+ * nngp and ntk are n1×n2 row-major outputs; either may be NULL. Returns 0 or
+ * the error code. Non-finite results are reported as errors, never returned. */
+int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2,
+                size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                ntkc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

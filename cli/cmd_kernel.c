@@ -12,13 +12,13 @@
 
 static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
-    "                   [--net NAME] [--backend tcc|cc] [--threads N]\n"
+    "                   [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
     "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
     "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
     "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64.\n"
     "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
-    "whole computation succeeded.\n";
+    "whole computation succeeded. Prints a one-line summary unless --quiet.\n";
 
 typedef struct Progress {
     struct timespec start;
@@ -46,8 +46,31 @@ static int show_progress(void *ctx, size_t done, size_t total)
 }
 
 typedef struct KernelArgs {
-    const char *net_name, *ntk, *nngp, *backend, *threads;
+    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
+    double compile_seconds;
 } KernelArgs;
+
+static double diagonal_mean(const double *k, size_t n1, size_t n2)
+{
+    size_t n = n1 < n2 ? n1 : n2;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += k[i * n2 + i];
+    return sum / (double)n;
+}
+
+/* One line on stdout: what was computed, how fast, and a sanity figure. */
+static void print_summary(const ntkc_net *net, size_t n1, size_t n2, const double *nngp, const double *ntk,
+                          const KernelArgs *a, double seconds)
+{
+    printf("%s: %zu x %zu %s%s%s in %.3f s (compile %.1f ms)", ntkc_net_name(net), n1, n2, ntk ? "NTK" : "",
+           ntk && nngp ? " + " : "", nngp ? "NNGP" : "", seconds, 1e3 * a->compile_seconds);
+    if (ntk)
+        printf("; NTK diagonal mean %.6g", diagonal_mean(ntk, n1, n2));
+    if (nngp)
+        printf("; NNGP diagonal mean %.6g", diagonal_mean(nngp, n1, n2));
+    putchar('\n');
+}
 
 static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyArray *x2, const KernelArgs *a,
                              int threads, ntkc_error *err)
@@ -65,6 +88,9 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
     ntkc_eval_options opts = {.threads = threads, .progress = show_progress, .progress_ctx = &progress};
     int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
                          ntk ? npy_out_data(ntk) : NULL, &opts, err);
+    if (rc == 0 && !a->quiet)
+        print_summary(net, n1, n2, nngp ? npy_out_data(nngp) : NULL, ntk ? npy_out_data(ntk) : NULL, a,
+                      seconds_since(&progress.start));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)
@@ -76,7 +102,7 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
     return rc;
 }
 
-static int run(const Args *args, const KernelArgs *a, ntkc_error *err)
+static int run(const Args *args, KernelArgs *a, ntkc_error *err)
 {
     ntkc_backend backend;
     if (parse_backend("kernel", a->backend, &backend) != 0)
@@ -93,9 +119,12 @@ static int run(const Args *args, const KernelArgs *a, ntkc_error *err)
         return err->code;
     }
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
+    a->compile_seconds = seconds_since(&t0);
     NpyArray x1 = {0}, x2 = {0};
     int rc = load_inputs(inputs[0], &x1, err);
     if (rc == 0 && inputs[1])
@@ -115,7 +144,8 @@ int cmd_kernel(int argc, char **argv)
 {
     KernelArgs a = {0};
     const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp}, {"--net", 1, &a.net_name},
-                             {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {NULL, 0, NULL}};
+                             {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--quiet", 0, &a.quiet},
+                             {NULL, 0, NULL}};
     Args args;
     if (args_parse("kernel", argc, argv, specs, &args) != 0)
         return 1;

@@ -28,7 +28,7 @@ static const LexPattern patterns[] = {
 };
 
 enum { NPATTERNS = sizeof patterns / sizeof patterns[0] };
-_Static_assert(NPATTERNS == TOK_EOF, "one pattern per token kind before TOK_EOF");
+_Static_assert((int)NPATTERNS == (int)TOK_EOF, "one pattern per token kind before TOK_EOF");
 
 struct Lexer {
     pcre2_code *code[NPATTERNS];

@@ -18,6 +18,7 @@ typedef enum ValueKind { VAL_NUMBER, VAL_NAME } ValueKind;
 typedef struct Value {
     ValueKind kind;
     SrcPos pos;       /* of the '-' when negated, else of the number/name */
+    SrcPos tok_pos;   /* of the number/name itself */
     int negated;      /* written with a leading '-' */
     double num;       /* VAL_NUMBER: the magnitude as written (finite) */
     const char *name; /* VAL_NAME */

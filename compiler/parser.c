@@ -132,6 +132,7 @@ static int parse_value(Parser *p, Value *v, const char *what)
     v->pos = peek(p)->pos;
     v->negated = accept(p, TOK_MINUS);
     const Token *t = peek(p);
+    v->tok_pos = t->pos;
     if (t->kind == TOK_NUMBER) {
         v->kind = VAL_NUMBER;
         v->text = tok_str(p, t);

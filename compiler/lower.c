@@ -1,0 +1,557 @@
+/* Checks and lowering. Layers are rows of `layer_rules` (name → lowering
+ * function); built-in activations come from act_lookup, so adding a layer or
+ * an activation does not touch the statement walker. */
+#include "lower.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "act.h"
+
+/* Unrolled nets longer than this are almost surely a typo in a repeat count. */
+enum { MAX_OPS = 100000, MAX_SPECS = 8 };
+
+typedef struct Const {
+    const char *name;
+    double value;
+    SrcPos pos;
+} Const;
+
+typedef struct Scope {
+    Const *v;
+    size_t n, cap;
+} Scope;
+
+typedef struct Lower {
+    Arena *a;
+    const Program *prog;
+    const NetDecl *net;
+    NtkcError *err;
+    const char *src;
+    Scope file, local;
+    Parameterization param;
+    int param_given;
+    SrcPos param_pos;
+    int seen_layer;  /* any layer lowered (param must precede it) */
+    int seen_affine; /* an affine layer lowered (activations need one before) */
+    long prev_width; /* output width of the previous dense (param standard) */
+    IrOp *ops;
+    size_t nops, cap;
+} Lower;
+
+/* One argument a layer accepts. */
+typedef struct ParamSpec {
+    const char *name;
+    double def;
+    double min, max; /* inclusive */
+    int integer;
+    int required;
+} ParamSpec;
+
+/* Arguments matched to a layer's ParamSpecs. */
+typedef struct Bound {
+    double v[MAX_SPECS];
+    int given[MAX_SPECS];
+    SrcPos pos[MAX_SPECS];
+} Bound;
+
+typedef int (*LowerFn)(Lower *L, const Stmt *s);
+typedef struct LayerRule {
+    const char *name;
+    LowerFn lower;
+} LayerRule;
+
+static const char *pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
+
+/* ---- names and suggestions -------------------------------------------- */
+
+int lower_edit_distance(const char *s, const char *t, int cap)
+{
+    enum { MAXLEN = 64 };
+    size_t m = strlen(s), n = strlen(t);
+    if (m >= MAXLEN || n >= MAXLEN)
+        return cap + 1;
+    int d[MAXLEN + 1][MAXLEN + 1];
+    for (size_t i = 0; i <= m; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= n; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= m; i++)
+        for (size_t j = 1; j <= n; j++) {
+            int best = d[i - 1][j - 1] + (s[i - 1] != t[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && s[i - 1] == t[j - 2] && s[i - 2] == t[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[m][n] > cap ? cap + 1 : d[m][n];
+}
+
+/* Keeps the closest candidate within distance 2. */
+typedef struct Suggest {
+    const char *word;
+    const char *best;
+    int dist;
+} Suggest;
+
+static void suggest_try(Suggest *sg, const char *cand)
+{
+    int d = lower_edit_distance(sg->word, cand, 2);
+    if (d <= 2 && d < sg->dist) {
+        sg->best = cand;
+        sg->dist = d;
+    }
+}
+
+static const char *did_you_mean(Lower *L, const Suggest *sg)
+{
+    return sg->best ? arena_printf(L->a, "; did you mean '%s'?", sg->best) : "";
+}
+
+/* ---- constants -------------------------------------------------------- */
+
+static const Const *scope_find(const Scope *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+static void scope_add(Lower *L, Scope *s, Const c)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        Const *v = arena_alloc(L->a, cap * sizeof *v);
+        if (s->n)
+            memcpy(v, s->v, s->n * sizeof *v);
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = c;
+}
+
+static const Const *find_const(const Lower *L, const char *name)
+{
+    const Const *c = scope_find(&L->local, name);
+    return c ? c : scope_find(&L->file, name);
+}
+
+/* The number a value denotes: a literal or a constant, negated if written so. */
+static int value_number(Lower *L, const Value *v, double *out)
+{
+    double x = v->num;
+    if (v->kind == VAL_NAME) {
+        const Const *c = find_const(L, v->name);
+        if (c == NULL) {
+            Suggest sg = {v->name, NULL, 3};
+            for (size_t i = 0; i < L->local.n; i++)
+                suggest_try(&sg, L->local.v[i].name);
+            for (size_t i = 0; i < L->file.n; i++)
+                suggest_try(&sg, L->file.v[i].name);
+            diag_at(L->err, v->tok_pos, L->src, "undefined constant '%s'%s", v->name, did_you_mean(L, &sg));
+            return 0;
+        }
+        x = c->value;
+    }
+    *out = v->negated ? -x : x;
+    return 1;
+}
+
+static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
+{
+    const Const *old = scope_find(s, let->u.let.name);
+    if (old != NULL) {
+        diag_at(L->err, let->pos, L->src, "constant '%s' is already defined %s at %s", let->u.let.name, where,
+                pos_str(L, old->pos));
+        return 0;
+    }
+    double v;
+    if (!value_number(L, &let->u.let.value, &v))
+        return 0;
+    scope_add(L, s, (Const){let->u.let.name, v, let->pos});
+    return 1;
+}
+
+/* ---- arguments -------------------------------------------------------- */
+
+static const char *range_text(Lower *L, const ParamSpec *p)
+{
+    if (p->min == 0 && isinf(p->max))
+        return p->integer ? "a non-negative whole number" : "non-negative";
+    if (isinf(p->min) && isinf(p->max))
+        return p->integer ? "a whole number" : "finite";
+    if (isinf(p->max))
+        return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
+    if (isinf(p->min))
+        return arena_printf(L->a, "%s<= %g", p->integer ? "a whole number " : "", p->max);
+    return arena_printf(L->a, "%sin [%g, %g]", p->integer ? "a whole number " : "", p->min, p->max);
+}
+
+static const char *spec_names(Lower *L, const ParamSpec *spec, int n)
+{
+    const char *s = "";
+    for (int i = 0; i < n; i++)
+        s = arena_printf(L->a, "%s%s%s", s, i ? ", " : "", spec[i].name);
+    return s;
+}
+
+static int slot_by_name(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec *spec, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(spec[k].name, arg->name) == 0)
+            return k;
+    Suggest sg = {arg->name, NULL, 3};
+    for (int k = 0; k < n; k++)
+        suggest_try(&sg, spec[k].name);
+    if (n == 0)
+        diag_at(L->err, arg->pos, L->src, "'%s' takes no arguments, got '%s'", s->u.layer.name, arg->name);
+    else
+        diag_at(L->err, arg->pos, L->src, "unknown argument '%s' for '%s'%s (its arguments: %s)", arg->name,
+                s->u.layer.name, did_you_mean(L, &sg), spec_names(L, spec, n));
+    return -1;
+}
+
+/* Matches s's arguments to spec: positional in order, then keywords; checks
+ * ranges and fills defaults. */
+static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
+{
+    const ArgList *args = &s->u.layer.args;
+    const char *layer = s->u.layer.name;
+    memset(b, 0, sizeof *b);
+    for (size_t i = 0; i < args->n; i++) {
+        const Arg *arg = &args->v[i];
+        int k;
+        if (arg->name == NULL) {
+            if (i >= (size_t)n) {
+                if (n == 0)
+                    diag_at(L->err, arg->pos, L->src, "'%s' takes no arguments", layer);
+                else
+                    diag_at(L->err, arg->pos, L->src, "too many positional arguments for '%s': it takes at most %d (%s)",
+                            layer, n, spec_names(L, spec, n));
+                return 0;
+            }
+            k = (int)i;
+        } else if ((k = slot_by_name(L, s, arg, spec, n)) < 0) {
+            return 0;
+        }
+        if (b->given[k]) {
+            diag_at(L->err, arg->pos, L->src, "duplicate argument '%s' for '%s' (first given at %s)", spec[k].name,
+                    layer, pos_str(L, b->pos[k]));
+            return 0;
+        }
+        double v;
+        if (!value_number(L, &arg->value, &v))
+            return 0;
+        if (v < spec[k].min || v > spec[k].max || (spec[k].integer && v != floor(v))) {
+            diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' must be %s, got %g", spec[k].name, layer,
+                    range_text(L, &spec[k]), v);
+            return 0;
+        }
+        b->v[k] = v;
+        b->given[k] = 1;
+        b->pos[k] = arg->pos;
+    }
+    for (int k = 0; k < n; k++) {
+        if (b->given[k])
+            continue;
+        if (spec[k].required) {
+            diag_at(L->err, s->pos, L->src, "missing required argument '%s' for '%s'", spec[k].name, layer);
+            return 0;
+        }
+        b->v[k] = spec[k].def;
+    }
+    return 1;
+}
+
+/* ---- layers ----------------------------------------------------------- */
+
+static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
+{
+    if (L->nops >= MAX_OPS) {
+        diag_at(L->err, pos, L->src, "net '%s' has more than %d layers after unrolling 'repeat'", L->net->name,
+                MAX_OPS);
+        return NULL;
+    }
+    if (L->nops == L->cap) {
+        size_t cap = L->cap ? 2 * L->cap : 16;
+        IrOp *v = arena_alloc(L->a, cap * sizeof *v);
+        if (L->nops)
+            memcpy(v, L->ops, L->nops * sizeof *v);
+        L->ops = v;
+        L->cap = cap;
+    }
+    IrOp *op = &L->ops[L->nops++];
+    op->kind = kind;
+    op->pos = pos;
+    return op;
+}
+
+enum { DENSE_W, DENSE_B, DENSE_WIDTH };
+static const ParamSpec dense_spec[] = {
+    [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0},
+    [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0},
+    [DENSE_WIDTH] = {"width", 0.0, 1.0, 1e15, 1, 0},
+};
+
+static int lower_dense(Lower *L, const Stmt *s)
+{
+    Bound b;
+    if (!bind_args(L, s, dense_spec, 3, &b))
+        return 0;
+    if (b.given[DENSE_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b.pos[DENSE_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    IrOp *op = push_op(L, IR_DENSE, s->pos);
+    if (op == NULL)
+        return 0;
+    IrDense *d = &op->u.dense;
+    d->w_std = b.v[DENSE_W];
+    d->b_std = b.v[DENSE_B];
+    d->has_bias = b.given[DENSE_B];
+    if (L->param == PARAM_STANDARD) {
+        d->width = (long)b.v[DENSE_WIDTH];
+        d->fan_in = L->prev_width;
+        L->prev_width = d->width;
+    }
+    L->seen_affine = 1;
+    return 1;
+}
+
+static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
+{
+    if (!L->seen_affine) {
+        diag_at(L->err, s->pos, L->src,
+                "activation '%s' before any affine layer: the first layer of a net must be 'dense'", def->name);
+        return 0;
+    }
+    ParamSpec spec[MAX_SPECS];
+    int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
+    for (int k = 0; k < n; k++)
+        spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
+                              def->params[k].integer, 0};
+    Bound b;
+    if (!bind_args(L, s, spec, n, &b))
+        return 0;
+    IrOp *op = push_op(L, IR_ACT, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.act.def = def;
+    for (int k = 0; k < n; k++)
+        op->u.act.p[k] = b.v[k];
+    return 1;
+}
+
+static const LayerRule layer_rules[] = {
+    {"dense", lower_dense},
+};
+enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
+
+static const ActDecl *find_formula(const Program *prog, const char *name)
+{
+    for (size_t i = 0; i < prog->nacts; i++)
+        if (strcmp(prog->acts[i]->name, name) == 0)
+            return prog->acts[i];
+    return NULL;
+}
+
+static int unknown_layer(Lower *L, const Stmt *s)
+{
+    static const char *const words[] = {"repeat", "param", "let", "input"};
+    const char *name = s->u.layer.name;
+    Suggest sg = {name, NULL, 3};
+    const char *known = "";
+    for (size_t i = 0; i < NRULES; i++) {
+        suggest_try(&sg, layer_rules[i].name);
+        known = arena_printf(L->a, "%s%s%s", known, *known ? ", " : "", layer_rules[i].name);
+    }
+    size_t nact;
+    const ActDef *const *acts = act_builtins(&nact);
+    for (size_t i = 0; i < nact; i++) {
+        suggest_try(&sg, acts[i]->name);
+        known = arena_printf(L->a, "%s, %s", known, acts[i]->name);
+    }
+    for (size_t i = 0; i < L->prog->nacts; i++)
+        suggest_try(&sg, L->prog->acts[i]->name);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        suggest_try(&sg, words[i]);
+    if (sg.best)
+        diag_at(L->err, s->pos, L->src, "unknown layer '%s'%s", name, did_you_mean(L, &sg));
+    else
+        diag_at(L->err, s->pos, L->src, "unknown layer '%s' (known layers: %s)", name, known);
+    return 0;
+}
+
+static int lower_layer(Lower *L, const Stmt *s)
+{
+    const char *name = s->u.layer.name;
+    const LowerFn *fn = NULL;
+    for (size_t i = 0; i < NRULES; i++)
+        if (strcmp(layer_rules[i].name, name) == 0)
+            fn = &layer_rules[i].lower;
+    const ActDef *act = fn ? NULL : act_lookup(name);
+    const ActDecl *formula = fn || act ? NULL : find_formula(L->prog, name);
+    if (!fn && !act && !formula)
+        return unknown_layer(L, s);
+    if (s->u.layer.body != NULL) {
+        diag_at(L->err, s->u.layer.body->open, L->src, "'%s' does not take a block", name);
+        return 0;
+    }
+    L->seen_layer = 1;
+    if (formula) {
+        diag_at(L->err, s->pos, L->src,
+                "formula activation '%s' (defined at %s) is not supported yet in nets", name,
+                pos_str(L, formula->pos));
+        return 0;
+    }
+    return fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
+}
+
+/* ---- statements ------------------------------------------------------- */
+
+static int lower_block(Lower *L, const Block *b, int depth);
+
+static int lower_param(Lower *L, const Stmt *s, int depth)
+{
+    if (depth > 0) {
+        diag_at(L->err, s->pos, L->src, "'param' is only allowed at net level, not inside a block");
+        return 0;
+    }
+    if (L->param_given) {
+        diag_at(L->err, s->pos, L->src, "'param' given twice in net '%s' (first at %s)", L->net->name,
+                pos_str(L, L->param_pos));
+        return 0;
+    }
+    if (L->seen_layer) {
+        diag_at(L->err, s->pos, L->src, "'param' must come before the first layer of net '%s'", L->net->name);
+        return 0;
+    }
+    if (strcmp(s->u.param.name, "ntk") == 0) {
+        L->param = PARAM_NTK;
+    } else if (strcmp(s->u.param.name, "standard") == 0) {
+        L->param = PARAM_STANDARD;
+    } else {
+        diag_at(L->err, s->u.param.name_pos, L->src, "unknown parameterization '%s' (expected 'ntk' or 'standard')",
+                s->u.param.name);
+        return 0;
+    }
+    L->param_given = 1;
+    L->param_pos = s->pos;
+    return 1;
+}
+
+static int lower_repeat(Lower *L, const Stmt *s, int depth)
+{
+    double n;
+    if (!value_number(L, &s->u.repeat.count, &n))
+        return 0;
+    if (n < 1 || n != floor(n)) {
+        diag_at(L->err, s->u.repeat.count.pos, L->src, "the 'repeat' count must be a positive whole number, got %g", n);
+        return 0;
+    }
+    if (s->u.repeat.body.n == 0) {
+        diag_at(L->err, s->u.repeat.body.open, L->src, "empty 'repeat' block");
+        return 0;
+    }
+    /* Every pass adds at least one op, so push_op's cap bounds this loop. */
+    for (double i = 0; i < n; i++)
+        if (!lower_block(L, &s->u.repeat.body, depth + 1))
+            return 0;
+    return 1;
+}
+
+static int lower_stmt(Lower *L, const Stmt *s, int depth)
+{
+    switch (s->kind) {
+    case STMT_LET:
+        if (depth > 0) {
+            diag_at(L->err, s->pos, L->src, "'let' is only allowed at file or net level, not inside a block");
+            return 0;
+        }
+        return 1; /* net-level constants were defined before the walk */
+    case STMT_PARAM:
+        return lower_param(L, s, depth);
+    case STMT_REPEAT:
+        return lower_repeat(L, s, depth);
+    case STMT_INPUT:
+        diag_at(L->err, s->pos, L->src, "input declarations are not supported yet");
+        return 0;
+    case STMT_LAYER:
+        return lower_layer(L, s);
+    }
+    diag_internal(L->err, "unknown statement kind %d", (int)s->kind);
+    return 0;
+}
+
+static int lower_block(Lower *L, const Block *b, int depth)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (!lower_stmt(L, b->v[i], depth))
+            return 0;
+    return 1;
+}
+
+/* Under param standard every dense but the last needs its output width: the
+ * next layer's fan-in. Only known once the whole net is unrolled. */
+static int check_widths(Lower *L)
+{
+    size_t last = L->nops;
+    for (size_t i = 0; i < L->nops; i++)
+        if (L->ops[i].kind == IR_DENSE)
+            last = i;
+    for (size_t i = 0; i < last; i++)
+        if (L->ops[i].kind == IR_DENSE && L->ops[i].u.dense.width == 0) {
+            diag_at(L->err, L->ops[i].pos, L->src,
+                    "missing required argument 'width' for 'dense': under param standard every dense layer "
+                    "except the last needs width=N (its output width)");
+            return 0;
+        }
+    return 1;
+}
+
+IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
+{
+    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK};
+    for (size_t i = 0; i < prog->nlets; i++)
+        if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
+            return NULL;
+    for (size_t i = 0; i < net->body.n; i++)
+        if (net->body.v[i]->kind == STMT_LET &&
+            !define_const(&L, &L.local, net->body.v[i], arena_printf(a, "in net '%s'", net->name)))
+            return NULL;
+    if (!lower_block(&L, &net->body, 0))
+        return NULL;
+    if (L.nops == 0) {
+        diag_at(err, net->pos, prog->src, "net '%s' has no layers", net->name);
+        return NULL;
+    }
+    if (L.param == PARAM_STANDARD && !check_widths(&L))
+        return NULL;
+    IrNet *ir = arena_alloc(a, sizeof *ir);
+    ir->name = net->name;
+    ir->pos = net->pos;
+    ir->param = L.param;
+    ir->input = (IrInput){IR_INPUT_VECTOR, 0};
+    ir->ops = L.ops;
+    ir->nops = L.nops;
+    return ir;
+}
+
+int lower_check_program(const Program *prog, NtkcError *err)
+{
+    for (size_t i = 0; i < prog->nacts; i++)
+        for (size_t r = 0; r < NRULES; r++)
+            if (strcmp(prog->acts[i]->name, layer_rules[r].name) == 0) {
+                diag_at(err, prog->acts[i]->pos, prog->src, "activation '%s' has the name of a built-in layer",
+                        prog->acts[i]->name);
+                return 0;
+            }
+    return 1;
+}

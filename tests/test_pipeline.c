@@ -56,7 +56,6 @@ Test(pipeline, emitted_c_equals_jit_and_library)
     cr_assert_eq(ntkc_kernel(net, N1, x1, N2, x2, D, s_lib, t_lib, &opts, &err), 0, "%s", err.message);
     cr_expect_lt(max_rel_diff(s_lib, s_cc, N1 * N2), 1e-12);
     cr_expect_lt(max_rel_diff(t_lib, t_cc, N1 * N2), 1e-12);
-    cr_expect_eq(entry(N1, x1, N2, x2, D + 1, s_cc, t_cc), 0, "any dim is fine for a vector net");
     dlclose(h);
     ntkc_net_free(net);
 }
@@ -173,7 +172,7 @@ Test(pipeline, zero_and_duplicate_inputs_are_finite)
 Test(pipeline, overflow_is_reported)
 {
     double x[4] = {1, 2, 3, 4}, s[4], t[4];
-    ntkc_net *net = compile_or_fail("net big { repeat 200 { dense(16.0); relu } dense }", NTKC_BACKEND_TCC);
+    ntkc_net *net = compile_or_fail("net big { repeat 200 { dense(16.0); relu }; dense }", NTKC_BACKEND_TCC);
     ntkc_error err;
     cr_assert_eq(ntkc_kernel(net, 2, x, 0, NULL, 2, s, t, NULL, &err), 1);
     cr_expect(strstr(err.message, "not finite") != NULL, "%s", err.message);

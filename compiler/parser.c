@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "editdist.h"
 #include "lexer.h"
 
 typedef struct Parser {
@@ -192,6 +193,17 @@ static int parse_args(Parser *p, ArgList *args, const char *owner, SrcPos open)
 
 static int parse_block(Parser *p, Block *b, const char *owner);
 
+/* `repaet 2 { ... }` parses as a layer `repaet` followed by junk: name the keyword. */
+static const char *keyword_hint(Parser *p, const Stmt *s)
+{
+    if (s->kind != STMT_LAYER)
+        return "";
+    for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
+        if (edit_distance(s->u.layer.name, keywords[k], 2) <= 2)
+            return arena_printf(p->a, " ('%s' is not a keyword; did you mean '%s'?)", s->u.layer.name, keywords[k]);
+    return "";
+}
+
 static int at_separator(const Parser *p) { return at(p, TOK_NEWLINE) || at(p, TOK_SEMI); }
 
 /* After a block, an identifier that ends the statement is its modifier
@@ -351,7 +363,7 @@ static int parse_block(Parser *p, Block *b, const char *owner)
             if (at(p, TOK_EOF))
                 expected(p, arena_printf(p->a, "'}' to close %s opened at %s", owner, pos_str(p, b->open)));
             else
-                expected(p, "end of line or ';' after the statement");
+                expected(p, arena_printf(p->a, "end of line or ';' after the statement%s", keyword_hint(p, s)));
             return 0;
         }
     }

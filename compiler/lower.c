@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "editdist.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
 enum { MAX_OPS = 100000, MAX_SPECS = 8 };
@@ -65,31 +66,6 @@ static const char *pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%
 
 /* ---- names and suggestions -------------------------------------------- */
 
-int lower_edit_distance(const char *s, const char *t, int cap)
-{
-    enum { MAXLEN = 64 };
-    size_t m = strlen(s), n = strlen(t);
-    if (m >= MAXLEN || n >= MAXLEN)
-        return cap + 1;
-    int d[MAXLEN + 1][MAXLEN + 1];
-    for (size_t i = 0; i <= m; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= n; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= m; i++)
-        for (size_t j = 1; j <= n; j++) {
-            int best = d[i - 1][j - 1] + (s[i - 1] != t[j - 1]);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && s[i - 1] == t[j - 2] && s[i - 2] == t[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[m][n] > cap ? cap + 1 : d[m][n];
-}
-
 /* Keeps the closest candidate within distance 2. */
 typedef struct Suggest {
     const char *word;
@@ -99,7 +75,7 @@ typedef struct Suggest {
 
 static void suggest_try(Suggest *sg, const char *cand)
 {
-    int d = lower_edit_distance(sg->word, cand, 2);
+    int d = edit_distance(sg->word, cand, 2);
     if (d <= 2 && d < sg->dist) {
         sg->best = cand;
         sg->dist = d;
@@ -178,8 +154,13 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
 
 /* ---- arguments -------------------------------------------------------- */
 
+/* Upper bounds this large only keep values representable; they are not shown. */
+#define SHOWN_MAX 1e15
+
 static const char *range_text(Lower *L, const ParamSpec *p)
 {
+    if (p->max >= SHOWN_MAX && isfinite(p->min) && p->min != 0)
+        return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
     if (p->min == 0 && isinf(p->max))
         return p->integer ? "a non-negative whole number" : "non-negative";
     if (isinf(p->min) && isinf(p->max))
@@ -294,7 +275,7 @@ enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
     [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0},
     [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0},
-    [DENSE_WIDTH] = {"width", 0.0, 1.0, 1e15, 1, 0},
+    [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0},
 };
 
 static int lower_dense(Lower *L, const Stmt *s)

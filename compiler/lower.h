@@ -16,7 +16,4 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
  * take a layer's name). 1 when fine. */
 int lower_check_program(const Program *prog, NtkcError *err);
 
-/* Optimal-string-alignment edit distance, capped: returns cap+1 when larger. */
-int lower_edit_distance(const char *s, const char *t, int cap);
-
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "editdist.h"
 #include "lexer.h"
 
 typedef struct Parser {
@@ -192,6 +193,35 @@ static int parse_args(Parser *p, ArgList *args, const char *owner, SrcPos open)
 
 static int parse_block(Parser *p, Block *b, const char *owner);
 
+/* `repaet 2 { ... }` parses as a layer `repaet` followed by junk: name the keyword. */
+static const char *keyword_hint(Parser *p, const Stmt *s)
+{
+    if (s->kind != STMT_LAYER)
+        return "";
+    for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
+        if (edit_distance(s->u.layer.name, keywords[k], 2) <= 2)
+            return arena_printf(p->a, " ('%s' is not a keyword; did you mean '%s'?)", s->u.layer.name, keywords[k]);
+    return "";
+}
+
+static int at_separator(const Parser *p) { return at(p, TOK_NEWLINE) || at(p, TOK_SEMI); }
+
+/* After a block, an identifier that ends the statement is its modifier
+ * (`fanout { ... } sum`); one followed by more (`branch {...} branch {...}`)
+ * starts the next statement. */
+static int at_modifier(const Parser *p)
+{
+    TokKind after = peek2(p)->kind;
+    return at(p, TOK_IDENT) && (after == TOK_NEWLINE || after == TOK_SEMI || after == TOK_RBRACE || after == TOK_EOF);
+}
+
+/* A statement ends at a separator, before a '}', at the end of the file, or
+ * right after its own closing '}' (as in C, `a {...} b {...}` needs no ';'). */
+static int at_statement_end(const Parser *p)
+{
+    return at_separator(p) || at(p, TOK_RBRACE) || at(p, TOK_EOF) || (p->i > 0 && p->tok[p->i - 1].kind == TOK_RBRACE);
+}
+
 /* let NAME = value   ('let' consumed) */
 static Stmt *parse_let(Parser *p, SrcPos pos)
 {
@@ -222,7 +252,15 @@ static Stmt *parse_repeat(Parser *p, SrcPos pos)
                                  s->u.repeat.count.text));
         return NULL;
     }
-    return parse_block(p, &s->u.repeat.body, "'repeat' block") ? s : NULL;
+    if (!parse_block(p, &s->u.repeat.body, "'repeat' block"))
+        return NULL;
+    if (at_modifier(p)) {
+        diag_at(p->err, peek(p)->pos, p->src,
+                "'repeat' takes no modifier; put a ';' or a line break before '%.*s'", (int)peek(p)->len,
+                peek(p)->text);
+        return NULL;
+    }
+    return s;
 }
 
 /* param IDENT   ('param' consumed) */
@@ -271,11 +309,9 @@ static Stmt *parse_layer(Parser *p)
         s->u.layer.body = arena_alloc(p->a, sizeof *s->u.layer.body);
         if (!parse_block(p, s->u.layer.body, arena_printf(p->a, "'%s' block", s->u.layer.name)))
             return NULL;
-        if (at(p, TOK_IDENT)) {
+        if (at_modifier(p)) {
             s->u.layer.modifier_pos = peek(p)->pos;
-            s->u.layer.modifier = expect_name(p, "a modifier after the block");
-            if (s->u.layer.modifier == NULL)
-                return NULL;
+            s->u.layer.modifier = tok_str(p, advance(p));
         }
     }
     return s;
@@ -305,8 +341,6 @@ static Stmt *parse_stmt(Parser *p)
     return parse_layer(p);
 }
 
-static int at_separator(const Parser *p) { return at(p, TOK_NEWLINE) || at(p, TOK_SEMI); }
-
 /* block = '{' { sep } [ stmt { sep { sep } stmt } { sep } ] '}' ; sep = NEWLINE | ';' */
 static int parse_block(Parser *p, Block *b, const char *owner)
 {
@@ -325,11 +359,11 @@ static int parse_block(Parser *p, Block *b, const char *owner)
         if (s == NULL)
             return 0;
         PUSH(p, b->v, b->n, s);
-        if (!at_separator(p) && !at(p, TOK_RBRACE)) {
+        if (!at_statement_end(p) || at(p, TOK_EOF)) {
             if (at(p, TOK_EOF))
                 expected(p, arena_printf(p->a, "'}' to close %s opened at %s", owner, pos_str(p, b->open)));
             else
-                expected(p, "end of line or ';' after the statement");
+                expected(p, arena_printf(p->a, "end of line or ';' after the statement%s", keyword_hint(p, s)));
             return 0;
         }
     }
@@ -619,7 +653,7 @@ Program *parse_program(Arena *a, const char *src, const char *file, NtkcError *e
             return prog;
         if (!add_file_item(&p, prog))
             return NULL;
-        if (!at_separator(&p) && !at(&p, TOK_EOF)) {
+        if (!at_statement_end(&p)) {
             expected(&p, "end of line or ';' after the definition");
             return NULL;
         }

@@ -4,6 +4,8 @@
 
 #include <stdarg.h>
 
+#include "ntkc.h"
+
 typedef struct SrcPos {
     const char *file; /* name shown to the user; owned by the compilation */
     int line;         /* 1-based; 0 = no position */
@@ -12,10 +14,9 @@ typedef struct SrcPos {
 
 enum { NTKC_OK = 0, NTKC_EUSER = 1, NTKC_EINTERNAL = 2 };
 
-typedef struct NtkcError {
-    int code;          /* NTKC_OK, NTKC_EUSER or NTKC_EINTERNAL */
-    char message[2048];
-} NtkcError;
+/* The public ntkc_error (code: NTKC_OK, NTKC_EUSER or NTKC_EINTERNAL), so
+ * errors pass from any stage to the library's caller unchanged. */
+typedef ntkc_error NtkcError;
 
 /* Formats "file:line:col: error: MSG", then the source line and a caret under
  * the column when src is non-NULL. The first error wins: later calls are ignored

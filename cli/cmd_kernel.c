@@ -1,0 +1,167 @@
+/* ntkc kernel: NNGP and NTK on .npy data, written as .npy through memory
+ * maps so an output larger than memory streams to disk tile by tile. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "data.h"
+#include "npy.h"
+
+static const char help[] =
+    "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
+    "                   [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
+    "\n"
+    "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
+    "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
+    "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64.\n"
+    "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
+    "whole computation succeeded. Prints a one-line summary unless --quiet.\n";
+
+typedef struct Progress {
+    struct timespec start;
+    int shown;
+} Progress;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+/* A percentage on stderr once a computation has run for a second. */
+static int show_progress(void *ctx, size_t done, size_t total)
+{
+    Progress *p = ctx;
+    if (seconds_since(&p->start) < 1.0 || !isatty(2))
+        return 0;
+    fprintf(stderr, "\r  kernel: %3.0f%% of %zu entries", 100.0 * (double)done / (double)total, total);
+    p->shown = done == total ? 2 : 1;
+    if (done == total)
+        fputc('\n', stderr);
+    return 0;
+}
+
+typedef struct KernelArgs {
+    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
+    double compile_seconds;
+} KernelArgs;
+
+static double diagonal_mean(const double *k, size_t n1, size_t n2)
+{
+    size_t n = n1 < n2 ? n1 : n2;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += k[i * n2 + i];
+    return sum / (double)n;
+}
+
+/* One line on stdout: what was computed, how fast, and a sanity figure. */
+static void print_summary(const ntkc_net *net, size_t n1, size_t n2, const double *nngp, const double *ntk,
+                          const KernelArgs *a, double seconds)
+{
+    printf("%s: %zu x %zu %s%s%s in %.3f s (compile %.1f ms)", ntkc_net_name(net), n1, n2, ntk ? "NTK" : "",
+           ntk && nngp ? " + " : "", nngp ? "NNGP" : "", seconds, 1e3 * a->compile_seconds);
+    if (ntk)
+        printf("; NTK diagonal mean %.6g", diagonal_mean(ntk, n1, n2));
+    if (nngp)
+        printf("; NNGP diagonal mean %.6g", diagonal_mean(nngp, n1, n2));
+    putchar('\n');
+}
+
+static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyArray *x2, const KernelArgs *a,
+                             int threads, ntkc_error *err)
+{
+    size_t n1 = x1->shape[0], n2 = x2 ? x2->shape[0] : n1, shape[2] = {n1, n2};
+    NpyOut *ntk = NULL, *nngp = NULL;
+    if (a->ntk && (ntk = npy_out_create(a->ntk, 2, shape, err)) == NULL)
+        return err->code;
+    if (a->nngp && (nngp = npy_out_create(a->nngp, 2, shape, err)) == NULL) {
+        npy_out_abort(ntk);
+        return err->code;
+    }
+    Progress progress;
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    ntkc_eval_options opts = {.threads = threads, .progress = show_progress, .progress_ctx = &progress};
+    int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
+                         ntk ? npy_out_data(ntk) : NULL, &opts, err);
+    if (rc == 0 && !a->quiet)
+        print_summary(net, n1, n2, nngp ? npy_out_data(nngp) : NULL, ntk ? npy_out_data(ntk) : NULL, a,
+                      seconds_since(&progress.start));
+    if (rc == 0 && ntk)
+        rc = npy_out_commit(ntk, err), ntk = NULL;
+    if (rc == 0 && nngp)
+        rc = npy_out_commit(nngp, err), nngp = NULL;
+    if (ntk)
+        npy_out_abort(ntk);
+    if (nngp)
+        npy_out_abort(nngp);
+    return rc;
+}
+
+static int run(const Args *args, KernelArgs *a, ntkc_error *err)
+{
+    ntkc_backend backend;
+    if (parse_backend("kernel", a->backend, &backend) != 0)
+        return 1;
+    long threads = a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
+    if (threads < 0)
+        return 1;
+    const char *inputs[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
+    if ((a->ntk && check_output_not_input(a->ntk, inputs, 2, err)) ||
+        (a->nngp && check_output_not_input(a->nngp, inputs, 2, err)))
+        return err->code;
+    if (a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0) {
+        diag_user(err, "--ntk and --nngp name the same file %s", a->ntk);
+        return err->code;
+    }
+    ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
+    if (net == NULL)
+        return err->code;
+    a->compile_seconds = seconds_since(&t0);
+    NpyArray x1 = {0}, x2 = {0};
+    int rc = load_inputs(inputs[0], &x1, err);
+    if (rc == 0 && inputs[1])
+        rc = load_inputs(inputs[1], &x2, err);
+    if (rc == 0 && inputs[1] && x1.shape[1] != x2.shape[1])
+        diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], x1.shape[1], inputs[1], x2.shape[1]),
+            rc = err->code;
+    if (rc == 0)
+        rc = compute_and_write(net, &x1, inputs[1] ? &x2 : NULL, a, (int)threads, err);
+    npy_free(&x1);
+    npy_free(&x2);
+    ntkc_net_free(net);
+    return rc;
+}
+
+int cmd_kernel(int argc, char **argv)
+{
+    KernelArgs a = {0};
+    const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp}, {"--net", 1, &a.net_name},
+                             {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--quiet", 0, &a.quiet},
+                             {NULL, 0, NULL}};
+    Args args;
+    if (args_parse("kernel", argc, argv, specs, &args) != 0)
+        return 1;
+    if (args.help) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (args.npositional < 2 || args.npositional > 3 || (!a.ntk && !a.nngp)) {
+        fputs(help, stderr);
+        fprintf(stderr, "\nntkc kernel: %s\n",
+                args.npositional < 2 ? "needs NET.ntk and X1.npy"
+                : args.npositional > 3 ? "too many arguments"
+                                       : "give --ntk and/or --nngp");
+        return 1;
+    }
+    ntkc_error err = {0};
+    int rc = run(&args, &a, &err);
+    return rc == 0 ? 0 : (err.code ? report_error(&err) : rc);
+}

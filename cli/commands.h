@@ -1,0 +1,17 @@
+/* The subcommands of the ntkc executable; each returns the process exit code
+ * (0 ok, 1 user error, 2 internal error). */
+#ifndef NTKC_CLI_COMMANDS_H
+#define NTKC_CLI_COMMANDS_H
+
+#include "ntkc.h"
+
+int cmd_kernel(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Prints err's message to stderr and returns its exit code. */
+int report_error(const ntkc_error *err);
+/* --backend tcc|cc; returns -1 after printing an error. */
+int parse_backend(const char *cmd, const char *value, ntkc_backend *out);
+
+#endif

@@ -1,0 +1,67 @@
+/* ntkc — the command line: a thin layer over libntkc. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char usage[] =
+    "usage: ntkc COMMAND [ARGS]\n"
+    "\n"
+    "Compiles a network architecture (.ntk) into its infinite-width NNGP and\n"
+    "neural tangent kernels, and evaluates them on data.\n"
+    "\n"
+    "commands:\n"
+    "  kernel NET.ntk X1.npy [X2.npy] --ntk K.npy --nngp S.npy\n"
+    "                      NNGP and/or NTK between the rows of X1 and X2\n"
+    "  emit NET.ntk [-o OUT.c]\n"
+    "                      the standalone C the net compiles to\n"
+    "  check NET.ntk X.npy --width W --samples S\n"
+    "                      analytic kernels vs finite-width networks (Monte Carlo)\n"
+    "\n"
+    "`ntkc COMMAND --help` describes a command. Exit codes: 0 success, 1 user\n"
+    "error (bad source, data or arguments), 2 internal error.\n";
+
+typedef struct Command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} Command;
+
+static const Command commands[] = {
+    {"kernel", cmd_kernel},
+    {"emit", cmd_emit},
+    {"check", cmd_check},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ntkc: unknown command '%s'\n\n%s", argv[1], usage);
+    return 1;
+}
+
+int report_error(const ntkc_error *err)
+{
+    fprintf(stderr, "ntkc: %s\n", err->message);
+    return err->code ? err->code : 2;
+}
+
+int parse_backend(const char *cmd, const char *value, ntkc_backend *out)
+{
+    if (value == NULL || strcmp(value, "tcc") == 0) {
+        *out = NTKC_BACKEND_TCC;
+        return 0;
+    }
+    if (strcmp(value, "cc") == 0) {
+        *out = NTKC_BACKEND_CC;
+        return 0;
+    }
+    fprintf(stderr, "ntkc %s: --backend must be tcc or cc, not '%s'\n", cmd, value);
+    return -1;
+}

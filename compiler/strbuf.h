@@ -1,0 +1,22 @@
+/* A growable string for building generated source. Out-of-memory aborts:
+ * emitted sources are small and there is no sensible partial result. */
+#ifndef NTKC_STRBUF_H
+#define NTKC_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct StrBuf {
+    char *data;
+    size_t len, cap;
+} StrBuf;
+
+void sb_init(StrBuf *sb);
+void sb_free(StrBuf *sb);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A double as a C literal that reads back to the same value ("0.050000000000000003"). */
+void sb_double(StrBuf *sb, double v);
+/* Hands the buffer to the caller (malloc'd, NUL-terminated) and resets sb. */
+char *sb_take(StrBuf *sb);
+
+#endif

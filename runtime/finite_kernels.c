@@ -1,0 +1,68 @@
+/* Monte Carlo NNGP and NTK of finite-width networks: the average over
+ * independent initialisations of f(x)f(x') and J(x)·J(x')ᵀ. */
+#include "finite_net.h"
+
+#include <math.h>
+#include <string.h>
+
+static int check_inputs(const IrNet *net, size_t n, const double *x, size_t dim, NtkcError *err)
+{
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i])) {
+            diag_user(err, "finite net '%s': input row %zu, column %zu is not finite",
+                      net->name ? net->name : "<net>", i / dim, i % dim);
+            return err->code;
+        }
+    return NTKC_OK;
+}
+
+/* Scales the accumulated upper triangle by s, mirrors it, and refuses
+ * non-finite entries (an overflowing net must not pass as a kernel). */
+static int finish(const IrNet *net, const char *what, double *k, size_t n, double s, NtkcError *err)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            double v = k[i * n + j] * s;
+            if (!isfinite(v)) {
+                diag_user(err, "finite net '%s': the empirical %s is not finite at (%zu, %zu)",
+                          net->name ? net->name : "<net>", what, i, j);
+                return err->code;
+            }
+            k[i * n + j] = k[j * n + i] = v;
+        }
+    return NTKC_OK;
+}
+
+int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
+                       const FiniteNetOptions *opts, double *nngp, double *ntk, NtkcError *err)
+{
+    if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
+        diag_user(err, "finite net '%s': need at least one input and one sample",
+                  net->name ? net->name : "<net>");
+        return err->code;
+    }
+    if (check_inputs(net, n, x, dim, err) != NTKC_OK)
+        return err->code;
+    FiniteNet *fn = finite_net_new(net, dim, opts->width, 1, err);
+    if (fn == NULL)
+        return err->code;
+    if (nngp != NULL)
+        memset(nngp, 0, n * n * sizeof *nngp);
+    if (ntk != NULL)
+        memset(ntk, 0, n * n * sizeof *ntk);
+    Rng r;
+    rng_seed(&r, opts->seed);
+    for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
+        finite_net_init(fn, &r);
+        finite_net_accumulate_kernels(fn, n, x, nngp, ntk, err);
+    }
+    finite_net_free(fn);
+    if (err->code != NTKC_OK)
+        return err->code;
+    double inv = 1.0 / (double)opts->samples;
+    if (nngp != NULL && finish(net, "NNGP", nngp, n, inv, err) != NTKC_OK)
+        return err->code;
+    if (ntk != NULL && finish(net, "NTK", ntk, n, inv, err) != NTKC_OK)
+        return err->code;
+    return NTKC_OK;
+}

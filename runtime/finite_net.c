@@ -1,0 +1,412 @@
+/* The finite-width network: layout from the IR, initialisation, forward pass
+ * and backpropagation over a batch of inputs (rows), with BLAS for every
+ * product. Backpropagation serves both the blockwise empirical NTK and the
+ * parameter gradients of training; see finite_net.h for the conventions. */
+#include "finite_net.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct FiniteLayer {
+    const IrOp *op;
+    size_t in, out;          /* widths; equal for activations */
+    double w_scale, b_scale; /* forward multipliers of W and β */
+    double w_init, b_init;   /* standard deviations of their initial draws */
+    int has_b;
+    size_t w_off, b_off; /* offsets into params */
+} FiniteLayer;
+
+struct FiniteNet {
+    const IrNet *net;
+    FiniteLayer *layers;
+    size_t nlayers, dim, nout, maxw;
+    double *params;
+    size_t nparams;
+    /* Batch workspace for up to `cap` rows: every layer's output (kept for
+     * backpropagation) and two backprop buffers; the n×n Gram buffers are
+     * allocated only when kernels are asked for. */
+    size_t cap, gram_cap;
+    double **act;
+    double *g, *g2;
+    double *gram_d, *gram_h;
+    /* The batch of the last forward pass, which finite_net_vjp relies on. */
+    const double *fwd_x;
+    size_t fwd_n;
+};
+
+static double *alloc_doubles(size_t rows, size_t cols, NtkcError *err)
+{
+    if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) {
+        diag_internal(err, "finite net: a %zu x %zu buffer overflows the address space", rows, cols);
+        return NULL;
+    }
+    double *p = calloc(rows * cols != 0 ? rows * cols : 1, sizeof(double));
+    if (p == NULL)
+        diag_internal(err, "finite net: out of memory for a %zu x %zu buffer", rows, cols);
+    return p;
+}
+
+static const char *net_name(const IrNet *net)
+{
+    return net->name ? net->name : "<net>";
+}
+
+/* Index of the last dense op (the readout), or nops when there is none. */
+static size_t last_dense(const IrNet *net)
+{
+    size_t last = net->nops;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_DENSE)
+            last = i;
+    return last;
+}
+
+/* Width of the dense op i's output, or 0 after reporting why there is none. */
+static size_t dense_width(const IrNet *net, size_t i, size_t readout, size_t width, size_t nout,
+                          NtkcError *err)
+{
+    const IrOp *op = &net->ops[i];
+    if (i == readout)
+        return nout;
+    if (net->param == PARAM_NTK) {
+        if (width == 0)
+            diag_user(err, "finite net '%s': the hidden width must be at least 1", net_name(net));
+        return width;
+    }
+    if (op->u.dense.width <= 0)
+        diag_at(err, op->pos, NULL,
+                "net '%s': a hidden dense layer under the standard parameterization needs an explicit "
+                "width for the finite-width network",
+                net_name(net));
+    return op->u.dense.width > 0 ? (size_t)op->u.dense.width : 0;
+}
+
+static void set_dense_scales(FiniteLayer *l, Parameterization param)
+{
+    const IrDense *d = &l->op->u.dense;
+    double rf = 1.0 / sqrt((double)l->in);
+    if (param == PARAM_NTK) {
+        l->w_scale = d->w_std * rf;
+        l->b_scale = d->b_std;
+        l->w_init = 1.0;
+        l->b_init = 1.0;
+        l->has_b = d->b_std != 0.0; /* a zero multiplier leaves β without any effect */
+    } else {
+        l->w_scale = 1.0;
+        l->b_scale = 1.0;
+        l->w_init = d->w_std * rf;
+        l->b_init = d->b_std;
+        l->has_b = d->has_bias;
+    }
+}
+
+/* Fills the layer table; returns 0 or an error code. */
+static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
+{
+    const IrNet *net = fn->net;
+    size_t readout = last_dense(net);
+    if (readout == net->nops || net->ops[0].kind != IR_DENSE) {
+        diag_internal(err, "finite net '%s': the IR must start with a dense layer", net_name(net));
+        return err->code;
+    }
+    size_t cur = fn->dim;
+    fn->maxw = cur;
+    for (size_t i = 0; i < net->nops; i++) {
+        FiniteLayer *l = &fn->layers[i];
+        l->op = &net->ops[i];
+        l->in = cur;
+        if (l->op->kind == IR_ACT) {
+            l->out = cur;
+            continue;
+        }
+        const IrDense *d = &l->op->u.dense;
+        if (net->param == PARAM_STANDARD && d->fan_in != 0 && (size_t)d->fan_in != cur) {
+            diag_at(err, l->op->pos, NULL, "net '%s': dense layer declares fan-in %ld but receives width %zu",
+                    net_name(net), d->fan_in, cur);
+            return err->code;
+        }
+        l->out = dense_width(net, i, readout, width, fn->nout, err);
+        if (l->out == 0)
+            return err->code;
+        set_dense_scales(l, net->param);
+        l->w_off = fn->nparams;
+        fn->nparams += l->out * l->in;
+        l->b_off = fn->nparams;
+        fn->nparams += l->has_b ? l->out : 0;
+        cur = l->out;
+        fn->maxw = cur > fn->maxw ? cur : fn->maxw;
+    }
+    return NTKC_OK;
+}
+
+FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err)
+{
+    if (dim == 0 || nout == 0) {
+        diag_user(err, "finite net '%s': inputs need at least one feature and the net one output",
+                  net_name(net));
+        return NULL;
+    }
+    if (net->input.dim != 0 && net->input.dim != dim) {
+        diag_at(err, net->pos, NULL, "net '%s' takes inputs of dimension %zu, the data has %zu", net_name(net),
+                net->input.dim, dim);
+        return NULL;
+    }
+    FiniteNet *fn = calloc(1, sizeof *fn);
+    if (fn == NULL || net->nops == 0 || (fn->layers = calloc(net->nops, sizeof *fn->layers)) == NULL) {
+        free(fn);
+        if (net->nops == 0)
+            diag_internal(err, "finite net '%s': the IR has no ops", net_name(net));
+        else
+            diag_internal(err, "finite net: out of memory");
+        return NULL;
+    }
+    fn->net = net;
+    fn->nlayers = net->nops;
+    fn->dim = dim;
+    fn->nout = nout;
+    if (lay_out(fn, width, err) != NTKC_OK || (fn->params = alloc_doubles(fn->nparams, 1, err)) == NULL) {
+        finite_net_free(fn);
+        return NULL;
+    }
+    return fn;
+}
+
+static void free_workspace(FiniteNet *fn)
+{
+    if (fn->act != NULL)
+        for (size_t i = 0; i < fn->nlayers; i++)
+            free(fn->act[i]);
+    free(fn->act);
+    free(fn->g);
+    free(fn->g2);
+    fn->act = NULL;
+    fn->g = fn->g2 = NULL;
+    fn->cap = 0;
+}
+
+void finite_net_free(FiniteNet *fn)
+{
+    if (fn == NULL)
+        return;
+    free_workspace(fn);
+    free(fn->gram_d);
+    free(fn->gram_h);
+    free(fn->params);
+    free(fn->layers);
+    free(fn);
+}
+
+static int reserve_rows(FiniteNet *fn, size_t n, NtkcError *err)
+{
+    if (n <= fn->cap)
+        return NTKC_OK;
+    free_workspace(fn);
+    fn->act = calloc(fn->nlayers, sizeof *fn->act);
+    if (fn->act == NULL) {
+        diag_internal(err, "finite net: out of memory");
+        return err->code;
+    }
+    for (size_t i = 0; i < fn->nlayers; i++)
+        if ((fn->act[i] = alloc_doubles(n, fn->layers[i].out, err)) == NULL)
+            goto fail;
+    if ((fn->g = alloc_doubles(n, fn->maxw, err)) == NULL || (fn->g2 = alloc_doubles(n, fn->maxw, err)) == NULL)
+        goto fail;
+    fn->cap = n;
+    return NTKC_OK;
+fail:
+    free_workspace(fn);
+    return err->code;
+}
+
+static int reserve_grams(FiniteNet *fn, size_t n, NtkcError *err)
+{
+    if (n <= fn->gram_cap)
+        return NTKC_OK;
+    free(fn->gram_d);
+    free(fn->gram_h);
+    fn->gram_h = NULL;
+    fn->gram_cap = 0;
+    if ((fn->gram_d = alloc_doubles(n, n, err)) == NULL || (fn->gram_h = alloc_doubles(n, n, err)) == NULL)
+        return err->code;
+    fn->gram_cap = n;
+    return NTKC_OK;
+}
+
+void finite_net_init(FiniteNet *fn, Rng *r)
+{
+    for (size_t i = 0; i < fn->nlayers; i++) {
+        const FiniteLayer *l = &fn->layers[i];
+        if (l->op->kind != IR_DENSE)
+            continue;
+        rng_fill_normal(r, fn->params + l->w_off, l->out * l->in, l->w_init);
+        if (l->has_b)
+            rng_fill_normal(r, fn->params + l->b_off, l->out, l->b_init);
+    }
+}
+
+double *finite_net_params(FiniteNet *fn, size_t *count)
+{
+    *count = fn->nparams;
+    return fn->params;
+}
+
+static const double *layer_input(const FiniteNet *fn, size_t i, const double *x)
+{
+    return i == 0 ? x : fn->act[i - 1];
+}
+
+static void forward_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const double *h, double *z)
+{
+    const double *w = fn->params + l->w_off;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, h,
+                (int)l->in, w, (int)l->in, 0.0, z, (int)l->out);
+    if (!l->has_b)
+        return;
+    const double *b = fn->params + l->b_off;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < l->out; c++)
+            z[r * l->out + c] += l->b_scale * b[c];
+}
+
+static void forward_act(const FiniteLayer *l, size_t n, const double *z, double *h)
+{
+    const IrAct *a = &l->op->u.act;
+    for (size_t e = 0; e < n * l->out; e++)
+        h[e] = a->def->phi(a->def, z[e], a->p);
+}
+
+/* Runs the batch through every layer, leaving each layer's output in act. */
+static int run_forward(FiniteNet *fn, size_t n, const double *x, NtkcError *err)
+{
+    if (n == 0 || x == NULL) {
+        diag_user(err, "finite net '%s': no inputs", net_name(fn->net));
+        return err->code;
+    }
+    if (n > INT32_MAX || fn->maxw > INT32_MAX) {
+        diag_user(err, "finite net '%s': %zu inputs of width up to %zu exceed what BLAS indexes",
+                  net_name(fn->net), n, fn->maxw);
+        return err->code;
+    }
+    if (reserve_rows(fn, n, err) != NTKC_OK)
+        return err->code;
+    for (size_t i = 0; i < fn->nlayers; i++) {
+        const FiniteLayer *l = &fn->layers[i];
+        if (l->op->kind == IR_DENSE)
+            forward_dense(fn, l, n, layer_input(fn, i, x), fn->act[i]);
+        else
+            forward_act(l, n, layer_input(fn, i, x), fn->act[i]);
+    }
+    fn->fwd_x = x;
+    fn->fwd_n = n;
+    return NTKC_OK;
+}
+
+int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, NtkcError *err)
+{
+    if (run_forward(fn, n, x, err) != NTKC_OK)
+        return err->code;
+    memcpy(f, fn->act[fn->nlayers - 1], n * fn->nout * sizeof *f);
+    return NTKC_OK;
+}
+
+/* Upper triangle of a·aᵀ (a: n×w row-major) into c (n×n). */
+static void gram_upper(size_t n, size_t w, const double *a, double *c)
+{
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)w, 1.0, a, (int)w, 0.0, c, (int)n);
+}
+
+/* This dense layer's block of J·Jᵀ: s_w²(δ·δ')(h·h') + s_b²(δ·δ'). */
+static void add_ntk_block(FiniteNet *fn, const FiniteLayer *l, size_t n, const double *h, const double *delta,
+                          double *ntk)
+{
+    gram_upper(n, l->out, delta, fn->gram_d);
+    gram_upper(n, l->in, h, fn->gram_h);
+    double ww = l->w_scale * l->w_scale, bb = l->has_b ? l->b_scale * l->b_scale : 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            double d = fn->gram_d[i * n + j];
+            ntk[i * n + j] += d * (ww * fn->gram_h[i * n + j] + bb);
+        }
+}
+
+/* Gradient of Σ δ∘z over this layer's W and β into grad. */
+static void dense_param_grad(const FiniteLayer *l, size_t n, const double *h, const double *delta, double *grad)
+{
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)n, l->w_scale, delta,
+                (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
+    if (!l->has_b)
+        return;
+    double *gb = grad + l->b_off;
+    for (size_t c = 0; c < l->out; c++)
+        gb[c] = 0.0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < l->out; c++)
+            gb[c] += l->b_scale * delta[r * l->out + c];
+}
+
+/* Backpropagates fn->g (n×nout, ∂(objective)/∂f per row) from the output to
+ * the first layer, after run_forward on the same batch. Each dense layer adds
+ * its NTK block to ntk and/or writes its parameter gradient into grad. */
+static void backprop(FiniteNet *fn, size_t n, const double *x, double *ntk, double *grad)
+{
+    double *g = fn->g, *g2 = fn->g2;
+    for (size_t i = fn->nlayers; i-- > 0;) {
+        const FiniteLayer *l = &fn->layers[i];
+        const double *in = layer_input(fn, i, x);
+        if (l->op->kind == IR_ACT) {
+            const IrAct *a = &l->op->u.act;
+            for (size_t e = 0; e < n * l->out; e++)
+                g[e] *= a->def->dphi(a->def, in[e], a->p);
+            continue;
+        }
+        if (ntk != NULL)
+            add_ntk_block(fn, l, n, in, g, ntk);
+        if (grad != NULL)
+            dense_param_grad(l, n, in, g, grad);
+        if (i == 0)
+            break;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l->in, (int)l->out, l->w_scale, g,
+                    (int)l->out, fn->params + l->w_off, (int)l->in, 0.0, g2, (int)l->in);
+        double *t = g;
+        g = g2;
+        g2 = t;
+    }
+}
+
+int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, double *nngp, double *ntk,
+                                  NtkcError *err)
+{
+    if (fn->nout != 1) {
+        diag_internal(err, "finite net: kernels are defined for one output unit, the net has %zu", fn->nout);
+        return err->code;
+    }
+    if (run_forward(fn, n, x, err) != NTKC_OK)
+        return err->code;
+    const double *f = fn->act[fn->nlayers - 1];
+    if (nngp != NULL)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i; j < n; j++)
+                nngp[i * n + j] += f[i] * f[j];
+    if (ntk == NULL)
+        return NTKC_OK;
+    if (reserve_grams(fn, n, err) != NTKC_OK)
+        return err->code;
+    for (size_t i = 0; i < n; i++)
+        fn->g[i] = 1.0;
+    backprop(fn, n, x, ntk, NULL);
+    return NTKC_OK;
+}
+
+int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, NtkcError *err)
+{
+    if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
+        diag_internal(err, "finite net: gradient requested without a forward pass on the same batch");
+        return err->code;
+    }
+    memcpy(fn->g, g, n * fn->nout * sizeof *g);
+    backprop(fn, n, x, NULL, grad);
+    return NTKC_OK;
+}

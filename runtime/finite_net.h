@@ -1,0 +1,82 @@
+/* Finite-width networks for the nets the IR describes: the Monte Carlo
+ * reference every analytic kernel is checked against, and gradient-descent
+ * training for checking infinite-width predictions of trained networks.
+ *
+ * Parameterizations (w = IrDense.w_std, b = IrDense.b_std, fan_in = width of
+ * the layer's input, the data dimension for the first layer):
+ *   NTK:      z = w/√fan_in · W·h + b·β,  W, β ~ N(0, 1); every hidden dense
+ *             layer has the width given in the options.
+ *   standard: z = W·h + β,  W ~ N(0, w²/fan_in), β ~ N(0, b²), β present iff
+ *             IrDense.has_bias; hidden widths are IrDense.width.
+ * The trainable parameters are W and β as written, so the two give the same
+ * function for the same seed and widths but different gradients, hence
+ * different NTKs. The last dense layer has width 1 for the kernels (k for
+ * training) whatever the IR says; activations after it act on those units.
+ *
+ * The empirical NTK J·Jᵀ is summed blockwise without materialising J: for a
+ * dense layer with input rows h and backpropagated δ = ∂f/∂z, the weights give
+ * s_w²·(δ·δ')(h·h') and the bias s_b²·(δ·δ'), where s_w, s_b are the layer's
+ * forward multipliers (w/√fan_in and b under NTK, 1 and 1 under standard). */
+#ifndef NTKC_FINITE_NET_H
+#define NTKC_FINITE_NET_H
+
+#include <stddef.h>
+
+#include "ir.h"
+#include "rng.h"
+
+typedef struct FiniteNetOptions {
+    size_t width;   /* hidden width (NTK parameterization) */
+    size_t samples; /* independent initialisations averaged */
+    unsigned long long seed;
+} FiniteNetOptions;
+
+/* Empirical NNGP f(x_i)f(x_j) and NTK J(x_i)·J(x_j)ᵀ (parameter Jacobian)
+ * averaged over opts->samples initialisations drawn in turn from one stream
+ * seeded with opts->seed, for the n inputs x (n×dim row-major). nngp, ntk:
+ * n×n row-major outputs, either may be NULL; both come out exactly symmetric.
+ * The NNGP estimate's error is dominated by the O(1) spread of the readout
+ * weights, ~1/√samples whatever the width; the NTK's shrinks like
+ * 1/√(width·samples). Returns 0 or the NtkcError code. */
+int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
+                       const FiniteNetOptions *opts, double *nngp, double *ntk, NtkcError *err);
+
+/* Full-batch gradient descent on loss = ½‖f(X_train) − Y‖² (a sum over the n×k
+ * entries): `steps` updates θ ← θ − lr·∇θ loss from the initialisation drawn
+ * from `seed`, then f(X_test) into f_test (m×k). The last dense layer has
+ * width k; width is the hidden width under NTK parameterization.
+ *
+ * Correspondence with neural-tangents: as lr → 0 this follows the gradient
+ * flow df/dτ = −Θ(f − Y) at τ = lr·steps. nt.predict.gradient_descent_mse
+ * (learning_rate = 1) integrates df/dt = −Θ(f − Y)/N with N = y_train.size =
+ * n·k, so compare with its prediction at t = n·k·lr·steps (and with the
+ * empirical Θ ⊗ I_k in the infinite-width limit).
+ * A non-finite output or loss (diverging training) is an error. */
+int finite_net_train_gd(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
+                        size_t m, const double *x_test, size_t dim, size_t width, double lr, size_t steps,
+                        unsigned long long seed, double *f_test, NtkcError *err);
+
+/* --- The network object beneath both (for tests and other checkers). --- */
+
+typedef struct FiniteNet FiniteNet;
+
+/* Lays out the net for inputs of dimension dim with nout output units and
+ * hidden width `width` (NTK parameterization); parameters start at zero. */
+FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err);
+void finite_net_free(FiniteNet *fn);
+/* Draws every parameter from r, layer by layer (W row-major, then β). */
+void finite_net_init(FiniteNet *fn, Rng *r);
+/* The trainable parameters, contiguous; writes their count to *count. */
+double *finite_net_params(FiniteNet *fn, size_t *count);
+/* f (n×nout row-major) at the current parameters. */
+int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, NtkcError *err);
+/* For nout = 1: adds f fᵀ to nngp and J·Jᵀ to ntk (either may be NULL) at the
+ * current parameters, upper triangles only (i ≤ j); the rest is untouched. */
+int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, double *nngp, double *ntk,
+                                  NtkcError *err);
+/* grad = ∇θ Σ_{i,o} g_io·f_o(x_i) for the n×nout weights g, laid out like
+ * finite_net_params, using the activations of the last finite_net_forward on
+ * the same x (which the caller must have just run). */
+int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, NtkcError *err);
+
+#endif

@@ -1,0 +1,78 @@
+/* The libtcc back end. libtcc 0.9.27 keeps global state behind a lazily
+ * initialised semaphore, so every call into it — new, compile, relocate,
+ * symbol lookup, delete — happens under one process-wide lock. That lock is
+ * the only mutable global in ntkc. */
+#include <libtcc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit.h"
+#include "jit_internal.h"
+
+static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct TccCompile {
+    NtkcError *err;
+    const char *source_name;
+} TccCompile;
+
+static void tcc_report(void *opaque, const char *msg)
+{
+    TccCompile *c = opaque;
+    diag_internal(c->err, "generated code for %s does not compile: %s", c->source_name, msg);
+}
+
+/* tcc_relocate lost its second argument upstream after 0.9.27: one call site. */
+static int relocate(TCCState *s) { return tcc_relocate(s, TCC_RELOCATE_AUTO); }
+
+int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err)
+{
+    TccCompile ctx = {err, source_name};
+    int ok = 0;
+    pthread_mutex_lock(&tcc_lock);
+    TCCState *s = tcc_new();
+    if (s == NULL) {
+        diag_internal(err, "libtcc: cannot create a compiler state");
+        goto out;
+    }
+    tcc_set_error_func(s, &ctx, tcc_report);
+    tcc_set_options(s, "-nostdinc");
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    if (tcc_compile_string(s, source) != 0)
+        goto out;
+    if (tcc_add_library(s, "m") != 0) {
+        diag_internal(err, "libtcc: cannot find libm");
+        goto out;
+    }
+    if (relocate(s) < 0) {
+        diag_internal(err, "libtcc: relocation of %s failed", source_name);
+        goto out;
+    }
+    m->tcc = s;
+    s = NULL;
+    ok = 1;
+out:
+    if (s != NULL)
+        tcc_delete(s);
+    pthread_mutex_unlock(&tcc_lock);
+    if (!ok && err->code == NTKC_OK)
+        diag_internal(err, "libtcc failed on %s", source_name);
+    return ok ? 0 : -1;
+}
+
+void *jit_tcc_symbol(JitModule *m, const char *name)
+{
+    pthread_mutex_lock(&tcc_lock);
+    void *p = tcc_get_symbol(m->tcc, name);
+    pthread_mutex_unlock(&tcc_lock);
+    return p;
+}
+
+void jit_tcc_free(JitModule *m)
+{
+    pthread_mutex_lock(&tcc_lock);
+    tcc_delete(m->tcc);
+    pthread_mutex_unlock(&tcc_lock);
+}

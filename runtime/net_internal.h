@@ -1,0 +1,13 @@
+/* What the library knows about a compiled net beyond the public API: the
+ * CLI's `check` command and the tests reach the IR through this. */
+#ifndef NTKC_NET_INTERNAL_H
+#define NTKC_NET_INTERNAL_H
+
+#include "ir.h"
+#include "ntkc.h"
+
+const IrNet *ntkc_net_ir(const ntkc_net *net);
+/* Reads a whole file into a NUL-terminated malloc'd buffer, or NULL with err set. */
+char *ntkc_read_text_file(const char *path, NtkcError *err);
+
+#endif

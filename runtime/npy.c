@@ -1,0 +1,315 @@
+/* Reading .npy files into float64 C-order arrays. */
+#include "npy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "npy_header.h"
+
+static uint64_t load_uint(const unsigned char *p, size_t size, int swap)
+{
+    unsigned char b[8] = {0};
+    for (size_t i = 0; i < size; i++)
+        b[i] = swap ? p[size - 1 - i] : p[i];
+    switch (size) {
+    case 1: return b[0];
+    case 2: { uint16_t v; memcpy(&v, b, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, b, 4); return v; }
+    default: { uint64_t v; memcpy(&v, b, 8); return v; }
+    }
+}
+
+static double half_to_double(uint16_t h)
+{
+    int exponent = (h >> 10) & 0x1f;
+    double mantissa = h & 0x3ff;
+    double v;
+    if (exponent == 0)
+        v = ldexp(mantissa, -24);
+    else if (exponent == 31)
+        v = mantissa != 0 ? NAN : INFINITY;
+    else
+        v = ldexp(mantissa + 1024, exponent - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static double element_value(uint64_t bits, const NpyDtype *dt)
+{
+    switch (dt->kind) {
+    case NPY_KIND_FLOAT:
+        if (dt->size == 8) {
+            double d;
+            memcpy(&d, &bits, 8);
+            return d;
+        }
+        if (dt->size == 4) {
+            uint32_t b32 = (uint32_t)bits;
+            float f;
+            memcpy(&f, &b32, 4);
+            return f;
+        }
+        return half_to_double((uint16_t)bits);
+    case NPY_KIND_INT: {
+        unsigned shift = 64 - 8 * (unsigned)dt->size; /* sign-extend from size bytes */
+        return (double)((int64_t)(bits << shift) >> shift);
+    }
+    case NPY_KIND_UINT:
+        return (double)bits;
+    default:
+        return bits != 0;
+    }
+}
+
+/* Converts n elements of the file's dtype at src into doubles. */
+static void convert(const unsigned char *src, size_t n, const NpyDtype *dt, double *dst)
+{
+    if (dt->kind == NPY_KIND_FLOAT && dt->size == 8 && !dt->swap) {
+        memcpy(dst, src, n * 8);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = element_value(load_uint(src + i * dt->size, dt->size, dt->swap), dt);
+}
+
+/* Fortran order stores the first index fastest; rewrite into C order. */
+static int fortran_to_c(NpyArray *a, const char *name, NtkcError *err)
+{
+    if (a->ndim < 2 || a->count == 0)
+        return 0;
+    double *c = malloc(a->count * sizeof *c);
+    if (c == NULL) {
+        diag_user(err, "%s: out of memory transposing a Fortran-order array of %zu elements", name,
+                  a->count);
+        return -1;
+    }
+    size_t fstride[NPY_MAX_DIMS], idx[NPY_MAX_DIMS] = {0};
+    fstride[0] = 1;
+    for (size_t k = 1; k < a->ndim; k++)
+        fstride[k] = fstride[k - 1] * a->shape[k - 1];
+    size_t f = 0; /* Fortran offset of the C-order element i */
+    for (size_t i = 0; i < a->count; i++) {
+        c[i] = a->data[f];
+        for (size_t k = a->ndim; k-- > 0;) { /* odometer, last index fastest */
+            idx[k]++;
+            f += fstride[k];
+            if (idx[k] < a->shape[k])
+                break;
+            f -= idx[k] * fstride[k];
+            idx[k] = 0;
+        }
+    }
+    free(a->data);
+    a->data = c;
+    return 0;
+}
+
+static int alloc_array(const NpyHeader *h, NpyArray *out, const char *name, NtkcError *err)
+{
+    out->ndim = h->ndim;
+    memcpy(out->shape, h->shape, sizeof out->shape);
+    out->count = h->count;
+    out->data = malloc(h->count > 0 && h->count <= SIZE_MAX / sizeof(double)
+                           ? h->count * sizeof(double) : sizeof(double));
+    if (out->data == NULL || h->count > SIZE_MAX / sizeof(double)) {
+        char shape[200];
+        npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
+        diag_user(err, "%s: out of memory for a %s array of float64", name, shape);
+        npy_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void npy_free(NpyArray *a)
+{
+    if (a == NULL)
+        return;
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
+
+int npy_parse(const void *buf, size_t len, const char *name, NpyArray *out, NtkcError *err)
+{
+    memset(out, 0, sizeof *out);
+    const unsigned char *b = buf;
+    NpyHeader h;
+    if (npy_header_parse(b, len, name, &h, err) != 0 ||
+        npy_check_data_size(&h, len - h.data_offset, name, err) != 0 ||
+        alloc_array(&h, out, name, err) != 0)
+        return -1;
+    convert(b + h.data_offset, h.count, &h.dtype, out->data);
+    if (h.fortran_order && fortran_to_c(out, name, err) != 0) {
+        npy_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* pread until n bytes or end of file; returns bytes read or -1 (errno set). */
+static ssize_t read_at(int fd, void *buf, size_t n, off_t at)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, at + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* Pipes and other non-seekable inputs: read everything, then parse. */
+static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
+{
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (buf != NULL && len == cap) {
+            unsigned char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+            cap *= 2;
+        }
+        if (buf == NULL) {
+            diag_user(err, "%s: out of memory reading the file", path);
+            return -1;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            diag_user(err, "%s: read error: %s", path, strerror(errno));
+            free(buf);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    int rc = npy_parse(buf, len, path, out, err);
+    free(buf);
+    return rc;
+}
+
+/* Reads the header, checks the size against the file before allocating, then
+ * converts the data in chunks so only the float64 result is held in memory. */
+static int read_regular(int fd, size_t size, const char *path, NpyArray *out, NtkcError *err)
+{
+    unsigned char pre[NPY_PREAMBLE_MAX];
+    size_t want = size < sizeof pre ? size : sizeof pre, data_offset;
+    if (read_at(fd, pre, want, 0) != (ssize_t)want) {
+        diag_user(err, "%s: read error: %s", path, strerror(errno));
+        return -1;
+    }
+    if (npy_preamble(pre, want, path, &data_offset, err) != 0)
+        return -1;
+    if (data_offset > size) {
+        diag_user(err, "%s: truncated header: it claims %zu bytes, the file has %zu", path,
+                  data_offset, size);
+        return -1;
+    }
+    unsigned char *hbuf = malloc(data_offset);
+    NpyHeader h;
+    int rc = -1;
+    if (hbuf == NULL)
+        diag_user(err, "%s: out of memory reading the header", path);
+    else if (read_at(fd, hbuf, data_offset, 0) != (ssize_t)data_offset)
+        diag_user(err, "%s: read error: %s", path, strerror(errno));
+    else
+        rc = npy_header_parse(hbuf, data_offset, path, &h, err);
+    free(hbuf);
+    if (rc != 0 || npy_check_data_size(&h, size - data_offset, path, err) != 0 ||
+        alloc_array(&h, out, path, err) != 0)
+        return -1;
+
+    enum { CHUNK = 1 << 20 };
+    unsigned char *chunk = malloc(CHUNK);
+    size_t per = CHUNK / h.dtype.size, done = 0;
+    while (chunk != NULL && done < h.count) {
+        size_t n = h.count - done < per ? h.count - done : per;
+        ssize_t r = read_at(fd, chunk, n * h.dtype.size, (off_t)(data_offset + done * h.dtype.size));
+        if (r != (ssize_t)(n * h.dtype.size)) {
+            diag_user(err, "%s: read error at element %zu: %s", path, done,
+                      r < 0 ? strerror(errno) : "the file shrank while being read");
+            break;
+        }
+        convert(chunk, n, &h.dtype, out->data + done);
+        done += n;
+    }
+    if (chunk == NULL)
+        diag_user(err, "%s: out of memory reading the data", path);
+    free(chunk);
+    if (done < h.count || (h.fortran_order && fortran_to_c(out, path, err) != 0)) {
+        npy_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int npy_read(const char *path, NpyArray *out, NtkcError *err)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            diag_user(err, "%s: no such file", path);
+        else
+            diag_user(err, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0)
+        diag_user(err, "%s: cannot stat: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        diag_user(err, "%s: is a directory, not a .npy file", path);
+    else if (!S_ISREG(st.st_mode))
+        rc = read_stream(fd, path, out, err);
+    else if ((uintmax_t)st.st_size > SIZE_MAX)
+        diag_user(err, "%s: file too large to address", path);
+    else
+        rc = read_regular(fd, (size_t)st.st_size, path, out, err);
+    close(fd);
+    return rc;
+}
+
+static const char *nonfinite_word(double v)
+{
+    return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf";
+}
+
+int npy_check_finite(const NpyArray *a, const char *name, NtkcError *err)
+{
+    size_t i = 0;
+    while (i < a->count && isfinite(a->data[i]))
+        i++;
+    if (i == a->count)
+        return 0;
+    if (a->ndim == 0) {
+        diag_user(err, "%s: the value is %s", name, nonfinite_word(a->data[i]));
+        return -1;
+    }
+    size_t idx[NPY_MAX_DIMS], rest = i;
+    for (size_t k = a->ndim; k-- > 0;) {
+        idx[k] = rest % a->shape[k];
+        rest /= a->shape[k];
+    }
+    char where[NPY_MAX_DIMS * 24 + 4];
+    size_t used = 0;
+    for (size_t k = 0; k < a->ndim; k++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s%zu", k ? ", " : "", idx[k]);
+    diag_user(err, "%s: element [%s] is %s", name, where, nonfinite_word(a->data[i]));
+    return -1;
+}

@@ -1,0 +1,169 @@
+/* The library's front door: source → IR → C → JIT → evaluation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "emit.h"
+#include "engine.h"
+#include "frontend.h"
+#include "jit.h"
+#include "net_internal.h"
+#include "ntkc.h"
+
+struct ntkc_net {
+    Arena arena; /* AST and IR of the compilation */
+    const IrNet *ir;
+    char *c_source;
+    JitModule *jit;
+    KernelFns fns;
+};
+
+char *ntkc_read_text_file(const char *path, NtkcError *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        diag_user(err, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (size_t got; buf != NULL && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        if (cap - len - 1 == 0) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    int failed = buf == NULL || ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        diag_user(err, "cannot read %s", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        diag_user(err, "%s: contains a NUL byte; is it a text file?", path);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Looks up "ntkc_<net>_<what>" in the compiled module. */
+static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
+{
+    char name[512];
+    snprintf(name, sizeof name, "ntkc_%s%s", net->ir->name, what);
+    void *p = jit_symbol(net->jit, name);
+    if (p == NULL)
+        diag_internal(err, "generated code lacks the symbol %s", name);
+    return p;
+}
+
+static int bind_kernel(ntkc_net *net, NtkcError *err)
+{
+    /* dlsym/tcc_get_symbol hand back object pointers; the ABI is documented in emit.h. */
+    void *p;
+    if ((p = net_symbol(net, "_prep_size", err)) == NULL)
+        return -1;
+    memcpy(&net->fns.prep_size, &p, sizeof p);
+    if ((p = net_symbol(net, "_prep", err)) == NULL)
+        return -1;
+    memcpy(&net->fns.prep, &p, sizeof p);
+    if ((p = net_symbol(net, "_uses_gram", err)) == NULL)
+        return -1;
+    memcpy(&net->fns.uses_gram, &p, sizeof p);
+    if ((p = net_symbol(net, "_tile", err)) == NULL)
+        return -1;
+    memcpy(&net->fns.tile, &p, sizeof p);
+    return 0;
+}
+
+ntkc_net *ntkc_compile_string(const char *source, const char *filename, const ntkc_compile_options *opts,
+                              ntkc_error *err)
+{
+    diag_clear(err);
+    ntkc_net *net = calloc(1, sizeof *net);
+    if (net == NULL) {
+        diag_internal(err, "out of memory");
+        return NULL;
+    }
+    arena_init(&net->arena);
+    const char *name = filename ? filename : "<string>";
+    Program *prog = frontend_parse(&net->arena, source, name, err);
+    if (prog != NULL)
+        net->ir = frontend_lower(&net->arena, prog, opts ? opts->net_name : NULL, err);
+    if (net->ir != NULL)
+        net->c_source = emit_net_c(net->ir, name, err);
+    if (net->c_source != NULL)
+        net->jit = jit_compile(opts && opts->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name,
+                               err);
+    if (net->jit == NULL || bind_kernel(net, err) != 0) {
+        ntkc_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, ntkc_error *err)
+{
+    diag_clear(err);
+    char *text = ntkc_read_text_file(path, err);
+    if (text == NULL)
+        return NULL;
+    ntkc_net *net = ntkc_compile_string(text, path, opts, err);
+    free(text);
+    return net;
+}
+
+char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err)
+{
+    diag_clear(err);
+    Arena arena;
+    arena_init(&arena);
+    const char *name = filename ? filename : "<string>";
+    char *c = NULL;
+    Program *prog = frontend_parse(&arena, source, name, err);
+    IrNet *ir = prog ? frontend_lower(&arena, prog, net_name, err) : NULL;
+    if (ir != NULL)
+        c = emit_net_c(ir, name, err);
+    arena_free(&arena);
+    return c;
+}
+
+void ntkc_net_free(ntkc_net *net)
+{
+    if (net == NULL)
+        return;
+    jit_free(net->jit);
+    free(net->c_source);
+    arena_free(&net->arena);
+    free(net);
+}
+
+const char *ntkc_net_name(const ntkc_net *net) { return net->ir->name; }
+size_t ntkc_net_input_dim(const ntkc_net *net) { return net->ir->input.dim; }
+const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
+const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
+
+int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    diag_clear(err);
+    if (dim == 0) {
+        diag_user(err, "inputs have no features (dim = 0)");
+        return err->code;
+    }
+    if (net->ir->input.dim != 0 && dim != net->ir->input.dim) {
+        diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name,
+                  net->ir->input.dim, dim);
+        return err->code;
+    }
+    return engine_kernel(&net->fns, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
+}

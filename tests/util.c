@@ -1,0 +1,90 @@
+#include "util.h"
+
+#include <criterion/criterion.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ntkc_net *compile_or_fail(const char *source, ntkc_backend backend)
+{
+    ntkc_error err = {0};
+    ntkc_compile_options opts = {.backend = backend};
+    ntkc_net *net = ntkc_compile_string(source, "test.ntk", &opts, &err);
+    cr_assert_not_null(net, "compile failed: %s", err.message);
+    return net;
+}
+
+void fill_random(double *x, size_t count, unsigned long long seed)
+{
+    unsigned long long s = seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (size_t i = 0; i < count; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        x[i] = (double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+    }
+}
+
+double max_rel_diff(const double *a, const double *b, size_t count)
+{
+    double scale = 1, diff = 0;
+    for (size_t i = 0; i < count; i++)
+        scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < count; i++)
+        diff = fmax(diff, fabs(a[i] - b[i]));
+    return diff / scale;
+}
+
+double min_eigenvalue(const double *a, size_t n)
+{
+    double *copy = malloc(n * n * sizeof *copy), *w = malloc(n * sizeof *w);
+    memcpy(copy, a, n * n * sizeof *copy);
+    int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', (lapack_int)n, copy, (lapack_int)n, w);
+    cr_assert_eq(info, 0, "dsyev failed: %d", info);
+    double m = w[0];
+    free(copy);
+    free(w);
+    return m;
+}
+
+int run_command(const char *cmd, char *err_out, size_t err_size)
+{
+    char full[8192];
+    char errfile[] = "/tmp/ntkc-test-stderr-XXXXXX";
+    int fd = mkstemp(errfile);
+    cr_assert(fd >= 0);
+    close(fd);
+    snprintf(full, sizeof full, "%s 2>%s >/dev/null", cmd, errfile);
+    int status = system(full);
+    if (err_out != NULL) {
+        FILE *f = fopen(errfile, "r");
+        size_t got = f ? fread(err_out, 1, err_size - 1, f) : 0;
+        err_out[got] = '\0';
+        if (f)
+            fclose(f);
+    }
+    unlink(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *ntkc_bin(void)
+{
+    const char *b = getenv("NTKC_BIN");
+    return b && *b ? b : "build/ntkc";
+}
+
+void make_temp_dir(char *out, size_t size)
+{
+    snprintf(out, size, "/tmp/ntkc-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(out));
+}
+
+int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}

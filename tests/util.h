@@ -1,0 +1,25 @@
+/* Helpers shared by the test files. */
+#ifndef NTKC_TEST_UTIL_H
+#define NTKC_TEST_UTIL_H
+
+#include <stddef.h>
+
+#include "ntkc.h"
+
+/* Compiles source text (tcc back end unless backend given), failing the test on error. */
+ntkc_net *compile_or_fail(const char *source, ntkc_backend backend);
+/* Deterministic pseudo-random matrix with entries in [-1, 1). */
+void fill_random(double *x, size_t count, unsigned long long seed);
+/* max |a - b| / max(1, max |b|) */
+double max_rel_diff(const double *a, const double *b, size_t count);
+/* Smallest eigenvalue of a symmetric n×n matrix (LAPACK). */
+double min_eigenvalue(const double *a, size_t n);
+/* Runs a shell command; returns its exit status, stderr captured in err_out (may be NULL). */
+int run_command(const char *cmd, char *err_out, size_t err_size);
+/* The ntkc executable under test ($NTKC_BIN, else build/ntkc). */
+const char *ntkc_bin(void);
+/* A fresh temporary directory for the calling test. */
+void make_temp_dir(char *out, size_t size);
+int file_exists(const char *path);
+
+#endif

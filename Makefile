@@ -46,7 +46,7 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 
 # Tests run from the project root (they read examples/, generated/, data/).
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
-	NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	OPENBLAS_NUM_THREADS=1 NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc

@@ -63,8 +63,10 @@ char *arena_printf(Arena *a, const char *fmt, ...)
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *p = arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
-    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    size_t size = (size_t)(n < 0 ? 0 : n) + 1;
+    char *p = arena_alloc(a, size);
+    if (n > 0)
+        vsnprintf(p, size, fmt, ap2);
     va_end(ap2);
     return p;
 }

@@ -30,6 +30,7 @@ static const Command commands[] = {
     {"kernel", cmd_kernel},
     {"emit", cmd_emit},
     {"check", cmd_check},
+    {"predict", cmd_predict},
 };
 
 int main(int argc, char **argv)

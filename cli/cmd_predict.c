@@ -84,8 +84,9 @@ static int parse_times(const char *text, Request *r)
         errno = 0;
         double t = strtod(p, &end);
         if (end == p || (*end != ',' && *end != '\0') || isnan(t)) {
-            fprintf(stderr, "ntkc predict: --time expects numbers >= 0 or inf separated by commas; '%s' has "
-                            "'%.*s'\n", text, (int)strcspn(p, ","), p);
+            int len = (int)strcspn(p, ",");
+            fprintf(stderr, "ntkc predict: --time expects numbers >= 0 or inf separated by commas; '%s' has %s%.*s%s\n",
+                    text, len ? "'" : "an empty entry", len, p, len ? "'" : "");
             return 1;
         }
         if (t < 0) {

@@ -32,6 +32,13 @@ static int read_rows(const char *path, size_t rows, const char *x_path, NpyArray
     return err->code;
 }
 
+/* A nested error's message without its "error: " prefix. */
+static const char *reason(const ntkc_error *e)
+{
+    const char *prefix = "error: ";
+    return strncmp(e->message, prefix, strlen(prefix)) == 0 ? e->message + strlen(prefix) : e->message;
+}
+
 /* Labels → one-hot rows of k, the label errors prefixed with the file. */
 static int encode_labels(const char *path, NpyArray *a, size_t k, Targets *t, ntkc_error *err)
 {
@@ -43,7 +50,7 @@ static int encode_labels(const char *path, NpyArray *a, size_t k, Targets *t, nt
     if (t->y == NULL)
         diag_user(err, "%s: out of memory for %zu × %zu one-hot targets", path, rows, k);
     else if (predict_one_hot(t->labels, rows, k, t->y, &e))
-        diag_user(err, "%s: %s", path, e.message);
+        diag_user(err, "%s: %s", path, reason(&e));
     if (err->code)
         targets_free(t);
     return err->code;
@@ -69,7 +76,7 @@ int targets_load_train(const char *path, size_t rows, const char *x_path, Target
     size_t k;
     if (predict_class_count(a.data, rows, &k, &e))
         diag_user(err, "%s: 1-D targets are class labels, but %s (give regression targets the shape (n, 1))",
-                  path, e.message);
+                  path, reason(&e));
     else
         encode_labels(path, &a, k, t, err);
     npy_free(&a);

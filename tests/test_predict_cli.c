@@ -34,7 +34,8 @@ static const PredictCase cases[] = {
     {"test_dim_mismatch", "--train DIR/x.npy --targets DIR/y.npy --test DIR/xt3.npy" OUT, "3 features per row"},
     {"negative_time", GOOD OUT " --time -1", "negative"},
     {"negative_time_in_list", GOOD OUT " --time 1,-2,inf", "negative"},
-    {"nan_in_targets", "--train DIR/x.npy --targets DIR/ynan.npy --test DIR/xt.npy" OUT, "ynan.npy: element [4, 1] is NaN"},
+    {"nan_in_targets", "--train DIR/x.npy --targets DIR/ynan.npy --test DIR/xt.npy" OUT,
+     "ynan.npy: element [4, 1] is NaN"},
     /* Times, options, paths. */
     {"nan_time", GOOD OUT " --time nan", "--time"},
     {"junk_time", GOOD OUT " --time 1,,2", "--time"},

@@ -139,6 +139,8 @@ const Sym *sym_mul(SymCtx *c, const Sym *a, const Sym *b, SrcPos pos)
         return sym_neg(c, sym_mul(c, a, b->a, pos), pos);
     if (is_num(b))
         return sym_mul(c, b, a, pos);
+    if (!is_num(a) && a->kind == SYM_MUL && is_num(a->a)) /* (k*p)*b = k*(p*b) */
+        return sym_mul(c, a->a, sym_mul(c, a->b, b, pos), pos);
     if (b->kind == SYM_MUL && is_num(b->a)) /* constants first: a*(k*q) = k*(a*q), folded when a is one */
         return is_num(a) ? sym_mul(c, sym_mul(c, a, b->a, pos), b->b, pos)
                          : sym_mul(c, b->a, sym_mul(c, a, b->b, pos), pos);

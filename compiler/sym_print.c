@@ -72,8 +72,9 @@ static void print_at(StrBuf *sb, const Sym *e, const char *var, int min)
         sb_puts(sb, var);
         break;
     case SYM_NEG:
+        /* -(a*b) as -a*b: (-a)*b has the same value. */
         sb_puts(sb, "-");
-        print_at(sb, e->a, var, P_UNARY);
+        print_at(sb, e->a, var, e->a->kind == SYM_MUL || e->a->kind == SYM_DIV ? P_PRODUCT : P_UNARY);
         break;
     case SYM_ADD:
         print_binary(sb, e, var, " + ", P_SUM);

@@ -40,14 +40,15 @@ static const Sym *outer_derivative(SymCtx *c, SymFn fn, const Sym *a, SrcPos p)
     }
 }
 
-/* max(a, b)' = step(a − b)·a' + (1 − step(a − b))·b': at a tie it follows a. */
+/* max(a, b)' = s·a' + (1 − s)·b' with s = step(a − b) (min: step(b − a)):
+ * at a tie it follows a. */
 static const Sym *diff_max_min(SymCtx *c, const Sym *e)
 {
     SrcPos p = e->pos;
-    const Sym *first = e->fn == FN_MAX ? e->a : e->b, *second = e->fn == FN_MAX ? e->b : e->a;
-    const Sym *pick = sym_call(c, FN_STEP, sym_sub(c, first, second, p), NULL, p);
-    const Sym *d1 = sym_diff(c, first), *d2 = sym_diff(c, second);
-    return sym_add(c, sym_mul(c, pick, d1, p), sym_mul(c, sym_sub(c, sym_num(c, 1, p), pick, p), d2, p), p);
+    const Sym *gap = e->fn == FN_MAX ? sym_sub(c, e->a, e->b, p) : sym_sub(c, e->b, e->a, p);
+    const Sym *pick = sym_call(c, FN_STEP, gap, NULL, p);
+    const Sym *da = sym_diff(c, e->a), *db = sym_diff(c, e->b);
+    return sym_add(c, sym_mul(c, pick, da, p), sym_mul(c, sym_sub(c, sym_num(c, 1, p), pick, p), db, p), p);
 }
 
 static const Sym *diff_pow(SymCtx *c, const Sym *e)

@@ -37,9 +37,10 @@ static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *wha
         sb_free(&sb);
         double tv = culprit ? sym_eval(culprit, f->z[i]) : v;
         diag_at(err, culprit ? culprit->pos : f->decl->pos, src,
-                "%s of '%s' is not finite at %s = %.17g, a quadrature node at unit variance: %s is %g there%s",
-                what, f->decl->name, f->decl->var, f->z[i], term, tv,
-                f->decl->quad ? "" : " (choose other nodes with 'quad N')");
+                "%s of '%s' is not finite at %s = %.17g, a quadrature node at unit variance: %s is %s there%s",
+                what, f->decl->name, f->decl->var, f->z[i], term,
+                isnan(tv) ? "not a number" : (tv > 0 ? "+inf" : "-inf"),
+                f->z[i] == 0 ? " (an odd number of points has a node at 0; an even 'quad N' has none)" : "");
         return 0;
     }
     return 1;

@@ -4,6 +4,7 @@
 #include "lower.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "act.h"
@@ -362,6 +363,11 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
         return 0;
     FormulaConsts consts = {file_const, L};
     const ActDef *def = formula_instance(&L->formulas, L->a, L->prog, &consts, d, b.v, L->err);
+    if (def == NULL && d->nparams > 0) { /* the error is in the formula: say which use */
+        size_t len = strlen(L->err->message);
+        snprintf(L->err->message + len, sizeof L->err->message - len, "\nnote: with the arguments of '%s' at %s",
+                 d->name, pos_str(L, s->pos));
+    }
     IrOp *op = def ? push_op(L, IR_ACT, s->pos) : NULL;
     if (op == NULL)
         return 0;

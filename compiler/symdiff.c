@@ -40,15 +40,17 @@ static const Sym *outer_derivative(SymCtx *c, SymFn fn, const Sym *a, SrcPos p)
     }
 }
 
-/* max(a, b)' = s·a' + (1 − s)·b' with s = step(a − b) (min: step(b − a)):
- * at a tie it follows a. */
+/* max(a, b)' = ((1 + s)·a' + (1 − s)·b')/2 with s = sign(a − b) (min:
+ * sign(b − a)): at a tie the mean of the two slopes, the convention of the
+ * kinked built-ins (relu'(0) = 1/2). */
 static const Sym *diff_max_min(SymCtx *c, const Sym *e)
 {
     SrcPos p = e->pos;
     const Sym *gap = e->fn == FN_MAX ? sym_sub(c, e->a, e->b, p) : sym_sub(c, e->b, e->a, p);
-    const Sym *pick = sym_call(c, FN_STEP, gap, NULL, p);
+    const Sym *s = sym_call(c, FN_SIGN, gap, NULL, p), *one = sym_num(c, 1, p);
     const Sym *da = sym_diff(c, e->a), *db = sym_diff(c, e->b);
-    return sym_add(c, sym_mul(c, pick, da, p), sym_mul(c, sym_sub(c, sym_num(c, 1, p), pick, p), db, p), p);
+    const Sym *sum = sym_add(c, sym_mul(c, sym_add(c, one, s, p), da, p), sym_mul(c, sym_sub(c, one, s, p), db, p), p);
+    return sym_div(c, sum, sym_num(c, 2, p), p);
 }
 
 static const Sym *diff_pow(SymCtx *c, const Sym *e)

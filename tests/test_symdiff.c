@@ -133,7 +133,7 @@ static const Simplified simplified[] = {
     {"2*(3*x)", "6*x", "6"},
     {"exp(x)*exp(x)", "exp(2*x)", "2*exp(2*x)"},
     {"sqrt(x^2)", "abs(x)", "sign(x)"},
-    {"max(x, 0)", "max(x, 0)", "step(x)"},
+    {"max(x, 0)", "max(x, 0)", "(1 + sign(x))/2"},
     {"x*tanh(softplus(x))", "x*tanh(softplus(x))", "tanh(softplus(x)) + x*(1 - tanh(softplus(x))^2)*sigmoid(x)"},
     {"a_const * x", "2.5*x", "2.5"},
 };

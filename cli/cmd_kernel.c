@@ -111,8 +111,9 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (threads < 0)
         return 1;
     const char *inputs[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
-    if ((a->ntk && check_output_not_input(a->ntk, inputs, 2, err)) ||
-        (a->nngp && check_output_not_input(a->nngp, inputs, 2, err)))
+    const char *read[3] = {inputs[0], inputs[1], args->positional[0]}; /* the net file too */
+    if ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
+        (a->nngp && check_output_not_input(a->nngp, read, 3, err)))
         return err->code;
     if (a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0) {
         diag_user(err, "--ntk and --nngp name the same file %s", a->ntk);

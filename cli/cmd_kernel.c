@@ -45,6 +45,29 @@ static int show_progress(void *ctx, size_t done, size_t total)
     return 0;
 }
 
+/* Entries computed between two releases of the output pages written so far:
+ * about 8 MB of each output, and some 50 MB of pages touched. */
+enum { RELEASE_EVERY = 1 << 20 };
+
+typedef struct Streaming {
+    Progress progress;
+    NpyOut *outs[2];
+    size_t released; /* entries done at the last release */
+} Streaming;
+
+/* Progress, and resident memory bounded whatever the output's size: written
+ * pages leave this process's map but stay in the page cache, bound for the file. */
+static int stream_progress(void *ctx, size_t done, size_t total)
+{
+    Streaming *s = ctx;
+    if (done - s->released >= RELEASE_EVERY) {
+        npy_out_release(s->outs[0]);
+        npy_out_release(s->outs[1]);
+        s->released = done;
+    }
+    return show_progress(&s->progress, done, total);
+}
+
 typedef struct KernelArgs {
     const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
     double compile_seconds;
@@ -83,14 +106,15 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
         npy_out_abort(ntk);
         return err->code;
     }
-    Progress progress;
-    clock_gettime(CLOCK_MONOTONIC, &progress.start);
-    ntkc_eval_options opts = {.threads = threads, .progress = show_progress, .progress_ctx = &progress};
+    Streaming stream = {.outs = {ntk, nngp}};
+    Progress *progress = &stream.progress;
+    clock_gettime(CLOCK_MONOTONIC, &progress->start);
+    ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
     int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
                          ntk ? npy_out_data(ntk) : NULL, &opts, err);
     if (rc == 0 && !a->quiet)
         print_summary(net, n1, n2, nngp ? npy_out_data(nngp) : NULL, ntk ? npy_out_data(ntk) : NULL, a,
-                      seconds_since(&progress.start));
+                      seconds_since(&progress->start));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)

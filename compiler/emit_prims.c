@@ -254,6 +254,8 @@ char *prim_emit_host_source(void)
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             act_definition(&sb, "", acts[a]);
+    sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
+                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
     sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);

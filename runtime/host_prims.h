@@ -17,4 +17,8 @@ typedef struct HostPrimitive {
 extern const HostPrimitive ntkc_host_primitives[];
 extern const size_t ntkc_host_primitive_count;
 
+/* The generated code's ntkc_acos and ntkc_asin, for the tests. */
+double ntkc_host_acos(double x);
+double ntkc_host_asin(double x);
+
 #endif

@@ -16,7 +16,7 @@ typedef struct Prim {
 
 static const Prim generic[PRIM_NKINDS] = {
     [PRIM_LOAD] = {"void ntkc_block_load(size_t m, const double *restrict g, double dim,\n"
-                   "                     double *restrict s, double *restrict t)",
+                   "    double *restrict s, double *restrict t)",
                    "{\n"
                    "    for (size_t j = 0; j < m; j++) {\n"
                    "        s[j] = g[j] / dim;\n"
@@ -24,7 +24,7 @@ static const Prim generic[PRIM_NKINDS] = {
                    "    }\n"
                    "}\n"},
     [PRIM_DENSE_NTK] = {"void ntkc_block_dense_ntk(size_t m, double w2, double b2,\n"
-                        "                          double *restrict s, double *restrict t)",
+                        "    double *restrict s, double *restrict t)",
                         "{\n"
                         "    for (size_t j = 0; j < m; j++) {\n"
                         "        s[j] = w2 * s[j] + b2;\n"
@@ -34,7 +34,7 @@ static const Prim generic[PRIM_NKINDS] = {
     /* Standard parameterization (neural-tangents): Θ ← fan_in·Σ_old (+1 with
      * a bias) + w²Θ, then Σ as usual. */
     [PRIM_DENSE_STD] = {"void ntkc_block_dense_std(size_t m, double w2, double b2, double fan_in, double bias,\n"
-                        "                          double *restrict s, double *restrict t)",
+                        "    double *restrict s, double *restrict t)",
                         "{\n"
                         "    for (size_t j = 0; j < m; j++) {\n"
                         "        t[j] = fan_in * s[j] + bias + w2 * t[j];\n"
@@ -42,7 +42,7 @@ static const Prim generic[PRIM_NKINDS] = {
                         "    }\n"
                         "}\n"},
     [PRIM_STORE] = {"size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,\n"
-                    "                        double *restrict nngp, double *restrict ntk)",
+                    "    double *restrict nngp, double *restrict ntk)",
                     "{\n"
                     "    size_t bad = 0;\n"
                     "    /* x - x is 0 exactly when x is finite. */\n"
@@ -158,8 +158,8 @@ static void act_decl(StrBuf *sb, const char *storage, const ActDef *def)
 {
     sb_printf(sb,
               "%svoid ntkc_block_act_%s(const double *p, size_t m, double v1,\n"
-              "                        const double *restrict v2, size_t stride,\n"
-              "                        double *restrict s, double *restrict t)",
+              "    const double *restrict v2, size_t stride,\n"
+              "    double *restrict s, double *restrict t)",
               storage, def->name);
 }
 
@@ -171,7 +171,7 @@ static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
     sb_printf(sb,
               "\n{\n"
               "    for (size_t j = 0; j < m; j++) {\n"
-              "        double T, Td;\n"
+              "    double T, Td;\n"
               "        ntkc_dual_%s(p, v1, s[j], v2[j * stride], &T, &Td);\n"
               "        s[j] = T;\n"
               "        t[j] *= Td;\n"

@@ -119,7 +119,7 @@ static const double ntkc_p5[3] = {1.0, 1.0, 0.0};
  * libtcc back end links optimised copies compiled into ntkc instead. */
 #ifndef NTKC_HOST_PRIMITIVES
 static void ntkc_block_load(size_t m, const double *restrict g, double dim,
-                     double *restrict s, double *restrict t)
+    double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
         s[j] = g[j] / dim;
@@ -128,7 +128,7 @@ static void ntkc_block_load(size_t m, const double *restrict g, double dim,
 }
 
 static void ntkc_block_dense_ntk(size_t m, double w2, double b2,
-                          double *restrict s, double *restrict t)
+    double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
         s[j] = w2 * s[j] + b2;
@@ -137,7 +137,7 @@ static void ntkc_block_dense_ntk(size_t m, double w2, double b2,
 }
 
 static size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
-                        double *restrict nngp, double *restrict ntk)
+    double *restrict nngp, double *restrict ntk)
 {
     size_t bad = 0;
     /* x - x is 0 exactly when x is finite. */
@@ -153,11 +153,11 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
 }
 
 static void ntkc_block_act_relu(const double *p, size_t m, double v1,
-                        const double *restrict v2, size_t stride,
-                        double *restrict s, double *restrict t)
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-        double T, Td;
+    double T, Td;
         ntkc_dual_relu(p, v1, s[j], v2[j * stride], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -165,11 +165,11 @@ static void ntkc_block_act_relu(const double *p, size_t m, double v1,
 }
 
 static void ntkc_block_act_erf(const double *p, size_t m, double v1,
-                        const double *restrict v2, size_t stride,
-                        double *restrict s, double *restrict t)
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-        double T, Td;
+    double T, Td;
         ntkc_dual_erf(p, v1, s[j], v2[j * stride], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -178,17 +178,17 @@ static void ntkc_block_act_erf(const double *p, size_t m, double v1,
 
 #else
 void ntkc_block_load(size_t m, const double *restrict g, double dim,
-                     double *restrict s, double *restrict t);
+    double *restrict s, double *restrict t);
 void ntkc_block_dense_ntk(size_t m, double w2, double b2,
-                          double *restrict s, double *restrict t);
+    double *restrict s, double *restrict t);
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
-                        double *restrict nngp, double *restrict ntk);
+    double *restrict nngp, double *restrict ntk);
 void ntkc_block_act_relu(const double *p, size_t m, double v1,
-                        const double *restrict v2, size_t stride,
-                        double *restrict s, double *restrict t);
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t);
 void ntkc_block_act_erf(const double *p, size_t m, double v1,
-                        const double *restrict v2, size_t stride,
-                        double *restrict s, double *restrict t);
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t);
 #endif
 
 size_t ntkc_fc_prep_size(void) { return 3; }

@@ -34,6 +34,8 @@ struct ActDef {
      *                                double s22, double *T, double *Td);
      * T = E[φ(u)φ(v)], Td = E[φ'(u)φ'(v)], (u,v) ~ N(0, [[s11,s12],[s12,s22]]).
      * It may call only libm functions declared by the emitter's prelude and
+     * ntkc_acos/ntkc_asin (same bits from every back end: use them where the
+     * dual is ill-conditioned, as arc-cosine kernels are at ρ = ±1), and
      * must be finite for s11, s22 >= 0 and |s12| <= sqrt(s11 s22), including
      * zero variances and s12 = ±sqrt(s11 s22). */
     const char *c_dual;

@@ -45,10 +45,10 @@ static const ActDef act_relu = {
         "    double norm = sqrt(s11 * s22);\n"
         "    double rho = norm > 0 ? s12 / norm : 0.0;\n"
         "    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);\n"
-        "    double theta = acos(rho);\n"
+        "    double theta = ntkc_acos(rho);\n"
         "    /* sin(acos(rho)) = sqrt(1 - rho^2): one transcendental per pair. */\n"
-        "    *T = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) / (2.0 * NTKC_PI);\n"
-        "    *Td = (NTKC_PI - theta) / (2.0 * NTKC_PI);\n"
+        "    *T = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);\n"
+        "    *Td = (NTKC_PI - theta) * (0.5 / NTKC_PI);\n"
         "}\n",
 };
 
@@ -91,7 +91,7 @@ static const ActDef act_erf = {
         "    double q1 = 1.0 + b2 * s11, q2 = 1.0 + b2 * s22;\n"
         "    double r = b2 * s12 / sqrt(q1 * q2);\n"
         "    r = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);\n"
-        "    *T = a * a * (2.0 / NTKC_PI) * asin(r) + c * c;\n"
+        "    *T = a * a * (2.0 / NTKC_PI) * ntkc_asin(r) + c * c;\n"
         "    /* q1 q2 - (b2 s12)^2 >= q1 + q2 - 1 >= 1 whenever |s12| <= sqrt(s11 s22). */\n"
         "    double det = q1 * q2 - b2 * s12 * b2 * s12;\n"
         "    *Td = a * a * (2.0 * b2 / NTKC_PI) / sqrt(det > 1.0 ? det : 1.0);\n"

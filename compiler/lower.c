@@ -162,13 +162,12 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
 
 static const char *range_text(Lower *L, const ParamSpec *p)
 {
-    if (p->max >= SHOWN_MAX && isfinite(p->min) && p->min != 0)
-        return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
-    if (p->min == 0 && isinf(p->max))
+    int no_max = p->max >= SHOWN_MAX;
+    if (p->min == 0 && no_max)
         return p->integer ? "a non-negative whole number" : "non-negative";
-    if (isinf(p->min) && isinf(p->max))
+    if (isinf(p->min) && no_max)
         return p->integer ? "a whole number" : "finite";
-    if (isinf(p->max))
+    if (no_max)
         return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
     if (isinf(p->min))
         return arena_printf(L->a, "%s<= %g", p->integer ? "a whole number " : "", p->max);
@@ -230,6 +229,11 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
         double v;
         if (!value_number(L, &arg->value, &v))
             return 0;
+        if (v > spec[k].max && spec[k].max >= SHOWN_MAX) {
+            diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' is too large: at most %g, got %g", spec[k].name,
+                    layer, spec[k].max, v);
+            return 0;
+        }
         if (v < spec[k].min || v > spec[k].max || (spec[k].integer && v != floor(v))) {
             diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' must be %s, got %g", spec[k].name, layer,
                     range_text(L, &spec[k]), v);
@@ -274,10 +278,14 @@ static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
     return op;
 }
 
+/* Standard deviations are squared into the generated code: beyond this
+ * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
+#define STD_MAX 1e150
+
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
-    [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0},
-    [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0},
+    [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0},
+    [DENSE_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0},
     [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0},
 };
 

@@ -13,19 +13,6 @@
 
 #include "npy_header.h"
 
-static uint64_t load_uint(const unsigned char *p, size_t size, int swap)
-{
-    unsigned char b[8] = {0};
-    for (size_t i = 0; i < size; i++)
-        b[i] = swap ? p[size - 1 - i] : p[i];
-    switch (size) {
-    case 1: return b[0];
-    case 2: { uint16_t v; memcpy(&v, b, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, b, 4); return v; }
-    default: { uint64_t v; memcpy(&v, b, 8); return v; }
-    }
-}
-
 static double half_to_double(uint16_t h)
 {
     int exponent = (h >> 10) & 0x1f;
@@ -40,42 +27,87 @@ static double half_to_double(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
-static double element_value(uint64_t bits, const NpyDtype *dt)
-{
-    switch (dt->kind) {
-    case NPY_KIND_FLOAT:
-        if (dt->size == 8) {
-            double d;
-            memcpy(&d, &bits, 8);
-            return d;
-        }
-        if (dt->size == 4) {
-            uint32_t b32 = (uint32_t)bits;
-            float f;
-            memcpy(&f, &b32, 4);
-            return f;
-        }
-        return half_to_double((uint16_t)bits);
-    case NPY_KIND_INT: {
-        unsigned shift = 64 - 8 * (unsigned)dt->size; /* sign-extend from size bytes */
-        return (double)((int64_t)(bits << shift) >> shift);
+static uint8_t no_swap8(uint8_t x) { return x; }
+static uint16_t no_swap16(uint16_t x) { return x; }
+static uint32_t no_swap32(uint32_t x) { return x; }
+static uint64_t no_swap64(uint64_t x) { return x; }
+static uint8_t swap8(uint8_t x) { return x; } /* single bytes have no order */
+static uint16_t swap16(uint16_t x) { return __builtin_bswap16(x); }
+static uint32_t swap32(uint32_t x) { return __builtin_bswap32(x); }
+static uint64_t swap64(uint64_t x) { return __builtin_bswap64(x); }
+
+/* One loop per (type, byte order) so each is a tight, vectorisable copy. T is
+ * the element type, U the unsigned integer of its size, FROM maps T to double. */
+#define CONVERT_LOOP(T, U, SWAP, FROM)                                                             \
+    for (size_t i = 0; i < n; i++) {                                                               \
+        U u;                                                                                       \
+        memcpy(&u, src + i * sizeof(U), sizeof(U));                                                \
+        u = SWAP(u);                                                                               \
+        T v;                                                                                       \
+        memcpy(&v, &u, sizeof v);                                                                  \
+        dst[i] = FROM(v);                                                                          \
     }
-    case NPY_KIND_UINT:
-        return (double)bits;
-    default:
-        return bits != 0;
-    }
-}
+#define CONVERT(T, U, BITS, FROM)                                                                  \
+    do {                                                                                           \
+        if (dt->swap)                                                                              \
+            CONVERT_LOOP(T, U, swap##BITS, FROM)                                                     \
+        else                                                                                       \
+            CONVERT_LOOP(T, U, no_swap##BITS, FROM)                                                \
+    } while (0)
+#define AS_DOUBLE(v) ((double)(v))
+#define AS_BOOL(v) ((v) != 0 ? 1.0 : 0.0)
 
 /* Converts n elements of the file's dtype at src into doubles. */
 static void convert(const unsigned char *src, size_t n, const NpyDtype *dt, double *dst)
 {
-    if (dt->kind == NPY_KIND_FLOAT && dt->size == 8 && !dt->swap) {
-        memcpy(dst, src, n * 8);
-        return;
+    switch (dt->kind * 16 + (int)dt->size) {
+    case NPY_KIND_FLOAT * 16 + 8: CONVERT(double, uint64_t, 64, AS_DOUBLE); break;
+    case NPY_KIND_FLOAT * 16 + 4: CONVERT(float, uint32_t, 32, AS_DOUBLE); break;
+    case NPY_KIND_FLOAT * 16 + 2: CONVERT(uint16_t, uint16_t, 16, half_to_double); break;
+    case NPY_KIND_INT * 16 + 1: CONVERT(int8_t, uint8_t, 8, AS_DOUBLE); break;
+    case NPY_KIND_INT * 16 + 2: CONVERT(int16_t, uint16_t, 16, AS_DOUBLE); break;
+    case NPY_KIND_INT * 16 + 4: CONVERT(int32_t, uint32_t, 32, AS_DOUBLE); break;
+    case NPY_KIND_INT * 16 + 8: CONVERT(int64_t, uint64_t, 64, AS_DOUBLE); break;
+    case NPY_KIND_UINT * 16 + 1: CONVERT(uint8_t, uint8_t, 8, AS_DOUBLE); break;
+    case NPY_KIND_UINT * 16 + 2: CONVERT(uint16_t, uint16_t, 16, AS_DOUBLE); break;
+    case NPY_KIND_UINT * 16 + 4: CONVERT(uint32_t, uint32_t, 32, AS_DOUBLE); break;
+    case NPY_KIND_UINT * 16 + 8: CONVERT(uint64_t, uint64_t, 64, AS_DOUBLE); break;
+    default: CONVERT(uint8_t, uint8_t, 8, AS_BOOL); break; /* the header parser admits only b1 */
     }
-    for (size_t i = 0; i < n; i++)
-        dst[i] = element_value(load_uint(src + i * dt->size, dt->size, dt->swap), dt);
+}
+
+/* dst (cols×rows, row-major) = transpose of src (rows×cols, row-major), in
+ * blocks so both sides stay in cache. */
+static void transpose_2d(const double *src, size_t rows, size_t cols, double *dst)
+{
+    enum { B = 32 };
+    for (size_t i0 = 0; i0 < rows; i0 += B)
+        for (size_t j0 = 0; j0 < cols; j0 += B)
+            for (size_t i = i0; i < i0 + B && i < rows; i++)
+                for (size_t j = j0; j < j0 + B && j < cols; j++)
+                    dst[j * rows + i] = src[i * cols + j];
+}
+
+/* General rank: walk the C-order index with an odometer, tracking the
+ * matching Fortran offset. */
+static void reverse_axes(const NpyArray *a, double *c)
+{
+    size_t fstride[NPY_MAX_DIMS], idx[NPY_MAX_DIMS] = {0};
+    fstride[0] = 1;
+    for (size_t k = 1; k < a->ndim; k++)
+        fstride[k] = fstride[k - 1] * a->shape[k - 1];
+    size_t f = 0;
+    for (size_t i = 0; i < a->count; i++) {
+        c[i] = a->data[f];
+        for (size_t k = a->ndim; k-- > 0;) { /* last index fastest */
+            idx[k]++;
+            f += fstride[k];
+            if (idx[k] < a->shape[k])
+                break;
+            f -= idx[k] * fstride[k];
+            idx[k] = 0;
+        }
+    }
 }
 
 /* Fortran order stores the first index fastest; rewrite into C order. */
@@ -89,22 +121,10 @@ static int fortran_to_c(NpyArray *a, const char *name, NtkcError *err)
                   a->count);
         return -1;
     }
-    size_t fstride[NPY_MAX_DIMS], idx[NPY_MAX_DIMS] = {0};
-    fstride[0] = 1;
-    for (size_t k = 1; k < a->ndim; k++)
-        fstride[k] = fstride[k - 1] * a->shape[k - 1];
-    size_t f = 0; /* Fortran offset of the C-order element i */
-    for (size_t i = 0; i < a->count; i++) {
-        c[i] = a->data[f];
-        for (size_t k = a->ndim; k-- > 0;) { /* odometer, last index fastest */
-            idx[k]++;
-            f += fstride[k];
-            if (idx[k] < a->shape[k])
-                break;
-            f -= idx[k] * fstride[k];
-            idx[k] = 0;
-        }
-    }
+    if (a->ndim == 2)
+        transpose_2d(a->data, a->shape[1], a->shape[0], c);
+    else
+        reverse_axes(a, c);
     free(a->data);
     a->data = c;
     return 0;
@@ -203,9 +223,9 @@ static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
     return rc;
 }
 
-/* Reads the header, checks the size against the file before allocating, then
- * converts the data in chunks so only the float64 result is held in memory. */
-static int read_regular(int fd, size_t size, const char *path, NpyArray *out, NtkcError *err)
+/* Reads and parses the header, and checks the data size against the file, so
+ * nothing is allocated for a shape the file cannot hold. */
+static int read_header(int fd, size_t size, const char *path, NpyHeader *h, NtkcError *err)
 {
     unsigned char pre[NPY_PREAMBLE_MAX];
     size_t want = size < sizeof pre ? size : sizeof pre, data_offset;
@@ -221,37 +241,56 @@ static int read_regular(int fd, size_t size, const char *path, NpyArray *out, Nt
         return -1;
     }
     unsigned char *hbuf = malloc(data_offset);
-    NpyHeader h;
     int rc = -1;
     if (hbuf == NULL)
         diag_user(err, "%s: out of memory reading the header", path);
     else if (read_at(fd, hbuf, data_offset, 0) != (ssize_t)data_offset)
         diag_user(err, "%s: read error: %s", path, strerror(errno));
     else
-        rc = npy_header_parse(hbuf, data_offset, path, &h, err);
+        rc = npy_header_parse(hbuf, data_offset, path, h, err);
     free(hbuf);
-    if (rc != 0 || npy_check_data_size(&h, size - data_offset, path, err) != 0 ||
-        alloc_array(&h, out, path, err) != 0)
+    if (rc != 0)
         return -1;
+    return npy_check_data_size(h, size - h->data_offset, path, err);
+}
 
+/* Converts the data in 1 MiB chunks so only the float64 result is held in
+ * memory; native float64 is read straight into the result. */
+static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out, NtkcError *err)
+{
     enum { CHUNK = 1 << 20 };
-    unsigned char *chunk = malloc(CHUNK);
-    size_t per = CHUNK / h.dtype.size, done = 0;
-    while (chunk != NULL && done < h.count) {
-        size_t n = h.count - done < per ? h.count - done : per;
-        ssize_t r = read_at(fd, chunk, n * h.dtype.size, (off_t)(data_offset + done * h.dtype.size));
-        if (r != (ssize_t)(n * h.dtype.size)) {
+    int direct = h->dtype.kind == NPY_KIND_FLOAT && h->dtype.size == 8 && !h->dtype.swap;
+    unsigned char *chunk = direct ? NULL : malloc(CHUNK);
+    if (!direct && chunk == NULL) {
+        diag_user(err, "%s: out of memory reading the data", path);
+        return -1;
+    }
+    size_t per = CHUNK / h->dtype.size, done = 0;
+    while (done < h->count) {
+        size_t n = h->count - done < per ? h->count - done : per;
+        unsigned char *dst = direct ? (unsigned char *)(out->data + done) : chunk;
+        off_t at = (off_t)(h->data_offset + done * h->dtype.size);
+        ssize_t r = read_at(fd, dst, n * h->dtype.size, at);
+        if (r != (ssize_t)(n * h->dtype.size)) {
             diag_user(err, "%s: read error at element %zu: %s", path, done,
                       r < 0 ? strerror(errno) : "the file shrank while being read");
             break;
         }
-        convert(chunk, n, &h.dtype, out->data + done);
+        if (!direct)
+            convert(chunk, n, &h->dtype, out->data + done);
         done += n;
     }
-    if (chunk == NULL)
-        diag_user(err, "%s: out of memory reading the data", path);
     free(chunk);
-    if (done < h.count || (h.fortran_order && fortran_to_c(out, path, err) != 0)) {
+    return done == h->count ? 0 : -1;
+}
+
+static int read_regular(int fd, size_t size, const char *path, NpyArray *out, NtkcError *err)
+{
+    NpyHeader h;
+    if (read_header(fd, size, path, &h, err) != 0 || alloc_array(&h, out, path, err) != 0)
+        return -1;
+    if (read_data(fd, &h, path, out, err) != 0 ||
+        (h.fortran_order && fortran_to_c(out, path, err) != 0)) {
         npy_free(out);
         return -1;
     }

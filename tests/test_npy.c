@@ -398,3 +398,26 @@ Test(npy_finite, names_the_first_bad_element)
     cr_assert_neq(npy_check_finite(&s, "s.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: s.npy: the value is -inf");
 }
+
+/* Pipes (e.g. bash's <(...)) are read whole, then parsed like a buffer. */
+Test(npy_read, from_a_pipe)
+{
+    size_t len;
+    unsigned char *buf = slurp(FIXTURE("fortran.npy"), &len);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(write(fds[1], buf, len), (ssize_t)len); /* fits the pipe buffer */
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    NpyArray a, b;
+    NtkcError err = {0};
+    cr_assert_eq(npy_read(path, &a, &err), 0, "%s", err.message);
+    close(fds[0]);
+    load(FIXTURE("f8.npy"), &b);
+    cr_assert_eq(a.count, b.count);
+    cr_assert(memcmp(a.data, b.data, a.count * sizeof(double)) == 0);
+    npy_free(&a);
+    npy_free(&b);
+    free(buf);
+}

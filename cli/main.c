@@ -21,6 +21,8 @@ static const char usage[] =
     "          [--time T,...] [--kernel ntk|nngp] [--reg R] [--cov C.npy] [--test-targets Yt.npy]\n"
     "                      outputs of the infinitely wide net trained by gradient\n"
     "                      descent on MSE: mean and covariance over initialisations\n"
+    "  derive NET.ntk [NAME ...]\n"
+    "                      a formula activation and its symbolic derivative\n"
     "\n"
     "`ntkc COMMAND --help` describes a command. Exit codes: 0 success, 1 user\n"
     "error (bad source, data or arguments), 2 internal error.\n";
@@ -35,6 +37,7 @@ static const Command commands[] = {
     {"emit", cmd_emit},
     {"check", cmd_check},
     {"predict", cmd_predict},
+    {"derive", cmd_derive},
 };
 
 int main(int argc, char **argv)

@@ -46,7 +46,7 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     if (net == NULL)
         return err->code;
     NpyArray x = {0};
-    int rc = load_inputs(args->positional[1], &x, err);
+    int rc = load_net_inputs(net, args->positional[1], &x, err);
     size_t n = x.shape[0], d = x.shape[1];
     double *k = rc == 0 ? malloc(4 * n * n * sizeof *k) : NULL;
     if (rc == 0 && k == NULL)

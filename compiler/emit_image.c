@@ -265,6 +265,8 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 {
     int Sa = slot_new(e), Ta = slot_new(e);
+    char g[160];
+    geom(e, g, sizeof g);
     size_t h0 = e->h, w0 = e->w;
     long sh0 = e->sh, sw0 = e->sw;
     line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
@@ -272,11 +274,11 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
         const IrBranch *br = &f->branches[b];
         int Sb = slot_new(e), Tb = slot_new(e);
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
-        line(e, "ntkc_copy(pl[%d], pl[%d], %zu);", Sb, *S, h0 * w0);
-        line(e, "ntkc_copy(pl[%d], pl[%d], %zu);", Tb, *T, h0 * w0);
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Sb, *S, g);
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Tb, *T, g);
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
-        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %zu);", (int)f->mode, b, f->nbranches,
-             lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, e->h * e->w);
+        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s));", (int)f->mode, b,
+             f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
         slot_free(e, Sb);
         slot_free(e, Tb);
     }
@@ -447,8 +449,10 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         line(e, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->ch, s->cw);
         track_big(e, s->he, s->we);
     } else {
-        line(e, "as += ntkc_sum_plane(pl[%d], %zu);", S, s->he * s->we);
-        line(e, "at += ntkc_sum_plane(pl[%d], %zu);", T, s->he * s->we);
+        char g[160];
+        geom(e, g, sizeof g);
+        line(e, "as += ntkc_sum(pl[%d], ntkc_area(%s));", S, g);
+        line(e, "at += ntkc_sum(pl[%d], ntkc_area(%s));", T, g);
     }
     slot_free(e, S);
     slot_free(e, T);

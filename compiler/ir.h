@@ -12,17 +12,31 @@
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
-typedef enum IrInputKind { IR_INPUT_VECTOR } IrInputKind;
+typedef enum IrInputKind { IR_INPUT_VECTOR, IR_INPUT_GRAPH } IrInputKind;
 
 typedef struct IrInput {
     IrInputKind kind;
-    size_t dim; /* features per input; 0 = any (taken from the data) */
+    size_t dim;    /* features per input (per node for graphs); 0 = any (taken from the data) */
+    int raw_gram;  /* graphs: input kernel x·x' as in Du et al. instead of x·x'/dim */
 } IrInput;
 
 typedef enum IrOpKind {
     IR_DENSE, /* Σ ← w²Σ + b²;  Θ ← Σ_new + w²Θ  (NTK parameterization) */
-    IR_ACT    /* Σ ← T(Σ);  Θ ← Θ·Ṫ(Σ) */
+    IR_ACT,   /* Σ ← T(Σ);  Θ ← Θ·Ṫ(Σ) */
+    /* Graph nets (input graph): Σ, Θ are node-pair matrices until the readout. */
+    IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
+    IR_READOUT    /* node pairs → graph pair: sum (or mean) over all pairs */
 } IrOpKind;
+
+typedef struct IrAggregate {
+    int degree;     /* C_uv = 1/(deg₁(u)·deg₂(v)) with degrees of Â; else C = 1 */
+    int self_loops; /* Â = A + I */
+} IrAggregate;
+
+typedef struct IrReadout {
+    int mean; /* mean over node pairs instead of the sum */
+    int jk;   /* jumping knowledge: add the readout of the state entering every aggregate */
+} IrReadout;
 
 typedef struct IrDense {
     double w_std, b_std;
@@ -42,6 +56,8 @@ typedef struct IrOp {
     union {
         IrDense dense;
         IrAct act;
+        IrAggregate aggregate;
+        IrReadout readout;
     } u;
 } IrOp;
 

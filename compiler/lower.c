@@ -35,6 +35,10 @@ typedef struct Lower {
     SrcPos param_pos;
     int seen_layer;  /* any layer lowered (param must precede it) */
     int seen_affine; /* an affine layer lowered (activations need one before) */
+    IrInput input;
+    int input_given;
+    SrcPos input_pos;
+    const IrOp *readout; /* the graph readout once lowered */
     long prev_width; /* output width of the previous dense (param standard) */
     IrOp *ops;
     size_t nops, cap;
@@ -47,6 +51,7 @@ typedef struct ParamSpec {
     double min, max; /* inclusive */
     int integer;
     int required;
+    const char *const *choices; /* NULL-terminated names, bound to 0, 1, ...; NULL = a number */
 } ParamSpec;
 
 /* Arguments matched to a layer's ParamSpecs. */
@@ -196,6 +201,31 @@ static int slot_by_name(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec
     return -1;
 }
 
+static const char *choice_list(Lower *L, const char *const *choices)
+{
+    const char *s = "";
+    for (size_t i = 0; choices[i]; i++)
+        s = arena_printf(L->a, "%s%s%s", s, i ? ", " : "", choices[i]);
+    return s;
+}
+
+/* An enumerated argument (scale=degree, self_loops=true): its index in choices. */
+static int choice_number(Lower *L, const Stmt *s, const ParamSpec *p, const Value *v, double *out)
+{
+    if (v->kind == VAL_NAME && !v->negated)
+        for (size_t i = 0; p->choices[i]; i++)
+            if (strcmp(p->choices[i], v->name) == 0) {
+                *out = (double)i;
+                return 1;
+            }
+    Suggest sg = {v->kind == VAL_NAME ? v->name : "", NULL, 3};
+    for (size_t i = 0; p->choices[i] && v->kind == VAL_NAME; i++)
+        suggest_try(&sg, p->choices[i]);
+    diag_at(L->err, v->pos, L->src, "'%s' of '%s' must be one of %s, got '%s%s'%s", p->name, s->u.layer.name,
+            choice_list(L, p->choices), v->negated ? "-" : "", v->text, did_you_mean(L, &sg));
+    return 0;
+}
+
 /* Matches s's arguments to spec: positional in order, then keywords; checks
  * ranges and fills defaults. */
 static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
@@ -225,7 +255,7 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
             return 0;
         }
         double v;
-        if (!value_number(L, &arg->value, &v))
+        if (spec[k].choices ? !choice_number(L, s, &spec[k], &arg->value, &v) : !value_number(L, &arg->value, &v))
             return 0;
         if (v < spec[k].min || v > spec[k].max || (spec[k].integer && v != floor(v))) {
             diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' must be %s, got %g", spec[k].name, layer,
@@ -273,9 +303,9 @@ static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
 
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
-    [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0},
-    [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0},
-    [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0},
+    [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0, NULL},
+    [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0, NULL},
+    [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL},
 };
 
 static int lower_dense(Lower *L, const Stmt *s)
@@ -317,7 +347,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
     for (int k = 0; k < n; k++)
         spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
-                              def->params[k].integer, 0};
+                              def->params[k].integer, 0, NULL};
     Bound b;
     if (!bind_args(L, s, spec, n, &b))
         return 0;
@@ -330,8 +360,77 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     return 1;
 }
 
+/* ---- graph layers ------------------------------------------------------ */
+
+static const char *const bool_choices[] = {"false", "true", NULL};
+static const char *const scale_choices[] = {"uniform", "degree", NULL};
+static const char *const pool_choices[] = {"sum", "mean", NULL};
+
+/* Graph layers need graph inputs, and node-level ones must precede the readout. */
+static int graph_layer_ok(Lower *L, const Stmt *s, int node_level)
+{
+    const char *name = s->u.layer.name;
+    if (L->input.kind != IR_INPUT_GRAPH) {
+        diag_at(L->err, s->pos, L->src,
+                "'%s' needs graph inputs: declare 'input graph(F)' (F node features) before the first layer of "
+                "net '%s'",
+                name, L->net->name);
+        return 0;
+    }
+    if (L->readout != NULL && node_level) {
+        diag_at(L->err, s->pos, L->src, "'%s' after 'readout' (at %s): the node pairs are already pooled", name,
+                pos_str(L, L->readout->pos));
+        return 0;
+    }
+    return 1;
+}
+
+enum { AGG_SCALE, AGG_SELF };
+static const ParamSpec aggregate_spec[] = {
+    [AGG_SCALE] = {"scale", 0.0, 0.0, INFINITY, 1, 0, scale_choices},
+    [AGG_SELF] = {"self_loops", 1.0, 0.0, INFINITY, 1, 0, bool_choices},
+};
+
+static int lower_aggregate(Lower *L, const Stmt *s)
+{
+    Bound b;
+    if (!graph_layer_ok(L, s, 1) || !bind_args(L, s, aggregate_spec, 2, &b))
+        return 0;
+    IrOp *op = push_op(L, IR_AGGREGATE, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.aggregate = (IrAggregate){.degree = b.v[AGG_SCALE] == 1, .self_loops = b.v[AGG_SELF] == 1};
+    return 1;
+}
+
+enum { READOUT_POOL, READOUT_JK };
+static const ParamSpec readout_spec[] = {
+    [READOUT_POOL] = {"pool", 0.0, 0.0, INFINITY, 1, 0, pool_choices},
+    [READOUT_JK] = {"jk", 0.0, 0.0, INFINITY, 1, 0, bool_choices},
+};
+
+static int lower_readout(Lower *L, const Stmt *s)
+{
+    if (L->readout != NULL) {
+        diag_at(L->err, s->pos, L->src, "'readout' given twice in net '%s' (first at %s)", L->net->name,
+                pos_str(L, L->readout->pos));
+        return 0;
+    }
+    Bound b;
+    if (!graph_layer_ok(L, s, 1) || !bind_args(L, s, readout_spec, 2, &b))
+        return 0;
+    IrOp *op = push_op(L, IR_READOUT, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.readout = (IrReadout){.mean = b.v[READOUT_POOL] == 1, .jk = b.v[READOUT_JK] == 1};
+    L->readout = op;
+    return 1;
+}
+
 static const LayerRule layer_rules[] = {
     {"dense", lower_dense},
+    {"aggregate", lower_aggregate},
+    {"readout", lower_readout},
 };
 enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
 
@@ -428,6 +527,68 @@ static int lower_param(Lower *L, const Stmt *s, int depth)
     return 1;
 }
 
+/* ---- input ------------------------------------------------------------ */
+
+enum { IN_DIM, IN_NORMALIZE };
+static const ParamSpec vector_input_spec[] = {
+    [IN_DIM] = {"dim", 0.0, 1.0, SHOWN_MAX, 1, 1, NULL},
+};
+static const ParamSpec graph_input_spec[] = {
+    [IN_DIM] = {"features", 0.0, 1.0, SHOWN_MAX, 1, 1, NULL},
+    [IN_NORMALIZE] = {"normalize", 1.0, 0.0, INFINITY, 1, 0, bool_choices},
+};
+
+typedef struct InputRule {
+    const char *kind;
+    IrInputKind ir;
+    const ParamSpec *spec;
+    int nspec;
+} InputRule;
+
+static const InputRule input_rules[] = {
+    {"vector", IR_INPUT_VECTOR, vector_input_spec, 1},
+    {"graph", IR_INPUT_GRAPH, graph_input_spec, 2},
+};
+enum { NINPUTS = sizeof input_rules / sizeof input_rules[0] };
+
+/* input KIND(args): once, at net level, before the first layer. */
+static int lower_input(Lower *L, const Stmt *s, int depth)
+{
+    const char *where = depth > 0 ? "inside a block" : L->input_given ? "twice" : L->seen_layer ? "after a layer" : NULL;
+    if (where != NULL) {
+        diag_at(L->err, s->pos, L->src, "'input' %s: declare it once, before the first layer of net '%s'%s", where,
+                L->net->name, L->input_given ? arena_printf(L->a, " (first at %s)", pos_str(L, L->input_pos)) : "");
+        return 0;
+    }
+    const InputRule *rule = NULL;
+    Suggest sg = {s->u.input.kind, NULL, 3};
+    const char *known = "";
+    for (size_t i = 0; i < NINPUTS; i++) {
+        if (strcmp(input_rules[i].kind, s->u.input.kind) == 0)
+            rule = &input_rules[i];
+        suggest_try(&sg, input_rules[i].kind);
+        known = arena_printf(L->a, "%s%s%s", known, i ? ", " : "", input_rules[i].kind);
+    }
+    if (rule == NULL) {
+        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: %s)", s->u.input.kind,
+                did_you_mean(L, &sg), known);
+        return 0;
+    }
+    /* bind_args reads layer statements: present the input as one. */
+    Stmt as_layer = {.kind = STMT_LAYER, .pos = s->pos};
+    as_layer.u.layer.name = arena_printf(L->a, "input %s", rule->kind);
+    as_layer.u.layer.args = s->u.input.args;
+    Bound b;
+    if (!bind_args(L, &as_layer, rule->spec, rule->nspec, &b))
+        return 0;
+    L->input = (IrInput){.kind = rule->ir, .dim = (size_t)b.v[IN_DIM]};
+    if (rule->ir == IR_INPUT_GRAPH)
+        L->input.raw_gram = b.v[IN_NORMALIZE] == 0;
+    L->input_given = 1;
+    L->input_pos = s->pos;
+    return 1;
+}
+
 static int lower_repeat(Lower *L, const Stmt *s, int depth)
 {
     double n;
@@ -462,8 +623,7 @@ static int lower_stmt(Lower *L, const Stmt *s, int depth)
     case STMT_REPEAT:
         return lower_repeat(L, s, depth);
     case STMT_INPUT:
-        diag_at(L->err, s->pos, L->src, "input declarations are not supported yet");
-        return 0;
+        return lower_input(L, s, depth);
     case STMT_LAYER:
         return lower_layer(L, s);
     }
@@ -497,9 +657,28 @@ static int check_widths(Lower *L)
     return 1;
 }
 
+/* A graph net pools its node pairs exactly once and uses the NTK parameterization. */
+static int check_graph_net(Lower *L)
+{
+    if (L->readout == NULL) {
+        diag_at(L->err, L->net->pos, L->src,
+                "graph net '%s' has no 'readout': add 'readout(sum)' or 'readout(mean)' to pool its node pairs "
+                "into one kernel entry per pair of graphs",
+                L->net->name);
+        return 0;
+    }
+    if (L->param == PARAM_STANDARD) {
+        diag_at(L->err, L->param_pos, L->src, "graph net '%s': 'param standard' is not supported for graphs",
+                L->net->name);
+        return 0;
+    }
+    return 1;
+}
+
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
 {
-    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK};
+    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
+               .input = {IR_INPUT_VECTOR, 0, 0}};
     for (size_t i = 0; i < prog->nlets; i++)
         if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
             return NULL;
@@ -515,11 +694,13 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
+    if (L.input.kind == IR_INPUT_GRAPH && !check_graph_net(&L))
+        return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;
     ir->pos = net->pos;
     ir->param = L.param;
-    ir->input = (IrInput){IR_INPUT_VECTOR, 0};
+    ir->input = L.input;
     ir->ops = L.ops;
     ir->nops = L.nops;
     return ir;

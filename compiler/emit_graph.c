@@ -169,6 +169,21 @@ char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err)
     emit_prelude(&sb, net, source_name);
     sb_puts(&sb, "/* Graph net: the elementwise segments of the node-pair recursion; the runtime\n"
                  " * performs the input Gram, aggregation and readout (compiler/graph_abi.h). */\n\n");
+    sb_puts(&sb, "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__) && defined(__linux__)\n"
+                 "#include <features.h>\n"
+                 "#if __GLIBC_PREREQ(2, 35)\n"
+                 "/* glibc's libmvec has vector versions of these: declaring them lets an\n"
+                 " * optimising compiler vectorise the activation loops. */\n"
+                 "#define NTKC_SIMD __attribute__((simd(\"notinbranch\")))\n"
+                 "/* The duals' guarded divisions block if-conversion unless they may not trap. */\n"
+                 "#pragma GCC optimize(\"no-trapping-math\")\n"
+                 "double acos(double) NTKC_SIMD;\ndouble asin(double) NTKC_SIMD;\n"
+                 "double atan(double) NTKC_SIMD;\ndouble exp(double) NTKC_SIMD;\n"
+                 "double log(double) NTKC_SIMD;\ndouble erf(double) NTKC_SIMD;\n"
+                 "double erfc(double) NTKC_SIMD;\ndouble sin(double) NTKC_SIMD;\n"
+                 "double cos(double) NTKC_SIMD;\ndouble tanh(double) NTKC_SIMD;\n"
+                 "#endif\n"
+                 "#endif\n\n");
     emit_dual_functions(&sb, net);
     emit_param_arrays(&sb, net);
     sb_puts(&sb, "\n");

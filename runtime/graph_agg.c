@@ -16,11 +16,12 @@ int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int sel
     op->n = n;
     op->start = malloc((n + 1) * sizeof *op->start);
     op->col = malloc((nnz ? nnz : 1) * sizeof *op->col);
-    op->w = malloc((nnz ? nnz : 1) * sizeof *op->w);
+    if (degree)
+        op->inv_deg = malloc(n * sizeof *op->inv_deg);
     int dense = mode == GRAPH_AGG_DENSE || (mode == GRAPH_AGG_AUTO && n >= DENSE_MIN_NODES && 4 * nnz >= n * n);
     if (dense)
         op->dense = calloc(n * n, sizeof *op->dense);
-    if (op->start == NULL || op->col == NULL || op->w == NULL || (dense && op->dense == NULL)) {
+    if (op->start == NULL || op->col == NULL || (degree && op->inv_deg == NULL) || (dense && op->dense == NULL)) {
         agg_free(op);
         diag_internal(err, "out of memory for the adjacency of graph %zu", graph);
         return err->code;
@@ -41,13 +42,11 @@ int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int sel
                 op->col[e++] = nb[k];
         }
         size_t row = e - op->start[u];
-        /* An isolated node without self-loops has an empty row: its scale is moot. */
-        double w = degree && row > 0 ? 1.0 / (double)row : 1.0;
-        for (size_t k = op->start[u]; k < e; k++) {
-            op->w[k] = w;
-            if (op->dense)
-                op->dense[u * n + op->col[k]] = w;
-        }
+        /* An isolated node without self-loops aggregates nothing: its scale is moot. */
+        if (degree)
+            op->inv_deg[u] = row > 0 ? 1.0 / (double)row : 0.0;
+        for (size_t k = op->start[u]; op->dense && k < e; k++)
+            op->dense[u * n + op->col[k]] = 1.0;
     }
     op->start[n] = e;
     return NTKC_OK;
@@ -57,42 +56,104 @@ void agg_free(AggOp *op)
 {
     free(op->start);
     free(op->col);
-    free(op->w);
+    free(op->inv_deg);
     free(op->dense);
     memset(op, 0, sizeof *op);
 }
 
-void agg_apply(const AggOp *m1, const AggOp *m2, double *s, double *tmp)
+/* The row sums below are short (one row per node), many and the hot loop of
+ * aggregation: built for AVX2 too, dispatched at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOP __attribute__((target_clones("avx2", "default"), optimize("O3")))
+#else
+#define HOT_LOOP
+#endif
+
+/* out (m->n × cols) = Â in: sums of rows. Columns go in blocks of four
+ * held in registers across a row's neighbours (the straightforward o[j] +=
+ * r[j] stalls on reloading what it just stored). */
+HOT_LOOP static void sum_rows_one(const AggOp *m, const double *in, size_t cols, double *out)
 {
-    size_t n1 = m1->n, n2 = m2->n;
-    if (m1->dense) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n1, (int)n2, (int)n1, 1.0, m1->dense, (int)n1,
-                    s, (int)n2, 0.0, tmp, (int)n2);
-    } else {
-        for (size_t u = 0; u < n1; u++) {
-            double *out = tmp + u * n2;
-            memset(out, 0, n2 * sizeof *out);
-            for (size_t e = m1->start[u]; e < m1->start[u + 1]; e++) {
-                const double *in = s + (size_t)m1->col[e] * n2;
-                double w = m1->w[e];
-                for (size_t j = 0; j < n2; j++)
-                    out[j] += w * in[j];
+    for (size_t u = 0; u < m->n; u++) {
+        const unsigned *c = m->col + m->start[u];
+        size_t deg = m->start[u + 1] - m->start[u];
+        double *o = out + u * cols;
+        size_t j = 0;
+        for (; j + 4 <= cols; j += 4) {
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (size_t e = 0; e < deg; e++) {
+                const double *r = in + (size_t)c[e] * cols + j;
+                a0 += r[0];
+                a1 += r[1];
+                a2 += r[2];
+                a3 += r[3];
             }
+            o[j] = a0;
+            o[j + 1] = a1;
+            o[j + 2] = a2;
+            o[j + 3] = a3;
+        }
+        for (; j < cols; j++) {
+            double a = 0;
+            for (size_t e = 0; e < deg; e++)
+                a += in[(size_t)c[e] * cols + j];
+            o[j] = a;
         }
     }
-    if (m2->dense) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n1, (int)n2, (int)n2, 1.0, tmp, (int)n2,
-                    m2->dense, (int)n2, 0.0, s, (int)n2);
-        return;
+}
+
+/* The same for the k < count matrices of a pair (Σ and Θ). */
+static void sum_rows(const AggOp *m, int count, double *const *in, size_t cols, double *const *out)
+{
+    for (int k = 0; k < count; k++)
+        sum_rows_one(m, in[k], cols, out[k]);
+}
+
+static void transpose(const double *in, size_t rows, size_t cols, double *out)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            out[j * rows + i] = in[i * cols + j];
+}
+
+static void scale_degrees(const AggOp *a, const AggOp *b, double *x)
+{
+    for (size_t v = 0; v < b->n; v++) {
+        double *r = x + v * a->n, cb = b->inv_deg[v];
+        for (size_t u = 0; u < a->n; u++)
+            r[u] *= cb * a->inv_deg[u];
     }
-    for (size_t u = 0; u < n1; u++) {
-        const double *in = tmp + u * n2;
-        double *out = s + u * n2;
-        for (size_t v = 0; v < n2; v++) {
-            double acc = 0;
-            for (size_t e = m2->start[v]; e < m2->start[v + 1]; e++)
-                acc += m2->w[e] * in[m2->col[e]];
-            out[v] = acc;
+}
+
+void agg_apply(const AggOp *a, const AggOp *b, int count, double **x, double **tmp)
+{
+    size_t na = a->n, nb = b->n;
+    /* tmp = Â_a x  (na × nb) */
+    if (a->dense)
+        for (int k = 0; k < count; k++)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)nb, (int)na, 1.0, a->dense, (int)na,
+                        x[k], (int)nb, 0.0, tmp[k], (int)nb);
+    else
+        sum_rows(a, count, x, nb, tmp);
+    /* Result in tmp = Â_b xᵀ (nb × na), x = tmpᵀ on the way; then swap. */
+    if (b->dense) {
+        for (int k = 0; k < count; k++) {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)na, (int)nb, 1.0, b->dense, (int)nb,
+                        tmp[k], (int)nb, 0.0, x[k], (int)na);
+            double *t = x[k];
+            x[k] = tmp[k];
+            tmp[k] = t;
         }
+    } else {
+        for (int k = 0; k < count; k++)
+            transpose(tmp[k], na, nb, x[k]);
+        sum_rows(b, count, x, na, tmp);
+    }
+    for (int k = 0; k < count; k++) {
+        double *t = x[k];
+        x[k] = tmp[k];
+        tmp[k] = t;
+        if (a->inv_deg != NULL)
+            scale_degrees(a, b, x[k]);
     }
 }

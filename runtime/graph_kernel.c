@@ -24,7 +24,8 @@ typedef struct Plan {
 
 typedef struct GInfo {
     size_t n;
-    const double *x;
+    const double *x;  /* n × F */
+    double *xt;       /* F × n */
     AggOp agg[NVARIANTS];
     double *var;  /* nvar × n, slot-major */
     double *gvar; /* nvar: variances after the readout */
@@ -33,12 +34,13 @@ typedef struct GInfo {
 typedef struct GSet {
     const ntkc_graphs *g;
     GInfo *info;
-    double *store; /* every var and gvar */
+    double *store; /* every var and gvar, then every xt */
     size_t maxn;
 } GSet;
 
+/* Node-pair buffers of one thread: Σ, Θ and aggregation scratch for each. */
 typedef struct Work {
-    double *s, *t, *tmp;
+    double *s, *t, *s2, *t2;
 } Work;
 
 /* ---- the plan ---------------------------------------------------------- */
@@ -75,31 +77,40 @@ static int read_plan(const GraphFns *f, Plan *p, NtkcError *err)
 
 /* ---- one pair ---------------------------------------------------------- */
 
-/* s = X₁X₂ᵀ (/F unless raw), n1×n2. */
+/* s = X₁X₂ᵀ (/F unless raw), n1×n2: rows of b's transposed features added
+ * for every non-zero feature of a node of a (one per node when one-hot). */
 static void input_gram(const Plan *p, const GInfo *a, const GInfo *b, double *s)
 {
-    size_t F = p->features;
+    size_t F = p->features, n2 = b->n;
     double scale = p->raw ? 1.0 : 1.0 / (double)F;
     if (F >= BLAS_GRAM_FEATURES) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->n, (int)b->n, (int)F, scale, a->x, (int)F, b->x,
-                    (int)F, 0.0, s, (int)b->n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->n, (int)n2, (int)F, scale, a->x, (int)F, b->x,
+                    (int)F, 0.0, s, (int)n2);
         return;
     }
+    memset(s, 0, a->n * n2 * sizeof *s);
     for (size_t u = 0; u < a->n; u++)
-        for (size_t v = 0; v < b->n; v++) {
-            double acc = 0;
-            for (size_t k = 0; k < F; k++)
-                acc += a->x[u * F + k] * b->x[v * F + k];
-            s[u * b->n + v] = acc * scale;
+        for (size_t k = 0; k < F; k++) {
+            double xk = a->x[u * F + k] * scale;
+            if (xk == 0.0)
+                continue;
+            const double *col = b->xt + k * n2;
+            for (size_t v = 0; v < n2; v++)
+                s[u * n2 + v] += xk * col[v];
         }
 }
 
 static double pool(const Plan *p, const double *s, size_t count)
 {
-    double acc = 0;
-    for (size_t i = 0; i < count; i++)
-        acc += s[i];
-    return p->mean ? acc / (double)count : acc;
+    double acc[4] = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4)
+        for (int k = 0; k < 4; k++)
+            acc[k] += s[i + k];
+    for (; i < count; i++)
+        acc[0] += s[i];
+    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    return p->mean ? sum / (double)count : sum;
 }
 
 /* Runs the plan on (a, b) and returns Σ and Θ of the pair. With prep (a == b)
@@ -108,18 +119,24 @@ static void run_pair(const Plan *p, GInfo *a, const GInfo *b, Work *w, int prep,
 {
     const GraphFns *f = p->f;
     size_t n1 = a->n, n2 = b->n, count = n1 * n2;
-    double *s = w->s, *t = w->t;
-    input_gram(p, a, b, s);
-    memset(t, 0, count * sizeof *t);
+    double *x[2] = {w->s, w->t}, *tmp[2] = {w->s2, w->t2};
+    input_gram(p, a, b, x[0]);
+    memset(x[1], 0, count * sizeof *x[1]);
+    int t_zero = 1; /* Θ = 0 until the first dense layer: its aggregation is skipped */
     double acc_s = 0, acc_t = 0, gs = 0, gt = 0;
-    int pooled = 0;
+    /* Aggregation leaves the matrices transposed (graph_agg.h): rows are then b's nodes. */
+    int pooled = 0, flipped = 0;
     for (const int *op = f->plan + 3; op[0] != NTKC_GOP_END; op += 3) {
         switch (op[0]) {
         case NTKC_GOP_SEG:
             if (!pooled) {
                 if (prep)
-                    f->seg_diag(op[1], n1, s, n1 + 1, a->var);
-                f->seg(op[1], n1, n2, a->var, b->var, s, t, n2);
+                    f->seg_diag(op[1], n1, x[0], n1 + 1, a->var);
+                if (flipped)
+                    f->seg(op[1], n2, n1, b->var, a->var, x[0], x[1], n1);
+                else
+                    f->seg(op[1], n1, n2, a->var, b->var, x[0], x[1], n2);
+                t_zero = 0;
             } else {
                 if (prep)
                     f->seg_diag(op[1], 1, &gs, 1, a->gvar);
@@ -128,17 +145,18 @@ static void run_pair(const Plan *p, GInfo *a, const GInfo *b, Work *w, int prep,
             break;
         case NTKC_GOP_AGG: {
             if (p->jk) {
-                acc_s += pool(p, s, count);
-                acc_t += pool(p, t, count);
+                acc_s += pool(p, x[0], count);
+                acc_t += t_zero ? 0.0 : pool(p, x[1], count);
             }
             int v = 2 * op[1] + op[2];
-            agg_apply(&a->agg[v], &b->agg[v], s, w->tmp);
-            agg_apply(&a->agg[v], &b->agg[v], t, w->tmp);
+            const AggOp *rows = flipped ? &b->agg[v] : &a->agg[v], *cols = flipped ? &a->agg[v] : &b->agg[v];
+            agg_apply(rows, cols, t_zero ? 1 : 2, x, tmp);
+            flipped = !flipped;
             break;
         }
         case NTKC_GOP_READOUT:
-            gs = pool(p, s, count) + acc_s;
-            gt = pool(p, t, count) + acc_t;
+            gs = pool(p, x[0], count) + acc_s;
+            gt = pool(p, x[1], count) + acc_t;
             pooled = 1;
             break;
         default:
@@ -156,15 +174,17 @@ static int work_alloc(Work *w, size_t n1, size_t n2)
     size_t count = n1 * n2 != 0 ? n1 * n2 : 1;
     w->s = malloc(count * sizeof *w->s);
     w->t = malloc(count * sizeof *w->t);
-    w->tmp = malloc(count * sizeof *w->tmp);
-    return w->s && w->t && w->tmp ? 0 : -1;
+    w->s2 = malloc(count * sizeof *w->s2);
+    w->t2 = malloc(count * sizeof *w->t2);
+    return w->s && w->t && w->s2 && w->t2 ? 0 : -1;
 }
 
 static void work_free(Work *w)
 {
     free(w->s);
     free(w->t);
-    free(w->tmp);
+    free(w->s2);
+    free(w->t2);
 }
 
 static void gset_free(GSet *set)
@@ -186,7 +206,7 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
     set->g = g;
     size_t nvar = p->f->nvar, nodes = g->first[g->count];
     set->info = calloc(g->count, sizeof *set->info);
-    set->store = malloc((nodes + g->count) * nvar * sizeof *set->store);
+    set->store = malloc(((nodes + g->count) * nvar + nodes * g->features) * sizeof *set->store);
     if (set->info == NULL || set->store == NULL) {
         diag_internal(err, "out of memory for %zu graphs", g->count);
         return err->code;
@@ -197,6 +217,10 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
         gi->x = g->x + g->first[i] * g->features;
         gi->var = set->store + g->first[i] * nvar;
         gi->gvar = set->store + nodes * nvar + i * nvar;
+        gi->xt = set->store + (nodes + g->count) * nvar + g->first[i] * g->features;
+        for (size_t u = 0; u < gi->n; u++)
+            for (size_t k = 0; k < g->features; k++)
+                gi->xt[k * gi->n + u] = gi->x[u * g->features + k];
         set->maxn = gi->n > set->maxn ? gi->n : set->maxn;
         for (int v = 0; v < NVARIANTS; v++)
             if (p->used[v] && agg_build(&gi->agg[v], g, i, v / 2, v % 2, mode, err) != NTKC_OK)

@@ -19,6 +19,9 @@ typedef struct GraphFns {
     void (*seg_diag)(int k, size_t n, const double *d, size_t ldd, double *var);
 } GraphFns;
 
+/* The generated functions of a compiled graph net (runtime/ntkc_graph.c). */
+int graph_fns_bind(const ntkc_net *net, GraphFns *f, NtkcError *err);
+
 /* How aggregation multiplies: by the graph's density (the default), or
  * always sparse / always through BLAS dgemm (for tests). */
 typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } GraphAggMode;

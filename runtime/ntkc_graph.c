@@ -36,7 +36,7 @@ const double *ntkc_graphs_labels(const ntkc_graphs *graphs) { return graphs->lab
 const char *ntkc_graphs_warnings(const ntkc_graphs *graphs) { return graphs->warnings; }
 
 /* The generated graph functions (ABI in compiler/graph_abi.h). */
-static int bind_graph_fns(const ntkc_net *net, GraphFns *f, NtkcError *err)
+int graph_fns_bind(const ntkc_net *net, GraphFns *f, NtkcError *err)
 {
     static const char *const names[] = {"_graph_plan", "_graph_nvar", "_graph_seg", "_graph_seg_diag"};
     void *p[4];
@@ -65,7 +65,7 @@ int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_gr
         return err->code;
     }
     GraphFns f;
-    if (bind_graph_fns(net, &f, err) != NTKC_OK)
+    if (graph_fns_bind(net, &f, err) != NTKC_OK)
         return err->code;
     return graph_kernel(&f, g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
 }

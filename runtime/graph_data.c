@@ -219,7 +219,7 @@ static int read_node(Reader *r, Build *b, size_t graph, size_t u, size_t n, size
 {
     const Line *L = &r->cur;
     if (L->number == 0) {
-        diag_at(r->err, pos_of(r, r->line, 1), NULL,
+        diag_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
                 "the file ends inside graph %zu: expected node %zu of its %zu (a line 'tag k neighbours...')",
                 graph + 1, u, n);
         return -1;
@@ -303,7 +303,7 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
 {
     const Line *L = &r->cur;
     if (L->number == 0) {
-        diag_at(r->err, pos_of(r, r->line, 1), NULL,
+        diag_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
                 "the file ends after %zu graphs, but its first line announces %zu", graph, count);
         return -1;
     }

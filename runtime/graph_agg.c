@@ -102,11 +102,45 @@ HOT_LOOP static void sum_rows_one(const AggOp *m, const double *in, size_t cols,
     }
 }
 
+/* Σ and Θ together: one walk over the neighbours feeds both. */
+HOT_LOOP static void sum_rows_two(const AggOp *m, const double *in0, const double *in1, size_t cols, double *out0,
+                                  double *out1)
+{
+    for (size_t u = 0; u < m->n; u++) {
+        const unsigned *c = m->col + m->start[u];
+        size_t deg = m->start[u + 1] - m->start[u];
+        double *o0 = out0 + u * cols, *o1 = out1 + u * cols;
+        size_t j = 0;
+        for (; j + 4 <= cols; j += 4) {
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+            for (size_t e = 0; e < deg; e++) {
+                size_t at = (size_t)c[e] * cols + j;
+                const double *r = in0 + at, *q = in1 + at;
+                a0 += r[0], a1 += r[1], a2 += r[2], a3 += r[3];
+                b0 += q[0], b1 += q[1], b2 += q[2], b3 += q[3];
+            }
+            o0[j] = a0, o0[j + 1] = a1, o0[j + 2] = a2, o0[j + 3] = a3;
+            o1[j] = b0, o1[j + 1] = b1, o1[j + 2] = b2, o1[j + 3] = b3;
+        }
+        for (; j < cols; j++) {
+            double a = 0, b = 0;
+            for (size_t e = 0; e < deg; e++) {
+                a += in0[(size_t)c[e] * cols + j];
+                b += in1[(size_t)c[e] * cols + j];
+            }
+            o0[j] = a, o1[j] = b;
+        }
+    }
+}
+
 /* The same for the k < count matrices of a pair (Σ and Θ). */
 static void sum_rows(const AggOp *m, int count, double *const *in, size_t cols, double *const *out)
 {
-    for (int k = 0; k < count; k++)
-        sum_rows_one(m, in[k], cols, out[k]);
+    if (count == 2)
+        sum_rows_two(m, in[0], in[1], cols, out[0], out[1]);
+    else
+        for (int k = 0; k < count; k++)
+            sum_rows_one(m, in[k], cols, out[k]);
 }
 
 static void transpose(const double *in, size_t rows, size_t cols, double *out)

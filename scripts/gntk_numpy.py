@@ -13,10 +13,11 @@ The architecture it computes is the net
 
 usage: gntk_numpy.py GRAPHS.txt --features F [--blocks 4] [--mlp 2] [--jk]
            [--scale uniform|degree] [--pool sum|mean] [--w 1.414..] [--b 0] [--w-out 1]
-           [--raw] [--pairs N] [--out K.npy]
-Prints "numpy_pairs_per_s VALUE pairs/s" after timing --pairs pairs (all
-pairs of the upper triangle when not given); --out writes the NTK of the
-pairs computed (the first rows of the Gram matrix).
+           [--raw] [--graphs K] [--out K.npy]
+Computes the upper triangle of the Gram matrix of the first K graphs (all
+when not given) and prints "numpy_pairs_per_s VALUE pairs/s", the per-graph
+variances included in the time; --out writes the NNGP and NTK (2 × K × K,
+NaN below the diagonal).
 """
 import argparse
 import math
@@ -110,7 +111,7 @@ class Gntk:
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("graphs")
+    p.add_argument("graphs_file")
     p.add_argument("--features", type=int, required=True)
     p.add_argument("--blocks", type=int, default=4)
     p.add_argument("--mlp", type=int, default=2)
@@ -121,25 +122,24 @@ def main():
     p.add_argument("--b", type=float, default=0.0)
     p.add_argument("--w-out", type=float, default=1.0)
     p.add_argument("--raw", action="store_true", help="input kernel x.x' (normalize=false)")
-    p.add_argument("--pairs", type=int, default=0)
+    p.add_argument("--graphs", type=int, default=0)
     p.add_argument("--out")
     a = p.parse_args()
-    graphs = read_graphs(a.graphs, a.features)
+    graphs = read_graphs(a.graphs_file, a.features)
+    if a.graphs:
+        graphs = graphs[: a.graphs]
     k = Gntk(a)
     n = len(graphs)
     start = time.perf_counter()
     variances = [k.run(g, g) for g in graphs]
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
-    if a.pairs:
-        pairs = pairs[: a.pairs]
     ntk = np.full((n, n), np.nan)
     nngp = np.full((n, n), np.nan)
     for i, j in pairs:
         nngp[i, j], ntk[i, j] = k.run(graphs[i], graphs[j], variances[i], variances[j])
     seconds = time.perf_counter() - start
     if a.out:
-        rows = max(i for i, _ in pairs) + 1
-        np.save(a.out, np.stack([nngp[:rows], ntk[:rows]]))
+        np.save(a.out, np.stack([nngp, ntk]))
     # The per-graph variances are a one-off cost included in the time, as in ntkc.
     print("numpy_pairs_per_s %.1f pairs/s" % (len(pairs) / seconds))
     return 0

@@ -179,7 +179,8 @@ static void note(size_t *count, int *line, int at)
 static int finish_graph(Build *b, size_t base, size_t n, const int *edge_line, NtkcError *err)
 {
     size_t m = b->nedges;
-    qsort(b->edges, m, sizeof *b->edges, cmp_edge);
+    if (m > 1) /* edges is NULL in a file without any */
+        qsort(b->edges, m, sizeof *b->edges, cmp_edge);
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
         if (k > 0 && cmp_edge(&b->edges[k - 1], &b->edges[i]) == 0) {
@@ -198,7 +199,8 @@ static int finish_graph(Build *b, size_t base, size_t n, const int *edge_line, N
             return -1;
         b->edges[m++] = rev;
     }
-    qsort(b->edges, m, sizeof *b->edges, cmp_edge);
+    if (m > 1)
+        qsort(b->edges, m, sizeof *b->edges, cmp_edge);
     if (grow((void **)&b->g->nbr, &b->nbr_cap, b->nbrs + m + 1, sizeof *b->g->nbr, err) != 0)
         return -1;
     size_t e = 0;

@@ -1,11 +1,13 @@
 /* Emits the generated part of a graph net's kernel (ABI: graph_abi.h): the
  * plan of structural steps, and one function per segment of elementwise ops
- * (dense, activation) between them. Within a segment every layer runs as a
- * branch-free loop over one row of node pairs, layers outside the column
- * loop, so an optimising back end vectorises it as it does the vector tile. */
+ * (dense, activation) between them. Within a segment every layer is one call
+ * of the vector tile's block primitives (emit_prims.h) on one row of node
+ * pairs, layers outside the column loop: vectorised code under both back
+ * ends. Activations without a primitive (formulas) loop over their dual. */
 #include <stdlib.h>
 
 #include "emit_internal.h"
+#include "emit_prims.h"
 #include "graph_abi.h"
 
 /* Activation slots: op i's slot is the number of activations before it. */
@@ -58,19 +60,23 @@ static void emit_plan(StrBuf *sb, const IrNet *net)
 
 static void emit_dense_row(StrBuf *sb, const IrDense *d)
 {
-    double ww = d->w_std * d->w_std, bb = d->b_std * d->b_std;
-    sb_puts(sb, "        for (size_t j = 0; j < n2; j++) {\n            si[j] = ");
-    sb_double(sb, ww);
-    sb_puts(sb, " * si[j] + ");
-    sb_double(sb, bb);
-    sb_puts(sb, ";\n            ti[j] = si[j] + ");
-    sb_double(sb, ww);
-    sb_puts(sb, " * ti[j];\n        }\n");
+    sb_puts(sb, "        ntkc_block_dense_ntk(n2, ");
+    sb_double(sb, d->w_std * d->w_std);
+    sb_puts(sb, ", ");
+    sb_double(sb, d->b_std * d->b_std);
+    sb_puts(sb, ", si, ti);\n");
 }
 
 static void emit_act_row(StrBuf *sb, const IrNet *net, size_t i)
 {
     size_t slot = act_slot(net, i);
+    const ActDef *def = net->ops[i].u.act.def;
+    if (prim_act_has_block(def)) {
+        sb_printf(sb, "        ntkc_block_act_%s(", def->name);
+        emit_param_ref(sb, net, i);
+        sb_printf(sb, ", n2, var1[%zu * n1 + i], var2 + %zu * n2, 1, si, ti);\n", slot, slot);
+        return;
+    }
     sb_printf(sb,
               "        {\n"
               "            const double v1 = var1[%zu * n1 + i], *v2 = var2 + %zu * n2;\n"
@@ -91,7 +97,8 @@ static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t 
 {
     const char *n = net->name;
     sb_printf(sb,
-              "static void ntkc_%s_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,\n"
+              "NTKC_FLATTEN static void ntkc_%s_seg%d(size_t n1, size_t n2, const double *var1,\n"
+              "                                       const double *var2,\n"
               "                          double *s, double *t, size_t ld)\n"
               "{\n"
               "    (void)var1, (void)var2;\n"
@@ -169,23 +176,17 @@ char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err)
     emit_prelude(&sb, net, source_name);
     sb_puts(&sb, "/* Graph net: the elementwise segments of the node-pair recursion; the runtime\n"
                  " * performs the input Gram, aggregation and readout (compiler/graph_abi.h). */\n\n");
-    sb_puts(&sb, "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__x86_64__) && defined(__linux__)\n"
-                 "#include <features.h>\n"
-                 "#if __GLIBC_PREREQ(2, 35)\n"
-                 "/* glibc's libmvec has vector versions of these: declaring them lets an\n"
-                 " * optimising compiler vectorise the activation loops. */\n"
-                 "#define NTKC_SIMD __attribute__((simd(\"notinbranch\")))\n"
-                 "/* The duals' guarded divisions block if-conversion unless they may not trap. */\n"
-                 "#pragma GCC optimize(\"no-trapping-math\")\n"
-                 "double acos(double) NTKC_SIMD;\ndouble asin(double) NTKC_SIMD;\n"
-                 "double atan(double) NTKC_SIMD;\ndouble exp(double) NTKC_SIMD;\n"
-                 "double log(double) NTKC_SIMD;\ndouble erf(double) NTKC_SIMD;\n"
-                 "double erfc(double) NTKC_SIMD;\ndouble sin(double) NTKC_SIMD;\n"
-                 "double cos(double) NTKC_SIMD;\ndouble tanh(double) NTKC_SIMD;\n"
-                 "#endif\n"
-                 "#endif\n\n");
     emit_dual_functions(&sb, net);
     emit_param_arrays(&sb, net);
+    sb_puts(&sb, "\n");
+    prim_emit_for_net(&sb, net);
+    sb_puts(&sb, "/* gcc keeps a dual called from several places out of line, and the block\n"
+                 " * loops then stay scalar: inline everything into the segments. */\n"
+                 "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(__clang__)\n"
+                 "#define NTKC_FLATTEN __attribute__((flatten))\n"
+                 "#else\n"
+                 "#define NTKC_FLATTEN\n"
+                 "#endif\n\n");
     sb_puts(&sb, "\n");
     emit_plan(&sb, net);
     sb_printf(&sb, "size_t ntkc_%s_graph_nvar(void) { return %zu; }\n\n", net->name, nvar ? nvar : 1);

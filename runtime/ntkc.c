@@ -56,10 +56,10 @@ char *ntkc_read_text_file(const char *path, NtkcError *err)
 }
 
 /* Looks up "ntkc_<net>_<what>" in the compiled module. */
-static void *net_symbol(const ntkc_net *net, const char *what, NtkcError *err)
+static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
 {
-    char name[512];
-    snprintf(name, sizeof name, "ntkc_%s%s", net->ir->name, what);
+    /* Net names have no length limit, so neither has the symbol. */
+    const char *name = arena_printf(&net->arena, "ntkc_%s%s", net->ir->name, what);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);
@@ -153,9 +153,21 @@ size_t ntkc_net_input_dim(const ntkc_net *net) { return net->ir->input.dim; }
 const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
 const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 
+/* Not through the arena: graph kernels of one net may run on several threads. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err)
 {
-    return net_symbol(net, suffix, err);
+    size_t len = strlen(net->ir->name) + strlen(suffix) + 6;
+    char *name = malloc(len);
+    if (name == NULL) {
+        diag_internal(err, "out of memory");
+        return NULL;
+    }
+    snprintf(name, len, "ntkc_%s%s", net->ir->name, suffix);
+    void *p = jit_symbol(net->jit, name);
+    if (p == NULL)
+        diag_internal(err, "generated code lacks the symbol %s", name);
+    free(name);
+    return p;
 }
 
 int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,

@@ -146,11 +146,11 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
     return rc;
 }
 
-static int load_matrix_inputs(const char *const *inputs, Inputs *in, ntkc_error *err)
+static int load_matrix_inputs(const ntkc_net *net, const char *const *inputs, Inputs *in, ntkc_error *err)
 {
-    int rc = load_inputs(inputs[0], &in->x1, err);
+    int rc = load_net_inputs(net, inputs[0], &in->x1, err);
     if (rc == 0 && inputs[1])
-        rc = load_inputs(inputs[1], &in->x2, err);
+        rc = load_net_inputs(net, inputs[1], &in->x2, err);
     if (rc == 0 && inputs[1] && in->x1.shape[1] != in->x2.shape[1])
         diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], in->x1.shape[1], inputs[1],
                   in->x2.shape[1]),
@@ -200,7 +200,7 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     a->compile_seconds = seconds_since(&t0);
     Inputs in = {.second = inputs[1] != NULL};
     int rc = ntkc_net_takes_graphs(net) ? load_graph_inputs(net, inputs, a->quiet != NULL, &in, err)
-                                        : load_matrix_inputs(inputs, &in, err);
+                                        : load_matrix_inputs(net, inputs, &in, err);
     if (rc == 0)
         rc = compute_and_write(net, &in, a, (int)threads, err);
     npy_free(&in.x1);

@@ -9,6 +9,7 @@
  * variances before every activation are precomputed (prep) so a pair only
  * carries (Σ12, Θ12). */
 #include "emit.h"
+#include "emit_image.h"
 #include "emit_internal.h"
 
 #include <stdlib.h>
@@ -257,6 +258,8 @@ char *emit_net_c(const IrNet *net, const char *source_name, NtkcError *err)
 {
     if (net->input.kind == IR_INPUT_GRAPH)
         return emit_graph_c(net, source_name, err);
+    if (emit_image_needed(net))
+        return emit_image_c(net, source_name, err);
     for (size_t i = 0; i < net->nops; i++) {
         if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT) {
             diag_internal(err, "emitter: op %zu of net '%s' has an unknown kind", i, net->name);

@@ -2,6 +2,7 @@
  * function); built-in activations come from act_lookup, so adding a layer or
  * an activation does not touch the statement walker. */
 #include "lower.h"
+#include "lower_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,66 +12,15 @@
 #include "act_formula.h"
 #include "editdist.h"
 
-/* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 8 };
-
-typedef struct Const {
-    const char *name;
-    double value;
-    SrcPos pos;
-} Const;
-
-typedef struct Scope {
-    Const *v;
-    size_t n, cap;
-} Scope;
-
-typedef struct Lower {
-    Arena *a;
-    const Program *prog;
-    const NetDecl *net;
-    NtkcError *err;
-    const char *src;
-    Scope file, local;
-    Parameterization param;
-    int param_given;
-    SrcPos param_pos;
-    int seen_layer;  /* any layer lowered (param must precede it) */
-    int seen_affine; /* an affine layer lowered (activations need one before) */
-    IrInput input;
-    int input_given;
-    SrcPos input_pos;
-    const IrOp *readout; /* the graph readout once lowered */
-    long prev_width; /* output width of the previous dense (param standard) */
-    IrOp *ops;
-    size_t nops, cap;
-    FormulaCache formulas; /* formula activations instantiated so far */
-} Lower;
-
-/* One argument a layer accepts. */
-typedef struct ParamSpec {
-    const char *name;
-    double def;
-    double min, max; /* inclusive */
-    int integer;
-    int required;
-    const char *const *choices; /* NULL-terminated names, bound to 0, 1, ...; NULL = a number */
-} ParamSpec;
-
-/* Arguments matched to a layer's ParamSpecs. */
-typedef struct Bound {
-    double v[MAX_SPECS];
-    int given[MAX_SPECS];
-    SrcPos pos[MAX_SPECS];
-} Bound;
-
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
 typedef struct LayerRule {
     const char *name;
     LowerFn lower;
+    int takes_block; /* residual, fanout */
 } LayerRule;
 
-static const char *pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
+const char *lower_pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
+#define pos_str lower_pos_str
 
 /* ---- names and suggestions -------------------------------------------- */
 
@@ -162,9 +112,6 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
 
 /* ---- arguments -------------------------------------------------------- */
 
-/* Upper bounds this large only keep values representable; they are not shown. */
-#define SHOWN_MAX 1e15
-
 static const char *range_text(Lower *L, const ParamSpec *p)
 {
     int no_max = p->max >= SHOWN_MAX;
@@ -203,34 +150,33 @@ static int slot_by_name(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec
     return -1;
 }
 
-static const char *choice_list(Lower *L, const char *const *choices)
+/* An enumerated argument (padding=same): the index of the option named. */
+static int option_value(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec *spec, double *out)
 {
-    const char *s = "";
-    for (size_t i = 0; choices[i]; i++)
-        s = arena_printf(L->a, "%s%s%s", s, i ? ", " : "", choices[i]);
-    return s;
-}
-
-/* An enumerated argument (scale=degree, self_loops=true): its index in choices. */
-static int choice_number(Lower *L, const Stmt *s, const ParamSpec *p, const Value *v, double *out)
-{
-    if (v->kind == VAL_NAME && !v->negated)
-        for (size_t i = 0; p->choices[i]; i++)
-            if (strcmp(p->choices[i], v->name) == 0) {
-                *out = (double)i;
+    const Value *v = &arg->value;
+    const char *list = "";
+    for (int i = 0; spec->options[i]; i++)
+        list = arena_printf(L->a, "%s%s%s", list, i ? ", " : "", spec->options[i]);
+    if (v->kind == VAL_NAME && !v->negated) {
+        Suggest sg = {v->name, NULL, 3};
+        for (int i = 0; spec->options[i]; i++) {
+            if (strcmp(spec->options[i], v->name) == 0) {
+                *out = i;
                 return 1;
             }
-    Suggest sg = {v->kind == VAL_NAME ? v->name : "", NULL, 3};
-    for (size_t i = 0; p->choices[i] && v->kind == VAL_NAME; i++)
-        suggest_try(&sg, p->choices[i]);
-    diag_at(L->err, v->pos, L->src, "'%s' of '%s' must be one of %s, got '%s%s'%s", p->name, s->u.layer.name,
-            choice_list(L, p->choices), v->negated ? "-" : "", v->text, did_you_mean(L, &sg));
+            suggest_try(&sg, spec->options[i]);
+        }
+        diag_at(L->err, v->tok_pos, L->src, "unknown %s '%s' for '%s'%s (one of: %s)", spec->name, v->name,
+                s->u.layer.name, did_you_mean(L, &sg), list);
+        return 0;
+    }
+    diag_at(L->err, v->pos, L->src, "'%s' of '%s' must be one of: %s", spec->name, s->u.layer.name, list);
     return 0;
 }
 
 /* Matches s's arguments to spec: positional in order, then keywords; checks
  * ranges and fills defaults. */
-static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
+int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
 {
     const ArgList *args = &s->u.layer.args;
     const char *layer = s->u.layer.name;
@@ -257,8 +203,12 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
             return 0;
         }
         double v;
-        if (spec[k].choices ? !choice_number(L, s, &spec[k], &arg->value, &v) : !value_number(L, &arg->value, &v))
+        if (spec[k].options != NULL) {
+            if (!option_value(L, s, arg, &spec[k], &v))
+                return 0;
+        } else if (!value_number(L, &arg->value, &v)) {
             return 0;
+        }
         if (v > spec[k].max && spec[k].max >= SHOWN_MAX) {
             diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' is too large: at most %g, got %g", spec[k].name,
                     layer, spec[k].max, v);
@@ -287,9 +237,9 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
 
 /* ---- layers ----------------------------------------------------------- */
 
-static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
+IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 {
-    if (L->nops >= MAX_OPS) {
+    if (L->total_ops >= MAX_OPS) {
         diag_at(L->err, pos, L->src, "net '%s' has more than %d layers after unrolling 'repeat'", L->net->name,
                 MAX_OPS);
         return NULL;
@@ -302,11 +252,13 @@ static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
         L->ops = v;
         L->cap = cap;
     }
+    L->total_ops++;
     IrOp *op = &L->ops[L->nops++];
     op->kind = kind;
     op->pos = pos;
     return op;
 }
+#define push_op lower_push_op
 
 /* Standard deviations are squared into the generated code: beyond this
  * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
@@ -322,7 +274,7 @@ static const ParamSpec dense_spec[] = {
 static int lower_dense(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!bind_args(L, s, dense_spec, 3, &b))
+    if (!lower_bind_args(L, s, dense_spec, 3, &b))
         return 0;
     if (b.given[DENSE_WIDTH] && L->param != PARAM_STANDARD) {
         diag_at(L->err, b.pos[DENSE_WIDTH], L->src,
@@ -344,6 +296,7 @@ static int lower_dense(Lower *L, const Stmt *s)
         L->prev_width = d->width;
     }
     L->seen_affine = 1;
+    L->gaussian = 1;
     return 1;
 }
 
@@ -360,7 +313,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
         spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
                               def->params[k].integer, k < def->nrequired, NULL};
     Bound b;
-    if (!bind_args(L, s, spec, n, &b))
+    if (!lower_bind_args(L, s, spec, n, &b))
         return 0;
     IrOp *op = push_op(L, IR_ACT, s->pos);
     if (op == NULL)
@@ -368,73 +321,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     op->u.act.def = def;
     for (int k = 0; k < n; k++)
         op->u.act.p[k] = b.v[k];
-    return 1;
-}
-
-/* ---- graph layers ------------------------------------------------------ */
-
-static const char *const bool_choices[] = {"false", "true", NULL};
-static const char *const scale_choices[] = {"uniform", "degree", NULL};
-static const char *const pool_choices[] = {"sum", "mean", NULL};
-
-/* Graph layers need graph inputs, and node-level ones must precede the readout. */
-static int graph_layer_ok(Lower *L, const Stmt *s, int node_level)
-{
-    const char *name = s->u.layer.name;
-    if (L->input.kind != IR_INPUT_GRAPH) {
-        diag_at(L->err, s->pos, L->src,
-                "'%s' needs graph inputs: declare 'input graph(F)' (F node features) before the first layer of "
-                "net '%s'",
-                name, L->net->name);
-        return 0;
-    }
-    if (L->readout != NULL && node_level) {
-        diag_at(L->err, s->pos, L->src, "'%s' after 'readout' (at %s): the node pairs are already pooled", name,
-                pos_str(L, L->readout->pos));
-        return 0;
-    }
-    return 1;
-}
-
-enum { AGG_SCALE, AGG_SELF };
-static const ParamSpec aggregate_spec[] = {
-    [AGG_SCALE] = {"scale", 0.0, 0.0, INFINITY, 1, 0, scale_choices},
-    [AGG_SELF] = {"self_loops", 1.0, 0.0, INFINITY, 1, 0, bool_choices},
-};
-
-static int lower_aggregate(Lower *L, const Stmt *s)
-{
-    Bound b;
-    if (!graph_layer_ok(L, s, 1) || !bind_args(L, s, aggregate_spec, 2, &b))
-        return 0;
-    IrOp *op = push_op(L, IR_AGGREGATE, s->pos);
-    if (op == NULL)
-        return 0;
-    op->u.aggregate = (IrAggregate){.degree = b.v[AGG_SCALE] == 1, .self_loops = b.v[AGG_SELF] == 1};
-    return 1;
-}
-
-enum { READOUT_POOL, READOUT_JK };
-static const ParamSpec readout_spec[] = {
-    [READOUT_POOL] = {"pool", 0.0, 0.0, INFINITY, 1, 0, pool_choices},
-    [READOUT_JK] = {"jk", 0.0, 0.0, INFINITY, 1, 0, bool_choices},
-};
-
-static int lower_readout(Lower *L, const Stmt *s)
-{
-    if (L->readout != NULL) {
-        diag_at(L->err, s->pos, L->src, "'readout' given twice in net '%s' (first at %s)", L->net->name,
-                pos_str(L, L->readout->pos));
-        return 0;
-    }
-    Bound b;
-    if (!graph_layer_ok(L, s, 1) || !bind_args(L, s, readout_spec, 2, &b))
-        return 0;
-    IrOp *op = push_op(L, IR_READOUT, s->pos);
-    if (op == NULL)
-        return 0;
-    op->u.readout = (IrReadout){.mean = b.v[READOUT_POOL] == 1, .jk = b.v[READOUT_JK] == 1};
-    L->readout = op;
+    L->gaussian = 0;
     return 1;
 }
 
@@ -464,7 +351,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     for (size_t k = 0; k < d->nparams; k++)
         spec[k] = (ParamSpec){d->params[k].name, d->params[k].def, -INFINITY, INFINITY, 0, 0, NULL};
     Bound b;
-    if (!bind_args(L, s, spec, (int)d->nparams, &b))
+    if (!lower_bind_args(L, s, spec, (int)d->nparams, &b))
         return 0;
     FormulaConsts consts = {file_const, L};
     const ActDef *def = formula_instance(&L->formulas, L->a, L->prog, &consts, d, b.v, L->err);
@@ -481,9 +368,20 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
 }
 
 static const LayerRule layer_rules[] = {
-    {"dense", lower_dense},
-    {"aggregate", lower_aggregate},
-    {"readout", lower_readout},
+    {"dense", lower_dense, 0},
+    /* Images and branches: lower_image.c */
+    {"conv", lower_conv, 0},
+    {"avg_pool", lower_avg_pool, 0},
+    {"sum_pool", lower_sum_pool, 0},
+    {"global_avg_pool", lower_global_avg_pool, 0},
+    {"global_sum_pool", lower_global_sum_pool, 0},
+    {"flatten", lower_flatten, 0},
+    {"layer_norm", lower_layer_norm, 0},
+    {"residual", lower_residual, 1},
+    {"fanout", lower_fanout, 1},
+    /* Graphs: lower_graph.c */
+    {"aggregate", lower_aggregate, 0},
+    {"readout", lower_readout, 0},
 };
 enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
 
@@ -526,26 +424,34 @@ static int lower_layer(Lower *L, const Stmt *s)
 {
     const char *name = s->u.layer.name;
     const LowerFn *fn = NULL;
+    int takes_block = 0;
     for (size_t i = 0; i < NRULES; i++)
         if (strcmp(layer_rules[i].name, name) == 0)
-            fn = &layer_rules[i].lower;
+            fn = &layer_rules[i].lower, takes_block = layer_rules[i].takes_block;
+    if (!fn && strcmp(name, "branch") == 0) {
+        diag_at(L->err, s->pos, L->src, "'branch' blocks belong directly inside a 'fanout { ... }' block");
+        return 0;
+    }
     const ActDef *act = fn ? NULL : act_lookup(name);
     const ActDecl *formula = fn || act ? NULL : find_formula(L->prog, name);
     if (!fn && !act && !formula)
         return unknown_layer(L, s);
-    if (s->u.layer.body != NULL) {
+    if (s->u.layer.body != NULL && !takes_block) {
         diag_at(L->err, s->u.layer.body->open, L->src, "'%s' does not take a block", name);
         return 0;
     }
     L->seen_layer = 1;
-    if (formula)
-        return lower_formula_act(L, s, formula);
-    return fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
+    size_t before = L->nops;
+    int ok = formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
+    if (!ok)
+        return 0;
+    if (L->nops > before)
+        L->ops[L->nops - 1].out = L->shape;
+    return 1;
 }
 
 /* ---- statements ------------------------------------------------------- */
 
-static int lower_block(Lower *L, const Block *b, int depth);
 
 static int lower_param(Lower *L, const Stmt *s, int depth)
 {
@@ -573,68 +479,6 @@ static int lower_param(Lower *L, const Stmt *s, int depth)
     }
     L->param_given = 1;
     L->param_pos = s->pos;
-    return 1;
-}
-
-/* ---- input ------------------------------------------------------------ */
-
-enum { IN_DIM, IN_NORMALIZE };
-static const ParamSpec vector_input_spec[] = {
-    [IN_DIM] = {"dim", 0.0, 1.0, SHOWN_MAX, 1, 1, NULL},
-};
-static const ParamSpec graph_input_spec[] = {
-    [IN_DIM] = {"features", 0.0, 1.0, SHOWN_MAX, 1, 1, NULL},
-    [IN_NORMALIZE] = {"normalize", 1.0, 0.0, INFINITY, 1, 0, bool_choices},
-};
-
-typedef struct InputRule {
-    const char *kind;
-    IrInputKind ir;
-    const ParamSpec *spec;
-    int nspec;
-} InputRule;
-
-static const InputRule input_rules[] = {
-    {"vector", IR_INPUT_VECTOR, vector_input_spec, 1},
-    {"graph", IR_INPUT_GRAPH, graph_input_spec, 2},
-};
-enum { NINPUTS = sizeof input_rules / sizeof input_rules[0] };
-
-/* input KIND(args): once, at net level, before the first layer. */
-static int lower_input(Lower *L, const Stmt *s, int depth)
-{
-    const char *where = depth > 0 ? "inside a block" : L->input_given ? "twice" : L->seen_layer ? "after a layer" : NULL;
-    if (where != NULL) {
-        diag_at(L->err, s->pos, L->src, "'input' %s: declare it once, before the first layer of net '%s'%s", where,
-                L->net->name, L->input_given ? arena_printf(L->a, " (first at %s)", pos_str(L, L->input_pos)) : "");
-        return 0;
-    }
-    const InputRule *rule = NULL;
-    Suggest sg = {s->u.input.kind, NULL, 3};
-    const char *known = "";
-    for (size_t i = 0; i < NINPUTS; i++) {
-        if (strcmp(input_rules[i].kind, s->u.input.kind) == 0)
-            rule = &input_rules[i];
-        suggest_try(&sg, input_rules[i].kind);
-        known = arena_printf(L->a, "%s%s%s", known, i ? ", " : "", input_rules[i].kind);
-    }
-    if (rule == NULL) {
-        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: %s)", s->u.input.kind,
-                did_you_mean(L, &sg), known);
-        return 0;
-    }
-    /* bind_args reads layer statements: present the input as one. */
-    Stmt as_layer = {.kind = STMT_LAYER, .pos = s->pos};
-    as_layer.u.layer.name = arena_printf(L->a, "input %s", rule->kind);
-    as_layer.u.layer.args = s->u.input.args;
-    Bound b;
-    if (!bind_args(L, &as_layer, rule->spec, rule->nspec, &b))
-        return 0;
-    L->input = (IrInput){.kind = rule->ir, .dim = (size_t)b.v[IN_DIM]};
-    if (rule->ir == IR_INPUT_GRAPH)
-        L->input.raw_gram = b.v[IN_NORMALIZE] == 0;
-    L->input_given = 1;
-    L->input_pos = s->pos;
     return 1;
 }
 
@@ -680,7 +524,7 @@ static int lower_stmt(Lower *L, const Stmt *s, int depth)
     return 0;
 }
 
-static int lower_block(Lower *L, const Block *b, int depth)
+int lower_block(Lower *L, const Block *b, int depth)
 {
     for (size_t i = 0; i < b->n; i++)
         if (!lower_stmt(L, b->v[i], depth))
@@ -706,28 +550,10 @@ static int check_widths(Lower *L)
     return 1;
 }
 
-/* A graph net pools its node pairs exactly once and uses the NTK parameterization. */
-static int check_graph_net(Lower *L)
-{
-    if (L->readout == NULL) {
-        diag_at(L->err, L->net->pos, L->src,
-                "graph net '%s' has no 'readout': add 'readout(sum)' or 'readout(mean)' to pool its node pairs "
-                "into one kernel entry per pair of graphs",
-                L->net->name);
-        return 0;
-    }
-    if (L->param == PARAM_STANDARD) {
-        diag_at(L->err, L->param_pos, L->src, "graph net '%s': 'param standard' is not supported for graphs",
-                L->net->name);
-        return 0;
-    }
-    return 1;
-}
-
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
 {
     Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
-               .input = {IR_INPUT_VECTOR, 0, 0}};
+               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0}};
     for (size_t i = 0; i < prog->nlets; i++)
         if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
             return NULL;
@@ -743,7 +569,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
-    if (L.input.kind == IR_INPUT_GRAPH && !check_graph_net(&L))
+    if (!lower_check_image_net(&L) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

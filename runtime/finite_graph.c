@@ -297,6 +297,8 @@ static void forward(GNet *n)
                 pool_into(n, l, layer_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, out, l->out,
                           n->jk[k].off);
             break;
+        default: /* gnet_init admits graph ops only */
+            break;
         }
     }
 }
@@ -385,6 +387,8 @@ static void backward(GNet *n, double *ntk)
                 memcpy(dro, d, n->G * l->out * sizeof *d);
                 add_pooled_delta(n, l, d, &n->jk[--jk_next], d2);
             }
+            break;
+        default: /* gnet_init admits graph ops only */
             break;
         }
         /* The state entering an aggregate also feeds the readout directly (jk). */

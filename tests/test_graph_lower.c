@@ -83,17 +83,19 @@ Test(graph_lower, errors)
     expect_error("net n { input graph(2); dense; relu }", "1:5", "graph net 'n' has no 'readout'");
     expect_error("net n { input graph(2); dense; readout; aggregate }", "1:41", "'aggregate' after 'readout' (at 1:32)");
     expect_error("net n { input graph(2); aggregate(scale=degre); dense; readout }", "1:41",
-                 "'scale' of 'aggregate' must be one of uniform, degree, got 'degre'; did you mean 'degree'?");
+                 "unknown scale 'degre' for 'aggregate'; did you mean 'degree'? (one of: uniform, degree)");
     expect_error("net n { input graph(2); aggregate(self_loops=1); dense; readout }", "1:46",
-                 "'self_loops' of 'aggregate' must be one of false, true, got '1'");
-    expect_error("net n { input graph(2); dense; readout(max) }", "1:40", "'pool' of 'readout' must be one of sum, mean");
-    expect_error("net n { input graph(2); dense; readout(sum, jk=yes) }", "1:48", "'jk' of 'readout' must be one of false, true");
-    expect_error("net n { input graph(2); input graph(2); dense; readout }", "1:25", "'input' twice");
-    expect_error("net n { repeat 2 { input graph(2) }; dense; readout }", "1:20", "'input' inside a block");
-    expect_error("net n { input grahp(2); dense }", "1:15", "unknown input kind 'grahp'; did you mean 'graph'? (known: vector, graph)");
+                 "'self_loops' of 'aggregate' must be one of: false, true");
+    expect_error("net n { input graph(2); dense; readout(max) }", "1:40", "unknown pool 'max' for 'readout'; did you mean 'mean'? (one of: sum, mean)");
+    expect_error("net n { input graph(2); dense; readout(sum, jk=yes) }", "1:48", "unknown jk 'yes' for 'readout' (one of: false, true)");
+    expect_error("net n { input graph(2); input graph(2); dense; readout }", "1:25", "'input' given twice in net 'n' (first at 1:9)");
+    expect_error("net n { repeat 2 { input graph(2) }; dense; readout }", "1:20", "'input' is only allowed at net level, not inside a block");
+    expect_error("net n { input grahp(2); dense }", "1:15", "unknown input kind 'grahp'; did you mean 'graph'? (known: image, sequence, vector, graph)");
     expect_error("net n { input graph(); dense; readout }", "1:9", "missing required argument 'features' for 'input graph'");
     expect_error("net n { input graph(0); dense; readout }", "1:21", "'features' of 'input graph' must be a whole number >= 1");
-    expect_error("net n { input graph(2, normalize=no); dense; readout }", "1:34", "'normalize' of 'input graph' must be one of false, true");
+    expect_error("net n { input graph(2, normalize=no); dense; readout }", "1:34", "unknown normalize 'no' for 'input graph' (one of: false, true)");
     expect_error("net n { param standard; input graph(2); dense; readout }", "1:9", "'param standard' is not supported for graphs");
     expect_error("net n { input graph(2); aggregate; relu; readout }", "1:36", "activation 'relu' before any affine layer");
+    expect_error("net n { input graph(2); dense; residual { dense }; readout }", "1:32",
+                 "graph net 'n' takes dense layers, activations, 'aggregate' and 'readout' only");
 }

@@ -89,3 +89,16 @@ Test(graph_cli, malformed_graph_file_fails_with_its_line)
                   NULL,
               "%s", errs);
 }
+
+/* `ntkc check` on a graph net compares with finite graph networks. */
+Test(graph_cli, check_on_graph_files)
+{
+    char dir[256], net[300], graphs[300], cmd[2048], errs[4096];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(net, sizeof net, "%s/g.ntk", dir);
+    snprintf(graphs, sizeof graphs, "%s/graphs.txt", dir);
+    write_file(net, net_src);
+    write_file(graphs, graphs_src);
+    snprintf(cmd, sizeof cmd, "%s check %s %s --width 512 --samples 8 --tol 0.1", ntkc_bin(), net, graphs);
+    cr_expect_eq(run_command(cmd, errs, sizeof errs), 0, "%s", errs);
+}

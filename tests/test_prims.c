@@ -143,7 +143,7 @@ Test(prims, block_position_does_not_change_bits)
 static const char deep_net[] = "net deep { dense(1.5, 0.05); relu; repeat 2 { dense(1.5, 0.05); erf };"
                                " dense(1.2, 0.1); relu; dense(1.0) }";
 
-/* Several tiles of the default size, so threads really split the work. */
+/* Many tiles, so threads really split the work. */
 Test(prims, thread_count_does_not_change_bits)
 {
     enum { N = 600, N2 = 530, D = 7 };
@@ -158,7 +158,7 @@ Test(prims, thread_count_does_not_change_bits)
     for (int sym = 0; sym < 2; sym++) {
         size_t n2 = sym ? N : N2, bytes = N * n2 * sizeof(double);
         for (int th = 1; th <= 3; th++) {
-            ntkc_eval_options o = {.threads = th};
+            ntkc_eval_options o = {.threads = th, .tile = 128};
             double *s = out[2 * (th - 1)], *t = out[2 * (th - 1) + 1];
             cr_assert_eq(ntkc_kernel(net, N, x, n2, sym ? NULL : x2, D, s, t, &o, &err), 0, "%s", err.message);
         }

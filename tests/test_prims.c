@@ -89,6 +89,16 @@ static double ulps(double got, long double want)
 
 Test(prims, acos_and_asin_within_one_ulp)
 {
+    cr_expect_eq(ntkc_host_acos(1.0), 0.0);
+    cr_expect_eq(ntkc_host_acos(-1.0), acos(-1.0));
+    cr_expect_eq(ntkc_host_acos(0.0), acos(0.0));
+    cr_expect_eq(ntkc_host_asin(1.0), asin(1.0));
+    cr_expect_eq(ntkc_host_asin(-1.0), asin(-1.0));
+    cr_expect_eq(ntkc_host_asin(0.0), 0.0);
+    /* The reference is x87 extended precision, which valgrind does not emulate. */
+    volatile long double one = 1.0L, tiny = 0x1p-60L;
+    if (one + tiny == one)
+        cr_skip_test("long double is no wider than double here (valgrind?): no reference for ulps");
     unsigned long long st = 77;
     double worst_acos = 0, worst_asin = 0;
     for (int i = 0; i < 400000; i++) {
@@ -103,12 +113,6 @@ Test(prims, acos_and_asin_within_one_ulp)
     }
     cr_expect_leq(worst_acos, 1.0, "acos: %.3f ulp", worst_acos);
     cr_expect_leq(worst_asin, 1.0, "asin: %.3f ulp", worst_asin);
-    cr_expect_eq(ntkc_host_acos(1.0), 0.0);
-    cr_expect_eq(ntkc_host_acos(-1.0), acos(-1.0));
-    cr_expect_eq(ntkc_host_acos(0.0), acos(0.0));
-    cr_expect_eq(ntkc_host_asin(1.0), asin(1.0));
-    cr_expect_eq(ntkc_host_asin(-1.0), asin(-1.0));
-    cr_expect_eq(ntkc_host_asin(0.0), 0.0);
 }
 
 /* relu and erf use only IEEE operations and ntkc_acos/ntkc_asin, so an entry

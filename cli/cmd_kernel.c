@@ -156,9 +156,9 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
         return err->code;
     a->compile_seconds = seconds_since(&t0);
     NpyArray x1 = {0}, x2 = {0};
-    int rc = load_inputs(inputs[0], &x1, err);
+    int rc = load_net_inputs(net, inputs[0], &x1, err);
     if (rc == 0 && inputs[1])
-        rc = load_inputs(inputs[1], &x2, err);
+        rc = load_net_inputs(net, inputs[1], &x2, err);
     if (rc == 0 && inputs[1] && x1.shape[1] != x2.shape[1])
         diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], x1.shape[1], inputs[1], x2.shape[1]),
             rc = err->code;

@@ -18,7 +18,7 @@ TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test demo bench check-asan check-valgrind clean regen
+.PHONY: all deps test demo bench check-asan check-valgrind clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -69,7 +69,28 @@ check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind --error-exitcode=3 --leak-check=full --trace-children=yes \
 	    ./$(BUILD)/ntkc-tests -j1 $(TEST_ARGS)
 
+# Fuzzing (fuzz/README.md): libFuzzer targets built with clang, or the same
+# targets under AFL++. Only these targets need clang/afl++; `make test` does not.
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LINK ?= -fsanitize=fuzzer
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libntkc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    $(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
+fuzz-build-afl:
+	AFL_QUIET=1 $(MAKE) BUILD=build-afl CC=afl-clang-fast OPT=-O1 SAN="$(FUZZ_SAN)" \
+	    $(FUZZ_TARGETS:%=build-afl/fuzz/fuzz_%)
+fuzz: fuzz-build
+	./fuzz/run.sh libfuzzer build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-afl: fuzz-build-afl
+	./fuzz/run.sh afl build-afl $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-afl
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -214,6 +214,8 @@ static const BadCase cases[] = {
     NPY("npy_neg_inf", X_NEG_INF, "x.npy: element [0, 3] is -inf"),
     NPY("npy_float16_inf", X_HALF_INF, "x.npy: element [1, 1] is +inf"),
     NPY("npy_values_overflow", X_HUGE_VALUES, "the kernel is not finite at entry [0, 0]"),
+    LANG("depth_200_overflow", "net n { repeat 200 { dense(10); relu }; dense }",
+         "error: the kernel is not finite at entry [0, 0]"),
     CLI("npy_missing", "kernel DIR/net.ntk DIR/nope.npy" OUTS, "DIR/nope.npy: no such file"),
     CLI("npy_is_directory", "kernel DIR/net.ntk DIR" OUTS, "DIR: is a directory, not a .npy file"),
     {"npy_x2_other_features", "", S_TABLE, X_FIVE_FEATURES, "kernel DIR/net.ntk DIR/good.npy DIR/x.npy" OUTS, FAILS, 1,

@@ -280,13 +280,16 @@ static void substitute(char *out, size_t size, const char *tmpl, const char *dir
 
 typedef struct Buf {
     unsigned char *p;
-    size_t len;
+    size_t len, cap;
 } Buf;
 
 static void buf_add(Buf *b, const void *data, size_t n)
 {
-    b->p = realloc(b->p, b->len + n + 1);
-    cr_assert_not_null(b->p);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = 2 * (b->len + n + 1);
+        b->p = realloc(b->p, b->cap);
+        cr_assert_not_null(b->p);
+    }
     memcpy(b->p + b->len, data, n);
     b->len += n;
 }
@@ -355,7 +358,7 @@ static Buf make_npy(NpyGen g)
         b.p[1] = 'n';
         return b;
     }
-    case X_EMPTY: return (Buf){calloc(1, 1), 0};
+    case X_EMPTY: return (Buf){calloc(1, 1), 0, 1};
     case X_SHORT_PREAMBLE: {
         Buf b = npy_bytes(F8("(3, 4)"), v, sizeof v);
         b.len = 8;

@@ -66,6 +66,7 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
 
 check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	@command -v valgrind >/dev/null || ./scripts/install-deps.sh fuzz
 	NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind --error-exitcode=3 --leak-check=full --trace-children=yes \
 	    ./$(BUILD)/ntkc-tests -j1 $(TEST_ARGS)
 
@@ -80,9 +81,12 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libntkc.a
 	$(CC) $(CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
 
 fuzz-build:
+	@[ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] || \
+	    ./scripts/install-deps.sh fuzz
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 	    $(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
 fuzz-build-afl:
+	@command -v afl-clang-fast >/dev/null || ./scripts/install-deps.sh afl
 	AFL_QUIET=1 $(MAKE) BUILD=build-afl CC=afl-clang-fast OPT=-O1 SAN="$(FUZZ_SAN)" \
 	    $(FUZZ_TARGETS:%=build-afl/fuzz/fuzz_%)
 fuzz: fuzz-build

@@ -11,12 +11,12 @@ engine=$1 build=$2 seconds=$3
 shift 3
 cd "$(dirname "$0")/.."
 mkdir -p "$build/crashes"
-failed=0
+nfailed=0
 
 run_libfuzzer() {
     t=$1 bin=$build/fuzz/fuzz_$1 log=$build/fuzz-$1.log
     mkdir -p "$build/corpus/$t"
-    set -- -max_total_time="$seconds" -max_len=4096 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    set -- -max_total_time="$seconds" -max_len=4096 -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$build/crashes/$t-"
     [ -f "fuzz/$t.dict" ] && set -- "$@" -dict="fuzz/$t.dict"
     # The first corpus directory receives new inputs (and loses superseded
@@ -32,7 +32,7 @@ run_libfuzzer() {
     echo "fuzz_$t: ${execs:-?} executions in $took s, $crashes crashes (libFuzzer)"
     if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
         tail -n 60 "$log"
-        failed=1
+        nfailed=$((nfailed + 1))
     fi
 }
 
@@ -40,7 +40,7 @@ run_afl() {
     t=$1 bin=$build/fuzz/fuzz_$1 out=$build/afl-$1 seeds=$build/afl-seeds-$1
     rm -rf "$seeds" && mkdir -p "$seeds"
     for d in "fuzz/corpus/$t" "tests/data/fuzz/$t"; do [ -d "$d" ] && cp "$d"/* "$seeds"/ 2>/dev/null; done
-    set -- -i "$seeds" -o "$out" -V "$seconds" -m none -t 20000
+    set -- -i "$seeds" -o "$out" -V "$seconds" -m none -t 60000
     [ -f "fuzz/$t.dict" ] && set -- "$@" -x "fuzz/$t.dict"
     [ -d "$out/default" ] && export AFL_AUTORESUME=1
     AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CRASHES=1 \
@@ -55,10 +55,11 @@ run_afl() {
     if [ "$rc" != 0 ] || [ "${crashes:-1}" != 0 ]; then
         tail -n 40 "$build/fuzz-$t-afl.log"
         ls "$out/default/crashes" 2>/dev/null
-        failed=1
+        nfailed=$((nfailed + 1))
     fi
 }
 
+ntargets=$#
 for t in "$@"; do
     case $engine in
     libfuzzer) run_libfuzzer "$t" ;;
@@ -66,4 +67,6 @@ for t in "$@"; do
     *) echo "fuzz/run.sh: unknown engine $engine" >&2; exit 2 ;;
     esac
 done
-exit $failed
+# Closing line in the form CI reads: targets that ran clean vs failed.
+echo "fuzz: $((ntargets - nfailed)) passed, $nfailed failed"
+[ "$nfailed" = 0 ]

@@ -17,6 +17,12 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
+# Block primitives for the libtcc back end: generated from the activation
+# table by tools/gen_host_prims, compiled with the optimiser and libmvec's
+# vector libm (compiler/emit_prims.h).
+COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
+HOST_PRIMS   := $(BUILD)/gen/host_prims
+PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
 .PHONY: all deps test demo bench check-asan check-valgrind clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
@@ -35,7 +41,20 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libntkc.a: $(LIB_OBJ)
+$(BUILD)/libntkc-compiler.a: $(COMPILER_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/gen_host_prims: $(BUILD)/tools/gen_host_prims.o $(BUILD)/libntkc-compiler.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(HOST_PRIMS).c: $(BUILD)/gen_host_prims
+	@mkdir -p $(dir $@)
+	./$(BUILD)/gen_host_prims $@
+
+$(HOST_PRIMS).o: $(HOST_PRIMS).c
+	$(CC) $(CFLAGS) $(PRIM_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libntkc.a: $(LIB_OBJ) $(HOST_PRIMS).o
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
@@ -102,4 +121,4 @@ fuzz-afl: fuzz-build-afl
 clean:
 	rm -rf build build-asan build-fuzz build-afl
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d

@@ -76,6 +76,7 @@ Test(numerics, duplicate_inputs_match_exactly)
         "net r { dense(1.5); relu; dense(1.5, 0.1); relu; dense }",
         "net e { dense(1.2, 0.1); erf(1, 3); dense(1.3); erf; dense }",
         "net m { dense(1.4, 0.1); relu; repeat 5 { dense(1.4, 0.1); erf; dense(1.4); relu }; dense }",
+        "net d { repeat 200 { dense(1.4142135623730951); relu }; dense }",
     };
     for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
         ntkc_net *net = compile_or_fail(nets[k], NTKC_BACKEND_TCC);
@@ -94,8 +95,37 @@ Test(numerics, duplicate_inputs_match_exactly)
     free(t);
 }
 
+/* The same with the copies given as a second input set, and with negated
+ * copies (correlation exactly -1): one bias-free ReLU layer gives them 0. */
+Test(numerics, duplicate_and_negated_second_inputs)
+{
+    enum { N = 40, D = 30 };
+    double x[N * D], y[N * D], s[N * N], t[N * N], s2[N * N], t2[N * N];
+    fill_random(x, N * D, 12);
+    ntkc_net *net = compile_or_fail("net r { dense(1.5); relu; dense(1.2); relu; dense }", NTKC_BACKEND_TCC);
+    kernel_ok(net, N, x, D, s, t);
+    memcpy(y, x, sizeof x);
+    ntkc_error err = {0};
+    cr_assert_eq(ntkc_kernel(net, N, x, N, y, D, s2, t2, NULL, &err), 0, "%s", err.message);
+    cr_expect_eq(memcmp(s, s2, sizeof s), 0, "NNGP against a copy differs from the symmetric kernel");
+    cr_expect_eq(memcmp(t, t2, sizeof t), 0, "NTK against a copy differs from the symmetric kernel");
+    ntkc_net_free(net);
+    /* One hidden ReLU layer: Σ(x, -x) = -Σ(x, x) gives T = 0 and Ṫ = 0. */
+    net = compile_or_fail("net one { dense(1.5); relu; dense(1.2) }", NTKC_BACKEND_TCC);
+    for (int i = 0; i < N * D; i++)
+        y[i] = -x[i];
+    cr_assert_eq(ntkc_kernel(net, N, x, N, y, D, s2, t2, NULL, &err), 0, "%s", err.message);
+    for (int i = 0; i < N; i++) {
+        cr_expect_eq(s2[i * N + i], 0.0, "NNGP(x, -x) of row %d is %g", i, s2[i * N + i]);
+        cr_expect_eq(t2[i * N + i], 0.0, "NTK(x, -x) of row %d is %g", i, t2[i * N + i]);
+    }
+    ntkc_net_free(net);
+}
+
 /* ReLU at the critical w_std = √2 keeps the NNGP diagonal at |x|²/d through
- * 200 layers (each dense doubles it, each ReLU halves it). */
+ * 200 layers (each dense doubles it, each ReLU halves it) and the NTK
+ * diagonal at 201·|x|²/d (each layer adds the NNGP; Ṫ = 1/2 exactly at
+ * correlation 1). */
 Test(numerics, depth_200_critical_is_stable)
 {
     enum { N = 8, D = 10 };
@@ -112,7 +142,8 @@ Test(numerics, depth_200_critical_is_stable)
         double expect = q / D * pow(w2 / 2, 200);
         cr_expect_float_eq(s[i * N + i], expect, 1e-12 * expect, "row %d: %.17g vs %.17g", i, s[i * N + i],
                            expect);
-        cr_expect_gt(t[i * N + i], 200 * expect, "NTK grows with depth");
+        cr_expect_float_eq(t[i * N + i], 201 * expect, 1e-12 * 201 * expect, "row %d: NTK %.17g vs %.17g", i,
+                           t[i * N + i], 201 * expect);
     }
     ntkc_net_free(net);
 }

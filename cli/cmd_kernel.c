@@ -2,14 +2,13 @@
  * maps so an output larger than memory streams to disk tile by tile. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
 #include "data.h"
 #include "graph_inputs.h"
 #include "npy.h"
+#include "progress.h"
 
 static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
@@ -24,31 +23,6 @@ static const char help[] =
     "When the net declares 'input graph(F)', X1 and X2 are graph files in the\n"
     "GIN/GNTK text format instead (README, \"Graphs\") and the kernels are\n"
     "between their graphs.\n";
-
-typedef struct Progress {
-    struct timespec start;
-    int shown;
-} Progress;
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
-/* A percentage on stderr once a computation has run for a second. */
-static int show_progress(void *ctx, size_t done, size_t total)
-{
-    Progress *p = ctx;
-    if (seconds_since(&p->start) < 1.0 || !isatty(2))
-        return 0;
-    fprintf(stderr, "\r  kernel: %3.0f%% of %zu entries", 100.0 * (double)done / (double)total, total);
-    p->shown = done == total ? 2 : 1;
-    if (done == total)
-        fputc('\n', stderr);
-    return 0;
-}
 
 /* Entries computed between two releases of the output pages written so far:
  * about 8 MB of each output, and some 50 MB of pages touched. */
@@ -70,7 +44,7 @@ static int stream_progress(void *ctx, size_t done, size_t total)
         npy_out_release(s->outs[1]);
         s->released = done;
     }
-    return show_progress(&s->progress, done, total);
+    return progress_show(&s->progress, done, total);
 }
 
 typedef struct KernelArgs {
@@ -127,14 +101,14 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
     }
     Streaming stream = {.outs = {ntk, nngp}};
     Progress *progress = &stream.progress;
-    clock_gettime(CLOCK_MONOTONIC, &progress->start);
+    progress_start(progress, "kernel");
     ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
     double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
     int rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
                     : ntkc_kernel(net, n1, in->x1.data, n2, in->second ? in->x2.data : NULL, in->x1.shape[1],
                                   nngp_out, ntk_out, &opts, err);
     if (rc == 0 && !a->quiet)
-        print_summary(net, n1, n2, nngp, ntk, a, seconds_since(&progress->start));
+        print_summary(net, n1, n2, nngp, ntk, a, progress_seconds(progress));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)
@@ -192,12 +166,12 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
         return err->code;
     }
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    Progress clock;
+    progress_start(&clock, "compile");
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
-    a->compile_seconds = seconds_since(&t0);
+    a->compile_seconds = progress_seconds(&clock);
     Inputs in = {.second = inputs[1] != NULL};
     int rc = ntkc_net_takes_graphs(net) ? load_graph_inputs(net, inputs, a->quiet != NULL, &in, err)
                                         : load_matrix_inputs(net, inputs, &in, err);

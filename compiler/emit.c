@@ -43,10 +43,8 @@ void emit_dual_functions(StrBuf *sb, const IrNet *net)
         int seen = 0;
         for (size_t j = 0; j < i && !seen; j++)
             seen = net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == def;
-        if (!seen) {
-            sb_puts(sb, def->c_dual);
-            sb_puts(sb, "\n");
-        }
+        if (!seen)
+            prim_emit_dual(sb, def);
     }
 }
 
@@ -103,7 +101,10 @@ static void emit_fan_in(StrBuf *sb, const IrDense *d)
         sb_puts(sb, "(double)dim");
 }
 
-/* prep: the variance Σ(x, x) entering every activation, per input. */
+/* prep: the variance Σ(x, x) entering every activation, per input. The input
+ * variance is summed in index order: the engine writes the same sum on the
+ * Gram diagonal (runtime/engine.c, exact_diagonal), so an input paired with
+ * itself is at correlation exactly 1. */
 static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
 {
     const char *n = net->name;

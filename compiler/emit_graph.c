@@ -97,8 +97,7 @@ static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t 
 {
     const char *n = net->name;
     sb_printf(sb,
-              "NTKC_FLATTEN static void ntkc_%s_seg%d(size_t n1, size_t n2, const double *var1,\n"
-              "                                       const double *var2,\n"
+              "static void ntkc_%s_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,\n"
               "                          double *s, double *t, size_t ld)\n"
               "{\n"
               "    (void)var1, (void)var2;\n"
@@ -180,13 +179,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err)
     emit_param_arrays(&sb, net);
     sb_puts(&sb, "\n");
     prim_emit_for_net(&sb, net);
-    sb_puts(&sb, "/* gcc keeps a dual called from several places out of line, and the block\n"
-                 " * loops then stay scalar: inline everything into the segments. */\n"
-                 "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(__clang__)\n"
-                 "#define NTKC_FLATTEN __attribute__((flatten))\n"
-                 "#else\n"
-                 "#define NTKC_FLATTEN\n"
-                 "#endif\n\n");
+
     sb_puts(&sb, "\n");
     emit_plan(&sb, net);
     sb_printf(&sb, "size_t ntkc_%s_graph_nvar(void) { return %zu; }\n\n", net->name, nvar ? nvar : 1);

@@ -260,10 +260,6 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 }
 #define push_op lower_push_op
 
-/* Standard deviations are squared into the generated code: beyond this
- * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
-#define STD_MAX 1e150
-
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
     [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},

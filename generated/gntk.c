@@ -29,6 +29,11 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define NTKC_INLINE static inline __attribute__((always_inline))
+#else
+#define NTKC_INLINE static inline
+#endif
 #define NTKC_PIO2_HI 1.57079632679489655800e+00
 #define NTKC_PIO2_LO 6.12323399573676603587e-17
 #define NTKC_PIO4_HI 7.85398163397448278999e-01
@@ -87,6 +92,8 @@ void free(void *);
 /* Graph net: the elementwise segments of the node-pair recursion; the runtime
  * performs the input Gram, aggregation and readout (compiler/graph_abi.h). */
 
+NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* ReLU: arc-cosine kernel of order 1 (Cho & Saul 2009). */
 static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
                            double *T, double *Td)
@@ -163,14 +170,6 @@ void ntkc_block_act_relu(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t);
 #endif
 
-/* gcc keeps a dual called from several places out of line, and the block
- * loops then stay scalar: inline everything into the segments. */
-#if defined(__GNUC__) && !defined(__TINYC__) && !defined(__clang__)
-#define NTKC_FLATTEN __attribute__((flatten))
-#else
-#define NTKC_FLATTEN
-#endif
-
 
 const int *ntkc_gntk_graph_plan(void)
 {
@@ -192,8 +191,7 @@ const int *ntkc_gntk_graph_plan(void)
 
 size_t ntkc_gntk_graph_nvar(void) { return 8; }
 
-NTKC_FLATTEN static void ntkc_gntk_seg0(size_t n1, size_t n2, const double *var1,
-                                       const double *var2,
+static void ntkc_gntk_seg0(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -236,8 +234,7 @@ static void ntkc_gntk_segd0(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-NTKC_FLATTEN static void ntkc_gntk_seg1(size_t n1, size_t n2, const double *var1,
-                                       const double *var2,
+static void ntkc_gntk_seg1(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -280,8 +277,7 @@ static void ntkc_gntk_segd1(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-NTKC_FLATTEN static void ntkc_gntk_seg2(size_t n1, size_t n2, const double *var1,
-                                       const double *var2,
+static void ntkc_gntk_seg2(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -324,8 +320,7 @@ static void ntkc_gntk_segd2(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-NTKC_FLATTEN static void ntkc_gntk_seg3(size_t n1, size_t n2, const double *var1,
-                                       const double *var2,
+static void ntkc_gntk_seg3(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -368,8 +363,7 @@ static void ntkc_gntk_segd3(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-NTKC_FLATTEN static void ntkc_gntk_seg4(size_t n1, size_t n2, const double *var1,
-                                       const double *var2,
+static void ntkc_gntk_seg4(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;

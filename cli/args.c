@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,18 @@ long args_positive(const char *cmd, const char *opt, const char *value)
     long v = strtol(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || v <= 0) {
         fprintf(stderr, "ntkc %s: %s expects a positive whole number, got '%s'\n", cmd, opt, value);
+        return -1;
+    }
+    return v;
+}
+
+double args_positive_real(const char *cmd, const char *opt, const char *value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0' || !(v > 0) || !isfinite(v)) {
+        fprintf(stderr, "ntkc %s: %s expects a positive number, got '%s'\n", cmd, opt, value);
         return -1;
     }
     return v;

@@ -24,5 +24,7 @@ typedef struct Args {
 int args_parse(const char *cmd, int argc, char **argv, const OptSpec *specs, Args *out);
 /* Parses a positive count ("--width 1024"); prints an error and returns -1 on junk. */
 long args_positive(const char *cmd, const char *opt, const char *value);
+/* Parses a positive finite real ("--tol 0.05"); prints an error and returns -1 on junk. */
+double args_positive_real(const char *cmd, const char *opt, const char *value);
 
 #endif

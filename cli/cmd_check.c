@@ -40,8 +40,8 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     long width = a->width ? args_positive("check", "--width", a->width) : 1024;
     long samples = a->samples ? args_positive("check", "--samples", a->samples) : 32;
     long seed = a->seed ? args_positive("check", "--seed", a->seed) : 1;
-    double tol = a->tol ? strtod(a->tol, NULL) : INFINITY;
-    if (width < 0 || samples < 0 || seed < 0 || !(tol > 0))
+    double tol = a->tol ? args_positive_real("check", "--tol", a->tol) : INFINITY;
+    if (width < 0 || samples < 0 || seed < 0 || tol < 0)
         return 1;
     ntkc_compile_options copts = {.net_name = a->net_name};
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "data.h"
 #include "net_internal.h"
 
 static const char help[] =
@@ -35,6 +36,9 @@ int cmd_emit(int argc, char **argv)
         return 1;
     }
     ntkc_error err = {0};
+    int to_file = out != NULL && strcmp(out, "-") != 0;
+    if (to_file && check_output_not_input(out, (const char *const *)args.positional, 1, &err) != 0)
+        return report_error(&err);
     char *text = ntkc_read_text_file(args.positional[0], &err);
     if (text == NULL)
         return report_error(&err);
@@ -43,7 +47,7 @@ int cmd_emit(int argc, char **argv)
     if (c == NULL)
         return report_error(&err);
     int rc = 0;
-    if (out == NULL || strcmp(out, "-") == 0)
+    if (!to_file)
         rc = fputs(c, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
     else if (atomic_write_file(out, c, strlen(c), &err) != 0)
         rc = report_error(&err);

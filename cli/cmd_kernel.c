@@ -45,22 +45,51 @@ static int show_progress(void *ctx, size_t done, size_t total)
     return 0;
 }
 
+/* Entries computed between two releases of the output pages written so far:
+ * about 8 MB of each output, and some 50 MB of pages touched. */
+enum { RELEASE_EVERY = 1 << 20 };
+
+typedef struct Streaming {
+    Progress progress;
+    NpyOut *outs[2];
+    size_t released; /* entries done at the last release */
+} Streaming;
+
+/* Progress, and resident memory bounded whatever the output's size: written
+ * pages leave this process's map but stay in the page cache, bound for the file. */
+static int stream_progress(void *ctx, size_t done, size_t total)
+{
+    Streaming *s = ctx;
+    if (done - s->released >= RELEASE_EVERY) {
+        npy_out_release(s->outs[0]);
+        npy_out_release(s->outs[1]);
+        s->released = done;
+    }
+    return show_progress(&s->progress, done, total);
+}
+
 typedef struct KernelArgs {
     const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
     double compile_seconds;
 } KernelArgs;
 
-static double diagonal_mean(const double *k, size_t n1, size_t n2)
+/* Reading the diagonal maps a page per row, and the kernel maps 16 around
+ * each (fault-around): release as we go, or RSS would reach 6% of the output. */
+static double diagonal_mean(NpyOut *o, size_t n1, size_t n2)
 {
+    const double *k = npy_out_data(o);
     size_t n = n1 < n2 ? n1 : n2;
     double sum = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         sum += k[i * n2 + i];
+        if (i % 1024 == 1023)
+            npy_out_release(o);
+    }
     return sum / (double)n;
 }
 
 /* One line on stdout: what was computed, how fast, and a sanity figure. */
-static void print_summary(const ntkc_net *net, size_t n1, size_t n2, const double *nngp, const double *ntk,
+static void print_summary(const ntkc_net *net, size_t n1, size_t n2, NpyOut *nngp, NpyOut *ntk,
                           const KernelArgs *a, double seconds)
 {
     printf("%s: %zu x %zu %s%s%s in %.3f s (compile %.1f ms)", ntkc_net_name(net), n1, n2, ntk ? "NTK" : "",
@@ -83,14 +112,14 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
         npy_out_abort(ntk);
         return err->code;
     }
-    Progress progress;
-    clock_gettime(CLOCK_MONOTONIC, &progress.start);
-    ntkc_eval_options opts = {.threads = threads, .progress = show_progress, .progress_ctx = &progress};
+    Streaming stream = {.outs = {ntk, nngp}};
+    Progress *progress = &stream.progress;
+    clock_gettime(CLOCK_MONOTONIC, &progress->start);
+    ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
     int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
                          ntk ? npy_out_data(ntk) : NULL, &opts, err);
     if (rc == 0 && !a->quiet)
-        print_summary(net, n1, n2, nngp ? npy_out_data(nngp) : NULL, ntk ? npy_out_data(ntk) : NULL, a,
-                      seconds_since(&progress.start));
+        print_summary(net, n1, n2, nngp, ntk, a, seconds_since(&progress->start));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)
@@ -111,8 +140,9 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (threads < 0)
         return 1;
     const char *inputs[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
-    if ((a->ntk && check_output_not_input(a->ntk, inputs, 2, err)) ||
-        (a->nngp && check_output_not_input(a->nngp, inputs, 2, err)))
+    const char *read[3] = {inputs[0], inputs[1], args->positional[0]}; /* the net file too */
+    if ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
+        (a->nngp && check_output_not_input(a->nngp, read, 3, err)))
         return err->code;
     if (a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0) {
         diag_user(err, "--ntk and --nngp name the same file %s", a->ntk);

@@ -17,6 +17,8 @@ static const char usage[] =
     "                      the standalone C the net compiles to\n"
     "  check NET.ntk X.npy --width W --samples S\n"
     "                      analytic kernels vs finite-width networks (Monte Carlo)\n"
+    "  derive NET.ntk [NAME ...]\n"
+    "                      a formula activation and its symbolic derivative\n"
     "\n"
     "`ntkc COMMAND --help` describes a command. Exit codes: 0 success, 1 user\n"
     "error (bad source, data or arguments), 2 internal error.\n";
@@ -30,6 +32,7 @@ static const Command commands[] = {
     {"kernel", cmd_kernel},
     {"emit", cmd_emit},
     {"check", cmd_check},
+    {"derive", cmd_derive},
 };
 
 int main(int argc, char **argv)

@@ -21,6 +21,10 @@ struct ActDef {
     const char *name;
     int nparams;
     ActParam params[ACT_MAX_PARAMS];
+    /* The first nrequired parameters must be written (neural-tangents has no
+     * default for them). A list like polynomial(c0, c1, ...) is nparams
+     * parameters of which trailing ones default to 0. */
+    int nrequired;
     /* Host φ and φ'. p holds nparams values. Formula activations carry their
      * expression trees in `user` and evaluate them here. */
     double (*phi)(const ActDef *self, double x, const double *p);
@@ -30,10 +34,20 @@ struct ActDef {
      *                                double s22, double *T, double *Td);
      * T = E[φ(u)φ(v)], Td = E[φ'(u)φ'(v)], (u,v) ~ N(0, [[s11,s12],[s12,s22]]).
      * It may call only libm functions declared by the emitter's prelude and
+     * ntkc_acos/ntkc_asin (same bits from every back end: use them where the
+     * dual is ill-conditioned, as arc-cosine kernels are at ρ = ±1), and
      * must be finite for s11, s22 >= 0 and |s12| <= sqrt(s11 s22), including
      * zero variances and s12 = ±sqrt(s11 s22). */
     const char *c_dual;
-    int kinked; /* φ' has jumps: quadrature references need care */
+    /* The diagonal variance map on the host, in closed form and written
+     * independently of c_dual: T and Td at s11 = s12 = s22 = s. NULL for
+     * formula activations. Tests hold c_dual to it at correlation 1. */
+    void (*diag)(const ActDef *self, const double *p, double s, double *T, double *Td);
+    /* φ or φ' jumps at 0, so quadrature converges slowly. The kinked built-ins
+     * are positively homogeneous, φ(r·x) = r^k·φ(x) for r > 0, which gives
+     * their tests an exact reference; at a zero variance they take φ'(0) as
+     * the mean of the one-sided slopes. */
+    int kinked;
     void *user;
 };
 

@@ -58,13 +58,19 @@ char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(
 
 char *arena_printf(Arena *a, const char *fmt, ...)
 {
+    /* Most strings fit the first try; longer ones are formatted again. */
+    char small[256];
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    char *p = arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
-    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    size_t size = (size_t)(n < 0 ? 0 : n) + 1;
+    char *p = arena_alloc(a, size);
+    if (size <= sizeof small)
+        memcpy(p, small, size - 1);
+    else
+        vsnprintf(p, size, fmt, ap2);
     va_end(ap2);
     return p;
 }

@@ -22,6 +22,10 @@
  *                    size_t dim, double *nngp, double *ntk);
  *       self-contained: 0 on success, 1 when dim does not fit the net, 2 when
  *       memory runs out, 3 when a result is not finite.
+ *
+ * The tile function calls block primitives (emit_prims.h), defined in the
+ * file unless NTKC_HOST_PRIMITIVES is defined: then the compiler links them
+ * (the libtcc back end binds ntkc's gcc-optimised copies).
  */
 #ifndef NTKC_EMIT_H
 #define NTKC_EMIT_H

@@ -167,9 +167,9 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
             line(e, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
             line(e, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
             line(e, "for (int l = 0; l < NTKC_LANES; l++) {");
-            line(e, "    double r1 = NTKC_R1(v1 + %zu * v1s, bc, 0, l), r2 = v2[%zu + l], T_, Td_;", e->prep,
-                 e->prep * LANES);
-            line(e, "    ntkc_dual_%s(%s, r1 * r1, s[l], r2 * r2, &T_, &Td_);", op->u.act.def->name, p);
+            line(e, "    double T_, Td_;");
+            line(e, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
+                 op->u.act.def->name, p, e->prep, e->prep * LANES);
             line(e, "    s[l] = T_, t[l] *= Td_;");
             line(e, "}");
             e->prep++;
@@ -505,6 +505,19 @@ static size_t emit_image_part(Em *e)
 
 /* ---- the translation unit ------------------------------------------------- */
 
+void emit_image_host_source(StrBuf *sb)
+{
+    sb_puts(sb, "\n/* Image-kernel helpers (compiler/image_runtime.c.in) */\n#define NTKC_FN\n");
+    sb_puts(sb, emit_image_runtime_common);
+    sb_puts(sb, emit_image_runtime_functions);
+}
+
+void emit_image_host_table(StrBuf *sb)
+{
+    for (unsigned i = 0; i < emit_image_runtime_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
+}
+
 int emit_image_needed(const IrNet *net)
 {
     if (net->input.kind != IR_INPUT_VECTOR)
@@ -638,7 +651,12 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     StrBuf sb;
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
-    sb_puts(&sb, emit_image_runtime);
+    sb_puts(&sb, emit_image_runtime_common);
+    sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
+    sb_puts(&sb, emit_image_runtime_functions);
+    sb_puts(&sb, "#else /* the library's optimised copies */\n");
+    sb_puts(&sb, emit_image_runtime_decls);
+    sb_puts(&sb, "#endif\n\n");
     sb_puts(&sb, e.defs.data ? e.defs.data : "");
     sb_printf(&sb,
               "\n/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep\n"

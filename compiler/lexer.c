@@ -145,6 +145,9 @@ Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t 
 {
     size_t len = strlen(src), off = 0;
     SrcPos pos = {file, 1, 1};
+    /* End of file is reported just after the last real token, so a message
+     * about it shows a line with text on it rather than a blank one. */
+    SrcPos end_pos = pos;
     int paren_depth = 0;
     TokVec tv = {0};
     while (off < len) {
@@ -179,8 +182,10 @@ Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t 
             }
         }
         off += n;
+        if (kind != TOK_SPACE && kind != TOK_COMMENT && kind != TOK_NEWLINE)
+            end_pos = pos;
     }
-    push_token(a, &tv, (Token){TOK_EOF, pos, src + len, 0});
+    push_token(a, &tv, (Token){TOK_EOF, end_pos, src + len, 0});
     *ntok = tv.n;
     return tv.v;
 }

@@ -53,7 +53,8 @@ typedef struct Lexer Lexer;
 Lexer *lexer_new(NtkcError *err);
 void lexer_free(Lexer *lx);
 
-/* Tokenizes src into an arena array ending with one TOK_EOF token. SPACE and
+/* Tokenizes src into an arena array ending with one TOK_EOF token, placed
+ * just after the last token that is not space, comment or newline. SPACE and
  * COMMENT tokens are dropped, as are NEWLINE tokens inside parentheses.
  * Returns NULL and fills err (positioned) on an unexpected character or a
  * malformed number such as `1e` or `1.5.2`. */

@@ -5,9 +5,11 @@
 #include "lower_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "act.h"
+#include "act_formula.h"
 #include "editdist.h"
 
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
@@ -112,13 +114,12 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
 
 static const char *range_text(Lower *L, const ParamSpec *p)
 {
-    if (p->max >= SHOWN_MAX && isfinite(p->min) && p->min != 0)
-        return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
-    if (p->min == 0 && isinf(p->max))
+    int no_max = p->max >= SHOWN_MAX;
+    if (p->min == 0 && no_max)
         return p->integer ? "a non-negative whole number" : "non-negative";
-    if (isinf(p->min) && isinf(p->max))
+    if (isinf(p->min) && no_max)
         return p->integer ? "a whole number" : "finite";
-    if (isinf(p->max))
+    if (no_max)
         return arena_printf(L->a, "%s>= %g", p->integer ? "a whole number " : "", p->min);
     if (isinf(p->min))
         return arena_printf(L->a, "%s<= %g", p->integer ? "a whole number " : "", p->max);
@@ -208,6 +209,11 @@ int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound
         } else if (!value_number(L, &arg->value, &v)) {
             return 0;
         }
+        if (v > spec[k].max && spec[k].max >= SHOWN_MAX) {
+            diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' is too large: at most %g, got %g", spec[k].name,
+                    layer, spec[k].max, v);
+            return 0;
+        }
         if (v < spec[k].min || v > spec[k].max || (spec[k].integer && v != floor(v))) {
             diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' must be %s, got %g", spec[k].name, layer,
                     range_text(L, &spec[k]), v);
@@ -254,10 +260,14 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 }
 #define push_op lower_push_op
 
+/* Standard deviations are squared into the generated code: beyond this
+ * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
+#define STD_MAX 1e150
+
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
-    [DENSE_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0},
-    [DENSE_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0},
+    [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [DENSE_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
     [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL},
 };
 
@@ -301,7 +311,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
     for (int k = 0; k < n; k++)
         spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
-                              def->params[k].integer, 0, NULL};
+                              def->params[k].integer, k < def->nrequired, NULL};
     Bound b;
     if (!lower_bind_args(L, s, spec, n, &b))
         return 0;
@@ -311,6 +321,49 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     op->u.act.def = def;
     for (int k = 0; k < n; k++)
         op->u.act.p[k] = b.v[k];
+    L->gaussian = 0;
+    return 1;
+}
+
+static int file_const(const void *ctx, const char *name, double *value)
+{
+    const Const *c = scope_find(&((const Lower *)ctx)->file, name);
+    if (c != NULL)
+        *value = c->value;
+    return c != NULL;
+}
+
+/* A formula activation: its parameters bind like a built-in's (any finite
+ * value), and each set of values becomes its own ActDef. */
+static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
+{
+    if (!L->seen_affine) {
+        diag_at(L->err, s->pos, L->src,
+                "activation '%s' before any affine layer: the first layer of a net must be 'dense'", d->name);
+        return 0;
+    }
+    if (d->nparams > MAX_SPECS) {
+        diag_at(L->err, d->pos, L->src, "activation '%s' has %zu parameters; at most %d are supported", d->name,
+                d->nparams, MAX_SPECS);
+        return 0;
+    }
+    ParamSpec spec[MAX_SPECS];
+    for (size_t k = 0; k < d->nparams; k++)
+        spec[k] = (ParamSpec){d->params[k].name, d->params[k].def, -INFINITY, INFINITY, 0, 0, NULL};
+    Bound b;
+    if (!lower_bind_args(L, s, spec, (int)d->nparams, &b))
+        return 0;
+    FormulaConsts consts = {file_const, L};
+    const ActDef *def = formula_instance(&L->formulas, L->a, L->prog, &consts, d, b.v, L->err);
+    if (def == NULL && d->nparams > 0) { /* the error is in the formula: say which use */
+        size_t len = strlen(L->err->message);
+        snprintf(L->err->message + len, sizeof L->err->message - len, "\nnote: with the arguments of '%s' at %s",
+                 d->name, pos_str(L, s->pos));
+    }
+    IrOp *op = def ? push_op(L, IR_ACT, s->pos) : NULL;
+    if (op == NULL)
+        return 0;
+    op->u.act.def = def;
     L->gaussian = 0;
     return 1;
 }
@@ -386,14 +439,8 @@ static int lower_layer(Lower *L, const Stmt *s)
         return 0;
     }
     L->seen_layer = 1;
-    if (formula) {
-        diag_at(L->err, s->pos, L->src,
-                "formula activation '%s' (defined at %s) is not supported yet in nets", name,
-                pos_str(L, formula->pos));
-        return 0;
-    }
     size_t before = L->nops;
-    if (!(fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
+    if (!(formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
         return 0;
     if (L->nops > before)
         L->ops[L->nops - 1].out = L->shape;
@@ -531,6 +578,16 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     return ir;
 }
 
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, NtkcError *err)
+{
+    Lower L = {.a = a, .prog = prog, .err = err, .src = prog->src};
+    for (size_t i = 0; i < prog->nlets; i++)
+        if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
+            return NULL;
+    FormulaConsts consts = {file_const, &L};
+    return formula_build(a, prog, &consts, d, NULL, err);
+}
+
 int lower_check_program(const Program *prog, NtkcError *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
@@ -540,5 +597,15 @@ int lower_check_program(const Program *prog, NtkcError *err)
                         prog->acts[i]->name);
                 return 0;
             }
+    /* Every formula builds with its defaults, used or not: its errors are
+     * the file's errors. */
+    for (size_t i = 0; i < prog->nacts; i++) {
+        Arena scratch;
+        arena_init(&scratch);
+        const Formula *f = lower_formula(&scratch, prog, prog->acts[i], err);
+        arena_free(&scratch);
+        if (f == NULL)
+            return 0;
+    }
     return 1;
 }

@@ -2,6 +2,7 @@
 #ifndef NTKC_LOWER_H
 #define NTKC_LOWER_H
 
+#include "act_formula.h"
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
@@ -12,8 +13,13 @@
  * error on the first problem. */
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err);
 
+/* The formula activation d of prog with its default parameters, file-level
+ * constants resolved (for `ntkc derive`); NULL and a positioned error. */
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, NtkcError *err);
+
 /* File-level checks that need the layer table (formula activations must not
- * take a layer's name). 1 when fine. */
+ * take a layer's name) and building every formula activation with its
+ * defaults. 1 when fine. */
 int lower_check_program(const Program *prog, NtkcError *err);
 
 #endif

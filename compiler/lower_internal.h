@@ -4,6 +4,7 @@
 #ifndef NTKC_LOWER_INTERNAL_H
 #define NTKC_LOWER_INTERNAL_H
 
+#include "act_formula.h"
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
@@ -47,6 +48,7 @@ typedef struct Lower {
     SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
+    FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;
 
 /* One argument a layer accepts. `options` (NULL-terminated) makes it an

@@ -11,11 +11,16 @@
 #include "editdist.h"
 #include "lexer.h"
 
+/* Blocks and expressions are parsed (and later walked) recursively; this
+ * bound keeps a hostile file from overflowing the stack. */
+enum { MAX_NESTING = 256 };
+
 typedef struct Parser {
     Arena *a;
     const char *src;
     const Token *tok;
     size_t ntok, i;
+    int depth; /* open blocks plus expression levels */
     NtkcError *err;
 } Parser;
 
@@ -83,6 +88,15 @@ static void expected(Parser *p, const char *what)
 }
 
 static const char *pos_str(Parser *p, SrcPos pos) { return arena_printf(p->a, "%d:%d", pos.line, pos.col); }
+
+/* Enters one nesting level; 0 after reporting when that is one too many. */
+static int nest(Parser *p)
+{
+    if (++p->depth <= MAX_NESTING)
+        return 1;
+    diag_at(p->err, peek(p)->pos, p->src, "nesting deeper than %d levels", MAX_NESTING);
+    return 0;
+}
 
 /* A name that is not a keyword; `what` says what it names. */
 static const char *expect_name(Parser *p, const char *what)
@@ -341,8 +355,17 @@ static Stmt *parse_stmt(Parser *p)
     return parse_layer(p);
 }
 
-/* block = '{' { sep } [ stmt { sep { sep } stmt } { sep } ] '}' ; sep = NEWLINE | ';' */
+static int parse_block_body(Parser *p, Block *b, const char *owner);
+
 static int parse_block(Parser *p, Block *b, const char *owner)
+{
+    int ok = nest(p) && parse_block_body(p, b, owner);
+    p->depth--;
+    return ok;
+}
+
+/* block = '{' { sep } [ stmt { sep { sep } stmt } { sep } ] '}' ; sep = NEWLINE | ';' */
+static int parse_block_body(Parser *p, Block *b, const char *owner)
 {
     b->open = peek(p)->pos;
     advance(p); /* '{', checked by the caller */
@@ -464,15 +487,22 @@ static Expr *parse_power(Parser *p)
     return e->u.bin.rhs ? e : NULL;
 }
 
-/* unary = '-' unary | power */
+/* unary = '-' unary | power. Every recursion of the expression grammar
+ * passes through here, so this is where nesting is counted. */
 static Expr *parse_unary(Parser *p)
 {
-    if (!at(p, TOK_MINUS))
-        return parse_power(p);
-    Expr *e = new_expr(p, EXPR_NEG, peek(p)->pos);
-    advance(p);
-    e->u.operand = parse_unary(p);
-    return e->u.operand ? e : NULL;
+    Expr *e = NULL;
+    if (!nest(p)) {
+    } else if (!at(p, TOK_MINUS)) {
+        e = parse_power(p);
+    } else {
+        e = new_expr(p, EXPR_NEG, peek(p)->pos);
+        advance(p);
+        e->u.operand = parse_unary(p);
+        e = e->u.operand ? e : NULL;
+    }
+    p->depth--;
+    return e;
 }
 
 /* Left-associative binary level: next { (op1|op2) next } */

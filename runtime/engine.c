@@ -1,3 +1,14 @@
+/* The output is cut into square tiles (edge opts->tile, default 256); each
+ * tile is one task for an OpenMP thread: its Gram block by BLAS straight into
+ * the output, the JIT'd tile function in place over it, and — when x1 = x2 —
+ * its transpose into the lower triangle, so only the upper triangle's tiles
+ * are tasks. One parallel region covers the whole output: no barrier between
+ * the BLAS and the recursion, and dynamic scheduling over equal tiles keeps
+ * every core busy up to the last tile.
+ *
+ * BLAS runs single-threaded inside the tasks: the OpenMP threads are the
+ * parallelism. OpenBLAS's own threads would otherwise spin (sched_yield)
+ * beside ours, on the same cores, for about 0.1 s after every call. */
 #include "engine.h"
 
 #include <cblas.h>
@@ -5,76 +16,143 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DEFAULT_PANEL = 256, COLUMN_CHUNK = 256 };
+enum { DEFAULT_TILE = 256, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
 
 typedef struct Job {
     const KernelFns *k;
     size_t n1, n2, dim;
     const double *x1, *x2, *prep1, *prep2;
-    size_t ps; /* prep doubles per input */
+    size_t ps;   /* prep doubles per input */
+    size_t edge; /* tile edge */
+    size_t rows_t, cols_t; /* tiles down and across */
     double *nngp, *ntk;
+    double *gram; /* where BLAS writes (nngp, else ntk); NULL when the kernel reads x itself */
     int symmetric, threads;
+    int same_inputs; /* row i of x1 is row i of x2 */
 } Job;
 
-/* x1[i0..i0+r) · x2ᵀ into out rows, columns [c0, n2); the symmetric diagonal
- * square through dsyrk, mirrored so the tile sees a full square. */
-static void gram_panel(const Job *J, size_t i0, size_t r, size_t c0, double *out)
+typedef struct Tile {
+    size_t i0, r, j0, c;
+    int diagonal;
+} Tile;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+static size_t task_count(const Job *J)
 {
-    const double *a = J->x1 + i0 * J->dim;
-    double *g = out + i0 * J->n2 + c0;
-    size_t cols = J->n2 - c0;
+    return J->symmetric ? J->rows_t * (J->rows_t + 1) / 2 : J->rows_t * J->cols_t;
+}
+
+/* Task t in row-major order over the tiles computed (the upper triangle's
+ * when symmetric): row p of the triangle starts at p·P − p(p−1)/2. */
+static Tile task_tile(const Job *J, size_t t)
+{
+    size_t p, c;
     if (J->symmetric) {
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)r, (int)J->dim, 1.0, a, (int)J->dim, 0.0, g,
-                    (int)J->n2);
-        for (size_t i = 0; i < r; i++)
-            for (size_t j = 0; j < i; j++)
-                g[i * J->n2 + j] = g[j * J->n2 + i];
-        if (cols > r)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)(cols - r), (int)J->dim, 1.0, a,
-                        (int)J->dim, J->x2 + (c0 + r) * J->dim, (int)J->dim, 0.0, g + r, (int)J->n2);
+        size_t P = J->rows_t, lo = 0, hi = P - 1;
+        while (lo < hi) {
+            size_t mid = (lo + hi + 1) / 2;
+            if (mid * P - mid * (mid - 1) / 2 <= t)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        p = lo;
+        c = p + (t - (p * P - p * (p - 1) / 2));
     } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)cols, (int)J->dim, 1.0, a, (int)J->dim,
-                    J->x2 + c0 * J->dim, (int)J->dim, 0.0, g, (int)J->n2);
+        p = t / J->cols_t;
+        c = t % J->cols_t;
     }
+    Tile T = {.i0 = p * J->edge, .j0 = c * J->edge, .diagonal = J->symmetric && p == c};
+    T.r = min_size(J->edge, J->n1 - T.i0);
+    T.c = min_size(J->edge, J->n2 - T.j0);
+    return T;
 }
 
-/* The recursion on rows [i0, i0+r) × columns [c0, n2), chunked over threads. */
-static size_t recurse_panel(const Job *J, size_t i0, size_t r, size_t c0, const double *gram)
+/* Entries the tile computes (the upper triangle only on the diagonal). */
+static size_t tile_entries(const Tile *T) { return T->diagonal ? T->r * (T->r + 1) / 2 : T->r * T->c; }
+
+static void gram_tile(const Job *J, const Tile *T)
 {
-    size_t nchunks = (J->n2 - c0 + COLUMN_CHUNK - 1) / COLUMN_CHUNK;
-    size_t bad = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : bad) num_threads(J->threads)
-    for (size_t c = 0; c < nchunks; c++) {
-        size_t j0 = c0 + c * COLUMN_CHUNK;
-        size_t cols = J->n2 - j0 < COLUMN_CHUNK ? J->n2 - j0 : COLUMN_CHUNK;
-        size_t at = i0 * J->n2 + j0;
-        bad += J->k->tile(r, cols, J->x1 + i0 * J->dim, J->prep1 + i0 * J->ps, J->x2 + j0 * J->dim,
-                          J->prep2 + j0 * J->ps, J->dim, gram ? gram + at : NULL, J->n2,
-                          J->nngp ? J->nngp + at : NULL, J->ntk ? J->ntk + at : NULL, J->n2);
-    }
-    return bad;
+    const double *a = J->x1 + T->i0 * J->dim;
+    double *g = J->gram + T->i0 * J->n2 + T->j0;
+    if (T->diagonal)
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)T->r, (int)J->dim, 1.0, a, (int)J->dim, 0.0, g,
+                    (int)J->n2);
+    else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T->r, (int)T->c, (int)J->dim, 1.0, a,
+                    (int)J->dim, J->x2 + T->j0 * J->dim, (int)J->dim, 0.0, g, (int)J->n2);
 }
 
-/* Copies the panel's upper part (columns > row) into the lower triangle. */
-static void mirror_panel(const Job *J, size_t i0, size_t r)
+/* Entries pairing an input with itself get Σx² summed in index order, as the
+ * emitted prep sums the variance: their correlation is then exactly 1, as it
+ * is for the true kernel. BLAS's own order leaves it 1 ± ε, and near 1 the
+ * arc-cosine kernels have infinite slope (ε = 1e-16 moves Ṫ by 1e-8). */
+static void exact_diagonal(const Job *J, const Tile *T)
+{
+    size_t lo = T->i0 > T->j0 ? T->i0 : T->j0;
+    size_t hi = min_size(T->i0 + T->r, T->j0 + T->c);
+    for (size_t i = lo; i < hi; i++) {
+        const double *x = J->x1 + i * J->dim;
+        double s = 0;
+        for (size_t k = 0; k < J->dim; k++)
+            s += x[k] * x[k];
+        J->gram[i * J->n2 + i] = s;
+    }
+}
+
+/* The kernel on rows [i0, i0+r) × columns [j0, j0+c) of the output. */
+static size_t run_kernel(const Job *J, size_t i0, size_t r, size_t j0, size_t c)
+{
+    size_t at = i0 * J->n2 + j0;
+    return J->k->tile(r, c, J->x1 + i0 * J->dim, J->prep1 + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2 + j0 * J->ps,
+                      J->dim, J->gram ? J->gram + at : NULL, J->n2, J->nngp ? J->nngp + at : NULL,
+                      J->ntk ? J->ntk + at : NULL, J->n2);
+}
+
+/* Copies the tile's entries above the diagonal to their mirror images, in
+ * square blocks so both sides stay in cache. */
+static void mirror_tile(const Job *J, const Tile *T)
 {
     double *outs[2] = {J->nngp, J->ntk};
+    size_t n = J->n2;
     for (int o = 0; o < 2; o++) {
         double *a = outs[o];
         if (a == NULL)
             continue;
-        size_t n = J->n2;
-#pragma omp parallel for schedule(static) num_threads(J->threads)
-        for (size_t j = i0; j < n; j++)
-            for (size_t i = i0; i < i0 + r && i < j; i++)
-                a[j * n + i] = a[i * n + j];
+        for (size_t ib = 0; ib < T->r; ib += MIRROR_BLOCK)
+            for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
+                size_t ie = min_size(ib + MIRROR_BLOCK, T->r), je = min_size(jb + MIRROR_BLOCK, T->c);
+                for (size_t j = jb; j < je; j++)
+                    for (size_t i = ib; i < ie && (!T->diagonal || i < j); i++)
+                        a[(T->j0 + j) * n + T->i0 + i] = a[(T->i0 + i) * n + T->j0 + j];
+            }
     }
 }
 
-static void locate_non_finite(const Job *J, size_t i0, size_t r, size_t c0, NtkcError *err)
+/* One task; returns how many entries are not finite. */
+static size_t run_tile(const Job *J, const Tile *T)
 {
-    for (size_t i = i0; i < i0 + r; i++)
-        for (size_t j = c0; j < J->n2; j++) {
+    if (J->gram) {
+        gram_tile(J, T);
+        if (J->same_inputs)
+            exact_diagonal(J, T);
+    }
+    size_t bad = 0;
+    if (T->diagonal) /* the upper triangle, row by row */
+        for (size_t i = 0; i < T->r; i++)
+            bad += run_kernel(J, T->i0 + i, 1, T->j0 + i, T->r - i);
+    else
+        bad += run_kernel(J, T->i0, T->r, T->j0, T->c);
+    if (J->symmetric)
+        mirror_tile(J, T);
+    return bad;
+}
+
+static void locate_non_finite(const Job *J, const Tile *T, NtkcError *err)
+{
+    for (size_t i = T->i0; i < T->i0 + T->r; i++)
+        for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
             double s = J->nngp ? J->nngp[i * J->n2 + j] : 0, t = J->ntk ? J->ntk[i * J->n2 + j] : 0;
             if (s - s != 0.0 || t - t != 0.0) {
                 diag_user(err,
@@ -84,32 +162,65 @@ static void locate_non_finite(const Job *J, size_t i0, size_t r, size_t c0, Ntkc
                 return;
             }
         }
+    diag_internal(err, "a tile reported a non-finite entry that is not there");
 }
 
-static int run_panels(const Job *J, const ntkc_eval_options *opts, NtkcError *err)
+typedef struct Outcome {
+    size_t done, reported; /* entries computed; the last count the callback saw */
+    size_t first_bad;      /* lowest task with a non-finite entry, or SIZE_MAX */
+    int stop, cancelled;
+} Outcome;
+
+/* Only the calling thread (thread 0 of the team) calls the user's callback. */
+static void report_progress(const ntkc_eval_options *opts, Outcome *o, size_t done, size_t total)
 {
-    size_t panel = opts && opts->tile ? opts->tile : DEFAULT_PANEL;
-    double *gram_out = J->nngp ? J->nngp : J->ntk;
-    int uses_gram = J->k->uses_gram();
-    size_t total = J->symmetric ? J->n1 * (J->n1 + 1) / 2 : J->n1 * J->n2, done = 0;
-    for (size_t i0 = 0; i0 < J->n1; i0 += panel) {
-        size_t r = J->n1 - i0 < panel ? J->n1 - i0 : panel;
-        size_t c0 = J->symmetric ? i0 : 0;
-        if (uses_gram)
-            gram_panel(J, i0, r, c0, gram_out);
-        if (recurse_panel(J, i0, r, c0, uses_gram ? gram_out : NULL) != 0) {
-            locate_non_finite(J, i0, r, c0, err);
-            return err->code;
-        }
-        if (J->symmetric)
-            mirror_panel(J, i0, r);
-        done += J->symmetric ? r * (J->n2 - i0) - r * (r - 1) / 2 : r * J->n2;
-        if (opts && opts->progress && opts->progress(opts->progress_ctx, done, total) != 0) {
-            diag_user(err, "cancelled");
-            return err->code;
-        }
+    if (opts == NULL || opts->progress == NULL || omp_get_thread_num() != 0 || done <= o->reported)
+        return;
+    o->reported = done;
+    if (opts->progress(opts->progress_ctx, done, total) != 0) {
+#pragma omp atomic write
+        o->stop = 1;
+        o->cancelled = 1;
     }
-    return 0;
+}
+
+static void run_tasks(const Job *J, const ntkc_eval_options *opts, Outcome *o)
+{
+    size_t ntasks = task_count(J);
+    size_t total = J->symmetric ? J->n1 * (J->n1 + 1) / 2 : J->n1 * J->n2;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(J->threads)
+    for (size_t t = 0; t < ntasks; t++) {
+        int stop;
+#pragma omp atomic read
+        stop = o->stop;
+        if (stop)
+            continue;
+        Tile T = task_tile(J, t);
+        if (run_tile(J, &T) != 0) {
+#pragma omp critical(ntkc_engine_bad)
+            o->first_bad = t < o->first_bad ? t : o->first_bad;
+#pragma omp atomic write
+            o->stop = 1;
+        }
+        size_t done;
+#pragma omp atomic capture
+        done = o->done += tile_entries(&T);
+        report_progress(opts, o, done, total);
+    }
+    if (!o->stop && o->reported < total && opts && opts->progress &&
+        opts->progress(opts->progress_ctx, total, total) != 0)
+        o->cancelled = 1;
+}
+
+/* Per-input records, in parallel (the JIT'd prep is single-threaded code). */
+static void run_prep(const Job *J, size_t n, const double *x, double *prep)
+{
+    size_t chunks = (n + PREP_ROWS - 1) / PREP_ROWS;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(J->threads)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t i0 = c * PREP_ROWS;
+        J->k->prep(min_size(PREP_ROWS, n - i0), x + i0 * J->dim, J->dim, prep + i0 * J->ps);
+    }
 }
 
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
@@ -122,8 +233,15 @@ int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, co
         return err->code;
     }
     Job J = {.k = k, .n1 = n1, .n2 = x2 ? n2 : n1, .dim = dim, .x1 = x1, .x2 = x2 ? x2 : x1,
-             .ps = k->prep_size(), .nngp = nngp, .ntk = ntk, .symmetric = x2 == NULL};
+             .ps = k->prep_size(), .nngp = nngp, .ntk = ntk, .symmetric = x2 == NULL,
+             .same_inputs = x2 == NULL || x2 == x1};
+    if (n1 == 0 || J.n2 == 0)
+        return 0;
     J.threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
+    J.edge = opts && opts->tile ? opts->tile : DEFAULT_TILE;
+    J.rows_t = (n1 + J.edge - 1) / J.edge;
+    J.cols_t = (J.n2 + J.edge - 1) / J.edge;
+    J.gram = k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
     double *prep = malloc((n1 + (J.symmetric ? 0 : J.n2) + 1) * J.ps * sizeof *prep);
     if (prep == NULL) {
         diag_user(err, "out of memory for %zu per-input records", n1 + J.n2);
@@ -131,10 +249,23 @@ int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, co
     }
     J.prep1 = prep;
     J.prep2 = J.symmetric ? prep : prep + n1 * J.ps;
-    k->prep(n1, x1, dim, prep);
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    run_prep(&J, n1, x1, prep);
     if (!J.symmetric)
-        k->prep(J.n2, J.x2, dim, prep + n1 * J.ps);
-    int rc = run_panels(&J, opts, err);
+        run_prep(&J, J.n2, J.x2, prep + n1 * J.ps);
+    Outcome o = {.first_bad = (size_t)-1};
+    run_tasks(&J, opts, &o);
+    openblas_set_num_threads(blas_threads);
     free(prep);
-    return rc;
+    if (o.first_bad != (size_t)-1) {
+        Tile T = task_tile(&J, o.first_bad);
+        locate_non_finite(&J, &T, err);
+        return err->code;
+    }
+    if (o.cancelled) {
+        diag_user(err, "cancelled");
+        return err->code;
+    }
+    return 0;
 }

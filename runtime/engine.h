@@ -1,8 +1,13 @@
 /* The evaluation engine: drives a compiled kernel's prep and tile functions
  * over the whole output, with BLAS for the input Gram matrix and all cores
  * for the recursion. Scratch memory is O(n·prep_size), independent of the
- * output: the Gram panel is computed straight into the output rows and
- * transformed in place. */
+ * output: each tile's Gram block is computed straight into the output and
+ * transformed in place. Results are bit-identical whatever the thread count.
+ * While it runs, OpenBLAS is set to one thread (restored after): the engine's
+ * OpenMP threads call it in parallel, one tile each.
+ *
+ * The progress callback runs on the calling thread between two of its tiles,
+ * while other threads may still be writing theirs. */
 #ifndef NTKC_ENGINE_H
 #define NTKC_ENGINE_H
 

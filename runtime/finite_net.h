@@ -35,9 +35,10 @@ typedef struct FiniteNetOptions {
  * averaged over opts->samples initialisations drawn in turn from one stream
  * seeded with opts->seed, for the n inputs x (n×dim row-major). nngp, ntk:
  * n×n row-major outputs, either may be NULL; both come out exactly symmetric.
- * The NNGP estimate's error is dominated by the O(1) spread of the readout
- * weights, ~1/√samples whatever the width; the NTK's shrinks like
- * 1/√(width·samples). Returns 0 or the NtkcError code. */
+ * The NNGP is averaged over the units of a readout `width` wide (each unit's
+ * f_o(x)f_o(x') is an unbiased estimate; one unit alone would leave an error
+ * ~1/√samples whatever the width); the NTK is that of one output unit. Both
+ * errors shrink like 1/√(width·samples). Returns 0 or the NtkcError code. */
 int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
                        const FiniteNetOptions *opts, double *nngp, double *ntk, NtkcError *err);
 

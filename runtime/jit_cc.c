@@ -18,8 +18,12 @@
 
 extern char **environ;
 
+/* -fno-trapping-math lets the block loops' clamps be if-converted, and
+ * NTKC_SIMD_LIBM lets them call libmvec (see compiler/emit_prims.h); no
+ * -ffast-math: results keep IEEE semantics and NaN checks stay honest. */
 static const char *const cc_flags[] = {"-std=c99", "-O3", "-march=native", "-fPIC", "-shared",
-                                       "-fno-math-errno", "-w"};
+                                       "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+                                       "-DNTKC_SIMD_LIBM", "-w"};
 
 static uint64_t fnv1a(uint64_t h, const char *s)
 {

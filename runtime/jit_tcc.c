@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_prims.h"
 #include "jit.h"
 #include "jit_internal.h"
 
@@ -27,6 +28,19 @@ static void tcc_report(void *opaque, const char *msg)
 /* tcc_relocate lost its second argument upstream after 0.9.27: one call site. */
 static int relocate(TCCState *s) { return tcc_relocate(s, TCC_RELOCATE_AUTO); }
 
+/* Binds the generated code's block primitives to the library's optimised
+ * copies (compiler/emit_prims.h): libtcc does not vectorise, gcc did. */
+static int add_host_primitives(TCCState *s)
+{
+    for (size_t i = 0; i < ntkc_host_primitive_count; i++) {
+        const void *addr;
+        memcpy(&addr, &ntkc_host_primitives[i].fn, sizeof addr);
+        if (tcc_add_symbol(s, ntkc_host_primitives[i].name, addr) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err)
 {
     TccCompile ctx = {err, source_name};
@@ -40,8 +54,13 @@ int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, N
     tcc_set_error_func(s, &ctx, tcc_report);
     tcc_set_options(s, "-nostdinc");
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    tcc_define_symbol(s, "NTKC_HOST_PRIMITIVES", "1");
     if (tcc_compile_string(s, source) != 0)
         goto out;
+    if (add_host_primitives(s) != 0) {
+        diag_internal(err, "libtcc: cannot register the block primitives");
+        goto out;
+    }
     if (tcc_add_library(s, "m") != 0) {
         diag_internal(err, "libtcc: cannot find libm");
         goto out;

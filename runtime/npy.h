@@ -51,6 +51,10 @@ NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, NtkcE
 double *npy_out_data(NpyOut *o);
 int npy_out_commit(NpyOut *o, NtkcError *err);
 void npy_out_abort(NpyOut *o); /* NULL is a no-op */
+/* Drops the pages written so far from this process's map: they stay in the
+ * page cache, bound for the file, so resident memory stays small whatever
+ * the output's size. Safe while other threads write; NULL is a no-op. */
+void npy_out_release(NpyOut *o);
 
 /* 1 when both paths name the same existing file (st_dev/st_ino), else 0;
  * used to refuse writing the output over an input. */

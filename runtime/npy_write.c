@@ -224,6 +224,14 @@ int npy_out_commit(NpyOut *o, NtkcError *err)
     return -1;
 }
 
+/* MADV_DONTNEED on a shared file mapping only unmaps: dirty pages keep their
+ * data in the page cache and a later access maps them again. */
+void npy_out_release(NpyOut *o)
+{
+    if (o != NULL && o->map != NULL)
+        (void)madvise(o->map, o->total, MADV_DONTNEED);
+}
+
 void npy_out_abort(NpyOut *o)
 {
     if (o == NULL)

@@ -58,8 +58,8 @@ char *ntkc_read_text_file(const char *path, NtkcError *err)
 /* Looks up "ntkc_<net>_<what>" in the compiled module. */
 static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
 {
-    char name[512];
-    snprintf(name, sizeof name, "ntkc_%s%s", net->ir->name, what);
+    /* Net names have no length limit, so neither has the symbol. */
+    const char *name = arena_printf(&net->arena, "ntkc_%s%s", net->ir->name, what);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);

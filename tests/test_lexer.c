@@ -76,6 +76,11 @@ Test(lexer, token_stream_and_positions)
     cr_expect_eq(l.t[l.n - 1].pos.line, 4);
     cr_expect_eq(l.t[l.n - 1].pos.col, 2);
     arena_free(&l.a);
+    lex(&l, "relu # c\n\n  \n");
+    cr_expect_eq(l.t[l.n - 1].kind, TOK_EOF);
+    cr_expect_eq(l.t[l.n - 1].pos.line, 1, "end of file sits after the last real token");
+    cr_expect_eq(l.t[l.n - 1].pos.col, 5);
+    arena_free(&l.a);
 }
 
 Test(lexer, numbers_in_c_syntax)

@@ -244,14 +244,14 @@ Test(lower, layer_errors)
     expect_error("net n { dense; densse }", NULL, "1:16", "did you mean 'dense'?");
     expect_error("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
     expect_error("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
-    expect_error("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool");
+    expect_error("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, residual, fanout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity)");
     expect_error("net n { relu; dense }", NULL, "1:9", "activation 'relu' before any affine layer");
     expect_error("net n { repeat 2 { erf }; dense }", NULL, "1:20", "activation 'erf' before any affine layer");
     expect_error("net n { }", NULL, "1:5", "net 'n' has no layers");
     expect_error("net n { let A = 1; param ntk }", NULL, "1:5", "net 'n' has no layers");
     expect_error("net n { dense { relu } }", NULL, "1:15", "'dense' does not take a block");
     expect_error("net n { dense\n input vector(3) }", NULL, "2:2", "'input' must come before the first layer of net 'n'");
-    expect_error("act sq(x) = x*x\nnet n { dense; sq }", NULL, "2:16", "formula activation 'sq' (defined at 1:5) is not supported yet");
+    expect_error("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "activation 'sq' before any affine layer");
     expect_error("act dense(x) = x", NULL, "1:5", "activation 'dense' has the name of a built-in layer");
     expect_error("net n { dense; repeat 100001 { dense } }", NULL, "1:32", "more than 100000 layers");
 }
@@ -273,8 +273,7 @@ Test(lower, argument_errors)
 
 Test(lower, range_errors_of_activation_parameters)
 {
-    /* No built-in activation restricts its parameters yet: exercise the range
-     * check through one of the table's ranges when there is one. */
+    /* Every range in the table: one past each finite bound is an error at the value. */
     size_t n;
     const ActDef *const *acts = act_builtins(&n);
     int checked = 0;
@@ -284,17 +283,25 @@ Test(lower, range_errors_of_activation_parameters)
             if (isinf(p->min) && isinf(p->max))
                 continue;
             double bad = isfinite(p->min) ? p->min - 1 : p->max + 1;
-            char src[256];
-            snprintf(src, sizeof src, "net n { dense; %s(%s=%.17g) }", acts[i]->name, p->name, bad);
-            char what[128];
+            char src[256], where[32], what[128];
+            int col = snprintf(src, sizeof src, "net n { dense; %s(%s=", acts[i]->name, p->name) + 1;
+            snprintf(src + col - 1, sizeof src - (size_t)col + 1, "%.17g) }", bad);
+            snprintf(where, sizeof where, "1:%d", col);
             snprintf(what, sizeof what, "'%s' of '%s' must be", p->name, acts[i]->name);
-            expect_error(src, NULL, "1:", what);
+            expect_error(src, NULL, where, what);
             checked++;
         }
     /* dense's width has a range of its own: a whole number >= 1. */
     expect_error("net n { param standard; dense(width=0); dense }", NULL, "1:37", "'width' of 'dense' must be a whole number >= 1, got 0");
     expect_error("net n { param standard; dense(width=2.5); dense }", NULL, "1:37", "got 2.5");
-    (void)checked; /* 0 while no built-in activation restricts a parameter */
+    cr_expect_geq(checked, 4, "gaussian's b, rbf's gamma, monomial's and rectified_monomial's n");
+    expect_error("net n { dense; rectified_monomial(7) }", NULL, "1:35", "'n' of 'rectified_monomial' must be a whole number in [0, 6], got 7");
+    expect_error("net n { dense; monomial(-1) }", NULL, "1:25", "'n' of 'monomial' must be a whole number in [0, 10], got -1");
+    expect_error("net n { dense; monomial(1.5) }", NULL, "1:25", "got 1.5");
+    expect_error("net n { dense; leaky_relu }", NULL, "1:16", "missing required argument 'alpha' for 'leaky_relu'");
+    expect_error("net n { dense; abrelu(0.1) }", NULL, "1:16", "missing required argument 'b' for 'abrelu'");
+    expect_error("net n { dense; polynomial }", NULL, "1:16", "missing required argument 'c0' for 'polynomial'");
+    expect_error("net n { dense; polynomial(1, 2, 3, 4, 5, 6, 7, 8, 9) }", NULL, "1:51", "too many positional arguments for 'polynomial': it takes at most 8");
 }
 
 Test(lower, param_and_repeat_errors)

@@ -233,9 +233,9 @@ Test(parser, formula_declaration)
 
 Test(parser, unclosed_blocks)
 {
-    expect_syntax_error("net mlp {\n  dense\n  relu\n", "4:1",
+    expect_syntax_error("net mlp {\n  dense\n  relu\n\n# end\n", "3:7",
                         "expected '}' to close net 'mlp' opened at 1:9, found end of file");
-    expect_syntax_error("net mlp {\n  repeat 2 { dense\n", "3:1",
+    expect_syntax_error("net mlp {\n  repeat 2 { dense\n", "2:19",
                         "expected '}' to close 'repeat' block opened at 2:12, found end of file");
     expect_syntax_error("net mlp { dense", "1:16", "expected '}' to close net 'mlp' opened at 1:9");
     expect_syntax_error("net mlp { dense(1.5, 0.05", "1:26",
@@ -279,7 +279,7 @@ Test(parser, formula_errors)
 {
     expect_syntax_error("act f(x) = x +", "1:15", "expected an expression");
     expect_syntax_error("act f(x) = (x + 1", "1:18", "expected ')' to close the '(' at 1:12");
-    expect_syntax_error("act f(x) = g(x, ", "1:17", "expected an expression");
+    expect_syntax_error("act f(x) = g(x, ", "1:16", "expected an expression");
     expect_syntax_error("act f(x) = g(x y)", "1:16", "',' or ')' to close the call of 'g' opened at 1:13");
     expect_syntax_error("act f(x, a) = x", "1:11", "expected '=' and a default value after parameter 'a'");
     expect_syntax_error("act f(x, a = b) = x", "1:14", "expected a number as the default of 'a'");

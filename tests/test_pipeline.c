@@ -18,28 +18,6 @@ static const char deep_net[] = "net deep {\n"
 
 typedef int (*entry_fn)(size_t, const double *, size_t, const double *, size_t, double *, double *);
 
-/* Compiles the emitted C with the system compiler (warnings as errors) and loads it. */
-static void *load_emitted_with_cc(const char *c_source, const char *symbol, entry_fn *entry)
-{
-    char dir[256], src[300], so[300], cmd[1024];
-    make_temp_dir(dir, sizeof dir);
-    snprintf(src, sizeof src, "%s/net.c", dir);
-    snprintf(so, sizeof so, "%s/net.so", dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs(c_source, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "cc -std=c99 -Wall -Wextra -Werror -O2 -fPIC -shared -o %s %s -lm", so, src);
-    char errs[4096];
-    cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "emitted C does not compile cleanly:\n%s", errs);
-    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    cr_assert_not_null(h, "%s", dlerror());
-    void *p = dlsym(h, symbol);
-    cr_assert_not_null(p);
-    memcpy(entry, &p, sizeof p);
-    return h;
-}
-
 Test(pipeline, emitted_c_equals_jit_and_library)
 {
     enum { N1 = 37, N2 = 29, D = 11 };
@@ -48,7 +26,8 @@ Test(pipeline, emitted_c_equals_jit_and_library)
     fill_random(x2, N2 * D, 2);
     ntkc_net *net = compile_or_fail(deep_net, NTKC_BACKEND_TCC);
     entry_fn entry;
-    void *h = load_emitted_with_cc(ntkc_net_source(net), "ntkc_deep", &entry);
+    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_deep", &p);
+    memcpy(&entry, &p, sizeof p);
     static double s_cc[N1 * N2], t_cc[N1 * N2], s_lib[N1 * N2], t_lib[N1 * N2];
     cr_assert_eq(entry(N1, x1, N2, x2, D, s_cc, t_cc), 0);
     ntkc_error err;

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
@@ -87,4 +88,27 @@ int file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+void *load_emitted_c(const char *c_source, const char *symbol, void **fn)
+{
+    char dir[256], src[300], so[300], cmd[1024];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(src, sizeof src, "%s/net.c", dir);
+    snprintf(so, sizeof so, "%s/net.so", dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs(c_source, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -std=c99 -Wall -Wextra -Werror -O2 -fPIC -shared -o %s %s -lm", so, src);
+    char errs[4096];
+    cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "emitted C does not compile cleanly:\n%s", errs);
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    cr_assert_not_null(h, "%s", dlerror());
+    *fn = dlsym(h, symbol);
+    cr_assert_not_null(*fn, "no symbol %s in the emitted code", symbol);
+    unlink(so);
+    unlink(src);
+    rmdir(dir);
+    return h;
 }

@@ -21,5 +21,8 @@ const char *ntkc_bin(void);
 /* A fresh temporary directory for the calling test. */
 void make_temp_dir(char *out, size_t size);
 int file_exists(const char *path);
+/* Compiles emitted C with the system compiler (-O2, warnings as errors, no
+ * host primitives), loads it and looks up symbol; returns the dlopen handle. */
+void *load_emitted_c(const char *c_source, const char *symbol, void **fn);
 
 #endif

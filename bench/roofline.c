@@ -1,0 +1,130 @@
+/* The roofline for `make bench`: the least time the FC ReLU kernel can take
+ * on this machine with the same per-entry work as ntkc, measured in the same
+ * run. Two parts: the input Gram matrix by BLAS (cblas_dsyrk, all cores), and
+ * a minimal fused loop over the upper triangle — layer-outer over blocks of
+ * columns, one arccos per pair per layer shared by T and Ṫ, sinθ = √(1−ρ²),
+ * vector arccos from libmvec — compiled by the bench with cc -O3
+ * -march=native -fopenmp. Writes both kernels, as ntkc does (no mirroring).
+ *
+ * usage: roofline N D DEPTH W_STD B_STD REPS
+ * prints: "gram SECONDS" and "loop SECONDS" (best of REPS each). */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { BLOCK = 256, MAXDEPTH = 64 };
+
+/* glibc declares the vector variants only under -ffast-math; the loop keeps
+ * IEEE semantics and asks for libmvec's arccos explicitly. */
+__attribute__((__simd__("notinbranch"))) double acos(double);
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void fill(double *x, size_t count)
+{
+    unsigned long long s = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < count; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        x[i] = (double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+    }
+}
+
+typedef struct Net {
+    int depth;
+    double w2, b2;
+} Net;
+
+/* Σ(x, x) before every ReLU, per input: v[l·n + i], contiguous across inputs. */
+static void variances(const Net *net, const double *x, size_t n, size_t d, double *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t k = 0; k < d; k++)
+            s += x[i * d + k] * x[i * d + k];
+        s /= (double)d;
+        for (int l = 0; l < net->depth; l++) {
+            s = net->w2 * s + net->b2;
+            v[(size_t)l * n + i] = s;
+            s = s / 2; /* ReLU on the diagonal: T(s, s, s) = s/2 */
+        }
+    }
+}
+
+static void fused_loop(const Net *net, size_t n, size_t d, const double *v, double *nngp, double *ntk)
+{
+    const double w2 = net->w2, b2 = net->b2, inv2pi = 1.0 / (2.0 * M_PI);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        double s[BLOCK], t[BLOCK];
+        for (size_t c0 = i; c0 < n; c0 += BLOCK) {
+            size_t m = n - c0 < BLOCK ? n - c0 : BLOCK;
+            double *gs = nngp + i * n + c0, *gt = ntk + i * n + c0;
+            for (size_t j = 0; j < m; j++) {
+                s[j] = gs[j] / (double)d;
+                t[j] = 0;
+            }
+            for (int l = 0; l < net->depth; l++) {
+                double v1 = v[(size_t)l * n + i];
+                const double *v2 = v + (size_t)l * n + c0;
+                for (size_t j = 0; j < m; j++) {
+                    double sj = w2 * s[j] + b2;
+                    double tj = sj + w2 * t[j];
+                    double norm = sqrt(v1 * v2[j]);
+                    double rho = norm > 0 ? sj / norm : 0.0;
+                    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);
+                    double theta = acos(rho);
+                    s[j] = norm * (sqrt(1.0 - rho * rho) + (M_PI - theta) * rho) * inv2pi;
+                    t[j] = tj * (M_PI - theta) * inv2pi;
+                }
+            }
+            for (size_t j = 0; j < m; j++) {
+                double sj = w2 * s[j] + b2; /* the readout dense layer */
+                gs[j] = sj;
+                gt[j] = sj + w2 * t[j];
+            }
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        fprintf(stderr, "usage: roofline N D DEPTH W_STD B_STD REPS\n");
+        return 2;
+    }
+    size_t n = strtoul(argv[1], NULL, 10), d = strtoul(argv[2], NULL, 10);
+    Net net = {atoi(argv[3]), atof(argv[4]) * atof(argv[4]), atof(argv[5]) * atof(argv[5])};
+    int reps = atoi(argv[6]);
+    if (net.depth < 1 || net.depth > MAXDEPTH || n == 0 || d == 0 || reps < 1)
+        return 2;
+    double *x = malloc(n * d * sizeof *x), *v = malloc(n * MAXDEPTH * sizeof *v);
+    double *nngp = malloc(n * n * sizeof *nngp), *ntk = malloc(n * n * sizeof *ntk);
+    if (!x || !v || !nngp || !ntk)
+        return 1;
+    fill(x, n * d);
+    double best_gram = 1e30, best_loop = 1e30, check = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, x, (int)d, 0.0, nngp, (int)n);
+        double t1 = now();
+        variances(&net, x, n, d, v);
+        fused_loop(&net, n, d, v, nngp, ntk);
+        double t2 = now();
+        best_gram = fmin(best_gram, t1 - t0);
+        best_loop = fmin(best_loop, t2 - t1);
+        check += ntk[n - 1];
+    }
+    printf("gram %.6f\nloop %.6f\ncheck %.6g\n", best_gram, best_loop, check);
+    free(x), free(v), free(nngp), free(ntk);
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* The entries of the activation table, defined one family per file
+ * (act_table.c: relu, erf, identity; act_relu_family.c; act_smooth.c;
+ * act_poly.c) and listed in act_table.c's registry. */
+#ifndef NTKC_ACT_ENTRIES_H
+#define NTKC_ACT_ENTRIES_H
+
+#include "act.h"
+
+/* Kinked, positively homogeneous. */
+extern const ActDef act_leaky_relu, act_abs, act_abrelu, act_sign, act_step, act_rectified_monomial;
+/* Smooth, closed forms from Gaussian integrals. */
+extern const ActDef act_sigmoid_like, act_gelu, act_sin, act_cos, act_exp, act_gaussian, act_rbf;
+/* Polynomials: exact Hermite (Isserlis) sums. */
+extern const ActDef act_monomial, act_polynomial;
+
+/* Clips a correlation into [-1, 1] in C text; shared by the relu family. */
+#define ACT_C_CORRELATION                                                                                          \
+    "    double norm = sqrt(s11 * s22);\n"                                                                          \
+    "    double rho = norm > 0 ? s12 / norm : 0.0;\n"                                                               \
+    "    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);\n"
+
+#endif

@@ -1,0 +1,274 @@
+/* Block primitives, emitted from one set of templates into both places they
+ * live: each net's C file (static reference definitions) and the host file
+ * compiled into the library (external definitions plus a symbol table).
+ * Restrict-qualified pointers and branch-free bodies let gcc vectorise every
+ * loop; libtcc compiles the same text when a net is emitted stand-alone. */
+#include "emit_prims.h"
+
+#include <string.h>
+
+#include "emit_image.h"
+
+typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_NKINDS } PrimKind;
+
+typedef struct Prim {
+    const char *decl; /* the declaration, without storage class or ';' */
+    const char *body;
+} Prim;
+
+static const Prim generic[PRIM_NKINDS] = {
+    [PRIM_LOAD] = {"void ntkc_block_load(size_t m, const double *restrict g, double dim,\n"
+                   "    double *restrict s, double *restrict t)",
+                   "{\n"
+                   "    for (size_t j = 0; j < m; j++) {\n"
+                   "        s[j] = g[j] / dim;\n"
+                   "        t[j] = 0.0;\n"
+                   "    }\n"
+                   "}\n"},
+    [PRIM_DENSE_NTK] = {"void ntkc_block_dense_ntk(size_t m, double w2, double b2,\n"
+                        "    double *restrict s, double *restrict t)",
+                        "{\n"
+                        "    for (size_t j = 0; j < m; j++) {\n"
+                        "        s[j] = w2 * s[j] + b2;\n"
+                        "        t[j] = s[j] + w2 * t[j];\n"
+                        "    }\n"
+                        "}\n"},
+    /* Standard parameterization (neural-tangents): Θ ← fan_in·Σ_old (+1 with
+     * a bias) + w²Θ, then Σ as usual. */
+    [PRIM_DENSE_STD] = {"void ntkc_block_dense_std(size_t m, double w2, double b2, double fan_in, double bias,\n"
+                        "    double *restrict s, double *restrict t)",
+                        "{\n"
+                        "    for (size_t j = 0; j < m; j++) {\n"
+                        "        t[j] = fan_in * s[j] + bias + w2 * t[j];\n"
+                        "        s[j] = w2 * s[j] + b2;\n"
+                        "    }\n"
+                        "}\n"},
+    [PRIM_STORE] = {"size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,\n"
+                    "    double *restrict nngp, double *restrict ntk)",
+                    "{\n"
+                    "    size_t bad = 0;\n"
+                    "    /* x - x is 0 exactly when x is finite. */\n"
+                    "    for (size_t j = 0; j < m; j++)\n"
+                    "        bad += (s[j] - s[j] != 0.0) | (t[j] - t[j] != 0.0);\n"
+                    "    if (nngp)\n"
+                    "        for (size_t j = 0; j < m; j++)\n"
+                    "            nngp[j] = s[j];\n"
+                    "    if (ntk)\n"
+                    "        for (size_t j = 0; j < m; j++)\n"
+                    "            ntk[j] = t[j];\n"
+                    "    return bad;\n"
+                    "}\n"},
+};
+
+static const char generic_names[PRIM_NKINDS][24] = {
+    [PRIM_LOAD] = "ntkc_block_load",
+    [PRIM_DENSE_NTK] = "ntkc_block_dense_ntk",
+    [PRIM_DENSE_STD] = "ntkc_block_dense_std",
+    [PRIM_STORE] = "ntkc_block_store",
+};
+
+/* arcsin and arccos in plain arithmetic and sqrt (both correctly rounded on
+ * every IEEE machine), with no branch the vectoriser cannot turn into a
+ * select: vectorised or not, libtcc or gcc, they give the same bits (< 1 ulp
+ * from the true value). That matters because the arc-cosine kernels take
+ * acos near ρ = 1, where acos′ is infinite: a 1-ulp difference between a
+ * library's vector and scalar acos shows up as 1e-8 in the NTK diagonal.
+ * The rational fit and the hi/lo split are fdlibm's (Sun, 1993). */
+static const char math_text[] =
+    "#define NTKC_PIO2_HI 1.57079632679489655800e+00\n"
+    "#define NTKC_PIO2_LO 6.12323399573676603587e-17\n"
+    "#define NTKC_PIO4_HI 7.85398163397448278999e-01\n"
+    "/* asin(x) = x + x·R(x²) for |x| <= 0.5. */\n"
+    "static inline double ntkc_asin_r(double z)\n"
+    "{\n"
+    "    double p = z * (1.66666666666666657415e-01 +\n"
+    "               z * (-3.25565818622400915405e-01 +\n"
+    "               z * (2.01212532134862925881e-01 +\n"
+    "               z * (-4.00555345006794114027e-02 +\n"
+    "               z * (7.91534994289814532176e-04 +\n"
+    "               z * 3.47933107596021167570e-05)))));\n"
+    "    double q = 1.0 + z * (-2.40339491173441421878e+00 +\n"
+    "                     z * (2.02094576023350569471e+00 +\n"
+    "                     z * (-6.88283971605453293030e-01 +\n"
+    "                     z * 7.70381505559019352791e-02)));\n"
+    "    return p / q;\n"
+    "}\n"
+    "/* The high 26 bits of s (Veltkamp's split): hi·hi is exact. */\n"
+    "static inline double ntkc_hi26(double s)\n"
+    "{\n"
+    "    double c = s * 134217729.0;\n"
+    "    return c - (c - s);\n"
+    "}\n"
+    "/* |x| >= 0.5 uses asin(x) = π/2 − 2·asin(√((1−|x|)/2)), √ split as hi + lo. */\n"
+    "static inline double ntkc_acos(double x)\n"
+    "{\n"
+    "    double ax = fabs(x);\n"
+    "    int small = ax < 0.5;\n"
+    "    double z = small ? x * x : 0.5 - 0.5 * ax;\n"
+    "    double r = ntkc_asin_r(z), s = sqrt(z);\n"
+    "    double a_small = NTKC_PIO2_HI - (x - (NTKC_PIO2_LO - x * r));\n"
+    "    double a_neg = 2.0 * (NTKC_PIO2_HI - (s + (r * s - NTKC_PIO2_LO)));\n"
+    "    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);\n"
+    "    double a_pos = 2.0 * (hi + (r * s + lo));\n"
+    "    double a = small ? a_small : (x < 0 ? a_neg : a_pos);\n"
+    "    return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;\n"
+    "}\n"
+    "static inline double ntkc_asin(double x)\n"
+    "{\n"
+    "    double ax = fabs(x);\n"
+    "    int small = ax < 0.5;\n"
+    "    double z = small ? ax * ax : 0.5 - 0.5 * ax;\n"
+    "    double r = ntkc_asin_r(z), s = sqrt(z);\n"
+    "    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);\n"
+    "    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));\n"
+    "    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);\n"
+    "    return x < 0 ? -a : a;\n"
+    "}\n";
+
+int prim_act_has_block(const ActDef *def)
+{
+    return def->c_dual != NULL && act_lookup(def->name) == def;
+}
+
+void prim_emit_libm(StrBuf *sb)
+{
+    sb_puts(sb,
+            "/* libm prototypes, declared here rather than included: the headers cost\n"
+            " * the JIT more time than the whole kernel. With NTKC_SIMD_LIBM, gcc on\n"
+            " * glibc >= 2.35 may call libmvec's vector versions (within a few ulps). */\n"
+            "#if defined(NTKC_SIMD_LIBM) && defined(__GNUC__) && !defined(__clang__) && \\\n"
+            "    !defined(__TINYC__) && defined(__x86_64__)\n"
+            "#include <features.h>\n"
+            "#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))\n"
+            "#define NTKC_VEC __attribute__((__simd__(\"notinbranch\")))\n"
+            "#endif\n"
+            "#endif\n"
+            "#ifndef NTKC_VEC\n"
+            "#define NTKC_VEC\n"
+            "#endif\n"
+            "double sqrt(double);\ndouble fabs(double);\ndouble floor(double);\n"
+            "NTKC_VEC double acos(double);\nNTKC_VEC double asin(double);\n"
+            "NTKC_VEC double atan(double);\nNTKC_VEC double atan2(double, double);\n"
+            "NTKC_VEC double exp(double);\nNTKC_VEC double log(double);\n"
+            "NTKC_VEC double erf(double);\nNTKC_VEC double erfc(double);\n"
+            "NTKC_VEC double sin(double);\nNTKC_VEC double cos(double);\n"
+            "NTKC_VEC double tanh(double);\nNTKC_VEC double pow(double, double);\n");
+    sb_puts(sb, math_text);
+}
+
+static void act_decl(StrBuf *sb, const char *storage, const ActDef *def)
+{
+    sb_printf(sb,
+              "%svoid ntkc_block_act_%s(const double *p, size_t m, double v1,\n"
+              "    const double *restrict v2, size_t stride,\n"
+              "    double *restrict s, double *restrict t)",
+              storage, def->name);
+}
+
+/* The activation's dual applied across a block; v2 holds the column inputs'
+ * variances, stride doubles apart. */
+static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
+{
+    act_decl(sb, storage, def);
+    sb_printf(sb,
+              "\n{\n"
+              "    for (size_t j = 0; j < m; j++) {\n"
+              "    double T, Td;\n"
+              "        ntkc_dual_%s(p, v1, s[j], v2[j * stride], &T, &Td);\n"
+              "        s[j] = T;\n"
+              "        t[j] *= Td;\n"
+              "    }\n"
+              "}\n\n",
+              def->name);
+}
+
+static void generic_definition(StrBuf *sb, const char *storage, PrimKind k)
+{
+    sb_printf(sb, "%s%s\n%s\n", storage, generic[k].decl, generic[k].body);
+}
+
+/* Which generic primitives the tile function of net calls. */
+static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
+{
+    memset(used, 0, PRIM_NKINDS * sizeof *used);
+    used[PRIM_LOAD] = used[PRIM_STORE] = 1;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_DENSE)
+            used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
+}
+
+/* Activations with a block primitive, each once, in order of first use. */
+static int first_use_with_block(const IrNet *net, size_t i)
+{
+    if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
+        return 0;
+    for (size_t j = 0; j < i; j++)
+        if (net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == net->ops[i].u.act.def)
+            return 0;
+    return 1;
+}
+
+void prim_emit_for_net(StrBuf *sb, const IrNet *net)
+{
+    int used[PRIM_NKINDS];
+    generic_uses(net, used);
+    sb_puts(sb, "/* Block primitives: the loops of one layer over a block of columns. The\n"
+                " * libtcc back end links optimised copies compiled into ntkc instead. */\n"
+                "#ifndef NTKC_HOST_PRIMITIVES\n");
+    for (int k = 0; k < PRIM_NKINDS; k++)
+        if (used[k])
+            generic_definition(sb, "static ", (PrimKind)k);
+    for (size_t i = 0; i < net->nops; i++)
+        if (first_use_with_block(net, i))
+            act_definition(sb, "static ", net->ops[i].u.act.def);
+    sb_puts(sb, "#else\n");
+    for (int k = 0; k < PRIM_NKINDS; k++)
+        if (used[k])
+            sb_printf(sb, "%s;\n", generic[k].decl);
+    for (size_t i = 0; i < net->nops; i++)
+        if (first_use_with_block(net, i)) {
+            act_decl(sb, "", net->ops[i].u.act.def);
+            sb_puts(sb, ";\n");
+        }
+    sb_puts(sb, "#endif\n\n");
+}
+
+char *prim_emit_host_source(void)
+{
+    size_t nacts;
+    const ActDef *const *acts = act_builtins(&nacts);
+    StrBuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "/* Generated by tools/gen_host_prims from the activation table and\n"
+                 " * compiler/emit_prims.c. Do not edit. */\n"
+                 "#define NTKC_SIMD_LIBM 1\n"
+                 "#include \"host_prims.h\"\n\n"
+                 "#define NTKC_PI 3.14159265358979323846\n");
+    prim_emit_libm(&sb);
+    sb_puts(&sb, "\n");
+    for (size_t a = 0; a < nacts; a++)
+        if (prim_act_has_block(acts[a])) {
+            sb_puts(&sb, acts[a]->c_dual);
+            sb_puts(&sb, "\n");
+        }
+    for (int k = 0; k < PRIM_NKINDS; k++)
+        generic_definition(&sb, "", (PrimKind)k);
+    for (size_t a = 0; a < nacts; a++)
+        if (prim_act_has_block(acts[a]))
+            act_definition(&sb, "", acts[a]);
+    sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
+                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
+    emit_image_host_source(&sb);
+    sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
+    for (int k = 0; k < PRIM_NKINDS; k++)
+        sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);
+    for (size_t a = 0; a < nacts; a++)
+        if (prim_act_has_block(acts[a]))
+            sb_printf(&sb, "    {\"ntkc_block_act_%s\", (HostFn)ntkc_block_act_%s},\n", acts[a]->name,
+                      acts[a]->name);
+    emit_image_host_table(&sb);
+    sb_puts(&sb, "};\n"
+                 "const size_t ntkc_host_primitive_count =\n"
+                 "    sizeof ntkc_host_primitives / sizeof ntkc_host_primitives[0];\n");
+    return sb_take(&sb);
+}

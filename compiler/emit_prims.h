@@ -1,0 +1,48 @@
+/* Block primitives: the per-layer loops of the tile function over a block of
+ * columns (load the Gram block, a dense layer, an activation, store and count
+ * non-finite entries). Emitted C calls them by name. Each net's file carries
+ * their reference definitions (static, under #ifndef NTKC_HOST_PRIMITIVES), so
+ * it stays self-contained C99 for `ntkc emit` and the cc back end; the libtcc
+ * back end defines NTKC_HOST_PRIMITIVES and binds the names to copies
+ * compiled into the library by gcc -O3 -march=native with libmvec's vector
+ * arccos and friends (build/gen/host_prims.c, written by tools/gen_host_prims
+ * from the same text, so the formulas exist once: in the activation table).
+ *
+ * Signatures (s, t: the block's Σ12 and Θ12; m <= block size):
+ *   void   ntkc_block_load(size_t m, const double *g, double dim, double *s, double *t);
+ *   void   ntkc_block_dense_ntk(size_t m, double w2, double b2, double *s, double *t);
+ *   void   ntkc_block_dense_std(size_t m, double w2, double b2, double fan_in, double bias,
+ *                               double *s, double *t);
+ *   void   ntkc_block_act_NAME(const double *p, size_t m, double v1, const double *v2,
+ *                              size_t stride, double *s, double *t);
+ *   size_t ntkc_block_store(size_t m, const double *s, const double *t, double *nngp, double *ntk);
+ */
+#ifndef NTKC_EMIT_PRIMS_H
+#define NTKC_EMIT_PRIMS_H
+
+#include "act.h"
+#include "ir.h"
+#include "strbuf.h"
+
+/* 1 when the activation has a block primitive: every entry of the built-in
+ * table does (the host file is generated from that table); formula
+ * activations do not and keep a per-element loop in the tile function. */
+int prim_act_has_block(const ActDef *def);
+
+/* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits
+ * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined (the
+ * host primitives and the cc back end), gcc on glibc >= 2.35 learns that
+ * libmvec has vector versions of the libm functions. */
+void prim_emit_libm(StrBuf *sb);
+
+/* The primitives net uses: static reference definitions under
+ * #ifndef NTKC_HOST_PRIMITIVES, declarations of the host's copies otherwise.
+ * Expects the activations' ntkc_dual_* functions to be defined before. */
+void prim_emit_for_net(StrBuf *sb, const IrNet *net);
+
+/* The host translation unit: every primitive for every built-in activation,
+ * with external linkage, and the table runtime/host_prims.h declares.
+ * malloc'd; the caller frees. */
+char *prim_emit_host_source(void);
+
+#endif

@@ -1,0 +1,132 @@
+#!/bin/bash
+# make bench: ntkc's speed and memory against a numpy baseline and the
+# machine's roofline, every figure measured in this run. Re-runnable; data
+# and outputs go to $NTKC_BENCH_DIR (default build/bench). On a shared
+# machine take the ratios, not the seconds: each figure is the best of
+# $NTKC_BENCH_REPS runs (default 3; numpy: $NTKC_BENCH_NUMPY_REPS, default 1).
+set -euo pipefail
+ntkc=$(realpath "${1:-build/ntkc}")
+cd "$(dirname "$0")/.."
+out=${NTKC_BENCH_DIR:-build/bench}
+reps=${NTKC_BENCH_REPS:-3}
+numpy_reps=${NTKC_BENCH_NUMPY_REPS:-1}
+py=/usr/bin/python3 # Debian's python3 with python3-numpy
+mkdir -p "$out"
+out=$(realpath "$out")
+export NTKC_CACHE_DIR="$out/cache"
+blas="-I/usr/include/x86_64-linux-gnu/openblas-pthread"
+libs="-ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm"
+net=examples/relu5.ntk # 5 × (dense(1.414, 0.1) + relu) + dense(1)
+n=4096 d=784 big=20000 layers=6
+
+log() { echo "$*" >&2; }
+seconds() { date +%s.%N; }
+# best_of CMD...: the least wall time of $reps runs, in seconds.
+best_of() {
+    local best=1e30 t0 t1
+    for _ in $(seq "$reps"); do
+        t0=$(seconds)
+        "$@" >/dev/null
+        t1=$(seconds)
+        best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
+    done
+    echo "$best"
+}
+field() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+log "building the bench programs"
+make -s -C . build/libntkc.a >/dev/null
+cc -O3 -march=native -fopenmp $blas bench/roofline.c -o "$out/roofline" -lopenblas -lm
+cc -O3 -march=native -fopenmp -ffast-math $blas bench/roofline.c -o "$out/roofline-fastmath" -lopenblas -lm
+cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_fc.c build/libntkc.a \
+    -o "$out/bench_fc" $libs
+
+log "making inputs (seeded standard normal)"
+for rows in $n $big; do
+    [ -f "$out/x$rows.npy" ] || $py -c "import numpy as np
+np.save('$out/x$rows.npy', np.random.default_rng($rows).standard_normal(($rows, $d)))"
+done
+
+log "FC: roofline"
+"$out/roofline" $n $d 5 1.414 0.1 "$reps" >"$out/roofline.txt"
+"$out/roofline-fastmath" $n $d 5 1.414 0.1 "$reps" >"$out/roofline-fastmath.txt"
+gram=$(field gram "$out/roofline.txt")
+loop=$(awk '$1 == "loop" { if (m == "" || $2 < m) m = $2 } END { print m }' "$out/roofline.txt" "$out/roofline-fastmath.txt")
+roof=$(calc "%.4f" "$gram + $loop")
+
+log "FC: ntkc in process"
+rm -rf "$NTKC_CACHE_DIR"
+"$out/bench_fc" $net "$out/x$n.npy" cc 1 >"$out/cc-cold.txt" # compiles the .so into the cache
+for b in tcc cc; do
+    "$out/bench_fc" $net "$out/x$n.npy" $b "$reps" "$out/fc-$b" >"$out/inproc-$b.txt"
+done
+
+log "FC: ntkc kernel end to end"
+for b in tcc cc; do
+    best_of "$ntkc" kernel $net "$out/x$n.npy" --ntk "$out/e2e.ntk.npy" --nngp "$out/e2e.nngp.npy" \
+        --backend $b --quiet >"$out/e2e-$b.txt"
+done
+rm -f "$out/e2e.ntk.npy" "$out/e2e.nngp.npy"
+$py -c "import numpy as np
+a, b = np.load('$out/fc-tcc.ntk.npy'), np.load('$out/fc-cc.ntk.npy')
+print('backends_ntk %.3e' % np.max(np.abs(a - b) / np.abs(a)))" >"$out/backends.txt"
+
+log "FC: numpy baseline (~15 s a run)"
+$py scripts/bench_numpy.py "$out/x$n.npy" 5 1.414 0.1 1.0 0.0 "$numpy_reps" \
+    "$out/fc-tcc.ntk.npy" "$out/fc-tcc.nngp.npy" >"$out/numpy.txt"
+rm -f "$out"/fc-*.npy
+
+log "CNN"
+cnn=""
+if [ -x scripts/bench_cnn.sh ]; then
+    cnn=$(scripts/bench_cnn.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_cnn.sh exited non-zero)")
+fi
+
+log "memory: n = $big, NTK only"
+/usr/bin/time -f "%M %e" -o "$out/rss.txt" "$ntkc" kernel $net "$out/x$big.npy" --ntk "$out/big.ntk.npy" --quiet
+rm -f "$out/big.ntk.npy"
+read -r rss_kb big_s <"$out/rss.txt"
+
+numpy_s=$(field seconds "$out/numpy.txt")
+row() { # label seconds: time, entries·layers/s, × numpy, × roofline
+    calc "  %-34s %8.3f s  %9.3g  %7.1f×  %6.2f×\n" \
+        "\"$1\", $2, $n * $n * $layers / $2, $numpy_s / $2, $2 / $roof"
+}
+tcc_in=$(field kernel "$out/inproc-tcc.txt") cc_in=$(field kernel "$out/inproc-cc.txt")
+tcc_e2e=$(cat "$out/e2e-tcc.txt") cc_e2e=$(cat "$out/e2e-cc.txt")
+verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
+{
+    echo "ntkc bench — $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "best of $reps runs (numpy: $numpy_reps); ratios are within this run"
+    echo
+    echo "1. FC: 5 × (dense(1.414, 0.1) + relu) + dense, n = $n, d = $d, NNGP + NTK, symmetric"
+    echo "  way                                    time   entries·layers/s   vs numpy  vs roofline"
+    calc "  %-34s %8.3f s  %9.3g  %7.1f×\n" "\"numpy, vectorised (baseline)\", $numpy_s, $n * $n * $layers / $numpy_s, 1"
+    calc "  %-34s %8.3f s  %9.3g  %7.1f×  %6.2f×\n" \
+        "\"roofline: BLAS Gram + fused loop\", $roof, $n * $n * $layers / $roof, $numpy_s / $roof, 1"
+    calc "  %-34s %8.3f s\n" "\"  of which Gram (cblas_dsyrk)\", $gram"
+    row "ntkc in process, libtcc (default)" "$tcc_in"
+    row "ntkc in process, --backend cc" "$cc_in"
+    row "ntkc kernel end to end, libtcc" "$tcc_e2e"
+    row "ntkc kernel end to end, cc (cached)" "$cc_e2e"
+    echo "  agreement with numpy (max elementwise rel.): NTK $(field agree_ntk "$out/numpy.txt")," \
+        "NNGP $(field agree_nngp "$out/numpy.txt"); libtcc vs cc NTK $(field backends_ntk "$out/backends.txt")"
+    echo "  targets: ≥ 20× numpy in process: $(verdict "$numpy_s / $tcc_in >= 20");" \
+        "≥ 10× end to end: $(verdict "$numpy_s / $tcc_e2e >= 10");" \
+        "≤ 1.5× roofline: $(verdict "$tcc_in / $roof <= 1.5")"
+    echo
+    echo "2.-3. CNN (scripts/bench_cnn.sh: name value unit)"
+    if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (convolutions not built yet)"; fi
+    echo "  targets: CNN-GAP ≤ 0.3 core-s/entry; CNN-flatten ≤ 0.2 core-ms/entry; libtcc compile ≤ 10 ms"
+    echo
+    echo "3. JIT of the FC net: libtcc $(calc %.2f "1000 * $(field compile "$out/inproc-tcc.txt")") ms;" \
+        "system compiler $(calc %.0f "1000 * $(field compile "$out/cc-cold.txt")") ms cold," \
+        "$(calc %.2f "1000 * $(field compile "$out/inproc-cc.txt")") ms from the cache"
+    echo
+    echo "4. Memory: ntkc kernel, n = $big, d = $d, NTK only"
+    calc "  output %.0f MB (.npy through a memory map), input %.0f MB; peak RSS %.0f MB; %.1f s\n" \
+        "$big * $big * 8 / 1e6, $big * $d * 8 / 1e6, $rss_kb / 1024, $big_s"
+    echo "  target: peak RSS ≤ 256 MB above the output's resident pages: $(verdict "$rss_kb / 1024 <= 256")" \
+        "(checked against the whole peak RSS)"
+} | tee "$out/table.txt"

@@ -1,0 +1,206 @@
+/* Block primitives and the engine's determinism: the gcc-compiled host
+ * primitives that the libtcc back end links agree with the reference
+ * definitions in the emitted C for every activation of the table; the
+ * deterministic arcsin/arccos are within an ulp and give the same bits in
+ * vector lanes and scalar tails; results do not depend on the thread count;
+ * an input paired with itself is at correlation exactly 1. */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "host_prims.h"
+#include "util.h"
+
+typedef int (*entry_fn)(size_t, const double *, size_t, const double *, size_t, double *, double *);
+typedef void (*act_block_fn)(const double *p, size_t m, double v1, const double *v2, size_t stride, double *s,
+                             double *t);
+
+/* A value the activation's parameter accepts: its default, else inside its range. */
+static double param_value(const ActParam *ap)
+{
+    double v = isfinite(ap->def) ? ap->def : 1.0;
+    if (v < ap->min || v > ap->max)
+        v = isfinite(ap->min) ? (isfinite(ap->max) ? (ap->min + ap->max) / 2 : ap->min + 1) : ap->max - 1;
+    return ap->integer ? ceil(v) : v;
+}
+
+/* "net t { dense(1.3, 0.2); NAME(args); dense(1.1, 0.1); NAME(args); dense }" */
+static void net_with(const ActDef *def, char *out, size_t size)
+{
+    char args[512] = "";
+    size_t len = 0;
+    for (int k = 0; k < def->nparams; k++)
+        len += (size_t)snprintf(args + len, sizeof args - len, "%s%.17g", k ? ", " : "",
+                                param_value(&def->params[k]));
+    snprintf(out, size, "net t { dense(1.3, 0.2); %s(%s); dense(1.1, 0.1); %s(%s); dense }", def->name, args,
+             def->name, args);
+}
+
+static act_block_fn host_block(const char *act_name)
+{
+    char name[128];
+    snprintf(name, sizeof name, "ntkc_block_act_%s", act_name);
+    for (size_t i = 0; i < ntkc_host_primitive_count; i++)
+        if (strcmp(ntkc_host_primitives[i].name, name) == 0) {
+            act_block_fn f;
+            memcpy(&f, &ntkc_host_primitives[i].fn, sizeof f);
+            return f;
+        }
+    return NULL;
+}
+
+/* 300 columns: a full block of 256 and a ragged one, so vector bodies and
+ * scalar tails both run. */
+Test(prims, host_primitives_equal_emitted_reference_for_every_activation)
+{
+    enum { N1 = 23, N2 = 300, D = 9 };
+    static double x1[N1 * D], x2[N2 * D], s_ref[N1 * N2], t_ref[N1 * N2], s_lib[N1 * N2], t_lib[N1 * N2];
+    fill_random(x1, N1 * D, 11);
+    fill_random(x2, N2 * D, 12);
+    size_t nacts;
+    const ActDef *const *acts = act_builtins(&nacts);
+    for (size_t a = 0; a < nacts; a++) {
+        char src[1024];
+        net_with(acts[a], src, sizeof src);
+        ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
+        cr_assert_not_null(host_block(acts[a]->name), "no host primitive for %s", acts[a]->name);
+        void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
+        entry_fn entry;
+        memcpy(&entry, &p, sizeof p);
+        cr_assert_eq(entry(N1, x1, N2, x2, D, s_ref, t_ref), 0, "%s: reference failed", acts[a]->name);
+        ntkc_error err;
+        cr_assert_eq(ntkc_kernel(net, N1, x1, N2, x2, D, s_lib, t_lib, NULL, &err), 0, "%s", err.message);
+        cr_expect_lt(max_rel_diff(s_lib, s_ref, N1 * N2), 1e-12, "%s: NNGP", acts[a]->name);
+        cr_expect_lt(max_rel_diff(t_lib, t_ref, N1 * N2), 1e-12, "%s: NTK", acts[a]->name);
+        dlclose(h);
+        ntkc_net_free(net);
+    }
+}
+
+static double ulps(double got, long double want)
+{
+    double w = (double)want, ulp = nextafter(fabs(w), INFINITY) - fabs(w);
+    return (double)(fabsl((long double)got - want) / ulp);
+}
+
+Test(prims, acos_and_asin_within_one_ulp)
+{
+    unsigned long long st = 77;
+    double worst_acos = 0, worst_asin = 0;
+    for (int i = 0; i < 400000; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        double u = (double)(st >> 11) / 9007199254740992.0;
+        /* uniform on [-1, 1], near ±1 (where acos is steep), and near 0 */
+        double x = i % 4 == 0 ? 2 * u - 1 : i % 4 == 1 ? 1 - ldexp(1, -(int)(60 * u)) * u
+                              : i % 4 == 2 ? -1 + ldexp(1, -(int)(60 * u)) * u
+                                           : (2 * u - 1) * ldexp(1, -(int)(40 * u));
+        worst_acos = fmax(worst_acos, ulps(ntkc_host_acos(x), acosl((long double)x)));
+        worst_asin = fmax(worst_asin, ulps(ntkc_host_asin(x), asinl((long double)x)));
+    }
+    cr_expect_leq(worst_acos, 1.0, "acos: %.3f ulp", worst_acos);
+    cr_expect_leq(worst_asin, 1.0, "asin: %.3f ulp", worst_asin);
+    cr_expect_eq(ntkc_host_acos(1.0), 0.0);
+    cr_expect_eq(ntkc_host_acos(-1.0), acos(-1.0));
+    cr_expect_eq(ntkc_host_acos(0.0), acos(0.0));
+    cr_expect_eq(ntkc_host_asin(1.0), asin(1.0));
+    cr_expect_eq(ntkc_host_asin(-1.0), asin(-1.0));
+    cr_expect_eq(ntkc_host_asin(0.0), 0.0);
+}
+
+/* relu and erf use only IEEE operations and ntkc_acos/ntkc_asin, so an entry
+ * gets the same bits in a vector lane as in a scalar tail: the kernel cannot
+ * depend on where a column falls in a block. */
+Test(prims, block_position_does_not_change_bits)
+{
+    enum { M = 37 };
+    const char *names[] = {"relu", "erf"};
+    const double erf_p[3] = {1.3, 0.7, 0.2};
+    for (int a = 0; a < 2; a++) {
+        act_block_fn f = host_block(names[a]);
+        cr_assert_not_null(f);
+        double v2[M], s[M], t[M], s1[M], t1[M], v1 = 1.7;
+        fill_random(s, M, 21 + a);
+        fill_random(v2, M, 31 + a);
+        for (int j = 0; j < M; j++) {
+            v2[j] = 1.0 + fabs(v2[j]);
+            s[j] *= sqrt(v1 * v2[j]); /* |s12| <= sqrt(s11 s22) */
+            t[j] = 1.0 + j;
+            s1[j] = s[j], t1[j] = t[j];
+        }
+        s[5] = s1[5] = sqrt(v1 * v2[5]); /* correlation 1 */
+        f(erf_p, M, v1, v2, 1, s, t);
+        for (int j = 0; j < M; j++)
+            f(erf_p, 1, v1, v2 + j, 1, s1 + j, t1 + j);
+        cr_expect_eq(memcmp(s, s1, sizeof s), 0, "%s: T differs between block and single calls", names[a]);
+        cr_expect_eq(memcmp(t, t1, sizeof t), 0, "%s: Tdot differs between block and single calls", names[a]);
+    }
+}
+
+static const char deep_net[] = "net deep { dense(1.5, 0.05); relu; repeat 2 { dense(1.5, 0.05); erf };"
+                               " dense(1.2, 0.1); relu; dense(1.0) }";
+
+/* Several tiles of the default size, so threads really split the work. */
+Test(prims, thread_count_does_not_change_bits)
+{
+    enum { N = 600, N2 = 530, D = 7 };
+    double *x = malloc(N * D * sizeof *x), *x2 = malloc(N2 * D * sizeof *x2);
+    double *out[6];
+    for (int i = 0; i < 6; i++)
+        out[i] = malloc(N * N * sizeof *out[i]);
+    fill_random(x, N * D, 41);
+    fill_random(x2, N2 * D, 42);
+    ntkc_net *net = compile_or_fail(deep_net, NTKC_BACKEND_TCC);
+    ntkc_error err;
+    for (int sym = 0; sym < 2; sym++) {
+        size_t n2 = sym ? N : N2, bytes = N * n2 * sizeof(double);
+        for (int th = 1; th <= 3; th++) {
+            ntkc_eval_options o = {.threads = th};
+            double *s = out[2 * (th - 1)], *t = out[2 * (th - 1) + 1];
+            cr_assert_eq(ntkc_kernel(net, N, x, n2, sym ? NULL : x2, D, s, t, &o, &err), 0, "%s", err.message);
+        }
+        for (int th = 2; th <= 3; th++) {
+            cr_expect_eq(memcmp(out[0], out[2 * (th - 1)], bytes), 0, "NNGP, %d threads, symmetric %d", th, sym);
+            cr_expect_eq(memcmp(out[1], out[2 * (th - 1) + 1], bytes), 0, "NTK, %d threads, symmetric %d", th, sym);
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        free(out[i]);
+    free(x);
+    free(x2);
+    ntkc_net_free(net);
+}
+
+/* K(x, x) at correlation 1: with Σ = w²q + b² entering each ReLU, T = Σ/2 and
+ * Ṫ = 1/2 exactly. BLAS's Gram diagonal alone would leave correlations of
+ * 1 − 1e-16, and Ṫ off by 1e-8 per layer. */
+Test(prims, self_pairs_are_at_correlation_one)
+{
+    enum { N = 300, D = 50, DEPTH = 3 };
+    const double w = 1.4, b = 0.1;
+    double *x = malloc(N * D * sizeof *x), *s = malloc(N * N * sizeof *s), *t = malloc(N * N * sizeof *t);
+    fill_random(x, N * D, 51);
+    ntkc_net *net = compile_or_fail("net d { repeat 3 { dense(1.4, 0.1); relu }; dense(1.0) }", NTKC_BACKEND_TCC);
+    ntkc_error err;
+    cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s, t, NULL, &err), 0, "%s", err.message);
+    for (size_t i = 0; i < N; i++) {
+        double q = 0, th = 0;
+        for (size_t k = 0; k < D; k++)
+            q += x[i * D + k] * x[i * D + k];
+        q /= D;
+        for (int l = 0; l < DEPTH; l++) {
+            q = w * w * q + b * b;
+            th = q + w * w * th;
+            q /= 2, th /= 2;
+        }
+        th = q + th; /* readout dense(1.0) */
+        cr_assert_float_eq(s[i * N + i], q, 1e-14 * q, "NNGP[%zu, %zu] = %.17g, want %.17g", i, i, s[i * N + i], q);
+        cr_assert_float_eq(t[i * N + i], th, 1e-14 * th, "NTK[%zu, %zu] = %.17g, want %.17g", i, i, t[i * N + i],
+                           th);
+    }
+    free(x), free(s), free(t);
+    ntkc_net_free(net);
+}

@@ -7,13 +7,15 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
+#include "finite_conv.h"
 #include "finite_net.h"
 #include "net_internal.h"
 
 static const char help[] =
     "usage: ntkc check NET.ntk X.npy [--width W] [--samples S] [--seed N] [--net NAME] [--tol T]\n"
     "\n"
-    "Samples S finite networks of hidden width W (default 1024 and 32) in the\n"
+    "Samples S finite networks of hidden width W (default 1024 and 32; for\n"
+    "image nets W channels, and the NNGP averages W readout units) in the\n"
     "net's parameterization, averages their empirical NNGP f(x)f(x') and NTK\n"
     "J(x)J(x')ᵀ over the rows of X, and prints the relative Frobenius error\n"
     "of each against the analytic kernel. The Monte Carlo error shrinks like\n"
@@ -46,7 +48,7 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     if (net == NULL)
         return err->code;
     NpyArray x = {0};
-    int rc = load_inputs(args->positional[1], &x, err);
+    int rc = load_net_inputs(net, args->positional[1], &x, err);
     size_t n = x.shape[0], d = x.shape[1];
     double *k = rc == 0 ? malloc(4 * n * n * sizeof *k) : NULL;
     if (rc == 0 && k == NULL)
@@ -54,8 +56,10 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     if (rc == 0)
         rc = ntkc_kernel(net, n, x.data, 0, NULL, d, k, k + n * n, NULL, err);
     FiniteNetOptions fo = {.width = (size_t)width, .samples = (size_t)samples, .seed = (unsigned long long)seed};
+    const IrNet *ir = ntkc_net_ir(net);
     if (rc == 0)
-        rc = finite_net_kernels(ntkc_net_ir(net), n, x.data, d, &fo, k + 2 * n * n, k + 3 * n * n, err);
+        rc = (finite_conv_needed(ir) ? finite_conv_kernels : finite_net_kernels)(ir, n, x.data, d, &fo, k + 2 * n * n,
+                                                                                  k + 3 * n * n, err);
     if (rc == 0) {
         double e_nngp = relative_error(k + 2 * n * n, k, n * n);
         double e_ntk = relative_error(k + 3 * n * n, k + n * n, n * n);

@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int load_inputs(const char *path, NpyArray *out, ntkc_error *err)
@@ -20,6 +21,64 @@ int load_inputs(const char *path, NpyArray *out, ntkc_error *err)
         npy_free(out);
         return err->code;
     }
+    return 0;
+}
+
+static const char *shape_str(char *buf, size_t size, size_t ndim, const size_t *shape, int batch)
+{
+    size_t at = (size_t)snprintf(buf, size, "(%s", batch ? "n" : "");
+    for (size_t i = 0; i < ndim && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%zu", i || batch ? ", " : "", shape[i]);
+    if (at < size)
+        snprintf(buf + at, size - at, ")");
+    return buf;
+}
+
+/* Does the array's shape after the batch axis fit the declared one? */
+static int shape_fits(const NpyArray *x, size_t nd, const size_t *want)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < nd; i++)
+        total *= want[i];
+    if (x->ndim == 2 && x->shape[1] == total)
+        return 1; /* already flattened */
+    /* a trailing channel axis of 1 may be left out */
+    size_t nd_given = x->ndim - 1, match = nd_given == nd || (nd_given + 1 == nd && want[nd - 1] == 1);
+    for (size_t i = 0; match && i < nd_given; i++)
+        match = x->shape[i + 1] == want[i];
+    return (int)match;
+}
+
+int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_error *err)
+{
+    size_t want[3];
+    int nd = ntkc_net_input_shape(net, want);
+    if (nd < 2)
+        return load_inputs(path, out, err);
+    if (npy_read(path, out, err) != 0)
+        return err->code;
+    char got[160], exp[160], exp_n[160];
+    if (out->ndim < 2 || !shape_fits(out, (size_t)nd, want)) {
+        diag_user(err, "%s: shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
+                       "flattened",
+                  path, shape_str(got, sizeof got, out->ndim, out->shape, 0), ntkc_net_name(net),
+                  nd == 3 ? "image" : "sequence", shape_str(exp, sizeof exp, (size_t)nd, want, 0),
+                  shape_str(exp_n, sizeof exp_n, (size_t)nd, want, 1));
+        npy_free(out);
+        return err->code;
+    }
+    if (out->shape[0] == 0) {
+        diag_user(err, "%s: the array has no inputs (shape %s)", path,
+                  shape_str(got, sizeof got, out->ndim, out->shape, 0));
+        npy_free(out);
+        return err->code;
+    }
+    if (npy_check_finite(out, path, err) != 0) {
+        npy_free(out);
+        return err->code;
+    }
+    out->shape[1] = out->count / out->shape[0];
+    out->ndim = 2;
     return 0;
 }
 

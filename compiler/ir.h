@@ -1,7 +1,8 @@
 /* The recursion IR: what the emitter and the finite-width checker walk.
  * The AST is lowered to this after all checks pass, so every op here is valid:
  * variances non-negative, parameters in range, an affine op before any act.
- * Later capabilities (convolutions, pooling, graphs) add op kinds here. */
+ * Later capabilities (graphs, ...) add op kinds here. Branching nets are
+ * structured (IR_FANOUT holds its branches' op lists), not a general DAG. */
 #ifndef NTKC_IR_H
 #define NTKC_IR_H
 
@@ -12,16 +13,29 @@
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
-typedef enum IrInputKind { IR_INPUT_VECTOR } IrInputKind;
+typedef enum IrInputKind { IR_INPUT_VECTOR, IR_INPUT_IMAGE } IrInputKind;
 
+/* Images are NHWC: an input row holds h·w·c values, pixel by pixel, channels
+ * innermost. `input sequence(L, C)` is image(1, L, C) with every window 1×k. */
 typedef struct IrInput {
     IrInputKind kind;
-    size_t dim; /* features per input; 0 = any (taken from the data) */
+    size_t dim;     /* features per input (h·w·c for images); 0 = any (taken from the data) */
+    size_t h, w, c; /* IR_INPUT_IMAGE */
+    int sequence;   /* declared as `input sequence(L, C)` */
+    SrcPos pos;     /* of the `input` statement; line 0 when none was written */
 } IrInput;
 
 typedef enum IrOpKind {
-    IR_DENSE, /* Σ ← w²Σ + b²;  Θ ← Σ_new + w²Θ  (NTK parameterization) */
-    IR_ACT    /* Σ ← T(Σ);  Θ ← Θ·Ṫ(Σ) */
+    IR_DENSE, /* Σ ← w²Σ + b²;  Θ ← Σ_new + w²Θ  (NTK parameterization); on
+               * images it acts on the channels pixel by pixel */
+    IR_ACT,   /* Σ ← T(Σ);  Θ ← Θ·Ṫ(Σ), on every pixel pair with that pair's variances */
+    /* Image ops (see "Images" below). */
+    IR_CONV,        /* Σ'(p,q) = w²/|F| Σ_δ Σ(sp+δ, sq+δ) + b²;  Θ' = w²/|F| Σ_δ Θ(..) + Σ' */
+    IR_POOL,        /* Σ'(p,q) = c² Σ_{u,v ∈ window} Σ(sp+u, sq+v), c = 1/|F| (avg) or 1 (sum); Θ alike */
+    IR_GLOBAL_POOL, /* Σ' = c² Σ_{p,q} Σ(p,q), c = 1/P (avg) or 1 (sum): image → vector */
+    IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
+    IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
+    IR_FANOUT       /* branches on copies of the input, then a fan-in (residual is one) */
 } IrOpKind;
 
 typedef struct IrDense {
@@ -36,21 +50,89 @@ typedef struct IrAct {
     double p[ACT_MAX_PARAMS]; /* def->nparams values, defaults filled in */
 } IrAct;
 
-typedef struct IrOp {
+/* ---- Images ----------------------------------------------------------
+ * Kernels on images are indexed by pixel pairs (p of x1, q of x2); every op
+ * knows the spatial shape it outputs. Padding follows neural-tangents: SAME
+ * pads (k-1)-ish zeros split low/high (low = total/2) and keeps ceil(n/s)
+ * outputs; VALID pads nothing; CIRCULAR pads like SAME but wraps around. Zero
+ * padding counts in |F| (the conv and average pool divide by the full window). */
+typedef enum IrPadding { IR_PAD_SAME, IR_PAD_VALID, IR_PAD_CIRCULAR } IrPadding;
+
+/* A window along both spatial axes: size, stride, padding before the first pixel. */
+typedef struct IrWindow {
+    int kh, kw, sh, sw;
+    int pt, pl; /* rows/columns padded before the image (SAME and CIRCULAR) */
+    IrPadding pad;
+} IrWindow;
+
+typedef struct IrConv {
+    double w_std, b_std;
+    IrWindow win;
+} IrConv;
+
+typedef struct IrPool {
+    IrWindow win;
+    int average; /* avg_pool (1) or sum_pool (0) */
+} IrPool;
+
+typedef struct IrGlobalPool {
+    int average; /* global_avg_pool (1) or global_sum_pool (0) */
+} IrGlobalPool;
+
+typedef struct IrLayerNorm {
+    double eps; /* added to the variances, as neural-tangents does (1e-12) */
+} IrLayerNorm;
+
+/* Fan-in of a fanout (neural-tangents' FanInSum/FanInProd/FanInConcat):
+ *   sum:    Σ = Σ_b s_b²Σ_b,  Θ = Σ_b s_b²Θ_b   (s_b = the branch scale)
+ *   prod:   Σ = Π_b Σ_b,      Θ = Σ_b Θ_b Π_{c≠b} Σ_c
+ *   concat: Σ = mean_b Σ_b,   Θ = mean_b Θ_b    (along channels)
+ * Sum and product assume independent branches: lowering checks that every
+ * branch ends in an affine layer, except at most one identity branch. */
+typedef enum IrFanIn { IR_FANIN_SUM, IR_FANIN_PROD, IR_FANIN_CONCAT } IrFanIn;
+
+typedef struct IrOp IrOp;
+
+typedef struct IrBranch {
+    IrOp *ops; /* nops == 0: the identity */
+    size_t nops;
+    double scale; /* sum only: residual(alpha) is branches {identity, 1} and {body, alpha} */
+} IrBranch;
+
+typedef struct IrFanout {
+    IrFanIn mode;
+    IrBranch *branches;
+    size_t nbranches;
+    int residual; /* written as `residual`, for messages */
+} IrFanout;
+
+/* Spatial shape of an op's output: an h×w grid of channel vectors, or a vector. */
+typedef struct IrShape {
+    size_t h, w;
+    int spatial; /* 0 = vector (vector nets, and after flatten / global pooling) */
+} IrShape;
+
+struct IrOp {
     IrOpKind kind;
     SrcPos pos;
     union {
         IrDense dense;
         IrAct act;
+        IrConv conv;
+        IrPool pool;
+        IrGlobalPool gpool;
+        IrLayerNorm ln;
+        IrFanout fanout;
     } u;
-} IrOp;
+    IrShape out; /* filled by lowering for every op */
+};
 
 typedef struct IrNet {
     const char *name;
     SrcPos pos;
     Parameterization param;
     IrInput input;
-    IrOp *ops; /* repeat blocks are unrolled */
+    IrOp *ops; /* repeat blocks are unrolled; fanout branches nest */
     size_t nops;
 } IrNet;
 

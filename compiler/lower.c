@@ -2,6 +2,7 @@
  * function); built-in activations come from act_lookup, so adding a layer or
  * an activation does not touch the statement walker. */
 #include "lower.h"
+#include "lower_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,61 +12,15 @@
 #include "act_formula.h"
 #include "editdist.h"
 
-/* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 8 };
-
-typedef struct Const {
-    const char *name;
-    double value;
-    SrcPos pos;
-} Const;
-
-typedef struct Scope {
-    Const *v;
-    size_t n, cap;
-} Scope;
-
-typedef struct Lower {
-    Arena *a;
-    const Program *prog;
-    const NetDecl *net;
-    NtkcError *err;
-    const char *src;
-    Scope file, local;
-    Parameterization param;
-    int param_given;
-    SrcPos param_pos;
-    int seen_layer;  /* any layer lowered (param must precede it) */
-    int seen_affine; /* an affine layer lowered (activations need one before) */
-    long prev_width; /* output width of the previous dense (param standard) */
-    IrOp *ops;
-    size_t nops, cap;
-    FormulaCache formulas; /* formula activations instantiated so far */
-} Lower;
-
-/* One argument a layer accepts. */
-typedef struct ParamSpec {
-    const char *name;
-    double def;
-    double min, max; /* inclusive */
-    int integer;
-    int required;
-} ParamSpec;
-
-/* Arguments matched to a layer's ParamSpecs. */
-typedef struct Bound {
-    double v[MAX_SPECS];
-    int given[MAX_SPECS];
-    SrcPos pos[MAX_SPECS];
-} Bound;
-
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
 typedef struct LayerRule {
     const char *name;
     LowerFn lower;
+    int takes_block; /* residual, fanout */
 } LayerRule;
 
-static const char *pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
+const char *lower_pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
+#define pos_str lower_pos_str
 
 /* ---- names and suggestions -------------------------------------------- */
 
@@ -157,9 +112,6 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
 
 /* ---- arguments -------------------------------------------------------- */
 
-/* Upper bounds this large only keep values representable; they are not shown. */
-#define SHOWN_MAX 1e15
-
 static const char *range_text(Lower *L, const ParamSpec *p)
 {
     int no_max = p->max >= SHOWN_MAX;
@@ -198,9 +150,33 @@ static int slot_by_name(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec
     return -1;
 }
 
+/* An enumerated argument (padding=same): the index of the option named. */
+static int option_value(Lower *L, const Stmt *s, const Arg *arg, const ParamSpec *spec, double *out)
+{
+    const Value *v = &arg->value;
+    const char *list = "";
+    for (int i = 0; spec->options[i]; i++)
+        list = arena_printf(L->a, "%s%s%s", list, i ? ", " : "", spec->options[i]);
+    if (v->kind == VAL_NAME && !v->negated) {
+        Suggest sg = {v->name, NULL, 3};
+        for (int i = 0; spec->options[i]; i++) {
+            if (strcmp(spec->options[i], v->name) == 0) {
+                *out = i;
+                return 1;
+            }
+            suggest_try(&sg, spec->options[i]);
+        }
+        diag_at(L->err, v->tok_pos, L->src, "unknown %s '%s' for '%s'%s (one of: %s)", spec->name, v->name,
+                s->u.layer.name, did_you_mean(L, &sg), list);
+        return 0;
+    }
+    diag_at(L->err, v->pos, L->src, "'%s' of '%s' must be one of: %s", spec->name, s->u.layer.name, list);
+    return 0;
+}
+
 /* Matches s's arguments to spec: positional in order, then keywords; checks
  * ranges and fills defaults. */
-static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
+int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b)
 {
     const ArgList *args = &s->u.layer.args;
     const char *layer = s->u.layer.name;
@@ -227,8 +203,12 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
             return 0;
         }
         double v;
-        if (!value_number(L, &arg->value, &v))
+        if (spec[k].options != NULL) {
+            if (!option_value(L, s, arg, &spec[k], &v))
+                return 0;
+        } else if (!value_number(L, &arg->value, &v)) {
             return 0;
+        }
         if (v > spec[k].max && spec[k].max >= SHOWN_MAX) {
             diag_at(L->err, arg->value.pos, L->src, "'%s' of '%s' is too large: at most %g, got %g", spec[k].name,
                     layer, spec[k].max, v);
@@ -257,9 +237,9 @@ static int bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Boun
 
 /* ---- layers ----------------------------------------------------------- */
 
-static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
+IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 {
-    if (L->nops >= MAX_OPS) {
+    if (L->total_ops >= MAX_OPS) {
         diag_at(L->err, pos, L->src, "net '%s' has more than %d layers after unrolling 'repeat'", L->net->name,
                 MAX_OPS);
         return NULL;
@@ -272,27 +252,25 @@ static IrOp *push_op(Lower *L, IrOpKind kind, SrcPos pos)
         L->ops = v;
         L->cap = cap;
     }
+    L->total_ops++;
     IrOp *op = &L->ops[L->nops++];
     op->kind = kind;
     op->pos = pos;
     return op;
 }
-
-/* Standard deviations are squared into the generated code: beyond this
- * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
-#define STD_MAX 1e150
+#define push_op lower_push_op
 
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
-    [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0},
-    [DENSE_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0},
-    [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0},
+    [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [DENSE_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
+    [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL},
 };
 
 static int lower_dense(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!bind_args(L, s, dense_spec, 3, &b))
+    if (!lower_bind_args(L, s, dense_spec, 3, &b))
         return 0;
     if (b.given[DENSE_WIDTH] && L->param != PARAM_STANDARD) {
         diag_at(L->err, b.pos[DENSE_WIDTH], L->src,
@@ -314,6 +292,7 @@ static int lower_dense(Lower *L, const Stmt *s)
         L->prev_width = d->width;
     }
     L->seen_affine = 1;
+    L->gaussian = 1;
     return 1;
 }
 
@@ -328,9 +307,9 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
     for (int k = 0; k < n; k++)
         spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
-                              def->params[k].integer, k < def->nrequired};
+                              def->params[k].integer, k < def->nrequired, NULL};
     Bound b;
-    if (!bind_args(L, s, spec, n, &b))
+    if (!lower_bind_args(L, s, spec, n, &b))
         return 0;
     IrOp *op = push_op(L, IR_ACT, s->pos);
     if (op == NULL)
@@ -338,6 +317,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     op->u.act.def = def;
     for (int k = 0; k < n; k++)
         op->u.act.p[k] = b.v[k];
+    L->gaussian = 0;
     return 1;
 }
 
@@ -365,9 +345,9 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     }
     ParamSpec spec[MAX_SPECS];
     for (size_t k = 0; k < d->nparams; k++)
-        spec[k] = (ParamSpec){d->params[k].name, d->params[k].def, -INFINITY, INFINITY, 0, 0};
+        spec[k] = (ParamSpec){d->params[k].name, d->params[k].def, -INFINITY, INFINITY, 0, 0, NULL};
     Bound b;
-    if (!bind_args(L, s, spec, (int)d->nparams, &b))
+    if (!lower_bind_args(L, s, spec, (int)d->nparams, &b))
         return 0;
     FormulaConsts consts = {file_const, L};
     const ActDef *def = formula_instance(&L->formulas, L->a, L->prog, &consts, d, b.v, L->err);
@@ -384,7 +364,17 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
 }
 
 static const LayerRule layer_rules[] = {
-    {"dense", lower_dense},
+    {"dense", lower_dense, 0},
+    /* Images and branches: lower_image.c */
+    {"conv", lower_conv, 0},
+    {"avg_pool", lower_avg_pool, 0},
+    {"sum_pool", lower_sum_pool, 0},
+    {"global_avg_pool", lower_global_avg_pool, 0},
+    {"global_sum_pool", lower_global_sum_pool, 0},
+    {"flatten", lower_flatten, 0},
+    {"layer_norm", lower_layer_norm, 0},
+    {"residual", lower_residual, 1},
+    {"fanout", lower_fanout, 1},
 };
 enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
 
@@ -427,26 +417,34 @@ static int lower_layer(Lower *L, const Stmt *s)
 {
     const char *name = s->u.layer.name;
     const LowerFn *fn = NULL;
+    int takes_block = 0;
     for (size_t i = 0; i < NRULES; i++)
         if (strcmp(layer_rules[i].name, name) == 0)
-            fn = &layer_rules[i].lower;
+            fn = &layer_rules[i].lower, takes_block = layer_rules[i].takes_block;
+    if (!fn && strcmp(name, "branch") == 0) {
+        diag_at(L->err, s->pos, L->src, "'branch' blocks belong directly inside a 'fanout { ... }' block");
+        return 0;
+    }
     const ActDef *act = fn ? NULL : act_lookup(name);
     const ActDecl *formula = fn || act ? NULL : find_formula(L->prog, name);
     if (!fn && !act && !formula)
         return unknown_layer(L, s);
-    if (s->u.layer.body != NULL) {
+    if (s->u.layer.body != NULL && !takes_block) {
         diag_at(L->err, s->u.layer.body->open, L->src, "'%s' does not take a block", name);
         return 0;
     }
     L->seen_layer = 1;
-    if (formula)
-        return lower_formula_act(L, s, formula);
-    return fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
+    size_t before = L->nops;
+    int ok = formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
+    if (!ok)
+        return 0;
+    if (L->nops > before)
+        L->ops[L->nops - 1].out = L->shape;
+    return 1;
 }
 
 /* ---- statements ------------------------------------------------------- */
 
-static int lower_block(Lower *L, const Block *b, int depth);
 
 static int lower_param(Lower *L, const Stmt *s, int depth)
 {
@@ -511,8 +509,7 @@ static int lower_stmt(Lower *L, const Stmt *s, int depth)
     case STMT_REPEAT:
         return lower_repeat(L, s, depth);
     case STMT_INPUT:
-        diag_at(L->err, s->pos, L->src, "input declarations are not supported yet");
-        return 0;
+        return lower_input(L, s, depth);
     case STMT_LAYER:
         return lower_layer(L, s);
     }
@@ -520,7 +517,7 @@ static int lower_stmt(Lower *L, const Stmt *s, int depth)
     return 0;
 }
 
-static int lower_block(Lower *L, const Block *b, int depth)
+int lower_block(Lower *L, const Block *b, int depth)
 {
     for (size_t i = 0; i < b->n; i++)
         if (!lower_stmt(L, b->v[i], depth))
@@ -548,7 +545,8 @@ static int check_widths(Lower *L)
 
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
 {
-    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK};
+    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
+               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0}};
     for (size_t i = 0; i < prog->nlets; i++)
         if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
             return NULL;
@@ -564,11 +562,13 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
+    if (!lower_check_image_net(&L))
+        return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;
     ir->pos = net->pos;
     ir->param = L.param;
-    ir->input = (IrInput){IR_INPUT_VECTOR, 0};
+    ir->input = L.input;
     ir->ops = L.ops;
     ir->nops = L.nops;
     return ir;

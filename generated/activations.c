@@ -29,6 +29,11 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define NTKC_INLINE static inline __attribute__((always_inline))
+#else
+#define NTKC_INLINE static inline
+#endif
 #define NTKC_PIO2_HI 1.57079632679489655800e+00
 #define NTKC_PIO2_LO 6.12323399573676603587e-17
 #define NTKC_PIO4_HI 7.85398163397448278999e-01
@@ -84,6 +89,8 @@ void free(void *);
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
+NTKC_INLINE void ntkc_dual_swish(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* act swish: swish(x) = x*sigmoid(x)
  *   derivative: sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x))
  * Dual kernels by 96-point Gauss-Hermite quadrature per dimension. */
@@ -172,6 +179,8 @@ static void ntkc_dual_swish(const double *p, double s11, double s12, double s22,
     *Td = td;
 }
 
+NTKC_INLINE void ntkc_dual_mish(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* act mish: mish(x) = x*tanh(softplus(2*x)/2)
  *   derivative: tanh(softplus(2*x)/2) + x*(1 - tanh(softplus(2*x)/2)^2)*sigmoid(2*x)
  * Dual kernels by 64-point Gauss-Hermite quadrature per dimension. */
@@ -262,6 +271,8 @@ static void ntkc_dual_mish(const double *p, double s11, double s12, double s22,
     *Td = td;
 }
 
+NTKC_INLINE void ntkc_dual_gelu(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* gelu: x·Φ(x) with Φ the standard normal CDF. */
 static void ntkc_dual_gelu(const double *p, double s11, double s12, double s22,
                               double *T, double *Td)
@@ -276,6 +287,8 @@ static void ntkc_dual_gelu(const double *p, double s11, double s12, double s22,
           + 0.25 + ang / (2.0 * NTKC_PI);
 }
 
+NTKC_INLINE void ntkc_dual_leaky_relu(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* leaky_relu: alpha·min(x, 0) + max(x, 0). */
 static void ntkc_dual_leaky_relu(const double *p, double s11, double s12, double s22,
                              double *T, double *Td)

@@ -149,6 +149,21 @@ void ntkc_net_free(ntkc_net *net)
 
 const char *ntkc_net_name(const ntkc_net *net) { return net->ir->name; }
 size_t ntkc_net_input_dim(const ntkc_net *net) { return net->ir->input.dim; }
+
+int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3])
+{
+    const IrInput *in = &net->ir->input;
+    if (in->kind == IR_INPUT_IMAGE && in->sequence) {
+        shape[0] = in->w, shape[1] = in->c;
+        return 2;
+    }
+    if (in->kind == IR_INPUT_IMAGE) {
+        shape[0] = in->h, shape[1] = in->w, shape[2] = in->c;
+        return 3;
+    }
+    shape[0] = in->dim;
+    return in->dim ? 1 : 0;
+}
 const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
 const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 
@@ -160,9 +175,13 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
         diag_user(err, "inputs have no features (dim = 0)");
         return err->code;
     }
-    if (net->ir->input.dim != 0 && dim != net->ir->input.dim) {
-        diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name,
-                  net->ir->input.dim, dim);
+    const IrInput *in = &net->ir->input;
+    if (in->dim != 0 && dim != in->dim) {
+        if (in->kind == IR_INPUT_IMAGE)
+            diag_user(err, "net '%s' takes %s of %zu values each (%zu×%zu×%zu, NHWC), the data have %zu per input",
+                      net->ir->name, in->sequence ? "sequences" : "images", in->dim, in->h, in->w, in->c, dim);
+        else
+            diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
         return err->code;
     }
     return engine_kernel(&net->fns, n1, x1, n2, x2, dim, nngp, ntk, opts, err);

@@ -1,0 +1,638 @@
+/* Emits the kernel of an image net (or a branching vector net) as C99; the
+ * plan is described in emit_image.h. The per-entry function
+ *   ntkc_NAME_entry(x1, x2, v1, v2, fill, dim, ws, out)
+ * computes out[0] = NNGP and out[1] = NTK of one pair from the prep records
+ * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_image.h"
+
+enum { MAX_SLOTS = 64 };
+
+/* A run of plane-wise ops and what ends it. */
+typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
+
+typedef struct Segment {
+    size_t begin, end; /* top-level ops [begin, end) */
+    SegEnd kind;
+    const IrOp *term; /* the pool or head op; NULL for END_COPY */
+    int ch, cw;       /* circular axes */
+    size_t h0, w0;    /* grid at the start */
+    size_t he, we;    /* grid at the end */
+    long th, tw;      /* product of the strides inside */
+} Segment;
+
+typedef struct Em {
+    const IrNet *net;
+    NtkcError *err;
+    StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
+    const ActDef *duals[64];
+    size_t nduals;
+    size_t nparams; /* parameter arrays emitted */
+    size_t prep;    /* doubles of the prep record so far */
+    int used[MAX_SLOTS];
+    int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
+    size_t plane;   /* doubles per plane slot */
+    size_t big;     /* doubles per pixel-pair array (pooling) */
+    /* Plane state while emitting a segment. */
+    const Segment *seg;
+    size_t h, w;    /* current grid */
+    long sh, sw;    /* strides applied so far in the segment */
+    int ind;        /* indentation */
+} Em;
+
+/* ---- small emit helpers ------------------------------------------------- */
+
+static void line(Em *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(Em *e, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < e->ind; i++)
+        sb_puts(&e->body, "    ");
+    sb_puts(&e->body, buf);
+    sb_puts(&e->body, "\n");
+}
+
+/* A double as a literal that reads back exactly; use as lit(v).s within one
+ * expression (the temporary lives until its end). */
+typedef struct Lit {
+    char s[40];
+} Lit;
+
+static Lit lit(double v)
+{
+    Lit l;
+    snprintf(l.s, sizeof l.s, "%.17g", v);
+    if (strpbrk(l.s, ".eEni") == NULL)
+        strcat(l.s, ".0");
+    return l;
+}
+
+static int slot_new(Em *e)
+{
+    for (int k = 1; k < MAX_SLOTS; k++)
+        if (!e->used[k]) {
+            e->used[k] = 1;
+            e->peak = k + 1 > e->peak ? k + 1 : e->peak;
+            return k;
+        }
+    diag_internal(e->err, "net '%s' nests branches too deeply for the image emitter", e->net->name);
+    return 1;
+}
+
+static void slot_free(Em *e, int k) { e->used[k] = 0; }
+
+/* ---- activations and their parameters ------------------------------------ */
+
+static void need_dual(Em *e, const ActDef *def)
+{
+    for (size_t i = 0; i < e->nduals; i++)
+        if (e->duals[i] == def)
+            return;
+    if (e->nduals == sizeof e->duals / sizeof e->duals[0]) {
+        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
+        return;
+    }
+    e->duals[e->nduals++] = def;
+    sb_puts(&e->defs, def->c_dual);
+    sb_puts(&e->defs, "\n");
+}
+
+/* The name of the op's parameter array ("0" when it has none). */
+static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
+{
+    if (a->def->nparams == 0)
+        return "(const double *)0";
+    snprintf(name, size, "ntkc_p%zu", e->nparams++);
+    sb_printf(&e->defs, "static const double %s[%d] = {", name, a->def->nparams);
+    for (int k = 0; k < a->def->nparams; k++) {
+        sb_puts(&e->defs, k ? ", " : "");
+        sb_double(&e->defs, a->p[k]);
+    }
+    sb_puts(&e->defs, "};\n");
+    return name;
+}
+
+/* ---- the vector part: scalars s, t ----------------------------------------- */
+
+static void emit_vec_ops(Em *e, const IrOp *ops, size_t n);
+
+static void emit_vec_fanout(Em *e, const IrFanout *f)
+{
+    line(e, "{ /* %s */", f->residual ? "residual" : "fanout");
+    e->ind++;
+    line(e, "double s_in = s, t_in = t, s_acc = 0.0, t_acc = 0.0;");
+    for (size_t b = 0; b < f->nbranches; b++) {
+        const IrBranch *br = &f->branches[b];
+        line(e, "s = s_in, t = t_in;");
+        emit_vec_ops(e, br->ops, br->nops);
+        if (f->mode == IR_FANIN_SUM)
+            line(e, "s_acc += %s * s, t_acc += %s * t;", lit(br->scale * br->scale).s, lit(br->scale * br->scale).s);
+        else if (f->mode == IR_FANIN_CONCAT)
+            line(e, "s_acc += s / %zu.0, t_acc += t / %zu.0;", f->nbranches, f->nbranches);
+        else if (b == 0)
+            line(e, "s_acc = s, t_acc = t;");
+        else
+            line(e, "t_acc = t_acc * s + s_acc * t, s_acc *= s;");
+    }
+    line(e, "s = s_acc, t = t_acc;");
+    e->ind--;
+    line(e, "}");
+}
+
+static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const IrOp *op = &ops[i];
+        char name[32];
+        switch (op->kind) {
+        case IR_DENSE: {
+            double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
+            line(e, "s = %s * s + %s; /* dense, line %d */", lit(w2).s, lit(b2).s, op->pos.line);
+            line(e, "t = %s * t + s;", lit(w2).s);
+            break;
+        }
+        case IR_ACT: {
+            need_dual(e, op->u.act.def);
+            const char *p = act_params(e, &op->u.act, name, sizeof name);
+            line(e, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
+            line(e, "    fill[%zu] = s;", e->prep);
+            line(e, "{");
+            line(e, "    double T_, Td_;");
+            line(e, "    ntkc_dual_%s(%s, v1[%zu], s, v2[%zu], &T_, &Td_);", op->u.act.def->name, p, e->prep, e->prep);
+            line(e, "    s = T_, t *= Td_;");
+            line(e, "}");
+            e->prep++;
+            break;
+        }
+        case IR_LAYER_NORM:
+            line(e, "if (fill) /* layer_norm, line %d */", op->pos.line);
+            line(e, "    fill[%zu] = s;", e->prep);
+            line(e, "{");
+            line(e, "    double r_ = 1.0 / sqrt((v1[%zu] + %s) * (v2[%zu] + %s));", e->prep, lit(op->u.ln.eps).s, e->prep,
+                 lit(op->u.ln.eps).s);
+            line(e, "    s *= r_, t *= r_;");
+            line(e, "}");
+            e->prep++;
+            break;
+        case IR_FANOUT:
+            emit_vec_fanout(e, &op->u.fanout);
+            break;
+        default:
+            diag_internal(e->err, "image emitter: op at line %d is not a vector op", op->pos.line);
+            return;
+        }
+    }
+}
+
+/* ---- the image part: planes ------------------------------------------------ */
+
+/* The offset of the current plane along each axis, as C expressions. */
+static void offsets(const Em *e, char *a, char *b, size_t size)
+{
+    snprintf(a, size, "ae * %ld", e->seg->th / e->sh);
+    snprintf(b, size, "be * %ld", e->seg->tw / e->sw);
+}
+
+/* "H, W, a, b, ch, cw" of the current plane. */
+static const char *geom(const Em *e, char *buf, size_t size)
+{
+    char a[48], b[48];
+    offsets(e, a, b, sizeof a);
+    snprintf(buf, size, "%zu, %zu, %s, %s, %d, %d", e->h, e->w, a, b, e->seg->ch, e->seg->cw);
+    return buf;
+}
+
+static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T);
+
+static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
+{
+    const IrConv *c = &op->u.conv;
+    const IrWindow *w = &c->win;
+    int S2 = slot_new(e), T2 = slot_new(e);
+    char a[48], b[48];
+    offsets(e, a, b, sizeof a);
+    double scale = c->w_std * c->w_std / (double)(w->kh * w->kw);
+    char args[400];
+    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %s", e->h, e->w,
+             op->out.h, op->out.w, a, b, e->seg->ch, e->seg->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
+             lit(scale).s);
+    line(e, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, lit(c->b_std * c->b_std).s);
+    line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+    slot_free(e, *S);
+    slot_free(e, *T);
+    *S = S2;
+    *T = T2;
+    e->h = op->out.h;
+    e->w = op->out.w;
+    e->sh *= w->sh;
+    e->sw *= w->sw;
+}
+
+/* Before an activation or layer_norm: the prep run stores the same-pixel plane. */
+static void emit_fill(Em *e, int S)
+{
+    line(e, "if (fill && pi == 0)");
+    line(e, "    ntkc_copy(fill + %zu, pl[%d], %zu);", e->prep, S, e->h * e->w);
+}
+
+static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
+{
+    char g[160], name[32];
+    geom(e, g, sizeof g);
+    emit_fill(e, S);
+    const ActDef *def = op->u.act.def;
+    if (strcmp(def->name, "relu") == 0) {
+        line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */", S, T, g, e->prep, e->prep,
+             op->pos.line);
+    } else {
+        need_dual(e, def);
+        const char *p = act_params(e, &op->u.act, name, sizeof name);
+        line(e, "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */", def->name,
+             p, S, T, g, e->prep, e->prep, op->pos.line);
+    }
+    e->prep += e->h * e->w;
+}
+
+static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
+{
+    int Sa = slot_new(e), Ta = slot_new(e);
+    char g[160];
+    geom(e, g, sizeof g);
+    size_t h0 = e->h, w0 = e->w;
+    long sh0 = e->sh, sw0 = e->sw;
+    line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
+    for (size_t b = 0; b < f->nbranches; b++) {
+        const IrBranch *br = &f->branches[b];
+        int Sb = slot_new(e), Tb = slot_new(e);
+        e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Sb, *S, g);
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Tb, *T, g);
+        emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
+        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s));", (int)f->mode, b,
+             f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
+        slot_free(e, Sb);
+        slot_free(e, Tb);
+    }
+    slot_free(e, *S);
+    slot_free(e, *T);
+    *S = Sa;
+    *T = Ta;
+}
+
+static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
+{
+    char g[160];
+    for (size_t i = 0; i < n && e->err->code == NTKC_OK; i++) {
+        const IrOp *op = &ops[i];
+        switch (op->kind) {
+        case IR_CONV:
+            emit_plane_conv(e, op, S, T);
+            break;
+        case IR_DENSE:
+            line(e, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
+                 lit(op->u.dense.w_std * op->u.dense.w_std).s, lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
+            break;
+        case IR_ACT:
+            emit_plane_act(e, op, *S, *T);
+            break;
+        case IR_LAYER_NORM:
+            emit_fill(e, *S);
+            line(e, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
+                 geom(e, g, sizeof g), e->prep, e->prep, lit(op->u.ln.eps).s, op->pos.line);
+            e->prep += e->h * e->w;
+            break;
+        case IR_FANOUT:
+            emit_plane_fanout(e, &op->u.fanout, S, T);
+            break;
+        default:
+            diag_internal(e->err, "image emitter: op at line %d is not plane-wise", op->pos.line);
+            return;
+        }
+    }
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+/* Circular constraint of the convs in ops on each axis: -1 none, 0 linear,
+ * 1 circular, 2 both (only reported for nested ops). */
+static void conv_axes(const IrOp *ops, size_t n, int *ch, int *cw)
+{
+    for (size_t i = 0; i < n; i++) {
+        const IrOp *op = &ops[i];
+        if (op->kind == IR_FANOUT) {
+            for (size_t b = 0; b < op->u.fanout.nbranches; b++)
+                conv_axes(op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, ch, cw);
+            continue;
+        }
+        if (op->kind != IR_CONV)
+            continue;
+        const IrWindow *w = &op->u.conv.win;
+        int cyc = w->pad == IR_PAD_CIRCULAR;
+        if (w->kh > 1 || w->sh > 1)
+            *ch = *ch < 0 || *ch == cyc ? cyc : 2;
+        if (w->kw > 1 || w->sw > 1)
+            *cw = *cw < 0 || *cw == cyc ? cyc : 2;
+    }
+}
+
+static void strides(const IrOp *ops, size_t n, long *sh, long *sw)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_CONV) {
+            *sh *= ops[i].u.conv.win.sh;
+            *sw *= ops[i].u.conv.win.sw;
+        } else if (ops[i].kind == IR_FANOUT) {
+            const IrBranch *b = &ops[i].u.fanout.branches[0];
+            strides(b->ops, b->nops, sh, sw);
+        }
+    }
+}
+
+/* Splits the image part of the net into segments; returns their count or 0. */
+static size_t plan_segments(Em *e, Segment *segs, size_t cap)
+{
+    const IrNet *net = e->net;
+    size_t nseg = 0, start = 0, h = net->input.h, w = net->input.w;
+    int ch = -1, cw = -1;
+    for (size_t i = 0; i <= net->nops; i++) {
+        const IrOp *op = i < net->nops ? &net->ops[i] : NULL;
+        SegEnd kind = END_COPY;
+        int split = 0;
+        if (op && op->kind == IR_POOL) {
+            kind = END_POOL, split = 1;
+        } else if (op && (op->kind == IR_GLOBAL_POOL || op->kind == IR_FLATTEN)) {
+            kind = op->kind == IR_FLATTEN ? END_FLATTEN : END_GLOBAL, split = 1;
+        } else if (op) {
+            int oh = -1, ow = -1;
+            conv_axes(op, 1, &oh, &ow);
+            if (oh == 2 || ow == 2) {
+                diag_at(e->err, op->pos, NULL,
+                        "net '%s': circular and other padding mixed inside one residual/fanout block is not "
+                        "supported yet",
+                        net->name);
+                return 0;
+            }
+            split = (oh >= 0 && ch >= 0 && oh != ch) || (ow >= 0 && cw >= 0 && ow != cw);
+            if (!split) {
+                ch = oh >= 0 ? oh : ch;
+                cw = ow >= 0 ? ow : cw;
+                continue;
+            }
+        } else {
+            break;
+        }
+        if (nseg == cap) {
+            diag_at(e->err, op->pos, NULL, "net '%s' has too many pooling layers for the image emitter", net->name);
+            return 0;
+        }
+        Segment *s = &segs[nseg++];
+        *s = (Segment){.begin = start, .end = i, .kind = kind, .term = kind == END_COPY ? NULL : op,
+                       .ch = ch > 0, .cw = cw > 0, .h0 = h, .w0 = w, .th = 1, .tw = 1};
+        strides(net->ops + start, i - start, &s->th, &s->tw);
+        s->he = i > start ? net->ops[i - 1].out.h : h;
+        s->we = i > start ? net->ops[i - 1].out.w : w;
+        if (kind == END_GLOBAL || kind == END_FLATTEN)
+            return nseg;
+        h = kind == END_POOL ? op->out.h : s->he;
+        w = kind == END_POOL ? op->out.w : s->we;
+        start = kind == END_POOL ? i + 1 : i;
+        ch = cw = -1;
+        if (kind == END_COPY)
+            i--; /* the op that forced the split starts the next segment */
+    }
+    diag_internal(e->err, "net '%s' does not end its image part with flatten or global pooling", net->name);
+    return 0;
+}
+
+/* Pixel-pair arrays are needed only where segments meet. */
+static void track_big(Em *e, size_t h, size_t w)
+{
+    e->big = h * h * w * w > e->big ? h * h * w * w : e->big;
+}
+
+/* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
+static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
+{
+    e->seg = s;
+    e->h = s->h0, e->w = s->w0, e->sh = 1, e->sw = 1;
+    size_t na = s->kind == END_FLATTEN ? 1 : s->ch ? s->he : 2 * s->he - 1;
+    size_t nb = s->kind == END_FLATTEN ? 1 : s->cw ? s->we : 2 * s->we - 1;
+    line(e, "/* segment %zu: %zux%zu -> %zux%zu, %zu plane%s%s */", index, s->h0, s->w0, s->he, s->we, na * nb,
+         na * nb == 1 ? " (same-pixel pairs only)" : "s", s->ch || s->cw ? ", circular" : "");
+    line(e, "as = 0.0, at = 0.0;");
+    line(e, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
+    e->ind++;
+    line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->ch, nb, s->cw);
+    line(e, "(void)ae, (void)be;");
+    int S = slot_new(e), T = slot_new(e);
+    char a[48], b[48];
+    offsets(e, a, b, sizeof a);
+    if (from_x) {
+        line(e, "ntkc_load_x(x1, x2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+             a, b, s->ch, s->cw, S, T);
+    } else {
+        line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch, s->cw);
+        line(e, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch, s->cw);
+    }
+    emit_plane_ops(e, e->net->ops + s->begin, s->end - s->begin, &S, &T);
+    if (s->kind == END_POOL || s->kind == END_COPY) {
+        line(e, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->ch, s->cw);
+        line(e, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->ch, s->cw);
+        track_big(e, s->he, s->we);
+    } else {
+        char g[160];
+        geom(e, g, sizeof g);
+        line(e, "as += ntkc_sum(pl[%d], ntkc_area(%s));", S, g);
+        line(e, "at += ntkc_sum(pl[%d], ntkc_area(%s));", T, g);
+    }
+    slot_free(e, S);
+    slot_free(e, T);
+    e->ind--;
+    line(e, "}");
+    double P = (double)(s->he * s->we);
+    if (s->kind == END_POOL) {
+        const IrWindow *w = &s->term->u.pool.win;
+        int avg = s->term->u.pool.average;
+        track_big(e, s->term->out.h, s->term->out.w);
+        line(e, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
+             s->term->pos.line);
+        for (int k = 0; k < 2; k++)
+            line(e, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
+                 k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
+                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, lit(avg ? 1.0 / w->kh : 1.0).s,
+                 lit(avg ? 1.0 / w->kw : 1.0).s);
+    } else if (s->kind == END_COPY) {
+        line(e, "ntkc_copy(inS, bS, %zu);", s->he * s->he * s->we * s->we);
+        line(e, "ntkc_copy(inT, bT, %zu);", s->he * s->he * s->we * s->we);
+    } else if (s->kind == END_FLATTEN) {
+        line(e, "s = as / %s, t = at / %s; /* flatten, line %d */", lit(P).s, lit(P).s, s->term->pos.line);
+    } else {
+        double c = s->term->u.gpool.average ? 1.0 / (P * P) : 1.0;
+        line(e, "s = as * %s, t = at * %s; /* global pooling, line %d */", lit(c).s, lit(c).s, s->term->pos.line);
+    }
+}
+
+/* Emits the whole entry body; returns the index of the first vector op. */
+static size_t emit_image_part(Em *e)
+{
+    Segment segs[256];
+    size_t nseg = plan_segments(e, segs, sizeof segs / sizeof segs[0]);
+    if (nseg == 0)
+        return 0;
+    e->plane = e->net->input.h * e->net->input.w;
+    for (size_t i = 0; i < e->net->nops; i++)
+        if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w > e->plane)
+            e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w;
+    line(e, "double as, at;");
+    for (size_t k = 0; k < nseg && e->err->code == NTKC_OK; k++)
+        emit_segment(e, &segs[k], k, k == 0);
+    const Segment *last = &segs[nseg - 1];
+    return last->end + 1;
+}
+
+/* ---- the translation unit ------------------------------------------------- */
+
+int emit_image_needed(const IrNet *net)
+{
+    if (net->input.kind != IR_INPUT_VECTOR)
+        return 1;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
+            return 1;
+    return 0;
+}
+
+static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
+{
+    const char *n = e->net->name;
+    size_t ps = e->prep ? e->prep : 1;
+    sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
+    sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
+    sb_printf(sb,
+              "void ntkc_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
+              "{\n"
+              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
+              "    for (size_t i = 0; i < n; i++) {\n"
+              "        if (ws)\n"
+              "            ntkc_%s_entry(x + i * dim, x + i * dim, 0, 0, prep + i * %zu, dim, ws, out);\n"
+              "        else /* no memory: poison the record so every entry reports non-finite */\n"
+              "            for (size_t k = 0; k < %zu; k++)\n"
+              "                prep[i * %zu + k] = 0.0 / 0.0;\n"
+              "    }\n"
+              "    free(ws);\n"
+              "}\n\n",
+              n, ws, n, ps, ps, ps);
+    sb_printf(sb,
+              "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
+              "                    const double *x1, const double *prep1,\n"
+              "                    const double *x2, const double *prep2, size_t dim,\n"
+              "                    const double *gram, size_t ldg,\n"
+              "                    double *nngp, double *ntk, size_t ldo)\n"
+              "{\n"
+              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
+              "    size_t bad = 0;\n"
+              "    (void)gram, (void)ldg;\n"
+              "    if (!ws)\n"
+              "        return rows * cols;\n"
+              "    for (size_t i = 0; i < rows; i++)\n"
+              "        for (size_t j = 0; j < cols; j++) {\n"
+              "            ntkc_%s_entry(x1 + i * dim, x2 + j * dim, prep1 + i * %zu, prep2 + j * %zu, 0, dim, ws, out);\n"
+              "            bad += !ntkc_finite(out[0]) || !ntkc_finite(out[1]);\n"
+              "            if (nngp)\n"
+              "                nngp[i * ldo + j] = out[0];\n"
+              "            if (ntk)\n"
+              "                ntk[i * ldo + j] = out[1];\n"
+              "        }\n"
+              "    free(ws);\n"
+              "    return bad;\n"
+              "}\n\n",
+              n, ws, n, ps, ps);
+    sb_printf(sb,
+              "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
+              "            size_t dim, double *nngp, double *ntk)\n"
+              "{\n",
+              n);
+    if (e->net->input.dim)
+        sb_printf(sb, "    if (dim != %zu)\n        return 1;\n", e->net->input.dim);
+    else
+        sb_puts(sb, "    if (dim == 0)\n        return 1;\n");
+    sb_printf(sb,
+              "    double *p1 = malloc((n1 + n2 + 1) * %zu * sizeof(double));\n"
+              "    if (!p1)\n"
+              "        return 2;\n"
+              "    double *p2 = p1 + n1 * %zu;\n"
+              "    ntkc_%s_prep(n1, x1, dim, p1);\n"
+              "    ntkc_%s_prep(n2, x2, dim, p2);\n"
+              "    size_t bad = ntkc_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
+              "    free(p1);\n"
+              "    return bad ? 3 : 0;\n"
+              "}\n",
+              ps, ps, n, n, n);
+}
+
+char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
+{
+    Em e = {.net = net, .err = err, .peak = 1};
+    sb_init(&e.body);
+    sb_init(&e.defs);
+    e.used[0] = 1;
+    e.ind = 1;
+    size_t first_vec = 0;
+    if (net->input.kind == IR_INPUT_IMAGE) {
+        first_vec = emit_image_part(&e);
+    } else {
+        line(&e, "{ /* the input kernel x1·x2/d */");
+        line(&e, "    double g = 0.0;");
+        line(&e, "    for (size_t k = 0; k < dim; k++)");
+        line(&e, "        g += x1[k] * x2[k];");
+        line(&e, "    s = g / (double)dim, t = 0.0;");
+        line(&e, "}");
+    }
+    if (err->code == NTKC_OK)
+        emit_vec_ops(&e, net->ops + first_vec, net->nops - first_vec);
+    if (err->code != NTKC_OK) {
+        sb_free(&e.body);
+        sb_free(&e.defs);
+        return NULL;
+    }
+    size_t ws = (size_t)e.peak * e.plane + (e.big ? 6 * e.big : 0) + 1;
+    StrBuf sb;
+    sb_init(&sb);
+    emit_prelude(&sb, net, source_name);
+    sb_puts(&sb, emit_image_runtime);
+    sb_puts(&sb, e.defs.data ? e.defs.data : "");
+    sb_printf(&sb,
+              "\nstatic void ntkc_%s_entry(const double *x1, const double *x2, const double *v1, const double *v2,\n"
+              "                          double *fill, size_t dim, double *ws, double *out)\n"
+              "{\n"
+              "    double s = 0.0, t = 0.0;\n"
+              "    if (fill)\n"
+              "        v1 = v2 = fill;\n"
+              "    (void)dim, (void)ws;\n",
+              net->name);
+    if (e.plane) {
+        sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
+                  e.peak, e.plane);
+        size_t off = (size_t)e.peak * e.plane;
+        if (e.big)
+            sb_printf(&sb,
+                      "    double *bS = ws + %zu, *bT = bS + %zu, *inS = bT + %zu, *inT = inS + %zu, *t1 = inT + %zu, "
+                      "*t2 = t1 + %zu;\n    (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;\n",
+                      off, e.big, e.big, e.big, e.big, e.big);
+    }
+    sb_puts(&sb, e.body.data ? e.body.data : "");
+    sb_puts(&sb, "    out[0] = s;\n    out[1] = t;\n}\n\n");
+    emit_functions(&sb, &e, ws);
+    sb_free(&e.body);
+    sb_free(&e.defs);
+    return sb_take(&sb);
+}

@@ -1,0 +1,98 @@
+/* Shared between the statement walker (lower.c) and the layer families
+ * lowered in their own files (lower_image.c: inputs, convolutions, pooling,
+ * branches). Not a public interface. */
+#ifndef NTKC_LOWER_INTERNAL_H
+#define NTKC_LOWER_INTERNAL_H
+
+#include "act_formula.h"
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "ir.h"
+
+/* Unrolled nets longer than this are almost surely a typo in a repeat count. */
+enum { MAX_OPS = 100000, MAX_SPECS = 10 };
+
+typedef struct Const {
+    const char *name;
+    double value;
+    SrcPos pos;
+} Const;
+
+typedef struct Scope {
+    Const *v;
+    size_t n, cap;
+} Scope;
+
+typedef struct Lower {
+    Arena *a;
+    const Program *prog;
+    const NetDecl *net;
+    NtkcError *err;
+    const char *src;
+    Scope file, local;
+    Parameterization param;
+    int param_given;
+    SrcPos param_pos;
+    int seen_layer;  /* any layer lowered (param and input must precede it) */
+    int seen_affine; /* an affine layer lowered (activations need one before) */
+    long prev_width; /* output width of the previous dense (param standard) */
+    IrOp *ops;       /* the op list being filled: the net's, or a branch's */
+    size_t nops, cap;
+    size_t total_ops; /* over all lists, against MAX_OPS */
+    /* Shapes (lower_image.c). */
+    IrInput input;
+    int input_given;
+    IrShape shape;      /* output shape of the last op lowered */
+    int gaussian;       /* that output is a centred Gaussian process (after an affine layer) */
+    SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
+    const char *vector_by;
+    int branch_depth;   /* > 0 inside residual/fanout blocks */
+    FormulaCache formulas; /* formula activations instantiated so far */
+} Lower;
+
+/* One argument a layer accepts. `options` (NULL-terminated) makes it an
+ * enumerated name such as padding=same; its value is the option's index. */
+typedef struct ParamSpec {
+    const char *name;
+    double def;
+    double min, max; /* inclusive */
+    int integer;
+    int required;
+    const char *const *options;
+} ParamSpec;
+
+/* Arguments matched to a layer's ParamSpecs. */
+typedef struct Bound {
+    double v[MAX_SPECS];
+    int given[MAX_SPECS];
+    SrcPos pos[MAX_SPECS];
+} Bound;
+
+/* Upper bounds this large only keep values representable; they are not shown. */
+#define SHOWN_MAX 1e15
+/* Scales (w_std, b_std, alpha) are squared into the generated code: beyond
+ * this bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154)
+ * and would be emitted as 'inf', which no C compiler accepts. */
+#define STD_MAX 1e150
+
+const char *lower_pos_str(Lower *L, SrcPos p);
+int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);
+IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos);
+int lower_block(Lower *L, const Block *b, int depth);
+
+/* lower_image.c */
+int lower_input(Lower *L, const Stmt *s, int depth);
+int lower_conv(Lower *L, const Stmt *s);
+int lower_avg_pool(Lower *L, const Stmt *s);
+int lower_sum_pool(Lower *L, const Stmt *s);
+int lower_global_avg_pool(Lower *L, const Stmt *s);
+int lower_global_sum_pool(Lower *L, const Stmt *s);
+int lower_flatten(Lower *L, const Stmt *s);
+int lower_layer_norm(Lower *L, const Stmt *s);
+int lower_residual(Lower *L, const Stmt *s);
+int lower_fanout(Lower *L, const Stmt *s);
+/* Checks that need the whole net (it must end on a vector). */
+int lower_check_image_net(Lower *L);
+
+#endif

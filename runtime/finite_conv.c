@@ -1,0 +1,676 @@
+/* Finite-width image and branching networks: layout mirroring the IR tree,
+ * forward and backward passes one input at a time (im2col + BLAS for the
+ * convolutions), per-input parameter gradients, and the Monte Carlo kernels.
+ * Conventions in finite_conv.h. */
+#include "finite_conv.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Node Node;
+
+typedef struct Branch {
+    Node *nodes;
+    size_t n;
+} Branch;
+
+struct Node {
+    const IrOp *op;
+    size_t hi, wi, ci; /* input grid and channels */
+    size_t ho, wo, co; /* output */
+    /* affine layers */
+    IrWindow win;
+    double ws, bs; /* forward multipliers of W and β */
+    int has_b;
+    size_t k;      /* rows of W: kh·kw·ci */
+    size_t w_off, b_off;
+    double *cols;  /* im2col of the last input, ho·wo × k */
+    double *gcols;
+    /* buffers for one input */
+    const double *in; /* the input of the last forward pass */
+    double *out, *g;  /* output and ∂f/∂output */
+    double *tmp;      /* fanout: gradient scratch of input size */
+    Branch *br;
+    size_t nbr;
+};
+
+typedef struct Fc {
+    const IrNet *net;
+    NtkcError *err;
+    size_t width;
+    Node *top;
+    size_t ntop;
+    size_t nparams;
+    double *params, *grad;
+    size_t out_units;
+} Fc;
+
+static double *dalloc(Fc *f, size_t n)
+{
+    double *p = calloc(n ? n : 1, sizeof(double));
+    if (p == NULL && f->err->code == NTKC_OK)
+        diag_internal(f->err, "finite conv net: out of memory for %zu values", n);
+    return p;
+}
+
+static size_t len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
+static size_t len_in(const Node *nd) { return nd->hi * nd->wi * nd->ci; }
+
+/* ---- layout -------------------------------------------------------------- */
+
+static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t *oh,
+                    size_t *ow, size_t *oc);
+
+static void lay_affine(Fc *f, Node *nd)
+{
+    const IrOp *op = nd->op;
+    if (op->kind == IR_CONV) {
+        nd->win = op->u.conv.win;
+        nd->ws = op->u.conv.w_std, nd->bs = op->u.conv.b_std;
+        nd->ho = op->out.h, nd->wo = op->out.w;
+    } else {
+        nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID};
+        nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
+        nd->ho = nd->hi, nd->wo = nd->wi;
+    }
+    nd->co = f->width;
+    nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
+    nd->ws /= sqrt((double)nd->k);
+    nd->has_b = nd->bs != 0.0;
+    nd->w_off = f->nparams;
+    f->nparams += nd->k * nd->co;
+    nd->b_off = f->nparams;
+    f->nparams += nd->has_b ? nd->co : 0;
+    nd->cols = dalloc(f, nd->ho * nd->wo * nd->k);
+    nd->gcols = dalloc(f, nd->ho * nd->wo * nd->k);
+}
+
+static int lay_fanout(Fc *f, Node *nd)
+{
+    const IrFanout *fo = &nd->op->u.fanout;
+    nd->nbr = fo->nbranches;
+    nd->br = calloc(fo->nbranches, sizeof *nd->br);
+    if (nd->br == NULL) {
+        diag_internal(f->err, "finite conv net: out of memory");
+        return f->err->code;
+    }
+    nd->co = 0;
+    for (size_t b = 0; b < fo->nbranches; b++) {
+        size_t h, w, c;
+        nd->br[b].n = fo->branches[b].nops;
+        if (lay_list(f, fo->branches[b].ops, fo->branches[b].nops, &nd->br[b].nodes, nd->hi, nd->wi, nd->ci, &h, &w,
+                     &c) != NTKC_OK)
+            return f->err->code;
+        nd->ho = h, nd->wo = w;
+        nd->co = fo->mode == IR_FANIN_CONCAT ? nd->co + c : c;
+    }
+    nd->tmp = dalloc(f, len_in(nd));
+    return f->err->code;
+}
+
+static int lay_node(Fc *f, Node *nd)
+{
+    const IrOp *op = nd->op;
+    nd->ho = nd->hi, nd->wo = nd->wi, nd->co = nd->ci;
+    switch (op->kind) {
+    case IR_CONV:
+    case IR_DENSE:
+        lay_affine(f, nd);
+        break;
+    case IR_POOL:
+        nd->win = op->u.pool.win;
+        nd->ho = op->out.h, nd->wo = op->out.w;
+        break;
+    case IR_GLOBAL_POOL:
+        nd->ho = nd->wo = 1;
+        break;
+    case IR_FLATTEN:
+        nd->ho = nd->wo = 1;
+        nd->co = nd->hi * nd->wi * nd->ci;
+        break;
+    case IR_FANOUT:
+        if (lay_fanout(f, nd) != NTKC_OK)
+            return f->err->code;
+        break;
+    case IR_ACT:
+    case IR_LAYER_NORM:
+        break;
+    }
+    nd->out = dalloc(f, len_out(nd));
+    nd->g = dalloc(f, len_out(nd));
+    return f->err->code;
+}
+
+static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t *oh,
+                    size_t *ow, size_t *oc)
+{
+    Node *nodes = calloc(n ? n : 1, sizeof *nodes);
+    *out = nodes;
+    if (nodes == NULL) {
+        diag_internal(f->err, "finite conv net: out of memory");
+        return f->err->code;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Node *nd = &nodes[i];
+        nd->op = &ops[i];
+        nd->hi = h, nd->wi = w, nd->ci = c;
+        if (lay_node(f, nd) != NTKC_OK)
+            return f->err->code;
+        h = nd->ho, w = nd->wo, c = nd->co;
+    }
+    *oh = h, *ow = w, *oc = c;
+    return NTKC_OK;
+}
+
+static void free_list(Node *nodes, size_t n)
+{
+    if (nodes == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        Node *nd = &nodes[i];
+        for (size_t b = 0; b < nd->nbr; b++)
+            free_list(nd->br[b].nodes, nd->br[b].n);
+        free(nd->br);
+        free(nd->cols);
+        free(nd->gcols);
+        free(nd->out);
+        free(nd->g);
+        free(nd->tmp);
+    }
+    free(nodes);
+}
+
+/* ---- forward ------------------------------------------------------------- */
+
+/* Input pixel of output position m, tap d along an axis of n; -1 when padding. */
+static long src_index(size_t m, int d, int s, int p, size_t n, int cyc)
+{
+    long r = (long)m * s + d - p;
+    if (cyc)
+        return ((r % (long)n) + (long)n) % (long)n;
+    return r < 0 || r >= (long)n ? -1 : r;
+}
+
+static void im2col(const Node *nd, const double *in)
+{
+    const IrWindow *w = &nd->win;
+    int cyc = w->pad == IR_PAD_CIRCULAR;
+    for (size_t oy = 0; oy < nd->ho; oy++)
+        for (size_t ox = 0; ox < nd->wo; ox++) {
+            double *row = nd->cols + (oy * nd->wo + ox) * nd->k;
+            for (int dy = 0; dy < w->kh; dy++)
+                for (int dx = 0; dx < w->kw; dx++) {
+                    double *dst = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
+                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    if (y < 0 || x < 0)
+                        memset(dst, 0, nd->ci * sizeof *dst);
+                    else
+                        memcpy(dst, in + ((size_t)y * nd->wi + (size_t)x) * nd->ci, nd->ci * sizeof *dst);
+                }
+        }
+}
+
+static void forward_affine(const Fc *f, Node *nd, const double *in)
+{
+    size_t P = nd->ho * nd->wo;
+    im2col(nd, in);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
+                (int)nd->k, f->params + nd->w_off, (int)nd->co, 0.0, nd->out, (int)nd->co);
+    if (nd->has_b)
+        for (size_t p = 0; p < P; p++)
+            for (size_t c = 0; c < nd->co; c++)
+                nd->out[p * nd->co + c] += nd->bs * f->params[nd->b_off + c];
+}
+
+/* Pooling as a list of (output, input) pixel pairs visited by fn. */
+static void pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx)
+{
+    const IrWindow *w = &nd->win;
+    int cyc = w->pad == IR_PAD_CIRCULAR;
+    for (size_t oy = 0; oy < nd->ho; oy++)
+        for (size_t ox = 0; ox < nd->wo; ox++)
+            for (int dy = 0; dy < w->kh; dy++)
+                for (int dx = 0; dx < w->kw; dx++) {
+                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    if (y >= 0 && x >= 0)
+                        fn(nd, oy * nd->wo + ox, (size_t)y * nd->wi + (size_t)x, ctx);
+                }
+}
+
+static double pool_scale(const Node *nd)
+{
+    return nd->op->u.pool.average ? 1.0 / (nd->win.kh * nd->win.kw) : 1.0;
+}
+
+static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
+{
+    const double *in = ctx;
+    double c = pool_scale(nd);
+    for (size_t ch = 0; ch < nd->ci; ch++)
+        nd->out[o * nd->co + ch] += c * in[i * nd->ci + ch];
+}
+
+static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
+{
+    double *gin = ctx, c = pool_scale(nd);
+    for (size_t ch = 0; ch < nd->ci; ch++)
+        gin[i * nd->ci + ch] += c * nd->g[o * nd->co + ch];
+}
+
+static void layer_norm_fwd(Node *nd, const double *in)
+{
+    size_t C = nd->ci;
+    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
+        const double *x = in + p * C;
+        double mean = 0, var = 0;
+        for (size_t c = 0; c < C; c++)
+            mean += x[c];
+        mean /= (double)C;
+        for (size_t c = 0; c < C; c++)
+            var += (x[c] - mean) * (x[c] - mean);
+        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
+        for (size_t c = 0; c < C; c++)
+            nd->out[p * C + c] = (x[c] - mean) * inv;
+    }
+}
+
+static void forward_list(Fc *f, Node *nodes, size_t n, const double *in);
+
+static void forward_fanout(Fc *f, Node *nd, const double *in)
+{
+    const IrFanout *fo = &nd->op->u.fanout;
+    size_t len = len_out(nd), off = 0;
+    for (size_t b = 0; b < nd->nbr; b++) {
+        Branch *br = &nd->br[b];
+        forward_list(f, br->nodes, br->n, in);
+        const double *o = br->n ? br->nodes[br->n - 1].out : in;
+        if (fo->mode == IR_FANIN_CONCAT) {
+            size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
+            for (size_t p = 0; p < nd->ho * nd->wo; p++)
+                memcpy(nd->out + p * nd->co + off, o + p * cb, cb * sizeof *o);
+            off += cb;
+        } else if (fo->mode == IR_FANIN_SUM) {
+            double s = fo->branches[b].scale;
+            for (size_t e = 0; e < len; e++)
+                nd->out[e] = (b ? nd->out[e] : 0.0) + s * o[e];
+        } else {
+            for (size_t e = 0; e < len; e++)
+                nd->out[e] = (b ? nd->out[e] : 1.0) * o[e];
+        }
+    }
+}
+
+static void forward_node(Fc *f, Node *nd, const double *in)
+{
+    nd->in = in;
+    size_t n = len_out(nd);
+    switch (nd->op->kind) {
+    case IR_CONV:
+    case IR_DENSE:
+        forward_affine(f, nd, in);
+        break;
+    case IR_ACT:
+        for (size_t e = 0; e < n; e++)
+            nd->out[e] = nd->op->u.act.def->phi(nd->op->u.act.def, in[e], nd->op->u.act.p);
+        break;
+    case IR_POOL:
+        memset(nd->out, 0, n * sizeof *nd->out);
+        pool_visit(nd, pool_fwd, (void *)in);
+        break;
+    case IR_GLOBAL_POOL: {
+        size_t P = nd->hi * nd->wi;
+        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        memset(nd->out, 0, n * sizeof *nd->out);
+        for (size_t p = 0; p < P; p++)
+            for (size_t ch = 0; ch < nd->ci; ch++)
+                nd->out[ch] += c * in[p * nd->ci + ch];
+        break;
+    }
+    case IR_FLATTEN:
+        memcpy(nd->out, in, n * sizeof *in);
+        break;
+    case IR_LAYER_NORM:
+        layer_norm_fwd(nd, in);
+        break;
+    case IR_FANOUT:
+        forward_fanout(f, nd, in);
+        break;
+    }
+}
+
+static void forward_list(Fc *f, Node *nodes, size_t n, const double *in)
+{
+    for (size_t i = 0; i < n; i++) {
+        forward_node(f, &nodes[i], in);
+        in = nodes[i].out;
+    }
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+static void backward_affine(Fc *f, Node *nd, double *gin)
+{
+    size_t P = nd->ho * nd->wo;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nd->k, (int)nd->co, (int)P, nd->ws, nd->cols,
+                (int)nd->k, nd->g, (int)nd->co, 0.0, f->grad + nd->w_off, (int)nd->co);
+    if (nd->has_b)
+        for (size_t c = 0; c < nd->co; c++) {
+            double s = 0;
+            for (size_t p = 0; p < P; p++)
+                s += nd->g[p * nd->co + c];
+            f->grad[nd->b_off + c] = nd->bs * s;
+        }
+    if (gin == NULL)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)nd->k, (int)nd->co, nd->ws, nd->g,
+                (int)nd->co, f->params + nd->w_off, (int)nd->co, 0.0, nd->gcols, (int)nd->k);
+    /* col2im */
+    const IrWindow *w = &nd->win;
+    int cyc = w->pad == IR_PAD_CIRCULAR;
+    memset(gin, 0, len_in(nd) * sizeof *gin);
+    for (size_t oy = 0; oy < nd->ho; oy++)
+        for (size_t ox = 0; ox < nd->wo; ox++) {
+            const double *row = nd->gcols + (oy * nd->wo + ox) * nd->k;
+            for (int dy = 0; dy < w->kh; dy++)
+                for (int dx = 0; dx < w->kw; dx++) {
+                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    if (y < 0 || x < 0)
+                        continue;
+                    const double *src = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
+                    double *dst = gin + ((size_t)y * nd->wi + (size_t)x) * nd->ci;
+                    for (size_t c = 0; c < nd->ci; c++)
+                        dst[c] += src[c];
+                }
+        }
+}
+
+static void layer_norm_bwd(const Node *nd, double *gin)
+{
+    size_t C = nd->ci;
+    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
+        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = nd->g + p * C;
+        double mean = 0, var = 0, gm = 0, gy = 0;
+        for (size_t c = 0; c < C; c++)
+            mean += x[c];
+        mean /= (double)C;
+        for (size_t c = 0; c < C; c++)
+            var += (x[c] - mean) * (x[c] - mean);
+        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
+        for (size_t c = 0; c < C; c++)
+            gm += g[c], gy += g[c] * y[c];
+        gm /= (double)C, gy /= (double)C;
+        for (size_t c = 0; c < C; c++)
+            gin[p * C + c] = inv * (g[c] - gm - y[c] * gy);
+    }
+}
+
+static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin);
+
+/* ∂f/∂(branch b's output) from the fan-in's gradient nd->g, into gb. */
+static void fanin_grad(const Node *nd, size_t b, double *gb, size_t *off)
+{
+    const IrFanout *fo = &nd->op->u.fanout;
+    const Branch *br = &nd->br[b];
+    size_t len = len_out(nd);
+    if (fo->mode == IR_FANIN_CONCAT) {
+        size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
+        for (size_t p = 0; p < nd->ho * nd->wo; p++)
+            memcpy(gb + p * cb, nd->g + p * nd->co + *off, cb * sizeof *gb);
+        *off += cb;
+    } else if (fo->mode == IR_FANIN_SUM) {
+        for (size_t e = 0; e < len; e++)
+            gb[e] = fo->branches[b].scale * nd->g[e];
+    } else {
+        for (size_t e = 0; e < len; e++) {
+            double prod = nd->g[e];
+            for (size_t c = 0; c < nd->nbr; c++)
+                if (c != b)
+                    prod *= nd->br[c].n ? nd->br[c].nodes[nd->br[c].n - 1].out[e] : nd->in[e];
+            gb[e] = prod;
+        }
+    }
+}
+
+static void backward_fanout(Fc *f, Node *nd, double *gin)
+{
+    size_t off = 0;
+    if (gin)
+        memset(gin, 0, len_in(nd) * sizeof *gin);
+    for (size_t b = 0; b < nd->nbr; b++) {
+        Branch *br = &nd->br[b];
+        if (br->n == 0) { /* identity: the gradient passes through */
+            fanin_grad(nd, b, nd->tmp, &off);
+        } else {
+            Node *last = &br->nodes[br->n - 1];
+            fanin_grad(nd, b, last->g, &off);
+            backward_list(f, br->nodes, br->n, last->g, nd->tmp);
+        }
+        if (gin)
+            for (size_t e = 0; e < len_in(nd); e++)
+                gin[e] += nd->tmp[e];
+    }
+}
+
+/* Propagates nd->g (set by the caller) into gin (NULL at the net's input). */
+static void backward_node(Fc *f, Node *nd, double *gin)
+{
+    size_t n = len_out(nd);
+    switch (nd->op->kind) {
+    case IR_CONV:
+    case IR_DENSE:
+        backward_affine(f, nd, gin);
+        return;
+    case IR_FANOUT:
+        backward_fanout(f, nd, gin);
+        return;
+    default:
+        break;
+    }
+    if (gin == NULL)
+        return;
+    switch (nd->op->kind) {
+    case IR_ACT:
+        for (size_t e = 0; e < n; e++)
+            gin[e] = nd->g[e] * nd->op->u.act.def->dphi(nd->op->u.act.def, nd->in[e], nd->op->u.act.p);
+        break;
+    case IR_POOL:
+        memset(gin, 0, len_in(nd) * sizeof *gin);
+        pool_visit(nd, pool_bwd, gin);
+        break;
+    case IR_GLOBAL_POOL: {
+        size_t P = nd->hi * nd->wi;
+        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t ch = 0; ch < nd->ci; ch++)
+                gin[p * nd->ci + ch] = c * nd->g[ch];
+        break;
+    }
+    case IR_FLATTEN:
+        memcpy(gin, nd->g, n * sizeof *gin);
+        break;
+    case IR_LAYER_NORM:
+        layer_norm_bwd(nd, gin);
+        break;
+    default:
+        break;
+    }
+}
+
+/* gout is the gradient at the list's output (already in nodes[n-1].g when n > 0). */
+static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
+{
+    (void)gout;
+    for (size_t i = n; i-- > 0;)
+        backward_node(f, &nodes[i], i > 0 ? nodes[i - 1].g : gin);
+}
+
+/* ---- parameters and the kernels ---------------------------------------- */
+
+static void init_list(Fc *f, Node *nodes, size_t n, Rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        Node *nd = &nodes[i];
+        if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
+            rng_fill_normal(r, f->params + nd->w_off, nd->k * nd->co, 1.0);
+            if (nd->has_b)
+                rng_fill_normal(r, f->params + nd->b_off, nd->co, 1.0);
+        }
+        for (size_t b = 0; b < nd->nbr; b++)
+            init_list(f, nd->br[b].nodes, nd->br[b].n, r);
+    }
+}
+
+static int has_affine(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_CONV || ops[i].kind == IR_DENSE)
+            return 1;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                if (has_affine(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                    return 1;
+    }
+    return 0;
+}
+
+/* The net must end in a top-level readout (dense or conv) followed only by
+ * parameter-free layers other than flatten, so the units of its output are
+ * exchangeable and unit 0's NTK is the kernel of any output unit. */
+static int check_readout(const IrNet *net, NtkcError *err)
+{
+    size_t last = net->nops;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_CONV || net->ops[i].kind == IR_DENSE)
+            last = i;
+    int ok = last < net->nops && !has_affine(net->ops + last + 1, net->nops - last - 1);
+    for (size_t i = last + 1; ok && i < net->nops; i++)
+        ok = net->ops[i].kind != IR_FLATTEN;
+    if (!ok)
+        diag_user(err,
+                  "finite net '%s': the finite-width check needs a readout — a dense or conv layer at net level "
+                  "followed only by activations, pooling or layer_norm",
+                  net->name ? net->name : "<net>");
+    return ok ? NTKC_OK : err->code;
+}
+
+int finite_conv_needed(const IrNet *net)
+{
+    if (net->input.kind != IR_INPUT_VECTOR)
+        return 1;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
+            return 1;
+    return 0;
+}
+
+static void fc_free(Fc *f)
+{
+    free_list(f->top, f->ntop);
+    free(f->params);
+    free(f->grad);
+}
+
+static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, NtkcError *err)
+{
+    memset(f, 0, sizeof *f);
+    f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
+    if (width == 0) {
+        diag_user(err, "finite net: the width must be at least 1");
+        return err->code;
+    }
+    if (net->param != PARAM_NTK) {
+        diag_user(err, "finite net '%s': image and branching nets are checked under param ntk only", net->name);
+        return err->code;
+    }
+    if (check_readout(net, err) != NTKC_OK)
+        return err->code;
+    int image = net->input.kind == IR_INPUT_IMAGE;
+    size_t h, w, c;
+    if (lay_list(f, net->ops, net->nops, &f->top, image ? net->input.h : 1, image ? net->input.w : 1,
+                 image ? net->input.c : dim, &h, &w, &c) != NTKC_OK)
+        return err->code;
+    f->out_units = h * w * c;
+    f->params = dalloc(f, f->nparams);
+    f->grad = dalloc(f, f->nparams);
+    return err->code;
+}
+
+/* One sample: adds mean_o f_o f_oᵀ to nngp and J Jᵀ of unit 0 to ntk (full n×n). */
+static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, double *G, double *nngp, double *ntk)
+{
+    Node *last = &f->top[f->ntop - 1];
+    for (size_t i = 0; i < n; i++) {
+        forward_list(f, f->top, f->ntop, x + i * dim);
+        memcpy(F + i * f->out_units, last->out, f->out_units * sizeof *F);
+        if (ntk == NULL)
+            continue;
+        memset(last->g, 0, f->out_units * sizeof *last->g);
+        last->g[0] = 1.0;
+        memset(f->grad, 0, f->nparams * sizeof *f->grad);
+        backward_list(f, f->top, f->ntop, last->g, NULL);
+        memcpy(G + i * f->nparams, f->grad, f->nparams * sizeof *G);
+    }
+    if (nngp)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)f->out_units,
+                    1.0 / (double)f->out_units, F, (int)f->out_units, F, (int)f->out_units, 1.0, nngp, (int)n);
+    if (ntk)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)f->nparams, 1.0, G,
+                    (int)f->nparams, G, (int)f->nparams, 1.0, ntk, (int)n);
+    return NTKC_OK;
+}
+
+int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,
+                        double *nngp, double *ntk, NtkcError *err)
+{
+    if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
+        diag_user(err, "finite net '%s': need at least one input and one sample", net->name ? net->name : "<net>");
+        return err->code;
+    }
+    if (net->input.dim != 0 && net->input.dim != dim) {
+        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", net->name, net->input.dim,
+                  dim);
+        return err->code;
+    }
+    Fc f;
+    if (fc_new(&f, net, dim, opts->width, err) != NTKC_OK) {
+        fc_free(&f);
+        return err->code;
+    }
+    if (f.nparams > SIZE_MAX / sizeof(double) / n || f.nparams > INT32_MAX || f.out_units > INT32_MAX) {
+        diag_user(err, "finite net '%s': %zu parameters are too many for the check; lower --width", net->name,
+                  f.nparams);
+        fc_free(&f);
+        return err->code;
+    }
+    double *F = dalloc(&f, n * f.out_units), *G = ntk ? dalloc(&f, n * f.nparams) : NULL;
+    if (nngp)
+        memset(nngp, 0, n * n * sizeof *nngp);
+    if (ntk)
+        memset(ntk, 0, n * n * sizeof *ntk);
+    Rng r;
+    rng_seed(&r, opts->seed);
+    for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
+        init_list(&f, f.top, f.ntop, &r);
+        one_sample(&f, n, x, dim, F, G, nngp, ntk);
+    }
+    double inv = 1.0 / (double)opts->samples;
+    for (size_t e = 0; err->code == NTKC_OK && e < n * n; e++) {
+        if (nngp)
+            nngp[e] *= inv;
+        if (ntk)
+            ntk[e] *= inv;
+        if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e])))
+            diag_user(err, "finite net '%s': the empirical kernel is not finite at (%zu, %zu)", net->name, e / n,
+                      e % n);
+    }
+    free(F);
+    free(G);
+    fc_free(&f);
+    return err->code;
+}

@@ -1,0 +1,254 @@
+#include "conv_reference.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Kernels of the pairs (1,2), (1,1), (2,2) over all pixel pairs; Θ for (1,2). */
+typedef struct Ker {
+    int spatial;
+    size_t h, w;
+    double *s[3]; /* 0: (x1,x2)  1: (x1,x1)  2: (x2,x2) */
+    double *t;
+} Ker;
+
+static size_t len(const Ker *k) { return k->h * k->h * k->w * k->w; }
+static size_t at(const Ker *k, size_t i, size_t kk, size_t j, size_t l)
+{
+    return ((i * k->h + kk) * k->w + j) * k->w + l;
+}
+
+static Ker ker_new(int spatial, size_t h, size_t w)
+{
+    Ker k = {spatial, h, w, {NULL, NULL, NULL}, NULL};
+    for (int p = 0; p < 3; p++)
+        k.s[p] = calloc(len(&k), sizeof(double));
+    k.t = calloc(len(&k), sizeof(double));
+    return k;
+}
+
+static Ker ker_copy(const Ker *a)
+{
+    Ker k = ker_new(a->spatial, a->h, a->w);
+    for (int p = 0; p < 3; p++)
+        memcpy(k.s[p], a->s[p], len(a) * sizeof(double));
+    memcpy(k.t, a->t, len(a) * sizeof(double));
+    return k;
+}
+
+static void ker_free(Ker *k)
+{
+    for (int p = 0; p < 3; p++)
+        free(k->s[p]);
+    free(k->t);
+}
+
+/* Index of output position m, tap u along an axis of n (−1 outside). */
+static long tap(long m, long u, long s, long p, long n, int cyc)
+{
+    long r = s * m + u - p;
+    if (cyc)
+        return ((r % n) + n) % n;
+    return r < 0 || r >= n ? -1 : r;
+}
+
+/* out = c·Σ over windows of a; shared = 1 for a conv (the same tap on both pixels). */
+static void window_sum(const Ker *a, double *src, Ker *o, double *dst, const IrWindow *w, int shared, double c)
+{
+    int cyc = w->pad == IR_PAD_CIRCULAR;
+    for (size_t i = 0; i < o->h; i++)
+        for (size_t k = 0; k < o->h; k++)
+            for (size_t j = 0; j < o->w; j++)
+                for (size_t l = 0; l < o->w; l++) {
+                    double sum = 0;
+                    for (int u = 0; u < w->kh; u++)
+                        for (int v = 0; v < w->kh; v++) {
+                            if (shared && u != v)
+                                continue;
+                            long ri = tap((long)i, u, w->sh, w->pt, (long)a->h, cyc);
+                            long rk = tap((long)k, v, w->sh, w->pt, (long)a->h, cyc);
+                            if (ri < 0 || rk < 0)
+                                continue;
+                            for (int u2 = 0; u2 < w->kw; u2++)
+                                for (int v2 = 0; v2 < w->kw; v2++) {
+                                    if (shared && u2 != v2)
+                                        continue;
+                                    long cj = tap((long)j, u2, w->sw, w->pl, (long)a->w, cyc);
+                                    long cl = tap((long)l, v2, w->sw, w->pl, (long)a->w, cyc);
+                                    if (cj >= 0 && cl >= 0)
+                                        sum += src[at(a, (size_t)ri, (size_t)rk, (size_t)cj, (size_t)cl)];
+                                }
+                        }
+                    dst[at(o, i, k, j, l)] = c * sum;
+                }
+}
+
+static void dual(const char *name, double s11, double s12, double s22, double *T, double *Td)
+{
+    if (strcmp(name, "relu") == 0) {
+        double norm = sqrt(s11 * s22), c = norm > 0 ? fmax(-1.0, fmin(1.0, s12 / norm)) : 0.0, th = acos(c);
+        *T = norm * (sin(th) + (M_PI - th) * c) / (2 * M_PI);
+        *Td = (M_PI - th) / (2 * M_PI);
+    } else if (strcmp(name, "erf") == 0) {
+        double q = (1 + 2 * s11) * (1 + 2 * s22);
+        *T = 2 / M_PI * asin(2 * s12 / sqrt(q));
+        *Td = 4 / M_PI / sqrt(q - 4 * s12 * s12);
+    } else {
+        cr_assert_str_eq(name, "identity", "the reference lacks activation %s", name);
+        *T = s12, *Td = 1.0;
+    }
+}
+
+static void apply(const IrOp *ops, size_t n, Ker *k);
+
+static void fanout(const IrFanout *f, Ker *k)
+{
+    Ker acc = {0};
+    for (size_t b = 0; b < f->nbranches; b++) {
+        Ker br = ker_copy(k);
+        apply(f->branches[b].ops, f->branches[b].nops, &br);
+        if (b == 0) {
+            acc = ker_new(br.spatial, br.h, br.w);
+            if (f->mode == IR_FANIN_PROD)
+                for (int p = 0; p < 3; p++)
+                    for (size_t e = 0; e < len(&acc); e++)
+                        acc.s[p][e] = 1.0;
+        }
+        double c = f->mode == IR_FANIN_SUM ? f->branches[b].scale * f->branches[b].scale
+                   : f->mode == IR_FANIN_CONCAT ? 1.0 / (double)f->nbranches
+                                               : 1.0;
+        for (size_t e = 0; e < len(&acc); e++) {
+            if (f->mode == IR_FANIN_PROD) {
+                acc.t[e] = acc.t[e] * br.s[0][e] + acc.s[0][e] * br.t[e];
+                for (int p = 0; p < 3; p++)
+                    acc.s[p][e] *= br.s[p][e];
+            } else {
+                acc.t[e] += c * br.t[e];
+                for (int p = 0; p < 3; p++)
+                    acc.s[p][e] += c * br.s[p][e];
+            }
+        }
+        ker_free(&br);
+    }
+    ker_free(k);
+    *k = acc;
+}
+
+/* Variances of the pixels of x1 (p = 1) or x2 (p = 2): the same-pixel entries. */
+static double var(const Ker *k, int p, size_t i, size_t j) { return k->s[p][at(k, i, i, j, j)]; }
+
+static void pointwise(const IrOp *op, Ker *k)
+{
+    Ker old = ker_copy(k);
+    for (size_t i = 0; i < k->h; i++)
+        for (size_t kk = 0; kk < k->h; kk++)
+            for (size_t j = 0; j < k->w; j++)
+                for (size_t l = 0; l < k->w; l++) {
+                    size_t e = at(k, i, kk, j, l);
+                    /* pairs (x1,x2), (x1,x1), (x2,x2): which input each pixel is of */
+                    double va[3] = {var(&old, 1, i, j), var(&old, 1, i, j), var(&old, 2, i, j)};
+                    double vb[3] = {var(&old, 2, kk, l), var(&old, 1, kk, l), var(&old, 2, kk, l)};
+                    for (int p = 0; p < 3; p++) {
+                        double T, Td;
+                        if (op->kind == IR_ACT) {
+                            dual(op->u.act.def->name, va[p], old.s[p][e], vb[p], &T, &Td);
+                        } else {
+                            Td = 1.0 / sqrt((va[p] + op->u.ln.eps) * (vb[p] + op->u.ln.eps));
+                            T = old.s[p][e] * Td;
+                        }
+                        k->s[p][e] = T;
+                        if (p == 0)
+                            k->t[e] = old.t[e] * Td;
+                    }
+                }
+    ker_free(&old);
+}
+
+static void apply(const IrOp *ops, size_t n, Ker *k)
+{
+    for (size_t i = 0; i < n; i++) {
+        const IrOp *op = &ops[i];
+        Ker o = ker_new(op->out.spatial, op->out.h, op->out.w);
+        switch (op->kind) {
+        case IR_DENSE:
+        case IR_CONV: {
+            IrWindow one = {1, 1, 1, 1, 0, 0, IR_PAD_VALID};
+            const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : &one;
+            double ws = op->kind == IR_CONV ? op->u.conv.w_std : op->u.dense.w_std;
+            double bs = op->kind == IR_CONV ? op->u.conv.b_std : op->u.dense.b_std;
+            double c = ws * ws / (w->kh * w->kw);
+            for (int p = 0; p < 3; p++) {
+                window_sum(k, k->s[p], &o, o.s[p], w, 1, c);
+                for (size_t e = 0; e < len(&o); e++)
+                    o.s[p][e] += bs * bs;
+            }
+            window_sum(k, k->t, &o, o.t, w, 1, c);
+            for (size_t e = 0; e < len(&o); e++)
+                o.t[e] += o.s[0][e];
+            break;
+        }
+        case IR_POOL: {
+            const IrWindow *w = &op->u.pool.win;
+            double c = op->u.pool.average ? 1.0 / (w->kh * w->kw) : 1.0;
+            for (int p = 0; p < 3; p++)
+                window_sum(k, k->s[p], &o, o.s[p], w, 0, c * c);
+            window_sum(k, k->t, &o, o.t, w, 0, c * c);
+            break;
+        }
+        case IR_GLOBAL_POOL:
+        case IR_FLATTEN: {
+            double P = (double)(k->h * k->w);
+            double c = op->kind == IR_FLATTEN ? 1.0 / P : op->u.gpool.average ? 1.0 / (P * P) : 1.0;
+            for (size_t ii = 0; ii < k->h; ii++)
+                for (size_t kk = 0; kk < k->h; kk++)
+                    for (size_t j = 0; j < k->w; j++)
+                        for (size_t l = 0; l < k->w; l++) {
+                            if (op->kind == IR_FLATTEN && (ii != kk || j != l))
+                                continue;
+                            size_t e = at(k, ii, kk, j, l);
+                            for (int p = 0; p < 3; p++)
+                                o.s[p][0] += c * k->s[p][e];
+                            o.t[0] += c * k->t[e];
+                        }
+            break;
+        }
+        case IR_ACT:
+        case IR_LAYER_NORM:
+            ker_free(&o);
+            pointwise(op, k);
+            continue;
+        case IR_FANOUT:
+            ker_free(&o);
+            fanout(&op->u.fanout, k);
+            continue;
+        }
+        ker_free(k);
+        *k = o;
+    }
+}
+
+void conv_reference(const IrNet *net, size_t dim, const double *x1, const double *x2, double *nngp, double *ntk)
+{
+    const IrInput *in = &net->input;
+    size_t h = in->kind == IR_INPUT_IMAGE ? in->h : 1, w = in->kind == IR_INPUT_IMAGE ? in->w : 1;
+    size_t c = in->kind == IR_INPUT_IMAGE ? in->c : dim;
+    Ker k = ker_new(in->kind == IR_INPUT_IMAGE, h, w);
+    const double *xs[2] = {x1, x2};
+    const int pa[3] = {0, 0, 1}, pb[3] = {1, 0, 1};
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < h; i++)
+            for (size_t kk = 0; kk < h; kk++)
+                for (size_t j = 0; j < w; j++)
+                    for (size_t l = 0; l < w; l++) {
+                        const double *u = xs[pa[p]] + (i * w + j) * c, *v = xs[pb[p]] + (kk * w + l) * c;
+                        double s = 0;
+                        for (size_t ch = 0; ch < c; ch++)
+                            s += u[ch] * v[ch];
+                        k.s[p][at(&k, i, kk, j, l)] = s / (double)c;
+                    }
+    apply(net->ops, net->nops, &k);
+    *nngp = k.s[0][0];
+    *ntk = k.t[0];
+    ker_free(&k);
+}

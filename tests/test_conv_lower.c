@@ -1,0 +1,168 @@
+/* Lowering of inputs, image layers and branches: the IR they produce
+ * (shapes, windows, padding, branches) and every error, with its position. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "frontend.h"
+#include "ir.h"
+
+typedef struct Lowered {
+    Arena a;
+    NtkcError err;
+    IrNet *ir;
+} Lowered;
+
+static void lower(Lowered *r, const char *src)
+{
+    arena_init(&r->a);
+    diag_clear(&r->err);
+    r->ir = NULL;
+    Program *p = frontend_parse(&r->a, src, "t.ntk", &r->err);
+    if (p != NULL)
+        r->ir = frontend_lower(&r->a, p, NULL, &r->err);
+}
+
+static void expect_error(const char *src, const char *where, const char *what)
+{
+    Lowered r;
+    lower(&r, src);
+    cr_expect_null(r.ir, "should fail: %s", src);
+    char *prefix = arena_printf(&r.a, "t.ntk:%s: error: ", where);
+    cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix,
+              r.err.message);
+    cr_expect(strstr(r.err.message, what) != NULL, "want '%s' in: %s", what, r.err.message);
+    arena_free(&r.a);
+}
+
+Test(conv_lower, the_issue_net_lowers_with_shapes)
+{
+    Lowered r;
+    lower(&r, "net cntk {\n"
+              "    input image(32, 32, 3)\n"
+              "    conv(3, w_std=1.414, b_std=0.0)\n"
+              "    relu\n"
+              "    repeat 3 {\n"
+              "        residual { conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
+              "        relu\n"
+              "    }\n"
+              "    avg_pool(2)\n"
+              "    conv(3, 1.414, 0.1, stride=2, padding=circular)\n"
+              "    global_avg_pool\n"
+              "    dense(1.0)\n"
+              "}\n");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    const IrNet *n = r.ir;
+    cr_expect_eq(n->input.kind, IR_INPUT_IMAGE);
+    cr_expect_eq(n->input.dim, 32 * 32 * 3);
+    cr_assert_eq(n->nops, 2 + 6 + 4);
+    cr_expect_eq(n->ops[0].kind, IR_CONV);
+    cr_expect_eq(n->ops[0].u.conv.win.kh, 3);
+    cr_expect_eq(n->ops[0].u.conv.win.pt, 1);
+    cr_expect_eq(n->ops[0].u.conv.win.pad, IR_PAD_SAME);
+    const IrOp *res = &n->ops[2];
+    cr_assert_eq(res->kind, IR_FANOUT);
+    cr_expect_eq(res->u.fanout.mode, IR_FANIN_SUM);
+    cr_assert_eq(res->u.fanout.nbranches, 2);
+    cr_expect_eq(res->u.fanout.branches[0].nops, 0);
+    cr_expect_eq(res->u.fanout.branches[1].nops, 3);
+    const IrOp *pool = &n->ops[8];
+    cr_assert_eq(pool->kind, IR_POOL);
+    cr_expect_eq(pool->u.pool.win.sh, 2, "pool stride defaults to the window");
+    cr_expect_eq(pool->u.pool.win.pad, IR_PAD_VALID);
+    cr_expect_eq(pool->out.h, 16);
+    const IrOp *c = &n->ops[9];
+    cr_expect_eq(c->u.conv.win.pad, IR_PAD_CIRCULAR);
+    cr_expect_eq(c->out.h, 8);
+    cr_expect_eq(c->out.w, 8);
+    cr_expect_eq(n->ops[10].kind, IR_GLOBAL_POOL);
+    cr_expect_eq(n->ops[10].out.spatial, 0);
+    arena_free(&r.a);
+}
+
+Test(conv_lower, windows_and_sequences)
+{
+    Lowered r;
+    lower(&r, "net s { input sequence(10, 4); conv(3, stride=2); avg_pool(2, padding=same); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    cr_expect_eq(r.ir->input.h, 1);
+    cr_expect_eq(r.ir->input.w, 10);
+    cr_expect_eq(r.ir->ops[0].u.conv.win.kh, 1, "sequence windows are 1-D");
+    cr_expect_eq(r.ir->ops[0].u.conv.win.sh, 1);
+    cr_expect_eq(r.ir->ops[0].out.w, 5);
+    cr_expect_eq(r.ir->ops[1].out.w, 3);
+    arena_free(&r.a);
+    lower(&r, "net r { input image(9, 8, 1); conv(kh=3, kw=1, sh=2, padding=valid); sum_pool(kh=1, kw=2); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    cr_expect_eq(r.ir->ops[0].out.h, 4);
+    cr_expect_eq(r.ir->ops[0].out.w, 8);
+    cr_expect_eq(r.ir->ops[1].out.h, 4);
+    cr_expect_eq(r.ir->ops[1].out.w, 4);
+    cr_expect_eq(r.ir->ops[1].u.pool.average, 0);
+    arena_free(&r.a);
+}
+
+Test(conv_lower, shape_errors)
+{
+    expect_error("net n { dense; conv(3); dense }", "1:16", "'conv' is an image layer but net 'n' works on vectors");
+    expect_error("net n { input image(4, 4, 1); flatten; flatten; dense }", "1:40",
+                 "'flatten' after 'flatten' at 1:31");
+    expect_error("net n { input image(4, 4, 1); global_avg_pool; conv(1); dense }", "1:48",
+                 "'conv' after 'global_avg_pool' at 1:31");
+    expect_error("net n { input image(4, 4, 1); conv(5); flatten; dense }", "1:36", "window 5 is larger than the image height 4");
+    expect_error("net n { input image(4, 4, 1); conv(1, stride=5); flatten; dense }", "1:36",
+                 "stride 5 is larger than the image height 4");
+    expect_error("net n { input image(4, 4, 1); avg_pool(2); avg_pool(2); avg_pool(2); flatten; dense }", "1:66",
+                 "window 2 with padding=valid on an image height of 1 gives an output of size 0");
+    expect_error("net n {\n input image(4, 4, 1)\n conv(3)\n relu }", "1:5", "net 'n' ends on an image (4×4 pixels)");
+    expect_error("net n { input image(4, 4, 1); conv(3, padding=mirror); flatten; dense }", "1:47",
+                 "unknown padding 'mirror' for 'conv'");
+    expect_error("net n { input image(4, 4, 1); conv(3, kh=3); flatten; dense }", "1:39", "either as size or as kh/kw");
+    expect_error("net n { input sequence(8, 2); conv(kh=3, kw=3); flatten; dense }", "1:36", "kh must be 1");
+    expect_error("net n { input picture(4, 4, 1); dense }", "1:15", "unknown input kind 'picture'");
+    expect_error("net n { input image(4, 4); dense }", "1:9", "missing required argument 'channels' for 'input image'");
+    expect_error("net n { input image(4, 4, 1); input image(4, 4, 1); flatten; dense }", "1:31", "'input' given twice");
+    expect_error("net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }", "1:47",
+                 "supported only under param ntk");
+}
+
+Test(conv_lower, dense_after_global_pool_is_fine)
+{
+    Lowered r;
+    lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); relu; layer_norm; dense }");
+    cr_expect_null(r.ir, "layer_norm after relu must be refused");
+    cr_expect(strstr(r.err.message, "'layer_norm' needs Gaussian pre-activations") != NULL, "%s", r.err.message);
+    arena_free(&r.a);
+    lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); layer_norm; relu; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    cr_expect_eq(r.ir->ops[4].kind, IR_LAYER_NORM);
+    cr_expect_float_eq(r.ir->ops[4].u.ln.eps, 1e-12, 0);
+    arena_free(&r.a);
+}
+
+Test(conv_lower, branch_errors)
+{
+    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); relu }; flatten; dense }", "1:60",
+                 "a residual block must end in an affine layer (dense or conv), not 'relu'");
+    expect_error("net n { input image(4, 4, 1); conv(3); fanout { branch { conv(3); erf } branch { conv(1) } } sum; "
+                 "flatten; dense }",
+                 "1:67", "branch 1 of this 'fanout' sum ends in 'erf'");
+    expect_error("net n { dense; fanout { branch { } branch { } } prod; dense }", "1:36", "two identity branches");
+    expect_error("net n { input image(4, 4, 1); conv(3); fanout { branch { conv(3) } branch { conv(3, stride=2) } } "
+                 "sum; flatten; dense }",
+                 "1:68", "branch 2 ends with shape 2×2");
+    expect_error("net n { dense; fanout { branch { dense } branch { dense } }; dense }", "1:16",
+                 "needs its fan-in after the block: sum, prod or concat");
+    expect_error("net n { dense; fanout { branch { dense } branch { dense } } mean; dense }", "1:61",
+                 "unknown fan-in 'mean'");
+    expect_error("net n { dense; fanout { branch { dense }; dense } sum; dense }", "1:43",
+                 "a 'fanout' block holds only 'branch { ... }' blocks");
+    expect_error("net n { dense; branch { dense }; dense }", "1:16", "'branch' blocks belong directly inside");
+    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); avg_pool(1); conv(1) }; flatten; dense }",
+                 "1:60", "inside a residual or fanout block on images is not supported yet");
+    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3, stride=2) }; flatten; dense }", "1:40",
+                 "changes the shape from 4×4 to 2×2");
+    expect_error("net n { dense; residual(alpha=-1) { dense }; dense }", "1:31", "'alpha' of 'residual' must be");
+    expect_error("net n { dense; residual { dense } sum; dense }", "1:35", "'residual' takes nothing after its block");
+}

@@ -360,6 +360,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     if (op == NULL)
         return 0;
     op->u.act.def = def;
+    L->gaussian = 0;
     return 1;
 }
 
@@ -435,8 +436,7 @@ static int lower_layer(Lower *L, const Stmt *s)
     }
     L->seen_layer = 1;
     size_t before = L->nops;
-    int ok = formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
-    if (!ok)
+    if (!(formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
         return 0;
     if (L->nops > before)
         L->ops[L->nops - 1].out = L->shape;

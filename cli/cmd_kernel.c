@@ -2,13 +2,12 @@
  * maps so an output larger than memory streams to disk tile by tile. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
 #include "data.h"
 #include "npy.h"
+#include "progress.h"
 
 static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
@@ -19,31 +18,6 @@ static const char help[] =
     "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64.\n"
     "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
     "whole computation succeeded. Prints a one-line summary unless --quiet.\n";
-
-typedef struct Progress {
-    struct timespec start;
-    int shown;
-} Progress;
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
-/* A percentage on stderr once a computation has run for a second. */
-static int show_progress(void *ctx, size_t done, size_t total)
-{
-    Progress *p = ctx;
-    if (seconds_since(&p->start) < 1.0 || !isatty(2))
-        return 0;
-    fprintf(stderr, "\r  kernel: %3.0f%% of %zu entries", 100.0 * (double)done / (double)total, total);
-    p->shown = done == total ? 2 : 1;
-    if (done == total)
-        fputc('\n', stderr);
-    return 0;
-}
 
 /* Entries computed between two releases of the output pages written so far:
  * about 8 MB of each output, and some 50 MB of pages touched. */
@@ -65,7 +39,7 @@ static int stream_progress(void *ctx, size_t done, size_t total)
         npy_out_release(s->outs[1]);
         s->released = done;
     }
-    return show_progress(&s->progress, done, total);
+    return progress_show(&s->progress, done, total);
 }
 
 typedef struct KernelArgs {
@@ -114,12 +88,12 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
     }
     Streaming stream = {.outs = {ntk, nngp}};
     Progress *progress = &stream.progress;
-    clock_gettime(CLOCK_MONOTONIC, &progress->start);
+    progress_start(progress, "kernel");
     ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
     int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
                          ntk ? npy_out_data(ntk) : NULL, &opts, err);
     if (rc == 0 && !a->quiet)
-        print_summary(net, n1, n2, nngp, ntk, a, seconds_since(&progress->start));
+        print_summary(net, n1, n2, nngp, ntk, a, progress_seconds(progress));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)
@@ -149,12 +123,12 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
         return err->code;
     }
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    Progress clock;
+    progress_start(&clock, "compile");
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
-    a->compile_seconds = seconds_since(&t0);
+    a->compile_seconds = progress_seconds(&clock);
     NpyArray x1 = {0}, x2 = {0};
     int rc = load_net_inputs(net, inputs[0], &x1, err);
     if (rc == 0 && inputs[1])

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "emit_image.h"
+
 typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_NKINDS } PrimKind;
 
 typedef struct Prim {
@@ -269,6 +271,7 @@ char *prim_emit_host_source(void)
             act_definition(&sb, "", acts[a]);
     sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
                  "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
+    emit_image_host_source(&sb);
     sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);
@@ -276,6 +279,7 @@ char *prim_emit_host_source(void)
         if (prim_act_has_block(acts[a]))
             sb_printf(&sb, "    {\"ntkc_block_act_%s\", (HostFn)ntkc_block_act_%s},\n", acts[a]->name,
                       acts[a]->name);
+    emit_image_host_table(&sb);
     sb_puts(&sb, "};\n"
                  "const size_t ntkc_host_primitive_count =\n"
                  "    sizeof ntkc_host_primitives / sizeof ntkc_host_primitives[0];\n");

@@ -260,10 +260,6 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 }
 #define push_op lower_push_op
 
-/* Standard deviations are squared into the generated code: beyond this
- * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
-#define STD_MAX 1e150
-
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
     [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -364,6 +360,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     if (op == NULL)
         return 0;
     op->u.act.def = def;
+    L->gaussian = 0;
     return 1;
 }
 
@@ -439,8 +436,7 @@ static int lower_layer(Lower *L, const Stmt *s)
     }
     L->seen_layer = 1;
     size_t before = L->nops;
-    int ok = formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
-    if (!ok)
+    if (!(formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
         return 0;
     if (L->nops > before)
         L->ops[L->nops - 1].out = L->shape;

@@ -214,8 +214,8 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
 enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, NCONV };
 static const ParamSpec conv_spec[NCONV] = {
     [C_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
-    [C_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0, NULL},
-    [C_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0, NULL},
+    [C_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [C_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
     [C_STRIDE] = {"stride", 1, 1, 1e6, 1, 0, NULL},
     [C_PAD] = {"padding", IR_PAD_SAME, 0, 2, 1, 0, padding_names},
     [C_KH] = {"kh", 0, 1, 1e6, 1, 0, NULL},
@@ -433,7 +433,7 @@ static int push_fanout(Lower *L, const Stmt *s, IrFanIn mode, IrBranch *br, size
     return 1;
 }
 
-static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, INFINITY, 0, 0, NULL}};
+static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, STD_MAX, 0, 0, NULL}};
 
 int lower_residual(Lower *L, const Stmt *s)
 {

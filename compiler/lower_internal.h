@@ -71,6 +71,10 @@ typedef struct Bound {
 
 /* Upper bounds this large only keep values representable; they are not shown. */
 #define SHOWN_MAX 1e15
+/* Scales (w_std, b_std, alpha) are squared into the generated code: beyond
+ * this bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154)
+ * and would be emitted as 'inf', which no C compiler accepts. */
+#define STD_MAX 1e150
 
 const char *lower_pos_str(Lower *L, SrcPos p);
 int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);

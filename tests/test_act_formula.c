@@ -90,6 +90,10 @@ Test(act_formula, calls_constants_and_parameters)
         cr_expect_float_eq(d->phi(d, x, NULL), want, 1e-13, "x=%g", x);
     }
     arena_free(&r.a);
+    /* An activation of the file shadows the function of the same name. */
+    d = formula_def(&r, "act sigmoid(x) = 2 * x\nact f(x) = sigmoid(x) + 1", "f");
+    cr_expect_float_eq(d->phi(d, 1.5, NULL), 4.0, 1e-15);
+    arena_free(&r.a);
 }
 
 /* The emitted quadrature against a closed form of the table (same function

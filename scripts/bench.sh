@@ -116,7 +116,7 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
         "≤ 1.5× roofline: $(verdict "$tcc_in / $roof <= 1.5")"
     echo
     echo "2.-3. CNN (scripts/bench_cnn.sh: name value unit)"
-    if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (convolutions not built yet)"; fi
+    if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (scripts/bench_cnn.sh, from the convolutions work, is not there yet)"; fi
     echo "  targets: CNN-GAP ≤ 0.3 core-s/entry; CNN-flatten ≤ 0.2 core-ms/entry; libtcc compile ≤ 10 ms"
     echo
     echo "3. JIT of the FC net: libtcc $(calc %.2f "1000 * $(minof compile "$out/inproc-tcc.raw")") ms;" \

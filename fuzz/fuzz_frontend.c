@@ -42,16 +42,31 @@ static void check_rejection(const NtkcError *err, const char *src)
 }
 
 /* Rows: a generic vector, the zero vector, a duplicate of the first, and a
- * large multiple of the first (exercises the overflow reporting). */
-enum { EVAL_N = 4, EVAL_D = 3 };
-static const double eval_x[EVAL_N * EVAL_D] = {0.3, -1.2, 0.7, 0, 0, 0, 0.3, -1.2, 0.7, 3e5, -1.2e6, 7e5};
+ * large multiple of the first (exercises the overflow reporting). Nets that
+ * declare their input size get rows of that size, up to EVAL_MAX_D. */
+enum { EVAL_N = 4, EVAL_MAX_D = 1024 };
+
+static void eval_inputs(double *x, size_t d)
+{
+    for (size_t k = 0; k < d; k++) {
+        x[k] = 0.3 + 0.7 * (double)((k * 7919) % 13) / 13.0 - (k % 3 == 1 ? 1.5 : 0.0);
+        x[d + k] = 0;
+        x[2 * d + k] = x[k];
+        x[3 * d + k] = 1e6 * x[k];
+    }
+}
 
 static void check_kernels(const ntkc_net *net, const char *src)
 {
+    size_t d = ntkc_net_input_dim(net) ? ntkc_net_input_dim(net) : 3;
+    if (d > EVAL_MAX_D)
+        return;
+    static double x[EVAL_N * EVAL_MAX_D];
     double nngp[EVAL_N * EVAL_N], ntk[EVAL_N * EVAL_N];
+    eval_inputs(x, d);
     ntkc_eval_options opts = {.threads = 1};
     ntkc_error err = {0};
-    if (ntkc_kernel(net, EVAL_N, eval_x, 0, NULL, EVAL_D, nngp, ntk, &opts, &err) != 0) {
+    if (ntkc_kernel(net, EVAL_N, x, 0, NULL, d, nngp, ntk, &opts, &err) != 0) {
         if (err.code != NTKC_EUSER || strstr(err.message, "not finite") == NULL)
             fuzz_fail("evaluation failed with something other than a reported overflow", src, err.message);
         return;
@@ -65,6 +80,15 @@ static void check_kernels(const ntkc_net *net, const char *src)
             if (nngp[i * EVAL_N + j] != nngp[j * EVAL_N + i] || ntk[i * EVAL_N + j] != ntk[j * EVAL_N + i])
                 fuzz_fail("kernel not symmetric", src, "");
         }
+    }
+    /* Row 2 duplicates row 0: the pair and both self-pairs are one value,
+     * and so are their entries with row 3 (computed in the same argument
+     * order; swapping the arguments may move the last bit of image kernels). */
+    const double *k2[2] = {nngp, ntk};
+    for (int o = 0; o < 2; o++) {
+        const double *k = k2[o];
+        if (k[0] != k[2] || k[2 * EVAL_N + 2] != k[0] || k[3] != k[2 * EVAL_N + 3])
+            fuzz_fail("a duplicated input gives a different kernel", src, "");
     }
 }
 

@@ -534,7 +534,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     size_t ps = e->prep ? e->prep : 1;
     /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
      * scratch records for the lanes past the end of a prep batch */
-    size_t total = ws + 3 * ps * LANES;
+    size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES;
     sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
     sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
     sb_printf(sb,
@@ -572,7 +572,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    (void)gram, (void)ldg;\n"
               "    if (!ws)\n"
               "        return rows * cols;\n"
-              "    double *v2 = ws + %zu + %zu;\n"
+              "    double *v2 = ws + %zu;\n"
               "    for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {\n"
               "        size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;\n"
               "        const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];\n"
@@ -598,7 +598,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
-              n, total, ws, ps * LANES, ps, ps, n, ps);
+              n, tile_total, ws, ps, ps, n, ps);
     sb_printf(sb,
               "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"

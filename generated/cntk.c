@@ -692,12 +692,12 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(211969 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(204801 * sizeof(double)), out[2 * NTKC_LANES];
     size_t bad = 0;
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    double *v2 = ws + 201217 + 3584;
+    double *v2 = ws + 201217;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
         const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];

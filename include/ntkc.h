@@ -126,6 +126,42 @@ int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const dou
                  const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
                  ntkc_error *err);
 
+/* ---- Graphs ----------------------------------------------------------------
+ * Nets declaring `input graph(F)` take sets of graphs instead of matrices: the
+ * kernel between two graphs (graph neural tangent kernel, Du et al. 2019). */
+
+typedef struct ntkc_graphs ntkc_graphs;
+
+/* 1 when the net's input is a graph (use ntkc_kernel_graphs), else 0. */
+int ntkc_net_takes_graphs(const ntkc_net *net);
+
+/* Reads a graph data set in the GIN/GNTK text format (README, "Graphs"):
+ * first line the number of graphs; per graph a line "n label", then n lines
+ * "tag k neighbour_1 ... neighbour_k [feature values]". features: the F the
+ * net takes (ntkc_net_input_dim), or 0 to take it from the data. Node
+ * features are one-hot in the tag when a file gives none. Malformed files are
+ * errors naming the line; an adjacency listed on one side only is made
+ * symmetric and reported by ntkc_graphs_warnings. */
+ntkc_graphs *ntkc_graphs_read(const char *path, size_t features, ntkc_error *err);
+/* The same from text in memory; name labels messages. */
+ntkc_graphs *ntkc_graphs_parse(const char *text, const char *name, size_t features, ntkc_error *err);
+void ntkc_graphs_free(ntkc_graphs *graphs);
+size_t ntkc_graphs_count(const ntkc_graphs *graphs);
+/* F: features per node. */
+size_t ntkc_graphs_features(const ntkc_graphs *graphs);
+/* Nodes of graph i. */
+size_t ntkc_graphs_nodes(const ntkc_graphs *graphs, size_t i);
+/* The graphs' labels as read (ntkc_graphs_count values). */
+const double *ntkc_graphs_labels(const ntkc_graphs *graphs);
+/* What was repaired while reading (one line each), or NULL when nothing was. */
+const char *ntkc_graphs_warnings(const ntkc_graphs *graphs);
+
+/* NNGP and NTK between the graphs of g1 and g2 (g2 == NULL: g2 = g1, one
+ * triangle computed and mirrored); nngp and ntk are count1 × count2 row-major
+ * outputs, either may be NULL. Returns 0 or the error code. */
+int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
+                       double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,7 @@
 
 #include "emit_image.h"
 
-enum { MAX_SLOTS = 64 };
+enum { MAX_SLOTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
@@ -128,21 +128,21 @@ static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
     line(e, "{ /* %s */", f->residual ? "residual" : "fanout");
     e->ind++;
-    line(e, "double s_in = s, t_in = t, s_acc = 0.0, t_acc = 0.0;");
+    line(e, "double s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+    line(e, "ntkc_copy(s_in, s, NTKC_LANES);");
+    line(e, "ntkc_copy(t_in, t, NTKC_LANES);");
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
-        line(e, "s = s_in, t = t_in;");
+        if (b > 0) {
+            line(e, "ntkc_copy(s, s_in, NTKC_LANES);");
+            line(e, "ntkc_copy(t, t_in, NTKC_LANES);");
+        }
         emit_vec_ops(e, br->ops, br->nops);
-        if (f->mode == IR_FANIN_SUM)
-            line(e, "s_acc += %s * s, t_acc += %s * t;", lit(br->scale * br->scale).s, lit(br->scale * br->scale).s);
-        else if (f->mode == IR_FANIN_CONCAT)
-            line(e, "s_acc += s / %zu.0, t_acc += t / %zu.0;", f->nbranches, f->nbranches);
-        else if (b == 0)
-            line(e, "s_acc = s, t_acc = t;");
-        else
-            line(e, "t_acc = t_acc * s + s_acc * t, s_acc *= s;");
+        line(e, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
+             lit(br->scale * br->scale).s);
     }
-    line(e, "s = s_acc, t = t_acc;");
+    line(e, "ntkc_copy(s, s_acc, NTKC_LANES);");
+    line(e, "ntkc_copy(t, t_acc, NTKC_LANES);");
     e->ind--;
     line(e, "}");
 }
@@ -155,31 +155,31 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
         switch (op->kind) {
         case IR_DENSE: {
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            line(e, "s = %s * s + %s; /* dense, line %d */", lit(w2).s, lit(b2).s, op->pos.line);
-            line(e, "t = %s * t + s;", lit(w2).s);
+            line(e, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
+            line(e, "    s[l] = %s * s[l] + %s;", lit(w2).s, lit(b2).s);
+            line(e, "    t[l] = %s * t[l] + s[l];", lit(w2).s);
+            line(e, "}");
             break;
         }
         case IR_ACT: {
             need_dual(e, op->u.act.def);
             const char *p = act_params(e, &op->u.act, name, sizeof name);
             line(e, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
-            line(e, "    fill[%zu] = s;", e->prep);
-            line(e, "{");
+            line(e, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
+            line(e, "for (int l = 0; l < NTKC_LANES; l++) {");
             line(e, "    double T_, Td_;");
-            line(e, "    ntkc_dual_%s(%s, v1[%zu], s, v2[%zu], &T_, &Td_);", op->u.act.def->name, p, e->prep, e->prep);
-            line(e, "    s = T_, t *= Td_;");
+            line(e, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
+                 op->u.act.def->name, p, e->prep, e->prep * LANES);
+            line(e, "    s[l] = T_, t[l] *= Td_;");
             line(e, "}");
             e->prep++;
             break;
         }
         case IR_LAYER_NORM:
             line(e, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            line(e, "    fill[%zu] = s;", e->prep);
-            line(e, "{");
-            line(e, "    double r_ = 1.0 / sqrt((v1[%zu] + %s) * (v2[%zu] + %s));", e->prep, lit(op->u.ln.eps).s, e->prep,
+            line(e, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
+            line(e, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", e->prep, e->prep * LANES,
                  lit(op->u.ln.eps).s);
-            line(e, "    s *= r_, t *= r_;");
-            line(e, "}");
             e->prep++;
             break;
         case IR_FANOUT:
@@ -241,7 +241,7 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 static void emit_fill(Em *e, int S)
 {
     line(e, "if (fill && pi == 0)");
-    line(e, "    ntkc_copy(fill + %zu, pl[%d], %zu);", e->prep, S, e->h * e->w);
+    line(e, "    ntkc_fill(fill, v1, v2, pl[%d], %zu, %zu);", S, e->prep, e->h * e->w);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
@@ -251,13 +251,13 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     emit_fill(e, S);
     const ActDef *def = op->u.act.def;
     if (strcmp(def->name, "relu") == 0) {
-        line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */", S, T, g, e->prep, e->prep,
-             op->pos.line);
+        line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
+             e->prep * LANES, op->pos.line);
     } else {
         need_dual(e, def);
         const char *p = act_params(e, &op->u.act, name, sizeof name);
-        line(e, "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */", def->name,
-             p, S, T, g, e->prep, e->prep, op->pos.line);
+        line(e, "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
+             def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
     }
     e->prep += e->h * e->w;
 }
@@ -274,11 +274,11 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
         const IrBranch *br = &f->branches[b];
         int Sb = slot_new(e), Tb = slot_new(e);
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Sb, *S, g);
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s));", Tb, *T, g);
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
+        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
-        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s));", (int)f->mode, b,
-             f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
+        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
+             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
         slot_free(e, Sb);
         slot_free(e, Tb);
     }
@@ -306,8 +306,8 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             break;
         case IR_LAYER_NORM:
             emit_fill(e, *S);
-            line(e, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
-                 geom(e, g, sizeof g), e->prep, e->prep, lit(op->u.ln.eps).s, op->pos.line);
+            line(e, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
+                 *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, lit(op->u.ln.eps).s, op->pos.line);
             e->prep += e->h * e->w;
             break;
         case IR_FANOUT:
@@ -416,7 +416,8 @@ static size_t plan_segments(Em *e, Segment *segs, size_t cap)
 /* Pixel-pair arrays are needed only where segments meet. */
 static void track_big(Em *e, size_t h, size_t w)
 {
-    e->big = h * h * w * w > e->big ? h * h * w * w : e->big;
+    size_t n = h * h * w * w * LANES;
+    e->big = n > e->big ? n : e->big;
 }
 
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
@@ -428,7 +429,8 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     size_t nb = s->kind == END_FLATTEN ? 1 : s->cw ? s->we : 2 * s->we - 1;
     line(e, "/* segment %zu: %zux%zu -> %zux%zu, %zu plane%s%s */", index, s->h0, s->w0, s->he, s->we, na * nb,
          na * nb == 1 ? " (same-pixel pairs only)" : "s", s->ch || s->cw ? ", circular" : "");
-    line(e, "as = 0.0, at = 0.0;");
+    line(e, "for (int l = 0; l < NTKC_LANES; l++)");
+    line(e, "    as[l] = 0.0, at[l] = 0.0;");
     line(e, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
     e->ind++;
     line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->ch, nb, s->cw);
@@ -451,8 +453,8 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     } else {
         char g[160];
         geom(e, g, sizeof g);
-        line(e, "as += ntkc_sum(pl[%d], ntkc_area(%s));", S, g);
-        line(e, "at += ntkc_sum(pl[%d], ntkc_area(%s));", T, g);
+        line(e, "ntkc_sum(pl[%d], ntkc_area(%s), as);", S, g);
+        line(e, "ntkc_sum(pl[%d], ntkc_area(%s), at);", T, g);
     }
     slot_free(e, S);
     slot_free(e, T);
@@ -471,13 +473,15 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
                  w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, lit(avg ? 1.0 / w->kh : 1.0).s,
                  lit(avg ? 1.0 / w->kw : 1.0).s);
     } else if (s->kind == END_COPY) {
-        line(e, "ntkc_copy(inS, bS, %zu);", s->he * s->he * s->we * s->we);
-        line(e, "ntkc_copy(inT, bT, %zu);", s->he * s->he * s->we * s->we);
+        line(e, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        line(e, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
     } else if (s->kind == END_FLATTEN) {
-        line(e, "s = as / %s, t = at / %s; /* flatten, line %d */", lit(P).s, lit(P).s, s->term->pos.line);
+        line(e, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
+        line(e, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", lit(P).s, lit(P).s);
     } else {
         double c = s->term->u.gpool.average ? 1.0 / (P * P) : 1.0;
-        line(e, "s = as * %s, t = at * %s; /* global pooling, line %d */", lit(c).s, lit(c).s, s->term->pos.line);
+        line(e, "for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line %d */", s->term->pos.line);
+        line(e, "    s[l] = as[l] * %s, t[l] = at[l] * %s;", lit(c).s, lit(c).s);
     }
 }
 
@@ -488,11 +492,11 @@ static size_t emit_image_part(Em *e)
     size_t nseg = plan_segments(e, segs, sizeof segs / sizeof segs[0]);
     if (nseg == 0)
         return 0;
-    e->plane = e->net->input.h * e->net->input.w;
+    e->plane = e->net->input.h * e->net->input.w * LANES;
     for (size_t i = 0; i < e->net->nops; i++)
-        if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w > e->plane)
-            e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w;
-    line(e, "double as, at;");
+        if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
+            e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
+    line(e, "double as[NTKC_LANES], at[NTKC_LANES];");
     for (size_t k = 0; k < nseg && e->err->code == NTKC_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);
     const Segment *last = &segs[nseg - 1];
@@ -500,6 +504,19 @@ static size_t emit_image_part(Em *e)
 }
 
 /* ---- the translation unit ------------------------------------------------- */
+
+void emit_image_host_source(StrBuf *sb)
+{
+    sb_puts(sb, "\n/* Image-kernel helpers (compiler/image_runtime.c.in) */\n#define NTKC_FN\n");
+    sb_puts(sb, emit_image_runtime_common);
+    sb_puts(sb, emit_image_runtime_functions);
+}
+
+void emit_image_host_table(StrBuf *sb)
+{
+    for (unsigned i = 0; i < emit_image_runtime_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
+}
 
 int emit_image_needed(const IrNet *net)
 {
@@ -515,22 +532,34 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
 {
     const char *n = e->net->name;
     size_t ps = e->prep ? e->prep : 1;
+    /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
+     * scratch records for the lanes past the end of a prep batch */
+    size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES;
     sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
     sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
     sb_printf(sb,
               "void ntkc_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
               "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
-              "    for (size_t i = 0; i < n; i++) {\n"
-              "        if (ws)\n"
-              "            ntkc_%s_entry(x + i * dim, x + i * dim, 0, 0, prep + i * %zu, dim, ws, out);\n"
-              "        else /* no memory: poison the record so every entry reports non-finite */\n"
-              "            for (size_t k = 0; k < %zu; k++)\n"
-              "                prep[i * %zu + k] = 0.0 / 0.0;\n"
+              "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
+              "    if (!ws) { /* no memory: poison the records so every entry reports non-finite */\n"
+              "        for (size_t k = 0; k < n * %zu; k++)\n"
+              "            prep[k] = 0.0 / 0.0;\n"
+              "        return;\n"
+              "    }\n"
+              "    double *v1 = ws + %zu, *v2 = v1 + %zu, *spare = v2 + %zu;\n"
+              "    for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {\n"
+              "        const double *xl[NTKC_LANES];\n"
+              "        double *rec[NTKC_LANES];\n"
+              "        for (int l = 0; l < NTKC_LANES; l++) {\n"
+              "            int real = i0 + l < n;\n"
+              "            xl[l] = x + (real ? i0 + l : i0) * dim;\n"
+              "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
+              "        }\n"
+              "        ntkc_%s_entry(xl, xl, v1, v2, rec, dim, ws, out);\n"
               "    }\n"
               "    free(ws);\n"
               "}\n\n",
-              n, ws, n, ps, ps, ps);
+              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, n);
     sb_printf(sb,
               "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
               "                    const double *x1, const double *prep1,\n"
@@ -538,24 +567,38 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "                    const double *gram, size_t ldg,\n"
               "                    double *nngp, double *ntk, size_t ldo)\n"
               "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
+              "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
               "    size_t bad = 0;\n"
               "    (void)gram, (void)ldg;\n"
               "    if (!ws)\n"
               "        return rows * cols;\n"
-              "    for (size_t i = 0; i < rows; i++)\n"
-              "        for (size_t j = 0; j < cols; j++) {\n"
-              "            ntkc_%s_entry(x1 + i * dim, x2 + j * dim, prep1 + i * %zu, prep2 + j * %zu, 0, dim, ws, out);\n"
-              "            bad += !ntkc_finite(out[0]) || !ntkc_finite(out[1]);\n"
-              "            if (nngp)\n"
-              "                nngp[i * ldo + j] = out[0];\n"
-              "            if (ntk)\n"
-              "                ntk[i * ldo + j] = out[1];\n"
+              "    double *v2 = ws + %zu;\n"
+              "    for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {\n"
+              "        size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;\n"
+              "        const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];\n"
+              "        for (size_t l = 0; l < NTKC_LANES; l++) {\n"
+              "            size_t j = j0 + (l < m ? l : m - 1);\n"
+              "            x2l[l] = x2 + j * dim;\n"
+              "            r2[l] = prep2 + j * %zu;\n"
               "        }\n"
+              "        ntkc_expand(v2, r2, %zu);\n"
+              "        for (size_t i = 0; i < rows; i++) {\n"
+              "            for (int l = 0; l < NTKC_LANES; l++)\n"
+              "                x1l[l] = x1 + i * dim;\n"
+              "            ntkc_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 0, dim, ws, out);\n"
+              "            for (size_t l = 0; l < m; l++) {\n"
+              "                bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);\n"
+              "                if (nngp)\n"
+              "                    nngp[i * ldo + j0 + l] = out[l];\n"
+              "                if (ntk)\n"
+              "                    ntk[i * ldo + j0 + l] = out[NTKC_LANES + l];\n"
+              "            }\n"
+              "        }\n"
+              "    }\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
-              n, ws, n, ps, ps);
+              n, tile_total, ws, ps, ps, n, ps);
     sb_printf(sb,
               "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"
@@ -590,11 +633,11 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     if (net->input.kind == IR_INPUT_IMAGE) {
         first_vec = emit_image_part(&e);
     } else {
-        line(&e, "{ /* the input kernel x1·x2/d */");
+        line(&e, "for (int l = 0; l < NTKC_LANES; l++) { /* the input kernel x1·x2/d */");
         line(&e, "    double g = 0.0;");
         line(&e, "    for (size_t k = 0; k < dim; k++)");
-        line(&e, "        g += x1[k] * x2[k];");
-        line(&e, "    s = g / (double)dim, t = 0.0;");
+        line(&e, "        g += x1[l][k] * x2[l][k];");
+        line(&e, "    s[l] = g / (double)dim, t[l] = 0.0;");
         line(&e, "}");
     }
     if (err->code == NTKC_OK)
@@ -608,16 +651,26 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     StrBuf sb;
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
-    sb_puts(&sb, emit_image_runtime);
+    sb_puts(&sb, emit_image_runtime_common);
+    sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
+    sb_puts(&sb, emit_image_runtime_functions);
+    sb_puts(&sb, "#else /* the library's optimised copies */\n");
+    sb_puts(&sb, emit_image_runtime_decls);
+    sb_puts(&sb, "#endif\n\n");
     sb_puts(&sb, e.defs.data ? e.defs.data : "");
     sb_printf(&sb,
-              "\nstatic void ntkc_%s_entry(const double *x1, const double *x2, const double *v1, const double *v2,\n"
-              "                          double *fill, size_t dim, double *ws, double *out)\n"
+              "\n/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep\n"
+              " * records of the x2s; v1: the record of x1, the same in every lane. With\n"
+              " * fill != NULL (the prep run, x1 = x2 lane by lane) the records are written\n"
+              " * into fill[l] and into v1 = v2, lane-expanded, as the computation reaches\n"
+              " * them. out: NNGP of each lane, then NTK. */\n"
+              "static void ntkc_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
+              "                          double *const *fill, size_t dim, double *ws, double *out)\n"
               "{\n"
-              "    double s = 0.0, t = 0.0;\n"
-              "    if (fill)\n"
-              "        v1 = v2 = fill;\n"
-              "    (void)dim, (void)ws;\n",
+              "    double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};\n"
+              "    int bc = fill == 0;\n"
+              "    size_t v1s = bc ? 1 : NTKC_LANES;\n"
+              "    (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;\n",
               net->name);
     if (e.plane) {
         sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
@@ -630,7 +683,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
                       off, e.big, e.big, e.big, e.big, e.big);
     }
     sb_puts(&sb, e.body.data ? e.body.data : "");
-    sb_puts(&sb, "    out[0] = s;\n    out[1] = t;\n}\n\n");
+    sb_puts(&sb, "    ntkc_copy(out, s, NTKC_LANES);\n    ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);\n}\n\n");
     emit_functions(&sb, &e, ws);
     sb_free(&e.body);
     sb_free(&e.defs);

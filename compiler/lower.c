@@ -360,6 +360,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     if (op == NULL)
         return 0;
     op->u.act.def = def;
+    L->gaussian = 0;
     return 1;
 }
 
@@ -375,6 +376,9 @@ static const LayerRule layer_rules[] = {
     {"layer_norm", lower_layer_norm, 0},
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
+    /* Graphs: lower_graph.c */
+    {"aggregate", lower_aggregate, 0},
+    {"readout", lower_readout, 0},
 };
 enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
 
@@ -435,8 +439,7 @@ static int lower_layer(Lower *L, const Stmt *s)
     }
     L->seen_layer = 1;
     size_t before = L->nops;
-    int ok = formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act);
-    if (!ok)
+    if (!(formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
         return 0;
     if (L->nops > before)
         L->ops[L->nops - 1].out = L->shape;
@@ -562,7 +565,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
-    if (!lower_check_image_net(&L))
+    if (!lower_check_image_net(&L) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

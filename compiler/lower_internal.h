@@ -48,6 +48,7 @@ typedef struct Lower {
     SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
+    const IrOp *readout; /* a graph net's readout once lowered */
     FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;
 
@@ -94,5 +95,12 @@ int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);
 /* Checks that need the whole net (it must end on a vector). */
 int lower_check_image_net(Lower *L);
+
+/* lower_graph.c */
+extern const char *const lower_bool_names[]; /* false, true */
+int lower_aggregate(Lower *L, const Stmt *s);
+int lower_readout(Lower *L, const Stmt *s);
+/* A graph net pools exactly once, under param ntk, with graph layers only. */
+int lower_check_graph_net(Lower *L);
 
 #endif

@@ -1,4 +1,4 @@
-/* The output is cut into square tiles (edge opts->tile, default 256); each
+/* The output is cut into square tiles (edge opts->tile, default 512); each
  * tile is one task for an OpenMP thread: its Gram block by BLAS straight into
  * the output, the JIT'd tile function in place over it, and — when x1 = x2 —
  * its transpose into the lower triangle, so only the upper triangle's tiles
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DEFAULT_TILE = 256, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
+enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
 
 typedef struct Job {
     const KernelFns *k;

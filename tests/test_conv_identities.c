@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_image.h"
+#include "net_internal.h"
 #include "npy.h"
 #include "util.h"
 
@@ -213,4 +215,18 @@ Test(conv_identities, cli_check_image_net, .timeout = 120)
     snprintf(cmd, sizeof cmd, "%s check %s/net.ntk %s/x.npy --width 128 --samples 4 --tol 0.25", ntkc_bin(), dir,
              dir);
     cr_expect_eq(run_command(cmd, errs, sizeof errs), 0, "%s", errs);
+}
+
+/* compiler/emit_image_rt.c is generated from compiler/image_runtime.c.in by
+ * scripts/gen_image_runtime.py: the two must not drift apart. */
+Test(conv_identities, runtime_strings_match_their_source)
+{
+    ntkc_error err = {0};
+    char *src = ntkc_read_text_file("compiler/image_runtime.c.in", &err);
+    cr_assert_not_null(src, "%s (run the tests from the project root)", err.message);
+    size_t nc = strlen(emit_image_runtime_common);
+    cr_expect(strncmp(src, emit_image_runtime_common, nc) == 0 &&
+                  strcmp(src + nc, emit_image_runtime_functions) == 0,
+              "compiler/emit_image_rt.c is stale: run scripts/gen_image_runtime.py");
+    free(src);
 }

@@ -172,7 +172,8 @@ static const BadCase cases[] = {
     LANG("repeat_negative", "net n { dense; repeat -2 { relu } }", "net.ntk:1:23: error: the 'repeat' count must be a positive whole number, got -2"),
     LANG("repeat_empty", "net n { dense; repeat 2 { } }", "net.ntk:1:25: error: empty 'repeat' block"),
     LANG("let_in_block", "net n { dense; repeat 2 { let A = 1 } }", "net.ntk:1:27: error: 'let' is only allowed at file or net level"),
-    LANG("input_dim_mismatch", "net n { input vector(3); dense }", "error: net 'n' takes inputs of 3 features, the data have 4"),
+    LANG("input_dim_mismatch", "net n { input vector(3); dense }",
+         "DIR/good.npy: rows of 4 features, but net 'n' declares input vector(3)"),
     /* ---- inputs, images, branches, formulas ---- */
     LANG("conv_w_std_square_overflows", "net n { input image(4, 4, 1); conv(3, 1e200); flatten; dense }",
          "net.ntk:1:39: error: 'w_std' of 'conv' is too large: at most 1e+150, got 1e+200"),

@@ -439,7 +439,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     char a[48], b[48];
     offsets(e, a, b, sizeof a);
     if (from_x) {
-        line(e, "ntkc_load_x(x1, x2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+        line(e, "ntkc_load_x(X1, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
              a, b, s->ch, s->cw, S, T);
     } else {
         line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch, s->cw);
@@ -647,7 +647,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
         sb_free(&e.defs);
         return NULL;
     }
-    size_t ws = (size_t)e.peak * e.plane + (e.big ? 6 * e.big : 0) + 1;
+    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? 6 * e.big : 0) + 1;
     StrBuf sb;
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
@@ -675,7 +675,13 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     if (e.plane) {
         sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
                   e.peak, e.plane);
-        size_t off = (size_t)e.peak * e.plane;
+        size_t off = (size_t)e.peak * e.plane, px = net->input.dim * LANES;
+        sb_printf(&sb,
+                  "    double *X1 = ws + %zu, *X2 = X1 + %zu;\n"
+                  "    ntkc_lanes(x1, %zu, X1);\n"
+                  "    ntkc_lanes(x2, %zu, X2);\n",
+                  off, px, net->input.dim, net->input.dim);
+        off += 2 * px;
         if (e.big)
             sb_printf(&sb,
                       "    double *bS = ws + %zu, *bT = bS + %zu, *inS = bT + %zu, *inT = inS + %zu, *t1 = inT + %zu, "

@@ -262,9 +262,11 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     e->prep += e->h * e->w;
 }
 
+/* Each branch works on a copy of the input, except the last, which takes
+ * the input itself; an identity branch adds the input directly. */
 static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 {
-    int Sa = slot_new(e), Ta = slot_new(e);
+    int Sa = slot_new(e), Ta = slot_new(e), consumed = 0;
     char g[160];
     geom(e, g, sizeof g);
     size_t h0 = e->h, w0 = e->w;
@@ -272,18 +274,27 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
     line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
-        int Sb = slot_new(e), Tb = slot_new(e);
+        int Sb = *S, Tb = *T;
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+        if (br->nops > 0 && b + 1 < f->nbranches) {
+            Sb = slot_new(e), Tb = slot_new(e);
+            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
+            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+        }
+        consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
+        char go[160];
         line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
-             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
-        slot_free(e, Sb);
-        slot_free(e, Tb);
+             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
+        if (br->nops > 0) {
+            slot_free(e, Sb);
+            slot_free(e, Tb);
+        }
     }
-    slot_free(e, *S);
-    slot_free(e, *T);
+    if (!consumed) {
+        slot_free(e, *S);
+        slot_free(e, *T);
+    }
     *S = Sa;
     *T = Ta;
 }

@@ -24,7 +24,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-asan check-valgrind clean regen
+.PHONY: all deps test demo bench check-asan check-valgrind clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -84,11 +84,41 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
 
+# Memcheck over the test suite: the tests and every ntkc they start run under
+# valgrind; the system compiler (started by tests and the cc back end) and
+# shell utilities do not. Slow (each Criterion test is a fresh process under
+# valgrind): narrow it with TEST_ARGS="--filter 'suite/*'".
+VALGRIND_SKIP := */cc,*/gcc*,*/cmp,*/rm,*/cp,*/mkdir,*/python3*
 check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
-	NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind --error-exitcode=3 --leak-check=full --trace-children=yes \
-	    ./$(BUILD)/ntkc-tests -j1 $(TEST_ARGS)
+	@command -v valgrind >/dev/null || ./scripts/install-deps.sh fuzz
+	OPENBLAS_NUM_THREADS=1 NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind -q --error-exitcode=3 --leak-check=full \
+	    --trace-children=yes --trace-children-skip='$(VALGRIND_SKIP)' ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+
+# Fuzzing (fuzz/README.md): libFuzzer targets built with clang, or the same
+# targets under AFL++. Only these targets need clang/afl++; `make test` does not.
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LINK ?= -fsanitize=fuzzer
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libntkc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
+
+fuzz-build:
+	@[ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] || \
+	    ./scripts/install-deps.sh fuzz
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    $(FUZZ_TARGETS:%=build-fuzz/fuzz/fuzz_%)
+fuzz-build-afl:
+	@command -v afl-clang-fast >/dev/null || ./scripts/install-deps.sh afl
+	AFL_QUIET=1 $(MAKE) BUILD=build-afl CC=afl-clang-fast OPT=-O1 SAN="$(FUZZ_SAN)" \
+	    $(FUZZ_TARGETS:%=build-afl/fuzz/fuzz_%)
+fuzz: fuzz-build
+	./fuzz/run.sh libfuzzer build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-afl: fuzz-build-afl
+	./fuzz/run.sh afl build-afl $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-afl
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d

@@ -8,7 +8,9 @@
 #include "commands.h"
 #include "data.h"
 #include "finite_conv.h"
+#include "finite_graph.h"
 #include "finite_net.h"
+#include "graph_inputs.h"
 #include "net_internal.h"
 
 static const char help[] =
@@ -19,7 +21,9 @@ static const char help[] =
     "net's parameterization, averages their empirical NNGP f(x)f(x') and NTK\n"
     "J(x)J(x')ᵀ over the rows of X, and prints the relative Frobenius error\n"
     "of each against the analytic kernel. The Monte Carlo error shrinks like\n"
-    "1/sqrt(W·S). With --tol, exits 1 when either error exceeds T.\n";
+    "1/sqrt(W·S). With --tol, exits 1 when either error exceeds T.\n"
+    "For a graph net (input graph(F)), X is a graph file and the finite\n"
+    "networks are graph networks of hidden width W.\n";
 
 static double relative_error(const double *approx, const double *exact, size_t count)
 {
@@ -29,6 +33,50 @@ static double relative_error(const double *approx, const double *exact, size_t c
         den += exact[i] * exact[i];
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* k: 4 n×n blocks, the analytic NNGP and NTK then the finite ones (malloc'd). */
+static int alloc_kernels(size_t n, double **k, ntkc_error *err)
+{
+    if ((*k = malloc(4 * n * n * sizeof **k)) == NULL)
+        diag_user(err, "out of memory for %zu inputs", n);
+    return *k ? 0 : err->code;
+}
+
+static int matrix_kernels(ntkc_net *net, const char *path, const FiniteNetOptions *fo, size_t *n, double **k,
+                          ntkc_error *err)
+{
+    NpyArray x = {0};
+    int rc = load_net_inputs(net, path, &x, err);
+    size_t d = x.shape[1];
+    *n = x.shape[0];
+    if (rc == 0)
+        rc = alloc_kernels(*n, k, err);
+    if (rc == 0)
+        rc = ntkc_kernel(net, *n, x.data, 0, NULL, d, *k, *k + *n * *n, NULL, err);
+    const IrNet *ir = ntkc_net_ir(net);
+    if (rc == 0)
+        rc = (finite_conv_needed(ir) ? finite_conv_kernels : finite_net_kernels)(ir, *n, x.data, d, fo,
+                                                                                  *k + 2 * *n * *n,
+                                                                                  *k + 3 * *n * *n, err);
+    npy_free(&x);
+    return rc;
+}
+
+static int graph_kernels(ntkc_net *net, const char *path, const FiniteNetOptions *fo, size_t *n, double **k,
+                         ntkc_error *err)
+{
+    ntkc_graphs *g = load_graphs(path, net, 0, err);
+    if (g == NULL)
+        return err->code;
+    *n = ntkc_graphs_count(g);
+    int rc = alloc_kernels(*n, k, err);
+    if (rc == 0)
+        rc = ntkc_kernel_graphs(net, g, NULL, *k, *k + *n * *n, NULL, err);
+    if (rc == 0)
+        rc = finite_graph_kernels(ntkc_net_ir(net), g, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
+    ntkc_graphs_free(g);
+    return rc;
 }
 
 typedef struct CheckArgs {
@@ -47,19 +95,10 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
-    NpyArray x = {0};
-    int rc = load_net_inputs(net, args->positional[1], &x, err);
-    size_t n = x.shape[0], d = x.shape[1];
-    double *k = rc == 0 ? malloc(4 * n * n * sizeof *k) : NULL;
-    if (rc == 0 && k == NULL)
-        diag_user(err, "out of memory for %zu inputs", n), rc = err->code;
-    if (rc == 0)
-        rc = ntkc_kernel(net, n, x.data, 0, NULL, d, k, k + n * n, NULL, err);
     FiniteNetOptions fo = {.width = (size_t)width, .samples = (size_t)samples, .seed = (unsigned long long)seed};
-    const IrNet *ir = ntkc_net_ir(net);
-    if (rc == 0)
-        rc = (finite_conv_needed(ir) ? finite_conv_kernels : finite_net_kernels)(ir, n, x.data, d, &fo, k + 2 * n * n,
-                                                                                  k + 3 * n * n, err);
+    size_t n = 0;
+    double *k = NULL;
+    int rc = (ntkc_net_takes_graphs(net) ? graph_kernels : matrix_kernels)(net, args->positional[1], &fo, &n, &k, err);
     if (rc == 0) {
         double e_nngp = relative_error(k + 2 * n * n, k, n * n);
         double e_ntk = relative_error(k + 3 * n * n, k + n * n, n * n);
@@ -69,7 +108,6 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
             diag_user(err, "check failed: error above --tol %g", tol), rc = err->code;
     }
     free(k);
-    npy_free(&x);
     ntkc_net_free(net);
     return rc;
 }

@@ -2,13 +2,13 @@
  * maps so an output larger than memory streams to disk tile by tile. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
 #include "data.h"
+#include "graph_inputs.h"
 #include "npy.h"
+#include "progress.h"
 
 static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
@@ -18,32 +18,11 @@ static const char help[] =
     "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
     "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64.\n"
     "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
-    "whole computation succeeded. Prints a one-line summary unless --quiet.\n";
-
-typedef struct Progress {
-    struct timespec start;
-    int shown;
-} Progress;
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
-/* A percentage on stderr once a computation has run for a second. */
-static int show_progress(void *ctx, size_t done, size_t total)
-{
-    Progress *p = ctx;
-    if (seconds_since(&p->start) < 1.0 || !isatty(2))
-        return 0;
-    fprintf(stderr, "\r  kernel: %3.0f%% of %zu entries", 100.0 * (double)done / (double)total, total);
-    p->shown = done == total ? 2 : 1;
-    if (done == total)
-        fputc('\n', stderr);
-    return 0;
-}
+    "whole computation succeeded. Prints a one-line summary unless --quiet.\n"
+    "\n"
+    "When the net declares 'input graph(F)', X1 and X2 are graph files in the\n"
+    "GIN/GNTK text format instead (README, \"Graphs\") and the kernels are\n"
+    "between their graphs.\n";
 
 /* Entries computed between two releases of the output pages written so far:
  * about 8 MB of each output, and some 50 MB of pages touched. */
@@ -65,7 +44,7 @@ static int stream_progress(void *ctx, size_t done, size_t total)
         npy_out_release(s->outs[1]);
         s->released = done;
     }
-    return show_progress(&s->progress, done, total);
+    return progress_show(&s->progress, done, total);
 }
 
 typedef struct KernelArgs {
@@ -101,10 +80,18 @@ static void print_summary(const ntkc_net *net, size_t n1, size_t n2, NpyOut *nng
     putchar('\n');
 }
 
-static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyArray *x2, const KernelArgs *a,
-                             int threads, ntkc_error *err)
+/* The data of either kind: matrices, or graph sets for graph nets. */
+typedef struct Inputs {
+    NpyArray x1, x2;
+    ntkc_graphs *g1, *g2;
+    size_t n1, n2; /* rows or graphs; n2 = n1 when there is one input */
+    int second;    /* a second input was given */
+} Inputs;
+
+static int compute_and_write(const ntkc_net *net, const Inputs *in, const KernelArgs *a, int threads,
+                             ntkc_error *err)
 {
-    size_t n1 = x1->shape[0], n2 = x2 ? x2->shape[0] : n1, shape[2] = {n1, n2};
+    size_t n1 = in->n1, n2 = in->n2, shape[2] = {n1, n2};
     NpyOut *ntk = NULL, *nngp = NULL;
     if (a->ntk && (ntk = npy_out_create(a->ntk, 2, shape, err)) == NULL)
         return err->code;
@@ -114,12 +101,14 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
     }
     Streaming stream = {.outs = {ntk, nngp}};
     Progress *progress = &stream.progress;
-    clock_gettime(CLOCK_MONOTONIC, &progress->start);
+    progress_start(progress, "kernel");
     ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
-    int rc = ntkc_kernel(net, n1, x1->data, n2, x2 ? x2->data : NULL, x1->shape[1], nngp ? npy_out_data(nngp) : NULL,
-                         ntk ? npy_out_data(ntk) : NULL, &opts, err);
+    double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
+    int rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
+                    : ntkc_kernel(net, n1, in->x1.data, n2, in->second ? in->x2.data : NULL, in->x1.shape[1],
+                                  nngp_out, ntk_out, &opts, err);
     if (rc == 0 && !a->quiet)
-        print_summary(net, n1, n2, nngp, ntk, a, seconds_since(&progress->start));
+        print_summary(net, n1, n2, nngp, ntk, a, progress_seconds(progress));
     if (rc == 0 && ntk)
         rc = npy_out_commit(ntk, err), ntk = NULL;
     if (rc == 0 && nngp)
@@ -129,6 +118,34 @@ static int compute_and_write(const ntkc_net *net, const NpyArray *x1, const NpyA
     if (nngp)
         npy_out_abort(nngp);
     return rc;
+}
+
+static int load_matrix_inputs(const ntkc_net *net, const char *const *inputs, Inputs *in, ntkc_error *err)
+{
+    int rc = load_net_inputs(net, inputs[0], &in->x1, err);
+    if (rc == 0 && inputs[1])
+        rc = load_net_inputs(net, inputs[1], &in->x2, err);
+    if (rc == 0 && inputs[1] && in->x1.shape[1] != in->x2.shape[1])
+        diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], in->x1.shape[1], inputs[1],
+                  in->x2.shape[1]),
+            rc = err->code;
+    if (rc == 0) {
+        in->n1 = in->x1.shape[0];
+        in->n2 = inputs[1] ? in->x2.shape[0] : in->n1;
+    }
+    return rc;
+}
+
+static int load_graph_inputs(const ntkc_net *net, const char *const *inputs, int quiet, Inputs *in,
+                             ntkc_error *err)
+{
+    if ((in->g1 = load_graphs(inputs[0], net, quiet, err)) == NULL)
+        return err->code;
+    if (inputs[1] && (in->g2 = load_graphs(inputs[1], net, quiet, err)) == NULL)
+        return err->code;
+    in->n1 = ntkc_graphs_count(in->g1);
+    in->n2 = in->g2 ? ntkc_graphs_count(in->g2) : in->n1;
+    return 0;
 }
 
 static int run(const Args *args, KernelArgs *a, ntkc_error *err)
@@ -149,23 +166,21 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
         return err->code;
     }
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    Progress clock;
+    progress_start(&clock, "compile");
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
-    a->compile_seconds = seconds_since(&t0);
-    NpyArray x1 = {0}, x2 = {0};
-    int rc = load_net_inputs(net, inputs[0], &x1, err);
-    if (rc == 0 && inputs[1])
-        rc = load_net_inputs(net, inputs[1], &x2, err);
-    if (rc == 0 && inputs[1] && x1.shape[1] != x2.shape[1])
-        diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], x1.shape[1], inputs[1], x2.shape[1]),
-            rc = err->code;
+    a->compile_seconds = progress_seconds(&clock);
+    Inputs in = {.second = inputs[1] != NULL};
+    int rc = ntkc_net_takes_graphs(net) ? load_graph_inputs(net, inputs, a->quiet != NULL, &in, err)
+                                        : load_matrix_inputs(net, inputs, &in, err);
     if (rc == 0)
-        rc = compute_and_write(net, &x1, inputs[1] ? &x2 : NULL, a, (int)threads, err);
-    npy_free(&x1);
-    npy_free(&x2);
+        rc = compute_and_write(net, &in, a, (int)threads, err);
+    npy_free(&in.x1);
+    npy_free(&in.x2);
+    ntkc_graphs_free(in.g1);
+    ntkc_graphs_free(in.g2);
     ntkc_net_free(net);
     return rc;
 }

@@ -17,6 +17,10 @@ static const char usage[] =
     "                      the standalone C the net compiles to\n"
     "  check NET.ntk X.npy --width W --samples S\n"
     "                      analytic kernels vs finite-width networks (Monte Carlo)\n"
+    "  predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy\n"
+    "          [--time T,...] [--kernel ntk|nngp] [--reg R] [--cov C.npy] [--test-targets Yt.npy]\n"
+    "                      outputs of the infinitely wide net trained by gradient\n"
+    "                      descent on MSE: mean and covariance over initialisations\n"
     "  derive NET.ntk [NAME ...]\n"
     "                      a formula activation and its symbolic derivative\n"
     "\n"
@@ -32,6 +36,7 @@ static const Command commands[] = {
     {"kernel", cmd_kernel},
     {"emit", cmd_emit},
     {"check", cmd_check},
+    {"predict", cmd_predict},
     {"derive", cmd_derive},
 };
 

@@ -18,7 +18,7 @@
  * θ = arccos ρ (neural-tangents' ABRelu). a and b are set by each entry. */
 #define ABRELU_BODY                                                                                                \
     ACT_C_CORRELATION                                                                                              \
-    "    double theta = acos(rho), k = (a - b) * (a - b) / (2.0 * NTKC_PI);\n"                                     \
+    "    double theta = ntkc_acos(rho), k = (a - b) * (a - b) / (2.0 * NTKC_PI);\n"                                     \
     "    *Td = 0.5 * (a * a + b * b) - k * theta;\n"                                                               \
     "    *T = norm * (k * sqrt(1.0 - rho * rho) + *Td * rho);\n"                                                   \
     "}\n"
@@ -121,7 +121,7 @@ const ActDef act_sign = {
               "static void ntkc_dual_sign(const double *p, double s11, double s12, double s22,\n"
               "                           double *T, double *Td)\n"
               "{\n"
-              "    (void)p;\n" ACT_C_CORRELATION "    *T = 2.0 * asin(rho) / NTKC_PI;\n"
+              "    (void)p;\n" ACT_C_CORRELATION "    *T = 2.0 * ntkc_asin(rho) / NTKC_PI;\n"
               "    *Td = 0.0;\n"
               "}\n",
 };
@@ -153,7 +153,7 @@ const ActDef act_step = {
               "                           double *T, double *Td)\n"
               "{\n"
               "    (void)p;\n" STEP_ZERO_VARIANCE ACT_C_CORRELATION
-              "    *T = (NTKC_PI - acos(rho)) / (2.0 * NTKC_PI);\n"
+              "    *T = (NTKC_PI - ntkc_acos(rho)) / (2.0 * NTKC_PI);\n"
               "    *Td = 0.0;\n"
               "}\n",
 };
@@ -251,7 +251,7 @@ const ActDef act_rectified_monomial = {
         "    };\n"
         "    int n = (int)p[0];\n"
         "    if (n == 0) {\n" STEP_ZERO_VARIANCE "    }\n" ACT_C_CORRELATION
-        "    double pi_theta = NTKC_PI - acos(rho), sn = sqrt(1.0 - rho * rho);\n"
+        "    double pi_theta = NTKC_PI - ntkc_acos(rho), sn = sqrt(1.0 - rho * rho);\n"
         "    double J[2] = {0.0, 0.0}; /* J_n, J_{n-1} */\n"
         "    for (int k = 0; k < 2 && n - k >= 0; k++) {\n"
         "        int m = n - k;\n"

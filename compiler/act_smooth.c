@@ -46,7 +46,7 @@ const ActDef act_sigmoid_like = {
               "    double q1 = 1.0 + b2 * s11, q2 = 1.0 + b2 * s22;\n"
               "    double r = b2 * s12 / sqrt(q1 * q2);\n"
               "    r = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);\n"
-              "    *T = 0.25 * (2.0 / NTKC_PI) * asin(r) + 0.25;\n"
+              "    *T = 0.25 * (2.0 / NTKC_PI) * ntkc_asin(r) + 0.25;\n"
               "    double det = q1 * q2 - b2 * s12 * b2 * s12; /* >= 1 */\n"
               "    *Td = 0.25 * (2.0 * b2 / NTKC_PI) / sqrt(det > 1.0 ? det : 1.0);\n"
               "}\n",

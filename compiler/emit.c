@@ -10,12 +10,12 @@
  * carries (Σ12, Θ12). */
 #include "emit.h"
 #include "emit_image.h"
+#include "emit_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit_prims.h"
-#include "strbuf.h"
 
 /* Columns per block: Σ, Θ and the Gram row of a block stay in L1. */
 enum { EMIT_BLOCK = 256 };
@@ -34,7 +34,7 @@ void emit_prelude(StrBuf *sb, const IrNet *net, const char *source_name)
 }
 
 /* One definition per activation the net uses, in order of first use. */
-static void emit_dual_functions(StrBuf *sb, const IrNet *net)
+void emit_dual_functions(StrBuf *sb, const IrNet *net)
 {
     for (size_t i = 0; i < net->nops; i++) {
         if (net->ops[i].kind != IR_ACT)
@@ -43,14 +43,12 @@ static void emit_dual_functions(StrBuf *sb, const IrNet *net)
         int seen = 0;
         for (size_t j = 0; j < i && !seen; j++)
             seen = net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == def;
-        if (!seen) {
-            sb_puts(sb, def->c_dual);
-            sb_puts(sb, "\n");
-        }
+        if (!seen)
+            prim_emit_dual(sb, def);
     }
 }
 
-static void emit_param_arrays(StrBuf *sb, const IrNet *net)
+void emit_param_arrays(StrBuf *sb, const IrNet *net)
 {
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
@@ -73,7 +71,7 @@ static size_t count_acts(const IrNet *net)
     return n;
 }
 
-static void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i)
+void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i)
 {
     if (net->ops[i].u.act.def->nparams == 0)
         sb_puts(sb, "(const double *)0");
@@ -81,7 +79,7 @@ static void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i)
         sb_printf(sb, "ntkc_p%zu", i);
 }
 
-static void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent)
+void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent)
 {
     if (op->kind == IR_DENSE) {
         sb_printf(sb, "%s/* dense(w_std=", indent);
@@ -103,7 +101,10 @@ static void emit_fan_in(StrBuf *sb, const IrDense *d)
         sb_puts(sb, "(double)dim");
 }
 
-/* prep: the variance Σ(x, x) entering every activation, per input. */
+/* prep: the variance Σ(x, x) entering every activation, per input. The input
+ * variance is summed in index order: the engine writes the same sum on the
+ * Gram diagonal (runtime/engine.c, exact_diagonal), so an input paired with
+ * itself is at correlation exactly 1. */
 static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
 {
     const char *n = net->name;
@@ -256,6 +257,8 @@ static void emit_entry(StrBuf *sb, const IrNet *net)
 
 char *emit_net_c(const IrNet *net, const char *source_name, NtkcError *err)
 {
+    if (net->input.kind == IR_INPUT_GRAPH)
+        return emit_graph_c(net, source_name, err);
     if (emit_image_needed(net))
         return emit_image_c(net, source_name, err);
     for (size_t i = 0; i < net->nops; i++) {

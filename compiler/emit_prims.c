@@ -75,6 +75,11 @@ static const char generic_names[PRIM_NKINDS][24] = {
  * library's vector and scalar acos shows up as 1e-8 in the NTK diagonal.
  * The rational fit and the hi/lo split are fdlibm's (Sun, 1993). */
 static const char math_text[] =
+    "#if defined(__GNUC__) && !defined(__TINYC__)\n"
+    "#define NTKC_INLINE static inline __attribute__((always_inline))\n"
+    "#else\n"
+    "#define NTKC_INLINE static inline\n"
+    "#endif\n"
     "#define NTKC_PIO2_HI 1.57079632679489655800e+00\n"
     "#define NTKC_PIO2_LO 6.12323399573676603587e-17\n"
     "#define NTKC_PIO4_HI 7.85398163397448278999e-01\n"
@@ -124,6 +129,16 @@ static const char math_text[] =
     "    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);\n"
     "    return x < 0 ? -a : a;\n"
     "}\n";
+
+void prim_emit_dual(StrBuf *sb, const ActDef *def)
+{
+    sb_printf(sb,
+              "NTKC_INLINE void ntkc_dual_%s(const double *p, double s11, double s12, double s22,\n"
+              "    double *T, double *Td);\n",
+              def->name);
+    sb_puts(sb, def->c_dual);
+    sb_puts(sb, "\n");
+}
 
 int prim_act_has_block(const ActDef *def)
 {
@@ -247,10 +262,8 @@ char *prim_emit_host_source(void)
     prim_emit_libm(&sb);
     sb_puts(&sb, "\n");
     for (size_t a = 0; a < nacts; a++)
-        if (prim_act_has_block(acts[a])) {
-            sb_puts(&sb, acts[a]->c_dual);
-            sb_puts(&sb, "\n");
-        }
+        if (prim_act_has_block(acts[a]))
+            prim_emit_dual(&sb, acts[a]);
     for (int k = 0; k < PRIM_NKINDS; k++)
         generic_definition(&sb, "", (PrimKind)k);
     for (size_t a = 0; a < nacts; a++)

@@ -35,6 +35,12 @@ int prim_act_has_block(const ActDef *def);
  * libmvec has vector versions of the libm functions. */
 void prim_emit_libm(StrBuf *sb);
 
+/* An activation's dual function, as act.h specifies it: a declaration that
+ * makes it inline (gcc must inline it into the block loops to vectorise them:
+ * the definition alone, with several callers, it would call per element),
+ * then def->c_dual. */
+void prim_emit_dual(StrBuf *sb, const ActDef *def);
+
 /* The primitives net uses: static reference definitions under
  * #ifndef NTKC_HOST_PRIMITIVES, declarations of the host's copies otherwise.
  * Expects the activations' ntkc_dual_* functions to be defined before. */

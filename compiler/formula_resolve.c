@@ -1,9 +1,9 @@
 /* Formula activations, step one: the syntax tree of `act f(x, ...) = EXPR`
  * to a symbolic expression in x. Names resolve innermost first: the
- * variable, the parameters, file-level constants, then pi and e. A call is a
- * built-in function (sym_fns) or another formula activation, which is
- * inlined with its variable bound to the first argument and its parameters
- * to the others (recursion is an error). */
+ * variable, the parameters, file-level constants, then pi and e. A call is
+ * another formula activation of the file, inlined with its variable bound to
+ * the first argument and its parameters to the others (recursion is an
+ * error), or else a built-in function (sym_fns). */
 #include <math.h>
 #include <string.h>
 
@@ -144,12 +144,13 @@ static const Sym *inline_act(Resolver *R, const Frame *f, const Expr *e, const A
 static const Sym *resolve_call(Resolver *R, const Frame *f, const Expr *e)
 {
     const char *name = e->u.call.fn;
-    int fn = sym_fn_lookup(name);
-    if (fn >= 0)
-        return resolve_function(R, f, e, (SymFn)fn);
+    /* The file's activations shadow the functions (act softplus(x) = ...). */
     const ActDecl *callee = find_act(R->prog, name);
     if (callee != NULL)
         return inline_act(R, f, e, callee);
+    int fn = sym_fn_lookup(name);
+    if (fn >= 0)
+        return resolve_function(R, f, e, (SymFn)fn);
     Arena *a = R->c->a;
     if (act_lookup(name) != NULL) {
         diag_at(R->c->err, e->pos, R->c->src,

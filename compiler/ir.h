@@ -13,14 +13,15 @@
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
-typedef enum IrInputKind { IR_INPUT_VECTOR, IR_INPUT_IMAGE } IrInputKind;
+typedef enum IrInputKind { IR_INPUT_VECTOR, IR_INPUT_IMAGE, IR_INPUT_GRAPH } IrInputKind;
 
 /* Images are NHWC: an input row holds h·w·c values, pixel by pixel, channels
  * innermost. `input sequence(L, C)` is image(1, L, C) with every window 1×k. */
 typedef struct IrInput {
     IrInputKind kind;
-    size_t dim;     /* features per input (h·w·c for images); 0 = any (taken from the data) */
+    size_t dim;     /* features per input (h·w·c for images, per node for graphs); 0 = any */
     size_t h, w, c; /* IR_INPUT_IMAGE */
+    int raw_gram;   /* IR_INPUT_GRAPH: input kernel x·x' as in Du et al. instead of x·x'/dim */
     int sequence;   /* declared as `input sequence(L, C)` */
     SrcPos pos;     /* of the `input` statement; line 0 when none was written */
 } IrInput;
@@ -35,8 +36,21 @@ typedef enum IrOpKind {
     IR_GLOBAL_POOL, /* Σ' = c² Σ_{p,q} Σ(p,q), c = 1/P (avg) or 1 (sum): image → vector */
     IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
     IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
-    IR_FANOUT       /* branches on copies of the input, then a fan-in (residual is one) */
+    IR_FANOUT,      /* branches on copies of the input, then a fan-in (residual is one) */
+    /* Graph ops (input graph): Σ, Θ are node-pair matrices until the readout. */
+    IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
+    IR_READOUT    /* node pairs → graph pair: sum (or mean) over all pairs */
 } IrOpKind;
+
+typedef struct IrAggregate {
+    int degree;     /* C_uv = 1/(deg₁(u)·deg₂(v)) with degrees of Â; else C = 1 */
+    int self_loops; /* Â = A + I */
+} IrAggregate;
+
+typedef struct IrReadout {
+    int mean; /* mean over node pairs instead of the sum */
+    int jk;   /* jumping knowledge: add the readout of the state entering every aggregate */
+} IrReadout;
 
 typedef struct IrDense {
     double w_std, b_std;
@@ -123,6 +137,8 @@ struct IrOp {
         IrGlobalPool gpool;
         IrLayerNorm ln;
         IrFanout fanout;
+        IrAggregate aggregate;
+        IrReadout readout;
     } u;
     IrShape out; /* filled by lowering for every op */
 };

@@ -260,10 +260,6 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
 }
 #define push_op lower_push_op
 
-/* Standard deviations are squared into the generated code: beyond this
- * bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154). */
-#define STD_MAX 1e150
-
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
     [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -380,6 +376,9 @@ static const LayerRule layer_rules[] = {
     {"layer_norm", lower_layer_norm, 0},
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
+    /* Graphs: lower_graph.c */
+    {"aggregate", lower_aggregate, 0},
+    {"readout", lower_readout, 0},
 };
 enum { NRULES = sizeof layer_rules / sizeof layer_rules[0] };
 
@@ -566,7 +565,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
-    if (!lower_check_image_net(&L))
+    if (!lower_check_image_net(&L) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

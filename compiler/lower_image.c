@@ -28,6 +28,7 @@ static const InputKind input_kinds[] = {
       {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
     {"sequence", 2, {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
     {"vector", 1, {{"dim", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+    {"graph", 2, {{"features", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"normalize", 1, 0, 1, 1, 0, lower_bool_names}}},
 };
 
 static int input_placement(Lower *L, const Stmt *s, int depth)
@@ -63,7 +64,7 @@ int lower_input(Lower *L, const Stmt *s, int depth)
             best = d, near = input_kinds[i].name;
     }
     if (kind == NULL) {
-        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: image, sequence, vector)",
+        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: image, sequence, vector, graph)",
                 s->u.input.kind, near ? arena_printf(L->a, "; did you mean '%s'?", near) : "");
         return 0;
     }
@@ -78,6 +79,10 @@ int lower_input(Lower *L, const Stmt *s, int depth)
     if (strcmp(kind->name, "vector") == 0) {
         in.kind = IR_INPUT_VECTOR;
         in.dim = (size_t)b.v[0];
+    } else if (strcmp(kind->name, "graph") == 0) { /* lower_graph.c */
+        in.kind = IR_INPUT_GRAPH;
+        in.dim = (size_t)b.v[0];
+        in.raw_gram = b.v[1] == 0;
     } else {
         int seq = strcmp(kind->name, "sequence") == 0;
         in.kind = IR_INPUT_IMAGE;
@@ -214,8 +219,8 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
 enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, NCONV };
 static const ParamSpec conv_spec[NCONV] = {
     [C_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
-    [C_W] = {"w_std", 1.0, 0.0, INFINITY, 0, 0, NULL},
-    [C_B] = {"b_std", 0.0, 0.0, INFINITY, 0, 0, NULL},
+    [C_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [C_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
     [C_STRIDE] = {"stride", 1, 1, 1e6, 1, 0, NULL},
     [C_PAD] = {"padding", IR_PAD_SAME, 0, 2, 1, 0, padding_names},
     [C_KH] = {"kh", 0, 1, 1e6, 1, 0, NULL},
@@ -369,6 +374,8 @@ static const char *op_name(const IrOp *op)
     case IR_FLATTEN: return "flatten";
     case IR_LAYER_NORM: return "layer_norm";
     case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
+    case IR_AGGREGATE: return "aggregate";
+    case IR_READOUT: return "readout";
     }
     return "?";
 }
@@ -433,7 +440,7 @@ static int push_fanout(Lower *L, const Stmt *s, IrFanIn mode, IrBranch *br, size
     return 1;
 }
 
-static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, INFINITY, 0, 0, NULL}};
+static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, STD_MAX, 0, 0, NULL}};
 
 int lower_residual(Lower *L, const Stmt *s)
 {

@@ -48,6 +48,7 @@ typedef struct Lower {
     SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
+    const IrOp *readout; /* a graph net's readout once lowered */
     FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;
 
@@ -71,6 +72,10 @@ typedef struct Bound {
 
 /* Upper bounds this large only keep values representable; they are not shown. */
 #define SHOWN_MAX 1e15
+/* Scales (w_std, b_std, alpha) are squared into the generated code: beyond
+ * this bound the square is no longer a finite double (sqrt(DBL_MAX) ~ 1.3e154)
+ * and would be emitted as 'inf', which no C compiler accepts. */
+#define STD_MAX 1e150
 
 const char *lower_pos_str(Lower *L, SrcPos p);
 int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);
@@ -90,5 +95,12 @@ int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);
 /* Checks that need the whole net (it must end on a vector). */
 int lower_check_image_net(Lower *L);
+
+/* lower_graph.c */
+extern const char *const lower_bool_names[]; /* false, true */
+int lower_aggregate(Lower *L, const Stmt *s);
+int lower_readout(Lower *L, const Stmt *s);
+/* A graph net pools exactly once, under param ntk, with graph layers only. */
+int lower_check_graph_net(Lower *L);
 
 #endif

@@ -29,6 +29,11 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define NTKC_INLINE static inline __attribute__((always_inline))
+#else
+#define NTKC_INLINE static inline
+#endif
 #define NTKC_PIO2_HI 1.57079632679489655800e+00
 #define NTKC_PIO2_LO 6.12323399573676603587e-17
 #define NTKC_PIO4_HI 7.85398163397448278999e-01

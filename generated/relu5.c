@@ -29,6 +29,11 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define NTKC_INLINE static inline __attribute__((always_inline))
+#else
+#define NTKC_INLINE static inline
+#endif
 #define NTKC_PIO2_HI 1.57079632679489655800e+00
 #define NTKC_PIO2_LO 6.12323399573676603587e-17
 #define NTKC_PIO4_HI 7.85398163397448278999e-01
@@ -84,6 +89,8 @@ void free(void *);
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
+NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
+    double *T, double *Td);
 /* ReLU: arc-cosine kernel of order 1 (Cho & Saul 2009). */
 static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
                            double *T, double *Td)

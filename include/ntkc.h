@@ -74,6 +74,94 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
                 size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                 ntkc_error *err);
 
+/* ---- Prediction: infinitely wide networks trained by gradient flow on MSE ----
+ *
+ * The mean (and covariance) over random initialisations of the outputs of an
+ * infinite ensemble of the net, trained on (x_train, y_train) by full-batch
+ * gradient flow on the mean squared error for time t, on x_test — as
+ * neural-tangents' predict.gradient_descent_mse_ensemble defines them
+ * (learning rate 1; time divided by y_train's size n·k; eigenvalues of the
+ * training kernel clipped at 0). NTKC_PREDICT_NTK: the NTK drives training,
+ * mean(t) = Θ_st·Θ_r⁻¹·(I − e^{−Θ_r·t/(n·k)})·y, covariance that of the NTK-GP
+ * (Lee et al. 2019, eq. 15–16; not a Bayesian posterior). NTKC_PREDICT_NNGP:
+ * only the readout is trained; at t = ∞ this is the Bayesian GP posterior,
+ * mean K_st·K_r⁻¹·y, covariance K_ss − K_st·K_r⁻¹·K_ts. Θ_r = Θ_tt + reg·(tr Θ_tt
+ * / n)·I (K_r likewise); runtime/predict.h has every formula.
+ *
+ * Finite times use one eigendecomposition of the training kernel (LAPACK
+ * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation. */
+typedef enum ntkc_predict_kernel {
+    NTKC_PREDICT_NTK = 0, /* gradient descent on all parameters (the default) */
+    NTKC_PREDICT_NNGP = 1 /* only the last layer trained: the NNGP posterior */
+} ntkc_predict_kernel;
+
+typedef struct ntkc_predict_options {
+    ntkc_predict_kernel kernel;
+    double reg;             /* >= 0, relative to the training kernel's mean diagonal */
+    ntkc_eval_options eval; /* threads, tile and progress of the kernel computations;
+                               progress counts the entries of all of them together */
+} ntkc_predict_options;
+
+typedef struct ntkc_predict_stats {
+    double kernel_seconds; /* computing the kernels */
+    double solve_seconds;  /* eigendecomposition or Cholesky, and the products */
+} ntkc_predict_stats;
+
+/* x_train n×dim, y_train n×k, x_test m×dim: row-major doubles, rows as
+ * ntkc_kernel takes them. times: ntimes values >= 0 (INFINITY = trained to
+ * convergence); times == NULL or ntimes == 0 means the single time ∞.
+ * mean: ntimes×m×k (m×k for one time). cov: ntimes×m×m, or NULL for the mean
+ * only; one m×m covariance per time, shared by the k outputs (they are
+ * independent). opts NULL = NTK, reg 0, default evaluation. stats may be NULL.
+ *
+ * Computes only the kernels it needs: the training kernel on x_train (one
+ * triangle) and test × train; the NNGP as well for an NTK covariance; the NNGP
+ * on x_test (one triangle) only for a covariance. User errors (code 1), found
+ * before any kernel is computed where possible: non-finite inputs or targets,
+ * negative or NaN times, reg < 0, dim not what the net takes; afterwards, a
+ * training kernel that is singular for t = ∞ (the message suggests a reg).
+ * Returns 0 or the error code. */
+int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
+                 size_t m, const double *x_test, size_t dim, const double *times, size_t ntimes,
+                 const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
+                 ntkc_error *err);
+
+/* ---- Graphs ----------------------------------------------------------------
+ * Nets declaring `input graph(F)` take sets of graphs instead of matrices: the
+ * kernel between two graphs (graph neural tangent kernel, Du et al. 2019). */
+
+typedef struct ntkc_graphs ntkc_graphs;
+
+/* 1 when the net's input is a graph (use ntkc_kernel_graphs), else 0. */
+int ntkc_net_takes_graphs(const ntkc_net *net);
+
+/* Reads a graph data set in the GIN/GNTK text format (README, "Graphs"):
+ * first line the number of graphs; per graph a line "n label", then n lines
+ * "tag k neighbour_1 ... neighbour_k [feature values]". features: the F the
+ * net takes (ntkc_net_input_dim), or 0 to take it from the data. Node
+ * features are one-hot in the tag when a file gives none. Malformed files are
+ * errors naming the line; an adjacency listed on one side only is made
+ * symmetric and reported by ntkc_graphs_warnings. */
+ntkc_graphs *ntkc_graphs_read(const char *path, size_t features, ntkc_error *err);
+/* The same from text in memory; name labels messages. */
+ntkc_graphs *ntkc_graphs_parse(const char *text, const char *name, size_t features, ntkc_error *err);
+void ntkc_graphs_free(ntkc_graphs *graphs);
+size_t ntkc_graphs_count(const ntkc_graphs *graphs);
+/* F: features per node. */
+size_t ntkc_graphs_features(const ntkc_graphs *graphs);
+/* Nodes of graph i. */
+size_t ntkc_graphs_nodes(const ntkc_graphs *graphs, size_t i);
+/* The graphs' labels as read (ntkc_graphs_count values). */
+const double *ntkc_graphs_labels(const ntkc_graphs *graphs);
+/* What was repaired while reading (one line each), or NULL when nothing was. */
+const char *ntkc_graphs_warnings(const ntkc_graphs *graphs);
+
+/* NNGP and NTK between the graphs of g1 and g2 (g2 == NULL: g2 = g1, one
+ * triangle computed and mirrored); nngp and ntk are count1 × count2 row-major
+ * outputs, either may be NULL. Returns 0 or the error code. */
+int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
+                       double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* The output is cut into square tiles (edge opts->tile, default 256); each
+/* The output is cut into square tiles (edge opts->tile, default 512); each
  * tile is one task for an OpenMP thread: its Gram block by BLAS straight into
  * the output, the JIT'd tile function in place over it, and — when x1 = x2 —
  * its transpose into the lower triangle, so only the upper triangle's tiles
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DEFAULT_TILE = 256, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
+enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
 
 typedef struct Job {
     const KernelFns *k;
@@ -29,6 +29,7 @@ typedef struct Job {
     double *gram; /* where BLAS writes (nngp, else ntk); NULL when the kernel reads x itself */
     int symmetric, threads;
     int same_inputs; /* row i of x1 is row i of x2 */
+    const double *sq1, *sq2; /* Σx² of every row, summed as the emitted prep sums it */
 } Job;
 
 typedef struct Tile {
@@ -84,20 +85,41 @@ static void gram_tile(const Job *J, const Tile *T)
                     (int)J->dim, J->x2 + T->j0 * J->dim, (int)J->dim, 0.0, g, (int)J->n2);
 }
 
-/* Entries pairing an input with itself get Σx² summed in index order, as the
- * emitted prep sums the variance: their correlation is then exactly 1, as it
- * is for the true kernel. BLAS's own order leaves it 1 ± ε, and near 1 the
- * arc-cosine kernels have infinite slope (ε = 1e-16 moves Ṫ by 1e-8). */
-static void exact_diagonal(const Job *J, const Tile *T)
+/* Inputs that are copies of each other (up to sign) must have correlation
+ * exactly ±1, as the true kernel has: near 1 the arc-cosine kernels have
+ * infinite slope, and BLAS's summation order leaves the Gram entry 1 ± ε off
+ * the variances the emitted prep sums in index order (ε = 1e-16 moves Ṫ by
+ * 1e-8 per layer, 1e-6 at depth 200). So an entry of two rows with the same
+ * Σx² that lies within the rounding bound of a dot product (2·d·ε relative,
+ * both sums counted) of ±Σx² is set to exactly ±Σx²; the recursion then
+ * carries the pair exactly like the variance of either input. This covers
+ * the diagonal (an input with itself) and duplicated inputs alike. */
+static void exact_parallel(const Job *J, const Tile *T)
 {
-    size_t lo = T->i0 > T->j0 ? T->i0 : T->j0;
-    size_t hi = min_size(T->i0 + T->r, T->j0 + T->c);
-    for (size_t i = lo; i < hi; i++) {
-        const double *x = J->x1 + i * J->dim;
+    const double tol = 2.02 * (double)J->dim * 2.220446049250313e-16;
+    for (size_t i = T->i0; i < T->i0 + T->r; i++) {
+        double *g = J->gram + i * J->n2;
+        double v = J->sq1[i];
+        for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
+            if (J->sq2[j] != v)
+                continue;
+            double a = g[j] < 0 ? -g[j] : g[j];
+            if (a >= v - tol * v && a <= v + tol * v)
+                g[j] = g[j] < 0 ? -v : v;
+        }
+    }
+}
+
+/* Σx² per row in index order — the emitted prep's own sum. */
+static void row_squares(const Job *J, size_t n, const double *x, double *sq)
+{
+#pragma omp parallel for schedule(static) num_threads(J->threads)
+    for (size_t i = 0; i < n; i++) {
+        const double *xi = x + i * J->dim;
         double s = 0;
         for (size_t k = 0; k < J->dim; k++)
-            s += x[k] * x[k];
-        J->gram[i * J->n2 + i] = s;
+            s += xi[k] * xi[k];
+        sq[i] = s;
     }
 }
 
@@ -135,8 +157,7 @@ static size_t run_tile(const Job *J, const Tile *T)
 {
     if (J->gram) {
         gram_tile(J, T);
-        if (J->same_inputs)
-            exact_diagonal(J, T);
+        exact_parallel(J, T);
     }
     size_t bad = 0;
     if (T->diagonal) /* the upper triangle, row by row */
@@ -249,15 +270,29 @@ int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, co
     }
     J.prep1 = prep;
     J.prep2 = J.symmetric ? prep : prep + n1 * J.ps;
+    double *sq = J.gram ? malloc((n1 + (J.same_inputs ? 0 : J.n2)) * sizeof *sq) : NULL;
+    if (J.gram && sq == NULL) {
+        free(prep);
+        diag_user(err, "out of memory for %zu per-input records", n1 + J.n2);
+        return err->code;
+    }
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     run_prep(&J, n1, x1, prep);
     if (!J.symmetric)
         run_prep(&J, J.n2, J.x2, prep + n1 * J.ps);
+    if (sq != NULL) {
+        J.sq1 = sq;
+        J.sq2 = J.same_inputs ? sq : sq + n1;
+        row_squares(&J, n1, x1, sq);
+        if (!J.same_inputs)
+            row_squares(&J, J.n2, J.x2, sq + n1);
+    }
     Outcome o = {.first_bad = (size_t)-1};
     run_tasks(&J, opts, &o);
     openblas_set_num_threads(blas_threads);
     free(prep);
+    free(sq);
     if (o.first_bad != (size_t)-1) {
         Tile T = task_tile(&J, o.first_bad);
         locate_non_finite(&J, &T, err);

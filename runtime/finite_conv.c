@@ -138,6 +138,9 @@ static int lay_node(Fc *f, Node *nd)
     case IR_ACT:
     case IR_LAYER_NORM:
         break;
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_READOUT:
+        break;
     }
     nd->out = dalloc(f, len_out(nd));
     nd->g = dalloc(f, len_out(nd));
@@ -339,6 +342,9 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_FANOUT:
         forward_fanout(f, nd, in);
+        break;
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_READOUT:
         break;
     }
 }
@@ -582,6 +588,11 @@ static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, NtkcError *
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
     if (width == 0) {
         diag_user(err, "finite net: the width must be at least 1");
+        return err->code;
+    }
+    if (net->input.kind == IR_INPUT_GRAPH) {
+        diag_user(err, "finite net '%s': graph nets have their own finite-width networks (finite_graph.h)",
+                  net->name);
         return err->code;
     }
     if (net->param != PARAM_NTK) {

@@ -90,16 +90,34 @@ static int run_cc(const char *src_path, const char *so_path, NtkcError *err)
     return 0;
 }
 
+/* Source and object go to temp files of their own (mkstemps: unique per
+ * call, so threads and processes compiling the same net at once never share
+ * one), and the object is renamed into the cache only once complete. */
 static int build_shared_object(const char *source, const char *so_path, NtkcError *err)
 {
     char src_path[4400], tmp_so[4400];
-    snprintf(src_path, sizeof src_path, "%s.%ld.c", so_path, (long)getpid());
-    snprintf(tmp_so, sizeof tmp_so, "%s.%ld.tmp", so_path, (long)getpid());
-    FILE *f = fopen(src_path, "w");
-    if (f == NULL || fputs(source, f) < 0 || fclose(f) != 0) {
-        diag_internal(err, "cannot write %s: %s", src_path, strerror(errno));
+    snprintf(src_path, sizeof src_path, "%s.XXXXXX.c", so_path);
+    snprintf(tmp_so, sizeof tmp_so, "%s.XXXXXX.tmp", so_path);
+    int src_fd = mkstemps(src_path, 2);
+    if (src_fd < 0) {
+        diag_internal(err, "cannot create a temp file beside %s: %s", so_path, strerror(errno));
         return -1;
     }
+    FILE *f = fdopen(src_fd, "w");
+    if (f == NULL || fputs(source, f) < 0 || fclose(f) != 0) {
+        diag_internal(err, "cannot write %s: %s", src_path, strerror(errno));
+        if (f == NULL)
+            close(src_fd);
+        unlink(src_path);
+        return -1;
+    }
+    int so_fd = mkstemps(tmp_so, 4);
+    if (so_fd < 0) {
+        diag_internal(err, "cannot create a temp file beside %s: %s", so_path, strerror(errno));
+        unlink(src_path);
+        return -1;
+    }
+    close(so_fd);
     int rc = run_cc(src_path, tmp_so, err);
     unlink(src_path);
     if (rc == 0 && rename(tmp_so, so_path) != 0) {

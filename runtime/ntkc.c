@@ -104,7 +104,8 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
     if (net->c_source != NULL)
         net->jit = jit_compile(opts && opts->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name,
                                err);
-    if (net->jit == NULL || bind_kernel(net, err) != 0) {
+    /* Graph nets export the graph ABI instead (bound per call by ntkc_graph.c). */
+    if (net->jit == NULL || (net->ir->input.kind != IR_INPUT_GRAPH && bind_kernel(net, err) != 0)) {
         ntkc_net_free(net);
         return NULL;
     }
@@ -167,10 +168,31 @@ int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3])
 const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
 const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 
+/* Not through the arena: graph kernels of one net may run on several threads. */
+void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err)
+{
+    size_t len = strlen(net->ir->name) + strlen(suffix) + 6;
+    char *name = malloc(len);
+    if (name == NULL) {
+        diag_internal(err, "out of memory");
+        return NULL;
+    }
+    snprintf(name, len, "ntkc_%s%s", net->ir->name, suffix);
+    void *p = jit_symbol(net->jit, name);
+    if (p == NULL)
+        diag_internal(err, "generated code lacks the symbol %s", name);
+    free(name);
+    return p;
+}
+
 int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                 double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     diag_clear(err);
+    if (net->ir->input.kind == IR_INPUT_GRAPH) {
+        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
+        return err->code;
+    }
     if (dim == 0) {
         diag_user(err, "inputs have no features (dim = 0)");
         return err->code;

@@ -20,21 +20,18 @@ net=examples/relu5.ntk # 5 × (dense(1.414, 0.1) + relu) + dense(1)
 n=4096 d=784 big=20000 layers=6
 
 log() { echo "$*" >&2; }
-seconds() { date +%s.%N; }
-# best_of CMD...: the least wall time of $reps runs, in seconds.
-best_of() {
-    local best=1e30 t0 t1
-    for _ in $(seq "$reps"); do
-        t0=$(seconds)
-        "$@" >/dev/null
-        t1=$(seconds)
-        best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
-    done
-    echo "$best"
-}
-field() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+# minof KEY FILE...: the least value on lines "KEY value".
+minof() { awk -v k="$1" '$1 == k && (m == "" || $2 < m) { m = $2 } END { print m }' "${@:2}"; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# e2e BACKEND: one end-to-end run of ntkc kernel; appends "wall W" and "cpu C".
+e2e() {
+    /usr/bin/time -f "wall %e
+cpu_user %U
+cpu_sys %S" -a -o "$out/e2e-$1.raw" \
+        "$ntkc" kernel $net "$out/x$n.npy" --ntk "$out/e2e.ntk.npy" --nngp "$out/e2e.nngp.npy" --backend "$1" --quiet
+}
 
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 log "building the bench programs"
 make -s -C . build/libntkc.a >/dev/null
 cc -O3 -march=native -fopenmp $blas bench/roofline.c -o "$out/roofline" -lopenblas -lm
@@ -48,26 +45,25 @@ for rows in $n $big; do
 np.save('$out/x$rows.npy', np.random.default_rng($rows).standard_normal(($rows, $d)))"
 done
 
-log "FC: roofline"
-"$out/roofline" $n $d 5 1.414 0.1 "$reps" >"$out/roofline.txt"
-"$out/roofline-fastmath" $n $d 5 1.414 0.1 "$reps" >"$out/roofline-fastmath.txt"
-gram=$(field gram "$out/roofline.txt")
-loop=$(awk '$1 == "loop" { if (m == "" || $2 < m) m = $2 } END { print m }' "$out/roofline.txt" "$out/roofline-fastmath.txt")
-roof=$(calc "%.4f" "$gram + $loop")
-
-log "FC: ntkc in process"
-rm -rf "$NTKC_CACHE_DIR"
+log "FC: roofline, ntkc in process and end to end, interleaved, $reps rounds"
+rm -rf "$NTKC_CACHE_DIR" "$out"/*.raw
 "$out/bench_fc" $net "$out/x$n.npy" cc 1 >"$out/cc-cold.txt" # compiles the .so into the cache
-for b in tcc cc; do
-    "$out/bench_fc" $net "$out/x$n.npy" $b "$reps" "$out/fc-$b" >"$out/inproc-$b.txt"
-done
-
-log "FC: ntkc kernel end to end"
-for b in tcc cc; do
-    best_of "$ntkc" kernel $net "$out/x$n.npy" --ntk "$out/e2e.ntk.npy" --nngp "$out/e2e.nngp.npy" \
-        --backend $b --quiet >"$out/e2e-$b.txt"
+for r in $(seq "$reps"); do
+    "$out/roofline" $n $d 5 1.414 0.1 1 >>"$out/roofline.raw"
+    "$out/roofline-fastmath" $n $d 5 1.414 0.1 1 >>"$out/roofline.raw"
+    for b in tcc cc; do
+        if [ "$r" = 1 ]; then keep="$out/fc-$b"; else keep=""; fi
+        "$out/bench_fc" $net "$out/x$n.npy" $b 1 $keep >>"$out/inproc-$b.raw"
+        e2e $b
+    done
 done
 rm -f "$out/e2e.ntk.npy" "$out/e2e.nngp.npy"
+gram=$(minof gram "$out/roofline.raw") loop=$(minof loop "$out/roofline.raw")
+roof=$(calc "%.4f" "$gram + $loop") roof_cpu=$(minof cpu "$out/roofline.raw")
+for b in tcc cc; do
+    awk '$1 == "wall" { w = $2 } $1 == "cpu_user" { u = $2 } $1 == "cpu_sys" { print "wall", w; print "cpu", u + $2 }' \
+        "$out/e2e-$b.raw" >"$out/e2e-$b.txt"
+done
 $py -c "import numpy as np
 a, b = np.load('$out/fc-tcc.ntk.npy'), np.load('$out/fc-cc.ntk.npy')
 print('backends_ntk %.3e' % np.max(np.abs(a - b) / np.abs(a)))" >"$out/backends.txt"
@@ -88,41 +84,44 @@ log "memory: n = $big, NTK only"
 rm -f "$out/big.ntk.npy"
 read -r rss_kb big_s <"$out/rss.txt"
 
-numpy_s=$(field seconds "$out/numpy.txt")
-row() { # label seconds: time, entries·layers/s, × numpy, × roofline
-    calc "  %-34s %8.3f s  %9.3g  %7.1f×  %6.2f×\n" \
-        "\"$1\", $2, $n * $n * $layers / $2, $numpy_s / $2, $2 / $roof"
+numpy_s=$(minof seconds "$out/numpy.txt") numpy_cpu=$(minof cpu "$out/numpy.txt")
+row() { # label seconds core-seconds: time, core-s, entries·layers/s, × numpy, × roofline
+    calc "  %-36s %7.3f s %7.2f  %9.3g  %6.1f×  %5.2f×\n" \
+        "\"$1\", $2, $3, $n * $n * $layers / $2, $numpy_s / $2, $2 / $roof"
 }
-tcc_in=$(field kernel "$out/inproc-tcc.txt") cc_in=$(field kernel "$out/inproc-cc.txt")
-tcc_e2e=$(cat "$out/e2e-tcc.txt") cc_e2e=$(cat "$out/e2e-cc.txt")
+tcc_in=$(minof kernel "$out/inproc-tcc.raw") cc_in=$(minof kernel "$out/inproc-cc.raw")
+tcc_in_cpu=$(minof cpu "$out/inproc-tcc.raw") cc_in_cpu=$(minof cpu "$out/inproc-cc.raw")
+tcc_e2e=$(minof wall "$out/e2e-tcc.txt") cc_e2e=$(minof wall "$out/e2e-cc.txt")
+tcc_e2e_cpu=$(minof cpu "$out/e2e-tcc.txt") cc_e2e_cpu=$(minof cpu "$out/e2e-cc.txt")
 verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
 {
     echo "ntkc bench — $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "best of $reps runs (numpy: $numpy_reps); ratios are within this run"
+    echo "best of $reps interleaved rounds (numpy: $numpy_reps); ratios are of wall times within this run;"
+    echo "core-s = CPU seconds of all threads (less sensitive to other load on the machine);" \
+        "load average $load_start at the start, $(cut -d' ' -f1 /proc/loadavg) at the end"
     echo
     echo "1. FC: 5 × (dense(1.414, 0.1) + relu) + dense, n = $n, d = $d, NNGP + NTK, symmetric"
-    echo "  way                                    time   entries·layers/s   vs numpy  vs roofline"
-    calc "  %-34s %8.3f s  %9.3g  %7.1f×\n" "\"numpy, vectorised (baseline)\", $numpy_s, $n * $n * $layers / $numpy_s, 1"
-    calc "  %-34s %8.3f s  %9.3g  %7.1f×  %6.2f×\n" \
-        "\"roofline: BLAS Gram + fused loop\", $roof, $n * $n * $layers / $roof, $numpy_s / $roof, 1"
-    calc "  %-34s %8.3f s\n" "\"  of which Gram (cblas_dsyrk)\", $gram"
-    row "ntkc in process, libtcc (default)" "$tcc_in"
-    row "ntkc in process, --backend cc" "$cc_in"
-    row "ntkc kernel end to end, libtcc" "$tcc_e2e"
-    row "ntkc kernel end to end, cc (cached)" "$cc_e2e"
-    echo "  agreement with numpy (max elementwise rel.): NTK $(field agree_ntk "$out/numpy.txt")," \
-        "NNGP $(field agree_nngp "$out/numpy.txt"); libtcc vs cc NTK $(field backends_ntk "$out/backends.txt")"
+    echo "  way                                       wall  core-s  entries·layers/s  vs numpy  vs roofline"
+    row "numpy, vectorised (baseline)" "$numpy_s" "$numpy_cpu"
+    row "roofline: BLAS Gram + fused loop" "$roof" "$roof_cpu"
+    calc "  %-36s %7.3f s\n" "\"  of which Gram (cblas_dsyrk)\", $gram"
+    row "ntkc in process, libtcc (default)" "$tcc_in" "$tcc_in_cpu"
+    row "ntkc in process, --backend cc" "$cc_in" "$cc_in_cpu"
+    row "ntkc kernel end to end, libtcc" "$tcc_e2e" "$tcc_e2e_cpu"
+    row "ntkc kernel end to end, cc (cached)" "$cc_e2e" "$cc_e2e_cpu"
+    echo "  agreement with numpy (max elementwise rel.): NTK $(minof agree_ntk "$out/numpy.txt")," \
+        "NNGP $(minof agree_nngp "$out/numpy.txt"); libtcc vs cc NTK $(minof backends_ntk "$out/backends.txt")"
     echo "  targets: ≥ 20× numpy in process: $(verdict "$numpy_s / $tcc_in >= 20");" \
         "≥ 10× end to end: $(verdict "$numpy_s / $tcc_e2e >= 10");" \
         "≤ 1.5× roofline: $(verdict "$tcc_in / $roof <= 1.5")"
     echo
     echo "2.-3. CNN (scripts/bench_cnn.sh: name value unit)"
-    if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (convolutions not built yet)"; fi
+    if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (scripts/bench_cnn.sh, from the convolutions work, is not there yet)"; fi
     echo "  targets: CNN-GAP ≤ 0.3 core-s/entry; CNN-flatten ≤ 0.2 core-ms/entry; libtcc compile ≤ 10 ms"
     echo
-    echo "3. JIT of the FC net: libtcc $(calc %.2f "1000 * $(field compile "$out/inproc-tcc.txt")") ms;" \
-        "system compiler $(calc %.0f "1000 * $(field compile "$out/cc-cold.txt")") ms cold," \
-        "$(calc %.2f "1000 * $(field compile "$out/inproc-cc.txt")") ms from the cache"
+    echo "3. JIT of the FC net: libtcc $(calc %.2f "1000 * $(minof compile "$out/inproc-tcc.raw")") ms;" \
+        "system compiler $(calc %.0f "1000 * $(minof compile "$out/cc-cold.txt")") ms cold," \
+        "$(calc %.2f "1000 * $(minof compile "$out/inproc-cc.raw")") ms from the cache"
     echo
     echo "4. Memory: ntkc kernel, n = $big, d = $d, NTK only"
     calc "  output %.0f MB (.npy through a memory map), input %.0f MB; peak RSS %.0f MB; %.1f s\n" \

@@ -6,18 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gauss_hermite.h"
 #include "emit_prims.h"
+#include "gauss_hermite.h"
 #include "strbuf.h"
+
+/* What the emitter provides to c_dual texts: libm prototypes, ntkc_acos,
+ * ntkc_asin, NTKC_PI. */
+static void prelude(StrBuf *sb)
+{
+    sb_puts(sb, "typedef __SIZE_TYPE__ size_t;\n#define NTKC_PI 3.14159265358979323846\n");
+    prim_emit_libm(sb);
+}
 
 JitModule *act_jit_duals(const ActDef *const *defs, size_t n, DualFn *fns)
 {
     StrBuf sb;
     sb_init(&sb);
-    /* What the emitter's prelude provides to c_dual texts. */
-    sb_puts(&sb, "typedef __SIZE_TYPE__ size_t;\n");
-    prim_emit_libm(&sb);
-    sb_puts(&sb, "#define NTKC_PI 3.14159265358979323846\n");
+    prelude(&sb);
     for (size_t i = 0; i < n; i++) {
         sb_puts(&sb, defs[i]->c_dual);
         /* A non-static entry per dual, so the symbol can be looked up. */

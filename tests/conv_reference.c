@@ -222,6 +222,9 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             ker_free(&o);
             fanout(&op->u.fanout, k);
             continue;
+        case IR_AGGREGATE: /* graph ops never reach this image reference */
+        case IR_READOUT:
+            cr_assert_fail("conv_reference: graph op");
         }
         ker_free(k);
         *k = o;

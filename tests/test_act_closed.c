@@ -9,7 +9,7 @@
  * Cauchy-Schwarz bound on |T| (likewise for Ṫ), so a kernel that is 0 at
  * ρ = 0 is held to the scale of its neighbours. Required: 1e-8 (smooth) and
  * 1e-6 (kinked) as issue 3 asks; measured maxima (NTKC_REPORT=1 prints them)
- * are ~1e-13 and ~1e-14. */
+ * are at most 2.1e-15 for every activation. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -112,7 +112,7 @@ ParameterizedTestParameters(act_closed, matches_reference)
     return cr_make_param_array(Case, cases, NCASES);
 }
 
-ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = 60)
+ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = 120)
 {
     const ActDef *d = def_of(c);
     DualFn dual;

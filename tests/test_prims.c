@@ -89,6 +89,16 @@ static double ulps(double got, long double want)
 
 Test(prims, acos_and_asin_within_one_ulp)
 {
+    cr_expect_eq(ntkc_host_acos(1.0), 0.0);
+    cr_expect_eq(ntkc_host_acos(-1.0), acos(-1.0));
+    cr_expect_eq(ntkc_host_acos(0.0), acos(0.0));
+    cr_expect_eq(ntkc_host_asin(1.0), asin(1.0));
+    cr_expect_eq(ntkc_host_asin(-1.0), asin(-1.0));
+    cr_expect_eq(ntkc_host_asin(0.0), 0.0);
+    /* The reference is x87 extended precision, which valgrind does not emulate. */
+    volatile long double one = 1.0L, tiny = 0x1p-60L;
+    if (one + tiny == one)
+        cr_skip_test("long double is no wider than double here (valgrind?): no reference for ulps");
     unsigned long long st = 77;
     double worst_acos = 0, worst_asin = 0;
     for (int i = 0; i < 400000; i++) {
@@ -103,12 +113,6 @@ Test(prims, acos_and_asin_within_one_ulp)
     }
     cr_expect_leq(worst_acos, 1.0, "acos: %.3f ulp", worst_acos);
     cr_expect_leq(worst_asin, 1.0, "asin: %.3f ulp", worst_asin);
-    cr_expect_eq(ntkc_host_acos(1.0), 0.0);
-    cr_expect_eq(ntkc_host_acos(-1.0), acos(-1.0));
-    cr_expect_eq(ntkc_host_acos(0.0), acos(0.0));
-    cr_expect_eq(ntkc_host_asin(1.0), asin(1.0));
-    cr_expect_eq(ntkc_host_asin(-1.0), asin(-1.0));
-    cr_expect_eq(ntkc_host_asin(0.0), 0.0);
 }
 
 /* relu and erf use only IEEE operations and ntkc_acos/ntkc_asin, so an entry
@@ -143,7 +147,7 @@ Test(prims, block_position_does_not_change_bits)
 static const char deep_net[] = "net deep { dense(1.5, 0.05); relu; repeat 2 { dense(1.5, 0.05); erf };"
                                " dense(1.2, 0.1); relu; dense(1.0) }";
 
-/* Several tiles of the default size, so threads really split the work. */
+/* Many tiles, so threads really split the work. */
 Test(prims, thread_count_does_not_change_bits)
 {
     enum { N = 600, N2 = 530, D = 7 };
@@ -158,7 +162,7 @@ Test(prims, thread_count_does_not_change_bits)
     for (int sym = 0; sym < 2; sym++) {
         size_t n2 = sym ? N : N2, bytes = N * n2 * sizeof(double);
         for (int th = 1; th <= 3; th++) {
-            ntkc_eval_options o = {.threads = th};
+            ntkc_eval_options o = {.threads = th, .tile = 128};
             double *s = out[2 * (th - 1)], *t = out[2 * (th - 1) + 1];
             cr_assert_eq(ntkc_kernel(net, N, x, n2, sym ? NULL : x2, D, s, t, &o, &err), 0, "%s", err.message);
         }

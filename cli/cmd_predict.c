@@ -1,0 +1,313 @@
+/* ntkc predict: what the infinitely wide net, trained by gradient descent on
+ * MSE, outputs on test data — the mean and covariance over initialisations —
+ * through ntkc_predict, with test metrics when test targets are given. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "data.h"
+#include "npy.h"
+#include "predict.h"
+#include "progress.h"
+#include "targets.h"
+
+static const char help[] =
+    "usage: ntkc predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy\n"
+    "                    [--time T[,T...]] [--kernel ntk|nngp] [--reg R] [--cov C.npy]\n"
+    "                    [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
+    "                    [--threads N] [--quiet]\n"
+    "\n"
+    "The outputs on Xt of the infinitely wide net trained on (X, Y) by gradient\n"
+    "descent (gradient flow) on the mean squared error for time T: their mean and,\n"
+    "with --cov, covariance over random initialisations, as neural-tangents'\n"
+    "predict.gradient_descent_mse_ensemble defines them.\n"
+    "\n"
+    "  --train X.npy          (n, d) training inputs\n"
+    "  --targets Y.npy        (n, k) float targets, or (n,) integer class labels,\n"
+    "                         trained on as one-hot rows (k = largest label + 1)\n"
+    "  --test Xt.npy          (m, d) test inputs\n"
+    "  --time T[,T...]        training times >= 0, comma-separated; inf (the\n"
+    "                         default) = trained to convergence. T = learning rate\n"
+    "                         × steps of gradient descent on |f(X) - Y|² / (2·n·k):\n"
+    "                         time is normalised by the number of target entries.\n"
+    "                         One eigendecomposition serves all finite times.\n"
+    "  --kernel ntk|nngp      ntk (default): every layer trained (NTK-GP mean and\n"
+    "                         covariance); nngp: only the readout trained, at t = inf\n"
+    "                         the Bayesian GP posterior\n"
+    "  --reg R                adds R × (mean diagonal) to the diagonal of the training\n"
+    "                         kernel (default 0); t = inf needs it when that kernel\n"
+    "                         is singular, e.g. for repeated training points\n"
+    "  --mean M.npy           float64 (m, k); with several times (T, m, k), one\n"
+    "                         (m, k) slice per time in the order given\n"
+    "  --cov C.npy            the covariance between test points, float64 (m, m), or\n"
+    "                         (T, m, m); the same for each of the k outputs\n"
+    "  --test-targets Yt.npy  targets shaped like Y ((m,) labels when Y is labels):\n"
+    "                         prints the test MSE per time and, for labels, the\n"
+    "                         accuracy (argmax of the mean vs label)\n"
+    "\n"
+    "Computes the kernels it needs (the training kernel, test × train, and the\n"
+    "NNGP test × test for --cov), shows progress on a terminal when that takes\n"
+    "over a second, and prints a summary unless --quiet. Outputs appear only when\n"
+    "everything succeeded.\n";
+
+typedef struct PredictArgs {
+    const char *train, *targets, *test, *time, *kernel, *reg, *mean, *cov, *test_targets;
+    const char *net_name, *backend, *threads, *quiet;
+} PredictArgs;
+
+/* The validated options. */
+typedef struct Request {
+    double *times;
+    size_t ntimes;
+    ntkc_predict_options opts;
+    ntkc_backend backend;
+} Request;
+
+/* "1,10,inf" → times; prints the error and returns 1 on junk. */
+static int parse_times(const char *text, Request *r)
+{
+    size_t count = 1;
+    for (const char *p = text; *p; p++)
+        count += *p == ',';
+    r->times = malloc(count * sizeof *r->times);
+    if (r->times == NULL) {
+        fputs("ntkc predict: out of memory for --time\n", stderr);
+        return 1;
+    }
+    const char *p = text;
+    for (r->ntimes = 0; r->ntimes < count; r->ntimes++) {
+        char *end;
+        errno = 0;
+        double t = strtod(p, &end);
+        if (end == p || (*end != ',' && *end != '\0') || isnan(t)) {
+            int len = (int)strcspn(p, ",");
+            fprintf(stderr, "ntkc predict: --time expects numbers >= 0 or inf separated by commas; '%s' has %s%.*s%s\n",
+                    text, len ? "'" : "an empty entry", len, p, len ? "'" : "");
+            return 1;
+        }
+        if (t < 0) {
+            fprintf(stderr, "ntkc predict: --time %g is negative: training times must be >= 0\n", t);
+            return 1;
+        }
+        r->times[r->ntimes] = t;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static int parse_request(const PredictArgs *a, Request *r)
+{
+    memset(r, 0, sizeof *r);
+    if (parse_backend("predict", a->backend, &r->backend) != 0)
+        return 1;
+    long threads = a->threads ? args_positive("predict", "--threads", a->threads) : 0;
+    if (threads < 0)
+        return 1;
+    r->opts.eval.threads = (int)threads;
+    if (a->kernel == NULL || strcmp(a->kernel, "ntk") == 0) {
+        r->opts.kernel = NTKC_PREDICT_NTK;
+    } else if (strcmp(a->kernel, "nngp") == 0) {
+        r->opts.kernel = NTKC_PREDICT_NNGP;
+    } else {
+        fprintf(stderr, "ntkc predict: --kernel must be ntk or nngp, not '%s'\n", a->kernel);
+        return 1;
+    }
+    if (a->reg) {
+        char *end;
+        r->opts.reg = strtod(a->reg, &end);
+        if (end == a->reg || *end != '\0' || !isfinite(r->opts.reg) || r->opts.reg < 0) {
+            fprintf(stderr, "ntkc predict: --reg expects a finite number >= 0, got '%s'\n", a->reg);
+            return 1;
+        }
+    }
+    return parse_times(a->time ? a->time : "inf", r);
+}
+
+static int check_paths(const PredictArgs *a, ntkc_error *err)
+{
+    const char *inputs[] = {a->train, a->targets, a->test, a->test_targets};
+    if (check_output_not_input(a->mean, inputs, 4, err) || (a->cov && check_output_not_input(a->cov, inputs, 4, err)))
+        return err->code;
+    if (a->cov && (strcmp(a->mean, a->cov) == 0 || npy_same_file(a->mean, a->cov)))
+        diag_user(err, "--mean and --cov name the same file %s", a->cov);
+    return err->code;
+}
+
+/* The data, checked against each other. */
+typedef struct Data {
+    NpyArray x, xt;
+    Targets y, yt;
+} Data;
+
+static void data_free(Data *d)
+{
+    npy_free(&d->x), npy_free(&d->xt);
+    targets_free(&d->y), targets_free(&d->yt);
+}
+
+static int load_data(const PredictArgs *a, Data *d, ntkc_error *err)
+{
+    if (load_inputs(a->train, &d->x, err) || load_inputs(a->test, &d->xt, err))
+        return err->code;
+    if (d->x.shape[1] != d->xt.shape[1]) {
+        diag_user(err, "%s has %zu features per row but the training inputs %s have %zu", a->test, d->xt.shape[1],
+                  a->train, d->x.shape[1]);
+        return err->code;
+    }
+    if (targets_load_train(a->targets, d->x.shape[0], a->train, &d->y, err))
+        return err->code;
+    if (a->test_targets && targets_load_test(a->test_targets, d->xt.shape[0], a->test, &d->y, &d->yt, err))
+        return err->code;
+    return 0;
+}
+
+typedef struct Outputs {
+    NpyOut *mean, *cov;
+} Outputs;
+
+static int create_outputs(const PredictArgs *a, size_t ntimes, size_t m, size_t k, Outputs *o, ntkc_error *err)
+{
+    size_t one = ntimes == 1, mean_shape[3] = {ntimes, m, k}, cov_shape[3] = {ntimes, m, m};
+    o->mean = npy_out_create(a->mean, 3 - one, mean_shape + one, err);
+    if (o->mean && a->cov)
+        o->cov = npy_out_create(a->cov, 3 - one, cov_shape + one, err);
+    return err->code;
+}
+
+/* Both files or neither: a cov that fails to land takes the mean with it. */
+static int commit_outputs(const PredictArgs *a, Outputs *o, ntkc_error *err)
+{
+    int rc = npy_out_commit(o->mean, err);
+    o->mean = NULL;
+    if (o->cov) {
+        if (rc == 0 && npy_out_commit(o->cov, err) != 0)
+            remove(a->mean), rc = err->code;
+        else if (rc != 0)
+            npy_out_abort(o->cov);
+        o->cov = NULL;
+    }
+    return rc;
+}
+
+static void abort_outputs(Outputs *o)
+{
+    npy_out_abort(o->mean);
+    npy_out_abort(o->cov);
+}
+
+static void print_summary(const ntkc_net *net, const Request *r, const Data *d, const double *mean,
+                          const ntkc_predict_stats *st, double compile_seconds)
+{
+    size_t n = d->x.shape[0], m = d->xt.shape[0], k = d->y.k;
+    int finite = 0, infinite = 0;
+    for (size_t t = 0; t < r->ntimes; t++)
+        finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
+    printf("%s: %s prediction, %zu train -> %zu test, %zu output%s%s, reg %g\n", ntkc_net_name(net),
+           r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, k, k == 1 ? "" : "s",
+           d->y.labels ? " (one-hot classes)" : "", r->opts.reg);
+    printf("  kernels %.3f s, solve %.3f s (%s%s%s), compile %.1f ms\n", st->kernel_seconds, st->solve_seconds,
+           finite ? "eigendecomposition" : "", finite && infinite ? " + " : "", infinite ? "Cholesky" : "",
+           1e3 * compile_seconds);
+    if (d->yt.y == NULL)
+        return;
+    for (size_t t = 0; t < r->ntimes; t++) {
+        const double *mt = mean + t * m * k;
+        printf("  t = %-10g test MSE %.6g", r->times[t], predict_mse(mt, d->yt.y, m, k));
+        if (d->yt.labels) {
+            double acc = predict_accuracy(mt, d->yt.labels, m, k);
+            printf("  accuracy %.2f%% (%.0f/%zu)", 100 * acc, acc * (double)m, m);
+        }
+        putchar('\n');
+    }
+}
+
+static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request *r, const Data *d,
+                             double compile_seconds, ntkc_error *err)
+{
+    size_t n = d->x.shape[0], m = d->xt.shape[0], dim = d->x.shape[1], k = d->y.k;
+    Outputs o = {0};
+    if (create_outputs(a, r->ntimes, m, k, &o, err)) {
+        abort_outputs(&o);
+        return err->code;
+    }
+    Progress progress;
+    progress_start(&progress, "kernels");
+    r->opts.eval.progress = progress_show;
+    r->opts.eval.progress_ctx = &progress;
+    ntkc_predict_stats st;
+    double *mean = npy_out_data(o.mean);
+    int rc = ntkc_predict(net, n, d->x.data, d->y.y, k, m, d->xt.data, dim, r->times, r->ntimes, &r->opts, mean,
+                          o.cov ? npy_out_data(o.cov) : NULL, &st, err);
+    if (rc == 0 && !a->quiet)
+        print_summary(net, r, d, mean, &st, compile_seconds);
+    if (rc == 0)
+        return commit_outputs(a, &o, err);
+    abort_outputs(&o);
+    return rc;
+}
+
+static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
+{
+    Request r;
+    if (parse_request(a, &r) != 0) {
+        free(r.times);
+        return 1;
+    }
+    if (check_paths(a, err)) {
+        free(r.times);
+        return err->code;
+    }
+    Progress clock;
+    progress_start(&clock, "compile");
+    ntkc_compile_options copts = {.net_name = a->net_name, .backend = r.backend};
+    ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
+    double compile_seconds = progress_seconds(&clock);
+    Data d = {0};
+    int rc = net ? load_data(a, &d, err) : err->code;
+    if (rc == 0)
+        rc = predict_and_write(net, a, &r, &d, compile_seconds, err);
+    data_free(&d);
+    ntkc_net_free(net);
+    free(r.times);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    PredictArgs a = {0};
+    const OptSpec specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
+                             {"--test", 1, &a.test},       {"--time", 1, &a.time},
+                             {"--kernel", 1, &a.kernel},   {"--reg", 1, &a.reg},
+                             {"--mean", 1, &a.mean},       {"--cov", 1, &a.cov},
+                             {"--test-targets", 1, &a.test_targets}, {"--net", 1, &a.net_name},
+                             {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads},
+                             {"--quiet", 0, &a.quiet},     {NULL, 0, NULL}};
+    Args args;
+    if (args_parse("predict", argc, argv, specs, &args) != 0)
+        return 1;
+    if (args.help) {
+        fputs(help, stdout);
+        return 0;
+    }
+    const char *missing = args.npositional != 1 ? "NET.ntk"
+                          : !a.train            ? "--train X.npy"
+                          : !a.targets          ? "--targets Y.npy"
+                          : !a.test             ? "--test Xt.npy"
+                          : !a.mean             ? "--mean M.npy"
+                                                : NULL;
+    if (missing) {
+        fputs(help, stderr);
+        if (args.npositional > 1)
+            fputs("\nntkc predict: too many arguments: give the net, and the data through options\n", stderr);
+        else
+            fprintf(stderr, "\nntkc predict: missing %s\n", missing);
+        return 1;
+    }
+    ntkc_error err = {0};
+    int rc = run(args.positional[0], &a, &err);
+    return rc == 0 ? 0 : (err.code ? report_error(&err) : rc);
+}

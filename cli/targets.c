@@ -1,0 +1,105 @@
+#include "targets.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "npy.h"
+#include "predict.h"
+
+void targets_free(Targets *t)
+{
+    free(t->y);
+    free(t->labels);
+    memset(t, 0, sizeof *t);
+}
+
+/* Reads the array and checks its row count and values; ndim is 1 or 2. */
+static int read_rows(const char *path, size_t rows, const char *x_path, NpyArray *a, ntkc_error *err)
+{
+    if (npy_read(path, a, err))
+        return err->code;
+    if (a->ndim != 1 && a->ndim != 2)
+        diag_user(err, "%s: targets must be (n, k) values or (n,) class labels, got %zu dimensions", path, a->ndim);
+    else if (a->shape[0] != rows)
+        diag_user(err, "%s has %zu target rows but %s has %zu inputs; they must match row for row", path,
+                  a->shape[0], x_path, rows);
+    else if (a->ndim == 2 && a->shape[1] == 0)
+        diag_user(err, "%s: the targets have no columns (shape %zu × 0)", path, rows);
+    else
+        npy_check_finite(a, path, err);
+    if (err->code)
+        npy_free(a);
+    return err->code;
+}
+
+/* A nested error's message without its "error: " prefix. */
+static const char *reason(const ntkc_error *e)
+{
+    const char *prefix = "error: ";
+    return strncmp(e->message, prefix, strlen(prefix)) == 0 ? e->message + strlen(prefix) : e->message;
+}
+
+/* Labels → one-hot rows of k, the label errors prefixed with the file. */
+static int encode_labels(const char *path, NpyArray *a, size_t k, Targets *t, ntkc_error *err)
+{
+    ntkc_error e = {0};
+    size_t rows = a->shape[0];
+    t->rows = rows, t->k = k, t->labels = a->data;
+    a->data = NULL;
+    t->y = malloc(rows * k * sizeof *t->y);
+    if (t->y == NULL)
+        diag_user(err, "%s: out of memory for %zu × %zu one-hot targets", path, rows, k);
+    else if (predict_one_hot(t->labels, rows, k, t->y, &e))
+        diag_user(err, "%s: %s", path, reason(&e));
+    if (err->code)
+        targets_free(t);
+    return err->code;
+}
+
+static void take_matrix(NpyArray *a, Targets *t)
+{
+    t->rows = a->shape[0], t->k = a->shape[1], t->y = a->data, t->labels = NULL;
+    a->data = NULL;
+}
+
+int targets_load_train(const char *path, size_t rows, const char *x_path, Targets *t, ntkc_error *err)
+{
+    memset(t, 0, sizeof *t);
+    NpyArray a;
+    if (read_rows(path, rows, x_path, &a, err))
+        return err->code;
+    if (a.ndim == 2) {
+        take_matrix(&a, t);
+        return 0;
+    }
+    ntkc_error e = {0};
+    size_t k;
+    if (predict_class_count(a.data, rows, &k, &e))
+        diag_user(err, "%s: 1-D targets are class labels, but %s (give regression targets the shape (n, 1))",
+                  path, reason(&e));
+    else
+        encode_labels(path, &a, k, t, err);
+    npy_free(&a);
+    return err->code;
+}
+
+int targets_load_test(const char *path, size_t rows, const char *x_path, const Targets *train, Targets *t,
+                      ntkc_error *err)
+{
+    memset(t, 0, sizeof *t);
+    NpyArray a;
+    if (read_rows(path, rows, x_path, &a, err))
+        return err->code;
+    if (train->labels && a.ndim != 1)
+        diag_user(err, "%s: the training targets are class labels, so the test targets must be labels too "
+                       "(shape (%zu,)), not %zu × %zu", path, rows, a.shape[0], a.shape[1]);
+    else if (!train->labels && (a.ndim != 2 || a.shape[1] != train->k))
+        diag_user(err, "%s: the test targets must have the training targets' shape (%zu, %zu)", path, rows,
+                  train->k);
+    else if (train->labels)
+        encode_labels(path, &a, train->k, t, err);
+    else
+        take_matrix(&a, t);
+    npy_free(&a);
+    return err->code;
+}

@@ -1,0 +1,24 @@
+/* Pieces of the C emitter shared by its vector (emit.c) and graph
+ * (emit_graph.c) variants. */
+#ifndef NTKC_EMIT_INTERNAL_H
+#define NTKC_EMIT_INTERNAL_H
+
+#include "diag.h"
+#include "ir.h"
+#include "strbuf.h"
+
+/* Header comment, libm prototypes, NTKC_PI and NTKC_BLOCK. */
+void emit_prelude(StrBuf *sb, const IrNet *net, const char *source_name);
+/* One ntkc_dual_<name> definition per activation the net uses. */
+void emit_dual_functions(StrBuf *sb, const IrNet *net);
+/* static const double ntkc_p<i>[] for every activation op i with parameters. */
+void emit_param_arrays(StrBuf *sb, const IrNet *net);
+/* The expression naming activation op i's parameter array. */
+void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i);
+/* A comment naming a dense or activation op and its source line. */
+void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent);
+
+/* The graph variant (compiler/graph_abi.h documents its ABI). */
+char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err);
+
+#endif

@@ -1,0 +1,141 @@
+/* Fuzz target: the language front end end to end — lexer, parser, checks,
+ * lowering, emission, libtcc compilation of the emitted C, and evaluation on
+ * a few fixed inputs. The oracles (each a bug when it fails, and an abort so
+ * libFuzzer/AFL++ keep the input):
+ *  - a rejected program gets a user error (code 1) positioned in the file,
+ *    never an internal error and never an empty message;
+ *  - a program the front end accepts compiles: libtcc never rejects emitted C;
+ *  - evaluation either succeeds with finite, symmetric kernels whose
+ *    diagonals are non-negative, or reports a user error (never NaN silently).
+ * Also built into the test binary (tests/test_fuzz_replay.c) to replay the
+ * corpus and the regression inputs under tests/data/fuzz/. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "frontend.h"
+#include "ntkc.h"
+
+/* Bounds that keep one execution around a millisecond: longer inputs add no
+ * new paths, and nets unrolled past a few hundred layers only make libtcc
+ * slower (lowering caps them at 100k ops for users). */
+enum { FUZZ_MAX_INPUT = 4096, FUZZ_MAX_OPS = 300, FUZZ_MAX_NETS = 4 };
+
+#define FUZZ_FILE "fuzz.ntk"
+
+static void fuzz_fail(const char *what, const char *src, const char *message)
+{
+    fprintf(stderr, "fuzz_frontend: %s\n--- message ---\n%s\n--- source ---\n%s\n", what, message, src);
+    abort();
+}
+
+/* Every user error names the file, and with a line:col whenever one exists. */
+static void check_rejection(const NtkcError *err, const char *src)
+{
+    if (err->code != NTKC_EUSER)
+        fuzz_fail("rejection is not a user error", src, err->message);
+    if (strncmp(err->message, FUZZ_FILE ":", strlen(FUZZ_FILE ":")) != 0)
+        fuzz_fail("error message does not start with the file name", src, err->message);
+}
+
+/* Rows: a generic vector, the zero vector, a duplicate of the first, and a
+ * large multiple of the first (exercises the overflow reporting). Nets that
+ * declare their input size get rows of that size, up to EVAL_MAX_D. */
+enum { EVAL_N = 4, EVAL_MAX_D = 1024 };
+
+static void eval_inputs(double *x, size_t d)
+{
+    for (size_t k = 0; k < d; k++) {
+        x[k] = 0.3 + 0.7 * (double)((k * 7919) % 13) / 13.0 - (k % 3 == 1 ? 1.5 : 0.0);
+        x[d + k] = 0;
+        x[2 * d + k] = x[k];
+        x[3 * d + k] = 1e6 * x[k];
+    }
+}
+
+static void check_kernels(const ntkc_net *net, const char *src)
+{
+    size_t d = ntkc_net_input_dim(net) ? ntkc_net_input_dim(net) : 3;
+    if (d > EVAL_MAX_D)
+        return;
+    static double x[EVAL_N * EVAL_MAX_D];
+    double nngp[EVAL_N * EVAL_N], ntk[EVAL_N * EVAL_N];
+    eval_inputs(x, d);
+    ntkc_eval_options opts = {.threads = 1};
+    ntkc_error err = {0};
+    if (ntkc_kernel(net, EVAL_N, x, 0, NULL, d, nngp, ntk, &opts, &err) != 0) {
+        if (err.code != NTKC_EUSER || strstr(err.message, "not finite") == NULL)
+            fuzz_fail("evaluation failed with something other than a reported overflow", src, err.message);
+        return;
+    }
+    for (size_t i = 0; i < EVAL_N; i++) {
+        if (!(nngp[i * EVAL_N + i] >= 0) || !(ntk[i * EVAL_N + i] >= 0))
+            fuzz_fail("negative kernel diagonal", src, "");
+        for (size_t j = 0; j < EVAL_N; j++) {
+            if (!isfinite(nngp[i * EVAL_N + j]) || !isfinite(ntk[i * EVAL_N + j]))
+                fuzz_fail("non-finite kernel returned as success", src, "");
+            if (nngp[i * EVAL_N + j] != nngp[j * EVAL_N + i] || ntk[i * EVAL_N + j] != ntk[j * EVAL_N + i])
+                fuzz_fail("kernel not symmetric", src, "");
+        }
+    }
+    /* Row 2 duplicates row 0: the pair and both self-pairs are one value,
+     * and so are their entries with row 3 (computed in the same argument
+     * order; swapping the arguments may move the last bit of image kernels). */
+    const double *k2[2] = {nngp, ntk};
+    for (int o = 0; o < 2; o++) {
+        const double *k = k2[o];
+        if (k[0] != k[2] || k[2 * EVAL_N + 2] != k[0] || k[3] != k[2 * EVAL_N + 3])
+            fuzz_fail("a duplicated input gives a different kernel", src, "");
+    }
+}
+
+/* One net the front end accepted: it must compile and evaluate cleanly. */
+static void compile_accepted(const char *src, const char *net_name)
+{
+    ntkc_compile_options opts = {.net_name = net_name, .backend = NTKC_BACKEND_TCC};
+    ntkc_error err = {0};
+    ntkc_net *net = ntkc_compile_string(src, FUZZ_FILE, &opts, &err);
+    if (net == NULL)
+        fuzz_fail("the front end accepted a net that does not compile", src, err.message);
+    check_kernels(net, src);
+    ntkc_net_free(net);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+    /* The front end reads C strings (the CLI refuses files with NUL bytes),
+     * so the text is whatever comes before the first NUL. */
+    char *src = malloc(size + 1);
+    if (src == NULL)
+        return 0;
+    memcpy(src, data, size);
+    src[size] = '\0';
+    Arena a;
+    arena_init(&a);
+    NtkcError err = {0};
+    Program *prog = frontend_parse(&a, src, FUZZ_FILE, &err);
+    if (prog == NULL)
+        check_rejection(&err, src);
+    size_t nnets = prog ? program_net_count(prog) : 0;
+    if (prog != NULL && nnets == 0) {
+        frontend_lower(&a, prog, NULL, &err);
+        check_rejection(&err, src);
+    }
+    for (size_t i = 0; i < nnets && i < FUZZ_MAX_NETS; i++) {
+        diag_clear(&err);
+        const char *name = program_net_name(prog, i);
+        IrNet *ir = frontend_lower(&a, prog, name, &err);
+        if (ir == NULL)
+            check_rejection(&err, src);
+        else if (ir->nops <= FUZZ_MAX_OPS)
+            compile_accepted(src, name);
+    }
+    arena_free(&a);
+    free(src);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* The graph kernel engine: runs a graph net's plan (compiler/graph_abi.h)
+ * over every pair of graphs of two sets, with the generated segment
+ * functions for the elementwise steps, sparse or BLAS aggregation, per-graph
+ * variances computed once, and all cores over the pairs. */
+#ifndef NTKC_GRAPH_KERNEL_H
+#define NTKC_GRAPH_KERNEL_H
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "graph_data.h"
+#include "ntkc.h"
+
+typedef struct GraphFns {
+    const int *plan;
+    size_t nvar;
+    void (*seg)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s, double *t,
+                size_t ld);
+    void (*seg_diag)(int k, size_t n, const double *d, size_t ldd, double *var);
+} GraphFns;
+
+/* The generated functions of a compiled graph net (runtime/ntkc_graph.c). */
+int graph_fns_bind(const ntkc_net *net, GraphFns *f, NtkcError *err);
+
+/* How aggregation multiplies: by the graph's density (the default), or
+ * always sparse / always through BLAS dgemm (for tests). */
+typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } GraphAggMode;
+
+/* nngp and ntk (either may be NULL): g1->count × g2->count row-major.
+ * g2 == NULL: g2 = g1, one triangle computed and mirrored. */
+int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
+                 const ntkc_eval_options *opts, GraphAggMode mode, NtkcError *err);
+
+#endif

@@ -1,0 +1,24 @@
+/* Graph data sets and graph nets for the graph tests. */
+#ifndef NTKC_GRAPH_TESTUTIL_H
+#define NTKC_GRAPH_TESTUTIL_H
+
+#include <stddef.h>
+
+#include "ntkc.h"
+
+/* A growing graph file in the GIN text format (the graph count is filled in at the end). */
+typedef struct GraphText {
+    char *buf;
+    size_t len, cap;
+    size_t count;
+} GraphText;
+
+/* Appends a graph of n nodes with label `label`: edges as (u, v) pairs listed
+ * on both sides, node tags given (NULL: all 0). */
+void gt_add(GraphText *t, size_t n, const unsigned (*edges)[2], size_t nedges, const int *tags, int label);
+/* The finished file text (malloc'd; frees t's buffer). */
+char *gt_finish(GraphText *t);
+/* Parses text with F features, failing the test on error. */
+ntkc_graphs *graphs_or_fail(const char *text, size_t features);
+
+#endif

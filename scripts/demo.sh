@@ -10,7 +10,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # The FC net (examples/digits_fc.ntk) and its --reg were chosen by 5-fold
-# cross-validation on the 1000 training images alone (scripts/tune_fc.py).
+# cross-validation on the 1000 training images alone (scripts/tune.py fc).
 fc_reg=1e-3
 cntk_reg=1e-3 # not tuned: the FC net's value
 
@@ -46,5 +46,5 @@ if [ -f examples/digits_cntk.ntk ] && "$ntkc" emit examples/digits_cntk.ntk >/de
 else
     echo "CNTK     skipped (convolutions not available yet)"
 fi
-echo "FC net and --reg $fc_reg chosen by 5-fold cross-validation on the training images only (scripts/tune_fc.py)"
+echo "FC net and --reg $fc_reg chosen by 5-fold cross-validation on the training images only (scripts/tune.py fc)"
 echo "total $(elapsed "$start") s (compiling the nets, the kernels, the solves)"

@@ -99,8 +99,10 @@ void free(void *);
  * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */
 
 /* FP exceptions are never inspected: let the optimising back end vectorise
- * loops with selects (tcc ignores the pragma). */
+ * loops with selects (tcc ignores the pragma; clang does not know it). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 #define NTKC_LANES 8
 

@@ -82,7 +82,8 @@ regen: $(BUILD)/ntkc
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
               -Wno-format-truncation
 check-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	    $(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
 
 # Memcheck over the test suite: the tests and every ntkc they start run under
 # valgrind; the system compiler (started by tests and the cc back end) and
@@ -96,7 +97,8 @@ check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 
 # Fuzzing (fuzz/README.md): libFuzzer targets built with clang, or the same
 # targets under AFL++. Only these targets need clang/afl++; `make test` does not.
-FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+# fuzz_graph checks nothing until the graph reader is in the tree.
+FUZZ_TARGETS := frontend npy $(if $(wildcard runtime/graph_data.h),graph)
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_LINK ?= -fsanitize=fuzzer

@@ -53,6 +53,17 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
 {
     size_t want[3];
     int nd = ntkc_net_input_shape(net, want);
+    if (nd == 1) { /* input vector(d): name the file, not just the mismatch */
+        if (load_inputs(path, out, err) != 0)
+            return err->code;
+        if (out->shape[1] != want[0]) {
+            diag_user(err, "%s: rows of %zu features, but net '%s' declares input vector(%zu)", path, out->shape[1],
+                      ntkc_net_name(net), want[0]);
+            npy_free(out);
+            return err->code;
+        }
+        return 0;
+    }
     if (nd < 2)
         return load_inputs(path, out, err);
     if (npy_read(path, out, err) != 0)

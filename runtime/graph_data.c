@@ -25,6 +25,7 @@ typedef struct Line {
 
 typedef struct Reader {
     const char *text, *p, *name;
+    const char *end; /* the text's terminating NUL */
     int line; /* number of the line p points into */
     NtkcError *err;
     Line cur;
@@ -316,9 +317,17 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
         return -1;
     }
     long long n;
+    /* Every node needs a line of at least two numbers, so a count beyond what
+     * the rest of the file can hold is refused before anything is allocated. */
+    long long most = (long long)((size_t)(r->end - r->p) / 2 + 1);
     if (token_long(r, &L->tok[0], "the node count", 1, INT32_MAX, &n) != 0 ||
         token_double(r, &L->tok[1], "the graph label", &b->g->labels[graph]) != 0)
         return -1;
+    if (n > most) {
+        diag_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
+                "graph %zu announces %lld nodes, more than the rest of the file can hold", graph + 1, n);
+        return -1;
+    }
     size_t base = b->nodes;
     if (grow((void **)&b->g->nbr_start, &b->start_cap, base + (size_t)n + 1, sizeof *b->g->nbr_start, r->err) != 0)
         return -1;
@@ -397,8 +406,15 @@ static int parse(Reader *r, Build *b, size_t features)
                 "expected only the number of graphs on the first line, got %zu values", r->cur.n);
         return -1;
     }
+    /* Each graph needs at least a header line: bound the count by the file. */
+    long long most = (long long)((size_t)(r->end - r->p) / 2 + 1);
     if (token_long(r, &r->cur.tok[0], "the number of graphs", 1, INT32_MAX, &count) != 0)
         return -1;
+    if (count > most) {
+        diag_at(r->err, pos_of(r, r->cur.number, r->cur.tok[0].col), r->text,
+                "the first line announces %lld graphs, more than the rest of the file can hold", count);
+        return -1;
+    }
     int count_line = r->cur.number;
     ntkc_graphs *g = b->g;
     g->count = (size_t)count;
@@ -425,7 +441,8 @@ static int parse(Reader *r, Build *b, size_t features)
 
 ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, NtkcError *err)
 {
-    Reader r = {.text = text, .p = text, .name = name ? name : "<graphs>", .line = 1, .err = err};
+    Reader r = {.text = text, .p = text, .end = text + strlen(text), .name = name ? name : "<graphs>", .line = 1,
+                .err = err};
     ntkc_graphs *g = calloc(1, sizeof *g);
     Build b = {.g = g, .file_features = -1};
     int rc = g ? parse(&r, &b, features) : (diag_internal(err, "out of memory"), -1);

@@ -79,15 +79,18 @@ typedef struct BadCase {
     Expect expect;
     int exit_code;
     char fragment[128]; /* expected in stderr: position and words */
+    char graph[48];     /* DIR/x.graph when not empty */
 } BadCase;
 
 #define GOOD_NET "net mlp { dense(1.5, 0.05); relu; dense(1) }\n"
 #define OUTS " --ntk DIR/out.npy --nngp DIR/old.npy"
 #define K_GOOD "kernel DIR/net.ntk DIR/good.npy" OUTS /* the net is the suspect */
 #define K_X "kernel DIR/net.ntk DIR/x.npy" OUTS     /* the data are the suspect */
-#define LANG(name, src, frag) {name, src, S_TABLE, X_NONE, K_GOOD, FAILS, 1, frag}
-#define NPY(name, gen, frag) {name, "", S_TABLE, gen, K_X, FAILS, 1, frag}
-#define CLI(name, args, frag) {name, "", S_TABLE, X_NONE, args, FAILS, 1, frag}
+#define LANG(name, src, frag) {name, src, S_TABLE, X_NONE, K_GOOD, FAILS, 1, frag, ""}
+#define NPY(name, gen, frag) {name, "", S_TABLE, gen, K_X, FAILS, 1, frag, ""}
+#define CLI(name, args, frag) {name, "", S_TABLE, X_NONE, args, FAILS, 1, frag, ""}
+#define GRAPH_NET "net g { input graph(3); aggregate; dense(1.4); relu; readout(sum); dense }"
+#define GRAPH(name, text, frag) {name, GRAPH_NET, S_TABLE, X_NONE, "kernel DIR/net.ntk DIR/x.graph" OUTS, FAILS, 1, frag, text}
 
 static const BadCase cases[] = {
     /* ---- the language: lexer ---- */
@@ -96,7 +99,7 @@ static const BadCase cases[] = {
     LANG("malformed_number", "net n { dense(1e) }", "net.ntk:1:15: error: malformed number '1e'"),
     LANG("number_into_name", "net n { dense(2x) }", "net.ntk:1:15: error: malformed number '2x'"),
     LANG("number_too_large", "net n { dense(1e999) }", "net.ntk:1:15: error: number '1e999' is too large"),
-    {"nul_byte", "", S_NUL_BYTE, X_NONE, K_GOOD, FAILS, 1, "net.ntk: contains a NUL byte"},
+    {"nul_byte", "", S_NUL_BYTE, X_NONE, K_GOOD, FAILS, 1, "net.ntk: contains a NUL byte", ""},
     /* ---- the language: parser ---- */
     LANG("file_level_junk", "dense", "net.ntk:1:1: error: expected 'net', 'let' or 'act' at file level"),
     LANG("net_without_name", "net { dense }", "net.ntk:1:5: error: expected a net name after 'net', found '{'"),
@@ -139,8 +142,8 @@ static const BadCase cases[] = {
     LANG("act_quad_not_number", "act f(x) = x quad many\nnet n { dense }", "net.ntk:1:19: error: expected a number of quadrature points"),
     LANG("act_quad_zero", "act f(x) = x quad 0\nnet n { dense }", "net.ntk:1:19: error: the number of quadrature points must be a whole number from 1 to 1000"),
     LANG("act_quad_fraction", "act f(x) = x quad 2.5\nnet n { dense }", "net.ntk:1:19: error: the number of quadrature points must be a whole number"),
-    {"deep_blocks", "", S_DEEP_BLOCKS, X_NONE, K_GOOD, FAILS, 1, "net.ntk:1:2830: error: nesting deeper than 256 levels"},
-    {"deep_parentheses", "", S_DEEP_PARENS, X_NONE, K_GOOD, FAILS, 1, "net.ntk:1:268: error: nesting deeper than 256 levels"},
+    {"deep_blocks", "", S_DEEP_BLOCKS, X_NONE, K_GOOD, FAILS, 1, "net.ntk:1:2830: error: nesting deeper than 256 levels", ""},
+    {"deep_parentheses", "", S_DEEP_PARENS, X_NONE, K_GOOD, FAILS, 1, "net.ntk:1:268: error: nesting deeper than 256 levels", ""},
     /* ---- the language: checks and lowering ---- */
     LANG("undefined_constant", "let Wd = 1\nnet n { dense(Wx) }", "net.ntk:2:15: error: undefined constant 'Wx'; did you mean 'Wd'?"),
     LANG("constant_twice_in_net", "net n { let A = 2; let A = 3; dense }", "net.ntk:1:20: error: constant 'A' is already defined in net 'n' at 1:9"),
@@ -172,7 +175,8 @@ static const BadCase cases[] = {
     LANG("repeat_negative", "net n { dense; repeat -2 { relu } }", "net.ntk:1:23: error: the 'repeat' count must be a positive whole number, got -2"),
     LANG("repeat_empty", "net n { dense; repeat 2 { } }", "net.ntk:1:25: error: empty 'repeat' block"),
     LANG("let_in_block", "net n { dense; repeat 2 { let A = 1 } }", "net.ntk:1:27: error: 'let' is only allowed at file or net level"),
-    LANG("input_dim_mismatch", "net n { input vector(3); dense }", "error: net 'n' takes inputs of 3 features, the data have 4"),
+    LANG("input_dim_mismatch", "net n { input vector(3); dense }",
+         "DIR/good.npy: rows of 4 features, but net 'n' declares input vector(3)"),
     /* ---- inputs, images, branches, formulas ---- */
     LANG("conv_w_std_square_overflows", "net n { input image(4, 4, 1); conv(3, 1e200); flatten; dense }",
          "net.ntk:1:39: error: 'w_std' of 'conv' is too large: at most 1e+150, got 1e+200"),
@@ -287,9 +291,9 @@ static const BadCase cases[] = {
     NPY("npy_size_lie_short", X_SIZE_LIE_SHORT, "x.npy: truncated: header says 10\xc3\x97" "4 float64 = 320 bytes, file has 96"),
     NPY("npy_size_lie_long", X_SIZE_LIE_LONG, "x.npy: 8 trailing bytes: header says 3\xc3\x97" "4 float64 = 96 bytes"),
     NPY("npy_shape_overflow", X_SHAPE_OVERFLOW, "x.npy: shape 4294967296\xc3\x97" "4294967296\xc3\x97" "2 float64 is too large"),
-    {"npy_big_endian_is_read", "", S_TABLE, X_BIG_ENDIAN, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, ""},
-    {"npy_fortran_order_is_read", "", S_TABLE, X_FORTRAN, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, ""},
-    {"npy_float32_is_read", "", S_TABLE, X_FLOAT32, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, ""},
+    {"npy_big_endian_is_read", "", S_TABLE, X_BIG_ENDIAN, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, "", ""},
+    {"npy_fortran_order_is_read", "", S_TABLE, X_FORTRAN, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, "", ""},
+    {"npy_float32_is_read", "", S_TABLE, X_FLOAT32, "kernel DIR/net.ntk DIR/x.npy" OUTS, SAME_AS_GOOD, 0, "", ""},
     NPY("npy_object_dtype", X_OBJECT, "x.npy: unsupported dtype '|O' (Python objects)"),
     NPY("npy_complex_dtype", X_COMPLEX, "x.npy: unsupported dtype '<c16' (complex)"),
     NPY("npy_string_dtype", X_STRING, "x.npy: unsupported dtype '<U3' (strings)"),
@@ -311,7 +315,29 @@ static const BadCase cases[] = {
     CLI("npy_missing", "kernel DIR/net.ntk DIR/nope.npy" OUTS, "DIR/nope.npy: no such file"),
     CLI("npy_is_directory", "kernel DIR/net.ntk DIR" OUTS, "DIR: is a directory, not a .npy file"),
     {"npy_x2_other_features", "", S_TABLE, X_FIVE_FEATURES, "kernel DIR/net.ntk DIR/good.npy DIR/x.npy" OUTS, FAILS, 1,
-     "DIR/good.npy has 4 features per row but DIR/x.npy has 5"},
+     "DIR/good.npy has 4 features per row but DIR/x.npy has 5", ""},
+    /* ---- graph files (GIN/GNTK text format) for a net with input graph(3) ---- */
+    GRAPH("graph_neighbour_out_of_range", "1\n2 0\n0 1 2\n0 1 0\n", "x.graph:3:5: error: a neighbour of node 0 (graph 1 has 2 nodes) must be in [0, 1], got 2"),
+    GRAPH("graph_negative_neighbour", "1\n2 0\n0 1 -1\n0 1 0\n", "x.graph:3:5: error: a neighbour of node 0 (graph 1 has 2 nodes) must be in [0, 1], got -1"),
+    GRAPH("graph_too_few_neighbours", "1\n2 0\n0 3 1\n0 1 0\n", "x.graph:3:3: error: node 0 of graph 1 declares 3 neighbours but only 1 values follow"),
+    GRAPH("graph_too_few_graphs", "3\n1 0\n0 0\n", "x.graph:3:1: error: the file ends after 1 graphs, but its first line announces 3"),
+    GRAPH("graph_too_few_nodes", "1\n3 0\n0 0\n", "x.graph:3:1: error: the file ends inside graph 1: expected node 1 of its 3"),
+    GRAPH("graph_extra_content", "1\n1 0\n0 0\n1 0\n", "x.graph:4:1: error: unexpected content after the 1 graphs announced on line 1"),
+    GRAPH("graph_bad_header", "1\n2 0 5\n", "x.graph:2:1: error: expected the header 'n label' of graph 1 (node count and label), got 3 values"),
+    GRAPH("graph_zero_nodes", "1\n0 0\n", "x.graph:2:1: error: the node count must be in [1, 2147483647], got 0"),
+    GRAPH("graph_count_not_a_number", "two\n", "x.graph:1:1: error: expected the number of graphs (a whole number), got 'two'"),
+    GRAPH("graph_count_overflows", "99999999999999999999\n1 0\n0 0\n", "x.graph:1:1: error: expected the number of graphs (a whole number)"),
+    GRAPH("graph_count_line_two_values", "2 3\n", "x.graph:1:3: error: expected only the number of graphs on the first line, got 2 values"),
+    GRAPH("graph_features_not_matching_net", "1\n1 0\n0 0 1.5 2.5\n", "x.graph:3:5: error: node 0 of graph 1 has 2 feature values, but the net takes graph(3)"),
+    GRAPH("graph_features_inconsistent", "1\n2 0\n0 1 1 1.5 2 3\n0 1 0\n", "x.graph:4:5: error: node 1 of graph 1 has 0 feature values after its neighbours, but line 3 has 3"),
+    GRAPH("graph_tag_too_large", "1\n1 0\n4 0\n", "x.graph:3:1: error: tag 4 of node 0 is not below 3"),
+    GRAPH("graph_negative_tag", "1\n1 0\n-1 0\n", "x.graph:3:1: error: tag -1 of node 0"),
+    GRAPH("graph_feature_not_a_number", "1\n1 0\n0 0 abc 1 2\n", "x.graph:3:5: error: expected a node feature (a finite number), got 'abc'"),
+    GRAPH("graph_feature_not_finite", "1\n1 0\n0 0 inf 1 2\n", "x.graph:3:5: error: expected a node feature (a finite number), got 'inf'"),
+    GRAPH("graph_label_not_a_number", "1\n1 x\n0 0\n", "x.graph:2:3: error: expected the graph label (a finite number), got 'x'"),
+    GRAPH("graph_empty_file", "\n\n", "x.graph: the file is empty; expected the number of graphs"),
+    GRAPH("graph_binary_byte", "1\n1 0\n0 0\x93\n", "x.graph:3:3: error: expected the neighbour count k (a whole number)"),
+    CLI("graph_file_missing", "kernel DIR/net.ntk DIR/nope.graph" OUTS, "nope.graph"),
     /* ---- outputs ---- */
     CLI("output_dir_missing", "kernel DIR/net.ntk DIR/good.npy --ntk DIR/no/such/out.npy --nngp DIR/old.npy",
         "DIR/no/such/out.npy: cannot write output: directory 'DIR/no/such' does not exist"),
@@ -599,6 +625,11 @@ ParameterizedTest(const BadCase *c, catalogue, bad_input, .timeout = 60)
     write_buf(dir, "old.npy", &old);
     if (c->npy != X_NONE)
         write_buf(dir, "x.npy", &x);
+    Buf graph = {0};
+    if (c->graph[0]) {
+        buf_add(&graph, c->graph, strlen(c->graph));
+        write_buf(dir, "x.graph", &graph);
+    }
 
     substitute(args, sizeof args, c->args, dir);
     snprintf(cmd, sizeof cmd, "%s %s", ntkc_bin(), args);
@@ -611,12 +642,14 @@ ParameterizedTest(const BadCase *c, catalogue, bad_input, .timeout = 60)
     cr_expect(same_bytes(dir, "good.npy", &good), "%s: good.npy was damaged", c->name);
     if (c->npy != X_NONE)
         cr_expect(same_bytes(dir, "x.npy", &x), "%s: x.npy was damaged", c->name);
+    if (c->graph[0])
+        cr_expect(same_bytes(dir, "x.graph", &graph), "%s: x.graph was damaged", c->name);
     if (c->expect == FAILS) {
         cr_expect(same_bytes(dir, "old.npy", &old), "%s: the existing output old.npy was damaged", c->name);
         snprintf(path, sizeof path, "%s/out.npy", dir);
         cr_expect(!file_exists(path), "%s: an output file appeared", c->name);
-        static const char *const left[] = {"net.ntk", "good.npy", "old.npy", "x.npy"};
-        expect_only(dir, left, 4, c->name);
+        static const char *const left[] = {"net.ntk", "good.npy", "old.npy", "x.npy", "x.graph"};
+        expect_only(dir, left, 5, c->name);
     } else {
         /* The same kernel from good.npy: a supported encoding changes nothing. */
         snprintf(cmd, sizeof cmd, "%s kernel %s/net.ntk %s/good.npy --ntk %s/ref.npy", ntkc_bin(), dir, dir, dir);
@@ -628,6 +661,7 @@ ParameterizedTest(const BadCase *c, catalogue, bad_input, .timeout = 60)
     free(good.p);
     free(x.p);
     free(old.p);
+    free(graph.p);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }

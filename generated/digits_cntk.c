@@ -99,8 +99,10 @@ void free(void *);
  * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */
 
 /* FP exceptions are never inspected: let the optimising back end vectorise
- * loops with selects (tcc ignores the pragma). */
+ * loops with selects (tcc ignores the pragma; clang does not know it). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 #define NTKC_LANES 8
 
@@ -183,9 +185,18 @@ NTKC_FN void ntkc_copy(double *restrict dst, const double *restrict src, int n)
         dst[e] = src[e];
 }
 
-/* Σ of the input: x1[p]·x2[q]/C per lane; Θ = 0. */
-NTKC_FN void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b,
-                               int ch, int cw, double *S, double *T)
+/* The inputs of the lanes, transposed once per entry so the input kernel is
+ * a loop over lanes: X[(p·C + c)·L + l] = x[l][p·C + c], P·C values. */
+NTKC_FN void ntkc_lanes(const double *const *x, int PC, double *X)
+{
+    for (int k = 0; k < PC; k++)
+        for (int l = 0; l < NTKC_LANES; l++)
+            X[k * NTKC_LANES + l] = x[l][k];
+}
+
+/* Σ of the input: x1[p]·x2[q]/C per lane (X1, X2 from ntkc_lanes); Θ = 0. */
+NTKC_FN void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw,
+                         double *S, double *T)
 {
     int r0, r1, c0, c1;
     ntkc_span(H, a, ch, &r0, &r1);
@@ -196,14 +207,14 @@ NTKC_FN void ntkc_load_x(const double *const *x1, const double *const *x2, int H
         int i2 = ch ? ntkc_wrap(i + a, H) : i + a;
         for (int j = c0; j < c1; j++) {
             int j2 = cw ? ntkc_wrap(j + b, W) : j + b;
-            for (int l = 0; l < NTKC_LANES; l++) {
-                const double *p = x1[l] + (i * W + j) * C, *q = x2[l] + (i2 * W + j2) * C;
-                double sum = 0.0;
-                for (int c = 0; c < C; c++)
-                    sum += p[c] * q[c];
-                s[l] = sum * inv;
-                t[l] = 0.0;
-            }
+            const double *p = X1 + (i * W + j) * C * NTKC_LANES, *q = X2 + (i2 * W + j2) * C * NTKC_LANES;
+            for (int l = 0; l < NTKC_LANES; l++)
+                s[l] = 0.0, t[l] = 0.0;
+            for (int c = 0; c < C; c++)
+                for (int l = 0; l < NTKC_LANES; l++)
+                    s[l] += p[c * NTKC_LANES + l] * q[c * NTKC_LANES + l];
+            for (int l = 0; l < NTKC_LANES; l++)
+                s[l] *= inv;
             s += NTKC_LANES, t += NTKC_LANES;
         }
     }
@@ -523,7 +534,8 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
 #else /* the library's optimised copies */
 int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
-void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
+void ntkc_lanes(const double *const *x, int PC, double *X);
+void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
@@ -557,6 +569,9 @@ static void ntkc_digits_cntk_entry(const double *const *x1, const double *const 
     double *pl[5];
     for (int k = 0; k < 5; k++)
         pl[k] = ws + k * 512;
+    double *X1 = ws + 2560, *X2 = X1 + 512;
+    ntkc_lanes(x1, 64, X1);
+    ntkc_lanes(x2, 64, X2);
     double as[NTKC_LANES], at[NTKC_LANES];
     /* segment 0: 8x8 -> 8x8, 225 planes */
     for (int l = 0; l < NTKC_LANES; l++)
@@ -564,7 +579,7 @@ static void ntkc_digits_cntk_entry(const double *const *x1, const double *const 
     for (int pi = 0; pi < 225; pi++) {
         int ae = ntkc_offset(pi / 15, 0), be = ntkc_offset(pi % 15, 0);
         (void)ae, (void)be;
-        ntkc_load_x(x1, x2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
+        ntkc_load_x(X1, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
         /* conv 3x3 stride 1x1, line 10 */
         ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
@@ -602,13 +617,13 @@ int ntkc_digits_cntk_uses_gram(void) { return 0; }
 
 void ntkc_digits_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(7169 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(8193 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
         for (size_t k = 0; k < n * 192; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 2561, *v2 = v1 + 1536, *spare = v2 + 1536;
+    double *v1 = ws + 3585, *v2 = v1 + 1536, *spare = v2 + 1536;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
@@ -628,12 +643,12 @@ size_t ntkc_digits_cntk_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(4097 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(5121 * sizeof(double)), out[2 * NTKC_LANES];
     size_t bad = 0;
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    double *v2 = ws + 2561;
+    double *v2 = ws + 3585;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
         const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];

@@ -82,7 +82,8 @@ regen: $(BUILD)/ntkc
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
               -Wno-format-truncation
 check-asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	    $(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
 
 # Memcheck over the test suite: the tests and every ntkc they start run under
 # valgrind; the system compiler (started by tests and the cc back end) and

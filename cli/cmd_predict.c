@@ -26,10 +26,11 @@ static const char help[] =
     "with --cov, covariance over random initialisations, as neural-tangents'\n"
     "predict.gradient_descent_mse_ensemble defines them.\n"
     "\n"
-    "  --train X.npy          (n, d) training inputs\n"
+    "  --train X.npy          (n, d) training inputs; an image net also takes\n"
+    "                         (n, H, W, C) arrays or (n, H·W·C) rows\n"
     "  --targets Y.npy        (n, k) float targets, or (n,) integer class labels,\n"
     "                         trained on as one-hot rows (k = largest label + 1)\n"
-    "  --test Xt.npy          (m, d) test inputs\n"
+    "  --test Xt.npy          (m, d) test inputs, shaped like X\n"
     "  --time T[,T...]        training times >= 0, comma-separated; inf (the\n"
     "                         default) = trained to convergence. T = learning rate\n"
     "                         × steps of gradient descent on |f(X) - Y|² / (2·n·k):\n"
@@ -149,9 +150,11 @@ static void data_free(Data *d)
     targets_free(&d->y), targets_free(&d->yt);
 }
 
-static int load_data(const PredictArgs *a, Data *d, ntkc_error *err)
+/* Inputs as the net takes them: image nets accept (n, H, W, C) arrays or
+ * rows already flattened to H·W·C values. */
+static int load_data(const ntkc_net *net, const PredictArgs *a, Data *d, ntkc_error *err)
 {
-    if (load_inputs(a->train, &d->x, err) || load_inputs(a->test, &d->xt, err))
+    if (load_net_inputs(net, a->train, &d->x, err) || load_net_inputs(net, a->test, &d->xt, err))
         return err->code;
     if (d->x.shape[1] != d->xt.shape[1]) {
         diag_user(err, "%s has %zu features per row but the training inputs %s have %zu", a->test, d->xt.shape[1],
@@ -267,7 +270,7 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
     double compile_seconds = progress_seconds(&clock);
     Data d = {0};
-    int rc = net ? load_data(a, &d, err) : err->code;
+    int rc = net ? load_data(net, a, &d, err) : err->code;
     if (rc == 0)
         rc = predict_and_write(net, a, &r, &d, compile_seconds, err);
     data_free(&d);

@@ -262,9 +262,11 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     e->prep += e->h * e->w;
 }
 
+/* Each branch works on a copy of the input, except the last, which takes
+ * the input itself; an identity branch adds the input directly. */
 static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 {
-    int Sa = slot_new(e), Ta = slot_new(e);
+    int Sa = slot_new(e), Ta = slot_new(e), consumed = 0;
     char g[160];
     geom(e, g, sizeof g);
     size_t h0 = e->h, w0 = e->w;
@@ -272,18 +274,27 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
     line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
-        int Sb = slot_new(e), Tb = slot_new(e);
+        int Sb = *S, Tb = *T;
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
-        line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+        if (br->nops > 0 && b + 1 < f->nbranches) {
+            Sb = slot_new(e), Tb = slot_new(e);
+            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
+            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+        }
+        consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
+        char go[160];
         line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
-             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, g, sizeof g));
-        slot_free(e, Sb);
-        slot_free(e, Tb);
+             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
+        if (br->nops > 0) {
+            slot_free(e, Sb);
+            slot_free(e, Tb);
+        }
     }
-    slot_free(e, *S);
-    slot_free(e, *T);
+    if (!consumed) {
+        slot_free(e, *S);
+        slot_free(e, *T);
+    }
     *S = Sa;
     *T = Ta;
 }
@@ -439,7 +450,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     char a[48], b[48];
     offsets(e, a, b, sizeof a);
     if (from_x) {
-        line(e, "ntkc_load_x(x1, x2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+        line(e, "ntkc_load_x(X1, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
              a, b, s->ch, s->cw, S, T);
     } else {
         line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch, s->cw);
@@ -647,7 +658,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
         sb_free(&e.defs);
         return NULL;
     }
-    size_t ws = (size_t)e.peak * e.plane + (e.big ? 6 * e.big : 0) + 1;
+    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? 6 * e.big : 0) + 1;
     StrBuf sb;
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
@@ -675,7 +686,13 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     if (e.plane) {
         sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
                   e.peak, e.plane);
-        size_t off = (size_t)e.peak * e.plane;
+        size_t off = (size_t)e.peak * e.plane, px = net->input.dim * LANES;
+        sb_printf(&sb,
+                  "    double *X1 = ws + %zu, *X2 = X1 + %zu;\n"
+                  "    ntkc_lanes(x1, %zu, X1);\n"
+                  "    ntkc_lanes(x2, %zu, X2);\n",
+                  off, px, net->input.dim, net->input.dim);
+        off += 2 * px;
         if (e.big)
             sb_printf(&sb,
                       "    double *bS = ws + %zu, *bT = bS + %zu, *inS = bT + %zu, *inT = inS + %zu, *t1 = inT + %zu, "

@@ -13,8 +13,10 @@ const char emit_image_runtime_common[] =
     " * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */\n"
     "\n"
     "/* FP exceptions are never inspected: let the optimising back end vectorise\n"
-    " * loops with selects (tcc ignores the pragma). */\n"
+    " * loops with selects (tcc ignores the pragma; clang does not know it). */\n"
+    "#if defined(__GNUC__) && !defined(__clang__)\n"
     "#pragma GCC optimize(\"no-trapping-math\")\n"
+    "#endif\n"
     "\n"
     "#define NTKC_LANES 8\n"
     "\n"
@@ -96,9 +98,18 @@ const char emit_image_runtime_functions[] =
     "        dst[e] = src[e];\n"
     "}\n"
     "\n"
-    "/* Σ of the input: x1[p]·x2[q]/C per lane; Θ = 0. */\n"
-    "NTKC_FN void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b,\n"
-    "                               int ch, int cw, double *S, double *T)\n"
+    "/* The inputs of the lanes, transposed once per entry so the input kernel is\n"
+    " * a loop over lanes: X[(p·C + c)·L + l] = x[l][p·C + c], P·C values. */\n"
+    "NTKC_FN void ntkc_lanes(const double *const *x, int PC, double *X)\n"
+    "{\n"
+    "    for (int k = 0; k < PC; k++)\n"
+    "        for (int l = 0; l < NTKC_LANES; l++)\n"
+    "            X[k * NTKC_LANES + l] = x[l][k];\n"
+    "}\n"
+    "\n"
+    "/* Σ of the input: x1[p]·x2[q]/C per lane (X1, X2 from ntkc_lanes); Θ = 0. */\n"
+    "NTKC_FN void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw,\n"
+    "                         double *S, double *T)\n"
     "{\n"
     "    int r0, r1, c0, c1;\n"
     "    ntkc_span(H, a, ch, &r0, &r1);\n"
@@ -109,14 +120,14 @@ const char emit_image_runtime_functions[] =
     "        int i2 = ch ? ntkc_wrap(i + a, H) : i + a;\n"
     "        for (int j = c0; j < c1; j++) {\n"
     "            int j2 = cw ? ntkc_wrap(j + b, W) : j + b;\n"
-    "            for (int l = 0; l < NTKC_LANES; l++) {\n"
-    "                const double *p = x1[l] + (i * W + j) * C, *q = x2[l] + (i2 * W + j2) * C;\n"
-    "                double sum = 0.0;\n"
-    "                for (int c = 0; c < C; c++)\n"
-    "                    sum += p[c] * q[c];\n"
-    "                s[l] = sum * inv;\n"
-    "                t[l] = 0.0;\n"
-    "            }\n"
+    "            const double *p = X1 + (i * W + j) * C * NTKC_LANES, *q = X2 + (i2 * W + j2) * C * NTKC_LANES;\n"
+    "            for (int l = 0; l < NTKC_LANES; l++)\n"
+    "                s[l] = 0.0, t[l] = 0.0;\n"
+    "            for (int c = 0; c < C; c++)\n"
+    "                for (int l = 0; l < NTKC_LANES; l++)\n"
+    "                    s[l] += p[c * NTKC_LANES + l] * q[c * NTKC_LANES + l];\n"
+    "            for (int l = 0; l < NTKC_LANES; l++)\n"
+    "                s[l] *= inv;\n"
     "            s += NTKC_LANES, t += NTKC_LANES;\n"
     "        }\n"
     "    }\n"
@@ -437,7 +448,8 @@ const char emit_image_runtime_functions[] =
 const char emit_image_runtime_decls[] =
     "int ntkc_area(int H, int W, int a, int b, int ch, int cw);\n"
     "void ntkc_copy(double *restrict dst, const double *restrict src, int n);\n"
-    "void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);\n"
+    "void ntkc_lanes(const double *const *x, int PC, double *X);\n"
+    "void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);\n"
     "void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);\n"
     "void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);\n"
     "void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);\n"
@@ -457,6 +469,7 @@ const char emit_image_runtime_decls[] =
 const char *const emit_image_runtime_names[] = {
     "ntkc_area",
     "ntkc_copy",
+    "ntkc_lanes",
     "ntkc_load_x",
     "ntkc_conv_plane",
     "ntkc_dense_plane",
@@ -474,4 +487,4 @@ const char *const emit_image_runtime_names[] = {
     "ntkc_expand",
     "ntkc_fill",
 };
-const unsigned emit_image_runtime_count = 18;
+const unsigned emit_image_runtime_count = 19;

@@ -99,8 +99,10 @@ void free(void *);
  * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */
 
 /* FP exceptions are never inspected: let the optimising back end vectorise
- * loops with selects (tcc ignores the pragma). */
+ * loops with selects (tcc ignores the pragma; clang does not know it). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 #define NTKC_LANES 8
 
@@ -183,9 +185,18 @@ NTKC_FN void ntkc_copy(double *restrict dst, const double *restrict src, int n)
         dst[e] = src[e];
 }
 
-/* Σ of the input: x1[p]·x2[q]/C per lane; Θ = 0. */
-NTKC_FN void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b,
-                               int ch, int cw, double *S, double *T)
+/* The inputs of the lanes, transposed once per entry so the input kernel is
+ * a loop over lanes: X[(p·C + c)·L + l] = x[l][p·C + c], P·C values. */
+NTKC_FN void ntkc_lanes(const double *const *x, int PC, double *X)
+{
+    for (int k = 0; k < PC; k++)
+        for (int l = 0; l < NTKC_LANES; l++)
+            X[k * NTKC_LANES + l] = x[l][k];
+}
+
+/* Σ of the input: x1[p]·x2[q]/C per lane (X1, X2 from ntkc_lanes); Θ = 0. */
+NTKC_FN void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw,
+                         double *S, double *T)
 {
     int r0, r1, c0, c1;
     ntkc_span(H, a, ch, &r0, &r1);
@@ -196,14 +207,14 @@ NTKC_FN void ntkc_load_x(const double *const *x1, const double *const *x2, int H
         int i2 = ch ? ntkc_wrap(i + a, H) : i + a;
         for (int j = c0; j < c1; j++) {
             int j2 = cw ? ntkc_wrap(j + b, W) : j + b;
-            for (int l = 0; l < NTKC_LANES; l++) {
-                const double *p = x1[l] + (i * W + j) * C, *q = x2[l] + (i2 * W + j2) * C;
-                double sum = 0.0;
-                for (int c = 0; c < C; c++)
-                    sum += p[c] * q[c];
-                s[l] = sum * inv;
-                t[l] = 0.0;
-            }
+            const double *p = X1 + (i * W + j) * C * NTKC_LANES, *q = X2 + (i2 * W + j2) * C * NTKC_LANES;
+            for (int l = 0; l < NTKC_LANES; l++)
+                s[l] = 0.0, t[l] = 0.0;
+            for (int c = 0; c < C; c++)
+                for (int l = 0; l < NTKC_LANES; l++)
+                    s[l] += p[c * NTKC_LANES + l] * q[c * NTKC_LANES + l];
+            for (int l = 0; l < NTKC_LANES; l++)
+                s[l] *= inv;
             s += NTKC_LANES, t += NTKC_LANES;
         }
     }
@@ -523,7 +534,8 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
 #else /* the library's optimised copies */
 int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
-void ntkc_load_x(const double *const *x1, const double *const *x2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
+void ntkc_lanes(const double *const *x, int PC, double *X);
+void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
@@ -554,9 +566,12 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     int bc = fill == 0;
     size_t v1s = bc ? 1 : NTKC_LANES;
     (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
-    double *pl[9];
-    for (int k = 0; k < 9; k++)
+    double *pl[7];
+    for (int k = 0; k < 7; k++)
         pl[k] = ws + k * 512;
+    double *X1 = ws + 3584, *X2 = X1 + 512;
+    ntkc_lanes(x1, 64, X1);
+    ntkc_lanes(x2, 64, X2);
     double *bS = ws + 4608, *bT = bS + 32768, *inS = bT + 32768, *inT = inS + 32768, *t1 = inT + 32768, *t2 = t1 + 32768;
     (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;
     double as[NTKC_LANES], at[NTKC_LANES];
@@ -566,7 +581,7 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     for (int pi = 0; pi < 225; pi++) {
         int ae = ntkc_offset(pi / 15, 0), be = ntkc_offset(pi % 15, 0);
         (void)ae, (void)be;
-        ntkc_load_x(x1, x2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
+        ntkc_load_x(X1, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
         /* conv 3x3 stride 1x1, line 6 */
         ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
         ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
@@ -574,59 +589,47 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
             ntkc_fill(fill, v1, v2, pl[3], 0, 64);
         ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 7 */
         /* residual: 2 branches */
-        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[7]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[7], 64, 64);
-        ntkc_relu_plane(pl[7], pl[8], 8, 8, ae * 1, be * 1, 0, 0, v1 + 64 * v1s, bc, v2 + 512); /* line 9 */
+            ntkc_fill(fill, v1, v2, pl[5], 64, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 64 * v1s, bc, v2 + 512); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[7], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[8], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill(fill, v1, v2, pl[1], 128, 64);
         ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 10 */
         /* residual: 2 branches */
-        ntkc_copy(pl[5], pl[1], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[5], pl[1], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[7]);
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[7], 192, 64);
-        ntkc_relu_plane(pl[7], pl[8], 8, 8, ae * 1, be * 1, 0, 0, v1 + 192 * v1s, bc, v2 + 1536); /* line 9 */
+            ntkc_fill(fill, v1, v2, pl[5], 192, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 192 * v1s, bc, v2 + 1536); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[7], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[8], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill(fill, v1, v2, pl[3], 256, 64);
         ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 10 */
         /* residual: 2 branches */
-        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[7]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[7], 320, 64);
-        ntkc_relu_plane(pl[7], pl[8], 8, 8, ae * 1, be * 1, 0, 0, v1 + 320 * v1s, bc, v2 + 2560); /* line 9 */
+            ntkc_fill(fill, v1, v2, pl[5], 320, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 320 * v1s, bc, v2 + 2560); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[7], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[8], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill(fill, v1, v2, pl[1], 384, 64);
         ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 10 */

@@ -23,12 +23,9 @@ typedef struct Line {
     int number; /* 1-based; 0 at end of file */
 } Line;
 
-/* Announced counts up to this are allocated even when the file is shorter. */
-enum { CHEAP_LIE = 100000 };
-
 typedef struct Reader {
     const char *text, *p, *name;
-    size_t len; /* of text: bounds what counts in the file may ask us to allocate */
+    const char *end; /* the text's terminating NUL */
     int line; /* number of the line p points into */
     NtkcError *err;
     Line cur;
@@ -320,13 +317,13 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
         return -1;
     }
     long long n;
+    /* Every node needs a line of at least two numbers, so a count beyond what
+     * the rest of the file can hold is refused before anything is allocated. */
+    long long most = (long long)((size_t)(r->end - r->p) / 2 + 1);
     if (token_long(r, &L->tok[0], "the node count", 1, INT32_MAX, &n) != 0 ||
         token_double(r, &L->tok[1], "the graph label", &b->g->labels[graph]) != 0)
         return -1;
-    /* A node takes a line of at least "0 0": more than the file can hold
-     * would only make us allocate for a lie (gigabytes for a 30-byte file).
-     * Small lies are cheap and get the precise end-of-file message later. */
-    if ((size_t)n > r->len / 4 + 1 && n > CHEAP_LIE) {
+    if (n > most) {
         diag_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
                 "graph %zu announces %lld nodes, more than the rest of the file can hold", graph + 1, n);
         return -1;
@@ -409,15 +406,16 @@ static int parse(Reader *r, Build *b, size_t features)
                 "expected only the number of graphs on the first line, got %zu values", r->cur.n);
         return -1;
     }
+    /* Each graph needs at least a header line: bound the count by the file. */
+    long long most = (long long)((size_t)(r->end - r->p) / 2 + 1);
     if (token_long(r, &r->cur.tok[0], "the number of graphs", 1, INT32_MAX, &count) != 0)
         return -1;
-    int count_line = r->cur.number;
-    /* A graph takes two lines of at least "1 0" and "0 0". */
-    if ((size_t)count > r->len / 7 + 1 && count > CHEAP_LIE) {
-        diag_at(r->err, pos_of(r, count_line, r->cur.tok[0].col), r->text,
+    if (count > most) {
+        diag_at(r->err, pos_of(r, r->cur.number, r->cur.tok[0].col), r->text,
                 "the first line announces %lld graphs, more than the rest of the file can hold", count);
         return -1;
     }
+    int count_line = r->cur.number;
     ntkc_graphs *g = b->g;
     g->count = (size_t)count;
     if ((g->first = calloc((size_t)count + 1, sizeof *g->first)) == NULL ||
@@ -443,7 +441,8 @@ static int parse(Reader *r, Build *b, size_t features)
 
 ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, NtkcError *err)
 {
-    Reader r = {.text = text, .p = text, .name = name ? name : "<graphs>", .len = strlen(text), .line = 1, .err = err};
+    Reader r = {.text = text, .p = text, .end = text + strlen(text), .name = name ? name : "<graphs>", .line = 1,
+                .err = err};
     ntkc_graphs *g = calloc(1, sizeof *g);
     Build b = {.g = g, .file_features = -1};
     int rc = g ? parse(&r, &b, features) : (diag_internal(err, "out of memory"), -1);

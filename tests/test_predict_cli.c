@@ -261,3 +261,45 @@ Test(predict_cli, help)
     cr_assert_eq(run_stdout(cmd, out, sizeof out), 0);
     cr_expect(strstr(out, "predict NET.ntk") != NULL, "ntkc --help does not list predict");
 }
+
+#define IMAGE_NET "net c { input image(3, 3, 1); conv(3, 1.4, 0.1); relu; global_avg_pool; dense }\n"
+
+/* An image net takes (n, H, W, C) arrays or rows of H·W·C values, the same
+ * prediction either way; a shape that fits neither is refused by name. */
+Test(predict_cli, image_inputs_as_arrays_or_rows)
+{
+    char dir[256], cmd[2048], errs[4096], path[512];
+    make_temp_dir(dir, sizeof dir);
+    enum { HW = 9 };
+    double x[N * HW], xt[M * HW], y[N * K];
+    fill_random(x, N * HW, 21), fill_random(xt, M * HW, 22), fill_random(y, N * K, 23);
+    size_t s_img[4] = {N, 3, 3, 1}, s_rows[2] = {N, HW}, s_trows[2] = {M, HW}, s_y[2] = {N, K}, s_bad[2] = {M, 8};
+    save(dir, "x_img.npy", 4, s_img, x), save(dir, "x_rows.npy", 2, s_rows, x), save(dir, "xt.npy", 2, s_trows, xt);
+    save(dir, "y.npy", 2, s_y, y), save(dir, "xt_bad.npy", 2, s_bad, xt);
+    snprintf(path, sizeof path, "%s/net.ntk", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(IMAGE_NET, f);
+    fclose(f);
+    const char *trains[2] = {"x_img", "x_rows"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s predict %s/net.ntk --train %s/%s.npy --targets %s/y.npy --test %s/xt.npy --time 5,inf "
+                 "--mean %s/mean_%s.npy --quiet",
+                 ntkc_bin(), dir, dir, trains[i], dir, dir, dir, trains[i]);
+        cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "%s", errs);
+    }
+    NpyArray a, b;
+    load(dir, "mean_x_img.npy", &a), load(dir, "mean_x_rows.npy", &b);
+    cr_assert_eq(a.count, (size_t)(2 * M * K));
+    cr_expect_eq(memcmp(a.data, b.data, a.count * sizeof *a.data), 0, "(n, 3, 3, 1) and (n, 9) predict differently");
+    npy_free(&a), npy_free(&b);
+    snprintf(cmd, sizeof cmd,
+             "%s predict %s/net.ntk --train %s/x_rows.npy --targets %s/y.npy --test %s/xt_bad.npy --mean %s/out.npy",
+             ntkc_bin(), dir, dir, dir, dir, dir);
+    cr_expect_eq(run_command(cmd, errs, sizeof errs), 1, "%s", errs);
+    cr_expect(strstr(errs, "xt_bad.npy: shape") != NULL, "%s", errs);
+    snprintf(path, sizeof path, "%s/out.npy", dir);
+    cr_expect(!file_exists(path));
+    remove_dir(dir);
+}

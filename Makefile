@@ -100,7 +100,9 @@ check-valgrind: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 # fuzz_graph checks nothing until the graph reader is in the tree.
 FUZZ_TARGETS := frontend npy $(if $(wildcard runtime/graph_data.h),graph)
 FUZZ_SECONDS ?= 60
-FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# clang does not know the '#pragma GCC optimize' of the generated primitives.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+            -Wno-unknown-pragmas
 FUZZ_LINK ?= -fsanitize=fuzzer
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libntkc.a
 	@mkdir -p $(dir $@)

@@ -351,6 +351,8 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
 }
 
 /* One-hot features from tags, or the features as read. */
+enum { MAX_ONE_HOT = 1 << 20 };
+
 static int set_features(Reader *r, Build *b, size_t features)
 {
     ntkc_graphs *g = b->g;
@@ -360,6 +362,13 @@ static int set_features(Reader *r, Build *b, size_t features)
         g->x = b->feat;
         b->feat = NULL;
         return 0;
+    }
+    /* One-hot widths from the data: a tag in the billions is a broken file,
+     * not a vocabulary (and would ask for terabytes). */
+    if (features == 0 && F > MAX_ONE_HOT) {
+        diag_user(r->err, "%s: tag %zu would make %zu one-hot features, more than %d: is the tag column right?",
+                  r->name, F - 1, F, MAX_ONE_HOT);
+        return -1;
     }
     if (b->nodes > SIZE_MAX / sizeof(double) / F || (g->x = calloc(b->nodes * F, sizeof *g->x)) == NULL) {
         diag_user(r->err, "%s: one-hot features for %zu nodes × %zu tags do not fit in memory", r->name, b->nodes,

@@ -327,6 +327,8 @@ static const BadCase cases[] = {
     GRAPH("graph_zero_nodes", "1\n0 0\n", "x.graph:2:1: error: the node count must be in [1, 2147483647], got 0"),
     GRAPH("graph_count_not_a_number", "two\n", "x.graph:1:1: error: expected the number of graphs (a whole number), got 'two'"),
     GRAPH("graph_count_overflows", "99999999999999999999\n1 0\n0 0\n", "x.graph:1:1: error: expected the number of graphs (a whole number)"),
+    GRAPH("graph_count_beyond_file", "494967295\n1 0\n0 0\n", "x.graph:1:1: error: the first line announces 494967295 graphs, more than the rest of the file can hold"),
+    GRAPH("graph_nodes_beyond_file", "1\n2000000000 0\n0 0\n", "x.graph:2:1: error: graph 1 announces 2000000000 nodes, more than the rest of the file can hold"),
     GRAPH("graph_count_line_two_values", "2 3\n", "x.graph:1:3: error: expected only the number of graphs on the first line, got 2 values"),
     GRAPH("graph_features_not_matching_net", "1\n1 0\n0 0 1.5 2.5\n", "x.graph:3:5: error: node 0 of graph 1 has 2 feature values, but the net takes graph(3)"),
     GRAPH("graph_features_inconsistent", "1\n2 0\n0 1 1 1.5 2 3\n0 1 0\n", "x.graph:4:5: error: node 1 of graph 1 has 0 feature values after its neighbours, but line 3 has 3"),

@@ -8,4 +8,6 @@
 #include "fuzz_replay.h"
 
 Test(fuzz_graph, seed_corpus) { cr_expect_gt(replay_dir("fuzz/corpus/graph", fuzz_graph_one), 10); }
+
+Test(fuzz_graph, regressions) { cr_expect_geq(replay_dir("tests/data/fuzz/graph", fuzz_graph_one), 2); }
 #endif

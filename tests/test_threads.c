@@ -91,7 +91,7 @@ Test(threads, tcc_compile_and_evaluate_concurrently, .timeout = 120)
 
 /* The cc back end fills its cache from every thread at once: each thread
  * must load a complete shared object, never another thread's half-written one. */
-Test(threads, cc_compile_and_evaluate_concurrently, .timeout = 300)
+Test(threads, cc_compile_and_evaluate_concurrently, .timeout = 120)
 {
     char dir[256], cmd[512];
     make_temp_dir(dir, sizeof dir);

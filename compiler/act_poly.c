@@ -8,7 +8,7 @@
 
 enum { MONOMIAL_MAX_DEGREE = 10, POLY_TERMS = ACT_MAX_PARAMS };
 
-static double ipow(double x, int n)
+double act_ipow(double x, int n)
 {
     double r = 1;
     while (n-- > 0)
@@ -16,7 +16,7 @@ static double ipow(double x, int n)
     return r;
 }
 
-static double odd_factorial2(int k) /* k!! for odd k, (-1)!! = 1 */
+double act_odd_factorial2(int k) /* k!! for odd k, (-1)!! = 1 */
 {
     double r = 1;
     for (; k > 1; k -= 2)
@@ -26,12 +26,12 @@ static double odd_factorial2(int k) /* k!! for odd k, (-1)!! = 1 */
 
 /* ---- monomial: x^n -------------------------------------------------------- */
 
-static double monomial_phi(const ActDef *d, double x, const double *p) { return (void)d, ipow(x, (int)p[0]); }
+static double monomial_phi(const ActDef *d, double x, const double *p) { return (void)d, act_ipow(x, (int)p[0]); }
 static double monomial_dphi(const ActDef *d, double x, const double *p)
 {
     (void)d;
     int n = (int)p[0];
-    return n == 0 ? 0.0 : n * ipow(x, n - 1);
+    return n == 0 ? 0.0 : n * act_ipow(x, n - 1);
 }
 
 /* E[u^2n] = (2n − 1)!!·s^n. */
@@ -39,8 +39,8 @@ static void monomial_diag(const ActDef *d, const double *p, double s, double *T,
 {
     (void)d;
     int n = (int)p[0];
-    *T = odd_factorial2(2 * n - 1) * ipow(s, n);
-    *Td = n == 0 ? 0.0 : n * n * odd_factorial2(2 * n - 3) * ipow(s, n - 1);
+    *T = act_odd_factorial2(2 * n - 1) * act_ipow(s, n);
+    *Td = n == 0 ? 0.0 : n * n * act_odd_factorial2(2 * n - 3) * act_ipow(s, n - 1);
 }
 
 /* E[u^n v^n] = Σ_m C[n][m]·Σ12^m·(Σ11Σ22)^((n−m)/2) with
@@ -117,7 +117,7 @@ static double poly_square_mean(const double *c, int n, double s)
     for (int j = 0; j < n; j++)
         for (int k = 0; k < n; k++)
             if ((j + k) % 2 == 0)
-                t += c[j] * c[k] * odd_factorial2(j + k - 1) * ipow(s, (j + k) / 2);
+                t += c[j] * c[k] * act_odd_factorial2(j + k - 1) * act_ipow(s, (j + k) / 2);
     return t;
 }
 

@@ -162,26 +162,10 @@ const ActDef act_step = {
 
 enum { RECT_MAX_DEGREE = 6 };
 
-static double ipow(double x, int n)
-{
-    double r = 1;
-    while (n-- > 0)
-        r *= x;
-    return r;
-}
-
-static double odd_factorial2(int k) /* k!! for odd k, (-1)!! = 1 */
-{
-    double r = 1;
-    for (; k > 1; k -= 2)
-        r *= k;
-    return r;
-}
-
 static double rect_phi(const ActDef *d, double x, const double *p)
 {
     (void)d;
-    return x >= 0 ? ipow(x, (int)p[0]) : 0.0; /* as neural-tangents: (x >= 0)·x^n, so 1 at 0 for n = 0 */
+    return x >= 0 ? act_ipow(x, (int)p[0]) : 0.0; /* as neural-tangents: (x >= 0)·x^n, so 1 at 0 for n = 0 */
 }
 
 static double rect_dphi(const ActDef *d, double x, const double *p)
@@ -192,7 +176,7 @@ static double rect_dphi(const ActDef *d, double x, const double *p)
         return 0;
     if (n == 1)
         return x > 0 ? 1 : (x < 0 ? 0 : 0.5);
-    return x > 0 ? n * ipow(x, n - 1) : 0.0;
+    return x > 0 ? n * act_ipow(x, n - 1) : 0.0;
 }
 
 /* E[max(u, 0)^2n] = (2n − 1)!!·s^n/2. */
@@ -203,11 +187,11 @@ static void rect_diag(const ActDef *d, const double *p, double s, double *T, dou
         step_diag(d, p, s, T, Td);
         return;
     }
-    *T = odd_factorial2(2 * n - 1) * ipow(s, n) / 2;
+    *T = act_odd_factorial2(2 * n - 1) * act_ipow(s, n) / 2;
     if (n == 1)
         *Td = s > 0 ? 0.5 : 0.25;
     else
-        *Td = n * n * odd_factorial2(2 * n - 3) * ipow(s, n - 1) / 2;
+        *Td = n * n * act_odd_factorial2(2 * n - 3) * act_ipow(s, n - 1) / 2;
 }
 
 /* E[φ(u)φ(v)] = (Σ11Σ22)^(n/2)·J_n(θ)/(2π) with Cho & Saul's

@@ -18,6 +18,12 @@
  *       fills a rows×cols tile (either output may be NULL; gram may alias
  *       nngp or ntk with ldg == ldo) and returns how many entries are not
  *       finite.
+ *   size_t ntkc_NAME_tri(size_t n, const double *x, const double *prep, size_t dim,
+ *                        double *nngp, double *ntk, size_t ldo);
+ *       optional (image nets, whose entries are costly and computed eight
+ *       at a time): the upper triangle i <= j of the kernel of x with itself,
+ *       every pass full; returns the non-finite count. Absent, the runtime
+ *       calls the tile row by row.
  *   int    ntkc_NAME(size_t n1, const double *x1, size_t n2, const double *x2,
  *                    size_t dim, double *nngp, double *ntk);
  *       self-contained: 0 on success, 1 when dim does not fit the net, 2 when

@@ -1,6 +1,6 @@
 /* Emits the kernel of an image net (or a branching vector net) as C99; the
  * plan is described in emit_image.h. The per-entry function
- *   ntkc_NAME_entry(x1, x2, v1, v2, fill, dim, ws, out)
+ *   ntkc_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
  * computes out[0] = NNGP and out[1] = NTK of one pair from the prep records
  * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
 #include <stdarg.h>
@@ -237,23 +237,26 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     e->sw *= w->sw;
 }
 
-/* Before an activation or layer_norm: the prep run stores the same-pixel plane. */
-static void emit_fill(Em *e, int S)
+/* Before an activation or layer_norm: the prep run stores the same-pixel
+ * plane (ReLU: its √ and 1/√, ntkc_fill_relu). */
+static void emit_fill(Em *e, int S, const char *fill_fn)
 {
     line(e, "if (fill && pi == 0)");
-    line(e, "    ntkc_fill(fill, v1, v2, pl[%d], %zu, %zu);", S, e->prep, e->h * e->w);
+    line(e, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, e->prep, e->h * e->w);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 {
     char g[160], name[32];
     geom(e, g, sizeof g);
-    emit_fill(e, S);
     const ActDef *def = op->u.act.def;
     if (strcmp(def->name, "relu") == 0) {
+        emit_fill(e, S, "ntkc_fill_relu");
         line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
              e->prep * LANES, op->pos.line);
+        e->prep += e->h * e->w; /* √v, then 1/√v below */
     } else {
+        emit_fill(e, S, "ntkc_fill");
         need_dual(e, def);
         const char *p = act_params(e, &op->u.act, name, sizeof name);
         line(e, "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
@@ -316,7 +319,7 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_act(e, op, *S, *T);
             break;
         case IR_LAYER_NORM:
-            emit_fill(e, *S);
+            emit_fill(e, *S, "ntkc_fill");
             line(e, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
                  *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, lit(op->u.ln.eps).s, op->pos.line);
             e->prep += e->h * e->w;
@@ -545,7 +548,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     size_t ps = e->prep ? e->prep : 1;
     /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
      * scratch records for the lanes past the end of a prep batch */
-    size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES;
+    size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES, pair_total = ws + 2 * ps * LANES;
     sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
     sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
     sb_printf(sb,
@@ -566,24 +569,21 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            xl[l] = x + (real ? i0 + l : i0) * dim;\n"
               "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
               "        }\n"
-              "        ntkc_%s_entry(xl, xl, v1, v2, rec, dim, ws, out);\n"
+              "        ntkc_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
               "    }\n"
               "    free(ws);\n"
               "}\n\n",
               n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, n);
     sb_printf(sb,
-              "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
-              "                    const double *x1, const double *prep1,\n"
-              "                    const double *x2, const double *prep2, size_t dim,\n"
-              "                    const double *gram, size_t ldg,\n"
-              "                    double *nngp, double *ntk, size_t ldo)\n"
+              "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
+              " * records are lane-expanded once and serve every row. */\n"
+              "static size_t ntkc_%s_cols(size_t rows, size_t cols,\n"
+              "                           const double *x1, const double *prep1,\n"
+              "                           const double *x2, const double *prep2, size_t dim,\n"
+              "                           double *nngp, double *ntk, size_t ldo, double *ws)\n"
               "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
+              "    double out[2 * NTKC_LANES], *v2 = ws + %zu;\n"
               "    size_t bad = 0;\n"
-              "    (void)gram, (void)ldg;\n"
-              "    if (!ws)\n"
-              "        return rows * cols;\n"
-              "    double *v2 = ws + %zu;\n"
               "    for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {\n"
               "        size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;\n"
               "        const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];\n"
@@ -596,7 +596,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "        for (size_t i = 0; i < rows; i++) {\n"
               "            for (int l = 0; l < NTKC_LANES; l++)\n"
               "                x1l[l] = x1 + i * dim;\n"
-              "            ntkc_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 0, dim, ws, out);\n"
+              "            ntkc_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
               "            for (size_t l = 0; l < m; l++) {\n"
               "                bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);\n"
               "                if (nngp)\n"
@@ -606,10 +606,86 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            }\n"
               "        }\n"
               "    }\n"
+              "    return bad;\n"
+              "}\n\n",
+              n, ws, ps, ps, n, ps);
+    sb_printf(sb,
+              "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
+              "                    const double *x1, const double *prep1,\n"
+              "                    const double *x2, const double *prep2, size_t dim,\n"
+              "                    const double *gram, size_t ldg,\n"
+              "                    double *nngp, double *ntk, size_t ldo)\n"
+              "{\n"
+              "    double *ws = malloc(%zu * sizeof(double));\n"
+              "    (void)gram, (void)ldg;\n"
+              "    if (!ws)\n"
+              "        return rows * cols;\n"
+              "    size_t bad = ntkc_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
-              n, tile_total, ws, ps, ps, n, ps);
+              n, tile_total, n);
+    sb_printf(sb,
+              "/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,\n"
+              " * both sides' records lane-expanded: how the triangle's diagonal blocks\n"
+              " * fill every lane. */\n"
+              "static size_t ntkc_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
+              "                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,\n"
+              "                            double *ws)\n"
+              "{\n"
+              "    double out[2 * NTKC_LANES], *v1 = ws + %zu, *v2 = v1 + %zu;\n"
+              "    const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];\n"
+              "    size_t bad = 0;\n"
+              "    for (int l = 0; l < NTKC_LANES; l++) {\n"
+              "        size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];\n"
+              "        x1l[l] = x + i * dim, x2l[l] = x + j * dim;\n"
+              "        r1[l] = prep + i * %zu, r2[l] = prep + j * %zu;\n"
+              "    }\n"
+              "    ntkc_expand(v1, r1, %zu);\n"
+              "    ntkc_expand(v2, r2, %zu);\n"
+              "    ntkc_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
+              "    for (int l = 0; l < np; l++) {\n"
+              "        bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);\n"
+              "        if (nngp)\n"
+              "            nngp[pi[l] * ldo + pj[l]] = out[l];\n"
+              "        if (ntk)\n"
+              "            ntk[pi[l] * ldo + pj[l]] = out[NTKC_LANES + l];\n"
+              "    }\n"
+              "    return bad;\n"
+              "}\n\n",
+              n, ws, ps * LANES, ps, ps, ps, ps, n);
+    sb_printf(sb,
+              "/* The upper triangle (i <= j) of the kernel of x with itself: above the\n"
+              " * 8x8 diagonal blocks by column groups, the blocks' 36 entries each packed\n"
+              " * 8 to a pass. */\n"
+              "size_t ntkc_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
+              "                   double *nngp, double *ntk, size_t ldo)\n"
+              "{\n"
+              "    double *ws = malloc(%zu * sizeof(double));\n"
+              "    size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];\n"
+              "    int np = 0;\n"
+              "    if (!ws)\n"
+              "        return n * n;\n"
+              "    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)\n"
+              "        bad += ntkc_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
+              "                            prep + j0 * %zu, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);\n"
+              "    for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {\n"
+              "        size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;\n"
+              "        for (size_t i = b0; i < b1; i++)\n"
+              "            for (size_t j = i; j < b1; j++) {\n"
+              "                pi[np] = i, pj[np] = j;\n"
+              "                if (++np == NTKC_LANES) {\n"
+              "                    bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "                    np = 0;\n"
+              "                }\n"
+              "            }\n"
+              "    }\n"
+              "    if (np)\n"
+              "        bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "    free(ws);\n"
+              "    return bad;\n"
+              "}\n\n",
+              n, pair_total, n, ps, n, n);
     sb_printf(sb,
               "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"
@@ -671,15 +747,14 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     sb_puts(&sb, e.defs.data ? e.defs.data : "");
     sb_printf(&sb,
               "\n/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep\n"
-              " * records of the x2s; v1: the record of x1, the same in every lane. With\n"
-              " * fill != NULL (the prep run, x1 = x2 lane by lane) the records are written\n"
-              " * into fill[l] and into v1 = v2, lane-expanded, as the computation reaches\n"
-              " * them. out: NNGP of each lane, then NTK. */\n"
+              " * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)\n"
+              " * or lane-expanded too (bc = 0). With fill != NULL (the prep run, x1 = x2\n"
+              " * lane by lane, bc = 0) the records are written into fill[l] and into\n"
+              " * v1 = v2 as the computation reaches them. out: NNGP of each lane, then NTK. */\n"
               "static void ntkc_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
-              "                          double *const *fill, size_t dim, double *ws, double *out)\n"
+              "                          int bc, double *const *fill, size_t dim, double *ws, double *out)\n"
               "{\n"
               "    double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};\n"
-              "    int bc = fill == 0;\n"
               "    size_t v1s = bc ? 1 : NTKC_LANES;\n"
               "    (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;\n",
               net->name);

@@ -335,40 +335,45 @@ NTKC_LEAF double ntkc_asin_small(double y)
     return y + y * z * (q0 + z8 * q1);
 }
 
-/* One pair: s, t updated from the variances v1, v2. Branch-free (selects
- * only) so loops of it vectorise. √(v1·v2) rather than √v1·√v2: for a pixel
- * paired with itself the correlation is then exactly 1, where acos has an
- * infinite slope. */
-NTKC_LEAF void ntkc_relu1(double *s, double *t, double v1, double v2)
+/* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
+ * a ReLU layer hold both, so a pair costs no division and one square root).
+ * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
+ * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself
+ * gets |rho| within 4 ulps of 1: those are snapped to exactly ±1, where acos
+ * has an infinite slope (an ulp off 1 would move acos by 1e-8). Zero
+ * variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
+NTKC_LEAF void ntkc_relu1(double *s, double *t, double q1, double r1, double q2, double r2)
 {
-    double norm = sqrt(v1 * v2);
-    double nz = norm > 0.0;
-    double rho = *s * nz / (norm + (1.0 - nz));
-    rho = rho > 1.0 ? 1.0 : rho;
-    rho = rho < -1.0 ? -1.0 : rho;
+    double norm = q1 * q2;
+    double rho = (*s * r1) * r2; /* |s·r1| <= ~q2: no overflow for tiny variances */
+    rho = rho > 0x1.ffffffffffff8p-1 ? 1.0 : rho;
+    rho = rho < -0x1.ffffffffffff8p-1 ? -1.0 : rho;
     double u = rho < 0.0 ? -rho : rho;
     double ys = sqrt(0.5 * (1.0 - u));
     double y = u > 0.5 ? ys : u;
     double as = ntkc_asin_small(y);
     double ac = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(|rho|) */
     double theta = rho < 0.0 ? NTKC_PI - ac : ac;
-    *s = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
+    /* √(1 − ρ²) as √((1 − u)(1 + u)): 1 − u is exact for u ≥ 1/2 */
+    *s = norm * (sqrt((1.0 - u) * (1.0 + u)) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
     *t *= (NTKC_PI - theta) * (0.5 / NTKC_PI);
 }
 
-NTKC_LEAF void ntkc_relu_row(int n, double *restrict s, double *restrict t, const double *restrict v1, int bc,
-                                 const double *restrict v2)
+/* A row of n pixels; q/r of x1 at q1, r1 (per pixel, or lane-expanded when
+ * bc = 0), of x2 lane-expanded at q2, r2. */
+NTKC_LEAF void ntkc_relu_row(int n, double *restrict s, double *restrict t, const double *restrict q1,
+                             const double *restrict r1, int bc, const double *restrict q2, const double *restrict r2)
 {
     if (bc) {
         for (int j = 0; j < n; j++) {
-            double r1 = v1[j], *sj = s + j * NTKC_LANES, *tj = t + j * NTKC_LANES;
-            const double *v2j = v2 + j * NTKC_LANES;
+            double a = q1[j], b = r1[j], *sj = s + j * NTKC_LANES, *tj = t + j * NTKC_LANES;
+            const double *q2j = q2 + j * NTKC_LANES, *r2j = r2 + j * NTKC_LANES;
             for (int l = 0; l < NTKC_LANES; l++)
-                ntkc_relu1(sj + l, tj + l, r1, v2j[l]);
+                ntkc_relu1(sj + l, tj + l, a, b, q2j[l], r2j[l]);
         }
     } else {
         for (int e = 0; e < n * NTKC_LANES; e++)
-            ntkc_relu1(s + e, t + e, v1[e], v2[e]);
+            ntkc_relu1(s + e, t + e, q1[e], r1[e], q2[e], r2[e]);
     }
 }
 
@@ -379,10 +384,15 @@ NTKC_FN void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *
               ntkc_act_row(f, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES));
 }
 
+/* v1, v2: the layer's records, √v of the H×W pixels then 1/√v (ntkc_fill_relu). */
 NTKC_FN void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw,
                                    const double *v1, int bc, const double *v2)
 {
-    NTKC_ROWS(H, W, a, b, ch, cw, ntkc_relu_row(n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES));
+    int P = H * W;
+    const double *r1 = v1 + (bc ? P : P * NTKC_LANES), *r2 = v2 + P * NTKC_LANES;
+    NTKC_ROWS(H, W, a, b, ch, cw,
+              ntkc_relu_row(n, S + s, T + s, NTKC_V1(v1, bc, p1), NTKC_V1(r1, bc, p1), bc,
+                            v2 + p2 * NTKC_LANES, r2 + p2 * NTKC_LANES));
 }
 
 NTKC_FN void ntkc_ln_row(int n, double *s, double *t, const double *v1, int bc, const double *v2, double eps)
@@ -531,6 +541,20 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
             v2[(off + k) * NTKC_LANES + l] = s;
         }
 }
+
+/* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
+ * 1/√v is 0 for a zero variance (see ntkc_relu1). */
+NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)
+{
+    for (int k = 0; k < n; k++)
+        for (int l = 0; l < NTKC_LANES; l++) {
+            double v = S[k * NTKC_LANES + l], q = v > 0.0 ? sqrt(v) : 0.0, r = v > 0.0 ? 1.0 / q : 0.0;
+            rec[l][off + k] = q;
+            rec[l][off + n + k] = r;
+            v1[(off + k) * NTKC_LANES + l] = v2[(off + k) * NTKC_LANES + l] = q;
+            v1[(off + n + k) * NTKC_LANES + l] = v2[(off + n + k) * NTKC_LANES + l] = r;
+        }
+}
 #else /* the library's optimised copies */
 int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
@@ -551,19 +575,19 @@ int ntkc_offset(int k, int cyc);
 int ntkc_finite(double v);
 void ntkc_expand(double *v, const double *const *rec, int n);
 void ntkc_fill(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
+void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
 #endif
 
 
 /* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep
- * records of the x2s; v1: the record of x1, the same in every lane. With
- * fill != NULL (the prep run, x1 = x2 lane by lane) the records are written
- * into fill[l] and into v1 = v2, lane-expanded, as the computation reaches
- * them. out: NNGP of each lane, then NTK. */
+ * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)
+ * or lane-expanded too (bc = 0). With fill != NULL (the prep run, x1 = x2
+ * lane by lane, bc = 0) the records are written into fill[l] and into
+ * v1 = v2 as the computation reaches them. out: NNGP of each lane, then NTK. */
 static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
-                          double *const *fill, size_t dim, double *ws, double *out)
+                          int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
-    int bc = fill == 0;
     size_t v1s = bc ? 1 : NTKC_LANES;
     (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
     double *pl[7];
@@ -586,7 +610,7 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
         ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
         ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[3], 0, 64);
+            ntkc_fill_relu(fill, v1, v2, pl[3], 0, 64);
         ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 7 */
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
@@ -594,45 +618,45 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
         ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[5], 64, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 64 * v1s, bc, v2 + 512); /* line 9 */
+            ntkc_fill_relu(fill, v1, v2, pl[5], 128, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
         ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[1], 128, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 10 */
+            ntkc_fill_relu(fill, v1, v2, pl[1], 256, 64);
+        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 10 */
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 1x1, line 9 */
         ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[5], 192, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 192 * v1s, bc, v2 + 1536); /* line 9 */
+            ntkc_fill_relu(fill, v1, v2, pl[5], 384, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
         ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
         ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[3], 256, 64);
-        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 10 */
+            ntkc_fill_relu(fill, v1, v2, pl[3], 512, 64);
+        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 10 */
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 1x1, line 9 */
         ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[5], 320, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 320 * v1s, bc, v2 + 2560); /* line 9 */
+            ntkc_fill_relu(fill, v1, v2, pl[5], 640, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 9 */
         /* conv 3x3 stride 1x1, line 9 */
         ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill(fill, v1, v2, pl[1], 384, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 10 */
+            ntkc_fill_relu(fill, v1, v2, pl[1], 768, 64);
+        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 768 * v1s, bc, v2 + 6144); /* line 10 */
         ntkc_store_plane(bS, pl[1], 8, 8, ae, be, 0, 0);
         ntkc_store_plane(bT, pl[2], 8, 8, ae, be, 0, 0);
     }
@@ -663,57 +687,54 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 448; }
+size_t ntkc_cntk_prep_size(void) { return 896; }
 
 int ntkc_cntk_uses_gram(void) { return 0; }
 
 void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(211969 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(222721 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 448; k++)
+        for (size_t k = 0; k < n * 896; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 201217, *v2 = v1 + 3584, *spare = v2 + 3584;
+    double *v1 = ws + 201217, *v2 = v1 + 7168, *spare = v2 + 7168;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 448 : spare + l * 448;
+            rec[l] = real ? prep + (i0 + l) * 896 : spare + l * 896;
         }
-        ntkc_cntk_entry(xl, xl, v1, v2, rec, dim, ws, out);
+        ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
     }
     free(ws);
 }
 
-size_t ntkc_cntk_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
+ * records are lane-expanded once and serve every row. */
+static size_t ntkc_cntk_cols(size_t rows, size_t cols,
+                           const double *x1, const double *prep1,
+                           const double *x2, const double *prep2, size_t dim,
+                           double *nngp, double *ntk, size_t ldo, double *ws)
 {
-    double *ws = malloc(204801 * sizeof(double)), out[2 * NTKC_LANES];
+    double out[2 * NTKC_LANES], *v2 = ws + 201217;
     size_t bad = 0;
-    (void)gram, (void)ldg;
-    if (!ws)
-        return rows * cols;
-    double *v2 = ws + 201217;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
         const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 448;
+            r2[l] = prep2 + j * 896;
         }
-        ntkc_expand(v2, r2, 448);
+        ntkc_expand(v2, r2, 896);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 448), v2, 0, dim, ws, out);
+            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 896), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++) {
                 bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
                 if (nngp)
@@ -723,6 +744,79 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
             }
         }
     }
+    return bad;
+}
+
+size_t ntkc_cntk_tile(size_t rows, size_t cols,
+                    const double *x1, const double *prep1,
+                    const double *x2, const double *prep2, size_t dim,
+                    const double *gram, size_t ldg,
+                    double *nngp, double *ntk, size_t ldo)
+{
+    double *ws = malloc(208385 * sizeof(double));
+    (void)gram, (void)ldg;
+    if (!ws)
+        return rows * cols;
+    size_t bad = ntkc_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
+    free(ws);
+    return bad;
+}
+
+/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,
+ * both sides' records lane-expanded: how the triangle's diagonal blocks
+ * fill every lane. */
+static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
+                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
+                            double *ws)
+{
+    double out[2 * NTKC_LANES], *v1 = ws + 201217, *v2 = v1 + 7168;
+    const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
+    size_t bad = 0;
+    for (int l = 0; l < NTKC_LANES; l++) {
+        size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
+        x1l[l] = x + i * dim, x2l[l] = x + j * dim;
+        r1[l] = prep + i * 896, r2[l] = prep + j * 896;
+    }
+    ntkc_expand(v1, r1, 896);
+    ntkc_expand(v2, r2, 896);
+    ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
+    for (int l = 0; l < np; l++) {
+        bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
+        if (nngp)
+            nngp[pi[l] * ldo + pj[l]] = out[l];
+        if (ntk)
+            ntk[pi[l] * ldo + pj[l]] = out[NTKC_LANES + l];
+    }
+    return bad;
+}
+
+/* The upper triangle (i <= j) of the kernel of x with itself: above the
+ * 8x8 diagonal blocks by column groups, the blocks' 36 entries each packed
+ * 8 to a pass. */
+size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
+                   double *nngp, double *ntk, size_t ldo)
+{
+    double *ws = malloc(215553 * sizeof(double));
+    size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
+    int np = 0;
+    if (!ws)
+        return n * n;
+    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
+        bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
+                            prep + j0 * 896, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+    for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
+        size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
+        for (size_t i = b0; i < b1; i++)
+            for (size_t j = i; j < b1; j++) {
+                pi[np] = i, pj[np] = j;
+                if (++np == NTKC_LANES) {
+                    bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+                    np = 0;
+                }
+            }
+    }
+    if (np)
+        bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
@@ -732,10 +826,10 @@ int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
 {
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 448 * sizeof(double));
+    double *p1 = malloc((n1 + n2 + 1) * 896 * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 448;
+    double *p2 = p1 + n1 * 896;
     ntkc_cntk_prep(n1, x1, dim, p1);
     ntkc_cntk_prep(n2, x2, dim, p2);
     size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

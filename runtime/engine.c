@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
+enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256, LANES = 8 /* an image kernel's pass */ };
 
 typedef struct Job {
     const KernelFns *k;
@@ -68,6 +68,17 @@ static Tile task_tile(const Job *J, size_t t)
     T.r = min_size(J->edge, J->n1 - T.i0);
     T.c = min_size(J->edge, J->n2 - T.j0);
     return T;
+}
+
+/* Kernels with a triangle function (image nets) cost up to a second per
+ * entry: tiles then shrink, down to one pass of lanes, until every thread
+ * has several, so a few hundred inputs still use every core. */
+static size_t default_edge(const KernelFns *k, size_t n, int threads)
+{
+    if (k->tri == NULL)
+        return DEFAULT_TILE;
+    size_t edge = (n / (4 * (size_t)threads) + LANES - 1) / LANES * LANES;
+    return edge < LANES ? LANES : edge > DEFAULT_TILE ? DEFAULT_TILE : edge;
 }
 
 /* Entries the tile computes (the upper triangle only on the diagonal). */
@@ -160,7 +171,11 @@ static size_t run_tile(const Job *J, const Tile *T)
         exact_parallel(J, T);
     }
     size_t bad = 0;
-    if (T->diagonal) /* the upper triangle, row by row */
+    if (T->diagonal && J->k->tri != NULL)
+        bad += J->k->tri(T->r, J->x1 + T->i0 * J->dim, J->prep1 + T->i0 * J->ps, J->dim,
+                         J->nngp ? J->nngp + T->i0 * J->n2 + T->j0 : NULL, J->ntk ? J->ntk + T->i0 * J->n2 + T->j0 : NULL,
+                         J->n2);
+    else if (T->diagonal) /* the upper triangle, row by row */
         for (size_t i = 0; i < T->r; i++)
             bad += run_kernel(J, T->i0 + i, 1, T->j0 + i, T->r - i);
     else
@@ -236,11 +251,12 @@ static void run_tasks(const Job *J, const ntkc_eval_options *opts, Outcome *o)
 /* Per-input records, in parallel (the JIT'd prep is single-threaded code). */
 static void run_prep(const Job *J, size_t n, const double *x, double *prep)
 {
-    size_t chunks = (n + PREP_ROWS - 1) / PREP_ROWS;
+    size_t rows = J->k->tri ? min_size(PREP_ROWS, default_edge(J->k, n, J->threads)) : PREP_ROWS;
+    size_t chunks = (n + rows - 1) / rows;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(J->threads)
     for (size_t c = 0; c < chunks; c++) {
-        size_t i0 = c * PREP_ROWS;
-        J->k->prep(min_size(PREP_ROWS, n - i0), x + i0 * J->dim, J->dim, prep + i0 * J->ps);
+        size_t i0 = c * rows;
+        J->k->prep(min_size(rows, n - i0), x + i0 * J->dim, J->dim, prep + i0 * J->ps);
     }
 }
 
@@ -259,7 +275,7 @@ int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, co
     if (n1 == 0 || J.n2 == 0)
         return 0;
     J.threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
-    J.edge = opts && opts->tile ? opts->tile : DEFAULT_TILE;
+    J.edge = opts && opts->tile ? opts->tile : default_edge(k, n1, J.threads);
     J.rows_t = (n1 + J.edge - 1) / J.edge;
     J.cols_t = (J.n2 + J.edge - 1) / J.edge;
     J.gram = k->uses_gram() ? (nngp ? nngp : ntk) : NULL;

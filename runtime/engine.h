@@ -23,6 +23,8 @@ typedef struct KernelFns {
     size_t (*tile)(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,
                    const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp, double *ntk,
                    size_t ldo);
+    /* optional (NULL): the upper triangle of x against itself (emit.h) */
+    size_t (*tri)(size_t n, const double *x, const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo);
 } KernelFns;
 
 /* x2 == NULL: symmetric (x2 = x1, n2 = n1), one triangle computed and mirrored. */

@@ -82,6 +82,9 @@ static int bind_kernel(ntkc_net *net, NtkcError *err)
     if ((p = net_symbol(net, "_tile", err)) == NULL)
         return -1;
     memcpy(&net->fns.tile, &p, sizeof p);
+    const char *tri = arena_printf(&net->arena, "ntkc_%s_tri", net->ir->name);
+    if ((p = jit_symbol(net->jit, tri)) != NULL) /* optional */
+        memcpy(&net->fns.tri, &p, sizeof p);
     return 0;
 }
 

@@ -91,14 +91,23 @@ Test(conv_identities, symmetric_psd_tiles_threads, .timeout = 60)
     ntkc_net *net = compile_or_fail("net g { input image(5, 5, 1); conv(3, 1.4, 0.1); relu; avg_pool(2, stride=1)\n"
                                     "  conv(3, 1.3); relu; global_avg_pool; dense }",
                                     NTKC_BACKEND_CC);
-    static double s1[N * N], t1[N * N], s2[N * N], t2[N * N], s3[N * N], t3[N * N];
+    static double s1[N * N], t1[N * N], s2[N * N], t2[N * N], s3[N * N], t3[N * N], s4[N * N], t4[N * N];
     ntkc_error err;
+    /* tiles of 5 and 7: diagonal blocks alone; of 20 and the default: column
+     * groups above the 8×8 blocks, and entries packed across blocks */
     ntkc_eval_options one = {.threads = 1, .tile = 5}, two = {.threads = 2, .tile = 7};
+    ntkc_eval_options wide = {.threads = 1, .tile = 20}, dflt = {.threads = 2};
     cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s1, t1, &one, &err), 0, "%s", err.message);
     cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s2, t2, &two, &err), 0, "%s", err.message);
     cr_assert_eq(ntkc_kernel(net, N, x, N, x, D, s3, t3, NULL, &err), 0, "%s", err.message);
     cr_expect_eq(memcmp(s1, s2, sizeof s1), 0);
     cr_expect_eq(memcmp(t1, t2, sizeof t1), 0);
+    cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s4, t4, &wide, &err), 0, "%s", err.message);
+    cr_expect_eq(memcmp(s1, s4, sizeof s1), 0);
+    cr_expect_eq(memcmp(t1, t4, sizeof t1), 0);
+    cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s4, t4, &dflt, &err), 0, "%s", err.message);
+    cr_expect_eq(memcmp(s1, s4, sizeof s1), 0);
+    cr_expect_eq(memcmp(t1, t4, sizeof t1), 0);
     cr_expect_lt(max_rel_diff(s1, s3, N * N), 1e-13);
     cr_expect_lt(max_rel_diff(t1, t3, N * N), 1e-13);
     cr_expect_gt(min_eigenvalue(s1, N), -1e-10 * s1[0]);

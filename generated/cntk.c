@@ -227,6 +227,87 @@ NTKC_LEAF void ntkc_add(double *restrict dst, const double *restrict src, int n)
         dst[e] += src[e];
 }
 
+/* t = the sum of k rows of n values, the first at src, each `stride` apart,
+ * added in order (k <= 3 in one pass, the usual 3×3 conv). */
+NTKC_LEAF void ntkc_row_sum(double *restrict t, const double *restrict src, int stride, int k, int n)
+{
+    if (k == 3) {
+        const double *b = src + stride, *c = b + stride;
+        for (int e = 0; e < n; e++)
+            t[e] = (src[e] + b[e]) + c[e];
+    } else if (k == 2) {
+        const double *b = src + stride;
+        for (int e = 0; e < n; e++)
+            t[e] = src[e] + b[e];
+    } else if (k == 0) {
+        for (int e = 0; e < n; e++)
+            t[e] = 0.0;
+    } else {
+        ntkc_copy(t, src, n);
+        for (int m = 1; m < k; m++)
+            ntkc_add(t, src + m * stride, n);
+    }
+}
+
+/* Output columns [q0, q1) of one row of a stride-1 conv, each summing the
+ * taps that fall inside [ci0, ci1), in registers. */
+NTKC_LEAF void ntkc_conv_cols(const double *tmp, double *dst, const double *ad, int q0, int q1, int co0, int ci0,
+                              int ci1, int kw, int pl, double scale, double addc)
+{
+    for (int q = q0; q < q1; q++) {
+        int e0 = ci0 - q + pl > 0 ? ci0 - q + pl : 0, e1 = ci1 - q + pl < kw ? ci1 - q + pl : kw;
+        double acc[NTKC_LANES] = {0};
+        for (int d = e0; d < e1; d++)
+            for (int l = 0; l < NTKC_LANES; l++)
+                acc[l] += tmp[(q + d - pl - ci0) * NTKC_LANES + l];
+        double *o8 = dst + (q - co0) * NTKC_LANES;
+        for (int l = 0; l < NTKC_LANES; l++)
+            o8[l] = scale * acc[l] + (ad ? ad[(q - co0) * NTKC_LANES + l] : addc);
+    }
+}
+
+/* ntkc_conv_plane for stride 1 without circular axes, one output row at a
+ * time: the row sum of its kh input rows (a row of tmp, in L1), then the
+ * columns whose taps all lie inside in one flat pass (3 taps: one
+ * expression), the few at the borders one by one. Same additions in the
+ * same order as the general path. */
+NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b,
+                            int kh, int kw, int pt, int pl, double scale, double addc, const double *add)
+{
+    const int L = NTKC_LANES;
+    int ri0, ri1, ci0, ci1, ro0, ro1, co0, co1;
+    ntkc_span(H, a, 0, &ri0, &ri1);
+    ntkc_span(W, b, 0, &ci0, &ci1);
+    ntkc_span(Ho, a, 0, &ro0, &ro1);
+    ntkc_span(Wo, b, 0, &co0, &co1);
+    int wi = (ci1 - ci0) * L, wo = (co1 - co0) * L;
+    int qa = ci0 + pl > co0 ? ci0 + pl : co0, qb = ci1 + pl - kw + 1 < co1 ? ci1 + pl - kw + 1 : co1;
+    if (qb < qa) /* no column has every tap inside */
+        qa = qb = co1;
+    for (int o = ro0; o < ro1; o++) {
+        int d0 = ri0 - o + pt > 0 ? ri0 - o + pt : 0, d1 = ri1 - o + pt < kh ? ri1 - o + pt : kh;
+        ntkc_row_sum(tmp, d1 > d0 ? in + (o + d0 - pt - ri0) * wi : in, wi, d1 > d0 ? d1 - d0 : 0, wi);
+        double *dst = out + (o - ro0) * wo;
+        const double *ad = add ? add + (o - ro0) * wo : 0;
+        ntkc_conv_cols(tmp, dst, ad, co0, qa, co0, ci0, ci1, kw, pl, scale, addc);
+        ntkc_conv_cols(tmp, dst, ad, qb, co1, co0, ci0, ci1, kw, pl, scale, addc);
+        int n = (qb - qa) * L;
+        if (n == 0)
+            continue;
+        double *d = dst + (qa - co0) * L;
+        const double *t0 = tmp + (qa - pl - ci0) * L, *t1 = t0 + L, *t2 = t1 + L;
+        const double *a8 = ad ? ad + (qa - co0) * L : 0;
+        if (kw == 3 && a8)
+            for (int e = 0; e < n; e++)
+                d[e] = scale * ((t0[e] + t1[e]) + t2[e]) + a8[e];
+        else if (kw == 3)
+            for (int e = 0; e < n; e++)
+                d[e] = scale * ((t0[e] + t1[e]) + t2[e]) + addc;
+        else
+            ntkc_conv_cols(tmp, dst, ad, qa, qb, co0, ci0, ci1, kw, pl, scale, addc);
+    }
+}
+
 /* out = scale·(window sum of in) + addc (+ add[e] when add): one conv of a
  * plane at offset (a, b) on an H×W grid into an Ho×Wo grid at offset
  * (a/sh, b/sw). Separable: a pass along rows into tmp, then along columns. */
@@ -234,6 +315,10 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
                                    int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale,
                                    double addc, const double *add)
 {
+    if (sh == 1 && sw == 1 && !ch && !cw) {
+        ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, a, b, kh, kw, pt, pl, scale, addc, add);
+        return;
+    }
     const int L = NTKC_LANES;
     int ri0, ri1, ci0, ci1, ro0, ro1, co0, co1;
     ntkc_span(H, a, ch, &ri0, &ri1);

@@ -449,6 +449,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     e->ind++;
     line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->ch, nb, s->cw);
     line(e, "(void)ae, (void)be;");
+
     int S = slot_new(e), T = slot_new(e);
     char a[48], b[48];
     offsets(e, a, b, sizeof a);
@@ -545,7 +546,10 @@ int emit_image_needed(const IrNet *net)
 static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
 {
     const char *n = e->net->name;
-    size_t ps = e->prep ? e->prep : 1;
+    /* the records, then K(x, x), NNGP and NTK: the prep run computes the
+     * whole entry (x, x) anyway, in the same operations as any other pair,
+     * so duplicated inputs still get bit-identical entries */
+    size_t ps = e->prep + 2;
     /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
      * scratch records for the lanes past the end of a prep batch */
     size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES, pair_total = ws + 2 * ps * LANES;
@@ -570,10 +574,12 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
               "        }\n"
               "        ntkc_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
+              "        for (int l = 0; l < NTKC_LANES; l++)\n"
+              "            rec[l][%zu] = out[l], rec[l][%zu] = out[NTKC_LANES + l];\n"
               "    }\n"
               "    free(ws);\n"
               "}\n\n",
-              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, n);
+              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, n, ps - 2, ps - 1);
     sb_printf(sb,
               "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
               " * records are lane-expanded once and serve every row. */\n"
@@ -655,9 +661,9 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "}\n\n",
               n, ws, ps * LANES, ps, ps, ps, ps, n);
     sb_printf(sb,
-              "/* The upper triangle (i <= j) of the kernel of x with itself: above the\n"
-              " * 8x8 diagonal blocks by column groups, the blocks' 36 entries each packed\n"
-              " * 8 to a pass. */\n"
+              "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal\n"
+              " * from the records, above the 8x8 diagonal blocks by column groups, the\n"
+              " * blocks' other 28 entries each packed 8 to a pass. */\n"
               "size_t ntkc_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
               "                   double *nngp, double *ntk, size_t ldo)\n"
               "{\n"
@@ -669,10 +675,18 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)\n"
               "        bad += ntkc_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
               "                            prep + j0 * %zu, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);\n"
+              "    for (size_t i = 0; i < n; i++) { /* K(x, x), computed by the prep run */\n"
+              "        double ks = prep[i * %zu + %zu], kt = prep[i * %zu + %zu];\n"
+              "        bad += !ntkc_finite(ks) || !ntkc_finite(kt);\n"
+              "        if (nngp)\n"
+              "            nngp[i * ldo + i] = ks;\n"
+              "        if (ntk)\n"
+              "            ntk[i * ldo + i] = kt;\n"
+              "    }\n"
               "    for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {\n"
               "        size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;\n"
               "        for (size_t i = b0; i < b1; i++)\n"
-              "            for (size_t j = i; j < b1; j++) {\n"
+              "            for (size_t j = i + 1; j < b1; j++) {\n"
               "                pi[np] = i, pj[np] = j;\n"
               "                if (++np == NTKC_LANES) {\n"
               "                    bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
@@ -685,7 +699,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
-              n, pair_total, n, ps, n, n);
+              n, pair_total, n, ps, ps, ps - 2, ps, ps - 1, n, n);
     sb_printf(sb,
               "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"

@@ -772,28 +772,30 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 896; }
+size_t ntkc_cntk_prep_size(void) { return 898; }
 
 int ntkc_cntk_uses_gram(void) { return 0; }
 
 void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(222721 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(222769 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 896; k++)
+        for (size_t k = 0; k < n * 898; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 201217, *v2 = v1 + 7168, *spare = v2 + 7168;
+    double *v1 = ws + 201217, *v2 = v1 + 7184, *spare = v2 + 7184;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 896 : spare + l * 896;
+            rec[l] = real ? prep + (i0 + l) * 898 : spare + l * 898;
         }
         ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
+        for (int l = 0; l < NTKC_LANES; l++)
+            rec[l][896] = out[l], rec[l][897] = out[NTKC_LANES + l];
     }
     free(ws);
 }
@@ -813,13 +815,13 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 896;
+            r2[l] = prep2 + j * 898;
         }
-        ntkc_expand(v2, r2, 896);
+        ntkc_expand(v2, r2, 898);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 896), v2, 1, 0, dim, ws, out);
+            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++) {
                 bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
                 if (nngp)
@@ -838,7 +840,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(208385 * sizeof(double));
+    double *ws = malloc(208401 * sizeof(double));
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
@@ -854,16 +856,16 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
-    double out[2 * NTKC_LANES], *v1 = ws + 201217, *v2 = v1 + 7168;
+    double out[2 * NTKC_LANES], *v1 = ws + 201217, *v2 = v1 + 7184;
     const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
     size_t bad = 0;
     for (int l = 0; l < NTKC_LANES; l++) {
         size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
         x1l[l] = x + i * dim, x2l[l] = x + j * dim;
-        r1[l] = prep + i * 896, r2[l] = prep + j * 896;
+        r1[l] = prep + i * 898, r2[l] = prep + j * 898;
     }
-    ntkc_expand(v1, r1, 896);
-    ntkc_expand(v2, r2, 896);
+    ntkc_expand(v1, r1, 898);
+    ntkc_expand(v2, r2, 898);
     ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++) {
         bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
@@ -875,24 +877,32 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
     return bad;
 }
 
-/* The upper triangle (i <= j) of the kernel of x with itself: above the
- * 8x8 diagonal blocks by column groups, the blocks' 36 entries each packed
- * 8 to a pass. */
+/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal
+ * from the records, above the 8x8 diagonal blocks by column groups, the
+ * blocks' other 28 entries each packed 8 to a pass. */
 size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(215553 * sizeof(double));
+    double *ws = malloc(215585 * sizeof(double));
     size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
     int np = 0;
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
         bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
-                            prep + j0 * 896, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+                            prep + j0 * 898, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+    for (size_t i = 0; i < n; i++) { /* K(x, x), computed by the prep run */
+        double ks = prep[i * 898 + 896], kt = prep[i * 898 + 897];
+        bad += !ntkc_finite(ks) || !ntkc_finite(kt);
+        if (nngp)
+            nngp[i * ldo + i] = ks;
+        if (ntk)
+            ntk[i * ldo + i] = kt;
+    }
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)
-            for (size_t j = i; j < b1; j++) {
+            for (size_t j = i + 1; j < b1; j++) {
                 pi[np] = i, pj[np] = j;
                 if (++np == NTKC_LANES) {
                     bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
@@ -911,10 +921,10 @@ int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
 {
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 896 * sizeof(double));
+    double *p1 = malloc((n1 + n2 + 1) * 898 * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 896;
+    double *p2 = p1 + n1 * 898;
     ntkc_cntk_prep(n1, x1, dim, p1);
     ntkc_cntk_prep(n2, x2, dim, p2);
     size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

@@ -720,28 +720,30 @@ static void ntkc_digits_cntk_entry(const double *const *x1, const double *const 
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_digits_cntk_prep_size(void) { return 384; }
+size_t ntkc_digits_cntk_prep_size(void) { return 386; }
 
 int ntkc_digits_cntk_uses_gram(void) { return 0; }
 
 void ntkc_digits_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(12801 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(12849 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 384; k++)
+        for (size_t k = 0; k < n * 386; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 3585, *v2 = v1 + 3072, *spare = v2 + 3072;
+    double *v1 = ws + 3585, *v2 = v1 + 3088, *spare = v2 + 3088;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 384 : spare + l * 384;
+            rec[l] = real ? prep + (i0 + l) * 386 : spare + l * 386;
         }
         ntkc_digits_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
+        for (int l = 0; l < NTKC_LANES; l++)
+            rec[l][384] = out[l], rec[l][385] = out[NTKC_LANES + l];
     }
     free(ws);
 }
@@ -761,13 +763,13 @@ static size_t ntkc_digits_cntk_cols(size_t rows, size_t cols,
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 384;
+            r2[l] = prep2 + j * 386;
         }
-        ntkc_expand(v2, r2, 384);
+        ntkc_expand(v2, r2, 386);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_digits_cntk_entry(x1l, x2l, (double *)(prep1 + i * 384), v2, 1, 0, dim, ws, out);
+            ntkc_digits_cntk_entry(x1l, x2l, (double *)(prep1 + i * 386), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++) {
                 bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
                 if (nngp)
@@ -786,7 +788,7 @@ size_t ntkc_digits_cntk_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(6657 * sizeof(double));
+    double *ws = malloc(6673 * sizeof(double));
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
@@ -802,16 +804,16 @@ static size_t ntkc_digits_cntk_pairs(int np, const size_t *pi, const size_t *pj,
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
-    double out[2 * NTKC_LANES], *v1 = ws + 3585, *v2 = v1 + 3072;
+    double out[2 * NTKC_LANES], *v1 = ws + 3585, *v2 = v1 + 3088;
     const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
     size_t bad = 0;
     for (int l = 0; l < NTKC_LANES; l++) {
         size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
         x1l[l] = x + i * dim, x2l[l] = x + j * dim;
-        r1[l] = prep + i * 384, r2[l] = prep + j * 384;
+        r1[l] = prep + i * 386, r2[l] = prep + j * 386;
     }
-    ntkc_expand(v1, r1, 384);
-    ntkc_expand(v2, r2, 384);
+    ntkc_expand(v1, r1, 386);
+    ntkc_expand(v2, r2, 386);
     ntkc_digits_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++) {
         bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
@@ -823,24 +825,32 @@ static size_t ntkc_digits_cntk_pairs(int np, const size_t *pi, const size_t *pj,
     return bad;
 }
 
-/* The upper triangle (i <= j) of the kernel of x with itself: above the
- * 8x8 diagonal blocks by column groups, the blocks' 36 entries each packed
- * 8 to a pass. */
+/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal
+ * from the records, above the 8x8 diagonal blocks by column groups, the
+ * blocks' other 28 entries each packed 8 to a pass. */
 size_t ntkc_digits_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(9729 * sizeof(double));
+    double *ws = malloc(9761 * sizeof(double));
     size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
     int np = 0;
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
         bad += ntkc_digits_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
-                            prep + j0 * 384, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+                            prep + j0 * 386, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+    for (size_t i = 0; i < n; i++) { /* K(x, x), computed by the prep run */
+        double ks = prep[i * 386 + 384], kt = prep[i * 386 + 385];
+        bad += !ntkc_finite(ks) || !ntkc_finite(kt);
+        if (nngp)
+            nngp[i * ldo + i] = ks;
+        if (ntk)
+            ntk[i * ldo + i] = kt;
+    }
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)
-            for (size_t j = i; j < b1; j++) {
+            for (size_t j = i + 1; j < b1; j++) {
                 pi[np] = i, pj[np] = j;
                 if (++np == NTKC_LANES) {
                     bad += ntkc_digits_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
@@ -859,10 +869,10 @@ int ntkc_digits_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
 {
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 384 * sizeof(double));
+    double *p1 = malloc((n1 + n2 + 1) * 386 * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 384;
+    double *p2 = p1 + n1 * 386;
     ntkc_digits_cntk_prep(n1, x1, dim, p1);
     ntkc_digits_cntk_prep(n2, x2, dim, p2);
     size_t bad = ntkc_digits_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

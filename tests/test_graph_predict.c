@@ -370,7 +370,6 @@ Test(graph_predict, cycles_paths_stars_from_file_labels)
              "%s predict %s/g.ntk --train %s/train.txt --test %s/test.txt --reg 1e-6 --mean %s/mean.npy",
              ntkc_bin(), dir, dir, dir, dir);
     cr_assert_eq(run_stdout(cmd, out, sizeof out), 0, "%s", out);
-    fputs(out, stderr);
     NpyArray mean;
     load(dir, "mean.npy", &mean);
     cr_assert(mean.ndim == 2 && mean.shape[0] == NTEST && mean.shape[1] == 3);

@@ -12,14 +12,16 @@
 #include "data.h"
 #include "npy.h"
 #include "predict.h"
+#include "predict_data.h"
 #include "progress.h"
-#include "targets.h"
 
 static const char help[] =
     "usage: ntkc predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy\n"
     "                    [--time T[,T...]] [--kernel ntk|nngp] [--reg R] [--cov C.npy]\n"
     "                    [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
     "                    [--threads N] [--quiet]\n"
+    "       ntkc predict GRAPHNET.ntk --train train.txt [--targets Y.npy] --test test.txt\n"
+    "                    --mean M.npy [options as above]\n"
     "\n"
     "The outputs on Xt of the infinitely wide net trained on (X, Y) by gradient\n"
     "descent (gradient flow) on the mean squared error for time T: their mean and,\n"
@@ -27,10 +29,17 @@ static const char help[] =
     "predict.gradient_descent_mse_ensemble defines them.\n"
     "\n"
     "  --train X.npy          (n, d) training inputs; an image net also takes\n"
-    "                         (n, H, W, C) arrays or (n, H·W·C) rows\n"
+    "                         (n, H, W, C) arrays or (n, H·W·C) rows; a graph net\n"
+    "                         (input graph(F)) takes a graph file in the GIN/GNTK\n"
+    "                         text format (README, \"Graphs\") of n graphs\n"
     "  --targets Y.npy        (n, k) float targets, or (n,) integer class labels,\n"
-    "                         trained on as one-hot rows (k = largest label + 1)\n"
-    "  --test Xt.npy          (m, d) test inputs, shaped like X\n"
+    "                         trained on as one-hot rows (k = largest label + 1).\n"
+    "                         Optional for a graph net: without it, the labels of\n"
+    "                         the training graph file (its 'n label' lines) are the\n"
+    "                         class labels, and those of the test graph file are\n"
+    "                         scored (accuracy, MSE) when all are training classes\n"
+    "  --test Xt.npy          (m, d) test inputs, shaped like X (a graph file for a\n"
+    "                         graph net)\n"
     "  --time T[,T...]        training times >= 0, comma-separated; inf (the\n"
     "                         default) = trained to convergence. T = learning rate\n"
     "                         × steps of gradient descent on |f(X) - Y|² / (2·n·k):\n"
@@ -138,36 +147,6 @@ static int check_paths(const PredictArgs *a, ntkc_error *err)
     return err->code;
 }
 
-/* The data, checked against each other. */
-typedef struct Data {
-    NpyArray x, xt;
-    Targets y, yt;
-} Data;
-
-static void data_free(Data *d)
-{
-    npy_free(&d->x), npy_free(&d->xt);
-    targets_free(&d->y), targets_free(&d->yt);
-}
-
-/* Inputs as the net takes them: image nets accept (n, H, W, C) arrays or
- * rows already flattened to H·W·C values. */
-static int load_data(const ntkc_net *net, const PredictArgs *a, Data *d, ntkc_error *err)
-{
-    if (load_net_inputs(net, a->train, &d->x, err) || load_net_inputs(net, a->test, &d->xt, err))
-        return err->code;
-    if (d->x.shape[1] != d->xt.shape[1]) {
-        diag_user(err, "%s has %zu features per row but the training inputs %s have %zu", a->test, d->xt.shape[1],
-                  a->train, d->x.shape[1]);
-        return err->code;
-    }
-    if (targets_load_train(a->targets, d->x.shape[0], a->train, &d->y, err))
-        return err->code;
-    if (a->test_targets && targets_load_test(a->test_targets, d->xt.shape[0], a->test, &d->y, &d->yt, err))
-        return err->code;
-    return 0;
-}
-
 typedef struct Outputs {
     NpyOut *mean, *cov;
 } Outputs;
@@ -202,16 +181,17 @@ static void abort_outputs(Outputs *o)
     npy_out_abort(o->cov);
 }
 
-static void print_summary(const ntkc_net *net, const Request *r, const Data *d, const double *mean,
+static void print_summary(const ntkc_net *net, const Request *r, const PredictData *d, const double *mean,
                           const ntkc_predict_stats *st, double compile_seconds)
 {
-    size_t n = d->x.shape[0], m = d->xt.shape[0], k = d->y.k;
+    size_t n = d->n, m = d->m, k = d->y.k;
     int finite = 0, infinite = 0;
     for (size_t t = 0; t < r->ntimes; t++)
         finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
-    printf("%s: %s prediction, %zu train -> %zu test, %zu output%s%s, reg %g\n", ntkc_net_name(net),
-           r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, k, k == 1 ? "" : "s",
-           d->y.labels ? " (one-hot classes)" : "", r->opts.reg);
+    printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, reg %g\n", ntkc_net_name(net),
+           r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, d->g ? " graphs" : "", k, k == 1 ? "" : "s",
+           d->y.labels ? " (one-hot classes" : "", d->labels_from ? " of the graph labels" : "",
+           d->y.labels ? ")" : "", r->opts.reg);
     printf("  kernels %.3f s, solve %.3f s (%s%s%s), compile %.1f ms\n", st->kernel_seconds, st->solve_seconds,
            finite ? "eigendecomposition" : "", finite && infinite ? " + " : "", infinite ? "Cholesky" : "",
            1e3 * compile_seconds);
@@ -228,10 +208,21 @@ static void print_summary(const ntkc_net *net, const Request *r, const Data *d, 
     }
 }
 
-static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request *r, const Data *d,
+/* ntkc_predict on rows, ntkc_predict_graphs on graphs. */
+static int predict(const ntkc_net *net, const Request *r, const PredictData *d, double *mean, double *cov,
+                   ntkc_predict_stats *st, ntkc_error *err)
+{
+    if (d->g)
+        return ntkc_predict_graphs(net, d->g, d->y.y, d->y.k, d->gt, r->times, r->ntimes, &r->opts, mean, cov, st,
+                                   err);
+    return ntkc_predict(net, d->n, d->x.data, d->y.y, d->y.k, d->m, d->xt.data, d->dim, r->times, r->ntimes,
+                        &r->opts, mean, cov, st, err);
+}
+
+static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request *r, const PredictData *d,
                              double compile_seconds, ntkc_error *err)
 {
-    size_t n = d->x.shape[0], m = d->xt.shape[0], dim = d->x.shape[1], k = d->y.k;
+    size_t m = d->m, k = d->y.k;
     Outputs o = {0};
     if (create_outputs(a, r->ntimes, m, k, &o, err)) {
         abort_outputs(&o);
@@ -243,8 +234,7 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     r->opts.eval.progress_ctx = &progress;
     ntkc_predict_stats st;
     double *mean = npy_out_data(o.mean);
-    int rc = ntkc_predict(net, n, d->x.data, d->y.y, k, m, d->xt.data, dim, r->times, r->ntimes, &r->opts, mean,
-                          o.cov ? npy_out_data(o.cov) : NULL, &st, err);
+    int rc = predict(net, r, d, mean, o.cov ? npy_out_data(o.cov) : NULL, &st, err);
     if (rc == 0 && !a->quiet)
         print_summary(net, r, d, mean, &st, compile_seconds);
     if (rc == 0)
@@ -269,11 +259,12 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = r.backend};
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
     double compile_seconds = progress_seconds(&clock);
-    Data d = {0};
-    int rc = net ? load_data(net, a, &d, err) : err->code;
+    PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL};
+    PredictData d = {0};
+    int rc = net ? predict_data_load(net, &paths, &d, err) : err->code;
     if (rc == 0)
         rc = predict_and_write(net, a, &r, &d, compile_seconds, err);
-    data_free(&d);
+    predict_data_free(&d);
     ntkc_net_free(net);
     free(r.times);
     return rc;
@@ -298,7 +289,6 @@ int cmd_predict(int argc, char **argv)
     }
     const char *missing = args.npositional != 1 ? "NET.ntk"
                           : !a.train            ? "--train X.npy"
-                          : !a.targets          ? "--targets Y.npy"
                           : !a.test             ? "--test Xt.npy"
                           : !a.mean             ? "--mean M.npy"
                                                 : NULL;

@@ -1,5 +1,7 @@
 #include "data.h"
 
+#include "input_kind.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +53,8 @@ static int shape_fits(const NpyArray *x, size_t nd, const size_t *want)
 
 int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_error *err)
 {
+    if (check_input_kind(net, path, err) != 0)
+        return err->code;
     size_t want[3];
     int nd = ntkc_net_input_shape(net, want);
     if (nd == 1) { /* input vector(d): name the file, not just the mismatch */

@@ -11,7 +11,8 @@ int load_inputs(const char *path, NpyArray *out, ntkc_error *err);
 /* The same for the inputs of `net`: a vector net takes (n, d); an image net
  * (n, H, W, C), or (n, H, W) when C = 1, or rows already flattened to
  * (n, H·W·C); a sequence net (n, L, C), (n, L) when C = 1, or (n, L·C).
- * Anything else is an error naming the file, its shape and the one expected.
+ * Anything else is an error naming the file, its shape and the one expected;
+ * a text file (a graph file?) is refused as such (input_kind.h).
  * On success out is 2-D: shape[1] is the values per input. */
 int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_error *err);
 /* Refuses an output path naming the same file as any input. */

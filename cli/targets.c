@@ -1,5 +1,6 @@
 #include "targets.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,16 @@ void targets_free(Targets *t)
 }
 
 /* Reads the array and checks its row count and values; ndim is 1 or 2. */
-static int read_rows(const char *path, size_t rows, const char *x_path, NpyArray *a, ntkc_error *err)
+static int read_rows(const char *path, size_t rows, const char *x_path, const char *unit, NpyArray *a,
+                     ntkc_error *err)
 {
     if (npy_read(path, a, err))
         return err->code;
     if (a->ndim != 1 && a->ndim != 2)
         diag_user(err, "%s: targets must be (n, k) values or (n,) class labels, got %zu dimensions", path, a->ndim);
     else if (a->shape[0] != rows)
-        diag_user(err, "%s has %zu target rows but %s has %zu inputs; they must match row for row", path,
-                  a->shape[0], x_path, rows);
+        diag_user(err, "%s has %zu target rows but %s has %zu %s; they must match row for row", path,
+                  a->shape[0], x_path, rows, unit);
     else if (a->ndim == 2 && a->shape[1] == 0)
         diag_user(err, "%s: the targets have no columns (shape %zu × 0)", path, rows);
     else
@@ -39,14 +41,13 @@ static const char *reason(const ntkc_error *e)
     return strncmp(e->message, prefix, strlen(prefix)) == 0 ? e->message + strlen(prefix) : e->message;
 }
 
-/* Labels → one-hot rows of k, the label errors prefixed with the file. */
-static int encode_labels(const char *path, NpyArray *a, size_t k, Targets *t, ntkc_error *err)
+/* Labels (malloc'd; t takes them) → one-hot rows of k, the label errors
+ * prefixed with the file. */
+static int encode_labels(const char *path, double *labels, size_t rows, size_t k, Targets *t, ntkc_error *err)
 {
     ntkc_error e = {0};
-    size_t rows = a->shape[0];
-    t->rows = rows, t->k = k, t->labels = a->data;
-    a->data = NULL;
-    t->y = malloc(rows * k * sizeof *t->y);
+    t->rows = rows, t->k = k, t->labels = labels;
+    t->y = malloc((rows * k > 0 ? rows * k : 1) * sizeof *t->y);
     if (t->y == NULL)
         diag_user(err, "%s: out of memory for %zu × %zu one-hot targets", path, rows, k);
     else if (predict_one_hot(t->labels, rows, k, t->y, &e))
@@ -62,11 +63,12 @@ static void take_matrix(NpyArray *a, Targets *t)
     a->data = NULL;
 }
 
-int targets_load_train(const char *path, size_t rows, const char *x_path, Targets *t, ntkc_error *err)
+int targets_load_train(const char *path, size_t rows, const char *x_path, const char *unit, Targets *t,
+                       ntkc_error *err)
 {
     memset(t, 0, sizeof *t);
     NpyArray a;
-    if (read_rows(path, rows, x_path, &a, err))
+    if (read_rows(path, rows, x_path, unit, &a, err))
         return err->code;
     if (a.ndim == 2) {
         take_matrix(&a, t);
@@ -78,17 +80,17 @@ int targets_load_train(const char *path, size_t rows, const char *x_path, Target
         diag_user(err, "%s: 1-D targets are class labels, but %s (give regression targets the shape (n, 1))",
                   path, reason(&e));
     else
-        encode_labels(path, &a, k, t, err);
+        encode_labels(path, a.data, rows, k, t, err), a.data = NULL;
     npy_free(&a);
     return err->code;
 }
 
-int targets_load_test(const char *path, size_t rows, const char *x_path, const Targets *train, Targets *t,
-                      ntkc_error *err)
+int targets_load_test(const char *path, size_t rows, const char *x_path, const char *unit, const Targets *train,
+                      Targets *t, ntkc_error *err)
 {
     memset(t, 0, sizeof *t);
     NpyArray a;
-    if (read_rows(path, rows, x_path, &a, err))
+    if (read_rows(path, rows, x_path, unit, &a, err))
         return err->code;
     if (train->labels && a.ndim != 1)
         diag_user(err, "%s: the training targets are class labels, so the test targets must be labels too "
@@ -97,9 +99,44 @@ int targets_load_test(const char *path, size_t rows, const char *x_path, const T
         diag_user(err, "%s: the test targets must have the training targets' shape (%zu, %zu)", path, rows,
                   train->k);
     else if (train->labels)
-        encode_labels(path, &a, train->k, t, err);
+        encode_labels(path, a.data, rows, train->k, t, err), a.data = NULL;
     else
         take_matrix(&a, t);
     npy_free(&a);
     return err->code;
+}
+
+size_t targets_first_non_class(const double *labels, size_t rows, size_t k)
+{
+    for (size_t i = 0; i < rows; i++)
+        if (!(labels[i] >= 0 && labels[i] < (double)k && labels[i] == floor(labels[i])))
+            return i;
+    return rows;
+}
+
+int targets_from_labels(const char *path, const double *labels, size_t rows, const Targets *train, Targets *t,
+                        ntkc_error *err)
+{
+    memset(t, 0, sizeof *t);
+    size_t k = train ? train->k : PREDICT_MAX_CLASSES, bad = targets_first_non_class(labels, rows, k);
+    if (bad < rows) {
+        diag_user(err, "%s: graph %zu has label %g, but the labels of the graphs are %s class labels: integers "
+                       "from 0 to %zu%s",
+                  path, bad + 1, labels[bad], train ? "scored as" : "trained on as", k - 1,
+                  train ? "" : " (or give targets with --targets Y.npy; regression targets as (n, 1))");
+        return err->code;
+    }
+    if (train == NULL) {
+        double max = 0;
+        for (size_t i = 0; i < rows; i++)
+            max = labels[i] > max ? labels[i] : max;
+        k = (size_t)max + 1;
+    }
+    double *copy = malloc((rows > 0 ? rows : 1) * sizeof *copy);
+    if (copy == NULL) {
+        diag_user(err, "%s: out of memory for %zu labels", path, rows);
+        return err->code;
+    }
+    memcpy(copy, labels, rows * sizeof *copy);
+    return encode_labels(path, copy, rows, k, t, err);
 }

@@ -118,8 +118,9 @@ typedef struct ntkc_predict_stats {
  * triangle) and test × train; the NNGP as well for an NTK covariance; the NNGP
  * on x_test (one triangle) only for a covariance. User errors (code 1), found
  * before any kernel is computed where possible: non-finite inputs or targets,
- * negative or NaN times, reg < 0, dim not what the net takes; afterwards, a
- * training kernel that is singular for t = ∞ (the message suggests a reg).
+ * negative or NaN times, reg < 0, dim not what the net takes, a graph net
+ * (use ntkc_predict_graphs); afterwards, a training kernel that is singular
+ * for t = ∞ (the message suggests a reg).
  * Returns 0 or the error code. */
 int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
                  size_t m, const double *x_test, size_t dim, const double *times, size_t ntimes,
@@ -161,6 +162,17 @@ const char *ntkc_graphs_warnings(const ntkc_graphs *graphs);
  * outputs, either may be NULL. Returns 0 or the error code. */
 int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
                        double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+
+/* ntkc_predict for a graph net: trained on the n = ntkc_graphs_count(train)
+ * graphs with targets y_train (n×k; for class labels, one-hot rows of
+ * ntkc_graphs_labels), predicting on the m = ntkc_graphs_count(test) graphs.
+ * times, opts, mean (ntimes×m×k), cov (ntimes×m×m or NULL), stats: exactly as
+ * ntkc_predict, with the kernels of ntkc_kernel_graphs. Both sets must have
+ * the net's F node features. Returns 0 or the error code. */
+int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const double *y_train, size_t k,
+                        const ntkc_graphs *test, const double *times, size_t ntimes,
+                        const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
+                        ntkc_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* ntkc_predict: the kernels a prediction needs, then predict_gd_mse. */
+/* ntkc_predict and ntkc_predict_graphs: the kernels a prediction needs, on
+ * matrices or on graph sets, then predict_gd_mse. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include "ntkc.h"
 #include "predict.h"
 
-/* Progress over several ntkc_kernel calls as one count of entries. */
+/* Progress over several kernel calls as one count of entries. */
 typedef struct Progress {
     const ntkc_eval_options *user;
     size_t offset, total;
@@ -28,6 +29,33 @@ static double now_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* What the kernels are computed on: rows of matrices, or graph sets. */
+typedef struct Inputs {
+    size_t n, m, dim;
+    const double *x_train, *x_test;      /* rows (dense nets) */
+    const ntkc_graphs *g_train, *g_test; /* graphs (graph nets); NULL for rows */
+} Inputs;
+
+/* A prediction request with its defaults filled in. */
+typedef struct Request {
+    const double *y;
+    size_t k;
+    const double *times;
+    size_t ntimes;
+    ntkc_predict_options o;
+} Request;
+
+static Request make_request(const double *y, size_t k, const double *times, size_t ntimes,
+                            const ntkc_predict_options *opts)
+{
+    static const double forever = INFINITY;
+    Request r = {.y = y, .k = k, .times = times, .ntimes = ntimes,
+                 .o = opts ? *opts : (ntkc_predict_options){.kernel = NTKC_PREDICT_NTK}};
+    if (times == NULL || ntimes == 0)
+        r.times = &forever, r.ntimes = 1;
+    return r;
+}
+
 static int check_finite(const double *a, size_t rows, size_t cols, const char *what, ntkc_error *err)
 {
     for (size_t i = 0; i < rows * cols; i++)
@@ -38,44 +66,76 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     return NTKC_OK;
 }
 
-/* Everything that can be wrong with the request, before the costly part. */
-static int check_request(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
-                         size_t m, const double *x_test, size_t dim, const double *times, size_t ntimes,
-                         const ntkc_predict_options *o, double *mean, ntkc_error *err)
+/* Options, times and targets: everything but the inputs. */
+static int check_request(const Request *r, size_t n, double *mean, size_t m, ntkc_error *err)
 {
-    if (net == NULL || x_train == NULL || y_train == NULL || (m > 0 && (x_test == NULL || mean == NULL)) ||
-        (ntimes > 0 && times == NULL)) {
-        diag_internal(err, "ntkc_predict: the net, an input array, the targets or the mean is NULL");
+    if (r->y == NULL || (m > 0 && mean == NULL)) {
+        diag_internal(err, "ntkc_predict: the targets or the mean is NULL");
         return err->code;
     }
-    if (o->kernel != NTKC_PREDICT_NTK && o->kernel != NTKC_PREDICT_NNGP) {
+    if (r->o.kernel != NTKC_PREDICT_NTK && r->o.kernel != NTKC_PREDICT_NNGP) {
         diag_user(err, "ntkc_predict: unknown kernel kind %d (NTKC_PREDICT_NTK or NTKC_PREDICT_NNGP)",
-                  (int)o->kernel);
+                  (int)r->o.kernel);
         return err->code;
     }
-    if (n == 0 || k == 0 || dim == 0) {
-        diag_user(err, "prediction needs at least one training point, one output and one feature (got n=%zu, "
-                       "k=%zu, dim=%zu)", n, k, dim);
+    if (n == 0 || r->k == 0) {
+        diag_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)", n, r->k);
+        return err->code;
+    }
+    for (size_t t = 0; t < r->ntimes; t++)
+        if (isnan(r->times[t]) || r->times[t] < 0) {
+            diag_user(err, "prediction time %g is %s: times must be >= 0 (inf = trained to convergence)",
+                      r->times[t], isnan(r->times[t]) ? "not a number" : "negative");
+            return err->code;
+        }
+    if (!isfinite(r->o.reg) || r->o.reg < 0) {
+        diag_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
+        return err->code;
+    }
+    return check_finite(r->y, n, r->k, "targets y_train", err);
+}
+
+static int check_matrices(const ntkc_net *net, const Inputs *in, ntkc_error *err)
+{
+    if (in->x_train == NULL || (in->m > 0 && in->x_test == NULL)) {
+        diag_internal(err, "ntkc_predict: an input array is NULL");
+        return err->code;
+    }
+    if (ntkc_net_takes_graphs(net)) {
+        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_predict_graphs", ntkc_net_name(net));
+        return err->code;
+    }
+    if (in->dim == 0) {
+        diag_user(err, "prediction needs at least one feature (got dim=0)");
         return err->code;
     }
     size_t want = ntkc_net_input_dim(net);
-    if (want != 0 && dim != want) {
-        diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", ntkc_net_name(net), want, dim);
+    if (want != 0 && in->dim != want) {
+        diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", ntkc_net_name(net), want,
+                  in->dim);
         return err->code;
     }
-    for (size_t t = 0; t < ntimes; t++)
-        if (isnan(times[t]) || times[t] < 0) {
-            diag_user(err, "prediction time %g is %s: times must be >= 0 (inf = trained to convergence)", times[t],
-                      isnan(times[t]) ? "not a number" : "negative");
+    if (check_finite(in->x_train, in->n, in->dim, "x_train", err) ||
+        check_finite(in->x_test, in->m, in->dim, "x_test", err))
+        return err->code;
+    return NTKC_OK;
+}
+
+static int check_graphs(const ntkc_net *net, const Inputs *in, ntkc_error *err)
+{
+    if (!ntkc_net_takes_graphs(net)) {
+        diag_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_predict",
+                  ntkc_net_name(net));
+        return err->code;
+    }
+    const ntkc_graphs *sets[2] = {in->g_train, in->g_test};
+    for (int i = 0; i < 2; i++)
+        if (ntkc_graphs_features(sets[i]) != ntkc_net_input_dim(net)) {
+            diag_user(err, "the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
+                      i ? "test" : "training", ntkc_graphs_features(sets[i]), ntkc_net_name(net),
+                      ntkc_net_input_dim(net));
             return err->code;
         }
-    if (!isfinite(o->reg) || o->reg < 0) {
-        diag_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", o->reg);
-        return err->code;
-    }
-    if (check_finite(y_train, n, k, "targets y_train", err) || check_finite(x_train, n, dim, "x_train", err) ||
-        check_finite(x_test, m, dim, "x_test", err))
-        return err->code;
     return NTKC_OK;
 }
 
@@ -103,11 +163,25 @@ static double *alloc_kernel(size_t rows, size_t cols, int wanted, ntkc_error *er
     return p;
 }
 
-/* Train-train (symmetric), test-train and, for a covariance, test-test. */
-static int compute_kernels(const ntkc_net *net, size_t n, const double *x_train, size_t m, const double *x_test,
-                           size_t dim, int ntk, int want_cov, const ntkc_eval_options *user, Kernels *ks,
-                           ntkc_error *err)
+typedef enum Block { TRAIN_TRAIN, TEST_TRAIN, TEST_TEST } Block;
+
+/* One block of kernels, symmetric (one triangle) unless TEST_TRAIN. */
+static int kernel_block(const ntkc_net *net, const Inputs *in, Block b, double *nngp, double *ntk,
+                        const ntkc_eval_options *eo, ntkc_error *err)
 {
+    int test_rows = b != TRAIN_TRAIN, cross = b == TEST_TRAIN;
+    if (in->g_train)
+        return ntkc_kernel_graphs(net, test_rows ? in->g_test : in->g_train, cross ? in->g_train : NULL, nngp, ntk,
+                                  eo, err);
+    return ntkc_kernel(net, test_rows ? in->m : in->n, test_rows ? in->x_test : in->x_train, cross ? in->n : 0,
+                       cross ? in->x_train : NULL, in->dim, nngp, ntk, eo, err);
+}
+
+/* Train-train (symmetric), test-train and, for a covariance, test-test. */
+static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int want_cov,
+                           const ntkc_eval_options *user, Kernels *ks, ntkc_error *err)
+{
+    size_t n = in->n, m = in->m;
     int nngp = !ntk || want_cov, test = m > 0, ss = want_cov && test;
     ks->ntk_tt = alloc_kernel(n, n, ntk, err);
     ks->nngp_tt = alloc_kernel(n, n, nngp, err);
@@ -122,15 +196,36 @@ static int compute_kernels(const ntkc_net *net, size_t n, const double *x_train,
         eo.progress = forward_progress;
         eo.progress_ctx = &prog;
     }
-    if (ntkc_kernel(net, n, x_train, 0, NULL, dim, ks->nngp_tt, ks->ntk_tt, &eo, err))
+    if (kernel_block(net, in, TRAIN_TRAIN, ks->nngp_tt, ks->ntk_tt, &eo, err))
         return err->code;
     prog.offset += n * (n + 1) / 2;
-    if (test && ntkc_kernel(net, m, x_test, n, x_train, dim, ks->nngp_st, ks->ntk_st, &eo, err))
+    if (test && kernel_block(net, in, TEST_TRAIN, ks->nngp_st, ks->ntk_st, &eo, err))
         return err->code;
     prog.offset += test ? m * n : 0;
-    if (ss && ntkc_kernel(net, m, x_test, 0, NULL, dim, ks->nngp_ss, NULL, &eo, err))
+    if (ss && kernel_block(net, in, TEST_TEST, ks->nngp_ss, NULL, &eo, err))
         return err->code;
     return NTKC_OK;
+}
+
+/* The checked request: kernels, then the solve. */
+static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *r, double *mean, double *cov,
+                          ntkc_predict_stats *stats, ntkc_error *err)
+{
+    int ntk = r->o.kernel == NTKC_PREDICT_NTK;
+    double t0 = now_seconds();
+    Kernels ks = {0};
+    int rc = compute_kernels(net, in, ntk, cov != NULL, &r->o.eval, &ks, err);
+    double t1 = now_seconds();
+    if (rc == 0) {
+        PredictInput pi = {.n = in->n, .m = in->m, .k = r->k, .ntk_tt = ks.ntk_tt, .nngp_tt = ks.nngp_tt,
+                           .ntk_st = ks.ntk_st, .nngp_st = ks.nngp_st, .nngp_ss = ks.nngp_ss,
+                           .y = r->y, .reg = r->o.reg};
+        rc = predict_gd_mse(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, r->times, r->ntimes, mean, cov, err);
+    }
+    kernels_free(&ks);
+    if (stats)
+        *stats = (ntkc_predict_stats){.kernel_seconds = t1 - t0, .solve_seconds = now_seconds() - t1};
+    return rc;
 }
 
 int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
@@ -139,25 +234,30 @@ int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const dou
                  ntkc_error *err)
 {
     diag_clear(err);
-    static const double forever = INFINITY;
-    if (times == NULL || ntimes == 0)
-        times = &forever, ntimes = 1;
-    const ntkc_predict_options o = opts ? *opts : (ntkc_predict_options){.kernel = NTKC_PREDICT_NTK};
-    if (check_request(net, n, x_train, y_train, k, m, x_test, dim, times, ntimes, &o, mean, err))
+    if (net == NULL || (ntimes > 0 && times == NULL)) {
+        diag_internal(err, "ntkc_predict: the net or the times are NULL");
         return err->code;
-    int ntk = o.kernel == NTKC_PREDICT_NTK;
-    double t0 = now_seconds();
-    Kernels ks = {0};
-    int rc = compute_kernels(net, n, x_train, m, x_test, dim, ntk, cov != NULL, &o.eval, &ks, err);
-    double t1 = now_seconds();
-    if (rc == 0) {
-        PredictInput in = {.n = n, .m = m, .k = k, .ntk_tt = ks.ntk_tt, .nngp_tt = ks.nngp_tt,
-                           .ntk_st = ks.ntk_st, .nngp_st = ks.nngp_st, .nngp_ss = ks.nngp_ss,
-                           .y = y_train, .reg = o.reg};
-        rc = predict_gd_mse(&in, ntk ? PREDICT_NTK : PREDICT_NNGP, times, ntimes, mean, cov, err);
     }
-    kernels_free(&ks);
-    if (stats)
-        *stats = (ntkc_predict_stats){.kernel_seconds = t1 - t0, .solve_seconds = now_seconds() - t1};
-    return rc;
+    Request r = make_request(y_train, k, times, ntimes, opts);
+    Inputs in = {.n = n, .m = m, .dim = dim, .x_train = x_train, .x_test = x_test};
+    if (check_request(&r, n, mean, m, err) || check_matrices(net, &in, err))
+        return err->code;
+    return run_prediction(net, &in, &r, mean, cov, stats, err);
+}
+
+int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const double *y_train, size_t k,
+                        const ntkc_graphs *test, const double *times, size_t ntimes,
+                        const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
+                        ntkc_error *err)
+{
+    diag_clear(err);
+    if (net == NULL || train == NULL || test == NULL || (ntimes > 0 && times == NULL)) {
+        diag_internal(err, "ntkc_predict_graphs: the net, a graph set or the times are NULL");
+        return err->code;
+    }
+    Request r = make_request(y_train, k, times, ntimes, opts);
+    Inputs in = {.n = ntkc_graphs_count(train), .m = ntkc_graphs_count(test), .g_train = train, .g_test = test};
+    if (check_request(&r, in.n, mean, in.m, err) || check_graphs(net, &in, err))
+        return err->code;
+    return run_prediction(net, &in, &r, mean, cov, stats, err);
 }

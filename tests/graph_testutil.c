@@ -42,6 +42,37 @@ void gt_add(GraphText *t, size_t n, const unsigned (*edges)[2], size_t nedges, c
     t->count++;
 }
 
+unsigned gt_next(Rand *r, unsigned bound)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (unsigned)((r->s >> 11) % bound);
+}
+
+void gt_add_cycles_paths_stars(GraphText *t, Rand *r, size_t count, int *labels)
+{
+    size_t *order = malloc(count * sizeof *order);
+    cr_assert_not_null(order);
+    for (size_t i = 0; i < count; i++)
+        order[i] = i;
+    for (size_t i = count - 1; i > 0 && count > 0; i--) { /* shuffle so train and test mix the classes */
+        size_t j = gt_next(r, (unsigned)(i + 1)), tmp = order[i];
+        order[i] = order[j], order[j] = tmp;
+    }
+    for (size_t k = 0; k < count; k++) {
+        size_t i = order[k], cls = i % 3, n = 8 + gt_next(r, 13), m = 0;
+        unsigned e[20][2];
+        for (size_t u = 1; u < n; u++)
+            e[m][0] = cls == 2 ? 0 : (unsigned)(u - 1), e[m++][1] = (unsigned)u;
+        if (cls == 0)
+            e[m][0] = (unsigned)(n - 1), e[m++][1] = 0;
+        gt_add(t, n, (const unsigned(*)[2])e, m, NULL, (int)cls);
+        labels[k] = (int)cls;
+    }
+    free(order);
+}
+
 char *gt_finish(GraphText *t)
 {
     char head[32];

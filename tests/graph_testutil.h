@@ -18,6 +18,18 @@ typedef struct GraphText {
 void gt_add(GraphText *t, size_t n, const unsigned (*edges)[2], size_t nedges, const int *tags, int label);
 /* The finished file text (malloc'd; frees t's buffer). */
 char *gt_finish(GraphText *t);
+/* Xorshift, for graphs that are the same on every run. */
+typedef struct Rand {
+    unsigned long long s;
+} Rand;
+/* A number below bound. */
+unsigned gt_next(Rand *r, unsigned bound);
+
+/* Appends count graphs of 8–20 nodes: cycles (label 0), paths (1) and stars
+ * (2), graph i of class i % 3 in a shuffled order, all nodes tagged 0 (only
+ * the structure tells them apart; one feature). labels[k] = the label of the
+ * k-th graph appended. */
+void gt_add_cycles_paths_stars(GraphText *t, Rand *r, size_t count, int *labels);
 /* Parses text with F features, failing the test on error. */
 ntkc_graphs *graphs_or_fail(const char *text, size_t features);
 

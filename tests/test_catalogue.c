@@ -90,6 +90,8 @@ typedef struct BadCase {
 #define NPY(name, gen, frag) {name, "", S_TABLE, gen, K_X, FAILS, 1, frag, ""}
 #define CLI(name, args, frag) {name, "", S_TABLE, X_NONE, args, FAILS, 1, frag, ""}
 #define GRAPH_NET "net g { input graph(3); aggregate; dense(1.4); relu; readout(sum); dense }"
+#define TWO_GRAPHS "2\n1 0\n0 0\n1 1\n1 0\n" /* one node each, tags 0 and 1, labels 0 and 1 */
+#define PREDICT_GRAPHS "predict DIR/net.ntk --train DIR/x.graph --test DIR/x.graph --mean DIR/out.npy"
 #define GRAPH(name, text, frag) {name, GRAPH_NET, S_TABLE, X_NONE, "kernel DIR/net.ntk DIR/x.graph" OUTS, FAILS, 1, frag, text}
 
 static const BadCase cases[] = {
@@ -340,6 +342,37 @@ static const BadCase cases[] = {
     GRAPH("graph_empty_file", "\n\n", "x.graph: the file is empty; expected the number of graphs"),
     GRAPH("graph_binary_byte", "1\n1 0\n0 0\x93\n", "x.graph:3:3: error: expected the neighbour count k (a whole number)"),
     CLI("graph_file_missing", "kernel DIR/net.ntk DIR/nope.graph" OUTS, "nope.graph"),
+    /* ---- the wrong kind of input for the net ---- */
+    {"kernel_npy_for_graph_net", GRAPH_NET, S_TABLE, X_NONE, "kernel DIR/net.ntk DIR/good.npy" OUTS, FAILS, 1,
+     "DIR/good.npy is a .npy array, but net 'g' takes graphs (input graph(3)): give a graph file", ""},
+    {"kernel_graph_file_for_vector_net", "", S_TABLE, X_NONE, "kernel DIR/net.ntk DIR/x.graph" OUTS, FAILS, 1,
+     "DIR/x.graph is a text file (a graph file?), not a .npy array: net 'mlp' takes vectors", TWO_GRAPHS},
+    /* ---- predict on graph files (labels from the file unless --targets) ---- */
+    {"predict_graph_file_for_vector_net", "", S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/x.graph --targets DIR/good.npy --test DIR/x.graph --mean DIR/out.npy", FAILS, 1,
+     "DIR/x.graph is a text file (a graph file?), not a .npy array: net 'mlp' takes vectors", TWO_GRAPHS},
+    {"predict_npy_for_graph_net", GRAPH_NET, S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/good.npy --test DIR/x.graph --mean DIR/out.npy", FAILS, 1,
+     "DIR/good.npy is a .npy array, but net 'g' takes graphs (input graph(3))", TWO_GRAPHS},
+    {"predict_npy_test_for_graph_net", GRAPH_NET, S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/x.graph --test DIR/good.npy --mean DIR/out.npy", FAILS, 1,
+     "DIR/good.npy is a .npy array, but net 'g' takes graphs (input graph(3))", TWO_GRAPHS},
+    {"predict_vector_net_without_targets", "", S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/good.npy --test DIR/good.npy --mean DIR/out.npy", FAILS, 1,
+     "missing --targets Y.npy: net 'mlp' takes arrays, which carry no labels", ""},
+    {"predict_graph_target_rows", GRAPH_NET, S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/x.graph --targets DIR/good.npy --test DIR/x.graph --mean DIR/out.npy", FAILS, 1,
+     "DIR/good.npy has 3 target rows but DIR/x.graph has 2 graphs; they must match row for row", TWO_GRAPHS},
+    {"predict_graph_test_target_rows", GRAPH_NET, S_TABLE, X_NONE, PREDICT_GRAPHS " --test-targets DIR/good.npy",
+     FAILS, 1, "DIR/good.npy has 3 target rows but DIR/x.graph has 2 graphs", TWO_GRAPHS},
+    {"predict_graph_label_not_a_class", GRAPH_NET, S_TABLE, X_NONE, PREDICT_GRAPHS, FAILS, 1,
+     "DIR/x.graph: graph 2 has label 1.5, but the labels of the graphs are trained on as class labels",
+     "2\n1 0\n0 0\n1 1.5\n1 0\n"},
+    {"predict_graph_malformed", GRAPH_NET, S_TABLE, X_NONE, PREDICT_GRAPHS, FAILS, 1,
+     "x.graph:3:5: error: a neighbour of node 0 (graph 1 has 2 nodes) must be in [0, 1], got 2",
+     "1\n2 0\n0 1 2\n0 1 0\n"},
+    {"predict_graph_singular_without_reg", GRAPH_NET, S_TABLE, X_NONE, PREDICT_GRAPHS, FAILS, 1, "--reg",
+     "2\n1 0\n1 0\n1 1\n1 0\n"},
     /* ---- outputs ---- */
     CLI("output_dir_missing", "kernel DIR/net.ntk DIR/good.npy --ntk DIR/no/such/out.npy --nngp DIR/old.npy",
         "DIR/no/such/out.npy: cannot write output: directory 'DIR/no/such' does not exist"),

@@ -19,18 +19,6 @@
 
 /* ---- random graphs --------------------------------------------------------- */
 
-typedef struct Rand {
-    unsigned long long s;
-} Rand;
-
-static unsigned next(Rand *r, unsigned bound)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (unsigned)((r->s >> 11) % bound);
-}
-
 /* A connected random graph: a random tree plus a few chords; tags < F. */
 static void add_random_graph(GraphText *t, Rand *r, size_t n, int F, const unsigned *perm)
 {
@@ -38,9 +26,9 @@ static void add_random_graph(GraphText *t, Rand *r, size_t n, int F, const unsig
     int *tags = calloc(n, sizeof *tags), *ptags = calloc(n, sizeof *ptags);
     size_t m = 0;
     for (size_t v = 1; v < n; v++)
-        e[m][0] = next(r, (unsigned)v), e[m++][1] = (unsigned)v;
+        e[m][0] = gt_next(r, (unsigned)v), e[m++][1] = (unsigned)v;
     for (size_t k = 0; k < n / 2; k++) {
-        unsigned a = next(r, (unsigned)n), b = next(r, (unsigned)n);
+        unsigned a = gt_next(r, (unsigned)n), b = gt_next(r, (unsigned)n);
         int dup = a == b;
         for (size_t j = 0; j < m && !dup; j++)
             dup = (e[j][0] == a && e[j][1] == b) || (e[j][0] == b && e[j][1] == a);
@@ -48,7 +36,7 @@ static void add_random_graph(GraphText *t, Rand *r, size_t n, int F, const unsig
             e[m][0] = a, e[m++][1] = b;
     }
     for (size_t u = 0; u < n; u++)
-        tags[u] = (int)next(r, (unsigned)F);
+        tags[u] = (int)gt_next(r, (unsigned)F);
     if (perm) { /* relabel node u as perm[u] */
         for (size_t j = 0; j < m; j++)
             e[j][0] = perm[e[j][0]], e[j][1] = perm[e[j][1]];
@@ -313,7 +301,7 @@ static ntkc_graphs *random_set(size_t count, size_t lo, size_t hi, unsigned long
     GraphText t = {0};
     Rand r = {seed};
     for (size_t i = 0; i < count; i++)
-        add_random_graph(&t, &r, lo + next(&r, (unsigned)(hi - lo + 1)), 3, NULL);
+        add_random_graph(&t, &r, lo + gt_next(&r, (unsigned)(hi - lo + 1)), 3, NULL);
     *text = gt_finish(&t);
     return graphs_or_fail(*text, 3);
 }
@@ -363,9 +351,9 @@ Test(graph_kernel, sparse_and_blas_aggregation_agree)
         unsigned (*e)[2] = calloc(n * n, sizeof *e);
         int *tags = calloc(n, sizeof *tags);
         for (size_t u = 0; u < n; u++) {
-            tags[u] = (int)next(&r, 3);
+            tags[u] = (int)gt_next(&r, 3);
             for (size_t v = u + 1; v < n; v++)
-                if (next(&r, 100) < 30 + 10 * i)
+                if (gt_next(&r, 100) < 30 + 10 * i)
                     e[m][0] = (unsigned)u, e[m++][1] = (unsigned)v;
         }
         gt_add(&t, n, (const unsigned(*)[2])e, m, tags, 0);
@@ -411,33 +399,16 @@ Test(graph_kernel, wrong_kind_of_input_is_an_error)
 
 /* ---- classification -------------------------------------------------------- */
 
-/* Cycles, paths and stars of 8–20 nodes, all nodes tagged alike (only the
- * structure tells them apart): kernel ridge regression on one-hot labels with
- * the cosine-normalised NTK, trained on 2/3, must classify the rest far above
- * chance (1/3). */
+/* Cycles, paths and stars (gt_add_cycles_paths_stars): kernel ridge
+ * regression on one-hot labels with the cosine-normalised NTK, trained on 2/3,
+ * must classify the rest far above chance (1/3). */
 Test(graph_kernel, cycles_paths_stars_are_separated)
 {
-    enum { PER = 30, NG = 3 * PER, NTRAIN = 60 };
+    enum { NG = 90, NTRAIN = 60 };
     GraphText t = {0};
     Rand r = {2024};
     int labels[NG];
-    size_t order[NG];
-    for (size_t i = 0; i < NG; i++)
-        order[i] = i;
-    for (size_t i = NG - 1; i > 0; i--) { /* shuffle so train and test mix the classes */
-        size_t j = next(&r, (unsigned)(i + 1)), tmp = order[i];
-        order[i] = order[j], order[j] = tmp;
-    }
-    for (size_t k = 0; k < NG; k++) {
-        size_t i = order[k], cls = i % 3, n = 8 + next(&r, 13), m = 0;
-        unsigned e[20][2];
-        for (size_t u = 1; u < n; u++)
-            e[m][0] = cls == 2 ? 0 : (unsigned)(u - 1), e[m++][1] = (unsigned)u;
-        if (cls == 0)
-            e[m][0] = (unsigned)(n - 1), e[m++][1] = 0;
-        gt_add(&t, n, (const unsigned(*)[2])e, m, NULL, (int)cls);
-        labels[k] = (int)cls;
-    }
+    gt_add_cycles_paths_stars(&t, &r, NG, labels);
     char *text = gt_finish(&t);
     ntkc_graphs *g = graphs_or_fail(text, 1);
     ntkc_net *net = compile_or_fail("let c = 1.4142135623730951\n"

@@ -67,7 +67,7 @@ static size_t count_acts(const IrNet *net)
 {
     size_t n = 0;
     for (size_t i = 0; i < net->nops; i++)
-        n += net->ops[i].kind == IR_ACT;
+        n += net->ops[i].kind == IR_ACT ? 1 + prim_act_is_relu(&net->ops[i]) : 0;
     return n;
 }
 
@@ -130,6 +130,12 @@ static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
             sb_puts(sb, " * s + ");
             sb_double(sb, op->u.dense.b_std * op->u.dense.b_std);
             sb_puts(sb, ";\n");
+        } else if (prim_act_is_relu(op)) {
+            sb_printf(sb, "        v[%zu] = s > 0.0 ? sqrt(s) : 0.0;\n", slot);
+            sb_printf(sb, "        v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;\n", slot + 1, slot);
+            sb_puts(sb, "        {\n            double T, Td;\n            ntkc_dual_relu(0, s, s, s, &T, &Td);\n"
+                        "            s = T;\n        }\n");
+            slot += 2;
         } else {
             sb_printf(sb, "        v[%zu] = s;\n        {\n            double T, Td;\n", slot++);
             sb_printf(sb, "            ntkc_dual_%s(", op->u.act.def->name);
@@ -160,6 +166,11 @@ static void emit_dense_block(StrBuf *sb, const IrNet *net, const IrDense *d)
 static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot, size_t nvar)
 {
     const ActDef *def = net->ops[i].u.act.def;
+    if (prim_act_is_relu(&net->ops[i])) {
+        sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu, v2 + %zu, %zu, s, t);\n", slot,
+                  slot + 1, slot, slot + 1, nvar);
+        return;
+    }
     if (prim_act_has_block(def)) {
         sb_printf(sb, "            ntkc_block_act_%s(", def->name);
         emit_param_ref(sb, net, i);
@@ -203,10 +214,12 @@ static void emit_tile(StrBuf *sb, const IrNet *net, size_t nvar)
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
         emit_op_comment(sb, op, "            ");
-        if (op->kind == IR_DENSE)
+        if (op->kind == IR_DENSE) {
             emit_dense_block(sb, net, &op->u.dense);
-        else
-            emit_act_block(sb, net, i, slot++, nvar ? nvar : 1);
+        } else {
+            emit_act_block(sb, net, i, slot, nvar ? nvar : 1);
+            slot += 1 + prim_act_is_relu(op);
+        }
     }
     sb_puts(sb,
             "            bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,\n"

@@ -9,7 +9,7 @@
 
 #include "emit_image.h"
 
-typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_NKINDS } PrimKind;
+typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_RELU_QR, PRIM_NKINDS } PrimKind;
 
 typedef struct Prim {
     const char *decl; /* the declaration, without storage class or ';' */
@@ -58,6 +58,13 @@ static const Prim generic[PRIM_NKINDS] = {
                     "            ntk[j] = t[j];\n"
                     "    return bad;\n"
                     "}\n"},
+    /* ReLU from records of √v and 1/√v (ntkc_relu_qr): no division per pair. */
+    [PRIM_RELU_QR] = {"void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,\n"
+                      "    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)",
+                      "{\n"
+                      "    for (size_t j = 0; j < m; j++)\n"
+                      "        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);\n"
+                      "}\n"},
 };
 
 static const char generic_names[PRIM_NKINDS][24] = {
@@ -65,6 +72,7 @@ static const char generic_names[PRIM_NKINDS][24] = {
     [PRIM_DENSE_NTK] = "ntkc_block_dense_ntk",
     [PRIM_DENSE_STD] = "ntkc_block_dense_std",
     [PRIM_STORE] = "ntkc_block_store",
+    [PRIM_RELU_QR] = "ntkc_block_relu_qr",
 };
 
 /* arcsin and arccos in plain arithmetic and sqrt (both correctly rounded on
@@ -75,6 +83,9 @@ static const char generic_names[PRIM_NKINDS][24] = {
  * library's vector and scalar acos shows up as 1e-8 in the NTK diagonal.
  * The rational fit and the hi/lo split are fdlibm's (Sun, 1993). */
 static const char math_text[] =
+    "#ifndef NTKC_PI\n"
+    "#define NTKC_PI 3.14159265358979323846\n"
+    "#endif\n"
     "#if defined(__GNUC__) && !defined(__TINYC__)\n"
     "#define NTKC_INLINE static inline __attribute__((always_inline))\n"
     "#else\n"
@@ -128,6 +139,46 @@ static const char math_text[] =
     "    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));\n"
     "    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);\n"
     "    return x < 0 ? -a : a;\n"
+    "}\n"
+    "/* ReLU's arc-cosine kernel without libm's acos: the same values to a few\n"
+    " * ulps, in straight-line code that compilers vectorise. asin(y) for\n"
+    " * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is\n"
+    " * 2·asin(√((1-u)/2)). */\n"
+    "static inline double ntkc_asin_small(double y)\n"
+    "{\n"
+    "    double z = y * y;\n"
+    "    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]\n"
+    "     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps\n"
+    "     * the dependency chain short. */\n"
+    "    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;\n"
+    "    double q0 = 0.16666666666666666 + 0.07499999999999991 * z + z2 * (0.0446428571428834 + 0.030381944441363808 * z) + z4 * (0.02237215927967998 + 0.017352757477819787 * z + z2 * (0.013965009932053607 + 0.011549086612987425 * z));\n"
+    "    double q1 = 0.009792751320201996 + 0.008135829925501655 * z + z2 * (0.008795006076488431 + 0.0003808530332907241 * z) + z4 * (0.022553563638202986 + -0.024020544918554612 * z + z2 * 0.0307187689951911);\n"
+    "    return y + y * z * (q0 + z8 * q1);\n"
+    "}\n"
+    "\n"
+    "/* One pair: s, t updated from √v and 1/√v of its two pixels (the records of\n"
+    " * a ReLU layer hold both, so a pair costs no division and one square root).\n"
+    " * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are\n"
+    " * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself\n"
+    " * gets |rho| within 4 ulps of 1: those are snapped to exactly ±1, where acos\n"
+    " * has an infinite slope (an ulp off 1 would move acos by 1e-8). Zero\n"
+    " * variance: r = 0, so rho = 0 and s = 0, as the limit gives. */\n"
+    "static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)\n"
+    "{\n"
+    "    double norm = q1 * q2;\n"
+    "    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */\n"
+    "    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);\n"
+    "    rho = rho > 0.99999999999999911182 ? 1.0 : rho;\n"
+    "    rho = rho < -0.99999999999999911182 ? -1.0 : rho;\n"
+    "    double u = rho < 0.0 ? -rho : rho;\n"
+    "    double ys = sqrt(0.5 * (1.0 - u));\n"
+    "    double y = u > 0.5 ? ys : u;\n"
+    "    double as = ntkc_asin_small(y);\n"
+    "    double ac = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(|rho|) */\n"
+    "    double theta = rho < 0.0 ? NTKC_PI - ac : ac;\n"
+    "    /* √(1 − ρ²) as √((1 − u)(1 + u)): 1 − u is exact for u ≥ 1/2 */\n"
+    "    *s = norm * (sqrt((1.0 - u) * (1.0 + u)) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);\n"
+    "    *t *= (NTKC_PI - theta) * (0.5 / NTKC_PI);\n"
     "}\n";
 
 void prim_emit_dual(StrBuf *sb, const ActDef *def)
@@ -138,6 +189,11 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
               def->name);
     sb_puts(sb, def->c_dual);
     sb_puts(sb, "\n");
+}
+
+int prim_act_is_relu(const IrOp *op)
+{
+    return op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -210,12 +266,16 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
+        else if (prim_act_is_relu(&net->ops[i]))
+            used[PRIM_RELU_QR] = 1;
 }
 
 /* Activations with a block primitive, each once, in order of first use. */
 static int first_use_with_block(const IrNet *net, size_t i)
 {
     if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
+        return 0;
+    if (prim_act_is_relu(&net->ops[i])) /* ntkc_block_relu_qr instead */
         return 0;
     for (size_t j = 0; j < i; j++)
         if (net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == net->ops[i].u.act.def)

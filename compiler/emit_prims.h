@@ -16,6 +16,8 @@
  *   void   ntkc_block_act_NAME(const double *p, size_t m, double v1, const double *v2,
  *                              size_t stride, double *s, double *t);
  *   size_t ntkc_block_store(size_t m, const double *s, const double *t, double *nngp, double *ntk);
+ *   void   ntkc_block_relu_qr(size_t m, double q1, double r1, const double *q2, const double *r2,
+ *                             size_t stride, double *s, double *t);
  */
 #ifndef NTKC_EMIT_PRIMS_H
 #define NTKC_EMIT_PRIMS_H
@@ -28,6 +30,10 @@
  * table does (the host file is generated from that table); formula
  * activations do not and keep a per-element loop in the tile function. */
 int prim_act_has_block(const ActDef *def);
+
+/* 1 for a ReLU op: its records hold √v and 1/√v (two slots) and the tile
+ * calls ntkc_block_relu_qr(m, q1, r1, q2, r2, stride, s, t). */
+int prim_act_is_relu(const IrOp *op);
 
 /* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits
  * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined (the

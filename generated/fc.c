@@ -29,6 +29,9 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#ifndef NTKC_PI
+#define NTKC_PI 3.14159265358979323846
+#endif
 #if defined(__GNUC__) && !defined(__TINYC__)
 #define NTKC_INLINE static inline __attribute__((always_inline))
 #else
@@ -82,6 +85,46 @@ static inline double ntkc_asin(double x)
     double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
     double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
     return x < 0 ? -a : a;
+}
+/* ReLU's arc-cosine kernel without libm's acos: the same values to a few
+ * ulps, in straight-line code that compilers vectorise. asin(y) for
+ * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
+ * 2·asin(√((1-u)/2)). */
+static inline double ntkc_asin_small(double y)
+{
+    double z = y * y;
+    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
+     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps
+     * the dependency chain short. */
+    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+    double q0 = 0.16666666666666666 + 0.07499999999999991 * z + z2 * (0.0446428571428834 + 0.030381944441363808 * z) + z4 * (0.02237215927967998 + 0.017352757477819787 * z + z2 * (0.013965009932053607 + 0.011549086612987425 * z));
+    double q1 = 0.009792751320201996 + 0.008135829925501655 * z + z2 * (0.008795006076488431 + 0.0003808530332907241 * z) + z4 * (0.022553563638202986 + -0.024020544918554612 * z + z2 * 0.0307187689951911);
+    return y + y * z * (q0 + z8 * q1);
+}
+
+/* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
+ * a ReLU layer hold both, so a pair costs no division and one square root).
+ * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
+ * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself
+ * gets |rho| within 4 ulps of 1: those are snapped to exactly ±1, where acos
+ * has an infinite slope (an ulp off 1 would move acos by 1e-8). Zero
+ * variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
+static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
+{
+    double norm = q1 * q2;
+    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
+    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
+    rho = rho > 0.99999999999999911182 ? 1.0 : rho;
+    rho = rho < -0.99999999999999911182 ? -1.0 : rho;
+    double u = rho < 0.0 ? -rho : rho;
+    double ys = sqrt(0.5 * (1.0 - u));
+    double y = u > 0.5 ? ys : u;
+    double as = ntkc_asin_small(y);
+    double ac = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(|rho|) */
+    double theta = rho < 0.0 ? NTKC_PI - ac : ac;
+    /* √(1 − ρ²) as √((1 − u)(1 + u)): 1 − u is exact for u ≥ 1/2 */
+    *s = norm * (sqrt((1.0 - u) * (1.0 + u)) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
+    *t *= (NTKC_PI - theta) * (0.5 / NTKC_PI);
 }
 void *malloc(size_t);
 void free(void *);
@@ -161,16 +204,11 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
     return bad;
 }
 
-static void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
-    double *restrict s, double *restrict t)
+static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
+    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
 {
-    for (size_t j = 0; j < m; j++) {
-    double T, Td;
-        ntkc_dual_relu(p, v1, s[j], v2[j * stride], &T, &Td);
-        s[j] = T;
-        t[j] *= Td;
-    }
+    for (size_t j = 0; j < m; j++)
+        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
 }
 
 static void ntkc_block_act_erf(const double *p, size_t m, double v1,
@@ -192,21 +230,20 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t);
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
-void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
-    double *restrict s, double *restrict t);
+void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
+    const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
 void ntkc_block_act_erf(const double *p, size_t m, double v1,
     const double *restrict v2, size_t stride,
     double *restrict s, double *restrict t);
 #endif
 
-size_t ntkc_fc_prep_size(void) { return 3; }
+size_t ntkc_fc_prep_size(void) { return 4; }
 
 void ntkc_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * dim;
-        double *v = prep + i * 3;
+        double *v = prep + i * 4;
         double s = 0;
         for (size_t k = 0; k < dim; k++)
             s += xi[k] * xi[k];
@@ -214,16 +251,17 @@ void ntkc_fc_prep(size_t n, const double *x, size_t dim, double *prep)
         /* dense(w_std=1.5, b_std=0.050000000000000003) at line 3 */
         s = 2.25 * s + 0.0025000000000000005;
         /* relu at line 4 */
-        v[0] = s;
+        v[0] = s > 0.0 ? sqrt(s) : 0.0;
+        v[1] = s > 0.0 ? 1.0 / v[0] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
+            ntkc_dual_relu(0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
         s = 2.25 * s + 0.0025000000000000005;
         /* erf at line 5 */
-        v[1] = s;
+        v[2] = s;
         {
             double T, Td;
             ntkc_dual_erf(ntkc_p3, s, s, s, &T, &Td);
@@ -232,7 +270,7 @@ void ntkc_fc_prep(size_t n, const double *x, size_t dim, double *prep)
         /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
         s = 2.25 * s + 0.0025000000000000005;
         /* erf at line 5 */
-        v[2] = s;
+        v[3] = s;
         {
             double T, Td;
             ntkc_dual_erf(ntkc_p5, s, s, s, &T, &Td);
@@ -257,25 +295,25 @@ size_t ntkc_fc_tile(size_t rows, size_t cols,
     size_t bad = 0;
     (void)x1, (void)x2;
     for (size_t i = 0; i < rows; i++) {
-        const double *v1 = prep1 + i * 3;
+        const double *v1 = prep1 + i * 4;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
-            const double *v2 = prep2 + c0 * 3;
+            const double *v2 = prep2 + c0 * 4;
             (void)v2;
             ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 3 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* relu at line 4 */
-            ntkc_block_act_relu((const double *)0, m, v1[0], v2 + 0, 3, s, t);
+            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0, v2 + 1, 4, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p3, m, v1[1], v2 + 1, 3, s, t);
+            ntkc_block_act_erf(ntkc_p3, m, v1[2], v2 + 2, 4, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p5, m, v1[2], v2 + 2, 3, s, t);
+            ntkc_block_act_erf(ntkc_p5, m, v1[3], v2 + 3, 4, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 6 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,

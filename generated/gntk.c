@@ -29,6 +29,9 @@ NTKC_VEC double sin(double);
 NTKC_VEC double cos(double);
 NTKC_VEC double tanh(double);
 NTKC_VEC double pow(double, double);
+#ifndef NTKC_PI
+#define NTKC_PI 3.14159265358979323846
+#endif
 #if defined(__GNUC__) && !defined(__TINYC__)
 #define NTKC_INLINE static inline __attribute__((always_inline))
 #else
@@ -82,6 +85,46 @@ static inline double ntkc_asin(double x)
     double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
     double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
     return x < 0 ? -a : a;
+}
+/* ReLU's arc-cosine kernel without libm's acos: the same values to a few
+ * ulps, in straight-line code that compilers vectorise. asin(y) for
+ * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
+ * 2·asin(√((1-u)/2)). */
+static inline double ntkc_asin_small(double y)
+{
+    double z = y * y;
+    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
+     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps
+     * the dependency chain short. */
+    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+    double q0 = 0.16666666666666666 + 0.07499999999999991 * z + z2 * (0.0446428571428834 + 0.030381944441363808 * z) + z4 * (0.02237215927967998 + 0.017352757477819787 * z + z2 * (0.013965009932053607 + 0.011549086612987425 * z));
+    double q1 = 0.009792751320201996 + 0.008135829925501655 * z + z2 * (0.008795006076488431 + 0.0003808530332907241 * z) + z4 * (0.022553563638202986 + -0.024020544918554612 * z + z2 * 0.0307187689951911);
+    return y + y * z * (q0 + z8 * q1);
+}
+
+/* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
+ * a ReLU layer hold both, so a pair costs no division and one square root).
+ * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
+ * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself
+ * gets |rho| within 4 ulps of 1: those are snapped to exactly ±1, where acos
+ * has an infinite slope (an ulp off 1 would move acos by 1e-8). Zero
+ * variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
+static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
+{
+    double norm = q1 * q2;
+    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
+    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
+    rho = rho > 0.99999999999999911182 ? 1.0 : rho;
+    rho = rho < -0.99999999999999911182 ? -1.0 : rho;
+    double u = rho < 0.0 ? -rho : rho;
+    double ys = sqrt(0.5 * (1.0 - u));
+    double y = u > 0.5 ? ys : u;
+    double as = ntkc_asin_small(y);
+    double ac = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(|rho|) */
+    double theta = rho < 0.0 ? NTKC_PI - ac : ac;
+    /* √(1 − ρ²) as √((1 − u)(1 + u)): 1 − u is exact for u ≥ 1/2 */
+    *s = norm * (sqrt((1.0 - u) * (1.0 + u)) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
+    *t *= (NTKC_PI - theta) * (0.5 / NTKC_PI);
 }
 void *malloc(size_t);
 void free(void *);
@@ -146,16 +189,11 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
     return bad;
 }
 
-static void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
-    double *restrict s, double *restrict t)
+static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
+    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
 {
-    for (size_t j = 0; j < m; j++) {
-    double T, Td;
-        ntkc_dual_relu(p, v1, s[j], v2[j * stride], &T, &Td);
-        s[j] = T;
-        t[j] *= Td;
-    }
+    for (size_t j = 0; j < m; j++)
+        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
 }
 
 #else
@@ -165,9 +203,8 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t);
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
-void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
-    double *restrict s, double *restrict t);
+void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
+    const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
 #endif
 
 

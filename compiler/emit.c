@@ -67,7 +67,7 @@ static size_t count_acts(const IrNet *net)
 {
     size_t n = 0;
     for (size_t i = 0; i < net->nops; i++)
-        n += net->ops[i].kind == IR_ACT ? 1 + prim_act_is_relu(&net->ops[i]) : 0;
+        n += net->ops[i].kind == IR_ACT ? 1 + prim_uses_relu_qr(net, &net->ops[i]) : 0;
     return n;
 }
 
@@ -130,7 +130,7 @@ static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
             sb_puts(sb, " * s + ");
             sb_double(sb, op->u.dense.b_std * op->u.dense.b_std);
             sb_puts(sb, ";\n");
-        } else if (prim_act_is_relu(op)) {
+        } else if (prim_uses_relu_qr(net, op)) {
             sb_printf(sb, "        v[%zu] = s > 0.0 ? sqrt(s) : 0.0;\n", slot);
             sb_printf(sb, "        v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;\n", slot + 1, slot);
             sb_puts(sb, "        {\n            double T, Td;\n            ntkc_dual_relu(0, s, s, s, &T, &Td);\n"
@@ -166,7 +166,7 @@ static void emit_dense_block(StrBuf *sb, const IrNet *net, const IrDense *d)
 static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot, size_t nvar)
 {
     const ActDef *def = net->ops[i].u.act.def;
-    if (prim_act_is_relu(&net->ops[i])) {
+    if (prim_uses_relu_qr(net, &net->ops[i])) {
         sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu, v2 + %zu, %zu, s, t);\n", slot,
                   slot + 1, slot, slot + 1, nvar);
         return;
@@ -218,7 +218,7 @@ static void emit_tile(StrBuf *sb, const IrNet *net, size_t nvar)
             emit_dense_block(sb, net, &op->u.dense);
         } else {
             emit_act_block(sb, net, i, slot, nvar ? nvar : 1);
-            slot += 1 + prim_act_is_relu(op);
+            slot += 1 + prim_uses_relu_qr(net, op);
         }
     }
     sb_puts(sb,

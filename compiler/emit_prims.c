@@ -191,9 +191,9 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
     sb_puts(sb, "\n");
 }
 
-int prim_act_is_relu(const IrOp *op)
+int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
 {
-    return op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
+    return net->input.kind == IR_INPUT_VECTOR && op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -266,7 +266,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
-        else if (prim_act_is_relu(&net->ops[i]))
+        else if (prim_uses_relu_qr(net, &net->ops[i]))
             used[PRIM_RELU_QR] = 1;
 }
 
@@ -275,7 +275,7 @@ static int first_use_with_block(const IrNet *net, size_t i)
 {
     if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
         return 0;
-    if (prim_act_is_relu(&net->ops[i])) /* ntkc_block_relu_qr instead */
+    if (prim_uses_relu_qr(net, &net->ops[i])) /* ntkc_block_relu_qr instead */
         return 0;
     for (size_t j = 0; j < i; j++)
         if (net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == net->ops[i].u.act.def)

@@ -189,11 +189,16 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
     return bad;
 }
 
-static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
+static void ntkc_block_act_relu(const double *p, size_t m, double v1,
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t)
 {
-    for (size_t j = 0; j < m; j++)
-        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
+    for (size_t j = 0; j < m; j++) {
+    double T, Td;
+        ntkc_dual_relu(p, v1, s[j], v2[j * stride], &T, &Td);
+        s[j] = T;
+        t[j] *= Td;
+    }
 }
 
 #else
@@ -203,8 +208,9 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t);
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
-void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
+void ntkc_block_act_relu(const double *p, size_t m, double v1,
+    const double *restrict v2, size_t stride,
+    double *restrict s, double *restrict t);
 #endif
 
 

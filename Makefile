@@ -51,6 +51,10 @@ $(HOST_PRIMS).c: $(BUILD)/gen_host_prims
 	@mkdir -p $(dir $@)
 	./$(BUILD)/gen_host_prims $@
 
+$(BUILD)/gen/ntkc_math.h: $(BUILD)/gen_host_prims
+	@mkdir -p $(dir $@)
+	./$(BUILD)/gen_host_prims $(BUILD)/gen/scratch_prims.c $@ && rm -f $(BUILD)/gen/scratch_prims.c
+
 $(HOST_PRIMS).o: $(HOST_PRIMS).c
 	$(CC) $(CFLAGS) $(PRIM_FLAGS) -MMD -MP -c $< -o $@
 

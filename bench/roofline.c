@@ -2,9 +2,10 @@
  * on this machine with the same per-entry work as ntkc, measured in the same
  * run. Two parts: the input Gram matrix by BLAS (cblas_dsyrk, all cores), and
  * a minimal fused loop over the upper triangle — layer-outer over blocks of
- * columns, one arccos per pair per layer shared by T and Ṫ, sinθ = √(1−ρ²),
- * vector arccos from libmvec — compiled by the bench with cc -O3
- * -march=native -fopenmp. Writes both kernels, as ntkc does (no mirroring).
+ * columns, every input's √v and 1/√v per layer in contiguous arrays, and per
+ * pair ntkc's own ReLU arithmetic (ntkc_relu_qr from build/gen/ntkc_math.h,
+ * the text every emitted file starts with) — compiled by the bench with cc
+ * -O3 -march=native -fopenmp. Writes both kernels, as ntkc does (no mirroring).
  *
  * usage: roofline N D DEPTH W_STD B_STD REPS
  * prints: "gram SECONDS", "loop SECONDS" (best of REPS each) and "cpu SECONDS"
@@ -18,9 +19,7 @@
 
 enum { BLOCK = 256, MAXDEPTH = 64 };
 
-/* glibc declares the vector variants only under -ffast-math; the loop keeps
- * IEEE semantics and asks for libmvec's arccos explicitly. */
-__attribute__((__simd__("notinbranch"))) double acos(double);
+#include "ntkc_math.h"
 
 static double clock_seconds(clockid_t id)
 {
@@ -47,8 +46,9 @@ typedef struct Net {
     double w2, b2;
 } Net;
 
-/* Σ(x, x) before every ReLU, per input: v[l·n + i], contiguous across inputs. */
-static void variances(const Net *net, const double *x, size_t n, size_t d, double *v)
+/* √Σ(x, x) and its inverse before every ReLU, per input: q[l·n + i] and
+ * r[l·n + i], contiguous across inputs. */
+static void variances(const Net *net, const double *x, size_t n, size_t d, double *q, double *r)
 {
     for (size_t i = 0; i < n; i++) {
         double s = 0;
@@ -57,15 +57,17 @@ static void variances(const Net *net, const double *x, size_t n, size_t d, doubl
         s /= (double)d;
         for (int l = 0; l < net->depth; l++) {
             s = net->w2 * s + net->b2;
-            v[(size_t)l * n + i] = s;
+            q[(size_t)l * n + i] = s > 0 ? sqrt(s) : 0;
+            r[(size_t)l * n + i] = s > 0 ? 1 / sqrt(s) : 0;
             s = s / 2; /* ReLU on the diagonal: T(s, s, s) = s/2 */
         }
     }
 }
 
-static void fused_loop(const Net *net, size_t n, size_t d, const double *v, double *nngp, double *ntk)
+static void fused_loop(const Net *net, size_t n, size_t d, const double *q, const double *r, double *nngp,
+                       double *ntk)
 {
-    const double w2 = net->w2, b2 = net->b2, inv2pi = 1.0 / (2.0 * M_PI);
+    const double w2 = net->w2, b2 = net->b2;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < n; i++) {
         double s[BLOCK], t[BLOCK];
@@ -77,17 +79,14 @@ static void fused_loop(const Net *net, size_t n, size_t d, const double *v, doub
                 t[j] = 0;
             }
             for (int l = 0; l < net->depth; l++) {
-                double v1 = v[(size_t)l * n + i];
-                const double *v2 = v + (size_t)l * n + c0;
+                double q1 = q[(size_t)l * n + i], r1 = r[(size_t)l * n + i];
+                const double *q2 = q + (size_t)l * n + c0, *r2 = r + (size_t)l * n + c0;
                 for (size_t j = 0; j < m; j++) {
                     double sj = w2 * s[j] + b2;
                     double tj = sj + w2 * t[j];
-                    double norm = sqrt(v1 * v2[j]);
-                    double rho = norm > 0 ? sj / norm : 0.0;
-                    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);
-                    double theta = acos(rho);
-                    s[j] = norm * (sqrt(1.0 - rho * rho) + (M_PI - theta) * rho) * inv2pi;
-                    t[j] = tj * (M_PI - theta) * inv2pi;
+                    ntkc_relu_qr(&sj, &tj, q1, r1, q2[j], r2[j]);
+                    s[j] = sj;
+                    t[j] = tj;
                 }
             }
             for (size_t j = 0; j < m; j++) {
@@ -110,9 +109,9 @@ int main(int argc, char **argv)
     int reps = atoi(argv[6]);
     if (net.depth < 1 || net.depth > MAXDEPTH || n == 0 || d == 0 || reps < 1)
         return 2;
-    double *x = malloc(n * d * sizeof *x), *v = malloc(n * MAXDEPTH * sizeof *v);
+    double *x = malloc(n * d * sizeof *x), *vq = malloc(n * MAXDEPTH * sizeof *vq), *vr = malloc(n * MAXDEPTH * sizeof *vr);
     double *nngp = malloc(n * n * sizeof *nngp), *ntk = malloc(n * n * sizeof *ntk);
-    if (!x || !v || !nngp || !ntk)
+    if (!x || !vq || !vr || !nngp || !ntk)
         return 1;
     fill(x, n * d);
     double best_gram = 1e30, best_loop = 1e30, best_cpu = 1e30, check = 0;
@@ -127,8 +126,8 @@ int main(int argc, char **argv)
         double t1 = now(), c1 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         nanosleep(&pause, NULL);
         double c2 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID), t2 = now();
-        variances(&net, x, n, d, v);
-        fused_loop(&net, n, d, v, nngp, ntk);
+        variances(&net, x, n, d, vq, vr);
+        fused_loop(&net, n, d, vq, vr, nngp, ntk);
         double t3 = now(), c3 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         best_cpu = fmin(best_cpu, (c1 - c0) + (c3 - c2));
         best_gram = fmin(best_gram, t1 - t0);
@@ -136,6 +135,6 @@ int main(int argc, char **argv)
         check += ntk[n - 1];
     }
     printf("gram %.6f\nloop %.6f\ncpu %.6f\ncheck %.6g\n", best_gram, best_loop, best_cpu, check);
-    free(x), free(v), free(nngp), free(ntk);
+    free(x), free(vq), free(vr), free(nngp), free(ntk);
     return 0;
 }

@@ -33,9 +33,9 @@ cpu_sys %S" -a -o "$out/e2e-$1.raw" \
 
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 log "building the bench programs"
-make -s -C . build/libntkc.a >/dev/null
-cc -O3 -march=native -fopenmp $blas bench/roofline.c -o "$out/roofline" -lopenblas -lm
-cc -O3 -march=native -fopenmp -ffast-math $blas bench/roofline.c -o "$out/roofline-fastmath" -lopenblas -lm
+make -s -C . build/libntkc.a build/gen/ntkc_math.h >/dev/null
+cc -O3 -march=native -fopenmp -Ibuild/gen $blas bench/roofline.c -o "$out/roofline" -lopenblas -lm
+cc -O3 -march=native -fopenmp -ffast-math -Ibuild/gen $blas bench/roofline.c -o "$out/roofline-fastmath" -lopenblas -lm
 cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_fc.c build/libntkc.a \
     -o "$out/bench_fc" $libs
 

@@ -19,6 +19,7 @@
 
 #include "act.h"
 #include "act_testutil.h"
+#include "util.h"
 
 /* No pointers: Criterion hands parameters to worker processes as bytes. */
 typedef struct Case {
@@ -112,7 +113,7 @@ ParameterizedTestParameters(act_closed, matches_reference)
     return cr_make_param_array(Case, cases, NCASES);
 }
 
-ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = 120)
+ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = TIMEOUT(120))
 {
     const ActDef *d = def_of(c);
     DualFn dual;

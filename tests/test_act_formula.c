@@ -146,7 +146,7 @@ Test(act_formula, quadrature_matches_closed_forms)
 
 /* The default rule reaches 1e-8 at unit variances on smooth formulas,
  * against a 300-point reference on the same host φ and φ'. */
-Test(act_formula, default_quadrature_reaches_1e8_at_unit_variance, .timeout = 120)
+Test(act_formula, default_quadrature_reaches_1e8_at_unit_variance, .timeout = TIMEOUT(120))
 {
     static const char *const acts[][2] = {
         {"act swish(x) = x / (1 + exp(-x))", "swish"},
@@ -290,7 +290,7 @@ Test(act_formula, derive_prints_phi_and_its_derivative)
 
 /* Through the library: a net of formula activations compiles with both back
  * ends and gives the same finite kernels. */
-Test(act_formula, kernels_through_the_library, .timeout = 120)
+Test(act_formula, kernels_through_the_library, .timeout = TIMEOUT(120))
 {
     const char *src = "act swish(x) = x / (1 + exp(-x))\n"
                       "act softplus2(x) = log(1 + exp(x)) quad 32\n"

@@ -18,6 +18,7 @@
 #include "finite_net.h"
 #include "net_internal.h"
 #include "ntkc.h"
+#include "util.h"
 
 enum { N = 4, DIM = 8, WIDTH = 1024, SAMPLES = 32, HEAVY_SAMPLES = 96 };
 
@@ -75,7 +76,7 @@ ParameterizedTestParameters(act_mc, deep_net_matches_finite_width)
     return cr_make_param_array(Case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(Case *c, act_mc, deep_net_matches_finite_width, .timeout = 120)
+ParameterizedTest(Case *c, act_mc, deep_net_matches_finite_width, .timeout = TIMEOUT(120))
 {
     char src[512];
     snprintf(src, sizeof src, "%s\nnet deep { dense(%s); %s; dense(%s); %s; dense(1) }\n", c->formula, c->weights,

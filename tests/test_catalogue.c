@@ -647,7 +647,7 @@ static void read_file_buf(const char *path, Buf *b)
     fclose(f);
 }
 
-ParameterizedTest(const BadCase *c, catalogue, bad_input, .timeout = 60)
+ParameterizedTest(const BadCase *c, catalogue, bad_input, .timeout = TIMEOUT(60))
 {
     char dir[256], args[2048], cmd[4096], errs[8192], frag[512], path[512];
     make_temp_dir(dir, sizeof dir);

@@ -46,7 +46,7 @@ static void check_both(const char *src, unsigned long long seed)
 }
 
 /* The issue's net, on 8×8 grey images: residual blocks, pooling, a strided circular conv, GAP. */
-Test(conv, issue_net_matches_reference, .timeout = 120)
+Test(conv, issue_net_matches_reference, .timeout = TIMEOUT(120))
 {
     check_both("net cntk {\n"
                "    input image(8, 8, 1)\n"
@@ -64,7 +64,7 @@ Test(conv, issue_net_matches_reference, .timeout = 120)
                11);
 }
 
-Test(conv, flatten_head_strides_valid_padding, .timeout = 60)
+Test(conv, flatten_head_strides_valid_padding, .timeout = TIMEOUT(60))
 {
     check_both("net f { input image(7, 6, 2); conv(3, 1.3, 0.2, stride=2, padding=valid); relu\n"
                "  conv(kh=2, kw=1, w_std=1.2, b_std=0.1); erf; conv(2, 1.5, padding=valid); relu\n"
@@ -72,7 +72,7 @@ Test(conv, flatten_head_strides_valid_padding, .timeout = 60)
                12);
 }
 
-Test(conv, pools_and_circular_padding, .timeout = 60)
+Test(conv, pools_and_circular_padding, .timeout = TIMEOUT(60))
 {
     check_both("net p { input image(6, 5, 2); conv(3, 1.4, 0.1, padding=circular); relu\n"
                "  avg_pool(2, stride=1, padding=same); conv(kh=3, kw=2, w_std=1.2, sh=2, sw=1); relu\n"
@@ -80,7 +80,7 @@ Test(conv, pools_and_circular_padding, .timeout = 60)
                13);
 }
 
-Test(conv, fanout_prod_concat_layer_norm, .timeout = 60)
+Test(conv, fanout_prod_concat_layer_norm, .timeout = TIMEOUT(60))
 {
     check_both("net b { input image(5, 5, 3); conv(3, 1.2, 0.3); layer_norm; relu\n"
                "  fanout { branch { conv(3, 1.1, 0.2) } branch { conv(1, 0.9); erf; conv(3, 1.3) } } prod\n"
@@ -90,14 +90,14 @@ Test(conv, fanout_prod_concat_layer_norm, .timeout = 60)
                14);
 }
 
-Test(conv, mixed_padding_switches_segments, .timeout = 60)
+Test(conv, mixed_padding_switches_segments, .timeout = TIMEOUT(60))
 {
     check_both("net m { input image(6, 6, 1); conv(3, 1.4); relu; conv(3, 1.4, padding=circular); relu\n"
                "  conv(3, 1.3, 0.1); relu; flatten; dense }",
                15);
 }
 
-Test(conv, vector_nets_with_branches, .timeout = 60)
+Test(conv, vector_nets_with_branches, .timeout = TIMEOUT(60))
 {
     check_both("net v { dense(1.3, 0.1); layer_norm; relu\n"
                "  residual { dense(1.2, 0.1); erf; dense(1.1) }\n"
@@ -105,7 +105,7 @@ Test(conv, vector_nets_with_branches, .timeout = 60)
                16);
 }
 
-Test(conv, sequences, .timeout = 60)
+Test(conv, sequences, .timeout = TIMEOUT(60))
 {
     check_both("net s { input sequence(9, 2); conv(3, 1.4, 0.1); relu; avg_pool(2); conv(2, 1.3, stride=2);\n"
                "  relu; global_avg_pool; dense }",

@@ -83,7 +83,7 @@ Test(conv_identities, circular_global_pool_is_shift_invariant)
 
 /* The kernel matrix of an image net: symmetric, PSD, independent of tiles
  * and threads, and the symmetric path equals the general one. */
-Test(conv_identities, symmetric_psd_tiles_threads, .timeout = 60)
+Test(conv_identities, symmetric_psd_tiles_threads, .timeout = TIMEOUT(60))
 {
     enum { N = 24, D = 5 * 5 * 1 };
     double x[N * D];
@@ -119,7 +119,7 @@ typedef int (*entry_fn)(size_t, const double *, size_t, const double *, size_t, 
 
 /* The generated C of an image net compiles warning-free on its own and its
  * self-contained entry point agrees with the library. */
-Test(conv_identities, emitted_c_is_standalone, .timeout = 60)
+Test(conv_identities, emitted_c_is_standalone, .timeout = TIMEOUT(60))
 {
     enum { N1 = 3, N2 = 4, D = 6 * 6 * 2 };
     double x1[N1 * D], x2[N2 * D];
@@ -182,7 +182,7 @@ static void write_array(const char *dir, const char *name, size_t ndim, const si
 
 /* (n, H, W, C), (n, H, W) for C = 1 and flat rows are accepted and agree;
  * any other shape is refused with the shape expected. */
-Test(conv_identities, cli_image_data_shapes, .timeout = 60)
+Test(conv_identities, cli_image_data_shapes, .timeout = TIMEOUT(60))
 {
     char dir[256], cmd[2048], errs[4096];
     make_temp_dir(dir, sizeof dir);
@@ -215,7 +215,7 @@ Test(conv_identities, cli_image_data_shapes, .timeout = 60)
 }
 
 /* ntkc check runs the finite conv nets from the command line. */
-Test(conv_identities, cli_check_image_net, .timeout = 120)
+Test(conv_identities, cli_check_image_net, .timeout = TIMEOUT(120))
 {
     char dir[256], cmd[2048], errs[4096];
     make_temp_dir(dir, sizeof dir);

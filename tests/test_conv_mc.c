@@ -49,14 +49,14 @@ static void mc_check(const char *src, unsigned long long seed)
     ntkc_net_free(net);
 }
 
-Test(conv_mc, conv_flatten, .timeout = 120)
+Test(conv_mc, conv_flatten, .timeout = TIMEOUT(120))
 {
     mc_check("net cf { input image(5, 5, 2); conv(3, 1.4, 0.1); relu; conv(3, 1.3, 0.2, stride=2, padding=valid)\n"
              "  relu; flatten; dense(1.2) }",
              1);
 }
 
-Test(conv_mc, residual_pool_circular_gap, .timeout = 120)
+Test(conv_mc, residual_pool_circular_gap, .timeout = TIMEOUT(120))
 {
     mc_check("net rg { input image(6, 6, 2); conv(3, 1.4, 0.1); relu\n"
              "  residual { conv(3, 1.3, 0.1); relu; conv(3, 1.2) }\n"
@@ -64,7 +64,7 @@ Test(conv_mc, residual_pool_circular_gap, .timeout = 120)
              2);
 }
 
-Test(conv_mc, fanout_layer_norm_sum_pool, .timeout = 120)
+Test(conv_mc, fanout_layer_norm_sum_pool, .timeout = TIMEOUT(120))
 {
     mc_check("net fl { input image(4, 4, 3); conv(3, 1.3, 0.2); layer_norm; erf\n"
              "  fanout { branch { conv(3, 1.2, 0.1) } branch { conv(1, 1.1); relu; conv(3, 1.3) } } prod\n"
@@ -73,7 +73,7 @@ Test(conv_mc, fanout_layer_norm_sum_pool, .timeout = 120)
              3);
 }
 
-Test(conv_mc, sequence_and_vector_tail, .timeout = 120)
+Test(conv_mc, sequence_and_vector_tail, .timeout = TIMEOUT(120))
 {
     mc_check("net sq { input sequence(8, 2); conv(3, 1.4, 0.1); relu; avg_pool(2); conv(2, 1.3); relu\n"
              "  global_avg_pool; dense(1.2, 0.1); layer_norm; relu; residual { dense(1.1, 0.1) }; dense }",

@@ -20,6 +20,7 @@
 
 #include "finite_net.h"
 #include "finite_test_nets.h"
+#include "util.h"
 
 enum { N = 5, DIM = 4, WIDTH = 1024, SAMPLES = 400 };
 
@@ -113,20 +114,20 @@ static void check_against_closed_form(const OneHidden *h, unsigned long long see
         }
 }
 
-Test(finite_mc, relu_ntk_param_matches_arccos_kernel, .timeout = 120)
+Test(finite_mc, relu_ntk_param_matches_arccos_kernel, .timeout = TIMEOUT(120))
 {
     OneHidden h = {.param = PARAM_NTK, .w1 = 1.4, .w2 = 0.8, .dual = relu_dual, .act = "relu", .radius = 1.0};
     check_against_closed_form(&h, 2024);
 }
 
-Test(finite_mc, erf_ntk_param_with_biases_matches_closed_form, .timeout = 120)
+Test(finite_mc, erf_ntk_param_with_biases_matches_closed_form, .timeout = TIMEOUT(120))
 {
     OneHidden h = {.param = PARAM_NTK, .w1 = 1.5, .b1 = 0.3, .bias1 = 1, .w2 = 1.2, .b2 = 0.2, .bias2 = 1,
                    .dual = erf_dual, .act = "erf", .radius = 1.5};
     check_against_closed_form(&h, 2025);
 }
 
-Test(finite_mc, relu_standard_param_matches_closed_form, .timeout = 120)
+Test(finite_mc, relu_standard_param_matches_closed_form, .timeout = TIMEOUT(120))
 {
     OneHidden h = {.param = PARAM_STANDARD, .w1 = 1.4, .b1 = 0.2, .bias1 = 1, .w2 = 0.8, .b2 = 0.1, .bias2 = 1,
                    .dual = relu_dual, .act = "relu", .radius = 1.0};

@@ -46,12 +46,12 @@ static void check_net(const char *path, const char *source, size_t samples)
     ntkc_net_free(net);
 }
 
-Test(mc_pipeline, fc_relu_erf_ntk_param, .timeout = 120) { check_net("examples/fc.ntk", NULL, 32); }
+Test(mc_pipeline, fc_relu_erf_ntk_param, .timeout = TIMEOUT(120)) { check_net("examples/fc.ntk", NULL, 32); }
 
-Test(mc_pipeline, relu5_ntk_param, .timeout = 120) { check_net("examples/relu5.ntk", NULL, 24); }
+Test(mc_pipeline, relu5_ntk_param, .timeout = TIMEOUT(120)) { check_net("examples/relu5.ntk", NULL, 24); }
 
 /* Widths 1024 here (examples/standard.ntk uses 512). */
-Test(mc_pipeline, standard_param, .timeout = 120)
+Test(mc_pipeline, standard_param, .timeout = TIMEOUT(120))
 {
     check_net("std.ntk",
               "net std {\n"

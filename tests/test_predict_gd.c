@@ -140,12 +140,12 @@ static void check_net(const char *source, double tau_lambda, size_t seeds)
     ntkc_net_free(net);
 }
 
-Test(predict_gd, relu_mid_training, .timeout = 120)
+Test(predict_gd, relu_mid_training, .timeout = TIMEOUT(120))
 {
     check_net("net relu1 { dense(1.5, 0.1); relu; dense(1.0, 0.1) }", 1.5, 32);
 }
 
-Test(predict_gd, erf_late_training, .timeout = 120)
+Test(predict_gd, erf_late_training, .timeout = TIMEOUT(120))
 {
     check_net("net erf1 { dense(1.3, 0.2); erf; dense(1.0, 0.1) }", 2.5, 24);
 }

@@ -84,14 +84,14 @@ static void concurrent_compile_and_eval(ntkc_backend backend)
     free(expected);
 }
 
-Test(threads, tcc_compile_and_evaluate_concurrently, .timeout = 120)
+Test(threads, tcc_compile_and_evaluate_concurrently, .timeout = TIMEOUT(120))
 {
     concurrent_compile_and_eval(NTKC_BACKEND_TCC);
 }
 
 /* The cc back end fills its cache from every thread at once: each thread
  * must load a complete shared object, never another thread's half-written one. */
-Test(threads, cc_compile_and_evaluate_concurrently, .timeout = 120)
+Test(threads, cc_compile_and_evaluate_concurrently, .timeout = TIMEOUT(120))
 {
     char dir[256], cmd[512];
     make_temp_dir(dir, sizeof dir);

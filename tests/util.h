@@ -6,6 +6,13 @@
 
 #include "ntkc.h"
 
+/* Test timeouts in seconds, stretched under valgrind (make check-valgrind
+ * builds with -DNTKC_TIMEOUT_SCALE=100: memcheck runs code 20-50x slower). */
+#ifndef NTKC_TIMEOUT_SCALE
+#define NTKC_TIMEOUT_SCALE 1
+#endif
+#define TIMEOUT(seconds) ((seconds)*NTKC_TIMEOUT_SCALE)
+
 /* Compiles source text (tcc back end unless backend given), failing the test on error. */
 ntkc_net *compile_or_fail(const char *source, ntkc_backend backend);
 /* Deterministic pseudo-random matrix with entries in [-1, 1). */

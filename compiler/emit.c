@@ -163,25 +163,25 @@ static void emit_dense_block(StrBuf *sb, const IrNet *net, const IrDense *d)
 
 /* Activations with a block primitive are one call; others (formula
  * activations) call their dual per element. */
-static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot, size_t nvar)
+static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot)
 {
     const ActDef *def = net->ops[i].u.act.def;
     if (prim_uses_relu_qr(net, &net->ops[i])) {
-        sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu, v2 + %zu, %zu, s, t);\n", slot,
-                  slot + 1, slot, slot + 1, nvar);
+        sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, 1, s, t);\n",
+                  slot, slot + 1, slot, slot + 1);
         return;
     }
     if (prim_act_has_block(def)) {
         sb_printf(sb, "            ntkc_block_act_%s(", def->name);
         emit_param_ref(sb, net, i);
-        sb_printf(sb, ", m, v1[%zu], v2 + %zu, %zu, s, t);\n", slot, slot, nvar);
+        sb_printf(sb, ", m, v1[%zu], v2 + %zu * cols, 1, s, t);\n", slot, slot);
         return;
     }
     sb_puts(sb, "            for (size_t j = 0; j < m; j++) {\n"
                 "                double T, Td;\n");
     sb_printf(sb, "                ntkc_dual_%s(", def->name);
     emit_param_ref(sb, net, i);
-    sb_printf(sb, ", v1[%zu], s[j], v2[j * %zu + %zu], &T, &Td);\n", slot, nvar, slot);
+    sb_printf(sb, ", v1[%zu], s[j], v2[%zu * cols + j], &T, &Td);\n", slot, slot);
     sb_puts(sb, "                s[j] = T;\n"
                 "                t[j] *= Td;\n"
                 "            }\n");
@@ -201,15 +201,21 @@ static void emit_tile(StrBuf *sb, const IrNet *net, size_t nvar)
               "    double s[NTKC_BLOCK], t[NTKC_BLOCK];\n"
               "    size_t bad = 0;\n"
               "    (void)x1, (void)x2;\n"
+              "    /* the columns' records slot by slot (slot k at vt + k·cols): the\n"
+              "     * block primitives read them contiguously */\n"
+              "    double *vt = malloc((cols * %zu + 1) * sizeof(double));\n"
+              "    if (!vt)\n"
+              "        return rows * cols;\n"
+              "    ntkc_block_records(cols, %zu, prep2, vt);\n"
               "    for (size_t i = 0; i < rows; i++) {\n"
               "        const double *v1 = prep1 + i * %zu;\n"
               "        (void)v1;\n"
               "        for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {\n"
               "            size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;\n"
-              "            const double *v2 = prep2 + c0 * %zu;\n"
+              "            const double *v2 = vt + c0;\n"
               "            (void)v2;\n"
               "            ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);\n",
-              n, nvar ? nvar : 1, nvar ? nvar : 1);
+              n, nvar ? nvar : 1, nvar ? nvar : 1, nvar ? nvar : 1);
     size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
@@ -217,7 +223,7 @@ static void emit_tile(StrBuf *sb, const IrNet *net, size_t nvar)
         if (op->kind == IR_DENSE) {
             emit_dense_block(sb, net, &op->u.dense);
         } else {
-            emit_act_block(sb, net, i, slot, nvar ? nvar : 1);
+            emit_act_block(sb, net, i, slot);
             slot += 1 + prim_uses_relu_qr(net, op);
         }
     }
@@ -226,6 +232,7 @@ static void emit_tile(StrBuf *sb, const IrNet *net, size_t nvar)
             "                                    ntk ? ntk + i * ldo + c0 : 0);\n"
             "        }\n"
             "    }\n"
+            "    free(vt);\n"
             "    return bad;\n"
             "}\n\n");
 }

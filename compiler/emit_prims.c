@@ -9,7 +9,7 @@
 
 #include "emit_image.h"
 
-typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_RELU_QR, PRIM_NKINDS } PrimKind;
+typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_RELU_QR, PRIM_RECORDS, PRIM_NKINDS } PrimKind;
 
 typedef struct Prim {
     const char *decl; /* the declaration, without storage class or ';' */
@@ -58,6 +58,14 @@ static const Prim generic[PRIM_NKINDS] = {
                     "            ntk[j] = t[j];\n"
                     "    return bad;\n"
                     "}\n"},
+    /* The records of cols inputs (nvar each) slot by slot: vt[k·cols + j]. */
+    [PRIM_RECORDS] = {"void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,\n"
+                      "    double *restrict vt)",
+                      "{\n"
+                      "    for (size_t j = 0; j < cols; j++)\n"
+                      "        for (size_t k = 0; k < nvar; k++)\n"
+                      "            vt[k * cols + j] = prep[j * nvar + k];\n"
+                      "}\n"},
     /* ReLU from records of √v and 1/√v (ntkc_relu_qr): no division per pair. */
     [PRIM_RELU_QR] = {"void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,\n"
                       "    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)",
@@ -73,6 +81,7 @@ static const char generic_names[PRIM_NKINDS][24] = {
     [PRIM_DENSE_STD] = "ntkc_block_dense_std",
     [PRIM_STORE] = "ntkc_block_store",
     [PRIM_RELU_QR] = "ntkc_block_relu_qr",
+    [PRIM_RECORDS] = "ntkc_block_records",
 };
 
 /* arcsin and arccos in plain arithmetic and sqrt (both correctly rounded on
@@ -263,6 +272,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
 {
     memset(used, 0, PRIM_NKINDS * sizeof *used);
     used[PRIM_LOAD] = used[PRIM_STORE] = 1;
+    used[PRIM_RECORDS] = net->input.kind == IR_INPUT_VECTOR; /* the FC tile (emit.c) */
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;

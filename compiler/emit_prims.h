@@ -16,6 +16,7 @@
  *   void   ntkc_block_act_NAME(const double *p, size_t m, double v1, const double *v2,
  *                              size_t stride, double *s, double *t);
  *   size_t ntkc_block_store(size_t m, const double *s, const double *t, double *nngp, double *ntk);
+ *   void   ntkc_block_records(size_t cols, size_t nvar, const double *prep, double *vt);
  *   void   ntkc_block_relu_qr(size_t m, double q1, double r1, const double *q2, const double *r2,
  *                             size_t stride, double *s, double *t);
  */

@@ -384,6 +384,14 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
     return bad;
 }
 
+static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
+    double *restrict vt)
+{
+    for (size_t j = 0; j < cols; j++)
+        for (size_t k = 0; k < nvar; k++)
+            vt[k * cols + j] = prep[j * nvar + k];
+}
+
 static void ntkc_block_act_gelu(const double *p, size_t m, double v1,
     const double *restrict v2, size_t stride,
     double *restrict s, double *restrict t)
@@ -415,6 +423,8 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t);
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
+void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
+    double *restrict vt);
 void ntkc_block_act_gelu(const double *p, size_t m, double v1,
     const double *restrict v2, size_t stride,
     double *restrict s, double *restrict t);
@@ -488,12 +498,18 @@ size_t ntkc_activations_tile(size_t rows, size_t cols,
     double s[NTKC_BLOCK], t[NTKC_BLOCK];
     size_t bad = 0;
     (void)x1, (void)x2;
+    /* the columns' records slot by slot (slot k at vt + k·cols): the
+     * block primitives read them contiguously */
+    double *vt = malloc((cols * 4 + 1) * sizeof(double));
+    if (!vt)
+        return rows * cols;
+    ntkc_block_records(cols, 4, prep2, vt);
     for (size_t i = 0; i < rows; i++) {
         const double *v1 = prep1 + i * 4;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
-            const double *v2 = prep2 + c0 * 4;
+            const double *v2 = vt + c0;
             (void)v2;
             ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 9 */
@@ -501,7 +517,7 @@ size_t ntkc_activations_tile(size_t rows, size_t cols,
             /* swish at line 10 */
             for (size_t j = 0; j < m; j++) {
                 double T, Td;
-                ntkc_dual_swish((const double *)0, v1[0], s[j], v2[j * 4 + 0], &T, &Td);
+                ntkc_dual_swish((const double *)0, v1[0], s[j], v2[0 * cols + j], &T, &Td);
                 s[j] = T;
                 t[j] *= Td;
             }
@@ -510,24 +526,25 @@ size_t ntkc_activations_tile(size_t rows, size_t cols,
             /* mish at line 12 */
             for (size_t j = 0; j < m; j++) {
                 double T, Td;
-                ntkc_dual_mish((const double *)0, v1[1], s[j], v2[j * 4 + 1], &T, &Td);
+                ntkc_dual_mish((const double *)0, v1[1], s[j], v2[1 * cols + j], &T, &Td);
                 s[j] = T;
                 t[j] *= Td;
             }
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 13 */
             ntkc_block_dense_ntk(m, 1.9599999999999997, 0.010000000000000002, s, t);
             /* gelu at line 14 */
-            ntkc_block_act_gelu((const double *)0, m, v1[2], v2 + 2, 4, s, t);
+            ntkc_block_act_gelu((const double *)0, m, v1[2], v2 + 2 * cols, 1, s, t);
             /* dense(w_std=1.2, b_std=0.10000000000000001) at line 15 */
             ntkc_block_dense_ntk(m, 1.4399999999999999, 0.010000000000000002, s, t);
             /* leaky_relu at line 16 */
-            ntkc_block_act_leaky_relu(ntkc_p7, m, v1[3], v2 + 3, 4, s, t);
+            ntkc_block_act_leaky_relu(ntkc_p7, m, v1[3], v2 + 3 * cols, 1, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 17 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,
                                     ntk ? ntk + i * ldo + c0 : 0);
         }
     }
+    free(vt);
     return bad;
 }
 

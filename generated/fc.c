@@ -211,6 +211,14 @@ static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *res
         ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
 }
 
+static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
+    double *restrict vt)
+{
+    for (size_t j = 0; j < cols; j++)
+        for (size_t k = 0; k < nvar; k++)
+            vt[k * cols + j] = prep[j * nvar + k];
+}
+
 static void ntkc_block_act_erf(const double *p, size_t m, double v1,
     const double *restrict v2, size_t stride,
     double *restrict s, double *restrict t)
@@ -232,6 +240,8 @@ size_t ntkc_block_store(size_t m, const double *restrict s, const double *restri
     double *restrict nngp, double *restrict ntk);
 void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
     const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
+void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
+    double *restrict vt);
 void ntkc_block_act_erf(const double *p, size_t m, double v1,
     const double *restrict v2, size_t stride,
     double *restrict s, double *restrict t);
@@ -294,32 +304,39 @@ size_t ntkc_fc_tile(size_t rows, size_t cols,
     double s[NTKC_BLOCK], t[NTKC_BLOCK];
     size_t bad = 0;
     (void)x1, (void)x2;
+    /* the columns' records slot by slot (slot k at vt + k·cols): the
+     * block primitives read them contiguously */
+    double *vt = malloc((cols * 4 + 1) * sizeof(double));
+    if (!vt)
+        return rows * cols;
+    ntkc_block_records(cols, 4, prep2, vt);
     for (size_t i = 0; i < rows; i++) {
         const double *v1 = prep1 + i * 4;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
-            const double *v2 = prep2 + c0 * 4;
+            const double *v2 = vt + c0;
             (void)v2;
             ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 3 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* relu at line 4 */
-            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0, v2 + 1, 4, s, t);
+            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0 * cols, v2 + 1 * cols, 1, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p3, m, v1[2], v2 + 2, 4, s, t);
+            ntkc_block_act_erf(ntkc_p3, m, v1[2], v2 + 2 * cols, 1, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p5, m, v1[3], v2 + 3, 4, s, t);
+            ntkc_block_act_erf(ntkc_p5, m, v1[3], v2 + 3 * cols, 1, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 6 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,
                                     ntk ? ntk + i * ldo + c0 : 0);
         }
     }
+    free(vt);
     return bad;
 }
 

@@ -12,6 +12,10 @@
 #include "engine.h"
 
 #include <cblas.h>
+#include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +147,22 @@ static size_t run_kernel(const Job *J, size_t i0, size_t r, size_t j0, size_t c)
                       J->ntk ? J->ntk + at : NULL, J->n2);
 }
 
+/* dst[k] = src[k·stride] for k < m. The mirror images are written once and
+ * not read again here: with SSE2, non-temporal stores spare the cache (and
+ * the read of each line before it is written) for the output's other half. */
+static void copy_column(double *dst, const double *src, size_t stride, size_t m)
+{
+    size_t k = 0;
+#ifdef __SSE2__
+    if (((uintptr_t)dst & 15) != 0 && m > 0)
+        dst[0] = src[0], k = 1;
+    for (; k + 2 <= m; k += 2)
+        _mm_stream_pd(dst + k, _mm_set_pd(src[(k + 1) * stride], src[k * stride]));
+#endif
+    for (; k < m; k++)
+        dst[k] = src[k * stride];
+}
+
 /* Copies the tile's entries above the diagonal to their mirror images, in
  * square blocks so both sides stay in cache. */
 static void mirror_tile(const Job *J, const Tile *T)
@@ -156,11 +176,16 @@ static void mirror_tile(const Job *J, const Tile *T)
         for (size_t ib = 0; ib < T->r; ib += MIRROR_BLOCK)
             for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
                 size_t ie = min_size(ib + MIRROR_BLOCK, T->r), je = min_size(jb + MIRROR_BLOCK, T->c);
-                for (size_t j = jb; j < je; j++)
-                    for (size_t i = ib; i < ie && (!T->diagonal || i < j); i++)
-                        a[(T->j0 + j) * n + T->i0 + i] = a[(T->i0 + i) * n + T->j0 + j];
+                for (size_t j = jb; j < je; j++) {
+                    size_t end = T->diagonal && j < ie ? j : ie; /* i < j on the diagonal */
+                    if (end > ib)
+                        copy_column(a + (T->j0 + j) * n + T->i0 + ib, a + (T->i0 + ib) * n + T->j0 + j, n, end - ib);
+                }
             }
     }
+#ifdef __SSE2__
+    _mm_sfence(); /* the streamed stores are ordered before the task ends */
+#endif
 }
 
 /* One task; returns how many entries are not finite. */

@@ -1,8 +1,8 @@
-/* The output is cut into square tiles (edge opts->tile, default 512); each
- * tile is one task for an OpenMP thread: its Gram block by BLAS straight into
- * the output, the JIT'd tile function in place over it, and — when x1 = x2 —
- * its transpose into the lower triangle, so only the upper triangle's tiles
- * are tasks. One parallel region covers the whole output: no barrier between
+/* The output is cut into square tiles (edge opts->tile; default 512, less for
+ * image kernels: default_edge); each tile is one task for an OpenMP thread:
+ * its Gram block by BLAS straight into the output, the JIT'd tile function in
+ * place over it, and — when x1 = x2 — its transpose into the lower triangle,
+ * so only the upper triangle's tiles are tasks. One parallel region covers the whole output: no barrier between
  * the BLAS and the recursion, and dynamic scheduling over equal tiles keeps
  * every core busy up to the last tile.
  *

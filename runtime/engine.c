@@ -163,9 +163,9 @@ static void copy_column(double *dst, const double *src, size_t stride, size_t m)
         dst[k] = src[k * stride];
 }
 
-/* Copies the tile's entries above the diagonal to their mirror images, in
- * square blocks so both sides stay in cache. */
-static void mirror_tile(const Job *J, const Tile *T)
+/* Copies the entries of rows [r0, r1) of the tile above the diagonal to
+ * their mirror images, in square blocks so both sides stay in cache. */
+static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
 {
     double *outs[2] = {J->nngp, J->ntk};
     size_t n = J->n2;
@@ -173,9 +173,9 @@ static void mirror_tile(const Job *J, const Tile *T)
         double *a = outs[o];
         if (a == NULL)
             continue;
-        for (size_t ib = 0; ib < T->r; ib += MIRROR_BLOCK)
+        for (size_t ib = r0; ib < r1; ib += MIRROR_BLOCK)
             for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
-                size_t ie = min_size(ib + MIRROR_BLOCK, T->r), je = min_size(jb + MIRROR_BLOCK, T->c);
+                size_t ie = min_size(ib + MIRROR_BLOCK, r1), je = min_size(jb + MIRROR_BLOCK, T->c);
                 for (size_t j = jb; j < je; j++) {
                     size_t end = T->diagonal && j < ie ? j : ie; /* i < j on the diagonal */
                     if (end > ib)
@@ -196,17 +196,28 @@ static size_t run_tile(const Job *J, const Tile *T)
         exact_parallel(J, T);
     }
     size_t bad = 0;
-    if (T->diagonal && J->k->tri != NULL)
-        bad += J->k->tri(T->r, J->x1 + T->i0 * J->dim, J->prep1 + T->i0 * J->ps, J->dim,
-                         J->nngp ? J->nngp + T->i0 * J->n2 + T->j0 : NULL, J->ntk ? J->ntk + T->i0 * J->n2 + T->j0 : NULL,
-                         J->n2);
-    else if (T->diagonal) /* the upper triangle, row by row */
-        for (size_t i = 0; i < T->r; i++)
-            bad += run_kernel(J, T->i0 + i, 1, T->j0 + i, T->r - i);
-    else
-        bad += run_kernel(J, T->i0, T->r, T->j0, T->c);
-    if (J->symmetric)
-        mirror_tile(J, T);
+    if (J->k->tri != NULL || !J->symmetric) { /* image kernels: entries cost far more than their mirror */
+        if (T->diagonal && J->k->tri != NULL)
+            bad += J->k->tri(T->r, J->x1 + T->i0 * J->dim, J->prep1 + T->i0 * J->ps, J->dim,
+                             J->nngp ? J->nngp + T->i0 * J->n2 + T->j0 : NULL,
+                             J->ntk ? J->ntk + T->i0 * J->n2 + T->j0 : NULL, J->n2);
+        else
+            bad += run_kernel(J, T->i0, T->r, T->j0, T->c);
+        if (J->symmetric)
+            mirror_rows(J, T, 0, T->r);
+        return bad;
+    }
+    /* A symmetric FC kernel goes in bands of rows, each mirrored while it is
+     * still in cache (on the diagonal: the upper triangle, row by row). */
+    for (size_t b = 0; b < T->r; b += MIRROR_BLOCK) {
+        size_t e = min_size(b + MIRROR_BLOCK, T->r);
+        if (T->diagonal)
+            for (size_t i = b; i < e; i++)
+                bad += run_kernel(J, T->i0 + i, 1, T->j0 + i, T->r - i);
+        else
+            bad += run_kernel(J, T->i0 + b, e - b, T->j0, T->c);
+        mirror_rows(J, T, b, e);
+    }
     return bad;
 }
 

@@ -101,6 +101,22 @@ static void emit_fan_in(StrBuf *sb, const IrDense *d)
         sb_puts(sb, "(double)dim");
 }
 
+void emit_diag_dense(StrBuf *sb, const IrDense *d)
+{
+    sb_puts(sb, "        s = ");
+    sb_double(sb, d->w_std * d->w_std);
+    sb_puts(sb, " * s + ");
+    sb_double(sb, d->b_std * d->b_std);
+    sb_puts(sb, ";\n");
+}
+
+void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i)
+{
+    sb_printf(sb, "        {\n            double T, Td;\n            ntkc_dual_%s(", net->ops[i].u.act.def->name);
+    emit_param_ref(sb, net, i);
+    sb_puts(sb, ", s, s, s, &T, &Td);\n            s = T;\n        }\n");
+}
+
 /* prep: the variance Σ(x, x) entering every activation, per input. The input
  * variance is summed in index order: the engine writes the same sum on the
  * Gram diagonal (runtime/engine.c, exact_diagonal), so an input paired with
@@ -125,23 +141,17 @@ static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
         const IrOp *op = &net->ops[i];
         emit_op_comment(sb, op, "        ");
         if (op->kind == IR_DENSE) {
-            sb_puts(sb, "        s = ");
-            sb_double(sb, op->u.dense.w_std * op->u.dense.w_std);
-            sb_puts(sb, " * s + ");
-            sb_double(sb, op->u.dense.b_std * op->u.dense.b_std);
-            sb_puts(sb, ";\n");
-        } else if (prim_uses_relu_qr(net, op)) {
+            emit_diag_dense(sb, &op->u.dense);
+            continue;
+        }
+        if (prim_uses_relu_qr(net, op)) {
             sb_printf(sb, "        v[%zu] = s > 0.0 ? sqrt(s) : 0.0;\n", slot);
             sb_printf(sb, "        v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;\n", slot + 1, slot);
-            sb_puts(sb, "        {\n            double T, Td;\n            ntkc_dual_relu(0, s, s, s, &T, &Td);\n"
-                        "            s = T;\n        }\n");
             slot += 2;
         } else {
-            sb_printf(sb, "        v[%zu] = s;\n        {\n            double T, Td;\n", slot++);
-            sb_printf(sb, "            ntkc_dual_%s(", op->u.act.def->name);
-            emit_param_ref(sb, net, i);
-            sb_puts(sb, ", s, s, s, &T, &Td);\n            s = T;\n        }\n");
+            sb_printf(sb, "        v[%zu] = s;\n", slot++);
         }
+        emit_diag_act(sb, net, i);
     }
     sb_puts(sb, "        (void)v;\n        (void)s;\n    }\n}\n\n");
 }

@@ -122,16 +122,10 @@ static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t 
         const IrOp *op = &net->ops[i];
         emit_op_comment(sb, op, "        ");
         if (op->kind == IR_DENSE) {
-            sb_puts(sb, "        s = ");
-            sb_double(sb, op->u.dense.w_std * op->u.dense.w_std);
-            sb_puts(sb, " * s + ");
-            sb_double(sb, op->u.dense.b_std * op->u.dense.b_std);
-            sb_puts(sb, ";\n");
+            emit_diag_dense(sb, &op->u.dense);
         } else {
-            sb_printf(sb, "        var[%zu * n + u] = s;\n        {\n            double T, Td;\n", act_slot(net, i));
-            sb_printf(sb, "            ntkc_dual_%s(", op->u.act.def->name);
-            emit_param_ref(sb, net, i);
-            sb_puts(sb, ", s, s, s, &T, &Td);\n            s = T;\n        }\n");
+            sb_printf(sb, "        var[%zu * n + u] = s;\n", act_slot(net, i));
+            emit_diag_act(sb, net, i);
         }
     }
     sb_puts(sb, "        (void)s, (void)var;\n    }\n}\n\n");

@@ -18,6 +18,11 @@ void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i);
 /* A comment naming a dense or activation op and its source line. */
 void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent);
 
+/* In a prep loop, the variance s of an input with itself through dense op d
+ * (s = w²·s + b²) and through activation op i (s = T(s, s, s)). */
+void emit_diag_dense(StrBuf *sb, const IrDense *d);
+void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i);
+
 /* The graph variant (compiler/graph_abi.h documents its ABI). */
 char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err);
 

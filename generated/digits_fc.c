@@ -232,7 +232,7 @@ void ntkc_digits_fc_prep(size_t n, const double *x, size_t dim, double *prep)
         v[1] = s > 0.0 ? 1.0 / v[0] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.0, b_std=0.0) at line 7 */

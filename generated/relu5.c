@@ -232,7 +232,7 @@ void ntkc_relu5_prep(size_t n, const double *x, size_t dim, double *prep)
         v[1] = s > 0.0 ? 1.0 / v[0] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
@@ -242,7 +242,7 @@ void ntkc_relu5_prep(size_t n, const double *x, size_t dim, double *prep)
         v[3] = s > 0.0 ? 1.0 / v[2] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
@@ -252,7 +252,7 @@ void ntkc_relu5_prep(size_t n, const double *x, size_t dim, double *prep)
         v[5] = s > 0.0 ? 1.0 / v[4] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
@@ -262,7 +262,7 @@ void ntkc_relu5_prep(size_t n, const double *x, size_t dim, double *prep)
         v[7] = s > 0.0 ? 1.0 / v[6] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
@@ -272,7 +272,7 @@ void ntkc_relu5_prep(size_t n, const double *x, size_t dim, double *prep)
         v[9] = s > 0.0 ? 1.0 / v[8] : 0.0;
         {
             double T, Td;
-            ntkc_dual_relu(0, s, s, s, &T, &Td);
+            ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
         /* dense(w_std=1.0, b_std=0.0) at line 9 */

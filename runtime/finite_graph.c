@@ -52,15 +52,6 @@ static const double *layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : 
 
 /* ---- layout ------------------------------------------------------------ */
 
-static size_t last_dense(const IrNet *net)
-{
-    size_t last = net->nops;
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind == IR_DENSE)
-            last = i;
-    return last;
-}
-
 static int lay_out_jk(GNet *n, size_t width_at_readout, NtkcError *err)
 {
     const IrNet *net = n->net;
@@ -85,7 +76,7 @@ static int lay_out_jk(GNet *n, size_t width_at_readout, NtkcError *err)
 static int lay_out(GNet *n, size_t width, NtkcError *err)
 {
     const IrNet *net = n->net;
-    size_t last = last_dense(net), cur = n->F;
+    size_t last = finite_last_dense(net), cur = n->F;
     n->readout = net->nops;
     n->maxw = cur;
     int node = 1;

@@ -54,8 +54,7 @@ static const char *net_name(const IrNet *net)
     return net->name ? net->name : "<net>";
 }
 
-/* Index of the last dense op (the readout), or nops when there is none. */
-static size_t last_dense(const IrNet *net)
+size_t finite_last_dense(const IrNet *net)
 {
     size_t last = net->nops;
     for (size_t i = 0; i < net->nops; i++)
@@ -107,7 +106,7 @@ static void set_dense_scales(FiniteLayer *l, Parameterization param)
 static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
 {
     const IrNet *net = fn->net;
-    size_t readout = last_dense(net);
+    size_t readout = finite_last_dense(net);
     if (readout == net->nops || net->ops[0].kind != IR_DENSE) {
         diag_internal(err, "finite net '%s': the IR must start with a dense layer", net_name(net));
         return err->code;

@@ -64,6 +64,9 @@ typedef struct FiniteNet FiniteNet;
 /* Lays out the net for inputs of dimension dim with nout output units and
  * hidden width `width` (NTK parameterization); parameters start at zero. */
 FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err);
+/* Index of the last dense op (the readout), or nops when there is none. */
+size_t finite_last_dense(const IrNet *net);
+
 void finite_net_free(FiniteNet *fn);
 /* Draws every parameter from r, layer by layer (W row-major, then β). */
 void finite_net_init(FiniteNet *fn, Rng *r);

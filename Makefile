@@ -67,7 +67,7 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 
 # Tests run from the project root (they read examples/, generated/, data/).
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
-	OPENBLAS_NUM_THREADS=1 NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc
@@ -99,7 +99,7 @@ check-valgrind:
 	$(MAKE) BUILD=build-valgrind SAN=-DNTKC_TIMEOUT_SCALE=100 valgrind-suite
 
 valgrind-suite: $(BUILD)/ntkc-tests $(BUILD)/ntkc
-	OPENBLAS_NUM_THREADS=1 NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind -q --error-exitcode=3 --leak-check=full \
+	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind -q --error-exitcode=3 --leak-check=full \
 	    --suppressions=$(abspath tests/valgrind.supp) --trace-children=yes \
 	    --trace-children-skip='$(VALGRIND_SKIP)' ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 

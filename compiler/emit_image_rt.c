@@ -479,7 +479,16 @@ const char emit_image_runtime_functions[] =
     "/* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */\n"
     "NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }\n"
     "\n"
-    "NTKC_FN int ntkc_finite(double v) { return v - v == 0.0; }\n"
+    "/* One entry's NNGP s and NTK t at `at` in the outputs present; 1 when\n"
+    " * either is not finite (the engine then names the entry). */\n"
+    "NTKC_FN int ntkc_put(double *nngp, double *ntk, size_t at, double s, double t)\n"
+    "{\n"
+    "    if (nngp)\n"
+    "        nngp[at] = s;\n"
+    "    if (ntk)\n"
+    "        ntk[at] = t;\n"
+    "    return !(s - s == 0.0 && t - t == 0.0);\n"
+    "}\n"
     "\n"
     "/* Lane-expanded maps: v[k·L + l] = rec_l[k] for the n values of a prep\n"
     " * record per lane. */\n"
@@ -534,7 +543,7 @@ const char emit_image_runtime_decls[] =
     "void ntkc_load_plane(const double *B, double *S, int H, int W, int a, int b, int ch, int cw);\n"
     "void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int pt, int pl, int cyc, double scale_h, double scale_w);\n"
     "int ntkc_offset(int k, int cyc);\n"
-    "int ntkc_finite(double v);\n"
+    "int ntkc_put(double *nngp, double *ntk, size_t at, double s, double t);\n"
     "void ntkc_expand(double *v, const double *const *rec, int n);\n"
     "void ntkc_fill(double *const *rec, double *v1, double *v2, const double *S, int off, int n);\n"
     "void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n);\n";
@@ -556,7 +565,7 @@ const char *const emit_image_runtime_names[] = {
     "ntkc_load_plane",
     "ntkc_pool4",
     "ntkc_offset",
-    "ntkc_finite",
+    "ntkc_put",
     "ntkc_expand",
     "ntkc_fill",
     "ntkc_fill_relu",

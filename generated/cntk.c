@@ -617,7 +617,16 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
 /* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */
 NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }
 
-NTKC_FN int ntkc_finite(double v) { return v - v == 0.0; }
+/* One entry's NNGP s and NTK t at `at` in the outputs present; 1 when
+ * either is not finite (the engine then names the entry). */
+NTKC_FN int ntkc_put(double *nngp, double *ntk, size_t at, double s, double t)
+{
+    if (nngp)
+        nngp[at] = s;
+    if (ntk)
+        ntk[at] = t;
+    return !(s - s == 0.0 && t - t == 0.0);
+}
 
 /* Lane-expanded maps: v[k·L + l] = rec_l[k] for the n values of a prep
  * record per lane. */
@@ -671,7 +680,7 @@ void ntkc_store_plane(double *B, const double *S, int H, int W, int a, int b, in
 void ntkc_load_plane(const double *B, double *S, int H, int W, int a, int b, int ch, int cw);
 void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int pt, int pl, int cyc, double scale_h, double scale_w);
 int ntkc_offset(int k, int cyc);
-int ntkc_finite(double v);
+int ntkc_put(double *nngp, double *ntk, size_t at, double s, double t);
 void ntkc_expand(double *v, const double *const *rec, int n);
 void ntkc_fill(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
 void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
@@ -836,13 +845,8 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
             ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
-            for (size_t l = 0; l < m; l++) {
-                bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
-                if (nngp)
-                    nngp[i * ldo + j0 + l] = out[l];
-                if (ntk)
-                    ntk[i * ldo + j0 + l] = out[NTKC_LANES + l];
-            }
+            for (size_t l = 0; l < m; l++)
+                bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
     }
     return bad;
@@ -881,13 +885,8 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
     ntkc_expand(v1, r1, 898);
     ntkc_expand(v2, r2, 898);
     ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
-    for (int l = 0; l < np; l++) {
-        bad += !ntkc_finite(out[l]) || !ntkc_finite(out[NTKC_LANES + l]);
-        if (nngp)
-            nngp[pi[l] * ldo + pj[l]] = out[l];
-        if (ntk)
-            ntk[pi[l] * ldo + pj[l]] = out[NTKC_LANES + l];
-    }
+    for (int l = 0; l < np; l++)
+        bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
     return bad;
 }
 
@@ -905,14 +904,8 @@ size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
         bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
                             prep + j0 * 898, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
-    for (size_t i = 0; i < n; i++) { /* K(x, x), computed by the prep run */
-        double ks = prep[i * 898 + 896], kt = prep[i * 898 + 897];
-        bad += !ntkc_finite(ks) || !ntkc_finite(kt);
-        if (nngp)
-            nngp[i * ldo + i] = ks;
-        if (ntk)
-            ntk[i * ldo + i] = kt;
-    }
+    for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
+        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 898 + 896], prep[i * 898 + 897]);
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)

@@ -20,9 +20,7 @@ net=examples/relu5.ntk # 5 × (dense(1.414, 0.1) + relu) + dense(1)
 n=4096 d=784 big=20000 layers=6
 
 log() { echo "$*" >&2; }
-# minof KEY FILE...: the least value on lines "KEY value".
-minof() { awk -v k="$1" '$1 == k && (m == "" || $2 < m) { m = $2 } END { print m }' "${@:2}"; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+source scripts/bench_lib.sh
 # e2e BACKEND: one end-to-end run of ntkc kernel; appends "wall W" and "cpu C".
 e2e() {
     /usr/bin/time -f "wall %e

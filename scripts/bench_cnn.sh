@@ -26,13 +26,12 @@ net cnn21 {
 }
 NET
 done
-field() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-least() { awk -v k="$1" '$1 == k && (m == "" || $2 < m) { m = $2 } END { print m }' "$2"; }
+source scripts/bench_lib.sh
 for b in tcc cc; do
     "$out/bench_cnn" "$out/cnn21_flatten.ntk" $b 2 >/dev/null # warms the cc cache
     echo "CNN-flatten, $b: n = $n_flat, best of 3" >&2
     for r in 1 2 3; do "$out/bench_cnn" "$out/cnn21_flatten.ntk" $b "$n_flat"; done >"$out/cnn-flatten-$b.txt"
-    awk -v c="$(least cpu "$out/cnn-flatten-$b.txt")" -v e="$(field entries "$out/cnn-flatten-$b.txt" | head -1)" \
+    awk -v c="$(minof cpu "$out/cnn-flatten-$b.txt")" -v e="$(field entries "$out/cnn-flatten-$b.txt" | head -1)" \
         -v b=$b 'BEGIN { printf "cnn21_flatten_%s %.4f core-ms/entry\n", b, 1000 * c / e }'
     "$out/bench_cnn" "$out/cnn21_global_avg_pool.ntk" $b 1 >/dev/null
     echo "CNN-GAP, $b: n = $n_gap" >&2

@@ -2,9 +2,10 @@
  * image kernels: default_edge); each tile is one task for an OpenMP thread:
  * its Gram block by BLAS straight into the output, the JIT'd tile function in
  * place over it, and — when x1 = x2 — its transpose into the lower triangle,
- * so only the upper triangle's tiles are tasks. One parallel region covers the whole output: no barrier between
- * the BLAS and the recursion, and dynamic scheduling over equal tiles keeps
- * every core busy up to the last tile.
+ * so only the upper triangle's tiles are tasks. One parallel region covers
+ * the whole output: no barrier between the BLAS and the recursion, and
+ * dynamic scheduling over equal tiles keeps every core busy up to the last
+ * tile.
  *
  * BLAS runs single-threaded inside the tasks: the OpenMP threads are the
  * parallelism. OpenBLAS's own threads would otherwise spin (sched_yield)

@@ -119,7 +119,7 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo
     echo "2.-3. CNN (scripts/bench_cnn.sh: name value unit)"
     if [ -n "$cnn" ]; then echo "$cnn" | sed 's/^/  /'; else echo "  n/a (scripts/bench_cnn.sh, from the convolutions work, is not there yet)"; fi
-    cnnv() { echo "$cnn" | awk -v k="$1" '$1 == k { print $2 }'; }
+    cnnv() { echo "$cnn" | field "$1"; }
     if [ -n "$(cnnv cnn21_gap_tcc)" ]; then
         echo "  targets (libtcc): CNN-GAP ≤ 0.3 core-s/entry: $(verdict "$(cnnv cnn21_gap_tcc) <= 0.3");" \
             "CNN-flatten ≤ 0.2 core-ms/entry: $(verdict "$(cnnv cnn21_flatten_tcc) <= 0.2");" \

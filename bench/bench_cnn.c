@@ -56,6 +56,11 @@ int main(int argc, char **argv)
         x[i] = (double)(s >> 11) / 4503599627370496.0 - 1.0;
     }
     ntkc_eval_options opts = {.threads = 1};
+    /* OpenBLAS's worker threads spin (sched_yield) for about 0.1 s after the
+     * library loads before they sleep; that spin is process CPU time but no
+     * part of the kernel's. Let it end before the clock starts. */
+    struct timespec settle = {0, 300000000};
+    nanosleep(&settle, NULL);
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (ntkc_kernel(net, n, x, 0, NULL, d, k, k + n * n, &opts, &err) != 0) {
         fprintf(stderr, "bench_cnn: %s\n", err.message);

@@ -37,6 +37,7 @@ typedef struct Em {
     int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
     size_t plane;   /* doubles per plane slot */
     size_t big;     /* doubles per pixel-pair array (pooling) */
+    size_t x2_at;   /* where the workspace holds the x2s lane by lane; 0: no image input */
     /* Plane state while emitting a segment. */
     const Segment *seg;
     size_t h, w;    /* current grid */
@@ -454,7 +455,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     char a[48], b[48];
     offsets(e, a, b, sizeof a);
     if (from_x) {
-        line(e, "ntkc_load_x(X1, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+        line(e, "ntkc_load_x(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
              a, b, s->ch, s->cw, S, T);
     } else {
         line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch, s->cw);
@@ -543,9 +544,22 @@ int emit_image_needed(const IrNet *net)
     return 0;
 }
 
+/* The caller's half of an entry over an image input: its x2s lane by lane
+ * (`xs`, an array of NTKC_LANES pointers) where the entry reads them. */
+static void lanes_line(char *buf, size_t size, const Em *e, const char *indent, const char *xs)
+{
+    buf[0] = 0;
+    if (e->x2_at)
+        snprintf(buf, size, "%sntkc_lanes(%s, %zu, ws + %zu);\n", indent, xs, e->net->input.dim, e->x2_at);
+}
+
 static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
 {
     const char *n = e->net->name;
+    char lanes_prep[96], lanes_cols[96], lanes_pairs[96];
+    lanes_line(lanes_prep, sizeof lanes_prep, e, "        ", "xl");
+    lanes_line(lanes_cols, sizeof lanes_cols, e, "        ", "x2l");
+    lanes_line(lanes_pairs, sizeof lanes_pairs, e, "    ", "x2l");
     /* the records, then K(x, x), NNGP and NTK: the prep run computes the
      * whole entry (x, x) anyway, in the same operations as any other pair,
      * so duplicated inputs still get bit-identical entries */
@@ -573,16 +587,17 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            xl[l] = x + (real ? i0 + l : i0) * dim;\n"
               "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
               "        }\n"
+              "%s"
               "        ntkc_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
               "        for (int l = 0; l < NTKC_LANES; l++)\n"
               "            rec[l][%zu] = out[l], rec[l][%zu] = out[NTKC_LANES + l];\n"
               "    }\n"
               "    free(ws);\n"
               "}\n\n",
-              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, n, ps - 2, ps - 1);
+              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, lanes_prep, n, ps - 2, ps - 1);
     sb_printf(sb,
               "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
-              " * records are lane-expanded once and serve every row. */\n"
+              " * records (and inputs) are lane-expanded once and serve every row. */\n"
               "static size_t ntkc_%s_cols(size_t rows, size_t cols,\n"
               "                           const double *x1, const double *prep1,\n"
               "                           const double *x2, const double *prep2, size_t dim,\n"
@@ -599,6 +614,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            r2[l] = prep2 + j * %zu;\n"
               "        }\n"
               "        ntkc_expand(v2, r2, %zu);\n"
+              "%s"
               "        for (size_t i = 0; i < rows; i++) {\n"
               "            for (int l = 0; l < NTKC_LANES; l++)\n"
               "                x1l[l] = x1 + i * dim;\n"
@@ -609,7 +625,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    }\n"
               "    return bad;\n"
               "}\n\n",
-              n, ws, ps, ps, n, ps);
+              n, ws, ps, ps, lanes_cols, n, ps);
     sb_printf(sb,
               "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
               "                    const double *x1, const double *prep1,\n"
@@ -644,12 +660,13 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    }\n"
               "    ntkc_expand(v1, r1, %zu);\n"
               "    ntkc_expand(v2, r2, %zu);\n"
+              "%s"
               "    ntkc_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
               "    for (int l = 0; l < np; l++)\n"
               "        bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);\n"
               "    return bad;\n"
               "}\n\n",
-              n, ws, ps * LANES, ps, ps, ps, ps, n);
+              n, ws, ps * LANES, ps, ps, ps, ps, lanes_pairs, n);
     sb_printf(sb,
               "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal\n"
               " * from the records, above the 8x8 diagonal blocks by column groups, the\n"
@@ -746,9 +763,11 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
     sb_printf(&sb,
               "\n/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep\n"
               " * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)\n"
-              " * or lane-expanded too (bc = 0). With fill != NULL (the prep run, x1 = x2\n"
-              " * lane by lane, bc = 0) the records are written into fill[l] and into\n"
-              " * v1 = v2 as the computation reaches them. out: NNGP of each lane, then NTK. */\n"
+              " * or lane-expanded too (bc = 0). An image input's x2s are in the workspace\n"
+              " * lane by lane already (the caller's ntkc_lanes). With fill != NULL (the prep\n"
+              " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and\n"
+              " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then\n"
+              " * NTK. */\n"
               "static void ntkc_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
               "                          int bc, double *const *fill, size_t dim, double *ws, double *out)\n"
               "{\n"
@@ -760,11 +779,15 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
         sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
                   e.peak, e.plane);
         size_t off = (size_t)e.peak * e.plane, px = net->input.dim * LANES;
+        /* X2 is filled by the caller, once per column group; x1 needs lanes
+         * of its own only when they differ (bc = 0) and are not x2's (prep) */
         sb_printf(&sb,
                   "    double *X1 = ws + %zu, *X2 = X1 + %zu;\n"
-                  "    ntkc_lanes(x1, %zu, X1);\n"
-                  "    ntkc_lanes(x2, %zu, X2);\n",
-                  off, px, net->input.dim, net->input.dim);
+                  "    if (!bc && x1 != x2)\n"
+                  "        ntkc_lanes(x1, %zu, X1);\n"
+                  "    const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;\n",
+                  off, px, net->input.dim);
+        e.x2_at = off + px;
         off += 2 * px;
         if (e.big)
             sb_printf(&sb,

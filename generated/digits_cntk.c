@@ -111,28 +111,34 @@ static inline double ntkc_asin_small(double y)
 }
 
 /* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
- * a ReLU layer hold both, so a pair costs no division and one square root).
+ * a ReLU layer hold both: a pair takes no division and no √ of its variances).
  * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
  * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself
- * gets |rho| within 4 ulps of 1: those are snapped to exactly ±1, where acos
- * has an infinite slope (an ulp off 1 would move acos by 1e-8). Zero
- * variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
+ * gets |rho| within 4 ulps of 1 (perhaps above it): those are snapped to
+ * |rho| = 1 exactly, where acos has an infinite slope (an ulp off 1 would
+ * move acos by 1e-8), which also clips |rho| into [0, 1]. The snap selects
+ * d·0 rather than the constant 0: a constant lets gcc thread every case of
+ * the selects after it into its own copy of the arithmetic (a third square
+ * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for
+ * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both
+ * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
 static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
 {
     double norm = q1 * q2;
     double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
     double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
-    rho = rho > 0.99999999999999911182 ? 1.0 : rho;
-    rho = rho < -0.99999999999999911182 ? -1.0 : rho;
-    double u = rho < 0.0 ? -rho : rho;
-    double ys = sqrt(0.5 * (1.0 - u));
+    double u = fabs(rho), d = 1.0 - u; /* 1 - u is exact for u >= 1/2 */
+    int snap = d < 8.8817841970012523e-16;
+    d = snap ? d * 0.0 : d;
+    u = snap ? 1.0 - d : u;
+    double ys = sqrt(0.5 * d);
     double y = u > 0.5 ? ys : u;
     double as = ntkc_asin_small(y);
-    double ac = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(|rho|) */
-    double theta = rho < 0.0 ? NTKC_PI - ac : ac;
-    /* √(1 − ρ²) as √((1 − u)(1 + u)): 1 − u is exact for u ≥ 1/2 */
-    *s = norm * (sqrt((1.0 - u) * (1.0 + u)) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
-    *t *= (NTKC_PI - theta) * (0.5 / NTKC_PI);
+    double a = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(u) */
+    double w = rho < 0.0 ? -a : NTKC_PI - a;
+    /* √(1 − ρ²) as √((1 − u)(1 + u)) */
+    *s = norm * (sqrt(d * (1.0 + u)) + w * u) * (0.5 / NTKC_PI);
+    *t *= fabs(w) * (0.5 / NTKC_PI);
 }
 void *malloc(size_t);
 void free(void *);
@@ -245,9 +251,10 @@ NTKC_FN void ntkc_lanes(const double *const *x, int PC, double *X)
             X[k * NTKC_LANES + l] = x[l][k];
 }
 
-/* Σ of the input: x1[p]·x2[q]/C per lane (X1, X2 from ntkc_lanes); Θ = 0. */
-NTKC_FN void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw,
-                         double *S, double *T)
+/* Σ of the input: x1[p]·x2[q]/C per lane (X2 from ntkc_lanes; X1 too, or
+ * with bc = 1 the one x1 of every lane as it is); Θ = 0. */
+NTKC_FN void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch,
+                         int cw, double *S, double *T)
 {
     int r0, r1, c0, c1;
     ntkc_span(H, a, ch, &r0, &r1);
@@ -258,12 +265,17 @@ NTKC_FN void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C
         int i2 = ch ? ntkc_wrap(i + a, H) : i + a;
         for (int j = c0; j < c1; j++) {
             int j2 = cw ? ntkc_wrap(j + b, W) : j + b;
-            const double *p = X1 + (i * W + j) * C * NTKC_LANES, *q = X2 + (i2 * W + j2) * C * NTKC_LANES;
+            const double *p = X1 + (i * W + j) * C * (bc ? 1 : NTKC_LANES), *q = X2 + (i2 * W + j2) * C * NTKC_LANES;
             for (int l = 0; l < NTKC_LANES; l++)
                 s[l] = 0.0, t[l] = 0.0;
-            for (int c = 0; c < C; c++)
-                for (int l = 0; l < NTKC_LANES; l++)
-                    s[l] += p[c * NTKC_LANES + l] * q[c * NTKC_LANES + l];
+            if (bc)
+                for (int c = 0; c < C; c++)
+                    for (int l = 0; l < NTKC_LANES; l++)
+                        s[l] += p[c] * q[c * NTKC_LANES + l];
+            else
+                for (int c = 0; c < C; c++)
+                    for (int l = 0; l < NTKC_LANES; l++)
+                        s[l] += p[c * NTKC_LANES + l] * q[c * NTKC_LANES + l];
             for (int l = 0; l < NTKC_LANES; l++)
                 s[l] *= inv;
             s += NTKC_LANES, t += NTKC_LANES;
@@ -667,7 +679,7 @@ NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const do
 int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
-void ntkc_load_x(const double *X1, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
+void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
@@ -689,9 +701,11 @@ void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S,
 
 /* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep
  * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)
- * or lane-expanded too (bc = 0). With fill != NULL (the prep run, x1 = x2
- * lane by lane, bc = 0) the records are written into fill[l] and into
- * v1 = v2 as the computation reaches them. out: NNGP of each lane, then NTK. */
+ * or lane-expanded too (bc = 0). An image input's x2s are in the workspace
+ * lane by lane already (the caller's ntkc_lanes). With fill != NULL (the prep
+ * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and
+ * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then
+ * NTK. */
 static void ntkc_digits_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
                           int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
@@ -702,8 +716,9 @@ static void ntkc_digits_cntk_entry(const double *const *x1, const double *const 
     for (int k = 0; k < 5; k++)
         pl[k] = ws + k * 512;
     double *X1 = ws + 2560, *X2 = X1 + 512;
-    ntkc_lanes(x1, 64, X1);
-    ntkc_lanes(x2, 64, X2);
+    if (!bc && x1 != x2)
+        ntkc_lanes(x1, 64, X1);
+    const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;
     double as[NTKC_LANES], at[NTKC_LANES];
     /* segment 0: 8x8 -> 8x8, 225 planes */
     for (int l = 0; l < NTKC_LANES; l++)
@@ -711,7 +726,7 @@ static void ntkc_digits_cntk_entry(const double *const *x1, const double *const 
     for (int pi = 0; pi < 225; pi++) {
         int ae = ntkc_offset(pi / 15, 0), be = ntkc_offset(pi % 15, 0);
         (void)ae, (void)be;
-        ntkc_load_x(X1, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
+        ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
         /* conv 3x3 stride 1x1, line 10 */
         ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
         ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
@@ -764,6 +779,7 @@ void ntkc_digits_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
             xl[l] = x + (real ? i0 + l : i0) * dim;
             rec[l] = real ? prep + (i0 + l) * 386 : spare + l * 386;
         }
+        ntkc_lanes(xl, 64, ws + 3072);
         ntkc_digits_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
             rec[l][384] = out[l], rec[l][385] = out[NTKC_LANES + l];
@@ -772,7 +788,7 @@ void ntkc_digits_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 }
 
 /* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
- * records are lane-expanded once and serve every row. */
+ * records (and inputs) are lane-expanded once and serve every row. */
 static size_t ntkc_digits_cntk_cols(size_t rows, size_t cols,
                            const double *x1, const double *prep1,
                            const double *x2, const double *prep2, size_t dim,
@@ -789,6 +805,7 @@ static size_t ntkc_digits_cntk_cols(size_t rows, size_t cols,
             r2[l] = prep2 + j * 386;
         }
         ntkc_expand(v2, r2, 386);
+        ntkc_lanes(x2l, 64, ws + 3072);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
@@ -832,6 +849,7 @@ static size_t ntkc_digits_cntk_pairs(int np, const size_t *pi, const size_t *pj,
     }
     ntkc_expand(v1, r1, 386);
     ntkc_expand(v2, r2, 386);
+    ntkc_lanes(x2l, 64, ws + 3072);
     ntkc_digits_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "emit_image.h"
+#include "emit_prims.h"
 
 enum { MAX_SLOTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
 
@@ -31,6 +32,8 @@ typedef struct Em {
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
     const ActDef *duals[64];
     size_t nduals;
+    const ActDef *planes[64]; /* activations with their ntkc_act_plane_NAME emitted */
+    size_t nplanes;
     size_t nparams; /* parameter arrays emitted */
     size_t prep;    /* doubles of the prep record so far */
     int used[MAX_SLOTS];
@@ -102,8 +105,22 @@ static void need_dual(Em *e, const ActDef *def)
         return;
     }
     e->duals[e->nduals++] = def;
-    sb_puts(&e->defs, def->c_dual);
-    sb_puts(&e->defs, "\n");
+    prim_emit_dual(&e->defs, def);
+}
+
+/* A built-in activation's plane function (after its dual). */
+static void need_act_plane(Em *e, const ActDef *def)
+{
+    need_dual(e, def);
+    for (size_t i = 0; i < e->nplanes; i++)
+        if (e->planes[i] == def)
+            return;
+    if (e->nplanes == sizeof e->planes / sizeof e->planes[0]) {
+        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
+        return;
+    }
+    e->planes[e->nplanes++] = def;
+    prim_emit_act_plane(&e->defs, def);
 }
 
 /* The name of the op's parameter array ("0" when it has none). */
@@ -258,10 +275,17 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
         e->prep += e->h * e->w; /* √v, then 1/√v below */
     } else {
         emit_fill(e, S, "ntkc_fill");
-        need_dual(e, def);
         const char *p = act_params(e, &op->u.act, name, sizeof name);
-        line(e, "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-             def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
+        if (prim_act_has_block(def)) { /* a library copy for libtcc */
+            need_act_plane(e, def);
+            line(e, "ntkc_act_plane_%s(%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
+                 def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
+        } else {
+            need_dual(e, def);
+            line(e,
+                 "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
+                 def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
+        }
     }
     e->prep += e->h * e->w;
 }

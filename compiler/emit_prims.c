@@ -275,6 +275,37 @@ static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
               def->name);
 }
 
+static void act_plane_decl(StrBuf *sb, const char *storage, const ActDef *def)
+{
+    sb_printf(sb,
+              "%svoid ntkc_act_plane_%s(const double *p, double *S, double *T, int H, int W, int a, int b,\n"
+              "    int ch, int cw, const double *v1, int bc, const double *v2)",
+              storage, def->name);
+}
+
+/* ntkc_act_plane (compiler/image_runtime.c.in) with the dual fixed, so the
+ * compiler inlines it into the lane loop and vectorises that. */
+static void act_plane_definition(StrBuf *sb, const char *storage, const ActDef *def)
+{
+    act_plane_decl(sb, storage, def);
+    sb_printf(sb,
+              "\n{\n"
+              "    NTKC_ROWS(H, W, a, b, ch, cw,\n"
+              "              ntkc_act_row(ntkc_dual_%s, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc,\n"
+              "                           v2 + p2 * NTKC_LANES));\n"
+              "}\n\n",
+              def->name);
+}
+
+void prim_emit_act_plane(StrBuf *sb, const ActDef *def)
+{
+    sb_puts(sb, "#ifndef NTKC_HOST_PRIMITIVES\n");
+    act_plane_definition(sb, "static ", def);
+    sb_puts(sb, "#else\n");
+    act_plane_decl(sb, "", def);
+    sb_puts(sb, ";\n#endif\n");
+}
+
 static void generic_definition(StrBuf *sb, const char *storage, PrimKind k)
 {
     sb_printf(sb, "%s%s\n%s\n", storage, generic[k].decl, generic[k].body);
@@ -355,6 +386,9 @@ char *prim_emit_host_source(void)
     sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
                  "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
     emit_image_host_source(&sb);
+    for (size_t a = 0; a < nacts; a++)
+        if (prim_act_has_block(acts[a]))
+            act_plane_definition(&sb, "", acts[a]);
     sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);
@@ -363,6 +397,10 @@ char *prim_emit_host_source(void)
             sb_printf(&sb, "    {\"ntkc_block_act_%s\", (HostFn)ntkc_block_act_%s},\n", acts[a]->name,
                       acts[a]->name);
     emit_image_host_table(&sb);
+    for (size_t a = 0; a < nacts; a++)
+        if (prim_act_has_block(acts[a]))
+            sb_printf(&sb, "    {\"ntkc_act_plane_%s\", (HostFn)ntkc_act_plane_%s},\n", acts[a]->name,
+                      acts[a]->name);
     sb_puts(&sb, "};\n"
                  "const size_t ntkc_host_primitive_count =\n"
                  "    sizeof ntkc_host_primitives / sizeof ntkc_host_primitives[0];\n");

@@ -49,6 +49,15 @@ void prim_emit_libm(StrBuf *sb);
  * then def->c_dual. */
 void prim_emit_dual(StrBuf *sb, const ActDef *def);
 
+/* An image net's activation over one plane of pixel pairs,
+ *   void ntkc_act_plane_NAME(const double *p, double *S, double *T, int H, int W, int a, int b,
+ *                            int ch, int cw, const double *v1, int bc, const double *v2);
+ * ntkc_act_plane with the dual fixed: a static definition under #ifndef
+ * NTKC_HOST_PRIMITIVES, else the declaration of the host's copy (every
+ * built-in activation has one). Expects ntkc_dual_NAME and the image runtime
+ * before it. */
+void prim_emit_act_plane(StrBuf *sb, const ActDef *def);
+
 /* The primitives net uses: static reference definitions under
  * #ifndef NTKC_HOST_PRIMITIVES, declarations of the host's copies otherwise.
  * Expects the activations' ntkc_dual_* functions to be defined before. */

@@ -1,6 +1,7 @@
 /* Block primitives and the engine's determinism: the gcc-compiled host
- * primitives that the libtcc back end links agree with the reference
- * definitions in the emitted C for every activation of the table; the
+ * primitives that the libtcc back end links (block loops of fully connected
+ * nets, plane loops of image nets) agree with the reference definitions in
+ * the emitted C for every activation of the table; the
  * deterministic arcsin/arccos are within an ulp and give the same bits in
  * vector lanes and scalar tails; results do not depend on the thread count;
  * an input paired with itself is at correlation exactly 1. */
@@ -28,29 +29,40 @@ static double param_value(const ActParam *ap)
     return ap->integer ? ceil(v) : v;
 }
 
-/* "net t { dense(1.3, 0.2); NAME(args); dense(1.1, 0.1); NAME(args); dense }" */
-static void net_with(const ActDef *def, char *out, size_t size)
+static const char fc_net[] = "net t { dense(1.3, 0.2); %s; dense(1.1, 0.1); %s; dense }";
+
+/* shape as in neural-tangents' tests: two convs, pooling over all pixel pairs */
+static const char image_net[] = "net t { input image(4, 3, 2); conv(3, 1.3, 0.2); %s\n"
+                                "  conv(kh=2, kw=3, w_std=1.1, b_std=0.1, padding=valid); %s; global_avg_pool; dense }";
+
+/* The template's two %s, each NAME(args). */
+static void net_with(const ActDef *def, const char *template, char *out, size_t size)
 {
-    char args[512] = "";
-    size_t len = 0;
+    char call[600];
+    size_t len = (size_t)snprintf(call, sizeof call, "%s(", def->name);
     for (int k = 0; k < def->nparams; k++)
-        len += (size_t)snprintf(args + len, sizeof args - len, "%s%.17g", k ? ", " : "",
+        len += (size_t)snprintf(call + len, sizeof call - len, "%s%.17g", k ? ", " : "",
                                 param_value(&def->params[k]));
-    snprintf(out, size, "net t { dense(1.3, 0.2); %s(%s); dense(1.1, 0.1); %s(%s); dense }", def->name, args,
-             def->name, args);
+    snprintf(call + len, sizeof call - len, ")");
+    snprintf(out, size, template, call, call);
+}
+
+static void *host_primitive(const char *prefix, const char *act_name)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s%s", prefix, act_name);
+    for (size_t i = 0; i < ntkc_host_primitive_count; i++)
+        if (strcmp(ntkc_host_primitives[i].name, name) == 0)
+            return (void *)ntkc_host_primitives[i].fn;
+    return NULL;
 }
 
 static act_block_fn host_block(const char *act_name)
 {
-    char name[128];
-    snprintf(name, sizeof name, "ntkc_block_act_%s", act_name);
-    for (size_t i = 0; i < ntkc_host_primitive_count; i++)
-        if (strcmp(ntkc_host_primitives[i].name, name) == 0) {
-            act_block_fn f;
-            memcpy(&f, &ntkc_host_primitives[i].fn, sizeof f);
-            return f;
-        }
-    return NULL;
+    void *p = host_primitive("ntkc_block_act_", act_name);
+    act_block_fn f;
+    memcpy(&f, &p, sizeof f);
+    return p ? f : NULL;
 }
 
 /* 300 columns: a full block of 256 and a ragged one, so vector bodies and
@@ -65,7 +77,7 @@ Test(prims, host_primitives_equal_emitted_reference_for_every_activation)
     const ActDef *const *acts = act_builtins(&nacts);
     for (size_t a = 0; a < nacts; a++) {
         char src[1024];
-        net_with(acts[a], src, sizeof src);
+        net_with(acts[a], fc_net, src, sizeof src);
         ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
         cr_assert_not_null(host_block(acts[a]->name), "no host primitive for %s", acts[a]->name);
         void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
@@ -76,6 +88,41 @@ Test(prims, host_primitives_equal_emitted_reference_for_every_activation)
         cr_assert_eq(ntkc_kernel(net, N1, x1, N2, x2, D, s_lib, t_lib, NULL, &err), 0, "%s", err.message);
         cr_expect_lt(max_rel_diff(s_lib, s_ref, N1 * N2), 1e-12, "%s: NNGP", acts[a]->name);
         cr_expect_lt(max_rel_diff(t_lib, t_ref, N1 * N2), 1e-12, "%s: NTK", acts[a]->name);
+        dlclose(h);
+        ntkc_net_free(net);
+    }
+}
+
+/* The same for image nets, whose activations the libtcc back end runs through
+ * the library's ntkc_act_plane_NAME: 13 × 13 entries (a ragged group of
+ * lanes) and the symmetric 13 × 13, whose triangle takes the other paths
+ * (pairs of one input set, the prep run's K(x, x)). */
+Test(prims, image_plane_primitives_equal_emitted_reference_for_every_activation, .timeout = TIMEOUT(120))
+{
+    enum { N = 13, D = 4 * 3 * 2 };
+    static double x1[N * D], x2[N * D], s_ref[N * N], t_ref[N * N], s_lib[N * N], t_lib[N * N];
+    fill_random(x1, N * D, 13);
+    fill_random(x2, N * D, 14);
+    size_t nacts;
+    const ActDef *const *acts = act_builtins(&nacts);
+    for (size_t a = 0; a < nacts; a++) {
+        char src[1024];
+        net_with(acts[a], image_net, src, sizeof src);
+        ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
+        cr_assert_not_null(host_primitive("ntkc_act_plane_", acts[a]->name), "no plane primitive for %s",
+                           acts[a]->name);
+        void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
+        entry_fn entry;
+        memcpy(&entry, &p, sizeof p);
+        ntkc_error err;
+        for (int sym = 0; sym < 2; sym++) {
+            const double *y = sym ? x1 : x2;
+            cr_assert_eq(entry(N, x1, N, y, D, s_ref, t_ref), 0, "%s: reference failed", acts[a]->name);
+            cr_assert_eq(ntkc_kernel(net, N, x1, N, sym ? NULL : y, D, s_lib, t_lib, NULL, &err), 0, "%s",
+                         err.message);
+            cr_expect_lt(max_rel_diff(s_lib, s_ref, N * N), 1e-12, "%s: NNGP, symmetric %d", acts[a]->name, sym);
+            cr_expect_lt(max_rel_diff(t_lib, t_ref, N * N), 1e-12, "%s: NTK, symmetric %d", acts[a]->name, sym);
+        }
         dlclose(h);
         ntkc_net_free(net);
     }

@@ -11,7 +11,7 @@
 #include "emit_image.h"
 #include "emit_prims.h"
 
-enum { MAX_SLOTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
+enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
@@ -30,9 +30,9 @@ typedef struct Em {
     const IrNet *net;
     NtkcError *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
-    const ActDef *duals[64];
+    const ActDef *duals[MAX_ACTS];
     size_t nduals;
-    const ActDef *planes[64]; /* activations with their ntkc_act_plane_NAME emitted */
+    const ActDef *planes[MAX_ACTS]; /* activations with their ntkc_act_plane_NAME emitted */
     size_t nplanes;
     size_t nparams; /* parameter arrays emitted */
     size_t prep;    /* doubles of the prep record so far */
@@ -95,32 +95,32 @@ static void slot_free(Em *e, int k) { e->used[k] = 0; }
 
 /* ---- activations and their parameters ------------------------------------ */
 
+/* 1 the first time def joins the set (list, *n, capacity MAX_ACTS). */
+static int first_time(Em *e, const ActDef **list, size_t *n, const ActDef *def)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (list[i] == def)
+            return 0;
+    if (*n == MAX_ACTS) {
+        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
+        return 0;
+    }
+    list[(*n)++] = def;
+    return 1;
+}
+
 static void need_dual(Em *e, const ActDef *def)
 {
-    for (size_t i = 0; i < e->nduals; i++)
-        if (e->duals[i] == def)
-            return;
-    if (e->nduals == sizeof e->duals / sizeof e->duals[0]) {
-        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
-        return;
-    }
-    e->duals[e->nduals++] = def;
-    prim_emit_dual(&e->defs, def);
+    if (first_time(e, e->duals, &e->nduals, def))
+        prim_emit_dual(&e->defs, def);
 }
 
 /* A built-in activation's plane function (after its dual). */
 static void need_act_plane(Em *e, const ActDef *def)
 {
     need_dual(e, def);
-    for (size_t i = 0; i < e->nplanes; i++)
-        if (e->planes[i] == def)
-            return;
-    if (e->nplanes == sizeof e->planes / sizeof e->planes[0]) {
-        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
-        return;
-    }
-    e->planes[e->nplanes++] = def;
-    prim_emit_act_plane(&e->defs, def);
+    if (first_time(e, e->planes, &e->nplanes, def))
+        prim_emit_act_plane(&e->defs, def);
 }
 
 /* The name of the op's parameter array ("0" when it has none). */

@@ -65,32 +65,51 @@ static act_block_fn host_block(const char *act_name)
     return p ? f : NULL;
 }
 
+/* The net of `template` with activation def, compiled for libtcc (which links
+ * the library primitive named prefix + NAME), against the emitted C compiled
+ * by cc: n1 × n2 entries, and with symmetric also K(x1, x1) through ntkc's
+ * symmetric paths. */
+static void expect_library_equals_reference(const ActDef *def, const char *template, const char *prefix, size_t n1,
+                                            const double *x1, size_t n2, const double *x2, size_t dim,
+                                            int symmetric)
+{
+    char src[1024];
+    net_with(def, template, src, sizeof src);
+    ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
+    cr_assert_not_null(host_primitive(prefix, def->name), "no %s%s in the library", prefix, def->name);
+    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
+    entry_fn entry;
+    memcpy(&entry, &p, sizeof p);
+    size_t m = n1 * (n2 > n1 ? n2 : n1);
+    double *s_ref = malloc(m * sizeof *s_ref), *t_ref = malloc(m * sizeof *t_ref);
+    double *s_lib = malloc(m * sizeof *s_lib), *t_lib = malloc(m * sizeof *t_lib);
+    ntkc_error err;
+    for (int sym = 0; sym <= symmetric; sym++) {
+        size_t nb = sym ? n1 : n2;
+        const double *xb = sym ? x1 : x2;
+        cr_assert_eq(entry(n1, x1, nb, xb, dim, s_ref, t_ref), 0, "%s: reference failed", def->name);
+        cr_assert_eq(ntkc_kernel(net, n1, x1, nb, sym ? NULL : xb, dim, s_lib, t_lib, NULL, &err), 0, "%s",
+                     err.message);
+        cr_expect_lt(max_rel_diff(s_lib, s_ref, n1 * nb), 1e-12, "%s: NNGP, symmetric %d", def->name, sym);
+        cr_expect_lt(max_rel_diff(t_lib, t_ref, n1 * nb), 1e-12, "%s: NTK, symmetric %d", def->name, sym);
+    }
+    free(s_ref), free(t_ref), free(s_lib), free(t_lib);
+    dlclose(h);
+    ntkc_net_free(net);
+}
+
 /* 300 columns: a full block of 256 and a ragged one, so vector bodies and
  * scalar tails both run. */
 Test(prims, host_primitives_equal_emitted_reference_for_every_activation)
 {
     enum { N1 = 23, N2 = 300, D = 9 };
-    static double x1[N1 * D], x2[N2 * D], s_ref[N1 * N2], t_ref[N1 * N2], s_lib[N1 * N2], t_lib[N1 * N2];
+    static double x1[N1 * D], x2[N2 * D];
     fill_random(x1, N1 * D, 11);
     fill_random(x2, N2 * D, 12);
     size_t nacts;
     const ActDef *const *acts = act_builtins(&nacts);
-    for (size_t a = 0; a < nacts; a++) {
-        char src[1024];
-        net_with(acts[a], fc_net, src, sizeof src);
-        ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
-        cr_assert_not_null(host_block(acts[a]->name), "no host primitive for %s", acts[a]->name);
-        void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
-        entry_fn entry;
-        memcpy(&entry, &p, sizeof p);
-        cr_assert_eq(entry(N1, x1, N2, x2, D, s_ref, t_ref), 0, "%s: reference failed", acts[a]->name);
-        ntkc_error err;
-        cr_assert_eq(ntkc_kernel(net, N1, x1, N2, x2, D, s_lib, t_lib, NULL, &err), 0, "%s", err.message);
-        cr_expect_lt(max_rel_diff(s_lib, s_ref, N1 * N2), 1e-12, "%s: NNGP", acts[a]->name);
-        cr_expect_lt(max_rel_diff(t_lib, t_ref, N1 * N2), 1e-12, "%s: NTK", acts[a]->name);
-        dlclose(h);
-        ntkc_net_free(net);
-    }
+    for (size_t a = 0; a < nacts; a++)
+        expect_library_equals_reference(acts[a], fc_net, "ntkc_block_act_", N1, x1, N2, x2, D, 1);
 }
 
 /* The same for image nets, whose activations the libtcc back end runs through
@@ -100,32 +119,13 @@ Test(prims, host_primitives_equal_emitted_reference_for_every_activation)
 Test(prims, image_plane_primitives_equal_emitted_reference_for_every_activation, .timeout = TIMEOUT(120))
 {
     enum { N = 13, D = 4 * 3 * 2 };
-    static double x1[N * D], x2[N * D], s_ref[N * N], t_ref[N * N], s_lib[N * N], t_lib[N * N];
+    static double x1[N * D], x2[N * D];
     fill_random(x1, N * D, 13);
     fill_random(x2, N * D, 14);
     size_t nacts;
     const ActDef *const *acts = act_builtins(&nacts);
-    for (size_t a = 0; a < nacts; a++) {
-        char src[1024];
-        net_with(acts[a], image_net, src, sizeof src);
-        ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
-        cr_assert_not_null(host_primitive("ntkc_act_plane_", acts[a]->name), "no plane primitive for %s",
-                           acts[a]->name);
-        void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
-        entry_fn entry;
-        memcpy(&entry, &p, sizeof p);
-        ntkc_error err;
-        for (int sym = 0; sym < 2; sym++) {
-            const double *y = sym ? x1 : x2;
-            cr_assert_eq(entry(N, x1, N, y, D, s_ref, t_ref), 0, "%s: reference failed", acts[a]->name);
-            cr_assert_eq(ntkc_kernel(net, N, x1, N, sym ? NULL : y, D, s_lib, t_lib, NULL, &err), 0, "%s",
-                         err.message);
-            cr_expect_lt(max_rel_diff(s_lib, s_ref, N * N), 1e-12, "%s: NNGP, symmetric %d", acts[a]->name, sym);
-            cr_expect_lt(max_rel_diff(t_lib, t_ref, N * N), 1e-12, "%s: NTK, symmetric %d", acts[a]->name, sym);
-        }
-        dlclose(h);
-        ntkc_net_free(net);
-    }
+    for (size_t a = 0; a < nacts; a++)
+        expect_library_equals_reference(acts[a], image_net, "ntkc_act_plane_", N, x1, N, x2, D, 1);
 }
 
 static double ulps(double got, long double want)

@@ -333,7 +333,10 @@ NTKC_LEAF void ntkc_conv_cols(const double *tmp, double *dst, const double *ad, 
  * time: the row sum of its kh input rows (a row of tmp, in L1), then the
  * columns whose taps all lie inside in one flat pass (3 taps: one
  * expression), the few at the borders one by one. Same additions in the
- * same order as the general path. */
+ * same order as the general path. A 3×3 'same' conv whose output spans its
+ * input's columns puts the row sum between two zero columns, so the border
+ * outputs take the interior's expression too: (0 + a) + b, the border sum,
+ * is a + b (+ 0), exactly. */
 NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b,
                             int kh, int kw, int pt, int pl, double scale, double addc, const double *add)
 {
@@ -347,9 +350,17 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
     int qa = ci0 + pl > co0 ? ci0 + pl : co0, qb = ci1 + pl - kw + 1 < co1 ? ci1 + pl - kw + 1 : co1;
     if (qb < qa) /* no column has every tap inside */
         qa = qb = co1;
+    /* tmp holds a plane (H·W·L values): room for a row and two columns */
+    int zpad = kw == 3 && pl == 1 && co0 == ci0 && co1 == ci1 && (H - 1) * W >= 2;
+    if (zpad) {
+        for (int l = 0; l < L; l++)
+            tmp[l] = 0.0, tmp[L + wi + l] = 0.0;
+        qa = co0, qb = co1;
+    }
+    double *row = zpad ? tmp + L : tmp;
     for (int o = ro0; o < ro1; o++) {
         int d0 = ri0 - o + pt > 0 ? ri0 - o + pt : 0, d1 = ri1 - o + pt < kh ? ri1 - o + pt : kh;
-        ntkc_row_sum(tmp, d1 > d0 ? in + (o + d0 - pt - ri0) * wi : in, wi, d1 > d0 ? d1 - d0 : 0, wi);
+        ntkc_row_sum(row, d1 > d0 ? in + (o + d0 - pt - ri0) * wi : in, wi, d1 > d0 ? d1 - d0 : 0, wi);
         double *dst = out + (o - ro0) * wo;
         const double *ad = add ? add + (o - ro0) * wo : 0;
         ntkc_conv_cols(tmp, dst, ad, co0, qa, co0, ci0, ci1, kw, pl, scale, addc);
@@ -358,7 +369,7 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
         if (n == 0)
             continue;
         double *d = dst + (qa - co0) * L;
-        const double *t0 = tmp + (qa - pl - ci0) * L, *t1 = t0 + L, *t2 = t1 + L;
+        const double *t0 = zpad ? tmp : tmp + (qa - pl - ci0) * L, *t1 = t0 + L, *t2 = t1 + L;
         const double *a8 = ad ? ad + (qa - co0) * L : 0;
         if (kw == 3 && a8)
             for (int e = 0; e < n; e++)

@@ -203,7 +203,12 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
 static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
     const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
 {
-    for (size_t j = 0; j < m; j++)
+    size_t j = 0;
+    if (stride == 1)
+        for (; j + 8 <= m; j += 8)
+            for (size_t l = 0; l < 8; l++)
+                ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);
+    for (; j < m; j++)
         ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
 }
 

@@ -276,16 +276,15 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     } else {
         emit_fill(e, S, "ntkc_fill");
         const char *p = act_params(e, &op->u.act, name, sizeof name);
-        if (prim_act_has_block(def)) { /* a library copy for libtcc */
+        /* a built-in's own plane function (a library copy for libtcc), else the generic one */
+        int own = prim_act_has_block(def);
+        if (own)
             need_act_plane(e, def);
-            line(e, "ntkc_act_plane_%s(%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-                 def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
-        } else {
+        else
             need_dual(e, def);
-            line(e,
-                 "ntkc_act_plane(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-                 def->name, p, S, T, g, e->prep, e->prep * LANES, op->pos.line);
-        }
+        line(e, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
+             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", def->name, own ? "(" : ", ", p, S, T, g, e->prep,
+             e->prep * LANES, op->pos.line);
     }
     e->prep += e->h * e->w;
 }

@@ -66,6 +66,14 @@ const char emit_image_runtime_common[] =
     "\n"
     "/* v1 + p1 in lanes or not */\n"
     "#define NTKC_V1(v1, bc, p1) ((bc) ? (v1) + (p1) : (v1) + (p1) * NTKC_LANES)\n"
+    "\n"
+    "/* The body of an activation's plane function, the dual DUAL applied to every\n"
+    " * pair: of ntkc_act_plane (DUAL its argument f) and of each built-in\n"
+    " * activation's ntkc_act_plane_NAME (DUAL ntkc_dual_NAME, compiler/emit_prims.c),\n"
+    " * which share its parameters p, S, T, H, W, a, b, ch, cw, v1, bc, v2. */\n"
+    "#define NTKC_ACT_PLANE(DUAL)                                                                                   \\\n"
+    "    NTKC_ROWS(H, W, a, b, ch, cw,                                                                              \\\n"
+    "              ntkc_act_row(DUAL, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES))\n"
     "\n";
 
 const char emit_image_runtime_functions[] =
@@ -376,8 +384,7 @@ const char emit_image_runtime_functions[] =
     "NTKC_FN void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b,\n"
     "                                  int ch, int cw, const double *v1, int bc, const double *v2)\n"
     "{\n"
-    "    NTKC_ROWS(H, W, a, b, ch, cw,\n"
-    "              ntkc_act_row(f, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES));\n"
+    "    NTKC_ACT_PLANE(f);\n"
     "}\n"
     "\n"
     "/* v1, v2: the layer's records, √v of the H×W pixels then 1/√v (ntkc_fill_relu). */\n"

@@ -295,13 +295,7 @@ static void act_plane_decl(StrBuf *sb, const char *storage, const ActDef *def)
 static void act_plane_definition(StrBuf *sb, const char *storage, const ActDef *def)
 {
     act_plane_decl(sb, storage, def);
-    sb_printf(sb,
-              "\n{\n"
-              "    NTKC_ROWS(H, W, a, b, ch, cw,\n"
-              "              ntkc_act_row(ntkc_dual_%s, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc,\n"
-              "                           v2 + p2 * NTKC_LANES));\n"
-              "}\n\n",
-              def->name);
+    sb_printf(sb, "\n{\n    NTKC_ACT_PLANE(ntkc_dual_%s);\n}\n\n", def->name);
 }
 
 void prim_emit_act_plane(StrBuf *sb, const ActDef *def)

@@ -210,6 +210,14 @@ typedef void (*ntkc_dual_fn)(const double *p, double s11, double s12, double s22
 /* v1 + p1 in lanes or not */
 #define NTKC_V1(v1, bc, p1) ((bc) ? (v1) + (p1) : (v1) + (p1) * NTKC_LANES)
 
+/* The body of an activation's plane function, the dual DUAL applied to every
+ * pair: of ntkc_act_plane (DUAL its argument f) and of each built-in
+ * activation's ntkc_act_plane_NAME (DUAL ntkc_dual_NAME, compiler/emit_prims.c),
+ * which share its parameters p, S, T, H, W, a, b, ch, cw, v1, bc, v2. */
+#define NTKC_ACT_PLANE(DUAL)                                                                                   \
+    NTKC_ROWS(H, W, a, b, ch, cw,                                                                              \
+              ntkc_act_row(DUAL, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES))
+
 
 #ifndef NTKC_HOST_PRIMITIVES
 #define NTKC_FN static inline
@@ -520,8 +528,7 @@ NTKC_ROW void ntkc_relu_row(int n, double *restrict s, double *restrict t, const
 NTKC_FN void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b,
                                   int ch, int cw, const double *v1, int bc, const double *v2)
 {
-    NTKC_ROWS(H, W, a, b, ch, cw,
-              ntkc_act_row(f, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES));
+    NTKC_ACT_PLANE(f);
 }
 
 /* v1, v2: the layer's records, √v of the H×W pixels then 1/√v (ntkc_fill_relu). */

@@ -177,7 +177,7 @@ static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot)
 {
     const ActDef *def = net->ops[i].u.act.def;
     if (prim_uses_relu_qr(net, &net->ops[i])) {
-        sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, 1, s, t);\n",
+        sb_printf(sb, "            ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);\n",
                   slot, slot + 1, slot, slot + 1);
         return;
     }

@@ -67,18 +67,17 @@ static const Prim generic[PRIM_NKINDS] = {
                       "            vt[k * cols + j] = prep[j * nvar + k];\n"
                       "}\n"},
     /* ReLU from records of √v and 1/√v (ntkc_relu_qr): no division per pair.
-     * Contiguous columns go eight at a time, two vectors per iteration for
-     * the out-of-order core to overlap (15% faster per pair than one). */
+     * Columns go eight at a time, two vectors per iteration for the
+     * out-of-order core to overlap (15% faster per pair than one). */
     [PRIM_RELU_QR] = {"void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,\n"
-                      "    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)",
+                      "    const double *restrict r2, double *restrict s, double *restrict t)",
                       "{\n"
                       "    size_t j = 0;\n"
-                      "    if (stride == 1)\n"
-                      "        for (; j + 8 <= m; j += 8)\n"
-                      "            for (size_t l = 0; l < 8; l++)\n"
-                      "                ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);\n"
+                      "    for (; j + 8 <= m; j += 8)\n"
+                      "        for (size_t l = 0; l < 8; l++)\n"
+                      "            ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);\n"
                       "    for (; j < m; j++)\n"
-                      "        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);\n"
+                      "        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j], r2[j]);\n"
                       "}\n"},
 };
 

@@ -18,7 +18,7 @@
  *   size_t ntkc_block_store(size_t m, const double *s, const double *t, double *nngp, double *ntk);
  *   void   ntkc_block_records(size_t cols, size_t nvar, const double *prep, double *vt);
  *   void   ntkc_block_relu_qr(size_t m, double q1, double r1, const double *q2, const double *r2,
- *                             size_t stride, double *s, double *t);
+ *                             double *s, double *t);   (q2, r2 contiguous)
  */
 #ifndef NTKC_EMIT_PRIMS_H
 #define NTKC_EMIT_PRIMS_H
@@ -33,8 +33,8 @@
 int prim_act_has_block(const ActDef *def);
 
 /* 1 for a ReLU op of a fully connected net: its records hold √v and 1/√v
- * (two slots) and the tile calls ntkc_block_relu_qr(m, q1, r1, q2, r2,
- * stride, s, t). (Graph nets keep ntkc_block_act_relu.) */
+ * (two slots) and the tile calls ntkc_block_relu_qr(m, q1, r1, q2, r2, s, t).
+ * (Graph nets keep ntkc_block_act_relu.) */
 int prim_uses_relu_qr(const IrNet *net, const IrOp *op);
 
 /* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits

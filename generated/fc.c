@@ -219,15 +219,14 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
 }
 
 static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
+    const double *restrict r2, double *restrict s, double *restrict t)
 {
     size_t j = 0;
-    if (stride == 1)
-        for (; j + 8 <= m; j += 8)
-            for (size_t l = 0; l < 8; l++)
-                ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);
+    for (; j + 8 <= m; j += 8)
+        for (size_t l = 0; l < 8; l++)
+            ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);
     for (; j < m; j++)
-        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
+        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j], r2[j]);
 }
 
 static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
@@ -258,7 +257,7 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
 void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
+    const double *restrict r2, double *restrict s, double *restrict t);
 void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
     double *restrict vt);
 void ntkc_block_act_erf(const double *p, size_t m, double v1,
@@ -340,7 +339,7 @@ size_t ntkc_fc_tile(size_t rows, size_t cols,
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 3 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* relu at line 4 */
-            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0 * cols, v2 + 1 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0 * cols, v2 + 1 * cols, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */

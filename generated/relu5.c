@@ -201,15 +201,14 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
 }
 
 static void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t)
+    const double *restrict r2, double *restrict s, double *restrict t)
 {
     size_t j = 0;
-    if (stride == 1)
-        for (; j + 8 <= m; j += 8)
-            for (size_t l = 0; l < 8; l++)
-                ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);
+    for (; j + 8 <= m; j += 8)
+        for (size_t l = 0; l < 8; l++)
+            ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);
     for (; j < m; j++)
-        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j * stride], r2[j * stride]);
+        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j], r2[j]);
 }
 
 static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
@@ -228,7 +227,7 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
 void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,
-    const double *restrict r2, size_t stride, double *restrict s, double *restrict t);
+    const double *restrict r2, double *restrict s, double *restrict t);
 void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
     double *restrict vt);
 #endif
@@ -329,23 +328,23 @@ size_t ntkc_relu5_tile(size_t rows, size_t cols,
             /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
             ntkc_block_dense_ntk(m, 1.9993959999999997, 0.010000000000000002, s, t);
             /* relu at line 7 */
-            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0 * cols, v2 + 1 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[0], v1[1], v2 + 0 * cols, v2 + 1 * cols, s, t);
             /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
             ntkc_block_dense_ntk(m, 1.9993959999999997, 0.010000000000000002, s, t);
             /* relu at line 7 */
-            ntkc_block_relu_qr(m, v1[2], v1[3], v2 + 2 * cols, v2 + 3 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[2], v1[3], v2 + 2 * cols, v2 + 3 * cols, s, t);
             /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
             ntkc_block_dense_ntk(m, 1.9993959999999997, 0.010000000000000002, s, t);
             /* relu at line 7 */
-            ntkc_block_relu_qr(m, v1[4], v1[5], v2 + 4 * cols, v2 + 5 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[4], v1[5], v2 + 4 * cols, v2 + 5 * cols, s, t);
             /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
             ntkc_block_dense_ntk(m, 1.9993959999999997, 0.010000000000000002, s, t);
             /* relu at line 7 */
-            ntkc_block_relu_qr(m, v1[6], v1[7], v2 + 6 * cols, v2 + 7 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[6], v1[7], v2 + 6 * cols, v2 + 7 * cols, s, t);
             /* dense(w_std=1.4139999999999999, b_std=0.10000000000000001) at line 6 */
             ntkc_block_dense_ntk(m, 1.9993959999999997, 0.010000000000000002, s, t);
             /* relu at line 7 */
-            ntkc_block_relu_qr(m, v1[8], v1[9], v2 + 8 * cols, v2 + 9 * cols, 1, s, t);
+            ntkc_block_relu_qr(m, v1[8], v1[9], v2 + 8 * cols, v2 + 9 * cols, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 9 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,

@@ -24,8 +24,9 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
-all: $(BUILD)/ntkc $(BUILD)/libntkc.a
+.PHONY: all deps test test-python test-install test-python-leak demo bench check-asan check-valgrind valgrind-suite \
+        clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl install uninstall
+all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so
 
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
@@ -58,6 +59,36 @@ $(HOST_PRIMS).o: $(HOST_PRIMS).c
 
 $(BUILD)/libntkc.a: $(LIB_OBJ) $(HOST_PRIMS).o
 	rm -f $@ && ar rcs $@ $^
+
+# The shared library (for Python's ctypes and for pkg-config users): the same
+# sources compiled a second time with -fPIC into $(BUILD)/pic/, so libntkc.a
+# and the ntkc binary keep their position-dependent code. Exports only the
+# functions of include/ntkc.h (a version script made from the header); the
+# SONAME carries the major version of NTKC_VERSION.
+VERSION  := $(shell sed -n 's/^\#define NTKC_VERSION "\(.*\)"/\1/p' include/ntkc.h)
+SONAME   := libntkc.so.$(firstword $(subst ., ,$(VERSION)))
+SO_FILE  := libntkc.so.$(VERSION)
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/shlib/tcc_pic_shim.o
+
+$(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PRIM_FLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/libntkc.map: include/ntkc.h
+	@mkdir -p $(dir $@)
+	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
+	  echo 'local: *; };'; } >$@
+
+$(BUILD)/$(SO_FILE): $(PIC_OBJ) $(BUILD)/libntkc.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libntkc.map \
+	    -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(BUILD)/libntkc.so: $(BUILD)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(BUILD)/$(SONAME) && ln -sf $(SO_FILE) $@
 
 $(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -133,4 +164,4 @@ fuzz-afl: fuzz-build-afl
 clean:
 	rm -rf build build-asan build-fuzz build-afl
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d

@@ -97,8 +97,65 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
 # Tests run from the project root (they read examples/, generated/, data/).
-test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+# The Criterion suite, then the Python package's tests and the install check
+# (skipped when TEST_ARGS narrows the Criterion run to some suites).
+test: $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python test-install)
+
+# The Python package (python/ntkc) over this build's libntkc.so, checked
+# against this build's ntkc. Under ASan the interpreter is not instrumented:
+# libasan is preloaded and its leak check (which would report Python's own
+# allocations) is off.
+PYTHON ?= /usr/bin/python3
+PY_ENV := OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_LIB=$(abspath $(BUILD)/libntkc.so) \
+          NTKC_BIN=$(abspath $(BUILD)/ntkc) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+          $(if $(findstring address,$(SAN)),LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so) \
+          ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTIONS))
+test-python: $(BUILD)/libntkc.so $(BUILD)/ntkc
+	$(PY_ENV) $(PYTHON) -m unittest discover -s python/tests -t python $(PY_TEST_ARGS)
+
+# 10,000 compile + kernel calls from Python: resident memory must stay flat.
+test-python-leak: $(BUILD)/libntkc.so
+	$(PY_ENV) $(PYTHON) python/tests/leak_check.py 10000
+
+# make install into a scratch prefix: pkg-config builds the README's C
+# example against the installed library, the installed package imports, and
+# make uninstall leaves nothing behind.
+test-install: all
+	./scripts/test_install.sh $(BUILD)
+
+# ---- install ----------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the ntkc binary, the
+# libraries, include/ntkc.h, ntkc.pc, the man page and the Python package (in
+# Debian's site directory for PREFIX, which records where the library is).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man/man1
+PYDIR   ?= $(LIBDIR)/python3/dist-packages
+PY_SRC  := $(sort $(wildcard python/ntkc/*.py))
+D       := $(DESTDIR)
+install: all
+	install -d $(D)$(BINDIR) $(D)$(LIBDIR)/pkgconfig $(D)$(INCDIR) $(D)$(MANDIR) $(D)$(PYDIR)/ntkc
+	install -m 755 $(BUILD)/ntkc $(D)$(BINDIR)/ntkc
+	install -m 644 $(BUILD)/libntkc.a $(D)$(LIBDIR)/libntkc.a
+	install -m 755 $(BUILD)/$(SO_FILE) $(D)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(D)$(LIBDIR)/$(SONAME)
+	ln -sf $(SO_FILE) $(D)$(LIBDIR)/libntkc.so
+	install -m 644 include/ntkc.h $(D)$(INCDIR)/ntkc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' shlib/ntkc.pc.in >$(D)$(LIBDIR)/pkgconfig/ntkc.pc
+	install -m 644 docs/ntkc.1 $(D)$(MANDIR)/ntkc.1
+	install -m 644 $(PY_SRC) $(D)$(PYDIR)/ntkc/
+	printf '"""Written by make install: where libntkc.so.$(firstword $(subst ., ,$(VERSION))) is."""\nLIBDIR = %s\n' \
+	    "'$(LIBDIR)'" >$(D)$(PYDIR)/ntkc/_install.py
+
+uninstall:
+	rm -f $(D)$(BINDIR)/ntkc $(D)$(LIBDIR)/libntkc.a $(D)$(LIBDIR)/$(SO_FILE) $(D)$(LIBDIR)/$(SONAME) \
+	    $(D)$(LIBDIR)/libntkc.so $(D)$(INCDIR)/ntkc.h $(D)$(LIBDIR)/pkgconfig/ntkc.pc $(D)$(MANDIR)/ntkc.1
+	rm -rf $(D)$(PYDIR)/ntkc
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc

@@ -50,6 +50,7 @@ _DOUBLE_P = POINTER(c_double)
 _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_version": (c_char_p, []),
     "ntkc_compile_string": (c_void_p, [c_char_p, c_char_p, POINTER(CompileOptions), POINTER(CError)]),
+    "ntkc_compile_file": (c_void_p, [c_char_p, POINTER(CompileOptions), POINTER(CError)]),
     "ntkc_net_free": (None, [c_void_p]),
     "ntkc_net_name": (c_char_p, [c_void_p]),
     "ntkc_net_input_dim": (c_size_t, [c_void_p]),

@@ -325,14 +325,14 @@ class Net:
     def _graph_inputs(self, x1: Any, x2: Any) -> tuple[Graphs, Optional[Graphs]]:
         f = lib.ntkc_net_input_dim(self._ptr)
 
-        def one(x: Any) -> Graphs:
+        def one(x: Any, what: str) -> Graphs:
             if isinstance(x, Graphs):
                 return x.with_features(f)
             if isinstance(x, (str, os.PathLike)):
                 return read_graphs(x, f)
-            raise TypeError(f"net '{self.name}' takes graphs (input graph): pass ntkc.Graphs or a graph file, "
-                            f"not {type(x).__name__}")
-        return one(x1), (None if x2 is None else one(x2))
+            raise Error(f"error: {what}: net '{self.name}' takes graphs (input graph): pass ntkc.Graphs or a "
+                        f"graph file, not {type(x).__name__}")
+        return one(x1, "x1"), (None if x2 is None else one(x2, "x2"))
 
     def _matrix_input(self, x: Any, what: str) -> np.ndarray:
         """x as a C-contiguous float64 (n, dim) array (a view when it already is one)."""

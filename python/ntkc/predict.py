@@ -13,9 +13,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ._lib import PredictOptions, lib
-from ._net import Error, Graphs, KERNEL_NAMES, Net, _as_double_p, _kernel_names, _raise, eval_options
-from ._lib import CError
+from ._lib import CError, PredictOptions, lib
+from ._net import KERNEL_NAMES, Error, Graphs, Net, _as_double_p, _kernel_names, _raise, eval_options
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
 Get = Union[str, Sequence[str], None]
@@ -71,11 +70,12 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
     net = _resolve_net(kernel_fn, x_train)
     graphs = net.takes_graphs
     f = lib.ntkc_net_input_dim(net._ptr)
-    xtr = (x_train if isinstance(x_train, Graphs) else None) if graphs else net._matrix_input(x_train, "x_train")
     if graphs:
         if not isinstance(x_train, Graphs):
-            raise TypeError("x_train: a graph net takes ntkc.Graphs")
-        xtr = x_train.with_features(f)
+            raise Error(f"error: x_train: net '{net.name}' takes graphs: pass ntkc.Graphs")
+        xtr: Any = x_train.with_features(f)
+    else:
+        xtr = net._matrix_input(x_train, "x_train")
     n = len(xtr) if graphs else xtr.shape[0]
     y_shape = np.shape(y_train)
     ytr = _targets(y_train, n)

@@ -81,6 +81,9 @@ if [ -x scripts/bench_cnn.sh ]; then
     cnn=$(scripts/bench_cnn.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_cnn.sh exited non-zero)")
 fi
 
+log "Python call overhead"
+python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
+
 log "memory: n = $big, NTK only"
 /usr/bin/time -f "%M %e" -o "$out/rss.txt" "$ntkc" kernel $net "$out/x$big.npy" --ntk "$out/big.ntk.npy" --quiet
 rm -f "$out/big.ntk.npy"
@@ -141,4 +144,12 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo "5. GNTK: Gram matrix of 1000 random graphs (scripts/bench_graph.sh: name value unit)"
     if [ -n "$graph" ]; then echo "$graph" | sed 's/^/  /'; else echo "  n/a"; fi
     echo "  target: ≥ 20× the numpy baseline in graph pairs per second"
+    echo
+    echo "6. Python: ntkc.Net.kernel vs ntkc_kernel from C, digits FC net, n = 1000, d = 64 (scripts/bench_python.sh)"
+    echo "$python" | sed 's/^/  /'
+    pyv() { echo "$python" | field "$1"; }
+    if [ -n "$(pyv python_wrapper_share_allcores)" ]; then
+        echo "  target: call overhead ≤ 5 %: $(verdict "$(pyv python_wrapper_share_allcores) <= 5")" \
+            "(the wrapper's measured cost against the C call; the wall-time rows carry the machine's noise)"
+    fi
 } | tee "$out/table.txt"

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from ._lib import CError, PredictOptions, lib
-from ._net import KERNEL_NAMES, Error, Graphs, Net, _as_double_p, _kernel_names, _raise, eval_options
+from ._net import KERNEL_NAMES, Error, Graphs, Net, _as_double_p, _kernel_names, _raise, eval_options, result_tuple
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
 Get = Union[str, Sequence[str], None]
@@ -123,7 +123,7 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
             out[g] = Gaussian(mean, cov.reshape(ts.shape + (m, m))) if compute_cov else mean
         if isinstance(get, str):
             return out[get]
-        return namedtuple("Gaussians" if compute_cov else "Predictions", names)(*(out[g] for g in names))
+        return result_tuple("Gaussians" if compute_cov else "Predictions", names)(*(out[g] for g in names))
 
     return predict_fn
 
@@ -208,7 +208,7 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0.0, diag_r
             out[g] = Gaussian(mean, cov)
         if isinstance(get, str):
             return out[get]
-        return namedtuple("Gaussians" if k_test_test is not None else "Predictions", names)(
+        return result_tuple("Gaussians" if k_test_test is not None else "Predictions", names)(
             *(out[g] for g in names))
 
     return predict_fn

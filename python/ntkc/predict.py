@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from ctypes import byref
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -50,15 +50,13 @@ class _Branch:
     lines: list[str]
     shape: Shape  # per input: (d,) vectors, (H, W, C) images, () unknown width
     parent: Optional["_Branch"] = None  # the stream a FanOut split
-    dense_param: Optional[str] = None  # "ntk"/"standard" once a Dense fixed it
 
 
 @dataclass
 class _Ctx:
-    """What a whole net's translation shares: its parameterization."""
+    """What a whole net's translation shares: its parameterization, once a layer fixed it."""
 
     param: Optional[str] = None
-    denses: list[int] = field(default_factory=list)
 
 
 def _one(branches: list[_Branch], layer: str) -> _Branch:
@@ -132,7 +130,6 @@ class _Dense(Layer):
             args.append(f"b_std={_num(self.b_std)}")
         if self.parameterization == "standard":
             args.insert(0, f"width={self.out_dim}")
-        ctx.denses.append(self.out_dim)
         return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
@@ -521,7 +518,8 @@ class KernelFn:
         """The ntkc source for inputs of this shape (per input, without the batch axis)."""
         shape = tuple(int(s) for s in input_shape)
         ctx = _Ctx()
-        out = self.layer.emit(ctx, [_Branch([], shape if len(shape) != 1 else ())])
+        start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
+        out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
         if len(b.shape) > 1:
             raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")

@@ -8,7 +8,7 @@ import numpy as np
 
 import ntkc
 
-from .util import ROOT, Scratch, cli_kernel, example, run_cli
+from .util import Scratch, cli_kernel, example, run_cli
 
 RNG = np.random.default_rng(17)
 

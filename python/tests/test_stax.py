@@ -193,6 +193,17 @@ class ParametersAsNeuralTangents(unittest.TestCase):
                 close(self, kernels_of(kernel_fn, x), want)
 
 
+    def test_sequences_are_one_row_images(self) -> None:
+        """1-D filters on (n, L, C) sequences: the kernel of (n, 1, L, C) images under 1 × k filters."""
+        x = RNG.standard_normal((3, 9, 2))
+        _, _, seq = stax.serial(stax.Conv(8, (3,), padding="SAME", W_std=1.3, b_std=0.1), stax.Relu(),
+                                stax.AvgPool((2,), (2,)), stax.GlobalAvgPool(), stax.Dense(1))
+        _, _, img = stax.serial(stax.Conv(8, (1, 3), padding="SAME", W_std=1.3, b_std=0.1), stax.Relu(),
+                                stax.AvgPool((1, 2), (1, 2)), stax.GlobalAvgPool(), stax.Dense(1))
+        self.assertTrue(np.array_equal(seq(x, get="ntk"), img(x[:, None], get="ntk")))
+        self.assertIn("input sequence(9, 2)", seq.source)
+
+
 class FiniteNetworks(unittest.TestCase):
     """init_fn/apply_fn build real networks: the covariance of their outputs over
     readout units and initialisations approaches the NNGP (width → ∞)."""

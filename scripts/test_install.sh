@@ -15,6 +15,11 @@ prefix=$tmp/prefix
 py=/usr/bin/python3
 fail() { echo "test-install: FAIL: $*" >&2; exit 1; }
 
+exported=$(nm -D --defined-only "$build/libntkc.so" | awk '$3 !~ /^ntkc_/ && $3 != "NTKC_0" { print $3 }')
+[ -z "$exported" ] || fail "libntkc.so exports more than the API: $exported"
+[ "$(readelf -d "$build/libntkc.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')" = libntkc.so.0 ] ||
+    fail "libntkc.so has no SONAME libntkc.so.0"
+
 make -s --no-print-directory BUILD="$build" install PREFIX="$prefix" >/dev/null
 for f in bin/ntkc lib/libntkc.a lib/libntkc.so lib/libntkc.so.0 include/ntkc.h lib/pkgconfig/ntkc.pc \
          share/man/man1/ntkc.1 lib/python3/dist-packages/ntkc/__init__.py; do
@@ -76,4 +81,4 @@ grep -q '^prefix=/opt/ntkc$' "$tmp/stage/opt/ntkc/lib/pkgconfig/ntkc.pc" || fail
 make -s --no-print-directory BUILD="$build" uninstall PREFIX="$prefix" >/dev/null
 left=$(find "$prefix" -type f -o -type l)
 [ -z "$left" ] || fail "make uninstall left: $left"
-echo "test-install: ok (pkg-config C example, installed and pip-installed Python package, DESTDIR, uninstall)"
+echo "test-install: ok (exports and SONAME, pkg-config C example, installed and pip-installed Python package, DESTDIR, uninstall)"

@@ -282,9 +282,12 @@ int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in
 {
     if (in->gaussian)
         return 1;
-    diag_at(L->err, pos, L->src,
-            "%s at %s needs a Gaussian input (the output of a dense or conv layer); %s %s", what, pos_str(L, pos),
-            input_of, provenance(L, in));
+    const char *from = in->from.name != NULL && same_pos(in->from.pos, pos)
+                           ? arena_printf(L->a, "comes from this same %s in the previous pass of its 'repeat' block",
+                                          in->from.name)
+                           : provenance(L, in);
+    diag_at(L->err, pos, L->src, "%s at %s needs a Gaussian input (the output of a dense or conv layer); %s %s", what,
+            pos_str(L, pos), input_of, from);
     return 0;
 }
 

@@ -562,7 +562,7 @@ int lower_fanout(Lower *L, const Stmt *s)
         /* Only an identity branch can fail: the others end in dense or conv. */
         for (size_t i = 0; i < body->n; i++)
             if (!lower_need_gaussian(L, label, s->pos, &streams[i],
-                                     arena_printf(L->a, "its branch %zu%s", i + 1, br[i].nops ? "" : " (the identity)")))
+                                     arena_printf(L->a, "the input of its identity branch %zu", i + 1)))
                 return 0;
         lower_broke_gaussian(L, label, s->pos, " (a product of Gaussians is not Gaussian)");
     } else {

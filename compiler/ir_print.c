@@ -49,11 +49,16 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     buf[0] = '\0';
     switch (op->kind) {
     case IR_DENSE:
-        if (param == PARAM_STANDARD)
-            snprintf(buf, n, ", w_std %g, b_std %g, width %ld, fan_in %ld", op->u.dense.w_std, op->u.dense.b_std,
-                     op->u.dense.width, op->u.dense.fan_in);
-        else
+        if (param == PARAM_STANDARD) {
+            char width[32] = "", fan_in[32] = "data"; /* width 0: the last layer; fan_in 0: the first */
+            if (op->u.dense.width)
+                snprintf(width, sizeof width, ", width %ld", op->u.dense.width);
+            if (op->u.dense.fan_in)
+                snprintf(fan_in, sizeof fan_in, "%ld", op->u.dense.fan_in);
+            snprintf(buf, n, ", w_std %g, b_std %g%s, fan_in %s", op->u.dense.w_std, op->u.dense.b_std, width, fan_in);
+        } else {
             snprintf(buf, n, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
+        }
         break;
     case IR_ACT: {
         size_t len = 0;

@@ -247,11 +247,7 @@ const char *lower_op_label(Lower *L, const IrOp *op)
     return ir_op_name(op);
 }
 
-void lower_made_gaussian(Lower *L, SrcPos pos)
-{
-    (void)pos;
-    L->stream.gaussian = 1;
-}
+void lower_made_gaussian(Lower *L) { L->stream.gaussian = 1; }
 
 void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *why)
 {
@@ -347,7 +343,7 @@ static int lower_dense(Lower *L, const Stmt *s)
         d->fan_in = L->prev_width;
         L->prev_width = d->width;
     }
-    lower_made_gaussian(L, s->pos);
+    lower_made_gaussian(L);
     return 1;
 }
 

@@ -244,7 +244,7 @@ int lower_conv(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w};
-    lower_made_gaussian(L, s->pos);
+    lower_made_gaussian(L);
     return 1;
 }
 

@@ -95,11 +95,11 @@ typedef struct Bound {
 const char *lower_pos_str(Lower *L, SrcPos p);
 int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);
 IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos);
-/* The Gaussianity rules (docs/gaussianity.md). The stream after a layer named
- * `name` at pos whose output is Gaussian; or not, because of that layer
- * (why: what it did, "" for a nonlinearity). */
+/* The Gaussianity rules (docs/gaussianity.md): the stream after a layer whose
+ * output is Gaussian (dense, conv); or not, because of the layer `name` at pos
+ * (why: what it did, for messages; "" for a nonlinearity). */
 const char *lower_op_label(Lower *L, const IrOp *op); /* "relu", "fanout … prod" */
-void lower_made_gaussian(Lower *L, SrcPos pos);
+void lower_made_gaussian(Lower *L);
 void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *why);
 /* 1 when the stream is Gaussian; else an error: `what` at pos needs a
  * Gaussian input, with where the input comes from. */

@@ -291,3 +291,43 @@ Test(gaussianity, ir_refused)
     cr_expect_eq(status, 1, "%s", out);
     cr_expect(strstr(out, "usage: ntkc ir") != NULL, "%s", out);
 }
+
+/* The library front doors refuse like the command line. */
+Test(gaussianity, library_refuses)
+{
+    ntkc_error err = {0};
+    const char *src = "net n { input image(6, 6, 2); conv(3); relu; global_avg_pool; relu; dense(1) }";
+    cr_expect_null(ntkc_compile_string(src, "lib.ntk", NULL, &err));
+    cr_expect_eq(err.code, NTKC_EUSER);
+    cr_expect(strstr(err.message, "lib.ntk:1:63: error: relu at 1:63" NEEDS "its input comes from global_avg_pool") ==
+                  err.message,
+              "%s", err.message);
+    ntkc_compile_options opts = {.backend = NTKC_BACKEND_CC};
+    cr_expect_null(ntkc_compile_string(src, "lib.ntk", &opts, &err));
+    cr_expect_eq(err.code, NTKC_EUSER, "%s", err.message);
+    char *c = ntkc_emit("net n { dense; relu; relu; dense }", "lib.ntk", NULL, &err);
+    cr_expect_null(c);
+    cr_expect(strstr(err.message, "lib.ntk:1:22: error: relu at 1:22" NEEDS "its input comes from relu at 1:16") ==
+                  err.message,
+              "%s", err.message);
+}
+
+Test(gaussianity, ir_dump_graph_and_standard)
+{
+    int status;
+    char l[256];
+    const char *out = run_ir("net g { input graph(3); aggregate; dense(1.5); relu; readout(mean); dense }\n", "", &status);
+    cr_assert_eq(status, 0, "%s", out);
+    cr_expect(strstr(out, "%0 = input graph(3)  # not gaussian\n") != NULL, "%s", out);
+    cr_expect(strstr(ir_line(out, "%1 = ", l, sizeof l), "%1 = aggregate %0, scale uniform, self_loops true") != NULL,
+              "%s", l);
+    cr_expect(strstr(l, "nodes   not gaussian") != NULL, "%s", l);
+    cr_expect(strstr(ir_line(out, "%3 = ", l, sizeof l), "nodes   not gaussian  record 1 per node") != NULL, "%s", l);
+    cr_expect(strstr(ir_line(out, "%4 = ", l, sizeof l), "%4 = readout %3, pool mean") != NULL, "%s", l);
+    cr_expect(strstr(l, "graph   not gaussian") != NULL, "%s", l);
+    out = run_ir("net s { param standard; dense(1.5, 0.05, width=64); relu; dense }\n", "", &status);
+    cr_assert_eq(status, 0, "%s", out);
+    cr_expect(strstr(out, "# net s (1:5), param standard\n") != NULL, "%s", out);
+    cr_expect(strstr(out, "%1 = dense %0, w_std 1.5, b_std 0.05, width 64, fan_in data") != NULL, "%s", out);
+    cr_expect(strstr(out, "%3 = dense %2, w_std 1, b_std 0, fan_in 64") != NULL, "%s", out);
+}

@@ -102,7 +102,7 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))
-	$(if $(SAN),@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)")
+	$(if $(SAN),$(if $(TEST_ARGS),,@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)"))
 
 # The Python package (python/ntkc) over this build's libntkc.so, checked
 # against this build's ntkc. Under ASan the interpreter is not instrumented:

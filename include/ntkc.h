@@ -66,7 +66,12 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
 char *ntkc_derive(const char *source, const char *filename, const char *const *names, size_t nnames,
                   ntkc_error *err);
 
-/* Frees a string returned by ntkc_emit or ntkc_derive (for callers, such as
+/* The recursion IR one net of a source text lowers to, as `ntkc ir` prints it:
+ * one line per op with its position, output shape and Gaussianity. Returns a
+ * malloc'd string (free it) or NULL. */
+char *ntkc_ir(const char *source, const char *filename, const char *net_name, ntkc_error *err);
+
+/* Frees a string returned by ntkc_emit, ntkc_derive or ntkc_ir (for callers, such as
  * Python's ctypes, that do not share this library's malloc). */
 void ntkc_free(void *p);
 

@@ -59,6 +59,7 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_net_takes_graphs": (c_int, [c_void_p]),
     "ntkc_emit": (c_void_p, [c_char_p, c_char_p, c_char_p, POINTER(CError)]),
     "ntkc_derive": (c_void_p, [c_char_p, c_char_p, POINTER(c_char_p), c_size_t, POINTER(CError)]),
+    "ntkc_ir": (c_void_p, [c_char_p, c_char_p, c_char_p, POINTER(CError)]),
     "ntkc_free": (None, [c_void_p]),
     "ntkc_kernel": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P,
                             _DOUBLE_P, POINTER(EvalOptions), POINTER(CError)]),

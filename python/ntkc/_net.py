@@ -278,9 +278,12 @@ class Net:
         return _take_string(ptr, err)
 
     def ir(self) -> str:
-        """The recursion IR as text — not available yet."""
-        raise NotImplementedError("net.ir(): libntkc has no IR dump function yet (the `ntkc ir` command "
-                                  "and its library call are being added separately)")
+        """The recursion IR the net lowers to, as ``ntkc ir`` prints it (ops, shapes, Gaussianity)."""
+        err = CError()
+        name = self.path if self.path is not None else self._filename
+        ptr = lib.ntkc_ir(self.source().encode(), name.encode(),
+                          self._net_name.encode() if self._net_name else None, byref(err))
+        return _take_string(ptr, err)
 
     def kernel(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = ("nngp", "ntk"),
                threads: int = 0, progress: bool = False,

@@ -111,9 +111,12 @@ class TextAsTheCli(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(ntkc.derive(example("activations.ntk"), names or None), r.stdout)
 
-    def test_ir_says_why_not(self) -> None:
-        with self.assertRaisesRegex(NotImplementedError, "IR dump"):
-            ntkc.Net(example("fc.ntk")).ir()
+    def test_ir(self) -> None:
+        for name in ("fc.ntk", "cntk.ntk", "gntk.ntk"):
+            with self.subTest(net=name):
+                r = run_cli(["ir", example(name)])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(ntkc.Net(example(name)).ir(), r.stdout)
 
 
 class ErrorsAsTheCli(unittest.TestCase):

@@ -61,14 +61,16 @@ class AsHandWritten(unittest.TestCase):
         self.same(kernel_fn, "standard.ntk", RNG.standard_normal((12, 7)))
 
     def test_cntk_with_residual_blocks(self) -> None:
-        conv = lambda w, b, **kw: stax.Conv(32, (3, 3), padding=kw.pop("padding", "SAME"), W_std=w, b_std=b, **kw)
-        residual = stax.serial(stax.FanOut(2), stax.parallel(stax.serial(conv(1.414, 0.1), stax.Relu(),
-                                                                         conv(1.414, 0.1)), stax.Identity()),
-                               stax.FanInSum(), stax.Relu())
-        _, _, kernel_fn = stax.serial(conv(1.414, 0.0), stax.Relu(), stax.repeat(residual, 3),
-                                      stax.AvgPool((2, 2), strides=(2, 2)),
-                                      conv(1.414, 0.1, strides=(2, 2), padding="CIRCULAR"), stax.GlobalAvgPool(),
-                                      stax.Dense(1))
+        """examples/cntk.ntk: pre-activation residual blocks (neural-tangents' WideResNet style)."""
+        conv = lambda b=0.1, **kw: stax.Conv(32, (3, 3), padding="SAME", W_std=1.414, b_std=b, **kw)
+        def residual(main, shortcut=stax.Identity()):
+            return stax.serial(stax.FanOut(2), stax.parallel(main, shortcut), stax.FanInSum())
+        block = stax.serial(stax.Relu(), conv(), stax.Relu(), conv())
+        halving = stax.serial(stax.Relu(), conv(strides=(2, 2)), stax.Relu(), conv())
+        _, _, kernel_fn = stax.serial(conv(0.0), residual(block), residual(block),
+                                      residual(halving, conv(strides=(2, 2))), residual(block),
+                                      stax.AvgPool((2, 2), strides=(2, 2)), stax.Relu(), stax.GlobalAvgPool(),
+                                      stax.Dense(1, W_std=1.0))
         self.same(kernel_fn, "cntk.ntk", RNG.standard_normal((3, 8, 8, 1)), exact=False)
 
     def test_source_shown(self) -> None:

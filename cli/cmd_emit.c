@@ -14,7 +14,7 @@ static const char help[] =
     "\n"
     "Writes the self-contained C99 the net compiles to (needs only libc and\n"
     "libm). Entry point, with NAME the net's name:\n"
-    "  int ntkc_NAME(size_t n1, const double *x1, size_t n2, const double *x2,\n"
+    "  int ntkcnet_NAME(size_t n1, const double *x1, size_t n2, const double *x2,\n"
     "                size_t dim, double *nngp, double *ntk);\n"
     "x1, x2 row-major n1×dim and n2×dim; nngp, ntk row-major n1×n2 (either may\n"
     "be NULL). Returns 0, 1 when dim does not fit the net, 2 out of memory, 3\n"

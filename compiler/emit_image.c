@@ -1,6 +1,6 @@
 /* Emits the kernel of an image net (or a branching vector net) as C99; the
  * plan is described in emit_image.h. The per-entry function
- *   ntkc_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
+ *   ntkcnet_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
  * computes out[0] = NNGP and out[1] = NTK of one pair from the prep records
  * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
 #include <stdarg.h>
@@ -67,15 +67,13 @@ static void line(Em *e, const char *fmt, ...)
 /* A double as a literal that reads back exactly; use as lit(v).s within one
  * expression (the temporary lives until its end). */
 typedef struct Lit {
-    char s[40];
+    char s[SB_DOUBLE_MAX];
 } Lit;
 
 static Lit lit(double v)
 {
     Lit l;
-    snprintf(l.s, sizeof l.s, "%.17g", v);
-    if (strpbrk(l.s, ".eEni") == NULL)
-        strcat(l.s, ".0");
+    sb_format_double(l.s, v);
     return l;
 }
 
@@ -590,10 +588,10 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
      * scratch records for the lanes past the end of a prep batch */
     size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES, pair_total = ws + 2 * ps * LANES;
-    sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
-    sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
+    sb_printf(sb, "size_t ntkcnet_%s_prep_size(void) { return %zu; }\n\n", n, ps);
+    sb_printf(sb, "int ntkcnet_%s_uses_gram(void) { return 0; }\n\n", n);
     sb_printf(sb,
-              "void ntkc_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
+              "void ntkcnet_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
               "{\n"
               "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
               "    if (!ws) { /* no memory: poison the records so every entry reports non-finite */\n"
@@ -611,7 +609,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
               "        }\n"
               "%s"
-              "        ntkc_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
+              "        ntkcnet_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
               "        for (int l = 0; l < NTKC_LANES; l++)\n"
               "            rec[l][%zu] = out[l], rec[l][%zu] = out[NTKC_LANES + l];\n"
               "    }\n"
@@ -621,7 +619,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     sb_printf(sb,
               "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
               " * records (and inputs) are lane-expanded once and serve every row. */\n"
-              "static size_t ntkc_%s_cols(size_t rows, size_t cols,\n"
+              "static size_t ntkcnet_%s_cols(size_t rows, size_t cols,\n"
               "                           const double *x1, const double *prep1,\n"
               "                           const double *x2, const double *prep2, size_t dim,\n"
               "                           double *nngp, double *ntk, size_t ldo, double *ws)\n"
@@ -641,7 +639,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "        for (size_t i = 0; i < rows; i++) {\n"
               "            for (int l = 0; l < NTKC_LANES; l++)\n"
               "                x1l[l] = x1 + i * dim;\n"
-              "            ntkc_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
+              "            ntkcnet_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
               "            for (size_t l = 0; l < m; l++)\n"
               "                bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);\n"
               "        }\n"
@@ -650,7 +648,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "}\n\n",
               n, ws, ps, ps, lanes_cols, n, ps);
     sb_printf(sb,
-              "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
+              "size_t ntkcnet_%s_tile(size_t rows, size_t cols,\n"
               "                    const double *x1, const double *prep1,\n"
               "                    const double *x2, const double *prep2, size_t dim,\n"
               "                    const double *gram, size_t ldg,\n"
@@ -660,7 +658,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    (void)gram, (void)ldg;\n"
               "    if (!ws)\n"
               "        return rows * cols;\n"
-              "    size_t bad = ntkc_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
+              "    size_t bad = ntkcnet_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
@@ -669,7 +667,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,\n"
               " * both sides' records lane-expanded: how the triangle's diagonal blocks\n"
               " * fill every lane. */\n"
-              "static size_t ntkc_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
+              "static size_t ntkcnet_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
               "                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,\n"
               "                            double *ws)\n"
               "{\n"
@@ -684,7 +682,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    ntkc_expand(v1, r1, %zu);\n"
               "    ntkc_expand(v2, r2, %zu);\n"
               "%s"
-              "    ntkc_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
+              "    ntkcnet_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
               "    for (int l = 0; l < np; l++)\n"
               "        bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);\n"
               "    return bad;\n"
@@ -694,7 +692,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal\n"
               " * from the records, above the 8x8 diagonal blocks by column groups, the\n"
               " * blocks' other 28 entries each packed 8 to a pass. */\n"
-              "size_t ntkc_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
+              "size_t ntkcnet_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
               "                   double *nngp, double *ntk, size_t ldo)\n"
               "{\n"
               "    double *ws = malloc(%zu * sizeof(double));\n"
@@ -703,7 +701,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    if (!ws)\n"
               "        return n * n;\n"
               "    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)\n"
-              "        bad += ntkc_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
+              "        bad += ntkcnet_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
               "                            prep + j0 * %zu, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);\n"
               "    for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */\n"
               "        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * %zu + %zu], prep[i * %zu + %zu]);\n"
@@ -713,19 +711,19 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            for (size_t j = i + 1; j < b1; j++) {\n"
               "                pi[np] = i, pj[np] = j;\n"
               "                if (++np == NTKC_LANES) {\n"
-              "                    bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "                    bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
               "                    np = 0;\n"
               "                }\n"
               "            }\n"
               "    }\n"
               "    if (np)\n"
-              "        bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "        bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
               n, pair_total, n, ps, ps, ps - 2, ps, ps - 1, n, n);
     sb_printf(sb,
-              "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
+              "int ntkcnet_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"
               "{\n",
               n);
@@ -738,9 +736,9 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    if (!p1)\n"
               "        return 2;\n"
               "    double *p2 = p1 + n1 * %zu;\n"
-              "    ntkc_%s_prep(n1, x1, dim, p1);\n"
-              "    ntkc_%s_prep(n2, x2, dim, p2);\n"
-              "    size_t bad = ntkc_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
+              "    ntkcnet_%s_prep(n1, x1, dim, p1);\n"
+              "    ntkcnet_%s_prep(n2, x2, dim, p2);\n"
+              "    size_t bad = ntkcnet_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
               "    free(p1);\n"
               "    return bad ? 3 : 0;\n"
               "}\n",
@@ -791,7 +789,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
               " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and\n"
               " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then\n"
               " * NTK. */\n"
-              "static void ntkc_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
+              "static void ntkcnet_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
               "                          int bc, double *const *fill, size_t dim, double *ws, double *out)\n"
               "{\n"
               "    double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};\n"

@@ -742,7 +742,7 @@ void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S,
  * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and
  * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then
  * NTK. */
-static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
+static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
                           int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
@@ -846,11 +846,11 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 898; }
+size_t ntkcnet_cntk_prep_size(void) { return 898; }
 
-int ntkc_cntk_uses_gram(void) { return 0; }
+int ntkcnet_cntk_uses_gram(void) { return 0; }
 
-void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
+void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     double *ws = malloc(222769 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
@@ -868,7 +868,7 @@ void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
             rec[l] = real ? prep + (i0 + l) * 898 : spare + l * 898;
         }
         ntkc_lanes(xl, 64, ws + 4096);
-        ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
+        ntkcnet_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
             rec[l][896] = out[l], rec[l][897] = out[NTKC_LANES + l];
     }
@@ -877,7 +877,7 @@ void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 
 /* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
  * records (and inputs) are lane-expanded once and serve every row. */
-static size_t ntkc_cntk_cols(size_t rows, size_t cols,
+static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
                            const double *x1, const double *prep1,
                            const double *x2, const double *prep2, size_t dim,
                            double *nngp, double *ntk, size_t ldo, double *ws)
@@ -897,7 +897,7 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
+            ntkcnet_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++)
                 bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
@@ -905,7 +905,7 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
     return bad;
 }
 
-size_t ntkc_cntk_tile(size_t rows, size_t cols,
+size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
                     const double *x1, const double *prep1,
                     const double *x2, const double *prep2, size_t dim,
                     const double *gram, size_t ldg,
@@ -915,7 +915,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    size_t bad = ntkc_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
+    size_t bad = ntkcnet_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
@@ -923,7 +923,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
 /* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,
  * both sides' records lane-expanded: how the triangle's diagonal blocks
  * fill every lane. */
-static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
+static size_t ntkcnet_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
@@ -938,7 +938,7 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
     ntkc_expand(v1, r1, 898);
     ntkc_expand(v2, r2, 898);
     ntkc_lanes(x2l, 64, ws + 4096);
-    ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
+    ntkcnet_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
     return bad;
@@ -947,7 +947,7 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
 /* The upper triangle (i <= j) of the kernel of x with itself: the diagonal
  * from the records, above the 8x8 diagonal blocks by column groups, the
  * blocks' other 28 entries each packed 8 to a pass. */
-size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
+size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
     double *ws = malloc(215585 * sizeof(double));
@@ -956,7 +956,7 @@ size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
-        bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
+        bad += ntkcnet_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
                             prep + j0 * 898, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
     for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
         bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 898 + 896], prep[i * 898 + 897]);
@@ -966,18 +966,18 @@ size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
             for (size_t j = i + 1; j < b1; j++) {
                 pi[np] = i, pj[np] = j;
                 if (++np == NTKC_LANES) {
-                    bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+                    bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
                     np = 0;
                 }
             }
     }
     if (np)
-        bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+        bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
 
-int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
+int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
             size_t dim, double *nngp, double *ntk)
 {
     if (dim != 64)
@@ -986,9 +986,9 @@ int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
     if (!p1)
         return 2;
     double *p2 = p1 + n1 * 898;
-    ntkc_cntk_prep(n1, x1, dim, p1);
-    ntkc_cntk_prep(n2, x2, dim, p2);
-    size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    ntkcnet_cntk_prep(n1, x1, dim, p1);
+    ntkcnet_cntk_prep(n2, x2, dim, p2);
+    size_t bad = ntkcnet_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }

@@ -7,7 +7,7 @@
 #include "ntkc.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
-/* "ntkc_<net><suffix>" in the compiled code, or NULL with err set. */
+/* NTKC_NET_PREFIX "<net><suffix>" (c_text.h) in the compiled code, or NULL with err set. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err);
 /* Reads a whole file into a NUL-terminated malloc'd buffer, or NULL with err set. */
 char *ntkc_read_text_file(const char *path, NtkcError *err);

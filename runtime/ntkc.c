@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "c_text.h"
 #include "emit.h"
 #include "engine.h"
 #include "frontend.h"
@@ -55,11 +56,11 @@ char *ntkc_read_text_file(const char *path, NtkcError *err)
     return buf;
 }
 
-/* Looks up "ntkc_<net>_<what>" in the compiled module. */
+/* Looks up NTKC_NET_PREFIX "<net><what>" in the compiled module. */
 static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
 {
     /* Net names have no length limit, so neither has the symbol. */
-    const char *name = arena_printf(&net->arena, "ntkc_%s%s", net->ir->name, what);
+    const char *name = arena_printf(&net->arena, NTKC_NET_PREFIX "%s%s", net->ir->name, what);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);
@@ -82,7 +83,7 @@ static int bind_kernel(ntkc_net *net, NtkcError *err)
     if ((p = net_symbol(net, "_tile", err)) == NULL)
         return -1;
     memcpy(&net->fns.tile, &p, sizeof p);
-    const char *tri = arena_printf(&net->arena, "ntkc_%s_tri", net->ir->name);
+    const char *tri = arena_printf(&net->arena, NTKC_NET_PREFIX "%s_tri", net->ir->name);
     if ((p = jit_symbol(net->jit, tri)) != NULL) /* optional */
         memcpy(&net->fns.tri, &p, sizeof p);
     return 0;
@@ -174,13 +175,13 @@ const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 /* Not through the arena: graph kernels of one net may run on several threads. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err)
 {
-    size_t len = strlen(net->ir->name) + strlen(suffix) + 6;
+    size_t len = strlen(NTKC_NET_PREFIX) + strlen(net->ir->name) + strlen(suffix) + 1;
     char *name = malloc(len);
     if (name == NULL) {
         diag_internal(err, "out of memory");
         return NULL;
     }
-    snprintf(name, len, "ntkc_%s%s", net->ir->name, suffix);
+    snprintf(name, len, NTKC_NET_PREFIX "%s%s", net->ir->name, suffix);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);

@@ -39,6 +39,8 @@ int cmd_emit(int argc, char **argv)
     int to_file = out != NULL && strcmp(out, "-") != 0;
     if (to_file && check_output_not_input(out, (const char *const *)args.positional, 1, &err) != 0)
         return report_error(&err);
+    if (to_file)
+        note_stale_temps(&out, 1);
     char *text = ntkc_read_text_file(args.positional[0], &err);
     if (text == NULL)
         return report_error(&err);

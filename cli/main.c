@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "temp_files.h"
 
 static const char usage[] =
     "usage: ntkc COMMAND [ARGS]\n"
@@ -44,6 +45,8 @@ static const Command commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* an interrupted run removes its temp files (outputs, code cache) */
+    temp_files_install_handlers();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);

@@ -77,7 +77,7 @@ static uint64_t get_u64(const unsigned char *p)
 /* What an entry must match: the flags, then the source. */
 static char *cache_key(const char *source, size_t *len)
 {
-    size_t n = strlen(source) + 1;
+    size_t n = strlen(source) + 2; /* the blank line, the NUL */
     for (size_t i = 0; i < sizeof cc_flags / sizeof cc_flags[0]; i++)
         n += strlen(cc_flags[i]) + 1;
     char *key = malloc(n), *at = key;
@@ -221,9 +221,13 @@ static const unsigned char *entry_object(const Bytes *entry, const char *key, si
 }
 
 /* Loads an object from memory: a memfd where the kernel has them, else a
- * private file in the cache directory, removed once mapped. */
-static void *load_object(const char *dir, const unsigned char *obj, size_t len, char *why, size_t why_size)
+ * private file in the cache directory, removed once mapped. The memfd stays
+ * open (*keep) until the module is freed: dlopen knows objects by name, and a
+ * later "/proc/self/fd/N" with N reused would get the old module back. */
+static void *load_object(const char *dir, const unsigned char *obj, size_t len, int *keep, char *why,
+                         size_t why_size)
 {
+    *keep = -1;
     char path[PATH_MAX + 64];
     int slot = -1, fd = memfd_create("ntkc-jit", MFD_CLOEXEC);
     if (fd >= 0) {
@@ -247,6 +251,9 @@ static void *load_object(const char *dir, const unsigned char *obj, size_t len, 
     if (slot >= 0 || strncmp(path, "/proc/", 6) != 0) {
         temp_files_forget(slot);
         unlink(path);
+    } else if (dl != NULL) {
+        *keep = fd;
+        return dl;
     }
     close(fd);
     return dl;
@@ -364,13 +371,14 @@ int jit_cc_compile(JitModule *m, const char *source, const char *source_name, Nt
     }
     snprintf(name, sizeof name, "%016llx.jit", (unsigned long long)fnv1a(0xcbf29ce484222325ULL, key, key_len));
     Bytes entry = {0}, obj = {0};
+    m->fd = -1;
     size_t len;
     const unsigned char *p;
     if (read_own_file(dfd, name, 1, &entry) == 0 && (p = entry_object(&entry, key, key_len, &len)) != NULL)
-        m->dl = load_object(dir, p, len, why, sizeof why);
+        m->dl = load_object(dir, p, len, &m->fd, why, sizeof why);
     /* a miss, or an entry that is not ours, corrupt or unloadable: rebuild it */
     if (m->dl == NULL && compile_object(dfd, dir, source, &obj, err) == 0) {
-        m->dl = load_object(dir, obj.p, obj.n, why, sizeof why);
+        m->dl = load_object(dir, obj.p, obj.n, &m->fd, why, sizeof why);
         if (m->dl != NULL)
             store_entry(dfd, dir, name, key, key_len, &obj);
         else
@@ -385,4 +393,9 @@ int jit_cc_compile(JitModule *m, const char *source, const char *source_name, Nt
 
 void *jit_cc_symbol(JitModule *m, const char *name) { return dlsym(m->dl, name); }
 
-void jit_cc_free(JitModule *m) { dlclose(m->dl); }
+void jit_cc_free(JitModule *m)
+{
+    dlclose(m->dl);
+    if (m->fd >= 0)
+        close(m->fd);
+}

@@ -289,6 +289,20 @@ static void emit_entry(StrBuf *sb, const IrNet *net)
               n, n, n, n);
 }
 
+/* Every activation of ops, branches included, is named by an identifier. */
+static int act_names_valid(const IrOp *ops, size_t nops)
+{
+    for (size_t i = 0; i < nops; i++) {
+        if (ops[i].kind == IR_ACT && !c_ident_ok(ops[i].u.act.def->name))
+            return 0;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                if (!act_names_valid(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                    return 0;
+    }
+    return 1;
+}
+
 /* Names become parts of symbols: only identifiers may (c_text.h). The front
  * end admits no other, so a failure here is ntkc's bug. */
 static int names_valid(const IrNet *net, NtkcError *err)
@@ -297,11 +311,10 @@ static int names_valid(const IrNet *net, NtkcError *err)
         diag_internal(err, "emitter: the net name is not a C identifier");
         return 0;
     }
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind == IR_ACT && !c_ident_ok(net->ops[i].u.act.def->name)) {
-            diag_internal(err, "emitter: an activation name of net '%s' is not a C identifier", net->name);
-            return 0;
-        }
+    if (!act_names_valid(net->ops, net->nops)) {
+        diag_internal(err, "emitter: an activation name of net '%s' is not a C identifier", net->name);
+        return 0;
+    }
     return 1;
 }
 

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 
 #include "c_text.h"
+#include "emit.h"
+#include "net_internal.h"
 #include "emit_prims.h"
 #include "npy.h"
 #include "strbuf.h"
@@ -195,6 +197,43 @@ Test(security_inject, numbers_are_c_for_every_double)
         else
             cr_expect(buf[0] == '(', "%s", buf);
     }
+}
+
+/* The emitters' gate refuses a name that is no identifier (the front end
+ * never makes one: this is the check behind that promise). */
+Test(security_inject, emitter_refuses_names_that_are_not_identifiers)
+{
+    ntkc_net *net = compile_or_fail("net ok { input image(3, 3, 1); conv(3); residual { relu; conv(3) }; flatten; dense }",
+                                    NTKC_BACKEND_TCC);
+    IrNet copy = *ntkc_net_ir(net);
+    ntkc_error err = {0};
+    copy.name = "a*/ int evil; /*";
+    cr_expect_null(emit_net_c(&copy, "n.ntk", &err));
+    cr_expect_eq(err.code, 2, "%s", err.message);
+    /* an activation inside a residual branch */
+    copy.name = "ok";
+    IrOp *ops = malloc(copy.nops * sizeof *ops);
+    memcpy(ops, copy.ops, copy.nops * sizeof *ops);
+    IrOp *act = NULL;
+    for (size_t i = 0; i < copy.nops; i++)
+        if (ops[i].kind == IR_FANOUT) {
+            for (size_t k = 0; k < ops[i].u.fanout.nbranches; k++)
+                for (size_t j = 0; j < ops[i].u.fanout.branches[k].nops; j++)
+                    if (ops[i].u.fanout.branches[k].ops[j].kind == IR_ACT)
+                        act = &ops[i].u.fanout.branches[k].ops[j];
+        }
+    cr_assert(act && act->kind == IR_ACT);
+    ActDef bad = *act->u.act.def;
+    const ActDef *saved = act->u.act.def;
+    bad.name = "relu\n#define x";
+    act->u.act.def = &bad;
+    copy.ops = ops;
+    diag_clear(&err);
+    cr_expect_null(emit_net_c(&copy, "n.ntk", &err));
+    cr_expect_eq(err.code, 2, "%s", err.message);
+    act->u.act.def = saved;
+    free(ops);
+    ntkc_net_free(net);
 }
 
 /* ---- item 9: names of helpers ---------------------------------------- */

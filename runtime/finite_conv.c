@@ -247,7 +247,7 @@ static void pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t
 
 static double pool_scale(const Node *nd)
 {
-    return nd->op->u.pool.average ? 1.0 / (nd->win.kh * nd->win.kw) : 1.0;
+    return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
 }
 
 static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)

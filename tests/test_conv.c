@@ -230,3 +230,16 @@ Test(conv, circular_after_strided_circular_in_a_branch_is_refused)
     cr_expect(strstr(err.message, "strided circular conv whose stride does not divide the image size") != NULL, "%s",
               err.message);
 }
+
+/* Windows several times the image (circular padding wraps around more than
+ * once), strides past it, pools larger than the image, on both back ends. */
+Test(conv, windows_and_strides_larger_than_the_image, .timeout = TIMEOUT(60))
+{
+    check_both("net w { input image(3, 2, 2); conv(kh=8, kw=5, w_std=1.3, b_std=0.1, padding=circular); relu\n"
+               "  conv(4, 1.2, 0.1); relu; avg_pool(5, stride=1, padding=same); conv(7, 1.1, stride=4, padding=circular)\n"
+               "  relu; sum_pool(3, padding=circular); global_avg_pool; dense }",
+               23);
+    check_both("net v { input sequence(4, 3); conv(9, 1.4, 0.2, stride=3, padding=circular); erf\n"
+               "  conv(6, 1.2, 0.1, stride=5); relu; flatten; dense }",
+               24);
+}

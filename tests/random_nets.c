@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "finite_conv.h"
+#include "finite_graph.h"
 #include "finite_net.h"
 #include "net_internal.h"
 
@@ -20,7 +21,7 @@ typedef struct Gen {
     char *s;
     size_t len;
     int anywhere;
-    int image, seq, standard;
+    int image, seq, standard, graph;
     size_t h, w;  /* current grid while image (0: a valid window ran out of pixels) */
     int gaussian; /* the current value is a Gaussian field (a dense/conv output, or linear maps of one) */
 } Gen;
@@ -86,12 +87,17 @@ static void activation(Gen *g)
     g->gaussian = 0;
 }
 
-/* An activation where the rules allow one (all the time with `anywhere`). */
+/* An activation where the rules allow one (all the time with `anywhere`,
+ * which also stacks a second one now and then: relu; relu). */
 static void maybe_activation(Gen *g, int percent)
 {
     if ((g->gaussian || g->anywhere) && chance(g, percent)) {
         put(g, "; ");
         activation(g);
+        if (g->anywhere && chance(g, 15)) {
+            put(g, "; ");
+            activation(g);
+        }
     }
 }
 
@@ -217,10 +223,13 @@ static void image_part(Gen *g)
             put(g, "%s(", chance(g, 50) ? "avg_pool" : "sum_pool");
             window(g, 3, 3, -1);
             put(g, ")");
+            maybe_activation(g, g->anywhere ? 30 : 0);
         } else if (what < 27) {
             residual(g);
+            maybe_activation(g, 50);
         } else if (what < 39) {
             fanout(g);
+            maybe_activation(g, 50);
         } else {
             layer_block(g);
         }
@@ -229,6 +238,27 @@ static void image_part(Gen *g)
     put(g, "\n    %s", head < 3 ? "flatten" : head < 8 ? "global_avg_pool" : "global_sum_pool");
     g->gaussian = head >= 3 && g->gaussian; /* flatten's kernel is that of the dense layer after it */
     g->image = 0;
+    maybe_activation(g, g->anywhere ? 30 : 0);
+}
+
+/* Graph nets: dense layers, activations and aggregations on the nodes, one
+ * readout, then dense layers on the graph. */
+static void graph_body(Gen *g)
+{
+    int blocks = 1 + pick(g, 3);
+    for (int b = 0; b < blocks; b++) {
+        put(g, "\n    aggregate(scale=%s, self_loops=%s)", chance(g, 50) ? "uniform" : "degree",
+            chance(g, 70) ? "true" : "false");
+        maybe_activation(g, g->anywhere ? 20 : 0);
+        put(g, "\n    ");
+        layer_block(g);
+    }
+    put(g, "\n    readout(pool=%s, jk=%s)", chance(g, 50) ? "sum" : "mean", chance(g, 30) ? "true" : "false");
+    maybe_activation(g, g->anywhere ? 20 : 0);
+    if (chance(g, 50)) {
+        put(g, "\n    ");
+        layer_block(g);
+    }
 }
 
 void random_net_source(unsigned long long seed, const RandomNetOptions *o, char src[RANDOM_NET_SOURCE])
@@ -238,10 +268,11 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
     for (int k = 0; k < 4; k++)
         next(&g);
     put(&g, "%s", formulas);
-    int kind = pick(&g, 10); /* 0-4 vectors, 5-7 images, 8-9 sequences */
-    g.image = kind >= 5;
-    g.seq = kind >= 8;
-    g.standard = chance(&g, g.image ? 3 : 20);
+    int kind = pick(&g, 12); /* 0-4 vectors, 5-7 images, 8-9 sequences, 10-11 graphs */
+    g.image = kind >= 5 && kind < 10;
+    g.seq = kind >= 8 && kind < 10;
+    g.graph = kind >= 10;
+    g.standard = chance(&g, g.image || g.graph ? 3 : 20);
     put(&g, "net rnd {\n    ");
     if (g.standard)
         put(&g, "param standard\n    ");
@@ -251,13 +282,17 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
     } else if (g.image) {
         g.h = 2 + (size_t)pick(&g, 4), g.w = 2 + (size_t)pick(&g, 4);
         put(&g, "input image(%zu, %zu, %d)\n    ", g.h, g.w, 1 + pick(&g, 3));
+    } else if (g.graph) {
+        put(&g, "input graph(%d, normalize=%s)\n    ", RANDOM_GRAPH_FEATURES, chance(&g, 70) ? "true" : "false");
     } else if (chance(&g, 70)) {
         put(&g, "input vector(%d)\n    ", 2 + pick(&g, 5));
     }
     layer_block(&g); /* the first layer is affine */
     if (g.image)
         image_part(&g);
-    int blocks = pick(&g, 3);
+    if (g.graph)
+        graph_body(&g);
+    int blocks = g.graph ? 0 : pick(&g, 3);
     for (int b = 0; b < blocks; b++) {
         put(&g, "\n    ");
         int what = g.standard ? 100 : pick(&g, 100);
@@ -267,6 +302,8 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
             fanout(&g);
         else
             layer_block(&g);
+        if (what < 27)
+            maybe_activation(&g, 50);
     }
     put(&g, "\n    dense(%.3g, %.3g%s)\n}\n", w_std(&g), b_std(&g), g.standard && chance(&g, 50) ? "" : "");
 }
@@ -286,6 +323,7 @@ static const Rule rules[] = {
     {"pooling-in-branch", {"inside a residual or fanout block on images is not supported yet", NULL}},
     {"branch-shapes-differ", {"the branches of a fanout must agree", "changes the shape from", NULL}},
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},
+    {"graph-nets-take-dense-act-aggregate-readout", {"takes dense layers, activations, 'aggregate' and 'readout' only", NULL}},
     {"kernel-not-finite", {"is not finite", NULL}},
 };
 
@@ -339,6 +377,16 @@ static double rel_frobenius(const double *a, const double *b, size_t n)
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+static void mean_se(const double *sum, const double *sq, size_t samples, double *mean, double *se)
+{
+    double S = (double)samples;
+    for (size_t e = 0; e < 2 * N * N; e++) {
+        mean[e] = sum[e] / S;
+        double var = (sq[e] - S * mean[e] * mean[e]) / (S - 1);
+        se[e] = sqrt(var > 0 ? var / S : 0);
+    }
+}
+
 /* Mean and standard error per entry over o->samples finite networks. */
 static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomCheckOptions *o, size_t width,
                        unsigned long long seed, double *mean, double *se, NtkcError *err)
@@ -353,13 +401,101 @@ static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomC
         for (size_t e = 0; e < 2 * N * N; e++)
             sum[e] += k[e], sq[e] += k[e] * k[e];
     }
-    double S = (double)o->samples;
-    for (size_t e = 0; e < 2 * N * N; e++) {
-        mean[e] = sum[e] / S;
-        double var = (sq[e] - S * mean[e] * mean[e]) / (S - 1);
-        se[e] = sqrt(var > 0 ? var / S : 0);
-    }
+    mean_se(sum, sq, o->samples, mean, se);
     return 0;
+}
+
+/* Three small random graphs (4-7 nodes, RANDOM_GRAPH_FEATURES features per node). */
+static ntkc_graphs *random_graphs(unsigned long long seed, ntkc_error *err)
+{
+    char text[4096];
+    size_t len = 0;
+    double f[RANDOM_GRAPH_FEATURES * N];
+    inputs(seed, f, sizeof f / sizeof f[0]);
+    unsigned long long r = seed * 0x2545F4914F6CDD1DULL + 3;
+    len += (size_t)snprintf(text + len, sizeof text - len, "%d\n", N);
+    for (int gi = 0; gi < N; gi++) {
+        int n = 4 + gi + (int)(seed % 2);
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d 0\n", n);
+        for (int u = 0; u < n; u++) { /* a ring plus chords drawn from r: symmetric by construction */
+            int nb[8], k = 0;
+            for (int v = 0; v < n; v++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                int lo = u < v ? u : v, hi = u < v ? v : u;
+                unsigned long long h = (seed + 31ULL * (unsigned long long)(lo * 8 + hi)) * 0x9E3779B97F4A7C15ULL;
+                if (v != u && ((hi - lo) % n == 1 || hi - lo == n - 1 || (h >> 60) < 4) && k < 8)
+                    nb[k++] = v;
+            }
+            len += (size_t)snprintf(text + len, sizeof text - len, "0 %d", k);
+            for (int j = 0; j < k; j++)
+                len += (size_t)snprintf(text + len, sizeof text - len, " %d", nb[j]);
+            for (int c = 0; c < RANDOM_GRAPH_FEATURES; c++)
+                len += (size_t)snprintf(text + len, sizeof text - len, " %.6f",
+                                        f[(gi * RANDOM_GRAPH_FEATURES + c + u) % (RANDOM_GRAPH_FEATURES * N)] + 0.1 * u);
+            len += (size_t)snprintf(text + len, sizeof text - len, "\n");
+        }
+    }
+    return ntkc_graphs_parse(text, "random graphs", RANDOM_GRAPH_FEATURES, err);
+}
+
+/* Entry by entry: |mean − exact| ≤ z·se + bias·√(K_ii K_jj). */
+static void compare(const double *exact, const double *mean, const double *se, double bias,
+                    const RandomCheckOptions *o, RandomCheck *out)
+{
+    out->ok = 1;
+    for (int k = 0; k < 2; k++) {
+        const double *K = exact + k * N * N;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = i; j < N; j++) {
+                size_t e = k * N * N + i * N + j;
+                double scale = sqrt(fabs(K[i * N + i] * K[j * N + j]));
+                double tol = o->z * se[e] + bias * scale + 1e-12 * scale;
+                double z = fabs(mean[e] - exact[e]) / tol;
+                if (!(z <= out->worst_z))
+                    out->worst_z = z;
+                if (!(z <= 1.0) && out->ok) {
+                    out->ok = 0;
+                    snprintf(out->message, sizeof out->message,
+                             "%s(%zu,%zu): exact %.10g, Monte Carlo %.10g (standard error %.3g, bias allowance %.3g)",
+                             k ? "NTK" : "NNGP", i, j, exact[e], mean[e], se[e], bias * scale);
+                }
+            }
+    }
+    out->rel_nngp = rel_frobenius(mean, exact, N * N);
+    out->rel_ntk = rel_frobenius(mean + N * N, exact + N * N, N * N);
+}
+
+
+
+static void check_graph_net(ntkc_net *net, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out)
+{
+    ntkc_error err = {0};
+    ntkc_graphs *g = random_graphs(seed, &err);
+    double exact[2 * N * N], sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N], mean[2 * N * N], se[2 * N * N];
+    if (g == NULL || ntkc_kernel_graphs(net, g, NULL, exact, exact + N * N, NULL, &err) != 0) {
+        out->rule = classify(err.message);
+        out->ok = out->rule != NULL;
+        snprintf(out->message, sizeof out->message, "%s", err.message);
+        ntkc_graphs_free(g);
+        return;
+    }
+    out->accepted = 1;
+    for (size_t e = 0; e < 2 * N * N; e++)
+        exact[e] *= 1 + o->perturb;
+    const IrNet *ir = ntkc_net_ir(net);
+    for (size_t s = 0; s < o->samples; s++) {
+        FiniteNetOptions fo = {.width = o->width, .samples = 1, .seed = seed * 7919 + s};
+        if (finite_graph_kernels(ir, g, &fo, k, k + N * N, &err) != 0) {
+            snprintf(out->message, sizeof out->message, "finite networks failed: %.1900s", err.message);
+            ntkc_graphs_free(g);
+            return;
+        }
+        for (size_t e = 0; e < 2 * N * N; e++)
+            sum[e] += k[e], sq[e] += k[e] * k[e];
+    }
+    mean_se(sum, sq, o->samples, mean, se);
+    compare(exact, mean, se, (double)nonlinear(ir->ops, ir->nops) / (double)o->width, o, out);
+    ntkc_graphs_free(g);
 }
 
 void random_net_check(const char *src, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out)
@@ -375,6 +511,11 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
         return;
     }
     const IrNet *ir = ntkc_net_ir(net);
+    if (ntkc_net_takes_graphs(net)) {
+        check_graph_net(net, seed, o, out);
+        ntkc_net_free(net);
+        return;
+    }
     size_t d = ir->input.dim ? ir->input.dim : 4;
     double *x = malloc(N * d * sizeof *x), exact[2 * N * N], mean[2 * N * N], se[2 * N * N];
     inputs(seed, x, N * d);
@@ -400,28 +541,7 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
         ntkc_net_free(net);
         return;
     }
-    double bias = (double)nonlinear(ir->ops, ir->nops) / (double)width;
-    out->ok = 1;
-    for (int k = 0; k < 2; k++) {
-        const double *K = exact + k * N * N;
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = i; j < N; j++) {
-                size_t e = k * N * N + i * N + j;
-                double scale = sqrt(fabs(K[i * N + i] * K[j * N + j]));
-                double tol = o->z * se[e] + bias * scale + 1e-12 * scale;
-                double z = fabs(mean[e] - exact[e]) / tol;
-                if (!(z <= out->worst_z))
-                    out->worst_z = z;
-                if (!(z <= 1.0) && out->ok) {
-                    out->ok = 0;
-                    snprintf(out->message, sizeof out->message,
-                             "%s(%zu,%zu): exact %.10g, Monte Carlo %.10g (standard error %.3g, bias allowance %.3g)",
-                             k ? "NTK" : "NNGP", i, j, exact[e], mean[e], se[e], bias * scale);
-                }
-            }
-    }
-    out->rel_nngp = rel_frobenius(mean, exact, N * N);
-    out->rel_ntk = rel_frobenius(mean + N * N, exact + N * N, N * N);
+    compare(exact, mean, se, (double)nonlinear(ir->ops, ir->nops) / (double)width, o, out);
     free(x);
     ntkc_net_free(net);
 }

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-enum { RANDOM_NET_SOURCE = 8192 };
+enum { RANDOM_NET_SOURCE = 8192, RANDOM_GRAPH_FEATURES = 3 };
 
 typedef struct RandomNetOptions {
     /* 0: activations, layer_norm and products only where their inputs are

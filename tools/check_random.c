@@ -1,4 +1,4 @@
-/* make check-random NETS=N SEED=S [ANYWHERE=1] [VERBOSE=1]: draws N random nets
+/* make check-random NETS=N SEED=S [ANYWHERE=0] [VERBOSE=1]: draws N random nets
  * (tests/random_nets.c) from seed S, checks each against the Monte Carlo
  * finite networks, and prints how many were drawn, accepted and refused (per
  * rule), the worst Monte Carlo errors, and every failure. Exit 1 on any. */
@@ -37,9 +37,11 @@ int main(int argc, char **argv)
         if (!c.ok)
             failed++;
         if (!c.ok || verbose)
-            printf("%s net %lu (seed %llu): %s\n%s%s\n", c.ok ? "ok" : "FAILED", i, s,
-                   c.accepted ? (c.ok ? "agrees" : "disagrees") : c.rule ? c.rule : "refused by no named rule", src,
-                   c.message);
+            printf("%s net %lu (seed %llu): %s (Monte Carlo error NNGP %.4f, NTK %.4f; worst entry at %.2f of its "
+                   "tolerance)\n%s%s\n",
+                   c.ok ? "ok" : "FAILED", i, s,
+                   c.accepted ? (c.ok ? "agrees" : "disagrees") : c.rule ? c.rule : "refused by no named rule",
+                   c.rel_nngp, c.rel_ntk, c.worst_z, src, c.message);
     }
     printf("random nets: %lu drawn (seed %llu, %s), %zu accepted, %lu refused\n", nets, seed,
            anywhere ? "activations anywhere" : "activations on Gaussian inputs", accepted, nets - accepted);

@@ -24,7 +24,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+.PHONY: all deps test demo bench check-random check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -68,6 +68,20 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 # Tests run from the project root (they read examples/, generated/, data/).
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+
+# The property test over random nets at scale (tests/random_nets.c): NETS nets
+# from SEED, each against the Monte Carlo finite networks or refused by a named
+# rule; ANYWHERE=0 keeps activations on Gaussian inputs (nets the compiler
+# accepts), VERBOSE=1 lists every net.
+NETS ?= 50
+SEED ?= 1
+ANYWHERE ?= 1
+VERBOSE ?= 0
+$(BUILD)/check_random: $(BUILD)/tools/check_random.o $(BUILD)/tests/random_nets.o $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check-random: $(BUILD)/check_random
+	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/check_random $(NETS) $(SEED) $(ANYWHERE) $(VERBOSE)
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc

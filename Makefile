@@ -83,6 +83,11 @@ bench-parse:
 regen: $(BUILD)/ntkc
 	./scripts/regen.sh $(BUILD)/ntkc
 
+# Issue 15's checks: every Criterion suite named security* (escaping, cache,
+# outputs, signals, limits, hostile inputs, parse size, stdout).
+check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test TEST_ARGS="--filter 'security*/*'"
+
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \

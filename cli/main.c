@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "proc_limits.h"
 
 static const char usage[] =
     "usage: ntkc COMMAND [ARGS]\n"
@@ -83,7 +85,9 @@ int main(int argc, char **argv)
     /* Over `ulimit -f` a write fails with EFBIG, which the writer reports by
      * file name and cleans up after; SIGXFSZ would kill ntkc silently instead. */
     signal(SIGXFSZ, SIG_IGN);
-    return finish_stdout(run(argc, argv));
+    if (check_startup_limits() != 0)
+        _exit(1);
+    return finish_stdout(run_with_stack(run, argc, argv));
 }
 
 int report_stdout_error(int errnum)

@@ -74,3 +74,26 @@ Test(security_parse, duplicate_among_many_lets, .timeout = TIMEOUT(120))
     arena_free(&a);
     free(src);
 }
+
+/* Issue 15, item 14: bytes a terminal would act on (ESC, BEL, CR) are shown
+ * escaped in the excerpt under a message, the caret still under the column. */
+Test(security_parse, control_bytes_in_excerpts_are_escaped)
+{
+    static const char src[] = "net m {\n  dense(1.5) # \x1b]0;owned\x07 \r\n  bogus\x1b[2J\n}\n";
+    Arena a;
+    arena_init(&a);
+    NtkcError err = {0};
+    cr_assert_null(frontend_parse(&a, src, "esc.ntk", &err));
+    for (const char *c = err.message; *c; c++)
+        cr_assert(*c == '\n' || (unsigned char)*c >= 0x20, "raw byte 0x%02x in: %s", (unsigned char)*c, err.message);
+    cr_assert_not_null(strstr(err.message, "esc.ntk:3:8: error: unexpected byte 0x1b"), "%s", err.message);
+    cr_assert_not_null(strstr(err.message, "\n      bogus\\x1b[2J\n           ^"), "%s", err.message);
+    arena_free(&a);
+    /* on a comment line too, UTF-8 kept as is */
+    arena_init(&a);
+    diag_clear(&err);
+    cr_assert_null(frontend_parse(&a, "net m { dense(1.5) @ # \xcf\x83 \x1b\x07\n}\n", "c.ntk", &err));
+    cr_assert_not_null(strstr(err.message, "\n    net m { dense(1.5) @ # \xcf\x83 \\x1b\\x07\n                       ^"), "%s",
+                       err.message);
+    arena_free(&a);
+}

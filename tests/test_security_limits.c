@@ -105,6 +105,15 @@ Test(security_limits, memory_limits_never_hang, .timeout = TIMEOUT(300))
     cr_assert_eq(run_limited("-v 1000000", big, k, errs, sizeof errs), 1);
     cr_assert_not_null(strstr(errs, "the run needs about"), "%s", errs);
     cr_assert(!file_exists(k));
+    /* prediction: 12000 training rows need 3.5 GB of kernels and factor */
+    char y[300], cmd[2048];
+    snprintf(y, sizeof y, "%s/Y.npy", dir);
+    write_inputs(y, 12000, 1);
+    snprintf(cmd, sizeof cmd, "{ ulimit -v 1000000; timeout 60 %s predict examples/fc.ntk --train %s --targets %s --test %s "
+             "--mean %s; }", ntkc_bin(), big, y, big, k);
+    cr_assert_eq(run_command(cmd, errs, sizeof errs), 1, "%s", errs);
+    cr_assert_not_null(strstr(errs, "the run needs about"), "%s", errs);
+    cr_assert(!file_exists(k));
     remove_dir(dir);
 }
 

@@ -44,6 +44,7 @@ static const Command commands[] = {
     {"check", cmd_check},
     {"predict", cmd_predict},
     {"derive", cmd_derive},
+    {"ir", cmd_ir},
 };
 
 /* Everything a command printed must have reached standard output: a full

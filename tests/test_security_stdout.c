@@ -32,6 +32,8 @@ Test(security_stdout, emit_dash_to_full_disk) { expect_stdout_error("emit exampl
 
 Test(security_stdout, derive_to_full_disk) { expect_stdout_error("derive examples/activations.ntk"); }
 
+Test(security_stdout, ir_to_full_disk) { expect_stdout_error("ir examples/fc.ntk"); }
+
 Test(security_stdout, help_to_full_disk)
 {
     expect_stdout_error("--help");

@@ -24,7 +24,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-random check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+.PHONY: all deps test demo bench bench-parse check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -89,9 +89,18 @@ demo: $(BUILD)/ntkc
 bench: $(BUILD)/ntkc
 	./scripts/bench.sh $(BUILD)/ntkc
 
+# Front-end time on generated 1-10 MB sources (linear: issue 15, item 10).
+bench-parse:
+	./scripts/bench_parse.sh
+
 # Regenerates generated/ from examples/ (the tests diff the two).
 regen: $(BUILD)/ntkc
 	./scripts/regen.sh $(BUILD)/ntkc
+
+# Issue 15's checks: every Criterion suite named security* (escaping, cache,
+# outputs, signals, limits, hostile inputs, parse size, stdout).
+check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test TEST_ARGS="--filter 'security*/*'"
 
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.

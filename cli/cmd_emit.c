@@ -1,4 +1,5 @@
 /* ntkc emit: the standalone C of a net, to stdout or (atomically) a file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int cmd_emit(int argc, char **argv)
         return report_error(&err);
     int rc = 0;
     if (!to_file)
-        rc = fputs(c, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
+        rc = fputs(c, stdout) == EOF ? report_stdout_error(errno) : 0;
     else if (atomic_write_file(out, c, strlen(c), &err) != 0)
         rc = report_error(&err);
     free(c);

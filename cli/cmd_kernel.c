@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "proc_limits.h"
 #include "data.h"
 #include "graph_inputs.h"
 #include "npy.h"
@@ -93,6 +94,9 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
 {
     size_t n1 = in->n1, n2 = in->n2, shape[2] = {n1, n2};
     NpyOut *ntk = NULL, *nngp = NULL;
+    size_t out_bytes = n1 * n2 * sizeof(double) * (size_t)((a->ntk != NULL) + (a->nngp != NULL));
+    if (check_run_memory(out_bytes, threads, a->ntk ? a->ntk : a->nngp, err) != 0)
+        return err->code;
     if (a->ntk && (ntk = npy_out_create(a->ntk, 2, shape, err)) == NULL)
         return err->code;
     if (a->nngp && (nngp = npy_out_create(a->nngp, 2, shape, err)) == NULL) {

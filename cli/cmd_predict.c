@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "proc_limits.h"
 #include "data.h"
 #include "npy.h"
 #include "predict.h"
@@ -222,6 +223,11 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
 {
     size_t m = d->m, k = d->y.k;
     Outputs o = {0};
+    /* outputs, the train kernels and their factor, the cross kernels */
+    double n = (double)d->n, t = (double)r->ntimes, bytes = 8 * (t * (double)m * ((double)k + (a->cov ? (double)m : 0)) +
+                                                               3 * n * n + 2 * n * (double)m);
+    if (check_run_memory(bytes < 0x1p62 ? (size_t)bytes : (size_t)1 << 62, r->opts.eval.threads, a->mean, err) != 0)
+        return err->code;
     if (create_outputs(a, r->ntimes, m, k, &o, err)) {
         abort_outputs(&o);
         return err->code;

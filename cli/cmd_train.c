@@ -28,7 +28,8 @@ static const char help[] =
     "  mean dist, z      |mean_seeds f(Xt) - mu|/|mu| against ntkc predict's mean\n"
     "                    mu; z = RMS of (mean - mu)/sqrt(C_ii/S), ~1 when only the\n"
     "                    finite number of seeds separates them\n"
-    "  cov dist          |C_seeds - C|_F/|C|_F against ntkc predict's covariance\n"
+    "  cov dist          |C_seeds - C|_F/|C|_F against ntkc predict's covariance,\n"
+    "                    beside what S seeds alone give (sampling)\n"
     "and the log-log slopes against width (the lazy regime: about -1/2).\n"
     "\n"
     "  --param ntk|mup|both  ntk (default): the NTK parameterization; mup: the\n"
@@ -129,13 +130,13 @@ static void print_table(const char *title, const Setup *s, const ntkc_train_resu
 {
     size_t last = r->ntimes - 1;
     printf("%s, t = %g (%zu steps):\n", title, r->times[last], s->o.steps);
-    printf("  %8s %10s %10s %10s %10s %10s %10s %10s\n", "width", "train L", "test L", "kernel mv", "|f-f_lin|",
-           ntk ? "mean dist" : "", ntk ? "mean z" : "", ntk ? "cov dist" : "");
+    printf("  %8s %10s %10s %10s %10s %10s %10s %10s %10s\n", "width", "train L", "test L", "kernel mv",
+           "|f-f_lin|", ntk ? "mean dist" : "", ntk ? "mean z" : "", ntk ? "cov dist" : "", ntk ? "(sampling)" : "");
     if (ntk) {
         printf("  %8s", "inf");
         print_cell(r->inf_train_loss[last]);
         print_cell(r->inf_test_loss[last]);
-        print_cell(0), print_cell(0), print_cell(0), print_cell(NAN), print_cell(0);
+        print_cell(0), print_cell(0), print_cell(0), print_cell(NAN), print_cell(0), print_cell(NAN);
         putchar('\n');
     }
     for (size_t w = 0; w < r->nwidths; w++) {
@@ -146,7 +147,8 @@ static void print_table(const char *title, const Setup *s, const ntkc_train_resu
         print_cell(r->kernel_move[at]);
         print_cell(r->lin_dist[at]);
         if (ntk)
-            print_cell(r->mean_dist[at]), print_cell(r->mean_z[at]), print_cell(r->cov_dist[at]);
+            print_cell(r->mean_dist[at]), print_cell(r->mean_z[at]), print_cell(r->cov_dist[at]),
+                print_cell(r->cov_floor[at]);
         putchar('\n');
     }
     printf("  log-log slope against width: kernel move %.3f", r->slope_kernel_move);
@@ -223,8 +225,10 @@ static void train_body(FILE *f, const Plot *p, void *ctx)
         fputs(" index 0 using 1:2 with linespoints pt 7 lw 2 title 'NTK parameterization', ", f);
         plot_quote(f, dat);
         fprintf(f, " index 0 using 1:($2 > 0 ? $2 : NaN) every ::0::0 with points notitle, "
-                   "[%zu:%zu] (%.10g)*(x/%zu)**(-0.5) with lines dt 2 lc 'gray' title 'slope -1/2'%s",
+                   "[%zu:%zu] (%.10g)*(x/%zu)**(-0.5) with lines dt 2 lc 'gray' title 'slope -1/2', "
+                   "[%zu:%zu] (%.10g)*(x/%zu)**(-1) with lines dt 3 lc 'gray' title 'slope -1'%s",
                 tp->s->widths[0], tp->s->widths[nw - 1], tp->ntk->kernel_move[tp->ntk->ntimes - 1],
+                tp->s->widths[0], tp->s->widths[0], tp->s->widths[nw - 1], tp->ntk->kernel_move[tp->ntk->ntimes - 1],
                 tp->s->widths[0], tp->mup ? ", " : "\n");
     }
     if (tp->mup) {

@@ -263,6 +263,8 @@ typedef struct ntkc_train_result {
     double *mean_z;       /* √(mean over entries of (f̄ − μ)²/(C_ii/seeds)): 1 ± O(1/√(m·k)) when only
                              sampling noise separates them */
     double *cov_dist;     /* ‖Ĉ_t − C_t‖_F/‖C_t‖_F, Ĉ the covariance over seeds (pooled over outputs) */
+    double *cov_floor;    /* what cov_dist is from sampling alone: √((‖C‖_F² + (tr C)²)/(ν·‖C‖_F²)),
+                             ν = k·(seeds − 1) (the Wishart variance of Ĉ) */
     double *inf_train_loss, *inf_test_loss; /* T: the expected loss of the infinite ensemble,
                              (‖μ − Y‖² + k·tr C)/(2·rows·k) (NAN for muP) */
     /* Log-log least-squares slopes against width at the last time (NAN when < 2 widths): */

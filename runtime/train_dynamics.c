@@ -21,7 +21,7 @@ void ntkc_train_result_free(ntkc_train_result *res)
     if (res == NULL)
         return;
     double *arrays[] = {res->times, res->train_loss, res->test_loss, res->kernel_move, res->lin_dist,
-                        res->mean_dist, res->mean_z, res->cov_dist, res->inf_train_loss, res->inf_test_loss};
+                        res->mean_dist, res->mean_z, res->cov_dist, res->cov_floor, res->inf_train_loss, res->inf_test_loss};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     memset(res, 0, sizeof *res);
@@ -283,7 +283,7 @@ static int alloc_result(const Job *j, ntkc_train_result *res, ntkc_error *err)
     size_t wt = j->o->nwidths * j->ntimes;
     *res = (ntkc_train_result){.nwidths = j->o->nwidths, .ntimes = j->ntimes, .m = j->m, .k = j->k};
     double **wide[] = {&res->train_loss, &res->test_loss, &res->kernel_move, &res->lin_dist,
-                       &res->mean_dist,  &res->mean_z,    &res->cov_dist};
+                       &res->mean_dist,  &res->mean_z,    &res->cov_dist,  &res->cov_floor};
     for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
         if ((*wide[i] = alloc_nan(wt, err)) == NULL)
             return err->code;
@@ -314,7 +314,8 @@ static int train_width(const Job *j, size_t w, const TrainReference *ref, ntkc_t
         TrainEnsemble e = {.seeds = S, .m = j->m, .k = j->k, .stride = T * mk, .f = sum.f_test + c * mk};
         res->test_loss[at] = j->yt ? train_ensemble_loss(&e, j->yt) : NAN;
         if (ref)
-            train_compare(&e, ref, c, &res->mean_dist[at], &res->mean_z[at], &res->cov_dist[at], err);
+            train_compare(&e, ref, c, &res->mean_dist[at], &res->mean_z[at], &res->cov_dist[at], &res->cov_floor[at],
+                          err);
     }
     free(sum.train_loss), free(sum.test_loss), free(sum.move), free(sum.lin_sq), free(sum.f_test);
     return rc ? rc : err->code;

@@ -82,8 +82,19 @@ static double covariance_distance(const TrainEnsemble *e, const double *fbar, co
     return s > 0 ? sqrt(d / s) : NAN;
 }
 
+static double covariance_floor(const double *cov, size_t m, double dof)
+{
+    double fro = 0, tr = 0;
+    for (size_t i = 0; i < m; i++) {
+        tr += cov[i * m + i];
+        for (size_t j = 0; j < m; j++)
+            fro += cov[i * m + j] * cov[i * m + j];
+    }
+    return fro > 0 ? sqrt((fro + tr * tr) / (dof * fro)) : NAN;
+}
+
 void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, double *mean_dist, double *mean_z,
-                   double *cov_dist, NtkcError *err)
+                   double *cov_dist, double *cov_floor, NtkcError *err)
 {
     size_t mk = e->m * e->k;
     double *fbar = malloc((mk ? mk : 1) * sizeof *fbar);
@@ -96,6 +107,7 @@ void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, 
     *mean_dist = mean_distance(fbar, mu, mk);
     *mean_z = z_score(fbar, mu, cov, e->m, e->k, e->seeds);
     *cov_dist = covariance_distance(e, fbar, cov);
+    *cov_floor = covariance_floor(cov, e->m, (double)e->k * (double)(e->seeds - 1));
     free(fbar);
 }
 

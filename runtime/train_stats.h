@@ -28,9 +28,11 @@ double train_ensemble_loss(const TrainEnsemble *e, const double *y);
 /* At time c: mean_dist = ‖f̄ − μ‖_F/‖μ‖_F (NAN when μ = 0); mean_z =
  * √(mean over entries of (f̄ − μ)²·seeds/C_ii) over entries with C_ii > 0;
  * cov_dist = ‖Ĉ − C‖_F/‖C‖_F with Ĉ the sample covariance of the seeds'
- * outputs, pooled over the k outputs (k·(seeds − 1) degrees of freedom). */
+ * outputs, pooled over the k outputs (ν = k·(seeds − 1) degrees of freedom);
+ * cov_floor = √((‖C‖_F² + (tr C)²)/(ν·‖C‖_F²)), the expected cov_dist of ν
+ * Gaussian samples of covariance C (Wishart: Var Ĉ_ij = (C_ij² + C_ii·C_jj)/ν). */
 void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, double *mean_dist, double *mean_z,
-                   double *cov_dist, NtkcError *err);
+                   double *cov_dist, double *cov_floor, NtkcError *err);
 
 /* Least-squares slope of log(values[i·stride]) against log(widths[i]) over
  * the i < count with finite positive values; NAN with fewer than 2 widths. */

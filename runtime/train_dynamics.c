@@ -122,13 +122,16 @@ static double upper_rel_dist(size_t n, const double *a, const double *b)
     return s > 0 ? sqrt(d / s) : NAN;
 }
 
+/* The marker train_one turns into a message naming width, seed and step. */
+#define DIVERGED "<diverged>"
+
 /* f − y into out (rows×k); fails on a non-finite entry. */
 static int residual(const double *f, const double *y, size_t count, double *out, ntkc_error *err)
 {
     for (size_t i = 0; i < count; i++) {
         out[i] = f[i] - y[i];
         if (!isfinite(out[i])) {
-            diag_user(err, "diverged");
+            diag_user(err, DIVERGED);
             return err->code;
         }
     }
@@ -229,8 +232,8 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
 {
     Run r = {0};
     int rc = run_new(j, width, seed_of(j->o->seed, width, s), &r, err);
-    size_t c = 0;
-    for (size_t step = 0; rc == 0; step++) {
+    size_t c = 0, step = 0;
+    for (; rc == 0; step++) {
         if (step == j->steps_at[c]) {
             rc = record(j, &r, s, c, sum, err);
             if (rc || ++c == j->ntimes)
@@ -239,10 +242,12 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
         rc = gd_step(j, &r, err);
         if (rc == 0 && r.lin)
             rc = lin_step(j, &r, err);
-        if (rc && strcmp(err->message, "diverged") == 0)
-            diag_user(err, "train: gradient descent diverged at width %zu, seed %zu, step %zu (non-finite output): "
-                           "the learning rate %g is too large (ntkc spectrum prints the largest stable one)",
-                      width, s, step, j->o->lr);
+    }
+    if (rc && strstr(err->message, DIVERGED) != NULL) {
+        diag_clear(err); /* the first error sticks: replace the marker */
+        diag_user(err, "train: gradient descent diverged at width %zu, seed %zu, step %zu (non-finite output): "
+                       "the learning rate %g is too large (ntkc spectrum prints the largest stable one)",
+                  width, s, step, j->o->lr);
     }
     run_free(&r);
     return rc;

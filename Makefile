@@ -24,7 +24,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+.PHONY: all deps test demo bench figures check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -74,6 +74,11 @@ demo: $(BUILD)/ntkc
 
 bench: $(BUILD)/ntkc
 	./scripts/bench.sh $(BUILD)/ntkc
+
+# The README's training-dynamics figure from the digits (docs/dynamics_digits.png;
+# minutes: 2 x 6 widths x 4 seeds of nets trained for 200 steps).
+figures: $(BUILD)/ntkc
+	./scripts/figures.sh $(BUILD)/ntkc
 
 # Regenerates generated/ from examples/ (the tests diff the two).
 regen: $(BUILD)/ntkc

@@ -224,12 +224,14 @@ static void train_body(FILE *f, const Plot *p, void *ctx)
         plot_quote(f, dat);
         fputs(" index 0 using 1:2 with linespoints pt 7 lw 2 title 'NTK parameterization', ", f);
         plot_quote(f, dat);
-        fprintf(f, " index 0 using 1:($2 > 0 ? $2 : NaN) every ::0::0 with points notitle, "
-                   "[%zu:%zu] (%.10g)*(x/%zu)**(-0.5) with lines dt 2 lc 'gray' title 'slope -1/2', "
-                   "[%zu:%zu] (%.10g)*(x/%zu)**(-1) with lines dt 3 lc 'gray' title 'slope -1'%s",
-                tp->s->widths[0], tp->s->widths[nw - 1], tp->ntk->kernel_move[tp->ntk->ntimes - 1],
-                tp->s->widths[0], tp->s->widths[0], tp->s->widths[nw - 1], tp->ntk->kernel_move[tp->ntk->ntimes - 1],
-                tp->s->widths[0], tp->mup ? ", " : "\n");
+        fputs(" index 0 using 1:($2 > 0 ? $2 : NaN) every ::0::0 with points notitle", f);
+        double first = tp->ntk->kernel_move[tp->ntk->ntimes - 1];
+        size_t lo = tp->s->widths[0], hi = tp->s->widths[nw - 1];
+        if (hi > lo && first > 0) /* reference slopes through the first width */
+            fprintf(f, ", [%zu:%zu] (%.10g)*(x/%zu)**(-0.5) with lines dt 2 lc 'gray' title 'slope -1/2', "
+                       "[%zu:%zu] (%.10g)*(x/%zu)**(-1) with lines dt 3 lc 'gray' title 'slope -1'",
+                    lo, hi, first, lo, lo, hi, first, lo);
+        fputs(tp->mup ? ", " : "\n", f);
     }
     if (tp->mup) {
         plot_quote(f, dat);

@@ -1,7 +1,11 @@
 /* The top K eigenpairs of a dense symmetric matrix through ARPACK's reverse
- * communication: ARPACK asks for products y = G·x, one dsymv each. */
+ * communication: ARPACK asks for products y = G·x, one dsymv each.
+ * ARPACK keeps its reverse-communication state and its random start's seed
+ * in Fortran SAVE variables, so it is not reentrant: one process-wide lock
+ * (the only global state here besides libtcc's) serialises its runs. */
 #include <arpack/arpack.h>
 #include <cblas.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "spectrum.h"
@@ -69,7 +73,9 @@ int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, doubl
         diag_internal(err, "spectrum: ARPACK needs 0 < K < n (K %zu, n %zu)", K, n);
         return err->code;
     }
+    static pthread_mutex_t arpack_lock = PTHREAD_MUTEX_INITIALIZER;
     Lanczos l = {0};
+    pthread_mutex_lock(&arpack_lock);
     if (lanczos_alloc(&l, n, K, err) == 0 && iterate(&l, g, err) == 0) {
         a_int info = 0;
         dseupd_c(1, "A", l.select, l.d, l.z, l.n, 0.0, "I", l.n, "LA", l.nev, 0.0, l.resid, l.ncv, l.v, l.n, l.iparam,
@@ -84,6 +90,7 @@ int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, doubl
                 vecs[r * K + i] = l.z[src * n + r];
         }
     }
+    pthread_mutex_unlock(&arpack_lock);
     lanczos_free(&l);
     return err->code;
 }

@@ -76,7 +76,7 @@ bench: $(BUILD)/ntkc
 	./scripts/bench.sh $(BUILD)/ntkc
 
 # The README's training-dynamics figure from the digits (docs/dynamics_digits.png;
-# minutes: 2 x 6 widths x 4 seeds of nets trained for 200 steps).
+# minutes: 2 x 5 widths x 3 seeds of nets trained for 100 steps).
 figures: $(BUILD)/ntkc
 	./scripts/figures.sh $(BUILD)/ntkc
 

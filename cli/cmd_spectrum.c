@@ -183,11 +183,11 @@ static void spectrum_body(FILE *f, const Plot *p, void *ctx)
     fputs(" index 0 using 1:2 with linespoints pt 7 ps 0.4 title '{/Symbol l}_i'\n", f);
     if (s->targets) {
         fputs("set ylabel 'fraction of |Y|^2'\nset title 'energy of the targets per eigendirection'\n"
-              "set yrange [1e-8:1.5]\nplot ", f);
+              "set key bottom left\nset yrange [1e-8:1.5]\nplot ", f);
         plot_quote(f, dat);
         fputs(" index 0 using 1:($3 > 0 ? $3 : NaN) with points pt 7 ps 0.3 title '(v_i^T Y)^2 / |Y|^2', ", f);
         plot_quote(f, dat);
-        fputs(" index 0 using 1:4 with lines lw 2 title 'cumulative'\nset yrange [*:*]\n", f);
+        fputs(" index 0 using 1:4 with lines lw 2 title 'cumulative'\nset yrange [*:*]\nset key top right\n", f);
     }
     if (s->curve) {
         fputs("set format x '10^{%T}'\nset xlabel 'time t = learning rate × steps'\n"

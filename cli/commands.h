@@ -12,6 +12,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_derive(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_ir(int argc, char **argv);
 
 /* Prints err's message to stderr and returns its exit code. */
 int report_error(const ntkc_error *err);

@@ -46,6 +46,7 @@ static const Command commands[] = {
     {"derive", cmd_derive},
     {"spectrum", cmd_spectrum},
     {"train", cmd_train},
+    {"ir", cmd_ir},
 };
 
 int main(int argc, char **argv)

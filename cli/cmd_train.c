@@ -238,7 +238,6 @@ static void train_body(FILE *f, const Plot *p, void *ctx)
         fputs(" index 1 using 1:2 with linespoints pt 5 lw 2 title '{/Symbol m}P (mean field)'\n", f);
     }
     fputs("set ylabel 'distance'\nset title 'finite nets vs their limits'\nplot ", f);
-    const ntkc_train_result *r = tp->ntk ? tp->ntk : tp->mup;
     plot_quote(f, dat);
     fprintf(f, " index %d using 1:3 with linespoints pt 7 lw 2 title 'RMS |f - f_{lin}| (test)'", tp->ntk ? 0 : 1);
     if (tp->ntk) {
@@ -261,7 +260,6 @@ static void train_body(FILE *f, const Plot *p, void *ctx)
         fprintf(f, " index %zu using 1:%d with lines lw 2 dt 2 lc 'black' title 'infinite width'\n", nw + 2, col);
     else
         fprintf(f, " index %zu using 1:%d with lines notitle\n", (size_t)2, col);
-    (void)r;
 }
 
 /* ---- the command ---- */

@@ -55,23 +55,3 @@ int main(int argc, char **argv)
     fprintf(stderr, "ntkc: unknown command '%s'\n\n%s", argv[1], usage);
     return 1;
 }
-
-int report_error(const ntkc_error *err)
-{
-    fprintf(stderr, "ntkc: %s\n", err->message);
-    return err->code ? err->code : 2;
-}
-
-int parse_backend(const char *cmd, const char *value, ntkc_backend *out)
-{
-    if (value == NULL || strcmp(value, "tcc") == 0) {
-        *out = NTKC_BACKEND_TCC;
-        return 0;
-    }
-    if (strcmp(value, "cc") == 0) {
-        *out = NTKC_BACKEND_CC;
-        return 0;
-    }
-    fprintf(stderr, "ntkc %s: --backend must be tcc or cc, not '%s'\n", cmd, value);
-    return -1;
-}

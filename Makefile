@@ -94,7 +94,7 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 # Tests run from the project root (they read examples/, generated/, data/).
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
-	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi)
+	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc

@@ -99,7 +99,7 @@ test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc
 
-bench: $(BUILD)/ntkc
+bench: $(BUILD)/ntkc $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 	./scripts/bench.sh $(BUILD)/ntkc
 
 # Regenerates generated/ from examples/ (the tests diff the two).

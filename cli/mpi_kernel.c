@@ -15,7 +15,6 @@
  * counter past the end so the others stop early; the error is then agreed
  * (mpi_agree) and no output appears. MPI is called from one thread at a time
  * (MPI_THREAD_SERIALIZED, one critical section). */
-#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +53,7 @@ typedef struct Inputs {
 } Inputs;
 
 /* This rank's share, gathered on rank 0 for the summary. */
-enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_BYTES, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
+enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_WRITE, ST_BYTES, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
 
 typedef struct Run {
     MPI_Comm comm;
@@ -187,7 +186,9 @@ static void work(Run *R)
             }
 #pragma omp critical(ntkc_mpi)
             {
+                double w0 = omp_get_wtime();
                 rc = write_tile(R, &T, bufs, buf + 2 * cap, &err);
+                R->st[ST_WRITE] += omp_get_wtime() - w0;
                 R->st[ST_TILES] += 1;
                 R->st[ST_ENTRIES] += (double)(T.diagonal ? T.r * (T.r + 1) / 2 : T.r * T.c);
                 R->st[ST_BUSY] += busy;
@@ -231,9 +232,10 @@ static void summarise(Run *R, const ntkc_net *net, size_t n1, size_t n2, double 
     for (int r = 0; r < size; r++) {
         const double *s = all + r * ST_COUNT;
         /* Every fetch moves 8 bytes each way. */
-        printf("rank %d: %.0f tiles, %.0f entries, busy %.3f s, wrote %.0f bytes, %.0f counter fetches "
+        printf("rank %d: %.0f tiles, %.0f entries, busy %.3f s, wrote %.0f bytes in %.3f s, %.0f counter fetches "
                "(%.0f bytes)\n",
-               r, s[ST_TILES], s[ST_ENTRIES], s[ST_BUSY], s[ST_BYTES], s[ST_FETCHES], 16 * s[ST_FETCHES]);
+               r, s[ST_TILES], s[ST_ENTRIES], s[ST_BUSY], s[ST_BYTES], s[ST_WRITE], s[ST_FETCHES],
+               16 * s[ST_FETCHES]);
     }
     free(all);
 }

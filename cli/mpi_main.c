@@ -13,6 +13,8 @@ static const char usage[] =
     "commands:\n"
     "  kernel NET.ntk X1.npy [X2.npy] --ntk K.npy --nngp S.npy [--tile E]\n"
     "                      output tiles shared among the ranks, written with MPI-IO\n"
+    "  predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy [--tile B]\n"
+    "                      kernels and solve in ScaLAPACK's block-cyclic layout\n"
     "\n"
     "`ntkc-mpi COMMAND --help` describes a command. Exit codes (every rank):\n"
     "0 success, 1 user error, 2 internal error.\n";
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
         rc = argc < 2;
     } else if (strcmp(argv[1], "kernel") == 0) {
         rc = mpi_cmd_kernel(comm, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "predict") == 0) {
+        rc = mpi_cmd_predict(comm, argc - 1, argv + 1);
     } else {
         if (rank == 0)
             fprintf(stderr, "ntkc-mpi: unknown command '%s'\n\n%s", argv[1], usage);

@@ -225,9 +225,17 @@ static int solve_finite(Problem *p, const Dist *gtt, const double *times, size_t
     if (!err->code && dist_init(&p->g, p->n, p->n, &z, err) == 0) {
         pdsyevd_("V", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, w, z.a, &ONE, &ONE, z.desc, &query, &lwork, &iquery,
                  &liwork, &info);
-        lwork = (int)query + 1, liwork = iquery > 1 ? iquery : 1;
-        work = malloc((size_t)lwork * sizeof *work), iwork = malloc((size_t)liwork * sizeof *iwork);
-        if (work == NULL || iwork == NULL)
+        /* pdsyevd's query undercounts what its pdormtr needs on some grids (a
+         * 1 × 3 grid with 19 points and blocks of 8 failed with "PDORMTR
+         * parameter 16", and pdsyevd carried on): add a block column per
+         * local row and column. */
+        double extra = 2.0 * (double)(z.lr + z.lc + p->g.nb) * p->g.nb + (double)p->n;
+        if (query + extra > INT_MAX)
+            diag_user(err, "finite-time prediction with %zu training points exceeds ScaLAPACK's 32-bit workspace "
+                           "on %d x %d ranks; use more ranks or ask for t = inf", p->n, p->g.pr, p->g.pc);
+        lwork = (int)(query + extra), liwork = iquery > 1 ? iquery : 1;
+        work = err->code ? NULL : malloc((size_t)lwork * sizeof *work), iwork = malloc((size_t)liwork * sizeof *iwork);
+        if (!err->code && (work == NULL || iwork == NULL))
             diag_user(err, "prediction: out of memory in the eigendecomposition of %zu training points", p->n);
     }
     if (!err->code) {

@@ -9,6 +9,9 @@
 #   the NTKC_MPI_TEST_FAIL hook; a tile whose kernel overflows: real): every
 #   rank exits 1, the message is printed, no output appears, an existing file
 #   at the output path is untouched and no temp file is left.
+# - predict: ntkc-mpi predict's mean equals ntkc predict's to rounding for every
+#   family on 1..4 ranks; a singular kernel and a one-rank input failure exit 1
+#   on every rank with no output.
 set -eu
 NTKC=$1
 NTKC_MPI=$2
@@ -91,6 +94,72 @@ HOOK="NTKC_MPI_TEST_FAIL=input:2" fails "rank 2 cannot read its input" "fc1.npy:
 HOOK="NTKC_MPI_TEST_FAIL=write:1" fails "a write fails on rank 1" "cannot write output: write failed" "$FC" \
     "$T/fc1.npy" --tile 8
 HOOK="" fails "the kernel overflows in one row's tiles" "the kernel is not finite at entry" "$FC" "$T/huge.npy" --tile 4
+
+# predict: ntkc-mpi predict equals ntkc predict to rounding (max |difference| <=
+# 1e-9 × max(1, max |mean|): different but backward-stable factorisations of a
+# kernel regularised to condition ~1e4), on P = 1..4 ranks, blocks that do not
+# divide n, finite times and t = inf together.
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(7)
+np.save(d + "/ylab.npy", r.integers(0, 3, size=45))
+np.save(d + "/yf.npy", r.normal(size=(19, 2)))
+# three points, each repeated four times: the unregularised kernel has rank 3
+np.save(d + "/dup.npy", np.repeat(r.normal(size=(3, 7)), 4, axis=0))
+np.save(d + "/ydup.npy", r.normal(size=(12, 1)))
+PYEOF
+close() { # A B: means equal to rounding
+    $PY -c "import numpy as np, sys
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() <= 1e-9 * max(1, np.abs(a).max()) else 1)" "$1" "$2"
+}
+predicts() { # NAME P NET -- ARGS...
+    name=$1 p=$2 net=$3
+    shift 3
+    "$NTKC" predict "$net" "$@" --mean "$T/ref_m.npy" --quiet 2>"$T/err" ||
+        { bad "$name: ntkc predict failed: $(cat "$T/err")"; return; }
+    rm -f "$T/m.npy"
+    if ! $MPIRUN -np "$p" "$NTKC_MPI" predict "$net" "$@" --mean "$T/m.npy" --tile 8 --quiet >"$T/out" 2>"$T/err"; then
+        bad "$name P=$p: ntkc-mpi predict failed: $(cat "$T/err")"
+        return
+    fi
+    if close "$T/ref_m.npy" "$T/m.npy"; then ok; else bad "$name P=$p: mean differs from ntkc predict"; fi
+}
+for p in 1 2 3 4; do
+    predicts "predict fc, labels, 45 train" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+        --test "$T/fc2.npy" --time 1,30,inf --reg 1e-4
+    predicts "predict image, float targets, 19 train" $p "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+        --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
+    predicts "predict graph, the file's labels, 37 train" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
+        --time 2,inf --reg 1e-4
+done
+predicts "predict fc, nngp kernel" 3 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
+    --kernel nngp --time 0.5,inf --reg 1e-3
+
+# A failure that every rank sees the same way (a singular kernel at t = inf) and
+# one that only rank 3 sees: every rank exits 1, no mean appears.
+pfails() { # NAME MESSAGE ARGS...
+    name=$1 msg=$2
+    shift 2
+    rm -f "$T/m.npy" "$T/rc".*
+    env ${HOOK:-} $MPIRUN -np 4 sh -c '"$@"; echo $? >"'"$T"'/rc.$OMPI_COMM_WORLD_RANK"' sh \
+        "$NTKC_MPI" predict "$FC" "$@" --mean "$T/m.npy" --tile 4 >"$T/out" 2>"$T/err" || true
+    codes=$(cat "$T/rc".* 2>/dev/null | tr '\n' ' ')
+    [ "$codes" = "1 1 1 1 " ] || { bad "$name: exit codes '$codes', not 1 on every rank"; return; }
+    grep -q "$msg" "$T/err" || { bad "$name: message lacks '$msg': $(cat "$T/err")"; return; }
+    [ ! -e "$T/m.npy" ] || { bad "$name: a mean appeared"; return; }
+    ok
+}
+if "$NTKC" predict "$FC" --train "$T/dup.npy" --targets "$T/ydup.npy" --test "$T/fc2.npy" --mean "$T/m.npy" \
+    --quiet 2>/dev/null; then
+    bad "ntkc predict accepts the singular training kernel: the next test would show nothing"
+fi
+HOOK="" pfails "predict: singular training kernel at t = inf" "is singular" --train "$T/dup.npy" \
+    --targets "$T/ydup.npy" --test "$T/fc2.npy"
+HOOK="NTKC_MPI_TEST_FAIL=input:3" pfails "predict: rank 3 cannot read its input" "cannot read" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
 
 echo "MPI tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

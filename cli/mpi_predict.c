@@ -114,10 +114,8 @@ static size_t global_row(const Grid *g, size_t li)
     return (li / nb * (size_t)g->pr + (size_t)g->row) * nb + li % nb;
 }
 
-/* Computes the tiles (one block each) this process owns into d, in
- * parallel; *trace gets the sum of the diagonal entries it holds. */
-static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int threads, Dist *d, double *trace,
-                       ntkc_error *err)
+/* Computes the tiles (one block each) this process owns into d, in parallel. */
+static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int threads, Dist *d, ntkc_error *err)
 {
     size_t count = ntkc_tiles_count(tiles), mine = 0;
     size_t *list = malloc((count ? count : 1) * sizeof *list);
@@ -130,10 +128,9 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int thre
         if (owns(g, T.i0, T.j0))
             list[mine++] = t;
     }
-    double sum = 0;
     int rc = 0;
     size_t cap = (size_t)g->nb * (size_t)g->nb;
-#pragma omp parallel num_threads(threads) reduction(+ : sum)
+#pragma omp parallel num_threads(threads)
     {
         double *buf = malloc(cap * sizeof *buf);
         ntkc_error e = {0};
@@ -157,14 +154,10 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int thre
             for (size_t i = 0; i < T.r; i++)
                 for (size_t j = 0; j < T.c; j++)
                     *at(g, d, T.i0 + i, T.j0 + j) = buf[i * T.c + j];
-            if (T.diagonal)
-                for (size_t i = 0; i < T.r; i++)
-                    sum += buf[i * T.c + i];
         }
         free(buf);
     }
     free(list);
-    *trace = sum;
     return rc;
 }
 
@@ -340,11 +333,10 @@ static int compute_kernels(MPI_Comm comm, const ntkc_net *net, const PredictData
         rc = dist_init(&p->g, p->n, p->n, &p->gtt, err);
     if (rc == 0)
         rc = dist_init(&p->g, p->m, p->n, &p->gst, err);
-    double trace = 0, unused; /* the diagonal is summed again after the kernels are agreed */
     if (rc == 0)
-        rc = fill_kernel(&p->g, tt, ntk, threads, &p->gtt, &trace, err);
+        rc = fill_kernel(&p->g, tt, ntk, threads, &p->gtt, err);
     if (rc == 0)
-        rc = fill_kernel(&p->g, st, ntk, threads, &p->gst, &unused, err);
+        rc = fill_kernel(&p->g, st, ntk, threads, &p->gst, err);
     ntkc_tiles_free(tt);
     ntkc_tiles_free(st);
     p->norm = (double)p->n * (double)p->k;
@@ -398,7 +390,8 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
     if ((rc = mpi_agree(comm, rc, err)) != 0)
         return rc;
     double t0 = MPI_Wtime(), trace = 0;
-    rc = dist_init(&p.g, p.n, p.k, &p.y, err);
+    /* every rank agrees on each step before the next collective one */
+    rc = mpi_agree(comm, dist_init(&p.g, p.n, p.k, &p.y, err), err);
     if (rc == 0) {
         scatter_rows(&p.g, d->y.y, &p.y);
         rc = compute_kernels(comm, net, d, ntk, threads, &p, err);

@@ -122,14 +122,14 @@ static void exact_parallel(const Job *J, const Tile *T)
 {
     const double tol = 2.02 * (double)J->dim * 2.220446049250313e-16;
     for (size_t i = T->i0; i < T->i0 + T->r; i++) {
-        double *g = J->gram + at(J, i, T->j0) - T->j0;
+        double *g = J->gram + at(J, i, T->j0); /* column T->j0 */
         double v = J->sq1[i];
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
             if (J->sq2[j] != v)
                 continue;
-            double a = g[j] < 0 ? -g[j] : g[j];
+            double *e = g + (j - T->j0), a = *e < 0 ? -*e : *e;
             if (a >= v - tol * v && a <= v + tol * v)
-                g[j] = g[j] < 0 ? -v : v;
+                *e = *e < 0 ? -v : v;
         }
     }
 }

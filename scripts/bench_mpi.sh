@@ -15,7 +15,11 @@ out=${NTKC_BENCH_DIR:-build/bench}
 mkdir -p "$out"
 out=$(realpath "$out")
 py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive
+# One BLAS thread per rank, and ranks that yield while they wait in MPI: with
+# more ranks than cores, OpenBLAS's and Open MPI's busy-waiting would
+# otherwise take the cores from the ranks doing the work.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
+export OMPI_MCA_mpi_yield_when_idle=1
 [ -f "$out/x4096.npy" ] || $py -c "import numpy as np
 np.save('$out/x4096.npy', np.random.default_rng(4096).standard_normal((4096, 784)))"
 [ -f "$out/img200.npy" ] || $py -c "import numpy as np

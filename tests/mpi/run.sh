@@ -18,7 +18,10 @@ NTKC_MPI=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3 # Debian's, with python3-numpy
 # CI runs as root; more ranks than cores need --oversubscribe.
+# Ranks yield while they wait in MPI: oversubscribed, busy-polling ranks would
+# take the cores from the ones working.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
+export OMPI_MCA_mpi_yield_when_idle=1
 MPIRUN="mpirun --oversubscribe --bind-to none"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

@@ -40,6 +40,7 @@ static const Command commands[] = {
     {"check", cmd_check},
     {"predict", cmd_predict},
     {"derive", cmd_derive},
+    {"ir", cmd_ir},
 };
 
 int main(int argc, char **argv)

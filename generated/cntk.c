@@ -748,97 +748,114 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
     size_t v1s = bc ? 1 : NTKC_LANES;
     (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
-    double *pl[7];
-    for (int k = 0; k < 7; k++)
+    double *pl[9];
+    for (int k = 0; k < 9; k++)
         pl[k] = ws + k * 512;
-    double *X1 = ws + 3584, *X2 = X1 + 512;
+    double *X1 = ws + 4608, *X2 = X1 + 512;
     if (!bc && x1 != x2)
         ntkc_lanes(x1, 64, X1);
     const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;
-    double *bS = ws + 4608, *bT = bS + 32768, *inS = bT + 32768, *inT = inS + 32768, *t1 = inT + 32768, *t2 = t1 + 32768;
+    double *bS = ws + 5632, *bT = bS + 2048, *inS = bT + 2048, *inT = inS + 2048, *t1 = inT + 2048, *t2 = t1 + 2048;
     (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;
     double as[NTKC_LANES], at[NTKC_LANES];
-    /* segment 0: 8x8 -> 8x8, 225 planes */
+    /* segment 0: 8x8 -> 4x4, 49 planes */
     for (int l = 0; l < NTKC_LANES; l++)
         as[l] = 0.0, at[l] = 0.0;
-    for (int pi = 0; pi < 225; pi++) {
-        int ae = ntkc_offset(pi / 15, 0), be = ntkc_offset(pi % 15, 0);
+    for (int pi = 0; pi < 49; pi++) {
+        int ae = ntkc_offset(pi / 7, 0), be = ntkc_offset(pi % 7, 0);
         (void)ae, (void)be;
-        ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
-        /* conv 3x3 stride 1x1, line 6 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 2, be * 2, 0, 0, pl[1], pl[2]);
+        /* conv 3x3 stride 1x1, line 9 */
+        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        /* residual: 2 branches */
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[3], 0, 64);
-        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 7 */
-        /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 2, be * 2, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 128, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        /* residual: 2 branches */
+        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[1], 256, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 10 */
-        /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 2, be * 2, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 384, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        /* fanout: 2 branches */
+        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[3], 512, 64);
-        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 10 */
+            ntkc_fill_relu(fill, v1, v2, pl[5], 512, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 14 */
+        /* conv 3x3 stride 2x2, line 14 */
+        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[7]);
+        if (fill && pi == 0)
+            ntkc_fill_relu(fill, v1, v2, pl[7], 640, 16);
+        ntkc_relu_plane(pl[7], pl[8], 4, 4, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 14 */
+        /* conv 3x3 stride 1x1, line 14 */
+        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        /* conv 3x3 stride 2x2, line 15 */
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[5], 640, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+            ntkc_fill_relu(fill, v1, v2, pl[1], 672, 16);
+        ntkc_relu_plane(pl[1], pl[2], 4, 4, ae * 1, be * 1, 0, 0, v1 + 672 * v1s, bc, v2 + 5376); /* line 17 */
+        /* conv 3x3 stride 1x1, line 17 */
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[1], 768, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 768 * v1s, bc, v2 + 6144); /* line 10 */
-        ntkc_store_plane(bS, pl[1], 8, 8, ae, be, 0, 0);
-        ntkc_store_plane(bT, pl[2], 8, 8, ae, be, 0, 0);
+            ntkc_fill_relu(fill, v1, v2, pl[5], 704, 16);
+        ntkc_relu_plane(pl[5], pl[6], 4, 4, ae * 1, be * 1, 0, 0, v1 + 704 * v1s, bc, v2 + 5632); /* line 17 */
+        /* conv 3x3 stride 1x1, line 17 */
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_store_plane(bS, pl[3], 4, 4, ae, be, 0, 0);
+        ntkc_store_plane(bT, pl[4], 4, 4, ae, be, 0, 0);
     }
-    /* avg_pool 2x2 stride 2x2, line 12 */
-    ntkc_pool4(bS, inS, t1, t2, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
-    ntkc_pool4(bT, inT, t1, t2, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
-    /* segment 1: 4x4 -> 2x2, 4 planes, circular */
+    /* avg_pool 2x2 stride 2x2, line 18 */
+    ntkc_pool4(bS, inS, t1, t2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
+    ntkc_pool4(bT, inT, t1, t2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
+    /* segment 1: 2x2 -> 2x2, 9 planes */
     for (int l = 0; l < NTKC_LANES; l++)
         as[l] = 0.0, at[l] = 0.0;
-    for (int pi = 0; pi < 4; pi++) {
-        int ae = ntkc_offset(pi / 2, 1), be = ntkc_offset(pi % 2, 1);
+    for (int pi = 0; pi < 9; pi++) {
+        int ae = ntkc_offset(pi / 3, 0), be = ntkc_offset(pi % 3, 0);
         (void)ae, (void)be;
-        ntkc_load_plane(inS, pl[1], 4, 4, ae * 2, be * 2, 1, 1);
-        ntkc_load_plane(inT, pl[2], 4, 4, ae * 2, be * 2, 1, 1);
-        /* conv 3x3 stride 2x2, line 13 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 4, 4, 2, 2, ae * 2, be * 2, 1, 1, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 4, 4, 2, 2, ae * 2, be * 2, 1, 1, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_sum(pl[3], ntkc_area(2, 2, ae * 1, be * 1, 1, 1), as);
-        ntkc_sum(pl[4], ntkc_area(2, 2, ae * 1, be * 1, 1, 1), at);
+        ntkc_load_plane(inS, pl[1], 2, 2, ae * 1, be * 1, 0, 0);
+        ntkc_load_plane(inT, pl[2], 2, 2, ae * 1, be * 1, 0, 0);
+        if (fill && pi == 0)
+            ntkc_fill_relu(fill, v1, v2, pl[1], 736, 4);
+        ntkc_relu_plane(pl[1], pl[2], 2, 2, ae * 1, be * 1, 0, 0, v1 + 736 * v1s, bc, v2 + 5888); /* line 19 */
+        ntkc_sum(pl[1], ntkc_area(2, 2, ae * 1, be * 1, 0, 0), as);
+        ntkc_sum(pl[2], ntkc_area(2, 2, ae * 1, be * 1, 0, 0), at);
     }
-    for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 14 */
+    for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 20 */
         s[l] = as[l] * 0.0625, t[l] = at[l] * 0.0625;
-    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 15 */
+    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 21 */
         s[l] = 1.0 * s[l] + 0.0;
         t[l] = 1.0 * t[l] + s[l];
     }
@@ -846,31 +863,31 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 898; }
+size_t ntkc_cntk_prep_size(void) { return 746; }
 
 int ntkc_cntk_uses_gram(void) { return 0; }
 
 void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(222769 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(35825 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 898; k++)
+        for (size_t k = 0; k < n * 746; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 201217, *v2 = v1 + 7184, *spare = v2 + 7184;
+    double *v1 = ws + 17921, *v2 = v1 + 5968, *spare = v2 + 5968;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 898 : spare + l * 898;
+            rec[l] = real ? prep + (i0 + l) * 746 : spare + l * 746;
         }
-        ntkc_lanes(xl, 64, ws + 4096);
+        ntkc_lanes(xl, 64, ws + 5120);
         ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
-            rec[l][896] = out[l], rec[l][897] = out[NTKC_LANES + l];
+            rec[l][744] = out[l], rec[l][745] = out[NTKC_LANES + l];
     }
     free(ws);
 }
@@ -882,7 +899,7 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
                            const double *x2, const double *prep2, size_t dim,
                            double *nngp, double *ntk, size_t ldo, double *ws)
 {
-    double out[2 * NTKC_LANES], *v2 = ws + 201217;
+    double out[2 * NTKC_LANES], *v2 = ws + 17921;
     size_t bad = 0;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
@@ -890,14 +907,14 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 898;
+            r2[l] = prep2 + j * 746;
         }
-        ntkc_expand(v2, r2, 898);
-        ntkc_lanes(x2l, 64, ws + 4096);
+        ntkc_expand(v2, r2, 746);
+        ntkc_lanes(x2l, 64, ws + 5120);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
+            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 746), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++)
                 bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
@@ -911,7 +928,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(208401 * sizeof(double));
+    double *ws = malloc(23889 * sizeof(double));
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
@@ -927,17 +944,17 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
-    double out[2 * NTKC_LANES], *v1 = ws + 201217, *v2 = v1 + 7184;
+    double out[2 * NTKC_LANES], *v1 = ws + 17921, *v2 = v1 + 5968;
     const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
     size_t bad = 0;
     for (int l = 0; l < NTKC_LANES; l++) {
         size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
         x1l[l] = x + i * dim, x2l[l] = x + j * dim;
-        r1[l] = prep + i * 898, r2[l] = prep + j * 898;
+        r1[l] = prep + i * 746, r2[l] = prep + j * 746;
     }
-    ntkc_expand(v1, r1, 898);
-    ntkc_expand(v2, r2, 898);
-    ntkc_lanes(x2l, 64, ws + 4096);
+    ntkc_expand(v1, r1, 746);
+    ntkc_expand(v2, r2, 746);
+    ntkc_lanes(x2l, 64, ws + 5120);
     ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
@@ -950,16 +967,16 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
 size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(215585 * sizeof(double));
+    double *ws = malloc(29857 * sizeof(double));
     size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
     int np = 0;
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
         bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
-                            prep + j0 * 898, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+                            prep + j0 * 746, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
     for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
-        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 898 + 896], prep[i * 898 + 897]);
+        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 746 + 744], prep[i * 746 + 745]);
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)
@@ -982,10 +999,10 @@ int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
 {
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 898 * sizeof(double));
+    double *p1 = malloc((n1 + n2 + 1) * 746 * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 898;
+    double *p2 = p1 + n1 * 746;
     ntkc_cntk_prep(n1, x1, dim, p1);
     ntkc_cntk_prep(n2, x2, dim, p2);
     size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

@@ -51,12 +51,11 @@ Test(conv, issue_net_matches_reference, .timeout = TIMEOUT(120))
     check_both("net cntk {\n"
                "    input image(8, 8, 1)\n"
                "    conv(3, w_std=1.414, b_std=0.0)\n"
-               "    relu\n"
                "    repeat 2 {\n"
-               "        residual { conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
-               "        relu\n"
+               "        residual { relu; conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
                "    }\n"
                "    avg_pool(2)\n"
+               "    relu\n"
                "    conv(3, 1.414, 0.1, stride=2, padding=circular)\n"
                "    global_avg_pool\n"
                "    dense(1.0)\n"
@@ -99,9 +98,9 @@ Test(conv, mixed_padding_switches_segments, .timeout = TIMEOUT(60))
 
 Test(conv, vector_nets_with_branches, .timeout = TIMEOUT(60))
 {
-    check_both("net v { dense(1.3, 0.1); layer_norm; relu\n"
-               "  residual { dense(1.2, 0.1); erf; dense(1.1) }\n"
-               "  fanout { branch { dense(1.2); relu; dense(1.0) } branch { } } prod; dense }",
+    check_both("net v { dense(1.3, 0.1); layer_norm\n"
+               "  residual { relu; dense(1.2, 0.1); erf; dense(1.1) }\n"
+               "  fanout { branch { relu; dense(1.2); relu; dense(1.0) } branch { } } prod; dense }",
                16);
 }
 

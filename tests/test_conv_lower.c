@@ -42,12 +42,11 @@ Test(conv_lower, the_issue_net_lowers_with_shapes)
     lower(&r, "net cntk {\n"
               "    input image(32, 32, 3)\n"
               "    conv(3, w_std=1.414, b_std=0.0)\n"
-              "    relu\n"
               "    repeat 3 {\n"
-              "        residual { conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
-              "        relu\n"
+              "        residual { relu; conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
               "    }\n"
               "    avg_pool(2)\n"
+              "    relu\n"
               "    conv(3, 1.414, 0.1, stride=2, padding=circular)\n"
               "    global_avg_pool\n"
               "    dense(1.0)\n"
@@ -56,28 +55,29 @@ Test(conv_lower, the_issue_net_lowers_with_shapes)
     const IrNet *n = r.ir;
     cr_expect_eq(n->input.kind, IR_INPUT_IMAGE);
     cr_expect_eq(n->input.dim, 32 * 32 * 3);
-    cr_assert_eq(n->nops, 2 + 6 + 4);
+    cr_assert_eq(n->nops, 1 + 3 + 5);
     cr_expect_eq(n->ops[0].kind, IR_CONV);
     cr_expect_eq(n->ops[0].u.conv.win.kh, 3);
     cr_expect_eq(n->ops[0].u.conv.win.pt, 1);
     cr_expect_eq(n->ops[0].u.conv.win.pad, IR_PAD_SAME);
-    const IrOp *res = &n->ops[2];
+    const IrOp *res = &n->ops[1];
     cr_assert_eq(res->kind, IR_FANOUT);
     cr_expect_eq(res->u.fanout.mode, IR_FANIN_SUM);
     cr_assert_eq(res->u.fanout.nbranches, 2);
     cr_expect_eq(res->u.fanout.branches[0].nops, 0);
-    cr_expect_eq(res->u.fanout.branches[1].nops, 3);
-    const IrOp *pool = &n->ops[8];
+    cr_expect_eq(res->u.fanout.branches[1].nops, 4);
+    cr_expect(res->gaussian, "the pre-activation residual stream stays Gaussian");
+    const IrOp *pool = &n->ops[4];
     cr_assert_eq(pool->kind, IR_POOL);
     cr_expect_eq(pool->u.pool.win.sh, 2, "pool stride defaults to the window");
     cr_expect_eq(pool->u.pool.win.pad, IR_PAD_VALID);
     cr_expect_eq(pool->out.h, 16);
-    const IrOp *c = &n->ops[9];
+    const IrOp *c = &n->ops[6];
     cr_expect_eq(c->u.conv.win.pad, IR_PAD_CIRCULAR);
     cr_expect_eq(c->out.h, 8);
     cr_expect_eq(c->out.w, 8);
-    cr_expect_eq(n->ops[10].kind, IR_GLOBAL_POOL);
-    cr_expect_eq(n->ops[10].out.spatial, 0);
+    cr_expect_eq(n->ops[7].kind, IR_GLOBAL_POOL);
+    cr_expect_eq(n->ops[7].out.spatial, 0);
     arena_free(&r.a);
 }
 
@@ -132,7 +132,9 @@ Test(conv_lower, dense_after_global_pool_is_fine)
     Lowered r;
     lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); relu; layer_norm; dense }");
     cr_expect_null(r.ir, "layer_norm after relu must be refused");
-    cr_expect(strstr(r.err.message, "'layer_norm' needs Gaussian pre-activations") != NULL, "%s", r.err.message);
+    cr_expect(strstr(r.err.message, "layer_norm at 1:81 needs a Gaussian input (the output of a dense or conv layer); "
+                                    "its input comes from relu at 1:75") != NULL,
+              "%s", r.err.message);
     arena_free(&r.a);
     lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); layer_norm; relu; dense }");
     cr_assert_not_null(r.ir, "%s", r.err.message);

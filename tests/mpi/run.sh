@@ -47,7 +47,7 @@ $PY "$ROOT/scripts/random_graphs.py" 37 3 12 7 1 >"$T/g1.txt"
 $PY "$ROOT/scripts/random_graphs.py" 13 3 12 7 2 >"$T/g2.txt"
 
 FC="$ROOT/examples/fc.ntk"
-IMG="$ROOT/examples/cntk.ntk"
+IMG="$ROOT/tests/mpi/cnn.ntk"
 GR="$ROOT/examples/gntk.ntk"
 
 # same NAME NET X1 [X2] -- MPI_ARGS: ntkc-mpi on P ranks equals ntkc.

@@ -14,8 +14,9 @@ int mpi_agree(MPI_Comm comm, int rc, ntkc_error *err);
 
 /* Tests only: NTKC_MPI_TEST_FAIL=STAGE:RANK (STAGE "input" or "write") makes
  * that rank fail at that stage as if its read or write had failed, so the
- * tests can show a one-rank failure reaching every rank. 1 when this rank
- * is to fail there. */
+ * tests can show a one-rank failure reaching every rank ("write" fails the
+ * rank's writes, and its output at the end should it have written no tile).
+ * 1 when this rank is to fail there. */
 int mpi_test_fail(MPI_Comm comm, const char *stage);
 
 /* Rank 0 prints err's message; every rank returns the exit code. */

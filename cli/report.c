@@ -5,6 +5,12 @@
 
 #include "commands.h"
 
+int report_stdout_error(int errnum)
+{
+    fprintf(stderr, "ntkc: writing standard output: %s\n", strerror(errnum));
+    return 1;
+}
+
 int report_error(const ntkc_error *err)
 {
     fprintf(stderr, "ntkc: %s\n", err->message);

@@ -30,6 +30,10 @@ static const char usage[] =
     "                      (graph nets: graph files, labels from the files)\n"
     "  derive NET.ntk [NAME ...]\n"
     "                      a formula activation and its symbolic derivative\n"
+    "  spectrum NET.ntk X.npy [--targets Y.npy] [--top K] [--plot FILE]\n"
+    "                      the kernel's eigenvalues and what they mean for training\n"
+    "  train NET.ntk --train X.npy --targets Y.npy --test Xt.npy --width W,...\n"
+    "                      finite-width nets trained next to the kernel's prediction\n"
     "\n"
     "`ntkc COMMAND --help` describes a command. Exit codes: 0 success, 1 user\n"
     "error (bad source, data or arguments), 2 internal error.\n";
@@ -45,6 +49,8 @@ static const Command commands[] = {
     {"check", cmd_check},
     {"predict", cmd_predict},
     {"derive", cmd_derive},
+    {"spectrum", cmd_spectrum},
+    {"train", cmd_train},
     {"ir", cmd_ir},
 };
 
@@ -92,30 +98,4 @@ int main(int argc, char **argv)
     if (check_startup_limits() != 0)
         _exit(1);
     return finish_stdout(run_with_stack(run, argc, argv));
-}
-
-int report_stdout_error(int errnum)
-{
-    fprintf(stderr, "ntkc: writing standard output: %s\n", strerror(errnum));
-    return 1;
-}
-
-int report_error(const ntkc_error *err)
-{
-    fprintf(stderr, "ntkc: %s\n", err->message);
-    return err->code ? err->code : 2;
-}
-
-int parse_backend(const char *cmd, const char *value, ntkc_backend *out)
-{
-    if (value == NULL || strcmp(value, "tcc") == 0) {
-        *out = NTKC_BACKEND_TCC;
-        return 0;
-    }
-    if (strcmp(value, "cc") == 0) {
-        *out = NTKC_BACKEND_CC;
-        return 0;
-    }
-    fprintf(stderr, "ntkc %s: --backend must be tcc or cc, not '%s'\n", cmd, value);
-    return -1;
 }

@@ -81,6 +81,13 @@ if [ -x scripts/bench_cnn.sh ]; then
     cnn=$(scripts/bench_cnn.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_cnn.sh exited non-zero)")
 fi
 
+mpi=""
+if [ -x "$(dirname "$ntkc")/ntkc-mpi" ] && command -v mpirun >/dev/null; then
+    log "MPI: 1, 2, 4 ranks"
+    mpi=$(scripts/bench_mpi.sh "$ntkc" "$(dirname "$ntkc")/ntkc-mpi" 2>/dev/null ||
+        echo "failed (scripts/bench_mpi.sh exited non-zero)")
+fi
+
 log "Python call overhead"
 python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
 
@@ -145,7 +152,10 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     if [ -n "$graph" ]; then echo "$graph" | sed 's/^/  /'; else echo "  n/a"; fi
     echo "  target: ≥ 20× the numpy baseline in graph pairs per second"
     echo
-    echo "6. Python: ntkc.Net.kernel vs ntkc_kernel from C, digits FC net, n = 1000, d = 64 (scripts/bench_python.sh)"
+    echo "6. ntkc-mpi kernel on 1, 2, 4 ranks of one thread (scripts/bench_mpi.sh; $(nproc) cores: oversubscribed)"
+    if [ -n "$mpi" ]; then echo "$mpi" | sed 's/^/  /'; else echo "  n/a (no ntkc-mpi: make mpi)"; fi
+    echo
+    echo "7. Python: ntkc.Net.kernel vs ntkc_kernel from C, digits FC net, n = 1000, d = 64 (scripts/bench_python.sh)"
     echo "$python" | sed 's/^/  /'
     pyv() { echo "$python" | field "$1"; }
     if [ -n "$(pyv python_wrapper_share_allcores)" ]; then

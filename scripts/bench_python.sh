@@ -22,7 +22,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 make -s --no-print-directory BUILD="$build" "$build/libntkc.a" "$build/libntkc.so" >/dev/null
 cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_call.c "$build/libntkc.a" \
-    -o "$tmp/bench_call" -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm
+    -o "$tmp/bench_call" -ltcc -lpcre2-8 -larpack -lopenblas -llapacke -ldl -lpthread -lm
 $py -c "import numpy as np; np.save('$tmp/x.npy', np.random.default_rng(1000).standard_normal((1000, 64)))"
 net=examples/digits_fc.ntk
 for r in $(seq "$rounds"); do

@@ -29,7 +29,7 @@ enum { FORMULA_TRAP_MAX = 1500 };
  * error is declared: the integrand does not decay fast enough there (growth
  * like the Gaussian weight or faster). A sum fails when its end terms exceed
  * FORMULA_TAIL_LIMIT·h·L of the sum of absolute terms. */
-#define FORMULA_TAIL_LIMIT 1e-11
+#define FORMULA_TAIL_LIMIT 1e-10
 
 typedef enum {
     FQ_OK,

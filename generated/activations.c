@@ -228,7 +228,7 @@ static void ntkc_dual_swish(const double *p, double s11, double s12, double s22,
     }
     /* not decayed at the ends: the integral is not what the rule sums */
     double hl = no > 0 ? zo[1] * zo[no] : 1.0;
-    if (et > 1e-11 * hl * at || etd > 1e-11 * hl * atd || !(at < 1.0 / 0.0))
+    if (et > 1e-10 * hl * at || etd > 1e-10 * hl * atd || !(at < 1.0 / 0.0))
         t = td = 0.0 / 0.0;
     *T = t;
     *Td = td;

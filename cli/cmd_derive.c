@@ -38,7 +38,7 @@ static void print_formula(const Formula *f)
         sb_printf(&sb,
                   "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
                   "estimated relative error %.1e (target %g), checked at variances up to %g\n",
-                  f->tq.step, FORMULA_TRAP_L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+                  f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
     else
         sb_printf(&sb,
                   "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "

@@ -4,10 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-int formula_trap_rule(double step, double scale, double *z, double *w)
+int formula_trap_rule(double step, double L, double scale, double *z, double *w)
 {
     double h = step / (scale > 1.0 ? scale : 1.0);
-    double nn = floor(FORMULA_TRAP_L / h);
+    double nn = floor(L / h);
     if (!(nn <= FORMULA_TRAP_MAX))
         return -1;
     int n = (int)nn;
@@ -23,14 +23,14 @@ int formula_trap_rule(double step, double scale, double *z, double *w)
 }
 
 /* E f(aZ) for f = φ², φ'², φ, φ' by the rule (step, a); 0 or a status. */
-static FormulaQuadStatus moments(const Sym *phi, const Sym *dphi, double step, double a, double *out,
+static FormulaQuadStatus moments(const Sym *phi, const Sym *dphi, double step, double L, double a, double *out,
                                  double *tail, FormulaQuad *q)
 {
     static const int which_of[4] = {0, 1, 0, 1};
     double *z = malloc(2 * (FORMULA_TRAP_MAX + 1) * sizeof *z), *w = z + FORMULA_TRAP_MAX + 1;
     if (z == NULL)
         return FQ_NO_CONVERGE;
-    int n = formula_trap_rule(step, a, z, w);
+    int n = formula_trap_rule(step, L, a, z, w);
     if (n < 0) {
         free(z);
         return FQ_NO_CONVERGE;
@@ -78,11 +78,11 @@ static FormulaQuadStatus estimate(const Sym *phi, const Sym *dphi, double step, 
     *est = 0.0;
     for (int s = 0; s < NSCALES && scales[s] <= q->max_scale; s++) {
         double m1[4], m2[4], tail;
-        if (FORMULA_TRAP_L * scales[s] / (0.5 * step) > FORMULA_TRAP_MAX)
+        if (q->L * scales[s] / (0.5 * step) > FORMULA_TRAP_MAX)
             break; /* beyond the node budget: checked up to here */
-        FormulaQuadStatus st = moments(phi, dphi, step, scales[s], m1, &tail, q);
+        FormulaQuadStatus st = moments(phi, dphi, step, q->L, scales[s], m1, &tail, q);
         if (st == FQ_OK)
-            st = moments(phi, dphi, 0.5 * step, scales[s], m2, &tail, q);
+            st = moments(phi, dphi, 0.5 * step, q->L, scales[s], m2, &tail, q);
         if (st != FQ_OK)
             return st;
         for (int k = 0; k < 4; k++) {
@@ -101,29 +101,57 @@ static FormulaQuadStatus estimate(const Sym *phi, const Sym *dphi, double step, 
     return FQ_OK;
 }
 
+/* The largest scale (of the ladder, from 1/4) up to which the integrand
+ * has decayed at |z| = L, with a fine step; 0 when not even at 1/4. */
+static FormulaQuadStatus decay_range(const Sym *phi, const Sym *dphi, double L, FormulaQuad *q, double *range)
+{
+    *range = 0.0;
+    for (int s = 0; s < NSCALES; s++) {
+        double m[4], tail;
+        FormulaQuadStatus st = moments(phi, dphi, 0.125, L, scales[s], m, &tail, q);
+        if (st == FQ_NOT_FINITE)
+            return st;
+        if (st != FQ_OK || tail > FORMULA_TAIL_LIMIT) {
+            q->bad_scale = scales[s];
+            break;
+        }
+        *range = scales[s];
+    }
+    return FQ_OK;
+}
+
+static const double cutoffs[] = {6.4, 7.0, 7.6, 8.2, FORMULA_TRAP_L};
+enum { NCUTOFFS = sizeof cutoffs / sizeof cutoffs[0] };
+
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q)
 {
     q->max_scale = 0.0;
     q->step = q->err_est = q->bad_x = q->bad_scale = 0.0;
     q->worst_which = 0;
+    q->L = FORMULA_TRAP_L;
     /* Not finite at a node of the unit-variance rule: said at that variance. */
     double m1[4], t1;
-    if (moments(phi, dphi, 0.125, 1.0, m1, &t1, q) == FQ_NOT_FINITE)
+    if (moments(phi, dphi, 0.125, FORMULA_TRAP_L, 1.0, m1, &t1, q) == FQ_NOT_FINITE)
         return FQ_NOT_FINITE;
-    /* Where the integrand still decays by |z| = L, with a fine step. */
-    for (int s = 0; s < NSCALES; s++) {
-        double m[4], tail;
-        FormulaQuadStatus st = moments(phi, dphi, 0.125, scales[s], m, &tail, q);
-        if (st == FQ_NOT_FINITE)
-            return st;
-        if (st != FQ_OK || tail > FORMULA_TAIL_LIMIT) {
-            if (scales[s] <= 1.0) {
-                q->bad_scale = scales[s];
-                return FQ_NO_DECAY;
-            }
+    /* The range of scales the widest cutoff allows, then the narrowest
+     * cutoff with the same range: fewer nodes (the cost is quadratic in them). */
+    double widest;
+    if (decay_range(phi, dphi, FORMULA_TRAP_L, q, &widest) != FQ_OK)
+        return FQ_NOT_FINITE;
+    if (widest < 1.0) {
+        if (q->bad_scale == 0.0)
+            q->bad_scale = 0.25;
+        return FQ_NO_DECAY;
+    }
+    q->max_scale = widest;
+    for (int c = 0; c < NCUTOFFS - 1; c++) {
+        double range;
+        if (decay_range(phi, dphi, cutoffs[c], q, &range) != FQ_OK)
+            return FQ_NOT_FINITE;
+        if (range >= widest) {
+            q->L = cutoffs[c];
             break;
         }
-        q->max_scale = scales[s];
     }
     double best = INFINITY;
     for (int k = 0; k <= 28; k++) {

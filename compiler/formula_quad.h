@@ -17,7 +17,11 @@
 
 #include "sym.h"
 
-/* Nodes at |z| <= L: exp(-L²/2) = 1.5e-17 relative for a bounded φ. */
+/* The widest cutoff: nodes at |z| <= L, exp(-L²/2) = 1.5e-17 relative for a
+ * bounded φ. Each formula gets the narrowest of 6.4, 7.0, ..., 8.8 whose
+ * estimated truncation error stays below FORMULA_TAIL_LIMIT over the same
+ * range of scales (a bounded φ: 6.4, where the tail is 1.6e-10 of the
+ * Gaussian mass... checked, not assumed). */
 #define FORMULA_TRAP_L 8.8
 /* Per dimension at most 2·FORMULA_TRAP_MAX + 1 nodes (stack arrays). */
 enum { FORMULA_TRAP_MAX = 1500 };
@@ -29,7 +33,7 @@ enum { FORMULA_TRAP_MAX = 1500 };
  * error is declared: the integrand does not decay fast enough there (growth
  * like the Gaussian weight or faster). A sum fails when its end terms exceed
  * FORMULA_TAIL_LIMIT·h·L of the sum of absolute terms. */
-#define FORMULA_TAIL_LIMIT 1e-10
+#define FORMULA_TAIL_LIMIT 1e-11
 
 typedef enum {
     FQ_OK,
@@ -40,6 +44,7 @@ typedef enum {
 
 typedef struct FormulaQuad {
     double step;      /* H (x units) */
+    double L;         /* nodes at |z| <= L: the narrowest cutoff that keeps the decay range */
     double err_est;   /* max relative change of the moments from H to H/2 */
     double max_scale; /* largest a at which the integrand decays by L (<= FORMULA_MAX_SCALE) */
     int worst_which;  /* on failure: 0 = φ, 1 = φ' */
@@ -49,7 +54,7 @@ typedef struct FormulaQuad {
 /* Nodes m = 0..n of the rule at scale a with step H: z_m = m·h, weights
  * w_m ∝ exp(−z_m²/2) normalised so that w_0 + 2 Σ_{m>0} w_m = 1. Returns n,
  * or -1 when more than FORMULA_TRAP_MAX would be needed. */
-int formula_trap_rule(double step, double scale, double *z, double *w);
+int formula_trap_rule(double step, double L, double scale, double *z, double *w);
 
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q);
 

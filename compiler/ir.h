@@ -1,6 +1,8 @@
 /* The recursion IR: what the emitter and the finite-width checker walk.
  * The AST is lowered to this after all checks pass, so every op here is valid:
- * variances non-negative, parameters in range, an affine op before any act.
+ * variances non-negative, parameters in range, and every op that needs a
+ * Gaussian input (activations, layer_norm, fanout … prod) has one — see
+ * `gaussian` below and docs/gaussianity.md.
  * Later capabilities (graphs, ...) add op kinds here. Branching nets are
  * structured (IR_FANOUT holds its branches' op lists), not a general DAG. */
 #ifndef NTKC_IR_H
@@ -141,6 +143,14 @@ struct IrOp {
         IrReadout readout;
     } u;
     IrShape out; /* filled by lowering for every op */
+    /* The op's output is a centred Gaussian field whose channels are i.i.d.
+     * with the kernel the IR carries — what the dual kernel T(Σ) of an
+     * activation assumes of its input. Filled by lowering for every op by the
+     * rules in docs/gaussianity.md: dense and conv set it; activations and
+     * fanout … prod clear it (and need it of their inputs); flatten and
+     * fanout … concat clear it (their units have different kernels); other
+     * linear maps keep it when every input has it. */
+    int gaussian;
 };
 
 typedef struct IrNet {

@@ -11,6 +11,7 @@
 #include "act.h"
 #include "act_formula.h"
 #include "editdist.h"
+#include "ir_print.h"
 
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
 typedef struct LayerRule {
@@ -49,10 +50,8 @@ static const char *did_you_mean(Lower *L, const Suggest *sg)
 
 static const Const *scope_find(const Scope *s, const char *name)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i].name, name) == 0)
-            return &s->v[i];
-    return NULL;
+    size_t i = name_table_find(&s->index, name);
+    return i == (size_t)-1 ? NULL : &s->v[i];
 }
 
 static void scope_add(Lower *L, Scope *s, Const c)
@@ -65,6 +64,7 @@ static void scope_add(Lower *L, Scope *s, Const c)
         s->v = v;
         s->cap = cap;
     }
+    name_table_put(L->a, &s->index, c.name, s->n);
     s->v[s->n++] = c;
 }
 
@@ -235,6 +235,57 @@ int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound
     return 1;
 }
 
+/* ---- Gaussianity (docs/gaussianity.md) -------------------------------- */
+
+const char *lower_op_label(Lower *L, const IrOp *op)
+{
+    if (op->kind == IR_FANOUT && !op->u.fanout.residual)
+        return arena_printf(L->a, "fanout … %s", op->u.fanout.mode == IR_FANIN_SUM    ? "sum"
+                                                 : op->u.fanout.mode == IR_FANIN_PROD ? "prod"
+                                                                                      : "concat");
+    return ir_op_name(op);
+}
+
+void lower_made_gaussian(Lower *L) { L->stream.gaussian = 1; }
+
+void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *why)
+{
+    L->stream.gaussian = 0;
+    L->stream.cause = (OpRef){name, pos};
+    L->stream.why = why;
+}
+
+static int same_pos(SrcPos a, SrcPos b) { return a.line == b.line && a.col == b.col; }
+
+/* Where a non-Gaussian value comes from, for "... needs a Gaussian input; its
+ * input comes from relu at 2:12". */
+static const char *provenance(Lower *L, const Stream *in)
+{
+    if (in->from.name == NULL)
+        return "is the net's input itself, which is not Gaussian: the first layer of a net must be 'dense' (or "
+               "'conv' on images)";
+    const char *from = arena_printf(L->a, "comes from %s at %s", in->from.name, pos_str(L, in->from.pos));
+    if (in->cause.name == NULL)
+        return arena_printf(L->a, "%s, a linear map of the net's input, which is not Gaussian", from);
+    if (same_pos(in->from.pos, in->cause.pos))
+        return arena_printf(L->a, "%s%s", from, in->why);
+    return arena_printf(L->a, "%s, which is not Gaussian because of %s at %s%s", from, in->cause.name,
+                        pos_str(L, in->cause.pos), in->why);
+}
+
+int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in, const char *input_of)
+{
+    if (in->gaussian)
+        return 1;
+    const char *from = in->from.name != NULL && same_pos(in->from.pos, pos)
+                           ? arena_printf(L->a, "comes from this same %s in the previous pass of its 'repeat' block",
+                                          in->from.name)
+                           : provenance(L, in);
+    diag_at(L->err, pos, L->src, "%s at %s needs a Gaussian input (the output of a dense or conv layer); %s %s", what,
+            pos_str(L, pos), input_of, from);
+    return 0;
+}
+
 /* ---- layers ----------------------------------------------------------- */
 
 IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
@@ -291,18 +342,14 @@ static int lower_dense(Lower *L, const Stmt *s)
         d->fan_in = L->prev_width;
         L->prev_width = d->width;
     }
-    L->seen_affine = 1;
-    L->gaussian = 1;
+    lower_made_gaussian(L);
     return 1;
 }
 
 static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
 {
-    if (!L->seen_affine) {
-        diag_at(L->err, s->pos, L->src,
-                "activation '%s' before any affine layer: the first layer of a net must be 'dense'", def->name);
+    if (!lower_need_gaussian(L, def->name, s->pos, &L->stream, "its input"))
         return 0;
-    }
     ParamSpec spec[MAX_SPECS];
     int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
     for (int k = 0; k < n; k++)
@@ -317,7 +364,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     op->u.act.def = def;
     for (int k = 0; k < n; k++)
         op->u.act.p[k] = b.v[k];
-    L->gaussian = 0;
+    lower_broke_gaussian(L, def->name, s->pos, "");
     return 1;
 }
 
@@ -333,11 +380,8 @@ static int file_const(const void *ctx, const char *name, double *value)
  * value), and each set of values becomes its own ActDef. */
 static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
 {
-    if (!L->seen_affine) {
-        diag_at(L->err, s->pos, L->src,
-                "activation '%s' before any affine layer: the first layer of a net must be 'dense'", d->name);
+    if (!lower_need_gaussian(L, d->name, s->pos, &L->stream, "its input"))
         return 0;
-    }
     if (d->nparams > MAX_SPECS) {
         diag_at(L->err, d->pos, L->src, "activation '%s' has %zu parameters; at most %d are supported", d->name,
                 d->nparams, MAX_SPECS);
@@ -360,7 +404,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     if (op == NULL)
         return 0;
     op->u.act.def = def;
-    L->gaussian = 0;
+    lower_broke_gaussian(L, d->name, s->pos, "");
     return 1;
 }
 
@@ -441,8 +485,12 @@ static int lower_layer(Lower *L, const Stmt *s)
     size_t before = L->nops;
     if (!(formula ? lower_formula_act(L, s, formula) : fn ? (*fn)(L, s) : lower_builtin_act(L, s, act)))
         return 0;
-    if (L->nops > before)
-        L->ops[L->nops - 1].out = L->shape;
+    if (L->nops > before) {
+        IrOp *op = &L->ops[L->nops - 1];
+        op->out = L->shape;
+        op->gaussian = L->stream.gaussian;
+        L->stream.from = (OpRef){lower_op_label(L, op), s->pos};
+    }
     return 1;
 }
 
@@ -548,8 +596,11 @@ static int check_widths(Lower *L)
 
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
 {
+    /* The input is not Gaussian (neural-tangents: requirements.py starts every
+     * kernel with is_gaussian=False). */
     Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
-               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0}};
+               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0}, .stream = {.why = ""},
+               .agg_in = {.gaussian = 1, .why = ""}};
     for (size_t i = 0; i < prog->nlets; i++)
         if (!define_const(&L, &L.file, prog->lets[i], "in this file"))
             return NULL;

@@ -42,6 +42,9 @@ int lower_aggregate(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.aggregate = (IrAggregate){.degree = b.v[AGG_SCALE] == 1, .self_loops = b.v[AGG_SELF] == 1};
+    /* A weighted sum over neighbours keeps Gaussianity (docs/gaussianity.md). */
+    if (!L->stream.gaussian && L->agg_in.gaussian)
+        L->agg_in = L->stream;
     return 1;
 }
 
@@ -66,6 +69,10 @@ int lower_readout(Lower *L, const Stmt *s)
         return 0;
     op->u.readout = (IrReadout){.mean = b.v[READOUT_POOL] == 1, .jk = b.v[READOUT_JK] == 1};
     L->readout = op;
+    /* A sum over node pairs keeps Gaussianity; with jk it also sums the
+     * states entering every aggregate, so each of them must be Gaussian too. */
+    if (op->u.readout.jk && L->stream.gaussian && !L->agg_in.gaussian)
+        L->stream = L->agg_in;
     return 1;
 }
 

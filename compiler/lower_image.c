@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "editdist.h"
+#include "ir_print.h"
 #include "lower_internal.h"
 
 static const char *const padding_names[] = {"same", "valid", "circular", NULL};
@@ -146,22 +147,19 @@ static int no_pooling_in_branch(Lower *L, const Stmt *s)
 
 enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD };
 
-/* One axis of a window: output size and padding, or an error at the argument. */
+/* One axis of a window: output size and padding, or an error at the argument.
+ * As neural-tangents (lax's SAME padding, then wrapping for CIRCULAR): a
+ * window or stride larger than the image is fine with padding same or
+ * circular (padding that covers more than the image wraps around it again);
+ * only padding=valid can leave no output at all. */
 static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
                        SrcPos at, size_t *out, int *lo)
 {
     const char *name = s->u.layer.name;
-    if ((size_t)stride > n && n > 1) {
-        diag_at(L->err, at, L->src, "'%s': stride %d is larger than the image %s %zu", name, stride, axis, n);
-        return 0;
-    }
-    if ((size_t)k > n) {
-        if (pad == IR_PAD_VALID)
-            diag_at(L->err, at, L->src,
-                    "'%s': window %d with padding=valid on an image %s of %zu gives an output of size 0", name, k,
-                    axis, n);
-        else
-            diag_at(L->err, at, L->src, "'%s': window %d is larger than the image %s %zu", name, k, axis, n);
+    if ((size_t)k > n && pad == IR_PAD_VALID) {
+        diag_at(L->err, at, L->src,
+                "'%s': window %d with padding=valid on an image %s of %zu gives an output of size 0", name, k, axis,
+                n);
         return 0;
     }
     if (pad == IR_PAD_VALID) {
@@ -204,6 +202,13 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
     w->sw = b->given[idx[W_SW]] ? (int)b->v[idx[W_SW]] : stride_given ? stride : pool ? w->kw : 1;
     if (seq)
         w->sh = 1;
+    /* A stride past the image leaves one output pixel, which reads the same
+     * input pixels for any such stride: store it as the image's size, so
+     * products of strides stay small. */
+    if ((size_t)w->sh > L->shape.h)
+        w->sh = (int)L->shape.h;
+    if ((size_t)w->sw > L->shape.w)
+        w->sw = (int)L->shape.w;
     w->pad = (IrPadding)(int)b->v[idx[W_PAD]];
     SrcPos at = b->given[idx[W_SIZE]] ? b->pos[idx[W_SIZE]] : s->pos;
     size_t oh, ow;
@@ -243,8 +248,7 @@ int lower_conv(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w};
-    L->seen_affine = 1;
-    L->gaussian = 1;
+    lower_made_gaussian(L);
     return 1;
 }
 
@@ -291,6 +295,10 @@ static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
         return 0;
     if (kind == IR_GLOBAL_POOL)
         op->u.gpool.average = average;
+    else /* one unit per (pixel, channel): units of different pixels have different variances */
+        lower_broke_gaussian(L, "flatten", s->pos,
+                             " (flatten stacks pixels whose variances differ; a dense layer after it makes a "
+                             "Gaussian again)");
     L->shape = (IrShape){1, 1, 0};
     L->vector_pos = s->pos;
     L->vector_by = s->u.layer.name;
@@ -308,12 +316,10 @@ int lower_layer_norm(Lower *L, const Stmt *s)
     Bound b;
     if (!ntk_only(L, s) || !lower_bind_args(L, s, ln_spec, 1, &b))
         return 0;
-    if (!L->gaussian) {
-        diag_at(L->err, s->pos, L->src,
-                "'layer_norm' needs Gaussian pre-activations: place it after a dense or conv layer (before any "
-                "activation), where its kernel Σ/√(Σ11·Σ22) holds");
+    /* Its kernel Σ/√(Σ11·Σ22) drops the channel mean: it holds for centred
+     * inputs whose empirical channel variance converges (Gaussian ones). */
+    if (!lower_need_gaussian(L, "layer_norm", s->pos, &L->stream, "its input"))
         return 0;
-    }
     IrOp *op = lower_push_op(L, IR_LAYER_NORM, s->pos);
     if (op == NULL)
         return 0;
@@ -328,12 +334,12 @@ typedef struct Saved {
     IrOp *ops;
     size_t nops, cap;
     IrShape shape;
-    int gaussian;
+    Stream stream;
 } Saved;
 
 static Saved enter_branch(Lower *L)
 {
-    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->gaussian};
+    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream};
     L->ops = NULL;
     L->nops = L->cap = 0;
     L->branch_depth++;
@@ -363,23 +369,6 @@ static void strides_of(const IrOp *ops, size_t n, long *sh, long *sw)
     }
 }
 
-static const char *op_name(const IrOp *op)
-{
-    switch (op->kind) {
-    case IR_DENSE: return "dense";
-    case IR_ACT: return op->u.act.def->name;
-    case IR_CONV: return "conv";
-    case IR_POOL: return op->u.pool.average ? "avg_pool" : "sum_pool";
-    case IR_GLOBAL_POOL: return op->u.gpool.average ? "global_avg_pool" : "global_sum_pool";
-    case IR_FLATTEN: return "flatten";
-    case IR_LAYER_NORM: return "layer_norm";
-    case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
-    case IR_AGGREGATE: return "aggregate";
-    case IR_READOUT: return "readout";
-    }
-    return "?";
-}
-
 /* Summed and multiplied branches must be independent: each ends in a layer
  * with fresh weights, except one identity branch at most. */
 static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const SrcPos *at, size_t n,
@@ -403,12 +392,12 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
                 diag_at(L->err, last->pos, L->src,
                         "a residual block must end in an affine layer (dense or conv), not '%s': x + α·f(x) has "
                         "kernel Σ + α²Σ_f only when f(x) has fresh weights, independent of x",
-                        op_name(last));
+                        ir_op_name(last));
             else
                 diag_at(L->err, last->pos, L->src,
                         "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
                         "each must end in an affine layer (dense or conv) or be the identity (an empty branch)",
-                        i + 1, s->u.layer.name, fanin, op_name(last), fanin);
+                        i + 1, s->u.layer.name, fanin, ir_op_name(last), fanin);
             return 0;
         }
     }
@@ -417,16 +406,30 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
 
 /* Lowers one branch body from the fanout's input state; 0 on error. */
 static int lower_branch(Lower *L, const Block *body, int depth, const Saved *start, IrBranch *out,
-                        IrShape *shape_out, int *gaussian_out)
+                        IrShape *shape_out, Stream *stream_out)
 {
     Saved sv = enter_branch(L);
     L->shape = start->shape;
-    L->gaussian = start->gaussian;
+    L->stream = start->stream;
     int ok = lower_block(L, body, depth);
     *out = leave_branch(L, &sv);
     *shape_out = L->shape;
-    *gaussian_out = L->gaussian;
+    *stream_out = L->stream;
     return ok;
+}
+
+/* A sum of independent branches (docs/gaussianity.md): Gaussian when every
+ * branch is; else not, because of the first branch that is not. The kernel
+ * of the sum holds either way: every branch but one identity ends in fresh
+ * centred weights, so no cross term survives. */
+static void sum_streams(Lower *L, const Stream *br, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!br[i].gaussian) {
+            L->stream = br[i];
+            return;
+        }
+    L->stream.gaussian = 1;
 }
 
 static int same_shape(IrShape a, IrShape b) { return a.spatial == b.spatial && a.h == b.h && a.w == b.w; }
@@ -456,11 +459,11 @@ int lower_residual(Lower *L, const Stmt *s)
         diag_at(L->err, s->u.layer.modifier_pos, L->src, "'residual' takes nothing after its block (its fan-in is a sum)");
         return 0;
     }
-    Saved start = {.shape = L->shape, .gaussian = L->gaussian};
+    Saved start = {.shape = L->shape, .stream = L->stream};
     IrBranch *br = arena_alloc(L->a, 2 * sizeof *br);
     IrShape out;
-    int g;
-    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &g))
+    Stream streams[2] = {start.stream};
+    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1]))
         return 0;
     br[0] = (IrBranch){NULL, 0, 1.0};
     br[1].scale = b.v[0];
@@ -473,7 +476,7 @@ int lower_residual(Lower *L, const Stmt *s)
     if (!check_independent(L, s, br, at, 2, "sum"))
         return 0;
     L->shape = out;
-    L->gaussian = start.gaussian && g;
+    sum_streams(L, streams, 2);
     return push_fanout(L, s, IR_FANIN_SUM, br, 2, 1);
 }
 
@@ -528,20 +531,18 @@ int lower_fanout(Lower *L, const Stmt *s)
     }
     if (!check_branch_stmts(L, body))
         return 0;
-    Saved start = {.shape = L->shape, .gaussian = L->gaussian};
+    Saved start = {.shape = L->shape, .stream = L->stream};
     IrBranch *br = arena_alloc(L->a, body->n * sizeof *br);
     SrcPos *at = arena_alloc(L->a, body->n * sizeof *at);
+    Stream *streams = arena_alloc(L->a, body->n * sizeof *streams);
     IrShape shape0 = start.shape;
-    int all_gaussian = 1;
     long sh0 = 1, sw0 = 1;
     for (size_t i = 0; i < body->n; i++) {
         const Stmt *b = body->v[i];
         IrShape out;
-        int g;
-        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &g))
+        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i]))
             return 0;
         at[i] = b->pos;
-        all_gaussian &= g;
         long sh = 1, sw = 1;
         strides_of(br[i].ops, br[i].nops, &sh, &sw);
         if (i == 0) {
@@ -558,7 +559,23 @@ int lower_fanout(Lower *L, const Stmt *s)
     if (mode != IR_FANIN_CONCAT && !check_independent(L, s, br, at, body->n, fanin_names[mode]))
         return 0;
     L->shape = shape0;
-    L->gaussian = mode == IR_FANIN_SUM && all_gaussian;
+    const char *label = arena_printf(L->a, "fanout … %s", fanin_names[mode]);
+    if (mode == IR_FANIN_SUM) {
+        sum_streams(L, streams, body->n);
+    } else if (mode == IR_FANIN_PROD) {
+        /* Only an identity branch can fail: the others end in dense or conv. */
+        for (size_t i = 0; i < body->n; i++)
+            if (!lower_need_gaussian(L, label, s->pos, &streams[i],
+                                     arena_printf(L->a, "the input of its identity branch %zu", i + 1)))
+                return 0;
+        lower_broke_gaussian(L, label, s->pos, " (a product of Gaussians is not Gaussian)");
+    } else {
+        /* Channels of different branches have different kernels: an
+         * activation would need each branch's T(Σ_b), not T(mean_b Σ_b). */
+        lower_broke_gaussian(L, label, s->pos,
+                             " (concat stacks branches whose kernels differ; a dense or conv layer after it makes a "
+                             "Gaussian again)");
+    }
     return push_fanout(L, s, mode, br, body->n, 0);
 }
 

@@ -9,6 +9,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "ir.h"
+#include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
 enum { MAX_OPS = 100000, MAX_SPECS = 10 };
@@ -22,7 +23,22 @@ typedef struct Const {
 typedef struct Scope {
     Const *v;
     size_t n, cap;
+    NameTable index; /* name -> position in v */
 } Scope;
+
+/* An op as messages name it: "relu at 2:12"; name NULL = the net's input. */
+typedef struct OpRef {
+    const char *name;
+    SrcPos pos;
+} OpRef;
+
+/* What lowering knows of the value the next layer reads (docs/gaussianity.md). */
+typedef struct Stream {
+    int gaussian; /* a centred Gaussian field, channels i.i.d. (IrOp.gaussian) */
+    OpRef from;   /* the op that produced it */
+    OpRef cause;  /* not Gaussian: the op that made it so (from itself, or earlier) */
+    const char *why; /* what cause did, for messages ("" for a nonlinearity) */
+} Stream;
 
 typedef struct Lower {
     Arena *a;
@@ -35,7 +51,6 @@ typedef struct Lower {
     int param_given;
     SrcPos param_pos;
     int seen_layer;  /* any layer lowered (param and input must precede it) */
-    int seen_affine; /* an affine layer lowered (activations need one before) */
     long prev_width; /* output width of the previous dense (param standard) */
     IrOp *ops;       /* the op list being filled: the net's, or a branch's */
     size_t nops, cap;
@@ -44,7 +59,9 @@ typedef struct Lower {
     IrInput input;
     int input_given;
     IrShape shape;      /* output shape of the last op lowered */
-    int gaussian;       /* that output is a centred Gaussian process (after an affine layer) */
+    Stream stream;      /* Gaussianity of that output and where it comes from */
+    Stream agg_in;      /* the first non-Gaussian stream entering an aggregate (jk readouts sum them);
+                         * .gaussian = 1 while there is none */
     SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
@@ -80,6 +97,15 @@ typedef struct Bound {
 const char *lower_pos_str(Lower *L, SrcPos p);
 int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);
 IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos);
+/* The Gaussianity rules (docs/gaussianity.md): the stream after a layer whose
+ * output is Gaussian (dense, conv); or not, because of the layer `name` at pos
+ * (why: what it did, for messages; "" for a nonlinearity). */
+const char *lower_op_label(Lower *L, const IrOp *op); /* "relu", "fanout … prod" */
+void lower_made_gaussian(Lower *L);
+void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *why);
+/* 1 when the stream is Gaussian; else an error: `what` at pos needs a
+ * Gaussian input, with where the input comes from. */
+int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in, const char *input_of);
 int lower_block(Lower *L, const Block *b, int depth);
 
 /* lower_image.c */

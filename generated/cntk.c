@@ -398,30 +398,37 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
     }
 }
 
-/* out = scale·(window sum of in) + addc (+ add[e] when add): one conv of a
- * plane at offset (a, b) on an H×W grid into an Ho×Wo grid at offset
- * (a/sh, b/sw). Separable: a pass along rows into tmp, then along columns. */
-NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a,
-                                   int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale,
-                                   double addc, const double *add)
+/* out = scale·(window sum of in) + addc (+ add[e] when add): one conv into
+ * the plane at offset (ao, bo) of an Ho×Wo grid, from the plane at offset
+ * (sh·ao, sw·bo) of the H×W grid, wrapped on the input's circular axes (chi,
+ * cwi). An output axis is circular (cho, cwo) only when its input axis is
+ * and the stride divides the size: a circular conv wraps its input, as
+ * neural-tangents pads it, and with a stride that does not divide the size
+ * output pixels p and p + a read input pixels s·a apart, not s·a mod H, so
+ * its output is an ordinary grid. Separable: a pass along rows into tmp,
+ * then along columns. */
+NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao,
+                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt,
+                             int pl, double scale, double addc, const double *add)
 {
-    if (sh == 1 && sw == 1 && !ch && !cw) {
-        ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, a, b, kh, kw, pt, pl, scale, addc, add);
+    if (sh == 1 && sw == 1 && !chi && !cwi) {
+        ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, ao, bo, kh, kw, pt, pl, scale, addc, add);
         return;
     }
+    int a = chi ? ntkc_wrap(sh * ao, H) : sh * ao, b = cwi ? ntkc_wrap(sw * bo, W) : sw * bo;
     const int L = NTKC_LANES;
     int ri0, ri1, ci0, ci1, ro0, ro1, co0, co1;
-    ntkc_span(H, a, ch, &ri0, &ri1);
-    ntkc_span(W, b, cw, &ci0, &ci1);
-    ntkc_span(Ho, a / sh, ch, &ro0, &ro1);
-    ntkc_span(Wo, b / sw, cw, &co0, &co1);
+    ntkc_span(H, a, chi, &ri0, &ri1);
+    ntkc_span(W, b, cwi, &ci0, &ci1);
+    ntkc_span(Ho, ao, cho, &ro0, &ro1);
+    ntkc_span(Wo, bo, cwo, &co0, &co1);
     int wi = (ci1 - ci0) * L, wo = (co1 - co0) * L;
     for (int o = ro0; o < ro1; o++) {
         double *t = tmp + (o - ro0) * wi;
         int first = 1;
         for (int d = 0; d < kh; d++) {
             int r = sh * o + d - pt;
-            if (ch)
+            if (chi)
                 r = ntkc_wrap(r, H);
             else if (r < ri0 || r >= ri1)
                 continue;
@@ -443,7 +450,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
             dst[e] = 0.0;
         for (int d = 0; d < kw; d++) {
             int shift = d - pl;
-            if (cw) {
+            if (cwi) {
                 for (int q = co0; q < co1; q++)
                     ntkc_add(dst + (q - co0) * L, t + (ntkc_wrap(sw * q + shift, W) - ci0) * L, L);
                 continue;
@@ -716,7 +723,7 @@ int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
-void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
+void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
@@ -742,103 +749,120 @@ void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S,
  * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and
  * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then
  * NTK. */
-static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
+static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
                           int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
     size_t v1s = bc ? 1 : NTKC_LANES;
     (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
-    double *pl[7];
-    for (int k = 0; k < 7; k++)
+    double *pl[9];
+    for (int k = 0; k < 9; k++)
         pl[k] = ws + k * 512;
-    double *X1 = ws + 3584, *X2 = X1 + 512;
+    double *X1 = ws + 4608, *X2 = X1 + 512;
     if (!bc && x1 != x2)
         ntkc_lanes(x1, 64, X1);
     const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;
-    double *bS = ws + 4608, *bT = bS + 32768, *inS = bT + 32768, *inT = inS + 32768, *t1 = inT + 32768, *t2 = t1 + 32768;
+    double *bS = ws + 5632, *bT = bS + 2048, *inS = bT + 2048, *inT = inS + 2048, *t1 = inT + 2048, *t2 = t1 + 2048;
     (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;
     double as[NTKC_LANES], at[NTKC_LANES];
-    /* segment 0: 8x8 -> 8x8, 225 planes */
+    /* segment 0: 8x8 -> 4x4, 49 planes */
     for (int l = 0; l < NTKC_LANES; l++)
         as[l] = 0.0, at[l] = 0.0;
-    for (int pi = 0; pi < 225; pi++) {
-        int ae = ntkc_offset(pi / 15, 0), be = ntkc_offset(pi % 15, 0);
+    for (int pi = 0; pi < 49; pi++) {
+        int ae = ntkc_offset(pi / 7, 0), be = ntkc_offset(pi % 7, 0);
         (void)ae, (void)be;
-        ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 1, be * 1, 0, 0, pl[1], pl[2]);
-        /* conv 3x3 stride 1x1, line 6 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 2, be * 2, 0, 0, pl[1], pl[2]);
+        /* conv 3x3 stride 1x1, line 9 */
+        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        /* residual: 2 branches */
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[3], 0, 64);
-        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 7 */
-        /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 2, be * 2, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 128, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        /* residual: 2 branches */
+        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[1], 256, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 10 */
-        /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 2, be * 2, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 384, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 11 */
+        /* conv 3x3 stride 1x1, line 11 */
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        /* fanout: 2 branches */
+        ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
+        ntkc_copy(pl[6], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[3], 512, 64);
-        ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 1, be * 1, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 10 */
+            ntkc_fill_relu(fill, v1, v2, pl[5], 512, 64);
+        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 14 */
+        /* conv 3x3 stride 2x2, line 14 */
+        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[7]);
+        if (fill && pi == 0)
+            ntkc_fill_relu(fill, v1, v2, pl[7], 640, 16);
+        ntkc_relu_plane(pl[7], pl[8], 4, 4, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 14 */
+        /* conv 3x3 stride 1x1, line 14 */
+        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        /* conv 3x3 stride 2x2, line 15 */
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
-        ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[5], 640, 64);
-        ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 9 */
-        /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+            ntkc_fill_relu(fill, v1, v2, pl[1], 672, 16);
+        ntkc_relu_plane(pl[1], pl[2], 4, 4, ae * 1, be * 1, 0, 0, v1 + 672 * v1s, bc, v2 + 5376); /* line 17 */
+        /* conv 3x3 stride 1x1, line 17 */
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
-            ntkc_fill_relu(fill, v1, v2, pl[1], 768, 64);
-        ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 1, be * 1, 0, 0, v1 + 768 * v1s, bc, v2 + 6144); /* line 10 */
-        ntkc_store_plane(bS, pl[1], 8, 8, ae, be, 0, 0);
-        ntkc_store_plane(bT, pl[2], 8, 8, ae, be, 0, 0);
+            ntkc_fill_relu(fill, v1, v2, pl[5], 704, 16);
+        ntkc_relu_plane(pl[5], pl[6], 4, 4, ae * 1, be * 1, 0, 0, v1 + 704 * v1s, bc, v2 + 5632); /* line 17 */
+        /* conv 3x3 stride 1x1, line 17 */
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
+        ntkc_store_plane(bS, pl[3], 4, 4, ae, be, 0, 0);
+        ntkc_store_plane(bT, pl[4], 4, 4, ae, be, 0, 0);
     }
-    /* avg_pool 2x2 stride 2x2, line 12 */
-    ntkc_pool4(bS, inS, t1, t2, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
-    ntkc_pool4(bT, inT, t1, t2, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
-    /* segment 1: 4x4 -> 2x2, 4 planes, circular */
+    /* avg_pool 2x2 stride 2x2, line 18 */
+    ntkc_pool4(bS, inS, t1, t2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
+    ntkc_pool4(bT, inT, t1, t2, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0.5, 0.5);
+    /* segment 1: 2x2 -> 2x2, 9 planes */
     for (int l = 0; l < NTKC_LANES; l++)
         as[l] = 0.0, at[l] = 0.0;
-    for (int pi = 0; pi < 4; pi++) {
-        int ae = ntkc_offset(pi / 2, 1), be = ntkc_offset(pi % 2, 1);
+    for (int pi = 0; pi < 9; pi++) {
+        int ae = ntkc_offset(pi / 3, 0), be = ntkc_offset(pi % 3, 0);
         (void)ae, (void)be;
-        ntkc_load_plane(inS, pl[1], 4, 4, ae * 2, be * 2, 1, 1);
-        ntkc_load_plane(inT, pl[2], 4, 4, ae * 2, be * 2, 1, 1);
-        /* conv 3x3 stride 2x2, line 13 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 4, 4, 2, 2, ae * 2, be * 2, 1, 1, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 4, 4, 2, 2, ae * 2, be * 2, 1, 1, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[3]);
-        ntkc_sum(pl[3], ntkc_area(2, 2, ae * 1, be * 1, 1, 1), as);
-        ntkc_sum(pl[4], ntkc_area(2, 2, ae * 1, be * 1, 1, 1), at);
+        ntkc_load_plane(inS, pl[1], 2, 2, ae * 1, be * 1, 0, 0);
+        ntkc_load_plane(inT, pl[2], 2, 2, ae * 1, be * 1, 0, 0);
+        if (fill && pi == 0)
+            ntkc_fill_relu(fill, v1, v2, pl[1], 736, 4);
+        ntkc_relu_plane(pl[1], pl[2], 2, 2, ae * 1, be * 1, 0, 0, v1 + 736 * v1s, bc, v2 + 5888); /* line 19 */
+        ntkc_sum(pl[1], ntkc_area(2, 2, ae * 1, be * 1, 0, 0), as);
+        ntkc_sum(pl[2], ntkc_area(2, 2, ae * 1, be * 1, 0, 0), at);
     }
-    for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 14 */
+    for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 20 */
         s[l] = as[l] * 0.0625, t[l] = at[l] * 0.0625;
-    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 15 */
+    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 21 */
         s[l] = 1.0 * s[l] + 0.0;
         t[l] = 1.0 * t[l] + s[l];
     }
@@ -846,43 +870,43 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 898; }
+size_t ntkcnet_cntk_prep_size(void) { return 746; }
 
-int ntkc_cntk_uses_gram(void) { return 0; }
+int ntkcnet_cntk_uses_gram(void) { return 0; }
 
-void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
+void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(222769 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(35825 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 898; k++)
+        for (size_t k = 0; k < n * 746; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 201217, *v2 = v1 + 7184, *spare = v2 + 7184;
+    double *v1 = ws + 17921, *v2 = v1 + 5968, *spare = v2 + 5968;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 898 : spare + l * 898;
+            rec[l] = real ? prep + (i0 + l) * 746 : spare + l * 746;
         }
-        ntkc_lanes(xl, 64, ws + 4096);
-        ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
+        ntkc_lanes(xl, 64, ws + 5120);
+        ntkcnet_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
-            rec[l][896] = out[l], rec[l][897] = out[NTKC_LANES + l];
+            rec[l][744] = out[l], rec[l][745] = out[NTKC_LANES + l];
     }
     free(ws);
 }
 
 /* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
  * records (and inputs) are lane-expanded once and serve every row. */
-static size_t ntkc_cntk_cols(size_t rows, size_t cols,
+static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
                            const double *x1, const double *prep1,
                            const double *x2, const double *prep2, size_t dim,
                            double *nngp, double *ntk, size_t ldo, double *ws)
 {
-    double out[2 * NTKC_LANES], *v2 = ws + 201217;
+    double out[2 * NTKC_LANES], *v2 = ws + 17921;
     size_t bad = 0;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
@@ -890,14 +914,14 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 898;
+            r2[l] = prep2 + j * 746;
         }
-        ntkc_expand(v2, r2, 898);
-        ntkc_lanes(x2l, 64, ws + 4096);
+        ntkc_expand(v2, r2, 746);
+        ntkc_lanes(x2l, 64, ws + 5120);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 898), v2, 1, 0, dim, ws, out);
+            ntkcnet_cntk_entry(x1l, x2l, (double *)(prep1 + i * 746), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++)
                 bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
@@ -905,17 +929,17 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
     return bad;
 }
 
-size_t ntkc_cntk_tile(size_t rows, size_t cols,
+size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
                     const double *x1, const double *prep1,
                     const double *x2, const double *prep2, size_t dim,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(208401 * sizeof(double));
+    double *ws = malloc(23889 * sizeof(double));
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    size_t bad = ntkc_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
+    size_t bad = ntkcnet_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
@@ -923,22 +947,22 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
 /* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,
  * both sides' records lane-expanded: how the triangle's diagonal blocks
  * fill every lane. */
-static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
+static size_t ntkcnet_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
-    double out[2 * NTKC_LANES], *v1 = ws + 201217, *v2 = v1 + 7184;
+    double out[2 * NTKC_LANES], *v1 = ws + 17921, *v2 = v1 + 5968;
     const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
     size_t bad = 0;
     for (int l = 0; l < NTKC_LANES; l++) {
         size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
         x1l[l] = x + i * dim, x2l[l] = x + j * dim;
-        r1[l] = prep + i * 898, r2[l] = prep + j * 898;
+        r1[l] = prep + i * 746, r2[l] = prep + j * 746;
     }
-    ntkc_expand(v1, r1, 898);
-    ntkc_expand(v2, r2, 898);
-    ntkc_lanes(x2l, 64, ws + 4096);
-    ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
+    ntkc_expand(v1, r1, 746);
+    ntkc_expand(v2, r2, 746);
+    ntkc_lanes(x2l, 64, ws + 5120);
+    ntkcnet_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
     return bad;
@@ -947,48 +971,48 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
 /* The upper triangle (i <= j) of the kernel of x with itself: the diagonal
  * from the records, above the 8x8 diagonal blocks by column groups, the
  * blocks' other 28 entries each packed 8 to a pass. */
-size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
+size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(215585 * sizeof(double));
+    double *ws = malloc(29857 * sizeof(double));
     size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
     int np = 0;
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
-        bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
-                            prep + j0 * 898, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+        bad += ntkcnet_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
+                            prep + j0 * 746, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
     for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
-        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 898 + 896], prep[i * 898 + 897]);
+        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 746 + 744], prep[i * 746 + 745]);
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)
             for (size_t j = i + 1; j < b1; j++) {
                 pi[np] = i, pj[np] = j;
                 if (++np == NTKC_LANES) {
-                    bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+                    bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
                     np = 0;
                 }
             }
     }
     if (np)
-        bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+        bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
 
-int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
+int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
             size_t dim, double *nngp, double *ntk)
 {
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 898 * sizeof(double));
+    double *p1 = malloc((n1 + n2 + 1) * 746 * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 898;
-    ntkc_cntk_prep(n1, x1, dim, p1);
-    ntkc_cntk_prep(n2, x2, dim, p2);
-    size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    double *p2 = p1 + n1 * 746;
+    ntkcnet_cntk_prep(n1, x1, dim, p1);
+    ntkcnet_cntk_prep(n2, x2, dim, p2);
+    size_t bad = ntkcnet_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }

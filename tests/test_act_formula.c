@@ -232,7 +232,7 @@ Test(act_formula, errors_with_positions)
     expect_error("act g(x, a = 1) = a*x\nact f(x) = g(x, 1, 2)", "2:12", "'g' takes its variable and at most 1 parameter");
     expect_error("act f(x) = exp", "1:12", "'exp' is a function: call it");
     expect_error("act f(x, b = 1) = x*b\nnet n { dense; f(c = 2); dense }", "2:18", "unknown argument 'c' for 'f'");
-    expect_error("act f(x) = x\nnet n { f; dense }", "2:9", "activation 'f' before any affine layer");
+    expect_error("act f(x) = x\nnet n { f; dense }", "2:9", "f at 2:9 needs a Gaussian input");
     /* Built-in parameters out of range (every range: test_lower.c). */
     expect_error("net n { dense; monomial(-1) }", "1:25", "'n' of 'monomial' must be a whole number in [0, 10], got -1");
     expect_error("net n { dense; rectified_monomial(7) }", "1:35", "must be a whole number in [0, 6], got 7");

@@ -78,10 +78,11 @@ typedef struct BadCase {
     char args[160]; /* after "ntkc"; DIR substituted */
     Expect expect;
     int exit_code;
-    char fragment[128]; /* expected in stderr: position and words */
+    char fragment[192]; /* expected in stderr: position and words */
     char graph[48];     /* DIR/x.graph when not empty */
 } BadCase;
 
+#define GAUSS " needs a Gaussian input (the output of a dense or conv layer); "
 #define GOOD_NET "net mlp { dense(1.5, 0.05); relu; dense(1) }\n"
 #define OUTS " --ntk DIR/out.npy --nngp DIR/old.npy"
 #define K_GOOD "kernel DIR/net.ntk DIR/good.npy" OUTS /* the net is the suspect */
@@ -164,7 +165,7 @@ static const BadCase cases[] = {
     LANG("width_too_large", "net n { param standard; dense(width=1e16); dense }", "net.ntk:1:37: error: 'width' of 'dense' is too large"),
     LANG("missing_width", "net n { param standard; dense; relu; dense }", "net.ntk:1:25: error: missing required argument 'width' for 'dense'"),
     LANG("too_many_layers", "net n { repeat 100001 { dense } }", "net.ntk:1:25: error: net 'n' has more than 100000 layers"),
-    LANG("act_before_affine", "net n {\n  relu\n  dense(1)\n}", "net.ntk:2:3: error: activation 'relu' before any affine layer"),
+    LANG("act_before_affine", "net n {\n  relu\n  dense(1)\n}", "net.ntk:2:3: error: relu at 2:3" GAUSS "its input is the net's input itself"),
     LANG("unknown_layer_suggestion", "net n {\n  dense(1)\n  relux\n}", "net.ntk:3:3: error: unknown layer 'relux'; did you mean 'relu'?"),
     LANG("unknown_layer_list", "net n { dense; qqqqqqq }", "net.ntk:1:16: error: unknown layer 'qqqqqqq' (known layers: dense, conv"),
     LANG("layer_with_block", "net n { dense { relu } }", "net.ntk:1:15: error: 'dense' does not take a block"),
@@ -179,6 +180,42 @@ static const BadCase cases[] = {
     LANG("let_in_block", "net n { dense; repeat 2 { let A = 1 } }", "net.ntk:1:27: error: 'let' is only allowed at file or net level"),
     LANG("input_dim_mismatch", "net n { input vector(3); dense }",
          "DIR/good.npy: rows of 4 features, but net 'n' declares input vector(3)"),
+    /* ---- Gaussianity (docs/gaussianity.md): issue 14's four nets, then one case per rule ---- */
+    LANG("gauss_act_after_act", "net n { dense(1.2); relu; relu; dense(1) }",
+         "net.ntk:1:27: error: relu at 1:27" GAUSS "its input comes from relu at 1:21"),
+    LANG("gauss_act_after_pool", "net n { input image(6, 6, 2); conv(3); relu; avg_pool(2); relu; flatten; dense(1) }",
+         "net.ntk:1:59: error: relu at 1:59" GAUSS "its input comes from avg_pool at 1:46, which is not"),
+    LANG("gauss_act_after_gap", "net n { input image(6, 6, 2); conv(3); relu; global_avg_pool; relu; dense(1) }",
+         "relu at 1:63" GAUSS "its input comes from global_avg_pool at 1:46, which is not Gaussian because of relu at 1:40"),
+    LANG("gauss_post_act_residual", "net n { dense(1.2); relu; residual { dense(1.4, 0.1); relu; dense(1) }; relu; dense(1) }",
+         "relu at 1:73" GAUSS "its input comes from residual at 1:27, which is not Gaussian because of relu at 1:21"),
+    LANG("gauss_formula_after_act", "act sq(x) = x * x\nnet n { dense; relu; sq; dense }",
+         "net.ntk:2:22: error: sq at 2:22" GAUSS "its input comes from relu at 2:16"),
+    LANG("gauss_layer_norm_after_act", "net n { dense; relu; layer_norm; dense }",
+         "net.ntk:1:22: error: layer_norm at 1:22" GAUSS "its input comes from relu at 1:16"),
+    LANG("gauss_prod_identity", "net n { dense; relu; fanout { branch { } branch { dense } } prod; dense }",
+         "net.ntk:1:22: error: fanout \xe2\x80\xa6 prod at 1:22" GAUSS "the input of its identity branch 1 comes from relu"),
+    LANG("gauss_act_after_prod", "net n { dense; fanout { branch { dense } branch { dense } } prod; erf; dense }",
+         "net.ntk:1:67: error: erf at 1:67" GAUSS "its input comes from fanout \xe2\x80\xa6 prod at 1:16 (a product"),
+    LANG("gauss_act_after_concat", "net n { dense; fanout { branch { dense } branch { dense(2) } } concat; erf; dense }",
+         "net.ntk:1:72: error: erf at 1:72" GAUSS "its input comes from fanout \xe2\x80\xa6 concat at 1:16 (concat"),
+    LANG("gauss_act_after_flatten", "net n { input image(2, 2, 1); conv(1); flatten; relu; dense }",
+         "net.ntk:1:49: error: relu at 1:49" GAUSS "its input comes from flatten at 1:40 (flatten stacks pixels"),
+    LANG("gauss_act_after_sum", "net n { dense; relu; fanout { branch { } branch { dense } } sum; erf; dense }",
+         "net.ntk:1:66: error: erf at 1:66" GAUSS "its input comes from fanout \xe2\x80\xa6 sum at 1:22, which is not"),
+    LANG("gauss_graph_aggregate", "net n { input graph(3); aggregate; relu; readout; dense }",
+         "net.ntk:1:36: error: relu at 1:36" GAUSS "its input comes from aggregate at 1:25, a linear map of the"),
+    {"gauss_graph_kernel", "net n { input graph(3); dense; relu; aggregate; relu; readout; dense }", S_TABLE, X_NONE,
+     "kernel DIR/net.ntk DIR/x.graph" OUTS, FAILS, 1, "net.ntk:1:49: error: relu at 1:49" GAUSS "its input comes from aggregate at 1:38, which is not Gaussian because of relu at 1:32", TWO_GRAPHS},
+    {"gauss_emit", "net n { dense; relu; relu; dense }", S_TABLE, X_NONE, "emit DIR/net.ntk -o DIR/out.c", FAILS, 1,
+     "net.ntk:1:22: error: relu at 1:22" GAUSS "its input comes from relu at 1:16", ""},
+    {"gauss_check", "net n { dense; relu; relu; dense }", S_TABLE, X_NONE, "check DIR/net.ntk DIR/good.npy", FAILS, 1,
+     "net.ntk:1:22: error: relu at 1:22" GAUSS "its input comes from relu at 1:16", ""},
+    {"gauss_predict", "net n { dense; relu; relu; dense }", S_TABLE, X_NONE,
+     "predict DIR/net.ntk --train DIR/good.npy --targets DIR/good.npy --test DIR/good.npy --mean DIR/out.npy", FAILS, 1,
+     "net.ntk:1:22: error: relu at 1:22" GAUSS "its input comes from relu at 1:16", ""},
+    {"gauss_ir", "net n { dense; relu; relu; dense }", S_TABLE, X_NONE, "ir DIR/net.ntk", FAILS, 1,
+     "net.ntk:1:22: error: relu at 1:22" GAUSS "its input comes from relu at 1:16", ""},
     /* ---- inputs, images, branches, formulas ---- */
     LANG("conv_w_std_square_overflows", "net n { input image(4, 4, 1); conv(3, 1e200); flatten; dense }",
          "net.ntk:1:39: error: 'w_std' of 'conv' is too large: at most 1e+150, got 1e+200"),
@@ -198,8 +235,6 @@ static const BadCase cases[] = {
          "net.ntk:1:9: error: input of 100000\xc3\x97" "100000\xc3\x97" "100000 values is too large"),
     LANG("image_standard", "net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }",
          "net.ntk:1:47: error: 'conv' is supported only under param ntk for now (net 'n' uses param standard)"),
-    LANG("stride_too_large", "net n { input image(4, 4, 1); conv(1, stride=5); flatten; dense }",
-         "net.ntk:1:36: error: 'conv': stride 5 is larger than the image height 4"),
     LANG("window_too_large", "net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }",
          "net.ntk:1:36: error: 'conv': window 5 with padding=valid on an image height of 4 gives an output of size 0"),
     LANG("conv_missing_size", "net n { input image(4, 4, 1); conv; flatten; dense }",

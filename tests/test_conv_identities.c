@@ -75,8 +75,8 @@ Test(conv_identities, circular_global_pool_is_shift_invariant)
             for (int j = 0; j < W; j++)
                 for (int c = 0; c < C; c++)
                     y[n * D + (((i + dy) % H) * W + (j + dx) % W) * C + c] = x[n * D + (i * W + j) * C + c];
-    const char *net = "net c { input image(5, 4, 2); conv(3, 1.4, 0.1, padding=circular); relu\n"
-                      "  residual { conv(3, 1.2, padding=circular); erf; conv(kh=1, kw=3, w_std=1.1, padding=circular) }\n"
+    const char *net = "net c { input image(5, 4, 2); conv(3, 1.4, 0.1, padding=circular)\n"
+                      "  residual { relu; conv(3, 1.2, padding=circular); erf; conv(kh=1, kw=3, w_std=1.1, padding=circular) }\n"
                       "  relu; global_avg_pool; dense(1.2, 0.1); relu; dense }";
     expect_same_kernels(net, net, D, x, y, 1e-12);
 }
@@ -141,7 +141,7 @@ Test(conv_identities, emitted_c_is_standalone, .timeout = TIMEOUT(60))
     cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "emitted C does not compile cleanly:\n%s", errs);
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     cr_assert_not_null(h, "%s", dlerror());
-    void *p = dlsym(h, "ntkc_e");
+    void *p = dlsym(h, "ntkcnet_e");
     cr_assert_not_null(p);
     entry_fn entry;
     memcpy(&entry, &p, sizeof p);

@@ -42,12 +42,11 @@ Test(conv_lower, the_issue_net_lowers_with_shapes)
     lower(&r, "net cntk {\n"
               "    input image(32, 32, 3)\n"
               "    conv(3, w_std=1.414, b_std=0.0)\n"
-              "    relu\n"
               "    repeat 3 {\n"
-              "        residual { conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
-              "        relu\n"
+              "        residual { relu; conv(3, 1.414, 0.1); relu; conv(3, 1.414, 0.1) }\n"
               "    }\n"
               "    avg_pool(2)\n"
+              "    relu\n"
               "    conv(3, 1.414, 0.1, stride=2, padding=circular)\n"
               "    global_avg_pool\n"
               "    dense(1.0)\n"
@@ -56,28 +55,29 @@ Test(conv_lower, the_issue_net_lowers_with_shapes)
     const IrNet *n = r.ir;
     cr_expect_eq(n->input.kind, IR_INPUT_IMAGE);
     cr_expect_eq(n->input.dim, 32 * 32 * 3);
-    cr_assert_eq(n->nops, 2 + 6 + 4);
+    cr_assert_eq(n->nops, 1 + 3 + 5);
     cr_expect_eq(n->ops[0].kind, IR_CONV);
     cr_expect_eq(n->ops[0].u.conv.win.kh, 3);
     cr_expect_eq(n->ops[0].u.conv.win.pt, 1);
     cr_expect_eq(n->ops[0].u.conv.win.pad, IR_PAD_SAME);
-    const IrOp *res = &n->ops[2];
+    const IrOp *res = &n->ops[1];
     cr_assert_eq(res->kind, IR_FANOUT);
     cr_expect_eq(res->u.fanout.mode, IR_FANIN_SUM);
     cr_assert_eq(res->u.fanout.nbranches, 2);
     cr_expect_eq(res->u.fanout.branches[0].nops, 0);
-    cr_expect_eq(res->u.fanout.branches[1].nops, 3);
-    const IrOp *pool = &n->ops[8];
+    cr_expect_eq(res->u.fanout.branches[1].nops, 4);
+    cr_expect(res->gaussian, "the pre-activation residual stream stays Gaussian");
+    const IrOp *pool = &n->ops[4];
     cr_assert_eq(pool->kind, IR_POOL);
     cr_expect_eq(pool->u.pool.win.sh, 2, "pool stride defaults to the window");
     cr_expect_eq(pool->u.pool.win.pad, IR_PAD_VALID);
     cr_expect_eq(pool->out.h, 16);
-    const IrOp *c = &n->ops[9];
+    const IrOp *c = &n->ops[6];
     cr_expect_eq(c->u.conv.win.pad, IR_PAD_CIRCULAR);
     cr_expect_eq(c->out.h, 8);
     cr_expect_eq(c->out.w, 8);
-    cr_expect_eq(n->ops[10].kind, IR_GLOBAL_POOL);
-    cr_expect_eq(n->ops[10].out.spatial, 0);
+    cr_expect_eq(n->ops[7].kind, IR_GLOBAL_POOL);
+    cr_expect_eq(n->ops[7].out.spatial, 0);
     arena_free(&r.a);
 }
 
@@ -103,6 +103,29 @@ Test(conv_lower, windows_and_sequences)
     arena_free(&r.a);
 }
 
+/* As neural-tangents: windows and strides larger than the image, with same
+ * or circular padding (lax's SAME pads, wrapped for circular). */
+Test(conv_lower, windows_and_strides_larger_than_the_image)
+{
+    Lowered r;
+    lower(&r, "net n { input image(4, 3, 1); conv(5); conv(kh=2, kw=7, padding=circular); conv(1, stride=9)\n"
+              "  avg_pool(6, padding=same); conv(1, sh=5, sw=1, padding=valid); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    const IrWindow *w = &r.ir->ops[0].u.conv.win;
+    cr_expect(r.ir->ops[0].out.h == 4 && r.ir->ops[0].out.w == 3, "same padding keeps the size");
+    cr_expect(w->pt == 2 && w->pl == 2, "4 rows and 4 columns padded, half before: got %d, %d", w->pt, w->pl);
+    w = &r.ir->ops[1].u.conv.win;
+    cr_expect(r.ir->ops[1].out.h == 4 && r.ir->ops[1].out.w == 3);
+    cr_expect(w->pt == 0 && w->pl == 3, "kh 2 on 4: 1 padded, 0 before; kw 7 on 3: 6 padded, 3 before");
+    w = &r.ir->ops[2].u.conv.win;
+    cr_expect(r.ir->ops[2].out.h == 1 && r.ir->ops[2].out.w == 1, "a stride past the image leaves one pixel");
+    cr_expect(w->sh == 4 && w->sw == 3, "and is stored as the image's size: %d, %d", w->sh, w->sw);
+    cr_expect(r.ir->ops[3].out.h == 1 && r.ir->ops[3].out.w == 1);
+    cr_expect_eq(r.ir->ops[3].u.pool.win.pt, 2, "6 on 1 pixel: 5 padded, 2 before");
+    cr_expect(r.ir->ops[4].out.h == 1 && r.ir->ops[4].u.conv.win.sh == 1);
+    arena_free(&r.a);
+}
+
 Test(conv_lower, shape_errors)
 {
     expect_error("net n { dense; conv(3); dense }", "1:16", "'conv' is an image layer but net 'n' works on vectors");
@@ -110,9 +133,10 @@ Test(conv_lower, shape_errors)
                  "'flatten' after 'flatten' at 1:31");
     expect_error("net n { input image(4, 4, 1); global_avg_pool; conv(1); dense }", "1:48",
                  "'conv' after 'global_avg_pool' at 1:31");
-    expect_error("net n { input image(4, 4, 1); conv(5); flatten; dense }", "1:36", "window 5 is larger than the image height 4");
-    expect_error("net n { input image(4, 4, 1); conv(1, stride=5); flatten; dense }", "1:36",
-                 "stride 5 is larger than the image height 4");
+    expect_error("net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }", "1:36",
+                 "window 5 with padding=valid on an image height of 4 gives an output of size 0");
+    expect_error("net n { input sequence(3, 1); avg_pool(4); flatten; dense }", "1:40",
+                 "window 4 with padding=valid on an image length of 3 gives an output of size 0");
     expect_error("net n { input image(4, 4, 1); avg_pool(2); avg_pool(2); avg_pool(2); flatten; dense }", "1:66",
                  "window 2 with padding=valid on an image height of 1 gives an output of size 0");
     expect_error("net n {\n input image(4, 4, 1)\n conv(3)\n relu }", "1:5", "net 'n' ends on an image (4×4 pixels)");
@@ -132,7 +156,9 @@ Test(conv_lower, dense_after_global_pool_is_fine)
     Lowered r;
     lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); relu; layer_norm; dense }");
     cr_expect_null(r.ir, "layer_norm after relu must be refused");
-    cr_expect(strstr(r.err.message, "'layer_norm' needs Gaussian pre-activations") != NULL, "%s", r.err.message);
+    cr_expect(strstr(r.err.message, "layer_norm at 1:81 needs a Gaussian input (the output of a dense or conv layer); "
+                                    "its input comes from relu at 1:75") != NULL,
+              "%s", r.err.message);
     arena_free(&r.a);
     lower(&r, "net n { input image(4, 4, 2); conv(3); relu; global_avg_pool; dense(1.2); layer_norm; relu; dense }");
     cr_assert_not_null(r.ir, "%s", r.err.message);

@@ -95,7 +95,9 @@ Test(graph_lower, errors)
     expect_error("net n { input graph(0); dense; readout }", "1:21", "'features' of 'input graph' must be a whole number >= 1");
     expect_error("net n { input graph(2, normalize=no); dense; readout }", "1:34", "unknown normalize 'no' for 'input graph' (one of: false, true)");
     expect_error("net n { param standard; input graph(2); dense; readout }", "1:9", "'param standard' is not supported for graphs");
-    expect_error("net n { input graph(2); aggregate; relu; readout }", "1:36", "activation 'relu' before any affine layer");
+    expect_error("net n { input graph(2); aggregate; relu; readout }", "1:36",
+                 "relu at 1:36 needs a Gaussian input (the output of a dense or conv layer); its input comes from "
+                 "aggregate at 1:25, a linear map of the net's input, which is not Gaussian");
     expect_error("net n { input graph(2); dense; residual { dense }; readout }", "1:32",
                  "graph net 'n' takes dense layers, activations, 'aggregate' and 'readout' only");
 }

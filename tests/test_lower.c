@@ -74,7 +74,7 @@ static const char *example =
     "    dense(w_std=W, b_std=B)\n"
     "    relu\n"
     "    repeat 2 { dense(1.5, 0.05); erf }\n"
-    "    erf(a=2, b=0.5)\n"
+    "    dense(1.2); erf(a=2, b=0.5)\n"
     "    dense(1.0)\n"
     "}\n"
     "net other { dense(2); relu; dense }\n";
@@ -87,7 +87,7 @@ Test(lower, example_net_unrolled_with_defaults)
     cr_expect_eq(ir->param, PARAM_NTK);
     cr_expect_eq(ir->input.kind, IR_INPUT_VECTOR);
     cr_expect_eq(ir->input.dim, 0);
-    cr_assert_eq(ir->nops, 8);
+    cr_assert_eq(ir->nops, 9);
     expect_dense(&ir->ops[0], 1.5, 0.05, 1);
     expect_act(&ir->ops[1], "relu");
     for (int k = 0; k < 2; k++) {
@@ -99,13 +99,14 @@ Test(lower, example_net_unrolled_with_defaults)
         cr_expect_eq(ir->ops[2 + 2 * k].pos.line, 8);
         cr_expect_eq(ir->ops[2 + 2 * k].pos.col, 16);
     }
-    expect_act(&ir->ops[6], "erf");
-    cr_expect_float_eq(ir->ops[6].u.act.p[0], 2, 0);
-    cr_expect_float_eq(ir->ops[6].u.act.p[1], 0.5, 0);
-    cr_expect_float_eq(ir->ops[6].u.act.p[2], 0, 0);
-    expect_dense(&ir->ops[7], 1.0, 0.0, 0);
-    cr_expect_eq(ir->ops[7].pos.line, 10);
-    cr_expect_eq(ir->ops[7].pos.col, 5);
+    expect_dense(&ir->ops[6], 1.2, 0.0, 0);
+    expect_act(&ir->ops[7], "erf");
+    cr_expect_float_eq(ir->ops[7].u.act.p[0], 2, 0);
+    cr_expect_float_eq(ir->ops[7].u.act.p[1], 0.5, 0);
+    cr_expect_float_eq(ir->ops[7].u.act.p[2], 0, 0);
+    expect_dense(&ir->ops[8], 1.0, 0.0, 0);
+    cr_expect_eq(ir->ops[8].pos.line, 10);
+    cr_expect_eq(ir->ops[8].pos.col, 5);
     arena_free(&r.a);
 
     ir = lower_ok(&r, example, "other");
@@ -137,14 +138,14 @@ Test(lower, net_listing_and_selection)
 Test(lower, activation_arguments_positional_and_keyword)
 {
     Lowered r;
-    IrNet *ir = lower_ok(&r, "net n { dense; erf(2, 0.5, -1); dense; erf(c=3, a=-2); identity() }", NULL);
-    cr_assert_eq(ir->nops, 5);
+    IrNet *ir = lower_ok(&r, "net n { dense; erf(2, 0.5, -1); dense; erf(c=3, a=-2); dense; identity() }", NULL);
+    cr_assert_eq(ir->nops, 6);
     double want1[] = {2, 0.5, -1}, want2[] = {-2, 1, 3};
     for (int k = 0; k < 3; k++) {
         cr_expect_float_eq(ir->ops[1].u.act.p[k], want1[k], 0);
         cr_expect_float_eq(ir->ops[3].u.act.p[k], want2[k], 0);
     }
-    expect_act(&ir->ops[4], "identity");
+    expect_act(&ir->ops[5], "identity");
     arena_free(&r.a);
 }
 
@@ -174,14 +175,13 @@ Test(lower, constants_and_shadowing)
 Test(lower, nested_repeat_unrolls)
 {
     Lowered r;
-    IrNet *ir = lower_ok(&r, "let N = 3\nnet n { repeat N { dense(2); repeat 2 { relu } }; dense }", NULL);
-    cr_assert_eq(ir->nops, 10);
-    for (int k = 0; k < 3; k++) {
-        expect_dense(&ir->ops[3 * k], 2, 0, 0);
-        expect_act(&ir->ops[3 * k + 1], "relu");
-        expect_act(&ir->ops[3 * k + 2], "relu");
+    IrNet *ir = lower_ok(&r, "let N = 3\nnet n { repeat N { repeat 2 { dense(2); relu } }; dense }", NULL);
+    cr_assert_eq(ir->nops, 13);
+    for (int k = 0; k < 6; k++) {
+        expect_dense(&ir->ops[2 * k], 2, 0, 0);
+        expect_act(&ir->ops[2 * k + 1], "relu");
     }
-    expect_dense(&ir->ops[9], 1, 0, 0);
+    expect_dense(&ir->ops[12], 1, 0, 0);
     arena_free(&r.a);
 }
 
@@ -245,13 +245,16 @@ Test(lower, layer_errors)
     expect_error("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
     expect_error("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
     expect_error("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, residual, fanout, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity)");
-    expect_error("net n { relu; dense }", NULL, "1:9", "activation 'relu' before any affine layer");
-    expect_error("net n { repeat 2 { erf }; dense }", NULL, "1:20", "activation 'erf' before any affine layer");
+    expect_error("net n { relu; dense }", NULL, "1:9", "relu at 1:9 needs a Gaussian input (the output of a dense or conv layer); its input is the net's input itself");
+    expect_error("net n { repeat 2 { erf }; dense }", NULL, "1:20", "erf at 1:20 needs a Gaussian input");
+    expect_error("net n { dense; repeat 2 { erf }; dense }", NULL, "1:27",
+                 "erf at 1:27 needs a Gaussian input (the output of a dense or conv layer); its input comes from this same "
+                 "erf in the previous pass of its 'repeat' block");
     expect_error("net n { }", NULL, "1:5", "net 'n' has no layers");
     expect_error("net n { let A = 1; param ntk }", NULL, "1:5", "net 'n' has no layers");
     expect_error("net n { dense { relu } }", NULL, "1:15", "'dense' does not take a block");
     expect_error("net n { dense\n input vector(3) }", NULL, "2:2", "'input' must come before the first layer of net 'n'");
-    expect_error("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "activation 'sq' before any affine layer");
+    expect_error("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "sq at 2:9 needs a Gaussian input");
     expect_error("act dense(x) = x", NULL, "1:5", "activation 'dense' has the name of a built-in layer");
     expect_error("net n { dense; repeat 100001 { dense } }", NULL, "1:32", "more than 100000 layers");
 }

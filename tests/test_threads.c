@@ -18,7 +18,7 @@ static const char *const sources[NNETS] = {
     "net a { dense(1.5, 0.05); relu; dense(1) }",
     "net b { dense(1.2, 0.1); erf(2, 0.5); repeat 3 { dense(1.4, 0.2); relu }; dense }",
     "net c { param standard; dense(1, 0.1, width=64); relu; dense(1.3, width=32); erf; dense }",
-    "net d { dense(2); identity; dense(0.5, 1); relu; relu; dense }",
+    "net d { dense(2); identity; dense(0.5, 1); relu; dense(1.3); relu; dense }",
 };
 
 /* Kernels of net k on the shared inputs, NNGP then NTK (2·N·N doubles). */

@@ -1,0 +1,184 @@
+/* The IR dump of `ntkc ir`. Every op's output is a value %k (the input is
+ * %0); an op reads the value before it, and a fanout's branches read the
+ * fanout's input. The columns after '#' are what lowering decided: where the
+ * op was written, the shape it outputs, whether that output is Gaussian
+ * (docs/gaussianity.md), and its record. */
+#include "ir_print.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *ir_op_name(const IrOp *op)
+{
+    switch (op->kind) {
+    case IR_DENSE: return "dense";
+    case IR_ACT: return op->u.act.def->name;
+    case IR_CONV: return "conv";
+    case IR_POOL: return op->u.pool.average ? "avg_pool" : "sum_pool";
+    case IR_GLOBAL_POOL: return op->u.gpool.average ? "global_avg_pool" : "global_sum_pool";
+    case IR_FLATTEN: return "flatten";
+    case IR_LAYER_NORM: return "layer_norm";
+    case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
+    case IR_AGGREGATE: return "aggregate";
+    case IR_READOUT: return "readout";
+    }
+    return "?";
+}
+
+typedef struct Printer {
+    StrBuf *sb;
+    const IrNet *net;
+    int next;   /* the next value number */
+    int pooled; /* a graph net's readout printed: values are per graph, not per node */
+} Printer;
+
+enum { TEXT_COLUMN = 56 };
+
+static const char *const padding_names[] = {"same", "valid", "circular"};
+static const char *const fanin_names[] = {"sum", "prod", "concat"};
+
+static void window_args(char *buf, size_t n, const IrWindow *w)
+{
+    snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw, padding_names[w->pad]);
+}
+
+/* The op's arguments after its operand, as written or defaulted. */
+static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
+{
+    char win[128];
+    buf[0] = '\0';
+    switch (op->kind) {
+    case IR_DENSE:
+        if (param == PARAM_STANDARD) {
+            char width[32] = "", fan_in[32] = "data"; /* width 0: the last layer; fan_in 0: the first */
+            if (op->u.dense.width)
+                snprintf(width, sizeof width, ", width %ld", op->u.dense.width);
+            if (op->u.dense.fan_in)
+                snprintf(fan_in, sizeof fan_in, "%ld", op->u.dense.fan_in);
+            snprintf(buf, n, ", w_std %g, b_std %g%s, fan_in %s", op->u.dense.w_std, op->u.dense.b_std, width, fan_in);
+        } else {
+            snprintf(buf, n, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
+        }
+        break;
+    case IR_ACT: {
+        size_t len = 0;
+        for (int k = 0; k < op->u.act.def->nparams && len < n; k++)
+            len += (size_t)snprintf(buf + len, n - len, ", %s %g", op->u.act.def->params[k].name, op->u.act.p[k]);
+        break;
+    }
+    case IR_CONV:
+        window_args(win, sizeof win, &op->u.conv.win);
+        snprintf(buf, n, "%s, w_std %g, b_std %g", win, op->u.conv.w_std, op->u.conv.b_std);
+        break;
+    case IR_POOL:
+        window_args(buf, n, &op->u.pool.win);
+        break;
+    case IR_LAYER_NORM:
+        snprintf(buf, n, ", eps %g", op->u.ln.eps);
+        break;
+    case IR_AGGREGATE:
+        snprintf(buf, n, ", scale %s, self_loops %s", op->u.aggregate.degree ? "degree" : "uniform",
+                 op->u.aggregate.self_loops ? "true" : "false");
+        break;
+    case IR_READOUT:
+        snprintf(buf, n, ", pool %s%s", op->u.readout.mean ? "mean" : "sum", op->u.readout.jk ? ", jk" : "");
+        break;
+    case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
+        if (!op->u.fanout.residual)
+            snprintf(buf, n, " %s", fanin_names[op->u.fanout.mode]);
+        break;
+    case IR_GLOBAL_POOL:
+    case IR_FLATTEN:
+        break;
+    }
+}
+
+/* Variances Σ(x, x) per input an op reads: one per pixel (or node) of its
+ * input, for activations and layer_norm; 0 for the others. */
+static size_t record_size(const IrOp *op)
+{
+    if (op->kind != IR_ACT && op->kind != IR_LAYER_NORM)
+        return 0;
+    return op->out.spatial ? op->out.h * op->out.w : 1;
+}
+
+static void print_ops(Printer *p, const IrOp *ops, size_t n, int in, int depth);
+
+static void print_op(Printer *p, const IrOp *op, int in, int depth)
+{
+    int v = p->next++;
+    char args[256], text[512], shape[64];
+    op_args(args, sizeof args, op, p->net->param);
+    int len = snprintf(text, sizeof text, "%*s%%%d = %s %%%d%s%s", 4 * (depth + 1), "", v, ir_op_name(op), in, args,
+                       op->kind == IR_FANOUT ? " {" : "");
+    if (op->out.spatial)
+        snprintf(shape, sizeof shape, "%zux%zu", op->out.h, op->out.w);
+    int graph = p->net->input.kind == IR_INPUT_GRAPH;
+    p->pooled |= op->kind == IR_READOUT;
+    if (!op->out.spatial)
+        snprintf(shape, sizeof shape, "%s", !graph ? "vector" : p->pooled ? "graph" : "nodes");
+    char pos[32];
+    snprintf(pos, sizeof pos, "%d:%d", op->pos.line, op->pos.col);
+    sb_printf(p->sb, "%s%*s # %-7s %-7s %s", text, len < TEXT_COLUMN ? TEXT_COLUMN - len : 0, "", pos, shape,
+              op->gaussian ? "gaussian" : "not gaussian");
+    size_t rec = record_size(op);
+    if (rec)
+        sb_printf(p->sb, "%*srecord %zu%s", op->gaussian ? 6 : 2, "", rec, graph && !p->pooled ? " per node" : "");
+    sb_puts(p->sb, "\n");
+    if (op->kind != IR_FANOUT)
+        return;
+    const IrFanout *f = &op->u.fanout;
+    for (size_t b = 0; b < f->nbranches; b++) {
+        const IrBranch *br = &f->branches[b];
+        sb_printf(p->sb, "%*sbranch %zu", 4 * (depth + 2), "", b + 1);
+        if (f->mode == IR_FANIN_SUM)
+            sb_printf(p->sb, ", scale %g", br->scale);
+        sb_puts(p->sb, br->nops ? ":\n" : ": identity\n");
+        print_ops(p, br->ops, br->nops, in, depth + 2);
+    }
+    sb_printf(p->sb, "%*s}\n", 4 * (depth + 1), "");
+}
+
+static void print_ops(Printer *p, const IrOp *ops, size_t n, int in, int depth)
+{
+    for (size_t i = 0; i < n; i++) {
+        int v = p->next;
+        print_op(p, &ops[i], in, depth);
+        in = v;
+    }
+}
+
+static void print_input(StrBuf *sb, const IrInput *in)
+{
+    switch (in->kind) {
+    case IR_INPUT_VECTOR:
+        if (in->dim)
+            sb_printf(sb, "vector(%zu)", in->dim);
+        else
+            sb_puts(sb, "vector (any dimension)");
+        break;
+    case IR_INPUT_IMAGE:
+        if (in->sequence)
+            sb_printf(sb, "sequence(%zu, %zu)", in->w, in->c);
+        else
+            sb_printf(sb, "image(%zu, %zu, %zu)", in->h, in->w, in->c);
+        break;
+    case IR_INPUT_GRAPH:
+        sb_printf(sb, "graph(%zu%s)", in->dim, in->raw_gram ? ", normalize=false" : "");
+        break;
+    }
+}
+
+void ir_print(StrBuf *sb, const IrNet *net)
+{
+    sb_printf(sb, "# net %s (%d:%d), param %s\n", net->name, net->pos.line, net->pos.col,
+              net->param == PARAM_NTK ? "ntk" : "standard");
+    sb_puts(sb, "# each op: %value = op %operand, arguments  # position, output shape, Gaussian or not,\n"
+                "# record N = the variances Σ(x, x) per input it reads (one per pixel or node), computed\n"
+                "# once per input into its record (the emitter may keep more per variance, e.g. √Σ)\n");
+    sb_puts(sb, "    %0 = input ");
+    print_input(sb, &net->input);
+    sb_puts(sb, "  # not gaussian\n");
+    Printer p = {sb, net, 1, 0};
+    print_ops(&p, net->ops, net->nops, 0, 0);
+}

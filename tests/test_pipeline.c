@@ -193,7 +193,7 @@ Test(pipeline, copy_of_an_input_gives_the_diagonal)
  * it at correlation one, x met by a copy of itself). */
 Test(pipeline, back_ends_agree_bit_for_bit)
 {
-    static const char *nets[] = {"net n { dense; layer_norm; exp; relu }",
+    static const char *nets[] = {"net n { dense; layer_norm; exp; dense; relu }",
                                  "net n { dense(1.2, 0.1); erf; dense; gelu; dense; exp(1, 0.3); dense }",
                                  "act t(x) = tanh(x)\nnet n { dense(1.3, 0.2); relu; dense(1.5, 0.1); t; dense }"};
     enum { N1 = 13, N2 = 11, D = 3 };

@@ -7,7 +7,7 @@ SAN     ?=
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE \
            -Iinclude -Icompiler -Iruntime $(BLAS_CFLAGS) $(SAN)
-LDLIBS  := -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm
+LDLIBS  := -ltcc -lpcre2-8 -lgsl -lopenblas -llapacke -ldl -lpthread -lm
 LDFLAGS := -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
@@ -30,7 +30,7 @@ all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
 	@for h in /usr/include/libtcc.h /usr/include/pcre2.h /usr/include/criterion/criterion.h \
-	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h \
+	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h /usr/include/gsl/gsl_odeiv2.h \
 	          /usr/lib/x86_64-linux-gnu/tcc/libtcc1.a; do \
 	    [ -e $$h ] || { echo "missing $$h: installing dependencies"; ./scripts/install-deps.sh; break; }; \
 	done

@@ -24,7 +24,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+.PHONY: all deps test demo bench bench-parse check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
@@ -69,15 +69,38 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 
+# The property test over random nets at scale (tests/random_nets.c): NETS nets
+# from SEED, each against the Monte Carlo finite networks or refused by a named
+# rule; ANYWHERE=0 keeps activations on Gaussian inputs (nets the compiler
+# accepts), VERBOSE=1 lists every net.
+NETS ?= 50
+SEED ?= 1
+ANYWHERE ?= 1
+VERBOSE ?= 0
+$(BUILD)/check_random: $(BUILD)/tools/check_random.o $(BUILD)/tests/random_nets.o $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check-random: $(BUILD)/check_random
+	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/check_random $(NETS) $(SEED) $(ANYWHERE) $(VERBOSE)
+
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc
 
 bench: $(BUILD)/ntkc
 	./scripts/bench.sh $(BUILD)/ntkc
 
+# Front-end time on generated 1-10 MB sources (linear: issue 15, item 10).
+bench-parse:
+	./scripts/bench_parse.sh
+
 # Regenerates generated/ from examples/ (the tests diff the two).
 regen: $(BUILD)/ntkc
 	./scripts/regen.sh $(BUILD)/ntkc
+
+# Issue 15's checks: every Criterion suite named security* (escaping, cache,
+# outputs, signals, limits, hostile inputs, parse size, stdout).
+check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test TEST_ARGS="--filter 'security*/*'"
 
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.

@@ -115,8 +115,7 @@ int cmd_derive(int argc, char **argv)
         return 1;
     }
     ntkc_error err = {0};
+    /* A failed write to stdout is reported by main (finish_stdout). */
     int rc = derive(args.positional[0], args.positional + 1, args.npositional - 1, &err);
-    if (rc == 0 && fflush(stdout) != 0)
-        rc = 1;
     return rc == 0 ? 0 : report_error(&err);
 }

@@ -1,4 +1,5 @@
 /* ntkc emit: the standalone C of a net, to stdout or (atomically) a file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ static const char help[] =
     "\n"
     "Writes the self-contained C99 the net compiles to (needs only libc and\n"
     "libm). Entry point, with NAME the net's name:\n"
-    "  int ntkc_NAME(size_t n1, const double *x1, size_t n2, const double *x2,\n"
+    "  int ntkcnet_NAME(size_t n1, const double *x1, size_t n2, const double *x2,\n"
     "                size_t dim, double *nngp, double *ntk);\n"
     "x1, x2 row-major n1×dim and n2×dim; nngp, ntk row-major n1×n2 (either may\n"
     "be NULL). Returns 0, 1 when dim does not fit the net, 2 out of memory, 3\n"
@@ -39,6 +40,8 @@ int cmd_emit(int argc, char **argv)
     int to_file = out != NULL && strcmp(out, "-") != 0;
     if (to_file && check_output_not_input(out, (const char *const *)args.positional, 1, &err) != 0)
         return report_error(&err);
+    if (to_file)
+        note_stale_temps(&out, 1);
     char *text = ntkc_read_text_file(args.positional[0], &err);
     if (text == NULL)
         return report_error(&err);
@@ -48,7 +51,7 @@ int cmd_emit(int argc, char **argv)
         return report_error(&err);
     int rc = 0;
     if (!to_file)
-        rc = fputs(c, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
+        rc = fputs(c, stdout) == EOF ? report_stdout_error(errno) : 0;
     else if (atomic_write_file(out, c, strlen(c), &err) != 0)
         rc = report_error(&err);
     free(c);

@@ -1,5 +1,6 @@
 /* ntkc ir: the recursion IR a net lowers to, one line per op, with the
  * Gaussianity lowering decided for every value (docs/gaussianity.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,7 +37,7 @@ static int dump(const char *file, const char *net_name, ntkc_error *err)
         StrBuf sb;
         sb_init(&sb);
         ir_print(&sb, ir);
-        rc = fputs(sb.data, stdout) < 0 ? 1 : 0;
+        rc = fputs(sb.data, stdout) == EOF ? report_stdout_error(errno) : 0;
         sb_free(&sb);
     }
     arena_free(&a);
@@ -60,8 +61,6 @@ int cmd_ir(int argc, char **argv)
         return 1;
     }
     ntkc_error err = {0};
-    int rc = dump(args.positional[0], net_name, &err);
-    if (rc == 0 && fflush(stdout) != 0)
-        rc = 1;
+    int rc = dump(args.positional[0], net_name, &err); /* main reports a failed flush of stdout */
     return rc == 0 ? 0 : err.code ? report_error(&err) : rc;
 }

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "proc_limits.h"
 #include "data.h"
 #include "graph_inputs.h"
 #include "npy.h"
@@ -93,6 +94,9 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
 {
     size_t n1 = in->n1, n2 = in->n2, shape[2] = {n1, n2};
     NpyOut *ntk = NULL, *nngp = NULL;
+    size_t out_bytes = n1 * n2 * sizeof(double) * (size_t)((a->ntk != NULL) + (a->nngp != NULL));
+    if (check_run_memory(out_bytes, threads, a->ntk ? a->ntk : a->nngp, err) != 0)
+        return err->code;
     if (a->ntk && (ntk = npy_out_create(a->ntk, 2, shape, err)) == NULL)
         return err->code;
     if (a->nngp && (nngp = npy_out_create(a->nngp, 2, shape, err)) == NULL) {
@@ -109,14 +113,12 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
                                   nngp_out, ntk_out, &opts, err);
     if (rc == 0 && !a->quiet)
         print_summary(net, n1, n2, nngp, ntk, a, progress_seconds(progress));
-    if (rc == 0 && ntk)
-        rc = npy_out_commit(ntk, err), ntk = NULL;
-    if (rc == 0 && nngp)
-        rc = npy_out_commit(nngp, err), nngp = NULL;
-    if (ntk)
-        npy_out_abort(ntk);
-    if (nngp)
-        npy_out_abort(nngp);
+    if (rc == 0) { /* both outputs or neither */
+        NpyOut *outs[2] = {ntk, nngp};
+        return npy_out_commit_all(outs, 2, err);
+    }
+    npy_out_abort(ntk);
+    npy_out_abort(nngp);
     return rc;
 }
 
@@ -161,10 +163,13 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
         (a->nngp && check_output_not_input(a->nngp, read, 3, err)))
         return err->code;
-    if (a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0) {
-        diag_user(err, "--ntk and --nngp name the same file %s", a->ntk);
+    if (a->ntk && a->nngp && npy_same_file(a->ntk, a->nngp)) {
+        diag_user(err, "--ntk and --nngp name the same file %s%s%s%s", a->ntk, strcmp(a->ntk, a->nngp) ? " (as " : "",
+                  strcmp(a->ntk, a->nngp) ? a->nngp : "", strcmp(a->ntk, a->nngp) ? ")" : "");
         return err->code;
     }
+    const char *outs[2] = {a->ntk, a->nngp};
+    note_stale_temps(outs, 2);
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
     Progress clock;
     progress_start(&clock, "compile");

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "proc_limits.h"
 #include "data.h"
 #include "npy.h"
 #include "predict.h"
@@ -136,14 +137,19 @@ static int parse_request(const PredictArgs *a, Request *r)
     return parse_times(a->time ? a->time : "inf", r);
 }
 
-static int check_paths(const PredictArgs *a, ntkc_error *err)
+static int check_paths(const char *net_path, const PredictArgs *a, ntkc_error *err)
 {
-    const char *inputs[] = {a->train, a->targets, a->test, a->test_targets};
-    if (check_output_not_input(a->mean, inputs, 4, err) || (a->cov && check_output_not_input(a->cov, inputs, 4, err)))
+    const char *inputs[] = {a->train, a->targets, a->test, a->test_targets, net_path};
+    if (check_output_not_input(a->mean, inputs, 5, err) || (a->cov && check_output_not_input(a->cov, inputs, 5, err)))
         return err->code;
-    if (a->cov && (strcmp(a->mean, a->cov) == 0 || npy_same_file(a->mean, a->cov)))
-        diag_user(err, "--mean and --cov name the same file %s", a->cov);
-    return err->code;
+    if (a->cov && npy_same_file(a->mean, a->cov)) {
+        diag_user(err, "--mean and --cov name the same file %s%s%s%s", a->mean, strcmp(a->mean, a->cov) ? " (as " : "",
+                  strcmp(a->mean, a->cov) ? a->cov : "", strcmp(a->mean, a->cov) ? ")" : "");
+        return err->code;
+    }
+    const char *outs[2] = {a->mean, a->cov};
+    note_stale_temps(outs, 2);
+    return 0;
 }
 
 typedef struct Outputs {
@@ -159,19 +165,12 @@ static int create_outputs(const PredictArgs *a, size_t ntimes, size_t m, size_t 
     return err->code;
 }
 
-/* Both files or neither: a cov that fails to land takes the mean with it. */
-static int commit_outputs(const PredictArgs *a, Outputs *o, ntkc_error *err)
+/* Both files or neither: a cov that fails to land gives the mean's old file back. */
+static int commit_outputs(Outputs *o, ntkc_error *err)
 {
-    int rc = npy_out_commit(o->mean, err);
-    o->mean = NULL;
-    if (o->cov) {
-        if (rc == 0 && npy_out_commit(o->cov, err) != 0)
-            remove(a->mean), rc = err->code;
-        else if (rc != 0)
-            npy_out_abort(o->cov);
-        o->cov = NULL;
-    }
-    return rc;
+    NpyOut *outs[2] = {o->mean, o->cov};
+    o->mean = o->cov = NULL;
+    return npy_out_commit_all(outs, 2, err);
 }
 
 static void abort_outputs(Outputs *o)
@@ -223,6 +222,11 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
 {
     size_t m = d->m, k = d->y.k;
     Outputs o = {0};
+    /* outputs, the train kernels and their factor, the cross kernels */
+    double n = (double)d->n, t = (double)r->ntimes, bytes = 8 * (t * (double)m * ((double)k + (a->cov ? (double)m : 0)) +
+                                                               3 * n * n + 2 * n * (double)m);
+    if (check_run_memory(bytes < 0x1p62 ? (size_t)bytes : (size_t)1 << 62, r->opts.eval.threads, a->mean, err) != 0)
+        return err->code;
     if (create_outputs(a, r->ntimes, m, k, &o, err)) {
         abort_outputs(&o);
         return err->code;
@@ -237,7 +241,7 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     if (rc == 0 && !a->quiet)
         print_summary(net, r, d, mean, &st, compile_seconds);
     if (rc == 0)
-        return commit_outputs(a, &o, err);
+        return commit_outputs(&o, err);
     abort_outputs(&o);
     return rc;
 }
@@ -249,7 +253,7 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
         free(r.times);
         return 1;
     }
-    if (check_paths(a, err)) {
+    if (check_paths(net_path, a, err)) {
         free(r.times);
         return err->code;
     }

@@ -14,6 +14,9 @@ int cmd_ir(int argc, char **argv);
 
 /* Prints err's message to stderr and returns its exit code. */
 int report_error(const ntkc_error *err);
+/* "ntkc: writing standard output: <strerror>" on stderr; returns exit code 1.
+ * main reports any other failed write to stdout when the command returns. */
+int report_stdout_error(int errnum);
 /* --backend tcc|cc; returns -1 after printing an error. */
 int parse_backend(const char *cmd, const char *value, ntkc_backend *out);
 

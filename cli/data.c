@@ -2,8 +2,12 @@
 
 #include "input_kind.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "out_files.h"
+#include "temp_files.h"
 
 int load_inputs(const char *path, NpyArray *out, ntkc_error *err)
 {
@@ -99,11 +103,42 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
 
 int check_output_not_input(const char *out, const char *const *inputs, size_t ninputs, ntkc_error *err)
 {
+    if (out_check_kind(out, err) != 0)
+        return err->code;
     for (size_t i = 0; i < ninputs; i++) {
-        if (inputs[i] != NULL && (strcmp(out, inputs[i]) == 0 || npy_same_file(out, inputs[i]))) {
+        if (inputs[i] != NULL && npy_same_file(out, inputs[i])) {
             diag_user(err, "output %s is also an input; refusing to overwrite it", out);
             return err->code;
         }
     }
     return 0;
+}
+
+static void report_stale(void *ctx, const char *path, long pid)
+{
+    (void)ctx;
+    fprintf(stderr, "ntkc: note: %s is a temp file of an ntkc run (process %ld) that was killed before it could "
+                    "remove it; delete it to reclaim the space\n",
+            path, pid);
+}
+
+void note_stale_temps(const char *const *outs, size_t n)
+{
+    char dirs[8][PATH_MAX];
+    size_t ndirs = 0;
+    for (size_t i = 0; i < n && ndirs < 8; i++) {
+        if (outs[i] == NULL)
+            continue;
+        const char *slash = strrchr(outs[i], '/');
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - outs[i]) + (slash == outs[i]) : 1,
+                 slash ? outs[i] : ".");
+        int seen = 0;
+        for (size_t k = 0; k < ndirs && !seen; k++)
+            seen = npy_same_file(dirs[k], dir);
+        if (seen)
+            continue;
+        snprintf(dirs[ndirs++], PATH_MAX, "%s", dir);
+        temp_files_stale(dir, report_stale, NULL);
+    }
 }

@@ -15,7 +15,11 @@ int load_inputs(const char *path, NpyArray *out, ntkc_error *err);
  * a text file (a graph file?) is refused as such (input_kind.h).
  * On success out is 2-D: shape[1] is the values per input. */
 int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_error *err);
-/* Refuses an output path naming the same file as any input. */
+/* Refuses an output path that exists and is not a regular file (a device, a
+ * symlink: out_files.h) or names the same file as any input. */
 int check_output_not_input(const char *out, const char *const *inputs, size_t ninputs, ntkc_error *err);
+/* Notes on stderr the temp files that killed ntkc runs left in the outputs'
+ * directories (temp_files.h); NULL entries are skipped. */
+void note_stale_temps(const char *const *outs, size_t n);
 
 #endif

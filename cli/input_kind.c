@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "diag.h"
 
@@ -21,6 +22,11 @@ static const char *input_words(const ntkc_net *net)
 
 int check_input_kind(const ntkc_net *net, const char *path, ntkc_error *err)
 {
+    /* Only a regular file can be looked at twice: a FIFO or pipe sniffed here
+     * would lose what the reader needs (the readers' messages apply instead). */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return 0;

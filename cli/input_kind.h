@@ -7,8 +7,8 @@
 
 #include "ntkc.h"
 
-/* 0 when path may hold what net takes (or cannot be opened: the reader
- * reports that), else the error code with err naming the file and the fix. */
+/* 0 when path may hold what net takes (or cannot be opened, or is not a
+ * regular file: the reader reports that, reading a FIFO only once), else the error code with err naming the file and the fix. */
 int check_input_kind(const ntkc_net *net, const char *path, ntkc_error *err);
 
 #endif

@@ -1,8 +1,13 @@
 /* ntkc — the command line: a thin layer over libntkc. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "proc_limits.h"
+#include "temp_files.h"
 
 static const char usage[] =
     "usage: ntkc COMMAND [ARGS]\n"
@@ -43,8 +48,30 @@ static const Command commands[] = {
     {"ir", cmd_ir},
 };
 
-int main(int argc, char **argv)
+/* Everything a command printed must have reached standard output: a full
+ * disk or a closed pipe is an error (exit 1) named as such, never silent. */
+static int finish_stdout(int rc)
 {
+    errno = 0;
+    int failed = fflush(stdout) != 0 || ferror(stdout);
+    int saved = errno;
+    if (fclose(stdout) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (!failed || (rc != 0 && saved == 0)) /* nothing lost, or the command said why */
+        return rc;
+    if (saved)
+        report_stdout_error(saved);
+    else
+        fputs("ntkc: writing standard output: write error\n", stderr);
+    return rc ? rc : 1;
+}
+
+static int run(int argc, char **argv)
+{
+    /* an interrupted run removes its temp files (outputs, code cache) */
+    temp_files_install_handlers();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
@@ -54,6 +81,22 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ntkc: unknown command '%s'\n\n%s", argv[1], usage);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    /* Over `ulimit -f` a write fails with EFBIG, which the writer reports by
+     * file name and cleans up after; SIGXFSZ would kill ntkc silently instead. */
+    signal(SIGXFSZ, SIG_IGN);
+    if (check_startup_limits() != 0)
+        _exit(1);
+    return finish_stdout(run_with_stack(run, argc, argv));
+}
+
+int report_stdout_error(int errnum)
+{
+    fprintf(stderr, "ntkc: writing standard output: %s\n", strerror(errnum));
     return 1;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_text.h"
 #include "gauss_hermite.h"
 #include "strbuf.h"
 
@@ -190,10 +191,19 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
 {
     StrBuf sb;
     sb_init(&sb);
-    sb_printf(&sb, "/* act %s: %s(x) = ", f->decl->name, f->decl->name);
-    sym_print(&sb, f->phi, "x");
+    /* The formulas are printed in the ntkc language, escaped for the comment (c_text.h). */
+    StrBuf text;
+    sb_init(&text);
+    sb_printf(&text, "%s(x) = ", f->decl->name);
+    sym_print(&text, f->phi, "x");
+    sb_printf(&sb, "/* act %s: ", f->decl->name);
+    c_text_escape(&sb, text.data);
+    text.len = 0;
+    text.data[0] = '\0';
+    sym_print(&text, f->dphi, "x");
     sb_puts(&sb, "\n *   derivative: ");
-    sym_print(&sb, f->dphi, "x");
+    c_text_escape(&sb, text.data);
+    sb_free(&text);
     sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension. */\n"
                    "double log1p(double);\n",
               f->quad);

@@ -24,19 +24,35 @@ void arena_free(Arena *a)
     a->head = NULL;
 }
 
+static void out_of_memory(void)
+{
+    fputs("ntkc: out of memory\n", stderr);
+    abort();
+}
+
 void *arena_alloc(Arena *a, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
+    if (size > ARENA_BLOCK / 4) {
+        /* A large array gets a block of its own behind the head (the head's
+         * free space stays in use), from calloc: fresh pages come zeroed, so
+         * a 10 MB source's token array is not written twice. */
+        ArenaBlock *big = calloc(1, sizeof *big + size);
+        if (big == NULL)
+            out_of_memory();
+        big->used = big->cap = size;
+        ArenaBlock **link = a->head ? &a->head->next : &a->head;
+        big->next = *link;
+        *link = big;
+        return big->data;
+    }
     ArenaBlock *b = a->head;
     if (b == NULL || b->cap - b->used < size) {
-        size_t cap = size > ARENA_BLOCK ? size : ARENA_BLOCK;
-        b = malloc(sizeof *b + cap);
-        if (b == NULL) {
-            fputs("ntkc: out of memory\n", stderr);
-            abort();
-        }
+        b = malloc(sizeof *b + ARENA_BLOCK);
+        if (b == NULL)
+            out_of_memory();
         b->used = 0;
-        b->cap = cap;
+        b->cap = ARENA_BLOCK;
         b->next = a->head;
         a->head = b;
     }

@@ -13,7 +13,66 @@ static void vformat(NtkcError *err, int code, const char *prefix, const char *fm
         vsnprintf(err->message + used, sizeof err->message - used, fmt, ap);
 }
 
-/* Appends the line of src that holds pos, and a caret under pos.col. */
+/* Length of the UTF-8 sequence at s (at most n bytes) when it is a valid,
+ * printable character (no C1 control U+0080..U+009F), else 0. */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (len == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+        return 0;
+    return len;
+}
+
+/* The message being built; what does not fit is dropped. */
+typedef struct Sink {
+    char *buf;
+    size_t used, cap;
+} Sink;
+
+static void sink_put(Sink *k, const char *s, size_t n)
+{
+    if (k->used + n < k->cap) {
+        memcpy(k->buf + k->used, s, n);
+        k->used += n;
+        k->buf[k->used] = '\0';
+    }
+}
+
+/* Writes the excerpt line escaped — control bytes (ESC, CR, BEL, ...) and
+ * bytes that are not printable UTF-8 become \xHH, so a hostile source cannot
+ * act on the user's terminal — and puts in pad (size padcap) the caret's
+ * indentation under byte column col: tabs kept, 4 columns per escape. */
+static void put_escaped_line(Sink *k, const unsigned char *line, size_t len, int col, char *pad, size_t padcap)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < len;) {
+        size_t u = line[i] >= 0x80 ? utf8_printable(line + i, len - i) : 0;
+        size_t step = u ? u : 1, width = 1;
+        if (u)
+            sink_put(k, (const char *)line + i, u);
+        else if (line[i] == '\t' || (line[i] >= 0x20 && line[i] < 0x7f))
+            sink_put(k, (const char *)line + i, 1);
+        else {
+            char esc[5];
+            snprintf(esc, sizeof esc, "\\x%02x", line[i]);
+            sink_put(k, esc, 4);
+            width = 4;
+        }
+        for (size_t w = 0; (int)i + 1 < col && w < width && np + 1 < padcap; w++)
+            pad[np++] = line[i] == '\t' ? '\t' : ' ';
+        i += step;
+    }
+    for (int c = (int)len + 1; c < col && np + 1 < padcap; c++) /* past the end of the line */
+        pad[np++] = ' ';
+    pad[np] = '\0';
+}
+
+/* Appends the line of src that holds pos, escaped, and a caret under pos.col. */
 static void append_source_line(NtkcError *err, SrcPos pos, const char *src)
 {
     const char *line = src;
@@ -25,17 +84,13 @@ static void append_source_line(NtkcError *err, SrcPos pos, const char *src)
     if (line == NULL)
         return;
     size_t len = strcspn(line, "\n");
-    size_t used = strlen(err->message);
-    int n = snprintf(err->message + used, sizeof err->message - used, "\n    %.*s\n    ", (int)len, line);
-    if (n < 0 || (size_t)n >= sizeof err->message - used)
-        return;
-    used += (size_t)n;
-    for (int c = 1; c < pos.col && used + 2 < sizeof err->message; c++)
-        err->message[used++] = (c - 1 < (int)len && line[c - 1] == '\t') ? '\t' : ' ';
-    if (used + 2 < sizeof err->message) {
-        err->message[used++] = '^';
-        err->message[used] = '\0';
-    }
+    Sink k = {err->message, strlen(err->message), sizeof err->message};
+    char pad[sizeof err->message];
+    sink_put(&k, "\n    ", 5);
+    put_escaped_line(&k, (const unsigned char *)line, len, pos.col, pad, sizeof pad);
+    sink_put(&k, "\n    ", 5);
+    sink_put(&k, pad, strlen(pad));
+    sink_put(&k, "^", 1);
 }
 
 void diag_at(NtkcError *err, SrcPos pos, const char *src, const char *fmt, ...)

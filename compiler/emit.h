@@ -1,16 +1,18 @@
 /* The C emitter: walks the recursion IR and writes standalone C99.
  *
  * Every emitted net NAME exports this ABI (the runtime looks the symbols up
- * after JIT compilation; `ntkc emit` users call the last one directly):
+ * after JIT compilation; `ntkc emit` users call the last one directly). The
+ * prefix ntkcnet_ (NTKC_NET_PREFIX, c_text.h) is used by nothing else, so no
+ * net name clashes with a helper of the generated code, libm or libntkc:
  *
- *   size_t ntkc_NAME_prep_size(void);
+ *   size_t ntkcnet_NAME_prep_size(void);
  *       doubles of per-input precomputed data (e.g. the variance before every
  *       activation), computed once per input and reused across a row.
- *   void   ntkc_NAME_prep(size_t n, const double *x, size_t dim, double *prep);
- *   int    ntkc_NAME_uses_gram(void);
+ *   void   ntkcnet_NAME_prep(size_t n, const double *x, size_t dim, double *prep);
+ *   int    ntkcnet_NAME_uses_gram(void);
  *       1 when the tile wants gram[i*ldg+j] = x1[i]·x2[j] (the runtime gets it
  *       from BLAS); 0 when the tile reads x1/x2 itself.
- *   size_t ntkc_NAME_tile(size_t rows, size_t cols,
+ *   size_t ntkcnet_NAME_tile(size_t rows, size_t cols,
  *                         const double *x1, const double *prep1,
  *                         const double *x2, const double *prep2, size_t dim,
  *                         const double *gram, size_t ldg,
@@ -18,13 +20,13 @@
  *       fills a rows×cols tile (either output may be NULL; gram may alias
  *       nngp or ntk with ldg == ldo) and returns how many entries are not
  *       finite.
- *   size_t ntkc_NAME_tri(size_t n, const double *x, const double *prep, size_t dim,
+ *   size_t ntkcnet_NAME_tri(size_t n, const double *x, const double *prep, size_t dim,
  *                        double *nngp, double *ntk, size_t ldo);
  *       optional (image nets, whose entries are costly and computed eight
  *       at a time): the upper triangle i <= j of the kernel of x with itself,
  *       every pass full; returns the non-finite count. Absent, the runtime
  *       calls the tile row by row.
- *   int    ntkc_NAME(size_t n1, const double *x1, size_t n2, const double *x2,
+ *   int    ntkcnet_NAME(size_t n1, const double *x1, size_t n2, const double *x2,
  *                    size_t dim, double *nngp, double *ntk);
  *       self-contained: 0 on success, 1 when dim does not fit the net, 2 when
  *       memory runs out, 3 when a result is not finite.

@@ -31,7 +31,7 @@ static size_t segment_end(const IrNet *net, size_t lo)
 
 static void emit_plan(StrBuf *sb, const IrNet *net)
 {
-    sb_printf(sb, "const int *ntkc_%s_graph_plan(void)\n{\n    static const int plan[] = {\n", net->name);
+    sb_printf(sb, "const int *ntkcnet_%s_graph_plan(void)\n{\n    static const int plan[] = {\n", net->name);
     sb_printf(sb, "        %d, %zu, %d, /* input graph(%zu)%s */\n", NTKC_GOP_INPUT, net->input.dim,
               net->input.raw_gram, net->input.dim, net->input.raw_gram ? ", x.x' not divided by F" : "");
     int k = 0;
@@ -97,7 +97,7 @@ static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t 
 {
     const char *n = net->name;
     sb_printf(sb,
-              "static void ntkc_%s_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,\n"
+              "static void ntkcnet_%s_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,\n"
               "                          double *s, double *t, size_t ld)\n"
               "{\n"
               "    (void)var1, (void)var2;\n"
@@ -113,7 +113,7 @@ static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t 
     }
     sb_puts(sb, "    }\n}\n\n");
     sb_printf(sb,
-              "static void ntkc_%s_segd%d(size_t n, const double *d, size_t ldd, double *var)\n"
+              "static void ntkcnet_%s_segd%d(size_t n, const double *d, size_t ldd, double *var)\n"
               "{\n"
               "    for (size_t u = 0; u < n; u++) {\n"
               "        double s = d[u * ldd];\n",
@@ -136,21 +136,21 @@ static void emit_dispatch(StrBuf *sb, const IrNet *net, int nseg)
 {
     const char *n = net->name;
     sb_printf(sb,
-              "void ntkc_%s_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,\n"
+              "void ntkcnet_%s_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,\n"
               "                     double *s, double *t, size_t ld)\n"
               "{\n"
               "    switch (k) {\n",
               n);
     for (int k = 0; k < nseg; k++)
-        sb_printf(sb, "    case %d:\n        ntkc_%s_seg%d(n1, n2, var1, var2, s, t, ld);\n        break;\n", k, n, k);
+        sb_printf(sb, "    case %d:\n        ntkcnet_%s_seg%d(n1, n2, var1, var2, s, t, ld);\n        break;\n", k, n, k);
     sb_puts(sb, "    default:\n        break;\n    }\n}\n\n");
     sb_printf(sb,
-              "void ntkc_%s_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)\n"
+              "void ntkcnet_%s_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)\n"
               "{\n"
               "    switch (k) {\n",
               n);
     for (int k = 0; k < nseg; k++)
-        sb_printf(sb, "    case %d:\n        ntkc_%s_segd%d(n, d, ldd, var);\n        break;\n", k, n, k);
+        sb_printf(sb, "    case %d:\n        ntkcnet_%s_segd%d(n, d, ldd, var);\n        break;\n", k, n, k);
     sb_puts(sb, "    default:\n        break;\n    }\n}\n");
 }
 
@@ -176,7 +176,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err)
 
     sb_puts(&sb, "\n");
     emit_plan(&sb, net);
-    sb_printf(&sb, "size_t ntkc_%s_graph_nvar(void) { return %zu; }\n\n", net->name, nvar ? nvar : 1);
+    sb_printf(&sb, "size_t ntkcnet_%s_graph_nvar(void) { return %zu; }\n\n", net->name, nvar ? nvar : 1);
     int nseg = 0;
     for (size_t i = 0; i < net->nops;) {
         if (!is_elementwise(&net->ops[i])) {

@@ -1,6 +1,6 @@
 /* Emits the kernel of an image net (or a branching vector net) as C99; the
  * plan is described in emit_image.h. The per-entry function
- *   ntkc_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
+ *   ntkcnet_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
  * computes out[0] = NNGP and out[1] = NTK of one pair from the prep records
  * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
 #include <stdarg.h>
@@ -20,7 +20,8 @@ typedef struct Segment {
     size_t begin, end; /* top-level ops [begin, end) */
     SegEnd kind;
     const IrOp *term; /* the pool or head op; NULL for END_COPY */
-    int ch, cw;       /* circular axes */
+    int ch0, cw0;     /* circular axes at the start */
+    int che, cwe;     /* and at the end (a strided circular conv can end them) */
     size_t h0, w0;    /* grid at the start */
     size_t he, we;    /* grid at the end */
     long th, tw;      /* product of the strides inside */
@@ -44,6 +45,7 @@ typedef struct Em {
     /* Plane state while emitting a segment. */
     const Segment *seg;
     size_t h, w;    /* current grid */
+    int ch, cw;     /* its circular axes */
     long sh, sw;    /* strides applied so far in the segment */
     int ind;        /* indentation */
 } Em;
@@ -67,15 +69,13 @@ static void line(Em *e, const char *fmt, ...)
 /* A double as a literal that reads back exactly; use as lit(v).s within one
  * expression (the temporary lives until its end). */
 typedef struct Lit {
-    char s[40];
+    char s[SB_DOUBLE_MAX];
 } Lit;
 
 static Lit lit(double v)
 {
     Lit l;
-    snprintf(l.s, sizeof l.s, "%.17g", v);
-    if (strpbrk(l.s, ".eEni") == NULL)
-        strcat(l.s, ".0");
+    sb_format_double(l.s, v);
     return l;
 }
 
@@ -212,19 +212,53 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
 
 /* ---- the image part: planes ------------------------------------------------ */
 
-/* The offset of the current plane along each axis, as C expressions. */
+/* How the planes of a segment hold each axis: AX_TORUS for a circular axis
+ * (offsets taken modulo the size, every pixel paired), AX_LINEAR for an
+ * ordinary one; AX_OPEN while nothing has fixed it. */
+enum { AX_OPEN = -1, AX_LINEAR = 0, AX_TORUS = 1 };
+
+/* What a conv (window k, stride s) needs of its input along an axis:
+ * nothing when it is 1 wide with stride 1, else a circular axis or not. */
+static int conv_axis_need(int k, int s, IrPadding pad)
+{
+    return k == 1 && s == 1 ? AX_OPEN : pad == IR_PAD_CIRCULAR ? AX_TORUS : AX_LINEAR;
+}
+
+/* The axis a conv outputs from an axis held as `in` of size n: a circular
+ * conv keeps it circular only when its stride divides n; otherwise output
+ * pixels p and p + a read input pixels s·a apart, which is not an offset
+ * modulo the output size (ntkc_conv_plane). */
+static int conv_axis_out(int in, int k, int s, IrPadding pad, size_t n)
+{
+    int need = conv_axis_need(k, s, pad);
+    if (need == AX_OPEN)
+        return in;
+    return need == AX_TORUS && n % (size_t)s == 0 ? AX_TORUS : AX_LINEAR;
+}
+
+/* The offset of the current plane along one axis, as a C expression: the
+ * end's offset times the strides still to come, wrapped on a circular axis
+ * when the segment ends on an ordinary one (its offsets are then signed). */
+static void offset_expr(char *buf, size_t size, const char *end, long strides, int cyc, int cyc_end, size_t n)
+{
+    if (cyc && !cyc_end)
+        snprintf(buf, size, "((%s * %ld %% %zu + %zu) %% %zu)", end, strides, n, n, n);
+    else
+        snprintf(buf, size, "%s * %ld", end, strides);
+}
+
 static void offsets(const Em *e, char *a, char *b, size_t size)
 {
-    snprintf(a, size, "ae * %ld", e->seg->th / e->sh);
-    snprintf(b, size, "be * %ld", e->seg->tw / e->sw);
+    offset_expr(a, size, "ae", e->seg->th / e->sh, e->ch, e->seg->che, e->h);
+    offset_expr(b, size, "be", e->seg->tw / e->sw, e->cw, e->seg->cwe, e->w);
 }
 
 /* "H, W, a, b, ch, cw" of the current plane. */
 static const char *geom(const Em *e, char *buf, size_t size)
 {
-    char a[48], b[48];
+    char a[80], b[80];
     offsets(e, a, b, sizeof a);
-    snprintf(buf, size, "%zu, %zu, %s, %s, %d, %d", e->h, e->w, a, b, e->seg->ch, e->seg->cw);
+    snprintf(buf, size, "%zu, %zu, %s, %s, %d, %d", e->h, e->w, a, b, e->ch, e->cw);
     return buf;
 }
 
@@ -235,13 +269,20 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     const IrConv *c = &op->u.conv;
     const IrWindow *w = &c->win;
     int S2 = slot_new(e), T2 = slot_new(e);
-    char a[48], b[48];
-    offsets(e, a, b, sizeof a);
-    double scale = c->w_std * c->w_std / (double)(w->kh * w->kw);
-    char args[400];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %s", e->h, e->w,
-             op->out.h, op->out.w, a, b, e->seg->ch, e->seg->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
-             lit(scale).s);
+    size_t h = e->h, wd = e->w;
+    int ch = e->ch, cw = e->cw;
+    e->h = op->out.h;
+    e->w = op->out.w;
+    e->sh *= w->sh;
+    e->sw *= w->sw;
+    e->ch = conv_axis_out(ch, w->kh, w->sh, w->pad, h);
+    e->cw = conv_axis_out(cw, w->kw, w->sw, w->pad, wd);
+    char a[80], b[80];
+    offsets(e, a, b, sizeof a); /* of the output plane */
+    double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
+    char args[512];
+    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", h, wd,
+             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, lit(scale).s);
     line(e, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
     line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, lit(c->b_std * c->b_std).s);
     line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
@@ -249,10 +290,6 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     slot_free(e, *T);
     *S = S2;
     *T = T2;
-    e->h = op->out.h;
-    e->w = op->out.w;
-    e->sh *= w->sh;
-    e->sw *= w->sw;
 }
 
 /* Before an activation or layer_norm: the prep run stores the same-pixel
@@ -265,7 +302,7 @@ static void emit_fill(Em *e, int S, const char *fill_fn)
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 {
-    char g[160], name[32];
+    char g[256], name[32];
     geom(e, g, sizeof g);
     const ActDef *def = op->u.act.def;
     if (strcmp(def->name, "relu") == 0) {
@@ -294,15 +331,16 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 {
     int Sa = slot_new(e), Ta = slot_new(e), consumed = 0;
-    char g[160];
+    char g[256];
     geom(e, g, sizeof g);
     size_t h0 = e->h, w0 = e->w;
     long sh0 = e->sh, sw0 = e->sw;
+    int ch0 = e->ch, cw0 = e->cw;
     line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
         int Sb = *S, Tb = *T;
-        e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0;
+        e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0, e->ch = ch0, e->cw = cw0;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
             line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
@@ -310,7 +348,7 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
-        char go[160];
+        char go[256];
         line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
              (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
         if (br->nops > 0) {
@@ -328,7 +366,7 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
 {
-    char g[160];
+    char g[256];
     for (size_t i = 0; i < n && e->err->code == NTKC_OK; i++) {
         const IrOp *op = &ops[i];
         switch (op->kind) {
@@ -360,28 +398,6 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
 
 /* ---- segments ----------------------------------------------------------- */
 
-/* Circular constraint of the convs in ops on each axis: -1 none, 0 linear,
- * 1 circular, 2 both (only reported for nested ops). */
-static void conv_axes(const IrOp *ops, size_t n, int *ch, int *cw)
-{
-    for (size_t i = 0; i < n; i++) {
-        const IrOp *op = &ops[i];
-        if (op->kind == IR_FANOUT) {
-            for (size_t b = 0; b < op->u.fanout.nbranches; b++)
-                conv_axes(op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, ch, cw);
-            continue;
-        }
-        if (op->kind != IR_CONV)
-            continue;
-        const IrWindow *w = &op->u.conv.win;
-        int cyc = w->pad == IR_PAD_CIRCULAR;
-        if (w->kh > 1 || w->sh > 1)
-            *ch = *ch < 0 || *ch == cyc ? cyc : 2;
-        if (w->kw > 1 || w->sw > 1)
-            *cw = *cw < 0 || *cw == cyc ? cyc : 2;
-    }
-}
-
 static void strides(const IrOp *ops, size_t n, long *sh, long *sw)
 {
     for (size_t i = 0; i < n; i++) {
@@ -395,36 +411,105 @@ static void strides(const IrOp *ops, size_t n, long *sh, long *sw)
     }
 }
 
-/* Splits the image part of the net into segments; returns their count or 0. */
+/* One axis of a segment while planning it: how the planes hold it where the
+ * segment starts and at the current op (AX_OPEN there: as at the start). */
+typedef struct Axis {
+    int start, cur;
+} Axis;
+
+static int axis_now(const Axis *x) { return x->cur != AX_OPEN ? x->cur : x->start; }
+
+/* A conv along one axis (window k, stride s, input size n): 0 when the
+ * planes cannot hold its input as they are, else the axis updated. */
+static int plan_conv_axis(Axis *x, int k, int s, IrPadding pad, size_t n)
+{
+    int need = conv_axis_need(k, s, pad);
+    if (need == AX_OPEN)
+        return 1;
+    int now = axis_now(x);
+    if (now != AX_OPEN && now != need)
+        return 0;
+    if (x->start == AX_OPEN)
+        x->start = need;
+    x->cur = conv_axis_out(need, k, s, pad, n);
+    return 1;
+}
+
+static int plan_ops(const IrOp *ops, size_t n, size_t h, size_t w, Axis ax[2]);
+
+/* Every branch starts from the fanout's state and they must end alike. The
+ * first pass lets any branch fix how the segment starts; the second walks
+ * every branch from that start, so their ends compare. */
+static int plan_fanout(const IrFanout *f, size_t h, size_t w, Axis ax[2])
+{
+    Axis in[2] = {ax[0], ax[1]}, first[2] = {ax[0], ax[1]};
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t b = 0; b < f->nbranches; b++) {
+            Axis bx[2] = {{ax[0].start, in[0].cur}, {ax[1].start, in[1].cur}};
+            if (!plan_ops(f->branches[b].ops, f->branches[b].nops, h, w, bx))
+                return 0;
+            ax[0].start = bx[0].start, ax[1].start = bx[1].start;
+            if (pass == 0)
+                continue;
+            if (b == 0)
+                first[0] = bx[0], first[1] = bx[1];
+            else if (axis_now(&bx[0]) != axis_now(&first[0]) || axis_now(&bx[1]) != axis_now(&first[1]))
+                return 0;
+        }
+    ax[0].cur = first[0].cur, ax[1].cur = first[1].cur;
+    return 1;
+}
+
+/* Walks ops on an h×w input from the axes' state; 0 when a conv needs its
+ * input held another way than the planes hold it there. */
+static int plan_ops(const IrOp *ops, size_t n, size_t h, size_t w, Axis ax[2])
+{
+    for (size_t i = 0; i < n; i++) {
+        const IrOp *op = &ops[i];
+        if (op->kind == IR_CONV) {
+            const IrWindow *win = &op->u.conv.win;
+            if (!plan_conv_axis(&ax[0], win->kh, win->sh, win->pad, h) ||
+                !plan_conv_axis(&ax[1], win->kw, win->sw, win->pad, w))
+                return 0;
+        } else if (op->kind == IR_FANOUT && !plan_fanout(&op->u.fanout, h, w, ax)) {
+            return 0;
+        }
+        if (op->out.spatial)
+            h = op->out.h, w = op->out.w;
+    }
+    return 1;
+}
+
+/* Splits the image part of the net into segments; returns their count or 0.
+ * A segment ends at a pool, at the head, or before an op whose convs need
+ * an axis held the other way (circular or not) than the planes hold it. */
 static size_t plan_segments(Em *e, Segment *segs, size_t cap)
 {
     const IrNet *net = e->net;
     size_t nseg = 0, start = 0, h = net->input.h, w = net->input.w;
-    int ch = -1, cw = -1;
+    Axis ax[2] = {{AX_OPEN, AX_OPEN}, {AX_OPEN, AX_OPEN}};
     for (size_t i = 0; i <= net->nops; i++) {
         const IrOp *op = i < net->nops ? &net->ops[i] : NULL;
         SegEnd kind = END_COPY;
-        int split = 0;
+        Axis before[2] = {ax[0], ax[1]};
         if (op && op->kind == IR_POOL) {
-            kind = END_POOL, split = 1;
+            kind = END_POOL;
         } else if (op && (op->kind == IR_GLOBAL_POOL || op->kind == IR_FLATTEN)) {
-            kind = op->kind == IR_FLATTEN ? END_FLATTEN : END_GLOBAL, split = 1;
+            kind = op->kind == IR_FLATTEN ? END_FLATTEN : END_GLOBAL;
         } else if (op) {
-            int oh = -1, ow = -1;
-            conv_axes(op, 1, &oh, &ow);
-            if (oh == 2 || ow == 2) {
+            size_t hi = i > start ? net->ops[i - 1].out.h : h, wi = i > start ? net->ops[i - 1].out.w : w;
+            if (plan_ops(op, 1, hi, wi, ax))
+                continue;
+            Axis fresh[2] = {{AX_OPEN, AX_OPEN}, {AX_OPEN, AX_OPEN}};
+            if (i == start || !plan_ops(op, 1, hi, wi, fresh)) {
                 diag_at(e->err, op->pos, NULL,
-                        "net '%s': circular and other padding mixed inside one residual/fanout block is not "
-                        "supported yet",
+                        "net '%s': inside one residual/fanout block, a conv with padding=circular follows a conv "
+                        "with other padding (or the other way round), or follows a strided circular conv whose "
+                        "stride does not divide the image size: not supported yet",
                         net->name);
                 return 0;
             }
-            split = (oh >= 0 && ch >= 0 && oh != ch) || (ow >= 0 && cw >= 0 && ow != cw);
-            if (!split) {
-                ch = oh >= 0 ? oh : ch;
-                cw = ow >= 0 ? ow : cw;
-                continue;
-            }
+            ax[0] = before[0], ax[1] = before[1];
         } else {
             break;
         }
@@ -434,7 +519,9 @@ static size_t plan_segments(Em *e, Segment *segs, size_t cap)
         }
         Segment *s = &segs[nseg++];
         *s = (Segment){.begin = start, .end = i, .kind = kind, .term = kind == END_COPY ? NULL : op,
-                       .ch = ch > 0, .cw = cw > 0, .h0 = h, .w0 = w, .th = 1, .tw = 1};
+                       .ch0 = ax[0].start == AX_TORUS, .cw0 = ax[1].start == AX_TORUS,
+                       .che = axis_now(&ax[0]) == AX_TORUS, .cwe = axis_now(&ax[1]) == AX_TORUS,
+                       .h0 = h, .w0 = w, .th = 1, .tw = 1};
         strides(net->ops + start, i - start, &s->th, &s->tw);
         s->he = i > start ? net->ops[i - 1].out.h : h;
         s->we = i > start ? net->ops[i - 1].out.w : w;
@@ -443,7 +530,7 @@ static size_t plan_segments(Em *e, Segment *segs, size_t cap)
         h = kind == END_POOL ? op->out.h : s->he;
         w = kind == END_POOL ? op->out.w : s->we;
         start = kind == END_POOL ? i + 1 : i;
-        ch = cw = -1;
+        ax[0] = ax[1] = (Axis){AX_OPEN, AX_OPEN};
         if (kind == END_COPY)
             i--; /* the op that forced the split starts the next segment */
     }
@@ -462,35 +549,35 @@ static void track_big(Em *e, size_t h, size_t w)
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
     e->seg = s;
-    e->h = s->h0, e->w = s->w0, e->sh = 1, e->sw = 1;
-    size_t na = s->kind == END_FLATTEN ? 1 : s->ch ? s->he : 2 * s->he - 1;
-    size_t nb = s->kind == END_FLATTEN ? 1 : s->cw ? s->we : 2 * s->we - 1;
+    e->h = s->h0, e->w = s->w0, e->sh = 1, e->sw = 1, e->ch = s->ch0, e->cw = s->cw0;
+    size_t na = s->kind == END_FLATTEN ? 1 : s->che ? s->he : 2 * s->he - 1;
+    size_t nb = s->kind == END_FLATTEN ? 1 : s->cwe ? s->we : 2 * s->we - 1;
     line(e, "/* segment %zu: %zux%zu -> %zux%zu, %zu plane%s%s */", index, s->h0, s->w0, s->he, s->we, na * nb,
-         na * nb == 1 ? " (same-pixel pairs only)" : "s", s->ch || s->cw ? ", circular" : "");
+         na * nb == 1 ? " (same-pixel pairs only)" : "s", s->ch0 || s->cw0 ? ", circular" : "");
     line(e, "for (int l = 0; l < NTKC_LANES; l++)");
     line(e, "    as[l] = 0.0, at[l] = 0.0;");
     line(e, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
     e->ind++;
-    line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->ch, nb, s->cw);
+    line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->che, nb, s->cwe);
     line(e, "(void)ae, (void)be;");
 
     int S = slot_new(e), T = slot_new(e);
-    char a[48], b[48];
+    char a[80], b[80];
     offsets(e, a, b, sizeof a);
     if (from_x) {
         line(e, "ntkc_load_x(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
-             a, b, s->ch, s->cw, S, T);
+             a, b, s->ch0, s->cw0, S, T);
     } else {
-        line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch, s->cw);
-        line(e, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch, s->cw);
+        line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
+        line(e, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, e->net->ops + s->begin, s->end - s->begin, &S, &T);
     if (s->kind == END_POOL || s->kind == END_COPY) {
-        line(e, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->ch, s->cw);
-        line(e, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->ch, s->cw);
+        line(e, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
+        line(e, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
     } else {
-        char g[160];
+        char g[256];
         geom(e, g, sizeof g);
         line(e, "ntkc_sum(pl[%d], ntkc_area(%s), as);", S, g);
         line(e, "ntkc_sum(pl[%d], ntkc_area(%s), at);", T, g);
@@ -590,10 +677,10 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
      * scratch records for the lanes past the end of a prep batch */
     size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES, pair_total = ws + 2 * ps * LANES;
-    sb_printf(sb, "size_t ntkc_%s_prep_size(void) { return %zu; }\n\n", n, ps);
-    sb_printf(sb, "int ntkc_%s_uses_gram(void) { return 0; }\n\n", n);
+    sb_printf(sb, "size_t ntkcnet_%s_prep_size(void) { return %zu; }\n\n", n, ps);
+    sb_printf(sb, "int ntkcnet_%s_uses_gram(void) { return 0; }\n\n", n);
     sb_printf(sb,
-              "void ntkc_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
+              "void ntkcnet_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
               "{\n"
               "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
               "    if (!ws) { /* no memory: poison the records so every entry reports non-finite */\n"
@@ -611,7 +698,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
               "        }\n"
               "%s"
-              "        ntkc_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
+              "        ntkcnet_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
               "        for (int l = 0; l < NTKC_LANES; l++)\n"
               "            rec[l][%zu] = out[l], rec[l][%zu] = out[NTKC_LANES + l];\n"
               "    }\n"
@@ -621,7 +708,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
     sb_printf(sb,
               "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
               " * records (and inputs) are lane-expanded once and serve every row. */\n"
-              "static size_t ntkc_%s_cols(size_t rows, size_t cols,\n"
+              "static size_t ntkcnet_%s_cols(size_t rows, size_t cols,\n"
               "                           const double *x1, const double *prep1,\n"
               "                           const double *x2, const double *prep2, size_t dim,\n"
               "                           double *nngp, double *ntk, size_t ldo, double *ws)\n"
@@ -641,7 +728,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "        for (size_t i = 0; i < rows; i++) {\n"
               "            for (int l = 0; l < NTKC_LANES; l++)\n"
               "                x1l[l] = x1 + i * dim;\n"
-              "            ntkc_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
+              "            ntkcnet_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
               "            for (size_t l = 0; l < m; l++)\n"
               "                bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);\n"
               "        }\n"
@@ -650,7 +737,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "}\n\n",
               n, ws, ps, ps, lanes_cols, n, ps);
     sb_printf(sb,
-              "size_t ntkc_%s_tile(size_t rows, size_t cols,\n"
+              "size_t ntkcnet_%s_tile(size_t rows, size_t cols,\n"
               "                    const double *x1, const double *prep1,\n"
               "                    const double *x2, const double *prep2, size_t dim,\n"
               "                    const double *gram, size_t ldg,\n"
@@ -660,7 +747,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    (void)gram, (void)ldg;\n"
               "    if (!ws)\n"
               "        return rows * cols;\n"
-              "    size_t bad = ntkc_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
+              "    size_t bad = ntkcnet_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
@@ -669,7 +756,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,\n"
               " * both sides' records lane-expanded: how the triangle's diagonal blocks\n"
               " * fill every lane. */\n"
-              "static size_t ntkc_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
+              "static size_t ntkcnet_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
               "                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,\n"
               "                            double *ws)\n"
               "{\n"
@@ -684,7 +771,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    ntkc_expand(v1, r1, %zu);\n"
               "    ntkc_expand(v2, r2, %zu);\n"
               "%s"
-              "    ntkc_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
+              "    ntkcnet_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
               "    for (int l = 0; l < np; l++)\n"
               "        bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);\n"
               "    return bad;\n"
@@ -694,7 +781,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal\n"
               " * from the records, above the 8x8 diagonal blocks by column groups, the\n"
               " * blocks' other 28 entries each packed 8 to a pass. */\n"
-              "size_t ntkc_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
+              "size_t ntkcnet_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
               "                   double *nngp, double *ntk, size_t ldo)\n"
               "{\n"
               "    double *ws = malloc(%zu * sizeof(double));\n"
@@ -703,7 +790,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    if (!ws)\n"
               "        return n * n;\n"
               "    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)\n"
-              "        bad += ntkc_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
+              "        bad += ntkcnet_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
               "                            prep + j0 * %zu, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);\n"
               "    for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */\n"
               "        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * %zu + %zu], prep[i * %zu + %zu]);\n"
@@ -713,19 +800,19 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "            for (size_t j = i + 1; j < b1; j++) {\n"
               "                pi[np] = i, pj[np] = j;\n"
               "                if (++np == NTKC_LANES) {\n"
-              "                    bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "                    bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
               "                    np = 0;\n"
               "                }\n"
               "            }\n"
               "    }\n"
               "    if (np)\n"
-              "        bad += ntkc_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
+              "        bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
               "    free(ws);\n"
               "    return bad;\n"
               "}\n\n",
               n, pair_total, n, ps, ps, ps - 2, ps, ps - 1, n, n);
     sb_printf(sb,
-              "int ntkc_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
+              "int ntkcnet_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
               "            size_t dim, double *nngp, double *ntk)\n"
               "{\n",
               n);
@@ -738,9 +825,9 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               "    if (!p1)\n"
               "        return 2;\n"
               "    double *p2 = p1 + n1 * %zu;\n"
-              "    ntkc_%s_prep(n1, x1, dim, p1);\n"
-              "    ntkc_%s_prep(n2, x2, dim, p2);\n"
-              "    size_t bad = ntkc_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
+              "    ntkcnet_%s_prep(n1, x1, dim, p1);\n"
+              "    ntkcnet_%s_prep(n2, x2, dim, p2);\n"
+              "    size_t bad = ntkcnet_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
               "    free(p1);\n"
               "    return bad ? 3 : 0;\n"
               "}\n",
@@ -791,7 +878,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
               " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and\n"
               " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then\n"
               " * NTK. */\n"
-              "static void ntkc_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
+              "static void ntkcnet_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
               "                          int bc, double *const *fill, size_t dim, double *ws, double *out)\n"
               "{\n"
               "    double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};\n"

@@ -8,7 +8,7 @@
  * graph. The structural steps (input Gram, aggregation, readout, jumping
  * knowledge) belong to the runtime, which reads them from a plan:
  *
- *   const int *ntkc_NAME_graph_plan(void);
+ *   const int *ntkcnet_NAME_graph_plan(void);
  *       Triples (opcode, a, b), ending with NTKC_GOP_END:
  *         NTKC_GOP_INPUT   F, raw     Σ = X₁X₂ᵀ/F (raw: X₁X₂ᵀ), Θ = 0
  *         NTKC_GOP_SEG     k, -       elementwise segment k (0, 1, ... in order)
@@ -19,16 +19,16 @@
  *                                     jk, plus the same pooling of the state
  *                                     entering every NTKC_GOP_AGG
  *       Segments after the readout act on 1×1 "matrices".
- *   size_t ntkc_NAME_graph_nvar(void);
+ *   size_t ntkcnet_NAME_graph_nvar(void);
  *       Variance slots: one per activation of the net (at least 1).
- *   void ntkc_NAME_graph_seg(int k, size_t n1, size_t n2,
+ *   void ntkcnet_NAME_graph_seg(int k, size_t n1, size_t n2,
  *                            const double *var1, const double *var2,
  *                            double *s, double *t, size_t ld);
  *       Applies segment k to rows 0..n1 and columns 0..n2 of s (Σ) and t (Θ),
  *       both with leading dimension ld. var1 holds graph 1's variances
  *       slot-major: var1[slot*n1 + u] is Σ(u, u) of G₁ with itself entering
  *       activation `slot`; var2 likewise with n2.
- *   void ntkc_NAME_graph_seg_diag(int k, size_t n, const double *d, size_t ldd,
+ *   void ntkcnet_NAME_graph_seg_diag(int k, size_t n, const double *d, size_t ldd,
  *                                 double *var);
  *       For a graph with itself: reads the diagonal d[u*ldd], u < n, runs
  *       segment k's Σ recursion on it and stores the variance entering each

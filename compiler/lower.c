@@ -50,10 +50,8 @@ static const char *did_you_mean(Lower *L, const Suggest *sg)
 
 static const Const *scope_find(const Scope *s, const char *name)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i].name, name) == 0)
-            return &s->v[i];
-    return NULL;
+    size_t i = name_table_find(&s->index, name);
+    return i == (size_t)-1 ? NULL : &s->v[i];
 }
 
 static void scope_add(Lower *L, Scope *s, Const c)
@@ -66,6 +64,7 @@ static void scope_add(Lower *L, Scope *s, Const c)
         s->v = v;
         s->cap = cap;
     }
+    name_table_put(L->a, &s->index, c.name, s->n);
     s->v[s->n++] = c;
 }
 

@@ -147,22 +147,19 @@ static int no_pooling_in_branch(Lower *L, const Stmt *s)
 
 enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD };
 
-/* One axis of a window: output size and padding, or an error at the argument. */
+/* One axis of a window: output size and padding, or an error at the argument.
+ * As neural-tangents (lax's SAME padding, then wrapping for CIRCULAR): a
+ * window or stride larger than the image is fine with padding same or
+ * circular (padding that covers more than the image wraps around it again);
+ * only padding=valid can leave no output at all. */
 static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
                        SrcPos at, size_t *out, int *lo)
 {
     const char *name = s->u.layer.name;
-    if ((size_t)stride > n && n > 1) {
-        diag_at(L->err, at, L->src, "'%s': stride %d is larger than the image %s %zu", name, stride, axis, n);
-        return 0;
-    }
-    if ((size_t)k > n) {
-        if (pad == IR_PAD_VALID)
-            diag_at(L->err, at, L->src,
-                    "'%s': window %d with padding=valid on an image %s of %zu gives an output of size 0", name, k,
-                    axis, n);
-        else
-            diag_at(L->err, at, L->src, "'%s': window %d is larger than the image %s %zu", name, k, axis, n);
+    if ((size_t)k > n && pad == IR_PAD_VALID) {
+        diag_at(L->err, at, L->src,
+                "'%s': window %d with padding=valid on an image %s of %zu gives an output of size 0", name, k, axis,
+                n);
         return 0;
     }
     if (pad == IR_PAD_VALID) {
@@ -205,6 +202,13 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
     w->sw = b->given[idx[W_SW]] ? (int)b->v[idx[W_SW]] : stride_given ? stride : pool ? w->kw : 1;
     if (seq)
         w->sh = 1;
+    /* A stride past the image leaves one output pixel, which reads the same
+     * input pixels for any such stride: store it as the image's size, so
+     * products of strides stay small. */
+    if ((size_t)w->sh > L->shape.h)
+        w->sh = (int)L->shape.h;
+    if ((size_t)w->sw > L->shape.w)
+        w->sw = (int)L->shape.w;
     w->pad = (IrPadding)(int)b->v[idx[W_PAD]];
     SrcPos at = b->given[idx[W_SIZE]] ? b->pos[idx[W_SIZE]] : s->pos;
     size_t oh, ow;

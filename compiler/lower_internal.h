@@ -9,6 +9,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "ir.h"
+#include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
 enum { MAX_OPS = 100000, MAX_SPECS = 10 };
@@ -22,6 +23,7 @@ typedef struct Const {
 typedef struct Scope {
     Const *v;
     size_t n, cap;
+    NameTable index; /* name -> position in v */
 } Scope;
 
 /* An op as messages name it: "relu at 2:12"; name NULL = the net's input. */

@@ -10,6 +10,7 @@
 #include "act.h"
 #include "editdist.h"
 #include "lexer.h"
+#include "name_table.h"
 
 /* Blocks and expressions are parsed (and later walked) recursively; this
  * bound keeps a hostile file from overflowing the stack. */
@@ -22,6 +23,7 @@ typedef struct Parser {
     size_t ntok, i;
     int depth; /* open blocks plus expression levels */
     NtkcError *err;
+    NameTable nets, lets, acts; /* file-level names -> index in the Program */
 } Parser;
 
 static const char *const keywords[] = {"net", "let", "act", "repeat", "param", "input"};
@@ -622,12 +624,13 @@ static int add_file_item(Parser *p, Program *prog)
         NetDecl *n = parse_net(p);
         if (n == NULL)
             return 0;
-        for (size_t i = 0; i < prog->nnets; i++)
-            if (strcmp(prog->nets[i]->name, n->name) == 0) {
-                diag_at(p->err, n->pos, p->src, "duplicate net name '%s' (first defined at %s)", n->name,
-                        pos_str(p, prog->nets[i]->pos));
-                return 0;
-            }
+        size_t i = name_table_find(&p->nets, n->name);
+        if (i != (size_t)-1) {
+            diag_at(p->err, n->pos, p->src, "duplicate net name '%s' (first defined at %s)", n->name,
+                    pos_str(p, prog->nets[i]->pos));
+            return 0;
+        }
+        name_table_put(p->a, &p->nets, n->name, prog->nnets);
         PUSH(p, prog->nets, prog->nnets, n);
         return 1;
     }
@@ -636,12 +639,13 @@ static int add_file_item(Parser *p, Program *prog)
         Stmt *s = parse_let(p, pos);
         if (s == NULL)
             return 0;
-        for (size_t i = 0; i < prog->nlets; i++)
-            if (strcmp(prog->lets[i]->u.let.name, s->u.let.name) == 0) {
-                diag_at(p->err, pos, p->src, "constant '%s' is already defined at %s", s->u.let.name,
-                        pos_str(p, prog->lets[i]->pos));
-                return 0;
-            }
+        size_t i = name_table_find(&p->lets, s->u.let.name);
+        if (i != (size_t)-1) {
+            diag_at(p->err, pos, p->src, "constant '%s' is already defined at %s", s->u.let.name,
+                    pos_str(p, prog->lets[i]->pos));
+            return 0;
+        }
+        name_table_put(p->a, &p->lets, s->u.let.name, prog->nlets);
         PUSH(p, prog->lets, prog->nlets, s);
         return 1;
     }
@@ -654,12 +658,13 @@ static int add_file_item(Parser *p, Program *prog)
             diag_at(p->err, d->pos, p->src, "activation '%s' is built in; choose another name", d->name);
             return 0;
         }
-        for (size_t i = 0; i < prog->nacts; i++)
-            if (strcmp(prog->acts[i]->name, d->name) == 0) {
-                diag_at(p->err, d->pos, p->src, "activation '%s' is already defined at %s", d->name,
-                        pos_str(p, prog->acts[i]->pos));
-                return 0;
-            }
+        size_t i = name_table_find(&p->acts, d->name);
+        if (i != (size_t)-1) {
+            diag_at(p->err, d->pos, p->src, "activation '%s' is already defined at %s", d->name,
+                    pos_str(p, prog->acts[i]->pos));
+            return 0;
+        }
+        name_table_put(p->a, &p->acts, d->name, prog->nacts);
         PUSH(p, prog->acts, prog->nacts, d);
         return 1;
     }

@@ -59,13 +59,29 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
     va_end(ap2);
 }
 
+void sb_format_double(char buf[SB_DOUBLE_MAX], double v)
+{
+    /* Never "inf" or "nan", which C reads as identifiers: constant
+     * expressions with those values (the front end refuses such numbers, so
+     * this is a safety net, not a path users take). */
+    if (v != v) {
+        snprintf(buf, SB_DOUBLE_MAX, "(0.0 / 0.0)");
+        return;
+    }
+    if (v - v != 0.0) {
+        snprintf(buf, SB_DOUBLE_MAX, "%s", v > 0 ? "(1.0 / 0.0)" : "(-1.0 / 0.0)");
+        return;
+    }
+    snprintf(buf, SB_DOUBLE_MAX, "%.17g", v);
+    if (strpbrk(buf, ".eE") == NULL)
+        strcat(buf, ".0");
+}
+
 void sb_double(StrBuf *sb, double v)
 {
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.17g", v);
+    char buf[SB_DOUBLE_MAX];
+    sb_format_double(buf, v);
     sb_puts(sb, buf);
-    if (strpbrk(buf, ".eEni") == NULL)
-        sb_puts(sb, ".0");
 }
 
 char *sb_take(StrBuf *sb)

@@ -14,8 +14,12 @@ void sb_init(StrBuf *sb);
 void sb_free(StrBuf *sb);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A double as a C literal that reads back to the same value ("0.050000000000000003"). */
+/* A double as a C literal that reads back to the same value ("0.050000000000000003");
+ * infinities and NaN as constant expressions ("(1.0 / 0.0)"). */
 void sb_double(StrBuf *sb, double v);
+/* The same text into buf, for emitters that format numbers first. */
+enum { SB_DOUBLE_MAX = 48 };
+void sb_format_double(char buf[SB_DOUBLE_MAX], double v);
 /* Hands the buffer to the caller (malloc'd, NUL-terminated) and resets sb. */
 char *sb_take(StrBuf *sb);
 

@@ -398,30 +398,37 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
     }
 }
 
-/* out = scale·(window sum of in) + addc (+ add[e] when add): one conv of a
- * plane at offset (a, b) on an H×W grid into an Ho×Wo grid at offset
- * (a/sh, b/sw). Separable: a pass along rows into tmp, then along columns. */
-NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a,
-                                   int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale,
-                                   double addc, const double *add)
+/* out = scale·(window sum of in) + addc (+ add[e] when add): one conv into
+ * the plane at offset (ao, bo) of an Ho×Wo grid, from the plane at offset
+ * (sh·ao, sw·bo) of the H×W grid, wrapped on the input's circular axes (chi,
+ * cwi). An output axis is circular (cho, cwo) only when its input axis is
+ * and the stride divides the size: a circular conv wraps its input, as
+ * neural-tangents pads it, and with a stride that does not divide the size
+ * output pixels p and p + a read input pixels s·a apart, not s·a mod H, so
+ * its output is an ordinary grid. Separable: a pass along rows into tmp,
+ * then along columns. */
+NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao,
+                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt,
+                             int pl, double scale, double addc, const double *add)
 {
-    if (sh == 1 && sw == 1 && !ch && !cw) {
-        ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, a, b, kh, kw, pt, pl, scale, addc, add);
+    if (sh == 1 && sw == 1 && !chi && !cwi) {
+        ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, ao, bo, kh, kw, pt, pl, scale, addc, add);
         return;
     }
+    int a = chi ? ntkc_wrap(sh * ao, H) : sh * ao, b = cwi ? ntkc_wrap(sw * bo, W) : sw * bo;
     const int L = NTKC_LANES;
     int ri0, ri1, ci0, ci1, ro0, ro1, co0, co1;
-    ntkc_span(H, a, ch, &ri0, &ri1);
-    ntkc_span(W, b, cw, &ci0, &ci1);
-    ntkc_span(Ho, a / sh, ch, &ro0, &ro1);
-    ntkc_span(Wo, b / sw, cw, &co0, &co1);
+    ntkc_span(H, a, chi, &ri0, &ri1);
+    ntkc_span(W, b, cwi, &ci0, &ci1);
+    ntkc_span(Ho, ao, cho, &ro0, &ro1);
+    ntkc_span(Wo, bo, cwo, &co0, &co1);
     int wi = (ci1 - ci0) * L, wo = (co1 - co0) * L;
     for (int o = ro0; o < ro1; o++) {
         double *t = tmp + (o - ro0) * wi;
         int first = 1;
         for (int d = 0; d < kh; d++) {
             int r = sh * o + d - pt;
-            if (ch)
+            if (chi)
                 r = ntkc_wrap(r, H);
             else if (r < ri0 || r >= ri1)
                 continue;
@@ -443,7 +450,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
             dst[e] = 0.0;
         for (int d = 0; d < kw; d++) {
             int shift = d - pl;
-            if (cw) {
+            if (cwi) {
                 for (int q = co0; q < co1; q++)
                     ntkc_add(dst + (q - co0) * L, t + (ntkc_wrap(sw * q + shift, W) - ci0) * L, L);
                 continue;
@@ -716,7 +723,7 @@ int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
-void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int a, int b, int ch, int cw, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
+void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
@@ -742,7 +749,7 @@ void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S,
  * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and
  * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then
  * NTK. */
-static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
+static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
                           int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
@@ -766,22 +773,22 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
         (void)ae, (void)be;
         ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 2, be * 2, 0, 0, pl[1], pl[2]);
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[3], 0, 64);
         ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 2, be * 2, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 128, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
@@ -789,14 +796,14 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
             ntkc_fill_relu(fill, v1, v2, pl[1], 256, 64);
         ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 2, be * 2, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 384, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
         ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         /* fanout: 2 branches */
         ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
@@ -805,18 +812,18 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
             ntkc_fill_relu(fill, v1, v2, pl[5], 512, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 14 */
         /* conv 3x3 stride 2x2, line 14 */
-        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[7]);
+        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[7]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[7], 640, 16);
         ntkc_relu_plane(pl[7], pl[8], 4, 4, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 14 */
         /* conv 3x3 stride 1x1, line 14 */
-        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 2x2, line 15 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 2, be * 2, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[5]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
@@ -824,14 +831,14 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
             ntkc_fill_relu(fill, v1, v2, pl[1], 672, 16);
         ntkc_relu_plane(pl[1], pl[2], 4, 4, ae * 1, be * 1, 0, 0, v1 + 672 * v1s, bc, v2 + 5376); /* line 17 */
         /* conv 3x3 stride 1x1, line 17 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 704, 16);
         ntkc_relu_plane(pl[5], pl[6], 4, 4, ae * 1, be * 1, 0, 0, v1 + 704 * v1s, bc, v2 + 5632); /* line 17 */
         /* conv 3x3 stride 1x1, line 17 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
         ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         ntkc_store_plane(bS, pl[3], 4, 4, ae, be, 0, 0);
         ntkc_store_plane(bT, pl[4], 4, 4, ae, be, 0, 0);
@@ -863,11 +870,11 @@ static void ntkc_cntk_entry(const double *const *x1, const double *const *x2, do
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkc_cntk_prep_size(void) { return 746; }
+size_t ntkcnet_cntk_prep_size(void) { return 746; }
 
-int ntkc_cntk_uses_gram(void) { return 0; }
+int ntkcnet_cntk_uses_gram(void) { return 0; }
 
-void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
+void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     double *ws = malloc(35825 * sizeof(double)), out[2 * NTKC_LANES];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
@@ -885,7 +892,7 @@ void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
             rec[l] = real ? prep + (i0 + l) * 746 : spare + l * 746;
         }
         ntkc_lanes(xl, 64, ws + 5120);
-        ntkc_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
+        ntkcnet_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
             rec[l][744] = out[l], rec[l][745] = out[NTKC_LANES + l];
     }
@@ -894,7 +901,7 @@ void ntkc_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 
 /* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
  * records (and inputs) are lane-expanded once and serve every row. */
-static size_t ntkc_cntk_cols(size_t rows, size_t cols,
+static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
                            const double *x1, const double *prep1,
                            const double *x2, const double *prep2, size_t dim,
                            double *nngp, double *ntk, size_t ldo, double *ws)
@@ -914,7 +921,7 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkc_cntk_entry(x1l, x2l, (double *)(prep1 + i * 746), v2, 1, 0, dim, ws, out);
+            ntkcnet_cntk_entry(x1l, x2l, (double *)(prep1 + i * 746), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++)
                 bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
@@ -922,7 +929,7 @@ static size_t ntkc_cntk_cols(size_t rows, size_t cols,
     return bad;
 }
 
-size_t ntkc_cntk_tile(size_t rows, size_t cols,
+size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
                     const double *x1, const double *prep1,
                     const double *x2, const double *prep2, size_t dim,
                     const double *gram, size_t ldg,
@@ -932,7 +939,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    size_t bad = ntkc_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
+    size_t bad = ntkcnet_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
@@ -940,7 +947,7 @@ size_t ntkc_cntk_tile(size_t rows, size_t cols,
 /* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,
  * both sides' records lane-expanded: how the triangle's diagonal blocks
  * fill every lane. */
-static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
+static size_t ntkcnet_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
                             const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
                             double *ws)
 {
@@ -955,7 +962,7 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
     ntkc_expand(v1, r1, 746);
     ntkc_expand(v2, r2, 746);
     ntkc_lanes(x2l, 64, ws + 5120);
-    ntkc_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
+    ntkcnet_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
     return bad;
@@ -964,7 +971,7 @@ static size_t ntkc_cntk_pairs(int np, const size_t *pi, const size_t *pj, const 
 /* The upper triangle (i <= j) of the kernel of x with itself: the diagonal
  * from the records, above the 8x8 diagonal blocks by column groups, the
  * blocks' other 28 entries each packed 8 to a pass. */
-size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
+size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
                    double *nngp, double *ntk, size_t ldo)
 {
     double *ws = malloc(29857 * sizeof(double));
@@ -973,7 +980,7 @@ size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
-        bad += ntkc_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
+        bad += ntkcnet_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
                             prep + j0 * 746, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
     for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
         bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 746 + 744], prep[i * 746 + 745]);
@@ -983,18 +990,18 @@ size_t ntkc_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
             for (size_t j = i + 1; j < b1; j++) {
                 pi[np] = i, pj[np] = j;
                 if (++np == NTKC_LANES) {
-                    bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+                    bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
                     np = 0;
                 }
             }
     }
     if (np)
-        bad += ntkc_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
+        bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
 
-int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
+int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
             size_t dim, double *nngp, double *ntk)
 {
     if (dim != 64)
@@ -1003,9 +1010,9 @@ int ntkc_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
     if (!p1)
         return 2;
     double *p2 = p1 + n1 * 746;
-    ntkc_cntk_prep(n1, x1, dim, p1);
-    ntkc_cntk_prep(n2, x2, dim, p2);
-    size_t bad = ntkc_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    ntkcnet_cntk_prep(n1, x1, dim, p1);
+    ntkcnet_cntk_prep(n2, x2, dim, p2);
+    size_t bad = ntkcnet_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }

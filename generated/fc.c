@@ -265,9 +265,9 @@ void ntkc_block_act_erf(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t);
 #endif
 
-size_t ntkc_fc_prep_size(void) { return 4; }
+size_t ntkcnet_fc_prep_size(void) { return 4; }
 
-void ntkc_fc_prep(size_t n, const double *x, size_t dim, double *prep)
+void ntkcnet_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * dim;
@@ -311,9 +311,9 @@ void ntkc_fc_prep(size_t n, const double *x, size_t dim, double *prep)
     }
 }
 
-int ntkc_fc_uses_gram(void) { return 1; }
+int ntkcnet_fc_uses_gram(void) { return 1; }
 
-size_t ntkc_fc_tile(size_t rows, size_t cols,
+size_t ntkcnet_fc_tile(size_t rows, size_t cols,
                     const double *x1, const double *prep1,
                     const double *x2, const double *prep2, size_t dim,
                     const double *gram, size_t ldg,
@@ -358,18 +358,18 @@ size_t ntkc_fc_tile(size_t rows, size_t cols,
     return bad;
 }
 
-int ntkc_fc(size_t n1, const double *x1, size_t n2, const double *x2,
+int ntkcnet_fc(size_t n1, const double *x1, size_t n2, const double *x2,
             size_t dim, double *nngp, double *ntk)
 {
     if (dim == 0)
         return 1;
-    size_t pn = ntkc_fc_prep_size();
+    size_t pn = ntkcnet_fc_prep_size();
     double *p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
     if (!p1)
         return 2;
     double *p2 = p1 + n1 * pn, *row = p2 + n2 * pn;
-    ntkc_fc_prep(n1, x1, dim, p1);
-    ntkc_fc_prep(n2, x2, dim, p2);
+    ntkcnet_fc_prep(n1, x1, dim, p1);
+    ntkcnet_fc_prep(n2, x2, dim, p2);
     size_t bad = 0;
     for (size_t i = 0; i < n1; i++) {
         for (size_t j = 0; j < n2; j++) {
@@ -378,7 +378,7 @@ int ntkc_fc(size_t n1, const double *x1, size_t n2, const double *x2,
                 g += x1[i * dim + k] * x2[j * dim + k];
             row[j] = g;
         }
-        bad += ntkc_fc_tile(1, n2, x1 + i * dim, p1 + i * pn, x2, p2, dim, row, n2,
+        bad += ntkcnet_fc_tile(1, n2, x1 + i * dim, p1 + i * pn, x2, p2, dim, row, n2,
                             nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
     }
     free(p1);

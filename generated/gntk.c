@@ -228,7 +228,7 @@ void ntkc_block_act_relu(const double *p, size_t m, double v1,
 #endif
 
 
-const int *ntkc_gntk_graph_plan(void)
+const int *ntkcnet_gntk_graph_plan(void)
 {
     static const int plan[] = {
         1, 7, 1, /* input graph(7), x.x' not divided by F */
@@ -246,9 +246,9 @@ const int *ntkc_gntk_graph_plan(void)
     return plan;
 }
 
-size_t ntkc_gntk_graph_nvar(void) { return 8; }
+size_t ntkcnet_gntk_graph_nvar(void) { return 8; }
 
-static void ntkc_gntk_seg0(size_t n1, size_t n2, const double *var1, const double *var2,
+static void ntkcnet_gntk_seg0(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -265,7 +265,7 @@ static void ntkc_gntk_seg0(size_t n1, size_t n2, const double *var1, const doubl
     }
 }
 
-static void ntkc_gntk_segd0(size_t n, const double *d, size_t ldd, double *var)
+static void ntkcnet_gntk_segd0(size_t n, const double *d, size_t ldd, double *var)
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
@@ -291,7 +291,7 @@ static void ntkc_gntk_segd0(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-static void ntkc_gntk_seg1(size_t n1, size_t n2, const double *var1, const double *var2,
+static void ntkcnet_gntk_seg1(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -308,7 +308,7 @@ static void ntkc_gntk_seg1(size_t n1, size_t n2, const double *var1, const doubl
     }
 }
 
-static void ntkc_gntk_segd1(size_t n, const double *d, size_t ldd, double *var)
+static void ntkcnet_gntk_segd1(size_t n, const double *d, size_t ldd, double *var)
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
@@ -334,7 +334,7 @@ static void ntkc_gntk_segd1(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-static void ntkc_gntk_seg2(size_t n1, size_t n2, const double *var1, const double *var2,
+static void ntkcnet_gntk_seg2(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -351,7 +351,7 @@ static void ntkc_gntk_seg2(size_t n1, size_t n2, const double *var1, const doubl
     }
 }
 
-static void ntkc_gntk_segd2(size_t n, const double *d, size_t ldd, double *var)
+static void ntkcnet_gntk_segd2(size_t n, const double *d, size_t ldd, double *var)
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
@@ -377,7 +377,7 @@ static void ntkc_gntk_segd2(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-static void ntkc_gntk_seg3(size_t n1, size_t n2, const double *var1, const double *var2,
+static void ntkcnet_gntk_seg3(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -394,7 +394,7 @@ static void ntkc_gntk_seg3(size_t n1, size_t n2, const double *var1, const doubl
     }
 }
 
-static void ntkc_gntk_segd3(size_t n, const double *d, size_t ldd, double *var)
+static void ntkcnet_gntk_segd3(size_t n, const double *d, size_t ldd, double *var)
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
@@ -420,7 +420,7 @@ static void ntkc_gntk_segd3(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-static void ntkc_gntk_seg4(size_t n1, size_t n2, const double *var1, const double *var2,
+static void ntkcnet_gntk_seg4(size_t n1, size_t n2, const double *var1, const double *var2,
                           double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
@@ -431,7 +431,7 @@ static void ntkc_gntk_seg4(size_t n1, size_t n2, const double *var1, const doubl
     }
 }
 
-static void ntkc_gntk_segd4(size_t n, const double *d, size_t ldd, double *var)
+static void ntkcnet_gntk_segd4(size_t n, const double *d, size_t ldd, double *var)
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
@@ -441,47 +441,47 @@ static void ntkc_gntk_segd4(size_t n, const double *d, size_t ldd, double *var)
     }
 }
 
-void ntkc_gntk_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,
+void ntkcnet_gntk_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,
                      double *s, double *t, size_t ld)
 {
     switch (k) {
     case 0:
-        ntkc_gntk_seg0(n1, n2, var1, var2, s, t, ld);
+        ntkcnet_gntk_seg0(n1, n2, var1, var2, s, t, ld);
         break;
     case 1:
-        ntkc_gntk_seg1(n1, n2, var1, var2, s, t, ld);
+        ntkcnet_gntk_seg1(n1, n2, var1, var2, s, t, ld);
         break;
     case 2:
-        ntkc_gntk_seg2(n1, n2, var1, var2, s, t, ld);
+        ntkcnet_gntk_seg2(n1, n2, var1, var2, s, t, ld);
         break;
     case 3:
-        ntkc_gntk_seg3(n1, n2, var1, var2, s, t, ld);
+        ntkcnet_gntk_seg3(n1, n2, var1, var2, s, t, ld);
         break;
     case 4:
-        ntkc_gntk_seg4(n1, n2, var1, var2, s, t, ld);
+        ntkcnet_gntk_seg4(n1, n2, var1, var2, s, t, ld);
         break;
     default:
         break;
     }
 }
 
-void ntkc_gntk_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)
+void ntkcnet_gntk_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)
 {
     switch (k) {
     case 0:
-        ntkc_gntk_segd0(n, d, ldd, var);
+        ntkcnet_gntk_segd0(n, d, ldd, var);
         break;
     case 1:
-        ntkc_gntk_segd1(n, d, ldd, var);
+        ntkcnet_gntk_segd1(n, d, ldd, var);
         break;
     case 2:
-        ntkc_gntk_segd2(n, d, ldd, var);
+        ntkcnet_gntk_segd2(n, d, ldd, var);
         break;
     case 3:
-        ntkc_gntk_segd3(n, d, ldd, var);
+        ntkcnet_gntk_segd3(n, d, ldd, var);
         break;
     case 4:
-        ntkc_gntk_segd4(n, d, ldd, var);
+        ntkcnet_gntk_segd4(n, d, ldd, var);
         break;
     default:
         break;

@@ -1,24 +1,25 @@
 #include "atomic_file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "out_files.h"
+#include "temp_files.h"
+
 int atomic_write_file(const char *path, const void *data, size_t len, NtkcError *err)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (tmp == NULL) {
-        diag_internal(err, "out of memory");
+    if (out_check_kind(path, err) != 0)
         return err->code;
-    }
-    snprintf(tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
+    char prefix[PATH_MAX], tmp[PATH_MAX + 64];
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0, slot;
+    snprintf(prefix, sizeof prefix, "%.*s", dirlen, path);
+    int fd = dirlen < (int)sizeof prefix ? temp_file_create(prefix, ".tmp", 0666, tmp, sizeof tmp, &slot) : -1;
     if (fd < 0) {
-        diag_user(err, "cannot write %s: %s", path, strerror(errno));
-        free(tmp);
+        diag_user(err, "cannot write %s: %s", path, strerror(dirlen < (int)sizeof prefix ? errno : ENAMETOOLONG));
         return err->code;
     }
     const char *p = data;
@@ -34,12 +35,12 @@ int atomic_write_file(const char *path, const void *data, size_t len, NtkcError 
     }
     int failed = left > 0;
     failed |= close(fd) != 0;
-    if (!failed && rename(tmp, path) != 0)
-        failed = 1;
     if (failed) {
         diag_user(err, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
         unlink(tmp);
+        temp_files_forget(slot);
+        return err->code;
     }
-    free(tmp);
-    return failed ? err->code : 0;
+    char *tmps[1] = {tmp};
+    return out_replace_all(tmps, &slot, &path, 1, err) == 0 ? 0 : err->code;
 }

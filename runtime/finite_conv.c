@@ -61,10 +61,11 @@ static size_t len_in(const Node *nd) { return nd->hi * nd->wi * nd->ci; }
 
 /* ---- layout -------------------------------------------------------------- */
 
-static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t *oh,
-                    size_t *ow, size_t *oc);
+static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t last_co,
+                    size_t *oh, size_t *ow, size_t *oc);
 
-static void lay_affine(Fc *f, Node *nd)
+/* co: output channels, f->width unless the layer ends a summed branch. */
+static void lay_affine(Fc *f, Node *nd, size_t co)
 {
     const IrOp *op = nd->op;
     if (op->kind == IR_CONV) {
@@ -76,7 +77,7 @@ static void lay_affine(Fc *f, Node *nd)
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
-    nd->co = f->width;
+    nd->co = co ? co : f->width;
     nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
     nd->ws /= sqrt((double)nd->k);
     nd->has_b = nd->bs != 0.0;
@@ -98,11 +99,19 @@ static int lay_fanout(Fc *f, Node *nd)
         return f->err->code;
     }
     nd->co = 0;
+    /* Summed or multiplied branches must output as many channels as each
+     * other: as the input when one branch is the identity (after flatten or
+     * a concat that is not the width), else the width. Every such branch
+     * ends in an affine layer (lowering checks it). */
+    size_t match = 0;
+    for (size_t b = 0; b < fo->nbranches && fo->mode != IR_FANIN_CONCAT; b++)
+        if (fo->branches[b].nops == 0)
+            match = nd->ci;
     for (size_t b = 0; b < fo->nbranches; b++) {
         size_t h, w, c;
         nd->br[b].n = fo->branches[b].nops;
-        if (lay_list(f, fo->branches[b].ops, fo->branches[b].nops, &nd->br[b].nodes, nd->hi, nd->wi, nd->ci, &h, &w,
-                     &c) != NTKC_OK)
+        if (lay_list(f, fo->branches[b].ops, fo->branches[b].nops, &nd->br[b].nodes, nd->hi, nd->wi, nd->ci, match,
+                     &h, &w, &c) != NTKC_OK)
             return f->err->code;
         nd->ho = h, nd->wo = w;
         nd->co = fo->mode == IR_FANIN_CONCAT ? nd->co + c : c;
@@ -111,14 +120,14 @@ static int lay_fanout(Fc *f, Node *nd)
     return f->err->code;
 }
 
-static int lay_node(Fc *f, Node *nd)
+static int lay_node(Fc *f, Node *nd, size_t affine_co)
 {
     const IrOp *op = nd->op;
     nd->ho = nd->hi, nd->wo = nd->wi, nd->co = nd->ci;
     switch (op->kind) {
     case IR_CONV:
     case IR_DENSE:
-        lay_affine(f, nd);
+        lay_affine(f, nd, affine_co);
         break;
     case IR_POOL:
         nd->win = op->u.pool.win;
@@ -147,8 +156,9 @@ static int lay_node(Fc *f, Node *nd)
     return f->err->code;
 }
 
-static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t *oh,
-                    size_t *ow, size_t *oc)
+/* last_co: output channels of the list's last layer when it is affine (0: the width). */
+static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size_t w, size_t c, size_t last_co,
+                    size_t *oh, size_t *ow, size_t *oc)
 {
     Node *nodes = calloc(n ? n : 1, sizeof *nodes);
     *out = nodes;
@@ -160,7 +170,7 @@ static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size
         Node *nd = &nodes[i];
         nd->op = &ops[i];
         nd->hi = h, nd->wi = w, nd->ci = c;
-        if (lay_node(f, nd) != NTKC_OK)
+        if (lay_node(f, nd, i + 1 == n ? last_co : 0) != NTKC_OK)
             return f->err->code;
         h = nd->ho, w = nd->wo, c = nd->co;
     }
@@ -247,7 +257,7 @@ static void pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t
 
 static double pool_scale(const Node *nd)
 {
-    return nd->op->u.pool.average ? 1.0 / (nd->win.kh * nd->win.kw) : 1.0;
+    return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
 }
 
 static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
@@ -604,7 +614,7 @@ static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, NtkcError *
     int image = net->input.kind == IR_INPUT_IMAGE;
     size_t h, w, c;
     if (lay_list(f, net->ops, net->nops, &f->top, image ? net->input.h : 1, image ? net->input.w : 1,
-                 image ? net->input.c : dim, &h, &w, &c) != NTKC_OK)
+                 image ? net->input.c : dim, 0, &h, &w, &c) != NTKC_OK)
         return err->code;
     f->out_units = h * w * c;
     f->params = dalloc(f, f->nparams);

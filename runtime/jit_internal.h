@@ -10,6 +10,7 @@ struct JitModule {
     JitBackend backend;
     struct TCCState *tcc; /* JIT_TCC */
     void *dl;             /* JIT_CC: dlopen handle */
+    int fd;               /* JIT_CC: the memfd it was loaded from, or -1 */
 };
 
 int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err);

@@ -2,11 +2,14 @@
  * initialised semaphore, so every call into it — new, compile, relocate,
  * symbol lookup, delete — happens under one process-wide lock. That lock is
  * the only mutable global in ntkc. */
+#include <errno.h>
+#include <fcntl.h>
 #include <libtcc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host_prims.h"
 #include "jit.h"
@@ -41,10 +44,38 @@ static int add_host_primitives(TCCState *s)
     return 0;
 }
 
+/* libtcc opens libm.so (a linker script) and the libraries it names; with
+ * no descriptor left it reports "unrecognized file type" as if libm were
+ * broken. Checks that `need` descriptors can be opened, else says why. */
+enum { TCC_FDS = 4 };
+static int check_free_fds(int need, NtkcError *err)
+{
+    int fds[TCC_FDS], got = 0, saved = 0;
+    while (got < need && got < TCC_FDS) {
+        fds[got] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fds[got] < 0) {
+            saved = errno;
+            break;
+        }
+        got++;
+    }
+    while (got > 0)
+        close(fds[--got]);
+    if (saved == EMFILE || saved == ENFILE) {
+        diag_user(err, "out of file descriptors (%s): libtcc needs %d free to load libm; raise the open-file limit "
+                       "(ulimit -n)",
+                  strerror(saved), need);
+        return -1;
+    }
+    return 0;
+}
+
 int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err)
 {
     TccCompile ctx = {err, source_name};
     int ok = 0;
+    if (check_free_fds(TCC_FDS, err) != 0)
+        return -1;
     pthread_mutex_lock(&tcc_lock);
     TCCState *s = tcc_new();
     if (s == NULL) {

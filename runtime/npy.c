@@ -189,36 +189,93 @@ static ssize_t read_at(int fd, void *buf, size_t n, off_t at)
     return (ssize_t)got;
 }
 
-/* Pipes and other non-seekable inputs: read everything, then parse. */
-static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
+/* read() until n bytes or end of stream; returns bytes read or -1 (errno set). */
+static ssize_t read_full(int fd, void *buf, size_t n)
 {
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (buf != NULL && len == cap) {
-            unsigned char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (bigger == NULL)
-                free(buf);
-            buf = bigger;
-            cap *= 2;
-        }
-        if (buf == NULL) {
-            diag_user(err, "%s: out of memory reading the file", path);
-            return -1;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
-            diag_user(err, "%s: read error: %s", path, strerror(errno));
-            free(buf);
+        if (r < 0)
             return -1;
-        }
         if (r == 0)
             break;
-        len += (size_t)r;
+        got += (size_t)r;
     }
-    int rc = npy_parse(buf, len, path, out, err);
+    return (ssize_t)got;
+}
+
+/* Reads the preamble and header of a stream into a malloc'd buffer of
+ * *data_offset bytes (plus any data bytes that came with the preamble: *got). */
+static unsigned char *read_stream_header(int fd, const char *path, size_t *data_offset, size_t *got,
+                                         NtkcError *err)
+{
+    unsigned char pre[NPY_PREAMBLE_MAX];
+    ssize_t r = read_full(fd, pre, sizeof pre);
+    if (r < 0) {
+        diag_user(err, "%s: read error: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (npy_preamble(pre, (size_t)r, path, data_offset, err) != 0)
+        return NULL;
+    size_t have = (size_t)r, size = *data_offset > have ? *data_offset : have;
+    unsigned char *buf = malloc(size);
+    if (buf == NULL) {
+        diag_user(err, "%s: out of memory reading the header", path);
+        return NULL;
+    }
+    memcpy(buf, pre, have);
+    if (have < *data_offset) {
+        r = read_full(fd, buf + have, *data_offset - have);
+        if (r < 0 || (size_t)r != *data_offset - have) {
+            diag_user(err, "%s: truncated header: it claims %zu bytes, the stream ends after %zu", path,
+                      *data_offset, have + (r > 0 ? (size_t)r : 0));
+            free(buf);
+            return NULL;
+        }
+        have = *data_offset;
+    }
+    *got = have;
+    return buf;
+}
+
+/* Pipes, FIFOs and devices: read once, exactly the bytes the header promises
+ * and one more to detect overlong data, so /dev/zero or an endless pipe never
+ * grows memory beyond what the header's shape asks for. */
+static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
+{
+    size_t data_offset, have;
+    unsigned char *head = read_stream_header(fd, path, &data_offset, &have, err);
+    if (head == NULL)
+        return -1;
+    NpyHeader h;
+    int rc = npy_header_parse(head, data_offset, path, &h, err);
+    size_t total = data_offset + h.nbytes;
+    unsigned char *buf = rc != 0 ? NULL : h.nbytes < SIZE_MAX - data_offset - 1 ? realloc(head, total + 1) : NULL;
+    if (rc == 0 && buf == NULL) {
+        char shape[200];
+        npy_shape_str(shape, sizeof shape, h.ndim, h.shape);
+        diag_user(err, "%s: out of memory for the %zu bytes of a %s array", path, h.nbytes, shape);
+    }
+    if (buf == NULL) {
+        free(head);
+        return -1;
+    }
+    ssize_t r = have <= total ? read_full(fd, buf + have, total + 1 - have) : 0;
+    if (r < 0) {
+        diag_user(err, "%s: read error: %s", path, strerror(errno));
+        rc = -1;
+    } else if (have + (size_t)r > total) {
+        char shape[200];
+        npy_shape_str(shape, sizeof shape, h.ndim, h.shape);
+        diag_user(err, "%s: more data than the header promises (%s, %zu bytes)", path, shape, h.nbytes);
+        rc = -1;
+    } else if (npy_check_data_size(&h, have + (size_t)r - data_offset, path, err) != 0) {
+        rc = -1;
+    } else {
+        rc = npy_parse(buf, total, path, out, err);
+    }
     free(buf);
     return rc;
 }

@@ -31,7 +31,7 @@ int npy_check_finite(const NpyArray *a, const char *name, NtkcError *err);
 
 /* Checks, before any work, that `path` could be written: its directory exists
  * and accepts a new file (probed by creating and removing a temp file), and
- * `path` is not a directory. */
+ * `path` is not a directory, device, FIFO, socket or symbolic link. */
 int npy_check_output(const char *path, NtkcError *err);
 
 /* Writes a C-order float64 array the way numpy.save does, atomically: into a
@@ -50,14 +50,18 @@ typedef struct NpyOut NpyOut;
 NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, NtkcError *err);
 double *npy_out_data(NpyOut *o);
 int npy_out_commit(NpyOut *o, NtkcError *err);
+/* Commits several outputs all or nothing (out_files.h, out_replace_all):
+ * when one cannot be put in place, those before it get their old files
+ * back. NULL entries are skipped; every entry is consumed. */
+int npy_out_commit_all(NpyOut *const *outs, size_t n, NtkcError *err);
 void npy_out_abort(NpyOut *o); /* NULL is a no-op */
 /* Drops the pages written so far from this process's map: they stay in the
  * page cache, bound for the file, so resident memory stays small whatever
  * the output's size. Safe while other threads write; NULL is a no-op. */
 void npy_out_release(NpyOut *o);
 
-/* 1 when both paths name the same existing file (st_dev/st_ino), else 0;
- * used to refuse writing the output over an input. */
+/* 1 when both paths name the same file (out_files.h, out_same_file), else 0;
+ * used to refuse writing an output over an input or another output. */
 int npy_same_file(const char *a, const char *b);
 
 #endif

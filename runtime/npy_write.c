@@ -11,10 +11,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "npy_header.h"
+#include "out_files.h"
+#include "temp_files.h"
 
 /* The directory part of path, for messages ("." when there is none). */
 static void dir_of(const char *path, char *dir, size_t cap)
@@ -43,54 +44,41 @@ static void create_failed(const char *path, int errnum, NtkcError *err)
         diag_user(err, "%s: cannot write output: %s", path, strerror(errnum));
 }
 
-/* Creates "<dir>/.<name>.<random>.tmp" exclusively, mode 0666 less the umask
- * (as numpy's files get). The random part comes from the clock, the pid and a
- * stack address: no shared counter, and O_EXCL settles any collision. */
-static int temp_create(const char *path, char *tmp, size_t cap, NtkcError *err)
+/* Creates the temp file for path in its directory (temp_files.h: a short
+ * name, whatever the length of path's; registered for removal on a signal),
+ * mode 0666 less the umask as numpy's files get, after refusing a path that
+ * exists and is not a regular file. */
+static int temp_create(const char *path, char *tmp, size_t cap, int *slot, NtkcError *err)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        diag_user(err, "%s: cannot write output: it is a directory", path);
+    if (out_check_kind(path, err) != 0)
         return -1;
-    }
+    char prefix[PATH_MAX];
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
-    const char *base = slash ? slash + 1 : path;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)getpid() << 40 ^
-                 (uint64_t)(uintptr_t)&st;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        x += 0x9e3779b97f4a7c15u; /* splitmix64 step */
-        uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-        z ^= z >> 31;
-        int n = snprintf(tmp, cap, "%.*s.%s.%012llx.tmp", dirlen, path, base,
-                         (unsigned long long)(z & 0xffffffffffffu));
-        if (n < 0 || (size_t)n >= cap) {
-            diag_user(err, "%s: cannot write output: path too long", path);
-            return -1;
-        }
-        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0)
-            return fd;
-        if (errno != EEXIST) {
-            create_failed(path, errno, err);
-            return -1;
-        }
+    if (dirlen >= (int)sizeof prefix) {
+        diag_user(err, "%s: cannot write output: path too long", path);
+        return -1;
     }
-    diag_user(err, "%s: cannot write output: could not pick an unused temp name", path);
-    return -1;
+    snprintf(prefix, sizeof prefix, "%.*s", dirlen, path);
+    int fd = temp_file_create(prefix, ".tmp", 0666, tmp, cap, slot);
+    if (fd < 0) {
+        if (errno == ENAMETOOLONG)
+            diag_user(err, "%s: cannot write output: path too long", path);
+        else
+            create_failed(path, errno, err);
+    }
+    return fd;
 }
 
 int npy_check_output(const char *path, NtkcError *err)
 {
     char tmp[PATH_MAX];
-    int fd = temp_create(path, tmp, sizeof tmp, err);
+    int slot, fd = temp_create(path, tmp, sizeof tmp, &slot, err);
     if (fd < 0)
         return -1;
     close(fd);
     unlink(tmp);
+    temp_files_forget(slot);
     return 0;
 }
 
@@ -137,25 +125,28 @@ int npy_write_f64(const char *path, size_t ndim, const size_t *shape, const doub
     size_t header_len, total;
     if (plan_file(path, ndim, shape, header, &header_len, &total, err) != 0)
         return -1;
-    int fd = temp_create(path, tmp, sizeof tmp, err);
+    int slot, fd = temp_create(path, tmp, sizeof tmp, &slot, err);
     if (fd < 0)
         return -1;
     int ok = write_all(fd, header, header_len) == 0 &&
              write_all(fd, data, total - header_len) == 0;
     int saved = errno;
-    ok = (close(fd) == 0) && ok;
-    if (ok && rename(tmp, path) == 0)
-        return 0;
-    saved = ok ? errno : saved;
-    unlink(tmp);
-    diag_user(err, "%s: cannot write output: %s", path, strerror(saved));
-    return -1;
+    if (close(fd) != 0 && ok)
+        ok = 0, saved = errno;
+    if (!ok) {
+        unlink(tmp);
+        temp_files_forget(slot);
+        diag_user(err, "%s: cannot write output: %s", path, strerror(saved));
+        return -1;
+    }
+    char *tmps[1] = {tmp};
+    return out_replace_all(tmps, &slot, &path, 1, err);
 }
 
 struct NpyOut {
     char path[PATH_MAX];
     char tmp[PATH_MAX];
-    int fd;
+    int fd, slot;
     unsigned char *map;
     size_t total, header_len;
 };
@@ -173,7 +164,7 @@ NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, NtkcE
         return NULL;
     }
     snprintf(o->path, sizeof o->path, "%s", path);
-    o->fd = temp_create(path, o->tmp, sizeof o->tmp, err);
+    o->fd = temp_create(path, o->tmp, sizeof o->tmp, &o->slot, err);
     if (o->fd < 0) {
         free(o);
         return NULL;
@@ -205,23 +196,47 @@ double *npy_out_data(NpyOut *o)
     return (double *)(void *)(o->map + o->header_len);
 }
 
-int npy_out_commit(NpyOut *o, NtkcError *err)
+int npy_out_commit(NpyOut *o, NtkcError *err) { return npy_out_commit_all(&o, 1, err); }
+
+int npy_out_commit_all(NpyOut *const *outs, size_t n, NtkcError *err)
 {
-    int rc = munmap(o->map, o->total);
-    o->map = NULL;
-    if (rc == 0) {
-        rc = close(o->fd);
-        o->fd = -1;
+    enum { MAX = 8 };
+    char *tmps[MAX];
+    const char *paths[MAX];
+    int slots[MAX];
+    size_t k = 0, want = 0;
+    for (size_t i = 0; i < n; i++) {
+        NpyOut *o = outs[i];
+        if (o == NULL)
+            continue;
+        if (want++ >= MAX)
+            continue;
+        int rc = munmap(o->map, o->total);
+        o->map = NULL;
+        if (rc == 0) {
+            rc = close(o->fd);
+            o->fd = -1;
+        }
+        if (rc != 0 && err->code == NTKC_OK)
+            diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno));
+        tmps[k] = o->tmp, paths[k] = o->path, slots[k] = o->slot;
+        k++;
     }
-    if (rc == 0)
-        rc = rename(o->tmp, o->path);
-    if (rc == 0) {
-        free(o);
-        return 0;
+    int rc;
+    if (err->code != NTKC_OK || k < want) {
+        if (err->code == NTKC_OK)
+            diag_internal(err, "npy_out_commit_all: too many outputs");
+        for (size_t i = 0; i < k; i++) {
+            unlink(tmps[i]);
+            temp_files_forget(slots[i]);
+        }
+        rc = -1;
+    } else {
+        rc = out_replace_all(tmps, slots, paths, k, err);
     }
-    diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno));
-    npy_out_abort(o);
-    return -1;
+    for (size_t i = 0; i < n; i++)
+        free(outs[i]);
+    return rc;
 }
 
 /* MADV_DONTNEED on a shared file mapping only unmaps: dirty pages keep their
@@ -241,11 +256,8 @@ void npy_out_abort(NpyOut *o)
     if (o->fd >= 0)
         close(o->fd);
     unlink(o->tmp);
+    temp_files_forget(o->slot);
     free(o);
 }
 
-int npy_same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
+int npy_same_file(const char *a, const char *b) { return out_same_file(a, b); }

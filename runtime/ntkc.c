@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "c_text.h"
 #include "emit.h"
 #include "engine.h"
 #include "frontend.h"
@@ -20,7 +21,11 @@ struct ntkc_net {
     KernelFns fns;
 };
 
-char *ntkc_read_text_file(const char *path, NtkcError *err)
+/* Reads at most limit bytes of text, refusing a NUL byte as soon as one
+ * arrives: /dev/zero, /dev/urandom or a runaway pipe stop at the first NUL or
+ * at the limit instead of growing memory without bound. Pipes and FIFOs are
+ * read once, like files. */
+char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, NtkcError *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -29,37 +34,49 @@ char *ntkc_read_text_file(const char *path, NtkcError *err)
     }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
+    int too_big = 0, nul = 0;
     for (size_t got; buf != NULL && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        nul = memchr(buf + len, '\0', got) != NULL;
         len += got;
+        too_big = len > limit;
+        if (nul || too_big)
+            break;
         if (cap - len - 1 == 0) {
-            char *bigger = realloc(buf, cap * 2);
+            size_t grown = cap * 2 > limit + 2 ? limit + 2 : cap * 2; /* room to see limit + 1 bytes */
+            char *bigger = realloc(buf, grown);
             if (bigger == NULL)
                 free(buf);
             buf = bigger;
-            cap *= 2;
+            cap = grown;
         }
     }
     int failed = buf == NULL || ferror(f);
+    int saved = errno;
     fclose(f);
-    if (failed) {
+    if (failed || nul || too_big) {
         free(buf);
-        diag_user(err, "cannot read %s", path);
+        if (nul)
+            diag_user(err, "%s: contains a NUL byte; is it a text file?", path);
+        else if (too_big)
+            diag_user(err, "%s: larger than %zu MiB, the limit for %s", path, limit >> 20, what);
+        else
+            diag_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
         return NULL;
     }
     buf[len] = '\0';
-    if (strlen(buf) != len) {
-        free(buf);
-        diag_user(err, "%s: contains a NUL byte; is it a text file?", path);
-        return NULL;
-    }
     return buf;
 }
 
-/* Looks up "ntkc_<net>_<what>" in the compiled module. */
+char *ntkc_read_text_file(const char *path, NtkcError *err)
+{
+    return ntkc_read_text_file_max(path, NTKC_SOURCE_MAX, "net sources", err);
+}
+
+/* Looks up NTKC_NET_PREFIX "<net><what>" in the compiled module. */
 static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
 {
     /* Net names have no length limit, so neither has the symbol. */
-    const char *name = arena_printf(&net->arena, "ntkc_%s%s", net->ir->name, what);
+    const char *name = arena_printf(&net->arena, NTKC_NET_PREFIX "%s%s", net->ir->name, what);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);
@@ -82,7 +99,7 @@ static int bind_kernel(ntkc_net *net, NtkcError *err)
     if ((p = net_symbol(net, "_tile", err)) == NULL)
         return -1;
     memcpy(&net->fns.tile, &p, sizeof p);
-    const char *tri = arena_printf(&net->arena, "ntkc_%s_tri", net->ir->name);
+    const char *tri = arena_printf(&net->arena, NTKC_NET_PREFIX "%s_tri", net->ir->name);
     if ((p = jit_symbol(net->jit, tri)) != NULL) /* optional */
         memcpy(&net->fns.tri, &p, sizeof p);
     return 0;
@@ -174,13 +191,13 @@ const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 /* Not through the arena: graph kernels of one net may run on several threads. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err)
 {
-    size_t len = strlen(net->ir->name) + strlen(suffix) + 6;
+    size_t len = strlen(NTKC_NET_PREFIX) + strlen(net->ir->name) + strlen(suffix) + 1;
     char *name = malloc(len);
     if (name == NULL) {
         diag_internal(err, "out of memory");
         return NULL;
     }
-    snprintf(name, len, "ntkc_%s%s", net->ir->name, suffix);
+    snprintf(name, len, NTKC_NET_PREFIX "%s%s", net->ir->name, suffix);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
         diag_internal(err, "generated code lacks the symbol %s", name);

@@ -18,7 +18,7 @@ ntkc_graphs *ntkc_graphs_parse(const char *text, const char *name, size_t featur
 ntkc_graphs *ntkc_graphs_read(const char *path, size_t features, ntkc_error *err)
 {
     diag_clear(err);
-    char *text = ntkc_read_text_file(path, err);
+    char *text = ntkc_read_text_file_max(path, NTKC_GRAPH_FILE_MAX, "graph files", err);
     if (text == NULL)
         return NULL;
     ntkc_graphs *g = graph_data_parse(text, path, features, err);

@@ -177,7 +177,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : &one;
             double ws = op->kind == IR_CONV ? op->u.conv.w_std : op->u.dense.w_std;
             double bs = op->kind == IR_CONV ? op->u.conv.b_std : op->u.dense.b_std;
-            double c = ws * ws / (w->kh * w->kw);
+            double c = ws * ws / ((double)w->kh * w->kw);
             for (int p = 0; p < 3; p++) {
                 window_sum(k, k->s[p], &o, o.s[p], w, 1, c);
                 for (size_t e = 0; e < len(&o); e++)
@@ -190,7 +190,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
         }
         case IR_POOL: {
             const IrWindow *w = &op->u.pool.win;
-            double c = op->u.pool.average ? 1.0 / (w->kh * w->kw) : 1.0;
+            double c = op->u.pool.average ? 1.0 / ((double)w->kh * w->kw) : 1.0;
             for (int p = 0; p < 3; p++)
                 window_sum(k, k->s[p], &o, o.s[p], w, 0, c * c);
             window_sum(k, k->t, &o, o.t, w, 0, c * c);

@@ -235,8 +235,6 @@ static const BadCase cases[] = {
          "net.ntk:1:9: error: input of 100000\xc3\x97" "100000\xc3\x97" "100000 values is too large"),
     LANG("image_standard", "net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }",
          "net.ntk:1:47: error: 'conv' is supported only under param ntk for now (net 'n' uses param standard)"),
-    LANG("stride_too_large", "net n { input image(4, 4, 1); conv(1, stride=5); flatten; dense }",
-         "net.ntk:1:36: error: 'conv': stride 5 is larger than the image height 4"),
     LANG("window_too_large", "net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }",
          "net.ntk:1:36: error: 'conv': window 5 with padding=valid on an image height of 4 gives an output of size 0"),
     LANG("conv_missing_size", "net n { input image(4, 4, 1); conv; flatten; dense }",

@@ -141,7 +141,7 @@ Test(conv_identities, emitted_c_is_standalone, .timeout = TIMEOUT(60))
     cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "emitted C does not compile cleanly:\n%s", errs);
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     cr_assert_not_null(h, "%s", dlerror());
-    void *p = dlsym(h, "ntkc_e");
+    void *p = dlsym(h, "ntkcnet_e");
     cr_assert_not_null(p);
     entry_fn entry;
     memcpy(&entry, &p, sizeof p);

@@ -103,6 +103,29 @@ Test(conv_lower, windows_and_sequences)
     arena_free(&r.a);
 }
 
+/* As neural-tangents: windows and strides larger than the image, with same
+ * or circular padding (lax's SAME pads, wrapped for circular). */
+Test(conv_lower, windows_and_strides_larger_than_the_image)
+{
+    Lowered r;
+    lower(&r, "net n { input image(4, 3, 1); conv(5); conv(kh=2, kw=7, padding=circular); conv(1, stride=9)\n"
+              "  avg_pool(6, padding=same); conv(1, sh=5, sw=1, padding=valid); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    const IrWindow *w = &r.ir->ops[0].u.conv.win;
+    cr_expect(r.ir->ops[0].out.h == 4 && r.ir->ops[0].out.w == 3, "same padding keeps the size");
+    cr_expect(w->pt == 2 && w->pl == 2, "4 rows and 4 columns padded, half before: got %d, %d", w->pt, w->pl);
+    w = &r.ir->ops[1].u.conv.win;
+    cr_expect(r.ir->ops[1].out.h == 4 && r.ir->ops[1].out.w == 3);
+    cr_expect(w->pt == 0 && w->pl == 3, "kh 2 on 4: 1 padded, 0 before; kw 7 on 3: 6 padded, 3 before");
+    w = &r.ir->ops[2].u.conv.win;
+    cr_expect(r.ir->ops[2].out.h == 1 && r.ir->ops[2].out.w == 1, "a stride past the image leaves one pixel");
+    cr_expect(w->sh == 4 && w->sw == 3, "and is stored as the image's size: %d, %d", w->sh, w->sw);
+    cr_expect(r.ir->ops[3].out.h == 1 && r.ir->ops[3].out.w == 1);
+    cr_expect_eq(r.ir->ops[3].u.pool.win.pt, 2, "6 on 1 pixel: 5 padded, 2 before");
+    cr_expect(r.ir->ops[4].out.h == 1 && r.ir->ops[4].u.conv.win.sh == 1);
+    arena_free(&r.a);
+}
+
 Test(conv_lower, shape_errors)
 {
     expect_error("net n { dense; conv(3); dense }", "1:16", "'conv' is an image layer but net 'n' works on vectors");
@@ -110,9 +133,10 @@ Test(conv_lower, shape_errors)
                  "'flatten' after 'flatten' at 1:31");
     expect_error("net n { input image(4, 4, 1); global_avg_pool; conv(1); dense }", "1:48",
                  "'conv' after 'global_avg_pool' at 1:31");
-    expect_error("net n { input image(4, 4, 1); conv(5); flatten; dense }", "1:36", "window 5 is larger than the image height 4");
-    expect_error("net n { input image(4, 4, 1); conv(1, stride=5); flatten; dense }", "1:36",
-                 "stride 5 is larger than the image height 4");
+    expect_error("net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }", "1:36",
+                 "window 5 with padding=valid on an image height of 4 gives an output of size 0");
+    expect_error("net n { input sequence(3, 1); avg_pool(4); flatten; dense }", "1:40",
+                 "window 4 with padding=valid on an image length of 3 gives an output of size 0");
     expect_error("net n { input image(4, 4, 1); avg_pool(2); avg_pool(2); avg_pool(2); flatten; dense }", "1:66",
                  "window 2 with padding=valid on an image height of 1 gives an output of size 0");
     expect_error("net n {\n input image(4, 4, 1)\n conv(3)\n relu }", "1:5", "net 'n' ends on an image (4×4 pixels)");

@@ -26,7 +26,7 @@ Test(pipeline, emitted_c_equals_jit_and_library)
     fill_random(x2, N2 * D, 2);
     ntkc_net *net = compile_or_fail(deep_net, NTKC_BACKEND_TCC);
     entry_fn entry;
-    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_deep", &p);
+    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkcnet_deep", &p);
     memcpy(&entry, &p, sizeof p);
     static double s_cc[N1 * N2], t_cc[N1 * N2], s_lib[N1 * N2], t_lib[N1 * N2];
     cr_assert_eq(entry(N1, x1, N2, x2, D, s_cc, t_cc), 0);

@@ -77,7 +77,7 @@ static void expect_library_equals_reference(const ActDef *def, const char *templ
     net_with(def, template, src, sizeof src);
     ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
     cr_assert_not_null(host_primitive(prefix, def->name), "no %s%s in the library", prefix, def->name);
-    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkc_t", &p);
+    void *p, *h = load_emitted_c(ntkc_net_source(net), "ntkcnet_t", &p);
     entry_fn entry;
     memcpy(&entry, &p, sizeof p);
     size_t m = n1 * (n2 > n1 ? n2 : n1);

@@ -1,0 +1,50 @@
+/* Random architectures from the whole language, and their check against the
+ * Monte Carlo finite networks `ntkc check` uses (runtime/finite_*.c): the
+ * property test of tests/test_random_nets.c and `make check-random`
+ * (tools/check_random.c). No Criterion here: both link it. */
+#ifndef NTKC_RANDOM_NETS_H
+#define NTKC_RANDOM_NETS_H
+
+#include <stddef.h>
+
+enum { RANDOM_NET_SOURCE = 8192, RANDOM_GRAPH_FEATURES = 3 };
+
+typedef struct RandomNetOptions {
+    /* 0: activations, layer_norm and products only where their inputs are
+     * Gaussian fields (outputs of dense/conv), the nets whose kernels are
+     * exact while the compiler does not check Gaussianity; 1: anywhere. */
+    int anywhere;
+} RandomNetOptions;
+
+/* The source text of net `rnd` drawn from seed (deterministic). */
+void random_net_source(unsigned long long seed, const RandomNetOptions *o, char src[RANDOM_NET_SOURCE]);
+
+typedef struct RandomCheckOptions {
+    size_t width, samples;  /* finite networks: hidden width (vector nets), samples */
+    size_t conv_width;      /* hidden channels of image and branching nets */
+    double z;               /* standard errors allowed */
+    double perturb;         /* tests of the test: compare with exact·(1 + perturb) */
+} RandomCheckOptions;
+
+/* What became of one net. */
+typedef struct RandomCheck {
+    int accepted;        /* compiled and evaluated */
+    const char *rule;    /* refused: the rule's name, or NULL when no rule matches (a failure) */
+    int ok;              /* accepted and within tolerance, or refused by a named rule */
+    double rel_nngp, rel_ntk; /* relative Frobenius errors of the Monte Carlo averages */
+    double worst_z;      /* largest |error| / tolerance over entries (≤ 1 passes) */
+    char message[2048];  /* the refusal, or where the kernels disagree */
+} RandomCheck;
+
+/* Compiles src (libtcc), and either classifies its refusal or compares its
+ * kernels on 3 random inputs with the finite networks'. Entry (i, j) passes
+ * when |MC − exact| ≤ z·SE + (L/W)·√(K_ii K_jj): SE the standard error of the
+ * mean over the samples (their spread measured, one finite network each),
+ * L/W the O(1/width) bias of a finite network with L nonlinear layers. */
+void random_net_check(const char *src, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out);
+
+/* The named refusal rules (for counting): their count and names. */
+size_t random_rule_count(void);
+const char *random_rule_name(size_t i);
+
+#endif

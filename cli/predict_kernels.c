@@ -293,9 +293,17 @@ static int compute(const KRequest *r, const KData *d, double *mean, double *trai
     PredictInput in = {.n = d->n, .m = d->m, .k = k, .ntk_tt = d->ktt.data, .ntk_st = d->kst.data,
                        .nngp_tt = d->ktt.data, .nngp_st = d->kst.data, .nngp_ss = d->kss.data, .y = d->y.y,
                        .reg = r->reg, .reg_absolute = r->reg_absolute};
-    if (train || f0 || g0)
+    if (f0 || g0)
         return predict_gd_mse_from(&in, f0, g0, r->times, r->ntimes, train, mean, err);
-    return predict_gd_mse(&in, PREDICT_NNGP, r->times, r->ntimes, mean, cov, err);
+    if (predict_gd_mse(&in, PREDICT_NNGP, r->times, r->ntimes, mean, cov, err) || train == NULL)
+        return err->code;
+    /* The ensemble's mean on the training points: the flow from f = 0. */
+    double *scratch = malloc((r->ntimes * d->m * k ? r->ntimes * d->m * k : 1) * sizeof *scratch);
+    if (scratch == NULL)
+        return diag_user(err, "out of memory for the test outputs"), err->code;
+    predict_gd_mse_from(&in, NULL, NULL, r->times, r->ntimes, train, scratch, err);
+    free(scratch);
+    return err->code;
 }
 
 static void print_summary(const KRequest *r, const KData *d, const double *mean, const PredictOdeStats *st)

@@ -108,13 +108,17 @@ Test(predict_kernels_cli, matches_the_library)
                        .nngp_ss = a.ss, .y = a.y, .reg = 0.01, .reg_absolute = 1};
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NNGP, times, 2, mean, cov, &err), 0, "%s", err.message);
     cr_assert_eq(run(dir, "--k-test-test ss.npy --targets y.npy --time 2,inf --reg-abs 0.01 --mean m.npy "
-                          "--cov c.npy --quiet", errs, sizeof errs), 0, "%s", errs);
-    NpyArray m, c;
-    load(dir, "m.npy", &m), load(dir, "c.npy", &c);
+                          "--cov c.npy --train-mean p.npy --quiet", errs, sizeof errs), 0, "%s", errs);
+    NpyArray m, c, tr;
+    load(dir, "m.npy", &m), load(dir, "c.npy", &c), load(dir, "p.npy", &tr);
     cr_expect(m.ndim == 3 && m.shape[0] == 2 && m.shape[1] == M && m.shape[2] == K);
     cr_expect_lt(max_diff(m.data, mean, 2 * M * K), 1e-15);
     cr_expect_lt(max_diff(c.data, cov, 2 * M * M), 1e-15);
-    npy_free(&m), npy_free(&c);
+    double train2[2 * N * K], test2[2 * M * K];
+    cr_assert_eq(predict_gd_mse_from(&in, NULL, NULL, times, 2, train2, test2, &err), 0, "%s", err.message);
+    cr_expect(tr.ndim == 3 && tr.shape[1] == N);
+    cr_expect_lt(max_diff(tr.data, train2, 2 * N * K), 1e-15);
+    npy_free(&m), npy_free(&c), npy_free(&tr);
 
     cr_assert_eq(predict_gd_mse_from(&in, a.f0, a.g0, &t3, 1, f_train, f_test, &err), 0, "%s", err.message);
     cr_assert_eq(run(dir, "--targets y.npy --time 3 --reg-abs 0.01 --fx0-train f0.npy --fx0-test g0.npy "

@@ -298,7 +298,8 @@ static int compute(const KRequest *r, const KData *d, double *mean, double *trai
     if (predict_gd_mse(&in, PREDICT_NNGP, r->times, r->ntimes, mean, cov, err) || train == NULL)
         return err->code;
     /* The ensemble's mean on the training points: the flow from f = 0. */
-    double *scratch = malloc((r->ntimes * d->m * k ? r->ntimes * d->m * k : 1) * sizeof *scratch);
+    size_t count = r->ntimes * d->m * k;
+    double *scratch = malloc((count > 0 ? count : 1) * sizeof *scratch);
     if (scratch == NULL)
         return diag_user(err, "out of memory for the test outputs"), err->code;
     predict_gd_mse_from(&in, NULL, NULL, r->times, r->ntimes, train, scratch, err);

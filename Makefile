@@ -7,7 +7,7 @@ SAN     ?=
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE \
            -Iinclude -Icompiler -Iruntime $(BLAS_CFLAGS) $(SAN)
-LDLIBS  := -ltcc -lpcre2-8 -larpack -lopenblas -llapacke -ldl -lpthread -lm
+LDLIBS  := -ltcc -lpcre2-8 -larpack -lgsl -lopenblas -llapacke -ldl -lpthread -lm
 LDFLAGS := -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
@@ -40,7 +40,7 @@ all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUI
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
 	@for h in /usr/include/libtcc.h /usr/include/pcre2.h /usr/include/criterion/criterion.h \
-	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h /usr/include/arpack/arpack.h \
+	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h /usr/include/arpack/arpack.h /usr/include/gsl/gsl_odeiv2.h \
 	          /usr/lib/x86_64-linux-gnu/tcc/libtcc1.a; do \
 	    [ -e $$h ] || { echo "missing $$h: installing dependencies"; ./scripts/install-deps.sh; break; }; \
 	done
@@ -77,7 +77,7 @@ $(BUILD)/libntkc.a: $(LIB_OBJ) $(HOST_PRIMS).o
 VERSION  := $(shell sed -n 's/^\#define NTKC_VERSION "\(.*\)"/\1/p' include/ntkc.h)
 SONAME   := libntkc.so.$(firstword $(subst ., ,$(VERSION)))
 SO_FILE  := libntkc.so.$(VERSION)
-PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/shlib/tcc_pic_shim.o
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/runtime/shlib/tcc_pic_shim.o
 
 $(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -175,7 +175,7 @@ install: all
 	ln -sf $(SO_FILE) $(D)$(LIBDIR)/libntkc.so
 	install -m 644 include/ntkc.h $(D)$(INCDIR)/ntkc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' shlib/ntkc.pc.in >$(D)$(LIBDIR)/pkgconfig/ntkc.pc
+	    -e 's|@VERSION@|$(VERSION)|' runtime/shlib/ntkc.pc.in >$(D)$(LIBDIR)/pkgconfig/ntkc.pc
 	install -m 644 docs/ntkc.1 $(D)$(MANDIR)/ntkc.1
 	install -m 644 $(PY_SRC) $(D)$(PYDIR)/ntkc/
 	printf '"""Written by make install: where libntkc.so.$(firstword $(subst ., ,$(VERSION))) is."""\nLIBDIR = %s\n' \

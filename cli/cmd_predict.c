@@ -14,14 +14,17 @@
 #include "npy.h"
 #include "predict.h"
 #include "predict_data.h"
+#include "predict_kernels.h"
 #include "predict_request.h"
 #include "progress.h"
 
 static const char help[] =
     "usage: ntkc predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy\n"
-    "                    [--time T[,T...]] [--kernel ntk|nngp] [--reg R] [--cov C.npy]\n"
-    "                    [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
+    "                    [--time T[,T...]] [--kernel ntk|nngp] [--reg R | --reg-abs R]\n"
+    "                    [--cov C.npy] [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
     "                    [--threads N] [--quiet]\n"
+    "       ntkc predict --k-train Ktt.npy --k-test Kst.npy ... (ntkc predict --k-train\n"
+    "                    --help: prediction from precomputed kernels)\n"
     "       ntkc predict GRAPHNET.ntk --train train.txt [--targets Y.npy] --test test.txt\n"
     "                    --mean M.npy [options as above]\n"
     "\n"
@@ -53,6 +56,8 @@ static const char help[] =
     "  --reg R                adds R × (mean diagonal) to the diagonal of the training\n"
     "                         kernel (default 0); t = inf needs it when that kernel\n"
     "                         is singular, e.g. for repeated training points\n"
+    "  --reg-abs R            adds R itself to that diagonal (neural-tangents'\n"
+    "                         diag_reg_absolute_scale=True); not with --reg\n"
     "  --mean M.npy           float64 (m, k); with several times (T, m, k), one\n"
     "                         (m, k) slice per time in the order given\n"
     "  --cov C.npy            the covariance between test points, float64 (m, m), or\n"
@@ -116,10 +121,10 @@ static void print_summary(const ntkc_net *net, const Request *r, const PredictDa
     int finite = 0, infinite = 0;
     for (size_t t = 0; t < r->ntimes; t++)
         finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
-    printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, reg %g\n", ntkc_net_name(net),
+    printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, reg %g%s\n", ntkc_net_name(net),
            r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, d->g ? " graphs" : "", k, k == 1 ? "" : "s",
            d->y.labels ? " (one-hot classes" : "", d->labels_from ? " of the graph labels" : "",
-           d->y.labels ? ")" : "", r->opts.reg);
+           d->y.labels ? ")" : "", r->opts.reg, r->opts.reg_absolute ? " (absolute)" : "");
     printf("  kernels %.3f s, solve %.3f s (%s%s%s), compile %.1f ms\n", st->kernel_seconds, st->solve_seconds,
            finite ? "eigendecomposition" : "", finite && infinite ? " + " : "", infinite ? "Cholesky" : "",
            1e3 * compile_seconds);
@@ -205,10 +210,13 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
 
 int cmd_predict(int argc, char **argv)
 {
+    if (predict_kernels_requested(argc, argv))
+        return cmd_predict_kernels(argc, argv);
     PredictArgs a = {0};
     const OptSpec specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
                              {"--test", 1, &a.test},       {"--time", 1, &a.time},
                              {"--kernel", 1, &a.kernel},   {"--reg", 1, &a.reg},
+                             {"--reg-abs", 1, &a.reg_abs},
                              {"--mean", 1, &a.mean},       {"--cov", 1, &a.cov},
                              {"--test-targets", 1, &a.test_targets}, {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads},

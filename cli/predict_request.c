@@ -59,11 +59,18 @@ int parse_request(const PredictArgs *a, Request *r)
         fprintf(stderr, "ntkc predict: --kernel must be ntk or nngp, not '%s'\n", a->kernel);
         return 1;
     }
-    if (a->reg) {
+    if (a->reg && a->reg_abs) {
+        fputs("ntkc predict: give --reg (relative to the mean diagonal) or --reg-abs (absolute), not both\n",
+              stderr);
+        return 1;
+    }
+    const char *reg = a->reg ? a->reg : a->reg_abs, *opt = a->reg ? "--reg" : "--reg-abs";
+    r->opts.reg_absolute = a->reg_abs != NULL;
+    if (reg) {
         char *end;
-        r->opts.reg = strtod(a->reg, &end);
-        if (end == a->reg || *end != '\0' || !isfinite(r->opts.reg) || r->opts.reg < 0) {
-            fprintf(stderr, "ntkc predict: --reg expects a finite number >= 0, got '%s'\n", a->reg);
+        r->opts.reg = strtod(reg, &end);
+        if (end == reg || *end != '\0' || !isfinite(r->opts.reg) || r->opts.reg < 0) {
+            fprintf(stderr, "ntkc predict: %s expects a finite number >= 0, got '%s'\n", opt, reg);
             return 1;
         }
     }

@@ -10,6 +10,7 @@
 typedef struct PredictArgs {
     const char *train, *targets, *test, *time, *kernel, *reg, *mean, *cov, *test_targets;
     const char *net_name, *backend, *threads, *quiet;
+    const char *reg_abs; /* --reg-abs: absolute diagonal regulariser, not with --reg */
 } PredictArgs;
 
 /* The validated options. */

@@ -13,6 +13,9 @@ extern const ActDef act_sigmoid_like, act_gelu, act_sin, act_cos, act_exp, act_g
 /* Polynomials: exact Hermite (Isserlis) sums. */
 extern const ActDef act_monomial, act_polynomial;
 
+/* neural-tangents' Hermite and Gabor (act_extra.c). */
+extern const ActDef act_hermite, act_gabor;
+
 /* Host-side helpers the polynomial-family entries share (act_poly.c). */
 double act_ipow(double x, int n);      /* x^n, n >= 0 */
 double act_odd_factorial2(int k);      /* k!! for odd k, (-1)!! = 1 */

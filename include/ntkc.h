@@ -122,6 +122,9 @@ typedef struct ntkc_predict_options {
     double reg;             /* >= 0, relative to the training kernel's mean diagonal */
     ntkc_eval_options eval; /* threads, tile and progress of the kernel computations;
                                progress counts the entries of all of them together */
+    int reg_absolute;       /* 1: reg is added to the diagonal as it is (neural-tangents'
+                               diag_reg_absolute_scale=True); last, so the layout
+                               before it is unchanged */
 } ntkc_predict_options;
 
 typedef struct ntkc_predict_stats {

@@ -219,7 +219,7 @@ static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *
     if (rc == 0) {
         PredictInput pi = {.n = in->n, .m = in->m, .k = r->k, .ntk_tt = ks.ntk_tt, .nngp_tt = ks.nngp_tt,
                            .ntk_st = ks.ntk_st, .nngp_st = ks.nngp_st, .nngp_ss = ks.nngp_ss,
-                           .y = r->y, .reg = r->o.reg};
+                           .y = r->y, .reg = r->o.reg, .reg_absolute = r->o.reg_absolute};
         rc = predict_gd_mse(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, r->times, r->ntimes, mean, cov, err);
     }
     kernels_free(&ks);

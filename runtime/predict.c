@@ -104,7 +104,7 @@ static int make_problem(const PredictInput *in, PredictKernel kind, int want_cov
         trace += g_tt[i * n + i];
     *p = (Problem){.n = n, .m = m, .k = in->k, .ntk = ntk, .g_tt = g_tt, .g_st = g_st,
                    .k_tt = in->nngp_tt, .k_st = in->nngp_st, .k_ss = in->nngp_ss, .y = in->y,
-                   .shift = in->reg * trace / (double)n, .norm = (double)n * (double)in->k};
+                   .shift = in->reg_absolute ? in->reg : in->reg * trace / (double)n, .norm = (double)n * (double)in->k};
     return NTKC_OK;
 }
 

@@ -12,6 +12,7 @@
  *
  *   N    = n·k                          time is divided by y_train.size
  *   G_r  = G_tt + reg·(tr G_tt / n)·I   only G_tt is regularised; K_tt in the
+ *          (G_tt + reg·I with reg_absolute)
  *                                       NTK covariance is not
  *   G_r  = V diag(λ) Vᵀ                 one LAPACKE_dsyevd for all finite t
  *   A(τ) = V diag(a(λ_i, τ)) Vᵀ,  a(λ, τ) = (1 − e^{−λτ})/λ for λ > 0,
@@ -47,7 +48,10 @@ typedef struct PredictInput {
     const double *ntk_st, *nngp_st; /* m×n test-train (ntk_st may be NULL for PREDICT_NNGP) */
     const double *nngp_ss;          /* m×m test-test prior (needed only for covariance) */
     const double *y;                /* n×k targets */
-    double reg;                     /* relative diagonal regularisation (>= 0) */
+    double reg;                     /* diagonal regularisation (>= 0) */
+    int reg_absolute;               /* 0: reg × (tr G_tt / n) is added, as by default in
+                                       neural-tangents; 1: reg itself (its
+                                       diag_reg_absolute_scale=True) */
 } PredictInput;
 
 /* times: ntimes values >= 0 in units of learning_rate·steps (INFINITY = to

@@ -72,6 +72,13 @@ static Case cases[] = {
     {"polynomial", 8, {0.3, 0, 0, 0, 0, 0, 0, 0}},
     {"polynomial", 8, {0, -1, 0, 0.25, 0.5, 0, -0.1, 0}},
     {"identity", 0, {0}},
+    {"hermite", 1, {0}},
+    {"hermite", 1, {1}},
+    {"hermite", 1, {2}},
+    {"hermite", 1, {3}},
+    {"hermite", 1, {6}},
+    {"hermite", 1, {10}},
+    {"gabor", 0, {0}},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -254,6 +261,8 @@ Test(act_closed, names_parameters_and_defaults)
         {"rectified_monomial", "n", 1},
         {"polynomial", "c0 c1=0 c2=0 c3=0 c4=0 c5=0 c6=0 c7=0", 1},
         {"identity", "", 0},
+        {"hermite", "n", 1},
+        {"gabor", "", 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const ActDef *d = act_lookup(want[i].name);

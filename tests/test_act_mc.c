@@ -48,6 +48,13 @@ static Case cases[] = {
     {"rectified_monomial(2)", "", "1.0, 0.1", 1},
     {"polynomial(0.1, 1, 0.3)", "", "0.9, 0.1", 1},
     {"identity", "", "1.2, 0.1", 0},
+    /* Variances near 1, where neural-tangents assumes Hermite inputs: at
+     * dense(1.0, 0.1) the fourth input's second layer has variance ~2.5, and
+     * He_3's u⁹-sized fourth moments leave width 1024 far from Gaussian there
+     * (MC 5.67 against the exact 2.99; the closed form matches quadrature to
+     * 1e-15 at any variance, test_act_closed.c). */
+    {"hermite(3)", "", "0.8, 0.1", 1},
+    {"gabor", "", "1.5, 0.1", 0},
     {"swish", "act swish(x) = x / (1 + exp(-x))", "1.4, 0.1", 0},
     {"softplus2", "act softplus2(x) = log(1 + exp(x))", "1.2, 0.1", 0},
     {"th(2)", "act th(x, k = 1) = tanh(k * x)", "1.2, 0.1", 0},

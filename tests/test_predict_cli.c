@@ -42,6 +42,8 @@ static const PredictCase cases[] = {
     {"empty_time", GOOD OUT " --time=", "--time"},
     {"negative_reg", GOOD OUT " --reg -1e-3", "--reg"},
     {"junk_reg", GOOD OUT " --reg lots", "--reg"},
+    {"both_regs", GOOD OUT " --reg 1e-3 --reg-abs 1e-3", "not both"},
+    {"junk_reg_abs", GOOD OUT " --reg-abs -2", "--reg-abs expects"},
     {"unknown_kernel", GOOD OUT " --kernel gp", "--kernel must be ntk or nngp"},
     {"missing_mean", GOOD, "missing --mean"},
     {"missing_test", "--train DIR/x.npy --targets DIR/y.npy" OUT, "missing --test"},

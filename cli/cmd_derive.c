@@ -34,7 +34,16 @@ static void print_formula(const Formula *f)
     sym_print(&sb, f->phi, d->var);
     sb_printf(&sb, "\n%s'(%s) = ", d->name, d->var);
     sym_print(&sb, f->dphi, d->var);
-    if (f->trap)
+    if (f->trap && f->kinked) {
+        sb_puts(&sb, "\ndual kernels: split at the kinks");
+        for (int k = 0; k < f->tq.nkinks; k++)
+            sb_printf(&sb, "%s%s = %.17g", k ? ", " : " ", d->var, f->tq.kinks[k]);
+        sb_printf(&sb,
+                  "%s; %d-point Gauss-Legendre panels per piece, at most min(%g, %.4g/max(1, sqrt(variance))) long "
+                  "in z, |z| <= %g; estimated relative error %.1e (target %g), checked at variances up to %g\n",
+                  f->tq.nkinks ? "" : " (none: constant arguments)", FORMULA_GL_POINTS, FORMULA_PANEL_Z, f->tq.step,
+                  f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+    } else if (f->trap)
         sb_printf(&sb,
                   "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
                   "estimated relative error %.1e (target %g), checked at variances up to %g\n",

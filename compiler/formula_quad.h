@@ -51,8 +51,8 @@ typedef enum {
  * z1 = k/a and at z1 = k/c, where E[φ(v) | z1] changes over a width ~d/|c|
  * (the 1-D limit ρ → ±1 is a kink): within L·d/|c| of it the panels are at
  * most FORMULA_PANEL_Z·d/|c| long. */
-enum { FORMULA_KINKS_MAX = 8, FORMULA_GL_POINTS = 16, FORMULA_PANEL_CAP = 2400 };
-#define FORMULA_PANEL_Z 2.0
+enum { FORMULA_KINKS_MAX = 8, FORMULA_GL_POINTS = 10, FORMULA_PANEL_CAP = 2400 };
+#define FORMULA_PANEL_Z 2.95
 /* Cutoff of the kinked rule, and the wider one its truncation is checked against. */
 #define FORMULA_KINK_L 8.8
 #define FORMULA_KINK_L_CHECK 10.4

@@ -127,9 +127,12 @@ static int calibrate(Arena *a, Formula *f, NtkcError *err, const char *src)
     case FQ_NO_DECAY:
         diag_at(err, f->decl->pos, src,
                 "%s of '%s' grows too fast: its square does not decay against the Gaussian weight at variance %g "
-                "(the dual kernel's integral diverges or is dominated by |%s| > %g)",
+                "(the dual kernel's integral diverges or is dominated by |%s| > %g)%s",
                 what, f->decl->name, f->tq.bad_scale * f->tq.bad_scale, f->decl->var,
-                f->tq.L * f->tq.bad_scale);
+                f->tq.L * f->tq.bad_scale,
+                f->tq.max_scale > 0 ? arena_printf(a, "; it decays only at variances up to %g",
+                                                   f->tq.max_scale * f->tq.max_scale)
+                                    : "");
         return 0;
     case FQ_NO_CONVERGE:
         break;

@@ -120,7 +120,11 @@ static FormulaQuadStatus decay_range(const Sym *phi, const Sym *dphi, double L, 
     return FQ_OK;
 }
 
-static const double cutoffs[] = {6.4, 7.0, 7.6, 8.2, FORMULA_TRAP_L};
+/* Cutoffs beyond FORMULA_TRAP_L are for integrands that peak away from 0
+ * (exp(2x)·ϕ peaks at z = 4) or decay slower than ϕ (exp(x²/8)² ϕ at unit
+ * variance decays like exp(−z²/4)): integrals that exist, whose mass sits
+ * beyond |z| = 8.8. */
+static const double cutoffs[] = {6.4, 7.0, 7.6, 8.2, FORMULA_TRAP_L, 10.5, 12.5, 15.0, 18.0, 22.0, 27.0, 33.0};
 enum { NCUTOFFS = sizeof cutoffs / sizeof cutoffs[0] };
 
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q)
@@ -133,26 +137,41 @@ FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, Formul
     double m1[4], t1;
     if (moments(phi, dphi, 0.125, FORMULA_TRAP_L, 1.0, m1, &t1, q) == FQ_NOT_FINITE)
         return FQ_NOT_FINITE;
-    /* The range of scales the widest cutoff allows, then the narrowest
-     * cutoff with the same range: fewer nodes (the cost is quadratic in them). */
-    double widest;
-    if (decay_range(phi, dphi, FORMULA_TRAP_L, q, &widest) != FQ_OK)
-        return FQ_NOT_FINITE;
+    /* The largest range of scales any cutoff allows (the node budget bounds
+     * the wide ones at large scales), then the narrowest cutoff with that
+     * range: fewer nodes (the cost is quadratic in them). */
+    double range[NCUTOFFS] = {0}, widest = 0.0, bad_scale = 0.0;
+    int worst = 0;
+    for (int c = 0; c < NCUTOFFS; c++) {
+        FormulaQuad probe = *q;
+        if (decay_range(phi, dphi, cutoffs[c], &probe, &range[c]) != FQ_OK) {
+            if (cutoffs[c] > FORMULA_TRAP_L) { /* overflow far out: the narrower cutoffs stand */
+                range[c] = 0.0;
+                break;
+            }
+            *q = probe;
+            return FQ_NOT_FINITE;
+        }
+        if (c == 0 || range[c] > widest) {
+            widest = range[c];
+            bad_scale = probe.bad_scale;
+            worst = probe.worst_which;
+        }
+        if (c >= 4 && range[c] >= FORMULA_MAX_SCALE)
+            break;
+    }
     if (widest < 1.0) {
-        if (q->bad_scale == 0.0)
-            q->bad_scale = 0.25;
+        q->bad_scale = bad_scale > 0.0 ? bad_scale : 0.25;
+        q->worst_which = worst;
+        q->max_scale = widest; /* 0, or the scales below 1 where it decays */
         return FQ_NO_DECAY;
     }
     q->max_scale = widest;
-    for (int c = 0; c < NCUTOFFS - 1; c++) {
-        double range;
-        if (decay_range(phi, dphi, cutoffs[c], q, &range) != FQ_OK)
-            return FQ_NOT_FINITE;
-        if (range >= widest) {
+    for (int c = 0; c < NCUTOFFS; c++)
+        if (range[c] >= widest) {
             q->L = cutoffs[c];
             break;
         }
-    }
     double best = INFINITY;
     for (int k = 0; k <= 28; k++) {
         double step = pow(2.0, -k / 4.0), est;

@@ -418,6 +418,7 @@ Test(act_formula, divergent_integrals_are_refused)
 {
     expect_error("act f(x) = 1/x", "1:13", "the formula of 'f' is not finite at x = 0, a quadrature node at unit variance");
     expect_error("act f(x) = exp(x^2/2)", "1:5", "grows too fast");
+    expect_error("act f(x) = exp(x^2/3)", "1:5", "it decays only at variances up to 0.25");
     expect_error("act f(x) = exp(x^2)", "1:5", "grows too fast");
     expect_error("act f(x) = 1/(x - 0.3)", "1:5", "do not converge");
     expect_error("act f(x) = 1/(x^2 - 2)", "1:5", "do not converge");
@@ -467,4 +468,48 @@ Test(act_formula, kinked_formulas_split_at_kinks, .timeout = TIMEOUT(120))
     worst_kinked("act a(x) = abs(x)", "a", "abs", NULL);
     worst_kinked("act s(x) = sign(x)", "s", "sign", NULL);
     worst_kinked("act ab(x) = 2*max(x, 0) - 0.5*max(-x, 0)", "ab", "abrelu", ab_p);
+}
+
+/* Integrals whose mass lies beyond |z| = 8.8 exist and are computed with a
+ * wider cutoff: E exp(2u)·exp(2v) = exp(2(s11 + 2 s12 + s22)) (Ṫ: 4 times
+ * that); for exp(x²/8), a Gaussian integral: det(I − Σ/4)^(−1/2), and Ṫ =
+ * s12/(16 det) times it (integrable while the variances are below 2). */
+static void expect_exp_closed_forms(const char *acts, const char *use, int quadratic, const double *vars, size_t nv)
+{
+    Lowered r;
+    const ActDef *d = formula_def(&r, acts, use);
+    DualFn fn;
+    JitModule *m = act_jit_duals(&d, 1, &fn);
+    static const double rhos[] = {-1, -0.5, 0, 0.7, 1};
+    double worst = 0;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < nv; j++)
+            for (size_t k = 0; k < 5; k++) {
+                double s11 = vars[i], s22 = vars[j], s12 = rhos[k] * sqrt(s11 * s22), T, Td, eT, eTd;
+                fn(NULL, s11, s12, s22, &T, &Td);
+                if (quadratic) {
+                    double det = (1 - s11 / 4) * (1 - s22 / 4) - s12 * s12 / 16, e = 1 / sqrt(det);
+                    double d1 = 1 / (1 - s11 / 2), d2 = 1 / (1 - s22 / 2); /* E φ² at each variance */
+                    eT = fabs(T - e) / sqrt(sqrt(d1 * d2));
+                    eTd = fabs(Td - s12 / (16 * det) * e) / (sqrt(sqrt(d1 * d2) * sqrt(s11 * s22) / 16) + 1e-300);
+                } else {
+                    double e = exp(2 * (s11 + 2 * s12 + s22));
+                    eT = fabs(T - e) / exp(4 * (s11 + s22)); /* sqrt(E φ(u)² E φ(v)²) */
+                    eTd = fabs(Td - 4 * e) / (4 * exp(4 * (s11 + s22)));
+                }
+                cr_expect_leq(fmax(eT, eTd), 1e-10, "%s at s11=%g s22=%g rho=%g: T %.17g Td %.17g", use, s11, s22,
+                              rhos[k], T, Td);
+                worst = fmax(worst, fmax(eT, eTd));
+            }
+    jit_free(m);
+    arena_free(&r.a);
+    if (getenv("NTKC_REPORT"))
+        fprintf(stderr, "formula %-26s against its closed form: max rel err %.2e\n", acts, worst);
+}
+
+Test(act_formula, growing_integrands_get_a_wider_cutoff)
+{
+    static const double lin_vars[] = {0.25, 1, 4, 9}, quad_vars[] = {0.25, 0.6, 1};
+    expect_exp_closed_forms("act e(x) = exp(2*x)", "e", 0, lin_vars, 4);
+    expect_exp_closed_forms("act q(x) = exp(x^2/8)", "q", 1, quad_vars, 3);
 }

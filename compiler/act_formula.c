@@ -21,6 +21,34 @@ static int uses_kink(const Sym *e)
     return uses_kink(e->a) || uses_kink(e->b);
 }
 
+/* The kinks of e: where the argument g of abs, sign or step (g = a − b for
+ * max and min) crosses 0, found in closed form when g is affine in x (its
+ * simplified derivative a constant). Adds them to q (deduplicated); 0 when
+ * some g is not affine or there are too many. */
+static int find_kinks(SymCtx *c, const Sym *e, FormulaQuad *q)
+{
+    if (e == NULL || e->kind == SYM_NUM || e->kind == SYM_X)
+        return 1;
+    if (e->kind == SYM_CALL &&
+        (e->fn == FN_ABS || e->fn == FN_SIGN || e->fn == FN_STEP || e->fn == FN_MAX || e->fn == FN_MIN)) {
+        const Sym *g = e->b ? sym_sub(c, e->a, e->b, e->pos) : e->a, *dg = g ? sym_diff(c, g) : NULL;
+        if (dg == NULL || dg->kind != SYM_NUM)
+            return 0;
+        if (dg->num != 0.0) {
+            double k = -sym_eval(g, 0.0) / dg->num + 0.0; /* no -0 */
+            int seen = 0;
+            for (int i = 0; i < q->nkinks; i++)
+                seen |= q->kinks[i] == k;
+            if (!seen) {
+                if (q->nkinks == FORMULA_KINKS_MAX || !isfinite(k))
+                    return 0;
+                q->kinks[q->nkinks++] = k;
+            }
+        }
+    }
+    return find_kinks(c, e->a, q) && find_kinks(c, e->b, q);
+}
+
 /* φ (or φ') must be finite on every node: a quadrature through a pole or
  * outside the domain silently returns garbage. */
 static void report_not_finite(Arena *a, const Formula *f, const Sym *e, const char *what, double x, double scale,
@@ -87,7 +115,8 @@ static double gh_error(const Formula *f)
 /* Chooses the trapezoidal step (formula_quad.h), or says why there is none. */
 static int calibrate(Arena *a, Formula *f, NtkcError *err, const char *src)
 {
-    FormulaQuadStatus st = formula_quad_calibrate(f->phi, f->dphi, &f->tq);
+    FormulaQuadStatus st = f->kinked ? formula_quad_calibrate_kinked(f->phi, f->dphi, &f->tq)
+                                     : formula_quad_calibrate(f->phi, f->dphi, &f->tq);
     const char *what = f->tq.worst_which ? "the derivative" : "the formula";
     switch (st) {
     case FQ_OK:
@@ -98,9 +127,12 @@ static int calibrate(Arena *a, Formula *f, NtkcError *err, const char *src)
     case FQ_NO_DECAY:
         diag_at(err, f->decl->pos, src,
                 "%s of '%s' grows too fast: its square does not decay against the Gaussian weight at variance %g "
-                "(the dual kernel's integral diverges or is dominated by |%s| > %g)",
+                "(the dual kernel's integral diverges or is dominated by |%s| > %g)%s",
                 what, f->decl->name, f->tq.bad_scale * f->tq.bad_scale, f->decl->var,
-                f->tq.L * f->tq.bad_scale);
+                f->tq.L * f->tq.bad_scale,
+                f->tq.max_scale > 0 ? arena_printf(a, "; it decays only at variances up to %g",
+                                                   f->tq.max_scale * f->tq.max_scale)
+                                    : "");
         return 0;
     case FQ_NO_CONVERGE:
         break;
@@ -129,7 +161,9 @@ const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts 
     if (f->phi == NULL || f->dphi == NULL)
         return NULL;
     f->kinked = uses_kink(f->phi);
-    f->trap = decl->quad == 0 && !f->kinked;
+    f->tq.nkinks = 0;
+    /* Kinks in closed form: the split rule; otherwise Gauss–Hermite, its error reported. */
+    f->trap = decl->quad == 0 && (!f->kinked || (find_kinks(&c, f->phi, &f->tq) && find_kinks(&c, f->dphi, &f->tq)));
     if (f->trap) {
         f->quad = 0;
         return calibrate(a, f, err, prog->src) ? f : NULL;
@@ -308,6 +342,97 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
               cname, f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, cname);
 }
 
+/* The kinked rule (formula_quad.h) at run time. The outer dimension is split
+ * at u = k (z1 = k/a) and at z1 = k/c, where E[φ(v) | z1] changes over a
+ * width ~d/|c| (finer panels within L·d/|c| of it); the inner one at v = k,
+ * z2 = (k − c·z1)/d. |ρ| = 1 or a zero variance (d = 0): one inner term. The
+ * ordering, ρ snap and NaN beyond the budget follow emit_dual_trap. */
+static void emit_dual_kink(StrBuf *sb, const Formula *f, const char *cname)
+{
+    double gx[FORMULA_GL_POINTS], gw[FORMULA_GL_POINTS];
+    formula_gauss_legendre(FORMULA_GL_POINTS, gx, gw);
+    int nk = f->tq.nkinks;
+    sb_printf(sb, "#ifndef NTKC_KINK_RULE\n#define NTKC_KINK_RULE\nenum { FORMULA_GL_POINTS = %d, FORMULA_PANEL_CAP = %d };\n%s\n#endif\n\n",
+              FORMULA_GL_POINTS, FORMULA_PANEL_CAP, formula_kink_rule_c);
+    sb_printf(sb,
+              "static void ntkc_dual_%s(const double *p, double s11, double s12, double s22,\n"
+              "                         double *T, double *Td)\n"
+              "{\n",
+              cname);
+    emit_rule(sb, "gx", gx, FORMULA_GL_POINTS);
+    emit_rule(sb, "gw", gw, FORMULA_GL_POINTS);
+    double kinks[FORMULA_KINKS_MAX + 1] = {0};
+    for (int i = 0; i < nk; i++)
+        kinks[i] = f->tq.kinks[i];
+    emit_rule(sb, "K", kinks, nk > 0 ? nk : 1);
+    sb_puts(sb, "    const double step = ");
+    sb_double(sb, f->tq.step);
+    sb_printf(sb,
+              ", pz = %.17g, L = %.17g;\n"
+              "    (void)p;\n"
+              "    if (s11 > s22) {\n"
+              "        double sw = s11;\n"
+              "        s11 = s22;\n"
+              "        s22 = sw;\n"
+              "    }\n"
+              "    double a = sqrt(s11), b = sqrt(s22);\n"
+              "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
+              "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
+              "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n"
+              "    double zo[FORMULA_PANEL_CAP], wo[FORMULA_PANEL_CAP], zi[FORMULA_PANEL_CAP], wi[FORMULA_PANEL_CAP];\n"
+              "    double bp[%d], wc[%d], so = a > fabs(c) ? a : fabs(c), wh = 0.0, wlen = pz;\n"
+              "    double lo_len = step / (so > 1.0 ? so : 1.0), li_len = step / (d > 1.0 ? d : 1.0);\n"
+              "    int nb = 0, nw = 0;\n"
+              "    for (int k = 0; k < %d; k++) {\n"
+              "        if (a > 0.0)\n"
+              "            bp[nb++] = K[k] / a;\n"
+              "        if (c != 0.0) {\n"
+              "            bp[nb++] = K[k] / c;\n"
+              "            if (d > 0.0 && pz * d < fabs(c) * (lo_len < pz ? lo_len : pz)) { /* sharper than the panels */\n"
+              "                wh = L * d / fabs(c);\n"
+              "                wlen = pz * d / fabs(c);\n"
+              "                wc[nw++] = K[k] / c;\n"
+              "                bp[nb++] = K[k] / c - wh;\n"
+              "                bp[nb++] = K[k] / c + wh;\n"
+              "            }\n"
+              "        }\n"
+              "    }\n"
+
+              "    int no = ntkc_kink_rule(bp, nb, L, lo_len < pz ? lo_len : pz, wc, nw, wh, wlen, gx, gw, zo, wo);\n"
+              "    if (no < 0 || b > %.17g) { /* beyond the node budget or the checked decay */\n"
+              "        *T = *Td = 0.0 / 0.0;\n"
+              "        return;\n"
+              "    }\n"
+              "    double t = 0.0, td = 0.0;\n"
+              "    for (int mo = 0; mo < no; mo++) {\n"
+              "        double u = a * zo[mo], cz = c * zo[mo], fv = 0.0, gv = 0.0, gu, fu;\n"
+              "        if (d == 0.0) {\n"
+              "            fv = ntkc_phi_%s(cz, &gv);\n"
+              "        } else {\n"
+              "            for (int k = 0; k < %d; k++)\n"
+              "                bp[k] = (K[k] - cz) / d;\n"
+              "            int ni = ntkc_kink_rule(bp, %d, L, li_len < pz ? li_len : pz, wc, 0, 0.0, 0.0, gx, gw, zi, wi);\n"
+              "            if (ni < 0) {\n"
+              "                *T = *Td = 0.0 / 0.0;\n"
+              "                return;\n"
+              "            }\n"
+              "            for (int mi = 0; mi < ni; mi++) {\n"
+              "                double g, fz = ntkc_phi_%s(cz + d * zi[mi], &g);\n"
+              "                fv += wi[mi] * fz;\n"
+              "                gv += wi[mi] * g;\n"
+              "            }\n"
+              "        }\n"
+              "        fu = ntkc_phi_%s(u, &gu);\n"
+              "        t += wo[mo] * fu * fv;\n"
+              "        td += wo[mo] * gu * gv;\n"
+              "    }\n"
+              "    *T = t;\n"
+              "    *Td = td;\n"
+              "}\n",
+              FORMULA_PANEL_Z, f->tq.L, 4 * nk + 2, nk + 1, nk,
+              f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, nk, nk, cname, cname);
+}
+
 /* φ and φ' in one function, common subexpressions computed once. */
 static void emit_phi(StrBuf *sb, Arena *a, const Formula *f, const char *cname)
 {
@@ -350,7 +475,13 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
     sb_puts(&sb, "\n *   derivative: ");
     c_text_escape(&sb, text.data);
     sb_free(&text);
-    if (f->trap) {
+    if (f->trap && f->kinked) {
+        sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Legendre panels split at the kinks, at most ", FORMULA_GL_POINTS);
+        sb_double(&sb, f->tq.step);
+        sb_printf(&sb, "/max(1, scale) long (estimated relative error %.1e). */\n"
+                       "double log1p(double);\n",
+                  f->tq.err_est);
+    } else if (f->trap) {
         sb_puts(&sb, "\n * Dual kernels by the trapezoidal rule with step ");
         sb_double(&sb, f->tq.step);
         sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e). */\n"
@@ -362,7 +493,9 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
                   f->quad);
     }
     emit_phi(&sb, a, f, cname);
-    if (f->trap)
+    if (f->trap && f->kinked)
+        emit_dual_kink(&sb, f, cname);
+    else if (f->trap)
         emit_dual_trap(&sb, f, cname);
     else
         emit_dual(&sb, f, cname);

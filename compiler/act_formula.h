@@ -45,7 +45,7 @@ typedef struct Formula {
     int nodes;             /* of them, those with weight >= FORMULA_MIN_WEIGHT */
     const double *z, *w;   /* Gauss–Hermite rule for N(0, 1), nodes entries */
     double gh_err;         /* that rule's relative error at unit variance (vs 1000 points) */
-    int trap;              /* smooth and no 'quad N': the trapezoidal rule of tq instead */
+    int trap;              /* no 'quad N', smooth or kinks in closed form: the rule of tq (trapezoid, or panels split at tq.kinks) */
     FormulaQuad tq;
 } Formula;
 

@@ -120,7 +120,11 @@ static FormulaQuadStatus decay_range(const Sym *phi, const Sym *dphi, double L, 
     return FQ_OK;
 }
 
-static const double cutoffs[] = {6.4, 7.0, 7.6, 8.2, FORMULA_TRAP_L};
+/* Cutoffs beyond FORMULA_TRAP_L are for integrands that peak away from 0
+ * (exp(2x)·ϕ peaks at z = 4) or decay slower than ϕ (exp(x²/8)² ϕ at unit
+ * variance decays like exp(−z²/4)): integrals that exist, whose mass sits
+ * beyond |z| = 8.8. */
+static const double cutoffs[] = {6.4, 7.0, 7.6, 8.2, FORMULA_TRAP_L, 10.5, 12.5, 15.0, 18.0, 22.0, 27.0, 33.0};
 enum { NCUTOFFS = sizeof cutoffs / sizeof cutoffs[0] };
 
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q)
@@ -133,30 +137,292 @@ FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, Formul
     double m1[4], t1;
     if (moments(phi, dphi, 0.125, FORMULA_TRAP_L, 1.0, m1, &t1, q) == FQ_NOT_FINITE)
         return FQ_NOT_FINITE;
-    /* The range of scales the widest cutoff allows, then the narrowest
-     * cutoff with the same range: fewer nodes (the cost is quadratic in them). */
-    double widest;
-    if (decay_range(phi, dphi, FORMULA_TRAP_L, q, &widest) != FQ_OK)
-        return FQ_NOT_FINITE;
+    /* The largest range of scales any cutoff allows (the node budget bounds
+     * the wide ones at large scales), then the narrowest cutoff with that
+     * range: fewer nodes (the cost is quadratic in them). */
+    double range[NCUTOFFS] = {0}, widest = 0.0, bad_scale = 0.0;
+    int worst = 0;
+    for (int c = 0; c < NCUTOFFS; c++) {
+        FormulaQuad probe = *q;
+        if (decay_range(phi, dphi, cutoffs[c], &probe, &range[c]) != FQ_OK) {
+            if (cutoffs[c] > FORMULA_TRAP_L) { /* overflow far out: the narrower cutoffs stand */
+                range[c] = 0.0;
+                break;
+            }
+            *q = probe;
+            return FQ_NOT_FINITE;
+        }
+        if (c == 0 || range[c] > widest) {
+            widest = range[c];
+            bad_scale = probe.bad_scale;
+            worst = probe.worst_which;
+        }
+        if (c >= 4 && range[c] >= FORMULA_MAX_SCALE)
+            break;
+    }
     if (widest < 1.0) {
-        if (q->bad_scale == 0.0)
-            q->bad_scale = 0.25;
+        q->bad_scale = bad_scale > 0.0 ? bad_scale : 0.25;
+        q->worst_which = worst;
+        q->max_scale = widest; /* 0, or the scales below 1 where it decays */
         return FQ_NO_DECAY;
     }
     q->max_scale = widest;
-    for (int c = 0; c < NCUTOFFS - 1; c++) {
-        double range;
-        if (decay_range(phi, dphi, cutoffs[c], q, &range) != FQ_OK)
-            return FQ_NOT_FINITE;
-        if (range >= widest) {
+    for (int c = 0; c < NCUTOFFS; c++)
+        if (range[c] >= widest) {
             q->L = cutoffs[c];
             break;
         }
-    }
     double best = INFINITY;
     for (int k = 0; k <= 28; k++) {
         double step = pow(2.0, -k / 4.0), est;
         FormulaQuadStatus st = estimate(phi, dphi, step, q, &est);
+        if (st == FQ_NOT_FINITE)
+            return st;
+        if (st != FQ_OK)
+            break;
+        if (est < best)
+            best = est;
+        if (est <= FORMULA_QUAD_TARGET) {
+            q->step = step;
+            q->err_est = est;
+            return FQ_OK;
+        }
+    }
+    q->err_est = best;
+    return FQ_NO_CONVERGE;
+}
+
+/* ---- kinked formulas -------------------------------------------------- */
+
+void formula_gauss_legendre(int n, double *x, double *w)
+{
+    for (int i = 0; i < n; i++) {
+        double t = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1.0;
+        for (int it = 0; it < 100; it++) {
+            double p0 = 1.0, p1 = t;
+            for (int k = 2; k <= n; k++) {
+                double p2 = ((2 * k - 1) * t * p1 - (k - 1) * p0) / k;
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = n * (t * p1 - p0) / (t * t - 1.0);
+            double dt = p1 / dp;
+            t -= dt;
+            if (fabs(dt) < 1e-16)
+                break;
+        }
+        x[i] = t;
+        w[i] = 2.0 / ((1.0 - t * t) * dp * dp);
+    }
+}
+
+/* One text, compiled here and emitted into kernels (FORMULA_KINK_RULE_C). */
+#define KINK_RULE_TEXT                                                                                               \
+    static int ntkc_kink_panels(double lo, double hi, double len, const double *gx, const double *gw, double *z,    \
+                                double *w, int n)                                                                   \
+    {                                                                                                               \
+        if (!(hi > lo))                                                                                             \
+            return n;                                                                                               \
+        double np = -floor(-(hi - lo) / len);                                                                       \
+        if (!(np * FORMULA_GL_POINTS + n <= FORMULA_PANEL_CAP))                                                     \
+            return -1;                                                                                              \
+        int m = (int)np;                                                                                            \
+        double hw = 0.5 * (hi - lo) / m;                                                                            \
+        for (int p = 0; p < m; p++) {                                                                               \
+            double mid = lo + (2 * p + 1) * hw;                                                                     \
+            for (int i = 0; i < FORMULA_GL_POINTS; i++) {                                                           \
+                double zz = mid + hw * gx[i];                                                                       \
+                z[n] = zz;                                                                                          \
+                w[n++] = hw * gw[i] * 0.398942280401432677939946 * exp(-0.5 * zz * zz);                             \
+            }                                                                                                       \
+        }                                                                                                           \
+        return n;                                                                                                   \
+    }                                                                                                               \
+    static int ntkc_kink_rule(double *bp, int nb, double L, double len, const double *wc, int nw, double wh,        \
+                              double wlen, const double *gx, const double *gw, double *z, double *w)                \
+    {                                                                                                               \
+        bp[nb++] = -L;                                                                                              \
+        bp[nb++] = L;                                                                                               \
+        for (int i = 1; i < nb; i++)                                                                                \
+            for (int j = i; j > 0 && bp[j - 1] > bp[j]; j--) {                                                      \
+                double t = bp[j];                                                                                   \
+                bp[j] = bp[j - 1];                                                                                  \
+                bp[j - 1] = t;                                                                                      \
+            }                                                                                                       \
+        int n = 0;                                                                                                  \
+        for (int i = 0; i + 1 < nb && n >= 0; i++) {                                                                \
+            double lo = bp[i] < -L ? -L : bp[i], hi = bp[i + 1] > L ? L : bp[i + 1], l = len;                      \
+            for (int j = 0; j < nw; j++)                                                                            \
+                if (fabs(0.5 * (lo + hi) - wc[j]) < wh && wlen < l)                                                 \
+                    l = wlen;                                                                                       \
+            n = ntkc_kink_panels(lo, hi, l, gx, gw, z, w, n);                                                       \
+        }                                                                                                           \
+        return n;                                                                                                   \
+    }
+#define KINK_STR(...) #__VA_ARGS__
+#define KINK_XSTR(...) KINK_STR(__VA_ARGS__)
+
+KINK_RULE_TEXT
+
+const char formula_kink_rule_c[] = KINK_XSTR(KINK_RULE_TEXT);
+
+int formula_kink_rule(double *bp, int nb, double L, double len, const double *wc, int nw, double wh, double wlen,
+                      const double *gx, const double *gw, double *z, double *w)
+{
+    return ntkc_kink_rule(bp, nb, L, len, wc, nw, wh, wlen, gx, gw, z, w);
+}
+
+/* Panel length at scale a: the Gaussian's and φ's. */
+static double kink_len(double step, double pz, double a)
+{
+    return fmin(pz, step / (a > 1.0 ? a : 1.0));
+}
+
+/* E φ², E φ'², E φ, E φ' at scale a by the kinked rule. */
+static FormulaQuadStatus kink_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double step, double pz,
+                                      double L, double a, double *out, FormulaQuad *qo)
+{
+    double gx[FORMULA_GL_POINTS], gw[FORMULA_GL_POINTS], bp[FORMULA_KINKS_MAX + 2];
+    formula_gauss_legendre(FORMULA_GL_POINTS, gx, gw);
+    for (int k = 0; k < q->nkinks; k++)
+        bp[k] = q->kinks[k] / a;
+    double *z = malloc(2 * FORMULA_PANEL_CAP * sizeof *z), *w = z + FORMULA_PANEL_CAP;
+    if (z == NULL)
+        return FQ_NO_CONVERGE;
+    int n = formula_kink_rule(bp, q->nkinks, L, kink_len(step, pz, a), NULL, 0, 0.0, 0.0, gx, gw, z, w);
+    if (n < 0) {
+        free(z);
+        return FQ_NO_CONVERGE;
+    }
+    for (int k = 0; k < 4; k++)
+        out[k] = 0.0;
+    for (int i = 0; i < n; i++) {
+        double x = a * z[i], v[2] = {sym_eval(phi, x), sym_eval(dphi, x)};
+        for (int k = 0; k < 2; k++)
+            if (!isfinite(v[k])) {
+                qo->bad_x = x;
+                qo->bad_scale = a;
+                qo->worst_which = k;
+                free(z);
+                return FQ_NOT_FINITE;
+            }
+        double f[4] = {v[0] * v[0], v[1] * v[1], v[0], v[1]};
+        for (int k = 0; k < 4; k++)
+            out[k] += w[i] * f[k];
+    }
+    free(z);
+    return FQ_OK;
+}
+
+/* ∫ |f| ϕ over L < |z| < FORMULA_KINK_L_CHECK at scale a, f = φ², φ'², φ, φ'. */
+static FormulaQuadStatus kink_tail(const Sym *phi, const Sym *dphi, double a, double *out)
+{
+    double gx[FORMULA_GL_POINTS], gw[FORMULA_GL_POINTS];
+    formula_gauss_legendre(FORMULA_GL_POINTS, gx, gw);
+    double *z = malloc(2 * FORMULA_PANEL_CAP * sizeof *z), *w = z + FORMULA_PANEL_CAP;
+    if (z == NULL)
+        return FQ_NO_CONVERGE;
+    for (int k = 0; k < 4; k++)
+        out[k] = 0.0;
+    for (int side = -1; side <= 1; side += 2) {
+        int n = ntkc_kink_panels(FORMULA_KINK_L, FORMULA_KINK_L_CHECK, kink_len(0.25, 0.5, a), gx, gw, z, w, 0);
+        if (n < 0) {
+            free(z);
+            return FQ_NO_CONVERGE;
+        }
+        for (int i = 0; i < n; i++) {
+            double x = side * a * z[i], v[2] = {sym_eval(phi, x), sym_eval(dphi, x)};
+            if (!isfinite(v[0]) || !isfinite(v[1])) {
+                free(z);
+                return FQ_NO_CONVERGE; /* overflow out there: no decay */
+            }
+            double f[4] = {v[0] * v[0], v[1] * v[1], v[0], v[1]};
+            for (int k = 0; k < 4; k++)
+                out[k] += w[i] * fabs(f[k]);
+        }
+    }
+    free(z);
+    return FQ_OK;
+}
+
+/* Largest relative difference of the moments between two rules. */
+static double moment_change(const double *m1, const double *m2, int *which)
+{
+    double est = 0.0;
+    for (int k = 0; k < 4; k++) {
+        double size = k < 2 ? fabs(m2[k]) : sqrt(fabs(m2[k - 2]));
+        double e = m1[k] == m2[k] ? 0.0 : fabs(m1[k] - m2[k]) / (size > 0 ? size : 1e-300);
+        if (e > est) {
+            est = e;
+            *which = k % 2;
+        }
+    }
+    return est;
+}
+
+/* The largest relative change at the scales up to q->max_scale from the rule
+ * (step, pz) to one with step/2 (and to one with pz/2: both resolutions). */
+static FormulaQuadStatus kink_estimate(const Sym *phi, const Sym *dphi, FormulaQuad *q, double step, double *est)
+{
+    *est = 0.0;
+    for (int s = 0; s < NSCALES && scales[s] <= q->max_scale; s++) {
+        double m[3][4];
+        FormulaQuadStatus st = kink_moments(phi, dphi, q, step, FORMULA_PANEL_Z, FORMULA_KINK_L, scales[s], m[0], q);
+        if (st == FQ_OK)
+            st = kink_moments(phi, dphi, q, 0.5 * step, FORMULA_PANEL_Z, FORMULA_KINK_L, scales[s], m[1], q);
+        if (st == FQ_OK)
+            st = kink_moments(phi, dphi, q, step, 0.5 * FORMULA_PANEL_Z, FORMULA_KINK_L, scales[s], m[2], q);
+        if (st != FQ_OK)
+            return st;
+        for (int r = 1; r < 3; r++) {
+            int which = 0;
+            double e = moment_change(m[0], m[r], &which);
+            if (e > *est) {
+                *est = e;
+                q->worst_which = which;
+                q->bad_scale = scales[s];
+            }
+        }
+    }
+    return FQ_OK;
+}
+
+FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi, FormulaQuad *q)
+{
+    q->max_scale = 0.0;
+    q->step = q->err_est = q->bad_x = q->bad_scale = 0.0;
+    q->worst_which = 0;
+    q->L = FORMULA_KINK_L;
+    /* The scales at which the part beyond L is negligible: the moments of
+     * |f| over L < |z| < FORMULA_KINK_L_CHECK (a fine rule) against the
+     * moments over |z| < L (a coarse one: only their size matters). */
+    for (int s = 0; s < NSCALES; s++) {
+        double m[4], tail[4];
+        FormulaQuadStatus st = kink_moments(phi, dphi, q, 64.0, 1.0, FORMULA_KINK_L, scales[s], m, q);
+        if (st == FQ_OK)
+            st = kink_tail(phi, dphi, scales[s], tail);
+        if (st == FQ_NOT_FINITE)
+            return st;
+        int over = st != FQ_OK;
+        for (int k = 0; k < 4 && !over; k++) {
+            double size = k < 2 ? fabs(m[k]) : sqrt(fabs(m[k - 2]));
+            if (tail[k] > FORMULA_TAIL_LIMIT * (size > 0 ? size : 1e-300)) {
+                over = 1;
+                q->worst_which = k % 2;
+            }
+        }
+        if (over) {
+            q->bad_scale = scales[s];
+            break;
+        }
+        q->max_scale = scales[s];
+    }
+    if (q->max_scale < 1.0)
+        return FQ_NO_DECAY;
+    double best = INFINITY;
+    for (int k = 0; k <= 24; k++) {
+        double step = 64.0 * pow(2.0, -k / 2.0), est;
+        FormulaQuadStatus st = kink_estimate(phi, dphi, q, step, &est);
         if (st == FQ_NOT_FINITE)
             return st;
         if (st != FQ_OK)

@@ -42,6 +42,21 @@ typedef enum {
     FQ_NO_CONVERGE, /* no step of the ladder reaches the target */
 } FormulaQuadStatus;
 
+/* Kinked formulas (abs, sign, step, max, min of arguments affine in x):
+ * Gauss–Legendre panels of FORMULA_GL_POINTS nodes, split at every kink, so
+ * that each panel sees one smooth piece. A panel is at most FORMULA_PANEL_Z
+ * long in z (the Gaussian weight's own scale) and step/scale (φ's features,
+ * step in x units, chosen like the trapezoid's H). In 2-D the inner integral
+ * over z2 is split at the line v = k, z2 = (k − c·z1)/d; the outer one at
+ * z1 = k/a and at z1 = k/c, where E[φ(v) | z1] changes over a width ~d/|c|
+ * (the 1-D limit ρ → ±1 is a kink): within L·d/|c| of it the panels are at
+ * most FORMULA_PANEL_Z·d/|c| long. */
+enum { FORMULA_KINKS_MAX = 8, FORMULA_GL_POINTS = 10, FORMULA_PANEL_CAP = 2400 };
+#define FORMULA_PANEL_Z 2.95
+/* Cutoff of the kinked rule, and the wider one its truncation is checked against. */
+#define FORMULA_KINK_L 8.8
+#define FORMULA_KINK_L_CHECK 10.4
+
 typedef struct FormulaQuad {
     double step;      /* H (x units) */
     double L;         /* nodes at |z| <= L: the narrowest cutoff that keeps the decay range */
@@ -49,6 +64,8 @@ typedef struct FormulaQuad {
     double max_scale; /* largest a at which the integrand decays by L (<= FORMULA_MAX_SCALE) */
     int worst_which;  /* on failure: 0 = φ, 1 = φ' */
     double bad_x, bad_scale;
+    int nkinks;       /* kinked rule: the kinks of φ and φ' (x units) */
+    double kinks[FORMULA_KINKS_MAX];
 } FormulaQuad;
 
 /* Nodes m = 0..n of the rule at scale a with step H: z_m = m·h, weights
@@ -57,5 +74,19 @@ typedef struct FormulaQuad {
 int formula_trap_rule(double step, double L, double scale, double *z, double *w);
 
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q);
+
+/* The n-point Gauss–Legendre rule on [-1, 1]. */
+void formula_gauss_legendre(int n, double *x, double *w);
+/* The kinked rule on [-L, L] for E f(Z) (weights include the Gaussian
+ * density): split at bp[0..nb) (those outside ignored; bp needs room for two
+ * more), panels at most len long, or wlen within wh of any of wc[0..nw).
+ * Returns the node count, or -1 beyond FORMULA_PANEL_CAP. Emitted verbatim as
+ * C by FORMULA_KINK_RULE_C (the same text is compiled here). */
+int formula_kink_rule(double *bp, int nb, double L, double len, const double *wc, int nw, double wh, double wlen,
+                      const double *gx, const double *gw, double *z, double *w);
+/* q->kinks/nkinks set: chooses step (panel length in x) as formula_quad_calibrate does. */
+FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi, FormulaQuad *q);
+/* The C text of formula_kink_rule (named ntkc_kink_rule, for emitted code). */
+extern const char formula_kink_rule_c[];
 
 #endif

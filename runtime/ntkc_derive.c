@@ -22,17 +22,32 @@ static void append_formula(StrBuf *sb, const Formula *f)
     sym_print(sb, f->phi, d->var);
     sb_printf(sb, "\n%s'(%s) = ", d->name, d->var);
     sym_print(sb, f->dphi, d->var);
-    if (f->trap)
+    if (f->trap && f->kinked) {
+        sb_puts(sb, "\ndual kernels: split at the kinks");
+        for (int k = 0; k < f->tq.nkinks; k++)
+            sb_printf(sb, "%s%s = %.17g", k ? ", " : " ", d->var, f->tq.kinks[k]);
+        sb_printf(sb,
+                  "%s; %d-point Gauss-Legendre panels per piece, at most min(%g, %.4g/max(1, sqrt(variance))) long "
+                  "in z, |z| <= %g; estimated relative error %.1e (target %g), checked at variances up to %g\n",
+                  f->tq.nkinks ? "" : " (none: constant arguments)", FORMULA_GL_POINTS, FORMULA_PANEL_Z, f->tq.step,
+                  f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+    } else if (f->trap)
         sb_printf(sb,
                   "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
                   "estimated relative error %.1e (target %g), checked at variances up to %g\n",
                   f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+    else if (f->kinked) /* the rule-against-rule estimate means nothing across a kink it cannot see */
+        sb_printf(sb,
+                  "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
+                  "error not estimated: φ or φ' has kinks (abs, sign, step, max, min), across which this rule "
+                  "converges slowly, and more slowly at larger variances; without `quad N`, ntkc splits the "
+                  "integrals at the kinks it can locate (those of affine arguments) and meets its target\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT);
     else
         sb_printf(sb,
                   "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
-                  "estimated relative error %.1e at unit variance%s\n",
-                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh_err,
-                  f->kinked ? "; kinked: converges slowly, and worse at larger variances" : "");
+                  "estimated relative error %.1e at unit variance\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh_err);
 }
 
 static const ActDecl *find_decl(const Program *p, const char *name)

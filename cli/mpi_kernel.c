@@ -314,7 +314,7 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     if (rc == 0)
         rc = load(net, paths, a->quiet != NULL || rank != 0, &in, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_user(err, "%s: cannot read (NTKC_MPI_TEST_FAIL)", paths[0]), rc = err->code;
+        diag_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     if (rc == 0)
         rc = compute(comm, net, &in, a, threads, tile, t0, err);

@@ -31,12 +31,12 @@ static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
     int dirlen = slash ? (int)(slash - o->path + 1) : 0;
     int n = snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", dirlen, o->path, slash ? slash + 1 : o->path);
     if (n < 0 || (size_t)n >= sizeof o->tmp) {
-        diag_user(err, "%s: cannot write output: path too long", o->path);
+        diag_file(err, o->path, "cannot write output: path too long");
         return err->code;
     }
     int fd = mkstemps(o->tmp, 4);
     if (fd < 0) {
-        diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno));
+        diag_file(err, o->path, "cannot write output: %s", strerror(errno));
         return err->code;
     }
     mode_t mask = umask(0); /* rank 0 is single-threaded here */
@@ -47,7 +47,7 @@ static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
-        diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno ? errno : EIO));
+        diag_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
         unlink(o->tmp);
         return err->code;
     }
@@ -60,7 +60,7 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, msg, &len);
-    diag_user(err, "%s: cannot write output: %s: %.*s", path, what, len, msg);
+    diag_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
 int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut **out, ntkc_error *err)
@@ -75,7 +75,7 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
     if (o == NULL)
         diag_internal(err, "out of memory"), rc = err->code;
     else if (strlen(path) >= sizeof o->path)
-        diag_user(err, "%s: cannot write output: path too long", path), rc = err->code;
+        diag_file(err, path, "cannot write output: path too long"), rc = err->code;
     else
         snprintf(o->path, sizeof o->path, "%s", path);
     if (rc == 0 && rank == 0)
@@ -110,12 +110,12 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
                   ntkc_error *err)
 {
     if (o->failed) {
-        diag_user(err, "%s: cannot write output: an earlier write failed", o->path);
+        diag_file(err, o->path, "cannot write output: an earlier write failed");
         return -1;
     }
     if (mpi_test_fail(MPI_COMM_WORLD, "write")) {
         o->failed = 1;
-        diag_user(err, "%s: cannot write output: write failed (NTKC_MPI_TEST_FAIL)", o->path);
+        diag_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
         return -1;
     }
     for (size_t i = 0; i < r; i++) {
@@ -129,7 +129,7 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
             if (code != MPI_SUCCESS)
                 mpi_error(o->path, "write", code, err);
             else
-                diag_user(err, "%s: cannot write output: short write (disk full?)", o->path);
+                diag_file(err, o->path, "cannot write output: short write (disk full?)");
             return -1;
         }
         o->bytes += (double)c * sizeof(double);
@@ -147,7 +147,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         if (outs[k] != NULL) {
             /* The test hook fails the rank even when it happened to get no tile. */
             if (rc == 0 && mpi_test_fail(comm, "write")) {
-                diag_user(err, "%s: cannot write output: write failed (NTKC_MPI_TEST_FAIL)", outs[k]->path);
+                diag_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
                 rc = err->code;
             }
             int code = MPI_File_close(&outs[k]->fh);
@@ -159,7 +159,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
     rc = mpi_agree(comm, rc, err);
     for (int k = 0; k < n && rank == 0; k++)
         if (outs[k] != NULL && rc == 0 && rename(outs[k]->tmp, outs[k]->path) != 0) {
-            diag_user(err, "%s: cannot write output: %s", outs[k]->path, strerror(errno));
+            diag_file(err, outs[k]->path, "cannot write output: %s", strerror(errno));
             rc = err->code;
         }
     for (int k = 0; k < n && rank == 0; k++)

@@ -480,7 +480,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
     if (rc == 0)
         rc = predict_data_load(net, &paths, &d, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_user(err, "%s: cannot read (NTKC_MPI_TEST_FAIL)", a->train), rc = err->code;
+        diag_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     if (rc == 0 && rank == 0 && npy_check_output(a->mean, err) != 0)
         rc = err->code;
     rc = mpi_agree(comm, rc, err);

@@ -56,9 +56,9 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
     if (failed || nul || too_big) {
         free(buf);
         if (nul)
-            diag_user(err, "%s: contains a NUL byte; is it a text file?", path);
+            diag_file(err, path, "contains a NUL byte; is it a text file?");
         else if (too_big)
-            diag_user(err, "%s: larger than %zu MiB, the limit for %s", path, limit >> 20, what);
+            diag_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
         else
             diag_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
         return NULL;

@@ -507,7 +507,10 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
                              {"--tile", 1, &tile_arg},     {"--quiet", 0, &a.quiet},
                              {NULL, 0, NULL}};
     Args args;
-    if (args_parse("predict", argc, argv, specs, &args) != 0)
+    int quiet = mpi_quiet_begin(comm);
+    int bad = args_parse("predict", argc, argv, specs, &args) != 0;
+    mpi_quiet_end(quiet);
+    if (bad)
         return 1;
     if (args.help) {
         if (rank == 0)
@@ -524,7 +527,9 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
             fprintf(stderr, "%s\nntkc predict: missing %s\n", help, missing);
         return 1;
     }
+    quiet = mpi_quiet_begin(comm);
     long tile = tile_arg ? args_positive("predict", "--tile", tile_arg) : 0;
+    mpi_quiet_end(quiet);
     if (tile < 0 || tile > 1 << 16)
         return 1;
     ntkc_error err = {0};

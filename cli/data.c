@@ -14,12 +14,12 @@ int load_inputs(const char *path, NpyArray *out, ntkc_error *err)
     if (npy_read(path, out, err) != 0)
         return err->code;
     if (out->ndim != 2) {
-        diag_user(err, "%s: expected a 2-D array (inputs × features), got %zu dimensions", path, out->ndim);
+        diag_file(err, path, "expected a 2-D array (inputs × features), got %zu dimensions", out->ndim);
         npy_free(out);
         return err->code;
     }
     if (out->shape[0] == 0 || out->shape[1] == 0) {
-        diag_user(err, "%s: the array is empty (shape %zu × %zu)", path, out->shape[0], out->shape[1]);
+        diag_file(err, path, "the array is empty (shape %zu × %zu)", out->shape[0], out->shape[1]);
         npy_free(out);
         return err->code;
     }
@@ -65,7 +65,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         if (load_inputs(path, out, err) != 0)
             return err->code;
         if (out->shape[1] != want[0]) {
-            diag_user(err, "%s: rows of %zu features, but net '%s' declares input vector(%zu)", path, out->shape[1],
+            diag_file(err, path, "rows of %zu features, but net '%s' declares input vector(%zu)", out->shape[1],
                       ntkc_net_name(net), want[0]);
             npy_free(out);
             return err->code;
@@ -78,16 +78,15 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         return err->code;
     char got[160], exp[160], exp_n[160];
     if (out->ndim < 2 || !shape_fits(out, (size_t)nd, want)) {
-        diag_user(err, "%s: shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
-                       "flattened",
-                  path, shape_str(got, sizeof got, out->ndim, out->shape, 0), ntkc_net_name(net),
+        diag_file(err, path, "shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
+                       "flattened", shape_str(got, sizeof got, out->ndim, out->shape, 0), ntkc_net_name(net),
                   nd == 3 ? "image" : "sequence", shape_str(exp, sizeof exp, (size_t)nd, want, 0),
                   shape_str(exp_n, sizeof exp_n, (size_t)nd, want, 1));
         npy_free(out);
         return err->code;
     }
     if (out->shape[0] == 0) {
-        diag_user(err, "%s: the array has no inputs (shape %s)", path,
+        diag_file(err, path, "the array has no inputs (shape %s)",
                   shape_str(got, sizeof got, out->ndim, out->shape, 0));
         npy_free(out);
         return err->code;

@@ -293,9 +293,11 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     MPI_Comm_rank(comm, &rank);
     double t0 = MPI_Wtime();
     ntkc_backend backend;
+    int quiet = mpi_quiet_begin(comm);
     int rc = parse_backend("kernel", a->backend, &backend) != 0;
     long threads = rc == 0 && a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
     long tile = rc == 0 && a->tile ? args_positive("kernel", "--tile", a->tile) : 0;
+    mpi_quiet_end(quiet);
     rc = rc || threads < 0 || tile < 0;
     const char *paths[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
     const char *read[3] = {paths[0], paths[1], args->positional[0]};
@@ -314,7 +316,7 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     if (rc == 0)
         rc = load(net, paths, a->quiet != NULL || rank != 0, &in, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_user(err, "%s: cannot read (NTKC_MPI_TEST_FAIL)", paths[0]), rc = err->code;
+        diag_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     if (rc == 0)
         rc = compute(comm, net, &in, a, threads, tile, t0, err);
@@ -335,7 +337,9 @@ int mpi_cmd_kernel(MPI_Comm comm, int argc, char **argv)
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--tile", 1, &a.tile},
                              {"--quiet", 0, &a.quiet},     {NULL, 0, NULL}};
     Args args;
+    int quiet = mpi_quiet_begin(comm);
     int bad = args_parse("kernel", argc, argv, specs, &args) != 0;
+    mpi_quiet_end(quiet);
     if (!bad && args.help) {
         if (rank == 0)
             fputs(help, stdout);

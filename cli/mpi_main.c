@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mpi_cmds.h"
+#include "temp_files.h"
 
 static const char usage[] =
     "usage: mpirun -np P ntkc-mpi COMMAND [ARGS]\n"
@@ -26,6 +27,8 @@ int main(int argc, char **argv)
         fputs("ntkc-mpi: MPI_Init_thread failed\n", stderr);
         return 2;
     }
+    /* As ntkc: SIGINT/SIGTERM/SIGHUP remove the output temps (rank 0's). */
+    temp_files_install_handlers();
     MPI_Comm comm = MPI_COMM_WORLD;
     int rank, rc;
     MPI_Comm_rank(comm, &rank);

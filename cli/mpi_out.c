@@ -10,6 +10,7 @@
 #include "mpi_util.h"
 #include "npy.h"
 #include "npy_header.h"
+#include "temp_files.h"
 
 enum { PATH_CAP = 4096 };
 
@@ -20,35 +21,38 @@ struct MpiOut {
     size_t n2;
     double bytes;
     int failed; /* a write of this rank failed */
+    int slot;   /* rank 0: the temp's registration for removal on a signal */
 };
 
-/* Rank 0: the temp file "<dir>/.<name>.XXXXXX.tmp" with the header in it. */
+/* Rank 0: the temp file "<dir>/.ntkc-<pid>-<random>.tmp" (temp_files.h:
+ * removed on SIGINT/SIGTERM, stale ones recognised) with the header in it. */
+/* Rank 0: removes the temp and its registration. */
+static void forget_unlink(MpiOut *o)
+{
+    temp_files_forget(o->slot);
+    o->slot = -1;
+    unlink(o->tmp);
+}
+
 static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
 {
     if (npy_check_output(o->path, err) != 0)
         return err->code;
     const char *slash = strrchr(o->path, '/');
-    int dirlen = slash ? (int)(slash - o->path + 1) : 0;
-    int n = snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX.tmp", dirlen, o->path, slash ? slash + 1 : o->path);
-    if (n < 0 || (size_t)n >= sizeof o->tmp) {
-        diag_user(err, "%s: cannot write output: path too long", o->path);
-        return err->code;
-    }
-    int fd = mkstemps(o->tmp, 4);
+    char dir[PATH_CAP];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->path + 1) : 0, o->path);
+    int fd = temp_file_create(dir, ".tmp", 0666, o->tmp, sizeof o->tmp, &o->slot);
     if (fd < 0) {
-        diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno));
+        diag_file(err, o->path, "cannot write output: %s", strerror(errno));
         return err->code;
     }
-    mode_t mask = umask(0); /* rank 0 is single-threaded here */
-    umask(mask);
-    fchmod(fd, 0666 & ~mask); /* as ntkc's (and numpy's) outputs, not mkstemp's 0600 */
     char header[NPY_WRITE_HEADER_MAX];
     size_t shape[2] = {n1, n2}, len = npy_header_format(header, sizeof header, 2, shape);
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
-        diag_user(err, "%s: cannot write output: %s", o->path, strerror(errno ? errno : EIO));
-        unlink(o->tmp);
+        diag_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
+        forget_unlink(o);
         return err->code;
     }
     o->data_offset = (MPI_Offset)len;
@@ -60,7 +64,7 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, msg, &len);
-    diag_user(err, "%s: cannot write output: %s: %.*s", path, what, len, msg);
+    diag_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
 int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut **out, ntkc_error *err)
@@ -75,9 +79,11 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
     if (o == NULL)
         diag_internal(err, "out of memory"), rc = err->code;
     else if (strlen(path) >= sizeof o->path)
-        diag_user(err, "%s: cannot write output: path too long", path), rc = err->code;
+        diag_file(err, path, "cannot write output: path too long"), rc = err->code;
     else
         snprintf(o->path, sizeof o->path, "%s", path);
+    if (o != NULL)
+        o->slot = -1;
     if (rc == 0 && rank == 0)
         rc = create_temp(o, n1, n2, err);
     if ((rc = mpi_agree(comm, rc, err)) != 0) {
@@ -98,7 +104,7 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
         if (code == MPI_SUCCESS)
             MPI_File_close(&o->fh);
         if (rank == 0)
-            unlink(o->tmp);
+            forget_unlink(o);
         free(o);
         return rc;
     }
@@ -110,12 +116,12 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
                   ntkc_error *err)
 {
     if (o->failed) {
-        diag_user(err, "%s: cannot write output: an earlier write failed", o->path);
+        diag_file(err, o->path, "cannot write output: an earlier write failed");
         return -1;
     }
     if (mpi_test_fail(MPI_COMM_WORLD, "write")) {
         o->failed = 1;
-        diag_user(err, "%s: cannot write output: write failed (NTKC_MPI_TEST_FAIL)", o->path);
+        diag_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
         return -1;
     }
     for (size_t i = 0; i < r; i++) {
@@ -129,7 +135,7 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
             if (code != MPI_SUCCESS)
                 mpi_error(o->path, "write", code, err);
             else
-                diag_user(err, "%s: cannot write output: short write (disk full?)", o->path);
+                diag_file(err, o->path, "cannot write output: short write (disk full?)");
             return -1;
         }
         o->bytes += (double)c * sizeof(double);
@@ -147,7 +153,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         if (outs[k] != NULL) {
             /* The test hook fails the rank even when it happened to get no tile. */
             if (rc == 0 && mpi_test_fail(comm, "write")) {
-                diag_user(err, "%s: cannot write output: write failed (NTKC_MPI_TEST_FAIL)", outs[k]->path);
+                diag_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
                 rc = err->code;
             }
             int code = MPI_File_close(&outs[k]->fh);
@@ -157,14 +163,22 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
             }
         }
     rc = mpi_agree(comm, rc, err);
+    if (rank == 0)
+        temp_files_defer_signals(); /* the renames finish or roll back */
     for (int k = 0; k < n && rank == 0; k++)
-        if (outs[k] != NULL && rc == 0 && rename(outs[k]->tmp, outs[k]->path) != 0) {
-            diag_user(err, "%s: cannot write output: %s", outs[k]->path, strerror(errno));
-            rc = err->code;
+        if (outs[k] != NULL && rc == 0) {
+            temp_files_forget(outs[k]->slot);
+            outs[k]->slot = -1;
+            if (rename(outs[k]->tmp, outs[k]->path) != 0) {
+                diag_file(err, outs[k]->path, "cannot write output: %s", strerror(errno));
+                rc = err->code;
+            }
         }
     for (int k = 0; k < n && rank == 0; k++)
         if (outs[k] != NULL && rc != 0)
-            unlink(outs[k]->tmp);
+            forget_unlink(outs[k]);
+    if (rank == 0)
+        temp_files_resume_signals();
     rc = mpi_agree(comm, rc, err);
     for (int k = 0; k < n; k++)
         free(outs[k]);

@@ -480,7 +480,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
     if (rc == 0)
         rc = predict_data_load(net, &paths, &d, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_user(err, "%s: cannot read (NTKC_MPI_TEST_FAIL)", a->train), rc = err->code;
+        diag_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     if (rc == 0 && rank == 0 && npy_check_output(a->mean, err) != 0)
         rc = err->code;
     rc = mpi_agree(comm, rc, err);
@@ -507,7 +507,10 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
                              {"--tile", 1, &tile_arg},     {"--quiet", 0, &a.quiet},
                              {NULL, 0, NULL}};
     Args args;
-    if (args_parse("predict", argc, argv, specs, &args) != 0)
+    int quiet = mpi_quiet_begin(comm);
+    int bad = args_parse("predict", argc, argv, specs, &args) != 0;
+    mpi_quiet_end(quiet);
+    if (bad)
         return 1;
     if (args.help) {
         if (rank == 0)
@@ -524,7 +527,9 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
             fprintf(stderr, "%s\nntkc predict: missing %s\n", help, missing);
         return 1;
     }
+    quiet = mpi_quiet_begin(comm);
     long tile = tile_arg ? args_positive("predict", "--tile", tile_arg) : 0;
+    mpi_quiet_end(quiet);
     if (tile < 0 || tile > 1 << 16)
         return 1;
     ntkc_error err = {0};

@@ -1,6 +1,8 @@
 #include "mpi_util.h"
 
 #include <stdio.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,4 +43,28 @@ int mpi_report(MPI_Comm comm, const ntkc_error *err)
     if (rank == 0 && err->message[0] != '\0')
         fprintf(stderr, "ntkc: %s\n", err->message);
     return err->code ? err->code : 2;
+}
+
+int mpi_quiet_begin(MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0)
+        return -1;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDERR_FILENO);
+    if (null >= 0)
+        close(null);
+    return saved;
+}
+
+void mpi_quiet_end(int saved)
+{
+    if (saved < 0)
+        return;
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
 }

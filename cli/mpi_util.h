@@ -19,6 +19,12 @@ int mpi_agree(MPI_Comm comm, int rc, ntkc_error *err);
  * 1 when this rank is to fail there. */
 int mpi_test_fail(MPI_Comm comm, const char *stage);
 
+/* Usage errors come from the same arguments on every rank, so only rank 0
+ * prints them: on the other ranks mpi_quiet_begin points stderr at /dev/null
+ * until mpi_quiet_end(comm, its result). Rank 0: no-op (returns -1). */
+int mpi_quiet_begin(MPI_Comm comm);
+void mpi_quiet_end(int saved);
+
 /* Rank 0 prints err's message; every rank returns the exit code. */
 int mpi_report(MPI_Comm comm, const ntkc_error *err);
 

@@ -13,7 +13,11 @@ struct ArenaBlock {
 
 enum { ARENA_BLOCK = 64 * 1024 };
 
-void arena_init(Arena *a) { a->head = NULL; }
+void arena_init(Arena *a)
+{
+    a->head = NULL;
+    a->on_oom = NULL;
+}
 
 void arena_free(Arena *a)
 {
@@ -24,8 +28,10 @@ void arena_free(Arena *a)
     a->head = NULL;
 }
 
-static void out_of_memory(void)
+static void out_of_memory(Arena *a)
 {
+    if (a->on_oom != NULL)
+        longjmp(*a->on_oom, 1);
     fputs("ntkc: out of memory\n", stderr);
     abort();
 }
@@ -39,7 +45,7 @@ void *arena_alloc(Arena *a, size_t size)
          * a 10 MB source's token array is not written twice. */
         ArenaBlock *big = calloc(1, sizeof *big + size);
         if (big == NULL)
-            out_of_memory();
+            out_of_memory(a);
         big->used = big->cap = size;
         ArenaBlock **link = a->head ? &a->head->next : &a->head;
         big->next = *link;
@@ -50,7 +56,7 @@ void *arena_alloc(Arena *a, size_t size)
     if (b == NULL || b->cap - b->used < size) {
         b = malloc(sizeof *b + ARENA_BLOCK);
         if (b == NULL)
-            out_of_memory();
+            out_of_memory(a);
         b->used = 0;
         b->cap = ARENA_BLOCK;
         b->next = a->head;

@@ -3,16 +3,20 @@
 #ifndef NTKC_ARENA_H
 #define NTKC_ARENA_H
 
+#include <setjmp.h>
 #include <stddef.h>
 
 typedef struct ArenaBlock ArenaBlock;
 typedef struct Arena {
     ArenaBlock *head;
+    /* Where an allocation that fails jumps (set by the compilation that owns
+     * the arena, which reports the error); NULL: print and abort. */
+    jmp_buf *on_oom;
 } Arena;
 
 void arena_init(Arena *a);
 void arena_free(Arena *a);
-/* Zeroed, 16-byte aligned; aborts on out-of-memory (a compilation is small). */
+/* Zeroed, 16-byte aligned; on out-of-memory longjmps to on_oom, or aborts. */
 void *arena_alloc(Arena *a, size_t size);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_strdup(Arena *a, const char *s);

@@ -93,15 +93,25 @@ static void append_source_line(NtkcError *err, SrcPos pos, const char *src)
     sink_put(&k, "^", 1);
 }
 
+void diag_escape_name(char *out, size_t cap, const char *name)
+{
+    char pad[1];
+    Sink k = {out, 0, cap};
+    if (cap > 0)
+        out[0] = '\0';
+    put_escaped_line(&k, (const unsigned char *)name, strlen(name), 0, pad, sizeof pad);
+}
+
 void diag_at(NtkcError *err, SrcPos pos, const char *src, const char *fmt, ...)
 {
     if (err == NULL || err->code != NTKC_OK)
         return;
-    char prefix[512];
+    char prefix[512], file[400];
+    diag_escape_name(file, sizeof file, pos.file ? pos.file : "<input>");
     if (pos.line > 0)
-        snprintf(prefix, sizeof prefix, "%s:%d:%d: error: ", pos.file ? pos.file : "<input>", pos.line, pos.col);
+        snprintf(prefix, sizeof prefix, "%s:%d:%d: error: ", file, pos.line, pos.col);
     else
-        snprintf(prefix, sizeof prefix, "%s: error: ", pos.file ? pos.file : "<input>");
+        snprintf(prefix, sizeof prefix, "%s: error: ", file);
     va_list ap;
     va_start(ap, fmt);
     vformat(err, NTKC_EUSER, prefix, fmt, ap);
@@ -115,6 +125,19 @@ void diag_user(NtkcError *err, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     vformat(err, NTKC_EUSER, "error: ", fmt, ap);
+    va_end(ap);
+}
+
+void diag_file(NtkcError *err, const char *path, const char *fmt, ...)
+{
+    if (err == NULL || err->code != NTKC_OK)
+        return;
+    char prefix[512], file[400];
+    diag_escape_name(file, sizeof file, path ? path : "<input>");
+    snprintf(prefix, sizeof prefix, "error: %s: ", file);
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(err, NTKC_EUSER, prefix, fmt, ap);
     va_end(ap);
 }
 

@@ -3,6 +3,7 @@
 #define NTKC_DIAG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "ntkc.h"
 
@@ -24,6 +25,13 @@ typedef ntkc_error NtkcError;
 void diag_at(NtkcError *err, SrcPos pos, const char *src, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void diag_user(NtkcError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes name into out (size cap, always terminated) with control bytes and
+ * bytes that are not printable UTF-8 as \xHH, as source excerpts are: the
+ * one way a file name enters a message, so a hostile name cannot act on the
+ * user's terminal. Ordinary names are copied unchanged. */
+void diag_escape_name(char *out, size_t cap, const char *name);
+/* diag_user for a message about a file: "error: PATH: MSG", PATH escaped. */
+void diag_file(NtkcError *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_internal(NtkcError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_clear(NtkcError *err);
 

@@ -366,12 +366,11 @@ static int set_features(Reader *r, Build *b, size_t features)
     /* One-hot widths from the data: a tag in the billions is a broken file,
      * not a vocabulary (and would ask for terabytes). */
     if (features == 0 && F > MAX_ONE_HOT) {
-        diag_user(r->err, "%s: tag %zu would make %zu one-hot features, more than %d: is the tag column right?",
-                  r->name, F - 1, F, MAX_ONE_HOT);
+        diag_file(r->err, r->name, "tag %zu would make %zu one-hot features, more than %d: is the tag column right?", F - 1, F, MAX_ONE_HOT);
         return -1;
     }
     if (b->nodes > SIZE_MAX / sizeof(double) / F || (g->x = calloc(b->nodes * F, sizeof *g->x)) == NULL) {
-        diag_user(r->err, "%s: one-hot features for %zu nodes × %zu tags do not fit in memory", r->name, b->nodes,
+        diag_file(r->err, r->name, "one-hot features for %zu nodes × %zu tags do not fit in memory", b->nodes,
                   F);
         return -1;
     }
@@ -406,7 +405,7 @@ static int parse(Reader *r, Build *b, size_t features)
     if (next_line(r) != 0)
         return -1;
     if (r->cur.number == 0) {
-        diag_user(r->err, "%s: the file is empty; expected the number of graphs on its first line", r->name);
+        diag_file(r->err, r->name, "the file is empty; expected the number of graphs on its first line");
         return -1;
     }
     long long count;

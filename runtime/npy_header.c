@@ -11,21 +11,20 @@ int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t 
 {
     size_t cmp = len < sizeof MAGIC ? len : sizeof MAGIC;
     if (len == 0) {
-        diag_user(err, "%s: empty file, not a .npy file", name);
+        diag_file(err, name, "empty file, not a .npy file");
         return -1;
     }
     if (memcmp(buf, MAGIC, cmp) != 0) {
-        diag_user(err, "%s: not a .npy file (it does not start with \\x93NUMPY)", name);
+        diag_file(err, name, "not a .npy file (it does not start with \\x93NUMPY)");
         return -1;
     }
     if (len < 10) {
-        diag_user(err, "%s: truncated header: the file ends after %zu bytes", name, len);
+        diag_file(err, name, "truncated header: the file ends after %zu bytes", len);
         return -1;
     }
     int major = buf[6], minor = buf[7];
     if (major < 1 || major > 3 || minor != 0) {
-        diag_user(err, "%s: unsupported .npy format version %d.%d (ntkc reads 1.0, 2.0 and 3.0)",
-                  name, major, minor);
+        diag_file(err, name, "unsupported .npy format version %d.%d (ntkc reads 1.0, 2.0 and 3.0)", major, minor);
         return -1;
     }
     size_t hlen, prefix;
@@ -34,14 +33,14 @@ int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t 
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
     } else {
         if (len < 12) {
-            diag_user(err, "%s: truncated header: the file ends after %zu bytes", name, len);
+            diag_file(err, name, "truncated header: the file ends after %zu bytes", len);
             return -1;
         }
         prefix = 12;
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     }
     if (hlen > NPY_HEADER_MAX) {
-        diag_user(err, "%s: header claims %zu bytes, more than any valid .npy header", name, hlen);
+        diag_file(err, name, "header claims %zu bytes, more than any valid .npy header", hlen);
         return -1;
     }
     *data_offset = prefix + hlen;
@@ -71,7 +70,7 @@ static int lex_fail(Lexer *L, const char *what)
     while (k > 0 && shown[k - 1] == ' ')
         k--;
     shown[k] = '\0';
-    diag_user(L->err, "%s: malformed header (%s at character %zu): %s%s", L->name, what, L->pos + 1,
+    diag_file(L->err, L->name, "malformed header (%s at character %zu): %s%s", what, L->pos + 1,
               shown, k + 1 == sizeof shown ? "..." : "");
     return -1;
 }
@@ -187,7 +186,7 @@ static int parse_shape(Lexer *L, NpyHeader *h)
         }
     }
     if (rank > NPY_MAX_DIMS) {
-        diag_user(L->err, "%s: array of rank %zu; ntkc reads at most %d dimensions", L->name, rank,
+        diag_file(L->err, L->name, "array of rank %zu; ntkc reads at most %d dimensions", rank,
                   NPY_MAX_DIMS);
         return -1;
     }
@@ -210,9 +209,7 @@ static const char *unsupported_kind(char c)
 
 static int dtype_fail(Lexer *L, const char *descr, const char *why)
 {
-    diag_user(L->err,
-              "%s: unsupported dtype '%s' (%s); ntkc reads float16/32/64, int8-64, uint8-64 and bool",
-              L->name, descr, why);
+    diag_file(L->err, L->name, "unsupported dtype '%s' (%s); ntkc reads float16/32/64, int8-64, uint8-64 and bool", descr, why);
     return -1;
 }
 
@@ -277,8 +274,7 @@ static int parse_entry(Lexer *L, NpyHeader *h, unsigned *seen)
         return parse_shape(L, h);
     skip_ws(L);
     if (L->pos < L->n && L->s[L->pos] == '[') {
-        diag_user(L->err, "%s: unsupported dtype: structured (record) arrays are not supported",
-                  L->name);
+        diag_file(L->err, L->name, "unsupported dtype: structured (record) arrays are not supported");
         return -1;
     }
     char descr[32];
@@ -307,7 +303,7 @@ static int parse_dict(Lexer *L, NpyHeader *h)
     static const char *const names[] = {"descr", "fortran_order", "shape"};
     for (int i = 0; i < 3; i++)
         if (!(seen & (1u << i))) {
-            diag_user(L->err, "%s: malformed header: key '%s' is missing", L->name, names[i]);
+            diag_file(L->err, L->name, "malformed header: key '%s' is missing", names[i]);
             return -1;
         }
     return 0;
@@ -364,7 +360,7 @@ int npy_header_parse(const unsigned char *buf, size_t len, const char *name, Npy
     if (npy_preamble(buf, len, name, &h->data_offset, err) != 0)
         return -1;
     if (h->data_offset > len) {
-        diag_user(err, "%s: truncated header: it claims %zu bytes, the file has %zu", name,
+        diag_file(err, name, "truncated header: it claims %zu bytes, the file has %zu",
                   h->data_offset, len);
         return -1;
     }
@@ -375,7 +371,7 @@ int npy_header_parse(const unsigned char *buf, size_t len, const char *name, Npy
     char shape[200];
     npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
     if (npy_shape_count(h->ndim, h->shape, &h->count) != 0 || h->count > SIZE_MAX / h->dtype.size) {
-        diag_user(err, "%s: shape %s %s is too large to address", name, shape, type_word(&h->dtype));
+        diag_file(err, name, "shape %s %s is too large to address", shape, type_word(&h->dtype));
         return -1;
     }
     h->nbytes = h->count * h->dtype.size;
@@ -389,10 +385,10 @@ int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, Ntkc
     char shape[200];
     npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
     if (avail < h->nbytes)
-        diag_user(err, "%s: truncated: header says %s %s = %zu bytes, file has %zu", name, shape,
+        diag_file(err, name, "truncated: header says %s %s = %zu bytes, file has %zu", shape,
                   type_word(&h->dtype), h->nbytes, avail);
     else
-        diag_user(err, "%s: %zu trailing bytes: header says %s %s = %zu bytes, file has %zu", name,
+        diag_file(err, name, "%zu trailing bytes: header says %s %s = %zu bytes, file has %zu",
                   avail - h->nbytes, shape, type_word(&h->dtype), h->nbytes, avail);
     return -1;
 }

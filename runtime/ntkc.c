@@ -1,5 +1,6 @@
 /* The library's front door: source → IR → C → JIT → evaluation. */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,9 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
     if (failed || nul || too_big) {
         free(buf);
         if (nul)
-            diag_user(err, "%s: contains a NUL byte; is it a text file?", path);
+            diag_file(err, path, "contains a NUL byte; is it a text file?");
         else if (too_big)
-            diag_user(err, "%s: larger than %zu MiB, the limit for %s", path, limit >> 20, what);
+            diag_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
         else
             diag_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
         return NULL;
@@ -105,6 +106,47 @@ static int bind_kernel(ntkc_net *net, NtkcError *err)
     return 0;
 }
 
+/* The stages of a compilation that allocate from its arena. */
+typedef struct Stages {
+    ntkc_net *net;   /* ntkc_compile_string: parse, lower, emit */
+    Arena *arena;    /* ntkc_emit: parse, lower, emit into c */
+    const char *source, *name, *net_name;
+    char *c;
+    ntkc_error *err;
+} Stages;
+
+static void run_stages(Stages *s)
+{
+    Program *prog = frontend_parse(s->arena, s->source, s->name, s->err);
+    IrNet *ir = prog ? frontend_lower(s->arena, prog, s->net_name, s->err) : NULL;
+    if (s->net != NULL)
+        s->net->ir = ir;
+    if (ir != NULL)
+        s->c = emit_net_c(ir, s->name, s->err);
+}
+
+/* Runs the stages with the arena's allocation failures caught: out of memory
+ * while compiling is a user error (the source is too large for the memory
+ * limit) reported by name, not an abort. Returns -1 then. */
+static int run_stages_guarded(Stages *s)
+{
+    jmp_buf oom;
+    if (setjmp(oom) != 0) {
+        s->arena->on_oom = NULL;
+        free(s->c);
+        s->c = NULL;
+        diag_clear(s->err);
+        diag_file(s->err, s->name,
+                  "out of memory while compiling the net (it needs more memory than the limit allows; "
+                  "raise the memory limit or shorten the source)");
+        return -1;
+    }
+    s->arena->on_oom = &oom;
+    run_stages(s);
+    s->arena->on_oom = NULL;
+    return 0;
+}
+
 ntkc_net *ntkc_compile_string(const char *source, const char *filename, const ntkc_compile_options *opts,
                               ntkc_error *err)
 {
@@ -116,11 +158,10 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
     }
     arena_init(&net->arena);
     const char *name = filename ? filename : "<string>";
-    Program *prog = frontend_parse(&net->arena, source, name, err);
-    if (prog != NULL)
-        net->ir = frontend_lower(&net->arena, prog, opts ? opts->net_name : NULL, err);
-    if (net->ir != NULL)
-        net->c_source = emit_net_c(net->ir, name, err);
+    Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err};
+    if (run_stages_guarded(&s) != 0)
+        net->ir = NULL;
+    net->c_source = s.c;
     if (net->c_source != NULL)
         net->jit = jit_compile(opts && opts->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name,
                                err);
@@ -148,14 +189,10 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
     diag_clear(err);
     Arena arena;
     arena_init(&arena);
-    const char *name = filename ? filename : "<string>";
-    char *c = NULL;
-    Program *prog = frontend_parse(&arena, source, name, err);
-    IrNet *ir = prog ? frontend_lower(&arena, prog, net_name, err) : NULL;
-    if (ir != NULL)
-        c = emit_net_c(ir, name, err);
+    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err};
+    run_stages_guarded(&s);
     arena_free(&arena);
-    return c;
+    return s.c;
 }
 
 void ntkc_free(void *p) { free(p); }

@@ -69,7 +69,7 @@ static void no_such_act(Arena *a, const Program *p, const char *file, const char
     const char *list = "";
     for (size_t i = 0; i < p->nacts; i++)
         list = arena_printf(a, "%s%s%s", list, i ? ", " : "", p->acts[i]->name);
-    diag_user(err, "%s: no activation named '%s' (its formula activations: %s)", file, name,
+    diag_file(err, file, "no activation named '%s' (its formula activations: %s)", name,
               *list ? list : "none");
 }
 

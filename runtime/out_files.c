@@ -24,7 +24,7 @@ static const char *kind_name(mode_t m)
 
 static void refuse_kind(const char *path, mode_t m, NtkcError *err)
 {
-    diag_user(err, "%s: cannot write output: it is a %s, not a regular file%s", path, kind_name(m),
+    diag_file(err, path, "cannot write output: it is a %s, not a regular file%s", kind_name(m),
               S_ISLNK(m) ? " (name the file it points to)" : "");
 }
 
@@ -139,7 +139,7 @@ static int put_one(const char *tmp, const char *path, char *bak, size_t bak_size
         }
         break;
     }
-    diag_user(err, "%s: cannot write output: %s", path, strerror(errno));
+    diag_file(err, path, "cannot write output: %s", strerror(errno));
     return -1;
 }
 

@@ -195,3 +195,35 @@ Test(security_limits, compile_without_descriptors_says_so, .timeout = TIMEOUT(60
     cr_assert_eq(WEXITSTATUS(status), NTKC_EUSER, "exit %d: %s", WEXITSTATUS(status), msg);
     cr_assert_not_null(strstr(msg, "out of file descriptors"), "%s", msg);
 }
+
+/* A source that needs more memory than the address-space limit leaves:
+ * compiling it is a reported error naming the file (exit 1), not an abort
+ * (before: "ntkc: out of memory", exit 134), and no output is written. The
+ * 300 MB limit passes the startup check on one thread; 1.2 million `let`
+ * lines (24 MB, under the 64 MiB source limit) need about 330 MB to compile. */
+Test(security_limits, compile_out_of_memory_is_a_message, .timeout = TIMEOUT(120))
+{
+    if (UNDER_ASAN)
+        cr_skip_test("address-space limits do not apply under ASan");
+    char dir[256], net[300], x[300], k[300], cmd[1024], errs[4096];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(net, sizeof net, "%s/huge.ntk", dir);
+    snprintf(x, sizeof x, "%s/X.npy", dir);
+    snprintf(k, sizeof k, "%s/K.npy", dir);
+    write_inputs(x, 4, 3);
+    FILE *f = fopen(net, "w");
+    cr_assert_not_null(f);
+    fputs("net huge {\n", f);
+    for (int i = 0; i < 1200000; i++)
+        fprintf(f, "  let a%d = 1.5\n", i);
+    fputs("  dense(a1, 0.05)\n}\n", f);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "{ ulimit -v 300000; OMP_NUM_THREADS=1 timeout 60 %s kernel %s %s --ntk %s; }", ntkc_bin(),
+             net, x, k);
+    int rc = run_command(cmd, errs, sizeof errs);
+    cr_assert_eq(rc, 1, "exit %d (134 = abort); stderr:\n%s", rc, errs);
+    cr_assert_not_null(strstr(errs, "huge.ntk: out of memory while compiling"), "%s", errs);
+    cr_assert(!file_exists(k));
+    cr_assert_eq(count_entries(dir), 2, "an output or a temporary was left beside the inputs");
+    remove_dir(dir);
+}

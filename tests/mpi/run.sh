@@ -164,5 +164,38 @@ HOOK="" pfails "predict: singular training kernel at t = inf" "is singular" --tr
 HOOK="NTKC_MPI_TEST_FAIL=input:3" pfails "predict: rank 3 cannot read its input" "cannot read" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
 
+# Usage errors come from the same arguments on every rank: printed once (rank
+# 0), so 3 ranks print what 1 rank prints.
+for args in "kernel --bogus" "kernel $FC" "kernel $FC $T/fc1.npy --ntk $T/k.npy --tile x" "predict --bogus" \
+    "predict $FC --train $T/fc1.npy --targets $T/ylab.npy --test $T/fc2.npy --mean $T/m.npy --tile 0"; do
+    $MPIRUN -np 1 "$NTKC_MPI" $args >/dev/null 2>"$T/err1" || true
+    if $MPIRUN -np 3 "$NTKC_MPI" $args >/dev/null 2>"$T/err"; then
+        bad "usage: '$args' exits 0"
+    elif ! grep -q '^ntkc ' "$T/err1" || [ "$(grep -c '^ntkc ' "$T/err")" -ne "$(grep -c '^ntkc ' "$T/err1")" ]; then
+        bad "usage: '$args' printed more on 3 ranks than on 1: $(cat "$T/err")"
+    else
+        ok
+    fi
+done
+
+# SIGTERM to mpirun (forwarded to the ranks) while the output is being
+# written: no temp is left beside the output.
+$PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).normal(size=(6000, 4)))" "$T/sig.npy"
+mkdir "$T/sigout"
+$MPIRUN -np 2 "$NTKC_MPI" kernel "$FC" "$T/sig.npy" --ntk "$T/sigout/k.npy" --quiet 2>/dev/null &
+mp=$!
+i=0
+while [ -z "$(ls -A "$T/sigout")" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $mp 2>/dev/null || true
+wait $mp 2>/dev/null || true
+sleep 0.5
+if [ $i -ge 600 ]; then
+    bad "signal: no temp appeared within 30 s"
+elif [ -n "$(ls -A "$T/sigout")" ]; then
+    bad "signal: left behind: $(ls -A "$T/sigout")"
+else
+    ok
+fi
+
 echo "MPI tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -188,7 +188,7 @@ static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot)
     if (prim_act_has_block(def)) {
         sb_printf(sb, "            ntkc_block_act_%s(", def->name);
         emit_param_ref(sb, net, i);
-        sb_printf(sb, ", m, v1[%zu], v2 + %zu * cols, 1, s, t);\n", slot, slot);
+        sb_printf(sb, ", m, v1[%zu], v2 + %zu * cols, s, t);\n", slot, slot);
         return;
     }
     sb_puts(sb, "            for (size_t j = 0; j < m; j++) {\n"

@@ -1,5 +1,6 @@
-/* Pieces of the C emitter shared by its vector (emit.c) and graph
- * (emit_graph.c) variants. */
+/* Pieces shared by the three emitters, which emit_net_c (emit.c) picks
+ * between: vector (emit.c), image (emit_image.c: the prelude only) and graph
+ * (emit_graph.c). */
 #ifndef NTKC_EMIT_INTERNAL_H
 #define NTKC_EMIT_INTERNAL_H
 

@@ -7,7 +7,7 @@ SAN     ?=
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE \
            -Iinclude -Icompiler -Iruntime $(BLAS_CFLAGS) $(SAN)
-LDLIBS  := -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm
+LDLIBS  := -ltcc -lpcre2-8 -larpack -lopenblas -llapacke -ldl -lpthread -lm
 LDFLAGS := -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
@@ -32,13 +32,13 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench bench-parse check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+.PHONY: all deps test demo bench bench-parse figures check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a
 
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
 	@for h in /usr/include/libtcc.h /usr/include/pcre2.h /usr/include/criterion/criterion.h \
-	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h \
+	          /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/lapacke.h /usr/include/arpack/arpack.h \
 	          /usr/lib/x86_64-linux-gnu/tcc/libtcc1.a; do \
 	    [ -e $$h ] || { echo "missing $$h: installing dependencies"; ./scripts/install-deps.sh; break; }; \
 	done
@@ -110,6 +110,11 @@ demo: $(BUILD)/ntkc
 
 bench: $(BUILD)/ntkc
 	./scripts/bench.sh $(BUILD)/ntkc
+
+# The README's training-dynamics figure from the digits (docs/dynamics_digits.png;
+# minutes: 2 x 5 widths x 3 seeds of nets trained for 100 steps).
+figures: $(BUILD)/ntkc
+	./scripts/figures.sh $(BUILD)/ntkc
 
 # Front-end time on generated 1-10 MB sources (linear: issue 15, item 10).
 bench-parse:

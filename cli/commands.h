@@ -10,6 +10,8 @@ int cmd_emit(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_derive(int argc, char **argv);
+int cmd_spectrum(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 
 /* Prints err's message to stderr and returns its exit code. */

@@ -30,6 +30,10 @@ static const char usage[] =
     "                      (graph nets: graph files, labels from the files)\n"
     "  derive NET.ntk [NAME ...]\n"
     "                      a formula activation and its symbolic derivative\n"
+    "  spectrum NET.ntk X.npy [--targets Y.npy] [--top K] [--plot FILE]\n"
+    "                      the kernel's eigenvalues and what they mean for training\n"
+    "  train NET.ntk --train X.npy --targets Y.npy --test Xt.npy --width W,...\n"
+    "                      finite-width nets trained next to the kernel's prediction\n"
     "\n"
     "`ntkc COMMAND --help` describes a command. Exit codes: 0 success, 1 user\n"
     "error (bad source, data or arguments), 2 internal error.\n";
@@ -45,6 +49,8 @@ static const Command commands[] = {
     {"check", cmd_check},
     {"predict", cmd_predict},
     {"derive", cmd_derive},
+    {"spectrum", cmd_spectrum},
+    {"train", cmd_train},
     {"ir", cmd_ir},
 };
 

@@ -174,6 +174,116 @@ int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const dou
                         const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
                         ntkc_error *err);
 
+
+/* ---- Training dynamics: the kernel's spectrum, finite nets against it ----
+ *
+ * Conventions are ntkc_predict's (neural-tangents'): N = n·k target entries,
+ * loss L = ‖f − Y‖²/(2N), time t = learning rate × steps of gradient descent
+ * on L, so the infinitely wide net's training residual on X follows
+ * f − Y = −e^{−G·t/N}·Y from f = 0 (G the training kernel, clipped at 0). */
+
+typedef struct ntkc_spectrum_options {
+    ntkc_predict_kernel kernel; /* the kernel G: NTK (default) or NNGP */
+    size_t top;          /* 0: every eigenvalue (LAPACK dsyevd); K in [1, n): the K largest (ARPACK
+                            dsaupd/dseupd, Lanczos with implicit restarts) — then the quantities that need
+                            the whole spectrum (λ_min, condition, loss curve, reach time, Arora) are NAN */
+    const double *times; /* ntimes times >= 0 at which the loss L(t) is evaluated (may be NULL) */
+    size_t ntimes;
+    double reach;        /* the loss whose first reaching time is computed; 0 = L(0)/100 */
+    ntkc_eval_options eval;
+} ntkc_spectrum_options;
+
+typedef struct ntkc_spectrum_result {
+    size_t n, k, count;   /* count eigenvalues: n, or opts.top */
+    double *eigenvalues;  /* count, largest first (malloc'd) */
+    double trace;         /* Σλ = tr G */
+    double lambda_max, lambda_min; /* λ_min NAN with top */
+    double condition;     /* λ_max/λ_min; INFINITY when λ_min <= 0; NAN with top */
+    double effective_rank; /* participation ratio (Σλ)²/Σλ² = (tr G)²/‖G‖_F², in [1, n], from G itself */
+    double max_lr;        /* 2·N/λ_max: neural_tangents.predict.max_learning_rate (momentum 0) —
+                             above it gradient descent on L diverges along the top eigenvector */
+    /* With targets (y != NULL), otherwise NULL / NAN: */
+    double *energy;       /* count×k: (v_iᵀ y_o)², the energy of output o along eigenvector i */
+    double *loss;         /* ntimes: L(t) = Σ_i Σ_o (v_iᵀy_o)²·e^{−2λ_i t/N} / (2N) (λ_i <= 0: no decay) */
+    double loss0, loss_inf; /* L(0) = ‖Y‖²/(2N); L(∞), the energy in eigenvalues <= 0 */
+    double reach, reach_time; /* the loss asked for and the first t with L(t) <= reach (INFINITY: never) */
+    double alignment;     /* kernel–target alignment ⟨G, YYᵀ⟩_F/(‖G‖_F·‖YYᵀ‖_F) (Cristianini et al.
+                             2002), uncentred, in [0, 1] for positive semi-definite G */
+    double *arora;        /* k: √(2·y_oᵀG⁻¹y_o/n) (Arora et al. 2019, Thm 5.1's data-dependent term);
+                             NAN when G is numerically singular (λ_min <= n·ε·λ_max) */
+} ntkc_spectrum_result;
+
+/* The eigendecomposition of the training kernel of x (n×dim rows as
+ * ntkc_kernel takes them; not graph nets) and, with targets y (n×k, or NULL),
+ * what it means for training. res is filled (free with
+ * ntkc_spectrum_result_free, also after an error). Returns 0 or the code. */
+int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, const double *y, size_t k,
+                  const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err);
+/* The same on a kernel matrix g (n×n, symmetric, row-major) already computed. */
+int ntkc_spectrum_of_kernel(size_t n, const double *g, const double *y, size_t k,
+                            const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err);
+void ntkc_spectrum_result_free(ntkc_spectrum_result *res);
+/* L(t) from a full spectrum with targets (NAN otherwise): the loss curve at
+ * any time t >= 0, as res->loss holds it at opts.times. */
+double ntkc_spectrum_loss(const ntkc_spectrum_result *res, double t);
+
+/* Finite-width networks trained next to the kernel's prediction. */
+typedef enum ntkc_parameterization {
+    NTKC_PARAM_NTK = 0, /* the NTK parameterization (the lazy regime as width grows) */
+    NTKC_PARAM_MUP = 1  /* the maximal-update (mean-field) parameterization of Yang & Hu 2021, one
+                           learning rate for every layer (abc-form, c = 0): features and the empirical
+                           NTK keep moving at every width. runtime/finite_net.h has its scalings. */
+} ntkc_parameterization;
+
+typedef struct ntkc_train_options {
+    const size_t *widths; /* nwidths hidden widths */
+    size_t nwidths;
+    size_t seeds;         /* initialisations per width (>= 2 for a covariance) */
+    unsigned long long seed;
+    double lr;            /* learning rate of gradient descent on L = ‖f − Y‖²/(2N) */
+    size_t steps;
+    size_t checkpoints;   /* recorded times besides t = 0: steps·c/checkpoints, c = 1..; 0 = 10 */
+    ntkc_parameterization param;
+    int linearized;       /* also train each net's linearisation around its initialisation
+                             (neural-tangents' linearize), and record ‖f − f_lin‖ */
+    ntkc_eval_options eval; /* for the infinite-width prediction's kernels */
+} ntkc_train_options;
+
+/* Arrays indexed [w·T + c] for width w and recorded time c < T = checkpoints + 1;
+ * times[c] = lr·step_c. Losses are means over seeds of L on each set. */
+typedef struct ntkc_train_result {
+    size_t nwidths, ntimes, m, k;
+    double *times;
+    double *train_loss, *test_loss;
+    double *kernel_move;  /* ‖Θ̂_t − Θ̂_0‖_F/‖Θ̂_0‖_F on the training inputs, mean over seeds; Θ̂ is the
+                             empirical NTK averaged over the k output units */
+    double *lin_dist;     /* RMS over seeds and test entries of f_t − f_lin,t (NAN unless linearized) */
+    /* Against the infinite-width NTK prediction (NTKC_PARAM_NTK only, else NAN): */
+    double *mean_dist;    /* ‖mean_seeds f_t(Xt) − μ_t‖_F / ‖μ_t‖_F (μ: ntkc_predict's mean; NAN at t = 0) */
+    double *mean_z;       /* √(mean over entries of (f̄ − μ)²/(C_ii/seeds)): 1 ± O(1/√(m·k)) when only
+                             sampling noise separates them */
+    double *cov_dist;     /* ‖Ĉ_t − C_t‖_F/‖C_t‖_F, Ĉ the covariance over seeds (pooled over outputs) */
+    double *cov_floor;    /* what cov_dist is from sampling alone: √((‖C‖_F² + (tr C)²)/(ν·‖C‖_F²)),
+                             ν = k·(seeds − 1) (the Wishart variance of Ĉ) */
+    double *inf_train_loss, *inf_test_loss; /* T: the expected loss of the infinite ensemble,
+                             (‖μ − Y‖² + k·tr C)/(2·rows·k) (NAN for muP) */
+    /* Log-log least-squares slopes against width at the last time (NAN when < 2 widths): */
+    double slope_kernel_move, slope_lin_dist, slope_mean_dist;
+} ntkc_train_result;
+
+/* Trains opts->seeds networks per width by full-batch gradient descent on
+ * (x_train, y_train) (n×dim, n×k), evaluating on x_test (m×dim, m >= 1) and,
+ * for the test losses, y_test (m×k, or NULL: test losses NAN),
+ * for fully connected nets (dense and activation layers; image, branching and
+ * graph nets are refused by name). User errors: widths of 0, lr <= 0 or
+ * non-finite, fewer than 2 seeds, non-finite data, diverging training (the
+ * message names the width, seed and step). res is filled (free with
+ * ntkc_train_result_free, also after an error). Returns 0 or the code. */
+int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
+                      size_t m, const double *x_test, const double *y_test, size_t dim, const ntkc_train_options *opts,
+                      ntkc_train_result *res, ntkc_error *err);
+void ntkc_train_result_free(ntkc_train_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,8 @@ typedef struct FiniteLayer {
 
 struct FiniteNet {
     const IrNet *net;
+    FiniteParam param;
+    size_t width; /* the hidden width n */
     FiniteLayer *layers;
     size_t nlayers, dim, nout, maxw;
     double *params;
@@ -102,6 +104,26 @@ static void set_dense_scales(FiniteLayer *l, Parameterization param)
     }
 }
 
+/* μP multipliers and initial deviations (finite_net.h) of the dense layer
+ * l, the first one when first, the readout when readout; n = hidden width. */
+static void set_mup_scales(FiniteLayer *l, int first, int readout, double n)
+{
+    const IrDense *d = &l->op->u.dense;
+    double rn = 1.0 / sqrt(n);
+    l->has_b = d->b_std != 0.0;
+    if (readout) {
+        l->w_scale = d->w_std * rn;
+        l->w_init = rn;
+        l->b_scale = d->b_std;
+        l->b_init = 1.0;
+        return;
+    }
+    l->w_scale = first ? d->w_std * sqrt(n / (double)l->in) : d->w_std;
+    l->w_init = rn;
+    l->b_scale = d->b_std * sqrt(n);
+    l->b_init = rn;
+}
+
 /* Fills the layer table; returns 0 or an error code. */
 static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
 {
@@ -130,7 +152,10 @@ static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
         l->out = dense_width(net, i, readout, width, fn->nout, err);
         if (l->out == 0)
             return err->code;
-        set_dense_scales(l, net->param);
+        if (fn->param == FINITE_MUP && readout != 0) /* a single dense layer has no width to scale */
+            set_mup_scales(l, i == 0, i == readout, (double)width);
+        else
+            set_dense_scales(l, net->param);
         l->w_off = fn->nparams;
         fn->nparams += l->out * l->in;
         l->b_off = fn->nparams;
@@ -143,6 +168,17 @@ static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
 
 FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err)
 {
+    return finite_net_new_param(net, dim, width, nout, FINITE_AS_IR, err);
+}
+
+FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
+                                NtkcError *err)
+{
+    if (param == FINITE_MUP && net->param != PARAM_NTK) {
+        diag_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
+                       "parameterization, not the standard one", net_name(net));
+        return NULL;
+    }
     if (dim == 0 || nout == 0) {
         diag_user(err, "finite net '%s': inputs need at least one feature and the net one output",
                   net_name(net));
@@ -163,6 +199,8 @@ FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nou
         return NULL;
     }
     fn->net = net;
+    fn->param = param;
+    fn->width = width;
     fn->nlayers = net->nops;
     fn->dim = dim;
     fn->nout = nout;
@@ -407,5 +445,62 @@ int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, do
     }
     memcpy(fn->g, g, n * fn->nout * sizeof *g);
     backprop(fn, n, x, NULL, grad);
+    return NTKC_OK;
+}
+
+int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, size_t unit, double *ntk,
+                                   NtkcError *err)
+{
+    if (unit >= fn->nout) {
+        diag_internal(err, "finite net: output unit %zu of %zu", unit, fn->nout);
+        return err->code;
+    }
+    if (run_forward(fn, n, x, err) != NTKC_OK || reserve_grams(fn, n, err) != NTKC_OK)
+        return err->code;
+    memset(fn->g, 0, n * fn->nout * sizeof *fn->g);
+    for (size_t i = 0; i < n; i++)
+        fn->g[i * fn->nout + unit] = 1.0;
+    backprop(fn, n, x, ntk, NULL);
+    return NTKC_OK;
+}
+
+/* Tangent of a dense layer: s_w·(h·dWᵀ + t_in·Wᵀ) + s_b·dβ (t_in NULL: the
+ * input does not depend on the parameters). */
+static void jvp_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const double *h, const double *t_in,
+                      const double *v, double *t)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, h,
+                (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
+    if (t_in != NULL)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, t_in,
+                    (int)l->in, fn->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
+    if (l->has_b)
+        for (size_t r = 0; r < n; r++)
+            for (size_t c = 0; c < l->out; c++)
+                t[r * l->out + c] += l->b_scale * v[l->b_off + c];
+}
+
+int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, NtkcError *err)
+{
+    if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
+        diag_internal(err, "finite net: a tangent requested without a forward pass on the same batch");
+        return err->code;
+    }
+    double *t = fn->g, *t2 = fn->g2;
+    for (size_t i = 0; i < fn->nlayers; i++) {
+        const FiniteLayer *l = &fn->layers[i];
+        const double *in = layer_input(fn, i, x);
+        if (l->op->kind == IR_ACT) {
+            const IrAct *a = &l->op->u.act;
+            for (size_t e = 0; e < n * l->out; e++)
+                t[e] *= a->def->dphi(a->def, in[e], a->p);
+            continue;
+        }
+        jvp_dense(fn, l, n, in, i == 0 ? NULL : t, v, t2);
+        double *s = t;
+        t = t2;
+        t2 = s;
+    }
+    memcpy(out, t, n * fn->nout * sizeof *out);
     return NTKC_OK;
 }

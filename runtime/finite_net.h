@@ -64,6 +64,23 @@ typedef struct FiniteNet FiniteNet;
 /* Lays out the net for inputs of dimension dim with nout output units and
  * hidden width `width` (NTK parameterization); parameters start at zero. */
 FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err);
+
+/* The parameterizations finite_net_new_param offers. FINITE_AS_IR: what the
+ * IR says (NTK or standard, as above). FINITE_MUP: the maximal-update
+ * parameterization of Yang & Hu 2021 (arXiv:2011.14522, abc-form with
+ * c = 0: one learning rate for every layer, independent of the width n),
+ * for an IR under NTK parameterization. With W = n^(−a)·w, w ~ N(0, n^(−2b)):
+ *   first dense layer  a = −1/2, b = 1/2   z = √n·(w_std/√d)·w·x + √n·b_std·β
+ *   hidden dense       a = 0,    b = 1/2   z = w_std·w·h + √n·b_std·β
+ *   readout            a = 1/2,  b = 1/2   z = (w_std/√n)·w·h + b_std·β (β ~ N(0, 1))
+ * (biases of width n are input weights of fan-in 1; w, β ~ N(0, 1/n) unless
+ * noted). The forward pass at initialisation has the NTK parameterization's
+ * pre-activations except the readout, whose output shrinks like 1/√n; the
+ * empirical NTK has the same expectation, but it moves by O(1) in training
+ * at every width instead of O(1/√n). */
+typedef enum FiniteParam { FINITE_AS_IR = 0, FINITE_MUP = 1 } FiniteParam;
+FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
+                                NtkcError *err);
 /* Index of the last dense op (the readout), or nops when there is none. */
 size_t finite_last_dense(const IrNet *net);
 
@@ -82,5 +99,13 @@ int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, doub
  * finite_net_params, using the activations of the last finite_net_forward on
  * the same x (which the caller must have just run). */
 int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, NtkcError *err);
+/* out (n×nout) = J·v, the derivative of f(x_i) along the parameter direction
+ * v (laid out like finite_net_params), by forward-mode differentiation at the
+ * activations of the last finite_net_forward on the same x. */
+int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, NtkcError *err);
+/* Adds J_u·J_uᵀ of output unit u (any nout) on the n inputs x to ntk, upper
+ * triangle only (i ≤ j), at the current parameters; runs its own forward. */
+int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, size_t unit, double *ntk,
+                                   NtkcError *err);
 
 #endif

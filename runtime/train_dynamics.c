@@ -1,0 +1,398 @@
+/* ntkc_train_finite: ensembles of finite-width fully connected networks
+ * trained by full-batch gradient descent on L = ‖f − Y‖²/(2N), N = n·k
+ * (ntkc_predict's loss and time scale), recorded at checkpoints next to the
+ * infinite-width prediction; with each net its linearisation around the
+ * initialisation, trained as neural-tangents' `linearize` would be (the
+ * same gradient descent on f_lin(θ) = f(θ0) + J(θ0)·(θ − θ0)). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdint.h>
+
+#include "finite_conv.h"
+#include "finite_net.h"
+#include "net_internal.h"
+#include "ntkc.h"
+#include "train_stats.h"
+
+void ntkc_train_result_free(ntkc_train_result *res)
+{
+    if (res == NULL)
+        return;
+    double *arrays[] = {res->times, res->train_loss, res->test_loss, res->kernel_move, res->lin_dist,
+                        res->mean_dist, res->mean_z, res->cov_dist, res->cov_floor, res->inf_train_loss, res->inf_test_loss};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(arrays[i]);
+    memset(res, 0, sizeof *res);
+}
+
+static double *alloc_nan(size_t count, ntkc_error *err)
+{
+    double *p = count <= SIZE_MAX / sizeof(double) ? malloc((count ? count : 1) * sizeof *p) : NULL;
+    if (p == NULL) {
+        diag_user(err, "train: out of memory for %zu numbers", count);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++)
+        p[i] = NAN;
+    return p;
+}
+
+/* What one run needs besides the options: data, and the recorded steps. */
+typedef struct Job {
+    const IrNet *ir;
+    size_t n, m, k, dim, ntimes;
+    const double *x, *y, *xt, *yt; /* yt may be NULL */
+    const ntkc_train_options *o;
+    size_t *steps_at; /* ntimes recorded steps, the first 0, the last o->steps */
+    double norm;      /* N = n·k */
+} Job;
+
+/* Per-seed state of one width. */
+typedef struct Run {
+    FiniteNet *fn, *lin; /* the net, and its frozen initialisation for the linearisation */
+    double *dtheta, *grad, *resid, *tmp, *ntk0, *ntk;
+    size_t np;
+} Run;
+
+static void run_free(Run *r)
+{
+    finite_net_free(r->fn);
+    finite_net_free(r->lin);
+    free(r->dtheta), free(r->grad), free(r->resid), free(r->tmp), free(r->ntk0), free(r->ntk);
+    memset(r, 0, sizeof *r);
+}
+
+static double *zeros(size_t count, ntkc_error *err)
+{
+    double *p = calloc(count ? count : 1, sizeof *p);
+    if (p == NULL)
+        diag_user(err, "train: out of memory for %zu numbers", count);
+    return p;
+}
+
+static int run_new(const Job *j, size_t width, unsigned long long seed, Run *r, ntkc_error *err)
+{
+    FiniteParam param = j->o->param == NTKC_PARAM_MUP ? FINITE_MUP : FINITE_AS_IR;
+    size_t rows = j->n > j->m ? j->n : j->m;
+    if ((r->fn = finite_net_new_param(j->ir, j->dim, width, j->k, param, err)) == NULL)
+        return err->code;
+    double *theta = finite_net_params(r->fn, &r->np);
+    Rng rng;
+    rng_seed(&rng, seed);
+    finite_net_init(r->fn, &rng);
+    if ((r->grad = zeros(r->np, err)) == NULL || (r->resid = zeros(rows * j->k, err)) == NULL ||
+        (r->tmp = zeros(rows * j->k, err)) == NULL || (r->ntk0 = zeros(j->n * j->n, err)) == NULL ||
+        (r->ntk = zeros(j->n * j->n, err)) == NULL)
+        return err->code;
+    if (j->o->linearized) {
+        if ((r->lin = finite_net_new_param(j->ir, j->dim, width, j->k, param, err)) == NULL ||
+            (r->dtheta = zeros(r->np, err)) == NULL)
+            return err->code;
+        size_t np;
+        memcpy(finite_net_params(r->lin, &np), theta, r->np * sizeof *theta);
+    }
+    return NTKC_OK;
+}
+
+/* The empirical NTK on the training inputs, averaged over output units
+ * (upper triangle). */
+static int unit_ntk(const Job *j, FiniteNet *fn, double *ntk, ntkc_error *err)
+{
+    memset(ntk, 0, j->n * j->n * sizeof *ntk);
+    for (size_t u = 0; u < j->k; u++)
+        if (finite_net_accumulate_unit_ntk(fn, j->n, j->x, u, ntk, err))
+            return err->code;
+    for (size_t i = 0; i < j->n * j->n; i++)
+        ntk[i] /= (double)j->k;
+    return NTKC_OK;
+}
+
+/* ‖a − b‖_F / ‖b‖_F over upper triangles (off-diagonal entries counted twice). */
+static double upper_rel_dist(size_t n, const double *a, const double *b)
+{
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t jj = i; jj < n; jj++) {
+            double w = jj == i ? 1.0 : 2.0, e = a[i * n + jj] - b[i * n + jj];
+            d += w * e * e;
+            s += w * b[i * n + jj] * b[i * n + jj];
+        }
+    return s > 0 ? sqrt(d / s) : NAN;
+}
+
+/* The marker train_one turns into a message naming width, seed and step. */
+#define DIVERGED "<diverged>"
+
+/* f − y into out (rows×k); fails on a non-finite entry. */
+static int residual(const double *f, const double *y, size_t count, double *out, ntkc_error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        out[i] = f[i] - y[i];
+        if (!isfinite(out[i])) {
+            diag_user(err, DIVERGED);
+            return err->code;
+        }
+    }
+    return NTKC_OK;
+}
+
+static double half_mean_sq(const double *r, size_t count)
+{
+    double s = 0;
+    for (size_t i = 0; i < count; i++)
+        s += r[i] * r[i];
+    return s / (2.0 * (double)count);
+}
+
+/* One step of gradient descent on the net: θ ← θ − (lr/N)·Jᵀ(f − Y). */
+static int gd_step(const Job *j, Run *r, ntkc_error *err)
+{
+    size_t nk = j->n * j->k;
+    if (finite_net_forward(r->fn, j->n, j->x, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err) ||
+        finite_net_vjp(r->fn, j->n, j->x, r->resid, r->grad, err))
+        return err->code;
+    size_t np;
+    double *theta = finite_net_params(r->fn, &np), step = j->o->lr / j->norm;
+    for (size_t p = 0; p < np; p++)
+        theta[p] -= step * r->grad[p];
+    return NTKC_OK;
+}
+
+/* f_lin(x) = f(x; θ0) + J(x; θ0)·Δθ on the rows of x, into out (rows×k;
+ * uses r->tmp). Leaves the frozen net's forward pass on x in place. */
+static int lin_forward(Run *r, size_t rows, size_t k, const double *x, double *out, ntkc_error *err)
+{
+    if (finite_net_forward(r->lin, rows, x, out, err) || finite_net_jvp(r->lin, rows, x, r->dtheta, r->tmp, err))
+        return err->code;
+    for (size_t i = 0; i < rows * k; i++)
+        out[i] += r->tmp[i];
+    return NTKC_OK;
+}
+
+/* The same step on the linearisation: Δθ ← Δθ − (lr/N)·J0ᵀ(f_lin − Y). */
+static int lin_step(const Job *j, Run *r, ntkc_error *err)
+{
+    size_t nk = j->n * j->k;
+    double *f = r->resid;
+    if (lin_forward(r, j->n, j->k, j->x, f, err) || residual(f, j->y, nk, f, err))
+        return err->code;
+    /* the forward of lin_forward is on x, as the vjp needs */
+    if (finite_net_vjp(r->lin, j->n, j->x, f, r->grad, err))
+        return err->code;
+    double step = j->o->lr / j->norm;
+    for (size_t p = 0; p < r->np; p++)
+        r->dtheta[p] -= step * r->grad[p];
+    return NTKC_OK;
+}
+
+/* Sums of one width over its seeds, per recorded time. */
+typedef struct Sums {
+    double *train_loss, *test_loss, *move, *lin_sq; /* ntimes each */
+    double *f_test;                                /* seeds×ntimes×m×k */
+} Sums;
+
+/* Records time c of seed s: losses, test outputs, kernel movement and the
+ * distance to the linearisation. */
+static int record(const Job *j, Run *r, size_t s, size_t c, Sums *sum, ntkc_error *err)
+{
+    size_t nk = j->n * j->k, mk = j->m * j->k;
+    double *ft = sum->f_test + (s * j->ntimes + c) * mk;
+    if (finite_net_forward(r->fn, j->n, j->x, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err))
+        return err->code;
+    sum->train_loss[c] += half_mean_sq(r->resid, nk);
+    if (finite_net_forward(r->fn, j->m, j->xt, ft, err))
+        return err->code;
+    if (unit_ntk(j, r->fn, c == 0 ? r->ntk0 : r->ntk, err))
+        return err->code;
+    sum->move[c] += c == 0 ? 0.0 : upper_rel_dist(j->n, r->ntk, r->ntk0);
+    if (r->lin == NULL)
+        return NTKC_OK;
+    double *fl = r->resid;
+    if (lin_forward(r, j->m, j->k, j->xt, fl, err))
+        return err->code;
+    for (size_t i = 0; i < mk; i++) {
+        double d = ft[i] - fl[i];
+        sum->lin_sq[c] += d * d;
+    }
+    return NTKC_OK;
+}
+
+static unsigned long long seed_of(unsigned long long base, size_t width, size_t s)
+{
+    uint64_t st = base ^ (0x9e3779b97f4a7c15ULL * (width + 1));
+    rng_splitmix64(&st);
+    st += s;
+    return rng_splitmix64(&st);
+}
+
+/* Trains seed s of one width through every recorded time. */
+static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error *err)
+{
+    Run r = {0};
+    int rc = run_new(j, width, seed_of(j->o->seed, width, s), &r, err);
+    size_t c = 0, step = 0;
+    for (; rc == 0; step++) {
+        if (step == j->steps_at[c]) {
+            rc = record(j, &r, s, c, sum, err);
+            if (rc || ++c == j->ntimes)
+                break;
+        }
+        rc = gd_step(j, &r, err);
+        if (rc == 0 && r.lin)
+            rc = lin_step(j, &r, err);
+    }
+    if (rc && strstr(err->message, DIVERGED) != NULL) {
+        diag_clear(err); /* the first error sticks: replace the marker */
+        diag_user(err, "train: gradient descent diverged at width %zu, seed %zu, step %zu (non-finite output): "
+                       "the learning rate %g is too large (ntkc spectrum prints the largest stable one)",
+                  width, s, step, j->o->lr);
+    }
+    run_free(&r);
+    return rc;
+}
+
+static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_options *o, ntkc_error *err)
+{
+    if (ntkc_net_takes_graphs(net) || finite_conv_needed(j->ir)) {
+        diag_user(err, "train: net '%s' is not fully connected; finite-width training covers nets of dense and "
+                       "activation layers only", ntkc_net_name(net));
+        return err->code;
+    }
+    if (o->nwidths == 0 || o->widths == NULL || o->seeds < 2 || !(o->lr > 0) || !isfinite(o->lr) ||
+        j->n == 0 || j->m == 0 || j->k == 0) {
+        diag_user(err, "train: needs widths, at least 2 seeds, a positive finite learning rate, and training and "
+                       "test data (seeds %zu, lr %g, n %zu, m %zu)", o->seeds, o->lr, j->n, j->m);
+        return err->code;
+    }
+    for (size_t w = 0; w < o->nwidths; w++)
+        if (o->widths[w] == 0) {
+            diag_user(err, "train: width %zu is 0", w + 1);
+            return err->code;
+        }
+    const double *arrays[] = {j->x, j->y, j->xt};
+    size_t sizes[] = {j->n * j->dim, j->n * j->k, j->m * j->dim};
+    const char *names[] = {"x_train", "y_train", "x_test"};
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < sizes[a]; i++)
+            if (!isfinite(arrays[a][i])) {
+                diag_user(err, "train: %s entry %zu is %g: data must be finite", names[a], i, arrays[a][i]);
+                return err->code;
+            }
+    return NTKC_OK;
+}
+
+static int alloc_result(const Job *j, ntkc_train_result *res, ntkc_error *err)
+{
+    size_t wt = j->o->nwidths * j->ntimes;
+    *res = (ntkc_train_result){.nwidths = j->o->nwidths, .ntimes = j->ntimes, .m = j->m, .k = j->k};
+    double **wide[] = {&res->train_loss, &res->test_loss, &res->kernel_move, &res->lin_dist,
+                       &res->mean_dist,  &res->mean_z,    &res->cov_dist,  &res->cov_floor};
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if ((*wide[i] = alloc_nan(wt, err)) == NULL)
+            return err->code;
+    if ((res->times = alloc_nan(j->ntimes, err)) == NULL || (res->inf_train_loss = alloc_nan(j->ntimes, err)) == NULL ||
+        (res->inf_test_loss = alloc_nan(j->ntimes, err)) == NULL)
+        return err->code;
+    res->slope_kernel_move = res->slope_lin_dist = res->slope_mean_dist = NAN;
+    for (size_t c = 0; c < j->ntimes; c++)
+        res->times[c] = j->o->lr * (double)j->steps_at[c];
+    return NTKC_OK;
+}
+
+/* One width: every seed, then the averages and the comparison. */
+static int train_width(const Job *j, size_t w, const TrainReference *ref, ntkc_train_result *res, ntkc_error *err)
+{
+    size_t S = j->o->seeds, T = j->ntimes, mk = j->m * j->k;
+    Sums sum = {.train_loss = zeros(T, err), .test_loss = zeros(T, err), .move = zeros(T, err),
+                .lin_sq = zeros(T, err), .f_test = zeros(S * T * mk, err)};
+    int rc = err->code;
+    for (size_t s = 0; s < S && rc == 0; s++)
+        rc = train_one(j, j->o->widths[w], s, &sum, err);
+    for (size_t c = 0; c < T && rc == 0; c++) {
+        size_t at = w * T + c;
+        res->train_loss[at] = sum.train_loss[c] / (double)S;
+        res->kernel_move[at] = sum.move[c] / (double)S;
+        if (j->o->linearized)
+            res->lin_dist[at] = sqrt(sum.lin_sq[c] / (double)(S * mk));
+        TrainEnsemble e = {.seeds = S, .m = j->m, .k = j->k, .stride = T * mk, .f = sum.f_test + c * mk};
+        res->test_loss[at] = j->yt ? train_ensemble_loss(&e, j->yt) : NAN;
+        if (ref)
+            train_compare(&e, ref, c, &res->mean_dist[at], &res->mean_z[at], &res->cov_dist[at], &res->cov_floor[at],
+                          err);
+    }
+    free(sum.train_loss), free(sum.test_loss), free(sum.move), free(sum.lin_sq), free(sum.f_test);
+    return rc ? rc : err->code;
+}
+
+/* ntkc_predict's mean and covariance at the recorded times, on the test
+ * inputs and (for the expected training loss) on the training inputs. */
+static int reference(const ntkc_net *net, const Job *j, TrainReference *ref, ntkc_train_result *res,
+                     ntkc_error *err)
+{
+    size_t T = j->ntimes, n = j->n, m = j->m, k = j->k;
+    ntkc_predict_options po = {.kernel = NTKC_PREDICT_NTK, .eval = j->o->eval};
+    *ref = (TrainReference){.ntimes = T, .m = m, .k = k, .mean = alloc_nan(T * m * k, err),
+                            .cov = alloc_nan(T * m * m, err)};
+    double *mt = alloc_nan(T * n * k, err), *ct = alloc_nan(T * n * n, err);
+    int rc = err->code;
+    if (rc == 0)
+        rc = ntkc_predict(net, n, j->x, j->y, k, m, j->xt, j->dim, res->times, T, &po, ref->mean, ref->cov, NULL, err);
+    if (rc == 0)
+        rc = ntkc_predict(net, n, j->x, j->y, k, n, j->x, j->dim, res->times, T, &po, mt, ct, NULL, err);
+    for (size_t c = 0; c < T && rc == 0; c++) {
+        res->inf_train_loss[c] = train_expected_loss(mt + c * n * k, ct + c * n * n, j->y, n, k);
+        if (j->yt)
+            res->inf_test_loss[c] = train_expected_loss(ref->mean + c * m * k, ref->cov + c * m * m, j->yt, m, k);
+    }
+    free(mt), free(ct);
+    return rc;
+}
+
+/* Steps 0 = s_0 < ... < s_C = steps, evenly spaced. */
+static int record_steps(Job *j, ntkc_error *err)
+{
+    size_t steps = j->o->steps, C = j->o->checkpoints ? j->o->checkpoints : 10;
+    C = C < steps ? C : steps;
+    j->ntimes = C + 1;
+    j->steps_at = malloc(j->ntimes * sizeof *j->steps_at);
+    if (j->steps_at == NULL) {
+        diag_user(err, "train: out of memory");
+        return err->code;
+    }
+    for (size_t c = 0; c <= C; c++)
+        j->steps_at[c] = C ? (size_t)((double)steps * (double)c / (double)C + 0.5) : 0;
+    return NTKC_OK;
+}
+
+int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
+                      size_t m, const double *x_test, const double *y_test, size_t dim, const ntkc_train_options *opts,
+                      ntkc_train_result *res, ntkc_error *err)
+{
+    diag_clear(err);
+    if (net == NULL || opts == NULL || res == NULL || x_train == NULL || y_train == NULL || x_test == NULL) {
+        diag_internal(err, "ntkc_train_finite: the net, the options, the result or an input is NULL");
+        return err->code;
+    }
+    memset(res, 0, sizeof *res);
+    Job j = {.ir = ntkc_net_ir(net), .n = n, .m = m, .k = k, .dim = dim, .x = x_train, .y = y_train,
+             .xt = x_test, .yt = y_test, .o = opts, .norm = (double)n * (double)k};
+    if (check_options(net, &j, opts, err) || record_steps(&j, err) || alloc_result(&j, res, err)) {
+        free(j.steps_at);
+        return err->code;
+    }
+    TrainReference ref = {0};
+    int ntk = opts->param == NTKC_PARAM_NTK;
+    int rc = ntk ? reference(net, &j, &ref, res, err) : 0;
+    for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
+        rc = train_width(&j, w, ntk ? &ref : NULL, res, err);
+    if (rc == 0) {
+        size_t last = j.ntimes - 1;
+        res->slope_kernel_move = train_loglog_slope(opts->widths, res->kernel_move + last, opts->nwidths, j.ntimes);
+        res->slope_lin_dist = train_loglog_slope(opts->widths, res->lin_dist + last, opts->nwidths, j.ntimes);
+        res->slope_mean_dist = train_loglog_slope(opts->widths, res->mean_dist + last, opts->nwidths, j.ntimes);
+    }
+    free(ref.mean), free(ref.cov), free(j.steps_at);
+    return rc;
+}

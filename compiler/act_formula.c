@@ -24,7 +24,7 @@ static int uses_kink(const Sym *e)
  * outside the domain silently returns garbage. Unit variance is what a
  * normalised layer sees; other variances are checked at run time (a
  * non-finite kernel entry is an error there). */
-static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *what, NtkcError *err, const char *src)
+static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *what, ntkc_error *err, const char *src)
 {
     for (int i = 0; i < f->nodes; i++) {
         const Sym *culprit;
@@ -48,7 +48,7 @@ static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *wha
 }
 
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
-                             const double *values, NtkcError *err)
+                             const double *values, ntkc_error *err)
 {
     if (decl->nparams > ACT_MAX_PARAMS) {
         diag_at(err, decl->params[ACT_MAX_PARAMS].pos, prog->src,
@@ -242,7 +242,7 @@ static int name_taken(const Program *prog, const FormulaCache *cache, const char
 }
 
 const ActDef *formula_instance(FormulaCache *cache, Arena *a, const Program *prog, const FormulaConsts *consts,
-                               const ActDecl *decl, const double *values, NtkcError *err)
+                               const ActDecl *decl, const double *values, ntkc_error *err)
 {
     size_t np = decl->nparams < ACT_MAX_PARAMS ? decl->nparams : ACT_MAX_PARAMS;
     int seen = 0;

@@ -31,7 +31,7 @@ typedef struct Segment {
 
 typedef struct Em {
     const IrNet *net;
-    NtkcError *err;
+    ntkc_error *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals;
@@ -836,7 +836,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               ps, ps, n, n, n);
 }
 
-char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
+char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
 {
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);

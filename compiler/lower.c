@@ -593,7 +593,7 @@ static int check_widths(Lower *L)
     return 1;
 }
 
-IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
+IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
@@ -627,7 +627,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     return ir;
 }
 
-const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, NtkcError *err)
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, ntkc_error *err)
 {
     Lower L = {.a = a, .prog = prog, .err = err, .src = prog->src};
     for (size_t i = 0; i < prog->nlets; i++)
@@ -637,7 +637,7 @@ const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, Nt
     return formula_build(a, prog, &consts, d, NULL, err);
 }
 
-int lower_check_program(const Program *prog, NtkcError *err)
+int lower_check_program(const Program *prog, ntkc_error *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
         for (size_t r = 0; r < NRULES; r++)

@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     static const size_t imposed[] = {0, 3};
     for (size_t k = 0; k < sizeof imposed / sizeof imposed[0]; k++) {
-        NtkcError err = {0};
+        ntkc_error err = {0};
         ntkc_graphs *g = graph_data_parse(text, FUZZ_NAME, imposed[k], &err);
         if (g == NULL) {
             if (err.code != NTKC_EUSER || strstr(err.message, FUZZ_NAME) == NULL)
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         check_graphs(g, imposed[k], text);
-        NtkcError err2 = {0};
+        ntkc_error err2 = {0};
         ntkc_graphs *again = graph_data_parse(text, FUZZ_NAME, imposed[k], &err2);
         if (again == NULL || !same_graphs(g, again))
             graph_fuzz_fail("reading the same text twice differs", err2.message, text);

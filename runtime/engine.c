@@ -222,7 +222,7 @@ static size_t run_tile(const Job *J, const Tile *T)
     return bad;
 }
 
-static void locate_non_finite(const Job *J, const Tile *T, NtkcError *err)
+static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
 {
     for (size_t i = T->i0; i < T->i0 + T->r; i++)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
@@ -298,7 +298,7 @@ static void run_prep(const Job *J, size_t n, const double *x, double *prep)
 }
 
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                  double *nngp, double *ntk, const ntkc_eval_options *opts, NtkcError *err)
+                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     if (nngp == NULL && ntk == NULL)
         return 0;

@@ -29,6 +29,6 @@ typedef struct KernelFns {
 
 /* x2 == NULL: symmetric (x2 = x1, n2 = n1), one triangle computed and mirrored. */
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                  double *nngp, double *ntk, const ntkc_eval_options *opts, NtkcError *err);
+                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 #endif

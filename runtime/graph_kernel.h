@@ -20,7 +20,7 @@ typedef struct GraphFns {
 } GraphFns;
 
 /* The generated functions of a compiled graph net (runtime/ntkc_graph.c). */
-int graph_fns_bind(const ntkc_net *net, GraphFns *f, NtkcError *err);
+int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err);
 
 /* How aggregation multiplies: by the graph's density (the default), or
  * always sparse / always through BLAS dgemm (for tests). */
@@ -29,6 +29,6 @@ typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } 
 /* nngp and ntk (either may be NULL): g1->count × g2->count row-major.
  * g2 == NULL: g2 = g1, one triangle computed and mirrored. */
 int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
-                 const ntkc_eval_options *opts, GraphAggMode mode, NtkcError *err);
+                 const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err);
 
 #endif

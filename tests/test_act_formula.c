@@ -18,7 +18,7 @@
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 

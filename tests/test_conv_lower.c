@@ -11,7 +11,7 @@
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 

@@ -15,7 +15,7 @@
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     Program *p;
     IrNet *ir;
 } Lowered;

@@ -12,8 +12,16 @@ LDFLAGS := -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_SRC  := $(sort $(wildcard cli/*.c))
+CLI_SRC  := $(sort $(filter-out cli/mpi_%,$(wildcard cli/*.c)))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# ntkc-mpi (cli/mpi_*.c): the kernel and predict commands over MPI ranks. Built
+# by `all` when Open MPI's mpicc is installed, or by `make mpi` (which installs
+# Open MPI and ScaLAPACK); plain ntkc never links MPI.
+MPI_SRC  := $(sort $(wildcard cli/mpi_*.c))
+MPI_OBJ  := $(MPI_SRC:%.c=$(BUILD)/%.o)
+HAVE_MPI := $(shell command -v mpicc >/dev/null 2>&1 && [ -e /usr/include/scalapack.h -o -e /usr/lib/x86_64-linux-gnu/libscalapack-openmpi.so ] && echo 1)
+MPI_CFLAGS = $(shell mpicc --showme:compile)
+MPI_LIBS   = $(shell mpicc --showme:link) -lscalapack-openmpi
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -32,8 +40,8 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all deps test demo bench bench-parse figures check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
-all: $(BUILD)/ntkc $(BUILD)/libntkc.a
+.PHONY: all mpi test-mpi deps test demo bench bench-parse figures check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
+all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
@@ -84,12 +92,31 @@ $(BUILD)/libntkc.a: $(LIB_OBJ) $(KERNEL_TEXT).o $(HOST_PRIMS).o
 $(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/cli/mpi_%.o: cli/mpi_%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/ntkc-mpi: $(MPI_OBJ) $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(MPI_LIBS) $(LDLIBS)
+
+mpi:
+	@command -v mpicc >/dev/null || ./scripts/install-deps.sh
+	$(MAKE) $(BUILD)/ntkc-mpi
+
+# The MPI tests (tests/mpi/run.sh): ntkc-mpi against ntkc, P = 1..4 ranks
+# (oversubscribed). `make test` runs them when MPI is installed; MPI_TESTS=0
+# skips them (check-asan does: Open MPI's own allocations leak under ASan).
+MPI_TESTS ?= $(if $(HAVE_MPI),1,0)
+test-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
+	./tests/mpi/run.sh $(abspath $(BUILD)/ntkc) $(abspath $(BUILD)/ntkc-mpi)
+
 $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
 # Tests run from the project root (they read examples/, generated/, data/).
 test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 
 # The property test over random nets at scale (tests/random_nets.c): NETS nets
 # from SEED, each against the Monte Carlo finite networks or refused by a named
@@ -108,7 +135,7 @@ check-random: $(BUILD)/check_random
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc
 
-bench: $(BUILD)/ntkc
+bench: $(BUILD)/ntkc $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 	./scripts/bench.sh $(BUILD)/ntkc
 
 # The README's training-dynamics figure from the digits (docs/dynamics_digits.png;
@@ -133,9 +160,11 @@ check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
               -Wno-format-truncation
+# MPI_TESTS=0: the MPI tests are skipped under ASan (Open MPI's own
+# allocations at init and finalize are reported as leaks).
 check-asan:
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
-	    $(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" test
+	    $(MAKE) BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)" MPI_TESTS=0 test
 
 # Memcheck over the whole test suite: the tests and every ntkc they start run
 # under valgrind; the system compiler (started by tests and the cc back end)
@@ -182,4 +211,4 @@ fuzz-afl: fuzz-build-afl
 clean:
 	rm -rf build build-asan build-fuzz build-afl
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d

@@ -35,6 +35,12 @@ typedef struct Job {
     int symmetric, threads;
     int same_inputs; /* row i of x1 is row i of x2 */
     const double *sq1, *sq2; /* Σx² of every row, summed as the emitted prep sums it */
+    /* Where entry (i, j) lives: (i − oi)·ldo + (j − oj) in nngp/ntk/gram. The
+     * whole output: ldo = n2, origin 0. One tile in its own buffer (local):
+     * ldo = its width, origin its corner, and no mirror outside the tile. */
+    size_t ldo, oi, oj;
+    int local;
+    double *prep_store, *sq_store; /* owned: prep1/prep2 and sq1/sq2 point in */
 } Job;
 
 typedef struct Tile {
@@ -43,6 +49,8 @@ typedef struct Tile {
 } Tile;
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+static size_t at(const Job *J, size_t i, size_t j) { return (i - J->oi) * J->ldo + (j - J->oj); }
 
 static size_t task_count(const Job *J)
 {
@@ -92,13 +100,13 @@ static size_t tile_entries(const Tile *T) { return T->diagonal ? T->r * (T->r + 
 static void gram_tile(const Job *J, const Tile *T)
 {
     const double *a = J->x1 + T->i0 * J->dim;
-    double *g = J->gram + T->i0 * J->n2 + T->j0;
+    double *g = J->gram + at(J, T->i0, T->j0);
     if (T->diagonal)
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)T->r, (int)J->dim, 1.0, a, (int)J->dim, 0.0, g,
-                    (int)J->n2);
+                    (int)J->ldo);
     else
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T->r, (int)T->c, (int)J->dim, 1.0, a,
-                    (int)J->dim, J->x2 + T->j0 * J->dim, (int)J->dim, 0.0, g, (int)J->n2);
+                    (int)J->dim, J->x2 + T->j0 * J->dim, (int)J->dim, 0.0, g, (int)J->ldo);
 }
 
 /* Inputs that are copies of each other (up to sign) must have correlation
@@ -114,14 +122,14 @@ static void exact_parallel(const Job *J, const Tile *T)
 {
     const double tol = 2.02 * (double)J->dim * 2.220446049250313e-16;
     for (size_t i = T->i0; i < T->i0 + T->r; i++) {
-        double *g = J->gram + i * J->n2;
+        double *g = J->gram + at(J, i, T->j0); /* column T->j0 */
         double v = J->sq1[i];
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
             if (J->sq2[j] != v)
                 continue;
-            double a = g[j] < 0 ? -g[j] : g[j];
+            double *e = g + (j - T->j0), a = *e < 0 ? -*e : *e;
             if (a >= v - tol * v && a <= v + tol * v)
-                g[j] = g[j] < 0 ? -v : v;
+                *e = *e < 0 ? -v : v;
         }
     }
 }
@@ -142,10 +150,10 @@ static void row_squares(const Job *J, size_t n, const double *x, double *sq)
 /* The kernel on rows [i0, i0+r) × columns [j0, j0+c) of the output. */
 static size_t run_kernel(const Job *J, size_t i0, size_t r, size_t j0, size_t c)
 {
-    size_t at = i0 * J->n2 + j0;
+    size_t o = at(J, i0, j0);
     return J->k->tile(r, c, J->x1 + i0 * J->dim, J->prep1 + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2 + j0 * J->ps,
-                      J->dim, J->gram ? J->gram + at : NULL, J->n2, J->nngp ? J->nngp + at : NULL,
-                      J->ntk ? J->ntk + at : NULL, J->n2);
+                      J->dim, J->gram ? J->gram + o : NULL, J->ldo, J->nngp ? J->nngp + o : NULL,
+                      J->ntk ? J->ntk + o : NULL, J->ldo);
 }
 
 /* dst[k] = src[k·stride] for k < m. The mirror images are written once and
@@ -168,8 +176,10 @@ static void copy_column(double *dst, const double *src, size_t stride, size_t m)
  * their mirror images, in square blocks so both sides stay in cache. */
 static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
 {
+    if (J->local && !T->diagonal)
+        return; /* the caller writes the mirror image */
     double *outs[2] = {J->nngp, J->ntk};
-    size_t n = J->n2;
+    size_t n = J->ldo;
     for (int o = 0; o < 2; o++) {
         double *a = outs[o];
         if (a == NULL)
@@ -180,7 +190,8 @@ static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
                 for (size_t j = jb; j < je; j++) {
                     size_t end = T->diagonal && j < ie ? j : ie; /* i < j on the diagonal */
                     if (end > ib)
-                        copy_column(a + (T->j0 + j) * n + T->i0 + ib, a + (T->i0 + ib) * n + T->j0 + j, n, end - ib);
+                        copy_column(a + at(J, T->j0 + j, T->i0 + ib), a + at(J, T->i0 + ib, T->j0 + j), n,
+                                    end - ib);
                 }
             }
     }
@@ -200,8 +211,8 @@ static size_t run_tile(const Job *J, const Tile *T)
     if (J->k->tri != NULL || !J->symmetric) { /* image kernels: entries cost far more than their mirror */
         if (T->diagonal && J->k->tri != NULL)
             bad += J->k->tri(T->r, J->x1 + T->i0 * J->dim, J->prep1 + T->i0 * J->ps, J->dim,
-                             J->nngp ? J->nngp + T->i0 * J->n2 + T->j0 : NULL,
-                             J->ntk ? J->ntk + T->i0 * J->n2 + T->j0 : NULL, J->n2);
+                             J->nngp ? J->nngp + at(J, T->i0, T->j0) : NULL,
+                             J->ntk ? J->ntk + at(J, T->i0, T->j0) : NULL, J->ldo);
         else
             bad += run_kernel(J, T->i0, T->r, T->j0, T->c);
         if (J->symmetric)
@@ -226,7 +237,7 @@ static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
 {
     for (size_t i = T->i0; i < T->i0 + T->r; i++)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
-            double s = J->nngp ? J->nngp[i * J->n2 + j] : 0, t = J->ntk ? J->ntk[i * J->n2 + j] : 0;
+            double s = J->nngp ? J->nngp[at(J, i, j)] : 0, t = J->ntk ? J->ntk[at(J, i, j)] : 0;
             if (s - s != 0.0 || t - t != 0.0) {
                 diag_user(err,
                           "the kernel is not finite at entry [%zu, %zu] (NNGP %g, NTK %g): the variances "
@@ -297,55 +308,74 @@ static void run_prep(const Job *J, size_t n, const double *x, double *prep)
     }
 }
 
+/* Checks the sizes, lays out the tiling and computes every input's record
+ * (and Σx²). On success the caller owes job_close. */
+static int job_open(Job *J, const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                    size_t edge, int threads, int edge_threads, NtkcError *err)
+{
+    if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
+        diag_user(err, "arrays too large for BLAS (dimensions above 2^31)");
+        return err->code;
+    }
+    *J = (Job){.k = k, .n1 = n1, .n2 = x2 ? n2 : n1, .dim = dim, .x1 = x1, .x2 = x2 ? x2 : x1,
+               .ps = k->prep_size(), .symmetric = x2 == NULL, .same_inputs = x2 == NULL || x2 == x1};
+    J->threads = threads;
+    J->edge = edge ? edge : default_edge(k, n1, edge_threads);
+    J->rows_t = (n1 + J->edge - 1) / J->edge;
+    J->cols_t = (J->n2 + J->edge - 1) / J->edge;
+    J->ldo = J->n2;
+    double *prep = malloc((n1 + (J->symmetric ? 0 : J->n2) + 1) * J->ps * sizeof *prep);
+    double *sq = k->uses_gram() ? malloc((n1 + (J->same_inputs ? 0 : J->n2) + 1) * sizeof *sq) : NULL;
+    if (prep == NULL || (k->uses_gram() && sq == NULL)) {
+        free(prep);
+        free(sq);
+        diag_user(err, "out of memory for %zu per-input records", n1 + J->n2);
+        return err->code;
+    }
+    J->prep_store = prep, J->sq_store = sq;
+    J->prep1 = prep;
+    J->prep2 = J->symmetric ? prep : prep + n1 * J->ps;
+    run_prep(J, n1, x1, prep);
+    if (!J->symmetric)
+        run_prep(J, J->n2, J->x2, prep + n1 * J->ps);
+    if (sq != NULL) {
+        J->sq1 = sq;
+        J->sq2 = J->same_inputs ? sq : sq + n1;
+        row_squares(J, n1, x1, sq);
+        if (!J->same_inputs)
+            row_squares(J, J->n2, J->x2, sq + n1);
+    }
+    return 0;
+}
+
+static void job_close(Job *J)
+{
+    free(J->prep_store);
+    free(J->sq_store);
+}
+
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     if (nngp == NULL && ntk == NULL)
         return 0;
-    if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
-        diag_user(err, "arrays too large for BLAS (dimensions above 2^31)");
-        return err->code;
-    }
-    Job J = {.k = k, .n1 = n1, .n2 = x2 ? n2 : n1, .dim = dim, .x1 = x1, .x2 = x2 ? x2 : x1,
-             .ps = k->prep_size(), .nngp = nngp, .ntk = ntk, .symmetric = x2 == NULL,
-             .same_inputs = x2 == NULL || x2 == x1};
-    if (n1 == 0 || J.n2 == 0)
+    if (n1 == 0 || (x2 && n2 == 0))
         return 0;
-    J.threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
-    J.edge = opts && opts->tile ? opts->tile : default_edge(k, n1, J.threads);
-    J.rows_t = (n1 + J.edge - 1) / J.edge;
-    J.cols_t = (J.n2 + J.edge - 1) / J.edge;
-    J.gram = k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
-    double *prep = malloc((n1 + (J.symmetric ? 0 : J.n2) + 1) * J.ps * sizeof *prep);
-    if (prep == NULL) {
-        diag_user(err, "out of memory for %zu per-input records", n1 + J.n2);
-        return err->code;
-    }
-    J.prep1 = prep;
-    J.prep2 = J.symmetric ? prep : prep + n1 * J.ps;
-    double *sq = J.gram ? malloc((n1 + (J.same_inputs ? 0 : J.n2)) * sizeof *sq) : NULL;
-    if (J.gram && sq == NULL) {
-        free(prep);
-        diag_user(err, "out of memory for %zu per-input records", n1 + J.n2);
-        return err->code;
-    }
+    int threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    run_prep(&J, n1, x1, prep);
-    if (!J.symmetric)
-        run_prep(&J, J.n2, J.x2, prep + n1 * J.ps);
-    if (sq != NULL) {
-        J.sq1 = sq;
-        J.sq2 = J.same_inputs ? sq : sq + n1;
-        row_squares(&J, n1, x1, sq);
-        if (!J.same_inputs)
-            row_squares(&J, J.n2, J.x2, sq + n1);
+    Job J;
+    int rc = job_open(&J, k, n1, x1, n2, x2, dim, opts ? opts->tile : 0, threads, threads, err);
+    if (rc != 0) {
+        openblas_set_num_threads(blas_threads);
+        return rc;
     }
+    J.nngp = nngp, J.ntk = ntk;
+    J.gram = k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
     Outcome o = {.first_bad = (size_t)-1};
     run_tasks(&J, opts, &o);
     openblas_set_num_threads(blas_threads);
-    free(prep);
-    free(sq);
+    job_close(&J);
     if (o.first_bad != (size_t)-1) {
         Tile T = task_tile(&J, o.first_bad);
         locate_non_finite(&J, &T, err);
@@ -356,4 +386,65 @@ int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, co
         return err->code;
     }
     return 0;
+}
+
+/* ---- one tile at a time (engine.h) -------------------------------------- */
+
+struct EngineTiles {
+    Job job;
+    int blas_threads;
+};
+
+int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                      size_t edge, int threads, int edge_threads, EngineTiles **out, NtkcError *err)
+{
+    *out = NULL;
+    EngineTiles *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        diag_internal(err, "out of memory");
+        return err->code;
+    }
+    e->blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = job_open(&e->job, k, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    if (rc != 0) {
+        openblas_set_num_threads(e->blas_threads);
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+size_t engine_tiles_count(const EngineTiles *e) { return e->job.n1 && e->job.n2 ? task_count(&e->job) : 0; }
+
+EngineRect engine_tiles_rect(const EngineTiles *e, size_t t)
+{
+    Tile T = task_tile(&e->job, t);
+    return (EngineRect){.i0 = T.i0, .r = T.r, .j0 = T.j0, .c = T.c, .diagonal = T.diagonal};
+}
+
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, NtkcError *err)
+{
+    Job L = e->job;
+    Tile T = task_tile(&L, t);
+    L.nngp = nngp, L.ntk = ntk;
+    L.gram = L.k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
+    L.ldo = T.c, L.oi = T.i0, L.oj = T.j0, L.local = 1;
+    if (nngp == NULL && ntk == NULL)
+        return 0;
+    if (run_tile(&L, &T) != 0) {
+        locate_non_finite(&L, &T, err);
+        return err->code;
+    }
+    return 0;
+}
+
+void engine_tiles_close(EngineTiles *e)
+{
+    if (e == NULL)
+        return;
+    openblas_set_num_threads(e->blas_threads);
+    job_close(&e->job);
+    free(e);
 }

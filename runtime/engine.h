@@ -31,4 +31,24 @@ typedef struct KernelFns {
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
+/* The same tiles one at a time, for drivers that spread them over processes
+ * (ntkc-mpi): open computes every input's record once; run computes tile t
+ * into nngp/ntk (either may be NULL), each r×c row-major with leading
+ * dimension c — the full tile, its lower half mirrored on the diagonal; the
+ * caller places the mirror image of an off-diagonal tile of a symmetric
+ * output. Each tile holds the bits engine_kernel gives it. Distinct tiles may
+ * run on different threads at once. edge 0: the default edge for a machine
+ * of edge_threads threads; OpenBLAS is single-threaded from open to close. */
+typedef struct EngineTiles EngineTiles;
+typedef struct EngineRect {
+    size_t i0, r, j0, c;
+    int diagonal; /* on the diagonal of a symmetric output */
+} EngineRect;
+int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                      size_t edge, int threads, int edge_threads, EngineTiles **out, NtkcError *err);
+size_t engine_tiles_count(const EngineTiles *e);
+EngineRect engine_tiles_rect(const EngineTiles *e, size_t t);
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, NtkcError *err);
+void engine_tiles_close(EngineTiles *e); /* NULL is a no-op */
+
 #endif

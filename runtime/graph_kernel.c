@@ -380,3 +380,82 @@ int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *
     gset_free(&a);
     return rc;
 }
+
+/* ---- one block at a time (graph_kernel.h) ------------------------------ */
+
+struct GraphTiles {
+    Plan p;
+    GSet a, b;
+    int symmetric;
+};
+
+int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
+                     GraphTiles **out, NtkcError *err)
+{
+    *out = NULL;
+    GraphTiles *G = calloc(1, sizeof *G);
+    if (G == NULL) {
+        diag_internal(err, "out of memory");
+        return err->code;
+    }
+    int rc = read_plan(fns, &G->p, err);
+    if (rc == NTKC_OK)
+        rc = check_set(&G->p, g1, "first", err);
+    if (rc == NTKC_OK && g2)
+        rc = check_set(&G->p, g2, "second", err);
+    if (rc == NTKC_OK)
+        rc = gset_init(&G->a, &G->p, g1, GRAPH_AGG_AUTO, threads, err);
+    if (rc == NTKC_OK && g2)
+        rc = gset_init(&G->b, &G->p, g2, GRAPH_AGG_AUTO, threads, err);
+    G->symmetric = g2 == NULL;
+    if (rc != NTKC_OK) {
+        graph_tiles_close(G);
+        return rc;
+    }
+    *out = G;
+    return NTKC_OK;
+}
+
+int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
+                    double *ntk, size_t ld, NtkcError *err)
+{
+    const GSet *b = G->symmetric ? &G->a : &G->b;
+    Work w;
+    if (work_alloc(&w, G->a.maxn, b->maxn) != 0) {
+        work_free(&w);
+        diag_internal(err, "out of memory for the node-pair buffers");
+        return err->code;
+    }
+    int rc = NTKC_OK;
+    for (size_t i = 0; i < r && rc == NTKC_OK; i++)
+        for (size_t j = upper ? i : 0; j < c; j++) {
+            double s, t;
+            run_pair(&G->p, &G->a.info[i0 + i], &b->info[j0 + j], &w, 0, &s, &t);
+            if (nngp)
+                nngp[i * ld + j] = s;
+            if (ntk)
+                ntk[i * ld + j] = t;
+            if (!isfinite(s) || !isfinite(t)) {
+                diag_user(err,
+                          "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
+                          "variances overflow through the layers; lower w_std or the depth, use "
+                          "aggregate(scale=degree), or scale the features",
+                          i0 + i, j0 + j, s, t);
+                rc = err->code;
+                break;
+            }
+        }
+    work_free(&w);
+    return rc;
+}
+
+void graph_tiles_close(GraphTiles *G)
+{
+    if (G == NULL)
+        return;
+    if (G->b.g != NULL)
+        gset_free(&G->b);
+    if (G->a.g != NULL)
+        gset_free(&G->a);
+    free(G);
+}

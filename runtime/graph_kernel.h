@@ -31,4 +31,16 @@ typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } 
 int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
                  const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err);
 
+/* The same kernel one block at a time, for drivers that spread blocks over
+ * processes (ntkc-mpi): open runs every graph's own pass once (g2 == NULL:
+ * g2 = g1); run computes pairs (i0 + i, j0 + j), i < r, j < c (j ≥ i when
+ * upper) into nngp/ntk[i·ld + j] (either may be NULL), each pair the bits
+ * graph_kernel gives it. Blocks may run on different threads at once. */
+typedef struct GraphTiles GraphTiles;
+int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
+                     GraphTiles **out, NtkcError *err);
+int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
+                    double *ntk, size_t ld, NtkcError *err);
+void graph_tiles_close(GraphTiles *G); /* NULL is a no-op */
+
 #endif

@@ -3,10 +3,13 @@
 #ifndef NTKC_NET_INTERNAL_H
 #define NTKC_NET_INTERNAL_H
 
+#include "engine.h"
 #include "ir.h"
 #include "ntkc.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
+/* The compiled tile functions of a net of vectors or images (not graphs). */
+const KernelFns *ntkc_net_kernel_fns(const ntkc_net *net);
 /* NTKC_NET_PREFIX "<net><suffix>" (c_text.h) in the compiled code, or NULL with err set. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are

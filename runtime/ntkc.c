@@ -187,6 +187,7 @@ int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3])
 }
 const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
 const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
+const KernelFns *ntkc_net_kernel_fns(const ntkc_net *net) { return &net->fns; }
 
 /* Not through the arena: graph kernels of one net may run on several threads. */
 void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *err)

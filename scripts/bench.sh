@@ -81,6 +81,13 @@ if [ -x scripts/bench_cnn.sh ]; then
     cnn=$(scripts/bench_cnn.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_cnn.sh exited non-zero)")
 fi
 
+mpi=""
+if [ -x "$(dirname "$ntkc")/ntkc-mpi" ] && command -v mpirun >/dev/null; then
+    log "MPI: 1, 2, 4 ranks"
+    mpi=$(scripts/bench_mpi.sh "$ntkc" "$(dirname "$ntkc")/ntkc-mpi" 2>/dev/null ||
+        echo "failed (scripts/bench_mpi.sh exited non-zero)")
+fi
+
 log "memory: n = $big, NTK only"
 /usr/bin/time -f "%M %e" -o "$out/rss.txt" "$ntkc" kernel $net "$out/x$big.npy" --ntk "$out/big.ntk.npy" --quiet
 rm -f "$out/big.ntk.npy"
@@ -141,4 +148,7 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo "5. GNTK: Gram matrix of 1000 random graphs (scripts/bench_graph.sh: name value unit)"
     if [ -n "$graph" ]; then echo "$graph" | sed 's/^/  /'; else echo "  n/a"; fi
     echo "  target: ≥ 20× the numpy baseline in graph pairs per second"
+    echo
+    echo "6. ntkc-mpi kernel on 1, 2, 4 ranks of one thread (scripts/bench_mpi.sh; $(nproc) cores: oversubscribed)"
+    if [ -n "$mpi" ]; then echo "$mpi" | sed 's/^/  /'; else echo "  n/a (no ntkc-mpi: make mpi)"; fi
 } | tee "$out/table.txt"

@@ -1,0 +1,359 @@
+/* ntkc-mpi kernel: `ntkc kernel` with the output tiles spread over the ranks.
+ *
+ * Every rank compiles the net and reads the inputs itself from the shared
+ * file system: the inputs are n·d values against the output's n², every
+ * rank needs all of them (any tile may pair any two rows), and a graph set
+ * is a linked structure that would have to be flattened to be broadcast;
+ * reading is cheap next to the kernel, and the per-input checks and records
+ * come out the same on every rank (deterministic code on identical bytes).
+ *
+ * Scheduling is dynamic: a counter on rank 0, exposed through an MPI window,
+ * hands out the engine's tiles in order; each OpenMP thread of each rank
+ * takes the next with MPI_Fetch_and_op, computes it with the engine
+ * (runtime/ntkc_tiles.h) and writes it, and its mirror image when x2 = x1,
+ * straight into the output file with MPI-IO. A rank that fails moves the
+ * counter past the end so the others stop early; the error is then agreed
+ * (mpi_agree) and no output appears. MPI is called from one thread at a time
+ * (MPI_THREAD_SERIALIZED, one critical section). */
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "data.h"
+#include "graph_inputs.h"
+#include "mpi_cmds.h"
+#include "mpi_out.h"
+#include "mpi_util.h"
+#include "npy.h"
+#include "ntkc_tiles.h"
+
+static const char help[] =
+    "usage: mpirun -np P ntkc-mpi kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
+    "                   [--net NAME] [--backend tcc|cc] [--threads N] [--tile E] [--quiet]\n"
+    "\n"
+    "ntkc kernel over MPI: the output's tiles (E × E entries; default the\n"
+    "engine's) are shared dynamically among the ranks, each using N threads,\n"
+    "and written by every rank into the one output with MPI-IO. The result is\n"
+    "bit for bit that of ntkc kernel. Every rank reads the inputs (a shared\n"
+    "file system). Outputs appear only when every rank succeeded. Prints the\n"
+    "summary and the work of each rank unless --quiet.\n";
+
+typedef struct KArgs {
+    const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet;
+} KArgs;
+
+typedef struct Inputs {
+    NpyArray x1, x2;
+    ntkc_graphs *g1, *g2;
+    size_t n1, n2;
+} Inputs;
+
+/* This rank's share, gathered on rank 0 for the summary. */
+enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_WRITE, ST_BYTES, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
+
+typedef struct Run {
+    MPI_Comm comm;
+    MPI_Win win;
+    const ntkc_tiles *tiles;
+    MpiOut *ntk, *nngp;
+    size_t ntasks, edge;
+    int symmetric, threads;
+    double st[ST_COUNT];
+    int rc; /* the first failure of this rank */
+    ntkc_error err;
+} Run;
+
+static int load(const ntkc_net *net, const char *const *paths, int quiet, Inputs *in, ntkc_error *err)
+{
+    if (ntkc_net_takes_graphs(net)) {
+        if ((in->g1 = load_graphs(paths[0], net, quiet, err)) == NULL)
+            return err->code;
+        if (paths[1] && (in->g2 = load_graphs(paths[1], net, quiet, err)) == NULL)
+            return err->code;
+        in->n1 = ntkc_graphs_count(in->g1);
+        in->n2 = in->g2 ? ntkc_graphs_count(in->g2) : in->n1;
+        return 0;
+    }
+    int rc = load_net_inputs(net, paths[0], &in->x1, err);
+    if (rc == 0 && paths[1])
+        rc = load_net_inputs(net, paths[1], &in->x2, err);
+    if (rc == 0 && paths[1] && in->x1.shape[1] != in->x2.shape[1])
+        diag_user(err, "%s has %zu features per row but %s has %zu", paths[0], in->x1.shape[1], paths[1],
+                  in->x2.shape[1]),
+            rc = err->code;
+    if (rc == 0) {
+        in->n1 = in->x1.shape[0];
+        in->n2 = paths[1] ? in->x2.shape[0] : in->n1;
+    }
+    return rc;
+}
+
+/* The next tile for this thread, or ntasks when there is none. */
+static size_t next_tile(Run *R)
+{
+    uint64_t one = 1, got = 0;
+#pragma omp critical(ntkc_mpi)
+    {
+        MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, R->win);
+        MPI_Fetch_and_op(&one, &got, MPI_UINT64_T, 0, 0, MPI_SUM, R->win);
+        MPI_Win_unlock(0, R->win);
+        R->st[ST_FETCHES] += 1;
+    }
+    return got < R->ntasks ? (size_t)got : R->ntasks;
+}
+
+/* After a failure: no rank takes another tile. */
+static void stop_everyone(Run *R)
+{
+    uint64_t end = R->ntasks, old;
+    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, R->win);
+    MPI_Fetch_and_op(&end, &old, MPI_UINT64_T, 0, 0, MPI_REPLACE, R->win);
+    MPI_Win_unlock(0, R->win);
+}
+
+static void transpose(const double *a, size_t r, size_t c, double *t)
+{
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = 0; j < c; j++)
+            t[j * r + i] = a[i * c + j];
+}
+
+/* Writes a computed tile (and its mirror image); caller holds the lock. */
+static int write_tile(Run *R, const ntkc_tile *T, double *bufs[2], double *scratch, ntkc_error *err)
+{
+    MpiOut *outs[2] = {R->nngp, R->ntk};
+    for (int k = 0; k < 2; k++) {
+        if (outs[k] == NULL)
+            continue;
+        if (mpi_out_write(outs[k], T->i0, T->r, T->j0, T->c, bufs[k], T->c, err) != 0)
+            return err->code;
+        if (R->symmetric && !T->diagonal) {
+            transpose(bufs[k], T->r, T->c, scratch);
+            if (mpi_out_write(outs[k], T->j0, T->c, T->i0, T->r, scratch, T->r, err) != 0)
+                return err->code;
+        }
+    }
+    return 0;
+}
+
+/* Σ of the tile's entries on the output's diagonal (for the summary). */
+static double diagonal_sum(const ntkc_tile *T, const double *buf)
+{
+    double s = 0;
+    if (buf != NULL)
+        for (size_t i = 0; i < T->r; i++)
+            if (T->i0 + i >= T->j0 && T->i0 + i < T->j0 + T->c)
+                s += buf[i * T->c + (T->i0 + i - T->j0)];
+    return s;
+}
+
+static void fail(Run *R, int rc, const ntkc_error *err)
+{
+#pragma omp critical(ntkc_mpi)
+    {
+        if (R->rc == 0) {
+            R->rc = rc;
+            R->err = *err;
+            stop_everyone(R);
+        }
+    }
+}
+
+static void work(Run *R)
+{
+    size_t cap = R->edge * R->edge;
+#pragma omp parallel num_threads(R->threads)
+    {
+        double *buf = malloc(3 * cap * sizeof *buf);
+        double *bufs[2] = {R->nngp ? buf : NULL, R->ntk ? buf + cap : NULL};
+        ntkc_error err = {0};
+        if (buf == NULL) {
+            diag_internal(&err, "out of memory for tile buffers of %zu entries", cap);
+            fail(R, err.code, &err);
+        }
+        for (size_t t; buf != NULL && (t = next_tile(R)) < R->ntasks;) {
+            ntkc_tile T = ntkc_tiles_at(R->tiles, t);
+            double start = omp_get_wtime();
+            int rc = ntkc_tiles_run(R->tiles, t, bufs[0], bufs[1], &err);
+            double busy = omp_get_wtime() - start;
+            if (rc != 0) {
+                fail(R, rc, &err);
+                break;
+            }
+#pragma omp critical(ntkc_mpi)
+            {
+                double w0 = omp_get_wtime();
+                rc = write_tile(R, &T, bufs, buf + 2 * cap, &err);
+                R->st[ST_WRITE] += omp_get_wtime() - w0;
+                R->st[ST_TILES] += 1;
+                R->st[ST_ENTRIES] += (double)(T.diagonal ? T.r * (T.r + 1) / 2 : T.r * T.c);
+                R->st[ST_BUSY] += busy;
+                R->st[ST_DIAG_NTK] += diagonal_sum(&T, bufs[1]);
+                R->st[ST_DIAG_NNGP] += diagonal_sum(&T, bufs[0]);
+            }
+            if (rc != 0) {
+                fail(R, rc, &err);
+                break;
+            }
+        }
+        free(buf);
+    }
+}
+
+/* Rank 0: the summary line of ntkc kernel, then one line per rank. */
+static void summarise(Run *R, const ntkc_net *net, size_t n1, size_t n2, double seconds, int ntk, int nngp)
+{
+    int rank, size;
+    MPI_Comm_rank(R->comm, &rank);
+    MPI_Comm_size(R->comm, &size);
+    double *all = rank == 0 ? malloc((size_t)size * ST_COUNT * sizeof *all) : NULL;
+    MPI_Gather(R->st, ST_COUNT, MPI_DOUBLE, all, ST_COUNT, MPI_DOUBLE, 0, R->comm);
+    if (rank != 0 || all == NULL)
+        return;
+    double dn = 0, ds = 0, busy_max = 0, busy_sum = 0;
+    for (int r = 0; r < size; r++) {
+        dn += all[r * ST_COUNT + ST_DIAG_NTK], ds += all[r * ST_COUNT + ST_DIAG_NNGP];
+        double b = all[r * ST_COUNT + ST_BUSY];
+        busy_sum += b, busy_max = b > busy_max ? b : busy_max;
+    }
+    double nd = (double)(n1 < n2 ? n1 : n2);
+    printf("%s: %zu x %zu %s%s%s in %.3f s on %d ranks", ntkc_net_name(net), n1, n2, ntk ? "NTK" : "",
+           ntk && nngp ? " + " : "", nngp ? "NNGP" : "", seconds, size);
+    if (ntk)
+        printf("; NTK diagonal mean %.6g", dn / nd);
+    if (nngp)
+        printf("; NNGP diagonal mean %.6g", ds / nd);
+    printf("\n%zu tiles of edge %zu; work balance (max/mean busy) %.3f\n", R->ntasks, R->edge,
+           busy_sum > 0 ? busy_max / (busy_sum / size) : 1.0);
+    for (int r = 0; r < size; r++) {
+        const double *s = all + r * ST_COUNT;
+        /* Every fetch moves 8 bytes each way. */
+        printf("rank %d: %.0f tiles, %.0f entries, busy %.3f s, wrote %.0f bytes in %.3f s, %.0f counter fetches "
+               "(%.0f bytes)\n",
+               r, s[ST_TILES], s[ST_ENTRIES], s[ST_BUSY], s[ST_BYTES], s[ST_WRITE], s[ST_FETCHES],
+               16 * s[ST_FETCHES]);
+    }
+    free(all);
+}
+
+static int compute(MPI_Comm comm, const ntkc_net *net, const Inputs *in, const KArgs *a, long threads, long tile,
+                   double t0, ntkc_error *err)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    int nthreads = threads > 0 ? (int)threads : omp_get_max_threads();
+    ntkc_tiles *tiles = in->g1 ? ntkc_tiles_graphs(net, in->g1, in->g2, (size_t)tile, nthreads, err)
+                               : ntkc_tiles_matrix(net, in->n1, in->x1.data, in->n2, in->x2.data, in->x1.shape[1],
+                                                   (size_t)tile, nthreads, nthreads * size, err);
+    int rc = mpi_agree(comm, tiles ? 0 : err->code, err);
+    Run R = {.comm = comm, .tiles = tiles, .symmetric = in->g1 ? in->g2 == NULL : in->x2.data == NULL,
+             .threads = nthreads};
+    if (rc == 0)
+        rc = mpi_out_create(comm, a->ntk, in->n1, in->n2, &R.ntk, err);
+    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, in->n1, in->n2, &R.nngp, err)) != 0) {
+        MpiOut *outs[1] = {R.ntk};
+        mpi_out_finish(comm, outs, 1, rc, err);
+    }
+    if (rc != 0) {
+        ntkc_tiles_free(tiles);
+        return rc;
+    }
+    R.ntasks = ntkc_tiles_count(tiles);
+    ntkc_tile first = ntkc_tiles_at(tiles, 0);
+    R.edge = first.r > first.c ? first.r : first.c;
+    uint64_t *counter;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Win_allocate(rank == 0 ? sizeof *counter : 0, sizeof *counter, MPI_INFO_NULL, comm, &counter, &R.win);
+    if (rank == 0)
+        *counter = 0;
+    MPI_Barrier(comm); /* the counter is set before anyone takes from it */
+    work(&R);
+    MPI_Barrier(comm);
+    MPI_Win_free(&R.win);
+    if (R.rc != 0)
+        *err = R.err;
+    MpiOut *outs[2] = {R.ntk, R.nngp};
+    R.st[ST_BYTES] = mpi_out_bytes(R.ntk) + mpi_out_bytes(R.nngp);
+    rc = mpi_out_finish(comm, outs, 2, R.rc, err);
+    double seconds = MPI_Wtime() - t0;
+    if (rc == 0 && !a->quiet) /* collective: every rank sends its share */
+        summarise(&R, net, in->n1, in->n2, seconds, a->ntk != NULL, a->nngp != NULL);
+    ntkc_tiles_free(tiles);
+    return rc;
+}
+
+static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    double t0 = MPI_Wtime();
+    ntkc_backend backend;
+    int rc = parse_backend("kernel", a->backend, &backend) != 0;
+    long threads = rc == 0 && a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
+    long tile = rc == 0 && a->tile ? args_positive("kernel", "--tile", a->tile) : 0;
+    rc = rc || threads < 0 || tile < 0;
+    const char *paths[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
+    const char *read[3] = {paths[0], paths[1], args->positional[0]};
+    if (rc == 0 && ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
+                    (a->nngp && check_output_not_input(a->nngp, read, 3, err))))
+        rc = err->code;
+    if (rc == 0 && a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0)
+        diag_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
+    ntkc_net *net = NULL;
+    if (rc == 0) {
+        ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
+        net = ntkc_compile_file(args->positional[0], &copts, err);
+        rc = net ? 0 : err->code;
+    }
+    Inputs in = {0};
+    if (rc == 0)
+        rc = load(net, paths, a->quiet != NULL || rank != 0, &in, err);
+    if (rc == 0 && mpi_test_fail(comm, "input"))
+        diag_user(err, "%s: cannot read (NTKC_MPI_TEST_FAIL)", paths[0]), rc = err->code;
+    rc = mpi_agree(comm, rc, err);
+    if (rc == 0)
+        rc = compute(comm, net, &in, a, threads, tile, t0, err);
+    npy_free(&in.x1);
+    npy_free(&in.x2);
+    ntkc_graphs_free(in.g1);
+    ntkc_graphs_free(in.g2);
+    ntkc_net_free(net);
+    return rc;
+}
+
+int mpi_cmd_kernel(MPI_Comm comm, int argc, char **argv)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    KArgs a = {0};
+    const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp},       {"--net", 1, &a.net_name},
+                             {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--tile", 1, &a.tile},
+                             {"--quiet", 0, &a.quiet},     {NULL, 0, NULL}};
+    Args args;
+    int bad = args_parse("kernel", argc, argv, specs, &args) != 0;
+    if (!bad && args.help) {
+        if (rank == 0)
+            fputs(help, stdout);
+        return 0;
+    }
+    if (!bad && (args.npositional < 2 || args.npositional > 3 || (!a.ntk && !a.nngp))) {
+        if (rank == 0) {
+            fputs(help, stderr);
+            fprintf(stderr, "\nntkc kernel: %s\n",
+                    args.npositional < 2 ? "needs NET.ntk and X1.npy"
+                    : args.npositional > 3 ? "too many arguments"
+                                           : "give --ntk and/or --nngp");
+        }
+        bad = 1;
+    }
+    if (bad)
+        return 1;
+    ntkc_error err = {0};
+    int rc = run(comm, &args, &a, &err);
+    return rc == 0 ? 0 : mpi_report(comm, &err);
+}

@@ -1,0 +1,44 @@
+#include "mpi_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mpi_agree(MPI_Comm comm, int rc, ntkc_error *err)
+{
+    int rank, size, first;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = rc != 0 ? rank : size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == size)
+        return 0;
+    int code = rc;
+    if (rank == first && err->code == 0) /* a usage error already printed by that rank */
+        err->message[0] = '\0';
+    MPI_Bcast(&code, 1, MPI_INT, first, comm);
+    MPI_Bcast(err->message, (int)sizeof err->message, MPI_CHAR, first, comm);
+    err->message[sizeof err->message - 1] = '\0';
+    err->code = code;
+    return code;
+}
+
+int mpi_test_fail(MPI_Comm comm, const char *stage)
+{
+    const char *hook = getenv("NTKC_MPI_TEST_FAIL");
+    size_t len = strlen(stage);
+    if (hook == NULL || strncmp(hook, stage, len) != 0 || hook[len] != ':')
+        return 0;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    return atoi(hook + len + 1) == rank;
+}
+
+int mpi_report(MPI_Comm comm, const ntkc_error *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0 && err->message[0] != '\0')
+        fprintf(stderr, "ntkc: %s\n", err->message);
+    return err->code ? err->code : 2;
+}

@@ -1,0 +1,25 @@
+/* What every ntkc-mpi command shares: errors agreed across ranks, and the
+ * test hook that makes one rank fail on purpose. */
+#ifndef NTKC_CLI_MPI_UTIL_H
+#define NTKC_CLI_MPI_UTIL_H
+
+#include <mpi.h>
+
+#include "ntkc.h"
+
+/* Collective. Each rank passes its own outcome (0, or an exit code with err
+ * holding the message). Returns on every rank the code of the lowest failing
+ * rank, err then holding that rank's message; 0 when every rank succeeded. */
+int mpi_agree(MPI_Comm comm, int rc, ntkc_error *err);
+
+/* Tests only: NTKC_MPI_TEST_FAIL=STAGE:RANK (STAGE "input" or "write") makes
+ * that rank fail at that stage as if its read or write had failed, so the
+ * tests can show a one-rank failure reaching every rank ("write" fails the
+ * rank's writes, and its output at the end should it have written no tile).
+ * 1 when this rank is to fail there. */
+int mpi_test_fail(MPI_Comm comm, const char *stage);
+
+/* Rank 0 prints err's message; every rank returns the exit code. */
+int mpi_report(MPI_Comm comm, const ntkc_error *err);
+
+#endif

@@ -1,0 +1,168 @@
+#!/bin/sh
+# The MPI tests (make test-mpi): ntkc-mpi against ntkc.
+#   run.sh NTKC NTKC_MPI
+# - kernel: for every family (fully connected, image, graph), P = 1..4 ranks
+#   (oversubscribed on this machine), tile edges that do not divide n, the
+#   symmetric output and a cross kernel: the .npy files equal ntkc's byte for
+#   byte (bit-identical entries, same header).
+# - failures seen by one rank (an input it cannot read, a write that fails:
+#   the NTKC_MPI_TEST_FAIL hook; a tile whose kernel overflows: real): every
+#   rank exits 1, the message is printed, no output appears, an existing file
+#   at the output path is untouched and no temp file is left.
+# - predict: ntkc-mpi predict's mean equals ntkc predict's to rounding for every
+#   family on 1..4 ranks; a singular kernel and a one-rank input failure exit 1
+#   on every rank with no output.
+set -eu
+NTKC=$1
+NTKC_MPI=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3 # Debian's, with python3-numpy
+# CI runs as root; more ranks than cores need --oversubscribe.
+# Ranks yield while they wait in MPI: oversubscribed, busy-polling ranks would
+# take the cores from the ones working.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
+export OMPI_MCA_mpi_yield_when_idle=1
+MPIRUN="mpirun --oversubscribe --bind-to none"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(19)
+np.save(d + "/fc1.npy", r.normal(size=(45, 7)) * 1.7)
+np.save(d + "/fc2.npy", r.normal(size=(23, 7)))
+np.save(d + "/img1.npy", r.normal(size=(19, 8, 8, 1)))
+np.save(d + "/img2.npy", r.normal(size=(11, 8, 8, 1)))
+x = r.normal(size=(30, 7))
+x[17] *= 1e200  # its squared norm overflows: the kernel is not finite in its row and column
+np.save(d + "/huge.npy", x)
+PYEOF
+$PY "$ROOT/scripts/random_graphs.py" 37 3 12 7 1 >"$T/g1.txt"
+$PY "$ROOT/scripts/random_graphs.py" 13 3 12 7 2 >"$T/g2.txt"
+
+FC="$ROOT/examples/fc.ntk"
+IMG="$ROOT/tests/mpi/cnn.ntk"
+GR="$ROOT/examples/gntk.ntk"
+
+# same NAME NET X1 [X2] -- MPI_ARGS: ntkc-mpi on P ranks equals ntkc.
+same() {
+    name=$1 p=$2 net=$3 x1=$4 x2=$5
+    shift 5
+    "$NTKC" kernel "$net" $x1 $x2 --ntk "$T/ref_k.npy" --nngp "$T/ref_s.npy" --quiet 2>"$T/err" ||
+        { bad "$name: ntkc failed: $(cat "$T/err")"; return; }
+    rm -f "$T/k.npy" "$T/s.npy"
+    if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$T/k.npy" --nngp "$T/s.npy" "$@" \
+        >"$T/out" 2>"$T/err"; then
+        bad "$name P=$p: ntkc-mpi failed: $(cat "$T/err")"
+        return
+    fi
+    if cmp -s "$T/ref_k.npy" "$T/k.npy" && cmp -s "$T/ref_s.npy" "$T/s.npy"; then ok; else bad "$name P=$p: differs from ntkc"; fi
+}
+
+for p in 1 2 3 4; do
+    same "fc symmetric, 45 rows, tile 8" $p "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
+    same "image symmetric, 19 images, tile 8" $p "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
+    same "graph symmetric, 37 graphs, tile 5" $p "$GR" "$T/g1.txt" "" --tile 5 --threads 2
+done
+same "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
+same "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
+same "image cross 19 x 11, default tile" 3 "$IMG" "$T/img1.npy" "$T/img2.npy"
+same "graph cross 37 x 13, tile 6" 3 "$GR" "$T/g1.txt" "$T/g2.txt" --tile 6
+
+# fails NAME EXPECTED_MESSAGE NET X1 -- MPI_ARGS (environment in HOOK)
+fails() {
+    name=$1 msg=$2 net=$3 x1=$4
+    shift 4
+    echo "old" >"$T/k.npy"
+    rm -f "$T/s.npy" "$T/rc".*
+    # Each rank records its own exit code.
+    env ${HOOK:-} $MPIRUN -np 4 sh -c '"$@"; echo $? >"'"$T"'/rc.$OMPI_COMM_WORLD_RANK"' sh \
+        "$NTKC_MPI" kernel "$net" "$x1" --ntk "$T/k.npy" --nngp "$T/s.npy" "$@" >"$T/out" 2>"$T/err" || true
+    codes=$(cat "$T/rc".* 2>/dev/null | tr '\n' ' ')
+    [ "$codes" = "1 1 1 1 " ] || { bad "$name: exit codes '$codes', not 1 on every rank"; return; }
+    grep -q "$msg" "$T/err" || { bad "$name: message lacks '$msg': $(cat "$T/err")"; return; }
+    [ "$(cat "$T/k.npy")" = old ] || { bad "$name: the existing output was changed"; return; }
+    [ ! -e "$T/s.npy" ] || { bad "$name: an output appeared"; return; }
+    [ -z "$(find "$T" -name '*.tmp')" ] || { bad "$name: a temp file was left"; return; }
+    ok
+}
+
+HOOK="NTKC_MPI_TEST_FAIL=input:2" fails "rank 2 cannot read its input" "fc1.npy: cannot read" "$FC" "$T/fc1.npy" --tile 8
+HOOK="NTKC_MPI_TEST_FAIL=write:1" fails "a write fails on rank 1" "cannot write output: write failed" "$FC" \
+    "$T/fc1.npy" --tile 8
+HOOK="" fails "the kernel overflows in one row's tiles" "the kernel is not finite at entry" "$FC" "$T/huge.npy" --tile 4
+
+# predict: ntkc-mpi predict equals ntkc predict to rounding (max |difference| <=
+# 1e-9 × max(1, max |mean|): different but backward-stable factorisations of a
+# kernel regularised to condition ~1e4), on P = 1..4 ranks, blocks that do not
+# divide n, finite times and t = inf together.
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(7)
+np.save(d + "/ylab.npy", r.integers(0, 3, size=45))
+np.save(d + "/yf.npy", r.normal(size=(19, 2)))
+# three points, each repeated four times: the unregularised kernel has rank 3
+np.save(d + "/dup.npy", np.repeat(r.normal(size=(3, 7)), 4, axis=0))
+np.save(d + "/ydup.npy", r.normal(size=(12, 1)))
+PYEOF
+close() { # A B: means equal to rounding
+    $PY -c "import numpy as np, sys
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() <= 1e-9 * max(1, np.abs(a).max()) else 1)" "$1" "$2"
+}
+predicts() { # NAME P NET -- ARGS...
+    name=$1 p=$2 net=$3
+    shift 3
+    "$NTKC" predict "$net" "$@" --mean "$T/ref_m.npy" --quiet 2>"$T/err" ||
+        { bad "$name: ntkc predict failed: $(cat "$T/err")"; return; }
+    rm -f "$T/m.npy"
+    if ! $MPIRUN -np "$p" "$NTKC_MPI" predict "$net" "$@" --mean "$T/m.npy" --tile 8 --quiet >"$T/out" 2>"$T/err"; then
+        bad "$name P=$p: ntkc-mpi predict failed: $(cat "$T/err")"
+        return
+    fi
+    if close "$T/ref_m.npy" "$T/m.npy"; then ok; else bad "$name P=$p: mean differs from ntkc predict"; fi
+}
+for p in 1 2 3 4; do
+    predicts "predict fc, labels, 45 train" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+        --test "$T/fc2.npy" --time 1,30,inf --reg 1e-4
+    predicts "predict image, float targets, 19 train" $p "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+        --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
+    predicts "predict graph, the file's labels, 37 train" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
+        --time 2,inf --reg 1e-4
+done
+predicts "predict fc, nngp kernel" 3 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
+    --kernel nngp --time 0.5,inf --reg 1e-3
+
+# A failure that every rank sees the same way (a singular kernel at t = inf) and
+# one that only rank 3 sees: every rank exits 1, no mean appears.
+pfails() { # NAME MESSAGE ARGS...
+    name=$1 msg=$2
+    shift 2
+    rm -f "$T/m.npy" "$T/rc".*
+    env ${HOOK:-} $MPIRUN -np 4 sh -c '"$@"; echo $? >"'"$T"'/rc.$OMPI_COMM_WORLD_RANK"' sh \
+        "$NTKC_MPI" predict "$FC" "$@" --mean "$T/m.npy" --tile 4 >"$T/out" 2>"$T/err" || true
+    codes=$(cat "$T/rc".* 2>/dev/null | tr '\n' ' ')
+    [ "$codes" = "1 1 1 1 " ] || { bad "$name: exit codes '$codes', not 1 on every rank"; return; }
+    grep -q "$msg" "$T/err" || { bad "$name: message lacks '$msg': $(cat "$T/err")"; return; }
+    [ ! -e "$T/m.npy" ] || { bad "$name: a mean appeared"; return; }
+    ok
+}
+if "$NTKC" predict "$FC" --train "$T/dup.npy" --targets "$T/ydup.npy" --test "$T/fc2.npy" --mean "$T/m.npy" \
+    --quiet 2>/dev/null; then
+    bad "ntkc predict accepts the singular training kernel: the next test would show nothing"
+fi
+HOOK="" pfails "predict: singular training kernel at t = inf" "is singular" --train "$T/dup.npy" \
+    --targets "$T/ydup.npy" --test "$T/fc2.npy"
+HOOK="NTKC_MPI_TEST_FAIL=input:3" pfails "predict: rank 3 cannot read its input" "cannot read" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
+
+echo "MPI tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -311,7 +311,7 @@ static void run_prep(const Job *J, size_t n, const double *x, double *prep)
 /* Checks the sizes, lays out the tiling and computes every input's record
  * (and Σx²). On success the caller owes job_close. */
 static int job_open(Job *J, const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                    size_t edge, int threads, int edge_threads, NtkcError *err)
+                    size_t edge, int threads, int edge_threads, ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
         diag_user(err, "arrays too large for BLAS (dimensions above 2^31)");
@@ -396,7 +396,7 @@ struct EngineTiles {
 };
 
 int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, NtkcError *err)
+                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;
     EngineTiles *e = calloc(1, sizeof *e);
@@ -424,7 +424,7 @@ EngineRect engine_tiles_rect(const EngineTiles *e, size_t t)
     return (EngineRect){.i0 = T.i0, .r = T.r, .j0 = T.j0, .c = T.c, .diagonal = T.diagonal};
 }
 
-int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, NtkcError *err)
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
 {
     Job L = e->job;
     Tile T = task_tile(&L, t);

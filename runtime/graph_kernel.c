@@ -390,7 +390,7 @@ struct GraphTiles {
 };
 
 int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
-                     GraphTiles **out, NtkcError *err)
+                     GraphTiles **out, ntkc_error *err)
 {
     *out = NULL;
     GraphTiles *G = calloc(1, sizeof *G);
@@ -417,7 +417,7 @@ int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_grap
 }
 
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
-                    double *ntk, size_t ld, NtkcError *err)
+                    double *ntk, size_t ld, ntkc_error *err)
 {
     const GSet *b = G->symmetric ? &G->a : &G->b;
     Work w;

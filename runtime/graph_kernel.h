@@ -38,9 +38,9 @@ int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *
  * graph_kernel gives it. Blocks may run on different threads at once. */
 typedef struct GraphTiles GraphTiles;
 int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
-                     GraphTiles **out, NtkcError *err);
+                     GraphTiles **out, ntkc_error *err);
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
-                    double *ntk, size_t ld, NtkcError *err);
+                    double *ntk, size_t ld, ntkc_error *err);
 void graph_tiles_close(GraphTiles *G); /* NULL is a no-op */
 
 #endif

@@ -66,7 +66,7 @@ $(BUILD)/embed_text: tools/embed_text.c | $(DEPS_STAMP)
 
 $(KERNEL_TEXT).c: $(BUILD)/embed_text $(KERNEL_C) $(KERNEL_CHECK)
 	@mkdir -p $(dir $@)
-	./$(BUILD)/embed_text $@ $(KERNEL_C)
+	$(BUILD)/embed_text $@ $(KERNEL_C)
 
 $(KERNEL_TEXT).o: $(KERNEL_TEXT).c compiler/kernel_text.h
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -81,7 +81,7 @@ $(BUILD)/gen_host_prims: $(BUILD)/tools/gen_host_prims.o $(BUILD)/libntkc-compil
 # the arithmetic every emitted file starts with.
 $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h &: $(BUILD)/gen_host_prims
 	@mkdir -p $(dir $(HOST_PRIMS))
-	./$(BUILD)/gen_host_prims $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h
+	$(BUILD)/gen_host_prims $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h
 
 $(HOST_PRIMS).o: $(HOST_PRIMS).c
 	$(CC) $(CFLAGS) $(PRIM_FLAGS) -MMD -MP -c $< -o $@

@@ -34,8 +34,17 @@ static void print_formula(const Formula *f)
     sym_print(&sb, f->phi, d->var);
     sb_printf(&sb, "\n%s'(%s) = ", d->name, d->var);
     sym_print(&sb, f->dphi, d->var);
-    sb_printf(&sb, "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g)%s\n",
-              f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->kinked ? "; kinked: converges slowly" : "");
+    if (f->trap)
+        sb_printf(&sb,
+                  "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
+                  "estimated relative error %.1e (target %g), checked at variances up to %g\n",
+                  f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+    else
+        sb_printf(&sb,
+                  "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
+                  "estimated relative error %.1e at unit variance%s\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh_err,
+                  f->kinked ? "; kinked: converges slowly, and worse at larger variances" : "");
     fputs(sb.data, stdout);
     sb_free(&sb);
 }

@@ -17,10 +17,17 @@ extern const ActDef act_monomial, act_polynomial;
 double act_ipow(double x, int n);      /* x^n, n >= 0 */
 double act_odd_factorial2(int k);      /* k!! for odd k, (-1)!! = 1 */
 
-/* Clips a correlation into [-1, 1] in C text; shared by the relu family. */
+/* The correlation in C text, shared by the kinked duals (relu's too): within
+ * 8 ulps of ±1 it is snapped to ±1 exactly, which also clips it into
+ * [-1, 1]. An input paired with itself (or with a copy in the second file)
+ * reaches a kinked layer with Σ12 and √(Σ11Σ22) a few roundings apart, and
+ * acos/asin have an infinite slope at ±1: one ulp of ρ moves them by 1.5e-8.
+ * A distinct pair that close to ±1 is indistinguishable from a copy at the
+ * precision Σ12 was computed with (the same 8 ulps as ntkc_relu_qr). */
+#define ACT_C_SNAP_RHO                                                                                             \
+    "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
 #define ACT_C_CORRELATION                                                                                          \
     "    double norm = sqrt(s11 * s22);\n"                                                                          \
-    "    double rho = norm > 0 ? s12 / norm : 0.0;\n"                                                               \
-    "    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);\n"
+    "    double rho = norm > 0 ? s12 / norm : 0.0;\n" ACT_C_SNAP_RHO
 
 #endif

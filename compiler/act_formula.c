@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "c_text.h"
+#include "formula_quad.h"
 #include "gauss_hermite.h"
 #include "strbuf.h"
 
@@ -21,30 +22,94 @@ static int uses_kink(const Sym *e)
 }
 
 /* φ (or φ') must be finite on every node: a quadrature through a pole or
- * outside the domain silently returns garbage. Unit variance is what a
- * normalised layer sees; other variances are checked at run time (a
- * non-finite kernel entry is an error there). */
+ * outside the domain silently returns garbage. */
+static void report_not_finite(Arena *a, const Formula *f, const Sym *e, const char *what, double x, double scale,
+                              ntkc_error *err, const char *src)
+{
+    const Sym *culprit;
+    double v = sym_eval_blame(e, x, &culprit);
+    StrBuf sb;
+    sb_init(&sb);
+    sym_print(&sb, culprit ? culprit : e, f->decl->var);
+    char *term = arena_strdup(a, sb.data ? sb.data : "");
+    sb_free(&sb);
+    double tv = culprit ? sym_eval(culprit, x) : v;
+    const char *where = scale == 1.0 ? "unit variance" : arena_printf(a, "variance %g", scale * scale);
+    diag_at(err, culprit ? culprit->pos : f->decl->pos, src,
+            "%s of '%s' is not finite at %s = %.17g, a quadrature node at %s: %s is %s there%s", what,
+            f->decl->name, f->decl->var, x, where, term, isnan(tv) ? "not a number" : (tv > 0 ? "+inf" : "-inf"),
+            x != 0 ? "" : f->trap ? " (the rule has a node at 0)" : " (an odd number of points has a node at 0; an even 'quad N' has none)");
+}
+
 static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *what, ntkc_error *err, const char *src)
 {
     for (int i = 0; i < f->nodes; i++) {
-        const Sym *culprit;
-        double v = sym_eval_blame(e, f->z[i], &culprit);
-        if (isfinite(v))
+        if (isfinite(sym_eval(e, f->z[i])))
             continue;
-        StrBuf sb;
-        sb_init(&sb);
-        sym_print(&sb, culprit ? culprit : e, f->decl->var);
-        char *term = arena_strdup(a, sb.data ? sb.data : "");
-        sb_free(&sb);
-        double tv = culprit ? sym_eval(culprit, f->z[i]) : v;
-        diag_at(err, culprit ? culprit->pos : f->decl->pos, src,
-                "%s of '%s' is not finite at %s = %.17g, a quadrature node at unit variance: %s is %s there%s",
-                what, f->decl->name, f->decl->var, f->z[i], term,
-                isnan(tv) ? "not a number" : (tv > 0 ? "+inf" : "-inf"),
-                f->z[i] == 0 ? " (an odd number of points has a node at 0; an even 'quad N' has none)" : "");
+        report_not_finite(a, f, e, what, f->z[i], 1.0, err, src);
         return 0;
     }
     return 1;
+}
+
+/* E φ², E φ'² at unit variance by the n-point Gauss–Hermite rule. */
+static int gh_moments(const Formula *f, int n, double *out)
+{
+    double *z = malloc(2 * (size_t)n * sizeof *z), *w = z ? z + n : NULL;
+    if (z == NULL || gauss_hermite(n, z, w) != 0) {
+        free(z);
+        return -1;
+    }
+    out[0] = out[1] = 0.0;
+    for (int i = 0; i < n; i++)
+        if (w[i] >= FORMULA_MIN_WEIGHT) {
+            double p = sym_eval(f->phi, z[i]), d = sym_eval(f->dphi, z[i]);
+            out[0] += w[i] * p * p;
+            out[1] += w[i] * d * d;
+        }
+    free(z);
+    return 0;
+}
+
+/* A Gauss–Hermite rule (asked for with 'quad N', or for a kinked formula):
+ * its error at unit variance, against the 1000-point rule. */
+static double gh_error(const Formula *f)
+{
+    double m1[2], m2[2], e = 0.0;
+    if (gh_moments(f, f->quad, m1) != 0 || gh_moments(f, GH_MAX_POINTS, m2) != 0)
+        return INFINITY;
+    for (int k = 0; k < 2; k++)
+        if (m1[k] != m2[k])
+            e = fmax(e, fabs(m1[k] - m2[k]) / fmax(fabs(m2[k]), 1e-300));
+    return e;
+}
+
+/* Chooses the trapezoidal step (formula_quad.h), or says why there is none. */
+static int calibrate(Arena *a, Formula *f, ntkc_error *err, const char *src)
+{
+    FormulaQuadStatus st = formula_quad_calibrate(f->phi, f->dphi, &f->tq);
+    const char *what = f->tq.worst_which ? "the derivative" : "the formula";
+    switch (st) {
+    case FQ_OK:
+        return 1;
+    case FQ_NOT_FINITE:
+        report_not_finite(a, f, f->tq.worst_which ? f->dphi : f->phi, what, f->tq.bad_x, f->tq.bad_scale, err, src);
+        return 0;
+    case FQ_NO_DECAY:
+        diag_at(err, f->decl->pos, src,
+                "%s of '%s' grows too fast: its square does not decay against the Gaussian weight at variance %g "
+                "(the dual kernel's integral diverges or is dominated by |%s| > %g)",
+                what, f->decl->name, f->tq.bad_scale * f->tq.bad_scale, f->decl->var,
+                f->tq.L * f->tq.bad_scale);
+        return 0;
+    case FQ_NO_CONVERGE:
+        break;
+    }
+    diag_at(err, f->decl->pos, src,
+            "the Gaussian integrals of %s of '%s' do not converge (best relative change %.2g at variance %g, target "
+            "%g): a pole on or next to the real line, or a kink (then ask for a rule with 'quad N')",
+            what, f->decl->name, f->tq.err_est, f->tq.bad_scale * f->tq.bad_scale, FORMULA_QUAD_TARGET);
+    return 0;
 }
 
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
@@ -64,6 +129,11 @@ const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts 
     if (f->phi == NULL || f->dphi == NULL)
         return NULL;
     f->kinked = uses_kink(f->phi);
+    f->trap = decl->quad == 0 && !f->kinked;
+    if (f->trap) {
+        f->quad = 0;
+        return calibrate(a, f, err, prog->src) ? f : NULL;
+    }
     f->quad = decl->quad ? (int)decl->quad : FORMULA_QUAD_DEFAULT;
     double *z = arena_alloc(a, (size_t)f->quad * sizeof *z), *w = arena_alloc(a, (size_t)f->quad * sizeof *w);
     if (gauss_hermite(f->quad, z, w) != 0) {
@@ -84,6 +154,7 @@ const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts 
     if (!check_nodes(a, f, f->phi, "the formula", err, prog->src) ||
         !check_nodes(a, f, f->dphi, "the derivative", err, prog->src))
         return NULL;
+    f->gh_err = gh_error(f);
     return f;
 }
 
@@ -162,6 +233,81 @@ static void emit_dual(StrBuf *sb, const Formula *f, const char *cname)
               f->nodes, cname, f->nodes, cname, cname);
 }
 
+/* The trapezoidal rule (formula_quad.h) at run time: the step follows the
+ * scale of each dimension — the outer one sees φ(a·z) and E[φ(v) | u], whose
+ * scale is |c| = b·|ρ|; the inner one φ(c·z_i + d·z_j). The arguments are put
+ * in one order (Σ11 <= Σ22) first: the rule is not symmetric in u and v, and a
+ * pair must get the same bits as its mirror (the symmetric path computes one
+ * triangle). A standard deviation beyond the largest at which calibration
+ * found the integrand decayed by |z| = L (when that is below the largest
+ * checked, FORMULA_MAX_SCALE) gives NaN, which the engine reports. */
+static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
+{
+    sb_printf(sb,
+              "static int ntkc_rule_%s(double scale, double *z, double *w)\n"
+              "{\n"
+              "    double h = ",
+              cname);
+    sb_double(sb, f->tq.step);
+    sb_printf(sb,
+              " / (scale > 1.0 ? scale : 1.0), nn = floor(%.17g / h), total = 0.0;\n"
+              "    if (!(nn <= %d.0))\n"
+              "        return -1;\n"
+              "    int n = (int)nn;\n"
+              "    for (int m = n; m >= 0; m--) {\n"
+              "        z[m] = m * h;\n"
+              "        w[m] = exp(-0.5 * z[m] * z[m]);\n"
+              "        total += m ? 2.0 * w[m] : w[m];\n"
+              "    }\n"
+              "    for (int m = 0; m <= n; m++)\n"
+              "        w[m] /= total;\n"
+              "    return n;\n"
+              "}\n\n",
+              f->tq.L, FORMULA_TRAP_MAX);
+    sb_printf(sb,
+              "static void ntkc_dual_%s(const double *p, double s11, double s12, double s22,\n"
+              "                         double *T, double *Td)\n"
+              "{\n"
+              "    (void)p;\n"
+              "    if (s11 > s22) {\n"
+              "        double sw = s11;\n"
+              "        s11 = s22;\n"
+              "        s22 = sw;\n"
+              "    }\n"
+              "    double a = sqrt(s11), b = sqrt(s22);\n"
+              "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
+              "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
+              "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n"
+              "    double zo[%d], wo[%d], zi[%d], wi[%d];\n"
+              "    int no = ntkc_rule_%s(a > fabs(c) ? a : fabs(c), zo, wo);\n"
+              "    int ni = d > 0.0 ? ntkc_rule_%s(d, zi, wi) : 0;\n"
+              "    if (no < 0 || ni < 0 || b > %.17g) { /* beyond the node budget or the checked decay */\n"
+              "        *T = *Td = 0.0 / 0.0;\n"
+              "        return;\n"
+              "    }\n"
+              "    if (d == 0.0) /* |rho| = 1 or a zero variance: one inner term */\n"
+              "        zi[0] = 0.0, wi[0] = 1.0;\n"
+              "    double t = 0.0, td = 0.0;\n"
+              "    for (int mo = -no; mo <= no; mo++) {\n"
+              "        double zz = mo < 0 ? -zo[-mo] : zo[mo], ww = wo[mo < 0 ? -mo : mo];\n"
+              "        double u = a * zz, cz = c * zz, fv = 0.0, gv = 0.0, gu, fu;\n"
+              "        for (int mi = -ni; mi <= ni; mi++) {\n"
+              "            double g, fz = ntkc_phi_%s(cz + d * (mi < 0 ? -zi[-mi] : zi[mi]), &g);\n"
+              "            double wj = wi[mi < 0 ? -mi : mi];\n"
+              "            fv += wj * fz;\n"
+              "            gv += wj * g;\n"
+              "        }\n"
+              "        fu = ntkc_phi_%s(u, &gu);\n"
+              "        t += ww * fu * fv;\n"
+              "        td += ww * gu * gv;\n"
+              "    }\n"
+              "    *T = t;\n"
+              "    *Td = td;\n"
+              "}\n",
+              cname, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, cname,
+              cname, f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, cname);
+}
+
 /* φ and φ' in one function, common subexpressions computed once. */
 static void emit_phi(StrBuf *sb, Arena *a, const Formula *f, const char *cname)
 {
@@ -204,11 +350,22 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
     sb_puts(&sb, "\n *   derivative: ");
     c_text_escape(&sb, text.data);
     sb_free(&text);
-    sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension. */\n"
-                   "double log1p(double);\n",
-              f->quad);
+    if (f->trap) {
+        sb_puts(&sb, "\n * Dual kernels by the trapezoidal rule with step ");
+        sb_double(&sb, f->tq.step);
+        sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e). */\n"
+                       "double log1p(double);\n",
+                  f->tq.err_est);
+    } else {
+        sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension. */\n"
+                       "double log1p(double);\n",
+                  f->quad);
+    }
     emit_phi(&sb, a, f, cname);
-    emit_dual(&sb, f, cname);
+    if (f->trap)
+        emit_dual_trap(&sb, f, cname);
+    else
+        emit_dual(&sb, f, cname);
     return sb_take(&sb);
 }
 

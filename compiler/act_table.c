@@ -42,9 +42,7 @@ static const ActDef act_relu = {
         "                           double *T, double *Td)\n"
         "{\n"
         "    (void)p;\n"
-        "    double norm = sqrt(s11 * s22);\n"
-        "    double rho = norm > 0 ? s12 / norm : 0.0;\n"
-        "    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);\n"
+        ACT_C_CORRELATION
         "    double theta = ntkc_acos(rho);\n"
         "    /* sin(acos(rho)) = sqrt(1 - rho^2): one transcendental per pair. */\n"
         "    *T = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);\n"

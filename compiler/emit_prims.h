@@ -39,9 +39,10 @@ int prim_act_has_block(const ActDef *def);
 int prim_uses_relu_qr(const IrNet *net, const IrOp *op);
 
 /* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits
- * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined (the
- * host primitives and the cc back end), gcc on glibc >= 2.35 learns that
- * libmvec has vector versions of the libm functions. */
+ * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined, gcc on
+ * glibc >= 2.35 learns that libmvec has vector versions of the libm
+ * functions; nothing defines it: libmvec's results differ from libm's in the
+ * last bits, vector lanes from scalar tails, and so would the back ends. */
 void prim_emit_libm(StrBuf *sb);
 
 /* An activation's dual function, as act.h specifies it: a declaration that

@@ -219,6 +219,11 @@ const Sym *sym_div(SymCtx *c, const Sym *a, const Sym *b, SrcPos pos)
         return sym_mul(c, sym_div(c, a->a, b, pos), a->b, pos);
     if (is_num(a) && b->kind == SYM_MUL && is_num(b->a))
         return sym_div(c, sym_div(c, a, b->a, pos), b->b, pos);
+    /* a/exp(e) = a*exp(-e): no exp overflowing in a denominator where the
+     * quotient is small (cos(x)/exp(x*x/2) at variance 25 gave inf/inf),
+     * and equal functions written either way simplify alike. */
+    if (is_call(b, FN_EXP))
+        return sym_mul(c, a, sym_call(c, FN_EXP, sym_neg(c, b->a, pos), NULL, pos), pos);
     const Sym *l = logistic(c, a, b, pos);
     if (l != NULL || c->err->code)
         return l;

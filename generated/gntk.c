@@ -158,7 +158,7 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     (void)p;
     double norm = sqrt(s11 * s22);
     double rho = norm > 0 ? s12 / norm : 0.0;
-    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);
+    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;
     double theta = ntkc_acos(rho);
     /* sin(acos(rho)) = sqrt(1 - rho^2): one transcendental per pair. */
     *T = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);
@@ -232,16 +232,16 @@ const int *ntkcnet_gntk_graph_plan(void)
 {
     static const int plan[] = {
         1, 7, 1, /* input graph(7), x.x' not divided by F */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 10 */
-        2, 0, 0, /* segment: lines 11-11 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 10 */
-        2, 1, 0, /* segment: lines 11-11 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 10 */
-        2, 2, 0, /* segment: lines 11-11 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 10 */
-        2, 3, 0, /* segment: lines 11-11 */
-        4, 0, 1, /* readout(sum, jk=true) at line 13 */
-        2, 4, 0, /* segment: lines 14-14 */
+        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        2, 0, 0, /* segment: lines 14-14 */
+        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        2, 1, 0, /* segment: lines 14-14 */
+        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        2, 2, 0, /* segment: lines 14-14 */
+        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        2, 3, 0, /* segment: lines 14-14 */
+        4, 0, 1, /* readout(sum, jk=true) at line 16 */
+        2, 4, 0, /* segment: lines 17-17 */
         0, 0, 0};
     return plan;
 }
@@ -254,13 +254,13 @@ static void ntkcnet_gntk_seg0(size_t n1, size_t n2, const double *var1, const do
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
         double *si = s + i * ld, *ti = t + i * ld;
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[0 * n1 + i], var2 + 0 * n2, si, ti);
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[1 * n1 + i], var2 + 1 * n2, si, ti);
     }
 }
@@ -269,18 +269,18 @@ static void ntkcnet_gntk_segd0(size_t n, const double *d, size_t ldd, double *va
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[0 * n + u] = s;
         {
             double T, Td;
             ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[1 * n + u] = s;
         {
             double T, Td;
@@ -297,13 +297,13 @@ static void ntkcnet_gntk_seg1(size_t n1, size_t n2, const double *var1, const do
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
         double *si = s + i * ld, *ti = t + i * ld;
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[2 * n1 + i], var2 + 2 * n2, si, ti);
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[3 * n1 + i], var2 + 3 * n2, si, ti);
     }
 }
@@ -312,18 +312,18 @@ static void ntkcnet_gntk_segd1(size_t n, const double *d, size_t ldd, double *va
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[2 * n + u] = s;
         {
             double T, Td;
             ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[3 * n + u] = s;
         {
             double T, Td;
@@ -340,13 +340,13 @@ static void ntkcnet_gntk_seg2(size_t n1, size_t n2, const double *var1, const do
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
         double *si = s + i * ld, *ti = t + i * ld;
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[4 * n1 + i], var2 + 4 * n2, si, ti);
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[5 * n1 + i], var2 + 5 * n2, si, ti);
     }
 }
@@ -355,18 +355,18 @@ static void ntkcnet_gntk_segd2(size_t n, const double *d, size_t ldd, double *va
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[4 * n + u] = s;
         {
             double T, Td;
             ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[5 * n + u] = s;
         {
             double T, Td;
@@ -383,13 +383,13 @@ static void ntkcnet_gntk_seg3(size_t n1, size_t n2, const double *var1, const do
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
         double *si = s + i * ld, *ti = t + i * ld;
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[6 * n1 + i], var2 + 6 * n2, si, ti);
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
-        /* relu at line 11 */
+        /* relu at line 14 */
         ntkc_block_act_relu((const double *)0, n2, var1[7 * n1 + i], var2 + 7 * n2, si, ti);
     }
 }
@@ -398,18 +398,18 @@ static void ntkcnet_gntk_segd3(size_t n, const double *d, size_t ldd, double *va
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[6 * n + u] = s;
         {
             double T, Td;
             ntkc_dual_relu((const double *)0, s, s, s, &T, &Td);
             s = T;
         }
-        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 11 */
+        /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         s = 2.0000000000000004 * s + 0.0;
-        /* relu at line 11 */
+        /* relu at line 14 */
         var[7 * n + u] = s;
         {
             double T, Td;
@@ -426,7 +426,7 @@ static void ntkcnet_gntk_seg4(size_t n1, size_t n2, const double *var1, const do
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
         double *si = s + i * ld, *ti = t + i * ld;
-        /* dense(w_std=1.0, b_std=0.0) at line 14 */
+        /* dense(w_std=1.0, b_std=0.0) at line 17 */
         ntkc_block_dense_ntk(n2, 1.0, 0.0, si, ti);
     }
 }
@@ -435,7 +435,7 @@ static void ntkcnet_gntk_segd4(size_t n, const double *d, size_t ldd, double *va
 {
     for (size_t u = 0; u < n; u++) {
         double s = d[u * ldd];
-        /* dense(w_std=1.0, b_std=0.0) at line 14 */
+        /* dense(w_std=1.0, b_std=0.0) at line 17 */
         s = 1.0 * s + 0.0;
         (void)s, (void)var;
     }

@@ -155,7 +155,7 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     (void)p;
     double norm = sqrt(s11 * s22);
     double rho = norm > 0 ? s12 / norm : 0.0;
-    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);
+    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;
     double theta = ntkc_acos(rho);
     /* sin(acos(rho)) = sqrt(1 - rho^2): one transcendental per pair. */
     *T = norm * (sqrt(1.0 - rho * rho) + (NTKC_PI - theta) * rho) * (0.5 / NTKC_PI);

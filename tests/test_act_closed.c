@@ -270,3 +270,40 @@ Test(act_closed, names_parameters_and_defaults)
         cr_expect_eq(d->nrequired, want[i].nrequired, "%s", want[i].name);
     }
 }
+
+/* Issue 14: an input paired with itself (or with a copy of itself in the
+ * second file) reaches an activation with Σ12 a few roundings away from
+ * √(Σ11Σ22). Kinked duals snap correlations within 8 ulps of ±1 to ±1 (acos
+ * and asin have an infinite slope there: one ulp of ρ moved sign's NNGP by
+ * 9.5e-9 before); smooth ones move by ulps. Every built-in, within 1e-12 of
+ * its value at ρ = ±1 exactly, from 1 to 7 ulps inside. */
+ParameterizedTestParameters(act_closed, snaps_near_plus_minus_one)
+{
+    return cr_make_param_array(Case, cases, NCASES);
+}
+
+ParameterizedTest(Case *c, act_closed, snaps_near_plus_minus_one)
+{
+    const ActDef *d = def_of(c);
+    DualFn dual;
+    JitModule *m = act_jit_duals(&d, 1, &dual);
+    static const double ss[][2] = {{1, 1}, {0.3, 2.7}, {2.5, 2.5}, {1e-3, 40}};
+    for (size_t i = 0; i < sizeof ss / sizeof ss[0]; i++)
+        for (int sign = -1; sign <= 1; sign += 2)
+            for (int k = 1; k <= 7; k++) {
+                double s11 = ss[i][0], s22 = ss[i][1], norm = sqrt(s11 * s22), T1, Td1, T, Td;
+                if (strcmp(c->act, "exp") == 0 && s22 > 10)
+                    continue; /* e^(b²s/2·4) is fine, but keep to where exp's kernel is O(1)-conditioned */
+                dual(c->p, s11, sign * norm, s22, &T1, &Td1);
+                dual(c->p, s11, sign * norm * (1 - k * 0x1p-53), s22, &T, &Td);
+                double D1[2], D2[2];
+                d->diag(d, c->p, s11, &D1[0], &D1[1]);
+                d->diag(d, c->p, s22, &D2[0], &D2[1]);
+                double scale[2] = {sqrt(fabs(D1[0] * D2[0])) + 1e-300, sqrt(fabs(D1[1] * D2[1])) + 1e-300};
+                cr_expect_leq(act_rel_err(T, T1, scale[0]), 1e-12, "%s(%g): T at rho = %d(1 - %d ulps): %.17g vs %.17g",
+                              c->act, c->p[0], sign, k, T, T1);
+                cr_expect_leq(act_rel_err(Td, Td1, scale[1]), 1e-12,
+                              "%s(%g): Td at rho = %d(1 - %d ulps): %.17g vs %.17g", c->act, c->p[0], sign, k, Td, Td1);
+            }
+    jit_free(m);
+}

@@ -56,7 +56,7 @@ Test(act_formula, lowers_to_quadrature_instances)
     cr_expect_str_eq(c->name, "sw__2");
     cr_expect_str_eq(ir->ops[7].u.act.def->name, "softplus2");
     cr_expect_eq(a->nparams, 0, "parameters are folded into the formulas");
-    cr_expect_not_null(strstr(a->c_dual, "Gauss-Hermite"));
+    cr_expect_not_null(strstr(a->c_dual, "trapezoidal rule"));
     cr_expect_not_null(strstr(a->c_dual, "ntkc_dual_sw("));
     cr_expect_float_eq(c->phi(c, 1.5, NULL), 1.5 / (1 + exp(-3.0)), 1e-15);
     cr_expect_float_eq(a->dphi(a, 0.7, NULL), 1 / (1 + exp(-0.7)) * (1 + 0.7 * (1 - 1 / (1 + exp(-0.7)))), 1e-15);
@@ -121,7 +121,9 @@ Test(act_formula, quadrature_matches_closed_forms)
     cr_expect_leq(worst_against_builtin("act gelu2(x) = x * (1 + erf(x / sqrt(2))) / 2", "gelu2", "gelu", NULL),
                   1e-8);
     cr_expect_leq(worst_against_builtin("act sin2(x) = sin(x)", "sin2", "sin", sin_p), 1e-8);
-    cr_expect_leq(worst_against_builtin("act p3(x) = 1 + x - x^3/3", "p3", "polynomial", poly_p), 1e-12);
+    /* the trapezoidal rule is not exact on polynomials as Gauss-Hermite was:
+     * held to the rule's stated target (measured 7.2e-12) */
+    cr_expect_leq(worst_against_builtin("act p3(x) = 1 + x - x^3/3", "p3", "polynomial", poly_p), 1e-10);
     /* Kinked: relu2 is computed by quadrature because the user asked for it
      * (built-in names get closed forms), and Gauss-Hermite through a kink
      * converges slowly: measured 9.8e-3 (Ṫ near ρ = 1) with the default rule.
@@ -197,8 +199,8 @@ Test(act_formula, errors_with_positions)
 {
     expect_error("act f(x) = x * tanhh(x)", "1:16", "unknown function 'tanhh' in the formula of 'f'; did you mean 'tanh'?");
     expect_error("act f(x) = x * frob(x)", "1:16", "unknown function 'frob' in the formula of 'f' (functions: exp, log");
-    expect_error("act f(x) = log(x)", "1:12", "the formula of 'f' is not finite at x = -");
-    expect_error("act f(x) = log(x)", "1:12", "a quadrature node at unit variance: log(x) is not a number there");
+    expect_error("act f(x) = log(x)", "1:12", "the formula of 'f' is not finite at x = 0");
+    expect_error("act f(x) = log(x)", "1:12", "a quadrature node at unit variance: log(x) is -inf there (the rule has a node at 0)");
     expect_error("act f(x) = 1/x quad 3", "1:13", "the formula of 'f' is not finite at x = 0, a quadrature node");
     expect_error("act f(x) = sqrt(abs(x)) quad 5", "1:12", "the derivative of 'f' is not finite at x = 0");
     expect_error("act f(x) = x / (1 - 1)", "1:14", "division by zero: the denominator is the constant 0");
@@ -255,11 +257,13 @@ Test(act_formula, derive_prints_phi_and_its_derivative)
     cr_assert_eq(status, 0, "%s", out);
     cr_expect_str_eq(out, "swish(x) = x*sigmoid(x)\n"
                           "swish'(x) = sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x))\n"
-                          "dual kernels: 96-point Gauss-Hermite quadrature per dimension (54 nodes with weight >= 1e-18)\n"
+                          "dual kernels: trapezoidal rule per dimension, step 0.5/max(1, sqrt(variance)), |z| <= 7.6; "
+                          "estimated relative error 1.9e-11 (target 3e-11), checked at variances up to 256\n"
                           "\n"
                           "softplus(x, b=2) = softplus(2*x)/2\n"
                           "softplus'(x) = sigmoid(2*x)\n"
-                          "dual kernels: 40-point Gauss-Hermite quadrature per dimension (34 nodes with weight >= 1e-18)\n");
+                          "dual kernels: 40-point Gauss-Hermite quadrature per dimension (34 nodes with weight >= 1e-18); "
+                          "estimated relative error 2.7e-07 at unit variance\n");
     free(out);
     out = run_derive("act f(x) = x\n", "relu", &status);
     cr_expect_eq(status, 1);
@@ -296,4 +300,115 @@ Test(act_formula, kernels_through_the_library, .timeout = TIMEOUT(120))
     ntkc_net_free(net);
     cr_expect_leq(max_rel_diff(k1, k2, N * N), 1e-12);
     cr_expect_geq(min_eigenvalue(s1, N), -1e-12, "NNGP is PSD");
+}
+
+/* Issue 14: the quadrature meets its target at the variances deep nets and
+ * large w_std produce. erf and a Gaussian bump written as formulas against
+ * the table's closed forms (independent: Williams' arcsine formula and the
+ * Gaussian determinant) at variances 1 to 100 and correlations up to ±1; the
+ * fixed 96-point Gauss-Hermite rule erred by 2e-3 on tanh's Ṫ at variance 9. */
+static double worst_at_large_variances(const char *acts, const char *use, const char *builtin, const double *p)
+{
+    Lowered r;
+    const ActDef *defs[2] = {formula_def(&r, acts, use), act_lookup(builtin)};
+    DualFn fns[2];
+    JitModule *m = act_jit_duals(defs, 2, fns);
+    static const double vars[] = {1, 4, 9, 25, 100};
+    static const double rhos[] = {-1, -0.7, 0, 0.6, 0.99, 1};
+    double worst = 0;
+    for (size_t i = 0; i < 5; i++)
+        for (size_t j = 0; j < 5; j++)
+            for (size_t k = 0; k < 6; k++) {
+                double s11 = vars[i], s22 = vars[j], s12 = rhos[k] * sqrt(s11 * s22);
+                double T[2], Td[2], D1[2], D2[2];
+                fns[0](NULL, s11, s12, s22, &T[0], &Td[0]);
+                fns[1](p, s11, s12, s22, &T[1], &Td[1]);
+                defs[1]->diag(defs[1], p, s11, &D1[0], &D1[1]);
+                defs[1]->diag(defs[1], p, s22, &D2[0], &D2[1]);
+                double eT = act_rel_err(T[0], T[1], fmax(sqrt(D1[0] * D2[0]), 1e-300));
+                double eTd = act_rel_err(Td[0], Td[1], fmax(sqrt(D1[1] * D2[1]), 1e-300));
+                cr_expect_leq(fmax(eT, eTd), 1e-10, "%s at s11=%g s22=%g rho=%g: T %.17g vs %.17g, Td %.17g vs %.17g",
+                              use, s11, s22, rhos[k], T[0], T[1], Td[0], Td[1]);
+                worst = fmax(worst, fmax(eT, eTd));
+            }
+    jit_free(m);
+    arena_free(&r.a);
+    if (getenv("NTKC_REPORT"))
+        fprintf(stderr, "formula %-30s vs %-8s variances 1..100: max rel err %.2e\n", acts, builtin, worst);
+    return worst;
+}
+
+Test(act_formula, meets_target_at_large_variances, .timeout = TIMEOUT(120))
+{
+    const double erf_p[] = {1, 1, 0}, erf2_p[] = {1, 2, 0}, gauss_p[] = {1, -0.5};
+    worst_at_large_variances("act e1(x) = erf(x)", "e1", "erf", erf_p);
+    worst_at_large_variances("act e2(x) = erf(2 * x)", "e2", "erf", erf2_p);
+    worst_at_large_variances("act g1(x) = exp(-x^2/2)", "g1", "gaussian", gauss_p);
+}
+
+/* tanh's diagonal (ρ = 1) at variances 1, 2, 4, 9, 25 against a 1-D
+ * reference in the activation's own variable: the trapezoidal rule in x with
+ * step 1e-3 over |x| <= 9.5·√s (the emitted rule steps in z, at most 0.25 in x). */
+Test(act_formula, tanh_diagonal_against_fine_reference)
+{
+    Lowered r;
+    const ActDef *def = formula_def(&r, "act t(x) = tanh(x)", "t");
+    DualFn fn;
+    JitModule *m = act_jit_duals(&def, 1, &fn);
+    static const double vars[] = {1, 2, 4, 9, 25};
+    for (size_t i = 0; i < 5; i++) {
+        double s = vars[i], sd = sqrt(s), h = 1e-3, ref[2] = {0, 0}, tot = 0;
+        for (long k = -(long)(9.5 * sd / h); k <= (long)(9.5 * sd / h); k++) {
+            double x = k * h, w = exp(-0.5 * x * x / s), t = tanh(x), d = 1 - t * t;
+            ref[0] += w * t * t;
+            ref[1] += w * d * d;
+            tot += w;
+        }
+        double T, Td;
+        fn(NULL, s, s, s, &T, &Td);
+        cr_expect_leq(fabs(T - ref[0] / tot), 1e-10 * ref[0] / tot, "variance %g: T %.17g, reference %.17g", s, T,
+                      ref[0] / tot);
+        cr_expect_leq(fabs(Td - ref[1] / tot), 1e-10 * ref[1] / tot, "variance %g: Td %.17g, reference %.17g", s,
+                      Td, ref[1] / tot);
+    }
+    jit_free(m);
+    arena_free(&r.a);
+}
+
+/* Equal functions give equal kernels: exp in a denominator becomes exp of
+ * the negated argument (cos(x)/exp(x*x/2) overflowed to inf/inf at variance 25). */
+Test(act_formula, exp_in_a_denominator_simplifies)
+{
+    Lowered r1, r2;
+    const ActDef *defs[2] = {formula_def(&r1, "act gc(x) = cos(x) / exp(x * x / 2)", "gc"),
+                             formula_def(&r2, "act gd(x) = exp(-x^2/2) * cos(x)", "gd")};
+    DualFn fns[2];
+    JitModule *m = act_jit_duals(defs, 2, fns);
+    static const double vars[] = {1, 25, 100};
+    for (size_t i = 0; i < 3; i++) {
+        double T[2], Td[2];
+        for (int k = 0; k < 2; k++)
+            fns[k](NULL, vars[i], 0.3 * vars[i], vars[i], &T[k], &Td[k]);
+        cr_expect(isfinite(T[0]) && isfinite(Td[0]), "variance %g: %g %g", vars[i], T[0], Td[0]);
+        cr_expect_leq(fabs(T[0] - T[1]), 1e-15 * fabs(T[1]) + 1e-300, "variance %g: %.17g vs %.17g", vars[i], T[0], T[1]);
+        cr_expect_leq(fabs(Td[0] - Td[1]), 1e-13 * fabs(Td[1]) + 1e-300, "variance %g: %.17g vs %.17g", vars[i], Td[0],
+                      Td[1]);
+    }
+    /* E[cos²(5Z)e^(−25Z²)] = (1 + e^(−100/102))/(2√51) */
+    double want = (1 + exp(-100.0 / 102)) / (2 * sqrt(51.0)), T, Td;
+    fns[0](NULL, 25, 25, 25, &T, &Td);
+    cr_expect_leq(fabs(T - want), 1e-10 * want, "%.17g vs %.17g", T, want); /* the target; measured 2.2e-12 */
+    jit_free(m);
+    arena_free(&r1.a);
+    arena_free(&r2.a);
+}
+
+/* Issue 15 item 13: integrals that diverge are refused with a position. */
+Test(act_formula, divergent_integrals_are_refused)
+{
+    expect_error("act f(x) = 1/x", "1:13", "the formula of 'f' is not finite at x = 0, a quadrature node at unit variance");
+    expect_error("act f(x) = exp(x^2/2)", "1:5", "grows too fast");
+    expect_error("act f(x) = exp(x^2)", "1:5", "grows too fast");
+    expect_error("act f(x) = 1/(x - 0.3)", "1:5", "do not converge");
+    expect_error("act f(x) = 1/(x^2 - 2)", "1:5", "do not converge");
 }

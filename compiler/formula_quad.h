@@ -1,0 +1,61 @@
+/* The quadrature of a smooth formula activation's dual kernels: the
+ * trapezoidal rule on z = m·h for E[f(aZ)], Z ~ N(0, 1), with a step that
+ * shrinks with the scale a, h = H / max(a, 1). For an integrand analytic in
+ * the strip |Im x| < δ (x = a·z, the activation's own variable) the rule's
+ * error is ~exp(−2πδ/H) whatever a is: the step stays fixed in x, where φ's
+ * features are, and the Gaussian is resolved at a <= 1 by the same H. A
+ * Gauss–Hermite rule of fixed order instead loses accuracy as a grows (its
+ * nodes stay fixed in z while φ(a·z) sharpens): 96 points were 2e-3 off for
+ * tanh's Ṫ at variance 9.
+ *
+ * H is chosen at compile time, per formula: the largest of a ladder whose 1-D
+ * moments E φ(aZ)², E φ'(aZ)², E φ(aZ), E φ'(aZ) agree with the rule of step
+ * H/2 to FORMULA_QUAD_TARGET at every scale a from 1/4 to FORMULA_MAX_SCALE
+ * (or up to where the integrand stops decaying at |z| = FORMULA_TRAP_L). */
+#ifndef NTKC_FORMULA_QUAD_H
+#define NTKC_FORMULA_QUAD_H
+
+#include "sym.h"
+
+/* The widest cutoff: nodes at |z| <= L, exp(-L²/2) = 1.5e-17 relative for a
+ * bounded φ. Each formula gets the narrowest of 6.4, 7.0, ..., 8.8 whose
+ * estimated truncation error stays below FORMULA_TAIL_LIMIT over the same
+ * range of scales (a bounded φ: 6.4, where the tail is 1.6e-10 of the
+ * Gaussian mass... checked, not assumed). */
+#define FORMULA_TRAP_L 8.8
+/* Per dimension at most 2·FORMULA_TRAP_MAX + 1 nodes (stack arrays). */
+enum { FORMULA_TRAP_MAX = 1500 };
+#define FORMULA_QUAD_TARGET 3e-11
+/* The largest scale √Σ checked at compile time. */
+#define FORMULA_MAX_SCALE 16.0
+/* The part of the integral beyond |z| = L, estimated from the outermost
+ * terms (f(L)ϕ(L)/L against the term h·f(L)ϕ(L)), above which a relative
+ * error is declared: the integrand does not decay fast enough there (growth
+ * like the Gaussian weight or faster). A sum fails when its end terms exceed
+ * FORMULA_TAIL_LIMIT·h·L of the sum of absolute terms. */
+#define FORMULA_TAIL_LIMIT 1e-11
+
+typedef enum {
+    FQ_OK,
+    FQ_NOT_FINITE,  /* φ or φ' not finite at a node: *bad_x */
+    FQ_NO_DECAY,    /* the integrand does not decay at a scale <= 1 */
+    FQ_NO_CONVERGE, /* no step of the ladder reaches the target */
+} FormulaQuadStatus;
+
+typedef struct FormulaQuad {
+    double step;      /* H (x units) */
+    double L;         /* nodes at |z| <= L: the narrowest cutoff that keeps the decay range */
+    double err_est;   /* max relative change of the moments from H to H/2 */
+    double max_scale; /* largest a at which the integrand decays by L (<= FORMULA_MAX_SCALE) */
+    int worst_which;  /* on failure: 0 = φ, 1 = φ' */
+    double bad_x, bad_scale;
+} FormulaQuad;
+
+/* Nodes m = 0..n of the rule at scale a with step H: z_m = m·h, weights
+ * w_m ∝ exp(−z_m²/2) normalised so that w_0 + 2 Σ_{m>0} w_m = 1. Returns n,
+ * or -1 when more than FORMULA_TRAP_MAX would be needed. */
+int formula_trap_rule(double step, double L, double scale, double *z, double *w);
+
+FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q);
+
+#endif

@@ -40,8 +40,10 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all mpi test-mpi deps test demo bench bench-parse figures check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl fuzz-build-afl
-all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
+.PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures \
+        check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
+        fuzz-build-afl install uninstall
+all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
 # Installs the Debian packages when any header we build against is missing.
 $(DEPS_STAMP):
@@ -89,6 +91,36 @@ $(HOST_PRIMS).o: $(HOST_PRIMS).c
 $(BUILD)/libntkc.a: $(LIB_OBJ) $(KERNEL_TEXT).o $(HOST_PRIMS).o
 	rm -f $@ && ar rcs $@ $^
 
+# The shared library (for Python's ctypes and for pkg-config users): the same
+# sources compiled a second time with -fPIC into $(BUILD)/pic/, so libntkc.a
+# and the ntkc binary keep their position-dependent code. Exports only the
+# functions of include/ntkc.h (a version script made from the header); the
+# SONAME carries the major version of NTKC_VERSION.
+VERSION  := $(shell sed -n 's/^\#define NTKC_VERSION "\(.*\)"/\1/p' include/ntkc.h)
+SONAME   := libntkc.so.$(firstword $(subst ., ,$(VERSION)))
+SO_FILE  := libntkc.so.$(VERSION)
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/shlib/tcc_pic_shim.o
+
+$(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PRIM_FLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/libntkc.map: include/ntkc.h
+	@mkdir -p $(dir $@)
+	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
+	  echo 'local: *; };'; } >$@
+
+$(BUILD)/$(SO_FILE): $(PIC_OBJ) $(BUILD)/libntkc.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libntkc.map \
+	    -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PIC_OBJ) $(LDLIBS)
+
+$(BUILD)/libntkc.so: $(BUILD)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(BUILD)/$(SONAME) && ln -sf $(SO_FILE) $@
+
 $(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -114,9 +146,67 @@ $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
 # Tests run from the project root (they read examples/, generated/, data/).
-test: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+# The Criterion suite, then the Python package's tests and the install check
+# (skipped when TEST_ARGS narrows the Criterion run to some suites).
+test: $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
+	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))
+	$(if $(SAN),$(if $(TEST_ARGS),,@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)"))
+
+# The Python package (python/ntkc) over this build's libntkc.so, checked
+# against this build's ntkc. Under ASan the interpreter is not instrumented:
+# libasan is preloaded and its leak check (which would report Python's own
+# allocations) is off.
+PYTHON ?= /usr/bin/python3
+PY_ENV := OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_LIB=$(abspath $(BUILD)/libntkc.so) \
+          NTKC_BIN=$(abspath $(BUILD)/ntkc) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+          $(if $(findstring address,$(SAN)),LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so) \
+          ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTIONS))
+test-python: $(BUILD)/libntkc.so $(BUILD)/ntkc
+	$(PY_ENV) $(PYTHON) -m unittest discover -s python/tests -t python $(PY_TEST_ARGS)
+
+# 10,000 compile + kernel calls from Python: resident memory must stay flat.
+test-python-leak: $(BUILD)/libntkc.so
+	$(PY_ENV) $(PYTHON) python/tests/leak_check.py 10000
+
+# make install into a scratch prefix: pkg-config builds the README's C
+# example against the installed library, the installed package imports, and
+# make uninstall leaves nothing behind.
+test-install: all
+	./scripts/test_install.sh $(BUILD)
+
+# ---- install ----------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the ntkc binary, the
+# libraries, include/ntkc.h, ntkc.pc, the man page and the Python package (in
+# Debian's site directory for PREFIX, which records where the library is).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man/man1
+PYDIR   ?= $(LIBDIR)/python3/dist-packages
+PY_SRC  := $(sort $(wildcard python/ntkc/*.py))
+D       := $(DESTDIR)
+install: all
+	install -d $(D)$(BINDIR) $(D)$(LIBDIR)/pkgconfig $(D)$(INCDIR) $(D)$(MANDIR) $(D)$(PYDIR)/ntkc
+	install -m 755 $(BUILD)/ntkc $(D)$(BINDIR)/ntkc
+	install -m 644 $(BUILD)/libntkc.a $(D)$(LIBDIR)/libntkc.a
+	install -m 755 $(BUILD)/$(SO_FILE) $(D)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(D)$(LIBDIR)/$(SONAME)
+	ln -sf $(SO_FILE) $(D)$(LIBDIR)/libntkc.so
+	install -m 644 include/ntkc.h $(D)$(INCDIR)/ntkc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' shlib/ntkc.pc.in >$(D)$(LIBDIR)/pkgconfig/ntkc.pc
+	install -m 644 docs/ntkc.1 $(D)$(MANDIR)/ntkc.1
+	install -m 644 $(PY_SRC) $(D)$(PYDIR)/ntkc/
+	printf '"""Written by make install: where libntkc.so.$(firstword $(subst ., ,$(VERSION))) is."""\nLIBDIR = %s\n' \
+	    "'$(LIBDIR)'" >$(D)$(PYDIR)/ntkc/_install.py
+
+uninstall:
+	rm -f $(D)$(BINDIR)/ntkc $(D)$(LIBDIR)/libntkc.a $(D)$(LIBDIR)/$(SO_FILE) $(D)$(LIBDIR)/$(SONAME) \
+	    $(D)$(LIBDIR)/libntkc.so $(D)$(INCDIR)/ntkc.h $(D)$(LIBDIR)/pkgconfig/ntkc.pc $(D)$(MANDIR)/ntkc.1
+	rm -rf $(D)$(PYDIR)/ntkc
 
 # The property test over random nets at scale (tests/random_nets.c): NETS nets
 # from SEED, each against the Monte Carlo finite networks or refused by a named
@@ -211,4 +301,5 @@ fuzz-afl: fuzz-build-afl
 clean:
 	rm -rf build build-asan build-fuzz build-afl
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d $(BUILD)/tools/gen_host_prims.d
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d \
+         $(BUILD)/tools/gen_host_prims.d

@@ -6,10 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "frontend.h"
-#include "ir_print.h"
 #include "net_internal.h"
-#include "strbuf.h"
 
 static const char help[] =
     "usage: ntkc ir NET.ntk [--net NAME]\n"
@@ -26,22 +23,12 @@ static int dump(const char *file, const char *net_name, ntkc_error *err)
     char *text = ntkc_read_text_file(file, err);
     if (text == NULL)
         return err->code;
-    Arena a;
-    arena_init(&a);
-    int rc = 0;
-    const Program *p = frontend_parse(&a, text, file, err);
-    IrNet *ir = p ? frontend_lower(&a, p, net_name, err) : NULL;
-    if (ir == NULL) {
-        rc = err->code;
-    } else {
-        StrBuf sb;
-        sb_init(&sb);
-        ir_print(&sb, ir);
-        rc = fputs(sb.data, stdout) == EOF ? report_stdout_error(errno) : 0;
-        sb_free(&sb);
-    }
-    arena_free(&a);
+    char *ir = ntkc_ir(text, file, net_name, err);
     free(text);
+    if (ir == NULL)
+        return err->code;
+    int rc = fputs(ir, stdout) == EOF ? report_stdout_error(errno) : 0;
+    free(ir);
     return rc;
 }
 

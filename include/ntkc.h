@@ -15,6 +15,9 @@
 
 #include <stddef.h>
 
+/* The shared library's SONAME is libntkc.so.MAJOR. */
+#define NTKC_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,6 +58,25 @@ const char *ntkc_net_source(const ntkc_net *net);
 /* Emits the C for one net of a source text without compiling it; returns a
  * malloc'd string (free it) or NULL. */
 char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err);
+
+/* The text `ntkc derive` prints for the formula activations `names` of a
+ * source text (all of them when nnames == 0): φ and its symbolic derivative φ'
+ * with their default parameters, and the quadrature of their dual kernels.
+ * Returns a malloc'd string (free it) or NULL. */
+char *ntkc_derive(const char *source, const char *filename, const char *const *names, size_t nnames,
+                  ntkc_error *err);
+
+/* The recursion IR one net of a source text lowers to, as `ntkc ir` prints it:
+ * one line per op with its position, output shape and Gaussianity. Returns a
+ * malloc'd string (free it) or NULL. */
+char *ntkc_ir(const char *source, const char *filename, const char *net_name, ntkc_error *err);
+
+/* Frees a string returned by ntkc_emit, ntkc_derive or ntkc_ir (for callers, such as
+ * Python's ctypes, that do not share this library's malloc). */
+void ntkc_free(void *p);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *ntkc_version(void);
 
 /* Progress callback: done and total in kernel entries; return non-zero to cancel. */
 typedef int (*ntkc_progress_fn)(void *ctx, size_t done, size_t total);

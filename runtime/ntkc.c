@@ -158,6 +158,10 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
     return c;
 }
 
+void ntkc_free(void *p) { free(p); }
+
+const char *ntkc_version(void) { return NTKC_VERSION; }
+
 void ntkc_net_free(ntkc_net *net)
 {
     if (net == NULL)

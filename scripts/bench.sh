@@ -88,6 +88,9 @@ if [ -x "$(dirname "$ntkc")/ntkc-mpi" ] && command -v mpirun >/dev/null; then
         echo "failed (scripts/bench_mpi.sh exited non-zero)")
 fi
 
+log "Python call overhead"
+python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
+
 log "memory: n = $big, NTK only"
 /usr/bin/time -f "%M %e" -o "$out/rss.txt" "$ntkc" kernel $net "$out/x$big.npy" --ntk "$out/big.ntk.npy" --quiet
 rm -f "$out/big.ntk.npy"
@@ -151,4 +154,12 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo
     echo "6. ntkc-mpi kernel on 1, 2, 4 ranks of one thread (scripts/bench_mpi.sh; $(nproc) cores: oversubscribed)"
     if [ -n "$mpi" ]; then echo "$mpi" | sed 's/^/  /'; else echo "  n/a (no ntkc-mpi: make mpi)"; fi
+    echo
+    echo "7. Python: ntkc.Net.kernel vs ntkc_kernel from C, digits FC net, n = 1000, d = 64 (scripts/bench_python.sh)"
+    echo "$python" | sed 's/^/  /'
+    pyv() { echo "$python" | field "$1"; }
+    if [ -n "$(pyv python_wrapper_share_allcores)" ]; then
+        echo "  target: call overhead ≤ 5 %: $(verdict "$(pyv python_wrapper_share_allcores) <= 5")" \
+            "(the wrapper's measured cost against the C call; the wall-time rows carry the machine's noise)"
+    fi
 } | tee "$out/table.txt"

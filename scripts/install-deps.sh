@@ -5,7 +5,7 @@
 #   install-deps.sh fuzz   also clang with libFuzzer and valgrind (make fuzz, check-valgrind)
 #   install-deps.sh afl    also AFL++ (make fuzz-afl)
 set -eu
-PKGS="libtcc-dev tcc libpcre2-dev libcriterion-dev libopenblas-dev liblapacke-dev libarpack2-dev gnuplot-nox pkg-config python3-numpy"
+PKGS="libtcc-dev tcc libpcre2-dev libcriterion-dev libopenblas-dev liblapacke-dev libarpack2-dev gnuplot-nox pkg-config python3-numpy python3-setuptools python3-pip"
 # ntkc-mpi (make mpi, make test-mpi): Open MPI and ScaLAPACK built on it.
 PKGS="$PKGS libopenmpi-dev openmpi-bin libscalapack-openmpi-dev"
 FUZZ_PKGS="clang libclang-rt-14-dev libomp-dev valgrind"

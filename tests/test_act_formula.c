@@ -279,6 +279,25 @@ Test(act_formula, derive_prints_phi_and_its_derivative)
     free(out);
 }
 
+/* ntkc_derive: the text the CLI prints, in memory; NULL and a positioned error otherwise. */
+Test(act_formula, derive_through_the_library)
+{
+    ntkc_error err = {0};
+    const char *src = "act swish(x) = x / (1 + exp(-x))\n";
+    const char *names[] = {"swish"};
+    char *text = ntkc_derive(src, "a.ntk", names, 1, &err);
+    cr_assert_not_null(text, "%s", err.message);
+    cr_expect_str_eq(text, "swish(x) = x*sigmoid(x)\n"
+                           "swish'(x) = sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x))\n"
+                           "dual kernels: trapezoidal rule per dimension, step 0.5/max(1, sqrt(variance)), |z| <= 7.6; "
+                           "estimated relative error 1.9e-11 (target 3e-11), checked at variances up to 256\n");
+    ntkc_free(text);
+    cr_expect_null(ntkc_derive("act f(x) = x\nact g(x) = log(x)\n", "a.ntk", NULL, 0, &err));
+    cr_expect_eq(err.code, 1);
+    cr_expect_not_null(strstr(err.message, "a.ntk:2:12: error: the formula of 'g' is not finite"), "%s", err.message);
+    cr_expect_str_eq(ntkc_version(), NTKC_VERSION);
+}
+
 /* Through the library: a net of formula activations compiles with both back
  * ends and gives the same finite kernels. */
 Test(act_formula, kernels_through_the_library, .timeout = TIMEOUT(120))

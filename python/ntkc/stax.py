@@ -1,0 +1,789 @@
+"""neural-tangents' ``stax`` vocabulary, computed by ntkc.
+
+Every layer returns ``(init_fn, apply_fn, kernel_fn)`` with neural-tangents'
+names, signatures and parameter semantics (NTK parameterization by default,
+``Conv`` padding ``"VALID"``, ``AvgPool`` strides 1, NHWC images)::
+
+    from ntkc import stax
+    init_fn, apply_fn, kernel_fn = stax.serial(
+        stax.Dense(512, W_std=1.5, b_std=0.05), stax.Relu(), stax.Dense(1))
+    k = kernel_fn(x1, x2, "ntk")          # exact, by ntkc
+    print(kernel_fn.source)               # the ntkc net it became
+
+``kernel_fn`` compiles the ntkc source once per input shape. ``init_fn`` and
+``apply_fn`` build and run a finite-width network of the same architecture in
+numpy (``init_fn(rng, input_shape)``, ``rng`` an int seed or a
+``numpy.random.Generator``). Layers ntkc lacks raise ``NotImplementedError``
+naming the layer.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from ._net import KERNEL_NAMES, Net
+
+Shape = tuple[int, ...]
+Params = Any
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _num(x: float) -> str:
+    """A number as ntkc source reads it back exactly."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"parameter {x} is not finite")
+    return repr(int(x)) if x == int(x) and abs(x) < 1e15 else repr(x)
+
+
+# ---- the source a layer becomes ----------------------------------------------
+
+@dataclass
+class _Branch:
+    """One stream of a net under construction: its statements and its shape."""
+
+    lines: list[str]
+    shape: Shape  # per input: (d,) vectors, (H, W, C) images, () unknown width
+    parent: Optional["_Branch"] = None  # the stream a FanOut split
+
+
+@dataclass
+class _Ctx:
+    """What a whole net's translation shares: its parameterization, once a layer fixed it."""
+
+    param: Optional[str] = None
+
+
+def _one(branches: list[_Branch], layer: str) -> _Branch:
+    if len(branches) != 1:
+        raise ValueError(f"{layer} takes one input, but {len(branches)} streams arrive (a FanOut not joined by a "
+                         f"FanIn layer?)")
+    return branches[0]
+
+
+def _image(b: _Branch) -> bool:
+    return len(b.shape) == 3
+
+
+# ---- layers ------------------------------------------------------------------
+
+class Layer:
+    """A layer: how it becomes ntkc source, and its finite-width network."""
+
+    name = "Layer"
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        raise NotImplementedError
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Any, Params]:
+        return shape, ()
+
+    def apply(self, params: Params, x: Any) -> Any:
+        raise NotImplementedError
+
+
+class _Statement(Layer):
+    """A layer that is one ntkc statement and keeps the shape."""
+
+    def __init__(self, name: str, statement: str, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.name, self.statement, self.fn = name, statement, fn
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        return [replace(b, lines=b.lines + [self.statement])]
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return self.fn(x)
+
+
+class _Dense(Layer):
+    name = "Dense"
+
+    def __init__(self, out_dim: int, W_std: float, b_std: Optional[float], parameterization: str,
+                 s: tuple[int, int], channel_axis: int) -> None:
+        self.parameterization = parameterization.lower()
+        if self.parameterization not in ("ntk", "standard"):
+            raise ValueError(f"Parameterization not supported: {parameterization}")
+        if tuple(s) != (1, 1):
+            raise NotImplementedError("Dense: ntkc supports s=(1, 1) only")
+        if channel_axis != -1:
+            raise NotImplementedError("Dense: ntkc takes the channel axis last (channel_axis=-1, NHWC)")
+        self.out_dim, self.W_std, self.b_std = int(out_dim), float(W_std), b_std
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Dense")
+        if ctx.param is None:
+            ctx.param = self.parameterization
+        elif ctx.param != self.parameterization:
+            raise NotImplementedError("Dense: ntkc takes one parameterization per net; this one mixes 'ntk' "
+                                      "and 'standard'")
+        if self.parameterization == "standard" and _image(b):
+            raise NotImplementedError("Dense(parameterization='standard') on images: ntkc supports the standard "
+                                      "parameterization on vectors only")
+        args = [f"w_std={_num(self.W_std)}"]
+        if self.b_std is not None:
+            args.append(f"b_std={_num(self.b_std)}")
+        if self.parameterization == "standard":
+            args.insert(0, f"width={self.out_dim}")
+        return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,))]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        fan_in = shape[-1]
+        W = rng.standard_normal((fan_in, self.out_dim))
+        b = None if self.b_std is None else rng.standard_normal(self.out_dim)
+        if self.parameterization == "standard":
+            W = W * (self.W_std / math.sqrt(fan_in))
+            b = None if b is None else b * self.b_std
+        return shape[:-1] + (self.out_dim,), (W, b)
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        W, b = params
+        if self.parameterization == "ntk":
+            out = (self.W_std / math.sqrt(x.shape[-1])) * (x @ W)
+            return out if b is None else out + self.b_std * b
+        out = x @ W
+        return out if b is None else out + b
+
+
+_PADDINGS = {"VALID": "valid", "SAME": "same", "CIRCULAR": "circular"}
+
+
+def _padding(padding: str, layer: str) -> str:
+    p = str(padding).upper()
+    if p not in _PADDINGS:
+        raise ValueError(f"{layer}: padding must be one of VALID, SAME, CIRCULAR, not {padding!r}")
+    return p
+
+
+def _out_size(n: int, k: int, s: int, padding: str) -> int:
+    return (n - k) // s + 1 if padding == "VALID" else -(-n // s)
+
+
+def _pad(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
+    """x (n, H, W, C) padded as XLA pads 'SAME' (low = total // 2), zeros or wrapped for CIRCULAR."""
+    if padding == "VALID":
+        return x
+    pads = [(0, 0)]
+    for n, k, s in zip(x.shape[1:3], window, strides):
+        total = max((_out_size(n, k, s, "SAME") - 1) * s + k - n, 0)
+        pads.append((total // 2, total - total // 2))
+    pads.append((0, 0))
+    return np.pad(x, pads, mode="wrap" if padding == "CIRCULAR" else "constant")
+
+
+def _windows(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
+    """(n, H', W', C, kh, kw): every window of the padded x, at the strides."""
+    xp = _pad(x, window, strides, padding)
+    w = np.lib.stride_tricks.sliding_window_view(xp, tuple(window), axis=(1, 2))
+    return w[:, ::strides[0], ::strides[1]]
+
+
+def _spatial_args(window: Sequence[int], strides: Sequence[int]) -> list[str]:
+    """ntkc's window arguments: one size and stride when square, else kh, kw, sh, sw."""
+    if window[0] == window[1] and strides[0] == strides[1]:
+        return [str(window[0]), f"stride={strides[0]}"]
+    return [f"kh={window[0]}", f"kw={window[1]}", f"sh={strides[0]}", f"sw={strides[1]}"]
+
+
+def _as_2d(seq: Sequence[int], shape: Shape) -> tuple[int, int]:
+    """A 1-D window or stride on a sequence is 1 × k."""
+    seq = tuple(int(v) for v in seq)
+    if len(seq) == 1:
+        return (1, seq[0])
+    if len(seq) != 2:
+        raise NotImplementedError(f"ntkc has one- and two-dimensional windows, not {len(seq)}-dimensional")
+    return seq  # type: ignore[return-value]
+
+
+def _nhwc(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A sequence batch (n, L, C) as images (n, 1, L, C)."""
+    return (x[:, None], True) if x.ndim == 3 else (x, False)
+
+
+class _Conv(Layer):
+    name = "Conv"
+
+    def __init__(self, out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]], padding: str,
+                 W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str) -> None:
+        if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
+            raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
+        if parameterization.lower() != "ntk":
+            raise NotImplementedError("Conv: ntkc supports the NTK parameterization of convolutions only")
+        self.out_chan, self.filter_shape = int(out_chan), tuple(int(v) for v in filter_shape)
+        self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.filter_shape)
+        self.padding = _padding(padding, "Conv")
+        self.W_std, self.b_std = float(W_std), b_std
+
+    def _geometry(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        return _as_2d(self.filter_shape, shape), _as_2d(self.strides, shape)
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Conv")
+        if not _image(b):
+            raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
+        if ctx.param == "standard":
+            raise NotImplementedError("Conv under the standard parameterization: not supported by ntkc")
+        ctx.param = ctx.param or "ntk"
+        (kh, kw), (sh, sw) = self._geometry(b.shape)
+        args = _spatial_args((kh, kw), (sh, sw))
+        args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
+                 f"padding={_PADDINGS[self.padding]}"]
+        H, W, _ = b.shape
+        shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
+        return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        seq = len(shape) == 3
+        (kh, kw), (sh, sw) = self._geometry(shape)
+        H, W = (1, shape[1]) if seq else shape[1:3]
+        Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
+        b = None if self.b_std is None else rng.standard_normal(self.out_chan)
+        out = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
+        return ((shape[0],) + (out[1:] if seq else out)), (Wt, b)
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        Wt, b = params
+        x4, seq = _nhwc(x)
+        kh, kw = Wt.shape[:2]
+        win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding)  # n, H', W', C, kh, kw
+        out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1]))
+        out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
+        if b is not None:
+            out += self.b_std * b
+        return out[:, 0] if seq else out
+
+
+class _Pool(Layer):
+    def __init__(self, kind: str, window_shape: Sequence[int], strides: Optional[Sequence[int]], padding: str,
+                 normalize_edges: bool = False) -> None:
+        self.kind, self.name = kind, "AvgPool" if kind == "avg" else "SumPool"
+        self.window = tuple(int(v) for v in window_shape)
+        self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.window)
+        self.padding = _padding(padding, self.name)
+        if normalize_edges and self.padding == "SAME":
+            raise NotImplementedError("AvgPool(normalize_edges=True) with SAME padding: ntkc divides by the full "
+                                      "window (normalize_edges=False)")
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        if not _image(b):
+            raise ValueError(f"{self.name} needs image or sequence inputs")
+        (kh, kw), (sh, sw) = _as_2d(self.window, b.shape), _as_2d(self.strides, b.shape)
+        args = _spatial_args((kh, kw), (sh, sw)) + [f"padding={_PADDINGS[self.padding]}"]
+        H, W, C = b.shape
+        shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), C)
+        return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=shape)]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        seq = len(shape) == 3
+        (kh, kw), (sh, sw) = _as_2d(self.window, shape), _as_2d(self.strides, shape)
+        H, W = (1, shape[1]) if seq else shape[1:3]
+        out = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), shape[-1])
+        return (shape[0],) + (out[1:] if seq else out), ()
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        x4, seq = _nhwc(x)
+        window = _as_2d(self.window, x.shape)
+        win = _windows(x4, window, _as_2d(self.strides, x.shape), self.padding)
+        out = win.sum(axis=(-2, -1)) / (window[0] * window[1] if self.kind == "avg" else 1)
+        return out[:, 0] if seq else out
+
+
+class _GlobalPool(Layer):
+    def __init__(self, kind: str) -> None:
+        self.kind, self.name = kind, "GlobalAvgPool" if kind == "avg" else "GlobalSumPool"
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        if not _image(b):
+            raise ValueError(f"{self.name} needs image or sequence inputs")
+        return [replace(b, lines=b.lines + [f"global_{self.kind}_pool"], shape=(b.shape[-1],))]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        return (shape[0], shape[-1]), ()
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        axes = tuple(range(1, x.ndim - 1))
+        return x.mean(axis=axes) if self.kind == "avg" else x.sum(axis=axes)
+
+
+class _Flatten(Layer):
+    name = "Flatten"
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Flatten")
+        if not _image(b):
+            return [b]  # vectors stay as they are
+        return [replace(b, lines=b.lines + ["flatten"], shape=(int(np.prod(b.shape)),))]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        return (shape[0], int(np.prod(shape[1:]))), ()
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return x.reshape(x.shape[0], -1)
+
+
+class _LayerNorm(Layer):
+    name = "LayerNorm"
+
+    def __init__(self, axis: Any, eps: float) -> None:
+        if axis not in (-1, (-1,), [-1]):
+            raise NotImplementedError("LayerNorm: ntkc normalises over the channel axis only (axis=-1)")
+        self.eps = float(eps)
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "LayerNorm")
+        return [replace(b, lines=b.lines + [f"layer_norm(eps={_num(self.eps)})"])]
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        mean = x.mean(axis=-1, keepdims=True)
+        var = x.var(axis=-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + self.eps)
+
+
+class _Identity(Layer):
+    name = "Identity"
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        return branches
+
+    def apply(self, params: Params, x: Any) -> Any:
+        return x
+
+
+class _FanOut(Layer):
+    name = "FanOut"
+
+    def __init__(self, num: int) -> None:
+        self.num = int(num)
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "FanOut")
+        return [_Branch([], b.shape, parent=b) for _ in range(self.num)]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Any, Params]:
+        return [shape] * self.num, ()
+
+    def apply(self, params: Params, x: Any) -> Any:
+        return [x] * self.num
+
+
+class _FanIn(Layer):
+    def __init__(self, kind: str, axis: int = -1) -> None:
+        self.kind, self.axis = kind, axis
+        self.name = {"sum": "FanInSum", "prod": "FanInProd", "concat": "FanInConcat"}[kind]
+        if kind == "concat" and axis != -1:
+            raise NotImplementedError("FanInConcat: ntkc concatenates along the channel axis only (axis=-1)")
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        parents = {id(b.parent) for b in branches}
+        if len(branches) < 2 or len(parents) != 1 or branches[0].parent is None:
+            raise ValueError(f"{self.name} joins the streams of one FanOut (serial(FanOut(n), parallel(...), "
+                             f"{self.name}()))")
+        parent = branches[0].parent
+        if self.kind != "concat" and len({b.shape for b in branches}) != 1:
+            raise ValueError(f"{self.name}: the branches' shapes differ: {[b.shape for b in branches]}")
+        if self.kind == "concat":
+            if len({b.shape[:-1] for b in branches}) != 1:
+                raise ValueError(f"FanInConcat: non-channel shapes differ: {[b.shape for b in branches]}")
+            if len({b.shape[-1] for b in branches}) != 1:
+                raise NotImplementedError("FanInConcat: neural-tangents weights branches by their widths; ntkc's "
+                                          "concat averages branches of equal widths only")
+        lines = list(parent.lines) + ["fanout {"]
+        for b in branches:
+            lines += ["    branch {"] + ["        " + ln for ln in b.lines] + ["    }"]
+        lines.append(f"}} {self.kind}")
+        shape = branches[0].shape
+        if self.kind == "concat":
+            shape = shape[:-1] + (sum(b.shape[-1] for b in branches),)
+        return [replace(parent, lines=lines, shape=shape)]
+
+    def init(self, rng: np.random.Generator, shape: Any) -> tuple[Shape, Params]:
+        if self.kind == "concat":
+            return shape[0][:-1] + (sum(s[-1] for s in shape),), ()
+        return shape[0], ()
+
+    def apply(self, params: Params, x: Any) -> np.ndarray:
+        if self.kind == "sum":
+            return sum(x[1:], x[0])
+        if self.kind == "prod":
+            out = x[0]
+            for y in x[1:]:
+                out = out * y
+            return out
+        return np.concatenate(x, axis=-1)
+
+
+class _Serial(Layer):
+    name = "serial"
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.layers = list(layers)
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        for layer in self.layers:
+            branches = layer.emit(ctx, branches)
+        return branches
+
+    def init(self, rng: np.random.Generator, shape: Any) -> tuple[Any, Params]:
+        params = []
+        for layer in self.layers:
+            shape, p = layer.init(rng, shape)
+            params.append(p)
+        return shape, tuple(params)
+
+    def apply(self, params: Params, x: Any) -> Any:
+        for layer, p in zip(self.layers, params):
+            x = layer.apply(p, x)
+        return x
+
+
+class _Parallel(Layer):
+    name = "parallel"
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.layers = list(layers)
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        if len(branches) != len(self.layers):
+            raise ValueError(f"parallel of {len(self.layers)} layers gets {len(branches)} streams "
+                             f"(put a FanOut({len(self.layers)}) before it)")
+        out = []
+        for layer, b in zip(self.layers, branches):
+            out += layer.emit(ctx, [b])
+        return out
+
+    def init(self, rng: np.random.Generator, shape: Any) -> tuple[Any, Params]:
+        shapes, params = [], []
+        for layer, s in zip(self.layers, shape):
+            s, p = layer.init(rng, s)
+            shapes.append(s)
+            params.append(p)
+        return shapes, tuple(params)
+
+    def apply(self, params: Params, x: Any) -> Any:
+        return [layer.apply(p, xi) for layer, p, xi in zip(self.layers, params, x)]
+
+
+# ---- init_fn, apply_fn, kernel_fn ----------------------------------------------
+
+def _rng(rng: Any) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    return np.random.default_rng(np.asarray(rng).astype(np.uint64).tolist())  # e.g. a JAX PRNGKey's two words
+
+
+class InitFn:
+    """``init_fn(rng, input_shape) -> (output_shape, params)``: a finite-width network's parameters."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+
+    def __call__(self, rng: Any, input_shape: Sequence[int]) -> tuple[Any, Params]:
+        return self.layer.init(_rng(rng), tuple(input_shape))
+
+
+class ApplyFn:
+    """``apply_fn(params, inputs) -> outputs``: the finite-width network, in numpy (float64)."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+
+    def __call__(self, params: Params, inputs: Any, **kwargs: Any) -> Any:
+        return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
+
+
+class KernelFn:
+    """``kernel_fn(x1, x2=None, get=None)``: the exact NNGP/NTK, as neural-tangents' kernel_fn.
+
+    ``get`` is "nngp", "ntk" or a tuple (None = both, as a namedtuple). Inputs are
+    (n, d) vectors or (n, H, W, C) NHWC images, any numeric dtype. ``source`` is the
+    ntkc net the layers became (for image nets, after a call or via ``source_for``).
+    """
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self._nets: dict[Shape, Net] = {}
+        self._last: Optional[Shape] = None
+        self._lock = threading.Lock()
+
+    def source_for(self, input_shape: Sequence[int] = ()) -> str:
+        """The ntkc source for inputs of this shape (per input, without the batch axis)."""
+        shape = tuple(int(s) for s in input_shape)
+        ctx = _Ctx()
+        start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
+        out = self.layer.emit(ctx, [_Branch([], start)])
+        b = _one(out, "the net's output")
+        if len(b.shape) > 1:
+            raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")
+        header = []
+        if len(shape) == 3:
+            header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]})")
+        elif len(shape) == 2:
+            header.append(f"input sequence({shape[0]}, {shape[1]})")
+        if ctx.param == "standard":
+            header.append("param standard")
+        body = "\n".join("    " + ln for ln in header + b.lines)
+        return f"# generated by ntkc.stax\nnet stax {{\n{body}\n}}\n"
+
+    @property
+    def source(self) -> str:
+        """The ntkc source of the net (for vectors of any width, or the last input shape used)."""
+        if self._last is not None:
+            return self.source_for(self._last)
+        try:
+            return self.source_for(())
+        except ValueError as e:
+            raise ValueError(f"{e}; call kernel_fn on data first or use kernel_fn.source_for((H, W, C))") from None
+
+    def net_for(self, x: Any) -> Net:
+        """The compiled net for inputs like x (compiled once per input shape)."""
+        shape = tuple(np.shape(x)[1:])
+        key = shape if len(shape) >= 2 else ()
+        with self._lock:
+            net = self._nets.get(key)
+            if net is None:
+                net = self._nets[key] = Net(self.source_for(key), filename="<stax>")
+            self._last = key
+        return net
+
+    def __call__(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = None,
+                 **kwargs: Any) -> Any:
+        if x2 is not None and np.shape(x2)[1:] != np.shape(x1)[1:]:
+            raise ValueError(f"x1 and x2 have different input shapes: {np.shape(x1)[1:]} and {np.shape(x2)[1:]}")
+        return self.net_for(x1).kernel(x1, x2, get=KERNEL_NAMES if get is None else get, **kwargs)
+
+
+def _triple(layer: Layer) -> tuple[InitFn, ApplyFn, KernelFn]:
+    return InitFn(layer), ApplyFn(layer), KernelFn(layer)
+
+
+def _layer_of(t: Any) -> Layer:
+    try:
+        return t[2].layer
+    except (TypeError, IndexError, AttributeError):
+        raise TypeError("stax combinators take (init_fn, apply_fn, kernel_fn) triples of ntkc.stax layers") from None
+
+
+# ---- the public names (neural-tangents' signatures) -------------------------------
+
+def serial(*layers: Any) -> tuple[InitFn, ApplyFn, KernelFn]:
+    """Layers one after the other."""
+    return _triple(_Serial([_layer_of(t) for t in layers]))
+
+
+def parallel(*layers: Any) -> tuple[InitFn, ApplyFn, KernelFn]:
+    """One layer per stream of a FanOut."""
+    return _triple(_Parallel([_layer_of(t) for t in layers]))
+
+
+def repeat(layer: Any, n: int) -> tuple[InitFn, ApplyFn, KernelFn]:
+    """``layer`` n times (independent parameters for each)."""
+    return _triple(_Serial([_layer_of(layer)] * int(n)))
+
+
+def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None, batch_axis: int = 0,
+          channel_axis: int = -1, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
+    """Fully connected: ``W_std/sqrt(fan_in) · W x + b_std · b`` (NTK), or standard parameterization."""
+    return _triple(_Dense(out_dim, W_std, b_std, parameterization, s, channel_axis))
+
+
+def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
+         padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
+         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
+    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR."""
+    if tuple(s) != (1, 1):
+        raise NotImplementedError("Conv: ntkc supports s=(1, 1) only")
+    return _triple(_Conv(out_chan, filter_shape, strides, padding, W_std, b_std, dimension_numbers,
+                         parameterization))
+
+
+def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
+            normalize_edges: bool = False, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Average pooling (strides default 1, the window's full size divides)."""
+    return _triple(_Pool("avg", window_shape, strides, padding, normalize_edges))
+
+
+def SumPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
+            batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Sum pooling."""
+    return _triple(_Pool("sum", window_shape, strides, padding))
+
+
+def GlobalAvgPool(batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Mean over all pixels: images → vectors."""
+    return _triple(_GlobalPool("avg"))
+
+
+def GlobalSumPool(batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Sum over all pixels: images → vectors."""
+    return _triple(_GlobalPool("sum"))
+
+
+def Flatten(batch_axis: int = 0, batch_axis_out: int = 0) -> tuple:
+    """Images → vectors of H·W·C values."""
+    return _triple(_Flatten())
+
+
+def LayerNorm(axis: Any = -1, eps: float = 1e-12, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Normalisation over the channel axis."""
+    return _triple(_LayerNorm(axis, eps))
+
+
+def Identity() -> tuple:
+    """The identity layer."""
+    return _triple(_Identity())
+
+
+def FanOut(num: int) -> tuple:
+    """``num`` copies of the input, for ``parallel``."""
+    return _triple(_FanOut(num))
+
+
+def FanInSum() -> tuple:
+    """The sum of the streams."""
+    return _triple(_FanIn("sum"))
+
+
+def FanInProd() -> tuple:
+    """The elementwise product of the streams."""
+    return _triple(_FanIn("prod"))
+
+
+def FanInConcat(axis: int = -1) -> tuple:
+    """The streams concatenated along the channel axis."""
+    return _triple(_FanIn("concat", axis))
+
+
+def _act(name: str, statement: str, fn: Callable[[np.ndarray], np.ndarray]) -> tuple:
+    return _triple(_Statement(name, statement, fn))
+
+
+def _args(**kw: float) -> str:
+    return "(" + ", ".join(f"{k}={_num(v)}" for k, v in kw.items()) + ")"
+
+
+def Relu(do_stabilize: bool = False) -> tuple:
+    """max(x, 0)."""
+    return _act("Relu", "relu", lambda x: np.maximum(x, 0.0))
+
+
+def LeakyRelu(alpha: float, do_stabilize: bool = False) -> tuple:
+    """alpha·min(x, 0) + max(x, 0)."""
+    return _act("LeakyRelu", f"leaky_relu{_args(alpha=alpha)}", lambda x: np.where(x >= 0, x, alpha * x))
+
+
+def ABRelu(a: float, b: float, do_stabilize: bool = False) -> tuple:
+    """a·min(x, 0) + b·max(x, 0)."""
+    return _act("ABRelu", f"abrelu{_args(a=a, b=b)}", lambda x: a * np.minimum(x, 0) + b * np.maximum(x, 0))
+
+
+def Abs(do_stabilize: bool = False) -> tuple:
+    """|x|."""
+    return _act("Abs", "abs", np.abs)
+
+
+def Erf(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> tuple:
+    """a·erf(b·x) + c."""
+    return _act("Erf", f"erf{_args(a=a, b=b, c=c)}", lambda x: a * _erf(b * x) + c)
+
+
+def Sigmoid_like() -> tuple:
+    """0.5·erf(x/2.4020563531719796) + 0.5."""
+    return _act("Sigmoid_like", "sigmoid_like", lambda x: 0.5 * _erf(x / 2.4020563531719796) + 0.5)
+
+
+def Gelu(approximate: bool = False) -> tuple:
+    """x·Φ(x); ``approximate`` (tanh) affects only the finite network, as in neural-tangents."""
+    def fn(x: np.ndarray) -> np.ndarray:
+        if approximate:
+            return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+    return _act("Gelu", "gelu", fn)
+
+
+def Sin(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> tuple:
+    """a·sin(b·x + c)."""
+    return _act("Sin", f"sin{_args(a=a, b=b, c=c)}", lambda x: a * np.sin(b * x + c))
+
+
+def Cos(a: float = 1.0, b: float = 1.0, c: float = 0.0) -> tuple:
+    """a·cos(b·x + c)."""
+    return _act("Cos", f"cos{_args(a=a, b=b, c=c)}", lambda x: a * np.cos(b * x + c))
+
+
+def Rbf(gamma: float = 1.0) -> tuple:
+    """√2·sin(√(2γ)·x + π/4): the NNGP is the RBF kernel exp(−γ‖x − x'‖²/d)."""
+    return _act("Rbf", f"rbf{_args(gamma=gamma)}",
+                lambda x: math.sqrt(2) * np.sin(math.sqrt(2 * gamma) * x + math.pi / 4))
+
+
+def Sign() -> tuple:
+    """sign(x)."""
+    return _act("Sign", "sign", np.sign)
+
+
+def Exp(a: float = 1.0, b: float = 1.0) -> tuple:
+    """a·exp(b·x)."""
+    return _act("Exp", f"exp{_args(a=a, b=b)}", lambda x: a * np.exp(b * x))
+
+
+def Gaussian(a: float = 1.0, b: float = -1.0) -> tuple:
+    """a·exp(b·x²)."""
+    return _act("Gaussian", f"gaussian{_args(a=a, b=b)}", lambda x: a * np.exp(b * x * x))
+
+
+def Monomial(degree: int) -> tuple:
+    """x^degree."""
+    return _act("Monomial", f"monomial(n={int(degree)})", lambda x: x ** int(degree))
+
+
+def RectifiedMonomial(degree: int) -> tuple:
+    """max(x, 0)^degree."""
+    return _act("RectifiedMonomial", f"rectified_monomial(n={int(degree)})",
+                lambda x: np.maximum(x, 0.0) ** int(degree))
+
+
+def Polynomial(coef: Sequence[float]) -> tuple:
+    """coef[0] + coef[1]·x + …, up to degree 7."""
+    coef = [float(c) for c in coef]
+    if not 1 <= len(coef) <= 8:
+        raise NotImplementedError(f"Polynomial: ntkc takes 1 to 8 coefficients (degree <= 7), not {len(coef)}")
+    args = ", ".join(f"c{i}={_num(c)}" for i, c in enumerate(coef))
+    return _act("Polynomial", f"polynomial({args})", lambda x: np.polynomial.polynomial.polyval(x, coef))
+
+
+def Step() -> tuple:
+    """1 for x >= 0, else 0 (an ntkc activation; not in neural-tangents)."""
+    return _act("Step", "step", lambda x: (x >= 0).astype(np.float64))
+
+
+def _missing(name: str, why: str = "") -> Callable[..., tuple]:
+    def layer(*args: Any, **kwargs: Any) -> tuple:
+        raise NotImplementedError(f"stax.{name}: ntkc has no such layer{why}")
+    layer.__name__ = layer.__qualname__ = name
+    layer.__doc__ = f"Not in ntkc: calling it raises NotImplementedError{why}."
+    return layer
+
+
+Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
+ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
+ExpNormalized = _missing("ExpNormalized")
+Hermite = _missing("Hermite")
+Gabor = _missing("Gabor")
+Dropout = _missing("Dropout")
+ConvTranspose = _missing("ConvTranspose")
+ConvLocal = _missing("ConvLocal")
+GlobalSelfAttention = _missing("GlobalSelfAttention")
+ImageResize = _missing("ImageResize")
+Index = _missing("Index")
+DotGeneral = _missing("DotGeneral")
+Aggregate = _missing("Aggregate", " as a stax layer (write a graph net in ntkc's language: input graph(F), "
+                                  "aggregate, readout)")

@@ -1,0 +1,93 @@
+/* ntkc_derive: a formula activation's φ and its symbolic derivative φ', as the
+ * compiler simplified them, with the quadrature its dual kernels use — the
+ * text `ntkc derive` prints, for the CLI and the library's callers alike. */
+#include <string.h>
+
+#include "act.h"
+#include "act_formula.h"
+#include "arena.h"
+#include "diag.h"
+#include "frontend.h"
+#include "lower.h"
+#include "ntkc.h"
+#include "strbuf.h"
+
+static void append_formula(StrBuf *sb, const Formula *f)
+{
+    const ActDecl *d = f->decl;
+    sb_printf(sb, "%s(%s", d->name, d->var);
+    for (size_t i = 0; i < d->nparams; i++)
+        sb_printf(sb, ", %s=%g", d->params[i].name, d->params[i].def);
+    sb_puts(sb, ") = ");
+    sym_print(sb, f->phi, d->var);
+    sb_printf(sb, "\n%s'(%s) = ", d->name, d->var);
+    sym_print(sb, f->dphi, d->var);
+    if (f->trap)
+        sb_printf(sb,
+                  "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
+                  "estimated relative error %.1e (target %g), checked at variances up to %g\n",
+                  f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
+    else
+        sb_printf(sb,
+                  "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
+                  "estimated relative error %.1e at unit variance%s\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh_err,
+                  f->kinked ? "; kinked: converges slowly, and worse at larger variances" : "");
+}
+
+static const ActDecl *find_decl(const Program *p, const char *name)
+{
+    for (size_t i = 0; i < p->nacts; i++)
+        if (strcmp(p->acts[i]->name, name) == 0)
+            return p->acts[i];
+    return NULL;
+}
+
+static void no_such_act(Arena *a, const Program *p, const char *file, const char *name, ntkc_error *err)
+{
+    if (act_lookup(name) != NULL) {
+        diag_user(err, "'%s' is a built-in activation with a closed-form dual kernel; derive shows formula "
+                       "activations (act NAME(x) = ...)",
+                  name);
+        return;
+    }
+    const char *list = "";
+    for (size_t i = 0; i < p->nacts; i++)
+        list = arena_printf(a, "%s%s%s", list, i ? ", " : "", p->acts[i]->name);
+    diag_user(err, "%s: no activation named '%s' (its formula activations: %s)", file, name,
+              *list ? list : "none");
+}
+
+char *ntkc_derive(const char *source, const char *filename, const char *const *names, size_t nnames,
+                  ntkc_error *err)
+{
+    diag_clear(err);
+    const char *file = filename ? filename : "<string>";
+    Arena a;
+    arena_init(&a);
+    StrBuf sb;
+    sb_init(&sb);
+    const Program *p = frontend_parse(&a, source, file, err);
+    if (p != NULL && nnames == 0 && p->nacts == 0)
+        diag_user(err, "%s defines no formula activation (act NAME(x) = ...)", file);
+    size_t count = nnames ? nnames : (p ? p->nacts : 0);
+    for (size_t i = 0; err->code == 0 && i < count; i++) {
+        const ActDecl *d = nnames ? find_decl(p, names[i]) : p->acts[i];
+        if (d == NULL) {
+            no_such_act(&a, p, file, names[i], err);
+            break;
+        }
+        const Formula *f = lower_formula(&a, p, d, err);
+        if (f == NULL)
+            break;
+        if (i > 0)
+            sb_puts(&sb, "\n");
+        append_formula(&sb, f);
+    }
+    arena_free(&a);
+    if (err->code != 0) {
+        sb_free(&sb);
+        return NULL;
+    }
+    return sb_take(&sb);
+}

@@ -99,11 +99,16 @@ $(BUILD)/libntkc.a: $(LIB_OBJ) $(KERNEL_TEXT).o $(HOST_PRIMS).o
 VERSION  := $(shell sed -n 's/^\#define NTKC_VERSION "\(.*\)"/\1/p' include/ntkc.h)
 SONAME   := libntkc.so.$(firstword $(subst ., ,$(VERSION)))
 SO_FILE  := libntkc.so.$(VERSION)
-PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/shlib/tcc_pic_shim.o
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/kernel_text.o $(BUILD)/pic/gen/host_prims.o \
+            $(BUILD)/pic/shlib/tcc_pic_shim.o
 
 $(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/gen/kernel_text.o: $(KERNEL_TEXT).c compiler/kernel_text.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
 	@mkdir -p $(dir $@)

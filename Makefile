@@ -28,7 +28,15 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # Block primitives for the libtcc back end: generated from the activation
 # table by tools/gen_host_prims, compiled with the optimiser and libmvec's
 # vector libm (compiler/emit_prims.h).
-COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ))
+# Kernel-time C (compiler/kernel_c/): real C files, each compiled on its own
+# as a check, whose marked spans tools/embed_text turns into the strings the
+# emitters print (compiler/kernel_text.h).
+KERNEL_C     := compiler/kernel_c/libm.h compiler/kernel_c/ntkc_math.h compiler/kernel_c/block_prims.c \
+                compiler/kernel_c/image_runtime.c
+KERNEL_CHECK := $(patsubst compiler/kernel_c/%.c,$(BUILD)/kernel_c/%.ok,$(filter %.c,$(KERNEL_C)))
+KERNEL_TEXT  := $(BUILD)/gen/kernel_text
+KERNEL_FLAGS := -std=c99 -pedantic -O2 -Wall -Wextra -Werror -Wmissing-prototypes -DNTKC_KERNEL_CHECK
+COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
@@ -51,6 +59,20 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/kernel_c/%.ok: compiler/kernel_c/%.c $(filter %.h,$(KERNEL_C))
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_FLAGS) -c $< -o $(@:.ok=.o) && touch $@
+
+$(BUILD)/embed_text: tools/embed_text.c | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(KERNEL_TEXT).c: $(BUILD)/embed_text $(KERNEL_C) $(KERNEL_CHECK)
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed_text $@ $(KERNEL_C)
+
+$(KERNEL_TEXT).o: $(KERNEL_TEXT).c compiler/kernel_text.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/libntkc-compiler.a: $(COMPILER_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -61,12 +83,12 @@ $(BUILD)/gen_host_prims: $(BUILD)/tools/gen_host_prims.o $(BUILD)/libntkc-compil
 # the arithmetic every emitted file starts with.
 $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h &: $(BUILD)/gen_host_prims
 	@mkdir -p $(dir $(HOST_PRIMS))
-	./$(BUILD)/gen_host_prims $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h
+	$(BUILD)/gen_host_prims $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h
 
 $(HOST_PRIMS).o: $(HOST_PRIMS).c
 	$(CC) $(CFLAGS) $(PRIM_FLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libntkc.a: $(LIB_OBJ) $(HOST_PRIMS).o
+$(BUILD)/libntkc.a: $(LIB_OBJ) $(KERNEL_TEXT).o $(HOST_PRIMS).o
 	rm -f $@ && ar rcs $@ $^
 
 # The shared library (for Python's ctypes and for pkg-config users): the same
@@ -77,11 +99,16 @@ $(BUILD)/libntkc.a: $(LIB_OBJ) $(HOST_PRIMS).o
 VERSION  := $(shell sed -n 's/^\#define NTKC_VERSION "\(.*\)"/\1/p' include/ntkc.h)
 SONAME   := libntkc.so.$(firstword $(subst ., ,$(VERSION)))
 SO_FILE  := libntkc.so.$(VERSION)
-PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/host_prims.o $(BUILD)/pic/runtime/shlib/tcc_pic_shim.o
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/kernel_text.o $(BUILD)/pic/gen/host_prims.o \
+            $(BUILD)/pic/runtime/shlib/tcc_pic_shim.o
 
 $(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/gen/kernel_text.o: $(KERNEL_TEXT).c compiler/kernel_text.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
 	@mkdir -p $(dir $@)
@@ -252,8 +279,7 @@ valgrind-suite: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 
 # Fuzzing (fuzz/README.md): libFuzzer targets built with clang, or the same
 # targets under AFL++. Only these targets need clang/afl++; `make test` does not.
-# fuzz_graph checks nothing until the graph reader is in the tree.
-FUZZ_TARGETS := frontend npy $(if $(wildcard runtime/graph_data.h),graph)
+FUZZ_TARGETS := frontend npy graph
 FUZZ_SECONDS ?= 60
 # clang does not know the '#pragma GCC optimize' of the generated primitives.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \

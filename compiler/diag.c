@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vformat(NtkcError *err, int code, const char *prefix, const char *fmt, va_list ap)
+static void vformat(ntkc_error *err, int code, const char *prefix, const char *fmt, va_list ap)
 {
     if (err == NULL || err->code != NTKC_OK)
         return;
@@ -73,7 +73,7 @@ static void put_escaped_line(Sink *k, const unsigned char *line, size_t len, int
 }
 
 /* Appends the line of src that holds pos, escaped, and a caret under pos.col. */
-static void append_source_line(NtkcError *err, SrcPos pos, const char *src)
+static void append_source_line(ntkc_error *err, SrcPos pos, const char *src)
 {
     const char *line = src;
     for (int l = 1; l < pos.line && line != NULL; l++) {
@@ -102,7 +102,7 @@ void diag_escape_name(char *out, size_t cap, const char *name)
     put_escaped_line(&k, (const unsigned char *)name, strlen(name), 0, pad, sizeof pad);
 }
 
-void diag_at(NtkcError *err, SrcPos pos, const char *src, const char *fmt, ...)
+void diag_at(ntkc_error *err, SrcPos pos, const char *src, const char *fmt, ...)
 {
     if (err == NULL || err->code != NTKC_OK)
         return;
@@ -120,7 +120,7 @@ void diag_at(NtkcError *err, SrcPos pos, const char *src, const char *fmt, ...)
         append_source_line(err, pos, src);
 }
 
-void diag_user(NtkcError *err, const char *fmt, ...)
+void diag_user(ntkc_error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -128,7 +128,7 @@ void diag_user(NtkcError *err, const char *fmt, ...)
     va_end(ap);
 }
 
-void diag_file(NtkcError *err, const char *path, const char *fmt, ...)
+void diag_file(ntkc_error *err, const char *path, const char *fmt, ...)
 {
     if (err == NULL || err->code != NTKC_OK)
         return;
@@ -141,7 +141,7 @@ void diag_file(NtkcError *err, const char *path, const char *fmt, ...)
     va_end(ap);
 }
 
-void diag_internal(NtkcError *err, const char *fmt, ...)
+void diag_internal(ntkc_error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -149,7 +149,7 @@ void diag_internal(NtkcError *err, const char *fmt, ...)
     va_end(ap);
 }
 
-void diag_clear(NtkcError *err)
+void diag_clear(ntkc_error *err)
 {
     err->code = NTKC_OK;
     err->message[0] = '\0';

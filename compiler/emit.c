@@ -188,7 +188,7 @@ static void emit_act_block(StrBuf *sb, const IrNet *net, size_t i, size_t slot)
     if (prim_act_has_block(def)) {
         sb_printf(sb, "            ntkc_block_act_%s(", def->name);
         emit_param_ref(sb, net, i);
-        sb_printf(sb, ", m, v1[%zu], v2 + %zu * cols, 1, s, t);\n", slot, slot);
+        sb_printf(sb, ", m, v1[%zu], v2 + %zu * cols, s, t);\n", slot, slot);
         return;
     }
     sb_puts(sb, "            for (size_t j = 0; j < m; j++) {\n"
@@ -305,7 +305,7 @@ static int act_names_valid(const IrOp *ops, size_t nops)
 
 /* Names become parts of symbols: only identifiers may (c_text.h). The front
  * end admits no other, so a failure here is ntkc's bug. */
-static int names_valid(const IrNet *net, NtkcError *err)
+static int names_valid(const IrNet *net, ntkc_error *err)
 {
     if (!c_ident_ok(net->name)) {
         diag_internal(err, "emitter: the net name is not a C identifier");
@@ -318,7 +318,7 @@ static int names_valid(const IrNet *net, NtkcError *err)
     return 1;
 }
 
-char *emit_net_c(const IrNet *net, const char *source_name, NtkcError *err)
+char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
 {
     if (!names_valid(net, err))
         return NULL;

@@ -74,7 +74,7 @@ static void emit_act_row(StrBuf *sb, const IrNet *net, size_t i)
     if (prim_act_has_block(def)) {
         sb_printf(sb, "        ntkc_block_act_%s(", def->name);
         emit_param_ref(sb, net, i);
-        sb_printf(sb, ", n2, var1[%zu * n1 + i], var2 + %zu * n2, 1, si, ti);\n", slot, slot);
+        sb_printf(sb, ", n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);\n", slot, slot);
         return;
     }
     sb_printf(sb,
@@ -154,7 +154,7 @@ static void emit_dispatch(StrBuf *sb, const IrNet *net, int nseg)
     sb_puts(sb, "    default:\n        break;\n    }\n}\n");
 }
 
-char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err)
+char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
         IrOpKind kind = net->ops[i].kind;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "emit_image.h"
+#include "emit_internal.h"
+#include "kernel_text.h"
 #include "emit_prims.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
@@ -29,7 +31,7 @@ typedef struct Segment {
 
 typedef struct Em {
     const IrNet *net;
-    NtkcError *err;
+    ntkc_error *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals;
@@ -633,7 +635,7 @@ static size_t emit_image_part(Em *e)
 
 void emit_image_host_source(StrBuf *sb)
 {
-    sb_puts(sb, "\n/* Image-kernel helpers (compiler/image_runtime.c.in) */\n#define NTKC_FN\n");
+    sb_puts(sb, "\n/* Image-kernel helpers (compiler/kernel_c/image_runtime.c) */\n#define NTKC_FN\n");
     sb_puts(sb, emit_image_runtime_common);
     sb_puts(sb, emit_image_runtime_functions);
 }
@@ -834,7 +836,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               ps, ps, n, n, n);
 }
 
-char *emit_image_c(const IrNet *net, const char *source_name, NtkcError *err)
+char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
 {
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);

@@ -1,5 +1,6 @@
-/* Pieces of the C emitter shared by its vector (emit.c) and graph
- * (emit_graph.c) variants. */
+/* Pieces shared by the three emitters, which emit_net_c (emit.c) picks
+ * between: vector (emit.c), image (emit_image.c: the prelude only) and graph
+ * (emit_graph.c). */
 #ifndef NTKC_EMIT_INTERNAL_H
 #define NTKC_EMIT_INTERNAL_H
 
@@ -24,6 +25,6 @@ void emit_diag_dense(StrBuf *sb, const IrDense *d);
 void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i);
 
 /* The graph variant (compiler/graph_abi.h documents its ABI). */
-char *emit_graph_c(const IrNet *net, const char *source_name, NtkcError *err);
+char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);
 
 #endif

@@ -1,6 +1,8 @@
-/* Block primitives, emitted from one set of templates into both places they
- * live: each net's C file (static reference definitions) and the host file
- * compiled into the library (external definitions plus a symbol table).
+/* Block primitives, printed from one text into both places they live: each
+ * net's C file (static reference definitions) and the host file compiled
+ * into the library (external definitions plus a symbol table). The generic
+ * ones and the arithmetic before them are real C in compiler/kernel_c/
+ * (kernel_text.h); the per-activation loops are short templates here.
  * Restrict-qualified pointers and branch-free bodies let gcc vectorise every
  * loop; libtcc compiles the same text when a net is emitted stand-alone. */
 #include "emit_prims.h"
@@ -11,77 +13,18 @@
 
 #include "c_text.h"
 #include "emit_image.h"
+#include "kernel_text.h"
 
 typedef enum PrimKind { PRIM_LOAD, PRIM_DENSE_NTK, PRIM_DENSE_STD, PRIM_STORE, PRIM_RELU_QR, PRIM_RECORDS, PRIM_NKINDS } PrimKind;
 
-typedef struct Prim {
-    const char *decl; /* the declaration, without storage class or ';' */
-    const char *body;
-} Prim;
-
-static const Prim generic[PRIM_NKINDS] = {
-    [PRIM_LOAD] = {"void ntkc_block_load(size_t m, const double *restrict g, double dim,\n"
-                   "    double *restrict s, double *restrict t)",
-                   "{\n"
-                   "    for (size_t j = 0; j < m; j++) {\n"
-                   "        s[j] = g[j] / dim;\n"
-                   "        t[j] = 0.0;\n"
-                   "    }\n"
-                   "}\n"},
-    [PRIM_DENSE_NTK] = {"void ntkc_block_dense_ntk(size_t m, double w2, double b2,\n"
-                        "    double *restrict s, double *restrict t)",
-                        "{\n"
-                        "    for (size_t j = 0; j < m; j++) {\n"
-                        "        s[j] = w2 * s[j] + b2;\n"
-                        "        t[j] = s[j] + w2 * t[j];\n"
-                        "    }\n"
-                        "}\n"},
-    /* Standard parameterization (neural-tangents): Θ ← fan_in·Σ_old (+1 with
-     * a bias) + w²Θ, then Σ as usual. */
-    [PRIM_DENSE_STD] = {"void ntkc_block_dense_std(size_t m, double w2, double b2, double fan_in, double bias,\n"
-                        "    double *restrict s, double *restrict t)",
-                        "{\n"
-                        "    for (size_t j = 0; j < m; j++) {\n"
-                        "        t[j] = fan_in * s[j] + bias + w2 * t[j];\n"
-                        "        s[j] = w2 * s[j] + b2;\n"
-                        "    }\n"
-                        "}\n"},
-    [PRIM_STORE] = {"size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,\n"
-                    "    double *restrict nngp, double *restrict ntk)",
-                    "{\n"
-                    "    size_t bad = 0;\n"
-                    "    /* x - x is 0 exactly when x is finite. */\n"
-                    "    for (size_t j = 0; j < m; j++)\n"
-                    "        bad += (s[j] - s[j] != 0.0) | (t[j] - t[j] != 0.0);\n"
-                    "    if (nngp)\n"
-                    "        for (size_t j = 0; j < m; j++)\n"
-                    "            nngp[j] = s[j];\n"
-                    "    if (ntk)\n"
-                    "        for (size_t j = 0; j < m; j++)\n"
-                    "            ntk[j] = t[j];\n"
-                    "    return bad;\n"
-                    "}\n"},
-    /* The records of cols inputs (nvar each) slot by slot: vt[k·cols + j]. */
-    [PRIM_RECORDS] = {"void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,\n"
-                      "    double *restrict vt)",
-                      "{\n"
-                      "    for (size_t j = 0; j < cols; j++)\n"
-                      "        for (size_t k = 0; k < nvar; k++)\n"
-                      "            vt[k * cols + j] = prep[j * nvar + k];\n"
-                      "}\n"},
-    /* ReLU from records of √v and 1/√v (ntkc_relu_qr): no division per pair.
-     * Columns go eight at a time, two vectors per iteration for the
-     * out-of-order core to overlap (15% faster per pair than one). */
-    [PRIM_RELU_QR] = {"void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q2,\n"
-                      "    const double *restrict r2, double *restrict s, double *restrict t)",
-                      "{\n"
-                      "    size_t j = 0;\n"
-                      "    for (; j + 8 <= m; j += 8)\n"
-                      "        for (size_t l = 0; l < 8; l++)\n"
-                      "            ntkc_relu_qr(s + j + l, t + j + l, q1, r1, q2[j + l], r2[j + l]);\n"
-                      "    for (; j < m; j++)\n"
-                      "        ntkc_relu_qr(s + j, t + j, q1, r1, q2[j], r2[j]);\n"
-                      "}\n"},
+/* kernel_c/block_prims.c, one function each: declaration, newline, body. */
+static const char *const generic[PRIM_NKINDS] = {
+    [PRIM_LOAD] = kernel_prim_load,
+    [PRIM_DENSE_NTK] = kernel_prim_dense_ntk,
+    [PRIM_DENSE_STD] = kernel_prim_dense_std,
+    [PRIM_STORE] = kernel_prim_store,
+    [PRIM_RELU_QR] = kernel_prim_relu_qr,
+    [PRIM_RECORDS] = kernel_prim_records,
 };
 
 static const char generic_names[PRIM_NKINDS][24] = {
@@ -93,124 +36,16 @@ static const char generic_names[PRIM_NKINDS][24] = {
     [PRIM_RECORDS] = "ntkc_block_records",
 };
 
-/* arcsin and arccos in plain arithmetic and sqrt (both correctly rounded on
- * every IEEE machine), with no branch the vectoriser cannot turn into a
- * select: vectorised or not, libtcc or gcc, they give the same bits (< 1 ulp
- * from the true value). That matters because the arc-cosine kernels take
- * acos near ρ = 1, where acos′ is infinite: a 1-ulp difference between a
- * library's vector and scalar acos shows up as 1e-8 in the NTK diagonal.
- * The rational fit and the hi/lo split are fdlibm's (Sun, 1993). */
-static const char math_text[] =
-    "#ifndef NTKC_PI\n"
-    "#define NTKC_PI 3.14159265358979323846\n"
-    "#endif\n"
-    "#if defined(__GNUC__) && !defined(__TINYC__)\n"
-    "#define NTKC_INLINE static inline __attribute__((always_inline))\n"
-    "#else\n"
-    "#define NTKC_INLINE static inline\n"
-    "#endif\n"
-    "#define NTKC_PIO2_HI 1.57079632679489655800e+00\n"
-    "#define NTKC_PIO2_LO 6.12323399573676603587e-17\n"
-    "#define NTKC_PIO4_HI 7.85398163397448278999e-01\n"
-    "/* asin(x) = x + x·R(x²) for |x| <= 0.5. */\n"
-    "static inline double ntkc_asin_r(double z)\n"
-    "{\n"
-    "    double p = z * (1.66666666666666657415e-01 +\n"
-    "               z * (-3.25565818622400915405e-01 +\n"
-    "               z * (2.01212532134862925881e-01 +\n"
-    "               z * (-4.00555345006794114027e-02 +\n"
-    "               z * (7.91534994289814532176e-04 +\n"
-    "               z * 3.47933107596021167570e-05)))));\n"
-    "    double q = 1.0 + z * (-2.40339491173441421878e+00 +\n"
-    "                     z * (2.02094576023350569471e+00 +\n"
-    "                     z * (-6.88283971605453293030e-01 +\n"
-    "                     z * 7.70381505559019352791e-02)));\n"
-    "    return p / q;\n"
-    "}\n"
-    "/* The high 26 bits of s (Veltkamp's split): hi·hi is exact. */\n"
-    "static inline double ntkc_hi26(double s)\n"
-    "{\n"
-    "    double c = s * 134217729.0;\n"
-    "    return c - (c - s);\n"
-    "}\n"
-    "/* |x| >= 0.5 uses asin(x) = π/2 − 2·asin(√((1−|x|)/2)), √ split as hi + lo. */\n"
-    "static inline double ntkc_acos(double x)\n"
-    "{\n"
-    "    double ax = fabs(x);\n"
-    "    int small = ax < 0.5;\n"
-    "    double z = small ? x * x : 0.5 - 0.5 * ax;\n"
-    "    double r = ntkc_asin_r(z), s = sqrt(z);\n"
-    "    double a_small = NTKC_PIO2_HI - (x - (NTKC_PIO2_LO - x * r));\n"
-    "    double a_neg = 2.0 * (NTKC_PIO2_HI - (s + (r * s - NTKC_PIO2_LO)));\n"
-    "    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);\n"
-    "    double a_pos = 2.0 * (hi + (r * s + lo));\n"
-    "    double a = small ? a_small : (x < 0 ? a_neg : a_pos);\n"
-    "    return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;\n"
-    "}\n"
-    "static inline double ntkc_asin(double x)\n"
-    "{\n"
-    "    double ax = fabs(x);\n"
-    "    int small = ax < 0.5;\n"
-    "    double z = small ? ax * ax : 0.5 - 0.5 * ax;\n"
-    "    double r = ntkc_asin_r(z), s = sqrt(z);\n"
-    "    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);\n"
-    "    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));\n"
-    "    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);\n"
-    "    return x < 0 ? -a : a;\n"
-    "}\n"
-    "/* ReLU's arc-cosine kernel without libm's acos: the same values to a few\n"
-    " * ulps, in straight-line code that compilers vectorise. asin(y) for\n"
-    " * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is\n"
-    " * 2·asin(√((1-u)/2)). */\n"
-    "static inline double ntkc_asin_small(double y)\n"
-    "{\n"
-    "    double z = y * y;\n"
-    "    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]\n"
-    "     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps\n"
-    "     * the dependency chain short. fma is correctly rounded everywhere (one\n"
-    "     * instruction where the CPU has it, else libm), so every back end gets\n"
-    "     * the same bits; it makes the ReLU 12% faster than mul + add. */\n"
-    "    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;\n"
-    "    double q0 = fma(z4, fma(z2, fma(0.011549086612987425, z, 0.013965009932053607),\n"
-    "                            fma(0.017352757477819787, z, 0.02237215927967998)),\n"
-    "                    fma(z2, fma(0.030381944441363808, z, 0.0446428571428834),\n"
-    "                        fma(0.07499999999999991, z, 0.16666666666666666)));\n"
-    "    double q1 = fma(z4, fma(z2, 0.0307187689951911, fma(-0.024020544918554612, z, 0.022553563638202986)),\n"
-    "                    fma(z2, fma(0.0003808530332907241, z, 0.008795006076488431),\n"
-    "                        fma(0.008135829925501655, z, 0.009792751320201996)));\n"
-    "    return fma(y * z, fma(z8, q1, q0), y);\n"
-    "}\n"
-    "\n"
-    "/* One pair: s, t updated from √v and 1/√v of its two pixels (the records of\n"
-    " * a ReLU layer hold both: a pair takes no division and no √ of its variances).\n"
-    " * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are\n"
-    " * within 2 ulps of √(v1·v2) and its inverse, so a pixel paired with itself\n"
-    " * gets |rho| within 4 ulps of 1 (perhaps above it): those are snapped to\n"
-    " * |rho| = 1 exactly, where acos has an infinite slope (an ulp off 1 would\n"
-    " * move acos by 1e-8), which also clips |rho| into [0, 1]. The snap selects\n"
-    " * d·0 rather than the constant 0: a constant lets gcc thread every case of\n"
-    " * the selects after it into its own copy of the arithmetic (a third square\n"
-    " * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for\n"
-    " * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both\n"
-    " * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */\n"
-    "static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)\n"
-    "{\n"
-    "    double norm = q1 * q2;\n"
-    "    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */\n"
-    "    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);\n"
-    "    double u = fabs(rho), d = 1.0 - u; /* 1 - u is exact for u >= 1/2 */\n"
-    "    int snap = d < 8.8817841970012523e-16;\n"
-    "    d = snap ? d * 0.0 : d;\n"
-    "    u = snap ? 1.0 - d : u;\n"
-    "    double ys = sqrt(0.5 * d);\n"
-    "    double y = u > 0.5 ? ys : u;\n"
-    "    double as = ntkc_asin_small(y);\n"
-    "    double a = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(u) */\n"
-    "    double w = rho < 0.0 ? -a : NTKC_PI - a;\n"
-    "    /* √(1 − ρ²) as √((1 − u)(1 + u)) */\n"
-    "    *s = norm * (sqrt(d * (1.0 + u)) + w * u) * (0.5 / NTKC_PI);\n"
-    "    *t *= fabs(w) * (0.5 / NTKC_PI);\n"
-    "}\n";
+/* The length of a primitive's declaration: up to its body's "{" line. */
+static int decl_len(PrimKind k)
+{
+    const char *body = strstr(generic[k], "\n{\n");
+    if (!body) { /* kernel_c/block_prims.c is ntkc's own: a bug */
+        fprintf(stderr, "emit_prims: primitive %s has no body\n", generic_names[k]);
+        abort();
+    }
+    return (int)(body - generic[k]);
+}
 
 void prim_emit_dual(StrBuf *sb, const ActDef *def)
 {
@@ -234,41 +69,21 @@ int prim_act_has_block(const ActDef *def)
 
 void prim_emit_libm(StrBuf *sb)
 {
-    sb_puts(sb,
-            "/* libm prototypes, declared here rather than included: the headers cost\n"
-            " * the JIT more time than the whole kernel. With NTKC_SIMD_LIBM, gcc on\n"
-            " * glibc >= 2.35 may call libmvec's vector versions (within a few ulps). */\n"
-            "#if defined(NTKC_SIMD_LIBM) && defined(__GNUC__) && !defined(__clang__) && \\\n"
-            "    !defined(__TINYC__) && defined(__x86_64__)\n"
-            "#include <features.h>\n"
-            "#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))\n"
-            "#define NTKC_VEC __attribute__((__simd__(\"notinbranch\")))\n"
-            "#endif\n"
-            "#endif\n"
-            "#ifndef NTKC_VEC\n"
-            "#define NTKC_VEC\n"
-            "#endif\n"
-            "double sqrt(double);\ndouble fabs(double);\ndouble floor(double);\ndouble fma(double, double, double);\n"
-            "NTKC_VEC double acos(double);\nNTKC_VEC double asin(double);\n"
-            "NTKC_VEC double atan(double);\nNTKC_VEC double atan2(double, double);\n"
-            "NTKC_VEC double exp(double);\nNTKC_VEC double log(double);\n"
-            "NTKC_VEC double erf(double);\nNTKC_VEC double erfc(double);\n"
-            "NTKC_VEC double sin(double);\nNTKC_VEC double cos(double);\n"
-            "NTKC_VEC double tanh(double);\nNTKC_VEC double pow(double, double);\n");
-    sb_puts(sb, math_text);
+    sb_puts(sb, kernel_libm);
+    sb_puts(sb, kernel_math);
 }
 
 static void act_decl(StrBuf *sb, const char *storage, const ActDef *def)
 {
     sb_printf(sb,
               "%svoid ntkc_block_act_%s(const double *p, size_t m, double v1,\n"
-              "    const double *restrict v2, size_t stride,\n"
+              "    const double *restrict v2,\n"
               "    double *restrict s, double *restrict t)",
               storage, def->name);
 }
 
 /* The activation's dual applied across a block; v2 holds the column inputs'
- * variances, stride doubles apart. */
+ * variances, contiguous. */
 static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
 {
     act_decl(sb, storage, def);
@@ -276,7 +91,7 @@ static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
               "\n{\n"
               "    for (size_t j = 0; j < m; j++) {\n"
               "    double T, Td;\n"
-              "        ntkc_dual_%s(p, v1, s[j], v2[j * stride], &T, &Td);\n"
+              "        ntkc_dual_%s(p, v1, s[j], v2[j], &T, &Td);\n"
               "        s[j] = T;\n"
               "        t[j] *= Td;\n"
               "    }\n"
@@ -292,7 +107,7 @@ static void act_plane_decl(StrBuf *sb, const char *storage, const ActDef *def)
               storage, def->name);
 }
 
-/* ntkc_act_plane (compiler/image_runtime.c.in) with the dual fixed, so the
+/* ntkc_act_plane (compiler/kernel_c/image_runtime.c) with the dual fixed, so the
  * compiler inlines it into the lane loop and vectorises that. */
 static void act_plane_definition(StrBuf *sb, const char *storage, const ActDef *def)
 {
@@ -311,7 +126,7 @@ void prim_emit_act_plane(StrBuf *sb, const ActDef *def)
 
 static void generic_definition(StrBuf *sb, const char *storage, PrimKind k)
 {
-    sb_printf(sb, "%s%s\n%s\n", storage, generic[k].decl, generic[k].body);
+    sb_printf(sb, "%s%s\n", storage, generic[k]);
 }
 
 /* Which generic primitives the tile function of net calls. */
@@ -356,7 +171,7 @@ void prim_emit_for_net(StrBuf *sb, const IrNet *net)
     sb_puts(sb, "#else\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         if (used[k])
-            sb_printf(sb, "%s;\n", generic[k].decl);
+            sb_printf(sb, "%.*s;\n", decl_len((PrimKind)k), generic[k]);
     for (size_t i = 0; i < net->nops; i++)
         if (first_use_with_block(net, i)) {
             act_decl(sb, "", net->ops[i].u.act.def);

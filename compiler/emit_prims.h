@@ -6,7 +6,8 @@
  * back end defines NTKC_HOST_PRIMITIVES and binds the names to copies
  * compiled into the library by gcc -O3 -march=native with libmvec's vector
  * arccos and friends (build/gen/host_prims.c, written by tools/gen_host_prims
- * from the same text, so the formulas exist once: in the activation table).
+ * from the same text, so the formulas exist once: in the activation table and
+ * in compiler/kernel_c/, whose files make compiles on their own as a check).
  *
  * Signatures (s, t: the block's Σ12 and Θ12; m <= block size):
  *   void   ntkc_block_load(size_t m, const double *g, double dim, double *s, double *t);
@@ -14,7 +15,7 @@
  *   void   ntkc_block_dense_std(size_t m, double w2, double b2, double fan_in, double bias,
  *                               double *s, double *t);
  *   void   ntkc_block_act_NAME(const double *p, size_t m, double v1, const double *v2,
- *                              size_t stride, double *s, double *t);
+ *                              double *s, double *t);   (v2 contiguous)
  *   size_t ntkc_block_store(size_t m, const double *s, const double *t, double *nngp, double *ntk);
  *   void   ntkc_block_records(size_t cols, size_t nvar, const double *prep, double *vt);
  *   void   ntkc_block_relu_qr(size_t m, double q1, double r1, const double *q2, const double *r2,

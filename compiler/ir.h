@@ -3,8 +3,8 @@
  * variances non-negative, parameters in range, and every op that needs a
  * Gaussian input (activations, layer_norm, fanout … prod) has one — see
  * `gaussian` below and docs/gaussianity.md.
- * Later capabilities (graphs, ...) add op kinds here. Branching nets are
- * structured (IR_FANOUT holds its branches' op lists), not a general DAG. */
+ * A new kind of layer adds an op kind here. Branching nets are structured
+ * (IR_FANOUT holds its branches' op lists), not a general DAG. */
 #ifndef NTKC_IR_H
 #define NTKC_IR_H
 

@@ -309,7 +309,6 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
     op->pos = pos;
     return op;
 }
-#define push_op lower_push_op
 
 enum { DENSE_W, DENSE_B, DENSE_WIDTH };
 static const ParamSpec dense_spec[] = {
@@ -330,7 +329,7 @@ static int lower_dense(Lower *L, const Stmt *s)
                 L->net->name);
         return 0;
     }
-    IrOp *op = push_op(L, IR_DENSE, s->pos);
+    IrOp *op = lower_push_op(L, IR_DENSE, s->pos);
     if (op == NULL)
         return 0;
     IrDense *d = &op->u.dense;
@@ -358,7 +357,7 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
     Bound b;
     if (!lower_bind_args(L, s, spec, n, &b))
         return 0;
-    IrOp *op = push_op(L, IR_ACT, s->pos);
+    IrOp *op = lower_push_op(L, IR_ACT, s->pos);
     if (op == NULL)
         return 0;
     op->u.act.def = def;
@@ -400,7 +399,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
         snprintf(L->err->message + len, sizeof L->err->message - len, "\nnote: with the arguments of '%s' at %s",
                  d->name, pos_str(L, s->pos));
     }
-    IrOp *op = def ? push_op(L, IR_ACT, s->pos) : NULL;
+    IrOp *op = def ? lower_push_op(L, IR_ACT, s->pos) : NULL;
     if (op == NULL)
         return 0;
     op->u.act.def = def;
@@ -539,7 +538,7 @@ static int lower_repeat(Lower *L, const Stmt *s, int depth)
         diag_at(L->err, s->u.repeat.body.open, L->src, "empty 'repeat' block");
         return 0;
     }
-    /* Every pass adds at least one op, so push_op's cap bounds this loop. */
+    /* Every pass adds at least one op, so lower_push_op's cap bounds this loop. */
     for (double i = 0; i < n; i++)
         if (!lower_block(L, &s->u.repeat.body, depth + 1))
             return 0;
@@ -594,7 +593,7 @@ static int check_widths(Lower *L)
     return 1;
 }
 
-IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *err)
+IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
@@ -628,7 +627,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, NtkcError *e
     return ir;
 }
 
-const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, NtkcError *err)
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, ntkc_error *err)
 {
     Lower L = {.a = a, .prog = prog, .err = err, .src = prog->src};
     for (size_t i = 0; i < prog->nlets; i++)
@@ -638,7 +637,7 @@ const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, Nt
     return formula_build(a, prog, &consts, d, NULL, err);
 }
 
-int lower_check_program(const Program *prog, NtkcError *err)
+int lower_check_program(const Program *prog, ntkc_error *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
         for (size_t r = 0; r < NRULES; r++)

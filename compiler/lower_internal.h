@@ -44,7 +44,7 @@ typedef struct Lower {
     Arena *a;
     const Program *prog;
     const NetDecl *net;
-    NtkcError *err;
+    ntkc_error *err;
     const char *src;
     Scope file, local;
     Parameterization param;

@@ -22,7 +22,7 @@ typedef struct Parser {
     const Token *tok;
     size_t ntok, i;
     int depth; /* open blocks plus expression levels */
-    NtkcError *err;
+    ntkc_error *err;
     NameTable nets, lets, acts; /* file-level names -> index in the Program */
 } Parser;
 
@@ -672,7 +672,7 @@ static int add_file_item(Parser *p, Program *prog)
     return 0;
 }
 
-Program *parse_program(Arena *a, const char *src, const char *file, NtkcError *err)
+Program *parse_program(Arena *a, const char *src, const char *file, ntkc_error *err)
 {
     Parser p = {.a = a, .src = src, .err = err};
     p.tok = lex_source(a, src, file, &p.ntok, err);

@@ -72,7 +72,7 @@ struct Sym {
  * whenever an operand is NULL), so callers propagate failure by checking once. */
 typedef struct SymCtx {
     Arena *a;
-    NtkcError *err;
+    ntkc_error *err;
     const char *src;
 } SymCtx;
 

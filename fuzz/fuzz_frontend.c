@@ -33,7 +33,7 @@ static void fuzz_fail(const char *what, const char *src, const char *message)
 }
 
 /* Every user error names the file, and with a line:col whenever one exists. */
-static void check_rejection(const NtkcError *err, const char *src)
+static void check_rejection(const ntkc_error *err, const char *src)
 {
     if (err->code != NTKC_EUSER)
         fuzz_fail("rejection is not a user error", src, err->message);
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     src[size] = '\0';
     Arena a;
     arena_init(&a);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     Program *prog = frontend_parse(&a, src, FUZZ_FILE, &err);
     if (prog == NULL)
         check_rejection(&err, src);

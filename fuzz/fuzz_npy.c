@@ -25,7 +25,7 @@ static void npy_fuzz_fail(const char *what, const char *message)
     abort();
 }
 
-static void npy_check_rejection(const NtkcError *err, const char *name)
+static void npy_check_rejection(const ntkc_error *err, const char *name)
 {
     if (err->code != NTKC_EUSER)
         npy_fuzz_fail("rejection is not a user error", err->message);
@@ -67,7 +67,7 @@ static void npy_check_round_trip(const NpyArray *a)
     memcpy(buf, header, hlen);
     memcpy(buf + hlen, a->data, a->count * sizeof(double));
     NpyArray back;
-    NtkcError err = {0};
+    ntkc_error err = {0};
     if (npy_parse(buf, len, "roundtrip.npy", &back, &err) != 0)
         npy_fuzz_fail("re-reading a written array failed", err.message);
     if (!npy_same_array(a, &back))
@@ -77,7 +77,7 @@ static void npy_check_round_trip(const NpyArray *a)
 }
 
 /* The same bytes through npy_read, from an in-memory file. */
-static int npy_read_as_file(const uint8_t *data, size_t size, NpyArray *out, NtkcError *err, char *path,
+static int npy_read_as_file(const uint8_t *data, size_t size, NpyArray *out, ntkc_error *err, char *path,
                         size_t cap)
 {
     int fd = memfd_create("fuzz.npy", MFD_CLOEXEC);
@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > (1u << 16))
         return 0;
     NpyArray mem, file;
-    NtkcError err_mem = {0}, err_file = {0};
+    ntkc_error err_mem = {0}, err_file = {0};
     char path[64];
     int rc_mem = npy_parse(data, size, FUZZ_NAME, &mem, &err_mem);
     int rc_file = npy_read_as_file(data, size, &file, &err_file, path, sizeof path);
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         npy_check_consistent(&mem);
         if (!npy_same_array(&mem, &file))
             npy_fuzz_fail("npy_parse and npy_read read different values", "");
-        NtkcError err = {0};
+        ntkc_error err = {0};
         if (npy_check_finite(&mem, FUZZ_NAME, &err) != 0 && strstr(err.message, "element") == NULL &&
             strstr(err.message, "value") == NULL)
             npy_fuzz_fail("a non-finite element is reported without its position", err.message);

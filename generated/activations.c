@@ -396,24 +396,24 @@ static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict 
 }
 
 static void ntkc_block_act_gelu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
     double T, Td;
-        ntkc_dual_gelu(p, v1, s[j], v2[j * stride], &T, &Td);
+        ntkc_dual_gelu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
     }
 }
 
 static void ntkc_block_act_leaky_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
     double T, Td;
-        ntkc_dual_leaky_relu(p, v1, s[j], v2[j * stride], &T, &Td);
+        ntkc_dual_leaky_relu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
     }
@@ -429,10 +429,10 @@ size_t ntkc_block_store(size_t m, const double *restrict s, const double *restri
 void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
     double *restrict vt);
 void ntkc_block_act_gelu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t);
 void ntkc_block_act_leaky_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t);
 #endif
 
@@ -536,11 +536,11 @@ size_t ntkcnet_activations_tile(size_t rows, size_t cols,
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 13 */
             ntkc_block_dense_ntk(m, 1.9599999999999997, 0.010000000000000002, s, t);
             /* gelu at line 14 */
-            ntkc_block_act_gelu((const double *)0, m, v1[2], v2 + 2 * cols, 1, s, t);
+            ntkc_block_act_gelu((const double *)0, m, v1[2], v2 + 2 * cols, s, t);
             /* dense(w_std=1.2, b_std=0.10000000000000001) at line 15 */
             ntkc_block_dense_ntk(m, 1.4399999999999999, 0.010000000000000002, s, t);
             /* leaky_relu at line 16 */
-            ntkc_block_act_leaky_relu(ntkc_p7, m, v1[3], v2 + 3 * cols, 1, s, t);
+            ntkc_block_act_leaky_relu(ntkc_p7, m, v1[3], v2 + 3 * cols, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 17 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,

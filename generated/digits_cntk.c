@@ -511,8 +511,8 @@ NTKC_LEAF void ntkc_act_row(ntkc_dual_fn f, const double *p, int n, double *rest
     }
 }
 
-/* ntkc_relu1, ReLU's dual for one pair from the records, is in the prelude
- * (compiler/emit_prims.c): fully connected nets use it too. */
+/* ntkc_relu_qr, ReLU's dual for one pair from the records, is in the prelude
+ * (compiler/kernel_c/ntkc_math.h): fully connected nets use it too. */
 
 /* A row of n pixels; q/r of x1 at q1, r1 (per pixel, or lane-expanded when
  * bc = 0), of x2 lane-expanded at q2, r2. */
@@ -706,7 +706,7 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
 }
 
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
- * 1/√v is 0 for a zero variance (see ntkc_relu1). */
+ * 1/√v is 0 for a zero variance (see ntkc_relu_qr). */
 NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)
 {
     for (int k = 0; k < n; k++)

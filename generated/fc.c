@@ -238,12 +238,12 @@ static void ntkc_block_records(size_t cols, size_t nvar, const double *restrict 
 }
 
 static void ntkc_block_act_erf(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
     double T, Td;
-        ntkc_dual_erf(p, v1, s[j], v2[j * stride], &T, &Td);
+        ntkc_dual_erf(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
     }
@@ -261,7 +261,7 @@ void ntkc_block_relu_qr(size_t m, double q1, double r1, const double *restrict q
 void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
     double *restrict vt);
 void ntkc_block_act_erf(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t);
 #endif
 
@@ -343,11 +343,11 @@ size_t ntkcnet_fc_tile(size_t rows, size_t cols,
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p3, m, v1[2], v2 + 2 * cols, 1, s, t);
+            ntkc_block_act_erf(ntkc_p3, m, v1[2], v2 + 2 * cols, s, t);
             /* dense(w_std=1.5, b_std=0.050000000000000003) at line 5 */
             ntkc_block_dense_ntk(m, 2.25, 0.0025000000000000005, s, t);
             /* erf at line 5 */
-            ntkc_block_act_erf(ntkc_p5, m, v1[3], v2 + 3 * cols, 1, s, t);
+            ntkc_block_act_erf(ntkc_p5, m, v1[3], v2 + 3 * cols, s, t);
             /* dense(w_std=1.0, b_std=0.0) at line 6 */
             ntkc_block_dense_ntk(m, 1.0, 0.0, s, t);
             bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,

@@ -204,12 +204,12 @@ static size_t ntkc_block_store(size_t m, const double *restrict s, const double 
 }
 
 static void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
     double T, Td;
-        ntkc_dual_relu(p, v1, s[j], v2[j * stride], &T, &Td);
+        ntkc_dual_relu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
     }
@@ -223,7 +223,7 @@ void ntkc_block_dense_ntk(size_t m, double w2, double b2,
 size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
     double *restrict nngp, double *restrict ntk);
 void ntkc_block_act_relu(const double *p, size_t m, double v1,
-    const double *restrict v2, size_t stride,
+    const double *restrict v2,
     double *restrict s, double *restrict t);
 #endif
 
@@ -257,11 +257,11 @@ static void ntkcnet_gntk_seg0(size_t n1, size_t n2, const double *var1, const do
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[0 * n1 + i], var2 + 0 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[0 * n1 + i], var2 + 0 * n2, si, ti);
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[1 * n1 + i], var2 + 1 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[1 * n1 + i], var2 + 1 * n2, si, ti);
     }
 }
 
@@ -300,11 +300,11 @@ static void ntkcnet_gntk_seg1(size_t n1, size_t n2, const double *var1, const do
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[2 * n1 + i], var2 + 2 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[2 * n1 + i], var2 + 2 * n2, si, ti);
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[3 * n1 + i], var2 + 3 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[3 * n1 + i], var2 + 3 * n2, si, ti);
     }
 }
 
@@ -343,11 +343,11 @@ static void ntkcnet_gntk_seg2(size_t n1, size_t n2, const double *var1, const do
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[4 * n1 + i], var2 + 4 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[4 * n1 + i], var2 + 4 * n2, si, ti);
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[5 * n1 + i], var2 + 5 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[5 * n1 + i], var2 + 5 * n2, si, ti);
     }
 }
 
@@ -386,11 +386,11 @@ static void ntkcnet_gntk_seg3(size_t n1, size_t n2, const double *var1, const do
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[6 * n1 + i], var2 + 6 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[6 * n1 + i], var2 + 6 * n2, si, ti);
         /* dense(w_std=1.4142135623730951, b_std=0.0) at line 14 */
         ntkc_block_dense_ntk(n2, 2.0000000000000004, 0.0, si, ti);
         /* relu at line 14 */
-        ntkc_block_act_relu((const double *)0, n2, var1[7 * n1 + i], var2 + 7 * n2, 1, si, ti);
+        ntkc_block_act_relu((const double *)0, n2, var1[7 * n1 + i], var2 + 7 * n2, si, ti);
     }
 }
 

@@ -2,7 +2,7 @@
  * NNGP and NTK kernels, and evaluate them on data.
  *
  *   ntkc_error err;
- *   ntkc_net *net = ntkc_compile_file("fc.ntk", NULL, NULL, &err);
+ *   ntkc_net *net = ntkc_compile_file("fc.ntk", NULL, &err);
  *   if (!net) { fputs(err.message, stderr); ... }
  *   ntkc_kernel(net, n, x, 0, NULL, d, nngp, ntk, NULL, &err);
  *   ntkc_net_free(net);

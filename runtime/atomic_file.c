@@ -9,7 +9,7 @@
 #include "out_files.h"
 #include "temp_files.h"
 
-int atomic_write_file(const char *path, const void *data, size_t len, NtkcError *err)
+int atomic_write_file(const char *path, const void *data, size_t len, ntkc_error *err)
 {
     if (out_check_kind(path, err) != 0)
         return err->code;

@@ -7,6 +7,6 @@
 
 #include "diag.h"
 
-int atomic_write_file(const char *path, const void *data, size_t len, NtkcError *err);
+int atomic_write_file(const char *path, const void *data, size_t len, ntkc_error *err);
 
 #endif

@@ -233,7 +233,7 @@ static size_t run_tile(const Job *J, const Tile *T)
     return bad;
 }
 
-static void locate_non_finite(const Job *J, const Tile *T, NtkcError *err)
+static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
 {
     for (size_t i = T->i0; i < T->i0 + T->r; i++)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
@@ -311,7 +311,7 @@ static void run_prep(const Job *J, size_t n, const double *x, double *prep)
 /* Checks the sizes, lays out the tiling and computes every input's record
  * (and Σx²). On success the caller owes job_close. */
 static int job_open(Job *J, const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                    size_t edge, int threads, int edge_threads, NtkcError *err)
+                    size_t edge, int threads, int edge_threads, ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
         diag_user(err, "arrays too large for BLAS (dimensions above 2^31)");
@@ -355,7 +355,7 @@ static void job_close(Job *J)
 }
 
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                  double *nngp, double *ntk, const ntkc_eval_options *opts, NtkcError *err)
+                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     if (nngp == NULL && ntk == NULL)
         return 0;
@@ -396,7 +396,7 @@ struct EngineTiles {
 };
 
 int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, NtkcError *err)
+                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;
     EngineTiles *e = calloc(1, sizeof *e);
@@ -424,7 +424,7 @@ EngineRect engine_tiles_rect(const EngineTiles *e, size_t t)
     return (EngineRect){.i0 = T.i0, .r = T.r, .j0 = T.j0, .c = T.c, .diagonal = T.diagonal};
 }
 
-int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, NtkcError *err)
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
 {
     Job L = e->job;
     Tile T = task_tile(&L, t);

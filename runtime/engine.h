@@ -29,7 +29,7 @@ typedef struct KernelFns {
 
 /* x2 == NULL: symmetric (x2 = x1, n2 = n1), one triangle computed and mirrored. */
 int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                  double *nngp, double *ntk, const ntkc_eval_options *opts, NtkcError *err);
+                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 /* The same tiles one at a time, for drivers that spread them over processes
  * (ntkc-mpi): open computes every input's record once; run computes tile t
@@ -45,10 +45,10 @@ typedef struct EngineRect {
     int diagonal; /* on the diagonal of a symmetric output */
 } EngineRect;
 int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, NtkcError *err);
+                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err);
 size_t engine_tiles_count(const EngineTiles *e);
 EngineRect engine_tiles_rect(const EngineTiles *e, size_t t);
-int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, NtkcError *err);
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err);
 void engine_tiles_close(EngineTiles *e); /* NULL is a no-op */
 
 #endif

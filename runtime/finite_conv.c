@@ -39,7 +39,7 @@ struct Node {
 
 typedef struct Fc {
     const IrNet *net;
-    NtkcError *err;
+    ntkc_error *err;
     size_t width;
     Node *top;
     size_t ntop;
@@ -558,7 +558,7 @@ static int has_affine(const IrOp *ops, size_t n)
 /* The net must end in a top-level readout (dense or conv) followed only by
  * parameter-free layers other than flatten, so the units of its output are
  * exchangeable and unit 0's NTK is the kernel of any output unit. */
-static int check_readout(const IrNet *net, NtkcError *err)
+static int check_readout(const IrNet *net, ntkc_error *err)
 {
     size_t last = net->nops;
     for (size_t i = 0; i < net->nops; i++)
@@ -592,7 +592,7 @@ static void fc_free(Fc *f)
     free(f->grad);
 }
 
-static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, NtkcError *err)
+static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, ntkc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
@@ -647,7 +647,7 @@ static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, d
 }
 
 int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,
-                        double *nngp, double *ntk, NtkcError *err)
+                        double *nngp, double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
         diag_user(err, "finite net '%s': need at least one input and one sample", net->name ? net->name : "<net>");

@@ -52,7 +52,7 @@ static const double *layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : 
 
 /* ---- layout ------------------------------------------------------------ */
 
-static int lay_out_jk(GNet *n, size_t width_at_readout, NtkcError *err)
+static int lay_out_jk(GNet *n, size_t width_at_readout, ntkc_error *err)
 {
     const IrNet *net = n->net;
     n->jk = calloc(net->nops + 1, sizeof *n->jk);
@@ -73,7 +73,7 @@ static int lay_out_jk(GNet *n, size_t width_at_readout, NtkcError *err)
     return NTKC_OK;
 }
 
-static int lay_out(GNet *n, size_t width, NtkcError *err)
+static int lay_out(GNet *n, size_t width, ntkc_error *err)
 {
     const IrNet *net = n->net;
     size_t last = finite_last_dense(net), cur = n->F;
@@ -123,7 +123,7 @@ static int lay_out(GNet *n, size_t width, NtkcError *err)
     return NTKC_OK;
 }
 
-static double *alloc_buf(size_t rows, size_t cols, NtkcError *err)
+static double *alloc_buf(size_t rows, size_t cols, ntkc_error *err)
 {
     size_t count = rows * cols != 0 ? rows * cols : 1;
     double *p = cols != 0 && rows > SIZE_MAX / sizeof(double) / cols ? NULL : calloc(count, sizeof(double));
@@ -132,7 +132,7 @@ static double *alloc_buf(size_t rows, size_t cols, NtkcError *err)
     return p;
 }
 
-static int build_aggs(GNet *n, NtkcError *err)
+static int build_aggs(GNet *n, ntkc_error *err)
 {
     for (size_t i = 0; i < n->nl; i++) {
         GLayer *l = &n->l[i];
@@ -171,7 +171,7 @@ static void gnet_free(GNet *n)
     free(n->jk);
 }
 
-static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, NtkcError *err)
+static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, ntkc_error *err)
 {
     memset(n, 0, sizeof *n);
     n->net = net;
@@ -406,7 +406,7 @@ static void init_params(GNet *n, Rng *r)
 }
 
 int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNetOptions *opts, double *nngp,
-                         double *ntk, NtkcError *err)
+                         double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || g == NULL || g->count == 0) {
         diag_user(err, "finite graph net: need graphs and at least one sample");

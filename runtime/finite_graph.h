@@ -26,6 +26,6 @@
 /* nngp, ntk: count × count row-major (either may be NULL), averaged over
  * opts->samples initialisations from opts->seed. Returns 0 or the error code. */
 int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNetOptions *opts, double *nngp,
-                         double *ntk, NtkcError *err);
+                         double *ntk, ntkc_error *err);
 
 #endif

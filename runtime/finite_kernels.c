@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_inputs(const IrNet *net, size_t n, const double *x, size_t dim, NtkcError *err)
+static int check_inputs(const IrNet *net, size_t n, const double *x, size_t dim, ntkc_error *err)
 {
     for (size_t i = 0; i < n * dim; i++)
         if (!isfinite(x[i])) {
@@ -20,7 +20,7 @@ static int check_inputs(const IrNet *net, size_t n, const double *x, size_t dim,
 
 /* Scales the accumulated upper triangle by s, mirrors it, and refuses
  * non-finite entries (an overflowing net must not pass as a kernel). */
-static int finish(const IrNet *net, const char *what, double *k, size_t n, double s, NtkcError *err)
+static int finish(const IrNet *net, const char *what, double *k, size_t n, double s, ntkc_error *err)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++) {
@@ -40,7 +40,7 @@ static int finish(const IrNet *net, const char *what, double *k, size_t n, doubl
  * layers), and that average's error shrinks like 1/√(width·samples) where a
  * single unit's stays ~1/√samples whatever the width. */
 static int accumulate_wide_nngp(FiniteNet *wide, size_t nout, size_t n, const double *x, double *f, double *nngp,
-                                NtkcError *err)
+                                ntkc_error *err)
 {
     if (finite_net_forward(wide, n, x, f, err) != NTKC_OK)
         return err->code;
@@ -50,7 +50,7 @@ static int accumulate_wide_nngp(FiniteNet *wide, size_t nout, size_t n, const do
 }
 
 int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
-                       const FiniteNetOptions *opts, double *nngp, double *ntk, NtkcError *err)
+                       const FiniteNetOptions *opts, double *nngp, double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
         diag_user(err, "finite net '%s': need at least one input and one sample",

@@ -39,7 +39,7 @@ struct FiniteNet {
     size_t fwd_n;
 };
 
-static double *alloc_doubles(size_t rows, size_t cols, NtkcError *err)
+static double *alloc_doubles(size_t rows, size_t cols, ntkc_error *err)
 {
     if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) {
         diag_internal(err, "finite net: a %zu x %zu buffer overflows the address space", rows, cols);
@@ -67,7 +67,7 @@ size_t finite_last_dense(const IrNet *net)
 
 /* Width of the dense op i's output, or 0 after reporting why there is none. */
 static size_t dense_width(const IrNet *net, size_t i, size_t readout, size_t width, size_t nout,
-                          NtkcError *err)
+                          ntkc_error *err)
 {
     const IrOp *op = &net->ops[i];
     if (i == readout)
@@ -125,7 +125,7 @@ static void set_mup_scales(FiniteLayer *l, int first, int readout, double n)
 }
 
 /* Fills the layer table; returns 0 or an error code. */
-static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
+static int lay_out(FiniteNet *fn, size_t width, ntkc_error *err)
 {
     const IrNet *net = fn->net;
     size_t readout = finite_last_dense(net);
@@ -166,13 +166,13 @@ static int lay_out(FiniteNet *fn, size_t width, NtkcError *err)
     return NTKC_OK;
 }
 
-FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err)
+FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, ntkc_error *err)
 {
     return finite_net_new_param(net, dim, width, nout, FINITE_AS_IR, err);
 }
 
 FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
-                                NtkcError *err)
+                                ntkc_error *err)
 {
     if (param == FINITE_MUP && net->param != PARAM_NTK) {
         diag_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
@@ -236,7 +236,7 @@ void finite_net_free(FiniteNet *fn)
     free(fn);
 }
 
-static int reserve_rows(FiniteNet *fn, size_t n, NtkcError *err)
+static int reserve_rows(FiniteNet *fn, size_t n, ntkc_error *err)
 {
     if (n <= fn->cap)
         return NTKC_OK;
@@ -258,7 +258,7 @@ fail:
     return err->code;
 }
 
-static int reserve_grams(FiniteNet *fn, size_t n, NtkcError *err)
+static int reserve_grams(FiniteNet *fn, size_t n, ntkc_error *err)
 {
     if (n <= fn->gram_cap)
         return NTKC_OK;
@@ -316,7 +316,7 @@ static void forward_act(const FiniteLayer *l, size_t n, const double *z, double 
 }
 
 /* Runs the batch through every layer, leaving each layer's output in act. */
-static int run_forward(FiniteNet *fn, size_t n, const double *x, NtkcError *err)
+static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err)
 {
     if (n == 0 || x == NULL) {
         diag_user(err, "finite net '%s': no inputs", net_name(fn->net));
@@ -341,7 +341,7 @@ static int run_forward(FiniteNet *fn, size_t n, const double *x, NtkcError *err)
     return NTKC_OK;
 }
 
-int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, NtkcError *err)
+int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, ntkc_error *err)
 {
     if (run_forward(fn, n, x, err) != NTKC_OK)
         return err->code;
@@ -414,7 +414,7 @@ static void backprop(FiniteNet *fn, size_t n, const double *x, double *ntk, doub
 }
 
 int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, double *nngp, double *ntk,
-                                  NtkcError *err)
+                                  ntkc_error *err)
 {
     if (fn->nout != 1) {
         diag_internal(err, "finite net: kernels are defined for one output unit, the net has %zu", fn->nout);
@@ -437,7 +437,7 @@ int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, doub
     return NTKC_OK;
 }
 
-int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, NtkcError *err)
+int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, ntkc_error *err)
 {
     if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
         diag_internal(err, "finite net: gradient requested without a forward pass on the same batch");
@@ -449,7 +449,7 @@ int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, do
 }
 
 int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, size_t unit, double *ntk,
-                                   NtkcError *err)
+                                   ntkc_error *err)
 {
     if (unit >= fn->nout) {
         diag_internal(err, "finite net: output unit %zu of %zu", unit, fn->nout);
@@ -480,7 +480,7 @@ static void jvp_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const
                 t[r * l->out + c] += l->b_scale * v[l->b_off + c];
 }
 
-int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, NtkcError *err)
+int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, ntkc_error *err)
 {
     if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
         diag_internal(err, "finite net: a tangent requested without a forward pass on the same batch");

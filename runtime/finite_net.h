@@ -38,9 +38,9 @@ typedef struct FiniteNetOptions {
  * The NNGP is averaged over the units of a readout `width` wide (each unit's
  * f_o(x)f_o(x') is an unbiased estimate; one unit alone would leave an error
  * ~1/√samples whatever the width); the NTK is that of one output unit. Both
- * errors shrink like 1/√(width·samples). Returns 0 or the NtkcError code. */
+ * errors shrink like 1/√(width·samples). Returns 0 or the ntkc_error code. */
 int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
-                       const FiniteNetOptions *opts, double *nngp, double *ntk, NtkcError *err);
+                       const FiniteNetOptions *opts, double *nngp, double *ntk, ntkc_error *err);
 
 /* Full-batch gradient descent on loss = ½‖f(X_train) − Y‖² (a sum over the n×k
  * entries): `steps` updates θ ← θ − lr·∇θ loss from the initialisation drawn
@@ -55,7 +55,7 @@ int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
  * A non-finite output or loss (diverging training) is an error. */
 int finite_net_train_gd(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
                         size_t m, const double *x_test, size_t dim, size_t width, double lr, size_t steps,
-                        unsigned long long seed, double *f_test, NtkcError *err);
+                        unsigned long long seed, double *f_test, ntkc_error *err);
 
 /* --- The network object beneath both (for tests and other checkers). --- */
 
@@ -63,7 +63,7 @@ typedef struct FiniteNet FiniteNet;
 
 /* Lays out the net for inputs of dimension dim with nout output units and
  * hidden width `width` (NTK parameterization); parameters start at zero. */
-FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, NtkcError *err);
+FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nout, ntkc_error *err);
 
 /* The parameterizations finite_net_new_param offers. FINITE_AS_IR: what the
  * IR says (NTK or standard, as above). FINITE_MUP: the maximal-update
@@ -80,7 +80,7 @@ FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nou
  * at every width instead of O(1/√n). */
 typedef enum FiniteParam { FINITE_AS_IR = 0, FINITE_MUP = 1 } FiniteParam;
 FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
-                                NtkcError *err);
+                                ntkc_error *err);
 /* Index of the last dense op (the readout), or nops when there is none. */
 size_t finite_last_dense(const IrNet *net);
 
@@ -90,22 +90,22 @@ void finite_net_init(FiniteNet *fn, Rng *r);
 /* The trainable parameters, contiguous; writes their count to *count. */
 double *finite_net_params(FiniteNet *fn, size_t *count);
 /* f (n×nout row-major) at the current parameters. */
-int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, NtkcError *err);
+int finite_net_forward(FiniteNet *fn, size_t n, const double *x, double *f, ntkc_error *err);
 /* For nout = 1: adds f fᵀ to nngp and J·Jᵀ to ntk (either may be NULL) at the
  * current parameters, upper triangles only (i ≤ j); the rest is untouched. */
 int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, double *nngp, double *ntk,
-                                  NtkcError *err);
+                                  ntkc_error *err);
 /* grad = ∇θ Σ_{i,o} g_io·f_o(x_i) for the n×nout weights g, laid out like
  * finite_net_params, using the activations of the last finite_net_forward on
  * the same x (which the caller must have just run). */
-int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, NtkcError *err);
+int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, ntkc_error *err);
 /* out (n×nout) = J·v, the derivative of f(x_i) along the parameter direction
  * v (laid out like finite_net_params), by forward-mode differentiation at the
  * activations of the last finite_net_forward on the same x. */
-int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, NtkcError *err);
+int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, ntkc_error *err);
 /* Adds J_u·J_uᵀ of output unit u (any nout) on the n inputs x to ntk, upper
  * triangle only (i ≤ j), at the current parameters; runs its own forward. */
 int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, size_t unit, double *ntk,
-                                   NtkcError *err);
+                                   ntkc_error *err);
 
 #endif

@@ -11,7 +11,7 @@ static const char *name_of(const IrNet *net)
 }
 
 static int check_finite(const IrNet *net, const char *array, const double *a, size_t rows, size_t cols,
-                        NtkcError *err)
+                        ntkc_error *err)
 {
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite(a[i])) {
@@ -23,7 +23,7 @@ static int check_finite(const IrNet *net, const char *array, const double *a, si
 }
 
 static int check_args(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
-                      size_t m, const double *x_test, size_t dim, double lr, NtkcError *err)
+                      size_t m, const double *x_test, size_t dim, double lr, ntkc_error *err)
 {
     if (n == 0 || k == 0 || x_train == NULL || y_train == NULL || (m > 0 && x_test == NULL)) {
         diag_user(err, "finite net '%s': training needs at least one example and one output", name_of(net));
@@ -43,7 +43,7 @@ static int check_args(const IrNet *net, size_t n, const double *x_train, const d
 
 /* One step θ ← θ − lr·∇θ ½‖f(X) − Y‖²; resid (n×k) receives f(X) − Y. */
 static int gd_step(FiniteNet *fn, size_t n, const double *x, const double *y, size_t k, double lr,
-                   double *resid, double *grad, size_t step, NtkcError *err)
+                   double *resid, double *grad, size_t step, ntkc_error *err)
 {
     if (finite_net_forward(fn, n, x, resid, err) != NTKC_OK)
         return err->code;
@@ -66,7 +66,7 @@ static int gd_step(FiniteNet *fn, size_t n, const double *x, const double *y, si
 
 int finite_net_train_gd(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
                         size_t m, const double *x_test, size_t dim, size_t width, double lr, size_t steps,
-                        unsigned long long seed, double *f_test, NtkcError *err)
+                        unsigned long long seed, double *f_test, ntkc_error *err)
 {
     if (check_args(net, n, x_train, y_train, k, m, x_test, dim, lr, err) != NTKC_OK)
         return err->code;

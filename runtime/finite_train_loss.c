@@ -36,7 +36,7 @@ typedef struct Trainer {
 } Trainer;
 
 static int step(Trainer *t, const FiniteTrainSpec *s, size_t n, const double *x, const double *y, size_t k,
-                size_t iter, NtkcError *err)
+                size_t iter, ntkc_error *err)
 {
     if (finite_net_forward(t->fn, n, x, t->f, err))
         return err->code;
@@ -58,7 +58,7 @@ static int step(Trainer *t, const FiniteTrainSpec *s, size_t n, const double *x,
 
 int finite_net_train_loss(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
                           size_t m, const double *x_test, size_t dim, const FiniteTrainSpec *s, double *f0_train,
-                          double *f0_test, double *f_train, double *f_test, NtkcError *err)
+                          double *f0_test, double *f_train, double *f_test, ntkc_error *err)
 {
     if (n == 0 || k == 0 || !(s->lr > 0) || !isfinite(s->lr) ||
         (s->momentum_on && !(s->momentum >= 0 && s->momentum < 1))) {

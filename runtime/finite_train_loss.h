@@ -24,6 +24,6 @@ typedef struct FiniteTrainSpec {
  * f_train (n×k, may be NULL). A non-finite output is an error. */
 int finite_net_train_loss(const IrNet *net, size_t n, const double *x_train, const double *y_train, size_t k,
                           size_t m, const double *x_test, size_t dim, const FiniteTrainSpec *s, double *f0_train,
-                          double *f0_test, double *f_train, double *f_test, NtkcError *err);
+                          double *f0_test, double *f_train, double *f_test, ntkc_error *err);
 
 #endif

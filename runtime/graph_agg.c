@@ -8,7 +8,7 @@
 enum { DENSE_MIN_NODES = 24 };
 
 int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int self_loops, GraphAggMode mode,
-              NtkcError *err)
+              ntkc_error *err)
 {
     memset(op, 0, sizeof *op);
     size_t first = g->first[graph], n = g->first[graph + 1] - first;

@@ -26,7 +26,7 @@ typedef struct AggOp {
 
 /* The operator of graph `graph` of g; 0 or the error code. */
 int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int self_loops, GraphAggMode mode,
-              NtkcError *err);
+              ntkc_error *err);
 void agg_free(AggOp *op);
 /* x[k] (a->n × b->n, row-major) ← (C ∘ Â_a x[k] Â_bᵀ)ᵀ (b->n × a->n) for
  * k < count. tmp[k]: scratch of the same size; the two pointers may be swapped. */

@@ -27,7 +27,7 @@ typedef struct Reader {
     const char *text, *p, *name;
     const char *end; /* the text's terminating NUL */
     int line; /* number of the line p points into */
-    NtkcError *err;
+    ntkc_error *err;
     Line cur;
 } Reader;
 
@@ -144,7 +144,7 @@ typedef struct Build {
     int asym_line, dup_line, loop_line;
 } Build;
 
-static int grow(void **p, size_t *cap, size_t need, size_t size, NtkcError *err)
+static int grow(void **p, size_t *cap, size_t need, size_t size, ntkc_error *err)
 {
     if (need <= *cap)
         return 0;
@@ -177,7 +177,7 @@ static void note(size_t *count, int *line, int at)
 
 /* Sorts the graph's listed edges, drops duplicates, adds missing reverse
  * directions, and appends the CSR rows of its n nodes starting at node base. */
-static int finish_graph(Build *b, size_t base, size_t n, const int *edge_line, NtkcError *err)
+static int finish_graph(Build *b, size_t base, size_t n, const int *edge_line, ntkc_error *err)
 {
     size_t m = b->nedges;
     if (m > 1) /* edges is NULL in a file without any */
@@ -447,7 +447,7 @@ static int parse(Reader *r, Build *b, size_t features)
     return 0;
 }
 
-ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, NtkcError *err)
+ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, ntkc_error *err)
 {
     Reader r = {.text = text, .p = text, .end = text + strlen(text), .name = name ? name : "<graphs>", .line = 1,
                 .err = err};

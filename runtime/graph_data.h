@@ -33,6 +33,6 @@ struct ntkc_graphs {
 
 /* Parses text (named name in messages). features: F the net takes, or 0 to
  * take it from the data (the feature count, else the largest tag + 1). */
-ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, NtkcError *err);
+ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t features, ntkc_error *err);
 
 #endif

@@ -45,7 +45,7 @@ typedef struct Work {
 
 /* ---- the plan ---------------------------------------------------------- */
 
-static int read_plan(const GraphFns *f, Plan *p, NtkcError *err)
+static int read_plan(const GraphFns *f, Plan *p, ntkc_error *err)
 {
     memset(p, 0, sizeof *p);
     p->f = f;
@@ -200,7 +200,7 @@ static void gset_free(GSet *set)
 /* Lays out g's graphs, builds their aggregation operators and runs each
  * graph's prep in parallel. */
 static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMode mode, int threads,
-                     NtkcError *err)
+                     ntkc_error *err)
 {
     memset(set, 0, sizeof *set);
     set->g = g;
@@ -287,7 +287,7 @@ static size_t run_rows(const Pairs *P, size_t i0, size_t i1, int *oom)
     return bad;
 }
 
-static void report_non_finite(const Pairs *P, size_t i0, size_t i1, NtkcError *err)
+static void report_non_finite(const Pairs *P, size_t i0, size_t i1, ntkc_error *err)
 {
     size_t n2 = P->b->g->count;
     for (size_t i = i0; i < i1; i++)
@@ -313,7 +313,7 @@ static void mirror(double *k, size_t n)
             k[i * n + j] = k[j * n + i];
 }
 
-static int run_all(const Pairs *P, const ntkc_eval_options *opts, NtkcError *err)
+static int run_all(const Pairs *P, const ntkc_eval_options *opts, ntkc_error *err)
 {
     size_t n1 = P->a->g->count, n2 = P->b->g->count;
     size_t total = P->symmetric ? n1 * (n1 + 1) / 2 : n1 * n2, done = 0;
@@ -342,7 +342,7 @@ static int run_all(const Pairs *P, const ntkc_eval_options *opts, NtkcError *err
     return NTKC_OK;
 }
 
-static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, NtkcError *err)
+static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, ntkc_error *err)
 {
     if (g == NULL || g->count == 0) {
         diag_user(err, "the %s graph set is empty", which);
@@ -357,7 +357,7 @@ static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, Ntk
 }
 
 int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
-                 const ntkc_eval_options *opts, GraphAggMode mode, NtkcError *err)
+                 const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
 {
     Plan p;
     if (read_plan(fns, &p, err) != NTKC_OK || check_set(&p, g1, "first", err) != NTKC_OK ||
@@ -390,7 +390,7 @@ struct GraphTiles {
 };
 
 int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
-                     GraphTiles **out, NtkcError *err)
+                     GraphTiles **out, ntkc_error *err)
 {
     *out = NULL;
     GraphTiles *G = calloc(1, sizeof *G);
@@ -417,7 +417,7 @@ int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_grap
 }
 
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
-                    double *ntk, size_t ld, NtkcError *err)
+                    double *ntk, size_t ld, ntkc_error *err)
 {
     const GSet *b = G->symmetric ? &G->a : &G->b;
     Work w;

@@ -20,7 +20,7 @@ typedef struct GraphFns {
 } GraphFns;
 
 /* The generated functions of a compiled graph net (runtime/ntkc_graph.c). */
-int graph_fns_bind(const ntkc_net *net, GraphFns *f, NtkcError *err);
+int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err);
 
 /* How aggregation multiplies: by the graph's density (the default), or
  * always sparse / always through BLAS dgemm (for tests). */
@@ -29,7 +29,7 @@ typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } 
 /* nngp and ntk (either may be NULL): g1->count × g2->count row-major.
  * g2 == NULL: g2 = g1, one triangle computed and mirrored. */
 int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
-                 const ntkc_eval_options *opts, GraphAggMode mode, NtkcError *err);
+                 const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err);
 
 /* The same kernel one block at a time, for drivers that spread blocks over
  * processes (ntkc-mpi): open runs every graph's own pass once (g2 == NULL:
@@ -38,9 +38,9 @@ int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *
  * graph_kernel gives it. Blocks may run on different threads at once. */
 typedef struct GraphTiles GraphTiles;
 int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
-                     GraphTiles **out, NtkcError *err);
+                     GraphTiles **out, ntkc_error *err);
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
-                    double *ntk, size_t ld, NtkcError *err);
+                    double *ntk, size_t ld, ntkc_error *err);
 void graph_tiles_close(GraphTiles *G); /* NULL is a no-op */
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "jit_internal.h"
 
-JitModule *jit_compile(JitBackend backend, const char *source, const char *source_name, NtkcError *err)
+JitModule *jit_compile(JitBackend backend, const char *source, const char *source_name, ntkc_error *err)
 {
     JitModule *m = calloc(1, sizeof *m);
     if (m == NULL) {

@@ -11,7 +11,7 @@ typedef enum JitBackend { JIT_TCC = 0, JIT_CC = 1 } JitBackend;
 typedef struct JitModule JitModule;
 
 /* source_name labels compiler messages ("fc.ntk (generated)"). */
-JitModule *jit_compile(JitBackend backend, const char *source, const char *source_name, NtkcError *err);
+JitModule *jit_compile(JitBackend backend, const char *source, const char *source_name, ntkc_error *err);
 /* NULL when the symbol is missing. */
 void *jit_symbol(JitModule *m, const char *name);
 void jit_free(JitModule *m);

@@ -125,7 +125,7 @@ static void make_dirs(const char *dir)
     mkdir(path, 0700);
 }
 
-static int open_cache_dir(const char *dir, NtkcError *err)
+static int open_cache_dir(const char *dir, ntkc_error *err)
 {
     make_dirs(dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -261,7 +261,7 @@ static void *load_object(const char *dir, const unsigned char *obj, size_t len, 
     return dl;
 }
 
-static int run_cc(const char *src_path, const char *so_path, NtkcError *err)
+static int run_cc(const char *src_path, const char *so_path, ntkc_error *err)
 {
     const char *cc = getenv("CC");
     if (cc == NULL || *cc == '\0')
@@ -301,7 +301,7 @@ static const char *base_name(const char *path)
 
 /* Compiles source in temp files of this process (so threads and processes
  * compiling the same net never share one) and reads the object back. */
-static int compile_object(int dfd, const char *dir, const char *source, Bytes *obj, NtkcError *err)
+static int compile_object(int dfd, const char *dir, const char *source, Bytes *obj, ntkc_error *err)
 {
     char prefix[PATH_MAX + 2], src_path[PATH_MAX + 64], so_path[PATH_MAX + 64];
     snprintf(prefix, sizeof prefix, "%s/", dir);
@@ -354,7 +354,7 @@ static void store_entry(int dfd, const char *dir, const char *name, const char *
     temp_files_forget(slot);
 }
 
-int jit_cc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err)
+int jit_cc_compile(JitModule *m, const char *source, const char *source_name, ntkc_error *err)
 {
     char dir[PATH_MAX], name[40], why[512] = "";
     if (cache_path(dir, sizeof dir) != 0) {

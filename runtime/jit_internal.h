@@ -13,11 +13,11 @@ struct JitModule {
     int fd;               /* JIT_CC: the memfd it was loaded from, or -1 */
 };
 
-int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err);
+int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, ntkc_error *err);
 void *jit_tcc_symbol(JitModule *m, const char *name);
 void jit_tcc_free(JitModule *m);
 
-int jit_cc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err);
+int jit_cc_compile(JitModule *m, const char *source, const char *source_name, ntkc_error *err);
 void *jit_cc_symbol(JitModule *m, const char *name);
 void jit_cc_free(JitModule *m);
 

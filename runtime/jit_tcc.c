@@ -18,7 +18,7 @@
 static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct TccCompile {
-    NtkcError *err;
+    ntkc_error *err;
     const char *source_name;
 } TccCompile;
 
@@ -48,7 +48,7 @@ static int add_host_primitives(TCCState *s)
  * no descriptor left it reports "unrecognized file type" as if libm were
  * broken. Checks that `need` descriptors can be opened, else says why. */
 enum { TCC_FDS = 4 };
-static int check_free_fds(int need, NtkcError *err)
+static int check_free_fds(int need, ntkc_error *err)
 {
     int fds[TCC_FDS], got = 0, saved = 0;
     while (got < need && got < TCC_FDS) {
@@ -70,7 +70,7 @@ static int check_free_fds(int need, NtkcError *err)
     return 0;
 }
 
-int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, NtkcError *err)
+int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, ntkc_error *err)
 {
     TccCompile ctx = {err, source_name};
     int ok = 0;

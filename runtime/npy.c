@@ -111,7 +111,7 @@ static void reverse_axes(const NpyArray *a, double *c)
 }
 
 /* Fortran order stores the first index fastest; rewrite into C order. */
-static int fortran_to_c(NpyArray *a, const char *name, NtkcError *err)
+static int fortran_to_c(NpyArray *a, const char *name, ntkc_error *err)
 {
     if (a->ndim < 2 || a->count == 0)
         return 0;
@@ -130,7 +130,7 @@ static int fortran_to_c(NpyArray *a, const char *name, NtkcError *err)
     return 0;
 }
 
-static int alloc_array(const NpyHeader *h, NpyArray *out, const char *name, NtkcError *err)
+static int alloc_array(const NpyHeader *h, NpyArray *out, const char *name, ntkc_error *err)
 {
     out->ndim = h->ndim;
     memcpy(out->shape, h->shape, sizeof out->shape);
@@ -155,7 +155,7 @@ void npy_free(NpyArray *a)
     memset(a, 0, sizeof *a);
 }
 
-int npy_parse(const void *buf, size_t len, const char *name, NpyArray *out, NtkcError *err)
+int npy_parse(const void *buf, size_t len, const char *name, NpyArray *out, ntkc_error *err)
 {
     memset(out, 0, sizeof *out);
     const unsigned char *b = buf;
@@ -209,7 +209,7 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 /* Reads the preamble and header of a stream into a malloc'd buffer of
  * *data_offset bytes (plus any data bytes that came with the preamble: *got). */
 static unsigned char *read_stream_header(int fd, const char *path, size_t *data_offset, size_t *got,
-                                         NtkcError *err)
+                                         ntkc_error *err)
 {
     unsigned char pre[NPY_PREAMBLE_MAX];
     ssize_t r = read_full(fd, pre, sizeof pre);
@@ -243,7 +243,7 @@ static unsigned char *read_stream_header(int fd, const char *path, size_t *data_
 /* Pipes, FIFOs and devices: read once, exactly the bytes the header promises
  * and one more to detect overlong data, so /dev/zero or an endless pipe never
  * grows memory beyond what the header's shape asks for. */
-static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
+static int read_stream(int fd, const char *path, NpyArray *out, ntkc_error *err)
 {
     size_t data_offset, have;
     unsigned char *head = read_stream_header(fd, path, &data_offset, &have, err);
@@ -282,7 +282,7 @@ static int read_stream(int fd, const char *path, NpyArray *out, NtkcError *err)
 
 /* Reads and parses the header, and checks the data size against the file, so
  * nothing is allocated for a shape the file cannot hold. */
-static int read_header(int fd, size_t size, const char *path, NpyHeader *h, NtkcError *err)
+static int read_header(int fd, size_t size, const char *path, NpyHeader *h, ntkc_error *err)
 {
     unsigned char pre[NPY_PREAMBLE_MAX];
     size_t want = size < sizeof pre ? size : sizeof pre, data_offset;
@@ -313,7 +313,7 @@ static int read_header(int fd, size_t size, const char *path, NpyHeader *h, Ntkc
 
 /* Converts the data in 1 MiB chunks so only the float64 result is held in
  * memory; native float64 is read straight into the result. */
-static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out, NtkcError *err)
+static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out, ntkc_error *err)
 {
     enum { CHUNK = 1 << 20 };
     int direct = h->dtype.kind == NPY_KIND_FLOAT && h->dtype.size == 8 && !h->dtype.swap;
@@ -341,7 +341,7 @@ static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out
     return done == h->count ? 0 : -1;
 }
 
-static int read_regular(int fd, size_t size, const char *path, NpyArray *out, NtkcError *err)
+static int read_regular(int fd, size_t size, const char *path, NpyArray *out, ntkc_error *err)
 {
     NpyHeader h;
     if (read_header(fd, size, path, &h, err) != 0 || alloc_array(&h, out, path, err) != 0)
@@ -354,7 +354,7 @@ static int read_regular(int fd, size_t size, const char *path, NpyArray *out, Nt
     return 0;
 }
 
-int npy_read(const char *path, NpyArray *out, NtkcError *err)
+int npy_read(const char *path, NpyArray *out, ntkc_error *err)
 {
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -386,7 +386,7 @@ static const char *nonfinite_word(double v)
     return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf";
 }
 
-int npy_check_finite(const NpyArray *a, const char *name, NtkcError *err)
+int npy_check_finite(const NpyArray *a, const char *name, ntkc_error *err)
 {
     size_t i = 0;
     while (i < a->count && isfinite(a->data[i]))

@@ -7,7 +7,7 @@
 static const unsigned char MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t *data_offset,
-                 NtkcError *err)
+                 ntkc_error *err)
 {
     size_t cmp = len < sizeof MAGIC ? len : sizeof MAGIC;
     if (len == 0) {
@@ -53,7 +53,7 @@ typedef struct Lexer {
     const unsigned char *s; /* the header text, after the preamble */
     size_t n, pos;
     const char *name;
-    NtkcError *err;
+    ntkc_error *err;
 } Lexer;
 
 /* Fails with the offending position and a printable copy of the header. */
@@ -354,7 +354,7 @@ static const char *type_word(const NpyDtype *dt)
 }
 
 int npy_header_parse(const unsigned char *buf, size_t len, const char *name, NpyHeader *h,
-                     NtkcError *err)
+                     ntkc_error *err)
 {
     memset(h, 0, sizeof *h);
     if (npy_preamble(buf, len, name, &h->data_offset, err) != 0)
@@ -378,7 +378,7 @@ int npy_header_parse(const unsigned char *buf, size_t len, const char *name, Npy
     return 0;
 }
 
-int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, NtkcError *err)
+int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, ntkc_error *err)
 {
     if (avail == h->nbytes)
         return 0;

@@ -36,13 +36,13 @@ typedef struct NpyHeader {
 /* From the first min(len, NPY_PREAMBLE_MAX) bytes: checks magic and version and
  * returns the data offset. `len` short of the preamble is a truncated header. */
 int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t *data_offset,
-                 NtkcError *err);
+                 ntkc_error *err);
 /* buf holds at least the whole header (len >= data offset). Fills h. */
 int npy_header_parse(const unsigned char *buf, size_t len, const char *name, NpyHeader *h,
-                     NtkcError *err);
+                     ntkc_error *err);
 /* Checks that exactly h->nbytes of data follow the header: `avail` is the byte
  * count after the header. */
-int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, NtkcError *err);
+int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, ntkc_error *err);
 
 /* "100×5", "7" or "()" for a scalar. */
 void npy_shape_str(char *buf, size_t cap, size_t ndim, const size_t *shape);

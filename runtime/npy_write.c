@@ -29,7 +29,7 @@ static void dir_of(const char *path, char *dir, size_t cap)
         snprintf(dir, cap, "%.*s", (int)(slash - path), path);
 }
 
-static void create_failed(const char *path, int errnum, NtkcError *err)
+static void create_failed(const char *path, int errnum, ntkc_error *err)
 {
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
@@ -48,7 +48,7 @@ static void create_failed(const char *path, int errnum, NtkcError *err)
  * name, whatever the length of path's; registered for removal on a signal),
  * mode 0666 less the umask as numpy's files get, after refusing a path that
  * exists and is not a regular file. */
-static int temp_create(const char *path, char *tmp, size_t cap, int *slot, NtkcError *err)
+static int temp_create(const char *path, char *tmp, size_t cap, int *slot, ntkc_error *err)
 {
     if (out_check_kind(path, err) != 0)
         return -1;
@@ -70,7 +70,7 @@ static int temp_create(const char *path, char *tmp, size_t cap, int *slot, NtkcE
     return fd;
 }
 
-int npy_check_output(const char *path, NtkcError *err)
+int npy_check_output(const char *path, ntkc_error *err)
 {
     char tmp[PATH_MAX];
     int slot, fd = temp_create(path, tmp, sizeof tmp, &slot, err);
@@ -84,7 +84,7 @@ int npy_check_output(const char *path, NtkcError *err)
 
 /* Header length and total file size for a float64 array, or -1 on overflow. */
 static int plan_file(const char *path, size_t ndim, const size_t *shape, char *header,
-                     size_t *header_len, size_t *total, NtkcError *err)
+                     size_t *header_len, size_t *total, ntkc_error *err)
 {
     size_t count;
     if (ndim > NPY_MAX_DIMS) {
@@ -119,7 +119,7 @@ static int write_all(int fd, const void *buf, size_t n)
 }
 
 int npy_write_f64(const char *path, size_t ndim, const size_t *shape, const double *data,
-                  NtkcError *err)
+                  ntkc_error *err)
 {
     char header[NPY_WRITE_HEADER_MAX], tmp[PATH_MAX];
     size_t header_len, total;
@@ -151,7 +151,7 @@ struct NpyOut {
     size_t total, header_len;
 };
 
-NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, NtkcError *err)
+NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_error *err)
 {
     char header[NPY_WRITE_HEADER_MAX];
     size_t header_len, total;
@@ -196,9 +196,9 @@ double *npy_out_data(NpyOut *o)
     return (double *)(void *)(o->map + o->header_len);
 }
 
-int npy_out_commit(NpyOut *o, NtkcError *err) { return npy_out_commit_all(&o, 1, err); }
+int npy_out_commit(NpyOut *o, ntkc_error *err) { return npy_out_commit_all(&o, 1, err); }
 
-int npy_out_commit_all(NpyOut *const *outs, size_t n, NtkcError *err)
+int npy_out_commit_all(NpyOut *const *outs, size_t n, ntkc_error *err)
 {
     enum { MAX = 8 };
     char *tmps[MAX];

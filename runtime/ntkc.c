@@ -26,7 +26,7 @@ struct ntkc_net {
  * arrives: /dev/zero, /dev/urandom or a runaway pipe stop at the first NUL or
  * at the limit instead of growing memory without bound. Pipes and FIFOs are
  * read once, like files. */
-char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, NtkcError *err)
+char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, ntkc_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -68,13 +68,13 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
     return buf;
 }
 
-char *ntkc_read_text_file(const char *path, NtkcError *err)
+char *ntkc_read_text_file(const char *path, ntkc_error *err)
 {
     return ntkc_read_text_file_max(path, NTKC_SOURCE_MAX, "net sources", err);
 }
 
 /* Looks up NTKC_NET_PREFIX "<net><what>" in the compiled module. */
-static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
+static void *net_symbol(ntkc_net *net, const char *what, ntkc_error *err)
 {
     /* Net names have no length limit, so neither has the symbol. */
     const char *name = arena_printf(&net->arena, NTKC_NET_PREFIX "%s%s", net->ir->name, what);
@@ -84,7 +84,7 @@ static void *net_symbol(ntkc_net *net, const char *what, NtkcError *err)
     return p;
 }
 
-static int bind_kernel(ntkc_net *net, NtkcError *err)
+static int bind_kernel(ntkc_net *net, ntkc_error *err)
 {
     /* dlsym/tcc_get_symbol hand back object pointers; the ABI is documented in emit.h. */
     void *p;
@@ -231,7 +231,7 @@ const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
 const KernelFns *ntkc_net_kernel_fns(const ntkc_net *net) { return &net->fns; }
 
 /* Not through the arena: graph kernels of one net may run on several threads. */
-void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, NtkcError *err)
+void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *err)
 {
     size_t len = strlen(NTKC_NET_PREFIX) + strlen(net->ir->name) + strlen(suffix) + 1;
     char *name = malloc(len);

@@ -22,13 +22,13 @@ static const char *kind_name(mode_t m)
                          : "special file";
 }
 
-static void refuse_kind(const char *path, mode_t m, NtkcError *err)
+static void refuse_kind(const char *path, mode_t m, ntkc_error *err)
 {
     diag_file(err, path, "cannot write output: it is a %s, not a regular file%s", kind_name(m),
               S_ISLNK(m) ? " (name the file it points to)" : "");
 }
 
-int out_check_kind(const char *path, NtkcError *err)
+int out_check_kind(const char *path, ntkc_error *err)
 {
     struct stat st;
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -84,7 +84,7 @@ static void keep_mode(const char *tmp, const struct stat *old)
 }
 
 static int replace_existing(const char *tmp, const char *path, char *bak, size_t bak_size, Done *done,
-                            NtkcError *err)
+                            ntkc_error *err)
 {
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
         struct stat old; /* tmp now holds what was at path: a swap-in since the check is undone */
@@ -112,7 +112,7 @@ static int replace_existing(const char *tmp, const char *path, char *bak, size_t
     return 0;
 }
 
-static int put_one(const char *tmp, const char *path, char *bak, size_t bak_size, Done *done, NtkcError *err)
+static int put_one(const char *tmp, const char *path, char *bak, size_t bak_size, Done *done, ntkc_error *err)
 {
     for (int attempt = 0; attempt < 4; attempt++) {
         struct stat st;
@@ -153,7 +153,7 @@ static void undo_one(const char *tmp, const char *path, const char *bak, Done do
         rename(bak, path);
 }
 
-int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, NtkcError *err)
+int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, ntkc_error *err)
 {
     enum { MAX = 8 };
     Done done[MAX] = {DONE_NOTHING};

@@ -11,7 +11,7 @@
  * not a regular file") an existing path that is not a regular file: a device,
  * FIFO, socket, directory or symbolic link (renaming over /dev/null or the
  * /dev/stdout link would replace it). A path that does not exist is fine. */
-int out_check_kind(const char *path, NtkcError *err);
+int out_check_kind(const char *path, ntkc_error *err);
 
 /* 1 when a and b name the same file: the same device and inode when both
  * exist, else the same canonical path (the real path of the directory and
@@ -25,6 +25,6 @@ int out_same_file(const char *a, const char *b);
  * 0666 less the umask. The temps are consumed either way, and their slots
  * (temp_files.h; -1 for none, or slots NULL) forgotten. Signals that arrive
  * meanwhile are acted on after the outputs are all in place or all back. */
-int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, NtkcError *err);
+int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, ntkc_error *err);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct Problem {
     double norm;                 /* N = y.size */
 } Problem;
 
-static double *alloc_matrix(size_t rows, size_t cols, NtkcError *err)
+static double *alloc_matrix(size_t rows, size_t cols, ntkc_error *err)
 {
     size_t count = rows * cols;
     if (cols != 0 && count / cols != rows) {
@@ -34,7 +34,7 @@ static double *alloc_matrix(size_t rows, size_t cols, NtkcError *err)
     return p;
 }
 
-static int check_finite(const double *a, size_t rows, size_t cols, const char *what, NtkcError *err)
+static int check_finite(const double *a, size_t rows, size_t cols, const char *what, ntkc_error *err)
 {
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < cols; j++)
@@ -45,7 +45,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     return NTKC_OK;
 }
 
-static int check_times(const double *times, size_t ntimes, NtkcError *err)
+static int check_times(const double *times, size_t ntimes, ntkc_error *err)
 {
     for (size_t i = 0; i < ntimes; i++)
         if (isnan(times[i]) || times[i] < 0) {
@@ -57,7 +57,7 @@ static int check_times(const double *times, size_t ntimes, NtkcError *err)
 }
 
 /* Missing arrays are the caller's bug; bad values are the user's. */
-static int make_problem(const PredictInput *in, PredictKernel kind, int want_cov, Problem *p, NtkcError *err)
+static int make_problem(const PredictInput *in, PredictKernel kind, int want_cov, Problem *p, ntkc_error *err)
 {
     int ntk = kind == PREDICT_NTK;
     const double *g_tt = ntk ? in->ntk_tt : in->nngp_tt, *g_st = ntk ? in->ntk_st : in->nngp_st;
@@ -109,7 +109,7 @@ static int make_problem(const PredictInput *in, PredictKernel kind, int want_cov
 }
 
 /* G_tt + shift·I in a fresh buffer. */
-static double *regularised_train_kernel(const Problem *p, NtkcError *err)
+static double *regularised_train_kernel(const Problem *p, ntkc_error *err)
 {
     double *g = alloc_matrix(p->n, p->n, err);
     if (g == NULL)
@@ -154,7 +154,7 @@ static void eigen_free(Eigen *e)
     free(e->v), free(e->lambda), free(e->p), free(e->c), free(e->s), free(e->kv);
 }
 
-static int eigen_init(const Problem *p, int want_cov, Eigen *e, NtkcError *err)
+static int eigen_init(const Problem *p, int want_cov, Eigen *e, ntkc_error *err)
 {
     int n = (int)p->n, m = (int)p->m, k = (int)p->k;
     *e = (Eigen){0};
@@ -242,7 +242,7 @@ static void finite_cov_ntk(const Problem *p, const Eigen *e, double tau, double 
 }
 
 static int predict_finite(const Problem *p, const double *times, size_t ntimes, double *mean, double *cov,
-                          NtkcError *err)
+                          ntkc_error *err)
 {
     Eigen e;
     if (eigen_init(p, cov != NULL, &e, err)) {
@@ -269,7 +269,7 @@ static int predict_finite(const Problem *p, const double *times, size_t ntimes, 
 
 /* Cholesky factor (lower) of G_r; fails when G_r is not numerically positive
  * definite, which is what an unregularised kernel of repeated points is. */
-static double *train_cholesky(const Problem *p, NtkcError *err)
+static double *train_cholesky(const Problem *p, ntkc_error *err)
 {
     int n = (int)p->n;
     double *l = regularised_train_kernel(p, err);
@@ -305,7 +305,7 @@ static void transpose(const double *a, size_t cols, size_t n, double *x)
 }
 
 /* NNGP: with K_r = L·Lᵀ and Y = L⁻¹·K_ts, cov = K_ss − Yᵀ·Y. */
-static int infinite_cov_nngp(const Problem *p, const double *l, double *cov, NtkcError *err)
+static int infinite_cov_nngp(const Problem *p, const double *l, double *cov, ntkc_error *err)
 {
     int n = (int)p->n, m = (int)p->m;
     double *y = alloc_matrix(p->n, p->m, err);
@@ -321,7 +321,7 @@ static int infinite_cov_nngp(const Problem *p, const double *l, double *cov, Ntk
 }
 
 /* NTK: Bᵀ = Θ_r⁻¹·Θ_ts and Uᵀ = K_tt·Bᵀ/2 − K_ts give cov = K_ss + U·Bᵀ + B·Uᵀ. */
-static int infinite_cov_ntk(const Problem *p, const double *l, double *cov, NtkcError *err)
+static int infinite_cov_ntk(const Problem *p, const double *l, double *cov, ntkc_error *err)
 {
     int n = (int)p->n, m = (int)p->m;
     double *bt = alloc_matrix(p->n, p->m, err), *ut = alloc_matrix(p->n, p->m, err);
@@ -346,7 +346,7 @@ static int infinite_cov_ntk(const Problem *p, const double *l, double *cov, Ntkc
 }
 
 /* Fills mean and cov for one t = ∞ slot. */
-static int predict_infinite(const Problem *p, double *mean, double *cov, NtkcError *err)
+static int predict_infinite(const Problem *p, double *mean, double *cov, ntkc_error *err)
 {
     int n = (int)p->n, m = (int)p->m, k = (int)p->k;
     double *l = train_cholesky(p, err);
@@ -367,7 +367,7 @@ static int predict_infinite(const Problem *p, double *mean, double *cov, NtkcErr
 }
 
 /* Linear algebra on finite inputs can still overflow (kernels near DBL_MAX). */
-static int check_output(const double *a, size_t count, const char *what, NtkcError *err)
+static int check_output(const double *a, size_t count, const char *what, ntkc_error *err)
 {
     for (size_t i = 0; i < count; i++)
         if (!isfinite(a[i])) {
@@ -379,7 +379,7 @@ static int check_output(const double *a, size_t count, const char *what, NtkcErr
 }
 
 int predict_gd_mse(const PredictInput *in, PredictKernel kind, const double *times, size_t ntimes,
-                   double *mean, double *cov, NtkcError *err)
+                   double *mean, double *cov, ntkc_error *err)
 {
     if (in == NULL || (ntimes > 0 && (times == NULL || mean == NULL))) {
         diag_internal(err, "predict_gd_mse: missing input, times or mean");

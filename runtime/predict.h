@@ -63,17 +63,17 @@ typedef struct PredictInput {
  * epsilon) — the message suggests --reg. Finite times need n <= 32767 (LAPACK's
  * 32-bit workspace for dsyevd). Returns 0 or the error code. */
 int predict_gd_mse(const PredictInput *in, PredictKernel kind, const double *times, size_t ntimes,
-                   double *mean, double *cov, NtkcError *err);
+                   double *mean, double *cov, ntkc_error *err);
 
 /* Largest class count predict_class_count accepts. */
 #define PREDICT_MAX_CLASSES 65536
 
 /* Class count of integer labels >= 0: max + 1. Labels that are negative,
  * fractional, non-finite or >= PREDICT_MAX_CLASSES are user errors. */
-int predict_class_count(const double *labels, size_t n, size_t *k_out, NtkcError *err);
+int predict_class_count(const double *labels, size_t n, size_t *k_out, ntkc_error *err);
 /* y (n×k) = one-hot rows of labels; a label >= k is a user error, so test
  * labels can be encoded with the training set's class count. */
-int predict_one_hot(const double *labels, size_t n, size_t k, double *y, NtkcError *err);
+int predict_one_hot(const double *labels, size_t n, size_t k, double *y, ntkc_error *err);
 
 /* Fraction of the m rows of mean (m×k) whose argmax (first on ties) equals the
  * label; 0 when m == 0. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_fx0(const double *a, size_t rows, size_t k, const char *what, NtkcError *err)
+static int check_fx0(const double *a, size_t rows, size_t k, const char *what, ntkc_error *err)
 {
     for (size_t i = 0; a && i < rows * k; i++)
         if (!isfinite(a[i])) {
@@ -28,7 +28,7 @@ static double diagonal_shift(const PredictInput *in)
 }
 
 int predict_gd_mse_from(const PredictInput *in, const double *fx0_train, const double *fx0_test,
-                        const double *times, size_t ntimes, double *f_train, double *f_test, NtkcError *err)
+                        const double *times, size_t ntimes, double *f_train, double *f_test, ntkc_error *err)
 {
     if (in == NULL || in->ntk_tt == NULL || in->y == NULL || (in->m > 0 && in->ntk_st == NULL) ||
         (ntimes > 0 && (times == NULL || f_test == NULL))) {

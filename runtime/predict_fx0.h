@@ -22,6 +22,6 @@
  * be NULL for zeros. f_train (ntimes×n×k) may be NULL; f_test ntimes×m×k.
  * Errors as predict_gd_mse's, plus non-finite fx0 entries. */
 int predict_gd_mse_from(const PredictInput *in, const double *fx0_train, const double *fx0_test,
-                        const double *times, size_t ntimes, double *f_train, double *f_test, NtkcError *err);
+                        const double *times, size_t ntimes, double *f_train, double *f_test, ntkc_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-static int check_label(const double *labels, size_t i, double limit, NtkcError *err)
+static int check_label(const double *labels, size_t i, double limit, ntkc_error *err)
 {
     double v = labels[i];
     if (!isfinite(v) || v < 0 || v != floor(v)) {
@@ -18,7 +18,7 @@ static int check_label(const double *labels, size_t i, double limit, NtkcError *
     return NTKC_OK;
 }
 
-int predict_class_count(const double *labels, size_t n, size_t *k_out, NtkcError *err)
+int predict_class_count(const double *labels, size_t n, size_t *k_out, ntkc_error *err)
 {
     double max = -1;
     for (size_t i = 0; i < n; i++) {
@@ -35,7 +35,7 @@ int predict_class_count(const double *labels, size_t n, size_t *k_out, NtkcError
     return NTKC_OK;
 }
 
-int predict_one_hot(const double *labels, size_t n, size_t k, double *y, NtkcError *err)
+int predict_one_hot(const double *labels, size_t n, size_t k, double *y, ntkc_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (check_label(labels, i, (double)k, err))

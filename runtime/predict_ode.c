@@ -80,7 +80,7 @@ static int rhs(double t, const double *s, double *ds, void *params)
     return GSL_SUCCESS;
 }
 
-static int check_finite(const double *a, size_t rows, size_t cols, const char *what, NtkcError *err)
+static int check_finite(const double *a, size_t rows, size_t cols, const char *what, ntkc_error *err)
 {
     for (size_t i = 0; a && i < rows * cols; i++)
         if (!isfinite(a[i])) {
@@ -90,7 +90,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     return NTKC_OK;
 }
 
-static int check_request(const PredictOde *p, const double *times, size_t ntimes, NtkcError *err)
+static int check_request(const PredictOde *p, const double *times, size_t ntimes, ntkc_error *err)
 {
     if (p->g_tt == NULL || p->y == NULL || (p->m > 0 && p->g_st == NULL) || (ntimes > 0 && times == NULL)) {
         diag_internal(err, "predict_ode: missing kernels, targets or times");
@@ -148,7 +148,7 @@ static int cmp_time(const void *a, const void *b, void *times)
 
 /* Integrates from 0 through the times in increasing order, copying out each. */
 static int integrate(const PredictOde *p, System *sys, double *state, const double *times, size_t ntimes,
-                     double *f_train, double *f_test, PredictOdeStats *st, NtkcError *err)
+                     double *f_train, double *f_test, PredictOdeStats *st, ntkc_error *err)
 {
     size_t dim = (sys->nk + sys->mk) * (p->momentum_on ? 2 : 1);
     double rtol = p->rtol > 0 ? p->rtol : 1e-10, scale = p->momentum_on ? sqrt(p->learning_rate) : p->learning_rate;
@@ -196,7 +196,7 @@ static int integrate(const PredictOde *p, System *sys, double *state, const doub
 }
 
 int predict_ode(const PredictOde *p, const double *times, size_t ntimes, double *f_train, double *f_test,
-                PredictOdeStats *stats, NtkcError *err)
+                PredictOdeStats *stats, ntkc_error *err)
 {
     if (p == NULL || (ntimes > 0 && p->m > 0 && f_test == NULL)) {
         diag_internal(err, "predict_ode: missing request or outputs");

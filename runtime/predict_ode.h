@@ -50,6 +50,6 @@ typedef struct PredictOdeStats {
  * within 10⁷ steps (too stiff: the message names the time). stats may be
  * NULL. Returns 0 or the error code; outputs are then unspecified. */
 int predict_ode(const PredictOde *p, const double *times, size_t ntimes, double *f_train, double *f_test,
-                PredictOdeStats *stats, NtkcError *err);
+                PredictOdeStats *stats, ntkc_error *err);
 
 #endif

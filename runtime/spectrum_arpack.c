@@ -22,7 +22,7 @@ static void lanczos_free(Lanczos *l)
     free(l->resid), free(l->v), free(l->workd), free(l->workl), free(l->d), free(l->z), free(l->select);
 }
 
-static int lanczos_alloc(Lanczos *l, size_t n, size_t K, NtkcError *err)
+static int lanczos_alloc(Lanczos *l, size_t n, size_t K, ntkc_error *err)
 {
     l->n = (a_int)n;
     l->nev = (a_int)K;
@@ -47,7 +47,7 @@ static int lanczos_alloc(Lanczos *l, size_t n, size_t K, NtkcError *err)
 }
 
 /* Runs dsaupd to convergence, one G·x per request. */
-static int iterate(Lanczos *l, const double *g, NtkcError *err)
+static int iterate(Lanczos *l, const double *g, ntkc_error *err)
 {
     a_int ido = 0, info = 0;
     for (;;) {
@@ -67,7 +67,7 @@ static int iterate(Lanczos *l, const double *g, NtkcError *err)
     return err->code;
 }
 
-int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, double *vecs, NtkcError *err)
+int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, double *vecs, ntkc_error *err)
 {
     if (K == 0 || K >= n) {
         diag_internal(err, "spectrum: ARPACK needs 0 < K < n (K %zu, n %zu)", K, n);

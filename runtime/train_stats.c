@@ -94,7 +94,7 @@ static double covariance_floor(const double *cov, size_t m, double dof)
 }
 
 void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, double *mean_dist, double *mean_z,
-                   double *cov_dist, double *cov_floor, NtkcError *err)
+                   double *cov_dist, double *cov_floor, ntkc_error *err)
 {
     size_t mk = e->m * e->k;
     double *fbar = malloc((mk ? mk : 1) * sizeof *fbar);

@@ -32,7 +32,7 @@ double train_ensemble_loss(const TrainEnsemble *e, const double *y);
  * cov_floor = √((‖C‖_F² + (tr C)²)/(ν·‖C‖_F²)), the expected cov_dist of ν
  * Gaussian samples of covariance C (Wishart: Var Ĉ_ij = (C_ij² + C_ii·C_jj)/ν). */
 void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, double *mean_dist, double *mean_z,
-                   double *cov_dist, double *cov_floor, NtkcError *err);
+                   double *cov_dist, double *cov_floor, ntkc_error *err);
 
 /* Least-squares slope of log(values[i·stride]) against log(widths[i]) over
  * the i < count with finite positive values; NAN with fewer than 2 widths. */

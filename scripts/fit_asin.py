@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The asin polynomial of compiler/image_runtime.c.in (ntkc_asin_small).
+"""The asin polynomial of compiler/kernel_c/ntkc_math.h (ntkc_asin_small).
 
 asin(y) = y + y·z·P(z), z = y², for 0 <= y <= 1/2. P, of degree 14, is the
 polynomial interpolating (asin(y)/y - 1)/z at the Chebyshev nodes of

@@ -31,7 +31,7 @@ JitModule *act_jit_duals(const ActDef *const *defs, size_t n, DualFn *fns)
                   "{ ntkc_dual_%s(p, s11, s12, s22, T, Td); }\n",
                   defs[i]->name, defs[i]->name);
     }
-    NtkcError err = {0};
+    ntkc_error err = {0};
     JitModule *m = jit_compile(JIT_TCC, sb.data, "duals (test)", &err);
     cr_assert_not_null(m, "the c_dual texts do not compile: %s", err.message);
     sb_free(&sb);

@@ -389,7 +389,7 @@ static void mean_se(const double *sum, const double *sq, size_t samples, double 
 
 /* Mean and standard error per entry over o->samples finite networks. */
 static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomCheckOptions *o, size_t width,
-                       unsigned long long seed, double *mean, double *se, NtkcError *err)
+                       unsigned long long seed, double *mean, double *se, ntkc_error *err)
 {
     double sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N];
     int conv = finite_conv_needed(ir);

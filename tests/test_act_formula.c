@@ -18,7 +18,7 @@
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 
@@ -39,19 +39,6 @@ static const ActDef *formula_def(Lowered *r, const char *acts, const char *use)
     cr_assert_not_null(lower_src(r, src), "%s", r->err.message);
     cr_assert_eq(r->ir->ops[1].kind, IR_ACT);
     return r->ir->ops[1].u.act.def;
-}
-
-static void expect_error(const char *src, const char *where, const char *what)
-{
-    Lowered r;
-    cr_expect_null(lower_src(&r, src), "should fail: %s", src);
-    cr_expect_eq(r.err.code, NTKC_EUSER, "%s", r.err.message);
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "t.ntk:%s: error: ", where);
-    cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix,
-              r.err.message);
-    cr_expect(strstr(r.err.message, what) != NULL, "want '%s' in: %s", what, r.err.message);
-    arena_free(&r.a);
 }
 
 Test(act_formula, lowers_to_quadrature_instances)

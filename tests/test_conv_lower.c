@@ -7,10 +7,11 @@
 #include "arena.h"
 #include "frontend.h"
 #include "ir.h"
+#include "util.h"
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 
@@ -22,18 +23,6 @@ static void lower(Lowered *r, const char *src)
     Program *p = frontend_parse(&r->a, src, "t.ntk", &r->err);
     if (p != NULL)
         r->ir = frontend_lower(&r->a, p, NULL, &r->err);
-}
-
-static void expect_error(const char *src, const char *where, const char *what)
-{
-    Lowered r;
-    lower(&r, src);
-    cr_expect_null(r.ir, "should fail: %s", src);
-    char *prefix = arena_printf(&r.a, "t.ntk:%s: error: ", where);
-    cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix,
-              r.err.message);
-    cr_expect(strstr(r.err.message, what) != NULL, "want '%s' in: %s", what, r.err.message);
-    arena_free(&r.a);
 }
 
 Test(conv_lower, the_issue_net_lowers_with_shapes)

@@ -19,7 +19,7 @@ static void write_array(const char *dir, const char *name, size_t rows, size_t c
     fill_random(a, rows * cols, seed);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     size_t shape[2] = {rows, cols};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_write_f64(path, 2, shape, a, &err), 0, "%s", err.message);
     free(a);
 }
@@ -70,7 +70,7 @@ Test(dynamics_cli, spectrum_writes_eigenvalues_and_figure, .timeout = TIMEOUT(30
     char path[512];
     snprintf(path, sizeof path, "%s/ev.npy", dir);
     NpyArray ev;
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_read(path, &ev, &err), 0, "%s", err.message);
     cr_assert_eq(ev.ndim, 1u);
     cr_assert_eq(ev.shape[0], (size_t)N);

@@ -99,7 +99,7 @@ static void check_against_closed_form(const OneHidden *h, unsigned long long see
     circle_inputs(h->radius, x);
     exact_kernels(h, x, want_nngp, want_ntk);
     FiniteNetOptions o = {.width = WIDTH, .samples = SAMPLES, .seed = seed};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, N, x, DIM, &o, nngp, ntk, &err), 0, "%s", err.message);
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++) {

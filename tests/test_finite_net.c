@@ -38,7 +38,7 @@ static void jacobian_fd(FiniteNet *fn, size_t n, const double *x, double *jac, s
     cr_assert_eq(count, P);
     double fp[8], fm[8];
     cr_assert_leq(n, 8u);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     for (size_t p = 0; p < P; p++) {
         double saved = theta[p];
         theta[p] = saved + h;
@@ -58,7 +58,7 @@ static void check_blockwise_equals_jjt(Parameterization param, const char *act, 
                   test_dense(1.1, 0.3, 1, 0)};
     TestNet t;
     test_net(&t, param, ops, 5);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new(&t.net, DIM, WIDTH, 1, &err);
     cr_assert_not_null(fn, "%s", err.message);
     Rng r;
@@ -109,7 +109,7 @@ Test(finite_net, blockwise_ntk_equals_jjt_act_after_readout)
     IrOp ops[] = {test_dense(1.0, 0.0, 0, WIDTH), test_act("erf"), test_dense(1.2, 0.0, 0, 0), test_act("erf")};
     TestNet t;
     test_net(&t, PARAM_NTK, ops, 4);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new(&t.net, DIM, WIDTH, 1, &err);
     cr_assert_not_null(fn, "%s", err.message);
     Rng r;
@@ -152,7 +152,7 @@ Test(finite_net, same_seed_same_bits)
     random_inputs(x, N, DIM, 3);
     FiniteNetOptions o = {.width = 48, .samples = 3, .seed = 99};
     double a[2][N * N], b[2][N * N];
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, N, x, DIM, &o, a[0], a[1], &err), 0, "%s", err.message);
     cr_assert_eq(finite_net_kernels(&t.net, N, x, DIM, &o, b[0], b[1], &err), 0, "%s", err.message);
     cr_assert_eq(memcmp(a, b, sizeof a), 0, "same seed gave different kernels");
@@ -183,7 +183,7 @@ Test(finite_net, kernels_symmetric_and_psd)
     double x[N * DIM], nngp[N * N], ntk[N * N];
     random_inputs(x, N, DIM, 4);
     FiniteNetOptions o = {.width = 64, .samples = 20, .seed = 5};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, N, x, DIM, &o, nngp, ntk, &err), 0, "%s", err.message);
     double tr_nngp = 0, tr_ntk = 0;
     for (size_t i = 0; i < N; i++) {
@@ -213,7 +213,7 @@ Test(finite_net, parameterizations_share_the_function)
     double x[N * DIM], ka[N * N], kb[N * N], ta[N * N], tb[N * N];
     random_inputs(x, N, DIM, 8);
     FiniteNetOptions o = {.width = WIDTH, .samples = 2, .seed = 21};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&a.net, N, x, DIM, &o, ka, ta, &err), 0, "%s", err.message);
     cr_assert_eq(finite_net_kernels(&b.net, N, x, DIM, &o, kb, tb, &err), 0, "%s", err.message);
     for (size_t i = 0; i < N * N; i++)
@@ -231,7 +231,7 @@ Test(finite_net, standard_hidden_layer_without_width_is_an_error)
     test_net(&t, PARAM_STANDARD, ops, 3);
     double x[2] = {1, 2}, k[1], th[1];
     FiniteNetOptions o = {.width = 8, .samples = 1, .seed = 1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, 1, x, 2, &o, k, th, &err), NTKC_EUSER);
     cr_assert_not_null(strstr(err.message, "test.ntk:1:1"), "%s", err.message);
     cr_assert_not_null(strstr(err.message, "explicit width"), "%s", err.message);
@@ -245,7 +245,7 @@ Test(finite_net, input_dimension_mismatch_is_an_error)
     t.net.input.dim = 3;
     double x[2] = {1, 2}, k[1];
     FiniteNetOptions o = {.width = 8, .samples = 1, .seed = 1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, 1, x, 2, &o, k, NULL, &err), NTKC_EUSER);
     cr_assert_not_null(strstr(err.message, "dimension 3, the data has 2"), "%s", err.message);
 }
@@ -257,7 +257,7 @@ Test(finite_net, non_finite_input_is_an_error)
     test_net(&t, PARAM_NTK, ops, 1);
     double x[4] = {1, 2, NAN, 0}, k[4], th[4];
     FiniteNetOptions o = {.width = 8, .samples = 1, .seed = 1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_kernels(&t.net, 2, x, 2, &o, k, th, &err), NTKC_EUSER);
     cr_assert_not_null(strstr(err.message, "row 1, column 0"), "%s", err.message);
 }

@@ -33,7 +33,7 @@ static double loss_after(const TestNet *t, size_t k, size_t width, double lr, si
 {
     double x[N * DIM], y[N * 2], xt[M * DIM], f[N * 2];
     data(x, y, k, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_train_gd(&t->net, N, x, y, k, N, x, DIM, width, lr, steps, 31, f, &err), 0, "%s",
                  err.message);
     double l = 0;
@@ -52,7 +52,7 @@ static void check_gradient(Parameterization param)
     mlp(&t, param, "erf", W);
     double x[N * DIM], y[N * K], xt[M * DIM], f[N * K], g[N * K];
     data(x, y, K, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new(&t.net, DIM, W, K, &err);
     cr_assert_not_null(fn, "%s", err.message);
     Rng r;
@@ -93,7 +93,7 @@ Test(finite_train, gradient_without_forward_is_an_error)
 {
     TestNet t;
     mlp(&t, PARAM_NTK, "relu", 4);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new(&t.net, DIM, 4, 1, &err);
     double x[N * DIM] = {0}, g[N] = {0}, grad[64];
     size_t P;
@@ -135,7 +135,7 @@ Test(finite_train, small_lr_converges_at_fixed_lr_times_steps)
     mlp(&t, PARAM_NTK, "erf", 128);
     double x[N * DIM], y[N], xt[M * DIM], f[5][M], f0[M];
     data(x, y, 1, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     const double tau = 4.0;
     cr_assert_eq(finite_net_train_gd(&t.net, N, x, y, 1, M, xt, DIM, 128, 0.1, 0, 9, f0, &err), 0, "%s",
                  err.message);
@@ -165,7 +165,7 @@ Test(finite_train, same_seed_same_bits_different_seed_differs)
     mlp(&t, PARAM_NTK, "relu", 32);
     double x[N * DIM], y[N], xt[M * DIM], a[M], b[M];
     data(x, y, 1, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_train_gd(&t.net, N, x, y, 1, M, xt, DIM, 32, 0.05, 20, 3, a, &err), 0, "%s", err.message);
     cr_assert_eq(finite_net_train_gd(&t.net, N, x, y, 1, M, xt, DIM, 32, 0.05, 20, 3, b, &err), 0, "%s", err.message);
     cr_assert_eq(memcmp(a, b, sizeof a), 0);
@@ -179,7 +179,7 @@ Test(finite_train, divergence_is_an_error_not_nan)
     mlp(&t, PARAM_NTK, "relu", 64);
     double x[N * DIM], y[N], xt[M * DIM], f[M];
     data(x, y, 1, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_train_gd(&t.net, N, x, y, 1, M, xt, DIM, 64, 50.0, 2000, 3, f, &err), NTKC_EUSER);
     cr_assert_not_null(strstr(err.message, "diverged"), "%s", err.message);
 }
@@ -190,7 +190,7 @@ Test(finite_train, bad_learning_rate_is_an_error)
     mlp(&t, PARAM_NTK, "relu", 8);
     double x[N * DIM], y[N], xt[M * DIM], f[M];
     data(x, y, 1, xt);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_train_gd(&t.net, N, x, y, 1, M, xt, DIM, 8, -0.1, 10, 3, f, &err), NTKC_EUSER);
     cr_assert_not_null(strstr(err.message, "learning rate"), "%s", err.message);
 }

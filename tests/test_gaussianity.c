@@ -21,7 +21,7 @@
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 

@@ -7,10 +7,11 @@
 #include "arena.h"
 #include "frontend.h"
 #include "ir.h"
+#include "util.h"
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     IrNet *ir;
 } Lowered;
 
@@ -60,18 +61,6 @@ Test(graph_lower, gntk_example_lowers_to_graph_ir)
     cr_assert_not_null(r.ir, "%s", r.err.message);
     cr_expect_eq(r.ir->input.kind, IR_INPUT_VECTOR);
     cr_expect_eq(r.ir->input.dim, 5);
-    arena_free(&r.a);
-}
-
-static void expect_error(const char *src, const char *where, const char *what)
-{
-    Lowered r;
-    lower(&r, src);
-    cr_expect_null(r.ir, "should fail: %s", src);
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "g.ntk:%s: error: ", where);
-    cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want '%s' in: %s", prefix, r.err.message);
-    cr_expect(strstr(r.err.message, what) != NULL, "want '%s' in: %s", what, r.err.message);
     arena_free(&r.a);
 }
 

@@ -10,7 +10,7 @@
 
 typedef struct Lexed {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     Token *t;
     size_t n;
 } Lexed;
@@ -164,7 +164,7 @@ Test(lexer, malformed_numbers)
 
 Test(lexer, one_lexer_many_sources)
 {
-    NtkcError err;
+    ntkc_error err;
     diag_clear(&err);
     Lexer *lx = lexer_new(&err);
     cr_assert_not_null(lx, "%s", err.message);

@@ -11,10 +11,11 @@
 #include "arena.h"
 #include "frontend.h"
 #include "ir.h"
+#include "util.h"
 
 typedef struct Lowered {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     Program *p;
     IrNet *ir;
 } Lowered;
@@ -34,21 +35,6 @@ static IrNet *lower_ok(Lowered *r, const char *src, const char *net)
     lower(r, src, net);
     cr_assert_not_null(r->ir, "%s", r->err.message);
     return r->ir;
-}
-
-/* Fails (parse or lowering) with a message starting "t.ntk:WHERE: error: "
- * (WHERE empty: "t.ntk: error: ") and containing `what`. */
-static void expect_error(const char *src, const char *net, const char *where, const char *what)
-{
-    Lowered r;
-    lower(&r, src, net);
-    cr_expect_null(r.ir, "should fail: %s", src);
-    cr_expect_eq(r.err.code, NTKC_EUSER, "%s", r.err.message);
-    char *prefix = *where ? arena_printf(&r.a, "t.ntk:%s: error: ", where) : arena_strdup(&r.a, "t.ntk: error: ");
-    cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix,
-              r.err.message);
-    cr_expect(strstr(r.err.message, what) != NULL, "want '%s' in: %s", what, r.err.message);
-    arena_free(&r.a);
 }
 
 static void expect_dense(const IrOp *op, double w, double b, int has_bias)
@@ -128,8 +114,8 @@ Test(lower, net_listing_and_selection)
     cr_expect_null(r.ir);
     cr_expect_str_eq(r.err.message, "t.ntk: error: file has 2 nets (mlp, other); choose one with --net");
     arena_free(&r.a);
-    expect_error(example, "mpl", "", "no net named 'mpl' in this file (its nets: mlp, other)");
-    expect_error("let X = 1", NULL, "", "file defines no net");
+    expect_error_in(example, "mpl", "", "no net named 'mpl' in this file (its nets: mlp, other)");
+    expect_error_in("let X = 1", NULL, "", "file defines no net");
     IrNet *ir = lower_ok(&r, "net only { dense }", NULL);
     cr_expect_str_eq(ir->name, "only");
     arena_free(&r.a);
@@ -240,38 +226,38 @@ Test(lower, example_files)
 
 Test(lower, layer_errors)
 {
-    expect_error("net n {\n  dense\n  rleu\n}", NULL, "3:3", "unknown layer 'rleu'; did you mean 'relu'?");
-    expect_error("net n { dense; densse }", NULL, "1:16", "did you mean 'dense'?");
-    expect_error("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
-    expect_error("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
-    expect_error("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, residual, fanout, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor)");
-    expect_error("net n { relu; dense }", NULL, "1:9", "relu at 1:9 needs a Gaussian input (the output of a dense or conv layer); its input is the net's input itself");
-    expect_error("net n { repeat 2 { erf }; dense }", NULL, "1:20", "erf at 1:20 needs a Gaussian input");
-    expect_error("net n { dense; repeat 2 { erf }; dense }", NULL, "1:27",
+    expect_error_in("net n {\n  dense\n  rleu\n}", NULL, "3:3", "unknown layer 'rleu'; did you mean 'relu'?");
+    expect_error_in("net n { dense; densse }", NULL, "1:16", "did you mean 'dense'?");
+    expect_error_in("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
+    expect_error_in("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
+    expect_error_in("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, residual, fanout, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor)");
+    expect_error_in("net n { relu; dense }", NULL, "1:9", "relu at 1:9 needs a Gaussian input (the output of a dense or conv layer); its input is the net's input itself");
+    expect_error_in("net n { repeat 2 { erf }; dense }", NULL, "1:20", "erf at 1:20 needs a Gaussian input");
+    expect_error_in("net n { dense; repeat 2 { erf }; dense }", NULL, "1:27",
                  "erf at 1:27 needs a Gaussian input (the output of a dense or conv layer); its input comes from this same "
                  "erf in the previous pass of its 'repeat' block");
-    expect_error("net n { }", NULL, "1:5", "net 'n' has no layers");
-    expect_error("net n { let A = 1; param ntk }", NULL, "1:5", "net 'n' has no layers");
-    expect_error("net n { dense { relu } }", NULL, "1:15", "'dense' does not take a block");
-    expect_error("net n { dense\n input vector(3) }", NULL, "2:2", "'input' must come before the first layer of net 'n'");
-    expect_error("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "sq at 2:9 needs a Gaussian input");
-    expect_error("act dense(x) = x", NULL, "1:5", "activation 'dense' has the name of a built-in layer");
-    expect_error("net n { dense; repeat 100001 { dense } }", NULL, "1:32", "more than 100000 layers");
+    expect_error_in("net n { }", NULL, "1:5", "net 'n' has no layers");
+    expect_error_in("net n { let A = 1; param ntk }", NULL, "1:5", "net 'n' has no layers");
+    expect_error_in("net n { dense { relu } }", NULL, "1:15", "'dense' does not take a block");
+    expect_error_in("net n { dense\n input vector(3) }", NULL, "2:2", "'input' must come before the first layer of net 'n'");
+    expect_error_in("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "sq at 2:9 needs a Gaussian input");
+    expect_error_in("act dense(x) = x", NULL, "1:5", "activation 'dense' has the name of a built-in layer");
+    expect_error_in("net n { dense; repeat 100001 { dense } }", NULL, "1:32", "more than 100000 layers");
 }
 
 Test(lower, argument_errors)
 {
-    expect_error("net n { dense(wstd=1) }", NULL, "1:15", "unknown argument 'wstd' for 'dense'; did you mean 'w_std'? (its arguments: w_std, b_std, width)");
-    expect_error("net n { dense(1, 2, 3, 4) }", NULL, "1:24", "too many positional arguments for 'dense': it takes at most 3 (w_std, b_std, width)");
-    expect_error("net n { dense; relu(1) }", NULL, "1:21", "'relu' takes no arguments");
-    expect_error("net n { dense; relu(a=1) }", NULL, "1:21", "'relu' takes no arguments, got 'a'");
-    expect_error("net n { dense(1.5, w_std=2) }", NULL, "1:20", "duplicate argument 'w_std' for 'dense' (first given at 1:15)");
-    expect_error("net n { dense(b_std=1, b_std=2) }", NULL, "1:24", "duplicate argument 'b_std'");
-    expect_error("net n { dense(-1.5) }", NULL, "1:15", "'w_std' of 'dense' must be non-negative, got -1.5");
-    expect_error("let B = 0.1\nnet n { dense(b_std=-B) }", NULL, "2:21", "'b_std' of 'dense' must be non-negative, got -0.1");
-    expect_error("net n { dense(W) }", NULL, "1:15", "undefined constant 'W'");
-    expect_error("let Wd = 1\nnet n { dense(-Wx) }", NULL, "2:16", "undefined constant 'Wx'; did you mean 'Wd'?");
-    expect_error("net n { dense(w_std=same) }", NULL, "1:21", "undefined constant 'same'");
+    expect_error_in("net n { dense(wstd=1) }", NULL, "1:15", "unknown argument 'wstd' for 'dense'; did you mean 'w_std'? (its arguments: w_std, b_std, width)");
+    expect_error_in("net n { dense(1, 2, 3, 4) }", NULL, "1:24", "too many positional arguments for 'dense': it takes at most 3 (w_std, b_std, width)");
+    expect_error_in("net n { dense; relu(1) }", NULL, "1:21", "'relu' takes no arguments");
+    expect_error_in("net n { dense; relu(a=1) }", NULL, "1:21", "'relu' takes no arguments, got 'a'");
+    expect_error_in("net n { dense(1.5, w_std=2) }", NULL, "1:20", "duplicate argument 'w_std' for 'dense' (first given at 1:15)");
+    expect_error_in("net n { dense(b_std=1, b_std=2) }", NULL, "1:24", "duplicate argument 'b_std'");
+    expect_error_in("net n { dense(-1.5) }", NULL, "1:15", "'w_std' of 'dense' must be non-negative, got -1.5");
+    expect_error_in("let B = 0.1\nnet n { dense(b_std=-B) }", NULL, "2:21", "'b_std' of 'dense' must be non-negative, got -0.1");
+    expect_error_in("net n { dense(W) }", NULL, "1:15", "undefined constant 'W'");
+    expect_error_in("let Wd = 1\nnet n { dense(-Wx) }", NULL, "2:16", "undefined constant 'Wx'; did you mean 'Wd'?");
+    expect_error_in("net n { dense(w_std=same) }", NULL, "1:21", "undefined constant 'same'");
 }
 
 Test(lower, range_errors_of_activation_parameters)
@@ -291,37 +277,37 @@ Test(lower, range_errors_of_activation_parameters)
             snprintf(src + col - 1, sizeof src - (size_t)col + 1, "%.17g) }", bad);
             snprintf(where, sizeof where, "1:%d", col);
             snprintf(what, sizeof what, "'%s' of '%s' must be", p->name, acts[i]->name);
-            expect_error(src, NULL, where, what);
+            expect_error_in(src, NULL, where, what);
             checked++;
         }
     /* dense's width has a range of its own: a whole number >= 1. */
-    expect_error("net n { param standard; dense(width=0); dense }", NULL, "1:37", "'width' of 'dense' must be a whole number >= 1, got 0");
-    expect_error("net n { param standard; dense(width=2.5); dense }", NULL, "1:37", "got 2.5");
+    expect_error_in("net n { param standard; dense(width=0); dense }", NULL, "1:37", "'width' of 'dense' must be a whole number >= 1, got 0");
+    expect_error_in("net n { param standard; dense(width=2.5); dense }", NULL, "1:37", "got 2.5");
     cr_expect_geq(checked, 4, "gaussian's b, rbf's gamma, monomial's and rectified_monomial's n");
-    expect_error("net n { dense; rectified_monomial(7) }", NULL, "1:35", "'n' of 'rectified_monomial' must be a whole number in [0, 6], got 7");
-    expect_error("net n { dense; monomial(-1) }", NULL, "1:25", "'n' of 'monomial' must be a whole number in [0, 10], got -1");
-    expect_error("net n { dense; monomial(1.5) }", NULL, "1:25", "got 1.5");
-    expect_error("net n { dense; leaky_relu }", NULL, "1:16", "missing required argument 'alpha' for 'leaky_relu'");
-    expect_error("net n { dense; abrelu(0.1) }", NULL, "1:16", "missing required argument 'b' for 'abrelu'");
-    expect_error("net n { dense; polynomial }", NULL, "1:16", "missing required argument 'c0' for 'polynomial'");
-    expect_error("net n { dense; polynomial(1, 2, 3, 4, 5, 6, 7, 8, 9) }", NULL, "1:51", "too many positional arguments for 'polynomial': it takes at most 8");
+    expect_error_in("net n { dense; rectified_monomial(7) }", NULL, "1:35", "'n' of 'rectified_monomial' must be a whole number in [0, 6], got 7");
+    expect_error_in("net n { dense; monomial(-1) }", NULL, "1:25", "'n' of 'monomial' must be a whole number in [0, 10], got -1");
+    expect_error_in("net n { dense; monomial(1.5) }", NULL, "1:25", "got 1.5");
+    expect_error_in("net n { dense; leaky_relu }", NULL, "1:16", "missing required argument 'alpha' for 'leaky_relu'");
+    expect_error_in("net n { dense; abrelu(0.1) }", NULL, "1:16", "missing required argument 'b' for 'abrelu'");
+    expect_error_in("net n { dense; polynomial }", NULL, "1:16", "missing required argument 'c0' for 'polynomial'");
+    expect_error_in("net n { dense; polynomial(1, 2, 3, 4, 5, 6, 7, 8, 9) }", NULL, "1:51", "too many positional arguments for 'polynomial': it takes at most 8");
 }
 
 Test(lower, param_and_repeat_errors)
 {
-    expect_error("net n { dense; param standard }", NULL, "1:16", "'param' must come before the first layer of net 'n'");
-    expect_error("net n { param ntk\n param standard\n dense }", NULL, "2:2", "'param' given twice in net 'n' (first at 1:9)");
-    expect_error("net n { param wide; dense }", NULL, "1:15", "unknown parameterization 'wide' (expected 'ntk' or 'standard')");
-    expect_error("net n { dense; repeat 2 { param ntk } }", NULL, "1:27", "'param' is only allowed at net level");
-    expect_error("net n { dense; repeat 2 { let X = 1; relu } }", NULL, "1:27", "'let' is only allowed at file or net level");
-    expect_error("net n { dense; repeat 0 { relu } }", NULL, "1:23", "the 'repeat' count must be a positive whole number, got 0");
-    expect_error("net n { dense; repeat 1.5 { relu } }", NULL, "1:23", "got 1.5");
-    expect_error("net n { dense; repeat -2 { relu } }", NULL, "1:23", "got -2");
-    expect_error("net n { dense; repeat K { relu } }", NULL, "1:23", "undefined constant 'K'");
-    expect_error("net n { dense; repeat 2 { } }", NULL, "1:25", "empty 'repeat' block");
-    expect_error("net n { dense(width=8); relu; dense }", NULL, "1:15", "'width' only applies to 'param standard'");
-    expect_error("net n {\n param standard\n dense(width=8); relu\n dense; relu\n dense }", NULL, "4:2",
+    expect_error_in("net n { dense; param standard }", NULL, "1:16", "'param' must come before the first layer of net 'n'");
+    expect_error_in("net n { param ntk\n param standard\n dense }", NULL, "2:2", "'param' given twice in net 'n' (first at 1:9)");
+    expect_error_in("net n { param wide; dense }", NULL, "1:15", "unknown parameterization 'wide' (expected 'ntk' or 'standard')");
+    expect_error_in("net n { dense; repeat 2 { param ntk } }", NULL, "1:27", "'param' is only allowed at net level");
+    expect_error_in("net n { dense; repeat 2 { let X = 1; relu } }", NULL, "1:27", "'let' is only allowed at file or net level");
+    expect_error_in("net n { dense; repeat 0 { relu } }", NULL, "1:23", "the 'repeat' count must be a positive whole number, got 0");
+    expect_error_in("net n { dense; repeat 1.5 { relu } }", NULL, "1:23", "got 1.5");
+    expect_error_in("net n { dense; repeat -2 { relu } }", NULL, "1:23", "got -2");
+    expect_error_in("net n { dense; repeat K { relu } }", NULL, "1:23", "undefined constant 'K'");
+    expect_error_in("net n { dense; repeat 2 { } }", NULL, "1:25", "empty 'repeat' block");
+    expect_error_in("net n { dense(width=8); relu; dense }", NULL, "1:15", "'width' only applies to 'param standard'");
+    expect_error_in("net n {\n param standard\n dense(width=8); relu\n dense; relu\n dense }", NULL, "4:2",
                  "missing required argument 'width' for 'dense'");
-    expect_error("let A = 1\nnet n { let A = 2; let A = 3; dense }", NULL, "2:20", "constant 'A' is already defined in net 'n' at 2:9");
-    expect_error("let A = Z\nnet n { dense }", NULL, "1:9", "undefined constant 'Z'");
+    expect_error_in("let A = 1\nnet n { let A = 2; let A = 3; dense }", NULL, "2:20", "constant 'A' is already defined in net 'n' at 2:9");
+    expect_error_in("let A = Z\nnet n { dense }", NULL, "1:9", "undefined constant 'Z'");
 }

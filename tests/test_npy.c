@@ -8,7 +8,7 @@
 /* Reads a fixture both from disk and from memory; both must agree exactly. */
 static void load(const char *path, NpyArray *a)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_read(path, a, &err), 0, "%s", err.message);
     size_t len;
     unsigned char *buf = slurp(path, &len);
@@ -121,7 +121,7 @@ static unsigned char *make_npy(const char *dict, size_t data_len, size_t *len)
 /* Parsing the buffer fails with a user error naming the file and containing `part`. */
 static void assert_parse_fails(const void *buf, size_t len, const char *part)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_neq(npy_parse(buf, len, "t.npy", &a, &err), 0, "parsed, expected \"%s\"", part);
     cr_assert_eq(err.code, NTKC_EUSER);
@@ -140,7 +140,7 @@ static void assert_header_fails(const char *dict, size_t data_len, const char *p
 
 Test(npy_errors, missing_file_and_directory)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_neq(npy_read("tests/data/npy/nope.npy", &a, &err), 0);
     cr_assert_str_eq(err.message, "error: tests/data/npy/nope.npy: no such file");
@@ -167,7 +167,7 @@ Test(npy_errors, every_prefix_of_a_valid_file_fails)
     for (size_t n = 0; n < len; n++) {
         unsigned char *copy = malloc(n + 1); /* exact size, so ASan sees any overread */
         memcpy(copy, buf, n);
-        NtkcError err = {0};
+        ntkc_error err = {0};
         NpyArray a;
         cr_assert_neq(npy_parse(copy, n, "t.npy", &a, &err), 0, "prefix of %zu bytes parsed", n);
         assert_msg(err, n == 0 ? "empty file" : n < 128 ? "truncated header" : "truncated: header says 3\xc3\x97" "4 float64 = 96 bytes");
@@ -184,7 +184,7 @@ Test(npy_errors, truncated_header_on_disk)
     size_t len;
     unsigned char *buf = slurp(FIXTURE("f8.npy"), &len);
     spit(path, buf, 50);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_neq(npy_read(path, &a, &err), 0);
     assert_msg(err, path);
@@ -232,7 +232,7 @@ Test(npy_errors, accepts_numpy_dialect_variants)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         size_t len;
         unsigned char *b = make_npy(ok[i], 24, &len);
-        NtkcError err = {0};
+        ntkc_error err = {0};
         NpyArray a;
         cr_assert_eq(npy_parse(b, len, "t.npy", &a, &err), 0, "%s: %s", ok[i], err.message);
         cr_assert_eq(a.ndim, 1);
@@ -247,7 +247,7 @@ Test(npy_errors, data_size_disagrees_with_header)
     const char *dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 5), }";
     size_t len;
     unsigned char *b = make_npy(dict, 3000, &len);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_neq(npy_parse(b, len, "X.npy", &a, &err), 0);
     cr_assert_str_eq(err.message,
@@ -266,7 +266,7 @@ Test(npy_errors, trailing_bytes_on_disk)
     size_t len;
     unsigned char *b = make_npy("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", 25, &len);
     spit(path, b, len);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_neq(npy_read(path, &a, &err), 0);
     assert_msg(err, path);
@@ -277,7 +277,7 @@ Test(npy_errors, trailing_bytes_on_disk)
 
 Test(npy_errors, unsupported_dtypes)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     static const char *const files[][2] = {
         {FIXTURE("c16.npy"), "unsupported dtype '<c16' (complex)"},
@@ -318,7 +318,7 @@ Test(npy_errors, rank_and_overflow)
     size_t len;
     unsigned char *b = make_npy(
         "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 18446744073709551615), }", 0, &len);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_eq(npy_parse(b, len, "t.npy", &a, &err), 0, "%s", err.message);
     cr_assert_eq(a.count, 0);
@@ -347,7 +347,7 @@ Test(npy_errors, survives_mutated_files)
                 buf[at] = (unsigned char)(state >> 40);
             }
             size_t n = (state >> 20) % 8 == 0 ? (state >> 24) % (len + 1) : len;
-            NtkcError err = {0};
+            ntkc_error err = {0};
             NpyArray a;
             if (npy_parse(buf, n, "m.npy", &a, &err) == 0) {
                 size_t count = 1;
@@ -376,7 +376,7 @@ Test(npy_finite, names_the_first_bad_element)
 {
     NpyArray a;
     load(FIXTURE("nan.npy"), &a);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_neq(npy_check_finite(&a, "X.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: X.npy: element [2, 1] is NaN");
     a.data[9] = 0;
@@ -411,7 +411,7 @@ Test(npy_read, from_a_pipe)
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
     NpyArray a, b;
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_read(path, &a, &err), 0, "%s", err.message);
     close(fds[0]);
     load(FIXTURE("f8.npy"), &b);

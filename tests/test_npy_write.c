@@ -21,7 +21,7 @@ static Tmp tmp_setup(void)
 
 static void write_ok(const char *path, size_t ndim, const size_t *shape, const double *data)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_write_f64(path, ndim, shape, data, &err), 0, "%s", err.message);
 }
 
@@ -67,7 +67,7 @@ Test(npy_write, round_trips_with_aligned_data)
         size_t header = len - n * 8;
         cr_assert_eq(header % 64, 0, "data starts at %zu", header);
         cr_assert_eq(raw[header - 1], '\n');
-        NtkcError err = {0};
+        ntkc_error err = {0};
         NpyArray a;
         cr_assert_eq(npy_read(t.path, &a, &err), 0, "%s", err.message);
         cr_assert_eq(a.shape[0], shape[0]);
@@ -85,7 +85,7 @@ Test(npy_write, replaces_existing_file_atomically)
     Tmp t = tmp_setup();
     spit(t.path, "old contents", 12);
     write_ok(t.path, 1, (size_t[]){2}, (double[]){1, 2});
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyArray a;
     cr_assert_eq(npy_read(t.path, &a, &err), 0, "%s", err.message);
     cr_assert_eq(a.count, 2);
@@ -98,7 +98,7 @@ Test(npy_write, replaces_existing_file_atomically)
 /* The three ways to start an output agree on refusing a bad destination. */
 static void assert_output_refused(const char *path, const char *part)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_neq(npy_check_output(path, &err), 0, "%s accepted", path);
     assert_msg(err, path);
     assert_msg(err, part);
@@ -129,7 +129,7 @@ Test(npy_write, refuses_bad_destinations)
     snprintf(p, sizeof p, "%s/k.npy", geteuid() == 0 ? "/sys" : ro);
     assert_output_refused(p, "' is not writable");
 
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(npy_check_output(t.path, &err), 0, "%s", err.message);
     cr_assert_eq(count_entries(t.dir), 2, "the probe left a file behind");
     remove_tree(t.dir);
@@ -138,7 +138,7 @@ Test(npy_write, refuses_bad_destinations)
 Test(npy_write, refuses_bad_shapes)
 {
     Tmp t = tmp_setup();
-    NtkcError err = {0};
+    ntkc_error err = {0};
     size_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     cr_assert_neq(npy_write_f64(t.path, 9, nine, (double[]){0}, &err), 0);
     assert_msg(err, "rank 9");
@@ -179,7 +179,7 @@ Test(npy_out, large_array_written_in_tiles)
 {
     Tmp t = tmp_setup();
     enum { N = 2000, TILE = 256 };
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyOut *o = npy_out_create(t.path, 2, (size_t[]){N, N}, &err);
     cr_assert_not_null(o, "%s", err.message);
     cr_assert_eq(access(t.path, F_OK), -1, "output visible before commit");
@@ -211,7 +211,7 @@ Test(npy_out, large_array_written_in_tiles)
 Test(npy_out, header_matches_numpy)
 {
     Tmp t = tmp_setup();
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyOut *o = npy_out_create(t.path, 3, (size_t[]){2, 3, 4}, &err);
     cr_assert_not_null(o, "%s", err.message);
     double *d = npy_out_data(o);
@@ -230,7 +230,7 @@ Test(npy_out, existing_file_untouched_until_commit)
 {
     Tmp t = tmp_setup();
     spit(t.path, "previous", 8);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyOut *o = npy_out_create(t.path, 1, (size_t[]){3}, &err);
     cr_assert_not_null(o, "%s", err.message);
     npy_out_data(o)[2] = 9.0;
@@ -259,7 +259,7 @@ Test(npy_out, existing_file_untouched_until_commit)
 Test(npy_out, failed_commit_removes_the_temp)
 {
     Tmp t = tmp_setup();
-    NtkcError err = {0};
+    ntkc_error err = {0};
     NpyOut *o = npy_out_create(t.path, 1, (size_t[]){3}, &err);
     cr_assert_not_null(o, "%s", err.message);
     /* A non-empty directory appears at the destination: rename must fail. */

@@ -10,7 +10,7 @@
 
 typedef struct Parsed {
     Arena a;
-    NtkcError err;
+    ntkc_error err;
     Program *p;
 } Parsed;
 

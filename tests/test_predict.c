@@ -219,7 +219,7 @@ static void run(const Case *c, PredictKernel kind, double reg, const double *tim
                 double *cov)
 {
     PredictInput in = input_of(c, reg);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     int rc = predict_gd_mse(&in, kind, times, nt, mean, cov, &err);
     cr_assert_eq(rc, NTKC_OK, "predict_gd_mse failed: %s", err.message);
 }
@@ -403,7 +403,7 @@ Test(predict, ntk_mean_needs_no_nngp)
     PredictInput in = input_of(&c, 0.0), bare = in;
     bare.nngp_tt = bare.nngp_st = bare.nngp_ss = NULL;
     double times[2] = {3.0, INFINITY}, mean[2 * MAXM * MAXK], want[2 * MAXM * MAXK];
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse(&bare, PREDICT_NTK, times, 2, mean, NULL, &err), NTKC_OK, "%s", err.message);
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 2, want, NULL, &err), NTKC_OK, "%s", err.message);
     assert_close(mean, want, 2 * c.m * c.k, 0, "mean");
@@ -413,7 +413,7 @@ static void expect_user_error(const PredictInput *in, PredictKernel kind, const 
                               const char *needle)
 {
     double mean[4 * MAXM * MAXK], cov[4 * MAXM * MAXM];
-    NtkcError err = {0};
+    ntkc_error err = {0};
     int rc = predict_gd_mse(in, kind, times, nt, mean, cov, &err);
     cr_assert_eq(rc, NTKC_EUSER, "expected a user error mentioning '%s', got %d: %s", needle, rc, err.message);
     cr_assert(strstr(err.message, needle) != NULL, "message lacks '%s': %s", needle, err.message);
@@ -470,7 +470,7 @@ Test(predict, nonpositive_eigenvalues_are_not_learned)
         double g_tt[4] = {2, 0, 0, second[c]}, g_st[2] = {1, 1}, y[2] = {1, 1};
         PredictInput in = {.n = 2, .m = 1, .k = 1, .nngp_tt = g_tt, .nngp_st = g_st, .y = y};
         double times[2] = {0.5, 7.0}, mean[2];
-        NtkcError err = {0};
+        ntkc_error err = {0};
         cr_assert_eq(predict_gd_mse(&in, PREDICT_NNGP, times, 2, mean, NULL, &err), NTKC_OK, "%s", err.message);
         for (size_t i = 0; i < 2; i++)
             cr_assert_float_eq(mean[i], -expm1(-times[i]) / 2, 1e-15, "λ₂ = %g, t = %g: mean %.17g", second[c],
@@ -507,7 +507,7 @@ Test(predict, no_test_points)
     make_case(&c, 25, 5, 0, 2);
     PredictInput in = input_of(&c, 0.0);
     double times[2] = {1.0, INFINITY}, mean[1], cov[1];
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 2, mean, cov, &err), NTKC_OK, "%s", err.message);
 }
 
@@ -515,7 +515,7 @@ Test(predict_labels, one_hot)
 {
     double labels[4] = {2, 0, 1, 2}, y[12];
     size_t k = 0;
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_class_count(labels, 4, &k, &err), NTKC_OK, "%s", err.message);
     cr_assert_eq(k, 3);
     cr_assert_eq(predict_one_hot(labels, 4, k, y, &err), NTKC_OK, "%s", err.message);
@@ -528,7 +528,7 @@ Test(predict_labels, bad_labels)
 {
     double frac[2] = {0, 1.5}, negative[2] = {-1, 0}, big[1] = {PREDICT_MAX_CLASSES}, y[4];
     size_t k;
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_class_count(frac, 2, &k, &err), NTKC_EUSER);
     cr_assert(strstr(err.message, "label 1 is 1.5") != NULL, "%s", err.message);
     diag_clear(&err);

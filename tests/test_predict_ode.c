@@ -56,7 +56,7 @@ Test(predict_ode, fx0_zero_is_ensemble_mean)
     double times[] = {0.5, 7, INFINITY}, mean[3 * M * K], f_test[3 * M * K], f_train[3 * N * K],
            train_mean[3 * N * K];
     PredictInput in = {.n = N, .m = M, .k = K, .ntk_tt = k.tt, .ntk_st = k.st, .y = k.y};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 3, mean, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(predict_gd_mse_from(&in, NULL, NULL, times, 3, f_train, f_test, &err), 0, "%s", err.message);
     cr_expect_lt(max_diff(mean, f_test, 3 * M * K), 1e-12);
@@ -74,7 +74,7 @@ Test(predict_ode, fx0_at_targets_stays)
     kernels(&k, 1);
     double times[] = {3, INFINITY}, f_test[2 * M * K], f_train[2 * N * K];
     PredictInput in = {.n = N, .m = M, .k = K, .ntk_tt = k.tt, .ntk_st = k.st, .y = k.y, .reg = 0.1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse_from(&in, k.y, k.g0, times, 2, f_train, f_test, &err), 0, "%s", err.message);
     for (size_t t = 0; t < 2; t++) {
         cr_expect_lt(max_diff(f_test + t * M * K, k.g0, M * K), 1e-13);
@@ -91,7 +91,7 @@ Test(predict_ode, mse_ode_matches_closed_form)
     double times[] = {40, 0.3, 5, 0}; /* any order */
     double cf_test[4 * M * K], cf_train[4 * N * K], ode_test[4 * M * K], ode_train[4 * N * K];
     PredictInput in = {.n = N, .m = M, .k = K, .ntk_tt = k.tt, .ntk_st = k.st, .y = k.y};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse_from(&in, k.f0, k.g0, times, 4, cf_train, cf_test, &err), 0, "%s", err.message);
     PredictOde p = {.n = N, .m = M, .k = K, .g_tt = k.tt, .g_st = k.st, .y = k.y, .fx0_train = k.f0,
                     .fx0_test = k.g0, .loss = PREDICT_LOSS_MSE, .learning_rate = 1};
@@ -120,7 +120,7 @@ Test(predict_ode, momentum_matches_damped_oscillator)
     double f_train[3], f_test[3];
     PredictOde p = {.n = 1, .m = 1, .k = 1, .g_tt = tt, .g_st = tt, .y = yy, .fx0_train = ff, .fx0_test = ff,
                     .loss = PREDICT_LOSS_MSE, .momentum_on = 1, .momentum = mu, .learning_rate = eta};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_ode(&p, times, 3, f_train, f_test, NULL, &err), 0, "%s", err.message);
     double c = (mu - 1) / sqrt(eta), a = c / 2, w = sqrt(g - a * a);
     for (size_t i = 0; i < 3; i++) {
@@ -144,7 +144,7 @@ Test(predict_ode, xent_invariants_and_euler_limit)
     double t = 30, f_train[N * K], f_test[M * K];
     PredictOde p = {.n = N, .m = M, .k = K, .g_tt = k.tt, .g_st = k.st, .y = k.y, .fx0_train = k.f0,
                     .fx0_test = k.g0, .loss = PREDICT_LOSS_XENT, .learning_rate = 1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_ode(&p, &t, 1, f_train, f_test, NULL, &err), 0, "%s", err.message);
     for (size_t i = 0; i < N + M; i++) {
         const double *a = i < N ? f_train + i * K : f_test + (i - N) * K, *b = i < N ? k.f0 + i * K : k.g0 + (i - N) * K;
@@ -198,7 +198,7 @@ Test(predict_ode, reg_abs_matches_relative)
         trace += k.tt[i * N + i];
     double times[] = {2, INFINITY}, rel[2 * M * K], abs_[2 * M * K];
     PredictInput in = {.n = N, .m = M, .k = K, .ntk_tt = k.tt, .ntk_st = k.st, .y = k.y, .reg = 0.05};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 2, rel, NULL, &err), 0, "%s", err.message);
     in.reg = 0.05 * trace / N, in.reg_absolute = 1;
     cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 2, abs_, NULL, &err), 0, "%s", err.message);
@@ -215,12 +215,12 @@ Test(predict_ode, refuses_infinite_time_and_bad_momentum)
     double inf = INFINITY, out[N * K + M * K];
     PredictOde p = {.n = N, .m = M, .k = K, .g_tt = k.tt, .g_st = k.st, .y = k.y, .loss = PREDICT_LOSS_XENT,
                     .learning_rate = 1};
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_expect_eq(predict_ode(&p, &inf, 1, NULL, out, NULL, &err), 1);
     cr_expect(strstr(err.message, "finite times") != NULL, "%s", err.message);
     double one = 1;
     p.momentum_on = 1, p.momentum = 1;
-    err = (NtkcError){0};
+    err = (ntkc_error){0};
     cr_expect_eq(predict_ode(&p, &one, 1, NULL, out, NULL, &err), 1);
     cr_expect(strstr(err.message, "momentum") != NULL, "%s", err.message);
 }

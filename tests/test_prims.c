@@ -17,8 +17,7 @@
 #include "util.h"
 
 typedef int (*entry_fn)(size_t, const double *, size_t, const double *, size_t, double *, double *);
-typedef void (*act_block_fn)(const double *p, size_t m, double v1, const double *v2, size_t stride, double *s,
-                             double *t);
+typedef void (*act_block_fn)(const double *p, size_t m, double v1, const double *v2, double *s, double *t);
 
 /* A value the activation's parameter accepts: its default, else inside its range. */
 static double param_value(const ActParam *ap)
@@ -183,9 +182,9 @@ Test(prims, block_position_does_not_change_bits)
             s1[j] = s[j], t1[j] = t[j];
         }
         s[5] = s1[5] = sqrt(v1 * v2[5]); /* correlation 1 */
-        f(erf_p, M, v1, v2, 1, s, t);
+        f(erf_p, M, v1, v2, s, t);
         for (int j = 0; j < M; j++)
-            f(erf_p, 1, v1, v2 + j, 1, s1 + j, t1 + j);
+            f(erf_p, 1, v1, v2 + j, s1 + j, t1 + j);
         cr_expect_eq(memcmp(s, s1, sizeof s), 0, "%s: T differs between block and single calls", names[a]);
         cr_expect_eq(memcmp(t, t1, sizeof t), 0, "%s: Tdot differs between block and single calls", names[a]);
     }

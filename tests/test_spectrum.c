@@ -230,7 +230,7 @@ Test(spectrum, loss_curve_equals_predict_training_mse, .timeout = TIMEOUT(30))
 static double gd_loss(const IrNet *ir, size_t n, const double *x, const double *y, size_t d, size_t width, double lr,
                       size_t steps, double *first, double *peak, double *lambda0)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new(ir, d, width, 1, &err);
     cr_assert_not_null(fn, "%s", err.message);
     Rng r;

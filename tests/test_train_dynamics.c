@@ -25,7 +25,7 @@ static void mlp(TestNet *t)
 
 static FiniteNet *fresh(const TestNet *t, size_t width, FiniteParam param, unsigned long long seed)
 {
-    NtkcError err = {0};
+    ntkc_error err = {0};
     FiniteNet *fn = finite_net_new_param(&t->net, DIM, width, K, param, &err);
     cr_assert_not_null(fn, "%s", err.message);
     Rng r;
@@ -47,7 +47,7 @@ Test(train_dynamics, jvp_matches_differences_and_vjp, .timeout = TIMEOUT(10))
     fill_random(x, N * DIM, 2);
     fill_random(u, N * K, 3);
     fill_random(v, np, 4);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_forward(fn, N, x, fp, &err), 0);
     cr_assert_eq(finite_net_jvp(fn, N, x, v, jv, &err), 0, "%s", err.message);
     cr_assert_eq(finite_net_vjp(fn, N, x, u, g, &err), 0, "%s", err.message);
@@ -84,7 +84,7 @@ Test(train_dynamics, mup_initial_function_is_ntk_over_sqrt_width)
     FiniteNet *a = fresh(&t, width, FINITE_AS_IR, 7), *b = fresh(&t, width, FINITE_MUP, 7);
     double x[N * DIM], fa[N * K], fb[N * K];
     fill_random(x, N * DIM, 8);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_eq(finite_net_forward(a, N, x, fa, &err), 0);
     cr_assert_eq(finite_net_forward(b, N, x, fb, &err), 0);
     for (size_t i = 0; i < N * K; i++)
@@ -97,7 +97,7 @@ Test(train_dynamics, mup_needs_the_ntk_parameterization)
     TestNet t;
     IrOp ops[] = {test_dense(1.5, 0.1, 1, 8), test_act("relu"), test_dense(1.0, 0.1, 1, 0)};
     test_net(&t, PARAM_STANDARD, ops, 3);
-    NtkcError err = {0};
+    ntkc_error err = {0};
     cr_assert_null(finite_net_new_param(&t.net, DIM, 8, 1, FINITE_MUP, &err));
     cr_assert(strstr(err.message, "NTK parameterization") != NULL, "%s", err.message);
 }

@@ -32,4 +32,10 @@ int file_exists(const char *path);
  * host primitives), loads it and looks up symbol; returns the dlopen handle. */
 void *load_emitted_c(const char *c_source, const char *symbol, void **fn);
 
+/* Parses and lowers src as the file "t.ntk" (net: the net to select, or
+ * NULL) and expects a user error whose message starts "t.ntk:WHERE: error: "
+ * (WHERE empty: "t.ntk: error: ") and contains `what`. */
+void expect_error_in(const char *src, const char *net, const char *where, const char *what);
+#define expect_error(src, where, what) expect_error_in(src, NULL, where, what)
+
 #endif

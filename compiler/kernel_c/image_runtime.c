@@ -1,3 +1,15 @@
+/* Kernel-time C: the helpers of image kernels. Every emitted image kernel
+ * carries them (the functions under #ifndef NTKC_HOST_PRIMITIVES) and the
+ * library compiles them once more, optimised, for the libtcc back end
+ * (tools/gen_host_prims). tools/embed_text embeds the two spans: the common
+ * part (macros, types) and the functions, with the prototypes and names of
+ * those marked NTKC_FN; tests/test_conv_identities.c checks the copies agree.
+ * Compiled on its own as a check (Makefile, kernel-c-check: NTKC_KERNEL_CHECK). */
+#ifdef NTKC_KERNEL_CHECK
+#include <stddef.h>
+#include "ntkc_math.h"
+#endif
+/* @text emit_image_runtime_common */
 /* ---- ntkc image-kernel helpers ------------------------------------------
  * A "plane" holds the kernel entries of the pixel pairs (p, p + (a, b)) of an
  * H×W grid: pixel (i, j) of x1 with (i + a, j + b) of x2 (indices wrap on
@@ -70,6 +82,11 @@ typedef void (*ntkc_dual_fn)(const double *p, double s11, double s12, double s22
     NTKC_ROWS(H, W, a, b, ch, cw,                                                                              \
               ntkc_act_row(DUAL, p, n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES))
 
+/* @end */
+#ifdef NTKC_KERNEL_CHECK
+#define NTKC_FN static inline
+#endif
+/* @text emit_image_runtime_functions @fns emit_image_runtime */
 /* -- functions -- */
 
 NTKC_LEAF void ntkc_span(int n, int a, int cyc, int *lo, int *hi)
@@ -360,8 +377,8 @@ NTKC_LEAF void ntkc_act_row(ntkc_dual_fn f, const double *p, int n, double *rest
     }
 }
 
-/* ntkc_relu1, ReLU's dual for one pair from the records, is in the prelude
- * (compiler/emit_prims.c): fully connected nets use it too. */
+/* ntkc_relu_qr, ReLU's dual for one pair from the records, is in the prelude
+ * (compiler/kernel_c/ntkc_math.h): fully connected nets use it too. */
 
 /* A row of n pixels; q/r of x1 at q1, r1 (per pixel, or lane-expanded when
  * bc = 0), of x2 lane-expanded at q2, r2. */
@@ -555,7 +572,7 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
 }
 
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
- * 1/√v is 0 for a zero variance (see ntkc_relu1). */
+ * 1/√v is 0 for a zero variance (see ntkc_relu_qr). */
 NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)
 {
     for (int k = 0; k < n; k++)
@@ -567,3 +584,4 @@ NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const do
             v1[(off + n + k) * NTKC_LANES + l] = v2[(off + n + k) * NTKC_LANES + l] = r;
         }
 }
+/* @end */

@@ -1,0 +1,30 @@
+/* Kernel-time C as strings for the emitters: the spans of compiler/kernel_c/
+ * that tools/embed_text turns into build/gen/kernel_text.c (a make rule).
+ * Edit the .c/.h files there; each is compiled on its own as a check. */
+#ifndef NTKC_KERNEL_TEXT_H
+#define NTKC_KERNEL_TEXT_H
+
+/* kernel_c/libm.h: libm prototypes (NTKC_VEC: libmvec's vector versions). */
+extern const char kernel_libm[];
+/* kernel_c/ntkc_math.h: ntkc_acos, ntkc_asin, ntkc_relu_qr and friends. */
+extern const char kernel_math[];
+
+/* kernel_c/block_prims.c: one generic block primitive each, declaration
+ * (no storage class, no ';'), a newline, then the body from "{". */
+extern const char kernel_prim_load[];
+extern const char kernel_prim_dense_ntk[];
+extern const char kernel_prim_dense_std[];
+extern const char kernel_prim_store[];
+extern const char kernel_prim_records[];
+extern const char kernel_prim_relu_qr[];
+
+/* kernel_c/image_runtime.c: the macros and types, the function definitions
+ * (NTKC_FN = their linkage), the prototypes and the names of the NTKC_FN
+ * functions. */
+extern const char emit_image_runtime_common[];
+extern const char emit_image_runtime_functions[];
+extern const char emit_image_runtime_decls[];
+extern const char *const emit_image_runtime_names[];
+extern const unsigned emit_image_runtime_count;
+
+#endif

@@ -26,8 +26,8 @@ TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 # Block primitives for the libtcc back end: generated from the activation
-# table by tools/gen_host_prims, compiled with the optimiser and libmvec's
-# vector libm (compiler/emit_prims.h).
+# table by tools/gen_host_prims, compiled with the optimiser against plain
+# libm, so every back end gets the same bits (compiler/emit_prims.h).
 # Kernel-time C (compiler/kernel_c/): real C files, each compiled on its own
 # as a check, whose marked spans tools/embed_text turns into the strings the
 # emitters print (compiler/kernel_text.h).

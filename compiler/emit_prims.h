@@ -4,8 +4,8 @@
  * their reference definitions (static, under #ifndef NTKC_HOST_PRIMITIVES), so
  * it stays self-contained C99 for `ntkc emit` and the cc back end; the libtcc
  * back end defines NTKC_HOST_PRIMITIVES and binds the names to copies
- * compiled into the library by gcc -O3 -march=native with libmvec's vector
- * arccos and friends (build/gen/host_prims.c, written by tools/gen_host_prims
+ * compiled into the library by gcc -O3 -march=native against plain libm (not
+ * libmvec: see prim_emit_libm) (build/gen/host_prims.c, written by tools/gen_host_prims
  * from the same text, so the formulas exist once: in the activation table and
  * in compiler/kernel_c/, whose files make compiles on their own as a check).
  *

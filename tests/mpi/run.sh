@@ -180,9 +180,13 @@ done
 
 # SIGTERM to mpirun (forwarded to the ranks) while the output is being
 # written: no temp is left beside the output.
-$PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).normal(size=(6000, 4)))" "$T/sig.npy"
+# A net slow enough (two formula tanh layers: seconds for 2000 points) that
+# the signal always lands mid-run; an FC ReLU net on 6000 points sometimes
+# finished before the temp was seen.
+$PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).normal(size=(2000, 4)))" "$T/sig.npy"
+printf 'act t(x) = tanh(x)\nnet slow { dense(1.5); t; dense(1.5); t; dense(1) }\n' >"$T/slow.ntk"
 mkdir "$T/sigout"
-$MPIRUN -np 2 "$NTKC_MPI" kernel "$FC" "$T/sig.npy" --ntk "$T/sigout/k.npy" --quiet 2>/dev/null &
+$MPIRUN -np 2 "$NTKC_MPI" kernel "$T/slow.ntk" "$T/sig.npy" --ntk "$T/sigout/k.npy" --quiet 2>/dev/null &
 mp=$!
 i=0
 while [ -z "$(ls -A "$T/sigout")" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done

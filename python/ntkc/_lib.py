@@ -41,7 +41,7 @@ class EvalOptions(Structure):
 class PredictOptions(Structure):
     """``ntkc_predict_options``."""
 
-    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions)]
+    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int)]
 
 
 _DOUBLE_P = POINTER(c_double)

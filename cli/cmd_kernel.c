@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "proc_limits.h"
 #include "data.h"
-#include "graph_inputs.h"
+#include "kernel_inputs.h"
 #include "npy.h"
 #include "progress.h"
 
@@ -81,15 +81,7 @@ static void print_summary(const ntkc_net *net, size_t n1, size_t n2, NpyOut *nng
     putchar('\n');
 }
 
-/* The data of either kind: matrices, or graph sets for graph nets. */
-typedef struct Inputs {
-    NpyArray x1, x2;
-    ntkc_graphs *g1, *g2;
-    size_t n1, n2; /* rows or graphs; n2 = n1 when there is one input */
-    int second;    /* a second input was given */
-} Inputs;
-
-static int compute_and_write(const ntkc_net *net, const Inputs *in, const KernelArgs *a, int threads,
+static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const KernelArgs *a, int threads,
                              ntkc_error *err)
 {
     size_t n1 = in->n1, n2 = in->n2, shape[2] = {n1, n2};
@@ -122,34 +114,6 @@ static int compute_and_write(const ntkc_net *net, const Inputs *in, const Kernel
     return rc;
 }
 
-static int load_matrix_inputs(const ntkc_net *net, const char *const *inputs, Inputs *in, ntkc_error *err)
-{
-    int rc = load_net_inputs(net, inputs[0], &in->x1, err);
-    if (rc == 0 && inputs[1])
-        rc = load_net_inputs(net, inputs[1], &in->x2, err);
-    if (rc == 0 && inputs[1] && in->x1.shape[1] != in->x2.shape[1])
-        diag_user(err, "%s has %zu features per row but %s has %zu", inputs[0], in->x1.shape[1], inputs[1],
-                  in->x2.shape[1]),
-            rc = err->code;
-    if (rc == 0) {
-        in->n1 = in->x1.shape[0];
-        in->n2 = inputs[1] ? in->x2.shape[0] : in->n1;
-    }
-    return rc;
-}
-
-static int load_graph_inputs(const ntkc_net *net, const char *const *inputs, int quiet, Inputs *in,
-                             ntkc_error *err)
-{
-    if ((in->g1 = load_graphs(inputs[0], net, quiet, err)) == NULL)
-        return err->code;
-    if (inputs[1] && (in->g2 = load_graphs(inputs[1], net, quiet, err)) == NULL)
-        return err->code;
-    in->n1 = ntkc_graphs_count(in->g1);
-    in->n2 = in->g2 ? ntkc_graphs_count(in->g2) : in->n1;
-    return 0;
-}
-
 static int run(const Args *args, KernelArgs *a, ntkc_error *err)
 {
     ntkc_backend backend;
@@ -177,15 +141,11 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (net == NULL)
         return err->code;
     a->compile_seconds = progress_seconds(&clock);
-    Inputs in = {.second = inputs[1] != NULL};
-    int rc = ntkc_net_takes_graphs(net) ? load_graph_inputs(net, inputs, a->quiet != NULL, &in, err)
-                                        : load_matrix_inputs(net, inputs, &in, err);
+    KernelInputs in = {0};
+    int rc = kernel_inputs_load(net, inputs, a->quiet != NULL, &in, err);
     if (rc == 0)
         rc = compute_and_write(net, &in, a, (int)threads, err);
-    npy_free(&in.x1);
-    npy_free(&in.x2);
-    ntkc_graphs_free(in.g1);
-    ntkc_graphs_free(in.g2);
+    kernel_inputs_free(&in);
     ntkc_net_free(net);
     return rc;
 }

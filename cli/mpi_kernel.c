@@ -24,7 +24,7 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
-#include "graph_inputs.h"
+#include "kernel_inputs.h"
 #include "mpi_cmds.h"
 #include "mpi_out.h"
 #include "mpi_util.h"
@@ -46,12 +46,6 @@ typedef struct KArgs {
     const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet;
 } KArgs;
 
-typedef struct Inputs {
-    NpyArray x1, x2;
-    ntkc_graphs *g1, *g2;
-    size_t n1, n2;
-} Inputs;
-
 /* This rank's share, gathered on rank 0 for the summary. */
 enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_WRITE, ST_BYTES, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
 
@@ -66,31 +60,6 @@ typedef struct Run {
     int rc; /* the first failure of this rank */
     ntkc_error err;
 } Run;
-
-static int load(const ntkc_net *net, const char *const *paths, int quiet, Inputs *in, ntkc_error *err)
-{
-    if (ntkc_net_takes_graphs(net)) {
-        if ((in->g1 = load_graphs(paths[0], net, quiet, err)) == NULL)
-            return err->code;
-        if (paths[1] && (in->g2 = load_graphs(paths[1], net, quiet, err)) == NULL)
-            return err->code;
-        in->n1 = ntkc_graphs_count(in->g1);
-        in->n2 = in->g2 ? ntkc_graphs_count(in->g2) : in->n1;
-        return 0;
-    }
-    int rc = load_net_inputs(net, paths[0], &in->x1, err);
-    if (rc == 0 && paths[1])
-        rc = load_net_inputs(net, paths[1], &in->x2, err);
-    if (rc == 0 && paths[1] && in->x1.shape[1] != in->x2.shape[1])
-        diag_user(err, "%s has %zu features per row but %s has %zu", paths[0], in->x1.shape[1], paths[1],
-                  in->x2.shape[1]),
-            rc = err->code;
-    if (rc == 0) {
-        in->n1 = in->x1.shape[0];
-        in->n2 = paths[1] ? in->x2.shape[0] : in->n1;
-    }
-    return rc;
-}
 
 /* The next tile for this thread, or ntasks when there is none. */
 static size_t next_tile(Run *R)
@@ -240,7 +209,7 @@ static void summarise(Run *R, const ntkc_net *net, size_t n1, size_t n2, double 
     free(all);
 }
 
-static int compute(MPI_Comm comm, const ntkc_net *net, const Inputs *in, const KArgs *a, long threads, long tile,
+static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, const KArgs *a, long threads, long tile,
                    double t0, ntkc_error *err)
 {
     int size;
@@ -312,18 +281,15 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
         net = ntkc_compile_file(args->positional[0], &copts, err);
         rc = net ? 0 : err->code;
     }
-    Inputs in = {0};
+    KernelInputs in = {0};
     if (rc == 0)
-        rc = load(net, paths, a->quiet != NULL || rank != 0, &in, err);
+        rc = kernel_inputs_load(net, paths, a->quiet != NULL || rank != 0, &in, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
         diag_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     if (rc == 0)
         rc = compute(comm, net, &in, a, threads, tile, t0, err);
-    npy_free(&in.x1);
-    npy_free(&in.x2);
-    ntkc_graphs_free(in.g1);
-    ntkc_graphs_free(in.g2);
+    kernel_inputs_free(&in);
     ntkc_net_free(net);
     return rc;
 }

@@ -359,15 +359,7 @@ static void print_summary(const ntkc_net *net, const Request *r, const PredictDa
            1e3 * compile_s, ranks, g->pr, g->pc, g->nb);
     if (d->yt.y == NULL)
         return;
-    for (size_t t = 0; t < r->ntimes; t++) {
-        const double *mt = mean + t * m * k;
-        printf("  t = %-10g test MSE %.6g", r->times[t], predict_mse(mt, d->yt.y, m, k));
-        if (d->yt.labels) {
-            double acc = predict_accuracy(mt, d->yt.labels, m, k);
-            printf("  accuracy %.2f%% (%.0f/%zu)", 100 * acc, acc * (double)m, m);
-        }
-        putchar('\n');
-    }
+    targets_print_scores(&d->yt, mean, r->times, r->ntimes, m);
 }
 
 /* Everything after the data are loaded; collective. */

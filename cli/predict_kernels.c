@@ -316,13 +316,8 @@ static void print_summary(const KRequest *r, const KData *d, const double *mean,
         printf(", ODE: %zu steps, %zu gradient evaluations\n", st->steps, st->rhs_evals);
     else
         printf(", reg %g%s\n", r->reg, r->reg_absolute ? " (absolute)" : "");
-    for (size_t t = 0; d->yt.y && t < r->ntimes; t++) {
-        const double *mt = mean + t * m * k;
-        printf("  t = %-10g test MSE %.6g", r->times[t], predict_mse(mt, d->yt.y, m, k));
-        if (d->yt.labels)
-            printf("  accuracy %.2f%%", 100 * predict_accuracy(mt, d->yt.labels, m, k));
-        putchar('\n');
-    }
+    if (d->yt.y)
+        targets_print_scores(&d->yt, mean, r->times, r->ntimes, m);
 }
 
 /* Creates the outputs, computes into them, commits all or none. */

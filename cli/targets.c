@@ -1,6 +1,7 @@
 #include "targets.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,4 +138,18 @@ int targets_from_labels(const char *path, const double *labels, size_t rows, con
     }
     memcpy(copy, labels, rows * sizeof *copy);
     return encode_labels(path, copy, rows, k, t, err);
+}
+
+void targets_print_scores(const Targets *test, const double *mean, const double *times, size_t ntimes, size_t m)
+{
+    size_t k = test->k;
+    for (size_t t = 0; t < ntimes; t++) {
+        const double *mt = mean + t * m * k;
+        printf("  t = %-10g test MSE %.6g", times[t], predict_mse(mt, test->y, m, k));
+        if (test->labels) {
+            double acc = predict_accuracy(mt, test->labels, m, k);
+            printf("  accuracy %.2f%% (%.0f/%zu)", 100 * acc, acc * (double)m, m);
+        }
+        putchar('\n');
+    }
 }

@@ -30,6 +30,9 @@ int targets_from_labels(const char *path, const double *labels, size_t rows, con
 /* The index of the first label that is not a class below k (an integer in
  * [0, k)), or rows when all are. */
 size_t targets_first_non_class(const double *labels, size_t rows, size_t k);
+/* One line per time on stdout for the predicted means (ntimes × m × k) against
+ * test targets: the MSE, and for labels the accuracy of the argmax. */
+void targets_print_scores(const Targets *test, const double *mean, const double *times, size_t ntimes, size_t m);
 void targets_free(Targets *t);
 
 #endif

@@ -267,6 +267,22 @@ static void emit_dual(StrBuf *sb, const Formula *f, const char *cname)
               f->nodes, cname, f->nodes, cname, cname);
 }
 
+
+/* The start of both quadrature duals: order the variances (the rule then
+ * depends on the pair, not on which input is which, so a copy of an input
+ * gives the symmetric kernel's bits), snap ρ near ±1, and factor
+ * (u, v) = (a·z1, c·z1 + d·z2). */
+static const char dual_prologue[] =
+    "    (void)p;\n"
+    "    if (s11 > s22) {\n"
+    "        double sw = s11;\n"
+    "        s11 = s22;\n"
+    "        s22 = sw;\n"
+    "    }\n"
+    "    double a = sqrt(s11), b = sqrt(s22);\n"
+    "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
+    "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
+    "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n";
 /* The trapezoidal rule (formula_quad.h) at run time: the step follows the
  * scale of each dimension — the outer one sees φ(a·z) and E[φ(v) | u], whose
  * scale is |c| = b·|ρ|; the inner one φ(c·z_i + d·z_j). The arguments are put
@@ -301,17 +317,10 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
     sb_printf(sb,
               "static void ntkc_dual_%s(const double *p, double s11, double s12, double s22,\n"
               "                         double *T, double *Td)\n"
-              "{\n"
-              "    (void)p;\n"
-              "    if (s11 > s22) {\n"
-              "        double sw = s11;\n"
-              "        s11 = s22;\n"
-              "        s22 = sw;\n"
-              "    }\n"
-              "    double a = sqrt(s11), b = sqrt(s22);\n"
-              "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
-              "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
-              "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n"
+              "{\n",
+              cname);
+    sb_puts(sb, dual_prologue);
+    sb_printf(sb,
               "    double zo[%d], wo[%d], zi[%d], wi[%d];\n"
               "    int no = ntkc_rule_%s(a > fabs(c) ? a : fabs(c), zo, wo);\n"
               "    int ni = d > 0.0 ? ntkc_rule_%s(d, zi, wi) : 0;\n"
@@ -338,7 +347,7 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
               "    *T = t;\n"
               "    *Td = td;\n"
               "}\n",
-              cname, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, cname,
+              FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, cname,
               cname, f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, cname);
 }
 
@@ -369,16 +378,7 @@ static void emit_dual_kink(StrBuf *sb, const Formula *f, const char *cname)
     sb_double(sb, f->tq.step);
     sb_printf(sb,
               ", pz = %.17g, L = %.17g;\n"
-              "    (void)p;\n"
-              "    if (s11 > s22) {\n"
-              "        double sw = s11;\n"
-              "        s11 = s22;\n"
-              "        s22 = sw;\n"
-              "    }\n"
-              "    double a = sqrt(s11), b = sqrt(s22);\n"
-              "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
-              "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
-              "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n"
+              "%s"
               "    double zo[FORMULA_PANEL_CAP], wo[FORMULA_PANEL_CAP], zi[FORMULA_PANEL_CAP], wi[FORMULA_PANEL_CAP];\n"
               "    double bp[%d], wc[%d], so = a > fabs(c) ? a : fabs(c), wh = 0.0, wlen = pz;\n"
               "    double lo_len = step / (so > 1.0 ? so : 1.0), li_len = step / (d > 1.0 ? d : 1.0);\n"
@@ -429,7 +429,7 @@ static void emit_dual_kink(StrBuf *sb, const Formula *f, const char *cname)
               "    *T = t;\n"
               "    *Td = td;\n"
               "}\n",
-              FORMULA_PANEL_Z, f->tq.L, 4 * nk + 2, nk + 1, nk,
+              FORMULA_PANEL_Z, f->tq.L, dual_prologue, 4 * nk + 2, nk + 1, nk,
               f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, nk, nk, cname, cname);
 }
 

@@ -73,7 +73,7 @@ enum { NSCALES = sizeof scales / sizeof scales[0] };
 
 /* Largest relative change of the moments from step to step/2 over the scales
  * up to q->max_scale. */
-static FormulaQuadStatus estimate(const Sym *phi, const Sym *dphi, double step, FormulaQuad *q, double *est)
+static FormulaQuadStatus estimate(const Sym *phi, const Sym *dphi, FormulaQuad *q, double step, double *est)
 {
     *est = 0.0;
     for (int s = 0; s < NSCALES && scales[s] <= q->max_scale; s++) {
@@ -120,6 +120,34 @@ static FormulaQuadStatus decay_range(const Sym *phi, const Sym *dphi, double L, 
     return FQ_OK;
 }
 
+typedef FormulaQuadStatus (*StepEstimate)(const Sym *phi, const Sym *dphi, FormulaQuad *q, double step,
+                                          double *est);
+
+/* Walks the steps first·2^(−k/per), k = 0..last, coarse to fine, and keeps
+ * the first whose estimated error meets FORMULA_QUAD_TARGET (q->step and
+ * q->err_est); FQ_NO_CONVERGE with the best estimate when none does. */
+static FormulaQuadStatus search_step(const Sym *phi, const Sym *dphi, FormulaQuad *q, StepEstimate estimate_at,
+                                     double first, double per, int last)
+{
+    double best = INFINITY;
+    for (int k = 0; k <= last; k++) {
+        double step = first * pow(2.0, -k / per), est;
+        FormulaQuadStatus st = estimate_at(phi, dphi, q, step, &est);
+        if (st == FQ_NOT_FINITE)
+            return st;
+        if (st != FQ_OK)
+            break;
+        if (est < best)
+            best = est;
+        if (est <= FORMULA_QUAD_TARGET) {
+            q->step = step;
+            q->err_est = est;
+            return FQ_OK;
+        }
+    }
+    q->err_est = best;
+    return FQ_NO_CONVERGE;
+}
 /* Cutoffs beyond FORMULA_TRAP_L are for integrands that peak away from 0
  * (exp(2x)·ϕ peaks at z = 4) or decay slower than ϕ (exp(x²/8)² ϕ at unit
  * variance decays like exp(−z²/4)): integrals that exist, whose mass sits
@@ -172,24 +200,7 @@ FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, Formul
             q->L = cutoffs[c];
             break;
         }
-    double best = INFINITY;
-    for (int k = 0; k <= 28; k++) {
-        double step = pow(2.0, -k / 4.0), est;
-        FormulaQuadStatus st = estimate(phi, dphi, step, q, &est);
-        if (st == FQ_NOT_FINITE)
-            return st;
-        if (st != FQ_OK)
-            break;
-        if (est < best)
-            best = est;
-        if (est <= FORMULA_QUAD_TARGET) {
-            q->step = step;
-            q->err_est = est;
-            return FQ_OK;
-        }
-    }
-    q->err_est = best;
-    return FQ_NO_CONVERGE;
+    return search_step(phi, dphi, q, estimate, 1.0, 4.0, 28);
 }
 
 /* ---- kinked formulas -------------------------------------------------- */
@@ -419,22 +430,5 @@ FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi,
     }
     if (q->max_scale < 1.0)
         return FQ_NO_DECAY;
-    double best = INFINITY;
-    for (int k = 0; k <= 24; k++) {
-        double step = 64.0 * pow(2.0, -k / 2.0), est;
-        FormulaQuadStatus st = kink_estimate(phi, dphi, q, step, &est);
-        if (st == FQ_NOT_FINITE)
-            return st;
-        if (st != FQ_OK)
-            break;
-        if (est < best)
-            best = est;
-        if (est <= FORMULA_QUAD_TARGET) {
-            q->step = step;
-            q->err_est = est;
-            return FQ_OK;
-        }
-    }
-    q->err_est = best;
-    return FQ_NO_CONVERGE;
+    return search_step(phi, dphi, q, kink_estimate, 64.0, 2.0, 24);
 }

@@ -3,6 +3,7 @@
  * convolutions), per-input parameter gradients, and the Monte Carlo kernels.
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
+#include "finite_model.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -24,6 +25,7 @@ struct Node {
     /* affine layers */
     IrWindow win;
     double ws, bs; /* forward multipliers of W and β */
+    double w_init, b_init; /* deviations W and β are drawn with */
     int has_b;
     size_t k;      /* rows of W: kh·kw·ci */
     size_t w_off, b_off;
@@ -41,6 +43,9 @@ typedef struct Fc {
     const IrNet *net;
     ntkc_error *err;
     size_t width;
+    const IrOp *readout; /* the last top-level affine layer */
+    size_t nout;         /* its output channels for training (0: the width) */
+    int mup;             /* μP scalings (finite_net.h) instead of NTK */
     Node *top;
     size_t ntop;
     size_t nparams;
@@ -77,10 +82,19 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
-    nd->co = co ? co : f->width;
+    int readout = op == f->readout;
+    nd->co = readout && f->nout ? f->nout : co ? co : f->width;
     nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
     nd->ws /= sqrt((double)nd->k);
     nd->has_b = nd->bs != 0.0;
+    nd->w_init = nd->b_init = 1.0;
+    if (f->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
+        double n = (double)f->width;
+        nd->w_init = 1.0 / sqrt(n);
+        nd->b_init = readout ? 1.0 : 1.0 / sqrt(n);
+        nd->ws *= readout ? 1.0 : sqrt(n);
+        nd->bs *= readout ? 1.0 : sqrt(n);
+    }
     nd->w_off = f->nparams;
     f->nparams += nd->k * nd->co;
     nd->b_off = f->nparams;
@@ -533,9 +547,9 @@ static void init_list(Fc *f, Node *nodes, size_t n, Rng *r)
     for (size_t i = 0; i < n; i++) {
         Node *nd = &nodes[i];
         if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
-            rng_fill_normal(r, f->params + nd->w_off, nd->k * nd->co, 1.0);
+            rng_fill_normal(r, f->params + nd->w_off, nd->k * nd->co, nd->w_init);
             if (nd->has_b)
-                rng_fill_normal(r, f->params + nd->b_off, nd->co, 1.0);
+                rng_fill_normal(r, f->params + nd->b_off, nd->co, nd->b_init);
         }
         for (size_t b = 0; b < nd->nbr; b++)
             init_list(f, nd->br[b].nodes, nd->br[b].n, r);
@@ -592,10 +606,22 @@ static void fc_free(Fc *f)
     free(f->grad);
 }
 
-static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, ntkc_error *err)
+/* The last top-level affine layer, or NULL. */
+static const IrOp *readout_of(const IrNet *net)
+{
+    const IrOp *last = NULL;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_CONV || net->ops[i].kind == IR_DENSE)
+            last = &net->ops[i];
+    return last;
+}
+
+/* nout: the readout's channels (0: the width); mup: μP scalings. */
+static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, int mup, ntkc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
+    f->readout = readout_of(net), f->nout = nout, f->mup = mup;
     if (width == 0) {
         diag_user(err, "finite net: the width must be at least 1");
         return err->code;
@@ -659,7 +685,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         return err->code;
     }
     Fc f;
-    if (fc_new(&f, net, dim, opts->width, err) != NTKC_OK) {
+    if (fc_new(&f, net, dim, opts->width, 0, 0, err) != NTKC_OK) {
         fc_free(&f);
         return err->code;
     }
@@ -694,4 +720,143 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     free(G);
     fc_free(&f);
     return err->code;
+}
+
+/* ---- μP: which fan-ins grow with the width ------------------------------ */
+
+static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
+                    FiniteScaling *out);
+
+/* match: the scaling a summed branch's last affine layer must output (an
+ * identity branch's), or NULL. */
+static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling *match, FiniteScaling *out)
+{
+    const IrOp *op = nd->op;
+    *out = in;
+    if (op->kind == IR_CONV || op->kind == IR_DENSE) {
+        if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
+            return f->err->code;
+        if (op != f->readout && match && *match != FINITE_SC_WIDTH)
+            return finite_mup_refuse(f->net, op, "its outputs are summed with a branch that passes the input "
+                                                 "through, whose channels do not grow with the width", f->err);
+        return NTKC_OK;
+    }
+    if (op->kind != IR_FANOUT)
+        return NTKC_OK;
+    const IrFanout *fo = &op->u.fanout;
+    int identity = 0;
+    for (size_t b = 0; b < nd->nbr; b++)
+        identity |= nd->br[b].n == 0;
+    for (size_t b = 0; b < nd->nbr; b++) {
+        FiniteScaling bo = in;
+        if (mup_list(f, nd->br[b].nodes, nd->br[b].n, in, identity && fo->mode != IR_FANIN_CONCAT ? &in : NULL,
+                     &bo))
+            return f->err->code;
+        *out = b == 0 ? bo : (fo->mode == IR_FANIN_CONCAT && bo != *out ? FINITE_SC_MIXED : *out);
+    }
+    return NTKC_OK;
+}
+
+static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
+                    FiniteScaling *out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mup_node(f, &nodes[i], in, i + 1 == n ? match : NULL, &in))
+            return f->err->code;
+    *out = in;
+    return NTKC_OK;
+}
+
+/* ---- the training interface (finite_model.h) ---------------------------- */
+
+typedef struct ConvModel {
+    Fc f;
+    const double *fwd_row; /* the one input whose activations the nodes hold, or NULL */
+} ConvModel;
+
+static void cm_free(void *impl)
+{
+    ConvModel *cm = impl;
+    fc_free(&cm->f);
+    free(cm);
+}
+
+static void cm_init(void *impl, Rng *r)
+{
+    ConvModel *cm = impl;
+    init_list(&cm->f, cm->f.top, cm->f.ntop, r);
+}
+
+static double *cm_params(void *impl, size_t *count)
+{
+    ConvModel *cm = impl;
+    *count = cm->f.nparams;
+    return cm->f.params;
+}
+
+static int cm_forward(void *impl, const FiniteData *d, double *out, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    const Node *last = &f->top[f->ntop - 1];
+    for (size_t i = 0; i < d->rows; i++) {
+        forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        memcpy(out + i * f->out_units, last->out, f->out_units * sizeof *out);
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+/* Per input: forward (unless it is the one just run), backward from g_i. */
+static int cm_vjp(void *impl, const FiniteData *d, const double *g, double *grad, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    Node *last = &f->top[f->ntop - 1];
+    memset(grad, 0, f->nparams * sizeof *grad);
+    for (size_t i = 0; i < d->rows; i++) {
+        if (!(d->rows == 1 && cm->fwd_row == d->x))
+            forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        memcpy(last->g, g + i * f->out_units, f->out_units * sizeof *g);
+        backward_list(f, f->top, f->ntop, last->g, NULL);
+        for (size_t p = 0; p < f->nparams; p++)
+            grad[p] += f->grad[p];
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, NULL, NULL};
+
+int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
+                          FiniteModel *m, ntkc_error *err)
+{
+    const char *name = net->name ? net->name : "<net>";
+    if (net->input.dim != 0 && net->input.dim != like->dim) {
+        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
+                  like->dim);
+        return err->code;
+    }
+    ConvModel *cm = calloc(1, sizeof *cm);
+    if (cm == NULL) {
+        diag_internal(err, "finite conv net: out of memory");
+        return err->code;
+    }
+    Fc *f = &cm->f;
+    FiniteScaling out;
+    if (fc_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
+        mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
+    if (err->code == NTKC_OK && f->out_units != nout)
+        diag_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
+                       "one value per target (pool or flatten before the readout)", name, f->out_units, nout);
+    if (err->code == NTKC_OK && (f->nparams > INT32_MAX || f->out_units > INT32_MAX))
+        diag_user(err, "finite net '%s': %zu parameters are too many; lower the width", name, f->nparams);
+    if (err->code != NTKC_OK) {
+        cm_free(cm);
+        return err->code;
+    }
+    *m = (FiniteModel){.ops = &conv_ops, .impl = cm, .np = f->nparams, .nout = nout};
+    return NTKC_OK;
 }

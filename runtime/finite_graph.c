@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_model.h"
 #include "graph_agg.h"
 
 typedef struct GLayer {
@@ -17,6 +18,7 @@ typedef struct GLayer {
     size_t in, out; /* widths */
     int node;       /* rows are nodes (before the readout) or graphs */
     double ws, bs;  /* dense multipliers */
+    double w_init, b_init; /* deviations W and β are drawn with */
     int has_b;
     size_t w_off, b_off;
     AggOp *agg;     /* aggregate: one operator per graph */
@@ -35,9 +37,13 @@ typedef struct GNet {
     size_t nl, N, G, F, maxw, nout;
     double *x;      /* N × F, scaled by √F with normalize=false */
     double *params;
+    int owns_params; /* 0: a model's shared array */
+    int mup;         /* μP scalings (finite_net.h) instead of NTK */
     size_t np;
     double **out;   /* per layer: rows × out */
+    double **tan;   /* per layer: the forward tangent (jvp), allocated on first use */
     double *d, *d2; /* backprop buffers, max(N, G) × maxw */
+    double *dro;    /* the readout's δ (jk), G × maxw */
     double *gd, *gh, *block; /* N × N Grams and their product */
     JkPoint *jk;
     size_t njk;
@@ -90,6 +96,14 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
             l->ws = op->u.dense.w_std / sqrt((double)cur);
             l->bs = op->u.dense.b_std;
             l->has_b = l->bs != 0.0;
+            l->w_init = l->b_init = 1.0;
+            if (n->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
+                double r = sqrt((double)width);
+                l->w_init = 1.0 / r;
+                l->b_init = i == last ? 1.0 : 1.0 / r;
+                l->ws *= i == last ? 1.0 : r;
+                l->bs *= i == last ? 1.0 : r;
+            }
             l->w_off = n->np;
             n->np += l->out * l->in;
             l->b_off = n->np;
@@ -158,20 +172,27 @@ static void gnet_free(GNet *n)
         free(n->l[i].agg);
         if (n->out)
             free(n->out[i]);
+        if (n->tan)
+            free(n->tan[i]);
     }
+    free(n->tan);
     free(n->l);
     free(n->out);
     free(n->x);
-    free(n->params);
+    if (n->owns_params)
+        free(n->params);
     free(n->d);
     free(n->d2);
+    free(n->dro);
     free(n->gd);
     free(n->gh);
     free(n->block);
     free(n->jk);
 }
 
-static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, ntkc_error *err)
+/* nout: output units (the kernels use the width); mup: μP scalings. */
+static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, size_t nout, int mup,
+                     ntkc_error *err)
 {
     memset(n, 0, sizeof *n);
     n->net = net;
@@ -180,7 +201,9 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     n->N = g->first[g->count];
     n->G = g->count;
     n->F = g->features;
-    n->nout = width;
+    n->nout = nout;
+    n->mup = mup;
+    n->owns_params = 1;
     if (net->input.kind != IR_INPUT_GRAPH || width == 0 || n->F != net->input.dim) {
         diag_user(err, "finite graph net '%s': needs a graph net, width >= 1 and graphs of %zu features",
                   name_of(n), net->input.dim);
@@ -195,6 +218,7 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     size_t rows = n->N > n->G ? n->N : n->G;
     if ((n->x = alloc_buf(n->N, n->F, err)) == NULL || (n->params = alloc_buf(n->np, 1, err)) == NULL ||
         (n->d = alloc_buf(rows, n->maxw, err)) == NULL || (n->d2 = alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->dro = alloc_buf(n->G, n->maxw, err)) == NULL ||
         (n->gd = alloc_buf(rows, rows, err)) == NULL || (n->gh = alloc_buf(rows, rows, err)) == NULL ||
         (n->block = alloc_buf(rows, rows, err)) == NULL)
         return err->code;
@@ -341,21 +365,39 @@ static void add_pooled_delta(const GNet *n, const GLayer *ro, const double *dout
     }
 }
 
-/* Backpropagates ∂f₀/∂(output) = e₀ per graph, adding every dense layer's block to ntk. */
-static void backward(GNet *n, double *ntk)
+/* This dense layer's parameter gradient: ws·δᵀh for W, bs·Σδ for β. */
+static void dense_grad(const GNet *n, const GLayer *l, const double *h, const double *delta, double *grad)
+{
+    size_t rows = rows_of(n, l);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)rows, l->ws, delta,
+                (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
+    if (l->has_b)
+        for (size_t c = 0; c < l->out; c++) {
+            double s = 0;
+            for (size_t r = 0; r < rows; r++)
+                s += delta[r * l->out + c];
+            grad[l->b_off + c] = l->bs * s;
+        }
+}
+
+/* Backpropagates the output weights seed (G × nout) from the last forward,
+ * adding every dense layer's NTK block to ntk and/or writing its parameter
+ * gradient into grad (either may be NULL). */
+static void backward(GNet *n, const double *seed, double *ntk, double *grad)
 {
     double *d = n->d, *d2 = n->d2, *dro = NULL;
     size_t outw = n->l[n->nl - 1].out;
-    memset(d, 0, n->G * outw * sizeof *d);
-    for (size_t gi = 0; gi < n->G; gi++)
-        d[gi * outw] = 1.0;
+    memcpy(d, seed, n->G * outw * sizeof *d);
     size_t jk_next = n->njk; /* jk points are taken from the readout downwards */
     for (size_t i = n->nl; i-- > 0;) {
         const GLayer *l = &n->l[i];
         const double *in = layer_in(n, i);
         switch (l->op->kind) {
         case IR_DENSE:
-            add_ntk(n, l, in, d, ntk);
+            if (ntk)
+                add_ntk(n, l, in, d, ntk);
+            if (grad)
+                dense_grad(n, l, in, d, grad);
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows_of(n, l), (int)l->in, (int)l->out, l->ws,
                         d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
             break;
@@ -374,7 +416,7 @@ static void backward(GNet *n, double *ntk)
                 JkPoint whole = {.layer = i, .width = l->in, .off = 0, .alpha = 1.0};
                 add_pooled_delta(n, l, d, &whole, d2);
             } else {
-                dro = n->out[i]; /* the forward output is spent: keep the readout's δ there */
+                dro = n->dro;
                 memcpy(dro, d, n->G * l->out * sizeof *d);
                 add_pooled_delta(n, l, d, &n->jk[--jk_next], d2);
             }
@@ -399,9 +441,9 @@ static void init_params(GNet *n, Rng *r)
         const GLayer *l = &n->l[i];
         if (l->op->kind != IR_DENSE)
             continue;
-        rng_fill_normal(r, n->params + l->w_off, l->out * l->in, 1.0);
+        rng_fill_normal(r, n->params + l->w_off, l->out * l->in, l->w_init);
         if (l->has_b)
-            rng_fill_normal(r, n->params + l->b_off, l->out, 1.0);
+            rng_fill_normal(r, n->params + l->b_off, l->out, l->b_init);
     }
 }
 
@@ -413,11 +455,18 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         return err->code;
     }
     GNet n;
-    if (gnet_init(&n, net, g, opts->width, err) != NTKC_OK) {
+    if (gnet_init(&n, net, g, opts->width, opts->width, 0, err) != NTKC_OK) {
         gnet_free(&n);
         return err->code;
     }
     size_t G = n.G;
+    double *seed = alloc_buf(G, n.nout, err); /* ∂f₀/∂(output) = e₀ per graph */
+    if (seed == NULL) {
+        gnet_free(&n);
+        return err->code;
+    }
+    for (size_t gi = 0; gi < G; gi++)
+        seed[gi * n.nout] = 1.0;
     if (nngp)
         memset(nngp, 0, G * G * sizeof *nngp);
     if (ntk)
@@ -432,7 +481,7 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)G, (int)G, (int)n.nout, 1.0 / (double)n.nout, f,
                         (int)n.nout, f, (int)n.nout, 1.0, nngp, (int)G);
         if (ntk)
-            backward(&n, ntk);
+            backward(&n, seed, ntk, NULL);
     }
     double inv = 1.0 / (double)opts->samples;
     for (size_t e = 0; e < G * G; e++) {
@@ -446,6 +495,225 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
             break;
         }
     }
+    free(seed);
     gnet_free(&n);
     return err->code;
+}
+
+/* ---- forward tangent: J·v by forward-mode differentiation --------------- */
+
+/* The tangent of layer i's input; NULL for the features (they do not move). */
+static const double *tan_in(const GNet *n, size_t i) { return i == 0 ? NULL : n->tan[i - 1]; }
+
+/* n->tan[i] = ∂(layer i's output)/∂θ · v at the activations of the last forward. */
+static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
+{
+    if (n->tan == NULL) {
+        if ((n->tan = calloc(n->nl, sizeof *n->tan)) == NULL) {
+            diag_internal(err, "finite graph net: out of memory");
+            return err->code;
+        }
+        for (size_t i = 0; i < n->nl; i++)
+            if ((n->tan[i] = alloc_buf(rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
+                return err->code;
+    }
+    for (size_t i = 0; i < n->nl; i++) {
+        const GLayer *l = &n->l[i];
+        const double *in = layer_in(n, i), *tin = tan_in(n, i);
+        double *t = n->tan[i];
+        size_t rows = rows_of(n, l), len = rows * l->out;
+        memset(t, 0, len * sizeof *t);
+        switch (l->op->kind) {
+        case IR_DENSE: /* ws·(ḣ·Wᵀ + h·Vᵀ) + bs·v_β */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, in,
+                        (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
+            if (tin)
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, tin,
+                            (int)l->in, n->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
+            for (size_t r = 0; l->has_b && r < rows; r++)
+                for (size_t c = 0; c < l->out; c++)
+                    t[r * l->out + c] += l->bs * v[l->b_off + c];
+            break;
+        case IR_ACT: {
+            const IrAct *a = &l->op->u.act;
+            for (size_t e = 0; tin && e < len; e++)
+                t[e] = tin[e] * a->def->dphi(a->def, in[e], a->p);
+            break;
+        }
+        case IR_AGGREGATE:
+            if (tin)
+                aggregate(n, l, tin, t, 0);
+            break;
+        case IR_READOUT:
+            if (n->njk == 0 && tin)
+                pool_into(n, l, tin, l->in, 1.0, t, l->out, 0);
+            for (size_t k = 0; k < n->njk; k++)
+                if (tan_in(n, n->jk[k].layer))
+                    pool_into(n, l, tan_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, t, l->out,
+                              n->jk[k].off);
+            break;
+        default:
+            break;
+        }
+    }
+    return NTKC_OK;
+}
+
+/* ---- μP: which fan-ins grow with the width ------------------------------ */
+
+static int mup_check(const GNet *n, ntkc_error *err)
+{
+    size_t last = finite_last_dense(n->net);
+    FiniteScaling *in = calloc(n->nl + 1, sizeof *in); /* in[i]: the scaling of layer i's input */
+    if (in == NULL) {
+        diag_internal(err, "finite graph net: out of memory");
+        return err->code;
+    }
+    in[0] = FINITE_SC_FIXED;
+    for (size_t i = 0; i < n->nl && err->code == NTKC_OK; i++) {
+        const GLayer *l = &n->l[i];
+        in[i + 1] = in[i];
+        if (l->op->kind == IR_DENSE)
+            finite_mup_affine(n->net, l->op, i == last, in[i], &in[i + 1], err);
+        else if (l->op->kind == IR_READOUT)
+            for (size_t k = 0; k < n->njk; k++)
+                if (in[n->jk[k].layer] != in[n->jk[0].layer])
+                    in[i + 1] = FINITE_SC_MIXED;
+    }
+    free(in);
+    return err->code;
+}
+
+/* ---- the training interface (finite_model.h) ---------------------------- */
+
+#define GM_SETS 4 /* graph sets a model keeps layouts for (training: train and test) */
+
+typedef struct GraphModel {
+    const IrNet *net;
+    size_t width, nout;
+    int mup;
+    double *params; /* shared by every set's layout */
+    size_t np;
+    GNet nets[GM_SETS];
+    const ntkc_graphs *sets[GM_SETS];
+    size_t nsets;
+} GraphModel;
+
+static void gm_free(void *impl)
+{
+    GraphModel *gm = impl;
+    for (size_t i = 0; i < gm->nsets; i++)
+        gnet_free(&gm->nets[i]);
+    free(gm->params);
+    free(gm);
+}
+
+/* The layout on d's graph set, built on first use. */
+static GNet *gm_net(GraphModel *gm, const FiniteData *d, ntkc_error *err)
+{
+    for (size_t i = 0; i < gm->nsets; i++)
+        if (gm->sets[i] == d->graphs)
+            return &gm->nets[i];
+    if (d->graphs == NULL || d->rows != d->graphs->count || gm->nsets == GM_SETS) {
+        diag_internal(err, "finite graph net: a graph set of %zu graphs is not one the model can take", d->rows);
+        return NULL;
+    }
+    GNet *n = &gm->nets[gm->nsets];
+    int rc = gnet_init(n, gm->net, d->graphs, gm->width, gm->nout, gm->mup, err);
+    if (rc == NTKC_OK && gm->params != NULL && n->np != gm->np) {
+        diag_internal(err, "finite graph net: layouts disagree on the parameters");
+        rc = err->code;
+    }
+    if (rc != NTKC_OK) {
+        gnet_free(n);
+        return NULL;
+    }
+    if (gm->params == NULL) /* the first layout's array becomes the model's */
+        gm->params = n->params, gm->np = n->np;
+    else
+        free(n->params);
+    n->params = gm->params;
+    n->owns_params = 0;
+    gm->sets[gm->nsets++] = d->graphs;
+    return n;
+}
+
+static void gm_init(void *impl, Rng *r)
+{
+    GraphModel *gm = impl;
+    init_params(&gm->nets[0], r);
+}
+
+static double *gm_params(void *impl, size_t *count)
+{
+    GraphModel *gm = impl;
+    *count = gm->np;
+    return gm->params;
+}
+
+static int gm_forward(void *impl, const FiniteData *d, double *f, ntkc_error *err)
+{
+    GNet *n = gm_net(impl, d, err);
+    if (n == NULL)
+        return err->code;
+    forward(n);
+    memcpy(f, n->out[n->nl - 1], n->G * n->nout * sizeof *f);
+    return NTKC_OK;
+}
+
+static int gm_vjp(void *impl, const FiniteData *d, const double *g, double *grad, ntkc_error *err)
+{
+    GNet *n = gm_net(impl, d, err);
+    if (n == NULL)
+        return err->code;
+    backward(n, g, NULL, grad);
+    return NTKC_OK;
+}
+
+static int gm_jvp(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err)
+{
+    GNet *n = gm_net(impl, d, err);
+    if (n == NULL || forward_tangent(n, v, err))
+        return err->code;
+    memcpy(out, n->tan[n->nl - 1], n->G * n->nout * sizeof *out);
+    return NTKC_OK;
+}
+
+static int gm_unit_ntk(void *impl, const FiniteData *d, size_t unit, double *ntk, ntkc_error *err)
+{
+    GNet *n = gm_net(impl, d, err);
+    double *seed = n ? alloc_buf(n->G, n->nout, err) : NULL;
+    if (seed == NULL)
+        return err->code;
+    for (size_t gi = 0; gi < n->G; gi++)
+        seed[gi * n->nout + unit] = 1.0;
+    forward(n);
+    backward(n, seed, ntk, NULL);
+    free(seed);
+    return NTKC_OK;
+}
+
+static const FiniteModelOps graph_ops = {"graph", gm_free, gm_init, gm_params, gm_forward, gm_vjp, gm_jvp,
+                                         gm_unit_ntk};
+
+int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
+                           FiniteModel *m, ntkc_error *err)
+{
+    GraphModel *gm = calloc(1, sizeof *gm);
+    if (gm == NULL) {
+        diag_internal(err, "finite graph net: out of memory");
+        return err->code;
+    }
+    *gm = (GraphModel){.net = net, .width = width, .nout = nout, .mup = param == FINITE_MUP};
+    GNet *n = gm_net(gm, like, err);
+    if (n != NULL && gm->mup)
+        mup_check(n, err);
+    if (n != NULL && gm->np > INT32_MAX)
+        diag_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", name_of(n), gm->np);
+    if (err->code != NTKC_OK) {
+        gm_free(gm);
+        return err->code;
+    }
+    *m = (FiniteModel){.ops = &graph_ops, .impl = gm, .np = gm->np, .nout = nout};
+    return NTKC_OK;
 }

@@ -34,6 +34,7 @@ struct Node {
     /* buffers for one input */
     const double *in; /* the input of the last forward pass */
     double *out, *g;  /* output and ∂f/∂output */
+    double *t;        /* the output's forward tangent (jvp) */
     double *tmp;      /* fanout: gradient scratch of input size */
     Branch *br;
     size_t nbr;
@@ -167,6 +168,7 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     }
     nd->out = dalloc(f, len_out(nd));
     nd->g = dalloc(f, len_out(nd));
+    nd->t = dalloc(f, len_out(nd));
     return f->err->code;
 }
 
@@ -205,6 +207,7 @@ static void free_list(Node *nodes, size_t n)
         free(nd->gcols);
         free(nd->out);
         free(nd->g);
+        free(nd->t);
         free(nd->tmp);
     }
     free(nodes);
@@ -221,13 +224,13 @@ static long src_index(size_t m, int d, int s, int p, size_t n, int cyc)
     return r < 0 || r >= (long)n ? -1 : r;
 }
 
-static void im2col(const Node *nd, const double *in)
+static void im2col(const Node *nd, const double *in, double *cols)
 {
     const IrWindow *w = &nd->win;
     int cyc = w->pad == IR_PAD_CIRCULAR;
     for (size_t oy = 0; oy < nd->ho; oy++)
         for (size_t ox = 0; ox < nd->wo; ox++) {
-            double *row = nd->cols + (oy * nd->wo + ox) * nd->k;
+            double *row = cols + (oy * nd->wo + ox) * nd->k;
             for (int dy = 0; dy < w->kh; dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
                     double *dst = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
@@ -244,7 +247,7 @@ static void im2col(const Node *nd, const double *in)
 static void forward_affine(const Fc *f, Node *nd, const double *in)
 {
     size_t P = nd->ho * nd->wo;
-    im2col(nd, in);
+    im2col(nd, in, nd->cols);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
                 (int)nd->k, f->params + nd->w_off, (int)nd->co, 0.0, nd->out, (int)nd->co);
     if (nd->has_b)
@@ -274,12 +277,18 @@ static double pool_scale(const Node *nd)
     return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
 }
 
+/* The two sides of a linear pooling step. */
+typedef struct PoolIo {
+    const double *in;
+    double *out;
+} PoolIo;
+
 static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
 {
-    const double *in = ctx;
+    const PoolIo *io = ctx;
     double c = pool_scale(nd);
     for (size_t ch = 0; ch < nd->ci; ch++)
-        nd->out[o * nd->co + ch] += c * in[i * nd->ci + ch];
+        io->out[o * nd->co + ch] += c * io->in[i * nd->ci + ch];
 }
 
 static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
@@ -347,7 +356,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_POOL:
         memset(nd->out, 0, n * sizeof *nd->out);
-        pool_visit(nd, pool_fwd, (void *)in);
+        pool_visit(nd, pool_fwd, &(PoolIo){in, nd->out});
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
@@ -420,11 +429,13 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
         }
 }
 
-static void layer_norm_bwd(const Node *nd, double *gin)
+/* gin = J·gout with J the layer norm's Jacobian at the last forward, which
+ * is symmetric: the same product serves the backward and the tangent. */
+static void layer_norm_jac(const Node *nd, const double *gout, double *gin)
 {
     size_t C = nd->ci;
     for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = nd->g + p * C;
+        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = gout + p * C;
         double mean = 0, var = 0, gm = 0, gy = 0;
         for (size_t c = 0; c < C; c++)
             mean += x[c];
@@ -525,7 +536,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         memcpy(gin, nd->g, n * sizeof *gin);
         break;
     case IR_LAYER_NORM:
-        layer_norm_bwd(nd, gin);
+        layer_norm_jac(nd, nd->g, gin);
         break;
     default:
         break;
@@ -538,6 +549,113 @@ static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, doub
     (void)gout;
     for (size_t i = n; i-- > 0;)
         backward_node(f, &nodes[i], i > 0 ? nodes[i - 1].g : gin);
+}
+
+/* ---- forward tangent: J·v, one input at a time --------------------------- */
+
+static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v);
+
+/* ws·(cols(ṫ)·W + cols(h)·V) + bs·v_β, cols(h) from the forward pass. */
+static void tangent_affine(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    size_t P = nd->ho * nd->wo;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
+                (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
+    if (tin) {
+        im2col(nd, tin, nd->gcols);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->gcols,
+                    (int)nd->k, f->params + nd->w_off, (int)nd->co, 1.0, nd->t, (int)nd->co);
+    }
+    if (nd->has_b)
+        for (size_t p = 0; p < P; p++)
+            for (size_t c = 0; c < nd->co; c++)
+                nd->t[p * nd->co + c] += nd->bs * v[nd->b_off + c];
+}
+
+/* A branch's output and its tangent (NULL: zero). */
+static const double *branch_out(const Node *nd, size_t b)
+{
+    const Branch *br = &nd->br[b];
+    return br->n ? br->nodes[br->n - 1].out : nd->in;
+}
+
+static void tangent_fanout(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    const IrFanout *fo = &nd->op->u.fanout;
+    size_t len = len_out(nd), off = 0;
+    memset(nd->t, 0, len * sizeof *nd->t);
+    for (size_t b = 0; b < nd->nbr; b++) {
+        Branch *br = &nd->br[b];
+        tangent_list(f, br->nodes, br->n, tin, v);
+        const double *tb = br->n ? br->nodes[br->n - 1].t : tin;
+        if (fo->mode == IR_FANIN_CONCAT) {
+            size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
+            for (size_t p = 0; tb && p < nd->ho * nd->wo; p++)
+                memcpy(nd->t + p * nd->co + off, tb + p * cb, cb * sizeof *tb);
+            off += cb;
+        } else if (fo->mode == IR_FANIN_SUM) {
+            for (size_t e = 0; tb && e < len; e++)
+                nd->t[e] += fo->branches[b].scale * tb[e];
+        } else { /* product rule */
+            for (size_t e = 0; tb && e < len; e++) {
+                double prod = tb[e];
+                for (size_t c = 0; c < nd->nbr; c++)
+                    if (c != b)
+                        prod *= branch_out(nd, c)[e];
+                nd->t[e] += prod;
+            }
+        }
+    }
+}
+
+/* nd->t from the input's tangent tin (NULL: zero, the data). */
+static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    size_t n = len_out(nd);
+    if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
+        tangent_affine(f, nd, tin, v);
+        return;
+    }
+    if (nd->op->kind == IR_FANOUT) {
+        tangent_fanout(f, nd, tin, v);
+        return;
+    }
+    memset(nd->t, 0, n * sizeof *nd->t);
+    if (tin == NULL)
+        return;
+    switch (nd->op->kind) {
+    case IR_ACT:
+        for (size_t e = 0; e < n; e++)
+            nd->t[e] = tin[e] * nd->op->u.act.def->dphi(nd->op->u.act.def, nd->in[e], nd->op->u.act.p);
+        break;
+    case IR_POOL:
+        pool_visit(nd, pool_fwd, &(PoolIo){tin, nd->t});
+        break;
+    case IR_GLOBAL_POOL: {
+        size_t P = nd->hi * nd->wi;
+        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t ch = 0; ch < nd->ci; ch++)
+                nd->t[ch] += c * tin[p * nd->ci + ch];
+        break;
+    }
+    case IR_FLATTEN:
+        memcpy(nd->t, tin, n * sizeof *tin);
+        break;
+    case IR_LAYER_NORM:
+        layer_norm_jac(nd, tin, nd->t);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        tangent_node(f, &nodes[i], tin, v);
+        tin = nodes[i].t;
+    }
 }
 
 /* ---- parameters and the kernels ---------------------------------------- */
@@ -828,7 +946,23 @@ static int cm_vjp(void *impl, const FiniteData *d, const double *g, double *grad
     return err->code;
 }
 
-static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, NULL, NULL};
+static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    const Node *last = &f->top[f->ntop - 1];
+    for (size_t i = 0; i < d->rows; i++) {
+        if (!(d->rows == 1 && cm->fwd_row == d->x))
+            forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        tangent_list(f, f->top, f->ntop, NULL, v);
+        memcpy(out + i * f->out_units, last->t, f->out_units * sizeof *out);
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
 
 int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                           FiniteModel *m, ntkc_error *err)

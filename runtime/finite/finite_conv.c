@@ -1,9 +1,9 @@
 /* Finite-width image and branching networks: layout mirroring the IR tree,
- * forward and backward passes one input at a time (im2col + BLAS for the
+ * forward and backward passes one input at a time (fconv_im2col + BLAS for the
  * convolutions), per-input parameter gradients, and the Monte Carlo kernels.
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
-#include "finite_model.h"
+#include "finite_conv_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -11,48 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct Node Node;
-
-typedef struct Branch {
-    Node *nodes;
-    size_t n;
-} Branch;
-
-struct Node {
-    const IrOp *op;
-    size_t hi, wi, ci; /* input grid and channels */
-    size_t ho, wo, co; /* output */
-    /* affine layers */
-    IrWindow win;
-    double ws, bs; /* forward multipliers of W and β */
-    double w_init, b_init; /* deviations W and β are drawn with */
-    int has_b;
-    size_t k;      /* rows of W: kh·kw·ci */
-    size_t w_off, b_off;
-    double *cols;  /* im2col of the last input, ho·wo × k */
-    double *gcols;
-    /* buffers for one input */
-    const double *in; /* the input of the last forward pass */
-    double *out, *g;  /* output and ∂f/∂output */
-    double *t;        /* the output's forward tangent (jvp) */
-    double *tmp;      /* fanout: gradient scratch of input size */
-    Branch *br;
-    size_t nbr;
-};
-
-typedef struct Fc {
-    const IrNet *net;
-    ntkc_error *err;
-    size_t width;
-    const IrOp *readout; /* the last top-level affine layer */
-    size_t nout;         /* its output channels for training (0: the width) */
-    int mup;             /* μP scalings (finite_net.h) instead of NTK */
-    Node *top;
-    size_t ntop;
-    size_t nparams;
-    double *params, *grad;
-    size_t out_units;
-} Fc;
 
 static double *dalloc(Fc *f, size_t n)
 {
@@ -62,7 +20,7 @@ static double *dalloc(Fc *f, size_t n)
     return p;
 }
 
-static size_t len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
+size_t fconv_len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
 static size_t len_in(const Node *nd) { return nd->hi * nd->wi * nd->ci; }
 
 /* ---- layout -------------------------------------------------------------- */
@@ -162,13 +120,13 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_ACT:
     case IR_LAYER_NORM:
         break;
-    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
         break;
     }
-    nd->out = dalloc(f, len_out(nd));
-    nd->g = dalloc(f, len_out(nd));
-    nd->t = dalloc(f, len_out(nd));
+    nd->out = dalloc(f, fconv_len_out(nd));
+    nd->g = dalloc(f, fconv_len_out(nd));
+    nd->t = dalloc(f, fconv_len_out(nd));
     return f->err->code;
 }
 
@@ -224,7 +182,7 @@ static long src_index(size_t m, int d, int s, int p, size_t n, int cyc)
     return r < 0 || r >= (long)n ? -1 : r;
 }
 
-static void im2col(const Node *nd, const double *in, double *cols)
+void fconv_im2col(const Node *nd, const double *in, double *cols)
 {
     const IrWindow *w = &nd->win;
     int cyc = w->pad == IR_PAD_CIRCULAR;
@@ -247,7 +205,7 @@ static void im2col(const Node *nd, const double *in, double *cols)
 static void forward_affine(const Fc *f, Node *nd, const double *in)
 {
     size_t P = nd->ho * nd->wo;
-    im2col(nd, in, nd->cols);
+    fconv_im2col(nd, in, nd->cols);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
                 (int)nd->k, f->params + nd->w_off, (int)nd->co, 0.0, nd->out, (int)nd->co);
     if (nd->has_b)
@@ -257,7 +215,7 @@ static void forward_affine(const Fc *f, Node *nd, const double *in)
 }
 
 /* Pooling as a list of (output, input) pixel pairs visited by fn. */
-static void pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx)
+void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx)
 {
     const IrWindow *w = &nd->win;
     int cyc = w->pad == IR_PAD_CIRCULAR;
@@ -277,13 +235,8 @@ static double pool_scale(const Node *nd)
     return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
 }
 
-/* The two sides of a linear pooling step. */
-typedef struct PoolIo {
-    const double *in;
-    double *out;
-} PoolIo;
 
-static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
+void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
 {
     const PoolIo *io = ctx;
     double c = pool_scale(nd);
@@ -315,15 +268,13 @@ static void layer_norm_fwd(Node *nd, const double *in)
     }
 }
 
-static void forward_list(Fc *f, Node *nodes, size_t n, const double *in);
-
 static void forward_fanout(Fc *f, Node *nd, const double *in)
 {
     const IrFanout *fo = &nd->op->u.fanout;
-    size_t len = len_out(nd), off = 0;
+    size_t len = fconv_len_out(nd), off = 0;
     for (size_t b = 0; b < nd->nbr; b++) {
         Branch *br = &nd->br[b];
-        forward_list(f, br->nodes, br->n, in);
+        fconv_forward_list(f, br->nodes, br->n, in);
         const double *o = br->n ? br->nodes[br->n - 1].out : in;
         if (fo->mode == IR_FANIN_CONCAT) {
             size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
@@ -344,7 +295,7 @@ static void forward_fanout(Fc *f, Node *nd, const double *in)
 static void forward_node(Fc *f, Node *nd, const double *in)
 {
     nd->in = in;
-    size_t n = len_out(nd);
+    size_t n = fconv_len_out(nd);
     switch (nd->op->kind) {
     case IR_CONV:
     case IR_DENSE:
@@ -356,7 +307,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_POOL:
         memset(nd->out, 0, n * sizeof *nd->out);
-        pool_visit(nd, pool_fwd, &(PoolIo){in, nd->out});
+        fconv_pool_visit(nd, fconv_pool_fwd, &(PoolIo){in, nd->out});
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
@@ -376,13 +327,13 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_FANOUT:
         forward_fanout(f, nd, in);
         break;
-    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
         break;
     }
 }
 
-static void forward_list(Fc *f, Node *nodes, size_t n, const double *in)
+void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in)
 {
     for (size_t i = 0; i < n; i++) {
         forward_node(f, &nodes[i], in);
@@ -431,7 +382,7 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
 
 /* gin = J·gout with J the layer norm's Jacobian at the last forward, which
  * is symmetric: the same product serves the backward and the tangent. */
-static void layer_norm_jac(const Node *nd, const double *gout, double *gin)
+void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin)
 {
     size_t C = nd->ci;
     for (size_t p = 0; p < nd->hi * nd->wi; p++) {
@@ -451,14 +402,12 @@ static void layer_norm_jac(const Node *nd, const double *gout, double *gin)
     }
 }
 
-static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin);
-
 /* ∂f/∂(branch b's output) from the fan-in's gradient nd->g, into gb. */
 static void fanin_grad(const Node *nd, size_t b, double *gb, size_t *off)
 {
     const IrFanout *fo = &nd->op->u.fanout;
     const Branch *br = &nd->br[b];
-    size_t len = len_out(nd);
+    size_t len = fconv_len_out(nd);
     if (fo->mode == IR_FANIN_CONCAT) {
         size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
         for (size_t p = 0; p < nd->ho * nd->wo; p++)
@@ -490,7 +439,7 @@ static void backward_fanout(Fc *f, Node *nd, double *gin)
         } else {
             Node *last = &br->nodes[br->n - 1];
             fanin_grad(nd, b, last->g, &off);
-            backward_list(f, br->nodes, br->n, last->g, nd->tmp);
+            fconv_backward_list(f, br->nodes, br->n, last->g, nd->tmp);
         }
         if (gin)
             for (size_t e = 0; e < len_in(nd); e++)
@@ -501,7 +450,7 @@ static void backward_fanout(Fc *f, Node *nd, double *gin)
 /* Propagates nd->g (set by the caller) into gin (NULL at the net's input). */
 static void backward_node(Fc *f, Node *nd, double *gin)
 {
-    size_t n = len_out(nd);
+    size_t n = fconv_len_out(nd);
     switch (nd->op->kind) {
     case IR_CONV:
     case IR_DENSE:
@@ -522,7 +471,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         break;
     case IR_POOL:
         memset(gin, 0, len_in(nd) * sizeof *gin);
-        pool_visit(nd, pool_bwd, gin);
+        fconv_pool_visit(nd, pool_bwd, gin);
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
@@ -536,7 +485,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         memcpy(gin, nd->g, n * sizeof *gin);
         break;
     case IR_LAYER_NORM:
-        layer_norm_jac(nd, nd->g, gin);
+        fconv_layer_norm_jac(nd, nd->g, gin);
         break;
     default:
         break;
@@ -544,123 +493,16 @@ static void backward_node(Fc *f, Node *nd, double *gin)
 }
 
 /* gout is the gradient at the list's output (already in nodes[n-1].g when n > 0). */
-static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
+void fconv_backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
 {
     (void)gout;
     for (size_t i = n; i-- > 0;)
         backward_node(f, &nodes[i], i > 0 ? nodes[i - 1].g : gin);
 }
 
-/* ---- forward tangent: J·v, one input at a time --------------------------- */
-
-static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v);
-
-/* ws·(cols(ṫ)·W + cols(h)·V) + bs·v_β, cols(h) from the forward pass. */
-static void tangent_affine(Fc *f, Node *nd, const double *tin, const double *v)
-{
-    size_t P = nd->ho * nd->wo;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
-                (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
-    if (tin) {
-        im2col(nd, tin, nd->gcols);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->gcols,
-                    (int)nd->k, f->params + nd->w_off, (int)nd->co, 1.0, nd->t, (int)nd->co);
-    }
-    if (nd->has_b)
-        for (size_t p = 0; p < P; p++)
-            for (size_t c = 0; c < nd->co; c++)
-                nd->t[p * nd->co + c] += nd->bs * v[nd->b_off + c];
-}
-
-/* A branch's output and its tangent (NULL: zero). */
-static const double *branch_out(const Node *nd, size_t b)
-{
-    const Branch *br = &nd->br[b];
-    return br->n ? br->nodes[br->n - 1].out : nd->in;
-}
-
-static void tangent_fanout(Fc *f, Node *nd, const double *tin, const double *v)
-{
-    const IrFanout *fo = &nd->op->u.fanout;
-    size_t len = len_out(nd), off = 0;
-    memset(nd->t, 0, len * sizeof *nd->t);
-    for (size_t b = 0; b < nd->nbr; b++) {
-        Branch *br = &nd->br[b];
-        tangent_list(f, br->nodes, br->n, tin, v);
-        const double *tb = br->n ? br->nodes[br->n - 1].t : tin;
-        if (fo->mode == IR_FANIN_CONCAT) {
-            size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
-            for (size_t p = 0; tb && p < nd->ho * nd->wo; p++)
-                memcpy(nd->t + p * nd->co + off, tb + p * cb, cb * sizeof *tb);
-            off += cb;
-        } else if (fo->mode == IR_FANIN_SUM) {
-            for (size_t e = 0; tb && e < len; e++)
-                nd->t[e] += fo->branches[b].scale * tb[e];
-        } else { /* product rule */
-            for (size_t e = 0; tb && e < len; e++) {
-                double prod = tb[e];
-                for (size_t c = 0; c < nd->nbr; c++)
-                    if (c != b)
-                        prod *= branch_out(nd, c)[e];
-                nd->t[e] += prod;
-            }
-        }
-    }
-}
-
-/* nd->t from the input's tangent tin (NULL: zero, the data). */
-static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
-{
-    size_t n = len_out(nd);
-    if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
-        tangent_affine(f, nd, tin, v);
-        return;
-    }
-    if (nd->op->kind == IR_FANOUT) {
-        tangent_fanout(f, nd, tin, v);
-        return;
-    }
-    memset(nd->t, 0, n * sizeof *nd->t);
-    if (tin == NULL)
-        return;
-    switch (nd->op->kind) {
-    case IR_ACT:
-        for (size_t e = 0; e < n; e++)
-            nd->t[e] = tin[e] * nd->op->u.act.def->dphi(nd->op->u.act.def, nd->in[e], nd->op->u.act.p);
-        break;
-    case IR_POOL:
-        pool_visit(nd, pool_fwd, &(PoolIo){tin, nd->t});
-        break;
-    case IR_GLOBAL_POOL: {
-        size_t P = nd->hi * nd->wi;
-        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
-        for (size_t p = 0; p < P; p++)
-            for (size_t ch = 0; ch < nd->ci; ch++)
-                nd->t[ch] += c * tin[p * nd->ci + ch];
-        break;
-    }
-    case IR_FLATTEN:
-        memcpy(nd->t, tin, n * sizeof *tin);
-        break;
-    case IR_LAYER_NORM:
-        layer_norm_jac(nd, tin, nd->t);
-        break;
-    default:
-        break;
-    }
-}
-
-static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v)
-{
-    for (size_t i = 0; i < n; i++) {
-        tangent_node(f, &nodes[i], tin, v);
-        tin = nodes[i].t;
-    }
-}
-
 /* ---- parameters and the kernels ---------------------------------------- */
 
-static void init_list(Fc *f, Node *nodes, size_t n, Rng *r)
+void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
 {
     for (size_t i = 0; i < n; i++) {
         Node *nd = &nodes[i];
@@ -670,7 +512,7 @@ static void init_list(Fc *f, Node *nodes, size_t n, Rng *r)
                 rng_fill_normal(r, f->params + nd->b_off, nd->co, nd->b_init);
         }
         for (size_t b = 0; b < nd->nbr; b++)
-            init_list(f, nd->br[b].nodes, nd->br[b].n, r);
+            fconv_init_list(f, nd->br[b].nodes, nd->br[b].n, r);
     }
 }
 
@@ -717,7 +559,7 @@ int finite_conv_needed(const IrNet *net)
     return 0;
 }
 
-static void fc_free(Fc *f)
+void fconv_free(Fc *f)
 {
     free_list(f->top, f->ntop);
     free(f->params);
@@ -735,7 +577,7 @@ static const IrOp *readout_of(const IrNet *net)
 }
 
 /* nout: the readout's channels (0: the width); mup: μP scalings. */
-static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, int mup, ntkc_error *err)
+int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, int mup, ntkc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
@@ -771,14 +613,14 @@ static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, d
 {
     Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < n; i++) {
-        forward_list(f, f->top, f->ntop, x + i * dim);
+        fconv_forward_list(f, f->top, f->ntop, x + i * dim);
         memcpy(F + i * f->out_units, last->out, f->out_units * sizeof *F);
         if (ntk == NULL)
             continue;
         memset(last->g, 0, f->out_units * sizeof *last->g);
         last->g[0] = 1.0;
         memset(f->grad, 0, f->nparams * sizeof *f->grad);
-        backward_list(f, f->top, f->ntop, last->g, NULL);
+        fconv_backward_list(f, f->top, f->ntop, last->g, NULL);
         memcpy(G + i * f->nparams, f->grad, f->nparams * sizeof *G);
     }
     if (nngp)
@@ -803,14 +645,14 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         return err->code;
     }
     Fc f;
-    if (fc_new(&f, net, dim, opts->width, 0, 0, err) != NTKC_OK) {
-        fc_free(&f);
+    if (fconv_new(&f, net, dim, opts->width, 0, 0, err) != NTKC_OK) {
+        fconv_free(&f);
         return err->code;
     }
     if (f.nparams > SIZE_MAX / sizeof(double) / n || f.nparams > INT32_MAX || f.out_units > INT32_MAX) {
         diag_user(err, "finite net '%s': %zu parameters are too many for the check; lower --width", net->name,
                   f.nparams);
-        fc_free(&f);
+        fconv_free(&f);
         return err->code;
     }
     double *F = dalloc(&f, n * f.out_units), *G = ntk ? dalloc(&f, n * f.nparams) : NULL;
@@ -821,7 +663,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     Rng r;
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
-        init_list(&f, f.top, f.ntop, &r);
+        fconv_init_list(&f, f.top, f.ntop, &r);
         one_sample(&f, n, x, dim, F, G, nngp, ntk);
     }
     double inv = 1.0 / (double)opts->samples;
@@ -836,161 +678,6 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     }
     free(F);
     free(G);
-    fc_free(&f);
+    fconv_free(&f);
     return err->code;
-}
-
-/* ---- μP: which fan-ins grow with the width ------------------------------ */
-
-static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
-                    FiniteScaling *out);
-
-/* match: the scaling a summed branch's last affine layer must output (an
- * identity branch's), or NULL. */
-static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling *match, FiniteScaling *out)
-{
-    const IrOp *op = nd->op;
-    *out = in;
-    if (op->kind == IR_CONV || op->kind == IR_DENSE) {
-        if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
-            return f->err->code;
-        if (op != f->readout && match && *match != FINITE_SC_WIDTH)
-            return finite_mup_refuse(f->net, op, "its outputs are summed with a branch that passes the input "
-                                                 "through, whose channels do not grow with the width", f->err);
-        return NTKC_OK;
-    }
-    if (op->kind != IR_FANOUT)
-        return NTKC_OK;
-    const IrFanout *fo = &op->u.fanout;
-    int identity = 0;
-    for (size_t b = 0; b < nd->nbr; b++)
-        identity |= nd->br[b].n == 0;
-    for (size_t b = 0; b < nd->nbr; b++) {
-        FiniteScaling bo = in;
-        if (mup_list(f, nd->br[b].nodes, nd->br[b].n, in, identity && fo->mode != IR_FANIN_CONCAT ? &in : NULL,
-                     &bo))
-            return f->err->code;
-        *out = b == 0 ? bo : (fo->mode == IR_FANIN_CONCAT && bo != *out ? FINITE_SC_MIXED : *out);
-    }
-    return NTKC_OK;
-}
-
-static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
-                    FiniteScaling *out)
-{
-    for (size_t i = 0; i < n; i++)
-        if (mup_node(f, &nodes[i], in, i + 1 == n ? match : NULL, &in))
-            return f->err->code;
-    *out = in;
-    return NTKC_OK;
-}
-
-/* ---- the training interface (finite_model.h) ---------------------------- */
-
-typedef struct ConvModel {
-    Fc f;
-    const double *fwd_row; /* the one input whose activations the nodes hold, or NULL */
-} ConvModel;
-
-static void cm_free(void *impl)
-{
-    ConvModel *cm = impl;
-    fc_free(&cm->f);
-    free(cm);
-}
-
-static void cm_init(void *impl, Rng *r)
-{
-    ConvModel *cm = impl;
-    init_list(&cm->f, cm->f.top, cm->f.ntop, r);
-}
-
-static double *cm_params(void *impl, size_t *count)
-{
-    ConvModel *cm = impl;
-    *count = cm->f.nparams;
-    return cm->f.params;
-}
-
-static int cm_forward(void *impl, const FiniteData *d, double *out, ntkc_error *err)
-{
-    ConvModel *cm = impl;
-    Fc *f = &cm->f;
-    f->err = err;
-    const Node *last = &f->top[f->ntop - 1];
-    for (size_t i = 0; i < d->rows; i++) {
-        forward_list(f, f->top, f->ntop, d->x + i * d->dim);
-        memcpy(out + i * f->out_units, last->out, f->out_units * sizeof *out);
-    }
-    cm->fwd_row = d->rows == 1 ? d->x : NULL;
-    return err->code;
-}
-
-/* Per input: forward (unless it is the one just run), backward from g_i. */
-static int cm_vjp(void *impl, const FiniteData *d, const double *g, double *grad, ntkc_error *err)
-{
-    ConvModel *cm = impl;
-    Fc *f = &cm->f;
-    f->err = err;
-    Node *last = &f->top[f->ntop - 1];
-    memset(grad, 0, f->nparams * sizeof *grad);
-    for (size_t i = 0; i < d->rows; i++) {
-        if (!(d->rows == 1 && cm->fwd_row == d->x))
-            forward_list(f, f->top, f->ntop, d->x + i * d->dim);
-        memcpy(last->g, g + i * f->out_units, f->out_units * sizeof *g);
-        backward_list(f, f->top, f->ntop, last->g, NULL);
-        for (size_t p = 0; p < f->nparams; p++)
-            grad[p] += f->grad[p];
-    }
-    cm->fwd_row = d->rows == 1 ? d->x : NULL;
-    return err->code;
-}
-
-static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err)
-{
-    ConvModel *cm = impl;
-    Fc *f = &cm->f;
-    f->err = err;
-    const Node *last = &f->top[f->ntop - 1];
-    for (size_t i = 0; i < d->rows; i++) {
-        if (!(d->rows == 1 && cm->fwd_row == d->x))
-            forward_list(f, f->top, f->ntop, d->x + i * d->dim);
-        tangent_list(f, f->top, f->ntop, NULL, v);
-        memcpy(out + i * f->out_units, last->t, f->out_units * sizeof *out);
-    }
-    cm->fwd_row = d->rows == 1 ? d->x : NULL;
-    return err->code;
-}
-
-static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
-
-int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
-                          FiniteModel *m, ntkc_error *err)
-{
-    const char *name = net->name ? net->name : "<net>";
-    if (net->input.dim != 0 && net->input.dim != like->dim) {
-        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
-                  like->dim);
-        return err->code;
-    }
-    ConvModel *cm = calloc(1, sizeof *cm);
-    if (cm == NULL) {
-        diag_internal(err, "finite conv net: out of memory");
-        return err->code;
-    }
-    Fc *f = &cm->f;
-    FiniteScaling out;
-    if (fc_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
-        mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
-    if (err->code == NTKC_OK && f->out_units != nout)
-        diag_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
-                       "one value per target (pool or flatten before the readout)", name, f->out_units, nout);
-    if (err->code == NTKC_OK && (f->nparams > INT32_MAX || f->out_units > INT32_MAX))
-        diag_user(err, "finite net '%s': %zu parameters are too many; lower the width", name, f->nparams);
-    if (err->code != NTKC_OK) {
-        cm_free(cm);
-        return err->code;
-    }
-    *m = (FiniteModel){.ops = &conv_ops, .impl = cm, .np = f->nparams, .nout = nout};
-    return NTKC_OK;
 }

@@ -3,6 +3,7 @@
  * every graph at once (graphs never interact), and the empirical NTK summed
  * layer by layer from node-level Gram matrices, as finite_net.c does for rows. */
 #include "finite_graph.h"
+#include "finite_graph_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -10,51 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "finite_model.h"
 #include "graph_agg.h"
 
-typedef struct GLayer {
-    const IrOp *op;
-    size_t in, out; /* widths */
-    int node;       /* rows are nodes (before the readout) or graphs */
-    double ws, bs;  /* dense multipliers */
-    double w_init, b_init; /* deviations W and β are drawn with */
-    int has_b;
-    size_t w_off, b_off;
-    AggOp *agg;     /* aggregate: one operator per graph */
-} GLayer;
 
-typedef struct JkPoint {
-    size_t layer;  /* the state is this layer's input */
-    size_t width, off;
-    double alpha;  /* √(M/m) */
-} JkPoint;
+const char *fgraph_name_of(const GNet *n) { return n->net->name ? n->net->name : "<net>"; }
 
-typedef struct GNet {
-    const IrNet *net;
-    const ntkc_graphs *g;
-    GLayer *l;
-    size_t nl, N, G, F, maxw, nout;
-    double *x;      /* N × F, scaled by √F with normalize=false */
-    double *params;
-    int owns_params; /* 0: a model's shared array */
-    int mup;         /* μP scalings (finite_net.h) instead of NTK */
-    size_t np;
-    double **out;   /* per layer: rows × out */
-    double **tan;   /* per layer: the forward tangent (jvp), allocated on first use */
-    double *d, *d2; /* backprop buffers, max(N, G) × maxw */
-    double *dro;    /* the readout's δ (jk), G × maxw */
-    double *gd, *gh, *block; /* N × N Grams and their product */
-    JkPoint *jk;
-    size_t njk;
-    size_t readout;
-} GNet;
+size_t fgraph_rows_of(const GNet *n, const GLayer *l) { return l->node ? n->N : n->G; }
 
-static const char *name_of(const GNet *n) { return n->net->name ? n->net->name : "<net>"; }
-
-static size_t rows_of(const GNet *n, const GLayer *l) { return l->node ? n->N : n->G; }
-
-static const double *layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : n->out[i - 1]; }
+const double *fgraph_layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : n->out[i - 1]; }
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -114,7 +78,7 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
             if (op->u.readout.jk) {
                 if (last < i) {
                     diag_user(err, "finite graph net '%s': readout(jk=true) needs a dense layer after it",
-                              name_of(n));
+                              fgraph_name_of(n));
                     return err->code;
                 }
                 if (lay_out_jk(n, cur, err) != NTKC_OK)
@@ -131,13 +95,13 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
     }
     if (last == net->nops || cur != n->nout) {
         diag_user(err, "finite graph net '%s': the output must come from a dense layer (width %zu here)",
-                  name_of(n), cur);
+                  fgraph_name_of(n), cur);
         return err->code;
     }
     return NTKC_OK;
 }
 
-static double *alloc_buf(size_t rows, size_t cols, ntkc_error *err)
+double *fgraph_alloc_buf(size_t rows, size_t cols, ntkc_error *err)
 {
     size_t count = rows * cols != 0 ? rows * cols : 1;
     double *p = cols != 0 && rows > SIZE_MAX / sizeof(double) / cols ? NULL : calloc(count, sizeof(double));
@@ -164,7 +128,7 @@ static int build_aggs(GNet *n, ntkc_error *err)
     return NTKC_OK;
 }
 
-static void gnet_free(GNet *n)
+void fgraph_free(GNet *n)
 {
     for (size_t i = 0; n->l && i < n->nl; i++) {
         for (size_t gi = 0; n->l[i].agg && gi < n->G; gi++)
@@ -191,7 +155,7 @@ static void gnet_free(GNet *n)
 }
 
 /* nout: output units (the kernels use the width); mup: μP scalings. */
-static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, size_t nout, int mup,
+int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, size_t nout, int mup,
                      ntkc_error *err)
 {
     memset(n, 0, sizeof *n);
@@ -206,7 +170,7 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     n->owns_params = 1;
     if (net->input.kind != IR_INPUT_GRAPH || width == 0 || n->F != net->input.dim) {
         diag_user(err, "finite graph net '%s': needs a graph net, width >= 1 and graphs of %zu features",
-                  name_of(n), net->input.dim);
+                  fgraph_name_of(n), net->input.dim);
         return err->code;
     }
     if ((n->l = calloc(n->nl, sizeof *n->l)) == NULL || (n->out = calloc(n->nl, sizeof *n->out)) == NULL) {
@@ -216,14 +180,14 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     if (lay_out(n, width, err) != NTKC_OK || build_aggs(n, err) != NTKC_OK)
         return err->code;
     size_t rows = n->N > n->G ? n->N : n->G;
-    if ((n->x = alloc_buf(n->N, n->F, err)) == NULL || (n->params = alloc_buf(n->np, 1, err)) == NULL ||
-        (n->d = alloc_buf(rows, n->maxw, err)) == NULL || (n->d2 = alloc_buf(rows, n->maxw, err)) == NULL ||
-        (n->dro = alloc_buf(n->G, n->maxw, err)) == NULL ||
-        (n->gd = alloc_buf(rows, rows, err)) == NULL || (n->gh = alloc_buf(rows, rows, err)) == NULL ||
-        (n->block = alloc_buf(rows, rows, err)) == NULL)
+    if ((n->x = fgraph_alloc_buf(n->N, n->F, err)) == NULL || (n->params = fgraph_alloc_buf(n->np, 1, err)) == NULL ||
+        (n->d = fgraph_alloc_buf(rows, n->maxw, err)) == NULL || (n->d2 = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->dro = fgraph_alloc_buf(n->G, n->maxw, err)) == NULL ||
+        (n->gd = fgraph_alloc_buf(rows, rows, err)) == NULL || (n->gh = fgraph_alloc_buf(rows, rows, err)) == NULL ||
+        (n->block = fgraph_alloc_buf(rows, rows, err)) == NULL)
         return err->code;
     for (size_t i = 0; i < n->nl; i++)
-        if ((n->out[i] = alloc_buf(rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
+        if ((n->out[i] = fgraph_alloc_buf(fgraph_rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
             return err->code;
     double xs = net->input.raw_gram ? sqrt((double)n->F) : 1.0;
     for (size_t k = 0; k < n->N * n->F; k++)
@@ -235,7 +199,7 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
 
 static void forward_dense(GNet *n, const GLayer *l, const double *h, double *z)
 {
-    size_t rows = rows_of(n, l);
+    size_t rows = fgraph_rows_of(n, l);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, h, (int)l->in,
                 n->params + l->w_off, (int)l->in, 0.0, z, (int)l->out);
     if (l->has_b)
@@ -246,7 +210,7 @@ static void forward_dense(GNet *n, const GLayer *l, const double *h, double *z)
 
 /* out_u = c_u Σ_{v∈N̂(u)} in_v per graph (transpose = 0), or its adjoint
  * out_v = Σ_{u∈N̂(v)} c_u in_u (transpose = 1; Â is symmetric). */
-static void aggregate(const GNet *n, const GLayer *l, const double *in, double *out, int transpose)
+void fgraph_aggregate(const GNet *n, const GLayer *l, const double *in, double *out, int transpose)
 {
     size_t w = l->in;
     for (size_t gi = 0; gi < n->G; gi++) {
@@ -273,7 +237,7 @@ static double pool_scale(const GNet *n, const GLayer *l, size_t gi)
 }
 
 /* p_G (rows of out from column off) += α · pool(h) over G's nodes. */
-static void pool_into(const GNet *n, const GLayer *l, const double *h, size_t w, double alpha, double *out,
+void fgraph_pool_into(const GNet *n, const GLayer *l, const double *h, size_t w, double alpha, double *out,
                       size_t ldo, size_t off)
 {
     for (size_t gi = 0; gi < n->G; gi++) {
@@ -285,11 +249,11 @@ static void pool_into(const GNet *n, const GLayer *l, const double *h, size_t w,
     }
 }
 
-static void forward(GNet *n)
+void fgraph_forward(GNet *n)
 {
     for (size_t i = 0; i < n->nl; i++) {
         const GLayer *l = &n->l[i];
-        const double *in = layer_in(n, i);
+        const double *in = fgraph_layer_in(n, i);
         double *out = n->out[i];
         switch (l->op->kind) {
         case IR_DENSE:
@@ -297,19 +261,19 @@ static void forward(GNet *n)
             break;
         case IR_ACT: {
             const IrAct *a = &l->op->u.act;
-            for (size_t e = 0; e < rows_of(n, l) * l->out; e++)
+            for (size_t e = 0; e < fgraph_rows_of(n, l) * l->out; e++)
                 out[e] = a->def->phi(a->def, in[e], a->p);
             break;
         }
         case IR_AGGREGATE:
-            aggregate(n, l, in, out, 0);
+            fgraph_aggregate(n, l, in, out, 0);
             break;
         case IR_READOUT:
             memset(out, 0, n->G * l->out * sizeof *out);
             if (n->njk == 0)
-                pool_into(n, l, in, l->in, 1.0, out, l->out, 0);
+                fgraph_pool_into(n, l, in, l->in, 1.0, out, l->out, 0);
             for (size_t k = 0; k < n->njk; k++)
-                pool_into(n, l, layer_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, out, l->out,
+                fgraph_pool_into(n, l, fgraph_layer_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, out, l->out,
                           n->jk[k].off);
             break;
         default: /* gnet_init admits graph ops only */
@@ -330,7 +294,7 @@ static void gram(size_t rows, size_t w, const double *a, double *c)
 /* This dense layer's part of J·Jᵀ, summed over node pairs of each graph pair. */
 static void add_ntk(GNet *n, const GLayer *l, const double *h, const double *delta, double *ntk)
 {
-    size_t rows = rows_of(n, l);
+    size_t rows = fgraph_rows_of(n, l);
     gram(rows, l->out, delta, n->gd);
     gram(rows, l->in, h, n->gh);
     double ww = l->ws * l->ws, bb = l->has_b ? l->bs * l->bs : 0.0;
@@ -368,7 +332,7 @@ static void add_pooled_delta(const GNet *n, const GLayer *ro, const double *dout
 /* This dense layer's parameter gradient: ws·δᵀh for W, bs·Σδ for β. */
 static void dense_grad(const GNet *n, const GLayer *l, const double *h, const double *delta, double *grad)
 {
-    size_t rows = rows_of(n, l);
+    size_t rows = fgraph_rows_of(n, l);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)rows, l->ws, delta,
                 (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
     if (l->has_b)
@@ -383,7 +347,7 @@ static void dense_grad(const GNet *n, const GLayer *l, const double *h, const do
 /* Backpropagates the output weights seed (G × nout) from the last forward,
  * adding every dense layer's NTK block to ntk and/or writing its parameter
  * gradient into grad (either may be NULL). */
-static void backward(GNet *n, const double *seed, double *ntk, double *grad)
+void fgraph_backward(GNet *n, const double *seed, double *ntk, double *grad)
 {
     double *d = n->d, *d2 = n->d2, *dro = NULL;
     size_t outw = n->l[n->nl - 1].out;
@@ -391,24 +355,24 @@ static void backward(GNet *n, const double *seed, double *ntk, double *grad)
     size_t jk_next = n->njk; /* jk points are taken from the readout downwards */
     for (size_t i = n->nl; i-- > 0;) {
         const GLayer *l = &n->l[i];
-        const double *in = layer_in(n, i);
+        const double *in = fgraph_layer_in(n, i);
         switch (l->op->kind) {
         case IR_DENSE:
             if (ntk)
                 add_ntk(n, l, in, d, ntk);
             if (grad)
                 dense_grad(n, l, in, d, grad);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows_of(n, l), (int)l->in, (int)l->out, l->ws,
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)fgraph_rows_of(n, l), (int)l->in, (int)l->out, l->ws,
                         d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
             break;
         case IR_ACT: {
             const IrAct *a = &l->op->u.act;
-            for (size_t e = 0; e < rows_of(n, l) * l->out; e++)
+            for (size_t e = 0; e < fgraph_rows_of(n, l) * l->out; e++)
                 d2[e] = d[e] * a->def->dphi(a->def, in[e], a->p);
             break;
         }
         case IR_AGGREGATE:
-            aggregate(n, l, d, d2, 1);
+            fgraph_aggregate(n, l, d, d2, 1);
             break;
         case IR_READOUT:
             memset(d2, 0, n->N * l->in * sizeof *d2);
@@ -435,7 +399,7 @@ static void backward(GNet *n, const double *seed, double *ntk, double *grad)
 
 /* ---- Monte Carlo ------------------------------------------------------- */
 
-static void init_params(GNet *n, Rng *r)
+void fgraph_init_params(GNet *n, Rng *r)
 {
     for (size_t i = 0; i < n->nl; i++) {
         const GLayer *l = &n->l[i];
@@ -455,14 +419,14 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         return err->code;
     }
     GNet n;
-    if (gnet_init(&n, net, g, opts->width, opts->width, 0, err) != NTKC_OK) {
-        gnet_free(&n);
+    if (fgraph_init(&n, net, g, opts->width, opts->width, 0, err) != NTKC_OK) {
+        fgraph_free(&n);
         return err->code;
     }
     size_t G = n.G;
-    double *seed = alloc_buf(G, n.nout, err); /* ∂f₀/∂(output) = e₀ per graph */
+    double *seed = fgraph_alloc_buf(G, n.nout, err); /* ∂f₀/∂(output) = e₀ per graph */
     if (seed == NULL) {
-        gnet_free(&n);
+        fgraph_free(&n);
         return err->code;
     }
     for (size_t gi = 0; gi < G; gi++)
@@ -474,14 +438,14 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
     Rng r;
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples; s++) {
-        init_params(&n, &r);
-        forward(&n);
+        fgraph_init_params(&n, &r);
+        fgraph_forward(&n);
         const double *f = n.out[n.nl - 1];
         if (nngp)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)G, (int)G, (int)n.nout, 1.0 / (double)n.nout, f,
                         (int)n.nout, f, (int)n.nout, 1.0, nngp, (int)G);
         if (ntk)
-            backward(&n, seed, ntk, NULL);
+            fgraph_backward(&n, seed, ntk, NULL);
     }
     double inv = 1.0 / (double)opts->samples;
     for (size_t e = 0; e < G * G; e++) {
@@ -490,230 +454,12 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         if (ntk)
             ntk[e] *= inv;
         if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e]))) {
-            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)", name_of(&n),
+            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)", fgraph_name_of(&n),
                       e / G, e % G);
             break;
         }
     }
     free(seed);
-    gnet_free(&n);
+    fgraph_free(&n);
     return err->code;
-}
-
-/* ---- forward tangent: J·v by forward-mode differentiation --------------- */
-
-/* The tangent of layer i's input; NULL for the features (they do not move). */
-static const double *tan_in(const GNet *n, size_t i) { return i == 0 ? NULL : n->tan[i - 1]; }
-
-/* n->tan[i] = ∂(layer i's output)/∂θ · v at the activations of the last forward. */
-static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
-{
-    if (n->tan == NULL) {
-        if ((n->tan = calloc(n->nl, sizeof *n->tan)) == NULL) {
-            diag_internal(err, "finite graph net: out of memory");
-            return err->code;
-        }
-        for (size_t i = 0; i < n->nl; i++)
-            if ((n->tan[i] = alloc_buf(rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
-                return err->code;
-    }
-    for (size_t i = 0; i < n->nl; i++) {
-        const GLayer *l = &n->l[i];
-        const double *in = layer_in(n, i), *tin = tan_in(n, i);
-        double *t = n->tan[i];
-        size_t rows = rows_of(n, l), len = rows * l->out;
-        memset(t, 0, len * sizeof *t);
-        switch (l->op->kind) {
-        case IR_DENSE: /* ws·(ḣ·Wᵀ + h·Vᵀ) + bs·v_β */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, in,
-                        (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
-            if (tin)
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, tin,
-                            (int)l->in, n->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
-            for (size_t r = 0; l->has_b && r < rows; r++)
-                for (size_t c = 0; c < l->out; c++)
-                    t[r * l->out + c] += l->bs * v[l->b_off + c];
-            break;
-        case IR_ACT: {
-            const IrAct *a = &l->op->u.act;
-            for (size_t e = 0; tin && e < len; e++)
-                t[e] = tin[e] * a->def->dphi(a->def, in[e], a->p);
-            break;
-        }
-        case IR_AGGREGATE:
-            if (tin)
-                aggregate(n, l, tin, t, 0);
-            break;
-        case IR_READOUT:
-            if (n->njk == 0 && tin)
-                pool_into(n, l, tin, l->in, 1.0, t, l->out, 0);
-            for (size_t k = 0; k < n->njk; k++)
-                if (tan_in(n, n->jk[k].layer))
-                    pool_into(n, l, tan_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, t, l->out,
-                              n->jk[k].off);
-            break;
-        default:
-            break;
-        }
-    }
-    return NTKC_OK;
-}
-
-/* ---- μP: which fan-ins grow with the width ------------------------------ */
-
-static int mup_check(const GNet *n, ntkc_error *err)
-{
-    size_t last = finite_last_dense(n->net);
-    FiniteScaling *in = calloc(n->nl + 1, sizeof *in); /* in[i]: the scaling of layer i's input */
-    if (in == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
-        return err->code;
-    }
-    in[0] = FINITE_SC_FIXED;
-    for (size_t i = 0; i < n->nl && err->code == NTKC_OK; i++) {
-        const GLayer *l = &n->l[i];
-        in[i + 1] = in[i];
-        if (l->op->kind == IR_DENSE)
-            finite_mup_affine(n->net, l->op, i == last, in[i], &in[i + 1], err);
-        else if (l->op->kind == IR_READOUT)
-            for (size_t k = 0; k < n->njk; k++)
-                if (in[n->jk[k].layer] != in[n->jk[0].layer])
-                    in[i + 1] = FINITE_SC_MIXED;
-    }
-    free(in);
-    return err->code;
-}
-
-/* ---- the training interface (finite_model.h) ---------------------------- */
-
-#define GM_SETS 4 /* graph sets a model keeps layouts for (training: train and test) */
-
-typedef struct GraphModel {
-    const IrNet *net;
-    size_t width, nout;
-    int mup;
-    double *params; /* shared by every set's layout */
-    size_t np;
-    GNet nets[GM_SETS];
-    const ntkc_graphs *sets[GM_SETS];
-    size_t nsets;
-} GraphModel;
-
-static void gm_free(void *impl)
-{
-    GraphModel *gm = impl;
-    for (size_t i = 0; i < gm->nsets; i++)
-        gnet_free(&gm->nets[i]);
-    free(gm->params);
-    free(gm);
-}
-
-/* The layout on d's graph set, built on first use. */
-static GNet *gm_net(GraphModel *gm, const FiniteData *d, ntkc_error *err)
-{
-    for (size_t i = 0; i < gm->nsets; i++)
-        if (gm->sets[i] == d->graphs)
-            return &gm->nets[i];
-    if (d->graphs == NULL || d->rows != d->graphs->count || gm->nsets == GM_SETS) {
-        diag_internal(err, "finite graph net: a graph set of %zu graphs is not one the model can take", d->rows);
-        return NULL;
-    }
-    GNet *n = &gm->nets[gm->nsets];
-    int rc = gnet_init(n, gm->net, d->graphs, gm->width, gm->nout, gm->mup, err);
-    if (rc == NTKC_OK && gm->params != NULL && n->np != gm->np) {
-        diag_internal(err, "finite graph net: layouts disagree on the parameters");
-        rc = err->code;
-    }
-    if (rc != NTKC_OK) {
-        gnet_free(n);
-        return NULL;
-    }
-    if (gm->params == NULL) /* the first layout's array becomes the model's */
-        gm->params = n->params, gm->np = n->np;
-    else
-        free(n->params);
-    n->params = gm->params;
-    n->owns_params = 0;
-    gm->sets[gm->nsets++] = d->graphs;
-    return n;
-}
-
-static void gm_init(void *impl, Rng *r)
-{
-    GraphModel *gm = impl;
-    init_params(&gm->nets[0], r);
-}
-
-static double *gm_params(void *impl, size_t *count)
-{
-    GraphModel *gm = impl;
-    *count = gm->np;
-    return gm->params;
-}
-
-static int gm_forward(void *impl, const FiniteData *d, double *f, ntkc_error *err)
-{
-    GNet *n = gm_net(impl, d, err);
-    if (n == NULL)
-        return err->code;
-    forward(n);
-    memcpy(f, n->out[n->nl - 1], n->G * n->nout * sizeof *f);
-    return NTKC_OK;
-}
-
-static int gm_vjp(void *impl, const FiniteData *d, const double *g, double *grad, ntkc_error *err)
-{
-    GNet *n = gm_net(impl, d, err);
-    if (n == NULL)
-        return err->code;
-    backward(n, g, NULL, grad);
-    return NTKC_OK;
-}
-
-static int gm_jvp(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err)
-{
-    GNet *n = gm_net(impl, d, err);
-    if (n == NULL || forward_tangent(n, v, err))
-        return err->code;
-    memcpy(out, n->tan[n->nl - 1], n->G * n->nout * sizeof *out);
-    return NTKC_OK;
-}
-
-static int gm_unit_ntk(void *impl, const FiniteData *d, size_t unit, double *ntk, ntkc_error *err)
-{
-    GNet *n = gm_net(impl, d, err);
-    double *seed = n ? alloc_buf(n->G, n->nout, err) : NULL;
-    if (seed == NULL)
-        return err->code;
-    for (size_t gi = 0; gi < n->G; gi++)
-        seed[gi * n->nout + unit] = 1.0;
-    forward(n);
-    backward(n, seed, ntk, NULL);
-    free(seed);
-    return NTKC_OK;
-}
-
-static const FiniteModelOps graph_ops = {"graph", gm_free, gm_init, gm_params, gm_forward, gm_vjp, gm_jvp,
-                                         gm_unit_ntk};
-
-int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
-                           FiniteModel *m, ntkc_error *err)
-{
-    GraphModel *gm = calloc(1, sizeof *gm);
-    if (gm == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
-        return err->code;
-    }
-    *gm = (GraphModel){.net = net, .width = width, .nout = nout, .mup = param == FINITE_MUP};
-    GNet *n = gm_net(gm, like, err);
-    if (n != NULL && gm->mup)
-        mup_check(n, err);
-    if (n != NULL && gm->np > INT32_MAX)
-        diag_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", name_of(n), gm->np);
-    if (err->code != NTKC_OK) {
-        gm_free(gm);
-        return err->code;
-    }
-    *m = (FiniteModel){.ops = &graph_ops, .impl = gm, .np = gm->np, .nout = nout};
-    return NTKC_OK;
 }

@@ -1,5 +1,6 @@
 /* ntkc_train_finite: ensembles of finite-width networks of any family
- * (finite_model.h: fully connected, image and branching, graph nets) trained by full-batch gradient descent on L = ‖f − Y‖²/(2N), N = n·k
+ * (finite_model.h: fully connected, image and branching, graph nets)
+ * trained by full-batch gradient descent on L = ‖f − Y‖²/(2N), N = n·k
  * (ntkc_predict's loss and time scale), recorded at checkpoints next to the
  * infinite-width prediction; with each net its linearisation around the
  * initialisation, trained as neural-tangents' `linearize` would be (the

@@ -181,7 +181,8 @@ int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, s
         return err->code;
     size_t rows = n->N > n->G ? n->N : n->G;
     if ((n->x = fgraph_alloc_buf(n->N, n->F, err)) == NULL || (n->params = fgraph_alloc_buf(n->np, 1, err)) == NULL ||
-        (n->d = fgraph_alloc_buf(rows, n->maxw, err)) == NULL || (n->d2 = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->d = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->d2 = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
         (n->dro = fgraph_alloc_buf(n->G, n->maxw, err)) == NULL ||
         (n->gd = fgraph_alloc_buf(rows, rows, err)) == NULL || (n->gh = fgraph_alloc_buf(rows, rows, err)) == NULL ||
         (n->block = fgraph_alloc_buf(rows, rows, err)) == NULL)
@@ -362,8 +363,8 @@ void fgraph_backward(GNet *n, const double *seed, double *ntk, double *grad)
                 add_ntk(n, l, in, d, ntk);
             if (grad)
                 dense_grad(n, l, in, d, grad);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)fgraph_rows_of(n, l), (int)l->in, (int)l->out, l->ws,
-                        d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)fgraph_rows_of(n, l), (int)l->in, (int)l->out,
+                        l->ws, d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
             break;
         case IR_ACT: {
             const IrAct *a = &l->op->u.act;
@@ -454,8 +455,8 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         if (ntk)
             ntk[e] *= inv;
         if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e]))) {
-            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)", fgraph_name_of(&n),
-                      e / G, e % G);
+            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)",
+                      fgraph_name_of(&n), e / G, e % G);
             break;
         }
     }

@@ -219,7 +219,8 @@ int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t widt
     if (n != NULL && gm->mup)
         mup_check(n, err);
     if (n != NULL && gm->np > INT32_MAX)
-        diag_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", fgraph_name_of(n), gm->np);
+        diag_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", fgraph_name_of(n),
+                  gm->np);
     if (err->code != NTKC_OK) {
         gm_free(gm);
         return err->code;

@@ -237,7 +237,7 @@ def erf_dual(K, v1, v2):
     return (2.0 / np.pi) * np.arcsin(r), (4.0 / np.pi) / np.sqrt(np.maximum(d - 4.0 * K * K, 1e-300))
 
 
-def pos_weights(op, C):
+def pos_weights(op):
     """(input weight, positional weight) of the kernel interpolation (neural-tangents')."""
     if op["pos_emb"] == "none":
         return 1.0, 0.0
@@ -275,8 +275,8 @@ class KernelPass:
     masks m1 (A, 1, L) and column side m2 (1, B, L). `self1`/`self2` give, per op id,
     each side's self kernel at that op's input (recorded by the self pass)."""
 
-    def __init__(self, self1, self2, m1, m2, C):
-        self.self1, self.self2, self.m1, self.m2, self.C = self1, self2, m1, m2, C
+    def __init__(self, self1, self2, m1, m2):
+        self.self1, self.self2, self.m1, self.m2 = self1, self2, m1, m2
         self.record = None
 
     def run(self, ops, K, T):
@@ -344,7 +344,7 @@ class KernelPass:
 
     def op_attention(self, op, K, T):
         L = K.shape[-1]
-        kw, pw = pos_weights(op, self.C)
+        kw, pw = pos_weights(op)
         eye = np.eye(L, dtype=bool)
         mm = self.m1[..., :, None] & self.m2[..., None, :]
         R = (eye * mm).astype(np.float64)
@@ -402,10 +402,10 @@ def input_kernel(x1, x2):
     return np.einsum("isc,jtc->ijst", x1, x2) / x1.shape[-1]
 
 
-def self_records(ops, x, m, C):
+def self_records(ops, x, m):
     """Each input's self kernel at the input of every op that needs one."""
     K = np.einsum("isc,itc->ist", x, x)[:, None] / x.shape[-1]
-    p = KernelPass(None, None, m[:, None, :], m[:, None, :], C)
+    p = KernelPass(None, None, m[:, None, :], m[:, None, :])
     p.record = {}
     p.run(ops, K, np.zeros_like(K))
     return p.record
@@ -413,12 +413,12 @@ def self_records(ops, x, m, C):
 
 def kernels(net, x1, m1, x2=None, m2=None, block=None):
     """Infinite-width (NNGP, NTK), each (n1, n2)."""
-    (L, C), ops = net
+    (L, _), ops = net
     sym = x2 is None
     if sym:
         x2, m2 = x1, m1
-    r1 = self_records(ops, x1, m1, C)
-    r2 = r1 if sym else self_records(ops, x2, m2, C)
+    r1 = self_records(ops, x1, m1)
+    r2 = r1 if sym else self_records(ops, x2, m2)
     n1, n2 = len(x1), len(x2)
     bs = block or max(1, int(math.sqrt(2 ** 21 / (L * L))))
     nngp, ntk = np.zeros((n1, n2)), np.zeros((n1, n2))
@@ -427,7 +427,7 @@ def kernels(net, x1, m1, x2=None, m2=None, block=None):
             ia, ib = slice(a, a + bs), slice(b, b + bs)
             s1 = {k: v[ia] for k, v in r1.items()}
             s2 = {k: np.swapaxes(v[ib], 0, 1) for k, v in r2.items()}
-            p = KernelPass(s1, s2, m1[ia, None, :], m2[None, ib, :], C)
+            p = KernelPass(s1, s2, m1[ia, None, :], m2[None, ib, :])
             K = input_kernel(x1[ia], x2[ib]) * (m1[ia, None, :, None] & m2[None, ib, None, :])
             K, T = p.run(ops, K, np.zeros_like(K))
             nngp[ia, ib], ntk[ia, ib] = K[..., 0, 0], T[..., 0, 0]
@@ -452,7 +452,8 @@ class Finite:
     accumulated into the empirical NTK."""
 
     def __init__(self, net, width, rng):
-        (self.L, self.C), self.ops = net
+        (self.L, self.C), ops = net
+        self.ops, (self.w_out, self.b_out) = split_readout(ops)
         self.width, self.rng = width, rng
         self.params = {}
         c = self.init(self.ops, self.C)
@@ -650,33 +651,45 @@ class Finite:
         feats = h[:, 0, :]
         Wr, br = self.readout
         c = feats.shape[-1]
-        f = feats @ Wr[:, 0] / math.sqrt(c) + br[0]
-        grads = [feats / math.sqrt(c), np.ones((len(x), 1))]
-        d = np.broadcast_to(Wr[:, 0] / math.sqrt(c), h.shape).copy()
+        s = self.w_out / math.sqrt(c)
+        f = s * feats @ Wr[:, 0] + self.b_out * br[0]
+        grads = [s * feats, np.full((len(x), 1), self.b_out)]
+        d = np.broadcast_to(s * Wr[:, 0], h.shape).copy()
         self.backward(caches, d, grads)
         G = np.concatenate([g.reshape(len(x), -1) for g in grads], axis=1)
         return feats, f, G @ G.T
 
 
 def monte_carlo(net, x, m, width, samples, seed=0):
-    """Mean and standard error over `samples` networks of the NNGP (of the readout,
-    averaged over its weights analytically: features·features/C + 1, the readout
-    being dense(1, 1) as in the .ntk's last layer) and of the empirical NTK."""
+    """Mean and standard error over `samples` networks of the NNGP of the scalar
+    output (averaged over the readout's weights analytically: w²·features·features/C
+    + b²) and of the empirical NTK. The readout is the net's last op when it is a
+    dense layer after global_avg_pool, else dense(1, 1) (see with_readout)."""
     rng = np.random.default_rng(seed)
     nn, nt = [], []
     for _ in range(samples):
         fin = Finite(net, width, rng)
         feats, _, ntk = fin.run(x, m)
-        nn.append(feats @ feats.T / feats.shape[-1] + 1.0)
+        nn.append(fin.w_out ** 2 * feats @ feats.T / feats.shape[-1] + fin.b_out ** 2)
         nt.append(ntk)
     nn, nt = np.array(nn), np.array(nt)
     se = lambda a: a.std(axis=0, ddof=1) / math.sqrt(len(a))
     return nn.mean(axis=0), se(nn), nt.mean(axis=0), se(nt)
 
 
+def split_readout(ops):
+    """(ops before the readout, (w_std, b_std) of the readout): the last op when it is a
+    dense layer after global_avg_pool, else a dense(1, 1) the Monte Carlo adds."""
+    if len(ops) >= 2 and ops[-1]["kind"] == "dense" and \
+            any(op["kind"] == "global_avg_pool" for op in ops[:-1]):
+        return ops[:-1], (ops[-1]["w_std"], ops[-1]["b_std"])
+    return ops, (1.0, 1.0)
+
+
 def with_readout(net):
-    """The analytic kernels of net + dense(1, 1), the readout the Monte Carlo uses."""
-    return net[0], net[1] + [dict(kind="dense", id=-1, w_std=1.0, b_std=1.0)]
+    """The net whose analytic kernels the Monte Carlo of `net` estimates."""
+    body, (w, b) = split_readout(net[1])
+    return net[0], body + [dict(kind="dense", id=-1, w_std=w, b_std=b)]
 
 
 # ---------------------------------------------------------------- self-test --
@@ -873,6 +886,8 @@ def main(argv):
         else:
             ln = np.load(a.lengths) if a.lengths else None
             x, m = load_inputs(np.load(a.x), ln, mconst, net[0])
+            if split_readout(net[1])[0] is net[1]:
+                raise NetError("mc needs a net ending in global_avg_pool then dense (its scalar readout)")
             nngp, _, ntk, _ = monte_carlo(net, x, m, a.width, a.samples, a.seed)
     except (NetError, OSError, ValueError) as e:
         print(f"attention_reference: {getattr(a, 'net', '')}: {e}", file=sys.stderr)

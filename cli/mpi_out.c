@@ -19,7 +19,7 @@ struct MpiOut {
     char path[PATH_CAP], tmp[PATH_CAP];
     MPI_Offset data_offset;
     size_t n2;
-    double bytes;
+    double bytes, calls; /* written by this rank, and in how many write calls */
     int failed; /* a write of this rank failed */
     int slot;   /* rank 0: the temp's registration for removal on a signal */
 };
@@ -139,11 +139,14 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
             return -1;
         }
         o->bytes += (double)c * sizeof(double);
+        o->calls += 1;
     }
     return 0;
 }
 
 double mpi_out_bytes(const MpiOut *o) { return o ? o->bytes : 0; }
+
+double mpi_out_calls(const MpiOut *o) { return o ? o->calls : 0; }
 
 int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
 {

@@ -23,6 +23,8 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
                   ntkc_error *err);
 /* Bytes this rank has written into the file. */
 double mpi_out_bytes(const MpiOut *o);
+/* How many MPI-IO write calls this rank has made for it. */
+double mpi_out_calls(const MpiOut *o);
 /* Collective: closes every output of outs (NULLs skipped), agrees on rc
  * (this rank's outcome so far) and renames them into place or removes them.
  * Frees them. Returns 0 or the agreed error. */

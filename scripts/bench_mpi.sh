@@ -36,12 +36,12 @@ run() { # name net input
         cmp -s "$out/mpi.k.npy" "$out/mpi-ref.k.npy" && cmp -s "$out/mpi.s.npy" "$out/mpi-ref.s.npy" &&
             same=identical || same=DIFFERENT
         awk -v name="$name" -v p=$p -v same=$same -v wall="$(awk '{ print $2 }' "$out/mpi-time.txt")" '
-            /^rank/ { n++; t += $3; b = $8; busy += b; if (b > m) m = b; w += $11; io += $14; f += $16 }
+            /^rank/ { n++; t += $3; b = $8; busy += b; if (b > m) m = b; w += $11; io += $14; c += substr($16, 2); f += $19 }
             /tiles of edge/ { tiles = $1; edge = $5 }
             END { printf "mpi_%s_ranks%d wall %.2f s, %d tiles of edge %d, busy max/mean %.3f, tiles per rank %.1f, " \
-                  "output bytes written %.3g (each rank %.3g, %.2f s writing), counter %d fetches (%d bytes); " \
+                  "output bytes written %.3g (each rank %.3g, %.2f s writing, %d write calls), counter %d fetches (%d bytes); " \
                   "output %s to ntkc'"'"'s\n",
-                  name, p, wall, tiles, edge, m / (busy / n), t / n, w, w / n, io / n, f, 16 * f, same }' \
+                  name, p, wall, tiles, edge, m / (busy / n), t / n, w, w / n, io / n, c / n, f, 16 * f, same }' \
             "$out/mpi-$name-$p.txt"
     done
     rm -f "$out"/mpi.*.npy "$out"/mpi-ref.*.npy

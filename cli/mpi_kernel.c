@@ -221,9 +221,10 @@ static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, c
     int rc = mpi_agree(comm, tiles ? 0 : err->code, err);
     Run R = {.comm = comm, .tiles = tiles, .symmetric = in->g1 ? in->g2 == NULL : in->x2.data == NULL,
              .threads = nthreads};
+    size_t shape[2] = {in->n1, in->n2};
     if (rc == 0)
-        rc = mpi_out_create(comm, a->ntk, in->n1, in->n2, &R.ntk, err);
-    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, in->n1, in->n2, &R.nngp, err)) != 0) {
+        rc = mpi_out_create(comm, a->ntk, 2, shape, &R.ntk, err);
+    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, 2, shape, &R.nngp, err)) != 0) {
         MpiOut *outs[1] = {R.ntk};
         mpi_out_finish(comm, outs, 1, rc, err);
     }

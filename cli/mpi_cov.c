@@ -1,5 +1,5 @@
 /* The covariance on the process grid; the single-process formulas and their
- * derivations are runtime/predict.c's, step for step. */
+ * derivations are runtime/predict/predict.c's, step for step. */
 #include "mpi_cov.h"
 
 #include <math.h>
@@ -10,7 +10,7 @@
 
 static const int ONE = 1;
 
-/* a(λ, τ) = ∫_0^τ e^{−λs} ds, 0 for λ <= 0 (as runtime/predict.c). */
+/* a(λ, τ) = ∫_0^τ e^{−λs} ds, 0 for λ <= 0 (as runtime/predict/predict.c). */
 static double flow_weight(double lambda, double tau)
 {
     return lambda > 0 ? -expm1(-lambda * tau) / lambda : 0.0;

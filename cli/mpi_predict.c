@@ -4,18 +4,19 @@
  * The ranks form a BLACS process grid (as square as P allows). The training
  * kernel is computed straight into ScaLAPACK's 2-D block-cyclic layout: the
  * engine's tiles are given the block size as their edge, so each tile is one
- * block and the process that owns a block computes it (runtime/ntkc_tiles.h;
+ * block and the process that owns a block computes it (runtime/api/ntkc_tiles.h;
  * only blocks on and above the diagonal: the solvers read the upper
  * triangle). The test × train kernel is laid out the same way. Then, as
- * runtime/predict.c does on one process (mpi_solve.c): t = ∞ by
+ * runtime/predict/predict.c does on one process (mpi_solve.c): t = ∞ by
  * pdpotrf/pdpotrs (with pdpocon's condition estimate refusing a singular
- * kernel), finite times by one pdsyevd, and the means by pdgemm. The means (m × k per time) are
- * gathered on rank 0, which writes them. With --cov, the test × test NNGP is
- * computed the same way and the covariance (mpi_cov.c) stays distributed:
- * every rank writes its blocks of it with one collective MPI-IO call per
- * time (mpi_out.h), and the mean and covariance files appear together or not
- * at all. Same options and answers (to rounding) as ntkc predict; its
- * prediction from kernel files (--k-train ...) is refused by name.
+ * kernel), finite times by one pdsyevd, and the means by pdgemm. The means
+ * (m × k per time) are gathered on rank 0, which writes them. With --cov, the
+ * test × test NNGP is computed the same way and the covariance (mpi_cov.c)
+ * stays distributed: every rank writes its blocks of it with one collective
+ * MPI-IO call per time (mpi_out.h), and the mean and covariance files appear
+ * together or not at all. Same options and answers (to rounding) as ntkc
+ * predict; its prediction from kernel files (--k-train ...) is refused by
+ * name.
  *
  * Inputs and targets are read by every rank, as ntkc-mpi kernel does (see
  * there why). */

@@ -1,4 +1,4 @@
-/* The solves of ntkc-mpi predict (mpi_solve.h), as runtime/predict.c does
+/* The solves of ntkc-mpi predict (mpi_solve.h), as runtime/predict/predict.c does
  * them on one process. */
 #include "mpi_solve.h"
 

@@ -267,8 +267,12 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         const char *paths[8];
         int slots[8];
         size_t count = 0;
-        for (int k = 0; k < n && count < 8; k++)
-            if (outs[k] != NULL) {
+        for (int k = 0; k < n; k++)
+            if (outs[k] != NULL && count == 8) { /* out_replace_all's limit; callers have two */
+                diag_internal(err, "mpi_out_finish: more than 8 outputs");
+                rc = rc ? rc : err->code;
+                forget_unlink(outs[k]);
+            } else if (outs[k] != NULL) {
                 tmps[count] = outs[k]->tmp, paths[count] = outs[k]->path, slots[count] = outs[k]->slot;
                 outs[k]->slot = -1;
                 count++;

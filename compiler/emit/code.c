@@ -11,11 +11,12 @@ int code_init(Code *c, StrBuf *sb, const char *net_name)
 {
     memset(c, 0, sizeof *c);
     c->sb = sb;
-    if (!c_ident_ok(net_name) || strlen(NTKC_NET_PREFIX) + strlen(net_name) >= CODE_SYM_MAX) {
+    c->name = "invalid";
+    if (!c_ident_ok(net_name)) {
         c->bad_name = 1;
         return -1;
     }
-    snprintf(c->sym, sizeof c->sym, "%s%s", NTKC_NET_PREFIX, net_name);
+    c->name = net_name;
     return 0;
 }
 
@@ -33,7 +34,8 @@ static void put_formatted(Code *c, const char *fmt, va_list ap)
     sb_init(&f);
     for (const char *p = fmt; *p; p++) {
         if (*p == '$') {
-            sb_puts(&f, c->sym);
+            sb_puts(&f, NTKC_NET_PREFIX);
+            sb_puts(&f, c->name);
         } else {
             char ch[2] = {*p, 0};
             sb_puts(&f, ch);

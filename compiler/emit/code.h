@@ -14,17 +14,16 @@
 
 #include "strbuf.h"
 
-enum { CODE_SYM_MAX = 160 };
-
 typedef struct Code {
     StrBuf *sb;
     int depth;                 /* indentation, four spaces a level */
-    char sym[CODE_SYM_MAX];    /* NTKC_NET_PREFIX NAME */
+    const char *name;          /* the net's name; "$" writes NTKC_NET_PREFIX name */
     int bad_name;              /* a name failed c_ident_ok: the emitter's bug */
 } Code;
 
-/* Writes into sb (not owned). 0, or -1 when net_name is not a C identifier
- * or too long (the front end admits no such name: ntkc's bug). */
+/* Writes into sb (not owned; net_name must outlive c). 0, or -1 when
+ * net_name is not a C identifier (the front end admits no such name: ntkc's
+ * bug). */
 int code_init(Code *c, StrBuf *sb, const char *net_name);
 
 /* One line: indentation, the formatted text ("$" = the net prefix), "\n". */

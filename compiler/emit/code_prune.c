@@ -34,6 +34,11 @@ typedef struct Def {
 static int starts(const Line *l, const char *p) { return strncmp(l->s, p, strlen(p)) == 0; }
 static int is(const Line *l, const char *p) { return l->len == strlen(p) && starts(l, p); }
 
+static int ends_with(const Line *l, char c) { return l->len > 0 && l->s[l->len - 1] == c; }
+
+/* An indented line (not blank): a declarator continued. */
+static int is_continuation(const Line *l) { return l->len > 0 && (l->s[0] == ' ' || l->s[0] == '\t'); }
+
 static int ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* The identifier before the first '(' of text[0, len) into name; 0 if none. */
@@ -130,9 +135,11 @@ static size_t classify(Line *v, size_t n, Def *defs, size_t cap)
         }
         if (!is_static_head(l) || ndefs == cap)
             continue;
-        /* the statement: up to a line ending in ';' (prototype) or a "{" line */
+        /* the declarator: this line and its indented continuations, up to a
+         * ';' (a prototype) or a "{" line next (a definition); anything else
+         * (a one-line definition, "{ ... }" on the line) is kept as it is */
         size_t j = i;
-        while (j + 1 < n && !(v[j].len > 0 && v[j].s[v[j].len - 1] == ';') && !is(&v[j + 1], "{"))
+        while (j + 1 < n && !ends_with(&v[j], ';') && !ends_with(&v[j], '}') && is_continuation(&v[j + 1]))
             j++;
         if (j + 1 < n && is(&v[j + 1], "{") && name_before_paren(l->s, l->len, defs[ndefs].name, sizeof defs[0].name)) {
             size_t k = j + 1;
@@ -216,10 +223,10 @@ static void kill_prototypes(Line *v, size_t n, const char *name)
         if (v[i].kind != L_TOP || v[i].def >= 0 || v[i].len == 0 || v[i].s[0] == ' ' || v[i].s[0] == '/')
             continue;
         size_t j = i;
-        while (j + 1 < n && v[j].kind == L_TOP && !(v[j].len > 0 && v[j].s[v[j].len - 1] == ';'))
+        while (j + 1 < n && !ends_with(&v[j], ';') && !ends_with(&v[j], '}') && is_continuation(&v[j + 1]))
             j++;
         char got[96];
-        if (v[j].len > 0 && v[j].s[v[j].len - 1] == ';' && name_before_paren(v[i].s, v[i].len, got, sizeof got) &&
+        if (ends_with(&v[j], ';') && name_before_paren(v[i].s, v[i].len, got, sizeof got) &&
             strcmp(got, name) == 0)
             for (size_t k = i; k <= j; k++)
                 v[k].dead = 1;

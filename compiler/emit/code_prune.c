@@ -5,9 +5,10 @@
  * Rather than teaching every emitter the call graph of those files, the
  * finished text is read back as the line-oriented C the builder and
  * compiler/kernel_c/ write (clang-format style: a definition's "{" and "}"
- * at column 0, macros continued with '\\'), and every static function that no
- * kept function body or macro mentions is dropped with its prototypes, until
- * nothing changes. Exported functions (no static) are roots. */
+ * at column 0, macros continued with '\\'), and only the static functions
+ * reachable from the exported functions' bodies (and one-line definitions
+ * and preprocessor conditionals) through function bodies and macros are
+ * kept; the others go with their prototypes. One identifier scan per line. */
 #include "code.h"
 
 #include <ctype.h>
@@ -58,17 +59,6 @@ static int name_before_paren(const char *text, size_t len, char *name, size_t si
     memcpy(name, start, (size_t)(end - start));
     name[end - start] = '\0';
     return 1;
-}
-
-/* Whole-word occurrences of name in s[0, len). */
-static int mentions(const char *s, size_t len, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i + n <= len; i++)
-        if (memcmp(s + i, name, n) == 0 && (i == 0 || !ident_char(s[i - 1])) &&
-            (i + n == len || !ident_char(s[i + n])))
-            return 1;
-    return 0;
 }
 
 static size_t split_lines(const char *text, Line **out)
@@ -156,16 +146,7 @@ static size_t classify(Line *v, size_t n, Def *defs, size_t cap)
     return ndefs;
 }
 
-static int in_dead_def(const Def *defs, size_t ndefs, size_t i)
-{
-    for (size_t e = 0; e < ndefs; e++)
-        if (defs[e].dead && i >= defs[e].first && i <= defs[e].last)
-            return 1;
-    return 0;
-}
-
-/* The macro whose #define starts at line `at` (or a directive that defines
- * nothing: "" ) into name. */
+/* The macro a #define line defines into name ("" for other directives). */
 static void macro_name(const Line *l, char *name, size_t size)
 {
     name[0] = '\0';
@@ -179,41 +160,143 @@ static void macro_name(const Line *l, char *name, size_t size)
     name[k] = '\0';
 }
 
-/* 1 when a macro defined at line `start` is used by a kept body or by
- * another macro (directives that define nothing count as used). */
-static int macro_live(const Line *v, size_t n, const Def *defs, size_t ndefs, size_t start)
+/* Names of static definitions and macros, hashed for the identifier scan. */
+enum { NAME_SLOTS = 2048 };
+typedef struct Names {
+    const char *name[NAME_SLOTS];
+    int id[NAME_SLOTS]; /* def index, or -1 - macro index */
+} Names;
+
+static unsigned hash_name(const char *s, size_t n)
 {
-    char name[96];
-    macro_name(&v[start], name, sizeof name);
-    if (name[0] == '\0')
-        return 1;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].kind == L_BODY && !in_dead_def(defs, ndefs, i) && mentions(v[i].s, v[i].len, name))
-            return 1;
-        if (v[i].kind == L_MACRO && i != start && (i == 0 || v[i - 1].kind != L_MACRO ||
-                                                   v[i - 1].s[v[i - 1].len ? v[i - 1].len - 1 : 0] != '\\') &&
-            mentions(v[i].s, v[i].len, name))
-            return 1;
-    }
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void names_add(Names *t, const char *name, int id)
+{
+    for (unsigned h = hash_name(name, strlen(name)) % NAME_SLOTS, k = 0; k < NAME_SLOTS; k++, h = (h + 1) % NAME_SLOTS)
+        if (t->name[h] == NULL) {
+            t->name[h] = name;
+            t->id[h] = id;
+            return;
+        }
+}
+
+/* The id of s[0, n), or 0 when it names nothing (ids are offset by 1). */
+static int names_find(const Names *t, const char *s, size_t n)
+{
+    for (unsigned h = hash_name(s, n) % NAME_SLOTS, k = 0; k < NAME_SLOTS && t->name[h]; k++, h = (h + 1) % NAME_SLOTS)
+        if (strncmp(t->name[h], s, n) == 0 && t->name[h][n] == '\0')
+            return t->id[h] + 1;
     return 0;
 }
 
-/* 1 when a kept definition other than d's own, or a used macro, mentions d. */
-static int referenced(const Line *v, size_t n, const Def *defs, size_t ndefs, size_t d)
+typedef struct Reach {
+    const Line *v;
+    size_t n;
+    const Def *defs;
+    size_t ndefs;
+    const Names *names;
+    const size_t *macro_start; /* first line of each macro */
+    size_t nmacros;
+    char *live;                /* ndefs definitions, then nmacros macros */
+    size_t *stack, top;
+} Reach;
+
+/* Every identifier of line i that names a definition or macro makes it live. */
+static void scan_line(Reach *r, size_t i, int self)
 {
-    size_t macro_start = 0;
-    for (size_t i = 0; i < n; i++) {
-        int continued = i > 0 && v[i - 1].kind == L_MACRO && v[i - 1].len > 0 && v[i - 1].s[v[i - 1].len - 1] == '\\';
-        if (v[i].kind == L_MACRO && !continued)
-            macro_start = i;
-        if (i >= defs[d].first && i <= defs[d].last)
+    const char *s = r->v[i].s, *end = s + r->v[i].len;
+    while (s < end) {
+        if (!(isalpha((unsigned char)*s) || *s == '_')) {
+            s++;
             continue;
-        if (v[i].kind == L_BODY && !in_dead_def(defs, ndefs, i) && mentions(v[i].s, v[i].len, defs[d].name))
-            return 1;
-        if (v[i].kind == L_MACRO && mentions(v[i].s, v[i].len, defs[d].name) && macro_live(v, n, defs, ndefs, macro_start))
-            return 1;
+        }
+        const char *w = s;
+        while (s < end && ident_char(*s))
+            s++;
+        int id = names_find(r->names, w, (size_t)(s - w)) - 1;
+        if (id == -1)
+            continue;
+        size_t k = id >= 0 ? (size_t)id : r->ndefs + (size_t)(-1 - id);
+        if ((int)k != self && !r->live[k]) {
+            r->live[k] = 1;
+            r->stack[r->top++] = k;
+        }
     }
-    return 0;
+}
+
+/* Lines of definition or macro k. */
+static void scan_item(Reach *r, size_t k)
+{
+    if (k < r->ndefs) {
+        for (size_t i = r->defs[k].first; i <= r->defs[k].last; i++)
+            scan_line(r, i, (int)k);
+        return;
+    }
+    size_t i = r->macro_start[k - r->ndefs];
+    do
+        scan_line(r, i, (int)k);
+    while (ends_with(&r->v[i], '\\') && ++i < r->n);
+}
+
+/* What the exported functions, one-line definitions and directives reach,
+ * through function bodies and macros; the rest of defs is dead. */
+static int mark_dead(const Line *v, size_t n, Def *defs, size_t ndefs)
+{
+    Names *names = calloc(1, sizeof *names);
+    size_t *macro_start = malloc((n + 1) * sizeof *macro_start), nmacros = 0;
+    char *in_def = calloc(n + 1, 1);
+    Reach r = {v, n, defs, ndefs, names, macro_start, 0, NULL, NULL, 0};
+    if (names == NULL || macro_start == NULL || in_def == NULL) {
+        free(names);
+        free(macro_start);
+        free(in_def);
+        return -1;
+    }
+    char (*mname)[96] = malloc((n + 1) * sizeof *mname);
+    r.live = calloc(ndefs + n + 1, 1);
+    r.stack = malloc((ndefs + n + 1) * sizeof *r.stack);
+    int ok = mname && r.live && r.stack;
+    for (size_t d = 0; ok && d < ndefs; d++) {
+        names_add(names, defs[d].name, (int)d);
+        memset(in_def + defs[d].first, 1, defs[d].last - defs[d].first + 1);
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        int continued = i > 0 && v[i - 1].kind == L_MACRO && ends_with(&v[i - 1], '\\');
+        if (v[i].kind != L_MACRO || continued)
+            continue;
+        macro_start[nmacros] = i;
+        macro_name(&v[i], mname[nmacros], sizeof mname[0]);
+        if (mname[nmacros][0])
+            names_add(names, mname[nmacros], -1 - (int)nmacros);
+        nmacros++;
+    }
+    r.nmacros = nmacros;
+    for (size_t i = 0; ok && i < n; i++) { /* the roots */
+        int one_line_def = v[i].kind == L_TOP && ends_with(&v[i], '}') && memchr(v[i].s, '{', v[i].len);
+        if ((v[i].kind == L_BODY && !in_def[i]) || one_line_def)
+            scan_line(&r, i, -1);
+    }
+    for (size_t m = 0; ok && m < nmacros; m++)
+        if (mname[m][0] == '\0' && !r.live[ndefs + m]) { /* a directive */
+            r.live[ndefs + m] = 1;
+            r.stack[r.top++] = ndefs + m;
+        }
+    while (ok && r.top > 0)
+        scan_item(&r, r.stack[--r.top]);
+    for (size_t d = 0; ok && d < ndefs; d++)
+        defs[d].dead = !r.live[d];
+    free(names);
+    free(macro_start);
+    free(in_def);
+    free(mname);
+    free(r.live);
+    free(r.stack);
+    return ok ? 0 : -1;
 }
 
 /* Top-level prototypes (statements ending in ';') that declare name. */
@@ -246,11 +329,10 @@ void code_prune_statics(StrBuf *sb)
         return;
     }
     size_t ndefs = classify(v, n, defs, MAX_DEFS);
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (size_t d = 0; d < ndefs; d++)
-            if (!defs[d].dead && !referenced(v, n, defs, ndefs, d))
-                defs[d].dead = changed = 1;
+    if (mark_dead(v, n, defs, ndefs) != 0) { /* out of memory: keep the file as it is */
+        free(v);
+        free(defs);
+        return;
     }
     for (size_t d = 0; d < ndefs; d++) {
         if (!defs[d].dead)

@@ -76,40 +76,10 @@ static inline double ntkc_acos(double x)
     double a = small ? a_small : (x < 0 ? a_neg : a_pos);
     return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;
 }
-static inline double ntkc_asin(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? ax * ax : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
-    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
-    return x < 0 ? -a : a;
-}
 /* ReLU's arc-cosine kernel without libm's acos: the same values to a few
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
  * 2·asin(√((1-u)/2)). */
-static inline double ntkc_asin_small(double y)
-{
-    double z = y * y;
-    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
-     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps
-     * the dependency chain short. fma is correctly rounded everywhere (one
-     * instruction where the CPU has it, else libm), so every back end gets
-     * the same bits; it makes the ReLU 12% faster than mul + add. */
-    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
-    double q0 = fma(z4, fma(z2, fma(0.011549086612987425, z, 0.013965009932053607),
-                            fma(0.017352757477819787, z, 0.02237215927967998)),
-                    fma(z2, fma(0.030381944441363808, z, 0.0446428571428834),
-                        fma(0.07499999999999991, z, 0.16666666666666666)));
-    double q1 = fma(z4, fma(z2, 0.0307187689951911, fma(-0.024020544918554612, z, 0.022553563638202986)),
-                    fma(z2, fma(0.0003808530332907241, z, 0.008795006076488431),
-                        fma(0.008135829925501655, z, 0.009792751320201996)));
-    return fma(y * z, fma(z8, q1, q0), y);
-}
-
 /* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
  * a ReLU layer hold both: a pair takes no division and no √ of its variances).
  * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
@@ -122,29 +92,26 @@ static inline double ntkc_asin_small(double y)
  * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for
  * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both
  * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
-static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
-{
-    double norm = q1 * q2;
-    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
-    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
-    double u = fabs(rho), d = 1.0 - u; /* 1 - u is exact for u >= 1/2 */
-    int snap = d < 8.8817841970012523e-16;
-    d = snap ? d * 0.0 : d;
-    u = snap ? 1.0 - d : u;
-    double ys = sqrt(0.5 * d);
-    double y = u > 0.5 ? ys : u;
-    double as = ntkc_asin_small(y);
-    double a = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(u) */
-    double w = rho < 0.0 ? -a : NTKC_PI - a;
-    /* √(1 − ρ²) as √((1 − u)(1 + u)) */
-    *s = norm * (sqrt(d * (1.0 + u)) + w * u) * (0.5 / NTKC_PI);
-    *t *= fabs(w) * (0.5 / NTKC_PI);
-}
 void *malloc(size_t);
 void free(void *);
 
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
+
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+size_t ntkcnet_activations_prep_size(void);
+void ntkcnet_activations_prep(size_t n, const double *x, size_t dim, double *prep);
+int ntkcnet_activations_uses_gram(void);
+size_t ntkcnet_activations_tile(size_t rows, size_t cols,
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo);
+/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows
+ * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim
+ * does not fit the net, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_activations(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk);
 
 NTKC_INLINE void ntkc_dual_swish(const double *p, double s11, double s12, double s22,
     double *T, double *Td);
@@ -233,13 +200,6 @@ NTKC_INLINE void ntkc_dual_mish(const double *p, double s11, double s12, double 
 double log1p(double);
 #ifndef NTKC_FN_sigmoid
 #define NTKC_FN_sigmoid
-static double ntkc_fn_sigmoid(double a)
-{
-    if (a >= 0.0)
-        return 1.0 / (1.0 + exp(-a));
-    double e = exp(a);
-    return e / (1.0 + e);
-}
 #endif
 #ifndef NTKC_FN_softplus
 #define NTKC_FN_softplus
@@ -400,7 +360,7 @@ static void ntkc_block_act_gelu(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-    double T, Td;
+        double T, Td;
         ntkc_dual_gelu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -412,7 +372,7 @@ static void ntkc_block_act_leaky_relu(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-    double T, Td;
+        double T, Td;
         ntkc_dual_leaky_relu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -436,13 +396,18 @@ void ntkc_block_act_leaky_relu(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t);
 #endif
 
-size_t ntkcnet_activations_prep_size(void) { return 4; }
+/* doubles of one input's prep record: the variance before every activation */
+enum {
+    ntkcnet_activations_RECORD = 4,
+};
+
+size_t ntkcnet_activations_prep_size(void) { return ntkcnet_activations_RECORD; }
 
 void ntkcnet_activations_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * dim;
-        double *v = prep + i * 4;
+        double *v = prep + i * ntkcnet_activations_RECORD;
         double s = 0;
         for (size_t k = 0; k < dim; k++)
             s += xi[k] * xi[k];
@@ -493,22 +458,23 @@ void ntkcnet_activations_prep(size_t n, const double *x, size_t dim, double *pre
 int ntkcnet_activations_uses_gram(void) { return 1; }
 
 size_t ntkcnet_activations_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo)
 {
     double s[NTKC_BLOCK], t[NTKC_BLOCK];
     size_t bad = 0;
+    double *vt;
     (void)x1, (void)x2;
     /* the columns' records slot by slot (slot k at vt + k·cols): the
      * block primitives read them contiguously */
-    double *vt = malloc((cols * 4 + 1) * sizeof(double));
+    vt = malloc((cols * ntkcnet_activations_RECORD + 1) * sizeof(double));
     if (!vt)
         return rows * cols;
-    ntkc_block_records(cols, 4, prep2, vt);
+    ntkc_block_records(cols, ntkcnet_activations_RECORD, prep2, vt);
     for (size_t i = 0; i < rows; i++) {
-        const double *v1 = prep1 + i * 4;
+        const double *v1 = prep1 + i * ntkcnet_activations_RECORD;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
@@ -552,18 +518,18 @@ size_t ntkcnet_activations_tile(size_t rows, size_t cols,
 }
 
 int ntkcnet_activations(size_t n1, const double *x1, size_t n2, const double *x2,
-            size_t dim, double *nngp, double *ntk)
+    size_t dim, double *nngp, double *ntk)
 {
+    size_t pn = ntkcnet_activations_prep_size(), bad = 0;
+    double *p1, *p2, *row;
     if (dim == 0)
         return 1;
-    size_t pn = ntkcnet_activations_prep_size();
-    double *p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
+    p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * pn, *row = p2 + n2 * pn;
+    p2 = p1 + n1 * pn, row = p2 + n2 * pn;
     ntkcnet_activations_prep(n1, x1, dim, p1);
     ntkcnet_activations_prep(n2, x2, dim, p2);
-    size_t bad = 0;
     for (size_t i = 0; i < n1; i++) {
         for (size_t j = 0; j < n2; j++) {
             double g = 0;
@@ -572,7 +538,7 @@ int ntkcnet_activations(size_t n1, const double *x1, size_t n2, const double *x2
             row[j] = g;
         }
         bad += ntkcnet_activations_tile(1, n2, x1 + i * dim, p1 + i * pn, x2, p2, dim, row, n2,
-                            nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
+                        nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
     }
     free(p1);
     return bad ? 3 : 0;

@@ -42,51 +42,8 @@ NTKC_VEC double pow(double, double);
 #define NTKC_PIO2_LO 6.12323399573676603587e-17
 #define NTKC_PIO4_HI 7.85398163397448278999e-01
 /* asin(x) = x + x·R(x²) for |x| <= 0.5. */
-static inline double ntkc_asin_r(double z)
-{
-    double p = z * (1.66666666666666657415e-01 +
-               z * (-3.25565818622400915405e-01 +
-               z * (2.01212532134862925881e-01 +
-               z * (-4.00555345006794114027e-02 +
-               z * (7.91534994289814532176e-04 +
-               z * 3.47933107596021167570e-05)))));
-    double q = 1.0 + z * (-2.40339491173441421878e+00 +
-                     z * (2.02094576023350569471e+00 +
-                     z * (-6.88283971605453293030e-01 +
-                     z * 7.70381505559019352791e-02)));
-    return p / q;
-}
 /* The high 26 bits of s (Veltkamp's split): hi·hi is exact. */
-static inline double ntkc_hi26(double s)
-{
-    double c = s * 134217729.0;
-    return c - (c - s);
-}
 /* |x| >= 0.5 uses asin(x) = π/2 − 2·asin(√((1−|x|)/2)), √ split as hi + lo. */
-static inline double ntkc_acos(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? x * x : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double a_small = NTKC_PIO2_HI - (x - (NTKC_PIO2_LO - x * r));
-    double a_neg = 2.0 * (NTKC_PIO2_HI - (s + (r * s - NTKC_PIO2_LO)));
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double a_pos = 2.0 * (hi + (r * s + lo));
-    double a = small ? a_small : (x < 0 ? a_neg : a_pos);
-    return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;
-}
-static inline double ntkc_asin(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? ax * ax : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
-    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
-    return x < 0 ? -a : a;
-}
 /* ReLU's arc-cosine kernel without libm's acos: the same values to a few
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
@@ -146,6 +103,22 @@ void free(void *);
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+size_t ntkcnet_cntk_prep_size(void);
+void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep);
+int ntkcnet_cntk_uses_gram(void);
+size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo);
+size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo);
+/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows
+ * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim
+ * does not fit the net, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk);
+
 /* ---- ntkc image-kernel helpers ------------------------------------------
  * A "plane" holds the kernel entries of the pixel pairs (p, p + (a, b)) of an
  * H×W grid: pixel (i, j) of x1 with (i + a, j + b) of x2 (indices wrap on
@@ -156,8 +129,11 @@ void free(void *);
  * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */
 
 /* FP exceptions are never inspected: let the optimising back end vectorise
- * loops with selects (tcc ignores the pragma; clang does not know it). */
-#if defined(__GNUC__) && !defined(__clang__)
+ * loops with selects (tcc ignores the pragma; clang does not know it). Scoped:
+ * pushed here, popped at the end of the file (emit_image_runtime_end), so a
+ * file that includes or pastes the emitted code keeps its own options. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__TINYC__)
+#pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
 #endif
 
@@ -478,39 +454,8 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
 }
 
 /* dense on images (per pixel): Σ ← w2·Σ + b2, Θ ← w2·Θ + Σ. */
-NTKC_FN void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2,
-                                    double b2)
-{
-    int n = ntkc_area(H, W, a, b, ch, cw) * NTKC_LANES;
-    for (int e = 0; e < n; e++) {
-        double s = w2 * S[e] + b2;
-        S[e] = s;
-        T[e] = w2 * T[e] + s;
-    }
-}
-
 /* The two cases in loops of their own, as ntkc_relu_row: each is a plain
  * loop the compiler vectorises once f is inlined. */
-NTKC_LEAF void ntkc_act_row(ntkc_dual_fn f, const double *p, int n, double *restrict s, double *restrict t,
-                            const double *restrict v1, int bc, const double *restrict v2)
-{
-    double T, Td;
-    if (bc) {
-        for (int j = 0; j < n; j++)
-            for (int l = 0; l < NTKC_LANES; l++) {
-                f(p, v1[j], s[j * NTKC_LANES + l], v2[j * NTKC_LANES + l], &T, &Td);
-                s[j * NTKC_LANES + l] = T;
-                t[j * NTKC_LANES + l] *= Td;
-            }
-    } else {
-        for (int e = 0; e < n * NTKC_LANES; e++) {
-            f(p, v1[e], s[e], v2[e], &T, &Td);
-            s[e] = T;
-            t[e] *= Td;
-        }
-    }
-}
-
 /* ntkc_relu_qr, ReLU's dual for one pair from the records, is in the prelude
  * (compiler/kernel_c/ntkc_math.h): fully connected nets use it too. */
 
@@ -532,12 +477,6 @@ NTKC_ROW void ntkc_relu_row(int n, double *restrict s, double *restrict t, const
     }
 }
 
-NTKC_FN void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b,
-                                  int ch, int cw, const double *v1, int bc, const double *v2)
-{
-    NTKC_ACT_PLANE(f);
-}
-
 /* v1, v2: the layer's records, √v of the H×W pixels then 1/√v (ntkc_fill_relu). */
 NTKC_FN void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw,
                                    const double *v1, int bc, const double *v2)
@@ -547,22 +486,6 @@ NTKC_FN void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, i
     NTKC_ROWS(H, W, a, b, ch, cw,
               ntkc_relu_row(n, S + s, T + s, NTKC_V1(v1, bc, p1), NTKC_V1(r1, bc, p1), bc,
                             v2 + p2 * NTKC_LANES, r2 + p2 * NTKC_LANES));
-}
-
-NTKC_FN void ntkc_ln_row(int n, double *s, double *t, const double *v1, int bc, const double *v2, double eps)
-{
-    for (int j = 0; j < n; j++)
-        for (int l = 0; l < NTKC_LANES; l++) {
-            double r = 1.0 / sqrt((NTKC_R1(v1, bc, j, l) + eps) * (v2[j * NTKC_LANES + l] + eps));
-            s[j * NTKC_LANES + l] *= r;
-            t[j * NTKC_LANES + l] *= r;
-        }
-}
-
-NTKC_FN void ntkc_ln_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1,
-                                 int bc, const double *v2, double eps)
-{
-    NTKC_ROWS(H, W, a, b, ch, cw, ntkc_ln_row(n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES, eps));
 }
 
 /* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2 concat). */
@@ -694,17 +617,6 @@ NTKC_FN void ntkc_expand(double *v, const double *const *rec, int n)
 
 /* The prep run: the same-pixel plane gives each lane's variances, into its
  * record and into the lane-expanded maps v1 = v2. */
-NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double *S, int off, int n)
-{
-    for (int k = 0; k < n; k++)
-        for (int l = 0; l < NTKC_LANES; l++) {
-            double v = S[k * NTKC_LANES + l], s = v > 0.0 ? v : 0.0;
-            rec[l][off + k] = s;
-            v1[(off + k) * NTKC_LANES + l] = s;
-            v2[(off + k) * NTKC_LANES + l] = s;
-        }
-}
-
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
  * 1/√v is 0 for a zero variance (see ntkc_relu_qr). */
 NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)
@@ -724,11 +636,7 @@ void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
-void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
-void ntkc_act_plane(ntkc_dual_fn f, const double *p, double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
-void ntkc_ln_row(int n, double *s, double *t, const double *v1, int bc, const double *v2, double eps);
-void ntkc_ln_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2, double eps);
 void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, const double *Sb, const double *Tb, int len);
 void ntkc_sum(const double *S, int n, double *acc);
 void ntkc_store_plane(double *B, const double *S, int H, int W, int a, int b, int ch, int cw);
@@ -737,10 +645,28 @@ void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int H, int W
 int ntkc_offset(int k, int cyc);
 int ntkc_put(double *nngp, double *ntk, size_t at, double s, double t);
 void ntkc_expand(double *v, const double *const *rec, int n);
-void ntkc_fill(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
 void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n);
 #endif
 
+
+/* the layout of records and workspaces, in doubles */
+enum {
+    ntkcnet_cntk_RECORD = 746,
+    ntkcnet_cntk_RECORD_NNGP = 744,
+    ntkcnet_cntk_RECORD_NTK = 745,
+    ntkcnet_cntk_LANE_RECORD = 5968,
+    ntkcnet_cntk_WS_ENTRY = 17921,
+    ntkcnet_cntk_WS_PREP = 35825,
+    ntkcnet_cntk_WS_TILE = 23889,
+    ntkcnet_cntk_WS_PAIRS = 29857,
+    ntkcnet_cntk_DIM = 64,
+    ntkcnet_cntk_PLANES = 9,
+    ntkcnet_cntk_PLANE = 512,
+    ntkcnet_cntk_X1_AT = 4608,
+    ntkcnet_cntk_X2_AT = 5120,
+    ntkcnet_cntk_BIG_AT = 5632,
+    ntkcnet_cntk_BIG = 2048,
+};
 
 /* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep
  * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)
@@ -750,20 +676,22 @@ void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S,
  * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then
  * NTK. */
 static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,
-                          int bc, double *const *fill, size_t dim, double *ws, double *out)
+    int bc, double *const *fill, size_t dim, double *ws, double *out)
 {
     double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};
     size_t v1s = bc ? 1 : NTKC_LANES;
-    (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
-    double *pl[9];
-    for (int k = 0; k < 9; k++)
-        pl[k] = ws + k * 512;
-    double *X1 = ws + 4608, *X2 = X1 + 512;
-    if (!bc && x1 != x2)
-        ntkc_lanes(x1, 64, X1);
-    const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;
-    double *bS = ws + 5632, *bT = bS + 2048, *inS = bT + 2048, *inT = inS + 2048, *t1 = inT + 2048, *t2 = t1 + 2048;
+    double *pl[ntkcnet_cntk_PLANES];
+    double *X1 = ws + ntkcnet_cntk_X1_AT, *X2 = ws + ntkcnet_cntk_X2_AT;
+    const double *X1r;
+    double *bS = ws + ntkcnet_cntk_BIG_AT, *bT = bS + ntkcnet_cntk_BIG, *inS = bT + ntkcnet_cntk_BIG, *inT = inS + ntkcnet_cntk_BIG;
+    double *t1 = inT + ntkcnet_cntk_BIG, *t2 = t1 + ntkcnet_cntk_BIG;
     (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;
+    (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;
+    for (int k = 0; k < ntkcnet_cntk_PLANES; k++)
+        pl[k] = ws + k * ntkcnet_cntk_PLANE;
+    if (!bc && x1 != x2)
+        ntkc_lanes(x1, ntkcnet_cntk_DIM, X1);
+    X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;
     double as[NTKC_LANES], at[NTKC_LANES];
     /* segment 0: 8x8 -> 4x4, 49 planes */
     for (int l = 0; l < NTKC_LANES; l++)
@@ -870,31 +798,32 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }
 
-size_t ntkcnet_cntk_prep_size(void) { return 746; }
+size_t ntkcnet_cntk_prep_size(void) { return ntkcnet_cntk_RECORD; }
 
 int ntkcnet_cntk_uses_gram(void) { return 0; }
 
 void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(35825 * sizeof(double)), out[2 * NTKC_LANES];
+    double *ws = malloc(ntkcnet_cntk_WS_PREP * sizeof(double)), out[2 * NTKC_LANES];
+    double *v1, *v2, *spare;
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 746; k++)
+        for (size_t k = 0; k < n * ntkcnet_cntk_RECORD; k++)
             prep[k] = 0.0 / 0.0;
         return;
     }
-    double *v1 = ws + 17921, *v2 = v1 + 5968, *spare = v2 + 5968;
+    v1 = ws + ntkcnet_cntk_WS_ENTRY, v2 = v1 + ntkcnet_cntk_LANE_RECORD, spare = v2 + ntkcnet_cntk_LANE_RECORD;
     for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {
         const double *xl[NTKC_LANES];
         double *rec[NTKC_LANES];
         for (int l = 0; l < NTKC_LANES; l++) {
             int real = i0 + l < n;
             xl[l] = x + (real ? i0 + l : i0) * dim;
-            rec[l] = real ? prep + (i0 + l) * 746 : spare + l * 746;
+            rec[l] = real ? prep + (i0 + l) * ntkcnet_cntk_RECORD : spare + l * ntkcnet_cntk_RECORD;
         }
-        ntkc_lanes(xl, 64, ws + 5120);
+        ntkc_lanes(xl, ntkcnet_cntk_DIM, ws + ntkcnet_cntk_X2_AT);
         ntkcnet_cntk_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);
         for (int l = 0; l < NTKC_LANES; l++)
-            rec[l][744] = out[l], rec[l][745] = out[NTKC_LANES + l];
+            rec[l][ntkcnet_cntk_RECORD_NNGP] = out[l], rec[l][ntkcnet_cntk_RECORD_NTK] = out[NTKC_LANES + l];
     }
     free(ws);
 }
@@ -902,11 +831,11 @@ void ntkcnet_cntk_prep(size_t n, const double *x, size_t dim, double *prep)
 /* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's
  * records (and inputs) are lane-expanded once and serve every row. */
 static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
-                           const double *x1, const double *prep1,
-                           const double *x2, const double *prep2, size_t dim,
-                           double *nngp, double *ntk, size_t ldo, double *ws)
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    double *nngp, double *ntk, size_t ldo, double *ws)
 {
-    double out[2 * NTKC_LANES], *v2 = ws + 17921;
+    double out[2 * NTKC_LANES], *v2 = ws + ntkcnet_cntk_WS_ENTRY;
     size_t bad = 0;
     for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {
         size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;
@@ -914,14 +843,14 @@ static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
         for (size_t l = 0; l < NTKC_LANES; l++) {
             size_t j = j0 + (l < m ? l : m - 1);
             x2l[l] = x2 + j * dim;
-            r2[l] = prep2 + j * 746;
+            r2[l] = prep2 + j * ntkcnet_cntk_RECORD;
         }
-        ntkc_expand(v2, r2, 746);
-        ntkc_lanes(x2l, 64, ws + 5120);
+        ntkc_expand(v2, r2, ntkcnet_cntk_RECORD);
+        ntkc_lanes(x2l, ntkcnet_cntk_DIM, ws + ntkcnet_cntk_X2_AT);
         for (size_t i = 0; i < rows; i++) {
             for (int l = 0; l < NTKC_LANES; l++)
                 x1l[l] = x1 + i * dim;
-            ntkcnet_cntk_entry(x1l, x2l, (double *)(prep1 + i * 746), v2, 1, 0, dim, ws, out);
+            ntkcnet_cntk_entry(x1l, x2l, (double *)(prep1 + i * ntkcnet_cntk_RECORD), v2, 1, 0, dim, ws, out);
             for (size_t l = 0; l < m; l++)
                 bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);
         }
@@ -930,16 +859,17 @@ static size_t ntkcnet_cntk_cols(size_t rows, size_t cols,
 }
 
 size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(23889 * sizeof(double));
+    double *ws = malloc(ntkcnet_cntk_WS_TILE * sizeof(double));
+    size_t bad;
     (void)gram, (void)ldg;
     if (!ws)
         return rows * cols;
-    size_t bad = ntkcnet_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
+    bad = ntkcnet_cntk_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);
     free(ws);
     return bad;
 }
@@ -948,20 +878,20 @@ size_t ntkcnet_cntk_tile(size_t rows, size_t cols,
  * both sides' records lane-expanded: how the triangle's diagonal blocks
  * fill every lane. */
 static size_t ntkcnet_cntk_pairs(int np, const size_t *pi, const size_t *pj, const double *x,
-                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
-                            double *ws)
+    const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,
+    double *ws)
 {
-    double out[2 * NTKC_LANES], *v1 = ws + 17921, *v2 = v1 + 5968;
+    double out[2 * NTKC_LANES], *v1 = ws + ntkcnet_cntk_WS_ENTRY, *v2 = v1 + ntkcnet_cntk_LANE_RECORD;
     const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];
     size_t bad = 0;
     for (int l = 0; l < NTKC_LANES; l++) {
         size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];
         x1l[l] = x + i * dim, x2l[l] = x + j * dim;
-        r1[l] = prep + i * 746, r2[l] = prep + j * 746;
+        r1[l] = prep + i * ntkcnet_cntk_RECORD, r2[l] = prep + j * ntkcnet_cntk_RECORD;
     }
-    ntkc_expand(v1, r1, 746);
-    ntkc_expand(v2, r2, 746);
-    ntkc_lanes(x2l, 64, ws + 5120);
+    ntkc_expand(v1, r1, ntkcnet_cntk_RECORD);
+    ntkc_expand(v2, r2, ntkcnet_cntk_RECORD);
+    ntkc_lanes(x2l, ntkcnet_cntk_DIM, ws + ntkcnet_cntk_X2_AT);
     ntkcnet_cntk_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);
     for (int l = 0; l < np; l++)
         bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);
@@ -972,18 +902,19 @@ static size_t ntkcnet_cntk_pairs(int np, const size_t *pi, const size_t *pj, con
  * from the records, above the 8x8 diagonal blocks by column groups, the
  * blocks' other 28 entries each packed 8 to a pass. */
 size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t dim,
-                   double *nngp, double *ntk, size_t ldo)
+    double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(29857 * sizeof(double));
+    double *ws = malloc(ntkcnet_cntk_WS_PAIRS * sizeof(double));
     size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];
     int np = 0;
     if (!ws)
         return n * n;
     for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)
         bad += ntkcnet_cntk_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,
-                            prep + j0 * 746, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
+            prep + j0 * ntkcnet_cntk_RECORD, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);
     for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */
-        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * 746 + 744], prep[i * 746 + 745]);
+        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * ntkcnet_cntk_RECORD + ntkcnet_cntk_RECORD_NNGP],
+                        prep[i * ntkcnet_cntk_RECORD + ntkcnet_cntk_RECORD_NTK]);
     for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {
         size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;
         for (size_t i = b0; i < b1; i++)
@@ -992,8 +923,8 @@ size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t di
                 if (++np == NTKC_LANES) {
                     bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
                     np = 0;
-                }
             }
+        }
     }
     if (np)
         bad += ntkcnet_cntk_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);
@@ -1002,17 +933,22 @@ size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t di
 }
 
 int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
-            size_t dim, double *nngp, double *ntk)
+    size_t dim, double *nngp, double *ntk)
 {
+    double *p1, *p2;
+    size_t bad;
     if (dim != 64)
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 746 * sizeof(double));
+    p1 = malloc((n1 + n2 + 1) * ntkcnet_cntk_RECORD * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * 746;
+    p2 = p1 + n1 * ntkcnet_cntk_RECORD;
     ntkcnet_cntk_prep(n1, x1, dim, p1);
     ntkcnet_cntk_prep(n2, x2, dim, p2);
-    size_t bad = ntkcnet_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    bad = ntkcnet_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__TINYC__)
+#pragma GCC pop_options
+#endif

@@ -76,17 +76,6 @@ static inline double ntkc_acos(double x)
     double a = small ? a_small : (x < 0 ? a_neg : a_pos);
     return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;
 }
-static inline double ntkc_asin(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? ax * ax : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
-    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
-    return x < 0 ? -a : a;
-}
 /* ReLU's arc-cosine kernel without libm's acos: the same values to a few
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
@@ -145,6 +134,21 @@ void free(void *);
 
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
+
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+size_t ntkcnet_digits_fc_prep_size(void);
+void ntkcnet_digits_fc_prep(size_t n, const double *x, size_t dim, double *prep);
+int ntkcnet_digits_fc_uses_gram(void);
+size_t ntkcnet_digits_fc_tile(size_t rows, size_t cols,
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo);
+/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows
+ * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim
+ * does not fit the net, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_digits_fc(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk);
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     double *T, double *Td);
@@ -232,13 +236,18 @@ void ntkc_block_records(size_t cols, size_t nvar, const double *restrict prep,
     double *restrict vt);
 #endif
 
-size_t ntkcnet_digits_fc_prep_size(void) { return 2; }
+/* doubles of one input's prep record: the variance before every activation */
+enum {
+    ntkcnet_digits_fc_RECORD = 2,
+};
+
+size_t ntkcnet_digits_fc_prep_size(void) { return ntkcnet_digits_fc_RECORD; }
 
 void ntkcnet_digits_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * dim;
-        double *v = prep + i * 2;
+        double *v = prep + i * ntkcnet_digits_fc_RECORD;
         double s = 0;
         for (size_t k = 0; k < dim; k++)
             s += xi[k] * xi[k];
@@ -263,22 +272,23 @@ void ntkcnet_digits_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 int ntkcnet_digits_fc_uses_gram(void) { return 1; }
 
 size_t ntkcnet_digits_fc_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo)
 {
     double s[NTKC_BLOCK], t[NTKC_BLOCK];
     size_t bad = 0;
+    double *vt;
     (void)x1, (void)x2;
     /* the columns' records slot by slot (slot k at vt + k·cols): the
      * block primitives read them contiguously */
-    double *vt = malloc((cols * 2 + 1) * sizeof(double));
+    vt = malloc((cols * ntkcnet_digits_fc_RECORD + 1) * sizeof(double));
     if (!vt)
         return rows * cols;
-    ntkc_block_records(cols, 2, prep2, vt);
+    ntkc_block_records(cols, ntkcnet_digits_fc_RECORD, prep2, vt);
     for (size_t i = 0; i < rows; i++) {
-        const double *v1 = prep1 + i * 2;
+        const double *v1 = prep1 + i * ntkcnet_digits_fc_RECORD;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
@@ -300,18 +310,18 @@ size_t ntkcnet_digits_fc_tile(size_t rows, size_t cols,
 }
 
 int ntkcnet_digits_fc(size_t n1, const double *x1, size_t n2, const double *x2,
-            size_t dim, double *nngp, double *ntk)
+    size_t dim, double *nngp, double *ntk)
 {
+    size_t pn = ntkcnet_digits_fc_prep_size(), bad = 0;
+    double *p1, *p2, *row;
     if (dim == 0)
         return 1;
-    size_t pn = ntkcnet_digits_fc_prep_size();
-    double *p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
+    p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * pn, *row = p2 + n2 * pn;
+    p2 = p1 + n1 * pn, row = p2 + n2 * pn;
     ntkcnet_digits_fc_prep(n1, x1, dim, p1);
     ntkcnet_digits_fc_prep(n2, x2, dim, p2);
-    size_t bad = 0;
     for (size_t i = 0; i < n1; i++) {
         for (size_t j = 0; j < n2; j++) {
             double g = 0;
@@ -320,7 +330,7 @@ int ntkcnet_digits_fc(size_t n1, const double *x1, size_t n2, const double *x2,
             row[j] = g;
         }
         bad += ntkcnet_digits_fc_tile(1, n2, x1 + i * dim, p1 + i * pn, x2, p2, dim, row, n2,
-                            nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
+                        nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
     }
     free(p1);
     return bad ? 3 : 0;

@@ -146,6 +146,21 @@ void free(void *);
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+size_t ntkcnet_fc_prep_size(void);
+void ntkcnet_fc_prep(size_t n, const double *x, size_t dim, double *prep);
+int ntkcnet_fc_uses_gram(void);
+size_t ntkcnet_fc_tile(size_t rows, size_t cols,
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo);
+/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows
+ * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim
+ * does not fit the net, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_fc(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk);
+
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     double *T, double *Td);
 /* ReLU: arc-cosine kernel of order 1 (Cho & Saul 2009). */
@@ -242,7 +257,7 @@ static void ntkc_block_act_erf(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-    double T, Td;
+        double T, Td;
         ntkc_dual_erf(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -265,13 +280,18 @@ void ntkc_block_act_erf(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t);
 #endif
 
-size_t ntkcnet_fc_prep_size(void) { return 4; }
+/* doubles of one input's prep record: the variance before every activation */
+enum {
+    ntkcnet_fc_RECORD = 4,
+};
+
+size_t ntkcnet_fc_prep_size(void) { return ntkcnet_fc_RECORD; }
 
 void ntkcnet_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 {
     for (size_t i = 0; i < n; i++) {
         const double *xi = x + i * dim;
-        double *v = prep + i * 4;
+        double *v = prep + i * ntkcnet_fc_RECORD;
         double s = 0;
         for (size_t k = 0; k < dim; k++)
             s += xi[k] * xi[k];
@@ -314,22 +334,23 @@ void ntkcnet_fc_prep(size_t n, const double *x, size_t dim, double *prep)
 int ntkcnet_fc_uses_gram(void) { return 1; }
 
 size_t ntkcnet_fc_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo)
 {
     double s[NTKC_BLOCK], t[NTKC_BLOCK];
     size_t bad = 0;
+    double *vt;
     (void)x1, (void)x2;
     /* the columns' records slot by slot (slot k at vt + k·cols): the
      * block primitives read them contiguously */
-    double *vt = malloc((cols * 4 + 1) * sizeof(double));
+    vt = malloc((cols * ntkcnet_fc_RECORD + 1) * sizeof(double));
     if (!vt)
         return rows * cols;
-    ntkc_block_records(cols, 4, prep2, vt);
+    ntkc_block_records(cols, ntkcnet_fc_RECORD, prep2, vt);
     for (size_t i = 0; i < rows; i++) {
-        const double *v1 = prep1 + i * 4;
+        const double *v1 = prep1 + i * ntkcnet_fc_RECORD;
         (void)v1;
         for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {
             size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;
@@ -359,18 +380,18 @@ size_t ntkcnet_fc_tile(size_t rows, size_t cols,
 }
 
 int ntkcnet_fc(size_t n1, const double *x1, size_t n2, const double *x2,
-            size_t dim, double *nngp, double *ntk)
+    size_t dim, double *nngp, double *ntk)
 {
+    size_t pn = ntkcnet_fc_prep_size(), bad = 0;
+    double *p1, *p2, *row;
     if (dim == 0)
         return 1;
-    size_t pn = ntkcnet_fc_prep_size();
-    double *p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
+    p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));
     if (!p1)
         return 2;
-    double *p2 = p1 + n1 * pn, *row = p2 + n2 * pn;
+    p2 = p1 + n1 * pn, row = p2 + n2 * pn;
     ntkcnet_fc_prep(n1, x1, dim, p1);
     ntkcnet_fc_prep(n2, x2, dim, p2);
-    size_t bad = 0;
     for (size_t i = 0; i < n1; i++) {
         for (size_t j = 0; j < n2; j++) {
             double g = 0;
@@ -379,7 +400,7 @@ int ntkcnet_fc(size_t n1, const double *x1, size_t n2, const double *x2,
             row[j] = g;
         }
         bad += ntkcnet_fc_tile(1, n2, x1 + i * dim, p1 + i * pn, x2, p2, dim, row, n2,
-                            nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
+                        nngp ? nngp + i * n2 : 0, ntk ? ntk + i * n2 : 0, n2);
     }
     free(p1);
     return bad ? 3 : 0;

@@ -76,40 +76,10 @@ static inline double ntkc_acos(double x)
     double a = small ? a_small : (x < 0 ? a_neg : a_pos);
     return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;
 }
-static inline double ntkc_asin(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? ax * ax : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
-    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
-    return x < 0 ? -a : a;
-}
 /* ReLU's arc-cosine kernel without libm's acos: the same values to a few
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
  * 2·asin(√((1-u)/2)). */
-static inline double ntkc_asin_small(double y)
-{
-    double z = y * y;
-    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
-     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps
-     * the dependency chain short. fma is correctly rounded everywhere (one
-     * instruction where the CPU has it, else libm), so every back end gets
-     * the same bits; it makes the ReLU 12% faster than mul + add. */
-    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
-    double q0 = fma(z4, fma(z2, fma(0.011549086612987425, z, 0.013965009932053607),
-                            fma(0.017352757477819787, z, 0.02237215927967998)),
-                    fma(z2, fma(0.030381944441363808, z, 0.0446428571428834),
-                        fma(0.07499999999999991, z, 0.16666666666666666)));
-    double q1 = fma(z4, fma(z2, 0.0307187689951911, fma(-0.024020544918554612, z, 0.022553563638202986)),
-                    fma(z2, fma(0.0003808530332907241, z, 0.008795006076488431),
-                        fma(0.008135829925501655, z, 0.009792751320201996)));
-    return fma(y * z, fma(z8, q1, q0), y);
-}
-
 /* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
  * a ReLU layer hold both: a pair takes no division and no √ of its variances).
  * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
@@ -122,32 +92,48 @@ static inline double ntkc_asin_small(double y)
  * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for
  * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both
  * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
-static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
-{
-    double norm = q1 * q2;
-    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
-    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
-    double u = fabs(rho), d = 1.0 - u; /* 1 - u is exact for u >= 1/2 */
-    int snap = d < 8.8817841970012523e-16;
-    d = snap ? d * 0.0 : d;
-    u = snap ? 1.0 - d : u;
-    double ys = sqrt(0.5 * d);
-    double y = u > 0.5 ? ys : u;
-    double as = ntkc_asin_small(y);
-    double a = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(u) */
-    double w = rho < 0.0 ? -a : NTKC_PI - a;
-    /* √(1 − ρ²) as √((1 − u)(1 + u)) */
-    *s = norm * (sqrt(d * (1.0 + u)) + w * u) * (0.5 / NTKC_PI);
-    *t *= fabs(w) * (0.5 / NTKC_PI);
-}
 void *malloc(size_t);
 void free(void *);
 
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
-/* Graph net: the elementwise segments of the node-pair recursion; the runtime
- * performs the input Gram, aggregation and readout (compiler/emit/graph_abi.h). */
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+#ifndef NTKC_GRAPH_SET_DEFINED
+#define NTKC_GRAPH_SET_DEFINED
+/* A set of graphs: count graphs of first[i + 1] - first[i] nodes each, node
+ * features x (first[count] rows of `features` values, row-major), and the
+ * undirected adjacency as CSR over all nodes: node u's neighbours are
+ * nbr[nbr_start[u] .. nbr_start[u + 1] - 1], indices within u's own graph,
+ * sorted, u itself excluded, every edge listed on both sides. */
+struct ntkc_graph_set {
+    size_t count, features;
+    const size_t *first;
+    const double *x;
+    const size_t *nbr_start;
+    const unsigned *nbr;
+};
+#endif
+const int *ntkcnet_gntk_graph_plan(void);
+size_t ntkcnet_gntk_graph_nvar(void);
+void ntkcnet_gntk_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,
+    double *s, double *t, size_t ld);
+void ntkcnet_gntk_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var);
+/* The standalone entry: nngp, ntk (count1 x count2, either may be NULL)
+ * between two sets of graphs (g2 == NULL: the set g1 with itself). A set
+ * of count graphs holds first[count + 1] (graph i's nodes are first[i] ..
+ * first[i + 1] - 1), x (first[count] x features, row-major), and the
+ * undirected adjacency as CSR over all nodes: the neighbours of node u are
+ * nbr[nbr_start[u] .. nbr_start[u + 1] - 1], node indices within u's own
+ * graph, sorted, without u itself, each edge listed on both sides.
+ * 0 on success, 1 when the features do not fit the net or a set is
+ * malformed, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_gntk(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,
+    double *nngp, double *ntk);
+
+/* Graph net: the plan of structural steps and the elementwise segments of
+ * the node-pair recursion (the ABI of compiler/emit/graph_abi.h, which the
+ * runtime drives), and a standalone entry driving them itself. */
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     double *T, double *Td);
@@ -169,15 +155,6 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
 /* Block primitives: the loops of one layer over a block of columns. The
  * libtcc back end links optimised copies compiled into ntkc instead. */
 #ifndef NTKC_HOST_PRIMITIVES
-static void ntkc_block_load(size_t m, const double *restrict g, double dim,
-    double *restrict s, double *restrict t)
-{
-    for (size_t j = 0; j < m; j++) {
-        s[j] = g[j] / dim;
-        t[j] = 0.0;
-    }
-}
-
 static void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t)
 {
@@ -187,28 +164,12 @@ static void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     }
 }
 
-static size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
-    double *restrict nngp, double *restrict ntk)
-{
-    size_t bad = 0;
-    /* x - x is 0 exactly when x is finite. */
-    for (size_t j = 0; j < m; j++)
-        bad += (s[j] - s[j] != 0.0) | (t[j] - t[j] != 0.0);
-    if (nngp)
-        for (size_t j = 0; j < m; j++)
-            nngp[j] = s[j];
-    if (ntk)
-        for (size_t j = 0; j < m; j++)
-            ntk[j] = t[j];
-    return bad;
-}
-
 static void ntkc_block_act_relu(const double *p, size_t m, double v1,
     const double *restrict v2,
     double *restrict s, double *restrict t)
 {
     for (size_t j = 0; j < m; j++) {
-    double T, Td;
+        double T, Td;
         ntkc_dual_relu(p, v1, s[j], v2[j], &T, &Td);
         s[j] = T;
         t[j] *= Td;
@@ -216,40 +177,256 @@ static void ntkc_block_act_relu(const double *p, size_t m, double v1,
 }
 
 #else
-void ntkc_block_load(size_t m, const double *restrict g, double dim,
-    double *restrict s, double *restrict t);
 void ntkc_block_dense_ntk(size_t m, double w2, double b2,
     double *restrict s, double *restrict t);
-size_t ntkc_block_store(size_t m, const double *restrict s, const double *restrict t,
-    double *restrict nngp, double *restrict ntk);
 void ntkc_block_act_relu(const double *p, size_t m, double v1,
     const double *restrict v2,
     double *restrict s, double *restrict t);
 #endif
 
+/* the plan's opcodes (compiler/emit/graph_abi.h) */
+enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
+
+typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,
+                             double *t, size_t ld);
+typedef void (*ntkc_gsegd_fn)(int k, size_t n, const double *d, size_t ldd, double *var);
+
+/* One graph net's generated part, and the state of one graph. */
+struct ntkc_gnet {
+    const int *plan;
+    size_t nvar;
+    ntkc_gseg_fn seg;
+    ntkc_gsegd_fn segd;
+};
+
+struct ntkc_ginfo {
+    size_t n;
+    const double *x;
+    const size_t *nbr_start; /* the graph's own rows of the set's CSR */
+    const unsigned *nbr;
+    double *var, *gvar; /* nvar × n slot-major; nvar after the readout */
+};
+
+/* Â's row u (self-loop slotted in order) summed over rows of in (cols wide). */
+static void ntkc_gsum_rows(const struct ntkc_ginfo *g, int self, const double *in, size_t cols, double *out)
+{
+    for (size_t u = 0; u < g->n; u++) {
+        const unsigned *nb = g->nbr + g->nbr_start[u];
+        size_t deg = g->nbr_start[u + 1] - g->nbr_start[u];
+        for (size_t j = 0; j < cols; j++) {
+            double a = 0;
+            int self_done = !self;
+            for (size_t k = 0; k <= deg; k++) {
+                if (!self_done && (k == deg || nb[k] > u)) {
+                    a += in[u * cols + j];
+                    self_done = 1;
+                }
+                if (k < deg)
+                    a += in[(size_t)nb[k] * cols + j];
+            }
+            out[u * cols + j] = a;
+        }
+    }
+}
+
+/* 1/deg of Â's row u, 0 for an empty row. */
+static double ntkc_ginv_deg(const struct ntkc_ginfo *g, int self, size_t u)
+{
+    size_t row = g->nbr_start[u + 1] - g->nbr_start[u] + (self ? 1 : 0);
+    return row > 0 ? 1.0 / (double)row : 0.0;
+}
+
+/* x (a->n × b->n) ← (C ∘ Â_a x Â_bᵀ)ᵀ (b->n × a->n); tmp: scratch as large. */
+static void ntkc_gaggregate(const struct ntkc_ginfo *a, const struct ntkc_ginfo *b, int degree, int self, double *x,
+                            double *tmp)
+{
+    size_t na = a->n, nb = b->n;
+    ntkc_gsum_rows(a, self, x, nb, tmp);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            x[j * na + i] = tmp[i * nb + j];
+    ntkc_gsum_rows(b, self, x, na, tmp);
+    for (size_t v = 0; v < nb; v++)
+        for (size_t u = 0; u < na; u++)
+            x[v * na + u] = degree ? tmp[v * na + u] * (ntkc_ginv_deg(b, self, v) * ntkc_ginv_deg(a, self, u))
+                                   : tmp[v * na + u];
+}
+
+static double ntkc_gpool(int mean, const double *s, size_t count)
+{
+    double acc[4] = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4)
+        for (int k = 0; k < 4; k++)
+            acc[k] += s[i + k];
+    for (; i < count; i++)
+        acc[0] += s[i];
+    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    return mean ? sum / (double)count : sum;
+}
+
+/* The plan on the pair (a, b); prep (a == b) records a's variances first.
+ * w: four buffers of a->n × b->n doubles. */
+static void ntkc_gpair(const struct ntkc_gnet *net, struct ntkc_ginfo *a, const struct ntkc_ginfo *b, int prep,
+                       double *const w[4], double *out_s, double *out_t)
+{
+    const int *op = net->plan;
+    size_t F = (size_t)op[1], n1 = a->n, n2 = b->n, count = n1 * n2;
+    double scale = op[2] ? 1.0 : 1.0 / (double)F, acc_s = 0, acc_t = 0, gs = 0, gt = 0;
+    double *s = w[0], *t = w[1];
+    int mean = 0, jk = 0, pooled = 0, flipped = 0, t_zero = 1;
+    for (const int *q = op + 3; q[0] != NTKC_GOP_END; q += 3)
+        if (q[0] == NTKC_GOP_READOUT)
+            mean = q[1], jk = q[2];
+    for (size_t i = 0; i < count; i++)
+        s[i] = 0.0, t[i] = 0.0;
+    for (size_t u = 0; u < n1; u++)
+        for (size_t k = 0; k < F; k++) {
+            double xk = a->x[u * F + k] * scale;
+            if (xk == 0.0)
+                continue;
+            for (size_t v = 0; v < n2; v++)
+                s[u * n2 + v] += xk * b->x[v * F + k];
+        }
+    for (op += 3; op[0] != NTKC_GOP_END; op += 3) {
+        if (op[0] == NTKC_GOP_SEG && !pooled) {
+            if (prep)
+                net->segd(op[1], n1, s, n1 + 1, a->var);
+            if (flipped)
+                net->seg(op[1], n2, n1, b->var, a->var, s, t, n1);
+            else
+                net->seg(op[1], n1, n2, a->var, b->var, s, t, n2);
+            t_zero = 0;
+        } else if (op[0] == NTKC_GOP_SEG) {
+            if (prep)
+                net->segd(op[1], 1, &gs, 1, a->gvar);
+            net->seg(op[1], 1, 1, a->gvar, b->gvar, &gs, &gt, 1);
+        } else if (op[0] == NTKC_GOP_AGG) {
+            if (jk) {
+                acc_s += ntkc_gpool(mean, s, count);
+                acc_t += t_zero ? 0.0 : ntkc_gpool(mean, t, count);
+            }
+            const struct ntkc_ginfo *rows = flipped ? b : a, *cols = flipped ? a : b;
+            ntkc_gaggregate(rows, cols, op[1], op[2], s, w[2]);
+            if (!t_zero)
+                ntkc_gaggregate(rows, cols, op[1], op[2], t, w[2]);
+            flipped = !flipped;
+        } else if (op[0] == NTKC_GOP_READOUT) {
+            gs = ntkc_gpool(mean, s, count) + acc_s;
+            gt = ntkc_gpool(mean, t, count) + acc_t;
+            pooled = 1;
+        }
+    }
+    *out_s = gs;
+    *out_t = gt;
+}
+
+/* 0 when set is well formed for F features; its graphs' states into info. */
+static int ntkc_gset_open(const struct ntkc_graph_set *set, size_t F, size_t nvar, struct ntkc_ginfo *info,
+                          double *store, size_t *maxn)
+{
+    if (set->features != F || set->first[0] != 0)
+        return 1;
+    size_t nodes = set->first[set->count];
+    for (size_t i = 0; i < set->count; i++) {
+        size_t lo = set->first[i], hi = set->first[i + 1];
+        if (hi < lo || hi > nodes)
+            return 1;
+        for (size_t u = lo; u < hi; u++)
+            for (size_t e = set->nbr_start[u]; e < set->nbr_start[u + 1]; e++)
+                if (set->nbr[e] >= hi - lo || (e > set->nbr_start[u] && set->nbr[e] <= set->nbr[e - 1]) ||
+                    set->nbr[e] == u - lo)
+                    return 1;
+        info[i].n = hi - lo;
+        info[i].x = set->x + lo * F;
+        info[i].nbr_start = set->nbr_start + lo;
+        info[i].nbr = set->nbr;
+        info[i].var = store + lo * nvar;
+        info[i].gvar = store + nodes * nvar + i * nvar;
+        *maxn = hi - lo > *maxn ? hi - lo : *maxn;
+    }
+    return 0;
+}
+
+/* Every graph's own run first (its variances), then every pair. */
+static int ntkc_graph_kernel(const struct ntkc_gnet *net, const struct ntkc_graph_set *g1,
+                             const struct ntkc_graph_set *g2, double *nngp, double *ntk)
+{
+    const struct ntkc_graph_set *set[2] = {g1, g2 ? g2 : g1};
+    size_t F = (size_t)net->plan[1], maxn = 1, bad = 0;
+    struct ntkc_ginfo *info[2] = {0, 0};
+    double *store[2] = {0, 0}, *w[4] = {0, 0, 0, 0};
+    int rc = 0;
+    if (g1 == 0 || g1->count == 0 || (g2 != 0 && g2->count == 0))
+        return 1;
+    for (int k = 0; k < (g2 ? 2 : 1) && rc == 0; k++) {
+        size_t nodes = set[k]->first[set[k]->count];
+        info[k] = malloc(set[k]->count * sizeof *info[k]);
+        store[k] = malloc(((nodes + set[k]->count) * net->nvar + 1) * sizeof(double));
+        if (info[k] == 0 || store[k] == 0)
+            rc = 2;
+        else if (ntkc_gset_open(set[k], F, net->nvar, info[k], store[k], &maxn) != 0)
+            rc = 1;
+    }
+    for (int k = 0; k < 4 && rc == 0; k++)
+        if ((w[k] = malloc(maxn * maxn * sizeof(double))) == 0)
+            rc = 2;
+    for (int k = 0; k < (g2 ? 2 : 1) && rc == 0; k++)
+        for (size_t i = 0; i < set[k]->count; i++) {
+            double s, t;
+            ntkc_gpair(net, &info[k][i], &info[k][i], 1, w, &s, &t);
+        }
+    if (!g2)
+        info[1] = info[0];
+    for (size_t i = 0; i < g1->count && rc == 0; i++)
+        for (size_t j = g2 ? 0 : i; j < set[1]->count; j++) {
+            double s, t;
+            ntkc_gpair(net, &info[0][i], &info[1][j], 0, w, &s, &t);
+            bad += s - s != 0.0 || t - t != 0.0;
+            size_t n2 = set[1]->count;
+            if (nngp) {
+                nngp[i * n2 + j] = s;
+                if (!g2)
+                    nngp[j * n2 + i] = s;
+            }
+            if (ntk) {
+                ntk[i * n2 + j] = t;
+                if (!g2)
+                    ntk[j * n2 + i] = t;
+            }
+        }
+    for (int k = 0; k < 4; k++)
+        free(w[k]);
+    for (int k = 0; k < 2; k++) {
+        free(store[k]);
+        if (k == 0 || g2)
+            free(info[k]);
+    }
+    return rc ? rc : bad ? 3 : 0;
+}
 
 const int *ntkcnet_gntk_graph_plan(void)
 {
     static const int plan[] = {
-        1, 7, 1, /* input graph(7), x.x' not divided by F */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
-        2, 0, 0, /* segment: lines 14-14 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
-        2, 1, 0, /* segment: lines 14-14 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
-        2, 2, 0, /* segment: lines 14-14 */
-        3, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
-        2, 3, 0, /* segment: lines 14-14 */
-        4, 0, 1, /* readout(sum, jk=true) at line 16 */
-        2, 4, 0, /* segment: lines 17-17 */
-        0, 0, 0};
+        NTKC_GOP_INPUT, 7, 1, /* input graph(7), x.x' not divided by F */
+        NTKC_GOP_AGG, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        NTKC_GOP_SEG, 0, 0, /* segment: lines 14-14 */
+        NTKC_GOP_AGG, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        NTKC_GOP_SEG, 1, 0, /* segment: lines 14-14 */
+        NTKC_GOP_AGG, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        NTKC_GOP_SEG, 2, 0, /* segment: lines 14-14 */
+        NTKC_GOP_AGG, 0, 1, /* aggregate(scale=uniform, self_loops=true) at line 13 */
+        NTKC_GOP_SEG, 3, 0, /* segment: lines 14-14 */
+        NTKC_GOP_READOUT, 0, 1, /* readout(sum, jk=true) at line 16 */
+        NTKC_GOP_SEG, 4, 0, /* segment: lines 17-17 */
+        NTKC_GOP_END, 0, 0};
     return plan;
 }
 
 size_t ntkcnet_gntk_graph_nvar(void) { return 8; }
 
 static void ntkcnet_gntk_seg0(size_t n1, size_t n2, const double *var1, const double *var2,
-                          double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
@@ -292,7 +469,7 @@ static void ntkcnet_gntk_segd0(size_t n, const double *d, size_t ldd, double *va
 }
 
 static void ntkcnet_gntk_seg1(size_t n1, size_t n2, const double *var1, const double *var2,
-                          double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
@@ -335,7 +512,7 @@ static void ntkcnet_gntk_segd1(size_t n, const double *d, size_t ldd, double *va
 }
 
 static void ntkcnet_gntk_seg2(size_t n1, size_t n2, const double *var1, const double *var2,
-                          double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
@@ -378,7 +555,7 @@ static void ntkcnet_gntk_segd2(size_t n, const double *d, size_t ldd, double *va
 }
 
 static void ntkcnet_gntk_seg3(size_t n1, size_t n2, const double *var1, const double *var2,
-                          double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
@@ -421,7 +598,7 @@ static void ntkcnet_gntk_segd3(size_t n, const double *d, size_t ldd, double *va
 }
 
 static void ntkcnet_gntk_seg4(size_t n1, size_t n2, const double *var1, const double *var2,
-                          double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     (void)var1, (void)var2;
     for (size_t i = 0; i < n1; i++) {
@@ -442,48 +619,59 @@ static void ntkcnet_gntk_segd4(size_t n, const double *d, size_t ldd, double *va
 }
 
 void ntkcnet_gntk_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,
-                     double *s, double *t, size_t ld)
+    double *s, double *t, size_t ld)
 {
     switch (k) {
-    case 0:
-        ntkcnet_gntk_seg0(n1, n2, var1, var2, s, t, ld);
-        break;
-    case 1:
-        ntkcnet_gntk_seg1(n1, n2, var1, var2, s, t, ld);
-        break;
-    case 2:
-        ntkcnet_gntk_seg2(n1, n2, var1, var2, s, t, ld);
-        break;
-    case 3:
-        ntkcnet_gntk_seg3(n1, n2, var1, var2, s, t, ld);
-        break;
-    case 4:
-        ntkcnet_gntk_seg4(n1, n2, var1, var2, s, t, ld);
-        break;
-    default:
-        break;
+        case 0:
+            ntkcnet_gntk_seg0(n1, n2, var1, var2, s, t, ld);
+            break;
+        case 1:
+            ntkcnet_gntk_seg1(n1, n2, var1, var2, s, t, ld);
+            break;
+        case 2:
+            ntkcnet_gntk_seg2(n1, n2, var1, var2, s, t, ld);
+            break;
+        case 3:
+            ntkcnet_gntk_seg3(n1, n2, var1, var2, s, t, ld);
+            break;
+        case 4:
+            ntkcnet_gntk_seg4(n1, n2, var1, var2, s, t, ld);
+            break;
+        default:
+            break;
     }
 }
 
 void ntkcnet_gntk_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)
 {
     switch (k) {
-    case 0:
-        ntkcnet_gntk_segd0(n, d, ldd, var);
-        break;
-    case 1:
-        ntkcnet_gntk_segd1(n, d, ldd, var);
-        break;
-    case 2:
-        ntkcnet_gntk_segd2(n, d, ldd, var);
-        break;
-    case 3:
-        ntkcnet_gntk_segd3(n, d, ldd, var);
-        break;
-    case 4:
-        ntkcnet_gntk_segd4(n, d, ldd, var);
-        break;
-    default:
-        break;
+        case 0:
+            ntkcnet_gntk_segd0(n, d, ldd, var);
+            break;
+        case 1:
+            ntkcnet_gntk_segd1(n, d, ldd, var);
+            break;
+        case 2:
+            ntkcnet_gntk_segd2(n, d, ldd, var);
+            break;
+        case 3:
+            ntkcnet_gntk_segd3(n, d, ldd, var);
+            break;
+        case 4:
+            ntkcnet_gntk_segd4(n, d, ldd, var);
+            break;
+        default:
+            break;
     }
+}
+
+int ntkcnet_gntk(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,
+    double *nngp, double *ntk)
+{
+    struct ntkc_gnet net;
+    net.plan = ntkcnet_gntk_graph_plan();
+    net.nvar = ntkcnet_gntk_graph_nvar();
+    net.seg = ntkcnet_gntk_graph_seg;
+    net.segd = ntkcnet_gntk_graph_seg_diag;
+    return ntkc_graph_kernel(&net, g1, g2, nngp, ntk);
 }

@@ -58,6 +58,9 @@ const char *ntkc_net_source(const ntkc_net *net);
 /* Emits the C for one net of a source text without compiling it; returns a
  * malloc'd string (free it) or NULL. */
 char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err);
+/* The header declaring what that C exports (`ntkc emit -H`): the same
+ * arguments; a malloc'd string (free it) or NULL. */
+char *ntkc_emit_header(const char *source, const char *filename, const char *net_name, ntkc_error *err);
 
 /* The text `ntkc derive` prints for the formula activations `names` of a
  * source text (all of them when nnames == 0): φ and its symbolic derivative φ'
@@ -71,7 +74,7 @@ char *ntkc_derive(const char *source, const char *filename, const char *const *n
  * malloc'd string (free it) or NULL. */
 char *ntkc_ir(const char *source, const char *filename, const char *net_name, ntkc_error *err);
 
-/* Frees a string returned by ntkc_emit, ntkc_derive or ntkc_ir (for callers, such as
+/* Frees a string returned by ntkc_emit, ntkc_emit_header, ntkc_derive or ntkc_ir (for callers, such as
  * Python's ctypes, that do not share this library's malloc). */
 void ntkc_free(void *p);
 

@@ -9,6 +9,7 @@
 #include "emit_internal.h"
 #include "emit_prims.h"
 #include "graph_abi.h"
+#include "kernel_text.h"
 
 /* Activation slots: op i's slot is the number of activations before it. */
 static size_t act_slot(const IrNet *net, size_t i)
@@ -29,129 +30,156 @@ static size_t segment_end(const IrNet *net, size_t lo)
     return lo;
 }
 
-static void emit_plan(StrBuf *sb, const IrNet *net)
+static const char *const gop_names[] = {"NTKC_GOP_END", "NTKC_GOP_INPUT", "NTKC_GOP_SEG", "NTKC_GOP_AGG",
+                                         "NTKC_GOP_READOUT"};
+
+static void emit_plan(Code *c, const IrNet *net)
 {
-    sb_printf(sb, "const int *ntkcnet_%s_graph_plan(void)\n{\n    static const int plan[] = {\n", net->name);
-    sb_printf(sb, "        %d, %zu, %d, /* input graph(%zu)%s */\n", NTKC_GOP_INPUT, net->input.dim,
+    code_line(c, "const int *$_graph_plan(void)");
+    code_open(c, "{");
+    code_open(c, "static const int plan[] = {");
+    code_line(c, "%s, %zu, %d, /* input graph(%zu)%s */", gop_names[NTKC_GOP_INPUT], net->input.dim,
               net->input.raw_gram, net->input.dim, net->input.raw_gram ? ", x.x' not divided by F" : "");
     int k = 0;
     for (size_t i = 0; i < net->nops;) {
         const IrOp *op = &net->ops[i];
         if (is_elementwise(op)) {
             size_t end = segment_end(net, i);
-            sb_printf(sb, "        %d, %d, 0, /* segment: lines %d-%d */\n", NTKC_GOP_SEG, k++, op->pos.line,
+            code_line(c, "%s, %d, 0, /* segment: lines %d-%d */", gop_names[NTKC_GOP_SEG], k++, op->pos.line,
                       net->ops[end - 1].pos.line);
             i = end;
         } else if (op->kind == IR_AGGREGATE) {
-            sb_printf(sb, "        %d, %d, %d, /* aggregate(scale=%s, self_loops=%s) at line %d */\n",
-                      NTKC_GOP_AGG, op->u.aggregate.degree, op->u.aggregate.self_loops,
-                      op->u.aggregate.degree ? "degree" : "uniform", op->u.aggregate.self_loops ? "true" : "false",
+            const IrAggregate *g = &op->u.aggregate;
+            code_line(c, "%s, %d, %d, /* aggregate(scale=%s, self_loops=%s) at line %d */", gop_names[NTKC_GOP_AGG],
+                      g->degree, g->self_loops, g->degree ? "degree" : "uniform", g->self_loops ? "true" : "false",
                       op->pos.line);
             i++;
         } else {
-            sb_printf(sb, "        %d, %d, %d, /* readout(%s, jk=%s) at line %d */\n", NTKC_GOP_READOUT,
-                      op->u.readout.mean, op->u.readout.jk, op->u.readout.mean ? "mean" : "sum",
-                      op->u.readout.jk ? "true" : "false", op->pos.line);
+            const IrReadout *r = &op->u.readout;
+            code_line(c, "%s, %d, %d, /* readout(%s, jk=%s) at line %d */", gop_names[NTKC_GOP_READOUT], r->mean,
+                      r->jk, r->mean ? "mean" : "sum", r->jk ? "true" : "false", op->pos.line);
             i++;
         }
     }
-    sb_printf(sb, "        %d, 0, 0};\n    return plan;\n}\n\n", NTKC_GOP_END);
+    code_line(c, "%s, 0, 0};", gop_names[NTKC_GOP_END]);
+    c->depth--;
+    code_line(c, "return plan;");
+    code_close(c, "");
+    code_blank(c);
 }
 
-static void emit_dense_row(StrBuf *sb, const IrDense *d)
+static void emit_dense_row(Code *c, const IrDense *d)
 {
-    sb_puts(sb, "        ntkc_block_dense_ntk(n2, ");
-    sb_double(sb, d->w_std * d->w_std);
-    sb_puts(sb, ", ");
-    sb_double(sb, d->b_std * d->b_std);
-    sb_puts(sb, ", si, ti);\n");
+    code_line(c, "ntkc_block_dense_ntk(n2, %s, %s, si, ti);", code_lit(d->w_std * d->w_std).s,
+              code_lit(d->b_std * d->b_std).s);
 }
 
-static void emit_act_row(StrBuf *sb, const IrNet *net, size_t i)
+static void emit_act_row(Code *c, const IrNet *net, size_t i)
 {
     size_t slot = act_slot(net, i);
     const ActDef *def = net->ops[i].u.act.def;
+    char p[EMIT_PARAM_REF_MAX];
     if (prim_act_has_block(def)) {
-        sb_printf(sb, "        ntkc_block_act_%s(", def->name);
-        emit_param_ref(sb, net, i);
-        sb_printf(sb, ", n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);\n", slot, slot);
+        code_line(c, "ntkc_block_act_%s(%s, n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);",
+                  code_ident(c, def->name), emit_param_ref(net, i, p), slot, slot);
         return;
     }
-    sb_printf(sb,
-              "        {\n"
-              "            const double v1 = var1[%zu * n1 + i], *v2 = var2 + %zu * n2;\n"
-              "            for (size_t j = 0; j < n2; j++) {\n"
-              "                double T, Td;\n"
-              "                ntkc_dual_%s(",
-              slot, slot, net->ops[i].u.act.def->name);
-    emit_param_ref(sb, net, i);
-    sb_puts(sb, ", v1, si[j], v2[j], &T, &Td);\n"
-                "                si[j] = T;\n"
-                "                ti[j] *= Td;\n"
-                "            }\n"
-                "        }\n");
+    code_open(c, "{");
+    code_line(c, "const double v1 = var1[%zu * n1 + i], *v2 = var2 + %zu * n2;", slot, slot);
+    code_open(c, "for (size_t j = 0; j < n2; j++) {");
+    code_line(c, "double T, Td;");
+    code_line(c, "ntkc_dual_%s(%s, v1, si[j], v2[j], &T, &Td);", code_ident(c, def->name), emit_param_ref(net, i, p));
+    code_line(c, "si[j] = T;");
+    code_line(c, "ti[j] *= Td;");
+    code_close(c, "");
+    code_close(c, "");
 }
 
 /* Segment k = ops [lo, hi): the node-pair version and the diagonal version. */
-static void emit_segment(StrBuf *sb, const IrNet *net, int k, size_t lo, size_t hi)
+static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
 {
-    const char *n = net->name;
-    sb_printf(sb,
-              "static void ntkcnet_%s_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,\n"
-              "                          double *s, double *t, size_t ld)\n"
-              "{\n"
-              "    (void)var1, (void)var2;\n"
-              "    for (size_t i = 0; i < n1; i++) {\n"
-              "        double *si = s + i * ld, *ti = t + i * ld;\n",
-              n, k);
+    code_line(c, "static void $_seg%d(size_t n1, size_t n2, const double *var1, const double *var2,", k);
+    code_line(c, "    double *s, double *t, size_t ld)");
+    code_open(c, "{");
+    code_line(c, "(void)var1, (void)var2;");
+    code_open(c, "for (size_t i = 0; i < n1; i++) {");
+    code_line(c, "double *si = s + i * ld, *ti = t + i * ld;");
     for (size_t i = lo; i < hi; i++) {
-        emit_op_comment(sb, &net->ops[i], "        ");
+        emit_op_comment(c, &net->ops[i]);
         if (net->ops[i].kind == IR_DENSE)
-            emit_dense_row(sb, &net->ops[i].u.dense);
+            emit_dense_row(c, &net->ops[i].u.dense);
         else
-            emit_act_row(sb, net, i);
+            emit_act_row(c, net, i);
     }
-    sb_puts(sb, "    }\n}\n\n");
-    sb_printf(sb,
-              "static void ntkcnet_%s_segd%d(size_t n, const double *d, size_t ldd, double *var)\n"
-              "{\n"
-              "    for (size_t u = 0; u < n; u++) {\n"
-              "        double s = d[u * ldd];\n",
-              n, k);
+    code_close(c, "");
+    code_close(c, "");
+    code_blank(c);
+    code_line(c, "static void $_segd%d(size_t n, const double *d, size_t ldd, double *var)", k);
+    code_open(c, "{");
+    code_open(c, "for (size_t u = 0; u < n; u++) {");
+    code_line(c, "double s = d[u * ldd];");
     for (size_t i = lo; i < hi; i++) {
         const IrOp *op = &net->ops[i];
-        emit_op_comment(sb, op, "        ");
+        emit_op_comment(c, op);
         if (op->kind == IR_DENSE) {
-            emit_diag_dense(sb, &op->u.dense);
+            emit_diag_dense(c, &op->u.dense);
         } else {
-            sb_printf(sb, "        var[%zu * n + u] = s;\n", act_slot(net, i));
-            emit_diag_act(sb, net, i);
+            code_line(c, "var[%zu * n + u] = s;", act_slot(net, i));
+            emit_diag_act(c, net, i);
         }
     }
-    sb_puts(sb, "        (void)s, (void)var;\n    }\n}\n\n");
+    code_line(c, "(void)s, (void)var;");
+    code_close(c, "");
+    code_close(c, "");
+    code_blank(c);
 }
 
 /* The two exported dispatchers over segments 0..nseg. */
-static void emit_dispatch(StrBuf *sb, const IrNet *net, int nseg)
+static void emit_dispatch(Code *c, int nseg)
 {
-    const char *n = net->name;
-    sb_printf(sb,
-              "void ntkcnet_%s_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,\n"
-              "                     double *s, double *t, size_t ld)\n"
-              "{\n"
-              "    switch (k) {\n",
-              n);
-    for (int k = 0; k < nseg; k++)
-        sb_printf(sb, "    case %d:\n        ntkcnet_%s_seg%d(n1, n2, var1, var2, s, t, ld);\n        break;\n", k, n, k);
-    sb_puts(sb, "    default:\n        break;\n    }\n}\n\n");
-    sb_printf(sb,
-              "void ntkcnet_%s_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)\n"
-              "{\n"
-              "    switch (k) {\n",
-              n);
-    for (int k = 0; k < nseg; k++)
-        sb_printf(sb, "    case %d:\n        ntkcnet_%s_segd%d(n, d, ldd, var);\n        break;\n", k, n, k);
-    sb_puts(sb, "    default:\n        break;\n    }\n}\n");
+    code_line(c, "void $_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,");
+    code_line(c, "    double *s, double *t, size_t ld)");
+    code_open(c, "{");
+    code_open(c, "switch (k) {");
+    for (int k = 0; k < nseg; k++) {
+        code_line(c, "case %d:", k);
+        code_line(c, "    $_seg%d(n1, n2, var1, var2, s, t, ld);", k);
+        code_line(c, "    break;");
+    }
+    code_line(c, "default:");
+    code_line(c, "    break;");
+    code_close(c, "");
+    code_close(c, "");
+    code_blank(c);
+    code_line(c, "void $_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)");
+    code_open(c, "{");
+    code_open(c, "switch (k) {");
+    for (int k = 0; k < nseg; k++) {
+        code_line(c, "case %d:", k);
+        code_line(c, "    $_segd%d(n, d, ldd, var);", k);
+        code_line(c, "    break;");
+    }
+    code_line(c, "default:");
+    code_line(c, "    break;");
+    code_close(c, "");
+    code_close(c, "");
+    code_blank(c);
+}
+
+/* The standalone entry: the kernel-time driver (kernel_c/graph_entry.c) run
+ * with this net's plan and segments. */
+static void emit_graph_entry(Code *c)
+{
+    code_line(c, "int $(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,");
+    code_line(c, "    double *nngp, double *ntk)");
+    code_open(c, "{");
+    code_line(c, "struct ntkc_gnet net;");
+    code_line(c, "net.plan = $_graph_plan();");
+    code_line(c, "net.nvar = $_graph_nvar();");
+    code_line(c, "net.seg = $_graph_seg;");
+    code_line(c, "net.segd = $_graph_seg_diag;");
+    code_line(c, "return ntkc_graph_kernel(&net, g1, g2, nngp, ntk);");
+    code_close(c, "");
 }
 
 char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
@@ -166,17 +194,23 @@ char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
     size_t nvar = act_slot(net, net->nops);
     StrBuf sb;
     sb_init(&sb);
-    emit_prelude(&sb, net, source_name);
-    sb_puts(&sb, "/* Graph net: the elementwise segments of the node-pair recursion; the runtime\n"
-                 " * performs the input Gram, aggregation and readout (compiler/emit/graph_abi.h). */\n\n");
-    emit_dual_functions(&sb, net);
-    emit_param_arrays(&sb, net);
-    sb_puts(&sb, "\n");
-    prim_emit_for_net(&sb, net);
-
-    sb_puts(&sb, "\n");
-    emit_plan(&sb, net);
-    sb_printf(&sb, "size_t ntkcnet_%s_graph_nvar(void) { return %zu; }\n\n", net->name, nvar ? nvar : 1);
+    Code c;
+    code_init(&c, &sb, net->name);
+    emit_prelude(&c, net, source_name);
+    emit_api_prototypes(&c, net);
+    code_line(&c, "/* Graph net: the plan of structural steps and the elementwise segments of");
+    code_line(&c, " * the node-pair recursion (the ABI of compiler/emit/graph_abi.h, which the");
+    code_line(&c, " * runtime drives), and a standalone entry driving them itself. */");
+    code_blank(&c);
+    emit_dual_functions(&c, net);
+    emit_param_arrays(&c, net);
+    code_blank(&c);
+    prim_emit_for_net(c.sb, net);
+    code_text(&c, kernel_graph_entry);
+    code_blank(&c);
+    emit_plan(&c, net);
+    code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", nvar ? nvar : 1);
+    code_blank(&c);
     int nseg = 0;
     for (size_t i = 0; i < net->nops;) {
         if (!is_elementwise(&net->ops[i])) {
@@ -184,9 +218,10 @@ char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
             continue;
         }
         size_t end = segment_end(net, i);
-        emit_segment(&sb, net, nseg++, i, end);
+        emit_segment(&c, net, nseg++, i, end);
         i = end;
     }
-    emit_dispatch(&sb, net, nseg);
-    return sb_take(&sb);
+    emit_dispatch(&c, nseg);
+    emit_graph_entry(&c);
+    return emit_finish(&c, &sb, err);
 }

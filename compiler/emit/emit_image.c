@@ -3,6 +3,7 @@
  *   ntkcnet_NAME_entry(x1, x2, v1, v2, bc, fill, dim, ws, out)
  * computes out[0] = NNGP and out[1] = NTK of one pair from the prep records
  * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "emit_internal.h"
 #include "kernel_text.h"
 #include "emit_prims.h"
+#include "code.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
 
@@ -49,37 +51,10 @@ typedef struct Em {
     size_t h, w;    /* current grid */
     int ch, cw;     /* its circular axes */
     long sh, sw;    /* strides applied so far in the segment */
-    int ind;        /* indentation */
+    Code c;         /* writes the entry function's body */
 } Em;
 
-/* ---- small emit helpers ------------------------------------------------- */
-
-static void line(Em *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(Em *e, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    for (int i = 0; i < e->ind; i++)
-        sb_puts(&e->body, "    ");
-    sb_puts(&e->body, buf);
-    sb_puts(&e->body, "\n");
-}
-
-/* A double as a literal that reads back exactly; use as lit(v).s within one
- * expression (the temporary lives until its end). */
-typedef struct Lit {
-    char s[SB_DOUBLE_MAX];
-} Lit;
-
-static Lit lit(double v)
-{
-    Lit l;
-    sb_format_double(l.s, v);
-    return l;
-}
+/* ---- plane slots --------------------------------------------------------- */
 
 static int slot_new(Em *e)
 {
@@ -131,12 +106,16 @@ static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
     if (a->def->nparams == 0)
         return "(const double *)0";
     snprintf(name, size, "ntkc_p%zu", e->nparams++);
-    sb_printf(&e->defs, "static const double %s[%d] = {", name, a->def->nparams);
+    StrBuf vals;
+    sb_init(&vals);
     for (int k = 0; k < a->def->nparams; k++) {
-        sb_puts(&e->defs, k ? ", " : "");
-        sb_double(&e->defs, a->p[k]);
+        sb_puts(&vals, k ? ", " : "");
+        sb_double(&vals, a->p[k]);
     }
-    sb_puts(&e->defs, "};\n");
+    Code defs;
+    code_init(&defs, &e->defs, e->net->name);
+    code_line(&defs, "static const double %s[%d] = {%s};", name, a->def->nparams, vals.data);
+    sb_free(&vals);
     return name;
 }
 
@@ -146,25 +125,25 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n);
 
 static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
-    line(e, "{ /* %s */", f->residual ? "residual" : "fanout");
-    e->ind++;
-    line(e, "double s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
-    line(e, "ntkc_copy(s_in, s, NTKC_LANES);");
-    line(e, "ntkc_copy(t_in, t, NTKC_LANES);");
+    code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
+    e->c.depth++;
+    code_line(&e->c, "double s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+    code_line(&e->c, "ntkc_copy(s_in, s, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy(t_in, t, NTKC_LANES);");
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
         if (b > 0) {
-            line(e, "ntkc_copy(s, s_in, NTKC_LANES);");
-            line(e, "ntkc_copy(t, t_in, NTKC_LANES);");
+            code_line(&e->c, "ntkc_copy(s, s_in, NTKC_LANES);");
+            code_line(&e->c, "ntkc_copy(t, t_in, NTKC_LANES);");
         }
         emit_vec_ops(e, br->ops, br->nops);
-        line(e, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
-             lit(br->scale * br->scale).s);
+        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
+             code_lit(br->scale * br->scale).s);
     }
-    line(e, "ntkc_copy(s, s_acc, NTKC_LANES);");
-    line(e, "ntkc_copy(t, t_acc, NTKC_LANES);");
-    e->ind--;
-    line(e, "}");
+    code_line(&e->c, "ntkc_copy(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy(t, t_acc, NTKC_LANES);");
+    e->c.depth--;
+    code_line(&e->c, "}");
 }
 
 static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
@@ -175,31 +154,31 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
         switch (op->kind) {
         case IR_DENSE: {
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            line(e, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
-            line(e, "    s[l] = %s * s[l] + %s;", lit(w2).s, lit(b2).s);
-            line(e, "    t[l] = %s * t[l] + s[l];", lit(w2).s);
-            line(e, "}");
+            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
+            code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
+            code_line(&e->c, "    t[l] = %s * t[l] + s[l];", code_lit(w2).s);
+            code_line(&e->c, "}");
             break;
         }
         case IR_ACT: {
             need_dual(e, op->u.act.def);
             const char *p = act_params(e, &op->u.act, name, sizeof name);
-            line(e, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
-            line(e, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
-            line(e, "for (int l = 0; l < NTKC_LANES; l++) {");
-            line(e, "    double T_, Td_;");
-            line(e, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
-                 op->u.act.def->name, p, e->prep, e->prep * LANES);
-            line(e, "    s[l] = T_, t[l] *= Td_;");
-            line(e, "}");
+            code_line(&e->c, "if (fill) /* %s, line %d */", code_ident(&e->c, op->u.act.def->name), op->pos.line);
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
+            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) {");
+            code_line(&e->c, "    double T_, Td_;");
+            code_line(&e->c, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
+                 code_ident(&e->c, op->u.act.def->name), p, e->prep, e->prep * LANES);
+            code_line(&e->c, "    s[l] = T_, t[l] *= Td_;");
+            code_line(&e->c, "}");
             e->prep++;
             break;
         }
         case IR_LAYER_NORM:
-            line(e, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            line(e, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
-            line(e, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", e->prep, e->prep * LANES,
-                 lit(op->u.ln.eps).s);
+            code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
+            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", e->prep, e->prep * LANES,
+                 code_lit(op->u.ln.eps).s);
             e->prep++;
             break;
         case IR_FANOUT:
@@ -284,10 +263,10 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
     char args[512];
     snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", h, wd,
-             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, lit(scale).s);
-    line(e, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
-    line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, lit(c->b_std * c->b_std).s);
-    line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, code_lit(scale).s);
+    code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
+    code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
     slot_free(e, *T);
     *S = S2;
@@ -298,8 +277,8 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
  * plane (ReLU: its √ and 1/√, ntkc_fill_relu). */
 static void emit_fill(Em *e, int S, const char *fill_fn)
 {
-    line(e, "if (fill && pi == 0)");
-    line(e, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, e->prep, e->h * e->w);
+    code_line(&e->c, "if (fill && pi == 0)");
+    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, e->prep, e->h * e->w);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
@@ -309,7 +288,7 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     const ActDef *def = op->u.act.def;
     if (strcmp(def->name, "relu") == 0) {
         emit_fill(e, S, "ntkc_fill_relu");
-        line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
+        code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
              e->prep * LANES, op->pos.line);
         e->prep += e->h * e->w; /* √v, then 1/√v below */
     } else {
@@ -321,8 +300,8 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
             need_act_plane(e, def);
         else
             need_dual(e, def);
-        line(e, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", def->name, own ? "(" : ", ", p, S, T, g, e->prep,
+        code_line(&e->c, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
+             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p, S, T, g, e->prep,
              e->prep * LANES, op->pos.line);
     }
     e->prep += e->h * e->w;
@@ -338,21 +317,21 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
     size_t h0 = e->h, w0 = e->w;
     long sh0 = e->sh, sw0 = e->sw;
     int ch0 = e->ch, cw0 = e->cw;
-    line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
+    code_line(&e->c, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
         int Sb = *S, Tb = *T;
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0, e->ch = ch0, e->cw = cw0;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
-            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
-            line(e, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+            code_line(&e->c, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
+            code_line(&e->c, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
         char go[256];
-        line(e, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
-             (int)f->mode, b, f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
+        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
+             (int)f->mode, b, f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
         if (br->nops > 0) {
             slot_free(e, Sb);
             slot_free(e, Tb);
@@ -376,16 +355,16 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_conv(e, op, S, T);
             break;
         case IR_DENSE:
-            line(e, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
-                 lit(op->u.dense.w_std * op->u.dense.w_std).s, lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
+            code_line(&e->c, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
+                 code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
             break;
         case IR_ACT:
             emit_plane_act(e, op, *S, *T);
             break;
         case IR_LAYER_NORM:
             emit_fill(e, *S, "ntkc_fill");
-            line(e, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
-                 *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, lit(op->u.ln.eps).s, op->pos.line);
+            code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
+                 *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             e->prep += e->h * e->w;
             break;
         case IR_FANOUT:
@@ -554,62 +533,62 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     e->h = s->h0, e->w = s->w0, e->sh = 1, e->sw = 1, e->ch = s->ch0, e->cw = s->cw0;
     size_t na = s->kind == END_FLATTEN ? 1 : s->che ? s->he : 2 * s->he - 1;
     size_t nb = s->kind == END_FLATTEN ? 1 : s->cwe ? s->we : 2 * s->we - 1;
-    line(e, "/* segment %zu: %zux%zu -> %zux%zu, %zu plane%s%s */", index, s->h0, s->w0, s->he, s->we, na * nb,
+    code_line(&e->c, "/* segment %zu: %zux%zu -> %zux%zu, %zu plane%s%s */", index, s->h0, s->w0, s->he, s->we, na * nb,
          na * nb == 1 ? " (same-pixel pairs only)" : "s", s->ch0 || s->cw0 ? ", circular" : "");
-    line(e, "for (int l = 0; l < NTKC_LANES; l++)");
-    line(e, "    as[l] = 0.0, at[l] = 0.0;");
-    line(e, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
-    e->ind++;
-    line(e, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->che, nb, s->cwe);
-    line(e, "(void)ae, (void)be;");
+    code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++)");
+    code_line(&e->c, "    as[l] = 0.0, at[l] = 0.0;");
+    code_line(&e->c, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
+    e->c.depth++;
+    code_line(&e->c, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->che, nb, s->cwe);
+    code_line(&e->c, "(void)ae, (void)be;");
 
     int S = slot_new(e), T = slot_new(e);
     char a[80], b[80];
     offsets(e, a, b, sizeof a);
     if (from_x) {
-        line(e, "ntkc_load_x(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+        code_line(&e->c, "ntkc_load_x(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
              a, b, s->ch0, s->cw0, S, T);
     } else {
-        line(e, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
-        line(e, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
+        code_line(&e->c, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
+        code_line(&e->c, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, e->net->ops + s->begin, s->end - s->begin, &S, &T);
     if (s->kind == END_POOL || s->kind == END_COPY) {
-        line(e, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
-        line(e, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
+        code_line(&e->c, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
+        code_line(&e->c, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
     } else {
         char g[256];
         geom(e, g, sizeof g);
-        line(e, "ntkc_sum(pl[%d], ntkc_area(%s), as);", S, g);
-        line(e, "ntkc_sum(pl[%d], ntkc_area(%s), at);", T, g);
+        code_line(&e->c, "ntkc_sum(pl[%d], ntkc_area(%s), as);", S, g);
+        code_line(&e->c, "ntkc_sum(pl[%d], ntkc_area(%s), at);", T, g);
     }
     slot_free(e, S);
     slot_free(e, T);
-    e->ind--;
-    line(e, "}");
+    e->c.depth--;
+    code_line(&e->c, "}");
     double P = (double)(s->he * s->we);
     if (s->kind == END_POOL) {
         const IrWindow *w = &s->term->u.pool.win;
         int avg = s->term->u.pool.average;
         track_big(e, s->term->out.h, s->term->out.w);
-        line(e, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
+        code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
              s->term->pos.line);
         for (int k = 0; k < 2; k++)
-            line(e, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
+            code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
                  k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
-                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, lit(avg ? 1.0 / w->kh : 1.0).s,
-                 lit(avg ? 1.0 / w->kw : 1.0).s);
+                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg ? 1.0 / w->kh : 1.0).s,
+                 code_lit(avg ? 1.0 / w->kw : 1.0).s);
     } else if (s->kind == END_COPY) {
-        line(e, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
-        line(e, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
     } else if (s->kind == END_FLATTEN) {
-        line(e, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
-        line(e, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", lit(P).s, lit(P).s);
+        code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
+        code_line(&e->c, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", code_lit(P).s, code_lit(P).s);
     } else {
         double c = s->term->u.gpool.average ? 1.0 / (P * P) : 1.0;
-        line(e, "for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line %d */", s->term->pos.line);
-        line(e, "    s[l] = as[l] * %s, t[l] = at[l] * %s;", lit(c).s, lit(c).s);
+        code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line %d */", s->term->pos.line);
+        code_line(&e->c, "    s[l] = as[l] * %s, t[l] = at[l] * %s;", code_lit(c).s, code_lit(c).s);
     }
 }
 
@@ -624,7 +603,7 @@ static size_t emit_image_part(Em *e)
     for (size_t i = 0; i < e->net->nops; i++)
         if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
             e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
-    line(e, "double as[NTKC_LANES], at[NTKC_LANES];");
+    code_line(&e->c, "double as[NTKC_LANES], at[NTKC_LANES];");
     for (size_t k = 0; k < nseg && e->err->code == NTKC_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);
     const Segment *last = &segs[nseg - 1];
@@ -658,182 +637,272 @@ int emit_image_needed(const IrNet *net)
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
  * (`xs`, an array of NTKC_LANES pointers) where the entry reads them. */
-static void lanes_line(char *buf, size_t size, const Em *e, const char *indent, const char *xs)
+static void lanes_line(Code *c, const Em *e, const char *xs)
 {
-    buf[0] = 0;
     if (e->x2_at)
-        snprintf(buf, size, "%sntkc_lanes(%s, %zu, ws + %zu);\n", indent, xs, e->net->input.dim, e->x2_at);
+        code_line(c, "ntkc_lanes(%s, $_DIM, ws + $_X2_AT);", xs);
 }
 
-static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
+/* The sizes and offsets the functions below share, by name. */
+static int emit_layout(Code *c, const Em *e, size_t ws)
 {
-    const char *n = e->net->name;
-    char lanes_prep[96], lanes_cols[96], lanes_pairs[96];
-    lanes_line(lanes_prep, sizeof lanes_prep, e, "        ", "xl");
-    lanes_line(lanes_cols, sizeof lanes_cols, e, "        ", "x2l");
-    lanes_line(lanes_pairs, sizeof lanes_pairs, e, "    ", "x2l");
     /* the records, then K(x, x), NNGP and NTK: the prep run computes the
      * whole entry (x, x) anyway, in the same operations as any other pair,
      * so duplicated inputs still get bit-identical entries */
-    size_t ps = e->prep + 2;
-    /* workspace: the entry's, then v1 and v2 (lane-expanded records), then
-     * scratch records for the lanes past the end of a prep batch */
-    size_t total = ws + 3 * ps * LANES, tile_total = ws + ps * LANES, pair_total = ws + 2 * ps * LANES;
-    sb_printf(sb, "size_t ntkcnet_%s_prep_size(void) { return %zu; }\n\n", n, ps);
-    sb_printf(sb, "int ntkcnet_%s_uses_gram(void) { return 0; }\n\n", n);
-    sb_printf(sb,
-              "void ntkcnet_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
-              "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2 * NTKC_LANES];\n"
-              "    if (!ws) { /* no memory: poison the records so every entry reports non-finite */\n"
-              "        for (size_t k = 0; k < n * %zu; k++)\n"
-              "            prep[k] = 0.0 / 0.0;\n"
-              "        return;\n"
-              "    }\n"
-              "    double *v1 = ws + %zu, *v2 = v1 + %zu, *spare = v2 + %zu;\n"
-              "    for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {\n"
-              "        const double *xl[NTKC_LANES];\n"
-              "        double *rec[NTKC_LANES];\n"
-              "        for (int l = 0; l < NTKC_LANES; l++) {\n"
-              "            int real = i0 + l < n;\n"
-              "            xl[l] = x + (real ? i0 + l : i0) * dim;\n"
-              "            rec[l] = real ? prep + (i0 + l) * %zu : spare + l * %zu;\n"
-              "        }\n"
-              "%s"
-              "        ntkcnet_%s_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);\n"
-              "        for (int l = 0; l < NTKC_LANES; l++)\n"
-              "            rec[l][%zu] = out[l], rec[l][%zu] = out[NTKC_LANES + l];\n"
-              "    }\n"
-              "    free(ws);\n"
-              "}\n\n",
-              n, total, ps, ws, ps * LANES, ps * LANES, ps, ps, lanes_prep, n, ps - 2, ps - 1);
-    sb_printf(sb,
-              "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's\n"
-              " * records (and inputs) are lane-expanded once and serve every row. */\n"
-              "static size_t ntkcnet_%s_cols(size_t rows, size_t cols,\n"
-              "                           const double *x1, const double *prep1,\n"
-              "                           const double *x2, const double *prep2, size_t dim,\n"
-              "                           double *nngp, double *ntk, size_t ldo, double *ws)\n"
-              "{\n"
-              "    double out[2 * NTKC_LANES], *v2 = ws + %zu;\n"
-              "    size_t bad = 0;\n"
-              "    for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {\n"
-              "        size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;\n"
-              "        const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];\n"
-              "        for (size_t l = 0; l < NTKC_LANES; l++) {\n"
-              "            size_t j = j0 + (l < m ? l : m - 1);\n"
-              "            x2l[l] = x2 + j * dim;\n"
-              "            r2[l] = prep2 + j * %zu;\n"
-              "        }\n"
-              "        ntkc_expand(v2, r2, %zu);\n"
-              "%s"
-              "        for (size_t i = 0; i < rows; i++) {\n"
-              "            for (int l = 0; l < NTKC_LANES; l++)\n"
-              "                x1l[l] = x1 + i * dim;\n"
-              "            ntkcnet_%s_entry(x1l, x2l, (double *)(prep1 + i * %zu), v2, 1, 0, dim, ws, out);\n"
-              "            for (size_t l = 0; l < m; l++)\n"
-              "                bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);\n"
-              "        }\n"
-              "    }\n"
-              "    return bad;\n"
-              "}\n\n",
-              n, ws, ps, ps, lanes_cols, n, ps);
-    sb_printf(sb,
-              "size_t ntkcnet_%s_tile(size_t rows, size_t cols,\n"
-              "                    const double *x1, const double *prep1,\n"
-              "                    const double *x2, const double *prep2, size_t dim,\n"
-              "                    const double *gram, size_t ldg,\n"
-              "                    double *nngp, double *ntk, size_t ldo)\n"
-              "{\n"
-              "    double *ws = malloc(%zu * sizeof(double));\n"
-              "    (void)gram, (void)ldg;\n"
-              "    if (!ws)\n"
-              "        return rows * cols;\n"
-              "    size_t bad = ntkcnet_%s_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);\n"
-              "    free(ws);\n"
-              "    return bad;\n"
-              "}\n\n",
-              n, tile_total, n);
-    sb_printf(sb,
-              "/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,\n"
-              " * both sides' records lane-expanded: how the triangle's diagonal blocks\n"
-              " * fill every lane. */\n"
-              "static size_t ntkcnet_%s_pairs(int np, const size_t *pi, const size_t *pj, const double *x,\n"
-              "                            const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,\n"
-              "                            double *ws)\n"
-              "{\n"
-              "    double out[2 * NTKC_LANES], *v1 = ws + %zu, *v2 = v1 + %zu;\n"
-              "    const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];\n"
-              "    size_t bad = 0;\n"
-              "    for (int l = 0; l < NTKC_LANES; l++) {\n"
-              "        size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];\n"
-              "        x1l[l] = x + i * dim, x2l[l] = x + j * dim;\n"
-              "        r1[l] = prep + i * %zu, r2[l] = prep + j * %zu;\n"
-              "    }\n"
-              "    ntkc_expand(v1, r1, %zu);\n"
-              "    ntkc_expand(v2, r2, %zu);\n"
-              "%s"
-              "    ntkcnet_%s_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);\n"
-              "    for (int l = 0; l < np; l++)\n"
-              "        bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);\n"
-              "    return bad;\n"
-              "}\n\n",
-              n, ws, ps * LANES, ps, ps, ps, ps, lanes_pairs, n);
-    sb_printf(sb,
-              "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal\n"
-              " * from the records, above the 8x8 diagonal blocks by column groups, the\n"
-              " * blocks' other 28 entries each packed 8 to a pass. */\n"
-              "size_t ntkcnet_%s_tri(size_t n, const double *x, const double *prep, size_t dim,\n"
-              "                   double *nngp, double *ntk, size_t ldo)\n"
-              "{\n"
-              "    double *ws = malloc(%zu * sizeof(double));\n"
-              "    size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];\n"
-              "    int np = 0;\n"
-              "    if (!ws)\n"
-              "        return n * n;\n"
-              "    for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)\n"
-              "        bad += ntkcnet_%s_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,\n"
-              "                            prep + j0 * %zu, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);\n"
-              "    for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */\n"
-              "        bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * %zu + %zu], prep[i * %zu + %zu]);\n"
-              "    for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {\n"
-              "        size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;\n"
-              "        for (size_t i = b0; i < b1; i++)\n"
-              "            for (size_t j = i + 1; j < b1; j++) {\n"
-              "                pi[np] = i, pj[np] = j;\n"
-              "                if (++np == NTKC_LANES) {\n"
-              "                    bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
-              "                    np = 0;\n"
-              "                }\n"
-              "            }\n"
-              "    }\n"
-              "    if (np)\n"
-              "        bad += ntkcnet_%s_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);\n"
-              "    free(ws);\n"
-              "    return bad;\n"
-              "}\n\n",
-              n, pair_total, n, ps, ps, ps - 2, ps, ps - 1, n, n);
-    sb_printf(sb,
-              "int ntkcnet_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
-              "            size_t dim, double *nngp, double *ntk)\n"
-              "{\n",
-              n);
-    if (e->net->input.dim)
-        sb_printf(sb, "    if (dim != %zu)\n        return 1;\n", e->net->input.dim);
+    size_t ps = e->prep + 2, lane_rec = ps * LANES;
+    int bad = 0;
+    code_enum_begin(c, "the layout of records and workspaces, in doubles");
+    bad |= code_enum_item(c, "RECORD", ps);       /* one input's prep record */
+    bad |= code_enum_item(c, "RECORD_NNGP", ps - 2);
+    bad |= code_enum_item(c, "RECORD_NTK", ps - 1);
+    bad |= code_enum_item(c, "LANE_RECORD", lane_rec); /* a record lane-expanded */
+    bad |= code_enum_item(c, "WS_ENTRY", ws);     /* the entry's own workspace */
+    /* then v1 and v2 (lane-expanded records), then scratch records for the
+     * lanes past the end of a prep batch */
+    bad |= code_enum_item(c, "WS_PREP", ws + 3 * lane_rec);
+    bad |= code_enum_item(c, "WS_TILE", ws + lane_rec);
+    bad |= code_enum_item(c, "WS_PAIRS", ws + 2 * lane_rec);
+    if (e->plane) {
+        size_t px = e->net->input.dim * LANES, off = (size_t)e->peak * e->plane;
+        bad |= code_enum_item(c, "DIM", e->net->input.dim);
+        bad |= code_enum_item(c, "PLANES", (size_t)e->peak);
+        bad |= code_enum_item(c, "PLANE", e->plane);
+        bad |= code_enum_item(c, "X1_AT", off);
+        bad |= code_enum_item(c, "X2_AT", off + px);
+        if (e->big) {
+            bad |= code_enum_item(c, "BIG_AT", off + 2 * px);
+            bad |= code_enum_item(c, "BIG", e->big);
+        }
+    }
+    code_enum_end(c);
+    code_blank(c);
+    return bad;
+}
+
+static void emit_prep_fn(Code *c, const Em *e)
+{
+    code_line(c, "size_t $_prep_size(void) { return $_RECORD; }");
+    code_blank(c);
+    code_line(c, "int $_uses_gram(void) { return 0; }");
+    code_blank(c);
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_open(c, "{");
+    code_line(c, "double *ws = malloc($_WS_PREP * sizeof(double)), out[2 * NTKC_LANES];");
+    code_line(c, "double *v1, *v2, *spare;");
+    code_open(c, "if (!ws) { /* no memory: poison the records so every entry reports non-finite */");
+    code_line(c, "for (size_t k = 0; k < n * $_RECORD; k++)");
+    code_line(c, "    prep[k] = 0.0 / 0.0;");
+    code_line(c, "return;");
+    code_close(c, "");
+    code_line(c, "v1 = ws + $_WS_ENTRY, v2 = v1 + $_LANE_RECORD, spare = v2 + $_LANE_RECORD;");
+    code_open(c, "for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {");
+    code_line(c, "const double *xl[NTKC_LANES];");
+    code_line(c, "double *rec[NTKC_LANES];");
+    code_open(c, "for (int l = 0; l < NTKC_LANES; l++) {");
+    code_line(c, "int real = i0 + l < n;");
+    code_line(c, "xl[l] = x + (real ? i0 + l : i0) * dim;");
+    code_line(c, "rec[l] = real ? prep + (i0 + l) * $_RECORD : spare + l * $_RECORD;");
+    code_close(c, "");
+    lanes_line(c, e, "xl");
+    code_line(c, "$_entry(xl, xl, v1, v2, 0, rec, dim, ws, out);");
+    code_line(c, "for (int l = 0; l < NTKC_LANES; l++)");
+    code_line(c, "    rec[l][$_RECORD_NNGP] = out[l], rec[l][$_RECORD_NTK] = out[NTKC_LANES + l];");
+    code_close(c, "");
+    code_line(c, "free(ws);");
+    code_close(c, "");
+    code_blank(c);
+}
+
+static void emit_cols_fn(Code *c, const Em *e)
+{
+    code_line(c, "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's");
+    code_line(c, " * records (and inputs) are lane-expanded once and serve every row. */");
+    code_line(c, "static size_t $_cols(size_t rows, size_t cols,");
+    code_line(c, "    const double *x1, const double *prep1,");
+    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
+    code_line(c, "    double *nngp, double *ntk, size_t ldo, double *ws)");
+    code_open(c, "{");
+    code_line(c, "double out[2 * NTKC_LANES], *v2 = ws + $_WS_ENTRY;");
+    code_line(c, "size_t bad = 0;");
+    code_open(c, "for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {");
+    code_line(c, "size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;");
+    code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];");
+    code_open(c, "for (size_t l = 0; l < NTKC_LANES; l++) {");
+    code_line(c, "size_t j = j0 + (l < m ? l : m - 1);");
+    code_line(c, "x2l[l] = x2 + j * dim;");
+    code_line(c, "r2[l] = prep2 + j * $_RECORD;");
+    code_close(c, "");
+    code_line(c, "ntkc_expand(v2, r2, $_RECORD);");
+    lanes_line(c, e, "x2l");
+    code_open(c, "for (size_t i = 0; i < rows; i++) {");
+    code_line(c, "for (int l = 0; l < NTKC_LANES; l++)");
+    code_line(c, "    x1l[l] = x1 + i * dim;");
+    code_line(c, "$_entry(x1l, x2l, (double *)(prep1 + i * $_RECORD), v2, 1, 0, dim, ws, out);");
+    code_line(c, "for (size_t l = 0; l < m; l++)");
+    code_line(c, "    bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);");
+    code_close(c, "");
+    code_close(c, "");
+    code_line(c, "return bad;");
+    code_close(c, "");
+    code_blank(c);
+}
+
+static void emit_tile_fn(Code *c)
+{
+    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
+    code_line(c, "    const double *x1, const double *prep1,");
+    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
+    code_line(c, "    const double *gram, size_t ldg,");
+    code_line(c, "    double *nngp, double *ntk, size_t ldo)");
+    code_open(c, "{");
+    code_line(c, "double *ws = malloc($_WS_TILE * sizeof(double));");
+    code_line(c, "size_t bad;");
+    code_line(c, "(void)gram, (void)ldg;");
+    code_line(c, "if (!ws)");
+    code_line(c, "    return rows * cols;");
+    code_line(c, "bad = $_cols(rows, cols, x1, prep1, x2, prep2, dim, nngp, ntk, ldo, ws);");
+    code_line(c, "free(ws);");
+    code_line(c, "return bad;");
+    code_close(c, "");
+    code_blank(c);
+}
+
+static void emit_pairs_fn(Code *c, const Em *e)
+{
+    code_line(c, "/* np <= NTKC_LANES entries (pi[l], pj[l]) of one input set in one pass,");
+    code_line(c, " * both sides' records lane-expanded: how the triangle's diagonal blocks");
+    code_line(c, " * fill every lane. */");
+    code_line(c, "static size_t $_pairs(int np, const size_t *pi, const size_t *pj, const double *x,");
+    code_line(c, "    const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,");
+    code_line(c, "    double *ws)");
+    code_open(c, "{");
+    code_line(c, "double out[2 * NTKC_LANES], *v1 = ws + $_WS_ENTRY, *v2 = v1 + $_LANE_RECORD;");
+    code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];");
+    code_line(c, "size_t bad = 0;");
+    code_open(c, "for (int l = 0; l < NTKC_LANES; l++) {");
+    code_line(c, "size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];");
+    code_line(c, "x1l[l] = x + i * dim, x2l[l] = x + j * dim;");
+    code_line(c, "r1[l] = prep + i * $_RECORD, r2[l] = prep + j * $_RECORD;");
+    code_close(c, "");
+    code_line(c, "ntkc_expand(v1, r1, $_RECORD);");
+    code_line(c, "ntkc_expand(v2, r2, $_RECORD);");
+    lanes_line(c, e, "x2l");
+    code_line(c, "$_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);");
+    code_line(c, "for (int l = 0; l < np; l++)");
+    code_line(c, "    bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);");
+    code_line(c, "return bad;");
+    code_close(c, "");
+    code_blank(c);
+}
+
+static void emit_tri_fn(Code *c)
+{
+    code_line(c, "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal");
+    code_line(c, " * from the records, above the 8x8 diagonal blocks by column groups, the");
+    code_line(c, " * blocks' other 28 entries each packed 8 to a pass. */");
+    code_line(c, "size_t $_tri(size_t n, const double *x, const double *prep, size_t dim,");
+    code_line(c, "    double *nngp, double *ntk, size_t ldo)");
+    code_open(c, "{");
+    code_line(c, "double *ws = malloc($_WS_PAIRS * sizeof(double));");
+    code_line(c, "size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];");
+    code_line(c, "int np = 0;");
+    code_line(c, "if (!ws)");
+    code_line(c, "    return n * n;");
+    code_line(c, "for (size_t j0 = NTKC_LANES; j0 < n; j0 += NTKC_LANES)");
+    code_line(c, "    bad += $_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,");
+    code_line(c, "        prep + j0 * $_RECORD, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);");
+    code_line(c, "for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */");
+    code_line(c, "    bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * $_RECORD + $_RECORD_NNGP],");
+    code_line(c, "                    prep[i * $_RECORD + $_RECORD_NTK]);");
+    code_open(c, "for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {");
+    code_line(c, "size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;");
+    code_line(c, "for (size_t i = b0; i < b1; i++)");
+    code_open(c, "    for (size_t j = i + 1; j < b1; j++) {");
+    code_line(c, "    pi[np] = i, pj[np] = j;");
+    code_open(c, "    if (++np == NTKC_LANES) {");
+    code_line(c, "    bad += $_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);");
+    code_line(c, "    np = 0;");
+    code_close(c, "");
+    code_close(c, "");
+    code_close(c, "");
+    code_line(c, "if (np)");
+    code_line(c, "    bad += $_pairs(np, pi, pj, x, prep, dim, nngp, ntk, ldo, ws);");
+    code_line(c, "free(ws);");
+    code_line(c, "return bad;");
+    code_close(c, "");
+    code_blank(c);
+}
+
+static void emit_entry_fn(Code *c, const IrNet *net)
+{
+    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
+    code_line(c, "    size_t dim, double *nngp, double *ntk)");
+    code_open(c, "{");
+    code_line(c, "double *p1, *p2;");
+    code_line(c, "size_t bad;");
+    if (net->input.dim)
+        code_line(c, "if (dim != %zu)", net->input.dim);
     else
-        sb_puts(sb, "    if (dim == 0)\n        return 1;\n");
-    sb_printf(sb,
-              "    double *p1 = malloc((n1 + n2 + 1) * %zu * sizeof(double));\n"
-              "    if (!p1)\n"
-              "        return 2;\n"
-              "    double *p2 = p1 + n1 * %zu;\n"
-              "    ntkcnet_%s_prep(n1, x1, dim, p1);\n"
-              "    ntkcnet_%s_prep(n2, x2, dim, p2);\n"
-              "    size_t bad = ntkcnet_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
-              "    free(p1);\n"
-              "    return bad ? 3 : 0;\n"
-              "}\n",
-              ps, ps, n, n, n);
+        code_line(c, "if (dim == 0)");
+    code_line(c, "    return 1;");
+    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(double));");
+    code_line(c, "if (!p1)");
+    code_line(c, "    return 2;");
+    code_line(c, "p2 = p1 + n1 * $_RECORD;");
+    code_line(c, "$_prep(n1, x1, dim, p1);");
+    code_line(c, "$_prep(n2, x2, dim, p2);");
+    code_line(c, "bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
+    code_line(c, "free(p1);");
+    code_line(c, "return bad ? 3 : 0;");
+    code_close(c, "");
+}
+
+static void emit_functions(Code *c, const Em *e)
+{
+    emit_prep_fn(c, e);
+    emit_cols_fn(c, e);
+    emit_tile_fn(c);
+    emit_pairs_fn(c, e);
+    emit_tri_fn(c);
+    emit_entry_fn(c, e->net);
+}
+
+/* The per-entry function: its head, the plane pointers, then the body the
+ * walk over the ops wrote. */
+static void emit_entry_head(Code *c, const Em *e)
+{
+    code_line(c, "/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep");
+    code_line(c, " * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)");
+    code_line(c, " * or lane-expanded too (bc = 0). An image input's x2s are in the workspace");
+    code_line(c, " * lane by lane already (the caller's ntkc_lanes). With fill != NULL (the prep");
+    code_line(c, " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and");
+    code_line(c, " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then");
+    code_line(c, " * NTK. */");
+    code_line(c, "static void $_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,");
+    code_line(c, "    int bc, double *const *fill, size_t dim, double *ws, double *out)");
+    code_open(c, "{");
+    code_line(c, "double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};");
+    code_line(c, "size_t v1s = bc ? 1 : NTKC_LANES;");
+    if (e->plane) {
+        code_line(c, "double *pl[$_PLANES];");
+        /* X2 is filled by the caller, once per column group; x1 needs lanes
+         * of its own only when they differ (bc = 0) and are not x2's (prep) */
+        code_line(c, "double *X1 = ws + $_X1_AT, *X2 = ws + $_X2_AT;");
+        code_line(c, "const double *X1r;");
+        if (e->big) {
+            code_line(c, "double *bS = ws + $_BIG_AT, *bT = bS + $_BIG, *inS = bT + $_BIG, *inT = inS + $_BIG;");
+            code_line(c, "double *t1 = inT + $_BIG, *t2 = t1 + $_BIG;");
+            code_line(c, "(void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;");
+        }
+    }
+    code_line(c, "(void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;");
+    if (e->plane) {
+        code_line(c, "for (int k = 0; k < $_PLANES; k++)");
+        code_line(c, "    pl[k] = ws + k * $_PLANE;");
+        code_line(c, "if (!bc && x1 != x2)");
+        code_line(c, "    ntkc_lanes(x1, $_DIM, X1);");
+        code_line(c, "X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;");
+    }
 }
 
 char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
@@ -841,18 +910,19 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);
     sb_init(&e.defs);
+    code_init(&e.c, &e.body, net->name);
     e.used[0] = 1;
-    e.ind = 1;
+    e.c.depth = 1;
     size_t first_vec = 0;
     if (net->input.kind == IR_INPUT_IMAGE) {
         first_vec = emit_image_part(&e);
     } else {
-        line(&e, "for (int l = 0; l < NTKC_LANES; l++) { /* the input kernel x1·x2/d */");
-        line(&e, "    double g = 0.0;");
-        line(&e, "    for (size_t k = 0; k < dim; k++)");
-        line(&e, "        g += x1[l][k] * x2[l][k];");
-        line(&e, "    s[l] = g / (double)dim, t[l] = 0.0;");
-        line(&e, "}");
+        code_line(&e.c, "for (int l = 0; l < NTKC_LANES; l++) { /* the input kernel x1·x2/d */");
+        code_line(&e.c, "    double g = 0.0;");
+        code_line(&e.c, "    for (size_t k = 0; k < dim; k++)");
+        code_line(&e.c, "        g += x1[l][k] * x2[l][k];");
+        code_line(&e.c, "    s[l] = g / (double)dim, t[l] = 0.0;");
+        code_line(&e.c, "}");
     }
     if (err->code == NTKC_OK)
         emit_vec_ops(&e, net->ops + first_vec, net->nops - first_vec);
@@ -862,55 +932,43 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
         return NULL;
     }
     size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? 6 * e.big : 0) + 1;
+    if (e.plane)
+        e.x2_at = (size_t)e.peak * e.plane + net->input.dim * LANES;
     StrBuf sb;
     sb_init(&sb);
-    emit_prelude(&sb, net, source_name);
-    sb_puts(&sb, emit_image_runtime_common);
-    sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
-    sb_puts(&sb, emit_image_runtime_functions);
-    sb_puts(&sb, "#else /* the library's optimised copies */\n");
-    sb_puts(&sb, emit_image_runtime_decls);
-    sb_puts(&sb, "#endif\n\n");
-    sb_puts(&sb, e.defs.data ? e.defs.data : "");
-    sb_printf(&sb,
-              "\n/* NTKC_LANES entries (x1[l], x2[l]) at once. v2: the lane-expanded prep\n"
-              " * records of the x2s; v1: the record of x1, the same in every lane (bc = 1)\n"
-              " * or lane-expanded too (bc = 0). An image input's x2s are in the workspace\n"
-              " * lane by lane already (the caller's ntkc_lanes). With fill != NULL (the prep\n"
-              " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and\n"
-              " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then\n"
-              " * NTK. */\n"
-              "static void ntkcnet_%s_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,\n"
-              "                          int bc, double *const *fill, size_t dim, double *ws, double *out)\n"
-              "{\n"
-              "    double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};\n"
-              "    size_t v1s = bc ? 1 : NTKC_LANES;\n"
-              "    (void)x1, (void)x2, (void)v1, (void)v2, (void)fill, (void)dim, (void)ws, (void)bc, (void)v1s;\n",
-              net->name);
-    if (e.plane) {
-        sb_printf(&sb, "    double *pl[%d];\n    for (int k = 0; k < %d; k++)\n        pl[k] = ws + k * %zu;\n", e.peak,
-                  e.peak, e.plane);
-        size_t off = (size_t)e.peak * e.plane, px = net->input.dim * LANES;
-        /* X2 is filled by the caller, once per column group; x1 needs lanes
-         * of its own only when they differ (bc = 0) and are not x2's (prep) */
-        sb_printf(&sb,
-                  "    double *X1 = ws + %zu, *X2 = X1 + %zu;\n"
-                  "    if (!bc && x1 != x2)\n"
-                  "        ntkc_lanes(x1, %zu, X1);\n"
-                  "    const double *X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;\n",
-                  off, px, net->input.dim);
-        e.x2_at = off + px;
-        off += 2 * px;
-        if (e.big)
-            sb_printf(&sb,
-                      "    double *bS = ws + %zu, *bT = bS + %zu, *inS = bT + %zu, *inT = inS + %zu, *t1 = inT + %zu, "
-                      "*t2 = t1 + %zu;\n    (void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;\n",
-                      off, e.big, e.big, e.big, e.big, e.big);
+    Code c;
+    code_init(&c, &sb, net->name);
+    c.bad_name |= e.c.bad_name;
+    emit_prelude(&c, net, source_name);
+    emit_api_prototypes(&c, net);
+    code_text(&c, emit_image_runtime_common);
+    code_blank(&c);
+    code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
+    code_line(&c, "#define NTKC_FN static inline");
+    code_text(&c, emit_image_runtime_functions);
+    code_line(&c, "#else /* the library's optimised copies */");
+    code_text(&c, emit_image_runtime_decls);
+    code_line(&c, "#endif");
+    code_blank(&c);
+    code_text(&c, e.defs.data ? e.defs.data : "");
+    code_blank(&c);
+    if (emit_layout(&c, &e, ws) != 0) {
+        diag_user(err, "net '%s': one kernel entry needs more than %d doubles of workspace; use smaller images",
+                  net->name, INT_MAX);
+        sb_free(&sb);
+        sb_free(&e.body);
+        sb_free(&e.defs);
+        return NULL;
     }
-    sb_puts(&sb, e.body.data ? e.body.data : "");
-    sb_puts(&sb, "    ntkc_copy(out, s, NTKC_LANES);\n    ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);\n}\n\n");
-    emit_functions(&sb, &e, ws);
+    emit_entry_head(&c, &e);
+    code_text(&c, e.body.data ? e.body.data : "");
+    code_line(&c, "ntkc_copy(out, s, NTKC_LANES);");
+    code_line(&c, "ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);");
+    code_close(&c, "");
+    code_blank(&c);
+    emit_functions(&c, &e);
+    code_text(&c, emit_image_runtime_end);
     sb_free(&e.body);
     sb_free(&e.defs);
-    return sb_take(&sb);
+    return emit_finish(&c, &sb, err);
 }

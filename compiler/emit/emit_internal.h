@@ -1,28 +1,37 @@
-/* Pieces shared by the three emitters, which emit_net_c (emit.c) picks
- * between: vector (emit.c), image (emit_image.c: the prelude only) and graph
- * (emit_graph.c). */
+/* Pieces shared by the three emitters — vector (emit.c), image
+ * (emit_image.c) and graph (emit_graph.c) — all writing through the code
+ * builder (code.h). */
 #ifndef NTKC_EMIT_INTERNAL_H
 #define NTKC_EMIT_INTERNAL_H
 
 #include "diag.h"
 #include "ir.h"
+#include "code.h"
 #include "strbuf.h"
 
 /* Header comment, libm prototypes, NTKC_PI and NTKC_BLOCK. */
-void emit_prelude(StrBuf *sb, const IrNet *net, const char *source_name);
+void emit_prelude(Code *c, const IrNet *net, const char *source_name);
+/* The prototypes of every function the net's file exports, as the file and
+ * `ntkc emit -H` write them (emit_api.c; the family decides which). */
+void emit_api_prototypes(Code *c, const IrNet *net);
 /* One ntkc_dual_<name> definition per activation the net uses. */
-void emit_dual_functions(StrBuf *sb, const IrNet *net);
+void emit_dual_functions(Code *c, const IrNet *net);
 /* static const double ntkc_p<i>[] for every activation op i with parameters. */
-void emit_param_arrays(StrBuf *sb, const IrNet *net);
-/* The expression naming activation op i's parameter array. */
-void emit_param_ref(StrBuf *sb, const IrNet *net, size_t i);
+void emit_param_arrays(Code *c, const IrNet *net);
+/* The expression naming activation op i's parameter array (in buf or constant). */
+enum { EMIT_PARAM_REF_MAX = 32 };
+const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_MAX]);
 /* A comment naming a dense or activation op and its source line. */
-void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent);
+void emit_op_comment(Code *c, const IrOp *op);
 
 /* In a prep loop, the variance s of an input with itself through dense op d
  * (s = w²·s + b²) and through activation op i (s = T(s, s, s)). */
-void emit_diag_dense(StrBuf *sb, const IrDense *d);
-void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i);
+void emit_diag_dense(Code *c, const IrDense *d);
+void emit_diag_act(Code *c, const IrNet *net, size_t i);
+
+/* The file sb holds, taken (malloc'd); NULL with err set when a name that is
+ * not an identifier reached c (ntkc's bug), sb freed. */
+char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err);
 
 /* The graph variant (compiler/emit/graph_abi.h documents its ABI). */
 char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);

@@ -90,7 +90,7 @@ static void act_definition(StrBuf *sb, const char *storage, const ActDef *def)
     sb_printf(sb,
               "\n{\n"
               "    for (size_t j = 0; j < m; j++) {\n"
-              "    double T, Td;\n"
+              "        double T, Td;\n"
               "        ntkc_dual_%s(p, v1, s[j], v2[j], &T, &Td);\n"
               "        s[j] = T;\n"
               "        t[j] *= Td;\n"
@@ -133,8 +133,10 @@ static void generic_definition(StrBuf *sb, const char *storage, PrimKind k)
 static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
 {
     memset(used, 0, PRIM_NKINDS * sizeof *used);
-    used[PRIM_LOAD] = used[PRIM_STORE] = 1;
-    used[PRIM_RECORDS] = net->input.kind == IR_INPUT_VECTOR; /* the FC tile (emit.c) */
+    /* the FC tile (emit.c) loads, stores and transposes records; a graph
+     * net's segments work on the node-pair matrices in place */
+    used[PRIM_LOAD] = used[PRIM_STORE] = net->input.kind != IR_INPUT_GRAPH;
+    used[PRIM_RECORDS] = net->input.kind == IR_INPUT_VECTOR;
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
@@ -211,6 +213,7 @@ char *prim_emit_host_source(void)
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             act_plane_definition(&sb, "", acts[a]);
+    sb_puts(&sb, emit_image_runtime_end);
     sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);

@@ -18,12 +18,19 @@ extern const char kernel_prim_store[];
 extern const char kernel_prim_records[];
 extern const char kernel_prim_relu_qr[];
 
+/* kernel_c/graph_entry.c: struct ntkc_graph_set (guarded, for the file and
+ * its header), and the driver of a graph net's standalone entry. */
+extern const char kernel_graph_set_type[];
+extern const char kernel_graph_entry[];
+
 /* kernel_c/image_runtime.c: the macros and types, the function definitions
  * (NTKC_FN = their linkage), the prototypes and the names of the NTKC_FN
  * functions. */
 extern const char emit_image_runtime_common[];
 extern const char emit_image_runtime_functions[];
 extern const char emit_image_runtime_decls[];
+/* The end of every file that carries the common part (pops its pragma). */
+extern const char emit_image_runtime_end[];
 extern const char *const emit_image_runtime_names[];
 extern const unsigned emit_image_runtime_count;
 

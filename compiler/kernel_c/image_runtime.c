@@ -20,8 +20,11 @@
  * NTKC_LANES columns x2), so every inner loop runs over whole lanes. */
 
 /* FP exceptions are never inspected: let the optimising back end vectorise
- * loops with selects (tcc ignores the pragma; clang does not know it). */
-#if defined(__GNUC__) && !defined(__clang__)
+ * loops with selects (tcc ignores the pragma; clang does not know it). Scoped:
+ * pushed here, popped at the end of the file (emit_image_runtime_end), so a
+ * file that includes or pastes the emitted code keeps its own options. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__TINYC__)
+#pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
 #endif
 
@@ -584,4 +587,11 @@ NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const do
             v1[(off + n + k) * NTKC_LANES + l] = v2[(off + n + k) * NTKC_LANES + l] = r;
         }
 }
+/* @end */
+
+/* The end of an emitted image kernel: the options pushed above are popped. */
+/* @text emit_image_runtime_end */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__TINYC__)
+#pragma GCC pop_options
+#endif
 /* @end */

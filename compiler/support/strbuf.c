@@ -44,19 +44,25 @@ void sb_puts(StrBuf *sb, const char *s)
     sb->len += n;
 }
 
-void sb_printf(StrBuf *sb, const char *fmt, ...)
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
 {
-    va_list ap, ap2;
-    va_start(ap, fmt);
+    va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     if (n > 0) {
         sb_reserve(sb, (size_t)n);
         vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap2);
         sb->len += (size_t)n;
     }
     va_end(ap2);
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
 }
 
 void sb_format_double(char buf[SB_DOUBLE_MAX], double v)

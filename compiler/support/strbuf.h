@@ -3,6 +3,7 @@
 #ifndef NTKC_STRBUF_H
 #define NTKC_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct StrBuf {
@@ -14,6 +15,7 @@ void sb_init(StrBuf *sb);
 void sb_free(StrBuf *sb);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* A double as a C literal that reads back to the same value ("0.050000000000000003");
  * infinities and NaN as constant expressions ("(1.0 / 0.0)"). */
 void sb_double(StrBuf *sb, double v);

@@ -113,6 +113,7 @@ typedef struct Stages {
     const char *source, *name, *net_name;
     char *c;
     ntkc_error *err;
+    int header; /* ntkc_emit_header: the prototypes instead of the file */
 } Stages;
 
 static void run_stages(Stages *s)
@@ -122,7 +123,7 @@ static void run_stages(Stages *s)
     if (s->net != NULL)
         s->net->ir = ir;
     if (ir != NULL)
-        s->c = emit_net_c(ir, s->name, s->err);
+        s->c = s->header ? emit_net_h(ir, s->name, s->err) : emit_net_c(ir, s->name, s->err);
 }
 
 /* Runs the stages with the arena's allocation failures caught: out of memory
@@ -158,7 +159,7 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
     }
     arena_init(&net->arena);
     const char *name = filename ? filename : "<string>";
-    Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err};
+    Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err, 0};
     if (run_stages_guarded(&s) != 0)
         net->ir = NULL;
     net->c_source = s.c;
@@ -189,7 +190,18 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
     diag_clear(err);
     Arena arena;
     arena_init(&arena);
-    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err};
+    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 0};
+    run_stages_guarded(&s);
+    arena_free(&arena);
+    return s.c;
+}
+
+char *ntkc_emit_header(const char *source, const char *filename, const char *net_name, ntkc_error *err)
+{
+    diag_clear(err);
+    Arena arena;
+    arena_init(&arena);
+    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 1};
     run_stages_guarded(&s);
     arena_free(&arena);
     return s.c;

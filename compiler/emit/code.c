@@ -1,0 +1,111 @@
+#include "code.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "c_text.h"
+
+int code_init(Code *c, StrBuf *sb, const char *net_name)
+{
+    memset(c, 0, sizeof *c);
+    c->sb = sb;
+    c->name = "invalid";
+    if (!c_ident_ok(net_name)) {
+        c->bad_name = 1;
+        return -1;
+    }
+    c->name = net_name;
+    return 0;
+}
+
+static void indent(Code *c)
+{
+    for (int i = 0; i < c->depth; i++)
+        sb_puts(c->sb, "    ");
+}
+
+/* fmt with every "$" replaced by the net prefix ("%" doubled in it: an
+ * identifier has none, so nothing changes), then formatted. */
+static void put_formatted(Code *c, const char *fmt, va_list ap)
+{
+    StrBuf f;
+    sb_init(&f);
+    for (const char *p = fmt; *p; p++) {
+        if (*p == '$') {
+            sb_puts(&f, NTKC_NET_PREFIX);
+            sb_puts(&f, c->name);
+        } else {
+            char ch[2] = {*p, 0};
+            sb_puts(&f, ch);
+        }
+    }
+    sb_vprintf(c->sb, f.data, ap);
+    sb_free(&f);
+}
+
+void code_line(Code *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    indent(c);
+    put_formatted(c, fmt, ap);
+    va_end(ap);
+    sb_puts(c->sb, "\n");
+}
+
+void code_open(Code *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    indent(c);
+    put_formatted(c, fmt, ap);
+    va_end(ap);
+    sb_puts(c->sb, "\n");
+    c->depth++;
+}
+
+void code_close(Code *c, const char *tail)
+{
+    c->depth = c->depth > 0 ? c->depth - 1 : 0;
+    indent(c);
+    sb_puts(c->sb, "}");
+    sb_puts(c->sb, tail);
+    sb_puts(c->sb, "\n");
+}
+
+void code_blank(Code *c) { sb_puts(c->sb, "\n"); }
+
+void code_text(Code *c, const char *text) { sb_puts(c->sb, text); }
+
+const char *code_ident(Code *c, const char *name)
+{
+    if (c_ident_ok(name))
+        return name;
+    c->bad_name = 1;
+    return "ntkc_invalid_name";
+}
+
+CodeLit code_lit(double v)
+{
+    CodeLit l;
+    sb_format_double(l.s, v);
+    return l;
+}
+
+void code_enum_begin(Code *c, const char *comment)
+{
+    code_line(c, "/* %s */", comment);
+    code_open(c, "enum {");
+}
+
+int code_enum_item(Code *c, const char *name, size_t value)
+{
+    if (value > (size_t)INT_MAX)
+        return -1;
+    code_line(c, "$_%s = %zu,", name, value);
+    return 0;
+}
+
+void code_enum_end(Code *c) { code_close(c, ";"); }

@@ -1,0 +1,62 @@
+/* The code builder every emitter writes C through: one line at a time at
+ * the current indentation, blocks opened and closed, doubles as exact
+ * literals, names only as identifiers checked by c_text.h, and sizes the
+ * emitted code shares under names (an enum) rather than as bare numbers.
+ *
+ * A line is a printf format of ntkc's own text with a few arguments; in it
+ * "$" stands for the net's symbol prefix ("ntkcnet_NAME"), so no template
+ * repeats the net's name as a positional argument. Numbers from the net
+ * (w_std, eps, scales) go through code_lit, never "%g". */
+#ifndef NTKC_CODE_H
+#define NTKC_CODE_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+typedef struct Code {
+    StrBuf *sb;
+    int depth;                 /* indentation, four spaces a level */
+    const char *name;          /* the net's name; "$" writes NTKC_NET_PREFIX name */
+    int bad_name;              /* a name failed c_ident_ok: the emitter's bug */
+} Code;
+
+/* Writes into sb (not owned; net_name must outlive c). 0, or -1 when
+ * net_name is not a C identifier (the front end admits no such name: ntkc's
+ * bug). */
+int code_init(Code *c, StrBuf *sb, const char *net_name);
+
+/* One line: indentation, the formatted text ("$" = the net prefix), "\n". */
+void code_line(Code *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line (ending in "{" by convention), then one level deeper. */
+void code_open(Code *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One level shallower, then "}" followed by tail ("", ";", " else {" ...). */
+void code_close(Code *c, const char *tail);
+void code_blank(Code *c);
+/* Text written as it is (kernel-time C embedded from compiler/kernel_c/). */
+void code_text(Code *c, const char *text);
+
+/* name when it is a C identifier, else a placeholder and c->bad_name set:
+ * activation names reach symbols only through here (c_text.h). */
+const char *code_ident(Code *c, const char *name);
+
+/* A double as a literal that reads back exactly (sb_double); use as
+ * code_lit(v).s within one expression. */
+typedef struct CodeLit {
+    char s[SB_DOUBLE_MAX];
+} CodeLit;
+CodeLit code_lit(double v);
+
+/* Named sizes and offsets: code_enum_begin, code_enum_item per name
+ * (emitted as "$_" NAME = value), code_enum_end. -1 when value does not fit
+ * an enum constant (int). */
+void code_enum_begin(Code *c, const char *comment);
+int code_enum_item(Code *c, const char *name, size_t value);
+void code_enum_end(Code *c);
+
+/* Drops from a finished file every static function nothing kept calls or
+ * names, with its prototypes (code_prune.c): kernel-time C arrives whole,
+ * and a file must not carry unused statics. */
+void code_prune_statics(StrBuf *sb);
+
+#endif

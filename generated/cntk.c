@@ -146,6 +146,8 @@ void free(void *);
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
 
+#define NTKC_LANES 8 /* kernel entries per pass: compiler/abi/kernel_abi.h */
+
 /* ---- ntkc image-kernel helpers ------------------------------------------
  * A "plane" holds the kernel entries of the pixel pairs (p, p + (a, b)) of an
  * H×W grid: pixel (i, j) of x1 with (i + a, j + b) of x2 (indices wrap on
@@ -160,8 +162,6 @@ void free(void *);
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-#define NTKC_LANES 8
 
 /* NTKC_FN: the functions generated code calls (static inline in a net's
  * file, external in the library's copies); NTKC_LEAF: helpers only these

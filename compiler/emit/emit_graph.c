@@ -1,4 +1,4 @@
-/* Emits the generated part of a graph net's kernel (ABI: graph_abi.h): the
+/* Emits the generated part of a graph net's kernel (ABI: compiler/abi/kernel_abi.h): the
  * plan of structural steps, and one function per segment of elementwise ops
  * (dense, activation) between them. Within a segment every layer is one call
  * of the vector tile's block primitives (emit_prims.h) on one row of node
@@ -8,7 +8,7 @@
 
 #include "emit_internal.h"
 #include "emit_prims.h"
-#include "graph_abi.h"
+#include "kernel_abi.h"
 
 /* Activation slots: op i's slot is the number of activations before it. */
 static size_t act_slot(const IrNet *net, size_t i)
@@ -168,7 +168,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
     sb_puts(&sb, "/* Graph net: the elementwise segments of the node-pair recursion; the runtime\n"
-                 " * performs the input Gram, aggregation and readout (compiler/emit/graph_abi.h). */\n\n");
+                 " * performs the input Gram, aggregation and readout (compiler/abi/kernel_abi.h). */\n\n");
     emit_dual_functions(&sb, net);
     emit_param_arrays(&sb, net);
     sb_puts(&sb, "\n");

@@ -10,10 +10,11 @@
 
 #include "emit_image.h"
 #include "emit_internal.h"
+#include "kernel_abi.h"
 #include "kernel_text.h"
 #include "emit_prims.h"
 
-enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
+enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
@@ -633,10 +634,18 @@ static size_t emit_image_part(Em *e)
 
 /* ---- the translation unit ------------------------------------------------- */
 
+/* The image runtime's macros and types, after the lane width of the ABI
+ * (kernel_abi.h), which the runtime text uses but does not define. */
+static void put_runtime_common(StrBuf *sb)
+{
+    sb_printf(sb, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */\n\n", NTKC_LANES);
+    sb_puts(sb, emit_image_runtime_common);
+}
+
 void emit_image_host_source(StrBuf *sb)
 {
     sb_puts(sb, "\n/* Image-kernel helpers (compiler/kernel_c/image_runtime.c) */\n#define NTKC_FN\n");
-    sb_puts(sb, emit_image_runtime_common);
+    put_runtime_common(sb);
     sb_puts(sb, emit_image_runtime_functions);
 }
 
@@ -644,16 +653,6 @@ void emit_image_host_table(StrBuf *sb)
 {
     for (unsigned i = 0; i < emit_image_runtime_count; i++)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
-}
-
-int emit_image_needed(const IrNet *net)
-{
-    if (net->input.kind != IR_INPUT_VECTOR)
-        return 1;
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
-            return 1;
-    return 0;
 }
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
@@ -865,7 +864,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
     StrBuf sb;
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
-    sb_puts(&sb, emit_image_runtime_common);
+    put_runtime_common(&sb);
     sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
     sb_puts(&sb, emit_image_runtime_functions);
     sb_puts(&sb, "#else /* the library's optimised copies */\n");

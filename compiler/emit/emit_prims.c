@@ -59,7 +59,7 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
 
 int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
 {
-    return net->input.kind == IR_INPUT_VECTOR && op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
+    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -134,7 +134,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
 {
     memset(used, 0, PRIM_NKINDS * sizeof *used);
     used[PRIM_LOAD] = used[PRIM_STORE] = 1;
-    used[PRIM_RECORDS] = net->input.kind == IR_INPUT_VECTOR; /* the FC tile (emit.c) */
+    used[PRIM_RECORDS] = net->family == IR_FAMILY_FC; /* the FC tile (emit.c) */
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;

@@ -12,6 +12,7 @@
 
 #include "act.h"
 #include "diag.h"
+#include "families.h"
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
@@ -156,6 +157,7 @@ struct IrOp {
 typedef struct IrNet {
     const char *name;
     SrcPos pos;
+    IrFamily family; /* decided once by lowering; stages look it up in families.h */
     Parameterization param;
     IrInput input;
     IrOp *ops; /* repeat blocks are unrolled; fanout branches nest */

@@ -588,6 +588,11 @@ int lower_check_image_net(Lower *L)
                 L->net->name, shape_text(L, L->shape));
         return 0;
     }
+    return 1;
+}
+
+int lower_check_image_family(Lower *L)
+{
     if (L->input.kind == IR_INPUT_IMAGE && L->param == PARAM_STANDARD) {
         diag_at(L->err, L->param_pos, L->src, "image inputs are supported only under param ntk for now");
         return 0;

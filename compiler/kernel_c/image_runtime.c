@@ -8,6 +8,7 @@
 #ifdef NTKC_KERNEL_CHECK
 #include <stddef.h>
 #include "ntkc_math.h"
+#include "kernel_abi.h" /* NTKC_LANES: the emitter prints it before this text */
 #endif
 /* @text emit_image_runtime_common */
 /* ---- ntkc image-kernel helpers ------------------------------------------
@@ -24,8 +25,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-#define NTKC_LANES 8
 
 /* NTKC_FN: the functions generated code calls (static inline in a net's
  * file, external in the library's copies); NTKC_LEAF: helpers only these

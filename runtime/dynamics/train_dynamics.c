@@ -10,7 +10,6 @@
 
 #include <stdint.h>
 
-#include "finite_conv.h"
 #include "finite_net.h"
 #include "net_internal.h"
 #include "ntkc.h"
@@ -255,7 +254,7 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
 
 static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_options *o, ntkc_error *err)
 {
-    if (ntkc_net_takes_graphs(net) || finite_conv_needed(j->ir)) {
+    if (!net_family(j->ir)->trains) {
         diag_user(err, "train: net '%s' is not fully connected; finite-width training covers nets of dense and "
                        "activation layers only", ntkc_net_name(net));
         return err->code;

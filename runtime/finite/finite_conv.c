@@ -575,16 +575,6 @@ static int check_readout(const IrNet *net, ntkc_error *err)
     return ok ? NTKC_OK : err->code;
 }
 
-int finite_conv_needed(const IrNet *net)
-{
-    if (net->input.kind != IR_INPUT_VECTOR)
-        return 1;
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
-            return 1;
-    return 0;
-}
-
 static void fc_free(Fc *f)
 {
     free_list(f->top, f->ntop);

@@ -19,9 +19,6 @@
 #include "finite_net.h"
 #include "ir.h"
 
-/* 1 when net needs finite_conv_kernels rather than finite_net_kernels. */
-int finite_conv_needed(const IrNet *net);
-
 /* Same contract as finite_net_kernels (n×n outputs, either may be NULL). */
 int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,
                         double *nngp, double *ntk, ntkc_error *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "graph_kernel.h"
+#include "net_internal.h"
 #include "graph_testutil.h"
 #include "util.h"
 

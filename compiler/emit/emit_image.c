@@ -284,9 +284,14 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
     char args[512];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", h, wd,
-             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, lit(scale).s);
-    line(e, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s",
+             h, wd, e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl,
+             lit(scale).s);
+    if (w->dh != 1 || w->dw != 1)
+        line(e, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh, w->dw,
+             op->pos.line);
+    else
+        line(e, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
     line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, lit(c->b_std * c->b_std).s);
     line(e, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
@@ -308,7 +313,7 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     char g[256], name[32];
     geom(e, g, sizeof g);
     const ActDef *def = op->u.act.def;
-    if (strcmp(def->name, "relu") == 0) {
+    if (def->sqrt_records) {
         emit_fill(e, S, "ntkc_fill_relu");
         line(e, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
              e->prep * LANES, op->pos.line);

@@ -59,7 +59,7 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
 
 int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
 {
-    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
+    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def->sqrt_records;
 }
 
 int prim_act_has_block(const ActDef *def)

@@ -19,14 +19,15 @@ INC.compiler/front    := include $(SUP)
 INC.compiler/sym      := include $(SUP)
 INC.compiler/act      := include $(SUP) compiler/front compiler/sym
 INC.compiler/ir       := include $(SUP) compiler/front compiler/sym compiler/act
-INC.compiler/emit     := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir
+INC.compiler/abi      := include
+INC.compiler/emit     := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/abi
 INC.runtime/io        := include $(SUP)
 INC.runtime/predict   := include $(SUP)
 INC.runtime/jit       := include $(SUP) runtime/io
-INC.runtime/engine    := include $(SUP) runtime/io compiler/emit compiler/ir compiler/act
-INC.runtime/finite    := include $(SUP) runtime/io runtime/engine compiler/ir compiler/act
+INC.runtime/engine    := include $(SUP) runtime/io compiler/abi
+INC.runtime/finite    := include $(SUP) runtime/io runtime/engine compiler/abi compiler/ir compiler/act
 INC.runtime/api       := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
-                         runtime/io runtime/predict runtime/jit runtime/engine
+                         compiler/abi runtime/io runtime/predict runtime/jit runtime/engine runtime/finite
 INC.runtime/dynamics  := $(INC.runtime/api) runtime/api runtime/finite
 INC.runtime/shlib     := include
 INC.cli               := $(INC.runtime/dynamics) runtime/finite runtime/dynamics
@@ -68,7 +69,7 @@ KERNEL_TEXT  := $(BUILD)/gen/kernel_text
 # Compiled alone, a runtime file's static functions have no caller (clang
 # warns of that even for static inline ones): -Wno-unused-function.
 KERNEL_FLAGS := -std=c99 -pedantic -O2 -Wall -Wextra -Werror -Wno-unused-function -Wmissing-prototypes \
-                -DNTKC_KERNEL_CHECK
+                -DNTKC_KERNEL_CHECK -Icompiler/abi
 COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
@@ -92,7 +93,7 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call room_inc,$<) -MMD -MP -c $< -o $@
 
-$(BUILD)/kernel_c/%.ok: compiler/kernel_c/%.c $(filter %.h,$(KERNEL_C))
+$(BUILD)/kernel_c/%.ok: compiler/kernel_c/%.c $(filter %.h,$(KERNEL_C)) compiler/abi/kernel_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_FLAGS) -c $< -o $(@:.ok=.o) && touch $@
 

@@ -7,9 +7,6 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
-#include "finite_conv.h"
-#include "finite_graph.h"
-#include "finite_net.h"
 #include "graph_inputs.h"
 #include "net_internal.h"
 
@@ -54,11 +51,9 @@ static int matrix_kernels(ntkc_net *net, const char *path, const FiniteNetOption
         rc = alloc_kernels(*n, k, err);
     if (rc == 0)
         rc = ntkc_kernel(net, *n, x.data, 0, NULL, d, *k, *k + *n * *n, NULL, err);
-    const IrNet *ir = ntkc_net_ir(net);
+    NetData in = {.n = *n, .x = x.data, .dim = d};
     if (rc == 0)
-        rc = (finite_conv_needed(ir) ? finite_conv_kernels : finite_net_kernels)(ir, *n, x.data, d, fo,
-                                                                                  *k + 2 * *n * *n,
-                                                                                  *k + 3 * *n * *n, err);
+        rc = ntkc_net_finite_kernels(net, &in, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
     npy_free(&x);
     return rc;
 }
@@ -74,7 +69,8 @@ static int graph_kernels(ntkc_net *net, const char *path, const FiniteNetOptions
     if (rc == 0)
         rc = ntkc_kernel_graphs(net, g, NULL, *k, *k + *n * *n, NULL, err);
     if (rc == 0)
-        rc = finite_graph_kernels(ntkc_net_ir(net), g, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
+        rc = ntkc_net_finite_kernels(net, &(NetData){.n = *n, .graphs = g}, fo, *k + 2 * *n * *n,
+                                     *k + 3 * *n * *n, err);
     ntkc_graphs_free(g);
     return rc;
 }

@@ -119,6 +119,8 @@ size_t ntkcnet_cntk_tri(size_t n, const double *x, const double *prep, size_t di
 int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
     size_t dim, double *nngp, double *ntk);
 
+#define NTKC_LANES 8 /* kernel entries per pass: compiler/abi/kernel_abi.h */
+
 /* ---- ntkc image-kernel helpers ------------------------------------------
  * A "plane" holds the kernel entries of the pixel pairs (p, p + (a, b)) of an
  * H×W grid: pixel (i, j) of x1 with (i + a, j + b) of x2 (indices wrap on
@@ -136,8 +138,6 @@ int ntkcnet_cntk(size_t n1, const double *x1, size_t n2, const double *x2,
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-#define NTKC_LANES 8
 
 /* NTKC_FN: the functions generated code calls (static inline in a net's
  * file, external in the library's copies); NTKC_LEAF: helpers only these
@@ -382,12 +382,14 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
  * neural-tangents pads it, and with a stride that does not divide the size
  * output pixels p and p + a read input pixels s·a apart, not s·a mod H, so
  * its output is an ordinary grid. Separable: a pass along rows into tmp,
- * then along columns. */
+ * then along columns. A dilated window (dh, dw > 1) takes tap d of a row at
+ * dh·d, of a column at dw·d (the same tap on both pixels of a pair, so each
+ * output plane still reads one input plane). */
 NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao,
-                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt,
-                             int pl, double scale, double addc, const double *add)
+                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int dh,
+                             int dw, int pt, int pl, double scale, double addc, const double *add)
 {
-    if (sh == 1 && sw == 1 && !chi && !cwi) {
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && !chi && !cwi) {
         ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, ao, bo, kh, kw, pt, pl, scale, addc, add);
         return;
     }
@@ -403,7 +405,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
         double *t = tmp + (o - ro0) * wi;
         int first = 1;
         for (int d = 0; d < kh; d++) {
-            int r = sh * o + d - pt;
+            int r = sh * o + dh * d - pt;
             if (chi)
                 r = ntkc_wrap(r, H);
             else if (r < ri0 || r >= ri1)
@@ -425,7 +427,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
         for (int e = 0; e < wo; e++)
             dst[e] = 0.0;
         for (int d = 0; d < kw; d++) {
-            int shift = d - pl;
+            int shift = dw * d - pl;
             if (cwi) {
                 for (int q = co0; q < co1; q++)
                     ntkc_add(dst + (q - co0) * L, t + (ntkc_wrap(sw * q + shift, W) - ci0) * L, L);
@@ -635,7 +637,7 @@ int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
-void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt, int pl, double scale, double addc, const double *add);
+void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, double scale, double addc, const double *add);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, const double *Sb, const double *Tb, int len);
 void ntkc_sum(const double *S, int n, double *acc);
@@ -701,22 +703,22 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
         (void)ae, (void)be;
         ntkc_load_x(X1r, bc, X2, 8, 8, 1, ae * 2, be * 2, 0, 0, pl[1], pl[2]);
         /* conv 3x3 stride 1x1, line 9 */
-        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_conv_plane(pl[1], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[3], 0, 64);
         ntkc_relu_plane(pl[3], pl[4], 8, 8, ae * 2, be * 2, 0, 0, v1 + 0 * v1s, bc, v2 + 0); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 128, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 128 * v1s, bc, v2 + 1024); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
+        ntkc_conv_plane(pl[5], pl[0], pl[3], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[4], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[3]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
@@ -724,14 +726,14 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
             ntkc_fill_relu(fill, v1, v2, pl[1], 256, 64);
         ntkc_relu_plane(pl[1], pl[2], 8, 8, ae * 2, be * 2, 0, 0, v1 + 256 * v1s, bc, v2 + 2048); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 384, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 384 * v1s, bc, v2 + 3072); /* line 11 */
         /* conv 3x3 stride 1x1, line 11 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 8, 8, 8, 8, ae * 2, be * 2, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
         ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
         /* fanout: 2 branches */
         ntkc_copy(pl[5], pl[3], ntkc_area(8, 8, ae * 2, be * 2, 0, 0) * NTKC_LANES);
@@ -740,18 +742,18 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
             ntkc_fill_relu(fill, v1, v2, pl[5], 512, 64);
         ntkc_relu_plane(pl[5], pl[6], 8, 8, ae * 2, be * 2, 0, 0, v1 + 512 * v1s, bc, v2 + 4096); /* line 14 */
         /* conv 3x3 stride 2x2, line 14 */
-        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[7]);
+        ntkc_conv_plane(pl[5], pl[0], pl[7], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 1, 1, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[8], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 1, 1, 0, 0, 0.22215511111111108, 0.0, pl[7]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[7], 640, 16);
         ntkc_relu_plane(pl[7], pl[8], 4, 4, ae * 1, be * 1, 0, 0, v1 + 640 * v1s, bc, v2 + 5120); /* line 14 */
         /* conv 3x3 stride 1x1, line 14 */
-        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[7], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[8], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         ntkc_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* conv 3x3 stride 2x2, line 15 */
-        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[3], pl[0], pl[5], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 1, 1, 0, 0, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[4], pl[0], pl[6], 8, 8, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 2, 2, 1, 1, 0, 0, 0.22215511111111108, 0.0, pl[5]);
         ntkc_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[5], pl[6], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         /* residual: 2 branches */
         ntkc_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
@@ -759,14 +761,14 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
             ntkc_fill_relu(fill, v1, v2, pl[1], 672, 16);
         ntkc_relu_plane(pl[1], pl[2], 4, 4, ae * 1, be * 1, 0, 0, v1 + 672 * v1s, bc, v2 + 5376); /* line 17 */
         /* conv 3x3 stride 1x1, line 17 */
-        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
+        ntkc_conv_plane(pl[1], pl[0], pl[5], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[2], pl[0], pl[6], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[5]);
         if (fill && pi == 0)
             ntkc_fill_relu(fill, v1, v2, pl[5], 704, 16);
         ntkc_relu_plane(pl[5], pl[6], 4, 4, ae * 1, be * 1, 0, 0, v1 + 704 * v1s, bc, v2 + 5632); /* line 17 */
         /* conv 3x3 stride 1x1, line 17 */
-        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
-        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
+        ntkc_conv_plane(pl[5], pl[0], pl[1], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.010000000000000002, 0);
+        ntkc_conv_plane(pl[6], pl[0], pl[2], 4, 4, 4, 4, ae * 1, be * 1, 0, 0, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 0.22215511111111108, 0.0, pl[1]);
         ntkc_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], ntkc_area(4, 4, ae * 1, be * 1, 0, 0) * NTKC_LANES);
         ntkc_store_plane(bS, pl[3], 4, 4, ae, be, 0, 0);
         ntkc_store_plane(bT, pl[4], 4, 4, ae, be, 0, 0);

@@ -132,7 +132,7 @@ int ntkcnet_gntk(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g
     double *nngp, double *ntk);
 
 /* Graph net: the plan of structural steps and the elementwise segments of
- * the node-pair recursion (the ABI of compiler/emit/graph_abi.h, which the
+ * the node-pair recursion (the ABI of compiler/abi/kernel_abi.h, which the
  * runtime drives), and a standalone entry driving them itself. */
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,

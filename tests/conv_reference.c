@@ -66,16 +66,16 @@ static void window_sum(const Ker *a, double *src, Ker *o, double *dst, const IrW
                         for (int v = 0; v < w->kh; v++) {
                             if (shared && u != v)
                                 continue;
-                            long ri = tap((long)i, u, w->sh, w->pt, (long)a->h, cyc);
-                            long rk = tap((long)k, v, w->sh, w->pt, (long)a->h, cyc);
+                            long ri = tap((long)i, u * w->dh, w->sh, w->pt, (long)a->h, cyc);
+                            long rk = tap((long)k, v * w->dh, w->sh, w->pt, (long)a->h, cyc);
                             if (ri < 0 || rk < 0)
                                 continue;
                             for (int u2 = 0; u2 < w->kw; u2++)
                                 for (int v2 = 0; v2 < w->kw; v2++) {
                                     if (shared && u2 != v2)
                                         continue;
-                                    long cj = tap((long)j, u2, w->sw, w->pl, (long)a->w, cyc);
-                                    long cl = tap((long)l, v2, w->sw, w->pl, (long)a->w, cyc);
+                                    long cj = tap((long)j, u2 * w->dw, w->sw, w->pl, (long)a->w, cyc);
+                                    long cl = tap((long)l, v2 * w->dw, w->sw, w->pl, (long)a->w, cyc);
                                     if (cj >= 0 && cl >= 0)
                                         sum += src[at(a, (size_t)ri, (size_t)rk, (size_t)cj, (size_t)cl)];
                                 }
@@ -173,7 +173,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
         switch (op->kind) {
         case IR_DENSE:
         case IR_CONV: {
-            IrWindow one = {1, 1, 1, 1, 0, 0, IR_PAD_VALID};
+            IrWindow one = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
             const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : &one;
             double ws = op->kind == IR_CONV ? op->u.conv.w_std : op->u.dense.w_std;
             double bs = op->kind == IR_CONV ? op->u.conv.b_std : op->u.dense.b_std;

@@ -392,10 +392,9 @@ static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomC
                        unsigned long long seed, double *mean, double *se, ntkc_error *err)
 {
     double sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N];
-    int conv = finite_conv_needed(ir);
     for (size_t s = 0; s < o->samples; s++) {
         FiniteNetOptions fo = {.width = width, .samples = 1, .seed = seed * 7919 + s};
-        int rc = (conv ? finite_conv_kernels : finite_net_kernels)(ir, N, x, d, &fo, k, k + N * N, err);
+        int rc = family_finite_kernels(ir, &(NetData){.n = N, .x = x, .dim = d}, &fo, k, k + N * N, err);
         if (rc)
             return rc;
         for (size_t e = 0; e < 2 * N * N; e++)
@@ -531,7 +530,7 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
     out->accepted = 1;
     for (size_t e = 0; e < 2 * N * N; e++)
         exact[e] *= 1 + o->perturb;
-    size_t width = finite_conv_needed(ir) ? o->conv_width : o->width;
+    size_t width = ir->family == IR_FAMILY_IMAGE ? o->conv_width : o->width;
     if (ir->param == PARAM_STANDARD)
         width = 512; /* the generator's dense(width=512) */
     rc = monte_carlo(ir, x, d, o, width, seed, mean, se, &err);

@@ -242,3 +242,109 @@ Test(conv, windows_and_strides_larger_than_the_image, .timeout = TIMEOUT(60))
                "  conv(6, 1.2, 0.1, stride=5); relu; flatten; dense }",
                24);
 }
+
+/* ---- dilated convolution (neural-tangents' rhs_dilation) ----------------- */
+
+/* Dilated windows on every padding, with strides, on both axes apart, in a
+ * residual branch and before pooling, against the pair-by-pair reference. */
+Test(conv, dilated_windows_match_reference, .timeout = TIMEOUT(120))
+{
+    check_both("net d1 { input image(7, 7, 2); conv(3, 1.4, 0.1, dilation=2); relu\n"
+               "  conv(3, 1.3, 0.2, dilation=2, stride=2, padding=valid); relu; flatten; dense(1.2) }",
+               31);
+    check_both("net d2 { input image(6, 5, 1); conv(2, 1.4, 0.1, dh=3, dw=2, padding=circular)\n"
+               "  residual { erf; conv(3, 1.3, 0.1, dilation=2, padding=circular) }\n"
+               "  avg_pool(2, padding=same); relu; global_avg_pool; dense(1.1) }",
+               32);
+    check_both("net d3 { input image(8, 8, 1); conv(kh=3, kw=2, w_std=1.4, b_std=0.1, dilation=3, stride=2)\n"
+               "  relu; conv(3, 1.2, dilation=2, padding=circular); relu; global_avg_pool; dense }",
+               33);
+    check_both("net d4 { input sequence(11, 2); conv(3, 1.4, 0.1, dilation=4); relu\n"
+               "  conv(2, 1.3, dilation=3, stride=2, padding=valid); relu; global_avg_pool; dense(1.2) }",
+               34);
+    check_both("net d5 { input image(5, 5, 1); conv(3, 1.4, 0.1, dilation=7); relu; conv(3, 1.3, dilation=3, "
+               "padding=circular); relu; global_avg_pool; dense }",
+               35);
+}
+
+/* dilation=1 (or dh=dw=1) is the plain conv: the same kernels, bit for bit. */
+Test(conv, dilation_one_is_the_plain_conv, .timeout = TIMEOUT(60))
+{
+    const char *plain = "net p { input image(6, 6, 2); conv(3, 1.4, 0.1, stride=2); relu; conv(3, 1.3, "
+                        "padding=circular); relu; global_avg_pool; dense(1.1) }";
+    const char *ones[] = {"net p { input image(6, 6, 2); conv(3, 1.4, 0.1, stride=2, dilation=1); relu; conv(3, "
+                          "1.3, padding=circular, dh=1, dw=1); relu; global_avg_pool; dense(1.1) }"};
+    enum { N = 4 };
+    double x[N * 72];
+    fill_random(x, N * 72, 41);
+    double a[2][N * N], b[2][N * N];
+    ntkc_error err;
+    ntkc_net *p = compile_or_fail(plain, NTKC_BACKEND_TCC), *q = compile_or_fail(ones[0], NTKC_BACKEND_TCC);
+    cr_assert_eq(ntkc_kernel(p, N, x, 0, NULL, 72, a[0], a[1], NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(q, N, x, 0, NULL, 72, b[0], b[1], NULL, &err), 0, "%s", err.message);
+    cr_expect_eq(memcmp(a, b, sizeof a), 0, "dilation=1 changed a kernel bit");
+    ntkc_net_free(p);
+    ntkc_net_free(q);
+}
+
+/* A dilated conv is a conv whose kernel has d−1 zeros inserted between its
+ * taps, so with stride 1 it never mixes pixels of different phases (i mod
+ * dh, j mod dw): on each phase it is the plain conv of the sub-image of that
+ * phase (circular padding wraps by whole phases when d divides the size;
+ * 'same' pads (k−1)·d/2 = d·(k−1)/2 for odd k, a whole number of phases).
+ * Activations act pair by pair, and the global average of all pixel pairs is
+ * the mean over phase pairs (a, b) of the average over the pairs of those
+ * phases. So K_dilated(x, x') = mean_{a,b} K_plain(x_a, x'_b) with x_a the
+ * sub-image of phase a: an identity between two kernels computed by
+ * different code paths (dilated taps vs. a smaller image). */
+static void check_phases(const char *dilated, const char *plain, int H, int W, int C, int dh, int dw)
+{
+    enum { N = 3 };
+    int h = H / dh, w = W / dw, nph = dh * dw;
+    size_t d = (size_t)H * W * C, ds = (size_t)h * w * C, m = (size_t)N * nph;
+    double *x = malloc(N * d * sizeof *x), *xs = malloc(m * ds * sizeof *xs);
+    double *ks = malloc(m * m * sizeof *ks), *kt = malloc(m * m * sizeof *kt), s[N * N], t[N * N];
+    fill_random(x, N * d, 51);
+    for (int n = 0; n < N; n++) /* xs row n·nph + a1·dw + a2: x's pixels (dh·i + a1, dw·j + a2) */
+        for (int a1 = 0; a1 < dh; a1++)
+            for (int a2 = 0; a2 < dw; a2++)
+                for (int i = 0; i < h; i++)
+                    for (int j = 0; j < w; j++)
+                        for (int c = 0; c < C; c++)
+                            xs[((size_t)(n * nph + a1 * dw + a2) * h * w + (size_t)(i * w + j)) * C + c] =
+                                x[(size_t)n * d + ((size_t)(dh * i + a1) * W + (size_t)(dw * j + a2)) * C + c];
+    ntkc_error err;
+    ntkc_net *D = compile_or_fail(dilated, NTKC_BACKEND_TCC), *P = compile_or_fail(plain, NTKC_BACKEND_TCC);
+    cr_assert_eq(ntkc_kernel(D, N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(P, m, xs, 0, NULL, ds, ks, kt, NULL, &err), 0, "%s", err.message);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double ms = 0, mt = 0;
+            for (int a = 0; a < nph; a++)
+                for (int b = 0; b < nph; b++) {
+                    size_t e = (size_t)(i * nph + a) * m + (size_t)(j * nph + b);
+                    ms += ks[e] / (nph * nph), mt += kt[e] / (nph * nph);
+                }
+            cr_expect(fabs(s[i * N + j] - ms) <= 1e-12 * (1 + fabs(ms)), "NNGP[%d,%d] %.17g vs phases %.17g\n%s", i,
+                      j, s[i * N + j], ms, dilated);
+            cr_expect(fabs(t[i * N + j] - mt) <= 1e-12 * (1 + fabs(mt)), "NTK[%d,%d] %.17g vs phases %.17g\n%s", i, j,
+                      t[i * N + j], mt, dilated);
+        }
+    ntkc_net_free(D);
+    ntkc_net_free(P);
+    free(x), free(xs), free(ks), free(kt);
+}
+
+Test(conv, dilated_conv_is_the_plain_conv_on_each_phase, .timeout = TIMEOUT(60))
+{
+    check_phases("net d { input image(6, 4, 2); conv(3, 1.4, 0.1, dh=3, dw=2, padding=circular); relu\n"
+                 "  conv(3, 1.3, 0.2, dh=3, dw=2, padding=circular); erf; global_avg_pool; dense(1.2, 0.1) }",
+                 "net p { input image(2, 2, 2); conv(3, 1.4, 0.1, padding=circular); relu\n"
+                 "  conv(3, 1.3, 0.2, padding=circular); erf; global_avg_pool; dense(1.2, 0.1) }",
+                 6, 4, 2, 3, 2);
+    check_phases("net d { input sequence(12, 3); conv(3, 1.4, 0.1, dilation=2); relu; conv(5, 1.3, dilation=2)\n"
+                 "  relu; global_avg_pool; dense(1.1) }",
+                 "net p { input sequence(6, 3); conv(3, 1.4, 0.1); relu; conv(5, 1.3)\n"
+                 "  relu; global_avg_pool; dense(1.1) }",
+                 1, 12, 3, 1, 2);
+}

@@ -181,3 +181,44 @@ Test(conv_lower, branch_errors)
     expect_error("net n { dense; residual(alpha=-1) { dense }; dense }", "1:31", "'alpha' of 'residual' must be");
     expect_error("net n { dense; residual { dense } sum; dense }", "1:35", "'residual' takes nothing after its block");
 }
+
+/* dilation / dh / dw: the window's span (k−1)·d+1 sets the output size and
+ * the padding, as lax's rhs_dilation does; |F| stays k·k. */
+Test(conv_lower, dilated_windows)
+{
+    Lowered r;
+    lower(&r, "net n { input image(9, 8, 1); conv(3, dilation=2); conv(3, dilation=3, padding=valid)\n"
+              "  conv(kh=2, kw=3, dh=4, dw=2, stride=2, padding=circular); conv(3, dilation=2, dh=1); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    const IrWindow *w0 = &r.ir->ops[0].u.conv.win, *w1 = &r.ir->ops[1].u.conv.win;
+    const IrWindow *w2 = &r.ir->ops[2].u.conv.win, *w3 = &r.ir->ops[3].u.conv.win;
+    cr_expect(w0->dh == 2 && w0->dw == 2 && w0->pt == 2 && w0->pl == 2, "same: span 5 pads 2 before");
+    cr_expect(r.ir->ops[0].out.h == 9 && r.ir->ops[0].out.w == 8);
+    cr_expect(r.ir->ops[1].out.h == 9 - 6 && r.ir->ops[1].out.w == 8 - 6, "valid: 7 spans, outputs n − 6");
+    cr_expect(w1->pt == 0 && w1->dh == 3);
+    /* circular, span 5×5, stride 2 on 3×2: ceil(n/2) outputs, total = (o−1)·2 + 5 − n */
+    cr_expect(w2->dh == 4 && w2->dw == 2 && r.ir->ops[2].out.h == 2 && r.ir->ops[2].out.w == 1);
+    cr_expect(w2->pt == (2 + 5 - 3) / 2 && w2->pl == (0 + 5 - 2) / 2);
+    cr_expect(w3->dh == 1 && w3->dw == 2, "dh overrides dilation on its axis");
+    cr_expect(w1->kh == 3 && w1->kw == 3, "the taps stay k");
+    arena_free(&r.a);
+    lower(&r, "net s { input sequence(10, 2); conv(3, dilation=4); avg_pool(2); flatten; dense }");
+    cr_assert_not_null(r.ir, "%s", r.err.message);
+    cr_expect(r.ir->ops[0].u.conv.win.dh == 1 && r.ir->ops[0].u.conv.win.dw == 4 && r.ir->ops[0].u.conv.win.pl == 4);
+    cr_expect(r.ir->ops[1].u.pool.win.dh == 1 && r.ir->ops[1].u.pool.win.dw == 1, "pools are not dilated");
+    arena_free(&r.a);
+}
+
+Test(conv_lower, dilation_errors)
+{
+    expect_error("net n { input image(5, 5, 1); conv(3, dilation=3, padding=valid); flatten; dense }", "1:36",
+                 "window 3 with dilation 3 spans 7 pixels; with padding=valid on an image height of 5");
+    expect_error("net n { input image(5, 5, 1); conv(3, dilation=0); flatten; dense }", "1:48", "'dilation'");
+    expect_error("net n { input image(5, 5, 1); conv(3, dw=2.5); flatten; dense }", "1:42", "'dw'");
+    expect_error("net n { input sequence(8, 2); conv(3, dh=2); flatten; dense }", "1:39", "dh must be 1");
+    expect_error("net n { input image(5, 5, 1); avg_pool(2, dilation=2); flatten; dense }", "1:43",
+                 "unknown argument 'dilation'");
+    expect_error("net n { input image(5, 5, 1); conv(1000, dilation=1002); flatten; dense }", "1:36",
+                 "window 1000 with dilation 1002 spans 1000999 pixels along the height (at most 1000000)");
+    expect_error("net n { dense; conv(3, dilation=2); dense }", "1:16", "'conv' is an image layer");
+}

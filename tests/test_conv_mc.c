@@ -15,6 +15,7 @@
 
 #include "finite_conv.h"
 #include "net_internal.h"
+#include "random_nets.h"
 #include "util.h"
 
 enum { N = 4, WIDTH = 256, SAMPLES = 48 };
@@ -39,7 +40,7 @@ static void mc_check(const char *src, unsigned long long seed)
     ntkc_error err = {0};
     cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
     FiniteNetOptions o = {.width = WIDTH, .samples = SAMPLES, .seed = seed};
-    cr_assert(finite_conv_needed(ir));
+    cr_assert_eq(ir->family, IR_FAMILY_IMAGE);
     cr_assert_eq(finite_conv_kernels(ir, N, x, d, &o, ms, mt, &err), 0, "%s", err.message);
     double es = rel_err(ms, s, N * N), et = rel_err(mt, t, N * N);
     cr_log_info("%s: NNGP error %.4f, NTK error %.4f", ir->name, es, et);
@@ -90,4 +91,33 @@ Test(conv_mc, circular_strides_not_dividing, .timeout = TIMEOUT(120))
     mc_check("net cs { input sequence(7, 2); conv(1, 1.4, 0.1, stride=3, padding=circular); relu\n"
              "  conv(2, 1.3, stride=2, padding=circular); relu; global_avg_pool; dense(1.1) }",
              5);
+}
+
+/* Dilated convs against finite networks with dilated taps, entry by entry
+ * within z standard errors (measured over the samples) plus an O(L/width)
+ * finite-width allowance (random_nets.h: the property test's criterion and
+ * options); the same nets with kernels 20 % off must fail it. */
+Test(conv_mc, dilated_convs_within_their_standard_errors, .timeout = TIMEOUT(300))
+{
+    static const char *const nets[] = {
+        "net a { input image(9, 8, 2); conv(3, 1.4, 0.1, dilation=2); relu\n"
+        "  conv(3, 1.3, 0.2, dh=3, dw=2, stride=2, padding=valid); relu; global_avg_pool; dense(1.2) }",
+        "net b { input image(6, 6, 1); conv(3, 1.4, 0.1, dilation=2, padding=circular)\n"
+        "  residual { erf; conv(2, 1.2, 0.1, dilation=3, padding=circular) }; relu; flatten; dense(1.1) }",
+        "net c { input sequence(12, 2); conv(3, 1.4, 0.1, dilation=3, stride=2); relu\n"
+        "  conv(3, 1.3, dilation=2, padding=circular); relu; global_avg_pool; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 61 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("dilated %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 61 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
 }

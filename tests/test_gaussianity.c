@@ -181,7 +181,7 @@ static void check_mc(const char *source, size_t samples)
     cr_assert_eq(ntkc_kernel(net, N, digits.data, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
     FiniteNetOptions fo = {.width = 1024, .samples = samples, .seed = 11};
     const IrNet *ir = ntkc_net_ir(net);
-    cr_assert(finite_conv_needed(ir), "branched nets run through finite_conv");
+    cr_assert_eq(ir->family, IR_FAMILY_IMAGE, "branched nets are image-family nets (finite_conv)");
     cr_assert_eq(finite_conv_kernels(ir, N, digits.data, d, &fo, s_mc, t_mc, &err), 0, "%s", err.message);
     double e_nngp = relative_frobenius(s_mc, s, N * N), e_ntk = relative_frobenius(t_mc, t, N * N);
     cr_expect_lt(e_nngp, 0.04, "NNGP relative error %.4f", e_nngp);

@@ -48,6 +48,11 @@ struct ActDef {
      * their tests an exact reference; at a zero variance they take φ'(0) as
      * the mean of the one-sided slopes. */
     int kinked;
+    /* The prep records of its input hold √v and 1/√v instead of v: the
+     * branch-free pair update ntkc_relu_qr (kernel_c/ntkc_math.h) wants
+     * them. Both the fully connected and the image emitters read this flag;
+     * only ReLU sets it. */
+    int sqrt_records;
     void *user;
 };
 

@@ -36,6 +36,7 @@ static const ActDef act_relu = {
     .dphi = relu_dphi,
     .diag = relu_diag,
     .kinked = 1,
+    .sqrt_records = 1,
     .c_dual =
         "/* ReLU: arc-cosine kernel of order 1 (Cho & Saul 2009). */\n"
         "static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,\n"

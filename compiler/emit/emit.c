@@ -325,14 +325,9 @@ char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err)
     return sb_take(sb);
 }
 
-char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
+/* The fully connected emitter (the FC row of families.h). */
+static char *emit_fc_c(const IrNet *net, const char *source_name, ntkc_error *err)
 {
-    if (!names_valid(net, err))
-        return NULL;
-    if (net->input.kind == IR_INPUT_GRAPH)
-        return emit_graph_c(net, source_name, err);
-    if (emit_image_needed(net))
-        return emit_image_c(net, source_name, err);
     for (size_t i = 0; i < net->nops; i++) {
         if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT) {
             diag_internal(err, "emitter: op %zu of net '%s' has an unknown kind", i, net->name);
@@ -358,4 +353,21 @@ char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
     emit_tile(&c, net);
     emit_entry(&c, net);
     return emit_finish(&c, &sb, err);
+}
+
+/* The EMIT column of the family table. */
+#define EMIT_COLUMN(id, name, lower, emit, ...) [IR_FAMILY_##id] = emit,
+static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *, ntkc_error *) = {
+    NTKC_FAMILIES(EMIT_COLUMN)};
+#undef EMIT_COLUMN
+
+char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
+{
+    if (!names_valid(net, err))
+        return NULL;
+    if ((unsigned)net->family >= IR_NFAMILIES) {
+        diag_internal(err, "emitter: net '%s' has no family", net->name);
+        return NULL;
+    }
+    return family_emitters[net->family](net, source_name, err);
 }

@@ -1,7 +1,7 @@
 /* The exported functions of a net's file, written once for both places
  * they appear: at the top of the file itself (so every external definition
  * has a prior prototype) and in the header `ntkc emit -H` writes. Which
- * functions a file exports depends on the net's family (emit.h, graph_abi.h). */
+ * functions a file exports depends on the net's family (compiler/abi/kernel_abi.h). */
 #include "emit.h"
 #include "emit_image.h"
 #include "c_text.h"
@@ -51,11 +51,11 @@ static void graph_api(Code *c)
 void emit_api_prototypes(Code *c, const IrNet *net)
 {
     code_line(c, "/* The functions this file exports (ntkc emit -H writes them as a header). */");
-    if (net->input.kind == IR_INPUT_GRAPH) {
+    if (net->family == IR_FAMILY_GRAPH) {
         code_text(c, kernel_graph_set_type);
         graph_api(c);
     } else {
-        vector_api(c, emit_image_needed(net));
+        vector_api(c, net->family == IR_FAMILY_IMAGE);
     }
     code_blank(c);
 }

@@ -1,4 +1,4 @@
-/* Emits the generated part of a graph net's kernel (ABI: graph_abi.h): the
+/* Emits the generated part of a graph net's kernel (ABI: compiler/abi/kernel_abi.h): the
  * plan of structural steps, and one function per segment of elementwise ops
  * (dense, activation) between them. Within a segment every layer is one call
  * of the vector tile's block primitives (emit_prims.h) on one row of node
@@ -8,7 +8,7 @@
 
 #include "emit_internal.h"
 #include "emit_prims.h"
-#include "graph_abi.h"
+#include "kernel_abi.h"
 #include "kernel_text.h"
 
 /* Activation slots: op i's slot is the number of activations before it. */
@@ -199,7 +199,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
     code_line(&c, "/* Graph net: the plan of structural steps and the elementwise segments of");
-    code_line(&c, " * the node-pair recursion (the ABI of compiler/emit/graph_abi.h, which the");
+    code_line(&c, " * the node-pair recursion (the ABI of compiler/abi/kernel_abi.h, which the");
     code_line(&c, " * runtime drives), and a standalone entry driving them itself. */");
     code_blank(&c);
     emit_dual_functions(&c, net);

@@ -11,11 +11,12 @@
 
 #include "emit_image.h"
 #include "emit_internal.h"
+#include "kernel_abi.h"
 #include "kernel_text.h"
 #include "emit_prims.h"
 #include "code.h"
 
-enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = 8 /* NTKC_LANES of the runtime text */ };
+enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
@@ -262,9 +263,14 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
     char args[512];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", h, wd,
-             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, code_lit(scale).s);
-    code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s",
+             h, wd, e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl,
+             code_lit(scale).s);
+    if (w->dh != 1 || w->dw != 1)
+        code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
+                  w->dw, op->pos.line);
+    else
+        code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
@@ -286,7 +292,7 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     char g[256], name[32];
     geom(e, g, sizeof g);
     const ActDef *def = op->u.act.def;
-    if (strcmp(def->name, "relu") == 0) {
+    if (def->sqrt_records) {
         emit_fill(e, S, "ntkc_fill_relu");
         code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
              e->prep * LANES, op->pos.line);
@@ -612,10 +618,18 @@ static size_t emit_image_part(Em *e)
 
 /* ---- the translation unit ------------------------------------------------- */
 
+/* The image runtime's macros and types, after the lane width of the ABI
+ * (kernel_abi.h), which the runtime text uses but does not define. */
+static void put_runtime_common(StrBuf *sb)
+{
+    sb_printf(sb, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */\n\n", NTKC_LANES);
+    sb_puts(sb, emit_image_runtime_common);
+}
+
 void emit_image_host_source(StrBuf *sb)
 {
     sb_puts(sb, "\n/* Image-kernel helpers (compiler/kernel_c/image_runtime.c) */\n#define NTKC_FN\n");
-    sb_puts(sb, emit_image_runtime_common);
+    put_runtime_common(sb);
     sb_puts(sb, emit_image_runtime_functions);
 }
 
@@ -623,16 +637,6 @@ void emit_image_host_table(StrBuf *sb)
 {
     for (unsigned i = 0; i < emit_image_runtime_count; i++)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
-}
-
-int emit_image_needed(const IrNet *net)
-{
-    if (net->input.kind != IR_INPUT_VECTOR)
-        return 1;
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
-            return 1;
-    return 0;
 }
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
@@ -941,7 +945,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
-    code_text(&c, emit_image_runtime_common);
+    put_runtime_common(c.sb);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");

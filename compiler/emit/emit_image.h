@@ -22,9 +22,7 @@
 #include "ir.h"
 #include "strbuf.h"
 
-/* 1 when net must go through emit_image_c (image input, or ops the fully
- * connected emitter does not know). */
-int emit_image_needed(const IrNet *net);
+/* The IMAGE row of the family table (compiler/ir/families.h). */
 char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err);
 
 /* For the library's host copies (tools/gen_host_prims, emit_prims.c): the

@@ -33,7 +33,7 @@ void emit_diag_act(Code *c, const IrNet *net, size_t i);
  * not an identifier reached c (ntkc's bug), sb freed. */
 char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err);
 
-/* The graph variant (compiler/emit/graph_abi.h documents its ABI). */
+/* The graph variant (compiler/abi/kernel_abi.h documents its ABI). */
 char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);
 
 #endif

@@ -59,7 +59,7 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
 
 int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
 {
-    return net->input.kind == IR_INPUT_VECTOR && op->kind == IR_ACT && op->u.act.def == act_lookup("relu");
+    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def->sqrt_records;
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -136,7 +136,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     /* the FC tile (emit.c) loads, stores and transposes records; a graph
      * net's segments work on the node-pair matrices in place */
     used[PRIM_LOAD] = used[PRIM_STORE] = net->input.kind != IR_INPUT_GRAPH;
-    used[PRIM_RECORDS] = net->input.kind == IR_INPUT_VECTOR;
+    used[PRIM_RECORDS] = net->family == IR_FAMILY_FC; /* the FC tile (emit.c) */
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;

@@ -12,6 +12,7 @@
 
 #include "act.h"
 #include "diag.h"
+#include "families.h"
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
@@ -33,7 +34,7 @@ typedef enum IrOpKind {
                * images it acts on the channels pixel by pixel */
     IR_ACT,   /* Σ ← T(Σ);  Θ ← Θ·Ṫ(Σ), on every pixel pair with that pair's variances */
     /* Image ops (see "Images" below). */
-    IR_CONV,        /* Σ'(p,q) = w²/|F| Σ_δ Σ(sp+δ, sq+δ) + b²;  Θ' = w²/|F| Σ_δ Θ(..) + Σ' */
+    IR_CONV,        /* Σ'(p,q) = w²/|F| Σ_δ Σ(sp+δ, sq+δ) + b²;  Θ' = w²/|F| Σ_δ Θ(..) + Σ'  (δ = (dh·u, dw·v)) */
     IR_POOL,        /* Σ'(p,q) = c² Σ_{u,v ∈ window} Σ(sp+u, sq+v), c = 1/|F| (avg) or 1 (sum); Θ alike */
     IR_GLOBAL_POOL, /* Σ' = c² Σ_{p,q} Σ(p,q), c = 1/P (avg) or 1 (sum): image → vector */
     IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
@@ -74,11 +75,16 @@ typedef struct IrAct {
  * padding counts in |F| (the conv and average pool divide by the full window). */
 typedef enum IrPadding { IR_PAD_SAME, IR_PAD_VALID, IR_PAD_CIRCULAR } IrPadding;
 
-/* A window along both spatial axes: size, stride, padding before the first pixel. */
+/* A window along both spatial axes: size, stride, padding before the first
+ * pixel, dilation. A dilated window (neural-tangents' rhs_dilation) has its
+ * kh×kw taps dh, dw pixels apart: it spans (kh−1)·dh+1 rows, which is what
+ * the padding and the output size count; |F| stays kh·kw. Pools are never
+ * dilated (dh = dw = 1). */
 typedef struct IrWindow {
     int kh, kw, sh, sw;
     int pt, pl; /* rows/columns padded before the image (SAME and CIRCULAR) */
     IrPadding pad;
+    int dh, dw; /* dilation: tap u of a row at dh·u */
 } IrWindow;
 
 typedef struct IrConv {
@@ -156,6 +162,7 @@ struct IrOp {
 typedef struct IrNet {
     const char *name;
     SrcPos pos;
+    IrFamily family; /* decided once by lowering; stages look it up in families.h */
     Parameterization param;
     IrInput input;
     IrOp *ops; /* repeat blocks are unrolled; fanout branches nest */

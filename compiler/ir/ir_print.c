@@ -39,7 +39,10 @@ static const char *const fanin_names[] = {"sum", "prod", "concat"};
 
 static void window_args(char *buf, size_t n, const IrWindow *w)
 {
-    snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw, padding_names[w->pad]);
+    int len = snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw,
+                       padding_names[w->pad]);
+    if ((w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, ", dilation %dx%d", w->dh, w->dw);
 }
 
 /* The op's arguments after its operand, as written or defaulted. */

@@ -593,6 +593,33 @@ static int check_widths(Lower *L)
     return 1;
 }
 
+/* The one place a net's family is decided (families.h): graphs by their
+ * input; image inputs, and vector nets using a layer beyond dense and
+ * activations (fanout, layer_norm, ...), run on the image machinery. */
+static IrFamily lower_family(const Lower *L)
+{
+    if (L->input.kind == IR_INPUT_GRAPH)
+        return IR_FAMILY_GRAPH;
+    if (L->input.kind == IR_INPUT_IMAGE)
+        return IR_FAMILY_IMAGE;
+    for (size_t i = 0; i < L->nops; i++)
+        if (L->ops[i].kind != IR_DENSE && L->ops[i].kind != IR_ACT)
+            return IR_FAMILY_IMAGE;
+    return IR_FAMILY_FC;
+}
+
+/* Fully connected nets need no check beyond the layers' own. */
+static int lower_check_fc_net(Lower *L)
+{
+    (void)L;
+    return 1;
+}
+
+/* The LOWER column of the family table. */
+#define LOWER_COLUMN(id, name, lower, ...) [IR_FAMILY_##id] = lower,
+static int (*const family_checks[IR_NFAMILIES])(Lower *L) = {NTKC_FAMILIES(LOWER_COLUMN)};
+#undef LOWER_COLUMN
+
 IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
@@ -615,11 +642,13 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
-    if (!lower_check_image_net(&L) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
+    IrFamily family = lower_family(&L);
+    if (!lower_check_image_net(&L) || !family_checks[family](&L))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;
     ir->pos = net->pos;
+    ir->family = family;
     ir->param = L.param;
     ir->input = L.input;
     ir->ops = L.ops;

@@ -145,21 +145,36 @@ static int no_pooling_in_branch(Lower *L, const Stmt *s)
 
 /* ---- windows ---------------------------------------------------------- */
 
-enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD };
+enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD, W_DIL, W_DH, W_DW };
+/* The longest span of a window (a dilated one included) along an axis: the
+ * bound of `size`, so offsets in the kernel's int arithmetic stay small. */
+enum { WINDOW_MAX = 1000000 };
 
 /* One axis of a window: output size and padding, or an error at the argument.
  * As neural-tangents (lax's SAME padding, then wrapping for CIRCULAR): a
  * window or stride larger than the image is fine with padding same or
  * circular (padding that covers more than the image wraps around it again);
  * only padding=valid can leave no output at all. */
-static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
-                       SrcPos at, size_t *out, int *lo)
+static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int taps, int dil, int stride,
+                       IrPadding pad, SrcPos at, size_t *out, int *lo)
 {
     const char *name = s->u.layer.name;
+    long k = ((long)taps - 1) * dil + 1; /* the span of a dilated window */
+    if (k > WINDOW_MAX) {
+        diag_at(L->err, at, L->src, "'%s': window %d with dilation %d spans %ld pixels along the %s (at most %d)",
+                name, taps, dil, k, axis, WINDOW_MAX);
+        return 0;
+    }
     if ((size_t)k > n && pad == IR_PAD_VALID) {
-        diag_at(L->err, at, L->src,
-                "'%s': window %d with padding=valid on an image %s of %zu gives an output of size 0", name, k, axis,
-                n);
+        if (dil > 1)
+            diag_at(L->err, at, L->src,
+                    "'%s': window %d with dilation %d spans %ld pixels; with padding=valid on an image %s of %zu "
+                    "it gives an output of size 0",
+                    name, taps, dil, k, axis, n);
+        else
+            diag_at(L->err, at, L->src,
+                    "'%s': window %ld with padding=valid on an image %s of %zu gives an output of size 0", name, k,
+                    axis, n);
         return 0;
     }
     if (pad == IR_PAD_VALID) {
@@ -173,9 +188,16 @@ static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int 
     return 1;
 }
 
-/* Binds a window from size/kh/kw, stride/sh/sw and padding (slots per the W_*
- * enum mapped through idx) and computes the output shape into L->shape. */
-static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, int pool, IrWindow *w)
+/* The dilation of one axis: its own argument (dh/dw), else dilation, else 1. */
+static int dilation_of(const Bound *b, const int *idx, int own)
+{
+    return b->given[idx[own]] ? (int)b->v[idx[own]] : b->given[idx[W_DIL]] ? (int)b->v[idx[W_DIL]] : 1;
+}
+
+/* Binds a window from size/kh/kw, stride/sh/sw, padding and (dilated: conv)
+ * dilation/dh/dw (slots per the W_* enum mapped through idx) and computes the
+ * output shape into L->shape. */
+static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, int pool, int dilated, IrWindow *w)
 {
     const char *name = s->u.layer.name;
     int has_size = b->given[idx[W_SIZE]], has_kh = b->given[idx[W_KH]], has_kw = b->given[idx[W_KW]];
@@ -210,10 +232,18 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
     if ((size_t)w->sw > L->shape.w)
         w->sw = (int)L->shape.w;
     w->pad = (IrPadding)(int)b->v[idx[W_PAD]];
+    w->dh = dilated ? dilation_of(b, idx, W_DH) : 1;
+    w->dw = dilated ? dilation_of(b, idx, W_DW) : 1;
+    if (seq && dilated && b->given[idx[W_DH]] && w->dh != 1) {
+        diag_at(L->err, b->pos[idx[W_DH]], L->src, "'%s' on a sequence: windows are 1-D, dh must be 1", name);
+        return 0;
+    }
+    if (seq)
+        w->dh = 1;
     SrcPos at = b->given[idx[W_SIZE]] ? b->pos[idx[W_SIZE]] : s->pos;
     size_t oh, ow;
-    if (!window_axis(L, s, "height", L->shape.h, w->kh, w->sh, w->pad, at, &oh, &w->pt) ||
-        !window_axis(L, s, seq ? "length" : "width", L->shape.w, w->kw, w->sw, w->pad, at, &ow, &w->pl))
+    if (!window_axis(L, s, "height", L->shape.h, w->kh, w->dh, w->sh, w->pad, at, &oh, &w->pt) ||
+        !window_axis(L, s, seq ? "length" : "width", L->shape.w, w->kw, w->dw, w->sw, w->pad, at, &ow, &w->pl))
         return 0;
     L->shape = (IrShape){oh, ow, 1};
     return 1;
@@ -221,7 +251,7 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
 
 /* ---- conv and pooling ------------------------------------------------- */
 
-enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, NCONV };
+enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, C_DIL, C_DH, C_DW, NCONV };
 static const ParamSpec conv_spec[NCONV] = {
     [C_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [C_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -232,9 +262,13 @@ static const ParamSpec conv_spec[NCONV] = {
     [C_KW] = {"kw", 0, 1, 1e6, 1, 0, NULL},
     [C_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [C_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
+    [C_DIL] = {"dilation", 1, 1, 1e6, 1, 0, NULL},
+    [C_DH] = {"dh", 1, 1, 1e6, 1, 0, NULL},
+    [C_DW] = {"dw", 1, 1, 1e6, 1, 0, NULL},
 };
-static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH,     [W_KW] = C_KW, [W_STRIDE] = C_STRIDE,
-                                      [W_SH] = C_SH,     [W_SW] = C_SW, [W_PAD] = C_PAD};
+static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] = C_KW, [W_STRIDE] = C_STRIDE,
+                                      [W_SH] = C_SH,     [W_SW] = C_SW, [W_PAD] = C_PAD, [W_DIL] = C_DIL,
+                                      [W_DH] = C_DH,     [W_DW] = C_DW};
 
 int lower_conv(Lower *L, const Stmt *s)
 {
@@ -242,7 +276,7 @@ int lower_conv(Lower *L, const Stmt *s)
     if (!need_image(L, s) || !ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
     IrWindow w;
-    if (!bind_window(L, s, &b, conv_window_idx, 0, &w))
+    if (!bind_window(L, s, &b, conv_window_idx, 0, 1, &w))
         return 0;
     IrOp *op = lower_push_op(L, IR_CONV, s->pos);
     if (op == NULL)
@@ -272,7 +306,7 @@ static int lower_pool(Lower *L, const Stmt *s, int average)
         !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     IrWindow w;
-    if (!bind_window(L, s, &b, pool_window_idx, 1, &w))
+    if (!bind_window(L, s, &b, pool_window_idx, 1, 0, &w))
         return 0;
     IrOp *op = lower_push_op(L, IR_POOL, s->pos);
     if (op == NULL)
@@ -588,6 +622,11 @@ int lower_check_image_net(Lower *L)
                 L->net->name, shape_text(L, L->shape));
         return 0;
     }
+    return 1;
+}
+
+int lower_check_image_family(Lower *L)
+{
     if (L->input.kind == IR_INPUT_IMAGE && L->param == PARAM_STANDARD) {
         diag_at(L->err, L->param_pos, L->src, "image inputs are supported only under param ntk for now");
         return 0;

@@ -12,7 +12,7 @@
 #include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 10 };
+enum { MAX_OPS = 100000, MAX_SPECS = 12 };
 
 typedef struct Const {
     const char *name;
@@ -119,8 +119,10 @@ int lower_flatten(Lower *L, const Stmt *s);
 int lower_layer_norm(Lower *L, const Stmt *s);
 int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);
-/* Checks that need the whole net (it must end on a vector). */
+/* Checks that need the whole net (it must end on a vector), for every net. */
 int lower_check_image_net(Lower *L);
+/* The image family's check (families.h): image inputs need param ntk. */
+int lower_check_image_family(Lower *L);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

@@ -8,6 +8,7 @@
 #ifdef NTKC_KERNEL_CHECK
 #include <stddef.h>
 #include "ntkc_math.h"
+#include "kernel_abi.h" /* NTKC_LANES: the emitter prints it before this text */
 #endif
 /* @text emit_image_runtime_common */
 /* ---- ntkc image-kernel helpers ------------------------------------------
@@ -27,8 +28,6 @@
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-#define NTKC_LANES 8
 
 /* NTKC_FN: the functions generated code calls (static inline in a net's
  * file, external in the library's copies); NTKC_LEAF: helpers only these
@@ -275,12 +274,14 @@ NTKC_LEAF void ntkc_conv_s1(const double *in, double *tmp, double *out, int H, i
  * neural-tangents pads it, and with a stride that does not divide the size
  * output pixels p and p + a read input pixels s·a apart, not s·a mod H, so
  * its output is an ordinary grid. Separable: a pass along rows into tmp,
- * then along columns. */
+ * then along columns. A dilated window (dh, dw > 1) takes tap d of a row at
+ * dh·d, of a column at dw·d (the same tap on both pixels of a pair, so each
+ * output plane still reads one input plane). */
 NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao,
-                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int pt,
-                             int pl, double scale, double addc, const double *add)
+                             int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int dh,
+                             int dw, int pt, int pl, double scale, double addc, const double *add)
 {
-    if (sh == 1 && sw == 1 && !chi && !cwi) {
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && !chi && !cwi) {
         ntkc_conv_s1(in, tmp, out, H, W, Ho, Wo, ao, bo, kh, kw, pt, pl, scale, addc, add);
         return;
     }
@@ -296,7 +297,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
         double *t = tmp + (o - ro0) * wi;
         int first = 1;
         for (int d = 0; d < kh; d++) {
-            int r = sh * o + d - pt;
+            int r = sh * o + dh * d - pt;
             if (chi)
                 r = ntkc_wrap(r, H);
             else if (r < ri0 || r >= ri1)
@@ -318,7 +319,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
         for (int e = 0; e < wo; e++)
             dst[e] = 0.0;
         for (int d = 0; d < kw; d++) {
-            int shift = d - pl;
+            int shift = dw * d - pl;
             if (cwi) {
                 for (int q = co0; q < co1; q++)
                     ntkc_add(dst + (q - co0) * L, t + (ntkc_wrap(sw * q + shift, W) - ci0) * L, L);

@@ -4,14 +4,20 @@
 #define NTKC_NET_INTERNAL_H
 
 #include "engine.h"
+#include "family.h"
 #include "ir.h"
 #include "ntkc.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
-/* The compiled tile functions of a net of vectors or images (not graphs). */
-const KernelFns *ntkc_net_kernel_fns(const ntkc_net *net);
-/* NTKC_NET_PREFIX "<net><suffix>" (c_text.h) in the compiled code, or NULL with err set. */
-void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *err);
+/* The compiled functions of a net, in its engine's ABI (kernel_abi.h): the
+ * tile ABI for nets of vectors or images, the graph ABI for graph nets. */
+const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net);
+const NtkcGraphFns *ntkc_net_graph_fns(const ntkc_net *net);
+/* The finite-width Monte Carlo reference of the net's family (the family
+ * table picks it, runtime/api/family.c): n×n NNGP and NTK of in, matrices or
+ * graphs as the net takes. */
+int ntkc_net_finite_kernels(const ntkc_net *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
+                            double *ntk, ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are
  * text read whole into memory, so their size is capped. */
 #define NTKC_SOURCE_MAX ((size_t)64 << 20)

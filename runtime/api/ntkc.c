@@ -9,6 +9,7 @@
 #include "c_text.h"
 #include "emit.h"
 #include "engine.h"
+#include "family.h"
 #include "frontend.h"
 #include "jit.h"
 #include "net_internal.h"
@@ -19,7 +20,7 @@ struct ntkc_net {
     const IrNet *ir;
     char *c_source;
     JitModule *jit;
-    KernelFns fns;
+    NetFns fns; /* bound from the ABI of the family's engine */
 };
 
 /* Reads at most limit bytes of text, refusing a NUL byte as soon as one
@@ -71,39 +72,6 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
 char *ntkc_read_text_file(const char *path, ntkc_error *err)
 {
     return ntkc_read_text_file_max(path, NTKC_SOURCE_MAX, "net sources", err);
-}
-
-/* Looks up NTKC_NET_PREFIX "<net><what>" in the compiled module. */
-static void *net_symbol(ntkc_net *net, const char *what, ntkc_error *err)
-{
-    /* Net names have no length limit, so neither has the symbol. */
-    const char *name = arena_printf(&net->arena, NTKC_NET_PREFIX "%s%s", net->ir->name, what);
-    void *p = jit_symbol(net->jit, name);
-    if (p == NULL)
-        diag_internal(err, "generated code lacks the symbol %s", name);
-    return p;
-}
-
-static int bind_kernel(ntkc_net *net, ntkc_error *err)
-{
-    /* dlsym/tcc_get_symbol hand back object pointers; the ABI is documented in emit.h. */
-    void *p;
-    if ((p = net_symbol(net, "_prep_size", err)) == NULL)
-        return -1;
-    memcpy(&net->fns.prep_size, &p, sizeof p);
-    if ((p = net_symbol(net, "_prep", err)) == NULL)
-        return -1;
-    memcpy(&net->fns.prep, &p, sizeof p);
-    if ((p = net_symbol(net, "_uses_gram", err)) == NULL)
-        return -1;
-    memcpy(&net->fns.uses_gram, &p, sizeof p);
-    if ((p = net_symbol(net, "_tile", err)) == NULL)
-        return -1;
-    memcpy(&net->fns.tile, &p, sizeof p);
-    const char *tri = arena_printf(&net->arena, NTKC_NET_PREFIX "%s_tri", net->ir->name);
-    if ((p = jit_symbol(net->jit, tri)) != NULL) /* optional */
-        memcpy(&net->fns.tri, &p, sizeof p);
-    return 0;
 }
 
 /* The stages of a compilation that allocate from its arena. */
@@ -166,8 +134,7 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
     if (net->c_source != NULL)
         net->jit = jit_compile(opts && opts->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name,
                                err);
-    /* Graph nets export the graph ABI instead (bound per call by ntkc_graph.c). */
-    if (net->jit == NULL || (net->ir->input.kind != IR_INPUT_GRAPH && bind_kernel(net, err) != 0)) {
+    if (net->jit == NULL || family_bind(net_family(net->ir)->engine, net->ir->name, net->jit, &net->fns, err) != 0) {
         ntkc_net_free(net);
         return NULL;
     }
@@ -240,30 +207,15 @@ int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3])
 }
 const char *ntkc_net_source(const ntkc_net *net) { return net->c_source; }
 const IrNet *ntkc_net_ir(const ntkc_net *net) { return net->ir; }
-const KernelFns *ntkc_net_kernel_fns(const ntkc_net *net) { return &net->fns; }
-
-/* Not through the arena: graph kernels of one net may run on several threads. */
-void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *err)
-{
-    size_t len = strlen(NTKC_NET_PREFIX) + strlen(net->ir->name) + strlen(suffix) + 1;
-    char *name = malloc(len);
-    if (name == NULL) {
-        diag_internal(err, "out of memory");
-        return NULL;
-    }
-    snprintf(name, len, NTKC_NET_PREFIX "%s%s", net->ir->name, suffix);
-    void *p = jit_symbol(net->jit, name);
-    if (p == NULL)
-        diag_internal(err, "generated code lacks the symbol %s", name);
-    free(name);
-    return p;
-}
+const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net) { return &net->fns.tile; }
+const NtkcGraphFns *ntkc_net_graph_fns(const ntkc_net *net) { return &net->fns.graph; }
+int ntkc_net_takes_graphs(const ntkc_net *net) { return net_family(net->ir)->engine->inputs == NET_GRAPHS; }
 
 int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                 double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     diag_clear(err);
-    if (net->ir->input.kind == IR_INPUT_GRAPH) {
+    if (ntkc_net_takes_graphs(net)) {
         diag_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
         return err->code;
     }
@@ -280,5 +232,5 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
             diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
         return err->code;
     }
-    return engine_kernel(&net->fns, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
+    return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
 }

@@ -7,8 +7,6 @@
 #include "net_internal.h"
 #include "ntkc.h"
 
-int ntkc_net_takes_graphs(const ntkc_net *net) { return ntkc_net_ir(net)->input.kind == IR_INPUT_GRAPH; }
-
 ntkc_graphs *ntkc_graphs_parse(const char *text, const char *name, size_t features, ntkc_error *err)
 {
     diag_clear(err);
@@ -35,26 +33,6 @@ size_t ntkc_graphs_nodes(const ntkc_graphs *graphs, size_t i)
 const double *ntkc_graphs_labels(const ntkc_graphs *graphs) { return graphs->labels; }
 const char *ntkc_graphs_warnings(const ntkc_graphs *graphs) { return graphs->warnings; }
 
-/* The generated graph functions (ABI in compiler/emit/graph_abi.h). */
-int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err)
-{
-    static const char *const names[] = {"_graph_plan", "_graph_nvar", "_graph_seg", "_graph_seg_diag"};
-    void *p[4];
-    for (int i = 0; i < 4; i++)
-        if ((p[i] = ntkc_net_jit_symbol(net, names[i], err)) == NULL)
-            return err->code;
-    const int *(*plan)(void);
-    size_t (*nvar)(void);
-    /* dlsym/tcc_get_symbol hand back object pointers. */
-    memcpy(&plan, &p[0], sizeof p[0]);
-    memcpy(&nvar, &p[1], sizeof p[1]);
-    memcpy(&f->seg, &p[2], sizeof p[2]);
-    memcpy(&f->seg_diag, &p[3], sizeof p[3]);
-    f->plan = plan();
-    f->nvar = nvar();
-    return NTKC_OK;
-}
-
 int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
                        double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
@@ -64,8 +42,11 @@ int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_gr
                   ntkc_net_name(net));
         return err->code;
     }
-    GraphFns f;
-    if (graph_fns_bind(net, &f, err) != NTKC_OK)
-        return err->code;
-    return graph_kernel(&f, g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
+    return graph_kernel(ntkc_net_graph_fns(net), g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
+}
+
+int ntkc_net_finite_kernels(const ntkc_net *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
+                            double *ntk, ntkc_error *err)
+{
+    return family_finite_kernels(ntkc_net_ir(net), in, opts, nngp, ntk, err);
 }

@@ -13,7 +13,6 @@ enum { GRAPH_EDGE = 32 };
 struct ntkc_tiles {
     EngineTiles *engine; /* vectors and images */
     GraphTiles *graphs;  /* or graphs: */
-    GraphFns fns;
     size_t n1, n2, edge, rows_t, cols_t;
     int symmetric;
 };
@@ -61,8 +60,7 @@ ntkc_tiles *ntkc_tiles_graphs(const ntkc_net *net, const ntkc_graphs *g1, const 
         diag_internal(err, "out of memory");
         return NULL;
     }
-    if (graph_fns_bind(net, &t->fns, err) != NTKC_OK ||
-        graph_tiles_open(&t->fns, g1, g2, threads, &t->graphs, err) != NTKC_OK) {
+    if (graph_tiles_open(ntkc_net_graph_fns(net), g1, g2, threads, &t->graphs, err) != NTKC_OK) {
         free(t);
         return NULL;
     }

@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256, LANES = 8 /* an image kernel's pass */ };
+enum { DEFAULT_TILE = 512, MIRROR_BLOCK = 32, PREP_ROWS = 256 };
 
 typedef struct Job {
-    const KernelFns *k;
+    const NtkcTileFns *k;
     size_t n1, n2, dim;
     const double *x1, *x2, *prep1, *prep2;
     size_t ps;   /* prep doubles per input */
@@ -86,12 +86,12 @@ static Tile task_tile(const Job *J, size_t t)
 /* Kernels with a triangle function (image nets) cost up to a second per
  * entry: tiles then shrink, down to one pass of lanes, until every thread
  * has several, so a few hundred inputs still use every core. */
-static size_t default_edge(const KernelFns *k, size_t n, int threads)
+static size_t default_edge(const NtkcTileFns *k, size_t n, int threads)
 {
     if (k->tri == NULL)
         return DEFAULT_TILE;
-    size_t edge = (n / (4 * (size_t)threads) + LANES - 1) / LANES * LANES;
-    return edge < LANES ? LANES : edge > DEFAULT_TILE ? DEFAULT_TILE : edge;
+    size_t edge = (n / (4 * (size_t)threads) + NTKC_LANES - 1) / NTKC_LANES * NTKC_LANES;
+    return edge < NTKC_LANES ? NTKC_LANES : edge > DEFAULT_TILE ? DEFAULT_TILE : edge;
 }
 
 /* Entries the tile computes (the upper triangle only on the diagonal). */
@@ -310,7 +310,7 @@ static void run_prep(const Job *J, size_t n, const double *x, double *prep)
 
 /* Checks the sizes, lays out the tiling and computes every input's record
  * (and Σx²). On success the caller owes job_close. */
-static int job_open(Job *J, const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                     size_t edge, int threads, int edge_threads, ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
@@ -354,7 +354,7 @@ static void job_close(Job *J)
     free(J->sq_store);
 }
 
-int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
     if (nngp == NULL && ntk == NULL)
@@ -395,7 +395,7 @@ struct EngineTiles {
     int blas_threads;
 };
 
-int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                       size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;

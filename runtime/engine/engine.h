@@ -14,21 +14,12 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "kernel_abi.h"
 #include "ntkc.h"
 
-typedef struct KernelFns {
-    size_t (*prep_size)(void);
-    void (*prep)(size_t n, const double *x, size_t dim, double *prep);
-    int (*uses_gram)(void);
-    size_t (*tile)(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,
-                   const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp, double *ntk,
-                   size_t ldo);
-    /* optional (NULL): the upper triangle of x against itself (emit.h) */
-    size_t (*tri)(size_t n, const double *x, const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo);
-} KernelFns;
 
 /* x2 == NULL: symmetric (x2 = x1, n2 = n1), one triangle computed and mirrored. */
-int engine_kernel(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 /* The same tiles one at a time, for drivers that spread them over processes
@@ -44,7 +35,7 @@ typedef struct EngineRect {
     size_t i0, r, j0, c;
     int diagonal; /* on the diagonal of a symmetric output */
 } EngineRect;
-int engine_tiles_open(const KernelFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                       size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err);
 size_t engine_tiles_count(const EngineTiles *e);
 EngineRect engine_tiles_rect(const EngineTiles *e, size_t t);

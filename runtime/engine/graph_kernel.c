@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_abi.h"
+#include "kernel_abi.h"
 #include "graph_agg.h"
 
 enum { NVARIANTS = 4, ROW_CHUNK = 32, BLAS_GRAM_FEATURES = 32 };
 
 typedef struct Plan {
-    const GraphFns *f;
+    const NtkcGraphFns *f;
     size_t features;
     int raw, mean, jk;
     int used[NVARIANTS]; /* aggregation variants (2·degree + self_loops) the plan uses */
@@ -45,11 +45,11 @@ typedef struct Work {
 
 /* ---- the plan ---------------------------------------------------------- */
 
-static int read_plan(const GraphFns *f, Plan *p, ntkc_error *err)
+static int read_plan(const NtkcGraphFns *f, Plan *p, ntkc_error *err)
 {
     memset(p, 0, sizeof *p);
     p->f = f;
-    const int *op = f->plan;
+    const int *op = f->plan();
     if (op[0] != NTKC_GOP_INPUT) {
         diag_internal(err, "graph plan does not start with its input");
         return err->code;
@@ -117,7 +117,7 @@ static double pool(const Plan *p, const double *s, size_t count)
  * it first records the variances each segment's activations need in a. */
 static void run_pair(const Plan *p, GInfo *a, const GInfo *b, Work *w, int prep, double *out_s, double *out_t)
 {
-    const GraphFns *f = p->f;
+    const NtkcGraphFns *f = p->f;
     size_t n1 = a->n, n2 = b->n, count = n1 * n2;
     double *x[2] = {w->s, w->t}, *tmp[2] = {w->s2, w->t2};
     input_gram(p, a, b, x[0]);
@@ -126,7 +126,7 @@ static void run_pair(const Plan *p, GInfo *a, const GInfo *b, Work *w, int prep,
     double acc_s = 0, acc_t = 0, gs = 0, gt = 0;
     /* Aggregation leaves the matrices transposed (graph_agg.h): rows are then b's nodes. */
     int pooled = 0, flipped = 0;
-    for (const int *op = f->plan + 3; op[0] != NTKC_GOP_END; op += 3) {
+    for (const int *op = f->plan() + 3; op[0] != NTKC_GOP_END; op += 3) {
         switch (op[0]) {
         case NTKC_GOP_SEG:
             if (!pooled) {
@@ -204,7 +204,7 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
 {
     memset(set, 0, sizeof *set);
     set->g = g;
-    size_t nvar = p->f->nvar, nodes = g->first[g->count];
+    size_t nvar = p->f->nvar(), nodes = g->first[g->count];
     set->info = calloc(g->count, sizeof *set->info);
     set->store = malloc(((nodes + g->count) * nvar + nodes * g->features) * sizeof *set->store);
     if (set->info == NULL || set->store == NULL) {
@@ -356,7 +356,7 @@ static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, ntk
     return NTKC_OK;
 }
 
-int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
+int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
                  const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
 {
     Plan p;
@@ -389,7 +389,7 @@ struct GraphTiles {
     int symmetric;
 };
 
-int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
+int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
                      GraphTiles **out, ntkc_error *err)
 {
     *out = NULL;

@@ -1,4 +1,4 @@
-/* The graph kernel engine: runs a graph net's plan (compiler/emit/graph_abi.h)
+/* The graph kernel engine: runs a graph net's plan (compiler/abi/kernel_abi.h)
  * over every pair of graphs of two sets, with the generated segment
  * functions for the elementwise steps, sparse or BLAS aggregation, per-graph
  * variances computed once, and all cores over the pairs. */
@@ -9,18 +9,9 @@
 
 #include "diag.h"
 #include "graph_data.h"
+#include "kernel_abi.h"
 #include "ntkc.h"
 
-typedef struct GraphFns {
-    const int *plan;
-    size_t nvar;
-    void (*seg)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s, double *t,
-                size_t ld);
-    void (*seg_diag)(int k, size_t n, const double *d, size_t ldd, double *var);
-} GraphFns;
-
-/* The generated functions of a compiled graph net (runtime/api/ntkc_graph.c). */
-int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err);
 
 /* How aggregation multiplies: by the graph's density (the default), or
  * always sparse / always through BLAS dgemm (for tests). */
@@ -28,7 +19,7 @@ typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } 
 
 /* nngp and ntk (either may be NULL): g1->count × g2->count row-major.
  * g2 == NULL: g2 = g1, one triangle computed and mirrored. */
-int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
+int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
                  const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err);
 
 /* The same kernel one block at a time, for drivers that spread blocks over
@@ -37,7 +28,7 @@ int graph_kernel(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *
  * upper) into nngp/ntk[i·ld + j] (either may be NULL), each pair the bits
  * graph_kernel gives it. Blocks may run on different threads at once. */
 typedef struct GraphTiles GraphTiles;
-int graph_tiles_open(const GraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
+int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
                      GraphTiles **out, ntkc_error *err);
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
                     double *ntk, size_t ld, ntkc_error *err);

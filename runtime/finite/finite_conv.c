@@ -37,7 +37,7 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
         nd->ws = op->u.conv.w_std, nd->bs = op->u.conv.b_std;
         nd->ho = op->out.h, nd->wo = op->out.w;
     } else {
-        nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID};
+        nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
@@ -192,8 +192,8 @@ void fconv_im2col(const Node *nd, const double *in, double *cols)
             for (int dy = 0; dy < w->kh; dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
                     double *dst = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
-                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
-                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y < 0 || x < 0)
                         memset(dst, 0, nd->ci * sizeof *dst);
                     else
@@ -223,8 +223,8 @@ void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t 
         for (size_t ox = 0; ox < nd->wo; ox++)
             for (int dy = 0; dy < w->kh; dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
-                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
-                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y >= 0 && x >= 0)
                         fn(nd, oy * nd->wo + ox, (size_t)y * nd->wi + (size_t)x, ctx);
                 }
@@ -368,8 +368,8 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
             const double *row = nd->gcols + (oy * nd->wo + ox) * nd->k;
             for (int dy = 0; dy < w->kh; dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
-                    long y = src_index(oy, dy, w->sh, w->pt, nd->hi, cyc);
-                    long x = src_index(ox, dx, w->sw, w->pl, nd->wi, cyc);
+                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y < 0 || x < 0)
                         continue;
                     const double *src = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
@@ -547,16 +547,6 @@ static int check_readout(const IrNet *net, ntkc_error *err)
                   "followed only by activations, pooling or layer_norm",
                   net->name ? net->name : "<net>");
     return ok ? NTKC_OK : err->code;
-}
-
-int finite_conv_needed(const IrNet *net)
-{
-    if (net->input.kind != IR_INPUT_VECTOR)
-        return 1;
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT)
-            return 1;
-    return 0;
 }
 
 void fconv_free(Fc *f)

@@ -1,7 +1,7 @@
 /* Finite-width networks for image nets and branching nets (everything
  * finite_net.c does not cover): the Monte Carlo reference for the kernels of
  * emit_image.c. NTK parameterization only, NHWC activations per input:
- *   conv:  z[p] = w/√(kh·kw·C_in) · Σ_δ W_δ·h[s·p + δ − pad] + b·β
+ *   conv:  z[p] = w/√(kh·kw·C_in) · Σ_δ W_δ·h[s·p + d∘δ − pad] + b·β  (d: dilation)
  *   dense: the same with a 1×1 window on images (channels mixed pixel by
  *          pixel), fan-in = features on vectors (P·C after flatten)
  *   pools, global pools, flatten, layer_norm (over channels, with ε), and
@@ -18,9 +18,6 @@
 
 #include "finite_net.h"
 #include "ir.h"
-
-/* 1 when net needs finite_conv_kernels rather than finite_net_kernels. */
-int finite_conv_needed(const IrNet *net);
 
 /* Same contract as finite_net_kernels (n×n outputs, either may be NULL). */
 int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,

@@ -20,9 +20,9 @@ int finite_model_new(const IrNet *net, const FiniteData *like, size_t width, siz
                   net->name ? net->name : "<net>");
         return err->code;
     }
-    if (net->input.kind == IR_INPUT_GRAPH)
+    if (net->family == IR_FAMILY_GRAPH)
         return finite_graph_model_new(net, like, width, nout, param, m, err);
-    if (finite_conv_needed(net))
+    if (net->family == IR_FAMILY_IMAGE)
         return finite_conv_model_new(net, like, width, nout, param, m, err);
     return finite_net_model_new(net, like, width, nout, param, m, err);
 }

@@ -14,22 +14,31 @@ LDFLAGS := -fopenmp $(SAN)
 # others, so a header outside them is a build error, not a review comment. A
 # new folder needs its line here (the build stops and says so).
 SUP := compiler/support
-INC.compiler/support  := include
-INC.compiler/front    := include $(SUP)
-INC.compiler/sym      := include $(SUP)
-INC.compiler/act      := include $(SUP) compiler/front compiler/sym
-INC.compiler/ir       := include $(SUP) compiler/front compiler/sym compiler/act
-INC.compiler/emit     := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir
-INC.runtime/io        := include $(SUP)
-INC.runtime/predict   := include $(SUP)
-INC.runtime/jit       := include $(SUP) runtime/io
-INC.runtime/engine    := include $(SUP) runtime/io compiler/emit compiler/ir compiler/act
-INC.runtime/finite    := include $(SUP) runtime/io runtime/engine compiler/ir compiler/act
-INC.runtime/api       := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
+# The compiler never sees include/: its error record is compiler/support's
+# Diag, converted to the public ntkc_error where the runtime calls it.
+INC.compiler/support  :=
+INC.compiler/front    := $(SUP)
+INC.compiler/sym      := $(SUP)
+INC.compiler/act      := $(SUP) compiler/front compiler/sym
+INC.compiler/ir       := $(SUP) compiler/front compiler/sym compiler/act
+INC.compiler/emit     := $(SUP) compiler/front compiler/sym compiler/act compiler/ir
+# runtime/tool holds one header, ntkc_tool.h: what the CLI and ntkc-mpi use
+# beyond include/ntkc.h. Every runtime room sees it (its declarations are the
+# runtime's own); runtime/error converts Diag and reports into ntkc_error.
+RT  := include runtime/tool $(SUP) runtime/error
+INC.runtime/tool      := include
+INC.runtime/error     := $(RT)
+INC.runtime/io        := $(RT)
+INC.runtime/predict   := $(RT)
+INC.runtime/jit       := $(RT) runtime/io
+INC.runtime/engine    := $(RT) runtime/io compiler/emit compiler/ir compiler/act
+INC.runtime/finite    := $(RT) runtime/io runtime/engine compiler/ir compiler/act
+INC.runtime/api       := $(RT) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
                          runtime/io runtime/predict runtime/jit runtime/engine
 INC.runtime/dynamics  := $(INC.runtime/api) runtime/api runtime/finite
 INC.runtime/shlib     := include
-INC.cli               := $(INC.runtime/dynamics) runtime/finite runtime/dynamics
+# The CLI (and ntkc-mpi): the public header and the tool header, nothing else.
+INC.cli               := include runtime/tool
 ROOMS     := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.h runtime/*/*.h))))
 INC.ALL   := include $(ROOMS)
 INC.tests := $(INC.ALL)

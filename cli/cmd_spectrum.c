@@ -8,7 +8,7 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "plot.h"
 #include "targets.h"
 
@@ -139,7 +139,7 @@ static int write_data(const Plot *p, const ntkc_spectrum_result *r, int targets,
     char path[4200];
     FILE *f = fopen(plot_path(p, ".dat", path, sizeof path), "w");
     if (f == NULL) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     double total = targets ? 2 * r->loss0 * (double)r->n * (double)r->k : 1;
@@ -163,7 +163,7 @@ static int write_data(const Plot *p, const ntkc_spectrum_result *r, int targets,
         }
     }
     if (fclose(f) != 0) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     return NTKC_OK;

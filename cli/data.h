@@ -3,7 +3,7 @@
 #ifndef NTKC_CLI_DATA_H
 #define NTKC_CLI_DATA_H
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 
 /* Returns 0, or the error code with err set. */

@@ -8,9 +8,7 @@
 #include <unistd.h>
 
 #include "mpi_util.h"
-#include "npy.h"
-#include "npy_header.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 enum { PATH_CAP = 4096 };
 
@@ -43,7 +41,7 @@ static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->path + 1) : 0, o->path);
     int fd = temp_file_create(dir, ".tmp", 0666, o->tmp, sizeof o->tmp, &o->slot);
     if (fd < 0) {
-        diag_file(err, o->path, "cannot write output: %s", strerror(errno));
+        err_file(err, o->path, "cannot write output: %s", strerror(errno));
         return err->code;
     }
     char header[NPY_WRITE_HEADER_MAX];
@@ -51,7 +49,7 @@ static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
-        diag_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
+        err_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
         forget_unlink(o);
         return err->code;
     }
@@ -64,7 +62,7 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, msg, &len);
-    diag_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
+    err_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
 int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut **out, ntkc_error *err)
@@ -77,9 +75,9 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
     MpiOut *o = calloc(1, sizeof *o);
     int rc = 0;
     if (o == NULL)
-        diag_internal(err, "out of memory"), rc = err->code;
+        err_internal(err, "out of memory"), rc = err->code;
     else if (strlen(path) >= sizeof o->path)
-        diag_file(err, path, "cannot write output: path too long"), rc = err->code;
+        err_file(err, path, "cannot write output: path too long"), rc = err->code;
     else
         snprintf(o->path, sizeof o->path, "%s", path);
     if (o != NULL)
@@ -116,12 +114,12 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
                   ntkc_error *err)
 {
     if (o->failed) {
-        diag_file(err, o->path, "cannot write output: an earlier write failed");
+        err_file(err, o->path, "cannot write output: an earlier write failed");
         return -1;
     }
     if (mpi_test_fail(MPI_COMM_WORLD, "write")) {
         o->failed = 1;
-        diag_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
+        err_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
         return -1;
     }
     for (size_t i = 0; i < r; i++) {
@@ -135,7 +133,7 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
             if (code != MPI_SUCCESS)
                 mpi_error(o->path, "write", code, err);
             else
-                diag_file(err, o->path, "cannot write output: short write (disk full?)");
+                err_file(err, o->path, "cannot write output: short write (disk full?)");
             return -1;
         }
         o->bytes += (double)c * sizeof(double);
@@ -153,7 +151,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         if (outs[k] != NULL) {
             /* The test hook fails the rank even when it happened to get no tile. */
             if (rc == 0 && mpi_test_fail(comm, "write")) {
-                diag_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
+                err_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
                 rc = err->code;
             }
             int code = MPI_File_close(&outs[k]->fh);
@@ -170,7 +168,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
             temp_files_forget(outs[k]->slot);
             outs[k]->slot = -1;
             if (rename(outs[k]->tmp, outs[k]->path) != 0) {
-                diag_file(err, outs[k]->path, "cannot write output: %s", strerror(errno));
+                err_file(err, outs[k]->path, "cannot write output: %s", strerror(errno));
                 rc = err->code;
             }
         }

@@ -29,9 +29,7 @@
 #include "mpi_cmds.h"
 #include "mpi_scalapack.h"
 #include "mpi_util.h"
-#include "npy.h"
-#include "ntkc_tiles.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "predict_data.h"
 #include "predict_request.h"
 
@@ -86,9 +84,9 @@ static int dist_init(const Grid *g, size_t rows, size_t cols, Dist *d, ntkc_erro
     descinit_(d->desc, &d->rows, &d->cols, &g->nb, &g->nb, &ZERO, &ZERO, &g->ctxt, &lld, &info);
     d->a = calloc((size_t)lld * (size_t)(d->lc > 1 ? d->lc : 1), sizeof *d->a);
     if (info != 0)
-        diag_internal(err, "descinit failed (info %d)", info);
+        err_internal(err, "descinit failed (info %d)", info);
     else if (d->a == NULL)
-        diag_user(err, "prediction: out of memory for this rank's part of a %zu×%zu matrix", rows, cols);
+        err_user(err, "prediction: out of memory for this rank's part of a %zu×%zu matrix", rows, cols);
     return err->code;
 }
 
@@ -120,7 +118,7 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int thre
     size_t count = ntkc_tiles_count(tiles), mine = 0;
     size_t *list = malloc((count ? count : 1) * sizeof *list);
     if (list == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     for (size_t t = 0; t < count; t++) {
@@ -135,7 +133,7 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int ntk, int thre
         double *buf = malloc(cap * sizeof *buf);
         ntkc_error e = {0};
         if (buf == NULL) {
-            diag_internal(&e, "out of memory for a block of %zu entries", cap);
+            err_internal(&e, "out of memory for a block of %zu entries", cap);
 #pragma omp critical(ntkc_mpi_predict)
             if (rc == 0)
                 rc = e.code, *err = e;
@@ -176,7 +174,7 @@ static int gather_rows(MPI_Comm comm, const Grid *g, const Dist *d, double *out,
     size_t count = (size_t)d->rows * (size_t)d->cols;
     double *mine = calloc(count ? count : 1, sizeof *mine);
     if (mine == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     for (size_t i = 0; i < (size_t)d->rows; i++)
@@ -214,7 +212,7 @@ static int solve_finite(Problem *p, const Dist *gtt, const double *times, size_t
     double *w = malloc(p->n * sizeof *w), *work = NULL, query;
     int *iwork = NULL, n = (int)p->n, info = 0, lwork = -1, liwork = 1, iquery;
     if (w == NULL)
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
     if (!err->code && dist_init(&p->g, p->n, p->n, &z, err) == 0) {
         pdsyevd_("V", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, w, z.a, &ONE, &ONE, z.desc, &query, &lwork, &iquery,
                  &liwork, &info);
@@ -224,18 +222,18 @@ static int solve_finite(Problem *p, const Dist *gtt, const double *times, size_t
          * local row and column. */
         double extra = 2.0 * (double)(z.lr + z.lc + p->g.nb) * p->g.nb + (double)p->n;
         if (query + extra > INT_MAX)
-            diag_user(err, "finite-time prediction with %zu training points exceeds ScaLAPACK's 32-bit workspace "
+            err_user(err, "finite-time prediction with %zu training points exceeds ScaLAPACK's 32-bit workspace "
                            "on %d x %d ranks; use more ranks or ask for t = inf", p->n, p->g.pr, p->g.pc);
         lwork = (int)(query + extra), liwork = iquery > 1 ? iquery : 1;
         work = err->code ? NULL : malloc((size_t)lwork * sizeof *work), iwork = malloc((size_t)liwork * sizeof *iwork);
         if (!err->code && (work == NULL || iwork == NULL))
-            diag_user(err, "prediction: out of memory in the eigendecomposition of %zu training points", p->n);
+            err_user(err, "prediction: out of memory in the eigendecomposition of %zu training points", p->n);
     }
     if (!err->code) {
         pdsyevd_("V", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, w, z.a, &ONE, &ONE, z.desc, work, &lwork, iwork,
                  &liwork, &info);
         if (info != 0)
-            diag_internal(err, "eigendecomposition of the train-train %s failed (pdsyevd info %d)", p->name, info);
+            err_internal(err, "eigendecomposition of the train-train %s failed (pdsyevd info %d)", p->name, info);
     }
     free(work), free(iwork);
     if (!err->code && dist_init(&p->g, p->m, p->n, &pz, err) == 0 && dist_init(&p->g, p->n, p->k, &c, err) == 0 &&
@@ -270,7 +268,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
     size_t lwork_norm = 3 * (size_t)(gtt->lr + gtt->lc) + 4 * (size_t)p->g.nb + 16;
     double *work = malloc(lwork_norm * sizeof *work), rcond = 0;
     if (work == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     double anorm = pdlansy_("1", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, work);
@@ -284,7 +282,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
         double *w = malloc((size_t)lwork * sizeof *w);
         int *iw = malloc((size_t)liwork * sizeof *iw);
         if (w == NULL || iw == NULL)
-            diag_internal(err, "out of memory");
+            err_internal(err, "out of memory");
         else
             pdpocon_("U", &n, gtt->a, &ONE, &ONE, gtt->desc, &anorm, &rcond, w, &lwork, iw, &liwork, &info);
         free(w), free(iw);
@@ -292,11 +290,11 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
             return err->code;
     }
     if (info < 0) {
-        diag_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", p->name, info);
+        err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", p->name, info);
         return err->code;
     }
     if (info > 0 || rcond < DBL_EPSILON) {
-        diag_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
+        err_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
                        "is undefined; regularise it, e.g. --reg 1e-6 (relative to its mean diagonal), or "
                        "ask for finite times",
                   p->name, info > 0 ? "" : ": reciprocal condition number below machine epsilon");
@@ -307,7 +305,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
         memcpy(x.a, p->y.a, (size_t)(x.lr > 1 ? x.lr : 1) * (size_t)(x.lc > 1 ? x.lc : 1) * sizeof *x.a);
         pdpotrs_("U", &n, &k, gtt->a, &ONE, &ONE, gtt->desc, x.a, &ONE, &ONE, x.desc, &info);
         if (info != 0)
-            diag_internal(err, "Cholesky solve with the train-train %s failed (info %d)", p->name, info);
+            err_internal(err, "Cholesky solve with the train-train %s failed (info %d)", p->name, info);
         else {
             gemm("N", &p->gst, &x, &mt);
             gather_rows(p->comm, &p->g, &mt, mean, err);
@@ -374,11 +372,11 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
     Problem p = {.comm = comm, .n = d->n, .m = d->m, .k = d->y.k, .name = ntk ? "NTK" : "NNGP"};
     int rc = 0;
     if (d->n > INT_MAX / 2 || d->m > INT_MAX / 2 || d->y.k > INT_MAX / 2)
-        diag_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed ScaLAPACK's limit",
+        err_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed ScaLAPACK's limit",
                   d->n, d->m, d->y.k),
             rc = err->code;
     if (rc == 0 && grid_open(size, tile > 0 ? (int)tile : DEFAULT_BLOCK, &p.g) != 0)
-        diag_internal(err, "BLACS could not make a %d x %d process grid", p.g.pr, p.g.pc), rc = err->code;
+        err_internal(err, "BLACS could not make a %d x %d process grid", p.g.pr, p.g.pc), rc = err->code;
     if ((rc = mpi_agree(comm, rc, err)) != 0)
         return rc;
     double t0 = MPI_Wtime(), trace = 0;
@@ -403,7 +401,7 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
     size_t one = r->ntimes == 1, mean_count = r->ntimes * p.m * p.k;
     double *mean = rc == 0 ? calloc(mean_count ? mean_count : 1, sizeof *mean) : NULL;
     if (rc == 0 && mean == NULL)
-        diag_internal(err, "out of memory"), rc = err->code;
+        err_internal(err, "out of memory"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     size_t finite = 0, first_inf = r->ntimes;
     for (size_t t = 0; t < r->ntimes; t++) {
@@ -431,7 +429,7 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
     if (rc == 0 && rank == 0) { /* the mean is on rank 0 only */
         for (size_t i = 0; i < mean_count && rc == 0; i++)
             if (!isfinite(mean[i]))
-                diag_user(err, "the predicted mean overflowed (entry %zu is %g); rescale the kernels or targets", i,
+                err_user(err, "the predicted mean overflowed (entry %zu is %g); rescale the kernels or targets", i,
                           mean[i]),
                     rc = err->code;
         size_t shape[3] = {r->ntimes, p.m, p.k};
@@ -457,7 +455,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
     if (rc == 0 && check_output_not_input(a->mean, inputs, 4, err))
         rc = err->code;
     if (rc == 0 && a->cov)
-        diag_user(err, "ntkc-mpi predict: --cov is not supported yet; use ntkc predict for the covariance"),
+        err_user(err, "ntkc-mpi predict: --cov is not supported yet; use ntkc predict for the covariance"),
             rc = err->code;
     ntkc_net *net = NULL;
     double t0 = MPI_Wtime(), compile_s = 0;
@@ -472,7 +470,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
     if (rc == 0)
         rc = predict_data_load(net, &paths, &d, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
+        err_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     if (rc == 0 && rank == 0 && npy_check_output(a->mean, err) != 0)
         rc = err->code;
     rc = mpi_agree(comm, rc, err);

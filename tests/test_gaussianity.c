@@ -18,10 +18,11 @@
 #include "net_internal.h"
 #include "npy.h"
 #include "util.h"
+#include "ntkc_tool.h"
 
 typedef struct Lowered {
     Arena a;
-    ntkc_error err;
+    Diag err;
     IrNet *ir;
 } Lowered;
 
@@ -39,7 +40,7 @@ static void expect_refused(const char *src, const char *where, const char *messa
 {
     Lowered r;
     cr_expect_null(lower(&r, src), "should be refused: %s", src);
-    cr_expect_eq(r.err.code, NTKC_EUSER, "%s", r.err.message);
+    cr_expect_eq(r.err.code, DIAG_EUSER, "%s", r.err.message);
     char *want = arena_printf(&r.a, "t.ntk:%s: error: %s\n", where, message);
     cr_expect(strncmp(r.err.message, want, strlen(want)) == 0, "want: %s\ngot:  %s", want, r.err.message);
     arena_free(&r.a);

@@ -10,7 +10,7 @@
 
 typedef struct Parsed {
     Arena a;
-    ntkc_error err;
+    Diag err;
     Program *p;
 } Parsed;
 
@@ -34,7 +34,7 @@ static void expect_syntax_error(const char *src, const char *where, const char *
     Parsed r;
     parse(&r, src);
     cr_expect_null(r.p, "should fail: %s", src);
-    cr_expect_eq(r.err.code, NTKC_EUSER);
+    cr_expect_eq(r.err.code, DIAG_EUSER);
     char *prefix = arena_printf(&r.a, "t.ntk:%s: error: ", where);
     cr_expect(strncmp(r.err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix,
               r.err.message);

@@ -18,7 +18,7 @@
 
 #include "finite_train_loss.h"
 #include "net_internal.h"
-#include "predict_ode.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 enum { N = 8, D = 4, M = 4, K = 3, SEEDS = 4 };

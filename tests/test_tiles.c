@@ -9,7 +9,7 @@
 
 #include "graph_testutil.h"
 #include "ntkc.h"
-#include "ntkc_tiles.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 static const char fc[] = "net fc { dense(1.5, 0.05); relu; repeat 2 { dense(1.5, 0.05); erf }; dense(1.0) }";

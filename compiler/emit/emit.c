@@ -305,7 +305,7 @@ static int act_names_valid(const IrOp *ops, size_t nops)
 
 /* Names become parts of symbols: only identifiers may (c_text.h). The front
  * end admits no other, so a failure here is ntkc's bug. */
-static int names_valid(const IrNet *net, ntkc_error *err)
+static int names_valid(const IrNet *net, Diag *err)
 {
     if (!c_ident_ok(net->name)) {
         diag_internal(err, "emitter: the net name is not a C identifier");
@@ -318,7 +318,7 @@ static int names_valid(const IrNet *net, ntkc_error *err)
     return 1;
 }
 
-char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_net_c(const IrNet *net, const char *source_name, Diag *err)
 {
     if (!names_valid(net, err))
         return NULL;

@@ -43,6 +43,6 @@
 
 /* The whole translation unit for net; malloc'd (caller frees) or NULL with err set.
  * source_name is the file the net came from, quoted in comments. */
-char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_net_c(const IrNet *net, const char *source_name, Diag *err);
 
 #endif

@@ -154,7 +154,7 @@ static void emit_dispatch(StrBuf *sb, const IrNet *net, int nseg)
     sb_puts(sb, "    default:\n        break;\n    }\n}\n");
 }
 
-char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
         IrOpKind kind = net->ops[i].kind;

@@ -31,7 +31,7 @@ typedef struct Segment {
 
 typedef struct Em {
     const IrNet *net;
-    ntkc_error *err;
+    Diag *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals;
@@ -369,7 +369,7 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
 {
     char g[256];
-    for (size_t i = 0; i < n && e->err->code == NTKC_OK; i++) {
+    for (size_t i = 0; i < n && e->err->code == DIAG_OK; i++) {
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_CONV:
@@ -625,7 +625,7 @@ static size_t emit_image_part(Em *e)
         if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
             e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
     line(e, "double as[NTKC_LANES], at[NTKC_LANES];");
-    for (size_t k = 0; k < nseg && e->err->code == NTKC_OK; k++)
+    for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);
     const Segment *last = &segs[nseg - 1];
     return last->end + 1;
@@ -836,7 +836,7 @@ static void emit_functions(StrBuf *sb, const Em *e, size_t ws)
               ps, ps, n, n, n);
 }
 
-char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
 {
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);
@@ -854,9 +854,9 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
         line(&e, "    s[l] = g / (double)dim, t[l] = 0.0;");
         line(&e, "}");
     }
-    if (err->code == NTKC_OK)
+    if (err->code == DIAG_OK)
         emit_vec_ops(&e, net->ops + first_vec, net->nops - first_vec);
-    if (err->code != NTKC_OK) {
+    if (err->code != DIAG_OK) {
         sb_free(&e.body);
         sb_free(&e.defs);
         return NULL;

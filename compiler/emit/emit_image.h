@@ -25,7 +25,7 @@
 /* 1 when net must go through emit_image_c (image input, or ops the fully
  * connected emitter does not know). */
 int emit_image_needed(const IrNet *net);
-char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_image_c(const IrNet *net, const char *source_name, Diag *err);
 
 /* For the library's host copies (tools/gen_host_prims, emit_prims.c): the
  * helpers with external linkage, then rows {"name", (HostFn)name} of the

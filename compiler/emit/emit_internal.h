@@ -25,6 +25,6 @@ void emit_diag_dense(StrBuf *sb, const IrDense *d);
 void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i);
 
 /* The graph variant (compiler/emit/graph_abi.h documents its ABI). */
-char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err);
 
 #endif

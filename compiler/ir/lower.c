@@ -593,7 +593,7 @@ static int check_widths(Lower *L)
     return 1;
 }
 
-IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *err)
+IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
@@ -627,7 +627,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *
     return ir;
 }
 
-const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, ntkc_error *err)
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, Diag *err)
 {
     Lower L = {.a = a, .prog = prog, .err = err, .src = prog->src};
     for (size_t i = 0; i < prog->nlets; i++)
@@ -637,7 +637,7 @@ const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, nt
     return formula_build(a, prog, &consts, d, NULL, err);
 }
 
-int lower_check_program(const Program *prog, ntkc_error *err)
+int lower_check_program(const Program *prog, Diag *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
         if (act_lookup(prog->acts[i]->name) != NULL) {

@@ -44,7 +44,7 @@ typedef struct Lower {
     Arena *a;
     const Program *prog;
     const NetDecl *net;
-    ntkc_error *err;
+    Diag *err;
     const char *src;
     Scope file, local;
     Parameterization param;

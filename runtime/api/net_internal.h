@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "ir.h"
 #include "ntkc.h"
+#include "ntkc_tool.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
 /* The compiled tile functions of a net of vectors or images (not graphs). */
@@ -20,7 +21,6 @@ void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *e
  * NUL-terminated malloc'd buffer, or NULL with err set; what names the kind
  * of file in the message ("larger than 64 MiB, the limit for net sources"). */
 char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, ntkc_error *err);
-/* A net source: ntkc_read_text_file_max with NTKC_SOURCE_MAX. */
-char *ntkc_read_text_file(const char *path, ntkc_error *err);
+/* ntkc_read_text_file (ntkc_tool.h) is this with NTKC_SOURCE_MAX. */
 
 #endif

@@ -13,6 +13,7 @@
 #include "jit.h"
 #include "net_internal.h"
 #include "ntkc.h"
+#include "ntkc_err.h"
 
 struct ntkc_net {
     Arena arena; /* AST and IR of the compilation */
@@ -30,7 +31,7 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        diag_user(err, "cannot open %s: %s", path, strerror(errno));
+        err_user(err, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, len = 0;
@@ -57,11 +58,11 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
     if (failed || nul || too_big) {
         free(buf);
         if (nul)
-            diag_file(err, path, "contains a NUL byte; is it a text file?");
+            err_file(err, path, "contains a NUL byte; is it a text file?");
         else if (too_big)
-            diag_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
+            err_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
         else
-            diag_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
+            err_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
         return NULL;
     }
     buf[len] = '\0';
@@ -80,7 +81,7 @@ static void *net_symbol(ntkc_net *net, const char *what, ntkc_error *err)
     const char *name = arena_printf(&net->arena, NTKC_NET_PREFIX "%s%s", net->ir->name, what);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
-        diag_internal(err, "generated code lacks the symbol %s", name);
+        err_internal(err, "generated code lacks the symbol %s", name);
     return p;
 }
 
@@ -115,14 +116,17 @@ typedef struct Stages {
     ntkc_error *err;
 } Stages;
 
+/* The compiler reports into its Diag; the caller's ntkc_error gets it here. */
 static void run_stages(Stages *s)
 {
-    Program *prog = frontend_parse(s->arena, s->source, s->name, s->err);
-    IrNet *ir = prog ? frontend_lower(s->arena, prog, s->net_name, s->err) : NULL;
+    Diag diag = {0};
+    Program *prog = frontend_parse(s->arena, s->source, s->name, &diag);
+    IrNet *ir = prog ? frontend_lower(s->arena, prog, s->net_name, &diag) : NULL;
     if (s->net != NULL)
         s->net->ir = ir;
     if (ir != NULL)
-        s->c = emit_net_c(ir, s->name, s->err);
+        s->c = emit_net_c(ir, s->name, &diag);
+    err_from_diag(s->err, &diag);
 }
 
 /* Runs the stages with the arena's allocation failures caught: out of memory
@@ -135,8 +139,8 @@ static int run_stages_guarded(Stages *s)
         s->arena->on_oom = NULL;
         free(s->c);
         s->c = NULL;
-        diag_clear(s->err);
-        diag_file(s->err, s->name,
+        err_clear(s->err);
+        err_file(s->err, s->name,
                   "out of memory while compiling the net (it needs more memory than the limit allows; "
                   "raise the memory limit or shorten the source)");
         return -1;
@@ -150,10 +154,10 @@ static int run_stages_guarded(Stages *s)
 ntkc_net *ntkc_compile_string(const char *source, const char *filename, const ntkc_compile_options *opts,
                               ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     ntkc_net *net = calloc(1, sizeof *net);
     if (net == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     arena_init(&net->arena);
@@ -175,7 +179,7 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
 
 ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     char *text = ntkc_read_text_file(path, err);
     if (text == NULL)
         return NULL;
@@ -186,7 +190,7 @@ ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, 
 
 char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     Arena arena;
     arena_init(&arena);
     Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err};
@@ -236,13 +240,13 @@ void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *e
     size_t len = strlen(NTKC_NET_PREFIX) + strlen(net->ir->name) + strlen(suffix) + 1;
     char *name = malloc(len);
     if (name == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     snprintf(name, len, NTKC_NET_PREFIX "%s%s", net->ir->name, suffix);
     void *p = jit_symbol(net->jit, name);
     if (p == NULL)
-        diag_internal(err, "generated code lacks the symbol %s", name);
+        err_internal(err, "generated code lacks the symbol %s", name);
     free(name);
     return p;
 }
@@ -250,22 +254,22 @@ void *ntkc_net_jit_symbol(const ntkc_net *net, const char *suffix, ntkc_error *e
 int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                 double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (net->ir->input.kind == IR_INPUT_GRAPH) {
-        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
+        err_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
         return err->code;
     }
     if (dim == 0) {
-        diag_user(err, "inputs have no features (dim = 0)");
+        err_user(err, "inputs have no features (dim = 0)");
         return err->code;
     }
     const IrInput *in = &net->ir->input;
     if (in->dim != 0 && dim != in->dim) {
         if (in->kind == IR_INPUT_IMAGE)
-            diag_user(err, "net '%s' takes %s of %zu values each (%zu×%zu×%zu, NHWC), the data have %zu per input",
+            err_user(err, "net '%s' takes %s of %zu values each (%zu×%zu×%zu, NHWC), the data have %zu per input",
                       net->ir->name, in->sequence ? "sequences" : "images", in->dim, in->h, in->w, in->c, dim);
         else
-            diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
+            err_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
         return err->code;
     }
     return engine_kernel(&net->fns, n1, x1, n2, x2, dim, nngp, ntk, opts, err);

@@ -18,6 +18,7 @@
 
 #include "finite_net.h"
 #include "ir.h"
+#include "ntkc.h"
 
 /* 1 when net needs finite_conv_kernels rather than finite_net_kernels. */
 int finite_conv_needed(const IrNet *net);

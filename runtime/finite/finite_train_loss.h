@@ -9,6 +9,7 @@
 #define NTKC_FINITE_TRAIN_LOSS_H
 
 #include "finite_net.h"
+#include "ntkc.h"
 
 typedef struct FiniteTrainSpec {
     int xent;             /* 0: MSE, 1: softmax cross-entropy */

@@ -5,13 +5,10 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_tool.h"
 
-/* Refuses (user error "PATH: cannot write output: it is a character device,
- * not a regular file") an existing path that is not a regular file: a device,
- * FIFO, socket, directory or symbolic link (renaming over /dev/null or the
- * /dev/stdout link would replace it). A path that does not exist is fine. */
-int out_check_kind(const char *path, ntkc_error *err);
+/* out_check_kind (refusing a device, FIFO, directory or link) is declared in
+ * ntkc_tool.h. */
 
 /* 1 when a and b name the same file: the same device and inode when both
  * exist, else the same canonical path (the real path of the directory and

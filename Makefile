@@ -13,6 +13,7 @@ LDFLAGS := -fopenmp $(SAN)
 # Each folder compiles with the include paths of the folders it may use and no
 # others, so a header outside them is a build error, not a review comment. A
 # new folder needs its line here (the build stops and says so).
+comma := ,
 SUP := compiler/support
 # The compiler never sees include/: its error record is compiler/support's
 # Diag, converted to the public ntkc_error where the runtime calls it.
@@ -39,6 +40,8 @@ INC.runtime/dynamics  := $(INC.runtime/api) runtime/api runtime/finite
 INC.runtime/shlib     := include
 # The CLI (and ntkc-mpi): the public header and the tool header, nothing else.
 INC.cli               := include runtime/tool
+# Kernel-time C compiles alone (its files include only each other).
+INC.compiler/kernel_c :=
 ROOMS     := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.h runtime/*/*.h))))
 INC.ALL   := include $(ROOMS)
 INC.tests := $(INC.ALL)
@@ -84,7 +87,7 @@ PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contra
 
 .PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures \
         check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
-        fuzz-build-afl install uninstall
+        fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
 # Installs the Debian packages when any header we build against is missing.
@@ -192,10 +195,17 @@ test-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
 $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
+# The layering table checked on the sources (scripts/check_layering.py): every
+# #include of a project header resolves to the file's folder or one the table
+# allows, so the CLI sees include/ and runtime/tool/ only.
+LAYER_FOLDERS := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.[ch] runtime/*/*.[ch])))) cli
+check-layering:
+	@/usr/bin/python3 scripts/check_layering.py $(foreach f,$(LAYER_FOLDERS),$(f)=$(subst $(eval) ,$(comma),$(strip $(INC.$(f)))))
+
 # Tests run from the project root (they read examples/, generated/, data/).
 # The Criterion suite, then the Python package's tests and the install check
 # (skipped when TEST_ARGS narrows the Criterion run to some suites).
-test: $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
+test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))

@@ -127,6 +127,11 @@ void expect_error_in(const char *src, const char *net, const char *where, const 
     cr_expect_eq(err.code, DIAG_EUSER, "%s", err.message);
     char *prefix = *where ? arena_printf(&a, "t.ntk:%s: error: ", where) : arena_strdup(&a, "t.ntk: error: ");
     cr_expect(strncmp(err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix, err.message);
-    cr_expect(strstr(err.message, what) != NULL, "want '%s' in: %s", what, err.message);
+    size_t nw = strlen(what);
+    if (nw > 0 && what[nw - 1] == '\n') /* the whole first line after the prefix */
+        cr_expect(strlen(err.message) >= strlen(prefix) && strncmp(err.message + strlen(prefix), what, nw) == 0,
+                  "want: %s%s\ngot:  %s", prefix, what, err.message);
+    else
+        cr_expect(strstr(err.message, what) != NULL, "want '%s' in: %s", what, err.message);
     arena_free(&a);
 }

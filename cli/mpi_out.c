@@ -22,7 +22,7 @@ struct MpiOut {
     int slot;   /* rank 0: the temp's registration for removal on a signal */
 };
 
-/* Rank 0: the temp file "<dir>/.ntkc-<pid>-<random>.tmp" (temp_files.h:
+/* Rank 0: the temp file "<dir>/.ntkc-<pid>-<random>.tmp" (temp_file_create:
  * removed on SIGINT/SIGTERM, stale ones recognised) with the header in it. */
 /* Rank 0: removes the temp and its registration. */
 static void forget_unlink(MpiOut *o)

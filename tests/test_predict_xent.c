@@ -1,4 +1,4 @@
-/* The training ODE (predict_ode.h) against finite-width networks trained by
+/* The training ODE (predict_ode) against finite-width networks trained by
  * gradient descent on softmax cross-entropy, with and without momentum: for
  * each seed, a width-W net (NTK parameterization, one erf hidden layer) is
  * trained from its own initial outputs f0, and the ODE is integrated from the

@@ -1,5 +1,6 @@
 /* What the library knows about a compiled net beyond the public API: the
- * CLI's `check` command and the tests reach the IR through this. */
+ * runtime's other rooms (the finite-width reference of `ntkc check`,
+ * training dynamics) and the tests reach the IR through this; the CLI cannot. */
 #ifndef NTKC_NET_INTERNAL_H
 #define NTKC_NET_INTERNAL_H
 

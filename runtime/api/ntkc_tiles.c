@@ -1,4 +1,4 @@
-/* ntkc_tiles.h over the two engines: runtime/engine/engine.c for vectors and
+/* The tiles of ntkc_tool.h over the two engines: runtime/engine/engine.c for vectors and
  * images, runtime/engine/graph_kernel.c for graphs (square blocks of graph pairs). */
 #include "ntkc_tool.h"
 

@@ -45,7 +45,7 @@ static void create_failed(const char *path, int errnum, ntkc_error *err)
         err_file(err, path, "cannot write output: %s", strerror(errnum));
 }
 
-/* Creates the temp file for path in its directory (temp_files.h: a short
+/* Creates the temp file for path in its directory (temp_file_create: a short
  * name, whatever the length of path's; registered for removal on a signal),
  * mode 0666 less the umask as numpy's files get, after refusing a path that
  * exists and is not a regular file. */

@@ -20,7 +20,7 @@ int out_same_file(const char *a, const char *b);
  * which get their old files back. An existing output's permission bits (and,
  * for root, its owner) carry over to the new file; a new one keeps the temp's
  * 0666 less the umask. The temps are consumed either way, and their slots
- * (temp_files.h; -1 for none, or slots NULL) forgotten. Signals that arrive
+ * (ntkc_tool.h, temp_files_*; -1 for none, or slots NULL) forgotten. Signals that arrive
  * meanwhile are acted on after the outputs are all in place or all back. */
 int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, ntkc_error *err);
 

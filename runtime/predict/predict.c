@@ -1,4 +1,4 @@
-/* Gradient-flow MSE predictions of infinite ensembles; formulas in predict.h. */
+/* Gradient-flow MSE predictions of infinite ensembles; formulas in ntkc_tool.h (predict_gd_mse). */
 #include "ntkc_tool.h"
 #include "ntkc_err.h"
 

@@ -1,4 +1,4 @@
-/* Gradient flow on MSE from given initial outputs; formulas in predict_fx0.h. */
+/* Gradient flow on MSE from given initial outputs; formulas in ntkc_tool.h (predict_gd_mse_from). */
 #include "ntkc_tool.h"
 #include "ntkc_err.h"
 
@@ -17,7 +17,7 @@ static int check_fx0(const double *a, size_t rows, size_t k, const char *what, n
     return NTKC_OK;
 }
 
-/* The shift predict_gd_mse adds to the diagonal (predict.h). */
+/* The shift predict_gd_mse adds to the diagonal (ntkc_tool.h). */
 static double diagonal_shift(const PredictInput *in)
 {
     if (in->reg_absolute)

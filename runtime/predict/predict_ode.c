@@ -1,4 +1,4 @@
-/* The function-space training ODE with GSL's odeiv2; equations in predict_ode.h. */
+/* The function-space training ODE with GSL's odeiv2; equations in ntkc_tool.h (predict_ode). */
 #include "ntkc_tool.h"
 #include "ntkc_err.h"
 

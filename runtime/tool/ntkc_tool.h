@@ -255,13 +255,13 @@ double predict_mse(const double *mean, const double *y, size_t m, size_t k);
  * and its predict_fn(t, fx_train_0, fx_test_0, k_test_train): gradient flow on
  * MSE from given initial outputs fx₀ — one network, not the ensemble mean.
  *
- * With G_r = G_tt + shift·I (shift as in predict.h), N = n·k, τ = t/N and
- * A(τ) = V diag((1 − e^{−λτ})/λ) Vᵀ as in predict.h:
+ * With G_r = G_tt + shift·I (shift as in predict_gd_mse above), N = n·k, τ = t/N and
+ * A(τ) = V diag((1 − e^{−λτ})/λ) Vᵀ as for predict_gd_mse:
  *   f_train(t) = fx0_train + G_r·A(τ)·(y − fx0_train)
  *              = y + e^{−G_r τ}·(fx0_train − y)        (λ > 0)
  *   f_test(t)  = fx0_test  + G_st·A(τ)·(y − fx0_train)
  *   t = ∞:       f_train = y,  f_test = fx0_test + G_st·G_r⁻¹·(y − fx0_train)
- * Eigenvalues λ ≤ 0 are clipped as in predict.h: those modes do not move
+ * Eigenvalues λ ≤ 0 are clipped as for predict_gd_mse: those modes do not move
  * (neural-tangents would let a negative one grow). The train rows are G_r·A,
  * computed by predict_gd_mse with G_r appended to the test-train rows, so
  * one eigendecomposition serves both. */
@@ -291,7 +291,7 @@ int predict_gd_mse_from(const PredictInput *in, const double *fx0_train, const d
  * Momentum μ (heavy ball: v ← μ·v − η·∇θL, θ ← θ + v), τ = √η·t:
  *   df/dτ = q,   dq/dτ = −G·∇L(f_train) + (μ − 1)/√η · q,   q(0) = 0
  * for train and test alike (q_test driven by the train gradient).
- * With MSE and no momentum this is predict_fx0.h's closed form. */
+ * With MSE and no momentum this is predict_gd_mse_from's closed form. */
 typedef enum { PREDICT_LOSS_MSE, PREDICT_LOSS_XENT } PredictLoss;
 
 typedef struct PredictOde {

@@ -20,27 +20,36 @@ int err_from_diag(ntkc_error *err, const Diag *d)
 
 /* Each reporter: nothing when err already holds an error (the first one
  * wins), else format into a Diag with the compiler's formatter and copy. */
-#define REPORT(err, call)                                                                                     \
+#define REPORT(err, fmt, call)                                                                                \
     do {                                                                                                      \
         if ((err) == NULL || (err)->code != NTKC_OK)                                                          \
             return;                                                                                           \
         Diag d = {0};                                                                                         \
         va_list ap;                                                                                           \
-        va_start(ap, fmt);                                                                                    \
+        va_start(ap, (fmt));                                                                                  \
         call;                                                                                                 \
         va_end(ap);                                                                                           \
         err_from_diag((err), &d);                                                                             \
     } while (0)
 
-void err_user(ntkc_error *err, const char *fmt, ...) { REPORT(err, diag_vuser(&d, fmt, ap)); }
+void err_user(ntkc_error *err, const char *fmt, ...)
+{
+    REPORT(err, fmt, diag_vuser(&d, fmt, ap));
+}
 
-void err_file(ntkc_error *err, const char *path, const char *fmt, ...) { REPORT(err, diag_vfile(&d, path, fmt, ap)); }
+void err_file(ntkc_error *err, const char *path, const char *fmt, ...)
+{
+    REPORT(err, fmt, diag_vfile(&d, path, fmt, ap));
+}
 
-void err_internal(ntkc_error *err, const char *fmt, ...) { REPORT(err, diag_vinternal(&d, fmt, ap)); }
+void err_internal(ntkc_error *err, const char *fmt, ...)
+{
+    REPORT(err, fmt, diag_vinternal(&d, fmt, ap));
+}
 
 void err_at(ntkc_error *err, SrcPos pos, const char *src, const char *fmt, ...)
 {
-    REPORT(err, diag_vat(&d, pos, src, fmt, ap));
+    REPORT(err, fmt, diag_vat(&d, pos, src, fmt, ap));
 }
 
 void err_clear(ntkc_error *err)

@@ -227,7 +227,10 @@ Test(monte_carlo, fc_example_fc_relu_erf_ntk_param, .timeout = TIMEOUT(120))
     check_example("examples/fc.ntk", NULL, 32);
 }
 
-Test(monte_carlo, fc_example_relu5_ntk_param, .timeout = TIMEOUT(120)) { check_example("examples/relu5.ntk", NULL, 24); }
+Test(monte_carlo, fc_example_relu5_ntk_param, .timeout = TIMEOUT(120))
+{
+    check_example("examples/relu5.ntk", NULL, 24);
+}
 
 /* Widths 1024 here (examples/standard.ntk uses 512). */
 Test(monte_carlo, fc_standard_param, .timeout = TIMEOUT(120))

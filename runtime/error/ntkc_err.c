@@ -4,7 +4,8 @@
 
 _Static_assert(sizeof(((Diag *)0)->message) == sizeof(((ntkc_error *)0)->message),
                "Diag and ntkc_error carry messages of one length");
-_Static_assert((int)DIAG_EUSER == (int)NTKC_EUSER && (int)DIAG_EINTERNAL == (int)NTKC_EINTERNAL && (int)DIAG_OK == (int)NTKC_OK,
+_Static_assert((int)DIAG_OK == (int)NTKC_OK && (int)DIAG_EUSER == (int)NTKC_EUSER &&
+                   (int)DIAG_EINTERNAL == (int)NTKC_EINTERNAL,
                "Diag and ntkc_error share their codes");
 
 int err_from_diag(ntkc_error *err, const Diag *d)

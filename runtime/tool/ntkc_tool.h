@@ -71,7 +71,7 @@ typedef struct NpyOut NpyOut;
 NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_error *err);
 double *npy_out_data(NpyOut *o);
 int npy_out_commit(NpyOut *o, ntkc_error *err);
-/* Commits several outputs all or nothing (out_files.h, out_replace_all):
+/* Commits several outputs all or nothing (out_replace_all below):
  * when one cannot be put in place, those before it get their old files
  * back. NULL entries are skipped; every entry is consumed. */
 int npy_out_commit_all(NpyOut *const *outs, size_t n, ntkc_error *err);
@@ -97,6 +97,15 @@ size_t npy_header_format(char *buf, size_t cap, size_t ndim, const size_t *shape
  * /dev/stdout link would replace it). A path that does not exist is fine
  * (runtime/io/out_files.c). */
 int out_check_kind(const char *path, ntkc_error *err);
+
+/* Puts tmps[i] in place of paths[i] for every i, or none of them: an output
+ * that fails (it became a device, a rename fails) undoes the ones before it,
+ * which get their old files back. An existing output's permission bits (and,
+ * for root, its owner) carry over to the new file; a new one keeps the temp's
+ * 0666 less the umask. The temps are consumed either way, and their slots
+ * (temp_files_*; -1 for none, or slots NULL) forgotten. Signals that arrive
+ * meanwhile are acted on after the outputs are all in place or all back. */
+int out_replace_all(char *const *tmps, const int *slots, const char *const *paths, size_t n, ntkc_error *err);
 
 /* ---- Temporary files and signals (runtime/io/temp_files.c) -------------- */
 /* Temporary files ntkc creates beside its outputs and in its code cache:

@@ -13,24 +13,37 @@ LDFLAGS := -fopenmp $(SAN)
 # Each folder compiles with the include paths of the folders it may use and no
 # others, so a header outside them is a build error, not a review comment. A
 # new folder needs its line here (the build stops and says so).
+comma := ,
 SUP := compiler/support
-INC.compiler/support  := include
-INC.compiler/front    := include $(SUP)
-INC.compiler/sym      := include $(SUP)
-INC.compiler/act      := include $(SUP) compiler/front compiler/sym
-INC.compiler/ir       := include $(SUP) compiler/front compiler/sym compiler/act
-INC.compiler/abi      := include
-INC.compiler/emit     := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/abi
-INC.runtime/io        := include $(SUP)
-INC.runtime/predict   := include $(SUP)
-INC.runtime/jit       := include $(SUP) runtime/io
-INC.runtime/engine    := include $(SUP) runtime/io compiler/abi
-INC.runtime/finite    := include $(SUP) runtime/io runtime/engine compiler/abi compiler/ir compiler/act
-INC.runtime/api       := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
+# The compiler never sees include/: its error record is compiler/support's
+# Diag, converted to the public ntkc_error where the runtime calls it.
+INC.compiler/support  :=
+INC.compiler/front    := $(SUP)
+INC.compiler/sym      := $(SUP)
+INC.compiler/act      := $(SUP) compiler/front compiler/sym
+INC.compiler/ir       := $(SUP) compiler/front compiler/sym compiler/act
+# compiler/abi: the ABI between emitted code and the engines, plain C99.
+INC.compiler/abi      :=
+INC.compiler/emit     := $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/abi
+# runtime/tool holds one header, ntkc_tool.h: what the CLI and ntkc-mpi use
+# beyond include/ntkc.h. Every runtime room sees it (its declarations are the
+# runtime's own); runtime/error converts Diag and reports into ntkc_error.
+RT  := include runtime/tool $(SUP) runtime/error
+INC.runtime/tool      := include
+INC.runtime/error     := $(RT)
+INC.runtime/io        := $(RT)
+INC.runtime/predict   := $(RT)
+INC.runtime/jit       := $(RT) runtime/io
+INC.runtime/engine    := $(RT) runtime/io compiler/abi
+INC.runtime/finite    := $(RT) runtime/io runtime/engine compiler/abi compiler/ir compiler/act
+INC.runtime/api       := $(RT) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
                          compiler/abi runtime/io runtime/predict runtime/jit runtime/engine runtime/finite
 INC.runtime/dynamics  := $(INC.runtime/api) runtime/api runtime/finite
 INC.runtime/shlib     := include
-INC.cli               := $(INC.runtime/dynamics) runtime/finite runtime/dynamics
+# The CLI (and ntkc-mpi): the public header and the tool header, nothing else.
+INC.cli               := include runtime/tool
+# Kernel-time C compiles alone (its files include only each other).
+INC.compiler/kernel_c :=
 ROOMS     := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.h runtime/*/*.h))))
 INC.ALL   := include $(ROOMS)
 INC.tests := $(INC.ALL)
@@ -76,7 +89,7 @@ PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contra
 
 .PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures \
         check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
-        fuzz-build-afl install uninstall
+        fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
 # Installs the Debian packages when any header we build against is missing.
@@ -184,10 +197,17 @@ test-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
 $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
+# The layering table checked on the sources (scripts/check_layering.py): every
+# #include of a project header resolves to the file's folder or one the table
+# allows, so the CLI sees include/ and runtime/tool/ only.
+LAYER_FOLDERS := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.[ch] runtime/*/*.[ch])))) cli
+check-layering:
+	@/usr/bin/python3 scripts/check_layering.py $(foreach f,$(LAYER_FOLDERS),$(f)=$(subst $(eval) ,$(comma),$(strip $(INC.$(f)))))
+
 # Tests run from the project root (they read examples/, generated/, data/).
 # The Criterion suite, then the Python package's tests and the install check
 # (skipped when TEST_ARGS narrows the Criterion run to some suites).
-test: $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
+test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))

@@ -7,8 +7,8 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
+#include "ntkc_tool.h"
 #include "graph_inputs.h"
-#include "net_internal.h"
 
 static const char help[] =
     "usage: ntkc check NET.ntk X.npy [--width W] [--samples S] [--seed N] [--net NAME] [--tol T]\n"
@@ -36,11 +36,11 @@ static double relative_error(const double *approx, const double *exact, size_t c
 static int alloc_kernels(size_t n, double **k, ntkc_error *err)
 {
     if ((*k = malloc(4 * n * n * sizeof **k)) == NULL)
-        diag_user(err, "out of memory for %zu inputs", n);
+        err_user(err, "out of memory for %zu inputs", n);
     return *k ? 0 : err->code;
 }
 
-static int matrix_kernels(ntkc_net *net, const char *path, const FiniteNetOptions *fo, size_t *n, double **k,
+static int matrix_kernels(ntkc_net *net, const char *path, const ntkc_finite_options *fo, size_t *n, double **k,
                           ntkc_error *err)
 {
     NpyArray x = {0};
@@ -51,14 +51,13 @@ static int matrix_kernels(ntkc_net *net, const char *path, const FiniteNetOption
         rc = alloc_kernels(*n, k, err);
     if (rc == 0)
         rc = ntkc_kernel(net, *n, x.data, 0, NULL, d, *k, *k + *n * *n, NULL, err);
-    NetData in = {.n = *n, .x = x.data, .dim = d};
     if (rc == 0)
-        rc = ntkc_net_finite_kernels(net, &in, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
+        rc = ntkc_finite_kernels(net, *n, x.data, d, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
     npy_free(&x);
     return rc;
 }
 
-static int graph_kernels(ntkc_net *net, const char *path, const FiniteNetOptions *fo, size_t *n, double **k,
+static int graph_kernels(ntkc_net *net, const char *path, const ntkc_finite_options *fo, size_t *n, double **k,
                          ntkc_error *err)
 {
     ntkc_graphs *g = load_graphs(path, net, 0, err);
@@ -69,8 +68,7 @@ static int graph_kernels(ntkc_net *net, const char *path, const FiniteNetOptions
     if (rc == 0)
         rc = ntkc_kernel_graphs(net, g, NULL, *k, *k + *n * *n, NULL, err);
     if (rc == 0)
-        rc = ntkc_net_finite_kernels(net, &(NetData){.n = *n, .graphs = g}, fo, *k + 2 * *n * *n,
-                                     *k + 3 * *n * *n, err);
+        rc = ntkc_finite_kernels_graphs(net, g, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
     ntkc_graphs_free(g);
     return rc;
 }
@@ -91,7 +89,7 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
         return err->code;
-    FiniteNetOptions fo = {.width = (size_t)width, .samples = (size_t)samples, .seed = (unsigned long long)seed};
+    ntkc_finite_options fo = {.width = (size_t)width, .samples = (size_t)samples, .seed = (unsigned long long)seed};
     size_t n = 0;
     double *k = NULL;
     int rc = (ntkc_net_takes_graphs(net) ? graph_kernels : matrix_kernels)(net, args->positional[1], &fo, &n, &k, err);
@@ -101,7 +99,7 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
         printf("net %s: %zu inputs, width %ld, %ld samples\n", ntkc_net_name(net), n, width, samples);
         printf("NNGP relative error %.4g\nNTK  relative error %.4g\n", e_nngp, e_ntk);
         if (e_nngp > tol || e_ntk > tol)
-            diag_user(err, "check failed: error above --tol %g", tol), rc = err->code;
+            err_user(err, "check failed: error above --tol %g", tol), rc = err->code;
     }
     free(k);
     ntkc_net_free(net);

@@ -6,7 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "net_internal.h"
+#include "ntkc_tool.h"
 
 static const char help[] =
     "usage: ntkc derive FILE.ntk [NAME ...]\n"

@@ -5,10 +5,9 @@
 #include <string.h>
 
 #include "args.h"
-#include "atomic_file.h"
+#include "ntkc_tool.h"
 #include "commands.h"
 #include "data.h"
-#include "net_internal.h"
 
 static const char help[] =
     "usage: ntkc emit NET.ntk [--net NAME] [-o OUT.c] [-H OUT.h]\n"

@@ -8,7 +8,7 @@
 #include "proc_limits.h"
 #include "data.h"
 #include "kernel_inputs.h"
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "progress.h"
 
 static const char help[] =
@@ -128,7 +128,7 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
         (a->nngp && check_output_not_input(a->nngp, read, 3, err)))
         return err->code;
     if (a->ntk && a->nngp && npy_same_file(a->ntk, a->nngp)) {
-        diag_user(err, "--ntk and --nngp name the same file %s%s%s%s", a->ntk, strcmp(a->ntk, a->nngp) ? " (as " : "",
+        err_user(err, "--ntk and --nngp name the same file %s%s%s%s", a->ntk, strcmp(a->ntk, a->nngp) ? " (as " : "",
                   strcmp(a->ntk, a->nngp) ? a->nngp : "", strcmp(a->ntk, a->nngp) ? ")" : "");
         return err->code;
     }

@@ -11,8 +11,7 @@
 #include "commands.h"
 #include "proc_limits.h"
 #include "data.h"
-#include "npy.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "predict_data.h"
 #include "predict_kernels.h"
 #include "predict_request.h"
@@ -78,7 +77,7 @@ static int check_paths(const char *net_path, const PredictArgs *a, ntkc_error *e
     if (check_output_not_input(a->mean, inputs, 5, err) || (a->cov && check_output_not_input(a->cov, inputs, 5, err)))
         return err->code;
     if (a->cov && npy_same_file(a->mean, a->cov)) {
-        diag_user(err, "--mean and --cov name the same file %s%s%s%s", a->mean, strcmp(a->mean, a->cov) ? " (as " : "",
+        err_user(err, "--mean and --cov name the same file %s%s%s%s", a->mean, strcmp(a->mean, a->cov) ? " (as " : "",
                   strcmp(a->mean, a->cov) ? a->cov : "", strcmp(a->mean, a->cov) ? ")" : "");
         return err->code;
     }

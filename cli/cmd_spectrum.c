@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "data.h"
 #include "graph_inputs.h"
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "plot.h"
 #include "targets.h"
 
@@ -143,7 +143,7 @@ static int write_data(const Plot *p, const ntkc_spectrum_result *r, int targets,
     char path[4200];
     FILE *f = fopen(plot_path(p, ".dat", path, sizeof path), "w");
     if (f == NULL) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     double total = targets ? 2 * r->loss0 * (double)r->n * (double)r->k : 1;
@@ -167,7 +167,7 @@ static int write_data(const Plot *p, const ntkc_spectrum_result *r, int targets,
         }
     }
     if (fclose(f) != 0) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     return NTKC_OK;
@@ -224,12 +224,12 @@ static int load_spectrum_inputs(const ntkc_net *net, const char *x_path, const S
                        ntkc_error *err)
 {
     if (a->labels && !ntkc_net_takes_graphs(net)) {
-        diag_user(err, "--labels: net '%s' takes arrays, which carry no labels (only the graph files of a graph "
+        err_user(err, "--labels: net '%s' takes arrays, which carry no labels (only the graph files of a graph "
                        "net do); give --targets Y.npy", ntkc_net_name(net));
         return err->code;
     }
     if (a->labels && a->targets) {
-        diag_user(err, "--labels and --targets both name the targets: give one");
+        err_user(err, "--labels and --targets both name the targets: give one");
         return err->code;
     }
     if (!ntkc_net_takes_graphs(net)) {

@@ -191,7 +191,7 @@ static int write_data(const Plot *p, const TrainPlot *tp, ntkc_error *err)
     char path[4200];
     FILE *f = fopen(plot_path(p, ".dat", path, sizeof path), "w");
     if (f == NULL) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     const ntkc_train_result *first = tp->ntk ? tp->ntk : tp->mup;
@@ -208,7 +208,7 @@ static int write_data(const Plot *p, const TrainPlot *tp, ntkc_error *err)
     for (size_t c = 0; c < first->ntimes; c++)
         fprintf(f, "%.10g %.10g %.10g\n", first->times[c], first->inf_train_loss[c], first->inf_test_loss[c]);
     if (fclose(f) != 0) {
-        diag_user(err, "--plot: cannot write %s", path);
+        err_user(err, "--plot: cannot write %s", path);
         return err->code;
     }
     return NTKC_OK;

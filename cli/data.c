@@ -6,20 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "out_files.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 int load_inputs(const char *path, NpyArray *out, ntkc_error *err)
 {
     if (npy_read(path, out, err) != 0)
         return err->code;
     if (out->ndim != 2) {
-        diag_file(err, path, "expected a 2-D array (inputs × features), got %zu dimensions", out->ndim);
+        err_file(err, path, "expected a 2-D array (inputs × features), got %zu dimensions", out->ndim);
         npy_free(out);
         return err->code;
     }
     if (out->shape[0] == 0 || out->shape[1] == 0) {
-        diag_file(err, path, "the array is empty (shape %zu × %zu)", out->shape[0], out->shape[1]);
+        err_file(err, path, "the array is empty (shape %zu × %zu)", out->shape[0], out->shape[1]);
         npy_free(out);
         return err->code;
     }
@@ -65,7 +64,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         if (load_inputs(path, out, err) != 0)
             return err->code;
         if (out->shape[1] != want[0]) {
-            diag_file(err, path, "rows of %zu features, but net '%s' declares input vector(%zu)", out->shape[1],
+            err_file(err, path, "rows of %zu features, but net '%s' declares input vector(%zu)", out->shape[1],
                       ntkc_net_name(net), want[0]);
             npy_free(out);
             return err->code;
@@ -78,7 +77,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         return err->code;
     char got[160], exp[160], exp_n[160];
     if (out->ndim < 2 || !shape_fits(out, (size_t)nd, want)) {
-        diag_file(err, path, "shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
+        err_file(err, path, "shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
                        "flattened", shape_str(got, sizeof got, out->ndim, out->shape, 0), ntkc_net_name(net),
                   nd == 3 ? "image" : "sequence", shape_str(exp, sizeof exp, (size_t)nd, want, 0),
                   shape_str(exp_n, sizeof exp_n, (size_t)nd, want, 1));
@@ -86,7 +85,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         return err->code;
     }
     if (out->shape[0] == 0) {
-        diag_file(err, path, "the array has no inputs (shape %s)",
+        err_file(err, path, "the array has no inputs (shape %s)",
                   shape_str(got, sizeof got, out->ndim, out->shape, 0));
         npy_free(out);
         return err->code;
@@ -106,7 +105,7 @@ int check_output_not_input(const char *out, const char *const *inputs, size_t ni
         return err->code;
     for (size_t i = 0; i < ninputs; i++) {
         if (inputs[i] != NULL && npy_same_file(out, inputs[i])) {
-            diag_user(err, "output %s is also an input; refusing to overwrite it", out);
+            err_user(err, "output %s is also an input; refusing to overwrite it", out);
             return err->code;
         }
     }

@@ -3,7 +3,7 @@
 #ifndef NTKC_CLI_DATA_H
 #define NTKC_CLI_DATA_H
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 
 /* Returns 0, or the error code with err set. */
@@ -19,7 +19,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
  * symlink: out_files.h) or names the same file as any input. */
 int check_output_not_input(const char *out, const char *const *inputs, size_t ninputs, ntkc_error *err);
 /* Notes on stderr the temp files that killed ntkc runs left in the outputs'
- * directories (temp_files.h); NULL entries are skipped. */
+ * directories (temp_files_stale); NULL entries are skipped. */
 void note_stale_temps(const char *const *outs, size_t n);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "diag.h"
+#include "ntkc_tool.h"
 
 static const char npy_magic[6] = "\x93NUMPY";
 
@@ -40,11 +40,11 @@ int check_input_kind(const ntkc_net *net, const char *path, ntkc_error *err)
     int text = first < len && isdigit(head[first]);
     int graphs = ntkc_net_takes_graphs(net);
     if (graphs && npy)
-        diag_user(err, "%s is a .npy array, but net '%s' takes graphs (input graph(%zu)): give a graph file in the "
+        err_user(err, "%s is a .npy array, but net '%s' takes graphs (input graph(%zu)): give a graph file in the "
                        "GIN/GNTK text format (README, \"Graphs\")",
                   path, ntkc_net_name(net), ntkc_net_input_dim(net));
     else if (!graphs && text)
-        diag_user(err, "%s is a text file (a graph file?), not a .npy array: net '%s' takes %s; graph files are for "
+        err_user(err, "%s is a text file (a graph file?), not a .npy array: net '%s' takes %s; graph files are for "
                        "nets that declare 'input graph(F)'",
                   path, ntkc_net_name(net), input_words(net));
     return (graphs && npy) || (!graphs && text) ? err->code : 0;

@@ -9,7 +9,7 @@ static int load_matrices(const ntkc_net *net, const char *const paths[2], Kernel
     if (rc == 0 && paths[1])
         rc = load_net_inputs(net, paths[1], &in->x2, err);
     if (rc == 0 && paths[1] && in->x1.shape[1] != in->x2.shape[1])
-        diag_user(err, "%s has %zu features per row but %s has %zu", paths[0], in->x1.shape[1], paths[1],
+        err_user(err, "%s has %zu features per row but %s has %zu", paths[0], in->x1.shape[1], paths[1],
                   in->x2.shape[1]),
             rc = err->code;
     if (rc == 0) {

@@ -3,7 +3,7 @@
 #ifndef NTKC_CLI_KERNEL_INPUTS_H
 #define NTKC_CLI_KERNEL_INPUTS_H
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 
 typedef struct KernelInputs {

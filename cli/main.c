@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "proc_limits.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 static const char usage[] =
     "usage: ntkc COMMAND [ARGS]\n"

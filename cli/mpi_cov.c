@@ -112,7 +112,7 @@ static int infinite_ntk(const CovKernels *k, const Dist *u, Dist *bt, Dist *ut, 
     dist_tran(1.0, k->gst, 0.0, bt);
     pdpotrs_("U", &n, &m, u->a, &ONE, &ONE, u->desc, bt->a, &ONE, &ONE, bt->desc, &info);
     if (info != 0) {
-        diag_internal(err, "Cholesky solve with the train-train NTK failed (info %d)", info);
+        err_internal(err, "Cholesky solve with the train-train NTK failed (info %d)", info);
         return err->code;
     }
     pdsymm_("L", "U", &n, &m, &half, k->ktt->a, &ONE, &ONE, k->ktt->desc, bt->a, &ONE, &ONE, bt->desc, &zero, ut->a,

@@ -1,5 +1,5 @@
 /* ntkc-mpi predict --cov: the test × test covariance of runtime/predict/predict.c
- * (formulas in runtime/predict/predict.h: neural-tangents'
+ * (formulas at predict_gd_mse in runtime/tool/ntkc_tool.h: neural-tangents'
  * gradient_descent_mse_ensemble) on block-cyclic matrices, with the same
  * factorisations as the mean: pdsyevd's eigenvectors for finite times,
  * pdpotrf's factor for t = ∞. Every call is collective over the grid.

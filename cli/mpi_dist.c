@@ -37,9 +37,9 @@ int dist_init(const Grid *g, size_t rows, size_t cols, Dist *d, ntkc_error *err)
     descinit_(d->desc, &d->rows, &d->cols, &g->nb, &g->nb, &ZERO, &ZERO, &g->ctxt, &lld, &info);
     d->a = calloc((size_t)lld * (size_t)(d->lc > 1 ? d->lc : 1), sizeof *d->a);
     if (info != 0)
-        diag_internal(err, "descinit failed (info %d)", info);
+        err_internal(err, "descinit failed (info %d)", info);
     else if (d->a == NULL)
-        diag_user(err, "prediction: out of memory for this rank's part of a %zu×%zu matrix", rows, cols);
+        err_user(err, "prediction: out of memory for this rank's part of a %zu×%zu matrix", rows, cols);
     return err->code;
 }
 
@@ -105,7 +105,7 @@ int dist_gather(MPI_Comm comm, const Grid *g, const Dist *d, double *out, ntkc_e
     MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, comm);
     if (rc != 0) { /* every rank leaves: the reduction below is collective */
         free(mine);
-        diag_internal(err, "out of memory gathering a %d×%d matrix", d->rows, d->cols);
+        err_internal(err, "out of memory gathering a %d×%d matrix", d->rows, d->cols);
         return err->code;
     }
     for (size_t i = 0; i < (size_t)d->rows; i++)

@@ -8,7 +8,7 @@
 #include <mpi.h>
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_tool.h"
 #include "mpi_out.h"
 #include "ntkc.h"
 

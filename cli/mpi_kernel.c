@@ -10,7 +10,7 @@
  * Scheduling is dynamic: a counter on rank 0, exposed through an MPI window,
  * hands out the engine's tiles in order; each OpenMP thread of each rank
  * takes the next with MPI_Fetch_and_op, computes it with the engine
- * (runtime/api/ntkc_tiles.h) and writes it, and its mirror image when x2 = x1,
+ * (ntkc_tiles_* in runtime/tool/ntkc_tool.h) and writes it, and its mirror image when x2 = x1,
  * straight into the output file with MPI-IO. A rank that fails moves the
  * counter past the end so the others stop early; the error is then agreed
  * (mpi_agree) and no output appears. MPI is called from one thread at a time
@@ -28,8 +28,7 @@
 #include "mpi_cmds.h"
 #include "mpi_out.h"
 #include "mpi_util.h"
-#include "npy.h"
-#include "ntkc_tiles.h"
+#include "ntkc_tool.h"
 
 static const char help[] =
     "usage: mpirun -np P ntkc-mpi kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
@@ -141,7 +140,7 @@ static void work(Run *R)
         double *bufs[2] = {R->nngp ? buf : NULL, R->ntk ? buf + cap : NULL};
         ntkc_error err = {0};
         if (buf == NULL) {
-            diag_internal(&err, "out of memory for tile buffers of %zu entries", cap);
+            err_internal(&err, "out of memory for tile buffers of %zu entries", cap);
             fail(R, err.code, &err);
         }
         for (size_t t; buf != NULL && (t = next_tile(R)) < R->ntasks;) {
@@ -276,7 +275,7 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
                     (a->nngp && check_output_not_input(a->nngp, read, 3, err))))
         rc = err->code;
     if (rc == 0 && a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0)
-        diag_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
+        err_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
     ntkc_net *net = NULL;
     if (rc == 0) {
         ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
@@ -287,7 +286,7 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     if (rc == 0)
         rc = kernel_inputs_load(net, paths, a->quiet != NULL || rank != 0, &in, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
+        err_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     if (rc == 0)
         rc = compute(comm, net, &in, a, threads, tile, t0, err);

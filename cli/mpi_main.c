@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "mpi_cmds.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 static const char usage[] =
     "usage: mpirun -np P ntkc-mpi COMMAND [ARGS]\n"

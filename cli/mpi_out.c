@@ -9,10 +9,7 @@
 #include <unistd.h>
 
 #include "mpi_util.h"
-#include "npy.h"
-#include "npy_header.h"
-#include "out_files.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 enum { PATH_CAP = 4096 };
 
@@ -28,7 +25,7 @@ struct MpiOut {
     int slot;   /* rank 0: the temp's registration for removal on a signal */
 };
 
-/* Rank 0: the temp file "<dir>/.ntkc-<pid>-<random>.tmp" (temp_files.h:
+/* Rank 0: the temp file "<dir>/.ntkc-<pid>-<random>.tmp" (temp_file_create:
  * removed on SIGINT/SIGTERM, stale ones recognised) with the header in it. */
 /* Rank 0: removes the temp and its registration. */
 static void forget_unlink(MpiOut *o)
@@ -47,7 +44,7 @@ static int create_temp(MpiOut *o, int ndim, const size_t *shape, ntkc_error *err
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->path + 1) : 0, o->path);
     int fd = temp_file_create(dir, ".tmp", 0666, o->tmp, sizeof o->tmp, &o->slot);
     if (fd < 0) {
-        diag_file(err, o->path, "cannot write output: %s", strerror(errno));
+        err_file(err, o->path, "cannot write output: %s", strerror(errno));
         return err->code;
     }
     char header[NPY_WRITE_HEADER_MAX];
@@ -55,7 +52,7 @@ static int create_temp(MpiOut *o, int ndim, const size_t *shape, ntkc_error *err
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
-        diag_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
+        err_file(err, o->path, "cannot write output: %s", strerror(errno ? errno : EIO));
         forget_unlink(o);
         return err->code;
     }
@@ -68,7 +65,7 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, msg, &len);
-    diag_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
+    err_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
 int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out, ntkc_error *err)
@@ -81,9 +78,9 @@ int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shap
     MpiOut *o = calloc(1, sizeof *o);
     int rc = 0;
     if (o == NULL)
-        diag_internal(err, "out of memory"), rc = err->code;
+        err_internal(err, "out of memory"), rc = err->code;
     else if (strlen(path) >= sizeof o->path)
-        diag_file(err, path, "cannot write output: path too long"), rc = err->code;
+        err_file(err, path, "cannot write output: path too long"), rc = err->code;
     else
         snprintf(o->path, sizeof o->path, "%s", path);
     if (o != NULL)
@@ -92,7 +89,7 @@ int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shap
     for (int d = 0; d + 1 < ndim; d++)
         n1 *= shape[d];
     if (rc == 0 && (n1 > INT_MAX || n2 > INT_MAX))
-        diag_file(err, path, "cannot write output: %zu x %zu entries exceed MPI-IO's 32-bit counts", n1, n2),
+        err_file(err, path, "cannot write output: %zu x %zu entries exceed MPI-IO's 32-bit counts", n1, n2),
             rc = err->code;
     if (rc == 0 && rank == 0)
         rc = create_temp(o, ndim, shape, err);
@@ -129,7 +126,7 @@ static int write_failed(MpiOut *o, int code, ntkc_error *err)
     if (code != MPI_SUCCESS)
         mpi_error(o->path, "write", code, err);
     else
-        diag_file(err, o->path, "cannot write output: short write (disk full?)");
+        err_file(err, o->path, "cannot write output: short write (disk full?)");
     return -1;
 }
 
@@ -138,12 +135,12 @@ static int write_failed(MpiOut *o, int code, ntkc_error *err)
 static int may_write(MpiOut *o, ntkc_error *err)
 {
     if (o->failed) {
-        diag_file(err, o->path, "cannot write output: an earlier write failed");
+        err_file(err, o->path, "cannot write output: an earlier write failed");
         return 0;
     }
     if (mpi_test_fail(MPI_COMM_WORLD, "write")) {
         o->failed = 1;
-        diag_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
+        err_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
         return 0;
     }
     return 1;
@@ -173,7 +170,7 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
     if (r == 0 || c == 0)
         return 0;
     if (i0 + r > o->n1 || j0 + c > o->n2 || ld < c || ld > INT_MAX) {
-        diag_internal(err, "%s: tile [%zu, %zu) x [%zu, %zu) outside the %zu x %zu output", o->path, i0, i0 + r, j0,
+        err_internal(err, "%s: tile [%zu, %zu) x [%zu, %zu) outside the %zu x %zu output", o->path, i0, i0 + r, j0,
                       j0 + c, o->n1, o->n2);
         o->failed = 1;
         return -1;
@@ -210,7 +207,7 @@ int mpi_out_write_cyclic(MpiOut *o, size_t slot, const MpiCyclic *m, const doubl
     int dargs[2] = {m->nb, m->nb}, psizes[2] = {m->pr, m->pc};
     size_t mine = (size_t)m->lr * (size_t)m->lc;
     if (ok && (slot + 1) * (size_t)m->n > o->n1) {
-        diag_internal(err, "%s: slot %zu of %d x %d outside the output", o->path, slot, m->n, m->n);
+        err_internal(err, "%s: slot %zu of %d x %d outside the output", o->path, slot, m->n, m->n);
         o->failed = 1, ok = 0;
     }
     /* The symmetric matrix's column-major local parts are those of the
@@ -250,7 +247,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         if (outs[k] != NULL) {
             /* The test hook fails the rank even when it happened to get no tile. */
             if (rc == 0 && mpi_test_fail(comm, "write")) {
-                diag_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
+                err_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
                 rc = err->code;
             }
             int code = outs[k]->has_self ? MPI_File_close(&outs[k]->self) : MPI_SUCCESS;
@@ -269,7 +266,7 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
         size_t count = 0;
         for (int k = 0; k < n; k++)
             if (outs[k] != NULL && count == 8) { /* out_replace_all's limit; callers have two */
-                diag_internal(err, "mpi_out_finish: more than 8 outputs");
+                err_internal(err, "mpi_out_finish: more than 8 outputs");
                 rc = rc ? rc : err->code;
                 forget_unlink(outs[k]);
             } else if (outs[k] != NULL) {

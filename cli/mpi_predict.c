@@ -4,7 +4,7 @@
  * The ranks form a BLACS process grid (as square as P allows). The training
  * kernel is computed straight into ScaLAPACK's 2-D block-cyclic layout: the
  * engine's tiles are given the block size as their edge, so each tile is one
- * block and the process that owns a block computes it (runtime/api/ntkc_tiles.h;
+ * block and the process that owns a block computes it (ntkc_tiles_* in runtime/tool/ntkc_tool.h;
  * only blocks on and above the diagonal: the solvers read the upper
  * triangle). The test × train kernel is laid out the same way. Then, as
  * runtime/predict/predict.c does on one process (mpi_solve.c): t = ∞ by
@@ -36,9 +36,7 @@
 #include "mpi_scalapack.h"
 #include "mpi_solve.h"
 #include "mpi_util.h"
-#include "npy.h"
-#include "ntkc_tiles.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "predict_data.h"
 #include "predict_request.h"
 
@@ -65,7 +63,7 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int threads, Dist
     size_t count = ntkc_tiles_count(tiles), mine = 0;
     size_t *list = malloc((count ? count : 1) * sizeof *list);
     if (list == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     for (size_t t = 0; t < count; t++) {
@@ -82,7 +80,7 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int threads, Dist
         Dist *outs[2] = {nngp, ntk};
         ntkc_error e = {0};
         if (buf == NULL) {
-            diag_internal(&e, "out of memory for a block of %zu entries", cap);
+            err_internal(&e, "out of memory for a block of %zu entries", cap);
 #pragma omp critical(ntkc_mpi_predict)
             if (rc == 0)
                 rc = e.code, *err = e;
@@ -172,7 +170,7 @@ static int write_mean(const Problem *p, MpiOut *out, const double *mean, ntkc_er
     size_t count = p->ntimes * p->m * p->k;
     for (size_t i = 0; i < count; i++)
         if (!isfinite(mean[i])) {
-            diag_user(err, "the predicted mean overflowed (entry %zu is %g); rescale the kernels or targets", i,
+            err_user(err, "the predicted mean overflowed (entry %zu is %g); rescale the kernels or targets", i,
                       mean[i]);
             return err->code;
         }
@@ -193,11 +191,11 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
                  .times = r->times, .ntimes = r->ntimes};
     int rc = 0;
     if (d->n > INT_MAX / 2 || d->m > INT_MAX / 2 || d->y.k > INT_MAX / 2)
-        diag_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed ScaLAPACK's limit",
+        err_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed ScaLAPACK's limit",
                   d->n, d->m, d->y.k),
             rc = err->code;
     if (rc == 0 && grid_open(comm, tile > 0 ? (int)tile : DEFAULT_BLOCK, &p.g) != 0)
-        diag_internal(err, "BLACS could not make a %d x %d process grid", p.g.pr, p.g.pc), rc = err->code;
+        err_internal(err, "BLACS could not make a %d x %d process grid", p.g.pr, p.g.pc), rc = err->code;
     if ((rc = mpi_agree(comm, rc, err)) != 0)
         return rc;
     double t0 = MPI_Wtime();
@@ -220,7 +218,7 @@ static int predict_all(MPI_Comm comm, const ntkc_net *net, const PredictArgs *a,
     double *mean = rc == 0 ? calloc(mean_count ? mean_count : 1, sizeof *mean) : NULL;
     int outs_open = rc == 0;
     if (rc == 0 && mean == NULL)
-        diag_internal(err, "out of memory"), rc = err->code;
+        err_internal(err, "out of memory"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     p.cov = outs[1];
     if (rc == 0)
@@ -251,7 +249,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
                     (a->cov && check_output_not_input(a->cov, inputs, 5, err))))
         rc = err->code;
     if (rc == 0 && a->cov && npy_same_file(a->mean, a->cov))
-        diag_user(err, "--mean and --cov name the same file %s", a->mean), rc = err->code;
+        err_user(err, "--mean and --cov name the same file %s", a->mean), rc = err->code;
     ntkc_net *net = NULL;
     double t0 = MPI_Wtime(), compile_s = 0;
     if (rc == 0) {
@@ -265,7 +263,7 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
     if (rc == 0)
         rc = predict_data_load(net, &paths, &d, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
-        diag_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
+        err_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     if (rc == 0 && rank == 0 && (npy_check_output(a->mean, err) != 0 || (a->cov && npy_check_output(a->cov, err))))
         rc = err->code;
     rc = mpi_agree(comm, rc, err);

@@ -28,7 +28,7 @@ static int emit_cov(Problem *p, const Dist *cov, int finite, double tau, ntkc_er
     for (size_t lj = 0; lj < (size_t)cov->lc && !err->code; lj++)
         for (size_t li = 0; li < (size_t)cov->lr && !err->code; li++)
             if (!isfinite(cov->a[li + lj * lld]))
-                diag_user(err, "the predicted covariance overflowed (entry [%zu][%zu] is %g); rescale the kernels or "
+                err_user(err, "the predicted covariance overflowed (entry [%zu][%zu] is %g); rescale the kernels or "
                                "targets",
                           dist_row(&p->g, li), dist_col(&p->g, lj), cov->a[li + lj * lld]);
     if (mpi_agree(p->comm, err->code, err) != 0)
@@ -49,7 +49,7 @@ static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *e
     double *w = malloc(p->n * sizeof *w), *work = NULL, query;
     int *iwork = NULL, n = (int)p->n, info = 0, lwork = -1, liwork = 1, iquery;
     if (w == NULL)
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
     if (mpi_agree(p->comm, err->code ? err->code : dist_init(&p->g, p->n, p->n, &z, err), err) == 0) {
         pdsyevd_("V", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, w, z.a, &ONE, &ONE, z.desc, &query, &lwork, &iquery,
                  &liwork, &info);
@@ -59,18 +59,18 @@ static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *e
          * local row and column. */
         double extra = 2.0 * (double)(z.lr + z.lc + p->g.nb) * p->g.nb + (double)p->n;
         if (query + extra > INT_MAX)
-            diag_user(err, "finite-time prediction with %zu training points exceeds ScaLAPACK's 32-bit workspace "
+            err_user(err, "finite-time prediction with %zu training points exceeds ScaLAPACK's 32-bit workspace "
                            "on %d x %d ranks; use more ranks or ask for t = inf", p->n, p->g.pr, p->g.pc);
         lwork = (int)(query + extra), liwork = iquery > 1 ? iquery : 1;
         work = err->code ? NULL : malloc((size_t)lwork * sizeof *work), iwork = malloc((size_t)liwork * sizeof *iwork);
         if (!err->code && (work == NULL || iwork == NULL))
-            diag_user(err, "prediction: out of memory in the eigendecomposition of %zu training points", p->n);
+            err_user(err, "prediction: out of memory in the eigendecomposition of %zu training points", p->n);
     }
     if (mpi_agree(p->comm, err->code, err) == 0) {
         pdsyevd_("V", "U", &n, gtt->a, &ONE, &ONE, gtt->desc, w, z.a, &ONE, &ONE, z.desc, work, &lwork, iwork,
                  &liwork, &info);
         if (info != 0)
-            diag_internal(err, "eigendecomposition of the train-train %s failed (pdsyevd info %d)", p->name, info);
+            err_internal(err, "eigendecomposition of the train-train %s failed (pdsyevd info %d)", p->name, info);
     }
     free(work), free(iwork);
     int rc = err->code || dist_init(&p->g, p->m, p->n, &pz, err) || dist_init(&p->g, p->n, p->k, &c, err) ||
@@ -116,7 +116,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
     size_t lwork_norm = 3 * (size_t)(gtt->lr + gtt->lc) + 4 * (size_t)p->g.nb + 16;
     double *work = malloc(lwork_norm * sizeof *work), rcond = 0;
     if (work == NULL)
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
     if (mpi_agree(p->comm, err->code, err) != 0) {
         free(work);
         return err->code;
@@ -132,7 +132,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
         double *w = malloc((size_t)lwork * sizeof *w);
         int *iw = malloc((size_t)liwork * sizeof *iw);
         if (w == NULL || iw == NULL)
-            diag_internal(err, "out of memory");
+            err_internal(err, "out of memory");
         if (mpi_agree(p->comm, err->code, err) == 0)
             pdpocon_("U", &n, gtt->a, &ONE, &ONE, gtt->desc, &anorm, &rcond, w, &lwork, iw, &liwork, &info);
         free(w), free(iw);
@@ -140,11 +140,11 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
             return err->code;
     }
     if (info < 0) {
-        diag_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", p->name, info);
+        err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", p->name, info);
         return err->code;
     }
     if (info > 0 || rcond < DBL_EPSILON) {
-        diag_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
+        err_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
                        "is undefined; regularise it, e.g. --reg 1e-6 (relative to its mean diagonal), or "
                        "ask for finite times",
                   p->name, info > 0 ? "" : ": reciprocal condition number below machine epsilon");
@@ -157,7 +157,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
         memcpy(x.a, p->y.a, dist_lld(&x) * (size_t)(x.lc > 1 ? x.lc : 1) * sizeof *x.a);
         pdpotrs_("U", &n, &k, gtt->a, &ONE, &ONE, gtt->desc, x.a, &ONE, &ONE, x.desc, &info);
         if (info != 0)
-            diag_internal(err, "Cholesky solve with the train-train %s failed (info %d)", p->name, info);
+            err_internal(err, "Cholesky solve with the train-train %s failed (info %d)", p->name, info);
         else {
             dist_gemm("N", "N", 1.0, &p->gst, &x, 0.0, &mt);
             dist_gather(p->comm, &p->g, &mt, mean, err);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "diag.h"
+#include "ntkc_tool.h"
 
 extern char **environ;
 
@@ -15,11 +15,11 @@ int plot_init(Plot *p, const char *value, ntkc_error *err)
     size_t len = strlen(value);
     for (const char *c = value; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            diag_user(err, "--plot: the name has a control character at byte %zu", (size_t)(c - value));
+            err_user(err, "--plot: the name has a control character at byte %zu", (size_t)(c - value));
             return err->code;
         }
     if (len == 0 || len + 16 >= sizeof p->base) {
-        diag_user(err, "--plot: the name is %s", len ? "too long" : "empty");
+        err_user(err, "--plot: the name is %s", len ? "too long" : "empty");
         return err->code;
     }
     memcpy(p->base, value, len + 1);
@@ -51,7 +51,7 @@ int plot_write_script(const Plot *p, int width, int height, void (*body)(FILE *f
     char path[4200], out[4200];
     FILE *f = fopen(plot_path(p, ".gp", path, sizeof path), "w");
     if (f == NULL) {
-        diag_user(err, "--plot: cannot write %s: %s", path, strerror(errno));
+        err_user(err, "--plot: cannot write %s: %s", path, strerror(errno));
         return err->code;
     }
     fprintf(f, "# written by ntkc; render with: gnuplot %s\n", path);
@@ -66,7 +66,7 @@ int plot_write_script(const Plot *p, int width, int height, void (*body)(FILE *f
         fputs("unset multiplot\nset output\n", f);
     }
     if (fclose(f) != 0) {
-        diag_user(err, "--plot: cannot write %s: %s", path, strerror(errno));
+        err_user(err, "--plot: cannot write %s: %s", path, strerror(errno));
         return err->code;
     }
     return NTKC_OK;
@@ -85,7 +85,7 @@ int plot_render(const Plot *p, int quiet, ntkc_error *err)
         return NTKC_OK;
     }
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        diag_user(err, "gnuplot failed on %s (its messages are above)", script);
+        err_user(err, "gnuplot failed on %s (its messages are above)", script);
         return err->code;
     }
     if (!quiet)

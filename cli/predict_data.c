@@ -20,7 +20,7 @@ static int load_matrices(const ntkc_net *net, const PredictPaths *p, PredictData
     if (load_net_inputs(net, p->train, &d->x, err) || load_net_inputs(net, p->test, &d->xt, err))
         return err->code;
     if (d->x.shape[1] != d->xt.shape[1]) {
-        diag_user(err, "%s has %zu features per row but the training inputs %s have %zu", p->test, d->xt.shape[1],
+        err_user(err, "%s has %zu features per row but the training inputs %s have %zu", p->test, d->xt.shape[1],
                   p->train, d->x.shape[1]);
         return err->code;
     }
@@ -62,7 +62,7 @@ static int load_targets(const ntkc_net *net, const PredictPaths *p, PredictData 
             return err->code;
         d->labels_from = p->train;
     } else {
-        diag_user(err, "missing --targets Y.npy: net '%s' takes arrays, which carry no labels (only the graph "
+        err_user(err, "missing --targets Y.npy: net '%s' takes arrays, which carry no labels (only the graph "
                        "files of a graph net do)", ntkc_net_name(net));
         return err->code;
     }

@@ -4,7 +4,7 @@
 #ifndef NTKC_CLI_PREDICT_DATA_H
 #define NTKC_CLI_PREDICT_DATA_H
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 #include "targets.h"
 

@@ -11,10 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
-#include "npy.h"
-#include "predict.h"
-#include "predict_fx0.h"
-#include "predict_ode.h"
+#include "ntkc_tool.h"
 #include "targets.h"
 
 static const char help[] =
@@ -136,13 +133,13 @@ static int load_kernel(const char *opt, const char *path, size_t rows, size_t co
     if (npy_read(path, a, err))
         return err->code;
     if (a->ndim != 2)
-        diag_user(err, "%s %s: a kernel must be a matrix, got %zu dimensions", opt, path, a->ndim);
+        err_user(err, "%s %s: a kernel must be a matrix, got %zu dimensions", opt, path, a->ndim);
     else if ((rows && a->shape[0] != rows) || (cols && a->shape[1] != cols))
-        diag_user(err, "%s %s has shape (%zu, %zu) but (%zu, %zu) is needed%s", opt, path, a->shape[0],
+        err_user(err, "%s %s has shape (%zu, %zu) but (%zu, %zu) is needed%s", opt, path, a->shape[0],
                   a->shape[1], rows ? rows : a->shape[0], cols ? cols : a->shape[1],
                   symmetric ? " (a square kernel)" : " (test points × training points of --k-train)");
     else if (a->shape[0] == 0)
-        diag_user(err, "%s %s has no rows", opt, path);
+        err_user(err, "%s %s has no rows", opt, path);
     else
         npy_check_finite(a, path, err);
     size_t n = a->ndim == 2 ? a->shape[0] : 0;
@@ -150,7 +147,7 @@ static int load_kernel(const char *opt, const char *path, size_t rows, size_t co
         for (size_t j = 0; j < i; j++) {
             double kij = a->data[i * n + j], kji = a->data[j * n + i];
             if (fabs(kij - kji) > 1e-6 * sqrt(fabs(a->data[i * n + i]) * fabs(a->data[j * n + j]))) {
-                diag_user(err, "%s %s is not symmetric: element [%zu, %zu] is %.17g but [%zu, %zu] is %.17g", opt,
+                err_user(err, "%s %s is not symmetric: element [%zu, %zu] is %.17g but [%zu, %zu] is %.17g", opt,
                           path, i, j, kij, j, i, kji);
                 break;
             }
@@ -165,7 +162,7 @@ static int load_outputs0(const char *opt, const char *path, size_t rows, size_t 
     if (npy_read(path, a, err))
         return err->code;
     if (a->ndim != 2 || a->shape[0] != rows || a->shape[1] != k)
-        diag_user(err, "%s %s must have shape (%zu, %zu) (points × outputs of --targets), got %zu dimensions%s",
+        err_user(err, "%s %s must have shape (%zu, %zu) (points × outputs of --targets), got %zu dimensions%s",
                   opt, path, rows, k, a->ndim, a->ndim == 2 ? " of another shape" : "");
     else
         npy_check_finite(a, path, err);
@@ -177,7 +174,7 @@ static int load_data(const KArgs *a, KData *d, ntkc_error *err)
     if (load_kernel("--k-train", a->k_train, 0, 0, 1, &d->ktt, err))
         return err->code;
     if (d->ktt.shape[0] != d->ktt.shape[1]) {
-        diag_user(err, "--k-train %s has shape (%zu, %zu): the train-train kernel must be square", a->k_train,
+        err_user(err, "--k-train %s has shape (%zu, %zu): the train-train kernel must be square", a->k_train,
                   d->ktt.shape[0], d->ktt.shape[1]);
         return err->code;
     }
@@ -273,7 +270,7 @@ static int check_paths(const KArgs *a, ntkc_error *err)
             return err->code;
         for (size_t j = 0; outs[i] && j < i; j++)
             if (outs[j] && (strcmp(outs[i], outs[j]) == 0 || npy_same_file(outs[i], outs[j])))
-                return diag_user(err, "two outputs name the same file %s", outs[i]), err->code;
+                return err_user(err, "two outputs name the same file %s", outs[i]), err->code;
     }
     return 0;
 }
@@ -301,7 +298,7 @@ static int compute(const KRequest *r, const KData *d, double *mean, double *trai
     size_t count = r->ntimes * d->m * k;
     double *scratch = malloc((count > 0 ? count : 1) * sizeof *scratch);
     if (scratch == NULL)
-        return diag_user(err, "out of memory for the test outputs"), err->code;
+        return err_user(err, "out of memory for the test outputs"), err->code;
     predict_gd_mse_from(&in, NULL, NULL, r->times, r->ntimes, train, scratch, err);
     free(scratch);
     return err->code;

@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "diag.h"
+#include "ntkc_tool.h"
 
 /* Fewer descriptors than a run opens at once (inputs, outputs and their
  * temporaries, libtcc's libraries) would fail deep inside with a misleading
@@ -100,7 +100,7 @@ int check_run_memory(size_t bytes, int threads, const char *what, ntkc_error *er
     need = bytes > SIZE_MAX - need ? SIZE_MAX : need + bytes;
     if (room >= need)
         return 0;
-    diag_file(err, what, "the run needs about %.0f MiB (%.0f MiB of outputs and inputs, %.0f MiB for %d thread%s) but the "
+    err_file(err, what, "the run needs about %.0f MiB (%.0f MiB of outputs and inputs, %.0f MiB for %d thread%s) but the "
               "%s of %.0f MiB leaves %.0f MiB; raise the limit, use fewer threads (--threads) or split the input", mib(need), mib(bytes), mib(need - bytes), t, t == 1 ? "" : "s", name, mib(limit), mib(room));
     return err->code;
 }

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 
 void targets_free(Targets *t)
 {
@@ -22,12 +21,12 @@ static int read_rows(const char *path, size_t rows, const char *x_path, const ch
     if (npy_read(path, a, err))
         return err->code;
     if (a->ndim != 1 && a->ndim != 2)
-        diag_file(err, path, "targets must be (n, k) values or (n,) class labels, got %zu dimensions", a->ndim);
+        err_file(err, path, "targets must be (n, k) values or (n,) class labels, got %zu dimensions", a->ndim);
     else if (a->shape[0] != rows)
-        diag_user(err, "%s has %zu target rows but %s has %zu %s; they must match row for row", path,
+        err_user(err, "%s has %zu target rows but %s has %zu %s; they must match row for row", path,
                   a->shape[0], x_path, rows, unit);
     else if (a->ndim == 2 && a->shape[1] == 0)
-        diag_file(err, path, "the targets have no columns (shape %zu × 0)", rows);
+        err_file(err, path, "the targets have no columns (shape %zu × 0)", rows);
     else
         npy_check_finite(a, path, err);
     if (err->code)
@@ -50,9 +49,9 @@ static int encode_labels(const char *path, double *labels, size_t rows, size_t k
     t->rows = rows, t->k = k, t->labels = labels;
     t->y = malloc((rows * k > 0 ? rows * k : 1) * sizeof *t->y);
     if (t->y == NULL)
-        diag_file(err, path, "out of memory for %zu × %zu one-hot targets", rows, k);
+        err_file(err, path, "out of memory for %zu × %zu one-hot targets", rows, k);
     else if (predict_one_hot(t->labels, rows, k, t->y, &e))
-        diag_file(err, path, "%s", reason(&e));
+        err_file(err, path, "%s", reason(&e));
     if (err->code)
         targets_free(t);
     return err->code;
@@ -78,7 +77,7 @@ int targets_load_train(const char *path, size_t rows, const char *x_path, const 
     ntkc_error e = {0};
     size_t k;
     if (predict_class_count(a.data, rows, &k, &e))
-        diag_file(err, path, "1-D targets are class labels, but %s (give regression targets the shape (n, 1))", reason(&e));
+        err_file(err, path, "1-D targets are class labels, but %s (give regression targets the shape (n, 1))", reason(&e));
     else
         encode_labels(path, a.data, rows, k, t, err), a.data = NULL;
     npy_free(&a);
@@ -93,10 +92,10 @@ int targets_load_test(const char *path, size_t rows, const char *x_path, const c
     if (read_rows(path, rows, x_path, unit, &a, err))
         return err->code;
     if (train->labels && a.ndim != 1)
-        diag_file(err, path, "the training targets are class labels, so the test targets must be labels too "
+        err_file(err, path, "the training targets are class labels, so the test targets must be labels too "
                        "(shape (%zu,)), not %zu × %zu", rows, a.shape[0], a.shape[1]);
     else if (!train->labels && (a.ndim != 2 || a.shape[1] != train->k))
-        diag_file(err, path, "the test targets must have the training targets' shape (%zu, %zu)", rows,
+        err_file(err, path, "the test targets must have the training targets' shape (%zu, %zu)", rows,
                   train->k);
     else if (train->labels)
         encode_labels(path, a.data, rows, train->k, t, err), a.data = NULL;
@@ -120,7 +119,7 @@ int targets_from_labels(const char *path, const double *labels, size_t rows, con
     memset(t, 0, sizeof *t);
     size_t k = train ? train->k : PREDICT_MAX_CLASSES, bad = targets_first_non_class(labels, rows, k);
     if (bad < rows) {
-        diag_file(err, path, "graph %zu has label %g, but the labels of the graphs are %s class labels: integers "
+        err_file(err, path, "graph %zu has label %g, but the labels of the graphs are %s class labels: integers "
                        "from 0 to %zu%s", bad + 1, labels[bad], train ? "scored as" : "trained on as", k - 1,
                   train ? "" : " (or give targets with --targets Y.npy; regression targets as (n, 1))");
         return err->code;
@@ -133,7 +132,7 @@ int targets_from_labels(const char *path, const double *labels, size_t rows, con
     }
     double *copy = malloc((rows > 0 ? rows : 1) * sizeof *copy);
     if (copy == NULL) {
-        diag_file(err, path, "out of memory for %zu labels", rows);
+        err_file(err, path, "out of memory for %zu labels", rows);
         return err->code;
     }
     memcpy(copy, labels, rows * sizeof *copy);

@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "frontend.h"
 #include "ntkc.h"
+#include "ntkc_tool.h"
 
 /* Bounds that keep one execution around a millisecond: longer inputs add no
  * new paths, and nets unrolled past a few hundred layers only make libtcc
@@ -33,9 +34,9 @@ static void fuzz_fail(const char *what, const char *src, const char *message)
 }
 
 /* Every user error names the file, and with a line:col whenever one exists. */
-static void check_rejection(const ntkc_error *err, const char *src)
+static void check_rejection(const Diag *err, const char *src)
 {
-    if (err->code != NTKC_EUSER)
+    if (err->code != DIAG_EUSER)
         fuzz_fail("rejection is not a user error", src, err->message);
     if (strncmp(err->message, FUZZ_FILE ":", strlen(FUZZ_FILE ":")) != 0)
         fuzz_fail("error message does not start with the file name", src, err->message);
@@ -117,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     src[size] = '\0';
     Arena a;
     arena_init(&a);
-    ntkc_error err = {0};
+    Diag err = {0};
     Program *prog = frontend_parse(&a, src, FUZZ_FILE, &err);
     if (prog == NULL)
         check_rejection(&err, src);

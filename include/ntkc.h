@@ -111,7 +111,7 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * (Lee et al. 2019, eq. 15–16; not a Bayesian posterior). NTKC_PREDICT_NNGP:
  * only the readout is trained; at t = ∞ this is the Bayesian GP posterior,
  * mean K_st·K_r⁻¹·y, covariance K_ss − K_st·K_r⁻¹·K_ts. Θ_r = Θ_tt + reg·(tr Θ_tt
- * / n)·I (K_r likewise); runtime/predict/predict.h has every formula.
+ * / n)·I (K_r likewise); runtime/tool/ntkc_tool.h (predict_gd_mse) has every formula.
  *
  * Finite times use one eigendecomposition of the training kernel (LAPACK
  * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation. */

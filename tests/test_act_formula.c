@@ -18,7 +18,7 @@
 
 typedef struct Lowered {
     Arena a;
-    ntkc_error err;
+    Diag err;
     IrNet *ir;
 } Lowered;
 

@@ -11,7 +11,7 @@
 
 typedef struct Lowered {
     Arena a;
-    ntkc_error err;
+    Diag err;
     IrNet *ir;
 } Lowered;
 

@@ -9,6 +9,7 @@
 
 #include "finite_net.h"
 #include "finite_test_nets.h"
+#include "ntkc_tool.h"
 
 static void random_inputs(double *x, size_t n, size_t dim, unsigned long long seed)
 {

@@ -8,6 +8,7 @@
 
 #include "finite_net.h"
 #include "finite_test_nets.h"
+#include "ntkc_tool.h"
 
 enum { N = 8, DIM = 3, M = 4 };
 

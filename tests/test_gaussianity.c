@@ -18,10 +18,11 @@
 #include "net_internal.h"
 #include "npy.h"
 #include "util.h"
+#include "ntkc_tool.h"
 
 typedef struct Lowered {
     Arena a;
-    ntkc_error err;
+    Diag err;
     IrNet *ir;
 } Lowered;
 
@@ -32,17 +33,6 @@ static IrNet *lower(Lowered *r, const char *src)
     Program *p = frontend_parse(&r->a, src, "t.ntk", &r->err);
     r->ir = p ? frontend_lower(&r->a, p, NULL, &r->err) : NULL;
     return r->ir;
-}
-
-/* Refused with exactly this message (after "t.ntk:WHERE: error: "). */
-static void expect_refused(const char *src, const char *where, const char *message)
-{
-    Lowered r;
-    cr_expect_null(lower(&r, src), "should be refused: %s", src);
-    cr_expect_eq(r.err.code, NTKC_EUSER, "%s", r.err.message);
-    char *want = arena_printf(&r.a, "t.ntk:%s: error: %s\n", where, message);
-    cr_expect(strncmp(r.err.message, want, strlen(want)) == 0, "want: %s\ngot:  %s", want, r.err.message);
-    arena_free(&r.a);
 }
 
 /* The Gaussian flags of a net's top-level ops, as a string of 'G' and '-'. */
@@ -63,60 +53,60 @@ static void expect_flags(const char *src, const char *flags)
 
 Test(gaussianity, issue_nets_refused)
 {
-    expect_refused("net n { dense(1.2); relu; relu; dense(1) }", "1:27",
-                   "relu at 1:27" NEEDS "its input comes from relu at 1:21");
-    expect_refused("net n { input image(6, 6, 2); conv(3); relu; avg_pool(2); relu; flatten; dense(1) }", "1:59",
-                   "relu at 1:59" NEEDS "its input comes from avg_pool at 1:46, which is not Gaussian because of relu at 1:40");
-    expect_refused("net n { input image(6, 6, 2); conv(3); relu; global_avg_pool; relu; dense(1) }", "1:63",
-                   "relu at 1:63" NEEDS
-                   "its input comes from global_avg_pool at 1:46, which is not Gaussian because of relu at 1:40");
-    expect_refused("net n { dense(1.2); relu; residual { dense(1.4, 0.1); relu; dense(1) }; relu; dense(1) }", "1:73",
-                   "relu at 1:73" NEEDS "its input comes from residual at 1:27, which is not Gaussian because of relu at 1:21");
+    expect_error("net n { dense(1.2); relu; relu; dense(1) }", "1:27",
+                 "relu at 1:27" NEEDS "its input comes from relu at 1:21" "\n");
+    expect_error("net n { input image(6, 6, 2); conv(3); relu; avg_pool(2); relu; flatten; dense(1) }", "1:59",
+                 "relu at 1:59" NEEDS "its input comes from avg_pool at 1:46, which is not Gaussian because of relu at 1:40" "\n");
+    expect_error("net n { input image(6, 6, 2); conv(3); relu; global_avg_pool; relu; dense(1) }", "1:63",
+                 "relu at 1:63" NEEDS
+                 "its input comes from global_avg_pool at 1:46, which is not Gaussian because of relu at 1:40" "\n");
+    expect_error("net n { dense(1.2); relu; residual { dense(1.4, 0.1); relu; dense(1) }; relu; dense(1) }", "1:73",
+                 "relu at 1:73" NEEDS "its input comes from residual at 1:27, which is not Gaussian because of relu at 1:21" "\n");
 }
 
 /* ---- one rule at a time --------------------------------------------------- */
 
 Test(gaussianity, needs_gaussian)
 {
-    expect_refused("net n {\n  relu\n  dense\n}", "2:3",
-                   "relu at 2:3" NEEDS "its input is the net's input itself, which is not Gaussian: the first layer "
-                                       "of a net must be 'dense' (or 'conv' on images)");
-    expect_refused("act sq(x) = x * x\nnet n { dense; relu; sq; dense }", "2:22",
-                   "sq at 2:22" NEEDS "its input comes from relu at 2:16");
-    expect_refused("net n { dense; relu; layer_norm; dense }", "1:22",
-                   "layer_norm at 1:22" NEEDS "its input comes from relu at 1:16");
-    expect_refused("net n { dense; relu; fanout { branch { } branch { dense } } prod; dense }", "1:22",
-                   "fanout … prod at 1:22" NEEDS "the input of its identity branch 1 comes from relu at 1:16");
+    expect_error("net n {\n  relu\n  dense\n}", "2:3",
+                 "relu at 2:3" NEEDS "its input is the net's input itself, which is not Gaussian: the first layer "
+                                     "of a net must be 'dense' (or 'conv' on images)" "\n");
+    expect_error("act sq(x) = x * x\nnet n { dense; relu; sq; dense }", "2:22",
+                 "sq at 2:22" NEEDS "its input comes from relu at 2:16" "\n");
+    expect_error("net n { dense; relu; layer_norm; dense }", "1:22",
+                 "layer_norm at 1:22" NEEDS "its input comes from relu at 1:16" "\n");
+    expect_error("net n { dense; relu; fanout { branch { } branch { dense } } prod; dense }", "1:22",
+                 "fanout … prod at 1:22" NEEDS "the input of its identity branch 1 comes from relu at 1:16" "\n");
     /* inside a branch: the branch reads the fanout's input */
-    expect_refused("net n { dense; relu; fanout { branch { erf; dense } branch { dense } } sum; dense }", "1:40",
-                   "erf at 1:40" NEEDS "its input comes from relu at 1:16");
+    expect_error("net n { dense; relu; fanout { branch { erf; dense } branch { dense } } sum; dense }", "1:40",
+                 "erf at 1:40" NEEDS "its input comes from relu at 1:16" "\n");
 }
 
 Test(gaussianity, breaks_gaussian)
 {
-    expect_refused("net n { dense; fanout { branch { dense } branch { dense } } prod; erf; dense }", "1:67",
-                   "erf at 1:67" NEEDS "its input comes from fanout … prod at 1:16 (a product of Gaussians is not Gaussian)");
-    expect_refused("net n { dense; fanout { branch { dense } branch { dense(2) } } concat; erf; dense }", "1:72",
-                   "erf at 1:72" NEEDS "its input comes from fanout … concat at 1:16 (concat stacks branches whose "
-                                       "kernels differ; a dense or conv layer after it makes a Gaussian again)");
-    expect_refused("net n { input image(2, 2, 1); conv(1); flatten; relu; dense }", "1:49",
-                   "relu at 1:49" NEEDS "its input comes from flatten at 1:40 (flatten stacks pixels whose variances "
-                                        "differ; a dense layer after it makes a Gaussian again)");
+    expect_error("net n { dense; fanout { branch { dense } branch { dense } } prod; erf; dense }", "1:67",
+                 "erf at 1:67" NEEDS "its input comes from fanout … prod at 1:16 (a product of Gaussians is not Gaussian)" "\n");
+    expect_error("net n { dense; fanout { branch { dense } branch { dense(2) } } concat; erf; dense }", "1:72",
+                 "erf at 1:72" NEEDS "its input comes from fanout … concat at 1:16 (concat stacks branches whose "
+                                     "kernels differ; a dense or conv layer after it makes a Gaussian again)" "\n");
+    expect_error("net n { input image(2, 2, 1); conv(1); flatten; relu; dense }", "1:49",
+                 "relu at 1:49" NEEDS "its input comes from flatten at 1:40 (flatten stacks pixels whose variances "
+                                      "differ; a dense layer after it makes a Gaussian again)" "\n");
     /* a sum with a non-Gaussian identity branch has a kernel, but is not Gaussian */
-    expect_refused("net n { dense; relu; fanout { branch { } branch { dense } } sum; erf; dense }", "1:66",
-                   "erf at 1:66" NEEDS "its input comes from fanout … sum at 1:22, which is not Gaussian because of "
-                                       "relu at 1:16");
+    expect_error("net n { dense; relu; fanout { branch { } branch { dense } } sum; erf; dense }", "1:66",
+                 "erf at 1:66" NEEDS "its input comes from fanout … sum at 1:22, which is not Gaussian because of "
+                                     "relu at 1:16" "\n");
 }
 
 Test(gaussianity, graphs)
 {
-    expect_refused("net n { input graph(3); aggregate; relu; readout; dense }", "1:36",
-                   "relu at 1:36" NEEDS "its input comes from aggregate at 1:25, a linear map of the net's input, "
-                                        "which is not Gaussian");
+    expect_error("net n { input graph(3); aggregate; relu; readout; dense }", "1:36",
+                 "relu at 1:36" NEEDS "its input comes from aggregate at 1:25, a linear map of the net's input, "
+                                      "which is not Gaussian" "\n");
     /* jk sums the state entering the first aggregate: the input */
-    expect_refused("net n { input graph(3); aggregate; dense; readout(sum, jk=true); relu; dense }", "1:66",
-                   "relu at 1:66" NEEDS "its input comes from readout at 1:43, a linear map of the net's input, "
-                                        "which is not Gaussian");
+    expect_error("net n { input graph(3); aggregate; dense; readout(sum, jk=true); relu; dense }", "1:66",
+                 "relu at 1:66" NEEDS "its input comes from readout at 1:43, a linear map of the net's input, "
+                                      "which is not Gaussian" "\n");
     expect_flags("net n { input graph(3); dense; aggregate; readout; relu; dense }", "GGG-G");
     expect_flags("net n { input graph(3); dense; aggregate; dense; readout(sum, jk=true); relu; dense }", "GGGG-G");
     /* jk also sums the relu output entering the aggregate */
@@ -244,22 +234,22 @@ Test(gaussianity, ir_dump)
 {
     int status;
     const char *out = run_ir("net a { dense }\n"
-                             "net n {\n"
-                             "    input image(4, 4, 2)\n"
-                             "    conv(3, 1.5)\n"
-                             "    residual { relu; conv(3) }\n"
-                             "    avg_pool(2)\n"
-                             "    relu\n"
-                             "    flatten\n"
-                             "    dense\n"
-                             "}\n",
-                             "--net n", &status);
+                           "net n {\n"
+                           "    input image(4, 4, 2)\n"
+                           "    conv(3, 1.5)\n"
+                           "    residual { relu; conv(3) }\n"
+                           "    avg_pool(2)\n"
+                           "    relu\n"
+                           "    flatten\n"
+                           "    dense\n"
+                           "}\n",
+                           "--net n", &status);
     cr_assert_eq(status, 0, "%s", out);
     char l[256];
     cr_expect(strstr(out, "# net n (2:5), param ntk\n") != NULL, "%s", out);
     cr_expect(strstr(out, "%0 = input image(4, 4, 2)  # not gaussian\n") != NULL, "%s", out);
     cr_expect(strstr(ir_line(out, "%1 = ", l, sizeof l),
-                     "%1 = conv %0, window 3x3, stride 1x1, padding same, w_std 1.5, b_std 0 # 4:5     4x4     gaussian") !=
+                   "%1 = conv %0, window 3x3, stride 1x1, padding same, w_std 1.5, b_std 0 # 4:5     4x4     gaussian") !=
                   NULL,
               "%s", l);
     cr_expect(strstr(ir_line(out, "%2 = ", l, sizeof l), "%2 = residual %1 {") != NULL, "%s", l);

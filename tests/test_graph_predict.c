@@ -12,7 +12,7 @@
 
 #include "graph_testutil.h"
 #include "npy.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 #define NET_SRC                                                                                                    \

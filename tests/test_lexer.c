@@ -10,7 +10,7 @@
 
 typedef struct Lexed {
     Arena a;
-    ntkc_error err;
+    Diag err;
     Token *t;
     size_t n;
 } Lexed;
@@ -60,7 +60,7 @@ Test(lexer, token_stream_and_positions)
 {
     Lexed l;
     lex(&l, "net mlp {\n  dense(w_std=1.5, 0.05) # comment\n\trelu; erf\n}");
-    cr_assert_eq(l.err.code, NTKC_OK, "%s", l.err.message);
+    cr_assert_eq(l.err.code, DIAG_OK, "%s", l.err.message);
     cr_expect_str_eq(stream(&l), "IDENT:net IDENT:mlp LBRACE:{ NEWLINE: IDENT:dense LPAREN:( IDENT:w_std "
                                  "EQUALS:= NUMBER:1.5 COMMA:, NUMBER:0.05 RPAREN:) NEWLINE: IDENT:relu "
                                  "SEMI:; IDENT:erf NEWLINE: RBRACE:} EOF:");
@@ -87,7 +87,7 @@ Test(lexer, numbers_in_c_syntax)
 {
     Lexed l;
     lex(&l, "1 -0.5 1e-3 .5 2. 3E+2 007");
-    cr_assert_eq(l.err.code, NTKC_OK, "%s", l.err.message);
+    cr_assert_eq(l.err.code, DIAG_OK, "%s", l.err.message);
     cr_expect_str_eq(stream(&l), "NUMBER:1 MINUS:- NUMBER:0.5 NUMBER:1e-3 NUMBER:.5 NUMBER:2. NUMBER:3E+2 "
                                  "NUMBER:007 EOF:");
     arena_free(&l.a);
@@ -97,7 +97,7 @@ Test(lexer, operators_for_formulas)
 {
     Lexed l;
     lex(&l, "act f(x, a = 2) = -a*x^2 + x/3 - 1");
-    cr_assert_eq(l.err.code, NTKC_OK, "%s", l.err.message);
+    cr_assert_eq(l.err.code, DIAG_OK, "%s", l.err.message);
     cr_expect_str_eq(stream(&l), "IDENT:act IDENT:f LPAREN:( IDENT:x COMMA:, IDENT:a EQUALS:= NUMBER:2 "
                                  "RPAREN:) EQUALS:= MINUS:- IDENT:a STAR:* IDENT:x CARET:^ NUMBER:2 PLUS:+ "
                                  "IDENT:x SLASH:/ NUMBER:3 MINUS:- NUMBER:1 EOF:");
@@ -108,7 +108,7 @@ Test(lexer, newlines_inside_parentheses_are_skipped)
 {
     Lexed l;
     lex(&l, "dense(\n  1.5,\n  0.05\n)\nrelu\n\n");
-    cr_assert_eq(l.err.code, NTKC_OK, "%s", l.err.message);
+    cr_assert_eq(l.err.code, DIAG_OK, "%s", l.err.message);
     cr_expect_str_eq(stream(&l), "IDENT:dense LPAREN:( NUMBER:1.5 COMMA:, NUMBER:0.05 RPAREN:) NEWLINE: "
                                  "IDENT:relu NEWLINE: NEWLINE: EOF:");
     cr_expect_eq(l.t[4].pos.line, 3);
@@ -120,7 +120,7 @@ Test(lexer, comments_and_crlf)
 {
     Lexed l;
     lex(&l, "# header\r\nrelu # trailing ( not a paren\r\n");
-    cr_assert_eq(l.err.code, NTKC_OK, "%s", l.err.message);
+    cr_assert_eq(l.err.code, DIAG_OK, "%s", l.err.message);
     cr_expect_str_eq(stream(&l), "NEWLINE: IDENT:relu NEWLINE: EOF:");
     arena_free(&l.a);
 }
@@ -130,7 +130,7 @@ Test(lexer, unexpected_character)
     Lexed l;
     lex(&l, "net a {\n  dense @ 2\n}");
     cr_assert_null(l.t);
-    cr_assert_eq(l.err.code, NTKC_EUSER);
+    cr_assert_eq(l.err.code, DIAG_EUSER);
     cr_expect(strncmp(l.err.message, "t.ntk:2:9: error: unexpected character '@'", 42) == 0, "%s", l.err.message);
     cr_expect(strstr(l.err.message, "\n      dense @ 2\n            ^") != NULL, "caret: %s", l.err.message);
     arena_free(&l.a);
@@ -164,7 +164,7 @@ Test(lexer, malformed_numbers)
 
 Test(lexer, one_lexer_many_sources)
 {
-    ntkc_error err;
+    Diag err;
     diag_clear(&err);
     Lexer *lx = lexer_new(&err);
     cr_assert_not_null(lx, "%s", err.message);

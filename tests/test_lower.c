@@ -15,7 +15,7 @@
 
 typedef struct Lowered {
     Arena a;
-    ntkc_error err;
+    Diag err;
     Program *p;
     IrNet *ir;
 } Lowered;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "npy_testutil.h"
+#include "ntkc_tool.h"
 
 /* Reads a fixture both from disk and from memory; both must agree exactly. */
 static void load(const char *path, NpyArray *a)
@@ -144,7 +145,7 @@ Test(npy_errors, missing_file_and_directory)
     NpyArray a;
     cr_assert_neq(npy_read("tests/data/npy/nope.npy", &a, &err), 0);
     cr_assert_str_eq(err.message, "error: tests/data/npy/nope.npy: no such file");
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_neq(npy_read("tests/data/npy", &a, &err), 0);
     assert_msg(err, "tests/data/npy: is a directory");
 }
@@ -286,7 +287,7 @@ Test(npy_errors, unsupported_dtypes)
         {FIXTURE("structured.npy"), "structured (record) arrays are not supported"},
     };
     for (size_t i = 0; i < 4; i++) {
-        diag_clear(&err);
+        err_clear(&err);
         cr_assert_neq(npy_read(files[i][0], &a, &err), 0);
         assert_msg(err, files[i][0]);
         assert_msg(err, files[i][1]);
@@ -380,7 +381,7 @@ Test(npy_finite, names_the_first_bad_element)
     cr_assert_neq(npy_check_finite(&a, "X.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: X.npy: element [2, 1] is NaN");
     a.data[9] = 0;
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_neq(npy_check_finite(&a, "X.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: X.npy: element [2, 3] is +inf");
     a.data[11] = 0;
@@ -390,11 +391,11 @@ Test(npy_finite, names_the_first_bad_element)
     double v[24] = {0};
     v[17] = -INFINITY; /* [1, 1, 1] in 2×3×4 */
     NpyArray t = {v, 3, {2, 3, 4}, 24};
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_neq(npy_check_finite(&t, "t.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: t.npy: element [1, 1, 1] is -inf");
     NpyArray s = {v + 17, 0, {0}, 1};
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_neq(npy_check_finite(&s, "s.npy", &err), 0);
     cr_assert_str_eq(err.message, "error: s.npy: the value is -inf");
 }

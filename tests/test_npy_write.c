@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "npy_testutil.h"
+#include "ntkc_tool.h"
 
 typedef struct Tmp {
     char dir[64];
@@ -102,10 +103,10 @@ static void assert_output_refused(const char *path, const char *part)
     cr_assert_neq(npy_check_output(path, &err), 0, "%s accepted", path);
     assert_msg(err, path);
     assert_msg(err, part);
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_neq(npy_write_f64(path, 1, (size_t[]){1}, (double[]){0}, &err), 0);
     assert_msg(err, part);
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_null(npy_out_create(path, 1, (size_t[]){1}, &err));
     assert_msg(err, part);
 }
@@ -142,7 +143,7 @@ Test(npy_write, refuses_bad_shapes)
     size_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     cr_assert_neq(npy_write_f64(t.path, 9, nine, (double[]){0}, &err), 0);
     assert_msg(err, "rank 9");
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_null(npy_out_create(t.path, 2, (size_t[]){1ull << 32, 1ull << 31}, &err));
     assert_msg(err, "output shape 4294967296\xc3\x97" "2147483648 is too large");
     cr_assert_eq(count_entries(t.dir), 0);

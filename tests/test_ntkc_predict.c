@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 #define NET "net mlp { dense(1.4, 0.1); relu; dense(1.3, 0.2); relu; dense(1) }\n"

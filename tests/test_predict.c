@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "predict.h"
+#include "ntkc_tool.h"
 
 #define MAXN 16
 #define MAXM 8
@@ -531,11 +531,11 @@ Test(predict_labels, bad_labels)
     ntkc_error err = {0};
     cr_assert_eq(predict_class_count(frac, 2, &k, &err), NTKC_EUSER);
     cr_assert(strstr(err.message, "label 1 is 1.5") != NULL, "%s", err.message);
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_eq(predict_class_count(negative, 2, &k, &err), NTKC_EUSER);
-    diag_clear(&err);
+    err_clear(&err);
     cr_assert_eq(predict_class_count(big, 1, &k, &err), NTKC_EUSER);
-    diag_clear(&err);
+    err_clear(&err);
     double test_labels[2] = {0, 2}; /* a class the training set does not have */
     cr_assert_eq(predict_one_hot(test_labels, 2, 2, y, &err), NTKC_EUSER);
     cr_assert(strstr(err.message, "label 1 is 2") != NULL, "%s", err.message);

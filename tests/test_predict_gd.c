@@ -27,7 +27,7 @@
  * One hidden layer: a second 1024×1024 layer makes each step memory-bound at
  * ~26 ms (1M parameters read and written three times), 30× the cost, beyond
  * this file's budget; deep kernels are checked against finite nets in
- * test_finite_mc.c, and the prediction formulas do not depend on depth. */
+ * test_monte_carlo.c, and the prediction formulas do not depend on depth. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

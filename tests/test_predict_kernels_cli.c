@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "npy.h"
-#include "predict.h"
-#include "predict_fx0.h"
-#include "predict_ode.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 enum { N = 5, M = 3, K = 2 };

@@ -7,9 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "predict.h"
-#include "predict_fx0.h"
-#include "predict_ode.h"
+#include "ntkc_tool.h"
 #include "rng.h"
 
 enum { N = 6, M = 4, K = 3, D = 5 };

@@ -1,4 +1,4 @@
-/* The training ODE (predict_ode.h) against finite-width networks trained by
+/* The training ODE (predict_ode) against finite-width networks trained by
  * gradient descent on softmax cross-entropy, with and without momentum: for
  * each seed, a width-W net (NTK parameterization, one erf hidden layer) is
  * trained from its own initial outputs f0, and the ODE is integrated from the
@@ -18,7 +18,7 @@
 
 #include "finite_train_loss.h"
 #include "net_internal.h"
-#include "predict_ode.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 enum { N = 8, D = 4, M = 4, K = 3, SEEDS = 4 };

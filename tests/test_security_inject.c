@@ -206,7 +206,7 @@ Test(security_inject, emitter_refuses_names_that_are_not_identifiers)
     ntkc_net *net = compile_or_fail("net ok { input image(3, 3, 1); conv(3); residual { relu; conv(3) }; flatten; dense }",
                                     NTKC_BACKEND_TCC);
     IrNet copy = *ntkc_net_ir(net);
-    ntkc_error err = {0};
+    Diag err = {0};
     copy.name = "a*/ int evil; /*";
     cr_expect_null(emit_net_c(&copy, "n.ntk", &err));
     cr_expect_eq(err.code, 2, "%s", err.message);

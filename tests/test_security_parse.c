@@ -43,7 +43,7 @@ Test(security_parse, ten_megabytes_of_lets, .timeout = TIMEOUT(120))
     cr_assert_gt(n, 200000);
     Arena a;
     arena_init(&a);
-    ntkc_error err = {0};
+    Diag err = {0};
     Program *p = frontend_parse(&a, src, "big.ntk", &err);
     cr_assert_not_null(p, "%s", err.message);
     IrNet *ir = frontend_lower(&a, p, NULL, &err);
@@ -66,7 +66,7 @@ Test(security_parse, duplicate_among_many_lets, .timeout = TIMEOUT(120))
     sprintf(net, "let constant_number_7 = 1\n");
     Arena a;
     arena_init(&a);
-    ntkc_error err = {0};
+    Diag err = {0};
     cr_assert_null(frontend_parse(&a, src, "big.ntk", &err));
     char want[128];
     snprintf(want, sizeof want, "big.ntk:%zu:1: error: constant 'constant_number_7' is already defined at 8:1", n + 1);
@@ -82,7 +82,7 @@ Test(security_parse, control_bytes_in_excerpts_are_escaped)
     static const char src[] = "net m {\n  dense(1.5) # \x1b]0;owned\x07 \r\n  bogus\x1b[2J\n}\n";
     Arena a;
     arena_init(&a);
-    ntkc_error err = {0};
+    Diag err = {0};
     cr_assert_null(frontend_parse(&a, src, "esc.ntk", &err));
     for (const char *c = err.message; *c; c++)
         cr_assert(*c == '\n' || (unsigned char)*c >= 0x20, "raw byte 0x%02x in: %s", (unsigned char)*c, err.message);

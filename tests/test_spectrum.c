@@ -13,7 +13,7 @@
 #include "finite_net.h"
 #include "net_internal.h"
 #include "ntkc.h"
-#include "predict.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 /* A = B·Bᵀ/d + shift·I for a random n×d B: symmetric positive (semi)definite. */

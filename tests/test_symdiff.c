@@ -29,7 +29,7 @@ static void build(Built *b, const char *formula)
      * (2 + sin(x))^(1 + x^2/4)) have no Gaussian integral, which the default
      * rule's calibration refuses (test_act_formula.c) */
     char *src = arena_printf(&b->a, "act f(x) = %s quad 96", formula);
-    ntkc_error err = {0};
+    Diag err = {0};
     Program *p = frontend_parse(&b->a, src, "t.ntk", &err);
     cr_assert_not_null(p, "%s: %s", formula, err.message);
     b->f = lower_formula(&b->a, p, p->acts[0], &err);
@@ -147,7 +147,7 @@ Test(symdiff, common_forms_simplify)
         Arena a;
         arena_init(&a);
         char *src = arena_printf(&a, "let a_const = 2.5\nact f(x) = %s quad 96", simplified[i].formula);
-        ntkc_error err = {0};
+        Diag err = {0};
         Program *p = frontend_parse(&a, src, "t.ntk", &err);
         cr_assert_not_null(p, "%s", err.message);
         const Formula *f = lower_formula(&a, p, p->acts[0], &err);
@@ -265,7 +265,7 @@ Test(symdiff, random_expressions_keep_their_value_and_derivative)
     for (unsigned long long seed = 1; seed <= 3000; seed++) {
         Arena a;
         arena_init(&a);
-        ntkc_error err = {0};
+        Diag err = {0};
         SymCtx c = {&a, &err, ""};
         double x = -2.5 + (double)(seed % 97) / 19.0;
         Rng r = {seed * 0x9E3779B97F4A7C15ULL | 1};

@@ -1,4 +1,4 @@
-/* runtime/api/ntkc_tiles.h, which ntkc-mpi spreads over ranks: the tiles, each
+/* The tiles of runtime/tool/ntkc_tool.h, which ntkc-mpi spreads over ranks: the tiles, each
  * computed on its own (the symmetric case's mirror images placed here, as
  * ntkc-mpi places them), put together equal ntkc_kernel / ntkc_kernel_graphs
  * bit for bit — for a fully connected, an image and a graph net, symmetric
@@ -9,7 +9,7 @@
 
 #include "graph_testutil.h"
 #include "ntkc.h"
-#include "ntkc_tiles.h"
+#include "ntkc_tool.h"
 #include "util.h"
 
 static const char fc[] = "net fc { dense(1.5, 0.05); relu; repeat 2 { dense(1.5, 0.05); erf }; dense(1.0) }";

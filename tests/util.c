@@ -119,14 +119,19 @@ void *load_emitted_c(const char *c_source, const char *symbol, void **fn)
 void expect_error_in(const char *src, const char *net, const char *where, const char *what)
 {
     Arena a;
-    ntkc_error err = {0};
+    Diag err = {0};
     arena_init(&a);
     Program *p = frontend_parse(&a, src, "t.ntk", &err);
     IrNet *ir = p ? frontend_lower(&a, p, net, &err) : NULL;
     cr_expect_null(ir, "should fail: %s", src);
-    cr_expect_eq(err.code, NTKC_EUSER, "%s", err.message);
+    cr_expect_eq(err.code, DIAG_EUSER, "%s", err.message);
     char *prefix = *where ? arena_printf(&a, "t.ntk:%s: error: ", where) : arena_strdup(&a, "t.ntk: error: ");
     cr_expect(strncmp(err.message, prefix, strlen(prefix)) == 0, "want prefix '%s', got: %s", prefix, err.message);
-    cr_expect(strstr(err.message, what) != NULL, "want '%s' in: %s", what, err.message);
+    size_t nw = strlen(what);
+    if (nw > 0 && what[nw - 1] == '\n') /* the whole first line after the prefix */
+        cr_expect(strlen(err.message) >= strlen(prefix) && strncmp(err.message + strlen(prefix), what, nw) == 0,
+                  "want: %s%s\ngot:  %s", prefix, what, err.message);
+    else
+        cr_expect(strstr(err.message, what) != NULL, "want '%s' in: %s", what, err.message);
     arena_free(&a);
 }

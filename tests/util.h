@@ -34,7 +34,9 @@ void *load_emitted_c(const char *c_source, const char *symbol, void **fn);
 
 /* Parses and lowers src as the file "t.ntk" (net: the net to select, or
  * NULL) and expects a user error whose message starts "t.ntk:WHERE: error: "
- * (WHERE empty: "t.ntk: error: ") and contains `what`. */
+ * (WHERE empty: "t.ntk: error: ") and contains `what`; a `what` that ends in
+ * a newline must be the whole first line after that prefix. The one helper
+ * for front-end errors: syntax, lowering and Gaussianity tests alike. */
 void expect_error_in(const char *src, const char *net, const char *where, const char *what);
 #define expect_error(src, where, what) expect_error_in(src, NULL, where, what)
 

@@ -52,7 +52,7 @@ static int find_kinks(SymCtx *c, const Sym *e, FormulaQuad *q)
 /* φ (or φ') must be finite on every node: a quadrature through a pole or
  * outside the domain silently returns garbage. */
 static void report_not_finite(Arena *a, const Formula *f, const Sym *e, const char *what, double x, double scale,
-                              ntkc_error *err, const char *src)
+                              Diag *err, const char *src)
 {
     const Sym *culprit;
     double v = sym_eval_blame(e, x, &culprit);
@@ -69,7 +69,7 @@ static void report_not_finite(Arena *a, const Formula *f, const Sym *e, const ch
             x != 0 ? "" : f->trap ? " (the rule has a node at 0)" : " (an odd number of points has a node at 0; an even 'quad N' has none)");
 }
 
-static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *what, ntkc_error *err, const char *src)
+static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *what, Diag *err, const char *src)
 {
     for (int i = 0; i < f->nodes; i++) {
         if (isfinite(sym_eval(e, f->z[i])))
@@ -113,7 +113,7 @@ static double gh_error(const Formula *f)
 }
 
 /* Chooses the trapezoidal step (formula_quad.h), or says why there is none. */
-static int calibrate(Arena *a, Formula *f, ntkc_error *err, const char *src)
+static int calibrate(Arena *a, Formula *f, Diag *err, const char *src)
 {
     FormulaQuadStatus st = f->kinked ? formula_quad_calibrate_kinked(f->phi, f->dphi, &f->tq)
                                      : formula_quad_calibrate(f->phi, f->dphi, &f->tq);
@@ -145,7 +145,7 @@ static int calibrate(Arena *a, Formula *f, ntkc_error *err, const char *src)
 }
 
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
-                             const double *values, ntkc_error *err)
+                             const double *values, Diag *err)
 {
     if (decl->nparams > ACT_MAX_PARAMS) {
         diag_at(err, decl->params[ACT_MAX_PARAMS].pos, prog->src,
@@ -532,7 +532,7 @@ static int name_taken(const Program *prog, const FormulaCache *cache, const char
 }
 
 const ActDef *formula_instance(FormulaCache *cache, Arena *a, const Program *prog, const FormulaConsts *consts,
-                               const ActDecl *decl, const double *values, ntkc_error *err)
+                               const ActDecl *decl, const double *values, Diag *err)
 {
     size_t np = decl->nparams < ACT_MAX_PARAMS ? decl->nparams : ACT_MAX_PARAMS;
     int seen = 0;

@@ -55,7 +55,7 @@ typedef struct Formula {
  * are finite on the quadrature nodes at unit variance. NULL and a positioned
  * error on the first problem. */
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
-                             const double *values, ntkc_error *err);
+                             const double *values, Diag *err);
 
 /* The name resolution step of formula_build alone (formula_resolve.c): φ as
  * written, simplified, with the values bound. */
@@ -80,6 +80,6 @@ typedef struct FormulaCache {
 } FormulaCache;
 
 const ActDef *formula_instance(FormulaCache *cache, Arena *a, const Program *prog, const FormulaConsts *consts,
-                               const ActDecl *decl, const double *values, ntkc_error *err);
+                               const ActDecl *decl, const double *values, Diag *err);
 
 #endif

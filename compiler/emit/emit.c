@@ -301,7 +301,7 @@ static int act_names_valid(const IrOp *ops, size_t nops)
 
 /* Names become parts of symbols: only identifiers may (c_text.h). The front
  * end admits no other, so a failure here is ntkc's bug. */
-static int names_valid(const IrNet *net, ntkc_error *err)
+static int names_valid(const IrNet *net, Diag *err)
 {
     if (!c_ident_ok(net->name)) {
         diag_internal(err, "emitter: the net name is not a C identifier");
@@ -314,7 +314,7 @@ static int names_valid(const IrNet *net, ntkc_error *err)
     return 1;
 }
 
-char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err)
+char *emit_finish(Code *c, StrBuf *sb, Diag *err)
 {
     if (c->bad_name) {
         sb_free(sb);
@@ -326,7 +326,7 @@ char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err)
 }
 
 /* The fully connected emitter (the FC row of families.h). */
-static char *emit_fc_c(const IrNet *net, const char *source_name, ntkc_error *err)
+static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
         if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT) {
@@ -357,11 +357,11 @@ static char *emit_fc_c(const IrNet *net, const char *source_name, ntkc_error *er
 
 /* The EMIT column of the family table. */
 #define EMIT_COLUMN(id, name, lower, emit, ...) [IR_FAMILY_##id] = emit,
-static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *, ntkc_error *) = {
+static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *, Diag *) = {
     NTKC_FAMILIES(EMIT_COLUMN)};
 #undef EMIT_COLUMN
 
-char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_net_c(const IrNet *net, const char *source_name, Diag *err)
 {
     if (!names_valid(net, err))
         return NULL;

@@ -18,9 +18,9 @@
 
 /* The whole translation unit for net; malloc'd (caller frees) or NULL with err set.
  * source_name is the file the net came from, quoted in comments. */
-char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_net_c(const IrNet *net, const char *source_name, Diag *err);
 /* The header for that file: the prototypes of what it exports (and, for a
  * graph net, struct ntkc_graph_set); malloc'd or NULL with err set. */
-char *emit_net_h(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_net_h(const IrNet *net, const char *source_name, Diag *err);
 
 #endif

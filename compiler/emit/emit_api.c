@@ -60,7 +60,7 @@ void emit_api_prototypes(Code *c, const IrNet *net)
     code_blank(c);
 }
 
-char *emit_net_h(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_net_h(const IrNet *net, const char *source_name, Diag *err)
 {
     StrBuf sb;
     sb_init(&sb);

@@ -182,7 +182,7 @@ static void emit_graph_entry(Code *c)
     code_close(c, "");
 }
 
-char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
         IrOpKind kind = net->ops[i].kind;

@@ -34,7 +34,7 @@ typedef struct Segment {
 
 typedef struct Em {
     const IrNet *net;
-    ntkc_error *err;
+    Diag *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals;
@@ -354,7 +354,7 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
 {
     char g[256];
-    for (size_t i = 0; i < n && e->err->code == NTKC_OK; i++) {
+    for (size_t i = 0; i < n && e->err->code == DIAG_OK; i++) {
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_CONV:
@@ -610,7 +610,7 @@ static size_t emit_image_part(Em *e)
         if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
             e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
     code_line(&e->c, "double as[NTKC_LANES], at[NTKC_LANES];");
-    for (size_t k = 0; k < nseg && e->err->code == NTKC_OK; k++)
+    for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);
     const Segment *last = &segs[nseg - 1];
     return last->end + 1;
@@ -909,7 +909,7 @@ static void emit_entry_head(Code *c, const Em *e)
     }
 }
 
-char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
+char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
 {
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);
@@ -928,9 +928,9 @@ char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err)
         code_line(&e.c, "    s[l] = g / (double)dim, t[l] = 0.0;");
         code_line(&e.c, "}");
     }
-    if (err->code == NTKC_OK)
+    if (err->code == DIAG_OK)
         emit_vec_ops(&e, net->ops + first_vec, net->nops - first_vec);
-    if (err->code != NTKC_OK) {
+    if (err->code != DIAG_OK) {
         sb_free(&e.body);
         sb_free(&e.defs);
         return NULL;

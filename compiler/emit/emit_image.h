@@ -23,7 +23,7 @@
 #include "strbuf.h"
 
 /* The IMAGE row of the family table (compiler/ir/families.h). */
-char *emit_image_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_image_c(const IrNet *net, const char *source_name, Diag *err);
 
 /* For the library's host copies (tools/gen_host_prims, emit_prims.c): the
  * helpers with external linkage, then rows {"name", (HostFn)name} of the

@@ -31,9 +31,9 @@ void emit_diag_act(Code *c, const IrNet *net, size_t i);
 
 /* The file sb holds, taken (malloc'd); NULL with err set when a name that is
  * not an identifier reached c (ntkc's bug), sb freed. */
-char *emit_finish(Code *c, StrBuf *sb, ntkc_error *err);
+char *emit_finish(Code *c, StrBuf *sb, Diag *err);
 
 /* The graph variant (compiler/abi/kernel_abi.h documents its ABI). */
-char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);
+char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err);
 
 #endif

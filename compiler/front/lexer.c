@@ -79,7 +79,7 @@ static void compute_first_bytes(const pcre2_code *code, unsigned char out[256])
     }
 }
 
-Lexer *lexer_new(ntkc_error *err)
+Lexer *lexer_new(Diag *err)
 {
     Lexer *lx = calloc(1, sizeof *lx);
     if (lx == NULL) {
@@ -160,7 +160,7 @@ static void push_token(Arena *a, TokVec *tv, Token t)
     tv->v[tv->n++] = t;
 }
 
-static void report_bad_char(ntkc_error *err, SrcPos pos, const char *src, unsigned char c)
+static void report_bad_char(Diag *err, SrcPos pos, const char *src, unsigned char c)
 {
     if (c >= 0x20 && c < 0x7f)
         diag_at(err, pos, src, "unexpected character '%c'", c);
@@ -168,7 +168,7 @@ static void report_bad_char(ntkc_error *err, SrcPos pos, const char *src, unsign
         diag_at(err, pos, src, "unexpected byte 0x%02x (only ASCII is allowed outside comments)", c);
 }
 
-Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t *ntok, ntkc_error *err)
+Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t *ntok, Diag *err)
 {
     size_t len = strlen(src), off = 0;
     SrcPos pos = {file, 1, 1};
@@ -217,7 +217,7 @@ Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t 
     return tv.v;
 }
 
-Token *lex_source(Arena *a, const char *src, const char *file, size_t *ntok, ntkc_error *err)
+Token *lex_source(Arena *a, const char *src, const char *file, size_t *ntok, Diag *err)
 {
     Lexer *lx = lexer_new(err);
     if (lx == NULL)

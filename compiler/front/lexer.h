@@ -50,7 +50,7 @@ const char *lexer_kind_name(TokKind kind);
 typedef struct Lexer Lexer;
 
 /* Compiles the patterns once (JIT when available). NULL + internal error on failure. */
-Lexer *lexer_new(ntkc_error *err);
+Lexer *lexer_new(Diag *err);
 void lexer_free(Lexer *lx);
 
 /* Tokenizes src into an arena array ending with one TOK_EOF token, placed
@@ -58,9 +58,9 @@ void lexer_free(Lexer *lx);
  * COMMENT tokens are dropped, as are NEWLINE tokens inside parentheses.
  * Returns NULL and fills err (positioned) on an unexpected character or a
  * malformed number such as `1e` or `1.5.2`. */
-Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t *ntok, ntkc_error *err);
+Token *lexer_run(Lexer *lx, Arena *a, const char *src, const char *file, size_t *ntok, Diag *err);
 
 /* lexer_new + lexer_run + lexer_free. */
-Token *lex_source(Arena *a, const char *src, const char *file, size_t *ntok, ntkc_error *err);
+Token *lex_source(Arena *a, const char *src, const char *file, size_t *ntok, Diag *err);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct Parser {
     const Token *tok;
     size_t ntok, i;
     int depth; /* open blocks plus expression levels */
-    ntkc_error *err;
+    Diag *err;
     NameTable nets, lets, acts; /* file-level names -> index in the Program */
 } Parser;
 
@@ -667,7 +667,7 @@ static int add_file_item(Parser *p, Program *prog)
     return 0;
 }
 
-Program *parse_program(Arena *a, const char *src, const char *file, ntkc_error *err)
+Program *parse_program(Arena *a, const char *src, const char *file, Diag *err)
 {
     Parser p = {.a = a, .src = src, .err = err};
     p.tok = lex_source(a, src, file, &p.ntok, err);

@@ -7,7 +7,7 @@
  *   ID        the IrFamily enumerator IR_FAMILY_<ID>
  *   NAME      for messages
  *   LOWER     the family's own lowering check, int f(Lower *) (compiler/ir)
- *   EMIT      its emitter, char *f(const IrNet *, const char *, ntkc_error *)
+ *   EMIT      its emitter, char *f(const IrNet *, const char *, Diag *)
  *             (compiler/emit)
  *   ENGINE    the runtime engine that runs the emitted code, and with it the
  *             ABI (compiler/abi/kernel_abi.h) whose symbols are bound after

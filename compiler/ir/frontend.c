@@ -6,7 +6,7 @@
 #include "lower.h"
 #include "parser.h"
 
-Program *frontend_parse(Arena *a, const char *src, const char *filename, ntkc_error *err)
+Program *frontend_parse(Arena *a, const char *src, const char *filename, Diag *err)
 {
     Program *p = parse_program(a, src, filename, err);
     if (p == NULL || !lower_check_program(p, err))
@@ -26,7 +26,7 @@ static const char *net_list(Arena *a, const Program *p)
     return s;
 }
 
-IrNet *frontend_lower(Arena *a, const Program *p, const char *net_name, ntkc_error *err)
+IrNet *frontend_lower(Arena *a, const Program *p, const char *net_name, Diag *err)
 {
     SrcPos file = {p->file, 0, 0};
     if (p->nnets == 0) {

@@ -21,7 +21,6 @@ typedef struct LayerRule {
 } LayerRule;
 
 const char *lower_pos_str(Lower *L, SrcPos p) { return arena_printf(L->a, "%d:%d", p.line, p.col); }
-#define pos_str lower_pos_str
 
 /* ---- names and suggestions -------------------------------------------- */
 
@@ -100,7 +99,7 @@ static int define_const(Lower *L, Scope *s, const Stmt *let, const char *where)
     const Const *old = scope_find(s, let->u.let.name);
     if (old != NULL) {
         diag_at(L->err, let->pos, L->src, "constant '%s' is already defined %s at %s", let->u.let.name, where,
-                pos_str(L, old->pos));
+                lower_pos_str(L, old->pos));
         return 0;
     }
     double v;
@@ -199,7 +198,7 @@ int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound
         }
         if (b->given[k]) {
             diag_at(L->err, arg->pos, L->src, "duplicate argument '%s' for '%s' (first given at %s)", spec[k].name,
-                    layer, pos_str(L, b->pos[k]));
+                    layer, lower_pos_str(L, b->pos[k]));
             return 0;
         }
         double v;
@@ -264,13 +263,13 @@ static const char *provenance(Lower *L, const Stream *in)
     if (in->from.name == NULL)
         return "is the net's input itself, which is not Gaussian: the first layer of a net must be 'dense' (or "
                "'conv' on images)";
-    const char *from = arena_printf(L->a, "comes from %s at %s", in->from.name, pos_str(L, in->from.pos));
+    const char *from = arena_printf(L->a, "comes from %s at %s", in->from.name, lower_pos_str(L, in->from.pos));
     if (in->cause.name == NULL)
         return arena_printf(L->a, "%s, a linear map of the net's input, which is not Gaussian", from);
     if (same_pos(in->from.pos, in->cause.pos))
         return arena_printf(L->a, "%s%s", from, in->why);
     return arena_printf(L->a, "%s, which is not Gaussian because of %s at %s%s", from, in->cause.name,
-                        pos_str(L, in->cause.pos), in->why);
+                        lower_pos_str(L, in->cause.pos), in->why);
 }
 
 int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in, const char *input_of)
@@ -282,7 +281,7 @@ int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in
                                           in->from.name)
                            : provenance(L, in);
     diag_at(L->err, pos, L->src, "%s at %s needs a Gaussian input (the output of a dense or conv layer); %s %s", what,
-            pos_str(L, pos), input_of, from);
+            lower_pos_str(L, pos), input_of, from);
     return 0;
 }
 
@@ -397,7 +396,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
     if (def == NULL && d->nparams > 0) { /* the error is in the formula: say which use */
         size_t len = strlen(L->err->message);
         snprintf(L->err->message + len, sizeof L->err->message - len, "\nnote: with the arguments of '%s' at %s",
-                 d->name, pos_str(L, s->pos));
+                 d->name, lower_pos_str(L, s->pos));
     }
     IrOp *op = def ? lower_push_op(L, IR_ACT, s->pos) : NULL;
     if (op == NULL)
@@ -409,7 +408,7 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
 
 static const LayerRule layer_rules[] = {
     {"dense", lower_dense, 0},
-    /* Images and branches: lower_image.c */
+    /* Images: lower_image.c */
     {"conv", lower_conv, 0},
     {"avg_pool", lower_avg_pool, 0},
     {"sum_pool", lower_sum_pool, 0},
@@ -417,6 +416,7 @@ static const LayerRule layer_rules[] = {
     {"global_sum_pool", lower_global_sum_pool, 0},
     {"flatten", lower_flatten, 0},
     {"layer_norm", lower_layer_norm, 0},
+    /* Branches: lower_branch.c */
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
     /* Graphs: lower_graph.c */
@@ -504,7 +504,7 @@ static int lower_param(Lower *L, const Stmt *s, int depth)
     }
     if (L->param_given) {
         diag_at(L->err, s->pos, L->src, "'param' given twice in net '%s' (first at %s)", L->net->name,
-                pos_str(L, L->param_pos));
+                lower_pos_str(L, L->param_pos));
         return 0;
     }
     if (L->seen_layer) {
@@ -620,7 +620,7 @@ static int lower_check_fc_net(Lower *L)
 static int (*const family_checks[IR_NFAMILIES])(Lower *L) = {NTKC_FAMILIES(LOWER_COLUMN)};
 #undef LOWER_COLUMN
 
-IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *err)
+IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
@@ -656,7 +656,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *
     return ir;
 }
 
-const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, ntkc_error *err)
+const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, Diag *err)
 {
     Lower L = {.a = a, .prog = prog, .err = err, .src = prog->src};
     for (size_t i = 0; i < prog->nlets; i++)
@@ -666,7 +666,7 @@ const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, nt
     return formula_build(a, prog, &consts, d, NULL, err);
 }
 
-int lower_check_program(const Program *prog, ntkc_error *err)
+int lower_check_program(const Program *prog, Diag *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
         if (act_lookup(prog->acts[i]->name) != NULL) {

@@ -1,5 +1,5 @@
 /* Lowering of the graph layers (aggregate, readout) and the checks a graph
- * net needs as a whole. `input graph(F)` itself is an input kind (lower_image.c). */
+ * net needs as a whole. `input graph(F)` itself is an input kind (lower_input.c). */
 #include <string.h>
 
 #include "lower_internal.h"

@@ -1,6 +1,7 @@
-/* Shared between the statement walker (lower.c) and the layer families
- * lowered in their own files (lower_image.c: inputs, convolutions, pooling,
- * branches). Not a public interface. */
+/* Shared between the statement walker (lower.c) and the files that lower one
+ * kind of statement each (lower_input.c: the input declaration; lower_image.c:
+ * convolutions, pooling, flatten, layer_norm; lower_branch.c: residual and
+ * fanout; lower_graph.c: aggregate, readout). Not a public interface. */
 #ifndef NTKC_LOWER_INTERNAL_H
 #define NTKC_LOWER_INTERNAL_H
 
@@ -44,7 +45,7 @@ typedef struct Lower {
     Arena *a;
     const Program *prog;
     const NetDecl *net;
-    ntkc_error *err;
+    Diag *err;
     const char *src;
     Scope file, local;
     Parameterization param;
@@ -55,7 +56,7 @@ typedef struct Lower {
     IrOp *ops;       /* the op list being filled: the net's, or a branch's */
     size_t nops, cap;
     size_t total_ops; /* over all lists, against MAX_OPS */
-    /* Shapes (lower_image.c). */
+    /* Shapes (lower_input.c, lower_image.c, lower_branch.c). */
     IrInput input;
     int input_given;
     IrShape shape;      /* output shape of the last op lowered */
@@ -108,8 +109,14 @@ void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *wh
 int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in, const char *input_of);
 int lower_block(Lower *L, const Block *b, int depth);
 
-/* lower_image.c */
+/* lower_input.c */
 int lower_input(Lower *L, const Stmt *s, int depth);
+
+/* lower_image.c */
+/* "3×4", or "length 4" for a sequence. */
+const char *lower_shape_text(Lower *L, IrShape s);
+/* 1 under param ntk; else an error: the layer s is supported only there. */
+int lower_ntk_only(Lower *L, const Stmt *s);
 int lower_conv(Lower *L, const Stmt *s);
 int lower_avg_pool(Lower *L, const Stmt *s);
 int lower_sum_pool(Lower *L, const Stmt *s);
@@ -117,12 +124,14 @@ int lower_global_avg_pool(Lower *L, const Stmt *s);
 int lower_global_sum_pool(Lower *L, const Stmt *s);
 int lower_flatten(Lower *L, const Stmt *s);
 int lower_layer_norm(Lower *L, const Stmt *s);
-int lower_residual(Lower *L, const Stmt *s);
-int lower_fanout(Lower *L, const Stmt *s);
 /* Checks that need the whole net (it must end on a vector), for every net. */
 int lower_check_image_net(Lower *L);
 /* The image family's check (families.h): image inputs need param ntk. */
 int lower_check_image_family(Lower *L);
+
+/* lower_branch.c */
+int lower_residual(Lower *L, const Stmt *s);
+int lower_fanout(Lower *L, const Stmt *s);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vformat(ntkc_error *err, int code, const char *prefix, const char *fmt, va_list ap)
+static void vformat(Diag *err, int code, const char *prefix, const char *fmt, va_list ap)
 {
-    if (err == NULL || err->code != NTKC_OK)
+    if (err == NULL || err->code != DIAG_OK)
         return;
     err->code = code;
     size_t used = (size_t)snprintf(err->message, sizeof err->message, "%s", prefix);
@@ -73,7 +73,7 @@ static void put_escaped_line(Sink *k, const unsigned char *line, size_t len, int
 }
 
 /* Appends the line of src that holds pos, escaped, and a caret under pos.col. */
-static void append_source_line(ntkc_error *err, SrcPos pos, const char *src)
+static void append_source_line(Diag *err, SrcPos pos, const char *src)
 {
     const char *line = src;
     for (int l = 1; l < pos.line && line != NULL; l++) {
@@ -102,9 +102,9 @@ void diag_escape_name(char *out, size_t cap, const char *name)
     put_escaped_line(&k, (const unsigned char *)name, strlen(name), 0, pad, sizeof pad);
 }
 
-void diag_at(ntkc_error *err, SrcPos pos, const char *src, const char *fmt, ...)
+void diag_vat(Diag *d, SrcPos pos, const char *src, const char *fmt, va_list ap)
 {
-    if (err == NULL || err->code != NTKC_OK)
+    if (d == NULL || d->code != DIAG_OK)
         return;
     char prefix[512], file[400];
     diag_escape_name(file, sizeof file, pos.file ? pos.file : "<input>");
@@ -112,45 +112,59 @@ void diag_at(ntkc_error *err, SrcPos pos, const char *src, const char *fmt, ...)
         snprintf(prefix, sizeof prefix, "%s:%d:%d: error: ", file, pos.line, pos.col);
     else
         snprintf(prefix, sizeof prefix, "%s: error: ", file);
-    va_list ap;
-    va_start(ap, fmt);
-    vformat(err, NTKC_EUSER, prefix, fmt, ap);
-    va_end(ap);
+    vformat(d, DIAG_EUSER, prefix, fmt, ap);
     if (src != NULL && pos.line > 0)
-        append_source_line(err, pos, src);
+        append_source_line(d, pos, src);
 }
 
-void diag_user(ntkc_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vformat(err, NTKC_EUSER, "error: ", fmt, ap);
-    va_end(ap);
-}
+void diag_vuser(Diag *d, const char *fmt, va_list ap) { vformat(d, DIAG_EUSER, "error: ", fmt, ap); }
 
-void diag_file(ntkc_error *err, const char *path, const char *fmt, ...)
+void diag_vfile(Diag *d, const char *path, const char *fmt, va_list ap)
 {
-    if (err == NULL || err->code != NTKC_OK)
+    if (d == NULL || d->code != DIAG_OK)
         return;
     char prefix[512], file[400];
     diag_escape_name(file, sizeof file, path ? path : "<input>");
     snprintf(prefix, sizeof prefix, "error: %s: ", file);
-    va_list ap;
-    va_start(ap, fmt);
-    vformat(err, NTKC_EUSER, prefix, fmt, ap);
-    va_end(ap);
+    vformat(d, DIAG_EUSER, prefix, fmt, ap);
 }
 
-void diag_internal(ntkc_error *err, const char *fmt, ...)
+void diag_vinternal(Diag *d, const char *fmt, va_list ap) { vformat(d, DIAG_EINTERNAL, "internal error: ", fmt, ap); }
+
+void diag_at(Diag *d, SrcPos pos, const char *src, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vformat(err, NTKC_EINTERNAL, "internal error: ", fmt, ap);
+    diag_vat(d, pos, src, fmt, ap);
     va_end(ap);
 }
 
-void diag_clear(ntkc_error *err)
+void diag_user(Diag *d, const char *fmt, ...)
 {
-    err->code = NTKC_OK;
-    err->message[0] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vuser(d, fmt, ap);
+    va_end(ap);
+}
+
+void diag_file(Diag *d, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vfile(d, path, fmt, ap);
+    va_end(ap);
+}
+
+void diag_internal(Diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vinternal(d, fmt, ap);
+    va_end(ap);
+}
+
+void diag_clear(Diag *d)
+{
+    d->code = DIAG_OK;
+    d->message[0] = '\0';
 }

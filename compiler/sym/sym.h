@@ -72,7 +72,7 @@ struct Sym {
  * whenever an operand is NULL), so callers propagate failure by checking once. */
 typedef struct SymCtx {
     Arena *a;
-    ntkc_error *err;
+    Diag *err;
     const char *src;
 } SymCtx;
 

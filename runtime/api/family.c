@@ -45,13 +45,13 @@ int family_bind(const NetEngine *engine, const char *name, JitModule *module, Ne
         size_t len = strlen(NTKC_NET_PREFIX) + strlen(name) + strlen(s->suffix) + 1;
         char *symbol = malloc(len);
         if (symbol == NULL) {
-            diag_internal(err, "out of memory");
+            err_internal(err, "out of memory");
             return err->code;
         }
         snprintf(symbol, len, NTKC_NET_PREFIX "%s%s", name, s->suffix);
         void *p = jit_symbol(module, symbol);
         if (p == NULL && s->required)
-            diag_internal(err, "generated code lacks the symbol %s", symbol);
+            err_internal(err, "generated code lacks the symbol %s", symbol);
         free(symbol);
         if (p == NULL && s->required)
             return err->code;
@@ -68,19 +68,19 @@ int family_finite_kernels(const IrNet *net, const NetData *in, const FiniteNetOp
 {
     const NetFamily *f = net_family(net);
     if (f == NULL) {
-        diag_internal(err, "net '%s' has no family", net->name);
+        err_internal(err, "net '%s' has no family", net->name);
         return err->code;
     }
     if (f->engine->inputs == NET_GRAPHS) {
         if (in->graphs == NULL) {
-            diag_user(err, "net '%s' takes graphs (input graph): its finite-width check needs a graph file",
+            err_user(err, "net '%s' takes graphs (input graph): its finite-width check needs a graph file",
                       net->name);
             return err->code;
         }
         return f->finite_graphs(net, in->graphs, opts, nngp, ntk, err);
     }
     if (in->graphs != NULL) {
-        diag_user(err, "net '%s' does not take graphs", net->name);
+        err_user(err, "net '%s' does not take graphs", net->name);
         return err->code;
     }
     return f->finite_matrix(net, in->n, in->x, in->dim, opts, nngp, ntk, err);

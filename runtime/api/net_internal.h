@@ -1,5 +1,6 @@
 /* What the library knows about a compiled net beyond the public API: the
- * CLI's `check` command and the tests reach the IR through this. */
+ * runtime's other rooms (the finite-width reference of `ntkc check`,
+ * training dynamics) and the tests reach the IR through this; the CLI cannot. */
 #ifndef NTKC_NET_INTERNAL_H
 #define NTKC_NET_INTERNAL_H
 
@@ -7,6 +8,7 @@
 #include "family.h"
 #include "ir.h"
 #include "ntkc.h"
+#include "ntkc_tool.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
 /* The compiled functions of a net, in its engine's ABI (kernel_abi.h): the
@@ -26,7 +28,6 @@ int ntkc_net_finite_kernels(const ntkc_net *net, const NetData *in, const Finite
  * NUL-terminated malloc'd buffer, or NULL with err set; what names the kind
  * of file in the message ("larger than 64 MiB, the limit for net sources"). */
 char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, ntkc_error *err);
-/* A net source: ntkc_read_text_file_max with NTKC_SOURCE_MAX. */
-char *ntkc_read_text_file(const char *path, ntkc_error *err);
+/* ntkc_read_text_file (ntkc_tool.h) is this with NTKC_SOURCE_MAX. */
 
 #endif

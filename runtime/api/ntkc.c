@@ -14,6 +14,7 @@
 #include "jit.h"
 #include "net_internal.h"
 #include "ntkc.h"
+#include "ntkc_err.h"
 
 struct ntkc_net {
     Arena arena; /* AST and IR of the compilation */
@@ -31,7 +32,7 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        diag_user(err, "cannot open %s: %s", path, strerror(errno));
+        err_user(err, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, len = 0;
@@ -58,11 +59,11 @@ char *ntkc_read_text_file_max(const char *path, size_t limit, const char *what, 
     if (failed || nul || too_big) {
         free(buf);
         if (nul)
-            diag_file(err, path, "contains a NUL byte; is it a text file?");
+            err_file(err, path, "contains a NUL byte; is it a text file?");
         else if (too_big)
-            diag_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
+            err_file(err, path, "larger than %zu MiB, the limit for %s", limit >> 20, what);
         else
-            diag_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
+            err_user(err, "cannot read %s: %s", path, buf == NULL ? "out of memory" : strerror(saved));
         return NULL;
     }
     buf[len] = '\0';
@@ -84,14 +85,17 @@ typedef struct Stages {
     int header; /* ntkc_emit_header: the prototypes instead of the file */
 } Stages;
 
+/* The compiler reports into its Diag; the caller's ntkc_error gets it here. */
 static void run_stages(Stages *s)
 {
-    Program *prog = frontend_parse(s->arena, s->source, s->name, s->err);
-    IrNet *ir = prog ? frontend_lower(s->arena, prog, s->net_name, s->err) : NULL;
+    Diag diag = {0};
+    Program *prog = frontend_parse(s->arena, s->source, s->name, &diag);
+    IrNet *ir = prog ? frontend_lower(s->arena, prog, s->net_name, &diag) : NULL;
     if (s->net != NULL)
         s->net->ir = ir;
     if (ir != NULL)
-        s->c = s->header ? emit_net_h(ir, s->name, s->err) : emit_net_c(ir, s->name, s->err);
+        s->c = s->header ? emit_net_h(ir, s->name, &diag) : emit_net_c(ir, s->name, &diag);
+    err_from_diag(s->err, &diag);
 }
 
 /* Runs the stages with the arena's allocation failures caught: out of memory
@@ -104,8 +108,8 @@ static int run_stages_guarded(Stages *s)
         s->arena->on_oom = NULL;
         free(s->c);
         s->c = NULL;
-        diag_clear(s->err);
-        diag_file(s->err, s->name,
+        err_clear(s->err);
+        err_file(s->err, s->name,
                   "out of memory while compiling the net (it needs more memory than the limit allows; "
                   "raise the memory limit or shorten the source)");
         return -1;
@@ -119,10 +123,10 @@ static int run_stages_guarded(Stages *s)
 ntkc_net *ntkc_compile_string(const char *source, const char *filename, const ntkc_compile_options *opts,
                               ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     ntkc_net *net = calloc(1, sizeof *net);
     if (net == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     arena_init(&net->arena);
@@ -143,7 +147,7 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
 
 ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     char *text = ntkc_read_text_file(path, err);
     if (text == NULL)
         return NULL;
@@ -154,7 +158,7 @@ ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, 
 
 char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     Arena arena;
     arena_init(&arena);
     Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 0};
@@ -165,7 +169,7 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
 
 char *ntkc_emit_header(const char *source, const char *filename, const char *net_name, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     Arena arena;
     arena_init(&arena);
     Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 1};
@@ -214,22 +218,22 @@ int ntkc_net_takes_graphs(const ntkc_net *net) { return net_family(net->ir)->eng
 int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                 double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
+        err_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
         return err->code;
     }
     if (dim == 0) {
-        diag_user(err, "inputs have no features (dim = 0)");
+        err_user(err, "inputs have no features (dim = 0)");
         return err->code;
     }
     const IrInput *in = &net->ir->input;
     if (in->dim != 0 && dim != in->dim) {
         if (in->kind == IR_INPUT_IMAGE)
-            diag_user(err, "net '%s' takes %s of %zu values each (%zu×%zu×%zu, NHWC), the data have %zu per input",
+            err_user(err, "net '%s' takes %s of %zu values each (%zu×%zu×%zu, NHWC), the data have %zu per input",
                       net->ir->name, in->sequence ? "sequences" : "images", in->dim, in->h, in->w, in->c, dim);
         else
-            diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
+            err_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
         return err->code;
     }
     return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);

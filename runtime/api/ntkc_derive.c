@@ -6,7 +6,7 @@
 #include "act.h"
 #include "act_formula.h"
 #include "arena.h"
-#include "diag.h"
+#include "ntkc_err.h"
 #include "frontend.h"
 #include "lower.h"
 #include "ntkc.h"
@@ -61,7 +61,7 @@ static const ActDecl *find_decl(const Program *p, const char *name)
 static void no_such_act(Arena *a, const Program *p, const char *file, const char *name, ntkc_error *err)
 {
     if (act_lookup(name) != NULL) {
-        diag_user(err, "'%s' is a built-in activation with a closed-form dual kernel; derive shows formula "
+        err_user(err, "'%s' is a built-in activation with a closed-form dual kernel; derive shows formula "
                        "activations (act NAME(x) = ...)",
                   name);
         return;
@@ -69,22 +69,24 @@ static void no_such_act(Arena *a, const Program *p, const char *file, const char
     const char *list = "";
     for (size_t i = 0; i < p->nacts; i++)
         list = arena_printf(a, "%s%s%s", list, i ? ", " : "", p->acts[i]->name);
-    diag_file(err, file, "no activation named '%s' (its formula activations: %s)", name,
+    err_file(err, file, "no activation named '%s' (its formula activations: %s)", name,
               *list ? list : "none");
 }
 
 char *ntkc_derive(const char *source, const char *filename, const char *const *names, size_t nnames,
                   ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     const char *file = filename ? filename : "<string>";
     Arena a;
     arena_init(&a);
     StrBuf sb;
     sb_init(&sb);
-    const Program *p = frontend_parse(&a, source, file, err);
+    Diag diag = {0}; /* the compiler's errors, copied into err */
+    const Program *p = frontend_parse(&a, source, file, &diag);
+    err_from_diag(err, &diag);
     if (p != NULL && nnames == 0 && p->nacts == 0)
-        diag_user(err, "%s defines no formula activation (act NAME(x) = ...)", file);
+        err_user(err, "%s defines no formula activation (act NAME(x) = ...)", file);
     size_t count = nnames ? nnames : (p ? p->nacts : 0);
     for (size_t i = 0; err->code == 0 && i < count; i++) {
         const ActDecl *d = nnames ? find_decl(p, names[i]) : p->acts[i];
@@ -92,9 +94,11 @@ char *ntkc_derive(const char *source, const char *filename, const char *const *n
             no_such_act(&a, p, file, names[i], err);
             break;
         }
-        const Formula *f = lower_formula(&a, p, d, err);
-        if (f == NULL)
+        const Formula *f = lower_formula(&a, p, d, &diag);
+        if (f == NULL) {
+            err_from_diag(err, &diag);
             break;
+        }
         if (i > 0)
             sb_puts(&sb, "\n");
         append_formula(&sb, f);

@@ -6,16 +6,17 @@
 #include "graph_kernel.h"
 #include "net_internal.h"
 #include "ntkc.h"
+#include "ntkc_err.h"
 
 ntkc_graphs *ntkc_graphs_parse(const char *text, const char *name, size_t features, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     return graph_data_parse(text, name, features, err);
 }
 
 ntkc_graphs *ntkc_graphs_read(const char *path, size_t features, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     char *text = ntkc_read_text_file_max(path, NTKC_GRAPH_FILE_MAX, "graph files", err);
     if (text == NULL)
         return NULL;
@@ -36,9 +37,9 @@ const char *ntkc_graphs_warnings(const ntkc_graphs *graphs) { return graphs->war
 int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
                        double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (!ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_kernel",
+        err_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_kernel",
                   ntkc_net_name(net));
         return err->code;
     }

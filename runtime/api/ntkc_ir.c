@@ -1,7 +1,7 @@
 /* ntkc_ir: the recursion IR a net lowers to, as text — what `ntkc ir` prints,
  * for the CLI and the library's callers alike. */
 #include "arena.h"
-#include "diag.h"
+#include "ntkc_err.h"
 #include "frontend.h"
 #include "ir_print.h"
 #include "ntkc.h"
@@ -9,11 +9,13 @@
 
 char *ntkc_ir(const char *source, const char *filename, const char *net_name, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     Arena a;
     arena_init(&a);
-    const Program *p = frontend_parse(&a, source, filename ? filename : "<string>", err);
-    IrNet *ir = p ? frontend_lower(&a, p, net_name, err) : NULL;
+    Diag diag = {0}; /* the compiler's errors, copied into err */
+    const Program *p = frontend_parse(&a, source, filename ? filename : "<string>", &diag);
+    IrNet *ir = p ? frontend_lower(&a, p, net_name, &diag) : NULL;
+    err_from_diag(err, &diag);
     char *text = NULL;
     if (ir != NULL) {
         StrBuf sb;

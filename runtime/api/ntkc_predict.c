@@ -7,7 +7,8 @@
 #include <time.h>
 
 #include "ntkc.h"
-#include "predict.h"
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 /* Progress over several kernel calls as one count of entries. */
 typedef struct Progress {
@@ -60,7 +61,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
 {
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite(a[i])) {
-            diag_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i / cols, i % cols, a[i]);
+            err_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i / cols, i % cols, a[i]);
             return err->code;
         }
     return NTKC_OK;
@@ -70,26 +71,26 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
 static int check_request(const Request *r, size_t n, double *mean, size_t m, ntkc_error *err)
 {
     if (r->y == NULL || (m > 0 && mean == NULL)) {
-        diag_internal(err, "ntkc_predict: the targets or the mean is NULL");
+        err_internal(err, "ntkc_predict: the targets or the mean is NULL");
         return err->code;
     }
     if (r->o.kernel != NTKC_PREDICT_NTK && r->o.kernel != NTKC_PREDICT_NNGP) {
-        diag_user(err, "ntkc_predict: unknown kernel kind %d (NTKC_PREDICT_NTK or NTKC_PREDICT_NNGP)",
+        err_user(err, "ntkc_predict: unknown kernel kind %d (NTKC_PREDICT_NTK or NTKC_PREDICT_NNGP)",
                   (int)r->o.kernel);
         return err->code;
     }
     if (n == 0 || r->k == 0) {
-        diag_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)", n, r->k);
+        err_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)", n, r->k);
         return err->code;
     }
     for (size_t t = 0; t < r->ntimes; t++)
         if (isnan(r->times[t]) || r->times[t] < 0) {
-            diag_user(err, "prediction time %g is %s: times must be >= 0 (inf = trained to convergence)",
+            err_user(err, "prediction time %g is %s: times must be >= 0 (inf = trained to convergence)",
                       r->times[t], isnan(r->times[t]) ? "not a number" : "negative");
             return err->code;
         }
     if (!isfinite(r->o.reg) || r->o.reg < 0) {
-        diag_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
+        err_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
         return err->code;
     }
     return check_finite(r->y, n, r->k, "targets y_train", err);
@@ -98,20 +99,20 @@ static int check_request(const Request *r, size_t n, double *mean, size_t m, ntk
 static int check_matrices(const ntkc_net *net, const Inputs *in, ntkc_error *err)
 {
     if (in->x_train == NULL || (in->m > 0 && in->x_test == NULL)) {
-        diag_internal(err, "ntkc_predict: an input array is NULL");
+        err_internal(err, "ntkc_predict: an input array is NULL");
         return err->code;
     }
     if (ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_predict_graphs", ntkc_net_name(net));
+        err_user(err, "net '%s' takes graphs (input graph): use ntkc_predict_graphs", ntkc_net_name(net));
         return err->code;
     }
     if (in->dim == 0) {
-        diag_user(err, "prediction needs at least one feature (got dim=0)");
+        err_user(err, "prediction needs at least one feature (got dim=0)");
         return err->code;
     }
     size_t want = ntkc_net_input_dim(net);
     if (want != 0 && in->dim != want) {
-        diag_user(err, "net '%s' takes inputs of %zu features, the data have %zu", ntkc_net_name(net), want,
+        err_user(err, "net '%s' takes inputs of %zu features, the data have %zu", ntkc_net_name(net), want,
                   in->dim);
         return err->code;
     }
@@ -124,14 +125,14 @@ static int check_matrices(const ntkc_net *net, const Inputs *in, ntkc_error *err
 static int check_graphs(const ntkc_net *net, const Inputs *in, ntkc_error *err)
 {
     if (!ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_predict",
+        err_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_predict",
                   ntkc_net_name(net));
         return err->code;
     }
     const ntkc_graphs *sets[2] = {in->g_train, in->g_test};
     for (int i = 0; i < 2; i++)
         if (ntkc_graphs_features(sets[i]) != ntkc_net_input_dim(net)) {
-            diag_user(err, "the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
+            err_user(err, "the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
                       i ? "test" : "training", ntkc_graphs_features(sets[i]), ntkc_net_name(net),
                       ntkc_net_input_dim(net));
             return err->code;
@@ -154,12 +155,12 @@ static double *alloc_kernel(size_t rows, size_t cols, int wanted, ntkc_error *er
     if (!wanted || err->code)
         return NULL;
     if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) {
-        diag_user(err, "prediction: a %zu×%zu kernel does not fit in memory", rows, cols);
+        err_user(err, "prediction: a %zu×%zu kernel does not fit in memory", rows, cols);
         return NULL;
     }
     double *p = malloc((rows * cols > 0 ? rows * cols : 1) * sizeof *p);
     if (p == NULL)
-        diag_user(err, "prediction: out of memory for a %zu×%zu kernel", rows, cols);
+        err_user(err, "prediction: out of memory for a %zu×%zu kernel", rows, cols);
     return p;
 }
 
@@ -233,9 +234,9 @@ int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const dou
                  const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
                  ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (net == NULL || (ntimes > 0 && times == NULL)) {
-        diag_internal(err, "ntkc_predict: the net or the times are NULL");
+        err_internal(err, "ntkc_predict: the net or the times are NULL");
         return err->code;
     }
     Request r = make_request(y_train, k, times, ntimes, opts);
@@ -250,9 +251,9 @@ int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const dou
                         const ntkc_predict_options *opts, double *mean, double *cov, ntkc_predict_stats *stats,
                         ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (net == NULL || train == NULL || test == NULL || (ntimes > 0 && times == NULL)) {
-        diag_internal(err, "ntkc_predict_graphs: the net, a graph set or the times are NULL");
+        err_internal(err, "ntkc_predict_graphs: the net, a graph set or the times are NULL");
         return err->code;
     }
     Request r = make_request(y_train, k, times, ntimes, opts);

@@ -1,12 +1,13 @@
-/* ntkc_tiles.h over the two engines: runtime/engine/engine.c for vectors and
+/* The tiles of ntkc_tool.h over the two engines: runtime/engine/engine.c for vectors and
  * images, runtime/engine/graph_kernel.c for graphs (square blocks of graph pairs). */
-#include "ntkc_tiles.h"
+#include "ntkc_tool.h"
 
 #include <stdlib.h>
 
 #include "engine.h"
 #include "graph_kernel.h"
 #include "net_internal.h"
+#include "ntkc_err.h"
 
 enum { GRAPH_EDGE = 32 };
 
@@ -19,10 +20,10 @@ struct ntkc_tiles {
 
 static int check_kind(const ntkc_net *net, int graphs, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (ntkc_net_takes_graphs(net) == graphs)
         return 0;
-    diag_user(err, graphs ? "net '%s' does not take graphs" : "net '%s' takes graphs (input graph)",
+    err_user(err, graphs ? "net '%s' does not take graphs" : "net '%s' takes graphs (input graph)",
               ntkc_net_name(net));
     return err->code;
 }
@@ -34,12 +35,12 @@ ntkc_tiles *ntkc_tiles_matrix(const ntkc_net *net, size_t n1, const double *x1, 
         return NULL;
     size_t want = ntkc_net_input_dim(net);
     if (dim == 0 || (want != 0 && dim != want)) {
-        diag_user(err, "net '%s' takes inputs of %zu values, the data have %zu", ntkc_net_name(net), want, dim);
+        err_user(err, "net '%s' takes inputs of %zu values, the data have %zu", ntkc_net_name(net), want, dim);
         return NULL;
     }
     ntkc_tiles *t = calloc(1, sizeof *t);
     if (t == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     if (engine_tiles_open(ntkc_net_kernel_fns(net), n1, x1, n2, x2, dim, edge, threads, edge_threads, &t->engine,
@@ -57,7 +58,7 @@ ntkc_tiles *ntkc_tiles_graphs(const ntkc_net *net, const ntkc_graphs *g1, const 
         return NULL;
     ntkc_tiles *t = calloc(1, sizeof *t);
     if (t == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     if (graph_tiles_open(ntkc_net_graph_fns(net), g1, g2, threads, &t->graphs, err) != NTKC_OK) {
@@ -105,7 +106,7 @@ ntkc_tile ntkc_tiles_at(const ntkc_tiles *t, size_t index)
 
 int ntkc_tiles_run(const ntkc_tiles *t, size_t index, double *nngp, double *ntk, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (t->engine)
         return engine_tiles_run(t->engine, index, nngp, ntk, err);
     ntkc_tile T = ntkc_tiles_at(t, index);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 #include "ntkc.h"
 #include "spectrum.h"
 
@@ -28,7 +28,7 @@ static double *alloc_doubles(size_t count, ntkc_error *err)
 {
     double *p = count <= SIZE_MAX / sizeof(double) ? malloc((count ? count : 1) * sizeof *p) : NULL;
     if (p == NULL)
-        diag_user(err, "spectrum: out of memory for %zu numbers", count);
+        err_user(err, "spectrum: out of memory for %zu numbers", count);
     return p;
 }
 
@@ -36,35 +36,35 @@ static int check_input(size_t n, const double *g, const double *y, size_t k, con
                        ntkc_error *err)
 {
     if (n == 0 || g == NULL || (y != NULL && k == 0)) {
-        diag_user(err, "spectrum: needs at least one input%s", y ? " and one output" : "");
+        err_user(err, "spectrum: needs at least one input%s", y ? " and one output" : "");
         return err->code;
     }
     if (n > INT_MAX / 2) {
-        diag_user(err, "spectrum: %zu inputs exceed LAPACK's 32-bit indexing", n);
+        err_user(err, "spectrum: %zu inputs exceed LAPACK's 32-bit indexing", n);
         return err->code;
     }
     if (o->top >= n && o->top != 0) {
-        diag_user(err, "spectrum: --top %zu must be below the number of inputs %zu (leave it out for all)", o->top,
+        err_user(err, "spectrum: --top %zu must be below the number of inputs %zu (leave it out for all)", o->top,
                   n);
         return err->code;
     }
     if (!(o->reach >= 0) || !isfinite(o->reach)) {
-        diag_user(err, "spectrum: the loss to reach is %g: it must be finite and >= 0", o->reach);
+        err_user(err, "spectrum: the loss to reach is %g: it must be finite and >= 0", o->reach);
         return err->code;
     }
     for (size_t t = 0; t < o->ntimes; t++)
         if (!(o->times[t] >= 0)) {
-            diag_user(err, "spectrum: time %g must be >= 0", o->times[t]);
+            err_user(err, "spectrum: time %g must be >= 0", o->times[t]);
             return err->code;
         }
     for (size_t i = 0; i < n * n; i++)
         if (!isfinite(g[i])) {
-            diag_user(err, "spectrum: kernel entry [%zu][%zu] is %g", i / n, i % n, g[i]);
+            err_user(err, "spectrum: kernel entry [%zu][%zu] is %g", i / n, i % n, g[i]);
             return err->code;
         }
     for (size_t i = 0; y != NULL && i < n * k; i++)
         if (!isfinite(y[i])) {
-            diag_user(err, "spectrum: target [%zu][%zu] is %g: targets must be finite", i / k, i % k, y[i]);
+            err_user(err, "spectrum: target [%zu][%zu] is %g: targets must be finite", i / k, i % k, y[i]);
             return err->code;
         }
     return NTKC_OK;
@@ -77,7 +77,7 @@ static int full_eigen(size_t n, const double *g, double *vals, double *vecs, ntk
     memcpy(vecs, g, n * n * sizeof *vecs);
     lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'L', (lapack_int)n, vecs, (lapack_int)n, vals);
     if (info != 0) {
-        diag_internal(err, "spectrum: LAPACK dsyevd failed (info %d)", (int)info);
+        err_internal(err, "spectrum: LAPACK dsyevd failed (info %d)", (int)info);
         return err->code;
     }
     /* ascending → descending: reverse the values and the columns */
@@ -214,10 +214,10 @@ static int target_measures(size_t n, const double *g, const double *y, size_t k,
 int ntkc_spectrum_of_kernel(size_t n, const double *g, const double *y, size_t k,
                             const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     ntkc_spectrum_options o = opts ? *opts : (ntkc_spectrum_options){0};
     if (res == NULL || (o.ntimes > 0 && o.times == NULL)) {
-        diag_internal(err, "ntkc_spectrum: the result or the times are NULL");
+        err_internal(err, "ntkc_spectrum: the result or the times are NULL");
         return err->code;
     }
     memset(res, 0, sizeof *res);
@@ -261,19 +261,19 @@ int ntkc_spectrum_of_kernel(size_t n, const double *g, const double *y, size_t k
 int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, const double *y, size_t k,
                   const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (res != NULL)
         memset(res, 0, sizeof *res);
     if (net == NULL || x == NULL || res == NULL) {
-        diag_internal(err, "ntkc_spectrum: the net, the inputs or the result is NULL");
+        err_internal(err, "ntkc_spectrum: the net, the inputs or the result is NULL");
         return err->code;
     }
     if (ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_spectrum_graphs", ntkc_net_name(net));
+        err_user(err, "net '%s' takes graphs (input graph): use ntkc_spectrum_graphs", ntkc_net_name(net));
         return err->code;
     }
     if (n > 0 && n > SIZE_MAX / sizeof(double) / n) {
-        diag_user(err, "spectrum: an %zu×%zu kernel does not fit in memory", n, n);
+        err_user(err, "spectrum: an %zu×%zu kernel does not fit in memory", n, n);
         return err->code;
     }
     double *g = alloc_doubles(n * n, err);
@@ -291,21 +291,21 @@ int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, co
 int ntkc_spectrum_graphs(const ntkc_net *net, const ntkc_graphs *graphs, const double *y, size_t k,
                          const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (res != NULL)
         memset(res, 0, sizeof *res);
     if (net == NULL || graphs == NULL || res == NULL) {
-        diag_internal(err, "ntkc_spectrum_graphs: the net, the graphs or the result is NULL");
+        err_internal(err, "ntkc_spectrum_graphs: the net, the graphs or the result is NULL");
         return err->code;
     }
     if (!ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_spectrum",
+        err_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_spectrum",
                   ntkc_net_name(net));
         return err->code;
     }
     size_t n = ntkc_graphs_count(graphs);
     if (n > 0 && n > SIZE_MAX / sizeof(double) / n) {
-        diag_user(err, "spectrum: an %zu×%zu kernel does not fit in memory", n, n);
+        err_user(err, "spectrum: an %zu×%zu kernel does not fit in memory", n, n);
         return err->code;
     }
     double *g = alloc_doubles(n * n, err);

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 
 /* The K largest (algebraic) eigenvalues of the symmetric n×n row-major g,
  * K < n, by ARPACK's implicitly restarted Lanczos (dsaupd/dseupd, tolerance

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "spectrum.h"
+#include "ntkc_err.h"
 
 typedef struct Lanczos {
     a_int n, nev, ncv, lworkl;
@@ -37,7 +38,7 @@ static int lanczos_alloc(Lanczos *l, size_t n, size_t K, ntkc_error *err)
     l->z = calloc(n * K, sizeof(double));
     l->select = calloc((size_t)l->ncv, sizeof(a_int));
     if (!l->resid || !l->v || !l->workd || !l->workl || !l->d || !l->z || !l->select) {
-        diag_user(err, "spectrum: out of memory for ARPACK's %d Lanczos vectors of length %zu", (int)l->ncv, n);
+        err_user(err, "spectrum: out of memory for ARPACK's %d Lanczos vectors of length %zu", (int)l->ncv, n);
         return err->code;
     }
     l->iparam[0] = 1;                  /* exact shifts */
@@ -60,17 +61,17 @@ static int iterate(Lanczos *l, const double *g, ntkc_error *err)
         cblas_dsymv(CblasRowMajor, CblasLower, (int)l->n, 1.0, g, (int)l->n, x, 1, 0.0, y, 1);
     }
     if (info == 1)
-        diag_user(err, "spectrum: ARPACK did not converge to the top %d eigenvalues in %d restarts; leave out --top "
+        err_user(err, "spectrum: ARPACK did not converge to the top %d eigenvalues in %d restarts; leave out --top "
                        "for the full spectrum", (int)l->nev, (int)l->iparam[2]);
     else if (info != 0)
-        diag_internal(err, "spectrum: ARPACK dsaupd failed (info %d)", (int)info);
+        err_internal(err, "spectrum: ARPACK dsaupd failed (info %d)", (int)info);
     return err->code;
 }
 
 int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, double *vecs, ntkc_error *err)
 {
     if (K == 0 || K >= n) {
-        diag_internal(err, "spectrum: ARPACK needs 0 < K < n (K %zu, n %zu)", K, n);
+        err_internal(err, "spectrum: ARPACK needs 0 < K < n (K %zu, n %zu)", K, n);
         return err->code;
     }
     static pthread_mutex_t arpack_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -81,7 +82,7 @@ int spectrum_arpack_top(size_t n, const double *g, size_t K, double *vals, doubl
         dseupd_c(1, "A", l.select, l.d, l.z, l.n, 0.0, "I", l.n, "LA", l.nev, 0.0, l.resid, l.ncv, l.v, l.n, l.iparam,
                  l.ipntr, l.workd, l.workl, l.lworkl, &info);
         if (info != 0)
-            diag_internal(err, "spectrum: ARPACK dseupd failed (info %d)", (int)info);
+            err_internal(err, "spectrum: ARPACK dseupd failed (info %d)", (int)info);
         /* d ascending, z column-major n×K: largest first into row-major vecs */
         for (size_t i = 0; i < K && err->code == 0; i++) {
             size_t src = K - 1 - i;

@@ -15,6 +15,7 @@
 #include "net_internal.h"
 #include "ntkc.h"
 #include "train_stats.h"
+#include "ntkc_err.h"
 
 void ntkc_train_result_free(ntkc_train_result *res)
 {
@@ -31,7 +32,7 @@ static double *alloc_nan(size_t count, ntkc_error *err)
 {
     double *p = count <= SIZE_MAX / sizeof(double) ? malloc((count ? count : 1) * sizeof *p) : NULL;
     if (p == NULL) {
-        diag_user(err, "train: out of memory for %zu numbers", count);
+        err_user(err, "train: out of memory for %zu numbers", count);
         return NULL;
     }
     for (size_t i = 0; i < count; i++)
@@ -69,7 +70,7 @@ static double *zeros(size_t count, ntkc_error *err)
 {
     double *p = calloc(count ? count : 1, sizeof *p);
     if (p == NULL)
-        diag_user(err, "train: out of memory for %zu numbers", count);
+        err_user(err, "train: out of memory for %zu numbers", count);
     return p;
 }
 
@@ -132,7 +133,7 @@ static int residual(const double *f, const double *y, size_t count, double *out,
     for (size_t i = 0; i < count; i++) {
         out[i] = f[i] - y[i];
         if (!isfinite(out[i])) {
-            diag_user(err, DIVERGED);
+            err_user(err, DIVERGED);
             return err->code;
         }
     }
@@ -243,8 +244,8 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
             rc = lin_step(j, &r, err);
     }
     if (rc && strstr(err->message, DIVERGED) != NULL) {
-        diag_clear(err); /* the first error sticks: replace the marker */
-        diag_user(err, "train: gradient descent diverged at width %zu, seed %zu, step %zu (non-finite output): "
+        err_clear(err); /* the first error sticks: replace the marker */
+        err_user(err, "train: gradient descent diverged at width %zu, seed %zu, step %zu (non-finite output): "
                        "the learning rate %g is too large (ntkc spectrum prints the largest stable one)",
                   width, s, step, j->o->lr);
     }
@@ -256,20 +257,20 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
 {
     int graphs = j->train.graphs != NULL;
     if (ntkc_net_takes_graphs(net) != graphs) {
-        diag_user(err, "train: net '%s' %s: use %s", ntkc_net_name(net),
+        err_user(err, "train: net '%s' %s: use %s", ntkc_net_name(net),
                   graphs ? "does not take graphs (declare 'input graph(F)' in it)" : "takes graphs (input graph)",
                   graphs ? "ntkc_train_finite" : "ntkc_train_finite_graphs");
         return err->code;
     }
     if (o->nwidths == 0 || o->widths == NULL || o->seeds < 2 || !(o->lr > 0) || !isfinite(o->lr) ||
         j->n == 0 || j->m == 0 || j->k == 0) {
-        diag_user(err, "train: needs widths, at least 2 seeds, a positive finite learning rate, and training and "
+        err_user(err, "train: needs widths, at least 2 seeds, a positive finite learning rate, and training and "
                        "test data (seeds %zu, lr %g, n %zu, m %zu)", o->seeds, o->lr, j->n, j->m);
         return err->code;
     }
     for (size_t w = 0; w < o->nwidths; w++)
         if (o->widths[w] == 0) {
-            diag_user(err, "train: width %zu is 0", w + 1);
+            err_user(err, "train: width %zu is 0", w + 1);
             return err->code;
         }
     const double *arrays[] = {j->y, j->train.x, j->test.x};
@@ -278,7 +279,7 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
     for (int a = 0; a < (graphs ? 1 : 3); a++)
         for (size_t i = 0; i < sizes[a]; i++)
             if (!isfinite(arrays[a][i])) {
-                diag_user(err, "train: %s entry %zu is %g: data must be finite", names[a], i, arrays[a][i]);
+                err_user(err, "train: %s entry %zu is %g: data must be finite", names[a], i, arrays[a][i]);
                 return err->code;
             }
     return NTKC_OK;
@@ -365,7 +366,7 @@ static int record_steps(Job *j, ntkc_error *err)
     j->ntimes = C + 1;
     j->steps_at = malloc(j->ntimes * sizeof *j->steps_at);
     if (j->steps_at == NULL) {
-        diag_user(err, "train: out of memory");
+        err_user(err, "train: out of memory");
         return err->code;
     }
     for (size_t c = 0; c <= C; c++)
@@ -400,9 +401,9 @@ int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, cons
                       size_t m, const double *x_test, const double *y_test, size_t dim, const ntkc_train_options *opts,
                       ntkc_train_result *res, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (net == NULL || opts == NULL || res == NULL || x_train == NULL || y_train == NULL || x_test == NULL) {
-        diag_internal(err, "ntkc_train_finite: the net, the options, the result or an input is NULL");
+        err_internal(err, "ntkc_train_finite: the net, the options, the result or an input is NULL");
         return err->code;
     }
     memset(res, 0, sizeof *res);
@@ -416,16 +417,16 @@ int ntkc_train_finite_graphs(const ntkc_net *net, const ntkc_graphs *train, cons
                              const ntkc_graphs *test, const double *y_test, const ntkc_train_options *opts,
                              ntkc_train_result *res, ntkc_error *err)
 {
-    diag_clear(err);
+    err_clear(err);
     if (net == NULL || opts == NULL || res == NULL || train == NULL || y_train == NULL || test == NULL) {
-        diag_internal(err, "ntkc_train_finite_graphs: the net, the options, the result or an input is NULL");
+        err_internal(err, "ntkc_train_finite_graphs: the net, the options, the result or an input is NULL");
         return err->code;
     }
     memset(res, 0, sizeof *res);
     const ntkc_graphs *sets[2] = {train, test};
     for (int i = 0; i < 2 && ntkc_net_takes_graphs(net); i++)
         if (ntkc_graphs_features(sets[i]) != ntkc_net_input_dim(net)) {
-            diag_user(err, "train: the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
+            err_user(err, "train: the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
                       i ? "test" : "training", ntkc_graphs_features(sets[i]), ntkc_net_name(net),
                       ntkc_net_input_dim(net));
             return err->code;

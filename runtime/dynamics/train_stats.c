@@ -1,5 +1,6 @@
 /* Ensemble statistics for ntkc_train_finite (train_stats.h). */
 #include "train_stats.h"
+#include "ntkc_err.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ void train_compare(const TrainEnsemble *e, const TrainReference *ref, size_t c, 
     size_t mk = e->m * e->k;
     double *fbar = malloc((mk ? mk : 1) * sizeof *fbar);
     if (fbar == NULL) {
-        diag_user(err, "train: out of memory for the ensemble mean");
+        err_user(err, "train: out of memory for the ensemble mean");
         return;
     }
     ensemble_mean(e, fbar);

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 
 /* ntkc_predict's mean (ntimes×m×k) and covariance (ntimes×m×m) on the test
  * inputs at the recorded times. */

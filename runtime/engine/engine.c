@@ -11,6 +11,7 @@
  * parallelism. OpenBLAS's own threads would otherwise spin (sched_yield)
  * beside ours, on the same cores, for about 0.1 s after every call. */
 #include "engine.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -239,14 +240,14 @@ static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
             double s = J->nngp ? J->nngp[at(J, i, j)] : 0, t = J->ntk ? J->ntk[at(J, i, j)] : 0;
             if (s - s != 0.0 || t - t != 0.0) {
-                diag_user(err,
+                err_user(err,
                           "the kernel is not finite at entry [%zu, %zu] (NNGP %g, NTK %g): the variances "
                           "overflow through the layers; lower w_std or the depth, or scale the inputs",
                           i, j, s, t);
                 return;
             }
         }
-    diag_internal(err, "a tile reported a non-finite entry that is not there");
+    err_internal(err, "a tile reported a non-finite entry that is not there");
 }
 
 typedef struct Outcome {
@@ -314,7 +315,7 @@ static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, s
                     size_t edge, int threads, int edge_threads, ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
-        diag_user(err, "arrays too large for BLAS (dimensions above 2^31)");
+        err_user(err, "arrays too large for BLAS (dimensions above 2^31)");
         return err->code;
     }
     *J = (Job){.k = k, .n1 = n1, .n2 = x2 ? n2 : n1, .dim = dim, .x1 = x1, .x2 = x2 ? x2 : x1,
@@ -329,7 +330,7 @@ static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, s
     if (prep == NULL || (k->uses_gram() && sq == NULL)) {
         free(prep);
         free(sq);
-        diag_user(err, "out of memory for %zu per-input records", n1 + J->n2);
+        err_user(err, "out of memory for %zu per-input records", n1 + J->n2);
         return err->code;
     }
     J->prep_store = prep, J->sq_store = sq;
@@ -382,7 +383,7 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
         return err->code;
     }
     if (o.cancelled) {
-        diag_user(err, "cancelled");
+        err_user(err, "cancelled");
         return err->code;
     }
     return 0;
@@ -401,7 +402,7 @@ int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t 
     *out = NULL;
     EngineTiles *e = calloc(1, sizeof *e);
     if (e == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     e->blas_threads = openblas_get_num_threads();

@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#include "diag.h"
 #include "kernel_abi.h"
+#include "ntkc_err.h"
 #include "ntkc.h"
 
 

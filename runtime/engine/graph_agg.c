@@ -1,4 +1,5 @@
 #include "graph_agg.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int sel
         op->dense = calloc(n * n, sizeof *op->dense);
     if (op->start == NULL || op->col == NULL || (degree && op->inv_deg == NULL) || (dense && op->dense == NULL)) {
         agg_free(op);
-        diag_internal(err, "out of memory for the adjacency of graph %zu", graph);
+        err_internal(err, "out of memory for the adjacency of graph %zu", graph);
         return err->code;
     }
     size_t e = 0;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 #include "graph_kernel.h"
 
 typedef struct AggOp {

@@ -12,6 +12,7 @@
 
 #include "kernel_abi.h"
 #include "graph_agg.h"
+#include "ntkc_err.h"
 
 enum { NVARIANTS = 4, ROW_CHUNK = 32, BLAS_GRAM_FEATURES = 32 };
 
@@ -51,7 +52,7 @@ static int read_plan(const NtkcGraphFns *f, Plan *p, ntkc_error *err)
     p->f = f;
     const int *op = f->plan();
     if (op[0] != NTKC_GOP_INPUT) {
-        diag_internal(err, "graph plan does not start with its input");
+        err_internal(err, "graph plan does not start with its input");
         return err->code;
     }
     p->features = (size_t)op[1];
@@ -64,12 +65,12 @@ static int read_plan(const NtkcGraphFns *f, Plan *p, ntkc_error *err)
             p->mean = op[1];
             p->jk = op[2];
         } else if (!(op[0] == NTKC_GOP_SEG && op[1] == next_seg++)) {
-            diag_internal(err, "graph plan: unexpected step %d (%d, %d)", op[0], op[1], op[2]);
+            err_internal(err, "graph plan: unexpected step %d (%d, %d)", op[0], op[1], op[2]);
             return err->code;
         }
     }
     if (readouts != 1) {
-        diag_internal(err, "graph plan has %d readouts", readouts);
+        err_internal(err, "graph plan has %d readouts", readouts);
         return err->code;
     }
     return NTKC_OK;
@@ -208,7 +209,7 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
     set->info = calloc(g->count, sizeof *set->info);
     set->store = malloc(((nodes + g->count) * nvar + nodes * g->features) * sizeof *set->store);
     if (set->info == NULL || set->store == NULL) {
-        diag_internal(err, "out of memory for %zu graphs", g->count);
+        err_internal(err, "out of memory for %zu graphs", g->count);
         return err->code;
     }
     for (size_t i = 0; i < g->count; i++) {
@@ -242,7 +243,7 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
         work_free(&w);
     }
     if (failed) {
-        diag_internal(err, "out of memory for graphs of %zu nodes", set->maxn);
+        err_internal(err, "out of memory for graphs of %zu nodes", set->maxn);
         return err->code;
     }
     return NTKC_OK;
@@ -294,7 +295,7 @@ static void report_non_finite(const Pairs *P, size_t i0, size_t i1, ntkc_error *
         for (size_t j = P->symmetric ? i : 0; j < n2; j++) {
             double s = P->nngp ? P->nngp[i * n2 + j] : 0, t = P->ntk ? P->ntk[i * n2 + j] : 0;
             if (!isfinite(s) || !isfinite(t)) {
-                diag_user(err,
+                err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
                           "variances overflow through the layers; lower w_std or the depth, use "
                           "aggregate(scale=degree), or scale the features",
@@ -325,13 +326,13 @@ static int run_all(const Pairs *P, const ntkc_eval_options *opts, ntkc_error *er
             return err->code;
         }
         if (oom) {
-            diag_internal(err, "out of memory for the node-pair buffers");
+            err_internal(err, "out of memory for the node-pair buffers");
             return err->code;
         }
         for (size_t i = i0; i < i1; i++)
             done += P->symmetric ? n2 - i : n2;
         if (opts && opts->progress && opts->progress(opts->progress_ctx, done, total) != 0) {
-            diag_user(err, "cancelled");
+            err_user(err, "cancelled");
             return err->code;
         }
     }
@@ -345,11 +346,11 @@ static int run_all(const Pairs *P, const ntkc_eval_options *opts, ntkc_error *er
 static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, ntkc_error *err)
 {
     if (g == NULL || g->count == 0) {
-        diag_user(err, "the %s graph set is empty", which);
+        err_user(err, "the %s graph set is empty", which);
         return err->code;
     }
     if (g->features != p->features) {
-        diag_user(err, "the %s graph set has %zu node features, the net takes graph(%zu)", which, g->features,
+        err_user(err, "the %s graph set has %zu node features, the net takes graph(%zu)", which, g->features,
                   p->features);
         return err->code;
     }
@@ -395,7 +396,7 @@ int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_
     *out = NULL;
     GraphTiles *G = calloc(1, sizeof *G);
     if (G == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return err->code;
     }
     int rc = read_plan(fns, &G->p, err);
@@ -423,7 +424,7 @@ int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t 
     Work w;
     if (work_alloc(&w, G->a.maxn, b->maxn) != 0) {
         work_free(&w);
-        diag_internal(err, "out of memory for the node-pair buffers");
+        err_internal(err, "out of memory for the node-pair buffers");
         return err->code;
     }
     int rc = NTKC_OK;
@@ -436,7 +437,7 @@ int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t 
             if (ntk)
                 ntk[i * ld + j] = t;
             if (!isfinite(s) || !isfinite(t)) {
-                diag_user(err,
+                err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
                           "variances overflow through the layers; lower w_std or the depth, use "
                           "aggregate(scale=degree), or scale the features",

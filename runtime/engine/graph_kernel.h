@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 #include "graph_data.h"
 #include "kernel_abi.h"
 #include "ntkc.h"

@@ -4,6 +4,7 @@
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
 #include "finite_conv_internal.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -16,7 +17,7 @@ static double *dalloc(Fc *f, size_t n)
 {
     double *p = calloc(n ? n : 1, sizeof(double));
     if (p == NULL && f->err->code == NTKC_OK)
-        diag_internal(f->err, "finite conv net: out of memory for %zu values", n);
+        err_internal(f->err, "finite conv net: out of memory for %zu values", n);
     return p;
 }
 
@@ -68,7 +69,7 @@ static int lay_fanout(Fc *f, Node *nd)
     nd->nbr = fo->nbranches;
     nd->br = calloc(fo->nbranches, sizeof *nd->br);
     if (nd->br == NULL) {
-        diag_internal(f->err, "finite conv net: out of memory");
+        err_internal(f->err, "finite conv net: out of memory");
         return f->err->code;
     }
     nd->co = 0;
@@ -137,7 +138,7 @@ static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size
     Node *nodes = calloc(n ? n : 1, sizeof *nodes);
     *out = nodes;
     if (nodes == NULL) {
-        diag_internal(f->err, "finite conv net: out of memory");
+        err_internal(f->err, "finite conv net: out of memory");
         return f->err->code;
     }
     for (size_t i = 0; i < n; i++) {
@@ -542,7 +543,7 @@ static int check_readout(const IrNet *net, ntkc_error *err)
     for (size_t i = last + 1; ok && i < net->nops; i++)
         ok = net->ops[i].kind != IR_FLATTEN;
     if (!ok)
-        diag_user(err,
+        err_user(err,
                   "finite net '%s': the finite-width check needs a readout — a dense or conv layer at net level "
                   "followed only by activations, pooling or layer_norm",
                   net->name ? net->name : "<net>");
@@ -573,16 +574,16 @@ int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, in
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
     f->readout = readout_of(net), f->nout = nout, f->mup = mup;
     if (width == 0) {
-        diag_user(err, "finite net: the width must be at least 1");
+        err_user(err, "finite net: the width must be at least 1");
         return err->code;
     }
     if (net->input.kind == IR_INPUT_GRAPH) {
-        diag_user(err, "finite net '%s': graph nets have their own finite-width networks (finite_graph.h)",
+        err_user(err, "finite net '%s': graph nets have their own finite-width networks (finite_graph.h)",
                   net->name);
         return err->code;
     }
     if (net->param != PARAM_NTK) {
-        diag_user(err, "finite net '%s': image and branching nets are checked under param ntk only", net->name);
+        err_user(err, "finite net '%s': image and branching nets are checked under param ntk only", net->name);
         return err->code;
     }
     if (check_readout(net, err) != NTKC_OK)
@@ -626,11 +627,11 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
                         double *nngp, double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
-        diag_user(err, "finite net '%s': need at least one input and one sample", net->name ? net->name : "<net>");
+        err_user(err, "finite net '%s': need at least one input and one sample", net->name ? net->name : "<net>");
         return err->code;
     }
     if (net->input.dim != 0 && net->input.dim != dim) {
-        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", net->name, net->input.dim,
+        err_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", net->name, net->input.dim,
                   dim);
         return err->code;
     }
@@ -640,7 +641,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         return err->code;
     }
     if (f.nparams > SIZE_MAX / sizeof(double) / n || f.nparams > INT32_MAX || f.out_units > INT32_MAX) {
-        diag_user(err, "finite net '%s': %zu parameters are too many for the check; lower --width", net->name,
+        err_user(err, "finite net '%s': %zu parameters are too many for the check; lower --width", net->name,
                   f.nparams);
         fconv_free(&f);
         return err->code;
@@ -663,7 +664,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         if (ntk)
             ntk[e] *= inv;
         if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e])))
-            diag_user(err, "finite net '%s': the empirical kernel is not finite at (%zu, %zu)", net->name, e / n,
+            err_user(err, "finite net '%s': the empirical kernel is not finite at (%zu, %zu)", net->name, e / n,
                       e % n);
     }
     free(F);

@@ -18,6 +18,7 @@
 
 #include "finite_net.h"
 #include "ir.h"
+#include "ntkc.h"
 
 /* Same contract as finite_net_kernels (n×n outputs, either may be NULL). */
 int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,

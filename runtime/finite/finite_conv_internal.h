@@ -8,6 +8,7 @@
 
 #include "ir.h"
 #include "rng.h"
+#include "ntkc.h"
 
 typedef struct Node Node;
 

@@ -8,6 +8,7 @@
 
 #include "finite_conv_internal.h"
 #include "finite_model.h"
+#include "ntkc_err.h"
 
 /* ---- forward tangent: J·v, one input at a time --------------------------- */
 
@@ -245,13 +246,13 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
 {
     const char *name = net->name ? net->name : "<net>";
     if (net->input.dim != 0 && net->input.dim != like->dim) {
-        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
+        err_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
                   like->dim);
         return err->code;
     }
     ConvModel *cm = calloc(1, sizeof *cm);
     if (cm == NULL) {
-        diag_internal(err, "finite conv net: out of memory");
+        err_internal(err, "finite conv net: out of memory");
         return err->code;
     }
     Fc *f = &cm->f;
@@ -259,10 +260,10 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     if (fconv_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
         mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
     if (err->code == NTKC_OK && f->out_units != nout)
-        diag_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
+        err_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
                        "one value per target (pool or flatten before the readout)", name, f->out_units, nout);
     if (err->code == NTKC_OK && (f->nparams > INT32_MAX || f->out_units > INT32_MAX))
-        diag_user(err, "finite net '%s': %zu parameters are too many; lower the width", name, f->nparams);
+        err_user(err, "finite net '%s': %zu parameters are too many; lower the width", name, f->nparams);
     if (err->code != NTKC_OK) {
         cm_free(cm);
         return err->code;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "graph_agg.h"
+#include "ntkc_err.h"
 
 
 const char *fgraph_name_of(const GNet *n) { return n->net->name ? n->net->name : "<net>"; }
@@ -27,7 +28,7 @@ static int lay_out_jk(GNet *n, size_t width_at_readout, ntkc_error *err)
     const IrNet *net = n->net;
     n->jk = calloc(net->nops + 1, sizeof *n->jk);
     if (n->jk == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
+        err_internal(err, "finite graph net: out of memory");
         return err->code;
     }
     size_t total = 0;
@@ -77,7 +78,7 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
             node = 0;
             if (op->u.readout.jk) {
                 if (last < i) {
-                    diag_user(err, "finite graph net '%s': readout(jk=true) needs a dense layer after it",
+                    err_user(err, "finite graph net '%s': readout(jk=true) needs a dense layer after it",
                               fgraph_name_of(n));
                     return err->code;
                 }
@@ -94,7 +95,7 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
         n->maxw = cur > n->maxw ? cur : n->maxw;
     }
     if (last == net->nops || cur != n->nout) {
-        diag_user(err, "finite graph net '%s': the output must come from a dense layer (width %zu here)",
+        err_user(err, "finite graph net '%s': the output must come from a dense layer (width %zu here)",
                   fgraph_name_of(n), cur);
         return err->code;
     }
@@ -106,7 +107,7 @@ double *fgraph_alloc_buf(size_t rows, size_t cols, ntkc_error *err)
     size_t count = rows * cols != 0 ? rows * cols : 1;
     double *p = cols != 0 && rows > SIZE_MAX / sizeof(double) / cols ? NULL : calloc(count, sizeof(double));
     if (p == NULL)
-        diag_internal(err, "finite graph net: out of memory for a %zu x %zu buffer", rows, cols);
+        err_internal(err, "finite graph net: out of memory for a %zu x %zu buffer", rows, cols);
     return p;
 }
 
@@ -117,7 +118,7 @@ static int build_aggs(GNet *n, ntkc_error *err)
         if (l->op->kind != IR_AGGREGATE)
             continue;
         if ((l->agg = calloc(n->G, sizeof *l->agg)) == NULL) {
-            diag_internal(err, "finite graph net: out of memory");
+            err_internal(err, "finite graph net: out of memory");
             return err->code;
         }
         for (size_t gi = 0; gi < n->G; gi++)
@@ -169,12 +170,12 @@ int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, s
     n->mup = mup;
     n->owns_params = 1;
     if (net->input.kind != IR_INPUT_GRAPH || width == 0 || n->F != net->input.dim) {
-        diag_user(err, "finite graph net '%s': needs a graph net, width >= 1 and graphs of %zu features",
+        err_user(err, "finite graph net '%s': needs a graph net, width >= 1 and graphs of %zu features",
                   fgraph_name_of(n), net->input.dim);
         return err->code;
     }
     if ((n->l = calloc(n->nl, sizeof *n->l)) == NULL || (n->out = calloc(n->nl, sizeof *n->out)) == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
+        err_internal(err, "finite graph net: out of memory");
         return err->code;
     }
     if (lay_out(n, width, err) != NTKC_OK || build_aggs(n, err) != NTKC_OK)
@@ -416,7 +417,7 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
                          double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || g == NULL || g->count == 0) {
-        diag_user(err, "finite graph net: need graphs and at least one sample");
+        err_user(err, "finite graph net: need graphs and at least one sample");
         return err->code;
     }
     GNet n;
@@ -455,7 +456,7 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         if (ntk)
             ntk[e] *= inv;
         if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e]))) {
-            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)",
+            err_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)",
                       fgraph_name_of(&n), e / G, e % G);
             break;
         }

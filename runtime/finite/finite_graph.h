@@ -22,6 +22,7 @@
 #include "finite_net.h"
 #include "graph_data.h"
 #include "ir.h"
+#include "ntkc.h"
 
 /* nngp, ntk: count × count row-major (either may be NULL), averaged over
  * opts->samples initialisations from opts->seed. Returns 0 or the error code. */

@@ -10,6 +10,7 @@
 #include "graph_data.h"
 #include "ir.h"
 #include "rng.h"
+#include "ntkc.h"
 
 typedef struct GLayer {
     const IrOp *op;

@@ -9,6 +9,7 @@
 
 #include "finite_graph_internal.h"
 #include "finite_model.h"
+#include "ntkc_err.h"
 
 /* ---- forward tangent: J·v by forward-mode differentiation --------------- */
 
@@ -20,7 +21,7 @@ static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
 {
     if (n->tan == NULL) {
         if ((n->tan = calloc(n->nl, sizeof *n->tan)) == NULL) {
-            diag_internal(err, "finite graph net: out of memory");
+            err_internal(err, "finite graph net: out of memory");
             return err->code;
         }
         for (size_t i = 0; i < n->nl; i++)
@@ -76,7 +77,7 @@ static int mup_check(const GNet *n, ntkc_error *err)
     size_t last = finite_last_dense(n->net);
     FiniteScaling *in = calloc(n->nl + 1, sizeof *in); /* in[i]: the scaling of layer i's input */
     if (in == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
+        err_internal(err, "finite graph net: out of memory");
         return err->code;
     }
     in[0] = FINITE_SC_FIXED;
@@ -125,13 +126,13 @@ static GNet *gm_net(GraphModel *gm, const FiniteData *d, ntkc_error *err)
         if (gm->sets[i] == d->graphs)
             return &gm->nets[i];
     if (d->graphs == NULL || d->rows != d->graphs->count || gm->nsets == GM_SETS) {
-        diag_internal(err, "finite graph net: a graph set of %zu graphs is not one the model can take", d->rows);
+        err_internal(err, "finite graph net: a graph set of %zu graphs is not one the model can take", d->rows);
         return NULL;
     }
     GNet *n = &gm->nets[gm->nsets];
     int rc = fgraph_init(n, gm->net, d->graphs, gm->width, gm->nout, gm->mup, err);
     if (rc == NTKC_OK && gm->params != NULL && n->np != gm->np) {
-        diag_internal(err, "finite graph net: layouts disagree on the parameters");
+        err_internal(err, "finite graph net: layouts disagree on the parameters");
         rc = err->code;
     }
     if (rc != NTKC_OK) {
@@ -211,7 +212,7 @@ int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t widt
 {
     GraphModel *gm = calloc(1, sizeof *gm);
     if (gm == NULL) {
-        diag_internal(err, "finite graph net: out of memory");
+        err_internal(err, "finite graph net: out of memory");
         return err->code;
     }
     *gm = (GraphModel){.net = net, .width = width, .nout = nout, .mup = param == FINITE_MUP};
@@ -219,7 +220,7 @@ int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t widt
     if (n != NULL && gm->mup)
         mup_check(n, err);
     if (n != NULL && gm->np > INT32_MAX)
-        diag_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", fgraph_name_of(n),
+        err_user(err, "finite graph net '%s': %zu parameters are too many; lower the width", fgraph_name_of(n),
                   gm->np);
     if (err->code != NTKC_OK) {
         gm_free(gm);

@@ -1,6 +1,7 @@
 /* Monte Carlo NNGP and NTK of finite-width networks: the average over
  * independent initialisations of f(x)f(x') and J(x)·J(x')ᵀ. */
 #include "finite_net.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -11,7 +12,7 @@ static int check_inputs(const IrNet *net, size_t n, const double *x, size_t dim,
 {
     for (size_t i = 0; i < n * dim; i++)
         if (!isfinite(x[i])) {
-            diag_user(err, "finite net '%s': input row %zu, column %zu is not finite",
+            err_user(err, "finite net '%s': input row %zu, column %zu is not finite",
                       net->name ? net->name : "<net>", i / dim, i % dim);
             return err->code;
         }
@@ -26,7 +27,7 @@ static int finish(const IrNet *net, const char *what, double *k, size_t n, doubl
         for (size_t j = i; j < n; j++) {
             double v = k[i * n + j] * s;
             if (!isfinite(v)) {
-                diag_user(err, "finite net '%s': the empirical %s is not finite at (%zu, %zu)",
+                err_user(err, "finite net '%s': the empirical %s is not finite at (%zu, %zu)",
                           net->name ? net->name : "<net>", what, i, j);
                 return err->code;
             }
@@ -53,7 +54,7 @@ int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
                        const FiniteNetOptions *opts, double *nngp, double *ntk, ntkc_error *err)
 {
     if (opts == NULL || opts->samples == 0 || n == 0 || x == NULL) {
-        diag_user(err, "finite net '%s': need at least one input and one sample",
+        err_user(err, "finite net '%s': need at least one input and one sample",
                   net->name ? net->name : "<net>");
         return err->code;
     }
@@ -65,7 +66,7 @@ int finite_net_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     double *f = wide ? malloc(n * nout * sizeof *f) : NULL;
     if (fn == NULL || (nngp && (wide == NULL || f == NULL))) {
         if (err->code == NTKC_OK)
-            diag_user(err, "out of memory for the finite-width networks");
+            err_user(err, "out of memory for the finite-width networks");
         finite_net_free(fn);
         finite_net_free(wide);
         free(f);

@@ -10,13 +10,14 @@
 
 #include "finite_conv.h"
 #include "ir_print.h"
+#include "ntkc_err.h"
 
 int finite_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                      FiniteModel *m, ntkc_error *err)
 {
     memset(m, 0, sizeof *m);
     if (width == 0 || nout == 0) {
-        diag_user(err, "finite net '%s': the width and the number of outputs must be at least 1",
+        err_user(err, "finite net '%s': the width and the number of outputs must be at least 1",
                   net->name ? net->name : "<net>");
         return err->code;
     }
@@ -54,7 +55,7 @@ int finite_model_vjp(FiniteModel *m, const FiniteData *d, const double *g, doubl
 
 int finite_mup_refuse(const IrNet *net, const IrOp *op, const char *why, ntkc_error *err)
 {
-    diag_at(err, op->pos, NULL, "net '%s': the muP parameterization is not defined for its %s layer: %s",
+    err_at(err, op->pos, NULL, "net '%s': the muP parameterization is not defined for its %s layer: %s",
             net->name ? net->name : "<net>", ir_op_name(op), why);
     return err->code;
 }
@@ -79,7 +80,7 @@ static double *scratch(size_t count, ntkc_error *err)
 {
     double *p = count <= SIZE_MAX / sizeof(double) ? calloc(count ? count : 1, sizeof(double)) : NULL;
     if (p == NULL)
-        diag_user(err, "finite net: out of memory for %zu numbers (lower the width or the data)", count);
+        err_user(err, "finite net: out of memory for %zu numbers (lower the width or the data)", count);
     return p;
 }
 
@@ -103,7 +104,7 @@ static int needs_rows(const FiniteModel *m, const FiniteData *d, ntkc_error *err
 {
     if (d->x != NULL)
         return NTKC_OK;
-    diag_internal(err, "finite %s net: the row-by-row Jacobian needs rows of x", m->ops->family);
+    err_internal(err, "finite %s net: the row-by-row Jacobian needs rows of x", m->ops->family);
     return err->code;
 }
 
@@ -129,7 +130,7 @@ int finite_model_unit_ntk(FiniteModel *m, const FiniteData *d, size_t unit, doub
     if (needs_rows(m, d, err))
         return err->code;
     if (m->np > INT32_MAX || d->rows > SIZE_MAX / sizeof(double) / (m->np ? m->np : 1)) {
-        diag_user(err, "finite net: %zu rows × %zu parameters are too many for the empirical NTK", d->rows, m->np);
+        err_user(err, "finite net: %zu rows × %zu parameters are too many for the empirical NTK", d->rows, m->np);
         return err->code;
     }
     double *f = scratch(m->nout, err), *seed = scratch(m->nout, err), *ju = scratch(d->rows * m->np, err);

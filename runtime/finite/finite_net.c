@@ -3,6 +3,7 @@
  * product. Backpropagation serves both the blockwise empirical NTK and the
  * parameter gradients of training; see finite_net.h for the conventions. */
 #include "finite_net.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -42,12 +43,12 @@ struct FiniteNet {
 static double *alloc_doubles(size_t rows, size_t cols, ntkc_error *err)
 {
     if (cols != 0 && rows > SIZE_MAX / sizeof(double) / cols) {
-        diag_internal(err, "finite net: a %zu x %zu buffer overflows the address space", rows, cols);
+        err_internal(err, "finite net: a %zu x %zu buffer overflows the address space", rows, cols);
         return NULL;
     }
     double *p = calloc(rows * cols != 0 ? rows * cols : 1, sizeof(double));
     if (p == NULL)
-        diag_internal(err, "finite net: out of memory for a %zu x %zu buffer", rows, cols);
+        err_internal(err, "finite net: out of memory for a %zu x %zu buffer", rows, cols);
     return p;
 }
 
@@ -74,11 +75,11 @@ static size_t dense_width(const IrNet *net, size_t i, size_t readout, size_t wid
         return nout;
     if (net->param == PARAM_NTK) {
         if (width == 0)
-            diag_user(err, "finite net '%s': the hidden width must be at least 1", net_name(net));
+            err_user(err, "finite net '%s': the hidden width must be at least 1", net_name(net));
         return width;
     }
     if (op->u.dense.width <= 0)
-        diag_at(err, op->pos, NULL,
+        err_at(err, op->pos, NULL,
                 "net '%s': a hidden dense layer under the standard parameterization needs an explicit "
                 "width for the finite-width network",
                 net_name(net));
@@ -130,7 +131,7 @@ static int lay_out(FiniteNet *fn, size_t width, ntkc_error *err)
     const IrNet *net = fn->net;
     size_t readout = finite_last_dense(net);
     if (readout == net->nops || net->ops[0].kind != IR_DENSE) {
-        diag_internal(err, "finite net '%s': the IR must start with a dense layer", net_name(net));
+        err_internal(err, "finite net '%s': the IR must start with a dense layer", net_name(net));
         return err->code;
     }
     size_t cur = fn->dim;
@@ -145,7 +146,7 @@ static int lay_out(FiniteNet *fn, size_t width, ntkc_error *err)
         }
         const IrDense *d = &l->op->u.dense;
         if (net->param == PARAM_STANDARD && d->fan_in != 0 && (size_t)d->fan_in != cur) {
-            diag_at(err, l->op->pos, NULL, "net '%s': dense layer declares fan-in %ld but receives width %zu",
+            err_at(err, l->op->pos, NULL, "net '%s': dense layer declares fan-in %ld but receives width %zu",
                     net_name(net), d->fan_in, cur);
             return err->code;
         }
@@ -175,17 +176,17 @@ FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size
                                 ntkc_error *err)
 {
     if (param == FINITE_MUP && net->param != PARAM_NTK) {
-        diag_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
+        err_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
                        "parameterization, not the standard one", net_name(net));
         return NULL;
     }
     if (dim == 0 || nout == 0) {
-        diag_user(err, "finite net '%s': inputs need at least one feature and the net one output",
+        err_user(err, "finite net '%s': inputs need at least one feature and the net one output",
                   net_name(net));
         return NULL;
     }
     if (net->input.dim != 0 && net->input.dim != dim) {
-        diag_at(err, net->pos, NULL, "net '%s' takes inputs of dimension %zu, the data has %zu", net_name(net),
+        err_at(err, net->pos, NULL, "net '%s' takes inputs of dimension %zu, the data has %zu", net_name(net),
                 net->input.dim, dim);
         return NULL;
     }
@@ -193,9 +194,9 @@ FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size
     if (fn == NULL || net->nops == 0 || (fn->layers = calloc(net->nops, sizeof *fn->layers)) == NULL) {
         free(fn);
         if (net->nops == 0)
-            diag_internal(err, "finite net '%s': the IR has no ops", net_name(net));
+            err_internal(err, "finite net '%s': the IR has no ops", net_name(net));
         else
-            diag_internal(err, "finite net: out of memory");
+            err_internal(err, "finite net: out of memory");
         return NULL;
     }
     fn->net = net;
@@ -243,7 +244,7 @@ static int reserve_rows(FiniteNet *fn, size_t n, ntkc_error *err)
     free_workspace(fn);
     fn->act = calloc(fn->nlayers, sizeof *fn->act);
     if (fn->act == NULL) {
-        diag_internal(err, "finite net: out of memory");
+        err_internal(err, "finite net: out of memory");
         return err->code;
     }
     for (size_t i = 0; i < fn->nlayers; i++)
@@ -319,11 +320,11 @@ static void forward_act(const FiniteLayer *l, size_t n, const double *z, double 
 static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err)
 {
     if (n == 0 || x == NULL) {
-        diag_user(err, "finite net '%s': no inputs", net_name(fn->net));
+        err_user(err, "finite net '%s': no inputs", net_name(fn->net));
         return err->code;
     }
     if (n > INT32_MAX || fn->maxw > INT32_MAX) {
-        diag_user(err, "finite net '%s': %zu inputs of width up to %zu exceed what BLAS indexes",
+        err_user(err, "finite net '%s': %zu inputs of width up to %zu exceed what BLAS indexes",
                   net_name(fn->net), n, fn->maxw);
         return err->code;
     }
@@ -417,7 +418,7 @@ int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, doub
                                   ntkc_error *err)
 {
     if (fn->nout != 1) {
-        diag_internal(err, "finite net: kernels are defined for one output unit, the net has %zu", fn->nout);
+        err_internal(err, "finite net: kernels are defined for one output unit, the net has %zu", fn->nout);
         return err->code;
     }
     if (run_forward(fn, n, x, err) != NTKC_OK)
@@ -440,7 +441,7 @@ int finite_net_accumulate_kernels(FiniteNet *fn, size_t n, const double *x, doub
 int finite_net_vjp(FiniteNet *fn, size_t n, const double *x, const double *g, double *grad, ntkc_error *err)
 {
     if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
-        diag_internal(err, "finite net: gradient requested without a forward pass on the same batch");
+        err_internal(err, "finite net: gradient requested without a forward pass on the same batch");
         return err->code;
     }
     memcpy(fn->g, g, n * fn->nout * sizeof *g);
@@ -452,7 +453,7 @@ int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, siz
                                    ntkc_error *err)
 {
     if (unit >= fn->nout) {
-        diag_internal(err, "finite net: output unit %zu of %zu", unit, fn->nout);
+        err_internal(err, "finite net: output unit %zu of %zu", unit, fn->nout);
         return err->code;
     }
     if (run_forward(fn, n, x, err) != NTKC_OK || reserve_grams(fn, n, err) != NTKC_OK)
@@ -483,7 +484,7 @@ static void jvp_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const
 int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, double *out, ntkc_error *err)
 {
     if (fn->fwd_x != x || fn->fwd_n != n || fn->cap < n) {
-        diag_internal(err, "finite net: a tangent requested without a forward pass on the same batch");
+        err_internal(err, "finite net: a tangent requested without a forward pass on the same batch");
         return err->code;
     }
     double *t = fn->g, *t2 = fn->g2;

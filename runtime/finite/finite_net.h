@@ -24,6 +24,7 @@
 
 #include "ir.h"
 #include "rng.h"
+#include "ntkc.h"
 
 typedef struct FiniteNetOptions {
     size_t width;   /* hidden width (NTK parameterization) */

@@ -1,6 +1,7 @@
 /* Full-batch gradient descent on the summed squared error of a finite-width
  * network, for comparing trained nets with infinite-width predictions. */
 #include "finite_net.h"
+#include "ntkc_err.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ static int check_finite(const IrNet *net, const char *array, const double *a, si
 {
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite(a[i])) {
-            diag_user(err, "finite net '%s': %s row %zu, column %zu is not finite", name_of(net), array,
+            err_user(err, "finite net '%s': %s row %zu, column %zu is not finite", name_of(net), array,
                       i / cols, i % cols);
             return err->code;
         }
@@ -26,11 +27,11 @@ static int check_args(const IrNet *net, size_t n, const double *x_train, const d
                       size_t m, const double *x_test, size_t dim, double lr, ntkc_error *err)
 {
     if (n == 0 || k == 0 || x_train == NULL || y_train == NULL || (m > 0 && x_test == NULL)) {
-        diag_user(err, "finite net '%s': training needs at least one example and one output", name_of(net));
+        err_user(err, "finite net '%s': training needs at least one example and one output", name_of(net));
         return err->code;
     }
     if (!(lr > 0.0) || !isfinite(lr)) {
-        diag_user(err, "finite net '%s': the learning rate must be positive and finite, got %g", name_of(net),
+        err_user(err, "finite net '%s': the learning rate must be positive and finite, got %g", name_of(net),
                   lr);
         return err->code;
     }
@@ -50,7 +51,7 @@ static int gd_step(FiniteNet *fn, size_t n, const double *x, const double *y, si
     for (size_t i = 0; i < n * k; i++) {
         resid[i] -= y[i];
         if (!isfinite(resid[i])) {
-            diag_user(err, "gradient descent diverged: non-finite output at step %zu (learning rate %g too "
+            err_user(err, "gradient descent diverged: non-finite output at step %zu (learning rate %g too "
                            "large?)", step, lr);
             return err->code;
         }
@@ -77,7 +78,7 @@ int finite_net_train_gd(const IrNet *net, size_t n, const double *x_train, const
     finite_net_params(fn, &np);
     double *resid = calloc(n, k * sizeof *resid), *grad = calloc(np ? np : 1, sizeof *grad);
     if (resid == NULL || grad == NULL)
-        diag_internal(err, "finite net: out of memory for training");
+        err_internal(err, "finite net: out of memory for training");
     Rng r;
     rng_seed(&r, seed);
     finite_net_init(fn, &r);

@@ -1,5 +1,6 @@
 /* Gradient descent (with momentum) on MSE or cross-entropy; see finite_train_loss.h. */
 #include "finite_train_loss.h"
+#include "ntkc_err.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ static int step(Trainer *t, const FiniteTrainSpec *s, size_t n, const double *x,
     if (finite_net_forward(t->fn, n, x, t->f, err))
         return err->code;
     if (output_gradient(s->xent, t->f, y, n, k, t->g)) {
-        diag_user(err, "gradient descent diverged: non-finite output at step %zu (learning rate %g too large?)",
+        err_user(err, "gradient descent diverged: non-finite output at step %zu (learning rate %g too large?)",
                   iter, s->lr);
         return err->code;
     }
@@ -62,7 +63,7 @@ int finite_net_train_loss(const IrNet *net, size_t n, const double *x_train, con
 {
     if (n == 0 || k == 0 || !(s->lr > 0) || !isfinite(s->lr) ||
         (s->momentum_on && !(s->momentum >= 0 && s->momentum < 1))) {
-        diag_user(err, "finite training needs examples, outputs, a learning rate > 0 and a momentum in [0, 1)");
+        err_user(err, "finite training needs examples, outputs, a learning rate > 0 and a momentum in [0, 1)");
         return err->code;
     }
     Trainer t = {.fn = finite_net_new(net, dim, s->width, k, err)};
@@ -72,7 +73,7 @@ int finite_net_train_loss(const IrNet *net, size_t n, const double *x_train, con
     t.f = calloc(n * k, sizeof *t.f), t.g = calloc(n * k, sizeof *t.g);
     t.grad = calloc(t.np ? t.np : 1, sizeof *t.grad), t.velocity = calloc(t.np ? t.np : 1, sizeof *t.velocity);
     if (!t.f || !t.g || !t.grad || !t.velocity)
-        diag_internal(err, "finite net: out of memory for training");
+        err_internal(err, "finite net: out of memory for training");
     Rng r;
     rng_seed(&r, s->seed);
     finite_net_init(t.fn, &r);

@@ -1,4 +1,4 @@
-/* Finite-width training beyond MSE, for checking predict_ode.h: full-batch
+/* Finite-width training beyond MSE, for checking predict_ode (ntkc_tool.h): full-batch
  * gradient descent, optionally with heavy-ball momentum, on the summed loss
  *   mse:  ½ Σ (f − y)²        xent: −Σ_i Σ_c y_ic·log softmax(f_i)_c
  * (NTK parameterization, finite_net.h). Step: v ← μ·v − lr·∇θL, θ ← θ + v
@@ -9,6 +9,7 @@
 #define NTKC_FINITE_TRAIN_LOSS_H
 
 #include "finite_net.h"
+#include "ntkc.h"
 
 typedef struct FiniteTrainSpec {
     int xent;             /* 0: MSE, 1: softmax cross-entropy */

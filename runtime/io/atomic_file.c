@@ -1,4 +1,4 @@
-#include "atomic_file.h"
+#include "ntkc_tool.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "out_files.h"
-#include "temp_files.h"
+#include "ntkc_err.h"
 
 int atomic_write_file(const char *path, const void *data, size_t len, ntkc_error *err)
 {
@@ -19,7 +19,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, ntkc_error
     snprintf(prefix, sizeof prefix, "%.*s", dirlen, path);
     int fd = dirlen < (int)sizeof prefix ? temp_file_create(prefix, ".tmp", 0666, tmp, sizeof tmp, &slot) : -1;
     if (fd < 0) {
-        diag_user(err, "cannot write %s: %s", path, strerror(dirlen < (int)sizeof prefix ? errno : ENAMETOOLONG));
+        err_user(err, "cannot write %s: %s", path, strerror(dirlen < (int)sizeof prefix ? errno : ENAMETOOLONG));
         return err->code;
     }
     const char *p = data;
@@ -36,7 +36,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, ntkc_error
     int failed = left > 0;
     failed |= close(fd) != 0;
     if (failed) {
-        diag_user(err, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        err_user(err, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
         unlink(tmp);
         temp_files_forget(slot);
         return err->code;

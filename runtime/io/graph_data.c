@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "strbuf.h"
+#include "ntkc_err.h"
 
 typedef struct Token {
     const char *s;
@@ -39,7 +40,7 @@ static int push_token(Reader *r, Token t)
         size_t cap = r->cur.cap ? 2 * r->cur.cap : 64;
         Token *v = realloc(r->cur.tok, cap * sizeof *v);
         if (v == NULL) {
-            diag_internal(r->err, "out of memory reading %s", r->name);
+            err_internal(r->err, "out of memory reading %s", r->name);
             return -1;
         }
         r->cur.tok = v;
@@ -94,13 +95,13 @@ static int token_long(Reader *r, const Token *t, const char *what, long long lo,
     if (v < lo || v > hi) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s must be in [%lld, %lld], got %lld", what, lo, hi, v);
-        diag_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "%s", msg);
+        err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "%s", msg);
         return -1;
     }
     *out = v;
     return 0;
 bad:
-    diag_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a whole number), got '%.*s'", what,
+    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a whole number), got '%.*s'", what,
             (int)(t->len < 40 ? t->len : 40), t->s);
     return -1;
 }
@@ -118,7 +119,7 @@ static int token_double(Reader *r, const Token *t, const char *what, double *out
             return 0;
         }
     }
-    diag_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a finite number), got '%.*s'", what,
+    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a finite number), got '%.*s'", what,
             (int)(t->len < 40 ? t->len : 40), t->s);
     return -1;
 }
@@ -153,7 +154,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size, ntkc_error *err
         cap2 *= 2;
     void *q = realloc(*p, cap2 * size);
     if (q == NULL) {
-        diag_internal(err, "out of memory reading a graph file");
+        err_internal(err, "out of memory reading a graph file");
         return -1;
     }
     *p = q;
@@ -222,13 +223,13 @@ static int read_node(Reader *r, Build *b, size_t graph, size_t u, size_t n, size
 {
     const Line *L = &r->cur;
     if (L->number == 0) {
-        diag_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
+        err_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
                 "the file ends inside graph %zu: expected node %zu of its %zu (a line 'tag k neighbours...')",
                 graph + 1, u, n);
         return -1;
     }
     if (L->n < 2) {
-        diag_at(r->err, pos_of(r, L->number, 1), r->text,
+        err_at(r->err, pos_of(r, L->number, 1), r->text,
                 "expected 'tag k neighbours...' for node %zu of graph %zu, got one value", u, graph + 1);
         return -1;
     }
@@ -239,7 +240,7 @@ static int read_node(Reader *r, Build *b, size_t graph, size_t u, size_t n, size
     if ((size_t)k > L->n - 2) {
         char what[96];
         snprintf(what, sizeof what, "node %zu of graph %zu declares", u, graph + 1);
-        diag_at(r->err, pos_of(r, L->number, L->tok[1].col), r->text,
+        err_at(r->err, pos_of(r, L->number, L->tok[1].col), r->text,
                 "%s %lld neighbours but only %zu values follow", what, k, L->n - 2);
         return -1;
     }
@@ -262,26 +263,26 @@ static int read_node(Reader *r, Build *b, size_t graph, size_t u, size_t n, size
         b->file_features = (long)extra;
         b->features_line = L->number;
     } else if ((size_t)b->file_features != extra) {
-        diag_at(r->err, pos_of(r, L->number, extra ? L->tok[2 + k].col : L->tok[L->n - 1].col), r->text,
+        err_at(r->err, pos_of(r, L->number, extra ? L->tok[2 + k].col : L->tok[L->n - 1].col), r->text,
                 "node %zu of graph %zu has %zu feature values after its neighbours, but line %d has %ld: every "
                 "node needs the same number",
                 u, graph + 1, extra, b->features_line, b->file_features);
         return -1;
     }
     if (extra > 0 && features != 0 && extra != features) {
-        diag_at(r->err, pos_of(r, L->number, L->tok[2 + k].col), r->text,
+        err_at(r->err, pos_of(r, L->number, L->tok[2 + k].col), r->text,
                 "node %zu of graph %zu has %zu feature values, but the net takes graph(%zu)", u, graph + 1, extra,
                 features);
         return -1;
     }
     if (extra == 0 && (tag < 0 || (features != 0 && (size_t)tag >= features))) {
         if (features)
-            diag_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
+            err_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
                     "tag %lld of node %zu is not below %zu: without feature values the node features are one-hot "
                     "in the tag, and the net takes graph(%zu)",
                     tag, u, features, features);
         else
-            diag_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
+            err_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
                     "tag %lld of node %zu is negative: one-hot node features need tags >= 0", tag, u);
         return -1;
     }
@@ -306,12 +307,12 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
 {
     const Line *L = &r->cur;
     if (L->number == 0) {
-        diag_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
+        err_at(r->err, pos_of(r, r->line > 1 ? r->line - 1 : 1, 1), NULL,
                 "the file ends after %zu graphs, but its first line announces %zu", graph, count);
         return -1;
     }
     if (L->n != 2) {
-        diag_at(r->err, pos_of(r, L->number, 1), r->text,
+        err_at(r->err, pos_of(r, L->number, 1), r->text,
                 "expected the header 'n label' of graph %zu (node count and label), got %zu values", graph + 1,
                 L->n);
         return -1;
@@ -324,7 +325,7 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
         token_double(r, &L->tok[1], "the graph label", &b->g->labels[graph]) != 0)
         return -1;
     if (n > most) {
-        diag_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
+        err_at(r->err, pos_of(r, L->number, L->tok[0].col), r->text,
                 "graph %zu announces %lld nodes, more than the rest of the file can hold", graph + 1, n);
         return -1;
     }
@@ -333,7 +334,7 @@ static int read_graph(Reader *r, Build *b, size_t graph, size_t count, size_t fe
         return -1;
     int *edge_line = malloc((size_t)n * sizeof *edge_line); /* line of each node */
     if (edge_line == NULL) {
-        diag_internal(r->err, "out of memory reading %s", r->name);
+        err_internal(r->err, "out of memory reading %s", r->name);
         return -1;
     }
     int rc = 0;
@@ -366,11 +367,11 @@ static int set_features(Reader *r, Build *b, size_t features)
     /* One-hot widths from the data: a tag in the billions is a broken file,
      * not a vocabulary (and would ask for terabytes). */
     if (features == 0 && F > MAX_ONE_HOT) {
-        diag_file(r->err, r->name, "tag %zu would make %zu one-hot features, more than %d: is the tag column right?", F - 1, F, MAX_ONE_HOT);
+        err_file(r->err, r->name, "tag %zu would make %zu one-hot features, more than %d: is the tag column right?", F - 1, F, MAX_ONE_HOT);
         return -1;
     }
     if (b->nodes > SIZE_MAX / sizeof(double) / F || (g->x = calloc(b->nodes * F, sizeof *g->x)) == NULL) {
-        diag_file(r->err, r->name, "one-hot features for %zu nodes × %zu tags do not fit in memory", b->nodes,
+        err_file(r->err, r->name, "one-hot features for %zu nodes × %zu tags do not fit in memory", b->nodes,
                   F);
         return -1;
     }
@@ -405,12 +406,12 @@ static int parse(Reader *r, Build *b, size_t features)
     if (next_line(r) != 0)
         return -1;
     if (r->cur.number == 0) {
-        diag_file(r->err, r->name, "the file is empty; expected the number of graphs on its first line");
+        err_file(r->err, r->name, "the file is empty; expected the number of graphs on its first line");
         return -1;
     }
     long long count;
     if (r->cur.n != 1) {
-        diag_at(r->err, pos_of(r, r->cur.number, r->cur.tok[1].col), r->text,
+        err_at(r->err, pos_of(r, r->cur.number, r->cur.tok[1].col), r->text,
                 "expected only the number of graphs on the first line, got %zu values", r->cur.n);
         return -1;
     }
@@ -419,7 +420,7 @@ static int parse(Reader *r, Build *b, size_t features)
     if (token_long(r, &r->cur.tok[0], "the number of graphs", 1, INT32_MAX, &count) != 0)
         return -1;
     if (count > most) {
-        diag_at(r->err, pos_of(r, r->cur.number, r->cur.tok[0].col), r->text,
+        err_at(r->err, pos_of(r, r->cur.number, r->cur.tok[0].col), r->text,
                 "the first line announces %lld graphs, more than the rest of the file can hold", count);
         return -1;
     }
@@ -428,7 +429,7 @@ static int parse(Reader *r, Build *b, size_t features)
     g->count = (size_t)count;
     if ((g->first = calloc((size_t)count + 1, sizeof *g->first)) == NULL ||
         (g->labels = calloc((size_t)count, sizeof *g->labels)) == NULL) {
-        diag_internal(r->err, "out of memory for %lld graphs", count);
+        err_internal(r->err, "out of memory for %lld graphs", count);
         return -1;
     }
     for (size_t i = 0; i < (size_t)count; i++)
@@ -437,7 +438,7 @@ static int parse(Reader *r, Build *b, size_t features)
     if (next_line(r) != 0)
         return -1;
     if (r->cur.number != 0) {
-        diag_at(r->err, pos_of(r, r->cur.number, 1), r->text,
+        err_at(r->err, pos_of(r, r->cur.number, 1), r->text,
                 "unexpected content after the %lld graphs announced on line %d", count, count_line);
         return -1;
     }
@@ -453,7 +454,7 @@ ntkc_graphs *graph_data_parse(const char *text, const char *name, size_t feature
                 .err = err};
     ntkc_graphs *g = calloc(1, sizeof *g);
     Build b = {.g = g, .file_features = -1};
-    int rc = g ? parse(&r, &b, features) : (diag_internal(err, "out of memory"), -1);
+    int rc = g ? parse(&r, &b, features) : (err_internal(err, "out of memory"), -1);
     free(r.cur.tok);
     free(b.tags);
     free(b.feat);

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "ntkc_err.h"
 #include "ntkc.h"
 
 struct ntkc_graphs {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "npy_header.h"
+#include "ntkc_err.h"
 
 static double half_to_double(uint16_t h)
 {
@@ -117,7 +118,7 @@ static int fortran_to_c(NpyArray *a, const char *name, ntkc_error *err)
         return 0;
     double *c = malloc(a->count * sizeof *c);
     if (c == NULL) {
-        diag_file(err, name, "out of memory transposing a Fortran-order array of %zu elements",
+        err_file(err, name, "out of memory transposing a Fortran-order array of %zu elements",
                   a->count);
         return -1;
     }
@@ -140,7 +141,7 @@ static int alloc_array(const NpyHeader *h, NpyArray *out, const char *name, ntkc
     if (out->data == NULL || h->count > SIZE_MAX / sizeof(double)) {
         char shape[200];
         npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
-        diag_file(err, name, "out of memory for a %s array of float64", shape);
+        err_file(err, name, "out of memory for a %s array of float64", shape);
         npy_free(out);
         return -1;
     }
@@ -214,7 +215,7 @@ static unsigned char *read_stream_header(int fd, const char *path, size_t *data_
     unsigned char pre[NPY_PREAMBLE_MAX];
     ssize_t r = read_full(fd, pre, sizeof pre);
     if (r < 0) {
-        diag_file(err, path, "read error: %s", strerror(errno));
+        err_file(err, path, "read error: %s", strerror(errno));
         return NULL;
     }
     if (npy_preamble(pre, (size_t)r, path, data_offset, err) != 0)
@@ -222,14 +223,14 @@ static unsigned char *read_stream_header(int fd, const char *path, size_t *data_
     size_t have = (size_t)r, size = *data_offset > have ? *data_offset : have;
     unsigned char *buf = malloc(size);
     if (buf == NULL) {
-        diag_file(err, path, "out of memory reading the header");
+        err_file(err, path, "out of memory reading the header");
         return NULL;
     }
     memcpy(buf, pre, have);
     if (have < *data_offset) {
         r = read_full(fd, buf + have, *data_offset - have);
         if (r < 0 || (size_t)r != *data_offset - have) {
-            diag_file(err, path, "truncated header: it claims %zu bytes, the stream ends after %zu",
+            err_file(err, path, "truncated header: it claims %zu bytes, the stream ends after %zu",
                       *data_offset, have + (r > 0 ? (size_t)r : 0));
             free(buf);
             return NULL;
@@ -256,7 +257,7 @@ static int read_stream(int fd, const char *path, NpyArray *out, ntkc_error *err)
     if (rc == 0 && buf == NULL) {
         char shape[200];
         npy_shape_str(shape, sizeof shape, h.ndim, h.shape);
-        diag_file(err, path, "out of memory for the %zu bytes of a %s array", h.nbytes, shape);
+        err_file(err, path, "out of memory for the %zu bytes of a %s array", h.nbytes, shape);
     }
     if (buf == NULL) {
         free(head);
@@ -264,12 +265,12 @@ static int read_stream(int fd, const char *path, NpyArray *out, ntkc_error *err)
     }
     ssize_t r = have <= total ? read_full(fd, buf + have, total + 1 - have) : 0;
     if (r < 0) {
-        diag_file(err, path, "read error: %s", strerror(errno));
+        err_file(err, path, "read error: %s", strerror(errno));
         rc = -1;
     } else if (have + (size_t)r > total) {
         char shape[200];
         npy_shape_str(shape, sizeof shape, h.ndim, h.shape);
-        diag_file(err, path, "more data than the header promises (%s, %zu bytes)", shape, h.nbytes);
+        err_file(err, path, "more data than the header promises (%s, %zu bytes)", shape, h.nbytes);
         rc = -1;
     } else if (npy_check_data_size(&h, have + (size_t)r - data_offset, path, err) != 0) {
         rc = -1;
@@ -287,22 +288,22 @@ static int read_header(int fd, size_t size, const char *path, NpyHeader *h, ntkc
     unsigned char pre[NPY_PREAMBLE_MAX];
     size_t want = size < sizeof pre ? size : sizeof pre, data_offset;
     if (read_at(fd, pre, want, 0) != (ssize_t)want) {
-        diag_file(err, path, "read error: %s", strerror(errno));
+        err_file(err, path, "read error: %s", strerror(errno));
         return -1;
     }
     if (npy_preamble(pre, want, path, &data_offset, err) != 0)
         return -1;
     if (data_offset > size) {
-        diag_file(err, path, "truncated header: it claims %zu bytes, the file has %zu",
+        err_file(err, path, "truncated header: it claims %zu bytes, the file has %zu",
                   data_offset, size);
         return -1;
     }
     unsigned char *hbuf = malloc(data_offset);
     int rc = -1;
     if (hbuf == NULL)
-        diag_file(err, path, "out of memory reading the header");
+        err_file(err, path, "out of memory reading the header");
     else if (read_at(fd, hbuf, data_offset, 0) != (ssize_t)data_offset)
-        diag_file(err, path, "read error: %s", strerror(errno));
+        err_file(err, path, "read error: %s", strerror(errno));
     else
         rc = npy_header_parse(hbuf, data_offset, path, h, err);
     free(hbuf);
@@ -319,7 +320,7 @@ static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out
     int direct = h->dtype.kind == NPY_KIND_FLOAT && h->dtype.size == 8 && !h->dtype.swap;
     unsigned char *chunk = direct ? NULL : malloc(CHUNK);
     if (!direct && chunk == NULL) {
-        diag_file(err, path, "out of memory reading the data");
+        err_file(err, path, "out of memory reading the data");
         return -1;
     }
     size_t per = CHUNK / h->dtype.size, done = 0;
@@ -329,7 +330,7 @@ static int read_data(int fd, const NpyHeader *h, const char *path, NpyArray *out
         off_t at = (off_t)(h->data_offset + done * h->dtype.size);
         ssize_t r = read_at(fd, dst, n * h->dtype.size, at);
         if (r != (ssize_t)(n * h->dtype.size)) {
-            diag_file(err, path, "read error at element %zu: %s", done,
+            err_file(err, path, "read error at element %zu: %s", done,
                       r < 0 ? strerror(errno) : "the file shrank while being read");
             break;
         }
@@ -360,21 +361,21 @@ int npy_read(const char *path, NpyArray *out, ntkc_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
-            diag_file(err, path, "no such file");
+            err_file(err, path, "no such file");
         else
-            diag_file(err, path, "cannot open: %s", strerror(errno));
+            err_file(err, path, "cannot open: %s", strerror(errno));
         return -1;
     }
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) != 0)
-        diag_file(err, path, "cannot stat: %s", strerror(errno));
+        err_file(err, path, "cannot stat: %s", strerror(errno));
     else if (S_ISDIR(st.st_mode))
-        diag_file(err, path, "is a directory, not a .npy file");
+        err_file(err, path, "is a directory, not a .npy file");
     else if (!S_ISREG(st.st_mode))
         rc = read_stream(fd, path, out, err);
     else if ((uintmax_t)st.st_size > SIZE_MAX)
-        diag_file(err, path, "file too large to address");
+        err_file(err, path, "file too large to address");
     else
         rc = read_regular(fd, (size_t)st.st_size, path, out, err);
     close(fd);
@@ -394,7 +395,7 @@ int npy_check_finite(const NpyArray *a, const char *name, ntkc_error *err)
     if (i == a->count)
         return 0;
     if (a->ndim == 0) {
-        diag_file(err, name, "the value is %s", nonfinite_word(a->data[i]));
+        err_file(err, name, "the value is %s", nonfinite_word(a->data[i]));
         return -1;
     }
     size_t idx[NPY_MAX_DIMS], rest = i;
@@ -406,6 +407,6 @@ int npy_check_finite(const NpyArray *a, const char *name, ntkc_error *err)
     size_t used = 0;
     for (size_t k = 0; k < a->ndim; k++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s%zu", k ? ", " : "", idx[k]);
-    diag_file(err, name, "element [%s] is %s", where, nonfinite_word(a->data[i]));
+    err_file(err, name, "element [%s] is %s", where, nonfinite_word(a->data[i]));
     return -1;
 }

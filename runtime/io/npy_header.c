@@ -1,4 +1,5 @@
 #include "npy_header.h"
+#include "ntkc_err.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -11,20 +12,20 @@ int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t 
 {
     size_t cmp = len < sizeof MAGIC ? len : sizeof MAGIC;
     if (len == 0) {
-        diag_file(err, name, "empty file, not a .npy file");
+        err_file(err, name, "empty file, not a .npy file");
         return -1;
     }
     if (memcmp(buf, MAGIC, cmp) != 0) {
-        diag_file(err, name, "not a .npy file (it does not start with \\x93NUMPY)");
+        err_file(err, name, "not a .npy file (it does not start with \\x93NUMPY)");
         return -1;
     }
     if (len < 10) {
-        diag_file(err, name, "truncated header: the file ends after %zu bytes", len);
+        err_file(err, name, "truncated header: the file ends after %zu bytes", len);
         return -1;
     }
     int major = buf[6], minor = buf[7];
     if (major < 1 || major > 3 || minor != 0) {
-        diag_file(err, name, "unsupported .npy format version %d.%d (ntkc reads 1.0, 2.0 and 3.0)", major, minor);
+        err_file(err, name, "unsupported .npy format version %d.%d (ntkc reads 1.0, 2.0 and 3.0)", major, minor);
         return -1;
     }
     size_t hlen, prefix;
@@ -33,14 +34,14 @@ int npy_preamble(const unsigned char *buf, size_t len, const char *name, size_t 
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
     } else {
         if (len < 12) {
-            diag_file(err, name, "truncated header: the file ends after %zu bytes", len);
+            err_file(err, name, "truncated header: the file ends after %zu bytes", len);
             return -1;
         }
         prefix = 12;
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     }
     if (hlen > NPY_HEADER_MAX) {
-        diag_file(err, name, "header claims %zu bytes, more than any valid .npy header", hlen);
+        err_file(err, name, "header claims %zu bytes, more than any valid .npy header", hlen);
         return -1;
     }
     *data_offset = prefix + hlen;
@@ -70,7 +71,7 @@ static int lex_fail(Lexer *L, const char *what)
     while (k > 0 && shown[k - 1] == ' ')
         k--;
     shown[k] = '\0';
-    diag_file(L->err, L->name, "malformed header (%s at character %zu): %s%s", what, L->pos + 1,
+    err_file(L->err, L->name, "malformed header (%s at character %zu): %s%s", what, L->pos + 1,
               shown, k + 1 == sizeof shown ? "..." : "");
     return -1;
 }
@@ -186,7 +187,7 @@ static int parse_shape(Lexer *L, NpyHeader *h)
         }
     }
     if (rank > NPY_MAX_DIMS) {
-        diag_file(L->err, L->name, "array of rank %zu; ntkc reads at most %d dimensions", rank,
+        err_file(L->err, L->name, "array of rank %zu; ntkc reads at most %d dimensions", rank,
                   NPY_MAX_DIMS);
         return -1;
     }
@@ -209,7 +210,7 @@ static const char *unsupported_kind(char c)
 
 static int dtype_fail(Lexer *L, const char *descr, const char *why)
 {
-    diag_file(L->err, L->name, "unsupported dtype '%s' (%s); ntkc reads float16/32/64, int8-64, uint8-64 and bool", descr, why);
+    err_file(L->err, L->name, "unsupported dtype '%s' (%s); ntkc reads float16/32/64, int8-64, uint8-64 and bool", descr, why);
     return -1;
 }
 
@@ -274,7 +275,7 @@ static int parse_entry(Lexer *L, NpyHeader *h, unsigned *seen)
         return parse_shape(L, h);
     skip_ws(L);
     if (L->pos < L->n && L->s[L->pos] == '[') {
-        diag_file(L->err, L->name, "unsupported dtype: structured (record) arrays are not supported");
+        err_file(L->err, L->name, "unsupported dtype: structured (record) arrays are not supported");
         return -1;
     }
     char descr[32];
@@ -303,7 +304,7 @@ static int parse_dict(Lexer *L, NpyHeader *h)
     static const char *const names[] = {"descr", "fortran_order", "shape"};
     for (int i = 0; i < 3; i++)
         if (!(seen & (1u << i))) {
-            diag_file(L->err, L->name, "malformed header: key '%s' is missing", names[i]);
+            err_file(L->err, L->name, "malformed header: key '%s' is missing", names[i]);
             return -1;
         }
     return 0;
@@ -360,7 +361,7 @@ int npy_header_parse(const unsigned char *buf, size_t len, const char *name, Npy
     if (npy_preamble(buf, len, name, &h->data_offset, err) != 0)
         return -1;
     if (h->data_offset > len) {
-        diag_file(err, name, "truncated header: it claims %zu bytes, the file has %zu",
+        err_file(err, name, "truncated header: it claims %zu bytes, the file has %zu",
                   h->data_offset, len);
         return -1;
     }
@@ -371,7 +372,7 @@ int npy_header_parse(const unsigned char *buf, size_t len, const char *name, Npy
     char shape[200];
     npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
     if (npy_shape_count(h->ndim, h->shape, &h->count) != 0 || h->count > SIZE_MAX / h->dtype.size) {
-        diag_file(err, name, "shape %s %s is too large to address", shape, type_word(&h->dtype));
+        err_file(err, name, "shape %s %s is too large to address", shape, type_word(&h->dtype));
         return -1;
     }
     h->nbytes = h->count * h->dtype.size;
@@ -385,10 +386,10 @@ int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, ntkc
     char shape[200];
     npy_shape_str(shape, sizeof shape, h->ndim, h->shape);
     if (avail < h->nbytes)
-        diag_file(err, name, "truncated: header says %s %s = %zu bytes, file has %zu", shape,
+        err_file(err, name, "truncated: header says %s %s = %zu bytes, file has %zu", shape,
                   type_word(&h->dtype), h->nbytes, avail);
     else
-        diag_file(err, name, "%zu trailing bytes: header says %s %s = %zu bytes, file has %zu",
+        err_file(err, name, "%zu trailing bytes: header says %s %s = %zu bytes, file has %zu",
                   avail - h->nbytes, shape, type_word(&h->dtype), h->nbytes, avail);
     return -1;
 }

@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 
-#include "diag.h"
 #include "npy.h"
 
 /* Prefix of the file that holds the magic, version and header length. */
@@ -49,9 +48,6 @@ void npy_shape_str(char *buf, size_t cap, size_t ndim, const size_t *shape);
 /* Product of shape (0 when any dimension is 0); 0 return = ok, -1 = overflow. */
 int npy_shape_count(size_t ndim, const size_t *shape, size_t *count);
 
-/* Writes numpy.save's preamble + header for a C-order float64 array into buf
- * (cap >= NPY_WRITE_HEADER_MAX); returns its length, a multiple of 64. */
-#define NPY_WRITE_HEADER_MAX 512
-size_t npy_header_format(char *buf, size_t cap, size_t ndim, const size_t *shape);
+/* npy_header_format, the writer's header, is declared in ntkc_tool.h. */
 
 #endif

@@ -15,7 +15,8 @@
 
 #include "npy_header.h"
 #include "out_files.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 /* The directory part of path, for messages ("." when there is none). */
 static void dir_of(const char *path, char *dir, size_t cap)
@@ -34,17 +35,17 @@ static void create_failed(const char *path, int errnum, ntkc_error *err)
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
     if (errnum == ENOENT)
-        diag_file(err, path, "cannot write output: directory '%s' does not exist", dir);
+        err_file(err, path, "cannot write output: directory '%s' does not exist", dir);
     else if (errnum == ENOTDIR)
-        diag_file(err, path, "cannot write output: '%s' is not a directory", dir);
+        err_file(err, path, "cannot write output: '%s' is not a directory", dir);
     else if (errnum == EACCES || errnum == EPERM || errnum == EROFS)
-        diag_file(err, path, "cannot write output: directory '%s' is not writable (%s)", dir,
+        err_file(err, path, "cannot write output: directory '%s' is not writable (%s)", dir,
                   strerror(errnum));
     else
-        diag_file(err, path, "cannot write output: %s", strerror(errnum));
+        err_file(err, path, "cannot write output: %s", strerror(errnum));
 }
 
-/* Creates the temp file for path in its directory (temp_files.h: a short
+/* Creates the temp file for path in its directory (temp_file_create: a short
  * name, whatever the length of path's; registered for removal on a signal),
  * mode 0666 less the umask as numpy's files get, after refusing a path that
  * exists and is not a regular file. */
@@ -56,14 +57,14 @@ static int temp_create(const char *path, char *tmp, size_t cap, int *slot, ntkc_
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     if (dirlen >= (int)sizeof prefix) {
-        diag_file(err, path, "cannot write output: path too long");
+        err_file(err, path, "cannot write output: path too long");
         return -1;
     }
     snprintf(prefix, sizeof prefix, "%.*s", dirlen, path);
     int fd = temp_file_create(prefix, ".tmp", 0666, tmp, cap, slot);
     if (fd < 0) {
         if (errno == ENAMETOOLONG)
-            diag_file(err, path, "cannot write output: path too long");
+            err_file(err, path, "cannot write output: path too long");
         else
             create_failed(path, errno, err);
     }
@@ -88,7 +89,7 @@ static int plan_file(const char *path, size_t ndim, const size_t *shape, char *h
 {
     size_t count;
     if (ndim > NPY_MAX_DIMS) {
-        diag_file(err, path, "cannot write an array of rank %zu (at most %d)", ndim, NPY_MAX_DIMS);
+        err_file(err, path, "cannot write an array of rank %zu (at most %d)", ndim, NPY_MAX_DIMS);
         return -1;
     }
     *header_len = npy_header_format(header, NPY_WRITE_HEADER_MAX, ndim, shape);
@@ -96,7 +97,7 @@ static int plan_file(const char *path, size_t ndim, const size_t *shape, char *h
         *header_len + count * 8 > (uintmax_t)INTMAX_MAX) {
         char s[200];
         npy_shape_str(s, sizeof s, ndim, shape);
-        diag_file(err, path, "output shape %s is too large", s);
+        err_file(err, path, "output shape %s is too large", s);
         return -1;
     }
     *total = *header_len + count * 8;
@@ -136,7 +137,7 @@ int npy_write_f64(const char *path, size_t ndim, const size_t *shape, const doub
     if (!ok) {
         unlink(tmp);
         temp_files_forget(slot);
-        diag_file(err, path, "cannot write output: %s", strerror(saved));
+        err_file(err, path, "cannot write output: %s", strerror(saved));
         return -1;
     }
     char *tmps[1] = {tmp};
@@ -159,7 +160,7 @@ NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_
         return NULL;
     NpyOut *o = calloc(1, sizeof *o);
     if (o == NULL || strlen(path) >= sizeof o->path) {
-        diag_file(err, path, "cannot write output: %s", o ? "path too long" : "out of memory");
+        err_file(err, path, "cannot write output: %s", o ? "path too long" : "out of memory");
         free(o);
         return NULL;
     }
@@ -186,7 +187,7 @@ NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_
             o->map = NULL;
         }
     }
-    diag_file(err, path, "%s a %zu-byte output file failed: %s", step, total, strerror(errno));
+    err_file(err, path, "%s a %zu-byte output file failed: %s", step, total, strerror(errno));
     npy_out_abort(o);
     return NULL;
 }
@@ -218,14 +219,14 @@ int npy_out_commit_all(NpyOut *const *outs, size_t n, ntkc_error *err)
             o->fd = -1;
         }
         if (rc != 0 && err->code == NTKC_OK)
-            diag_file(err, o->path, "cannot write output: %s", strerror(errno));
+            err_file(err, o->path, "cannot write output: %s", strerror(errno));
         tmps[k] = o->tmp, paths[k] = o->path, slots[k] = o->slot;
         k++;
     }
     int rc;
     if (err->code != NTKC_OK || k < want) {
         if (err->code == NTKC_OK)
-            diag_internal(err, "npy_out_commit_all: too many outputs");
+            err_internal(err, "npy_out_commit_all: too many outputs");
         for (size_t i = 0; i < k; i++) {
             unlink(tmps[i]);
             temp_files_forget(slots[i]);

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "temp_files.h"
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 static const char *kind_name(mode_t m)
 {
@@ -24,7 +25,7 @@ static const char *kind_name(mode_t m)
 
 static void refuse_kind(const char *path, mode_t m, ntkc_error *err)
 {
-    diag_file(err, path, "cannot write output: it is a %s, not a regular file%s", kind_name(m),
+    err_file(err, path, "cannot write output: it is a %s, not a regular file%s", kind_name(m),
               S_ISLNK(m) ? " (name the file it points to)" : "");
 }
 
@@ -139,7 +140,7 @@ static int put_one(const char *tmp, const char *path, char *bak, size_t bak_size
         }
         break;
     }
-    diag_file(err, path, "cannot write output: %s", strerror(errno));
+    err_file(err, path, "cannot write output: %s", strerror(errno));
     return -1;
 }
 
@@ -159,7 +160,7 @@ int out_replace_all(char *const *tmps, const int *slots, const char *const *path
     Done done[MAX] = {DONE_NOTHING};
     char bak[MAX][PATH_MAX + 8];
     if (n > MAX) {
-        diag_internal(err, "out_replace_all: %zu outputs (at most %d)", n, MAX);
+        err_internal(err, "out_replace_all: %zu outputs (at most %d)", n, MAX);
         return -1;
     }
     temp_files_defer_signals();

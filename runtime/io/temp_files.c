@@ -1,4 +1,4 @@
-#include "temp_files.h"
+#include "ntkc_tool.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,12 +3,13 @@
 #include <stdlib.h>
 
 #include "jit_internal.h"
+#include "ntkc_err.h"
 
 JitModule *jit_compile(JitBackend backend, const char *source, const char *source_name, ntkc_error *err)
 {
     JitModule *m = calloc(1, sizeof *m);
     if (m == NULL) {
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return NULL;
     }
     m->backend = backend;

@@ -4,7 +4,7 @@
 #ifndef NTKC_JIT_H
 #define NTKC_JIT_H
 
-#include "diag.h"
+#include "ntkc_err.h"
 
 typedef enum JitBackend { JIT_TCC = 0, JIT_CC = 1 } JitBackend;
 

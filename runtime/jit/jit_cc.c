@@ -31,7 +31,8 @@
 
 #include "jit.h"
 #include "jit_internal.h"
-#include "temp_files.h"
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 extern char **environ;
 
@@ -132,10 +133,10 @@ static int open_cache_dir(const char *dir, ntkc_error *err)
     struct stat st;
     if (fd < 0) {
         if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
-            diag_user(err, "the code cache %s is a symbolic link: refusing to use it (set NTKC_CACHE_DIR to a "
+            err_user(err, "the code cache %s is a symbolic link: refusing to use it (set NTKC_CACHE_DIR to a "
                            "directory of your own)", dir);
         else
-            diag_user(err, "cannot use the code cache %s: %s (set NTKC_CACHE_DIR to a directory of your own)", dir,
+            err_user(err, "cannot use the code cache %s: %s (set NTKC_CACHE_DIR to a directory of your own)", dir,
                       strerror(errno));
         return -1;
     }
@@ -147,7 +148,7 @@ static int open_cache_dir(const char *dir, ntkc_error *err)
     else if (st.st_mode & (S_IWGRP | S_IWOTH))
         why = "it is writable by group or others";
     if (why) {
-        diag_user(err, "the code cache %s: %s; refusing to load code from it (set NTKC_CACHE_DIR to a directory of "
+        err_user(err, "the code cache %s: %s; refusing to load code from it (set NTKC_CACHE_DIR to a directory of "
                        "your own, mode 0700)", dir, why);
         close(fd);
         return -1;
@@ -279,7 +280,7 @@ static int run_cc(const char *src_path, const char *so_path, ntkc_error *err)
     argv[a] = NULL;
     pid_t pid;
     if (posix_spawnp(&pid, cc, NULL, NULL, argv, environ) != 0) {
-        diag_internal(err, "cannot run the system compiler '%s' (set CC, or use the tcc back end)", cc);
+        err_internal(err, "cannot run the system compiler '%s' (set CC, or use the tcc back end)", cc);
         return -1;
     }
     int status;
@@ -287,7 +288,7 @@ static int run_cc(const char *src_path, const char *so_path, ntkc_error *err)
         if (errno != EINTR)
             return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        diag_internal(err, "the system compiler failed on generated code");
+        err_internal(err, "the system compiler failed on generated code");
         return -1;
     }
     return 0;
@@ -308,18 +309,18 @@ static int compile_object(int dfd, const char *dir, const char *source, Bytes *o
     int src_slot, so_slot, rc = -1;
     int src_fd = temp_file_create(prefix, ".c", 0600, src_path, sizeof src_path, &src_slot);
     if (src_fd < 0) {
-        diag_internal(err, "cannot create a temp file in the code cache %s: %s", dir, strerror(errno));
+        err_internal(err, "cannot create a temp file in the code cache %s: %s", dir, strerror(errno));
         return -1;
     }
     int so_fd = temp_file_create(prefix, ".so", 0700, so_path, sizeof so_path, &so_slot);
     if (so_fd < 0) {
-        diag_internal(err, "cannot create a temp file in the code cache %s: %s", dir, strerror(errno));
+        err_internal(err, "cannot create a temp file in the code cache %s: %s", dir, strerror(errno));
     } else {
         close(so_fd);
         if (write_all(src_fd, source, strlen(source)) != 0)
-            diag_internal(err, "cannot write %s: %s", src_path, strerror(errno));
+            err_internal(err, "cannot write %s: %s", src_path, strerror(errno));
         else if (run_cc(src_path, so_path, err) == 0 && read_own_file(dfd, base_name(so_path), 0, obj) != 0)
-            diag_internal(err, "cannot read the compiled object %s", so_path);
+            err_internal(err, "cannot read the compiled object %s", so_path);
         else
             rc = err->code == NTKC_OK ? 0 : -1;
         unlink(so_path);
@@ -358,7 +359,7 @@ int jit_cc_compile(JitModule *m, const char *source, const char *source_name, nt
 {
     char dir[PATH_MAX], name[40], why[512] = "";
     if (cache_path(dir, sizeof dir) != 0) {
-        diag_user(err, "the code cache path is too long (set NTKC_CACHE_DIR)");
+        err_user(err, "the code cache path is too long (set NTKC_CACHE_DIR)");
         return -1;
     }
     int dfd = open_cache_dir(dir, err);
@@ -368,7 +369,7 @@ int jit_cc_compile(JitModule *m, const char *source, const char *source_name, nt
     char *key = cache_key(source, &key_len);
     if (key == NULL) {
         close(dfd);
-        diag_internal(err, "out of memory");
+        err_internal(err, "out of memory");
         return -1;
     }
     snprintf(name, sizeof name, "%016llx.jit", (unsigned long long)fnv1a(0xcbf29ce484222325ULL, key, key_len));
@@ -384,7 +385,7 @@ int jit_cc_compile(JitModule *m, const char *source, const char *source_name, nt
         if (m->dl != NULL)
             store_entry(dfd, dir, name, key, key_len, &obj);
         else
-            diag_internal(err, "cannot load the compiled code for %s: %s", source_name, why);
+            err_internal(err, "cannot load the compiled code for %s: %s", source_name, why);
     }
     free(entry.p);
     free(obj.p);

@@ -3,6 +3,7 @@
 #define NTKC_JIT_INTERNAL_H
 
 #include "jit.h"
+#include "ntkc.h"
 
 struct TCCState;
 

@@ -14,6 +14,7 @@
 #include "host_prims.h"
 #include "jit.h"
 #include "jit_internal.h"
+#include "ntkc_err.h"
 
 static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -25,7 +26,7 @@ typedef struct TccCompile {
 static void tcc_report(void *opaque, const char *msg)
 {
     TccCompile *c = opaque;
-    diag_internal(c->err, "generated code for %s does not compile: %s", c->source_name, msg);
+    err_internal(c->err, "generated code for %s does not compile: %s", c->source_name, msg);
 }
 
 /* tcc_relocate lost its second argument upstream after 0.9.27: one call site. */
@@ -62,7 +63,7 @@ static int check_free_fds(int need, ntkc_error *err)
     while (got > 0)
         close(fds[--got]);
     if (saved == EMFILE || saved == ENFILE) {
-        diag_user(err, "out of file descriptors (%s): libtcc needs %d free to load libm; raise the open-file limit "
+        err_user(err, "out of file descriptors (%s): libtcc needs %d free to load libm; raise the open-file limit "
                        "(ulimit -n)",
                   strerror(saved), need);
         return -1;
@@ -79,7 +80,7 @@ int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, n
     pthread_mutex_lock(&tcc_lock);
     TCCState *s = tcc_new();
     if (s == NULL) {
-        diag_internal(err, "libtcc: cannot create a compiler state");
+        err_internal(err, "libtcc: cannot create a compiler state");
         goto out;
     }
     tcc_set_error_func(s, &ctx, tcc_report);
@@ -89,15 +90,15 @@ int jit_tcc_compile(JitModule *m, const char *source, const char *source_name, n
     if (tcc_compile_string(s, source) != 0)
         goto out;
     if (add_host_primitives(s) != 0) {
-        diag_internal(err, "libtcc: cannot register the block primitives");
+        err_internal(err, "libtcc: cannot register the block primitives");
         goto out;
     }
     if (tcc_add_library(s, "m") != 0) {
-        diag_internal(err, "libtcc: cannot find libm");
+        err_internal(err, "libtcc: cannot find libm");
         goto out;
     }
     if (relocate(s) < 0) {
-        diag_internal(err, "libtcc: relocation of %s failed", source_name);
+        err_internal(err, "libtcc: relocation of %s failed", source_name);
         goto out;
     }
     m->tcc = s;
@@ -108,7 +109,7 @@ out:
         tcc_delete(s);
     pthread_mutex_unlock(&tcc_lock);
     if (!ok && err->code == NTKC_OK)
-        diag_internal(err, "libtcc failed on %s", source_name);
+        err_internal(err, "libtcc failed on %s", source_name);
     return ok ? 0 : -1;
 }
 

@@ -1,5 +1,6 @@
-/* Gradient-flow MSE predictions of infinite ensembles; formulas in predict.h. */
-#include "predict.h"
+/* Gradient-flow MSE predictions of infinite ensembles; formulas in ntkc_tool.h (predict_gd_mse). */
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -25,12 +26,12 @@ static double *alloc_matrix(size_t rows, size_t cols, ntkc_error *err)
 {
     size_t count = rows * cols;
     if (cols != 0 && count / cols != rows) {
-        diag_user(err, "prediction: a %zu×%zu matrix does not fit in memory", rows, cols);
+        err_user(err, "prediction: a %zu×%zu matrix does not fit in memory", rows, cols);
         return NULL;
     }
     double *p = malloc((count ? count : 1) * sizeof *p);
     if (p == NULL)
-        diag_user(err, "prediction: out of memory allocating a %zu×%zu matrix", rows, cols);
+        err_user(err, "prediction: out of memory allocating a %zu×%zu matrix", rows, cols);
     return p;
 }
 
@@ -39,7 +40,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < cols; j++)
             if (!isfinite(a[i * cols + j])) {
-                diag_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i, j, a[i * cols + j]);
+                err_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i, j, a[i * cols + j]);
                 return err->code;
             }
     return NTKC_OK;
@@ -49,7 +50,7 @@ static int check_times(const double *times, size_t ntimes, ntkc_error *err)
 {
     for (size_t i = 0; i < ntimes; i++)
         if (isnan(times[i]) || times[i] < 0) {
-            diag_user(err, "prediction time %zu is %g: times must be >= 0 (inf = trained to convergence)",
+            err_user(err, "prediction time %zu is %g: times must be >= 0 (inf = trained to convergence)",
                       i, times[i]);
             return err->code;
         }
@@ -62,25 +63,25 @@ static int make_problem(const PredictInput *in, PredictKernel kind, int want_cov
     int ntk = kind == PREDICT_NTK;
     const double *g_tt = ntk ? in->ntk_tt : in->nngp_tt, *g_st = ntk ? in->ntk_st : in->nngp_st;
     if (kind != PREDICT_NTK && kind != PREDICT_NNGP)
-        diag_internal(err, "prediction: unknown kernel kind %d", (int)kind);
+        err_internal(err, "prediction: unknown kernel kind %d", (int)kind);
     else if (in->y == NULL || g_tt == NULL || (in->m > 0 && g_st == NULL))
-        diag_internal(err, "prediction: the %s kernels or the targets are missing", ntk ? "NTK" : "NNGP");
+        err_internal(err, "prediction: the %s kernels or the targets are missing", ntk ? "NTK" : "NNGP");
     else if (want_cov && in->m > 0 && (in->nngp_tt == NULL || in->nngp_st == NULL || in->nngp_ss == NULL))
-        diag_internal(err, "prediction: the covariance needs the train-train, test-train and test-test NNGP");
+        err_internal(err, "prediction: the covariance needs the train-train, test-train and test-test NNGP");
     if (err->code)
         return err->code;
     if (in->n == 0 || in->k == 0) {
-        diag_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)",
+        err_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)",
                   in->n, in->k);
         return err->code;
     }
     if (in->n > INT_MAX || in->m > INT_MAX || in->k > INT_MAX) {
-        diag_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed BLAS's limit %d",
+        err_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed BLAS's limit %d",
                   in->n, in->m, in->k, INT_MAX);
         return err->code;
     }
     if (!isfinite(in->reg) || in->reg < 0) {
-        diag_user(err, "regularisation --reg is %g: it must be a finite number >= 0", in->reg);
+        err_user(err, "regularisation --reg is %g: it must be a finite number >= 0", in->reg);
         return err->code;
     }
     size_t n = in->n, m = in->m;
@@ -159,7 +160,7 @@ static int eigen_init(const Problem *p, int want_cov, Eigen *e, ntkc_error *err)
     int n = (int)p->n, m = (int)p->m, k = (int)p->k;
     *e = (Eigen){0};
     if (1.0 + 6.0 * n + 2.0 * n * (double)n > INT_MAX) {
-        diag_user(err, "finite-time prediction with %d training points exceeds LAPACK's 32-bit workspace "
+        err_user(err, "finite-time prediction with %d training points exceeds LAPACK's 32-bit workspace "
                        "(at most 32767 points); ask for t = inf instead", n);
         return err->code;
     }
@@ -176,9 +177,9 @@ static int eigen_init(const Problem *p, int want_cov, Eigen *e, ntkc_error *err)
     lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'L', n, e->v, n, e->lambda);
     if (info != 0) {
         if (info == LAPACK_WORK_MEMORY_ERROR)
-            diag_user(err, "prediction: out of memory in the eigendecomposition of %d training points", n);
+            err_user(err, "prediction: out of memory in the eigendecomposition of %d training points", n);
         else
-            diag_internal(err, "eigendecomposition of the train-train %s failed (dsyevd info %d)",
+            err_internal(err, "eigendecomposition of the train-train %s failed (dsyevd info %d)",
                           kernel_name(p), (int)info);
         return err->code;
     }
@@ -281,10 +282,10 @@ static double *train_cholesky(const Problem *p, ntkc_error *err)
     if (info == 0)
         info = LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'L', n, l, n, anorm, &rcond);
     if (info < 0) {
-        diag_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", kernel_name(p),
+        err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", kernel_name(p),
                       (int)info);
     } else if (info > 0 || rcond < DBL_EPSILON) {
-        diag_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
+        err_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
                        "is undefined; regularise it, e.g. --reg 1e-6 (relative to its mean diagonal), or "
                        "ask for finite times",
                   kernel_name(p), info > 0 ? "" : ": reciprocal condition number below machine epsilon");
@@ -330,7 +331,7 @@ static int infinite_cov_ntk(const Problem *p, const double *l, double *cov, ntkc
         transpose(p->g_st, p->m, p->n, bt);
         lapack_int info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', n, m, l, n, bt, m);
         if (info != 0)
-            diag_internal(err, "Cholesky solve with the train-train NTK failed (info %d)", (int)info);
+            err_internal(err, "Cholesky solve with the train-train NTK failed (info %d)", (int)info);
     }
     if (!err->code) {
         transpose(p->k_st, p->m, p->n, kts);
@@ -355,7 +356,7 @@ static int predict_infinite(const Problem *p, double *mean, double *cov, ntkc_er
         memcpy(x, p->y, p->n * p->k * sizeof *x);
         lapack_int info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', n, k, l, n, x, k);
         if (info != 0)
-            diag_internal(err, "Cholesky solve with the train-train %s failed (info %d)", kernel_name(p),
+            err_internal(err, "Cholesky solve with the train-train %s failed (info %d)", kernel_name(p),
                           (int)info);
         else
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0, p->g_st, n, x, k, 0.0, mean, k);
@@ -371,7 +372,7 @@ static int check_output(const double *a, size_t count, const char *what, ntkc_er
 {
     for (size_t i = 0; i < count; i++)
         if (!isfinite(a[i])) {
-            diag_user(err, "the predicted %s overflowed (entry %zu is %g); rescale the kernels or targets",
+            err_user(err, "the predicted %s overflowed (entry %zu is %g); rescale the kernels or targets",
                       what, i, a[i]);
             return err->code;
         }
@@ -382,7 +383,7 @@ int predict_gd_mse(const PredictInput *in, PredictKernel kind, const double *tim
                    double *mean, double *cov, ntkc_error *err)
 {
     if (in == NULL || (ntimes > 0 && (times == NULL || mean == NULL))) {
-        diag_internal(err, "predict_gd_mse: missing input, times or mean");
+        err_internal(err, "predict_gd_mse: missing input, times or mean");
         return err->code;
     }
     Problem p;

@@ -1,5 +1,6 @@
-/* Gradient flow on MSE from given initial outputs; formulas in predict_fx0.h. */
-#include "predict_fx0.h"
+/* Gradient flow on MSE from given initial outputs; formulas in ntkc_tool.h (predict_gd_mse_from). */
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -10,13 +11,13 @@ static int check_fx0(const double *a, size_t rows, size_t k, const char *what, n
 {
     for (size_t i = 0; a && i < rows * k; i++)
         if (!isfinite(a[i])) {
-            diag_user(err, "%s[%zu][%zu] is %g: initial outputs must be finite", what, i / k, i % k, a[i]);
+            err_user(err, "%s[%zu][%zu] is %g: initial outputs must be finite", what, i / k, i % k, a[i]);
             return err->code;
         }
     return NTKC_OK;
 }
 
-/* The shift predict_gd_mse adds to the diagonal (predict.h). */
+/* The shift predict_gd_mse adds to the diagonal (ntkc_tool.h). */
 static double diagonal_shift(const PredictInput *in)
 {
     if (in->reg_absolute)
@@ -32,25 +33,25 @@ int predict_gd_mse_from(const PredictInput *in, const double *fx0_train, const d
 {
     if (in == NULL || in->ntk_tt == NULL || in->y == NULL || (in->m > 0 && in->ntk_st == NULL) ||
         (ntimes > 0 && (times == NULL || f_test == NULL))) {
-        diag_internal(err, "predict_gd_mse_from: missing kernels, targets, times or outputs");
+        err_internal(err, "predict_gd_mse_from: missing kernels, targets, times or outputs");
         return err->code;
     }
     size_t n = in->n, m = in->m, k = in->k, rows = m + n;
     if (n == 0 || k == 0) {
-        diag_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)", n, k);
+        err_user(err, "prediction needs at least one training point and one output (got n=%zu, k=%zu)", n, k);
         return err->code;
     }
     if (check_fx0(fx0_train, n, k, "initial train outputs fx0_train", err) ||
         check_fx0(fx0_test, m, k, "initial test outputs fx0_test", err))
         return err->code;
     if (rows < n || rows > SIZE_MAX / n / sizeof(double) || rows > SIZE_MAX / k / sizeof(double) / (ntimes + 1)) {
-        diag_user(err, "prediction: %zu test and %zu training points do not fit in memory", m, n);
+        err_user(err, "prediction: %zu test and %zu training points do not fit in memory", m, n);
         return err->code;
     }
     double *stacked = malloc(rows * n * sizeof *stacked), *resid = malloc(n * k * sizeof *resid);
     double *out = malloc((ntimes ? ntimes : 1) * rows * k * sizeof *out);
     if (stacked == NULL || resid == NULL || out == NULL) {
-        diag_user(err, "prediction: out of memory for %zu test and %zu training points", m, n);
+        err_user(err, "prediction: out of memory for %zu test and %zu training points", m, n);
         free(stacked), free(resid), free(out);
         return err->code;
     }

@@ -1,5 +1,6 @@
 /* Class labels → one-hot targets, and the metrics of a prediction. */
-#include "predict.h"
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 #include <math.h>
 #include <string.h>
@@ -8,11 +9,11 @@ static int check_label(const double *labels, size_t i, double limit, ntkc_error 
 {
     double v = labels[i];
     if (!isfinite(v) || v < 0 || v != floor(v)) {
-        diag_user(err, "label %zu is %g: class labels must be integers >= 0", i, v);
+        err_user(err, "label %zu is %g: class labels must be integers >= 0", i, v);
         return err->code;
     }
     if (v >= limit) {
-        diag_user(err, "label %zu is %g: at most %.0f classes (labels 0..%.0f)", i, v, limit, limit - 1);
+        err_user(err, "label %zu is %g: at most %.0f classes (labels 0..%.0f)", i, v, limit, limit - 1);
         return err->code;
     }
     return NTKC_OK;
@@ -28,7 +29,7 @@ int predict_class_count(const double *labels, size_t n, size_t *k_out, ntkc_erro
             max = labels[i];
     }
     if (n == 0) {
-        diag_user(err, "no labels: cannot count classes");
+        err_user(err, "no labels: cannot count classes");
         return err->code;
     }
     *k_out = (size_t)max + 1;

@@ -1,5 +1,6 @@
-/* The function-space training ODE with GSL's odeiv2; equations in predict_ode.h. */
-#include "predict_ode.h"
+/* The function-space training ODE with GSL's odeiv2; equations in ntkc_tool.h (predict_ode). */
+#include "ntkc_tool.h"
+#include "ntkc_err.h"
 
 #include <cblas.h>
 #include <gsl/gsl_errno.h>
@@ -84,7 +85,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
 {
     for (size_t i = 0; a && i < rows * cols; i++)
         if (!isfinite(a[i])) {
-            diag_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i / cols, i % cols, a[i]);
+            err_user(err, "%s[%zu][%zu] is %g: entries must be finite", what, i / cols, i % cols, a[i]);
             return err->code;
         }
     return NTKC_OK;
@@ -93,29 +94,29 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
 static int check_request(const PredictOde *p, const double *times, size_t ntimes, ntkc_error *err)
 {
     if (p->g_tt == NULL || p->y == NULL || (p->m > 0 && p->g_st == NULL) || (ntimes > 0 && times == NULL)) {
-        diag_internal(err, "predict_ode: missing kernels, targets or times");
+        err_internal(err, "predict_ode: missing kernels, targets or times");
         return err->code;
     }
     if (p->n == 0 || p->k == 0 || p->n > INT_MAX || p->m > INT_MAX || p->k > INT_MAX) {
-        diag_user(err, "ODE prediction needs 1..%d training points and outputs (got n=%zu, m=%zu, k=%zu)", INT_MAX,
+        err_user(err, "ODE prediction needs 1..%d training points and outputs (got n=%zu, m=%zu, k=%zu)", INT_MAX,
                   p->n, p->m, p->k);
         return err->code;
     }
     if (p->loss != PREDICT_LOSS_MSE && p->loss != PREDICT_LOSS_XENT) {
-        diag_internal(err, "predict_ode: unknown loss %d", (int)p->loss);
+        err_internal(err, "predict_ode: unknown loss %d", (int)p->loss);
         return err->code;
     }
     if (!(p->learning_rate > 0) || !isfinite(p->learning_rate)) {
-        diag_user(err, "the learning rate is %g: it must be a finite number > 0", p->learning_rate);
+        err_user(err, "the learning rate is %g: it must be a finite number > 0", p->learning_rate);
         return err->code;
     }
     if (p->momentum_on && !(p->momentum >= 0 && p->momentum < 1)) {
-        diag_user(err, "the momentum is %g: it must be in [0, 1)", p->momentum);
+        err_user(err, "the momentum is %g: it must be in [0, 1)", p->momentum);
         return err->code;
     }
     for (size_t i = 0; i < ntimes; i++)
         if (!(times[i] >= 0) || isinf(times[i])) {
-            diag_user(err, "prediction time %g: the training ODE needs finite times >= 0 (training on %s "
+            err_user(err, "prediction time %g: the training ODE needs finite times >= 0 (training on %s "
                            "has no closed form at t = inf)", times[i],
                       p->loss == PREDICT_LOSS_XENT ? "cross-entropy" : "MSE with momentum");
             return err->code;
@@ -157,7 +158,7 @@ static int integrate(const PredictOde *p, System *sys, double *state, const doub
     gsl_odeiv2_driver *d = gsl_odeiv2_driver_alloc_y_new(&gsys, gsl_odeiv2_step_rk8pd, 1e-6,
                                                            rtol * output_scale(p), rtol);
     if (order == NULL || d == NULL) {
-        diag_user(err, "ODE prediction: out of memory for a state of %zu values", dim);
+        err_user(err, "ODE prediction: out of memory for a state of %zu values", dim);
         free(order);
         if (d)
             gsl_odeiv2_driver_free(d);
@@ -173,10 +174,10 @@ static int integrate(const PredictOde *p, System *sys, double *state, const doub
         double target = times[i] * scale;
         int status = target > tau ? gsl_odeiv2_driver_apply(d, &tau, target, state) : GSL_SUCCESS;
         if (status == GSL_EBADFUNC)
-            diag_user(err, "ODE prediction: the loss gradient overflowed before time %g (outputs diverging?)",
+            err_user(err, "ODE prediction: the loss gradient overflowed before time %g (outputs diverging?)",
                       times[i]);
         else if (status != GSL_SUCCESS)
-            diag_user(err, "ODE prediction: the integrator could not reach time %g within %d steps to relative "
+            err_user(err, "ODE prediction: the integrator could not reach time %g within %d steps to relative "
                            "tolerance %g (%s); the problem is too stiff for it or the time too long",
                       times[i], MAX_STEPS, rtol, gsl_strerror(status));
         if (err->code)
@@ -199,7 +200,7 @@ int predict_ode(const PredictOde *p, const double *times, size_t ntimes, double 
                 PredictOdeStats *stats, ntkc_error *err)
 {
     if (p == NULL || (ntimes > 0 && p->m > 0 && f_test == NULL)) {
-        diag_internal(err, "predict_ode: missing request or outputs");
+        err_internal(err, "predict_ode: missing request or outputs");
         return err->code;
     }
     if (check_request(p, times, ntimes, err))
@@ -212,7 +213,7 @@ int predict_ode(const PredictOde *p, const double *times, size_t ntimes, double 
     double *state = calloc(dim, sizeof *state);
     sys.grad = malloc(sys.nk * sizeof *sys.grad);
     if (state == NULL || sys.grad == NULL) {
-        diag_user(err, "ODE prediction: out of memory for a state of %zu values", dim);
+        err_user(err, "ODE prediction: out of memory for a state of %zu values", dim);
     } else {
         for (size_t i = 0; i < sys.nk; i++)
             state[i] = p->fx0_train ? p->fx0_train[i] : 0.0;

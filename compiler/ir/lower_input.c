@@ -1,0 +1,93 @@
+/* Lowering of the input declaration: `input vector(D)`, `image(H, W, C)`,
+ * `sequence(L, C)` (a 1-row image) and `graph(F, normalize)`, placed before
+ * the first layer; it sets the shape the first layer reads. */
+#include <string.h>
+
+#include "editdist.h"
+#include "lower_internal.h"
+
+typedef struct InputKind {
+    const char *name;
+    int nargs;
+    ParamSpec spec[3];
+} InputKind;
+
+static const InputKind input_kinds[] = {
+    {"image", 3,
+     {{"height", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"width", 0, 1, SHOWN_MAX, 1, 1, NULL},
+      {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+    {"sequence", 2, {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+    {"vector", 1, {{"dim", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+    {"graph", 2, {{"features", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"normalize", 1, 0, 1, 1, 0, lower_bool_names}}},
+};
+
+static int input_placement(Lower *L, const Stmt *s, int depth)
+{
+    if (depth > 0) {
+        diag_at(L->err, s->pos, L->src, "'input' is only allowed at net level, not inside a block");
+        return 0;
+    }
+    if (L->input_given) {
+        diag_at(L->err, s->pos, L->src, "'input' given twice in net '%s' (first at %s)", L->net->name,
+                lower_pos_str(L, L->input.pos));
+        return 0;
+    }
+    if (L->seen_layer) {
+        diag_at(L->err, s->pos, L->src, "'input' must come before the first layer of net '%s'", L->net->name);
+        return 0;
+    }
+    return 1;
+}
+
+int lower_input(Lower *L, const Stmt *s, int depth)
+{
+    if (!input_placement(L, s, depth))
+        return 0;
+    const InputKind *kind = NULL;
+    int best = 3;
+    const char *near = NULL;
+    for (size_t i = 0; i < sizeof input_kinds / sizeof input_kinds[0]; i++) {
+        if (strcmp(input_kinds[i].name, s->u.input.kind) == 0)
+            kind = &input_kinds[i];
+        int d = edit_distance(s->u.input.kind, input_kinds[i].name, 2);
+        if (d < best)
+            best = d, near = input_kinds[i].name;
+    }
+    if (kind == NULL) {
+        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: image, sequence, vector, graph)",
+                s->u.input.kind, near ? arena_printf(L->a, "; did you mean '%s'?", near) : "");
+        return 0;
+    }
+    /* The argument binder reads layer statements; present the input as one. */
+    Stmt as_layer = {.kind = STMT_LAYER, .pos = s->pos};
+    as_layer.u.layer.name = arena_printf(L->a, "input %s", kind->name);
+    as_layer.u.layer.args = s->u.input.args;
+    Bound b;
+    if (!lower_bind_args(L, &as_layer, kind->spec, kind->nargs, &b))
+        return 0;
+    IrInput in = {.pos = s->pos};
+    if (strcmp(kind->name, "vector") == 0) {
+        in.kind = IR_INPUT_VECTOR;
+        in.dim = (size_t)b.v[0];
+    } else if (strcmp(kind->name, "graph") == 0) { /* lower_graph.c */
+        in.kind = IR_INPUT_GRAPH;
+        in.dim = (size_t)b.v[0];
+        in.raw_gram = b.v[1] == 0;
+    } else {
+        int seq = strcmp(kind->name, "sequence") == 0;
+        in.kind = IR_INPUT_IMAGE;
+        in.sequence = seq;
+        in.h = seq ? 1 : (size_t)b.v[0];
+        in.w = (size_t)b.v[seq ? 0 : 1];
+        in.c = (size_t)b.v[seq ? 1 : 2];
+        if ((double)in.h * (double)in.w * (double)in.c > 1e12) {
+            diag_at(L->err, s->pos, L->src, "input of %zu×%zu×%zu values is too large", in.h, in.w, in.c);
+            return 0;
+        }
+        in.dim = in.h * in.w * in.c;
+        L->shape = (IrShape){in.h, in.w, 1};
+    }
+    L->input = in;
+    L->input_given = 1;
+    return 1;
+}

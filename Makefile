@@ -43,7 +43,7 @@ INC.runtime/shlib     := include
 # The CLI (and ntkc-mpi): the public header and the tool header, nothing else.
 INC.cli               := include runtime/tool
 # Kernel-time C compiles alone (its files include only each other).
-INC.compiler/kernel_c :=
+INC.compiler/kernel_c := compiler/abi
 ROOMS     := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.h runtime/*/*.h))))
 INC.ALL   := include $(ROOMS)
 INC.tests := $(INC.ALL)

@@ -117,19 +117,39 @@ typedef enum ntkc_predict_kernel {
     NTKC_PREDICT_NNGP = 1 /* only the last layer trained: the NNGP posterior */
 } ntkc_predict_kernel;
 
+typedef enum ntkc_predict_loss {
+    NTKC_LOSS_MSE = 0, /* ‖f − y‖²/(2·n·k): closed forms */
+    NTKC_LOSS_XENT = 1 /* softmax cross-entropy −Σ y·log softmax(f)/(n·k): the training ODE */
+} ntkc_predict_loss;
+
 typedef struct ntkc_predict_options {
     ntkc_predict_kernel kernel;
     double reg;             /* >= 0, relative to the training kernel's mean diagonal */
     ntkc_eval_options eval; /* threads, tile and progress of the kernel computations;
                                progress counts the entries of all of them together */
     int reg_absolute;       /* 1: reg is added to the diagonal as it is (neural-tangents'
-                               diag_reg_absolute_scale=True); last, so the layout
-                               before it is unchanged */
+                               diag_reg_absolute_scale=True) */
+    /* Fields below were appended (the layout before them is unchanged); all
+     * zero = the ensemble trained on MSE, as before. Any of fx0_*, XENT or
+     * momentum_on makes the outputs those of one network (no cov); XENT and
+     * momentum_on integrate the training ODE (finite times only, reg 0;
+     * runtime/predict_ode.h has the equations), docs/predict.md. */
+    const double *fx0_train; /* n×k outputs of one network at t = 0 on x_train, or NULL (zeros) */
+    const double *fx0_test;  /* m×k on x_test, or NULL (zeros) */
+    ntkc_predict_loss loss;
+    int momentum_on;         /* 1: gradient descent with heavy-ball momentum */
+    double momentum;         /* μ in [0, 1), with momentum_on */
+    double learning_rate;    /* η > 0 of the momentum ODE (times count steps of η); 0 = 1;
+                                only with momentum_on */
+    double *train_mean;      /* ntimes×n×k: the outputs on x_train as well, or NULL */
 } ntkc_predict_options;
 
 typedef struct ntkc_predict_stats {
     double kernel_seconds; /* computing the kernels */
-    double solve_seconds;  /* eigendecomposition or Cholesky, and the products */
+    double solve_seconds;  /* eigendecomposition or Cholesky, and the products; or the ODE */
+    /* Appended: the training ODE's work (0 without it). */
+    size_t ode_steps;      /* accepted and rejected steps of the integrator */
+    size_t ode_evals;      /* evaluations of −Θ·∇L */
 } ntkc_predict_stats;
 
 /* x_train n×dim, y_train n×k, x_test m×dim: row-major doubles, rows as

@@ -41,7 +41,18 @@ class EvalOptions(Structure):
 class PredictOptions(Structure):
     """``ntkc_predict_options``."""
 
-    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int)]
+    # Fields after reg_absolute were appended in C (the layout before them is unchanged).
+    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int),
+                ("fx0_train", POINTER(c_double)), ("fx0_test", POINTER(c_double)), ("loss", c_int),
+                ("momentum_on", c_int), ("momentum", c_double), ("learning_rate", c_double),
+                ("train_mean", POINTER(c_double))]
+
+
+class PredictStats(Structure):
+    """``ntkc_predict_stats``."""
+
+    _fields_ = [("kernel_seconds", c_double), ("solve_seconds", c_double), ("ode_steps", c_size_t),
+                ("ode_evals", c_size_t)]
 
 
 _DOUBLE_P = POINTER(c_double)

@@ -1,6 +1,8 @@
 /* ntkc predict: what the infinitely wide net, trained by gradient descent on
  * MSE, outputs on test data — the mean and covariance over initialisations —
- * through ntkc_predict, with test metrics when test targets are given. */
+ * or what one such network outputs (from fx0, on cross-entropy, with
+ * momentum), through ntkc_predict, with test metrics when test targets are
+ * given. Options are parsed as for kernel files (predict_request.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -111,7 +111,13 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * / n)·I (K_r likewise); runtime/predict.h has every formula.
  *
  * Finite times use one eigendecomposition of the training kernel (LAPACK
- * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation. */
+ * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation.
+ *
+ * Beyond the ensemble (options below, docs/predict.md): the outputs of one
+ * network from given initial outputs fx0 (neural-tangents' gradient_descent_mse
+ * predict_fn), and one network trained on softmax cross-entropy and/or with
+ * heavy-ball momentum (its gradient_descent: the function-space ODE, GSL's
+ * adaptive Runge–Kutta), from the same kernels as `ntkc predict --k-train`. */
 typedef enum ntkc_predict_kernel {
     NTKC_PREDICT_NTK = 0, /* gradient descent on all parameters (the default) */
     NTKC_PREDICT_NNGP = 1 /* only the last layer trained: the NNGP posterior */
@@ -164,8 +170,12 @@ typedef struct ntkc_predict_stats {
  * on x_test (one triangle) only for a covariance. User errors (code 1), found
  * before any kernel is computed where possible: non-finite inputs or targets,
  * negative or NaN times, reg < 0, dim not what the net takes, a graph net
- * (use ntkc_predict_graphs); afterwards, a training kernel that is singular
- * for t = ∞ (the message suggests a reg).
+ * (use ntkc_predict_graphs), options that do not go together (cov with fx0,
+ * XENT or momentum; reg with XENT or momentum; learning_rate without
+ * momentum; momentum outside [0, 1)), non-finite fx0; afterwards, a training
+ * kernel that is singular for t = ∞ (the message suggests a reg), t = ∞
+ * with XENT or momentum. With fx0, XENT or momentum, mean holds that
+ * network's outputs on x_test.
  * Returns 0 or the error code. */
 int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
                  size_t m, const double *x_test, size_t dim, const double *times, size_t ntimes,

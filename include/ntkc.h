@@ -108,7 +108,7 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * (Lee et al. 2019, eq. 15–16; not a Bayesian posterior). NTKC_PREDICT_NNGP:
  * only the readout is trained; at t = ∞ this is the Bayesian GP posterior,
  * mean K_st·K_r⁻¹·y, covariance K_ss − K_st·K_r⁻¹·K_ts. Θ_r = Θ_tt + reg·(tr Θ_tt
- * / n)·I (K_r likewise); runtime/predict.h has every formula.
+ * / n)·I (K_r likewise); runtime/predict/predict.h has every formula.
  *
  * Finite times use one eigendecomposition of the training kernel (LAPACK
  * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation.
@@ -139,7 +139,7 @@ typedef struct ntkc_predict_options {
      * zero = the ensemble trained on MSE, as before. Any of fx0_*, XENT or
      * momentum_on makes the outputs those of one network (no cov); XENT and
      * momentum_on integrate the training ODE (finite times only, reg 0;
-     * runtime/predict_ode.h has the equations), docs/predict.md. */
+     * runtime/predict/predict_ode.h has the equations), docs/predict.md. */
     const double *fx0_train; /* n×k outputs of one network at t = 0 on x_train, or NULL (zeros) */
     const double *fx0_test;  /* m×k on x_test, or NULL (zeros) */
     ntkc_predict_loss loss;
@@ -287,7 +287,7 @@ typedef enum ntkc_parameterization {
     NTKC_PARAM_NTK = 0, /* the NTK parameterization (the lazy regime as width grows) */
     NTKC_PARAM_MUP = 1  /* the maximal-update (mean-field) parameterization of Yang & Hu 2021, one
                            learning rate for every layer (abc-form, c = 0): features and the empirical
-                           NTK keep moving at every width. runtime/finite_net.h has its scalings. */
+                           NTK keep moving at every width. runtime/finite/finite_net.h has its scalings. */
 } ntkc_parameterization;
 
 typedef struct ntkc_train_options {

@@ -48,13 +48,6 @@ class PredictOptions(Structure):
                 ("train_mean", POINTER(c_double))]
 
 
-class PredictStats(Structure):
-    """``ntkc_predict_stats``."""
-
-    _fields_ = [("kernel_seconds", c_double), ("solve_seconds", c_double), ("ode_steps", c_size_t),
-                ("ode_evals", c_size_t)]
-
-
 _DOUBLE_P = POINTER(c_double)
 
 # name: (restype, argtypes)

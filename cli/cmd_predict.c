@@ -1,6 +1,8 @@
 /* ntkc predict: what the infinitely wide net, trained by gradient descent on
  * MSE, outputs on test data — the mean and covariance over initialisations —
- * through ntkc_predict, with test metrics when test targets are given. */
+ * or what one such network outputs (from fx0, on cross-entropy, with
+ * momentum), through ntkc_predict, with test metrics when test targets are
+ * given. Options are parsed as for kernel files (predict_request.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +23,9 @@ static const char help[] =
     "usage: ntkc predict NET.ntk --train X.npy --targets Y.npy --test Xt.npy --mean M.npy\n"
     "                    [--time T[,T...]] [--kernel ntk|nngp] [--reg R | --reg-abs R]\n"
     "                    [--cov C.npy] [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
-    "                    [--threads N] [--quiet]\n"
+    "                    [--threads N] [--quiet] [--train-mean P.npy]\n"
+    "                    [--fx0-train F.npy] [--fx0-test G.npy] [--loss mse|xent]\n"
+    "                    [--momentum MU] [--learning-rate ETA]\n"
     "       ntkc predict --k-train Ktt.npy --k-test Kst.npy ... (ntkc predict --k-train\n"
     "                    --help: prediction from precomputed kernels)\n"
     "       ntkc predict GRAPHNET.ntk --train train.txt [--targets Y.npy] --test test.txt\n"
@@ -30,7 +34,9 @@ static const char help[] =
     "The outputs on Xt of the infinitely wide net trained on (X, Y) by gradient\n"
     "descent (gradient flow) on the mean squared error for time T: their mean and,\n"
     "with --cov, covariance over random initialisations, as neural-tangents'\n"
-    "predict.gradient_descent_mse_ensemble defines them.\n"
+    "predict.gradient_descent_mse_ensemble defines them. With --fx0-*, --loss\n"
+    "xent or --momentum: the outputs of one network (docs/predict.md), as the\n"
+    "kernel-file form computes them from the same kernels.\n"
     "\n"
     "  --train X.npy          (n, d) training inputs; an image net also takes\n"
     "                         (n, H, W, C) arrays or (n, H·W·C) rows; a graph net\n"
@@ -61,6 +67,20 @@ static const char help[] =
     "                         (m, k) slice per time in the order given\n"
     "  --cov C.npy            the covariance between test points, float64 (m, m), or\n"
     "                         (T, m, m); the same for each of the k outputs\n"
+    "  --train-mean P.npy     what --mean holds, on the training inputs: (n, k) or\n"
+    "                         (T, n, k)\n"
+    "  --fx0-train F.npy      (n, k) outputs of one network at t = 0 on X, and\n"
+    "  --fx0-test G.npy       (m, k) on Xt: that network's outputs after training\n"
+    "                         (neural-tangents' gradient_descent_mse predict_fn;\n"
+    "                         missing ones are zero); no --cov\n"
+    "  --loss mse|xent        mse (default); xent: softmax cross-entropy\n"
+    "                         -sum y·log softmax(f) / (n·k), the training ODE\n"
+    "                         integrated by GSL's adaptive Runge-Kutta (finite times,\n"
+    "                         no --reg, no --cov; neural-tangents' gradient_descent)\n"
+    "  --momentum MU          gradient descent with heavy-ball momentum MU in [0, 1)\n"
+    "                         (the ODE, as for xent; with mse or xent)\n"
+    "  --learning-rate ETA    with --momentum: T counts steps of learning rate ETA\n"
+    "                         (default 1)\n"
     "  --test-targets Yt.npy  targets shaped like Y ((m,) labels when Y is labels):\n"
     "                         prints the test MSE per time and, for labels, the\n"
     "                         accuracy (argmax of the mean vs label)\n"
@@ -71,62 +91,21 @@ static const char help[] =
     "everything succeeded.\n";
 
 
-static int check_paths(const char *net_path, const PredictArgs *a, ntkc_error *err)
-{
-    const char *inputs[] = {a->train, a->targets, a->test, a->test_targets, net_path};
-    if (check_output_not_input(a->mean, inputs, 5, err) || (a->cov && check_output_not_input(a->cov, inputs, 5, err)))
-        return err->code;
-    if (a->cov && npy_same_file(a->mean, a->cov)) {
-        err_user(err, "--mean and --cov name the same file %s%s%s%s", a->mean, strcmp(a->mean, a->cov) ? " (as " : "",
-                  strcmp(a->mean, a->cov) ? a->cov : "", strcmp(a->mean, a->cov) ? ")" : "");
-        return err->code;
-    }
-    const char *outs[2] = {a->mean, a->cov};
-    note_stale_temps(outs, 2);
-    return 0;
-}
-
-typedef struct Outputs {
-    NpyOut *mean, *cov;
-} Outputs;
-
-static int create_outputs(const PredictArgs *a, size_t ntimes, size_t m, size_t k, Outputs *o, ntkc_error *err)
-{
-    size_t one = ntimes == 1, mean_shape[3] = {ntimes, m, k}, cov_shape[3] = {ntimes, m, m};
-    o->mean = npy_out_create(a->mean, 3 - one, mean_shape + one, err);
-    if (o->mean && a->cov)
-        o->cov = npy_out_create(a->cov, 3 - one, cov_shape + one, err);
-    return err->code;
-}
-
-/* Both files or neither: a cov that fails to land gives the mean's old file back. */
-static int commit_outputs(Outputs *o, ntkc_error *err)
-{
-    NpyOut *outs[2] = {o->mean, o->cov};
-    o->mean = o->cov = NULL;
-    return npy_out_commit_all(outs, 2, err);
-}
-
-static void abort_outputs(Outputs *o)
-{
-    npy_out_abort(o->mean);
-    npy_out_abort(o->cov);
-}
-
 static void print_summary(const ntkc_net *net, const Request *r, const PredictData *d, const double *mean,
                           const ntkc_predict_stats *st, double compile_seconds)
 {
     size_t n = d->n, m = d->m, k = d->y.k;
-    int finite = 0, infinite = 0;
+    int finite = 0, infinite = 0, ode = st->ode_evals > 0;
     for (size_t t = 0; t < r->ntimes; t++)
         finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
-    printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, reg %g%s\n", ntkc_net_name(net),
+    printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, ", ntkc_net_name(net),
            r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, d->g ? " graphs" : "", k, k == 1 ? "" : "s",
            d->y.labels ? " (one-hot classes" : "", d->labels_from ? " of the graph labels" : "",
-           d->y.labels ? ")" : "", r->opts.reg, r->opts.reg_absolute ? " (absolute)" : "");
+           d->y.labels ? ")" : "");
+    predict_print_method(&r->opts, st->ode_steps, st->ode_evals);
     printf("  kernels %.3f s, solve %.3f s (%s%s%s), compile %.1f ms\n", st->kernel_seconds, st->solve_seconds,
-           finite ? "eigendecomposition" : "", finite && infinite ? " + " : "", infinite ? "Cholesky" : "",
-           1e3 * compile_seconds);
+           ode ? "ODE" : finite ? "eigendecomposition" : "", !ode && finite && infinite ? " + " : "",
+           !ode && infinite ? "Cholesky" : "", 1e3 * compile_seconds);
     if (d->yt.y == NULL)
         return;
     targets_print_scores(&d->yt, mean, r->times, r->ntimes, m);
@@ -147,16 +126,15 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
                              double compile_seconds, ntkc_error *err)
 {
     size_t m = d->m, k = d->y.k;
-    Outputs o = {0};
     /* outputs, the train kernels and their factor, the cross kernels */
-    double n = (double)d->n, t = (double)r->ntimes, bytes = 8 * (t * (double)m * ((double)k + (a->cov ? (double)m : 0)) +
-                                                               3 * n * n + 2 * n * (double)m);
+    double n = (double)d->n, t = (double)r->ntimes;
+    double bytes = 8 * (t * ((double)m * ((double)k + (a->cov ? (double)m : 0)) + (a->train_mean ? n * k : 0)) +
+                        3 * n * n + 2 * n * (double)m);
     if (check_run_memory(bytes < 0x1p62 ? (size_t)bytes : (size_t)1 << 62, r->opts.eval.threads, a->mean, err) != 0)
         return err->code;
-    if (create_outputs(a, r->ntimes, m, k, &o, err)) {
-        abort_outputs(&o);
-        return err->code;
-    }
+    PredictOutputs o;
+    if (predict_outputs_create(a, d->n, m, k, r, &o, err))
+        return predict_outputs_finish(&o, err->code, err);
     Progress progress;
     progress_start(&progress, "kernels");
     r->opts.eval.progress = progress_show;
@@ -166,10 +144,7 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     int rc = predict(net, r, d, mean, o.cov ? npy_out_data(o.cov) : NULL, &st, err);
     if (rc == 0 && !a->quiet)
         print_summary(net, r, d, mean, &st, compile_seconds);
-    if (rc == 0)
-        return commit_outputs(&o, err);
-    abort_outputs(&o);
-    return rc;
+    return predict_outputs_finish(&o, rc, err);
 }
 
 static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
@@ -179,7 +154,7 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
         free(r.times);
         return 1;
     }
-    if (check_paths(net_path, a, err)) {
+    if (predict_check_outputs(a, &net_path, 1, err)) {
         free(r.times);
         return err->code;
     }
@@ -190,9 +165,13 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
     double compile_seconds = progress_seconds(&clock);
     PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL};
     PredictData d = {0};
+    NpyArray f0 = {0}, g0 = {0};
     int rc = net ? predict_data_load(net, &paths, &d, err) : err->code;
     if (rc == 0)
+        rc = predict_load_fx0(a, d.n, d.m, d.y.k, &f0, &g0, &r, err);
+    if (rc == 0)
         rc = predict_and_write(net, a, &r, &d, compile_seconds, err);
+    npy_free(&f0), npy_free(&g0);
     predict_data_free(&d);
     ntkc_net_free(net);
     free(r.times);
@@ -211,7 +190,10 @@ int cmd_predict(int argc, char **argv)
                              {"--mean", 1, &a.mean},       {"--cov", 1, &a.cov},
                              {"--test-targets", 1, &a.test_targets}, {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads},
-                             {"--quiet", 0, &a.quiet},     {NULL, 0, NULL}};
+                             {"--quiet", 0, &a.quiet},     {"--fx0-train", 1, &a.fx0_train},
+                             {"--fx0-test", 1, &a.fx0_test}, {"--loss", 1, &a.loss},
+                             {"--momentum", 1, &a.momentum}, {"--learning-rate", 1, &a.learning_rate},
+                             {"--train-mean", 1, &a.train_mean}, {NULL, 0, NULL}};
     Args args;
     if (args_parse("predict", argc, argv, specs, &args) != 0)
         return 1;

@@ -8,8 +8,4 @@
 int predict_kernels_requested(int argc, char **argv);
 int cmd_predict_kernels(int argc, char **argv);
 
-/* --reg R / --reg-abs R (at most one; either may be NULL) → reg and whether it
- * is absolute. Prints the error and returns 1 on junk or both given. */
-int predict_parse_reg(const char *reg, const char *reg_abs, double *value, int *absolute);
-
 #endif

@@ -114,11 +114,22 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * / n)·I (K_r likewise); runtime/tool/ntkc_tool.h (predict_gd_mse) has every formula.
  *
  * Finite times use one eigendecomposition of the training kernel (LAPACK
- * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation. */
+ * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation.
+ *
+ * Beyond the ensemble (options below, docs/predict.md): the outputs of one
+ * network from given initial outputs fx0 (neural-tangents' gradient_descent_mse
+ * predict_fn), and one network trained on softmax cross-entropy and/or with
+ * heavy-ball momentum (its gradient_descent: the function-space ODE, GSL's
+ * adaptive Runge–Kutta), from the same kernels as `ntkc predict --k-train`. */
 typedef enum ntkc_predict_kernel {
     NTKC_PREDICT_NTK = 0, /* gradient descent on all parameters (the default) */
     NTKC_PREDICT_NNGP = 1 /* only the last layer trained: the NNGP posterior */
 } ntkc_predict_kernel;
+
+typedef enum ntkc_predict_loss {
+    NTKC_LOSS_MSE = 0, /* ‖f − y‖²/(2·n·k): closed forms */
+    NTKC_LOSS_XENT = 1 /* softmax cross-entropy −Σ y·log softmax(f)/(n·k): the training ODE */
+} ntkc_predict_loss;
 
 typedef struct ntkc_predict_options {
     ntkc_predict_kernel kernel;
@@ -126,13 +137,28 @@ typedef struct ntkc_predict_options {
     ntkc_eval_options eval; /* threads, tile and progress of the kernel computations;
                                progress counts the entries of all of them together */
     int reg_absolute;       /* 1: reg is added to the diagonal as it is (neural-tangents'
-                               diag_reg_absolute_scale=True); last, so the layout
-                               before it is unchanged */
+                               diag_reg_absolute_scale=True) */
+    /* Fields below were appended (the layout before them is unchanged); all
+     * zero = the ensemble trained on MSE, as before. Any of fx0_*, XENT or
+     * momentum_on makes the outputs those of one network (no cov); XENT and
+     * momentum_on integrate the training ODE (finite times only, reg 0;
+     * runtime/predict/predict_ode.h has the equations), docs/predict.md. */
+    const double *fx0_train; /* n×k outputs of one network at t = 0 on x_train, or NULL (zeros) */
+    const double *fx0_test;  /* m×k on x_test, or NULL (zeros) */
+    ntkc_predict_loss loss;
+    int momentum_on;         /* 1: gradient descent with heavy-ball momentum */
+    double momentum;         /* μ in [0, 1), with momentum_on */
+    double learning_rate;    /* η > 0 of the momentum ODE (times count steps of η); 0 = 1;
+                                only with momentum_on */
+    double *train_mean;      /* ntimes×n×k: the outputs on x_train as well, or NULL */
 } ntkc_predict_options;
 
 typedef struct ntkc_predict_stats {
     double kernel_seconds; /* computing the kernels */
-    double solve_seconds;  /* eigendecomposition or Cholesky, and the products */
+    double solve_seconds;  /* eigendecomposition or Cholesky, and the products; or the ODE */
+    /* Appended: the training ODE's work (0 without it). */
+    size_t ode_steps;      /* accepted and rejected steps of the integrator */
+    size_t ode_evals;      /* evaluations of −Θ·∇L */
 } ntkc_predict_stats;
 
 /* x_train n×dim, y_train n×k, x_test m×dim: row-major doubles, rows as
@@ -147,8 +173,12 @@ typedef struct ntkc_predict_stats {
  * on x_test (one triangle) only for a covariance. User errors (code 1), found
  * before any kernel is computed where possible: non-finite inputs or targets,
  * negative or NaN times, reg < 0, dim not what the net takes, a graph net
- * (use ntkc_predict_graphs); afterwards, a training kernel that is singular
- * for t = ∞ (the message suggests a reg).
+ * (use ntkc_predict_graphs), options that do not go together (cov with fx0,
+ * XENT or momentum; reg with XENT or momentum; learning_rate without
+ * momentum; momentum outside [0, 1)), non-finite fx0; afterwards, a training
+ * kernel that is singular for t = ∞ (the message suggests a reg), t = ∞
+ * with XENT or momentum. With fx0, XENT or momentum, mean holds that
+ * network's outputs on x_test.
  * Returns 0 or the error code. */
 int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
                  size_t m, const double *x_test, size_t dim, const double *times, size_t ntimes,

@@ -58,7 +58,7 @@ static void check_kind(ntkc_predict_kernel kind, PredictKernel ref_kind)
     reference(&f, ref_kind, times, want_mean, want_cov);
     Count c = {.monotone = 1};
     ntkc_predict_options o = {.kernel = kind, .reg = 1e-3, .eval = {.progress = count_progress, .progress_ctx = &c}};
-    ntkc_predict_stats st = {-1, -1};
+    ntkc_predict_stats st = {.kernel_seconds = -1, .solve_seconds = -1};
     ntkc_error err = {0};
     cr_assert_eq(ntkc_predict(f.net, N, f.x, f.y, K, M, f.xt, D, times, T, &o, mean, cov, &st, &err), 0, "%s",
                  err.message);

@@ -41,7 +41,11 @@ class EvalOptions(Structure):
 class PredictOptions(Structure):
     """``ntkc_predict_options``."""
 
-    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int)]
+    # Fields after reg_absolute were appended in C (the layout before them is unchanged).
+    _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int),
+                ("fx0_train", POINTER(c_double)), ("fx0_test", POINTER(c_double)), ("loss", c_int),
+                ("momentum_on", c_int), ("momentum", c_double), ("learning_rate", c_double),
+                ("train_mean", POINTER(c_double))]
 
 
 _DOUBLE_P = POINTER(c_double)

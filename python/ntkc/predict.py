@@ -2,6 +2,8 @@
 
 ``gradient_descent_mse_ensemble`` runs ``ntkc_predict`` (the kernels, one
 eigendecomposition for all finite times, a Cholesky factorisation for t = ∞);
+``gradient_descent`` runs it for one network (from given initial outputs, on
+MSE or cross-entropy, with or without momentum);
 ``gp_inference`` works on kernels you computed.
 """
 from __future__ import annotations
@@ -40,6 +42,50 @@ def _targets(y: Any, n: int) -> np.ndarray:
     return y2
 
 
+class _Data:
+    """The training data as ntkc_predict takes it, and test inputs checked against it."""
+
+    def __init__(self, kernel_fn: Any, x_train: Any, y_train: Any) -> None:
+        self.net = net = _resolve_net(kernel_fn, x_train)
+        self.graphs = net.takes_graphs
+        self.f = lib.ntkc_net_input_dim(net._ptr)
+        if self.graphs:
+            if not isinstance(x_train, Graphs):
+                raise Error(f"error: x_train: net '{net.name}' takes graphs: pass ntkc.Graphs")
+            self.x: Any = x_train.with_features(self.f)
+        else:
+            self.x = net._matrix_input(x_train, "x_train")
+        self.n = len(self.x) if self.graphs else self.x.shape[0]
+        self.y_shape = np.shape(y_train)
+        self.y = _targets(y_train, self.n)
+        self.k = self.y.shape[1]
+
+    def test_inputs(self, x_test: Any) -> tuple[Any, int]:
+        """x_test as ntkc_predict takes it (None: the training inputs) and its count."""
+        if self.graphs:
+            xte = self.x if x_test is None else x_test.with_features(self.f)
+            return xte, len(xte)
+        xte = self.x if x_test is None else self.net._matrix_input(x_test, "x_test")
+        if xte.shape[1] != self.x.shape[1]:
+            raise Error(f"error: x_test has {xte.shape[1]} features per row but x_train has {self.x.shape[1]}")
+        return xte, xte.shape[0]
+
+    def predict(self, xte: Any, m: int, times: np.ndarray, opts: PredictOptions, mean: np.ndarray,
+                cov: Any) -> None:
+        """ntkc_predict (or _graphs) into mean and cov; raises on error."""
+        err = CError()
+        if self.graphs:
+            rc = lib.ntkc_predict_graphs(self.net._ptr, self.x._ptr, _as_double_p(self.y), self.k, xte._ptr,
+                                         _as_double_p(times), times.size, byref(opts), _as_double_p(mean),
+                                         _as_double_p(cov), None, byref(err))
+        else:
+            rc = lib.ntkc_predict(self.net._ptr, self.n, _as_double_p(self.x), _as_double_p(self.y), self.k, m,
+                                  _as_double_p(xte), self.x.shape[1], _as_double_p(times), times.size,
+                                  byref(opts), _as_double_p(mean), _as_double_p(cov), None, byref(err))
+        if rc != 0:
+            _raise(err)
+
+
 def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, learning_rate: float = 1.0,
                                   diag_reg: float = 0.0, diag_reg_absolute_scale: bool = False,
                                   trace_axes: Sequence[int] = (-1,), threads: int = 0,
@@ -67,18 +113,8 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
         raise NotImplementedError("trace_axes: ntkc computes the kernel of one output unit (trace_axes=(-1,))")
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, not {learning_rate}")
-    net = _resolve_net(kernel_fn, x_train)
-    graphs = net.takes_graphs
-    f = lib.ntkc_net_input_dim(net._ptr)
-    if graphs:
-        if not isinstance(x_train, Graphs):
-            raise Error(f"error: x_train: net '{net.name}' takes graphs: pass ntkc.Graphs")
-        xtr: Any = x_train.with_features(f)
-    else:
-        xtr = net._matrix_input(x_train, "x_train")
-    n = len(xtr) if graphs else xtr.shape[0]
-    y_shape = np.shape(y_train)
-    ytr = _targets(y_train, n)
+    data = _Data(kernel_fn, x_train, y_train)
+    net = data.net
     regs: dict[str, float] = {}
 
     def reg_for(g: str) -> float:
@@ -93,37 +129,86 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
         names = _kernel_names(get)
         ts = np.asarray(math.inf if t is None else t, dtype=np.float64)
         times = np.ascontiguousarray(ts.reshape(-1) * learning_rate)
-        if graphs:
-            xte = xtr if x_test is None else x_test.with_features(f)
-            m = len(xte)
-        else:
-            xte = xtr if x_test is None else net._matrix_input(x_test, "x_test")
-            if xte.shape[1] != xtr.shape[1]:
-                raise Error(f"error: x_test has {xte.shape[1]} features per row but x_train has {xtr.shape[1]}")
-            m = xte.shape[0]
-        k = ytr.shape[1]
+        xte, m = data.test_inputs(x_test)
+        k = data.k
         out = {}
         for g in names:
             mean = np.empty((times.size, m, k))
             cov = np.empty((times.size, m, m)) if compute_cov else None
             opts = PredictOptions(kernel=_KERNEL_CODES[g], reg=reg_for(g),
                                   eval=eval_options(threads, progress, "kernels"))
-            err = CError()
-            if graphs:
-                rc = lib.ntkc_predict_graphs(net._ptr, xtr._ptr, _as_double_p(ytr), k, xte._ptr,
-                                             _as_double_p(times), times.size, byref(opts), _as_double_p(mean),
-                                             _as_double_p(cov), None, byref(err))
-            else:
-                rc = lib.ntkc_predict(net._ptr, n, _as_double_p(xtr), _as_double_p(ytr), k, m, _as_double_p(xte),
-                                      xtr.shape[1], _as_double_p(times), times.size, byref(opts),
-                                      _as_double_p(mean), _as_double_p(cov), None, byref(err))
-            if rc != 0:
-                _raise(err)
-            mean = mean.reshape(ts.shape + (m,) + tuple(y_shape[1:]))
+            data.predict(xte, m, times, opts, mean, cov)
+            mean = mean.reshape(ts.shape + (m,) + tuple(data.y_shape[1:]))
             out[g] = Gaussian(mean, cov.reshape(ts.shape + (m, m))) if compute_cov else mean
         if isinstance(get, str):
             return out[get]
         return result_tuple("Gaussians" if compute_cov else "Predictions", names)(*(out[g] for g in names))
+
+    return predict_fn
+
+
+_LOSS_CODES = {"mse": 0, "xent": 1}
+
+
+def _outputs0(f: Any, rows: int, k: int, what: str) -> Any:
+    """fx0 as a C-contiguous (rows, k) float64 array, or None for zeros."""
+    if f is None or (np.ndim(f) == 0 and float(f) == 0.0):
+        return None
+    a = np.asarray(f, dtype=np.float64)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(a, (rows, k)))
+    except ValueError:
+        raise Error(f"error: {what}: shape {a.shape} does not give ({rows}, {k}) initial outputs") from None
+
+
+def gradient_descent(kernel_fn: Any, x_train: Any, y_train: Any, loss: str = "mse", learning_rate: float = 1.0,
+                     momentum: Any = None, get: str = "ntk", threads: int = 0,
+                     progress: bool = False) -> Callable[..., Any]:
+    """One infinitely wide network trained by full-batch gradient descent, optionally with
+    heavy-ball momentum, on MSE or softmax cross-entropy — neural-tangents'
+    ``predict.gradient_descent`` (its function-space ODE, here integrated by GSL's adaptive
+    Runge–Kutta) and, for MSE without momentum, ``predict.gradient_descent_mse`` (closed form).
+
+    Args:
+        kernel_fn: an :class:`ntkc.Net` or an ``ntkc.stax`` kernel_fn; its kernels are computed.
+        x_train, y_train: as for :func:`gradient_descent_mse_ensemble`.
+        loss: "mse", ``0.5 * mean((f - y)**2)``, or "xent", ``mean(-y * log_softmax(f))``, means
+            over the n·k target entries.
+        learning_rate: η; t counts steps. Without momentum time is η·t; with it, the ODE
+            of v ← μv − η∇L, θ ← θ + v (docs/predict.md).
+        momentum: μ in [0, 1), or None for plain gradient descent.
+        get: "ntk" (every layer trains) or "nngp" (only the readout).
+
+    Returns:
+        ``predict_fn(t, fx_train_0=0., fx_test_0=0., x_test=None)``: the outputs at time(s) t
+        (finite for xent and momentum) of the network that starts at fx_train_0 (n, k) on
+        x_train and fx_test_0 (m, k) on x_test: ``(fx_train_t, fx_test_t)``, shapes
+        ``t.shape + (n, k)`` and ``t.shape + (m, k)``.
+    """
+    if loss not in _LOSS_CODES:
+        raise ValueError(f"loss must be 'mse' or 'xent', not {loss!r}")
+    if get not in _KERNEL_CODES:
+        raise ValueError(f"get must be 'ntk' or 'nngp', not {get!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, not {learning_rate}")
+    data = _Data(kernel_fn, x_train, y_train)
+
+    def predict_fn(t: Any, fx_train_0: Any = 0.0, fx_test_0: Any = 0.0, x_test: Any = None) -> Any:
+        ts = np.asarray(t, dtype=np.float64)
+        times = np.ascontiguousarray(ts.reshape(-1) * (1.0 if momentum is not None else learning_rate))
+        xte, m = data.test_inputs(x_test)
+        n, k = data.n, data.k
+        f0, g0 = _outputs0(fx_train_0, n, k, "fx_train_0"), _outputs0(fx_test_0, m, k, "fx_test_0")
+        train = np.empty((times.size, n, k))
+        mean = np.empty((times.size, m, k))
+        opts = PredictOptions(kernel=_KERNEL_CODES[get], eval=eval_options(threads, progress, "kernels"),
+                              fx0_train=_as_double_p(f0), fx0_test=_as_double_p(g0), loss=_LOSS_CODES[loss],
+                              momentum_on=momentum is not None,
+                              momentum=0.0 if momentum is None else float(momentum),
+                              learning_rate=0.0 if momentum is None else float(learning_rate),
+                              train_mean=_as_double_p(train))
+        data.predict(xte, m, times, opts, mean, None)
+        return train.reshape(ts.shape + (n, k)), mean.reshape(ts.shape + (m, k))
 
     return predict_fn
 
@@ -214,4 +299,4 @@ def gp_inference(k_train_train: Any, y_train: Any, diag_reg: float = 0.0, diag_r
     return predict_fn
 
 
-__all__ = ["Gaussian", "gradient_descent_mse_ensemble", "gp_inference", "KERNEL_NAMES"]
+__all__ = ["Gaussian", "gradient_descent", "gradient_descent_mse_ensemble", "gp_inference", "KERNEL_NAMES"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unittest
+from typing import Any
 
 import numpy as np
 
@@ -112,3 +113,97 @@ class DigitsExample(unittest.TestCase):
                            text=True, cwd=ROOT)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("FC    test accuracy 97.37% (776/797)", r.stdout)
+
+
+class GradientDescentOneNet(unittest.TestCase):
+    """predict.gradient_descent (ntkc_predict's fx0, loss, momentum and train_mean fields)
+    against numpy on the net's own kernels: the closed form for MSE, and a fixed-step
+    RK4 of the documented ODE (docs/predict.md) for cross-entropy and momentum, whose own
+    error (estimated by halving the step) is asserted far below the tolerance."""
+
+    net = ntkc.Net(example("relu5.ntk"))
+    x, xt = RNG.standard_normal((8, 6)), RNG.standard_normal((4, 6))
+    y = np.eye(3)[np.arange(8) % 3]
+    f0, g0 = 0.3 * RNG.standard_normal((8, 3)), 0.3 * RNG.standard_normal((4, 3))
+
+    def kernels(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.net.kernel(self.x, get="ntk"), self.net.kernel(self.xt, self.x, get="ntk")
+
+    def test_mse_from_fx0_is_the_closed_form(self) -> None:
+        k_tt, k_st = self.kernels()
+        lam, v = np.linalg.eigh(k_tt)
+        fn = predict.gradient_descent(self.net, self.x, self.y, learning_rate=0.5)
+        for t in (0.0, 3.0, 50.0):
+            tau = 0.5 * t / self.y.size
+            decay = v @ np.diag(np.exp(-lam * tau)) @ v.T
+            a = v @ np.diag(-np.expm1(-lam * tau) / lam) @ v.T
+            train, test = fn(t, self.f0, self.g0, self.xt)
+            np.testing.assert_allclose(train, self.y + decay @ (self.f0 - self.y), rtol=1e-9, atol=1e-11)
+            np.testing.assert_allclose(test, self.g0 + k_st @ a @ (self.y - self.f0), rtol=1e-9, atol=1e-11)
+
+    def rk4(self, grad_rhs: Any, state: np.ndarray, tau: float, steps: int) -> np.ndarray:
+        h = tau / steps
+        for _ in range(steps):
+            a = grad_rhs(state)
+            b = grad_rhs(state + h / 2 * a)
+            c = grad_rhs(state + h / 2 * b)
+            d = grad_rhs(state + h * c)
+            state = state + h / 6 * (a + 2 * b + 2 * c + d)
+        return state
+
+    def xent_grad(self, f: np.ndarray) -> np.ndarray:
+        p = np.exp(f - f.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return (p * self.y.sum(axis=1, keepdims=True) - self.y) / self.y.size
+
+    def check(self, got: tuple[np.ndarray, np.ndarray], rhs: Any, state0: np.ndarray, tau: float) -> None:
+        coarse, fine = self.rk4(rhs, state0, tau, 400), self.rk4(rhs, state0, tau, 800)
+        n = len(self.x)
+        self.assertLess(np.abs(coarse - fine).max(), 1e-10)  # RK4's own error, O(h⁴)
+        # the integrators' tolerances (1e-10 relative per step) over O(100) steps
+        np.testing.assert_allclose(got[0], fine[:n], rtol=0, atol=1e-8)
+        np.testing.assert_allclose(got[1], fine[n:n + len(self.xt)], rtol=0, atol=1e-8)
+
+    def test_xent_is_the_ode(self) -> None:
+        k_tt, k_st = self.kernels()
+        g = np.vstack([k_tt, k_st])
+        fn = predict.gradient_descent(self.net, self.x, self.y, loss="xent", learning_rate=2.0)
+        t = 5.0
+        got = fn(t, self.f0, self.g0, self.xt)
+        state0 = np.vstack([self.f0, self.g0])
+        self.check(got, lambda s: -g @ self.xent_grad(s[:8]), state0, 2.0 * t)
+
+    def test_momentum_is_the_ode(self) -> None:
+        k_tt, k_st = self.kernels()
+        g = np.vstack([k_tt, k_st])
+        eta, mu, t = 0.25, 0.8, 6.0
+        fn = predict.gradient_descent(self.net, self.x, self.y, loss="xent", learning_rate=eta, momentum=mu)
+        got = fn(t, self.f0, self.g0, self.xt)
+
+        def rhs(s: np.ndarray) -> np.ndarray:  # (f, q): df = q, dq = −G∇L + (μ−1)/√η·q
+            f, q = s[:12], s[12:]
+            return np.vstack([q, -g @ self.xent_grad(f[:8]) + (mu - 1) / np.sqrt(eta) * q])
+
+        state0 = np.vstack([self.f0, self.g0, np.zeros((12, 3))])
+        self.check(got, rhs, state0, np.sqrt(eta) * t)
+
+    def test_as_the_cli(self) -> None:
+        fn = predict.gradient_descent(self.net, self.x, self.y, loss="xent", learning_rate=0.5, momentum=0.6)
+        train, test = fn(np.array([1.0, 4.0]), 0.0, self.g0, self.xt)
+        with Scratch() as s:
+            r = run_cli(["predict", example("relu5.ntk"), "--train", s.save("x.npy", self.x), "--targets",
+                         s.save("y.npy", self.y), "--test", s.save("xt.npy", self.xt), "--fx0-test",
+                         s.save("g0.npy", self.g0), "--loss", "xent", "--momentum", "0.6", "--learning-rate", "0.5",
+                         "--time", "1,4", "--mean", s.file("m.npy"), "--train-mean", s.file("p.npy"), "--quiet"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(np.array_equal(np.load(s.file("m.npy")), test))
+            self.assertTrue(np.array_equal(np.load(s.file("p.npy")), train))
+
+    def test_refusals(self) -> None:
+        fn = predict.gradient_descent(self.net, self.x, self.y, loss="xent")
+        with self.assertRaisesRegex(ntkc.Error, "finite times"):
+            fn(np.inf)
+        with self.assertRaisesRegex(ntkc.Error, "fx_train_0"):
+            fn(1.0, np.zeros((3, 3)))
+        with self.assertRaises(ValueError):
+            predict.gradient_descent(self.net, self.x, self.y, loss="hinge")

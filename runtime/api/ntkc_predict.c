@@ -8,7 +8,6 @@
 
 #include "ntkc.h"
 #include "ntkc_tool.h"
-#include "ntkc_err.h"
 
 /* Progress over several kernel calls as one count of entries. */
 typedef struct Progress {
@@ -68,7 +67,7 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
 }
 
 /* Options, times and targets: everything but the inputs. */
-static int check_request(const Request *r, size_t n, double *mean, size_t m, ntkc_error *err)
+static int check_request(const Request *r, size_t n, double *mean, const double *cov, size_t m, ntkc_error *err)
 {
     if (r->y == NULL || (m > 0 && mean == NULL)) {
         err_internal(err, "ntkc_predict: the targets or the mean is NULL");
@@ -93,6 +92,10 @@ static int check_request(const Request *r, size_t n, double *mean, size_t m, ntk
         err_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
         return err->code;
     }
+    if (predict_check_options(&r->o, cov != NULL, err) ||
+        check_finite(r->o.fx0_train, r->o.fx0_train ? n : 0, r->k, "initial outputs fx0_train", err) ||
+        check_finite(r->o.fx0_test, r->o.fx0_test ? m : 0, r->k, "initial outputs fx0_test", err))
+        return err->code;
     return check_finite(r->y, n, r->k, "targets y_train", err);
 }
 
@@ -208,7 +211,7 @@ static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int w
     return NTKC_OK;
 }
 
-/* The checked request: kernels, then the solve. */
+/* The checked request: kernels, then the solve the options ask for. */
 static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *r, double *mean, double *cov,
                           ntkc_predict_stats *stats, ntkc_error *err)
 {
@@ -217,15 +220,18 @@ static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *
     Kernels ks = {0};
     int rc = compute_kernels(net, in, ntk, cov != NULL, &r->o.eval, &ks, err);
     double t1 = now_seconds();
+    PredictOdeStats ode = {0};
     if (rc == 0) {
         PredictInput pi = {.n = in->n, .m = in->m, .k = r->k, .ntk_tt = ks.ntk_tt, .nngp_tt = ks.nngp_tt,
                            .ntk_st = ks.ntk_st, .nngp_st = ks.nngp_st, .nngp_ss = ks.nngp_ss,
                            .y = r->y, .reg = r->o.reg, .reg_absolute = r->o.reg_absolute};
-        rc = predict_gd_mse(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, r->times, r->ntimes, mean, cov, err);
+        rc = predict_solve(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, &r->o, r->times, r->ntimes, mean, cov, &ode,
+                           err);
     }
     kernels_free(&ks);
     if (stats)
-        *stats = (ntkc_predict_stats){.kernel_seconds = t1 - t0, .solve_seconds = now_seconds() - t1};
+        *stats = (ntkc_predict_stats){.kernel_seconds = t1 - t0, .solve_seconds = now_seconds() - t1,
+                                      .ode_steps = ode.steps, .ode_evals = ode.rhs_evals};
     return rc;
 }
 
@@ -241,7 +247,7 @@ int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const dou
     }
     Request r = make_request(y_train, k, times, ntimes, opts);
     Inputs in = {.n = n, .m = m, .dim = dim, .x_train = x_train, .x_test = x_test};
-    if (check_request(&r, n, mean, m, err) || check_matrices(net, &in, err))
+    if (check_request(&r, n, mean, cov, m, err) || check_matrices(net, &in, err))
         return err->code;
     return run_prediction(net, &in, &r, mean, cov, stats, err);
 }
@@ -258,7 +264,7 @@ int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const dou
     }
     Request r = make_request(y_train, k, times, ntimes, opts);
     Inputs in = {.n = ntkc_graphs_count(train), .m = ntkc_graphs_count(test), .g_train = train, .g_test = test};
-    if (check_request(&r, in.n, mean, in.m, err) || check_graphs(net, &in, err))
+    if (check_request(&r, in.n, mean, cov, in.m, err) || check_graphs(net, &in, err))
         return err->code;
     return run_prediction(net, &in, &r, mean, cov, stats, err);
 }

@@ -9,6 +9,7 @@
  * variances before every activation are precomputed (prep) so a pair only
  * carries (Σ12, Θ12). */
 #include "emit.h"
+#include "emit_attn.h"
 #include "emit_image.h"
 #include "emit_internal.h"
 #include "c_text.h"
@@ -324,6 +325,8 @@ char *emit_net_c(const IrNet *net, const char *source_name, ntkc_error *err)
         return NULL;
     if (net->input.kind == IR_INPUT_GRAPH)
         return emit_graph_c(net, source_name, err);
+    if (emit_attn_needed(net))
+        return emit_attn_c(net, source_name, err);
     if (emit_image_needed(net))
         return emit_image_c(net, source_name, err);
     for (size_t i = 0; i < net->nops; i++) {

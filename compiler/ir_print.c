@@ -19,6 +19,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_FLATTEN: return "flatten";
     case IR_LAYER_NORM: return "layer_norm";
     case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
+    case IR_ATTENTION: return "attention";
     case IR_AGGREGATE: return "aggregate";
     case IR_READOUT: return "readout";
     }
@@ -87,6 +88,13 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         if (!op->u.fanout.residual)
             snprintf(buf, n, " %s", fanin_names[op->u.fanout.mode]);
         break;
+    case IR_ATTENTION: {
+        const IrAttention *a = &op->u.attn;
+        static const char *const mech[] = {"softmax", "identity", "abs", "relu"};
+        snprintf(buf, n, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g", a->heads,
+                 a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out, a->b_std);
+        break;
+    }
     case IR_GLOBAL_POOL:
     case IR_FLATTEN:
         break;
@@ -97,6 +105,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
  * input, for activations and layer_norm; 0 for the others. */
 static size_t record_size(const IrOp *op)
 {
+    if (op->kind == IR_ATTENTION) /* linear: the attention weights A_x, pixel by pixel */
+        return op->u.attn.linear ? op->out.h * op->out.w * op->out.h * op->out.w : 0;
     if (op->kind != IR_ACT && op->kind != IR_LAYER_NORM)
         return 0;
     return op->out.spatial ? op->out.h * op->out.w : 1;

@@ -27,4 +27,7 @@ extern const char emit_image_runtime_decls[];
 extern const char *const emit_image_runtime_names[];
 extern const unsigned emit_image_runtime_count;
 
+/* kernel_c/attn_runtime.c: the matrix helpers of nets with attention. */
+extern const char emit_attn_runtime[];
+
 #endif

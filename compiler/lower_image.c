@@ -106,7 +106,7 @@ int lower_input(Lower *L, const Stmt *s, int depth)
 /* ---- shared checks ---------------------------------------------------- */
 
 /* Image layers need a spatial input: explain whichever way it is missing. */
-static int need_image(Lower *L, const Stmt *s)
+int lower_need_image(Lower *L, const Stmt *s)
 {
     const char *name = s->u.layer.name;
     if (L->shape.spatial)
@@ -124,7 +124,7 @@ static int need_image(Lower *L, const Stmt *s)
     return 0;
 }
 
-static int ntk_only(Lower *L, const Stmt *s)
+int lower_ntk_only(Lower *L, const Stmt *s)
 {
     if (L->param == PARAM_NTK)
         return 1;
@@ -239,7 +239,7 @@ static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH,     [W_K
 int lower_conv(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!need_image(L, s) || !ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
+    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
     IrWindow w;
     if (!bind_window(L, s, &b, conv_window_idx, 0, &w))
@@ -268,7 +268,7 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
-    if (!need_image(L, s) || !no_pooling_in_branch(L, s) || !ntk_only(L, s) ||
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
         !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     IrWindow w;
@@ -287,7 +287,7 @@ int lower_sum_pool(Lower *L, const Stmt *s) { return lower_pool(L, s, 0); }
 /* flatten and global pooling: image → vector. */
 static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 {
-    if (!need_image(L, s) || !no_pooling_in_branch(L, s) || !ntk_only(L, s) ||
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
         !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
         return 0;
     IrOp *op = lower_push_op(L, kind, s->pos);
@@ -314,7 +314,7 @@ static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL}};
 int lower_layer_norm(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!ntk_only(L, s) || !lower_bind_args(L, s, ln_spec, 1, &b))
+    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, ln_spec, 1, &b))
         return 0;
     /* Its kernel Σ/√(Σ11·Σ22) drops the channel mean: it holds for centred
      * inputs whose empirical channel variance converges (Gaussian ones). */
@@ -387,16 +387,16 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
             continue;
         }
         const IrOp *last = &br[i].ops[br[i].nops - 1];
-        if (last->kind != IR_DENSE && last->kind != IR_CONV) {
+        if (last->kind != IR_DENSE && last->kind != IR_CONV && last->kind != IR_ATTENTION) {
             if (strcmp(s->u.layer.name, "residual") == 0)
                 diag_at(L->err, last->pos, L->src,
-                        "a residual block must end in an affine layer (dense or conv), not '%s': x + α·f(x) has "
+                        "a residual block must end in an affine layer (dense, conv or attention), not '%s': x + α·f(x) has "
                         "kernel Σ + α²Σ_f only when f(x) has fresh weights, independent of x",
                         ir_op_name(last));
             else
                 diag_at(L->err, last->pos, L->src,
                         "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                        "each must end in an affine layer (dense or conv) or be the identity (an empty branch)",
+                        "each must end in an affine layer (dense, conv or attention) or be the identity (an empty branch)",
                         i + 1, s->u.layer.name, fanin, ir_op_name(last), fanin);
             return 0;
         }
@@ -448,7 +448,7 @@ static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, STD_MAX, 0, 0, NUL
 int lower_residual(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!ntk_only(L, s) || !lower_bind_args(L, s, residual_spec, 1, &b))
+    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, residual_spec, 1, &b))
         return 0;
     if (s->u.layer.body == NULL || s->u.layer.body->n == 0) {
         diag_at(L->err, s->u.layer.body ? s->u.layer.body->open : s->pos, L->src,
@@ -522,7 +522,7 @@ static int check_branch_stmts(Lower *L, const Block *body)
 int lower_fanout(Lower *L, const Stmt *s)
 {
     IrFanIn mode;
-    if (!ntk_only(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}) || !fanin_mode(L, s, &mode))
+    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}) || !fanin_mode(L, s, &mode))
         return 0;
     const Block *body = s->u.layer.body;
     if (body == NULL) {

@@ -109,6 +109,10 @@ int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in
 int lower_block(Lower *L, const Block *b, int depth);
 
 /* lower_image.c */
+/* 1 when the stream is an image (or sequence); else an error naming why not. */
+int lower_need_image(Lower *L, const Stmt *s);
+/* 1 under param ntk; else an error: the layer is ntk-only for now. */
+int lower_ntk_only(Lower *L, const Stmt *s);
 int lower_input(Lower *L, const Stmt *s, int depth);
 int lower_conv(Lower *L, const Stmt *s);
 int lower_avg_pool(Lower *L, const Stmt *s);
@@ -121,6 +125,11 @@ int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);
 /* Checks that need the whole net (it must end on a vector). */
 int lower_check_image_net(Lower *L);
+
+/* lower_attention.c */
+int lower_attention(Lower *L, const Stmt *s);
+/* A net with attention uses only the layers its kernel back end computes. */
+int lower_check_attention_net(Lower *L, const IrOp *ops, size_t n);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

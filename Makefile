@@ -5,12 +5,42 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
-CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE \
-           -Iinclude -Icompiler -Iruntime $(BLAS_CFLAGS) $(SAN)
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fopenmp -D_GNU_SOURCE $(BLAS_CFLAGS) $(SAN)
 LDLIBS  := -ltcc -lpcre2-8 -larpack -lgsl -lopenblas -llapacke -ldl -lpthread -lm
 LDFLAGS := -fopenmp $(SAN)
 
-LIB_SRC  := $(sort $(wildcard compiler/*.c runtime/*.c))
+# ---- Layering (docs/architecture.md, "Layering") ------------------------------
+# Each folder compiles with the include paths of the folders it may use and no
+# others, so a header outside them is a build error, not a review comment. A
+# new folder needs its line here (the build stops and says so).
+SUP := compiler/support
+INC.compiler/support  := include
+INC.compiler/front    := include $(SUP)
+INC.compiler/sym      := include $(SUP)
+INC.compiler/act      := include $(SUP) compiler/front compiler/sym
+INC.compiler/ir       := include $(SUP) compiler/front compiler/sym compiler/act
+INC.compiler/emit     := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir
+INC.runtime/io        := include $(SUP)
+INC.runtime/predict   := include $(SUP)
+INC.runtime/jit       := include $(SUP) runtime/io
+INC.runtime/engine    := include $(SUP) runtime/io compiler/emit compiler/ir compiler/act
+INC.runtime/finite    := include $(SUP) runtime/io runtime/engine compiler/ir compiler/act
+INC.runtime/api       := include $(SUP) compiler/front compiler/sym compiler/act compiler/ir compiler/emit \
+                         runtime/io runtime/predict runtime/jit runtime/engine
+INC.runtime/dynamics  := $(INC.runtime/api) runtime/api runtime/finite
+INC.runtime/shlib     := include
+INC.cli               := $(INC.runtime/dynamics) runtime/finite runtime/dynamics
+ROOMS     := $(sort $(patsubst %/,%,$(dir $(wildcard compiler/*/*.h runtime/*/*.h))))
+INC.ALL   := include $(ROOMS)
+INC.tests := $(INC.ALL)
+INC.tools := $(INC.ALL)
+INC.fuzz  := $(INC.ALL)
+room_of   = $(patsubst %/,%,$(dir $(1)))
+room_inc  = $(if $(filter undefined,$(origin INC.$(call room_of,$(1)))),$(error $(1): no include rule for \
+            the folder $(call room_of,$(1)); add INC.$(call room_of,$(1)) to the Makefile's layering table),\
+            $(addprefix -I,$(INC.$(call room_of,$(1)))))
+
+LIB_SRC  := $(sort $(filter-out compiler/kernel_c/% runtime/shlib/%,$(wildcard compiler/*/*.c runtime/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC  := $(sort $(filter-out cli/mpi_%,$(wildcard cli/*.c)))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -27,10 +57,10 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 # Block primitives for the libtcc back end: generated from the activation
 # table by tools/gen_host_prims, compiled with the optimiser against plain
-# libm, so every back end gets the same bits (compiler/emit_prims.h).
+# libm, so every back end gets the same bits (compiler/emit/emit_prims.h).
 # Kernel-time C (compiler/kernel_c/): real C files, each compiled on its own
 # as a check, whose marked spans tools/embed_text turns into the strings the
-# emitters print (compiler/kernel_text.h).
+# emitters print (compiler/emit/kernel_text.h).
 KERNEL_C     := compiler/kernel_c/libm.h compiler/kernel_c/ntkc_math.h compiler/kernel_c/block_prims.c \
                 compiler/kernel_c/image_runtime.c compiler/kernel_c/attn_runtime.c
 KERNEL_CHECK := $(patsubst compiler/kernel_c/%.c,$(BUILD)/kernel_c/%.ok,$(filter %.c,$(KERNEL_C)))
@@ -60,21 +90,21 @@ deps: $(DEPS_STAMP)
 
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call room_inc,$<) -MMD -MP -c $< -o $@
 
 $(BUILD)/kernel_c/%.ok: compiler/kernel_c/%.c $(filter %.h,$(KERNEL_C))
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_FLAGS) -c $< -o $(@:.ok=.o) && touch $@
 
 $(BUILD)/embed_text: tools/embed_text.c | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) $(call room_inc,$<) -o $@ $<
 
 $(KERNEL_TEXT).c: $(BUILD)/embed_text $(KERNEL_C) $(KERNEL_CHECK)
 	@mkdir -p $(dir $@)
 	$(BUILD)/embed_text $@ $(KERNEL_C)
 
-$(KERNEL_TEXT).o: $(KERNEL_TEXT).c compiler/kernel_text.h
-	$(CC) $(CFLAGS) -c $< -o $@
+$(KERNEL_TEXT).o: $(KERNEL_TEXT).c compiler/emit/kernel_text.h
+	$(CC) $(CFLAGS) -Icompiler/emit -c $< -o $@
 
 $(BUILD)/libntkc-compiler.a: $(COMPILER_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -89,7 +119,7 @@ $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h &: $(BUILD)/gen_host_prims
 	$(BUILD)/gen_host_prims $(HOST_PRIMS).c $(BUILD)/gen/ntkc_math.h
 
 $(HOST_PRIMS).o: $(HOST_PRIMS).c
-	$(CC) $(CFLAGS) $(PRIM_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(addprefix -I,$(INC.ALL)) $(PRIM_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libntkc.a: $(LIB_OBJ) $(KERNEL_TEXT).o $(HOST_PRIMS).o
 	rm -f $@ && ar rcs $@ $^
@@ -107,15 +137,15 @@ PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/kernel_text.o $(BUI
 
 $(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call room_inc,$<) -fPIC -MMD -MP -c $< -o $@
 
-$(BUILD)/pic/gen/kernel_text.o: $(KERNEL_TEXT).c compiler/kernel_text.h
+$(BUILD)/pic/gen/kernel_text.o: $(KERNEL_TEXT).c compiler/emit/kernel_text.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS) -Icompiler/emit -fPIC -c $< -o $@
 
 $(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PRIM_FLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(addprefix -I,$(INC.ALL)) $(PRIM_FLAGS) -fPIC -MMD -MP -c $< -o $@
 
 $(BUILD)/libntkc.map: include/ntkc.h
 	@mkdir -p $(dir $@)
@@ -134,7 +164,7 @@ $(BUILD)/ntkc: $(CLI_OBJ) $(BUILD)/libntkc.a
 
 $(BUILD)/cli/mpi_%.o: cli/mpi_%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call room_inc,$<) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/ntkc-mpi: $(MPI_OBJ) $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MPI_LIBS) $(LDLIBS)
@@ -290,7 +320,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 FUZZ_LINK ?= -fsanitize=fuzzer
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libntkc.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(call room_inc,$<) $(FUZZ_LINK) -o $@ $^ $(LDLIBS)
 
 fuzz-build:
 	@[ -n "$$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null | grep /)" ] || \

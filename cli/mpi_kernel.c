@@ -10,7 +10,7 @@
  * Scheduling is dynamic: a counter on rank 0, exposed through an MPI window,
  * hands out the engine's tiles in order; each OpenMP thread of each rank
  * takes the next with MPI_Fetch_and_op, computes it with the engine
- * (runtime/ntkc_tiles.h) and writes it, and its mirror image when x2 = x1,
+ * (runtime/api/ntkc_tiles.h) and writes it, and its mirror image when x2 = x1,
  * straight into the output file with MPI-IO. A rank that fails moves the
  * counter past the end so the others stop early; the error is then agreed
  * (mpi_agree) and no output appears. MPI is called from one thread at a time

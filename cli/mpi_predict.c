@@ -4,10 +4,10 @@
  * The ranks form a BLACS process grid (as square as P allows). The training
  * kernel is computed straight into ScaLAPACK's 2-D block-cyclic layout: the
  * engine's tiles are given the block size as their edge, so each tile is one
- * block and the process that owns a block computes it (runtime/ntkc_tiles.h;
+ * block and the process that owns a block computes it (runtime/api/ntkc_tiles.h;
  * only blocks on and above the diagonal: the solvers read the upper
  * triangle). The test × train kernel is laid out the same way. Then, as
- * runtime/predict.c does on one process: t = ∞ by pdpotrf/pdpotrs (with
+ * runtime/predict/predict.c does on one process: t = ∞ by pdpotrf/pdpotrs (with
  * pdpocon's condition estimate refusing a singular kernel), finite times by
  * one pdsyevd, and the means by pdgemm. The means (m × k per time) are
  * gathered on rank 0, which writes the file. Same options and answers (to

@@ -1,4 +1,4 @@
-/* Fuzz target: the graph-file reader (runtime/graph_data.h), with and without
+/* Fuzz target: the graph-file reader (runtime/io/graph_data.h), with and without
  * a feature count imposed by the net. Oracles (each an abort):
  *  - a rejection is a user error naming the file;
  *  - an accepted set is consistent: every graph has nodes, the CSR adjacency

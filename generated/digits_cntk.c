@@ -212,7 +212,7 @@ typedef void (*ntkc_dual_fn)(const double *p, double s11, double s12, double s22
 
 /* The body of an activation's plane function, the dual DUAL applied to every
  * pair: of ntkc_act_plane (DUAL its argument f) and of each built-in
- * activation's ntkc_act_plane_NAME (DUAL ntkc_dual_NAME, compiler/emit_prims.c),
+ * activation's ntkc_act_plane_NAME (DUAL ntkc_dual_NAME, compiler/emit/emit_prims.c),
  * which share its parameters p, S, T, H, W, a, b, ch, cw, v1, bc, v2. */
 #define NTKC_ACT_PLANE(DUAL)                                                                                   \
     NTKC_ROWS(H, W, a, b, ch, cw,                                                                              \

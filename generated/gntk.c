@@ -147,7 +147,7 @@ void free(void *);
 #define NTKC_BLOCK 256
 
 /* Graph net: the elementwise segments of the node-pair recursion; the runtime
- * performs the input Gram, aggregation and readout (compiler/graph_abi.h). */
+ * performs the input Gram, aggregation and readout (compiler/emit/graph_abi.h). */
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     double *T, double *Td);

@@ -108,7 +108,7 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * (Lee et al. 2019, eq. 15–16; not a Bayesian posterior). NTKC_PREDICT_NNGP:
  * only the readout is trained; at t = ∞ this is the Bayesian GP posterior,
  * mean K_st·K_r⁻¹·y, covariance K_ss − K_st·K_r⁻¹·K_ts. Θ_r = Θ_tt + reg·(tr Θ_tt
- * / n)·I (K_r likewise); runtime/predict.h has every formula.
+ * / n)·I (K_r likewise); runtime/predict/predict.h has every formula.
  *
  * Finite times use one eigendecomposition of the training kernel (LAPACK
  * dsyevd) shared by all of them; t = ∞ a Cholesky factorisation. */
@@ -257,7 +257,7 @@ typedef enum ntkc_parameterization {
     NTKC_PARAM_NTK = 0, /* the NTK parameterization (the lazy regime as width grows) */
     NTKC_PARAM_MUP = 1  /* the maximal-update (mean-field) parameterization of Yang & Hu 2021, one
                            learning rate for every layer (abc-form, c = 0): features and the empirical
-                           NTK keep moving at every width. runtime/finite_net.h has its scalings. */
+                           NTK keep moving at every width. runtime/finite/finite_net.h has its scalings. */
 } ntkc_parameterization;
 
 typedef struct ntkc_train_options {

@@ -1,4 +1,4 @@
-/* Monte Carlo: wide finite conv/branching networks (runtime/finite_conv.c)
+/* Monte Carlo: wide finite conv/branching networks (runtime/finite/finite_conv.c)
  * against the compiled kernels, as relative Frobenius errors over 4 inputs.
  * Width 256 channels, 48 seeded samples; the readout averages the NNGP over
  * its 256 units. Measured with `ntkc check` over seeds 1–5 on the two

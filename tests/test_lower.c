@@ -242,6 +242,7 @@ Test(lower, layer_errors)
     expect_error_in("net n { dense\n input vector(3) }", NULL, "2:2", "'input' must come before the first layer of net 'n'");
     expect_error_in("act sq(x) = x*x\nnet n { sq; dense }", NULL, "2:9", "sq at 2:9 needs a Gaussian input");
     expect_error_in("act dense(x) = x", NULL, "1:5", "activation 'dense' has the name of a built-in layer");
+    expect_error_in("act relu(x) = x", NULL, "1:5", "activation 'relu' is built in; choose another name");
     expect_error_in("net n { dense; repeat 100001 { dense } }", NULL, "1:32", "more than 100000 layers");
 }
 

@@ -288,7 +288,6 @@ Test(parser, formula_errors)
     expect_syntax_error("act f(x) x", "1:10", "expected '=' and the formula of 'f'");
     expect_syntax_error("act f(x) = x quad 0", "1:19", "whole number from 1 to 1000, got 0");
     expect_syntax_error("act f(x) = x quad 2.5", "1:19", "got 2.5");
-    expect_syntax_error("act relu(x) = x", "1:5", "activation 'relu' is built in");
     expect_syntax_error("act f(x) = x\nact f(y) = y", "2:5", "activation 'f' is already defined at 1:5");
     expect_syntax_error("act f(x) = x 2", "1:14", "expected end of line or ';' after the definition");
 }

@@ -1,4 +1,4 @@
-/* runtime/ntkc_tiles.h, which ntkc-mpi spreads over ranks: the tiles, each
+/* runtime/api/ntkc_tiles.h, which ntkc-mpi spreads over ranks: the tiles, each
  * computed on its own (the symmetric case's mirror images placed here, as
  * ntkc-mpi places them), put together equal ntkc_kernel / ntkc_kernel_graphs
  * bit for bit — for a fully connected, an image and a graph net, symmetric

@@ -14,7 +14,7 @@
  * (includes and comments for the standalone check) are dropped. With @fns,
  * the span's functions marked NTKC_FN (the image runtime's entry points)
  * also give PREFIX_decls (their prototypes, one a line), PREFIX_names and
- * PREFIX_count. Every name is declared in compiler/kernel_text.h. */
+ * PREFIX_count. Every name is declared in compiler/emit/kernel_text.h. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

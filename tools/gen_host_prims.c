@@ -1,4 +1,4 @@
-/* Writes the host block primitives (compiler/emit_prims.h) for every entry
+/* Writes the host block primitives (compiler/emit/emit_prims.h) for every entry
  * of the activation table to the file named by argv[1]; the Makefile compiles
  * it into the library with gcc's optimiser. With a second name, also writes
  * there the arithmetic every emitted file starts with (libm prototypes,

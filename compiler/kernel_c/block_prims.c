@@ -1,5 +1,5 @@
 /* Kernel-time C: the block primitives of the fully connected tile function
- * (compiler/emit_prims.h lists them). Each span is one function; the emitter
+ * (compiler/emit/emit_prims.h lists them). Each span is one function; the emitter
  * splits it at its first line "{" into declaration and body, prints them
  * static in every net's file (#ifndef NTKC_HOST_PRIMITIVES), and
  * tools/gen_host_prims compiles them into the library with gcc -O3.

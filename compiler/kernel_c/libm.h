@@ -1,5 +1,5 @@
 /* Kernel-time C: the libm prototypes at the top of every emitted file
- * (printed by compiler/emit_prims.c, prim_emit_libm). Embedded by tools/embed_text:
+ * (printed by compiler/emit/emit_prims.c, prim_emit_libm). Embedded by tools/embed_text:
  * only the text between the markers reaches emitted C. */
 #ifndef NTKC_KERNEL_LIBM_H
 #define NTKC_KERNEL_LIBM_H

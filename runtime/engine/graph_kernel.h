@@ -1,4 +1,4 @@
-/* The graph kernel engine: runs a graph net's plan (compiler/graph_abi.h)
+/* The graph kernel engine: runs a graph net's plan (compiler/emit/graph_abi.h)
  * over every pair of graphs of two sets, with the generated segment
  * functions for the elementwise steps, sparse or BLAS aggregation, per-graph
  * variances computed once, and all cores over the pairs. */
@@ -19,7 +19,7 @@ typedef struct GraphFns {
     void (*seg_diag)(int k, size_t n, const double *d, size_t ldd, double *var);
 } GraphFns;
 
-/* The generated functions of a compiled graph net (runtime/ntkc_graph.c). */
+/* The generated functions of a compiled graph net (runtime/api/ntkc_graph.c). */
 int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err);
 
 /* How aggregation multiplies: by the graph's density (the default), or

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "act.h"
 #include "editdist.h"
 #include "lexer.h"
 #include "name_table.h"
@@ -654,10 +653,6 @@ static int add_file_item(Parser *p, Program *prog)
         ActDecl *d = parse_act(p);
         if (d == NULL)
             return 0;
-        if (act_lookup(d->name) != NULL) {
-            diag_at(p->err, d->pos, p->src, "activation '%s' is built in; choose another name", d->name);
-            return 0;
-        }
         size_t i = name_table_find(&p->acts, d->name);
         if (i != (size_t)-1) {
             diag_at(p->err, d->pos, p->src, "activation '%s' is already defined at %s", d->name,

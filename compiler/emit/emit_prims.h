@@ -66,7 +66,7 @@ void prim_emit_act_plane(StrBuf *sb, const ActDef *def);
 void prim_emit_for_net(StrBuf *sb, const IrNet *net);
 
 /* The host translation unit: every primitive for every built-in activation,
- * with external linkage, and the table runtime/host_prims.h declares.
+ * with external linkage, and the table runtime/jit/host_prims.h declares.
  * malloc'd; the caller frees. */
 char *prim_emit_host_source(void);
 

@@ -1,4 +1,4 @@
-/* The block primitives compiled into the library (see compiler/emit_prims.h):
+/* The block primitives compiled into the library (see compiler/emit/emit_prims.h):
  * build/gen/host_prims.c, generated at build time by tools/gen_host_prims,
  * defines them and this table, which the libtcc back end registers so that
  * JIT code runs gcc-optimised, vectorised inner loops. */

@@ -32,7 +32,7 @@ static void tcc_report(void *opaque, const char *msg)
 static int relocate(TCCState *s) { return tcc_relocate(s, TCC_RELOCATE_AUTO); }
 
 /* Binds the generated code's block primitives to the library's optimised
- * copies (compiler/emit_prims.h): libtcc does not vectorise, gcc did. */
+ * copies (compiler/emit/emit_prims.h): libtcc does not vectorise, gcc did. */
 static int add_host_primitives(TCCState *s)
 {
     for (size_t i = 0; i < ntkc_host_primitive_count; i++) {

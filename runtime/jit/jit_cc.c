@@ -37,7 +37,7 @@ extern char **environ;
 
 /* -fno-trapping-math lets the block loops' clamps be if-converted; no
  * -ffast-math: results keep IEEE semantics and NaN checks stay honest. No
- * NTKC_SIMD_LIBM (see compiler/emit_prims.h): libmvec's exp differs from
+ * NTKC_SIMD_LIBM (see compiler/emit/emit_prims.h): libmvec's exp differs from
  * libm's in the last bits, and the per-element loops libtcc compiles call
  * libm — with it the back ends differed (5e-16 on dense; layer_norm; exp; relu,
  * 4.7e-9 where a ReLU amplified it at correlation one). */

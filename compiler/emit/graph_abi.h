@@ -1,5 +1,5 @@
 /* The ABI of generated code for graph nets (`input graph(F)`), written by
- * compiler/emit_graph.c and driven by runtime/graph_kernel.c.
+ * compiler/emit/emit_graph.c and driven by runtime/engine/graph_kernel.c.
  *
  * A graph net's kernel between graphs G₁ (n₁ nodes) and G₂ (n₂ nodes) runs on
  * n₁×n₂ node-pair matrices Σ, Θ until the readout pools them into one entry.
@@ -35,7 +35,7 @@
  *       activation of the segment into var[slot*n + u].
  *
  * Both segment functions treat a zero variance as the activations' duals do
- * (see compiler/act.h); non-finite results are left for the runtime to find.
+ * (see compiler/act/act.h); non-finite results are left for the runtime to find.
  */
 #ifndef NTKC_GRAPH_ABI_H
 #define NTKC_GRAPH_ABI_H

@@ -35,7 +35,7 @@ size_t ntkc_graphs_nodes(const ntkc_graphs *graphs, size_t i)
 const double *ntkc_graphs_labels(const ntkc_graphs *graphs) { return graphs->labels; }
 const char *ntkc_graphs_warnings(const ntkc_graphs *graphs) { return graphs->warnings; }
 
-/* The generated graph functions (ABI in compiler/graph_abi.h). */
+/* The generated graph functions (ABI in compiler/emit/graph_abi.h). */
 int graph_fns_bind(const ntkc_net *net, GraphFns *f, ntkc_error *err)
 {
     static const char *const names[] = {"_graph_plan", "_graph_nvar", "_graph_seg", "_graph_seg_diag"};

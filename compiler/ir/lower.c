@@ -641,6 +641,12 @@ const Formula *lower_formula(Arena *a, const Program *prog, const ActDecl *d, nt
 int lower_check_program(const Program *prog, ntkc_error *err)
 {
     for (size_t i = 0; i < prog->nacts; i++)
+        if (act_lookup(prog->acts[i]->name) != NULL) {
+            diag_at(err, prog->acts[i]->pos, prog->src, "activation '%s' is built in; choose another name",
+                    prog->acts[i]->name);
+            return 0;
+        }
+    for (size_t i = 0; i < prog->nacts; i++)
         for (size_t r = 0; r < NRULES; r++)
             if (strcmp(prog->acts[i]->name, layer_rules[r].name) == 0) {
                 diag_at(err, prog->acts[i]->pos, prog->src, "activation '%s' has the name of a built-in layer",

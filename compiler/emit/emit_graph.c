@@ -168,7 +168,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err)
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
     sb_puts(&sb, "/* Graph net: the elementwise segments of the node-pair recursion; the runtime\n"
-                 " * performs the input Gram, aggregation and readout (compiler/graph_abi.h). */\n\n");
+                 " * performs the input Gram, aggregation and readout (compiler/emit/graph_abi.h). */\n\n");
     emit_dual_functions(&sb, net);
     emit_param_arrays(&sb, net);
     sb_puts(&sb, "\n");

@@ -24,7 +24,7 @@ void emit_op_comment(StrBuf *sb, const IrOp *op, const char *indent);
 void emit_diag_dense(StrBuf *sb, const IrDense *d);
 void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i);
 
-/* The graph variant (compiler/graph_abi.h documents its ABI). */
+/* The graph variant (compiler/emit/graph_abi.h documents its ABI). */
 char *emit_graph_c(const IrNet *net, const char *source_name, ntkc_error *err);
 
 #endif

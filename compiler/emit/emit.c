@@ -124,7 +124,7 @@ void emit_diag_act(StrBuf *sb, const IrNet *net, size_t i)
 
 /* prep: the variance Σ(x, x) entering every activation, per input. The input
  * variance is summed in index order: the engine writes the same sum on the
- * Gram diagonal (runtime/engine.c, exact_diagonal), so an input paired with
+ * Gram diagonal (runtime/engine/engine.c, exact_diagonal), so an input paired with
  * itself is at correlation exactly 1. */
 static void emit_prep(StrBuf *sb, const IrNet *net, size_t nvar)
 {

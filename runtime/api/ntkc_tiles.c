@@ -1,5 +1,5 @@
-/* ntkc_tiles.h over the two engines: runtime/engine.c for vectors and
- * images, runtime/graph_kernel.c for graphs (square blocks of graph pairs). */
+/* ntkc_tiles.h over the two engines: runtime/engine/engine.c for vectors and
+ * images, runtime/engine/graph_kernel.c for graphs (square blocks of graph pairs). */
 #include "ntkc_tiles.h"
 
 #include <stdlib.h>

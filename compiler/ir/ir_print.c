@@ -179,6 +179,18 @@ static void print_input(StrBuf *sb, const IrInput *in)
     }
 }
 
+static int has_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return 1;
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                return 1;
+    }
+    return 0;
+}
+
 void ir_print(StrBuf *sb, const IrNet *net)
 {
     sb_printf(sb, "# net %s (%d:%d), param %s\n", net->name, net->pos.line, net->pos.col,
@@ -186,6 +198,8 @@ void ir_print(StrBuf *sb, const IrNet *net)
     sb_puts(sb, "# each op: %value = op %operand, arguments  # position, output shape, Gaussian or not,\n"
                 "# record N = the variances Σ(x, x) per input it reads (one per pixel or node), computed\n"
                 "# once per input into its record (the emitter may keep more per variance, e.g. √Σ)\n");
+    if (has_attention(net->ops, net->nops))
+        sb_puts(sb, "# (attention with scaling linear: record N = its attention weights A_x, position by position)\n");
     sb_puts(sb, "    %0 = input ");
     print_input(sb, &net->input);
     sb_puts(sb, "  # not gaussian\n");

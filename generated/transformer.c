@@ -148,21 +148,22 @@ void free(void *);
 
 #define NTKC_P 16
 #define NTKC_PP 256
-/* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ---------- */
-#ifndef NTKC_AFN
-#define NTKC_AFN static inline
-#endif
-
+/* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
+ * NTKC_FN: static inline in a net's file; external in the library's copies,
+ * which the libtcc back end binds (tools/gen_host_prims, NTKC_HOST_PRIMITIVES). */
 typedef void (*ntkc_m_dual_fn)(const double *p, double s11, double s12, double s22, double *T, double *Td);
 
-NTKC_AFN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n)
+#ifndef NTKC_HOST_PRIMITIVES
+#define NTKC_FN static inline
+
+NTKC_FN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n)
 {
     for (int e = 0; e < n; e++)
         dst[e] = src[e];
 }
 
 /* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0. */
-NTKC_AFN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
+NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
 {
     double inv = 1.0 / C;
     for (int p = 0; p < P; p++)
@@ -177,7 +178,7 @@ NTKC_AFN void ntkc_m_load(const double *x1, const double *x2, int P, int C, doub
 }
 
 /* dense on every pixel: Σ ← w²Σ + b², Θ ← Σ_new + w²Θ. */
-NTKC_AFN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
+NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 {
     for (int e = 0; e < n; e++) {
         S[e] = w2 * S[e] + b2;
@@ -186,7 +187,7 @@ NTKC_AFN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 }
 
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
-NTKC_AFN void ntkc_m_fill_diag(double *rec, const double *S, int P)
+NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {
     for (int p = 0; p < P; p++) {
         double v = S[p * P + p];
@@ -195,7 +196,7 @@ NTKC_AFN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 }
 
 /* An activation through its dual on every pair, with the pair's variances. */
-NTKC_AFN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1,
+NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1,
                          const double *v2)
 {
     for (int p = 0; p < P; p++)
@@ -208,7 +209,7 @@ NTKC_AFN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double 
 }
 
 /* layer_norm over channels: both kernels divided by √((v1+ε)(v2+ε)). */
-NTKC_AFN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
+NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
 {
     for (int p = 0; p < P; p++)
         for (int q = 0; q < P; q++) {
@@ -221,7 +222,7 @@ NTKC_AFN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const dou
 /* The attention weights of one input from its self-kernel S = Σ(x, x):
  * A(i, j) = mech(qk·S(i, j)); mech 0 softmax along j (row maximum
  * subtracted), 1 identity, 2 abs, 3 relu. */
-NTKC_AFN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
+NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
 {
     for (int i = 0; i < P; i++) {
         const double *s = S + (size_t)i * P;
@@ -243,9 +244,15 @@ NTKC_AFN void ntkc_m_weights(const double *S, int P, int mech, double qk, double
     }
 }
 
-/* M ← A1·M·A2ᵀ (tmp: P×P scratch). */
-NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp)
+/* M ← A1·M·A2ᵀ (tmp: 2·P² scratch). Both products as row updates
+ * (row i of the result += a scalar times a row), the second through A2ᵀ:
+ * loops the optimiser vectorises without reordering any sum. */
+NTKC_FN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp)
 {
+    double *A2t = tmp + (size_t)P * P;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++)
+            A2t[j * P + i] = A2[i * P + j];
     for (int i = 0; i < P * P; i++)
         tmp[i] = 0.0;
     for (int i = 0; i < P; i++)
@@ -256,13 +263,15 @@ NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, d
             for (int j = 0; j < P; j++)
                 t[j] += a * m[j];
         }
+    for (int i = 0; i < P * P; i++)
+        M[i] = 0.0;
     for (int i = 0; i < P; i++)
-        for (int j = 0; j < P; j++) {
-            const double *t = tmp + (size_t)i * P, *a = A2 + (size_t)j * P;
-            double g = 0.0;
-            for (int k = 0; k < P; k++)
-                g += t[k] * a[k];
-            M[i * P + j] = g;
+        for (int k = 0; k < P; k++) {
+            double a = tmp[i * P + k];
+            const double *b = A2t + (size_t)k * P;
+            double *m = M + (size_t)i * P;
+            for (int j = 0; j < P; j++)
+                m[j] += a * b[j];
         }
 }
 
@@ -270,7 +279,7 @@ NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, d
  * Σ' = ov2·A1ΣA2ᵀ + b2, Θ' = ov2·(A1ΘA2ᵀ + 2·A1ΣA2ᵀ) + b2 (the value and
  * output weights each add A1ΣA2ᵀ; the query/key weights add nothing in the
  * limit). ov2 = (w_v·w_out)². */
-NTKC_AFN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2,
+NTKC_FN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2,
                                  double b2, double *tmp)
 {
     ntkc_m_mix(A1, A2, S, P, tmp);
@@ -285,7 +294,7 @@ NTKC_AFN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, 
  * over all n pairs: Σ' = c·d·Σ + b2, Θ' = c·(2e·Σ + d·(Θ + 4Σ)) + b2
  * (queries and keys read the input twice: 2e; the query, key, value and
  * output weights each add d·Σ). c = (w_q w_k w_v w_out)². */
-NTKC_AFN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
+NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
 {
     double d = 0.0, e2 = 0.0;
     for (int e = 0; e < n; e++)
@@ -298,7 +307,7 @@ NTKC_AFN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
 
 /* Fan-in of branch k of nb into the accumulator (mode 0 sum with c = the
  * branch scale², 1 product, 2 concat: the mean). */
-NTKC_AFN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
+NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
                            const double *Tb, int n)
 {
     if (mode == 1) {
@@ -321,7 +330,7 @@ NTKC_AFN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double 
 }
 
 /* Global pooling: c2 times the sum over all pairs (c2 = 1/P² for the average). */
-NTKC_AFN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
+NTKC_FN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
 {
     double a = 0.0, b = 0.0;
     for (int e = 0; e < n; e++)
@@ -330,7 +339,7 @@ NTKC_AFN void ntkc_m_global(const double *S, const double *T, int n, double c2, 
 }
 
 /* flatten: the mean over same-pixel pairs. */
-NTKC_AFN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
+NTKC_FN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
 {
     double a = 0.0, b = 0.0;
     for (int p = 0; p < P; p++)
@@ -339,7 +348,7 @@ NTKC_AFN void ntkc_m_flatten(const double *S, const double *T, int P, double *s,
 }
 
 /* One entry into the outputs present; 1 when either value is not finite. */
-NTKC_AFN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
+NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
 {
     if (nngp)
         nngp[at] = s;
@@ -347,6 +356,22 @@ NTKC_AFN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t
         ntk[at] = t;
     return !(s - s == 0.0 && t - t == 0.0);
 }
+#else /* the library's optimised copies */
+void ntkc_m_copy(double *restrict dst, const double *restrict src, int n);
+void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T);
+void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
+void ntkc_m_fill_diag(double *rec, const double *S, int P);
+void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1, const double *v2);
+void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps);
+void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A);
+void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp);
+void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2, double b2, double *tmp);
+void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2);
+void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb, const double *Tb, int n);
+void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t);
+void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t);
+int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t);
+#endif
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
     double *T, double *Td);
@@ -370,56 +395,56 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
 static void ntkcnet_transformer_entry(const double *x1, const double *x2, const double *v1, const double *v2,
                           double *fill, double *ws, double *out)
 {
-    double s = 0.0, t = 0.0, *pl[5];
-    for (int k = 0; k < 5; k++)
+    double s = 0.0, t = 0.0, *pl[6];
+    for (int k = 0; k < 6; k++)
         pl[k] = ws + k * (size_t)NTKC_PP;
     (void)v1, (void)v2, (void)fill;
-    ntkc_m_load(x1, x2, NTKC_P, 8, pl[1], pl[2]);
-    ntkc_m_dense(pl[1], pl[2], NTKC_PP, 1.0, 0.0); /* dense, line 12 */
+    ntkc_m_load(x1, x2, NTKC_P, 8, pl[2], pl[3]);
+    ntkc_m_dense(pl[2], pl[3], NTKC_PP, 1.0, 0.0); /* dense, line 12 */
     /* residual: 2 branches */
-    ntkc_m_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], NTKC_PP);
+    ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
-        ntkc_m_fill_diag(fill + 0, pl[1], NTKC_P);
-    ntkc_m_ln(pl[1], pl[2], NTKC_P, v1 + 0, v2 + 0, 9.9999999999999998e-13); /* layer_norm, line 14 */
+        ntkc_m_fill_diag(fill + 0, pl[2], NTKC_P);
+    ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 0, v2 + 0, 9.9999999999999998e-13); /* layer_norm, line 14 */
     if (fill) /* attention, line 14: the weights A_x */
-        ntkc_m_weights(pl[1], NTKC_P, 0, 1.0, fill + 16);
-    ntkc_m_attn_linear(v1 + 16, v2 + 16, pl[1], pl[2], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
-    ntkc_m_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], NTKC_PP);
+        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, fill + 16);
+    ntkc_m_attn_linear(v1 + 16, v2 + 16, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
+    ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
-    ntkc_m_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], NTKC_PP);
+    ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
-        ntkc_m_fill_diag(fill + 272, pl[3], NTKC_P);
-    ntkc_m_ln(pl[3], pl[4], NTKC_P, v1 + 272, v2 + 272, 9.9999999999999998e-13); /* layer_norm, line 15 */
-    ntkc_m_dense(pl[3], pl[4], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
+        ntkc_m_fill_diag(fill + 272, pl[4], NTKC_P);
+    ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 272, v2 + 272, 9.9999999999999998e-13); /* layer_norm, line 15 */
+    ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
     if (fill)
-        ntkc_m_fill_diag(fill + 288, pl[3], NTKC_P);
-    ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[3], pl[4], NTKC_P, v1 + 288, v2 + 288); /* line 15 */
-    ntkc_m_dense(pl[3], pl[4], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], NTKC_PP);
+        ntkc_m_fill_diag(fill + 288, pl[4], NTKC_P);
+    ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 288, v2 + 288); /* line 15 */
+    ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
+    ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     /* residual: 2 branches */
-    ntkc_m_fanin(0, 0, 2, 1.0, pl[3], pl[4], pl[1], pl[2], NTKC_PP);
+    ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
-        ntkc_m_fill_diag(fill + 304, pl[1], NTKC_P);
-    ntkc_m_ln(pl[1], pl[2], NTKC_P, v1 + 304, v2 + 304, 9.9999999999999998e-13); /* layer_norm, line 14 */
+        ntkc_m_fill_diag(fill + 304, pl[2], NTKC_P);
+    ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 304, v2 + 304, 9.9999999999999998e-13); /* layer_norm, line 14 */
     if (fill) /* attention, line 14: the weights A_x */
-        ntkc_m_weights(pl[1], NTKC_P, 0, 1.0, fill + 320);
-    ntkc_m_attn_linear(v1 + 320, v2 + 320, pl[1], pl[2], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
-    ntkc_m_fanin(0, 1, 2, 1.0, pl[3], pl[4], pl[1], pl[2], NTKC_PP);
+        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, fill + 320);
+    ntkc_m_attn_linear(v1 + 320, v2 + 320, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
+    ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
-    ntkc_m_fanin(0, 0, 2, 1.0, pl[1], pl[2], pl[3], pl[4], NTKC_PP);
+    ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
-        ntkc_m_fill_diag(fill + 576, pl[3], NTKC_P);
-    ntkc_m_ln(pl[3], pl[4], NTKC_P, v1 + 576, v2 + 576, 9.9999999999999998e-13); /* layer_norm, line 15 */
-    ntkc_m_dense(pl[3], pl[4], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
+        ntkc_m_fill_diag(fill + 576, pl[4], NTKC_P);
+    ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 576, v2 + 576, 9.9999999999999998e-13); /* layer_norm, line 15 */
+    ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
     if (fill)
-        ntkc_m_fill_diag(fill + 592, pl[3], NTKC_P);
-    ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[3], pl[4], NTKC_P, v1 + 592, v2 + 592); /* line 15 */
-    ntkc_m_dense(pl[3], pl[4], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_fanin(0, 1, 2, 1.0, pl[1], pl[2], pl[3], pl[4], NTKC_PP);
+        ntkc_m_fill_diag(fill + 592, pl[4], NTKC_P);
+    ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 592, v2 + 592); /* line 15 */
+    ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
+    ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
-        ntkc_m_fill_diag(fill + 608, pl[1], NTKC_P);
-    ntkc_m_ln(pl[1], pl[2], NTKC_P, v1 + 608, v2 + 608, 9.9999999999999998e-13); /* layer_norm, line 17 */
-    ntkc_m_global(pl[1], pl[2], NTKC_PP, 0.00390625, &s, &t); /* global_avg_pool, line 18 */
+        ntkc_m_fill_diag(fill + 608, pl[2], NTKC_P);
+    ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 608, v2 + 608, 9.9999999999999998e-13); /* layer_norm, line 17 */
+    ntkc_m_global(pl[2], pl[3], NTKC_PP, 0.00390625, &s, &t); /* global_avg_pool, line 18 */
     s = 1.0 * s + 0.0, t = 1.0 * t + s; /* dense, line 19 */
     out[0] = s, out[1] = t;
 }
@@ -430,7 +455,7 @@ int ntkcnet_transformer_uses_gram(void) { return 0; }
 
 void ntkcnet_transformer_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(1280 * sizeof(double)), out[2];
+    double *ws = malloc(1536 * sizeof(double)), out[2];
     if (!ws) { /* no memory: poison the records so every entry reports non-finite */
         for (size_t k = 0; k < n * 626; k++)
             prep[k] = 0.0 / 0.0;
@@ -450,7 +475,7 @@ size_t ntkcnet_transformer_tile(size_t rows, size_t cols,
                     const double *gram, size_t ldg,
                     double *nngp, double *ntk, size_t ldo)
 {
-    double *ws = malloc(1280 * sizeof(double)), out[2];
+    double *ws = malloc(1536 * sizeof(double)), out[2];
     size_t bad = 0;
     (void)gram, (void)ldg;
     if (!ws)

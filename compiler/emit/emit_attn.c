@@ -25,7 +25,7 @@ typedef struct Ea {
     size_t prep; /* doubles of the record so far */
     size_t P;    /* pixels */
     int used[MAX_SLOTS];
-    int peak; /* slots ever used; slot 0 is the matrix product's scratch */
+    int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
     int ind;
 } Ea;
 
@@ -56,7 +56,7 @@ static Lit lit(double v)
 
 static int slot_new(Ea *e)
 {
-    for (int k = 1; k < MAX_SLOTS; k++)
+    for (int k = 2; k < MAX_SLOTS; k++)
         if (!e->used[k]) {
             e->used[k] = 1;
             e->peak = k + 1 > e->peak ? k + 1 : e->peak;
@@ -335,6 +335,20 @@ static void emit_functions(StrBuf *sb, const Ea *e, size_t ws)
               n, e->net->input.dim, ps, ps, n, n, n);
 }
 
+void emit_attn_host_source(StrBuf *sb)
+{
+    /* after emit_image_host_source, which defines NTKC_FN (external linkage) */
+    sb_puts(sb, "\n/* Attention-kernel helpers (compiler/kernel_c/attn_runtime.c) */\n");
+    sb_puts(sb, emit_attn_runtime_common);
+    sb_puts(sb, emit_attn_runtime_functions);
+}
+
+void emit_attn_host_table(StrBuf *sb)
+{
+    for (unsigned i = 0; i < emit_attn_runtime_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_names[i], emit_attn_runtime_names[i]);
+}
+
 int emit_attn_needed(const IrNet *net)
 {
     for (size_t i = 0; i < net->nops; i++) {
@@ -359,13 +373,13 @@ char *emit_attn_c(const IrNet *net, const char *source_name, ntkc_error *err)
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
         return NULL;
     }
-    Ea e = {.net = net, .err = err, .peak = 3, .ind = 1, .P = net->input.h * net->input.w};
+    Ea e = {.net = net, .err = err, .peak = 4, .ind = 1, .P = net->input.h * net->input.w};
     sb_init(&e.body);
     sb_init(&e.defs);
-    e.used[0] = e.used[1] = e.used[2] = 1;
-    int S = 1, T = 2;
+    e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
+    int S = 2, T = 3;
     size_t stop = net->nops;
-    line(&e, "ntkc_m_load(x1, x2, NTKC_P, %zu, pl[1], pl[2]);", net->input.c);
+    line(&e, "ntkc_m_load(x1, x2, NTKC_P, %zu, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == NTKC_OK && stop == net->nops)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
@@ -381,8 +395,12 @@ char *emit_attn_c(const IrNet *net, const char *source_name, ntkc_error *err)
     sb_init(&sb);
     emit_prelude(&sb, net, source_name);
     sb_printf(&sb, "#define NTKC_P %zu\n#define NTKC_PP %zu\n", e.P, pp);
-    sb_puts(&sb, emit_attn_runtime);
-    sb_puts(&sb, "\n");
+    sb_puts(&sb, emit_attn_runtime_common);
+    sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
+    sb_puts(&sb, emit_attn_runtime_functions);
+    sb_puts(&sb, "#else /* the library's optimised copies */\n");
+    sb_puts(&sb, emit_attn_runtime_decls);
+    sb_puts(&sb, "#endif\n\n");
     sb_puts(&sb, e.defs.data ? e.defs.data : "");
     sb_printf(&sb,
               "\n/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep\n"

@@ -18,9 +18,16 @@
 
 #include "diag.h"
 #include "ir.h"
+#include "strbuf.h"
 
 /* 1 when net has an attention op (then emit_attn_c computes its kernel). */
 int emit_attn_needed(const IrNet *net);
 char *emit_attn_c(const IrNet *net, const char *source_name, ntkc_error *err);
+
+/* For the library's host copies (tools/gen_host_prims via emit_prims.c):
+ * the helpers with external linkage (after emit_image_host_source, which
+ * defines NTKC_FN), then their rows of the libtcc binding table. */
+void emit_attn_host_source(StrBuf *sb);
+void emit_attn_host_table(StrBuf *sb);
 
 #endif

@@ -616,7 +616,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, ntkc_error *
     }
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
-    if (!lower_check_image_net(&L) || !lower_check_attention_net(&L, L.ops, L.nops) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
+    if (!lower_check_image_net(&L) || !lower_check_attention_net(&L) || (L.input.kind == IR_INPUT_GRAPH && !lower_check_graph_net(&L)))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

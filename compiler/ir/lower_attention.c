@@ -105,8 +105,8 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
     return 1;
 }
 
-int lower_check_attention_net(Lower *L, const IrOp *ops, size_t n)
+int lower_check_attention_net(Lower *L)
 {
-    const IrOp *attn = find_attention(ops, n);
-    return attn == NULL || refuse_ops(L, ops, n, attn);
+    const IrOp *attn = find_attention(L->ops, L->nops);
+    return attn == NULL || refuse_ops(L, L->ops, L->nops, attn);
 }

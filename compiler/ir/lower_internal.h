@@ -129,7 +129,7 @@ int lower_check_image_net(Lower *L);
 /* lower_attention.c */
 int lower_attention(Lower *L, const Stmt *s);
 /* A net with attention uses only the layers its kernel back end computes. */
-int lower_check_attention_net(Lower *L, const IrOp *ops, size_t n);
+int lower_check_attention_net(Lower *L);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

@@ -9,24 +9,26 @@
 #ifdef NTKC_KERNEL_CHECK
 #include <stddef.h>
 #include "ntkc_math.h"
-#define NTKC_AFN static inline
 #endif
-/* @text emit_attn_runtime */
-/* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ---------- */
-#ifndef NTKC_AFN
-#define NTKC_AFN static inline
-#endif
-
+/* @text emit_attn_runtime_common */
+/* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
+ * NTKC_FN: static inline in a net's file; external in the library's copies,
+ * which the libtcc back end binds (tools/gen_host_prims, NTKC_HOST_PRIMITIVES). */
 typedef void (*ntkc_m_dual_fn)(const double *p, double s11, double s12, double s22, double *T, double *Td);
+/* @end */
+#ifdef NTKC_KERNEL_CHECK
+#define NTKC_FN static inline
+#endif
+/* @text emit_attn_runtime_functions @fns emit_attn_runtime */
 
-NTKC_AFN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n)
+NTKC_FN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n)
 {
     for (int e = 0; e < n; e++)
         dst[e] = src[e];
 }
 
 /* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0. */
-NTKC_AFN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
+NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
 {
     double inv = 1.0 / C;
     for (int p = 0; p < P; p++)
@@ -41,7 +43,7 @@ NTKC_AFN void ntkc_m_load(const double *x1, const double *x2, int P, int C, doub
 }
 
 /* dense on every pixel: Σ ← w²Σ + b², Θ ← Σ_new + w²Θ. */
-NTKC_AFN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
+NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 {
     for (int e = 0; e < n; e++) {
         S[e] = w2 * S[e] + b2;
@@ -50,7 +52,7 @@ NTKC_AFN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 }
 
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
-NTKC_AFN void ntkc_m_fill_diag(double *rec, const double *S, int P)
+NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {
     for (int p = 0; p < P; p++) {
         double v = S[p * P + p];
@@ -59,7 +61,7 @@ NTKC_AFN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 }
 
 /* An activation through its dual on every pair, with the pair's variances. */
-NTKC_AFN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1,
+NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1,
                          const double *v2)
 {
     for (int p = 0; p < P; p++)
@@ -72,7 +74,7 @@ NTKC_AFN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double 
 }
 
 /* layer_norm over channels: both kernels divided by √((v1+ε)(v2+ε)). */
-NTKC_AFN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
+NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
 {
     for (int p = 0; p < P; p++)
         for (int q = 0; q < P; q++) {
@@ -85,7 +87,7 @@ NTKC_AFN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const dou
 /* The attention weights of one input from its self-kernel S = Σ(x, x):
  * A(i, j) = mech(qk·S(i, j)); mech 0 softmax along j (row maximum
  * subtracted), 1 identity, 2 abs, 3 relu. */
-NTKC_AFN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
+NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
 {
     for (int i = 0; i < P; i++) {
         const double *s = S + (size_t)i * P;
@@ -107,9 +109,15 @@ NTKC_AFN void ntkc_m_weights(const double *S, int P, int mech, double qk, double
     }
 }
 
-/* M ← A1·M·A2ᵀ (tmp: P×P scratch). */
-NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp)
+/* M ← A1·M·A2ᵀ (tmp: 2·P² scratch). Both products as row updates
+ * (row i of the result += a scalar times a row), the second through A2ᵀ:
+ * loops the optimiser vectorises without reordering any sum. */
+NTKC_FN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp)
 {
+    double *A2t = tmp + (size_t)P * P;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++)
+            A2t[j * P + i] = A2[i * P + j];
     for (int i = 0; i < P * P; i++)
         tmp[i] = 0.0;
     for (int i = 0; i < P; i++)
@@ -120,13 +128,15 @@ NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, d
             for (int j = 0; j < P; j++)
                 t[j] += a * m[j];
         }
+    for (int i = 0; i < P * P; i++)
+        M[i] = 0.0;
     for (int i = 0; i < P; i++)
-        for (int j = 0; j < P; j++) {
-            const double *t = tmp + (size_t)i * P, *a = A2 + (size_t)j * P;
-            double g = 0.0;
-            for (int k = 0; k < P; k++)
-                g += t[k] * a[k];
-            M[i * P + j] = g;
+        for (int k = 0; k < P; k++) {
+            double a = tmp[i * P + k];
+            const double *b = A2t + (size_t)k * P;
+            double *m = M + (size_t)i * P;
+            for (int j = 0; j < P; j++)
+                m[j] += a * b[j];
         }
 }
 
@@ -134,7 +144,7 @@ NTKC_AFN void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, d
  * Σ' = ov2·A1ΣA2ᵀ + b2, Θ' = ov2·(A1ΘA2ᵀ + 2·A1ΣA2ᵀ) + b2 (the value and
  * output weights each add A1ΣA2ᵀ; the query/key weights add nothing in the
  * limit). ov2 = (w_v·w_out)². */
-NTKC_AFN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2,
+NTKC_FN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2,
                                  double b2, double *tmp)
 {
     ntkc_m_mix(A1, A2, S, P, tmp);
@@ -149,7 +159,7 @@ NTKC_AFN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, 
  * over all n pairs: Σ' = c·d·Σ + b2, Θ' = c·(2e·Σ + d·(Θ + 4Σ)) + b2
  * (queries and keys read the input twice: 2e; the query, key, value and
  * output weights each add d·Σ). c = (w_q w_k w_v w_out)². */
-NTKC_AFN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
+NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
 {
     double d = 0.0, e2 = 0.0;
     for (int e = 0; e < n; e++)
@@ -162,7 +172,7 @@ NTKC_AFN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
 
 /* Fan-in of branch k of nb into the accumulator (mode 0 sum with c = the
  * branch scale², 1 product, 2 concat: the mean). */
-NTKC_AFN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
+NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
                            const double *Tb, int n)
 {
     if (mode == 1) {
@@ -185,7 +195,7 @@ NTKC_AFN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double 
 }
 
 /* Global pooling: c2 times the sum over all pairs (c2 = 1/P² for the average). */
-NTKC_AFN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
+NTKC_FN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
 {
     double a = 0.0, b = 0.0;
     for (int e = 0; e < n; e++)
@@ -194,7 +204,7 @@ NTKC_AFN void ntkc_m_global(const double *S, const double *T, int n, double c2, 
 }
 
 /* flatten: the mean over same-pixel pairs. */
-NTKC_AFN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
+NTKC_FN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
 {
     double a = 0.0, b = 0.0;
     for (int p = 0; p < P; p++)
@@ -203,7 +213,7 @@ NTKC_AFN void ntkc_m_flatten(const double *S, const double *T, int P, double *s,
 }
 
 /* One entry into the outputs present; 1 when either value is not finite. */
-NTKC_AFN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
+NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
 {
     if (nngp)
         nngp[at] = s;

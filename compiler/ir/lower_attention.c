@@ -28,12 +28,22 @@ static const ParamSpec attn_spec[NATTN] = {
 /* The logits w_q·w_k·Σ enter exp() (softmax) or are squared into the
  * kernel: beyond this product the attention weights overflow. */
 #define QK_MAX 1e150
+/* Its kernels hold every position pair (P² doubles per matrix, int-indexed,
+ * and P² per input in the prep record of every attention layer). */
+#define MAX_POSITIONS 4096
 
 int lower_attention(Lower *L, const Stmt *s)
 {
     Bound b;
     if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, attn_spec, NATTN, &b))
         return 0;
+    if (L->shape.h * L->shape.w > MAX_POSITIONS) {
+        diag_at(L->err, s->pos, L->src,
+                "'attention' over %zu positions: its kernel holds every pair of positions, at most %d positions "
+                "(pool the image first)",
+                L->shape.h * L->shape.w, MAX_POSITIONS);
+        return 0;
+    }
     int linear = b.v[A_SCALING] == 0;
     IrAttnMech mech = (IrAttnMech)(int)b.v[A_MECH];
     if (!linear && mech != IR_ATTN_IDENTITY) {

@@ -75,7 +75,7 @@ Test(attention_lower, errors)
     expect_error("net t { input sequence(4, 2); dense; attention(heads=0) }", "1:54",
                  "'heads' of 'attention' must be a whole number in [1, 1e+06], got 0");
     expect_error("net t { input vector(4); dense; attention; dense }", "1:33", "'attention' is an image layer");
-    expect_error("net t { input image(65, 64, 1); dense; attention; global_avg_pool; dense }", "1:41",
+    expect_error("net t { input image(65, 64, 1); dense; attention; global_avg_pool; dense }", "1:40",
                  "'attention' over 4160 positions: its kernel holds every pair of positions, at most 4096");
     expect_error("net t { input sequence(4, 2); dense; global_avg_pool; attention; dense }", "1:55",
                  "'attention' after 'global_avg_pool'");

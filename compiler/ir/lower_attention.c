@@ -40,7 +40,7 @@ int lower_attention(Lower *L, const Stmt *s)
     if (L->shape.h * L->shape.w > MAX_POSITIONS) {
         diag_at(L->err, s->pos, L->src,
                 "'attention' over %zu positions: its kernel holds every pair of positions, at most %d positions "
-                "(pool the image first)",
+                "(nets with attention cannot pool yet: use smaller inputs)",
                 L->shape.h * L->shape.w, MAX_POSITIONS);
         return 0;
     }

@@ -47,7 +47,7 @@ typedef struct KArgs {
 } KArgs;
 
 /* This rank's share, gathered on rank 0 for the summary. */
-enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_WRITE, ST_BYTES, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
+enum { ST_TILES, ST_ENTRIES, ST_BUSY, ST_WRITE, ST_BYTES, ST_CALLS, ST_FETCHES, ST_DIAG_NTK, ST_DIAG_NNGP, ST_COUNT };
 
 typedef struct Run {
     MPI_Comm comm;
@@ -201,9 +201,9 @@ static void summarise(Run *R, const ntkc_net *net, size_t n1, size_t n2, double 
     for (int r = 0; r < size; r++) {
         const double *s = all + r * ST_COUNT;
         /* Every fetch moves 8 bytes each way. */
-        printf("rank %d: %.0f tiles, %.0f entries, busy %.3f s, wrote %.0f bytes in %.3f s, %.0f counter fetches "
-               "(%.0f bytes)\n",
-               r, s[ST_TILES], s[ST_ENTRIES], s[ST_BUSY], s[ST_BYTES], s[ST_WRITE], s[ST_FETCHES],
+        printf("rank %d: %.0f tiles, %.0f entries, busy %.3f s, wrote %.0f bytes in %.3f s (%.0f write calls), "
+               "%.0f counter fetches (%.0f bytes)\n",
+               r, s[ST_TILES], s[ST_ENTRIES], s[ST_BUSY], s[ST_BYTES], s[ST_WRITE], s[ST_CALLS], s[ST_FETCHES],
                16 * s[ST_FETCHES]);
     }
     free(all);
@@ -221,9 +221,10 @@ static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, c
     int rc = mpi_agree(comm, tiles ? 0 : err->code, err);
     Run R = {.comm = comm, .tiles = tiles, .symmetric = in->g1 ? in->g2 == NULL : in->x2.data == NULL,
              .threads = nthreads};
+    size_t shape[2] = {in->n1, in->n2};
     if (rc == 0)
-        rc = mpi_out_create(comm, a->ntk, in->n1, in->n2, &R.ntk, err);
-    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, in->n1, in->n2, &R.nngp, err)) != 0) {
+        rc = mpi_out_create(comm, a->ntk, 2, shape, &R.ntk, err);
+    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, 2, shape, &R.nngp, err)) != 0) {
         MpiOut *outs[1] = {R.ntk};
         mpi_out_finish(comm, outs, 1, rc, err);
     }
@@ -248,6 +249,7 @@ static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, c
         *err = R.err;
     MpiOut *outs[2] = {R.ntk, R.nngp};
     R.st[ST_BYTES] = mpi_out_bytes(R.ntk) + mpi_out_bytes(R.nngp);
+    R.st[ST_CALLS] = mpi_out_calls(R.ntk) + mpi_out_calls(R.nngp);
     rc = mpi_out_finish(comm, outs, 2, R.rc, err);
     double seconds = MPI_Wtime() - t0;
     if (rc == 0 && !a->quiet) /* collective: every rank sends its share */

@@ -1,6 +1,7 @@
 #include "mpi_out.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,19 @@
 #include "mpi_util.h"
 #include "npy.h"
 #include "npy_header.h"
+#include "out_files.h"
 #include "temp_files.h"
 
 enum { PATH_CAP = 4096 };
 
 struct MpiOut {
-    MPI_File fh;
+    MPI_File fh;   /* opened by every rank of the communicator: collective writes */
+    MPI_File self; /* this rank's own handle (MPI_COMM_SELF), opened at its first tile: a tile's file view */
+    int has_self;
     char path[PATH_CAP], tmp[PATH_CAP];
     MPI_Offset data_offset;
-    size_t n2;
-    double bytes;
+    size_t n1, n2; /* the output as rows × columns: n2 = the last dimension */
+    double bytes, calls; /* written by this rank, and in how many write calls */
     int failed; /* a write of this rank failed */
     int slot;   /* rank 0: the temp's registration for removal on a signal */
 };
@@ -34,7 +38,7 @@ static void forget_unlink(MpiOut *o)
     unlink(o->tmp);
 }
 
-static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
+static int create_temp(MpiOut *o, int ndim, const size_t *shape, ntkc_error *err)
 {
     if (npy_check_output(o->path, err) != 0)
         return err->code;
@@ -47,7 +51,7 @@ static int create_temp(MpiOut *o, size_t n1, size_t n2, ntkc_error *err)
         return err->code;
     }
     char header[NPY_WRITE_HEADER_MAX];
-    size_t shape[2] = {n1, n2}, len = npy_header_format(header, sizeof header, 2, shape);
+    size_t len = npy_header_format(header, sizeof header, ndim, shape);
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
@@ -67,7 +71,7 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     diag_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
-int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut **out, ntkc_error *err)
+int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out, ntkc_error *err)
 {
     *out = NULL;
     if (path == NULL)
@@ -84,8 +88,14 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
         snprintf(o->path, sizeof o->path, "%s", path);
     if (o != NULL)
         o->slot = -1;
+    size_t n1 = 1, n2 = ndim > 0 ? shape[ndim - 1] : 1;
+    for (int d = 0; d + 1 < ndim; d++)
+        n1 *= shape[d];
+    if (rc == 0 && (n1 > INT_MAX || n2 > INT_MAX))
+        diag_file(err, path, "cannot write output: %zu x %zu entries exceed MPI-IO's 32-bit counts", n1, n2),
+            rc = err->code;
     if (rc == 0 && rank == 0)
-        rc = create_temp(o, n1, n2, err);
+        rc = create_temp(o, ndim, shape, err);
     if ((rc = mpi_agree(comm, rc, err)) != 0) {
         free(o);
         return rc;
@@ -94,7 +104,7 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
     long long off = o->data_offset;
     MPI_Bcast(&off, 1, MPI_LONG_LONG, 0, comm);
     o->data_offset = off;
-    o->n2 = n2;
+    o->n1 = n1, o->n2 = n2;
     int code = MPI_File_open(comm, o->tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &o->fh);
     if (code != MPI_SUCCESS) {
         mpi_error(path, "open", code, err);
@@ -112,38 +122,125 @@ int mpi_out_create(MPI_Comm comm, const char *path, size_t n1, size_t n2, MpiOut
     return 0;
 }
 
-int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const double *buf, size_t ld,
-                  ntkc_error *err)
+/* A failed write: kept for mpi_out_finish, err set. */
+static int write_failed(MpiOut *o, int code, ntkc_error *err)
+{
+    o->failed = 1;
+    if (code != MPI_SUCCESS)
+        mpi_error(o->path, "write", code, err);
+    else
+        diag_file(err, o->path, "cannot write output: short write (disk full?)");
+    return -1;
+}
+
+/* Whether this rank may write: no earlier failure, and not failed on purpose
+ * by the test hook (which then counts as a failed write). */
+static int may_write(MpiOut *o, ntkc_error *err)
 {
     if (o->failed) {
         diag_file(err, o->path, "cannot write output: an earlier write failed");
-        return -1;
+        return 0;
     }
     if (mpi_test_fail(MPI_COMM_WORLD, "write")) {
         o->failed = 1;
         diag_file(err, o->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
+        return 0;
+    }
+    return 1;
+}
+
+/* Independent writes go through this rank's own handle, whose file view
+ * (collective over MPI_COMM_SELF only) is set per tile. */
+static int open_self(MpiOut *o, ntkc_error *err)
+{
+    if (o->has_self)
+        return 0;
+    int code = MPI_File_open(MPI_COMM_SELF, o->tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &o->self);
+    if (code != MPI_SUCCESS) {
+        o->failed = 1;
+        mpi_error(o->path, "open", code, err);
         return -1;
     }
-    for (size_t i = 0; i < r; i++) {
-        MPI_Offset at = o->data_offset + (MPI_Offset)(((i0 + i) * o->n2 + j0) * sizeof(double));
-        MPI_Status st;
-        int code = MPI_File_write_at(o->fh, at, buf + i * ld, (int)c, MPI_DOUBLE, &st), count = 0;
-        if (code == MPI_SUCCESS)
-            MPI_Get_count(&st, MPI_DOUBLE, &count);
-        if (code != MPI_SUCCESS || (size_t)count != c) {
-            o->failed = 1;
-            if (code != MPI_SUCCESS)
-                mpi_error(o->path, "write", code, err);
-            else
-                diag_file(err, o->path, "cannot write output: short write (disk full?)");
-            return -1;
-        }
-        o->bytes += (double)c * sizeof(double);
+    o->has_self = 1;
+    return 0;
+}
+
+int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const double *buf, size_t ld,
+                  ntkc_error *err)
+{
+    if (!may_write(o, err))
+        return -1;
+    if (r == 0 || c == 0)
+        return 0;
+    if (i0 + r > o->n1 || j0 + c > o->n2 || ld < c || ld > INT_MAX) {
+        diag_internal(err, "%s: tile [%zu, %zu) x [%zu, %zu) outside the %zu x %zu output", o->path, i0, i0 + r, j0,
+                      j0 + c, o->n1, o->n2);
+        o->failed = 1;
+        return -1;
     }
+    if (open_self(o, err) != 0)
+        return -1;
+    /* The tile's place in the file (a subarray of the n1 × n2 rows) and in
+     * memory (r rows of c at stride ld): one write for the whole tile. */
+    int sizes[2] = {(int)o->n1, (int)o->n2}, sub[2] = {(int)r, (int)c}, starts[2] = {(int)i0, (int)j0};
+    MPI_Datatype file_type, mem_type;
+    MPI_Type_create_subarray(2, sizes, sub, starts, MPI_ORDER_C, MPI_DOUBLE, &file_type);
+    MPI_Type_vector((int)r, (int)c, (int)ld, MPI_DOUBLE, &mem_type);
+    MPI_Type_commit(&file_type);
+    MPI_Type_commit(&mem_type);
+    int code = MPI_File_set_view(o->self, o->data_offset, MPI_DOUBLE, file_type, "native", MPI_INFO_NULL), count = 0;
+    MPI_Status st;
+    if (code == MPI_SUCCESS)
+        code = MPI_File_write(o->self, buf, 1, mem_type, &st);
+    if (code == MPI_SUCCESS)
+        MPI_Get_elements(&st, MPI_DOUBLE, &count);
+    MPI_Type_free(&file_type);
+    MPI_Type_free(&mem_type);
+    o->calls += 1;
+    if (code != MPI_SUCCESS || (size_t)count != r * c)
+        return write_failed(o, code, err);
+    o->bytes += (double)(r * c) * sizeof(double);
+    return 0;
+}
+
+int mpi_out_write_cyclic(MpiOut *o, size_t slot, const MpiCyclic *m, const double *local, ntkc_error *err)
+{
+    int ok = may_write(o, err), count = 0, code = MPI_SUCCESS;
+    int gsizes[2] = {m->n, m->n}, distribs[2] = {MPI_DISTRIBUTE_CYCLIC, MPI_DISTRIBUTE_CYCLIC};
+    int dargs[2] = {m->nb, m->nb}, psizes[2] = {m->pr, m->pc};
+    size_t mine = (size_t)m->lr * (size_t)m->lc;
+    if (ok && (slot + 1) * (size_t)m->n > o->n1) {
+        diag_internal(err, "%s: slot %zu of %d x %d outside the output", o->path, slot, m->n, m->n);
+        o->failed = 1, ok = 0;
+    }
+    /* The symmetric matrix's column-major local parts are those of the
+     * row-major file: a Fortran-order darray over the BLACS grid (row-major
+     * ranks, as darray numbers them) describes this rank's entries. */
+    MPI_Datatype file_type;
+    MPI_Type_create_darray(m->pr * m->pc, m->row * m->pc + m->col, 2, gsizes, distribs, dargs, psizes,
+                           MPI_ORDER_FORTRAN, MPI_DOUBLE, &file_type);
+    MPI_Type_commit(&file_type);
+    MPI_Offset at = o->data_offset + (MPI_Offset)(slot * (size_t)m->n * (size_t)m->n * sizeof(double));
+    code = MPI_File_set_view(o->fh, at, MPI_DOUBLE, file_type, "native", MPI_INFO_NULL);
+    MPI_Status st;
+    /* Collective: a rank that may not write still takes part, with nothing. */
+    int want = ok && code == MPI_SUCCESS ? (int)mine : 0;
+    int wcode = MPI_File_write_all(o->fh, local, want, MPI_DOUBLE, &st);
+    if (wcode == MPI_SUCCESS)
+        MPI_Get_elements(&st, MPI_DOUBLE, &count);
+    MPI_Type_free(&file_type);
+    o->calls += 1;
+    if (!ok)
+        return -1;
+    if (code != MPI_SUCCESS || wcode != MPI_SUCCESS || count != want)
+        return write_failed(o, code != MPI_SUCCESS ? code : wcode, err);
+    o->bytes += (double)mine * sizeof(double);
     return 0;
 }
 
 double mpi_out_bytes(const MpiOut *o) { return o ? o->bytes : 0; }
+
+double mpi_out_calls(const MpiOut *o) { return o ? o->calls : 0; }
 
 int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
 {
@@ -156,29 +253,38 @@ int mpi_out_finish(MPI_Comm comm, MpiOut **outs, int n, int rc, ntkc_error *err)
                 diag_file(err, outs[k]->path, "cannot write output: write failed (NTKC_MPI_TEST_FAIL)");
                 rc = err->code;
             }
-            int code = MPI_File_close(&outs[k]->fh);
+            int code = outs[k]->has_self ? MPI_File_close(&outs[k]->self) : MPI_SUCCESS;
+            int code2 = MPI_File_close(&outs[k]->fh);
+            code = code != MPI_SUCCESS ? code : code2;
             if (code != MPI_SUCCESS && rc == 0) {
                 mpi_error(outs[k]->path, "close", code, err);
                 rc = err->code;
             }
         }
     rc = mpi_agree(comm, rc, err);
-    if (rank == 0)
-        temp_files_defer_signals(); /* the renames finish or roll back */
-    for (int k = 0; k < n && rank == 0; k++)
-        if (outs[k] != NULL && rc == 0) {
-            temp_files_forget(outs[k]->slot);
-            outs[k]->slot = -1;
-            if (rename(outs[k]->tmp, outs[k]->path) != 0) {
-                diag_file(err, outs[k]->path, "cannot write output: %s", strerror(errno));
-                rc = err->code;
+    if (rank == 0) { /* every output in place, or none (the old files back) */
+        char *tmps[8];
+        const char *paths[8];
+        int slots[8];
+        size_t count = 0;
+        for (int k = 0; k < n; k++)
+            if (outs[k] != NULL && count == 8) { /* out_replace_all's limit; callers have two */
+                diag_internal(err, "mpi_out_finish: more than 8 outputs");
+                rc = rc ? rc : err->code;
+                forget_unlink(outs[k]);
+            } else if (outs[k] != NULL) {
+                tmps[count] = outs[k]->tmp, paths[count] = outs[k]->path, slots[count] = outs[k]->slot;
+                outs[k]->slot = -1;
+                count++;
             }
-        }
-    for (int k = 0; k < n && rank == 0; k++)
-        if (outs[k] != NULL && rc != 0)
-            forget_unlink(outs[k]);
-    if (rank == 0)
-        temp_files_resume_signals();
+        if (rc == 0 && out_replace_all(tmps, slots, paths, count, err) != 0)
+            rc = err->code ? err->code : 2;
+        else if (rc != 0)
+            for (size_t k = 0; k < count; k++) {
+                temp_files_forget(slots[k]);
+                unlink(tmps[k]);
+            }
+    }
     rc = mpi_agree(comm, rc, err);
     for (int k = 0; k < n; k++)
         free(outs[k]);

@@ -88,6 +88,12 @@ if [ -x "$(dirname "$ntkc")/ntkc-mpi" ] && command -v mpirun >/dev/null; then
         echo "failed (scripts/bench_mpi.sh exited non-zero)")
 fi
 
+attn=""
+if [ -x scripts/bench_attention.sh ]; then
+    log "transformer: numpy peer and ntkc"
+    attn=$(scripts/bench_attention.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_attention.sh exited non-zero)")
+fi
+
 log "Python call overhead"
 python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
 
@@ -162,4 +168,8 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
         echo "  target: call overhead ≤ 5 %: $(verdict "$(pyv python_wrapper_share_allcores) <= 5")" \
             "(the wrapper's measured cost against the C call; the wall-time rows carry the machine's noise)"
     fi
+    echo
+    echo "8. Transformer: 4 pre-LN blocks (softmax attention + ReLU MLP), n = 64 sequences, L = 64, C = 16," \
+        "NNGP + NTK, symmetric (scripts/bench_attention.sh: name value unit)"
+    if [ -n "$attn" ]; then echo "$attn" | sed 's/^/  /'; else echo "  n/a"; fi
 } | tee "$out/table.txt"

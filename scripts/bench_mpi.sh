@@ -36,12 +36,12 @@ run() { # name net input
         cmp -s "$out/mpi.k.npy" "$out/mpi-ref.k.npy" && cmp -s "$out/mpi.s.npy" "$out/mpi-ref.s.npy" &&
             same=identical || same=DIFFERENT
         awk -v name="$name" -v p=$p -v same=$same -v wall="$(awk '{ print $2 }' "$out/mpi-time.txt")" '
-            /^rank/ { n++; t += $3; b = $8; busy += b; if (b > m) m = b; w += $11; io += $14; f += $16 }
+            /^rank/ { n++; t += $3; b = $8; busy += b; if (b > m) m = b; w += $11; io += $14; c += substr($16, 2); f += $19 }
             /tiles of edge/ { tiles = $1; edge = $5 }
             END { printf "mpi_%s_ranks%d wall %.2f s, %d tiles of edge %d, busy max/mean %.3f, tiles per rank %.1f, " \
-                  "output bytes written %.3g (each rank %.3g, %.2f s writing), counter %d fetches (%d bytes); " \
+                  "output bytes written %.3g (each rank %.3g, %.2f s writing, %d write calls), counter %d fetches (%d bytes); " \
                   "output %s to ntkc'"'"'s\n",
-                  name, p, wall, tiles, edge, m / (busy / n), t / n, w, w / n, io / n, f, 16 * f, same }' \
+                  name, p, wall, tiles, edge, m / (busy / n), t / n, w, w / n, io / n, c / n, f, 16 * f, same }' \
             "$out/mpi-$name-$p.txt"
     done
     rm -f "$out"/mpi.*.npy "$out"/mpi-ref.*.npy
@@ -50,21 +50,22 @@ run fc examples/relu5.ntk "$out/x4096.npy"
 run cntk examples/cntk.ntk "$out/img200.npy"
 
 # predict: the FC net, 1024 training and 256 test rows, 10 classes, t = 100 and inf
-# (one pdsyevd + one pdpotrf); the mean against ntkc predict's.
+# (one pdsyevd + one pdpotrf), with the covariance; mean and covariance against ntkc predict's.
 [ -f "$out/ptrain1024.npy" ] || $py -c "import numpy as np
 r = np.random.default_rng(1024)
 np.save('$out/ptrain1024.npy', r.standard_normal((1024, 784))); np.save('$out/ptest256.npy', r.standard_normal((256, 784)))
 np.save('$out/plabels1024.npy', r.integers(0, 10, 1024))"
 pargs=(--train "$out/ptrain1024.npy" --targets "$out/plabels1024.npy" --test "$out/ptest256.npy" --time 100,inf --reg 1e-4)
 /usr/bin/time -f "%e" -o "$out/mpi-time.txt" "$ntkc" predict examples/relu5.ntk "${pargs[@]}" --mean "$out/pref.npy" \
-    --threads 1 >"$out/mpi-predict-ref.txt"
+    --cov "$out/pcref.npy" --threads 1 >"$out/mpi-predict-ref.txt"
 echo "mpi_predict_ntkc wall $(cat "$out/mpi-time.txt") s ($(sed -n 's/^ *kernels/kernels/p' "$out/mpi-predict-ref.txt"))"
 for p in 1 2 4; do
     /usr/bin/time -f "%e" -o "$out/mpi-time.txt" mpirun --oversubscribe --bind-to none -np $p "$ntkc_mpi" predict \
-        examples/relu5.ntk "${pargs[@]}" --mean "$out/pm.npy" --threads 1 >"$out/mpi-predict-$p.txt"
+        examples/relu5.ntk "${pargs[@]}" --mean "$out/pm.npy" --cov "$out/pc.npy" --threads 1 >"$out/mpi-predict-$p.txt"
     diff=$($py -c "import numpy as np
-a, b = np.load('$out/pref.npy'), np.load('$out/pm.npy'); print('%.1e' % (abs(a - b).max() / abs(a).max()))")
+d = lambda x, y: abs(np.load(x) - np.load(y)).max() / abs(np.load(x)).max()
+print('%.1e, covariance %.1e' % (d('$out/pref.npy', '$out/pm.npy'), d('$out/pcref.npy', '$out/pc.npy')))")
     echo "mpi_predict_ranks$p wall $(cat "$out/mpi-time.txt") s ($(sed -n 's/^ *kernels/kernels/p' \
         "$out/mpi-predict-$p.txt")); mean vs ntkc predict: max rel. difference $diff"
 done
-rm -f "$out/pref.npy" "$out/pm.npy"
+rm -f "$out/pref.npy" "$out/pm.npy" "$out/pcref.npy" "$out/pc.npy"

@@ -9,9 +9,11 @@
 #   the NTKC_MPI_TEST_FAIL hook; a tile whose kernel overflows: real): every
 #   rank exits 1, the message is printed, no output appears, an existing file
 #   at the output path is untouched and no temp file is left.
-# - predict: ntkc-mpi predict's mean equals ntkc predict's to rounding for every
-#   family on 1..4 ranks; a singular kernel and a one-rank input failure exit 1
-#   on every rank with no output.
+# - predict: ntkc-mpi predict's mean, and with --cov its covariance, equal ntkc
+#   predict's to rounding for every family on 1..4 ranks (NTK and NNGP, finite
+#   times and t = inf, --reg and --reg-abs); a singular kernel, a one-rank input
+#   failure and a one-rank write failure exit 1 on every rank with neither the
+#   mean nor the covariance written; the kernel-file options are refused by name.
 set -eu
 NTKC=$1
 NTKC_MPI=$2
@@ -113,22 +115,29 @@ np.save(d + "/yf.npy", r.normal(size=(19, 2)))
 np.save(d + "/dup.npy", np.repeat(r.normal(size=(3, 7)), 4, axis=0))
 np.save(d + "/ydup.npy", r.normal(size=(12, 1)))
 PYEOF
-close() { # A B: means equal to rounding
+close() { # A B: equal to rounding (the covariance runs include t = 0, where it is K_ss: its scale)
     $PY -c "import numpy as np, sys
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() <= 1e-9 * max(1, np.abs(a).max()) else 1)" "$1" "$2"
 }
-predicts() { # NAME P NET -- ARGS...
+predicts() { # NAME P NET -- ARGS... (COV=1: --cov as well)
     name=$1 p=$2 net=$3
     shift 3
-    "$NTKC" predict "$net" "$@" --mean "$T/ref_m.npy" --quiet 2>"$T/err" ||
+    cov_ref="" cov=""
+    [ "${COV:-0}" = 1 ] && cov_ref="--cov $T/ref_c.npy" cov="--cov $T/c.npy"
+    "$NTKC" predict "$net" "$@" --mean "$T/ref_m.npy" $cov_ref --quiet 2>"$T/err" ||
         { bad "$name: ntkc predict failed: $(cat "$T/err")"; return; }
-    rm -f "$T/m.npy"
-    if ! $MPIRUN -np "$p" "$NTKC_MPI" predict "$net" "$@" --mean "$T/m.npy" --tile 8 --quiet >"$T/out" 2>"$T/err"; then
+    rm -f "$T/m.npy" "$T/c.npy"
+    if ! $MPIRUN -np "$p" "$NTKC_MPI" predict "$net" "$@" --mean "$T/m.npy" $cov --tile 8 --quiet >"$T/out" 2>"$T/err"; then
         bad "$name P=$p: ntkc-mpi predict failed: $(cat "$T/err")"
         return
     fi
-    if close "$T/ref_m.npy" "$T/m.npy"; then ok; else bad "$name P=$p: mean differs from ntkc predict"; fi
+    close "$T/ref_m.npy" "$T/m.npy" || { bad "$name P=$p: mean differs from ntkc predict"; return; }
+    if [ -n "$cov" ] && ! close "$T/ref_c.npy" "$T/c.npy"; then
+        bad "$name P=$p: covariance differs from ntkc predict"
+        return
+    fi
+    ok
 }
 for p in 1 2 3 4; do
     predicts "predict fc, labels, 45 train" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
@@ -137,22 +146,36 @@ for p in 1 2 3 4; do
         --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
     predicts "predict graph, the file's labels, 37 train" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
         --time 2,inf --reg 1e-4
+    # the covariance: NTK and NNGP, 45 training and 23 test points in blocks of 8 (neither divides)
+    COV=1 predicts "predict --cov fc, NTK" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+        --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4
+    COV=1 predicts "predict --cov fc, NNGP, --reg-abs" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+        --test "$T/fc2.npy" --kernel nngp --time 0,0.5,inf,0.5 --reg-abs 1e-3
+    COV=1 predicts "predict --cov image, NTK" $p "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+        --test "$T/img2.npy" --time 0,5,inf --reg 1e-4 --threads 1
+    COV=1 predicts "predict --cov graph, NNGP" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --kernel nngp \
+        --time 0,2,inf --reg 1e-4
 done
 predicts "predict fc, nngp kernel" 3 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
     --kernel nngp --time 0.5,inf --reg 1e-3
+predicts "predict fc, --reg-abs" 4 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
+    --time 3,inf --reg-abs 1e-2
+COV=1 predicts "predict --cov graph, NTK, t = inf only" 3 "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --reg 1e-4
 
 # A failure that every rank sees the same way (a singular kernel at t = inf) and
 # one that only rank 3 sees: every rank exits 1, no mean appears.
-pfails() { # NAME MESSAGE ARGS...
+pfails() { # NAME MESSAGE ARGS... (with --cov: neither output may appear)
     name=$1 msg=$2
     shift 2
-    rm -f "$T/m.npy" "$T/rc".*
+    rm -f "$T/m.npy" "$T/c.npy" "$T/rc".*
     env ${HOOK:-} $MPIRUN -np 4 sh -c '"$@"; echo $? >"'"$T"'/rc.$OMPI_COMM_WORLD_RANK"' sh \
         "$NTKC_MPI" predict "$FC" "$@" --mean "$T/m.npy" --tile 4 >"$T/out" 2>"$T/err" || true
     codes=$(cat "$T/rc".* 2>/dev/null | tr '\n' ' ')
     [ "$codes" = "1 1 1 1 " ] || { bad "$name: exit codes '$codes', not 1 on every rank"; return; }
     grep -q "$msg" "$T/err" || { bad "$name: message lacks '$msg': $(cat "$T/err")"; return; }
     [ ! -e "$T/m.npy" ] || { bad "$name: a mean appeared"; return; }
+    [ ! -e "$T/c.npy" ] || { bad "$name: a covariance appeared"; return; }
+    [ -z "$(find "$T" -name '*.tmp')" ] || { bad "$name: a temp file was left"; return; }
     ok
 }
 if "$NTKC" predict "$FC" --train "$T/dup.npy" --targets "$T/ydup.npy" --test "$T/fc2.npy" --mean "$T/m.npy" \
@@ -163,11 +186,28 @@ HOOK="" pfails "predict: singular training kernel at t = inf" "is singular" --tr
     --targets "$T/ydup.npy" --test "$T/fc2.npy"
 HOOK="NTKC_MPI_TEST_FAIL=input:3" pfails "predict: rank 3 cannot read its input" "cannot read" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
+HOOK="" pfails "predict --cov: singular training kernel at t = inf" "is singular" --train "$T/dup.npy" \
+    --targets "$T/ydup.npy" --test "$T/fc2.npy" --cov "$T/c.npy" --time 1,inf
+HOOK="NTKC_MPI_TEST_FAIL=input:1" pfails "predict --cov: rank 1 cannot read its input" "cannot read" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --cov "$T/c.npy"
+HOOK="NTKC_MPI_TEST_FAIL=write:2" pfails "predict --cov: a write fails on rank 2" "cannot write output: write failed" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --time 1,inf --cov "$T/c.npy"
+HOOK="NTKC_MPI_TEST_FAIL=write:0" pfails "predict: the mean's write fails on rank 0" "cannot write output: write failed" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
+# An existing mean is left as it was when the covariance cannot be written.
+echo old >"$T/m.npy"
+NTKC_MPI_TEST_FAIL=write:3 $MPIRUN -np 4 "$NTKC_MPI" predict "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --reg 1e-4 --mean "$T/m.npy" --cov "$T/c.npy" --tile 4 >/dev/null 2>&1 &&
+    bad "predict --cov: a failed write exits 0"
+if [ "$(cat "$T/m.npy")" = old ] && [ ! -e "$T/c.npy" ]; then ok; else bad "predict --cov: a failed write changed the outputs"; fi
+rm -f "$T/m.npy"
 
 # Usage errors come from the same arguments on every rank: printed once (rank
 # 0), so 3 ranks print what 1 rank prints.
 for args in "kernel --bogus" "kernel $FC" "kernel $FC $T/fc1.npy --ntk $T/k.npy --tile x" "predict --bogus" \
-    "predict $FC --train $T/fc1.npy --targets $T/ylab.npy --test $T/fc2.npy --mean $T/m.npy --tile 0"; do
+    "predict $FC --train $T/fc1.npy --targets $T/ylab.npy --test $T/fc2.npy --mean $T/m.npy --tile 0" \
+    "predict $FC --train $T/fc1.npy --targets $T/ylab.npy --test $T/fc2.npy --mean $T/m.npy --time 1,x" \
+    "predict --k-train $T/k.npy --k-test $T/k.npy --targets $T/ylab.npy --mean $T/m.npy"; do
     $MPIRUN -np 1 "$NTKC_MPI" $args >/dev/null 2>"$T/err1" || true
     if $MPIRUN -np 3 "$NTKC_MPI" $args >/dev/null 2>"$T/err"; then
         bad "usage: '$args' exits 0"
@@ -177,6 +217,13 @@ for args in "kernel --bogus" "kernel $FC" "kernel $FC $T/fc1.npy --ntk $T/k.npy 
         ok
     fi
 done
+
+# ntkc predict's prediction from kernel files is refused by the option's name.
+$MPIRUN -np 2 "$NTKC_MPI" predict --k-train "$T/k.npy" --k-test "$T/k.npy" --targets "$T/ylab.npy" \
+    --mean "$T/m.npy" >/dev/null 2>"$T/err" && bad "--k-train: ntkc-mpi predict exits 0"
+if grep -q -- "--k-train belongs to the prediction from kernel files" "$T/err"; then ok; else
+    bad "--k-train: not refused by name: $(cat "$T/err")"
+fi
 
 # SIGTERM to mpirun (forwarded to the ranks) while the output is being
 # written: no temp is left beside the output.

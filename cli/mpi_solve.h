@@ -1,0 +1,35 @@
+/* ntkc-mpi predict's solves on the process grid: the regularised training
+ * kernel's pdsyevd for the finite times and pdpotrf for t = ∞, the means
+ * (gathered on rank 0) and, with --cov, the covariances (mpi_cov.c, written
+ * by every rank). Every function is collective over the grid. */
+#ifndef NTKC_CLI_MPI_SOLVE_H
+#define NTKC_CLI_MPI_SOLVE_H
+
+#include "mpi_dist.h"
+#include "mpi_out.h"
+
+typedef struct Problem {
+    MPI_Comm comm;
+    Grid g;
+    Dist gtt, gst, y; /* training kernel (upper triangle), test × train, targets */
+    Dist ktt, kst;    /* --cov with the NTK: the NNGP train-train and test × train */
+    Dist kss;         /* --cov: the test × test NNGP (upper triangle) */
+    size_t n, m, k;
+    double norm; /* n·k */
+    int ntk;
+    const char *name;
+    MpiOut *cov; /* NULL without --cov */
+    const double *times;
+    size_t ntimes;
+} Problem;
+
+/* G_r = G_tt + shift·I: shift = reg·(tr G_tt / n), or reg itself when absolute. */
+void mpi_regularise(Problem *p, double reg, int absolute);
+
+/* The means of every time into mean (ntimes × m × k, valid on rank 0) and,
+ * with p->cov, the covariances into p->cov. 0 or the agreed error. */
+int mpi_solve(Problem *p, double *mean, ntkc_error *err);
+
+void problem_free(Problem *p);
+
+#endif

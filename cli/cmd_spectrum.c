@@ -8,16 +8,18 @@
 #include "args.h"
 #include "commands.h"
 #include "data.h"
+#include "graph_inputs.h"
 #include "npy.h"
 #include "plot.h"
 #include "targets.h"
 
 static const char help[] =
-    "usage: ntkc spectrum NET.ntk X.npy [--targets Y.npy] [--kernel ntk|nngp] [--top K]\n"
+    "usage: ntkc spectrum NET.ntk X.npy|GRAPHS [--targets Y.npy|--labels] [--kernel ntk|nngp] [--top K]\n"
     "                     [--eigenvalues OUT.npy] [--reach L] [--plot FILE]\n"
     "                     [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
-    "The eigenvalues of the net's kernel G on the rows of X, and what they mean for\n"
+    "The eigenvalues of the net's kernel G on the rows of X (for a graph net, on the\n"
+    "graphs of a graph file, as ntkc kernel takes them), and what they mean for\n"
     "training by gradient descent on L = |f(X) - Y|² / (2·n·k) with time t = learning\n"
     "rate × steps (ntkc predict's conventions, neural-tangents'):\n"
     "  lambda_max, lambda_min, condition number, effective rank (tr G)²/|G|_F²\n"
@@ -29,6 +31,8 @@ static const char help[] =
     "Arora et al. 2019's sqrt(2·yᵀG⁻¹y/n) per output.\n"
     "\n"
     "  --targets Y.npy      (n, k) targets or (n,) class labels (one-hot)\n"
+    "  --labels             graph nets: the graph file's labels as the targets\n"
+    "                       (classes, one-hot), as ntkc predict takes them\n"
     "  --kernel ntk|nngp    the kernel (default ntk: every layer trained)\n"
     "  --top K              only the K largest eigenvalues, by ARPACK (Lanczos), for\n"
     "                       large n; the measures that need them all are left out\n"
@@ -38,7 +42,7 @@ static const char help[] =
     "                       FILE.gp hold the data and the script\n";
 
 typedef struct SpecArgs {
-    const char *targets, *kernel, *top, *eigenvalues, *reach, *plot, *net_name, *backend, *threads, *quiet;
+    const char *targets, *labels, *kernel, *top, *eigenvalues, *reach, *plot, *net_name, *backend, *threads, *quiet;
 } SpecArgs;
 
 static int parse_options(const SpecArgs *a, ntkc_spectrum_options *o, ntkc_backend *backend)
@@ -209,6 +213,38 @@ static int write_eigenvalues(const char *path, const ntkc_spectrum_result *r, nt
     return npy_out_commit(o, err);
 }
 
+/* The data: rows of X, or a graph set for a graph net. */
+typedef struct SpecInputs {
+    NpyArray x;
+    ntkc_graphs *g;
+} SpecInputs;
+
+/* The inputs, and the targets asked for (none: t->y stays NULL). */
+static int load_spectrum_inputs(const ntkc_net *net, const char *x_path, const SpecArgs *a, SpecInputs *in, Targets *t,
+                       ntkc_error *err)
+{
+    if (a->labels && !ntkc_net_takes_graphs(net)) {
+        diag_user(err, "--labels: net '%s' takes arrays, which carry no labels (only the graph files of a graph "
+                       "net do); give --targets Y.npy", ntkc_net_name(net));
+        return err->code;
+    }
+    if (a->labels && a->targets) {
+        diag_user(err, "--labels and --targets both name the targets: give one");
+        return err->code;
+    }
+    if (!ntkc_net_takes_graphs(net)) {
+        if (load_net_inputs(net, x_path, &in->x, err))
+            return err->code;
+        return a->targets ? targets_load_train(a->targets, in->x.shape[0], x_path, "inputs", t, err) : NTKC_OK;
+    }
+    if ((in->g = load_graphs(x_path, net, a->quiet != NULL, err)) == NULL)
+        return err->code;
+    size_t n = ntkc_graphs_count(in->g);
+    if (a->labels)
+        return targets_from_labels(x_path, ntkc_graphs_labels(in->g), n, NULL, t, err);
+    return a->targets ? targets_load_train(a->targets, n, x_path, "graphs", t, err) : NTKC_OK;
+}
+
 static int run(const char *net_path, const char *x_path, const SpecArgs *a, ntkc_error *err)
 {
     ntkc_spectrum_options o;
@@ -223,20 +259,21 @@ static int run(const char *net_path, const char *x_path, const SpecArgs *a, ntkc
         return err->code;
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
-    NpyArray x = {0};
+    SpecInputs in = {0};
     Targets t = {0};
     ntkc_spectrum_result r = {0};
-    int rc = net ? load_net_inputs(net, x_path, &x, err) : err->code;
-    if (rc == 0 && a->targets)
-        rc = targets_load_train(a->targets, x.shape[0], x_path, "inputs", &t, err);
-    if (rc == 0)
-        rc = ntkc_spectrum(net, x.shape[0], x.data, x.shape[1], a->targets ? t.y : NULL, t.k, &o, &r, err);
+    int rc = net ? load_spectrum_inputs(net, x_path, a, &in, &t, err) : err->code;
+    int with_targets = t.y != NULL;
+    if (rc == 0 && in.g)
+        rc = ntkc_spectrum_graphs(net, in.g, t.y, t.k, &o, &r, err);
+    else if (rc == 0)
+        rc = ntkc_spectrum(net, in.x.shape[0], in.x.data, in.x.shape[1], t.y, t.k, &o, &r, err);
     if (rc == 0 && !a->quiet)
-        print_summary(net, &o, &r, a->targets ? &t : NULL);
+        print_summary(net, &o, &r, with_targets ? &t : NULL);
     if (rc == 0 && a->eigenvalues)
         rc = write_eigenvalues(a->eigenvalues, &r, err);
     if (rc == 0 && a->plot) {
-        SpecPlot sp = {.r = &r, .targets = a->targets != NULL, .curve = a->targets != NULL && o.top == 0};
+        SpecPlot sp = {.r = &r, .targets = with_targets, .curve = with_targets && o.top == 0};
         rc = write_data(&plot, &r, sp.targets, err);
         if (rc == 0)
             rc = plot_write_script(&plot, 420 * (1 + sp.targets + sp.curve), 420, spectrum_body, &sp, err);
@@ -245,7 +282,8 @@ static int run(const char *net_path, const char *x_path, const SpecArgs *a, ntkc
     }
     ntkc_spectrum_result_free(&r);
     targets_free(&t);
-    npy_free(&x);
+    npy_free(&in.x);
+    ntkc_graphs_free(in.g);
     ntkc_net_free(net);
     return rc;
 }
@@ -253,7 +291,8 @@ static int run(const char *net_path, const char *x_path, const SpecArgs *a, ntkc
 int cmd_spectrum(int argc, char **argv)
 {
     SpecArgs a = {0};
-    const OptSpec specs[] = {{"--targets", 1, &a.targets}, {"--kernel", 1, &a.kernel},
+    const OptSpec specs[] = {{"--targets", 1, &a.targets}, {"--labels", 0, &a.labels},
+                             {"--kernel", 1, &a.kernel},
                              {"--top", 1, &a.top},         {"--eigenvalues", 1, &a.eigenvalues},
                              {"--reach", 1, &a.reach},     {"--plot", 1, &a.plot},
                              {"--net", 1, &a.net_name},    {"--backend", 1, &a.backend},

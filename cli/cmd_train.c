@@ -17,7 +17,8 @@ static const char help[] =
     "                  [--checkpoints C] [--seed N] [--no-linearized] [--plot FILE]\n"
     "                  [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
-    "Trains S finite-width networks per width (fully connected nets) by full-batch\n"
+    "Trains S finite-width networks per width (fully connected, image and graph\n"
+    "nets: ntkc check's finite networks, readout k units wide) by full-batch\n"
     "gradient descent on L = |f(X) - Y|² / (2·n·k), T steps of learning rate LR —\n"
     "time t = LR × steps, as in ntkc predict — and sets them beside the infinitely\n"
     "wide net's prediction at the same times. Per width, at the last time:\n"
@@ -41,6 +42,9 @@ static const char help[] =
     "  --checkpoints C   recorded times besides 0 (default 10)\n"
     "  --plot FILE       FILE.svg and FILE.png (gnuplot): kernel movement and\n"
     "                    distances against width, loss curves against time\n"
+    "For a graph net (input graph(F)), --train and --test are graph files as\n"
+    "ntkc kernel takes them, and --targets may be left out to train on the\n"
+    "training file's labels (as ntkc predict does).\n"
     "Use ntkc spectrum for the largest stable learning rate.\n";
 
 typedef struct TrainArgs {
@@ -268,6 +272,8 @@ static int train_param(const ntkc_net *net, const PredictData *d, Setup *s, ntkc
                        ntkc_train_result *r, ntkc_error *err)
 {
     s->o.param = param;
+    if (d->g)
+        return ntkc_train_finite_graphs(net, d->g, d->y.y, d->y.k, d->gt, d->yt.y, &s->o, r, err);
     return ntkc_train_finite(net, d->n, d->x.data, d->y.y, d->y.k, d->m, d->xt.data, d->yt.y, d->dim, &s->o, r, err);
 }
 
@@ -310,11 +316,6 @@ static int run(const char *net_path, const TrainArgs *a, ntkc_error *err)
     PredictData d = {0};
     ntkc_train_result ntk = {0}, mup = {0};
     int rc = net ? predict_data_load(net, &paths, &d, err) : err->code;
-    if (rc == 0 && d.g) {
-        diag_user(err, "net '%s' takes graphs: finite-width training covers fully connected nets",
-                  ntkc_net_name(net));
-        rc = err->code;
-    }
     if (rc == 0 && s.ntk)
         rc = train_param(net, &d, &s, NTKC_PARAM_NTK, &ntk, err);
     if (rc == 0 && s.mup)
@@ -350,7 +351,6 @@ int cmd_train(int argc, char **argv)
     }
     const char *missing = args.npositional != 1 ? "NET.ntk"
                           : !a.train            ? "--train X.npy"
-                          : !a.targets          ? "--targets Y.npy"
                           : !a.test             ? "--test Xt.npy"
                           : !a.width            ? "--width W[,W...]"
                           : !a.lr               ? "--lr LR"

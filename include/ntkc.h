@@ -239,11 +239,15 @@ typedef struct ntkc_spectrum_result {
 } ntkc_spectrum_result;
 
 /* The eigendecomposition of the training kernel of x (n×dim rows as
- * ntkc_kernel takes them; not graph nets) and, with targets y (n×k, or NULL),
+ * ntkc_kernel takes them; graph nets take ntkc_spectrum_graphs) and, with targets y (n×k, or NULL),
  * what it means for training. res is filled (free with
  * ntkc_spectrum_result_free, also after an error). Returns 0 or the code. */
 int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, const double *y, size_t k,
                   const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err);
+/* The same for a graph net on the n = ntkc_graphs_count(graphs) graphs
+ * (y: n×k or NULL), with the kernel of ntkc_kernel_graphs. */
+int ntkc_spectrum_graphs(const ntkc_net *net, const ntkc_graphs *graphs, const double *y, size_t k,
+                         const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err);
 /* The same on a kernel matrix g (n×n, symmetric, row-major) already computed. */
 int ntkc_spectrum_of_kernel(size_t n, const double *g, const double *y, size_t k,
                             const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err);
@@ -298,15 +302,26 @@ typedef struct ntkc_train_result {
 
 /* Trains opts->seeds networks per width by full-batch gradient descent on
  * (x_train, y_train) (n×dim, n×k), evaluating on x_test (m×dim, m >= 1) and,
- * for the test losses, y_test (m×k, or NULL: test losses NAN),
- * for fully connected nets (dense and activation layers; image, branching and
- * graph nets are refused by name). User errors: widths of 0, lr <= 0 or
+ * for the test losses, y_test (m×k, or NULL: test losses NAN). Every net of
+ * vectors or images: fully connected nets, and image and branching nets (conv,
+ * pooling, flatten, layer_norm, fanouts) as `ntkc check`'s finite networks
+ * build them, with a readout of k units; graph nets take
+ * ntkc_train_finite_graphs. NTKC_PARAM_MUP refuses, naming the layer, a net
+ * where μP's scalings are not defined (a fan-in mixing the input's features
+ * with hidden ones; a readout with no hidden layer before it). User errors: widths of 0, lr <= 0 or
  * non-finite, fewer than 2 seeds, non-finite data, diverging training (the
  * message names the width, seed and step). res is filled (free with
  * ntkc_train_result_free, also after an error). Returns 0 or the code. */
 int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
                       size_t m, const double *x_test, const double *y_test, size_t dim, const ntkc_train_options *opts,
                       ntkc_train_result *res, ntkc_error *err);
+/* ntkc_train_finite for a graph net (finite_graph.h's networks): trained on
+ * the n = ntkc_graphs_count(train) graphs with targets y_train (n×k),
+ * evaluated on the m = ntkc_graphs_count(test) graphs (y_test m×k or NULL);
+ * options and result exactly as ntkc_train_finite. */
+int ntkc_train_finite_graphs(const ntkc_net *net, const ntkc_graphs *train, const double *y_train, size_t k,
+                             const ntkc_graphs *test, const double *y_test, const ntkc_train_options *opts,
+                             ntkc_train_result *res, ntkc_error *err);
 void ntkc_train_result_free(ntkc_train_result *res);
 
 #ifdef __cplusplus

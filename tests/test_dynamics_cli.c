@@ -24,6 +24,40 @@ static void write_array(const char *dir, const char *name, size_t rows, size_t c
     free(a);
 }
 
+/* count path graphs of 3–5 nodes with 2 node features, labels alternating 0, 1. */
+static void write_graphs(const char *dir, const char *name, size_t count)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%zu\n", count);
+    for (size_t g = 0; g < count; g++) {
+        size_t n = 3 + g % 3;
+        fprintf(f, "%zu %zu\n", n, g % 2);
+        for (size_t u = 0; u < n; u++) {
+            size_t deg = (u > 0) + (u + 1 < n);
+            fprintf(f, "%zu %zu", (u + g) % 2, deg);
+            if (u > 0)
+                fprintf(f, " %zu", u - 1);
+            if (u + 1 < n)
+                fprintf(f, " %zu", u + 1);
+            fputc('\n', f);
+        }
+    }
+    fclose(f);
+}
+
+static void write_net(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 static void setup_dir(char *dir, size_t size)
 {
     make_temp_dir(dir, size);
@@ -40,6 +74,13 @@ static void setup_dir(char *dir, size_t size)
     f = fopen(path, "w");
     fputs("net c { input image(3, 1, 1); conv(1); relu; flatten; dense(1) }\n", f);
     fclose(f);
+    write_net(dir, "conv0.ntk", "net c0 { input image(3, 1, 1); global_avg_pool; dense(1) }\n");
+    write_net(dir, "graph.ntk", "net g { input graph(2); dense(1.4, 0.1); relu; aggregate(scale=uniform)\n"
+                                "  readout(sum); dense(1) }\n");
+    write_net(dir, "graphjk.ntk", "net gj { input graph(2); aggregate(scale=uniform); dense(1.4); relu\n"
+                                  "  readout(sum, jk=true); dense(1) }\n");
+    write_graphs(dir, "g.txt", N);
+    write_graphs(dir, "gt.txt", M);
 }
 
 static int ntkc(const char *dir, const char *args, char *errs, size_t size)
@@ -94,9 +135,33 @@ Test(dynamics_cli, train_runs_both_parameterizations_with_a_figure, .timeout = T
         cr_assert(exists(dir, "tr.svg") && exists(dir, "tr.png"));
 }
 
+/* Image nets train on arrays; graph nets on graph files, with the training
+ * file's labels as targets when --targets is left out; ntkc spectrum takes
+ * graph files too. */
+Test(dynamics_cli, train_and_spectrum_take_image_and_graph_nets, .timeout = TIMEOUT(30))
+{
+    char dir[256], errs[4096];
+    setup_dir(dir, sizeof dir);
+    cr_assert_eq(ntkc(dir, "train conv.ntk --train x.npy --targets y.npy --test xt.npy --width 4,8 --seeds 2 --lr 1 "
+                           "--steps 3 --param both --quiet",
+                      errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq(ntkc(dir, "train graph.ntk --train g.txt --test gt.txt --width 4,8 --seeds 2 --lr 0.5 --steps 3 "
+                           "--param both --quiet",
+                      errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq(ntkc(dir, "spectrum graph.ntk g.txt --labels --eigenvalues ev.npy --quiet", errs, sizeof errs), 0,
+                 "%s", errs);
+    char path[512];
+    snprintf(path, sizeof path, "%s/ev.npy", dir);
+    NpyArray ev;
+    ntkc_error err = {0};
+    cr_assert_eq(npy_read(path, &ev, &err), 0, "%s", err.message);
+    cr_assert_eq(ev.shape[0], (size_t)N, "one eigenvalue per graph");
+    npy_free(&ev);
+}
+
 typedef struct BadCase {
     char args[256];
-    char fragment[64];
+    char fragment[96];
 } BadCase;
 
 static const BadCase bad[] = {
@@ -109,7 +174,13 @@ static const BadCase bad[] = {
     {"train net.ntk --train x.npy --targets y.npy --test xt.npy --width 8 --lr 1 --steps 2 --seeds 1", "--seeds"},
     {"train net.ntk --train x.npy --targets y.npy --test xt.npy --width 8 --lr 1 --steps 2 --param sp", "--param"},
     {"train net.ntk --train x.npy --targets y.npy --test xt.npy --width 8 --lr 1e9 --steps 50", "diverged"},
-    {"train conv.ntk --train x.npy --targets y.npy --test xt.npy --width 8 --lr 1 --steps 2", "fully connected"},
+    {"train conv0.ntk --train x.npy --targets y.npy --test xt.npy --width 8 --lr 1 --steps 2 --param mup",
+     "muP parameterization is not defined for its dense layer"},
+    {"train graphjk.ntk --train g.txt --targets y.npy --test gt.txt --width 8 --lr 1 --steps 2 --param mup",
+     "muP parameterization is not defined for its dense layer: its fan-in joins"},
+    {"train net.ntk --train x.npy --test xt.npy --width 8 --lr 1 --steps 2", "missing --targets"},
+    {"spectrum net.ntk x.npy --labels", "carry no labels"},
+    {"spectrum graph.ntk g.txt --labels --targets y.npy", "give one"},
 };
 
 ParameterizedTestParameters(dynamics_cli, bad_requests)

@@ -187,12 +187,12 @@ Test(train_dynamics, refuses_what_it_cannot_train)
     ntkc_train_options o = {.widths = &w, .nwidths = 1, .seeds = 2, .lr = 1.0, .steps = 2};
     ntkc_train_result r;
     ntkc_error err;
-    ntkc_net *conv = compile_or_fail("net c { input image(2, 1, 1); conv(1); relu; flatten; dense(1) }\n",
-                                     NTKC_BACKEND_TCC);
-    cr_assert_eq(ntkc_train_finite(conv, TN, x, y, 1, TM, xt, NULL, TD, &o, &r, &err), 1);
-    cr_assert(strstr(err.message, "not fully connected") != NULL, "%s", err.message);
+    ntkc_net *graph = compile_or_fail("net g { input graph(2); dense(1); relu; readout(sum); dense(1) }\n",
+                                      NTKC_BACKEND_TCC);
+    cr_assert_eq(ntkc_train_finite(graph, TN, x, y, 1, TM, xt, NULL, TD, &o, &r, &err), 1);
+    cr_assert(strstr(err.message, "use ntkc_train_finite_graphs") != NULL, "%s", err.message);
     ntkc_train_result_free(&r);
-    ntkc_net_free(conv);
+    ntkc_net_free(graph);
     ntkc_net *net = compile_or_fail(ONE_HIDDEN, NTKC_BACKEND_TCC);
     o.seeds = 1;
     cr_assert_eq(ntkc_train_finite(net, TN, x, y, 1, TM, xt, NULL, TD, &o, &r, &err), 1);

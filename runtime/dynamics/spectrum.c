@@ -269,8 +269,7 @@ int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, co
         return err->code;
     }
     if (ntkc_net_takes_graphs(net)) {
-        diag_user(err, "net '%s' takes graphs: the spectrum is computed for nets of vectors or images",
-                  ntkc_net_name(net));
+        diag_user(err, "net '%s' takes graphs (input graph): use ntkc_spectrum_graphs", ntkc_net_name(net));
         return err->code;
     }
     if (n > 0 && n > SIZE_MAX / sizeof(double) / n) {
@@ -283,6 +282,38 @@ int ntkc_spectrum(const ntkc_net *net, size_t n, const double *x, size_t dim, co
     ntkc_spectrum_options o = opts ? *opts : (ntkc_spectrum_options){0};
     int nngp = o.kernel == NTKC_PREDICT_NNGP;
     int rc = ntkc_kernel(net, n, x, 0, NULL, dim, nngp ? g : NULL, nngp ? NULL : g, &o.eval, err);
+    if (rc == 0)
+        rc = ntkc_spectrum_of_kernel(n, g, y, k, &o, res, err);
+    free(g);
+    return rc;
+}
+
+int ntkc_spectrum_graphs(const ntkc_net *net, const ntkc_graphs *graphs, const double *y, size_t k,
+                         const ntkc_spectrum_options *opts, ntkc_spectrum_result *res, ntkc_error *err)
+{
+    diag_clear(err);
+    if (res != NULL)
+        memset(res, 0, sizeof *res);
+    if (net == NULL || graphs == NULL || res == NULL) {
+        diag_internal(err, "ntkc_spectrum_graphs: the net, the graphs or the result is NULL");
+        return err->code;
+    }
+    if (!ntkc_net_takes_graphs(net)) {
+        diag_user(err, "net '%s' does not take graphs: declare 'input graph(F)' in it, or use ntkc_spectrum",
+                  ntkc_net_name(net));
+        return err->code;
+    }
+    size_t n = ntkc_graphs_count(graphs);
+    if (n > 0 && n > SIZE_MAX / sizeof(double) / n) {
+        diag_user(err, "spectrum: an %zu×%zu kernel does not fit in memory", n, n);
+        return err->code;
+    }
+    double *g = alloc_doubles(n * n, err);
+    if (g == NULL)
+        return err->code;
+    ntkc_spectrum_options o = opts ? *opts : (ntkc_spectrum_options){0};
+    int nngp = o.kernel == NTKC_PREDICT_NNGP;
+    int rc = ntkc_kernel_graphs(net, graphs, NULL, nngp ? g : NULL, nngp ? NULL : g, &o.eval, err);
     if (rc == 0)
         rc = ntkc_spectrum_of_kernel(n, g, y, k, &o, res, err);
     free(g);

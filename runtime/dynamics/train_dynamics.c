@@ -1,4 +1,5 @@
-/* ntkc_train_finite: ensembles of finite-width fully connected networks
+/* ntkc_train_finite: ensembles of finite-width networks of any family
+ * (finite_model.h: fully connected, image and branching, graph nets)
  * trained by full-batch gradient descent on L = ‖f − Y‖²/(2N), N = n·k
  * (ntkc_predict's loss and time scale), recorded at checkpoints next to the
  * infinite-width prediction; with each net its linearisation around the
@@ -10,8 +11,7 @@
 
 #include <stdint.h>
 
-#include "finite_conv.h"
-#include "finite_net.h"
+#include "finite_model.h"
 #include "net_internal.h"
 #include "ntkc.h"
 #include "train_stats.h"
@@ -42,8 +42,9 @@ static double *alloc_nan(size_t count, ntkc_error *err)
 /* What one run needs besides the options: data, and the recorded steps. */
 typedef struct Job {
     const IrNet *ir;
-    size_t n, m, k, dim, ntimes;
-    const double *x, *y, *xt, *yt; /* yt may be NULL */
+    size_t n, m, k, ntimes;
+    FiniteData train, test;   /* n and m rows: arrays or graph sets */
+    const double *y, *yt;     /* yt may be NULL */
     const ntkc_train_options *o;
     size_t *steps_at; /* ntimes recorded steps, the first 0, the last o->steps */
     double norm;      /* N = n·k */
@@ -51,15 +52,15 @@ typedef struct Job {
 
 /* Per-seed state of one width. */
 typedef struct Run {
-    FiniteNet *fn, *lin; /* the net, and its frozen initialisation for the linearisation */
+    FiniteModel fn, lin; /* the net, and its frozen initialisation for the linearisation */
     double *dtheta, *grad, *resid, *tmp, *ntk0, *ntk;
     size_t np;
 } Run;
 
 static void run_free(Run *r)
 {
-    finite_net_free(r->fn);
-    finite_net_free(r->lin);
+    finite_model_free(&r->fn);
+    finite_model_free(&r->lin);
     free(r->dtheta), free(r->grad), free(r->resid), free(r->tmp), free(r->ntk0), free(r->ntk);
     memset(r, 0, sizeof *r);
 }
@@ -76,33 +77,33 @@ static int run_new(const Job *j, size_t width, unsigned long long seed, Run *r, 
 {
     FiniteParam param = j->o->param == NTKC_PARAM_MUP ? FINITE_MUP : FINITE_AS_IR;
     size_t rows = j->n > j->m ? j->n : j->m;
-    if ((r->fn = finite_net_new_param(j->ir, j->dim, width, j->k, param, err)) == NULL)
+    if (finite_model_new(j->ir, &j->train, width, j->k, param, &r->fn, err))
         return err->code;
-    double *theta = finite_net_params(r->fn, &r->np);
+    double *theta = finite_model_params(&r->fn);
+    r->np = r->fn.np;
     Rng rng;
     rng_seed(&rng, seed);
-    finite_net_init(r->fn, &rng);
+    finite_model_init(&r->fn, &rng);
     if ((r->grad = zeros(r->np, err)) == NULL || (r->resid = zeros(rows * j->k, err)) == NULL ||
         (r->tmp = zeros(rows * j->k, err)) == NULL || (r->ntk0 = zeros(j->n * j->n, err)) == NULL ||
         (r->ntk = zeros(j->n * j->n, err)) == NULL)
         return err->code;
     if (j->o->linearized) {
-        if ((r->lin = finite_net_new_param(j->ir, j->dim, width, j->k, param, err)) == NULL ||
+        if (finite_model_new(j->ir, &j->train, width, j->k, param, &r->lin, err) ||
             (r->dtheta = zeros(r->np, err)) == NULL)
             return err->code;
-        size_t np;
-        memcpy(finite_net_params(r->lin, &np), theta, r->np * sizeof *theta);
+        memcpy(finite_model_params(&r->lin), theta, r->np * sizeof *theta);
     }
     return NTKC_OK;
 }
 
 /* The empirical NTK on the training inputs, averaged over output units
  * (upper triangle). */
-static int unit_ntk(const Job *j, FiniteNet *fn, double *ntk, ntkc_error *err)
+static int unit_ntk(const Job *j, FiniteModel *fn, double *ntk, ntkc_error *err)
 {
     memset(ntk, 0, j->n * j->n * sizeof *ntk);
     for (size_t u = 0; u < j->k; u++)
-        if (finite_net_accumulate_unit_ntk(fn, j->n, j->x, u, ntk, err))
+        if (finite_model_unit_ntk(fn, &j->train, u, ntk, err))
             return err->code;
     for (size_t i = 0; i < j->n * j->n; i++)
         ntk[i] /= (double)j->k;
@@ -150,23 +151,22 @@ static double half_mean_sq(const double *r, size_t count)
 static int gd_step(const Job *j, Run *r, ntkc_error *err)
 {
     size_t nk = j->n * j->k;
-    if (finite_net_forward(r->fn, j->n, j->x, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err) ||
-        finite_net_vjp(r->fn, j->n, j->x, r->resid, r->grad, err))
+    if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err) ||
+        finite_model_vjp(&r->fn, &j->train, r->resid, r->grad, err))
         return err->code;
-    size_t np;
-    double *theta = finite_net_params(r->fn, &np), step = j->o->lr / j->norm;
-    for (size_t p = 0; p < np; p++)
+    double *theta = finite_model_params(&r->fn), step = j->o->lr / j->norm;
+    for (size_t p = 0; p < r->np; p++)
         theta[p] -= step * r->grad[p];
     return NTKC_OK;
 }
 
-/* f_lin(x) = f(x; θ0) + J(x; θ0)·Δθ on the rows of x, into out (rows×k;
- * uses r->tmp). Leaves the frozen net's forward pass on x in place. */
-static int lin_forward(Run *r, size_t rows, size_t k, const double *x, double *out, ntkc_error *err)
+/* f_lin(x) = f(x; θ0) + J(x; θ0)·Δθ on the rows of d, into out (rows×k;
+ * uses r->tmp). */
+static int lin_forward(Run *r, const FiniteData *d, size_t k, double *out, ntkc_error *err)
 {
-    if (finite_net_forward(r->lin, rows, x, out, err) || finite_net_jvp(r->lin, rows, x, r->dtheta, r->tmp, err))
+    if (finite_model_forward(&r->lin, d, out, err) || finite_model_jvp(&r->lin, d, r->dtheta, r->tmp, err))
         return err->code;
-    for (size_t i = 0; i < rows * k; i++)
+    for (size_t i = 0; i < d->rows * k; i++)
         out[i] += r->tmp[i];
     return NTKC_OK;
 }
@@ -176,10 +176,9 @@ static int lin_step(const Job *j, Run *r, ntkc_error *err)
 {
     size_t nk = j->n * j->k;
     double *f = r->resid;
-    if (lin_forward(r, j->n, j->k, j->x, f, err) || residual(f, j->y, nk, f, err))
-        return err->code;
-    /* the forward of lin_forward is on x, as the vjp needs */
-    if (finite_net_vjp(r->lin, j->n, j->x, f, r->grad, err))
+    /* the forward of lin_forward is on the training data, as the vjp needs */
+    if (lin_forward(r, &j->train, j->k, f, err) || residual(f, j->y, nk, f, err) ||
+        finite_model_vjp(&r->lin, &j->train, f, r->grad, err))
         return err->code;
     double step = j->o->lr / j->norm;
     for (size_t p = 0; p < r->np; p++)
@@ -199,18 +198,18 @@ static int record(const Job *j, Run *r, size_t s, size_t c, Sums *sum, ntkc_erro
 {
     size_t nk = j->n * j->k, mk = j->m * j->k;
     double *ft = sum->f_test + (s * j->ntimes + c) * mk;
-    if (finite_net_forward(r->fn, j->n, j->x, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err))
+    if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err))
         return err->code;
     sum->train_loss[c] += half_mean_sq(r->resid, nk);
-    if (finite_net_forward(r->fn, j->m, j->xt, ft, err))
+    if (finite_model_forward(&r->fn, &j->test, ft, err))
         return err->code;
-    if (unit_ntk(j, r->fn, c == 0 ? r->ntk0 : r->ntk, err))
+    if (unit_ntk(j, &r->fn, c == 0 ? r->ntk0 : r->ntk, err))
         return err->code;
     sum->move[c] += c == 0 ? 0.0 : upper_rel_dist(j->n, r->ntk, r->ntk0);
-    if (r->lin == NULL)
+    if (r->lin.impl == NULL)
         return NTKC_OK;
     double *fl = r->resid;
-    if (lin_forward(r, j->m, j->k, j->xt, fl, err))
+    if (lin_forward(r, &j->test, j->k, fl, err))
         return err->code;
     for (size_t i = 0; i < mk; i++) {
         double d = ft[i] - fl[i];
@@ -240,7 +239,7 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
                 break;
         }
         rc = gd_step(j, &r, err);
-        if (rc == 0 && r.lin)
+        if (rc == 0 && r.lin.impl)
             rc = lin_step(j, &r, err);
     }
     if (rc && strstr(err->message, DIVERGED) != NULL) {
@@ -255,9 +254,11 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
 
 static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_options *o, ntkc_error *err)
 {
-    if (ntkc_net_takes_graphs(net) || finite_conv_needed(j->ir)) {
-        diag_user(err, "train: net '%s' is not fully connected; finite-width training covers nets of dense and "
-                       "activation layers only", ntkc_net_name(net));
+    int graphs = j->train.graphs != NULL;
+    if (ntkc_net_takes_graphs(net) != graphs) {
+        diag_user(err, "train: net '%s' %s: use %s", ntkc_net_name(net),
+                  graphs ? "does not take graphs (declare 'input graph(F)' in it)" : "takes graphs (input graph)",
+                  graphs ? "ntkc_train_finite" : "ntkc_train_finite_graphs");
         return err->code;
     }
     if (o->nwidths == 0 || o->widths == NULL || o->seeds < 2 || !(o->lr > 0) || !isfinite(o->lr) ||
@@ -271,10 +272,10 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
             diag_user(err, "train: width %zu is 0", w + 1);
             return err->code;
         }
-    const double *arrays[] = {j->x, j->y, j->xt};
-    size_t sizes[] = {j->n * j->dim, j->n * j->k, j->m * j->dim};
-    const char *names[] = {"x_train", "y_train", "x_test"};
-    for (int a = 0; a < 3; a++)
+    const double *arrays[] = {j->y, j->train.x, j->test.x};
+    size_t sizes[] = {j->n * j->k, j->n * j->train.dim, j->m * j->test.dim};
+    const char *names[] = {"y_train", "x_train", "x_test"};
+    for (int a = 0; a < (graphs ? 1 : 3); a++)
         for (size_t i = 0; i < sizes[a]; i++)
             if (!isfinite(arrays[a][i])) {
                 diag_user(err, "train: %s entry %zu is %g: data must be finite", names[a], i, arrays[a][i]);
@@ -337,10 +338,16 @@ static int reference(const ntkc_net *net, const Job *j, TrainReference *ref, ntk
                             .cov = alloc_nan(T * m * m, err)};
     double *mt = alloc_nan(T * n * k, err), *ct = alloc_nan(T * n * n, err);
     int rc = err->code;
-    if (rc == 0)
-        rc = ntkc_predict(net, n, j->x, j->y, k, m, j->xt, j->dim, res->times, T, &po, ref->mean, ref->cov, NULL, err);
-    if (rc == 0)
-        rc = ntkc_predict(net, n, j->x, j->y, k, n, j->x, j->dim, res->times, T, &po, mt, ct, NULL, err);
+    const FiniteData *a = &j->train, *b = &j->test;
+    if (rc == 0 && a->graphs)
+        rc = ntkc_predict_graphs(net, a->graphs, j->y, k, b->graphs, res->times, T, &po, ref->mean, ref->cov, NULL,
+                                 err);
+    else if (rc == 0)
+        rc = ntkc_predict(net, n, a->x, j->y, k, m, b->x, a->dim, res->times, T, &po, ref->mean, ref->cov, NULL, err);
+    if (rc == 0 && a->graphs)
+        rc = ntkc_predict_graphs(net, a->graphs, j->y, k, a->graphs, res->times, T, &po, mt, ct, NULL, err);
+    else if (rc == 0)
+        rc = ntkc_predict(net, n, a->x, j->y, k, n, a->x, a->dim, res->times, T, &po, mt, ct, NULL, err);
     for (size_t c = 0; c < T && rc == 0; c++) {
         res->inf_train_loss[c] = train_expected_loss(mt + c * n * k, ct + c * n * n, j->y, n, k);
         if (j->yt)
@@ -366,6 +373,29 @@ static int record_steps(Job *j, ntkc_error *err)
     return NTKC_OK;
 }
 
+/* Both entry points: j holds the data, checked here. */
+static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_error *err)
+{
+    const ntkc_train_options *opts = j->o;
+    if (check_options(net, j, opts, err) || record_steps(j, err) || alloc_result(j, res, err)) {
+        free(j->steps_at);
+        return err->code;
+    }
+    TrainReference ref = {0};
+    int ntk = opts->param == NTKC_PARAM_NTK;
+    int rc = ntk ? reference(net, j, &ref, res, err) : 0;
+    for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
+        rc = train_width(j, w, ntk ? &ref : NULL, res, err);
+    if (rc == 0) {
+        size_t last = j->ntimes - 1;
+        res->slope_kernel_move = train_loglog_slope(opts->widths, res->kernel_move + last, opts->nwidths, j->ntimes);
+        res->slope_lin_dist = train_loglog_slope(opts->widths, res->lin_dist + last, opts->nwidths, j->ntimes);
+        res->slope_mean_dist = train_loglog_slope(opts->widths, res->mean_dist + last, opts->nwidths, j->ntimes);
+    }
+    free(ref.mean), free(ref.cov), free(j->steps_at);
+    return rc;
+}
+
 int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, const double *y_train, size_t k,
                       size_t m, const double *x_test, const double *y_test, size_t dim, const ntkc_train_options *opts,
                       ntkc_train_result *res, ntkc_error *err)
@@ -376,23 +406,33 @@ int ntkc_train_finite(const ntkc_net *net, size_t n, const double *x_train, cons
         return err->code;
     }
     memset(res, 0, sizeof *res);
-    Job j = {.ir = ntkc_net_ir(net), .n = n, .m = m, .k = k, .dim = dim, .x = x_train, .y = y_train,
-             .xt = x_test, .yt = y_test, .o = opts, .norm = (double)n * (double)k};
-    if (check_options(net, &j, opts, err) || record_steps(&j, err) || alloc_result(&j, res, err)) {
-        free(j.steps_at);
+    Job j = {.ir = ntkc_net_ir(net), .n = n, .m = m, .k = k, .y = y_train, .yt = y_test, .o = opts,
+             .train = {.rows = n, .x = x_train, .dim = dim}, .test = {.rows = m, .x = x_test, .dim = dim},
+             .norm = (double)n * (double)k};
+    return train_job(net, &j, res, err);
+}
+
+int ntkc_train_finite_graphs(const ntkc_net *net, const ntkc_graphs *train, const double *y_train, size_t k,
+                             const ntkc_graphs *test, const double *y_test, const ntkc_train_options *opts,
+                             ntkc_train_result *res, ntkc_error *err)
+{
+    diag_clear(err);
+    if (net == NULL || opts == NULL || res == NULL || train == NULL || y_train == NULL || test == NULL) {
+        diag_internal(err, "ntkc_train_finite_graphs: the net, the options, the result or an input is NULL");
         return err->code;
     }
-    TrainReference ref = {0};
-    int ntk = opts->param == NTKC_PARAM_NTK;
-    int rc = ntk ? reference(net, &j, &ref, res, err) : 0;
-    for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
-        rc = train_width(&j, w, ntk ? &ref : NULL, res, err);
-    if (rc == 0) {
-        size_t last = j.ntimes - 1;
-        res->slope_kernel_move = train_loglog_slope(opts->widths, res->kernel_move + last, opts->nwidths, j.ntimes);
-        res->slope_lin_dist = train_loglog_slope(opts->widths, res->lin_dist + last, opts->nwidths, j.ntimes);
-        res->slope_mean_dist = train_loglog_slope(opts->widths, res->mean_dist + last, opts->nwidths, j.ntimes);
-    }
-    free(ref.mean), free(ref.cov), free(j.steps_at);
-    return rc;
+    memset(res, 0, sizeof *res);
+    const ntkc_graphs *sets[2] = {train, test};
+    for (int i = 0; i < 2 && ntkc_net_takes_graphs(net); i++)
+        if (ntkc_graphs_features(sets[i]) != ntkc_net_input_dim(net)) {
+            diag_user(err, "train: the %s graphs have %zu node features, the net '%s' takes graph(%zu)",
+                      i ? "test" : "training", ntkc_graphs_features(sets[i]), ntkc_net_name(net),
+                      ntkc_net_input_dim(net));
+            return err->code;
+        }
+    size_t n = ntkc_graphs_count(train), m = ntkc_graphs_count(test);
+    Job j = {.ir = ntkc_net_ir(net), .n = n, .m = m, .k = k, .y = y_train, .yt = y_test, .o = opts,
+             .train = {.rows = n, .graphs = train}, .test = {.rows = m, .graphs = test},
+             .norm = (double)n * (double)k};
+    return train_job(net, &j, res, err);
 }

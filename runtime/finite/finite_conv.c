@@ -1,8 +1,9 @@
 /* Finite-width image and branching networks: layout mirroring the IR tree,
- * forward and backward passes one input at a time (im2col + BLAS for the
+ * forward and backward passes one input at a time (fconv_im2col + BLAS for the
  * convolutions), per-input parameter gradients, and the Monte Carlo kernels.
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
+#include "finite_conv_internal.h"
 
 #include "finite_attn.h"
 
@@ -12,44 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct Node Node;
-
-typedef struct Branch {
-    Node *nodes;
-    size_t n;
-} Branch;
-
-struct Node {
-    const IrOp *op;
-    size_t hi, wi, ci; /* input grid and channels */
-    size_t ho, wo, co; /* output */
-    /* affine layers */
-    IrWindow win;
-    double ws, bs; /* forward multipliers of W and β */
-    int has_b;
-    size_t k;      /* rows of W: kh·kw·ci */
-    size_t w_off, b_off;
-    double *cols;  /* im2col of the last input, ho·wo × k */
-    double *gcols;
-    /* buffers for one input */
-    const double *in; /* the input of the last forward pass */
-    double *out, *g;  /* output and ∂f/∂output */
-    double *tmp;      /* fanout: gradient scratch of input size */
-    Branch *br;
-    size_t nbr;
-    FiniteAttn *attn; /* attention layers */
-};
-
-typedef struct Fc {
-    const IrNet *net;
-    ntkc_error *err;
-    size_t width;
-    Node *top;
-    size_t ntop;
-    size_t nparams;
-    double *params, *grad;
-    size_t out_units;
-} Fc;
 
 static double *dalloc(Fc *f, size_t n)
 {
@@ -59,7 +22,7 @@ static double *dalloc(Fc *f, size_t n)
     return p;
 }
 
-static size_t len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
+size_t fconv_len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
 static size_t len_in(const Node *nd) { return nd->hi * nd->wi * nd->ci; }
 
 /* ---- layout -------------------------------------------------------------- */
@@ -80,10 +43,19 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
-    nd->co = co ? co : f->width;
+    int readout = op == f->readout;
+    nd->co = readout && f->nout ? f->nout : co ? co : f->width;
     nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
     nd->ws /= sqrt((double)nd->k);
     nd->has_b = nd->bs != 0.0;
+    nd->w_init = nd->b_init = 1.0;
+    if (f->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
+        double n = (double)f->width;
+        nd->w_init = 1.0 / sqrt(n);
+        nd->b_init = readout ? 1.0 : 1.0 / sqrt(n);
+        nd->ws *= readout ? 1.0 : sqrt(n);
+        nd->bs *= readout ? 1.0 : sqrt(n);
+    }
     nd->w_off = f->nparams;
     f->nparams += nd->k * nd->co;
     nd->b_off = f->nparams;
@@ -159,12 +131,13 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_ACT:
     case IR_LAYER_NORM:
         break;
-    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
         break;
     }
-    nd->out = dalloc(f, len_out(nd));
-    nd->g = dalloc(f, len_out(nd));
+    nd->out = dalloc(f, fconv_len_out(nd));
+    nd->g = dalloc(f, fconv_len_out(nd));
+    nd->t = dalloc(f, fconv_len_out(nd));
     return f->err->code;
 }
 
@@ -206,6 +179,7 @@ static void free_list(Node *nodes, size_t n)
         free(nd->gcols);
         free(nd->out);
         free(nd->g);
+        free(nd->t);
         free(nd->tmp);
     }
     free(nodes);
@@ -222,13 +196,13 @@ static long src_index(size_t m, int d, int s, int p, size_t n, int cyc)
     return r < 0 || r >= (long)n ? -1 : r;
 }
 
-static void im2col(const Node *nd, const double *in)
+void fconv_im2col(const Node *nd, const double *in, double *cols)
 {
     const IrWindow *w = &nd->win;
     int cyc = w->pad == IR_PAD_CIRCULAR;
     for (size_t oy = 0; oy < nd->ho; oy++)
         for (size_t ox = 0; ox < nd->wo; ox++) {
-            double *row = nd->cols + (oy * nd->wo + ox) * nd->k;
+            double *row = cols + (oy * nd->wo + ox) * nd->k;
             for (int dy = 0; dy < w->kh; dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
                     double *dst = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
@@ -245,7 +219,7 @@ static void im2col(const Node *nd, const double *in)
 static void forward_affine(const Fc *f, Node *nd, const double *in)
 {
     size_t P = nd->ho * nd->wo;
-    im2col(nd, in);
+    fconv_im2col(nd, in, nd->cols);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
                 (int)nd->k, f->params + nd->w_off, (int)nd->co, 0.0, nd->out, (int)nd->co);
     if (nd->has_b)
@@ -255,7 +229,7 @@ static void forward_affine(const Fc *f, Node *nd, const double *in)
 }
 
 /* Pooling as a list of (output, input) pixel pairs visited by fn. */
-static void pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx)
+void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx)
 {
     const IrWindow *w = &nd->win;
     int cyc = w->pad == IR_PAD_CIRCULAR;
@@ -275,12 +249,13 @@ static double pool_scale(const Node *nd)
     return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
 }
 
-static void pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
+
+void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
 {
-    const double *in = ctx;
+    const PoolIo *io = ctx;
     double c = pool_scale(nd);
     for (size_t ch = 0; ch < nd->ci; ch++)
-        nd->out[o * nd->co + ch] += c * in[i * nd->ci + ch];
+        io->out[o * nd->co + ch] += c * io->in[i * nd->ci + ch];
 }
 
 static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
@@ -307,15 +282,13 @@ static void layer_norm_fwd(Node *nd, const double *in)
     }
 }
 
-static void forward_list(Fc *f, Node *nodes, size_t n, const double *in);
-
 static void forward_fanout(Fc *f, Node *nd, const double *in)
 {
     const IrFanout *fo = &nd->op->u.fanout;
-    size_t len = len_out(nd), off = 0;
+    size_t len = fconv_len_out(nd), off = 0;
     for (size_t b = 0; b < nd->nbr; b++) {
         Branch *br = &nd->br[b];
-        forward_list(f, br->nodes, br->n, in);
+        fconv_forward_list(f, br->nodes, br->n, in);
         const double *o = br->n ? br->nodes[br->n - 1].out : in;
         if (fo->mode == IR_FANIN_CONCAT) {
             size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
@@ -336,7 +309,7 @@ static void forward_fanout(Fc *f, Node *nd, const double *in)
 static void forward_node(Fc *f, Node *nd, const double *in)
 {
     nd->in = in;
-    size_t n = len_out(nd);
+    size_t n = fconv_len_out(nd);
     switch (nd->op->kind) {
     case IR_CONV:
     case IR_DENSE:
@@ -348,7 +321,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_POOL:
         memset(nd->out, 0, n * sizeof *nd->out);
-        pool_visit(nd, pool_fwd, (void *)in);
+        fconv_pool_visit(nd, fconv_pool_fwd, &(PoolIo){in, nd->out});
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
@@ -371,13 +344,13 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_ATTENTION:
         finite_attn_forward(nd->attn, f->params, in, nd->out);
         break;
-    case IR_AGGREGATE: /* graph nets: finite_graph.c; fc_new refuses them */
+    case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
         break;
     }
 }
 
-static void forward_list(Fc *f, Node *nodes, size_t n, const double *in)
+void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in)
 {
     for (size_t i = 0; i < n; i++) {
         forward_node(f, &nodes[i], in);
@@ -424,11 +397,13 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
         }
 }
 
-static void layer_norm_bwd(const Node *nd, double *gin)
+/* gin = J·gout with J the layer norm's Jacobian at the last forward, which
+ * is symmetric: the same product serves the backward and the tangent. */
+void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin)
 {
     size_t C = nd->ci;
     for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = nd->g + p * C;
+        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = gout + p * C;
         double mean = 0, var = 0, gm = 0, gy = 0;
         for (size_t c = 0; c < C; c++)
             mean += x[c];
@@ -444,14 +419,12 @@ static void layer_norm_bwd(const Node *nd, double *gin)
     }
 }
 
-static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin);
-
 /* ∂f/∂(branch b's output) from the fan-in's gradient nd->g, into gb. */
 static void fanin_grad(const Node *nd, size_t b, double *gb, size_t *off)
 {
     const IrFanout *fo = &nd->op->u.fanout;
     const Branch *br = &nd->br[b];
-    size_t len = len_out(nd);
+    size_t len = fconv_len_out(nd);
     if (fo->mode == IR_FANIN_CONCAT) {
         size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
         for (size_t p = 0; p < nd->ho * nd->wo; p++)
@@ -483,7 +456,7 @@ static void backward_fanout(Fc *f, Node *nd, double *gin)
         } else {
             Node *last = &br->nodes[br->n - 1];
             fanin_grad(nd, b, last->g, &off);
-            backward_list(f, br->nodes, br->n, last->g, nd->tmp);
+            fconv_backward_list(f, br->nodes, br->n, last->g, nd->tmp);
         }
         if (gin)
             for (size_t e = 0; e < len_in(nd); e++)
@@ -494,7 +467,7 @@ static void backward_fanout(Fc *f, Node *nd, double *gin)
 /* Propagates nd->g (set by the caller) into gin (NULL at the net's input). */
 static void backward_node(Fc *f, Node *nd, double *gin)
 {
-    size_t n = len_out(nd);
+    size_t n = fconv_len_out(nd);
     switch (nd->op->kind) {
     case IR_CONV:
     case IR_DENSE:
@@ -518,7 +491,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         break;
     case IR_POOL:
         memset(gin, 0, len_in(nd) * sizeof *gin);
-        pool_visit(nd, pool_bwd, gin);
+        fconv_pool_visit(nd, pool_bwd, gin);
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
@@ -532,7 +505,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         memcpy(gin, nd->g, n * sizeof *gin);
         break;
     case IR_LAYER_NORM:
-        layer_norm_bwd(nd, gin);
+        fconv_layer_norm_jac(nd, nd->g, gin);
         break;
     default:
         break;
@@ -540,7 +513,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
 }
 
 /* gout is the gradient at the list's output (already in nodes[n-1].g when n > 0). */
-static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
+void fconv_backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
 {
     (void)gout;
     for (size_t i = n; i-- > 0;)
@@ -549,19 +522,19 @@ static void backward_list(Fc *f, Node *nodes, size_t n, const double *gout, doub
 
 /* ---- parameters and the kernels ---------------------------------------- */
 
-static void init_list(Fc *f, Node *nodes, size_t n, Rng *r)
+void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
 {
     for (size_t i = 0; i < n; i++) {
         Node *nd = &nodes[i];
         if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
-            rng_fill_normal(r, f->params + nd->w_off, nd->k * nd->co, 1.0);
+            rng_fill_normal(r, f->params + nd->w_off, nd->k * nd->co, nd->w_init);
             if (nd->has_b)
-                rng_fill_normal(r, f->params + nd->b_off, nd->co, 1.0);
+                rng_fill_normal(r, f->params + nd->b_off, nd->co, nd->b_init);
         }
         if (nd->attn)
             rng_fill_normal(r, f->params + nd->attn->p_off, nd->attn->p_count, 1.0);
         for (size_t b = 0; b < nd->nbr; b++)
-            init_list(f, nd->br[b].nodes, nd->br[b].n, r);
+            fconv_init_list(f, nd->br[b].nodes, nd->br[b].n, r);
     }
 }
 
@@ -608,17 +581,29 @@ int finite_conv_needed(const IrNet *net)
     return 0;
 }
 
-static void fc_free(Fc *f)
+void fconv_free(Fc *f)
 {
     free_list(f->top, f->ntop);
     free(f->params);
     free(f->grad);
 }
 
-static int fc_new(Fc *f, const IrNet *net, size_t dim, size_t width, ntkc_error *err)
+/* The last top-level affine layer, or NULL. */
+static const IrOp *readout_of(const IrNet *net)
+{
+    const IrOp *last = NULL;
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_CONV || net->ops[i].kind == IR_DENSE)
+            last = &net->ops[i];
+    return last;
+}
+
+/* nout: the readout's channels (0: the width); mup: μP scalings. */
+int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, int mup, ntkc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
+    f->readout = readout_of(net), f->nout = nout, f->mup = mup;
     if (width == 0) {
         diag_user(err, "finite net: the width must be at least 1");
         return err->code;
@@ -650,14 +635,14 @@ static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, d
 {
     Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < n; i++) {
-        forward_list(f, f->top, f->ntop, x + i * dim);
+        fconv_forward_list(f, f->top, f->ntop, x + i * dim);
         memcpy(F + i * f->out_units, last->out, f->out_units * sizeof *F);
         if (ntk == NULL)
             continue;
         memset(last->g, 0, f->out_units * sizeof *last->g);
         last->g[0] = 1.0;
         memset(f->grad, 0, f->nparams * sizeof *f->grad);
-        backward_list(f, f->top, f->ntop, last->g, NULL);
+        fconv_backward_list(f, f->top, f->ntop, last->g, NULL);
         memcpy(G + i * f->nparams, f->grad, f->nparams * sizeof *G);
     }
     if (nngp)
@@ -682,14 +667,14 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         return err->code;
     }
     Fc f;
-    if (fc_new(&f, net, dim, opts->width, err) != NTKC_OK) {
-        fc_free(&f);
+    if (fconv_new(&f, net, dim, opts->width, 0, 0, err) != NTKC_OK) {
+        fconv_free(&f);
         return err->code;
     }
     if (f.nparams > SIZE_MAX / sizeof(double) / n || f.nparams > INT32_MAX || f.out_units > INT32_MAX) {
         diag_user(err, "finite net '%s': %zu parameters are too many for the check; lower --width", net->name,
                   f.nparams);
-        fc_free(&f);
+        fconv_free(&f);
         return err->code;
     }
     double *F = dalloc(&f, n * f.out_units), *G = ntk ? dalloc(&f, n * f.nparams) : NULL;
@@ -700,7 +685,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     Rng r;
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
-        init_list(&f, f.top, f.ntop, &r);
+        fconv_init_list(&f, f.top, f.ntop, &r);
         one_sample(&f, n, x, dim, F, G, nngp, ntk);
     }
     double inv = 1.0 / (double)opts->samples;
@@ -715,6 +700,6 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     }
     free(F);
     free(G);
-    fc_free(&f);
+    fconv_free(&f);
     return err->code;
 }

@@ -3,6 +3,7 @@
  * every graph at once (graphs never interact), and the empirical NTK summed
  * layer by layer from node-level Gram matrices, as finite_net.c does for rows. */
 #include "finite_graph.h"
+#include "finite_graph_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -12,43 +13,12 @@
 
 #include "graph_agg.h"
 
-typedef struct GLayer {
-    const IrOp *op;
-    size_t in, out; /* widths */
-    int node;       /* rows are nodes (before the readout) or graphs */
-    double ws, bs;  /* dense multipliers */
-    int has_b;
-    size_t w_off, b_off;
-    AggOp *agg;     /* aggregate: one operator per graph */
-} GLayer;
 
-typedef struct JkPoint {
-    size_t layer;  /* the state is this layer's input */
-    size_t width, off;
-    double alpha;  /* √(M/m) */
-} JkPoint;
+const char *fgraph_name_of(const GNet *n) { return n->net->name ? n->net->name : "<net>"; }
 
-typedef struct GNet {
-    const IrNet *net;
-    const ntkc_graphs *g;
-    GLayer *l;
-    size_t nl, N, G, F, maxw, nout;
-    double *x;      /* N × F, scaled by √F with normalize=false */
-    double *params;
-    size_t np;
-    double **out;   /* per layer: rows × out */
-    double *d, *d2; /* backprop buffers, max(N, G) × maxw */
-    double *gd, *gh, *block; /* N × N Grams and their product */
-    JkPoint *jk;
-    size_t njk;
-    size_t readout;
-} GNet;
+size_t fgraph_rows_of(const GNet *n, const GLayer *l) { return l->node ? n->N : n->G; }
 
-static const char *name_of(const GNet *n) { return n->net->name ? n->net->name : "<net>"; }
-
-static size_t rows_of(const GNet *n, const GLayer *l) { return l->node ? n->N : n->G; }
-
-static const double *layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : n->out[i - 1]; }
+const double *fgraph_layer_in(const GNet *n, size_t i) { return i == 0 ? n->x : n->out[i - 1]; }
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -90,6 +60,14 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
             l->ws = op->u.dense.w_std / sqrt((double)cur);
             l->bs = op->u.dense.b_std;
             l->has_b = l->bs != 0.0;
+            l->w_init = l->b_init = 1.0;
+            if (n->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
+                double r = sqrt((double)width);
+                l->w_init = 1.0 / r;
+                l->b_init = i == last ? 1.0 : 1.0 / r;
+                l->ws *= i == last ? 1.0 : r;
+                l->bs *= i == last ? 1.0 : r;
+            }
             l->w_off = n->np;
             n->np += l->out * l->in;
             l->b_off = n->np;
@@ -100,7 +78,7 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
             if (op->u.readout.jk) {
                 if (last < i) {
                     diag_user(err, "finite graph net '%s': readout(jk=true) needs a dense layer after it",
-                              name_of(n));
+                              fgraph_name_of(n));
                     return err->code;
                 }
                 if (lay_out_jk(n, cur, err) != NTKC_OK)
@@ -117,13 +95,13 @@ static int lay_out(GNet *n, size_t width, ntkc_error *err)
     }
     if (last == net->nops || cur != n->nout) {
         diag_user(err, "finite graph net '%s': the output must come from a dense layer (width %zu here)",
-                  name_of(n), cur);
+                  fgraph_name_of(n), cur);
         return err->code;
     }
     return NTKC_OK;
 }
 
-static double *alloc_buf(size_t rows, size_t cols, ntkc_error *err)
+double *fgraph_alloc_buf(size_t rows, size_t cols, ntkc_error *err)
 {
     size_t count = rows * cols != 0 ? rows * cols : 1;
     double *p = cols != 0 && rows > SIZE_MAX / sizeof(double) / cols ? NULL : calloc(count, sizeof(double));
@@ -150,7 +128,7 @@ static int build_aggs(GNet *n, ntkc_error *err)
     return NTKC_OK;
 }
 
-static void gnet_free(GNet *n)
+void fgraph_free(GNet *n)
 {
     for (size_t i = 0; n->l && i < n->nl; i++) {
         for (size_t gi = 0; n->l[i].agg && gi < n->G; gi++)
@@ -158,20 +136,27 @@ static void gnet_free(GNet *n)
         free(n->l[i].agg);
         if (n->out)
             free(n->out[i]);
+        if (n->tan)
+            free(n->tan[i]);
     }
+    free(n->tan);
     free(n->l);
     free(n->out);
     free(n->x);
-    free(n->params);
+    if (n->owns_params)
+        free(n->params);
     free(n->d);
     free(n->d2);
+    free(n->dro);
     free(n->gd);
     free(n->gh);
     free(n->block);
     free(n->jk);
 }
 
-static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, ntkc_error *err)
+/* nout: output units (the kernels use the width); mup: μP scalings. */
+int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, size_t nout, int mup,
+                     ntkc_error *err)
 {
     memset(n, 0, sizeof *n);
     n->net = net;
@@ -180,10 +165,12 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     n->N = g->first[g->count];
     n->G = g->count;
     n->F = g->features;
-    n->nout = width;
+    n->nout = nout;
+    n->mup = mup;
+    n->owns_params = 1;
     if (net->input.kind != IR_INPUT_GRAPH || width == 0 || n->F != net->input.dim) {
         diag_user(err, "finite graph net '%s': needs a graph net, width >= 1 and graphs of %zu features",
-                  name_of(n), net->input.dim);
+                  fgraph_name_of(n), net->input.dim);
         return err->code;
     }
     if ((n->l = calloc(n->nl, sizeof *n->l)) == NULL || (n->out = calloc(n->nl, sizeof *n->out)) == NULL) {
@@ -193,13 +180,15 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
     if (lay_out(n, width, err) != NTKC_OK || build_aggs(n, err) != NTKC_OK)
         return err->code;
     size_t rows = n->N > n->G ? n->N : n->G;
-    if ((n->x = alloc_buf(n->N, n->F, err)) == NULL || (n->params = alloc_buf(n->np, 1, err)) == NULL ||
-        (n->d = alloc_buf(rows, n->maxw, err)) == NULL || (n->d2 = alloc_buf(rows, n->maxw, err)) == NULL ||
-        (n->gd = alloc_buf(rows, rows, err)) == NULL || (n->gh = alloc_buf(rows, rows, err)) == NULL ||
-        (n->block = alloc_buf(rows, rows, err)) == NULL)
+    if ((n->x = fgraph_alloc_buf(n->N, n->F, err)) == NULL || (n->params = fgraph_alloc_buf(n->np, 1, err)) == NULL ||
+        (n->d = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->d2 = fgraph_alloc_buf(rows, n->maxw, err)) == NULL ||
+        (n->dro = fgraph_alloc_buf(n->G, n->maxw, err)) == NULL ||
+        (n->gd = fgraph_alloc_buf(rows, rows, err)) == NULL || (n->gh = fgraph_alloc_buf(rows, rows, err)) == NULL ||
+        (n->block = fgraph_alloc_buf(rows, rows, err)) == NULL)
         return err->code;
     for (size_t i = 0; i < n->nl; i++)
-        if ((n->out[i] = alloc_buf(rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
+        if ((n->out[i] = fgraph_alloc_buf(fgraph_rows_of(n, &n->l[i]), n->l[i].out, err)) == NULL)
             return err->code;
     double xs = net->input.raw_gram ? sqrt((double)n->F) : 1.0;
     for (size_t k = 0; k < n->N * n->F; k++)
@@ -211,7 +200,7 @@ static int gnet_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t wid
 
 static void forward_dense(GNet *n, const GLayer *l, const double *h, double *z)
 {
-    size_t rows = rows_of(n, l);
+    size_t rows = fgraph_rows_of(n, l);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, h, (int)l->in,
                 n->params + l->w_off, (int)l->in, 0.0, z, (int)l->out);
     if (l->has_b)
@@ -222,7 +211,7 @@ static void forward_dense(GNet *n, const GLayer *l, const double *h, double *z)
 
 /* out_u = c_u Σ_{v∈N̂(u)} in_v per graph (transpose = 0), or its adjoint
  * out_v = Σ_{u∈N̂(v)} c_u in_u (transpose = 1; Â is symmetric). */
-static void aggregate(const GNet *n, const GLayer *l, const double *in, double *out, int transpose)
+void fgraph_aggregate(const GNet *n, const GLayer *l, const double *in, double *out, int transpose)
 {
     size_t w = l->in;
     for (size_t gi = 0; gi < n->G; gi++) {
@@ -249,7 +238,7 @@ static double pool_scale(const GNet *n, const GLayer *l, size_t gi)
 }
 
 /* p_G (rows of out from column off) += α · pool(h) over G's nodes. */
-static void pool_into(const GNet *n, const GLayer *l, const double *h, size_t w, double alpha, double *out,
+void fgraph_pool_into(const GNet *n, const GLayer *l, const double *h, size_t w, double alpha, double *out,
                       size_t ldo, size_t off)
 {
     for (size_t gi = 0; gi < n->G; gi++) {
@@ -261,11 +250,11 @@ static void pool_into(const GNet *n, const GLayer *l, const double *h, size_t w,
     }
 }
 
-static void forward(GNet *n)
+void fgraph_forward(GNet *n)
 {
     for (size_t i = 0; i < n->nl; i++) {
         const GLayer *l = &n->l[i];
-        const double *in = layer_in(n, i);
+        const double *in = fgraph_layer_in(n, i);
         double *out = n->out[i];
         switch (l->op->kind) {
         case IR_DENSE:
@@ -273,19 +262,19 @@ static void forward(GNet *n)
             break;
         case IR_ACT: {
             const IrAct *a = &l->op->u.act;
-            for (size_t e = 0; e < rows_of(n, l) * l->out; e++)
+            for (size_t e = 0; e < fgraph_rows_of(n, l) * l->out; e++)
                 out[e] = a->def->phi(a->def, in[e], a->p);
             break;
         }
         case IR_AGGREGATE:
-            aggregate(n, l, in, out, 0);
+            fgraph_aggregate(n, l, in, out, 0);
             break;
         case IR_READOUT:
             memset(out, 0, n->G * l->out * sizeof *out);
             if (n->njk == 0)
-                pool_into(n, l, in, l->in, 1.0, out, l->out, 0);
+                fgraph_pool_into(n, l, in, l->in, 1.0, out, l->out, 0);
             for (size_t k = 0; k < n->njk; k++)
-                pool_into(n, l, layer_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, out, l->out,
+                fgraph_pool_into(n, l, fgraph_layer_in(n, n->jk[k].layer), n->jk[k].width, n->jk[k].alpha, out, l->out,
                           n->jk[k].off);
             break;
         default: /* gnet_init admits graph ops only */
@@ -306,7 +295,7 @@ static void gram(size_t rows, size_t w, const double *a, double *c)
 /* This dense layer's part of J·Jᵀ, summed over node pairs of each graph pair. */
 static void add_ntk(GNet *n, const GLayer *l, const double *h, const double *delta, double *ntk)
 {
-    size_t rows = rows_of(n, l);
+    size_t rows = fgraph_rows_of(n, l);
     gram(rows, l->out, delta, n->gd);
     gram(rows, l->in, h, n->gh);
     double ww = l->ws * l->ws, bb = l->has_b ? l->bs * l->bs : 0.0;
@@ -341,32 +330,50 @@ static void add_pooled_delta(const GNet *n, const GLayer *ro, const double *dout
     }
 }
 
-/* Backpropagates ∂f₀/∂(output) = e₀ per graph, adding every dense layer's block to ntk. */
-static void backward(GNet *n, double *ntk)
+/* This dense layer's parameter gradient: ws·δᵀh for W, bs·Σδ for β. */
+static void dense_grad(const GNet *n, const GLayer *l, const double *h, const double *delta, double *grad)
+{
+    size_t rows = fgraph_rows_of(n, l);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)rows, l->ws, delta,
+                (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
+    if (l->has_b)
+        for (size_t c = 0; c < l->out; c++) {
+            double s = 0;
+            for (size_t r = 0; r < rows; r++)
+                s += delta[r * l->out + c];
+            grad[l->b_off + c] = l->bs * s;
+        }
+}
+
+/* Backpropagates the output weights seed (G × nout) from the last forward,
+ * adding every dense layer's NTK block to ntk and/or writing its parameter
+ * gradient into grad (either may be NULL). */
+void fgraph_backward(GNet *n, const double *seed, double *ntk, double *grad)
 {
     double *d = n->d, *d2 = n->d2, *dro = NULL;
     size_t outw = n->l[n->nl - 1].out;
-    memset(d, 0, n->G * outw * sizeof *d);
-    for (size_t gi = 0; gi < n->G; gi++)
-        d[gi * outw] = 1.0;
+    memcpy(d, seed, n->G * outw * sizeof *d);
     size_t jk_next = n->njk; /* jk points are taken from the readout downwards */
     for (size_t i = n->nl; i-- > 0;) {
         const GLayer *l = &n->l[i];
-        const double *in = layer_in(n, i);
+        const double *in = fgraph_layer_in(n, i);
         switch (l->op->kind) {
         case IR_DENSE:
-            add_ntk(n, l, in, d, ntk);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows_of(n, l), (int)l->in, (int)l->out, l->ws,
-                        d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
+            if (ntk)
+                add_ntk(n, l, in, d, ntk);
+            if (grad)
+                dense_grad(n, l, in, d, grad);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)fgraph_rows_of(n, l), (int)l->in, (int)l->out,
+                        l->ws, d, (int)l->out, n->params + l->w_off, (int)l->in, 0.0, d2, (int)l->in);
             break;
         case IR_ACT: {
             const IrAct *a = &l->op->u.act;
-            for (size_t e = 0; e < rows_of(n, l) * l->out; e++)
+            for (size_t e = 0; e < fgraph_rows_of(n, l) * l->out; e++)
                 d2[e] = d[e] * a->def->dphi(a->def, in[e], a->p);
             break;
         }
         case IR_AGGREGATE:
-            aggregate(n, l, d, d2, 1);
+            fgraph_aggregate(n, l, d, d2, 1);
             break;
         case IR_READOUT:
             memset(d2, 0, n->N * l->in * sizeof *d2);
@@ -374,7 +381,7 @@ static void backward(GNet *n, double *ntk)
                 JkPoint whole = {.layer = i, .width = l->in, .off = 0, .alpha = 1.0};
                 add_pooled_delta(n, l, d, &whole, d2);
             } else {
-                dro = n->out[i]; /* the forward output is spent: keep the readout's δ there */
+                dro = n->dro;
                 memcpy(dro, d, n->G * l->out * sizeof *d);
                 add_pooled_delta(n, l, d, &n->jk[--jk_next], d2);
             }
@@ -393,15 +400,15 @@ static void backward(GNet *n, double *ntk)
 
 /* ---- Monte Carlo ------------------------------------------------------- */
 
-static void init_params(GNet *n, Rng *r)
+void fgraph_init_params(GNet *n, Rng *r)
 {
     for (size_t i = 0; i < n->nl; i++) {
         const GLayer *l = &n->l[i];
         if (l->op->kind != IR_DENSE)
             continue;
-        rng_fill_normal(r, n->params + l->w_off, l->out * l->in, 1.0);
+        rng_fill_normal(r, n->params + l->w_off, l->out * l->in, l->w_init);
         if (l->has_b)
-            rng_fill_normal(r, n->params + l->b_off, l->out, 1.0);
+            rng_fill_normal(r, n->params + l->b_off, l->out, l->b_init);
     }
 }
 
@@ -413,11 +420,18 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         return err->code;
     }
     GNet n;
-    if (gnet_init(&n, net, g, opts->width, err) != NTKC_OK) {
-        gnet_free(&n);
+    if (fgraph_init(&n, net, g, opts->width, opts->width, 0, err) != NTKC_OK) {
+        fgraph_free(&n);
         return err->code;
     }
     size_t G = n.G;
+    double *seed = fgraph_alloc_buf(G, n.nout, err); /* ∂f₀/∂(output) = e₀ per graph */
+    if (seed == NULL) {
+        fgraph_free(&n);
+        return err->code;
+    }
+    for (size_t gi = 0; gi < G; gi++)
+        seed[gi * n.nout] = 1.0;
     if (nngp)
         memset(nngp, 0, G * G * sizeof *nngp);
     if (ntk)
@@ -425,14 +439,14 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
     Rng r;
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples; s++) {
-        init_params(&n, &r);
-        forward(&n);
+        fgraph_init_params(&n, &r);
+        fgraph_forward(&n);
         const double *f = n.out[n.nl - 1];
         if (nngp)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)G, (int)G, (int)n.nout, 1.0 / (double)n.nout, f,
                         (int)n.nout, f, (int)n.nout, 1.0, nngp, (int)G);
         if (ntk)
-            backward(&n, ntk);
+            fgraph_backward(&n, seed, ntk, NULL);
     }
     double inv = 1.0 / (double)opts->samples;
     for (size_t e = 0; e < G * G; e++) {
@@ -441,11 +455,12 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         if (ntk)
             ntk[e] *= inv;
         if ((nngp && !isfinite(nngp[e])) || (ntk && !isfinite(ntk[e]))) {
-            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)", name_of(&n),
-                      e / G, e % G);
+            diag_user(err, "finite graph net '%s': the empirical kernel is not finite at (%zu, %zu)",
+                      fgraph_name_of(&n), e / G, e % G);
             break;
         }
     }
-    gnet_free(&n);
+    free(seed);
+    fgraph_free(&n);
     return err->code;
 }

@@ -1,0 +1,81 @@
+/* The image finite net's layout and passes, shared by finite_conv.c (the
+ * Monte Carlo kernels) and finite_conv_train.c (the training interface of
+ * finite_model.h). Not part of any other file's interface. */
+#ifndef NTKC_FINITE_CONV_INTERNAL_H
+#define NTKC_FINITE_CONV_INTERNAL_H
+
+#include <stddef.h>
+
+#include "finite_attn.h"
+#include "ir.h"
+#include "rng.h"
+
+typedef struct Node Node;
+
+typedef struct Branch {
+    Node *nodes;
+    size_t n;
+} Branch;
+
+struct Node {
+    const IrOp *op;
+    size_t hi, wi, ci; /* input grid and channels */
+    size_t ho, wo, co; /* output */
+    /* affine layers */
+    IrWindow win;
+    double ws, bs; /* forward multipliers of W and β */
+    double w_init, b_init; /* deviations W and β are drawn with */
+    int has_b;
+    size_t k;      /* rows of W: kh·kw·ci */
+    size_t w_off, b_off;
+    double *cols;  /* im2col of the last input, ho·wo × k */
+    double *gcols;
+    /* buffers for one input */
+    const double *in; /* the input of the last forward pass */
+    double *out, *g;  /* output and ∂f/∂output */
+    double *t;        /* the output's forward tangent (jvp) */
+    double *tmp;      /* fanout: gradient scratch of input size */
+    Branch *br;
+    size_t nbr;
+    FiniteAttn *attn; /* attention layers */
+};
+
+typedef struct Fc {
+    const IrNet *net;
+    ntkc_error *err;
+    size_t width;
+    const IrOp *readout; /* the last top-level affine layer */
+    size_t nout;         /* its output channels for training (0: the width) */
+    int mup;             /* μP scalings (finite_net.h) instead of NTK */
+    Node *top;
+    size_t ntop;
+    size_t nparams;
+    double *params, *grad;
+    size_t out_units;
+} Fc;
+
+/* The two sides of a linear pooling step. */
+typedef struct PoolIo {
+    const double *in;
+    double *out;
+} PoolIo;
+
+size_t fconv_len_out(const Node *nd);
+/* Lays the net out for inputs of dim values: hidden layers `width` wide, the
+ * readout nout (0: the width) wide; mup: μP scalings (finite_net.h). */
+int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, int mup, ntkc_error *err);
+void fconv_free(Fc *f);
+void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r);
+/* One input through the nodes; every node keeps its input and output. */
+void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in);
+/* From the last node's g (set by the caller) back to the parameters' f->grad
+ * and, unless NULL, the input's gradient gin. */
+void fconv_backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin);
+void fconv_im2col(const Node *nd, const double *in, double *cols);
+void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx);
+/* pool_visit's step for a PoolIo: out += c·in over the window. */
+void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx);
+/* gin = J·gout for the layer norm's (symmetric) Jacobian at the last forward. */
+void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin);
+
+#endif

@@ -1,0 +1,289 @@
+/* The image finite net as finite_model.h's training interface: forward
+ * tangents (J·v, one input at a time), μP's scalings checked layer by layer,
+ * and the model's forward, vjp and jvp. Layout and passes: finite_conv.c. */
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "finite_conv_internal.h"
+#include "finite_model.h"
+
+/* ---- forward tangent: J·v, one input at a time --------------------------- */
+
+static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v);
+
+/* ws·(cols(ṫ)·W + cols(h)·V) + bs·v_β, cols(h) from the forward pass. */
+static void tangent_affine(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    size_t P = nd->ho * nd->wo;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
+                (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
+    if (tin) {
+        fconv_im2col(nd, tin, nd->gcols);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->gcols,
+                    (int)nd->k, f->params + nd->w_off, (int)nd->co, 1.0, nd->t, (int)nd->co);
+    }
+    if (nd->has_b)
+        for (size_t p = 0; p < P; p++)
+            for (size_t c = 0; c < nd->co; c++)
+                nd->t[p * nd->co + c] += nd->bs * v[nd->b_off + c];
+}
+
+/* A branch's output and its tangent (NULL: zero). */
+static const double *branch_out(const Node *nd, size_t b)
+{
+    const Branch *br = &nd->br[b];
+    return br->n ? br->nodes[br->n - 1].out : nd->in;
+}
+
+static void tangent_fanout(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    const IrFanout *fo = &nd->op->u.fanout;
+    size_t len = fconv_len_out(nd), off = 0;
+    memset(nd->t, 0, len * sizeof *nd->t);
+    for (size_t b = 0; b < nd->nbr; b++) {
+        Branch *br = &nd->br[b];
+        tangent_list(f, br->nodes, br->n, tin, v);
+        const double *tb = br->n ? br->nodes[br->n - 1].t : tin;
+        if (fo->mode == IR_FANIN_CONCAT) {
+            size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
+            for (size_t p = 0; tb && p < nd->ho * nd->wo; p++)
+                memcpy(nd->t + p * nd->co + off, tb + p * cb, cb * sizeof *tb);
+            off += cb;
+        } else if (fo->mode == IR_FANIN_SUM) {
+            for (size_t e = 0; tb && e < len; e++)
+                nd->t[e] += fo->branches[b].scale * tb[e];
+        } else { /* product rule */
+            for (size_t e = 0; tb && e < len; e++) {
+                double prod = tb[e];
+                for (size_t c = 0; c < nd->nbr; c++)
+                    if (c != b)
+                        prod *= branch_out(nd, c)[e];
+                nd->t[e] += prod;
+            }
+        }
+    }
+}
+
+/* nd->t from the input's tangent tin (NULL: zero, the data). */
+static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
+{
+    size_t n = fconv_len_out(nd);
+    if (nd->op->kind == IR_CONV || nd->op->kind == IR_DENSE) {
+        tangent_affine(f, nd, tin, v);
+        return;
+    }
+    if (nd->op->kind == IR_FANOUT) {
+        tangent_fanout(f, nd, tin, v);
+        return;
+    }
+    memset(nd->t, 0, n * sizeof *nd->t);
+    if (tin == NULL)
+        return;
+    switch (nd->op->kind) {
+    case IR_ACT:
+        for (size_t e = 0; e < n; e++)
+            nd->t[e] = tin[e] * nd->op->u.act.def->dphi(nd->op->u.act.def, nd->in[e], nd->op->u.act.p);
+        break;
+    case IR_POOL:
+        fconv_pool_visit(nd, fconv_pool_fwd, &(PoolIo){tin, nd->t});
+        break;
+    case IR_GLOBAL_POOL: {
+        size_t P = nd->hi * nd->wi;
+        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        for (size_t p = 0; p < P; p++)
+            for (size_t ch = 0; ch < nd->ci; ch++)
+                nd->t[ch] += c * tin[p * nd->ci + ch];
+        break;
+    }
+    case IR_FLATTEN:
+        memcpy(nd->t, tin, n * sizeof *tin);
+        break;
+    case IR_LAYER_NORM:
+        fconv_layer_norm_jac(nd, tin, nd->t);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const double *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        tangent_node(f, &nodes[i], tin, v);
+        tin = nodes[i].t;
+    }
+}
+
+/* ---- μP: which fan-ins grow with the width ------------------------------ */
+
+static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
+                    FiniteScaling *out);
+
+/* match: the scaling a summed branch's last affine layer must output (an
+ * identity branch's), or NULL. */
+static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling *match, FiniteScaling *out)
+{
+    const IrOp *op = nd->op;
+    *out = in;
+    if (op->kind == IR_CONV || op->kind == IR_DENSE) {
+        if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
+            return f->err->code;
+        if (op != f->readout && match && *match != FINITE_SC_WIDTH)
+            return finite_mup_refuse(f->net, op, "its outputs are summed with a branch that passes the input "
+                                                 "through, whose channels do not grow with the width", f->err);
+        return NTKC_OK;
+    }
+    if (op->kind != IR_FANOUT)
+        return NTKC_OK;
+    const IrFanout *fo = &op->u.fanout;
+    int identity = 0;
+    for (size_t b = 0; b < nd->nbr; b++)
+        identity |= nd->br[b].n == 0;
+    for (size_t b = 0; b < nd->nbr; b++) {
+        FiniteScaling bo = in;
+        if (mup_list(f, nd->br[b].nodes, nd->br[b].n, in, identity && fo->mode != IR_FANIN_CONCAT ? &in : NULL,
+                     &bo))
+            return f->err->code;
+        *out = b == 0 ? bo : (fo->mode == IR_FANIN_CONCAT && bo != *out ? FINITE_SC_MIXED : *out);
+    }
+    return NTKC_OK;
+}
+
+static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
+                    FiniteScaling *out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mup_node(f, &nodes[i], in, i + 1 == n ? match : NULL, &in))
+            return f->err->code;
+    *out = in;
+    return NTKC_OK;
+}
+
+/* ---- the training interface (finite_model.h) ---------------------------- */
+
+typedef struct ConvModel {
+    Fc f;
+    const double *fwd_row; /* the one input whose activations the nodes hold, or NULL */
+} ConvModel;
+
+static void cm_free(void *impl)
+{
+    ConvModel *cm = impl;
+    fconv_free(&cm->f);
+    free(cm);
+}
+
+static void cm_init(void *impl, Rng *r)
+{
+    ConvModel *cm = impl;
+    fconv_init_list(&cm->f, cm->f.top, cm->f.ntop, r);
+}
+
+static double *cm_params(void *impl, size_t *count)
+{
+    ConvModel *cm = impl;
+    *count = cm->f.nparams;
+    return cm->f.params;
+}
+
+static int cm_forward(void *impl, const FiniteData *d, double *out, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    const Node *last = &f->top[f->ntop - 1];
+    for (size_t i = 0; i < d->rows; i++) {
+        fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        memcpy(out + i * f->out_units, last->out, f->out_units * sizeof *out);
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+/* Per input: forward (unless it is the one just run), backward from g_i. */
+static int cm_vjp(void *impl, const FiniteData *d, const double *g, double *grad, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    Node *last = &f->top[f->ntop - 1];
+    memset(grad, 0, f->nparams * sizeof *grad);
+    for (size_t i = 0; i < d->rows; i++) {
+        if (!(d->rows == 1 && cm->fwd_row == d->x))
+            fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        memcpy(last->g, g + i * f->out_units, f->out_units * sizeof *g);
+        fconv_backward_list(f, f->top, f->ntop, last->g, NULL);
+        for (size_t p = 0; p < f->nparams; p++)
+            grad[p] += f->grad[p];
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err)
+{
+    ConvModel *cm = impl;
+    Fc *f = &cm->f;
+    f->err = err;
+    const Node *last = &f->top[f->ntop - 1];
+    for (size_t i = 0; i < d->rows; i++) {
+        if (!(d->rows == 1 && cm->fwd_row == d->x))
+            fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
+        tangent_list(f, f->top, f->ntop, NULL, v);
+        memcpy(out + i * f->out_units, last->t, f->out_units * sizeof *out);
+    }
+    cm->fwd_row = d->rows == 1 ? d->x : NULL;
+    return err->code;
+}
+
+static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
+
+static int has_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return 1;
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                return 1;
+    }
+    return 0;
+}
+
+int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
+                          FiniteModel *m, ntkc_error *err)
+{
+    const char *name = net->name ? net->name : "<net>";
+    if (net->input.dim != 0 && net->input.dim != like->dim) {
+        diag_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
+                  like->dim);
+        return err->code;
+    }
+    if (has_attention(net->ops, net->nops)) { /* tangent_node has no attention step (its jvp) yet */
+        diag_user(err, "finite net '%s': training nets with attention is not supported yet (ntkc kernel and ntkc "
+                       "check are)", name);
+        return err->code;
+    }
+    ConvModel *cm = calloc(1, sizeof *cm);
+    if (cm == NULL) {
+        diag_internal(err, "finite conv net: out of memory");
+        return err->code;
+    }
+    Fc *f = &cm->f;
+    FiniteScaling out;
+    if (fconv_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
+        mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
+    if (err->code == NTKC_OK && f->out_units != nout)
+        diag_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
+                       "one value per target (pool or flatten before the readout)", name, f->out_units, nout);
+    if (err->code == NTKC_OK && (f->nparams > INT32_MAX || f->out_units > INT32_MAX))
+        diag_user(err, "finite net '%s': %zu parameters are too many; lower the width", name, f->nparams);
+    if (err->code != NTKC_OK) {
+        cm_free(cm);
+        return err->code;
+    }
+    *m = (FiniteModel){.ops = &conv_ops, .impl = cm, .np = f->nparams, .nout = nout};
+    return NTKC_OK;
+}

@@ -165,6 +165,84 @@ static void pointwise(const IrOp *op, Ker *k)
     ker_free(&old);
 }
 
+/* Entry (pixel a of the first input, pixel b of the second), pixels numbered row by row. */
+static double *px(const Ker *k, double *m, size_t a, size_t b)
+{
+    return &m[at(k, a / k->w, b / k->w, a % k->w, b % k->w)];
+}
+
+/* Attention weights of one input from its self-kernel m (neural-tangents'
+ * _get_weighting): mech(qk·m(a, b)), softmax normalised over b. */
+static double *attn_weights(const Ker *k, double *m, const IrAttention *a)
+{
+    size_t P = k->h * k->w;
+    double *A = calloc(P * P, sizeof *A);
+    for (size_t i = 0; i < P; i++) {
+        double z = 0, mx = -INFINITY;
+        for (size_t j = 0; j < P; j++)
+            mx = fmax(mx, a->w_q * a->w_k * *px(k, m, i, j));
+        for (size_t j = 0; j < P; j++) {
+            double g = a->w_q * a->w_k * *px(k, m, i, j);
+            A[i * P + j] = a->mech == IR_ATTN_SOFTMAX ? exp(g - mx) : a->mech == IR_ATTN_IDENTITY ? g
+                           : a->mech == IR_ATTN_ABS   ? fabs(g)
+                                                      : fmax(g, 0.0);
+            z += A[i * P + j];
+        }
+        for (size_t j = 0; j < P && a->mech == IR_ATTN_SOFTMAX; j++)
+            A[i * P + j] /= z;
+    }
+    return A;
+}
+
+/* m ← Aa·m·Abᵀ, by the four-index sum. */
+static void attn_mix(const Ker *k, double *m, const double *Aa, const double *Ab)
+{
+    size_t P = k->h * k->w;
+    double *o = calloc(P * P, sizeof *o);
+    for (size_t i = 0; i < P; i++)
+        for (size_t j = 0; j < P; j++)
+            for (size_t u = 0; u < P; u++)
+                for (size_t v = 0; v < P; v++)
+                    o[i * P + j] += Aa[i * P + u] * *px(k, m, u, v) * Ab[j * P + v];
+    for (size_t i = 0; i < P; i++)
+        for (size_t j = 0; j < P; j++)
+            *px(k, m, i, j) = o[i * P + j];
+    free(o);
+}
+
+static void attention(const IrAttention *a, Ker *k)
+{
+    size_t n = len(k);
+    double ov2 = a->w_v * a->w_v * a->w_out * a->w_out, b2 = a->b_std * a->b_std;
+    if (a->linear) {
+        double *A1 = attn_weights(k, k->s[1], a), *A2 = attn_weights(k, k->s[2], a);
+        const double *L[3] = {A1, A1, A2}, *R[3] = {A2, A1, A2};
+        attn_mix(k, k->t, A1, A2);
+        for (int p = 0; p < 3; p++)
+            attn_mix(k, k->s[p], L[p], R[p]);
+        for (size_t e = 0; e < n; e++) {
+            k->t[e] = ov2 * (k->t[e] + 2 * k->s[0][e]) + b2;
+            for (int p = 0; p < 3; p++)
+                k->s[p][e] = ov2 * k->s[p][e] + b2;
+        }
+        free(A1);
+        free(A2);
+        return;
+    }
+    /* sqrt scaling, identity mechanism (neural-tangents' dot12, nngp_dot_ntk) */
+    double c = ov2 * a->w_q * a->w_q * a->w_k * a->w_k, ss[3] = {0, 0, 0}, st = 0;
+    for (size_t e = 0; e < n; e++) {
+        for (int p = 0; p < 3; p++)
+            ss[p] += k->s[p][e] * k->s[p][e];
+        st += k->s[0][e] * k->t[e];
+    }
+    for (size_t e = 0; e < n; e++) {
+        k->t[e] = c * (2 * st * k->s[0][e] + ss[0] * (k->t[e] + 4 * k->s[0][e])) + b2;
+        for (int p = 0; p < 3; p++)
+            k->s[p][e] = c * ss[p] * k->s[p][e] + b2;
+    }
+}
+
 static void apply(const IrOp *ops, size_t n, Ker *k)
 {
     for (size_t i = 0; i < n; i++) {
@@ -221,6 +299,10 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
         case IR_FANOUT:
             ker_free(&o);
             fanout(&op->u.fanout, k);
+            continue;
+        case IR_ATTENTION:
+            ker_free(&o);
+            attention(&op->u.attn, k);
             continue;
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:

@@ -2,7 +2,8 @@
  * the IR over full pixel-pair arrays K[i][k][j][l] (x1 row, x2 row, x1
  * column, x2 column) for (x1, x2), (x1, x1) and (x2, x2) at once, exactly as
  * the formulas in ir.h read, with padding done by index checks. Activations:
- * relu, erf (default parameters) and identity. Small images only: memory
+ * relu, erf (default parameters) and identity; attention by the four-index
+ * sums of ir.h (IrAttention). Small images only: memory
  * grows like (H·W)². */
 #ifndef NTKC_CONV_REFERENCE_H
 #define NTKC_CONV_REFERENCE_H

@@ -159,7 +159,7 @@ Test(conv_lower, dense_after_global_pool_is_fine)
 Test(conv_lower, branch_errors)
 {
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); relu }; flatten; dense }", "1:60",
-                 "a residual block must end in an affine layer (dense or conv), not 'relu'");
+                 "a residual block must end in an affine layer (dense, conv or attention), not 'relu'");
     expect_error("net n { input image(4, 4, 1); conv(3); fanout { branch { conv(3); erf } branch { conv(1) } } sum; "
                  "flatten; dense }",
                  "1:67", "branch 1 of this 'fanout' sum ends in 'erf'");

@@ -9,6 +9,7 @@
  * variances before every activation are precomputed (prep) so a pair only
  * carries (Σ12, Θ12). */
 #include "emit.h"
+#include "emit_attn.h"
 #include "emit_image.h"
 #include "emit_internal.h"
 #include "c_text.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "c_text.h"
+#include "emit_attn.h"
 #include "emit_image.h"
 #include "kernel_text.h"
 
@@ -210,6 +211,7 @@ char *prim_emit_host_source(void)
     sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
                  "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
     emit_image_host_source(&sb);
+    emit_attn_host_source(&sb);
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             act_plane_definition(&sb, "", acts[a]);
@@ -222,6 +224,7 @@ char *prim_emit_host_source(void)
             sb_printf(&sb, "    {\"ntkc_block_act_%s\", (HostFn)ntkc_block_act_%s},\n", acts[a]->name,
                       acts[a]->name);
     emit_image_host_table(&sb);
+    emit_attn_host_table(&sb);
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             sb_printf(&sb, "    {\"ntkc_act_plane_%s\", (HostFn)ntkc_act_plane_%s},\n", acts[a]->name,

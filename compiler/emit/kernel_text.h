@@ -34,4 +34,12 @@ extern const char emit_image_runtime_end[];
 extern const char *const emit_image_runtime_names[];
 extern const unsigned emit_image_runtime_count;
 
+/* kernel_c/attn_runtime.c: the matrix helpers of nets with attention, as
+ * the image runtime's: common part, functions, prototypes, names. */
+extern const char emit_attn_runtime_common[];
+extern const char emit_attn_runtime_functions[];
+extern const char emit_attn_runtime_decls[];
+extern const char *const emit_attn_runtime_names[];
+extern const unsigned emit_attn_runtime_count;
+
 #endif

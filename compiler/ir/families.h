@@ -26,11 +26,14 @@
 #define NTKC_FAMILIES_H
 
 /* Image nets include sequences (1-row images) and vector nets with layers
- * only the image machinery has (fanout, residual, layer_norm). */
+ * only the image machinery has (fanout, residual, layer_norm). Attention
+ * nets (an attention layer anywhere) hold full position-pair matrices
+ * (emit_attn.c); their finite reference is the image family's. */
 #define NTKC_FAMILIES(X)                                                                                      \
     X(FC, "fully connected", lower_check_fc_net, emit_fc_c, tile_engine, finite_net_kernels, 1)              \
     X(IMAGE, "image", lower_check_image_family, emit_image_c, tile_engine, finite_conv_kernels, 1)           \
-    X(GRAPH, "graph", lower_check_graph_net, emit_graph_c, graph_engine, finite_graph_kernels, 1)
+    X(GRAPH, "graph", lower_check_graph_net, emit_graph_c, graph_engine, finite_graph_kernels, 1)           \
+    X(ATTENTION, "attention", lower_check_attention_family, emit_attn_c, tile_engine, finite_conv_kernels, 0)
 
 #define NTKC_FAMILY_ENUMERATOR(id, ...) IR_FAMILY_##id,
 typedef enum IrFamily { NTKC_FAMILIES(NTKC_FAMILY_ENUMERATOR) IR_NFAMILIES } IrFamily;

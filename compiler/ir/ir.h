@@ -40,6 +40,7 @@ typedef enum IrOpKind {
     IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
     IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
     IR_FANOUT,      /* branches on copies of the input, then a fan-in (residual is one) */
+    IR_ATTENTION,   /* global self-attention over all pixels (IrAttention): mixes every pixel pair */
     /* Graph ops (input graph): Σ, Θ are node-pair matrices until the readout. */
     IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
     IR_READOUT    /* node pairs → graph pair: sum (or mean) over all pairs */
@@ -113,6 +114,25 @@ typedef struct IrLayerNorm {
  * branch ends in an affine layer, except at most one identity branch. */
 typedef enum IrFanIn { IR_FANIN_SUM, IR_FANIN_PROD, IR_FANIN_CONCAT } IrFanIn;
 
+/* Global self-attention (neural-tangents' GlobalSelfAttention, Hron et al.
+ * 2020), kernels on full pixel-pair matrices (P = H·W pixels):
+ *   scaling linear (keys and queries tied, logits / d_key): per input x,
+ *     A_x = mech(w_q·w_k·Σ_xx) (softmax along the key axis, row by row);
+ *     Σ' = w_v²w_out²·A₁ Σ A₂ᵀ + b²,  Θ' = w_v²w_out²·(A₁ Θ A₂ᵀ + 2·A₁ Σ A₂ᵀ) + b²
+ *   scaling sqrt, mechanism identity (independent Q and K, logits / √d_key),
+ *     with c = (w_q w_k w_v w_out)² and ⟨M, N⟩ = Σ_{p,q} M(p,q)·N(p,q):
+ *     Σ' = c·⟨Σ,Σ⟩·Σ + b²,  Θ' = c·(2⟨Σ,Θ⟩·Σ + ⟨Σ,Σ⟩·(Θ + 4Σ)) + b²
+ * Other combinations have no closed form; lowering refuses them. `heads`
+ * only shapes the finite-width network (the kernel does not depend on it). */
+typedef enum IrAttnMech { IR_ATTN_SOFTMAX, IR_ATTN_IDENTITY, IR_ATTN_ABS, IR_ATTN_RELU } IrAttnMech;
+
+typedef struct IrAttention {
+    int heads;
+    int linear; /* scaling=linear (1) or sqrt (0) */
+    IrAttnMech mech;
+    double w_q, w_k, w_v, w_out, b_std;
+} IrAttention;
+
 typedef struct IrOp IrOp;
 
 typedef struct IrBranch {
@@ -145,6 +165,7 @@ struct IrOp {
         IrGlobalPool gpool;
         IrLayerNorm ln;
         IrFanout fanout;
+        IrAttention attn;
         IrAggregate aggregate;
         IrReadout readout;
     } u;

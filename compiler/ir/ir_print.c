@@ -19,6 +19,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_FLATTEN: return "flatten";
     case IR_LAYER_NORM: return "layer_norm";
     case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
+    case IR_ATTENTION: return "attention";
     case IR_AGGREGATE: return "aggregate";
     case IR_READOUT: return "readout";
     }
@@ -90,6 +91,13 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         if (!op->u.fanout.residual)
             snprintf(buf, n, " %s", fanin_names[op->u.fanout.mode]);
         break;
+    case IR_ATTENTION: {
+        const IrAttention *a = &op->u.attn;
+        static const char *const mech[] = {"softmax", "identity", "abs", "relu"};
+        snprintf(buf, n, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g", a->heads,
+                 a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out, a->b_std);
+        break;
+    }
     case IR_GLOBAL_POOL:
     case IR_FLATTEN:
         break;
@@ -100,6 +108,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
  * input, for activations and layer_norm; 0 for the others. */
 static size_t record_size(const IrOp *op)
 {
+    if (op->kind == IR_ATTENTION) /* linear: the attention weights A_x, pixel by pixel */
+        return op->u.attn.linear ? op->out.h * op->out.w * op->out.h * op->out.w : 0;
     if (op->kind != IR_ACT && op->kind != IR_LAYER_NORM)
         return 0;
     return op->out.spatial ? op->out.h * op->out.w : 1;
@@ -172,6 +182,18 @@ static void print_input(StrBuf *sb, const IrInput *in)
     }
 }
 
+static int has_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return 1;
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                return 1;
+    }
+    return 0;
+}
+
 void ir_print(StrBuf *sb, const IrNet *net)
 {
     sb_printf(sb, "# net %s (%d:%d), param %s\n", net->name, net->pos.line, net->pos.col,
@@ -179,6 +201,8 @@ void ir_print(StrBuf *sb, const IrNet *net)
     sb_puts(sb, "# each op: %value = op %operand, arguments  # position, output shape, Gaussian or not,\n"
                 "# record N = the variances Σ(x, x) per input it reads (one per pixel or node), computed\n"
                 "# once per input into its record (the emitter may keep more per variance, e.g. √Σ)\n");
+    if (has_attention(net->ops, net->nops))
+        sb_puts(sb, "# (attention with scaling linear: record N = its attention weights A_x, position by position)\n");
     sb_puts(sb, "    %0 = input ");
     print_input(sb, &net->input);
     sb_puts(sb, "  # not gaussian\n");

@@ -419,6 +419,7 @@ static const LayerRule layer_rules[] = {
     /* Branches: lower_branch.c */
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
+    {"attention", lower_attention, 0}, /* lower_attention.c */
     /* Graphs: lower_graph.c */
     {"aggregate", lower_aggregate, 0},
     {"readout", lower_readout, 0},
@@ -596,10 +597,25 @@ static int check_widths(Lower *L)
 /* The one place a net's family is decided (families.h): graphs by their
  * input; image inputs, and vector nets using a layer beyond dense and
  * activations (fanout, layer_norm, ...), run on the image machinery. */
+static int has_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return 1;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                    return 1;
+    }
+    return 0;
+}
+
 static IrFamily lower_family(const Lower *L)
 {
     if (L->input.kind == IR_INPUT_GRAPH)
         return IR_FAMILY_GRAPH;
+    if (has_attention(L->ops, L->nops))
+        return IR_FAMILY_ATTENTION;
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;
     for (size_t i = 0; i < L->nops; i++)

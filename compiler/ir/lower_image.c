@@ -13,7 +13,7 @@ const char *lower_shape_text(Lower *L, IrShape s)
 /* ---- shared checks ---------------------------------------------------- */
 
 /* Image layers need a spatial input: explain whichever way it is missing. */
-static int need_image(Lower *L, const Stmt *s)
+int lower_need_image(Lower *L, const Stmt *s)
 {
     const char *name = s->u.layer.name;
     if (L->shape.spatial)
@@ -180,7 +180,7 @@ static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] =
 int lower_conv(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
+    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
     IrWindow w;
     if (!bind_window(L, s, &b, conv_window_idx, 0, 1, &w))
@@ -209,7 +209,7 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
-    if (!need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
         !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     IrWindow w;
@@ -228,7 +228,7 @@ int lower_sum_pool(Lower *L, const Stmt *s) { return lower_pool(L, s, 0); }
 /* flatten and global pooling: image → vector. */
 static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 {
-    if (!need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
         !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
         return 0;
     IrOp *op = lower_push_op(L, kind, s->pos);

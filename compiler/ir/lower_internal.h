@@ -110,6 +110,8 @@ int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in
 int lower_block(Lower *L, const Block *b, int depth);
 
 /* lower_input.c */
+/* 1 when the stream is an image (or sequence); else an error naming why not. */
+int lower_need_image(Lower *L, const Stmt *s);
 int lower_input(Lower *L, const Stmt *s, int depth);
 
 /* lower_image.c */
@@ -132,6 +134,13 @@ int lower_check_image_family(Lower *L);
 /* lower_branch.c */
 int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);
+
+/* lower_attention.c */
+int lower_attention(Lower *L, const Stmt *s);
+/* A net with attention uses only the layers its kernel back end computes. */
+int lower_check_attention_net(Lower *L);
+/* The ATTENTION row's lower check: lower_check_image_family, then lower_check_attention_net. */
+int lower_check_attention_family(Lower *L);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

@@ -6,6 +6,8 @@
 #include "finite_conv_internal.h"
 #include "ntkc_err.h"
 
+#include "finite_attn.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -118,6 +120,15 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         if (lay_fanout(f, nd) != NTKC_OK)
             return f->err->code;
         break;
+    case IR_ATTENTION:
+        nd->co = affine_co ? affine_co : f->width;
+        nd->attn = malloc(sizeof *nd->attn);
+        if (nd->attn == NULL || finite_attn_init(nd->attn, &op->u.attn, nd->hi * nd->wi, nd->ci, nd->co, f->width,
+                                                 &f->nparams) != 0) {
+            err_internal(f->err, "finite conv net: out of memory for an attention layer");
+            return f->err->code;
+        }
+        break;
     case IR_ACT:
     case IR_LAYER_NORM:
         break;
@@ -162,6 +173,9 @@ static void free_list(Node *nodes, size_t n)
         for (size_t b = 0; b < nd->nbr; b++)
             free_list(nd->br[b].nodes, nd->br[b].n);
         free(nd->br);
+        if (nd->attn)
+            finite_attn_free(nd->attn);
+        free(nd->attn);
         free(nd->cols);
         free(nd->gcols);
         free(nd->out);
@@ -328,6 +342,9 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_FANOUT:
         forward_fanout(f, nd, in);
         break;
+    case IR_ATTENTION:
+        finite_attn_forward(nd->attn, f->params, in, nd->out);
+        break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
         break;
@@ -460,6 +477,9 @@ static void backward_node(Fc *f, Node *nd, double *gin)
     case IR_FANOUT:
         backward_fanout(f, nd, gin);
         return;
+    case IR_ATTENTION:
+        finite_attn_backward(nd->attn, f->params, nd->in, nd->g, f->grad, gin);
+        return;
     default:
         break;
     }
@@ -512,6 +532,8 @@ void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
             if (nd->has_b)
                 rng_fill_normal(r, f->params + nd->b_off, nd->co, nd->b_init);
         }
+        if (nd->attn)
+            rng_fill_normal(r, f->params + nd->attn->p_off, nd->attn->p_count, 1.0);
         for (size_t b = 0; b < nd->nbr; b++)
             fconv_init_list(f, nd->br[b].nodes, nd->br[b].n, r);
     }
@@ -520,7 +542,7 @@ void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
 static int has_affine(const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_CONV || ops[i].kind == IR_DENSE)
+        if (ops[i].kind == IR_CONV || ops[i].kind == IR_DENSE || ops[i].kind == IR_ATTENTION)
             return 1;
         if (ops[i].kind == IR_FANOUT)
             for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)

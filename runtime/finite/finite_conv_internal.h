@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "finite_attn.h"
 #include "ir.h"
 #include "rng.h"
 #include "ntkc.h"
@@ -37,6 +38,7 @@ struct Node {
     double *tmp;      /* fanout: gradient scratch of input size */
     Branch *br;
     size_t nbr;
+    FiniteAttn *attn; /* attention layers */
 };
 
 typedef struct Fc {

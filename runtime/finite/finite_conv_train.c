@@ -241,6 +241,18 @@ static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out,
 
 static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
 
+static int has_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return 1;
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                return 1;
+    }
+    return 0;
+}
+
 int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                           FiniteModel *m, ntkc_error *err)
 {
@@ -248,6 +260,11 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     if (net->input.dim != 0 && net->input.dim != like->dim) {
         err_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
                   like->dim);
+        return err->code;
+    }
+    if (has_attention(net->ops, net->nops)) { /* tangent_node has no attention step (its jvp) yet */
+        err_user(err, "finite net '%s': training nets with attention is not supported yet (ntkc kernel and ntkc "
+                       "check are)", name);
         return err->code;
     }
     ConvModel *cm = calloc(1, sizeof *cm);

@@ -1,0 +1,129 @@
+/* Lowering of `attention(...)`: global self-attention over all pixels of an
+ * image (or all positions of a sequence), as neural-tangents'
+ * GlobalSelfAttention. Its arguments, the combinations with an exact
+ * infinite-width kernel (ir.h, IrAttention), and the layers a net with
+ * attention may use (those its kernel back end, emit_attn.c, computes). */
+#include <string.h>
+
+#include "ir_print.h"
+#include "lower_internal.h"
+
+static const char *const scaling_names[] = {"linear", "sqrt", NULL};
+static const char *const mech_names[] = {"softmax", "identity", "abs", "relu", NULL};
+static const char *const pos_emb_names[] = {"none", "sum", "concat", NULL};
+
+enum { A_HEADS, A_SCALING, A_MECH, A_WQ, A_WK, A_WV, A_WOUT, A_B, A_POS, NATTN };
+static const ParamSpec attn_spec[NATTN] = {
+    [A_HEADS] = {"heads", 1, 1, 1e6, 1, 0, NULL},
+    [A_SCALING] = {"scaling", 0, 0, 1, 1, 0, scaling_names},
+    [A_MECH] = {"mechanism", IR_ATTN_SOFTMAX, 0, 3, 1, 0, mech_names},
+    [A_WQ] = {"w_q", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_WK] = {"w_k", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_WV] = {"w_v", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_WOUT] = {"w_out", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_POS] = {"pos_emb", 0, 0, 2, 1, 0, pos_emb_names},
+};
+
+/* The logits w_q·w_k·Σ enter exp() (softmax) or are squared into the
+ * kernel: beyond this product the attention weights overflow. */
+#define QK_MAX 1e150
+/* Its kernels hold every position pair (P² doubles per matrix, int-indexed,
+ * and P² per input in the prep record of every attention layer). */
+#define MAX_POSITIONS 4096
+
+int lower_attention(Lower *L, const Stmt *s)
+{
+    Bound b;
+    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, attn_spec, NATTN, &b))
+        return 0;
+    if (L->shape.h * L->shape.w > MAX_POSITIONS) {
+        diag_at(L->err, s->pos, L->src,
+                "'attention' over %zu positions: its kernel holds every pair of positions, at most %d positions "
+                "(nets with attention cannot pool yet: use smaller inputs)",
+                L->shape.h * L->shape.w, MAX_POSITIONS);
+        return 0;
+    }
+    int linear = b.v[A_SCALING] == 0;
+    IrAttnMech mech = (IrAttnMech)(int)b.v[A_MECH];
+    if (!linear && mech != IR_ATTN_IDENTITY) {
+        diag_at(L->err, b.pos[b.given[A_MECH] ? A_MECH : A_SCALING], L->src,
+                "'attention' with scaling=sqrt and mechanism=%s has no closed-form infinite-width kernel "
+                "(the logits stay Gaussian and %s of a Gaussian has no known expectation over the keys; "
+                "neural-tangents raises NotImplementedError too): use scaling=linear (keys and queries tied, "
+                "logits divided by their width), or mechanism=identity",
+                mech_names[mech], mech_names[mech]);
+        return 0;
+    }
+    if (b.v[A_POS] != 0) {
+        diag_at(L->err, b.pos[A_POS], L->src,
+                "'attention' with pos_emb=%s is not implemented yet (only pos_emb=none): add positions to the "
+                "input instead",
+                pos_emb_names[(int)b.v[A_POS]]);
+        return 0;
+    }
+    if (b.v[A_WQ] * b.v[A_WK] > QK_MAX) {
+        diag_at(L->err, b.pos[b.given[A_WQ] ? A_WQ : A_WK], L->src,
+                "'attention': w_q·w_k = %g is too large (at most %g)", b.v[A_WQ] * b.v[A_WK], QK_MAX);
+        return 0;
+    }
+    IrOp *op = lower_push_op(L, IR_ATTENTION, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.attn = (IrAttention){.heads = (int)b.v[A_HEADS], .linear = linear, .mech = mech, .w_q = b.v[A_WQ],
+                               .w_k = b.v[A_WK], .w_v = b.v[A_WV], .w_out = b.v[A_WOUT], .b_std = b.v[A_B]};
+    /* Its output is a sum over fresh value and output weights: Gaussian from
+     * any input (the attention weights are deterministic at infinite width,
+     * and the sqrt-identity logits only need the input's second moments);
+     * neural-tangents sets is_gaussian=True. docs/gaussianity.md */
+    lower_made_gaussian(L);
+    return 1;
+}
+
+static const IrOp *find_attention(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION)
+            return &ops[i];
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++) {
+                const IrOp *a = find_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+                if (a)
+                    return a;
+            }
+    }
+    return NULL;
+}
+
+static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
+{
+    for (size_t i = 0; i < n; i++) {
+        const IrOp *op = &ops[i];
+        if (op->kind == IR_CONV || op->kind == IR_POOL) {
+            diag_at(L->err, op->pos, L->src,
+                    "'%s' in net '%s', which has attention (at %s): nets with attention support dense, "
+                    "activations, layer_norm, residual/fanout and global pooling or flatten for now, not "
+                    "convolutions or local pooling",
+                    ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
+            return 0;
+        }
+        if (op->kind == IR_FANOUT)
+            for (size_t b = 0; b < op->u.fanout.nbranches; b++)
+                if (!refuse_ops(L, op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, attn))
+                    return 0;
+    }
+    return 1;
+}
+
+int lower_check_attention_net(Lower *L)
+{
+    const IrOp *attn = find_attention(L->ops, L->nops);
+    return attn == NULL || refuse_ops(L, L->ops, L->nops, attn);
+}
+
+/* The attention family's check (families.h): the image family's (image
+ * inputs need param ntk), then the layers the attention back end computes. */
+int lower_check_attention_family(Lower *L)
+{
+    return lower_check_image_family(L) && lower_check_attention_net(L);
+}

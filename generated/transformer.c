@@ -76,40 +76,10 @@ static inline double ntkc_acos(double x)
     double a = small ? a_small : (x < 0 ? a_neg : a_pos);
     return ax == 1.0 ? (x > 0 ? 0.0 : 2.0 * NTKC_PIO2_HI) : a;
 }
-static inline double ntkc_asin(double x)
-{
-    double ax = fabs(x);
-    int small = ax < 0.5;
-    double z = small ? ax * ax : 0.5 - 0.5 * ax;
-    double r = ntkc_asin_r(z), s = sqrt(z);
-    double hi = ntkc_hi26(s), lo = (z - hi * hi) / (s + hi);
-    double big = NTKC_PIO4_HI - ((2.0 * s * r - (NTKC_PIO2_LO - 2.0 * lo)) - (NTKC_PIO4_HI - 2.0 * hi));
-    double a = small ? ax + ax * r : (ax == 1.0 ? NTKC_PIO2_HI : big);
-    return x < 0 ? -a : a;
-}
 /* ReLU's arc-cosine kernel without libm's acos: the same values to a few
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
  * 2·asin(√((1-u)/2)). */
-static inline double ntkc_asin_small(double y)
-{
-    double z = y * y;
-    /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
-     * (scripts/fit_asin.py), exact to 6e-17 relative; Estrin's scheme keeps
-     * the dependency chain short. fma is correctly rounded everywhere (one
-     * instruction where the CPU has it, else libm), so every back end gets
-     * the same bits; it makes the ReLU 12% faster than mul + add. */
-    double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
-    double q0 = fma(z4, fma(z2, fma(0.011549086612987425, z, 0.013965009932053607),
-                            fma(0.017352757477819787, z, 0.02237215927967998)),
-                    fma(z2, fma(0.030381944441363808, z, 0.0446428571428834),
-                        fma(0.07499999999999991, z, 0.16666666666666666)));
-    double q1 = fma(z4, fma(z2, 0.0307187689951911, fma(-0.024020544918554612, z, 0.022553563638202986)),
-                    fma(z2, fma(0.0003808530332907241, z, 0.008795006076488431),
-                        fma(0.008135829925501655, z, 0.009792751320201996)));
-    return fma(y * z, fma(z8, q1, q0), y);
-}
-
 /* One pair: s, t updated from √v and 1/√v of its two pixels (the records of
  * a ReLU layer hold both: a pair takes no division and no √ of its variances).
  * Branch-free (selects only) so loops of it vectorise. q1·q2 and r1·r2 are
@@ -122,29 +92,26 @@ static inline double ntkc_asin_small(double y)
  * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for
  * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both
  * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
-static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
-{
-    double norm = q1 * q2;
-    double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */
-    double rho = *s * (rr < 1.7976931348623157e308 ? rr : 1.7976931348623157e308);
-    double u = fabs(rho), d = 1.0 - u; /* 1 - u is exact for u >= 1/2 */
-    int snap = d < 8.8817841970012523e-16;
-    d = snap ? d * 0.0 : d;
-    u = snap ? 1.0 - d : u;
-    double ys = sqrt(0.5 * d);
-    double y = u > 0.5 ? ys : u;
-    double as = ntkc_asin_small(y);
-    double a = u > 0.5 ? 2.0 * as : 0.5 * NTKC_PI - as; /* acos(u) */
-    double w = rho < 0.0 ? -a : NTKC_PI - a;
-    /* √(1 − ρ²) as √((1 − u)(1 + u)) */
-    *s = norm * (sqrt(d * (1.0 + u)) + w * u) * (0.5 / NTKC_PI);
-    *t *= fabs(w) * (0.5 / NTKC_PI);
-}
 void *malloc(size_t);
 void free(void *);
 
 #define NTKC_PI 3.14159265358979323846
 #define NTKC_BLOCK 256
+
+/* The functions this file exports (ntkc emit -H writes them as a header). */
+size_t ntkcnet_transformer_prep_size(void);
+void ntkcnet_transformer_prep(size_t n, const double *x, size_t dim, double *prep);
+int ntkcnet_transformer_uses_gram(void);
+size_t ntkcnet_transformer_tile(size_t rows, size_t cols,
+    const double *x1, const double *prep1,
+    const double *x2, const double *prep2, size_t dim,
+    const double *gram, size_t ldg,
+    double *nngp, double *ntk, size_t ldo);
+/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows
+ * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim
+ * does not fit the net, 2 out of memory, 3 when a result is not finite. */
+int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk);
 
 #define NTKC_P 16
 #define NTKC_PP 256
@@ -155,12 +122,6 @@ typedef void (*ntkc_m_dual_fn)(const double *p, double s11, double s12, double s
 
 #ifndef NTKC_HOST_PRIMITIVES
 #define NTKC_FN static inline
-
-NTKC_FN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n)
-{
-    for (int e = 0; e < n; e++)
-        dst[e] = src[e];
-}
 
 /* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0. */
 NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
@@ -294,17 +255,6 @@ NTKC_FN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, d
  * over all n pairs: Σ' = c·d·Σ + b2, Θ' = c·(2e·Σ + d·(Θ + 4Σ)) + b2
  * (queries and keys read the input twice: 2e; the query, key, value and
  * output weights each add d·Σ). c = (w_q w_k w_v w_out)². */
-NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
-{
-    double d = 0.0, e2 = 0.0;
-    for (int e = 0; e < n; e++)
-        d += S[e] * S[e], e2 += S[e] * T[e];
-    for (int e = 0; e < n; e++) {
-        T[e] = c * (2.0 * e2 * S[e] + d * (T[e] + 4.0 * S[e])) + b2;
-        S[e] = c * d * S[e] + b2;
-    }
-}
-
 /* Fan-in of branch k of nb into the accumulator (mode 0 sum with c = the
  * branch scale², 1 product, 2 concat: the mean). */
 NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
@@ -339,14 +289,6 @@ NTKC_FN void ntkc_m_global(const double *S, const double *T, int n, double c2, d
 }
 
 /* flatten: the mean over same-pixel pairs. */
-NTKC_FN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
-{
-    double a = 0.0, b = 0.0;
-    for (int p = 0; p < P; p++)
-        a += S[p * P + p], b += T[p * P + p];
-    *s = a / P, *t = b / P;
-}
-
 /* One entry into the outputs present; 1 when either value is not finite. */
 NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
 {
@@ -357,7 +299,6 @@ NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
     return !(s - s == 0.0 && t - t == 0.0);
 }
 #else /* the library's optimised copies */
-void ntkc_m_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T);
 void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
 void ntkc_m_fill_diag(double *rec, const double *S, int P);
@@ -366,10 +307,8 @@ void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, 
 void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A);
 void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp);
 void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2, double b2, double *tmp);
-void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2);
 void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb, const double *Tb, int n);
 void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t);
-void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t);
 int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t);
 #endif
 

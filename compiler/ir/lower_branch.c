@@ -65,16 +65,16 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
             continue;
         }
         const IrOp *last = &br[i].ops[br[i].nops - 1];
-        if (last->kind != IR_DENSE && last->kind != IR_CONV) {
+        if (last->kind != IR_DENSE && last->kind != IR_CONV && last->kind != IR_ATTENTION) {
             if (strcmp(s->u.layer.name, "residual") == 0)
                 diag_at(L->err, last->pos, L->src,
-                        "a residual block must end in an affine layer (dense or conv), not '%s': x + α·f(x) has "
+                        "a residual block must end in an affine layer (dense, conv or attention), not '%s': x + α·f(x) has "
                         "kernel Σ + α²Σ_f only when f(x) has fresh weights, independent of x",
                         ir_op_name(last));
             else
                 diag_at(L->err, last->pos, L->src,
                         "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                        "each must end in an affine layer (dense or conv) or be the identity (an empty branch)",
+                        "each must end in an affine layer (dense, conv or attention) or be the identity (an empty branch)",
                         i + 1, s->u.layer.name, fanin, ir_op_name(last), fanin);
             return 0;
         }

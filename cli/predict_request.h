@@ -1,6 +1,6 @@
 /* The options of `ntkc predict` — both front doors, the net with data and
  * --k-train kernel files, and ntkc-mpi predict — as given, and validated into
- * the ntkc_predict_options that the library's solver takes (predict_solve.h),
+ * the ntkc_predict_options that the library's solver takes (predict_solve in ntkc_tool.h),
  * so an option means the same on every door. */
 #ifndef NTKC_CLI_PREDICT_REQUEST_H
 #define NTKC_CLI_PREDICT_REQUEST_H

@@ -184,7 +184,7 @@ void ntkc_block_act_relu(const double *p, size_t m, double v1,
     double *restrict s, double *restrict t);
 #endif
 
-/* the plan's opcodes (compiler/emit/graph_abi.h) */
+/* the plan's opcodes (compiler/abi/kernel_abi.h) */
 enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
 
 typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,

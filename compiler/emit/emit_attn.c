@@ -350,24 +350,6 @@ void emit_attn_host_table(StrBuf *sb)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_names[i], emit_attn_runtime_names[i]);
 }
 
-int emit_attn_needed(const IrNet *net)
-{
-    for (size_t i = 0; i < net->nops; i++) {
-        const IrOp *op = &net->ops[i];
-        if (op->kind == IR_ATTENTION)
-            return 1;
-        if (op->kind == IR_FANOUT)
-            for (size_t b = 0; b < op->u.fanout.nbranches; b++) {
-                IrNet sub = *net;
-                sub.ops = op->u.fanout.branches[b].ops;
-                sub.nops = op->u.fanout.branches[b].nops;
-                if (emit_attn_needed(&sub))
-                    return 1;
-            }
-    }
-    return 0;
-}
-
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
 {
     if (net->input.kind != IR_INPUT_IMAGE) {

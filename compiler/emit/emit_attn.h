@@ -20,8 +20,7 @@
 #include "ir.h"
 #include "strbuf.h"
 
-/* 1 when net has an attention op (then emit_attn_c computes its kernel). */
-int emit_attn_needed(const IrNet *net);
+/* The ATTENTION row of the family table (compiler/ir/families.h). */
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err);
 
 /* For the library's host copies (tools/gen_host_prims via emit_prims.c):

@@ -1,7 +1,7 @@
 /* Kernel-time C: the standalone entry of a graph net. Every emitted graph
  * kernel carries this text after its plan and segment functions, and its
  * ntkcnet_NAME(g1, g2, nngp, ntk) calls ntkc_graph_kernel with them. It runs
- * the plan (compiler/emit/graph_abi.h) as runtime/engine/graph_kernel.c
+ * the plan (compiler/abi/kernel_abi.h) as runtime/engine/graph_kernel.c
  * does, in the same order of operations for graphs aggregated through
  * sparse row sums — input Gram, aggregation leaving the matrices transposed,
  * pooling in four partial sums — but in plain C99 on one core, with no BLAS:
@@ -35,7 +35,7 @@ struct ntkc_graph_set {
 int ntkc_graph_check_entry(const struct ntkc_graph_set *g1, double *nngp);
 #endif
 /* @text kernel_graph_entry */
-/* the plan's opcodes (compiler/emit/graph_abi.h) */
+/* the plan's opcodes (compiler/abi/kernel_abi.h) */
 enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
 
 typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,

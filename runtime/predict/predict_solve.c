@@ -1,4 +1,4 @@
-/* The prediction from kernels, dispatched on the options; see predict_solve.h. */
+/* The prediction from kernels, dispatched on the options; declared in runtime/tool/ntkc_tool.h. */
 #include "ntkc_tool.h"
 
 #include <math.h>

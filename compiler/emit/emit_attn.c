@@ -6,7 +6,6 @@
  * the computation reaches each part of it. */
 #include "emit_attn.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,33 +26,8 @@ typedef struct Ea {
     size_t P;    /* pixels */
     int used[MAX_SLOTS];
     int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
-    int ind;
+    Code c; /* writes the entry function's body */
 } Ea;
-
-static void line(Ea *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(Ea *e, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    for (int i = 0; i < e->ind; i++)
-        sb_puts(&e->body, "    ");
-    sb_puts(&e->body, buf);
-    sb_puts(&e->body, "\n");
-}
-
-typedef struct Lit {
-    char s[SB_DOUBLE_MAX];
-} Lit;
-
-static Lit lit(double v)
-{
-    Lit l;
-    sb_format_double(l.s, v);
-    return l;
-}
 
 static int slot_new(Ea *e)
 {
@@ -101,19 +75,19 @@ static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n);
 
 static void emit_vec_fanout(Ea *e, const IrFanout *f)
 {
-    line(e, "{ /* %s */", f->residual ? "residual" : "fanout");
-    e->ind++;
-    line(e, "double s_in = s, t_in = t, s_acc = 0.0, t_acc = 0.0;");
+    code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
+    e->c.depth++;
+    code_line(&e->c, "double s_in = s, t_in = t, s_acc = 0.0, t_acc = 0.0;");
     for (size_t b = 0; b < f->nbranches; b++) {
         if (b > 0)
-            line(e, "s = s_in, t = t_in;");
+            code_line(&e->c, "s = s_in, t = t_in;");
         emit_vec_ops(e, f->branches[b].ops, f->branches[b].nops);
-        line(e, "ntkc_m_fanin(%d, %zu, %zu, %s, &s_acc, &t_acc, &s, &t, 1);", (int)f->mode, b, f->nbranches,
-             lit(f->branches[b].scale * f->branches[b].scale).s);
+        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, &s_acc, &t_acc, &s, &t, 1);", (int)f->mode, b, f->nbranches,
+             code_lit(f->branches[b].scale * f->branches[b].scale).s);
     }
-    line(e, "s = s_acc, t = t_acc;");
-    e->ind--;
-    line(e, "}");
+    code_line(&e->c, "s = s_acc, t = t_acc;");
+    e->c.depth--;
+    code_line(&e->c, "}");
 }
 
 static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n)
@@ -124,31 +98,31 @@ static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n)
         switch (op->kind) {
         case IR_DENSE: {
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            line(e, "s = %s * s + %s, t = %s * t + s; /* dense, line %d */", lit(w2).s, lit(b2).s, lit(w2).s,
+            code_line(&e->c, "s = %s * s + %s, t = %s * t + s; /* dense, line %d */", code_lit(w2).s, code_lit(b2).s, code_lit(w2).s,
                  op->pos.line);
             break;
         }
         case IR_ACT: {
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
-            line(e, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
-            line(e, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
-            line(e, "{");
-            line(e, "    double T_, Td_;");
-            line(e, "    ntkc_dual_%s(%s, v1[%zu], s, v2[%zu], &T_, &Td_);", op->u.act.def->name, p, e->prep,
+            code_line(&e->c, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
+            code_line(&e->c, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
+            code_line(&e->c, "{");
+            code_line(&e->c, "    double T_, Td_;");
+            code_line(&e->c, "    ntkc_dual_%s(%s, v1[%zu], s, v2[%zu], &T_, &Td_);", op->u.act.def->name, p, e->prep,
                  e->prep);
-            line(e, "    s = T_, t *= Td_;");
-            line(e, "}");
+            code_line(&e->c, "    s = T_, t *= Td_;");
+            code_line(&e->c, "}");
             e->prep++;
             break;
         }
         case IR_LAYER_NORM:
-            line(e, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            line(e, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
-            line(e, "{");
-            line(e, "    double r_ = 1.0 / sqrt((v1[%zu] + %s) * (v2[%zu] + %s));", e->prep, lit(op->u.ln.eps).s,
-                 e->prep, lit(op->u.ln.eps).s);
-            line(e, "    s *= r_, t *= r_;");
-            line(e, "}");
+            code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
+            code_line(&e->c, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
+            code_line(&e->c, "{");
+            code_line(&e->c, "    double r_ = 1.0 / sqrt((v1[%zu] + %s) * (v2[%zu] + %s));", e->prep, code_lit(op->u.ln.eps).s,
+                 e->prep, code_lit(op->u.ln.eps).s);
+            code_line(&e->c, "    s *= r_, t *= r_;");
+            code_line(&e->c, "}");
             e->prep++;
             break;
         case IR_FANOUT:
@@ -168,20 +142,20 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
 static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
 {
     int Sa = slot_new(e), Ta = slot_new(e), consumed = 0;
-    line(e, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
+    code_line(&e->c, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         int Sb = *S, Tb = *T;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
-            line(e, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Sb, *S);
-            line(e, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Tb, *T);
+            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Sb, *S);
+            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Tb, *T);
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         size_t stop = br->nops;
         emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb, &stop);
-        line(e, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], NTKC_PP);", (int)f->mode, b,
-             f->nbranches, lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb);
+        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], NTKC_PP);", (int)f->mode, b,
+             f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb);
         if (br->nops > 0) {
             slot_free(e, Sb);
             slot_free(e, Tb);
@@ -198,8 +172,8 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
 /* Before an activation or layer_norm: the prep run records Σ(p, p). */
 static void emit_fill_diag(Ea *e, int S)
 {
-    line(e, "if (fill)");
-    line(e, "    ntkc_m_fill_diag(fill + %zu, pl[%d], NTKC_P);", e->prep, S);
+    code_line(&e->c, "if (fill)");
+    code_line(&e->c, "    ntkc_m_fill_diag(fill + %zu, pl[%d], NTKC_P);", e->prep, S);
 }
 
 static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
@@ -208,15 +182,15 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     double ov = a->w_v * a->w_out, b2 = a->b_std * a->b_std;
     if (!a->linear) {
         double c = a->w_q * a->w_k * ov;
-        line(e, "ntkc_m_attn_sqrt(pl[%d], pl[%d], NTKC_PP, %s, %s); /* attention (sqrt, identity), line %d */", S,
-             T, lit(c * c).s, lit(b2).s, op->pos.line);
+        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], NTKC_PP, %s, %s); /* attention (sqrt, identity), line %d */", S,
+             T, code_lit(c * c).s, code_lit(b2).s, op->pos.line);
         return;
     }
-    line(e, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
-    line(e, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, fill + %zu);", S, (int)a->mech, lit(a->w_q * a->w_k).s,
+    code_line(&e->c, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
+    code_line(&e->c, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, fill + %zu);", S, (int)a->mech, code_lit(a->w_q * a->w_k).s,
          e->prep);
-    line(e, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", e->prep, e->prep, S,
-         T, lit(ov * ov).s, lit(b2).s);
+    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", e->prep, e->prep, S,
+         T, code_lit(ov * ov).s, code_lit(b2).s);
     e->prep += e->P * e->P;
 }
 
@@ -229,22 +203,22 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_DENSE:
-            line(e, "ntkc_m_dense(pl[%d], pl[%d], NTKC_PP, %s, %s); /* dense, line %d */", *S, *T,
-                 lit(op->u.dense.w_std * op->u.dense.w_std).s, lit(op->u.dense.b_std * op->u.dense.b_std).s,
+            code_line(&e->c, "ntkc_m_dense(pl[%d], pl[%d], NTKC_PP, %s, %s); /* dense, line %d */", *S, *T,
+                 code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
                  op->pos.line);
             break;
         case IR_ACT: {
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
             emit_fill_diag(e, *S);
-            line(e, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu); /* line %d */",
+            code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu); /* line %d */",
                  op->u.act.def->name, p, *S, *T, e->prep, e->prep, op->pos.line);
             e->prep += e->P;
             break;
         }
         case IR_LAYER_NORM:
             emit_fill_diag(e, *S);
-            line(e, "ntkc_m_ln(pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
-                 e->prep, e->prep, lit(op->u.ln.eps).s, op->pos.line);
+            code_line(&e->c, "ntkc_m_ln(pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
+                 e->prep, e->prep, code_lit(op->u.ln.eps).s, op->pos.line);
             e->prep += e->P;
             break;
         case IR_ATTENTION:
@@ -255,13 +229,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             break;
         case IR_GLOBAL_POOL: {
             double c = op->u.gpool.average ? 1.0 / (double)e->P : 1.0;
-            line(e, "ntkc_m_global(pl[%d], pl[%d], NTKC_PP, %s, &s, &t); /* %s, line %d */", *S, *T, lit(c * c).s,
+            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_PP, %s, &s, &t); /* %s, line %d */", *S, *T, code_lit(c * c).s,
                  op->u.gpool.average ? "global_avg_pool" : "global_sum_pool", op->pos.line);
             *stop = i;
             return;
         }
         case IR_FLATTEN:
-            line(e, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, &s, &t); /* flatten, line %d */", *S, *T, op->pos.line);
+            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, &s, &t); /* flatten, line %d */", *S, *T, op->pos.line);
             *stop = i;
             return;
         default:
@@ -356,13 +330,15 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
         return NULL;
     }
-    Ea e = {.net = net, .err = err, .peak = 4, .ind = 1, .P = net->input.h * net->input.w};
+    Ea e = {.net = net, .err = err, .peak = 4, .P = net->input.h * net->input.w};
     sb_init(&e.body);
     sb_init(&e.defs);
+    code_init(&e.c, &e.body, net->name);
+    e.c.depth = 1;
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     size_t stop = net->nops;
-    line(&e, "ntkc_m_load(x1, x2, NTKC_P, %zu, pl[2], pl[3]);", net->input.c);
+    code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == DIAG_OK && stop == net->nops)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
@@ -378,6 +354,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&sb);
     Code c;
     code_init(&c, &sb, net->name);
+    c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
     sb_printf(&sb, "#define NTKC_P %zu\n#define NTKC_PP %zu\n", e.P, pp);

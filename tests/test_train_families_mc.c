@@ -163,3 +163,33 @@ Test(train_families_mc, graph_entry_refuses_other_nets)
     ntkc_graphs_free(train);
     ntkc_graphs_free(test);
 }
+
+/* Attention nets (finite_attn.h) train like the image nets they are laid out
+ * as: a pre-LN block with softmax attention (keys and queries tied, the
+ * limit's deterministic weights) and an MLP, on sequences of 4 tokens. Same
+ * tolerances as above (expect_lazy). */
+Test(train_families_mc, attention_nets_approach_the_kernel, .timeout = TIMEOUT(120))
+{
+    ntkc_net *net = compile_or_fail("net a { input sequence(4, 4); dense(1.2, 0.1)\n"
+                                    "  residual { layer_norm; attention(heads=4, w_q=1.5, b_std=0.1) }\n"
+                                    "  residual { layer_norm; dense(1.4, 0.1); relu; dense(1.0, 0.1) }\n"
+                                    "  global_avg_pool; dense(1.0, 0.1) }",
+                                    NTKC_BACKEND_TCC);
+    double x[N * D], xt[M * D], y[N];
+    fill_random(x, N * D, 51);
+    fill_random(xt, M * D, 52);
+    for (size_t i = 0; i < N; i++) /* a product of the first and last tokens: an interaction across positions */
+        y[i] = x[i * D + 1] * x[i * D + 13] + 0.5 * sin(3 * x[i * D + 6]);
+    ntkc_train_options o = options(NTKC_PARAM_NTK, 1.0, SEEDS);
+    ntkc_train_result r;
+    ntkc_error err;
+    cr_assert_eq(ntkc_train_finite(net, N, x, y, 1, M, xt, NULL, D, &o, &r, &err), 0, "%s", err.message);
+    log_result("attention NTK", &r);
+    expect_lazy("attention", &r);
+    ntkc_train_result_free(&r);
+    o = options(NTKC_PARAM_MUP, 1.0, 2);
+    cr_assert_neq(ntkc_train_finite(net, N, x, y, 1, M, xt, NULL, D, &o, &r, &err), 0, "muP accepted");
+    cr_assert(strstr(err.message, "not defined for its attention layer") != NULL, "%s", err.message);
+    ntkc_train_result_free(&r);
+    ntkc_net_free(net);
+}

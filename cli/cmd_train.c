@@ -17,7 +17,7 @@ static const char help[] =
     "                  [--checkpoints C] [--seed N] [--no-linearized] [--plot FILE]\n"
     "                  [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
-    "Trains S finite-width networks per width (fully connected, image and graph\n"
+    "Trains S finite-width networks per width (fully connected, image, attention and graph\n"
     "nets: ntkc check's finite networks, readout k units wide) by full-batch\n"
     "gradient descent on L = |f(X) - Y|² / (2·n·k), T steps of learning rate LR —\n"
     "time t = LR × steps, as in ntkc predict — and sets them beside the infinitely\n"

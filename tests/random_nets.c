@@ -325,15 +325,13 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
     g.image = kind >= 5 && kind < 10;
     g.seq = kind >= 8 && kind < 10;
     g.graph = kind >= 10;
-    g.attn = g.seq && chance(&g, 50); /* half the sequence nets, and some of them over image pixels */
+    /* attention nets: most sequence nets, a quarter of the image nets (attention over pixels) */
+    g.attn = g.image && chance(&g, g.seq ? 75 : 25); /* g.image includes sequences */
     g.standard = !g.attn && chance(&g, g.image || g.graph ? 3 : 20);
     put(&g, "net rnd {\n    ");
     if (g.standard)
         put(&g, "param standard\n    ");
-    if (g.attn && chance(&g, 25)) {
-        g.h = 2 + (size_t)pick(&g, 2), g.w = 2 + (size_t)pick(&g, 2);
-        put(&g, "input image(%zu, %zu, %d)\n    ", g.h, g.w, 1 + pick(&g, 3));
-    } else if (g.seq) {
+    if (g.seq) {
         g.h = 1, g.w = 3 + (size_t)pick(&g, 6);
         put(&g, "input sequence(%zu, %d)\n    ", g.w, 1 + pick(&g, 3));
     } else if (g.image) {

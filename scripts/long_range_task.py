@@ -124,6 +124,7 @@ set logscale x
 set yrange [0.4:1.05]
 set key right center
 set xrange [20:600]
+set xtics (25, 50, 100, 200, 500)
 set xlabel 'training sequences'
 set ylabel 'test accuracy (chance 0.5)'
 set title 'Matching two marked tokens >= L/2 apart: kernel regression'

@@ -212,7 +212,9 @@ check-layering:
 # Tests run from the project root (they read examples/, generated/, data/).
 # The Criterion suite, then the Python package's tests and the install check
 # (skipped when TEST_ARGS narrows the Criterion run to some suites).
-test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_parse)
+# The bench programs are built (not run) so that make bench cannot rot unnoticed.
+test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so $(if $(SAN),,$(BENCH_PROGS))
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))
@@ -291,7 +293,6 @@ demo: $(BUILD)/ntkc
 
 # The bench programs (scripts/bench*.sh build them through these rules, so they
 # follow the layering and the link line of everything else).
-BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_parse)
 $(BENCH_PROGS): $(BUILD)/bench/%: bench/%.c $(BUILD)/libntkc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(addprefix -I,$(if $(filter bench_parse,$*),$(INC.bench_parse),$(INC.bench))) $< \

@@ -262,7 +262,8 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
                     o.s[p][e] += bs * bs;
             }
             window_sum(k, k->t, &o, o.t, w, 1, c);
-            for (size_t e = 0; e < len(&o); e++)
+            int frozen = op->kind == IR_CONV ? op->u.conv.frozen : op->u.dense.frozen;
+            for (size_t e = 0; e < len(&o) && !frozen; e++)
                 o.t[e] += o.s[0][e];
             break;
         }

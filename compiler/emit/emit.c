@@ -93,8 +93,8 @@ const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_M
 void emit_op_comment(Code *c, const IrOp *op)
 {
     if (op->kind == IR_DENSE)
-        code_line(c, "/* dense(w_std=%s, b_std=%s) at line %d */", code_lit(op->u.dense.w_std).s,
-                  code_lit(op->u.dense.b_std).s, op->pos.line);
+        code_line(c, "/* dense(w_std=%s, b_std=%s%s) at line %d */", code_lit(op->u.dense.w_std).s,
+                  code_lit(op->u.dense.b_std).s, op->u.dense.frozen ? ", trainable=false" : "", op->pos.line);
     else
         code_line(c, "/* %s at line %d */", code_ident(c, op->u.act.def->name), op->pos.line);
 }
@@ -170,7 +170,9 @@ static void emit_dense_block(Code *c, const IrNet *net, const IrDense *d)
     CodeLit w2 = code_lit(d->w_std * d->w_std), b2 = code_lit(d->b_std * d->b_std);
     char fan_in[32];
     fan_in_expr(d, fan_in, sizeof fan_in);
-    if (net->param == PARAM_NTK)
+    if (d->frozen) /* the standard primitive without its gradient terms: Θ ← w²Θ */
+        code_line(c, "ntkc_block_dense_std(m, %s, %s, 0.0, 0.0, s, t); /* trainable=false */", w2.s, b2.s);
+    else if (net->param == PARAM_NTK)
         code_line(c, "ntkc_block_dense_ntk(m, %s, %s, s, t);", w2.s, b2.s);
     else
         code_line(c, "ntkc_block_dense_std(m, %s, %s, %s, %s, s, t);", w2.s, b2.s, fan_in,

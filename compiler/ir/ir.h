@@ -61,6 +61,7 @@ typedef struct IrDense {
     int has_bias; /* b_std given explicitly (standard parameterization adds +1 to Θ) */
     long width;   /* output width; only meaningful with param standard, 0 = unspecified */
     long fan_in;  /* input width for param standard (0 = the data dimension) */
+    int frozen;   /* trainable=false: Σ as above, Θ ← w²Θ (its parameters add no gradient) */
 } IrDense;
 
 typedef struct IrAct {
@@ -91,6 +92,7 @@ typedef struct IrWindow {
 typedef struct IrConv {
     double w_std, b_std;
     IrWindow win;
+    int frozen; /* trainable=false: Θ' = w²/|F| Σ_δ Θ(..) without the + Σ' */
 } IrConv;
 
 typedef struct IrPool {

@@ -63,6 +63,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         } else {
             snprintf(buf, n, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
         }
+        if (op->u.dense.frozen)
+            snprintf(buf + strlen(buf), n - strlen(buf), ", frozen");
         break;
     case IR_ACT: {
         size_t len = 0;
@@ -72,7 +74,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     }
     case IR_CONV:
         window_args(win, sizeof win, &op->u.conv.win);
-        snprintf(buf, n, "%s, w_std %g, b_std %g", win, op->u.conv.w_std, op->u.conv.b_std);
+        snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
+                 op->u.conv.frozen ? ", frozen" : "");
         break;
     case IR_POOL:
         window_args(buf, n, &op->u.pool.win);

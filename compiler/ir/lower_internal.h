@@ -13,7 +13,7 @@
 #include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 12 };
+enum { MAX_OPS = 100000, MAX_SPECS = 13 };
 
 typedef struct Const {
     const char *name;

@@ -38,10 +38,12 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
     if (op->kind == IR_CONV) {
         nd->win = op->u.conv.win;
         nd->ws = op->u.conv.w_std, nd->bs = op->u.conv.b_std;
+        nd->frozen = op->u.conv.frozen;
         nd->ho = op->out.h, nd->wo = op->out.w;
     } else {
         nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
+        nd->frozen = op->u.dense.frozen;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
     int readout = op == f->readout;
@@ -364,9 +366,12 @@ void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in)
 static void backward_affine(Fc *f, Node *nd, double *gin)
 {
     size_t P = nd->ho * nd->wo;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nd->k, (int)nd->co, (int)P, nd->ws, nd->cols,
-                (int)nd->k, nd->g, (int)nd->co, 0.0, f->grad + nd->w_off, (int)nd->co);
-    if (nd->has_b)
+    if (nd->frozen) /* trainable=false: its parameters are not trained, their gradient is 0 */
+        memset(f->grad + nd->w_off, 0, (nd->b_off + (nd->has_b ? nd->co : 0) - nd->w_off) * sizeof *f->grad);
+    else
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nd->k, (int)nd->co, (int)P, nd->ws, nd->cols,
+                    (int)nd->k, nd->g, (int)nd->co, 0.0, f->grad + nd->w_off, (int)nd->co);
+    if (nd->has_b && !nd->frozen)
         for (size_t c = 0; c < nd->co; c++) {
             double s = 0;
             for (size_t p = 0; p < P; p++)

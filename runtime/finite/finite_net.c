@@ -370,9 +370,16 @@ static void add_ntk_block(FiniteNet *fn, const FiniteLayer *l, size_t n, const d
         }
 }
 
-/* Gradient of Σ δ∘z over this layer's W and β into grad. */
+/* Gradient of Σ δ∘z over this layer's W and β into grad; zero for a frozen
+ * layer (trainable=false), so training leaves it where it was drawn. */
 static void dense_param_grad(const FiniteLayer *l, size_t n, const double *h, const double *delta, double *grad)
 {
+    if (l->op->u.dense.frozen) {
+        memset(grad + l->w_off, 0, l->out * l->in * sizeof *grad);
+        if (l->has_b)
+            memset(grad + l->b_off, 0, l->out * sizeof *grad);
+        return;
+    }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)n, l->w_scale, delta,
                 (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
     if (!l->has_b)
@@ -400,7 +407,7 @@ static void backprop(FiniteNet *fn, size_t n, const double *x, double *ntk, doub
                 g[e] *= a->def->dphi(a->def, in[e], a->p);
             continue;
         }
-        if (ntk != NULL)
+        if (ntk != NULL && !l->op->u.dense.frozen)
             add_ntk_block(fn, l, n, in, g, ntk);
         if (grad != NULL)
             dense_param_grad(l, n, in, g, grad);
@@ -470,12 +477,14 @@ int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, siz
 static void jvp_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const double *h, const double *t_in,
                       const double *v, double *t)
 {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, h,
-                (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
+    /* a frozen layer (trainable=false) is not among the parameters: its dW, dβ do not move it */
+    int frozen = l->op->u.dense.frozen;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, frozen ? 0.0 : l->w_scale,
+                h, (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
     if (t_in != NULL)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, t_in,
                     (int)l->in, fn->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
-    if (l->has_b)
+    if (l->has_b && !frozen)
         for (size_t r = 0; r < n; r++)
             for (size_t c = 0; c < l->out; c++)
                 t[r * l->out + c] += l->b_scale * v[l->b_off + c];

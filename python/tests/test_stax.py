@@ -103,6 +103,31 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         want = reference_pairs(self.x, lambda a, b: ref.dense(ref.dense(ref.vectors(a, b), 1.0, 0.0), 2.0, 0.5))
         close(self, kernels_of(kernel_fn, self.x), want)
 
+    def test_frozen_dense(self) -> None:
+        """trainable=False: Σ as Dense's, Θ ← w²Θ (the layer's own term Σ' left out)."""
+        _, _, kernel_fn = stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2, trainable=False), stax.Relu(),
+                                      stax.Dense(3, W_std=0.9, b_std=0.4))
+
+        def frozen(k: ref.K, w: float, b: float) -> ref.K:
+            d = ref.dense(k, w, b)
+            return ref.K(d.aa, d.bb, d.ab, w * w * k.ntk, w * w * k.ntk_aa, w * w * k.ntk_bb)
+
+        want = reference_pairs(self.x, lambda a, b: ref.dense(ref.activation(frozen(ref.vectors(a, b), 1.3, 0.2),
+                                                                            ref.relu_dual), 0.9, 0.4))
+        got = kernels_of(kernel_fn, self.x)
+        close(self, got, want)
+        # only the readout trains: Θ = Σ, the NNGP of the net
+        np.testing.assert_allclose(got[1], got[0], rtol=1e-13)
+        self.assertIn("dense(w_std=1.3, b_std=0.2, trainable=false)", kernel_fn.source)
+
+    def test_frozen_conv(self) -> None:
+        x = RNG.standard_normal((3, 5, 5, 2))
+        _, _, kernel_fn = stax.serial(stax.Conv(8, (3, 3), padding="SAME", W_std=1.4, b_std=0.1, trainable=False),
+                                      stax.Relu(), stax.GlobalAvgPool(), stax.Dense(1, W_std=1.2))
+        self.assertIn("trainable=false", kernel_fn.source_for((5, 5, 2)))
+        nngp, ntk = kernels_of(kernel_fn, x)
+        np.testing.assert_allclose(ntk, nngp, rtol=1e-13)
+
     def test_dense_standard(self) -> None:
         p = dict(parameterization="standard")
         _, _, kernel_fn = stax.serial(stax.Dense(40, W_std=1.3, b_std=0.2, **p), stax.Relu(),
@@ -130,7 +155,8 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         for make in (lambda: stax.Gelu(), lambda: stax.Sigmoid_like(), lambda: stax.Sin(1.2, 0.8, 0.3),
                      lambda: stax.Cos(0.9, 1.1, -0.4), lambda: stax.Exp(0.7, 0.3), lambda: stax.Gaussian(1.3, -0.6),
                      lambda: stax.Rbf(0.8), lambda: stax.Monomial(3),
-                     lambda: stax.Polynomial([0.1, -0.5, 0.3, 0.2])):
+                     lambda: stax.Polynomial([0.1, -0.5, 0.3, 0.2]), lambda: stax.Hermite(3),
+                     lambda: stax.Gabor()):
             layer = make()
             with self.subTest(layer=layer[2].layer.statement):
                 phi = lambda v, f=layer[1]: f((), v)
@@ -251,7 +277,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
-        for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "Hermite"):
+        for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "ExpNormalized"):
             with self.subTest(layer=name), self.assertRaisesRegex(NotImplementedError, name):
                 getattr(stax, name)(0.5)
 

@@ -307,6 +307,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             continue;
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:
+        case IR_DROPOUT: /* nor dropout (fully connected nets only) */
             cr_assert_fail("conv_reference: graph op");
         }
         ker_free(k);

@@ -22,6 +22,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_ATTENTION: return "attention";
     case IR_AGGREGATE: return "aggregate";
     case IR_READOUT: return "readout";
+    case IR_DROPOUT: return "dropout";
     }
     return "?";
 }
@@ -89,6 +90,9 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         break;
     case IR_READOUT:
         snprintf(buf, n, ", pool %s%s", op->u.readout.mean ? "mean" : "sum", op->u.readout.jk ? ", jk" : "");
+        break;
+    case IR_DROPOUT:
+        snprintf(buf, n, ", keep %g, train", op->u.dropout.keep);
         break;
     case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
         if (!op->u.fanout.residual)

@@ -418,6 +418,7 @@ static const LayerRule layer_rules[] = {
     {"global_sum_pool", lower_global_sum_pool, 0},
     {"flatten", lower_flatten, 0},
     {"layer_norm", lower_layer_norm, 0},
+    {"dropout", lower_dropout, 0}, /* lower_dropout.c */
     /* Branches: lower_branch.c */
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
@@ -621,7 +622,7 @@ static IrFamily lower_family(const Lower *L)
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;
     for (size_t i = 0; i < L->nops; i++)
-        if (L->ops[i].kind != IR_DENSE && L->ops[i].kind != IR_ACT)
+        if (L->ops[i].kind != IR_DENSE && L->ops[i].kind != IR_ACT && L->ops[i].kind != IR_DROPOUT)
             return IR_FAMILY_IMAGE;
     return IR_FAMILY_FC;
 }
@@ -661,7 +662,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
     IrFamily family = lower_family(&L);
-    if (!lower_check_image_net(&L) || !family_checks[family](&L))
+    if (!lower_check_dropout(&L, family) || !lower_check_image_net(&L) || !family_checks[family](&L))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

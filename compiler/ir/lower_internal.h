@@ -142,6 +142,11 @@ int lower_check_attention_net(Lower *L);
 /* The ATTENTION row's lower check: lower_check_image_family, then lower_check_attention_net. */
 int lower_check_attention_family(Lower *L);
 
+/* lower_dropout.c */
+int lower_dropout(Lower *L, const Stmt *s);
+/* Dropout only in fully connected nets: an error at the first one elsewhere. */
+int lower_check_dropout(Lower *L, IrFamily family);
+
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */
 int lower_aggregate(Lower *L, const Stmt *s);

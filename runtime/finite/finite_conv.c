@@ -136,6 +136,7 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
+    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
     nd->out = dalloc(f, fconv_len_out(nd));
@@ -349,6 +350,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
+    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
 }

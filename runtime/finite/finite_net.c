@@ -38,6 +38,10 @@ struct FiniteNet {
     /* The batch of the last forward pass, which finite_net_vjp relies on. */
     const double *fwd_x;
     size_t fwd_n;
+    /* Dropout masks: a function of (this seed, layer, row, unit), so a row
+     * keeps its masks through forward, backward and tangent passes; drawn
+     * anew by finite_net_init. */
+    uint64_t mask_seed;
 };
 
 static double *alloc_doubles(size_t rows, size_t cols, ntkc_error *err)
@@ -140,7 +144,7 @@ static int lay_out(FiniteNet *fn, size_t width, ntkc_error *err)
         FiniteLayer *l = &fn->layers[i];
         l->op = &net->ops[i];
         l->in = cur;
-        if (l->op->kind == IR_ACT) {
+        if (l->op->kind == IR_ACT || l->op->kind == IR_DROPOUT) {
             l->out = cur;
             continue;
         }
@@ -275,6 +279,11 @@ static int reserve_grams(FiniteNet *fn, size_t n, ntkc_error *err)
 
 void finite_net_init(FiniteNet *fn, Rng *r)
 {
+    for (size_t i = 0; i < fn->nlayers; i++) /* only nets with dropout draw a mask seed */
+        if (fn->layers[i].op->kind == IR_DROPOUT) {
+            fn->mask_seed = rng_next(r);
+            break;
+        }
     for (size_t i = 0; i < fn->nlayers; i++) {
         const FiniteLayer *l = &fn->layers[i];
         if (l->op->kind != IR_DENSE)
@@ -316,6 +325,28 @@ static void forward_act(const FiniteLayer *l, size_t n, const double *z, double 
         h[e] = a->def->phi(a->def, z[e], a->p);
 }
 
+/* Dropout (neural-tangents' Dropout in train mode, ir.h): unit c of row r of
+ * layer i is kept with probability keep and then scaled by 1/keep; rows are
+ * the inputs, each with its own masks. The keep decision hashes (seed, i, r, c)
+ * with splitmix64 into 53 uniform bits. */
+static double dropout_factor(const FiniteNet *fn, size_t i, size_t r, size_t c)
+{
+    uint64_t state = fn->mask_seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1)) ^
+                     (0xC2B2AE3D27D4EB4FULL * (uint64_t)(r + 1)) ^ (0x165667B19E3779F9ULL * (uint64_t)(c + 1));
+    double u = (double)(rng_splitmix64(&state) >> 11) * 0x1.0p-53;
+    double keep = fn->layers[i].op->u.dropout.keep;
+    return u < keep ? 1.0 / keep : 0.0;
+}
+
+/* v ← v ∘ mask/keep for layer i's n rows (forward, backward and tangent alike). */
+static void apply_dropout(const FiniteNet *fn, size_t i, size_t n, const double *in, double *out)
+{
+    size_t w = fn->layers[i].out;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < w; c++)
+            out[r * w + c] = in[r * w + c] * dropout_factor(fn, i, r, c);
+}
+
 /* Runs the batch through every layer, leaving each layer's output in act. */
 static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err)
 {
@@ -334,6 +365,8 @@ static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err
         const FiniteLayer *l = &fn->layers[i];
         if (l->op->kind == IR_DENSE)
             forward_dense(fn, l, n, layer_input(fn, i, x), fn->act[i]);
+        else if (l->op->kind == IR_DROPOUT)
+            apply_dropout(fn, i, n, layer_input(fn, i, x), fn->act[i]);
         else
             forward_act(l, n, layer_input(fn, i, x), fn->act[i]);
     }
@@ -405,6 +438,10 @@ static void backprop(FiniteNet *fn, size_t n, const double *x, double *ntk, doub
             const IrAct *a = &l->op->u.act;
             for (size_t e = 0; e < n * l->out; e++)
                 g[e] *= a->def->dphi(a->def, in[e], a->p);
+            continue;
+        }
+        if (l->op->kind == IR_DROPOUT) {
+            apply_dropout(fn, i, n, g, g);
             continue;
         }
         if (ntk != NULL && !l->op->u.dense.frozen)
@@ -504,6 +541,10 @@ int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, do
             const IrAct *a = &l->op->u.act;
             for (size_t e = 0; e < n * l->out; e++)
                 t[e] *= a->def->dphi(a->def, in[e], a->p);
+            continue;
+        }
+        if (l->op->kind == IR_DROPOUT) {
+            apply_dropout(fn, i, n, t, t);
             continue;
         }
         jvp_dense(fn, l, n, in, i == 0 ? NULL : t, v, t2);

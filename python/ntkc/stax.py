@@ -789,6 +789,34 @@ def Gabor() -> tuple:
     return _act("Gabor", "gabor", lambda x: np.exp(-x * x) * np.sin(x))
 
 
+class _Dropout(Layer):
+    name = "Dropout"
+
+    def __init__(self, rate: float, mode: str) -> None:
+        if mode not in ("train", "test"):
+            raise ValueError('Dropout: the `mode` must be either "train" or "test"')
+        if not 0.0 < float(rate) <= 1.0:
+            raise ValueError("Dropout: the `rate` (the probability of keeping a unit) must be > 0 and <= 1")
+        self.rate, self.mode = float(rate), mode
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Dropout")
+        mode = "" if self.mode == "train" else ", mode=test"
+        return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        if self.mode == "test":
+            return x
+        raise NotImplementedError("stax.Dropout: apply_fn in train mode needs random masks per call, which "
+                                  "ntkc.stax's apply_fn does not take; use mode='test' or the kernel")
+
+
+def Dropout(rate: float, mode: str = "train") -> tuple:
+    """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
+    input with itself is divided by `rate` (fully connected nets only in ntkc); mode='test' is the identity."""
+    return _triple(_Dropout(rate, mode))
+
+
 def Step() -> tuple:
     """1 for x >= 0, else 0 (an ntkc activation; not in neural-tangents)."""
     return _act("Step", "step", lambda x: (x >= 0).astype(np.float64))
@@ -805,7 +833,6 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
 ExpNormalized = _missing("ExpNormalized")
-Dropout = _missing("Dropout")
 ConvTranspose = _missing("ConvTranspose")
 ConvLocal = _missing("ConvLocal")
 GlobalSelfAttention = _missing("GlobalSelfAttention")

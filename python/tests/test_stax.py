@@ -128,6 +128,26 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         nngp, ntk = kernels_of(kernel_fn, x)
         np.testing.assert_allclose(ntk, nngp, rtol=1e-13)
 
+    def test_dropout(self) -> None:
+        """neural-tangents' Dropout(rate) in train mode: the diagonal (an input with itself) divided by rate,
+        every other pair as in test mode; the cross kernel of two arrays is not scaled."""
+        rate, b = 0.7, 0.4
+        net = lambda mode: stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2), stax.Relu(), stax.Dense(7, 1.1),
+                                       stax.Dropout(rate, mode), stax.Dense(3, W_std=0.9, b_std=b))[2]
+        train, test = kernels_of(net("train"), self.x), kernels_of(net("test"), self.x)
+        off = ~np.eye(len(self.x), dtype=bool)
+        for k_train, k_test in zip(train, test):
+            np.testing.assert_array_equal(k_train[off], k_test[off])
+        np.testing.assert_allclose(np.diag(train[0]), (np.diag(test[0]) - b * b) / rate + b * b, rtol=1e-14)
+        np.testing.assert_allclose(np.diag(train[1] - train[0]), np.diag(test[1] - test[0]) / rate, rtol=1e-13)
+        cross = net("train")(self.x, self.x.copy(), "nngp")
+        np.testing.assert_array_equal(cross, test[0])
+        self.assertIn("dropout(rate=0.7)", net("train").source)
+        with self.assertRaisesRegex(ValueError, "rate"):
+            stax.Dropout(0.0)
+        with self.assertRaisesRegex(ValueError, "mode"):
+            stax.Dropout(0.5, "eval")
+
     def test_dense_standard(self) -> None:
         p = dict(parameterization="standard")
         _, _, kernel_fn = stax.serial(stax.Dense(40, W_std=1.3, b_std=0.2, **p), stax.Relu(),
@@ -277,7 +297,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
-        for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "ExpNormalized"):
+        for name in ("GlobalSelfAttention", "ConvTranspose", "Elementwise", "ExpNormalized"):
             with self.subTest(layer=name), self.assertRaisesRegex(NotImplementedError, name):
                 getattr(stax, name)(0.5)
 

@@ -7,6 +7,7 @@
 #include "ntkc_err.h"
 
 #include "finite_attn.h"
+#include "finite_refuse.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -602,6 +603,8 @@ int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, in
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
     f->readout = readout_of(net), f->nout = nout, f->mup = mup;
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return err->code;
     if (width == 0) {
         err_user(err, "finite net: the width must be at least 1");
         return err->code;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_refuse.h"
+
 #include "graph_agg.h"
 #include "ntkc_err.h"
 
@@ -174,6 +176,8 @@ int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, s
                   fgraph_name_of(n), net->input.dim);
         return err->code;
     }
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return err->code;
     if ((n->l = calloc(n->nl, sizeof *n->l)) == NULL || (n->out = calloc(n->nl, sizeof *n->out)) == NULL) {
         err_internal(err, "finite graph net: out of memory");
         return err->code;

@@ -3,6 +3,7 @@
  * product. Backpropagation serves both the blockwise empirical NTK and the
  * parameter gradients of training; see finite_net.h for the conventions. */
 #include "finite_net.h"
+#include "finite_refuse.h"
 #include "ntkc_err.h"
 
 #include <cblas.h>
@@ -179,6 +180,8 @@ FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nou
 FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
                                 ntkc_error *err)
 {
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return NULL;
     if (param == FINITE_MUP && net->param != PARAM_NTK) {
         err_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
                        "parameterization, not the standard one", net_name(net));

@@ -789,6 +789,20 @@ def Gabor() -> tuple:
     return _act("Gabor", "gabor", lambda x: np.exp(-x * x) * np.sin(x))
 
 
+class _KernelMap(_Statement):
+    """A statement whose kernel is defined but whose finite network is not (neural-tangents' ExpNormalized)."""
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"stax.{self.name}: a kernel map without a finite-width network (as in "
+                                  f"neural-tangents, whose apply_fn raises too)")
+
+
+def ExpNormalized(gamma: float = 1, shift: float = -1, do_clip: bool = False) -> tuple:
+    """sqrt(Σ11·Σ22)·exp(gamma·(ρ + shift)), ρ the correlation (always clipped to [-1, 1] in ntkc, so
+    `do_clip` changes nothing but rounding past ±1); kernel only: `apply_fn` raises."""
+    return _triple(_KernelMap("ExpNormalized", f"exp_normalized{_args(gamma=gamma, shift=shift)}", lambda x: x))
+
+
 class _Dropout(Layer):
     name = "Dropout"
 
@@ -832,7 +846,6 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
-ExpNormalized = _missing("ExpNormalized")
 ConvTranspose = _missing("ConvTranspose")
 ConvLocal = _missing("ConvLocal")
 GlobalSelfAttention = _missing("GlobalSelfAttention")

@@ -128,6 +128,25 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         nngp, ntk = kernels_of(kernel_fn, x)
         np.testing.assert_allclose(ntk, nngp, rtol=1e-13)
 
+    def test_exp_normalized(self) -> None:
+        """neural-tangents' ExpNormalized.kernel_fn: Σ ← √(Σ11Σ22)·e^{γ(ρ+shift)}, Θ ← γ·Θ·e^{γ(ρ+shift)}."""
+        g, shift = 1.7, -0.6
+        init_fn, apply_fn, kernel_fn = stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2),
+                                                   stax.ExpNormalized(g, shift), stax.Dense(3, W_std=0.9, b_std=0.4))
+
+        def exp_normalized(k: ref.K) -> ref.K:
+            e = lambda c, a, b: np.exp(g * (c / np.sqrt(a * b) + shift))
+            return ref.K(k.aa * e(k.aa, k.aa, k.aa), k.bb * e(k.bb, k.bb, k.bb),
+                         np.sqrt(k.aa * k.bb) * e(k.ab, k.aa, k.bb), g * k.ntk * e(k.ab, k.aa, k.bb),
+                         g * k.ntk_aa * e(k.aa, k.aa, k.aa), g * k.ntk_bb * e(k.bb, k.bb, k.bb))
+
+        want = reference_pairs(self.x, lambda a, b: ref.dense(exp_normalized(ref.dense(ref.vectors(a, b), 1.3, 0.2)),
+                                                              0.9, 0.4))
+        close(self, kernels_of(kernel_fn, self.x), want)
+        self.assertIn("exp_normalized(gamma=1.7, shift=-0.6)", kernel_fn.source)
+        with self.assertRaisesRegex(NotImplementedError, "ExpNormalized"):
+            apply_fn(init_fn(0, (-1, 6))[1], self.x)
+
     def test_dropout(self) -> None:
         """neural-tangents' Dropout(rate) in train mode: the diagonal (an input with itself) divided by rate,
         every other pair as in test mode; the cross kernel of two arrays is not scaled."""
@@ -297,7 +316,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
-        for name in ("GlobalSelfAttention", "ConvTranspose", "Elementwise", "ExpNormalized"):
+        for name in ("GlobalSelfAttention", "ConvTranspose", "Elementwise", "ImageResize"):
             with self.subTest(layer=name), self.assertRaisesRegex(NotImplementedError, name):
                 getattr(stax, name)(0.5)
 

@@ -105,7 +105,8 @@ class _Dense(Layer):
     name = "Dense"
 
     def __init__(self, out_dim: int, W_std: float, b_std: Optional[float], parameterization: str,
-                 s: tuple[int, int], channel_axis: int) -> None:
+                 s: tuple[int, int], channel_axis: int, trainable: bool = True) -> None:
+        self.trainable = bool(trainable)
         self.parameterization = parameterization.lower()
         if self.parameterization not in ("ntk", "standard"):
             raise ValueError(f"Parameterization not supported: {parameterization}")
@@ -130,6 +131,8 @@ class _Dense(Layer):
             args.append(f"b_std={_num(self.b_std)}")
         if self.parameterization == "standard":
             args.insert(0, f"width={self.out_dim}")
+        if not self.trainable:
+            args.append("trainable=false")
         return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
@@ -209,7 +212,9 @@ class _Conv(Layer):
     name = "Conv"
 
     def __init__(self, out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]], padding: str,
-                 W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str) -> None:
+                 W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str,
+                 trainable: bool = True) -> None:
+        self.trainable = bool(trainable)
         if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
         if parameterization.lower() != "ntk":
@@ -233,6 +238,8 @@ class _Conv(Layer):
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
                  f"padding={_PADDINGS[self.padding]}"]
+        if not self.trainable:
+            args.append("trainable=false")
         H, W, _ = b.shape
         shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
         return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
@@ -669,19 +676,26 @@ def repeat(layer: Any, n: int) -> tuple[InitFn, ApplyFn, KernelFn]:
 
 
 def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None, batch_axis: int = 0,
-          channel_axis: int = -1, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Fully connected: ``W_std/sqrt(fan_in) · W x + b_std · b`` (NTK), or standard parameterization."""
-    return _triple(_Dense(out_dim, W_std, b_std, parameterization, s, channel_axis))
+          channel_axis: int = -1, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+          trainable: bool = True) -> tuple:
+    """Fully connected: ``W_std/sqrt(fan_in) · W x + b_std · b`` (NTK), or standard parameterization.
+
+    ``trainable=False`` (an ntkc extension, not in neural-tangents): the layer's parameters are frozen,
+    its own term leaves the NTK and the NNGP is unchanged."""
+    return _triple(_Dense(out_dim, W_std, b_std, parameterization, s, channel_axis, trainable))
 
 
 def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
          padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR."""
+         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+         trainable: bool = True) -> tuple:
+    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR.
+
+    ``trainable=False`` (an ntkc extension): frozen filters, as Dense."""
     if tuple(s) != (1, 1):
         raise NotImplementedError("Conv: ntkc supports s=(1, 1) only")
     return _triple(_Conv(out_chan, filter_shape, strides, padding, W_std, b_std, dimension_numbers,
-                         parameterization))
+                         parameterization, trainable))
 
 
 def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
@@ -860,6 +874,63 @@ def Polynomial(coef: Sequence[float]) -> tuple:
     return _act("Polynomial", f"polynomial({args})", lambda x: np.polynomial.polynomial.polyval(x, coef))
 
 
+def Hermite(degree: int) -> tuple:
+    """He_degree(x)/sqrt(degree!), the probabilists' Hermite polynomial of unit norm under N(0, 1)."""
+    n = int(degree)
+    if n < 0:
+        raise NotImplementedError("Hermite: `degree` must be a non-negative integer")
+    coeff = np.polynomial.hermite_e.herme2poly([0] * n + [1])
+    norm = math.sqrt(math.factorial(n))
+    return _act("Hermite", f"hermite(n={n})", lambda x: np.polynomial.polynomial.polyval(x, coeff) / norm)
+
+
+def Gabor() -> tuple:
+    """exp(-x²)·sin(x)."""
+    return _act("Gabor", "gabor", lambda x: np.exp(-x * x) * np.sin(x))
+
+
+class _KernelMap(_Statement):
+    """A statement whose kernel is defined but whose finite network is not (neural-tangents' ExpNormalized)."""
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"stax.{self.name}: a kernel map without a finite-width network (as in "
+                                  f"neural-tangents, whose apply_fn raises too)")
+
+
+def ExpNormalized(gamma: float = 1, shift: float = -1, do_clip: bool = False) -> tuple:
+    """sqrt(Σ11·Σ22)·exp(gamma·(ρ + shift)), ρ the correlation (always clipped to [-1, 1] in ntkc, so
+    `do_clip` changes nothing but rounding past ±1); kernel only: `apply_fn` raises."""
+    return _triple(_KernelMap("ExpNormalized", f"exp_normalized{_args(gamma=gamma, shift=shift)}", lambda x: x))
+
+
+class _Dropout(Layer):
+    name = "Dropout"
+
+    def __init__(self, rate: float, mode: str) -> None:
+        if mode not in ("train", "test"):
+            raise ValueError('Dropout: the `mode` must be either "train" or "test"')
+        if not 0.0 < float(rate) <= 1.0:
+            raise ValueError("Dropout: the `rate` (the probability of keeping a unit) must be > 0 and <= 1")
+        self.rate, self.mode = float(rate), mode
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Dropout")
+        mode = "" if self.mode == "train" else ", mode=test"
+        return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        if self.mode == "test":
+            return x
+        raise NotImplementedError("stax.Dropout: apply_fn in train mode needs random masks per call, which "
+                                  "ntkc.stax's apply_fn does not take; use mode='test' or the kernel")
+
+
+def Dropout(rate: float, mode: str = "train") -> tuple:
+    """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
+    input with itself is divided by `rate` (fully connected nets only in ntkc); mode='test' is the identity."""
+    return _triple(_Dropout(rate, mode))
+
+
 def Step() -> tuple:
     """1 for x >= 0, else 0 (an ntkc activation; not in neural-tangents)."""
     return _act("Step", "step", lambda x: (x >= 0).astype(np.float64))
@@ -875,10 +946,6 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
-ExpNormalized = _missing("ExpNormalized")
-Hermite = _missing("Hermite")
-Gabor = _missing("Gabor")
-Dropout = _missing("Dropout")
 ConvTranspose = _missing("ConvTranspose")
 ConvLocal = _missing("ConvLocal")
 ImageResize = _missing("ImageResize")

@@ -19,14 +19,15 @@ static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const 
 static void tangent_affine(Fc *f, Node *nd, const double *tin, const double *v)
 {
     size_t P = nd->ho * nd->wo;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
-                (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
+    /* a frozen layer's W and β are not parameters the tangent moves (alpha 0 zeroes t) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k,
+                nd->frozen ? 0.0 : nd->ws, nd->cols, (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
     if (tin) {
         fconv_im2col(nd, tin, nd->gcols);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->gcols,
                     (int)nd->k, f->params + nd->w_off, (int)nd->co, 1.0, nd->t, (int)nd->co);
     }
-    if (nd->has_b)
+    if (nd->has_b && !nd->frozen)
         for (size_t p = 0; p < P; p++)
             for (size_t c = 0; c < nd->co; c++)
                 nd->t[p * nd->co + c] += nd->bs * v[nd->b_off + c];

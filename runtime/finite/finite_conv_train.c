@@ -79,6 +79,10 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         tangent_fanout(f, nd, tin, v);
         return;
     }
+    if (fcv_is_variant(nd->op)) { /* finite_conv_variants.c */
+        fcv_tangent(f, nd, tin, v);
+        return;
+    }
     memset(nd->t, 0, n * sizeof *nd->t);
     if (tin == NULL)
         return;
@@ -128,6 +132,9 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
 {
     const IrOp *op = nd->op;
     *out = in;
+    if (fcv_is_variant(op))
+        return finite_mup_refuse(f->net, op, "μP scalings of conv_transpose and conv_local are not derived yet (train "
+                                             "them under the NTK parameterization)", f->err);
     if (op->kind == IR_CONV || op->kind == IR_DENSE) {
         if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
             return f->err->code;

@@ -133,7 +133,7 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
     const IrOp *op = nd->op;
     *out = in;
     if (fcv_is_variant(op))
-        return finite_mup_refuse(f->net, op, "μP scalings of conv_transpose and conv_local are not derived yet (train "
+        return finite_mup_refuse(f->net, op, "its scalings are not derived yet for conv_transpose and conv_local (train "
                                              "them under the NTK parameterization)", f->err);
     if (op->kind == IR_CONV || op->kind == IR_DENSE) {
         if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))

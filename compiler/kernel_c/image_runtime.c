@@ -621,7 +621,7 @@ NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int 
         for (int k = 0; k < Ho; k++)
             for (int j = 0; j < Wo; j++)
                 for (int l = 0; l < Wo; l++) {
-                    long e = (((long)(i * Ho + k) * Wo + j) * Wo + l) * NTKC_LANES;
+                    long e = ((((long)i * Ho + k) * Wo + j) * Wo + l) * NTKC_LANES;
                     int keep = transpose || (i == k && j == l);
                     for (int q = 0; q < NTKC_LANES; q++)
                         Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);

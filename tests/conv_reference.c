@@ -84,6 +84,70 @@ static void window_sum(const Ker *a, double *src, Ker *o, double *dst, const IrW
                 }
 }
 
+/* Input pixel of conv_transpose's position m, tap u: the input dilated by s,
+ * padded by p before (lax.conv_transpose); −1 off the grid or outside. */
+static long tap_transpose(long m, long u, long s, long p, long n)
+{
+    long j = m + u - p;
+    return j < 0 || j % s != 0 || j / s >= n ? -1 : j / s;
+}
+
+/* conv_transpose and conv_local, entry by entry from their definitions:
+ * the valid (pre-fold) output of all pixel pairs with the same tap on both,
+ * every entry added to its folded pair (circular transpose: v → (v − c) mod
+ * n), and conv_local's pairs of different pixels zero, bias included. */
+static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
+{
+    const IrConv *cv = &op->u.conv;
+    const IrWindow *w = &cv->win;
+    int tr = op->kind == IR_CONV_TRANSPOSE, cyc = w->pad == IR_PAD_CIRCULAR, fold = tr && cyc;
+    long ph = fold ? (long)cv->fold_h : (long)o->h, pw = fold ? (long)cv->fold_w : (long)o->w;
+    long ch = fold ? (ph - (long)o->h) / 2 : 0, cw = fold ? (pw - (long)o->w) / 2 : 0;
+    double c = cv->w_std * cv->w_std / ((double)w->kh * w->kw), b2 = cv->b_std * cv->b_std;
+    for (long i = 0; i < ph; i++)
+        for (long k = 0; k < ph; k++)
+            for (long j = 0; j < pw; j++)
+                for (long l = 0; l < pw; l++) {
+                    double sum[4] = {0, 0, 0, 0};
+                    for (long u = 0; u < w->kh; u++)
+                        for (long v = 0; v < w->kw; v++) {
+                            long r[4];
+                            const long m[4] = {i, k, j, l}, tp[4] = {u, u, v, v};
+                            for (int q = 0; q < 4; q++) {
+                                long n = q < 2 ? (long)a->h : (long)a->w, st = q < 2 ? w->sh : w->sw;
+                                long pd = q < 2 ? w->pt : w->pl;
+                                r[q] = tr ? tap_transpose(m[q], tp[q], st, pd, n) : tap(m[q], tp[q], st, pd, n, cyc);
+                            }
+                            if (r[0] < 0 || r[1] < 0 || r[2] < 0 || r[3] < 0)
+                                continue;
+                            size_t e = at(a, (size_t)r[0], (size_t)r[1], (size_t)r[2], (size_t)r[3]);
+                            for (int p = 0; p < 3; p++)
+                                sum[p] += a->s[p][e];
+                            sum[3] += a->t[e];
+                        }
+                    size_t oi = (size_t)((((i - ch) % (long)o->h) + (long)o->h) % (long)o->h);
+                    size_t ok = (size_t)((((k - ch) % (long)o->h) + (long)o->h) % (long)o->h);
+                    size_t oj = (size_t)((((j - cw) % (long)o->w) + (long)o->w) % (long)o->w);
+                    size_t ol = (size_t)((((l - cw) % (long)o->w) + (long)o->w) % (long)o->w);
+                    if (!tr && (i != k || j != l))
+                        continue;
+                    size_t e = at(o, oi, ok, oj, ol);
+                    for (int p = 0; p < 3; p++)
+                        o->s[p][e] += c * sum[p];
+                    o->t[e] += c * sum[3];
+                }
+    for (size_t i = 0; i < o->h; i++)
+        for (size_t k = 0; k < o->h; k++)
+            for (size_t j = 0; j < o->w; j++)
+                for (size_t l = 0; l < o->w; l++) {
+                    size_t e = at(o, i, k, j, l);
+                    if (tr || (i == k && j == l))
+                        for (int p = 0; p < 3; p++)
+                            o->s[p][e] += b2;
+                    o->t[e] += o->s[0][e];
+                }
+}
+
 static void dual(const char *name, double s11, double s12, double s22, double *T, double *Td)
 {
     if (strcmp(name, "relu") == 0) {
@@ -267,6 +331,10 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
                 o.t[e] += o.s[0][e];
             break;
         }
+        case IR_CONV_TRANSPOSE:
+        case IR_CONV_LOCAL:
+            variant_sum(k, op, &o);
+            break;
         case IR_POOL: {
             const IrWindow *w = &op->u.pool.win;
             double c = op->u.pool.average ? 1.0 / ((double)w->kh * w->kw) : 1.0;

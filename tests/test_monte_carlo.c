@@ -438,6 +438,41 @@ Test(monte_carlo, image_dilated_convs_within_their_standard_errors, .timeout = T
     }
 }
 
+/* conv_transpose and conv_local (neural-tangents' ConvTranspose, ConvLocal)
+ * against finite networks of those layers (finite_conv_variants.c), with the
+ * dilated convs' criterion above: entry by entry within z standard errors
+ * plus an O(L/width) allowance; the same nets with kernels 20 % off must
+ * fail it. Every padding, strides that do not divide, sequences. */
+Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net t { input image(3, 4, 2); conv_transpose(3, 1.4, 0.1, stride=2); relu\n"
+        "  conv_transpose(kh=2, kw=3, sh=1, sw=2, w_std=1.3, b_std=0.2, padding=valid); relu; global_avg_pool; dense(1.2) }",
+        "net c { input sequence(5, 2); conv_transpose(3, 1.4, 0.1, stride=2, padding=circular); erf\n"
+        "  conv_transpose(4, 1.2, stride=3, padding=circular); relu; global_avg_pool; dense(1.1) }",
+        "net l { input image(5, 5, 2); conv(3, 1.3, 0.1); relu; conv_local(3, 1.4, 0.2, stride=2, padding=valid); relu\n"
+        "  conv_local(2, 1.2, 0.1, padding=same); relu; global_avg_pool; dense(1.1) }",
+        "net m { input sequence(7, 2); conv_local(3, 1.4, 0.1, stride=2, padding=circular); relu\n"
+        "  conv_transpose(2, 1.3, 0.1, stride=3); relu; conv(3, 1.2, padding=circular); relu; flatten; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 71 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
+                    i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 71 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
 /* ---- graphs ----------------------------------------------------------------
  * Wide finite graph networks (finite_graph.c) against the analytic graph
  * kernels, on five small graphs with one-hot tags, width 1024, 64 samples.

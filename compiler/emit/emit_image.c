@@ -15,6 +15,7 @@
 #include "kernel_text.h"
 #include "emit_prims.h"
 #include "code.h"
+#include "emit_conv_variants.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
@@ -484,8 +485,8 @@ static size_t plan_segments(Em *e, Segment *segs, size_t cap)
         const IrOp *op = i < net->nops ? &net->ops[i] : NULL;
         SegEnd kind = END_COPY;
         Axis before[2] = {ax[0], ax[1]};
-        if (op && op->kind == IR_POOL) {
-            kind = END_POOL;
+        if (op && (op->kind == IR_POOL || emit_is_conv_variant(op))) {
+            kind = END_POOL; /* conv_transpose, conv_local: emit_conv_variants.c */
         } else if (op && (op->kind == IR_GLOBAL_POOL || op->kind == IR_FLATTEN)) {
             kind = op->kind == IR_FLATTEN ? END_FLATTEN : END_GLOBAL;
         } else if (op) {
@@ -579,7 +580,11 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     e->c.depth--;
     code_line(&e->c, "}");
     double P = (double)(s->he * s->we);
-    if (s->kind == END_POOL) {
+    if (s->kind == END_POOL && emit_is_conv_variant(s->term)) {
+        size_t gh, gw;
+        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw);
+        track_big(e, gh, gw);
+    } else if (s->kind == END_POOL) {
         const IrWindow *w = &s->term->u.pool.win;
         int avg = s->term->u.pool.average;
         track_big(e, s->term->out.h, s->term->out.w);

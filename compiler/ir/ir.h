@@ -41,6 +41,9 @@ typedef enum IrOpKind {
     IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
     IR_FANOUT,      /* branches on copies of the input, then a fan-in (residual is one) */
     IR_ATTENTION,   /* global self-attention over all pixels (IrAttention): mixes every pixel pair */
+    IR_CONV_TRANSPOSE, /* IrConv: Σ'(p,q) = w²/|F| Σ_u Σ̃(p+u−pt, q+u−pt) + b², Σ̃ the input dilated by the
+                        * stride (zero off its grid); circular folds the valid output (ir_conv_variants below) */
+    IR_CONV_LOCAL,     /* IrConv, no weight sharing: Σ'(p,q) = δ_pq·(conv's Σ'(p,p)), bias on the diagonal */
     /* Graph ops (input graph): Σ, Θ are node-pair matrices until the readout. */
     IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
     IR_READOUT,   /* node pairs → graph pair: sum (or mean) over all pairs */
@@ -105,6 +108,10 @@ typedef struct IrConv {
     double w_std, b_std;
     IrWindow win;
     int frozen; /* trainable=false: Θ' = w²/|F| Σ_δ Θ(..) without the + Σ' */
+    /* conv_transpose with padding=circular: the valid output's length along
+     * each axis, folded onto the output (pixel i adds to (i − c) mod n,
+     * c = (fold − n)/2), as neural-tangents does; 0 otherwise. */
+    size_t fold_h, fold_w;
 } IrConv;
 
 typedef struct IrPool {

@@ -14,6 +14,8 @@ const char *ir_op_name(const IrOp *op)
     case IR_DENSE: return "dense";
     case IR_ACT: return op->u.act.def->name;
     case IR_CONV: return "conv";
+    case IR_CONV_TRANSPOSE: return "conv_transpose";
+    case IR_CONV_LOCAL: return "conv_local";
     case IR_POOL: return op->u.pool.average ? "avg_pool" : "sum_pool";
     case IR_GLOBAL_POOL: return op->u.gpool.average ? "global_avg_pool" : "global_sum_pool";
     case IR_FLATTEN: return "flatten";
@@ -74,6 +76,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         break;
     }
     case IR_CONV:
+    case IR_CONV_TRANSPOSE:
+    case IR_CONV_LOCAL:
         window_args(win, sizeof win, &op->u.conv.win);
         snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
                  op->u.conv.frozen ? ", frozen" : "");

@@ -412,6 +412,8 @@ static const LayerRule layer_rules[] = {
     {"dense", lower_dense, 0},
     /* Images: lower_image.c */
     {"conv", lower_conv, 0},
+    {"conv_transpose", lower_conv_transpose, 0}, /* lower_conv_variants.c */
+    {"conv_local", lower_conv_local, 0},
     {"avg_pool", lower_avg_pool, 0},
     {"sum_pool", lower_sum_pool, 0},
     {"global_avg_pool", lower_global_avg_pool, 0},

@@ -99,7 +99,7 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV || op->kind == IR_POOL) {
+        if (op->kind == IR_CONV || op->kind == IR_POOL || op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', which has attention (at %s): nets with attention support dense, "
                     "activations, layer_norm, residual/fanout and global pooling or flatten for now, not "

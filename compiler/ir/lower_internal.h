@@ -131,6 +131,10 @@ int lower_check_image_net(Lower *L);
 /* The image family's check (families.h): image inputs need param ntk. */
 int lower_check_image_family(Lower *L);
 
+/* lower_conv_variants.c */
+int lower_conv_transpose(Lower *L, const Stmt *s);
+int lower_conv_local(Lower *L, const Stmt *s);
+
 /* lower_branch.c */
 int lower_residual(Lower *L, const Stmt *s);
 int lower_fanout(Lower *L, const Stmt *s);

@@ -550,6 +550,95 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
+ * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
+ * lanes, both pixels read with the same tap u:
+ *   conv:      out[m1][m2] = Σ_u in[s·m1 + u − p][s·m2 + u − p]  (zero outside, wrapped when cyc)
+ *   transpose: out[m1][m2] = Σ_u in[(m1 + u − p)/s][(m2 + u − p)/s], the input dilated by s
+ *              (lax.conv_transpose: zero off the grid of multiples of s). */
+NTKC_LEAF int ntkc_cvar_src(int m, int u, int s, int p, int n, int cyc, int transpose)
+{
+    if (transpose) {
+        int j = m + u - p;
+        return j < 0 || j % s != 0 || j / s >= n ? -1 : j / s;
+    }
+    int r = s * m + u - p;
+    if (cyc)
+        return ntkc_wrap(r, n);
+    return r < 0 || r >= n ? -1 : r;
+}
+
+NTKC_LEAF void ntkc_cvar_pair(const double *in, double *out, int *d, int ax, int no, int k, int s, int p, int cyc,
+                              int transpose)
+{
+    int outer = 1, inner = NTKC_LANES, n = d[ax];
+    for (int x = 0; x < ax; x++)
+        outer *= d[x];
+    for (int x = ax + 2; x < 4; x++)
+        inner *= d[x];
+    for (int o = 0; o < outer; o++)
+        for (int m1 = 0; m1 < no; m1++)
+            for (int m2 = 0; m2 < no; m2++) {
+                double *dst = out + (((long)o * no + m1) * no + m2) * inner;
+                for (int e = 0; e < inner; e++)
+                    dst[e] = 0.0;
+                for (int u = 0; u < k; u++) {
+                    int r1 = ntkc_cvar_src(m1, u, s, p, n, cyc, transpose);
+                    int r2 = ntkc_cvar_src(m2, u, s, p, n, cyc, transpose);
+                    if (r1 >= 0 && r2 >= 0)
+                        ntkc_add(dst, in + (((long)o * n + r1) * n + r2) * inner, inner);
+                }
+            }
+    d[ax] = d[ax + 1] = no;
+}
+
+/* One axis of a 4-D array folded circularly onto no entries, as
+ * neural-tangents folds a circular conv_transpose's valid output:
+ * out[m] = Σ_{i ≡ m + c (mod no)} in[i], c = (n − no)/2. */
+NTKC_LEAF void ntkc_fold_axis(const double *in, double *out, int *d, int ax, int no)
+{
+    int outer = 1, inner = NTKC_LANES, n = d[ax], c = (n - no) / 2;
+    for (int x = 0; x < ax; x++)
+        outer *= d[x];
+    for (int x = ax + 1; x < 4; x++)
+        inner *= d[x];
+    for (long e = 0; e < (long)outer * no * inner; e++)
+        out[e] = 0.0;
+    for (int o = 0; o < outer; o++)
+        for (int i = 0; i < n; i++)
+            ntkc_add(out + ((long)o * no + ntkc_wrap(i - c, no)) * inner, in + ((long)o * n + i) * inner, inner);
+    d[ax] = no;
+}
+
+/* The kernel after conv_transpose (transpose = 1) or conv_local (0) of the
+ * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
+ * circular transpose computes the valid output (fh×fw) and folds it, and
+ * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * t1, t2: scratch as large as the largest grid on the way. */
+NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo, int kh,
+                        int kw, int sh, int sw, int pt, int pl, int cyc, int transpose, int fh, int fw, double scale,
+                        double b2, const double *add)
+{
+    int d[4] = {H, H, W, W}, fold = transpose && cyc;
+    ntkc_cvar_pair(X, t1, d, 0, fold ? fh : Ho, kh, sh, pt, cyc, transpose);
+    ntkc_cvar_pair(t1, t2, d, 2, fold ? fw : Wo, kw, sw, pl, cyc, transpose);
+    if (fold) {
+        ntkc_fold_axis(t2, t1, d, 0, Ho);
+        ntkc_fold_axis(t1, t2, d, 1, Ho);
+        ntkc_fold_axis(t2, t1, d, 2, Wo);
+        ntkc_fold_axis(t1, t2, d, 3, Wo);
+    }
+    for (int i = 0; i < Ho; i++)
+        for (int k = 0; k < Ho; k++)
+            for (int j = 0; j < Wo; j++)
+                for (int l = 0; l < Wo; l++) {
+                    long e = ((((long)i * Ho + k) * Wo + j) * Wo + l) * NTKC_LANES;
+                    int keep = transpose || (i == k && j == l);
+                    for (int q = 0; q < NTKC_LANES; q++)
+                        Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);
+                }
+}
+
 /* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */
 NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }
 

@@ -698,6 +698,24 @@ def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[
                          parameterization, trainable))
 
 
+def ConvTranspose(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
+                  padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
+                  dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
+    """Transposed convolution (lax.conv_transpose): ntkc's conv_transpose (_stax_conv.py)."""
+    from ._stax_conv import conv_variant
+    return _triple(conv_variant("transpose", out_chan, filter_shape, strides, padding, W_std, b_std,
+                                dimension_numbers, parameterization, s))
+
+
+def ConvLocal(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
+              padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
+              dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
+    """Locally connected layer, no weight sharing: ntkc's conv_local (_stax_conv.py)."""
+    from ._stax_conv import conv_variant
+    return _triple(conv_variant("local", out_chan, filter_shape, strides, padding, W_std, b_std,
+                                dimension_numbers, parameterization, s))
+
+
 def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
             normalize_edges: bool = False, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
     """Average pooling (strides default 1, the window's full size divides)."""
@@ -946,8 +964,6 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
-ConvTranspose = _missing("ConvTranspose")
-ConvLocal = _missing("ConvLocal")
 ImageResize = _missing("ImageResize")
 Index = _missing("Index")
 DotGeneral = _missing("DotGeneral")

@@ -108,6 +108,11 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_DENSE:
         lay_affine(f, nd, affine_co);
         break;
+    case IR_CONV_TRANSPOSE:
+    case IR_CONV_LOCAL:
+        if (fcv_lay(f, nd, affine_co) != NTKC_OK)
+            return f->err->code;
+        break;
     case IR_POOL:
         nd->win = op->u.pool.win;
         nd->ho = op->out.h, nd->wo = op->out.w;
@@ -320,6 +325,10 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_DENSE:
         forward_affine(f, nd, in);
         break;
+    case IR_CONV_TRANSPOSE:
+    case IR_CONV_LOCAL:
+        fcv_forward(f, nd, in);
+        break;
     case IR_ACT:
         for (size_t e = 0; e < n; e++)
             nd->out[e] = nd->op->u.act.def->phi(nd->op->u.act.def, in[e], nd->op->u.act.p);
@@ -482,6 +491,10 @@ static void backward_node(Fc *f, Node *nd, double *gin)
     case IR_DENSE:
         backward_affine(f, nd, gin);
         return;
+    case IR_CONV_TRANSPOSE:
+    case IR_CONV_LOCAL:
+        fcv_backward(f, nd, gin);
+        return;
     case IR_FANOUT:
         backward_fanout(f, nd, gin);
         return;
@@ -540,6 +553,10 @@ void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
             if (nd->has_b)
                 rng_fill_normal(r, f->params + nd->b_off, nd->co, nd->b_init);
         }
+        if (fcv_is_variant(nd->op)) {
+            rng_fill_normal(r, f->params + nd->w_off, fcv_weights(nd), nd->w_init);
+            rng_fill_normal(r, f->params + nd->b_off, fcv_biases(nd), nd->b_init);
+        }
         if (nd->attn)
             rng_fill_normal(r, f->params + nd->attn->p_off, nd->attn->p_count, 1.0);
         for (size_t b = 0; b < nd->nbr; b++)
@@ -550,7 +567,7 @@ void fconv_init_list(Fc *f, Node *nodes, size_t n, Rng *r)
 static int has_affine(const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_CONV || ops[i].kind == IR_DENSE || ops[i].kind == IR_ATTENTION)
+        if (ops[i].kind == IR_CONV || ops[i].kind == IR_DENSE || ops[i].kind == IR_ATTENTION || fcv_is_variant(&ops[i]))
             return 1;
         if (ops[i].kind == IR_FANOUT)
             for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)

@@ -80,4 +80,15 @@ void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx);
 /* gin = J·gout for the layer norm's (symmetric) Jacobian at the last forward. */
 void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin);
 
+/* finite_conv_variants.c: conv_transpose and conv_local nodes. */
+int fcv_is_variant(const IrOp *op);
+int fcv_lay(Fc *f, Node *nd, size_t co); /* co: output channels, 0 = the width */
+size_t fcv_weights(const Node *nd);
+size_t fcv_biases(const Node *nd);
+void fcv_forward(const Fc *f, Node *nd, const double *in);
+/* From nd->g into the parameters' f->grad and, unless NULL, the input's gin. */
+void fcv_backward(Fc *f, Node *nd, double *gin);
+/* nd->t from the input's tangent tin (NULL: zero) and the parameters' v. */
+void fcv_tangent(const Fc *f, Node *nd, const double *tin, const double *v);
+
 #endif

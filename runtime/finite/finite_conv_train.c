@@ -85,6 +85,10 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         finite_attn_tangent(nd->attn, f->params, nd->in, tin, v, nd->t);
         return;
     }
+    if (fcv_is_variant(nd->op)) { /* finite_conv_variants.c */
+        fcv_tangent(f, nd, tin, v);
+        return;
+    }
     memset(nd->t, 0, n * sizeof *nd->t);
     if (tin == NULL)
         return;
@@ -137,6 +141,9 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
     if (op->kind == IR_ATTENTION)
         return finite_mup_refuse(f->net, op, "muP's scalings of the attention logits and values are not derived "
                                              "here (train attention nets under param ntk)", f->err);
+    if (fcv_is_variant(op))
+        return finite_mup_refuse(f->net, op, "its scalings are not derived yet for conv_transpose and conv_local (train "
+                                             "them under the NTK parameterization)", f->err);
     if (op->kind == IR_CONV || op->kind == IR_DENSE) {
         if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
             return f->err->code;

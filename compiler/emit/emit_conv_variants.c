@@ -1,0 +1,35 @@
+/* conv_transpose and conv_local in the image emitter. Neither maps a plane of
+ * pixel pairs (a fixed offset q − p) to one plane: upsampling spreads an
+ * offset over s of them, and a locally connected layer keeps only offset 0
+ * but reads every tap's same-pixel pairs. So they end a segment as pooling
+ * does and work on the whole pixel-pair arrays, axis pair by axis pair
+ * (ntkc_cvar4 in compiler/kernel_c/image_runtime.c):
+ *   Σ' = w²/|F|·K(Σ) + b²,  Θ' = w²/|F|·K(Θ) + Σ'
+ * with K the conv (or transposed conv) of both pixels by the same tap, and
+ * for conv_local every pair of different pixels zero, bias included
+ * (neural-tangents' _conv_kernel_full_spatial_unshared). */
+#include "emit_conv_variants.h"
+
+#include <stdio.h>
+
+int emit_is_conv_variant(const IrOp *op) { return op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL; }
+
+void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, size_t *gw)
+{
+    const IrConv *cv = &op->u.conv;
+    const IrWindow *win = &cv->win;
+    int transpose = op->kind == IR_CONV_TRANSPOSE, cyc = win->pad == IR_PAD_CIRCULAR;
+    size_t fh = transpose && cyc ? cv->fold_h : 0, fw = transpose && cyc ? cv->fold_w : 0;
+    size_t mh = fh > op->out.h ? fh : op->out.h, mw = fw > op->out.w ? fw : op->out.w;
+    *gh = mh > h ? mh : h;
+    *gw = mw > w ? mw : w;
+    double scale = cv->w_std * cv->w_std / ((double)win->kh * win->kw);
+    char args[256];
+    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %zu, %zu, %s", h, w, op->out.h,
+             op->out.w, win->kh, win->kw, win->sh, win->sw, win->pt, win->pl, cyc, transpose, fh, fw,
+             code_lit(scale).s);
+    code_line(c, "/* %s %dx%d stride %dx%d, line %d */", transpose ? "conv_transpose" : "conv_local", win->kh, win->kw,
+              win->sh, win->sw, op->pos.line);
+    code_line(c, "ntkc_cvar4(bS, inS, t1, t2, %s, %s, (const double *)0);", args, code_lit(cv->b_std * cv->b_std).s);
+    code_line(c, "ntkc_cvar4(bT, inT, t1, t2, %s, 0.0, inS);", args);
+}

@@ -580,6 +580,20 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
+ * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
+ * lanes, both pixels read with the same tap u:
+ *   conv:      out[m1][m2] = Σ_u in[s·m1 + u − p][s·m2 + u − p]  (zero outside, wrapped when cyc)
+ *   transpose: out[m1][m2] = Σ_u in[(m1 + u − p)/s][(m2 + u − p)/s], the input dilated by s
+ *              (lax.conv_transpose: zero off the grid of multiples of s). */
+/* One axis of a 4-D array folded circularly onto no entries, as
+ * neural-tangents folds a circular conv_transpose's valid output:
+ * out[m] = Σ_{i ≡ m + c (mod no)} in[i], c = (n − no)/2. */
+/* The kernel after conv_transpose (transpose = 1) or conv_local (0) of the
+ * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
+ * circular transpose computes the valid output (fh×fw) and folds it, and
+ * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * t1, t2: scratch as large as the largest grid on the way. */
 /* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */
 NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }
 

@@ -566,7 +566,9 @@ static void attention_compare(const char *name, const char *which, const double 
                   err, tol, err / sef, sef, norm);
 }
 
-static void attention_check(const char *attn, unsigned long long seed)
+/* masked: the inputs are padded to lengths 5, 3, 4, 2 (ntkc_mask_lengths:
+ * NaN in every channel of a padded token), which both sides leave out. */
+static void attention_check_padded(const char *attn, unsigned long long seed, int masked)
 {
     char src[512];
     snprintf(src, sizeof src,
@@ -581,6 +583,9 @@ static void attention_check(const char *attn, unsigned long long seed)
     fill_random(x, ATT_N * d, seed);
     double s[ATT_N * ATT_N], t[ATT_N * ATT_N], bs[BATCHES][ATT_N * ATT_N], bt[BATCHES][ATT_N * ATT_N];
     ntkc_error err = {0};
+    const double lengths[ATT_N] = {5, 3, 4, 2};
+    if (masked)
+        cr_assert_eq(ntkc_mask_lengths(net, ATT_N, x, d, lengths, &err), 0, "%s", err.message);
     cr_assert_eq(ntkc_kernel(net, ATT_N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(ir->family, IR_FAMILY_ATTENTION);
     for (int k = 0; k < BATCHES; k++) {
@@ -593,6 +598,8 @@ static void attention_check(const char *attn, unsigned long long seed)
     ntkc_net_free(net);
 }
 
+static void attention_check(const char *attn, unsigned long long seed) { attention_check_padded(attn, seed, 0); }
+
 Test(monte_carlo, attention_softmax, .timeout = TIMEOUT(60)) { attention_check("heads=2, w_q=1.5, b_std=0.2", 1); }
 Test(monte_carlo, attention_identity, .timeout = TIMEOUT(60)) { attention_check("mechanism=identity, w_q=0.8, w_out=1.2", 2); }
 Test(monte_carlo, attention_abs, .timeout = TIMEOUT(60)) { attention_check("mechanism=abs, w_k=0.7, w_v=1.3", 3); }
@@ -600,4 +607,33 @@ Test(monte_carlo, attention_relu, .timeout = TIMEOUT(60)) { attention_check("mec
 Test(monte_carlo, attention_sqrt_identity, .timeout = TIMEOUT(60))
 {
     attention_check("scaling=sqrt, mechanism=identity, heads=16, w_q=0.6, w_k=0.9", 5);
+}
+
+/* Variable-length inputs (docs/attention.md, "Masking"): padded keys out of
+ * the softmax, padded tokens zeroed after every layer, global_avg_pool over
+ * the valid tokens; and positional embeddings (trainable, zero at padding). */
+Test(monte_carlo, attention_masked_softmax, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("heads=2, w_q=1.5, b_std=0.2", 11, 1);
+}
+Test(monte_carlo, attention_masked_sqrt_identity, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, w_q=0.6, w_k=0.9", 12, 1);
+}
+Test(monte_carlo, attention_pos_sum, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("w_q=1.5, pos_emb=sum, w_pos=0.8, b_std=0.1", 13, 1);
+}
+Test(monte_carlo, attention_pos_concat_values, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("mechanism=identity, w_q=0.8, pos_emb=concat, pos_channels=0.5, w_pos=1.2, val_pos_emb=1", 14,
+                           1);
+}
+Test(monte_carlo, attention_pos_sqrt_concat, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, pos_emb=concat, w_pos=0.9", 15, 1);
+}
+Test(monte_carlo, attention_pos_sqrt_sum, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, pos_emb=sum, w_pos=0.7", 16, 0);
 }

@@ -1,6 +1,5 @@
 #include "masks.h"
 
-#include <stdio.h>
 
 static int check_mask(const ntkc_net *net, const NpyArray *m, const NpyArray *x, const char *path,
                       const char *x_path, ntkc_error *err)
@@ -41,10 +40,10 @@ int apply_mask_file(const ntkc_net *net, NpyArray *x, const char *x_path, const 
     if (rc == 0) {
         rc = mask_path ? ntkc_mask_inputs(net, x->shape[0], x->data, x->shape[1], m.data, err)
                        : ntkc_mask_lengths(net, x->shape[0], x->data, x->shape[1], m.data, err);
-        if (rc == 1) { /* the library's message, about this file */
-            char msg[sizeof err->message];
-            snprintf(msg, sizeof msg, "%s", err->message);
-            err_file(err, path, "%s", msg);
+        if (rc == NTKC_EUSER) { /* the library's message, about this file */
+            ntkc_error named = {0};
+            err_file(&named, path, "%s", err->message);
+            *err = named;
         }
     }
     npy_free(&m);

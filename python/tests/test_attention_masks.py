@@ -105,6 +105,47 @@ class AgainstReference(unittest.TestCase):
         print(f"\nmasked attention kernels vs attention_reference.py: max relative difference {worst:.2e}")
 
 
+class PythonApi(unittest.TestCase):
+    def test_net_kernel_with_masks_equals_the_cli(self) -> None:
+        import ntkc as ntkc_py
+        rng = np.random.default_rng(11)
+        x1, x2 = rng.standard_normal((4, 5, 3)), rng.standard_normal((3, 5, 3))
+        m1 = np.arange(5)[None, :] >= LENGTHS1[:, None]
+        m2 = np.arange(5)[None, :] >= LENGTHS2[:, None]
+        text = NETS["linear relu/abs, pos_emb sum and concat, val_pos_emb"]
+        net = ntkc_py.Net(text)
+        py = net.kernel(x1, x2, mask=m1, mask2=m2)
+        with Scratch() as s:
+            path = s.file("net.ntk")
+            with open(path, "w") as f:
+                f.write(text)
+            cli = ntkc(s, path, [s.save("a.npy", x1), s.save("b.npy", x2)],
+                       ["--mask", s.save("m1.npy", m1), "--mask2", s.save("m2.npy", m2)])
+        self.assertTrue(np.array_equal(py.nngp, cli[0]) and np.array_equal(py.ntk, cli[1]))
+        self.assertFalse(np.isnan(x1).any())  # the caller's arrays are not marked
+        with self.assertRaises(ntkc_py.Error) as e:
+            net.kernel(x1, mask=np.ones((4, 5)))
+        self.assertIn("every position is masked", str(e.exception))
+
+
+class Predict(unittest.TestCase):
+    def test_predict_with_lengths_is_regression_on_the_masked_kernels(self) -> None:
+        rng = np.random.default_rng(10)
+        x, xt, y = rng.standard_normal((4, 5, 3)), rng.standard_normal((3, 5, 3)), rng.standard_normal((4, 2))
+        with Scratch() as s:
+            net = s.file("net.ntk")
+            with open(net, "w") as f:
+                f.write(NETS["pre-LN transformer, softmax"])
+            a, b, l1, l2 = s.save("x.npy", x), s.save("xt.npy", xt), s.save("l1.npy", LENGTHS1), s.save("l2.npy", LENGTHS2)
+            r = run_cli(["predict", net, "--train", a, "--targets", s.save("y.npy", y), "--test", b,
+                         "--mean", s.file("m.npy"), "--lengths-train", l1, "--lengths-test", l2, "--quiet"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            _, ktt = ntkc(s, net, [a], ["--lengths", l1])
+            _, kst = ntkc(s, net, [b, a], ["--lengths", l2, "--lengths2", l1])
+            mean = np.load(s.file("m.npy"))
+        self.assertLess(rel(mean, kst @ np.linalg.solve(ktt, y)), 1e-8)
+
+
 class Identities(unittest.TestCase):
     def test_padding_values_change_nothing_bit_for_bit(self) -> None:
         rng = np.random.default_rng(8)

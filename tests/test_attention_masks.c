@@ -8,6 +8,7 @@
  * tests/test_monte_carlo.c (attention_masked_*, attention_pos_*). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ntkc.h"
@@ -120,4 +121,35 @@ Test(attention_masks, bad_masks_are_refused_by_name)
     for (size_t e = 0; e < N * D; e++) /* nothing marked by the refusals */
         cr_assert(!isnan(x[e]));
     ntkc_net_free(net);
+}
+
+/* Convolutions and local pooling in nets with attention (full position-pair
+ * matrices, attn_runtime.c) against the image family's plane kernels: a
+ * residual attention with w_v = 0 adds nothing, so the two nets' kernels are
+ * equal up to rounding. */
+static void same_as_image_net(const char *layers)
+{
+    char img[512], att[600];
+    snprintf(img, sizeof img, "net i { input image(4, 3, 2); %s; flatten; dense(1.0) }", layers);
+    snprintf(att, sizeof att, "net a { input image(4, 3, 2); %s; residual { attention(w_v=0) }; flatten; dense(1.0) }",
+             layers);
+    ntkc_net *ni = compile_or_fail(img, NTKC_BACKEND_TCC), *na = compile_or_fail(att, NTKC_BACKEND_TCC);
+    double x[N * 24], s1[N * N], t1[N * N], s2[N * N], t2[N * N];
+    fill_random(x, N * 24, 6);
+    ntkc_error err = {0};
+    cr_assert_eq(ntkc_kernel(ni, N, x, 0, NULL, 24, s1, t1, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(na, N, x, 0, NULL, 24, s2, t2, NULL, &err), 0, "%s", err.message);
+    for (size_t e = 0; e < N * N; e++) {
+        cr_expect_float_eq(s2[e], s1[e], 1e-13 * fabs(s1[e]) + 1e-300, "%s NNGP[%zu]", layers, e);
+        cr_expect_float_eq(t2[e], t1[e], 1e-13 * fabs(t1[e]) + 1e-300, "%s NTK[%zu]", layers, e);
+    }
+    ntkc_net_free(ni);
+    ntkc_net_free(na);
+}
+
+Test(attention_masks, conv_and_pooling_equal_the_image_family)
+{
+    same_as_image_net("conv(3, 1.2, 0.1); relu; conv(2, 1.1, 0.2, dilation=2)");
+    same_as_image_net("conv(3, 1.2, 0.1, padding=circular); erf; avg_pool(3, stride=1, padding=same)");
+    same_as_image_net("conv(3, 1.2); sum_pool(2, stride=1, padding=same); layer_norm; relu");
 }

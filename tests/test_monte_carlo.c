@@ -568,6 +568,8 @@ static void attention_compare(const char *name, const char *which, const double 
 
 /* masked: the inputs are padded to lengths 5, 3, 4, 2 (ntkc_mask_lengths:
  * NaN in every channel of a padded token), which both sides leave out. */
+static void attention_check_net(const char *src, const char *attn, unsigned long long seed, int masked);
+
 static void attention_check_padded(const char *attn, unsigned long long seed, int masked)
 {
     char src[512];
@@ -576,6 +578,11 @@ static void attention_check_padded(const char *attn, unsigned long long seed, in
              "  residual { layer_norm; attention(%s) }\n"
              "  relu; global_avg_pool; dense(1.1) }",
              attn);
+    attention_check_net(src, attn, seed, masked);
+}
+
+static void attention_check_net(const char *src, const char *attn, unsigned long long seed, int masked)
+{
     ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
     const IrNet *ir = ntkc_net_ir(net);
     size_t d = ir->input.dim;
@@ -636,4 +643,13 @@ Test(monte_carlo, attention_pos_sqrt_concat, .timeout = TIMEOUT(60))
 Test(monte_carlo, attention_pos_sqrt_sum, .timeout = TIMEOUT(60))
 {
     attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, pos_emb=sum, w_pos=0.7", 16, 0);
+}
+/* Convolution and pooling that keep the grid, on padded inputs: masked
+ * tokens read as zeros, and the window still divides by its full size. */
+Test(monte_carlo, attention_masked_conv_pool, .timeout = TIMEOUT(60))
+{
+    attention_check_net("net a { input sequence(5, 3); conv(3, 1.2, 0.1)\n"
+                        "  residual { layer_norm; attention(heads=2, w_q=1.5, pos_emb=sum) }\n"
+                        "  avg_pool(2, stride=1, padding=same); relu; conv(2, 1.1, 0.1); global_avg_pool; dense(1.1) }",
+                        "conv, attention, avg_pool, conv", 17, 1);
 }

@@ -207,6 +207,16 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     e->prep += e->P * e->P;
 }
 
+/* The window of a conv or pool that keeps the grid (lowering checked it),
+ * as the geometry array ntkc_m_tap reads: its name. */
+static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
+{
+    snprintf(name, size, "ntkc_g%zu", e->nparams++);
+    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name,
+              e->net->input.h, e->net->input.w, w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
+    return name;
+}
+
 /* Emits ops until one reduces the pixels to a vector: *stop is its index
  * (n when none does). */
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop)
@@ -240,6 +250,21 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         case IR_ATTENTION:
             emit_mat_attention(e, op, *S, *T);
             break;
+        case IR_CONV:
+            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, pl[0]); /* conv, line %d */", *S, *T,
+                      window_def(e, &op->u.conv.win, name, sizeof name),
+                      code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
+                      op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        case IR_POOL: {
+            double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
+            code_line(&e->c, "ntkc_m_pool(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
+                      window_def(e, &op->u.pool.win, name, sizeof name), code_lit(c).s,
+                      op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        }
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;

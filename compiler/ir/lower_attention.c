@@ -113,11 +113,12 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV || op->kind == IR_POOL) {
+        const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : op->kind == IR_POOL ? &op->u.pool.win : NULL;
+        if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', which has attention (at %s): nets with attention support dense, "
-                    "activations, layer_norm, residual/fanout and global pooling or flatten for now, not "
-                    "convolutions or local pooling",
+                    "'%s' in net '%s', which has attention (at %s): in nets with attention, convolutions and "
+                    "local pooling must keep the grid (stride 1, padding same or circular): attention holds "
+                    "every pair of the input's positions",
                     ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
             return 0;
         }

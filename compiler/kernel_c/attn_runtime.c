@@ -91,6 +91,73 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
     }
 }
 
+/* Convolution and pooling windows that keep the grid (stride 1, padding
+ * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
+ * position tap (u, v) of output position o reads, or -1 outside the image. */
+NTKC_FN int ntkc_m_tap(const int *g, int o, int u, int v)
+{
+    int y = o / g[1] + u * g[6] - g[4], x = o % g[1] + v * g[7] - g[5];
+    if (g[8]) {
+        y = ((y % g[0]) + g[0]) % g[0];
+        x = ((x % g[1]) + g[1]) % g[1];
+    }
+    return y < 0 || y >= g[0] || x < 0 || x >= g[1] ? -1 : y * g[1] + x;
+}
+
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ. tmp: 2·P² scratch. */
+NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b2, double *tmp)
+{
+    int P = g[0] * g[1], n = P * P, F = g[2] * g[3];
+    double *S0 = tmp, *T0 = tmp + n;
+    ntkc_m_copy(S0, S, n);
+    ntkc_m_copy(T0, T, n);
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double s = 0.0, t = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]), b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
+                if (a >= 0 && b >= 0)
+                    s += S0[a * P + b], t += T0[a * P + b];
+            }
+            S[p * P + q] = w2 * s / F + b2;
+            T[p * P + q] = S[p * P + q] + w2 * t / F;
+        }
+}
+
+/* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
+ * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
+ * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
+NTKC_FN void ntkc_m_pool1(double *M, const int *g, double c, double *tmp)
+{
+    int P = g[0] * g[1], F = g[2] * g[3];
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]);
+                r += a >= 0 ? M[a * P + q] : 0.0;
+            }
+            tmp[p * P + q] = r;
+        }
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
+                r += b >= 0 ? tmp[p * P + b] : 0.0;
+            }
+            M[p * P + q] = c * r;
+        }
+}
+
+NTKC_FN void ntkc_m_pool(double *S, double *T, const int *g, double c, double *tmp)
+{
+    ntkc_m_pool1(S, g, c, tmp);
+    ntkc_m_pool1(T, g, c, tmp);
+}
+
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
 NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {

@@ -50,6 +50,19 @@ NETS = {
         attention(scaling=sqrt, mechanism=identity, pos_emb=sum, w_pos=0.6, val_pos_emb=1)
         global_avg_pool
         dense(1.0, 0.0) }""",
+    "conv, sqrt identity, erf": """net t { input sequence(5, 3)
+        conv(3, 1.2, 0.1)
+        attention(scaling=sqrt, mechanism=identity, w_q=0.8, w_k=1.0, w_v=1.1, w_out=0.9, b_std=0.1)
+        erf
+        dense(1.0, 0.1)
+        global_avg_pool
+        dense(1.0, 0.0) }""",
+    "even conv, softmax with pos_emb sum, conv MLP": """net t { input sequence(5, 3)
+        conv(2, 1.2, 0.1)
+        residual { layer_norm; attention(w_q=1.5, b_std=0.2, pos_emb=sum) }
+        residual { layer_norm; conv(3, 1.3, 0.1); relu; dense(1.0, 0.0) }
+        global_avg_pool
+        dense(1.0, 0.0) }""",
     "linear identity, relu": """net t { input sequence(5, 3)
         dense(1.0, 0.0)
         attention(scaling=linear, mechanism=identity, w_q=0.5, b_std=0.3)

@@ -153,3 +153,25 @@ Test(attention_masks, conv_and_pooling_equal_the_image_family)
     same_as_image_net("conv(3, 1.2, 0.1, padding=circular); erf; avg_pool(3, stride=1, padding=same)");
     same_as_image_net("conv(3, 1.2); sum_pool(2, stride=1, padding=same); layer_norm; relu");
 }
+
+static void not_compiled(const char *attn, const char *words)
+{
+    char src[300];
+    snprintf(src, sizeof src, "net t { input sequence(6, 3); %s; global_avg_pool; dense(1.0) }", attn);
+    ntkc_error err = {0};
+    ntkc_net *net = ntkc_compile_string(src, "t.ntk", NULL, &err);
+    cr_expect_null(net, "%s compiled", src);
+    cr_expect(strstr(err.message, words) != NULL, "'%s' lacks '%s'", err.message, words);
+    ntkc_net_free(net);
+}
+
+Test(attention_masks, options_that_do_not_fit_are_refused_by_name)
+{
+    not_compiled("dense(1.0); attention(pos_channels=2)", "pos_channels applies to pos_emb=concat only");
+    not_compiled("dense(1.0); attention(pos_emb=sum, pos_channels=2)", "pos_channels applies to pos_emb=concat");
+    not_compiled("dense(1.0); attention(w_pos=2)", "w_pos needs positional embeddings");
+    not_compiled("dense(1.0); attention(val_pos_emb=1)", "val_pos_emb needs positional embeddings");
+    not_compiled("conv(2, stride=2); attention()", "must keep the grid (stride 1, padding same or circular)");
+    not_compiled("conv(3, padding=valid); attention()", "must keep the grid");
+    not_compiled("dense(1.0); attention(); avg_pool(2)", "must keep the grid");
+}

@@ -133,10 +133,14 @@ typedef void (*ntkc_m_entry_fn)(const double *x1, const double *x2, const double
 /* The padding mask of an input (NHWC, C channels): m[p] = 0 when position p
  * is padding, 1 otherwise. The library marks padding by NaN in every channel
  * of the position (neural-tangents' mask_constant = NaN; ntkc_mask_inputs). */
-NTKC_FN void ntkc_m_mask(const double *x, int P, int C, double *m)
+NTKC_FN int ntkc_m_mask(const double *x, int P, int C, double *m)
 {
-    for (int p = 0; p < P; p++)
+    int padded = 0;
+    for (int p = 0; p < P; p++) {
         m[p] = x[(size_t)p * C] == x[(size_t)p * C] ? 1.0 : 0.0;
+        padded += m[p] == 0.0;
+    }
+    return padded;
 }
 
 /* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0; padding
@@ -392,7 +396,7 @@ NTKC_FN size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, 
     return bad;
 }
 #else /* the library's optimised copies */
-void ntkc_m_mask(const double *x, int P, int C, double *m);
+int ntkc_m_mask(const double *x, int P, int C, double *m);
 void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2, double *S, double *T);
 void ntkc_m_remask(double *S, double *T, int P, const double *m1, const double *m2);
 void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
@@ -436,67 +440,80 @@ static void ntkcnet_transformer_entry(const double *x1, const double *x2, const 
     for (int k = 0; k < 6; k++)
         pl[k] = ws + k * (size_t)NTKC_PP;
     (void)v1, (void)v2, (void)fill;
-    ntkc_m_mask(x1, NTKC_P, 8, m1);
-    ntkc_m_mask(x2, NTKC_P, 8, m2);
+    int pad = ntkc_m_mask(x1, NTKC_P, 8, m1) + ntkc_m_mask(x2, NTKC_P, 8, m2);
     ntkc_m_load(x1, x2, NTKC_P, 8, m1, m2, pl[2], pl[3]);
     ntkc_m_dense(pl[2], pl[3], NTKC_PP, 1.0, 0.0); /* dense, line 12 */
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 0, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 0, v2 + 0, 9.9999999999999998e-13); /* layer_norm, line 14 */
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     if (fill) /* attention, line 14: the weights A_x */
         ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, 1.0, 0.0, m1, fill + 16);
     ntkc_m_attn_linear(v1 + 16, v2 + 16, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 272, pl[4], NTKC_P);
     ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 272, v2 + 272, 9.9999999999999998e-13); /* layer_norm, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     if (fill)
         ntkc_m_fill_diag(fill + 288, pl[4], NTKC_P);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 288, v2 + 288); /* line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 304, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 304, v2 + 304, 9.9999999999999998e-13); /* layer_norm, line 14 */
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     if (fill) /* attention, line 14: the weights A_x */
         ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, 1.0, 0.0, m1, fill + 320);
     ntkc_m_attn_linear(v1 + 320, v2 + 320, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 576, pl[4], NTKC_P);
     ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 576, v2 + 576, 9.9999999999999998e-13); /* layer_norm, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     if (fill)
         ntkc_m_fill_diag(fill + 592, pl[4], NTKC_P);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 592, v2 + 592); /* line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
-    ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 608, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 608, v2 + 608, 9.9999999999999998e-13); /* layer_norm, line 17 */
-    ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     ntkc_m_global(pl[2], pl[3], NTKC_P, 1, m1, m2, &s, &t); /* global_avg_pool, line 18 */
     s = 1.0 * s + 0.0, t = 1.0 * t + s; /* dense, line 19 */
     out[0] = s, out[1] = t;

@@ -172,7 +172,8 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
 /* After a layer: padded positions back to 0 (their kernel rows and columns). */
 static void emit_remask(Ea *e, int S, int T)
 {
-    code_line(&e->c, "ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
+    code_line(&e->c, "if (pad)");
+    code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
 }
 
 /* Before an activation or layer_norm: the prep run records Σ(p, p). */
@@ -359,8 +360,8 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     size_t stop = net->nops;
-    code_line(&e.c, "ntkc_m_mask(x1, NTKC_P, %zu, m1);", net->input.c);
-    code_line(&e.c, "ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c);
+    code_line(&e.c, "int pad = ntkc_m_mask(x1, NTKC_P, %zu, m1) + ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c,
+              net->input.c);
     code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == DIAG_OK && stop == net->nops)

@@ -35,10 +35,14 @@ NTKC_FN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n
 /* The padding mask of an input (NHWC, C channels): m[p] = 0 when position p
  * is padding, 1 otherwise. The library marks padding by NaN in every channel
  * of the position (neural-tangents' mask_constant = NaN; ntkc_mask_inputs). */
-NTKC_FN void ntkc_m_mask(const double *x, int P, int C, double *m)
+NTKC_FN int ntkc_m_mask(const double *x, int P, int C, double *m)
 {
-    for (int p = 0; p < P; p++)
+    int padded = 0;
+    for (int p = 0; p < P; p++) {
         m[p] = x[(size_t)p * C] == x[(size_t)p * C] ? 1.0 : 0.0;
+        padded += m[p] == 0.0;
+    }
+    return padded;
 }
 
 /* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0; padding

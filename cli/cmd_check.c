@@ -9,9 +9,11 @@
 #include "data.h"
 #include "ntkc_tool.h"
 #include "graph_inputs.h"
+#include "masks.h"
 
 static const char help[] =
     "usage: ntkc check NET.ntk X.npy [--width W] [--samples S] [--seed N] [--net NAME] [--tol T]\n"
+    "                  [--mask M.npy | --lengths L.npy]\n"
     "\n"
     "Samples S finite networks of hidden width W (default 1024 and 32; for\n"
     "image nets W channels, and the NNGP averages W readout units) in the\n"
@@ -20,7 +22,8 @@ static const char help[] =
     "of each against the analytic kernel. The Monte Carlo error shrinks like\n"
     "1/sqrt(W·S). With --tol, exits 1 when either error exceeds T.\n"
     "For a graph net (input graph(F)), X is a graph file and the finite\n"
-    "networks are graph networks of hidden width W.\n";
+    "networks are graph networks of hidden width W. --mask/--lengths: padding of\n"
+    "variable-length inputs (nets with attention), as for ntkc kernel.\n";
 
 static double relative_error(const double *approx, const double *exact, size_t count)
 {
@@ -40,11 +43,13 @@ static int alloc_kernels(size_t n, double **k, ntkc_error *err)
     return *k ? 0 : err->code;
 }
 
-static int matrix_kernels(ntkc_net *net, const char *path, const ntkc_finite_options *fo, size_t *n, double **k,
-                          ntkc_error *err)
+static int matrix_kernels(ntkc_net *net, const char *path, const char *const pad[2], const ntkc_finite_options *fo,
+                          size_t *n, double **k, ntkc_error *err)
 {
     NpyArray x = {0};
     int rc = load_net_inputs(net, path, &x, err);
+    if (rc == 0)
+        rc = apply_mask_file(net, &x, path, pad[0], pad[1], err);
     size_t d = x.shape[1];
     *n = x.shape[0];
     if (rc == 0)
@@ -57,9 +62,13 @@ static int matrix_kernels(ntkc_net *net, const char *path, const ntkc_finite_opt
     return rc;
 }
 
-static int graph_kernels(ntkc_net *net, const char *path, const ntkc_finite_options *fo, size_t *n, double **k,
-                         ntkc_error *err)
+static int graph_kernels(ntkc_net *net, const char *path, const char *const pad[2], const ntkc_finite_options *fo,
+                         size_t *n, double **k, ntkc_error *err)
 {
+    if (pad[0] || pad[1]) {
+        err_user(err, "net '%s' takes graphs: masks and lengths are for sequences and images", ntkc_net_name(net));
+        return err->code;
+    }
     ntkc_graphs *g = load_graphs(path, net, 0, err);
     if (g == NULL)
         return err->code;
@@ -75,6 +84,7 @@ static int graph_kernels(ntkc_net *net, const char *path, const ntkc_finite_opti
 
 typedef struct CheckArgs {
     const char *width, *samples, *seed, *net_name, *tol;
+    const char *pad[2]; /* --mask, --lengths */
 } CheckArgs;
 
 static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
@@ -85,6 +95,10 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     double tol = a->tol ? args_positive_real("check", "--tol", a->tol) : INFINITY;
     if (width < 0 || samples < 0 || seed < 0 || tol < 0)
         return 1;
+    if (a->pad[0] && a->pad[1]) {
+        err_user(err, "give --mask or --lengths, not both");
+        return err->code;
+    }
     ntkc_compile_options copts = {.net_name = a->net_name};
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
     if (net == NULL)
@@ -92,7 +106,8 @@ static int run(const Args *args, const CheckArgs *a, ntkc_error *err)
     ntkc_finite_options fo = {.width = (size_t)width, .samples = (size_t)samples, .seed = (unsigned long long)seed};
     size_t n = 0;
     double *k = NULL;
-    int rc = (ntkc_net_takes_graphs(net) ? graph_kernels : matrix_kernels)(net, args->positional[1], &fo, &n, &k, err);
+    int rc = (ntkc_net_takes_graphs(net) ? graph_kernels : matrix_kernels)(net, args->positional[1], a->pad, &fo, &n,
+                                                                                  &k, err);
     if (rc == 0) {
         double e_nngp = relative_error(k + 2 * n * n, k, n * n);
         double e_ntk = relative_error(k + 3 * n * n, k + n * n, n * n);
@@ -110,7 +125,8 @@ int cmd_check(int argc, char **argv)
 {
     CheckArgs a = {0};
     const OptSpec specs[] = {{"--width", 1, &a.width}, {"--samples", 1, &a.samples}, {"--seed", 1, &a.seed},
-                             {"--net", 1, &a.net_name}, {"--tol", 1, &a.tol},       {NULL, 0, NULL}};
+                             {"--net", 1, &a.net_name}, {"--tol", 1, &a.tol},
+                             {"--mask", 1, &a.pad[0]},  {"--lengths", 1, &a.pad[1]}, {NULL, 0, NULL}};
     Args args;
     if (args_parse("check", argc, argv, specs, &args) != 0)
         return 1;

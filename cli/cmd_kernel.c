@@ -8,11 +8,13 @@
 #include "proc_limits.h"
 #include "data.h"
 #include "kernel_inputs.h"
+#include "masks.h"
 #include "ntkc_tool.h"
 #include "progress.h"
 
 static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
+    "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
     "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
@@ -23,7 +25,13 @@ static const char help[] =
     "\n"
     "When the net declares 'input graph(F)', X1 and X2 are graph files in the\n"
     "GIN/GNTK text format instead (README, \"Graphs\") and the kernels are\n"
-    "between their graphs.\n";
+    "between their graphs.\n"
+    "\n"
+    "Variable-length sequences (nets with attention): --mask gives X1's padding,\n"
+    "an (n, L) array (images: (n, H, W)) with 1 (true) at padded positions and 0\n"
+    "elsewhere, as neural-tangents' masks; --lengths an (n,) array of lengths\n"
+    "(positions from the length on are padding). --mask2/--lengths2 for X2.\n"
+    "Padded values are ignored: the kernels do not depend on them.\n";
 
 /* Entries computed between two releases of the output pages written so far:
  * about 8 MB of each output, and some 50 MB of pages touched. */
@@ -50,6 +58,7 @@ static int stream_progress(void *ctx, size_t done, size_t total)
 
 typedef struct KernelArgs {
     const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
+    const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h) */
     double compile_seconds;
 } KernelArgs;
 
@@ -123,10 +132,16 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (threads < 0)
         return 1;
     const char *inputs[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
-    const char *read[3] = {inputs[0], inputs[1], args->positional[0]}; /* the net file too */
-    if ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
-        (a->nngp && check_output_not_input(a->nngp, read, 3, err)))
+    const char *read[7] = {inputs[0], inputs[1], args->positional[0], /* the net file too */
+                           a->mask[0], a->mask[1], a->lengths[0], a->lengths[1]};
+    if ((a->ntk && check_output_not_input(a->ntk, read, 7, err)) ||
+        (a->nngp && check_output_not_input(a->nngp, read, 7, err)))
         return err->code;
+    for (int k = 0; k < 2; k++)
+        if (a->mask[k] && a->lengths[k]) {
+            err_user(err, "give --mask%s or --lengths%s, not both", k ? "2" : "", k ? "2" : "");
+            return err->code;
+        }
     if (a->ntk && a->nngp && npy_same_file(a->ntk, a->nngp)) {
         err_user(err, "--ntk and --nngp name the same file %s%s%s%s", a->ntk, strcmp(a->ntk, a->nngp) ? " (as " : "",
                   strcmp(a->ntk, a->nngp) ? a->nngp : "", strcmp(a->ntk, a->nngp) ? ")" : "");
@@ -144,6 +159,12 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     KernelInputs in = {0};
     int rc = kernel_inputs_load(net, inputs, a->quiet != NULL, &in, err);
     if (rc == 0)
+        rc = apply_mask_file(net, &in.x1, inputs[0], a->mask[0], a->lengths[0], err);
+    if (rc == 0 && (a->mask[1] || a->lengths[1]) && !in.second)
+        err_user(err, "--mask2/--lengths2 need a second input X2.npy"), rc = err->code;
+    if (rc == 0 && in.second)
+        rc = apply_mask_file(net, &in.x2, inputs[1], a->mask[1], a->lengths[1], err);
+    if (rc == 0)
         rc = compute_and_write(net, &in, a, (int)threads, err);
     kernel_inputs_free(&in);
     ntkc_net_free(net);
@@ -155,6 +176,8 @@ int cmd_kernel(int argc, char **argv)
     KernelArgs a = {0};
     const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp}, {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--quiet", 0, &a.quiet},
+                             {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
+                             {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
                              {NULL, 0, NULL}};
     Args args;
     if (args_parse("kernel", argc, argv, specs, &args) != 0)

@@ -26,6 +26,8 @@ static const char help[] =
     "                    [--threads N] [--quiet] [--train-mean P.npy]\n"
     "                    [--fx0-train F.npy] [--fx0-test G.npy] [--loss mse|xent]\n"
     "                    [--momentum MU] [--learning-rate ETA]\n"
+    "                    [--mask-train M.npy | --lengths-train L.npy]\n"
+    "                    [--mask-test Mt.npy | --lengths-test Lt.npy]\n"
     "       ntkc predict --k-train Ktt.npy --k-test Kst.npy ... (ntkc predict --k-train\n"
     "                    --help: prediction from precomputed kernels)\n"
     "       ntkc predict GRAPHNET.ntk --train train.txt [--targets Y.npy] --test test.txt\n"
@@ -50,6 +52,11 @@ static const char help[] =
     "                         scored (accuracy, MSE) when all are training classes\n"
     "  --test Xt.npy          (m, d) test inputs, shaped like X (a graph file for a\n"
     "                         graph net)\n"
+    "  --mask-train M.npy     variable-length inputs (nets with attention): X's\n"
+    "                         padding, (n, L) (images (n, H, W)), 1 (true) at padded\n"
+    "                         positions, 0 elsewhere; --lengths-train L.npy: (n,)\n"
+    "                         lengths instead (positions from the length on padded)\n"
+    "  --mask-test Mt.npy, --lengths-test Lt.npy   the same for Xt\n"
     "  --time T[,T...]        training times >= 0, comma-separated; inf (the\n"
     "                         default) = trained to convergence. T = learning rate\n"
     "                         × steps of gradient descent on |f(X) - Y|² / (2·n·k):\n"
@@ -147,7 +154,7 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     return predict_outputs_finish(&o, rc, err);
 }
 
-static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
+static int run(const char *net_path, const PredictArgs *a, const char *const pad[4], ntkc_error *err)
 {
     Request r;
     if (parse_request(a, &r) != 0) {
@@ -163,7 +170,8 @@ static int run(const char *net_path, const PredictArgs *a, ntkc_error *err)
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = r.backend};
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
     double compile_seconds = progress_seconds(&clock);
-    PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL};
+    PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL, pad[0], pad[1], pad[2],
+                          pad[3]};
     PredictData d = {0};
     NpyArray f0 = {0}, g0 = {0};
     int rc = net ? predict_data_load(net, &paths, &d, err) : err->code;
@@ -183,7 +191,10 @@ int cmd_predict(int argc, char **argv)
     if (predict_kernels_requested(argc, argv))
         return cmd_predict_kernels(argc, argv);
     PredictArgs a = {0};
+    const char *pad[4] = {NULL}; /* PredictPaths' mask_train, lengths_train, mask_test, lengths_test */
     const OptSpec specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
+                             {"--mask-train", 1, &pad[0]}, {"--lengths-train", 1, &pad[1]},
+                             {"--mask-test", 1, &pad[2]},  {"--lengths-test", 1, &pad[3]},
                              {"--test", 1, &a.test},       {"--time", 1, &a.time},
                              {"--kernel", 1, &a.kernel},   {"--reg", 1, &a.reg},
                              {"--reg-abs", 1, &a.reg_abs},
@@ -215,6 +226,6 @@ int cmd_predict(int argc, char **argv)
         return 1;
     }
     ntkc_error err = {0};
-    int rc = run(args.positional[0], &a, &err);
+    int rc = run(args.positional[0], &a, pad, &err);
     return rc == 0 ? 0 : (err.code ? report_error(&err) : rc);
 }

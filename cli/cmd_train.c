@@ -342,7 +342,8 @@ static int run(const char *net_path, const TrainArgs *a, ntkc_error *err)
     }
     ntkc_compile_options copts = {.net_name = a->net_name, .backend = s.backend};
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
-    PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL};
+    PredictPaths paths = {.train = a->train, .targets = a->targets, .test = a->test, .test_targets = a->test_targets,
+                          .quiet = a->quiet != NULL};
     PredictData d = {0};
     ntkc_train_result ntk = {0}, mup = {0};
     int rc = net ? predict_data_load(net, &paths, &d, err) : err->code;

@@ -258,7 +258,8 @@ static int run(MPI_Comm comm, const char *net_path, const PredictArgs *a, long t
         rc = net ? 0 : err->code;
         compile_s = MPI_Wtime() - t0;
     }
-    PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL || rank != 0};
+    PredictPaths paths = {.train = a->train, .targets = a->targets, .test = a->test, .test_targets = a->test_targets,
+                          .quiet = a->quiet != NULL || rank != 0};
     PredictData d = {0};
     if (rc == 0)
         rc = predict_data_load(net, &paths, &d, err);

@@ -5,6 +5,7 @@
 
 #include "data.h"
 #include "graph_inputs.h"
+#include "masks.h"
 
 void predict_data_free(PredictData *d)
 {
@@ -25,6 +26,9 @@ static int load_matrices(const ntkc_net *net, const PredictPaths *p, PredictData
         return err->code;
     }
     d->n = d->x.shape[0], d->m = d->xt.shape[0], d->dim = d->x.shape[1];
+    if (apply_mask_file(net, &d->x, p->train, p->mask_train, p->lengths_train, err) ||
+        apply_mask_file(net, &d->xt, p->test, p->mask_test, p->lengths_test, err))
+        return err->code;
     return 0;
 }
 
@@ -74,6 +78,15 @@ static int load_targets(const ntkc_net *net, const PredictPaths *p, PredictData 
 int predict_data_load(const ntkc_net *net, const PredictPaths *p, PredictData *d, ntkc_error *err)
 {
     memset(d, 0, sizeof *d);
+    if ((p->mask_train && p->lengths_train) || (p->mask_test && p->lengths_test)) {
+        err_user(err, "give --mask-%s or --lengths-%s, not both", p->mask_train && p->lengths_train ? "train" : "test",
+                 p->mask_train && p->lengths_train ? "train" : "test");
+        return err->code;
+    }
+    if (ntkc_net_takes_graphs(net) && (p->mask_train || p->lengths_train || p->mask_test || p->lengths_test)) {
+        err_user(err, "net '%s' takes graphs: masks and lengths are for sequences and images", ntkc_net_name(net));
+        return err->code;
+    }
     int rc = ntkc_net_takes_graphs(net) ? load_graph_sets(net, p, d, err) : load_matrices(net, p, d, err);
     return rc ? rc : load_targets(net, p, d, err);
 }

@@ -12,6 +12,9 @@
 typedef struct PredictPaths {
     const char *train, *targets, *test, *test_targets;
     int quiet; /* no reader warnings or notes on stderr */
+    /* padding of variable-length inputs (masks.h), each may be NULL: mask
+     * and lengths of the training inputs, then of the test inputs */
+    const char *mask_train, *lengths_train, *mask_test, *lengths_test;
 } PredictPaths;
 
 typedef struct PredictData {

@@ -115,29 +115,65 @@ int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2
 
 #define NTKC_P 16
 #define NTKC_PP 256
+#define NTKC_WS ((size_t)6 * NTKC_PP + 2 * NTKC_P)
+#define NTKC_RECORD 626
 /* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
  * NTKC_FN: static inline in a net's file; external in the library's copies,
  * which the libtcc back end binds (tools/gen_host_prims, NTKC_HOST_PRIMITIVES). */
 typedef void (*ntkc_m_dual_fn)(const double *p, double s11, double s12, double s22, double *T, double *Td);
+/* A net's entry: out[0] = NNGP, out[1] = NTK of (x1, x2) from their prep
+ * records v1, v2; with fill != NULL (x1 = x2, v1 = v2 = fill) it writes the
+ * record as the computation reaches each part of it. ws: its scratch. */
+typedef void (*ntkc_m_entry_fn)(const double *x1, const double *x2, const double *v1, const double *v2,
+                                double *fill, double *ws, double *out);
 
 #ifndef NTKC_HOST_PRIMITIVES
 #define NTKC_FN static inline
 
-/* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0. */
-NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
+/* The padding mask of an input (NHWC, C channels): m[p] = 0 when position p
+ * is padding, 1 otherwise. The library marks padding by NaN in every channel
+ * of the position (neural-tangents' mask_constant = NaN; ntkc_mask_inputs). */
+NTKC_FN int ntkc_m_mask(const double *x, int P, int C, double *m)
+{
+    int padded = 0;
+    for (int p = 0; p < P; p++) {
+        m[p] = x[(size_t)p * C] == x[(size_t)p * C] ? 1.0 : 0.0;
+        padded += m[p] == 0.0;
+    }
+    return padded;
+}
+
+/* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0; padding
+ * (m = 0) reads as zeros. */
+NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2,
+                          double *S, double *T)
 {
     double inv = 1.0 / C;
     for (int p = 0; p < P; p++)
         for (int q = 0; q < P; q++) {
             const double *a = x1 + (size_t)p * C, *b = x2 + (size_t)q * C;
             double g = 0.0;
-            for (int c = 0; c < C; c++)
-                g += a[c] * b[c];
+            if (m1[p] != 0.0 && m2[q] != 0.0)
+                for (int c = 0; c < C; c++)
+                    g += a[c] * b[c];
             S[p * P + q] = g * inv;
             T[p * P + q] = 0.0;
         }
 }
 
+/* Padding stays out of every layer (neural-tangents' remask_kernel): both
+ * kernels are 0 on every pair with a padded side, by assignment so that a
+ * 0·∞ of a layer_norm with eps = 0 leaves no NaN behind. */
+NTKC_FN void ntkc_m_remask(double *S, double *T, int P, const double *m1, const double *m2)
+{
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++)
+            if (m1[p] == 0.0 || m2[q] == 0.0)
+                S[p * P + q] = T[p * P + q] = 0.0;
+}
+
+/* Positional embeddings (pos_emb=sum|concat): M ← kw·M + pw·R for both
+ * kernels, R(p, q) = 1 when p = q and neither side is padding, else 0. */
 /* dense on every pixel: Σ ← w²Σ + b², Θ ← Σ_new + w²Θ. */
 NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 {
@@ -147,7 +183,15 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
     }
 }
 
-/* dense(trainable=false): its parameters add no gradient, Θ ← w2·Θ. */
+/* Convolution and pooling windows that keep the grid (stride 1, padding
+ * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
+ * position tap (u, v) of output position o reads, or -1 outside the image. */
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ. tmp: 2·P² scratch. */
+/* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
+ * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
+ * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
 NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {
@@ -181,27 +225,33 @@ NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const doub
         }
 }
 
-/* The attention weights of one input from its self-kernel S = Σ(x, x):
- * A(i, j) = mech(qk·S(i, j)); mech 0 softmax along j (row maximum
- * subtracted), 1 identity, 2 abs, 3 relu. */
-NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
+/* The attention weights of one input from its self-kernel S = Σ(x, x) and
+ * padding mask m: A(i, j) = mech(qk·(kw·S(i, j) + pw·R(i, j))) (R: the
+ * positional embeddings' covariance, ntkc_m_embed); mech 0 softmax along j
+ * (row maximum subtracted), 1 identity, 2 abs, 3 relu. Padded keys j get
+ * weight 0 (neural-tangents: softmax logits -1e20, whose exp is 0). */
+NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double kw, double pw, const double *m,
+                             double *A)
 {
     for (int i = 0; i < P; i++) {
         const double *s = S + (size_t)i * P;
         double *a = A + (size_t)i * P;
+        for (int j = 0; j < P; j++) {
+            double g = qk * (kw * s[j] + (i == j && m[i] != 0.0 ? pw : 0.0));
+            a[j] = mech == 0 || mech == 1 ? g : mech == 2 ? fabs(g) : g > 0.0 ? g : 0.0;
+        }
         if (mech == 0) {
-            double m = qk * s[0], z = 0.0;
-            for (int j = 1; j < P; j++)
-                m = qk * s[j] > m ? qk * s[j] : m;
+            double mx = 0.0, z = 0.0;
+            for (int j = 0, seen = 0; j < P; j++)
+                if (m[j] != 0.0 && (!seen || a[j] > mx))
+                    mx = a[j], seen = 1;
             for (int j = 0; j < P; j++)
-                z += a[j] = exp(qk * s[j] - m);
+                z += a[j] = m[j] != 0.0 ? exp(a[j] - mx) : 0.0;
             for (int j = 0; j < P; j++)
-                a[j] /= z;
+                a[j] = z > 0.0 ? a[j] / z : 0.0;
         } else {
-            for (int j = 0; j < P; j++) {
-                double g = qk * s[j];
-                a[j] = mech == 1 ? g : mech == 2 ? fabs(g) : g > 0.0 ? g : 0.0;
-            }
+            for (int j = 0; j < P; j++)
+                a[j] = m[j] != 0.0 ? a[j] : 0.0;
         }
     }
 }
@@ -252,10 +302,13 @@ NTKC_FN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, d
     }
 }
 
-/* Square-root scaling, identity mechanism, with d = ⟨Σ, Σ⟩ and e = ⟨Σ, Θ⟩
- * over all n pairs: Σ' = c·d·Σ + b2, Θ' = c·(2e·Σ + d·(Θ + 4Σ)) + b2
- * (queries and keys read the input twice: 2e; the query, key, value and
- * output weights each add d·Σ). c = (w_q w_k w_v w_out)². */
+/* Square-root scaling, identity mechanism. With the embedded input
+ * Σ̃ = kw·Σ + pw·R, Θ̃ = kw·Θ + pw·R (ntkc_m_embed; none: kw = 1, pw = 0),
+ * V = Σ̃ when the values see the embeddings (vp) else Σ, d = ⟨Σ̃, V⟩ over all
+ * n pairs and e = 2⟨Σ̃, Θ̃⟩ (vp, or no embeddings: sep = 0) or
+ * ⟨Σ̃, Θ⟩ + ⟨Σ, Θ̃⟩ (sep = 1): Σ' = c·d·Σ̃ + b2, Θ' = c·(e·Σ̃ + d·(Θ̃ + 4Σ̃)) + b2
+ * (queries and keys read the input: e; the query, key, value and output
+ * weights each add d·Σ̃). c = (w_q w_k w_v w_out)². tmp: 2n scratch. */
 /* Fan-in of branch k of nb into the accumulator (mode 0 sum with c = the
  * branch scale², 1 product, 2 concat: the mean). */
 NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb,
@@ -280,12 +333,18 @@ NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *
     }
 }
 
-/* Global pooling: c2 times the sum over all pairs (c2 = 1/P² for the average). */
-NTKC_FN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
+/* Global pooling: the sum over all pairs (padding is 0), for the average
+ * divided by the pairs of unpadded positions n1·n2 (neural-tangents'
+ * GlobalAvgPool over unmasked positions). */
+NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1,
+                            const double *m2, double *s, double *t)
 {
-    double a = 0.0, b = 0.0;
-    for (int e = 0; e < n; e++)
+    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0;
+    for (int e = 0; e < P * P; e++)
         a += S[e], b += T[e];
+    for (int p = 0; p < P; p++)
+        n1 += m1[p], n2 += m2[p];
+    double c2 = average ? 1.0 / (n1 * n2) : 1.0;
     *s = c2 * a, *t = c2 * b;
 }
 
@@ -299,18 +358,59 @@ NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
         ntk[at] = t;
     return !(s - s == 0.0 && t - t == 0.0);
 }
+
+/* The prep records of n inputs, ps doubles each (the record, then K(x, x):
+ * NNGP and NTK). ws == NULL (no memory): the records are poisoned, so every
+ * entry reports non-finite. */
+NTKC_FN void ntkc_m_prep_all(ntkc_m_entry_fn entry, size_t n, const double *x, size_t dim, double *prep, size_t ps,
+                              double *ws)
+{
+    double out[2];
+    for (size_t i = 0; i < n; i++) {
+        double *rec = prep + i * ps;
+        if (!ws) {
+            for (size_t k = 0; k < ps; k++)
+                rec[k] = 0.0 / 0.0;
+            continue;
+        }
+        entry(x + i * dim, x + i * dim, rec, rec, rec, ws, out);
+        rec[ps - 2] = out[0], rec[ps - 1] = out[1];
+    }
+}
+
+/* A rows×cols tile of the kernel (the tile ABI, kernel_abi.h); returns the
+ * count of non-finite entries (all of them when ws == NULL: no memory). */
+NTKC_FN size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, const double *x1,
+                                const double *prep1, const double *x2, const double *prep2, size_t dim, size_t ps,
+                                double *ws, double *nngp, double *ntk, size_t ldo)
+{
+    double out[2];
+    size_t bad = 0;
+    if (!ws)
+        return rows * cols;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            entry(x1 + i * dim, x2 + j * dim, prep1 + i * ps, prep2 + j * ps, 0, ws, out);
+            bad += (size_t)ntkc_m_put(nngp, ntk, i * ldo + j, out[0], out[1]);
+        }
+    return bad;
+}
 #else /* the library's optimised copies */
-void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T);
+int ntkc_m_mask(const double *x, int P, int C, double *m);
+void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2, double *S, double *T);
+void ntkc_m_remask(double *S, double *T, int P, const double *m1, const double *m2);
 void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
 void ntkc_m_fill_diag(double *rec, const double *S, int P);
 void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1, const double *v2);
 void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps);
-void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A);
+void ntkc_m_weights(const double *S, int P, int mech, double qk, double kw, double pw, const double *m, double *A);
 void ntkc_m_mix(const double *A1, const double *A2, double *M, int P, double *tmp);
 void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, double *T, int P, double ov2, double b2, double *tmp);
 void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *T, const double *Sb, const double *Tb, int n);
-void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t);
+void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1, const double *m2, double *s, double *t);
 int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t);
+void ntkc_m_prep_all(ntkc_m_entry_fn entry, size_t n, const double *x, size_t dim, double *prep, size_t ps, double *ws);
+size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2, const double *prep2, size_t dim, size_t ps, double *ws, double *nngp, double *ntk, size_t ldo);
 #endif
 
 NTKC_INLINE void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
@@ -333,111 +433,124 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
 /* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep
  * records; fill != NULL: the prep run on (x, x), writing the record. */
 static void ntkcnet_transformer_entry(const double *x1, const double *x2, const double *v1, const double *v2,
-                          double *fill, double *ws, double *out)
+                   double *fill, double *ws, double *out)
 {
     double s = 0.0, t = 0.0, *pl[6];
+    double *m1 = ws + (size_t)6 * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */
     for (int k = 0; k < 6; k++)
         pl[k] = ws + k * (size_t)NTKC_PP;
     (void)v1, (void)v2, (void)fill;
-    ntkc_m_load(x1, x2, NTKC_P, 8, pl[2], pl[3]);
+    int pad = ntkc_m_mask(x1, NTKC_P, 8, m1) + ntkc_m_mask(x2, NTKC_P, 8, m2);
+    ntkc_m_load(x1, x2, NTKC_P, 8, m1, m2, pl[2], pl[3]);
     ntkc_m_dense(pl[2], pl[3], NTKC_PP, 1.0, 0.0); /* dense, line 12 */
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 0, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 0, v2 + 0, 9.9999999999999998e-13); /* layer_norm, line 14 */
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     if (fill) /* attention, line 14: the weights A_x */
-        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, fill + 16);
+        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, 1.0, 0.0, m1, fill + 16);
     ntkc_m_attn_linear(v1 + 16, v2 + 16, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 272, pl[4], NTKC_P);
     ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 272, v2 + 272, 9.9999999999999998e-13); /* layer_norm, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     if (fill)
         ntkc_m_fill_diag(fill + 288, pl[4], NTKC_P);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 288, v2 + 288); /* line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 304, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 304, v2 + 304, 9.9999999999999998e-13); /* layer_norm, line 14 */
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     if (fill) /* attention, line 14: the weights A_x */
-        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, fill + 320);
+        ntkc_m_weights(pl[2], NTKC_P, 0, 1.0, 1.0, 0.0, m1, fill + 320);
     ntkc_m_attn_linear(v1 + 320, v2 + 320, pl[2], pl[3], NTKC_P, 1.0, 0.0025000000000000005, pl[0]);
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[4], pl[5], pl[2], pl[3], NTKC_PP);
     /* residual: 2 branches */
     ntkc_m_fanin(0, 0, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 576, pl[4], NTKC_P);
     ntkc_m_ln(pl[4], pl[5], NTKC_P, v1 + 576, v2 + 576, 9.9999999999999998e-13); /* layer_norm, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.9993959999999997, 0.0025000000000000005); /* dense, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     if (fill)
         ntkc_m_fill_diag(fill + 592, pl[4], NTKC_P);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[4], pl[5], NTKC_P, v1 + 592, v2 + 592); /* line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_dense(pl[4], pl[5], NTKC_PP, 1.0, 0.0025000000000000005); /* dense, line 15 */
+    if (pad)
+        ntkc_m_remask(pl[4], pl[5], NTKC_P, m1, m2);
     ntkc_m_fanin(0, 1, 2, 1.0, pl[2], pl[3], pl[4], pl[5], NTKC_PP);
     if (fill)
         ntkc_m_fill_diag(fill + 608, pl[2], NTKC_P);
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 608, v2 + 608, 9.9999999999999998e-13); /* layer_norm, line 17 */
-    ntkc_m_global(pl[2], pl[3], NTKC_PP, 0.00390625, &s, &t); /* global_avg_pool, line 18 */
+    if (pad)
+        ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
+    ntkc_m_global(pl[2], pl[3], NTKC_P, 1, m1, m2, &s, &t); /* global_avg_pool, line 18 */
     s = 1.0 * s + 0.0, t = 1.0 * t + s; /* dense, line 19 */
     out[0] = s, out[1] = t;
 }
 
-size_t ntkcnet_transformer_prep_size(void) { return 626; }
+size_t ntkcnet_transformer_prep_size(void) { return NTKC_RECORD; }
 
 int ntkcnet_transformer_uses_gram(void) { return 0; }
 
 void ntkcnet_transformer_prep(size_t n, const double *x, size_t dim, double *prep)
 {
-    double *ws = malloc(1536 * sizeof(double)), out[2];
-    if (!ws) { /* no memory: poison the records so every entry reports non-finite */
-        for (size_t k = 0; k < n * 626; k++)
-            prep[k] = 0.0 / 0.0;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double *rec = prep + i * 626;
-        ntkcnet_transformer_entry(x + i * dim, x + i * dim, rec, rec, rec, ws, out);
-        rec[624] = out[0], rec[625] = out[1];
-    }
+    double *ws = malloc(NTKC_WS * sizeof(double));
+    ntkc_m_prep_all(ntkcnet_transformer_entry, n, x, dim, prep, NTKC_RECORD, ws);
     free(ws);
 }
 
-size_t ntkcnet_transformer_tile(size_t rows, size_t cols,
-                    const double *x1, const double *prep1,
-                    const double *x2, const double *prep2, size_t dim,
-                    const double *gram, size_t ldg,
-                    double *nngp, double *ntk, size_t ldo)
+size_t ntkcnet_transformer_tile(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,
+              const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp,
+              double *ntk, size_t ldo)
 {
-    double *ws = malloc(1536 * sizeof(double)), out[2];
-    size_t bad = 0;
+    double *ws = malloc(NTKC_WS * sizeof(double));
+    size_t bad = ntkc_m_tile_all(ntkcnet_transformer_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, ntk, ldo);
     (void)gram, (void)ldg;
-    if (!ws)
-        return rows * cols;
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++) {
-            ntkcnet_transformer_entry(x1 + i * dim, x2 + j * dim, prep1 + i * 626, prep2 + j * 626, 0, ws, out);
-            bad += ntkc_m_put(nngp, ntk, i * ldo + j, out[0], out[1]);
-        }
     free(ws);
     return bad;
 }
 
-int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2,
-            size_t dim, double *nngp, double *ntk)
+int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)
 {
-    if (dim != 128)
+    if (dim != 128) {
         return 1;
-    double *p1 = malloc((n1 + n2 + 1) * 626 * sizeof(double));
-    if (!p1)
+    }
+    double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));
+    if (!p1) {
         return 2;
-    double *p2 = p1 + n1 * 626;
+    }
+    double *p2 = p1 + n1 * NTKC_RECORD;
     ntkcnet_transformer_prep(n1, x1, dim, p1);
     ntkcnet_transformer_prep(n2, x2, dim, p2);
     size_t bad = ntkcnet_transformer_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

@@ -99,6 +99,22 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
                 size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                 ntkc_error *err);
 
+/* ---- Variable-length inputs (nets with attention) ----
+ * A position of an input (a token of a sequence, a pixel of an image) whose
+ * every channel is NaN is padding — neural-tangents' mask_constant = NaN —
+ * and is left out of every layer: masked keys get attention weight 0,
+ * global_avg_pool averages over the unpadded positions, and the kernels do
+ * not depend on the padding's place in the array beyond its positions
+ * (docs/attention.md, "Masking"). Positional embeddings count from the
+ * start: pad at the end. Every function taking inputs accepts padding so
+ * marked; NaN anywhere else, or in a net without attention, is an error.
+ * ntkc_mask_inputs marks the positions with mask[i·P + p] = 1 (P = H·W
+ * positions; values 0 or 1, at least one 0 per input) in x (n×dim) in place;
+ * ntkc_mask_lengths, for sequences, the positions p >= lengths[i] (whole
+ * numbers in [1, L]). 0, or the error code (x unchanged). */
+int ntkc_mask_inputs(const ntkc_net *net, size_t n, double *x, size_t dim, const double *mask, ntkc_error *err);
+int ntkc_mask_lengths(const ntkc_net *net, size_t n, double *x, size_t dim, const double *lengths, ntkc_error *err);
+
 /* ---- Prediction: infinitely wide networks trained by gradient flow on MSE ----
  *
  * The mean (and covariance) over random initialisations of the outputs of an

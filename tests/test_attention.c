@@ -68,8 +68,8 @@ Test(attention_lower, errors)
                  "'attention' with scaling=sqrt and mechanism=softmax has no closed-form infinite-width kernel");
     expect_error("net t { input sequence(4, 2); dense; attention(mechanism=relu, scaling=sqrt) }", "1:48",
                  "scaling=sqrt and mechanism=relu has no closed-form");
-    expect_error("net t { input sequence(4, 2); dense; attention(pos_emb=sum) }", "1:48",
-                 "'attention' with pos_emb=sum is not implemented yet");
+    expect_error("net t { input sequence(4, 2); dense; attention(pos_emb=sum, pos_channels=2) }", "1:61",
+                 "'attention': pos_channels applies to pos_emb=concat only");
     expect_error("net t { input sequence(4, 2); dense; attention(mechanism=sigmoid) }", "1:58",
                  "unknown mechanism 'sigmoid' for 'attention'");
     expect_error("net t { input sequence(4, 2); dense; attention(heads=0) }", "1:54",
@@ -79,8 +79,8 @@ Test(attention_lower, errors)
                  "'attention' over 4160 positions: its kernel holds every pair of positions, at most 4096");
     expect_error("net t { input sequence(4, 2); dense; global_avg_pool; attention; dense }", "1:55",
                  "'attention' after 'global_avg_pool'");
-    expect_error("net t { input sequence(4, 2); conv(3); attention; global_avg_pool; dense }", "1:31",
-                 "'conv' in net 't', which has attention (at 1:40)");
+    expect_error("net t { input sequence(4, 2); conv(3, stride=2); attention; global_avg_pool; dense }", "1:31",
+                 "'conv' in net 't', which has attention (at 1:50)");
     expect_error("net t { param standard; input sequence(4, 2); dense(width=3); attention; global_avg_pool; dense }",
                  "1:63", "'attention' is supported only under param ntk");
     expect_error("net t { input sequence(4, 2); dense; residual { dense; attention; relu }; flatten; dense }",

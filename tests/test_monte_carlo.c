@@ -603,7 +603,22 @@ static void attention_compare(const char *name, const char *which, const double 
                   err, tol, err / sef, sef, norm);
 }
 
-static void attention_check_net(const char *src, const char *attn, unsigned long long seed)
+/* masked: the inputs are padded to lengths 5, 3, 4, 2 (ntkc_mask_lengths:
+ * NaN in every channel of a padded token), which both sides leave out. */
+static void attention_check_net(const char *src, const char *attn, unsigned long long seed, int masked);
+
+static void attention_check_padded(const char *attn, unsigned long long seed, int masked)
+{
+    char src[512];
+    snprintf(src, sizeof src,
+             "net a { input sequence(5, 3); dense(1.2, 0.1)\n"
+             "  residual { layer_norm; attention(%s) }\n"
+             "  relu; global_avg_pool; dense(1.1) }",
+             attn);
+    attention_check_net(src, attn, seed, masked);
+}
+
+static void attention_check_net(const char *src, const char *attn, unsigned long long seed, int masked)
 {
     ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
     const IrNet *ir = ntkc_net_ir(net);
@@ -612,6 +627,9 @@ static void attention_check_net(const char *src, const char *attn, unsigned long
     fill_random(x, ATT_N * d, seed);
     double s[ATT_N * ATT_N], t[ATT_N * ATT_N], bs[BATCHES][ATT_N * ATT_N], bt[BATCHES][ATT_N * ATT_N];
     ntkc_error err = {0};
+    const double lengths[ATT_N] = {5, 3, 4, 2};
+    if (masked)
+        cr_assert_eq(ntkc_mask_lengths(net, ATT_N, x, d, lengths, &err), 0, "%s", err.message);
     cr_assert_eq(ntkc_kernel(net, ATT_N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(ir->family, IR_FAMILY_ATTENTION);
     for (int k = 0; k < BATCHES; k++) {
@@ -624,16 +642,7 @@ static void attention_check_net(const char *src, const char *attn, unsigned long
     ntkc_net_free(net);
 }
 
-static void attention_check(const char *attn, unsigned long long seed)
-{
-    char src[512];
-    snprintf(src, sizeof src,
-             "net a { input sequence(5, 3); dense(1.2, 0.1)\n"
-             "  residual { layer_norm; attention(%s) }\n"
-             "  relu; global_avg_pool; dense(1.1) }",
-             attn);
-    attention_check_net(src, attn, seed);
-}
+static void attention_check(const char *attn, unsigned long long seed) { attention_check_padded(attn, seed, 0); }
 
 Test(monte_carlo, attention_softmax, .timeout = TIMEOUT(60)) { attention_check("heads=2, w_q=1.5, b_std=0.2", 1); }
 Test(monte_carlo, attention_identity, .timeout = TIMEOUT(60)) { attention_check("mechanism=identity, w_q=0.8, w_out=1.2", 2); }
@@ -700,7 +709,7 @@ Test(monte_carlo, frozen_attention_dense, .timeout = TIMEOUT(60))
     attention_check_net("net a { input sequence(5, 3); dense(1.2, 0.1, trainable=false)\n"
                         "  residual { layer_norm; attention(heads=2, w_q=1.5, b_std=0.2) }\n"
                         "  relu; dense(1.3, 0.1, trainable=false); relu; global_avg_pool; dense(1.1) }",
-                        "frozen dense", 7);
+                        "frozen dense", 7, 0);
 }
 
 /* ---- dropout -----------------------------------------------------------------
@@ -719,4 +728,52 @@ Test(monte_carlo, dropout_fc, .timeout = TIMEOUT(120))
                   "net dropout { dense(1.4, 0.1); relu; dense(1.3); dropout(0.8); dense(1.2, 0.1); erf\n"
                   "  dense(1.1, 0.2); dropout(rate=0.5); dense(1.1) }\n",
                   64);
+}
+
+/* Variable-length inputs (docs/attention.md, "Masking"): padded keys out of
+ * the softmax, padded tokens zeroed after every layer, global_avg_pool over
+ * the valid tokens; and positional embeddings (trainable, zero at padding). */
+Test(monte_carlo, attention_masked_softmax, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("heads=2, w_q=1.5, b_std=0.2", 11, 1);
+}
+Test(monte_carlo, attention_masked_sqrt_identity, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, w_q=0.6, w_k=0.9", 12, 1);
+}
+Test(monte_carlo, attention_pos_sum, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("w_q=1.5, pos_emb=sum, w_pos=0.8, b_std=0.1", 13, 1);
+}
+Test(monte_carlo, attention_pos_concat_values, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("mechanism=identity, w_q=0.8, pos_emb=concat, pos_channels=0.5, w_pos=1.2, val_pos_emb=1", 14,
+                           1);
+}
+Test(monte_carlo, attention_pos_sqrt_concat, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, pos_emb=concat, w_pos=0.9", 15, 1);
+}
+Test(monte_carlo, attention_pos_sqrt_sum, .timeout = TIMEOUT(60))
+{
+    attention_check_padded("scaling=sqrt, mechanism=identity, heads=16, pos_emb=sum, w_pos=0.7", 16, 0);
+}
+/* Convolution and pooling that keep the grid, on padded inputs: masked
+ * tokens read as zeros, and the window still divides by its full size. */
+Test(monte_carlo, attention_masked_conv_pool, .timeout = TIMEOUT(60))
+{
+    attention_check_net("net a { input sequence(5, 3); conv(3, 1.2, 0.1)\n"
+                        "  residual { layer_norm; attention(heads=2, w_q=1.5, pos_emb=sum) }\n"
+                        "  avg_pool(2, stride=1, padding=same); relu; conv(2, 1.1, 0.1); global_avg_pool; dense(1.1) }",
+                        "conv, attention, avg_pool, conv", 17, 1);
+}
+
+/* A frozen conv inside an attention net (the attention family's own conv,
+ * ntkc_m_conv): its Σ' leaves Θ, checked like the trainable one above. */
+Test(monte_carlo, frozen_attention_conv, .timeout = TIMEOUT(60))
+{
+    attention_check_net("net a { input sequence(5, 3); conv(3, 1.2, 0.1, trainable=false)\n"
+                        "  residual { layer_norm; attention(heads=2, w_q=1.5) }\n"
+                        "  relu; conv(2, 1.1, 0.1, trainable=false); global_avg_pool; dense(1.1) }",
+                        "frozen convs, attention", 18, 0);
 }

@@ -170,6 +170,13 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
     *T = Ta;
 }
 
+/* After a layer: padded positions back to 0 (their kernel rows and columns). */
+static void emit_remask(Ea *e, int S, int T)
+{
+    code_line(&e->c, "if (pad)");
+    code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
+}
+
 /* Before an activation or layer_norm: the prep run records Σ(p, p). */
 static void emit_fill_diag(Ea *e, int S)
 {
@@ -183,16 +190,33 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     double ov = a->w_v * a->w_out, b2 = a->b_std * a->b_std;
     if (!a->linear) {
         double c = a->w_q * a->w_k * ov;
-        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], NTKC_PP, %s, %s); /* attention (sqrt, identity), line %d */", S,
-             T, code_lit(c * c).s, code_lit(b2).s, op->pos.line);
+        code_line(&e->c, "/* attention (sqrt, identity), line %d */", op->pos.line);
+        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], NTKC_P, %s, %s, %s, %s, %d, %d, m1, m2, pl[0]);", S, T,
+                  code_lit(c * c).s, code_lit(b2).s, code_lit(a->kw).s, code_lit(a->pw).s, a->val_pos_emb,
+                  a->pos_emb != 0 && !a->val_pos_emb);
+        emit_remask(e, S, T);
         return;
     }
     code_line(&e->c, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
-    code_line(&e->c, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, fill + %zu);", S, (int)a->mech, code_lit(a->w_q * a->w_k).s,
-         e->prep);
-    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", e->prep, e->prep, S,
-         T, code_lit(ov * ov).s, code_lit(b2).s);
+    code_line(&e->c, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, %s, %s, m1, fill + %zu);", S, (int)a->mech,
+              code_lit(a->w_q * a->w_k).s, code_lit(a->kw).s, code_lit(a->pw).s, e->prep);
+    if (a->val_pos_emb) /* the values see the embedded input */
+        code_line(&e->c, "ntkc_m_embed(pl[%d], pl[%d], NTKC_P, m1, m2, %s, %s);", S, T, code_lit(a->kw).s,
+                  code_lit(a->pw).s);
+    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", e->prep, e->prep,
+              S, T, code_lit(ov * ov).s, code_lit(b2).s);
+    emit_remask(e, S, T);
     e->prep += e->P * e->P;
+}
+
+/* The window of a conv or pool that keeps the grid (lowering checked it),
+ * as the geometry array ntkc_m_tap reads: its name. */
+static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
+{
+    snprintf(name, size, "ntkc_g%zu", e->nparams++);
+    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name,
+              e->net->input.h, e->net->input.w, w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
+    return name;
 }
 
 /* Emits ops until one reduces the pixels to a vector: *stop is its index
@@ -208,12 +232,14 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
                  op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T,
                  code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
                  op->pos.line);
+            emit_remask(e, *S, *T);
             break;
         case IR_ACT: {
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
             emit_fill_diag(e, *S);
             code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu); /* line %d */",
                  op->u.act.def->name, p, *S, *T, e->prep, e->prep, op->pos.line);
+            emit_remask(e, *S, *T);
             e->prep += e->P;
             break;
         }
@@ -221,21 +247,35 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_fill_diag(e, *S);
             code_line(&e->c, "ntkc_m_ln(pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
                  e->prep, e->prep, code_lit(op->u.ln.eps).s, op->pos.line);
+            emit_remask(e, *S, *T);
             e->prep += e->P;
             break;
         case IR_ATTENTION:
             emit_mat_attention(e, op, *S, *T);
             break;
+        case IR_CONV:
+            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
+                      window_def(e, &op->u.conv.win, name, sizeof name),
+                      code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
+                      op->u.conv.frozen, op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        case IR_POOL: {
+            double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
+            code_line(&e->c, "ntkc_m_pool(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
+                      window_def(e, &op->u.pool.win, name, sizeof name), code_lit(c).s,
+                      op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        }
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;
-        case IR_GLOBAL_POOL: {
-            double c = op->u.gpool.average ? 1.0 / (double)e->P : 1.0;
-            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_PP, %s, &s, &t); /* %s, line %d */", *S, *T, code_lit(c * c).s,
-                 op->u.gpool.average ? "global_avg_pool" : "global_sum_pool", op->pos.line);
+        case IR_GLOBAL_POOL:
+            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_P, %d, m1, m2, &s, &t); /* %s, line %d */", *S, *T,
+                      op->u.gpool.average, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool", op->pos.line);
             *stop = i;
             return;
-        }
         case IR_FLATTEN:
             code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, &s, &t); /* flatten, line %d */", *S, *T, op->pos.line);
             *stop = i;
@@ -249,67 +289,49 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
 
 /* ---- the ABI functions ---------------------------------------------------- */
 
-static void emit_functions(StrBuf *sb, const Ea *e, size_t ws)
+/* The ABI's functions: loops over inputs and pairs in kernel-time C
+ * (ntkc_m_prep_all, ntkc_m_tile_all) around the entry. */
+static void emit_functions(Code *c, const IrNet *net)
 {
-    const char *n = e->net->name;
-    size_t ps = e->prep + 2; /* the record, then K(x, x): NNGP and NTK */
-    sb_printf(sb, "size_t ntkcnet_%s_prep_size(void) { return %zu; }\n\n", n, ps);
-    sb_printf(sb, "int ntkcnet_%s_uses_gram(void) { return 0; }\n\n", n);
-    sb_printf(sb,
-              "void ntkcnet_%s_prep(size_t n, const double *x, size_t dim, double *prep)\n"
-              "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
-              "    if (!ws) { /* no memory: poison the records so every entry reports non-finite */\n"
-              "        for (size_t k = 0; k < n * %zu; k++)\n"
-              "            prep[k] = 0.0 / 0.0;\n"
-              "        return;\n"
-              "    }\n"
-              "    for (size_t i = 0; i < n; i++) {\n"
-              "        double *rec = prep + i * %zu;\n"
-              "        ntkcnet_%s_entry(x + i * dim, x + i * dim, rec, rec, rec, ws, out);\n"
-              "        rec[%zu] = out[0], rec[%zu] = out[1];\n"
-              "    }\n"
-              "    free(ws);\n"
-              "}\n\n",
-              n, ws, ps, ps, n, ps - 2, ps - 1);
-    sb_printf(sb,
-              "size_t ntkcnet_%s_tile(size_t rows, size_t cols,\n"
-              "                    const double *x1, const double *prep1,\n"
-              "                    const double *x2, const double *prep2, size_t dim,\n"
-              "                    const double *gram, size_t ldg,\n"
-              "                    double *nngp, double *ntk, size_t ldo)\n"
-              "{\n"
-              "    double *ws = malloc(%zu * sizeof(double)), out[2];\n"
-              "    size_t bad = 0;\n"
-              "    (void)gram, (void)ldg;\n"
-              "    if (!ws)\n"
-              "        return rows * cols;\n"
-              "    for (size_t i = 0; i < rows; i++)\n"
-              "        for (size_t j = 0; j < cols; j++) {\n"
-              "            ntkcnet_%s_entry(x1 + i * dim, x2 + j * dim, prep1 + i * %zu, prep2 + j * %zu, 0, ws, out);\n"
-              "            bad += ntkc_m_put(nngp, ntk, i * ldo + j, out[0], out[1]);\n"
-              "        }\n"
-              "    free(ws);\n"
-              "    return bad;\n"
-              "}\n\n",
-              n, ws, n, ps, ps);
-    sb_printf(sb,
-              "int ntkcnet_%s(size_t n1, const double *x1, size_t n2, const double *x2,\n"
-              "            size_t dim, double *nngp, double *ntk)\n"
-              "{\n"
-              "    if (dim != %zu)\n"
-              "        return 1;\n"
-              "    double *p1 = malloc((n1 + n2 + 1) * %zu * sizeof(double));\n"
-              "    if (!p1)\n"
-              "        return 2;\n"
-              "    double *p2 = p1 + n1 * %zu;\n"
-              "    ntkcnet_%s_prep(n1, x1, dim, p1);\n"
-              "    ntkcnet_%s_prep(n2, x2, dim, p2);\n"
-              "    size_t bad = ntkcnet_%s_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);\n"
-              "    free(p1);\n"
-              "    return bad ? 3 : 0;\n"
-              "}\n",
-              n, e->net->input.dim, ps, ps, n, n, n);
+    code_line(c, "size_t $_prep_size(void) { return NTKC_RECORD; }");
+    code_blank(c);
+    code_line(c, "int $_uses_gram(void) { return 0; }");
+    code_blank(c);
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_open(c, "{");
+    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "ntkc_m_prep_all($_entry, n, x, dim, prep, NTKC_RECORD, ws);");
+    code_line(c, "free(ws);");
+    code_close(c, "");
+    code_blank(c);
+    code_line(c, "size_t $_tile(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,");
+    code_line(c, "              const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp,");
+    code_line(c, "              double *ntk, size_t ldo)");
+    code_open(c, "{");
+    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "size_t bad = ntkc_m_tile_all($_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, "
+                 "ntk, ldo);");
+    code_line(c, "(void)gram, (void)ldg;");
+    code_line(c, "free(ws);");
+    code_line(c, "return bad;");
+    code_close(c, "");
+    code_blank(c);
+    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)");
+    code_open(c, "{");
+    code_open(c, "if (dim != %zu) {", net->input.dim);
+    code_line(c, "return 1;");
+    code_close(c, "");
+    code_line(c, "double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));");
+    code_open(c, "if (!p1) {");
+    code_line(c, "return 2;");
+    code_close(c, "");
+    code_line(c, "double *p2 = p1 + n1 * NTKC_RECORD;");
+    code_line(c, "$_prep(n1, x1, dim, p1);");
+    code_line(c, "$_prep(n2, x2, dim, p2);");
+    code_line(c, "size_t bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
+    code_line(c, "free(p1);");
+    code_line(c, "return bad ? 3 : 0;");
+    code_close(c, "");
 }
 
 void emit_attn_host_source(StrBuf *sb)
@@ -340,7 +362,9 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     size_t stop = net->nops;
-    code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, pl[2], pl[3]);", net->input.c);
+    code_line(&e.c, "int pad = ntkc_m_mask(x1, NTKC_P, %zu, m1) + ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c,
+              net->input.c);
+    code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == DIAG_OK && stop == net->nops)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
@@ -351,7 +375,6 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
         sb_free(&e.defs);
         return NULL;
     }
-    size_t pp = e.P * e.P, ws = (size_t)e.peak * pp;
     StrBuf sb;
     sb_init(&sb);
     Code c;
@@ -359,28 +382,38 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
-    sb_printf(&sb, "#define NTKC_P %zu\n#define NTKC_PP %zu\n", e.P, pp);
-    sb_puts(&sb, emit_attn_runtime_common);
-    sb_puts(&sb, "\n#ifndef NTKC_HOST_PRIMITIVES\n#define NTKC_FN static inline\n");
-    sb_puts(&sb, emit_attn_runtime_functions);
-    sb_puts(&sb, "#else /* the library's optimised copies */\n");
-    sb_puts(&sb, emit_attn_runtime_decls);
-    sb_puts(&sb, "#endif\n\n");
-    sb_puts(&sb, e.defs.data ? e.defs.data : "");
-    sb_printf(&sb,
-              "\n/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep\n"
-              " * records; fill != NULL: the prep run on (x, x), writing the record. */\n"
-              "static void ntkcnet_%s_entry(const double *x1, const double *x2, const double *v1, const double *v2,\n"
-              "                          double *fill, double *ws, double *out)\n"
-              "{\n"
-              "    double s = 0.0, t = 0.0, *pl[%d];\n"
-              "    for (int k = 0; k < %d; k++)\n"
-              "        pl[k] = ws + k * (size_t)NTKC_PP;\n"
-              "    (void)v1, (void)v2, (void)fill;\n",
-              net->name, e.peak, e.peak);
-    sb_puts(&sb, e.body.data);
-    sb_puts(&sb, "    out[0] = s, out[1] = t;\n}\n\n");
-    emit_functions(&sb, &e, ws);
+    /* positions; the entry's scratch: its slots of P² doubles, then the two
+     * padding masks; the prep record: its parts, then K(x, x) */
+    code_line(&c, "#define NTKC_P %zu", e.P);
+    code_line(&c, "#define NTKC_PP %zu", e.P * e.P);
+    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
+    code_line(&c, "#define NTKC_RECORD %zu", e.prep + 2);
+    code_text(&c, emit_attn_runtime_common);
+    code_blank(&c);
+    code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
+    code_line(&c, "#define NTKC_FN static inline");
+    code_text(&c, emit_attn_runtime_functions);
+    code_line(&c, "#else /* the library's optimised copies */");
+    code_text(&c, emit_attn_runtime_decls);
+    code_line(&c, "#endif");
+    code_blank(&c);
+    code_text(&c, e.defs.data ? e.defs.data : "");
+    code_blank(&c);
+    code_line(&c, "/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep");
+    code_line(&c, " * records; fill != NULL: the prep run on (x, x), writing the record. */");
+    code_line(&c, "static void $_entry(const double *x1, const double *x2, const double *v1, const double *v2,");
+    code_line(&c, "                   double *fill, double *ws, double *out)");
+    code_open(&c, "{");
+    code_line(&c, "double s = 0.0, t = 0.0, *pl[%d];", e.peak);
+    code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */", e.peak);
+    code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
+    code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PP;");
+    code_line(&c, "(void)v1, (void)v2, (void)fill;");
+    code_text(&c, e.body.data);
+    code_line(&c, "out[0] = s, out[1] = t;");
+    code_close(&c, "");
+    code_blank(&c);
+    emit_functions(&c, net);
     sb_free(&e.body);
     sb_free(&e.defs);
     return emit_finish(&c, &sb, err);

@@ -152,6 +152,14 @@ typedef struct IrAttention {
     int linear; /* scaling=linear (1) or sqrt (0) */
     IrAttnMech mech;
     double w_q, w_k, w_v, w_out, b_std;
+    int pos_emb;         /* positional embeddings: 0 none, 1 sum, 2 concat */
+    double w_pos;        /* their standard deviation */
+    double pos_channels; /* concat: embedding channels per input channel */
+    int val_pos_emb;     /* the values see the embeddings too */
+    /* The embedded input's kernels are kw·Σ + pw·R (docs/attention.md):
+     * none kw = 1, pw = 0; sum kw = 1, pw = w_pos²; concat
+     * kw = 1/(1 + r), pw = w_pos²·r/(1 + r), r = pos_channels. */
+    double kw, pw;
 } IrAttention;
 
 typedef struct IrOp IrOp;

@@ -105,8 +105,13 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     case IR_ATTENTION: {
         const IrAttention *a = &op->u.attn;
         static const char *const mech[] = {"softmax", "identity", "abs", "relu"};
-        snprintf(buf, n, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g", a->heads,
-                 a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out, a->b_std);
+        static const char *const pos[] = {"none", "sum", "concat"};
+        int at = snprintf(buf, n, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g",
+                          a->heads, a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out,
+                          a->b_std);
+        if (a->pos_emb && at > 0 && (size_t)at < n)
+            snprintf(buf + at, n - (size_t)at, ", pos_emb %s, w_pos %g, pos_channels %g%s", pos[a->pos_emb],
+                     a->w_pos, a->pos_emb == 2 ? a->pos_channels : 0.0, a->val_pos_emb ? ", val_pos_emb" : "");
         break;
     }
     case IR_GLOBAL_POOL:

@@ -12,7 +12,7 @@ static const char *const scaling_names[] = {"linear", "sqrt", NULL};
 static const char *const mech_names[] = {"softmax", "identity", "abs", "relu", NULL};
 static const char *const pos_emb_names[] = {"none", "sum", "concat", NULL};
 
-enum { A_HEADS, A_SCALING, A_MECH, A_WQ, A_WK, A_WV, A_WOUT, A_B, A_POS, NATTN };
+enum { A_HEADS, A_SCALING, A_MECH, A_WQ, A_WK, A_WV, A_WOUT, A_B, A_POS, A_WPOS, A_PCH, A_VPOS, NATTN };
 static const ParamSpec attn_spec[NATTN] = {
     [A_HEADS] = {"heads", 1, 1, 1e6, 1, 0, NULL},
     [A_SCALING] = {"scaling", 0, 0, 1, 1, 0, scaling_names},
@@ -23,6 +23,9 @@ static const ParamSpec attn_spec[NATTN] = {
     [A_WOUT] = {"w_out", 1.0, 0.0, STD_MAX, 0, 0, NULL},
     [A_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
     [A_POS] = {"pos_emb", 0, 0, 2, 1, 0, pos_emb_names},
+    [A_WPOS] = {"w_pos", 1.0, 0.0, STD_MAX, 0, 0, NULL},
+    [A_PCH] = {"pos_channels", 1.0, 1e-6, 1e6, 0, 0, NULL},
+    [A_VPOS] = {"val_pos_emb", 0, 0, 1, 1, 0, NULL},
 };
 
 /* The logits w_q·w_k·Σ enter exp() (softmax) or are squared into the
@@ -55,11 +58,15 @@ int lower_attention(Lower *L, const Stmt *s)
                 mech_names[mech], mech_names[mech]);
         return 0;
     }
-    if (b.v[A_POS] != 0) {
-        diag_at(L->err, b.pos[A_POS], L->src,
-                "'attention' with pos_emb=%s is not implemented yet (only pos_emb=none): add positions to the "
-                "input instead",
-                pos_emb_names[(int)b.v[A_POS]]);
+    int pos = (int)b.v[A_POS];
+    if (pos != 2 && b.given[A_PCH]) {
+        diag_at(L->err, b.pos[A_PCH], L->src, "'attention': pos_channels applies to pos_emb=concat only");
+        return 0;
+    }
+    if (pos == 0 && (b.given[A_WPOS] || b.given[A_VPOS])) {
+        int k = b.given[A_WPOS] ? A_WPOS : A_VPOS;
+        diag_at(L->err, b.pos[k], L->src, "'attention': %s needs positional embeddings (pos_emb=sum or concat)",
+                attn_spec[k].name);
         return 0;
     }
     if (b.v[A_WQ] * b.v[A_WK] > QK_MAX) {
@@ -71,7 +78,14 @@ int lower_attention(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.attn = (IrAttention){.heads = (int)b.v[A_HEADS], .linear = linear, .mech = mech, .w_q = b.v[A_WQ],
-                               .w_k = b.v[A_WK], .w_v = b.v[A_WV], .w_out = b.v[A_WOUT], .b_std = b.v[A_B]};
+                               .w_k = b.v[A_WK], .w_v = b.v[A_WV], .w_out = b.v[A_WOUT], .b_std = b.v[A_B],
+                               .pos_emb = pos, .w_pos = b.v[A_WPOS], .pos_channels = b.v[A_PCH],
+                               .val_pos_emb = (int)b.v[A_VPOS], .kw = 1.0, .pw = 0.0};
+    double w2 = b.v[A_WPOS] * b.v[A_WPOS], r = b.v[A_PCH];
+    if (pos == 1)
+        op->u.attn.pw = w2;
+    if (pos == 2)
+        op->u.attn.kw = 1.0 / (1.0 + r), op->u.attn.pw = w2 * r / (1.0 + r);
     /* Its output is a sum over fresh value and output weights: Gaussian from
      * any input (the attention weights are deterministic at infinite width,
      * and the sqrt-identity logits only need the input's second moments);
@@ -99,11 +113,19 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV || op->kind == IR_POOL || op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
+        if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', which has attention (at %s): nets with attention support dense, "
-                    "activations, layer_norm, residual/fanout and global pooling or flatten for now, not "
-                    "convolutions or local pooling",
+                    "'%s' in net '%s', which has attention (at %s): nets with attention take conv and local "
+                    "pooling that keep the grid, not conv_transpose or conv_local",
+                    ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
+            return 0;
+        }
+        const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : op->kind == IR_POOL ? &op->u.pool.win : NULL;
+        if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
+            diag_at(L->err, op->pos, L->src,
+                    "'%s' in net '%s', which has attention (at %s): in nets with attention, convolutions and "
+                    "local pooling must keep the grid (stride 1, padding same or circular): attention holds "
+                    "every pair of the input's positions",
                     ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
             return 0;
         }

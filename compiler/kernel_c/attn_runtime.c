@@ -15,6 +15,11 @@
  * NTKC_FN: static inline in a net's file; external in the library's copies,
  * which the libtcc back end binds (tools/gen_host_prims, NTKC_HOST_PRIMITIVES). */
 typedef void (*ntkc_m_dual_fn)(const double *p, double s11, double s12, double s22, double *T, double *Td);
+/* A net's entry: out[0] = NNGP, out[1] = NTK of (x1, x2) from their prep
+ * records v1, v2; with fill != NULL (x1 = x2, v1 = v2 = fill) it writes the
+ * record as the computation reaches each part of it. ws: its scratch. */
+typedef void (*ntkc_m_entry_fn)(const double *x1, const double *x2, const double *v1, const double *v2,
+                                double *fill, double *ws, double *out);
 /* @end */
 #ifdef NTKC_KERNEL_CHECK
 #define NTKC_FN static inline
@@ -27,18 +32,57 @@ NTKC_FN void ntkc_m_copy(double *restrict dst, const double *restrict src, int n
         dst[e] = src[e];
 }
 
-/* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0. */
-NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, double *S, double *T)
+/* The padding mask of an input (NHWC, C channels): m[p] = 0 when position p
+ * is padding, 1 otherwise. The library marks padding by NaN in every channel
+ * of the position (neural-tangents' mask_constant = NaN; ntkc_mask_inputs). */
+NTKC_FN int ntkc_m_mask(const double *x, int P, int C, double *m)
+{
+    int padded = 0;
+    for (int p = 0; p < P; p++) {
+        m[p] = x[(size_t)p * C] == x[(size_t)p * C] ? 1.0 : 0.0;
+        padded += m[p] == 0.0;
+    }
+    return padded;
+}
+
+/* The input kernel: S(p, q) = x1[p]·x2[q]/C (images NHWC), T = 0; padding
+ * (m = 0) reads as zeros. */
+NTKC_FN void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2,
+                          double *S, double *T)
 {
     double inv = 1.0 / C;
     for (int p = 0; p < P; p++)
         for (int q = 0; q < P; q++) {
             const double *a = x1 + (size_t)p * C, *b = x2 + (size_t)q * C;
             double g = 0.0;
-            for (int c = 0; c < C; c++)
-                g += a[c] * b[c];
+            if (m1[p] != 0.0 && m2[q] != 0.0)
+                for (int c = 0; c < C; c++)
+                    g += a[c] * b[c];
             S[p * P + q] = g * inv;
             T[p * P + q] = 0.0;
+        }
+}
+
+/* Padding stays out of every layer (neural-tangents' remask_kernel): both
+ * kernels are 0 on every pair with a padded side, by assignment so that a
+ * 0·∞ of a layer_norm with eps = 0 leaves no NaN behind. */
+NTKC_FN void ntkc_m_remask(double *S, double *T, int P, const double *m1, const double *m2)
+{
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++)
+            if (m1[p] == 0.0 || m2[q] == 0.0)
+                S[p * P + q] = T[p * P + q] = 0.0;
+}
+
+/* Positional embeddings (pos_emb=sum|concat): M ← kw·M + pw·R for both
+ * kernels, R(p, q) = 1 when p = q and neither side is padding, else 0. */
+NTKC_FN void ntkc_m_embed(double *S, double *T, int P, const double *m1, const double *m2, double kw, double pw)
+{
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double r = p == q && m1[p] != 0.0 && m2[q] != 0.0 ? pw : 0.0;
+            S[p * P + q] = kw * S[p * P + q] + r;
+            T[p * P + q] = kw * T[p * P + q] + r;
         }
 }
 
@@ -58,6 +102,74 @@ NTKC_FN void ntkc_m_dense_frozen(double *S, double *T, int n, double w2, double 
         S[e] = w2 * S[e] + b2;
         T[e] = w2 * T[e];
     }
+}
+
+/* Convolution and pooling windows that keep the grid (stride 1, padding
+ * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
+ * position tap (u, v) of output position o reads, or -1 outside the image. */
+NTKC_FN int ntkc_m_tap(const int *g, int o, int u, int v)
+{
+    int y = o / g[1] + u * g[6] - g[4], x = o % g[1] + v * g[7] - g[5];
+    if (g[8]) {
+        y = ((y % g[0]) + g[0]) % g[0];
+        x = ((x % g[1]) + g[1]) % g[1];
+    }
+    return y < 0 || y >= g[0] || x < 0 || x >= g[1] ? -1 : y * g[1] + x;
+}
+
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
+ * frozen: trainable=false). tmp: 2·P² scratch. */
+NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
+{
+    int P = g[0] * g[1], n = P * P, F = g[2] * g[3];
+    double *S0 = tmp, *T0 = tmp + n;
+    ntkc_m_copy(S0, S, n);
+    ntkc_m_copy(T0, T, n);
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double s = 0.0, t = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]), b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
+                if (a >= 0 && b >= 0)
+                    s += S0[a * P + b], t += T0[a * P + b];
+            }
+            S[p * P + q] = w2 * s / F + b2;
+            T[p * P + q] = (frozen ? 0.0 : S[p * P + q]) + w2 * t / F;
+        }
+}
+
+/* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
+ * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
+ * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
+NTKC_FN void ntkc_m_pool1(double *M, const int *g, double c, double *tmp)
+{
+    int P = g[0] * g[1], F = g[2] * g[3];
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]);
+                r += a >= 0 ? M[a * P + q] : 0.0;
+            }
+            tmp[p * P + q] = r;
+        }
+    for (int p = 0; p < P; p++)
+        for (int q = 0; q < P; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
+                r += b >= 0 ? tmp[p * P + b] : 0.0;
+            }
+            M[p * P + q] = c * r;
+        }
+}
+
+NTKC_FN void ntkc_m_pool(double *S, double *T, const int *g, double c, double *tmp)
+{
+    ntkc_m_pool1(S, g, c, tmp);
+    ntkc_m_pool1(T, g, c, tmp);
 }
 
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
@@ -93,27 +205,33 @@ NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const doub
         }
 }
 
-/* The attention weights of one input from its self-kernel S = Σ(x, x):
- * A(i, j) = mech(qk·S(i, j)); mech 0 softmax along j (row maximum
- * subtracted), 1 identity, 2 abs, 3 relu. */
-NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double *A)
+/* The attention weights of one input from its self-kernel S = Σ(x, x) and
+ * padding mask m: A(i, j) = mech(qk·(kw·S(i, j) + pw·R(i, j))) (R: the
+ * positional embeddings' covariance, ntkc_m_embed); mech 0 softmax along j
+ * (row maximum subtracted), 1 identity, 2 abs, 3 relu. Padded keys j get
+ * weight 0 (neural-tangents: softmax logits -1e20, whose exp is 0). */
+NTKC_FN void ntkc_m_weights(const double *S, int P, int mech, double qk, double kw, double pw, const double *m,
+                             double *A)
 {
     for (int i = 0; i < P; i++) {
         const double *s = S + (size_t)i * P;
         double *a = A + (size_t)i * P;
+        for (int j = 0; j < P; j++) {
+            double g = qk * (kw * s[j] + (i == j && m[i] != 0.0 ? pw : 0.0));
+            a[j] = mech == 0 || mech == 1 ? g : mech == 2 ? fabs(g) : g > 0.0 ? g : 0.0;
+        }
         if (mech == 0) {
-            double m = qk * s[0], z = 0.0;
-            for (int j = 1; j < P; j++)
-                m = qk * s[j] > m ? qk * s[j] : m;
+            double mx = 0.0, z = 0.0;
+            for (int j = 0, seen = 0; j < P; j++)
+                if (m[j] != 0.0 && (!seen || a[j] > mx))
+                    mx = a[j], seen = 1;
             for (int j = 0; j < P; j++)
-                z += a[j] = exp(qk * s[j] - m);
+                z += a[j] = m[j] != 0.0 ? exp(a[j] - mx) : 0.0;
             for (int j = 0; j < P; j++)
-                a[j] /= z;
+                a[j] = z > 0.0 ? a[j] / z : 0.0;
         } else {
-            for (int j = 0; j < P; j++) {
-                double g = qk * s[j];
-                a[j] = mech == 1 ? g : mech == 2 ? fabs(g) : g > 0.0 ? g : 0.0;
-            }
+            for (int j = 0; j < P; j++)
+                a[j] = m[j] != 0.0 ? a[j] : 0.0;
         }
     }
 }
@@ -164,18 +282,30 @@ NTKC_FN void ntkc_m_attn_linear(const double *A1, const double *A2, double *S, d
     }
 }
 
-/* Square-root scaling, identity mechanism, with d = ⟨Σ, Σ⟩ and e = ⟨Σ, Θ⟩
- * over all n pairs: Σ' = c·d·Σ + b2, Θ' = c·(2e·Σ + d·(Θ + 4Σ)) + b2
- * (queries and keys read the input twice: 2e; the query, key, value and
- * output weights each add d·Σ). c = (w_q w_k w_v w_out)². */
-NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int n, double c, double b2)
+/* Square-root scaling, identity mechanism. With the embedded input
+ * Σ̃ = kw·Σ + pw·R, Θ̃ = kw·Θ + pw·R (ntkc_m_embed; none: kw = 1, pw = 0),
+ * V = Σ̃ when the values see the embeddings (vp) else Σ, d = ⟨Σ̃, V⟩ over all
+ * n pairs and e = 2⟨Σ̃, Θ̃⟩ (vp, or no embeddings: sep = 0) or
+ * ⟨Σ̃, Θ⟩ + ⟨Σ, Θ̃⟩ (sep = 1): Σ' = c·d·Σ̃ + b2, Θ' = c·(e·Σ̃ + d·(Θ̃ + 4Σ̃)) + b2
+ * (queries and keys read the input: e; the query, key, value and output
+ * weights each add d·Σ̃). c = (w_q w_k w_v w_out)². tmp: 2n scratch. */
+NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int P, double c, double b2, double kw, double pw, int vp,
+                               int sep, const double *m1, const double *m2, double *tmp)
 {
-    double d = 0.0, e2 = 0.0;
-    for (int e = 0; e < n; e++)
-        d += S[e] * S[e], e2 += S[e] * T[e];
+    int n = P * P;
+    double *Si = tmp, *Ti = tmp + n, d = 0.0, e2 = 0.0;
+    ntkc_m_copy(Si, S, n);
+    ntkc_m_copy(Ti, T, n);
+    ntkc_m_embed(Si, Ti, P, m1, m2, kw, pw);
     for (int e = 0; e < n; e++) {
-        T[e] = c * (2.0 * e2 * S[e] + d * (T[e] + 4.0 * S[e])) + b2;
-        S[e] = c * d * S[e] + b2;
+        d += Si[e] * (vp ? Si[e] : S[e]);
+        e2 += sep ? Si[e] * T[e] + S[e] * Ti[e] : Si[e] * Ti[e];
+    }
+    if (!sep)
+        e2 *= 2.0;
+    for (int e = 0; e < n; e++) {
+        T[e] = c * (e2 * Si[e] + d * (Ti[e] + 4.0 * Si[e])) + b2;
+        S[e] = c * d * Si[e] + b2;
     }
 }
 
@@ -203,12 +333,18 @@ NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *
     }
 }
 
-/* Global pooling: c2 times the sum over all pairs (c2 = 1/P² for the average). */
-NTKC_FN void ntkc_m_global(const double *S, const double *T, int n, double c2, double *s, double *t)
+/* Global pooling: the sum over all pairs (padding is 0), for the average
+ * divided by the pairs of unpadded positions n1·n2 (neural-tangents'
+ * GlobalAvgPool over unmasked positions). */
+NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1,
+                            const double *m2, double *s, double *t)
 {
-    double a = 0.0, b = 0.0;
-    for (int e = 0; e < n; e++)
+    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0;
+    for (int e = 0; e < P * P; e++)
         a += S[e], b += T[e];
+    for (int p = 0; p < P; p++)
+        n1 += m1[p], n2 += m2[p];
+    double c2 = average ? 1.0 / (n1 * n2) : 1.0;
     *s = c2 * a, *t = c2 * b;
 }
 
@@ -229,5 +365,42 @@ NTKC_FN int ntkc_m_put(double *nngp, double *ntk, size_t at, double s, double t)
     if (ntk)
         ntk[at] = t;
     return !(s - s == 0.0 && t - t == 0.0);
+}
+
+/* The prep records of n inputs, ps doubles each (the record, then K(x, x):
+ * NNGP and NTK). ws == NULL (no memory): the records are poisoned, so every
+ * entry reports non-finite. */
+NTKC_FN void ntkc_m_prep_all(ntkc_m_entry_fn entry, size_t n, const double *x, size_t dim, double *prep, size_t ps,
+                              double *ws)
+{
+    double out[2];
+    for (size_t i = 0; i < n; i++) {
+        double *rec = prep + i * ps;
+        if (!ws) {
+            for (size_t k = 0; k < ps; k++)
+                rec[k] = 0.0 / 0.0;
+            continue;
+        }
+        entry(x + i * dim, x + i * dim, rec, rec, rec, ws, out);
+        rec[ps - 2] = out[0], rec[ps - 1] = out[1];
+    }
+}
+
+/* A rows×cols tile of the kernel (the tile ABI, kernel_abi.h); returns the
+ * count of non-finite entries (all of them when ws == NULL: no memory). */
+NTKC_FN size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, const double *x1,
+                                const double *prep1, const double *x2, const double *prep2, size_t dim, size_t ps,
+                                double *ws, double *nngp, double *ntk, size_t ldo)
+{
+    double out[2];
+    size_t bad = 0;
+    if (!ws)
+        return rows * cols;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            entry(x1 + i * dim, x2 + j * dim, prep1 + i * ps, prep2 + j * ps, 0, ws, out);
+            bad += (size_t)ntkc_m_put(nngp, ntk, i * ldo + j, out[0], out[1]);
+        }
+    return bad;
 }
 /* @end */

@@ -67,6 +67,7 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_free": (None, [c_void_p]),
     "ntkc_kernel": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P,
                             _DOUBLE_P, POINTER(EvalOptions), POINTER(CError)]),
+    "ntkc_mask_inputs": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, POINTER(CError)]),
     "ntkc_predict": (c_int, [c_void_p, c_size_t, _DOUBLE_P, _DOUBLE_P, c_size_t, c_size_t, _DOUBLE_P,
                              c_size_t, _DOUBLE_P, c_size_t, POINTER(PredictOptions), _DOUBLE_P,
                              _DOUBLE_P, c_void_p, POINTER(CError)]),

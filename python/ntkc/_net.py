@@ -287,7 +287,8 @@ class Net:
 
     def kernel(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = ("nngp", "ntk"),
                threads: int = 0, progress: bool = False,
-               out: Union[np.ndarray, Sequence[np.ndarray], None] = None) -> Union[np.ndarray, tuple]:
+               out: Union[np.ndarray, Sequence[np.ndarray], None] = None, mask: Any = None,
+               mask2: Any = None) -> Union[np.ndarray, tuple]:
         """The NNGP and/or NTK between the inputs of ``x1`` and ``x2`` (default ``x1``).
 
         Args:
@@ -301,6 +302,9 @@ class Net:
             out: arrays to write into instead of new ones, one per name of ``get``
                 (C-contiguous float64, n1 × n2): repeated calls then skip the
                 first-touch page faults of fresh outputs.
+            mask, mask2: variable-length inputs of nets with attention: the padding of
+                x1 / x2, (n, L) for sequences or (n, H, W) for images, True (1) at padded
+                positions, as neural-tangents' masks. Padded values are ignored.
 
         Returns:
             float64 arrays of shape (n1, n2): one, or a namedtuple in the order of ``get``.
@@ -313,6 +317,12 @@ class Net:
         else:
             a1 = self._matrix_input(x1, "x1")
             a2 = None if x2 is None else self._matrix_input(x2, "x2")
+            if mask is not None:
+                a1 = self._padded(a1, mask, "mask")
+            if mask2 is not None:
+                if a2 is None:
+                    raise Error("error: mask2 needs x2")
+                a2 = self._padded(a2, mask2, "mask2")
             if a2 is not None and a2.shape[1] != a1.shape[1]:
                 raise Error(f"error: x1 has {a1.shape[1]} features per row but x2 has {a2.shape[1]}")
             n1, n2 = a1.shape[0], (a1.shape[0] if a2 is None else a2.shape[0])
@@ -329,6 +339,25 @@ class Net:
         if rc != 0:
             _raise(err)
         return _pack(out, get, names)
+
+    def _padded(self, a: np.ndarray, mask: Any, what: str) -> np.ndarray:
+        """A copy of the rows a with the masked positions marked as padding (ntkc_mask_inputs)."""
+        m = np.asarray(mask)
+        if m.dtype.kind not in "biuf" or m.ndim < 2 or m.shape[0] != a.shape[0]:
+            raise Error(f"error: {what}: expected a 0/1 array of shape (n, positions) with n = {a.shape[0]}, "
+                        f"got {m.dtype} {_shape_str(m.shape)}")
+        m = np.ascontiguousarray(m.reshape(m.shape[0], -1), dtype=np.float64)
+        want = self.input_shape
+        positions = int(np.prod(want[:-1])) if len(want) >= 2 else 0
+        if positions and m.shape[1] != positions:
+            raise Error(f"error: {what}: {m.shape[1]} values per input, but net '{self.name}' has {positions} "
+                        "positions")
+        a = a.copy()
+        err = CError()
+        if lib.ntkc_mask_inputs(self._ptr, a.shape[0], _as_double_p(a), a.shape[1], _as_double_p(m),
+                                byref(err)) != 0:
+            _raise(err)
+        return a
 
     def _graph_inputs(self, x1: Any, x2: Any) -> tuple[Graphs, Optional[Graphs]]:
         f = lib.ntkc_net_input_dim(self._ptr)

@@ -13,6 +13,7 @@
 #include "frontend.h"
 #include "jit.h"
 #include "net_internal.h"
+#include "ntkc_padding.h"
 #include "ntkc.h"
 #include "ntkc_err.h"
 
@@ -236,5 +237,7 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
             err_user(err, "net '%s' takes inputs of %zu features, the data have %zu", net->ir->name, in->dim, dim);
         return err->code;
     }
+    if (padding_check(net, n1, x1, dim, "x1", err) != 0 || (x2 && padding_check(net, n2, x2, dim, "x2", err) != 0))
+        return err->code;
     return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ntkc_padding.h"
 #include "ntkc.h"
 #include "ntkc_tool.h"
 
@@ -119,8 +120,9 @@ static int check_matrices(const ntkc_net *net, const Inputs *in, ntkc_error *err
                   in->dim);
         return err->code;
     }
-    if (check_finite(in->x_train, in->n, in->dim, "x_train", err) ||
-        check_finite(in->x_test, in->m, in->dim, "x_test", err))
+    /* finite, or padding of variable-length inputs (NaN positions, ntkc_padding.c) */
+    if (padding_check(net, in->n, in->x_train, in->dim, "x_train", err) ||
+        padding_check(net, in->m, in->x_test, in->dim, "x_test", err))
         return err->code;
     return NTKC_OK;
 }

@@ -1,5 +1,6 @@
 /* The tiles of ntkc_tool.h over the two engines: runtime/engine/engine.c for vectors and
  * images, runtime/engine/graph_kernel.c for graphs (square blocks of graph pairs). */
+#include "ntkc_padding.h"
 #include "ntkc_tool.h"
 
 #include <stdlib.h>
@@ -38,6 +39,8 @@ ntkc_tiles *ntkc_tiles_matrix(const ntkc_net *net, size_t n1, const double *x1, 
         err_user(err, "net '%s' takes inputs of %zu values, the data have %zu", ntkc_net_name(net), want, dim);
         return NULL;
     }
+    if (padding_check(net, n1, x1, dim, "x1", err) != 0 || (x2 && padding_check(net, n2, x2, dim, "x2", err) != 0))
+        return NULL;
     ntkc_tiles *t = calloc(1, sizeof *t);
     if (t == NULL) {
         err_internal(err, "out of memory");

@@ -131,11 +131,17 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_ATTENTION:
         nd->co = affine_co ? affine_co : f->width;
         nd->attn = malloc(sizeof *nd->attn);
-        if (nd->attn == NULL || finite_attn_init(nd->attn, &op->u.attn, nd->hi * nd->wi, nd->ci, nd->co, f->width,
-                                                 &f->nparams) != 0) {
+        int rc = nd->attn ? finite_attn_init(nd->attn, &op->u.attn, nd->hi * nd->wi, nd->ci, nd->co, f->width,
+                                             &f->nparams)
+                          : -1;
+        if (rc == -2)
+            err_user(f->err, "finite net '%s': attention at line %d concatenates pos_channels·%zu = %g embedding "
+                             "channels: a whole number is needed (change pos_channels or the width)",
+                     f->net->name, op->pos.line, nd->ci, op->u.attn.pos_channels * (double)nd->ci);
+        else if (rc != 0)
             err_internal(f->err, "finite conv net: out of memory for an attention layer");
+        if (rc != 0)
             return f->err->code;
-        }
         break;
     case IR_ACT:
     case IR_LAYER_NORM:
@@ -275,6 +281,32 @@ static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
         gin[i * nd->ci + ch] += c * nd->g[o * nd->co + ch];
 }
 
+/* ---- padding -------------------------------------------------------------- */
+
+/* Padded positions of a node's output (while it has the input's positions)
+ * are 0: every layer reads its input with padding zeroed (neural-tangents'
+ * supports_masking). The same in the backward pass on the gradient. */
+static void zero_padding(const Fc *f, const Node *nd, double *v)
+{
+    if (f->mask == NULL || nd->ho * nd->wo != f->npos || nd->op->kind == IR_GLOBAL_POOL ||
+        nd->op->kind == IR_FLATTEN)
+        return;
+    for (size_t p = 0; p < f->npos; p++)
+        if (f->mask[p] == 0.0)
+            memset(v + p * nd->co, 0, nd->co * sizeof *v);
+}
+
+/* Positions global pooling averages over: the unpadded ones. */
+static double unpadded(const Fc *f, size_t P)
+{
+    double k = 0.0;
+    if (f->mask == NULL || P != f->npos)
+        return (double)P;
+    for (size_t p = 0; p < P; p++)
+        k += f->mask[p];
+    return k;
+}
+
 static void layer_norm_fwd(Node *nd, const double *in)
 {
     size_t C = nd->ci;
@@ -339,7 +371,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
-        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        double c = nd->op->u.gpool.average ? 1.0 / unpadded(f, P) : 1.0;
         memset(nd->out, 0, n * sizeof *nd->out);
         for (size_t p = 0; p < P; p++)
             for (size_t ch = 0; ch < nd->ci; ch++)
@@ -356,6 +388,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         forward_fanout(f, nd, in);
         break;
     case IR_ATTENTION:
+        nd->attn->mask = f->mask;
         finite_attn_forward(nd->attn, f->params, in, nd->out);
         break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
@@ -369,6 +402,7 @@ void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in)
 {
     for (size_t i = 0; i < n; i++) {
         forward_node(f, &nodes[i], in);
+        zero_padding(f, &nodes[i], nodes[i].out);
         in = nodes[i].out;
     }
 }
@@ -517,7 +551,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         break;
     case IR_GLOBAL_POOL: {
         size_t P = nd->hi * nd->wi;
-        double c = nd->op->u.gpool.average ? 1.0 / (double)P : 1.0;
+        double c = nd->op->u.gpool.average ? 1.0 / unpadded(f, P) : 1.0;
         for (size_t p = 0; p < P; p++)
             for (size_t ch = 0; ch < nd->ci; ch++)
                 gin[p * nd->ci + ch] = c * nd->g[ch];
@@ -538,8 +572,10 @@ static void backward_node(Fc *f, Node *nd, double *gin)
 void fconv_backward_list(Fc *f, Node *nodes, size_t n, const double *gout, double *gin)
 {
     (void)gout;
-    for (size_t i = n; i-- > 0;)
+    for (size_t i = n; i-- > 0;) {
+        zero_padding(f, &nodes[i], nodes[i].g);
         backward_node(f, &nodes[i], i > 0 ? nodes[i - 1].g : gin);
+    }
 }
 
 /* ---- parameters and the kernels ---------------------------------------- */
@@ -648,12 +684,42 @@ int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, in
     return err->code;
 }
 
+/* Inputs with padding (NaN in every channel of a position, ntkc_mask_inputs):
+ * the inputs with padding zeroed, and the masks (1 value, 0 padded). */
+typedef struct Padding {
+    double *x, *mask;
+} Padding;
+
+/* NULL pad->x when no input has padding; -1 out of memory. */
+static int padding_of(const Fc *f, size_t n, const double *x, size_t dim, Padding *pad)
+{
+    size_t P = f->npos, C = P ? dim / P : 0, any = 0;
+    for (size_t e = 0; e < n * dim && !any; e++)
+        any = isnan(x[e]);
+    pad->x = pad->mask = NULL;
+    if (!any || P == 0)
+        return 0;
+    pad->x = malloc(n * dim * sizeof *pad->x), pad->mask = malloc(n * P * sizeof *pad->mask);
+    if (!pad->x || !pad->mask)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < P; p++) {
+            const double *r = x + i * dim + p * C;
+            pad->mask[i * P + p] = isnan(r[0]) ? 0.0 : 1.0;
+            for (size_t c = 0; c < C; c++)
+                pad->x[i * dim + p * C + c] = isnan(r[0]) ? 0.0 : r[c];
+        }
+    return 0;
+}
+
 /* One sample: adds mean_o f_o f_oᵀ to nngp and J Jᵀ of unit 0 to ntk (full n×n). */
-static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, double *G, double *nngp, double *ntk)
+static int one_sample(Fc *f, size_t n, const double *x, size_t dim, const Padding *pad, double *F, double *G,
+                      double *nngp, double *ntk)
 {
     Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < n; i++) {
-        fconv_forward_list(f, f->top, f->ntop, x + i * dim);
+        f->mask = pad ? pad->mask + i * f->npos : NULL;
+        fconv_forward_list(f, f->top, f->ntop, pad ? pad->x + i * dim : x + i * dim);
         memcpy(F + i * f->out_units, last->out, f->out_units * sizeof *F);
         if (ntk == NULL)
             continue;
@@ -663,6 +729,7 @@ static int one_sample(Fc *f, size_t n, const double *x, size_t dim, double *F, d
         fconv_backward_list(f, f->top, f->ntop, last->g, NULL);
         memcpy(G + i * f->nparams, f->grad, f->nparams * sizeof *G);
     }
+    f->mask = NULL;
     if (nngp)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)f->out_units,
                     1.0 / (double)f->out_units, F, (int)f->out_units, F, (int)f->out_units, 1.0, nngp, (int)n);
@@ -696,6 +763,10 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
         return err->code;
     }
     double *F = dalloc(&f, n * f.out_units), *G = ntk ? dalloc(&f, n * f.nparams) : NULL;
+    Padding pad;
+    f.npos = net->input.kind == IR_INPUT_IMAGE ? net->input.h * net->input.w : 0;
+    if (padding_of(&f, n, x, dim, &pad) != 0)
+        err_internal(err, "finite net '%s': out of memory for the padded inputs", net->name);
     if (nngp)
         memset(nngp, 0, n * n * sizeof *nngp);
     if (ntk)
@@ -704,7 +775,7 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
         fconv_init_list(&f, f.top, f.ntop, &r);
-        one_sample(&f, n, x, dim, F, G, nngp, ntk);
+        one_sample(&f, n, x, dim, pad.x ? &pad : NULL, F, G, nngp, ntk);
     }
     double inv = 1.0 / (double)opts->samples;
     for (size_t e = 0; err->code == NTKC_OK && e < n * n; e++) {
@@ -718,6 +789,8 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     }
     free(F);
     free(G);
+    free(pad.x);
+    free(pad.mask);
     fconv_free(&f);
     return err->code;
 }

@@ -54,6 +54,10 @@ typedef struct Fc {
     size_t nparams;
     double *params, *grad;
     size_t out_units;
+    /* Padding of the input being run (finite_conv_kernels; docs/attention.md
+     * "Masking"): mask[p] = 0 at padded positions, NULL without padding. */
+    const double *mask;
+    size_t npos; /* the input's positions */
 } Fc;
 
 /* The two sides of a linear pooling step. */

@@ -183,12 +183,14 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
     }
 }
 
+/* dense(trainable=false): its parameters add no gradient, Θ ← w2·Θ. */
 /* Convolution and pooling windows that keep the grid (stride 1, padding
  * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
  * position tap (u, v) of output position o reads, or -1 outside the image. */
 /* conv: both copies read the same tap, averaged over the whole window
  * (zeros outside the image and at padding, as neural-tangents):
- * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ. tmp: 2·P² scratch. */
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
+ * frozen: trainable=false). tmp: 2·P² scratch. */
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
  * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */

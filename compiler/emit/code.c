@@ -27,7 +27,8 @@ static void indent(Code *c)
 }
 
 /* fmt with every "$" replaced by the net prefix ("%" doubled in it: an
- * identifier has none, so nothing changes), then formatted. */
+ * identifier has none, so nothing changes) and every "@" by the scalar
+ * type, then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
     StrBuf f;
@@ -36,6 +37,8 @@ static void put_formatted(Code *c, const char *fmt, va_list ap)
         if (*p == '$') {
             sb_puts(&f, NTKC_NET_PREFIX);
             sb_puts(&f, c->name);
+        } else if (*p == '@') {
+            sb_puts(&f, c->single ? "float" : "double");
         } else {
             char ch[2] = {*p, 0};
             sb_puts(&f, ch);
@@ -93,6 +96,18 @@ CodeLit code_lit(double v)
     sb_format_double(l.s, v);
     return l;
 }
+
+CodeLit code_rlit(const Code *c, double v)
+{
+    if (!c->single)
+        return code_lit(v);
+    CodeLit l;
+    /* 9 significant digits read back any float exactly */
+    snprintf(l.s, sizeof l.s, "%.9ef", (double)(float)v);
+    return l;
+}
+
+const char *code_prim_suffix(const Code *c) { return c->single ? "_f" : ""; }
 
 void code_enum_begin(Code *c, const char *comment)
 {

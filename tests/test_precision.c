@@ -214,3 +214,64 @@ Test(precision, refuses_what_it_cannot_do, .timeout = TIMEOUT(60))
     expect_refused("examples/transformer.ntk", "single", "net 'transformer' is an attention net");
     expect_refused("examples/relu5.ntk", "half", "--precision must be single or double, not 'half'");
 }
+
+/* Prediction from float32 kernels (solved in float64) against float64: the
+ * mean moves by at most about κ₂ times the kernels' relative perturbation,
+ * which the entrywise bound above gives in the 2-norm as n·ε (‖δK‖₂ <=
+ * n·max|δK_ij|), for the training kernel and the test-train one: 2·κ₂·n·ε
+ * relative to the largest mean, κ₂ = λmax/λmin <= trace/λmin. */
+Test(precision, predict_float32_within_condition_bound, .timeout = TIMEOUT(60))
+{
+    enum { N = 60, M = 20, DIM = 16 };
+    ntkc_net *n64 = compile_path("examples/relu5.ntk", NTKC_PRECISION_DOUBLE, NTKC_BACKEND_TCC);
+    ntkc_net *n32 = compile_path("examples/relu5.ntk", NTKC_PRECISION_SINGLE, NTKC_BACKEND_TCC);
+    double x[N * DIM], xt[M * DIM], y[N], m64[M], m32[M], k[N * N];
+    fill_random(x, N * DIM, 7);
+    fill_random(xt, M * DIM, 8);
+    fill_random(y, N, 9);
+    ntkc_error err = {0};
+    cr_assert_eq(ntkc_predict(n64, N, x, y, 1, M, xt, DIM, NULL, 0, NULL, m64, NULL, NULL, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(ntkc_predict(n32, N, x, y, 1, M, xt, DIM, NULL, 0, NULL, m32, NULL, NULL, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(ntkc_kernel(n64, N, x, 0, NULL, DIM, NULL, k, NULL, &err), 0, "%s", err.message);
+    double trace = 0, worst = 0, big = 0;
+    for (size_t i = 0; i < N; i++)
+        trace += k[i * N + i];
+    double kappa = trace / min_eigenvalue(k, N);
+    double eps = (DIM + 2 + 32.0 * 11) * unit_roundoff; /* relu5: 11 ops */
+    for (size_t i = 0; i < M; i++) {
+        worst = fmax(worst, fabs(m64[i] - m32[i]));
+        big = fmax(big, fabs(m64[i]));
+    }
+    cr_expect_leq(worst / big, 2 * kappa * N * eps, "mean error %.3g, bound %.3g (κ₂ <= %.3g)", worst / big,
+                  2 * kappa * N * eps, kappa);
+    ntkc_net_free(n64);
+    ntkc_net_free(n32);
+}
+
+/* A training kernel float32 cannot carry is refused, naming the problem and
+ * the ways out; the same prediction in float64 (regularised) runs. */
+Test(precision, predict_float32_refuses_ill_conditioned, .timeout = TIMEOUT(60))
+{
+    enum { N = 40, M = 5, DIM = 8 };
+    ntkc_net *n32 = compile_path("examples/relu5.ntk", NTKC_PRECISION_SINGLE, NTKC_BACKEND_TCC);
+    double x[N * DIM], xt[M * DIM], y[N], mean[M];
+    fill_random(x, N * DIM, 11);
+    memcpy(x + (N - 1) * DIM, x, DIM * sizeof *x); /* a repeated point: singular without reg */
+    fill_random(xt, M * DIM, 12);
+    fill_random(y, N, 13);
+    ntkc_error err = {0};
+    cr_expect_eq(ntkc_predict(n32, N, x, y, 1, M, xt, DIM, NULL, 0, NULL, mean, NULL, NULL, &err), 1);
+    cr_expect(strstr(err.message, "is singular") && strstr(err.message, "--precision double") &&
+                  strstr(err.message, "--reg"),
+              "%s", err.message);
+    ntkc_predict_options o = {.reg = 1e-9};
+    cr_expect_eq(ntkc_predict(n32, N, x, y, 1, M, xt, DIM, NULL, 0, &o, mean, NULL, NULL, &err), 1);
+    cr_expect(strstr(err.message, "has condition number") && strstr(err.message, "--precision double"), "%s",
+              err.message);
+    o.reg = 1e-2; /* λmin >= reg·trace/n, λmax <= trace: κ₂ <= n/reg = 4000, κ₁ <= n·κ₂: κ₁·u < 1e-2 */
+    cr_expect_eq(ntkc_predict(n32, N, x, y, 1, M, xt, DIM, NULL, 0, &o, mean, NULL, NULL, &err), 0, "%s",
+                 err.message);
+    ntkc_net_free(n32);
+}

@@ -356,6 +356,12 @@ int ntkc_finite_kernels(const ntkc_net *net, size_t n, const double *x, size_t d
 int ntkc_finite_kernels_graphs(const ntkc_net *net, const ntkc_graphs *g, const ntkc_finite_options *opts,
                                double *nngp, double *ntk, ntkc_error *err);
 
+/* Refuses (user error naming the condition number and suggesting --precision
+ * double or --reg) a prediction from float32 kernels whose training kernel
+ * plus regulariser has κ₁·2^-24 > 1e-2: float32 rounding would then move the
+ * answer by more than 1% (runtime/predict/predict_precision.c). */
+int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error *err);
+
 /* ---- One prediction from computed kernels (runtime/predict/predict_solve.c) ----
  * Whichever the options of ntkc_predict_options ask for: the ensemble on MSE
  * (predict_gd_mse), one network from its initial outputs fx0 or the training

@@ -165,7 +165,7 @@ $(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
 
 $(BUILD)/libntkc.map: include/ntkc.h
 	@mkdir -p $(dir $@)
-	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
+	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z0-9_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
 	  echo 'local: *; };'; } >$@
 
 $(BUILD)/$(SO_FILE): $(PIC_OBJ) $(BUILD)/libntkc.map

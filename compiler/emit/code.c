@@ -31,19 +31,24 @@ static void indent(Code *c)
  * type, then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
+    const char *mark = strpbrk(fmt, "$@");
+    if (mark == NULL) { /* most lines: no copy */
+        sb_vprintf(c->sb, fmt, ap);
+        return;
+    }
     StrBuf f;
     sb_init(&f);
-    for (const char *p = fmt; *p; p++) {
-        if (*p == '$') {
+    for (const char *p = fmt; mark != NULL; p = mark + 1, mark = strpbrk(p, "$@")) {
+        sb_putn(&f, p, (size_t)(mark - p));
+        if (*mark == '$') {
             sb_puts(&f, NTKC_NET_PREFIX);
             sb_puts(&f, c->name);
-        } else if (*p == '@') {
-            sb_puts(&f, c->single ? "float" : "double");
         } else {
-            char ch[2] = {*p, 0};
-            sb_puts(&f, ch);
+            sb_puts(&f, c->single ? "float" : "double");
         }
+        fmt = mark + 1;
     }
+    sb_puts(&f, fmt);
     sb_vprintf(c->sb, f.data, ap);
     sb_free(&f);
 }

@@ -92,7 +92,7 @@ if [ -x scripts/bench_attention.sh ]; then
 fi
 
 log "float32 vs float64 (scripts/bench_precision.sh)"
-prec=$(scripts/bench_precision.sh "$out/bench_fc" "$out/x$n.npy" "$out" 2>/dev/null ||
+prec=$(scripts/bench_precision.sh build/bench/bench_fc "$out/x$n.npy" "$out" 2>/dev/null ||
     echo "failed (scripts/bench_precision.sh exited non-zero)")
 
 log "Python call overhead"

@@ -275,3 +275,16 @@ Test(precision, predict_float32_refuses_ill_conditioned, .timeout = TIMEOUT(60))
                  err.message);
     ntkc_net_free(n32);
 }
+
+/* The snap before a float64 dual in a float32 tile (ntkc_math_f.h): within
+ * 2^-20 of √(v1·v2) becomes ±√(v1·v2) exactly; farther stays as it is. */
+double ntkc_host_snap_f(float s12, float v1, float v2);
+Test(precision, snap_before_float64_duals)
+{
+    float v1 = 2.0f, v2 = 8.0f; /* √(v1·v2) = 4 */
+    cr_expect_eq(ntkc_host_snap_f(4.0f * (1.0f - 0x1p-21f), v1, v2), 4.0);
+    cr_expect_eq(ntkc_host_snap_f(-4.0f * (1.0f + 0x1p-21f), v1, v2), -4.0);
+    cr_expect_eq(ntkc_host_snap_f(4.0f * (1.0f - 0x1p-18f), v1, v2), (double)(4.0f * (1.0f - 0x1p-18f)));
+    cr_expect_eq(ntkc_host_snap_f(1.5f, v1, v2), 1.5);
+    cr_expect_eq(ntkc_host_snap_f(0.0f, 0.0f, v2), 0.0); /* zero variance: nothing to snap to */
+}

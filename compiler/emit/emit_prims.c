@@ -225,7 +225,8 @@ char *prim_emit_host_source(void)
         if (prim_act_has_block(acts[a]))
             act_definition(&sb, "", acts[a]);
     sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
-                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
+                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n"
+                 "double ntkc_host_snap_f(float s12, float v1, float v2) { return ntkc_snap_f(s12, v1, v2); }\n\n");
     emit_image_host_source(&sb);
     emit_attn_host_source(&sb);
     for (size_t a = 0; a < nacts; a++)

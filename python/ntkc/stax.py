@@ -346,6 +346,85 @@ class _LayerNorm(Layer):
         return (x - mean) / np.sqrt(var + self.eps)
 
 
+class _Attention(Layer):
+    """neural-tangents' GlobalSelfAttention as ntkc's attention(...) (docs/attention.md)."""
+
+    name = "GlobalSelfAttention"
+    _MECHANISMS = ("SOFTMAX", "IDENTITY", "ABS", "RELU")
+
+    def __init__(self, n_chan_out: int, n_chan_key: int, n_chan_val: int, n_heads: int, linear_scaling: bool,
+                 stds: tuple[float, float, float, float], b_std: Optional[float], mechanism: str,
+                 pos_emb_type: str, pos_emb_decay_fn: Any, val_pos_emb: bool, batch_axis: int,
+                 channel_axis: int) -> None:
+        self.mechanism = str(getattr(mechanism, "name", mechanism)).upper()
+        if self.mechanism not in self._MECHANISMS:
+            raise ValueError(f"GlobalSelfAttention: attention_mechanism must be one of {', '.join(self._MECHANISMS)}, "
+                             f"not {mechanism!r}")
+        pos = str(getattr(pos_emb_type, "name", pos_emb_type)).upper()
+        if pos != "NONE":
+            raise NotImplementedError(f"GlobalSelfAttention: pos_emb_type={pos!r}: ntkc's attention has no "
+                                      f"positional embeddings yet (pos_emb_type='NONE' only)")
+        if pos_emb_decay_fn is not None or val_pos_emb:
+            raise NotImplementedError("GlobalSelfAttention: pos_emb_decay_fn and val_pos_emb need positional "
+                                      "embeddings, which ntkc's attention does not have yet")
+        if batch_axis != 0 or channel_axis != -1:
+            raise NotImplementedError("GlobalSelfAttention: ntkc takes the batch axis first and the channel axis "
+                                      "last (batch_axis=0, channel_axis=-1)")
+        if not linear_scaling and self.mechanism != "IDENTITY":
+            raise NotImplementedError(f"GlobalSelfAttention: linear_scaling=False with attention_mechanism="
+                                      f"{self.mechanism!r} has no closed-form kernel (neural-tangents raises too); "
+                                      f"use linear_scaling=True or 'IDENTITY'")
+        self.n_chan_out, self.n_chan_key, self.n_chan_val = int(n_chan_out), int(n_chan_key), int(n_chan_val)
+        self.n_heads, self.linear = int(n_heads), bool(linear_scaling)
+        self.W_key_std, self.W_value_std, self.W_query_std, self.W_out_std = (float(v) for v in stds)
+        self.b_std = b_std
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        if not _image(b):
+            raise ValueError("GlobalSelfAttention needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
+        if ctx.param == "standard":
+            raise NotImplementedError("GlobalSelfAttention under the standard parameterization: not supported by "
+                                      "ntkc")
+        ctx.param = ctx.param or "ntk"
+        args = [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
+                f"mechanism={self.mechanism.lower()}", f"w_q={_num(self.W_query_std)}", f"w_k={_num(self.W_key_std)}",
+                f"w_v={_num(self.W_value_std)}", f"w_out={_num(self.W_out_std)}", f"b_std={_num(self.b_std or 0.0)}"]
+        shape = b.shape[:-1] + (self.n_chan_out,)
+        return [replace(b, lines=b.lines + [f"attention({', '.join(args)})"], shape=shape)]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        c, H = shape[-1], self.n_heads
+        Q = None if self.linear else rng.standard_normal((H, c, self.n_chan_key))
+        K = rng.standard_normal((H, c, self.n_chan_key))
+        V = rng.standard_normal((H, c, self.n_chan_val))
+        O = rng.standard_normal((self.n_chan_val * H, self.n_chan_out))
+        b = None if self.b_std is None else rng.standard_normal(self.n_chan_out)
+        return shape[:-1] + (self.n_chan_out,), (Q, K, V, O, b, None)
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        Q, K, V, O, b, _ = params
+        n, c = x.shape[0], x.shape[-1]
+        h = x.reshape(n, -1, c)                                    # n, P, C
+        keys = np.einsum("npc,hcd->hnpd", h, K)
+        queries = keys if self.linear else np.einsum("npc,hcd->hnpd", h, Q)
+        values = np.einsum("npc,hcd->hnpd", h, V)
+        norm = c * (self.n_chan_key if self.linear else math.sqrt(self.n_chan_key))
+        G = np.einsum("hnpd,hnqd->hnpq", queries, keys) * (self.W_query_std * self.W_key_std / norm)
+        if self.mechanism == "SOFTMAX":
+            G = np.exp(G - G.max(axis=-1, keepdims=True))
+            G /= G.sum(axis=-1, keepdims=True)
+        elif self.mechanism == "ABS":
+            G = np.abs(G)
+        elif self.mechanism == "RELU":
+            G = np.maximum(G, 0.0)
+        heads = np.einsum("hnpq,hnqd->npdh", G, values).reshape(n, h.shape[1], -1)  # (d, head) order, as nt
+        out = heads @ O * (self.W_out_std * self.W_value_std / math.sqrt(self.n_chan_val * self.n_heads * c))
+        if b is not None:
+            out = out + self.b_std * b
+        return out.reshape(x.shape[:-1] + (self.n_chan_out,))
+
+
 class _Identity(Layer):
     name = "Identity"
 
@@ -637,6 +716,27 @@ def LayerNorm(axis: Any = -1, eps: float = 1e-12, batch_axis: int = 0, channel_a
     return _triple(_LayerNorm(axis, eps))
 
 
+def GlobalSelfAttention(n_chan_out: int, n_chan_key: int, n_chan_val: int, n_heads: int,
+                        linear_scaling: bool = True, W_key_std: float = 1.0, W_value_std: float = 1.0,
+                        W_query_std: float = 1.0, W_out_std: float = 1.0, b_std: Optional[float] = None,
+                        attention_mechanism: str = "SOFTMAX", pos_emb_type: str = "NONE",
+                        pos_emb_p_norm: float = 2, pos_emb_decay_fn: Optional[Callable[[float], float]] = None,
+                        n_chan_pos_emb: Optional[int] = None, W_pos_emb_std: float = 1.0,
+                        val_pos_emb: bool = False, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Global self-attention over all positions (ntkc's ``attention``), neural-tangents' arguments.
+
+    The widths (``n_chan_*``, ``n_heads``) shape only the finite network of ``init_fn``/``apply_fn``;
+    the kernel is their infinite limit. Positional embeddings (``pos_emb_type`` other than "NONE",
+    ``pos_emb_decay_fn``, ``val_pos_emb``) raise NotImplementedError; ``pos_emb_p_norm``,
+    ``n_chan_pos_emb`` and ``W_pos_emb_std`` only matter with them and are ignored, as neural-tangents
+    does without embeddings.
+    """
+    del pos_emb_p_norm, n_chan_pos_emb, W_pos_emb_std  # used only with positional embeddings (refused)
+    return _triple(_Attention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling,
+                              (W_key_std, W_value_std, W_query_std, W_out_std), b_std, attention_mechanism,
+                              pos_emb_type, pos_emb_decay_fn, val_pos_emb, batch_axis, channel_axis))
+
+
 def Identity() -> tuple:
     """The identity layer."""
     return _triple(_Identity())
@@ -781,7 +881,6 @@ Gabor = _missing("Gabor")
 Dropout = _missing("Dropout")
 ConvTranspose = _missing("ConvTranspose")
 ConvLocal = _missing("ConvLocal")
-GlobalSelfAttention = _missing("GlobalSelfAttention")
 ImageResize = _missing("ImageResize")
 Index = _missing("Index")
 DotGeneral = _missing("DotGeneral")

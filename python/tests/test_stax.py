@@ -251,7 +251,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
-        for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "Hermite"):
+        for name in ("Dropout", "ConvTranspose", "Elementwise", "Hermite"):
             with self.subTest(layer=name), self.assertRaisesRegex(NotImplementedError, name):
                 getattr(stax, name)(0.5)
 

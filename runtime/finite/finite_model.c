@@ -23,7 +23,7 @@ int finite_model_new(const IrNet *net, const FiniteData *like, size_t width, siz
     }
     if (net->family == IR_FAMILY_GRAPH)
         return finite_graph_model_new(net, like, width, nout, param, m, err);
-    if (net->family == IR_FAMILY_IMAGE)
+    if (net->family == IR_FAMILY_IMAGE || net->family == IR_FAMILY_ATTENTION) /* attention: finite_attn.h */
         return finite_conv_model_new(net, like, width, nout, param, m, err);
     return finite_net_model_new(net, like, width, nout, param, m, err);
 }

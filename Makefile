@@ -80,6 +80,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # as a check, whose marked spans tools/embed_text turns into the strings the
 # emitters print (compiler/emit/kernel_text.h).
 KERNEL_C     := compiler/kernel_c/libm.h compiler/kernel_c/ntkc_math.h compiler/kernel_c/block_prims.c \
+                compiler/kernel_c/ntkc_math_f.h compiler/kernel_c/block_prims_f.c \
                 compiler/kernel_c/image_runtime.c compiler/kernel_c/graph_entry.c \
                 compiler/kernel_c/attn_runtime.c
 KERNEL_CHECK := $(patsubst compiler/kernel_c/%.c,$(BUILD)/kernel_c/%.ok,$(filter %.c,$(KERNEL_C)))
@@ -168,7 +169,7 @@ $(BUILD)/pic/gen/host_prims.o: $(HOST_PRIMS).c
 
 $(BUILD)/libntkc.map: include/ntkc.h
 	@mkdir -p $(dir $@)
-	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
+	{ echo 'NTKC_0 { global:'; grep -o '\bntkc_[a-z0-9_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
 	  echo 'local: *; };'; } >$@
 
 $(BUILD)/$(SO_FILE): $(PIC_OBJ) $(BUILD)/libntkc.map

@@ -3,7 +3,9 @@
  * into buffers touched beforehand (page faults are the caller's business;
  * the end-to-end row measures them).
  *
- * usage: bench_fc NET.ntk X.npy tcc|cc REPS [OUT_PREFIX]
+ * usage: bench_fc NET.ntk X.npy tcc|cc REPS [OUT_PREFIX] [--single]
+ * (--single: the net compiled for --precision single, float32 outputs; the
+ * outputs written are then float32 too, widened to float64 in the file)
  * prints "compile SECONDS", "kernel SECONDS" and "cpu SECONDS" (core-seconds
  * of the best run); with OUT_PREFIX, writes
  * OUT_PREFIX.ntk.npy and OUT_PREFIX.nngp.npy from the last run. */
@@ -32,13 +34,16 @@ static int fail(const char *what, const char *msg)
 
 int main(int argc, char **argv)
 {
+    int single = argc > 5 && strcmp(argv[argc - 1], "--single") == 0;
+    argc -= single;
     if (argc < 5 || argc > 6)
-        return fail("usage", "bench_fc NET.ntk X.npy tcc|cc REPS [OUT_PREFIX]");
+        return fail("usage", "bench_fc NET.ntk X.npy tcc|cc REPS [OUT_PREFIX] [--single]");
     ntkc_error err = {0};
     NpyArray x;
     if (npy_read(argv[2], &x, &err) != 0 || x.ndim != 2)
         return fail(argv[2], x.ndim != 2 && err.code == 0 ? "not a 2-D array" : err.message);
-    ntkc_compile_options copts = {.backend = strcmp(argv[3], "cc") == 0 ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC};
+    ntkc_compile_options copts = {.backend = strcmp(argv[3], "cc") == 0 ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC,
+                                  .precision = single ? NTKC_PRECISION_SINGLE : NTKC_PRECISION_DOUBLE};
     double t0 = now();
     ntkc_net *net = ntkc_compile_file(argv[1], &copts, &err);
     double compile = now() - t0;
@@ -54,13 +59,20 @@ int main(int argc, char **argv)
     for (int r = 0; r < atoi(argv[4]); r++) {
         double c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         t0 = now();
-        if (ntkc_kernel(net, n, x.data, 0, NULL, d, nngp, ntk, NULL, &err) != 0)
+        int rc = single ? ntkc_kernel_f32(net, n, x.data, 0, NULL, d, (float *)nngp, (float *)ntk, NULL, &err)
+                        : ntkc_kernel(net, n, x.data, 0, NULL, d, nngp, ntk, NULL, &err);
+        if (rc != 0)
             return fail("kernel", err.message);
         double t = now() - t0, cpu = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
         best = t < best ? t : best;
         best_cpu = cpu < best_cpu ? cpu : best_cpu;
     }
     printf("compile %.6f\nkernel %.6f\ncpu %.6f\n", compile, best, best_cpu);
+    if (single) /* widen in place, from the end: element i of float lies below element i of double */
+        for (size_t i = n * n; i-- > 0;) {
+            nngp[i] = ((float *)nngp)[i];
+            ntk[i] = ((float *)ntk)[i];
+        }
     if (argc == 6) {
         char path[4096];
         size_t shape[2] = {n, n};

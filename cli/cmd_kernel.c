@@ -16,10 +16,13 @@ static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
     "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
+    "                   [--precision double|single]\n"
     "\n"
     "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
     "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
-    "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64.\n"
+    "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64,\n"
+    "or float32 with --precision single (float32 arithmetic, fully connected nets;\n"
+    "errors against float64 in docs/precision.md).\n"
     "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
     "whole computation succeeded. Prints a one-line summary unless --quiet.\n"
     "\n"
@@ -57,20 +60,22 @@ static int stream_progress(void *ctx, size_t done, size_t total)
 }
 
 typedef struct KernelArgs {
-    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet;
+    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet, *precision;
     const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h) */
+    int single;
     double compile_seconds;
 } KernelArgs;
 
 /* Reading the diagonal maps a page per row, and the kernel maps 16 around
  * each (fault-around): release as we go, or RSS would reach 6% of the output. */
-static double diagonal_mean(NpyOut *o, size_t n1, size_t n2)
+static double diagonal_mean(NpyOut *o, size_t n1, size_t n2, int single)
 {
-    const double *k = npy_out_data(o);
+    const double *k = single ? NULL : npy_out_data(o);
+    const float *kf = single ? npy_out_data_f32(o) : NULL;
     size_t n = n1 < n2 ? n1 : n2;
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        sum += k[i * n2 + i];
+        sum += single ? (double)kf[i * n2 + i] : k[i * n2 + i];
         if (i % 1024 == 1023)
             npy_out_release(o);
     }
@@ -84,9 +89,11 @@ static void print_summary(const ntkc_net *net, size_t n1, size_t n2, NpyOut *nng
     printf("%s: %zu x %zu %s%s%s in %.3f s (compile %.1f ms)", ntkc_net_name(net), n1, n2, ntk ? "NTK" : "",
            ntk && nngp ? " + " : "", nngp ? "NNGP" : "", seconds, 1e3 * a->compile_seconds);
     if (ntk)
-        printf("; NTK diagonal mean %.6g", diagonal_mean(ntk, n1, n2));
+        printf("; NTK diagonal mean %.6g", diagonal_mean(ntk, n1, n2, a->single));
     if (nngp)
-        printf("; NNGP diagonal mean %.6g", diagonal_mean(nngp, n1, n2));
+        printf("; NNGP diagonal mean %.6g", diagonal_mean(nngp, n1, n2, a->single));
+    if (a->single)
+        printf(" (float32)");
     putchar('\n');
 }
 
@@ -95,12 +102,15 @@ static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const 
 {
     size_t n1 = in->n1, n2 = in->n2, shape[2] = {n1, n2};
     NpyOut *ntk = NULL, *nngp = NULL;
-    size_t out_bytes = n1 * n2 * sizeof(double) * (size_t)((a->ntk != NULL) + (a->nngp != NULL));
+    size_t esz = a->single ? sizeof(float) : sizeof(double);
+    size_t out_bytes = n1 * n2 * esz * (size_t)((a->ntk != NULL) + (a->nngp != NULL));
     if (check_run_memory(out_bytes, threads, a->ntk ? a->ntk : a->nngp, err) != 0)
         return err->code;
-    if (a->ntk && (ntk = npy_out_create(a->ntk, 2, shape, err)) == NULL)
+    NpyOut *(*create)(const char *, size_t, const size_t *, ntkc_error *) =
+        a->single ? npy_out_create_f32 : npy_out_create;
+    if (a->ntk && (ntk = create(a->ntk, 2, shape, err)) == NULL)
         return err->code;
-    if (a->nngp && (nngp = npy_out_create(a->nngp, 2, shape, err)) == NULL) {
+    if (a->nngp && (nngp = create(a->nngp, 2, shape, err)) == NULL) {
         npy_out_abort(ntk);
         return err->code;
     }
@@ -108,10 +118,16 @@ static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const 
     Progress *progress = &stream.progress;
     progress_start(progress, "kernel");
     ntkc_eval_options opts = {.threads = threads, .progress = stream_progress, .progress_ctx = &stream};
-    double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
-    int rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
-                    : ntkc_kernel(net, n1, in->x1.data, n2, in->second ? in->x2.data : NULL, in->x1.shape[1],
-                                  nngp_out, ntk_out, &opts, err);
+    int rc;
+    const double *x2 = in->second ? in->x2.data : NULL;
+    if (a->single) {
+        rc = ntkc_kernel_f32(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp ? npy_out_data_f32(nngp) : NULL,
+                             ntk ? npy_out_data_f32(ntk) : NULL, &opts, err);
+    } else {
+        double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
+        rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
+                    : ntkc_kernel(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp_out, ntk_out, &opts, err);
+    }
     if (rc == 0 && !a->quiet)
         print_summary(net, n1, n2, nngp, ntk, a, progress_seconds(progress));
     if (rc == 0) { /* both outputs or neither */
@@ -126,8 +142,10 @@ static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const 
 static int run(const Args *args, KernelArgs *a, ntkc_error *err)
 {
     ntkc_backend backend;
-    if (parse_backend("kernel", a->backend, &backend) != 0)
+    ntkc_precision precision;
+    if (parse_backend("kernel", a->backend, &backend) != 0 || parse_precision("kernel", a->precision, &precision) != 0)
         return 1;
+    a->single = precision == NTKC_PRECISION_SINGLE;
     long threads = a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
     if (threads < 0)
         return 1;
@@ -149,7 +167,7 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     }
     const char *outs[2] = {a->ntk, a->nngp};
     note_stale_temps(outs, 2);
-    ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
+    ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend, .precision = precision};
     Progress clock;
     progress_start(&clock, "compile");
     ntkc_net *net = ntkc_compile_file(args->positional[0], &copts, err);
@@ -178,7 +196,7 @@ int cmd_kernel(int argc, char **argv)
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--quiet", 0, &a.quiet},
                              {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
                              {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
-                             {NULL, 0, NULL}};
+                             {"--precision", 1, &a.precision}, {NULL, 0, NULL}};
     Args args;
     if (args_parse("kernel", argc, argv, specs, &args) != 0)
         return 1;

@@ -25,7 +25,7 @@ static const char help[] =
     "                    [--cov C.npy] [--test-targets Yt.npy] [--net NAME] [--backend tcc|cc]\n"
     "                    [--threads N] [--quiet] [--train-mean P.npy]\n"
     "                    [--fx0-train F.npy] [--fx0-test G.npy] [--loss mse|xent]\n"
-    "                    [--momentum MU] [--learning-rate ETA]\n"
+    "                    [--momentum MU] [--learning-rate ETA] [--precision double|single]\n"
     "                    [--mask-train M.npy | --lengths-train L.npy]\n"
     "                    [--mask-test Mt.npy | --lengths-test Lt.npy]\n"
     "       ntkc predict --k-train Ktt.npy --k-test Kst.npy ... (ntkc predict --k-train\n"
@@ -91,6 +91,9 @@ static const char help[] =
     "  --test-targets Yt.npy  targets shaped like Y ((m,) labels when Y is labels):\n"
     "                         prints the test MSE per time and, for labels, the\n"
     "                         accuracy (argmax of the mean vs label)\n"
+    "  --precision single     float32 kernels (fully connected nets), solved in\n"
+    "                         float64; refused when the training kernel's condition\n"
+    "                         number times 2^-24 exceeds 1% (docs/precision.md)\n"
     "\n"
     "Computes the kernels it needs (the training kernel, test × train, and the\n"
     "NNGP test × test for --cov), shows progress on a terminal when that takes\n"
@@ -167,7 +170,7 @@ static int run(const char *net_path, const PredictArgs *a, const char *const pad
     }
     Progress clock;
     progress_start(&clock, "compile");
-    ntkc_compile_options copts = {.net_name = a->net_name, .backend = r.backend};
+    ntkc_compile_options copts = {.net_name = a->net_name, .backend = r.backend, .precision = r.precision};
     ntkc_net *net = ntkc_compile_file(net_path, &copts, err);
     double compile_seconds = progress_seconds(&clock);
     PredictPaths paths = {a->train, a->targets, a->test, a->test_targets, a->quiet != NULL, pad[0], pad[1], pad[2],
@@ -204,7 +207,8 @@ int cmd_predict(int argc, char **argv)
                              {"--quiet", 0, &a.quiet},     {"--fx0-train", 1, &a.fx0_train},
                              {"--fx0-test", 1, &a.fx0_test}, {"--loss", 1, &a.loss},
                              {"--momentum", 1, &a.momentum}, {"--learning-rate", 1, &a.learning_rate},
-                             {"--train-mean", 1, &a.train_mean}, {NULL, 0, NULL}};
+                             {"--train-mean", 1, &a.train_mean}, {"--precision", 1, &a.precision},
+                             {NULL, 0, NULL}};
     Args args;
     if (args_parse("predict", argc, argv, specs, &args) != 0)
         return 1;

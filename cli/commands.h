@@ -21,5 +21,7 @@ int report_error(const ntkc_error *err);
 int report_stdout_error(int errnum);
 /* --backend tcc|cc; returns -1 after printing an error. */
 int parse_backend(const char *cmd, const char *value, ntkc_backend *out);
+/* --precision single|double (NULL: double); -1 after a message on stderr. */
+int parse_precision(const char *cmd, const char *value, ntkc_precision *out);
 
 #endif

@@ -114,7 +114,8 @@ static int parse_training(const PredictArgs *a, ntkc_predict_options *o)
 int parse_request(const PredictArgs *a, Request *r)
 {
     memset(r, 0, sizeof *r);
-    if (parse_backend("predict", a->backend, &r->backend) != 0)
+    if (parse_backend("predict", a->backend, &r->backend) != 0 ||
+        parse_precision("predict", a->precision, &r->precision) != 0)
         return 1;
     long threads = a->threads ? args_positive("predict", "--threads", a->threads) : 0;
     if (threads < 0)

@@ -13,6 +13,7 @@
 typedef struct PredictArgs {
     const char *train, *targets, *test, *time, *kernel, *reg, *mean, *cov, *test_targets;
     const char *net_name, *backend, *threads, *quiet;
+    const char *precision; /* --precision single|double */
     const char *reg_abs; /* --reg-abs: absolute diagonal regulariser, not with --reg */
     /* One network, cross-entropy, momentum (docs/predict.md) */
     const char *fx0_train, *fx0_test, *loss, *momentum, *learning_rate, *train_mean;
@@ -24,6 +25,7 @@ typedef struct Request {
     size_t ntimes;
     ntkc_predict_options opts; /* fx0_* and train_mean are set once the files are open */
     ntkc_backend backend;
+    ntkc_precision precision;
 } Request;
 
 /* Validates times, kernel, reg, loss, momentum, learning rate, backend and

@@ -30,3 +30,17 @@ int parse_backend(const char *cmd, const char *value, ntkc_backend *out)
     fprintf(stderr, "ntkc %s: --backend must be tcc or cc, not '%s'\n", cmd, value);
     return -1;
 }
+
+int parse_precision(const char *cmd, const char *value, ntkc_precision *out)
+{
+    if (value == NULL || strcmp(value, "double") == 0) {
+        *out = NTKC_PRECISION_DOUBLE;
+        return 0;
+    }
+    if (strcmp(value, "single") == 0) {
+        *out = NTKC_PRECISION_SINGLE;
+        return 0;
+    }
+    fprintf(stderr, "ntkc %s: --precision must be single or double, not '%s'\n", cmd, value);
+    return -1;
+}

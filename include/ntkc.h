@@ -32,9 +32,15 @@ typedef enum ntkc_backend {
     NTKC_BACKEND_CC = 1   /* system compiler at -O3 into a cached shared object */
 } ntkc_backend;
 
+typedef enum ntkc_precision {
+    NTKC_PRECISION_DOUBLE = 0, /* float64 arithmetic and outputs (the default) */
+    NTKC_PRECISION_SINGLE = 1  /* float32 (neural-tangents' default): ntkc_kernel_f32; fully connected nets */
+} ntkc_precision;
+
 typedef struct ntkc_compile_options {
     const char *net_name; /* which net of the file; NULL = the only one */
     ntkc_backend backend;
+    ntkc_precision precision; /* appended; 0 = double as before (docs/precision.md) */
 } ntkc_compile_options;
 
 typedef struct ntkc_net ntkc_net;
@@ -114,6 +120,16 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
  * numbers in [1, L]). 0, or the error code (x unchanged). */
 int ntkc_mask_inputs(const ntkc_net *net, size_t n, double *x, size_t dim, const double *mask, ntkc_error *err);
 int ntkc_mask_lengths(const ntkc_net *net, size_t n, double *x, size_t dim, const double *lengths, ntkc_error *err);
+
+/* The same for a net compiled with NTKC_PRECISION_SINGLE: float32 arithmetic
+ * in the recursion (the per-input records are computed in float64 and
+ * rounded), float32 outputs. Errors against float64: docs/precision.md.
+ * Each of ntkc_kernel and ntkc_kernel_f32 refuses a net of the other precision. */
+int ntkc_kernel_f32(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2,
+                    size_t dim, float *nngp, float *ntk, const ntkc_eval_options *opts,
+                    ntkc_error *err);
+/* The precision a net was compiled for. */
+ntkc_precision ntkc_net_precision(const ntkc_net *net);
 
 /* ---- Prediction: infinitely wide networks trained by gradient flow on MSE ----
  *

@@ -91,6 +91,10 @@ if [ -x scripts/bench_attention.sh ]; then
     attn=$(scripts/bench_attention.sh "$ntkc" 2>/dev/null || echo "failed (scripts/bench_attention.sh exited non-zero)")
 fi
 
+log "float32 vs float64 (scripts/bench_precision.sh)"
+prec=$(scripts/bench_precision.sh build/bench/bench_fc "$out/x$n.npy" "$out" 2>/dev/null ||
+    echo "failed (scripts/bench_precision.sh exited non-zero)")
+
 log "Python call overhead"
 python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
 
@@ -169,4 +173,13 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo "8. Transformer: 4 pre-LN blocks (softmax attention + ReLU MLP), n = 64 sequences, L = 64, C = 16," \
         "NNGP + NTK, symmetric (scripts/bench_attention.sh: name value unit)"
     if [ -n "$attn" ]; then echo "$attn" | sed 's/^/  /'; else echo "  n/a"; fi
+    echo
+    echo "9. --precision single vs double: the FC net of row 1 in process (libtcc), interleaved, and a net that is"
+    echo "   only its input Gram (BLAS ssyrk vs dsyrk, store, mirror); speedup = float64 time / float32 time"
+    echo "$prec" | sed 's/^/  /'
+    precv() { echo "$prec" | field "$1"; }
+    if [ -n "$(precv relu5_speedup_wall)" ]; then
+        echo "  target: float32 ≥ 1.8× float64 throughput (FC): $(verdict "$(precv relu5_speedup_wall) >= 1.8")" \
+            "(wall), $(verdict "$(precv relu5_speedup_cpu) >= 1.8") (core-s); CNN-GAP: no float32 kernel yet"
+    fi
 } | tee "$out/table.txt"

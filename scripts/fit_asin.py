@@ -5,6 +5,7 @@ asin(y) = y + y·z·P(z), z = y², for 0 <= y <= 1/2. P, of degree 14, is the
 polynomial interpolating (asin(y)/y - 1)/z at the Chebyshev nodes of
 z in [0, 1/4], solved exactly in rationals from the Taylor series of asin
 (70 terms: exact far beyond double precision) and rounded to doubles.
+An argument sets the degree: 5 for the float version (ntkc_math_f.h).
 Prints the coefficients and the worst relative error of P, with the rounded
 coefficients, on a grid of 1001 points (≈ 6e-17)."""
 from fractions import Fraction
@@ -45,4 +46,5 @@ def main(deg=14):
     print("coefficients:", ", ".join(repr(c) for c in coef))
     print("worst relative error:", worst)
 
-main()
+import sys
+main(int(sys.argv[1]) if len(sys.argv) > 1 else 14)

@@ -38,6 +38,14 @@
  *       0 on success, 1 when dim does not fit the net, 2 when memory runs
  *       out, 3 when a result is not finite.
  *
+ * Single precision (`--precision single`, fully connected nets): the same
+ * symbols with float in place of double for prep, prep1/prep2, gram, nngp
+ * and ntk (x stays double: the prep runs in float64 and rounds its records,
+ * the tile runs in float32; the engine computes the Gram by sgemm/ssyrk).
+ * NtkcTileFns holds them under the float64 types; the engine calls them
+ * through NtkcPrepF32 / NtkcTileF32, converting each pointer back through
+ * void (*)(void) (a function is called only through its own type).
+ *
  * Graph ABI (engine runtime/engine/graph_kernel.c; `input graph(F)`): a graph
  * net's kernel between graphs G₁ (n₁ nodes) and G₂ (n₂ nodes) runs on n₁×n₂
  * node-pair matrices Σ, Θ until the readout pools them into one entry. The
@@ -94,6 +102,11 @@ typedef struct NtkcTileFns {
                    size_t ldo);
     size_t (*tri)(size_t n, const double *x, const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo);
 } NtkcTileFns;
+
+typedef void (*NtkcPrepF32)(size_t n, const double *x, size_t dim, float *prep);
+typedef size_t (*NtkcTileF32)(size_t rows, size_t cols, const double *x1, const float *prep1, const double *x2,
+                              const float *prep2, size_t dim, const float *gram, size_t ldg, float *nngp,
+                              float *ntk, size_t ldo);
 
 typedef struct NtkcGraphFns {
     const int *(*plan)(void);

@@ -27,21 +27,26 @@ static void indent(Code *c)
 }
 
 /* fmt with every "$" replaced by the net prefix ("%" doubled in it: an
- * identifier has none, so nothing changes), then formatted. */
+ * identifier has none, so nothing changes) and every "@" by the scalar
+ * type, then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
-    const char *dollar = strchr(fmt, '$');
-    if (dollar == NULL) { /* most lines: no copy */
+    const char *mark = strpbrk(fmt, "$@");
+    if (mark == NULL) { /* most lines: no copy */
         sb_vprintf(c->sb, fmt, ap);
         return;
     }
     StrBuf f;
     sb_init(&f);
-    for (const char *p = fmt; dollar != NULL; p = dollar + 1, dollar = strchr(p, '$')) {
-        sb_putn(&f, p, (size_t)(dollar - p));
-        sb_puts(&f, NTKC_NET_PREFIX);
-        sb_puts(&f, c->name);
-        fmt = dollar + 1;
+    for (const char *p = fmt; mark != NULL; p = mark + 1, mark = strpbrk(p, "$@")) {
+        sb_putn(&f, p, (size_t)(mark - p));
+        if (*mark == '$') {
+            sb_puts(&f, NTKC_NET_PREFIX);
+            sb_puts(&f, c->name);
+        } else {
+            sb_puts(&f, c->single ? "float" : "double");
+        }
+        fmt = mark + 1;
     }
     sb_puts(&f, fmt);
     sb_vprintf(c->sb, f.data, ap);
@@ -96,6 +101,18 @@ CodeLit code_lit(double v)
     sb_format_double(l.s, v);
     return l;
 }
+
+CodeLit code_rlit(const Code *c, double v)
+{
+    if (!c->single)
+        return code_lit(v);
+    CodeLit l;
+    /* 9 significant digits read back any float exactly */
+    snprintf(l.s, sizeof l.s, "%.9ef", (double)(float)v);
+    return l;
+}
+
+const char *code_prim_suffix(const Code *c) { return c->single ? "_f" : ""; }
 
 void code_enum_begin(Code *c, const char *comment)
 {

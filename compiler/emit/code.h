@@ -5,8 +5,10 @@
  *
  * A line is a printf format of ntkc's own text with a few arguments; in it
  * "$" stands for the net's symbol prefix ("ntkcnet_NAME"), so no template
- * repeats the net's name as a positional argument. Numbers from the net
- * (w_std, eps, scales) go through code_lit, never "%g". */
+ * repeats the net's name as a positional argument, and "@" for the scalar
+ * type of the kernel's blocks and outputs ("double", or "float" under
+ * `--precision single`), so one template serves both precisions. Numbers
+ * from the net (w_std, eps, scales) go through code_lit / code_rlit, never "%g". */
 #ifndef NTKC_CODE_H
 #define NTKC_CODE_H
 
@@ -19,6 +21,7 @@ typedef struct Code {
     int depth;                 /* indentation, four spaces a level */
     const char *name;          /* the net's name; "$" writes NTKC_NET_PREFIX name */
     int bad_name;              /* a name failed c_ident_ok: the emitter's bug */
+    int single;                /* float32 blocks and outputs ("@" = float) */
 } Code;
 
 /* Writes into sb (not owned; net_name must outlive c). 0, or -1 when
@@ -46,6 +49,11 @@ typedef struct CodeLit {
     char s[SB_DOUBLE_MAX];
 } CodeLit;
 CodeLit code_lit(double v);
+/* A literal of the kernel's scalar type: code_lit(v), or under single
+ * precision v rounded to float, printed to read back exactly, suffix f. */
+CodeLit code_rlit(const Code *c, double v);
+/* "" or "_f": the suffix of the block primitives of the scalar type. */
+const char *code_prim_suffix(const Code *c);
 
 /* Named sizes and offsets: code_enum_begin, code_enum_item per name
  * (emitted as "$_" NAME = value), code_enum_end. -1 when value does not fit

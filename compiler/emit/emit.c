@@ -15,11 +15,13 @@
 #include "c_text.h"
 #include "code.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit_prims.h"
+#include "kernel_text.h"
 
 /* Columns per block: Σ, Θ and the Gram row of a block stay in L1. */
 enum { EMIT_BLOCK = 256 };
@@ -40,6 +42,8 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
     code_line(c, "#define NTKC_PI 3.14159265358979323846");
     code_line(c, "#define NTKC_BLOCK %d", EMIT_BLOCK);
     code_blank(c);
+    if (c->single)
+        code_text(c, kernel_math_f);
 }
 
 /* One definition per activation the net uses, in order of first use. */
@@ -102,12 +106,12 @@ void emit_op_comment(Code *c, const IrOp *op)
 }
 
 /* The fan-in of a dense layer under the standard parameterization. */
-static void fan_in_expr(const IrDense *d, char *buf, size_t size)
+static void fan_in_expr(const Code *c, const IrDense *d, char *buf, size_t size)
 {
     if (d->fan_in > 0)
-        snprintf(buf, size, "%ld.0", d->fan_in);
+        snprintf(buf, size, "%ld.0%s", d->fan_in, c->single ? "f" : "");
     else
-        snprintf(buf, size, "(double)dim");
+        snprintf(buf, size, "(%s)dim", c->single ? "float" : "double");
 }
 
 void emit_diag_dense(Code *c, const IrDense *d)
@@ -134,11 +138,11 @@ static void emit_prep(Code *c, const IrNet *net)
 {
     code_line(c, "size_t $_prep_size(void) { return $_RECORD; }");
     code_blank(c);
-    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep)");
     code_open(c, "{");
     code_open(c, "for (size_t i = 0; i < n; i++) {");
     code_line(c, "const double *xi = x + i * dim;");
-    code_line(c, "double *v = prep + i * $_RECORD;");
+    code_line(c, "@ *v = prep + i * $_RECORD;");
     code_line(c, "double s = 0;");
     code_line(c, "for (size_t k = 0; k < dim; k++)");
     code_line(c, "    s += xi[k] * xi[k];");
@@ -173,16 +177,18 @@ static void emit_prep(Code *c, const IrNet *net)
 
 static void emit_dense_block(Code *c, const IrNet *net, const IrDense *d)
 {
-    CodeLit w2 = code_lit(d->w_std * d->w_std), b2 = code_lit(d->b_std * d->b_std);
+    CodeLit w2 = code_rlit(c, d->w_std * d->w_std), b2 = code_rlit(c, d->b_std * d->b_std);
+    const char *sfx = code_prim_suffix(c);
     char fan_in[32];
-    fan_in_expr(d, fan_in, sizeof fan_in);
+    fan_in_expr(c, d, fan_in, sizeof fan_in);
     if (d->frozen) /* the standard primitive without its gradient terms: Θ ← w²Θ */
-        code_line(c, "ntkc_block_dense_std(m, %s, %s, 0.0, 0.0, s, t); /* trainable=false */", w2.s, b2.s);
+        code_line(c, "ntkc_block_dense_std%s(m, %s, %s, %s, %s, s, t); /* trainable=false */", sfx, w2.s, b2.s,
+                  code_rlit(c, 0.0).s, code_rlit(c, 0.0).s);
     else if (net->param == PARAM_NTK)
-        code_line(c, "ntkc_block_dense_ntk(m, %s, %s, s, t);", w2.s, b2.s);
+        code_line(c, "ntkc_block_dense_ntk%s(m, %s, %s, s, t);", sfx, w2.s, b2.s);
     else
-        code_line(c, "ntkc_block_dense_std(m, %s, %s, %s, %s, s, t);", w2.s, b2.s, fan_in,
-                  d->has_bias ? "1.0" : "0.0");
+        code_line(c, "ntkc_block_dense_std%s(m, %s, %s, %s, %s, s, t);", sfx, w2.s, b2.s, fan_in,
+                  d->has_bias ? code_rlit(c, 1.0).s : code_rlit(c, 0.0).s);
 }
 
 /* Dropout scales the pairs of an input with itself: the same row of the
@@ -206,19 +212,26 @@ static void emit_act_block(Code *c, const IrNet *net, size_t i, size_t slot)
     const char *name = code_ident(c, def->name);
     char p[EMIT_PARAM_REF_MAX];
     if (prim_uses_relu_qr(net, &net->ops[i])) {
-        code_line(c, "ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);", slot, slot + 1,
-                  slot, slot + 1);
+        code_line(c, "ntkc_block_relu_qr%s(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);",
+                  code_prim_suffix(c), slot, slot + 1, slot, slot + 1);
         return;
     }
-    if (prim_act_has_block(def)) {
+    /* float32 has ReLU's primitive only: the others' duals run in float64
+     * per pair (rounded to float once per layer) */
+    if (prim_act_has_block(def) && !c->single) {
         code_line(c, "ntkc_block_act_%s(%s, m, v1[%zu], v2 + %zu * cols, s, t);", name, emit_param_ref(net, i, p), slot,
                   slot);
         return;
     }
     code_open(c, "for (size_t j = 0; j < m; j++) {");
     code_line(c, "double T, Td;");
-    code_line(c, "ntkc_dual_%s(%s, v1[%zu], s[j], v2[%zu * cols + j], &T, &Td);", name, emit_param_ref(net, i, p), slot,
-              slot);
+    if (c->single)
+        code_line(c, "ntkc_dual_%s(%s, v1[%zu], ntkc_snap_f(s[j], v1[%zu], v2[%zu * cols + j]), v2[%zu * cols + j], "
+                     "&T, &Td);",
+                  name, emit_param_ref(net, i, p), slot, slot, slot, slot);
+    else
+        code_line(c, "ntkc_dual_%s(%s, v1[%zu], s[j], v2[%zu * cols + j], &T, &Td);", name, emit_param_ref(net, i, p),
+                  slot, slot);
     code_line(c, "s[j] = T;");
     code_line(c, "t[j] *= Td;");
     code_close(c, "");
@@ -229,29 +242,29 @@ static void emit_tile(Code *c, const IrNet *net)
     code_line(c, "int $_uses_gram(void) { return 1; }");
     code_blank(c);
     code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const double *prep1,");
-    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
-    code_line(c, "    const double *gram, size_t ldg,");
-    code_line(c, "    double *nngp, double *ntk, size_t ldo)");
+    code_line(c, "    const double *x1, const @ *prep1,");
+    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
+    code_line(c, "    const @ *gram, size_t ldg,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
     code_open(c, "{");
-    code_line(c, "double s[NTKC_BLOCK], t[NTKC_BLOCK];");
+    code_line(c, "@ s[NTKC_BLOCK], t[NTKC_BLOCK];");
     code_line(c, "size_t bad = 0;");
-    code_line(c, "double *vt;");
+    code_line(c, "@ *vt;");
     code_line(c, "(void)x1, (void)x2;");
     code_line(c, "/* the columns' records slot by slot (slot k at vt + k·cols): the");
     code_line(c, " * block primitives read them contiguously */");
-    code_line(c, "vt = malloc((cols * $_RECORD + 1) * sizeof(double));");
+    code_line(c, "vt = malloc((cols * $_RECORD + 1) * sizeof(@));");
     code_line(c, "if (!vt)");
     code_line(c, "    return rows * cols;");
-    code_line(c, "ntkc_block_records(cols, $_RECORD, prep2, vt);");
+    code_line(c, "ntkc_block_records%s(cols, $_RECORD, prep2, vt);", code_prim_suffix(c));
     code_open(c, "for (size_t i = 0; i < rows; i++) {");
-    code_line(c, "const double *v1 = prep1 + i * $_RECORD;");
+    code_line(c, "const @ *v1 = prep1 + i * $_RECORD;");
     code_line(c, "(void)v1;");
     code_open(c, "for (size_t c0 = 0; c0 < cols; c0 += NTKC_BLOCK) {");
     code_line(c, "size_t m = cols - c0 < NTKC_BLOCK ? cols - c0 : NTKC_BLOCK;");
-    code_line(c, "const double *v2 = vt + c0;");
+    code_line(c, "const @ *v2 = vt + c0;");
     code_line(c, "(void)v2;");
-    code_line(c, "ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);");
+    code_line(c, "ntkc_block_load%s(m, gram + i * ldg + c0, (@)dim, s, t);", code_prim_suffix(c));
     size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
@@ -265,7 +278,7 @@ static void emit_tile(Code *c, const IrNet *net)
             slot += 1 + prim_uses_relu_qr(net, op);
         }
     }
-    code_line(c, "bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,");
+    code_line(c, "bad += ntkc_block_store%s(m, s, t, nngp ? nngp + i * ldo + c0 : 0,", code_prim_suffix(c));
     code_line(c, "                        ntk ? ntk + i * ldo + c0 : 0);");
     code_close(c, "");
     code_close(c, "");
@@ -279,16 +292,16 @@ static void emit_tile(Code *c, const IrNet *net)
 static void emit_entry(Code *c, const IrNet *net)
 {
     code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, double *nngp, double *ntk)");
+    code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
     code_open(c, "{");
     code_line(c, "size_t pn = $_prep_size(), bad = 0;");
-    code_line(c, "double *p1, *p2, *row;");
+    code_line(c, "@ *p1, *p2, *row;");
     if (net->input.dim)
         code_line(c, "if (dim != %zu)", net->input.dim);
     else
         code_line(c, "if (dim == 0)");
     code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(double));");
+    code_line(c, "p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(@));");
     code_line(c, "if (!p1)");
     code_line(c, "    return 2;");
     code_line(c, "p2 = p1 + n1 * pn, row = p2 + n2 * pn;");
@@ -349,8 +362,9 @@ char *emit_finish(Code *c, StrBuf *sb, Diag *err)
     return sb_take(sb);
 }
 
-/* The fully connected emitter (the FC row of families.h). */
-static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
+/* The fully connected emitter (the FC row of families.h); single: float32
+ * blocks, records and outputs (`--precision single`). */
+static char *emit_fc_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
         if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT && net->ops[i].kind != IR_DROPOUT) {
@@ -363,13 +377,14 @@ static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&sb);
     Code c;
     code_init(&c, &sb, net->name);
+    c.single = single;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
     emit_dual_functions(&c, net);
     emit_param_arrays(&c, net);
     code_blank(&c);
-    prim_emit_for_net(c.sb, net);
-    code_enum_begin(&c, "doubles of one input's prep record: the variance before every activation");
+    prim_emit_for_net(c.sb, net, single);
+    code_enum_begin(&c, single ? "floats of one input's prep record: the variance before every activation" : "doubles of one input's prep record: the variance before every activation");
     code_enum_item(&c, "RECORD", nvar ? nvar : 1);
     code_enum_end(&c);
     code_blank(&c);
@@ -379,11 +394,63 @@ static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
     return emit_finish(&c, &sb, err);
 }
 
+static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
+{
+    return emit_fc_c_prec(net, source_name, 0, err);
+}
+
 /* The EMIT column of the family table. */
 #define EMIT_COLUMN(id, name, lower, emit, ...) [IR_FAMILY_##id] = emit,
 static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *, Diag *) = {
     NTKC_FAMILIES(EMIT_COLUMN)};
 #undef EMIT_COLUMN
+
+/* What a family is, for messages. */
+static const char *emit_family_noun(IrFamily f)
+{
+    switch (f) {
+    case IR_FAMILY_IMAGE:
+        return "an image net (convolutions, pooling, sequences, fan-out, residual or layer_norm)";
+    case IR_FAMILY_GRAPH:
+        return "a graph net";
+    case IR_FAMILY_ATTENTION:
+        return "an attention net";
+    default:
+        return "a fully connected net";
+    }
+}
+
+/* Every constant of the recursion is a finite float. */
+static int fits_float(const IrNet *net, Diag *err)
+{
+    for (size_t i = 0; i < net->nops; i++) {
+        const IrOp *op = &net->ops[i];
+        if (op->kind != IR_DENSE)
+            continue;
+        double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
+        if (!(w2 <= FLT_MAX && b2 <= FLT_MAX && (double)op->u.dense.fan_in <= FLT_MAX)) {
+            diag_user(err, "--precision single: the dense layer at line %d of net '%s' has w_std² or b_std² "
+                           "beyond float32's range; use --precision double", op->pos.line, net->name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
+{
+    if (!single)
+        return emit_net_c(net, source_name, err);
+    if (!names_valid(net, err))
+        return NULL;
+    if (net->family != IR_FAMILY_FC) {
+        diag_user(err, "--precision single: net '%s' is %s; float32 kernels exist for fully connected nets "
+                       "only so far (dense layers and activations on vectors): use --precision double",
+                  net->name, emit_family_noun(net->family));
+        return NULL;
+    }
+    return fits_float(net, err) ? emit_fc_c_prec(net, source_name, 1, err) : NULL;
+}
 
 char *emit_net_c(const IrNet *net, const char *source_name, Diag *err)
 {

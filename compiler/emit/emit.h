@@ -19,6 +19,10 @@
 /* The whole translation unit for net; malloc'd (caller frees) or NULL with err set.
  * source_name is the file the net came from, quoted in comments. */
 char *emit_net_c(const IrNet *net, const char *source_name, Diag *err);
+/* The same with single != 0: float32 blocks, records and outputs (the tile
+ * ABI with float in place of double for prep, gram, nngp and ntk; inputs stay
+ * double). Fully connected nets only: others are a user error naming why. */
+char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Diag *err);
 /* The header for that file: the prototypes of what it exports (and, for a
  * graph net, struct ntkc_graph_set); malloc'd or NULL with err set. */
 char *emit_net_h(const IrNet *net, const char *source_name, Diag *err);

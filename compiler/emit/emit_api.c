@@ -11,13 +11,13 @@
 static void vector_api(Code *c, int has_tri)
 {
     code_line(c, "size_t $_prep_size(void);");
-    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep);");
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep);");
     code_line(c, "int $_uses_gram(void);");
     code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const double *prep1,");
-    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
-    code_line(c, "    const double *gram, size_t ldg,");
-    code_line(c, "    double *nngp, double *ntk, size_t ldo);");
+    code_line(c, "    const double *x1, const @ *prep1,");
+    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
+    code_line(c, "    const @ *gram, size_t ldg,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo);");
     if (has_tri)
         code_line(c, "size_t $_tri(size_t n, const double *x, const double *prep, size_t dim,"
                      " double *nngp, double *ntk, size_t ldo);");
@@ -25,7 +25,7 @@ static void vector_api(Code *c, int has_tri)
     code_line(c, " * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim");
     code_line(c, " * does not fit the net, 2 out of memory, 3 when a result is not finite. */");
     code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, double *nngp, double *ntk);");
+    code_line(c, "    size_t dim, @ *nngp, @ *ntk);");
 }
 
 static void graph_api(Code *c)

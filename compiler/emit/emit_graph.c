@@ -209,7 +209,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
     emit_dual_functions(&c, net);
     emit_param_arrays(&c, net);
     code_blank(&c);
-    prim_emit_for_net(c.sb, net);
+    prim_emit_for_net(c.sb, net, 0);
     code_text(&c, kernel_graph_entry);
     code_blank(&c);
     emit_plan(&c, net);

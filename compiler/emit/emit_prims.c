@@ -28,6 +28,16 @@ static const char *const generic[PRIM_NKINDS] = {
     [PRIM_RECORDS] = kernel_prim_records,
 };
 
+/* kernel_c/block_prims_f.c: the float32 versions, names suffixed _f. */
+static const char *const generic_f[PRIM_NKINDS] = {
+    [PRIM_LOAD] = kernel_prim_f_load,
+    [PRIM_DENSE_NTK] = kernel_prim_f_dense_ntk,
+    [PRIM_DENSE_STD] = kernel_prim_f_dense_std,
+    [PRIM_STORE] = kernel_prim_f_store,
+    [PRIM_RELU_QR] = kernel_prim_f_relu_qr,
+    [PRIM_RECORDS] = kernel_prim_f_records,
+};
+
 static const char generic_names[PRIM_NKINDS][24] = {
     [PRIM_LOAD] = "ntkc_block_load",
     [PRIM_DENSE_NTK] = "ntkc_block_dense_ntk",
@@ -38,14 +48,14 @@ static const char generic_names[PRIM_NKINDS][24] = {
 };
 
 /* The length of a primitive's declaration: up to its body's "{" line. */
-static int decl_len(PrimKind k)
+static int decl_len(const char *text)
 {
-    const char *body = strstr(generic[k], "\n{\n");
-    if (!body) { /* kernel_c/block_prims.c is ntkc's own: a bug */
-        fprintf(stderr, "emit_prims: primitive %s has no body\n", generic_names[k]);
+    const char *body = strstr(text, "\n{\n");
+    if (!body) { /* kernel_c/block_prims*.c is ntkc's own: a bug */
+        fprintf(stderr, "emit_prims: a primitive has no body: %.40s\n", text);
         abort();
     }
-    return (int)(body - generic[k]);
+    return (int)(body - text);
 }
 
 void prim_emit_dual(StrBuf *sb, const ActDef *def)
@@ -125,9 +135,9 @@ void prim_emit_act_plane(StrBuf *sb, const ActDef *def)
     sb_puts(sb, ";\n#endif\n");
 }
 
-static void generic_definition(StrBuf *sb, const char *storage, PrimKind k)
+static void generic_definition(StrBuf *sb, const char *storage, const char *text)
 {
-    sb_printf(sb, "%s%s\n", storage, generic[k]);
+    sb_printf(sb, "%s%s\n", storage, text);
 }
 
 /* Which generic primitives the tile function of net calls. */
@@ -146,8 +156,10 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
 }
 
 /* Activations with a block primitive, each once, in order of first use. */
-static int first_use_with_block(const IrNet *net, size_t i)
+static int first_use_with_block(const IrNet *net, size_t i, int single)
 {
+    if (single) /* float32 tiles call the other duals per element (emit.c) */
+        return 0;
     if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
         return 0;
     if (prim_uses_relu_qr(net, &net->ops[i])) /* ntkc_block_relu_qr instead */
@@ -158,8 +170,9 @@ static int first_use_with_block(const IrNet *net, size_t i)
     return 1;
 }
 
-void prim_emit_for_net(StrBuf *sb, const IrNet *net)
+void prim_emit_for_net(StrBuf *sb, const IrNet *net, int single)
 {
+    const char *const *text = single ? generic_f : generic;
     int used[PRIM_NKINDS];
     generic_uses(net, used);
     sb_puts(sb, "/* Block primitives: the loops of one layer over a block of columns. The\n"
@@ -167,16 +180,16 @@ void prim_emit_for_net(StrBuf *sb, const IrNet *net)
                 "#ifndef NTKC_HOST_PRIMITIVES\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         if (used[k])
-            generic_definition(sb, "static ", (PrimKind)k);
+            generic_definition(sb, "static ", text[k]);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i))
+        if (first_use_with_block(net, i, single))
             act_definition(sb, "static ", net->ops[i].u.act.def);
     sb_puts(sb, "#else\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         if (used[k])
-            sb_printf(sb, "%.*s;\n", decl_len((PrimKind)k), generic[k]);
+            sb_printf(sb, "%.*s;\n", decl_len(text[k]), text[k]);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i)) {
+        if (first_use_with_block(net, i, single)) {
             act_decl(sb, "", net->ops[i].u.act.def);
             sb_puts(sb, ";\n");
         }
@@ -199,17 +212,21 @@ char *prim_emit_host_source(void)
                  "#include \"host_prims.h\"\n\n"
                  "#define NTKC_PI 3.14159265358979323846\n");
     prim_emit_libm(&sb);
+    sb_puts(&sb, kernel_math_f);
     sb_puts(&sb, "\n");
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             prim_emit_dual(&sb, acts[a]);
-    for (int k = 0; k < PRIM_NKINDS; k++)
-        generic_definition(&sb, "", (PrimKind)k);
+    for (int k = 0; k < PRIM_NKINDS; k++) {
+        generic_definition(&sb, "", generic[k]);
+        generic_definition(&sb, "", generic_f[k]);
+    }
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             act_definition(&sb, "", acts[a]);
     sb_puts(&sb, "double ntkc_host_acos(double x) { return ntkc_acos(x); }\n"
-                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n\n");
+                 "double ntkc_host_asin(double x) { return ntkc_asin(x); }\n"
+                 "double ntkc_host_snap_f(float s12, float v1, float v2) { return ntkc_snap_f(s12, v1, v2); }\n\n");
     emit_image_host_source(&sb);
     emit_attn_host_source(&sb);
     for (size_t a = 0; a < nacts; a++)
@@ -218,7 +235,8 @@ char *prim_emit_host_source(void)
     sb_puts(&sb, emit_image_runtime_end);
     sb_puts(&sb, "const HostPrimitive ntkc_host_primitives[] = {\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
-        sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n", generic_names[k], generic_names[k]);
+        sb_printf(&sb, "    {\"%s\", (HostFn)%s},\n    {\"%s_f\", (HostFn)%s_f},\n", generic_names[k], generic_names[k],
+                  generic_names[k], generic_names[k]);
     for (size_t a = 0; a < nacts; a++)
         if (prim_act_has_block(acts[a]))
             sb_printf(&sb, "    {\"ntkc_block_act_%s\", (HostFn)ntkc_block_act_%s},\n", acts[a]->name,

@@ -62,8 +62,10 @@ void prim_emit_act_plane(StrBuf *sb, const ActDef *def);
 
 /* The primitives net uses: static reference definitions under
  * #ifndef NTKC_HOST_PRIMITIVES, declarations of the host's copies otherwise.
- * Expects the activations' ntkc_dual_* functions to be defined before. */
-void prim_emit_for_net(StrBuf *sb, const IrNet *net);
+ * Expects the activations' ntkc_dual_* functions to be defined before.
+ * single: the float32 versions (kernel_c/block_prims_f.c, suffix _f), and no
+ * per-activation block loops (the float tile calls those duals per pair). */
+void prim_emit_for_net(StrBuf *sb, const IrNet *net, int single);
 
 /* The host translation unit: every primitive for every built-in activation,
  * with external linkage, and the table runtime/jit/host_prims.h declares.

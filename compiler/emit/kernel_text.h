@@ -17,6 +17,14 @@ extern const char kernel_prim_dense_std[];
 extern const char kernel_prim_store[];
 extern const char kernel_prim_records[];
 extern const char kernel_prim_relu_qr[];
+/* kernel_c/ntkc_math_f.h and block_prims_f.c: the float32 versions. */
+extern const char kernel_math_f[];
+extern const char kernel_prim_f_load[];
+extern const char kernel_prim_f_dense_ntk[];
+extern const char kernel_prim_f_dense_std[];
+extern const char kernel_prim_f_store[];
+extern const char kernel_prim_f_records[];
+extern const char kernel_prim_f_relu_qr[];
 
 /* kernel_c/graph_entry.c: struct ntkc_graph_set (guarded, for the file and
  * its header), and the driver of a graph net's standalone entry. */

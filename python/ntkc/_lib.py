@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_int,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int,
                     c_size_t, c_void_p)
 from pathlib import Path
 
@@ -25,7 +25,7 @@ class CError(Structure):
 class CompileOptions(Structure):
     """``ntkc_compile_options``."""
 
-    _fields_ = [("net_name", c_char_p), ("backend", c_int)]
+    _fields_ = [("net_name", c_char_p), ("backend", c_int), ("precision", c_int)]
 
 
 PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t)
@@ -49,6 +49,7 @@ class PredictOptions(Structure):
 
 
 _DOUBLE_P = POINTER(c_double)
+_FLOAT_P = POINTER(c_float)
 
 # name: (restype, argtypes)
 _API: dict[str, tuple[object, list[object]]] = {
@@ -68,6 +69,8 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_kernel": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P,
                             _DOUBLE_P, POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_mask_inputs": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, POINTER(CError)]),
+    "ntkc_kernel_f32": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _FLOAT_P,
+                                _FLOAT_P, POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_predict": (c_int, [c_void_p, c_size_t, _DOUBLE_P, _DOUBLE_P, c_size_t, c_size_t, _DOUBLE_P,
                              c_size_t, _DOUBLE_P, c_size_t, POINTER(PredictOptions), _DOUBLE_P,
                              _DOUBLE_P, c_void_p, POINTER(CError)]),

@@ -7,6 +7,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 from collections import namedtuple
 from ctypes import POINTER, byref, c_char_p, c_double, c_size_t
@@ -232,11 +233,34 @@ class Net:
         if not self._ptr:
             _raise(err)
         self._net_name = net
+        self._backend = backend
+        self._single_ptr = None  # the float32 compilation, made by the first precision='single' call
+        self._single_lock = threading.Lock()
 
     def __del__(self) -> None:
         if getattr(self, "_ptr", None):
             lib.ntkc_net_free(self._ptr)
             self._ptr = None
+        if getattr(self, "_single_ptr", None):
+            lib.ntkc_net_free(self._single_ptr)
+            self._single_ptr = None
+
+    def _single(self) -> Any:
+        """The net compiled again for --precision single (once; fully connected nets only)."""
+        with self._single_lock:
+            if self._single_ptr is None:
+                opts = CompileOptions(net_name=self._net_name.encode() if self._net_name else None,
+                                      backend=_BACKENDS[self._backend], precision=1)
+                err = CError()
+                if self.path is not None:
+                    ptr = lib.ntkc_compile_file(self.path.encode(), byref(opts), byref(err))
+                else:
+                    ptr = lib.ntkc_compile_string(self._text.encode(), self._filename.encode(), byref(opts),
+                                                  byref(err))
+                if not ptr:
+                    _raise(err)
+                self._single_ptr = ptr
+            return self._single_ptr
 
     def __repr__(self) -> str:
         return f"ntkc.Net({self.name!r}, input={self.input_shape})"
@@ -288,7 +312,7 @@ class Net:
     def kernel(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = ("nngp", "ntk"),
                threads: int = 0, progress: bool = False,
                out: Union[np.ndarray, Sequence[np.ndarray], None] = None, mask: Any = None,
-               mask2: Any = None) -> Union[np.ndarray, tuple]:
+               mask2: Any = None, precision: str = "double") -> Union[np.ndarray, tuple]:
         """The NNGP and/or NTK between the inputs of ``x1`` and ``x2`` (default ``x1``).
 
         Args:
@@ -305,10 +329,17 @@ class Net:
             mask, mask2: variable-length inputs of nets with attention: the padding of
                 x1 / x2, (n, L) for sequences or (n, H, W) for images, True (1) at padded
                 positions, as neural-tangents' masks. Padded values are ignored.
+            precision: ``"double"`` (float64, the default) or ``"single"``: float32
+                arithmetic and float32 outputs, as ``ntkc kernel --precision single``
+                (fully connected nets; docs/precision.md). ``out`` is then float32.
 
         Returns:
-            float64 arrays of shape (n1, n2): one, or a namedtuple in the order of ``get``.
+            float64 arrays of shape (n1, n2) (float32 with ``precision="single"``): one,
+            or a namedtuple in the order of ``get``.
         """
+        if precision not in ("double", "single"):
+            raise ValueError(f"precision must be 'double' or 'single', not {precision!r}")
+        single = precision == "single"
         names = _kernel_names(get)
         if self.takes_graphs:
             g1, g2 = self._graph_inputs(x1, x2)
@@ -326,9 +357,18 @@ class Net:
             if a2 is not None and a2.shape[1] != a1.shape[1]:
                 raise Error(f"error: x1 has {a1.shape[1]} features per row but x2 has {a2.shape[1]}")
             n1, n2 = a1.shape[0], (a1.shape[0] if a2 is None else a2.shape[0])
-        out = _outputs(names, (n1, n2), out)
+        out = _outputs(names, (n1, n2), out, np.float32 if single else np.float64)
         opts = eval_options(threads, progress)
         err = CError()
+        if single:
+            ptr = self._single()
+            f32 = [None if out.get(k) is None else out[k].ctypes.data_as(POINTER(ctypes.c_float))
+                   for k in ("nngp", "ntk")]
+            rc = lib.ntkc_kernel_f32(ptr, n1, _as_double_p(a1), n2, _as_double_p(a2), a1.shape[1], f32[0], f32[1],
+                                     byref(opts), byref(err))
+            if rc != 0:
+                _raise(err)
+            return _pack(out, get, names)
         nngp, ntk = _as_double_p(out.get("nngp")), _as_double_p(out.get("ntk"))
         if self.takes_graphs:
             rc = lib.ntkc_kernel_graphs(self._ptr, g1._ptr, g2._ptr if g2 is not None else None, nngp, ntk,
@@ -407,16 +447,16 @@ class Net:
 
 
 def _outputs(names: tuple[str, ...], shape: tuple[int, int],
-             given: Union[np.ndarray, Sequence[np.ndarray], None]) -> dict[str, np.ndarray]:
+             given: Union[np.ndarray, Sequence[np.ndarray], None], dtype: Any = np.float64) -> dict[str, np.ndarray]:
     if given is None:
-        return {k: np.empty(shape) for k in names}
+        return {k: np.empty(shape, dtype) for k in names}
     arrays = [given] if isinstance(given, np.ndarray) else list(given)
     if len(arrays) != len(names):
         raise ValueError(f"out: {len(arrays)} arrays for the {len(names)} kernels of get={names}")
     for a in arrays:
-        if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != shape or \
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape or \
                 not a.flags.c_contiguous or not a.flags.writeable:
-            raise ValueError(f"out: arrays must be writeable C-contiguous float64 of shape {shape}")
+            raise ValueError(f"out: arrays must be writeable C-contiguous {np.dtype(dtype).name} of shape {shape}")
     return dict(zip(names, arrays))
 
 

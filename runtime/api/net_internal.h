@@ -11,6 +11,8 @@
 #include "ntkc_tool.h"
 
 const IrNet *ntkc_net_ir(const ntkc_net *net);
+/* 1 for a net compiled with NTKC_PRECISION_SINGLE (float32 tile ABI). */
+int ntkc_net_is_single(const ntkc_net *net);
 /* The compiled functions of a net, in its engine's ABI (kernel_abi.h): the
  * tile ABI for nets of vectors or images, the graph ABI for graph nets. */
 const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net);

@@ -23,6 +23,7 @@ struct ntkc_net {
     char *c_source;
     JitModule *jit;
     NetFns fns; /* bound from the ABI of the family's engine */
+    int single; /* compiled with NTKC_PRECISION_SINGLE: float32 tile ABI */
 };
 
 /* Reads at most limit bytes of text, refusing a NUL byte as soon as one
@@ -84,6 +85,7 @@ typedef struct Stages {
     char *c;
     ntkc_error *err;
     int header; /* ntkc_emit_header: the prototypes instead of the file */
+    int single; /* float32 kernel (emit_net_c_prec) */
 } Stages;
 
 /* The compiler reports into its Diag; the caller's ntkc_error gets it here. */
@@ -95,7 +97,7 @@ static void run_stages(Stages *s)
     if (s->net != NULL)
         s->net->ir = ir;
     if (ir != NULL)
-        s->c = s->header ? emit_net_h(ir, s->name, &diag) : emit_net_c(ir, s->name, &diag);
+        s->c = s->header ? emit_net_h(ir, s->name, &diag) : emit_net_c_prec(ir, s->name, s->single, &diag);
     err_from_diag(s->err, &diag);
 }
 
@@ -132,7 +134,13 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
     }
     arena_init(&net->arena);
     const char *name = filename ? filename : "<string>";
-    Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err, 0};
+    if (opts && opts->precision != NTKC_PRECISION_DOUBLE && opts->precision != NTKC_PRECISION_SINGLE) {
+        free(net);
+        err_user(err, "unknown precision %d (NTKC_PRECISION_DOUBLE or NTKC_PRECISION_SINGLE)", (int)opts->precision);
+        return NULL;
+    }
+    net->single = opts && opts->precision == NTKC_PRECISION_SINGLE;
+    Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err, 0, net->single};
     if (run_stages_guarded(&s) != 0)
         net->ir = NULL;
     net->c_source = s.c;
@@ -162,7 +170,7 @@ char *ntkc_emit(const char *source, const char *filename, const char *net_name, 
     err_clear(err);
     Arena arena;
     arena_init(&arena);
-    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 0};
+    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 0, 0};
     run_stages_guarded(&s);
     arena_free(&arena);
     return s.c;
@@ -173,7 +181,7 @@ char *ntkc_emit_header(const char *source, const char *filename, const char *net
     err_clear(err);
     Arena arena;
     arena_init(&arena);
-    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 1};
+    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 1, 0};
     run_stages_guarded(&s);
     arena_free(&arena);
     return s.c;
@@ -216,10 +224,22 @@ const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net) { return &net->fns.t
 const NtkcGraphFns *ntkc_net_graph_fns(const ntkc_net *net) { return &net->fns.graph; }
 int ntkc_net_takes_graphs(const ntkc_net *net) { return net_family(net->ir)->engine->inputs == NET_GRAPHS; }
 
-int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+ntkc_precision ntkc_net_precision(const ntkc_net *net)
 {
-    err_clear(err);
+    return net->single ? NTKC_PRECISION_SINGLE : NTKC_PRECISION_DOUBLE;
+}
+
+int ntkc_net_is_single(const ntkc_net *net) { return net->single; }
+
+/* What ntkc_kernel and ntkc_kernel_f32 check before the engine runs. */
+static int check_kernel_call(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2,
+                             size_t dim, int single, ntkc_error *err)
+{
+    if (net->single != single) {
+        err_user(err, "net '%s' was compiled for %s precision: use %s", net->ir->name,
+                 net->single ? "single" : "double", net->single ? "ntkc_kernel_f32" : "ntkc_kernel");
+        return err->code;
+    }
     if (ntkc_net_takes_graphs(net)) {
         err_user(err, "net '%s' takes graphs (input graph): use ntkc_kernel_graphs", net->ir->name);
         return err->code;
@@ -239,5 +259,23 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
     }
     if (padding_check(net, n1, x1, dim, "x1", err) != 0 || (x2 && padding_check(net, n2, x2, dim, "x2", err) != 0))
         return err->code;
+    return 0;
+}
+
+int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    err_clear(err);
+    if (check_kernel_call(net, n1, x1, n2, x2, dim, 0, err) != 0)
+        return err->code;
     return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
+}
+
+int ntkc_kernel_f32(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                    float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    err_clear(err);
+    if (check_kernel_call(net, n1, x1, n2, x2, dim, 1, err) != 0)
+        return err->code;
+    return engine_kernel_f32(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
 }

@@ -171,11 +171,41 @@ static double *alloc_kernel(size_t rows, size_t cols, int wanted, ntkc_error *er
 
 typedef enum Block { TRAIN_TRAIN, TEST_TRAIN, TEST_TEST } Block;
 
+/* float entries in the first half of a, widened in place to doubles (from
+ * the end: float i lies at or below double i) */
+static void widen(double *a, size_t count)
+{
+    if (a == NULL)
+        return;
+    const float *f = (const float *)(void *)a;
+    for (size_t i = count; i-- > 0;)
+        a[i] = (double)f[i];
+}
+
+/* A net compiled for single precision: the block in float32 (in the first
+ * half of each buffer), then widened for the float64 solve. */
+static int kernel_block_f32(const ntkc_net *net, const Inputs *in, Block b, double *nngp, double *ntk,
+                            const ntkc_eval_options *eo, ntkc_error *err)
+{
+    int test_rows = b != TRAIN_TRAIN, cross = b == TEST_TRAIN;
+    size_t rows = test_rows ? in->m : in->n, cols = cross ? in->n : rows;
+    int rc = ntkc_kernel_f32(net, rows, test_rows ? in->x_test : in->x_train, cross ? in->n : 0,
+                             cross ? in->x_train : NULL, in->dim, (float *)(void *)nngp, (float *)(void *)ntk, eo,
+                             err);
+    if (rc == 0) {
+        widen(nngp, rows * cols);
+        widen(ntk, rows * cols);
+    }
+    return rc;
+}
+
 /* One block of kernels, symmetric (one triangle) unless TEST_TRAIN. */
 static int kernel_block(const ntkc_net *net, const Inputs *in, Block b, double *nngp, double *ntk,
                         const ntkc_eval_options *eo, ntkc_error *err)
 {
     int test_rows = b != TRAIN_TRAIN, cross = b == TEST_TRAIN;
+    if (ntkc_net_precision(net) == NTKC_PRECISION_SINGLE)
+        return kernel_block_f32(net, in, b, nngp, ntk, eo, err);
     if (in->g_train)
         return ntkc_kernel_graphs(net, test_rows ? in->g_test : in->g_train, cross ? in->g_train : NULL, nngp, ntk,
                                   eo, err);
@@ -227,8 +257,11 @@ static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *
         PredictInput pi = {.n = in->n, .m = in->m, .k = r->k, .ntk_tt = ks.ntk_tt, .nngp_tt = ks.nngp_tt,
                            .ntk_st = ks.ntk_st, .nngp_st = ks.nngp_st, .nngp_ss = ks.nngp_ss,
                            .y = r->y, .reg = r->o.reg, .reg_absolute = r->o.reg_absolute};
-        rc = predict_solve(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, &r->o, r->times, r->ntimes, mean, cov, &ode,
-                           err);
+        if (ntkc_net_precision(net) == NTKC_PRECISION_SINGLE)
+            rc = predict_check_float32(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, err);
+        if (rc == 0)
+            rc = predict_solve(&pi, ntk ? PREDICT_NTK : PREDICT_NNGP, &r->o, r->times, r->ntimes, mean, cov, &ode,
+                               err);
     }
     kernels_free(&ks);
     if (stats)

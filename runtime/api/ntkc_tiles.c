@@ -22,6 +22,11 @@ struct ntkc_tiles {
 static int check_kind(const ntkc_net *net, int graphs, ntkc_error *err)
 {
     err_clear(err);
+    if (ntkc_net_is_single(net)) {
+        err_user(err, "net '%s': single precision is not available under MPI yet; use --precision double",
+                 ntkc_net_name(net));
+        return err->code;
+    }
     if (ntkc_net_takes_graphs(net) == graphs)
         return 0;
     err_user(err, graphs ? "net '%s' does not take graphs" : "net '%s' takes graphs (input graph)",

@@ -28,6 +28,13 @@ typedef struct Job {
     const NtkcTileFns *k;
     size_t n1, n2, dim;
     const double *x1, *x2, *prep1, *prep2;
+    /* single precision (engine_kernel_f32): prep, outputs and Gram are
+     * float, through the *_f pointers below; x1f/x2f are the inputs rounded
+     * to float for sgemm/ssyrk */
+    int single;
+    const float *x1f, *x2f, *prep1f, *prep2f;
+    float *nngp_f, *ntk_f, *gram_f;
+    float *xf_store;
     size_t ps;   /* prep doubles per input */
     size_t edge; /* tile edge */
     size_t rows_t, cols_t; /* tiles down and across */
@@ -98,8 +105,24 @@ static size_t default_edge(const NtkcTileFns *k, size_t n, int threads)
 /* Entries the tile computes (the upper triangle only on the diagonal). */
 static size_t tile_entries(const Tile *T) { return T->diagonal ? T->r * (T->r + 1) / 2 : T->r * T->c; }
 
+static void gram_tile_f(const Job *J, const Tile *T)
+{
+    const float *a = J->x1f + T->i0 * J->dim;
+    float *g = J->gram_f + at(J, T->i0, T->j0);
+    if (T->diagonal)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)T->r, (int)J->dim, 1.0f, a, (int)J->dim, 0.0f, g,
+                    (int)J->ldo);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T->r, (int)T->c, (int)J->dim, 1.0f, a,
+                    (int)J->dim, J->x2f + T->j0 * J->dim, (int)J->dim, 0.0f, g, (int)J->ldo);
+}
+
 static void gram_tile(const Job *J, const Tile *T)
 {
+    if (J->single) {
+        gram_tile_f(J, T);
+        return;
+    }
     const double *a = J->x1 + T->i0 * J->dim;
     double *g = J->gram + at(J, T->i0, T->j0);
     if (T->diagonal)
@@ -119,8 +142,31 @@ static void gram_tile(const Job *J, const Tile *T)
  * both sums counted) of ±Σx² is set to exactly ±Σx²; the recursion then
  * carries the pair exactly like the variance of either input. This covers
  * the diagonal (an input with itself) and duplicated inputs alike. */
+static void exact_parallel_f(const Job *J, const Tile *T)
+{
+    /* the float dot product's bound, plus the rounding of x to float and of
+     * Σx² (summed in float64 by the prep) to float */
+    const double tol = (2.02 * (double)J->dim + 4.0) * 1.1920928955078125e-07;
+    for (size_t i = T->i0; i < T->i0 + T->r; i++) {
+        float *g = J->gram_f + at(J, i, T->j0);
+        double v = J->sq1[i];
+        for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
+            if (J->sq2[j] != v)
+                continue;
+            float *e = g + (j - T->j0);
+            double a = *e < 0 ? -(double)*e : (double)*e;
+            if (a >= v - tol * v && a <= v + tol * v)
+                *e = *e < 0 ? -(float)v : (float)v;
+        }
+    }
+}
+
 static void exact_parallel(const Job *J, const Tile *T)
 {
+    if (J->single) {
+        exact_parallel_f(J, T);
+        return;
+    }
     const double tol = 2.02 * (double)J->dim * 2.220446049250313e-16;
     for (size_t i = T->i0; i < T->i0 + T->r; i++) {
         double *g = J->gram + at(J, i, T->j0); /* column T->j0 */
@@ -152,6 +198,12 @@ static void row_squares(const Job *J, size_t n, const double *x, double *sq)
 static size_t run_kernel(const Job *J, size_t i0, size_t r, size_t j0, size_t c)
 {
     size_t o = at(J, i0, j0);
+    if (J->single) {
+        NtkcTileF32 tile = (NtkcTileF32)(void (*)(void))J->k->tile; /* its own type: kernel_abi.h */
+        return tile(r, c, J->x1 + i0 * J->dim, J->prep1f + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2f + j0 * J->ps,
+                    J->dim, J->gram_f ? J->gram_f + o : NULL, J->ldo, J->nngp_f ? J->nngp_f + o : NULL,
+                    J->ntk_f ? J->ntk_f + o : NULL, J->ldo);
+    }
     return J->k->tile(r, c, J->x1 + i0 * J->dim, J->prep1 + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2 + j0 * J->ps,
                       J->dim, J->gram ? J->gram + o : NULL, J->ldo, J->nngp ? J->nngp + o : NULL,
                       J->ntk ? J->ntk + o : NULL, J->ldo);
@@ -173,12 +225,54 @@ static void copy_column(double *dst, const double *src, size_t stride, size_t m)
         dst[k] = src[k * stride];
 }
 
+static void copy_column_f(float *dst, const float *src, size_t stride, size_t m)
+{
+    size_t k = 0;
+#ifdef __SSE2__
+    for (; k < m && ((uintptr_t)(dst + k) & 15) != 0; k++)
+        dst[k] = src[k * stride];
+    for (; k + 4 <= m; k += 4)
+        _mm_stream_ps(dst + k, _mm_set_ps(src[(k + 3) * stride], src[(k + 2) * stride], src[(k + 1) * stride],
+                                          src[k * stride]));
+#endif
+    for (; k < m; k++)
+        dst[k] = src[k * stride];
+}
+
+static void mirror_rows_f(const Job *J, const Tile *T, size_t r0, size_t r1)
+{
+    float *outs[2] = {J->nngp_f, J->ntk_f};
+    size_t n = J->ldo;
+    for (int o = 0; o < 2; o++) {
+        float *a = outs[o];
+        if (a == NULL)
+            continue;
+        for (size_t ib = r0; ib < r1; ib += MIRROR_BLOCK)
+            for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
+                size_t ie = min_size(ib + MIRROR_BLOCK, r1), je = min_size(jb + MIRROR_BLOCK, T->c);
+                for (size_t j = jb; j < je; j++) {
+                    size_t end = T->diagonal && j < ie ? j : ie;
+                    if (end > ib)
+                        copy_column_f(a + at(J, T->j0 + j, T->i0 + ib), a + at(J, T->i0 + ib, T->j0 + j), n,
+                                      end - ib);
+                }
+            }
+    }
+#ifdef __SSE2__
+    _mm_sfence();
+#endif
+}
+
 /* Copies the entries of rows [r0, r1) of the tile above the diagonal to
  * their mirror images, in square blocks so both sides stay in cache. */
 static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
 {
     if (J->local && !T->diagonal)
         return; /* the caller writes the mirror image */
+    if (J->single) {
+        mirror_rows_f(J, T, r0, r1);
+        return;
+    }
     double *outs[2] = {J->nngp, J->ntk};
     size_t n = J->ldo;
     for (int o = 0; o < 2; o++) {
@@ -204,7 +298,7 @@ static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
 /* One task; returns how many entries are not finite. */
 static size_t run_tile(const Job *J, const Tile *T)
 {
-    if (J->gram) {
+    if (J->gram || J->gram_f) {
         gram_tile(J, T);
         exact_parallel(J, T);
     }
@@ -238,7 +332,8 @@ static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
 {
     for (size_t i = T->i0; i < T->i0 + T->r; i++)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
-            double s = J->nngp ? J->nngp[at(J, i, j)] : 0, t = J->ntk ? J->ntk[at(J, i, j)] : 0;
+            double s = J->single ? (J->nngp_f ? J->nngp_f[at(J, i, j)] : 0) : J->nngp ? J->nngp[at(J, i, j)] : 0;
+            double t = J->single ? (J->ntk_f ? J->ntk_f[at(J, i, j)] : 0) : J->ntk ? J->ntk[at(J, i, j)] : 0;
             if (s - s != 0.0 || t - t != 0.0) {
                 err_user(err,
                           "the kernel is not finite at entry [%zu, %zu] (NNGP %g, NTK %g): the variances "
@@ -298,21 +393,47 @@ static void run_tasks(const Job *J, const ntkc_eval_options *opts, Outcome *o)
 }
 
 /* Per-input records, in parallel (the JIT'd prep is single-threaded code). */
-static void run_prep(const Job *J, size_t n, const double *x, double *prep)
+static void run_prep(const Job *J, size_t n, const double *x, void *prep)
 {
     size_t rows = J->k->tri ? min_size(PREP_ROWS, default_edge(J->k, n, J->threads)) : PREP_ROWS;
     size_t chunks = (n + rows - 1) / rows;
+    NtkcPrepF32 prep_f = (NtkcPrepF32)(void (*)(void))J->k->prep; /* its own type when single: kernel_abi.h */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(J->threads)
     for (size_t c = 0; c < chunks; c++) {
         size_t i0 = c * rows;
-        J->k->prep(min_size(rows, n - i0), x + i0 * J->dim, J->dim, prep + i0 * J->ps);
+        if (J->single)
+            prep_f(min_size(rows, n - i0), x + i0 * J->dim, J->dim, (float *)prep + i0 * J->ps);
+        else
+            J->k->prep(min_size(rows, n - i0), x + i0 * J->dim, J->dim, (double *)prep + i0 * J->ps);
     }
+}
+
+/* The inputs rounded to float, for sgemm/ssyrk. */
+static int round_inputs(Job *J, ntkc_error *err)
+{
+    size_t n = J->n1 + (J->same_inputs ? 0 : J->n2);
+    float *xf = malloc((n * J->dim + 1) * sizeof *xf);
+    if (xf == NULL) {
+        err_user(err, "out of memory for the float32 copy of %zu inputs", n);
+        return err->code;
+    }
+#pragma omp parallel for schedule(static) num_threads(J->threads)
+    for (size_t i = 0; i < J->n1 * J->dim; i++)
+        xf[i] = (float)J->x1[i];
+    if (!J->same_inputs)
+#pragma omp parallel for schedule(static) num_threads(J->threads)
+        for (size_t i = 0; i < J->n2 * J->dim; i++)
+            xf[J->n1 * J->dim + i] = (float)J->x2[i];
+    J->xf_store = xf;
+    J->x1f = xf;
+    J->x2f = J->same_inputs ? xf : xf + J->n1 * J->dim;
+    return 0;
 }
 
 /* Checks the sizes, lays out the tiling and computes every input's record
  * (and Σx²). On success the caller owes job_close. */
-static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                    size_t edge, int threads, int edge_threads, ntkc_error *err)
+static int job_open(Job *J, const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2,
+                    const double *x2, size_t dim, size_t edge, int threads, int edge_threads, ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
         err_user(err, "arrays too large for BLAS (dimensions above 2^31)");
@@ -321,11 +442,13 @@ static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, s
     *J = (Job){.k = k, .n1 = n1, .n2 = x2 ? n2 : n1, .dim = dim, .x1 = x1, .x2 = x2 ? x2 : x1,
                .ps = k->prep_size(), .symmetric = x2 == NULL, .same_inputs = x2 == NULL || x2 == x1};
     J->threads = threads;
+    J->single = single;
     J->edge = edge ? edge : default_edge(k, n1, edge_threads);
     J->rows_t = (n1 + J->edge - 1) / J->edge;
     J->cols_t = (J->n2 + J->edge - 1) / J->edge;
     J->ldo = J->n2;
-    double *prep = malloc((n1 + (J->symmetric ? 0 : J->n2) + 1) * J->ps * sizeof *prep);
+    size_t esz = single ? sizeof(float) : sizeof(double);
+    double *prep = malloc((n1 + (J->symmetric ? 0 : J->n2) + 1) * J->ps * esz);
     double *sq = k->uses_gram() ? malloc((n1 + (J->same_inputs ? 0 : J->n2) + 1) * sizeof *sq) : NULL;
     if (prep == NULL || (k->uses_gram() && sq == NULL)) {
         free(prep);
@@ -334,11 +457,25 @@ static int job_open(Job *J, const NtkcTileFns *k, size_t n1, const double *x1, s
         return err->code;
     }
     J->prep_store = prep, J->sq_store = sq;
-    J->prep1 = prep;
-    J->prep2 = J->symmetric ? prep : prep + n1 * J->ps;
-    run_prep(J, n1, x1, prep);
-    if (!J->symmetric)
-        run_prep(J, J->n2, J->x2, prep + n1 * J->ps);
+    if (single) {
+        float *pf = (float *)(void *)prep;
+        J->prep1f = pf;
+        J->prep2f = J->symmetric ? pf : pf + n1 * J->ps;
+        run_prep(J, n1, x1, pf);
+        if (!J->symmetric)
+            run_prep(J, J->n2, J->x2, pf + n1 * J->ps);
+        if (k->uses_gram() && round_inputs(J, err) != 0) {
+            free(prep);
+            free(sq);
+            return err->code;
+        }
+    } else {
+        J->prep1 = prep;
+        J->prep2 = J->symmetric ? prep : prep + n1 * J->ps;
+        run_prep(J, n1, x1, prep);
+        if (!J->symmetric)
+            run_prep(J, J->n2, J->x2, prep + n1 * J->ps);
+    }
     if (sq != NULL) {
         J->sq1 = sq;
         J->sq2 = J->same_inputs ? sq : sq + n1;
@@ -353,12 +490,15 @@ static void job_close(Job *J)
 {
     free(J->prep_store);
     free(J->sq_store);
+    free(J->xf_store);
 }
 
-int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+/* Both precisions: outputs are double (nngp, ntk) or float (nngp_f, ntk_f). */
+static int engine_run(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+                      size_t dim, double *nngp, double *ntk, float *nngp_f, float *ntk_f,
+                      const ntkc_eval_options *opts, ntkc_error *err)
 {
-    if (nngp == NULL && ntk == NULL)
+    if (nngp == NULL && ntk == NULL && nngp_f == NULL && ntk_f == NULL)
         return 0;
     if (n1 == 0 || (x2 && n2 == 0))
         return 0;
@@ -366,13 +506,15 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     Job J;
-    int rc = job_open(&J, k, n1, x1, n2, x2, dim, opts ? opts->tile : 0, threads, threads, err);
+    int rc = job_open(&J, k, single, n1, x1, n2, x2, dim, opts ? opts->tile : 0, threads, threads, err);
     if (rc != 0) {
         openblas_set_num_threads(blas_threads);
         return rc;
     }
     J.nngp = nngp, J.ntk = ntk;
     J.gram = k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
+    J.nngp_f = nngp_f, J.ntk_f = ntk_f;
+    J.gram_f = k->uses_gram() ? (nngp_f ? nngp_f : ntk_f) : NULL;
     Outcome o = {.first_bad = (size_t)-1};
     run_tasks(&J, opts, &o);
     openblas_set_num_threads(blas_threads);
@@ -387,6 +529,22 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
         return err->code;
     }
     return 0;
+}
+
+int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                  double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    return engine_run(k, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
+}
+
+int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                      float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    if (k->tri != NULL) { /* the emitter makes float32 kernels of FC nets only */
+        err_internal(err, "a float32 kernel with a triangle function");
+        return err->code;
+    }
+    return engine_run(k, 1, n1, x1, n2, x2, dim, NULL, NULL, nngp, ntk, opts, err);
 }
 
 /* ---- one tile at a time (engine.h) -------------------------------------- */
@@ -407,7 +565,7 @@ int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t 
     }
     e->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = job_open(&e->job, k, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    int rc = job_open(&e->job, k, 0, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
     if (rc != 0) {
         openblas_set_num_threads(e->blas_threads);
         free(e);

@@ -21,6 +21,10 @@
 /* x2 == NULL: symmetric (x2 = x1, n2 = n1), one triangle computed and mirrored. */
 int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+/* The same for a net emitted in single precision (kernel_abi.h): float32
+ * records, Gram (sgemm/ssyrk of the inputs rounded to float) and outputs. */
+int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                      float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 /* The same tiles one at a time, for drivers that spread them over processes
  * (ntkc-mpi): open computes every input's record once; run computes tile t

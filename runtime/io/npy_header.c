@@ -399,11 +399,16 @@ int npy_check_data_size(const NpyHeader *h, size_t avail, const char *name, ntkc
  * the data starts at a multiple of 64. Rank <= 8 always fits version 1.0. */
 size_t npy_header_format(char *buf, size_t cap, size_t ndim, const size_t *shape)
 {
+    return npy_header_format_esz(buf, cap, ndim, shape, 8);
+}
+
+size_t npy_header_format_esz(char *buf, size_t cap, size_t ndim, const size_t *shape, size_t esz)
+{
     char dict[NPY_WRITE_HEADER_MAX];
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    const char *descr = ">f8";
+    const char *descr = esz == 4 ? ">f4" : ">f8";
 #else
-    const char *descr = "<f8";
+    const char *descr = esz == 4 ? "<f4" : "<f8";
 #endif
     size_t n = (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
                                 descr);

@@ -83,8 +83,9 @@ int npy_check_output(const char *path, ntkc_error *err)
     return 0;
 }
 
-/* Header length and total file size for a float64 array, or -1 on overflow. */
-static int plan_file(const char *path, size_t ndim, const size_t *shape, char *header,
+/* Header length and total file size for an array of esz-byte floats (8 or
+ * 4), or -1 on overflow. */
+static int plan_file(const char *path, size_t ndim, const size_t *shape, size_t esz, char *header,
                      size_t *header_len, size_t *total, ntkc_error *err)
 {
     size_t count;
@@ -92,15 +93,15 @@ static int plan_file(const char *path, size_t ndim, const size_t *shape, char *h
         err_file(err, path, "cannot write an array of rank %zu (at most %d)", ndim, NPY_MAX_DIMS);
         return -1;
     }
-    *header_len = npy_header_format(header, NPY_WRITE_HEADER_MAX, ndim, shape);
-    if (npy_shape_count(ndim, shape, &count) != 0 || count > (SIZE_MAX - *header_len) / 8 ||
-        *header_len + count * 8 > (uintmax_t)INTMAX_MAX) {
+    *header_len = npy_header_format_esz(header, NPY_WRITE_HEADER_MAX, ndim, shape, esz);
+    if (npy_shape_count(ndim, shape, &count) != 0 || count > (SIZE_MAX - *header_len) / esz ||
+        *header_len + count * esz > (uintmax_t)INTMAX_MAX) {
         char s[200];
         npy_shape_str(s, sizeof s, ndim, shape);
         err_file(err, path, "output shape %s is too large", s);
         return -1;
     }
-    *total = *header_len + count * 8;
+    *total = *header_len + count * esz;
     return 0;
 }
 
@@ -124,7 +125,7 @@ int npy_write_f64(const char *path, size_t ndim, const size_t *shape, const doub
 {
     char header[NPY_WRITE_HEADER_MAX], tmp[PATH_MAX];
     size_t header_len, total;
-    if (plan_file(path, ndim, shape, header, &header_len, &total, err) != 0)
+    if (plan_file(path, ndim, shape, 8, header, &header_len, &total, err) != 0)
         return -1;
     int slot, fd = temp_create(path, tmp, sizeof tmp, &slot, err);
     if (fd < 0)
@@ -152,11 +153,11 @@ struct NpyOut {
     size_t total, header_len;
 };
 
-NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_error *err)
+static NpyOut *out_create(const char *path, size_t ndim, const size_t *shape, size_t esz, ntkc_error *err)
 {
     char header[NPY_WRITE_HEADER_MAX];
     size_t header_len, total;
-    if (plan_file(path, ndim, shape, header, &header_len, &total, err) != 0)
+    if (plan_file(path, ndim, shape, esz, header, &header_len, &total, err) != 0)
         return NULL;
     NpyOut *o = calloc(1, sizeof *o);
     if (o == NULL || strlen(path) >= sizeof o->path) {
@@ -191,6 +192,18 @@ NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_
     npy_out_abort(o);
     return NULL;
 }
+
+NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_error *err)
+{
+    return out_create(path, ndim, shape, 8, err);
+}
+
+NpyOut *npy_out_create_f32(const char *path, size_t ndim, const size_t *shape, ntkc_error *err)
+{
+    return out_create(path, ndim, shape, 4, err);
+}
+
+float *npy_out_data_f32(NpyOut *o) { return (float *)(void *)(o->map + o->header_len); }
 
 double *npy_out_data(NpyOut *o)
 {

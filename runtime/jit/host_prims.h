@@ -20,5 +20,7 @@ extern const size_t ntkc_host_primitive_count;
 /* The generated code's ntkc_acos and ntkc_asin, for the tests. */
 double ntkc_host_acos(double x);
 double ntkc_host_asin(double x);
+/* The float32 tile's snap of a pair's covariance before a float64 dual (ntkc_math_f.h). */
+double ntkc_host_snap_f(float s12, float v1, float v2);
 
 #endif

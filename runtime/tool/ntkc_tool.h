@@ -70,6 +70,9 @@ int npy_write_f64(const char *path, size_t ndim, const size_t *shape, const doub
 typedef struct NpyOut NpyOut;
 NpyOut *npy_out_create(const char *path, size_t ndim, const size_t *shape, ntkc_error *err);
 double *npy_out_data(NpyOut *o);
+/* A float32 ('<f4') output (`--precision single`); its data as floats. */
+NpyOut *npy_out_create_f32(const char *path, size_t ndim, const size_t *shape, ntkc_error *err);
+float *npy_out_data_f32(NpyOut *o);
 int npy_out_commit(NpyOut *o, ntkc_error *err);
 /* Commits several outputs all or nothing (out_replace_all below):
  * when one cannot be put in place, those before it get their old files
@@ -90,6 +93,8 @@ int npy_same_file(const char *a, const char *b);
  * (runtime/io/npy_header.c). */
 #define NPY_WRITE_HEADER_MAX 512
 size_t npy_header_format(char *buf, size_t cap, size_t ndim, const size_t *shape);
+/* The same for float32 (esz 4, '<f4') or float64 (esz 8) elements. */
+size_t npy_header_format_esz(char *buf, size_t cap, size_t ndim, const size_t *shape, size_t esz);
 
 /* Refuses (user error "PATH: cannot write output: it is a character device,
  * not a regular file") an existing path that is not a regular file: a device,
@@ -350,6 +355,12 @@ int ntkc_finite_kernels(const ntkc_net *net, size_t n, const double *x, size_t d
                         double *nngp, double *ntk, ntkc_error *err);
 int ntkc_finite_kernels_graphs(const ntkc_net *net, const ntkc_graphs *g, const ntkc_finite_options *opts,
                                double *nngp, double *ntk, ntkc_error *err);
+
+/* Refuses (user error naming the condition number and suggesting --precision
+ * double or --reg) a prediction from float32 kernels whose training kernel
+ * plus regulariser has κ₁·2^-24 > 1e-2: float32 rounding would then move the
+ * answer by more than 1% (runtime/predict/predict_precision.c). */
+int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error *err);
 
 /* ---- One prediction from computed kernels (runtime/predict/predict_solve.c) ----
  * Whichever the options of ntkc_predict_options ask for: the ensemble on MSE

@@ -21,6 +21,7 @@
 #include "arena.h"
 #include "frontend.h"
 #include "ir.h"
+#include "ntkc.h"
 #include "util.h"
 
 /* The bound the rules claim (formula_quad.h: 3e-11 on the 1-D moments): the
@@ -272,4 +273,71 @@ Test(quad_accuracy, gauss_hermite_rules_meet_the_bound_where_used, .timeout = TI
                          gh_rules[i].use, grid_vars[v][0], grid_vars[v][1], rows[v].asym);
         }
     }
+}
+
+/* `quad N` that misses the target at unit variance, and kinks that cannot be
+ * located: compile errors naming the activation, the place and the error. */
+Test(quad_accuracy, rules_that_cannot_meet_the_target_are_refused)
+{
+    /* the example's mish(beta = 2) had 'quad 64': 1e-2 off at variance 10 (above) */
+    expect_error("act softplus(x) = log(1 + exp(x))\n"
+                 "act mish(x, beta = 1) = x * tanh(softplus(beta * x) / beta) quad 64\n"
+                 "net n { dense; mish(beta = 2); dense }",
+                 "2:66",
+                 "'quad 64' cannot meet the error target of 'mish': 64-point Gauss-Hermite quadrature of the "
+                 "derivative is 5e-11 relative off at variance 0.5 (target 3e-11), meeting it only up to variance "
+                 "0.25; remove 'quad 64'");
+    expect_error("act r(x) = max(x, 0) quad 64\nnet n { dense; r; dense }", "1:27",
+                 "64-point Gauss-Hermite quadrature of the formula is 0.0036 relative off at variance 0.000976562");
+    expect_error("act k(x) = abs(x^2 - 1)\nnet n { dense; k; dense }", "1:5",
+                 "the kinks of 'k' (abs, sign, step, max or min of an argument not affine in x) cannot be located");
+    /* no Gaussian integral: 'quad N' no longer skips the check */
+    expect_error("act f(x) = exp(x^2) quad 8\nnet n { dense; f; dense }", "1:5", "grows too fast");
+}
+
+/* Through the library: the kernel of X with itself computed as one triangle
+ * (symmetric) and as a cross kernel (X1 = X2 = X) has the same bits, with
+ * each kind of rule; inputs small enough for the `quad 64` rule's range. */
+Test(quad_accuracy, symmetric_and_cross_kernels_agree, .timeout = TIMEOUT(120))
+{
+    const char *src = "act softplus(x) = log(1 + exp(x))\n"
+                      "act mish(x) = x * tanh(softplus(x)) quad 64\n"
+                      "act swish(x) = x / (1 + exp(-x))\n"
+                      "act r(x) = max(x, 0.1 * x)\n"
+                      "net n { dense(1, 0.1); mish; dense(0.9, 0.1); swish; dense(1.2, 0.1); r; dense(1) }\n";
+    enum { N = 7, D = 4 };
+    double x[N * D], s1[N * N], k1[N * N], s2[N * N], k2[N * N];
+    fill_random(x, N * D, 11);
+    for (int i = 0; i < N * D; i++)
+        x[i] *= 0.8; /* variances at the first activation below 1 (the rule's range: 1) */
+    for (int b = 0; b < 2; b++) {
+        ntkc_net *net = compile_or_fail(src, b ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC);
+        ntkc_error err = {0};
+        cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, D, s1, k1, NULL, &err), 0, "%s", err.message);
+        cr_assert_eq(ntkc_kernel(net, N, x, N, x, D, s2, k2, NULL, &err), 0, "%s", err.message);
+        for (int i = 0; i < N * N; i++) {
+            cr_expect(isfinite(s1[i]) && isfinite(k1[i]));
+            cr_expect_eq(memcmp(&s1[i], &s2[i], sizeof s1[i]), 0, "NNGP [%d, %d]: %.17g vs %.17g", i / N, i % N,
+                         s1[i], s2[i]);
+            cr_expect_eq(memcmp(&k1[i], &k2[i], sizeof k1[i]), 0, "NTK [%d, %d]: %.17g vs %.17g", i / N, i % N,
+                         k1[i], k2[i]);
+        }
+        ntkc_net_free(net);
+    }
+}
+
+/* Beyond the variances where `quad N` meets the target the kernel is refused
+ * with a message that says so, not printed inaccurate. */
+Test(quad_accuracy, beyond_the_checked_range_the_kernel_is_refused)
+{
+    const char *src = "act swish(x) = x / (1 + exp(-x)) quad 64\nnet n { dense(3); swish; dense(1) }\n";
+    enum { N = 3, D = 2 };
+    double x[N * D] = {1, 1, -1, 0.5, 2, -2}, s[N * N], k[N * N];
+    ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
+    ntkc_error err = {0};
+    cr_expect_neq(ntkc_kernel(net, N, x, 0, NULL, D, s, k, NULL, &err), 0);
+    cr_expect_not_null(strstr(err.message, "leave the range in which a formula activation's quadrature meets its "
+                                           "error target (`ntkc derive` shows it)"),
+                       "%s", err.message);
+    ntkc_net_free(net);
 }

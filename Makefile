@@ -92,7 +92,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures \
+.PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
         check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
         fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
@@ -303,8 +303,13 @@ bench: $(BUILD)/ntkc $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
 # The README's training-dynamics figure from the digits (docs/dynamics_digits.png;
 # minutes: 2 x 5 widths x 3 seeds of nets trained for 100 steps).
-figures: $(BUILD)/ntkc
+figures: $(BUILD)/ntkc figure-long-range
 	./scripts/figures.sh $(BUILD)/ntkc
+
+# The README's long-range task (issue 20): ntkc's CNTK and attention kernels,
+# kernel regression by ntkc.predict, docs/long_range_task.png (about 2 minutes).
+figure-long-range: $(BUILD)/libntkc.so
+	$(PY_ENV) $(PYTHON) scripts/long_range_task.py $(BUILD)/long_range --kernels --plot docs/long_range_task.png
 
 # Front-end time on generated 1-10 MB sources (linear: issue 15, item 10).
 bench-parse:

@@ -15,9 +15,10 @@ static const char help[] =
     "usage: ntkc train NET.ntk --train X.npy --targets Y.npy --test Xt.npy [--test-targets Yt.npy]\n"
     "                  --width W[,W...] --lr LR --steps T [--seeds S] [--param ntk|mup|both]\n"
     "                  [--checkpoints C] [--seed N] [--no-linearized] [--plot FILE]\n"
+    "                  [--loss mse|xent] [--momentum M]\n"
     "                  [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
     "\n"
-    "Trains S finite-width networks per width (fully connected, image and graph\n"
+    "Trains S finite-width networks per width (fully connected, image, attention and graph\n"
     "nets: ntkc check's finite networks, readout k units wide) by full-batch\n"
     "gradient descent on L = |f(X) - Y|² / (2·n·k), T steps of learning rate LR —\n"
     "time t = LR × steps, as in ntkc predict — and sets them beside the infinitely\n"
@@ -40,6 +41,15 @@ static const char help[] =
     "                    the two side by side\n"
     "  --seeds S         initialisations per width (default 8, at least 2)\n"
     "  --checkpoints C   recorded times besides 0 (default 10)\n"
+    "  --loss xent       softmax cross-entropy -sum y·log softmax(f) / (n·k) on\n"
+    "                    one-hot targets instead of MSE\n"
+    "  --momentum M      heavy-ball momentum M in [0, 1): v <- M·v - LR·grad,\n"
+    "                    theta <- theta + v\n"
+    "                    With either, each net is set beside the infinite-width\n"
+    "                    training ODE from its own initial outputs (ntkc predict\n"
+    "                    --fx0 --loss --momentum): mean dist is then\n"
+    "                    sqrt(sum_s |f_s - f_s^ODE|^2 / sum_s |f_s^ODE|^2) on Xt,\n"
+    "                    z and cov dist are left out (test L: MSE only)\n"
     "  --plot FILE       FILE.svg and FILE.png (gnuplot): kernel movement and\n"
     "                    distances against width, loss curves against time\n"
     "For a graph net (input graph(F)), --train and --test are graph files as\n"
@@ -49,7 +59,7 @@ static const char help[] =
 
 typedef struct TrainArgs {
     const char *train, *targets, *test, *test_targets, *width, *lr, *steps, *seeds, *param, *checkpoints, *seed;
-    const char *no_lin, *plot, *net_name, *backend, *threads, *quiet;
+    const char *no_lin, *plot, *net_name, *backend, *threads, *quiet, *loss, *momentum;
 } TrainArgs;
 
 typedef struct Setup {
@@ -78,6 +88,26 @@ static int parse_widths(const char *text, Setup *s)
         }
         s->widths[s->nwidths] = (size_t)w;
         p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* --loss mse|xent and --momentum m (in [0, 1)). */
+static int parse_loss(const TrainArgs *a, ntkc_train_options *o)
+{
+    if (a->loss && strcmp(a->loss, "mse") != 0 && strcmp(a->loss, "xent") != 0) {
+        fprintf(stderr, "ntkc train: --loss must be mse or xent, not '%s'\n", a->loss);
+        return 1;
+    }
+    o->loss = a->loss && strcmp(a->loss, "xent") == 0 ? NTKC_LOSS_XENT : NTKC_LOSS_MSE;
+    if (a->momentum == NULL)
+        return 0;
+    char *end;
+    o->momentum_on = 1;
+    o->momentum = strtod(a->momentum, &end);
+    if (end == a->momentum || *end != '\0' || !(o->momentum >= 0 && o->momentum < 1)) {
+        fprintf(stderr, "ntkc train: --momentum expects a number in [0, 1), got '%s'\n", a->momentum);
+        return 1;
     }
     return 0;
 }
@@ -117,7 +147,7 @@ static int parse_setup(const TrainArgs *a, Setup *s)
     s->o = (ntkc_train_options){.widths = s->widths, .nwidths = s->nwidths, .seeds = (size_t)seeds, .seed = seed,
                                 .lr = lr, .steps = (size_t)steps, .checkpoints = (size_t)checkpoints,
                                 .linearized = a->no_lin == NULL, .eval = {.threads = (int)threads}};
-    return 0;
+    return parse_loss(a, &s->o);
 }
 
 /* ---- the table ---- */
@@ -341,7 +371,8 @@ int cmd_train(int argc, char **argv)
                              {"--seed", 1, &a.seed},         {"--no-linearized", 0, &a.no_lin},
                              {"--plot", 1, &a.plot},         {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend},   {"--threads", 1, &a.threads},
-                             {"--quiet", 0, &a.quiet},       {NULL, 0, NULL}};
+                             {"--quiet", 0, &a.quiet},       {"--loss", 1, &a.loss},
+                             {"--momentum", 1, &a.momentum}, {NULL, 0, NULL}};
     Args args;
     if (args_parse("train", argc, argv, specs, &args) != 0)
         return 1;

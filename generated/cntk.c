@@ -456,6 +456,7 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
 }
 
 /* dense on images (per pixel): Σ ← w2·Σ + b2, Θ ← w2·Θ + Σ. */
+/* dense(trainable=false) on images: Σ ← w2·Σ + b2, Θ ← w2·Θ (no gradient of its own). */
 /* The two cases in loops of their own, as ntkc_relu_row: each is a plain
  * loop the compiler vectorises once f is inlined. */
 /* ntkc_relu_qr, ReLU's dual for one pair from the records, is in the prelude

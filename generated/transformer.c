@@ -147,6 +147,7 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
     }
 }
 
+/* dense(trainable=false): its parameters add no gradient, Θ ← w2·Θ. */
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
 NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {

@@ -309,6 +309,16 @@ typedef struct ntkc_train_options {
     int linearized;       /* also train each net's linearisation around its initialisation
                              (neural-tangents' linearize), and record ‖f − f_lin‖ */
     ntkc_eval_options eval; /* for the infinite-width prediction's kernels */
+    /* Appended (zero = MSE without momentum, as before): the loss and
+     * heavy-ball momentum of the finite nets' gradient descent (v ← μ·v −
+     * lr·∇θL, θ ← θ + v). With either, each net is compared with the
+     * infinite-width training ODE from its own initial outputs
+     * (ntkc_predict with fx0, runtime/predict/predict_ode.c): mean_dist
+     * becomes √(Σ_s ‖f_s − f_s^ODE‖²/Σ_s ‖f_s^ODE‖²) on the test inputs,
+     * mean_z, cov_dist and the infinite ensemble's losses NAN. */
+    ntkc_predict_loss loss;
+    int momentum_on;
+    double momentum;        /* μ in [0, 1), with momentum_on */
 } ntkc_train_options;
 
 /* Arrays indexed [w·T + c] for width w and recorded time c < T = checkpoints + 1;

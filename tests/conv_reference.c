@@ -262,7 +262,8 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
                     o.s[p][e] += bs * bs;
             }
             window_sum(k, k->t, &o, o.t, w, 1, c);
-            for (size_t e = 0; e < len(&o); e++)
+            int frozen = op->kind == IR_CONV ? op->u.conv.frozen : op->u.dense.frozen;
+            for (size_t e = 0; e < len(&o) && !frozen; e++)
                 o.t[e] += o.s[0][e];
             break;
         }
@@ -306,6 +307,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             continue;
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:
+        case IR_DROPOUT: /* nor dropout (fully connected nets only) */
             cr_assert_fail("conv_reference: graph op");
         }
         ker_free(k);

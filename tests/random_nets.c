@@ -21,7 +21,7 @@ typedef struct Gen {
     char *s;
     size_t len;
     int anywhere;
-    int image, seq, standard, graph;
+    int image, seq, standard, graph, attn;
     size_t h, w;  /* current grid while image (0: a valid window ran out of pixels) */
     int gaussian; /* the current value is a Gaussian field (a dense/conv output, or linear maps of one) */
 } Gen;
@@ -241,6 +241,59 @@ static void image_part(Gen *g)
     maybe_activation(g, g->anywhere ? 30 : 0);
 }
 
+/* attention(...) with every option the kernel has: linear scaling with each
+ * mechanism and 1-4 heads, or sqrt scaling (identity only) with 16 heads,
+ * whose limit is reached by averaging over heads. */
+static void attention(Gen *g)
+{
+    static const char *const mech[] = {"softmax", "identity", "abs", "relu"};
+    int sqrt_scaling = chance(g, 20), heads = sqrt_scaling ? 16 : 1 + pick(g, 4);
+    const char *m = sqrt_scaling ? "identity" : mech[pick(g, 4)];
+    if (!sqrt_scaling && chance(g, 20))
+        put(g, "attention(heads=%d, mechanism=%s)", heads, m);
+    else
+        put(g, "attention(heads=%d, scaling=%s, mechanism=%s, w_q=%.3g, w_k=%.3g, w_v=%.3g, w_out=%.3g, b_std=%.3g)",
+            heads, sqrt_scaling ? "sqrt" : "linear", m, uniform(g, 0.3, 1.6), uniform(g, 0.3, 1.6), w_std(g),
+            w_std(g), b_std(g));
+    g->gaussian = 1;
+}
+
+/* Transformer-like blocks on sequences or images (attention nets take dense
+ * layers, activations, layer_norm, residual blocks and global pooling or
+ * flatten): pre-LN attention and MLP blocks in residuals, bare attention. */
+static void attention_part(Gen *g)
+{
+    int blocks = 1 + pick(g, 3);
+    for (int b = 0; b < blocks; b++) {
+        put(g, "\n    ");
+        int what = pick(g, 100), in_gaussian = g->gaussian;
+        if (what < 45) {
+            put(g, "residual(%.3g) { ", uniform(g, 0.3, 1.5));
+            if ((g->gaussian || g->anywhere) && chance(g, 70))
+                put(g, "layer_norm; ");
+            attention(g);
+            put(g, " }");
+            g->gaussian = in_gaussian;
+        } else if (what < 65) {
+            put(g, "residual { %s", (g->gaussian || g->anywhere) && chance(g, 70) ? "layer_norm; " : "");
+            put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
+            g->gaussian = 1;
+            maybe_activation(g, 90);
+            put(g, "; dense(%.3g, %.3g) }", w_std(g), b_std(g));
+            g->gaussian = in_gaussian;
+        } else if (what < 85) {
+            attention(g);
+        } else {
+            layer_block(g);
+        }
+        maybe_activation(g, 30);
+    }
+    int head = pick(g, 10);
+    put(g, "\n    %s", head < 3 ? "flatten" : head < 8 ? "global_avg_pool" : "global_sum_pool");
+    g->gaussian = head >= 3 && g->gaussian;
+    maybe_activation(g, g->anywhere ? 30 : 0);
+}
+
 /* Graph nets: dense layers, activations and aggregations on the nodes, one
  * readout, then dense layers on the graph. */
 static void graph_body(Gen *g)
@@ -272,7 +325,9 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
     g.image = kind >= 5 && kind < 10;
     g.seq = kind >= 8 && kind < 10;
     g.graph = kind >= 10;
-    g.standard = chance(&g, g.image || g.graph ? 3 : 20);
+    /* attention nets: most sequence nets, a quarter of the image nets (attention over pixels) */
+    g.attn = g.image && chance(&g, g.seq ? 75 : 25); /* g.image includes sequences */
+    g.standard = !g.attn && chance(&g, g.image || g.graph ? 3 : 20);
     put(&g, "net rnd {\n    ");
     if (g.standard)
         put(&g, "param standard\n    ");
@@ -287,7 +342,10 @@ void random_net_source(unsigned long long seed, const RandomNetOptions *o, char 
     } else if (chance(&g, 70)) {
         put(&g, "input vector(%d)\n    ", 2 + pick(&g, 5));
     }
+    g.image = g.image && !g.attn; /* dense layers only: attention nets take no conv */
     layer_block(&g); /* the first layer is affine */
+    if (g.attn)
+        attention_part(&g);
     if (g.image)
         image_part(&g);
     if (g.graph)
@@ -352,6 +410,25 @@ static size_t nonlinear(const IrOp *ops, size_t n)
             for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
                 c += nonlinear(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
         }
+    }
+    return c;
+}
+
+/* The O(1/width) bias allowance's count of attention layers, in units of
+ * 1/width: linear scaling's logits are averages over d = width/heads key
+ * channels (a bias O(1/d) = heads/width through the mechanism); sqrt
+ * scaling's output becomes Gaussian by averaging over heads only (a bias
+ * O(1/heads) in what follows it = (width/heads)/width). */
+static double attention_bias(const IrOp *ops, size_t n, size_t width)
+{
+    double c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION) {
+            double h = (double)ops[i].u.attn.heads;
+            c += ops[i].u.attn.linear ? h : (double)width / h;
+        }
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            c += attention_bias(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops, width);
     }
     return c;
 }
@@ -540,7 +617,8 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
         ntkc_net_free(net);
         return;
     }
-    compare(exact, mean, se, (double)nonlinear(ir->ops, ir->nops) / (double)width, o, out);
+    double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
+    compare(exact, mean, se, count / (double)width, o, out);
     free(x);
     ntkc_net_free(net);
 }

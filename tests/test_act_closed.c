@@ -221,7 +221,7 @@ Test(act_closed, every_builtin_has_cases_and_compiles_together)
     const ActDef *const *acts = act_builtins(&n);
     cr_assert_geq(n, 18);
     for (size_t i = 0; i < n; i++) {
-        int found = 0;
+        int found = act_kernel_only(acts[i]); /* no φ to integrate: test_exp_normalized.c */
         for (size_t k = 0; k < NCASES; k++)
             found += strcmp(cases[k].act, acts[i]->name) == 0;
         cr_expect(found > 0, "built-in '%s' has no test case in test_act_closed.c", acts[i]->name);
@@ -263,6 +263,7 @@ Test(act_closed, names_parameters_and_defaults)
         {"identity", "", 0},
         {"hermite", "n", 1},
         {"gabor", "", 0},
+        {"exp_normalized", "gamma=1 shift=-1", 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const ActDef *d = act_lookup(want[i].name);

@@ -230,7 +230,7 @@ Test(lower, layer_errors)
     expect_error_in("net n { dense; densse }", NULL, "1:16", "did you mean 'dense'?");
     expect_error_in("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
     expect_error_in("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
-    expect_error_in("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, residual, fanout, attention, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor)");
+    expect_error_in("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, dropout, residual, fanout, attention, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor, exp_normalized)");
     expect_error_in("net n { relu; dense }", NULL, "1:9", "relu at 1:9 needs a Gaussian input (the output of a dense or conv layer); its input is the net's input itself");
     expect_error_in("net n { repeat 2 { erf }; dense }", NULL, "1:20", "erf at 1:20 needs a Gaussian input");
     expect_error_in("net n { dense; repeat 2 { erf }; dense }", NULL, "1:27",
@@ -248,8 +248,8 @@ Test(lower, layer_errors)
 
 Test(lower, argument_errors)
 {
-    expect_error_in("net n { dense(wstd=1) }", NULL, "1:15", "unknown argument 'wstd' for 'dense'; did you mean 'w_std'? (its arguments: w_std, b_std, width)");
-    expect_error_in("net n { dense(1, 2, 3, 4) }", NULL, "1:24", "too many positional arguments for 'dense': it takes at most 3 (w_std, b_std, width)");
+    expect_error_in("net n { dense(wstd=1) }", NULL, "1:15", "unknown argument 'wstd' for 'dense'; did you mean 'w_std'? (its arguments: w_std, b_std, width, trainable)");
+    expect_error_in("net n { dense(1, 2, 3, true, 4) }", NULL, "1:30", "too many positional arguments for 'dense': it takes at most 4 (w_std, b_std, width, trainable)");
     expect_error_in("net n { dense; relu(1) }", NULL, "1:21", "'relu' takes no arguments");
     expect_error_in("net n { dense; relu(a=1) }", NULL, "1:21", "'relu' takes no arguments, got 'a'");
     expect_error_in("net n { dense(1.5, w_std=2) }", NULL, "1:20", "duplicate argument 'w_std' for 'dense' (first given at 1:15)");

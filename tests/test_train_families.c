@@ -215,3 +215,67 @@ Test(train_families, refusals_name_the_layer_and_the_reason)
     }
     ntkc_graphs_free(g);
 }
+
+/* Attention nets (finite_attn.h, its tangent finite_attn_train.c): every
+ * mechanism under linear scaling (keys and queries tied), identity under
+ * sqrt (untied W_q), several heads, the bias, attention inside residual
+ * blocks after layer_norm, on sequences and images. abs and relu have kinks
+ * at zero logits: at these seeds no logit lies within h of one (a crossing
+ * would show as an O(1) mismatch of one parameter, not a small drift). */
+static const char ATTN_NETS[] =
+    "net as {\n"
+    "  input sequence(4, 3)\n"
+    "  dense(1.2, 0.1)\n"
+    "  residual { layer_norm; attention(heads=2, mechanism=softmax, w_q=1.3, w_k=0.9, w_v=1.1, w_out=1.2, b_std=0.1) }\n"
+    "  residual { layer_norm; dense(1.4, 0.1); erf; dense(1.0, 0.1) }\n"
+    "  layer_norm\n"
+    "  global_avg_pool\n"
+    "  dense(1.0, 0.1)\n"
+    "}\n"
+    "net ai {\n"
+    "  input sequence(3, 2)\n"
+    "  dense(1.1, 0.2)\n"
+    "  attention(heads=3, mechanism=identity, w_q=0.8, b_std=0.2)\n"
+    "  erf\n"
+    "  attention(heads=1, mechanism=abs, w_v=1.2)\n"
+    "  flatten\n"
+    "  dense(1.0, 0.1)\n"
+    "}\n"
+    "net ar {\n"
+    "  input image(2, 2, 2)\n"
+    "  dense(1.3, 0.1)\n"
+    "  residual(0.7) { attention(heads=2, mechanism=relu, w_q=1.1, w_k=1.2) }\n"
+    "  erf\n"
+    "  global_sum_pool\n"
+    "  dense(1.0, 0.1)\n"
+    "}\n"
+    "net aq {\n"
+    "  input sequence(4, 2)\n"
+    "  dense(1.2, 0.1)\n"
+    "  residual { layer_norm; attention(heads=2, scaling=sqrt, mechanism=identity, w_q=0.9, w_k=1.1, b_std=0.1) }\n"
+    "  global_avg_pool\n"
+    "  dense(1.0, 0.1)\n"
+    "}\n";
+
+Test(train_families, attention_gradients_match_differences, .timeout = TIMEOUT(20))
+{
+    const char *names[] = {"as", "ai", "ar", "aq"};
+    for (int k = 0; k < 4; k++) {
+        ntkc_compile_options o = {.net_name = names[k], .backend = NTKC_BACKEND_TCC};
+        ntkc_error err = {0};
+        ntkc_net *net = ntkc_compile_string(ATTN_NETS, "t.ntk", &o, &err);
+        cr_assert_not_null(net, "%s", err.message);
+        const IrNet *ir = ntkc_net_ir(net);
+        size_t dim = ir->input.dim;
+        double *x = malloc(ROWS * dim * sizeof *x);
+        fill_random(x, ROWS * dim, 40 + (unsigned)k);
+        FiniteData d = {.rows = ROWS, .x = x, .dim = dim};
+        check_model(ir, &d, FINITE_AS_IR);
+        FiniteModel m;
+        cr_assert_neq(finite_model_new(ir, &d, WIDTH, NOUT, FINITE_MUP, &m, &err), 0, "%s: muP accepted", names[k]);
+        cr_assert(strstr(err.message, "not defined for its attention layer") != NULL, "%s", err.message);
+        cr_assert_null(m.impl);
+        free(x);
+        ntkc_net_free(net);
+    }
+}

@@ -43,7 +43,7 @@ static void log_result(const char *what, const ntkc_train_result *r)
  * log-log slope lies between −1/2 (Lee et al. 2019's O(1/√n) bound) and −1
  * (the O(1/n) rate Dyer & Gur-Ari 2020 derive), each end widened by 0.15 for
  * the noise of a slope fitted to S-seed means at three widths (measured:
- * conv −0.79, graph −0.84; the FC net of test_train_dynamics.c gives −0.79).
+ * conv −0.79, graph −0.84, attention −0.77; the FC net of test_train_dynamics.c gives −0.79).
  * And each net stays closer to its linearisation as the width grows. */
 static void expect_lazy(const char *what, const ntkc_train_result *r)
 {
@@ -162,4 +162,35 @@ Test(train_families_mc, graph_entry_refuses_other_nets)
     ntkc_net_free(net);
     ntkc_graphs_free(train);
     ntkc_graphs_free(test);
+}
+
+/* Attention nets (finite_attn.h) train like the image nets they are laid out
+ * as: softmax attention (keys and queries tied, the limit's deterministic
+ * weights) straight on sequences of 4 tokens of 4 features, so its output
+ * weights are the one width² matrix (the cost of width 512), then
+ * layer_norm, relu and the mean over tokens. Same tolerances as above
+ * (expect_lazy). */
+Test(train_families_mc, attention_nets_approach_the_kernel, .timeout = TIMEOUT(240))
+{
+    ntkc_net *net = compile_or_fail("net a { input sequence(4, 4)\n"
+                                    "  attention(heads=4, w_q=1.5, w_out=1.2, b_std=0.1); layer_norm; relu\n"
+                                    "  global_avg_pool; dense(1.0, 0.1) }",
+                                    NTKC_BACKEND_TCC);
+    double x[N * D], xt[M * D], y[N];
+    fill_random(x, N * D, 51);
+    fill_random(xt, M * D, 52);
+    for (size_t i = 0; i < N; i++) /* a product of the first and last tokens: an interaction across positions */
+        y[i] = x[i * D + 1] * x[i * D + 13] + 0.5 * sin(3 * x[i * D + 6]);
+    ntkc_train_options o = options(NTKC_PARAM_NTK, 1.0, SEEDS);
+    ntkc_train_result r;
+    ntkc_error err;
+    cr_assert_eq(ntkc_train_finite(net, N, x, y, 1, M, xt, NULL, D, &o, &r, &err), 0, "%s", err.message);
+    log_result("attention NTK", &r);
+    expect_lazy("attention", &r);
+    ntkc_train_result_free(&r);
+    o = options(NTKC_PARAM_MUP, 1.0, 2);
+    cr_assert_neq(ntkc_train_finite(net, N, x, y, 1, M, xt, NULL, D, &o, &r, &err), 0, "muP accepted");
+    cr_assert(strstr(err.message, "not defined for its attention layer") != NULL, "%s", err.message);
+    ntkc_train_result_free(&r);
+    ntkc_net_free(net);
 }

@@ -56,6 +56,10 @@ struct ActDef {
     void *user;
 };
 
+/* 1 for a kernel map without an elementwise φ (exp_normalized): phi and dphi
+ * are NULL, so no finite-width network computes it. */
+static inline int act_kernel_only(const ActDef *d) { return d->phi == NULL; }
+
 /* Built-in activation by name, or NULL. */
 const ActDef *act_lookup(const char *name);
 /* The built-in table, for tests and listings. */

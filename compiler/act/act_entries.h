@@ -15,6 +15,8 @@ extern const ActDef act_monomial, act_polynomial;
 
 /* neural-tangents' Hermite and Gabor (act_extra.c). */
 extern const ActDef act_hermite, act_gabor;
+/* neural-tangents' ExpNormalized, a kernel map without φ (act_exp_normalized.c). */
+extern const ActDef act_exp_normalized;
 
 /* Host-side helpers the polynomial-family entries share (act_poly.c). */
 double act_ipow(double x, int n);      /* x^n, n >= 0 */

@@ -1,14 +1,6 @@
 /* hermite(n) and gabor, as neural-tangents' stax.Hermite and stax.Gabor
  * define φ (neural_tangents/_src/stax/elementwise.py), with exact duals for
- * any input variances.
- *
- * exp_normalized is not here: neural-tangents' ExpNormalized has no φ (its
- * apply_fn raises NotImplementedError). Its kernel map, T = √(Σ11Σ22)·
- * exp(γ(ρ + shift)), Θ ← γ·Θ·exp(γ(ρ + shift)), is expressible per pair, but
- * it is not E[φ(u)φ(v)] for any elementwise φ (it is homogeneous of degree 1
- * in the variances with a ρ-profile no fixed φ has at every scale), so an
- * entry could have neither host φ/φ′ for the Monte Carlo nets and `ntkc
- * check` nor a quadrature reference; the table requires both. */
+ * any input variances. */
 #include <math.h>
 
 #include "act_entries.h"

@@ -138,6 +138,7 @@ static const ActDef *const builtins[] = {
     &act_sigmoid_like, &act_gelu,   &act_sin,      &act_cos,      &act_sign,
     &act_step,     &act_exp,        &act_gaussian, &act_rbf,      &act_monomial,
     &act_rectified_monomial, &act_polynomial, &act_identity, &act_hermite, &act_gabor,
+    &act_exp_normalized,
 };
 
 const ActDef *const *act_builtins(size_t *count)

@@ -92,9 +92,11 @@ const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_M
 
 void emit_op_comment(Code *c, const IrOp *op)
 {
-    if (op->kind == IR_DENSE)
-        code_line(c, "/* dense(w_std=%s, b_std=%s) at line %d */", code_lit(op->u.dense.w_std).s,
-                  code_lit(op->u.dense.b_std).s, op->pos.line);
+    if (op->kind == IR_DROPOUT)
+        code_line(c, "/* dropout(rate=%s) at line %d */", code_lit(op->u.dropout.keep).s, op->pos.line);
+    else if (op->kind == IR_DENSE)
+        code_line(c, "/* dense(w_std=%s, b_std=%s%s) at line %d */", code_lit(op->u.dense.w_std).s,
+                  code_lit(op->u.dense.b_std).s, op->u.dense.frozen ? ", trainable=false" : "", op->pos.line);
     else
         code_line(c, "/* %s at line %d */", code_ident(c, op->u.act.def->name), op->pos.line);
 }
@@ -149,6 +151,10 @@ static void emit_prep(Code *c, const IrNet *net)
             emit_diag_dense(c, &op->u.dense);
             continue;
         }
+        if (op->kind == IR_DROPOUT) { /* an input with itself: its own mask */
+            code_line(c, "s *= %s;", code_lit(1.0 / op->u.dropout.keep).s);
+            continue;
+        }
         if (prim_uses_relu_qr(net, op)) {
             code_line(c, "v[%zu] = s > 0.0 ? sqrt(s) : 0.0;", slot);
             code_line(c, "v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;", slot + 1, slot);
@@ -170,11 +176,26 @@ static void emit_dense_block(Code *c, const IrNet *net, const IrDense *d)
     CodeLit w2 = code_lit(d->w_std * d->w_std), b2 = code_lit(d->b_std * d->b_std);
     char fan_in[32];
     fan_in_expr(d, fan_in, sizeof fan_in);
-    if (net->param == PARAM_NTK)
+    if (d->frozen) /* the standard primitive without its gradient terms: Θ ← w²Θ */
+        code_line(c, "ntkc_block_dense_std(m, %s, %s, 0.0, 0.0, s, t); /* trainable=false */", w2.s, b2.s);
+    else if (net->param == PARAM_NTK)
         code_line(c, "ntkc_block_dense_ntk(m, %s, %s, s, t);", w2.s, b2.s);
     else
         code_line(c, "ntkc_block_dense_std(m, %s, %s, %s, %s, s, t);", w2.s, b2.s, fan_in,
                   d->has_bias ? "1.0" : "0.0");
+}
+
+/* Dropout scales the pairs of an input with itself: the same row of the
+ * same array (ir.h, IrDropout), as neural-tangents scales the diagonal when
+ * x1 is x2; other pairs have independent masks and keep their kernel. */
+static void emit_dropout_block(Code *c, const IrDropout *d)
+{
+    code_open(c, "for (size_t j = 0; j < m; j++) {");
+    code_open(c, "if (x1 + i * dim == x2 + (c0 + j) * dim) {");
+    code_line(c, "s[j] *= %s;", code_lit(1.0 / d->keep).s);
+    code_line(c, "t[j] *= %s;", code_lit(1.0 / d->keep).s);
+    code_close(c, "");
+    code_close(c, "");
 }
 
 /* Activations with a block primitive are one call; others (formula
@@ -237,6 +258,8 @@ static void emit_tile(Code *c, const IrNet *net)
         emit_op_comment(c, op);
         if (op->kind == IR_DENSE) {
             emit_dense_block(c, net, &op->u.dense);
+        } else if (op->kind == IR_DROPOUT) {
+            emit_dropout_block(c, &op->u.dropout);
         } else {
             emit_act_block(c, net, i, slot);
             slot += 1 + prim_uses_relu_qr(net, op);
@@ -330,7 +353,7 @@ char *emit_finish(Code *c, StrBuf *sb, Diag *err)
 static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
 {
     for (size_t i = 0; i < net->nops; i++) {
-        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT) {
+        if (net->ops[i].kind != IR_DENSE && net->ops[i].kind != IR_ACT && net->ops[i].kind != IR_DROPOUT) {
             diag_internal(err, "emitter: op %zu of net '%s' has an unknown kind", i, net->name);
             return NULL;
         }

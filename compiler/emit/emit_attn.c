@@ -98,8 +98,9 @@ static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n)
         switch (op->kind) {
         case IR_DENSE: {
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            code_line(&e->c, "s = %s * s + %s, t = %s * t + s; /* dense, line %d */", code_lit(w2).s, code_lit(b2).s, code_lit(w2).s,
-                 op->pos.line);
+            code_line(&e->c, op->u.dense.frozen ? "s = %s * s + %s, t = %s * t; /* dense(trainable=false), line %d */"
+                                                : "s = %s * s + %s, t = %s * t + s; /* dense, line %d */",
+                      code_lit(w2).s, code_lit(b2).s, code_lit(w2).s, op->pos.line);
             break;
         }
         case IR_ACT: {
@@ -203,7 +204,8 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_DENSE:
-            code_line(&e->c, "ntkc_m_dense(pl[%d], pl[%d], NTKC_PP, %s, %s); /* dense, line %d */", *S, *T,
+            code_line(&e->c, "%s(pl[%d], pl[%d], NTKC_PP, %s, %s); /* dense, line %d */",
+                 op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T,
                  code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
                  op->pos.line);
             break;

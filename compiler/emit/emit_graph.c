@@ -70,8 +70,12 @@ static void emit_plan(Code *c, const IrNet *net)
 
 static void emit_dense_row(Code *c, const IrDense *d)
 {
-    code_line(c, "ntkc_block_dense_ntk(n2, %s, %s, si, ti);", code_lit(d->w_std * d->w_std).s,
-              code_lit(d->b_std * d->b_std).s);
+    if (d->frozen) /* trainable=false: Θ ← w²Θ (the standard primitive without its gradient terms) */
+        code_line(c, "ntkc_block_dense_std(n2, %s, %s, 0.0, 0.0, si, ti);", code_lit(d->w_std * d->w_std).s,
+                  code_lit(d->b_std * d->b_std).s);
+    else
+        code_line(c, "ntkc_block_dense_ntk(n2, %s, %s, si, ti);", code_lit(d->w_std * d->w_std).s,
+                  code_lit(d->b_std * d->b_std).s);
 }
 
 static void emit_act_row(Code *c, const IrNet *net, size_t i)

@@ -157,7 +157,8 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
             code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
             code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
-            code_line(&e->c, "    t[l] = %s * t[l] + s[l];", code_lit(w2).s);
+            code_line(&e->c, op->u.dense.frozen ? "    t[l] = %s * t[l]; /* trainable=false */" : "    t[l] = %s * t[l] + s[l];",
+                      code_lit(w2).s);
             code_line(&e->c, "}");
             break;
         }
@@ -272,7 +273,10 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     else
         code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
-    code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+    if (c->frozen) /* trainable=false: Θ without the layer's own Σ' */
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
+    else
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
     slot_free(e, *T);
     *S = S2;
@@ -361,7 +365,8 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_conv(e, op, S, T);
             break;
         case IR_DENSE:
-            code_line(&e->c, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
+            code_line(&e->c, "%s(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
+                 op->u.dense.frozen ? "ntkc_dense_frozen_plane" : "ntkc_dense_plane", *S, *T, geom(e, g, sizeof g),
                  code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
             break;
         case IR_ACT:

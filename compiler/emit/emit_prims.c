@@ -140,7 +140,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     used[PRIM_RECORDS] = net->family == IR_FAMILY_FC; /* the FC tile (emit.c) */
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
-            used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
+            used[net->param == PARAM_NTK && !net->ops[i].u.dense.frozen ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
         else if (prim_uses_relu_qr(net, &net->ops[i]))
             used[PRIM_RELU_QR] = 1;
 }

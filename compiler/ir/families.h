@@ -33,7 +33,7 @@
     X(FC, "fully connected", lower_check_fc_net, emit_fc_c, tile_engine, finite_net_kernels, 1)              \
     X(IMAGE, "image", lower_check_image_family, emit_image_c, tile_engine, finite_conv_kernels, 1)           \
     X(GRAPH, "graph", lower_check_graph_net, emit_graph_c, graph_engine, finite_graph_kernels, 1)           \
-    X(ATTENTION, "attention", lower_check_attention_family, emit_attn_c, tile_engine, finite_conv_kernels, 0)
+    X(ATTENTION, "attention", lower_check_attention_family, emit_attn_c, tile_engine, finite_conv_kernels, 1)
 
 #define NTKC_FAMILY_ENUMERATOR(id, ...) IR_FAMILY_##id,
 typedef enum IrFamily { NTKC_FAMILIES(NTKC_FAMILY_ENUMERATOR) IR_NFAMILIES } IrFamily;

@@ -43,8 +43,20 @@ typedef enum IrOpKind {
     IR_ATTENTION,   /* global self-attention over all pixels (IrAttention): mixes every pixel pair */
     /* Graph ops (input graph): Σ, Θ are node-pair matrices until the readout. */
     IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
-    IR_READOUT    /* node pairs → graph pair: sum (or mean) over all pairs */
+    IR_READOUT,   /* node pairs → graph pair: sum (or mean) over all pairs */
+    /* Vector nets (IrDropout): Σ, Θ of an input with itself ← /keep; other pairs unchanged. */
+    IR_DROPOUT
 } IrOpKind;
+
+/* neural-tangents' Dropout(rate, mode='train'), rate being the probability of
+ * keeping a unit: a unit's mask m ~ Bernoulli(keep), output m·z/keep. Masks of
+ * different inputs are independent, so only the entries of an input with
+ * itself (the same row of the same array: the diagonal of a kernel of a set
+ * with itself) are scaled, Σ(x,x) and Θ(x,x) ← ·/keep. mode='test' is the
+ * identity and lowers to nothing. */
+typedef struct IrDropout {
+    double keep;
+} IrDropout;
 
 typedef struct IrAggregate {
     int degree;     /* C_uv = 1/(deg₁(u)·deg₂(v)) with degrees of Â; else C = 1 */
@@ -61,6 +73,7 @@ typedef struct IrDense {
     int has_bias; /* b_std given explicitly (standard parameterization adds +1 to Θ) */
     long width;   /* output width; only meaningful with param standard, 0 = unspecified */
     long fan_in;  /* input width for param standard (0 = the data dimension) */
+    int frozen;   /* trainable=false: Σ as above, Θ ← w²Θ (its parameters add no gradient) */
 } IrDense;
 
 typedef struct IrAct {
@@ -91,6 +104,7 @@ typedef struct IrWindow {
 typedef struct IrConv {
     double w_std, b_std;
     IrWindow win;
+    int frozen; /* trainable=false: Θ' = w²/|F| Σ_δ Θ(..) without the + Σ' */
 } IrConv;
 
 typedef struct IrPool {
@@ -168,6 +182,7 @@ struct IrOp {
         IrAttention attn;
         IrAggregate aggregate;
         IrReadout readout;
+        IrDropout dropout;
     } u;
     IrShape out; /* filled by lowering for every op */
     /* The op's output is a centred Gaussian field whose channels are i.i.d.

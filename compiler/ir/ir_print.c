@@ -22,6 +22,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_ATTENTION: return "attention";
     case IR_AGGREGATE: return "aggregate";
     case IR_READOUT: return "readout";
+    case IR_DROPOUT: return "dropout";
     }
     return "?";
 }
@@ -63,6 +64,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         } else {
             snprintf(buf, n, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
         }
+        if (op->u.dense.frozen)
+            snprintf(buf + strlen(buf), n - strlen(buf), ", frozen");
         break;
     case IR_ACT: {
         size_t len = 0;
@@ -72,7 +75,8 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     }
     case IR_CONV:
         window_args(win, sizeof win, &op->u.conv.win);
-        snprintf(buf, n, "%s, w_std %g, b_std %g", win, op->u.conv.w_std, op->u.conv.b_std);
+        snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
+                 op->u.conv.frozen ? ", frozen" : "");
         break;
     case IR_POOL:
         window_args(buf, n, &op->u.pool.win);
@@ -86,6 +90,9 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         break;
     case IR_READOUT:
         snprintf(buf, n, ", pool %s%s", op->u.readout.mean ? "mean" : "sum", op->u.readout.jk ? ", jk" : "");
+        break;
+    case IR_DROPOUT:
+        snprintf(buf, n, ", keep %g, train", op->u.dropout.keep);
         break;
     case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
         if (!op->u.fanout.residual)

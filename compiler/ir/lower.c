@@ -309,17 +309,18 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
     return op;
 }
 
-enum { DENSE_W, DENSE_B, DENSE_WIDTH };
-static const ParamSpec dense_spec[] = {
+enum { DENSE_W, DENSE_B, DENSE_WIDTH, DENSE_TRAINABLE, NDENSE };
+static const ParamSpec dense_spec[NDENSE] = {
     [DENSE_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
     [DENSE_B] = {"b_std", 0.0, 0.0, STD_MAX, 0, 0, NULL},
     [DENSE_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL},
+    [DENSE_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
 };
 
 static int lower_dense(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_bind_args(L, s, dense_spec, 3, &b))
+    if (!lower_bind_args(L, s, dense_spec, NDENSE, &b))
         return 0;
     if (b.given[DENSE_WIDTH] && L->param != PARAM_STANDARD) {
         diag_at(L->err, b.pos[DENSE_WIDTH], L->src,
@@ -335,6 +336,7 @@ static int lower_dense(Lower *L, const Stmt *s)
     d->w_std = b.v[DENSE_W];
     d->b_std = b.v[DENSE_B];
     d->has_bias = b.given[DENSE_B];
+    d->frozen = b.v[DENSE_TRAINABLE] == 0;
     if (L->param == PARAM_STANDARD) {
         d->width = (long)b.v[DENSE_WIDTH];
         d->fan_in = L->prev_width;
@@ -416,6 +418,7 @@ static const LayerRule layer_rules[] = {
     {"global_sum_pool", lower_global_sum_pool, 0},
     {"flatten", lower_flatten, 0},
     {"layer_norm", lower_layer_norm, 0},
+    {"dropout", lower_dropout, 0}, /* lower_dropout.c */
     /* Branches: lower_branch.c */
     {"residual", lower_residual, 1},
     {"fanout", lower_fanout, 1},
@@ -619,7 +622,7 @@ static IrFamily lower_family(const Lower *L)
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;
     for (size_t i = 0; i < L->nops; i++)
-        if (L->ops[i].kind != IR_DENSE && L->ops[i].kind != IR_ACT)
+        if (L->ops[i].kind != IR_DENSE && L->ops[i].kind != IR_ACT && L->ops[i].kind != IR_DROPOUT)
             return IR_FAMILY_IMAGE;
     return IR_FAMILY_FC;
 }
@@ -659,7 +662,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     if (L.param == PARAM_STANDARD && !check_widths(&L))
         return NULL;
     IrFamily family = lower_family(&L);
-    if (!lower_check_image_net(&L) || !family_checks[family](&L))
+    if (!lower_check_dropout(&L, family) || !lower_check_image_net(&L) || !family_checks[family](&L))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

@@ -158,7 +158,7 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
 
 /* ---- conv and pooling ------------------------------------------------- */
 
-enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, C_DIL, C_DH, C_DW, NCONV };
+enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, C_DIL, C_DH, C_DW, C_TRAINABLE, NCONV };
 static const ParamSpec conv_spec[NCONV] = {
     [C_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [C_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -172,6 +172,7 @@ static const ParamSpec conv_spec[NCONV] = {
     [C_DIL] = {"dilation", 1, 1, 1e6, 1, 0, NULL},
     [C_DH] = {"dh", 1, 1, 1e6, 1, 0, NULL},
     [C_DW] = {"dw", 1, 1, 1e6, 1, 0, NULL},
+    [C_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
 };
 static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] = C_KW, [W_STRIDE] = C_STRIDE,
                                       [W_SH] = C_SH,     [W_SW] = C_SW, [W_PAD] = C_PAD, [W_DIL] = C_DIL,
@@ -188,7 +189,7 @@ int lower_conv(Lower *L, const Stmt *s)
     IrOp *op = lower_push_op(L, IR_CONV, s->pos);
     if (op == NULL)
         return 0;
-    op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w};
+    op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w, .frozen = b.v[C_TRAINABLE] == 0};
     lower_made_gaussian(L);
     return 1;
 }

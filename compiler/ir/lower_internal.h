@@ -13,7 +13,7 @@
 #include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 12 };
+enum { MAX_OPS = 100000, MAX_SPECS = 13 };
 
 typedef struct Const {
     const char *name;
@@ -141,6 +141,11 @@ int lower_attention(Lower *L, const Stmt *s);
 int lower_check_attention_net(Lower *L);
 /* The ATTENTION row's lower check: lower_check_image_family, then lower_check_attention_net. */
 int lower_check_attention_family(Lower *L);
+
+/* lower_dropout.c */
+int lower_dropout(Lower *L, const Stmt *s);
+/* Dropout only in fully connected nets: an error at the first one elsewhere. */
+int lower_check_dropout(Lower *L, IrFamily family);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

@@ -359,6 +359,17 @@ NTKC_FN void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, 
     }
 }
 
+/* dense(trainable=false) on images: Σ ← w2·Σ + b2, Θ ← w2·Θ (no gradient of its own). */
+NTKC_FN void ntkc_dense_frozen_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2,
+                                     double b2)
+{
+    int n = ntkc_area(H, W, a, b, ch, cw) * NTKC_LANES;
+    for (int e = 0; e < n; e++) {
+        S[e] = w2 * S[e] + b2;
+        T[e] = w2 * T[e];
+    }
+}
+
 /* The two cases in loops of their own, as ntkc_relu_row: each is a plain
  * loop the compiler vectorises once f is inlined. */
 NTKC_LEAF void ntkc_act_row(ntkc_dual_fn f, const double *p, int n, double *restrict s, double *restrict t,

@@ -105,7 +105,8 @@ class _Dense(Layer):
     name = "Dense"
 
     def __init__(self, out_dim: int, W_std: float, b_std: Optional[float], parameterization: str,
-                 s: tuple[int, int], channel_axis: int) -> None:
+                 s: tuple[int, int], channel_axis: int, trainable: bool = True) -> None:
+        self.trainable = bool(trainable)
         self.parameterization = parameterization.lower()
         if self.parameterization not in ("ntk", "standard"):
             raise ValueError(f"Parameterization not supported: {parameterization}")
@@ -130,6 +131,8 @@ class _Dense(Layer):
             args.append(f"b_std={_num(self.b_std)}")
         if self.parameterization == "standard":
             args.insert(0, f"width={self.out_dim}")
+        if not self.trainable:
+            args.append("trainable=false")
         return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
@@ -209,7 +212,9 @@ class _Conv(Layer):
     name = "Conv"
 
     def __init__(self, out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]], padding: str,
-                 W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str) -> None:
+                 W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str,
+                 trainable: bool = True) -> None:
+        self.trainable = bool(trainable)
         if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
         if parameterization.lower() != "ntk":
@@ -233,6 +238,8 @@ class _Conv(Layer):
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
                  f"padding={_PADDINGS[self.padding]}"]
+        if not self.trainable:
+            args.append("trainable=false")
         H, W, _ = b.shape
         shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
         return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
@@ -344,6 +351,85 @@ class _LayerNorm(Layer):
         mean = x.mean(axis=-1, keepdims=True)
         var = x.var(axis=-1, keepdims=True)
         return (x - mean) / np.sqrt(var + self.eps)
+
+
+class _Attention(Layer):
+    """neural-tangents' GlobalSelfAttention as ntkc's attention(...) (docs/attention.md)."""
+
+    name = "GlobalSelfAttention"
+    _MECHANISMS = ("SOFTMAX", "IDENTITY", "ABS", "RELU")
+
+    def __init__(self, n_chan_out: int, n_chan_key: int, n_chan_val: int, n_heads: int, linear_scaling: bool,
+                 stds: tuple[float, float, float, float], b_std: Optional[float], mechanism: str,
+                 pos_emb_type: str, pos_emb_decay_fn: Any, val_pos_emb: bool, batch_axis: int,
+                 channel_axis: int) -> None:
+        self.mechanism = str(getattr(mechanism, "name", mechanism)).upper()
+        if self.mechanism not in self._MECHANISMS:
+            raise ValueError(f"GlobalSelfAttention: attention_mechanism must be one of {', '.join(self._MECHANISMS)}, "
+                             f"not {mechanism!r}")
+        pos = str(getattr(pos_emb_type, "name", pos_emb_type)).upper()
+        if pos != "NONE":
+            raise NotImplementedError(f"GlobalSelfAttention: pos_emb_type={pos!r}: ntkc's attention has no "
+                                      f"positional embeddings yet (pos_emb_type='NONE' only)")
+        if pos_emb_decay_fn is not None or val_pos_emb:
+            raise NotImplementedError("GlobalSelfAttention: pos_emb_decay_fn and val_pos_emb need positional "
+                                      "embeddings, which ntkc's attention does not have yet")
+        if batch_axis != 0 or channel_axis != -1:
+            raise NotImplementedError("GlobalSelfAttention: ntkc takes the batch axis first and the channel axis "
+                                      "last (batch_axis=0, channel_axis=-1)")
+        if not linear_scaling and self.mechanism != "IDENTITY":
+            raise NotImplementedError(f"GlobalSelfAttention: linear_scaling=False with attention_mechanism="
+                                      f"{self.mechanism!r} has no closed-form kernel (neural-tangents raises too); "
+                                      f"use linear_scaling=True or 'IDENTITY'")
+        self.n_chan_out, self.n_chan_key, self.n_chan_val = int(n_chan_out), int(n_chan_key), int(n_chan_val)
+        self.n_heads, self.linear = int(n_heads), bool(linear_scaling)
+        self.W_key_std, self.W_value_std, self.W_query_std, self.W_out_std = (float(v) for v in stds)
+        self.b_std = b_std
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        if not _image(b):
+            raise ValueError("GlobalSelfAttention needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
+        if ctx.param == "standard":
+            raise NotImplementedError("GlobalSelfAttention under the standard parameterization: not supported by "
+                                      "ntkc")
+        ctx.param = ctx.param or "ntk"
+        args = [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
+                f"mechanism={self.mechanism.lower()}", f"w_q={_num(self.W_query_std)}", f"w_k={_num(self.W_key_std)}",
+                f"w_v={_num(self.W_value_std)}", f"w_out={_num(self.W_out_std)}", f"b_std={_num(self.b_std or 0.0)}"]
+        shape = b.shape[:-1] + (self.n_chan_out,)
+        return [replace(b, lines=b.lines + [f"attention({', '.join(args)})"], shape=shape)]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        c, H = shape[-1], self.n_heads
+        Q = None if self.linear else rng.standard_normal((H, c, self.n_chan_key))
+        K = rng.standard_normal((H, c, self.n_chan_key))
+        V = rng.standard_normal((H, c, self.n_chan_val))
+        O = rng.standard_normal((self.n_chan_val * H, self.n_chan_out))
+        b = None if self.b_std is None else rng.standard_normal(self.n_chan_out)
+        return shape[:-1] + (self.n_chan_out,), (Q, K, V, O, b, None)
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        Q, K, V, O, b, _ = params
+        n, c = x.shape[0], x.shape[-1]
+        h = x.reshape(n, -1, c)                                    # n, P, C
+        keys = np.einsum("npc,hcd->hnpd", h, K)
+        queries = keys if self.linear else np.einsum("npc,hcd->hnpd", h, Q)
+        values = np.einsum("npc,hcd->hnpd", h, V)
+        norm = c * (self.n_chan_key if self.linear else math.sqrt(self.n_chan_key))
+        G = np.einsum("hnpd,hnqd->hnpq", queries, keys) * (self.W_query_std * self.W_key_std / norm)
+        if self.mechanism == "SOFTMAX":
+            G = np.exp(G - G.max(axis=-1, keepdims=True))
+            G /= G.sum(axis=-1, keepdims=True)
+        elif self.mechanism == "ABS":
+            G = np.abs(G)
+        elif self.mechanism == "RELU":
+            G = np.maximum(G, 0.0)
+        heads = np.einsum("hnpq,hnqd->npdh", G, values).reshape(n, h.shape[1], -1)  # (d, head) order, as nt
+        out = heads @ O * (self.W_out_std * self.W_value_std / math.sqrt(self.n_chan_val * self.n_heads * c))
+        if b is not None:
+            out = out + self.b_std * b
+        return out.reshape(x.shape[:-1] + (self.n_chan_out,))
 
 
 class _Identity(Layer):
@@ -590,19 +676,26 @@ def repeat(layer: Any, n: int) -> tuple[InitFn, ApplyFn, KernelFn]:
 
 
 def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None, batch_axis: int = 0,
-          channel_axis: int = -1, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Fully connected: ``W_std/sqrt(fan_in) · W x + b_std · b`` (NTK), or standard parameterization."""
-    return _triple(_Dense(out_dim, W_std, b_std, parameterization, s, channel_axis))
+          channel_axis: int = -1, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+          trainable: bool = True) -> tuple:
+    """Fully connected: ``W_std/sqrt(fan_in) · W x + b_std · b`` (NTK), or standard parameterization.
+
+    ``trainable=False`` (an ntkc extension, not in neural-tangents): the layer's parameters are frozen,
+    its own term leaves the NTK and the NNGP is unchanged."""
+    return _triple(_Dense(out_dim, W_std, b_std, parameterization, s, channel_axis, trainable))
 
 
 def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
          padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR."""
+         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+         trainable: bool = True) -> tuple:
+    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR.
+
+    ``trainable=False`` (an ntkc extension): frozen filters, as Dense."""
     if tuple(s) != (1, 1):
         raise NotImplementedError("Conv: ntkc supports s=(1, 1) only")
     return _triple(_Conv(out_chan, filter_shape, strides, padding, W_std, b_std, dimension_numbers,
-                         parameterization))
+                         parameterization, trainable))
 
 
 def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
@@ -635,6 +728,27 @@ def Flatten(batch_axis: int = 0, batch_axis_out: int = 0) -> tuple:
 def LayerNorm(axis: Any = -1, eps: float = 1e-12, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
     """Normalisation over the channel axis."""
     return _triple(_LayerNorm(axis, eps))
+
+
+def GlobalSelfAttention(n_chan_out: int, n_chan_key: int, n_chan_val: int, n_heads: int,
+                        linear_scaling: bool = True, W_key_std: float = 1.0, W_value_std: float = 1.0,
+                        W_query_std: float = 1.0, W_out_std: float = 1.0, b_std: Optional[float] = None,
+                        attention_mechanism: str = "SOFTMAX", pos_emb_type: str = "NONE",
+                        pos_emb_p_norm: float = 2, pos_emb_decay_fn: Optional[Callable[[float], float]] = None,
+                        n_chan_pos_emb: Optional[int] = None, W_pos_emb_std: float = 1.0,
+                        val_pos_emb: bool = False, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """Global self-attention over all positions (ntkc's ``attention``), neural-tangents' arguments.
+
+    The widths (``n_chan_*``, ``n_heads``) shape only the finite network of ``init_fn``/``apply_fn``;
+    the kernel is their infinite limit. Positional embeddings (``pos_emb_type`` other than "NONE",
+    ``pos_emb_decay_fn``, ``val_pos_emb``) raise NotImplementedError; ``pos_emb_p_norm``,
+    ``n_chan_pos_emb`` and ``W_pos_emb_std`` only matter with them and are ignored, as neural-tangents
+    does without embeddings.
+    """
+    del pos_emb_p_norm, n_chan_pos_emb, W_pos_emb_std  # used only with positional embeddings (refused)
+    return _triple(_Attention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling,
+                              (W_key_std, W_value_std, W_query_std, W_out_std), b_std, attention_mechanism,
+                              pos_emb_type, pos_emb_decay_fn, val_pos_emb, batch_axis, channel_axis))
 
 
 def Identity() -> tuple:
@@ -760,6 +874,63 @@ def Polynomial(coef: Sequence[float]) -> tuple:
     return _act("Polynomial", f"polynomial({args})", lambda x: np.polynomial.polynomial.polyval(x, coef))
 
 
+def Hermite(degree: int) -> tuple:
+    """He_degree(x)/sqrt(degree!), the probabilists' Hermite polynomial of unit norm under N(0, 1)."""
+    n = int(degree)
+    if n < 0:
+        raise NotImplementedError("Hermite: `degree` must be a non-negative integer")
+    coeff = np.polynomial.hermite_e.herme2poly([0] * n + [1])
+    norm = math.sqrt(math.factorial(n))
+    return _act("Hermite", f"hermite(n={n})", lambda x: np.polynomial.polynomial.polyval(x, coeff) / norm)
+
+
+def Gabor() -> tuple:
+    """exp(-x²)·sin(x)."""
+    return _act("Gabor", "gabor", lambda x: np.exp(-x * x) * np.sin(x))
+
+
+class _KernelMap(_Statement):
+    """A statement whose kernel is defined but whose finite network is not (neural-tangents' ExpNormalized)."""
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"stax.{self.name}: a kernel map without a finite-width network (as in "
+                                  f"neural-tangents, whose apply_fn raises too)")
+
+
+def ExpNormalized(gamma: float = 1, shift: float = -1, do_clip: bool = False) -> tuple:
+    """sqrt(Σ11·Σ22)·exp(gamma·(ρ + shift)), ρ the correlation (always clipped to [-1, 1] in ntkc, so
+    `do_clip` changes nothing but rounding past ±1); kernel only: `apply_fn` raises."""
+    return _triple(_KernelMap("ExpNormalized", f"exp_normalized{_args(gamma=gamma, shift=shift)}", lambda x: x))
+
+
+class _Dropout(Layer):
+    name = "Dropout"
+
+    def __init__(self, rate: float, mode: str) -> None:
+        if mode not in ("train", "test"):
+            raise ValueError('Dropout: the `mode` must be either "train" or "test"')
+        if not 0.0 < float(rate) <= 1.0:
+            raise ValueError("Dropout: the `rate` (the probability of keeping a unit) must be > 0 and <= 1")
+        self.rate, self.mode = float(rate), mode
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, "Dropout")
+        mode = "" if self.mode == "train" else ", mode=test"
+        return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        if self.mode == "test":
+            return x
+        raise NotImplementedError("stax.Dropout: apply_fn in train mode needs random masks per call, which "
+                                  "ntkc.stax's apply_fn does not take; use mode='test' or the kernel")
+
+
+def Dropout(rate: float, mode: str = "train") -> tuple:
+    """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
+    input with itself is divided by `rate` (fully connected nets only in ntkc); mode='test' is the identity."""
+    return _triple(_Dropout(rate, mode))
+
+
 def Step() -> tuple:
     """1 for x >= 0, else 0 (an ntkc activation; not in neural-tangents)."""
     return _act("Step", "step", lambda x: (x >= 0).astype(np.float64))
@@ -775,13 +946,8 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
-ExpNormalized = _missing("ExpNormalized")
-Hermite = _missing("Hermite")
-Gabor = _missing("Gabor")
-Dropout = _missing("Dropout")
 ConvTranspose = _missing("ConvTranspose")
 ConvLocal = _missing("ConvLocal")
-GlobalSelfAttention = _missing("GlobalSelfAttention")
 ImageResize = _missing("ImageResize")
 Index = _missing("Index")
 DotGeneral = _missing("DotGeneral")

@@ -103,6 +103,70 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         want = reference_pairs(self.x, lambda a, b: ref.dense(ref.dense(ref.vectors(a, b), 1.0, 0.0), 2.0, 0.5))
         close(self, kernels_of(kernel_fn, self.x), want)
 
+    def test_frozen_dense(self) -> None:
+        """trainable=False: Σ as Dense's, Θ ← w²Θ (the layer's own term Σ' left out)."""
+        _, _, kernel_fn = stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2, trainable=False), stax.Relu(),
+                                      stax.Dense(3, W_std=0.9, b_std=0.4))
+
+        def frozen(k: ref.K, w: float, b: float) -> ref.K:
+            d = ref.dense(k, w, b)
+            return ref.K(d.aa, d.bb, d.ab, w * w * k.ntk, w * w * k.ntk_aa, w * w * k.ntk_bb)
+
+        want = reference_pairs(self.x, lambda a, b: ref.dense(ref.activation(frozen(ref.vectors(a, b), 1.3, 0.2),
+                                                                            ref.relu_dual), 0.9, 0.4))
+        got = kernels_of(kernel_fn, self.x)
+        close(self, got, want)
+        # only the readout trains: Θ = Σ, the NNGP of the net
+        np.testing.assert_allclose(got[1], got[0], rtol=1e-13)
+        self.assertIn("dense(w_std=1.3, b_std=0.2, trainable=false)", kernel_fn.source)
+
+    def test_frozen_conv(self) -> None:
+        x = RNG.standard_normal((3, 5, 5, 2))
+        _, _, kernel_fn = stax.serial(stax.Conv(8, (3, 3), padding="SAME", W_std=1.4, b_std=0.1, trainable=False),
+                                      stax.Relu(), stax.GlobalAvgPool(), stax.Dense(1, W_std=1.2))
+        self.assertIn("trainable=false", kernel_fn.source_for((5, 5, 2)))
+        nngp, ntk = kernels_of(kernel_fn, x)
+        np.testing.assert_allclose(ntk, nngp, rtol=1e-13)
+
+    def test_exp_normalized(self) -> None:
+        """neural-tangents' ExpNormalized.kernel_fn: Σ ← √(Σ11Σ22)·e^{γ(ρ+shift)}, Θ ← γ·Θ·e^{γ(ρ+shift)}."""
+        g, shift = 1.7, -0.6
+        init_fn, apply_fn, kernel_fn = stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2),
+                                                   stax.ExpNormalized(g, shift), stax.Dense(3, W_std=0.9, b_std=0.4))
+
+        def exp_normalized(k: ref.K) -> ref.K:
+            e = lambda c, a, b: np.exp(g * (c / np.sqrt(a * b) + shift))
+            return ref.K(k.aa * e(k.aa, k.aa, k.aa), k.bb * e(k.bb, k.bb, k.bb),
+                         np.sqrt(k.aa * k.bb) * e(k.ab, k.aa, k.bb), g * k.ntk * e(k.ab, k.aa, k.bb),
+                         g * k.ntk_aa * e(k.aa, k.aa, k.aa), g * k.ntk_bb * e(k.bb, k.bb, k.bb))
+
+        want = reference_pairs(self.x, lambda a, b: ref.dense(exp_normalized(ref.dense(ref.vectors(a, b), 1.3, 0.2)),
+                                                              0.9, 0.4))
+        close(self, kernels_of(kernel_fn, self.x), want)
+        self.assertIn("exp_normalized(gamma=1.7, shift=-0.6)", kernel_fn.source)
+        with self.assertRaisesRegex(NotImplementedError, "ExpNormalized"):
+            apply_fn(init_fn(0, (-1, 6))[1], self.x)
+
+    def test_dropout(self) -> None:
+        """neural-tangents' Dropout(rate) in train mode: the diagonal (an input with itself) divided by rate,
+        every other pair as in test mode; the cross kernel of two arrays is not scaled."""
+        rate, b = 0.7, 0.4
+        net = lambda mode: stax.serial(stax.Dense(7, W_std=1.3, b_std=0.2), stax.Relu(), stax.Dense(7, 1.1),
+                                       stax.Dropout(rate, mode), stax.Dense(3, W_std=0.9, b_std=b))[2]
+        train, test = kernels_of(net("train"), self.x), kernels_of(net("test"), self.x)
+        off = ~np.eye(len(self.x), dtype=bool)
+        for k_train, k_test in zip(train, test):
+            np.testing.assert_array_equal(k_train[off], k_test[off])
+        np.testing.assert_allclose(np.diag(train[0]), (np.diag(test[0]) - b * b) / rate + b * b, rtol=1e-14)
+        np.testing.assert_allclose(np.diag(train[1] - train[0]), np.diag(test[1] - test[0]) / rate, rtol=1e-13)
+        cross = net("train")(self.x, self.x.copy(), "nngp")
+        np.testing.assert_array_equal(cross, test[0])
+        self.assertIn("dropout(rate=0.7)", net("train").source)
+        with self.assertRaisesRegex(ValueError, "rate"):
+            stax.Dropout(0.0)
+        with self.assertRaisesRegex(ValueError, "mode"):
+            stax.Dropout(0.5, "eval")
+
     def test_dense_standard(self) -> None:
         p = dict(parameterization="standard")
         _, _, kernel_fn = stax.serial(stax.Dense(40, W_std=1.3, b_std=0.2, **p), stax.Relu(),
@@ -130,7 +194,8 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         for make in (lambda: stax.Gelu(), lambda: stax.Sigmoid_like(), lambda: stax.Sin(1.2, 0.8, 0.3),
                      lambda: stax.Cos(0.9, 1.1, -0.4), lambda: stax.Exp(0.7, 0.3), lambda: stax.Gaussian(1.3, -0.6),
                      lambda: stax.Rbf(0.8), lambda: stax.Monomial(3),
-                     lambda: stax.Polynomial([0.1, -0.5, 0.3, 0.2])):
+                     lambda: stax.Polynomial([0.1, -0.5, 0.3, 0.2]), lambda: stax.Hermite(3),
+                     lambda: stax.Gabor()):
             layer = make()
             with self.subTest(layer=layer[2].layer.statement):
                 phi = lambda v, f=layer[1]: f((), v)
@@ -251,7 +316,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
-        for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "Hermite"):
+        for name in ("ConvTranspose", "Elementwise", "ImageResize"):
             with self.subTest(layer=name), self.assertRaisesRegex(NotImplementedError, name):
                 getattr(stax, name)(0.5)
 

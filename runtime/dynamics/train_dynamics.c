@@ -42,6 +42,7 @@ static double *alloc_nan(size_t count, ntkc_error *err)
 
 /* What one run needs besides the options: data, and the recorded steps. */
 typedef struct Job {
+    const ntkc_net *net;
     const IrNet *ir;
     size_t n, m, k, ntimes;
     FiniteData train, test;   /* n and m rows: arrays or graph sets */
@@ -49,12 +50,15 @@ typedef struct Job {
     const ntkc_train_options *o;
     size_t *steps_at; /* ntimes recorded steps, the first 0, the last o->steps */
     double norm;      /* N = n·k */
+    int ode;          /* xent or momentum under NTK: each net against the training ODE from its f0 */
 } Job;
 
 /* Per-seed state of one width. */
 typedef struct Run {
     FiniteModel fn, lin; /* the net, and its frozen initialisation for the linearisation */
     double *dtheta, *grad, *resid, *tmp, *ntk0, *ntk;
+    double *vel, *vel_lin; /* momentum: the velocities of θ and of the linearisation's Δθ */
+    double *f0_train;      /* j->ode: the outputs at initialisation on the training inputs */
     size_t np;
 } Run;
 
@@ -63,6 +67,7 @@ static void run_free(Run *r)
     finite_model_free(&r->fn);
     finite_model_free(&r->lin);
     free(r->dtheta), free(r->grad), free(r->resid), free(r->tmp), free(r->ntk0), free(r->ntk);
+    free(r->vel), free(r->vel_lin), free(r->f0_train);
     memset(r, 0, sizeof *r);
 }
 
@@ -87,7 +92,8 @@ static int run_new(const Job *j, size_t width, unsigned long long seed, Run *r, 
     finite_model_init(&r->fn, &rng);
     if ((r->grad = zeros(r->np, err)) == NULL || (r->resid = zeros(rows * j->k, err)) == NULL ||
         (r->tmp = zeros(rows * j->k, err)) == NULL || (r->ntk0 = zeros(j->n * j->n, err)) == NULL ||
-        (r->ntk = zeros(j->n * j->n, err)) == NULL)
+        (r->ntk = zeros(j->n * j->n, err)) == NULL || (r->vel = zeros(r->np, err)) == NULL ||
+        (r->vel_lin = zeros(r->np, err)) == NULL || (r->f0_train = zeros(j->n * j->k, err)) == NULL)
         return err->code;
     if (j->o->linearized) {
         if (finite_model_new(j->ir, &j->train, width, j->k, param, &r->lin, err) ||
@@ -140,6 +146,61 @@ static int residual(const double *f, const double *y, size_t count, double *out,
     return NTKC_OK;
 }
 
+/* ∂(ΣL)/∂f into g (n×k): f − y for MSE, softmax(f_i) − y_i row by row for
+ * cross-entropy; fails on a non-finite entry. */
+static int loss_gradient(const Job *j, const double *f, double *g, ntkc_error *err)
+{
+    if (j->o->loss != NTKC_LOSS_XENT)
+        return residual(f, j->y, j->n * j->k, g, err);
+    for (size_t i = 0; i < j->n; i++) {
+        const double *fi = f + i * j->k, *yi = j->y + i * j->k;
+        double mx = fi[0], z = 0;
+        for (size_t c = 1; c < j->k; c++)
+            mx = fi[c] > mx ? fi[c] : mx;
+        for (size_t c = 0; c < j->k; c++)
+            z += exp(fi[c] - mx);
+        for (size_t c = 0; c < j->k; c++) {
+            g[i * j->k + c] = exp(fi[c] - mx) / z - yi[c];
+            if (!isfinite(g[i * j->k + c]) || !isfinite(fi[c])) {
+                err_user(err, DIVERGED);
+                return err->code;
+            }
+        }
+    }
+    return NTKC_OK;
+}
+
+/* −Σ_i Σ_c y_ic·log softmax(f_i)_c / (n·k), the ODE's loss. */
+static double xent_loss(const double *f, const double *y, size_t n, size_t k)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *fi = f + i * k;
+        double mx = fi[0], z = 0;
+        for (size_t c = 1; c < k; c++)
+            mx = fi[c] > mx ? fi[c] : mx;
+        for (size_t c = 0; c < k; c++)
+            z += exp(fi[c] - mx);
+        for (size_t c = 0; c < k; c++)
+            s -= y[i * k + c] * (fi[c] - mx - log(z));
+    }
+    return s / ((double)n * (double)k);
+}
+
+/* θ ← θ − step·g, or with momentum v ← μ·v − step·g, θ ← θ + v. */
+static void descend(const Job *j, double *theta, double *vel, const double *g, size_t np)
+{
+    double step = j->o->lr / j->norm, mu = j->o->momentum;
+    for (size_t p = 0; p < np; p++) {
+        if (j->o->momentum_on) {
+            vel[p] = mu * vel[p] - step * g[p];
+            theta[p] += vel[p];
+        } else {
+            theta[p] -= step * g[p];
+        }
+    }
+}
+
 static double half_mean_sq(const double *r, size_t count)
 {
     double s = 0;
@@ -148,16 +209,14 @@ static double half_mean_sq(const double *r, size_t count)
     return s / (2.0 * (double)count);
 }
 
-/* One step of gradient descent on the net: θ ← θ − (lr/N)·Jᵀ(f − Y). */
+/* One step of gradient descent on the net: θ ← θ − (lr/N)·Jᵀ∇_f(ΣL) (MSE:
+ * ∇_f = f − Y), with momentum through descend(). */
 static int gd_step(const Job *j, Run *r, ntkc_error *err)
 {
-    size_t nk = j->n * j->k;
-    if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err) ||
+    if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || loss_gradient(j, r->tmp, r->resid, err) ||
         finite_model_vjp(&r->fn, &j->train, r->resid, r->grad, err))
         return err->code;
-    double *theta = finite_model_params(&r->fn), step = j->o->lr / j->norm;
-    for (size_t p = 0; p < r->np; p++)
-        theta[p] -= step * r->grad[p];
+    descend(j, finite_model_params(&r->fn), r->vel, r->grad, r->np);
     return NTKC_OK;
 }
 
@@ -175,15 +234,12 @@ static int lin_forward(Run *r, const FiniteData *d, size_t k, double *out, ntkc_
 /* The same step on the linearisation: Δθ ← Δθ − (lr/N)·J0ᵀ(f_lin − Y). */
 static int lin_step(const Job *j, Run *r, ntkc_error *err)
 {
-    size_t nk = j->n * j->k;
     double *f = r->resid;
     /* the forward of lin_forward is on the training data, as the vjp needs */
-    if (lin_forward(r, &j->train, j->k, f, err) || residual(f, j->y, nk, f, err) ||
+    if (lin_forward(r, &j->train, j->k, f, err) || loss_gradient(j, f, f, err) ||
         finite_model_vjp(&r->lin, &j->train, f, r->grad, err))
         return err->code;
-    double step = j->o->lr / j->norm;
-    for (size_t p = 0; p < r->np; p++)
-        r->dtheta[p] -= step * r->grad[p];
+    descend(j, r->dtheta, r->vel_lin, r->grad, r->np);
     return NTKC_OK;
 }
 
@@ -191,7 +247,33 @@ static int lin_step(const Job *j, Run *r, ntkc_error *err)
 typedef struct Sums {
     double *train_loss, *test_loss, *move, *lin_sq; /* ntimes each */
     double *f_test;                                /* seeds×ntimes×m×k */
+    double *f_ode;                                 /* j->ode: the same from each seed's training ODE */
 } Sums;
+
+/* The infinite-width training ODE from one net's initial outputs (f0 on the
+ * training and test inputs), on the test inputs at the recorded times, into
+ * out (ntimes×m×k). Without momentum its time is lr·steps (gradient flow on
+ * L = ΣL/N); with momentum it counts steps of learning rate lr. */
+static int ode_outputs(const Job *j, const double *f0_train, const double *f0_test, double *out, ntkc_error *err)
+{
+    double *times = malloc(j->ntimes * sizeof *times);
+    if (times == NULL) {
+        err_user(err, "train: out of memory");
+        return err->code;
+    }
+    for (size_t c = 0; c < j->ntimes; c++)
+        times[c] = (j->o->momentum_on ? 1.0 : j->o->lr) * (double)j->steps_at[c];
+    ntkc_predict_options po = {.kernel = NTKC_PREDICT_NTK, .eval = j->o->eval, .fx0_train = f0_train,
+                               .fx0_test = f0_test, .loss = j->o->loss, .momentum_on = j->o->momentum_on,
+                               .momentum = j->o->momentum, .learning_rate = j->o->momentum_on ? j->o->lr : 0.0};
+    const FiniteData *a = &j->train, *b = &j->test;
+    int rc = a->graphs ? ntkc_predict_graphs(j->net, a->graphs, j->y, j->k, b->graphs, times, j->ntimes, &po, out,
+                                             NULL, NULL, err)
+                       : ntkc_predict(j->net, j->n, a->x, j->y, j->k, j->m, b->x, a->dim, times, j->ntimes, &po, out,
+                                      NULL, NULL, err);
+    free(times);
+    return rc;
+}
 
 /* Records time c of seed s: losses, test outputs, kernel movement and the
  * distance to the linearisation. */
@@ -201,8 +283,13 @@ static int record(const Job *j, Run *r, size_t s, size_t c, Sums *sum, ntkc_erro
     double *ft = sum->f_test + (s * j->ntimes + c) * mk;
     if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || residual(r->tmp, j->y, nk, r->resid, err))
         return err->code;
-    sum->train_loss[c] += half_mean_sq(r->resid, nk);
+    sum->train_loss[c] += j->o->loss == NTKC_LOSS_XENT ? xent_loss(r->tmp, j->y, j->n, j->k)
+                                                       : half_mean_sq(r->resid, nk);
+    if (c == 0 && j->ode)
+        memcpy(r->f0_train, r->tmp, nk * sizeof *r->tmp);
     if (finite_model_forward(&r->fn, &j->test, ft, err))
+        return err->code;
+    if (c == 0 && j->ode && ode_outputs(j, r->f0_train, ft, sum->f_ode + s * j->ntimes * mk, err))
         return err->code;
     if (unit_ntk(j, &r->fn, c == 0 ? r->ntk0 : r->ntk, err))
         return err->code;
@@ -268,6 +355,15 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
                        "test data (seeds %zu, lr %g, n %zu, m %zu)", o->seeds, o->lr, j->n, j->m);
         return err->code;
     }
+    if (o->momentum_on && !(o->momentum >= 0 && o->momentum < 1)) {
+        err_user(err, "train: the momentum must be in [0, 1), not %g", o->momentum);
+        return err->code;
+    }
+    if (o->loss == NTKC_LOSS_XENT && j->k < 2) {
+        err_user(err, "train: cross-entropy needs at least 2 outputs (one-hot targets), the targets have %zu",
+                  j->k);
+        return err->code;
+    }
     for (size_t w = 0; w < o->nwidths; w++)
         if (o->widths[w] == 0) {
             err_user(err, "train: width %zu is 0", w + 1);
@@ -303,12 +399,26 @@ static int alloc_result(const Job *j, ntkc_train_result *res, ntkc_error *err)
     return NTKC_OK;
 }
 
+/* √(Σ_s ‖f_s − o_s‖²/Σ_s ‖o_s‖²): each net against its own ODE outputs o
+ * (laid out as e's). */
+static double ode_dist(const TrainEnsemble *e, const double *o)
+{
+    double d = 0, s = 0;
+    for (size_t k = 0; k < e->seeds; k++)
+        for (size_t i = 0; i < e->m * e->k; i++) {
+            double f = e->f[k * e->stride + i], g = o[k * e->stride + i];
+            d += (f - g) * (f - g), s += g * g;
+        }
+    return s > 0 ? sqrt(d / s) : NAN;
+}
+
 /* One width: every seed, then the averages and the comparison. */
 static int train_width(const Job *j, size_t w, const TrainReference *ref, ntkc_train_result *res, ntkc_error *err)
 {
     size_t S = j->o->seeds, T = j->ntimes, mk = j->m * j->k;
     Sums sum = {.train_loss = zeros(T, err), .test_loss = zeros(T, err), .move = zeros(T, err),
-                .lin_sq = zeros(T, err), .f_test = zeros(S * T * mk, err)};
+                .lin_sq = zeros(T, err), .f_test = zeros(S * T * mk, err),
+                .f_ode = j->ode ? zeros(S * T * mk, err) : NULL};
     int rc = err->code;
     for (size_t s = 0; s < S && rc == 0; s++)
         rc = train_one(j, j->o->widths[w], s, &sum, err);
@@ -319,12 +429,14 @@ static int train_width(const Job *j, size_t w, const TrainReference *ref, ntkc_t
         if (j->o->linearized)
             res->lin_dist[at] = sqrt(sum.lin_sq[c] / (double)(S * mk));
         TrainEnsemble e = {.seeds = S, .m = j->m, .k = j->k, .stride = T * mk, .f = sum.f_test + c * mk};
-        res->test_loss[at] = j->yt ? train_ensemble_loss(&e, j->yt) : NAN;
+        res->test_loss[at] = j->yt && j->o->loss != NTKC_LOSS_XENT ? train_ensemble_loss(&e, j->yt) : NAN;
+        if (j->ode && c > 0)
+            res->mean_dist[at] = ode_dist(&e, sum.f_ode + c * mk);
         if (ref)
             train_compare(&e, ref, c, &res->mean_dist[at], &res->mean_z[at], &res->cov_dist[at], &res->cov_floor[at],
                           err);
     }
-    free(sum.train_loss), free(sum.test_loss), free(sum.move), free(sum.lin_sq), free(sum.f_test);
+    free(sum.train_loss), free(sum.test_loss), free(sum.move), free(sum.lin_sq), free(sum.f_test), free(sum.f_ode);
     return rc ? rc : err->code;
 }
 
@@ -383,7 +495,9 @@ static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_e
         return err->code;
     }
     TrainReference ref = {0};
-    int ntk = opts->param == NTKC_PARAM_NTK;
+    j->net = net;
+    j->ode = opts->param == NTKC_PARAM_NTK && (opts->loss == NTKC_LOSS_XENT || opts->momentum_on);
+    int ntk = opts->param == NTKC_PARAM_NTK && !j->ode;
     int rc = ntk ? reference(net, j, &ref, res, err) : 0;
     for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
         rc = train_width(j, w, ntk ? &ref : NULL, res, err);

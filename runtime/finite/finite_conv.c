@@ -7,6 +7,7 @@
 #include "ntkc_err.h"
 
 #include "finite_attn.h"
+#include "finite_refuse.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -38,10 +39,12 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
     if (op->kind == IR_CONV) {
         nd->win = op->u.conv.win;
         nd->ws = op->u.conv.w_std, nd->bs = op->u.conv.b_std;
+        nd->frozen = op->u.conv.frozen;
         nd->ho = op->out.h, nd->wo = op->out.w;
     } else {
         nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
+        nd->frozen = op->u.dense.frozen;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
     int readout = op == f->readout;
@@ -134,6 +137,7 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
+    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
     nd->out = dalloc(f, fconv_len_out(nd));
@@ -347,6 +351,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
+    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
 }
@@ -364,9 +369,12 @@ void fconv_forward_list(Fc *f, Node *nodes, size_t n, const double *in)
 static void backward_affine(Fc *f, Node *nd, double *gin)
 {
     size_t P = nd->ho * nd->wo;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nd->k, (int)nd->co, (int)P, nd->ws, nd->cols,
-                (int)nd->k, nd->g, (int)nd->co, 0.0, f->grad + nd->w_off, (int)nd->co);
-    if (nd->has_b)
+    if (nd->frozen) /* trainable=false: its parameters are not trained, their gradient is 0 */
+        memset(f->grad + nd->w_off, 0, (nd->b_off + (nd->has_b ? nd->co : 0) - nd->w_off) * sizeof *f->grad);
+    else
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nd->k, (int)nd->co, (int)P, nd->ws, nd->cols,
+                    (int)nd->k, nd->g, (int)nd->co, 0.0, f->grad + nd->w_off, (int)nd->co);
+    if (nd->has_b && !nd->frozen)
         for (size_t c = 0; c < nd->co; c++) {
             double s = 0;
             for (size_t p = 0; p < P; p++)
@@ -595,6 +603,8 @@ int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, in
     memset(f, 0, sizeof *f);
     f->net = net, f->err = err, f->width = width, f->ntop = net->nops;
     f->readout = readout_of(net), f->nout = nout, f->mup = mup;
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return err->code;
     if (width == 0) {
         err_user(err, "finite net: the width must be at least 1");
         return err->code;

@@ -27,6 +27,7 @@ struct Node {
     double ws, bs; /* forward multipliers of W and β */
     double w_init, b_init; /* deviations W and β are drawn with */
     int has_b;
+    int frozen;    /* trainable=false: W and β get no gradient and no tangent */
     size_t k;      /* rows of W: kh·kw·ci */
     size_t w_off, b_off;
     double *cols;  /* im2col of the last input, ho·wo × k */

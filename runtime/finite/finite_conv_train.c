@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_attn_train.h"
 #include "finite_conv_internal.h"
 #include "finite_model.h"
 #include "ntkc_err.h"
@@ -18,14 +19,15 @@ static void tangent_list(Fc *f, Node *nodes, size_t n, const double *tin, const 
 static void tangent_affine(Fc *f, Node *nd, const double *tin, const double *v)
 {
     size_t P = nd->ho * nd->wo;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->cols,
-                (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
+    /* a frozen layer's W and β are not parameters the tangent moves (alpha 0 zeroes t) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k,
+                nd->frozen ? 0.0 : nd->ws, nd->cols, (int)nd->k, v + nd->w_off, (int)nd->co, 0.0, nd->t, (int)nd->co);
     if (tin) {
         fconv_im2col(nd, tin, nd->gcols);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nd->co, (int)nd->k, nd->ws, nd->gcols,
                     (int)nd->k, f->params + nd->w_off, (int)nd->co, 1.0, nd->t, (int)nd->co);
     }
-    if (nd->has_b)
+    if (nd->has_b && !nd->frozen)
         for (size_t p = 0; p < P; p++)
             for (size_t c = 0; c < nd->co; c++)
                 nd->t[p * nd->co + c] += nd->bs * v[nd->b_off + c];
@@ -79,6 +81,10 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         tangent_fanout(f, nd, tin, v);
         return;
     }
+    if (nd->op->kind == IR_ATTENTION) {
+        finite_attn_tangent(nd->attn, f->params, nd->in, tin, v, nd->t);
+        return;
+    }
     memset(nd->t, 0, n * sizeof *nd->t);
     if (tin == NULL)
         return;
@@ -128,6 +134,9 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
 {
     const IrOp *op = nd->op;
     *out = in;
+    if (op->kind == IR_ATTENTION)
+        return finite_mup_refuse(f->net, op, "muP's scalings of the attention logits and values are not derived "
+                                             "here (train attention nets under param ntk)", f->err);
     if (op->kind == IR_CONV || op->kind == IR_DENSE) {
         if (finite_mup_affine(f->net, op, op == f->readout, in, out, f->err))
             return f->err->code;
@@ -241,18 +250,6 @@ static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out,
 
 static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
 
-static int has_attention(const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_ATTENTION)
-            return 1;
-        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
-            if (has_attention(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
-                return 1;
-    }
-    return 0;
-}
-
 int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                           FiniteModel *m, ntkc_error *err)
 {
@@ -260,11 +257,6 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     if (net->input.dim != 0 && net->input.dim != like->dim) {
         err_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
                   like->dim);
-        return err->code;
-    }
-    if (has_attention(net->ops, net->nops)) { /* tangent_node has no attention step (its jvp) yet */
-        err_user(err, "finite net '%s': training nets with attention is not supported yet (ntkc kernel and ntkc "
-                       "check are)", name);
         return err->code;
     }
     ConvModel *cm = calloc(1, sizeof *cm);

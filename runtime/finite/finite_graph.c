@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finite_refuse.h"
+
 #include "graph_agg.h"
 #include "ntkc_err.h"
 
@@ -174,6 +176,8 @@ int fgraph_init(GNet *n, const IrNet *net, const ntkc_graphs *g, size_t width, s
                   fgraph_name_of(n), net->input.dim);
         return err->code;
     }
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return err->code;
     if ((n->l = calloc(n->nl, sizeof *n->l)) == NULL || (n->out = calloc(n->nl, sizeof *n->out)) == NULL) {
         err_internal(err, "finite graph net: out of memory");
         return err->code;
@@ -335,6 +339,10 @@ static void add_pooled_delta(const GNet *n, const GLayer *ro, const double *dout
 static void dense_grad(const GNet *n, const GLayer *l, const double *h, const double *delta, double *grad)
 {
     size_t rows = fgraph_rows_of(n, l);
+    if (l->op->u.dense.frozen) { /* trainable=false: not trained, gradient 0 */
+        memset(grad + l->w_off, 0, (l->b_off + (l->has_b ? l->out : 0) - l->w_off) * sizeof *grad);
+        return;
+    }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)rows, l->ws, delta,
                 (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
     if (l->has_b)
@@ -360,7 +368,7 @@ void fgraph_backward(GNet *n, const double *seed, double *ntk, double *grad)
         const double *in = fgraph_layer_in(n, i);
         switch (l->op->kind) {
         case IR_DENSE:
-            if (ntk)
+            if (ntk && !l->op->u.dense.frozen) /* a frozen layer adds no gradient */
                 add_ntk(n, l, in, d, ntk);
             if (grad)
                 dense_grad(n, l, in, d, grad);

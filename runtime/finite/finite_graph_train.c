@@ -35,13 +35,14 @@ static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
         size_t rows = fgraph_rows_of(n, l), len = rows * l->out;
         memset(t, 0, len * sizeof *t);
         switch (l->op->kind) {
-        case IR_DENSE: /* ws·(ḣ·Wᵀ + h·Vᵀ) + bs·v_β */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, in,
-                        (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
+        case IR_DENSE: /* ws·(ḣ·Wᵀ + h·Vᵀ) + bs·v_β; a frozen layer's W, β are not moved by v */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in,
+                        l->op->u.dense.frozen ? 0.0 : l->ws, in, (int)l->in, v + l->w_off, (int)l->in, 0.0, t,
+                        (int)l->out);
             if (tin)
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)l->out, (int)l->in, l->ws, tin,
                             (int)l->in, n->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
-            for (size_t r = 0; l->has_b && r < rows; r++)
+            for (size_t r = 0; l->has_b && !l->op->u.dense.frozen && r < rows; r++)
                 for (size_t c = 0; c < l->out; c++)
                     t[r * l->out + c] += l->bs * v[l->b_off + c];
             break;

@@ -23,7 +23,7 @@ int finite_model_new(const IrNet *net, const FiniteData *like, size_t width, siz
     }
     if (net->family == IR_FAMILY_GRAPH)
         return finite_graph_model_new(net, like, width, nout, param, m, err);
-    if (net->family == IR_FAMILY_IMAGE)
+    if (net->family == IR_FAMILY_IMAGE || net->family == IR_FAMILY_ATTENTION) /* attention: finite_attn.h */
         return finite_conv_model_new(net, like, width, nout, param, m, err);
     return finite_net_model_new(net, like, width, nout, param, m, err);
 }
@@ -175,6 +175,14 @@ static const FiniteModelOps fc_ops = {"fully connected", fc_free,   fc_init, fc_
 int finite_net_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                          FiniteModel *m, ntkc_error *err)
 {
+    for (size_t i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == IR_DROPOUT) {
+            err_at(err, net->ops[i].pos, NULL,
+                   "net '%s': training a finite network with dropout is not supported (its kernel is the "
+                   "infinite-width one of neural-tangents' Dropout in train mode; use the kernel's prediction)",
+                   net->name ? net->name : "<net>");
+            return err->code;
+        }
     FiniteNet *fn = finite_net_new_param(net, like->dim, width, nout, param, err);
     if (fn == NULL)
         return err->code;

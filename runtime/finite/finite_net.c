@@ -3,6 +3,7 @@
  * product. Backpropagation serves both the blockwise empirical NTK and the
  * parameter gradients of training; see finite_net.h for the conventions. */
 #include "finite_net.h"
+#include "finite_refuse.h"
 #include "ntkc_err.h"
 
 #include <cblas.h>
@@ -38,6 +39,10 @@ struct FiniteNet {
     /* The batch of the last forward pass, which finite_net_vjp relies on. */
     const double *fwd_x;
     size_t fwd_n;
+    /* Dropout masks: a function of (this seed, layer, row, unit), so a row
+     * keeps its masks through forward, backward and tangent passes; drawn
+     * anew by finite_net_init. */
+    uint64_t mask_seed;
 };
 
 static double *alloc_doubles(size_t rows, size_t cols, ntkc_error *err)
@@ -140,7 +145,7 @@ static int lay_out(FiniteNet *fn, size_t width, ntkc_error *err)
         FiniteLayer *l = &fn->layers[i];
         l->op = &net->ops[i];
         l->in = cur;
-        if (l->op->kind == IR_ACT) {
+        if (l->op->kind == IR_ACT || l->op->kind == IR_DROPOUT) {
             l->out = cur;
             continue;
         }
@@ -175,6 +180,8 @@ FiniteNet *finite_net_new(const IrNet *net, size_t dim, size_t width, size_t nou
 FiniteNet *finite_net_new_param(const IrNet *net, size_t dim, size_t width, size_t nout, FiniteParam param,
                                 ntkc_error *err)
 {
+    if (finite_refuse_kernel_only(net, err) != NTKC_OK)
+        return NULL;
     if (param == FINITE_MUP && net->param != PARAM_NTK) {
         err_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
                        "parameterization, not the standard one", net_name(net));
@@ -275,6 +282,11 @@ static int reserve_grams(FiniteNet *fn, size_t n, ntkc_error *err)
 
 void finite_net_init(FiniteNet *fn, Rng *r)
 {
+    for (size_t i = 0; i < fn->nlayers; i++) /* only nets with dropout draw a mask seed */
+        if (fn->layers[i].op->kind == IR_DROPOUT) {
+            fn->mask_seed = rng_next(r);
+            break;
+        }
     for (size_t i = 0; i < fn->nlayers; i++) {
         const FiniteLayer *l = &fn->layers[i];
         if (l->op->kind != IR_DENSE)
@@ -316,6 +328,28 @@ static void forward_act(const FiniteLayer *l, size_t n, const double *z, double 
         h[e] = a->def->phi(a->def, z[e], a->p);
 }
 
+/* Dropout (neural-tangents' Dropout in train mode, ir.h): unit c of row r of
+ * layer i is kept with probability keep and then scaled by 1/keep; rows are
+ * the inputs, each with its own masks. The keep decision hashes (seed, i, r, c)
+ * with splitmix64 into 53 uniform bits. */
+static double dropout_factor(const FiniteNet *fn, size_t i, size_t r, size_t c)
+{
+    uint64_t state = fn->mask_seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1)) ^
+                     (0xC2B2AE3D27D4EB4FULL * (uint64_t)(r + 1)) ^ (0x165667B19E3779F9ULL * (uint64_t)(c + 1));
+    double u = (double)(rng_splitmix64(&state) >> 11) * 0x1.0p-53;
+    double keep = fn->layers[i].op->u.dropout.keep;
+    return u < keep ? 1.0 / keep : 0.0;
+}
+
+/* v ← v ∘ mask/keep for layer i's n rows (forward, backward and tangent alike). */
+static void apply_dropout(const FiniteNet *fn, size_t i, size_t n, const double *in, double *out)
+{
+    size_t w = fn->layers[i].out;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < w; c++)
+            out[r * w + c] = in[r * w + c] * dropout_factor(fn, i, r, c);
+}
+
 /* Runs the batch through every layer, leaving each layer's output in act. */
 static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err)
 {
@@ -334,6 +368,8 @@ static int run_forward(FiniteNet *fn, size_t n, const double *x, ntkc_error *err
         const FiniteLayer *l = &fn->layers[i];
         if (l->op->kind == IR_DENSE)
             forward_dense(fn, l, n, layer_input(fn, i, x), fn->act[i]);
+        else if (l->op->kind == IR_DROPOUT)
+            apply_dropout(fn, i, n, layer_input(fn, i, x), fn->act[i]);
         else
             forward_act(l, n, layer_input(fn, i, x), fn->act[i]);
     }
@@ -370,9 +406,16 @@ static void add_ntk_block(FiniteNet *fn, const FiniteLayer *l, size_t n, const d
         }
 }
 
-/* Gradient of Σ δ∘z over this layer's W and β into grad. */
+/* Gradient of Σ δ∘z over this layer's W and β into grad; zero for a frozen
+ * layer (trainable=false), so training leaves it where it was drawn. */
 static void dense_param_grad(const FiniteLayer *l, size_t n, const double *h, const double *delta, double *grad)
 {
+    if (l->op->u.dense.frozen) {
+        memset(grad + l->w_off, 0, l->out * l->in * sizeof *grad);
+        if (l->has_b)
+            memset(grad + l->b_off, 0, l->out * sizeof *grad);
+        return;
+    }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)n, l->w_scale, delta,
                 (int)l->out, h, (int)l->in, 0.0, grad + l->w_off, (int)l->in);
     if (!l->has_b)
@@ -400,7 +443,11 @@ static void backprop(FiniteNet *fn, size_t n, const double *x, double *ntk, doub
                 g[e] *= a->def->dphi(a->def, in[e], a->p);
             continue;
         }
-        if (ntk != NULL)
+        if (l->op->kind == IR_DROPOUT) {
+            apply_dropout(fn, i, n, g, g);
+            continue;
+        }
+        if (ntk != NULL && !l->op->u.dense.frozen)
             add_ntk_block(fn, l, n, in, g, ntk);
         if (grad != NULL)
             dense_param_grad(l, n, in, g, grad);
@@ -470,12 +517,14 @@ int finite_net_accumulate_unit_ntk(FiniteNet *fn, size_t n, const double *x, siz
 static void jvp_dense(const FiniteNet *fn, const FiniteLayer *l, size_t n, const double *h, const double *t_in,
                       const double *v, double *t)
 {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, h,
-                (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
+    /* a frozen layer (trainable=false) is not among the parameters: its dW, dβ do not move it */
+    int frozen = l->op->u.dense.frozen;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, frozen ? 0.0 : l->w_scale,
+                h, (int)l->in, v + l->w_off, (int)l->in, 0.0, t, (int)l->out);
     if (t_in != NULL)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, l->w_scale, t_in,
                     (int)l->in, fn->params + l->w_off, (int)l->in, 1.0, t, (int)l->out);
-    if (l->has_b)
+    if (l->has_b && !frozen)
         for (size_t r = 0; r < n; r++)
             for (size_t c = 0; c < l->out; c++)
                 t[r * l->out + c] += l->b_scale * v[l->b_off + c];
@@ -495,6 +544,10 @@ int finite_net_jvp(FiniteNet *fn, size_t n, const double *x, const double *v, do
             const IrAct *a = &l->op->u.act;
             for (size_t e = 0; e < n * l->out; e++)
                 t[e] *= a->def->dphi(a->def, in[e], a->p);
+            continue;
+        }
+        if (l->op->kind == IR_DROPOUT) {
+            apply_dropout(fn, i, n, t, t);
             continue;
         }
         jvp_dense(fn, l, n, in, i == 0 ? NULL : t, v, t2);

@@ -1,0 +1,81 @@
+/* Lowering of dropout(rate, mode=train), neural-tangents' stax.Dropout: rate
+ * is the probability of KEEPING a unit, as in neural-tangents (and jax's
+ * example stax), in (0, 1]. mode=test is the identity. In train mode the
+ * kernel of an input with itself is divided by the rate (ir.h, IrDropout),
+ * which only fully connected nets compute so far: the tile of a vector net
+ * knows when a row and a column are the same input (the same row of the same
+ * array); the image, graph and attention kernels do not yet, so lowering
+ * refuses dropout there by name. */
+#include "lower_internal.h"
+
+static const char *const dropout_modes[] = {"train", "test", NULL};
+
+enum { D_RATE, D_MODE, NDROPOUT };
+static const ParamSpec dropout_spec[NDROPOUT] = {
+    [D_RATE] = {"rate", 0, 0, 1, 0, 1, NULL},
+    [D_MODE] = {"mode", 0, 0, 1, 1, 0, dropout_modes},
+};
+
+int lower_dropout(Lower *L, const Stmt *s)
+{
+    Bound b;
+    if (!lower_bind_args(L, s, dropout_spec, NDROPOUT, &b))
+        return 0;
+    if (b.v[D_RATE] <= 0) {
+        diag_at(L->err, b.pos[D_RATE], L->src,
+                "'rate' of 'dropout' is the probability of keeping a unit (as in neural-tangents): it must be in "
+                "(0, 1], got %g",
+                b.v[D_RATE]);
+        return 0;
+    }
+    if (b.v[D_MODE] == 1) /* test mode: the identity */
+        return 1;
+    if (L->input.kind != IR_INPUT_VECTOR) {
+        diag_at(L->err, s->pos, L->src,
+                "'dropout' is supported in fully connected nets (vector inputs) only, not on %s inputs yet",
+                L->input.kind == IR_INPUT_GRAPH ? "graph" : L->input.sequence ? "sequence" : "image");
+        return 0;
+    }
+    if (L->nops == 0 && L->branch_depth == 0) {
+        diag_at(L->err, s->pos, L->src,
+                "'dropout' cannot be applied to the net's input (as in neural-tangents): put a layer before it");
+        return 0;
+    }
+    IrOp *op = lower_push_op(L, IR_DROPOUT, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.dropout.keep = b.v[D_RATE];
+    /* neural-tangents sets is_gaussian=False after Dropout: the units' variances
+     * differ between an input and its copy */
+    lower_broke_gaussian(L, "dropout", s->pos,
+                         " (dropout scales the variance of each input with itself only; a dense layer after it "
+                         "makes a Gaussian again)");
+    return 1;
+}
+
+static const IrOp *find_dropout(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_DROPOUT)
+            return &ops[i];
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t k = 0; k < ops[i].u.fanout.nbranches; k++) {
+                const IrOp *d = find_dropout(ops[i].u.fanout.branches[k].ops, ops[i].u.fanout.branches[k].nops);
+                if (d != NULL)
+                    return d;
+            }
+    }
+    return NULL;
+}
+
+int lower_check_dropout(Lower *L, IrFamily family)
+{
+    const IrOp *d = family == IR_FAMILY_FC ? NULL : find_dropout(L->ops, L->nops);
+    if (d == NULL)
+        return 1;
+    diag_at(L->err, d->pos, L->src,
+            "'dropout' is supported in fully connected nets (dense layers and activations on vectors) only; net "
+            "'%s' also uses layers (fanout, residual, layer_norm, attention, ...) whose kernels do not apply it yet",
+            L->net->name);
+    return 0;
+}

@@ -259,16 +259,29 @@ Test(act_formula, derive_prints_phi_and_its_derivative)
                           "\n"
                           "softplus(x, b=2) = softplus(2*x)/2\n"
                           "softplus'(x) = sigmoid(2*x)\n"
-                          "dual kernels: 40-point Gauss-Hermite quadrature per dimension (34 nodes with weight >= 1e-18); "
-                          "estimated relative error 2.7e-07 at unit variance\n");
+                          "dual kernels: 40-point Gauss-Hermite quadrature per dimension (34 nodes with weight >= 1e-18), "
+                          "refused in nets: 'quad 40' cannot meet the error target of 'softplus': 40-point "
+                          "Gauss-Hermite quadrature of the derivative is 4.5e-10 relative off at variance 0.5 "
+                          "(target 3e-11), meeting it only up to variance 0.25; remove 'quad 40' (the default "
+                          "rule meets the target at every variance) or raise the number of points\n");
     free(out);
-    /* A kink of a non-affine argument cannot be split at: no estimate is printed
-     * for it, since a rule compared with a finer one says nothing across a kink. */
+    /* A kink of a non-affine argument cannot be split at: Gauss-Hermite through
+     * it misses the target, and nets refuse it (derive says why). */
     out = run_derive("act k(x) = abs(x^2 - 1)\n", "k", &status);
     cr_assert_eq(status, 0, "%s", out);
     cr_expect_not_null(strstr(out, "96-point Gauss-Hermite"), "%s", out);
-    cr_expect_not_null(strstr(out, "error not estimated"), "%s", out);
+    cr_expect_not_null(strstr(out, "refused in nets: the kinks of 'k' (abs, sign, step, max or min of an argument "
+                                   "not affine in x) cannot be located"),
+                       "%s", out);
     cr_expect_null(strstr(out, "estimated relative error"), "%s", out);
+    free(out);
+    /* A `quad N` that meets the target up to some variance: the range is printed. */
+    out = run_derive("act g(x) = x * (1 + erf(x / sqrt(2))) / 2 quad 64\n", "g", &status);
+    cr_assert_eq(status, 0, "%s", out);
+    cr_expect_not_null(strstr(out, "64-point Gauss-Hermite quadrature per dimension (44 nodes with weight >= 1e-18); "
+                                   "estimated relative error 2.2e-12 (target 3e-11) at variances up to 1; the kernel "
+                                   "is refused (not finite) beyond"),
+                       "%s", out);
     free(out);
     out = run_derive("act f(x) = x\n", "relu", &status);
     cr_expect_eq(status, 1);

@@ -80,38 +80,6 @@ static int check_nodes(Arena *a, const Formula *f, const Sym *e, const char *wha
     return 1;
 }
 
-/* E φ², E φ'² at unit variance by the n-point Gauss–Hermite rule. */
-static int gh_moments(const Formula *f, int n, double *out)
-{
-    double *z = malloc(2 * (size_t)n * sizeof *z), *w = z ? z + n : NULL;
-    if (z == NULL || gauss_hermite(n, z, w) != 0) {
-        free(z);
-        return -1;
-    }
-    out[0] = out[1] = 0.0;
-    for (int i = 0; i < n; i++)
-        if (w[i] >= FORMULA_MIN_WEIGHT) {
-            double p = sym_eval(f->phi, z[i]), d = sym_eval(f->dphi, z[i]);
-            out[0] += w[i] * p * p;
-            out[1] += w[i] * d * d;
-        }
-    free(z);
-    return 0;
-}
-
-/* A Gauss–Hermite rule (asked for with 'quad N', or for a kinked formula):
- * its error at unit variance, against the 1000-point rule. */
-static double gh_error(const Formula *f)
-{
-    double m1[2], m2[2], e = 0.0;
-    if (gh_moments(f, f->quad, m1) != 0 || gh_moments(f, GH_MAX_POINTS, m2) != 0)
-        return INFINITY;
-    for (int k = 0; k < 2; k++)
-        if (m1[k] != m2[k])
-            e = fmax(e, fabs(m1[k] - m2[k]) / fmax(fabs(m2[k]), 1e-300));
-    return e;
-}
-
 /* Chooses the trapezoidal step (formula_quad.h), or says why there is none. */
 static int calibrate(Arena *a, Formula *f, Diag *err, const char *src)
 {
@@ -139,9 +107,48 @@ static int calibrate(Arena *a, Formula *f, Diag *err, const char *src)
     }
     diag_at(err, f->decl->pos, src,
             "the Gaussian integrals of %s of '%s' do not converge (best relative change %.2g at variance %g, target "
-            "%g): a pole on or next to the real line, or a kink (then ask for a rule with 'quad N')",
+            "%g): a pole on or next to the real line, or a kink",
             what, f->decl->name, f->tq.err_est, f->tq.bad_scale * f->tq.bad_scale, FORMULA_QUAD_TARGET);
     return 0;
+}
+
+/* A Gauss–Hermite rule ('quad N', or the default for kinks ntkc cannot
+ * locate): where it meets the target against the calibrated rule
+ * (formula_gh_check.h); f->refusal says why nets may not use it when that is
+ * not even at unit variance, or when there is no reference to check it by. */
+static void check_gauss_hermite(Arena *a, Formula *f, int kinks_located, const char *src)
+{
+    Diag *why = arena_alloc(a, sizeof *why);
+    diag_clear(why);
+    f->gh = (FormulaGhCheck){0};
+    if (!kinks_located) {
+        diag_at(why, f->decl->pos, src,
+                "the kinks of '%s' (abs, sign, step, max or min of an argument not affine in %s) cannot be located, "
+                "and Gauss-Hermite quadrature through a kink misses the error target %g by orders of magnitude "
+                "(~1e-2); write the kinks with affine arguments (max(x, 0), abs(2*x - 1)) so that the integrals "
+                "are split at them",
+                f->decl->name, f->decl->var, FORMULA_QUAD_TARGET);
+        f->refusal = why;
+        return;
+    }
+    if (!calibrate(a, f, why, src)) { /* no reference: the integral itself is in question */
+        f->refusal = why;
+        return;
+    }
+    formula_gh_check(f->phi, f->dphi, &f->tq, f->kinked, f->z, f->w, f->nodes, &f->gh);
+    if (f->gh.max_scale >= 1.0)
+        return;
+    diag_at(why, f->decl->quad ? f->decl->quad_pos : f->decl->pos, src,
+            "'quad %d' cannot meet the error target of '%s': %d-point Gauss-Hermite quadrature of %s is %.2g "
+            "relative off at variance %g (target %g)%s; remove 'quad %d' (the default rule meets the target at "
+            "every variance) or raise the number of points",
+            f->quad, f->decl->name, f->quad, f->gh.miss_which ? "the derivative" : "the formula", f->gh.miss_err,
+            f->gh.miss_scale * f->gh.miss_scale, FORMULA_QUAD_TARGET,
+            f->gh.max_scale > 0 ? arena_printf(a, ", meeting it only up to variance %g",
+                                               f->gh.max_scale * f->gh.max_scale)
+                                : "",
+            f->quad);
+    f->refusal = why;
 }
 
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
@@ -163,7 +170,9 @@ const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts 
     f->kinked = uses_kink(f->phi);
     f->tq.nkinks = 0;
     /* Kinks in closed form: the split rule; otherwise Gauss–Hermite, its error reported. */
-    f->trap = decl->quad == 0 && (!f->kinked || (find_kinks(&c, f->phi, &f->tq) && find_kinks(&c, f->dphi, &f->tq)));
+    int find_kinks_ok = !f->kinked || (find_kinks(&c, f->phi, &f->tq) && find_kinks(&c, f->dphi, &f->tq));
+    f->trap = decl->quad == 0 && find_kinks_ok;
+    f->refusal = NULL;
     if (f->trap) {
         f->quad = 0;
         return calibrate(a, f, err, prog->src) ? f : NULL;
@@ -188,7 +197,7 @@ const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts 
     if (!check_nodes(a, f, f->phi, "the formula", err, prog->src) ||
         !check_nodes(a, f, f->dphi, "the derivative", err, prog->src))
         return NULL;
-    f->gh_err = gh_error(f);
+    check_gauss_hermite(a, f, find_kinks_ok, prog->src);
     return f;
 }
 
@@ -229,6 +238,27 @@ static void emit_rule(StrBuf *sb, const char *name, const double *v, int n)
     sb_puts(sb, "};\n");
 }
 
+/* The start of every quadrature dual: order the variances (the rule then
+ * depends on the pair, not on which input is which, so a copy of an input
+ * gives the symmetric kernel's bits), snap ρ near ±1, and factor
+ * (u, v) = (a·z1, c·z1 + d·z2). */
+static const char dual_prologue[] =
+    "    (void)p;\n"
+    "    if (s11 > s22) {\n"
+    "        double sw = s11;\n"
+    "        s11 = s22;\n"
+    "        s22 = sw;\n"
+    "    }\n"
+    "    double a = sqrt(s11), b = sqrt(s22);\n"
+    "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
+    "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
+    "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n";
+
+/* A Gauss–Hermite rule ('quad N'): the nodes in both dimensions, the
+ * variances ordered as emit_dual_trap does (the dual is then a function of
+ * the unordered pair: a copy of an input gives the symmetric kernel's bits),
+ * NaN beyond the largest standard deviation at which formula_gh_check found
+ * the rule meeting its target, which the engine reports. */
 static void emit_dual(StrBuf *sb, const Formula *f, const char *cname)
 {
     sb_printf(sb,
@@ -238,17 +268,17 @@ static void emit_dual(StrBuf *sb, const Formula *f, const char *cname)
               cname);
     emit_rule(sb, "z", f->z, f->nodes);
     emit_rule(sb, "w", f->w, f->nodes);
+    sb_puts(sb, dual_prologue);
     sb_printf(sb,
-              "    (void)p;\n"
-              "    double a = sqrt(s11), b = sqrt(s22);\n"
-              "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
-              "    rho = rho > 1.0 ? 1.0 : (rho < -1.0 ? -1.0 : rho);\n"
-              "    /* u = a·z_i, v = c·z_i + d·z_j: the Cholesky factor of the covariance.\n"
-              "     * At |rho| = 1 (and for a zero variance) d = 0 and the inner sum is one term. */\n"
-              "    double c = b * rho, d = b * sqrt(1.0 - rho * rho), t = 0.0, td = 0.0;\n"
+              "    (void)r;\n"
+              "    if (b > %.17g) { /* beyond where the rule was checked to meet its target */\n"
+              "        *T = *Td = 0.0 / 0.0;\n"
+              "        return;\n"
+              "    }\n"
+              "    double t = 0.0, td = 0.0;\n"
               "    for (int i = 0; i < %d; i++) {\n"
               "        double u = a * z[i], cz = c * z[i], f = 0.0, g = 0.0, fu, gu;\n"
-              "        if (d == 0.0) {\n"
+              "        if (d == 0.0) { /* |rho| = 1 or a zero variance: one inner term */\n"
               "            f = ntkc_phi_%s(cz, &g);\n"
               "        } else {\n"
               "            for (int j = 0; j < %d; j++) {\n"
@@ -264,25 +294,9 @@ static void emit_dual(StrBuf *sb, const Formula *f, const char *cname)
               "    *T = t;\n"
               "    *Td = td;\n"
               "}\n",
-              f->nodes, cname, f->nodes, cname, cname);
+              f->gh.unlimited ? 1e308 : f->gh.max_scale, f->nodes, cname, f->nodes, cname, cname);
 }
 
-
-/* The start of both quadrature duals: order the variances (the rule then
- * depends on the pair, not on which input is which, so a copy of an input
- * gives the symmetric kernel's bits), snap ρ near ±1, and factor
- * (u, v) = (a·z1, c·z1 + d·z2). */
-static const char dual_prologue[] =
-    "    (void)p;\n"
-    "    if (s11 > s22) {\n"
-    "        double sw = s11;\n"
-    "        s11 = s22;\n"
-    "        s22 = sw;\n"
-    "    }\n"
-    "    double a = sqrt(s11), b = sqrt(s22);\n"
-    "    double rho = a > 0.0 && b > 0.0 ? s12 / (a * b) : 0.0;\n"
-    "    rho = 1.0 - fabs(rho) < 8.8817841970012523e-16 ? (rho > 0.0 ? 1.0 : -1.0) : rho;\n"
-    "    double r = fabs(rho), c = b * rho, d = b * sqrt((1.0 - r) * (1.0 + r));\n";
 /* The trapezoidal rule (formula_quad.h) at run time: the step follows the
  * scale of each dimension — the outer one sees φ(a·z) and E[φ(v) | u], whose
  * scale is |c| = b·|ρ|; the inner one φ(c·z_i + d·z_j). The arguments are put
@@ -488,9 +502,10 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
                        "double log1p(double);\n",
                   f->tq.err_est);
     } else {
-        sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension. */\n"
+        sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension (estimated relative error "
+                       "%.1e at variances up to %g%s). */\n"
                        "double log1p(double);\n",
-                  f->quad);
+                  f->quad, f->gh.err, f->gh.max_scale * f->gh.max_scale, f->gh.unlimited ? ", beyond unchecked" : "; NaN beyond");
     }
     emit_phi(&sb, a, f, cname);
     if (f->trap && f->kinked)
@@ -546,6 +561,11 @@ const ActDef *formula_instance(FormulaCache *cache, Arena *a, const Program *pro
     const Formula *f = formula_build(a, prog, consts, decl, values, err);
     if (f == NULL)
         return NULL;
+    if (f->refusal != NULL) {
+        if (err->code == 0)
+            *err = *f->refusal;
+        return NULL;
+    }
     const char *cname = decl->name;
     for (int k = seen + 1; seen > 0 && name_taken(prog, cache, cname = arena_printf(a, "%s__%d", decl->name, k));)
         k++;

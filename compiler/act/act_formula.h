@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "ast.h"
 #include "diag.h"
+#include "formula_gh_check.h"
 #include "formula_quad.h"
 #include "sym.h"
 
@@ -44,7 +45,8 @@ typedef struct Formula {
     int quad;              /* points per dimension as asked for */
     int nodes;             /* of them, those with weight >= FORMULA_MIN_WEIGHT */
     const double *z, *w;   /* Gauss–Hermite rule for N(0, 1), nodes entries */
-    double gh_err;         /* that rule's relative error at unit variance (vs 1000 points) */
+    FormulaGhCheck gh;     /* where that rule meets FORMULA_QUAD_TARGET (reference: tq) */
+    const Diag *refusal;   /* set: nets may not use this dual (the rule cannot meet the target; why) */
     int trap;              /* no 'quad N', smooth or kinks in closed form: the rule of tq (trapezoid, or panels split at tq.kinks) */
     FormulaQuad tq;
 } Formula;
@@ -53,7 +55,9 @@ typedef struct Formula {
  * resolves names (x, parameters, file constants, pi, e), inlines the formula
  * activations it calls, simplifies, differentiates, and checks that φ and φ'
  * are finite on the quadrature nodes at unit variance. NULL and a positioned
- * error on the first problem. */
+ * error on the first problem. A Gauss–Hermite rule that cannot meet the
+ * target is built all the same (`ntkc derive` shows it) with refusal set:
+ * formula_instance refuses it. */
 const Formula *formula_build(Arena *a, const Program *prog, const FormulaConsts *consts, const ActDecl *decl,
                              const double *values, Diag *err);
 

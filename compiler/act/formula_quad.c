@@ -357,7 +357,7 @@ static FormulaQuadStatus kink_tail(const Sym *phi, const Sym *dphi, double a, do
 }
 
 /* Largest relative difference of the moments between two rules. */
-static double moment_change(const double *m1, const double *m2, int *which)
+double formula_moment_change(const double *m1, const double *m2, int *which)
 {
     double est = 0.0;
     for (int k = 0; k < 4; k++) {
@@ -387,7 +387,7 @@ static FormulaQuadStatus kink_estimate(const Sym *phi, const Sym *dphi, FormulaQ
             return st;
         for (int r = 1; r < 3; r++) {
             int which = 0;
-            double e = moment_change(m[0], m[r], &which);
+            double e = formula_moment_change(m[0], m[r], &which);
             if (e > *est) {
                 *est = e;
                 q->worst_which = which;
@@ -431,4 +431,22 @@ FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi,
     if (q->max_scale < 1.0)
         return FQ_NO_DECAY;
     return search_step(phi, dphi, q, kink_estimate, 64.0, 2.0, 24);
+}
+
+/* ---- the reference for other rules ----------------------------------- */
+
+FormulaQuadStatus formula_ref_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, int kinked, double a,
+                                      double *out)
+{
+    FormulaQuad scratch = *q;
+    if (kinked) {
+        FormulaQuadStatus st =
+            kink_moments(phi, dphi, q, 0.5 * q->step, 0.5 * FORMULA_PANEL_Z, FORMULA_KINK_L, a, out, &scratch);
+        return st != FQ_NO_CONVERGE ? st
+                                    : kink_moments(phi, dphi, q, q->step, FORMULA_PANEL_Z, FORMULA_KINK_L, a, out,
+                                                   &scratch);
+    }
+    double tail;
+    FormulaQuadStatus st = moments(phi, dphi, 0.5 * q->step, q->L, a, out, &tail, &scratch);
+    return st != FQ_NO_CONVERGE ? st : moments(phi, dphi, q->step, q->L, a, out, &tail, &scratch);
 }

@@ -86,6 +86,14 @@ int formula_kink_rule(double *bp, int nb, double L, double len, const double *wc
                       const double *gx, const double *gw, double *z, double *w);
 /* q->kinks/nkinks set: chooses step (panel length in x) as formula_quad_calibrate does. */
 FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi, FormulaQuad *q);
+/* E φ(aZ)², E φ'(aZ)², E φ(aZ), E φ'(aZ) by the calibrated rule of q (the
+ * trapezoid, or kinked panels) at half its step where the node budget allows:
+ * the reference other rules are held to. */
+FormulaQuadStatus formula_ref_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, int kinked, double a,
+                                      double *out);
+/* The largest relative difference between two sets of those moments (E φ and
+ * E φ' against √(E φ²), √(E φ'²)); *which = 0 for φ, 1 for φ'. */
+double formula_moment_change(const double *m1, const double *m2, int *which);
 /* The C text of formula_kink_rule (named ntkc_kink_rule, for emitted code). */
 extern const char formula_kink_rule_c[];
 

@@ -12,6 +12,17 @@
 #include "ntkc.h"
 #include "strbuf.h"
 
+/* The length and start of a compiler message's text after "error: ", up to
+ * the end of its line (the source line and caret follow). */
+static int refusal_reason(const char *message, const char **start)
+{
+    static const char tag[] = "error: ";
+    const char *s = strstr(message, tag), *nl;
+    *start = s ? s + sizeof tag - 1 : message;
+    nl = strchr(*start, '\n');
+    return nl ? (int)(nl - *start) : (int)strlen(*start);
+}
+
 static void append_formula(StrBuf *sb, const Formula *f)
 {
     const ActDecl *d = f->decl;
@@ -36,18 +47,21 @@ static void append_formula(StrBuf *sb, const Formula *f)
                   "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
                   "estimated relative error %.1e (target %g), checked at variances up to %g\n",
                   f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
-    else if (f->kinked) /* the rule-against-rule estimate means nothing across a kink it cannot see */
+    else if (f->refusal != NULL) {
+        const char *why;
+        int len = refusal_reason(f->refusal->message, &why);
         sb_printf(sb,
-                  "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
-                  "error not estimated: φ or φ' has kinks (abs, sign, step, max, min), across which this rule "
-                  "converges slowly, and more slowly at larger variances; without `quad N`, ntkc splits the "
-                  "integrals at the kinks it can locate (those of affine arguments) and meets its target\n",
-                  f->quad, f->nodes, FORMULA_MIN_WEIGHT);
+                  "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g), "
+                  "refused in nets: %.*s\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, len, why);
+    }
     else
         sb_printf(sb,
                   "\ndual kernels: %d-point Gauss-Hermite quadrature per dimension (%d nodes with weight >= %g); "
-                  "estimated relative error %.1e at unit variance\n",
-                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh_err);
+                  "estimated relative error %.1e (target %g) at variances up to %g%s\n",
+                  f->quad, f->nodes, FORMULA_MIN_WEIGHT, f->gh.err, FORMULA_QUAD_TARGET,
+                  f->gh.max_scale * f->gh.max_scale,
+                  f->gh.unlimited ? " (checked up to there)" : "; the kernel is refused (not finite) beyond");
 }
 
 static const ActDecl *find_decl(const Program *p, const char *name)

@@ -337,7 +337,9 @@ static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
             if (s - s != 0.0 || t - t != 0.0) {
                 err_user(err,
                           "the kernel is not finite at entry [%zu, %zu] (NNGP %g, NTK %g): the variances "
-                          "overflow through the layers; lower w_std or the depth, or scale the inputs",
+                          "overflow through the layers, or leave the range in which a formula activation's "
+                          "quadrature meets its error target (`ntkc derive` shows it); lower w_std or the depth, "
+                          "or scale the inputs",
                           i, j, s, t);
                 return;
             }

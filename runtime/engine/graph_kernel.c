@@ -297,7 +297,9 @@ static void report_non_finite(const Pairs *P, size_t i0, size_t i1, ntkc_error *
             if (!isfinite(s) || !isfinite(t)) {
                 err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
-                          "variances overflow through the layers; lower w_std or the depth, use "
+                          "variances overflow through the layers, or leave the range in which a formula "
+                          "activation's quadrature meets its error target (`ntkc derive` shows it); lower "
+                          "w_std or the depth, use "
                           "aggregate(scale=degree), or scale the features",
                           i, j, s, t);
                 return;
@@ -439,7 +441,9 @@ int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t 
             if (!isfinite(s) || !isfinite(t)) {
                 err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
-                          "variances overflow through the layers; lower w_std or the depth, use "
+                          "variances overflow through the layers, or leave the range in which a formula "
+                          "activation's quadrature meets its error target (`ntkc derive` shows it); lower "
+                          "w_std or the depth, use "
                           "aggregate(scale=degree), or scale the features",
                           i0 + i, j0 + j, s, t);
                 rc = err->code;

@@ -74,14 +74,6 @@ void emit_param_arrays(Code *c, const IrNet *net)
     }
 }
 
-static size_t count_acts(const IrNet *net)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < net->nops; i++)
-        n += net->ops[i].kind == IR_ACT ? 1 + prim_uses_relu_qr(net, &net->ops[i]) : 0;
-    return n;
-}
-
 const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_MAX])
 {
     if (net->ops[i].u.act.def->nparams == 0)
@@ -141,20 +133,19 @@ static void emit_prep(Code *c, const IrNet *net)
     code_line(c, "for (size_t k = 0; k < dim; k++)");
     code_line(c, "    s += xi[k] * xi[k];");
     code_line(c, "s /= (double)dim;");
-    size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
+        size_t slot = op->rec.at;
         emit_op_comment(c, op);
         if (op->kind == IR_DENSE) {
             emit_diag_dense(c, &op->u.dense);
             continue;
         }
-        if (prim_uses_relu_qr(net, op)) {
+        if (op->rec.sqrt) {
             code_line(c, "v[%zu] = s > 0.0 ? sqrt(s) : 0.0;", slot);
             code_line(c, "v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;", slot + 1, slot);
-            slot += 2;
         } else {
-            code_line(c, "v[%zu] = s;", slot++);
+            code_line(c, "v[%zu] = s;", slot);
         }
         emit_diag_act(c, net, i);
     }
@@ -179,12 +170,13 @@ static void emit_dense_block(Code *c, const IrNet *net, const IrDense *d)
 
 /* Activations with a block primitive are one call; others (formula
  * activations) call their dual per element. */
-static void emit_act_block(Code *c, const IrNet *net, size_t i, size_t slot)
+static void emit_act_block(Code *c, const IrNet *net, size_t i)
 {
     const ActDef *def = net->ops[i].u.act.def;
+    size_t slot = net->ops[i].rec.at;
     const char *name = code_ident(c, def->name);
     char p[EMIT_PARAM_REF_MAX];
-    if (prim_uses_relu_qr(net, &net->ops[i])) {
+    if (prim_uses_relu_qr(&net->ops[i])) {
         code_line(c, "ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);", slot, slot + 1,
                   slot, slot + 1);
         return;
@@ -231,16 +223,13 @@ static void emit_tile(Code *c, const IrNet *net)
     code_line(c, "const double *v2 = vt + c0;");
     code_line(c, "(void)v2;");
     code_line(c, "ntkc_block_load(m, gram + i * ldg + c0, (double)dim, s, t);");
-    size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
         emit_op_comment(c, op);
-        if (op->kind == IR_DENSE) {
+        if (op->kind == IR_DENSE)
             emit_dense_block(c, net, &op->u.dense);
-        } else {
-            emit_act_block(c, net, i, slot);
-            slot += 1 + prim_uses_relu_qr(net, op);
-        }
+        else
+            emit_act_block(c, net, i);
     }
     code_line(c, "bad += ntkc_block_store(m, s, t, nngp ? nngp + i * ldo + c0 : 0,");
     code_line(c, "                        ntk ? ntk + i * ldo + c0 : 0);");
@@ -335,7 +324,6 @@ static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
             return NULL;
         }
     }
-    size_t nvar = count_acts(net);
     StrBuf sb;
     sb_init(&sb);
     Code c;
@@ -347,7 +335,7 @@ static char *emit_fc_c(const IrNet *net, const char *source_name, Diag *err)
     code_blank(&c);
     prim_emit_for_net(c.sb, net);
     code_enum_begin(&c, "doubles of one input's prep record: the variance before every activation");
-    code_enum_item(&c, "RECORD", nvar ? nvar : 1);
+    code_enum_item(&c, "RECORD", net->record ? net->record : 1);
     code_enum_end(&c);
     code_blank(&c);
     emit_prep(&c, net);

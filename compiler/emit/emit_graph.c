@@ -11,15 +11,6 @@
 #include "kernel_abi.h"
 #include "kernel_text.h"
 
-/* Activation slots: op i's slot is the number of activations before it. */
-static size_t act_slot(const IrNet *net, size_t i)
-{
-    size_t slot = 0;
-    for (size_t j = 0; j < i; j++)
-        slot += net->ops[j].kind == IR_ACT;
-    return slot;
-}
-
 static int is_elementwise(const IrOp *op) { return op->kind == IR_DENSE || op->kind == IR_ACT; }
 
 /* Ops [lo, hi) of a segment: the maximal elementwise run starting at lo. */
@@ -76,7 +67,7 @@ static void emit_dense_row(Code *c, const IrDense *d)
 
 static void emit_act_row(Code *c, const IrNet *net, size_t i)
 {
-    size_t slot = act_slot(net, i);
+    size_t slot = net->ops[i].rec.at;
     const ActDef *def = net->ops[i].u.act.def;
     char p[EMIT_PARAM_REF_MAX];
     if (prim_act_has_block(def)) {
@@ -124,7 +115,7 @@ static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
         if (op->kind == IR_DENSE) {
             emit_diag_dense(c, &op->u.dense);
         } else {
-            code_line(c, "var[%zu * n + u] = s;", act_slot(net, i));
+            code_line(c, "var[%zu * n + u] = s;", op->rec.at);
             emit_diag_act(c, net, i);
         }
     }
@@ -191,7 +182,6 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
             return NULL;
         }
     }
-    size_t nvar = act_slot(net, net->nops);
     StrBuf sb;
     sb_init(&sb);
     Code c;
@@ -209,7 +199,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
     code_text(&c, kernel_graph_entry);
     code_blank(&c);
     emit_plan(&c, net);
-    code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", nvar ? nvar : 1);
+    code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", net->record ? net->record : 1);
     code_blank(&c);
     int nseg = 0;
     for (size_t i = 0; i < net->nops;) {

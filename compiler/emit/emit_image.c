@@ -41,7 +41,6 @@ typedef struct Em {
     const ActDef *planes[MAX_ACTS]; /* activations with their ntkc_act_plane_NAME emitted */
     size_t nplanes;
     size_t nparams; /* parameter arrays emitted */
-    size_t prep;    /* doubles of the prep record so far */
     int used[MAX_SLOTS];
     int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
     size_t plane;   /* doubles per plane slot */
@@ -165,22 +164,20 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
             need_dual(e, op->u.act.def);
             const char *p = act_params(e, &op->u.act, name, sizeof name);
             code_line(&e->c, "if (fill) /* %s, line %d */", code_ident(&e->c, op->u.act.def->name), op->pos.line);
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
             code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) {");
             code_line(&e->c, "    double T_, Td_;");
             code_line(&e->c, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
-                 code_ident(&e->c, op->u.act.def->name), p, e->prep, e->prep * LANES);
+                 code_ident(&e->c, op->u.act.def->name), p, op->rec.at, op->rec.at * LANES);
             code_line(&e->c, "    s[l] = T_, t[l] *= Td_;");
             code_line(&e->c, "}");
-            e->prep++;
             break;
         }
         case IR_LAYER_NORM:
             code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
-            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", e->prep, e->prep * LANES,
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
+            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", op->rec.at, op->rec.at * LANES,
                  code_lit(op->u.ln.eps).s);
-            e->prep++;
             break;
         case IR_FANOUT:
             emit_vec_fanout(e, &op->u.fanout);
@@ -281,10 +278,10 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 
 /* Before an activation or layer_norm: the prep run stores the same-pixel
  * plane (ReLU: its √ and 1/√, ntkc_fill_relu). */
-static void emit_fill(Em *e, int S, const char *fill_fn)
+static void emit_fill(Em *e, const IrOp *op, int S, const char *fill_fn)
 {
     code_line(&e->c, "if (fill && pi == 0)");
-    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, e->prep, e->h * e->w);
+    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, op->rec.at, op->rec.n);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
@@ -292,13 +289,13 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
     char g[256], name[32];
     geom(e, g, sizeof g);
     const ActDef *def = op->u.act.def;
-    if (def->sqrt_records) {
-        emit_fill(e, S, "ntkc_fill_relu");
-        code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
-             e->prep * LANES, op->pos.line);
-        e->prep += e->h * e->w; /* √v, then 1/√v below */
+    size_t at = op->rec.at;
+    if (op->rec.sqrt) { /* √v, then 1/√v */
+        emit_fill(e, op, S, "ntkc_fill_relu");
+        code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, at,
+             at * LANES, op->pos.line);
     } else {
-        emit_fill(e, S, "ntkc_fill");
+        emit_fill(e, op, S, "ntkc_fill");
         const char *p = act_params(e, &op->u.act, name, sizeof name);
         /* a built-in's own plane function (a library copy for libtcc), else the generic one */
         int own = prim_act_has_block(def);
@@ -307,10 +304,9 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
         else
             need_dual(e, def);
         code_line(&e->c, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p, S, T, g, e->prep,
-             e->prep * LANES, op->pos.line);
+             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p, S, T, g, at,
+             at * LANES, op->pos.line);
     }
-    e->prep += e->h * e->w;
 }
 
 /* Each branch works on a copy of the input, except the last, which takes
@@ -368,10 +364,9 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_act(e, op, *S, *T);
             break;
         case IR_LAYER_NORM:
-            emit_fill(e, *S, "ntkc_fill");
+            emit_fill(e, op, *S, "ntkc_fill");
             code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
-                 *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
-            e->prep += e->h * e->w;
+                 *S, *T, geom(e, g, sizeof g), op->rec.at, op->rec.at * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             break;
         case IR_FANOUT:
             emit_plane_fanout(e, &op->u.fanout, S, T);
@@ -653,7 +648,7 @@ static int emit_layout(Code *c, const Em *e, size_t ws)
     /* the records, then K(x, x), NNGP and NTK: the prep run computes the
      * whole entry (x, x) anyway, in the same operations as any other pair,
      * so duplicated inputs still get bit-identical entries */
-    size_t ps = e->prep + 2, lane_rec = ps * LANES;
+    size_t ps = e->net->record + 2, lane_rec = ps * LANES;
     int bad = 0;
     code_enum_begin(c, "the layout of records and workspaces, in doubles");
     bad |= code_enum_item(c, "RECORD", ps);       /* one input's prep record */

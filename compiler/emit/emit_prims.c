@@ -58,9 +58,9 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
     sb_puts(sb, "\n");
 }
 
-int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
+int prim_uses_relu_qr(const IrOp *op)
 {
-    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def->sqrt_records;
+    return op->kind == IR_ACT && op->rec.sqrt && !op->out.spatial;
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -141,7 +141,7 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
-        else if (prim_uses_relu_qr(net, &net->ops[i]))
+        else if (prim_uses_relu_qr(&net->ops[i]))
             used[PRIM_RELU_QR] = 1;
 }
 
@@ -150,7 +150,7 @@ static int first_use_with_block(const IrNet *net, size_t i)
 {
     if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
         return 0;
-    if (prim_uses_relu_qr(net, &net->ops[i])) /* ntkc_block_relu_qr instead */
+    if (prim_uses_relu_qr(&net->ops[i])) /* ntkc_block_relu_qr instead */
         return 0;
     for (size_t j = 0; j < i; j++)
         if (net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == net->ops[i].u.act.def)

@@ -12,6 +12,7 @@
 #include "act_formula.h"
 #include "editdist.h"
 #include "ir_print.h"
+#include "ir_record.h"
 
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
 typedef struct LayerRule {
@@ -669,6 +670,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     ir->input = L.input;
     ir->ops = L.ops;
     ir->nops = L.nops;
+    ir_record_layout(ir);
     return ir;
 }
 

@@ -168,31 +168,19 @@ static void emit_dense_block(Code *c, const IrNet *net, const IrDense *d)
                   d->has_bias ? "1.0" : "0.0");
 }
 
-/* Activations with a block primitive are one call; others (formula
- * activations) call their dual per element. */
+/* An activation is one call: ReLU's from √v records, or the activation's
+ * block function (emit_prims.c: the one loop applying a dual to a block). */
 static void emit_act_block(Code *c, const IrNet *net, size_t i)
 {
     const ActDef *def = net->ops[i].u.act.def;
     size_t slot = net->ops[i].rec.at;
-    const char *name = code_ident(c, def->name);
     char p[EMIT_PARAM_REF_MAX];
-    if (prim_uses_relu_qr(&net->ops[i])) {
+    if (prim_uses_relu_qr(&net->ops[i]))
         code_line(c, "ntkc_block_relu_qr(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);", slot, slot + 1,
                   slot, slot + 1);
-        return;
-    }
-    if (prim_act_has_block(def)) {
-        code_line(c, "ntkc_block_act_%s(%s, m, v1[%zu], v2 + %zu * cols, s, t);", name, emit_param_ref(net, i, p), slot,
-                  slot);
-        return;
-    }
-    code_open(c, "for (size_t j = 0; j < m; j++) {");
-    code_line(c, "double T, Td;");
-    code_line(c, "ntkc_dual_%s(%s, v1[%zu], s[j], v2[%zu * cols + j], &T, &Td);", name, emit_param_ref(net, i, p), slot,
-              slot);
-    code_line(c, "s[j] = T;");
-    code_line(c, "t[j] *= Td;");
-    code_close(c, "");
+    else
+        code_line(c, "ntkc_block_act_%s(%s, m, v1[%zu], v2 + %zu * cols, s, t);", code_ident(c, def->name),
+                  emit_param_ref(net, i, p), slot, slot);
 }
 
 static void emit_tile(Code *c, const IrNet *net)

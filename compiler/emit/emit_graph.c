@@ -3,7 +3,7 @@
  * (dense, activation) between them. Within a segment every layer is one call
  * of the vector tile's block primitives (emit_prims.h) on one row of node
  * pairs, layers outside the column loop: vectorised code under both back
- * ends. Activations without a primitive (formulas) loop over their dual. */
+ * ends; formula activations have a block function of their own in the file. */
 #include <stdlib.h>
 
 #include "emit_internal.h"
@@ -65,25 +65,13 @@ static void emit_dense_row(Code *c, const IrDense *d)
               code_lit(d->b_std * d->b_std).s);
 }
 
+/* The activation's block function on one row (emit_prims.c). */
 static void emit_act_row(Code *c, const IrNet *net, size_t i)
 {
     size_t slot = net->ops[i].rec.at;
-    const ActDef *def = net->ops[i].u.act.def;
     char p[EMIT_PARAM_REF_MAX];
-    if (prim_act_has_block(def)) {
-        code_line(c, "ntkc_block_act_%s(%s, n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);",
-                  code_ident(c, def->name), emit_param_ref(net, i, p), slot, slot);
-        return;
-    }
-    code_open(c, "{");
-    code_line(c, "const double v1 = var1[%zu * n1 + i], *v2 = var2 + %zu * n2;", slot, slot);
-    code_open(c, "for (size_t j = 0; j < n2; j++) {");
-    code_line(c, "double T, Td;");
-    code_line(c, "ntkc_dual_%s(%s, v1, si[j], v2[j], &T, &Td);", code_ident(c, def->name), emit_param_ref(net, i, p));
-    code_line(c, "si[j] = T;");
-    code_line(c, "ti[j] *= Td;");
-    code_close(c, "");
-    code_close(c, "");
+    code_line(c, "ntkc_block_act_%s(%s, n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);",
+              code_ident(c, net->ops[i].u.act.def->name), emit_param_ref(net, i, p), slot, slot);
 }
 
 /* Segment k = ops [lo, hi): the node-pair version and the diagonal version. */

@@ -122,6 +122,11 @@ static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
 /* ---- the vector part: scalars s, t ----------------------------------------- */
 
 static void emit_vec_ops(Em *e, const IrOp *ops, size_t n);
+static void emit_dense_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom);
+static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom);
+
+/* A vector's lanes s, t are a 1×1 plane: its layers call the plane functions. */
+static const char vec_geom[] = "1, 1, 0, 0, 0, 0";
 
 static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
@@ -150,29 +155,15 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        char name[32];
         switch (op->kind) {
-        case IR_DENSE: {
-            double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
-            code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
-            code_line(&e->c, "    t[l] = %s * t[l] + s[l];", code_lit(w2).s);
-            code_line(&e->c, "}");
+        case IR_DENSE:
+            emit_dense_call(e, op, "s", "t", vec_geom);
             break;
-        }
-        case IR_ACT: {
-            need_dual(e, op->u.act.def);
-            const char *p = act_params(e, &op->u.act, name, sizeof name);
-            code_line(&e->c, "if (fill) /* %s, line %d */", code_ident(&e->c, op->u.act.def->name), op->pos.line);
+        case IR_ACT:
+            code_line(&e->c, "if (fill)");
             code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
-            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) {");
-            code_line(&e->c, "    double T_, Td_;");
-            code_line(&e->c, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
-                 code_ident(&e->c, op->u.act.def->name), p, op->rec.at, op->rec.at * LANES);
-            code_line(&e->c, "    s[l] = T_, t[l] *= Td_;");
-            code_line(&e->c, "}");
+            emit_act_call(e, op, "s", "t", vec_geom);
             break;
-        }
         case IR_LAYER_NORM:
             code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
             code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
@@ -284,29 +275,46 @@ static void emit_fill(Em *e, const IrOp *op, int S, const char *fill_fn)
     code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, op->rec.at, op->rec.n);
 }
 
-static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
+/* dense on every pixel pair of a plane, or on a vector's lanes (geom: "H, W,
+ * a, b, ch, cw"): ntkc_dense_plane holds the recursion. */
+static void emit_dense_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom)
 {
-    char g[256], name[32];
-    geom(e, g, sizeof g);
+    code_line(&e->c, "ntkc_dense_plane(%s, %s, %s, %s, %s); /* dense, line %d */", S, T, geom,
+              code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
+              op->pos.line);
+}
+
+/* An activation on a plane or a vector's lanes, reading its record
+ * (IrOp.rec): ReLU from √v records, a built-in's own plane function (a
+ * library copy for libtcc), else the generic one with the dual. */
+static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom)
+{
     const ActDef *def = op->u.act.def;
     size_t at = op->rec.at;
-    if (op->rec.sqrt) { /* √v, then 1/√v */
-        emit_fill(e, op, S, "ntkc_fill_relu");
-        code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, at,
-             at * LANES, op->pos.line);
-    } else {
-        emit_fill(e, op, S, "ntkc_fill");
-        const char *p = act_params(e, &op->u.act, name, sizeof name);
-        /* a built-in's own plane function (a library copy for libtcc), else the generic one */
-        int own = prim_act_has_block(def);
-        if (own)
-            need_act_plane(e, def);
-        else
-            need_dual(e, def);
-        code_line(&e->c, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p, S, T, g, at,
-             at * LANES, op->pos.line);
+    char name[32];
+    if (op->rec.sqrt) {
+        code_line(&e->c, "ntkc_relu_plane(%s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, geom, at,
+                  at * LANES, op->pos.line);
+        return;
     }
+    const char *p = act_params(e, &op->u.act, name, sizeof name);
+    int own = prim_act_has_block(def);
+    if (own)
+        need_act_plane(e, def);
+    else
+        need_dual(e, def);
+    code_line(&e->c, "%s%s%s%s, %s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* %s, line %d */",
+              own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p,
+              S, T, geom, at, at * LANES, code_ident(&e->c, def->name), op->pos.line);
+}
+
+static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
+{
+    char g[256], s[16], t[16];
+    emit_fill(e, op, S, op->rec.sqrt ? "ntkc_fill_relu" : "ntkc_fill");
+    snprintf(s, sizeof s, "pl[%d]", S);
+    snprintf(t, sizeof t, "pl[%d]", T);
+    emit_act_call(e, op, s, t, geom(e, g, sizeof g));
 }
 
 /* Each branch works on a copy of the input, except the last, which takes
@@ -356,10 +364,13 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_CONV:
             emit_plane_conv(e, op, S, T);
             break;
-        case IR_DENSE:
-            code_line(&e->c, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
-                 code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
+        case IR_DENSE: {
+            char s[16], t[16];
+            snprintf(s, sizeof s, "pl[%d]", *S);
+            snprintf(t, sizeof t, "pl[%d]", *T);
+            emit_dense_call(e, op, s, t, geom(e, g, sizeof g));
             break;
+        }
         case IR_ACT:
             emit_plane_act(e, op, *S, *T);
             break;

@@ -145,10 +145,12 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
             used[PRIM_RELU_QR] = 1;
 }
 
-/* Activations with a block primitive, each once, in order of first use. */
-static int first_use_with_block(const IrNet *net, size_t i)
+/* Activations whose block function the tile calls, each once, in order of
+ * first use: built-ins (host copy: host = 1) or formula activations, whose
+ * block function only the net's file has (host = 0). */
+static int first_use_with_block(const IrNet *net, size_t i, int host)
 {
-    if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
+    if (net->ops[i].kind != IR_ACT || prim_act_has_block(net->ops[i].u.act.def) != host)
         return 0;
     if (prim_uses_relu_qr(&net->ops[i])) /* ntkc_block_relu_qr instead */
         return 0;
@@ -169,18 +171,22 @@ void prim_emit_for_net(StrBuf *sb, const IrNet *net)
         if (used[k])
             generic_definition(sb, "static ", (PrimKind)k);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i))
+        if (first_use_with_block(net, i, 1))
             act_definition(sb, "static ", net->ops[i].u.act.def);
     sb_puts(sb, "#else\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         if (used[k])
             sb_printf(sb, "%.*s;\n", decl_len((PrimKind)k), generic[k]);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i)) {
+        if (first_use_with_block(net, i, 1)) {
             act_decl(sb, "", net->ops[i].u.act.def);
             sb_puts(sb, ";\n");
         }
-    sb_puts(sb, "#endif\n\n");
+    sb_puts(sb, "#endif\n");
+    for (size_t i = 0; i < net->nops; i++)
+        if (first_use_with_block(net, i, 0))
+            act_definition(sb, "static ", net->ops[i].u.act.def);
+    sb_puts(sb, "\n");
 }
 
 char *prim_emit_host_source(void)

@@ -28,9 +28,10 @@
 #include "ir.h"
 #include "strbuf.h"
 
-/* 1 when the activation has a block primitive: every entry of the built-in
- * table does (the host file is generated from that table); formula
- * activations do not and keep a per-element loop in the tile function. */
+/* 1 when the activation's block function has a host copy: every entry of
+ * the built-in table does (the host file is generated from that table);
+ * formula activations get theirs in the net's file only (prim_emit_for_net),
+ * so every tile calls ntkc_block_act_NAME whatever the activation. */
 int prim_act_has_block(const ActDef *def);
 
 /* 1 for an activation on vectors whose record holds √v and 1/√v (IrOp.rec,

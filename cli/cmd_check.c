@@ -57,7 +57,8 @@ static int matrix_kernels(ntkc_net *net, const char *path, const char *const pad
     if (rc == 0)
         rc = ntkc_kernel(net, *n, x.data, 0, NULL, d, *k, *k + *n * *n, NULL, err);
     if (rc == 0)
-        rc = ntkc_finite_kernels(net, *n, x.data, d, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
+        rc = ntkc_finite_kernels(net, &(ntkc_finite_input){.n = *n, .x = x.data, .dim = d}, fo, *k + 2 * *n * *n,
+                                 *k + 3 * *n * *n, err);
     npy_free(&x);
     return rc;
 }
@@ -77,7 +78,8 @@ static int graph_kernels(ntkc_net *net, const char *path, const char *const pad[
     if (rc == 0)
         rc = ntkc_kernel_graphs(net, g, NULL, *k, *k + *n * *n, NULL, err);
     if (rc == 0)
-        rc = ntkc_finite_kernels_graphs(net, g, fo, *k + 2 * *n * *n, *k + 3 * *n * *n, err);
+        rc = ntkc_finite_kernels(net, &(ntkc_finite_input){.n = *n, .graphs = g}, fo, *k + 2 * *n * *n,
+                                 *k + 3 * *n * *n, err);
     ntkc_graphs_free(g);
     return rc;
 }

@@ -390,6 +390,30 @@ void ntkc_block_act_leaky_relu(const double *p, size_t m, double v1,
     const double *restrict v2,
     double *restrict s, double *restrict t);
 #endif
+static void ntkc_block_act_swish(const double *p, size_t m, double v1,
+    const double *restrict v2,
+    double *restrict s, double *restrict t)
+{
+    for (size_t j = 0; j < m; j++) {
+        double T, Td;
+        ntkc_dual_swish(p, v1, s[j], v2[j], &T, &Td);
+        s[j] = T;
+        t[j] *= Td;
+    }
+}
+
+static void ntkc_block_act_mish(const double *p, size_t m, double v1,
+    const double *restrict v2,
+    double *restrict s, double *restrict t)
+{
+    for (size_t j = 0; j < m; j++) {
+        double T, Td;
+        ntkc_dual_mish(p, v1, s[j], v2[j], &T, &Td);
+        s[j] = T;
+        t[j] *= Td;
+    }
+}
+
 
 /* doubles of one input's prep record: the variance before every activation */
 enum {
@@ -479,21 +503,11 @@ size_t ntkcnet_activations_tile(size_t rows, size_t cols,
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 12 */
             ntkc_block_dense_ntk(m, 1.9599999999999997, 0.010000000000000002, s, t);
             /* swish at line 13 */
-            for (size_t j = 0; j < m; j++) {
-                double T, Td;
-                ntkc_dual_swish((const double *)0, v1[0], s[j], v2[0 * cols + j], &T, &Td);
-                s[j] = T;
-                t[j] *= Td;
-            }
+            ntkc_block_act_swish((const double *)0, m, v1[0], v2 + 0 * cols, s, t);
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 14 */
             ntkc_block_dense_ntk(m, 1.9599999999999997, 0.010000000000000002, s, t);
             /* mish at line 15 */
-            for (size_t j = 0; j < m; j++) {
-                double T, Td;
-                ntkc_dual_mish((const double *)0, v1[1], s[j], v2[1 * cols + j], &T, &Td);
-                s[j] = T;
-                t[j] *= Td;
-            }
+            ntkc_block_act_mish((const double *)0, m, v1[1], v2 + 1 * cols, s, t);
             /* dense(w_std=1.3999999999999999, b_std=0.10000000000000001) at line 16 */
             ntkc_block_dense_ntk(m, 1.9599999999999997, 0.010000000000000002, s, t);
             /* gelu at line 17 */

@@ -456,6 +456,17 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
 }
 
 /* dense on images (per pixel): Σ ← w2·Σ + b2, Θ ← w2·Θ + Σ. */
+NTKC_FN void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2,
+                                    double b2)
+{
+    int n = ntkc_area(H, W, a, b, ch, cw) * NTKC_LANES;
+    for (int e = 0; e < n; e++) {
+        double s = w2 * S[e] + b2;
+        S[e] = s;
+        T[e] = w2 * T[e] + s;
+    }
+}
+
 /* dense(trainable=false) on images: Σ ← w2·Σ + b2, Θ ← w2·Θ (no gradient of its own). */
 /* The two cases in loops of their own, as ntkc_relu_row: each is a plain
  * loop the compiler vectorises once f is inlined. */
@@ -563,6 +574,7 @@ void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, double scale, double addc, const double *add);
+void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_sum(const double *S, int n, double *acc);
 int ntkc_offset(int k, int cyc);
@@ -641,10 +653,7 @@ static void ntkcnet_digits_cntk_entry(const double *const *x1, const double *con
     }
     for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 13 */
         s[l] = as[l] * 0.000244140625, t[l] = at[l] * 0.000244140625;
-    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 14 */
-        s[l] = 1.0 * s[l] + 0.0;
-        t[l] = 1.0 * t[l] + s[l];
-    }
+    ntkc_dense_plane(s, t, 1, 1, 0, 0, 0, 0, 1.0, 0.0); /* dense, line 14 */
     ntkc_copy(out, s, NTKC_LANES);
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }

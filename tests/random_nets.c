@@ -471,7 +471,7 @@ static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomC
     double sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N];
     for (size_t s = 0; s < o->samples; s++) {
         FiniteNetOptions fo = {.width = width, .samples = 1, .seed = seed * 7919 + s};
-        int rc = family_finite_kernels(ir, &(NetData){.n = N, .x = x, .dim = d}, &fo, k, k + N * N, err);
+        int rc = family_finite_kernels(ir, &(ntkc_finite_input){.n = N, .x = x, .dim = d}, &fo, k, k + N * N, err);
         if (rc)
             return rc;
         for (size_t e = 0; e < 2 * N * N; e++)

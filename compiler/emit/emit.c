@@ -78,14 +78,6 @@ void emit_param_arrays(Code *c, const IrNet *net)
     }
 }
 
-static size_t count_acts(const IrNet *net)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < net->nops; i++)
-        n += net->ops[i].kind == IR_ACT ? 1 + prim_uses_relu_qr(net, &net->ops[i]) : 0;
-    return n;
-}
-
 const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_MAX])
 {
     if (net->ops[i].u.act.def->nparams == 0)
@@ -147,9 +139,9 @@ static void emit_prep(Code *c, const IrNet *net)
     code_line(c, "for (size_t k = 0; k < dim; k++)");
     code_line(c, "    s += xi[k] * xi[k];");
     code_line(c, "s /= (double)dim;");
-    size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
+        size_t slot = op->rec.at;
         emit_op_comment(c, op);
         if (op->kind == IR_DENSE) {
             emit_diag_dense(c, &op->u.dense);
@@ -159,12 +151,11 @@ static void emit_prep(Code *c, const IrNet *net)
             code_line(c, "s *= %s;", code_lit(1.0 / op->u.dropout.keep).s);
             continue;
         }
-        if (prim_uses_relu_qr(net, op)) {
+        if (op->rec.sqrt) {
             code_line(c, "v[%zu] = s > 0.0 ? sqrt(s) : 0.0;", slot);
             code_line(c, "v[%zu] = s > 0.0 ? 1.0 / v[%zu] : 0.0;", slot + 1, slot);
-            slot += 2;
         } else {
-            code_line(c, "v[%zu] = s;", slot++);
+            code_line(c, "v[%zu] = s;", slot);
         }
         emit_diag_act(c, net, i);
     }
@@ -204,34 +195,31 @@ static void emit_dropout_block(Code *c, const IrDropout *d)
     code_close(c, "");
 }
 
-/* Activations with a block primitive are one call; others (formula
- * activations) call their dual per element. */
-static void emit_act_block(Code *c, const IrNet *net, size_t i, size_t slot)
+/* An activation is one call: ReLU's from √v records, or the activation's
+ * block function (emit_prims.c: the one loop applying a dual to a block). */
+static void emit_act_block(Code *c, const IrNet *net, size_t i)
 {
     const ActDef *def = net->ops[i].u.act.def;
-    const char *name = code_ident(c, def->name);
+    size_t slot = net->ops[i].rec.at;
     char p[EMIT_PARAM_REF_MAX];
-    if (prim_uses_relu_qr(net, &net->ops[i])) {
+    const char *name = code_ident(c, def->name);
+    if (prim_uses_relu_qr(&net->ops[i])) {
         code_line(c, "ntkc_block_relu_qr%s(m, v1[%zu], v1[%zu], v2 + %zu * cols, v2 + %zu * cols, s, t);",
                   code_prim_suffix(c), slot, slot + 1, slot, slot + 1);
         return;
     }
-    /* float32 has ReLU's primitive only: the others' duals run in float64
-     * per pair (rounded to float once per layer) */
-    if (prim_act_has_block(def) && !c->single) {
+    if (!c->single) {
         code_line(c, "ntkc_block_act_%s(%s, m, v1[%zu], v2 + %zu * cols, s, t);", name, emit_param_ref(net, i, p), slot,
                   slot);
         return;
     }
+    /* float32 has ReLU's primitive only: the others' duals run in float64
+     * per pair (rounded to float once per layer) */
     code_open(c, "for (size_t j = 0; j < m; j++) {");
     code_line(c, "double T, Td;");
-    if (c->single)
-        code_line(c, "ntkc_dual_%s(%s, v1[%zu], ntkc_snap_f(s[j], v1[%zu], v2[%zu * cols + j]), v2[%zu * cols + j], "
-                     "&T, &Td);",
-                  name, emit_param_ref(net, i, p), slot, slot, slot, slot);
-    else
-        code_line(c, "ntkc_dual_%s(%s, v1[%zu], s[j], v2[%zu * cols + j], &T, &Td);", name, emit_param_ref(net, i, p),
-                  slot, slot);
+    code_line(c, "ntkc_dual_%s(%s, v1[%zu], ntkc_snap_f(s[j], v1[%zu], v2[%zu * cols + j]), v2[%zu * cols + j], "
+                 "&T, &Td);",
+              name, emit_param_ref(net, i, p), slot, slot, slot, slot);
     code_line(c, "s[j] = T;");
     code_line(c, "t[j] *= Td;");
     code_close(c, "");
@@ -265,18 +253,15 @@ static void emit_tile(Code *c, const IrNet *net)
     code_line(c, "const @ *v2 = vt + c0;");
     code_line(c, "(void)v2;");
     code_line(c, "ntkc_block_load%s(m, gram + i * ldg + c0, (@)dim, s, t);", code_prim_suffix(c));
-    size_t slot = 0;
     for (size_t i = 0; i < net->nops; i++) {
         const IrOp *op = &net->ops[i];
         emit_op_comment(c, op);
-        if (op->kind == IR_DENSE) {
+        if (op->kind == IR_DENSE)
             emit_dense_block(c, net, &op->u.dense);
-        } else if (op->kind == IR_DROPOUT) {
+        else if (op->kind == IR_DROPOUT)
             emit_dropout_block(c, &op->u.dropout);
-        } else {
-            emit_act_block(c, net, i, slot);
-            slot += 1 + prim_uses_relu_qr(net, op);
-        }
+        else
+            emit_act_block(c, net, i);
     }
     code_line(c, "bad += ntkc_block_store%s(m, s, t, nngp ? nngp + i * ldo + c0 : 0,", code_prim_suffix(c));
     code_line(c, "                        ntk ? ntk + i * ldo + c0 : 0);");
@@ -372,7 +357,6 @@ static char *emit_fc_c_prec(const IrNet *net, const char *source_name, int singl
             return NULL;
         }
     }
-    size_t nvar = count_acts(net);
     StrBuf sb;
     sb_init(&sb);
     Code c;
@@ -384,8 +368,9 @@ static char *emit_fc_c_prec(const IrNet *net, const char *source_name, int singl
     emit_param_arrays(&c, net);
     code_blank(&c);
     prim_emit_for_net(c.sb, net, single);
-    code_enum_begin(&c, single ? "floats of one input's prep record: the variance before every activation" : "doubles of one input's prep record: the variance before every activation");
-    code_enum_item(&c, "RECORD", nvar ? nvar : 1);
+    code_enum_begin(&c, single ? "floats of one input's prep record: the variance before every activation"
+                               : "doubles of one input's prep record: the variance before every activation");
+    code_enum_item(&c, "RECORD", net->record ? net->record : 1);
     code_enum_end(&c);
     code_blank(&c);
     emit_prep(&c, net);

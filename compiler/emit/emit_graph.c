@@ -3,22 +3,13 @@
  * (dense, activation) between them. Within a segment every layer is one call
  * of the vector tile's block primitives (emit_prims.h) on one row of node
  * pairs, layers outside the column loop: vectorised code under both back
- * ends. Activations without a primitive (formulas) loop over their dual. */
+ * ends; formula activations have a block function of their own in the file. */
 #include <stdlib.h>
 
 #include "emit_internal.h"
 #include "emit_prims.h"
 #include "kernel_abi.h"
 #include "kernel_text.h"
-
-/* Activation slots: op i's slot is the number of activations before it. */
-static size_t act_slot(const IrNet *net, size_t i)
-{
-    size_t slot = 0;
-    for (size_t j = 0; j < i; j++)
-        slot += net->ops[j].kind == IR_ACT;
-    return slot;
-}
 
 static int is_elementwise(const IrOp *op) { return op->kind == IR_DENSE || op->kind == IR_ACT; }
 
@@ -78,25 +69,13 @@ static void emit_dense_row(Code *c, const IrDense *d)
                   code_lit(d->b_std * d->b_std).s);
 }
 
+/* The activation's block function on one row (emit_prims.c). */
 static void emit_act_row(Code *c, const IrNet *net, size_t i)
 {
-    size_t slot = act_slot(net, i);
-    const ActDef *def = net->ops[i].u.act.def;
+    size_t slot = net->ops[i].rec.at;
     char p[EMIT_PARAM_REF_MAX];
-    if (prim_act_has_block(def)) {
-        code_line(c, "ntkc_block_act_%s(%s, n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);",
-                  code_ident(c, def->name), emit_param_ref(net, i, p), slot, slot);
-        return;
-    }
-    code_open(c, "{");
-    code_line(c, "const double v1 = var1[%zu * n1 + i], *v2 = var2 + %zu * n2;", slot, slot);
-    code_open(c, "for (size_t j = 0; j < n2; j++) {");
-    code_line(c, "double T, Td;");
-    code_line(c, "ntkc_dual_%s(%s, v1, si[j], v2[j], &T, &Td);", code_ident(c, def->name), emit_param_ref(net, i, p));
-    code_line(c, "si[j] = T;");
-    code_line(c, "ti[j] *= Td;");
-    code_close(c, "");
-    code_close(c, "");
+    code_line(c, "ntkc_block_act_%s(%s, n2, var1[%zu * n1 + i], var2 + %zu * n2, si, ti);",
+              code_ident(c, net->ops[i].u.act.def->name), emit_param_ref(net, i, p), slot, slot);
 }
 
 /* Segment k = ops [lo, hi): the node-pair version and the diagonal version. */
@@ -128,7 +107,7 @@ static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
         if (op->kind == IR_DENSE) {
             emit_diag_dense(c, &op->u.dense);
         } else {
-            code_line(c, "var[%zu * n + u] = s;", act_slot(net, i));
+            code_line(c, "var[%zu * n + u] = s;", op->rec.at);
             emit_diag_act(c, net, i);
         }
     }
@@ -195,7 +174,6 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
             return NULL;
         }
     }
-    size_t nvar = act_slot(net, net->nops);
     StrBuf sb;
     sb_init(&sb);
     Code c;
@@ -213,7 +191,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
     code_text(&c, kernel_graph_entry);
     code_blank(&c);
     emit_plan(&c, net);
-    code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", nvar ? nvar : 1);
+    code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", net->record ? net->record : 1);
     code_blank(&c);
     int nseg = 0;
     for (size_t i = 0; i < net->nops;) {

@@ -42,7 +42,6 @@ typedef struct Em {
     const ActDef *planes[MAX_ACTS]; /* activations with their ntkc_act_plane_NAME emitted */
     size_t nplanes;
     size_t nparams; /* parameter arrays emitted */
-    size_t prep;    /* doubles of the prep record so far */
     int used[MAX_SLOTS];
     int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
     size_t plane;   /* doubles per plane slot */
@@ -124,6 +123,11 @@ static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
 /* ---- the vector part: scalars s, t ----------------------------------------- */
 
 static void emit_vec_ops(Em *e, const IrOp *ops, size_t n);
+static void emit_dense_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom);
+static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom);
+
+/* A vector's lanes s, t are a 1×1 plane: its layers call the plane functions. */
+static const char vec_geom[] = "1, 1, 0, 0, 0, 0";
 
 static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
@@ -152,37 +156,20 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        char name[32];
         switch (op->kind) {
-        case IR_DENSE: {
-            double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
-            code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
-            code_line(&e->c, op->u.dense.frozen ? "    t[l] = %s * t[l]; /* trainable=false */" : "    t[l] = %s * t[l] + s[l];",
-                      code_lit(w2).s);
-            code_line(&e->c, "}");
+        case IR_DENSE:
+            emit_dense_call(e, op, "s", "t", vec_geom);
             break;
-        }
-        case IR_ACT: {
-            need_dual(e, op->u.act.def);
-            const char *p = act_params(e, &op->u.act, name, sizeof name);
-            code_line(&e->c, "if (fill) /* %s, line %d */", code_ident(&e->c, op->u.act.def->name), op->pos.line);
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
-            code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) {");
-            code_line(&e->c, "    double T_, Td_;");
-            code_line(&e->c, "    ntkc_dual_%s(%s, NTKC_R1(v1 + %zu * v1s, bc, 0, l), s[l], v2[%zu + l], &T_, &Td_);",
-                 code_ident(&e->c, op->u.act.def->name), p, e->prep, e->prep * LANES);
-            code_line(&e->c, "    s[l] = T_, t[l] *= Td_;");
-            code_line(&e->c, "}");
-            e->prep++;
+        case IR_ACT:
+            code_line(&e->c, "if (fill)");
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
+            emit_act_call(e, op, "s", "t", vec_geom);
             break;
-        }
         case IR_LAYER_NORM:
             code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", e->prep);
-            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", e->prep, e->prep * LANES,
+            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
+            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", op->rec.at, op->rec.at * LANES,
                  code_lit(op->u.ln.eps).s);
-            e->prep++;
             break;
         case IR_FANOUT:
             emit_vec_fanout(e, &op->u.fanout);
@@ -286,36 +273,53 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 
 /* Before an activation or layer_norm: the prep run stores the same-pixel
  * plane (ReLU: its √ and 1/√, ntkc_fill_relu). */
-static void emit_fill(Em *e, int S, const char *fill_fn)
+static void emit_fill(Em *e, const IrOp *op, int S, const char *fill_fn)
 {
     code_line(&e->c, "if (fill && pi == 0)");
-    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, e->prep, e->h * e->w);
+    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, op->rec.at, op->rec.n);
+}
+
+/* dense on every pixel pair of a plane, or on a vector's lanes (geom: "H, W,
+ * a, b, ch, cw"): ntkc_dense_plane holds the recursion. */
+static void emit_dense_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom)
+{
+    code_line(&e->c, "%s(%s, %s, %s, %s, %s); /* dense, line %d */",
+              op->u.dense.frozen ? "ntkc_dense_frozen_plane" : "ntkc_dense_plane", S, T, geom,
+              code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
+              op->pos.line);
+}
+
+/* An activation on a plane or a vector's lanes, reading its record
+ * (IrOp.rec): ReLU from √v records, a built-in's own plane function (a
+ * library copy for libtcc), else the generic one with the dual. */
+static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom)
+{
+    const ActDef *def = op->u.act.def;
+    size_t at = op->rec.at;
+    char name[32];
+    if (op->rec.sqrt) {
+        code_line(&e->c, "ntkc_relu_plane(%s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, geom, at,
+                  at * LANES, op->pos.line);
+        return;
+    }
+    const char *p = act_params(e, &op->u.act, name, sizeof name);
+    int own = prim_act_has_block(def);
+    if (own)
+        need_act_plane(e, def);
+    else
+        need_dual(e, def);
+    code_line(&e->c, "%s%s%s%s, %s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* %s, line %d */",
+              own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p,
+              S, T, geom, at, at * LANES, code_ident(&e->c, def->name), op->pos.line);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 {
-    char g[256], name[32];
-    geom(e, g, sizeof g);
-    const ActDef *def = op->u.act.def;
-    if (def->sqrt_records) {
-        emit_fill(e, S, "ntkc_fill_relu");
-        code_line(&e->c, "ntkc_relu_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, g, e->prep,
-             e->prep * LANES, op->pos.line);
-        e->prep += e->h * e->w; /* √v, then 1/√v below */
-    } else {
-        emit_fill(e, S, "ntkc_fill");
-        const char *p = act_params(e, &op->u.act, name, sizeof name);
-        /* a built-in's own plane function (a library copy for libtcc), else the generic one */
-        int own = prim_act_has_block(def);
-        if (own)
-            need_act_plane(e, def);
-        else
-            need_dual(e, def);
-        code_line(&e->c, "%s%s%s%s, pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */",
-             own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p, S, T, g, e->prep,
-             e->prep * LANES, op->pos.line);
-    }
-    e->prep += e->h * e->w;
+    char g[256], s[16], t[16];
+    emit_fill(e, op, S, op->rec.sqrt ? "ntkc_fill_relu" : "ntkc_fill");
+    snprintf(s, sizeof s, "pl[%d]", S);
+    snprintf(t, sizeof t, "pl[%d]", T);
+    emit_act_call(e, op, s, t, geom(e, g, sizeof g));
 }
 
 /* Each branch works on a copy of the input, except the last, which takes
@@ -365,19 +369,20 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_CONV:
             emit_plane_conv(e, op, S, T);
             break;
-        case IR_DENSE:
-            code_line(&e->c, "%s(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
-                 op->u.dense.frozen ? "ntkc_dense_frozen_plane" : "ntkc_dense_plane", *S, *T, geom(e, g, sizeof g),
-                 code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
+        case IR_DENSE: {
+            char s[16], t[16];
+            snprintf(s, sizeof s, "pl[%d]", *S);
+            snprintf(t, sizeof t, "pl[%d]", *T);
+            emit_dense_call(e, op, s, t, geom(e, g, sizeof g));
             break;
+        }
         case IR_ACT:
             emit_plane_act(e, op, *S, *T);
             break;
         case IR_LAYER_NORM:
-            emit_fill(e, *S, "ntkc_fill");
+            emit_fill(e, op, *S, "ntkc_fill");
             code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
-                 *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
-            e->prep += e->h * e->w;
+                 *S, *T, geom(e, g, sizeof g), op->rec.at, op->rec.at * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             break;
         case IR_FANOUT:
             emit_plane_fanout(e, &op->u.fanout, S, T);
@@ -663,7 +668,7 @@ static int emit_layout(Code *c, const Em *e, size_t ws)
     /* the records, then K(x, x), NNGP and NTK: the prep run computes the
      * whole entry (x, x) anyway, in the same operations as any other pair,
      * so duplicated inputs still get bit-identical entries */
-    size_t ps = e->prep + 2, lane_rec = ps * LANES;
+    size_t ps = e->net->record + 2, lane_rec = ps * LANES;
     int bad = 0;
     code_enum_begin(c, "the layout of records and workspaces, in doubles");
     bad |= code_enum_item(c, "RECORD", ps);       /* one input's prep record */

@@ -68,9 +68,9 @@ void prim_emit_dual(StrBuf *sb, const ActDef *def)
     sb_puts(sb, "\n");
 }
 
-int prim_uses_relu_qr(const IrNet *net, const IrOp *op)
+int prim_uses_relu_qr(const IrOp *op)
 {
-    return net->family == IR_FAMILY_FC && op->kind == IR_ACT && op->u.act.def->sqrt_records;
+    return op->kind == IR_ACT && op->rec.sqrt && !op->out.spatial;
 }
 
 int prim_act_has_block(const ActDef *def)
@@ -151,18 +151,18 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK && !net->ops[i].u.dense.frozen ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
-        else if (prim_uses_relu_qr(net, &net->ops[i]))
+        else if (prim_uses_relu_qr(&net->ops[i]))
             used[PRIM_RELU_QR] = 1;
 }
 
-/* Activations with a block primitive, each once, in order of first use. */
-static int first_use_with_block(const IrNet *net, size_t i, int single)
+/* Activations whose block function the tile calls, each once, in order of
+ * first use: built-ins (host copy: host = 1) or formula activations, whose
+ * block function only the net's file has (host = 0). */
+static int first_use_with_block(const IrNet *net, size_t i, int host)
 {
-    if (single) /* float32 tiles call the other duals per element (emit.c) */
+    if (net->ops[i].kind != IR_ACT || prim_act_has_block(net->ops[i].u.act.def) != host)
         return 0;
-    if (net->ops[i].kind != IR_ACT || !prim_act_has_block(net->ops[i].u.act.def))
-        return 0;
-    if (prim_uses_relu_qr(net, &net->ops[i])) /* ntkc_block_relu_qr instead */
+    if (prim_uses_relu_qr(&net->ops[i])) /* ntkc_block_relu_qr instead */
         return 0;
     for (size_t j = 0; j < i; j++)
         if (net->ops[j].kind == IR_ACT && net->ops[j].u.act.def == net->ops[i].u.act.def)
@@ -182,18 +182,22 @@ void prim_emit_for_net(StrBuf *sb, const IrNet *net, int single)
         if (used[k])
             generic_definition(sb, "static ", text[k]);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i, single))
+        if (!single && first_use_with_block(net, i, 1))
             act_definition(sb, "static ", net->ops[i].u.act.def);
     sb_puts(sb, "#else\n");
     for (int k = 0; k < PRIM_NKINDS; k++)
         if (used[k])
             sb_printf(sb, "%.*s;\n", decl_len(text[k]), text[k]);
     for (size_t i = 0; i < net->nops; i++)
-        if (first_use_with_block(net, i, single)) {
+        if (!single && first_use_with_block(net, i, 1)) {
             act_decl(sb, "", net->ops[i].u.act.def);
             sb_puts(sb, ";\n");
         }
-    sb_puts(sb, "#endif\n\n");
+    sb_puts(sb, "#endif\n");
+    for (size_t i = 0; i < net->nops; i++)
+        if (!single && first_use_with_block(net, i, 0))
+            act_definition(sb, "static ", net->ops[i].u.act.def);
+    sb_puts(sb, "\n");
 }
 
 char *prim_emit_host_source(void)

@@ -28,15 +28,16 @@
 #include "ir.h"
 #include "strbuf.h"
 
-/* 1 when the activation has a block primitive: every entry of the built-in
- * table does (the host file is generated from that table); formula
- * activations do not and keep a per-element loop in the tile function. */
+/* 1 when the activation's block function has a host copy: every entry of
+ * the built-in table does (the host file is generated from that table);
+ * formula activations get theirs in the net's file only (prim_emit_for_net),
+ * so every tile calls ntkc_block_act_NAME whatever the activation. */
 int prim_act_has_block(const ActDef *def);
 
-/* 1 for a ReLU op of a fully connected net: its records hold √v and 1/√v
- * (two slots) and the tile calls ntkc_block_relu_qr(m, q1, r1, q2, r2, s, t).
- * (Graph nets keep ntkc_block_act_relu.) */
-int prim_uses_relu_qr(const IrNet *net, const IrOp *op);
+/* 1 for an activation on vectors whose record holds √v and 1/√v (IrOp.rec,
+ * decided by compiler/ir/ir_record.c: ReLU in a fully connected net): the
+ * tile calls ntkc_block_relu_qr(m, q1, r1, q2, r2, s, t). */
+int prim_uses_relu_qr(const IrOp *op);
 
 /* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits
  * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined, gcc on

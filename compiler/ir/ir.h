@@ -183,6 +183,15 @@ typedef struct IrShape {
     int spatial; /* 0 = vector (vector nets, and after flatten / global pooling) */
 } IrShape;
 
+/* What the op reads from each input's record (compiler/ir/ir_record.c, the
+ * one place that counts it): n values from double `at` on — the variances
+ * Σ(x, x) entering an activation or layer_norm, one per pixel or node, or an
+ * attention's weights —; with sqrt, 2n doubles: √Σ, then 1/√Σ. */
+typedef struct IrRecord {
+    size_t at, n;
+    int sqrt;
+} IrRecord;
+
 struct IrOp {
     IrOpKind kind;
     SrcPos pos;
@@ -208,6 +217,7 @@ struct IrOp {
      * fanout … concat clear it (their units have different kernels); other
      * linear maps keep it when every input has it. */
     int gaussian;
+    IrRecord rec; /* filled by lowering for every op */
 };
 
 typedef struct IrNet {
@@ -218,6 +228,7 @@ typedef struct IrNet {
     IrInput input;
     IrOp *ops; /* repeat blocks are unrolled; fanout branches nest */
     size_t nops;
+    size_t record; /* doubles of one input's record (IrOp.rec): their sum */
 } IrNet;
 
 #endif

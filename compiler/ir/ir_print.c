@@ -120,17 +120,6 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     }
 }
 
-/* Variances Σ(x, x) per input an op reads: one per pixel (or node) of its
- * input, for activations and layer_norm; 0 for the others. */
-static size_t record_size(const IrOp *op)
-{
-    if (op->kind == IR_ATTENTION) /* linear: the attention weights A_x, pixel by pixel */
-        return op->u.attn.linear ? op->out.h * op->out.w * op->out.h * op->out.w : 0;
-    if (op->kind != IR_ACT && op->kind != IR_LAYER_NORM)
-        return 0;
-    return op->out.spatial ? op->out.h * op->out.w : 1;
-}
-
 static void print_ops(Printer *p, const IrOp *ops, size_t n, int in, int depth);
 
 static void print_op(Printer *p, const IrOp *op, int in, int depth)
@@ -150,9 +139,9 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
     snprintf(pos, sizeof pos, "%d:%d", op->pos.line, op->pos.col);
     sb_printf(p->sb, "%s%*s # %-7s %-7s %s", text, len < TEXT_COLUMN ? TEXT_COLUMN - len : 0, "", pos, shape,
               op->gaussian ? "gaussian" : "not gaussian");
-    size_t rec = record_size(op);
-    if (rec)
-        sb_printf(p->sb, "%*srecord %zu%s", op->gaussian ? 6 : 2, "", rec, graph && !p->pooled ? " per node" : "");
+    if (op->rec.n)
+        sb_printf(p->sb, "%*srecord %zu%s%s at %zu", op->gaussian ? 6 : 2, "", op->rec.n,
+                  graph && !p->pooled ? " per node" : "", op->rec.sqrt ? " as √ and 1/√" : "", op->rec.at);
     sb_puts(p->sb, "\n");
     if (op->kind != IR_FANOUT)
         return;
@@ -216,9 +205,11 @@ void ir_print(StrBuf *sb, const IrNet *net)
               net->param == PARAM_NTK ? "ntk" : "standard");
     sb_puts(sb, "# each op: %value = op %operand, arguments  # position, output shape, Gaussian or not,\n"
                 "# record N = the variances Σ(x, x) per input it reads (one per pixel or node), computed\n"
-                "# once per input into its record (the emitter may keep more per variance, e.g. √Σ)\n");
+                "# once per input into its record (as √ and 1/√: 2N doubles) at that double of it\n");
     if (has_attention(net->ops, net->nops))
         sb_puts(sb, "# (attention with scaling linear: record N = its attention weights A_x, position by position)\n");
+    sb_printf(sb, "# record: %zu doubles per input%s\n", net->record,
+              net->input.kind == IR_INPUT_GRAPH ? " per node (and per graph after the readout)" : "");
     sb_puts(sb, "    %0 = input ");
     print_input(sb, &net->input);
     sb_puts(sb, "  # not gaussian\n");

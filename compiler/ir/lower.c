@@ -12,6 +12,7 @@
 #include "act_formula.h"
 #include "editdist.h"
 #include "ir_print.h"
+#include "ir_record.h"
 
 typedef int (*LowerFn)(Lower *L, const Stmt *s);
 typedef struct LayerRule {
@@ -179,7 +180,10 @@ int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound
 {
     const ArgList *args = &s->u.layer.args;
     const char *layer = s->u.layer.name;
-    memset(b, 0, sizeof *b);
+    size_t slots = n > 0 ? (size_t)n : 1;
+    b->v = arena_alloc(L->a, slots * sizeof *b->v); /* zeroed */
+    b->given = arena_alloc(L->a, slots * sizeof *b->given);
+    b->pos = arena_alloc(L->a, slots * sizeof *b->pos);
     for (size_t i = 0; i < args->n; i++) {
         const Arg *arg = &args->v[i];
         int k;
@@ -350,8 +354,8 @@ static int lower_builtin_act(Lower *L, const Stmt *s, const ActDef *def)
 {
     if (!lower_need_gaussian(L, def->name, s->pos, &L->stream, "its input"))
         return 0;
-    ParamSpec spec[MAX_SPECS];
-    int n = def->nparams < MAX_SPECS ? def->nparams : MAX_SPECS;
+    ParamSpec spec[ACT_MAX_PARAMS];
+    int n = def->nparams < ACT_MAX_PARAMS ? def->nparams : ACT_MAX_PARAMS;
     for (int k = 0; k < n; k++)
         spec[k] = (ParamSpec){def->params[k].name, def->params[k].def, def->params[k].min, def->params[k].max,
                               def->params[k].integer, k < def->nrequired, NULL};
@@ -382,12 +386,12 @@ static int lower_formula_act(Lower *L, const Stmt *s, const ActDecl *d)
 {
     if (!lower_need_gaussian(L, d->name, s->pos, &L->stream, "its input"))
         return 0;
-    if (d->nparams > MAX_SPECS) {
-        diag_at(L->err, d->pos, L->src, "activation '%s' has %zu parameters; at most %d are supported", d->name,
-                d->nparams, MAX_SPECS);
+    if (d->nparams > ACT_MAX_PARAMS) { /* lower_check_program refused it (act_formula.c) */
+        diag_internal(L->err, "activation '%s' has %zu parameters; at most %d are supported", d->name, d->nparams,
+                      ACT_MAX_PARAMS);
         return 0;
     }
-    ParamSpec spec[MAX_SPECS];
+    ParamSpec spec[ACT_MAX_PARAMS];
     for (size_t k = 0; k < d->nparams; k++)
         spec[k] = (ParamSpec){d->params[k].name, d->params[k].def, -INFINITY, INFINITY, 0, 0, NULL};
     Bound b;
@@ -674,6 +678,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     ir->input = L.input;
     ir->ops = L.ops;
     ir->nops = L.nops;
+    ir_record_layout(ir);
     return ir;
 }
 

@@ -13,7 +13,7 @@
 #include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
-enum { MAX_OPS = 100000, MAX_SPECS = 13 };
+enum { MAX_OPS = 100000 };
 
 typedef struct Const {
     const char *name;
@@ -81,11 +81,13 @@ typedef struct ParamSpec {
     const char *const *options;
 } ParamSpec;
 
-/* Arguments matched to a layer's ParamSpecs. */
+/* Arguments matched to a layer's ParamSpecs: one slot per spec row, sized by
+ * lower_bind_args from the layer's own table (in the compilation's arena), so
+ * a layer may take any number of arguments. */
 typedef struct Bound {
-    double v[MAX_SPECS];
-    int given[MAX_SPECS];
-    SrcPos pos[MAX_SPECS];
+    double *v;
+    int *given;
+    SrcPos *pos;
 } Bound;
 
 /* Upper bounds this large only keep values representable; they are not shown. */

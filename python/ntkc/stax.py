@@ -164,7 +164,13 @@ def _padding(padding: str, layer: str) -> str:
 
 
 def _out_size(n: int, k: int, s: int, padding: str) -> int:
+    """Outputs along an axis of n pixels; k is the window's span ((k - 1)·d + 1 when dilated)."""
     return (n - k) // s + 1 if padding == "VALID" else -(-n // s)
+
+
+def _span(window: Sequence[int], dilation: Sequence[int]) -> tuple[int, int]:
+    """The pixels a window of kh × kw taps dh, dw apart covers: what padding and output sizes count."""
+    return tuple((k - 1) * d + 1 for k, d in zip(window, dilation))  # type: ignore[return-value]
 
 
 def _pad(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
@@ -179,11 +185,13 @@ def _pad(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: 
     return np.pad(x, pads, mode="wrap" if padding == "CIRCULAR" else "constant")
 
 
-def _windows(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
-    """(n, H', W', C, kh, kw): every window of the padded x, at the strides."""
-    xp = _pad(x, window, strides, padding)
-    w = np.lib.stride_tricks.sliding_window_view(xp, tuple(window), axis=(1, 2))
-    return w[:, ::strides[0], ::strides[1]]
+def _windows(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str,
+             dilation: Sequence[int] = (1, 1)) -> np.ndarray:
+    """(n, H', W', C, kh, kw): every window of the padded x, at the strides, its taps dilation apart."""
+    span = _span(window, dilation)
+    xp = _pad(x, span, strides, padding)
+    w = np.lib.stride_tricks.sliding_window_view(xp, span, axis=(1, 2))
+    return w[:, ::strides[0], ::strides[1], :, ::dilation[0], ::dilation[1]]
 
 
 def _spatial_args(window: Sequence[int], strides: Sequence[int]) -> list[str]:
@@ -213,7 +221,7 @@ class _Conv(Layer):
 
     def __init__(self, out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]], padding: str,
                  W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str,
-                 trainable: bool = True) -> None:
+                 trainable: bool = True, rhs_dilation: Optional[Sequence[int]] = None) -> None:
         self.trainable = bool(trainable)
         if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
@@ -223,9 +231,25 @@ class _Conv(Layer):
         self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.filter_shape)
         self.padding = _padding(padding, "Conv")
         self.W_std, self.b_std = float(W_std), b_std
+        self.dilation = tuple(int(v) for v in rhs_dilation) if rhs_dilation else (1,) * len(self.filter_shape)
+        if len(self.dilation) != len(self.filter_shape) or min(self.dilation) < 1:
+            raise ValueError(f"Conv: rhs_dilation needs one positive integer per filter axis, not {rhs_dilation!r}")
 
     def _geometry(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
         return _as_2d(self.filter_shape, shape), _as_2d(self.strides, shape)
+
+    def _conv_out(self, H: int, W: int, shape: Shape) -> tuple[int, int, int]:
+        (kh, kw), (sh, sw) = self._geometry(shape)
+        ph, pw = _span((kh, kw), _as_2d(self.dilation, shape))
+        return _out_size(H, ph, sh, self.padding), _out_size(W, pw, sw, self.padding), self.out_chan
+
+    def _dilation_args(self, shape: Shape) -> list[str]:
+        dh, dw = _as_2d(self.dilation, shape)
+        if (dh, dw) == (1, 1):
+            return []
+        if dh == dw:
+            return [f"dilation={dh}"]
+        return [f"d{axis}={d}" for axis, d in (("h", dh), ("w", dw)) if d != 1]
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Conv")
@@ -237,11 +261,11 @@ class _Conv(Layer):
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
-                 f"padding={_PADDINGS[self.padding]}"]
+                 f"padding={_PADDINGS[self.padding]}"] + self._dilation_args(b.shape)
         if not self.trainable:
             args.append("trainable=false")
         H, W, _ = b.shape
-        shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
+        shape = self._conv_out(H, W, b.shape)
         return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
@@ -250,14 +274,15 @@ class _Conv(Layer):
         H, W = (1, shape[1]) if seq else shape[1:3]
         Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal(self.out_chan)
-        out = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
+        out = self._conv_out(H, W, shape)
         return ((shape[0],) + (out[1:] if seq else out)), (Wt, b)
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
         Wt, b = params
         x4, seq = _nhwc(x)
         kh, kw = Wt.shape[:2]
-        win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding)  # n, H', W', C, kh, kw
+        win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding,
+                       _as_2d(self.dilation, x.shape))  # n, H', W', C, kh, kw
         out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1]))
         out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
         if b is not None:
@@ -687,15 +712,16 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None, batch
 
 def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
          padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
-         trainable: bool = True) -> tuple:
-    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR.
+         dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1),
+         rhs_dilation: Optional[Sequence[int]] = None, *, trainable: bool = True) -> tuple:
+    """Convolution over NHWC images (or NWC sequences); padding VALID, SAME or CIRCULAR; rhs_dilation
+    spaces the filter's taps (``jax.lax.conv_general_dilated``'s name; ntkc's ``dilation``).
 
     ``trainable=False`` (an ntkc extension): frozen filters, as Dense."""
     if tuple(s) != (1, 1):
         raise NotImplementedError("Conv: ntkc supports s=(1, 1) only")
     return _triple(_Conv(out_chan, filter_shape, strides, padding, W_std, b_std, dimension_numbers,
-                         parameterization, trainable))
+                         parameterization, trainable=trainable, rhs_dilation=rhs_dilation))
 
 
 def ConvTranspose(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,

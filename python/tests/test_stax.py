@@ -260,6 +260,43 @@ class ParametersAsNeuralTangents(unittest.TestCase):
                 close(self, kernels_of(kernel_fn, x), want)
 
 
+    def test_dilated_conv_is_the_plain_conv_on_each_phase(self) -> None:
+        """rhs_dilation=(2, 2), VALID, stride 1: an output pixel of phase (i, j) (its coordinates mod 2) reads
+        only input pixels of that phase, so after Flatten the kernel is the mean over the four phases of the
+        undilated net's kernel on the phase sub-images (8×8 → four 4×4 images, four 3×3 outputs each)."""
+        x = RNG.standard_normal((3, 8, 8, 2))
+        conv = lambda **kw: stax.Conv(4, (2, 2), W_std=1.3, b_std=0.2, **kw)
+        tail = [stax.Flatten(), stax.Dense(1, 0.9, 0.1)]
+        _, _, dilated = stax.serial(conv(rhs_dilation=(2, 2)), stax.Relu(), conv(rhs_dilation=(2, 2)), *tail)
+        _, _, plain = stax.serial(conv(), stax.Relu(), conv(), *tail)
+        self.assertIn("dilation=2", dilated.source_for((8, 8, 2)))
+        phases = [x[:, i::2, j::2] for i in (0, 1) for j in (0, 1)]
+        for get in ("nngp", "ntk"):
+            with self.subTest(get=get):
+                want = np.mean([plain(p, None, get) for p in phases], axis=0)
+                np.testing.assert_allclose(dilated(x, None, get), want, rtol=1e-12, atol=1e-14)
+
+    def test_dilated_conv_finite_network(self) -> None:
+        """apply_fn of a dilated conv: the same weights applied to each phase sub-image with the plain conv
+        (per axis: dh = 2, dw = 3); a dilated 1-D filter on a sequence."""
+        x = RNG.standard_normal((2, 7, 9, 3))
+        init_d, apply_d, _ = stax.Conv(5, (3, 2), rhs_dilation=(2, 3), W_std=1.2, b_std=0.3)
+        _, apply_p, _ = stax.Conv(5, (3, 2), W_std=1.2, b_std=0.3)
+        shape, params = init_d(RNG, x.shape)
+        y = apply_d(params, x)
+        self.assertEqual(y.shape, shape)
+        self.assertEqual(shape, (2, 7 - 4, 9 - 3, 5))
+        for i in range(2):
+            for j in range(3):
+                np.testing.assert_allclose(y[:, i::2, j::3], apply_p(params, x[:, i::2, j::3]), rtol=1e-13,
+                                           atol=1e-13)
+        _, _, k = stax.serial(stax.Conv(4, (3,), rhs_dilation=(2,), padding="SAME"), stax.Relu(),
+                              stax.GlobalAvgPool(), stax.Dense(1))
+        self.assertEqual(k(RNG.standard_normal((2, 9, 2)), None, "nngp").shape, (2, 2))
+        self.assertIn("dw=2", k.source)
+        with self.assertRaisesRegex(ValueError, "rhs_dilation"):
+            stax.Conv(4, (3, 3), rhs_dilation=(0, 1))
+
     def test_sequences_are_one_row_images(self) -> None:
         """1-D filters on (n, L, C) sequences: the kernel of (n, 1, L, C) images under 1 × k filters."""
         x = RNG.standard_normal((3, 9, 2))

@@ -9,6 +9,7 @@
 #include "c_text.h"
 #include "finite_conv.h"
 #include "finite_graph.h"
+#include "net_internal.h"
 
 #define SYMBOL_ROW(field, suffix, required) {suffix, offsetof(NtkcTileFns, field), required},
 static const AbiSymbol tile_symbols[] = {NTKC_TILE_SYMBOLS(SYMBOL_ROW)};
@@ -63,7 +64,7 @@ int family_bind(const NetEngine *engine, const char *name, JitModule *module, Ne
     return NTKC_OK;
 }
 
-int family_finite_kernels(const IrNet *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
+int family_finite_kernels(const IrNet *net, const ntkc_finite_input *in, const FiniteNetOptions *opts, double *nngp,
                           double *ntk, ntkc_error *err)
 {
     const NetFamily *f = net_family(net);
@@ -84,4 +85,10 @@ int family_finite_kernels(const IrNet *net, const NetData *in, const FiniteNetOp
         return err->code;
     }
     return f->finite_matrix(net, in->n, in->x, in->dim, opts, nngp, ntk, err);
+}
+
+int ntkc_finite_kernels(const ntkc_net *net, const ntkc_finite_input *in, const ntkc_finite_options *opts,
+                        double *nngp, double *ntk, ntkc_error *err)
+{
+    return family_finite_kernels(ntkc_net_ir(net), in, opts, nngp, ntk, err);
 }

@@ -40,14 +40,6 @@ typedef struct NetEngine {
     size_t nsymbols;
 } NetEngine;
 
-/* The inputs of a finite-width check: n rows of dim values, or graphs. */
-typedef struct NetData {
-    size_t n;
-    const double *x;
-    size_t dim;
-    const ntkc_graphs *graphs;
-} NetData;
-
 typedef int (*FiniteMatrixFn)(const IrNet *net, size_t n, const double *x, size_t dim, const FiniteNetOptions *opts,
                               double *nngp, double *ntk, ntkc_error *err);
 typedef int (*FiniteGraphFn)(const IrNet *net, const ntkc_graphs *g, const FiniteNetOptions *opts, double *nngp,
@@ -70,8 +62,9 @@ const NetFamily *net_family(const IrNet *net);
 int family_bind(const NetEngine *engine, const char *name, JitModule *module, NetFns *fns, ntkc_error *err);
 
 /* The finite-width Monte Carlo reference of net's family on in (matrices or
- * graphs, as the family's engine takes): n×n NNGP and NTK, either may be NULL. */
-int family_finite_kernels(const IrNet *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
+ * graphs, as the family's engine takes): n×n NNGP and NTK, either may be NULL.
+ * ntkc_finite_kernels (ntkc_tool.h) is this for a compiled net. */
+int family_finite_kernels(const IrNet *net, const ntkc_finite_input *in, const FiniteNetOptions *opts, double *nngp,
                           double *ntk, ntkc_error *err);
 
 #endif

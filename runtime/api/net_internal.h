@@ -17,11 +17,6 @@ int ntkc_net_is_single(const ntkc_net *net);
  * tile ABI for nets of vectors or images, the graph ABI for graph nets. */
 const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net);
 const NtkcGraphFns *ntkc_net_graph_fns(const ntkc_net *net);
-/* The finite-width Monte Carlo reference of the net's family (the family
- * table picks it, runtime/api/family.c): n×n NNGP and NTK of in, matrices or
- * graphs as the net takes. */
-int ntkc_net_finite_kernels(const ntkc_net *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
-                            double *ntk, ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are
  * text read whole into memory, so their size is capped. */
 #define NTKC_SOURCE_MAX ((size_t)64 << 20)

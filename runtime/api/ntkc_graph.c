@@ -45,9 +45,3 @@ int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_gr
     }
     return graph_kernel(ntkc_net_graph_fns(net), g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
 }
-
-int ntkc_net_finite_kernels(const ntkc_net *net, const NetData *in, const FiniteNetOptions *opts, double *nngp,
-                            double *ntk, ntkc_error *err)
-{
-    return family_finite_kernels(ntkc_net_ir(net), in, opts, nngp, ntk, err);
-}

@@ -25,12 +25,12 @@
 #include "ir.h"
 #include "rng.h"
 #include "ntkc.h"
+#include "ntkc_tool.h"
 
-typedef struct FiniteNetOptions {
-    size_t width;   /* hidden width (NTK parameterization) */
-    size_t samples; /* independent initialisations averaged */
-    unsigned long long seed;
-} FiniteNetOptions;
+/* width: the hidden width (NTK parameterization; image nets: channels),
+ * samples: independent initialisations averaged, seed. The CLI's struct
+ * (ntkc_tool.h), under the name the references use. */
+typedef ntkc_finite_options FiniteNetOptions;
 
 /* Empirical NNGP f(x_i)f(x_j) and NTK J(x_i)·J(x_j)ᵀ (parameter Jacobian)
  * averaged over opts->samples initialisations drawn in turn from one stream

@@ -345,16 +345,23 @@ typedef struct ntkc_finite_options {
     unsigned long long seed;
 } ntkc_finite_options;
 
+/* The inputs of a finite-width check: n rows of dim values (vector and image
+ * nets), or graphs (graph nets: n = their count, x unused). */
+typedef struct ntkc_finite_input {
+    size_t n;
+    const double *x;
+    size_t dim;
+    const ntkc_graphs *graphs;
+} ntkc_finite_input;
+
 /* The Monte Carlo reference of `ntkc check`: the empirical NNGP and NTK of
  * finite-width networks of the net's family (fully connected, image and
  * branching, or graph), averaged over opts->samples initialisations. The
- * runtime picks the reference for the compiled net. x: n×dim rows (vector and
- * image nets); g: graphs (graph nets; x unused). nngp, ntk: n×n row-major,
- * either may be NULL. Returns 0 or the error code. */
-int ntkc_finite_kernels(const ntkc_net *net, size_t n, const double *x, size_t dim, const ntkc_finite_options *opts,
+ * runtime picks the reference for the compiled net (the FINITE column of its
+ * family's row, runtime/api/family.c). nngp, ntk: n×n row-major, either may
+ * be NULL. Returns 0 or the error code. */
+int ntkc_finite_kernels(const ntkc_net *net, const ntkc_finite_input *in, const ntkc_finite_options *opts,
                         double *nngp, double *ntk, ntkc_error *err);
-int ntkc_finite_kernels_graphs(const ntkc_net *net, const ntkc_graphs *g, const ntkc_finite_options *opts,
-                               double *nngp, double *ntk, ntkc_error *err);
 
 /* Refuses (user error naming the condition number and suggesting --precision
  * double or --reg) a prediction from float32 kernels whose training kernel

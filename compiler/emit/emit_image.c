@@ -156,8 +156,17 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
         case IR_DENSE: {
             double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
             code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
-            code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
-            code_line(&e->c, "    t[l] = %s * t[l] + s[l];", code_lit(w2).s);
+            if (e->net->param == PARAM_STANDARD) { /* as ntkc_block_dense_std: fan-in × Σ enters Θ */
+                char fan_in[64] = "(double)dim"; /* 0: the data's dimension */
+                if (op->u.dense.fan_in > 0)
+                    snprintf(fan_in, sizeof fan_in, "%s", code_lit((double)op->u.dense.fan_in).s);
+                code_line(&e->c, "    t[l] = %s * s[l] + %s + %s * t[l];", fan_in, op->u.dense.has_bias ? "1.0" : "0.0",
+                          code_lit(w2).s);
+                code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
+            } else {
+                code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
+                code_line(&e->c, "    t[l] = %s * t[l] + s[l];", code_lit(w2).s);
+            }
             code_line(&e->c, "}");
             break;
         }
@@ -262,17 +271,25 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     char a[80], b[80];
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
-    char args[512];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s",
-             h, wd, e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl,
-             code_lit(scale).s);
+    char geo[448], args[512];
+    snprintf(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
+             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
+    snprintf(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
     if (w->dh != 1 || w->dw != 1)
         code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
                   w->dw, op->pos.line);
     else
         code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    if (e->net->param == PARAM_STANDARD) { /* Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1): ir.h, IrConv */
+        int U = slot_new(e);
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0.0, 0);", *S, U, geo,
+                  code_lit((double)c->fan_in).s);
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, pl[%d]);", *T, T2, args, c->has_bias ? "1.0" : "0.0", U);
+        slot_free(e, U);
+    }
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
-    code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+    if (e->net->param != PARAM_STANDARD)
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
     slot_free(e, *T);
     *S = S2;
@@ -361,6 +378,17 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_conv(e, op, S, T);
             break;
         case IR_DENSE:
+            if (e->net->param == PARAM_STANDARD) { /* a 1×1 conv (fan-in × Σ enters Θ) */
+                IrOp as_conv = *op;
+                const IrDense *d = &op->u.dense;
+                as_conv.kind = IR_CONV;
+                as_conv.u.conv = (IrConv){.w_std = d->w_std, .b_std = d->b_std, .has_bias = d->has_bias,
+                                          .width = d->width, .fan_in = d->fan_in,
+                                          .win = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1}};
+                as_conv.out = (IrShape){e->h, e->w, 1};
+                emit_plane_conv(e, &as_conv, S, T);
+                break;
+            }
             code_line(&e->c, "ntkc_dense_plane(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */", *S, *T, geom(e, g, sizeof g),
                  code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
             break;
@@ -580,11 +608,17 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         track_big(e, s->term->out.h, s->term->out.w);
         code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
              s->term->pos.line);
-        for (int k = 0; k < 2; k++)
+        int edges = avg && s->term->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
+        for (int k = 0; k < 2; k++) {
             code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
                  k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
-                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg ? 1.0 / w->kh : 1.0).s,
-                 code_lit(avg ? 1.0 / w->kw : 1.0).s);
+                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
+                 code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
+            if (edges)
+                code_line(&e->c, "ntkc_pool4_edges(%s, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d);", k ? "inT" : "inS",
+                          s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
+                          w->pad == IR_PAD_CIRCULAR);
+        }
     } else if (s->kind == END_COPY) {
         code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);

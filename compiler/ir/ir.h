@@ -88,14 +88,26 @@ typedef struct IrWindow {
     int dh, dw; /* dilation: tap u of a row at dh·u */
 } IrWindow;
 
+/* Under param standard (neural-tangents' Conv(parameterization='standard')),
+ * with C = fan_in input channels:
+ *   Σ' = w²/|F| Σ_δ Σ + b²,  Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1 with a bias),
+ * i.e. nt's fan_in·conv_unscaled(Σ) with fan_in = C·|F|. */
 typedef struct IrConv {
     double w_std, b_std;
     IrWindow win;
+    int has_bias; /* param standard: b_std given explicitly (+1 to Θ) */
+    long width;   /* param standard: output channels (0 = the last layer's, unspecified) */
+    long fan_in;  /* param standard: input channels */
 } IrConv;
 
 typedef struct IrPool {
     IrWindow win;
     int average; /* avg_pool (1) or sum_pool (0) */
+    /* avg_pool(normalize_edges=true), neural-tangents' AvgPool option: each
+     * output pixel divides by the count of its window's in-bounds entries
+     * instead of |F| (differs only at the edges under padding=same); the
+     * kernel entry (p, q) then divides by n(p)·n(q), n separable by axis. */
+    int normalize_edges;
 } IrPool;
 
 typedef struct IrGlobalPool {

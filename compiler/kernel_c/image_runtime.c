@@ -539,6 +539,35 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
+NTKC_LEAF int ntkc_taps_inside(int m, int n, int k, int s, int p)
+{
+    int lo = s * m - p, hi = lo + k;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > n ? n : hi;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry
+ * (i, i', j, j') of the Ho×Ho×Wo×Wo array Y divided by the in-bounds counts
+ * of the four windows, n_h(i)·n_h(i')·n_w(j)·n_w(j') (neural-tangents' AvgPool
+ * divides each output by its own count; a pair of outputs, by both). */
+NTKC_FN void ntkc_pool4_edges(double *Y, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int pt,
+                              int pl, int cyc)
+{
+    for (int i = 0; i < Ho; i++)
+        for (int i2 = 0; i2 < Ho; i2++)
+            for (int j = 0; j < Wo; j++)
+                for (int j2 = 0; j2 < Wo; j2++) {
+                    double c = cyc ? (double)kh * kh * kw * kw
+                                   : (double)ntkc_taps_inside(i, H, kh, sh, pt) * ntkc_taps_inside(i2, H, kh, sh, pt) *
+                                         ntkc_taps_inside(j, W, kw, sw, pl) * ntkc_taps_inside(j2, W, kw, sw, pl);
+                    double *y = Y + (((long)i * Ho + i2) * Wo * Wo + (long)j * Wo + j2) * NTKC_LANES;
+                    for (int l = 0; l < NTKC_LANES; l++)
+                        y[l] = c > 0.0 ? y[l] / c : 0.0;
+                }
+}
+
 /* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */
 NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }
 

@@ -78,5 +78,9 @@ void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t 
 void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx);
 /* gin = J·gout for the layer norm's (symmetric) Jacobian at the last forward. */
 void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin);
+/* finite_conv_std.c: an affine node's channels and multipliers under param
+ * standard (its width from the IR; W drawn with w_std/√fan-in, β with b_std,
+ * both used as they are). Called after the NTK layout set nd->co and nd->k. */
+void fconv_standard_scales(Node *nd);
 
 #endif

@@ -282,9 +282,10 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
         code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
     if (e->net->param == PARAM_STANDARD) { /* Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1): ir.h, IrConv */
         int U = slot_new(e);
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0.0, 0);", *S, U, geo,
-                  code_lit((double)c->fan_in).s);
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, pl[%d]);", *T, T2, args, c->has_bias ? "1.0" : "0.0", U);
+        /* the bias's 1 rides on U: with an `add` plane ntkc_conv_plane adds that instead of addc */
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, %s, 0);", *S, U, geo,
+                  code_lit((double)c->fan_in).s, c->has_bias ? "1.0" : "0.0");
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, U);
         slot_free(e, U);
     }
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);

@@ -122,9 +122,6 @@ class _Dense(Layer):
         elif ctx.param != self.parameterization:
             raise NotImplementedError("Dense: ntkc takes one parameterization per net; this one mixes 'ntk' "
                                       "and 'standard'")
-        if self.parameterization == "standard" and _image(b):
-            raise NotImplementedError("Dense(parameterization='standard') on images: ntkc supports the standard "
-                                      "parameterization on vectors only")
         args = [f"w_std={_num(self.W_std)}"]
         if self.b_std is not None:
             args.append(f"b_std={_num(self.b_std)}")
@@ -212,8 +209,9 @@ class _Conv(Layer):
                  W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str) -> None:
         if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
-        if parameterization.lower() != "ntk":
-            raise NotImplementedError("Conv: ntkc supports the NTK parameterization of convolutions only")
+        self.parameterization = parameterization.lower()
+        if self.parameterization not in ("ntk", "standard"):
+            raise ValueError(f"Parameterization not supported: {parameterization}")
         self.out_chan, self.filter_shape = int(out_chan), tuple(int(v) for v in filter_shape)
         self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.filter_shape)
         self.padding = _padding(padding, "Conv")
@@ -226,13 +224,18 @@ class _Conv(Layer):
         b = _one(branches, "Conv")
         if not _image(b):
             raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
-        if ctx.param == "standard":
-            raise NotImplementedError("Conv under the standard parameterization: not supported by ntkc")
-        ctx.param = ctx.param or "ntk"
+        if ctx.param is None:
+            ctx.param = self.parameterization
+        elif ctx.param != self.parameterization:
+            raise NotImplementedError("Conv: ntkc takes one parameterization per net; this one mixes 'ntk' "
+                                      "and 'standard'")
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
-        args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
-                 f"padding={_PADDINGS[self.padding]}"]
+        args += [f"w_std={_num(self.W_std)}", f"padding={_PADDINGS[self.padding]}"]
+        if self.parameterization == "standard":  # b_std written means a bias (its +1 in the NTK)
+            args += [f"width={self.out_chan}"] + ([] if self.b_std is None else [f"b_std={_num(self.b_std)}"])
+        else:
+            args.insert(len(args) - 1, f"b_std={_num(self.b_std or 0.0)}")
         H, W, _ = b.shape
         shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
         return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
@@ -243,6 +246,9 @@ class _Conv(Layer):
         H, W = (1, shape[1]) if seq else shape[1:3]
         Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal(self.out_chan)
+        if self.parameterization == "standard":
+            Wt = Wt * (self.W_std / math.sqrt(kh * kw * shape[-1]))
+            b = None if b is None else b * self.b_std
         out = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), self.out_chan)
         return ((shape[0],) + (out[1:] if seq else out)), (Wt, b)
 
@@ -252,9 +258,11 @@ class _Conv(Layer):
         kh, kw = Wt.shape[:2]
         win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding)  # n, H', W', C, kh, kw
         out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1]))
-        out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
-        if b is not None:
-            out += self.b_std * b
+        if self.parameterization == "standard":  # W and b were drawn with their deviations (init)
+            out = out if b is None else out + b
+        else:
+            out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
+            out = out if b is None else out + self.b_std * b
         return out[:, 0] if seq else out
 
 
@@ -265,9 +273,7 @@ class _Pool(Layer):
         self.window = tuple(int(v) for v in window_shape)
         self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.window)
         self.padding = _padding(padding, self.name)
-        if normalize_edges and self.padding == "SAME":
-            raise NotImplementedError("AvgPool(normalize_edges=True) with SAME padding: ntkc divides by the full "
-                                      "window (normalize_edges=False)")
+        self.normalize_edges = bool(normalize_edges) and kind == "avg"
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
@@ -275,6 +281,8 @@ class _Pool(Layer):
             raise ValueError(f"{self.name} needs image or sequence inputs")
         (kh, kw), (sh, sw) = _as_2d(self.window, b.shape), _as_2d(self.strides, b.shape)
         args = _spatial_args((kh, kw), (sh, sw)) + [f"padding={_PADDINGS[self.padding]}"]
+        if self.normalize_edges:
+            args.append("normalize_edges=true")
         H, W, C = b.shape
         shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), C)
         return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=shape)]
@@ -291,6 +299,10 @@ class _Pool(Layer):
         window = _as_2d(self.window, x.shape)
         win = _windows(x4, window, _as_2d(self.strides, x.shape), self.padding)
         out = win.sum(axis=(-2, -1)) / (window[0] * window[1] if self.kind == "avg" else 1)
+        if self.normalize_edges and self.padding == "SAME":  # divide by the in-bounds pixels instead
+            ones = np.ones(x4.shape[:3] + (1,))
+            out = win.sum(axis=(-2, -1)) / _windows(ones, window, _as_2d(self.strides, x.shape), "SAME").sum(
+                axis=(-2, -1))
         return out[:, 0] if seq else out
 
 

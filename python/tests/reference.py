@@ -203,6 +203,26 @@ def avg_pool(k: K, window: tuple, strides: tuple, padding: str) -> K:
     return k.map(one)
 
 
+def conv_standard(k: K, window: tuple, strides: tuple, padding: str, w: float, b: float | None, chans: int) -> K:
+    """neural-tangents' Conv(parameterization='standard'): Σ as conv's; Θ' = fan_in·mean_δ Σ + w²·mean_δ Θ
+    (+1 with a bias), fan_in = chans·|F|."""
+    unscaled = conv(k, window, strides, padding, 1.0, 0.0)  # Σ' = mean_δ Σ, Θ' = mean_δ Θ + mean_δ Σ
+    fan_in, one, bb = chans * window[0] * window[1], 0.0 if b is None else 1.0, 0.0 if b is None else b * b
+    s = lambda m: w * w * m + bb
+    t = lambda m, th: fan_in * m + w * w * (th - m) + one
+    u = unscaled
+    return K(s(u.aa), s(u.bb), s(u.ab), t(u.ab, u.ntk), t(u.aa, u.ntk_aa), t(u.bb, u.ntk_bb))
+
+
+def avg_pool_normalized(k: K, window: tuple, strides: tuple) -> K:
+    """AvgPool(normalize_edges=True), padding SAME: each output divides by its window's in-bounds pixels."""
+    summed = avg_pool(k, window, strides, "SAME").map(lambda c: c * (window[0] * window[1]) ** 2)
+    H, W = k.ab.shape[:2]
+    ones = np.ones((H, W, H, W))
+    counts = avg_pool(K(ones, ones, ones, ones, ones, ones), window, strides, "SAME").ab * (window[0] * window[1]) ** 2
+    return summed.map(lambda c: c / counts)
+
+
 def global_avg_pool(k: K) -> K:
     return k.map(lambda c: c.mean(axis=(0, 1, 2, 3)))
 

@@ -72,10 +72,16 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     }
     case IR_CONV:
         window_args(win, sizeof win, &op->u.conv.win);
-        snprintf(buf, n, "%s, w_std %g, b_std %g", win, op->u.conv.w_std, op->u.conv.b_std);
+        if (param == PARAM_STANDARD) /* width 0: the last layer */
+            snprintf(buf, n, "%s, w_std %g, b_std %g%s, width %ld, fan_in %ld", win, op->u.conv.w_std,
+                     op->u.conv.b_std, op->u.conv.has_bias ? " (trained)" : "", op->u.conv.width, op->u.conv.fan_in);
+        else
+            snprintf(buf, n, "%s, w_std %g, b_std %g", win, op->u.conv.w_std, op->u.conv.b_std);
         break;
     case IR_POOL:
         window_args(buf, n, &op->u.pool.win);
+        if (op->u.pool.normalize_edges && strlen(buf) + 16 < n)
+            strcat(buf, ", normalize_edges");
         break;
     case IR_LAYER_NORM:
         snprintf(buf, n, ", eps %g", op->u.ln.eps);

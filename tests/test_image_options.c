@@ -5,6 +5,7 @@
  * errors. The Monte Carlo checks are in test_monte_carlo.c (image_*). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,50 @@ Test(image_options, normalize_edges_is_the_plain_pool_without_edges)
     cr_expect_lt(max_rel_diff(t1, t2, N * N), 1e-14);
 }
 
+/* LayerNorm(axis=(channels, some spatial axes)) after a 1×1 conv (w = 1, so
+ * Σ = Θ = the input kernel): entry (p, q) divided by √(m₁(p)·m₂(q)), m the
+ * mean of Σ(p', p') over p's group (its column for height, its row for
+ * width, the image for all) plus ε; flatten then averages the diagonal and
+ * dense(1) gives NNGP s and NTK 2s. */
+Test(image_options, layer_norm_axes_match_the_definition)
+{
+    static const char *const axes[] = {"height", "width", "all"};
+    double x[N * P * C], nngp[N * N], ntk[N * N];
+    fill_random(x, N * P * C, 15);
+    for (int i = 0; i < N * P; i++) /* pixels of different scales, so the groups' means differ */
+        for (int c = 0; c < C; c++)
+            x[i * C + c] *= 0.3 + (double)(i % P);
+    for (int a = 0; a < 3; a++) {
+        char src[256];
+        snprintf(src, sizeof src, "net l { input image(3, 3, 2); conv(1); layer_norm(axes=%s); flatten; dense }",
+                 axes[a]);
+        kernels_of(src, x, nngp, ntk);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                double k12[P][P], k11[P][P], k22[P][P], m1[P], m2[P], s = 0;
+                input_kernel(x + i * P * C, x + j * P * C, k12);
+                input_kernel(x + i * P * C, x + i * P * C, k11);
+                input_kernel(x + j * P * C, x + j * P * C, k22);
+                for (int p = 0; p < P; p++) {
+                    int n = 0;
+                    m1[p] = m2[p] = 0;
+                    for (int u = 0; u < P; u++) {
+                        int same = a == 0 ? u % W == p % W : a == 1 ? u / W == p / W : 1;
+                        if (same)
+                            m1[p] += k11[u][u], m2[p] += k22[u][u], n++;
+                    }
+                    m1[p] = m1[p] / n + 1e-12, m2[p] = m2[p] / n + 1e-12;
+                }
+                for (int p = 0; p < P; p++)
+                    s += k12[p][p] / sqrt(m1[p] * m2[p]);
+                s /= P;
+                cr_expect_float_eq(nngp[i * N + j], s, 1e-12 * fabs(s), "axes=%s (%d, %d): %.17g vs %.17g", axes[a],
+                                   i, j, nngp[i * N + j], s);
+                cr_expect_float_eq(ntk[i * N + j], 2 * s, 2e-12 * fabs(s));
+            }
+    }
+}
+
 Test(image_options, errors)
 {
     expect_error("net n { input image(3, 3, 1); conv(2, width=4); flatten; dense }", "1:39",
@@ -155,4 +200,9 @@ Test(image_options, errors)
     expect_error("net n { param standard; input image(3, 3, 1); conv(2, width=3)\n"
                  "  residual { conv(2, width=3) }; flatten; dense }",
                  "2:3", "supported only under param ntk");
+    expect_error("net n { input image(3, 3, 1); conv(2); layer_norm(axes=spatial); flatten; dense }", "1:51",
+                 "has no infinite-width kernel");
+    expect_error("net n { dense; layer_norm(axes=height); dense }", "1:27", "on a vector");
+    expect_error("net n { input sequence(4, 2); dense; layer_norm(axes=all); attention; global_avg_pool; dense }",
+                 "1:38", "normalise over the channels only");
 }

@@ -398,6 +398,11 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             break;
         case IR_LAYER_NORM:
             emit_fill(e, *S, "ntkc_fill");
+            if (op->u.ln.axes != IR_LN_CHANNELS) { /* the records become the group means */
+                code_line(&e->c, "if (fill && pi == 0)");
+                code_line(&e->c, "    ntkc_fill_ln_axes(fill, v1, v2, %zu, %zu, %zu, %d);", e->prep, e->h, e->w,
+                          (int)op->u.ln.axes);
+            }
             code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
                  *S, *T, geom(e, g, sizeof g), e->prep, e->prep * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             e->prep += e->h * e->w;

@@ -38,7 +38,7 @@ typedef enum IrOpKind {
     IR_POOL,        /* Σ'(p,q) = c² Σ_{u,v ∈ window} Σ(sp+u, sq+v), c = 1/|F| (avg) or 1 (sum); Θ alike */
     IR_GLOBAL_POOL, /* Σ' = c² Σ_{p,q} Σ(p,q), c = 1/P (avg) or 1 (sum): image → vector */
     IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
-    IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
+    IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike (IrLayerNorm) */
     IR_FANOUT,      /* branches on copies of the input, then a fan-in (residual is one) */
     IR_ATTENTION,   /* global self-attention over all pixels (IrAttention): mixes every pixel pair */
     /* Graph ops (input graph): Σ, Θ are node-pair matrices until the readout. */
@@ -114,8 +114,17 @@ typedef struct IrGlobalPool {
     int average; /* global_avg_pool (1) or global_sum_pool (0) */
 } IrGlobalPool;
 
+/* The axes a layer_norm normalises over besides the channels (neural-tangents'
+ * LayerNorm(axis=...), which needs the channel axis among them): none, the
+ * rows' axis (height), the columns' (width), or both. The variance a pixel
+ * divides by is then the mean of Σ(p', p') over the pixels p' normalised
+ * together with it (its column, its row, or the image): the empirical
+ * variance over infinitely many channels and those pixels. */
+typedef enum IrLnAxes { IR_LN_CHANNELS, IR_LN_HEIGHT, IR_LN_WIDTH, IR_LN_ALL } IrLnAxes;
+
 typedef struct IrLayerNorm {
     double eps; /* added to the variances, as neural-tangents does (1e-12) */
+    IrLnAxes axes;
 } IrLayerNorm;
 
 /* Fan-in of a fanout (neural-tangents' FanInSum/FanInProd/FanInConcat):

@@ -84,7 +84,11 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
             strcat(buf, ", normalize_edges");
         break;
     case IR_LAYER_NORM:
-        snprintf(buf, n, ", eps %g", op->u.ln.eps);
+        snprintf(buf, n, ", eps %g%s", op->u.ln.eps,
+                 op->u.ln.axes == IR_LN_ALL      ? ", over channels and pixels"
+                 : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
+                 : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
+                                                 : "");
         break;
     case IR_AGGREGATE:
         snprintf(buf, n, ", scale %s, self_loops %s", op->u.aggregate.degree ? "degree" : "uniform",

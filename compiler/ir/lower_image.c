@@ -270,12 +270,36 @@ int lower_flatten(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_FLA
 int lower_global_avg_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 1); }
 int lower_global_sum_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 0); }
 
-static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL}};
+/* axes=: the channels alone, with the height, the width or both (IrLnAxes,
+ * in that order); `spatial` (without the channels) has no limit kernel. */
+static const char *const ln_axes_names[] = {"channels", "height", "width", "all", "spatial", NULL};
+static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL},
+                                    {"axes", IR_LN_CHANNELS, 0, 4, 1, 0, ln_axes_names}};
+
+/* The axes of a layer_norm, or an error at the argument. */
+static int ln_axes(Lower *L, const Bound *b, IrLnAxes *axes)
+{
+    int v = (int)b->v[1];
+    if (v == 4) {
+        diag_at(L->err, b->pos[1], L->src,
+                "'layer_norm(axes=spatial)': normalising over pixels without the channels has no infinite-width "
+                "kernel (neural-tangents requires the channel axis); use axes=all (channels and pixels)");
+        return 0;
+    }
+    if (!L->shape.spatial && (v == IR_LN_HEIGHT || v == IR_LN_WIDTH)) {
+        diag_at(L->err, b->pos[1], L->src, "'layer_norm(axes=%s)' on a vector: it has no %s (use channels or all)",
+                ln_axes_names[v], ln_axes_names[v]);
+        return 0;
+    }
+    *axes = L->shape.spatial ? (IrLnAxes)v : IR_LN_CHANNELS; /* on a vector, all = the channels */
+    return 1;
+}
 
 int lower_layer_norm(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, ln_spec, 1, &b))
+    IrLnAxes axes;
+    if (!lower_bind_args(L, s, ln_spec, 2, &b) || !ln_axes(L, &b, &axes))
         return 0;
     /* Its kernel Σ/√(Σ11·Σ22) drops the channel mean: it holds for centred
      * inputs whose empirical channel variance converges (Gaussian ones). */
@@ -285,6 +309,7 @@ int lower_layer_norm(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.ln.eps = b.v[0];
+    op->u.ln.axes = axes;
     return 1;
 }
 

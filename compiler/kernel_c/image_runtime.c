@@ -604,6 +604,37 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
         }
 }
 
+/* The prep run before a layer_norm over pixels too (IrLnAxes: 1 height, 2
+ * width, 3 both): the H×W records ntkc_fill wrote at off become each pixel's
+ * mean over the pixels normalised with it (its column, its row, or all), in
+ * every lane, so ntkc_ln_plane divides by the group's variance. */
+NTKC_FN void ntkc_fill_ln_axes(double *const *rec, double *v1, double *v2, int off, int H, int W, int axes)
+{
+    for (int l = 0; l < NTKC_LANES; l++) {
+        double *r = rec[l] + off, all = 0.0;
+        for (int k = 0; k < H * W; k++)
+            all += r[k];
+        for (int i = 0; i < H && axes != 3; i++) /* per row (axes 2) or per column (axes 1), in place */
+            for (int j = 0; j < W; j++) {
+                if ((axes == 2 && j > 0) || (axes == 1 && i > 0))
+                    continue;
+                double m = 0.0;
+                int n = axes == 2 ? W : H;
+                for (int u = 0; u < n; u++)
+                    m += axes == 2 ? r[i * W + u] : r[u * W + j];
+                m /= n;
+                for (int u = 0; u < n; u++)
+                    r[axes == 2 ? i * W + u : u * W + j] = m;
+            }
+        for (int k = 0; k < H * W; k++) {
+            if (axes == 3)
+                r[k] = all / (H * W);
+            v1[(off + k) * NTKC_LANES + l] = r[k];
+            v2[(off + k) * NTKC_LANES + l] = r[k];
+        }
+    }
+}
+
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
  * 1/√v is 0 for a zero variance (see ntkc_relu_qr). */
 NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)

@@ -286,23 +286,6 @@ static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
         gin[i * nd->ci + ch] += c * nd->g[o * nd->co + ch];
 }
 
-static void layer_norm_fwd(Node *nd, const double *in)
-{
-    size_t C = nd->ci;
-    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = in + p * C;
-        double mean = 0, var = 0;
-        for (size_t c = 0; c < C; c++)
-            mean += x[c];
-        mean /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            var += (x[c] - mean) * (x[c] - mean);
-        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
-        for (size_t c = 0; c < C; c++)
-            nd->out[p * C + c] = (x[c] - mean) * inv;
-    }
-}
-
 static void forward_fanout(Fc *f, Node *nd, const double *in)
 {
     const IrFanout *fo = &nd->op->u.fanout;
@@ -357,7 +340,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         memcpy(nd->out, in, n * sizeof *in);
         break;
     case IR_LAYER_NORM:
-        layer_norm_fwd(nd, in);
+        fconv_layer_norm_fwd(nd, in);
         break;
     case IR_FANOUT:
         forward_fanout(f, nd, in);
@@ -416,28 +399,6 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
                         dst[c] += src[c];
                 }
         }
-}
-
-/* gin = J·gout with J the layer norm's Jacobian at the last forward, which
- * is symmetric: the same product serves the backward and the tangent. */
-void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin)
-{
-    size_t C = nd->ci;
-    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = gout + p * C;
-        double mean = 0, var = 0, gm = 0, gy = 0;
-        for (size_t c = 0; c < C; c++)
-            mean += x[c];
-        mean /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            var += (x[c] - mean) * (x[c] - mean);
-        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
-        for (size_t c = 0; c < C; c++)
-            gm += g[c], gy += g[c] * y[c];
-        gm /= (double)C, gy /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            gin[p * C + c] = inv * (g[c] - gm - y[c] * gy);
-    }
 }
 
 /* ∂f/∂(branch b's output) from the fan-in's gradient nd->g, into gb. */

@@ -344,17 +344,37 @@ class _LayerNorm(Layer):
     name = "LayerNorm"
 
     def __init__(self, axis: Any, eps: float) -> None:
-        if axis not in (-1, (-1,), [-1]):
-            raise NotImplementedError("LayerNorm: ntkc normalises over the channel axis only (axis=-1)")
+        self.axis = (axis,) if isinstance(axis, int) else tuple(int(a) for a in axis)
         self.eps = float(eps)
+
+    def _axes(self, ndim: int) -> str:
+        """ntkc's axes= for this axis on inputs of ndim axes (batch first, channels last)."""
+        axes = {a % ndim for a in self.axis}
+        if 0 in axes:
+            raise NotImplementedError("LayerNorm over the batch axis: ntkc normalises each input on its own")
+        if ndim - 1 not in axes:
+            raise NotImplementedError("LayerNorm without the channel axis has no infinite-width kernel "
+                                      "(neural-tangents requires it)")
+        spatial = axes - {ndim - 1}
+        if not spatial:
+            return "channels"
+        if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
+            return "all"
+        return "height" if spatial == {1} else "width"
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "LayerNorm")
-        return [replace(b, lines=b.lines + [f"layer_norm(eps={_num(self.eps)})"])]
+        args = [f"eps={_num(self.eps)}"]
+        axes = self._axes(len(b.shape) + 1) if b.shape else "channels"
+        if axes != "channels":
+            args.append(f"axes={axes}")
+        return [replace(b, lines=b.lines + [f"layer_norm({', '.join(args)})"])]
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
-        mean = x.mean(axis=-1, keepdims=True)
-        var = x.var(axis=-1, keepdims=True)
+        self._axes(x.ndim)
+        axes = tuple(sorted({a % x.ndim for a in self.axis}))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
         return (x - mean) / np.sqrt(var + self.eps)
 
 
@@ -645,7 +665,7 @@ def Flatten(batch_axis: int = 0, batch_axis_out: int = 0) -> tuple:
 
 
 def LayerNorm(axis: Any = -1, eps: float = 1e-12, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
-    """Normalisation over the channel axis."""
+    """Normalisation over the channel axis, and with it any of the spatial axes (axis=(1, 2, 3) for all)."""
     return _triple(_LayerNorm(axis, eps))
 
 

@@ -148,6 +148,20 @@ def layer_norm(k: K, eps: float) -> K:
 
 # ---- images: pixel-pair covariances (H, W, H, W) ----------------------------------
 
+def layer_norm_axes(k: K, eps: float, spatial: tuple) -> K:
+    """LayerNorm over the channels and the spatial axes `spatial` (0 rows' axis, 1 columns'): each pixel
+    divides by the mean of the same-pixel variances over the pixels normalised with it."""
+    H, W = k.ab.shape[:2]
+    d1 = np.einsum("ijij->ij", k.aa) + eps
+    d2 = np.einsum("ijij->ij", k.bb) + eps
+    m1 = np.broadcast_to(d1.mean(axis=spatial, keepdims=True), (H, W))
+    m2 = np.broadcast_to(d2.mean(axis=spatial, keepdims=True), (H, W))
+    r12 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m1, m2))
+    r11 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m1, m1))
+    r22 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m2, m2))
+    return K(k.aa * r11, k.bb * r22, k.ab * r12, k.ntk * r12, k.ntk_aa * r11, k.ntk_bb * r22)
+
+
 def images(a: np.ndarray, b: np.ndarray) -> K:
     """Σ(p, q) = a[p]·b[q]/C for (H, W, C) images."""
     c = a.shape[-1]

@@ -215,6 +215,21 @@ class ParametersAsNeuralTangents(unittest.TestCase):
 
         close(self, kernels_of(kernel_fn, x), reference_pairs(x, lambda a, b: recursion(ref.images(a, b))))
 
+    def test_layer_norm_over_axes(self) -> None:
+        """LayerNorm(axis=...) over the channels and rows, columns or both: the group means of the variances."""
+        x = RNG.standard_normal((3, 4, 5, 2)) * np.exp(np.linspace(-1, 1, 4))[None, :, None, None]
+        for axis, spatial, name in (((1, 3), (0,), "height"), ((2, 3), (1,), "width"), ((1, 2, 3), (0, 1), "all")):
+            with self.subTest(axis=axis):
+                _, _, kernel_fn = stax.serial(stax.Conv(4, (1, 1), W_std=1.3, b_std=0.2), stax.LayerNorm(axis=axis),
+                                              stax.Erf(), stax.GlobalAvgPool(), stax.Dense(1, 1.1))
+                self.assertIn(f"axes={name}", kernel_fn.source_for(x.shape[1:]))
+
+                def recursion(k, spatial=spatial):
+                    k = ref.layer_norm_axes(ref.conv(k, (1, 1), (1, 1), "VALID", 1.3, 0.2), 1e-12, spatial)
+                    return ref.dense(ref.global_avg_pool(ref.activation(k, ref.erf_dual(1, 1, 0))), 1.1, 0.0)
+
+                close(self, kernels_of(kernel_fn, x), reference_pairs(x, lambda a, b: recursion(ref.images(a, b))))
+
     def test_sequences_are_one_row_images(self) -> None:
         """1-D filters on (n, L, C) sequences: the kernel of (n, 1, L, C) images under 1 × k filters."""
         x = RNG.standard_normal((3, 9, 2))
@@ -278,6 +293,12 @@ class FiniteNetworks(unittest.TestCase):
                     stax.Flatten(), stax.Dense(128, 1.1, 0.2, **p)], x, 256, 4)
 
 
+    def test_cnn_layer_norm_over_pixels(self) -> None:
+        x = RNG.standard_normal((3, 5, 4, 2))
+        self.check([stax.Conv(256, (3, 3), padding="SAME", W_std=1.3, b_std=0.1), stax.LayerNorm(axis=(1, 2, 3)),
+                    stax.Relu(), stax.Flatten(), stax.Dense(128, 1.1, 0.2)], x, 256, 4)
+
+
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
         for name in ("Dropout", "GlobalSelfAttention", "ConvTranspose", "Elementwise", "Hermite"):
@@ -292,6 +313,8 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(NotImplementedError, "parameterization"):
             stax.serial(stax.Conv(4, (2, 2)), stax.Relu(), stax.Conv(1, (2, 2), parameterization="standard"),
                         stax.Flatten())[2].source_for((3, 3, 1))
+        with self.assertRaisesRegex(NotImplementedError, "channel axis"):
+            stax.serial(stax.Conv(4, (2, 2)), stax.LayerNorm(axis=(1, 2)), stax.Flatten())[2].source_for((3, 3, 1))
         with self.assertRaisesRegex(ValueError, "padding"):
             stax.Conv(4, (3, 3), padding="FULL")
 

@@ -49,6 +49,10 @@ INC.ALL   := include $(ROOMS)
 INC.tests := $(INC.ALL)
 INC.tools := $(INC.ALL)
 INC.fuzz  := $(INC.ALL)
+# The bench programs are tools of the CLI's kind (ntkc.h and ntkc_tool.h); bench_parse
+# times the front end itself.
+INC.bench       := include runtime/tool
+INC.bench_parse := compiler/support compiler/front compiler/sym compiler/act compiler/ir
 room_of   = $(patsubst %/,%,$(dir $(1)))
 room_inc  = $(if $(filter undefined,$(origin INC.$(call room_of,$(1)))),$(error $(1): no include rule for \
             the folder $(call room_of,$(1)); add INC.$(call room_of,$(1)) to the Makefile's layering table),\
@@ -208,7 +212,9 @@ check-layering:
 # Tests run from the project root (they read examples/, generated/, data/).
 # The Criterion suite, then the Python package's tests and the install check
 # (skipped when TEST_ARGS narrows the Criterion run to some suites).
-test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_parse)
+# The bench programs are built (not run) so that make bench cannot rot unnoticed.
+test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so $(if $(SAN),,$(BENCH_PROGS))
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))
@@ -284,6 +290,13 @@ check-random: $(BUILD)/check_random
 
 demo: $(BUILD)/ntkc
 	./scripts/demo.sh $(BUILD)/ntkc
+
+# The bench programs (scripts/bench*.sh build them through these rules, so they
+# follow the layering and the link line of everything else).
+$(BENCH_PROGS): $(BUILD)/bench/%: bench/%.c $(BUILD)/libntkc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(addprefix -I,$(if $(filter bench_parse,$*),$(INC.bench_parse),$(INC.bench))) $< \
+	    $(BUILD)/libntkc.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 bench: $(BUILD)/ntkc $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 	./scripts/bench.sh $(BUILD)/ntkc

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 
 static double seconds(clockid_t clock)

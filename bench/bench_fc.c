@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "npy.h"
+#include "ntkc_tool.h"
 #include "ntkc.h"
 
 static double clock_seconds(clockid_t id)

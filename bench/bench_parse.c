@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         Arena a;
         arena_init(&a);
-        ntkc_error err = {0};
+        Diag err = {0};
         double t0 = now();
         Program *p = frontend_parse(&a, src, "bench.ntk", &err);
         double t1 = now();

@@ -15,7 +15,6 @@ mkdir -p "$out"
 out=$(realpath "$out")
 export NTKC_CACHE_DIR="$out/cache"
 blas="-I/usr/include/x86_64-linux-gnu/openblas-pthread"
-libs="-ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm"
 net=examples/relu5.ntk # 5 × (dense(1.414, 0.1) + relu) + dense(1)
 n=4096 d=784 big=20000 layers=6
 
@@ -31,11 +30,9 @@ cpu_sys %S" -a -o "$out/e2e-$1.raw" \
 
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 log "building the bench programs"
-make -s -C . build/libntkc.a build/gen/ntkc_math.h >/dev/null
+make -s -C . build/libntkc.a build/gen/ntkc_math.h build/bench/bench_fc >/dev/null
 cc -O3 -march=native -fopenmp -Ibuild/gen $blas bench/roofline.c -o "$out/roofline" -lopenblas -lm
 cc -O3 -march=native -fopenmp -ffast-math -Ibuild/gen $blas bench/roofline.c -o "$out/roofline-fastmath" -lopenblas -lm
-cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_fc.c build/libntkc.a \
-    -o "$out/bench_fc" $libs
 
 log "making inputs (seeded standard normal)"
 for rows in $n $big; do
@@ -45,13 +42,13 @@ done
 
 log "FC: roofline, ntkc in process and end to end, interleaved, $reps rounds"
 rm -rf "$NTKC_CACHE_DIR" "$out"/*.raw
-"$out/bench_fc" $net "$out/x$n.npy" cc 1 >"$out/cc-cold.txt" # compiles the .so into the cache
+build/bench/bench_fc $net "$out/x$n.npy" cc 1 >"$out/cc-cold.txt" # compiles the .so into the cache
 for r in $(seq "$reps"); do
     "$out/roofline" $n $d 5 1.414 0.1 1 >>"$out/roofline.raw"
     "$out/roofline-fastmath" $n $d 5 1.414 0.1 1 >>"$out/roofline.raw"
     for b in tcc cc; do
         if [ "$r" = 1 ]; then keep="$out/fc-$b"; else keep=""; fi
-        "$out/bench_fc" $net "$out/x$n.npy" $b 1 $keep >>"$out/inproc-$b.raw"
+        build/bench/bench_fc $net "$out/x$n.npy" $b 1 $keep >>"$out/inproc-$b.raw"
         e2e $b
     done
 done

@@ -12,9 +12,7 @@ out=$(realpath "$out")
 export NTKC_CACHE_DIR=${NTKC_CACHE_DIR:-$out/cache}
 n_gap=${NTKC_BENCH_CNN_GAP_N:-16}       # 136 entries: ~30 s per back end
 n_flat=${NTKC_BENCH_CNN_FLATTEN_N:-128} # 8256 entries
-make -s build/libntkc.a >/dev/null
-cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/bench_cnn.c build/libntkc.a -o "$out/bench_cnn" \
-    -fopenmp -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm
+make -s build/bench/bench_cnn >/dev/null
 for head in global_avg_pool flatten; do
     cat >"$out/cnn21_$head.ntk" <<NET
 # 21 conv layers 3×3 (stride 1, padding same) with ReLU, then $head and a readout
@@ -28,14 +26,14 @@ NET
 done
 source scripts/bench_lib.sh
 for b in tcc cc; do
-    "$out/bench_cnn" "$out/cnn21_flatten.ntk" $b 2 >/dev/null # warms the cc cache
+    build/bench/bench_cnn "$out/cnn21_flatten.ntk" $b 2 >/dev/null # warms the cc cache
     echo "CNN-flatten, $b: n = $n_flat, best of 3" >&2
-    for r in 1 2 3; do "$out/bench_cnn" "$out/cnn21_flatten.ntk" $b "$n_flat"; done >"$out/cnn-flatten-$b.txt"
+    for r in 1 2 3; do build/bench/bench_cnn "$out/cnn21_flatten.ntk" $b "$n_flat"; done >"$out/cnn-flatten-$b.txt"
     awk -v c="$(minof cpu "$out/cnn-flatten-$b.txt")" -v e="$(field entries "$out/cnn-flatten-$b.txt" | head -1)" \
         -v b=$b 'BEGIN { printf "cnn21_flatten_%s %.4f core-ms/entry\n", b, 1000 * c / e }'
-    "$out/bench_cnn" "$out/cnn21_global_avg_pool.ntk" $b 1 >/dev/null
+    build/bench/bench_cnn "$out/cnn21_global_avg_pool.ntk" $b 1 >/dev/null
     echo "CNN-GAP, $b: n = $n_gap" >&2
-    "$out/bench_cnn" "$out/cnn21_global_avg_pool.ntk" $b "$n_gap" >"$out/cnn-gap-$b.txt"
+    build/bench/bench_cnn "$out/cnn21_global_avg_pool.ntk" $b "$n_gap" >"$out/cnn-gap-$b.txt"
     awk -v c="$(field cpu "$out/cnn-gap-$b.txt")" -v e="$(field entries "$out/cnn-gap-$b.txt")" \
         -v b=$b 'BEGIN { printf "cnn21_gap_%s %.4f core-s/entry\n", b, c / e }'
 done

@@ -7,11 +7,9 @@ cd "$(dirname "$0")/.."
 out=${NTKC_BENCH_DIR:-build/bench}
 reps=${NTKC_BENCH_REPS:-3}
 mkdir -p "$out"
-make -s build/libntkc.a
-cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_parse.c build/libntkc.a \
-    -o "$out/bench_parse" -ltcc -lpcre2-8 -lopenblas -llapacke -ldl -lpthread -lm -fopenmp
+make -s build/bench/bench_parse
 printf "%-8s %-9s %-12s %-12s\n" MB lets parse_cpu_s lower_cpu_s
 for mb in 1 2.5 5 10; do
-    "$out/bench_parse" "$mb" "$reps" |
+    build/bench/bench_parse "$mb" "$reps" |
         awk -v mb="$mb" '{v[$1]=$2} END {printf "%-8s %-9s %-12s %-12s\n", mb, v["lets"], v["parse"], v["lower"]}'
 done

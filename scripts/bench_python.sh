@@ -20,14 +20,12 @@ cd "$(dirname "$0")/.."
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-make -s --no-print-directory BUILD="$build" "$build/libntkc.a" "$build/libntkc.so" >/dev/null
-cc -std=c11 -O2 -fopenmp -D_GNU_SOURCE -Iinclude -Icompiler -Iruntime bench/bench_call.c "$build/libntkc.a" \
-    -o "$tmp/bench_call" -ltcc -lpcre2-8 -larpack -lopenblas -llapacke -ldl -lpthread -lm
+make -s --no-print-directory BUILD="$build" "$build/libntkc.so" "$build/bench/bench_call" >/dev/null
 $py -c "import numpy as np; np.save('$tmp/x.npy', np.random.default_rng(1000).standard_normal((1000, 64)))"
 net=examples/digits_fc.ntk
 for r in $(seq "$rounds"); do
     for t in 1 0; do
-        "$tmp/bench_call" $net "$tmp/x.npy" $t "$reps" >>"$tmp/c$t.txt"
+        "$build/bench/bench_call" $net "$tmp/x.npy" $t "$reps" >>"$tmp/c$t.txt"
         NTKC_LIB="$(pwd)/$build/libntkc.so" PYTHONPATH=python $py scripts/bench_python.py $net "$tmp/x.npy" $t \
             "$reps" >>"$tmp/py$t.txt"
     done

@@ -30,17 +30,20 @@ static void indent(Code *c)
  * identifier has none, so nothing changes), then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
+    const char *dollar = strchr(fmt, '$');
+    if (dollar == NULL) { /* most lines: no copy */
+        sb_vprintf(c->sb, fmt, ap);
+        return;
+    }
     StrBuf f;
     sb_init(&f);
-    for (const char *p = fmt; *p; p++) {
-        if (*p == '$') {
-            sb_puts(&f, NTKC_NET_PREFIX);
-            sb_puts(&f, c->name);
-        } else {
-            char ch[2] = {*p, 0};
-            sb_puts(&f, ch);
-        }
+    for (const char *p = fmt; dollar != NULL; p = dollar + 1, dollar = strchr(p, '$')) {
+        sb_putn(&f, p, (size_t)(dollar - p));
+        sb_puts(&f, NTKC_NET_PREFIX);
+        sb_puts(&f, c->name);
+        fmt = dollar + 1;
     }
+    sb_puts(&f, fmt);
     sb_vprintf(c->sb, f.data, ap);
     sb_free(&f);
 }

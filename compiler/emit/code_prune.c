@@ -11,7 +11,6 @@
  * kept; the others go with their prototypes. One identifier scan per line. */
 #include "code.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,19 @@ static int ends_with(const Line *l, char c) { return l->len > 0 && l->s[l->len -
 /* An indented line (not blank): a declarator continued. */
 static int is_continuation(const Line *l) { return l->len > 0 && (l->s[0] == ' ' || l->s[0] == '\t'); }
 
-static int ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+/* Character classes by table: <ctype.h> costs a call per character, and the
+ * scan reads every byte of the file. 1: may start an identifier, 2: may continue one. */
+static const unsigned char ident_class[256] = {
+    ['_'] = 3,
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+#define L(c) [c] = 3, [c - 'a' + 'A'] = 3
+    L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'), L('i'), L('j'), L('k'), L('l'), L('m'),
+    L('n'), L('o'), L('p'), L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'), L('y'), L('z'),
+#undef L
+};
+
+static int ident_char(char c) { return ident_class[(unsigned char)c] & 2; }
+static int ident_start(char c) { return ident_class[(unsigned char)c] & 1; }
 
 /* The identifier before the first '(' of text[0, len) into name; 0 if none. */
 static int name_before_paren(const char *text, size_t len, char *name, size_t size)
@@ -61,24 +72,20 @@ static int name_before_paren(const char *text, size_t len, char *name, size_t si
     return 1;
 }
 
-static size_t split_lines(const char *text, Line **out)
+/* The lines of text[0, len), counted first so the array is allocated once. */
+static size_t split_lines(const char *text, size_t len, Line **out)
 {
-    size_t n = 0, cap = 256;
+    const char *end = text + len;
+    size_t cap = 1;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        cap++;
     Line *v = malloc(cap * sizeof *v);
-    for (const char *p = text; *p && v;) {
-        const char *e = strchr(p, '\n');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (n == cap) {
-            Line *w = realloc(v, (cap *= 2) * sizeof *v);
-            if (w == NULL) {
-                free(v);
-                v = NULL;
-                break;
-            }
-            v = w;
-        }
-        v[n++] = (Line){.s = p, .len = len, .def = -1, .proto = -1};
-        p = e ? e + 1 : p + len;
+    size_t n = 0;
+    for (const char *p = text; v && p < end && n < cap;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        size_t l = e ? (size_t)(e - p) : (size_t)(end - p);
+        v[n++] = (Line){.s = p, .len = l, .def = -1, .proto = -1};
+        p += l + 1;
     }
     *out = v;
     return v ? n : 0;
@@ -164,7 +171,10 @@ static void macro_name(const Line *l, char *name, size_t size)
 enum { NAME_SLOTS = 2048 };
 typedef struct Names {
     const char *name[NAME_SLOTS];
-    int id[NAME_SLOTS]; /* def index, or -1 - macro index */
+    int id[NAME_SLOTS];      /* def index, or -1 - macro index */
+    unsigned char length[96]; /* length[k]: some name has k characters (most
+                                 identifiers in a body are short locals: they
+                                 are skipped without hashing) */
 } Names;
 
 static unsigned hash_name(const char *s, size_t n)
@@ -177,6 +187,9 @@ static unsigned hash_name(const char *s, size_t n)
 
 static void names_add(Names *t, const char *name, int id)
 {
+    size_t len = strlen(name);
+    if (len < sizeof t->length)
+        t->length[len] = 1;
     for (unsigned h = hash_name(name, strlen(name)) % NAME_SLOTS, k = 0; k < NAME_SLOTS; k++, h = (h + 1) % NAME_SLOTS)
         if (t->name[h] == NULL) {
             t->name[h] = name;
@@ -188,6 +201,8 @@ static void names_add(Names *t, const char *name, int id)
 /* The id of s[0, n), or 0 when it names nothing (ids are offset by 1). */
 static int names_find(const Names *t, const char *s, size_t n)
 {
+    if (n >= sizeof t->length || !t->length[n])
+        return 0;
     for (unsigned h = hash_name(s, n) % NAME_SLOTS, k = 0; k < NAME_SLOTS && t->name[h]; k++, h = (h + 1) % NAME_SLOTS)
         if (strncmp(t->name[h], s, n) == 0 && t->name[h][n] == '\0')
             return t->id[h] + 1;
@@ -211,7 +226,7 @@ static void scan_line(Reach *r, size_t i, int self)
 {
     const char *s = r->v[i].s, *end = s + r->v[i].len;
     while (s < end) {
-        if (!(isalpha((unsigned char)*s) || *s == '_')) {
+        if (!ident_start(*s)) {
             s++;
             continue;
         }
@@ -299,9 +314,16 @@ static int mark_dead(const Line *v, size_t n, Def *defs, size_t ndefs)
     return ok ? 0 : -1;
 }
 
-/* Top-level prototypes (statements ending in ';') that declare name. */
-static void kill_prototypes(Line *v, size_t n, const char *name)
+/* Top-level prototypes (statements ending in ';') of the dead definitions:
+ * one pass over the file, each prototype's name looked up among defs. */
+static void kill_prototypes(Line *v, size_t n, const Def *defs, size_t ndefs)
 {
+    Names *dead = calloc(1, sizeof *dead);
+    if (dead == NULL) /* out of memory: the prototypes stay (harmless) */
+        return;
+    for (size_t d = 0; d < ndefs; d++)
+        if (defs[d].dead)
+            names_add(dead, defs[d].name, (int)d);
     for (size_t i = 0; i < n; i++) {
         if (v[i].kind != L_TOP || v[i].def >= 0 || v[i].len == 0 || v[i].s[0] == ' ' || v[i].s[0] == '/')
             continue;
@@ -310,17 +332,18 @@ static void kill_prototypes(Line *v, size_t n, const char *name)
             j++;
         char got[96];
         if (ends_with(&v[j], ';') && name_before_paren(v[i].s, v[i].len, got, sizeof got) &&
-            strcmp(got, name) == 0)
+            names_find(dead, got, strlen(got)))
             for (size_t k = i; k <= j; k++)
                 v[k].dead = 1;
         i = j;
     }
+    free(dead);
 }
 
 void code_prune_statics(StrBuf *sb)
 {
     Line *v;
-    size_t n = split_lines(sb->data, &v);
+    size_t n = split_lines(sb->data, sb->len, &v);
     enum { MAX_DEFS = 512 };
     Def *defs = malloc(MAX_DEFS * sizeof *defs);
     if (n == 0 || defs == NULL) { /* out of memory: keep the file as it is */
@@ -342,26 +365,21 @@ void code_prune_statics(StrBuf *sb)
         /* a blank line after the definition goes with it */
         if (defs[d].last + 1 < n && v[defs[d].last + 1].len == 0)
             v[defs[d].last + 1].dead = 1;
-        kill_prototypes(v, n, defs[d].name);
     }
-    StrBuf out;
-    sb_init(&out);
+    kill_prototypes(v, n, defs, ndefs);
+    /* the live lines moved down in place (a line only ever moves left) */
+    char *dst = sb->data;
+    const char *end = sb->data + sb->len;
     for (size_t i = 0; i < n; i++) {
         if (v[i].dead)
             continue;
-        char *line = strndup(v[i].s, v[i].len);
-        if (line == NULL) {
-            sb_free(&out);
-            free(v);
-            free(defs);
-            return;
-        }
-        sb_puts(&out, line);
-        sb_puts(&out, "\n");
-        free(line);
+        memmove(dst, v[i].s, v[i].len);
+        dst += v[i].len;
+        if (v[i].s + v[i].len < end) /* its newline (the last line may have none) */
+            *dst++ = '\n';
     }
+    *dst = '\0';
+    sb->len = (size_t)(dst - sb->data);
     free(v);
     free(defs);
-    sb_free(sb);
-    *sb = out;
 }

@@ -36,24 +36,32 @@ void sb_free(StrBuf *sb)
     sb->len = sb->cap = 0;
 }
 
-void sb_puts(StrBuf *sb, const char *s)
+void sb_putn(StrBuf *sb, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     sb_reserve(sb, n);
-    memcpy(sb->data + sb->len, s, n + 1);
+    memcpy(sb->data + sb->len, s, n);
     sb->len += n;
+    sb->data[sb->len] = '\0';
 }
 
+void sb_puts(StrBuf *sb, const char *s) { sb_putn(sb, s, strlen(s)); }
+
+/* Formats straight into the free space and only when it does not fit grows
+ * the buffer and formats again: emitters print thousands of short lines, and
+ * measuring each first doubled their cost. */
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    if (n > 0) {
+    size_t room = sb->cap - sb->len;
+    int n = vsnprintf(sb->data + sb->len, room, fmt, ap);
+    if (n > 0 && (size_t)n >= room) {
         sb_reserve(sb, (size_t)n);
         vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap2);
-        sb->len += (size_t)n;
     }
+    if (n > 0)
+        sb->len += (size_t)n;
+    sb->data[sb->len] = '\0';
     va_end(ap2);
 }
 

@@ -14,6 +14,7 @@ typedef struct StrBuf {
 void sb_init(StrBuf *sb);
 void sb_free(StrBuf *sb);
 void sb_puts(StrBuf *sb, const char *s);
+void sb_putn(StrBuf *sb, const char *s, size_t n); /* n bytes of s */
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* A double as a C literal that reads back to the same value ("0.050000000000000003");

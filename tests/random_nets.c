@@ -135,7 +135,10 @@ static void affine(Gen *g)
     if (g->image && chance(g, 80)) {
         put(g, "conv(");
         window(g, 4, 3, -1);
-        put(g, ", w_std=%.3g, b_std=%.3g)", w_std(g), b_std(g));
+        put(g, ", w_std=%.3g, b_std=%.3g", w_std(g), b_std(g));
+        if (g->standard)
+            put(g, ", width=%d", RANDOM_STD_CONV_WIDTH);
+        put(g, ")");
     } else if (g->standard) {
         put(g, "dense(%.3g, %.3g, width=512)", w_std(g), b_std(g));
     } else {
@@ -608,8 +611,8 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
     for (size_t e = 0; e < 2 * N * N; e++)
         exact[e] *= 1 + o->perturb;
     size_t width = ir->family == IR_FAMILY_IMAGE ? o->conv_width : o->width;
-    if (ir->param == PARAM_STANDARD)
-        width = 512; /* the generator's dense(width=512) */
+    if (ir->param == PARAM_STANDARD) /* the generator's dense(width=512), conv(width=128): the narrowest */
+        width = ir->family == IR_FAMILY_IMAGE && ir->input.kind == IR_INPUT_IMAGE ? RANDOM_STD_CONV_WIDTH : 512;
     rc = monte_carlo(ir, x, d, o, width, seed, mean, se, &err);
     if (rc) {
         snprintf(out->message, sizeof out->message, "finite networks failed: %.1900s", err.message);

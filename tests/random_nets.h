@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 
-enum { RANDOM_NET_SOURCE = 8192, RANDOM_GRAPH_FEATURES = 3 };
+/* Under param standard the generator writes widths: dense(width=512) and,
+ * in image nets, conv(width=RANDOM_STD_CONV_WIDTH). */
+enum { RANDOM_NET_SOURCE = 8192, RANDOM_GRAPH_FEATURES = 3, RANDOM_STD_CONV_WIDTH = 128 };
 
 typedef struct RandomNetOptions {
     /* 0: activations, layer_norm and products only where their inputs are

@@ -137,7 +137,9 @@ Test(conv_lower, shape_errors)
     expect_error("net n { input image(4, 4); dense }", "1:9", "missing required argument 'channels' for 'input image'");
     expect_error("net n { input image(4, 4, 1); input image(4, 4, 1); flatten; dense }", "1:31", "'input' given twice");
     expect_error("net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }", "1:47",
-                 "supported only under param ntk");
+                 "missing required argument 'width' for 'conv'");
+    expect_error("net n { param standard; input image(4, 4, 1); conv(3, width=2); residual { conv(3) }; flatten; dense }",
+                 "1:65", "supported only under param ntk");
 }
 
 Test(conv_lower, dense_after_global_pool_is_fine)

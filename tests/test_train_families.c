@@ -31,6 +31,15 @@ static const char CONV_NETS[] =
     "  flatten\n"
     "  dense(1.0, 0.1)\n"
     "}\n"
+    "net cg3 {\n" /* issue 21's options: layer_norm over pixels, avg_pool(normalize_edges=true) */
+    "  input image(4, 4, 2)\n"
+    "  conv(3, 1.4, 0.1); layer_norm(axes=all); erf\n"
+    "  conv(2, 1.2); layer_norm(axes=height); relu\n"
+    "  avg_pool(2, stride=1, padding=same, normalize_edges=true)\n"
+    "  conv(1, 1.1); layer_norm(axes=width)\n"
+    "  global_avg_pool\n"
+    "  dense(1.0, 0.1)\n"
+    "}\n"
     "net cg2 {\n"
     "  input image(5, 5, 1)\n"
     "  conv(3, 1.5, 0.2, stride=2, padding=circular)\n"
@@ -140,8 +149,8 @@ static void check_model(const IrNet *ir, const FiniteData *d, FiniteParam param)
 
 Test(train_families, conv_gradients_match_differences, .timeout = TIMEOUT(20))
 {
-    const char *names[] = {"cg", "cg2"};
-    for (int k = 0; k < 2; k++) {
+    const char *names[] = {"cg", "cg2", "cg3"};
+    for (int k = 0; k < 3; k++) {
         ntkc_compile_options o = {.net_name = names[k], .backend = NTKC_BACKEND_TCC};
         ntkc_error err = {0};
         ntkc_net *net = ntkc_compile_string(CONV_NETS, "t.ntk", &o, &err);
@@ -193,6 +202,8 @@ static const Refusal refusals[] = {
      "readout's fan-in does not grow with the width", FINITE_MUP},
     {"net r { input image(3, 3, 2); residual { conv(3, 1.2, 0.1) }; global_avg_pool; dense(1) }", "t.ntk:1:",
      "summed with a branch that passes the input through", FINITE_MUP},
+    {"net r { param standard; input image(3, 3, 2); conv(3, width=4); relu; global_avg_pool; dense(1) }", "t.ntk:1:",
+     "training image nets under param standard is not supported yet", FINITE_AS_IR},
 };
 
 Test(train_families, refusals_name_the_layer_and_the_reason)

@@ -158,6 +158,19 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_DENSE:
+            if (e->net->param == PARAM_STANDARD && !op->u.dense.frozen) {
+                /* as ntkc_block_dense_std: fan-in × Σ enters Θ */
+                double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
+                char fan_in[64] = "(double)dim"; /* 0: the data's dimension */
+                if (op->u.dense.fan_in > 0)
+                    snprintf(fan_in, sizeof fan_in, "%s", code_lit((double)op->u.dense.fan_in).s);
+                code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
+                code_line(&e->c, "    t[l] = %s * s[l] + %s + %s * t[l];", fan_in, op->u.dense.has_bias ? "1.0" : "0.0",
+                          code_lit(w2).s);
+                code_line(&e->c, "    s[l] = %s * s[l] + %s;", code_lit(w2).s, code_lit(b2).s);
+                code_line(&e->c, "}");
+                break;
+            }
             emit_dense_call(e, op, "s", "t", vec_geom);
             break;
         case IR_ACT:
@@ -251,19 +264,27 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     char a[80], b[80];
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
-    char args[512];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s",
-             h, wd, e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl,
-             code_lit(scale).s);
+    char geo[448], args[512];
+    snprintf(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
+             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
+    snprintf(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
     if (w->dh != 1 || w->dw != 1)
         code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
                   w->dw, op->pos.line);
     else
         code_line(&e->c, "/* conv %dx%d stride %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, op->pos.line);
+    if (e->net->param == PARAM_STANDARD && !c->frozen) { /* Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1): ir.h, IrConv */
+        int U = slot_new(e);
+        /* the bias's 1 rides on U: with an `add` plane ntkc_conv_plane adds that instead of addc */
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, %s, 0);", *S, U, geo,
+                  code_lit((double)c->fan_in).s, c->has_bias ? "1.0" : "0.0");
+        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, U);
+        slot_free(e, U);
+    }
     code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
     if (c->frozen) /* trainable=false: Θ without the layer's own Σ' */
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
-    else
+    else if (e->net->param != PARAM_STANDARD)
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     slot_free(e, *S);
     slot_free(e, *T);
@@ -370,6 +391,17 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_conv(e, op, S, T);
             break;
         case IR_DENSE: {
+            if (e->net->param == PARAM_STANDARD && !op->u.dense.frozen) { /* a 1×1 conv (fan-in × Σ enters Θ) */
+                IrOp as_conv = *op;
+                const IrDense *d = &op->u.dense;
+                as_conv.kind = IR_CONV;
+                as_conv.u.conv = (IrConv){.w_std = d->w_std, .b_std = d->b_std, .has_bias = d->has_bias,
+                                          .width = d->width, .fan_in = d->fan_in,
+                                          .win = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1}};
+                as_conv.out = (IrShape){e->h, e->w, 1};
+                emit_plane_conv(e, &as_conv, S, T);
+                break;
+            }
             char s[16], t[16];
             snprintf(s, sizeof s, "pl[%d]", *S);
             snprintf(t, sizeof t, "pl[%d]", *T);
@@ -381,6 +413,11 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             break;
         case IR_LAYER_NORM:
             emit_fill(e, op, *S, "ntkc_fill");
+            if (op->u.ln.axes != IR_LN_CHANNELS) { /* the records become the group means */
+                code_line(&e->c, "if (fill && pi == 0)");
+                code_line(&e->c, "    ntkc_fill_ln_axes(fill, v1, v2, %zu, %zu, %zu, %d);", op->rec.at, e->h, e->w,
+                          (int)op->u.ln.axes);
+            }
             code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
                  *S, *T, geom(e, g, sizeof g), op->rec.at, op->rec.at * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             break;
@@ -595,11 +632,17 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         track_big(e, s->term->out.h, s->term->out.w);
         code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
              s->term->pos.line);
-        for (int k = 0; k < 2; k++)
+        int edges = avg && s->term->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
+        for (int k = 0; k < 2; k++) {
             code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
                  k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
-                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg ? 1.0 / w->kh : 1.0).s,
-                 code_lit(avg ? 1.0 / w->kw : 1.0).s);
+                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
+                 code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
+            if (edges)
+                code_line(&e->c, "ntkc_pool4_edges(%s, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d);", k ? "inT" : "inS",
+                          s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
+                          w->pad == IR_PAD_CIRCULAR);
+        }
     } else if (s->kind == END_COPY) {
         code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);

@@ -38,7 +38,7 @@ typedef enum IrOpKind {
     IR_POOL,        /* Σ'(p,q) = c² Σ_{u,v ∈ window} Σ(sp+u, sq+v), c = 1/|F| (avg) or 1 (sum); Θ alike */
     IR_GLOBAL_POOL, /* Σ' = c² Σ_{p,q} Σ(p,q), c = 1/P (avg) or 1 (sum): image → vector */
     IR_FLATTEN,     /* Σ' = (1/P) Σ_p Σ(p,p): image → vector */
-    IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike */
+    IR_LAYER_NORM,  /* over channels: Σ'(p,q) = Σ(p,q)/√((Σ11(p,p)+ε)(Σ22(q,q)+ε)), Θ alike (IrLayerNorm) */
     IR_FANOUT,      /* branches on copies of the input, then a fan-in (residual is one) */
     IR_ATTENTION,   /* global self-attention over all pixels (IrAttention): mixes every pixel pair */
     IR_CONV_TRANSPOSE, /* IrConv: Σ'(p,q) = w²/|F| Σ_u Σ̃(p+u−pt, q+u−pt) + b², Σ̃ the input dilated by the
@@ -104,6 +104,10 @@ typedef struct IrWindow {
     int dh, dw; /* dilation: tap u of a row at dh·u */
 } IrWindow;
 
+/* Under param standard (neural-tangents' Conv(parameterization='standard')),
+ * with C = fan_in input channels:
+ *   Σ' = w²/|F| Σ_δ Σ + b²,  Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1 with a bias),
+ * i.e. nt's fan_in·conv_unscaled(Σ) with fan_in = C·|F|. */
 typedef struct IrConv {
     double w_std, b_std;
     IrWindow win;
@@ -112,19 +116,36 @@ typedef struct IrConv {
      * each axis, folded onto the output (pixel i adds to (i − c) mod n,
      * c = (fold − n)/2), as neural-tangents does; 0 otherwise. */
     size_t fold_h, fold_w;
+    int has_bias; /* param standard: b_std given explicitly (+1 to Θ) */
+    long width;   /* param standard: output channels (0 = the last layer's, unspecified) */
+    long fan_in;  /* param standard: input channels */
 } IrConv;
 
 typedef struct IrPool {
     IrWindow win;
     int average; /* avg_pool (1) or sum_pool (0) */
+    /* avg_pool(normalize_edges=true), neural-tangents' AvgPool option: each
+     * output pixel divides by the count of its window's in-bounds entries
+     * instead of |F| (differs only at the edges under padding=same); the
+     * kernel entry (p, q) then divides by n(p)·n(q), n separable by axis. */
+    int normalize_edges;
 } IrPool;
 
 typedef struct IrGlobalPool {
     int average; /* global_avg_pool (1) or global_sum_pool (0) */
 } IrGlobalPool;
 
+/* The axes a layer_norm normalises over besides the channels (neural-tangents'
+ * LayerNorm(axis=...), which needs the channel axis among them): none, the
+ * rows' axis (height), the columns' (width), or both. The variance a pixel
+ * divides by is then the mean of Σ(p', p') over the pixels p' normalised
+ * together with it (its column, its row, or the image): the empirical
+ * variance over infinitely many channels and those pixels. */
+typedef enum IrLnAxes { IR_LN_CHANNELS, IR_LN_HEIGHT, IR_LN_WIDTH, IR_LN_ALL } IrLnAxes;
+
 typedef struct IrLayerNorm {
     double eps; /* added to the variances, as neural-tangents does (1e-12) */
+    IrLnAxes axes;
 } IrLayerNorm;
 
 /* Fan-in of a fanout (neural-tangents' FanInSum/FanInProd/FanInConcat):

@@ -79,14 +79,25 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
         window_args(win, sizeof win, &op->u.conv.win);
-        snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
-                 op->u.conv.frozen ? ", frozen" : "");
+        if (param == PARAM_STANDARD) /* width 0: the last layer */
+            snprintf(buf, n, "%s, w_std %g, b_std %g%s, width %ld, fan_in %ld%s", win, op->u.conv.w_std,
+                     op->u.conv.b_std, op->u.conv.has_bias ? " (trained)" : "", op->u.conv.width, op->u.conv.fan_in,
+                     op->u.conv.frozen ? ", frozen" : "");
+        else
+            snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
+                     op->u.conv.frozen ? ", frozen" : "");
         break;
     case IR_POOL:
         window_args(buf, n, &op->u.pool.win);
+        if (op->u.pool.normalize_edges && strlen(buf) + 16 < n)
+            strcat(buf, ", normalize_edges");
         break;
     case IR_LAYER_NORM:
-        snprintf(buf, n, ", eps %g", op->u.ln.eps);
+        snprintf(buf, n, ", eps %g%s", op->u.ln.eps,
+                 op->u.ln.axes == IR_LN_ALL      ? ", over channels and pixels"
+                 : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
+                 : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
+                                                 : "");
         break;
     case IR_AGGREGATE:
         snprintf(buf, n, ", scale %s, self_loops %s", op->u.aggregate.degree ? "degree" : "uniform",

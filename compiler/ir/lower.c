@@ -343,7 +343,7 @@ static int lower_dense(Lower *L, const Stmt *s)
     d->frozen = b.v[DENSE_TRAINABLE] == 0;
     if (L->param == PARAM_STANDARD) {
         d->width = (long)b.v[DENSE_WIDTH];
-        d->fan_in = L->prev_width;
+        d->fan_in = lower_fan_in(L);
         L->prev_width = d->width;
     }
     lower_made_gaussian(L);
@@ -585,24 +585,6 @@ int lower_block(Lower *L, const Block *b, int depth)
     return 1;
 }
 
-/* Under param standard every dense but the last needs its output width: the
- * next layer's fan-in. Only known once the whole net is unrolled. */
-static int check_widths(Lower *L)
-{
-    size_t last = L->nops;
-    for (size_t i = 0; i < L->nops; i++)
-        if (L->ops[i].kind == IR_DENSE)
-            last = i;
-    for (size_t i = 0; i < last; i++)
-        if (L->ops[i].kind == IR_DENSE && L->ops[i].u.dense.width == 0) {
-            diag_at(L->err, L->ops[i].pos, L->src,
-                    "missing required argument 'width' for 'dense': under param standard every dense layer "
-                    "except the last needs width=N (its output width)");
-            return 0;
-        }
-    return 1;
-}
-
 /* The one place a net's family is decided (families.h): graphs by their
  * input; image inputs, and vector nets using a layer beyond dense and
  * activations (fanout, layer_norm, ...), run on the image machinery. */
@@ -665,7 +647,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
         diag_at(err, net->pos, prog->src, "net '%s' has no layers", net->name);
         return NULL;
     }
-    if (L.param == PARAM_STANDARD && !check_widths(&L))
+    if (L.param == PARAM_STANDARD && !lower_check_widths(&L))
         return NULL;
     IrFamily family = lower_family(&L);
     if (!lower_check_dropout(&L, family) || !lower_check_image_net(&L) || !family_checks[family](&L))

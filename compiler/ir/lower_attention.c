@@ -129,6 +129,13 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
                     ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
             return 0;
         }
+        if (op->kind == IR_LAYER_NORM && op->u.ln.axes != IR_LN_CHANNELS) {
+            diag_at(L->err, op->pos, L->src,
+                    "'layer_norm' over pixels in net '%s', which has attention (at %s): nets with attention "
+                    "normalise over the channels only (axes=channels) for now",
+                    L->net->name, lower_pos_str(L, attn->pos));
+            return 0;
+        }
         if (op->kind == IR_FANOUT)
             for (size_t b = 0; b < op->u.fanout.nbranches; b++)
                 if (!refuse_ops(L, op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, attn))

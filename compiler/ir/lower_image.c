@@ -158,7 +158,7 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
 
 /* ---- conv and pooling ------------------------------------------------- */
 
-enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, C_DIL, C_DH, C_DW, C_TRAINABLE, NCONV };
+enum { C_SIZE, C_W, C_B, C_STRIDE, C_PAD, C_KH, C_KW, C_SH, C_SW, C_DIL, C_DH, C_DW, C_TRAINABLE, C_WIDTH, NCONV };
 static const ParamSpec conv_spec[NCONV] = {
     [C_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [C_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -173,6 +173,7 @@ static const ParamSpec conv_spec[NCONV] = {
     [C_DH] = {"dh", 1, 1, 1e6, 1, 0, NULL},
     [C_DW] = {"dw", 1, 1, 1e6, 1, 0, NULL},
     [C_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
+    [C_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL},
 };
 static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] = C_KW, [W_STRIDE] = C_STRIDE,
                                       [W_SH] = C_SH,     [W_SW] = C_SW, [W_PAD] = C_PAD, [W_DIL] = C_DIL,
@@ -181,8 +182,16 @@ static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] =
 int lower_conv(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
+    if (!lower_need_image(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
+    if (b.given[C_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b.pos[C_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    long fan_in = lower_fan_in(L);
     IrWindow w;
     if (!bind_window(L, s, &b, conv_window_idx, 0, 1, &w))
         return 0;
@@ -190,11 +199,17 @@ int lower_conv(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w, .frozen = b.v[C_TRAINABLE] == 0};
+    if (L->param == PARAM_STANDARD) {
+        op->u.conv.has_bias = b.given[C_B];
+        op->u.conv.width = (long)b.v[C_WIDTH];
+        op->u.conv.fan_in = fan_in;
+        L->prev_width = op->u.conv.width;
+    }
     lower_made_gaussian(L);
     return 1;
 }
 
-enum { P_SIZE, P_STRIDE, P_PAD, P_KH, P_KW, P_SH, P_SW, NPOOL };
+enum { P_SIZE, P_STRIDE, P_PAD, P_KH, P_KW, P_SH, P_SW, P_EDGES, NPOOL };
 static const ParamSpec pool_spec[NPOOL] = {
     [P_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [P_STRIDE] = {"stride", 1, 1, 1e6, 1, 0, NULL},
@@ -203,6 +218,7 @@ static const ParamSpec pool_spec[NPOOL] = {
     [P_KW] = {"kw", 0, 1, 1e6, 1, 0, NULL},
     [P_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [P_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
+    [P_EDGES] = {"normalize_edges", 0, 0, 1, 1, 0, lower_bool_names},
 };
 static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_KW] = P_KW, [W_STRIDE] = P_STRIDE,
                                       [W_SH] = P_SH,     [W_SW] = P_SW, [W_PAD] = P_PAD};
@@ -210,16 +226,20 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
-        !lower_bind_args(L, s, pool_spec, NPOOL, &b))
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
+    if (b.given[P_EDGES] && !average) {
+        diag_at(L->err, b.pos[P_EDGES], L->src,
+                "'normalize_edges' applies to avg_pool only (sum_pool does not divide by the window)");
+        return 0;
+    }
     IrWindow w;
     if (!bind_window(L, s, &b, pool_window_idx, 1, 0, &w))
         return 0;
     IrOp *op = lower_push_op(L, IR_POOL, s->pos);
     if (op == NULL)
         return 0;
-    op->u.pool = (IrPool){.win = w, .average = average};
+    op->u.pool = (IrPool){.win = w, .average = average, .normalize_edges = b.v[P_EDGES] != 0.0};
     return 1;
 }
 
@@ -229,9 +249,9 @@ int lower_sum_pool(Lower *L, const Stmt *s) { return lower_pool(L, s, 0); }
 /* flatten and global pooling: image → vector. */
 static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 {
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_ntk_only(L, s) ||
-        !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
         return 0;
+    lower_std_to_vector(L, kind == IR_FLATTEN);
     IrOp *op = lower_push_op(L, kind, s->pos);
     if (op == NULL)
         return 0;
@@ -251,12 +271,36 @@ int lower_flatten(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_FLA
 int lower_global_avg_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 1); }
 int lower_global_sum_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 0); }
 
-static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL}};
+/* axes=: the channels alone, with the height, the width or both (IrLnAxes,
+ * in that order); `spatial` (without the channels) has no limit kernel. */
+static const char *const ln_axes_names[] = {"channels", "height", "width", "all", "spatial", NULL};
+static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL},
+                                    {"axes", IR_LN_CHANNELS, 0, 4, 1, 0, ln_axes_names}};
+
+/* The axes of a layer_norm, or an error at the argument. */
+static int ln_axes(Lower *L, const Bound *b, IrLnAxes *axes)
+{
+    int v = (int)b->v[1];
+    if (v == 4) {
+        diag_at(L->err, b->pos[1], L->src,
+                "'layer_norm(axes=spatial)': normalising over pixels without the channels has no infinite-width "
+                "kernel (neural-tangents requires the channel axis); use axes=all (channels and pixels)");
+        return 0;
+    }
+    if (!L->shape.spatial && (v == IR_LN_HEIGHT || v == IR_LN_WIDTH)) {
+        diag_at(L->err, b->pos[1], L->src, "'layer_norm(axes=%s)' on a vector: it has no %s (use channels or all)",
+                ln_axes_names[v], ln_axes_names[v]);
+        return 0;
+    }
+    *axes = L->shape.spatial ? (IrLnAxes)v : IR_LN_CHANNELS; /* on a vector, all = the channels */
+    return 1;
+}
 
 int lower_layer_norm(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, ln_spec, 1, &b))
+    IrLnAxes axes;
+    if (!lower_bind_args(L, s, ln_spec, 2, &b) || !ln_axes(L, &b, &axes))
         return 0;
     /* Its kernel Σ/√(Σ11·Σ22) drops the channel mean: it holds for centred
      * inputs whose empirical channel variance converges (Gaussian ones). */
@@ -266,6 +310,7 @@ int lower_layer_norm(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.ln.eps = b.v[0];
+    op->u.ln.axes = axes;
     return 1;
 }
 
@@ -281,11 +326,11 @@ int lower_check_image_net(Lower *L)
     return 1;
 }
 
+/* Image nets under param standard: conv, dense, activations, pooling,
+ * flatten and layer_norm (lower_standard.c tracks the fan-ins); residual,
+ * fanout and attention refuse it themselves (lower_ntk_only). */
 int lower_check_image_family(Lower *L)
 {
-    if (L->input.kind == IR_INPUT_IMAGE && L->param == PARAM_STANDARD) {
-        diag_at(L->err, L->param_pos, L->src, "image inputs are supported only under param ntk for now");
-        return 0;
-    }
+    (void)L;
     return 1;
 }

@@ -52,7 +52,7 @@ typedef struct Lower {
     int param_given;
     SrcPos param_pos;
     int seen_layer;  /* any layer lowered (param and input must precede it) */
-    long prev_width; /* output width of the previous dense (param standard) */
+    long prev_width; /* output width of the previous dense or conv (param standard; lower_standard.c) */
     IrOp *ops;       /* the op list being filled: the net's, or a branch's */
     size_t nops, cap;
     size_t total_ops; /* over all lists, against MAX_OPS */
@@ -136,6 +136,14 @@ int lower_check_image_family(Lower *L);
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);
+/* lower_standard.c: widths and fan-ins under param standard */
+/* The channels the next affine layer reads: the previous affine layer's
+ * width, else the image's channels; 0 = the data's dimension (vectors). */
+long lower_fan_in(Lower *L);
+/* After flatten (channels × pixels) or global pooling (channels). */
+void lower_std_to_vector(Lower *L, int flatten);
+/* Every dense or conv but the last needs width=N under param standard. */
+int lower_check_widths(Lower *L);
 
 /* lower_branch.c */
 int lower_residual(Lower *L, const Stmt *s);

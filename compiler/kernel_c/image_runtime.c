@@ -636,6 +636,33 @@ NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int 
                     int keep = transpose || (i == k && j == l);
                     for (int q = 0; q < NTKC_LANES; q++)
                         Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);
+
+/* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
+NTKC_LEAF int ntkc_taps_inside(int m, int n, int k, int s, int p)
+{
+    int lo = s * m - p, hi = lo + k;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > n ? n : hi;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry
+ * (i, i', j, j') of the Ho×Ho×Wo×Wo array Y divided by the in-bounds counts
+ * of the four windows, n_h(i)·n_h(i')·n_w(j)·n_w(j') (neural-tangents' AvgPool
+ * divides each output by its own count; a pair of outputs, by both). */
+NTKC_FN void ntkc_pool4_edges(double *Y, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int pt,
+                              int pl, int cyc)
+{
+    for (int i = 0; i < Ho; i++)
+        for (int i2 = 0; i2 < Ho; i2++)
+            for (int j = 0; j < Wo; j++)
+                for (int j2 = 0; j2 < Wo; j2++) {
+                    double c = cyc ? (double)kh * kh * kw * kw
+                                   : (double)ntkc_taps_inside(i, H, kh, sh, pt) * ntkc_taps_inside(i2, H, kh, sh, pt) *
+                                         ntkc_taps_inside(j, W, kw, sw, pl) * ntkc_taps_inside(j2, W, kw, sw, pl);
+                    double *y = Y + (((long)i * Ho + i2) * Wo * Wo + (long)j * Wo + j2) * NTKC_LANES;
+                    for (int l = 0; l < NTKC_LANES; l++)
+                        y[l] = c > 0.0 ? y[l] / c : 0.0;
                 }
 }
 
@@ -673,6 +700,37 @@ NTKC_FN void ntkc_fill(double *const *rec, double *v1, double *v2, const double 
             v1[(off + k) * NTKC_LANES + l] = s;
             v2[(off + k) * NTKC_LANES + l] = s;
         }
+}
+
+/* The prep run before a layer_norm over pixels too (IrLnAxes: 1 height, 2
+ * width, 3 both): the H×W records ntkc_fill wrote at off become each pixel's
+ * mean over the pixels normalised with it (its column, its row, or all), in
+ * every lane, so ntkc_ln_plane divides by the group's variance. */
+NTKC_FN void ntkc_fill_ln_axes(double *const *rec, double *v1, double *v2, int off, int H, int W, int axes)
+{
+    for (int l = 0; l < NTKC_LANES; l++) {
+        double *r = rec[l] + off, all = 0.0;
+        for (int k = 0; k < H * W; k++)
+            all += r[k];
+        for (int i = 0; i < H && axes != 3; i++) /* per row (axes 2) or per column (axes 1), in place */
+            for (int j = 0; j < W; j++) {
+                if ((axes == 2 && j > 0) || (axes == 1 && i > 0))
+                    continue;
+                double m = 0.0;
+                int n = axes == 2 ? W : H;
+                for (int u = 0; u < n; u++)
+                    m += axes == 2 ? r[i * W + u] : r[u * W + j];
+                m /= n;
+                for (int u = 0; u < n; u++)
+                    r[axes == 2 ? i * W + u : u * W + j] = m;
+            }
+        for (int k = 0; k < H * W; k++) {
+            if (axes == 3)
+                r[k] = all / (H * W);
+            v1[(off + k) * NTKC_LANES + l] = r[k];
+            v2[(off + k) * NTKC_LANES + l] = r[k];
+        }
+    }
 }
 
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);

@@ -123,9 +123,6 @@ class _Dense(Layer):
         elif ctx.param != self.parameterization:
             raise NotImplementedError("Dense: ntkc takes one parameterization per net; this one mixes 'ntk' "
                                       "and 'standard'")
-        if self.parameterization == "standard" and _image(b):
-            raise NotImplementedError("Dense(parameterization='standard') on images: ntkc supports the standard "
-                                      "parameterization on vectors only")
         args = [f"w_std={_num(self.W_std)}"]
         if self.b_std is not None:
             args.append(f"b_std={_num(self.b_std)}")
@@ -225,8 +222,9 @@ class _Conv(Layer):
         self.trainable = bool(trainable)
         if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
-        if parameterization.lower() != "ntk":
-            raise NotImplementedError("Conv: ntkc supports the NTK parameterization of convolutions only")
+        self.parameterization = parameterization.lower()
+        if self.parameterization not in ("ntk", "standard"):
+            raise ValueError(f"Parameterization not supported: {parameterization}")
         self.out_chan, self.filter_shape = int(out_chan), tuple(int(v) for v in filter_shape)
         self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.filter_shape)
         self.padding = _padding(padding, "Conv")
@@ -255,13 +253,18 @@ class _Conv(Layer):
         b = _one(branches, "Conv")
         if not _image(b):
             raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
-        if ctx.param == "standard":
-            raise NotImplementedError("Conv under the standard parameterization: not supported by ntkc")
-        ctx.param = ctx.param or "ntk"
+        if ctx.param is None:
+            ctx.param = self.parameterization
+        elif ctx.param != self.parameterization:
+            raise NotImplementedError("Conv: ntkc takes one parameterization per net; this one mixes 'ntk' "
+                                      "and 'standard'")
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
-        args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
-                 f"padding={_PADDINGS[self.padding]}"] + self._dilation_args(b.shape)
+        args += [f"w_std={_num(self.W_std)}", f"padding={_PADDINGS[self.padding]}"] + self._dilation_args(b.shape)
+        if self.parameterization == "standard":  # b_std written means a bias (its +1 in the NTK)
+            args += [f"width={self.out_chan}"] + ([] if self.b_std is None else [f"b_std={_num(self.b_std)}"])
+        else:
+            args.insert(1, f"b_std={_num(self.b_std or 0.0)}")
         if not self.trainable:
             args.append("trainable=false")
         H, W, _ = b.shape
@@ -274,6 +277,9 @@ class _Conv(Layer):
         H, W = (1, shape[1]) if seq else shape[1:3]
         Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal(self.out_chan)
+        if self.parameterization == "standard":
+            Wt = Wt * (self.W_std / math.sqrt(kh * kw * shape[-1]))
+            b = None if b is None else b * self.b_std
         out = self._conv_out(H, W, shape)
         return ((shape[0],) + (out[1:] if seq else out)), (Wt, b)
 
@@ -284,9 +290,11 @@ class _Conv(Layer):
         win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding,
                        _as_2d(self.dilation, x.shape))  # n, H', W', C, kh, kw
         out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1]))
-        out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
-        if b is not None:
-            out += self.b_std * b
+        if self.parameterization == "standard":  # W and b were drawn with their deviations (init)
+            out = out if b is None else out + b
+        else:
+            out *= self.W_std / math.sqrt(kh * kw * x4.shape[-1])
+            out = out if b is None else out + self.b_std * b
         return out[:, 0] if seq else out
 
 
@@ -297,9 +305,7 @@ class _Pool(Layer):
         self.window = tuple(int(v) for v in window_shape)
         self.strides = tuple(int(v) for v in strides) if strides else (1,) * len(self.window)
         self.padding = _padding(padding, self.name)
-        if normalize_edges and self.padding == "SAME":
-            raise NotImplementedError("AvgPool(normalize_edges=True) with SAME padding: ntkc divides by the full "
-                                      "window (normalize_edges=False)")
+        self.normalize_edges = bool(normalize_edges) and kind == "avg"
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
@@ -307,6 +313,8 @@ class _Pool(Layer):
             raise ValueError(f"{self.name} needs image or sequence inputs")
         (kh, kw), (sh, sw) = _as_2d(self.window, b.shape), _as_2d(self.strides, b.shape)
         args = _spatial_args((kh, kw), (sh, sw)) + [f"padding={_PADDINGS[self.padding]}"]
+        if self.normalize_edges:
+            args.append("normalize_edges=true")
         H, W, C = b.shape
         shape = (_out_size(H, kh, sh, self.padding), _out_size(W, kw, sw, self.padding), C)
         return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=shape)]
@@ -323,6 +331,10 @@ class _Pool(Layer):
         window = _as_2d(self.window, x.shape)
         win = _windows(x4, window, _as_2d(self.strides, x.shape), self.padding)
         out = win.sum(axis=(-2, -1)) / (window[0] * window[1] if self.kind == "avg" else 1)
+        if self.normalize_edges and self.padding == "SAME":  # divide by the in-bounds pixels instead
+            ones = np.ones(x4.shape[:3] + (1,))
+            out = win.sum(axis=(-2, -1)) / _windows(ones, window, _as_2d(self.strides, x.shape), "SAME").sum(
+                axis=(-2, -1))
         return out[:, 0] if seq else out
 
 
@@ -364,17 +376,37 @@ class _LayerNorm(Layer):
     name = "LayerNorm"
 
     def __init__(self, axis: Any, eps: float) -> None:
-        if axis not in (-1, (-1,), [-1]):
-            raise NotImplementedError("LayerNorm: ntkc normalises over the channel axis only (axis=-1)")
+        self.axis = (axis,) if isinstance(axis, int) else tuple(int(a) for a in axis)
         self.eps = float(eps)
+
+    def _axes(self, ndim: int) -> str:
+        """ntkc's axes= for this axis on inputs of ndim axes (batch first, channels last)."""
+        axes = {a % ndim for a in self.axis}
+        if 0 in axes:
+            raise NotImplementedError("LayerNorm over the batch axis: ntkc normalises each input on its own")
+        if ndim - 1 not in axes:
+            raise NotImplementedError("LayerNorm without the channel axis has no infinite-width kernel "
+                                      "(neural-tangents requires it)")
+        spatial = axes - {ndim - 1}
+        if not spatial:
+            return "channels"
+        if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
+            return "all"
+        return "height" if spatial == {1} else "width"
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "LayerNorm")
-        return [replace(b, lines=b.lines + [f"layer_norm(eps={_num(self.eps)})"])]
+        args = [f"eps={_num(self.eps)}"]
+        axes = self._axes(len(b.shape) + 1) if b.shape else "channels"
+        if axes != "channels":
+            args.append(f"axes={axes}")
+        return [replace(b, lines=b.lines + [f"layer_norm({', '.join(args)})"])]
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
-        mean = x.mean(axis=-1, keepdims=True)
-        var = x.var(axis=-1, keepdims=True)
+        self._axes(x.ndim)
+        axes = tuple(sorted({a % x.ndim for a in self.axis}))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
         return (x - mean) / np.sqrt(var + self.eps)
 
 
@@ -770,7 +802,7 @@ def Flatten(batch_axis: int = 0, batch_axis_out: int = 0) -> tuple:
 
 
 def LayerNorm(axis: Any = -1, eps: float = 1e-12, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
-    """Normalisation over the channel axis."""
+    """Normalisation over the channel axis, and with it any of the spatial axes (axis=(1, 2, 3) for all)."""
     return _triple(_LayerNorm(axis, eps))
 
 

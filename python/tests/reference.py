@@ -148,6 +148,20 @@ def layer_norm(k: K, eps: float) -> K:
 
 # ---- images: pixel-pair covariances (H, W, H, W) ----------------------------------
 
+def layer_norm_axes(k: K, eps: float, spatial: tuple) -> K:
+    """LayerNorm over the channels and the spatial axes `spatial` (0 rows' axis, 1 columns'): each pixel
+    divides by the mean of the same-pixel variances over the pixels normalised with it."""
+    H, W = k.ab.shape[:2]
+    d1 = np.einsum("ijij->ij", k.aa) + eps
+    d2 = np.einsum("ijij->ij", k.bb) + eps
+    m1 = np.broadcast_to(d1.mean(axis=spatial, keepdims=True), (H, W))
+    m2 = np.broadcast_to(d2.mean(axis=spatial, keepdims=True), (H, W))
+    r12 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m1, m2))
+    r11 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m1, m1))
+    r22 = 1 / np.sqrt(np.einsum("ij,kl->ijkl", m2, m2))
+    return K(k.aa * r11, k.bb * r22, k.ab * r12, k.ntk * r12, k.ntk_aa * r11, k.ntk_bb * r22)
+
+
 def images(a: np.ndarray, b: np.ndarray) -> K:
     """Σ(p, q) = a[p]·b[q]/C for (H, W, C) images."""
     c = a.shape[-1]
@@ -201,6 +215,26 @@ def avg_pool(k: K, window: tuple, strides: tuple, padding: str) -> K:
         both = sum(first[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] for u in range(kh) for v in range(kw))
         return both / (kh * kw) ** 2
     return k.map(one)
+
+
+def conv_standard(k: K, window: tuple, strides: tuple, padding: str, w: float, b: float | None, chans: int) -> K:
+    """neural-tangents' Conv(parameterization='standard'): Σ as conv's; Θ' = fan_in·mean_δ Σ + w²·mean_δ Θ
+    (+1 with a bias), fan_in = chans·|F|."""
+    unscaled = conv(k, window, strides, padding, 1.0, 0.0)  # Σ' = mean_δ Σ, Θ' = mean_δ Θ + mean_δ Σ
+    fan_in, one, bb = chans * window[0] * window[1], 0.0 if b is None else 1.0, 0.0 if b is None else b * b
+    s = lambda m: w * w * m + bb
+    t = lambda m, th: fan_in * m + w * w * (th - m) + one
+    u = unscaled
+    return K(s(u.aa), s(u.bb), s(u.ab), t(u.ab, u.ntk), t(u.aa, u.ntk_aa), t(u.bb, u.ntk_bb))
+
+
+def avg_pool_normalized(k: K, window: tuple, strides: tuple) -> K:
+    """AvgPool(normalize_edges=True), padding SAME: each output divides by its window's in-bounds pixels."""
+    summed = avg_pool(k, window, strides, "SAME").map(lambda c: c * (window[0] * window[1]) ** 2)
+    H, W = k.ab.shape[:2]
+    ones = np.ones((H, W, H, W))
+    counts = avg_pool(K(ones, ones, ones, ones, ones, ones), window, strides, "SAME").ab * (window[0] * window[1]) ** 2
+    return summed.map(lambda c: c / counts)
 
 
 def global_avg_pool(k: K) -> K:

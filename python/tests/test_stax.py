@@ -297,6 +297,41 @@ class ParametersAsNeuralTangents(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "rhs_dilation"):
             stax.Conv(4, (3, 3), rhs_dilation=(0, 1))
 
+    def test_conv_standard_and_normalize_edges(self) -> None:
+        """Conv and Dense(parameterization='standard') on images (fan_in·Σ terms in the NTK), and
+        AvgPool(normalize_edges=True) under SAME padding (each output divides by its in-bounds pixels)."""
+        x = RNG.standard_normal((3, 5, 4, 2))
+        p = dict(parameterization="standard")
+        _, _, kernel_fn = stax.serial(
+            stax.Conv(6, (3, 2), padding="SAME", W_std=1.3, b_std=0.2, **p), stax.Relu(),
+            stax.AvgPool((2, 2), strides=(1, 1), padding="SAME", normalize_edges=True),
+            stax.Conv(5, (2, 2), strides=(2, 1), padding="VALID", W_std=1.1, **p), stax.Relu(),
+            stax.Flatten(), stax.Dense(1, 0.9, 0.3, **p))
+        self.assertIn("normalize_edges=true", kernel_fn.source_for(x.shape[1:]))
+
+        def recursion(k):
+            k = ref.conv_standard(k, (3, 2), (1, 1), "SAME", 1.3, 0.2, 2)
+            k = ref.avg_pool_normalized(ref.activation(k, ref.relu_dual), (2, 2), (1, 1))
+            k = ref.activation(ref.conv_standard(k, (2, 2), (2, 1), "VALID", 1.1, None, 6), ref.relu_dual)
+            return ref.dense_standard(ref.flatten(k), 0.9, 0.3, 5 * 2 * 3)  # 5 channels × 2×3 pixels
+
+        close(self, kernels_of(kernel_fn, x), reference_pairs(x, lambda a, b: recursion(ref.images(a, b))))
+
+    def test_layer_norm_over_axes(self) -> None:
+        """LayerNorm(axis=...) over the channels and rows, columns or both: the group means of the variances."""
+        x = RNG.standard_normal((3, 4, 5, 2)) * np.exp(np.linspace(-1, 1, 4))[None, :, None, None]
+        for axis, spatial, name in (((1, 3), (0,), "height"), ((2, 3), (1,), "width"), ((1, 2, 3), (0, 1), "all")):
+            with self.subTest(axis=axis):
+                _, _, kernel_fn = stax.serial(stax.Conv(4, (1, 1), W_std=1.3, b_std=0.2), stax.LayerNorm(axis=axis),
+                                              stax.Erf(), stax.GlobalAvgPool(), stax.Dense(1, 1.1))
+                self.assertIn(f"axes={name}", kernel_fn.source_for(x.shape[1:]))
+
+                def recursion(k, spatial=spatial):
+                    k = ref.layer_norm_axes(ref.conv(k, (1, 1), (1, 1), "VALID", 1.3, 0.2), 1e-12, spatial)
+                    return ref.dense(ref.global_avg_pool(ref.activation(k, ref.erf_dual(1, 1, 0))), 1.1, 0.0)
+
+                close(self, kernels_of(kernel_fn, x), reference_pairs(x, lambda a, b: recursion(ref.images(a, b))))
+
     def test_sequences_are_one_row_images(self) -> None:
         """1-D filters on (n, L, C) sequences: the kernel of (n, 1, L, C) images under 1 × k filters."""
         x = RNG.standard_normal((3, 9, 2))
@@ -351,6 +386,21 @@ class FiniteNetworks(unittest.TestCase):
                     stax.Flatten(), stax.Dense(128, 1.1, 0.2)], x, 256, 4)
 
 
+    def test_cnn_standard_normalize_edges(self) -> None:
+        x = RNG.standard_normal((3, 5, 4, 2))
+        p = dict(parameterization="standard")
+        self.check([stax.Conv(256, (3, 3), padding="SAME", W_std=1.3, b_std=0.1, **p), stax.Relu(),
+                    stax.AvgPool((2, 2), strides=(1, 1), padding="SAME", normalize_edges=True),
+                    stax.Conv(256, (2, 2), strides=(2, 1), padding="CIRCULAR", **p), stax.Relu(),
+                    stax.Flatten(), stax.Dense(128, 1.1, 0.2, **p)], x, 256, 4)
+
+
+    def test_cnn_layer_norm_over_pixels(self) -> None:
+        x = RNG.standard_normal((3, 5, 4, 2))
+        self.check([stax.Conv(256, (3, 3), padding="SAME", W_std=1.3, b_std=0.1), stax.LayerNorm(axis=(1, 2, 3)),
+                    stax.Relu(), stax.Flatten(), stax.Dense(128, 1.1, 0.2)], x, 256, 4)
+
+
 class Errors(unittest.TestCase):
     def test_missing_layers_are_named(self) -> None:
         for name in ("Elementwise", "ImageResize", "Index"):
@@ -362,8 +412,11 @@ class Errors(unittest.TestCase):
             stax.FanInConcat(axis=1)
         with self.assertRaisesRegex(NotImplementedError, "parameterization"):
             stax.serial(stax.Dense(4), stax.Relu(), stax.Dense(1, parameterization="standard"))[2].source
-        with self.assertRaisesRegex(NotImplementedError, "normalize_edges"):
-            stax.AvgPool((2, 2), padding="SAME", normalize_edges=True)
+        with self.assertRaisesRegex(NotImplementedError, "parameterization"):
+            stax.serial(stax.Conv(4, (2, 2)), stax.Relu(), stax.Conv(1, (2, 2), parameterization="standard"),
+                        stax.Flatten())[2].source_for((3, 3, 1))
+        with self.assertRaisesRegex(NotImplementedError, "channel axis"):
+            stax.serial(stax.Conv(4, (2, 2)), stax.LayerNorm(axis=(1, 2)), stax.Flatten())[2].source_for((3, 3, 1))
         with self.assertRaisesRegex(ValueError, "padding"):
             stax.Conv(4, (3, 3), padding="FULL")
 

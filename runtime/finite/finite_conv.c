@@ -53,7 +53,9 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
     nd->ws /= sqrt((double)nd->k);
     nd->has_b = nd->bs != 0.0;
     nd->w_init = nd->b_init = 1.0;
-    if (f->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
+    if (f->net->param == PARAM_STANDARD)
+        fconv_standard_scales(nd);
+    else if (f->mup) { /* finite_net.h: N(0, 1/n) weights, √n more multiplier before the readout */
         double n = (double)f->width;
         nd->w_init = 1.0 / sqrt(n);
         nd->b_init = readout ? 1.0 : 1.0 / sqrt(n);
@@ -260,23 +262,41 @@ void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t 
                 }
 }
 
-static double pool_scale(const Node *nd)
+/* In-bounds taps of output m's window along an axis (normalize_edges). */
+static size_t taps_inside(size_t m, int k, int s, int p, size_t n)
 {
-    return nd->op->u.pool.average ? 1.0 / ((double)nd->win.kh * nd->win.kw) : 1.0;
+    long lo = (long)m * s - p, hi = lo + k;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > (long)n ? (long)n : hi;
+    return hi > lo ? (size_t)(hi - lo) : 0;
+}
+
+/* The multiplier of output pixel o: 1/|F| (avg), 1 (sum), or 1 over the
+ * window's in-bounds pixels (avg_pool(normalize_edges=true); circular
+ * windows are always whole). */
+static double pool_scale(const Node *nd, size_t o)
+{
+    const IrWindow *w = &nd->win;
+    if (!nd->op->u.pool.average)
+        return 1.0;
+    if (!nd->op->u.pool.normalize_edges || w->pad == IR_PAD_CIRCULAR)
+        return 1.0 / ((double)w->kh * w->kw);
+    size_t n = taps_inside(o / nd->wo, w->kh, w->sh, w->pt, nd->hi) * taps_inside(o % nd->wo, w->kw, w->sw, w->pl, nd->wi);
+    return n ? 1.0 / (double)n : 0.0;
 }
 
 
 void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx)
 {
     const PoolIo *io = ctx;
-    double c = pool_scale(nd);
+    double c = pool_scale(nd, o);
     for (size_t ch = 0; ch < nd->ci; ch++)
         io->out[o * nd->co + ch] += c * io->in[i * nd->ci + ch];
 }
 
 static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
 {
-    double *gin = ctx, c = pool_scale(nd);
+    double *gin = ctx, c = pool_scale(nd, o);
     for (size_t ch = 0; ch < nd->ci; ch++)
         gin[i * nd->ci + ch] += c * nd->g[o * nd->co + ch];
 }
@@ -305,23 +325,6 @@ static double unpadded(const Fc *f, size_t P)
     for (size_t p = 0; p < P; p++)
         k += f->mask[p];
     return k;
-}
-
-static void layer_norm_fwd(Node *nd, const double *in)
-{
-    size_t C = nd->ci;
-    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = in + p * C;
-        double mean = 0, var = 0;
-        for (size_t c = 0; c < C; c++)
-            mean += x[c];
-        mean /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            var += (x[c] - mean) * (x[c] - mean);
-        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
-        for (size_t c = 0; c < C; c++)
-            nd->out[p * C + c] = (x[c] - mean) * inv;
-    }
 }
 
 static void forward_fanout(Fc *f, Node *nd, const double *in)
@@ -382,7 +385,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         memcpy(nd->out, in, n * sizeof *in);
         break;
     case IR_LAYER_NORM:
-        layer_norm_fwd(nd, in);
+        fconv_layer_norm_fwd(nd, in);
         break;
     case IR_FANOUT:
         forward_fanout(f, nd, in);
@@ -447,28 +450,6 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
                         dst[c] += src[c];
                 }
         }
-}
-
-/* gin = J·gout with J the layer norm's Jacobian at the last forward, which
- * is symmetric: the same product serves the backward and the tangent. */
-void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin)
-{
-    size_t C = nd->ci;
-    for (size_t p = 0; p < nd->hi * nd->wi; p++) {
-        const double *x = nd->in + p * C, *y = nd->out + p * C, *g = gout + p * C;
-        double mean = 0, var = 0, gm = 0, gy = 0;
-        for (size_t c = 0; c < C; c++)
-            mean += x[c];
-        mean /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            var += (x[c] - mean) * (x[c] - mean);
-        double inv = 1.0 / sqrt(var / (double)C + nd->op->u.ln.eps);
-        for (size_t c = 0; c < C; c++)
-            gm += g[c], gy += g[c] * y[c];
-        gm /= (double)C, gy /= (double)C;
-        for (size_t c = 0; c < C; c++)
-            gin[p * C + c] = inv * (g[c] - gm - y[c] * gy);
-    }
 }
 
 /* ∂f/∂(branch b's output) from the fan-in's gradient nd->g, into gb. */
@@ -667,8 +648,9 @@ int fconv_new(Fc *f, const IrNet *net, size_t dim, size_t width, size_t nout, in
                   net->name);
         return err->code;
     }
-    if (net->param != PARAM_NTK) {
-        err_user(err, "finite net '%s': image and branching nets are checked under param ntk only", net->name);
+    if (net->param != PARAM_NTK && mup) {
+        err_user(err, "finite net '%s': the mean-field (muP) parameterization starts from a net under the NTK "
+                       "parameterization, not the standard one", net->name);
         return err->code;
     }
     if (check_readout(net, err) != NTKC_OK)

@@ -266,6 +266,12 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
                   like->dim);
         return err->code;
     }
+    if (net->param == PARAM_STANDARD) { /* its widths are the net's, so a sweep over widths means nothing */
+        err_at(err, net->pos, NULL, "net '%s': training image nets under param standard is not supported yet "
+                                     "(ntkc kernel and ntkc check are); use param ntk, whose widths ntkc train sweeps",
+               name);
+        return err->code;
+    }
     ConvModel *cm = calloc(1, sizeof *cm);
     if (cm == NULL) {
         err_internal(err, "finite conv net: out of memory");

@@ -1,0 +1,49 @@
+/* Widths and fan-ins under param standard (neural-tangents'
+ * parameterization='standard'), where the NTK of a dense or conv layer grows
+ * with its fan-in: the channels it reads. Lowering tracks them through the
+ * net: an image starts with its declared channels, every dense or conv
+ * declares its output width, flatten multiplies the channels by the pixels
+ * and global pooling keeps them. */
+#include "lower_internal.h"
+
+long lower_fan_in(Lower *L)
+{
+    if (L->prev_width > 0)
+        return L->prev_width;
+    return L->input.kind == IR_INPUT_IMAGE ? (long)L->input.c : 0;
+}
+
+void lower_std_to_vector(Lower *L, int flatten)
+{
+    if (L->param != PARAM_STANDARD)
+        return;
+    long c = lower_fan_in(L);
+    L->prev_width = flatten ? c * (long)(L->shape.h * L->shape.w) : c;
+}
+
+/* The output width an affine op declares (0: none). */
+static long width_of(const IrOp *op)
+{
+    if (op->kind == IR_DENSE)
+        return op->u.dense.width;
+    return op->kind == IR_CONV ? op->u.conv.width : -1;
+}
+
+/* Only known once the whole net is unrolled: which affine layer is the last. */
+int lower_check_widths(Lower *L)
+{
+    size_t last = L->nops;
+    for (size_t i = 0; i < L->nops; i++)
+        if (width_of(&L->ops[i]) >= 0)
+            last = i;
+    for (size_t i = 0; i < last; i++)
+        if (width_of(&L->ops[i]) == 0) {
+            const char *name = L->ops[i].kind == IR_DENSE ? "dense" : "conv";
+            diag_at(L->err, L->ops[i].pos, L->src,
+                    "missing required argument 'width' for '%s': under param standard every dense or conv layer "
+                    "except the last needs width=N (its output %s)",
+                    name, L->ops[i].kind == IR_DENSE ? "width" : "channels");
+            return 0;
+        }
+    return 1;
+}

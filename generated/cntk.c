@@ -456,6 +456,18 @@ NTKC_FN void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, 
 }
 
 /* dense on images (per pixel): Σ ← w2·Σ + b2, Θ ← w2·Θ + Σ. */
+NTKC_FN void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2,
+                                    double b2)
+{
+    int n = ntkc_area(H, W, a, b, ch, cw) * NTKC_LANES;
+    for (int e = 0; e < n; e++) {
+        double s = w2 * S[e] + b2;
+        S[e] = s;
+        T[e] = w2 * T[e] + s;
+    }
+}
+
+/* dense(trainable=false) on images: Σ ← w2·Σ + b2, Θ ← w2·Θ (no gradient of its own). */
 /* The two cases in loops of their own, as ntkc_relu_row: each is a plain
  * loop the compiler vectorises once f is inlined. */
 /* ntkc_relu_qr, ReLU's dual for one pair from the records, is in the prelude
@@ -594,6 +606,20 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
+ * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
+ * lanes, both pixels read with the same tap u:
+ *   conv:      out[m1][m2] = Σ_u in[s·m1 + u − p][s·m2 + u − p]  (zero outside, wrapped when cyc)
+ *   transpose: out[m1][m2] = Σ_u in[(m1 + u − p)/s][(m2 + u − p)/s], the input dilated by s
+ *              (lax.conv_transpose: zero off the grid of multiples of s). */
+/* One axis of a 4-D array folded circularly onto no entries, as
+ * neural-tangents folds a circular conv_transpose's valid output:
+ * out[m] = Σ_{i ≡ m + c (mod no)} in[i], c = (n − no)/2. */
+/* The kernel after conv_transpose (transpose = 1) or conv_local (0) of the
+ * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
+ * circular transpose computes the valid output (fh×fw) and folds it, and
+ * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * t1, t2: scratch as large as the largest grid on the way. */
 /* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
 /* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry
  * (i, i', j, j') of the Ho×Ho×Wo×Wo array Y divided by the in-bounds counts
@@ -647,6 +673,7 @@ void ntkc_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_lanes(const double *const *x, int PC, double *X);
 void ntkc_load_x(const double *X1, int bc, const double *X2, int H, int W, int C, int a, int b, int ch, int cw, double *S, double *T);
 void ntkc_conv_plane(const double *in, double *tmp, double *out, int H, int W, int Ho, int Wo, int ao, int bo, int chi, int cwi, int cho, int cwo, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, double scale, double addc, const double *add);
+void ntkc_dense_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, double w2, double b2);
 void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, int ch, int cw, const double *v1, int bc, const double *v2);
 void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, const double *Sb, const double *Tb, int len);
 void ntkc_sum(const double *S, int n, double *acc);
@@ -801,10 +828,7 @@ static void ntkcnet_cntk_entry(const double *const *x1, const double *const *x2,
     }
     for (int l = 0; l < NTKC_LANES; l++) /* global pooling, line 20 */
         s[l] = as[l] * 0.0625, t[l] = at[l] * 0.0625;
-    for (int l = 0; l < NTKC_LANES; l++) { /* dense, line 21 */
-        s[l] = 1.0 * s[l] + 0.0;
-        t[l] = 1.0 * t[l] + s[l];
-    }
+    ntkc_dense_plane(s, t, 1, 1, 0, 0, 0, 0, 1.0, 0.0); /* dense, line 21 */
     ntkc_copy(out, s, NTKC_LANES);
     ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);
 }

@@ -605,6 +605,11 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
  * circular transpose computes the valid output (fh×fw) and folds it, and
  * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
  * t1, t2: scratch as large as the largest grid on the way. */
+/* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
+/* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry
+ * (i, i', j, j') of the Ho×Ho×Wo×Wo array Y divided by the in-bounds counts
+ * of the four windows, n_h(i)·n_h(i')·n_w(j)·n_w(j') (neural-tangents' AvgPool
+ * divides each output by its own count; a pair of outputs, by both). */
 /* Plane offsets, (0, 0) first: 0, 1, -1, 2, -2, ... (or 0, 1, 2, ... on a circular axis). */
 NTKC_FN int ntkc_offset(int k, int cyc) { return cyc ? k : (k & 1 ? (k + 1) / 2 : -(k / 2)); }
 
@@ -630,6 +635,10 @@ NTKC_FN void ntkc_expand(double *v, const double *const *rec, int n)
 
 /* The prep run: the same-pixel plane gives each lane's variances, into its
  * record and into the lane-expanded maps v1 = v2. */
+/* The prep run before a layer_norm over pixels too (IrLnAxes: 1 height, 2
+ * width, 3 both): the H×W records ntkc_fill wrote at off become each pixel's
+ * mean over the pixels normalised with it (its column, its row, or all), in
+ * every lane, so ntkc_ln_plane divides by the group's variance. */
 /* The prep run before a ReLU: records of √v (n values) then 1/√v (n more);
  * 1/√v is 0 for a zero variance (see ntkc_relu_qr). */
 NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const double *S, int off, int n)

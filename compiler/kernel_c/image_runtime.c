@@ -636,6 +636,8 @@ NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int 
                     int keep = transpose || (i == k && j == l);
                     for (int q = 0; q < NTKC_LANES; q++)
                         Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);
+                }
+}
 
 /* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
 NTKC_LEAF int ntkc_taps_inside(int m, int n, int k, int s, int p)

@@ -122,6 +122,8 @@ def conv_variant(kind: str, out_chan: int, filter_shape: Sequence[int], strides,
     name = "ConvTranspose" if kind == "transpose" else "ConvLocal"
     if tuple(s) != (1, 1):
         raise NotImplementedError(f"{name}: ntkc supports s=(1, 1) only")
+    if parameterization.lower() != "ntk":  # ntkc's conv_transpose/conv_local are NTK-parameterized only
+        raise NotImplementedError(f"{name}: ntkc supports parameterization='ntk' only")
     cls = _ConvTranspose if kind == "transpose" else _ConvLocal
     layer = cls.__new__(cls)
     try:

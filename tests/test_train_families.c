@@ -204,6 +204,8 @@ static const Refusal refusals[] = {
      "summed with a branch that passes the input through", FINITE_MUP},
     {"net r { param standard; input image(3, 3, 2); conv(3, width=4); relu; global_avg_pool; dense(1) }", "t.ntk:1:",
      "training image nets under param standard is not supported yet", FINITE_AS_IR},
+    {"net r { input sequence(3, 2); dense(1.2)\n  residual { attention(pos_emb=sum) }; relu; global_avg_pool; dense(1) }",
+     "t.ntk:2:", "training attention with positional embeddings", FINITE_AS_IR},
 };
 
 Test(train_families, refusals_name_the_layer_and_the_reason)

@@ -58,8 +58,7 @@ static void gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, con
                 (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-/* The scale of the logits Q·Kᵀ. */
-static double logit_scale(const FiniteAttn *a)
+double finite_attn_logit_scale(const FiniteAttn *a)
 {
     double d = (double)a->d;
     return a->ir->w_q * a->ir->w_k / ((double)a->ch * (a->ir->linear ? d : sqrt(d)));
@@ -99,7 +98,7 @@ static void mechanism(const FiniteAttn *a, const double *G, double *A)
     }
 }
 
-static double out_scale(const FiniteAttn *a)
+double finite_attn_out_scale(const FiniteAttn *a)
 {
     return a->ir->w_v * a->ir->w_out / sqrt((double)(a->d * a->heads * a->cv));
 }
@@ -135,12 +134,12 @@ void finite_attn_forward(FiniteAttn *a, const double *params, const double *in, 
             memcpy(Q, K, P * d * sizeof *Q);
         else
             gemm(0, 0, P, d, ch, 1.0, X, ch, params + a->wq_off + h * ch * d, d, 0.0, Q, d);
-        gemm(0, 1, P, P, d, logit_scale(a), Q, d, K, d, 0.0, G, P);
+        gemm(0, 1, P, P, d, finite_attn_logit_scale(a), Q, d, K, d, 0.0, G, P);
         mechanism(a, G, A);
         gemm(0, 0, P, d, cv, 1.0, Xv, cv, params + a->wv_off + h * cv * d, d, 0.0, V, d);
         gemm(0, 0, P, d, P, 1.0, A, P, V, d, 0.0, a->Hc + h * d, Hd);
     }
-    gemm(0, 0, P, a->co, Hd, out_scale(a), a->Hc, Hd, params + a->wo_off, a->co, 0.0, out, a->co);
+    gemm(0, 0, P, a->co, Hd, finite_attn_out_scale(a), a->Hc, Hd, params + a->wo_off, a->co, 0.0, out, a->co);
     if (a->ir->b_std != 0.0)
         for (size_t p = 0; p < P; p++)
             for (size_t c = 0; c < a->co; c++)
@@ -191,7 +190,7 @@ void finite_attn_backward(FiniteAttn *a, const double *params, const double *in,
                           double *gin)
 {
     size_t P = a->P, ch = a->ch, cv = a->cv, d = a->d, H = a->heads, Hd = H * d, co = a->co;
-    double so = out_scale(a), sl = logit_scale(a);
+    double so = finite_attn_out_scale(a), sl = finite_attn_logit_scale(a);
     int pe = a->ir->pos_emb != 0;
     const double *X = pe ? a->X : in, *Xv = a->ir->val_pos_emb ? X : in;
     /* with embeddings, the inputs' gradients go to gX (keys, queries) and

@@ -37,6 +37,12 @@ typedef struct FiniteAttn {
  * output channels, parameters from *nparams on (advanced). 0 on success,
  * -1 out of memory, -2 when pos_channels·ci is not a whole number of
  * channels (concat). */
+/* The scales of the logits Q·Kᵀ (w_q·w_k/(C·d^e), C the channels keys and
+ * queries read) and of the output (w_v·w_out/√(d·H·C_v)): the forward pass's,
+ * shared with the tangent (finite_attn_train.c). */
+double finite_attn_logit_scale(const FiniteAttn *a);
+double finite_attn_out_scale(const FiniteAttn *a);
+
 int finite_attn_init(FiniteAttn *a, const IrAttention *ir, size_t P, size_t ci, size_t co, size_t width,
                      size_t *nparams);
 void finite_attn_free(FiniteAttn *a);

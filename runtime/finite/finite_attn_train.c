@@ -18,17 +18,6 @@ static void gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, con
                 (int)k, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-static double logit_scale(const FiniteAttn *a)
-{
-    double d = (double)a->d;
-    return a->ir->w_q * a->ir->w_k / ((double)a->ci * (a->ir->linear ? d : sqrt(d)));
-}
-
-static double out_scale(const FiniteAttn *a)
-{
-    return a->ir->w_v * a->ir->w_out / sqrt((double)(a->d * a->heads * a->ci));
-}
-
 /* Ȧ from Ġ in place: the mechanism's Jacobian, row by row (softmax's is
  * diag(r) − r·rᵀ; the others are diagonal). */
 static void mechanism_tangent(const FiniteAttn *a, const double *G, const double *A, double *dG)
@@ -74,7 +63,7 @@ void finite_attn_tangent(FiniteAttn *a, const double *params, const double *in, 
                          double *tout)
 {
     size_t P = a->P, C = a->ci, d = a->d, H = a->heads, Hd = H * d, co = a->co;
-    double sl = logit_scale(a);
+    double sl = finite_attn_logit_scale(a);
     double *dK = a->gK, *dQ = a->gQ, *dV = a->gV, *dA = a->gA, *dH = a->gHc;
     for (size_t h = 0; h < H; h++) {
         size_t w = h * C * d;
@@ -92,7 +81,7 @@ void finite_attn_tangent(FiniteAttn *a, const double *params, const double *in, 
         gemm(0, 0, P, d, P, 1.0, dA, P, V, d, 0.0, dH + h * d, Hd);
         gemm(0, 0, P, d, P, 1.0, A, P, dV, d, 1.0, dH + h * d, Hd);
     }
-    double so = out_scale(a);
+    double so = finite_attn_out_scale(a);
     gemm(0, 0, P, co, Hd, so, dH, Hd, params + a->wo_off, co, 0.0, tout, co);
     gemm(0, 0, P, co, Hd, so, a->Hc, Hd, v + a->wo_off, co, 1.0, tout, co);
     if (a->ir->b_std != 0.0)

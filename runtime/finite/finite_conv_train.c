@@ -257,6 +257,24 @@ static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out,
 
 static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
 
+/* An attention layer with positional embeddings, or NULL: its tangent
+ * (finite_attn_train.c) does not differentiate the embeddings yet. */
+static const IrOp *attention_with_pos_emb(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_ATTENTION && (ops[i].u.attn.pos_emb != 0 || ops[i].u.attn.val_pos_emb))
+            return &ops[i];
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++) {
+                const IrOp *a = attention_with_pos_emb(ops[i].u.fanout.branches[b].ops,
+                                                       ops[i].u.fanout.branches[b].nops);
+                if (a)
+                    return a;
+            }
+    }
+    return NULL;
+}
+
 int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                           FiniteModel *m, ntkc_error *err)
 {
@@ -264,6 +282,12 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     if (net->input.dim != 0 && net->input.dim != like->dim) {
         err_user(err, "finite net '%s' takes inputs of %zu values, the data have %zu", name, net->input.dim,
                   like->dim);
+        return err->code;
+    }
+    const IrOp *pe = attention_with_pos_emb(net->ops, net->nops);
+    if (pe != NULL) {
+        err_at(err, pe->pos, NULL, "net '%s': training attention with positional embeddings (pos_emb, val_pos_emb) is "
+                                   "not supported yet (ntkc kernel and ntkc check are)", name);
         return err->code;
     }
     if (net->param == PARAM_STANDARD) { /* its widths are the net's, so a sweep over widths means nothing */

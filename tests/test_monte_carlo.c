@@ -847,3 +847,13 @@ Test(monte_carlo, frozen_attention_conv, .timeout = TIMEOUT(60))
                         "  relu; conv(2, 1.1, 0.1, trainable=false); global_avg_pool; dense(1.1) }",
                         "frozen convs, attention", 18, 0);
 }
+
+/* A masked input without attention (input sequence(..., masked=true)): the
+ * all-pairs back end on padded inputs against finite networks that zero the
+ * padding after every layer and pool over the real tokens. */
+Test(monte_carlo, masked_input_conv_pool_without_attention, .timeout = TIMEOUT(60))
+{
+    attention_check_net("net a { input sequence(5, 3, masked=true); conv(3, 1.2, 0.1); relu\n"
+                        "  avg_pool(2, stride=1, padding=same); conv(2, 1.1, 0.1); relu; global_avg_pool; dense(1.1) }",
+                        "masked input, conv, avg_pool, conv", 19, 1);
+}

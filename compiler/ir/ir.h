@@ -26,6 +26,7 @@ typedef struct IrInput {
     size_t h, w, c; /* IR_INPUT_IMAGE */
     int raw_gram;   /* IR_INPUT_GRAPH: input kernel x·x' as in Du et al. instead of x·x'/dim */
     int sequence;   /* declared as `input sequence(L, C)` */
+    int masked;     /* `masked=true`: padded inputs allowed; computed by the attention family's back end */
     SrcPos pos;     /* of the `input` statement; line 0 when none was written */
 } IrInput;
 

@@ -188,9 +188,9 @@ static void print_input(StrBuf *sb, const IrInput *in)
         break;
     case IR_INPUT_IMAGE:
         if (in->sequence)
-            sb_printf(sb, "sequence(%zu, %zu)", in->w, in->c);
+            sb_printf(sb, "sequence(%zu, %zu%s)", in->w, in->c, in->masked ? ", masked=true" : "");
         else
-            sb_printf(sb, "image(%zu, %zu, %zu)", in->h, in->w, in->c);
+            sb_printf(sb, "image(%zu, %zu, %zu%s)", in->h, in->w, in->c, in->masked ? ", masked=true" : "");
         break;
     case IR_INPUT_GRAPH:
         sb_printf(sb, "graph(%zu%s)", in->dim, in->raw_gram ? ", normalize=false" : "");

@@ -605,7 +605,7 @@ static IrFamily lower_family(const Lower *L)
 {
     if (L->input.kind == IR_INPUT_GRAPH)
         return IR_FAMILY_GRAPH;
-    if (has_attention(L->ops, L->nops))
+    if (has_attention(L->ops, L->nops) || L->input.masked) /* all position pairs: masks reach every layer */
         return IR_FAMILY_ATTENTION;
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;

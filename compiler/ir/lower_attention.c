@@ -109,36 +109,37 @@ static const IrOp *find_attention(const IrOp *ops, size_t n)
     return NULL;
 }
 
-static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
+/* why: the reason the net is computed by the all-pairs back end, for messages. */
+static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
         if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', which has attention (at %s): nets with attention take conv and local "
+                    "'%s' in net '%s', %s: nets with attention or masked inputs take conv and local "
                     "pooling that keep the grid, not conv_transpose or conv_local",
-                    ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
+                    ir_op_name(op), L->net->name, why);
             return 0;
         }
         const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : op->kind == IR_POOL ? &op->u.pool.win : NULL;
         if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', which has attention (at %s): in nets with attention, convolutions and "
-                    "local pooling must keep the grid (stride 1, padding same or circular): attention holds "
+                    "'%s' in net '%s', %s: in nets with attention or masked inputs, convolutions and "
+                    "local pooling must keep the grid (stride 1, padding same or circular): their kernels hold "
                     "every pair of the input's positions",
-                    ir_op_name(op), L->net->name, lower_pos_str(L, attn->pos));
+                    ir_op_name(op), L->net->name, why);
             return 0;
         }
         if (op->kind == IR_LAYER_NORM && op->u.ln.axes != IR_LN_CHANNELS) {
             diag_at(L->err, op->pos, L->src,
-                    "'layer_norm' over pixels in net '%s', which has attention (at %s): nets with attention "
+                    "'layer_norm' over pixels in net '%s', %s: nets with attention or masked inputs "
                     "normalise over the channels only (axes=channels) for now",
-                    L->net->name, lower_pos_str(L, attn->pos));
+                    L->net->name, why);
             return 0;
         }
         if (op->kind == IR_FANOUT)
             for (size_t b = 0; b < op->u.fanout.nbranches; b++)
-                if (!refuse_ops(L, op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, attn))
+                if (!refuse_ops(L, op->u.fanout.branches[b].ops, op->u.fanout.branches[b].nops, why))
                     return 0;
     }
     return 1;
@@ -147,7 +148,12 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const IrOp *attn)
 int lower_check_attention_net(Lower *L)
 {
     const IrOp *attn = find_attention(L->ops, L->nops);
-    return attn == NULL || refuse_ops(L, L->ops, L->nops, attn);
+    if (attn == NULL && !L->input.masked)
+        return 1;
+    const char *why = attn ? arena_printf(L->a, "which has attention (at %s)", lower_pos_str(L, attn->pos))
+                           : arena_printf(L->a, "whose input is masked (masked=true at %s)",
+                                          lower_pos_str(L, L->input.pos));
+    return refuse_ops(L, L->ops, L->nops, why);
 }
 
 /* The attention family's check (families.h): the image family's (image

@@ -9,14 +9,20 @@
 typedef struct InputKind {
     const char *name;
     int nargs;
-    ParamSpec spec[3];
+    ParamSpec spec[4];
 } InputKind;
 
+/* masked=true: the inputs may be padded (variable lengths); the net is then
+ * computed by the all-pairs back end of attention nets, which masks every
+ * layer (families.h, docs/attention.md "Masking"). */
+#define MASKED_SPEC {"masked", 0, 0, 1, 1, 0, lower_bool_names}
+
 static const InputKind input_kinds[] = {
-    {"image", 3,
+    {"image", 4,
      {{"height", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"width", 0, 1, SHOWN_MAX, 1, 1, NULL},
-      {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
-    {"sequence", 2, {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+      {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}, MASKED_SPEC}},
+    {"sequence", 3,
+     {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}, MASKED_SPEC}},
     {"vector", 1, {{"dim", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
     {"graph", 2, {{"features", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"normalize", 1, 0, 1, 1, 0, lower_bool_names}}},
 };
@@ -80,6 +86,7 @@ int lower_input(Lower *L, const Stmt *s, int depth)
         in.h = seq ? 1 : (size_t)b.v[0];
         in.w = (size_t)b.v[seq ? 0 : 1];
         in.c = (size_t)b.v[seq ? 1 : 2];
+        in.masked = b.v[seq ? 2 : 3] != 0;
         if ((double)in.h * (double)in.w * (double)in.c > 1e12) {
             diag_at(L->err, s->pos, L->src, "input of %zu×%zu×%zu values is too large", in.h, in.w, in.c);
             return 0;

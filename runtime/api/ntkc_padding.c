@@ -23,8 +23,9 @@ static int can_pad(const IrNet *ir, ntkc_error *err)
         err_user(err, "net '%s' takes %s: it has no positions to mask (masks and lengths are for sequences and "
                       "images)", ir->name, ir->input.kind == IR_INPUT_GRAPH ? "graphs" : "vectors");
     else if (ir->family != IR_FAMILY_ATTENTION)
-        err_user(err, "net '%s' has no attention layer: variable-length inputs (masks, lengths) are supported by "
-                      "nets with attention only for now", ir->name);
+        err_user(err, "net '%s' has no attention layer and its input is not declared masked: variable-length inputs "
+                      "(masks, lengths) need a net with attention or `input sequence(L, C, masked=true)` (or "
+                      "image(H, W, C, masked=true))", ir->name);
     return err->code;
 }
 
@@ -44,8 +45,8 @@ int padding_check(const ntkc_net *net, size_t n, const double *x, size_t dim, co
                 return err->code;
             }
             if (!pads) {
-                err_user(err, "%s[%zu, %zu] is NaN (NaN marks padding, which only nets with attention on sequences "
-                              "or images take; net '%s' is not one)", which, i, j, ir->name);
+                err_user(err, "%s[%zu, %zu] is NaN (NaN marks padding, which only nets with attention or a masked "
+                              "input take; net '%s' is not one)", which, i, j, ir->name);
                 return err->code;
             }
         }

@@ -376,6 +376,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:
         case IR_DROPOUT: /* nor dropout (fully connected nets only) */
+        case IR_INDEX:   /* nor index (tested against the fully connected back end: test_index.c) */
             cr_assert_fail("conv_reference: graph op");
         }
         ker_free(k);

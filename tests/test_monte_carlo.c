@@ -857,3 +857,13 @@ Test(monte_carlo, masked_input_conv_pool_without_attention, .timeout = TIMEOUT(6
                         "  avg_pool(2, stride=1, padding=same); conv(2, 1.1, 0.1); relu; global_avg_pool; dense(1.1) }",
                         "masked input, conv, avg_pool, conv", 19, 1);
 }
+
+/* A transformer block read out by its first token (index(0)) instead of
+ * global pooling: the (0, 0) entry of the all-pairs kernels. */
+Test(monte_carlo, attention_index_readout, .timeout = TIMEOUT(60))
+{
+    attention_check_net("net a { input sequence(5, 3); dense(1.2, 0.1)\n"
+                        "  residual { layer_norm; attention(heads=2, w_q=1.5, b_std=0.2) }\n"
+                        "  residual { layer_norm; dense(1.4, 0.1); relu; dense(1.0) }; index(0); dense(1.1) }",
+                        "attention, first-token readout", 20, 0);
+}

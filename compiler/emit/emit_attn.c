@@ -280,6 +280,12 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, &s, &t); /* flatten, line %d */", *S, *T, op->pos.line);
             *stop = i;
             return;
+        case IR_INDEX:
+            code_line(&e->c, "s = pl[%d][%zu], t = pl[%d][%zu]; /* index(%zu), line %d */", *S,
+                      op->u.index.pos * e->P + op->u.index.pos, *T, op->u.index.pos * e->P + op->u.index.pos,
+                      op->u.index.pos, op->pos.line);
+            *stop = i;
+            return;
         default:
             diag_internal(e->err, "attention emitter: op at line %d has no matrix form", op->pos.line);
             return;

@@ -49,7 +49,11 @@ typedef enum IrOpKind {
     IR_AGGREGATE, /* Σ, Θ ← C ∘ (Â₁ (·) Â₂ᵀ), Â = A (+ I), C per IrAggregate */
     IR_READOUT,   /* node pairs → graph pair: sum (or mean) over all pairs */
     /* Vector nets (IrDropout): Σ, Θ of an input with itself ← /keep; other pairs unchanged. */
-    IR_DROPOUT
+    IR_DROPOUT,
+    /* index(k): image → vector, the input's position k (a token of a sequence, pixel k of an image in
+     * row-major order): Σ' = Σ(k, k) of the pair, Θ alike (IrIndex); computed by the all-pairs
+     * (attention family's) back end */
+    IR_INDEX
 } IrOpKind;
 
 /* neural-tangents' Dropout(rate, mode='train'), rate being the probability of
@@ -131,6 +135,10 @@ typedef struct IrPool {
      * kernel entry (p, q) then divides by n(p)·n(q), n separable by axis. */
     int normalize_edges;
 } IrPool;
+
+typedef struct IrIndex {
+    size_t pos; /* the position read, row-major over the current H×W */
+} IrIndex;
 
 typedef struct IrGlobalPool {
     int average; /* global_avg_pool (1) or global_sum_pool (0) */
@@ -229,6 +237,7 @@ struct IrOp {
         IrAggregate aggregate;
         IrReadout readout;
         IrDropout dropout;
+        IrIndex index;
     } u;
     IrShape out; /* filled by lowering for every op */
     /* The op's output is a centred Gaussian field whose channels are i.i.d.

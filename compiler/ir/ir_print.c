@@ -19,6 +19,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_POOL: return op->u.pool.average ? "avg_pool" : "sum_pool";
     case IR_GLOBAL_POOL: return op->u.gpool.average ? "global_avg_pool" : "global_sum_pool";
     case IR_FLATTEN: return "flatten";
+    case IR_INDEX: return "index";
     case IR_LAYER_NORM: return "layer_norm";
     case IR_FANOUT: return op->u.fanout.residual ? "residual" : "fanout";
     case IR_ATTENTION: return "attention";
@@ -125,6 +126,9 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
                      a->w_pos, a->pos_emb == 2 ? a->pos_channels : 0.0, a->val_pos_emb ? ", val_pos_emb" : "");
         break;
     }
+    case IR_INDEX:
+        snprintf(buf, n, ", position %zu", op->u.index.pos);
+        break;
     case IR_GLOBAL_POOL:
     case IR_FLATTEN:
         break;

@@ -422,6 +422,7 @@ static const LayerRule layer_rules[] = {
     {"sum_pool", lower_sum_pool, 0},
     {"global_avg_pool", lower_global_avg_pool, 0},
     {"global_sum_pool", lower_global_sum_pool, 0},
+    {"index", lower_index, 0},
     {"flatten", lower_flatten, 0},
     {"layer_norm", lower_layer_norm, 0},
     {"dropout", lower_dropout, 0}, /* lower_dropout.c */
@@ -588,10 +589,11 @@ int lower_block(Lower *L, const Block *b, int depth)
 /* The one place a net's family is decided (families.h): graphs by their
  * input; image inputs, and vector nets using a layer beyond dense and
  * activations (fanout, layer_norm, ...), run on the image machinery. */
+/* Ops only the all-pairs back end computes: attention, index (a position pair). */
 static int has_attention(const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_ATTENTION)
+        if (ops[i].kind == IR_ATTENTION || ops[i].kind == IR_INDEX)
             return 1;
         if (ops[i].kind == IR_FANOUT)
             for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)

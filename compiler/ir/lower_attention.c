@@ -94,10 +94,11 @@ int lower_attention(Lower *L, const Stmt *s)
     return 1;
 }
 
+/* The first attention (or index) op, which puts the net in this family. */
 static const IrOp *find_attention(const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_ATTENTION)
+        if (ops[i].kind == IR_ATTENTION || ops[i].kind == IR_INDEX)
             return &ops[i];
         if (ops[i].kind == IR_FANOUT)
             for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++) {
@@ -150,7 +151,8 @@ int lower_check_attention_net(Lower *L)
     const IrOp *attn = find_attention(L->ops, L->nops);
     if (attn == NULL && !L->input.masked)
         return 1;
-    const char *why = attn ? arena_printf(L->a, "which has attention (at %s)", lower_pos_str(L, attn->pos))
+    const char *why = attn ? arena_printf(L->a, "which has %s (at %s)", attn->kind == IR_INDEX ? "an index readout" : "attention",
+                                          lower_pos_str(L, attn->pos))
                            : arena_printf(L->a, "whose input is masked (masked=true at %s)",
                                           lower_pos_str(L, L->input.pos));
     return refuse_ops(L, L->ops, L->nops, why);

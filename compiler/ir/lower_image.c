@@ -268,6 +268,35 @@ static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 }
 
 int lower_flatten(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_FLATTEN, 0); }
+
+/* index(k): the readout by one position (a token, neural-tangents'
+ * Index(axis=1, idx=k) on sequences): image → vector. Its kernel is the
+ * (k, k) entry of every position pair, so the net goes to the all-pairs
+ * back end (lower_family). One unit per channel of one position: Gaussian
+ * when the input is. */
+static const ParamSpec index_spec[] = {{"position", 0, 0, 1e12, 1, 1, NULL}};
+
+int lower_index(Lower *L, const Stmt *s)
+{
+    Bound b;
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, index_spec, 1, &b))
+        return 0;
+    size_t P = L->shape.h * L->shape.w, k = (size_t)b.v[0];
+    if (k >= P) {
+        diag_at(L->err, b.pos[0], L->src, "index(%zu): the input of this layer has %zu positions (0 to %zu)", k, P,
+                P - 1);
+        return 0;
+    }
+    lower_std_to_vector(L, 0);
+    IrOp *op = lower_push_op(L, IR_INDEX, s->pos);
+    if (op == NULL)
+        return 0;
+    op->u.index.pos = k;
+    L->shape = (IrShape){1, 1, 0};
+    L->vector_pos = s->pos;
+    L->vector_by = s->u.layer.name;
+    return 1;
+}
 int lower_global_avg_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 1); }
 int lower_global_sum_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 0); }
 

@@ -126,6 +126,7 @@ int lower_avg_pool(Lower *L, const Stmt *s);
 int lower_sum_pool(Lower *L, const Stmt *s);
 int lower_global_avg_pool(Lower *L, const Stmt *s);
 int lower_global_sum_pool(Lower *L, const Stmt *s);
+int lower_index(Lower *L, const Stmt *s);
 int lower_flatten(Lower *L, const Stmt *s);
 int lower_layer_norm(Lower *L, const Stmt *s);
 /* Checks that need the whole net (it must end on a vector), for every net. */

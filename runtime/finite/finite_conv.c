@@ -120,6 +120,7 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         nd->ho = op->out.h, nd->wo = op->out.w;
         break;
     case IR_GLOBAL_POOL:
+    case IR_INDEX:
         nd->ho = nd->wo = 1;
         break;
     case IR_FLATTEN:
@@ -309,7 +310,7 @@ static void pool_bwd(const Node *nd, size_t o, size_t i, void *ctx)
 static void zero_padding(const Fc *f, const Node *nd, double *v)
 {
     if (f->mask == NULL || nd->ho * nd->wo != f->npos || nd->op->kind == IR_GLOBAL_POOL ||
-        nd->op->kind == IR_FLATTEN)
+        nd->op->kind == IR_FLATTEN || nd->op->kind == IR_INDEX)
         return;
     for (size_t p = 0; p < f->npos; p++)
         if (f->mask[p] == 0.0)
@@ -383,6 +384,9 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     }
     case IR_FLATTEN:
         memcpy(nd->out, in, n * sizeof *in);
+        break;
+    case IR_INDEX: /* one position's channels */
+        memcpy(nd->out, in + nd->op->u.index.pos * nd->ci, nd->ci * sizeof *in);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_fwd(nd, in);
@@ -540,6 +544,10 @@ static void backward_node(Fc *f, Node *nd, double *gin)
     }
     case IR_FLATTEN:
         memcpy(gin, nd->g, n * sizeof *gin);
+        break;
+    case IR_INDEX:
+        memset(gin, 0, len_in(nd) * sizeof *gin);
+        memcpy(gin + nd->op->u.index.pos * nd->ci, nd->g, nd->ci * sizeof *gin);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, nd->g, gin);

@@ -111,6 +111,9 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
     case IR_FLATTEN:
         memcpy(nd->t, tin, n * sizeof *tin);
         break;
+    case IR_INDEX:
+        memcpy(nd->t, tin + nd->op->u.index.pos * nd->ci, nd->ci * sizeof *tin);
+        break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, tin, nd->t);
         break;

@@ -15,7 +15,6 @@
  * nodes); vector nets differ only in the input Gram (BLAS in the engine, an
  * index-order sum in the file), which integer inputs make exact in both. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,8 +155,9 @@ static void build(const char *dir, const char *cc, const char *name, int graph, 
     cr_assert_eq(run_command(cmd, err, sizeof err), 0, "%s: %s", cmd, err);
 }
 
-static void check_net(const char *path)
+static void check_net(const char *path, const char *stem)
 {
+    (void)stem;
     ntkc_error err = {0};
     char *src = ntkc_read_text_file(path, &err);
     cr_assert_not_null(src, "%s", err.message);
@@ -257,19 +257,7 @@ static void check_net(const char *path)
 
 Test(emit_c, every_example_standalone_under_gcc_and_clang, .timeout = TIMEOUT(600))
 {
-    DIR *d = opendir("examples");
-    cr_assert_not_null(d, "run the tests from the project root");
-    int checked = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".ntk") != 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "examples/%s", e->d_name);
-        check_net(path);
-        checked++;
-    }
-    closedir(d);
+    int checked = for_each_example(check_net);
     cr_expect_geq(checked, 8, "expected every example net, found %d", checked);
 }
 

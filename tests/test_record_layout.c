@@ -3,7 +3,6 @@
  * emitter writes — including the attention emitter, which still keeps its own
  * count — asks the engine for exactly the record lowering laid out. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +83,9 @@ Test(record_layout, branches_and_graphs_by_hand)
 /* The emitted code's own sizes agree with the layout, for every example and
  * every family (FC: the record, at least 1; image and attention: the record,
  * then K(x, x); graph: the variances per node). */
-static void check_example(const char *path)
+static void check_example(const char *path, const char *stem)
 {
+    (void)stem;
     ntkc_error err = {0};
     char *src = ntkc_read_text_file(path, &err);
     cr_assert_not_null(src, "%s", err.message);
@@ -109,18 +109,6 @@ static void check_example(const char *path)
 
 Test(record_layout, emitted_sizes_match_for_every_example, .timeout = TIMEOUT(120))
 {
-    DIR *d = opendir("examples");
-    cr_assert_not_null(d, "run the tests from the project root");
-    int checked = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".ntk") != 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "examples/%s", e->d_name);
-        check_example(path);
-        checked++;
-    }
-    closedir(d);
+    int checked = for_each_example(check_example);
     cr_expect_geq(checked, 8, "expected every example net, found %d", checked);
 }

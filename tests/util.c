@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <lapacke.h>
 #include <math.h>
@@ -134,4 +135,23 @@ void expect_error_in(const char *src, const char *net, const char *where, const 
     else
         cr_expect(strstr(err.message, what) != NULL, "want '%s' in: %s", what, err.message);
     arena_free(&a);
+}
+
+int for_each_example(void (*fn)(const char *path, const char *stem))
+{
+    DIR *d = opendir("examples");
+    cr_assert_not_null(d, "run the tests from the project root");
+    int visited = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".ntk") != 0)
+            continue;
+        char path[512], stem[256];
+        snprintf(path, sizeof path, "examples/%s", e->d_name);
+        snprintf(stem, sizeof stem, "%.*s", (int)(len - 4), e->d_name);
+        fn(path, stem);
+        visited++;
+    }
+    closedir(d);
+    return visited;
 }

@@ -32,6 +32,10 @@ int file_exists(const char *path);
  * host primitives), loads it and looks up symbol; returns the dlopen handle. */
 void *load_emitted_c(const char *c_source, const char *symbol, void **fn);
 
+/* Calls fn(path, stem) for every .ntk file in examples/ (path "examples/NAME.ntk",
+ * stem "NAME"; run from the project root); returns how many it visited. */
+int for_each_example(void (*fn)(const char *path, const char *stem));
+
 /* Parses and lowers src as the file "t.ntk" (net: the net to select, or
  * NULL) and expects a user error whose message starts "t.ntk:WHERE: error: "
  * (WHERE empty: "t.ntk: error: ") and contains `what`; a `what` that ends in

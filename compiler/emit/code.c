@@ -53,24 +53,28 @@ static void put_formatted(Code *c, const char *fmt, va_list ap)
     sb_free(&f);
 }
 
+/* One line at the current depth. */
+static void put_line(Code *c, const char *fmt, va_list ap)
+{
+    indent(c);
+    put_formatted(c, fmt, ap);
+    sb_puts(c->sb, "\n");
+}
+
 void code_line(Code *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    indent(c);
-    put_formatted(c, fmt, ap);
+    put_line(c, fmt, ap);
     va_end(ap);
-    sb_puts(c->sb, "\n");
 }
 
 void code_open(Code *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    indent(c);
-    put_formatted(c, fmt, ap);
+    put_line(c, fmt, ap);
     va_end(ap);
-    sb_puts(c->sb, "\n");
     c->depth++;
 }
 

@@ -117,36 +117,32 @@ static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
     code_blank(c);
 }
 
+/* A dispatcher's body: switch (k) over segments 0..nseg, each case one call
+ * (a format with %d for the segment). */
+static void emit_switch(Code *c, int nseg, const char *call)
+{
+    code_open(c, "{");
+    code_open(c, "switch (k) {");
+    for (int k = 0; k < nseg; k++) {
+        code_line(c, "case %d:", k);
+        code_line(c, call, k);
+        code_line(c, "    break;");
+    }
+    code_line(c, "default:");
+    code_line(c, "    break;");
+    code_close(c, "");
+    code_close(c, "");
+    code_blank(c);
+}
+
 /* The two exported dispatchers over segments 0..nseg. */
 static void emit_dispatch(Code *c, int nseg)
 {
     code_line(c, "void $_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,");
     code_line(c, "    double *s, double *t, size_t ld)");
-    code_open(c, "{");
-    code_open(c, "switch (k) {");
-    for (int k = 0; k < nseg; k++) {
-        code_line(c, "case %d:", k);
-        code_line(c, "    $_seg%d(n1, n2, var1, var2, s, t, ld);", k);
-        code_line(c, "    break;");
-    }
-    code_line(c, "default:");
-    code_line(c, "    break;");
-    code_close(c, "");
-    code_close(c, "");
-    code_blank(c);
+    emit_switch(c, nseg, "    $_seg%d(n1, n2, var1, var2, s, t, ld);");
     code_line(c, "void $_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var)");
-    code_open(c, "{");
-    code_open(c, "switch (k) {");
-    for (int k = 0; k < nseg; k++) {
-        code_line(c, "case %d:", k);
-        code_line(c, "    $_segd%d(n, d, ldd, var);", k);
-        code_line(c, "    break;");
-    }
-    code_line(c, "default:");
-    code_line(c, "    break;");
-    code_close(c, "");
-    code_close(c, "");
-    code_blank(c);
+    emit_switch(c, nseg, "    $_segd%d(n, d, ldd, var);");
 }
 
 /* The standalone entry: the kernel-time driver (kernel_c/graph_entry.c) run

@@ -81,16 +81,14 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # emitters print (compiler/emit/kernel_text.h).
 # One source per scalar type: the float32 variants of `--precision single`
 # (KERNEL_GEN) are made from the float64 sources by compiler/kernel_c/float.sed.
-# The image runtime's (KERNEL_GEN_NEXT) is only checked so far: no emitter
-# writes float32 image kernels yet (docs/precision.md).
-KERNEL_GEN   := $(BUILD)/gen/kernel_c/block_prims_f.h $(BUILD)/gen/kernel_c/block_prims_f.c
-KERNEL_GEN_NEXT := $(BUILD)/gen/kernel_c/image_runtime_f.c
-.SECONDARY: $(KERNEL_GEN) $(KERNEL_GEN_NEXT)
+KERNEL_GEN   := $(BUILD)/gen/kernel_c/block_prims_f.h $(BUILD)/gen/kernel_c/block_prims_f.c \
+                $(BUILD)/gen/kernel_c/image_runtime_f.c
+.SECONDARY: $(KERNEL_GEN)
 KERNEL_C     := compiler/kernel_c/libm.h compiler/kernel_c/ntkc_math.h compiler/kernel_c/block_prims.c \
                 compiler/kernel_c/ntkc_math_f.h $(KERNEL_GEN) \
                 compiler/kernel_c/image_runtime.c compiler/kernel_c/graph_entry.c \
                 compiler/kernel_c/attn_runtime.c
-KERNEL_CHECK := $(patsubst %.c,$(BUILD)/kernel_c/%.ok,$(notdir $(filter %.c,$(KERNEL_C)) $(KERNEL_GEN_NEXT)))
+KERNEL_CHECK := $(patsubst %.c,$(BUILD)/kernel_c/%.ok,$(notdir $(filter %.c,$(KERNEL_C))))
 KERNEL_TEXT  := $(BUILD)/gen/kernel_text
 # Compiled alone, a runtime file's static functions have no caller (clang
 # warns of that even for static inline ones): -Wno-unused-function.

@@ -38,13 +38,15 @@
  *       0 on success, 1 when dim does not fit the net, 2 when memory runs
  *       out, 3 when a result is not finite.
  *
- * Single precision (`--precision single`, fully connected nets): the same
- * symbols with float in place of double for prep, prep1/prep2, gram, nngp
- * and ntk (x stays double: the prep runs in float64 and rounds its records,
- * the tile runs in float32; the engine computes the Gram by sgemm/ssyrk).
+ * Single precision (`--precision single`, fully connected and image nets):
+ * the same symbols with float in place of double for prep, prep1/prep2,
+ * gram, nngp and ntk (x stays double: a fully connected net's prep runs in
+ * float64 and rounds its records, an image net's in float32; the tile runs
+ * in float32; the engine computes the Gram by sgemm/ssyrk when asked).
  * NtkcTileFns holds them under the float64 types; the engine calls them
- * through NtkcPrepF32 / NtkcTileF32, converting each pointer back through
- * void (*)(void) (a function is called only through its own type).
+ * through NtkcPrepF32 / NtkcTileF32 / NtkcTriF32, converting each pointer
+ * back through void (*)(void) (a function is called only through its own
+ * type).
  *
  * Graph ABI (engine runtime/engine/graph_kernel.c; `input graph(F)`): a graph
  * net's kernel between graphs G₁ (n₁ nodes) and G₂ (n₂ nodes) runs on n₁×n₂
@@ -107,6 +109,8 @@ typedef void (*NtkcPrepF32)(size_t n, const double *x, size_t dim, float *prep);
 typedef size_t (*NtkcTileF32)(size_t rows, size_t cols, const double *x1, const float *prep1, const double *x2,
                               const float *prep2, size_t dim, const float *gram, size_t ldg, float *nngp,
                               float *ntk, size_t ldo);
+typedef size_t (*NtkcTriF32)(size_t n, const double *x, const float *prep, size_t dim, float *nngp, float *ntk,
+                             size_t ldo);
 
 typedef struct NtkcGraphFns {
     const int *(*plan)(void);

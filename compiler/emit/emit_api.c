@@ -19,8 +19,8 @@ static void vector_api(Code *c, int has_tri)
     code_line(c, "    const @ *gram, size_t ldg,");
     code_line(c, "    @ *nngp, @ *ntk, size_t ldo);");
     if (has_tri)
-        code_line(c, "size_t $_tri(size_t n, const double *x, const double *prep, size_t dim,"
-                     " double *nngp, double *ntk, size_t ldo);");
+        code_line(c, "size_t $_tri(size_t n, const double *x, const @ *prep, size_t dim,"
+                     " @ *nngp, @ *ntk, size_t ldo);");
     code_line(c, "/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows");
     code_line(c, " * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim");
     code_line(c, " * does not fit the net, 2 out of memory, 3 when a result is not finite. */");

@@ -133,7 +133,7 @@ static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
     code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
     e->c.depth++;
-    code_line(&e->c, "double s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+    code_line(&e->c, "@ s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
     code_line(&e->c, "ntkc_copy(s_in, s, NTKC_LANES);");
     code_line(&e->c, "ntkc_copy(t_in, t, NTKC_LANES);");
     for (size_t b = 0; b < f->nbranches; b++) {
@@ -324,7 +324,7 @@ static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, c
         return;
     }
     const char *p = act_params(e, &op->u.act, name, sizeof name);
-    int own = prim_act_has_block(def);
+    int own = prim_act_has_block(def) && !e->c.single; /* float32: the generic plane, float64 duals */
     if (own)
         need_act_plane(e, def);
     else
@@ -678,23 +678,30 @@ static size_t emit_image_part(Em *e)
 
 /* The image runtime's macros and types, after the lane width of the ABI
  * (kernel_abi.h), which the runtime text uses but does not define. */
-static void put_runtime_common(StrBuf *sb)
+static void put_runtime_common(StrBuf *sb, int single)
 {
     sb_printf(sb, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */\n\n", NTKC_LANES);
-    sb_puts(sb, emit_image_runtime_common);
+    sb_puts(sb, single ? emit_image_runtime_common_f : emit_image_runtime_common);
 }
 
 void emit_image_host_source(StrBuf *sb)
 {
     sb_puts(sb, "\n/* Image-kernel helpers (compiler/kernel_c/image_runtime.c) */\n#define NTKC_FN\n");
-    put_runtime_common(sb);
+    put_runtime_common(sb, 0);
     sb_puts(sb, emit_image_runtime_functions);
+    /* and their float32 twins (image_runtime_f.c); their options pushed
+     * again are popped here, the float64 ones at the end of the file */
+    sb_puts(sb, emit_image_runtime_common_f);
+    sb_puts(sb, emit_image_runtime_functions_f);
+    sb_puts(sb, emit_image_runtime_end_f);
 }
 
 void emit_image_host_table(StrBuf *sb)
 {
     for (unsigned i = 0; i < emit_image_runtime_count; i++)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
+    for (unsigned i = 0; i < emit_image_runtime_f_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_f_names[i], emit_image_runtime_f_names[i]);
 }
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
@@ -747,10 +754,10 @@ static void emit_prep_fn(Code *c, const Em *e)
     code_blank(c);
     code_line(c, "int $_uses_gram(void) { return 0; }");
     code_blank(c);
-    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc($_WS_PREP * sizeof(double)), out[2 * NTKC_LANES];");
-    code_line(c, "double *v1, *v2, *spare;");
+    code_line(c, "@ *ws = malloc($_WS_PREP * sizeof(@)), out[2 * NTKC_LANES];");
+    code_line(c, "@ *v1, *v2, *spare;");
     code_open(c, "if (!ws) { /* no memory: poison the records so every entry reports non-finite */");
     code_line(c, "for (size_t k = 0; k < n * $_RECORD; k++)");
     code_line(c, "    prep[k] = 0.0 / 0.0;");
@@ -759,7 +766,7 @@ static void emit_prep_fn(Code *c, const Em *e)
     code_line(c, "v1 = ws + $_WS_ENTRY, v2 = v1 + $_LANE_RECORD, spare = v2 + $_LANE_RECORD;");
     code_open(c, "for (size_t i0 = 0; i0 < n; i0 += NTKC_LANES) {");
     code_line(c, "const double *xl[NTKC_LANES];");
-    code_line(c, "double *rec[NTKC_LANES];");
+    code_line(c, "@ *rec[NTKC_LANES];");
     code_open(c, "for (int l = 0; l < NTKC_LANES; l++) {");
     code_line(c, "int real = i0 + l < n;");
     code_line(c, "xl[l] = x + (real ? i0 + l : i0) * dim;");
@@ -780,15 +787,19 @@ static void emit_cols_fn(Code *c, const Em *e)
     code_line(c, "/* Rows x1 against columns x2, 8 columns (lanes) at a time: each group's");
     code_line(c, " * records (and inputs) are lane-expanded once and serve every row. */");
     code_line(c, "static size_t $_cols(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const double *prep1,");
-    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
-    code_line(c, "    double *nngp, double *ntk, size_t ldo, double *ws)");
+    code_line(c, "    const double *x1, const @ *prep1,");
+    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo, @ *ws)");
     code_open(c, "{");
-    code_line(c, "double out[2 * NTKC_LANES], *v2 = ws + $_WS_ENTRY;");
+    code_line(c, "@ out[2 * NTKC_LANES], *v2 = ws + $_WS_ENTRY;");
     code_line(c, "size_t bad = 0;");
     code_open(c, "for (size_t j0 = 0; j0 < cols; j0 += NTKC_LANES) {");
     code_line(c, "size_t m = cols - j0 < NTKC_LANES ? cols - j0 : NTKC_LANES;");
-    code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];");
+    if (c->single) { /* the inputs stay double (kernel_abi.h) */
+        code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES];");
+        code_line(c, "const float *r2[NTKC_LANES];");
+    } else
+        code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r2[NTKC_LANES];");
     code_open(c, "for (size_t l = 0; l < NTKC_LANES; l++) {");
     code_line(c, "size_t j = j0 + (l < m ? l : m - 1);");
     code_line(c, "x2l[l] = x2 + j * dim;");
@@ -799,7 +810,7 @@ static void emit_cols_fn(Code *c, const Em *e)
     code_open(c, "for (size_t i = 0; i < rows; i++) {");
     code_line(c, "for (int l = 0; l < NTKC_LANES; l++)");
     code_line(c, "    x1l[l] = x1 + i * dim;");
-    code_line(c, "$_entry(x1l, x2l, (double *)(prep1 + i * $_RECORD), v2, 1, 0, dim, ws, out);");
+    code_line(c, "$_entry(x1l, x2l, (@ *)(prep1 + i * $_RECORD), v2, 1, 0, dim, ws, out);");
     code_line(c, "for (size_t l = 0; l < m; l++)");
     code_line(c, "    bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);");
     code_close(c, "");
@@ -812,12 +823,12 @@ static void emit_cols_fn(Code *c, const Em *e)
 static void emit_tile_fn(Code *c)
 {
     code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const double *prep1,");
-    code_line(c, "    const double *x2, const double *prep2, size_t dim,");
-    code_line(c, "    const double *gram, size_t ldg,");
-    code_line(c, "    double *nngp, double *ntk, size_t ldo)");
+    code_line(c, "    const double *x1, const @ *prep1,");
+    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
+    code_line(c, "    const @ *gram, size_t ldg,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc($_WS_TILE * sizeof(double));");
+    code_line(c, "@ *ws = malloc($_WS_TILE * sizeof(@));");
     code_line(c, "size_t bad;");
     code_line(c, "(void)gram, (void)ldg;");
     code_line(c, "if (!ws)");
@@ -835,11 +846,15 @@ static void emit_pairs_fn(Code *c, const Em *e)
     code_line(c, " * both sides' records lane-expanded: how the triangle's diagonal blocks");
     code_line(c, " * fill every lane. */");
     code_line(c, "static size_t $_pairs(int np, const size_t *pi, const size_t *pj, const double *x,");
-    code_line(c, "    const double *prep, size_t dim, double *nngp, double *ntk, size_t ldo,");
-    code_line(c, "    double *ws)");
+    code_line(c, "    const @ *prep, size_t dim, @ *nngp, @ *ntk, size_t ldo,");
+    code_line(c, "    @ *ws)");
     code_open(c, "{");
-    code_line(c, "double out[2 * NTKC_LANES], *v1 = ws + $_WS_ENTRY, *v2 = v1 + $_LANE_RECORD;");
-    code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];");
+    code_line(c, "@ out[2 * NTKC_LANES], *v1 = ws + $_WS_ENTRY, *v2 = v1 + $_LANE_RECORD;");
+    if (c->single) {
+        code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES];");
+        code_line(c, "const float *r1[NTKC_LANES], *r2[NTKC_LANES];");
+    } else
+        code_line(c, "const double *x1l[NTKC_LANES], *x2l[NTKC_LANES], *r1[NTKC_LANES], *r2[NTKC_LANES];");
     code_line(c, "size_t bad = 0;");
     code_open(c, "for (int l = 0; l < NTKC_LANES; l++) {");
     code_line(c, "size_t i = pi[l < np ? l : np - 1], j = pj[l < np ? l : np - 1];");
@@ -862,10 +877,10 @@ static void emit_tri_fn(Code *c)
     code_line(c, "/* The upper triangle (i <= j) of the kernel of x with itself: the diagonal");
     code_line(c, " * from the records, above the 8x8 diagonal blocks by column groups, the");
     code_line(c, " * blocks' other 28 entries each packed 8 to a pass. */");
-    code_line(c, "size_t $_tri(size_t n, const double *x, const double *prep, size_t dim,");
-    code_line(c, "    double *nngp, double *ntk, size_t ldo)");
+    code_line(c, "size_t $_tri(size_t n, const double *x, const @ *prep, size_t dim,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc($_WS_PAIRS * sizeof(double));");
+    code_line(c, "@ *ws = malloc($_WS_PAIRS * sizeof(@));");
     code_line(c, "size_t bad = 0, pi[NTKC_LANES], pj[NTKC_LANES];");
     code_line(c, "int np = 0;");
     code_line(c, "if (!ws)");
@@ -898,16 +913,16 @@ static void emit_tri_fn(Code *c)
 static void emit_entry_fn(Code *c, const IrNet *net)
 {
     code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, double *nngp, double *ntk)");
+    code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
     code_open(c, "{");
-    code_line(c, "double *p1, *p2;");
+    code_line(c, "@ *p1, *p2;");
     code_line(c, "size_t bad;");
     if (net->input.dim)
         code_line(c, "if (dim != %zu)", net->input.dim);
     else
         code_line(c, "if (dim == 0)");
     code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(double));");
+    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(@));");
     code_line(c, "if (!p1)");
     code_line(c, "    return 2;");
     code_line(c, "p2 = p1 + n1 * $_RECORD;");
@@ -940,20 +955,20 @@ static void emit_entry_head(Code *c, const Em *e)
     code_line(c, " * run, x1 = x2 lane by lane, bc = 0) the records are written into fill[l] and");
     code_line(c, " * into v1 = v2 as the computation reaches them. out: NNGP of each lane, then");
     code_line(c, " * NTK. */");
-    code_line(c, "static void $_entry(const double *const *x1, const double *const *x2, double *v1, double *v2,");
-    code_line(c, "    int bc, double *const *fill, size_t dim, double *ws, double *out)");
+    code_line(c, "static void $_entry(const double *const *x1, const double *const *x2, @ *v1, @ *v2,");
+    code_line(c, "    int bc, @ *const *fill, size_t dim, @ *ws, @ *out)");
     code_open(c, "{");
-    code_line(c, "double s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};");
+    code_line(c, "@ s[NTKC_LANES] = {0}, t[NTKC_LANES] = {0};");
     code_line(c, "size_t v1s = bc ? 1 : NTKC_LANES;");
     if (e->plane) {
-        code_line(c, "double *pl[$_PLANES];");
+        code_line(c, "@ *pl[$_PLANES];");
         /* X2 is filled by the caller, once per column group; x1 needs lanes
          * of its own only when they differ (bc = 0) and are not x2's (prep) */
-        code_line(c, "double *X1 = ws + $_X1_AT, *X2 = ws + $_X2_AT;");
-        code_line(c, "const double *X1r;");
+        code_line(c, "@ *X1 = ws + $_X1_AT, *X2 = ws + $_X2_AT;");
+        code_line(c, "const @ *X1r;");
         if (e->big) {
-            code_line(c, "double *bS = ws + $_BIG_AT, *bT = bS + $_BIG, *inS = bT + $_BIG, *inT = inS + $_BIG;");
-            code_line(c, "double *t1 = inT + $_BIG, *t2 = t1 + $_BIG;");
+            code_line(c, "@ *bS = ws + $_BIG_AT, *bT = bS + $_BIG, *inS = bT + $_BIG, *inT = inS + $_BIG;");
+            code_line(c, "@ *t1 = inT + $_BIG, *t2 = t1 + $_BIG;");
             code_line(c, "(void)bS, (void)bT, (void)inS, (void)inT, (void)t1, (void)t2;");
         }
     }
@@ -963,16 +978,29 @@ static void emit_entry_head(Code *c, const Em *e)
         code_line(c, "    pl[k] = ws + k * $_PLANE;");
         code_line(c, "if (!bc && x1 != x2)");
         code_line(c, "    ntkc_lanes(x1, $_DIM, X1);");
-        code_line(c, "X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;");
+        if (c->single) { /* the runtime reads a shared x1 as it is: in float, in X1 (free when bc) */
+            code_line(c, "if (bc)");
+            code_line(c, "    for (int k = 0; k < $_DIM; k++)");
+            code_line(c, "        X1[k] = (float)x1[0][k];");
+            code_line(c, "X1r = bc || x1 != x2 ? X1 : X2;");
+        } else {
+            code_line(c, "X1r = bc ? x1[0] : x1 == x2 ? X2 : X1;");
+        }
     }
 }
 
 char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
 {
+    return emit_image_c_prec(net, source_name, 0, err);
+}
+
+char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
+{
     Em e = {.net = net, .err = err, .peak = 1};
     sb_init(&e.body);
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
+    e.c.single = single;
     e.used[0] = 1;
     e.c.depth = 1;
     size_t first_vec = 0;
@@ -1000,16 +1028,17 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&sb);
     Code c;
     code_init(&c, &sb, net->name);
+    c.single = single;
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
-    put_runtime_common(c.sb);
+    put_runtime_common(c.sb, single);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_text(&c, emit_image_runtime_functions);
+    code_text(&c, single ? emit_image_runtime_functions_f : emit_image_runtime_functions);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_text(&c, emit_image_runtime_decls);
+    code_text(&c, single ? emit_image_runtime_f_decls : emit_image_runtime_decls);
     code_line(&c, "#endif");
     code_blank(&c);
     code_text(&c, e.defs.data ? e.defs.data : "");
@@ -1022,6 +1051,7 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
         sb_free(&e.defs);
         return NULL;
     }
+    size_t calls_at = sb.len; /* from here on, the runtime's names take _f under single */
     emit_entry_head(&c, &e);
     code_text(&c, e.body.data ? e.body.data : "");
     code_line(&c, "ntkc_copy(out, s, NTKC_LANES);");
@@ -1029,7 +1059,9 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, &e);
-    code_text(&c, emit_image_runtime_end);
+    if (single)
+        emit_image_calls_f(&sb, calls_at);
+    code_text(&c, single ? emit_image_runtime_end_f : emit_image_runtime_end);
     sb_free(&e.body);
     sb_free(&e.defs);
     return emit_finish(&c, &sb, err);

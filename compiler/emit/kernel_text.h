@@ -42,6 +42,14 @@ extern const char emit_image_runtime_decls[];
 extern const char emit_image_runtime_end[];
 extern const char *const emit_image_runtime_names[];
 extern const unsigned emit_image_runtime_count;
+/* image_runtime_f.c, which make writes from image_runtime.c (float.sed): the
+ * float32 runtime of `--precision single`, every name with _f. */
+extern const char emit_image_runtime_common_f[];
+extern const char emit_image_runtime_functions_f[];
+extern const char emit_image_runtime_f_decls[];
+extern const char emit_image_runtime_end_f[];
+extern const char *const emit_image_runtime_f_names[];
+extern const unsigned emit_image_runtime_f_count;
 
 /* kernel_c/attn_runtime.c: the matrix helpers of nets with attention, as
  * the image runtime's: common part, functions, prototypes, names. */

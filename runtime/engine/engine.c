@@ -201,7 +201,12 @@ static size_t run_tile(const Job *J, const Tile *T)
     }
     size_t bad = 0;
     if (J->k->tri != NULL || !J->symmetric) { /* image kernels: entries cost far more than their mirror */
-        if (T->diagonal && J->k->tri != NULL)
+        if (T->diagonal && J->k->tri != NULL && J->single)
+            bad += ((NtkcTriF32)(void (*)(void))J->k->tri)( /* its own type when single: kernel_abi.h */
+                T->r, J->x1 + T->i0 * J->dim, J->prep1_f + T->i0 * J->ps, J->dim,
+                J->nngp_f ? J->nngp_f + at(J, T->i0, T->j0) : NULL, J->ntk_f ? J->ntk_f + at(J, T->i0, T->j0) : NULL,
+                J->ldo);
+        else if (T->diagonal && J->k->tri != NULL)
             bad += J->k->tri(T->r, J->x1 + T->i0 * J->dim, J->prep1 + T->i0 * J->ps, J->dim,
                              J->nngp ? J->nngp + at(J, T->i0, T->j0) : NULL,
                              J->ntk ? J->ntk + at(J, T->i0, T->j0) : NULL, J->ldo);
@@ -439,10 +444,6 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
 int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                       float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    if (k->tri != NULL) { /* the emitter makes float32 kernels of FC nets only */
-        err_internal(err, "a float32 kernel with a triangle function");
-        return err->code;
-    }
     return engine_run(k, 1, n1, x1, n2, x2, dim, NULL, NULL, nngp, ntk, opts, err);
 }
 

@@ -44,10 +44,28 @@ class SinglePrecision(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "precision must be"):
             net.kernel(x, precision="half")
 
+    def test_image_net_as_the_cli_and_close_to_float64(self) -> None:
+        # the bound of tests/test_precision_image.c, (C + 2 + Σ_conv (kh·kw + 2) + 32·L)·2^-24,
+        # for digits_cntk: C = 1, three 3x3 convs, L = 5 (3 relu, the pool, the dense)
+        x1, x2 = RNG.standard_normal((11, 64)), RNG.standard_normal((5, 64))
+        net = ntkc.Net(example("digits_cntk.ntk"))
+        for a, b in ((x1, None), (x1, x2)):
+            k32 = net.kernel(a, b, precision="single")
+            self.assertEqual(k32.ntk.dtype, np.float32)
+            nngp, ntk = cli_kernel(example("digits_cntk.ntk"), a, b, extra=["--precision", "single"])
+            self.assertTrue(np.array_equal(k32.nngp, nngp), "NNGP differs from the CLI's")
+            self.assertTrue(np.array_equal(k32.ntk, ntk), "NTK differs from the CLI's")
+            k64 = net.kernel(a, b)
+            bound = (1 + 2 + 3 * (9 + 2) + 32 * 5) * 2.0 ** -24
+            for f, d in ((k32.nngp, k64.nngp), (k32.ntk, k64.ntk)):
+                err = np.max(np.abs(f - d)) / np.max(np.abs(d))
+                self.assertLessEqual(err, bound)
+                self.assertGreater(err, 0.0)  # the float32 path ran
+
     def test_refused_by_name(self) -> None:
-        net = ntkc.Net(example("cntk.ntk"))
-        with self.assertRaisesRegex(ntkc.Error, "net 'cntk' is an image net"):
-            net.kernel(RNG.standard_normal((2, 64)), precision="single")
+        net = ntkc.Net(example("transformer.ntk"))
+        with self.assertRaisesRegex(ntkc.Error, "net 'transformer' is an attention net"):
+            net.kernel(RNG.standard_normal((2, 128)), precision="single")
 
 
 if __name__ == "__main__":

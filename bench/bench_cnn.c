@@ -3,7 +3,10 @@
  * (symmetric: n(n+1)/2 entries, NNGP + NTK, one thread), in CPU seconds.
  * The per-input prep (about one entry's work per input) is included.
  *
- * usage: bench_cnn NET.ntk tcc|cc N
+ * With --single: the net compiled for `--precision single`, float32 outputs
+ * (ntkc_kernel_f32; scripts/bench_precision_cnn.sh).
+ *
+ * usage: bench_cnn NET.ntk tcc|cc N [--single]
  * prints "compile SECONDS" (best of COMPILES), "entries N" and "cpu SECONDS". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +26,14 @@ static double clock_s(clockid_t id)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_cnn NET.ntk tcc|cc N\n");
+    int single = argc == 5 && strcmp(argv[4], "--single") == 0;
+    if (argc != 4 && !single) {
+        fprintf(stderr, "usage: bench_cnn NET.ntk tcc|cc N [--single]\n");
         return 2;
     }
     ntkc_error err = {0};
-    ntkc_compile_options copts = {.backend = strcmp(argv[2], "cc") == 0 ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC};
+    ntkc_compile_options copts = {.backend = strcmp(argv[2], "cc") == 0 ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC,
+                                  .precision = single ? NTKC_PRECISION_SINGLE : NTKC_PRECISION_DOUBLE};
     /* compile time: the best of COMPILES (one preemption on a shared
      * machine is worth more than the compile itself) */
     ntkc_net *net = NULL;
@@ -46,6 +51,7 @@ int main(int argc, char **argv)
     }
     size_t n = (size_t)atol(argv[3]), d = ntkc_net_input_dim(net);
     double *x = malloc(n * d * sizeof *x), *k = calloc(2 * n * n, sizeof *k);
+    float *kf = (float *)(void *)k; /* single: the first half of k, as floats */
     if (x == NULL || k == NULL || n == 0 || d == 0) {
         fprintf(stderr, "bench_cnn: bad size or out of memory\n");
         return 1;
@@ -62,7 +68,9 @@ int main(int argc, char **argv)
     struct timespec settle = {0, 300000000};
     nanosleep(&settle, NULL);
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    if (ntkc_kernel(net, n, x, 0, NULL, d, k, k + n * n, &opts, &err) != 0) {
+    int rc = single ? ntkc_kernel_f32(net, n, x, 0, NULL, d, kf, kf + n * n, &opts, &err)
+                    : ntkc_kernel(net, n, x, 0, NULL, d, k, k + n * n, &opts, &err);
+    if (rc != 0) {
         fprintf(stderr, "bench_cnn: %s\n", err.message);
         return 1;
     }

@@ -7,8 +7,7 @@
 # the BLAS and memory part from the recursion. Prints "name value unit" lines:
 # the ratios are float64 time / float32 time (> 1: float32 faster), of wall
 # and of core-seconds. With NTKC (the ntkc binary), the CNN-GAP rows of
-# scripts/bench_precision_cnn.sh too: ntkc refuses --precision single for
-# image nets so far, so they time the emitted file made float32 by float.sed.
+# scripts/bench_precision_cnn.sh too (the library's float32 image kernels).
 # usage: bench_precision.sh BENCH_FC X.npy OUT_DIR [NTKC]
 set -euo pipefail
 bench_fc=$1 x=$2 out=$3 ntkc=${4:-}

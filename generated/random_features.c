@@ -80,7 +80,7 @@ static inline double ntkc_acos(double x)
  * ulps, in straight-line code that compilers vectorise. asin(y) for
  * 0 <= y <= 1/2 is y + y·z·P(z), z = y²; acos(u) for u > 1/2 is
  * 2·asin(√((1-u)/2)). */
-static inline double ntkc_asin_small(double y)
+NTKC_INLINE double ntkc_asin_small(double y)
 {
     double z = y * y;
     /* Interpolant of (asin(y)/y - 1)/z at Chebyshev nodes of z in [0, 1/4]
@@ -111,7 +111,7 @@ static inline double ntkc_asin_small(double y)
  * root, 30% slower). With u = |rho| and a = acos(u), pi - theta is a for
  * rho < 0 and pi - a otherwise, so w = (pi - theta)·sign(rho) gives both
  * terms. Zero variance: r = 0, so rho = 0 and s = 0, as the limit gives. */
-static inline void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
+NTKC_INLINE void ntkc_relu_qr(double *s, double *t, double q1, double r1, double q2, double r2)
 {
     double norm = q1 * q2;
     double rr = r1 * r2; /* symmetric in the two inputs; finite even for subnormal variances */

@@ -21,7 +21,7 @@ float fabsf(float);
 #define NTKC_INV2PI_F 0.159154943f
 /* asin(y) for 0 <= y <= 1/2 as y + y·z·P(z), z = y², P of degree 4
  * interpolating (asin(y)/y − 1)/z at Chebyshev nodes of z in [0, 1/4]. */
-static inline float ntkc_asin_small_f(float y)
+NTKC_INLINE float ntkc_asin_small_f(float y)
 {
     float z = y * y;
     float p = 0.166666672f + z * (0.0749885507f + z * (0.0450013801f + z * (0.0265545422f + z * 0.0380850236f)));
@@ -31,7 +31,7 @@ static inline float ntkc_asin_small_f(float y)
 /* ntkc_relu_qr (ntkc_math.h) in float: s, t of one pair from √v and 1/√v of
  * its two inputs. |rho| within 2^-20 of 1 is snapped to 1 (an input with
  * itself lands within a few ulps of it), which also clips it into [0, 1]. */
-static inline void ntkc_relu_qr_f(float *s, float *t, float q1, float r1, float q2, float r2)
+NTKC_INLINE void ntkc_relu_qr_f(float *s, float *t, float q1, float r1, float q2, float r2)
 {
     float norm = q1 * q2;
     float rr = r1 * r2;

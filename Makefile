@@ -116,8 +116,11 @@ $(BUILD)/kernel_c/%.ok: compiler/kernel_c/%.c $(filter %.h,$(KERNEL_C)) compiler
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_FLAGS) -c $< -o $(@:.ok=.o) && touch $@
 
-$(BUILD)/embed_text: tools/embed_text.c | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) $(call room_inc,$<) -o $@ $<
+# embed_text also computes the call graph of the kernel text (tools/kernel_calls.c),
+# so an emitter keeps a net's static functions without reading the text again.
+$(BUILD)/embed_text: tools/embed_text.c tools/kernel_calls.c tools/kernel_calls.h compiler/emit/kernel_text.h \
+                     | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(call room_inc,$<) -o $@ tools/embed_text.c tools/kernel_calls.c
 
 $(KERNEL_TEXT).c: $(BUILD)/embed_text $(KERNEL_C) $(KERNEL_CHECK)
 	@mkdir -p $(dir $@)

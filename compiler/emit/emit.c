@@ -35,7 +35,8 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
     code_line(c, " * NNGP and NTK of one output unit, %s parameterization. */",
               net->param == PARAM_NTK ? "NTK" : "standard");
     code_line(c, "typedef __SIZE_TYPE__ size_t;");
-    prim_emit_libm(c->sb);
+    code_text(c, kernel_libm);
+    code_kernel(c, &kernel_math_parts);
     code_line(c, "void *malloc(size_t);");
     code_line(c, "void free(void *);");
     code_blank(c);
@@ -43,7 +44,7 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
     code_line(c, "#define NTKC_BLOCK %d", EMIT_BLOCK);
     code_blank(c);
     if (c->single)
-        code_text(c, kernel_math_f);
+        code_kernel(c, &kernel_math_f_parts);
 }
 
 /* One definition per activation the net uses, in order of first use. */
@@ -343,7 +344,11 @@ char *emit_finish(Code *c, StrBuf *sb, Diag *err)
         diag_internal(err, "emitter: a name reached the code builder that is not a C identifier");
         return NULL;
     }
-    code_prune_statics(sb);
+    if (code_kernel_finish(c) != 0) {
+        sb_free(sb);
+        diag_internal(err, "emitter: more kernel texts in one file than the code builder holds");
+        return NULL;
+    }
     return sb_take(sb);
 }
 

@@ -394,13 +394,13 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "#define NTKC_PP %zu", e.P * e.P);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", e.prep + 2);
-    code_text(&c, emit_attn_runtime_common);
+    code_kernel(&c, &emit_attn_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_text(&c, emit_attn_runtime_functions);
+    code_kernel(&c, &emit_attn_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_text(&c, emit_attn_runtime_decls);
+    code_kernel(&c, &emit_attn_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
     code_text(&c, e.defs.data ? e.defs.data : "");

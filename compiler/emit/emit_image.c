@@ -1003,13 +1003,15 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
-    put_runtime_common(c.sb);
+    code_line(&c, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */", NTKC_LANES);
+    code_blank(&c);
+    code_kernel(&c, &emit_image_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_text(&c, emit_image_runtime_functions);
+    code_kernel(&c, &emit_image_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_text(&c, emit_image_runtime_decls);
+    code_kernel(&c, &emit_image_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
     code_text(&c, e.defs.data ? e.defs.data : "");

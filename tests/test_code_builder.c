@@ -77,3 +77,17 @@ Test(code_builder, other_conversions_go_to_vsnprintf)
     cr_assert_str_eq(sb.data, "ntkcnet_net    42|a  |ff|0.12|007\n");
     sb_free(&sb);
 }
+
+Test(code_builder, code_format_truncates_as_snprintf)
+{
+    const char *fmts[] = {"pl[%d] %s %zu%%", "%5d|%s"};
+    for (size_t f = 0; f < 2; f++)
+        for (size_t size = 1; size < 24; size++) {
+            char got[32], want[32];
+            memset(got, 'x', sizeof got);
+            memset(want, 'x', sizeof want);
+            code_format(got, size, fmts[f], -42, "ab$@", (size_t)18446744073709551615u);
+            snprintf(want, size, fmts[f], -42, "ab$@", (size_t)18446744073709551615u);
+            cr_assert_eq(memcmp(got, want, sizeof got), 0, "%s, size %zu: \"%s\" vs \"%s\"", fmts[f], size, got, want);
+        }
+}

@@ -46,6 +46,10 @@ void code_open(Code *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* One level shallower, then "}" followed by tail ("", ";", " else {" ...). */
 void code_close(Code *c, const char *tail);
 void code_blank(Code *c);
+/* snprintf into buf for the pieces of a line (argument lists): %d %u %ld
+ * %lu %zu %s %c %% formatted by hand as code_line does, anything else by
+ * vsnprintf; truncated as snprintf truncates. */
+void code_format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Text written as it is (kernel-time C embedded from compiler/kernel_c/). */
 void code_text(Code *c, const char *text);
 

@@ -83,7 +83,7 @@ const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_M
 {
     if (net->ops[i].u.act.def->nparams == 0)
         return "(const double *)0";
-    snprintf(buf, EMIT_PARAM_REF_MAX, "ntkc_p%zu", i);
+    code_format(buf, EMIT_PARAM_REF_MAX, "ntkc_p%zu", i);
     return buf;
 }
 
@@ -102,9 +102,9 @@ void emit_op_comment(Code *c, const IrOp *op)
 static void fan_in_expr(const Code *c, const IrDense *d, char *buf, size_t size)
 {
     if (d->fan_in > 0)
-        snprintf(buf, size, "%ld.0%s", d->fan_in, c->single ? "f" : "");
+        code_format(buf, size, "%ld.0%s", d->fan_in, c->single ? "f" : "");
     else
-        snprintf(buf, size, "(%s)dim", c->single ? "float" : "double");
+        code_format(buf, size, "(%s)dim", c->single ? "float" : "double");
 }
 
 void emit_diag_dense(Code *c, const IrDense *d)

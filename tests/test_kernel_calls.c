@@ -130,3 +130,38 @@ Test(kernel_calls, cuts_only_kernel_pieces)
     cr_assert_lt(sb.len, emit_image_runtime_functions_parts.len);
     sb_free(&sb);
 }
+
+/* A static function the emitters could not leave out stops the build. */
+Test(kernel_calls, unreadable_layouts_stop_the_build)
+{
+    static const struct {
+        const char *body, *message;
+    } cases[] = {
+        {"static void ntkc_f(void) {\n}\n", "\"{\" on its declarator line"},
+        {"static void ntkc_f(void)\n  {\n}\n", "not laid out as its declarator"},
+        {"static void helper(void)\n{\n}\n", "does not start with ntkc_ or NTKC_"},
+        {"static void ntkc_f(void)\n{\n}\nstatic void ntkc_f(void)\n{\n}\n", "defined twice"},
+    };
+    char dir[256], path[512], cmd[2048], err[4096], tool[512];
+    /* next to the ntkc under test (build/, build-asan/, ...) */
+    snprintf(tool, sizeof tool, "%s", ntkc_bin());
+    char *slash = strrchr(tool, '/');
+    snprintf(slash ? slash + 1 : tool, sizeof tool - (size_t)(slash ? slash + 1 - tool : 0), "embed_text");
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/k.c", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "/* @text kernel_probe */\n%s/* @end */\n", cases[i].body);
+        cr_assert_eq(fclose(f), 0);
+        snprintf(cmd, sizeof cmd, "%s %s/out.c %s", tool, dir, path);
+        cr_assert_neq(run_command(cmd, err, sizeof err), 0, "case %zu was accepted", i);
+        cr_assert_not_null(strstr(err, cases[i].message), "case %zu: %s", i, err);
+    }
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("/* @text kernel_probe */\nstatic int ntkc_g(void);\nstatic int ntkc_g(void) { return 1; }\n/* @end */\n", f);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "%s %s/out.c %s", tool, dir, path);
+    cr_assert_eq(run_command(cmd, err, sizeof err), 0, "%s", err);
+}

@@ -133,8 +133,11 @@ $(BUILD)/gen/kernel_c/%_f.c: compiler/kernel_c/%.c compiler/kernel_c/float.sed
 $(BUILD)/gen/kernel_c/%_f.h: compiler/kernel_c/%.h compiler/kernel_c/float.sed
 	$(float_variant)
 
-$(BUILD)/embed_text: tools/embed_text.c | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) $(call room_inc,$<) -o $@ $<
+# embed_text also computes the call graph of the kernel text (tools/kernel_calls.c),
+# so an emitter keeps a net's static functions without reading the text again.
+$(BUILD)/embed_text: tools/embed_text.c tools/kernel_calls.c tools/kernel_calls.h compiler/emit/kernel_text.h \
+                     | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(call room_inc,$<) -o $@ tools/embed_text.c tools/kernel_calls.c
 
 $(KERNEL_TEXT).c: $(BUILD)/embed_text $(KERNEL_C) $(KERNEL_CHECK)
 	@mkdir -p $(dir $@)

@@ -200,6 +200,13 @@ NTKC_INLINE void ntkc_dual_mish(const double *p, double s11, double s12, double 
 double log1p(double);
 #ifndef NTKC_FN_sigmoid
 #define NTKC_FN_sigmoid
+static double ntkc_fn_sigmoid(double a)
+{
+    if (a >= 0.0)
+        return 1.0 / (1.0 + exp(-a));
+    double e = exp(a);
+    return e / (1.0 + e);
+}
 #endif
 #ifndef NTKC_FN_softplus
 #define NTKC_FN_softplus

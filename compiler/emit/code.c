@@ -26,13 +26,124 @@ static void indent(Code *c)
         sb_puts(c->sb, "    ");
 }
 
+/* The conversions the emitters' lines use: %d %u %ld %lu %zu %s %c %%, with
+ * no flags, width or precision. */
+static int simple_format(const char *fmt)
+{
+    for (const char *p = strchr(fmt, '%'); p != NULL; p = strchr(p, '%')) {
+        p++;
+        if (*p == 'l' || *p == 'z')
+            p++;
+        if (*p == '\0' || !strchr(p[-1] == '%' ? "dusc%" : "du", *p))
+            return 0;
+        p++;
+    }
+    return 1;
+}
+
+/* Where put_simple writes: the file (sb), or buf[0, size) as snprintf does. */
+typedef struct Out {
+    StrBuf *sb;
+    char *buf;
+    size_t size, len;
+} Out;
+
+static void out_put(Out *o, const char *s, size_t n)
+{
+    if (o->sb != NULL) {
+        sb_putn(o->sb, s, n);
+        return;
+    }
+    size_t room = o->len + 1 < o->size ? o->size - 1 - o->len : 0;
+    n = n < room ? n : room;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    if (o->size > 0)
+        o->buf[o->len] = '\0';
+}
+
+static void put_unsigned(Out *o, unsigned long long v, int negative)
+{
+    char digits[24], *d = digits + sizeof digits;
+    do
+        *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (negative)
+        *--d = '-';
+    out_put(o, d, (size_t)(digits + sizeof digits - d));
+}
+
+static void put_signed(Out *o, long long v)
+{
+    put_unsigned(o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, v < 0);
+}
+
+/* fmt (simple_format) formatted by hand; with c, "$" and "@" replaced as
+ * they come. vsnprintf costs glibc about 1,500 instructions a line (6,000
+ * for a conv call's 18 arguments), most of an emitter's time, and a line
+ * with "$" used to need a copy of fmt too. */
+static void put_simple(Out *o, const Code *c, const char *fmt, va_list ap)
+{
+    for (const char *p = fmt;;) {
+        size_t run = strcspn(p, c ? "%$@" : "%");
+        out_put(o, p, run);
+        p += run;
+        if (*p == '\0')
+            return;
+        if (*p == '$' || *p == '@') {
+            const char *type = c->single ? "float" : "double";
+            if (*p == '$')
+                out_put(o, NTKC_NET_PREFIX, strlen(NTKC_NET_PREFIX));
+            out_put(o, *p == '$' ? c->name : type, strlen(*p == '$' ? c->name : type));
+            p++;
+            continue;
+        }
+        char size = p[1] == 'l' || p[1] == 'z' ? p[1] : 0, conv = p[size ? 2 : 1];
+        p += size ? 3 : 2;
+        if (conv == '%') {
+            out_put(o, "%", 1);
+        } else if (conv == 's') {
+            const char *arg = va_arg(ap, const char *);
+            out_put(o, arg, strlen(arg));
+        } else if (conv == 'c') {
+            char ch = (char)va_arg(ap, int);
+            out_put(o, &ch, 1);
+        } else if (conv == 'd') {
+            put_signed(o, size == 'l' ? va_arg(ap, long) : size == 'z' ? (long long)va_arg(ap, size_t) : va_arg(ap, int));
+        } else {
+            put_unsigned(o, size == 'l' ? va_arg(ap, unsigned long) : size == 'z' ? va_arg(ap, size_t) : va_arg(ap, unsigned),
+                         0);
+        }
+    }
+}
+
+void code_format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (simple_format(fmt)) {
+        Out o = {NULL, buf, size, 0};
+        if (size > 0)
+            buf[0] = '\0';
+        put_simple(&o, NULL, fmt, ap);
+    } else {
+        vsnprintf(buf, size, fmt, ap);
+    }
+    va_end(ap);
+}
+
 /* fmt with every "$" replaced by the net prefix ("%" doubled in it: an
  * identifier has none, so nothing changes) and every "@" by the scalar
  * type, then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
+    if (simple_format(fmt)) {
+        Out o = {c->sb, NULL, 0, 0};
+        put_simple(&o, c, fmt, ap);
+        return;
+    }
     const char *mark = strpbrk(fmt, "$@");
-    if (mark == NULL) { /* most lines: no copy */
+    if (mark == NULL) {
         sb_vprintf(c->sb, fmt, ap);
         return;
     }

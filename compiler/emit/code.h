@@ -14,7 +14,15 @@
 
 #include <stddef.h>
 
+#include "kernel_text.h"
 #include "strbuf.h"
+
+/* Where a kernel text sits in the file (code_kernel). */
+typedef struct CodeKernelAt {
+    size_t at;
+    const KernelText *text;
+} CodeKernelAt;
+enum { CODE_MAX_KERNELS = 16 };
 
 typedef struct Code {
     StrBuf *sb;
@@ -22,6 +30,8 @@ typedef struct Code {
     const char *name;          /* the net's name; "$" writes NTKC_NET_PREFIX name */
     int bad_name;              /* a name failed c_ident_ok: the emitter's bug */
     int single;                /* float32 blocks and outputs ("@" = float) */
+    CodeKernelAt kernels[CODE_MAX_KERNELS]; /* the kernel texts written, in order */
+    int nkernels;              /* > CODE_MAX_KERNELS: too many (the emitter's bug) */
 } Code;
 
 /* Writes into sb (not owned; net_name must outlive c). 0, or -1 when
@@ -36,6 +46,10 @@ void code_open(Code *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* One level shallower, then "}" followed by tail ("", ";", " else {" ...). */
 void code_close(Code *c, const char *tail);
 void code_blank(Code *c);
+/* snprintf into buf for the pieces of a line (argument lists): %d %u %ld
+ * %lu %zu %s %c %% formatted by hand as code_line does, anything else by
+ * vsnprintf; truncated as snprintf truncates. */
+void code_format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Text written as it is (kernel-time C embedded from compiler/kernel_c/). */
 void code_text(Code *c, const char *text);
 
@@ -62,9 +76,13 @@ void code_enum_begin(Code *c, const char *comment);
 int code_enum_item(Code *c, const char *name, size_t value);
 void code_enum_end(Code *c);
 
-/* Drops from a finished file every static function nothing kept calls or
- * names, with its prototypes (code_prune.c): kernel-time C arrives whole,
- * and a file must not carry unused statics. */
-void code_prune_statics(StrBuf *sb);
+/* Kernel-time C (kernel_text.h) of which the finished file keeps only the
+ * static functions the rest of the file reaches (code_kernel.c). */
+void code_kernel(Code *c, const KernelText *text);
+/* Drops the kernel texts' functions (and their prototypes) that no text
+ * outside them names, directly or through the build-time call graph; -1 when
+ * the emitter wrote more than CODE_MAX_KERNELS texts. Call once, when the
+ * file is written. */
+int code_kernel_finish(Code *c);
 
 #endif

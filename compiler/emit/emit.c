@@ -35,7 +35,8 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
     code_line(c, " * NNGP and NTK of one output unit, %s parameterization. */",
               net->param == PARAM_NTK ? "NTK" : "standard");
     code_line(c, "typedef __SIZE_TYPE__ size_t;");
-    prim_emit_libm(c->sb);
+    code_text(c, kernel_libm);
+    code_kernel(c, &kernel_math_parts);
     code_line(c, "void *malloc(size_t);");
     code_line(c, "void free(void *);");
     code_blank(c);
@@ -43,7 +44,7 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
     code_line(c, "#define NTKC_BLOCK %d", EMIT_BLOCK);
     code_blank(c);
     if (c->single)
-        code_text(c, kernel_math_f);
+        code_kernel(c, &kernel_math_f_parts);
 }
 
 /* One definition per activation the net uses, in order of first use. */
@@ -82,7 +83,7 @@ const char *emit_param_ref(const IrNet *net, size_t i, char buf[EMIT_PARAM_REF_M
 {
     if (net->ops[i].u.act.def->nparams == 0)
         return "(const double *)0";
-    snprintf(buf, EMIT_PARAM_REF_MAX, "ntkc_p%zu", i);
+    code_format(buf, EMIT_PARAM_REF_MAX, "ntkc_p%zu", i);
     return buf;
 }
 
@@ -101,9 +102,9 @@ void emit_op_comment(Code *c, const IrOp *op)
 static void fan_in_expr(const Code *c, const IrDense *d, char *buf, size_t size)
 {
     if (d->fan_in > 0)
-        snprintf(buf, size, "%ld.0%s", d->fan_in, c->single ? "f" : "");
+        code_format(buf, size, "%ld.0%s", d->fan_in, c->single ? "f" : "");
     else
-        snprintf(buf, size, "(%s)dim", c->single ? "float" : "double");
+        code_format(buf, size, "(%s)dim", c->single ? "float" : "double");
 }
 
 void emit_diag_dense(Code *c, const IrDense *d)
@@ -343,7 +344,11 @@ char *emit_finish(Code *c, StrBuf *sb, Diag *err)
         diag_internal(err, "emitter: a name reached the code builder that is not a C identifier");
         return NULL;
     }
-    code_prune_statics(sb);
+    if (code_kernel_finish(c) != 0) {
+        sb_free(sb);
+        diag_internal(err, "emitter: more kernel texts in one file than the code builder holds");
+        return NULL;
+    }
     return sb_take(sb);
 }
 

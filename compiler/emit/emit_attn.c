@@ -59,7 +59,7 @@ static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
     }
     if (a->def->nparams == 0)
         return "(const double *)0";
-    snprintf(name, size, "ntkc_p%zu", e->nparams++);
+    code_format(name, size, "ntkc_p%zu", e->nparams++);
     sb_printf(&e->defs, "static const double %s[%d] = {", name, a->def->nparams);
     for (int k = 0; k < a->def->nparams; k++) {
         sb_puts(&e->defs, k ? ", " : "");
@@ -213,7 +213,7 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
  * as the geometry array ntkc_m_tap reads: its name. */
 static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
 {
-    snprintf(name, size, "ntkc_g%zu", e->nparams++);
+    code_format(name, size, "ntkc_g%zu", e->nparams++);
     sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name,
               e->net->input.h, e->net->input.w, w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
     return name;
@@ -394,13 +394,13 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "#define NTKC_PP %zu", e.P * e.P);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", e.prep + 2);
-    code_text(&c, emit_attn_runtime_common);
+    code_kernel(&c, &emit_attn_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_text(&c, emit_attn_runtime_functions);
+    code_kernel(&c, &emit_attn_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_text(&c, emit_attn_runtime_decls);
+    code_kernel(&c, &emit_attn_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
     code_text(&c, e.defs.data ? e.defs.data : "");

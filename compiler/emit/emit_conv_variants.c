@@ -25,7 +25,7 @@ void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, 
     *gw = mw > w ? mw : w;
     double scale = cv->w_std * cv->w_std / ((double)win->kh * win->kw);
     char args[256];
-    snprintf(args, sizeof args, "%zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %zu, %zu, %s", h, w, op->out.h,
+    code_format(args, sizeof args, "%zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %zu, %zu, %s", h, w, op->out.h,
              op->out.w, win->kh, win->kw, win->sh, win->sw, win->pt, win->pl, cyc, transpose, fh, fw,
              code_lit(scale).s);
     code_line(c, "/* %s %dx%d stride %dx%d, line %d */", transpose ? "conv_transpose" : "conv_local", win->kh, win->kw,

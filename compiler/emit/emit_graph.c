@@ -184,7 +184,7 @@ char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err)
     emit_param_arrays(&c, net);
     code_blank(&c);
     prim_emit_for_net(c.sb, net, 0);
-    code_text(&c, kernel_graph_entry);
+    code_kernel(&c, &kernel_graph_entry_parts);
     code_blank(&c);
     emit_plan(&c, net);
     code_line(&c, "size_t $_graph_nvar(void) { return %zu; }", net->record ? net->record : 1);

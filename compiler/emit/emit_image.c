@@ -106,7 +106,7 @@ static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
 {
     if (a->def->nparams == 0)
         return "(const double *)0";
-    snprintf(name, size, "ntkc_p%zu", e->nparams++);
+    code_format(name, size, "ntkc_p%zu", e->nparams++);
     StrBuf vals;
     sb_init(&vals);
     for (int k = 0; k < a->def->nparams; k++) {
@@ -163,7 +163,7 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
                 double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
                 char fan_in[64] = "(double)dim"; /* 0: the data's dimension */
                 if (op->u.dense.fan_in > 0)
-                    snprintf(fan_in, sizeof fan_in, "%s", code_lit((double)op->u.dense.fan_in).s);
+                    code_format(fan_in, sizeof fan_in, "%s", code_lit((double)op->u.dense.fan_in).s);
                 code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) { /* dense, line %d */", op->pos.line);
                 code_line(&e->c, "    t[l] = %s * s[l] + %s + %s * t[l];", fan_in, op->u.dense.has_bias ? "1.0" : "0.0",
                           code_lit(w2).s);
@@ -226,9 +226,9 @@ static int conv_axis_out(int in, int k, int s, IrPadding pad, size_t n)
 static void offset_expr(char *buf, size_t size, const char *end, long strides, int cyc, int cyc_end, size_t n)
 {
     if (cyc && !cyc_end)
-        snprintf(buf, size, "((%s * %ld %% %zu + %zu) %% %zu)", end, strides, n, n, n);
+        code_format(buf, size, "((%s * %ld %% %zu + %zu) %% %zu)", end, strides, n, n, n);
     else
-        snprintf(buf, size, "%s * %ld", end, strides);
+        code_format(buf, size, "%s * %ld", end, strides);
 }
 
 static void offsets(const Em *e, char *a, char *b, size_t size)
@@ -242,7 +242,7 @@ static const char *geom(const Em *e, char *buf, size_t size)
 {
     char a[80], b[80];
     offsets(e, a, b, sizeof a);
-    snprintf(buf, size, "%zu, %zu, %s, %s, %d, %d", e->h, e->w, a, b, e->ch, e->cw);
+    code_format(buf, size, "%zu, %zu, %s, %s, %d, %d", e->h, e->w, a, b, e->ch, e->cw);
     return buf;
 }
 
@@ -265,9 +265,9 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
     char geo[448], args[512];
-    snprintf(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
+    code_format(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
              e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
-    snprintf(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
+    code_format(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
     if (w->dh != 1 || w->dw != 1)
         code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
                   w->dw, op->pos.line);
@@ -338,8 +338,8 @@ static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
 {
     char g[256], s[16], t[16];
     emit_fill(e, op, S, op->rec.sqrt ? "ntkc_fill_relu" : "ntkc_fill");
-    snprintf(s, sizeof s, "pl[%d]", S);
-    snprintf(t, sizeof t, "pl[%d]", T);
+    code_format(s, sizeof s, "pl[%d]", S);
+    code_format(t, sizeof t, "pl[%d]", T);
     emit_act_call(e, op, s, t, geom(e, g, sizeof g));
 }
 
@@ -403,8 +403,8 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
                 break;
             }
             char s[16], t[16];
-            snprintf(s, sizeof s, "pl[%d]", *S);
-            snprintf(t, sizeof t, "pl[%d]", *T);
+            code_format(s, sizeof s, "pl[%d]", *S);
+            code_format(t, sizeof t, "pl[%d]", *T);
             emit_dense_call(e, op, s, t, geom(e, g, sizeof g));
             break;
         }
@@ -678,16 +678,16 @@ static size_t emit_image_part(Em *e)
 
 /* The image runtime's macros and types, after the lane width of the ABI
  * (kernel_abi.h), which the runtime text uses but does not define. */
-static void put_runtime_common(StrBuf *sb, int single)
+static void put_runtime_common(StrBuf *sb)
 {
     sb_printf(sb, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */\n\n", NTKC_LANES);
-    sb_puts(sb, single ? emit_image_runtime_common_f : emit_image_runtime_common);
+    sb_puts(sb, emit_image_runtime_common);
 }
 
 void emit_image_host_source(StrBuf *sb)
 {
     sb_puts(sb, "\n/* Image-kernel helpers (compiler/kernel_c/image_runtime.c) */\n#define NTKC_FN\n");
-    put_runtime_common(sb, 0);
+    put_runtime_common(sb);
     sb_puts(sb, emit_image_runtime_functions);
     /* and their float32 twins (image_runtime_f.c); their options pushed
      * again are popped here, the float64 ones at the end of the file */
@@ -1032,13 +1032,15 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
-    put_runtime_common(c.sb, single);
+    code_line(&c, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */", NTKC_LANES);
+    code_blank(&c);
+    code_kernel(&c, single ? &emit_image_runtime_common_f_parts : &emit_image_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_text(&c, single ? emit_image_runtime_functions_f : emit_image_runtime_functions);
+    code_kernel(&c, single ? &emit_image_runtime_functions_f_parts : &emit_image_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_text(&c, single ? emit_image_runtime_f_decls : emit_image_runtime_decls);
+    code_kernel(&c, single ? &emit_image_runtime_f_decls_parts : &emit_image_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
     code_text(&c, e.defs.data ? e.defs.data : "");

@@ -152,7 +152,12 @@ int ntkcnet_digits_cntk(size_t n1, const double *x1, size_t n2, const double *x2
 #define NTKC_ROW static
 #endif
 
+/* float64 in both runtimes (float.sed), and defined once where both sit in
+ * one file (the library's host copies): C99 has no repeated typedef. */
+#ifndef NTKC_DUAL_FN_DEFINED
+#define NTKC_DUAL_FN_DEFINED
 typedef void (*ntkc_dual_fn)(const double *p, double s11, double s12, double s22, double *T, double *Td);
+#endif
 
 /* The pointwise layers read, for each pair, the variances v1, v2 of its two
  * pixels (the prep records hold Σ(p, p) before every activation and

@@ -40,6 +40,9 @@ static char *probe_file(const char *use, int cut)
     KERNEL(emit_image_runtime_common_parts);
     code_line(&c, "#define NTKC_FN static inline");
     KERNEL(emit_image_runtime_functions_parts);
+    KERNEL(emit_image_runtime_common_f_parts); /* the float32 runtime (image_runtime_f.c) */
+    KERNEL(emit_image_runtime_functions_f_parts);
+    code_text(&c, emit_image_runtime_end_f);
     KERNEL(emit_attn_runtime_common_parts);
     KERNEL(emit_attn_runtime_functions_parts);
     code_text(&c, kernel_graph_set_type);

@@ -118,6 +118,35 @@ CodeLit code_rlit(const Code *c, double v)
 
 const char *code_prim_suffix(const Code *c) { return c->single ? "_f" : ""; }
 
+void code_args_init(CodeArgs *a) { sb_init(&a->sb); }
+
+void code_args_free(CodeArgs *a) { sb_free(&a->sb); }
+
+void code_arg(CodeArgs *a, const char *text)
+{
+    if (a->sb.len)
+        sb_puts(&a->sb, ", ");
+    sb_puts(&a->sb, text);
+}
+
+void code_arg_int(CodeArgs *a, long v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%ld", v);
+    code_arg(a, s);
+}
+
+void code_arg_size(CodeArgs *a, size_t v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%zu", v);
+    code_arg(a, s);
+}
+
+void code_arg_lit(CodeArgs *a, double v) { code_arg(a, code_lit(v).s); }
+
+const char *code_args_text(const CodeArgs *a) { return a->sb.data ? a->sb.data : ""; }
+
 void code_enum_begin(Code *c, const char *comment)
 {
     code_line(c, "/* %s */", comment);

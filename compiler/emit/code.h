@@ -55,6 +55,23 @@ CodeLit code_rlit(const Code *c, double v);
 /* "" or "_f": the suffix of the block primitives of the scalar type. */
 const char *code_prim_suffix(const Code *c);
 
+/* A call's argument list, written one argument at a time and joined by
+ * ", ": numbers as integers or exact literals, other arguments as C text of
+ * ntkc's own ("pl[3]", "ae * 2"). Replaces printf templates with a dozen
+ * positional numbers: a kernel-time call is its fixed arguments plus what
+ * the op's descriptor adds (emit_args.h). */
+typedef struct CodeArgs {
+    StrBuf sb;
+} CodeArgs;
+void code_args_init(CodeArgs *a);
+void code_args_free(CodeArgs *a);
+void code_arg(CodeArgs *a, const char *text);
+void code_arg_int(CodeArgs *a, long v);
+void code_arg_size(CodeArgs *a, size_t v);
+void code_arg_lit(CodeArgs *a, double v);
+/* The list so far ("" when empty), valid until the next code_arg*. */
+const char *code_args_text(const CodeArgs *a);
+
 /* Named sizes and offsets: code_enum_begin, code_enum_item per name
  * (emitted as "$_" NAME = value), code_enum_end. -1 when value does not fit
  * an enum constant (int). */

@@ -87,13 +87,13 @@ Test(record_layout, attention_by_hand)
 {
     Arena a;
     arena_init(&a);
-    const char *src = "net t { input sequence(4, 2); dense(1.2); attention(heads=1, scaling=linear); relu\n"
-                      "layer_norm; global_avg_pool; dense(1.3); erf; dense(1) }";
+    const char *src = "net t { input sequence(4, 2); dense(1.2); attention(heads=1, scaling=linear); layer_norm\n"
+                      "relu; global_avg_pool; dense(1.3); erf; dense(1) }";
     IrNet *net = lower(&a, src);
     cr_assert_eq(net->family, IR_FAMILY_ATTENTION);
     expect_rec(&net->ops[1], 0, 16, 0);  /* A_x, 4×4 */
-    expect_rec(&net->ops[2], 16, 4, 0);  /* relu: the plain dual on Σ(p, p) */
-    expect_rec(&net->ops[3], 20, 4, 0);  /* layer_norm */
+    expect_rec(&net->ops[2], 16, 4, 0);  /* layer_norm */
+    expect_rec(&net->ops[3], 20, 4, 0);  /* relu: the plain dual on Σ(p, p) */
     expect_rec(&net->ops[6], 24, 1, 0);  /* erf on the vector */
     cr_expect_eq(net->record, 25);
     ntkc_error err = {0};

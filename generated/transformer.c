@@ -543,19 +543,20 @@ size_t ntkcnet_transformer_tile(size_t rows, size_t cols, const double *x1, cons
     return bad;
 }
 
-int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)
+int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk)
 {
-    if (dim != 128) {
+    double *p1, *p2;
+    size_t bad;
+    if (dim != 128)
         return 1;
-    }
-    double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));
-    if (!p1) {
+    p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));
+    if (!p1)
         return 2;
-    }
-    double *p2 = p1 + n1 * NTKC_RECORD;
+    p2 = p1 + n1 * NTKC_RECORD;
     ntkcnet_transformer_prep(n1, x1, dim, p1);
     ntkcnet_transformer_prep(n2, x2, dim, p2);
-    size_t bad = ntkcnet_transformer_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    bad = ntkcnet_transformer_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }

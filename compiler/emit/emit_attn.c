@@ -272,22 +272,7 @@ static void emit_functions(Code *c, const IrNet *net)
     code_line(c, "return bad;");
     code_close(c, "");
     code_blank(c);
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)");
-    code_open(c, "{");
-    code_open(c, "if (dim != %zu) {", net->input.dim);
-    code_line(c, "return 1;");
-    code_close(c, "");
-    code_line(c, "double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));");
-    code_open(c, "if (!p1) {");
-    code_line(c, "return 2;");
-    code_close(c, "");
-    code_line(c, "double *p2 = p1 + n1 * NTKC_RECORD;");
-    code_line(c, "$_prep(n1, x1, dim, p1);");
-    code_line(c, "$_prep(n2, x2, dim, p2);");
-    code_line(c, "size_t bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
-    code_line(c, "free(p1);");
-    code_line(c, "return bad ? 3 : 0;");
-    code_close(c, "");
+    emit_tile_standalone(c, net, "NTKC_RECORD");
 }
 
 void emit_attn_host_source(StrBuf *sb)

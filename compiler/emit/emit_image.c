@@ -930,30 +930,6 @@ static void emit_tri_fn(Code *c)
     code_blank(c);
 }
 
-static void emit_entry_fn(Code *c, const IrNet *net)
-{
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, double *nngp, double *ntk)");
-    code_open(c, "{");
-    code_line(c, "double *p1, *p2;");
-    code_line(c, "size_t bad;");
-    if (net->input.dim)
-        code_line(c, "if (dim != %zu)", net->input.dim);
-    else
-        code_line(c, "if (dim == 0)");
-    code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(double));");
-    code_line(c, "if (!p1)");
-    code_line(c, "    return 2;");
-    code_line(c, "p2 = p1 + n1 * $_RECORD;");
-    code_line(c, "$_prep(n1, x1, dim, p1);");
-    code_line(c, "$_prep(n2, x2, dim, p2);");
-    code_line(c, "bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
-    code_line(c, "free(p1);");
-    code_line(c, "return bad ? 3 : 0;");
-    code_close(c, "");
-}
-
 static void emit_functions(Code *c, const Em *e)
 {
     emit_prep_fn(c, e);
@@ -961,7 +937,8 @@ static void emit_functions(Code *c, const Em *e)
     emit_tile_fn(c);
     emit_pairs_fn(c, e);
     emit_tri_fn(c);
-    emit_entry_fn(c, e->net);
+    char record[96];
+    emit_tile_standalone(c, e->net, code_symbol(c, "_RECORD", record, sizeof record));
 }
 
 /* The per-entry function: its head, the plane pointers, then the body the

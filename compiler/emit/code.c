@@ -135,18 +135,31 @@ void code_arg(CodeArgs *a, const char *text)
     sb_puts(&a->sb, text);
 }
 
+/* Decimal digits of u ending at end (no printf: emitters write thousands of
+ * these per net, and compile time counts). */
+static char *put_digits(char *end, unsigned long long u)
+{
+    *--end = '\0';
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    return end;
+}
+
 void code_arg_int(CodeArgs *a, long v)
 {
     char s[24];
-    snprintf(s, sizeof s, "%ld", v);
-    code_arg(a, s);
+    char *p = put_digits(s + sizeof s, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    if (v < 0)
+        *--p = '-';
+    code_arg(a, p);
 }
 
 void code_arg_size(CodeArgs *a, size_t v)
 {
     char s[24];
-    snprintf(s, sizeof s, "%zu", v);
-    code_arg(a, s);
+    code_arg(a, put_digits(s + sizeof s, (unsigned long long)v));
 }
 
 void code_arg_lit(CodeArgs *a, double v) { code_arg(a, code_lit(v).s); }

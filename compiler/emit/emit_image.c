@@ -249,6 +249,27 @@ static const char *geom(const Em *e, char *buf, size_t size)
 
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T);
 
+/* ntkc_conv_plane(in, tmp, out, H, W, Ho, Wo, ao, bo, chi, cwi, cho, cwo,
+ * window, descriptor rows, scale, addc, add): the part between the arrays and
+ * the scalars, for an input plane h×wd with circular axes ch, cw into the
+ * current one (e->h, e->w, offsets a, b). */
+static void conv_plane_args(Em *e, const IrOp *op, CodeArgs *ca, size_t h, size_t wd, int ch, int cw, const char *a,
+                            const char *b)
+{
+    code_arg_size(ca, h);
+    code_arg_size(ca, wd);
+    code_arg_size(ca, e->h);
+    code_arg_size(ca, e->w);
+    code_arg(ca, a);
+    code_arg(ca, b);
+    code_arg_int(ca, ch);
+    code_arg_int(ca, cw);
+    code_arg_int(ca, e->ch);
+    code_arg_int(ca, e->cw);
+    emit_window_args(ca, &op->u.conv.win, 1);
+    emit_row_args(ca, op, e->err);
+}
+
 static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 {
     const IrConv *c = &op->u.conv;
@@ -265,21 +286,9 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     char a[80], b[80];
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
-    /* ntkc_conv_plane(in, tmp, out, H, W, Ho, Wo, ao, bo, chi, cwi, cho, cwo, window, descriptor, scale, ...) */
     CodeArgs ca;
     code_args_init(&ca);
-    code_arg_size(&ca, h);
-    code_arg_size(&ca, wd);
-    code_arg_size(&ca, e->h);
-    code_arg_size(&ca, e->w);
-    code_arg(&ca, a);
-    code_arg(&ca, b);
-    code_arg_int(&ca, ch);
-    code_arg_int(&ca, cw);
-    code_arg_int(&ca, e->ch);
-    code_arg_int(&ca, e->cw);
-    emit_window_args(&ca, w, 1);
-    emit_row_args(&ca, op, e->err);
+    conv_plane_args(e, op, &ca, h, wd, ch, cw, a, b);
     CodeArgs cs; /* then the scale */
     code_args_init(&cs);
     code_arg(&cs, code_args_text(&ca));

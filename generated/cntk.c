@@ -632,6 +632,8 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
  * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
  * circular transpose computes the valid output (fh×fw) and folds it, and
  * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * add (Θ's call: the layer's own Σ') counts only when the layer trains:
+ * trainable = 0 (trainable=false) leaves Θ' = scale·K(Θ).
  * t1, t2: scratch as large as the largest grid on the way. */
 /* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
 /* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry

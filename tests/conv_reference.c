@@ -101,6 +101,7 @@ static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
     const IrConv *cv = &op->u.conv;
     const IrWindow *w = &cv->win;
     int tr = op->kind == IR_CONV_TRANSPOSE, cyc = w->pad == IR_PAD_CIRCULAR, fold = tr && cyc;
+    int trains = ir_arg(&op->args, "trainable", 1) != 0; /* trainable=false: Σ' leaves Θ' */
     long ph = fold ? (long)cv->fold_h : (long)o->h, pw = fold ? (long)cv->fold_w : (long)o->w;
     long ch = fold ? (ph - (long)o->h) / 2 : 0, cw = fold ? (pw - (long)o->w) / 2 : 0;
     double c = cv->w_std * cv->w_std / ((double)w->kh * w->kw), b2 = cv->b_std * cv->b_std;
@@ -144,7 +145,8 @@ static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
                     if (tr || (i == k && j == l))
                         for (int p = 0; p < 3; p++)
                             o->s[p][e] += b2;
-                    o->t[e] += o->s[0][e];
+                    if (trains)
+                        o->t[e] += o->s[0][e];
                 }
 }
 

@@ -763,6 +763,33 @@ Test(monte_carlo, frozen_image_conv_and_dense, .timeout = TIMEOUT(120))
                 6);
 }
 
+/* frozen conv_transpose / conv_local (trainable=false through their rows'
+ * descriptor): the criterion of the conv variants above, and the same nets
+ * with kernels 20 % off must fail it. */
+Test(monte_carlo, frozen_conv_variants_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net ft { input image(3, 4, 2); conv_transpose(3, 1.4, 0.1, stride=2, trainable=false); relu\n"
+        "  conv_local(2, 1.3, 0.2, padding=same); relu; global_avg_pool; dense(1.2) }",
+        "net fl { input sequence(7, 2); conv(3, 1.3, 0.1); relu; conv_local(3, 1.4, 0.1, stride=2, trainable=false)\n"
+        "  relu; conv_transpose(2, 1.3, 0.1, stride=3, padding=circular, trainable=false); relu; flatten; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 91 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC frozen conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the "
+                            "tolerance\n", i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 91 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
 Test(monte_carlo, frozen_graph_dense)
 {
     McErrors r = graph_errors("net g { input graph(3)\n"

@@ -16,6 +16,7 @@
 #include "emit_prims.h"
 #include "code.h"
 #include "emit_conv_variants.h"
+#include "emit_args.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
@@ -248,6 +249,27 @@ static const char *geom(const Em *e, char *buf, size_t size)
 
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T);
 
+/* ntkc_conv_plane(in, tmp, out, H, W, Ho, Wo, ao, bo, chi, cwi, cho, cwo,
+ * window, descriptor rows, scale, addc, add): the part between the arrays and
+ * the scalars, for an input plane h×wd with circular axes ch, cw into the
+ * current one (e->h, e->w, offsets a, b). */
+static void conv_plane_args(Em *e, const IrOp *op, CodeArgs *ca, size_t h, size_t wd, int ch, int cw, const char *a,
+                            const char *b)
+{
+    code_arg_size(ca, h);
+    code_arg_size(ca, wd);
+    code_arg_size(ca, e->h);
+    code_arg_size(ca, e->w);
+    code_arg(ca, a);
+    code_arg(ca, b);
+    code_arg_int(ca, ch);
+    code_arg_int(ca, cw);
+    code_arg_int(ca, e->ch);
+    code_arg_int(ca, e->cw);
+    emit_window_args(ca, &op->u.conv.win, 1);
+    emit_row_args(ca, op, e->err);
+}
+
 static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 {
     const IrConv *c = &op->u.conv;
@@ -264,10 +286,14 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     char a[80], b[80];
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
-    char geo[448], args[512];
-    code_format(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
-             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
-    code_format(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
+    CodeArgs ca;
+    code_args_init(&ca);
+    conv_plane_args(e, op, &ca, h, wd, ch, cw, a, b);
+    CodeArgs cs; /* then the scale */
+    code_args_init(&cs);
+    code_arg(&cs, code_args_text(&ca));
+    code_arg_lit(&cs, scale);
+    const char *geo = code_args_text(&ca), *args = code_args_text(&cs);
     if (w->dh != 1 || w->dw != 1)
         code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
                   w->dw, op->pos.line);
@@ -286,6 +312,8 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
     else if (e->net->param != PARAM_STANDARD)
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+    code_args_free(&ca);
+    code_args_free(&cs);
     slot_free(e, *S);
     slot_free(e, *T);
     *S = S2;
@@ -580,6 +608,37 @@ static void track_big(Em *e, size_t h, size_t w)
     e->big = n > e->big ? n : e->big;
 }
 
+/* The pool ending segment s, on its pixel-pair arrays: ntkc_pool4(X, Y, t1,
+ * t2, H, W, Ho, Wo, window, circular, descriptor, row scale, column scale),
+ * then for normalize_edges ntkc_pool4_edges(Y, the same geometry). */
+static void emit_pool(Em *e, const Segment *s)
+{
+    const IrOp *op = s->term;
+    const IrWindow *w = &op->u.pool.win;
+    int avg = op->u.pool.average;
+    int edges = avg && op->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
+    track_big(e, op->out.h, op->out.w);
+    code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
+              op->pos.line);
+    CodeArgs ga;
+    code_args_init(&ga);
+    code_arg_size(&ga, s->he);
+    code_arg_size(&ga, s->we);
+    code_arg_size(&ga, op->out.h);
+    code_arg_size(&ga, op->out.w);
+    emit_window_args(&ga, w, 0);
+    code_arg_int(&ga, w->pad == IR_PAD_CIRCULAR);
+    emit_row_args(&ga, op, e->err);
+    for (int k = 0; k < 2; k++) {
+        code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %s, %s, %s);", k ? "bT" : "bS", k ? "inT" : "inS",
+                  code_args_text(&ga), code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
+                  code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
+        if (edges)
+            code_line(&e->c, "ntkc_pool4_edges(%s, %s);", k ? "inT" : "inS", code_args_text(&ga));
+    }
+    code_args_free(&ga);
+}
+
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
@@ -624,25 +683,10 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     double P = (double)(s->he * s->we);
     if (s->kind == END_POOL && emit_is_conv_variant(s->term)) {
         size_t gh, gw;
-        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw);
+        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw, e->err);
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
-        const IrWindow *w = &s->term->u.pool.win;
-        int avg = s->term->u.pool.average;
-        track_big(e, s->term->out.h, s->term->out.w);
-        code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
-             s->term->pos.line);
-        int edges = avg && s->term->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
-        for (int k = 0; k < 2; k++) {
-            code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
-                 k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
-                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
-                 code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
-            if (edges)
-                code_line(&e->c, "ntkc_pool4_edges(%s, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d);", k ? "inT" : "inS",
-                          s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
-                          w->pad == IR_PAD_CIRCULAR);
-        }
+        emit_pool(e, s);
     } else if (s->kind == END_COPY) {
         code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
@@ -895,30 +939,6 @@ static void emit_tri_fn(Code *c)
     code_blank(c);
 }
 
-static void emit_entry_fn(Code *c, const IrNet *net)
-{
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, double *nngp, double *ntk)");
-    code_open(c, "{");
-    code_line(c, "double *p1, *p2;");
-    code_line(c, "size_t bad;");
-    if (net->input.dim)
-        code_line(c, "if (dim != %zu)", net->input.dim);
-    else
-        code_line(c, "if (dim == 0)");
-    code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(double));");
-    code_line(c, "if (!p1)");
-    code_line(c, "    return 2;");
-    code_line(c, "p2 = p1 + n1 * $_RECORD;");
-    code_line(c, "$_prep(n1, x1, dim, p1);");
-    code_line(c, "$_prep(n2, x2, dim, p2);");
-    code_line(c, "bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
-    code_line(c, "free(p1);");
-    code_line(c, "return bad ? 3 : 0;");
-    code_close(c, "");
-}
-
 static void emit_functions(Code *c, const Em *e)
 {
     emit_prep_fn(c, e);
@@ -926,7 +946,8 @@ static void emit_functions(Code *c, const Em *e)
     emit_tile_fn(c);
     emit_pairs_fn(c, e);
     emit_tri_fn(c);
-    emit_entry_fn(c, e->net);
+    char record[96];
+    emit_tile_standalone(c, e->net, code_symbol(c, "_RECORD", record, sizeof record));
 }
 
 /* The per-entry function: its head, the plane pointers, then the body the

@@ -13,6 +13,7 @@
 #include "act.h"
 #include "diag.h"
 #include "families.h"
+#include "ir_args.h"
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
@@ -249,6 +250,7 @@ struct IrOp {
      * linear maps keep it when every input has it. */
     int gaussian;
     IrRecord rec; /* filled by lowering for every op */
+    IrArgs args;  /* the image family's ops: the arguments as their row bound them (ir_args.h) */
 };
 
 typedef struct IrNet {

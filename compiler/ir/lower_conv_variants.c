@@ -3,14 +3,14 @@
  *     kernel): the input dilated by the stride, padded, then a stride-1 conv;
  *   conv_local — ConvLocal (locally connected: the conv's windows with a
  *     weight and bias per output pixel, no sharing).
- * Both take size/kh/kw, stride/sh/sw, padding, w_std, b_std like conv (no
- * dilation: neural-tangents has none for them). Shapes and paddings follow
- * neural-tangents; the kernels are in ir.h. */
+ * Both take size/kh/kw, stride/sh/sw, padding, w_std, b_std and trainable
+ * like conv (no dilation: neural-tangents has none for them). Shapes and
+ * paddings follow neural-tangents; the kernels are in ir.h. */
 #include "lower_internal.h"
 
 static const char *const variant_paddings[] = {"same", "valid", "circular", NULL};
 
-enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, NVAR };
+enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, V_TRAINABLE, NVAR };
 static const ParamSpec variant_spec[NVAR] = {
     [V_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [V_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -21,7 +21,11 @@ static const ParamSpec variant_spec[NVAR] = {
     [V_KW] = {"kw", 0, 1, 1e6, 1, 0, NULL},
     [V_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [V_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
+    /* trainable=false: a frozen layer (its parameters do not train), Θ' = w²/|F|·K(Θ) */
+    [V_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
 };
+/* The descriptor: the rows ntkc_cvar4 takes (compiler/kernel_c/image_runtime.c). */
+static const char *const variant_kernel_args[] = {"trainable", NULL};
 
 /* An upsampled axis longer than this is surely a mistake (the kernels hold
  * every pixel pair). */
@@ -140,6 +144,7 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .fold_h = fh, .fold_w = fw};
+    op->args = lower_args(variant_spec, NVAR, &b, variant_kernel_args);
     L->shape = (IrShape){oh, ow, 1};
     lower_made_gaussian(L);
     return 1;

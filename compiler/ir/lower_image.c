@@ -199,6 +199,7 @@ int lower_conv(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w, .frozen = b.v[C_TRAINABLE] == 0};
+    op->args = lower_args(conv_spec, NCONV, &b, NULL);
     if (L->param == PARAM_STANDARD) {
         op->u.conv.has_bias = b.given[C_B];
         op->u.conv.width = (long)b.v[C_WIDTH];
@@ -240,6 +241,7 @@ static int lower_pool(Lower *L, const Stmt *s, int average)
     if (op == NULL)
         return 0;
     op->u.pool = (IrPool){.win = w, .average = average, .normalize_edges = b.v[P_EDGES] != 0.0};
+    op->args = lower_args(pool_spec, NPOOL, &b, NULL);
     return 1;
 }
 

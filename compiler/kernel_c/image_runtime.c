@@ -627,10 +627,12 @@ NTKC_LEAF void ntkc_fold_axis(const double *in, double *out, int *d, int ax, int
  * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
  * circular transpose computes the valid output (fh×fw) and folds it, and
  * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * add (Θ's call: the layer's own Σ') counts only when the layer trains:
+ * trainable = 0 (trainable=false) leaves Θ' = scale·K(Θ).
  * t1, t2: scratch as large as the largest grid on the way. */
 NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo, int kh,
-                        int kw, int sh, int sw, int pt, int pl, int cyc, int transpose, int fh, int fw, double scale,
-                        double b2, const double *add)
+                        int kw, int sh, int sw, int pt, int pl, int cyc, int transpose, int fh, int fw, int trainable,
+                        double scale, double b2, const double *add)
 {
     int d[4] = {H, H, W, W}, fold = transpose && cyc;
     ntkc_cvar_pair(X, t1, d, 0, fold ? fh : Ho, kh, sh, pt, cyc, transpose);
@@ -648,7 +650,7 @@ NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int 
                     long e = ((((long)i * Ho + k) * Wo + j) * Wo + l) * NTKC_LANES;
                     int keep = transpose || (i == k && j == l);
                     for (int q = 0; q < NTKC_LANES; q++)
-                        Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);
+                        Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add && trainable ? add[e + q] : 0.0);
                 }
 }
 

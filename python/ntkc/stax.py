@@ -758,20 +758,24 @@ def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[
 
 def ConvTranspose(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
                   padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-                  dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Transposed convolution (lax.conv_transpose): ntkc's conv_transpose (_stax_conv.py)."""
+                  dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+                  trainable: bool = True) -> tuple:
+    """Transposed convolution (lax.conv_transpose): ntkc's conv_transpose (_stax_conv.py);
+    ``trainable=False`` (an ntkc extension): frozen, as Dense."""
     from ._stax_conv import conv_variant
     return _triple(conv_variant("transpose", out_chan, filter_shape, strides, padding, W_std, b_std,
-                                dimension_numbers, parameterization, s))
+                                dimension_numbers, parameterization, s, trainable))
 
 
 def ConvLocal(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
               padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-              dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Locally connected layer, no weight sharing: ntkc's conv_local (_stax_conv.py)."""
+              dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+              trainable: bool = True) -> tuple:
+    """Locally connected layer, no weight sharing: ntkc's conv_local (_stax_conv.py);
+    ``trainable=False`` (an ntkc extension): frozen, as Dense."""
     from ._stax_conv import conv_variant
     return _triple(conv_variant("local", out_chan, filter_shape, strides, padding, W_std, b_std,
-                                dimension_numbers, parameterization, s))
+                                dimension_numbers, parameterization, s, trainable))
 
 
 def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",

@@ -166,8 +166,69 @@ static void dual(const char *name, double s11, double s12, double s22, double *T
 
 static void apply(const IrOp *ops, size_t n, Ker *k);
 
+/* A pixel's branch and its pixel in that branch's output along a spatial
+ * concat's axis (sizes n[b]). */
+static size_t part_of(const size_t *n, size_t nb, size_t r, size_t *local)
+{
+    size_t b = 0;
+    while (b + 1 < nb && r >= n[b])
+        r -= n[b++];
+    *local = r;
+    return b;
+}
+
+/* concat along height or width from its definition: the covariance of
+ * pixels p, q is branch b's when both lie in b, the input's when they lie in
+ * two identity branches (the same variables), else 0 (independent branches). */
+static void spatial_concat(const IrFanout *f, Ker *k)
+{
+    size_t nb = f->nbranches, *n = calloc(nb, sizeof *n);
+    Ker *br = calloc(nb, sizeof *br);
+    int rows = f->axis == IR_CONCAT_HEIGHT;
+    size_t H = rows ? 0 : k->h, W = rows ? k->w : 0;
+    for (size_t b = 0; b < nb; b++) {
+        br[b] = ker_copy(k);
+        apply(f->branches[b].ops, f->branches[b].nops, &br[b]);
+        n[b] = rows ? br[b].h : br[b].w;
+        H += rows ? br[b].h : 0;
+        W += rows ? 0 : br[b].w;
+        if (!rows)
+            H = br[b].h;
+        else
+            W = br[b].w;
+    }
+    Ker o = ker_new(1, H, W);
+    for (size_t i = 0; i < H; i++)
+        for (size_t kk = 0; kk < H; kk++)
+            for (size_t j = 0; j < W; j++)
+                for (size_t l = 0; l < W; l++) {
+                    size_t li = i, lk = kk, lj = j, ll = l;
+                    size_t b1 = part_of(n, nb, rows ? i : j, rows ? &li : &lj);
+                    size_t b2 = part_of(n, nb, rows ? kk : l, rows ? &lk : &ll);
+                    const Ker *src = b1 == b2 ? &br[b1]
+                                     : f->branches[b1].nops == 0 && f->branches[b2].nops == 0 ? k
+                                                                                              : NULL;
+                    if (src == NULL)
+                        continue;
+                    size_t e = at(src, li, lk, lj, ll), d = at(&o, i, kk, j, l);
+                    for (int p = 0; p < 3; p++)
+                        o.s[p][d] = src->s[p][e];
+                    o.t[d] = src->t[e];
+                }
+    for (size_t b = 0; b < nb; b++)
+        ker_free(&br[b]);
+    free(br);
+    free(n);
+    ker_free(k);
+    *k = o;
+}
+
 static void fanout(const IrFanout *f, Ker *k)
 {
+    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
+        spatial_concat(f, k);
+        return;
+    }
     Ker acc = {0};
     for (size_t b = 0; b < f->nbranches; b++) {
         Ker br = ker_copy(k);

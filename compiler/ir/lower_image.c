@@ -226,7 +226,7 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
+    if (!lower_need_image(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     if (b.given[P_EDGES] && !average) {
         diag_at(L->err, b.pos[P_EDGES], L->src,

@@ -49,7 +49,10 @@ static void tangent_fanout(Fc *f, Node *nd, const double *tin, const double *v)
         Branch *br = &nd->br[b];
         tangent_list(f, br->nodes, br->n, tin, v);
         const double *tb = br->n ? br->nodes[br->n - 1].t : tin;
-        if (fo->mode == IR_FANIN_CONCAT) {
+        if (fconv_spatial_concat(nd)) {
+            if (tb)
+                fconv_concat_block(nd, b, nd->t, (double *)tb, 1);
+        } else if (fo->mode == IR_FANIN_CONCAT) {
             size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
             for (size_t p = 0; tb && p < nd->ho * nd->wo; p++)
                 memcpy(nd->t + p * nd->co + off, tb + p * cb, cb * sizeof *tb);

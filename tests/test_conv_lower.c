@@ -176,7 +176,7 @@ Test(conv_lower, branch_errors)
     expect_error("net n { dense; fanout { branch { dense }; dense } sum; dense }", "1:43",
                  "a 'fanout' block holds only 'branch { ... }' blocks");
     expect_error("net n { dense; branch { dense }; dense }", "1:16", "'branch' blocks belong directly inside");
-    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); avg_pool(1); conv(1) }; flatten; dense }",
+    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }",
                  "1:60", "inside a residual or fanout block on images is not supported yet");
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3, stride=2) }; flatten; dense }", "1:40",
                  "changes the shape from 4×4 to 2×2");

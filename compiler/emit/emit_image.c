@@ -734,6 +734,18 @@ static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
     e->pairs_depth--;
 }
 
+/* Sizes the plane slots for every grid, those inside branches included. */
+static void widest_plane(Em *e, const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].out.spatial && ops[i].out.h * ops[i].out.w * LANES > e->plane)
+            e->plane = ops[i].out.h * ops[i].out.w * LANES;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                widest_plane(e, ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+    }
+}
+
 /* Emits the whole entry body; returns the index of the first vector op. */
 static size_t emit_image_part(Em *e)
 {
@@ -743,9 +755,7 @@ static size_t emit_image_part(Em *e)
     if (nseg == 0)
         return 0;
     e->plane = e->net->input.h * e->net->input.w * LANES;
-    for (size_t i = 0; i < e->net->nops; i++)
-        if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
-            e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
+    widest_plane(e, e->net->ops, e->net->nops);
     code_line(&e->c, "double as[NTKC_LANES], at[NTKC_LANES];");
     for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);

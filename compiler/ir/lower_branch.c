@@ -49,42 +49,47 @@ static void strides_of(const IrOp *ops, size_t n, long *sh, long *sw)
 }
 
 /* Summed and multiplied branches (and spatially concatenated ones) must be
- * independent: each ends in a layer with fresh weights (then local pooling
- * at most, ir_branch_fresh), except one identity branch at most (spatial
- * concat: any number, ir_fanout.h). */
+ * independent: every branch but one ends in a layer with fresh weights
+ * (then local pooling at most, ir_branch_fresh). A spatial concat also takes
+ * any number of identity branches (their cross blocks are the input's own
+ * kernel, ir_fanout.h). */
 static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const SrcPos *at, size_t n,
                              const char *fanin, int identities_ok)
 {
-    size_t identities = 0;
+    size_t identities = 0, stale = 0, second_identity = n, other = n;
     for (size_t i = 0; i < n; i++) {
-        if (br[i].nops == 0) {
-            if (++identities > 1 && !identities_ok) {
-                diag_at(L->err, at[i], L->src,
-                        "two identity branches in one '%s' %s: their outputs are the same, not independent, so "
-                        "the kernel would not be the %s of the branches' kernels",
-                        s->u.layer.name, fanin, fanin);
-                return 0;
-            }
+        if (ir_branch_fresh(&br[i]))
             continue;
-        }
-        const IrOp *last = &br[i].ops[br[i].nops - 1];
-        if (!ir_branch_fresh(&br[i])) {
-            if (strcmp(s->u.layer.name, "residual") == 0)
-                diag_at(L->err, last->pos, L->src,
-                        "a residual block must end in an affine layer (dense, conv or attention), not '%s' (pooling "
-                        "may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh weights, "
-                        "independent of x",
-                        ir_op_name(last));
-            else
-                diag_at(L->err, last->pos, L->src,
-                        "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                        "each must end in an affine layer (dense, conv or attention; pooling may follow it) or be "
-                        "the identity (an empty branch)",
-                        i + 1, s->u.layer.name, fanin, ir_op_name(last), fanin);
-            return 0;
-        }
+        stale++;
+        if (br[i].nops == 0 && ++identities == 2)
+            second_identity = i;
+        else if (br[i].nops > 0 && other == n)
+            other = i;
     }
-    return 1;
+    if (stale <= 1 || (identities_ok && stale == identities))
+        return 1;
+    if (other == n) {
+        diag_at(L->err, at[second_identity], L->src,
+                "two identity branches in one '%s' %s: their outputs are the same, not independent, so "
+                "the kernel would not be the %s of the branches' kernels",
+                s->u.layer.name, fanin, fanin);
+        return 0;
+    }
+    const IrOp *last = &br[other].ops[br[other].nops - 1];
+    if (strcmp(s->u.layer.name, "residual") == 0)
+        diag_at(L->err, last->pos, L->src,
+                "a residual block must end in an affine layer (dense, conv or attention), not '%s' (pooling "
+                "may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh weights, "
+                "independent of x",
+                ir_op_name(last));
+    else
+        diag_at(L->err, last->pos, L->src,
+                "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
+                "every branch but one must end in an affine layer (dense, conv or attention; pooling may follow "
+                "it)%s",
+                other + 1, s->u.layer.name, fanin, ir_op_name(last), fanin,
+                identities_ok ? " or be the identity (an empty branch)" : "");
+    return 0;
 }
 
 /* Lowers one branch body from the fanout's input state; 0 on error. */

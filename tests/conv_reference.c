@@ -164,7 +164,7 @@ static void dual(const char *name, double s11, double s12, double s22, double *T
     }
 }
 
-static void apply(const IrOp *ops, size_t n, Ker *k);
+static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k);
 
 /* A pixel's branch and its pixel in that branch's output along a spatial
  * concat's axis (sizes n[b]). */
@@ -180,7 +180,7 @@ static size_t part_of(const size_t *n, size_t nb, size_t r, size_t *local)
 /* concat along height or width from its definition: the covariance of
  * pixels p, q is branch b's when both lie in b, the input's when they lie in
  * two identity branches (the same variables), else 0 (independent branches). */
-static void spatial_concat(const IrFanout *f, Ker *k)
+static void spatial_concat(const IrFanout *f, Parameterization param, Ker *k)
 {
     size_t nb = f->nbranches, *n = calloc(nb, sizeof *n);
     Ker *br = calloc(nb, sizeof *br);
@@ -188,7 +188,7 @@ static void spatial_concat(const IrFanout *f, Ker *k)
     size_t H = rows ? 0 : k->h, W = rows ? k->w : 0;
     for (size_t b = 0; b < nb; b++) {
         br[b] = ker_copy(k);
-        apply(f->branches[b].ops, f->branches[b].nops, &br[b]);
+        apply(f->branches[b].ops, f->branches[b].nops, param, &br[b]);
         n[b] = rows ? br[b].h : br[b].w;
         H += rows ? br[b].h : 0;
         W += rows ? 0 : br[b].w;
@@ -223,16 +223,16 @@ static void spatial_concat(const IrFanout *f, Ker *k)
     *k = o;
 }
 
-static void fanout(const IrFanout *f, Ker *k)
+static void fanout(const IrFanout *f, Parameterization param, Ker *k)
 {
     if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
-        spatial_concat(f, k);
+        spatial_concat(f, param, k);
         return;
     }
     Ker acc = {0};
     for (size_t b = 0; b < f->nbranches; b++) {
         Ker br = ker_copy(k);
-        apply(f->branches[b].ops, f->branches[b].nops, &br);
+        apply(f->branches[b].ops, f->branches[b].nops, param, &br);
         if (b == 0) {
             acc = ker_new(br.spatial, br.h, br.w);
             if (f->mode == IR_FANIN_PROD)
@@ -368,7 +368,7 @@ static void attention(const IrAttention *a, Ker *k)
     }
 }
 
-static void apply(const IrOp *ops, size_t n, Ker *k)
+static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
@@ -388,6 +388,19 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             }
             window_sum(k, k->t, &o, o.t, w, 1, c);
             int frozen = op->kind == IR_CONV ? op->u.conv.frozen : op->u.dense.frozen;
+            if (param == PARAM_STANDARD && !frozen) {
+                /* neural-tangents' standard parameterization: the raw weights' gradient,
+                 * Θ' += C·Σ_δ Σ (C input channels, the sum over the window's taps), +1 with a bias */
+                long C = op->kind == IR_CONV ? op->u.conv.fan_in : op->u.dense.fan_in;
+                int bias = op->kind == IR_CONV ? op->u.conv.has_bias : op->u.dense.has_bias;
+                cr_assert(C > 0, "conv_reference: param standard on the data's own dimension");
+                double *raw = calloc(len(&o), sizeof *raw);
+                window_sum(k, k->s[0], &o, raw, w, 1, (double)C);
+                for (size_t e = 0; e < len(&o); e++)
+                    o.t[e] += raw[e] + (bias ? 1.0 : 0.0);
+                free(raw);
+                break;
+            }
             for (size_t e = 0; e < len(&o) && !frozen; e++)
                 o.t[e] += o.s[0][e];
             break;
@@ -428,7 +441,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             continue;
         case IR_FANOUT:
             ker_free(&o);
-            fanout(&op->u.fanout, k);
+            fanout(&op->u.fanout, param, k);
             continue;
         case IR_ATTENTION:
             ker_free(&o);
@@ -464,7 +477,7 @@ void conv_reference(const IrNet *net, size_t dim, const double *x1, const double
                             s += u[ch] * v[ch];
                         k.s[p][at(&k, i, kk, j, l)] = s / (double)c;
                     }
-    apply(net->ops, net->nops, &k);
+    apply(net->ops, net->nops, net->param, &k);
     *nngp = k.s[0][0];
     *ntk = k.t[0];
     ker_free(&k);

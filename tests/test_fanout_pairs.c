@@ -133,6 +133,28 @@ Test(fanout_pairs, spatial_concat_matches_reference, .timeout = TIMEOUT(300))
         check_reference(nets[i], 51 + i, i == 0);
 }
 
+/* param standard (neural-tangents' parameterization='standard') through
+ * branches: the fan-ins each branch's layers read and the fan-in's width. */
+Test(fanout_pairs, standard_param_branches_match_reference, .timeout = TIMEOUT(300))
+{
+    static const char *const nets[] = {
+        "net s { param standard; input image(4, 4, 2); conv(3, 1.3, 0.1, width=6); relu\n"
+        "  residual(alpha=0.8) { conv(3, 1.2, width=6); relu; conv(3, 1.1, 0.1, width=6) }\n"
+        "  fanout { branch { conv(3, 1.2, width=4); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, width=4) } }"
+        " concat\n"
+        "  conv(3, width=5); relu; flatten; dense(1.1) }",
+        "net h { param standard; input image(3, 4, 2); conv(3, 1.3, 0.1, width=3)\n"
+        "  fanout(axis=height) { branch { relu; conv(3, 1.2, 0.1, width=3) } branch { } } concat\n"
+        "  relu; conv(2, 1.1, width=4); relu; global_avg_pool; dense(1.2, 0.1) }",
+        "net p { param standard; input sequence(6, 2); conv(3, 1.3, 0.1, width=5)\n"
+        "  fanout { branch { conv(3, 1.1, 0.1, width=5) } branch { } } prod\n"
+        "  conv(1, width=3); relu; fanout { branch { dense(1.2, width=3) } branch { dense(0.9, 0.3, width=3) } } sum\n"
+        "  erf; flatten; dense }",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        check_reference(nets[i], 61 + i, i == 0);
+}
+
 static void expect_close(const char *what, const double *a, const double *b, double factor, double tol)
 {
     for (size_t e = 0; e < N * N; e++)
@@ -179,6 +201,23 @@ Test(fanout_pairs, identities)
                         "net b { input image(3, 4, 2); conv(3, 1.3); global_avg_pool; dense }", 1.0, 5);
 }
 
+/* The NNGP does not depend on the parameterization; the NTK does. */
+Test(fanout_pairs, standard_param_nngp_is_the_ntk_params)
+{
+    double s1[N * N], t1[N * N], s2[N * N], t2[N * N];
+    kernels("net s { param standard; input image(4, 4, 2); conv(3, 1.3, 0.1, width=6); relu\n"
+            "  fanout { branch { conv(3, 1.2, width=4); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, "
+            "width=4) } } sum; relu; flatten; dense(1.1) }",
+            NTKC_BACKEND_TCC, 7, s1, t1);
+    kernels("net s { input image(4, 4, 2); conv(3, 1.3, 0.1); relu\n"
+            "  fanout { branch { conv(3, 1.2); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2) } } sum; relu; "
+            "flatten; dense(1.1) }",
+            NTKC_BACKEND_TCC, 7, s2, t2);
+    expect_close("NNGP", s1, s2, 1.0, 1e-13);
+    for (size_t e = 0; e < N * N; e++)
+        cr_expect(fabs(t1[e] - t2[e]) > 0.1 * fabs(t2[e]), "NTK [%zu] %.17g vs %.17g", e, t1[e], t2[e]);
+}
+
 Test(fanout_pairs, ir_prints_the_axis)
 {
     ntkc_net *net = compile_or_fail("net a { input image(3, 4, 1); conv(3); fanout(axis=width) { branch { conv(1) } "
@@ -212,6 +251,12 @@ Test(fanout_pairs, errors)
                  "} } sum; flatten; dense }",
                  "1:58", "branch 1 of this 'fanout' sum ends in 'avg_pool': a sum of kernels needs independent branches, "
                          "so every branch but one must end in an affine layer");
+    expect_error("net e { param standard; input image(4, 4, 1); conv(3, width=4); fanout { branch { conv(1) } "
+                 "branch { } } sum; flatten; dense }",
+                 "1:83", "missing required argument 'width' for 'conv': under param standard every dense or conv "
+                         "layer inside a residual or fanout block needs width=N");
+    expect_error("net e { param standard; residual { dense(width=3) }; dense }", "1:25",
+                 "'residual' on the net's vector input under param standard");
     expect_error("net e { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }", "1:60",
                  "inside a residual or fanout block on images is not supported yet");
     expect_error("net e { input image(4, 4, 1); conv(3); fanout { branch { conv(1); avg_pool(3, stride=1, padding=same) } branch { "

@@ -14,11 +14,12 @@ typedef struct Saved {
     size_t nops, cap;
     IrShape shape;
     Stream stream;
+    long prev_width; /* param standard: the width the block reads (lower_standard.c) */
 } Saved;
 
 static Saved enter_branch(Lower *L)
 {
-    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream};
+    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream, L->prev_width};
     L->ops = NULL;
     L->nops = L->cap = 0;
     L->branch_depth++;
@@ -94,15 +95,17 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
 
 /* Lowers one branch body from the fanout's input state; 0 on error. */
 static int lower_branch(Lower *L, const Block *body, int depth, const Saved *start, IrBranch *out,
-                        IrShape *shape_out, Stream *stream_out)
+                        IrShape *shape_out, Stream *stream_out, long *width_out)
 {
     Saved sv = enter_branch(L);
     L->shape = start->shape;
     L->stream = start->stream;
+    L->prev_width = start->prev_width;
     int ok = lower_block(L, body, depth);
     *out = leave_branch(L, &sv);
     *shape_out = L->shape;
     *stream_out = L->stream;
+    *width_out = lower_fan_in(L);
     return ok;
 }
 
@@ -136,7 +139,7 @@ static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, STD_MAX, 0, 0, NUL
 int lower_residual(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, residual_spec, 1, &b))
+    if (!lower_bind_args(L, s, residual_spec, 1, &b))
         return 0;
     if (s->u.layer.body == NULL || s->u.layer.body->n == 0) {
         diag_at(L->err, s->u.layer.body ? s->u.layer.body->open : s->pos, L->src,
@@ -147,11 +150,12 @@ int lower_residual(Lower *L, const Stmt *s)
         diag_at(L->err, s->u.layer.modifier_pos, L->src, "'residual' takes nothing after its block (its fan-in is a sum)");
         return 0;
     }
-    Saved start = {.shape = L->shape, .stream = L->stream};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
     IrBranch *br = arena_alloc(L->a, 2 * sizeof *br);
     IrShape out;
     Stream streams[2] = {start.stream};
-    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1]))
+    long widths[2] = {lower_fan_in(L), 0};
+    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1], &widths[1]))
         return 0;
     br[0] = (IrBranch){NULL, 0, 1.0};
     br[1].scale = b.v[0];
@@ -161,7 +165,7 @@ int lower_residual(Lower *L, const Stmt *s)
         return 0;
     }
     SrcPos at[2] = {s->pos, s->u.layer.body->open};
-    if (!check_independent(L, s, br, at, 2, "sum", 0))
+    if (!check_independent(L, s, br, at, 2, "sum", 0) || !lower_std_fanin(L, s, widths[0], widths, br, 2, 0))
         return 0;
     L->shape = out;
     sum_streams(L, streams, 2);
@@ -278,7 +282,7 @@ int lower_fanout(Lower *L, const Stmt *s)
     IrFanIn mode;
     IrConcatAxis axis;
     Bound args;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, fanout_spec, 1, &args) || !fanin_mode(L, s, &mode) ||
+    if (!lower_bind_args(L, s, fanout_spec, 1, &args) || !fanin_mode(L, s, &mode) ||
         !spatial_concat_arg(L, &args, mode, &axis))
         return 0;
     const Block *body = s->u.layer.body;
@@ -288,7 +292,8 @@ int lower_fanout(Lower *L, const Stmt *s)
     }
     if (!check_branch_stmts(L, body))
         return 0;
-    Saved start = {.shape = L->shape, .stream = L->stream};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
+    long in_width = lower_fan_in(L), *widths = arena_alloc(L->a, body->n * sizeof *widths);
     IrBranch *br = arena_alloc(L->a, body->n * sizeof *br);
     SrcPos *at = arena_alloc(L->a, body->n * sizeof *at);
     Stream *streams = arena_alloc(L->a, body->n * sizeof *streams);
@@ -296,7 +301,7 @@ int lower_fanout(Lower *L, const Stmt *s)
     for (size_t i = 0; i < body->n; i++) {
         const Stmt *b = body->v[i];
         IrShape out;
-        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i]))
+        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i], &widths[i]))
             return 0;
         at[i] = b->pos;
         if (i == 0)
@@ -310,6 +315,8 @@ int lower_fanout(Lower *L, const Stmt *s)
     int spatial = axis != IR_CONCAT_CHANNELS;
     if ((mode != IR_FANIN_CONCAT || spatial) &&
         !check_independent(L, s, br, at, body->n, spatial ? "spatial concat" : fanin_names[mode], spatial))
+        return 0;
+    if (!lower_std_fanin(L, s, in_width, widths, br, body->n, mode == IR_FANIN_CONCAT && !spatial))
         return 0;
     L->shape = shape0;
     const char *label = arena_printf(L->a, "fanout … %s", fanin_names[mode]);

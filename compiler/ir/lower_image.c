@@ -356,8 +356,9 @@ int lower_check_image_net(Lower *L)
 }
 
 /* Image nets under param standard: conv, dense, activations, pooling,
- * flatten and layer_norm (lower_standard.c tracks the fan-ins); residual,
- * fanout and attention refuse it themselves (lower_ntk_only). */
+ * flatten, layer_norm, residual and fanout (lower_standard.c tracks the
+ * fan-ins, lower_std_fanin through branches); attention, conv_transpose and
+ * conv_local refuse it themselves (lower_ntk_only). */
 int lower_check_image_family(Lower *L)
 {
     (void)L;

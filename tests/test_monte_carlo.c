@@ -545,8 +545,8 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
 }
 
 /* Fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h): pooling and
- * conv_transpose/conv_local inside branches, and concat along height or
- * width, whose cross blocks are zero between fresh branches and the input's
+ * conv_transpose/conv_local inside branches, residual and fanout under
+ * param standard, and concat along height or width, whose cross blocks are zero between fresh branches and the input's
  * kernel between identity branches. Finite nets with the same layers and
  * spatial concat (finite_conv_concat.c), with the dilated convs' criterion:
  * entry by entry within z standard errors plus an O(L/width) allowance; the
@@ -564,6 +564,11 @@ Test(monte_carlo, image_fanout_pairs_within_their_standard_errors, .timeout = TI
         "  residual(alpha=0.8) { relu; conv_transpose(2, 1.2, stride=2); relu; conv_local(2, 1.1, stride=2) }\n"
         "  fanout(axis=width) { branch { erf; conv(2, 1.2); avg_pool(2) } branch { } } concat; relu; global_avg_pool; "
         "dense }",
+        /* param standard: the finite net has the declared widths */
+        "net s { param standard; input image(4, 4, 2); conv(3, 1.3, 0.1, width=128); relu\n"
+        "  residual(alpha=0.8) { conv(3, 1.2, width=128); relu; conv(3, 1.1, 0.1, width=128) }\n"
+        "  fanout { branch { conv(3, 1.2, width=128); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, "
+        "width=128) } } concat; conv(3, width=128); relu; flatten; dense(1.1) }",
     };
     const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
     RandomCheckOptions off = o;

@@ -56,6 +56,21 @@ class SpatialConcat(unittest.TestCase):
         self.assertEqual(y.shape, (3, 5, 4, 4))
         np.testing.assert_array_equal(y[:, 2:], apply_fn(params[:1], self.x))
 
+    def test_standard_parameterization_through_branches(self) -> None:
+        """The NNGP does not depend on the parameterization; the NTK grows with the fan-ins."""
+        def net(p: str):
+            return stax.serial(stax.Conv(6, (3, 3), padding="SAME", W_std=1.3, b_std=0.1, parameterization=p),
+                               stax.Relu(), stax.Conv(6, (1, 1), parameterization=p), stax.FanOut(2),
+                               stax.parallel(stax.Conv(6, (3, 3), padding="SAME", parameterization=p),
+                                             stax.serial(stax.AvgPool((1, 1)), stax.Identity())),
+                               stax.FanInSum(), stax.Relu(), stax.Flatten(), stax.Dense(1, parameterization=p))[2]
+        std, ntk = net("standard"), net("ntk")
+        s1, t1 = kernels_of(std, self.x)
+        s2, t2 = kernels_of(ntk, self.x)
+        self.assertIn("param standard", std.source_for((3, 4, 2)))
+        np.testing.assert_allclose(s1, s2, rtol=1e-12)
+        self.assertTrue(np.all(np.abs(t1 - t2) > 0.1 * np.abs(t2)))
+
     def test_batch_axis_refused(self) -> None:
         with self.assertRaisesRegex(NotImplementedError, "batch axis"):
             stax.FanInConcat(axis=0)

@@ -10,6 +10,7 @@
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
  *   dropout_*         dropout(rate) in fully connected nets
+ *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -539,6 +540,50 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
                     i, c.rel_nngp, c.rel_ntk, c.worst_z);
         cr_expect(c.ok, "%s\n%s", nets[i], c.message);
         random_net_check(nets[i], 71 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
+/* Fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h): pooling and
+ * conv_transpose/conv_local inside branches, residual and fanout under
+ * param standard, and concat along height or width, whose cross blocks are zero between fresh branches and the input's
+ * kernel between identity branches. Finite nets with the same layers and
+ * spatial concat (finite_conv_concat.c), with the dilated convs' criterion:
+ * entry by entry within z standard errors plus an O(L/width) allowance; the
+ * same nets with kernels 20 % off must fail it. */
+Test(monte_carlo, image_fanout_pairs_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net p { input image(4, 4, 2); conv(3, 1.3, 0.1); relu\n"
+        "  fanout { branch { conv(3, 1.2, 0.1); avg_pool(2) } branch { sum_pool(2); conv(3, 1.4) } } sum\n"
+        "  relu; flatten; dense(1.1) }",
+        "net h { input image(3, 3, 2); conv(3, 1.3, 0.1)\n"
+        "  fanout(axis=height) { branch { relu; conv(3, 1.2, 0.1) } branch { } branch { } } concat\n"
+        "  relu; conv(3, 1.1); relu; global_avg_pool; dense }",
+        "net w { input sequence(4, 2); conv(3, 1.3, 0.1); relu; conv(3, 1.2)\n"
+        "  residual(alpha=0.8) { relu; conv_transpose(2, 1.2, stride=2); relu; conv_local(2, 1.1, stride=2) }\n"
+        "  fanout(axis=width) { branch { erf; conv(2, 1.2); avg_pool(2) } branch { } } concat; relu; global_avg_pool; "
+        "dense }",
+        /* param standard: the finite net has the declared widths */
+        "net s { param standard; input image(4, 4, 2); conv(3, 1.3, 0.1, width=128); relu\n"
+        "  residual(alpha=0.8) { conv(3, 1.2, width=128); relu; conv(3, 1.1, 0.1, width=128) }\n"
+        "  fanout { branch { conv(3, 1.2, width=128); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, "
+        "width=128) } } concat; conv(3, width=128); relu; flatten; dense(1.1) }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 81 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 81 + i, &off, &c);
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
     }
 }

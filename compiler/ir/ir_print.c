@@ -135,7 +135,10 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         break;
     case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
         if (!op->u.fanout.residual)
-            snprintf(buf, n, " %s", fanin_names[op->u.fanout.mode]);
+            snprintf(buf, n, " %s%s", fanin_names[op->u.fanout.mode],
+                     op->u.fanout.axis == IR_CONCAT_HEIGHT  ? " along height"
+                     : op->u.fanout.axis == IR_CONCAT_WIDTH ? " along width"
+                                                            : "");
         break;
     case IR_ATTENTION: {
         const IrAttention *a = &op->u.attn;

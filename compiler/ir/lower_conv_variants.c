@@ -116,12 +116,6 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
     Bound b;
     if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
-    if (L->branch_depth > 0) {
-        diag_at(L->err, s->pos, L->src,
-                "'%s' inside a residual or fanout block is not supported yet: use it outside the block",
-                s->u.layer.name);
-        return 0;
-    }
     IrWindow w;
     if (!variant_window(L, s, &b, &w))
         return 0;

@@ -138,6 +138,13 @@ long lower_fan_in(Lower *L);
 void lower_std_to_vector(Lower *L, int flatten);
 /* Every dense or conv but the last needs width=N under param standard. */
 int lower_check_widths(Lower *L);
+/* Under param standard, every affine layer of the branches br declares its
+ * width, and a fanout's output width follows from its branches' (widths[b],
+ * the input's for an identity): equal for sum, prod and spatial concat, the
+ * total for a channel concat of equal widths; 0 with an error. in: the
+ * fanout's input width (0: the data's, unknown here: refused). */
+int lower_std_fanin(Lower *L, const Stmt *s, long in, const long *widths, const IrBranch *br, size_t n,
+                    int channel_concat);
 
 /* lower_branch.c */
 int lower_residual(Lower *L, const Stmt *s);

@@ -547,6 +547,8 @@ NTKC_FN void ntkc_sum(const double *S, int n, double *acc)
  * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
  * circular transpose computes the valid output (fh×fw) and folds it, and
  * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * add (Θ's call: the layer's own Σ') counts only when the layer trains:
+ * trainable = 0 (trainable=false) leaves Θ' = scale·K(Θ).
  * t1, t2: scratch as large as the largest grid on the way. */
 /* In-bounds taps of output m's window along an axis of n (k taps, stride s, p padded before). */
 /* avg_pool(normalize_edges=true) after ntkc_pool4 with scales 1: entry
@@ -595,6 +597,15 @@ NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const do
             v1[(off + n + k) * NTKC_LANES + l] = v2[(off + n + k) * NTKC_LANES + l] = r;
         }
 }
+
+/* ---- fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h) ---------------
+ * Branch k of n (an h×h×w×w array Xs, Xt) into the accumulator S, T
+ * (Ho×Ho×Wo×Wo). Sum, product and concat along channels combine entry by
+ * entry (ntkc_fanin); concat along height (axis 1) or width (axis 2) writes
+ * the branch's block at offset `off` on that axis for both pixels of a pair,
+ * after branch 0 cleared the rest: the blocks between branches are zero. */
+/* The block of two identity branches of a spatial concat (offsets o1 for the
+ * x1 pixel, o2 for the x2 pixel): the input's own kernel (h×h×w×w X). */
 #else /* the library's optimised copies */
 int ntkc_area(int H, int W, int a, int b, int ch, int cw);
 void ntkc_copy(double *restrict dst, const double *restrict src, int n);

@@ -437,7 +437,7 @@ static void ntkc_dual_relu(const double *p, double s11, double s12, double s22,
 static void ntkcnet_transformer_entry(const double *x1, const double *x2, const double *v1, const double *v2,
                    double *fill, double *ws, double *out)
 {
-    double s = 0.0, t = 0.0, *pl[6];
+    double *pl[6];
     double *m1 = ws + (size_t)6 * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */
     for (int k = 0; k < 6; k++)
         pl[k] = ws + k * (size_t)NTKC_PP;
@@ -516,9 +516,9 @@ static void ntkcnet_transformer_entry(const double *x1, const double *x2, const 
     ntkc_m_ln(pl[2], pl[3], NTKC_P, v1 + 608, v2 + 608, 9.9999999999999998e-13); /* layer_norm, line 17 */
     if (pad)
         ntkc_m_remask(pl[2], pl[3], NTKC_P, m1, m2);
-    ntkc_m_global(pl[2], pl[3], NTKC_P, 1, m1, m2, &s, &t); /* global_avg_pool, line 18 */
-    s = 1.0 * s + 0.0, t = 1.0 * t + s; /* dense, line 19 */
-    out[0] = s, out[1] = t;
+    ntkc_m_global(pl[2], pl[3], NTKC_P, 1, m1, m2, pl[2], pl[3]); /* global_avg_pool, line 18 */
+    ntkc_m_dense(pl[2], pl[3], 1, 1.0, 0.0); /* dense, line 19 */
+    out[0] = pl[2][0], out[1] = pl[3][0];
 }
 
 size_t ntkcnet_transformer_prep_size(void) { return NTKC_RECORD; }
@@ -543,19 +543,20 @@ size_t ntkcnet_transformer_tile(size_t rows, size_t cols, const double *x1, cons
     return bad;
 }
 
-int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)
+int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2,
+    size_t dim, double *nngp, double *ntk)
 {
-    if (dim != 128) {
+    double *p1, *p2;
+    size_t bad;
+    if (dim != 128)
         return 1;
-    }
-    double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));
-    if (!p1) {
+    p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));
+    if (!p1)
         return 2;
-    }
-    double *p2 = p1 + n1 * NTKC_RECORD;
+    p2 = p1 + n1 * NTKC_RECORD;
     ntkcnet_transformer_prep(n1, x1, dim, p1);
     ntkcnet_transformer_prep(n2, x2, dim, p2);
-    size_t bad = ntkcnet_transformer_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
+    bad = ntkcnet_transformer_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);
     free(p1);
     return bad ? 3 : 0;
 }

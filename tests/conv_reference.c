@@ -101,6 +101,7 @@ static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
     const IrConv *cv = &op->u.conv;
     const IrWindow *w = &cv->win;
     int tr = op->kind == IR_CONV_TRANSPOSE, cyc = w->pad == IR_PAD_CIRCULAR, fold = tr && cyc;
+    int trains = ir_arg(&op->args, "trainable", 1) != 0; /* trainable=false: Σ' leaves Θ' */
     long ph = fold ? (long)cv->fold_h : (long)o->h, pw = fold ? (long)cv->fold_w : (long)o->w;
     long ch = fold ? (ph - (long)o->h) / 2 : 0, cw = fold ? (pw - (long)o->w) / 2 : 0;
     double c = cv->w_std * cv->w_std / ((double)w->kh * w->kw), b2 = cv->b_std * cv->b_std;
@@ -144,7 +145,8 @@ static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
                     if (tr || (i == k && j == l))
                         for (int p = 0; p < 3; p++)
                             o->s[p][e] += b2;
-                    o->t[e] += o->s[0][e];
+                    if (trains)
+                        o->t[e] += o->s[0][e];
                 }
 }
 
@@ -164,14 +166,75 @@ static void dual(const char *name, double s11, double s12, double s22, double *T
     }
 }
 
-static void apply(const IrOp *ops, size_t n, Ker *k);
+static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k);
 
-static void fanout(const IrFanout *f, Ker *k)
+/* A pixel's branch and its pixel in that branch's output along a spatial
+ * concat's axis (sizes n[b]). */
+static size_t part_of(const size_t *n, size_t nb, size_t r, size_t *local)
 {
+    size_t b = 0;
+    while (b + 1 < nb && r >= n[b])
+        r -= n[b++];
+    *local = r;
+    return b;
+}
+
+/* concat along height or width from its definition: the covariance of
+ * pixels p, q is branch b's when both lie in b, the input's when they lie in
+ * two identity branches (the same variables), else 0 (independent branches). */
+static void spatial_concat(const IrFanout *f, Parameterization param, Ker *k)
+{
+    size_t nb = f->nbranches, *n = calloc(nb, sizeof *n);
+    Ker *br = calloc(nb, sizeof *br);
+    int rows = f->axis == IR_CONCAT_HEIGHT;
+    size_t H = rows ? 0 : k->h, W = rows ? k->w : 0;
+    for (size_t b = 0; b < nb; b++) {
+        br[b] = ker_copy(k);
+        apply(f->branches[b].ops, f->branches[b].nops, param, &br[b]);
+        n[b] = rows ? br[b].h : br[b].w;
+        H += rows ? br[b].h : 0;
+        W += rows ? 0 : br[b].w;
+        if (!rows)
+            H = br[b].h;
+        else
+            W = br[b].w;
+    }
+    Ker o = ker_new(1, H, W);
+    for (size_t i = 0; i < H; i++)
+        for (size_t kk = 0; kk < H; kk++)
+            for (size_t j = 0; j < W; j++)
+                for (size_t l = 0; l < W; l++) {
+                    size_t li = i, lk = kk, lj = j, ll = l;
+                    size_t b1 = part_of(n, nb, rows ? i : j, rows ? &li : &lj);
+                    size_t b2 = part_of(n, nb, rows ? kk : l, rows ? &lk : &ll);
+                    const Ker *src = b1 == b2 ? &br[b1]
+                                     : f->branches[b1].nops == 0 && f->branches[b2].nops == 0 ? k
+                                                                                              : NULL;
+                    if (src == NULL)
+                        continue;
+                    size_t e = at(src, li, lk, lj, ll), d = at(&o, i, kk, j, l);
+                    for (int p = 0; p < 3; p++)
+                        o.s[p][d] = src->s[p][e];
+                    o.t[d] = src->t[e];
+                }
+    for (size_t b = 0; b < nb; b++)
+        ker_free(&br[b]);
+    free(br);
+    free(n);
+    ker_free(k);
+    *k = o;
+}
+
+static void fanout(const IrFanout *f, Parameterization param, Ker *k)
+{
+    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
+        spatial_concat(f, param, k);
+        return;
+    }
     Ker acc = {0};
     for (size_t b = 0; b < f->nbranches; b++) {
         Ker br = ker_copy(k);
-        apply(f->branches[b].ops, f->branches[b].nops, &br);
+        apply(f->branches[b].ops, f->branches[b].nops, param, &br);
         if (b == 0) {
             acc = ker_new(br.spatial, br.h, br.w);
             if (f->mode == IR_FANIN_PROD)
@@ -307,7 +370,7 @@ static void attention(const IrAttention *a, Ker *k)
     }
 }
 
-static void apply(const IrOp *ops, size_t n, Ker *k)
+static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
@@ -327,6 +390,19 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             }
             window_sum(k, k->t, &o, o.t, w, 1, c);
             int frozen = op->kind == IR_CONV ? op->u.conv.frozen : op->u.dense.frozen;
+            if (param == PARAM_STANDARD && !frozen) {
+                /* neural-tangents' standard parameterization: the raw weights' gradient,
+                 * Θ' += C·Σ_δ Σ (C input channels, the sum over the window's taps), +1 with a bias */
+                long C = op->kind == IR_CONV ? op->u.conv.fan_in : op->u.dense.fan_in;
+                int bias = op->kind == IR_CONV ? op->u.conv.has_bias : op->u.dense.has_bias;
+                cr_assert(C > 0, "conv_reference: param standard on the data's own dimension");
+                double *raw = calloc(len(&o), sizeof *raw);
+                window_sum(k, k->s[0], &o, raw, w, 1, (double)C);
+                for (size_t e = 0; e < len(&o); e++)
+                    o.t[e] += raw[e] + (bias ? 1.0 : 0.0);
+                free(raw);
+                break;
+            }
             for (size_t e = 0; e < len(&o) && !frozen; e++)
                 o.t[e] += o.s[0][e];
             break;
@@ -367,7 +443,7 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
             continue;
         case IR_FANOUT:
             ker_free(&o);
-            fanout(&op->u.fanout, k);
+            fanout(&op->u.fanout, param, k);
             continue;
         case IR_ATTENTION:
             ker_free(&o);
@@ -403,7 +479,7 @@ void conv_reference(const IrNet *net, size_t dim, const double *x1, const double
                             s += u[ch] * v[ch];
                         k.s[p][at(&k, i, kk, j, l)] = s / (double)c;
                     }
-    apply(net->ops, net->nops, &k);
+    apply(net->ops, net->nops, net->param, &k);
     *nngp = k.s[0][0];
     *ntk = k.t[0];
     ker_free(&k);

@@ -139,7 +139,8 @@ Test(conv_lower, shape_errors)
     expect_error("net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }", "1:47",
                  "missing required argument 'width' for 'conv'");
     expect_error("net n { param standard; input image(4, 4, 1); conv(3, width=2); residual { conv(3) }; flatten; dense }",
-                 "1:65", "supported only under param ntk");
+                 "1:76", "under param standard every dense or conv layer inside a residual or fanout block needs "
+                         "width=N");
 }
 
 Test(conv_lower, dense_after_global_pool_is_fine)
@@ -162,7 +163,7 @@ Test(conv_lower, branch_errors)
 {
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); relu }; flatten; dense }", "1:60",
                  "a residual block must end in an affine layer (dense, conv or attention), not 'relu'");
-    expect_error("net n { input image(4, 4, 1); conv(3); fanout { branch { conv(3); erf } branch { conv(1) } } sum; "
+    expect_error("net n { input image(4, 4, 1); conv(3); fanout { branch { conv(3); erf } branch { conv(1); relu } } sum; "
                  "flatten; dense }",
                  "1:67", "branch 1 of this 'fanout' sum ends in 'erf'");
     expect_error("net n { dense; fanout { branch { } branch { } } prod; dense }", "1:36", "two identity branches");
@@ -176,7 +177,7 @@ Test(conv_lower, branch_errors)
     expect_error("net n { dense; fanout { branch { dense }; dense } sum; dense }", "1:43",
                  "a 'fanout' block holds only 'branch { ... }' blocks");
     expect_error("net n { dense; branch { dense }; dense }", "1:16", "'branch' blocks belong directly inside");
-    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); avg_pool(1); conv(1) }; flatten; dense }",
+    expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }",
                  "1:60", "inside a residual or fanout block on images is not supported yet");
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3, stride=2) }; flatten; dense }", "1:40",
                  "changes the shape from 4×4 to 2×2");

@@ -189,8 +189,6 @@ Test(conv_variants, transpose_shapes)
 
 Test(conv_variants, errors)
 {
-    expect_error_in("net e { input image(4, 4, 1); residual { conv_local(3) }; flatten; dense }", NULL, "1:42",
-                    "'conv_local' inside a residual or fanout block is not supported yet");
     expect_error_in("net e { input image(2, 2, 1); conv_local(3, padding=valid); flatten; dense }", NULL, "1:31",
                     "window 3 with padding=valid on an image height of 2 gives an output of size 0");
     expect_error_in("net e { input sequence(4, 1); conv_transpose(3, kh=2); flatten; dense }", NULL, "1:49",

@@ -249,7 +249,7 @@ Test(gaussianity, ir_dump)
     cr_expect(strstr(out, "# net n (2:5), param ntk\n") != NULL, "%s", out);
     cr_expect(strstr(out, "%0 = input image(4, 4, 2)  # not gaussian\n") != NULL, "%s", out);
     cr_expect(strstr(ir_line(out, "%1 = ", l, sizeof l),
-                   "%1 = conv %0, window 3x3, stride 1x1, padding same, w_std 1.5, b_std 0 # 4:5     4x4     gaussian") !=
+                   "%1 = conv %0, window 3x3, stride 1x1, padding same, w_std 1.5 # 4:5     4x4     gaussian") !=
                   NULL,
               "%s", l);
     cr_expect(strstr(ir_line(out, "%2 = ", l, sizeof l), "%2 = residual %1 {") != NULL, "%s", l);

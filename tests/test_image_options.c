@@ -198,8 +198,9 @@ Test(image_options, errors)
     expect_error("net n { input image(3, 3, 1); sum_pool(2, normalize_edges=true); flatten; dense }", "1:43",
                  "'normalize_edges' applies to avg_pool only");
     expect_error("net n { param standard; input image(3, 3, 1); conv(2, width=3)\n"
-                 "  residual { conv(2, width=3) }; flatten; dense }",
-                 "2:3", "supported only under param ntk");
+                 "  residual { conv(2, width=4) }; flatten; dense }",
+                 "2:3", "under param standard the branches of this 'residual' must end with equal widths (the "
+                        "input's for an identity branch): branch 1 has 3, branch 2 has 4");
     expect_error("net n { input image(3, 3, 1); conv(2); layer_norm(axes=spatial); flatten; dense }", "1:51",
                  "has no infinite-width kernel");
     expect_error("net n { dense; layer_norm(axes=height); dense }", "1:27", "on a vector");

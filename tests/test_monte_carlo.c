@@ -10,6 +10,7 @@
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
  *   dropout_*         dropout(rate) in fully connected nets
+ *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -543,6 +544,50 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
     }
 }
 
+/* Fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h): pooling and
+ * conv_transpose/conv_local inside branches, residual and fanout under
+ * param standard, and concat along height or width, whose cross blocks are zero between fresh branches and the input's
+ * kernel between identity branches. Finite nets with the same layers and
+ * spatial concat (finite_conv_concat.c), with the dilated convs' criterion:
+ * entry by entry within z standard errors plus an O(L/width) allowance; the
+ * same nets with kernels 20 % off must fail it. */
+Test(monte_carlo, image_fanout_pairs_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net p { input image(4, 4, 2); conv(3, 1.3, 0.1); relu\n"
+        "  fanout { branch { conv(3, 1.2, 0.1); avg_pool(2) } branch { sum_pool(2); conv(3, 1.4) } } sum\n"
+        "  relu; flatten; dense(1.1) }",
+        "net h { input image(3, 3, 2); conv(3, 1.3, 0.1)\n"
+        "  fanout(axis=height) { branch { relu; conv(3, 1.2, 0.1) } branch { } branch { } } concat\n"
+        "  relu; conv(3, 1.1); relu; global_avg_pool; dense }",
+        "net w { input sequence(4, 2); conv(3, 1.3, 0.1); relu; conv(3, 1.2)\n"
+        "  residual(alpha=0.8) { relu; conv_transpose(2, 1.2, stride=2); relu; conv_local(2, 1.1, stride=2) }\n"
+        "  fanout(axis=width) { branch { erf; conv(2, 1.2); avg_pool(2) } branch { } } concat; relu; global_avg_pool; "
+        "dense }",
+        /* param standard: the finite net has the declared widths */
+        "net s { param standard; input image(4, 4, 2); conv(3, 1.3, 0.1, width=128); relu\n"
+        "  residual(alpha=0.8) { conv(3, 1.2, width=128); relu; conv(3, 1.1, 0.1, width=128) }\n"
+        "  fanout { branch { conv(3, 1.2, width=128); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, "
+        "width=128) } } concat; conv(3, width=128); relu; flatten; dense(1.1) }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 81 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 81 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
 /* ---- graphs ----------------------------------------------------------------
  * Wide finite graph networks (finite_graph.c) against the analytic graph
  * kernels, on five small graphs with one-hot tags, width 1024, 64 samples.
@@ -761,6 +806,33 @@ Test(monte_carlo, frozen_image_conv_and_dense, .timeout = TIMEOUT(120))
                 "  conv(3, 1.3, 0.2, stride=2, padding=valid); relu; flatten\n"
                 "  dense(1.2, 0.1, trainable=false); relu; dense(1.1) }",
                 6);
+}
+
+/* frozen conv_transpose / conv_local (trainable=false through their rows'
+ * descriptor): the criterion of the conv variants above, and the same nets
+ * with kernels 20 % off must fail it. */
+Test(monte_carlo, frozen_conv_variants_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net ft { input image(3, 4, 2); conv_transpose(3, 1.4, 0.1, stride=2, trainable=false); relu\n"
+        "  conv_local(2, 1.3, 0.2, padding=same); relu; global_avg_pool; dense(1.2) }",
+        "net fl { input sequence(7, 2); conv(3, 1.3, 0.1); relu; conv_local(3, 1.4, 0.1, stride=2, trainable=false)\n"
+        "  relu; conv_transpose(2, 1.3, 0.1, stride=3, padding=circular, trainable=false); relu; flatten; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 91 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC frozen conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the "
+                            "tolerance\n", i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 91 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
 }
 
 Test(monte_carlo, frozen_graph_dense)

@@ -1,7 +1,7 @@
 /* The per-input record is counted in one place (compiler/ir/ir_record.c):
  * these tests count it by hand for small nets, and check that the code every
- * emitter writes — including the attention emitter, which still keeps its own
- * count — asks the engine for exactly the record lowering laid out. */
+ * emitter writes — the attention emitter's too, which reads IrOp.rec like the
+ * others — asks the engine for exactly the record lowering laid out. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +77,31 @@ Test(record_layout, branches_and_graphs_by_hand)
                          "readout(mean); dense(1.2); relu; dense(1) }");
     cr_assert_eq(g->family, IR_FAMILY_GRAPH);
     cr_expect_eq(g->record, 3, "one per activation, per node (and per graph after the readout)");
+    arena_free(&a);
+}
+
+/* Attention: linear scaling keeps its weights A_x (P² values), activations
+ * and layer_norm one variance per position, then one each on the vector; the
+ * emitted prep_size is that record plus K(x, x). */
+Test(record_layout, attention_by_hand)
+{
+    Arena a;
+    arena_init(&a);
+    const char *src = "net t { input sequence(4, 2); dense(1.2); attention(heads=1, scaling=linear); layer_norm\n"
+                      "relu; global_avg_pool; dense(1.3); erf; dense(1) }";
+    IrNet *net = lower(&a, src);
+    cr_assert_eq(net->family, IR_FAMILY_ATTENTION);
+    expect_rec(&net->ops[1], 0, 16, 0);  /* A_x, 4×4 */
+    expect_rec(&net->ops[2], 16, 4, 0);  /* layer_norm */
+    expect_rec(&net->ops[3], 20, 4, 0);  /* relu: the plain dual on Σ(p, p) */
+    expect_rec(&net->ops[6], 24, 1, 0);  /* erf on the vector */
+    cr_expect_eq(net->record, 25);
+    ntkc_error err = {0};
+    ntkc_compile_options opts = {.backend = NTKC_BACKEND_TCC};
+    ntkc_net *compiled = ntkc_compile_string(src, "t.ntk", &opts, &err);
+    cr_assert_not_null(compiled, "%s", err.message);
+    cr_expect_eq(ntkc_net_kernel_fns(compiled)->prep_size(), 27);
+    ntkc_net_free(compiled);
     arena_free(&a);
 }
 

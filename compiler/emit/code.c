@@ -210,6 +210,12 @@ const char *code_ident(Code *c, const char *name)
     return "ntkc_invalid_name";
 }
 
+const char *code_symbol(const Code *c, const char *suffix, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s", NTKC_NET_PREFIX, c->name, suffix);
+    return buf;
+}
+
 CodeLit code_lit(double v)
 {
     CodeLit l;
@@ -228,6 +234,48 @@ CodeLit code_rlit(const Code *c, double v)
 }
 
 const char *code_prim_suffix(const Code *c) { return c->single ? "_f" : ""; }
+
+void code_args_init(CodeArgs *a) { sb_init(&a->sb); }
+
+void code_args_free(CodeArgs *a) { sb_free(&a->sb); }
+
+void code_arg(CodeArgs *a, const char *text)
+{
+    if (a->sb.len)
+        sb_puts(&a->sb, ", ");
+    sb_puts(&a->sb, text);
+}
+
+/* Decimal digits of u ending at end (no printf: emitters write thousands of
+ * these per net, and compile time counts). */
+static char *put_digits(char *end, unsigned long long u)
+{
+    *--end = '\0';
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    return end;
+}
+
+void code_arg_int(CodeArgs *a, long v)
+{
+    char s[24];
+    char *p = put_digits(s + sizeof s, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    if (v < 0)
+        *--p = '-';
+    code_arg(a, p);
+}
+
+void code_arg_size(CodeArgs *a, size_t v)
+{
+    char s[24];
+    code_arg(a, put_digits(s + sizeof s, (unsigned long long)v));
+}
+
+void code_arg_lit(CodeArgs *a, double v) { code_arg(a, code_lit(v).s); }
+
+const char *code_args_text(const CodeArgs *a) { return a->sb.data ? a->sb.data : ""; }
 
 void code_enum_begin(Code *c, const char *comment)
 {

@@ -57,6 +57,10 @@ void code_text(Code *c, const char *text);
  * activation names reach symbols only through here (c_text.h). */
 const char *code_ident(Code *c, const char *name);
 
+/* The net's symbol with suffix ("$" followed by suffix in a line), in buf,
+ * for text that reaches a line as an argument rather than in its format. */
+const char *code_symbol(const Code *c, const char *suffix, char *buf, size_t size);
+
 /* A double as a literal that reads back exactly (sb_double); use as
  * code_lit(v).s within one expression. */
 typedef struct CodeLit {
@@ -68,6 +72,23 @@ CodeLit code_lit(double v);
 CodeLit code_rlit(const Code *c, double v);
 /* "" or "_f": the suffix of the block primitives of the scalar type. */
 const char *code_prim_suffix(const Code *c);
+
+/* A call's argument list, written one argument at a time and joined by
+ * ", ": numbers as integers or exact literals, other arguments as C text of
+ * ntkc's own ("pl[3]", "ae * 2"). Replaces printf templates with a dozen
+ * positional numbers: a kernel-time call is its fixed arguments plus what
+ * the op's descriptor adds (emit_args.h). */
+typedef struct CodeArgs {
+    StrBuf sb;
+} CodeArgs;
+void code_args_init(CodeArgs *a);
+void code_args_free(CodeArgs *a);
+void code_arg(CodeArgs *a, const char *text);
+void code_arg_int(CodeArgs *a, long v);
+void code_arg_size(CodeArgs *a, size_t v);
+void code_arg_lit(CodeArgs *a, double v);
+/* The list so far ("" when empty), valid until the next code_arg*. */
+const char *code_args_text(const CodeArgs *a);
 
 /* Named sizes and offsets: code_enum_begin, code_enum_item per name
  * (emitted as "$_" NAME = value), code_enum_end. -1 when value does not fit

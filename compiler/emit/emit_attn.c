@@ -22,8 +22,8 @@ typedef struct Ea {
     StrBuf body, defs; /* the entry's body; duals and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals, nparams;
-    size_t prep; /* doubles of the record so far */
-    size_t P;    /* pixels */
+    size_t P; /* pixels */
+    int vec;  /* past the reduction to a vector: the slots hold one entry, positions are gone */
     int used[MAX_SLOTS];
     int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
     Code c; /* writes the entry function's body */
@@ -69,74 +69,13 @@ static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
     return name;
 }
 
-/* ---- the vector part: scalars s, t --------------------------------------- */
+/* ---- P×P matrices in slots pl[S], pl[T]; after the reduction, one entry ---- */
 
-static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n);
-
-static void emit_vec_fanout(Ea *e, const IrFanout *f)
-{
-    code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
-    e->c.depth++;
-    code_line(&e->c, "double s_in = s, t_in = t, s_acc = 0.0, t_acc = 0.0;");
-    for (size_t b = 0; b < f->nbranches; b++) {
-        if (b > 0)
-            code_line(&e->c, "s = s_in, t = t_in;");
-        emit_vec_ops(e, f->branches[b].ops, f->branches[b].nops);
-        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, &s_acc, &t_acc, &s, &t, 1);", (int)f->mode, b, f->nbranches,
-             code_lit(f->branches[b].scale * f->branches[b].scale).s);
-    }
-    code_line(&e->c, "s = s_acc, t = t_acc;");
-    e->c.depth--;
-    code_line(&e->c, "}");
-}
-
-static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n && e->err->code == DIAG_OK; i++) {
-        const IrOp *op = &ops[i];
-        char name[32];
-        switch (op->kind) {
-        case IR_DENSE: {
-            double w2 = op->u.dense.w_std * op->u.dense.w_std, b2 = op->u.dense.b_std * op->u.dense.b_std;
-            code_line(&e->c, op->u.dense.frozen ? "s = %s * s + %s, t = %s * t; /* dense(trainable=false), line %d */"
-                                                : "s = %s * s + %s, t = %s * t + s; /* dense, line %d */",
-                      code_lit(w2).s, code_lit(b2).s, code_lit(w2).s, op->pos.line);
-            break;
-        }
-        case IR_ACT: {
-            const char *p = act_setup(e, &op->u.act, name, sizeof name);
-            code_line(&e->c, "if (fill) /* %s, line %d */", op->u.act.def->name, op->pos.line);
-            code_line(&e->c, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
-            code_line(&e->c, "{");
-            code_line(&e->c, "    double T_, Td_;");
-            code_line(&e->c, "    ntkc_dual_%s(%s, v1[%zu], s, v2[%zu], &T_, &Td_);", op->u.act.def->name, p, e->prep,
-                 e->prep);
-            code_line(&e->c, "    s = T_, t *= Td_;");
-            code_line(&e->c, "}");
-            e->prep++;
-            break;
-        }
-        case IR_LAYER_NORM:
-            code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            code_line(&e->c, "    fill[%zu] = s > 0.0 ? s : 0.0;", e->prep);
-            code_line(&e->c, "{");
-            code_line(&e->c, "    double r_ = 1.0 / sqrt((v1[%zu] + %s) * (v2[%zu] + %s));", e->prep, code_lit(op->u.ln.eps).s,
-                 e->prep, code_lit(op->u.ln.eps).s);
-            code_line(&e->c, "    s *= r_, t *= r_;");
-            code_line(&e->c, "}");
-            e->prep++;
-            break;
-        case IR_FANOUT:
-            emit_vec_fanout(e, &op->u.fanout);
-            break;
-        default:
-            diag_internal(e->err, "attention emitter: op at line %d is not a vector op", op->pos.line);
-            return;
-        }
-    }
-}
-
-/* ---- the pixel part: P×P matrices in slots pl[S], pl[T] ------------------ */
+/* The entries of a kernel in a slot, and positions per side: P², P on the
+ * pixels; 1 and 1 once the net is a vector (the same kernel-time functions
+ * run on a 1×1 matrix). */
+static const char *n_pairs(const Ea *e) { return e->vec ? "1" : "NTKC_PP"; }
+static const char *n_side(const Ea *e) { return e->vec ? "1" : "NTKC_P"; }
 
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop);
 
@@ -149,14 +88,14 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
         int Sb = *S, Tb = *T;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
-            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Sb, *S);
-            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], NTKC_PP);", Tb, *T);
+            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Sb, *S, n_pairs(e));
+            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Tb, *T, n_pairs(e));
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         size_t stop = br->nops;
         emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb, &stop);
-        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], NTKC_PP);", (int)f->mode, b,
-             f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb);
+        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
+                  f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
         if (br->nops > 0) {
             slot_free(e, Sb);
             slot_free(e, Tb);
@@ -170,18 +109,22 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
     *T = Ta;
 }
 
-/* After a layer: padded positions back to 0 (their kernel rows and columns). */
+/* After a layer on positions: padded ones back to 0 (their kernel rows and
+ * columns). */
 static void emit_remask(Ea *e, int S, int T)
 {
+    if (e->vec)
+        return;
     code_line(&e->c, "if (pad)");
     code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
 }
 
-/* Before an activation or layer_norm: the prep run records Σ(p, p). */
-static void emit_fill_diag(Ea *e, int S)
+/* Before an activation or layer_norm: the prep run records Σ(p, p) where
+ * the record layout put the op's part (IrOp.rec, compiler/ir/ir_record.c). */
+static void emit_fill_diag(Ea *e, const IrOp *op, int S)
 {
     code_line(&e->c, "if (fill)");
-    code_line(&e->c, "    ntkc_m_fill_diag(fill + %zu, pl[%d], NTKC_P);", e->prep, S);
+    code_line(&e->c, "    ntkc_m_fill_diag(fill + %zu, pl[%d], %s);", op->rec.at, S, n_side(e));
 }
 
 static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
@@ -199,14 +142,13 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     }
     code_line(&e->c, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
     code_line(&e->c, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, %s, %s, m1, fill + %zu);", S, (int)a->mech,
-              code_lit(a->w_q * a->w_k).s, code_lit(a->kw).s, code_lit(a->pw).s, e->prep);
+              code_lit(a->w_q * a->w_k).s, code_lit(a->kw).s, code_lit(a->pw).s, op->rec.at);
     if (a->val_pos_emb) /* the values see the embedded input */
         code_line(&e->c, "ntkc_m_embed(pl[%d], pl[%d], NTKC_P, m1, m2, %s, %s);", S, T, code_lit(a->kw).s,
                   code_lit(a->pw).s);
-    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", e->prep, e->prep,
-              S, T, code_lit(ov * ov).s, code_lit(b2).s);
+    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", op->rec.at,
+              op->rec.at, S, T, code_lit(ov * ov).s, code_lit(b2).s);
     emit_remask(e, S, T);
-    e->prep += e->P * e->P;
 }
 
 /* The window of a conv or pool that keeps the grid (lowering checked it),
@@ -226,29 +168,34 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
     char name[32];
     for (size_t i = 0; i < n && e->err->code == DIAG_OK; i++) {
         const IrOp *op = &ops[i];
+        if (e->vec && op->kind != IR_DENSE && op->kind != IR_ACT && op->kind != IR_LAYER_NORM &&
+            op->kind != IR_FANOUT) {
+            diag_internal(e->err, "attention emitter: op at line %d after the reduction is not a vector op",
+                          op->pos.line);
+            return;
+        }
         switch (op->kind) {
         case IR_DENSE:
-            code_line(&e->c, "%s(pl[%d], pl[%d], NTKC_PP, %s, %s); /* dense, line %d */",
-                 op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T,
-                 code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
-                 op->pos.line);
+            code_line(&e->c, "%s(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
+                      op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T, n_pairs(e),
+                      code_lit(op->u.dense.w_std * op->u.dense.w_std).s,
+                      code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
             emit_remask(e, *S, *T);
             break;
         case IR_ACT: {
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
-            emit_fill_diag(e, *S);
-            code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu); /* line %d */",
-                 op->u.act.def->name, p, *S, *T, e->prep, e->prep, op->pos.line);
+            emit_fill_diag(e, op, *S);
+            code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */",
+                      code_ident(&e->c, op->u.act.def->name), p, *S, *T, n_side(e), op->rec.at, op->rec.at,
+                      op->pos.line);
             emit_remask(e, *S, *T);
-            e->prep += e->P;
             break;
         }
         case IR_LAYER_NORM:
-            emit_fill_diag(e, *S);
-            code_line(&e->c, "ntkc_m_ln(pl[%d], pl[%d], NTKC_P, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S, *T,
-                 e->prep, e->prep, code_lit(op->u.ln.eps).s, op->pos.line);
+            emit_fill_diag(e, op, *S);
+            code_line(&e->c, "ntkc_m_ln(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S,
+                      *T, n_side(e), op->rec.at, op->rec.at, code_lit(op->u.ln.eps).s, op->pos.line);
             emit_remask(e, *S, *T);
-            e->prep += e->P;
             break;
         case IR_ATTENTION:
             emit_mat_attention(e, op, *S, *T);
@@ -271,18 +218,21 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;
+        /* the reductions leave the vector's one entry in the first element of the same slots */
         case IR_GLOBAL_POOL:
-            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_P, %d, m1, m2, &s, &t); /* %s, line %d */", *S, *T,
-                      op->u.gpool.average, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool", op->pos.line);
+            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_P, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
+                      *T, op->u.gpool.average, *S, *T, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool",
+                      op->pos.line);
             *stop = i;
             return;
         case IR_FLATTEN:
-            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, &s, &t); /* flatten, line %d */", *S, *T, op->pos.line);
+            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T,
+                      *S, *T, op->pos.line);
             *stop = i;
             return;
         case IR_INDEX:
-            code_line(&e->c, "s = pl[%d][%zu], t = pl[%d][%zu]; /* index(%zu), line %d */", *S,
-                      op->u.index.pos * e->P + op->u.index.pos, *T, op->u.index.pos * e->P + op->u.index.pos,
+            code_line(&e->c, "pl[%d][0] = pl[%d][%zu], pl[%d][0] = pl[%d][%zu]; /* index(%zu), line %d */", *S, *S,
+                      op->u.index.pos * e->P + op->u.index.pos, *T, *T, op->u.index.pos * e->P + op->u.index.pos,
                       op->u.index.pos, op->pos.line);
             *stop = i;
             return;
@@ -322,22 +272,7 @@ static void emit_functions(Code *c, const IrNet *net)
     code_line(c, "return bad;");
     code_close(c, "");
     code_blank(c);
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2, size_t dim, double *nngp, double *ntk)");
-    code_open(c, "{");
-    code_open(c, "if (dim != %zu) {", net->input.dim);
-    code_line(c, "return 1;");
-    code_close(c, "");
-    code_line(c, "double *p1 = malloc((n1 + n2 + 1) * NTKC_RECORD * sizeof(double));");
-    code_open(c, "if (!p1) {");
-    code_line(c, "return 2;");
-    code_close(c, "");
-    code_line(c, "double *p2 = p1 + n1 * NTKC_RECORD;");
-    code_line(c, "$_prep(n1, x1, dim, p1);");
-    code_line(c, "$_prep(n2, x2, dim, p2);");
-    code_line(c, "size_t bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
-    code_line(c, "free(p1);");
-    code_line(c, "return bad ? 3 : 0;");
-    code_close(c, "");
+    emit_tile_standalone(c, net, "NTKC_RECORD");
 }
 
 void emit_attn_host_source(StrBuf *sb)
@@ -374,8 +309,10 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == DIAG_OK && stop == net->nops)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
+    e.vec = 1;
+    size_t end = net->nops;
     if (err->code == DIAG_OK)
-        emit_vec_ops(&e, net->ops + stop + 1, net->nops - stop - 1);
+        emit_mat_ops(&e, net->ops + stop + 1, net->nops - stop - 1, &S, &T, &end);
     if (err->code != DIAG_OK) {
         sb_free(&e.body);
         sb_free(&e.defs);
@@ -393,7 +330,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "#define NTKC_P %zu", e.P);
     code_line(&c, "#define NTKC_PP %zu", e.P * e.P);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
-    code_line(&c, "#define NTKC_RECORD %zu", e.prep + 2);
+    code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
     code_kernel(&c, &emit_attn_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
@@ -410,13 +347,13 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "static void $_entry(const double *x1, const double *x2, const double *v1, const double *v2,");
     code_line(&c, "                   double *fill, double *ws, double *out)");
     code_open(&c, "{");
-    code_line(&c, "double s = 0.0, t = 0.0, *pl[%d];", e.peak);
+    code_line(&c, "double *pl[%d];", e.peak);
     code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */", e.peak);
     code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
     code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PP;");
     code_line(&c, "(void)v1, (void)v2, (void)fill;");
     code_text(&c, e.body.data);
-    code_line(&c, "out[0] = s, out[1] = t;");
+    code_line(&c, "out[0] = pl[%d][0], out[1] = pl[%d][0];", S, T);
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, net);

@@ -12,9 +12,11 @@
 
 #include <stdio.h>
 
+#include "emit_args.h"
+
 int emit_is_conv_variant(const IrOp *op) { return op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL; }
 
-void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, size_t *gw)
+void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, size_t *gw, Diag *err)
 {
     const IrConv *cv = &op->u.conv;
     const IrWindow *win = &cv->win;
@@ -24,12 +26,25 @@ void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, 
     *gh = mh > h ? mh : h;
     *gw = mw > w ? mw : w;
     double scale = cv->w_std * cv->w_std / ((double)win->kh * win->kw);
-    char args[256];
-    code_format(args, sizeof args, "%zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %zu, %zu, %s", h, w, op->out.h,
-             op->out.w, win->kh, win->kw, win->sh, win->sw, win->pt, win->pl, cyc, transpose, fh, fw,
-             code_lit(scale).s);
+    /* ntkc_cvar4(X, Y, t1, t2, H, W, Ho, Wo, window, circular, transpose, fold_h, fold_w, descriptor,
+     * scale, addc, add) */
+    CodeArgs ca;
+    code_args_init(&ca);
+    code_arg_size(&ca, h);
+    code_arg_size(&ca, w);
+    code_arg_size(&ca, op->out.h);
+    code_arg_size(&ca, op->out.w);
+    emit_window_args(&ca, win, 0);
+    code_arg_int(&ca, cyc);
+    code_arg_int(&ca, transpose);
+    code_arg_size(&ca, fh);
+    code_arg_size(&ca, fw);
+    emit_row_args(&ca, op, err);
+    code_arg_lit(&ca, scale);
+    const char *args = code_args_text(&ca);
     code_line(c, "/* %s %dx%d stride %dx%d, line %d */", transpose ? "conv_transpose" : "conv_local", win->kh, win->kw,
               win->sh, win->sw, op->pos.line);
     code_line(c, "ntkc_cvar4(bS, inS, t1, t2, %s, %s, (const double *)0);", args, code_lit(cv->b_std * cv->b_std).s);
     code_line(c, "ntkc_cvar4(bT, inT, t1, t2, %s, 0.0, inS);", args);
+    code_args_free(&ca);
 }

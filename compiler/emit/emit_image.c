@@ -16,14 +16,17 @@
 #include "emit_prims.h"
 #include "code.h"
 #include "emit_conv_variants.h"
+#include "emit_args.h"
+#include "ir_fanout.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
-typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN } SegEnd;
+typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN, END_PAIRS } SegEnd;
 
 typedef struct Segment {
-    size_t begin, end; /* top-level ops [begin, end) */
+    const IrOp *ops;   /* the op list: the net's, or a branch's (END_PAIRS) */
+    size_t begin, end; /* ops [begin, end) */
     SegEnd kind;
     const IrOp *term; /* the pool or head op; NULL for END_COPY */
     int ch0, cw0;     /* circular axes at the start */
@@ -47,6 +50,7 @@ typedef struct Em {
     size_t plane;   /* doubles per plane slot */
     size_t big;     /* doubles per pixel-pair array (pooling) */
     size_t x2_at;   /* where the workspace holds the x2s lane by lane; 0: no image input */
+    int pairs_depth, pairs_levels; /* fanouts on pixel-pair arrays: nesting now, most ever */
     /* Plane state while emitting a segment. */
     const Segment *seg;
     size_t h, w;    /* current grid */
@@ -248,6 +252,27 @@ static const char *geom(const Em *e, char *buf, size_t size)
 
 static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T);
 
+/* ntkc_conv_plane(in, tmp, out, H, W, Ho, Wo, ao, bo, chi, cwi, cho, cwo,
+ * window, descriptor rows, scale, addc, add): the part between the arrays and
+ * the scalars, for an input plane h×wd with circular axes ch, cw into the
+ * current one (e->h, e->w, offsets a, b). */
+static void conv_plane_args(Em *e, const IrOp *op, CodeArgs *ca, size_t h, size_t wd, int ch, int cw, const char *a,
+                            const char *b)
+{
+    code_arg_size(ca, h);
+    code_arg_size(ca, wd);
+    code_arg_size(ca, e->h);
+    code_arg_size(ca, e->w);
+    code_arg(ca, a);
+    code_arg(ca, b);
+    code_arg_int(ca, ch);
+    code_arg_int(ca, cw);
+    code_arg_int(ca, e->ch);
+    code_arg_int(ca, e->cw);
+    emit_window_args(ca, &op->u.conv.win, 1);
+    emit_row_args(ca, op, e->err);
+}
+
 static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 {
     const IrConv *c = &op->u.conv;
@@ -264,10 +289,14 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     char a[80], b[80];
     offsets(e, a, b, sizeof a); /* of the output plane */
     double scale = c->w_std * c->w_std / ((double)w->kh * w->kw);
-    char geo[448], args[512];
-    code_format(geo, sizeof geo, "%zu, %zu, %zu, %zu, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", h, wd,
-             e->h, e->w, a, b, ch, cw, e->ch, e->cw, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl);
-    code_format(args, sizeof args, "%s, %s", geo, code_lit(scale).s);
+    CodeArgs ca;
+    code_args_init(&ca);
+    conv_plane_args(e, op, &ca, h, wd, ch, cw, a, b);
+    CodeArgs cs; /* then the scale */
+    code_args_init(&cs);
+    code_arg(&cs, code_args_text(&ca));
+    code_arg_lit(&cs, scale);
+    const char *geo = code_args_text(&ca), *args = code_args_text(&cs);
     if (w->dh != 1 || w->dw != 1)
         code_line(&e->c, "/* conv %dx%d stride %dx%d dilation %dx%d, line %d */", w->kh, w->kw, w->sh, w->sw, w->dh,
                   w->dw, op->pos.line);
@@ -286,6 +315,8 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
     else if (e->net->param != PARAM_STANDARD)
         code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+    code_args_free(&ca);
+    code_args_free(&cs);
     slot_free(e, *S);
     slot_free(e, *T);
     *S = S2;
@@ -518,21 +549,24 @@ static int plan_ops(const IrOp *ops, size_t n, size_t h, size_t w, Axis ax[2])
 /* Splits the image part of the net into segments; returns their count or 0.
  * A segment ends at a pool, at the head, or before an op whose convs need
  * an axis held the other way (circular or not) than the planes hold it. */
-static size_t plan_segments(Em *e, Segment *segs, size_t cap)
+static size_t plan_segments(Em *e, const IrOp *ops, size_t nops, size_t h, size_t w, int branch, Segment *segs,
+                            size_t cap)
 {
     const IrNet *net = e->net;
-    size_t nseg = 0, start = 0, h = net->input.h, w = net->input.w;
+    size_t nseg = 0, start = 0;
     Axis ax[2] = {{AX_OPEN, AX_OPEN}, {AX_OPEN, AX_OPEN}};
-    for (size_t i = 0; i <= net->nops; i++) {
-        const IrOp *op = i < net->nops ? &net->ops[i] : NULL;
+    for (size_t i = 0; i <= nops; i++) {
+        const IrOp *op = i < nops ? &ops[i] : NULL;
         SegEnd kind = END_COPY;
         Axis before[2] = {ax[0], ax[1]};
         if (op && (op->kind == IR_POOL || emit_is_conv_variant(op))) {
             kind = END_POOL; /* conv_transpose, conv_local: emit_conv_variants.c */
+        } else if (op && op->kind == IR_FANOUT && ir_fanout_on_pairs(&op->u.fanout)) {
+            kind = END_PAIRS; /* emit_pairs_fanout */
         } else if (op && (op->kind == IR_GLOBAL_POOL || op->kind == IR_FLATTEN)) {
             kind = op->kind == IR_FLATTEN ? END_FLATTEN : END_GLOBAL;
         } else if (op) {
-            size_t hi = i > start ? net->ops[i - 1].out.h : h, wi = i > start ? net->ops[i - 1].out.w : w;
+            size_t hi = i > start ? ops[i - 1].out.h : h, wi = i > start ? ops[i - 1].out.w : w;
             if (plan_ops(op, 1, hi, wi, ax))
                 continue;
             Axis fresh[2] = {{AX_OPEN, AX_OPEN}, {AX_OPEN, AX_OPEN}};
@@ -545,30 +579,36 @@ static size_t plan_segments(Em *e, Segment *segs, size_t cap)
                 return 0;
             }
             ax[0] = before[0], ax[1] = before[1];
+        } else if (branch && start < nops) { /* a branch's last plane-wise ops */
+            kind = END_COPY;
         } else {
             break;
         }
         if (nseg == cap) {
-            diag_at(e->err, op->pos, NULL, "net '%s' has too many pooling layers for the image emitter", net->name);
+            diag_at(e->err, op ? op->pos : ops[0].pos, NULL, "net '%s' has too many pooling layers for the image emitter",
+                    net->name);
             return 0;
         }
         Segment *s = &segs[nseg++];
-        *s = (Segment){.begin = start, .end = i, .kind = kind, .term = kind == END_COPY ? NULL : op,
+        *s = (Segment){.ops = ops, .begin = start, .end = i, .kind = kind, .term = kind == END_COPY ? NULL : op,
                        .ch0 = ax[0].start == AX_TORUS, .cw0 = ax[1].start == AX_TORUS,
                        .che = axis_now(&ax[0]) == AX_TORUS, .cwe = axis_now(&ax[1]) == AX_TORUS,
                        .h0 = h, .w0 = w, .th = 1, .tw = 1};
-        strides(net->ops + start, i - start, &s->th, &s->tw);
-        s->he = i > start ? net->ops[i - 1].out.h : h;
-        s->we = i > start ? net->ops[i - 1].out.w : w;
-        if (kind == END_GLOBAL || kind == END_FLATTEN)
+        strides(ops + start, i - start, &s->th, &s->tw);
+        s->he = i > start ? ops[i - 1].out.h : h;
+        s->we = i > start ? ops[i - 1].out.w : w;
+        if (kind == END_GLOBAL || kind == END_FLATTEN || op == NULL)
             return nseg;
-        h = kind == END_POOL ? op->out.h : s->he;
-        w = kind == END_POOL ? op->out.w : s->we;
-        start = kind == END_POOL ? i + 1 : i;
+        int past = kind == END_POOL || kind == END_PAIRS; /* the op ends this segment and starts none */
+        h = past ? op->out.h : s->he;
+        w = past ? op->out.w : s->we;
+        start = past ? i + 1 : i;
         ax[0] = ax[1] = (Axis){AX_OPEN, AX_OPEN};
         if (kind == END_COPY)
             i--; /* the op that forced the split starts the next segment */
     }
+    if (branch)
+        return nseg; /* the branch ended on a pool or pairs fanout (or is empty) */
     diag_internal(e->err, "net '%s' does not end its image part with flatten or global pooling", net->name);
     return 0;
 }
@@ -580,9 +620,46 @@ static void track_big(Em *e, size_t h, size_t w)
     e->big = n > e->big ? n : e->big;
 }
 
+/* The pool ending segment s, on its pixel-pair arrays: ntkc_pool4(X, Y, t1,
+ * t2, H, W, Ho, Wo, window, circular, descriptor, row scale, column scale),
+ * then for normalize_edges ntkc_pool4_edges(Y, the same geometry). */
+static void emit_pool(Em *e, const Segment *s)
+{
+    const IrOp *op = s->term;
+    const IrWindow *w = &op->u.pool.win;
+    int avg = op->u.pool.average;
+    int edges = avg && op->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
+    track_big(e, op->out.h, op->out.w);
+    code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
+              op->pos.line);
+    CodeArgs ga;
+    code_args_init(&ga);
+    code_arg_size(&ga, s->he);
+    code_arg_size(&ga, s->we);
+    code_arg_size(&ga, op->out.h);
+    code_arg_size(&ga, op->out.w);
+    emit_window_args(&ga, w, 0);
+    code_arg_int(&ga, w->pad == IR_PAD_CIRCULAR);
+    emit_row_args(&ga, op, e->err);
+    for (int k = 0; k < 2; k++) {
+        code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %s, %s, %s);", k ? "bT" : "bS", k ? "inT" : "inS",
+                  code_args_text(&ga), code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
+                  code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
+        if (edges)
+            code_line(&e->c, "ntkc_pool4_edges(%s, %s);", k ? "inT" : "inS", code_args_text(&ga));
+    }
+    code_args_free(&ga);
+}
+
+static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
+
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
+    if (s->kind == END_PAIRS && s->begin == s->end && !from_x) { /* inS, inT hold its input already */
+        emit_pairs_fanout(e, s->term, s->h0, s->w0);
+        return;
+    }
     e->seg = s;
     e->h = s->h0, e->w = s->w0, e->sh = 1, e->sw = 1, e->ch = s->ch0, e->cw = s->cw0;
     size_t na = s->kind == END_FLATTEN ? 1 : s->che ? s->he : 2 * s->he - 1;
@@ -606,8 +683,8 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         code_line(&e->c, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
         code_line(&e->c, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
-    emit_plane_ops(e, e->net->ops + s->begin, s->end - s->begin, &S, &T);
-    if (s->kind == END_POOL || s->kind == END_COPY) {
+    emit_plane_ops(e, s->ops + s->begin, s->end - s->begin, &S, &T);
+    if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS) {
         code_line(&e->c, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
         code_line(&e->c, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
@@ -624,28 +701,15 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     double P = (double)(s->he * s->we);
     if (s->kind == END_POOL && emit_is_conv_variant(s->term)) {
         size_t gh, gw;
-        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw);
+        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw, e->err);
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
-        const IrWindow *w = &s->term->u.pool.win;
-        int avg = s->term->u.pool.average;
-        track_big(e, s->term->out.h, s->term->out.w);
-        code_line(&e->c, "/* %s %dx%d stride %dx%d, line %d */", avg ? "avg_pool" : "sum_pool", w->kh, w->kw, w->sh, w->sw,
-             s->term->pos.line);
-        int edges = avg && s->term->u.pool.normalize_edges; /* divide by the in-bounds counts after summing */
-        for (int k = 0; k < 2; k++) {
-            code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %s, %s);",
-                 k ? "bT" : "bS", k ? "inT" : "inS", s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh,
-                 w->sw, w->pt, w->pl, w->pad == IR_PAD_CIRCULAR, code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
-                 code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
-            if (edges)
-                code_line(&e->c, "ntkc_pool4_edges(%s, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d);", k ? "inT" : "inS",
-                          s->he, s->we, s->term->out.h, s->term->out.w, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl,
-                          w->pad == IR_PAD_CIRCULAR);
-        }
-    } else if (s->kind == END_COPY) {
+        emit_pool(e, s);
+    } else if (s->kind == END_COPY || s->kind == END_PAIRS) {
         code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        if (s->kind == END_PAIRS)
+            emit_pairs_fanout(e, s->term, s->he, s->we);
     } else if (s->kind == END_FLATTEN) {
         code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
         code_line(&e->c, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", code_lit(P).s, code_lit(P).s);
@@ -656,17 +720,86 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     }
 }
 
+/* A fanout whose branches change the grid or that concatenates along a
+ * spatial axis (ir_fanout.h), on the pixel-pair arrays inS, inT (h0×h0×w0×w0):
+ * each branch runs as segments of its own from a saved copy of the input, and
+ * its output joins the accumulator by its pixel pairs (ntkc_fanin4). Each
+ * level of nesting has its own saved input and accumulator past t1, t2. */
+static size_t concat_offset(const IrFanout *f, size_t upto, int axis, size_t h0, size_t w0)
+{
+    size_t off = 0;
+    for (size_t b = 0; b < upto; b++) {
+        const IrBranch *br = &f->branches[b];
+        off += axis == 1 ? (br->nops ? br->ops[br->nops - 1].out.h : h0) : (br->nops ? br->ops[br->nops - 1].out.w : w0);
+    }
+    return off;
+}
+
+static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+{
+    const IrFanout *f = &op->u.fanout;
+    int level = e->pairs_depth++;
+    e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
+    size_t n0 = h0 * h0 * w0 * w0, ho = op->out.h, wo = op->out.w;
+    int axis = f->mode != IR_FANIN_CONCAT ? 0 : (int)f->axis;
+    track_big(e, ho, wo);
+    code_line(&e->c, "{ /* %s on pixel-pair arrays: %zu branches, line %d */", f->residual ? "residual" : "fanout",
+              f->nbranches, op->pos.line);
+    e->c.depth++;
+    code_line(&e->c, "double *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
+              1 + 4 * level);
+    code_line(&e->c, "ntkc_copy(svS, inS, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy(svT, inT, %zu * NTKC_LANES);", n0);
+    for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
+        const IrBranch *br = &f->branches[b];
+        size_t hb = br->nops ? br->ops[br->nops - 1].out.h : h0, wb = br->nops ? br->ops[br->nops - 1].out.w : w0;
+        code_line(&e->c, "/* branch %zu */", b + 1);
+        if (b > 0) {
+            code_line(&e->c, "ntkc_copy(inS, svS, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy(inT, svT, %zu * NTKC_LANES);", n0);
+        }
+        Segment segs[64];
+        size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
+        for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
+            emit_segment(e, &segs[k], k, 0);
+        code_line(&e->c, "ntkc_fanin4(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);",
+                  (int)f->mode, axis, b, f->nbranches, code_lit(br->scale * br->scale).s, ho, wo, hb, wb,
+                  axis ? concat_offset(f, b, axis, h0, w0) : 0);
+    }
+    for (size_t i = 0; axis && i < f->nbranches; i++) /* identity × identity: ir_fanout.h */
+        for (size_t j = 0; j < f->nbranches; j++)
+            if (i != j && f->branches[i].nops == 0 && f->branches[j].nops == 0)
+                code_line(&e->c, "ntkc_cross4(%d, acS, acT, svS, svT, %zu, %zu, %zu, %zu, %zu, %zu);", axis, ho, wo,
+                          h0, w0, concat_offset(f, i, axis, h0, w0), concat_offset(f, j, axis, h0, w0));
+    code_line(&e->c, "ntkc_copy(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
+    code_line(&e->c, "ntkc_copy(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
+    e->c.depth--;
+    code_line(&e->c, "}");
+    e->pairs_depth--;
+}
+
+/* Sizes the plane slots for every grid, those inside branches included. */
+static void widest_plane(Em *e, const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].out.spatial && ops[i].out.h * ops[i].out.w * LANES > e->plane)
+            e->plane = ops[i].out.h * ops[i].out.w * LANES;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                widest_plane(e, ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+    }
+}
+
 /* Emits the whole entry body; returns the index of the first vector op. */
 static size_t emit_image_part(Em *e)
 {
     Segment segs[256];
-    size_t nseg = plan_segments(e, segs, sizeof segs / sizeof segs[0]);
+    size_t nseg = plan_segments(e, e->net->ops, e->net->nops, e->net->input.h, e->net->input.w, 0, segs,
+                                sizeof segs / sizeof segs[0]);
     if (nseg == 0)
         return 0;
     e->plane = e->net->input.h * e->net->input.w * LANES;
-    for (size_t i = 0; i < e->net->nops; i++)
-        if (e->net->ops[i].out.spatial && e->net->ops[i].out.h * e->net->ops[i].out.w * LANES > e->plane)
-            e->plane = e->net->ops[i].out.h * e->net->ops[i].out.w * LANES;
+    widest_plane(e, e->net->ops, e->net->nops);
     code_line(&e->c, "double as[NTKC_LANES], at[NTKC_LANES];");
     for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
         emit_segment(e, &segs[k], k, k == 0);
@@ -910,30 +1043,6 @@ static void emit_tri_fn(Code *c)
     code_blank(c);
 }
 
-static void emit_entry_fn(Code *c, const IrNet *net)
-{
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
-    code_open(c, "{");
-    code_line(c, "@ *p1, *p2;");
-    code_line(c, "size_t bad;");
-    if (net->input.dim)
-        code_line(c, "if (dim != %zu)", net->input.dim);
-    else
-        code_line(c, "if (dim == 0)");
-    code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 + n2 + 1) * $_RECORD * sizeof(@));");
-    code_line(c, "if (!p1)");
-    code_line(c, "    return 2;");
-    code_line(c, "p2 = p1 + n1 * $_RECORD;");
-    code_line(c, "$_prep(n1, x1, dim, p1);");
-    code_line(c, "$_prep(n2, x2, dim, p2);");
-    code_line(c, "bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");
-    code_line(c, "free(p1);");
-    code_line(c, "return bad ? 3 : 0;");
-    code_close(c, "");
-}
-
 static void emit_functions(Code *c, const Em *e)
 {
     emit_prep_fn(c, e);
@@ -941,7 +1050,8 @@ static void emit_functions(Code *c, const Em *e)
     emit_tile_fn(c);
     emit_pairs_fn(c, e);
     emit_tri_fn(c);
-    emit_entry_fn(c, e->net);
+    char record[96];
+    emit_tile_standalone(c, e->net, code_symbol(c, "_RECORD", record, sizeof record));
 }
 
 /* The per-entry function: its head, the plane pointers, then the body the
@@ -1021,7 +1131,7 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
         sb_free(&e.defs);
         return NULL;
     }
-    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? 6 * e.big : 0) + 1;
+    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? (6 + 4 * (size_t)e.pairs_levels) * e.big : 0) + 1;
     if (e.plane)
         e.x2_at = (size_t)e.peak * e.plane + net->input.dim * LANES;
     StrBuf sb;

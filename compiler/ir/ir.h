@@ -13,6 +13,7 @@
 #include "act.h"
 #include "diag.h"
 #include "families.h"
+#include "ir_args.h"
 
 typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 
@@ -164,6 +165,9 @@ typedef struct IrLayerNorm {
  * Sum and product assume independent branches: lowering checks that every
  * branch ends in an affine layer, except at most one identity branch. */
 typedef enum IrFanIn { IR_FANIN_SUM, IR_FANIN_PROD, IR_FANIN_CONCAT } IrFanIn;
+/* concat along height or width: Σ is block-structured over pixel pairs, the
+ * branch's own kernel where both pixels come from one branch (ir_fanout.h). */
+typedef enum IrConcatAxis { IR_CONCAT_CHANNELS, IR_CONCAT_HEIGHT, IR_CONCAT_WIDTH } IrConcatAxis;
 
 /* Global self-attention (neural-tangents' GlobalSelfAttention, Hron et al.
  * 2020), kernels on full pixel-pair matrices (P = H·W pixels):
@@ -205,6 +209,7 @@ typedef struct IrFanout {
     IrBranch *branches;
     size_t nbranches;
     int residual; /* written as `residual`, for messages */
+    IrConcatAxis axis; /* concat only: channels, or a spatial axis (ir_fanout.h) */
 } IrFanout;
 
 /* Spatial shape of an op's output: an h×w grid of channel vectors, or a vector. */
@@ -249,6 +254,7 @@ struct IrOp {
      * linear maps keep it when every input has it. */
     int gaussian;
     IrRecord rec; /* filled by lowering for every op */
+    IrArgs args;  /* the image family's ops: the arguments as their row bound them (ir_args.h) */
 };
 
 typedef struct IrNet {

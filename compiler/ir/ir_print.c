@@ -50,10 +50,38 @@ static void window_args(char *buf, size_t n, const IrWindow *w)
         snprintf(buf + len, n - (size_t)len, ", dilation %dx%d", w->dh, w->dw);
 }
 
+/* The rows a window summarises (window_args prints them as lowering
+ * resolved them). */
+static int window_row(const char *name)
+{
+    static const char *const rows[] = {"size", "kh", "kw", "stride", "sh", "sw", "padding", "dilation", "dh", "dw"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (strcmp(rows[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Appends ", name value" for every argument of the op's table (IrOp.args)
+ * that was written or is not at its row's default, options by name: what a
+ * new row shows without a line here. */
+static void table_args(char *buf, size_t n, const IrArgs *a)
+{
+    size_t len = strlen(buf);
+    for (int k = 0; k < a->n && len < n; k++) {
+        const ParamSpec *p = &a->spec[k];
+        double v = a->v[k];
+        if (window_row(p->name) || (!a->given[k] && v == p->def))
+            continue;
+        int w = p->options != NULL ? snprintf(buf + len, n - len, ", %s %s", p->name, p->options[(int)v])
+                : p->integer       ? snprintf(buf + len, n - len, ", %s %ld", p->name, (long)v)
+                                   : snprintf(buf + len, n - len, ", %s %g", p->name, v);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
 /* The op's arguments after its operand, as written or defaulted. */
 static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
 {
-    char win[128];
     buf[0] = '\0';
     switch (op->kind) {
     case IR_DENSE:
@@ -79,19 +107,14 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     case IR_CONV:
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
-        window_args(win, sizeof win, &op->u.conv.win);
-        if (param == PARAM_STANDARD) /* width 0: the last layer */
-            snprintf(buf, n, "%s, w_std %g, b_std %g%s, width %ld, fan_in %ld%s", win, op->u.conv.w_std,
-                     op->u.conv.b_std, op->u.conv.has_bias ? " (trained)" : "", op->u.conv.width, op->u.conv.fan_in,
-                     op->u.conv.frozen ? ", frozen" : "");
-        else
-            snprintf(buf, n, "%s, w_std %g, b_std %g%s", win, op->u.conv.w_std, op->u.conv.b_std,
-                     op->u.conv.frozen ? ", frozen" : "");
+        window_args(buf, n, &op->u.conv.win);
+        table_args(buf, n, &op->args);
+        if (param == PARAM_STANDARD && strlen(buf) + 32 < n) /* lowering's, not an argument */
+            snprintf(buf + strlen(buf), n - strlen(buf), ", fan_in %ld", op->u.conv.fan_in);
         break;
     case IR_POOL:
         window_args(buf, n, &op->u.pool.win);
-        if (op->u.pool.normalize_edges && strlen(buf) + 16 < n)
-            strcat(buf, ", normalize_edges");
+        table_args(buf, n, &op->args);
         break;
     case IR_LAYER_NORM:
         snprintf(buf, n, ", eps %g%s", op->u.ln.eps,
@@ -112,7 +135,10 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
         break;
     case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
         if (!op->u.fanout.residual)
-            snprintf(buf, n, " %s", fanin_names[op->u.fanout.mode]);
+            snprintf(buf, n, " %s%s", fanin_names[op->u.fanout.mode],
+                     op->u.fanout.axis == IR_CONCAT_HEIGHT  ? " along height"
+                     : op->u.fanout.axis == IR_CONCAT_WIDTH ? " along width"
+                                                            : "");
         break;
     case IR_ATTENTION: {
         const IrAttention *a = &op->u.attn;

@@ -238,6 +238,11 @@ int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound
     return 1;
 }
 
+IrArgs lower_args(const ParamSpec *spec, int n, const Bound *b, const char *const *kernel)
+{
+    return (IrArgs){.spec = spec, .n = n, .v = b->v, .given = b->given, .kernel = kernel};
+}
+
 /* ---- Gaussianity (docs/gaussianity.md) -------------------------------- */
 
 const char *lower_op_label(Lower *L, const IrOp *op)

@@ -5,6 +5,7 @@
  * attention may use (those its kernel back end, emit_attn.c, computes). */
 #include <string.h>
 
+#include "ir_fanout.h"
 #include "ir_print.h"
 #include "lower_internal.h"
 
@@ -135,6 +136,13 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
             diag_at(L->err, op->pos, L->src,
                     "'layer_norm' over pixels in net '%s', %s: nets with attention or masked inputs "
                     "normalise over the channels only (axes=channels) for now",
+                    L->net->name, why);
+            return 0;
+        }
+        if (op->kind == IR_FANOUT && ir_fanout_on_pairs(&op->u.fanout)) {
+            diag_at(L->err, op->pos, L->src,
+                    "this fanout in net '%s' (%s) pools, changes the grid or concatenates along a spatial axis "
+                    "inside its branches: nets with attention or masked inputs take fanouts that keep the grid",
                     L->net->name, why);
             return 0;
         }

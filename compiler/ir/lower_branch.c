@@ -4,6 +4,7 @@
  * joined (shapes, strides, independence) and the Gaussianity of the result. */
 #include <string.h>
 
+#include "ir_fanout.h"
 #include "ir_print.h"
 #include "lower_internal.h"
 
@@ -13,11 +14,12 @@ typedef struct Saved {
     size_t nops, cap;
     IrShape shape;
     Stream stream;
+    long prev_width; /* param standard: the width the block reads (lower_standard.c) */
 } Saved;
 
 static Saved enter_branch(Lower *L)
 {
-    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream};
+    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream, L->prev_width};
     L->ops = NULL;
     L->nops = L->cap = 0;
     L->branch_depth++;
@@ -47,52 +49,63 @@ static void strides_of(const IrOp *ops, size_t n, long *sh, long *sw)
     }
 }
 
-/* Summed and multiplied branches must be independent: each ends in a layer
- * with fresh weights, except one identity branch at most. */
+/* Summed and multiplied branches (and spatially concatenated ones) must be
+ * independent: every branch but one ends in a layer with fresh weights
+ * (then local pooling at most, ir_branch_fresh). A spatial concat also takes
+ * any number of identity branches (their cross blocks are the input's own
+ * kernel, ir_fanout.h). */
 static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const SrcPos *at, size_t n,
-                             const char *fanin)
+                             const char *fanin, int identities_ok)
 {
-    size_t identities = 0;
+    size_t identities = 0, stale = 0, second_identity = n, other = n;
     for (size_t i = 0; i < n; i++) {
-        if (br[i].nops == 0) {
-            if (++identities > 1) {
-                diag_at(L->err, at[i], L->src,
-                        "two identity branches in one '%s' %s: their outputs are the same, not independent, so "
-                        "the kernel would not be the %s of the branches' kernels",
-                        s->u.layer.name, fanin, fanin);
-                return 0;
-            }
+        if (ir_branch_fresh(&br[i]))
             continue;
-        }
-        const IrOp *last = &br[i].ops[br[i].nops - 1];
-        if (last->kind != IR_DENSE && last->kind != IR_CONV && last->kind != IR_ATTENTION) {
-            if (strcmp(s->u.layer.name, "residual") == 0)
-                diag_at(L->err, last->pos, L->src,
-                        "a residual block must end in an affine layer (dense, conv or attention), not '%s': x + α·f(x) has "
-                        "kernel Σ + α²Σ_f only when f(x) has fresh weights, independent of x",
-                        ir_op_name(last));
-            else
-                diag_at(L->err, last->pos, L->src,
-                        "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                        "each must end in an affine layer (dense, conv or attention) or be the identity (an empty branch)",
-                        i + 1, s->u.layer.name, fanin, ir_op_name(last), fanin);
-            return 0;
-        }
+        stale++;
+        if (br[i].nops == 0 && ++identities == 2)
+            second_identity = i;
+        else if (br[i].nops > 0 && other == n)
+            other = i;
     }
-    return 1;
+    if (stale <= 1 || (identities_ok && stale == identities))
+        return 1;
+    if (other == n) {
+        diag_at(L->err, at[second_identity], L->src,
+                "two identity branches in one '%s' %s: their outputs are the same, not independent, so "
+                "the kernel would not be the %s of the branches' kernels",
+                s->u.layer.name, fanin, fanin);
+        return 0;
+    }
+    const IrOp *last = &br[other].ops[br[other].nops - 1];
+    if (strcmp(s->u.layer.name, "residual") == 0)
+        diag_at(L->err, last->pos, L->src,
+                "a residual block must end in an affine layer (dense, conv or attention), not '%s' (pooling "
+                "may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh weights, "
+                "independent of x",
+                ir_op_name(last));
+    else
+        diag_at(L->err, last->pos, L->src,
+                "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
+                "every branch but one must end in an affine layer (dense, conv or attention; pooling may follow "
+                "it)%s",
+                other + 1, s->u.layer.name, fanin, ir_op_name(last), fanin,
+                identities_ok ? " or be the identity (an empty branch)" : "");
+    return 0;
 }
 
 /* Lowers one branch body from the fanout's input state; 0 on error. */
 static int lower_branch(Lower *L, const Block *body, int depth, const Saved *start, IrBranch *out,
-                        IrShape *shape_out, Stream *stream_out)
+                        IrShape *shape_out, Stream *stream_out, long *width_out)
 {
     Saved sv = enter_branch(L);
     L->shape = start->shape;
     L->stream = start->stream;
+    L->prev_width = start->prev_width;
     int ok = lower_block(L, body, depth);
     *out = leave_branch(L, &sv);
     *shape_out = L->shape;
     *stream_out = L->stream;
+    *width_out = lower_fan_in(L);
     return ok;
 }
 
@@ -126,7 +139,7 @@ static const ParamSpec residual_spec[] = {{"alpha", 1.0, 0.0, STD_MAX, 0, 0, NUL
 int lower_residual(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, residual_spec, 1, &b))
+    if (!lower_bind_args(L, s, residual_spec, 1, &b))
         return 0;
     if (s->u.layer.body == NULL || s->u.layer.body->n == 0) {
         diag_at(L->err, s->u.layer.body ? s->u.layer.body->open : s->pos, L->src,
@@ -137,11 +150,12 @@ int lower_residual(Lower *L, const Stmt *s)
         diag_at(L->err, s->u.layer.modifier_pos, L->src, "'residual' takes nothing after its block (its fan-in is a sum)");
         return 0;
     }
-    Saved start = {.shape = L->shape, .stream = L->stream};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
     IrBranch *br = arena_alloc(L->a, 2 * sizeof *br);
     IrShape out;
     Stream streams[2] = {start.stream};
-    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1]))
+    long widths[2] = {lower_fan_in(L), 0};
+    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1], &widths[1]))
         return 0;
     br[0] = (IrBranch){NULL, 0, 1.0};
     br[1].scale = b.v[0];
@@ -151,7 +165,7 @@ int lower_residual(Lower *L, const Stmt *s)
         return 0;
     }
     SrcPos at[2] = {s->pos, s->u.layer.body->open};
-    if (!check_independent(L, s, br, at, 2, "sum"))
+    if (!check_independent(L, s, br, at, 2, "sum", 0) || !lower_std_fanin(L, s, widths[0], widths, br, 2, 0))
         return 0;
     L->shape = out;
     sum_streams(L, streams, 2);
@@ -197,10 +211,79 @@ static int check_branch_stmts(Lower *L, const Block *body)
     return 1;
 }
 
+static const char *const concat_axis_names[] = {"channels", "height", "width", NULL};
+static const ParamSpec fanout_spec[] = {{"axis", 0, 0, 2, 1, 0, concat_axis_names}};
+
+/* The shape of the fan-in from branch shapes (all spatial for a spatial
+ * concat); 0 with an error at the branch that does not fit. */
+static int fanin_shape(Lower *L, const Stmt *b, size_t i, IrConcatAxis axis, IrShape out, IrShape *acc)
+{
+    int fits = axis == IR_CONCAT_CHANNELS ? same_shape(out, *acc)
+               : axis == IR_CONCAT_HEIGHT ? out.w == acc->w
+                                          : out.h == acc->h;
+    if (!fits) {
+        diag_at(L->err, b->pos, L->src,
+                "branch %zu ends with shape %s but branch 1 with %s: the branches of a fanout must agree%s", i + 1,
+                out.spatial ? lower_shape_text(L, out) : "vector",
+                acc->spatial ? lower_shape_text(L, *acc) : "vector",
+                axis == IR_CONCAT_HEIGHT ? " in width (concat along height)"
+                : axis == IR_CONCAT_WIDTH ? " in height (concat along width)" : "");
+        return 0;
+    }
+    if (axis == IR_CONCAT_HEIGHT)
+        acc->h += out.h;
+    else if (axis == IR_CONCAT_WIDTH)
+        acc->w += out.w;
+    if ((double)acc->h * (double)acc->w > 1e6) {
+        diag_at(L->err, b->pos, L->src, "this fanout's concat outputs %zu×%zu pixels (at most 1000000)", acc->h,
+                acc->w);
+        return 0;
+    }
+    return 1;
+}
+
+/* Plane by plane (ir_fanout.h), the branches must apply the same strides. */
+static int check_strides(Lower *L, const Block *body, const IrBranch *br, size_t n)
+{
+    long sh0 = 1, sw0 = 1;
+    strides_of(br[0].ops, br[0].nops, &sh0, &sw0);
+    for (size_t i = 1; i < n; i++) {
+        long sh = 1, sw = 1;
+        strides_of(br[i].ops, br[i].nops, &sh, &sw);
+        if (sh != sh0 || sw != sw0) {
+            diag_at(L->err, body->v[i]->pos, L->src,
+                    "branch %zu applies strides %ld×%ld but branch 1 %ld×%ld: the branches of a fanout must agree",
+                    i + 1, sh, sw, sh0, sw0);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int spatial_concat_arg(Lower *L, const Bound *b, IrFanIn mode, IrConcatAxis *axis)
+{
+    *axis = (IrConcatAxis)(int)b->v[0];
+    if (*axis == IR_CONCAT_CHANNELS)
+        return 1;
+    if (mode != IR_FANIN_CONCAT) {
+        diag_at(L->err, b->pos[0], L->src, "'axis' applies to 'fanout { ... } concat' only");
+        return 0;
+    }
+    if (!L->shape.spatial) {
+        diag_at(L->err, b->pos[0], L->src, "'fanout(axis=%s)' needs an image input (this fanout's input is a vector)",
+                concat_axis_names[*axis]);
+        return 0;
+    }
+    return 1;
+}
+
 int lower_fanout(Lower *L, const Stmt *s)
 {
     IrFanIn mode;
-    if (!lower_ntk_only(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}) || !fanin_mode(L, s, &mode))
+    IrConcatAxis axis;
+    Bound args;
+    if (!lower_bind_args(L, s, fanout_spec, 1, &args) || !fanin_mode(L, s, &mode) ||
+        !spatial_concat_arg(L, &args, mode, &axis))
         return 0;
     const Block *body = s->u.layer.body;
     if (body == NULL) {
@@ -209,36 +292,37 @@ int lower_fanout(Lower *L, const Stmt *s)
     }
     if (!check_branch_stmts(L, body))
         return 0;
-    Saved start = {.shape = L->shape, .stream = L->stream};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
+    long in_width = lower_fan_in(L), *widths = arena_alloc(L->a, body->n * sizeof *widths);
     IrBranch *br = arena_alloc(L->a, body->n * sizeof *br);
     SrcPos *at = arena_alloc(L->a, body->n * sizeof *at);
     Stream *streams = arena_alloc(L->a, body->n * sizeof *streams);
     IrShape shape0 = start.shape;
-    long sh0 = 1, sw0 = 1;
     for (size_t i = 0; i < body->n; i++) {
         const Stmt *b = body->v[i];
         IrShape out;
-        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i]))
+        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i], &widths[i]))
             return 0;
         at[i] = b->pos;
-        long sh = 1, sw = 1;
-        strides_of(br[i].ops, br[i].nops, &sh, &sw);
-        if (i == 0) {
-            shape0 = out, sh0 = sh, sw0 = sw;
-        } else if (!same_shape(out, shape0) || sh != sh0 || sw != sw0) {
-            diag_at(L->err, b->pos, L->src,
-                    "branch %zu ends with shape %s (strides %ld×%ld) but branch 1 with %s (strides %ld×%ld): the "
-                    "branches of a fanout must agree",
-                    i + 1, out.spatial ? lower_shape_text(L, out) : "vector", sh, sw,
-                    shape0.spatial ? lower_shape_text(L, shape0) : "vector", sh0, sw0);
+        if (i == 0)
+            shape0 = out;
+        else if (!fanin_shape(L, b, i, axis, out, &shape0))
             return 0;
-        }
     }
-    if (mode != IR_FANIN_CONCAT && !check_independent(L, s, br, at, body->n, fanin_names[mode]))
+    IrFanout fo = {.mode = mode, .branches = br, .nbranches = body->n, .axis = axis};
+    if (!ir_fanout_on_pairs(&fo) && !check_strides(L, body, br, body->n))
+        return 0;
+    int spatial = axis != IR_CONCAT_CHANNELS;
+    if ((mode != IR_FANIN_CONCAT || spatial) &&
+        !check_independent(L, s, br, at, body->n, spatial ? "spatial concat" : fanin_names[mode], spatial))
+        return 0;
+    if (!lower_std_fanin(L, s, in_width, widths, br, body->n, mode == IR_FANIN_CONCAT && !spatial))
         return 0;
     L->shape = shape0;
     const char *label = arena_printf(L->a, "fanout … %s", fanin_names[mode]);
-    if (mode == IR_FANIN_SUM) {
+    if (mode == IR_FANIN_SUM || spatial) {
+        /* spatial concat: each pixel holds one branch's units, Gaussian when
+         * every branch's are (independent, or the same identity input) */
         sum_streams(L, streams, body->n);
     } else if (mode == IR_FANIN_PROD) {
         /* Only an identity branch can fail: the others end in dense or conv. */
@@ -254,5 +338,8 @@ int lower_fanout(Lower *L, const Stmt *s)
                              " (concat stacks branches whose kernels differ; a dense or conv layer after it makes a "
                              "Gaussian again)");
     }
-    return push_fanout(L, s, mode, br, body->n, 0);
+    if (!push_fanout(L, s, mode, br, body->n, 0))
+        return 0;
+    L->ops[L->nops - 1].u.fanout.axis = axis;
+    return 1;
 }

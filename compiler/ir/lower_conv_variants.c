@@ -3,14 +3,14 @@
  *     kernel): the input dilated by the stride, padded, then a stride-1 conv;
  *   conv_local — ConvLocal (locally connected: the conv's windows with a
  *     weight and bias per output pixel, no sharing).
- * Both take size/kh/kw, stride/sh/sw, padding, w_std, b_std like conv (no
- * dilation: neural-tangents has none for them). Shapes and paddings follow
- * neural-tangents; the kernels are in ir.h. */
+ * Both take size/kh/kw, stride/sh/sw, padding, w_std, b_std and trainable
+ * like conv (no dilation: neural-tangents has none for them). Shapes and
+ * paddings follow neural-tangents; the kernels are in ir.h. */
 #include "lower_internal.h"
 
 static const char *const variant_paddings[] = {"same", "valid", "circular", NULL};
 
-enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, NVAR };
+enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, V_TRAINABLE, NVAR };
 static const ParamSpec variant_spec[NVAR] = {
     [V_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [V_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -21,7 +21,11 @@ static const ParamSpec variant_spec[NVAR] = {
     [V_KW] = {"kw", 0, 1, 1e6, 1, 0, NULL},
     [V_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [V_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
+    /* trainable=false: a frozen layer (its parameters do not train), Θ' = w²/|F|·K(Θ) */
+    [V_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
 };
+/* The descriptor: the rows ntkc_cvar4 takes (compiler/kernel_c/image_runtime.c). */
+static const char *const variant_kernel_args[] = {"trainable", NULL};
 
 /* An upsampled axis longer than this is surely a mistake (the kernels hold
  * every pixel pair). */
@@ -112,12 +116,6 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
     Bound b;
     if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
-    if (L->branch_depth > 0) {
-        diag_at(L->err, s->pos, L->src,
-                "'%s' inside a residual or fanout block is not supported yet: use it outside the block",
-                s->u.layer.name);
-        return 0;
-    }
     IrWindow w;
     if (!variant_window(L, s, &b, &w))
         return 0;
@@ -140,6 +138,7 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .fold_h = fh, .fold_w = fw};
+    op->args = lower_args(variant_spec, NVAR, &b, variant_kernel_args);
     L->shape = (IrShape){oh, ow, 1};
     lower_made_gaussian(L);
     return 1;

@@ -199,6 +199,7 @@ int lower_conv(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[C_W], .b_std = b.v[C_B], .win = w, .frozen = b.v[C_TRAINABLE] == 0};
+    op->args = lower_args(conv_spec, NCONV, &b, NULL);
     if (L->param == PARAM_STANDARD) {
         op->u.conv.has_bias = b.given[C_B];
         op->u.conv.width = (long)b.v[C_WIDTH];
@@ -226,7 +227,7 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
+    if (!lower_need_image(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     if (b.given[P_EDGES] && !average) {
         diag_at(L->err, b.pos[P_EDGES], L->src,
@@ -240,6 +241,7 @@ static int lower_pool(Lower *L, const Stmt *s, int average)
     if (op == NULL)
         return 0;
     op->u.pool = (IrPool){.win = w, .average = average, .normalize_edges = b.v[P_EDGES] != 0.0};
+    op->args = lower_args(pool_spec, NPOOL, &b, NULL);
     return 1;
 }
 
@@ -356,8 +358,9 @@ int lower_check_image_net(Lower *L)
 }
 
 /* Image nets under param standard: conv, dense, activations, pooling,
- * flatten and layer_norm (lower_standard.c tracks the fan-ins); residual,
- * fanout and attention refuse it themselves (lower_ntk_only). */
+ * flatten, layer_norm, residual and fanout (lower_standard.c tracks the
+ * fan-ins, lower_std_fanin through branches); attention, conv_transpose and
+ * conv_local refuse it themselves (lower_ntk_only). */
 int lower_check_image_family(Lower *L)
 {
     (void)L;

@@ -10,6 +10,7 @@
 #include "ast.h"
 #include "diag.h"
 #include "ir.h"
+#include "ir_args.h"
 #include "name_table.h"
 
 /* Unrolled nets longer than this are almost surely a typo in a repeat count. */
@@ -70,17 +71,6 @@ typedef struct Lower {
     FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;
 
-/* One argument a layer accepts. `options` (NULL-terminated) makes it an
- * enumerated name such as padding=same; its value is the option's index. */
-typedef struct ParamSpec {
-    const char *name;
-    double def;
-    double min, max; /* inclusive */
-    int integer;
-    int required;
-    const char *const *options;
-} ParamSpec;
-
 /* Arguments matched to a layer's ParamSpecs: one slot per spec row, sized by
  * lower_bind_args from the layer's own table (in the compilation's arena), so
  * a layer may take any number of arguments. */
@@ -99,6 +89,9 @@ typedef struct Bound {
 
 const char *lower_pos_str(Lower *L, SrcPos p);
 int lower_bind_args(Lower *L, const Stmt *s, const ParamSpec *spec, int n, Bound *b);
+/* The bound arguments as the op's table (IrOp.args, ir_args.h); kernel: the
+ * rows its kernel-time function takes (NULL-terminated; NULL: none). */
+IrArgs lower_args(const ParamSpec *spec, int n, const Bound *b, const char *const *kernel);
 IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos);
 /* The Gaussianity rules (docs/gaussianity.md): the stream after a layer whose
  * output is Gaussian (dense, conv); or not, because of the layer `name` at pos
@@ -145,6 +138,13 @@ long lower_fan_in(Lower *L);
 void lower_std_to_vector(Lower *L, int flatten);
 /* Every dense or conv but the last needs width=N under param standard. */
 int lower_check_widths(Lower *L);
+/* Under param standard, every affine layer of the branches br declares its
+ * width, and a fanout's output width follows from its branches' (widths[b],
+ * the input's for an identity): equal for sum, prod and spatial concat, the
+ * total for a channel concat of equal widths; 0 with an error. in: the
+ * fanout's input width (0: the data's, unknown here: refused). */
+int lower_std_fanin(Lower *L, const Stmt *s, long in, const long *widths, const IrBranch *br, size_t n,
+                    int channel_concat);
 
 /* lower_branch.c */
 int lower_residual(Lower *L, const Stmt *s);

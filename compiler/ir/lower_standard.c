@@ -29,6 +29,49 @@ static long width_of(const IrOp *op)
     return op->kind == IR_CONV ? op->u.conv.width : -1;
 }
 
+/* Inside branches every affine layer needs its width: none is the readout
+ * (nested blocks checked their own branches already). */
+static int branch_widths(Lower *L, const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (width_of(&ops[i]) == 0) {
+            diag_at(L->err, ops[i].pos, L->src,
+                    "missing required argument 'width' for '%s': under param standard every dense or conv layer "
+                    "inside a residual or fanout block needs width=N",
+                    ops[i].kind == IR_DENSE ? "dense" : "conv");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int lower_std_fanin(Lower *L, const Stmt *s, long in, const long *widths, const IrBranch *br, size_t n,
+                    int channel_concat)
+{
+    if (L->param != PARAM_STANDARD)
+        return 1;
+    for (size_t b = 0; b < n; b++)
+        if (!branch_widths(L, br[b].ops, br[b].nops))
+            return 0;
+    if (in == 0) {
+        diag_at(L->err, s->pos, L->src,
+                "'%s' on the net's vector input under param standard: its width is the data's, unknown here; put a "
+                "dense(width=N) before the block",
+                s->u.layer.name);
+        return 0;
+    }
+    for (size_t b = 1; b < n; b++)
+        if (widths[b] != widths[0]) {
+            diag_at(L->err, s->pos, L->src,
+                    "under param standard the branches of this '%s' must end with equal widths (the input's for an "
+                    "identity branch): branch 1 has %ld, branch %zu has %ld",
+                    s->u.layer.name, widths[0], b + 1, widths[b]);
+            return 0;
+        }
+    L->prev_width = channel_concat ? widths[0] * (long)n : widths[0];
+    return 1;
+}
+
 /* Only known once the whole net is unrolled: which affine layer is the last. */
 int lower_check_widths(Lower *L)
 {

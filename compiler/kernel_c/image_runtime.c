@@ -632,10 +632,12 @@ NTKC_LEAF void ntkc_fold_axis(const double *in, double *out, int *d, int ax, int
  * H×H×W×W array X into Y (Ho×Ho×Wo×Wo): Y = scale·K(X) + b2 (+ add), where a
  * circular transpose computes the valid output (fh×fw) and folds it, and
  * conv_local keeps only same-pixel pairs (other pairs, bias included, are 0).
+ * add (Θ's call: the layer's own Σ') counts only when the layer trains:
+ * trainable = 0 (trainable=false) leaves Θ' = scale·K(Θ).
  * t1, t2: scratch as large as the largest grid on the way. */
 NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo, int kh,
-                        int kw, int sh, int sw, int pt, int pl, int cyc, int transpose, int fh, int fw, double scale,
-                        double b2, const double *add)
+                        int kw, int sh, int sw, int pt, int pl, int cyc, int transpose, int fh, int fw, int trainable,
+                        double scale, double b2, const double *add)
 {
     int d[4] = {H, H, W, W}, fold = transpose && cyc;
     ntkc_cvar_pair(X, t1, d, 0, fold ? fh : Ho, kh, sh, pt, cyc, transpose);
@@ -653,7 +655,7 @@ NTKC_FN void ntkc_cvar4(const double *X, double *Y, double *t1, double *t2, int 
                     long e = ((((long)i * Ho + k) * Wo + j) * Wo + l) * NTKC_LANES;
                     int keep = transpose || (i == k && j == l);
                     for (int q = 0; q < NTKC_LANES; q++)
-                        Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add ? add[e + q] : 0.0);
+                        Y[e + q] = (keep ? scale * t2[e + q] + b2 : 0.0) + (add && trainable ? add[e + q] : 0.0);
                 }
 }
 
@@ -765,6 +767,51 @@ NTKC_FN void ntkc_fill_relu(double *const *rec, double *v1, double *v2, const do
             v1[(off + k) * NTKC_LANES + l] = v2[(off + k) * NTKC_LANES + l] = q;
             v1[(off + n + k) * NTKC_LANES + l] = v2[(off + n + k) * NTKC_LANES + l] = r;
         }
+}
+
+/* ---- fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h) ---------------
+ * Branch k of n (an h×h×w×w array Xs, Xt) into the accumulator S, T
+ * (Ho×Ho×Wo×Wo). Sum, product and concat along channels combine entry by
+ * entry (ntkc_fanin); concat along height (axis 1) or width (axis 2) writes
+ * the branch's block at offset `off` on that axis for both pixels of a pair,
+ * after branch 0 cleared the rest: the blocks between branches are zero. */
+NTKC_FN void ntkc_fanin4(int mode, int axis, int k, int n, double c, double *S, double *T, const double *Xs,
+                         const double *Xt, int Ho, int Wo, int h, int w, int off)
+{
+    if (axis == 0) {
+        ntkc_fanin(mode, k, n, c, S, T, Xs, Xt, Ho * Ho * Wo * Wo * NTKC_LANES);
+        return;
+    }
+    if (k == 0)
+        for (long e = 0; e < (long)Ho * Ho * Wo * Wo * NTKC_LANES; e++)
+            S[e] = 0.0, T[e] = 0.0;
+    int oh = axis == 1 ? off : 0, ow = axis == 2 ? off : 0;
+    for (int i = 0; i < h; i++)
+        for (int kk = 0; kk < h; kk++)
+            for (int j = 0; j < w; j++)
+                for (int l = 0; l < w; l++) {
+                    long src = (((long)(i * h + kk) * w + j) * w + l) * NTKC_LANES;
+                    long dst = (((long)((i + oh) * Ho + kk + oh) * Wo + j + ow) * Wo + l + ow) * NTKC_LANES;
+                    ntkc_copy(S + dst, Xs + src, NTKC_LANES);
+                    ntkc_copy(T + dst, Xt + src, NTKC_LANES);
+                }
+}
+
+/* The block of two identity branches of a spatial concat (offsets o1 for the
+ * x1 pixel, o2 for the x2 pixel): the input's own kernel (h×h×w×w X). */
+NTKC_FN void ntkc_cross4(int axis, double *S, double *T, const double *Xs, const double *Xt, int Ho, int Wo, int h,
+                         int w, int o1, int o2)
+{
+    int a1 = axis == 1 ? o1 : 0, a2 = axis == 1 ? o2 : 0, b1 = axis == 2 ? o1 : 0, b2 = axis == 2 ? o2 : 0;
+    for (int i = 0; i < h; i++)
+        for (int kk = 0; kk < h; kk++)
+            for (int j = 0; j < w; j++)
+                for (int l = 0; l < w; l++) {
+                    long src = (((long)(i * h + kk) * w + j) * w + l) * NTKC_LANES;
+                    long dst = (((long)((i + a1) * Ho + kk + a2) * Wo + j + b1) * Wo + l + b2) * NTKC_LANES;
+                    ntkc_copy(S + dst, Xs + src, NTKC_LANES);
+                    ntkc_copy(T + dst, Xt + src, NTKC_LANES);
+                }
 }
 /* @end */
 

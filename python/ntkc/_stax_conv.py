@@ -41,6 +41,8 @@ class _ConvVariant(_Conv):
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
                  f"padding={_PADDINGS[self.padding]}"]
+        if not self.trainable:
+            args.append("trainable=false")
         H, W, _ = b.shape
         shape = (self._out(H, kh, sh), self._out(W, kw, sw), self.out_chan)
         return [replace(b, lines=b.lines + [f"{self.statement}({', '.join(args)})"], shape=shape)]
@@ -118,7 +120,7 @@ class _ConvLocal(_ConvVariant):
 
 
 def conv_variant(kind: str, out_chan: int, filter_shape: Sequence[int], strides, padding: str, W_std: float,
-                 b_std, dimension_numbers, parameterization: str, s) -> _ConvVariant:
+                 b_std, dimension_numbers, parameterization: str, s, trainable: bool = True) -> _ConvVariant:
     name = "ConvTranspose" if kind == "transpose" else "ConvLocal"
     if tuple(s) != (1, 1):
         raise NotImplementedError(f"{name}: ntkc supports s=(1, 1) only")
@@ -128,7 +130,7 @@ def conv_variant(kind: str, out_chan: int, filter_shape: Sequence[int], strides,
     layer = cls.__new__(cls)
     try:
         _Conv.__init__(layer, out_chan, filter_shape, strides, padding, W_std, b_std, dimension_numbers,
-                       parameterization)
+                       parameterization, trainable=trainable)
     except NotImplementedError as e:
         raise NotImplementedError(str(e).replace("Conv:", f"{name}:", 1)) from None
     return layer

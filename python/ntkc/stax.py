@@ -57,6 +57,7 @@ class _Ctx:
     """What a whole net's translation shares: its parameterization, once a layer fixed it."""
 
     param: Optional[str] = None
+    ndim: int = 0  # the activations' axes, batch included: 2 vectors, 3 sequences, 4 images
 
 
 def _one(branches: list[_Branch], layer: str) -> _Branch:
@@ -520,8 +521,18 @@ class _FanIn(Layer):
     def __init__(self, kind: str, axis: int = -1) -> None:
         self.kind, self.axis = kind, axis
         self.name = {"sum": "FanInSum", "prod": "FanInProd", "concat": "FanInConcat"}[kind]
-        if kind == "concat" and axis != -1:
-            raise NotImplementedError("FanInConcat: ntkc concatenates along the channel axis only (axis=-1)")
+        if kind == "concat" and axis == 0:
+            raise NotImplementedError("FanInConcat: ntkc does not concatenate along the batch axis (axis=0)")
+
+    def _spatial(self, ndim: int) -> Optional[int]:
+        """The activation axis (batch first) a concat joins other than the channels (None: channels):
+        an image's height 1 or width 2, a sequence's length 1."""
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"FanInConcat: axis {self.axis} out of range for inputs of {ndim} axes")
+        a = self.axis % ndim
+        if a == 0:
+            raise NotImplementedError("FanInConcat: ntkc does not concatenate along the batch axis (axis=0)")
+        return None if a == ndim - 1 else a
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         parents = {id(b.parent) for b in branches}
@@ -531,24 +542,35 @@ class _FanIn(Layer):
         parent = branches[0].parent
         if self.kind != "concat" and len({b.shape for b in branches}) != 1:
             raise ValueError(f"{self.name}: the branches' shapes differ: {[b.shape for b in branches]}")
-        if self.kind == "concat":
+        spatial = self._spatial(ctx.ndim) if self.kind == "concat" else None
+        if spatial is not None:  # neural-tangents' FanInConcat(axis) on height, width or a sequence's length
+            # branch shapes are (H, W, C), a sequence's (1, L, C): its length is the width
+            spatial = 1 if ctx.ndim == 3 or spatial == 2 else 0
+            others = {b.shape[:spatial] + b.shape[spatial + 1:] for b in branches}
+            if len(others) != 1:
+                raise ValueError(f"FanInConcat: shapes differ off axis {self.axis}: {[b.shape for b in branches]}")
+        elif self.kind == "concat":
             if len({b.shape[:-1] for b in branches}) != 1:
                 raise ValueError(f"FanInConcat: non-channel shapes differ: {[b.shape for b in branches]}")
             if len({b.shape[-1] for b in branches}) != 1:
                 raise NotImplementedError("FanInConcat: neural-tangents weights branches by their widths; ntkc's "
                                           "concat averages branches of equal widths only")
-        lines = list(parent.lines) + ["fanout {"]
+        axis_arg = "" if spatial is None else f"(axis={('height', 'width')[spatial]})"
+        lines = list(parent.lines) + [f"fanout{axis_arg} {{"]
         for b in branches:
             lines += ["    branch {"] + ["        " + ln for ln in b.lines] + ["    }"]
         lines.append(f"}} {self.kind}")
         shape = branches[0].shape
         if self.kind == "concat":
-            shape = shape[:-1] + (sum(b.shape[-1] for b in branches),)
+            at = len(shape) - 1 if spatial is None else spatial
+            shape = shape[:at] + (sum(b.shape[at] for b in branches),) + shape[at + 1:]
         return [replace(parent, lines=lines, shape=shape)]
 
     def init(self, rng: np.random.Generator, shape: Any) -> tuple[Shape, Params]:
         if self.kind == "concat":
-            return shape[0][:-1] + (sum(s[-1] for s in shape),), ()
+            spatial = self._spatial(len(shape[0]))  # init shapes have the batch axis
+            at = len(shape[0]) - 1 if spatial is None else spatial
+            return shape[0][:at] + (sum(s[at] for s in shape),) + shape[0][at + 1:], ()
         return shape[0], ()
 
     def apply(self, params: Params, x: Any) -> np.ndarray:
@@ -559,7 +581,7 @@ class _FanIn(Layer):
             for y in x[1:]:
                 out = out * y
             return out
-        return np.concatenate(x, axis=-1)
+        return np.concatenate(x, axis=self.axis)
 
 
 class _Serial(Layer):
@@ -660,7 +682,7 @@ class KernelFn:
     def source_for(self, input_shape: Sequence[int] = ()) -> str:
         """The ntkc source for inputs of this shape (per input, without the batch axis)."""
         shape = tuple(int(s) for s in input_shape)
-        ctx = _Ctx()
+        ctx = _Ctx(ndim=max(2, len(shape) + 1))
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
         out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
@@ -758,20 +780,24 @@ def Conv(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[
 
 def ConvTranspose(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
                   padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-                  dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Transposed convolution (lax.conv_transpose): ntkc's conv_transpose (_stax_conv.py)."""
+                  dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+                  trainable: bool = True) -> tuple:
+    """Transposed convolution (lax.conv_transpose): ntkc's conv_transpose (_stax_conv.py);
+    ``trainable=False`` (an ntkc extension): frozen, as Dense."""
     from ._stax_conv import conv_variant
     return _triple(conv_variant("transpose", out_chan, filter_shape, strides, padding, W_std, b_std,
-                                dimension_numbers, parameterization, s))
+                                dimension_numbers, parameterization, s, trainable))
 
 
 def ConvLocal(out_chan: int, filter_shape: Sequence[int], strides: Optional[Sequence[int]] = None,
               padding: str = "VALID", W_std: float = 1.0, b_std: Optional[float] = None,
-              dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1)) -> tuple:
-    """Locally connected layer, no weight sharing: ntkc's conv_local (_stax_conv.py)."""
+              dimension_numbers: Any = None, parameterization: str = "ntk", s: tuple[int, int] = (1, 1), *,
+              trainable: bool = True) -> tuple:
+    """Locally connected layer, no weight sharing: ntkc's conv_local (_stax_conv.py);
+    ``trainable=False`` (an ntkc extension): frozen, as Dense."""
     from ._stax_conv import conv_variant
     return _triple(conv_variant("local", out_chan, filter_shape, strides, padding, W_std, b_std,
-                                dimension_numbers, parameterization, s))
+                                dimension_numbers, parameterization, s, trainable))
 
 
 def AvgPool(window_shape: Sequence[int], strides: Optional[Sequence[int]] = None, padding: str = "VALID",
@@ -848,7 +874,8 @@ def FanInProd() -> tuple:
 
 
 def FanInConcat(axis: int = -1) -> tuple:
-    """The streams concatenated along the channel axis."""
+    """The streams concatenated along ``axis`` of the activations (batch first): the channels (-1), or an
+    image's height (1) or width (2), a sequence's length (1) — ntkc's ``fanout(axis=...) { ... } concat``."""
     return _triple(_FanIn("concat", axis))
 
 

@@ -409,7 +409,7 @@ class Errors(unittest.TestCase):
 
     def test_unsupported_arguments(self) -> None:
         with self.assertRaisesRegex(NotImplementedError, "FanInConcat"):
-            stax.FanInConcat(axis=1)
+            stax.FanInConcat(axis=0)
         with self.assertRaisesRegex(NotImplementedError, "parameterization"):
             stax.serial(stax.Dense(4), stax.Relu(), stax.Dense(1, parameterization="standard"))[2].source
         with self.assertRaisesRegex(NotImplementedError, "parameterization"):

@@ -85,7 +85,8 @@ static int lay_fanout(Fc *f, Node *nd)
      * a concat that is not the width), else the width. Every such branch
      * ends in an affine layer (lowering checks it). */
     size_t match = 0;
-    for (size_t b = 0; b < fo->nbranches && fo->mode != IR_FANIN_CONCAT; b++)
+    int spatial = fo->mode == IR_FANIN_CONCAT && fo->axis != IR_CONCAT_CHANNELS;
+    for (size_t b = 0; b < fo->nbranches && (fo->mode != IR_FANIN_CONCAT || spatial); b++)
         if (fo->branches[b].nops == 0)
             match = nd->ci;
     for (size_t b = 0; b < fo->nbranches; b++) {
@@ -95,8 +96,10 @@ static int lay_fanout(Fc *f, Node *nd)
                      &h, &w, &c) != NTKC_OK)
             return f->err->code;
         nd->ho = h, nd->wo = w;
-        nd->co = fo->mode == IR_FANIN_CONCAT ? nd->co + c : c;
+        nd->co = fo->mode == IR_FANIN_CONCAT && !spatial ? nd->co + c : c;
     }
+    if (spatial) /* the branches' grids joined: finite_conv_concat.c */
+        nd->ho = nd->op->out.h, nd->wo = nd->op->out.w;
     nd->tmp = dalloc(f, len_in(nd));
     return f->err->code;
 }
@@ -170,11 +173,14 @@ static int lay_list(Fc *f, const IrOp *ops, size_t n, Node **out, size_t h, size
         err_internal(f->err, "finite conv net: out of memory");
         return f->err->code;
     }
+    size_t tail = n; /* the last affine layer may be followed by pooling (a fresh branch, ir_fanout.h) */
+    while (tail > 0 && ops[tail - 1].kind == IR_POOL)
+        tail--;
     for (size_t i = 0; i < n; i++) {
         Node *nd = &nodes[i];
         nd->op = &ops[i];
         nd->hi = h, nd->wi = w, nd->ci = c;
-        if (lay_node(f, nd, i + 1 == n ? last_co : 0) != NTKC_OK)
+        if (lay_node(f, nd, i + 1 == tail ? last_co : 0) != NTKC_OK)
             return f->err->code;
         h = nd->ho, w = nd->wo, c = nd->co;
     }
@@ -336,7 +342,9 @@ static void forward_fanout(Fc *f, Node *nd, const double *in)
         Branch *br = &nd->br[b];
         fconv_forward_list(f, br->nodes, br->n, in);
         const double *o = br->n ? br->nodes[br->n - 1].out : in;
-        if (fo->mode == IR_FANIN_CONCAT) {
+        if (fconv_spatial_concat(nd)) {
+            fconv_concat_block(nd, b, nd->out, (double *)o, 1);
+        } else if (fo->mode == IR_FANIN_CONCAT) {
             size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
             for (size_t p = 0; p < nd->ho * nd->wo; p++)
                 memcpy(nd->out + p * nd->co + off, o + p * cb, cb * sizeof *o);
@@ -462,7 +470,9 @@ static void fanin_grad(const Node *nd, size_t b, double *gb, size_t *off)
     const IrFanout *fo = &nd->op->u.fanout;
     const Branch *br = &nd->br[b];
     size_t len = fconv_len_out(nd);
-    if (fo->mode == IR_FANIN_CONCAT) {
+    if (fconv_spatial_concat(nd)) {
+        fconv_concat_block(nd, b, nd->g, gb, 0);
+    } else if (fo->mode == IR_FANIN_CONCAT) {
         size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
         for (size_t p = 0; p < nd->ho * nd->wo; p++)
             memcpy(gb + p * cb, nd->g + p * nd->co + *off, cb * sizeof *gb);

@@ -91,6 +91,12 @@ void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin);
  * both used as they are). Called after the NTK layout set nd->co and nd->k. */
 void fconv_standard_scales(Node *nd);
 
+/* fanout … concat along height or width (finite_conv_concat.c): 1 for such
+ * a fanout node; branch b's block of the whole output copied from `part`
+ * (to_whole) or into it. */
+int fconv_spatial_concat(const Node *nd);
+void fconv_concat_block(const Node *nd, size_t b, double *whole, double *part, int to_whole);
+
 /* finite_conv_variants.c: conv_transpose and conv_local nodes. */
 int fcv_is_variant(const IrOp *op);
 int fcv_lay(Fc *f, Node *nd, size_t co); /* co: output channels, 0 = the width */

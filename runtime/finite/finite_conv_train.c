@@ -49,7 +49,10 @@ static void tangent_fanout(Fc *f, Node *nd, const double *tin, const double *v)
         Branch *br = &nd->br[b];
         tangent_list(f, br->nodes, br->n, tin, v);
         const double *tb = br->n ? br->nodes[br->n - 1].t : tin;
-        if (fo->mode == IR_FANIN_CONCAT) {
+        if (fconv_spatial_concat(nd)) {
+            if (tb)
+                fconv_concat_block(nd, b, nd->t, (double *)tb, 1);
+        } else if (fo->mode == IR_FANIN_CONCAT) {
             size_t cb = br->n ? br->nodes[br->n - 1].co : nd->ci;
             for (size_t p = 0; tb && p < nd->ho * nd->wo; p++)
                 memcpy(nd->t + p * nd->co + off, tb + p * cb, cb * sizeof *tb);
@@ -158,15 +161,15 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
     if (op->kind != IR_FANOUT)
         return NTKC_OK;
     const IrFanout *fo = &op->u.fanout;
+    int joined = fo->mode != IR_FANIN_CONCAT || fo->axis != IR_CONCAT_CHANNELS; /* outputs share channels */
     int identity = 0;
     for (size_t b = 0; b < nd->nbr; b++)
         identity |= nd->br[b].n == 0;
     for (size_t b = 0; b < nd->nbr; b++) {
         FiniteScaling bo = in;
-        if (mup_list(f, nd->br[b].nodes, nd->br[b].n, in, identity && fo->mode != IR_FANIN_CONCAT ? &in : NULL,
-                     &bo))
+        if (mup_list(f, nd->br[b].nodes, nd->br[b].n, in, identity && joined ? &in : NULL, &bo))
             return f->err->code;
-        *out = b == 0 ? bo : (fo->mode == IR_FANIN_CONCAT && bo != *out ? FINITE_SC_MIXED : *out);
+        *out = b == 0 ? bo : (!joined && bo != *out ? FINITE_SC_MIXED : *out);
     }
     return NTKC_OK;
 }
@@ -174,8 +177,11 @@ static int mup_node(Fc *f, const Node *nd, FiniteScaling in, const FiniteScaling
 static int mup_list(Fc *f, const Node *nodes, size_t n, FiniteScaling in, const FiniteScaling *match,
                     FiniteScaling *out)
 {
+    size_t tail = n; /* the last affine layer, pooling after it (finite_conv.c lay_list) */
+    while (tail > 0 && nodes[tail - 1].op->kind == IR_POOL)
+        tail--;
     for (size_t i = 0; i < n; i++)
-        if (mup_node(f, &nodes[i], in, i + 1 == n ? match : NULL, &in))
+        if (mup_node(f, &nodes[i], in, i + 1 == tail ? match : NULL, &in))
             return f->err->code;
     *out = in;
     return NTKC_OK;

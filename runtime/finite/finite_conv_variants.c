@@ -101,6 +101,7 @@ int fcv_lay(Fc *f, Node *nd, size_t co)
     nd->ws = op->u.conv.w_std / sqrt((double)nd->k);
     nd->bs = op->u.conv.b_std;
     nd->has_b = nd->bs != 0.0;
+    nd->frozen = ir_arg(&op->args, "trainable", 1) == 0; /* its parameters do not train */
     nd->w_init = nd->b_init = 1.0;
     nd->w_off = f->nparams;
     f->nparams += fcv_weights(nd);
@@ -165,8 +166,12 @@ void fcv_forward(const Fc *f, Node *nd, const double *in)
 
 void fcv_tangent(const Fc *f, Node *nd, const double *tin, const double *v)
 {
-    apply(f, nd, nd->cols, v, 0.0, nd->t);
-    add_bias(nd, v, nd->t);
+    if (nd->frozen) { /* v does not move a frozen layer's W and β */
+        memset(nd->t, 0, fconv_len_out(nd) * sizeof *nd->t);
+    } else {
+        apply(f, nd, nd->cols, v, 0.0, nd->t);
+        add_bias(nd, v, nd->t);
+    }
     if (tin) {
         gather(nd, tin, nd->gcols, NULL);
         apply(f, nd, nd->gcols, f->params, 1.0, nd->t);
@@ -212,6 +217,8 @@ void fcv_backward(Fc *f, Node *nd, double *gin)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(ph * pw), (int)nd->k, (int)nd->co, nd->ws, g,
                         (int)nd->co, W, (int)nd->co, 0.0, nd->gcols, (int)nd->k);
     }
+    if (nd->frozen) /* trainable=false: its parameters are not trained, their gradient is 0 */
+        memset(f->grad + nd->w_off, 0, (fcv_weights(nd) + fcv_biases(nd)) * sizeof *f->grad);
     if (gin)
         gather(nd, NULL, nd->gcols, gin);
 }

@@ -1,0 +1,40 @@
+/* Which fanouts run on pixel-pair arrays, and which branches are fresh
+ * (ir_fanout.h). */
+#include "ir_fanout.h"
+
+static int changes_grid(const IrOp *op)
+{
+    return op->kind == IR_POOL || op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL;
+}
+
+static int ops_on_pairs(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (changes_grid(&ops[i]))
+            return 1;
+        if (ops[i].kind == IR_FANOUT && ir_fanout_on_pairs(&ops[i].u.fanout))
+            return 1;
+    }
+    return 0;
+}
+
+int ir_fanout_on_pairs(const IrFanout *f)
+{
+    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS)
+        return 1;
+    for (size_t b = 0; b < f->nbranches; b++)
+        if (ops_on_pairs(f->branches[b].ops, f->branches[b].nops))
+            return 1;
+    return 0;
+}
+
+int ir_branch_fresh(const IrBranch *b)
+{
+    size_t i = b->nops;
+    while (i > 0 && b->ops[i - 1].kind == IR_POOL)
+        i--;
+    if (i == 0)
+        return 0;
+    IrOpKind k = b->ops[i - 1].kind;
+    return k == IR_DENSE || k == IR_CONV || k == IR_ATTENTION || k == IR_CONV_TRANSPOSE || k == IR_CONV_LOCAL;
+}

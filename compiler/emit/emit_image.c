@@ -746,7 +746,7 @@ static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
     code_line(&e->c, "{ /* %s on pixel-pair arrays: %zu branches, line %d */", f->residual ? "residual" : "fanout",
               f->nbranches, op->pos.line);
     e->c.depth++;
-    code_line(&e->c, "double *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
+    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
               1 + 4 * level);
     code_line(&e->c, "ntkc_copy(svS, inS, %zu * NTKC_LANES);", n0);
     code_line(&e->c, "ntkc_copy(svT, inT, %zu * NTKC_LANES);", n0);

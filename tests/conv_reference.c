@@ -307,6 +307,46 @@ static void attention(const IrAttention *a, Ker *k)
     }
 }
 
+/* jax.image.resize's weight of input pixel i for output pixel j along an
+ * axis n → m, written from jax's definition (half-pixel centres, the
+ * triangle widened by n/m when antialiasing a downsampling, weights divided
+ * by their sum; nearest reads ⌊(j + ½)·n/m⌋; an unchanged axis is the
+ * identity), separately from compiler/ir/ir_resize.c. */
+static double resize_weight(const IrResize *r, size_t n, size_t m, size_t j, size_t i)
+{
+    if (n == m)
+        return i == j ? 1.0 : 0.0;
+    double centre = ((double)j + 0.5) * (double)n / (double)m; /* in input pixel units, from its left edge */
+    if (r->nearest)
+        return (double)i == floor(centre) ? 1.0 : 0.0;
+    double width = r->antialias && n > m ? (double)n / (double)m : 1.0, total = 0.0, mine = 0.0;
+    for (size_t u = 0; u < n; u++) {
+        double d = fabs(centre - ((double)u + 0.5)) / width, tri = d < 1.0 ? 1.0 - d : 0.0;
+        total += tri;
+        mine += u == i ? tri : 0.0;
+    }
+    return mine / total;
+}
+
+/* o[p][q] = Σ_{a,b} R[p][a]·R[q][b]·k[a][b] on every pixel pair, R = Rh ⊗ Rw. */
+static void resize_sum(const Ker *k, const double *m, const Ker *o, double *out, const IrResize *r)
+{
+    for (size_t i = 0; i < o->h; i++)
+        for (size_t kk = 0; kk < o->h; kk++)
+            for (size_t j = 0; j < o->w; j++)
+                for (size_t l = 0; l < o->w; l++) {
+                    double sum = 0.0;
+                    for (size_t a = 0; a < k->h; a++)
+                        for (size_t b = 0; b < k->h; b++)
+                            for (size_t c = 0; c < k->w; c++)
+                                for (size_t d = 0; d < k->w; d++)
+                                    sum += resize_weight(r, k->h, o->h, i, a) * resize_weight(r, k->h, o->h, kk, b) *
+                                           resize_weight(r, k->w, o->w, j, c) * resize_weight(r, k->w, o->w, l, d) *
+                                           m[at(k, a, b, c, d)];
+                    out[at(o, i, kk, j, l)] = sum;
+                }
+}
+
 static void apply(const IrOp *ops, size_t n, Ker *k)
 {
     for (size_t i = 0; i < n; i++) {
@@ -334,6 +374,11 @@ static void apply(const IrOp *ops, size_t n, Ker *k)
         case IR_CONV_TRANSPOSE:
         case IR_CONV_LOCAL:
             variant_sum(k, op, &o);
+            break;
+        case IR_IMAGE_RESIZE:
+            for (int p = 0; p < 3; p++)
+                resize_sum(k, k->s[p], &o, o.s[p], &op->u.resize);
+            resize_sum(k, k->t, &o, o.t, &op->u.resize);
             break;
         case IR_POOL: {
             const IrWindow *w = &op->u.pool.win;

@@ -418,6 +418,7 @@ static const LayerRule layer_rules[] = {
     {"conv", lower_conv, 0},
     {"conv_transpose", lower_conv_transpose, 0}, /* lower_conv_variants.c */
     {"conv_local", lower_conv_local, 0},
+    {"image_resize", lower_image_resize, 0}, /* lower_resize.c */
     {"avg_pool", lower_avg_pool, 0},
     {"sum_pool", lower_sum_pool, 0},
     {"global_avg_pool", lower_global_avg_pool, 0},

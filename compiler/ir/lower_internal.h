@@ -137,6 +137,8 @@ int lower_check_image_family(Lower *L);
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);
+/* lower_resize.c */
+int lower_image_resize(Lower *L, const Stmt *s);
 /* lower_standard.c: widths and fan-ins under param standard */
 /* The channels the next affine layer reads: the previous affine layer's
  * width, else the image's channels; 0 = the data's dimension (vectors). */

@@ -4,6 +4,7 @@
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
 #include "finite_conv_internal.h"
+#include "finite_resize.h"
 #include "ntkc_err.h"
 
 #include "finite_attn.h"
@@ -113,6 +114,10 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
         if (fcv_lay(f, nd, affine_co) != NTKC_OK)
+            return f->err->code;
+        break;
+    case IR_IMAGE_RESIZE: /* finite_resize.c */
+        if (frs_lay(f, nd) != NTKC_OK)
             return f->err->code;
         break;
     case IR_POOL:
@@ -365,6 +370,9 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_CONV_LOCAL:
         fcv_forward(f, nd, in);
         break;
+    case IR_IMAGE_RESIZE:
+        frs_apply(nd, in, nd->out);
+        break;
     case IR_ACT:
         for (size_t e = 0; e < n; e++)
             nd->out[e] = nd->op->u.act.def->phi(nd->op->u.act.def, in[e], nd->op->u.act.p);
@@ -548,6 +556,9 @@ static void backward_node(Fc *f, Node *nd, double *gin)
     case IR_INDEX:
         memset(gin, 0, len_in(nd) * sizeof *gin);
         memcpy(gin + nd->op->u.index.pos * nd->ci, nd->g, nd->ci * sizeof *gin);
+        break;
+    case IR_IMAGE_RESIZE:
+        frs_adjoint(nd, nd->g, gin);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, nd->g, gin);

@@ -8,6 +8,7 @@
 
 #include "finite_attn_train.h"
 #include "finite_conv_internal.h"
+#include "finite_resize.h"
 #include "finite_model.h"
 #include "ntkc_err.h"
 
@@ -113,6 +114,9 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         break;
     case IR_INDEX:
         memcpy(nd->t, tin + nd->op->u.index.pos * nd->ci, nd->ci * sizeof *tin);
+        break;
+    case IR_IMAGE_RESIZE: /* finite_resize.c */
+        frs_apply(nd, tin, nd->t);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, tin, nd->t);

@@ -10,6 +10,7 @@
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
  *   dropout_*         dropout(rate) in fully connected nets
+ *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -539,6 +540,40 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
                     i, c.rel_nngp, c.rel_ntk, c.worst_z);
         cr_expect(c.ok, "%s\n%s", nets[i], c.message);
         random_net_check(nets[i], 71 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
+/* ---- image_resize -------------------------------------------------------------
+ * image_resize against finite networks that resize every channel's image with
+ * jax.image.resize's weights (finite_resize.c), with the dilated convs'
+ * criterion above: entry by entry within z standard errors plus an O(L/width)
+ * allowance; the same nets with kernels 20 % off must fail it. Upsampling and
+ * downsampling (with and without antialias), nearest, sequences. */
+Test(monte_carlo, resize_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net u { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; image_resize(5, 7)\n"
+        "  conv(2, 1.3, 0.2); relu; global_avg_pool; dense(1.2) }",
+        "net d { input image(5, 4, 2); conv(3, 1.4, 0.1); erf; image_resize(2, 3)\n"
+        "  conv(2, 1.3); relu; image_resize(3, 2, antialias=false); flatten; dense(1.1) }",
+        "net n { input sequence(6, 2); conv(3, 1.4, 0.1); relu; image_resize(1, 4, method=nearest)\n"
+        "  conv(3, 1.2, 0.1, padding=circular); relu; image_resize(1, 9, method=nearest); global_avg_pool; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 81 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 81 + i, &off, &c);
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
     }
 }

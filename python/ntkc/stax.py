@@ -1110,7 +1110,85 @@ def ImageResize(shape: Sequence[int], method: Any, antialias: bool = True, preci
     return _triple(_ImageResize(shape, method, antialias, batch_axis, channel_axis))
 
 
-Index = _missing("Index")
+
+
+class _SliceMaker:
+    """neural-tangents' ``stax.Slice``: ``Slice[:, 0]`` is the index ``(slice(None), 0)``."""
+
+    def __getitem__(self, idx: Any) -> Any:
+        return idx
+
+
+Slice = _SliceMaker()
+
+
+class _Index(Layer):
+    """neural-tangents' Index as ntkc's index(k): the readout by one position of a sequence or an image, the
+    batch axis and the channels untouched (``Slice[:, k]``, ``Slice[:, i, j]``, ``Slice[:, i, j, :]``)."""
+
+    name = "Index"
+
+    def __init__(self, idx: Any, batch_axis: int, channel_axis: int) -> None:
+        if batch_axis != 0 or channel_axis != -1:
+            raise NotImplementedError("Index: ntkc takes the batch axis first and the channel axis last "
+                                      "(batch_axis=0, channel_axis=-1)")
+        self.idx = idx if isinstance(idx, tuple) else (idx,)
+
+    def _position(self, ndim: int) -> tuple[int, ...]:
+        """The spatial integers of the index on inputs with ndim axes (batch and channels included)."""
+        idx = list(self.idx)
+        if idx.count(Ellipsis) > 1:
+            raise ValueError("Index: at most one Ellipsis")
+        if Ellipsis in idx:
+            at = idx.index(Ellipsis)
+            idx[at:at + 1] = [slice(None)] * (ndim - len(idx) + 1)
+        idx += [slice(None)] * (ndim - len(idx))
+        if len(idx) != ndim:
+            raise ValueError(f"Index: {len(self.idx)} indices for inputs with {ndim} axes")
+        full = lambda i: isinstance(i, slice) and i == slice(None)
+        if not full(idx[0]):
+            raise NotImplementedError("Index: indexing the batch axis is not supported (neural-tangents' kernel_fn "
+                                      "refuses an integer there too)")
+        if not full(idx[-1]):
+            raise NotImplementedError("Index: indexing the channel axis has no infinite-width kernel: the channels "
+                                      "are the axis whose width goes to infinity, and a finite slice of them would "
+                                      "feed the next layer a finite fan-in (neural-tangents' kernel_fn refuses it "
+                                      "too)")
+        spatial = idx[1:-1]
+        if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in spatial):
+            raise NotImplementedError("Index: ntkc's index(k) reads one position (an integer on every spatial "
+                                      "axis); slices of positions are not supported")
+        return tuple(int(i) for i in spatial)
+
+    def _is_seq_index(self) -> bool:
+        """A sequence's index has one spatial integer, (:, k) or (:, k, :); an image's two."""
+        return sum(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in self.idx) == 1
+
+    def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
+        b = _one(branches, self.name)
+        if not _image(b):
+            raise ValueError("Index needs image or sequence inputs (it reads one position)")
+        H, W, C = b.shape
+        seq = H == 1 and self._is_seq_index()  # a sequence is a 1 × L image
+        pos = self._position(3 if seq else 4)
+        i, j = (0,) + pos if seq else pos
+        if not (-H <= i < H and -W <= j < W):
+            raise IndexError(f"Index: position {pos} outside the inputs' {W if seq else (H, W)} positions")
+        return [replace(b, lines=b.lines + [f"index({(i % H) * W + j % W})"], shape=(C,))]
+
+    def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        self._position(len(shape))
+        return (shape[0], shape[-1]), ()
+
+    def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        return x[(slice(None),) + self._position(x.ndim) + (slice(None),)]
+
+
+def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``) or of an
+    image (``Slice[:, i, j]``), read out as a vector (index(k), k = i·W + j). Indexing the channels raises
+    NotImplementedError, as in neural-tangents (no infinite-width kernel); so do slices of positions."""
+    return _triple(_Index(idx, batch_axis, channel_axis))
 DotGeneral = _missing("DotGeneral")
 Aggregate = _missing("Aggregate", " as a stax layer (write a graph net in ntkc's language: input graph(F), "
                                   "aggregate, readout)")

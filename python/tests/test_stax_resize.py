@@ -96,3 +96,40 @@ class FiniteResizeNetworks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IndexAsNeuralTangents(unittest.TestCase):
+    """stax.Index on positions maps to index(k): a sequence's token k, an image's pixel (i, j) = k = i·W + j;
+    its kernel is the (k, k) entry of the position-pair kernel (neural-tangents' Index on a spatial axis)."""
+
+    def test_positions(self) -> None:
+        x = RNG.standard_normal((3, 3, 4, 2))
+        for idx, (i, j) in ((stax.Slice[:, 1, 2], (1, 2)), (stax.Slice[:, -1, 0, :], (2, 0)),
+                            (stax.Slice[..., 2, 3, :], (2, 3))):
+            with self.subTest(idx=idx):
+                _, _, kernel_fn = stax.serial(stax.Conv(8, (2, 2), padding="SAME", W_std=1.3, b_std=0.1),
+                                              stax.Relu(), stax.Index(idx), stax.Dense(1, 1.1, 0.1))
+                want = reference_pairs(x, lambda a, b: ref.dense(ref.activation(
+                    ref.conv(ref.images(a, b), (2, 2), (1, 1), "SAME", 1.3, 0.1), ref.relu_dual).map(
+                        lambda c: c[i, j, i, j]), 1.1, 0.1))
+                close(self, kernels_of(kernel_fn, x), want)
+                self.assertIn(f"index({i * 4 + j})", kernel_fn.source)
+
+    def test_sequence_token_and_finite_net(self) -> None:
+        x = RNG.standard_normal((3, 5, 2))
+        layers = [stax.Conv(256, (3,), padding="SAME", W_std=1.3, b_std=0.1), stax.Relu(), stax.Index(stax.Slice[:, 3]),
+                  stax.Dense(128, 1.1, 0.2)]
+        _, _, kernel_fn = stax.serial(*layers)
+        kernel_fn(x)
+        self.assertIn("index(3)", kernel_fn.source)
+        base.FiniteNetworks.check(self, layers, x, 256, 4)
+
+    def test_refusals_are_named(self) -> None:
+        x = RNG.standard_normal((2, 3, 4, 2))
+        for idx, err, what in ((stax.Slice[:, 1, 2, 0], NotImplementedError, "channel axis"),
+                               (stax.Slice[:, 1:3, 2], NotImplementedError, "one position"),
+                               (stax.Slice[0, 1, 2], NotImplementedError, "batch axis")):
+            with self.subTest(idx=idx):
+                _, _, kernel_fn = stax.serial(stax.Conv(4, (2, 2)), stax.Relu(), stax.Index(idx), stax.Dense(1))
+                with self.assertRaisesRegex(err, what):
+                    kernel_fn(x)

@@ -9,7 +9,7 @@
  *   graph_*           graph nets on five small graphs
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
- *   dropout_*         dropout(rate) in fully connected nets
+ *   dropout_*         dropout(rate) in fully connected and image nets
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
@@ -833,6 +833,51 @@ Test(monte_carlo, dropout_fc, .timeout = TIMEOUT(120))
                   "net dropout { dense(1.4, 0.1); relu; dense(1.3); dropout(0.8); dense(1.2, 0.1); erf\n"
                   "  dense(1.1, 0.2); dropout(rate=0.5); dense(1.1) }\n",
                   64);
+}
+
+/* dropout(rate) in image nets (convolutions, pooling, branches, the vector
+ * part after pooling): the finite networks draw each input's own mask per
+ * (position, channel) and sample (finite_conv_dropout.c), so only an input
+ * paired with itself at the same position sees one mask twice, as the
+ * analytic kernel's 1/rate on those entries says. The dilated convs'
+ * criterion (entry by entry within z standard errors plus an O(L/width)
+ * allowance); the kernels without the scaling (mode=test) and kernels 20 %
+ * off must both fail it against the same finite networks. */
+Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[][2] = {
+        {"net a { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; conv(2, 1.3); dropout(0.6); conv(2, 1.2, 0.1)\n"
+         "  relu; avg_pool(2); dense(1.1); dropout(0.7); dense(1.2); erf; global_avg_pool; dense(1.1) }",
+         "net a { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; conv(2, 1.3); dropout(0.6, mode=test)\n"
+         "  conv(2, 1.2, 0.1); relu; avg_pool(2); dense(1.1); dropout(0.7, mode=test); dense(1.2); erf\n"
+         "  global_avg_pool; dense(1.1) }"},
+        {"net b { input sequence(6, 2); conv(3, 1.4, 0.1, padding=circular)\n"
+         "  residual { relu; conv(3, 1.2, padding=circular); dropout(0.5); conv(1, 1.1) }; relu; flatten\n"
+         "  dense(1.3); dropout(0.8); dense(1.1) }",
+         "net b { input sequence(6, 2); conv(3, 1.4, 0.1, padding=circular)\n"
+         "  residual { relu; conv(3, 1.2, padding=circular); conv(1, 1.1) }; relu; flatten; dense(1.3); dense(1.1) }"},
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i][0], 91 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i][0], c.message);
+        cr_log_info("dropout %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout image %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
+                    i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i][0], c.message);
+        RandomCheckOptions unscaled = o, off = o;
+        unscaled.exact_src = nets[i][1];
+        off.perturb = 0.20;
+        random_net_check(nets[i][0], 91 + i, &unscaled, &c);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout image %zu without the scaling: worst %.2f of the tolerance\n", i, c.worst_z);
+        cr_expect(c.accepted && !c.ok, "the kernels without dropout's scaling passed for\n%s", nets[i][0]);
+        random_net_check(nets[i][0], 91 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i][0]);
+    }
 }
 
 /* Variable-length inputs (docs/attention.md, "Masking"): padded keys out of

@@ -312,6 +312,10 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     FiniteScaling out;
     if (fconv_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
         mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
+    if (err->code == NTKC_OK && f->ndrop) /* as finite_model.c for vector nets */
+        err_user(err, "net '%s': training a finite network with dropout is not supported (its kernel is the "
+                      "infinite-width one of neural-tangents' Dropout in train mode; use the kernel's prediction)",
+                 name);
     if (err->code == NTKC_OK && f->out_units != nout)
         err_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
                        "one value per target (pool or flatten before the readout)", name, f->out_units, nout);

@@ -1003,7 +1003,8 @@ class _Dropout(Layer):
 
 def Dropout(rate: float, mode: str = "train") -> tuple:
     """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
-    input with itself is divided by `rate` (fully connected nets only in ntkc); mode='test' is the identity."""
+    input with itself (on images: at the same position) is divided by `rate` (fully connected and image nets in ntkc);
+    mode='test' is the identity."""
     return _triple(_Dropout(rate, mode))
 
 

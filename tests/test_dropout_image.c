@@ -76,6 +76,21 @@ Test(dropout_image, kernels_match_the_pixel_pair_reference, .timeout = TIMEOUT(3
                     3, NTKC_BACKEND_TCC);
 }
 
+/* Attention nets (the all-pairs back end, emit_attn.c): the diagonal of the
+ * position-pair matrices when x1 is x2; the reference's attention is its
+ * four-index sum (linear scaling). */
+Test(dropout_image, attention_nets_match_the_reference, .timeout = TIMEOUT(300))
+{
+    check_reference("net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2); dropout(0.6)\n"
+                    "  attention(w_q=1.4, b_std=0.1); relu; dense(1.1); dropout(0.8); dense(1.2); erf\n"
+                    "  global_avg_pool; dense(1.1) }",
+                    6, NTKC_BACKEND_TCC);
+    check_reference("net u { input image(2, 3, 1); conv(3, 1.3, 0.1); dropout(0.7); conv(2, 1.2)\n"
+                    "  residual { layer_norm; attention(mechanism=identity, w_q=0.8); dropout(0.5); dense(1.1) }\n"
+                    "  relu; flatten; dense(1.1) }",
+                    7, NTKC_BACKEND_TCC);
+}
+
 /* mode=test lowers to nothing: the same kernel, bit for bit. */
 Test(dropout_image, test_mode_is_the_identity, .timeout = TIMEOUT(120))
 {

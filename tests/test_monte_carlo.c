@@ -9,7 +9,7 @@
  *   graph_*           graph nets on five small graphs
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
- *   dropout_*         dropout(rate) in fully connected and image nets
+ *   dropout_*         dropout(rate) in fully connected, image and attention nets
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
@@ -835,8 +835,8 @@ Test(monte_carlo, dropout_fc, .timeout = TIMEOUT(120))
                   64);
 }
 
-/* dropout(rate) in image nets (convolutions, pooling, branches, the vector
- * part after pooling): the finite networks draw each input's own mask per
+/* dropout(rate) in image and attention nets (convolutions, pooling,
+ * branches, the vector part after pooling, attention): the finite networks draw each input's own mask per
  * (position, channel) and sample (finite_conv_dropout.c), so only an input
  * paired with itself at the same position sees one mask twice, as the
  * analytic kernel's 1/rate on those entries says. The dilated convs'
@@ -856,6 +856,10 @@ Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT
          "  dense(1.3); dropout(0.8); dense(1.1) }",
          "net b { input sequence(6, 2); conv(3, 1.4, 0.1, padding=circular)\n"
          "  residual { relu; conv(3, 1.2, padding=circular); conv(1, 1.1) }; relu; flatten; dense(1.3); dense(1.1) }"},
+        {"net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2); dropout(0.6)\n"
+         "  attention(w_q=1.4, b_std=0.1); relu; dense(1.1); dropout(0.7); dense(1.2); erf; global_avg_pool; dense }",
+         "net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2)\n"
+         "  attention(w_q=1.4, b_std=0.1); relu; dense(1.1); dense(1.2); erf; global_avg_pool; dense }"},
     };
     const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {

@@ -126,6 +126,12 @@ static void emit_vec_ops(Ea *e, const IrOp *ops, size_t n)
             code_line(&e->c, "}");
             e->prep++;
             break;
+        case IR_DROPOUT: /* an input with itself (the same row of the same array): its own mask */
+            code_line(&e->c, "if (x1 == x2) /* dropout(rate=%s), line %d */", code_lit(op->u.dropout.keep).s,
+                      op->pos.line);
+            code_line(&e->c, "    s *= %s, t *= %s;", code_lit(1.0 / op->u.dropout.keep).s,
+                      code_lit(1.0 / op->u.dropout.keep).s);
+            break;
         case IR_FANOUT:
             emit_vec_fanout(e, &op->u.fanout);
             break;
@@ -268,6 +274,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_remask(e, *S, *T);
             break;
         }
+        case IR_DROPOUT: /* neural-tangents' _diag_mul: the same input at the same position */
+            code_line(&e->c, "if (x1 == x2) /* dropout(rate=%s), line %d */", code_lit(op->u.dropout.keep).s,
+                      op->pos.line);
+            code_line(&e->c, "    for (int p_ = 0; p_ < NTKC_P; p_++)");
+            code_line(&e->c, "        pl[%d][p_ * NTKC_P + p_] *= %s, pl[%d][p_ * NTKC_P + p_] *= %s;", *S,
+                      code_lit(1.0 / op->u.dropout.keep).s, *T, code_lit(1.0 / op->u.dropout.keep).s);
+            break;
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;

@@ -653,7 +653,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     if (L.param == PARAM_STANDARD && !lower_check_widths(&L))
         return NULL;
     IrFamily family = lower_family(&L);
-    if (!lower_check_dropout(&L, family) || !lower_check_image_net(&L) || !family_checks[family](&L))
+    if (!lower_check_image_net(&L) || !family_checks[family](&L))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

@@ -3,10 +3,11 @@
  * example stax), in (0, 1]. mode=test is the identity. In train mode the
  * kernel of an input with itself is divided by the rate (ir.h, IrDropout),
  * and, on images, at the same position (neural-tangents' _diag_mul on every
- * spatial axis pair). Fully connected nets (emit.c) and image nets
+ * spatial axis pair). Fully connected nets (emit.c), image nets
  * (emit_dropout.c: the plane at offset 0 of the lanes whose x1 and x2 are the
- * same row of the same array) compute it; the graph and attention kernels do
- * not yet, so lowering refuses dropout there by name. */
+ * same row of the same array) and attention nets (emit_attn.c: the diagonal
+ * of the position-pair matrices when x1 is x2) compute it; the graph kernel
+ * does not yet, so lowering refuses dropout there by name. */
 #include "lower_internal.h"
 
 static const char *const dropout_modes[] = {"train", "test", NULL};
@@ -51,32 +52,4 @@ int lower_dropout(Lower *L, const Stmt *s)
                          " (dropout scales the variance of each input with itself only; a dense layer after it "
                          "makes a Gaussian again)");
     return 1;
-}
-
-static const IrOp *find_dropout(const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_DROPOUT)
-            return &ops[i];
-        if (ops[i].kind == IR_FANOUT)
-            for (size_t k = 0; k < ops[i].u.fanout.nbranches; k++) {
-                const IrOp *d = find_dropout(ops[i].u.fanout.branches[k].ops, ops[i].u.fanout.branches[k].nops);
-                if (d != NULL)
-                    return d;
-            }
-    }
-    return NULL;
-}
-
-int lower_check_dropout(Lower *L, IrFamily family)
-{
-    const IrOp *d = family == IR_FAMILY_FC || family == IR_FAMILY_IMAGE ? NULL : find_dropout(L->ops, L->nops);
-    if (d == NULL)
-        return 1;
-    diag_at(L->err, d->pos, L->src,
-            "'dropout' is supported in fully connected and image nets (convolutions, pooling, branches, "
-            "layer_norm); net '%s' has attention, an index readout or a masked input, whose all-pairs kernel does "
-            "not apply it yet",
-            L->net->name);
-    return 0;
 }

@@ -161,8 +161,6 @@ int lower_check_attention_family(Lower *L);
 
 /* lower_dropout.c */
 int lower_dropout(Lower *L, const Stmt *s);
-/* Dropout only in fully connected nets: an error at the first one elsewhere. */
-int lower_check_dropout(Lower *L, IrFamily family);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

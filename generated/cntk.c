@@ -624,6 +624,11 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* ---- image_resize on 4-D arrays (emit_resize.c) ----
+ * One axis of a 4-D array of lanes times a matrix R (no × d[ax], row-major):
+ * out[.., m, ..] = Σ_i R[m][i]·in[.., i, ..]; d[ax] becomes no. */
+/* Σ' = R Σ Rᵀ on both inputs' positions, R = Rh ⊗ Rw: X (H×H×W×W) into Y
+ * (Ho×Ho×Wo×Wo); t1, t2 scratch. */
 /* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
  * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
  * lanes, both pixels read with the same tap u:

@@ -534,6 +534,11 @@ NTKC_FN void ntkc_sum(const double *S, int n, double *acc)
 /* One axis of a pool on a 4-D array of lanes: dims d (d[ax] becomes no),
  * out[.., m, ..] = scale·Σ_{u<k} in[.., s·m + u - p, ..], padding zero or wrapped. */
 /* The whole pool of a 4-D array X (H×H×W×W) into Y (Ho×Ho×Wo×Wo); t1, t2 scratch. */
+/* ---- image_resize on 4-D arrays (emit_resize.c) ----
+ * One axis of a 4-D array of lanes times a matrix R (no × d[ax], row-major):
+ * out[.., m, ..] = Σ_i R[m][i]·in[.., i, ..]; d[ax] becomes no. */
+/* Σ' = R Σ Rᵀ on both inputs' positions, R = Rh ⊗ Rw: X (H×H×W×W) into Y
+ * (Ho×Ho×Wo×Wo); t1, t2 scratch. */
 /* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
  * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
  * lanes, both pixels read with the same tap u:

@@ -11,6 +11,7 @@ typedef struct Ker {
     size_t h, w;
     double *s[3]; /* 0: (x1,x2)  1: (x1,x1)  2: (x2,x2) */
     double *t;
+    int same; /* x1 is x2 (the same row of the same array): dropout scales (x1,x2) too */
 } Ker;
 
 static size_t len(const Ker *k) { return k->h * k->h * k->w * k->w; }
@@ -21,7 +22,7 @@ static size_t at(const Ker *k, size_t i, size_t kk, size_t j, size_t l)
 
 static Ker ker_new(int spatial, size_t h, size_t w)
 {
-    Ker k = {spatial, h, w, {NULL, NULL, NULL}, NULL};
+    Ker k = {spatial, h, w, {NULL, NULL, NULL}, NULL, 0};
     for (int p = 0; p < 3; p++)
         k.s[p] = calloc(len(&k), sizeof(double));
     k.t = calloc(len(&k), sizeof(double));
@@ -31,6 +32,7 @@ static Ker ker_new(int spatial, size_t h, size_t w)
 static Ker ker_copy(const Ker *a)
 {
     Ker k = ker_new(a->spatial, a->h, a->w);
+    k.same = a->same;
     for (int p = 0; p < 3; p++)
         memcpy(k.s[p], a->s[p], len(a) * sizeof(double));
     memcpy(k.t, a->t, len(a) * sizeof(double));
@@ -237,6 +239,7 @@ static void fanout(const IrFanout *f, Parameterization param, Ker *k)
         apply(f->branches[b].ops, f->branches[b].nops, param, &br);
         if (b == 0) {
             acc = ker_new(br.spatial, br.h, br.w);
+            acc.same = k->same;
             if (f->mode == IR_FANIN_PROD)
                 for (int p = 0; p < 3; p++)
                     for (size_t e = 0; e < len(&acc); e++)
@@ -370,11 +373,68 @@ static void attention(const IrAttention *a, Ker *k)
     }
 }
 
+/* jax.image.resize's weight of input pixel i for output pixel j along an
+ * axis n → m, written from jax's definition (half-pixel centres, the
+ * triangle widened by n/m when antialiasing a downsampling, weights divided
+ * by their sum; nearest reads ⌊(j + ½)·n/m⌋; an unchanged axis is the
+ * identity), separately from compiler/ir/ir_resize.c. */
+static double resize_weight(const IrResize *r, size_t n, size_t m, size_t j, size_t i)
+{
+    if (n == m)
+        return i == j ? 1.0 : 0.0;
+    double centre = ((double)j + 0.5) * (double)n / (double)m; /* in input pixel units, from its left edge */
+    if (r->nearest)
+        return (double)i == floor(centre) ? 1.0 : 0.0;
+    double width = r->antialias && n > m ? (double)n / (double)m : 1.0, total = 0.0, mine = 0.0;
+    for (size_t u = 0; u < n; u++) {
+        double d = fabs(centre - ((double)u + 0.5)) / width, tri = d < 1.0 ? 1.0 - d : 0.0;
+        total += tri;
+        mine += u == i ? tri : 0.0;
+    }
+    return mine / total;
+}
+
+/* o[p][q] = Σ_{a,b} R[p][a]·R[q][b]·k[a][b] on every pixel pair, R = Rh ⊗ Rw. */
+static void resize_sum(const Ker *k, const double *m, const Ker *o, double *out, const IrResize *r)
+{
+    for (size_t i = 0; i < o->h; i++)
+        for (size_t kk = 0; kk < o->h; kk++)
+            for (size_t j = 0; j < o->w; j++)
+                for (size_t l = 0; l < o->w; l++) {
+                    double sum = 0.0;
+                    for (size_t a = 0; a < k->h; a++)
+                        for (size_t b = 0; b < k->h; b++)
+                            for (size_t c = 0; c < k->w; c++)
+                                for (size_t d = 0; d < k->w; d++)
+                                    sum += resize_weight(r, k->h, o->h, i, a) * resize_weight(r, k->h, o->h, kk, b) *
+                                           resize_weight(r, k->w, o->w, j, c) * resize_weight(r, k->w, o->w, l, d) *
+                                           m[at(k, a, b, c, d)];
+                    out[at(o, i, kk, j, l)] = sum;
+                }
+}
+
+/* neural-tangents' Dropout(rate=keep, 'train'): _diag_mul by 1/keep of the
+ * entries whose two units share a mask, the same input at the same position
+ * (every spatial axis pair equal): always in the inputs' own covariances
+ * (cov1, cov2), in the pair's only when x1 is x2. */
+static void dropout(double keep, Ker *k)
+{
+    for (size_t i = 0; i < k->h; i++)
+        for (size_t j = 0; j < k->w; j++) {
+            size_t e = at(k, i, i, j, j);
+            k->s[1][e] /= keep;
+            k->s[2][e] /= keep;
+            if (k->same)
+                k->s[0][e] /= keep, k->t[e] /= keep;
+        }
+}
+
 static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
         Ker o = ker_new(op->out.spatial, op->out.h, op->out.w);
+        o.same = k->same;
         switch (op->kind) {
         case IR_DENSE:
         case IR_CONV: {
@@ -410,6 +470,11 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
         case IR_CONV_TRANSPOSE:
         case IR_CONV_LOCAL:
             variant_sum(k, op, &o);
+            break;
+        case IR_IMAGE_RESIZE:
+            for (int p = 0; p < 3; p++)
+                resize_sum(k, k->s[p], &o, o.s[p], &op->u.resize);
+            resize_sum(k, k->t, &o, o.t, &op->u.resize);
             break;
         case IR_POOL: {
             const IrWindow *w = &op->u.pool.win;
@@ -449,9 +514,12 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
             ker_free(&o);
             attention(&op->u.attn, k);
             continue;
+        case IR_DROPOUT:
+            ker_free(&o);
+            dropout(op->u.dropout.keep, k);
+            continue;
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:
-        case IR_DROPOUT: /* nor dropout (fully connected nets only) */
         case IR_INDEX:   /* nor index (tested against the fully connected back end: test_index.c) */
             cr_assert_fail("conv_reference: graph op");
         }
@@ -466,6 +534,7 @@ void conv_reference(const IrNet *net, size_t dim, const double *x1, const double
     size_t h = in->kind == IR_INPUT_IMAGE ? in->h : 1, w = in->kind == IR_INPUT_IMAGE ? in->w : 1;
     size_t c = in->kind == IR_INPUT_IMAGE ? in->c : dim;
     Ker k = ker_new(in->kind == IR_INPUT_IMAGE, h, w);
+    k.same = x1 == x2;
     const double *xs[2] = {x1, x2};
     const int pa[3] = {0, 0, 1}, pb[3] = {1, 0, 1};
     for (int p = 0; p < 3; p++)

@@ -607,6 +607,15 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
         ntkc_net_free(net);
         return;
     }
+    ntkc_net *other = o->exact_src && x ? ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err) : NULL;
+    if (o->exact_src && (other == NULL || ntkc_kernel(other, N, x, 0, NULL, d, exact, exact + N * N, NULL, &err))) {
+        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
+        ntkc_net_free(other);
+        free(x);
+        ntkc_net_free(net);
+        return;
+    }
+    ntkc_net_free(other);
     out->accepted = 1;
     for (size_t e = 0; e < 2 * N * N; e++)
         exact[e] *= 1 + o->perturb;

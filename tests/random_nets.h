@@ -26,6 +26,7 @@ typedef struct RandomCheckOptions {
     size_t conv_width;      /* hidden channels of image and branching nets */
     double z;               /* standard errors allowed */
     double perturb;         /* tests of the test: compare with exact·(1 + perturb) */
+    const char *exact_src;  /* tests of the test: the exact kernels of this net instead (NULL: src's) */
 } RandomCheckOptions;
 
 /* What became of one net. */

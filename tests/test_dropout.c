@@ -101,10 +101,9 @@ Test(dropout, refusals_name_the_reason)
     expect_error_in("net n { dense; dropout; dense }", NULL, "1:16", "missing required argument 'rate'");
     expect_error_in("net n { dropout(0.5); dense }", NULL, "1:9", "cannot be applied to the net's input");
     expect_error_in("net n { dense; dropout(0.5); relu; dense }", NULL, "1:30", "needs a Gaussian input");
-    expect_error_in("net n { input image(3, 3, 1); conv(3); dropout(0.5); global_avg_pool; dense }", NULL, "1:40",
-                    "fully connected nets (vector inputs) only");
-    expect_error_in("net n { dense; dropout(0.5); dense; layer_norm; relu; dense }", NULL, "1:16",
-                    "supported in fully connected nets (dense layers and activations on vectors) only");
+    /* image and attention nets take it (test_dropout_image.c); graph nets not yet */
+    expect_error_in("net n { input graph(3); dense; dropout(0.5); dense; aggregate; readout; dense }", NULL, "1:32",
+                    "not in graph nets yet");
 }
 
 /* Finite-width training with dropout is refused by name (ntkc train builds

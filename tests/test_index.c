@@ -56,3 +56,14 @@ Test(index, positions_outside_the_input_are_refused_by_name)
     expect_error("net s { input sequence(6, 3); conv(3, stride=2); relu; index(0); dense }", "1:31",
                  "which has an index readout");
 }
+
+/* neural-tangents' Index refuses the channel axis in kernel_fn; ntkc's
+ * refusal names the reason (a finite slice of the infinite axis), on images
+ * and on vectors alike. */
+Test(index, channels_are_refused_with_the_reason)
+{
+    expect_error("net s { input sequence(4, 3); dense; relu; index(0, axis=channels); dense }", "1:53",
+                 "'index(axis=channels)' has no infinite-width kernel");
+    expect_error("net s { dense; relu; index(1, axis=channels); dense }", "1:31", "finite fan-in");
+    expect_error("net s { input sequence(4, 3); dense; relu; index(0, axis=rows); dense }", "1:58", "unknown axis 'rows'");
+}

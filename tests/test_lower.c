@@ -230,7 +230,7 @@ Test(lower, layer_errors)
     expect_error_in("net n { dense; densse }", NULL, "1:16", "did you mean 'dense'?");
     expect_error_in("net n { dense; repaet { relu } }", NULL, "1:16", "did you mean 'repeat'?");
     expect_error_in("net n { dense; repaet 2 { relu } }", NULL, "1:23", "('repaet' is not a keyword; did you mean 'repeat'?)");
-    expect_error_in("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, conv_transpose, conv_local, avg_pool, sum_pool, global_avg_pool, global_sum_pool, index, flatten, layer_norm, dropout, residual, fanout, attention, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor, exp_normalized)");
+    expect_error_in("net n { dense; softmax }", NULL, "1:16", "unknown layer 'softmax' (known layers: dense, conv, conv_transpose, conv_local, image_resize, avg_pool, sum_pool, global_avg_pool, global_sum_pool, index, flatten, layer_norm, dropout, residual, fanout, attention, aggregate, readout, relu, leaky_relu, abs, abrelu, erf, sigmoid_like, gelu, sin, cos, sign, step, exp, gaussian, rbf, monomial, rectified_monomial, polynomial, identity, hermite, gabor, exp_normalized)");
     expect_error_in("net n { relu; dense }", NULL, "1:9", "relu at 1:9 needs a Gaussian input (the output of a dense or conv layer); its input is the net's input itself");
     expect_error_in("net n { repeat 2 { erf }; dense }", NULL, "1:20", "erf at 1:20 needs a Gaussian input");
     expect_error_in("net n { dense; repeat 2 { erf }; dense }", NULL, "1:27",

@@ -9,7 +9,8 @@
  *   graph_*           graph nets on five small graphs
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
- *   dropout_*         dropout(rate) in fully connected nets
+ *   dropout_*         dropout(rate) in fully connected, image and attention nets
+ *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
@@ -544,6 +545,41 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
     }
 }
 
+/* ---- image_resize -------------------------------------------------------------
+ * image_resize against finite networks that resize every channel's image with
+ * jax.image.resize's weights (finite_resize.c), with the dilated convs'
+ * criterion above: entry by entry within z standard errors plus an O(L/width)
+ * allowance; the same nets with kernels 20 % off must fail it. Upsampling and
+ * downsampling (with and without antialias), nearest, sequences. */
+Test(monte_carlo, resize_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net u { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; image_resize(5, 7)\n"
+        "  conv(2, 1.3, 0.2); relu; global_avg_pool; dense(1.2) }",
+        "net d { input image(5, 4, 2); conv(3, 1.4, 0.1); erf; image_resize(2, 3)\n"
+        "  conv(2, 1.3); relu; image_resize(3, 2, antialias=false); flatten; dense(1.1) }",
+        "net n { input sequence(6, 2); conv(3, 1.4, 0.1); relu; image_resize(1, 4, method=nearest)\n"
+        "  conv(3, 1.2, 0.1, padding=circular); relu; image_resize(1, 9, method=nearest); global_avg_pool; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 81 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 81 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
+
 /* Fanouts on pixel-pair arrays (compiler/ir/ir_fanout.h): pooling and
  * conv_transpose/conv_local inside branches, residual and fanout under
  * param standard, and concat along height or width, whose cross blocks are zero between fresh branches and the input's
@@ -870,6 +906,55 @@ Test(monte_carlo, dropout_fc, .timeout = TIMEOUT(120))
                   "net dropout { dense(1.4, 0.1); relu; dense(1.3); dropout(0.8); dense(1.2, 0.1); erf\n"
                   "  dense(1.1, 0.2); dropout(rate=0.5); dense(1.1) }\n",
                   64);
+}
+
+/* dropout(rate) in image and attention nets (convolutions, pooling,
+ * branches, the vector part after pooling, attention): the finite networks draw each input's own mask per
+ * (position, channel) and sample (finite_conv_dropout.c), so only an input
+ * paired with itself at the same position sees one mask twice, as the
+ * analytic kernel's 1/rate on those entries says. The dilated convs'
+ * criterion (entry by entry within z standard errors plus an O(L/width)
+ * allowance); the kernels without the scaling (mode=test) and kernels 20 %
+ * off must both fail it against the same finite networks. */
+Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[][2] = {
+        {"net a { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; conv(2, 1.3); dropout(0.6); conv(2, 1.2, 0.1)\n"
+         "  relu; avg_pool(2); dense(1.1); dropout(0.7); dense(1.2); erf; global_avg_pool; dense(1.1) }",
+         "net a { input image(3, 4, 2); conv(3, 1.4, 0.1); relu; conv(2, 1.3); dropout(0.6, mode=test)\n"
+         "  conv(2, 1.2, 0.1); relu; avg_pool(2); dense(1.1); dropout(0.7, mode=test); dense(1.2); erf\n"
+         "  global_avg_pool; dense(1.1) }"},
+        {"net b { input sequence(6, 2); conv(3, 1.4, 0.1, padding=circular)\n"
+         "  residual { relu; conv(3, 1.2, padding=circular); dropout(0.5); conv(1, 1.1) }; relu; flatten\n"
+         "  dense(1.3); dropout(0.8); dense(1.1) }",
+         "net b { input sequence(6, 2); conv(3, 1.4, 0.1, padding=circular)\n"
+         "  residual { relu; conv(3, 1.2, padding=circular); conv(1, 1.1) }; relu; flatten; dense(1.3); dense(1.1) }"},
+        {"net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2); dropout(0.6)\n"
+         "  attention(w_q=1.4, b_std=0.1); relu; dense(1.1); dropout(0.7); dense(1.2); erf; global_avg_pool; dense }",
+         "net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2)\n"
+         "  attention(w_q=1.4, b_std=0.1); relu; dense(1.1); dense(1.2); erf; global_avg_pool; dense }"},
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i][0], 91 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i][0], c.message);
+        cr_log_info("dropout %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout image %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
+                    i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i][0], c.message);
+        RandomCheckOptions unscaled = o, off = o;
+        unscaled.exact_src = nets[i][1];
+        off.perturb = 0.20;
+        random_net_check(nets[i][0], 91 + i, &unscaled, &c);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout image %zu without the scaling: worst %.2f of the tolerance\n", i, c.worst_z);
+        cr_expect(c.accepted && !c.ok, "the kernels without dropout's scaling passed for\n%s", nets[i][0]);
+        random_net_check(nets[i][0], 91 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i][0]);
+    }
 }
 
 /* Variable-length inputs (docs/attention.md, "Masking"): padded keys out of

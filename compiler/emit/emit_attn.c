@@ -215,6 +215,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_remask(e, *S, *T);
             break;
         }
+        case IR_DROPOUT: /* neural-tangents' _diag_mul: the same input at the same position */
+            code_line(&e->c, "if (x1 == x2) /* dropout(rate=%s), line %d */", code_lit(op->u.dropout.keep).s,
+                      op->pos.line);
+            code_line(&e->c, "    for (int p_ = 0; p_ < %s; p_++) /* after the reduction: the one entry */", n_side(e));
+            code_line(&e->c, "        pl[%d][p_ * %s + p_] *= %s, pl[%d][p_ * %s + p_] *= %s;", *S, n_side(e),
+                      code_lit(1.0 / op->u.dropout.keep).s, *T, n_side(e), code_lit(1.0 / op->u.dropout.keep).s);
+            break;
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;

@@ -13,11 +13,19 @@
 #include <stdio.h>
 
 #include "emit_args.h"
+#include "emit_resize.h"
 
-int emit_is_conv_variant(const IrOp *op) { return op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL; }
+int emit_is_conv_variant(const IrOp *op)
+{
+    return op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL || op->kind == IR_IMAGE_RESIZE;
+}
 
 void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, size_t *gw, Diag *err)
 {
+    if (op->kind == IR_IMAGE_RESIZE) { /* the same place in a segment: emit_resize.c */
+        emit_image_resize(c, op, h, w, gh, gw);
+        return;
+    }
     const IrConv *cv = &op->u.conv;
     const IrWindow *win = &cv->win;
     int transpose = op->kind == IR_CONV_TRANSPOSE, cyc = win->pad == IR_PAD_CIRCULAR;

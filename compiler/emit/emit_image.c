@@ -18,6 +18,7 @@
 #include "emit_conv_variants.h"
 #include "emit_args.h"
 #include "ir_fanout.h"
+#include "emit_dropout.h"
 
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
@@ -190,6 +191,9 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
             break;
         case IR_FANOUT:
             emit_vec_fanout(e, &op->u.fanout);
+            break;
+        case IR_DROPOUT: /* emit_dropout.c */
+            emit_dropout(&e->c, op, "s", "t", vec_geom, NULL, NULL);
             break;
         default:
             diag_internal(e->err, "image emitter: op at line %d is not a vector op", op->pos.line);
@@ -455,6 +459,14 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_FANOUT:
             emit_plane_fanout(e, &op->u.fanout, S, T);
             break;
+        case IR_DROPOUT: { /* emit_dropout.c: the plane at offset (0, 0) */
+            char s[16], t[16], a[80], b[80];
+            snprintf(s, sizeof s, "pl[%d]", *S);
+            snprintf(t, sizeof t, "pl[%d]", *T);
+            offsets(e, a, b, sizeof a);
+            emit_dropout(&e->c, op, s, t, geom(e, g, sizeof g), a, b);
+            break;
+        }
         default:
             diag_internal(e->err, "image emitter: op at line %d is not plane-wise", op->pos.line);
             return;

@@ -54,8 +54,18 @@ typedef enum IrOpKind {
     /* index(k): image → vector, the input's position k (a token of a sequence, pixel k of an image in
      * row-major order): Σ' = Σ(k, k) of the pair, Θ alike (IrIndex); computed by the all-pairs
      * (attention family's) back end */
-    IR_INDEX
+    IR_INDEX,
+    /* image_resize(h, w): jax.image.resize of the positions by a fixed linear map R = Rh ⊗ Rw
+     * (ir_resize.h): Σ'(p,q) = Σ_{a,b} R[p,a] R[q,b] Σ(a,b), Θ alike (IrResize) */
+    IR_IMAGE_RESIZE
 } IrOpKind;
+
+/* neural-tangents' ImageResize with a linear method: nearest or linear
+ * (triangle), antialias as jax.image.resize; the output grid is op->out. */
+typedef struct IrResize {
+    int nearest;   /* 1: nearest, 0: linear */
+    int antialias; /* linear only: widen the triangle when downsampling */
+} IrResize;
 
 /* neural-tangents' Dropout(rate, mode='train'), rate being the probability of
  * keeping a unit: a unit's mask m ~ Bernoulli(keep), output m·z/keep. Masks of
@@ -243,6 +253,7 @@ struct IrOp {
         IrReadout readout;
         IrDropout dropout;
         IrIndex index;
+        IrResize resize;
     } u;
     IrShape out; /* filled by lowering for every op */
     /* The op's output is a centred Gaussian field whose channels are i.i.d.

@@ -26,6 +26,7 @@ const char *ir_op_name(const IrOp *op)
     case IR_AGGREGATE: return "aggregate";
     case IR_READOUT: return "readout";
     case IR_DROPOUT: return "dropout";
+    case IR_IMAGE_RESIZE: return "image_resize";
     }
     return "?";
 }
@@ -154,6 +155,10 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     }
     case IR_INDEX:
         snprintf(buf, n, ", position %zu", op->u.index.pos);
+        break;
+    case IR_IMAGE_RESIZE:
+        snprintf(buf, n, ", method %s%s", op->u.resize.nearest ? "nearest" : "linear",
+                 op->u.resize.nearest || op->u.resize.antialias ? "" : ", antialias false");
         break;
     case IR_GLOBAL_POOL:
     case IR_FLATTEN:

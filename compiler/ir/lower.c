@@ -423,6 +423,7 @@ static const LayerRule layer_rules[] = {
     {"conv", lower_conv, 0},
     {"conv_transpose", lower_conv_transpose, 0}, /* lower_conv_variants.c */
     {"conv_local", lower_conv_local, 0},
+    {"image_resize", lower_image_resize, 0}, /* lower_resize.c */
     {"avg_pool", lower_avg_pool, 0},
     {"sum_pool", lower_sum_pool, 0},
     {"global_avg_pool", lower_global_avg_pool, 0},
@@ -657,7 +658,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     if (L.param == PARAM_STANDARD && !lower_check_widths(&L))
         return NULL;
     IrFamily family = lower_family(&L);
-    if (!lower_check_dropout(&L, family) || !lower_check_image_net(&L) || !family_checks[family](&L))
+    if (!lower_check_image_net(&L) || !family_checks[family](&L))
         return NULL;
     IrNet *ir = arena_alloc(a, sizeof *ir);
     ir->name = net->name;

@@ -116,10 +116,10 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
+        if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL || op->kind == IR_IMAGE_RESIZE) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', %s: nets with attention or masked inputs take conv and local "
-                    "pooling that keep the grid, not conv_transpose or conv_local",
+                    "pooling that keep the grid, not conv_transpose, conv_local or image_resize",
                     ir_op_name(op), L->net->name, why);
             return 0;
         }

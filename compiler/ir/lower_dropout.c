@@ -2,10 +2,12 @@
  * is the probability of KEEPING a unit, as in neural-tangents (and jax's
  * example stax), in (0, 1]. mode=test is the identity. In train mode the
  * kernel of an input with itself is divided by the rate (ir.h, IrDropout),
- * which only fully connected nets compute so far: the tile of a vector net
- * knows when a row and a column are the same input (the same row of the same
- * array); the image, graph and attention kernels do not yet, so lowering
- * refuses dropout there by name. */
+ * and, on images, at the same position (neural-tangents' _diag_mul on every
+ * spatial axis pair). Fully connected nets (emit.c), image nets
+ * (emit_dropout.c: the plane at offset 0 of the lanes whose x1 and x2 are the
+ * same row of the same array) and attention nets (emit_attn.c: the diagonal
+ * of the position-pair matrices when x1 is x2) compute it; the graph kernel
+ * does not yet, so lowering refuses dropout there by name. */
 #include "lower_internal.h"
 
 static const char *const dropout_modes[] = {"train", "test", NULL};
@@ -30,10 +32,9 @@ int lower_dropout(Lower *L, const Stmt *s)
     }
     if (b.v[D_MODE] == 1) /* test mode: the identity */
         return 1;
-    if (L->input.kind != IR_INPUT_VECTOR) {
+    if (L->input.kind == IR_INPUT_GRAPH) {
         diag_at(L->err, s->pos, L->src,
-                "'dropout' is supported in fully connected nets (vector inputs) only, not on %s inputs yet",
-                L->input.kind == IR_INPUT_GRAPH ? "graph" : L->input.sequence ? "sequence" : "image");
+                "'dropout' is supported in fully connected and image nets, not in graph nets yet");
         return 0;
     }
     if (L->nops == 0 && L->branch_depth == 0) {
@@ -51,31 +52,4 @@ int lower_dropout(Lower *L, const Stmt *s)
                          " (dropout scales the variance of each input with itself only; a dense layer after it "
                          "makes a Gaussian again)");
     return 1;
-}
-
-static const IrOp *find_dropout(const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_DROPOUT)
-            return &ops[i];
-        if (ops[i].kind == IR_FANOUT)
-            for (size_t k = 0; k < ops[i].u.fanout.nbranches; k++) {
-                const IrOp *d = find_dropout(ops[i].u.fanout.branches[k].ops, ops[i].u.fanout.branches[k].nops);
-                if (d != NULL)
-                    return d;
-            }
-    }
-    return NULL;
-}
-
-int lower_check_dropout(Lower *L, IrFamily family)
-{
-    const IrOp *d = family == IR_FAMILY_FC ? NULL : find_dropout(L->ops, L->nops);
-    if (d == NULL)
-        return 1;
-    diag_at(L->err, d->pos, L->src,
-            "'dropout' is supported in fully connected nets (dense layers and activations on vectors) only; net "
-            "'%s' also uses layers (fanout, residual, layer_norm, attention, ...) whose kernels do not apply it yet",
-            L->net->name);
-    return 0;
 }

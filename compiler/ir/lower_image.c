@@ -276,12 +276,33 @@ int lower_flatten(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_FLA
  * (k, k) entry of every position pair, so the net goes to the all-pairs
  * back end (lower_family). One unit per channel of one position: Gaussian
  * when the input is. */
-static const ParamSpec index_spec[] = {{"position", 0, 0, 1e12, 1, 1, NULL}};
+static const char *const index_axes[] = {"positions", "channels", NULL};
+static const ParamSpec index_spec[] = {{"position", 0, 0, 1e12, 1, 1, NULL},
+                                       {"axis", 0, 0, 1, 1, 0, index_axes}};
+
+/* index(k, axis=channels): neural-tangents refuses it in kernel_fn too. The
+ * kernel is the limit of averages over infinitely many channels; k channels of
+ * them feed the next layer a finite fan-in, whose output is no longer a
+ * Gaussian process with a deterministic kernel (it depends on the k units
+ * drawn), so no infinite-width kernel exists. */
+static int refuse_channel_index(Lower *L, const Bound *b)
+{
+    diag_at(L->err, b->pos[1], L->src,
+            "'index(axis=channels)' has no infinite-width kernel: the channels are the axis whose width goes to "
+            "infinity, and a finite slice of them would feed the next layer a finite fan-in, whose output is "
+            "not a Gaussian process with a deterministic kernel (neural-tangents' Index refuses the channel axis "
+            "in kernel_fn for the same reason); one output unit's kernel is what ntkc computes already");
+    return 0;
+}
 
 int lower_index(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, index_spec, 1, &b))
+    if (!lower_bind_args(L, s, index_spec, 2, &b))
+        return 0;
+    if (b.v[1] == 1) /* before the shape checks: the reason holds on vectors too */
+        return refuse_channel_index(L, &b);
+    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s))
         return 0;
     size_t P = L->shape.h * L->shape.w, k = (size_t)b.v[0];
     if (k >= P) {

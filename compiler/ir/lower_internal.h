@@ -130,6 +130,8 @@ int lower_check_image_family(Lower *L);
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);
+/* lower_resize.c */
+int lower_image_resize(Lower *L, const Stmt *s);
 /* lower_standard.c: widths and fan-ins under param standard */
 /* The channels the next affine layer reads: the previous affine layer's
  * width, else the image's channels; 0 = the data's dimension (vectors). */
@@ -159,8 +161,6 @@ int lower_check_attention_family(Lower *L);
 
 /* lower_dropout.c */
 int lower_dropout(Lower *L, const Stmt *s);
-/* Dropout only in fully connected nets: an error at the first one elsewhere. */
-int lower_check_dropout(Lower *L, IrFamily family);
 
 /* lower_graph.c */
 extern const char *const lower_bool_names[]; /* false, true */

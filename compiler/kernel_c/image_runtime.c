@@ -568,6 +568,44 @@ NTKC_FN void ntkc_pool4(const double *X, double *Y, double *t1, double *t2, int 
     ntkc_pool_axis(t1, Y, d, 3, Wo, kw, sw, pl, cyc, scale_w);
 }
 
+/* ---- image_resize on 4-D arrays (emit_resize.c) ----
+ * One axis of a 4-D array of lanes times a matrix R (no × d[ax], row-major):
+ * out[.., m, ..] = Σ_i R[m][i]·in[.., i, ..]; d[ax] becomes no. */
+NTKC_LEAF void ntkc_resize_axis(const double *in, double *out, int *d, int ax, int no, const double *R)
+{
+    int outer = 1, inner = NTKC_LANES, n = d[ax];
+    for (int x = 0; x < ax; x++)
+        outer *= d[x];
+    for (int x = ax + 1; x < 4; x++)
+        inner *= d[x];
+    for (int o = 0; o < outer; o++)
+        for (int m = 0; m < no; m++) {
+            double *dst = out + ((long)o * no + m) * inner;
+            for (int e = 0; e < inner; e++)
+                dst[e] = 0.0;
+            for (int i = 0; i < n; i++) {
+                double r = R[(long)m * n + i];
+                const double *src = in + ((long)o * n + i) * inner;
+                if (r != 0.0)
+                    for (int e = 0; e < inner; e++)
+                        dst[e] += r * src[e];
+            }
+        }
+    d[ax] = no;
+}
+
+/* Σ' = R Σ Rᵀ on both inputs' positions, R = Rh ⊗ Rw: X (H×H×W×W) into Y
+ * (Ho×Ho×Wo×Wo); t1, t2 scratch. */
+NTKC_FN void ntkc_resize4(const double *X, double *Y, double *t1, double *t2, int H, int W, int Ho, int Wo,
+                          const double *Rh, const double *Rw)
+{
+    int d[4] = {H, H, W, W};
+    ntkc_resize_axis(X, t1, d, 0, Ho, Rh);
+    ntkc_resize_axis(t1, t2, d, 1, Ho, Rh);
+    ntkc_resize_axis(t2, t1, d, 2, Wo, Rw);
+    ntkc_resize_axis(t1, Y, d, 3, Wo, Rw);
+}
+
 /* ---- conv_transpose and conv_local on 4-D arrays (emit_conv_variants.c) ----
  * One axis pair (ax, ax + 1: the same axis of x1 and of x2) of a 4-D array of
  * lanes, both pixels read with the same tap u:

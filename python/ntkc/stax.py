@@ -420,18 +420,24 @@ class _Attention(Layer):
     def __init__(self, n_chan_out: int, n_chan_key: int, n_chan_val: int, n_heads: int, linear_scaling: bool,
                  stds: tuple[float, float, float, float], b_std: Optional[float], mechanism: str,
                  pos_emb_type: str, pos_emb_decay_fn: Any, val_pos_emb: bool, batch_axis: int,
-                 channel_axis: int) -> None:
+                 channel_axis: int, n_chan_pos_emb: Optional[int] = None, W_pos_emb_std: float = 1.0) -> None:
         self.mechanism = str(getattr(mechanism, "name", mechanism)).upper()
         if self.mechanism not in self._MECHANISMS:
             raise ValueError(f"GlobalSelfAttention: attention_mechanism must be one of {', '.join(self._MECHANISMS)}, "
                              f"not {mechanism!r}")
         pos = str(getattr(pos_emb_type, "name", pos_emb_type)).upper()
-        if pos != "NONE":
-            raise NotImplementedError(f"GlobalSelfAttention: pos_emb_type={pos!r}: ntkc's attention has no "
-                                      f"positional embeddings yet (pos_emb_type='NONE' only)")
-        if pos_emb_decay_fn is not None or val_pos_emb:
-            raise NotImplementedError("GlobalSelfAttention: pos_emb_decay_fn and val_pos_emb need positional "
-                                      "embeddings, which ntkc's attention does not have yet")
+        if pos not in ("NONE", "SUM", "CONCAT"):
+            raise ValueError(f"GlobalSelfAttention: pos_emb_type must be NONE, SUM or CONCAT, not {pos_emb_type!r}")
+        if pos_emb_decay_fn is not None:
+            raise NotImplementedError("GlobalSelfAttention: pos_emb_decay_fn: ntkc's positional embeddings are "
+                                      "one-hot (covariance δ_st across positions, neural-tangents' default); a "
+                                      "decaying covariance is not implemented")
+        if pos == "SUM" and n_chan_pos_emb is not None:
+            raise ValueError("GlobalSelfAttention: n_chan_pos_emb applies to pos_emb_type='CONCAT' only (SUM adds "
+                             "embeddings of the input's channels, as neural-tangents requires)")
+        self.pos, self.val_pos_emb = pos, bool(val_pos_emb) and pos != "NONE"
+        self.n_chan_pos_emb = None if n_chan_pos_emb is None else int(n_chan_pos_emb)
+        self.W_pos_emb_std = float(W_pos_emb_std)
         if batch_axis != 0 or channel_axis != -1:
             raise NotImplementedError("GlobalSelfAttention: ntkc takes the batch axis first and the channel axis "
                                       "last (batch_axis=0, channel_axis=-1)")
@@ -455,26 +461,49 @@ class _Attention(Layer):
         args = [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
                 f"mechanism={self.mechanism.lower()}", f"w_q={_num(self.W_query_std)}", f"w_k={_num(self.W_key_std)}",
                 f"w_v={_num(self.W_value_std)}", f"w_out={_num(self.W_out_std)}", f"b_std={_num(self.b_std or 0.0)}"]
+        if self.pos != "NONE":  # neural-tangents' weights: C/(C + C_p) and W_pos²·C_p/(C + C_p) for CONCAT
+            args += [f"pos_emb={self.pos.lower()}", f"w_pos={_num(self.W_pos_emb_std)}"]
+            if self.pos == "CONCAT":
+                args.append(f"pos_channels={_num(self._pos_chans(b.shape[-1]) / b.shape[-1])}")
+            if self.val_pos_emb:
+                args.append("val_pos_emb=1")
         shape = b.shape[:-1] + (self.n_chan_out,)
         return [replace(b, lines=b.lines + [f"attention({', '.join(args)})"], shape=shape)]
 
+    def _pos_chans(self, c: int) -> int:
+        """The embedding's channels: the input's for SUM, n_chan_pos_emb (default the input's) for CONCAT."""
+        return c if self.pos == "SUM" or self.n_chan_pos_emb is None else self.n_chan_pos_emb
+
+    def _in_chans(self, c: int) -> tuple[int, int]:
+        """Channels the keys/queries and the values read (CONCAT widens them)."""
+        cp = self._pos_chans(c) if self.pos == "CONCAT" else 0
+        return c + cp, c + (cp if self.val_pos_emb else 0)
+
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         c, H = shape[-1], self.n_heads
-        Q = None if self.linear else rng.standard_normal((H, c, self.n_chan_key))
-        K = rng.standard_normal((H, c, self.n_chan_key))
-        V = rng.standard_normal((H, c, self.n_chan_val))
+        ck, cv = self._in_chans(c)
+        Q = None if self.linear else rng.standard_normal((H, ck, self.n_chan_key))
+        K = rng.standard_normal((H, ck, self.n_chan_key))
+        V = rng.standard_normal((H, cv, self.n_chan_val))
         O = rng.standard_normal((self.n_chan_val * H, self.n_chan_out))
         b = None if self.b_std is None else rng.standard_normal(self.n_chan_out)
-        return shape[:-1] + (self.n_chan_out,), (Q, K, V, O, b, None)
+        positions = int(np.prod(shape[1:-1]))
+        pe = None if self.pos == "NONE" else rng.standard_normal((positions, self._pos_chans(c)))  # N(0, 1)
+        return shape[:-1] + (self.n_chan_out,), (Q, K, V, O, b, pe)
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
-        Q, K, V, O, b, _ = params
+        Q, K, V, O, b, pe = params
         n, c = x.shape[0], x.shape[-1]
         h = x.reshape(n, -1, c)                                    # n, P, C
+        hv = h
+        if pe is not None:  # neural-tangents: W_pos·P added (SUM) or concatenated (CONCAT) before the keys
+            emb = np.broadcast_to(self.W_pos_emb_std * pe, (n,) + pe.shape)
+            h = h + emb if self.pos == "SUM" else np.concatenate([h, emb], axis=-1)
+            hv = h if self.val_pos_emb else hv
         keys = np.einsum("npc,hcd->hnpd", h, K)
         queries = keys if self.linear else np.einsum("npc,hcd->hnpd", h, Q)
-        values = np.einsum("npc,hcd->hnpd", h, V)
-        norm = c * (self.n_chan_key if self.linear else math.sqrt(self.n_chan_key))
+        values = np.einsum("npc,hcd->hnpd", hv, V)
+        norm = h.shape[-1] * (self.n_chan_key if self.linear else math.sqrt(self.n_chan_key))
         G = np.einsum("hnpd,hnqd->hnpq", queries, keys) * (self.W_query_std * self.W_key_std / norm)
         if self.mechanism == "SOFTMAX":
             G = np.exp(G - G.max(axis=-1, keepdims=True))
@@ -484,7 +513,8 @@ class _Attention(Layer):
         elif self.mechanism == "RELU":
             G = np.maximum(G, 0.0)
         heads = np.einsum("hnpq,hnqd->npdh", G, values).reshape(n, h.shape[1], -1)  # (d, head) order, as nt
-        out = heads @ O * (self.W_out_std * self.W_value_std / math.sqrt(self.n_chan_val * self.n_heads * c))
+        out = heads @ O * (self.W_out_std * self.W_value_std / math.sqrt(self.n_chan_val * self.n_heads *
+                                                                         hv.shape[-1]))
         if b is not None:
             out = out + self.b_std * b
         return out.reshape(x.shape[:-1] + (self.n_chan_out,))
@@ -842,15 +872,16 @@ def GlobalSelfAttention(n_chan_out: int, n_chan_key: int, n_chan_val: int, n_hea
     """Global self-attention over all positions (ntkc's ``attention``), neural-tangents' arguments.
 
     The widths (``n_chan_*``, ``n_heads``) shape only the finite network of ``init_fn``/``apply_fn``;
-    the kernel is their infinite limit. Positional embeddings (``pos_emb_type`` other than "NONE",
-    ``pos_emb_decay_fn``, ``val_pos_emb``) raise NotImplementedError; ``pos_emb_p_norm``,
-    ``n_chan_pos_emb`` and ``W_pos_emb_std`` only matter with them and are ignored, as neural-tangents
-    does without embeddings.
+    the kernel is their infinite limit. Positional embeddings ``pos_emb_type`` "SUM" or "CONCAT" map to
+    ``attention(pos_emb=sum|concat, w_pos=W_pos_emb_std, pos_channels=n_chan_pos_emb/C, val_pos_emb)``
+    (one-hot embeddings: their covariance across positions is δ_st, neural-tangents' default);
+    ``pos_emb_decay_fn`` raises NotImplementedError, so ``pos_emb_p_norm`` (used only with it) is ignored.
     """
-    del pos_emb_p_norm, n_chan_pos_emb, W_pos_emb_std  # used only with positional embeddings (refused)
+    del pos_emb_p_norm  # used only with pos_emb_decay_fn (refused)
     return _triple(_Attention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling,
                               (W_key_std, W_value_std, W_query_std, W_out_std), b_std, attention_mechanism,
-                              pos_emb_type, pos_emb_decay_fn, val_pos_emb, batch_axis, channel_axis))
+                              pos_emb_type, pos_emb_decay_fn, val_pos_emb, batch_axis, channel_axis,
+                              n_chan_pos_emb, W_pos_emb_std))
 
 
 def Identity() -> tuple:
@@ -1030,7 +1061,8 @@ class _Dropout(Layer):
 
 def Dropout(rate: float, mode: str = "train") -> tuple:
     """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
-    input with itself is divided by `rate` (fully connected nets only in ntkc); mode='test' is the identity."""
+    input with itself (on images: at the same position) is divided by `rate` (fully connected and image nets in ntkc);
+    mode='test' is the identity."""
     return _triple(_Dropout(rate, mode))
 
 
@@ -1049,8 +1081,36 @@ def _missing(name: str, why: str = "") -> Callable[..., tuple]:
 
 Elementwise = _missing("Elementwise", " (write the activation as an ntkc formula: act f(x) = ... in a .ntk net)")
 ElementwiseNumerical = _missing("ElementwiseNumerical", " (ntkc integrates formula activations: act f(x) = ...)")
-ImageResize = _missing("ImageResize")
-Index = _missing("Index")
+
+
+def ImageResize(shape: Sequence[int], method: Any, antialias: bool = True, precision: Any = None,
+                batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """neural-tangents' ImageResize: jax.image.resize of every channel; its kernel is R·Σ·Rᵀ on both inputs'
+    positions. `method` "nearest" or "linear" (alias "bilinear", "trilinear", "triangle"); -1 in `shape` keeps
+    an axis (the batch and channel axes must be -1). `precision` is ignored (ntkc computes in float64)."""
+    del precision
+    from ._stax_positions import _ImageResize
+    return _triple(_ImageResize(shape, method, antialias, batch_axis, channel_axis))
+
+
+class _SliceMaker:
+    """neural-tangents' ``stax.Slice``: ``Slice[:, 0]`` is the index ``(slice(None), 0)``."""
+
+    def __getitem__(self, idx: Any) -> Any:
+        return idx
+
+
+Slice = _SliceMaker()
+
+
+def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
+    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``) or of an
+    image (``Slice[:, i, j]``), read out as a vector (index(k), k = i·W + j). Indexing the channels raises
+    NotImplementedError, as in neural-tangents (no infinite-width kernel); so do slices of positions."""
+    from ._stax_positions import _Index
+    return _triple(_Index(idx, batch_axis, channel_axis))
+
+
 DotGeneral = _missing("DotGeneral")
 Aggregate = _missing("Aggregate", " as a stax layer (write a graph net in ntkc's language: input graph(F), "
                                   "aggregate, readout)")

@@ -84,6 +84,25 @@ class AsHandWritten(unittest.TestCase):
         self.same(kernel_fn, "net t { input image(2, 3, 2); dense; attention(heads=2, w_q=1.5); flatten; dense }",
                   x)
 
+    def test_positional_embeddings(self) -> None:
+        """pos_emb_type SUM/CONCAT: neural-tangents weighs the input by C/(C + C_p) and the one-hot
+        embedding by W_pos²·C_p/(C + C_p) under CONCAT (1 and W_pos² under SUM), C the input's channels
+        and C_p = n_chan_pos_emb (default C): ntkc's pos_channels is C_p/C."""
+        x = RNG.standard_normal((3, 4, 2))
+        cases = [(dict(pos_emb_type="SUM", W_pos_emb_std=0.8), "pos_emb=sum, w_pos=0.8"),
+                 (dict(pos_emb_type="SUM", val_pos_emb=True), "pos_emb=sum, w_pos=1, val_pos_emb=1"),
+                 (dict(pos_emb_type="CONCAT", n_chan_pos_emb=16, W_pos_emb_std=1.3),
+                  "pos_emb=concat, w_pos=1.3, pos_channels=2"),
+                 (dict(pos_emb_type="CONCAT", val_pos_emb=True), "pos_emb=concat, w_pos=1, pos_channels=1, "
+                                                                  "val_pos_emb=1")]
+        for kw, args in cases:
+            with self.subTest(**{k: str(v) for k, v in kw.items()}):
+                _, _, kernel_fn = stax.serial(stax.Dense(8, 1.2), stax.GlobalSelfAttention(8, 8, 8, 1, **kw),
+                                              stax.Relu(), stax.GlobalAvgPool(), stax.Dense(1))
+                self.same(kernel_fn, f"net t {{ input sequence(4, 2); dense(1.2); attention({args}); relu; "
+                                     f"global_avg_pool; dense }}", x)
+                self.assertIn(args, kernel_fn.source)
+
 
 class FiniteNetworks(unittest.TestCase):
     """apply_fn runs neural-tangents' finite attention: over readout units and
@@ -113,6 +132,14 @@ class FiniteNetworks(unittest.TestCase):
         standard errors."""
         self.check(stax.GlobalSelfAttention(512, 128, 128, 4, W_query_std=1.5, b_std=0.2), 512, 4, 4 / 128)
 
+    def test_positional_embeddings(self) -> None:
+        """Trainable N(0, 1) embeddings scaled by W_pos, added (SUM) or concatenated (CONCAT, wider keys and,
+        with val_pos_emb, values) as neural-tangents' apply_fn does; the same bias allowance as softmax."""
+        self.check(stax.GlobalSelfAttention(512, 128, 128, 4, W_query_std=1.5, pos_emb_type="SUM",
+                                            W_pos_emb_std=0.7), 512, 4, 4 / 128)
+        self.check(stax.GlobalSelfAttention(512, 128, 128, 4, W_query_std=1.5, pos_emb_type="CONCAT",
+                                            n_chan_pos_emb=256, W_pos_emb_std=1.2, val_pos_emb=True), 512, 4, 4 / 128)
+
     def test_sqrt_identity(self) -> None:
         """Square-root scaling: the output is Gaussian only as the heads grow, a bias O(1/16) in the relu
         after it. Measured: 7.5 % of the largest entry, 2.4 standard errors (noise, not bias)."""
@@ -122,7 +149,7 @@ class FiniteNetworks(unittest.TestCase):
 
 class Refusals(unittest.TestCase):
     def test_unsupported_arguments_are_named(self) -> None:
-        cases = [(dict(pos_emb_type="SUM"), "pos_emb_type"), (dict(val_pos_emb=True), "val_pos_emb"),
+        cases = [(dict(pos_emb_type="SUM", pos_emb_decay_fn=lambda d: d), "pos_emb_decay_fn"),
                  (dict(pos_emb_decay_fn=lambda d: d), "pos_emb_decay_fn"), (dict(channel_axis=1), "channel_axis"),
                  (dict(linear_scaling=False), "linear_scaling=False with attention_mechanism='SOFTMAX'"),
                  (dict(linear_scaling=False, attention_mechanism="RELU"), "no closed-form kernel")]

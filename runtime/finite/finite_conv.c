@@ -4,6 +4,8 @@
  * Conventions in finite_conv.h. */
 #include "finite_conv.h"
 #include "finite_conv_internal.h"
+#include "finite_conv_dropout.h"
+#include "finite_resize.h"
 #include "ntkc_err.h"
 
 #include "finite_attn.h"
@@ -118,6 +120,10 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         if (fcv_lay(f, nd, affine_co) != NTKC_OK)
             return f->err->code;
         break;
+    case IR_IMAGE_RESIZE: /* finite_resize.c */
+        if (frs_lay(f, nd) != NTKC_OK)
+            return f->err->code;
+        break;
     case IR_POOL:
         nd->win = op->u.pool.win;
         nd->ho = op->out.h, nd->wo = op->out.w;
@@ -152,9 +158,11 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
     case IR_ACT:
     case IR_LAYER_NORM:
         break;
+    case IR_DROPOUT: /* finite_conv_dropout.c */
+        nd->drop_id = f->ndrop++;
+        break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
-    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
     nd->out = dalloc(f, fconv_len_out(nd));
@@ -373,6 +381,9 @@ static void forward_node(Fc *f, Node *nd, const double *in)
     case IR_CONV_LOCAL:
         fcv_forward(f, nd, in);
         break;
+    case IR_IMAGE_RESIZE:
+        frs_apply(nd, in, nd->out);
+        break;
     case IR_ACT:
         for (size_t e = 0; e < n; e++)
             nd->out[e] = nd->op->u.act.def->phi(nd->op->u.act.def, in[e], nd->op->u.act.p);
@@ -406,9 +417,11 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         nd->attn->mask = f->mask;
         finite_attn_forward(nd->attn, f->params, in, nd->out);
         break;
+    case IR_DROPOUT: /* finite_conv_dropout.c */
+        fdrop_apply(f, nd, in, nd->out);
+        break;
     case IR_AGGREGATE: /* graph nets: finite_graph.c; fconv_new refuses them */
     case IR_READOUT:
-    case IR_DROPOUT: /* vector nets only: finite_net.c (lowering refuses it elsewhere) */
         break;
     }
 }
@@ -558,6 +571,12 @@ static void backward_node(Fc *f, Node *nd, double *gin)
     case IR_INDEX:
         memset(gin, 0, len_in(nd) * sizeof *gin);
         memcpy(gin + nd->op->u.index.pos * nd->ci, nd->g, nd->ci * sizeof *gin);
+        break;
+    case IR_IMAGE_RESIZE:
+        frs_adjoint(nd, nd->g, gin);
+        break;
+    case IR_DROPOUT:
+        fdrop_apply(f, nd, nd->g, gin);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, nd->g, gin);
@@ -719,6 +738,7 @@ static int one_sample(Fc *f, size_t n, const double *x, size_t dim, const Paddin
     Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < n; i++) {
         f->mask = pad ? pad->mask + i * f->npos : NULL;
+        f->row = i; /* its own dropout masks */
         fconv_forward_list(f, f->top, f->ntop, pad ? pad->x + i * dim : x + i * dim);
         memcpy(F + i * f->out_units, last->out, f->out_units * sizeof *F);
         if (ntk == NULL)
@@ -775,6 +795,8 @@ int finite_conv_kernels(const IrNet *net, size_t n, const double *x, size_t dim,
     rng_seed(&r, opts->seed);
     for (size_t s = 0; s < opts->samples && err->code == NTKC_OK; s++) {
         fconv_init_list(&f, f.top, f.ntop, &r);
+        if (f.ndrop) /* only nets with dropout draw a mask seed */
+            f.drop_seed = rng_next(&r);
         one_sample(&f, n, x, dim, pad.x ? &pad : NULL, F, G, nngp, ntk);
     }
     double inv = 1.0 / (double)opts->samples;

@@ -5,6 +5,7 @@
 #define NTKC_FINITE_CONV_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "finite_attn.h"
 #include "ir.h"
@@ -40,6 +41,7 @@ struct Node {
     Branch *br;
     size_t nbr;
     FiniteAttn *attn; /* attention layers */
+    size_t drop_id;   /* dropout layers: their number in the net (finite_conv_dropout.c) */
 };
 
 typedef struct Fc {
@@ -58,6 +60,11 @@ typedef struct Fc {
      * "Masking"): mask[p] = 0 at padded positions, NULL without padding. */
     const double *mask;
     size_t npos; /* the input's positions */
+    /* Dropout (finite_conv_dropout.c): the layers' count, this sample's mask
+     * seed and the input being run (each input draws its own masks). */
+    size_t ndrop;
+    uint64_t drop_seed;
+    size_t row;
 } Fc;
 
 /* The two sides of a linear pooling step. */

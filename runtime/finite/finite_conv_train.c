@@ -8,6 +8,7 @@
 
 #include "finite_attn_train.h"
 #include "finite_conv_internal.h"
+#include "finite_resize.h"
 #include "finite_model.h"
 #include "ntkc_err.h"
 
@@ -116,6 +117,9 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         break;
     case IR_INDEX:
         memcpy(nd->t, tin + nd->op->u.index.pos * nd->ci, nd->ci * sizeof *tin);
+        break;
+    case IR_IMAGE_RESIZE: /* finite_resize.c */
+        frs_apply(nd, tin, nd->t);
         break;
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, tin, nd->t);
@@ -314,6 +318,10 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     FiniteScaling out;
     if (fconv_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
         mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
+    if (err->code == NTKC_OK && f->ndrop) /* as finite_model.c for vector nets */
+        err_user(err, "net '%s': training a finite network with dropout is not supported (its kernel is the "
+                      "infinite-width one of neural-tangents' Dropout in train mode; use the kernel's prediction)",
+                 name);
     if (err->code == NTKC_OK && f->out_units != nout)
         err_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
                        "one value per target (pool or flatten before the readout)", name, f->out_units, nout);

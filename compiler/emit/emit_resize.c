@@ -26,7 +26,7 @@ static void weights_array(Code *c, const char *name, const IrResize *r, size_t n
         sb_puts(&vals, k ? ", " : "");
         sb_double(&vals, R[k]);
     }
-    code_line(c, "static const double %s[%zu] = {%s};", name, n_in * n_out, vals.data);
+    code_line(c, "static const @ %s[%zu] = {%s};", name, n_in * n_out, vals.data);
     sb_free(&vals);
     free(R);
 }

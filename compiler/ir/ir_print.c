@@ -44,6 +44,13 @@ static const char *const fanin_names[] = {"sum", "prod", "concat"};
 
 static void window_args(char *buf, size_t n, const IrWindow *w)
 {
+    if (w->kd) { /* a volume's window (ir.h) */
+        int len = snprintf(buf, n, ", window %dx%dx%d, stride %dx%dx%d, padding %s", w->kd, w->kh, w->kw, w->sd,
+                           w->sh, w->sw, padding_names[w->pad]);
+        if ((w->dd != 1 || w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
+            snprintf(buf + len, n - (size_t)len, ", dilation %dx%dx%d", w->dd, w->dh, w->dw);
+        return;
+    }
     int len = snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw,
                        padding_names[w->pad]);
     if ((w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
@@ -144,7 +151,9 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
     op_args(args, sizeof args, op, p->net->param);
     int len = snprintf(text, sizeof text, "%*s%%%d = %s %%%d%s%s", 4 * (depth + 1), "", v, ir_op_name(op), in, args,
                        op->kind == IR_FANOUT ? " {" : "");
-    if (op->out.spatial)
+    if (op->out.spatial && op->out.d)
+        snprintf(shape, sizeof shape, "%zux%zux%zu", op->out.d, op->out.h / op->out.d, op->out.w);
+    else if (op->out.spatial)
         snprintf(shape, sizeof shape, "%zux%zu", op->out.h, op->out.w);
     int graph = p->net->input.kind == IR_INPUT_GRAPH;
     p->pooled |= op->kind == IR_READOUT;
@@ -191,7 +200,9 @@ static void print_input(StrBuf *sb, const IrInput *in)
             sb_puts(sb, "vector (any dimension)");
         break;
     case IR_INPUT_IMAGE:
-        if (in->sequence)
+        if (in->depth)
+            sb_printf(sb, "volume(%zu, %zu, %zu, %zu)", in->depth, in->h / in->depth, in->w, in->c);
+        else if (in->sequence)
             sb_printf(sb, "sequence(%zu, %zu%s)", in->w, in->c, in->masked ? ", masked=true" : "");
         else
             sb_printf(sb, "image(%zu, %zu, %zu%s)", in->h, in->w, in->c, in->masked ? ", masked=true" : "");

@@ -607,7 +607,8 @@ static IrFamily lower_family(const Lower *L)
 {
     if (L->input.kind == IR_INPUT_GRAPH)
         return IR_FAMILY_GRAPH;
-    if (has_attention(L->ops, L->nops) || L->input.masked) /* all position pairs: masks reach every layer */
+    /* all position pairs: masks reach every layer; volumes' windows in 3-D (lower_volume.c) */
+    if (has_attention(L->ops, L->nops) || L->input.masked || L->input.depth)
         return IR_FAMILY_ATTENTION;
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;

@@ -15,8 +15,8 @@ enum {
     V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KD, V_KH, V_KW, V_SD, V_SH, V_SW, V_DIL, V_DD, V_DH, V_DW, V_TRAINABLE,
     V_EDGES, NVOL
 };
-/* conv takes every row but normalize_edges; pools every row but the scales,
- * dilations and trainable (vol_spec_for). */
+/* conv's arguments (the 2-D conv's order, with kd, sd, dd beside kh, sh, dh)
+ * are the rows before normalize_edges; the pools take theirs (pool_rows). */
 static const ParamSpec vol_conv_spec[NVOL] = {
     [V_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [V_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -36,18 +36,6 @@ static const ParamSpec vol_conv_spec[NVOL] = {
     [V_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
     [V_EDGES] = {"normalize_edges", 0, 0, 1, 1, 0, lower_bool_names},
 };
-
-/* The argument a pool does not take (conv: normalize_edges), or -1. */
-static int foreign_arg(const Bound *b, int pool)
-{
-    static const int conv_only[] = {V_W, V_B, V_DIL, V_DD, V_DH, V_DW, V_TRAINABLE};
-    if (!pool)
-        return b->given[V_EDGES] ? V_EDGES : -1;
-    for (size_t i = 0; i < sizeof conv_only / sizeof conv_only[0]; i++)
-        if (b->given[conv_only[i]])
-            return conv_only[i];
-    return -1;
-}
 
 /* One of the three sizes: its own argument, else size. */
 static int axis_arg(const Bound *b, int own, int fallback) { return b->given[own] ? (int)b->v[own] : fallback; }
@@ -95,22 +83,50 @@ static int bind_window3(Lower *L, const Stmt *s, const Bound *b, int pool, IrWin
     return 1;
 }
 
+/* A pool's arguments, in the 2-D pools' positional order (size, stride,
+ * padding, ...), as rows of vol_conv_spec. */
+static const int pool_rows[] = {V_SIZE, V_STRIDE, V_PAD, V_KD, V_KH, V_KW, V_SD, V_SH, V_SW, V_EDGES};
+enum { NPOOL_ROWS = sizeof pool_rows / sizeof pool_rows[0] };
+
+/* Binds s's arguments into b laid out as vol_conv_spec (vals, given, pos:
+ * NVOL each), through the pools' own order for a pool. */
+static int bind_volume_args(Lower *L, const Stmt *s, int pool, double *vals, int *given, SrcPos *pos, Bound *b)
+{
+    *b = (Bound){vals, given, pos};
+    for (int k = 0; k < NVOL; k++)
+        vals[k] = vol_conv_spec[k].def, given[k] = 0, pos[k] = s->pos;
+    if (!pool) {
+        Bound c;
+        if (!lower_bind_args(L, s, vol_conv_spec, V_EDGES, &c)) /* every row before normalize_edges */
+            return 0;
+        for (int k = 0; k < V_EDGES; k++)
+            vals[k] = c.v[k], given[k] = c.given[k], pos[k] = c.pos[k];
+        return 1;
+    }
+    ParamSpec spec[NPOOL_ROWS];
+    for (int k = 0; k < NPOOL_ROWS; k++)
+        spec[k] = vol_conv_spec[pool_rows[k]];
+    Bound p;
+    if (!lower_bind_args(L, s, spec, NPOOL_ROWS, &p))
+        return 0;
+    for (int k = 0; k < NPOOL_ROWS; k++)
+        vals[pool_rows[k]] = p.v[k], given[pool_rows[k]] = p.given[k], pos[pool_rows[k]] = p.pos[k];
+    return 1;
+}
+
 static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
 {
+    double vals[NVOL];
+    int given[NVOL];
+    SrcPos pos[NVOL];
     Bound b;
-    if (!lower_bind_args(L, s, vol_conv_spec, NVOL, &b))
+    if ((!pool && !lower_ntk_only(L, s)) || !bind_volume_args(L, s, pool, vals, given, pos, &b))
         return 0;
-    int bad = foreign_arg(&b, pool);
-    if (bad >= 0) {
-        diag_at(L->err, b.pos[bad], L->src, "'%s' on a volume takes no argument '%s'%s", s->u.layer.name,
-                vol_conv_spec[bad].name,
-                bad == V_EDGES ? " (avg_pool(normalize_edges=true) is not computed on volumes yet)" : "");
-        return 0;
-    }
-    if (pool && average && b.given[V_EDGES] && b.v[V_EDGES] != 0) {
+    if (pool && (!average || b.v[V_EDGES] != 0) && b.given[V_EDGES]) {
         diag_at(L->err, b.pos[V_EDGES], L->src,
-                "'avg_pool(normalize_edges=true)' is not computed on volumes yet (use normalize_edges=false, the "
-                "average over the whole window)");
+                average ? "'avg_pool(normalize_edges=true)' is not computed on volumes yet (use normalize_edges=false, "
+                          "the average over the whole window)"
+                        : "'normalize_edges' applies to avg_pool only (sum_pool does not divide by the window)");
         return 0;
     }
     if (pool && L->branch_depth > 0) {

@@ -199,7 +199,7 @@ Test(volume, window_errors_name_the_argument)
     expect_error("net v { input volume(2, 3, 3, 1); conv(kh=2, kw=2); global_avg_pool; dense }", "1:35",
                  "missing required argument 'size' (or kd, kh and kw) for 'conv' on a volume");
     expect_error("net v { input volume(2, 3, 3, 1); conv(3, padding=valid); global_avg_pool; dense }", "1:40",
-                 "'conv': window 3 with padding=valid on an image depth of 2 gives an output of size 0");
+                 "'conv': window 3 with padding=valid on a volume depth of 2 gives an output of size 0");
     expect_error("net v { input volume(2, 3, 3, 1); dense; sum_pool(2, w_std=2); global_avg_pool; dense }", "1:54",
                  "unknown argument 'w_std' for 'sum_pool' (its arguments: size, stride, padding, kd, kh, kw");
     expect_error("net v { input volume(0, 3, 3, 1); dense }", "1:22", "depth");

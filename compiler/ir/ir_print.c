@@ -42,8 +42,15 @@ enum { TEXT_COLUMN = 56 };
 static const char *const padding_names[] = {"same", "valid", "circular"};
 static const char *const fanin_names[] = {"sum", "prod", "concat"};
 
-static void window_args(char *buf, size_t n, const IrWindow *w)
+/* seq: the net takes sequences, whose windows are 1-D (kh = sh = dh = 1). */
+static void window_args(char *buf, size_t n, const IrWindow *w, int seq)
 {
+    if (seq) {
+        int len = snprintf(buf, n, ", window %d, stride %d, padding %s", w->kw, w->sw, padding_names[w->pad]);
+        if (w->dw != 1 && len >= 0 && (size_t)len < n)
+            snprintf(buf + len, n - (size_t)len, ", dilation %d", w->dw);
+        return;
+    }
     if (w->kd) { /* a volume's window (ir.h) */
         int len = snprintf(buf, n, ", window %dx%dx%d, stride %dx%dx%d, padding %s", w->kd, w->kh, w->kw, w->sd,
                            w->sh, w->sw, padding_names[w->pad]);
@@ -58,7 +65,7 @@ static void window_args(char *buf, size_t n, const IrWindow *w)
 }
 
 /* The op's arguments after its operand, as written or defaulted. */
-static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
+static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param, int seq)
 {
     char win[128];
     buf[0] = '\0';
@@ -86,7 +93,7 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     case IR_CONV:
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
-        window_args(win, sizeof win, &op->u.conv.win);
+        window_args(win, sizeof win, &op->u.conv.win, seq);
         if (param == PARAM_STANDARD) /* width 0: the last layer */
             snprintf(buf, n, "%s, w_std %g, b_std %g%s, width %ld, fan_in %ld%s", win, op->u.conv.w_std,
                      op->u.conv.b_std, op->u.conv.has_bias ? " (trained)" : "", op->u.conv.width, op->u.conv.fan_in,
@@ -96,7 +103,7 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
                      op->u.conv.frozen ? ", frozen" : "");
         break;
     case IR_POOL:
-        window_args(buf, n, &op->u.pool.win);
+        window_args(buf, n, &op->u.pool.win, seq);
         if (op->u.pool.normalize_edges && strlen(buf) + 16 < n)
             strcat(buf, ", normalize_edges");
         break;
@@ -148,11 +155,13 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
 {
     int v = p->next++;
     char args[256], text[512], shape[64];
-    op_args(args, sizeof args, op, p->net->param);
+    op_args(args, sizeof args, op, p->net->param, p->net->input.sequence);
     int len = snprintf(text, sizeof text, "%*s%%%d = %s %%%d%s%s", 4 * (depth + 1), "", v, ir_op_name(op), in, args,
                        op->kind == IR_FANOUT ? " {" : "");
     if (op->out.spatial && op->out.d)
         snprintf(shape, sizeof shape, "%zux%zux%zu", op->out.d, op->out.h / op->out.d, op->out.w);
+    else if (op->out.spatial && p->net->input.sequence)
+        snprintf(shape, sizeof shape, "L=%zu", op->out.w);
     else if (op->out.spatial)
         snprintf(shape, sizeof shape, "%zux%zu", op->out.h, op->out.w);
     int graph = p->net->input.kind == IR_INPUT_GRAPH;

@@ -59,6 +59,12 @@ enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD, W_DIL, W_DH, W_DW };
  * bound of `size`, so offsets in the kernel's int arithmetic stay small. */
 enum { WINDOW_MAX = 1000000 };
 
+/* What the net's positions are, for messages. */
+static const char *grid_word(const Lower *L)
+{
+    return L->input.depth ? "a volume" : L->input.sequence ? "a sequence" : "an image";
+}
+
 /* One axis of a window: output size and padding, or an error at the argument.
  * As neural-tangents (lax's SAME padding, then wrapping for CIRCULAR): a
  * window or stride larger than the image is fine with padding same or
@@ -77,13 +83,12 @@ int lower_window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int t
     if ((size_t)k > n && pad == IR_PAD_VALID) {
         if (dil > 1)
             diag_at(L->err, at, L->src,
-                    "'%s': window %d with dilation %d spans %ld pixels; with padding=valid on an image %s of %zu "
+                    "'%s': window %d with dilation %d spans %ld pixels; with padding=valid on %s %s of %zu "
                     "it gives an output of size 0",
-                    name, taps, dil, k, axis, n);
+                    name, taps, dil, k, grid_word(L), axis, n);
         else
-            diag_at(L->err, at, L->src,
-                    "'%s': window %ld with padding=valid on an image %s of %zu gives an output of size 0", name, k,
-                    axis, n);
+            diag_at(L->err, at, L->src, "'%s': window %ld with padding=valid on %s %s of %zu gives an output of size 0",
+                    name, k, grid_word(L), axis, n);
         return 0;
     }
     if (pad == IR_PAD_VALID) {
@@ -109,6 +114,7 @@ static int dilation_of(const Bound *b, const int *idx, int own)
 static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, int pool, int dilated, IrWindow *w)
 {
     const char *name = s->u.layer.name;
+    *w = (IrWindow){0}; /* a 2-D window: no depth (kd = 0) */
     int has_size = b->given[idx[W_SIZE]], has_kh = b->given[idx[W_KH]], has_kw = b->given[idx[W_KW]];
     if (has_size && (has_kh || has_kw)) {
         diag_at(L->err, b->pos[idx[has_kh ? W_KH : W_KW]], L->src,

@@ -186,6 +186,8 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
                  "'attention' in net 'v': nets on volumes");
     expect_error("net v { input volume(2, 3, 3, 1); dense; avg_pool(2, normalize_edges=true); global_avg_pool; dense }",
                  "1:54", "'avg_pool(normalize_edges=true)' is not computed on volumes yet");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(2); relu; conv(2); flatten; dense }",
+                 "1:69", "'conv' on a volume after a layer that volume nets do not take");
     expect_error("net v { param standard; input volume(2, 3, 3, 1); conv(2); global_avg_pool; dense }", "1:51",
                  "'conv' is supported only under param ntk for now");
     expect_error("net v { param standard; input volume(2, 3, 3, 1); dense(width=4); global_avg_pool; dense }", "1:25",

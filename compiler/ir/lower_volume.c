@@ -44,6 +44,13 @@ static int axis_arg(const Bound *b, int own, int fallback) { return b->given[own
 static int bind_window3(Lower *L, const Stmt *s, const Bound *b, int pool, IrWindow *w)
 {
     const char *name = s->u.layer.name;
+    if (L->shape.d == 0) { /* an earlier layer volume nets refuse (lower_check_volume_net) lost the slices */
+        diag_at(L->err, s->pos, L->src,
+                "'%s' on a volume after a layer that volume nets do not take (they take dense, activations, conv, "
+                "avg_pool, sum_pool, global_avg_pool, global_sum_pool and flatten for now)",
+                name);
+        return 0;
+    }
     int has_size = b->given[V_SIZE], own = b->given[V_KD] + b->given[V_KH] + b->given[V_KW];
     if (has_size && own) {
         int k = b->given[V_KD] ? V_KD : b->given[V_KH] ? V_KH : V_KW;

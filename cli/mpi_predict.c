@@ -96,10 +96,12 @@ static void print_summary(const Job *J, const double *mean, int ranks, const Gri
     else
         printf("kernel prediction: %zu train -> %zu test, %zu output%s, ", J->n, J->m, k, k == 1 ? "" : "s");
     predict_print_method(&r->opts, st->steps, st->rhs_evals);
-    printf("  kernels %.3f s, solve %.3f s (%s%s%s), %s%.1f ms; %d ranks, grid %d x %d, blocks %d\n", kernel_s,
-           solve_s, ode ? "ODE on rank 0" : finite ? "pdsyevd" : "", !ode && finite && infinite ? " + " : "",
-           !ode && infinite ? "pdpotrf" : "", J->net ? "compile " : "", J->net ? 1e3 * J->compile_s : 0, ranks,
-           g->pr, g->pc, g->nb);
+    printf("  kernels %.3f s, solve %.3f s (%s%s%s), ", kernel_s, solve_s,
+           ode ? "ODE on rank 0" : finite ? "pdsyevd" : "", !ode && finite && infinite ? " + " : "",
+           !ode && infinite ? "pdpotrf" : "");
+    if (J->net)
+        printf("compile %.1f ms; ", 1e3 * J->compile_s);
+    printf("%d ranks, grid %d x %d, blocks %d\n", ranks, g->pr, g->pc, g->nb);
     if (J->yt && J->yt->y)
         targets_print_scores(J->yt, mean, r->times, r->ntimes, J->m);
 }

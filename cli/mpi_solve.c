@@ -167,7 +167,7 @@ int mpi_check_float32(Problem *p, int regularised, ntkc_error *err)
     int info = 0;
     if (mpi_agree(p->comm, dist_copy(&p->g, &p->gtt, &a, err), err) == 0 &&
         factorise(p, &a, &rcond, &info, err) == 0)
-        predict_float32_verdict(info > 0, rcond, p->name, regularised, err);
+        predict_float32_verdict(info > 0, rcond, p->name, regularised, "ScaLAPACK pdpocon", err);
     dist_free(&a);
     return err->code; /* every rank has the same info and rcond */
 }

@@ -17,7 +17,8 @@
 enum { FLOAT32_WORST_PERCENT = 1 };
 static const double float32_u = 5.9604644775390625e-08; /* 2^-24 */
 
-int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, ntkc_error *err)
+int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, const char *estimator,
+                            ntkc_error *err)
 {
     double kappa_u = not_pd || rcond <= 0 ? INFINITY : float32_u / rcond;
     if (kappa_u <= FLOAT32_WORST_PERCENT / 100.0)
@@ -28,11 +29,11 @@ int predict_float32_verdict(int not_pd, double rcond, const char *name, int regu
                       "(e.g. --reg 1e-4, relative to its mean diagonal)",
                  name, regularised ? " plus reg" : "");
     else
-        err_user(err, "--precision single: the train-train %s%s has condition number %.3g (LAPACK dpocon), "
+        err_user(err, "--precision single: the train-train %s%s has condition number %.3g (%s), "
                       "so float32's rounding of the kernels (u = 6e-8) may change the predictions by up to "
                       "%.3g%% (> %d%%); use --precision double, or regularise more (--reg, relative to the "
                       "mean diagonal)",
-                 name, regularised ? " plus reg" : "", 1 / rcond, 100 * kappa_u, FLOAT32_WORST_PERCENT);
+                 name, regularised ? " plus reg" : "", 1 / rcond, estimator, 100 * kappa_u, FLOAT32_WORST_PERCENT);
     return err->code;
 }
 
@@ -64,5 +65,5 @@ int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error
         err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", name, (int)info);
         return err->code;
     }
-    return predict_float32_verdict(info > 0, rcond, name, shift > 0, err);
+    return predict_float32_verdict(info > 0, rcond, name, shift > 0, "LAPACK dpocon", err);
 }

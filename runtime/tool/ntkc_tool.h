@@ -377,8 +377,10 @@ int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error
 /* The rule itself, for a solver that factorised the kernel on its own
  * (ntkc-mpi: pdpotrf + pdpocon): not_pd when the Cholesky factorisation
  * failed, else rcond its reciprocal 1-norm condition estimate; name "NTK" or
- * "NNGP"; regularised when reg added a nonzero shift. 0, or the user error. */
-int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, ntkc_error *err);
+ * "NNGP"; regularised when reg added a nonzero shift; estimator names the
+ * condition estimate in the message ("LAPACK dpocon"). 0, or the user error. */
+int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, const char *estimator,
+                            ntkc_error *err);
 
 /* ---- One prediction from computed kernels (runtime/predict/predict_solve.c) ----
  * Whichever the options of ntkc_predict_options ask for: the ensemble on MSE

@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "data.h"
 #include "kernel_inputs.h"
+#include "masks.h"
 #include "mpi_cmds.h"
 #include "mpi_out.h"
 #include "mpi_util.h"
@@ -34,6 +35,7 @@ static const char help[] =
     "usage: mpirun -np P ntkc-mpi kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--tile E] [--quiet]\n"
     "                   [--precision double|single]\n"
+    "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "\n"
     "ntkc kernel over MPI: the output's tiles (E × E entries; default the\n"
     "engine's) are shared dynamically among the ranks, each using N threads,\n"
@@ -46,6 +48,7 @@ static const char help[] =
 
 typedef struct KArgs {
     const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet, *precision;
+    const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h), as ntkc kernel */
 } KArgs;
 
 /* This rank's share, gathered on rank 0 for the summary. */
@@ -291,10 +294,14 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     mpi_quiet_end(quiet);
     rc = rc || threads < 0 || tile < 0;
     const char *paths[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
-    const char *read[3] = {paths[0], paths[1], args->positional[0]};
-    if (rc == 0 && ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
-                    (a->nngp && check_output_not_input(a->nngp, read, 3, err))))
+    const char *read[7] = {paths[0], paths[1], args->positional[0], a->mask[0], a->mask[1], a->lengths[0],
+                           a->lengths[1]};
+    if (rc == 0 && ((a->ntk && check_output_not_input(a->ntk, read, 7, err)) ||
+                    (a->nngp && check_output_not_input(a->nngp, read, 7, err))))
         rc = err->code;
+    for (int k = 0; rc == 0 && k < 2; k++)
+        if (a->mask[k] && a->lengths[k])
+            err_user(err, "give --mask%s or --lengths%s, not both", k ? "2" : "", k ? "2" : ""), rc = err->code;
     if (rc == 0 && a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0)
         err_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
     ntkc_net *net = NULL;
@@ -306,6 +313,12 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     KernelInputs in = {0};
     if (rc == 0)
         rc = kernel_inputs_load(net, paths, a->quiet != NULL || rank != 0, &in, err);
+    if (rc == 0)
+        rc = apply_mask_file(net, &in.x1, paths[0], a->mask[0], a->lengths[0], err);
+    if (rc == 0 && (a->mask[1] || a->lengths[1]) && !in.second)
+        err_user(err, "--mask2/--lengths2 need a second input X2.npy"), rc = err->code;
+    if (rc == 0 && in.second)
+        rc = apply_mask_file(net, &in.x2, paths[1], a->mask[1], a->lengths[1], err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
         err_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
@@ -324,6 +337,8 @@ int mpi_cmd_kernel(MPI_Comm comm, int argc, char **argv)
     const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp},       {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--tile", 1, &a.tile},
                              {"--quiet", 0, &a.quiet},     {"--precision", 1, &a.precision},
+                             {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
+                             {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
                              {NULL, 0, NULL}};
     Args args;
     int quiet = mpi_quiet_begin(comm);

@@ -50,7 +50,8 @@ static const char help[] =
     "                    [--test-targets Yt.npy] [--train-mean P.npy] [--fx0-train F.npy]\n"
     "                    [--fx0-test G.npy] [--loss mse|xent] [--momentum MU] [--learning-rate ETA]\n"
     "                    [--precision double|single] [--net NAME] [--backend tcc|cc] [--threads N]\n"
-    "                    [--tile B] [--quiet]\n"
+    "                    [--tile B] [--quiet] [--mask-train M.npy | --lengths-train L.npy]\n"
+    "                    [--mask-test Mt.npy | --lengths-test Lt.npy]\n"
     "       mpirun -np P ntkc-mpi predict --k-train Ktt.npy --k-test Kst.npy --targets Y.npy\n"
     "                    --mean M.npy [--k-test-test Kss.npy --cov C.npy] [the options above from\n"
     "                    --time on, but --kernel, --precision and the net's]\n"
@@ -243,7 +244,8 @@ static int check_outputs(MPI_Comm comm, const PredictArgs *a, const char *const 
     return mpi_agree(comm, rank == 0 ? predict_check_outputs(a, extra, nextra, err) : 0, err);
 }
 
-static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, long tile, ntkc_error *err)
+static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, const char *const pad[4], long tile,
+                   ntkc_error *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -251,7 +253,8 @@ static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, lo
     int quiet = mpi_quiet_begin(comm); /* the same message on every rank: rank 0 prints it */
     int rc = parse_request(a, &r) != 0;
     mpi_quiet_end(quiet);
-    if (rc == 0 && check_outputs(comm, a, &net_path, 1, err) != 0)
+    const char *extra[5] = {net_path, pad[0], pad[1], pad[2], pad[3]};
+    if (rc == 0 && check_outputs(comm, a, extra, 5, err) != 0)
         rc = err->code;
     ntkc_net *net = NULL;
     double t0 = MPI_Wtime(), compile_s = 0;
@@ -262,7 +265,8 @@ static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, lo
         compile_s = MPI_Wtime() - t0;
     }
     PredictPaths paths = {.train = a->train, .targets = a->targets, .test = a->test, .test_targets = a->test_targets,
-                          .quiet = a->quiet != NULL || rank != 0};
+                          .quiet = a->quiet != NULL || rank != 0, .mask_train = pad[0], .lengths_train = pad[1],
+                          .mask_test = pad[2], .lengths_test = pad[3]};
     PredictData d = {0};
     NpyArray f0 = {0}, g0 = {0};
     if (rc == 0)
@@ -358,6 +362,7 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
     PredictArgs a = {0};
     KPaths kp = {0};
     const char *tile_arg = NULL;
+    const char *pad[4] = {NULL}; /* PredictPaths' mask_train, lengths_train, mask_test, lengths_test */
     int files = predict_kernels_requested(argc, argv);
     /* the net's options, then (with --k-train) the kernel files' in their place */
     const OptSpec net_specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
@@ -371,6 +376,8 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
                                  {"--fx0-test", 1, &a.fx0_test}, {"--loss", 1, &a.loss},
                                  {"--momentum", 1, &a.momentum}, {"--learning-rate", 1, &a.learning_rate},
                                  {"--train-mean", 1, &a.train_mean}, {"--precision", 1, &a.precision},
+                                 {"--mask-train", 1, &pad[0]}, {"--lengths-train", 1, &pad[1]},
+                                 {"--mask-test", 1, &pad[2]},  {"--lengths-test", 1, &pad[3]},
                                  {NULL, 0, NULL}};
     const OptSpec file_specs[] = {{"--k-train", 1, &kp.k_train},   {"--k-test", 1, &kp.k_test},
                                   {"--k-test-test", 1, &kp.k_test_test}, {"--targets", 1, &a.targets},
@@ -415,6 +422,6 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
     if (tile < 0 || tile > 1 << 16)
         return 1;
     ntkc_error err = {0};
-    int rc = files ? run_files(comm, &a, &kp, tile, &err) : run_net(comm, args.positional[0], &a, tile, &err);
+    int rc = files ? run_files(comm, &a, &kp, tile, &err) : run_net(comm, args.positional[0], &a, pad, tile, &err);
     return rc == 0 ? 0 : mpi_report(comm, &err);
 }

@@ -65,10 +65,10 @@ GR="$ROOT/examples/gntk.ntk"
 same() {
     name=$1 p=$2 net=$3 x1=$4 x2=$5
     shift 5
-    "$NTKC" kernel "$net" $x1 $x2 --ntk "$T/ref_k.npy" --nngp "$T/ref_s.npy" --quiet 2>"$T/err" ||
+    "$NTKC" kernel "$net" $x1 $x2 --ntk "$T/ref_k.npy" --nngp "$T/ref_s.npy" ${BOTH:-} --quiet 2>"$T/err" ||
         { bad "$name: ntkc failed: $(cat "$T/err")"; return; }
     rm -f "$T/k.npy" "$T/s.npy"
-    if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$T/k.npy" --nngp "$T/s.npy" "$@" \
+    if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$T/k.npy" --nngp "$T/s.npy" ${BOTH:-} "$@" \
         >"$T/out" 2>"$T/err"; then
         bad "$name P=$p: ntkc-mpi failed: $(cat "$T/err")"
         return
@@ -85,6 +85,26 @@ same "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
 same "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 same "image cross 19 x 11, default tile" 3 "$IMG" "$T/img1.npy" "$T/img2.npy"
 same "graph cross 37 x 13, tile 6" 3 "$GR" "$T/g1.txt" "$T/g2.txt" --tile 6
+
+# Variable-length sequences (padding given by lengths or masks), as ntkc kernel
+# and predict take them.
+printf 'net msk { input sequence(6, 2, masked=true); conv(3, 1.5, 0.1); relu; global_avg_pool; dense(1) }\n' \
+    >"$T/msk.ntk"
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(5)
+np.save(d + "/s1.npy", r.normal(size=(13, 6, 2)))
+np.save(d + "/s2.npy", r.normal(size=(7, 6, 2)))
+np.save(d + "/l1.npy", r.integers(2, 7, size=13))
+np.save(d + "/m2.npy", np.arange(6)[None, :] >= r.integers(2, 7, size=7)[:, None])
+np.save(d + "/ys.npy", r.normal(size=(13, 2)))
+PYEOF
+for p in 1 3; do
+    BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" same "masked sequences, lengths and a mask, tile 4" $p \
+        "$T/msk.ntk" "$T/s1.npy" "$T/s2.npy" --tile 4
+done
 
 # --precision single: whatever ntkc runs in float32, ntkc-mpi runs bit for
 # bit; whatever ntkc refuses, ntkc-mpi refuses the same way (every rank).
@@ -247,6 +267,8 @@ TRAIN=1 predicts "predict fc, ensemble with --train-mean, NNGP" 2 "$FC" --train 
     --targets "$T/ylab.npy" --test "$T/fc2.npy" --kernel nngp --time 2,inf --reg-abs 1e-3
 predicts "predict image, --momentum" 4 "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
     --test "$T/img2.npy" --time 1,4 --momentum 0.9 --learning-rate 0.5 --threads 1
+predicts "predict masked sequences" 3 "$T/msk.ntk" --train "$T/s1.npy" --lengths-train "$T/l1.npy" \
+    --test "$T/s2.npy" --mask-test "$T/m2.npy" --targets "$T/ys.npy" --reg 1e-3 --time 1,inf
 TRAIN=1 predicts "predict graph, --train-mean" 3 "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --time 2,inf --reg 1e-4
 # --precision single on the other families: as ntkc does (computed, or refused the same way)
 for net in "$IMG" "$GR"; do

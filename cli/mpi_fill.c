@@ -106,16 +106,3 @@ int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int th
     p->norm = (double)p->n * (double)p->k;
     return mpi_agree(p->comm, rc, err);
 }
-
-int mpi_fill_from_files(const double *ktt, const double *kst, const double *kss, int cov, Problem *p,
-                        ntkc_error *err)
-{
-    int rc = dist_init(&p->g, p->n, p->n, &p->gtt, err) || dist_init(&p->g, p->m, p->n, &p->gst, err) ||
-             (cov && dist_init(&p->g, p->m, p->m, &p->kss, err));
-    if ((rc = mpi_agree(p->comm, rc ? err->code : 0, err)) != 0)
-        return rc;
-    rc = dist_scatter_root(&p->g, ktt, &p->gtt, err) || dist_scatter_root(&p->g, kst, &p->gst, err) ||
-         (cov && dist_scatter_root(&p->g, kss, &p->kss, err));
-    p->norm = (double)p->n * (double)p->k;
-    return mpi_agree(p->comm, rc ? err->code : 0, err);
-}

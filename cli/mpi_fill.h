@@ -2,7 +2,7 @@
  * matrices of a Problem (mpi_solve.h): computed by the net's tiles, each
  * block by the process that owns it, in the precision the net was compiled
  * for (float32 tiles widened to float64 for the solve, as ntkc predict
- * widens them); or read from kernel files by rank 0 and sent to the owners. */
+ * widens them). Kernel files: mpi_kfiles.h. */
 #ifndef NTKC_CLI_MPI_FILL_H
 #define NTKC_CLI_MPI_FILL_H
 
@@ -15,11 +15,5 @@
  * the covariance needs besides (p->ktt, p->kst for the NTK; p->kss). Sets
  * p->norm. Collective; 0 or the agreed error. */
 int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int threads, Problem *p, ntkc_error *err);
-
-/* Kernel files held whole by rank 0 (ktt n × n, kst m × n and, for cov,
- * kss m × m; other ranks pass NULLs) into p->gtt, p->gst, p->kss. Sets
- * p->norm. Collective; 0 or the agreed error. */
-int mpi_fill_from_files(const double *ktt, const double *kst, const double *kss, int cov, Problem *p,
-                        ntkc_error *err);
 
 #endif

@@ -4,7 +4,7 @@
  * The ranks form a BLACS process grid (as square as P allows). The kernels
  * reach the grid's block-cyclic layout from the net (mpi_fill.c: every block
  * computed by the process that owns it, in float64 or float32) or from
- * kernel files (--k-train ...: read by rank 0 and sent to the owners). Then,
+ * kernel files (--k-train ...: mpi_kfiles.h, each rank its own blocks). Then,
  * as runtime/predict/predict.c does on one process (mpi_solve.c): t = ∞ by
  * pdpotrf/pdpotrs, finite times by one pdsyevd, the means by pdgemm; with
  * --fx0-* the same flow from the residual y − fx0_train (neural-tangents'
@@ -18,7 +18,7 @@
  * The outputs appear together or not at all.
  *
  * Inputs, targets and fx0 are read by every rank, as ntkc-mpi kernel does
- * (see there why); kernel files by rank 0 alone. */
+ * (see there why). */
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -32,6 +32,7 @@
 #include "mpi_cmds.h"
 #include "mpi_dist.h"
 #include "mpi_fill.h"
+#include "mpi_kfiles.h"
 #include "mpi_ode.h"
 #include "mpi_out.h"
 #include "mpi_scalapack.h"
@@ -77,8 +78,8 @@ typedef struct Job {
     const ntkc_net *net;
     const PredictData *d;
     double compile_s;
-    /* the kernel files' door (rank 0 holds them; NULL elsewhere) */
-    const double *ktt, *kst, *kss;
+    /* or the kernel files' */
+    const KPaths *kp;
 } Job;
 
 static void print_summary(const Job *J, const double *mean, int ranks, const Grid *g, double kernel_s,
@@ -199,7 +200,8 @@ static int predict_all(const Job *J, ntkc_error *err)
             resid[i] = J->y->y[i] - (r->opts.fx0_train ? r->opts.fx0_train[i] : 0.0);
         dist_scatter(&p.g, resid, &p.y);
         rc = J->net ? mpi_fill_from_net(J->net, J->d, J->a->cov != NULL, threads, &p, err)
-                    : mpi_fill_from_files(J->ktt, J->kst, J->kss, J->a->cov != NULL, &p, err);
+                    : mpi_kfiles_read(&p.g, J->kp, J->n, J->m, &p.gtt, &p.gst, &p.kss, err);
+        p.norm = (double)p.n * (double)p.k;
     }
     free(resid);
     double shift = rc == 0 ? mpi_regularise(&p, r->opts.reg, r->opts.reg_absolute) : 0;
@@ -288,34 +290,6 @@ static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, co
     return rc;
 }
 
-typedef struct KPaths {
-    const char *k_train, *k_test, *k_test_test;
-} KPaths;
-
-/* Rank 0 reads the kernel files (ntkc predict's checks) and tells every rank
- * their sizes. */
-static int load_kernel_files(MPI_Comm comm, const KPaths *kp, NpyArray k[3], size_t nm[2], ntkc_error *err)
-{
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    unsigned long long sizes[2] = {0, 0};
-    if (rank == 0 && predict_load_kernel("--k-train", kp->k_train, 0, 0, 1, &k[0], err) == 0) {
-        if (k[0].shape[0] != k[0].shape[1])
-            err_user(err, "--k-train %s has shape (%zu, %zu): the train-train kernel must be square", kp->k_train,
-                      k[0].shape[0], k[0].shape[1]);
-        else if (predict_load_kernel("--k-test", kp->k_test, 0, k[0].shape[0], 0, &k[1], err) == 0 &&
-                 kp->k_test_test)
-            predict_load_kernel("--k-test-test", kp->k_test_test, k[1].shape[0], k[1].shape[0], 1, &k[2], err);
-        if (err->code == 0)
-            sizes[0] = k[0].shape[0], sizes[1] = k[1].shape[0];
-    }
-    if (mpi_agree(comm, err->code, err) != 0)
-        return err->code;
-    MPI_Bcast(sizes, 2, MPI_UNSIGNED_LONG_LONG, 0, comm);
-    nm[0] = (size_t)sizes[0], nm[1] = (size_t)sizes[1];
-    return 0;
-}
-
 static int run_files(MPI_Comm comm, const PredictArgs *a, const KPaths *kp, long tile, ntkc_error *err)
 {
     int rank;
@@ -331,11 +305,11 @@ static int run_files(MPI_Comm comm, const PredictArgs *a, const KPaths *kp, long
     const char *kernels[] = {kp->k_train, kp->k_test, kp->k_test_test};
     if (rc == 0 && check_outputs(comm, a, kernels, 3, err) != 0)
         rc = err->code;
-    NpyArray k[3] = {{0}, {0}, {0}}, f0 = {0}, g0 = {0};
+    NpyArray f0 = {0}, g0 = {0};
     Targets y = {0}, yt = {0};
     size_t nm[2] = {0, 0};
     if (rc == 0)
-        rc = load_kernel_files(comm, kp, k, nm, err);
+        rc = mpi_kfiles_sizes(comm, kp, &nm[0], &nm[1], err);
     if (rc == 0 && (targets_load_train(a->targets, nm[0], kp->k_train, "training points", &y, err) ||
                     predict_load_fx0(a, nm[0], nm[1], y.k, &f0, &g0, &r, err) ||
                     (a->test_targets &&
@@ -345,11 +319,10 @@ static int run_files(MPI_Comm comm, const PredictArgs *a, const KPaths *kp, long
         err_file(err, kp->k_train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
     if (rc == 0) {
-        Job J = {.comm = comm, .a = a, .r = &r, .tile = tile, .n = nm[0], .m = nm[1], .y = &y, .yt = &yt,
-                 .ktt = k[0].data, .kst = k[1].data, .kss = k[2].data};
+        Job J = {.comm = comm, .a = a, .r = &r, .tile = tile, .n = nm[0], .m = nm[1], .y = &y, .yt = &yt, .kp = kp};
         rc = predict_all(&J, err);
     }
-    npy_free(&k[0]), npy_free(&k[1]), npy_free(&k[2]), npy_free(&f0), npy_free(&g0);
+    npy_free(&f0), npy_free(&g0);
     targets_free(&y), targets_free(&yt);
     free(r.times);
     return rc;

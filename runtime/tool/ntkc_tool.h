@@ -47,6 +47,19 @@ typedef struct NpyArray {
 int npy_read(const char *path, NpyArray *out, ntkc_error *err);
 void npy_free(NpyArray *a);
 
+/* Just the header of a .npy (no data read), for readers that fetch the data
+ * themselves (ntkc-mpi reads each rank's blocks of a kernel file): regular is
+ * 0 for a pipe, FIFO or device, whose header is then not read (it could not be
+ * read again); otherwise the shape and where the data start, checked against
+ * the file's size, and plain = native-order float32 or float64 in C order
+ * (what ntkc and numpy.save write), esz its element size. */
+typedef struct NpyLayout {
+    int regular, plain;
+    size_t esz, data_offset, ndim, count;
+    size_t shape[NPY_MAX_DIMS];
+} NpyLayout;
+int npy_read_layout(const char *path, NpyLayout *out, ntkc_error *err);
+
 /* Reports the first NaN or infinity: "X.npy: element [12, 3] is NaN". */
 int npy_check_finite(const NpyArray *a, const char *name, ntkc_error *err);
 

@@ -263,6 +263,19 @@ for p in 1 2 3 4; do
         --k-test "$T/kst32.npy" --targets "$T/ylab.npy" --time 1,30 --loss xent --momentum 0.5 --fx0-test "$T/g0.npy"
 done
 predicts "predict from kernel files, fx0" 3 "" $KF --time 1,inf --reg-abs 1e-3 --fx0-train "$T/f0.npy"
+# kernel files ntkc-mpi cannot read block by block (Fortran order, big-endian): rank 0 reads and sends them
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+k = np.load(d + "/ktt.npy")
+np.save(d + "/kttF.npy", np.asfortranarray(k))
+np.save(d + "/kstB.npy", np.load(d + "/kst.npy").astype(">f8"))
+bad = k.copy(); bad[3, 5] = np.nan; np.save(d + "/kttnan.npy", bad)
+bad = k.copy(); bad[7, 2] += 1e-3; np.save(d + "/kttasym.npy", bad)
+PYEOF
+COV=1 predicts "predict from Fortran-order and big-endian kernel files" 3 "" --k-train "$T/kttF.npy" \
+    --k-test "$T/kstB.npy" --targets "$T/ylab.npy" --k-test-test "$T/kss.npy" --time 0,1,inf --reg 1e-4
 TRAIN=1 predicts "predict fc, ensemble with --train-mean, NNGP" 2 "$FC" --train "$T/fc1.npy" \
     --targets "$T/ylab.npy" --test "$T/fc2.npy" --kernel nngp --time 2,inf --reg-abs 1e-3
 predicts "predict image, --momentum" 4 "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
@@ -338,11 +351,18 @@ HOOK="NTKC_MPI_TEST_FAIL=write:3" pfails "predict fx0: a write fails on rank 3" 
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --fx0-train "$T/f0.npy" \
     --train-mean "$T/c.npy"
 # kernel files: a bad file (rank 0 reads it), an fx0 of the wrong shape (every rank reads it)
-PNET="" HOOK="" pfails "predict --k-train: not a kernel" "is not symmetric" --k-train "$T/kst.npy" --k-test "$T/kst.npy" \
+PNET="" HOOK="" pfails "predict --k-train: not square" "must be square" --k-train "$T/kst.npy" --k-test "$T/kst.npy" \
     --targets "$T/ylab.npy"
 PNET="" HOOK="" pfails "predict --k-train: fx0 of another shape" "fx0-train.*must have shape" $KF \
     --fx0-train "$T/g0.npy"
 PNET="" HOOK="NTKC_MPI_TEST_FAIL=input:2" pfails "predict --k-train: rank 2 cannot read" "cannot read" $KF
+PNET="" HOOK="" pfails "predict --k-train: a NaN (read block by block)" "kttnan.npy: element \[3, 5\] is NaN" \
+    --k-train "$T/kttnan.npy" --k-test "$T/kst.npy" --targets "$T/ylab.npy"
+PNET="" HOOK="" pfails "predict --k-train: not symmetric (read block by block)" \
+    "kttasym.npy is not symmetric: element \[7, 2\]" --k-train "$T/kttasym.npy" --k-test "$T/kst.npy" \
+    --targets "$T/ylab.npy"
+PNET="" HOOK="NTKC_MPI_TEST_FAIL=kfile:0" pfails "predict --k-train: a Fortran-order file too large for rank 0" \
+    "so rank 0 reads it whole" --k-train "$T/kttF.npy" --k-test "$T/kst.npy" --targets "$T/ylab.npy"
 "$NTKC" kernel "$FC" "$T/dup.npy" --nngp "$T/kdup.npy" --quiet
 "$NTKC" kernel "$FC" "$T/fc2.npy" "$T/dup.npy" --nngp "$T/kdupst.npy" --quiet
 PNET="" HOOK="" pfails "predict --k-train --cov: singular" "is singular" --k-train "$T/kdup.npy" \

@@ -178,20 +178,6 @@ static int check_symmetric(const Grid *g, const char *opt, const char *path, con
     return mpi_agree(g->comm, err->code, err);
 }
 
-/* MemAvailable of /proc/meminfo in bytes, or -1. */
-static double memory_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    double kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
 /* A file that is not plain: read whole by rank 0 (ntkc predict's reader and
  * checks) and sent to the owners, when it fits. */
 static int read_on_root(const Grid *g, const char *opt, const char *path, int square, Dist *d, ntkc_error *err)
@@ -200,7 +186,7 @@ static int read_on_root(const Grid *g, const char *opt, const char *path, int sq
     MPI_Comm_rank(g->comm, &rank);
     NpyArray a = {0};
     if (rank == 0) {
-        double need = 8.0 * d->rows * d->cols, have = memory_available();
+        double need = 8.0 * d->rows * d->cols, have = mpi_memory_available();
         if ((have >= 0 && need > have) || mpi_test_fail(g->comm, "kfile"))
             err_user(err, "%s %s is not float32/float64 in C order, so rank 0 reads it whole (%.3g GB as float64) "
                           "to convert it, but has %.3g GB available (MemAvailable); save it with numpy.save as "

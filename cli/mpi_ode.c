@@ -7,20 +7,6 @@
 
 #include "mpi_util.h"
 
-/* MemAvailable of /proc/meminfo in bytes, or -1 when it cannot be read. */
-static double memory_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    double kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
 /* Rank 0: whether the gathered kernels and the integrator fit. The ODE holds
  * G_tt and G_st (n² + m·n doubles), and per output entry of train and test
  * the state, its velocity (momentum) and rk8pd's 13 stages plus the error
@@ -30,7 +16,7 @@ static int check_fits(MPI_Comm comm, const Problem *p, const char *why, ntkc_err
 {
     double n = (double)p->n, m = (double)p->m, k = (double)p->k;
     double need = 8 * (n * n + m * n + (20 + (double)p->ntimes) * (n + m) * k);
-    double have = memory_available();
+    double have = mpi_memory_available();
     int refuse = (have >= 0 && need > have) || mpi_test_fail(comm, "gather");
     if (refuse)
         err_user(err, "%s integrates the training ODE on one rank, which needs the whole train-train and "

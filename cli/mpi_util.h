@@ -13,11 +13,11 @@
 int mpi_agree(MPI_Comm comm, int rc, ntkc_error *err);
 
 /* Tests only: NTKC_MPI_TEST_FAIL=STAGE:RANK (STAGE "input" or "write") makes
- * that rank fail at that stage as if its read or write had failed ("gather":
- * as if the kernels did not fit rank 0 for the ODE; "kfile": a kernel file
- * rank 0 must read whole), so the
+ * that rank fail at that stage as if its read or write had failed, so the
  * tests can show a one-rank failure reaching every rank ("write" fails the
  * rank's writes, and its output at the end should it have written no tile).
+ * Rank 0's memory checks take two more: "gather" (the ODE's kernels do not
+ * fit) and "kfile" (a kernel file it must read whole does not fit).
  * 1 when this rank is to fail there. */
 int mpi_test_fail(MPI_Comm comm, const char *stage);
 

@@ -10,7 +10,7 @@
 #include "data.h"
 
 static const char help[] =
-    "usage: ntkc emit NET.ntk [--net NAME] [-o OUT.c] [-H OUT.h]\n"
+    "usage: ntkc emit NET.ntk [--net NAME] [-o OUT.c] [-H OUT.h] [--precision double|single]\n"
     "\n"
     "Writes the self-contained C99 the net compiles to (needs only libc and\n"
     "libm; clean under -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes).\n"
@@ -25,13 +25,16 @@ static const char help[] =
     "count1×count2 outputs, g2 NULL for g1 with itself; the header documents\n"
     "struct ntkc_graph_set (node counts, features, CSR adjacency). Returns 0,\n"
     "1 when the input does not fit the net, 2 out of memory, 3 when a result\n"
-    "is not finite.\n";
+    "is not finite. --precision single: the float32 file (float nngp, ntk and\n"
+    "records; fully connected nets only so far, docs/precision.md).\n";
 
 int cmd_emit(int argc, char **argv)
 {
-    const char *out = NULL, *header = NULL, *net_name = NULL;
-    const OptSpec specs[] = {{"-o", 1, &out},       {"--output", 1, &out}, {"-H", 1, &header},
-                             {"--header", 1, &header}, {"--net", 1, &net_name}, {NULL, 0, NULL}};
+    const char *out = NULL, *header = NULL, *net_name = NULL, *precision_arg = NULL;
+    const OptSpec specs[] = {{"-o", 1, &out},           {"--output", 1, &out},
+                             {"-H", 1, &header},        {"--header", 1, &header},
+                             {"--net", 1, &net_name},   {"--precision", 1, &precision_arg},
+                             {NULL, 0, NULL}};
     Args args;
     if (args_parse("emit", argc, argv, specs, &args) != 0)
         return 1;
@@ -43,6 +46,9 @@ int cmd_emit(int argc, char **argv)
         fputs(help, stderr);
         return 1;
     }
+    ntkc_precision precision;
+    if (parse_precision("emit", precision_arg, &precision) != 0)
+        return 1;
     ntkc_error err = {0};
     int to_file = out != NULL && strcmp(out, "-") != 0;
     const char *outs[2];
@@ -63,8 +69,9 @@ int cmd_emit(int argc, char **argv)
     char *text = ntkc_read_text_file(args.positional[0], &err);
     if (text == NULL)
         return report_error(&err);
-    char *c = ntkc_emit(text, args.positional[0], net_name, &err);
-    char *h = c != NULL && header != NULL ? ntkc_emit_header(text, args.positional[0], net_name, &err) : NULL;
+    char *c = ntkc_emit_precision(text, args.positional[0], net_name, precision, 0, &err);
+    char *h = c != NULL && header != NULL ? ntkc_emit_precision(text, args.positional[0], net_name, precision, 1, &err)
+                                          : NULL;
     free(text);
     if (c == NULL || (header != NULL && h == NULL)) {
         free(c);

@@ -484,12 +484,25 @@ NTKC_FN void ntkc_dense_frozen_plane(double *S, double *T, int H, int W, int a, 
  * (compiler/kernel_c/ntkc_math.h): fully connected nets use it too. */
 
 /* A row of n pixels; q/r of x1 at q1, r1 (per pixel, or lane-expanded when
- * bc = 0), of x2 lane-expanded at q2, r2. */
+ * bc = 0), of x2 lane-expanded at q2, r2. With bc = 1, two pixels a pass,
+ * x1's values spread over their lanes first: two independent vectors for
+ * the out-of-order core to overlap when a pass of lanes is one vector (eight
+ * floats: 1.25x faster than float64 one pixel a pass, 1.8x two; float64
+ * runs the same either way). */
 NTKC_ROW void ntkc_relu_row(int n, double *restrict s, double *restrict t, const double *restrict q1,
                             const double *restrict r1, int bc, const double *restrict q2, const double *restrict r2)
 {
     if (bc) {
-        for (int j = 0; j < n; j++) {
+        int j = 0;
+        for (; j + 2 <= n; j += 2) {
+            double a[2 * NTKC_LANES], b[2 * NTKC_LANES], *sj = s + j * NTKC_LANES, *tj = t + j * NTKC_LANES;
+            const double *q2j = q2 + j * NTKC_LANES, *r2j = r2 + j * NTKC_LANES;
+            for (int l = 0; l < 2 * NTKC_LANES; l++)
+                a[l] = q1[j + l / NTKC_LANES], b[l] = r1[j + l / NTKC_LANES];
+            for (int l = 0; l < 2 * NTKC_LANES; l++)
+                ntkc_relu_qr(sj + l, tj + l, a[l], b[l], q2j[l], r2j[l]);
+        }
+        for (; j < n; j++) {
             double a = q1[j], b = r1[j], *sj = s + j * NTKC_LANES, *tj = t + j * NTKC_LANES;
             const double *q2j = q2 + j * NTKC_LANES, *r2j = r2 + j * NTKC_LANES;
             for (int l = 0; l < NTKC_LANES; l++)

@@ -6,10 +6,12 @@
 # dense layer: BLAS ssyrk/dsyrk, the store and the mirror), which separates
 # the BLAS and memory part from the recursion. Prints "name value unit" lines:
 # the ratios are float64 time / float32 time (> 1: float32 faster), of wall
-# and of core-seconds. CNN-GAP has no float32 kernel yet (refused by name).
-# usage: bench_precision.sh BENCH_FC X.npy OUT_DIR
+# and of core-seconds. With NTKC (the ntkc binary), the CNN-GAP rows of
+# scripts/bench_precision_cnn.sh too: ntkc refuses --precision single for
+# image nets so far, so they time the emitted file made float32 by float.sed.
+# usage: bench_precision.sh BENCH_FC X.npy OUT_DIR [NTKC]
 set -euo pipefail
-bench_fc=$1 x=$2 out=$3
+bench_fc=$1 x=$2 out=$3 ntkc=${4:-}
 reps=${NTKC_BENCH_REPS:-3}
 source "$(dirname "$0")/bench_lib.sh"
 lin="$out/gram_only.ntk"
@@ -38,4 +40,6 @@ r32=$(calc %.4f "$(minof cpu "$out/prec-relu5-f32.raw") - $(minof cpu "$out/prec
 echo "recursion_f64_cpu $r64 core-s"
 echo "recursion_f32_cpu $r32 core-s"
 echo "recursion_speedup_cpu $(awk "BEGIN { if ($r32 > 0) printf \"%.2f\", $r64 / $r32; else print \"n/a\" }") x"
-echo "cnn_gap_f32 refused (float32 image kernels not implemented: ntkc refuses --precision single for image nets)"
+if [ -n "$ntkc" ]; then
+    "$(dirname "$0")/bench_precision_cnn.sh" "$ntkc"
+fi

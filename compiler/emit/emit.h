@@ -26,5 +26,7 @@ char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Dia
 /* The header for that file: the prototypes of what it exports (and, for a
  * graph net, struct ntkc_graph_set); malloc'd or NULL with err set. */
 char *emit_net_h(const IrNet *net, const char *source_name, Diag *err);
+/* The same for a net emitted with single = 1 (emit_net_c_prec): float prototypes. */
+char *emit_net_h_prec(const IrNet *net, const char *source_name, int single, Diag *err);
 
 #endif

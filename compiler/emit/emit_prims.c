@@ -28,7 +28,8 @@ static const char *const generic[PRIM_NKINDS] = {
     [PRIM_RECORDS] = kernel_prim_records,
 };
 
-/* kernel_c/block_prims_f.c: the float32 versions, names suffixed _f. */
+/* The float32 versions, names suffixed _f: block_prims.c turned into
+ * build/gen/kernel_c/block_prims_f.c by make (kernel_c/float.sed). */
 static const char *const generic_f[PRIM_NKINDS] = {
     [PRIM_LOAD] = kernel_prim_f_load,
     [PRIM_DENSE_NTK] = kernel_prim_f_dense_ntk,

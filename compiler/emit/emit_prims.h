@@ -64,7 +64,7 @@ void prim_emit_act_plane(StrBuf *sb, const ActDef *def);
 /* The primitives net uses: static reference definitions under
  * #ifndef NTKC_HOST_PRIMITIVES, declarations of the host's copies otherwise.
  * Expects the activations' ntkc_dual_* functions to be defined before.
- * single: the float32 versions (kernel_c/block_prims_f.c, suffix _f), and no
+ * single: the float32 versions (block_prims.c through kernel_c/float.sed, suffix _f), and no
  * per-activation block loops (the float tile calls those duals per pair). */
 void prim_emit_for_net(StrBuf *sb, const IrNet *net, int single);
 

@@ -17,7 +17,8 @@ extern const char kernel_prim_dense_std[];
 extern const char kernel_prim_store[];
 extern const char kernel_prim_records[];
 extern const char kernel_prim_relu_qr[];
-/* kernel_c/ntkc_math_f.h and block_prims_f.c: the float32 versions. */
+/* kernel_c/ntkc_math_f.h, and block_prims_f.c, which make writes from
+ * block_prims.c (kernel_c/float.sed): the float32 versions. */
 extern const char kernel_math_f[];
 extern const char kernel_prim_f_load[];
 extern const char kernel_prim_f_dense_ntk[];

@@ -97,7 +97,7 @@ static void run_stages(Stages *s)
     if (s->net != NULL)
         s->net->ir = ir;
     if (ir != NULL)
-        s->c = s->header ? emit_net_h(ir, s->name, &diag) : emit_net_c_prec(ir, s->name, s->single, &diag);
+        s->c = s->header ? emit_net_h_prec(ir, s->name, s->single, &diag) : emit_net_c_prec(ir, s->name, s->single, &diag);
     err_from_diag(s->err, &diag);
 }
 
@@ -165,26 +165,27 @@ ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, 
     return net;
 }
 
-char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err)
+char *ntkc_emit_precision(const char *source, const char *filename, const char *net_name, ntkc_precision precision,
+                          int header, ntkc_error *err)
 {
     err_clear(err);
     Arena arena;
     arena_init(&arena);
-    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 0, 0};
+    Stages s = {NULL,   &arena, source, filename ? filename : "<string>", net_name, NULL, err, header != 0,
+                precision == NTKC_PRECISION_SINGLE};
     run_stages_guarded(&s);
     arena_free(&arena);
     return s.c;
 }
 
+char *ntkc_emit(const char *source, const char *filename, const char *net_name, ntkc_error *err)
+{
+    return ntkc_emit_precision(source, filename, net_name, NTKC_PRECISION_DOUBLE, 0, err);
+}
+
 char *ntkc_emit_header(const char *source, const char *filename, const char *net_name, ntkc_error *err)
 {
-    err_clear(err);
-    Arena arena;
-    arena_init(&arena);
-    Stages s = {NULL, &arena, source, filename ? filename : "<string>", net_name, NULL, err, 1, 0};
-    run_stages_guarded(&s);
-    arena_free(&arena);
-    return s.c;
+    return ntkc_emit_precision(source, filename, net_name, NTKC_PRECISION_DOUBLE, 1, err);
 }
 
 void ntkc_free(void *p) { free(p); }

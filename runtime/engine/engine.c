@@ -29,10 +29,10 @@ typedef struct Job {
     size_t n1, n2, dim;
     const double *x1, *x2, *prep1, *prep2;
     /* single precision (engine_kernel_f32): prep, outputs and Gram are
-     * float, through the *_f pointers below; x1f/x2f are the inputs rounded
+     * float, through the *_f pointers below; x1_f/x2_f are the inputs rounded
      * to float for sgemm/ssyrk */
     int single;
-    const float *x1f, *x2f, *prep1f, *prep2f;
+    const float *x1_f, *x2_f, *prep1_f, *prep2_f;
     float *nngp_f, *ntk_f, *gram_f;
     float *xf_store;
     size_t ps;   /* prep doubles per input */
@@ -105,32 +105,46 @@ static size_t default_edge(const NtkcTileFns *k, size_t n, int threads)
 /* Entries the tile computes (the upper triangle only on the diagonal). */
 static size_t tile_entries(const Tile *T) { return T->diagonal ? T->r * (T->r + 1) / 2 : T->r * T->c; }
 
-static void gram_tile_f(const Job *J, const Tile *T)
-{
-    const float *a = J->x1f + T->i0 * J->dim;
-    float *g = J->gram_f + at(J, T->i0, T->j0);
-    if (T->diagonal)
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)T->r, (int)J->dim, 1.0f, a, (int)J->dim, 0.0f, g,
-                    (int)J->ldo);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T->r, (int)T->c, (int)J->dim, 1.0f, a,
-                    (int)J->dim, J->x2f + T->j0 * J->dim, (int)J->dim, 0.0f, g, (int)J->ldo);
-}
+/* The functions that depend on the scalar type, once per type (engine_typed.h). */
+typedef size_t (*TileF64)(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,
+                          const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp, double *ntk,
+                          size_t ldo); /* NtkcTileFns.tile */
+#define ENGINE_REAL double
+#define ENGINE_FN(name) name##_f64
+#define ENGINE_F(field) field
+#define ENGINE_TILE TileF64
+#define ENGINE_SYRK cblas_dsyrk
+#define ENGINE_GEMM cblas_dgemm
+#define ENGINE_ONE 1.0
+#define ENGINE_ZERO 0.0
+/* the dot product's rounding bound, both sums counted */
+#define ENGINE_TOL(dim) (2.02 * (dim) * 2.220446049250313e-16)
+#define ENGINE_STREAM_N 2
+#define ENGINE_STREAM(dst, src, stride) _mm_stream_pd(dst, _mm_set_pd((src)[stride], (src)[0]))
+#include "engine_typed.h"
+
+#define ENGINE_REAL float
+#define ENGINE_FN(name) name##_f32
+#define ENGINE_F(field) field##_f
+#define ENGINE_TILE NtkcTileF32
+#define ENGINE_SYRK cblas_ssyrk
+#define ENGINE_GEMM cblas_sgemm
+#define ENGINE_ONE 1.0f
+#define ENGINE_ZERO 0.0f
+/* the float dot product's bound, plus the rounding of x to float and of Σx²
+ * (summed in float64 by the prep) to float */
+#define ENGINE_TOL(dim) ((2.02 * (dim) + 4.0) * 1.1920928955078125e-07)
+#define ENGINE_STREAM_N 4
+#define ENGINE_STREAM(dst, src, stride)                                                                            \
+    _mm_stream_ps(dst, _mm_set_ps((src)[3 * (stride)], (src)[2 * (stride)], (src)[stride], (src)[0]))
+#include "engine_typed.h"
 
 static void gram_tile(const Job *J, const Tile *T)
 {
-    if (J->single) {
-        gram_tile_f(J, T);
-        return;
-    }
-    const double *a = J->x1 + T->i0 * J->dim;
-    double *g = J->gram + at(J, T->i0, T->j0);
-    if (T->diagonal)
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)T->r, (int)J->dim, 1.0, a, (int)J->dim, 0.0, g,
-                    (int)J->ldo);
+    if (J->single)
+        gram_tile_f32(J, T);
     else
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T->r, (int)T->c, (int)J->dim, 1.0, a,
-                    (int)J->dim, J->x2 + T->j0 * J->dim, (int)J->dim, 0.0, g, (int)J->ldo);
+        gram_tile_f64(J, T);
 }
 
 /* Inputs that are copies of each other (up to sign) must have correlation
@@ -142,43 +156,12 @@ static void gram_tile(const Job *J, const Tile *T)
  * both sums counted) of ±Σx² is set to exactly ±Σx²; the recursion then
  * carries the pair exactly like the variance of either input. This covers
  * the diagonal (an input with itself) and duplicated inputs alike. */
-static void exact_parallel_f(const Job *J, const Tile *T)
-{
-    /* the float dot product's bound, plus the rounding of x to float and of
-     * Σx² (summed in float64 by the prep) to float */
-    const double tol = (2.02 * (double)J->dim + 4.0) * 1.1920928955078125e-07;
-    for (size_t i = T->i0; i < T->i0 + T->r; i++) {
-        float *g = J->gram_f + at(J, i, T->j0);
-        double v = J->sq1[i];
-        for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
-            if (J->sq2[j] != v)
-                continue;
-            float *e = g + (j - T->j0);
-            double a = *e < 0 ? -(double)*e : (double)*e;
-            if (a >= v - tol * v && a <= v + tol * v)
-                *e = *e < 0 ? -(float)v : (float)v;
-        }
-    }
-}
-
 static void exact_parallel(const Job *J, const Tile *T)
 {
-    if (J->single) {
-        exact_parallel_f(J, T);
-        return;
-    }
-    const double tol = 2.02 * (double)J->dim * 2.220446049250313e-16;
-    for (size_t i = T->i0; i < T->i0 + T->r; i++) {
-        double *g = J->gram + at(J, i, T->j0); /* column T->j0 */
-        double v = J->sq1[i];
-        for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
-            if (J->sq2[j] != v)
-                continue;
-            double *e = g + (j - T->j0), a = *e < 0 ? -*e : *e;
-            if (a >= v - tol * v && a <= v + tol * v)
-                *e = *e < 0 ? -v : v;
-        }
-    }
+    if (J->single)
+        exact_parallel_f32(J, T);
+    else
+        exact_parallel_f64(J, T);
 }
 
 /* Σx² per row in index order — the emitted prep's own sum. */
@@ -194,105 +177,19 @@ static void row_squares(const Job *J, size_t n, const double *x, double *sq)
     }
 }
 
-/* The kernel on rows [i0, i0+r) × columns [j0, j0+c) of the output. */
 static size_t run_kernel(const Job *J, size_t i0, size_t r, size_t j0, size_t c)
 {
-    size_t o = at(J, i0, j0);
-    if (J->single) {
-        NtkcTileF32 tile = (NtkcTileF32)(void (*)(void))J->k->tile; /* its own type: kernel_abi.h */
-        return tile(r, c, J->x1 + i0 * J->dim, J->prep1f + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2f + j0 * J->ps,
-                    J->dim, J->gram_f ? J->gram_f + o : NULL, J->ldo, J->nngp_f ? J->nngp_f + o : NULL,
-                    J->ntk_f ? J->ntk_f + o : NULL, J->ldo);
-    }
-    return J->k->tile(r, c, J->x1 + i0 * J->dim, J->prep1 + i0 * J->ps, J->x2 + j0 * J->dim, J->prep2 + j0 * J->ps,
-                      J->dim, J->gram ? J->gram + o : NULL, J->ldo, J->nngp ? J->nngp + o : NULL,
-                      J->ntk ? J->ntk + o : NULL, J->ldo);
+    return J->single ? run_kernel_f32(J, i0, r, j0, c) : run_kernel_f64(J, i0, r, j0, c);
 }
 
-/* dst[k] = src[k·stride] for k < m. The mirror images are written once and
- * not read again here: with SSE2, non-temporal stores spare the cache (and
- * the read of each line before it is written) for the output's other half. */
-static void copy_column(double *dst, const double *src, size_t stride, size_t m)
-{
-    size_t k = 0;
-#ifdef __SSE2__
-    if (((uintptr_t)dst & 15) != 0 && m > 0)
-        dst[0] = src[0], k = 1;
-    for (; k + 2 <= m; k += 2)
-        _mm_stream_pd(dst + k, _mm_set_pd(src[(k + 1) * stride], src[k * stride]));
-#endif
-    for (; k < m; k++)
-        dst[k] = src[k * stride];
-}
-
-static void copy_column_f(float *dst, const float *src, size_t stride, size_t m)
-{
-    size_t k = 0;
-#ifdef __SSE2__
-    for (; k < m && ((uintptr_t)(dst + k) & 15) != 0; k++)
-        dst[k] = src[k * stride];
-    for (; k + 4 <= m; k += 4)
-        _mm_stream_ps(dst + k, _mm_set_ps(src[(k + 3) * stride], src[(k + 2) * stride], src[(k + 1) * stride],
-                                          src[k * stride]));
-#endif
-    for (; k < m; k++)
-        dst[k] = src[k * stride];
-}
-
-static void mirror_rows_f(const Job *J, const Tile *T, size_t r0, size_t r1)
-{
-    float *outs[2] = {J->nngp_f, J->ntk_f};
-    size_t n = J->ldo;
-    for (int o = 0; o < 2; o++) {
-        float *a = outs[o];
-        if (a == NULL)
-            continue;
-        for (size_t ib = r0; ib < r1; ib += MIRROR_BLOCK)
-            for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
-                size_t ie = min_size(ib + MIRROR_BLOCK, r1), je = min_size(jb + MIRROR_BLOCK, T->c);
-                for (size_t j = jb; j < je; j++) {
-                    size_t end = T->diagonal && j < ie ? j : ie;
-                    if (end > ib)
-                        copy_column_f(a + at(J, T->j0 + j, T->i0 + ib), a + at(J, T->i0 + ib, T->j0 + j), n,
-                                      end - ib);
-                }
-            }
-    }
-#ifdef __SSE2__
-    _mm_sfence();
-#endif
-}
-
-/* Copies the entries of rows [r0, r1) of the tile above the diagonal to
- * their mirror images, in square blocks so both sides stay in cache. */
 static void mirror_rows(const Job *J, const Tile *T, size_t r0, size_t r1)
 {
     if (J->local && !T->diagonal)
         return; /* the caller writes the mirror image */
-    if (J->single) {
-        mirror_rows_f(J, T, r0, r1);
-        return;
-    }
-    double *outs[2] = {J->nngp, J->ntk};
-    size_t n = J->ldo;
-    for (int o = 0; o < 2; o++) {
-        double *a = outs[o];
-        if (a == NULL)
-            continue;
-        for (size_t ib = r0; ib < r1; ib += MIRROR_BLOCK)
-            for (size_t jb = T->diagonal ? ib : 0; jb < T->c; jb += MIRROR_BLOCK) {
-                size_t ie = min_size(ib + MIRROR_BLOCK, r1), je = min_size(jb + MIRROR_BLOCK, T->c);
-                for (size_t j = jb; j < je; j++) {
-                    size_t end = T->diagonal && j < ie ? j : ie; /* i < j on the diagonal */
-                    if (end > ib)
-                        copy_column(a + at(J, T->j0 + j, T->i0 + ib), a + at(J, T->i0 + ib, T->j0 + j), n,
-                                    end - ib);
-                }
-            }
-    }
-#ifdef __SSE2__
-    _mm_sfence(); /* the streamed stores are ordered before the task ends */
-#endif
+    if (J->single)
+        mirror_rows_f32(J, T, r0, r1);
+    else
+        mirror_rows_f64(J, T, r0, r1);
 }
 
 /* One task; returns how many entries are not finite. */
@@ -427,8 +324,8 @@ static int round_inputs(Job *J, ntkc_error *err)
         for (size_t i = 0; i < J->n2 * J->dim; i++)
             xf[J->n1 * J->dim + i] = (float)J->x2[i];
     J->xf_store = xf;
-    J->x1f = xf;
-    J->x2f = J->same_inputs ? xf : xf + J->n1 * J->dim;
+    J->x1_f = xf;
+    J->x2_f = J->same_inputs ? xf : xf + J->n1 * J->dim;
     return 0;
 }
 
@@ -461,8 +358,8 @@ static int job_open(Job *J, const NtkcTileFns *k, int single, size_t n1, const d
     J->prep_store = prep, J->sq_store = sq;
     if (single) {
         float *pf = (float *)(void *)prep;
-        J->prep1f = pf;
-        J->prep2f = J->symmetric ? pf : pf + n1 * J->ps;
+        J->prep1_f = pf;
+        J->prep2_f = J->symmetric ? pf : pf + n1 * J->ps;
         run_prep(J, n1, x1, pf);
         if (!J->symmetric)
             run_prep(J, J->n2, J->x2, pf + n1 * J->ps);

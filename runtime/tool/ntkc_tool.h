@@ -358,6 +358,13 @@ int predict_ode(const PredictOde *p, const double *times, size_t ntimes, double 
  * malloc'd buffer, or NULL with err set. */
 char *ntkc_read_text_file(const char *path, ntkc_error *err);
 
+/* ntkc_emit (header 0) or ntkc_emit_header (1) for a precision: under
+ * NTKC_PRECISION_SINGLE the float32 file a net compiled for single precision
+ * runs (`ntkc emit --precision single`), refused by name for the families
+ * without float32 kernels (docs/precision.md). ntkc_free the result. */
+char *ntkc_emit_precision(const char *source, const char *filename, const char *net_name, ntkc_precision precision,
+                          int header, ntkc_error *err);
+
 typedef struct ntkc_finite_options {
     size_t width;   /* hidden width (image nets: channels) */
     size_t samples; /* independent initialisations averaged */

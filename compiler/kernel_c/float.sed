@@ -1,0 +1,37 @@
+# The float32 variant of a kernel-time C file (`--precision single`), made by
+# make from the float64 source: one source per scalar type (Makefile,
+# KERNEL_GEN). The source is written in double; every rule here names one
+# thing that changes with the scalar type, and the output is compiled on its
+# own as a check like its source. Runs on block_prims.c/.h and
+# image_runtime.c.
+
+# ReLU's block goes sixteen columns at a time: two AVX2 vectors of eight
+# floats, as the float64 loop's eight columns are two vectors of four.
+/@text kernel_prim_relu_qr/,/@end/s/\<8\>/16/g
+
+# The scalar type, except what stays float64 in a float32 kernel: the duals of
+# activations without a float primitive (their type ntkc_dual_fn, their
+# parameter arrays p, their results T, Td), the inputs x (the tile ABI passes
+# them as they are, kernel_abi.h), and the accumulator of a global average
+# pool (ntkc_sum: 10^6 pixel pairs summed in float would lose 10^-4).
+/typedef void (\*ntkc_dual_fn)/!s/\<double\>/float/g
+s/const float \*p, /const double *p, /g
+s/float T, Td;/double T, Td;/
+s/const float \*const \*x, /const double *const *x, /
+s/int n, float \*acc)/int n, double *acc)/
+
+# Floating literals take float's suffix (0.0 -> 0.0f), so no expression is
+# promoted to double.
+s/\<\([0-9][0-9]*\.[0-9][0-9]*\)\>/\1f/g
+
+# Names: every function a kernel-time file defines or calls carries _f
+# (ReLU's pair update is ntkc_math_f.h's), and so do its macros, the spans
+# embedded (compiler/emit/kernel_text.h) and the headers, so both variants
+# can sit in one file (the library's host copies).
+s/\<\(ntkc_[a-z0-9_]*\)(/\1_f(/g
+s/\<NTKC_\(R1\|ROWS\|V1\|ACT_PLANE\)\>/NTKC_\1_F/g
+s/@text kernel_prim_/@text kernel_prim_f_/
+/@text kernel_prim_/!s/@text \([a-z_]*\)/@text \1_f/
+s/@fns \([a-z_]*\)/@fns \1_f/
+s/"\(ntkc_math\|block_prims\)\.h"/"\1_f.h"/
+s/NTKC_KERNEL_BLOCK_PRIMS_H/NTKC_KERNEL_BLOCK_PRIMS_F_H/

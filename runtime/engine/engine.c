@@ -436,13 +436,23 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
     return engine_run(k, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
 }
 
-int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+/* Whether the engine runs this float32 kernel: the one check of what single
+ * precision covers on the engine's side, shared by engine_kernel_f32 and the
+ * tiles of ntkc-mpi (the emitter decides which nets get a float32 kernel). */
+static int f32_runnable(const NtkcTileFns *k, ntkc_error *err)
 {
     if (k->tri != NULL) { /* the emitter makes float32 kernels of FC nets only */
         err_internal(err, "a float32 kernel with a triangle function");
         return err->code;
     }
+    return 0;
+}
+
+int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                      float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    if (f32_runnable(k, err) != 0)
+        return err->code;
     return engine_run(k, 1, n1, x1, n2, x2, dim, NULL, NULL, nngp, ntk, opts, err);
 }
 
@@ -453,10 +463,12 @@ struct EngineTiles {
     int blas_threads;
 };
 
-int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
+int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+                      size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;
+    if (single && f32_runnable(k, err) != 0)
+        return err->code;
     EngineTiles *e = calloc(1, sizeof *e);
     if (e == NULL) {
         err_internal(err, "out of memory");
@@ -464,7 +476,7 @@ int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t 
     }
     e->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = job_open(&e->job, k, 0, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    int rc = job_open(&e->job, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
     if (rc != 0) {
         openblas_set_num_threads(e->blas_threads);
         free(e);
@@ -482,20 +494,39 @@ EngineRect engine_tiles_rect(const EngineTiles *e, size_t t)
     return (EngineRect){.i0 = T.i0, .r = T.r, .j0 = T.j0, .c = T.c, .diagonal = T.diagonal};
 }
 
-int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
+/* Tile t into double (nngp, ntk) or float (nngp_f, ntk_f) buffers. */
+static int tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, float *nngp_f, float *ntk_f,
+                     ntkc_error *err)
 {
     Job L = e->job;
+    if (L.single != (nngp_f || ntk_f) || (L.single && (nngp || ntk))) {
+        err_internal(err, "a %s tile asked for in %s precision", L.single ? "float32" : "float64",
+                     L.single ? "double" : "single");
+        return err->code;
+    }
     Tile T = task_tile(&L, t);
     L.nngp = nngp, L.ntk = ntk;
     L.gram = L.k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
+    L.nngp_f = nngp_f, L.ntk_f = ntk_f;
+    L.gram_f = L.k->uses_gram() ? (nngp_f ? nngp_f : ntk_f) : NULL;
     L.ldo = T.c, L.oi = T.i0, L.oj = T.j0, L.local = 1;
-    if (nngp == NULL && ntk == NULL)
+    if (nngp == NULL && ntk == NULL && nngp_f == NULL && ntk_f == NULL)
         return 0;
     if (run_tile(&L, &T) != 0) {
         locate_non_finite(&L, &T, err);
         return err->code;
     }
     return 0;
+}
+
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
+{
+    return tiles_run(e, t, nngp, ntk, NULL, NULL, err);
+}
+
+int engine_tiles_run_f32(const EngineTiles *e, size_t t, float *nngp, float *ntk, ntkc_error *err)
+{
+    return tiles_run(e, t, NULL, NULL, nngp, ntk, err);
 }
 
 void engine_tiles_close(EngineTiles *e)

@@ -58,7 +58,7 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
 {
     if (check_input_kind(net, path, err) != 0)
         return err->code;
-    size_t want[3];
+    size_t want[4];
     int nd = ntkc_net_input_shape(net, want);
     if (nd == 1) { /* input vector(d): name the file, not just the mismatch */
         if (load_inputs(path, out, err) != 0)
@@ -77,10 +77,10 @@ int load_net_inputs(const ntkc_net *net, const char *path, NpyArray *out, ntkc_e
         return err->code;
     char got[160], exp[160], exp_n[160];
     if (out->ndim < 2 || !shape_fits(out, (size_t)nd, want)) {
-        err_file(err, path, "shape %s does not match net '%s', whose input is %s%s: expected %s (NHWC) or the rows "
+        err_file(err, path, "shape %s does not match net '%s', whose input is %s%s: expected %s (N%sC) or the rows "
                        "flattened", shape_str(got, sizeof got, out->ndim, out->shape, 0), ntkc_net_name(net),
-                  nd == 3 ? "image" : "sequence", shape_str(exp, sizeof exp, (size_t)nd, want, 0),
-                  shape_str(exp_n, sizeof exp_n, (size_t)nd, want, 1));
+                  nd == 4 ? "volume" : nd == 3 ? "image" : "sequence", shape_str(exp, sizeof exp, (size_t)nd, want, 0),
+                  shape_str(exp_n, sizeof exp_n, (size_t)nd, want, 1), nd == 4 ? "DHW" : nd == 3 ? "HW" : "W");
         npy_free(out);
         return err->code;
     }

@@ -12,8 +12,9 @@ static const char npy_magic[6] = "\x93NUMPY";
 /* What a net takes, in words. */
 static const char *input_words(const ntkc_net *net)
 {
-    size_t shape[3];
+    size_t shape[4];
     switch (ntkc_net_input_shape(net, shape)) {
+    case 4: return "volumes (input volume(D, H, W, C))";
     case 3: return "images (input image(H, W, C))";
     case 2: return "sequences (input sequence(L, C))";
     default: return "vectors";

@@ -4,7 +4,7 @@
 static int check_mask(const ntkc_net *net, const NpyArray *m, const NpyArray *x, const char *path,
                       const char *x_path, ntkc_error *err)
 {
-    size_t shape[3];
+    size_t shape[4];
     int nd = ntkc_net_input_shape(net, shape);
     size_t P = nd == 3 ? shape[0] * shape[1] : nd == 2 ? shape[0] : 0;
     if (m->ndim < 2 || m->shape[0] != x->shape[0] || P == 0 || m->count != x->shape[0] * P) {

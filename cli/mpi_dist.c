@@ -122,3 +122,104 @@ MpiCyclic dist_cyclic(const Grid *g, const Dist *d)
     return (MpiCyclic){.n = d->rows, .nb = g->nb, .pr = g->pr, .pc = g->pc, .row = g->row, .col = g->col,
                        .lr = d->lr, .lc = d->lc};
 }
+
+enum { TAG_SHAPE = 71, TAG_PART = 72 };
+
+/* The local dimensions of the process at grid (row, col) for d. */
+static void part_dims(const Grid *g, const Dist *d, int row, int col, int *lr, int *lc)
+{
+    *lr = numroc_(&d->rows, &g->nb, &row, &ZERO, &g->pr);
+    *lc = numroc_(&d->cols, &g->nb, &col, &ZERO, &g->pc);
+}
+
+/* Rank 0: a buffer for the largest part of d (collective: every rank learns
+ * whether rank 0 got it). NULL on every rank after a failure, err set. */
+static double *root_buffer(const Grid *g, const Dist *d, const char *what, ntkc_error *err)
+{
+    int rank, ok = 1;
+    MPI_Comm_rank(g->comm, &rank);
+    double *part = NULL;
+    if (rank == 0) {
+        int lr, lc;
+        part_dims(g, d, 0, 0, &lr, &lc); /* process (0, 0) holds the most */
+        part = malloc(((size_t)lr * (size_t)lc + 1) * sizeof *part);
+        ok = part != NULL;
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, g->comm);
+    if (!ok)
+        err_user(err, "prediction: out of memory on rank 0 %s a %d×%d matrix", what, d->rows, d->cols);
+    return ok ? (rank == 0 ? part : d->a) : NULL;
+}
+
+/* Between part (column-major lr × lc of the process at grid (who[0], who[1]))
+ * and the row-major whole a: to_whole copies part into a, else a into part. */
+static void move_part(const Grid *g, const Dist *d, const int who[2], double *part, double *a, int to_whole)
+{
+    Grid o = *g;
+    o.row = who[0], o.col = who[1];
+    int lr, lc;
+    part_dims(g, d, who[0], who[1], &lr, &lc);
+    for (size_t lj = 0; lj < (size_t)lc; lj++)
+        for (size_t li = 0; li < (size_t)lr; li++) {
+            double *w = a + dist_row(&o, li) * (size_t)d->cols + dist_col(&o, lj), *p = part + li + lj * (size_t)lr;
+            if (to_whole)
+                *w = *p;
+            else
+                *p = *w;
+        }
+}
+
+int dist_gather_root(const Grid *g, const Dist *d, double *out, ntkc_error *err)
+{
+    int rank, size, me[2] = {g->row, g->col};
+    MPI_Comm_rank(g->comm, &rank);
+    MPI_Comm_size(g->comm, &size);
+    double *part = root_buffer(g, d, "gathering", err);
+    if (part == NULL)
+        return err->code;
+    if (rank != 0) {
+        MPI_Send(me, 2, MPI_INT, 0, TAG_SHAPE, g->comm);
+        MPI_Send(d->a, d->lr * d->lc, MPI_DOUBLE, 0, TAG_PART, g->comm);
+        return 0;
+    }
+    for (int r = 0; r < size; r++) {
+        int who[2] = {g->row, g->col}, count = d->lr * d->lc;
+        if (r == 0)
+            memcpy(part, d->a, (size_t)count * sizeof *part);
+        else {
+            MPI_Status st;
+            MPI_Recv(who, 2, MPI_INT, r, TAG_SHAPE, g->comm, MPI_STATUS_IGNORE);
+            int lr, lc;
+            part_dims(g, d, who[0], who[1], &lr, &lc);
+            MPI_Recv(part, lr * lc, MPI_DOUBLE, r, TAG_PART, g->comm, &st);
+        }
+        move_part(g, d, who, part, out, 1);
+    }
+    free(part);
+    return 0;
+}
+
+int dist_scatter_root(const Grid *g, const double *a, Dist *d, ntkc_error *err)
+{
+    int rank, size, me[2] = {g->row, g->col};
+    MPI_Comm_rank(g->comm, &rank);
+    MPI_Comm_size(g->comm, &size);
+    double *part = root_buffer(g, d, "sending", err);
+    if (part == NULL)
+        return err->code;
+    if (rank != 0) {
+        MPI_Send(me, 2, MPI_INT, 0, TAG_SHAPE, g->comm);
+        MPI_Recv(d->a, d->lr * d->lc, MPI_DOUBLE, 0, TAG_PART, g->comm, MPI_STATUS_IGNORE);
+        return 0;
+    }
+    dist_scatter(g, a, d);
+    for (int r = 1; r < size; r++) {
+        int who[2], lr, lc;
+        MPI_Recv(who, 2, MPI_INT, r, TAG_SHAPE, g->comm, MPI_STATUS_IGNORE);
+        part_dims(g, d, who[0], who[1], &lr, &lc);
+        move_part(g, d, who, part, (double *)a, 0);
+        MPI_Send(part, lr * lc, MPI_DOUBLE, r, TAG_PART, g->comm);
+    }
+    free(part);
+    return 0;
+}

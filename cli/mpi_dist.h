@@ -54,6 +54,12 @@ void dist_tran(double alpha, const Dist *a, double beta, Dist *c);
 void dist_scatter(const Grid *g, const double *a, Dist *d);
 /* d into the row-major out (rows × cols) on rank 0; collective. */
 int dist_gather(MPI_Comm comm, const Grid *g, const Dist *d, double *out, ntkc_error *err);
+/* d whole into out (rows × cols row-major, rank 0 only; other ranks pass
+ * NULL), part by part: no rank but 0 holds more than its own part. Collective
+ * over g->comm. 0, or (rank 0) the error; the caller agrees on it. */
+int dist_gather_root(const Grid *g, const Dist *d, double *out, ntkc_error *err);
+/* The reverse: a (rows × cols row-major, on rank 0 only) into d's parts. */
+int dist_scatter_root(const Grid *g, const double *a, Dist *d, ntkc_error *err);
 /* The layout of a square d for mpi_out_write_cyclic. */
 MpiCyclic dist_cyclic(const Grid *g, const Dist *d);
 

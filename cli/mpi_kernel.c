@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "data.h"
 #include "kernel_inputs.h"
+#include "masks.h"
 #include "mpi_cmds.h"
 #include "mpi_out.h"
 #include "mpi_util.h"
@@ -33,16 +34,21 @@
 static const char help[] =
     "usage: mpirun -np P ntkc-mpi kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--tile E] [--quiet]\n"
+    "                   [--precision double|single]\n"
+    "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "\n"
     "ntkc kernel over MPI: the output's tiles (E × E entries; default the\n"
     "engine's) are shared dynamically among the ranks, each using N threads,\n"
     "and written by every rank into the one output with MPI-IO. The result is\n"
-    "bit for bit that of ntkc kernel. Every rank reads the inputs (a shared\n"
+    "bit for bit that of ntkc kernel, in either precision (--precision single:\n"
+    "float32 arithmetic and '<f4' outputs, for the nets ntkc kernel runs in\n"
+    "float32). Every rank reads the inputs (a shared\n"
     "file system). Outputs appear only when every rank succeeded. Prints the\n"
     "summary and the work of each rank unless --quiet.\n";
 
 typedef struct KArgs {
-    const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet;
+    const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet, *precision;
+    const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h), as ntkc kernel */
 } KArgs;
 
 /* This rank's share, gathered on rank 0 for the summary. */
@@ -54,6 +60,7 @@ typedef struct Run {
     const ntkc_tiles *tiles;
     MpiOut *ntk, *nngp;
     size_t ntasks, edge;
+    size_t esz; /* bytes per output entry: 8, or 4 for a float32 net */
     int symmetric, threads;
     double st[ST_COUNT];
     int rc; /* the first failure of this rank */
@@ -83,15 +90,16 @@ static void stop_everyone(Run *R)
     MPI_Win_unlock(0, R->win);
 }
 
-static void transpose(const double *a, size_t r, size_t c, double *t)
+/* t = aᵀ for r × c entries of esz bytes. */
+static void transpose(const unsigned char *a, size_t r, size_t c, size_t esz, unsigned char *t)
 {
     for (size_t i = 0; i < r; i++)
         for (size_t j = 0; j < c; j++)
-            t[j * r + i] = a[i * c + j];
+            memcpy(t + (j * r + i) * esz, a + (i * c + j) * esz, esz);
 }
 
 /* Writes a computed tile (and its mirror image); caller holds the lock. */
-static int write_tile(Run *R, const ntkc_tile *T, double *bufs[2], double *scratch, ntkc_error *err)
+static int write_tile(Run *R, const ntkc_tile *T, unsigned char *bufs[2], unsigned char *scratch, ntkc_error *err)
 {
     MpiOut *outs[2] = {R->nngp, R->ntk};
     for (int k = 0; k < 2; k++) {
@@ -100,7 +108,7 @@ static int write_tile(Run *R, const ntkc_tile *T, double *bufs[2], double *scrat
         if (mpi_out_write(outs[k], T->i0, T->r, T->j0, T->c, bufs[k], T->c, err) != 0)
             return err->code;
         if (R->symmetric && !T->diagonal) {
-            transpose(bufs[k], T->r, T->c, scratch);
+            transpose(bufs[k], T->r, T->c, R->esz, scratch);
             if (mpi_out_write(outs[k], T->j0, T->c, T->i0, T->r, scratch, T->r, err) != 0)
                 return err->code;
         }
@@ -109,14 +117,25 @@ static int write_tile(Run *R, const ntkc_tile *T, double *bufs[2], double *scrat
 }
 
 /* Σ of the tile's entries on the output's diagonal (for the summary). */
-static double diagonal_sum(const ntkc_tile *T, const double *buf)
+static double diagonal_sum(const ntkc_tile *T, const unsigned char *buf, size_t esz)
 {
     double s = 0;
     if (buf != NULL)
         for (size_t i = 0; i < T->r; i++)
-            if (T->i0 + i >= T->j0 && T->i0 + i < T->j0 + T->c)
-                s += buf[i * T->c + (T->i0 + i - T->j0)];
+            if (T->i0 + i >= T->j0 && T->i0 + i < T->j0 + T->c) {
+                size_t at = i * T->c + (T->i0 + i - T->j0);
+                s += esz == sizeof(float) ? (double)((const float *)(const void *)buf)[at]
+                                          : ((const double *)(const void *)buf)[at];
+            }
     return s;
+}
+
+/* The tile in the net's precision. */
+static int run_tile(const Run *R, size_t t, unsigned char *bufs[2], ntkc_error *err)
+{
+    if (R->esz == sizeof(float))
+        return ntkc_tiles_run_f32(R->tiles, t, (float *)(void *)bufs[0], (float *)(void *)bufs[1], err);
+    return ntkc_tiles_run(R->tiles, t, (double *)(void *)bufs[0], (double *)(void *)bufs[1], err);
 }
 
 static void fail(Run *R, int rc, const ntkc_error *err)
@@ -136,8 +155,8 @@ static void work(Run *R)
     size_t cap = R->edge * R->edge;
 #pragma omp parallel num_threads(R->threads)
     {
-        double *buf = malloc(3 * cap * sizeof *buf);
-        double *bufs[2] = {R->nngp ? buf : NULL, R->ntk ? buf + cap : NULL};
+        unsigned char *buf = malloc(3 * cap * R->esz);
+        unsigned char *bufs[2] = {R->nngp ? buf : NULL, R->ntk ? buf + cap * R->esz : NULL};
         ntkc_error err = {0};
         if (buf == NULL) {
             err_internal(&err, "out of memory for tile buffers of %zu entries", cap);
@@ -146,7 +165,7 @@ static void work(Run *R)
         for (size_t t; buf != NULL && (t = next_tile(R)) < R->ntasks;) {
             ntkc_tile T = ntkc_tiles_at(R->tiles, t);
             double start = omp_get_wtime();
-            int rc = ntkc_tiles_run(R->tiles, t, bufs[0], bufs[1], &err);
+            int rc = run_tile(R, t, bufs, &err);
             double busy = omp_get_wtime() - start;
             if (rc != 0) {
                 fail(R, rc, &err);
@@ -155,13 +174,13 @@ static void work(Run *R)
 #pragma omp critical(ntkc_mpi)
             {
                 double w0 = omp_get_wtime();
-                rc = write_tile(R, &T, bufs, buf + 2 * cap, &err);
+                rc = write_tile(R, &T, bufs, buf + 2 * cap * R->esz, &err);
                 R->st[ST_WRITE] += omp_get_wtime() - w0;
                 R->st[ST_TILES] += 1;
                 R->st[ST_ENTRIES] += (double)(T.diagonal ? T.r * (T.r + 1) / 2 : T.r * T.c);
                 R->st[ST_BUSY] += busy;
-                R->st[ST_DIAG_NTK] += diagonal_sum(&T, bufs[1]);
-                R->st[ST_DIAG_NNGP] += diagonal_sum(&T, bufs[0]);
+                R->st[ST_DIAG_NTK] += diagonal_sum(&T, bufs[1], R->esz);
+                R->st[ST_DIAG_NNGP] += diagonal_sum(&T, bufs[0], R->esz);
             }
             if (rc != 0) {
                 fail(R, rc, &err);
@@ -218,12 +237,15 @@ static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, c
                                : ntkc_tiles_matrix(net, in->n1, in->x1.data, in->n2, in->x2.data, in->x1.shape[1],
                                                    (size_t)tile, nthreads, nthreads * size, err);
     int rc = mpi_agree(comm, tiles ? 0 : err->code, err);
+    int single = ntkc_net_precision(net) == NTKC_PRECISION_SINGLE;
     Run R = {.comm = comm, .tiles = tiles, .symmetric = in->g1 ? in->g2 == NULL : in->x2.data == NULL,
-             .threads = nthreads};
+             .threads = nthreads, .esz = single ? sizeof(float) : sizeof(double)};
     size_t shape[2] = {in->n1, in->n2};
+    int (*create)(MPI_Comm, const char *, int, const size_t *, MpiOut **, ntkc_error *) =
+        single ? mpi_out_create_f32 : mpi_out_create;
     if (rc == 0)
-        rc = mpi_out_create(comm, a->ntk, 2, shape, &R.ntk, err);
-    if (rc == 0 && (rc = mpi_out_create(comm, a->nngp, 2, shape, &R.nngp, err)) != 0) {
+        rc = create(comm, a->ntk, 2, shape, &R.ntk, err);
+    if (rc == 0 && (rc = create(comm, a->nngp, 2, shape, &R.nngp, err)) != 0) {
         MpiOut *outs[1] = {R.ntk};
         mpi_out_finish(comm, outs, 1, rc, err);
     }
@@ -263,28 +285,40 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     MPI_Comm_rank(comm, &rank);
     double t0 = MPI_Wtime();
     ntkc_backend backend;
+    ntkc_precision precision = NTKC_PRECISION_DOUBLE;
     int quiet = mpi_quiet_begin(comm);
-    int rc = parse_backend("kernel", a->backend, &backend) != 0;
+    int rc = parse_backend("kernel", a->backend, &backend) != 0 ||
+             parse_precision("kernel", a->precision, &precision) != 0;
     long threads = rc == 0 && a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
     long tile = rc == 0 && a->tile ? args_positive("kernel", "--tile", a->tile) : 0;
     mpi_quiet_end(quiet);
     rc = rc || threads < 0 || tile < 0;
     const char *paths[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};
-    const char *read[3] = {paths[0], paths[1], args->positional[0]};
-    if (rc == 0 && ((a->ntk && check_output_not_input(a->ntk, read, 3, err)) ||
-                    (a->nngp && check_output_not_input(a->nngp, read, 3, err))))
+    const char *read[7] = {paths[0], paths[1], args->positional[0], a->mask[0], a->mask[1], a->lengths[0],
+                           a->lengths[1]};
+    if (rc == 0 && ((a->ntk && check_output_not_input(a->ntk, read, 7, err)) ||
+                    (a->nngp && check_output_not_input(a->nngp, read, 7, err))))
         rc = err->code;
+    for (int k = 0; rc == 0 && k < 2; k++)
+        if (a->mask[k] && a->lengths[k])
+            err_user(err, "give --mask%s or --lengths%s, not both", k ? "2" : "", k ? "2" : ""), rc = err->code;
     if (rc == 0 && a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0)
         err_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
     ntkc_net *net = NULL;
     if (rc == 0) {
-        ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend};
+        ntkc_compile_options copts = {.net_name = a->net_name, .backend = backend, .precision = precision};
         net = ntkc_compile_file(args->positional[0], &copts, err);
         rc = net ? 0 : err->code;
     }
     KernelInputs in = {0};
     if (rc == 0)
         rc = kernel_inputs_load(net, paths, a->quiet != NULL || rank != 0, &in, err);
+    if (rc == 0)
+        rc = apply_mask_file(net, &in.x1, paths[0], a->mask[0], a->lengths[0], err);
+    if (rc == 0 && (a->mask[1] || a->lengths[1]) && !in.second)
+        err_user(err, "--mask2/--lengths2 need a second input X2.npy"), rc = err->code;
+    if (rc == 0 && in.second)
+        rc = apply_mask_file(net, &in.x2, paths[1], a->mask[1], a->lengths[1], err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
         err_file(err, paths[0], "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
@@ -302,7 +336,10 @@ int mpi_cmd_kernel(MPI_Comm comm, int argc, char **argv)
     KArgs a = {0};
     const OptSpec specs[] = {{"--ntk", 1, &a.ntk},         {"--nngp", 1, &a.nngp},       {"--net", 1, &a.net_name},
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--tile", 1, &a.tile},
-                             {"--quiet", 0, &a.quiet},     {NULL, 0, NULL}};
+                             {"--quiet", 0, &a.quiet},     {"--precision", 1, &a.precision},
+                             {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
+                             {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
+                             {NULL, 0, NULL}};
     Args args;
     int quiet = mpi_quiet_begin(comm);
     int bad = args_parse("kernel", argc, argv, specs, &args) != 0;

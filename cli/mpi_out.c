@@ -20,6 +20,8 @@ struct MpiOut {
     char path[PATH_CAP], tmp[PATH_CAP];
     MPI_Offset data_offset;
     size_t n1, n2; /* the output as rows × columns: n2 = the last dimension */
+    MPI_Datatype elem; /* MPI_DOUBLE ('<f8'), or MPI_FLOAT ('<f4', --precision single) */
+    size_t esz;        /* its size in bytes */
     double bytes, calls; /* written by this rank, and in how many write calls */
     int failed; /* a write of this rank failed */
     int slot;   /* rank 0: the temp's registration for removal on a signal */
@@ -48,7 +50,7 @@ static int create_temp(MpiOut *o, int ndim, const size_t *shape, ntkc_error *err
         return err->code;
     }
     char header[NPY_WRITE_HEADER_MAX];
-    size_t len = npy_header_format(header, sizeof header, ndim, shape);
+    size_t len = npy_header_format_esz(header, sizeof header, ndim, shape, o->esz);
     int ok = write(fd, header, len) == (ssize_t)len;
     ok &= close(fd) == 0;
     if (!ok) {
@@ -68,7 +70,8 @@ static void mpi_error(const char *path, const char *what, int code, ntkc_error *
     err_file(err, path, "cannot write output: %s: %.*s", what, len, msg);
 }
 
-int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out, ntkc_error *err)
+static int create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, int single, MpiOut **out,
+                  ntkc_error *err)
 {
     *out = NULL;
     if (path == NULL)
@@ -83,8 +86,11 @@ int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shap
         err_file(err, path, "cannot write output: path too long"), rc = err->code;
     else
         snprintf(o->path, sizeof o->path, "%s", path);
-    if (o != NULL)
+    if (o != NULL) {
         o->slot = -1;
+        o->elem = single ? MPI_FLOAT : MPI_DOUBLE;
+        o->esz = single ? sizeof(float) : sizeof(double);
+    }
     size_t n1 = 1, n2 = ndim > 0 ? shape[ndim - 1] : 1;
     for (int d = 0; d + 1 < ndim; d++)
         n1 *= shape[d];
@@ -117,6 +123,17 @@ int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shap
     }
     *out = o;
     return 0;
+}
+
+int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out, ntkc_error *err)
+{
+    return create(comm, path, ndim, shape, 0, out, err);
+}
+
+int mpi_out_create_f32(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out,
+                       ntkc_error *err)
+{
+    return create(comm, path, ndim, shape, 1, out, err);
 }
 
 /* A failed write: kept for mpi_out_finish, err set. */
@@ -162,7 +179,7 @@ static int open_self(MpiOut *o, ntkc_error *err)
     return 0;
 }
 
-int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const double *buf, size_t ld,
+int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const void *buf, size_t ld,
                   ntkc_error *err)
 {
     if (!may_write(o, err))
@@ -181,28 +198,32 @@ int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const dou
      * memory (r rows of c at stride ld): one write for the whole tile. */
     int sizes[2] = {(int)o->n1, (int)o->n2}, sub[2] = {(int)r, (int)c}, starts[2] = {(int)i0, (int)j0};
     MPI_Datatype file_type, mem_type;
-    MPI_Type_create_subarray(2, sizes, sub, starts, MPI_ORDER_C, MPI_DOUBLE, &file_type);
-    MPI_Type_vector((int)r, (int)c, (int)ld, MPI_DOUBLE, &mem_type);
+    MPI_Type_create_subarray(2, sizes, sub, starts, MPI_ORDER_C, o->elem, &file_type);
+    MPI_Type_vector((int)r, (int)c, (int)ld, o->elem, &mem_type);
     MPI_Type_commit(&file_type);
     MPI_Type_commit(&mem_type);
-    int code = MPI_File_set_view(o->self, o->data_offset, MPI_DOUBLE, file_type, "native", MPI_INFO_NULL), count = 0;
+    int code = MPI_File_set_view(o->self, o->data_offset, o->elem, file_type, "native", MPI_INFO_NULL), count = 0;
     MPI_Status st;
     if (code == MPI_SUCCESS)
         code = MPI_File_write(o->self, buf, 1, mem_type, &st);
     if (code == MPI_SUCCESS)
-        MPI_Get_elements(&st, MPI_DOUBLE, &count);
+        MPI_Get_elements(&st, o->elem, &count);
     MPI_Type_free(&file_type);
     MPI_Type_free(&mem_type);
     o->calls += 1;
     if (code != MPI_SUCCESS || (size_t)count != r * c)
         return write_failed(o, code, err);
-    o->bytes += (double)(r * c) * sizeof(double);
+    o->bytes += (double)(r * c) * (double)o->esz;
     return 0;
 }
 
 int mpi_out_write_cyclic(MpiOut *o, size_t slot, const MpiCyclic *m, const double *local, ntkc_error *err)
 {
     int ok = may_write(o, err), count = 0, code = MPI_SUCCESS;
+    if (ok && o->elem != MPI_DOUBLE) {
+        err_internal(err, "%s: a block-cyclic matrix into a float32 output", o->path);
+        o->failed = 1, ok = 0;
+    }
     int gsizes[2] = {m->n, m->n}, distribs[2] = {MPI_DISTRIBUTE_CYCLIC, MPI_DISTRIBUTE_CYCLIC};
     int dargs[2] = {m->nb, m->nb}, psizes[2] = {m->pr, m->pc};
     size_t mine = (size_t)m->lr * (size_t)m->lc;

@@ -1,4 +1,4 @@
-/* A float64 .npy output written by every rank at once through MPI-IO: rank 0
+/* A float64 (or float32) .npy output written by every rank at once through MPI-IO: rank 0
  * creates a temp file beside the target and writes the header; each rank
  * writes its tiles straight to their place in the file, one MPI-IO call per
  * tile (a subarray file view), or its part of a block-cyclic matrix (one
@@ -27,10 +27,14 @@ typedef struct MpiCyclic {
  * shape; the writes see it as rows (the product of all but the last
  * dimension) × the last dimension. Returns 0 or the agreed error. */
 int mpi_out_create(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out, ntkc_error *err);
-/* Independent: rows [i0, i0+r) × columns [j0, j0+c) from buf (leading
- * dimension ld), in one write call. Not thread-safe. Returns 0, or -1 with
+/* The same for a float32 ('<f4') output (--precision single): the buffers
+ * mpi_out_write takes are floats. */
+int mpi_out_create_f32(MPI_Comm comm, const char *path, int ndim, const size_t *shape, MpiOut **out,
+                       ntkc_error *err);
+/* Independent: rows [i0, i0+r) × columns [j0, j0+c) from buf (doubles, or
+ * floats for a float32 output; leading dimension ld), in one write call. Not thread-safe. Returns 0, or -1 with
  * the failure kept for mpi_out_finish and err set. */
-int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const double *buf, size_t ld,
+int mpi_out_write(MpiOut *o, size_t i0, size_t r, size_t j0, size_t c, const void *buf, size_t ld,
                   ntkc_error *err);
 /* Collective over the output's communicator: a symmetric matrix m (this
  * process's part in local) into rows [slot·n, slot·n + n) of the output (the

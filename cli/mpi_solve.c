@@ -11,6 +11,7 @@
 #include "mpi_cov.h"
 #include "mpi_scalapack.h"
 #include "mpi_util.h"
+#include "ntkc_tool.h"
 
 static const int ONE = 1;
 
@@ -44,7 +45,7 @@ static int emit_cov(Problem *p, const Dist *cov, int finite, double tau, ntkc_er
 /* One pdsyevd for every finite time; mean slots of infinite times untouched. */
 static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *err)
 {
-    Dist z = {0}, pz = {0}, c = {0}, s = {0}, mt = {0}, cov = {0};
+    Dist z = {0}, pz = {0}, c = {0}, s = {0}, mt = {0}, cov = {0}, s2 = {0}, tr = {0};
     CovBasis basis = {0};
     double *w = malloc(p->n * sizeof *w), *work = NULL, query;
     int *iwork = NULL, n = (int)p->n, info = 0, lwork = -1, liwork = 1, iquery;
@@ -75,7 +76,8 @@ static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *e
     free(work), free(iwork);
     int rc = err->code || dist_init(&p->g, p->m, p->n, &pz, err) || dist_init(&p->g, p->n, p->k, &c, err) ||
              dist_init(&p->g, p->n, p->k, &s, err) || dist_init(&p->g, p->m, p->k, &mt, err) ||
-             (p->cov && dist_init(&p->g, p->m, p->m, &cov, err));
+             (p->cov && dist_init(&p->g, p->m, p->m, &cov, err)) ||
+             (p->want_train && (dist_init(&p->g, p->n, p->k, &s2, err) || dist_init(&p->g, p->n, p->k, &tr, err)));
     if (mpi_agree(p->comm, rc ? err->code : 0, err) == 0) {
         dist_gemm("N", "N", 1.0, &p->gst, &z, 0.0, &pz); /* G_st·V */
         dist_gemm("T", "N", 1.0, &z, &p->y, 0.0, &c);    /* Vᵀ·y */
@@ -90,11 +92,20 @@ static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *e
             for (size_t li = 0; li < (size_t)c.lr; li++) {
                 double lambda = w[dist_row(&p->g, li)];
                 double a = lambda > 0 ? -expm1(-lambda * tau) / lambda : 0.0; /* as predict.c */
-                for (size_t lj = 0; lj < (size_t)c.lc; lj++)
+                /* the training rows: G_r·V·diag(a)·Vᵀ = V·diag(λ·a)·Vᵀ */
+                double la = lambda > 0 ? -expm1(-lambda * tau) : 0.0;
+                for (size_t lj = 0; lj < (size_t)c.lc; lj++) {
                     s.a[li + lj * lld] = a * c.a[li + lj * lld];
+                    if (p->want_train)
+                        s2.a[li + lj * lld] = la * c.a[li + lj * lld];
+                }
             }
             dist_gemm("N", "N", 1.0, &pz, &s, 0.0, &mt);
             dist_gather(p->comm, &p->g, &mt, mean + t * p->m * p->k, err);
+            if (p->want_train) {
+                dist_gemm("N", "N", 1.0, &z, &s2, 0.0, &tr);
+                dist_gather(p->comm, &p->g, &tr, p->train + t * p->n * p->k, err);
+            }
             int first = 1; /* a repeated time's covariance is written with its first */
             for (size_t u = 0; u < t; u++)
                 first &= isinf(p->times[u]) || p->times[u] / p->norm != tau;
@@ -105,14 +116,16 @@ static int solve_finite(Problem *p, const Dist *gtt, double *mean, ntkc_error *e
     free(w);
     cov_basis_free(&basis);
     dist_free(&z), dist_free(&pz), dist_free(&c), dist_free(&s), dist_free(&mt), dist_free(&cov);
+    dist_free(&s2), dist_free(&tr);
     return err->code;
 }
 
-/* Cholesky of the training kernel (refused when not numerically positive
- * definite, as predict.c refuses it), then the mean (and covariance) at t = ∞. */
-static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
+/* pdpotrf of a (upper triangle; overwritten by its factor) and, when it
+ * succeeds, pdpocon's estimate of 1/κ₁ into rcond. *info is pdpotrf's (> 0:
+ * not positive definite). Collective; 0 or the agreed error. */
+static int factorise(Problem *p, Dist *gtt, double *rcond_out, int *info_out, ntkc_error *err)
 {
-    int n = (int)p->n, k = (int)p->k, info = 0;
+    int n = (int)p->n, info = 0;
     size_t lwork_norm = 3 * (size_t)(gtt->lr + gtt->lc) + 4 * (size_t)p->g.nb + 16;
     double *work = malloc(lwork_norm * sizeof *work), rcond = 0;
     if (work == NULL)
@@ -143,6 +156,30 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
         err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", p->name, info);
         return err->code;
     }
+    *rcond_out = rcond, *info_out = info;
+    return 0;
+}
+
+int mpi_check_float32(Problem *p, int regularised, ntkc_error *err)
+{
+    Dist a = {0};
+    double rcond = 0;
+    int info = 0;
+    if (mpi_agree(p->comm, dist_copy(&p->g, &p->gtt, &a, err), err) == 0 &&
+        factorise(p, &a, &rcond, &info, err) == 0)
+        predict_float32_verdict(info > 0, rcond, p->name, regularised, "ScaLAPACK pdpocon", err);
+    dist_free(&a);
+    return err->code; /* every rank has the same info and rcond */
+}
+
+/* Cholesky of the training kernel (refused when not numerically positive
+ * definite, as predict.c refuses it), then the mean (and covariance) at t = ∞. */
+static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
+{
+    int n = (int)p->n, k = (int)p->k, info = 0;
+    double rcond = 0;
+    if (factorise(p, gtt, &rcond, &info, err) != 0)
+        return err->code;
     if (info > 0 || rcond < DBL_EPSILON) {
         err_user(err, "the train-train %s is singular (not positive definite%s), so the t = inf prediction "
                        "is undefined; regularise it, e.g. --reg 1e-6 (relative to its mean diagonal), or "
@@ -170,7 +207,7 @@ static int solve_infinite(Problem *p, Dist *gtt, double *mean, ntkc_error *err)
     return err->code;
 }
 
-void mpi_regularise(Problem *p, double reg, int absolute)
+double mpi_regularise(Problem *p, double reg, int absolute)
 {
     double trace = 0, total;
     for (size_t i = 0; i < p->n; i++)
@@ -181,6 +218,7 @@ void mpi_regularise(Problem *p, double reg, int absolute)
     for (size_t i = 0; i < p->n; i++)
         if (dist_owns(&p->g, i, i))
             *dist_at(&p->g, &p->gtt, i, i) += shift;
+    return shift;
 }
 
 /* Finite times first (on a copy of G_r when t = ∞ needs it too). */

@@ -21,10 +21,21 @@ typedef struct Problem {
     MpiOut *cov; /* NULL without --cov */
     const double *times;
     size_t ntimes;
+    /* --train-mean: the flow on the training points, V·diag(1 − e^{−λτ})·Vᵀ·y
+     * at each finite time (ntimes × n × k on rank 0; infinite times' slots
+     * untouched: the caller puts y there), y being p->y */
+    int want_train;
+    double *train;
 } Problem;
 
-/* G_r = G_tt + shift·I: shift = reg·(tr G_tt / n), or reg itself when absolute. */
-void mpi_regularise(Problem *p, double reg, int absolute);
+/* G_r = G_tt + shift·I: shift = reg·(tr G_tt / n), or reg itself when
+ * absolute. Returns the shift. */
+double mpi_regularise(Problem *p, double reg, int absolute);
+
+/* --precision single: refuses, as ntkc predict does (predict_float32_verdict),
+ * a G_r whose condition number makes float32 kernels inaccurate; factorises
+ * a copy of it (pdpotrf, pdpocon). regularised: the shift was nonzero. */
+int mpi_check_float32(Problem *p, int regularised, ntkc_error *err);
 
 /* The means of every time into mean (ntimes × m × k, valid on rank 0) and,
  * with p->cov, the covariances into p->cov. 0 or the agreed error. */

@@ -68,3 +68,16 @@ void mpi_quiet_end(int saved)
     dup2(saved, STDERR_FILENO);
     close(saved);
 }
+
+double mpi_memory_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}

@@ -75,9 +75,7 @@ int predict_kernels_requested(int argc, char **argv)
     return 0;
 }
 
-/* A kernel file: 2-D, rows × cols (0 = any), finite; symmetric when square
- * is asked for (|K_ij − K_ji| <= 1e-6·√(|K_ii|·|K_jj|), float32 kernels pass). */
-static int load_kernel(const char *opt, const char *path, size_t rows, size_t cols, int symmetric, NpyArray *a,
+int predict_load_kernel(const char *opt, const char *path, size_t rows, size_t cols, int symmetric, NpyArray *a,
                        ntkc_error *err)
 {
     if (npy_read(path, a, err))
@@ -107,7 +105,7 @@ static int load_kernel(const char *opt, const char *path, size_t rows, size_t co
 
 static int load_data(const KArgs *a, Request *r, KData *d, ntkc_error *err)
 {
-    if (load_kernel("--k-train", a->k_train, 0, 0, 1, &d->ktt, err))
+    if (predict_load_kernel("--k-train", a->k_train, 0, 0, 1, &d->ktt, err))
         return err->code;
     if (d->ktt.shape[0] != d->ktt.shape[1]) {
         err_user(err, "--k-train %s has shape (%zu, %zu): the train-train kernel must be square", a->k_train,
@@ -115,10 +113,10 @@ static int load_data(const KArgs *a, Request *r, KData *d, ntkc_error *err)
         return err->code;
     }
     d->n = d->ktt.shape[0];
-    if (load_kernel("--k-test", a->k_test, 0, d->n, 0, &d->kst, err))
+    if (predict_load_kernel("--k-test", a->k_test, 0, d->n, 0, &d->kst, err))
         return err->code;
     d->m = d->kst.shape[0];
-    if (a->k_test_test && load_kernel("--k-test-test", a->k_test_test, d->m, d->m, 1, &d->kss, err))
+    if (a->k_test_test && predict_load_kernel("--k-test-test", a->k_test_test, d->m, d->m, 1, &d->kss, err))
         return err->code;
     if (targets_load_train(a->p.targets, d->n, a->k_train, "training points", &d->y, err))
         return err->code;

@@ -191,6 +191,15 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
  * (zeros outside the image and at padding, as neural-tangents):
  * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
  * frozen: trainable=false). tmp: 2·P² scratch. */
+/* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
+ * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
+ * dw, circular}, positions row-major over (slice, row, column). The input
+ * position tap f (row-major over kd×kh×kw) of output position o reads, or -1
+ * in the zero padding. */
+/* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
+ * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
+/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
+ * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
  * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */

@@ -53,11 +53,13 @@ void ntkc_net_free(ntkc_net *net);
 const char *ntkc_net_name(const ntkc_net *net);
 /* Features per input the net requires, or 0 when any width is accepted. */
 size_t ntkc_net_input_dim(const ntkc_net *net);
-/* The declared input shape: 3 for `input image(H, W, C)` (shape = H, W, C),
- * 2 for `input sequence(L, C)` (L, C), 1 for a vector of fixed dimension,
- * 0 when any dimension is accepted. Image data are rows of H·W·C values in
- * NHWC order, so an (n, H, W, C) array is passed as n × (H·W·C). */
-int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3]);
+/* The declared input shape: 4 for `input volume(D, H, W, C)` (shape = D, H,
+ * W, C), 3 for `input image(H, W, C)` (H, W, C), 2 for `input sequence(L, C)`
+ * (L, C), 1 for a vector of fixed dimension, 0 when any dimension is
+ * accepted; shape has room for 4. Image data are rows of H·W·C values in
+ * NHWC order, so an (n, H, W, C) array is passed as n × (H·W·C); volumes
+ * likewise in NDHWC order. */
+int ntkc_net_input_shape(const ntkc_net *net, size_t shape[4]);
 /* The generated C source (valid while net lives). */
 const char *ntkc_net_source(const ntkc_net *net);
 

@@ -24,14 +24,15 @@ export OMPI_MCA_mpi_yield_when_idle=1
 np.save('$out/x4096.npy', np.random.default_rng(4096).standard_normal((4096, 784)))"
 [ -f "$out/img200.npy" ] || $py -c "import numpy as np
 np.save('$out/img200.npy', np.random.default_rng(200).standard_normal((200, 8, 8, 1)))"
-run() { # name net input
+run() { # name net input [ARGS: e.g. --precision single]
     local name=$1 net=$2 x=$3
+    shift 3
     /usr/bin/time -f "%e" -o "$out/mpi-time.txt" \
-        "$ntkc" kernel "$net" "$x" --ntk "$out/mpi-ref.k.npy" --nngp "$out/mpi-ref.s.npy" --threads 1 --quiet
+        "$ntkc" kernel "$net" "$x" --ntk "$out/mpi-ref.k.npy" --nngp "$out/mpi-ref.s.npy" --threads 1 --quiet "$@"
     echo "mpi_${name}_ntkc wall $(cat "$out/mpi-time.txt") s (ntkc kernel, one thread, for reference)"
     for p in 1 2 4; do
         /usr/bin/time -f "wall %e" -o "$out/mpi-time.txt" mpirun --oversubscribe --bind-to none -np $p \
-            "$ntkc_mpi" kernel "$net" "$x" --ntk "$out/mpi.k.npy" --nngp "$out/mpi.s.npy" --threads 1 \
+            "$ntkc_mpi" kernel "$net" "$x" --ntk "$out/mpi.k.npy" --nngp "$out/mpi.s.npy" --threads 1 "$@" \
             >"$out/mpi-$name-$p.txt"
         cmp -s "$out/mpi.k.npy" "$out/mpi-ref.k.npy" && cmp -s "$out/mpi.s.npy" "$out/mpi-ref.s.npy" &&
             same=identical || same=DIFFERENT
@@ -47,6 +48,8 @@ run() { # name net input
     rm -f "$out"/mpi.*.npy "$out"/mpi-ref.*.npy
 }
 run fc examples/relu5.ntk "$out/x4096.npy"
+# the same kernel in float32 ('<f4' outputs, half the bytes written), against ntkc --precision single
+run fc32 examples/relu5.ntk "$out/x4096.npy" --precision single
 run cntk examples/cntk.ntk "$out/img200.npy"
 
 # predict: the FC net, 1024 training and 256 test rows, 10 classes, t = 100 and inf

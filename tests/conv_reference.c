@@ -438,7 +438,7 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
         switch (op->kind) {
         case IR_DENSE:
         case IR_CONV: {
-            IrWindow one = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
+            IrWindow one = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1, 0, 0, 0, 0, 0, 0};
             const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : &one;
             double ws = op->kind == IR_CONV ? op->u.conv.w_std : op->u.dense.w_std;
             double bs = op->kind == IR_CONV ? op->u.conv.b_std : op->u.dense.b_std;

@@ -230,7 +230,7 @@ static const BadCase cases[] = {
     LANG("input_after_layer", "net n { dense; input vector(3) }",
          "net.ntk:1:16: error: 'input' must come before the first layer of net 'n'"),
     LANG("unknown_input_kind", "net n { input picture(4, 4, 1); dense }",
-         "net.ntk:1:15: error: unknown input kind 'picture' (known: image, sequence, vector, graph)"),
+         "net.ntk:1:15: error: unknown input kind 'picture' (known: image, sequence, volume, vector, graph)"),
     LANG("input_too_large", "net n { input image(100000, 100000, 100000); flatten; dense }",
          "net.ntk:1:9: error: input of 100000\xc3\x97" "100000\xc3\x97" "100000 values is too large"),
     LANG("image_standard", "net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }",

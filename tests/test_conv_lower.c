@@ -125,7 +125,7 @@ Test(conv_lower, shape_errors)
     expect_error("net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }", "1:36",
                  "window 5 with padding=valid on an image height of 4 gives an output of size 0");
     expect_error("net n { input sequence(3, 1); avg_pool(4); flatten; dense }", "1:40",
-                 "window 4 with padding=valid on an image length of 3 gives an output of size 0");
+                 "window 4 with padding=valid on a sequence length of 3 gives an output of size 0");
     expect_error("net n { input image(4, 4, 1); avg_pool(2); avg_pool(2); avg_pool(2); flatten; dense }", "1:66",
                  "window 2 with padding=valid on an image height of 1 gives an output of size 0");
     expect_error("net n {\n input image(4, 4, 1)\n conv(3)\n relu }", "1:5", "net 'n' ends on an image (4×4 pixels)");

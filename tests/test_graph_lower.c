@@ -79,7 +79,7 @@ Test(graph_lower, errors)
     expect_error("net n { input graph(2); dense; readout(sum, jk=yes) }", "1:48", "unknown jk 'yes' for 'readout' (one of: false, true)");
     expect_error("net n { input graph(2); input graph(2); dense; readout }", "1:25", "'input' given twice in net 'n' (first at 1:9)");
     expect_error("net n { repeat 2 { input graph(2) }; dense; readout }", "1:20", "'input' is only allowed at net level, not inside a block");
-    expect_error("net n { input grahp(2); dense }", "1:15", "unknown input kind 'grahp'; did you mean 'graph'? (known: image, sequence, vector, graph)");
+    expect_error("net n { input grahp(2); dense }", "1:15", "unknown input kind 'grahp'; did you mean 'graph'? (known: image, sequence, volume, vector, graph)");
     expect_error("net n { input graph(); dense; readout }", "1:9", "missing required argument 'features' for 'input graph'");
     expect_error("net n { input graph(0); dense; readout }", "1:21", "'features' of 'input graph' must be a whole number >= 1");
     expect_error("net n { input graph(2, normalize=no); dense; readout }", "1:34", "unknown normalize 'no' for 'input graph' (one of: false, true)");

@@ -12,6 +12,7 @@
  *   dropout_*         dropout(rate) in fully connected, image and attention nets
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
+ *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -544,6 +545,42 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
     }
 }
+
+/* ---- volumes ---------------------------------------------------------------
+ * input volume(D, H, W, C) (issue 21) against finite networks of 3-D convs
+ * (finite_conv.c's im2col over kd·kh·kw taps), with the dilated convs'
+ * criterion: entry by entry within z standard errors (measured over the
+ * samples) plus an O(L/width) finite-width allowance; the same nets with
+ * kernels 20 % off must fail it. Every padding, strides and dilations per
+ * axis, both pools, flatten and global pooling. */
+Test(monte_carlo, volume_convs_and_pools_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net a { input volume(3, 3, 3, 2); conv(2, 1.4, 0.1); relu\n"
+        "  conv(kd=2, kh=2, kw=3, stride=2, padding=valid, w_std=1.3, b_std=0.2); relu; global_avg_pool; dense(1.2) }",
+        "net b { input volume(4, 2, 3, 1); conv(kd=3, kh=2, kw=2, padding=circular, dd=2, w_std=1.4, b_std=0.1)\n"
+        "  erf; avg_pool(kd=2, kh=1, kw=3, padding=same); flatten; dense(1.1) }",
+        "net c { input volume(2, 3, 3, 2); dense(1.3); sum_pool(kd=1, kh=2, kw=2, stride=1, padding=same); relu\n"
+        "  conv(2, 1.2, 0.1, sd=1, sh=2, sw=2, padding=same, dh=2); relu; global_avg_pool; dense }",
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], 81 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("volume %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC volume %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], 81 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
 
 /* ---- image_resize -------------------------------------------------------------
  * image_resize against finite networks that resize every channel's image with

@@ -22,8 +22,12 @@ typedef struct Ea {
     StrBuf body, defs; /* the entry's body; duals and parameter arrays */
     const ActDef *duals[MAX_ACTS];
     size_t nduals, nparams;
-    size_t P; /* pixels */
-    int vec;  /* past the reduction to a vector: the slots hold one entry, positions are gone */
+    size_t P;  /* pixels (of the current grid: a volume's windows may shrink it) */
+    size_t P0; /* the input's: NTKC_P */
+    int vec;   /* past the reduction to a vector: the slots hold one entry, positions are gone */
+    int volume; /* input volume: no padding masks; windows in 3-D (ntkc_m_convv) */
+    char np[32], npp[32]; /* the current P and P² as the C text says them */
+    size_t gz, gh, gw;    /* a volume's current grid: slices, rows per slice, columns */
     int used[MAX_SLOTS];
     int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
     Code c; /* writes the entry function's body */
@@ -42,6 +46,14 @@ static int slot_new(Ea *e)
 }
 
 static void slot_free(Ea *e, int k) { e->used[k] = 0; }
+
+/* After a volume's window changed the grid to P positions. */
+static void set_positions(Ea *e, size_t P)
+{
+    e->P = P;
+    snprintf(e->np, sizeof e->np, P == e->P0 ? "NTKC_P" : "%zu", P);
+    snprintf(e->npp, sizeof e->npp, P == e->P0 ? "NTKC_PP" : "%zu", P * P);
+}
 
 /* The activation's dual (once per net) and the name of its parameter array. */
 static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
@@ -74,8 +86,8 @@ static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
 /* The entries of a kernel in a slot, and positions per side: P², P on the
  * pixels; 1 and 1 once the net is a vector (the same kernel-time functions
  * run on a 1×1 matrix). */
-static const char *n_pairs(const Ea *e) { return e->vec ? "1" : "NTKC_PP"; }
-static const char *n_side(const Ea *e) { return e->vec ? "1" : "NTKC_P"; }
+static const char *n_pairs(const Ea *e) { return e->vec ? "1" : e->npp; }
+static const char *n_side(const Ea *e) { return e->vec ? "1" : e->np; }
 
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop);
 
@@ -113,7 +125,7 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
  * columns). */
 static void emit_remask(Ea *e, int S, int T)
 {
-    if (e->vec)
+    if (e->vec || e->volume) /* a volume is never padded (ntkc_padding.c refuses masks) */
         return;
     code_line(&e->c, "if (pad)");
     code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
@@ -161,6 +173,41 @@ static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
     return name;
 }
 
+/* A volume's window (ir.h: rows = slices × rows per slice) as the geometry
+ * array ntkc_m_tapv reads, from the current grid to the op's output grid,
+ * which becomes the current one: its name. */
+static const char *volume_window_def(Ea *e, const IrOp *op, const IrWindow *w, char *name, size_t size)
+{
+    size_t zo = (size_t)w->zo, ho = op->out.h / zo, wo = op->out.w;
+    snprintf(name, size, "ntkc_g%zu", e->nparams++);
+    sb_printf(&e->defs, "static const int %s[19] = {%zu, %zu, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                        "%d, %d, %d, %d};\n",
+              name, e->gz, e->gh, e->gw, zo, ho, wo, w->kd, w->kh, w->kw, w->sd, w->sh, w->sw, w->pf, w->pt, w->pl,
+              w->dd, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
+    e->gz = zo, e->gh = ho, e->gw = wo;
+    set_positions(e, zo * ho * wo);
+    return name;
+}
+
+static void emit_mat_volume_conv(Ea *e, const IrOp *op, int S, int T)
+{
+    char name[32];
+    const IrConv *c = &op->u.conv;
+    code_line(&e->c, "ntkc_m_convv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", S, T,
+              volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
+              code_lit(c->b_std * c->b_std).s, c->frozen, op->pos.line);
+}
+
+static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
+{
+    char name[32];
+    const IrWindow *w = &op->u.pool.win;
+    double F = (double)w->kd * w->kh * w->kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
+    code_line(&e->c, "ntkc_m_poolv(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T,
+              volume_window_def(e, op, w, name, sizeof name), code_lit(c).s,
+              op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
+}
+
 /* Emits ops until one reduces the pixels to a vector: *stop is its index
  * (n when none does). */
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop)
@@ -201,6 +248,10 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_mat_attention(e, op, *S, *T);
             break;
         case IR_CONV:
+            if (op->u.conv.win.kd) {
+                emit_mat_volume_conv(e, op, *S, *T);
+                break;
+            }
             code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
@@ -208,6 +259,10 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_remask(e, *S, *T);
             break;
         case IR_POOL: {
+            if (op->u.pool.win.kd) {
+                emit_mat_volume_pool(e, op, *S, *T);
+                break;
+            }
             double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
             code_line(&e->c, "ntkc_m_pool(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
                       window_def(e, &op->u.pool.win, name, sizeof name), code_lit(c).s,
@@ -227,13 +282,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             break;
         /* the reductions leave the vector's one entry in the first element of the same slots */
         case IR_GLOBAL_POOL:
-            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], NTKC_P, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
-                      *T, op->u.gpool.average, *S, *T, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool",
+            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], %s, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
+                      *T, e->np, op->u.gpool.average, *S, *T, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool",
                       op->pos.line);
             *stop = i;
             return;
         case IR_FLATTEN:
-            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], NTKC_P, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], %s, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T, e->np,
                       *S, *T, op->pos.line);
             *stop = i;
             return;
@@ -302,7 +357,10 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
         return NULL;
     }
-    Ea e = {.net = net, .err = err, .peak = 4, .P = net->input.h * net->input.w};
+    Ea e = {.net = net, .err = err, .peak = 4, .P0 = net->input.h * net->input.w, .volume = net->input.depth != 0};
+    set_positions(&e, e.P0);
+    if (e.volume)
+        e.gz = net->input.depth, e.gh = net->input.h / net->input.depth, e.gw = net->input.w;
     sb_init(&e.body);
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
@@ -310,8 +368,13 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     size_t stop = net->nops;
-    code_line(&e.c, "int pad = ntkc_m_mask(x1, NTKC_P, %zu, m1) + ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c,
-              net->input.c);
+    if (e.volume) { /* never padded: no masks (emit_remask) */
+        code_line(&e.c, "for (int p = 0; p < NTKC_P; p++)");
+        code_line(&e.c, "    m1[p] = m2[p] = 1.0;");
+    } else {
+        code_line(&e.c, "int pad = ntkc_m_mask(x1, NTKC_P, %zu, m1) + ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c,
+                  net->input.c);
+    }
     code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
     if (err->code == DIAG_OK && stop == net->nops)
@@ -334,8 +397,8 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     emit_api_prototypes(&c, net);
     /* positions; the entry's scratch: its slots of P² doubles, then the two
      * padding masks; the prep record: its parts, then K(x, x) */
-    code_line(&c, "#define NTKC_P %zu", e.P);
-    code_line(&c, "#define NTKC_PP %zu", e.P * e.P);
+    code_line(&c, "#define NTKC_P %zu", e.P0);
+    code_line(&c, "#define NTKC_PP %zu", e.P0 * e.P0);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
     code_kernel(&c, &emit_attn_runtime_common_parts);

@@ -432,8 +432,9 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
                 as_conv.kind = IR_CONV;
                 as_conv.u.conv = (IrConv){.w_std = d->w_std, .b_std = d->b_std, .has_bias = d->has_bias,
                                           .width = d->width, .fan_in = d->fan_in,
-                                          .win = {1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1}};
-                as_conv.out = (IrShape){e->h, e->w, 1};
+                                          .win = {.kh = 1, .kw = 1, .sh = 1, .sw = 1, .pad = IR_PAD_VALID,
+                                                  .dh = 1, .dw = 1}};
+                as_conv.out = (IrShape){e->h, e->w, 1, 0};
                 emit_plane_conv(e, &as_conv, S, T);
                 break;
             }

@@ -20,7 +20,11 @@ typedef enum Parameterization { PARAM_NTK, PARAM_STANDARD } Parameterization;
 typedef enum IrInputKind { IR_INPUT_VECTOR, IR_INPUT_IMAGE, IR_INPUT_GRAPH } IrInputKind;
 
 /* Images are NHWC: an input row holds h·w·c values, pixel by pixel, channels
- * innermost. `input sequence(L, C)` is image(1, L, C) with every window 1×k. */
+ * innermost. `input sequence(L, C)` is image(1, L, C) with every window 1×k.
+ * `input volume(D, H, W, C)` (NDHWC) is an IR_INPUT_IMAGE whose rows stack
+ * its D slices (h = D·H, depth = D): every op that sees positions only as a
+ * count (activations, dense, pooling to a vector, records) is unchanged, and
+ * windows split the rows into (slice, row) (IrWindow's depth fields). */
 typedef struct IrInput {
     IrInputKind kind;
     size_t dim;     /* features per input (h·w·c for images, per node for graphs); 0 = any */
@@ -28,6 +32,8 @@ typedef struct IrInput {
     int raw_gram;   /* IR_INPUT_GRAPH: input kernel x·x' as in Du et al. instead of x·x'/dim */
     int sequence;   /* declared as `input sequence(L, C)` */
     int masked;     /* `masked=true`: padded inputs allowed; computed by the attention family's back end */
+    size_t depth;   /* `input volume(D, H, W, C)`: D slices; 0 otherwise. h then counts the rows of every
+                     * slice, D·H (positions row-major over (d, h, w) = over (D·H, W)); see IrShape */
     SrcPos pos;     /* of the `input` statement; line 0 when none was written */
 } IrInput;
 
@@ -118,6 +124,13 @@ typedef struct IrWindow {
     int pt, pl; /* rows/columns padded before the image (SAME and CIRCULAR) */
     IrPadding pad;
     int dh, dw; /* dilation: tap u of a row at dh·u */
+    /* Volumes (3-D windows; kd = 0 on images): kd taps along the depth, stride
+     * sd, pf slices padded in front, dilation dd; zi, zo the slices of the
+     * input and output grids, whose rows (IrShape.h) are zi·(rows per slice)
+     * and zo·(...). A row tap u < kd·kh is depth tap u / kh, row tap u % kh;
+     * |F| = kd·kh·kw. */
+    int kd, sd, pf, dd;
+    int zi, zo;
 } IrWindow;
 
 /* Under param standard (neural-tangents' Conv(parameterization='standard')),
@@ -226,6 +239,7 @@ typedef struct IrFanout {
 typedef struct IrShape {
     size_t h, w;
     int spatial; /* 0 = vector (vector nets, and after flatten / global pooling) */
+    size_t d;    /* volumes: slices, h = d·(rows per slice); 0 on images */
 } IrShape;
 
 /* What the op reads from each input's record (compiler/ir/ir_record.c, the

@@ -43,8 +43,22 @@ enum { TEXT_COLUMN = 56 };
 static const char *const padding_names[] = {"same", "valid", "circular"};
 static const char *const fanin_names[] = {"sum", "prod", "concat"};
 
-static void window_args(char *buf, size_t n, const IrWindow *w)
+/* seq: the net takes sequences, whose windows are 1-D (kh = sh = dh = 1). */
+static void window_args(char *buf, size_t n, const IrWindow *w, int seq)
 {
+    if (seq) {
+        int len = snprintf(buf, n, ", window %d, stride %d, padding %s", w->kw, w->sw, padding_names[w->pad]);
+        if (w->dw != 1 && len >= 0 && (size_t)len < n)
+            snprintf(buf + len, n - (size_t)len, ", dilation %d", w->dw);
+        return;
+    }
+    if (w->kd) { /* a volume's window (ir.h) */
+        int len = snprintf(buf, n, ", window %dx%dx%d, stride %dx%dx%d, padding %s", w->kd, w->kh, w->kw, w->sd,
+                           w->sh, w->sw, padding_names[w->pad]);
+        if ((w->dd != 1 || w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
+            snprintf(buf + len, n - (size_t)len, ", dilation %dx%dx%d", w->dd, w->dh, w->dw);
+        return;
+    }
     int len = snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw,
                        padding_names[w->pad]);
     if ((w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
@@ -81,7 +95,7 @@ static void table_args(char *buf, size_t n, const IrArgs *a)
 }
 
 /* The op's arguments after its operand, as written or defaulted. */
-static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
+static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param, int seq)
 {
     buf[0] = '\0';
     switch (op->kind) {
@@ -108,13 +122,13 @@ static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param)
     case IR_CONV:
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
-        window_args(buf, n, &op->u.conv.win);
+        window_args(buf, n, &op->u.conv.win, seq);
         table_args(buf, n, &op->args);
         if (param == PARAM_STANDARD && strlen(buf) + 32 < n) /* lowering's, not an argument */
             snprintf(buf + strlen(buf), n - strlen(buf), ", fan_in %ld", op->u.conv.fan_in);
         break;
     case IR_POOL:
-        window_args(buf, n, &op->u.pool.win);
+        window_args(buf, n, &op->u.pool.win, seq);
         table_args(buf, n, &op->args);
         break;
     case IR_LAYER_NORM:
@@ -172,10 +186,14 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
 {
     int v = p->next++;
     char args[256], text[512], shape[64];
-    op_args(args, sizeof args, op, p->net->param);
+    op_args(args, sizeof args, op, p->net->param, p->net->input.sequence);
     int len = snprintf(text, sizeof text, "%*s%%%d = %s %%%d%s%s", 4 * (depth + 1), "", v, ir_op_name(op), in, args,
                        op->kind == IR_FANOUT ? " {" : "");
-    if (op->out.spatial)
+    if (op->out.spatial && op->out.d)
+        snprintf(shape, sizeof shape, "%zux%zux%zu", op->out.d, op->out.h / op->out.d, op->out.w);
+    else if (op->out.spatial && p->net->input.sequence)
+        snprintf(shape, sizeof shape, "L=%zu", op->out.w);
+    else if (op->out.spatial)
         snprintf(shape, sizeof shape, "%zux%zu", op->out.h, op->out.w);
     int graph = p->net->input.kind == IR_INPUT_GRAPH;
     p->pooled |= op->kind == IR_READOUT;
@@ -222,7 +240,9 @@ static void print_input(StrBuf *sb, const IrInput *in)
             sb_puts(sb, "vector (any dimension)");
         break;
     case IR_INPUT_IMAGE:
-        if (in->sequence)
+        if (in->depth)
+            sb_printf(sb, "volume(%zu, %zu, %zu, %zu)", in->depth, in->h / in->depth, in->w, in->c);
+        else if (in->sequence)
             sb_printf(sb, "sequence(%zu, %zu%s)", in->w, in->c, in->masked ? ", masked=true" : "");
         else
             sb_printf(sb, "image(%zu, %zu, %zu%s)", in->h, in->w, in->c, in->masked ? ", masked=true" : "");

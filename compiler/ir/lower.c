@@ -613,7 +613,8 @@ static IrFamily lower_family(const Lower *L)
 {
     if (L->input.kind == IR_INPUT_GRAPH)
         return IR_FAMILY_GRAPH;
-    if (has_attention(L->ops, L->nops) || L->input.masked) /* all position pairs: masks reach every layer */
+    /* all position pairs: masks reach every layer; volumes' windows in 3-D (lower_volume.c) */
+    if (has_attention(L->ops, L->nops) || L->input.masked || L->input.depth)
         return IR_FAMILY_ATTENTION;
     if (L->input.kind == IR_INPUT_IMAGE)
         return IR_FAMILY_IMAGE;
@@ -640,7 +641,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
     Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
-               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0}, .stream = {.why = ""},
+               .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0, 0}, .stream = {.why = ""},
                .agg_in = {.gaussian = 1, .why = ""}};
     for (size_t i = 0; i < prog->nlets; i++)
         if (!define_const(&L, &L.file, prog->lets[i], "in this file"))

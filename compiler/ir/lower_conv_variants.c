@@ -139,7 +139,7 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .fold_h = fh, .fold_w = fw};
     op->args = lower_args(variant_spec, NVAR, &b, variant_kernel_args);
-    L->shape = (IrShape){oh, ow, 1};
+    L->shape = (IrShape){oh, ow, 1, 0};
     lower_made_gaussian(L);
     return 1;
 }

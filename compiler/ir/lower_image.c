@@ -7,6 +7,8 @@
 static const char *const padding_names[] = {"same", "valid", "circular", NULL};
 const char *lower_shape_text(Lower *L, IrShape s)
 {
+    if (s.d)
+        return arena_printf(L->a, "%zu×%zu×%zu", s.d, s.h / s.d, s.w);
     return L->input.sequence ? arena_printf(L->a, "length %zu", s.w) : arena_printf(L->a, "%zu×%zu", s.h, s.w);
 }
 
@@ -57,12 +59,18 @@ enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD, W_DIL, W_DH, W_DW };
  * bound of `size`, so offsets in the kernel's int arithmetic stay small. */
 enum { WINDOW_MAX = 1000000 };
 
+/* What the net's positions are, for messages. */
+static const char *grid_word(const Lower *L)
+{
+    return L->input.depth ? "a volume" : L->input.sequence ? "a sequence" : "an image";
+}
+
 /* One axis of a window: output size and padding, or an error at the argument.
  * As neural-tangents (lax's SAME padding, then wrapping for CIRCULAR): a
  * window or stride larger than the image is fine with padding same or
  * circular (padding that covers more than the image wraps around it again);
  * only padding=valid can leave no output at all. */
-static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int taps, int dil, int stride,
+int lower_window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int taps, int dil, int stride,
                        IrPadding pad, SrcPos at, size_t *out, int *lo)
 {
     const char *name = s->u.layer.name;
@@ -75,13 +83,12 @@ static int window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int 
     if ((size_t)k > n && pad == IR_PAD_VALID) {
         if (dil > 1)
             diag_at(L->err, at, L->src,
-                    "'%s': window %d with dilation %d spans %ld pixels; with padding=valid on an image %s of %zu "
+                    "'%s': window %d with dilation %d spans %ld pixels; with padding=valid on %s %s of %zu "
                     "it gives an output of size 0",
-                    name, taps, dil, k, axis, n);
+                    name, taps, dil, k, grid_word(L), axis, n);
         else
-            diag_at(L->err, at, L->src,
-                    "'%s': window %ld with padding=valid on an image %s of %zu gives an output of size 0", name, k,
-                    axis, n);
+            diag_at(L->err, at, L->src, "'%s': window %ld with padding=valid on %s %s of %zu gives an output of size 0",
+                    name, k, grid_word(L), axis, n);
         return 0;
     }
     if (pad == IR_PAD_VALID) {
@@ -107,6 +114,7 @@ static int dilation_of(const Bound *b, const int *idx, int own)
 static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, int pool, int dilated, IrWindow *w)
 {
     const char *name = s->u.layer.name;
+    *w = (IrWindow){0}; /* a 2-D window: no depth (kd = 0) */
     int has_size = b->given[idx[W_SIZE]], has_kh = b->given[idx[W_KH]], has_kw = b->given[idx[W_KW]];
     if (has_size && (has_kh || has_kw)) {
         diag_at(L->err, b->pos[idx[has_kh ? W_KH : W_KW]], L->src,
@@ -149,10 +157,10 @@ static int bind_window(Lower *L, const Stmt *s, const Bound *b, const int *idx, 
         w->dh = 1;
     SrcPos at = b->given[idx[W_SIZE]] ? b->pos[idx[W_SIZE]] : s->pos;
     size_t oh, ow;
-    if (!window_axis(L, s, "height", L->shape.h, w->kh, w->dh, w->sh, w->pad, at, &oh, &w->pt) ||
-        !window_axis(L, s, seq ? "length" : "width", L->shape.w, w->kw, w->dw, w->sw, w->pad, at, &ow, &w->pl))
+    if (!lower_window_axis(L, s, "height", L->shape.h, w->kh, w->dh, w->sh, w->pad, at, &oh, &w->pt) ||
+        !lower_window_axis(L, s, seq ? "length" : "width", L->shape.w, w->kw, w->dw, w->sw, w->pad, at, &ow, &w->pl))
         return 0;
-    L->shape = (IrShape){oh, ow, 1};
+    L->shape = (IrShape){oh, ow, 1, 0};
     return 1;
 }
 
@@ -182,6 +190,8 @@ static const int conv_window_idx[] = {[W_SIZE] = C_SIZE, [W_KH] = C_KH, [W_KW] =
 int lower_conv(Lower *L, const Stmt *s)
 {
     Bound b;
+    if (L->input.depth && L->shape.spatial)
+        return lower_volume_conv(L, s);
     if (!lower_need_image(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
     if (b.given[C_WIDTH] && L->param != PARAM_STANDARD) {
@@ -227,6 +237,8 @@ static const int pool_window_idx[] = {[W_SIZE] = P_SIZE, [W_KH] = P_KH,     [W_K
 static int lower_pool(Lower *L, const Stmt *s, int average)
 {
     Bound b;
+    if (L->input.depth && L->shape.spatial)
+        return lower_volume_pool(L, s, average);
     if (!lower_need_image(L, s) || !lower_bind_args(L, s, pool_spec, NPOOL, &b))
         return 0;
     if (b.given[P_EDGES] && !average) {
@@ -263,7 +275,7 @@ static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
         lower_broke_gaussian(L, "flatten", s->pos,
                              " (flatten stacks pixels whose variances differ; a dense layer after it makes a "
                              "Gaussian again)");
-    L->shape = (IrShape){1, 1, 0};
+    L->shape = (IrShape){1, 1, 0, 0};
     L->vector_pos = s->pos;
     L->vector_by = s->u.layer.name;
     return 1;
@@ -315,7 +327,7 @@ int lower_index(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.index.pos = k;
-    L->shape = (IrShape){1, 1, 0};
+    L->shape = (IrShape){1, 1, 0, 0};
     L->vector_pos = s->pos;
     L->vector_by = s->u.layer.name;
     return 1;

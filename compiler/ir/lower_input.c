@@ -1,5 +1,6 @@
 /* Lowering of the input declaration: `input vector(D)`, `image(H, W, C)`,
- * `sequence(L, C)` (a 1-row image) and `graph(F, normalize)`, placed before
+ * `sequence(L, C)` (a 1-row image), `volume(D, H, W, C)` (an image whose rows
+ * stack the slices, lower_volume.c) and `graph(F, normalize)`, placed before
  * the first layer; it sets the shape the first layer reads. */
 #include <string.h>
 
@@ -24,6 +25,9 @@ static const InputKind input_kinds[] = {
     {"sequence", 3,
      {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}, MASKED_SPEC}},
     {"vector", 1, {{"dim", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+    {"volume", 4,
+     {{"depth", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"height", 0, 1, SHOWN_MAX, 1, 1, NULL},
+      {"width", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
     {"graph", 2, {{"features", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"normalize", 1, 0, 1, 1, 0, lower_bool_names}}},
 };
 
@@ -60,7 +64,7 @@ int lower_input(Lower *L, const Stmt *s, int depth)
             best = d, near = input_kinds[i].name;
     }
     if (kind == NULL) {
-        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: image, sequence, vector, graph)",
+        diag_at(L->err, s->u.input.kind_pos, L->src, "unknown input kind '%s'%s (known: image, sequence, volume, vector, graph)",
                 s->u.input.kind, near ? arena_printf(L->a, "; did you mean '%s'?", near) : "");
         return 0;
     }
@@ -79,6 +83,19 @@ int lower_input(Lower *L, const Stmt *s, int depth)
         in.kind = IR_INPUT_GRAPH;
         in.dim = (size_t)b.v[0];
         in.raw_gram = b.v[1] == 0;
+    } else if (strcmp(kind->name, "volume") == 0) { /* lower_volume.c: its slices' rows stacked */
+        in.kind = IR_INPUT_IMAGE;
+        in.depth = (size_t)b.v[0];
+        in.h = in.depth * (size_t)b.v[1];
+        in.w = (size_t)b.v[2];
+        in.c = (size_t)b.v[3];
+        if ((double)b.v[0] * b.v[1] * b.v[2] * b.v[3] > 1e12) {
+            diag_at(L->err, s->pos, L->src, "input of %g×%g×%g×%g values is too large", b.v[0], b.v[1], b.v[2],
+                    b.v[3]);
+            return 0;
+        }
+        in.dim = in.h * in.w * in.c;
+        L->shape = (IrShape){in.h, in.w, 1, in.depth};
     } else {
         int seq = strcmp(kind->name, "sequence") == 0;
         in.kind = IR_INPUT_IMAGE;
@@ -92,7 +109,7 @@ int lower_input(Lower *L, const Stmt *s, int depth)
             return 0;
         }
         in.dim = in.h * in.w * in.c;
-        L->shape = (IrShape){in.h, in.w, 1};
+        L->shape = (IrShape){in.h, in.w, 1, 0};
     }
     L->input = in;
     L->input_given = 1;

@@ -127,6 +127,17 @@ int lower_check_image_net(Lower *L);
 /* The image family's check (families.h): image inputs need param ntk. */
 int lower_check_image_family(Lower *L);
 
+/* The rows of one axis of a window: output size and padding before the first
+ * pixel, or an error at `at` (lax's SAME/VALID; circular pads as SAME). */
+int lower_window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int taps, int dil, int stride,
+                      IrPadding pad, SrcPos at, size_t *out, int *lo);
+
+/* lower_volume.c: 3-D windows on `input volume(D, H, W, C)` */
+int lower_volume_conv(Lower *L, const Stmt *s);
+int lower_volume_pool(Lower *L, const Stmt *s, int average);
+/* Volume nets take the layers the all-pairs back end computes on them. */
+int lower_check_volume_net(Lower *L);
+
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);

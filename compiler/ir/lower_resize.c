@@ -55,6 +55,6 @@ int lower_image_resize(Lower *L, const Stmt *s)
     if (op == NULL)
         return 0;
     op->u.resize = (IrResize){.nearest = method == M_NEAREST, .antialias = (int)b.v[R_ANTIALIAS]};
-    L->shape = (IrShape){h, w, 1};
+    L->shape = (IrShape){h, w, 1, 0};
     return 1;
 }

@@ -140,6 +140,78 @@ NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b
         }
 }
 
+/* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
+ * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
+ * dw, circular}, positions row-major over (slice, row, column). The input
+ * position tap f (row-major over kd×kh×kw) of output position o reads, or -1
+ * in the zero padding. */
+NTKC_FN int ntkc_m_tapv(const int *g, int o, int f)
+{
+    int ox = o % g[5], oy = o / g[5] % g[4], oz = o / (g[4] * g[5]);
+    int ux = f % g[8], uy = f / g[8] % g[7], uz = f / (g[7] * g[8]);
+    int z = oz * g[9] + uz * g[15] - g[12], y = oy * g[10] + uy * g[16] - g[13], x = ox * g[11] + ux * g[17] - g[14];
+    if (g[18]) {
+        z = ((z % g[0]) + g[0]) % g[0];
+        y = ((y % g[1]) + g[1]) % g[1];
+        x = ((x % g[2]) + g[2]) % g[2];
+    }
+    if (z < 0 || z >= g[0] || y < 0 || y >= g[1] || x < 0 || x >= g[2])
+        return -1;
+    return (z * g[1] + y) * g[2] + x;
+}
+
+/* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
+ * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
+NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
+    ntkc_m_copy(S0, S, Pi * Pi);
+    ntkc_m_copy(T0, T, Pi * Pi);
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Po; q++) {
+            double s = 0.0, t = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tapv(g, p, f), b = ntkc_m_tapv(g, q, f);
+                if (a >= 0 && b >= 0)
+                    s += S0[(size_t)a * Pi + b], t += T0[(size_t)a * Pi + b];
+            }
+            S[(size_t)p * Po + q] = w2 * s / F + b2;
+            T[(size_t)p * Po + q] = (frozen ? 0.0 : S[(size_t)p * Po + q]) + w2 * t / F;
+        }
+}
+
+/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
+ * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
+NTKC_FN void ntkc_m_poolv1(double *M, const int *g, double c, double *tmp)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Pi; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int a = ntkc_m_tapv(g, p, f);
+                r += a >= 0 ? M[(size_t)a * Pi + q] : 0.0;
+            }
+            tmp[(size_t)p * Pi + q] = r;
+        }
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Po; q++) {
+            double r = 0.0;
+            for (int f = 0; f < F; f++) {
+                int b = ntkc_m_tapv(g, q, f);
+                r += b >= 0 ? tmp[(size_t)p * Pi + b] : 0.0;
+            }
+            M[(size_t)p * Po + q] = c * r;
+        }
+}
+
+NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp)
+{
+    ntkc_m_poolv1(S, g, c, tmp);
+    ntkc_m_poolv1(T, g, c, tmp);
+}
+
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
  * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */

@@ -59,7 +59,7 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_net_free": (None, [c_void_p]),
     "ntkc_net_name": (c_char_p, [c_void_p]),
     "ntkc_net_input_dim": (c_size_t, [c_void_p]),
-    "ntkc_net_input_shape": (c_int, [c_void_p, c_size_t * 3]),
+    "ntkc_net_input_shape": (c_int, [c_void_p, c_size_t * 4]),
     "ntkc_net_source": (c_char_p, [c_void_p]),
     "ntkc_net_takes_graphs": (c_int, [c_void_p]),
     "ntkc_emit": (c_void_p, [c_char_p, c_char_p, c_char_p, POINTER(CError)]),

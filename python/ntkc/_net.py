@@ -277,9 +277,10 @@ class Net:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """The declared input: (H, W, C) for images, (L, C) for sequences, (d,) for
-        vectors of fixed dimension (F for graphs), () when any width is accepted."""
-        shape = (c_size_t * 3)()
+        """The declared input: (D, H, W, C) for volumes, (H, W, C) for images, (L, C)
+        for sequences, (d,) for vectors of fixed dimension (F for graphs), () when
+        any width is accepted."""
+        shape = (c_size_t * 4)()
         nd = lib.ntkc_net_input_shape(self._ptr, shape)
         if nd == 0 and self.takes_graphs:
             return (lib.ntkc_net_input_dim(self._ptr),)
@@ -423,8 +424,8 @@ class Net:
         if len(want) >= 2:
             if a.ndim < 2 or not _shape_fits(a.shape, want):
                 raise Error(f"error: {what}: shape {_shape_str(a.shape)} does not match net '{self.name}', whose "
-                            f"input is {'image' if len(want) == 3 else 'sequence'} {_shape_str(want)}: expected "
-                            f"{_shape_str(('n',) + want)} (NHWC) or the rows flattened")
+                            f"input is {_KIND_WORD[len(want)]} {_shape_str(want)}: expected "
+                            f"{_shape_str(('n',) + want)} ({_LAYOUT[len(want)]}) or the rows flattened")
             if a.shape[0] == 0:
                 raise Error(f"error: {what}: the array has no inputs (shape {_shape_str(a.shape)})")
             a = a.reshape(a.shape[0], -1)
@@ -495,8 +496,12 @@ def _shape_str(shape: Iterable[Any]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+_KIND_WORD = {4: "volume", 3: "image", 2: "sequence"}
+_LAYOUT = {4: "NDHWC", 3: "NHWC", 2: "NWC"}
+
+
 def _input_words(shape: tuple[int, ...]) -> str:
-    return {3: "images", 2: "sequences", 1: "vectors", 0: "vectors"}[len(shape)]
+    return {4: "volumes", 3: "images", 2: "sequences", 1: "vectors", 0: "vectors"}[len(shape)]
 
 
 def derive(source_or_path: PathLike, name: Union[str, Sequence[str], None] = None) -> str:

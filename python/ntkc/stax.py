@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from . import _stax_volume
 from ._net import KERNEL_NAMES, Net
 
 Shape = tuple[int, ...]
@@ -69,6 +70,10 @@ def _one(branches: list[_Branch], layer: str) -> _Branch:
 
 def _image(b: _Branch) -> bool:
     return len(b.shape) == 3
+
+
+def _volume(b: _Branch) -> bool:
+    return len(b.shape) == 4
 
 
 # ---- layers ------------------------------------------------------------------
@@ -221,7 +226,8 @@ class _Conv(Layer):
                  W_std: float, b_std: Optional[float], dimension_numbers: Any, parameterization: str,
                  trainable: bool = True, rhs_dilation: Optional[Sequence[int]] = None) -> None:
         self.trainable = bool(trainable)
-        if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC")):
+        if dimension_numbers not in (None, ("NHWC", "HWIO", "NHWC"), ("NWC", "WIO", "NWC"),
+                                     ("NDHWC", "DHWIO", "NDHWC")):
             raise NotImplementedError("Conv: ntkc takes NHWC images (dimension_numbers=None)")
         self.parameterization = parameterization.lower()
         if self.parameterization not in ("ntk", "standard"):
@@ -252,6 +258,14 @@ class _Conv(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Conv")
+        if len(self.filter_shape) == 3 and _volume(b):  # a volume (_stax_volume.py)
+            _stax_volume.check_conv(self)
+            ctx.param = ctx.param or "ntk"
+            args = _stax_volume.args(self.filter_shape, self.strides, self.padding, self.dilation)
+            args = [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}"] + args
+            args += [] if self.trainable else ["trainable=false"]
+            out = _stax_volume.out_shape(b.shape, self.filter_shape, self.strides, self.padding, self.dilation)
+            return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=out + (self.out_chan,))]
         if not _image(b):
             raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         if ctx.param is None:
@@ -273,6 +287,8 @@ class _Conv(Layer):
         return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        if len(self.filter_shape) == 3:
+            return _stax_volume.conv_init(self, rng, shape)
         seq = len(shape) == 3
         (kh, kw), (sh, sw) = self._geometry(shape)
         H, W = (1, shape[1]) if seq else shape[1:3]
@@ -286,6 +302,8 @@ class _Conv(Layer):
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
         Wt, b = params
+        if Wt.ndim == 5:
+            return _stax_volume.conv_apply(self, params, x)
         x4, seq = _nhwc(x)
         kh, kw = Wt.shape[:2]
         win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding,
@@ -310,6 +328,12 @@ class _Pool(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
+        if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
+            if self.normalize_edges:
+                raise NotImplementedError(f"{self.name}(normalize_edges=True) on volumes: not computed by ntkc yet")
+            args = _stax_volume.args(self.window, self.strides, self.padding)
+            out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
+            return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=out + b.shape[3:])]
         if not _image(b):
             raise ValueError(f"{self.name} needs image or sequence inputs")
         (kh, kw), (sh, sw) = _as_2d(self.window, b.shape), _as_2d(self.strides, b.shape)
@@ -321,6 +345,9 @@ class _Pool(Layer):
         return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=shape)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        if len(self.window) == 3:
+            out = _stax_volume.out_shape(shape[1:], self.window, self.strides, self.padding)
+            return (shape[0],) + out + (shape[-1],), ()
         seq = len(shape) == 3
         (kh, kw), (sh, sw) = _as_2d(self.window, shape), _as_2d(self.strides, shape)
         H, W = (1, shape[1]) if seq else shape[1:3]
@@ -328,6 +355,8 @@ class _Pool(Layer):
         return (shape[0],) + (out[1:] if seq else out), ()
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        if len(self.window) == 3:
+            return _stax_volume.pool_apply(self.kind, self.window, self.strides, self.padding, x)
         x4, seq = _nhwc(x)
         window = _as_2d(self.window, x.shape)
         win = _windows(x4, window, _as_2d(self.strides, x.shape), self.padding)
@@ -345,7 +374,7 @@ class _GlobalPool(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if not _image(b):
+        if not _image(b) and not _volume(b):
             raise ValueError(f"{self.name} needs image or sequence inputs")
         return [replace(b, lines=b.lines + [f"global_{self.kind}_pool"], shape=(b.shape[-1],))]
 
@@ -362,7 +391,7 @@ class _Flatten(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Flatten")
-        if not _image(b):
+        if not _image(b) and not _volume(b):
             return [b]  # vectors stay as they are
         return [replace(b, lines=b.lines + ["flatten"], shape=(int(np.prod(b.shape)),))]
 
@@ -719,7 +748,9 @@ class KernelFn:
         if len(b.shape) > 1:
             raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")
         header = []
-        if len(shape) == 3:
+        if len(shape) == 4:
+            header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]})")
+        elif len(shape) == 3:
             header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]})")
         elif len(shape) == 2:
             header.append(f"input sequence({shape[0]}, {shape[1]})")

@@ -205,9 +205,13 @@ void ntkc_net_free(ntkc_net *net)
 const char *ntkc_net_name(const ntkc_net *net) { return net->ir->name; }
 size_t ntkc_net_input_dim(const ntkc_net *net) { return net->ir->input.dim; }
 
-int ntkc_net_input_shape(const ntkc_net *net, size_t shape[3])
+int ntkc_net_input_shape(const ntkc_net *net, size_t shape[4])
 {
     const IrInput *in = &net->ir->input;
+    if (in->kind == IR_INPUT_IMAGE && in->depth) { /* rows stack the slices (ir.h) */
+        shape[0] = in->depth, shape[1] = in->h / in->depth, shape[2] = in->w, shape[3] = in->c;
+        return 4;
+    }
     if (in->kind == IR_INPUT_IMAGE && in->sequence) {
         shape[0] = in->w, shape[1] = in->c;
         return 2;

@@ -22,6 +22,9 @@ static int can_pad(const IrNet *ir, ntkc_error *err)
     if (positions(ir, &c) == 0)
         err_user(err, "net '%s' takes %s: it has no positions to mask (masks and lengths are for sequences and "
                       "images)", ir->name, ir->input.kind == IR_INPUT_GRAPH ? "graphs" : "vectors");
+    else if (ir->input.depth)
+        err_user(err, "net '%s' takes volumes, which take no masks or lengths (padding is for sequences and images)",
+                 ir->name);
     else if (ir->family != IR_FAMILY_ATTENTION)
         err_user(err, "net '%s' has no attention layer and its input is not declared masked: variable-length inputs "
                       "(masks, lengths) need a net with attention or `input sequence(L, C, masked=true)` (or "
@@ -33,7 +36,7 @@ int padding_check(const ntkc_net *net, size_t n, const double *x, size_t dim, co
 {
     const IrNet *ir = ntkc_net_ir(net);
     size_t C, P = positions(ir, &C);
-    int pads = ir->family == IR_FAMILY_ATTENTION && P > 0 && P * C == dim;
+    int pads = ir->family == IR_FAMILY_ATTENTION && !ir->input.depth && P > 0 && P * C == dim;
     for (size_t i = 0; i < n; i++) {
         const double *r = x + i * dim;
         size_t padded = 0;

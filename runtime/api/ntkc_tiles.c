@@ -22,11 +22,6 @@ struct ntkc_tiles {
 static int check_kind(const ntkc_net *net, int graphs, ntkc_error *err)
 {
     err_clear(err);
-    if (ntkc_net_is_single(net)) {
-        err_user(err, "net '%s': single precision is not available under MPI yet; use --precision double",
-                 ntkc_net_name(net));
-        return err->code;
-    }
     if (ntkc_net_takes_graphs(net) == graphs)
         return 0;
     err_user(err, graphs ? "net '%s' does not take graphs" : "net '%s' takes graphs (input graph)",
@@ -51,8 +46,8 @@ ntkc_tiles *ntkc_tiles_matrix(const ntkc_net *net, size_t n1, const double *x1, 
         err_internal(err, "out of memory");
         return NULL;
     }
-    if (engine_tiles_open(ntkc_net_kernel_fns(net), n1, x1, n2, x2, dim, edge, threads, edge_threads, &t->engine,
-                          err) != 0) {
+    if (engine_tiles_open(ntkc_net_kernel_fns(net), ntkc_net_is_single(net), n1, x1, n2, x2, dim, edge, threads,
+                          edge_threads, &t->engine, err) != 0) {
         free(t);
         return NULL;
     }
@@ -64,6 +59,11 @@ ntkc_tiles *ntkc_tiles_graphs(const ntkc_net *net, const ntkc_graphs *g1, const 
 {
     if (check_kind(net, 1, err) != 0)
         return NULL;
+    if (ntkc_net_is_single(net)) { /* the graph engine has no float32 path */
+        err_internal(err, "net '%s': a float32 graph kernel, which the graph engine does not run",
+                     ntkc_net_name(net));
+        return NULL;
+    }
     ntkc_tiles *t = calloc(1, sizeof *t);
     if (t == NULL) {
         err_internal(err, "out of memory");
@@ -110,6 +110,16 @@ ntkc_tile ntkc_tiles_at(const ntkc_tiles *t, size_t index)
     T.r = min_size(t->edge, t->n1 - T.i0);
     T.c = min_size(t->edge, t->n2 - T.j0);
     return T;
+}
+
+int ntkc_tiles_run_f32(const ntkc_tiles *t, size_t index, float *nngp, float *ntk, ntkc_error *err)
+{
+    err_clear(err);
+    if (t->engine == NULL) {
+        err_internal(err, "float32 tiles of a graph net");
+        return err->code;
+    }
+    return engine_tiles_run_f32(t->engine, index, nngp, ntk, err);
 }
 
 int ntkc_tiles_run(const ntkc_tiles *t, size_t index, double *nngp, double *ntk, ntkc_error *err)

@@ -454,8 +454,8 @@ struct EngineTiles {
     int blas_threads;
 };
 
-int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
+int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+                      size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;
     EngineTiles *e = calloc(1, sizeof *e);
@@ -465,7 +465,7 @@ int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t 
     }
     e->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = job_open(&e->job, k, 0, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    int rc = job_open(&e->job, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
     if (rc != 0) {
         openblas_set_num_threads(e->blas_threads);
         free(e);
@@ -483,20 +483,39 @@ EngineRect engine_tiles_rect(const EngineTiles *e, size_t t)
     return (EngineRect){.i0 = T.i0, .r = T.r, .j0 = T.j0, .c = T.c, .diagonal = T.diagonal};
 }
 
-int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
+/* Tile t into double (nngp, ntk) or float (nngp_f, ntk_f) buffers. */
+static int tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, float *nngp_f, float *ntk_f,
+                     ntkc_error *err)
 {
     Job L = e->job;
+    if (L.single != (nngp_f || ntk_f) || (L.single && (nngp || ntk))) {
+        err_internal(err, "a %s tile asked for in %s precision", L.single ? "float32" : "float64",
+                     L.single ? "double" : "single");
+        return err->code;
+    }
     Tile T = task_tile(&L, t);
     L.nngp = nngp, L.ntk = ntk;
     L.gram = L.k->uses_gram() ? (nngp ? nngp : ntk) : NULL;
+    L.nngp_f = nngp_f, L.ntk_f = ntk_f;
+    L.gram_f = L.k->uses_gram() ? (nngp_f ? nngp_f : ntk_f) : NULL;
     L.ldo = T.c, L.oi = T.i0, L.oj = T.j0, L.local = 1;
-    if (nngp == NULL && ntk == NULL)
+    if (nngp == NULL && ntk == NULL && nngp_f == NULL && ntk_f == NULL)
         return 0;
     if (run_tile(&L, &T) != 0) {
         locate_non_finite(&L, &T, err);
         return err->code;
     }
     return 0;
+}
+
+int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err)
+{
+    return tiles_run(e, t, nngp, ntk, NULL, NULL, err);
+}
+
+int engine_tiles_run_f32(const EngineTiles *e, size_t t, float *nngp, float *ntk, ntkc_error *err)
+{
+    return tiles_run(e, t, NULL, NULL, nngp, ntk, err);
 }
 
 void engine_tiles_close(EngineTiles *e)

@@ -39,11 +39,14 @@ typedef struct EngineRect {
     size_t i0, r, j0, c;
     int diagonal; /* on the diagonal of a symmetric output */
 } EngineRect;
-int engine_tiles_open(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
-                      size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err);
+/* single: k is a float32 kernel (kernel_abi.h), run by engine_tiles_run_f32
+ * into float buffers, with the bits engine_kernel_f32 gives each tile. */
+int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+                      size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err);
 size_t engine_tiles_count(const EngineTiles *e);
 EngineRect engine_tiles_rect(const EngineTiles *e, size_t t);
 int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err);
+int engine_tiles_run_f32(const EngineTiles *e, size_t t, float *nngp, float *ntk, ntkc_error *err);
 void engine_tiles_close(EngineTiles *e); /* NULL is a no-op */
 
 #endif

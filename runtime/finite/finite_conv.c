@@ -27,6 +27,7 @@ static double *dalloc(Fc *f, size_t n)
 }
 
 size_t fconv_len_out(const Node *nd) { return nd->ho * nd->wo * nd->co; }
+static int row_taps(const IrWindow *w);
 static size_t len_in(const Node *nd) { return nd->hi * nd->wi * nd->ci; }
 
 /* ---- layout -------------------------------------------------------------- */
@@ -44,14 +45,14 @@ static void lay_affine(Fc *f, Node *nd, size_t co)
         nd->frozen = op->u.conv.frozen;
         nd->ho = op->out.h, nd->wo = op->out.w;
     } else {
-        nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1};
+        nd->win = (IrWindow){1, 1, 1, 1, 0, 0, IR_PAD_VALID, 1, 1, 0, 0, 0, 0, 0, 0};
         nd->ws = op->u.dense.w_std, nd->bs = op->u.dense.b_std;
         nd->frozen = op->u.dense.frozen;
         nd->ho = nd->hi, nd->wo = nd->wi;
     }
     int readout = op == f->readout;
     nd->co = readout && f->nout ? f->nout : co ? co : f->width;
-    nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
+    nd->k = (size_t)row_taps(&nd->win) * (size_t)nd->win.kw * nd->ci;
     nd->ws /= sqrt((double)nd->k);
     nd->has_b = nd->bs != 0.0;
     nd->w_init = nd->b_init = 1.0;
@@ -229,6 +230,22 @@ static long src_index(size_t m, int d, int s, int p, size_t n, int cyc)
     return r < 0 || r >= (long)n ? -1 : r;
 }
 
+/* Row taps of a window: kh, or kd·kh on a volume (ir.h: its rows stack the
+ * slices; row tap u is depth tap u / kh, row tap u % kh). */
+static int row_taps(const IrWindow *w) { return w->kd ? w->kd * w->kh : w->kh; }
+
+/* The input row that row tap u of output row m reads, or -1 (padding). */
+static long row_src(const Node *nd, size_t m, int u, int cyc)
+{
+    const IrWindow *w = &nd->win;
+    if (!w->kd)
+        return src_index(m, u * w->dh, w->sh, w->pt, nd->hi, cyc);
+    size_t hi = nd->hi / (size_t)w->zi, ho = nd->ho / (size_t)w->zo;
+    long z = src_index(m / ho, (u / w->kh) * w->dd, w->sd, w->pf, (size_t)w->zi, cyc);
+    long y = src_index(m % ho, (u % w->kh) * w->dh, w->sh, w->pt, hi, cyc);
+    return z < 0 || y < 0 ? -1 : z * (long)hi + y;
+}
+
 void fconv_im2col(const Node *nd, const double *in, double *cols)
 {
     const IrWindow *w = &nd->win;
@@ -236,10 +253,10 @@ void fconv_im2col(const Node *nd, const double *in, double *cols)
     for (size_t oy = 0; oy < nd->ho; oy++)
         for (size_t ox = 0; ox < nd->wo; ox++) {
             double *row = cols + (oy * nd->wo + ox) * nd->k;
-            for (int dy = 0; dy < w->kh; dy++)
+            for (int dy = 0; dy < row_taps(w); dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
                     double *dst = row + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
-                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long y = row_src(nd, oy, dy, cyc);
                     long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y < 0 || x < 0)
                         memset(dst, 0, nd->ci * sizeof *dst);
@@ -268,9 +285,9 @@ void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t 
     int cyc = w->pad == IR_PAD_CIRCULAR;
     for (size_t oy = 0; oy < nd->ho; oy++)
         for (size_t ox = 0; ox < nd->wo; ox++)
-            for (int dy = 0; dy < w->kh; dy++)
+            for (int dy = 0; dy < row_taps(w); dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
-                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long y = row_src(nd, oy, dy, cyc);
                     long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y >= 0 && x >= 0)
                         fn(nd, oy * nd->wo + ox, (size_t)y * nd->wi + (size_t)x, ctx);
@@ -295,7 +312,7 @@ static double pool_scale(const Node *nd, size_t o)
     if (!nd->op->u.pool.average)
         return 1.0;
     if (!nd->op->u.pool.normalize_edges || w->pad == IR_PAD_CIRCULAR)
-        return 1.0 / ((double)w->kh * w->kw);
+        return 1.0 / ((double)row_taps(w) * w->kw);
     size_t n = taps_inside(o / nd->wo, w->kh, w->sh, w->pt, nd->hi) * taps_inside(o % nd->wo, w->kw, w->sw, w->pl, nd->wi);
     return n ? 1.0 / (double)n : 0.0;
 }
@@ -463,9 +480,9 @@ static void backward_affine(Fc *f, Node *nd, double *gin)
     for (size_t oy = 0; oy < nd->ho; oy++)
         for (size_t ox = 0; ox < nd->wo; ox++) {
             const double *row = nd->gcols + (oy * nd->wo + ox) * nd->k;
-            for (int dy = 0; dy < w->kh; dy++)
+            for (int dy = 0; dy < row_taps(w); dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
-                    long y = src_index(oy, dy * w->dh, w->sh, w->pt, nd->hi, cyc);
+                    long y = row_src(nd, oy, dy, cyc);
                     long x = src_index(ox, dx * w->dw, w->sw, w->pl, nd->wi, cyc);
                     if (y < 0 || x < 0)
                         continue;

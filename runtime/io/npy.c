@@ -382,6 +382,41 @@ int npy_read(const char *path, NpyArray *out, ntkc_error *err)
     return rc;
 }
 
+int npy_read_layout(const char *path, NpyLayout *out, ntkc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            err_file(err, path, "no such file");
+        else
+            err_file(err, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    NpyHeader h;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        err_file(err, path, "cannot stat: %s", strerror(errno)), rc = -1;
+    else if (S_ISDIR(st.st_mode))
+        err_file(err, path, "is a directory, not a .npy file"), rc = -1;
+    else if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= SIZE_MAX) {
+        out->regular = 1;
+        rc = read_header(fd, (size_t)st.st_size, path, &h, err);
+    }
+    close(fd);
+    if (rc != 0 || !out->regular)
+        return rc;
+    out->data_offset = h.data_offset;
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof out->shape);
+    out->count = h.count;
+    out->plain = h.dtype.kind == NPY_KIND_FLOAT && (h.dtype.size == 4 || h.dtype.size == 8) && !h.dtype.swap &&
+                 !h.fortran_order;
+    out->esz = out->plain ? h.dtype.size : 0;
+    return 0;
+}
+
 static const char *nonfinite_word(double v)
 {
     return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf";

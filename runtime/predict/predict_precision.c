@@ -17,6 +17,26 @@
 enum { FLOAT32_WORST_PERCENT = 1 };
 static const double float32_u = 5.9604644775390625e-08; /* 2^-24 */
 
+int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, const char *estimator,
+                            ntkc_error *err)
+{
+    double kappa_u = not_pd || rcond <= 0 ? INFINITY : float32_u / rcond;
+    if (kappa_u <= FLOAT32_WORST_PERCENT / 100.0)
+        return NTKC_OK;
+    if (not_pd || rcond <= 0)
+        err_user(err, "--precision single: the train-train %s%s is singular (not positive definite), so "
+                      "float32 kernels cannot be solved against; use --precision double, or regularise "
+                      "(e.g. --reg 1e-4, relative to its mean diagonal)",
+                 name, regularised ? " plus reg" : "");
+    else
+        err_user(err, "--precision single: the train-train %s%s has condition number %.3g (%s), "
+                      "so float32's rounding of the kernels (u = 6e-8) may change the predictions by up to "
+                      "%.3g%% (> %d%%); use --precision double, or regularise more (--reg, relative to the "
+                      "mean diagonal)",
+                 name, regularised ? " plus reg" : "", 1 / rcond, estimator, 100 * kappa_u, FLOAT32_WORST_PERCENT);
+    return err->code;
+}
+
 int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error *err)
 {
     size_t n = in->n;
@@ -45,20 +65,5 @@ int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error
         err_internal(err, "Cholesky factorisation of the train-train %s failed (info %d)", name, (int)info);
         return err->code;
     }
-    double kappa_u = info > 0 || rcond <= 0 ? INFINITY : float32_u / rcond;
-    if (kappa_u > FLOAT32_WORST_PERCENT / 100.0) {
-        if (info > 0 || rcond <= 0)
-            err_user(err, "--precision single: the train-train %s%s is singular (not positive definite), so "
-                          "float32 kernels cannot be solved against; use --precision double, or regularise "
-                          "(e.g. --reg 1e-4, relative to its mean diagonal)",
-                     name, shift > 0 ? " plus reg" : "");
-        else
-            err_user(err, "--precision single: the train-train %s%s has condition number %.3g (LAPACK dpocon), "
-                          "so float32's rounding of the kernels (u = 6e-8) may change the predictions by up to "
-                          "%.3g%% (> %d%%); use --precision double, or regularise more (--reg, relative to the "
-                          "mean diagonal)",
-                     name, shift > 0 ? " plus reg" : "", 1 / rcond, 100 * kappa_u, FLOAT32_WORST_PERCENT);
-        return err->code;
-    }
-    return NTKC_OK;
+    return predict_float32_verdict(info > 0, rcond, name, shift > 0, "LAPACK dpocon", err);
 }

@@ -47,6 +47,19 @@ typedef struct NpyArray {
 int npy_read(const char *path, NpyArray *out, ntkc_error *err);
 void npy_free(NpyArray *a);
 
+/* Just the header of a .npy (no data read), for readers that fetch the data
+ * themselves (ntkc-mpi reads each rank's blocks of a kernel file): regular is
+ * 0 for a pipe, FIFO or device, whose header is then not read (it could not be
+ * read again); otherwise the shape and where the data start, checked against
+ * the file's size, and plain = native-order float32 or float64 in C order
+ * (what ntkc and numpy.save write), esz its element size. */
+typedef struct NpyLayout {
+    int regular, plain;
+    size_t esz, data_offset, ndim, count;
+    size_t shape[NPY_MAX_DIMS];
+} NpyLayout;
+int npy_read_layout(const char *path, NpyLayout *out, ntkc_error *err);
+
 /* Reports the first NaN or infinity: "X.npy: element [12, 3] is NaN". */
 int npy_check_finite(const NpyArray *a, const char *name, ntkc_error *err);
 
@@ -170,8 +183,9 @@ typedef struct ntkc_tile {
     int diagonal;        /* on the diagonal of a symmetric output (x2 = x1) */
 } ntkc_tile;
 
-/* Vectors or images: x2 == NULL means x2 = x1 (only tiles on and above the
- * diagonal; their mirror images are the caller's to place). edge 0 chooses
+/* Vectors or images (in the precision the net was compiled for): x2 == NULL
+ * means x2 = x1 (only tiles on and above the diagonal; their mirror images
+ * are the caller's to place). edge 0 chooses
  * the engine's default edge for a machine of edge_threads threads; threads
  * computes the per-input records. NULL with err set. */
 ntkc_tiles *ntkc_tiles_matrix(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2,
@@ -185,6 +199,11 @@ ntkc_tile ntkc_tiles_at(const ntkc_tiles *t, size_t index);
  * dimension c, a diagonal tile's lower half mirrored. Thread-safe across
  * distinct tiles. A non-finite entry is an error naming it. */
 int ntkc_tiles_run(const ntkc_tiles *t, size_t index, double *nngp, double *ntk, ntkc_error *err);
+/* The same for a net compiled with NTKC_PRECISION_SINGLE (whatever nets the
+ * compiler gives a float32 kernel): float tiles with the bits of
+ * ntkc_kernel_f32. ntkc_tiles_run refuses such a net's tiles, and this one
+ * a float64 net's. */
+int ntkc_tiles_run_f32(const ntkc_tiles *t, size_t index, float *nngp, float *ntk, ntkc_error *err);
 void ntkc_tiles_free(ntkc_tiles *t); /* NULL is a no-op */
 
 /* ---- Kernel regression (runtime/predict/predict.c) ---------------------- */
@@ -375,6 +394,13 @@ int ntkc_finite_kernels(const ntkc_net *net, const ntkc_finite_input *in, const 
  * plus regulariser has κ₁·2^-24 > 1e-2: float32 rounding would then move the
  * answer by more than 1% (runtime/predict/predict_precision.c). */
 int predict_check_float32(const PredictInput *in, PredictKernel kind, ntkc_error *err);
+/* The rule itself, for a solver that factorised the kernel on its own
+ * (ntkc-mpi: pdpotrf + pdpocon): not_pd when the Cholesky factorisation
+ * failed, else rcond its reciprocal 1-norm condition estimate; name "NTK" or
+ * "NNGP"; regularised when reg added a nonzero shift; estimator names the
+ * condition estimate in the message ("LAPACK dpocon"). 0, or the user error. */
+int predict_float32_verdict(int not_pd, double rcond, const char *name, int regularised, const char *estimator,
+                            ntkc_error *err);
 
 /* ---- One prediction from computed kernels (runtime/predict/predict_solve.c) ----
  * Whichever the options of ntkc_predict_options ask for: the ensemble on MSE

@@ -1,0 +1,80 @@
+"""3-D windows for ntkc.stax (issue 21): ``Conv``, ``AvgPool`` and ``SumPool`` with a
+3-D ``filter_shape``/``window_shape`` on NDHWC volumes become ntkc's ``conv``/``avg_pool``/
+``sum_pool`` on ``input volume(D, H, W, C)``; their finite networks are numpy 3-D
+convolutions (neural-tangents' conventions: NTK parameterization, W_std/√(kd·kh·kw·C),
+XLA's SAME padding with the low side total // 2, CIRCULAR wrapping)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+_PADDINGS = {"VALID": "valid", "SAME": "same", "CIRCULAR": "circular"}
+
+
+def out_size(n: int, span: int, s: int, padding: str) -> int:
+    return (n - span) // s + 1 if padding == "VALID" else -(-n // s)
+
+
+def spans(window: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
+    return tuple((k - 1) * d + 1 for k, d in zip(window, dilation))
+
+
+def out_shape(shape: Sequence[int], window: Sequence[int], strides: Sequence[int], padding: str,
+              dilation: Sequence[int] = (1, 1, 1)) -> tuple[int, int, int]:
+    """(D', H', W') of a window over a (D, H, W, ...) volume."""
+    return tuple(out_size(n, k, s, padding)  # type: ignore[return-value]
+                 for n, k, s in zip(shape[:3], spans(window, dilation), strides))
+
+
+def args(window: Sequence[int], strides: Sequence[int], padding: str, dilation: Sequence[int] = (1, 1, 1)) -> list[str]:
+    """ntkc's window arguments for a volume."""
+    a = [f"kd={window[0]}", f"kh={window[1]}", f"kw={window[2]}", f"sd={strides[0]}", f"sh={strides[1]}",
+         f"sw={strides[2]}", f"padding={_PADDINGS[padding]}"]
+    return a + [f"d{axis}={d}" for axis, d in zip("dhw", dilation) if d != 1]
+
+
+def windows(x: np.ndarray, window: Sequence[int], strides: Sequence[int], padding: str,
+            dilation: Sequence[int] = (1, 1, 1)) -> np.ndarray:
+    """(n, D', H', W', C, kd, kh, kw): every window of the padded x (n, D, H, W, C)."""
+    span = spans(window, dilation)
+    if padding != "VALID":
+        pads = [(0, 0)]
+        for n, k, s in zip(x.shape[1:4], span, strides):
+            total = max((out_size(n, k, s, "SAME") - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        pads.append((0, 0))
+        x = np.pad(x, pads, mode="wrap" if padding == "CIRCULAR" else "constant")
+    w = np.lib.stride_tricks.sliding_window_view(x, span, axis=(1, 2, 3))
+    return w[:, ::strides[0], ::strides[1], ::strides[2], :, ::dilation[0], ::dilation[1], ::dilation[2]]
+
+
+def check_conv(layer: Any) -> None:
+    if layer.parameterization != "ntk":
+        raise NotImplementedError("Conv with a 3-D filter: ntkc computes volumes under parameterization='ntk' only")
+    if len(layer.strides) != 3 or len(layer.dilation) != 3:
+        raise ValueError("Conv with a 3-D filter needs 3-D strides and rhs_dilation")
+
+
+def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:
+    check_conv(layer)
+    if len(shape) != 5:
+        raise ValueError("Conv with a 3-D filter needs volumes: (n, D, H, W, C)")
+    Wt = rng.standard_normal(tuple(layer.filter_shape) + (shape[-1], layer.out_chan))
+    b = None if layer.b_std is None else rng.standard_normal(layer.out_chan)
+    out = out_shape(shape[1:], layer.filter_shape, layer.strides, layer.padding, layer.dilation)
+    return (shape[0],) + out + (layer.out_chan,), (Wt, b)
+
+
+def conv_apply(layer: Any, params: Any, x: np.ndarray) -> np.ndarray:
+    Wt, b = params
+    win = windows(x, Wt.shape[:3], layer.strides, layer.padding, layer.dilation)  # n, D', H', W', C, kd, kh, kw
+    out = np.tensordot(win, Wt, axes=([4, 5, 6, 7], [3, 0, 1, 2]))
+    out *= layer.W_std / math.sqrt(np.prod(Wt.shape[:4]))
+    return out if b is None else out + layer.b_std * b
+
+
+def pool_apply(kind: str, window: Sequence[int], strides: Sequence[int], padding: str, x: np.ndarray) -> np.ndarray:
+    out = windows(x, window, strides, padding).sum(axis=(-3, -2, -1))
+    return out / (np.prod(window) if kind == "avg" else 1)

@@ -396,15 +396,17 @@ static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *,
 #undef EMIT_COLUMN
 
 /* What a family is, for messages. */
-static const char *emit_family_noun(IrFamily f)
+static const char *emit_family_noun(const IrNet *net)
 {
-    switch (f) {
+    switch (net->family) {
     case IR_FAMILY_IMAGE:
         return "an image net (convolutions, pooling, sequences, fan-out, residual or layer_norm)";
     case IR_FAMILY_GRAPH:
         return "a graph net";
-    case IR_FAMILY_ATTENTION:
-        return "an attention net";
+    case IR_FAMILY_ATTENTION: /* the all-pairs back end: say what put the net there */
+        return net->input.depth ? "a net on volumes (the all-pairs back end)"
+               : net->input.masked ? "a net on masked inputs (the all-pairs back end)"
+                                   : "an attention net (attention or index: the all-pairs back end)";
     default:
         return "a fully connected net";
     }
@@ -436,7 +438,7 @@ char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Dia
     if (net->family != IR_FAMILY_FC && net->family != IR_FAMILY_IMAGE) {
         diag_user(err, "--precision single: net '%s' is %s; float32 kernels exist for fully connected and "
                        "image nets only so far: use --precision double",
-                  net->name, emit_family_noun(net->family));
+                  net->name, emit_family_noun(net));
         return NULL;
     }
     if (!fits_float(net, err))

@@ -137,6 +137,30 @@ static double dot(const double *a, const double *b)
     return s;
 }
 
+/* The criterion of the dilated convs and the layers after them: each net's
+ * finite networks (width 512, 128 channels, 32 samples) within z = 5
+ * standard errors plus an O(L/width) allowance entry by entry, and the same
+ * nets with kernels 20 % off failing it; net i draws seed seed + i. */
+static void expect_within_errors_and_20_off_fails(const char *const *nets, size_t n, unsigned seed, const char *label)
+{
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    RandomCheckOptions off = o;
+    off.perturb = 0.20;
+    for (size_t i = 0; i < n; i++) {
+        RandomCheck c;
+        random_net_check(nets[i], seed + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
+        cr_log_info("%s %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", label, i, c.rel_nngp,
+                    c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC %s %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", label, i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
+        random_net_check(nets[i], seed + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
+    }
+}
+
 /* The infinite-width kernels of dense(w1, b1); act; dense(w2, b2). */
 static void exact_kernels(const OneHidden *h, const double *x, double *nngp, double *ntk)
 {
@@ -496,19 +520,7 @@ Test(monte_carlo, image_dilated_convs_within_their_standard_errors, .timeout = T
         "net c { input sequence(12, 2); conv(3, 1.4, 0.1, dilation=3, stride=2); relu\n"
         "  conv(3, 1.3, dilation=2, padding=circular); relu; global_avg_pool; dense }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 61 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        cr_log_info("dilated %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
-                    c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 61 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 61, "dilated");
 }
 
 /* conv_transpose and conv_local (neural-tangents' ConvTranspose, ConvLocal)
@@ -528,22 +540,7 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
         "net m { input sequence(7, 2); conv_local(3, 1.4, 0.1, stride=2, padding=circular); relu\n"
         "  conv_transpose(2, 1.3, 0.1, stride=3); relu; conv(3, 1.2, padding=circular); relu; flatten; dense }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 71 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        cr_log_info("conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i,
-                    c.rel_nngp, c.rel_ntk, c.worst_z);
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "MC conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
-                    i, c.rel_nngp, c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 71 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 71, "conv variants");
 }
 
 /* ---- volumes ---------------------------------------------------------------
@@ -563,22 +560,7 @@ Test(monte_carlo, volume_convs_and_pools_within_their_standard_errors, .timeout 
         "net c { input volume(2, 3, 3, 2); dense(1.3); sum_pool(kd=1, kh=2, kw=2, stride=1, padding=same); relu\n"
         "  conv(2, 1.2, 0.1, sd=1, sh=2, sw=2, padding=same, dh=2); relu; global_avg_pool; dense }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 81 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        cr_log_info("volume %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
-                    c.rel_ntk, c.worst_z);
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "MC volume %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
-                    c.rel_nngp, c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 81 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "volume");
 }
 
 
@@ -598,22 +580,7 @@ Test(monte_carlo, resize_within_their_standard_errors, .timeout = TIMEOUT(600))
         "net n { input sequence(6, 2); conv(3, 1.4, 0.1); relu; image_resize(1, 4, method=nearest)\n"
         "  conv(3, 1.2, 0.1, padding=circular); relu; image_resize(1, 9, method=nearest); global_avg_pool; dense }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 81 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        cr_log_info("image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
-                    c.rel_ntk, c.worst_z);
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "MC image_resize %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
-                    c.rel_nngp, c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 81 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "image_resize");
 }
 
 
@@ -643,22 +610,7 @@ Test(monte_carlo, image_fanout_pairs_within_their_standard_errors, .timeout = TI
         "  fanout { branch { conv(3, 1.2, width=128); avg_pool(2) } branch { avg_pool(2); conv(1, 1.4, 0.2, "
         "width=128) } } concat; conv(3, width=128); relu; flatten; dense(1.1) }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 81 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        cr_log_info("fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
-                    c.rel_ntk, c.worst_z);
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "MC fanout pairs %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", i,
-                    c.rel_nngp, c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 81 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "fanout pairs");
 }
 
 /* ---- graphs ----------------------------------------------------------------
@@ -892,20 +844,7 @@ Test(monte_carlo, frozen_conv_variants_within_their_standard_errors, .timeout = 
         "net fl { input sequence(7, 2); conv(3, 1.3, 0.1); relu; conv_local(3, 1.4, 0.1, stride=2, trainable=false)\n"
         "  relu; conv_transpose(2, 1.3, 0.1, stride=3, padding=circular, trainable=false); relu; flatten; dense }",
     };
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], 91 + i, &o, &c);
-        cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "MC frozen conv variants %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the "
-                            "tolerance\n", i, c.rel_nngp, c.rel_ntk, c.worst_z);
-        cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], 91 + i, &off, &c);
-        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
-    }
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 91, "frozen conv variants");
 }
 
 Test(monte_carlo, frozen_graph_dense)

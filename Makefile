@@ -401,4 +401,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-afl
 
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d \
-         $(BUILD)/tools/gen_host_prims.d
+         $(BUILD)/tools/gen_host_prims.d $(BUILD)/tools/check_random.d

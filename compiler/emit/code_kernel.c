@@ -10,6 +10,7 @@
  * closure; the text's roots are kept too. The other pieces are then cut out
  * in place. The kernel text itself is not scanned at every compile. */
 #include "code.h"
+#include "c_text.h"
 
 #include <string.h>
 
@@ -22,7 +23,6 @@ void code_kernel(Code *c, const KernelText *text)
     sb_putn(c->sb, text->text, text->len);
 }
 
-static int ident_char(char ch) { return ch == '_' || (ch >= '0' && ch <= '9') || ((ch | 32) >= 'a' && (ch | 32) <= 'z'); }
 
 static void keep_node(int node, unsigned char *live)
 {
@@ -50,11 +50,11 @@ static void scan(const char *s, size_t n, unsigned char *seen, unsigned char *li
     const char *end = s + n;
     for (const char *u = s; (u = memchr(u, '_', (size_t)(end - u))) != NULL;) {
         const char *w = u - 4;
-        if (w < s || !(memcmp(w, "ntkc", 4) == 0 || memcmp(w, "NTKC", 4) == 0) || (w > s && ident_char(w[-1]))) {
+        if (w < s || !(memcmp(w, "ntkc", 4) == 0 || memcmp(w, "NTKC", 4) == 0) || (w > s && c_ident_char(w[-1]))) {
             u++;
             continue;
         }
-        for (u++; u < end && ident_char(*u);)
+        for (u++; u < end && c_ident_char(*u);)
             u++;
         int k = find_node(w, (size_t)(u - w));
         if (k >= 0 && !seen[k]) {

@@ -9,11 +9,7 @@
 
 #include "emit_image.h"
 #include "kernel_text.h"
-
-static int ident_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
-}
+#include "c_text.h"
 
 /* 1 when the n bytes at name are a function of the float64 runtime. */
 static int runtime_function(const char *name, size_t n)
@@ -38,10 +34,10 @@ void emit_image_calls_f(StrBuf *sb, size_t from)
             break;
         }
         const char *e = q;
-        while (e < end && ident_char(*e))
+        while (e < end && c_ident_char(*e))
             e++;
         sb_putn(&out, p, (size_t)(e - p));
-        if ((q == sb->data || !ident_char(q[-1])) && e < end && *e == '(' && runtime_function(q, (size_t)(e - q)))
+        if ((q == sb->data || !c_ident_char(q[-1])) && e < end && *e == '(' && runtime_function(q, (size_t)(e - q)))
             sb_puts(&out, "_f");
         p = e;
     }

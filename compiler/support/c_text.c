@@ -26,12 +26,14 @@ void c_text_escape(StrBuf *sb, const char *text)
     }
 }
 
+int c_ident_char(char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'; }
+
 int c_ident_ok(const char *s)
 {
-    if (s == NULL || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+    if (s == NULL || !c_ident_char(*s) || (*s >= '0' && *s <= '9'))
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+        if (!c_ident_char(*s))
             return 0;
     return 1;
 }

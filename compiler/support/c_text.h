@@ -28,4 +28,7 @@ void c_text_escape(StrBuf *sb, const char *text);
  * emitters put into symbols; 0 otherwise (also for NULL and ""). */
 int c_ident_ok(const char *s);
 
+/* 1 when ch may stand inside a C identifier ([A-Za-z0-9_]). */
+int c_ident_char(char ch);
+
 #endif

@@ -935,13 +935,13 @@ int ntkcnet_frozen_cntk(size_t n1, const double *x1, size_t n2, const double *x2
     size_t dim, double *nngp, double *ntk)
 {
     double *p1, *p2;
-    size_t bad;
+    size_t bad, record = ntkcnet_frozen_cntk_prep_size();
     if (dim != 64)
         return 1;
-    p1 = malloc((n1 + n2 + 1) * ntkcnet_frozen_cntk_RECORD * sizeof(double));
+    p1 = malloc((n1 + n2 + 1) * record * sizeof(double));
     if (!p1)
         return 2;
-    p2 = p1 + n1 * ntkcnet_frozen_cntk_RECORD;
+    p2 = p1 + n1 * record;
     ntkcnet_frozen_cntk_prep(n1, x1, dim, p1);
     ntkcnet_frozen_cntk_prep(n2, x2, dim, p2);
     bad = ntkcnet_frozen_cntk_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);

@@ -210,12 +210,6 @@ const char *code_ident(Code *c, const char *name)
     return "ntkc_invalid_name";
 }
 
-const char *code_symbol(const Code *c, const char *suffix, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s%s%s", NTKC_NET_PREFIX, c->name, suffix);
-    return buf;
-}
-
 CodeLit code_lit(double v)
 {
     CodeLit l;

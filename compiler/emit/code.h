@@ -57,10 +57,6 @@ void code_text(Code *c, const char *text);
  * activation names reach symbols only through here (c_text.h). */
 const char *code_ident(Code *c, const char *name);
 
-/* The net's symbol with suffix ("$" followed by suffix in a line), in buf,
- * for text that reaches a line as an argument rather than in its format. */
-const char *code_symbol(const Code *c, const char *suffix, char *buf, size_t size);
-
 /* A double as a literal that reads back exactly (sb_double); use as
  * code_lit(v).s within one expression. */
 typedef struct CodeLit {

@@ -96,24 +96,25 @@ char *emit_net_h_prec(const IrNet *net, const char *source_name, int single, Dia
 
 /* The standalone entry of a net on the tile ABI whose tile takes no Gram
  * block (the image and attention rows): both sides' records, then one tile
- * (the ABI's return codes, kernel_abi.h). record: the C name of one input's
- * record size in scalars (float under single). */
-void emit_tile_standalone(Code *c, const IrNet *net, const char *record)
+ * (the ABI's return codes, kernel_abi.h). One input's record size comes
+ * from $_prep_size(), not from a name passed in: no buffer holds the net's
+ * name (a fixed one truncated long names; fuzz_frontend found it). */
+void emit_tile_standalone(Code *c, const IrNet *net)
 {
     code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
     code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
     code_open(c, "{");
     code_line(c, "@ *p1, *p2;");
-    code_line(c, "size_t bad;");
+    code_line(c, "size_t bad, record = $_prep_size();");
     if (net->input.dim)
         code_line(c, "if (dim != %zu)", net->input.dim);
     else
         code_line(c, "if (dim == 0)");
     code_line(c, "    return 1;");
-    code_line(c, "p1 = malloc((n1 + n2 + 1) * %s * sizeof(@));", record);
+    code_line(c, "p1 = malloc((n1 + n2 + 1) * record * sizeof(@));");
     code_line(c, "if (!p1)");
     code_line(c, "    return 2;");
-    code_line(c, "p2 = p1 + n1 * %s;", record);
+    code_line(c, "p2 = p1 + n1 * record;");
     code_line(c, "$_prep(n1, x1, dim, p1);");
     code_line(c, "$_prep(n2, x2, dim, p2);");
     code_line(c, "bad = $_tile(n1, n2, x1, p1, x2, p2, dim, 0, 0, nngp, ntk, n2);");

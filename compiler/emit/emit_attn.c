@@ -334,7 +334,7 @@ static void emit_functions(Code *c, const IrNet *net)
     code_line(c, "return bad;");
     code_close(c, "");
     code_blank(c);
-    emit_tile_standalone(c, net, "NTKC_RECORD");
+    emit_tile_standalone(c, net);
 }
 
 void emit_attn_host_source(StrBuf *sb)

@@ -1063,8 +1063,7 @@ static void emit_functions(Code *c, const Em *e)
     emit_tile_fn(c);
     emit_pairs_fn(c, e);
     emit_tri_fn(c);
-    char record[96];
-    emit_tile_standalone(c, e->net, code_symbol(c, "_RECORD", record, sizeof record));
+    emit_tile_standalone(c, e->net);
 }
 
 /* The per-entry function: its head, the plane pointers, then the body the

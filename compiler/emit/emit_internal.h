@@ -15,9 +15,8 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name);
  * `ntkc emit -H` write them (emit_api.c; the family decides which). */
 void emit_api_prototypes(Code *c, const IrNet *net);
 /* The standalone entry ntkcnet_NAME of an image or attention net (emit_api.c):
- * prep both inputs' records (record: the C name of a record's size), one
- * tile, the ABI's return codes. */
-void emit_tile_standalone(Code *c, const IrNet *net, const char *record);
+ * prep both inputs' records, one tile, the ABI's return codes. */
+void emit_tile_standalone(Code *c, const IrNet *net);
 /* One ntkc_dual_<name> definition per activation the net uses. */
 void emit_dual_functions(Code *c, const IrNet *net);
 /* static const double ntkc_p<i>[] for every activation op i with parameters. */

@@ -56,6 +56,10 @@ static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
             if (tin)
                 fgraph_aggregate(n, l, tin, t, 0);
             break;
+        case IR_DROPOUT:
+            if (tin)
+                fgraph_dropout(n, i, tin, t);
+            break;
         case IR_READOUT:
             if (n->njk == 0 && tin)
                 fgraph_pool_into(n, l, tin, l->in, 1.0, t, l->out, 0);

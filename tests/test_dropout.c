@@ -101,9 +101,7 @@ Test(dropout, refusals_name_the_reason)
     expect_error_in("net n { dense; dropout; dense }", NULL, "1:16", "missing required argument 'rate'");
     expect_error_in("net n { dropout(0.5); dense }", NULL, "1:9", "cannot be applied to the net's input");
     expect_error_in("net n { dense; dropout(0.5); relu; dense }", NULL, "1:30", "needs a Gaussian input");
-    /* image and attention nets take it (test_dropout_image.c); graph nets not yet */
-    expect_error_in("net n { input graph(3); dense; dropout(0.5); dense; aggregate; readout; dense }", NULL, "1:32",
-                    "not in graph nets yet");
+    /* image, attention and graph nets take it (test_dropout_image.c, test_dropout_graph.c) */
 }
 
 /* Finite-width training with dropout is refused by name (ntkc train builds

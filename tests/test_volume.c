@@ -201,6 +201,8 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
                  "missing required argument 'width' for 'conv'");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2, width=3); global_avg_pool; dense }", "1:43",
                  "'width' only applies to 'param standard'");
+    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); global_avg_pool; dense }", "1:34",
+                 "'input volume(masked=true)' is not supported yet: variable-size volumes need (n, D, H, W) masks");
 }
 
 Test(volume, window_errors_name_the_argument)

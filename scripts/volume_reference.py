@@ -20,6 +20,8 @@ kernels of all inputs with each other are matrices over position pairs:
     Θ' = ov²·(A₁ΘA₂ᵀ + 2·A₁ΣA₂ᵀ) + b²
   fanout: sum Σ scale²·K_b, concat the mean, prod Σ' = ΠΣ_b, Θ' = Σ_b Θ_b Π_{c≠b} Σ_c
   a frozen conv/dense (trainable=false) leaves its own Σ' out of Θ'.
+  conv_local (neural-tangents' ConvLocal, weights per output position): the conv's
+    kernels on pairs of equal positions, 0 on the others (independent weights).
   resize (jax.image.resize of each slice, half-pixel centres): M' = R M Rᵀ,
     R = I_D ⊗ Rh ⊗ Rw; linear: output j weighs input i by max(0, 1 − |s_j − i|/k),
     s_j = (j + ½)·n/m − ½, k = n/m when shrinking with antialias (else 1), each
@@ -32,6 +34,7 @@ always in the NTK parameterization) and declares its output channels.
 
 Layers are tuples:
   ("conv", (kd, kh, kw), (sd, sh, sw), padding, (dd, dh, dw), w_std, b_std[, opts])
+  ("conv_local", ...) as "conv"
   ("avg_pool" | "sum_pool", (kd, kh, kw), (sd, sh, sw), padding)
   ("dense", w_std, b_std[, opts]), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
   ("layer_norm", eps), ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
@@ -151,7 +154,7 @@ def affine(st, s_avg, t_avg, w, b, opts, fan_taps):
 
 def layer(st, spec):
     kind, n = spec[0], st.n
-    if kind == "conv":
+    if kind in ("conv", "conv_local"):
         _, window, strides, padding, dil, w, b = spec[:7]
         opts = spec[7] if len(spec) > 7 else {}
         st.grid, maps = window_maps(st.grid, window, strides, padding, dil)
@@ -159,6 +162,9 @@ def layer(st, spec):
         s = sum(a @ st.S @ a.T for a in big) / len(maps)
         t = sum(a @ st.T @ a.T for a in big) / len(maps)
         affine(st, s, t, w, b, opts, len(maps))
+        if kind == "conv_local":
+            same = np.kron(np.ones((n, n)), np.eye(st.P))  # (i, p) with (j, q) for p = q only
+            st.S, st.T = st.S * same, st.T * same
     elif kind in ("avg_pool", "sum_pool"):
         _, window, strides, padding = spec
         st.grid, maps = window_maps(st.grid, window, strides, padding)

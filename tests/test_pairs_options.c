@@ -165,3 +165,24 @@ Test(pairs_options, resize_then_uniform_attention_is_the_image_net)
         cr_expect(d < 1e-12, "relative difference %.3g between\n%s\nand\n%s", d, a, b);
     }
 }
+
+/* conv_local in a masked net given no padding (the all-pairs back end) is the
+ * image net's (ntkc_cvar4 on the image planes). */
+Test(pairs_options, masked_conv_local_without_padding_is_the_image_net)
+{
+    static const char *const body[][2] = {
+        {"input image(4, 3, 2, masked=true)", "input image(4, 3, 2)"},
+        {"input sequence(6, 2, masked=true)", "input sequence(6, 2)"},
+    };
+    static const char *const layers = "conv(2, 1.3, 0.1); relu; conv_local(3, 1.2, 0.2); relu; "
+                                      "conv_local(2, 1.1, padding=circular, trainable=false); erf; conv(2, 1.4); "
+                                      "relu; global_avg_pool; dense(1.1)";
+    for (size_t i = 0; i < 2; i++) {
+        char a[1024], b[1024];
+        snprintf(a, sizeof a, "net n { %s; %s }", body[i][0], layers);
+        snprintf(b, sizeof b, "net n { %s; %s }", body[i][1], layers);
+        double d = compare(a, b, 24 - 12 * i, IR_FAMILY_IMAGE, 1);
+        cr_log_info("conv_local %zu: max relative difference %.3g", i, d);
+        cr_expect(d < 1e-12, "relative difference %.3g between\n%s\nand the image net", d, a);
+    }
+}

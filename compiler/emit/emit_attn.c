@@ -12,6 +12,7 @@
 #include "code.h"
 #include "emit_attn_resize.h"
 #include "emit_attn_std.h"
+#include "ir_args.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
 #include "kernel_text.h"
@@ -283,6 +284,18 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       op->u.conv.frozen, op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        case IR_CONV_LOCAL: /* neural-tangents' ConvLocal: the conv's kernel on equal positions, 0 elsewhere */
+            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
+                      window_def(e, &op->u.conv.win, name, sizeof name),
+                      code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
+                      ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
+            code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++) /* unshared weights: other positions independent */",
+                      e->np);
+            code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
+            code_line(&e->c, "        if (p_ != q_)");
+            code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", *S, e->np, *T, e->np);
             emit_remask(e, *S, *T);
             break;
         case IR_POOL: {

@@ -161,16 +161,18 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL) {
+        if (op->kind == IR_CONV_TRANSPOSE) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', %s: nets with attention or masked inputs take conv and local "
-                    "pooling that keep the grid, not conv_transpose or conv_local",
+                    "'%s' in net '%s', %s: nets with attention or masked inputs take conv, conv_local and local "
+                    "pooling that keep the grid, not conv_transpose",
                     ir_op_name(op), L->net->name, why);
             return 0;
         }
         if (op->kind == IR_IMAGE_RESIZE && !resize_ok(L, op, why))
             return 0;
-        const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : op->kind == IR_POOL ? &op->u.pool.win : NULL;
+        const IrWindow *w = op->kind == IR_CONV || op->kind == IR_CONV_LOCAL ? &op->u.conv.win
+                            : op->kind == IR_POOL                            ? &op->u.pool.win
+                                                                             : NULL;
         if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', %s: in nets with attention or masked inputs, convolutions and "

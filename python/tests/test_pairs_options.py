@@ -70,10 +70,14 @@ NETS = [
      (3, 2, 2, 2), "ntk"),
  ("""net r { input image(3, 4, 2); conv(3, 1.3, 0.1); relu; image_resize(5, 3);
                 conv(2, 1.2, padding=circular); relu; attention(w_q=1.4, w_k=0.9, b_std=0.1); erf;
+                conv_local(kh=2, kw=3, w_std=1.3, b_std=0.2, padding=circular); relu; conv_local(2, 1.1, trainable=false);
                 image_resize(2, 2, antialias=false); attention(mechanism=abs, w_v=1.2); global_avg_pool; dense(1.1) }""",
      [("conv", (1, 3, 3), (1, 1, 1), "same", (1, 1, 1), 1.3, 0.1), ("relu",), ("resize", (5, 3), "linear", True),
       ("conv", (1, 2, 2), (1, 1, 1), "circular", (1, 1, 1), 1.2, 0.0), ("relu",),
-      ("attention", "softmax", 1.4 * 0.9, 1.0, 0.1), ("erf",), ("resize", (2, 2), "linear", False),
+      ("attention", "softmax", 1.4 * 0.9, 1.0, 0.1), ("erf",),
+      ("conv_local", (1, 2, 3), (1, 1, 1), "circular", (1, 1, 1), 1.3, 0.2), ("relu",),
+      ("conv_local", (1, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.1, 0.0, {"frozen": True}),
+      ("resize", (2, 2), "linear", False),
       ("attention", "abs", 1.0, 1.2, 0.0), ("global_avg_pool",), ("dense", 1.1, 0.0)],
      (1, 3, 4, 2), "ntk"),
     ("""net r { param standard; input sequence(6, 2); dense(1.2, 0.1, width=5); relu;

@@ -175,7 +175,8 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
 static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
 {
     code_format(name, size, "ntkc_g%zu", e->nparams++);
-    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name, e->gh, e->gw, w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
+    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name, e->gh, e->gw,
+              w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
     return name;
 }
 

@@ -584,7 +584,7 @@ Test(monte_carlo, pairs_standard_and_volume_layers_within_their_standard_errors,
         "  residual(alpha=0.7) { conv(2, 1.2, padding=circular); relu; conv(kd=1, kh=2, kw=2, w_std=1.1, trainable=false) }\n"
         "  attention(w_q=1.1, w_v=1.2, b_std=0.1); relu; global_avg_pool; dense(1.1) }",
         "net r { input image(3, 3, 2); conv(2, 1.3, 0.1); relu; image_resize(4, 2); attention(w_q=1.2, b_std=0.1)\n"
-        "  relu; conv_local(3, 1.2, 0.1); relu; image_resize(1, 3, method=nearest); conv(2, 1.2); relu\n"
+        "  relu; image_resize(1, 3, method=nearest); conv_local(kh=1, kw=2, w_std=1.2, b_std=0.1); relu\n"
         "  global_avg_pool; dense(1.1) }",
     };
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 91, "pairs");

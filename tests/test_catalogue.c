@@ -234,8 +234,8 @@ static const BadCase cases[] = {
     LANG("input_too_large", "net n { input image(100000, 100000, 100000); flatten; dense }",
          "net.ntk:1:9: error: input of 100000\xc3\x97" "100000\xc3\x97" "100000 values is too large"),
     LANG("image_standard", "net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }",
-         "net.ntk:1:47: error: missing required argument 'width' for 'conv': under param standard every dense, conv or "
-         "attention layer except the last needs width=N (its output channels)"),
+         "net.ntk:1:47: error: missing required argument 'width' for 'conv': under param standard every dense or conv "
+         "layer except the last needs width=N (its output channels)"),
     LANG("window_too_large", "net n { input image(4, 4, 1); conv(5, padding=valid); flatten; dense }",
          "net.ntk:1:36: error: 'conv': window 5 with padding=valid on an image height of 4 gives an output of size 0"),
     LANG("conv_missing_size", "net n { input image(4, 4, 1); conv; flatten; dense }",

@@ -139,8 +139,8 @@ Test(conv_lower, shape_errors)
     expect_error("net n { param standard; input image(4, 4, 1); conv(3); flatten; dense }", "1:47",
                  "missing required argument 'width' for 'conv'");
     expect_error("net n { param standard; input image(4, 4, 1); conv(3, width=2); residual { conv(3) }; flatten; dense }",
-                 "1:76", "under param standard every dense, conv or attention layer inside a residual or fanout "
-                         "block needs width=N");
+                 "1:76", "under param standard every dense or conv layer inside a residual or fanout block needs "
+                         "width=N");
 }
 
 Test(conv_lower, dense_after_global_pool_is_fine)

@@ -130,12 +130,12 @@ Test(pairs_options, refusals_name_the_layer_and_position)
     expect_error("net a { input sequence(4, 3); dense; attention(width=4); global_avg_pool; dense }", "1:48",
                  "'width' only applies to 'param standard'");
     expect_error("net a { param standard; input sequence(4, 3); dense(width=3); attention; relu; global_avg_pool; dense }",
-                 "1:63", "missing required argument 'width' for 'attention': under param standard every dense, conv "
-                         "or attention layer except the last needs width=N");
+                 "1:63", "missing required argument 'width' for 'attention': under param standard every dense or conv "
+                         "layer except the last needs width=N (its output channels); so does attention");
     expect_error("net a { param standard; input sequence(4, 3); dense(width=3); residual { relu; attention }; "
                  "global_avg_pool; dense }",
-                 "1:80", "missing required argument 'width' for 'attention': under param standard every dense, conv "
-                         "or attention layer inside a residual or fanout block needs width=N");
+                 "1:80", "missing required argument 'width' for 'attention': under param standard every dense or conv "
+                         "layer inside a residual or fanout block needs width=N; so does attention");
     expect_error("net a { param standard; input sequence(4, 3); dense(width=3); attention(width=5); "
                  "residual { relu; dense(width=4) }; global_avg_pool; dense }",
                  "1:83", "under param standard the branches of this 'residual' must end with equal widths");

@@ -44,8 +44,8 @@ static int branch_widths(Lower *L, const IrOp *ops, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (width_of(&ops[i]) == 0) {
             diag_at(L->err, ops[i].pos, L->src,
-                    "missing required argument 'width' for '%s': under param standard every dense, conv or "
-                    "attention layer inside a residual or fanout block needs width=N",
+                    "missing required argument 'width' for '%s': under param standard every dense or conv layer "
+                    "inside a residual or fanout block needs width=N; so does attention (its n_chan_out)",
                     affine_name(&ops[i]));
             return 0;
         }
@@ -90,8 +90,8 @@ int lower_check_widths(Lower *L)
     for (size_t i = 0; i < last; i++)
         if (width_of(&L->ops[i]) == 0) {
             diag_at(L->err, L->ops[i].pos, L->src,
-                    "missing required argument 'width' for '%s': under param standard every dense, conv or attention "
-                    "layer except the last needs width=N (its output %s)",
+                    "missing required argument 'width' for '%s': under param standard every dense or conv layer "
+                    "except the last needs width=N (its output %s); so does attention (its n_chan_out)",
                     affine_name(&L->ops[i]), L->ops[i].kind == IR_DENSE ? "width" : "channels");
             return 0;
         }

@@ -115,7 +115,8 @@ int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2
 
 #define NTKC_P 16
 #define NTKC_PP 256
-#define NTKC_WS ((size_t)6 * NTKC_PP + 2 * NTKC_P)
+#define NTKC_PM 16 /* the most positions of a side: the slots hold NTKC_PM² */
+#define NTKC_WS ((size_t)6 * NTKC_PM * NTKC_PM + 2 * NTKC_PM)
 #define NTKC_RECORD 626
 /* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
  * NTKC_FN: static inline in a net's file; external in the library's copies,
@@ -447,9 +448,9 @@ static void ntkcnet_transformer_entry(const double *x1, const double *x2, const 
                    double *fill, double *ws, double *out)
 {
     double *pl[6];
-    double *m1 = ws + (size_t)6 * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */
+    double *m1 = ws + (size_t)6 * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */
     for (int k = 0; k < 6; k++)
-        pl[k] = ws + k * (size_t)NTKC_PP;
+        pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;
     (void)v1, (void)v2, (void)fill;
     int pad = ntkc_m_mask(x1, NTKC_P, 8, m1) + ntkc_m_mask(x2, NTKC_P, 8, m2);
     ntkc_m_load(x1, x2, NTKC_P, 8, m1, m2, pl[2], pl[3]);

@@ -115,7 +115,8 @@ int ntkcnet_volume(size_t n1, const double *x1, size_t n2, const double *x2,
 
 #define NTKC_P 64
 #define NTKC_PP 4096
-#define NTKC_WS ((size_t)4 * NTKC_PP + 2 * NTKC_P)
+#define NTKC_PM 64 /* the most positions of a side: the slots hold NTKC_PM² */
+#define NTKC_WS ((size_t)4 * NTKC_PM * NTKC_PM + 2 * NTKC_PM)
 #define NTKC_RECORD 74
 /* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
  * NTKC_FN: static inline in a net's file; external in the library's copies,
@@ -402,9 +403,9 @@ static void ntkcnet_volume_entry(const double *x1, const double *x2, const doubl
                    double *fill, double *ws, double *out)
 {
     double *pl[4];
-    double *m1 = ws + (size_t)4 * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */
+    double *m1 = ws + (size_t)4 * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */
     for (int k = 0; k < 4; k++)
-        pl[k] = ws + k * (size_t)NTKC_PP;
+        pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;
     (void)v1, (void)v2, (void)fill;
     for (int p = 0; p < NTKC_P; p++)
         m1[p] = m2[p] = 1.0;

@@ -14,11 +14,35 @@ kernels of all inputs with each other are matrices over position pairs:
   dense: Σ' = w²Σ + b²,  Θ' = Σ' + w²Θ;  activations: Σ' = T(Σ), Θ' = Θ·Ṫ(Σ)
   global_avg_pool: the mean over all position pairs; flatten: over same positions.
 
+  layer_norm (over the channels): both kernels / √((Σ(p,p)+ε)(Σ'(q,q)+ε))
+  attention (linear scaling; neural-tangents' GlobalSelfAttention): per input
+    A = mech(qk·(Σ_xx + pw·I)) (softmax along the keys), Σ' = ov²·A₁ΣA₂ᵀ + b²,
+    Θ' = ov²·(A₁ΘA₂ᵀ + 2·A₁ΣA₂ᵀ) + b²
+  fanout: sum Σ scale²·K_b, concat the mean, prod Σ' = ΠΣ_b, Θ' = Σ_b Θ_b Π_{c≠b} Σ_c
+  a frozen conv/dense (trainable=false) leaves its own Σ' out of Θ'.
+  conv_local (neural-tangents' ConvLocal, weights per output position): the conv's
+    kernels on pairs of equal positions, 0 on the others (independent weights).
+  resize (jax.image.resize of each slice, half-pixel centres): M' = R M Rᵀ,
+    R = I_D ⊗ Rh ⊗ Rw; linear: output j weighs input i by max(0, 1 − |s_j − i|/k),
+    s_j = (j + ½)·n/m − ½, k = n/m when shrinking with antialias (else 1), each
+    row divided by its sum; nearest: input ⌊(j + ½)·n/m⌋; an unchanged axis is I.
+Under param standard (neural-tangents' parameterization='standard'; C the
+layer's input channels, tracked from the input through every width):
+  dense: Θ' = C·Σ + w²Θ (+1 with a bias);  conv: Θ' = C·Σ_f A_f Σ A_fᵀ + w²/|F| Σ_f A_f Θ A_fᵀ (+1)
+the NNGP as under ntk; attention keeps its ntk kernel (its sub-layers are
+always in the NTK parameterization) and declares its output channels.
+
 Layers are tuples:
-  ("conv", (kd, kh, kw), (sd, sh, sw), padding, (dd, dh, dw), w_std, b_std)
+  ("conv", (kd, kh, kw), (sd, sh, sw), padding, (dd, dh, dw), w_std, b_std[, opts])
+  ("conv_local", ...) as "conv"
   ("avg_pool" | "sum_pool", (kd, kh, kw), (sd, sh, sw), padding)
-  ("dense", w_std, b_std), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
-`kernels(layers, x)` returns the n×n NNGP and NTK of the rows of x.
+  ("dense", w_std, b_std[, opts]), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
+  ("layer_norm", eps), ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
+  ("fanout", mode, [(scale, [layers...]), ...]) with mode "sum" | "prod" | "concat"
+  ("resize", (h, w), method, antialias) with method "linear" | "nearest"
+opts: a dict with "frozen" (trainable=false), and under param standard "width"
+(the output channels) and "bias" (b_std written: +1 in Θ').
+`kernels(layers, x, param="ntk")` returns the n×n NNGP and NTK of the rows of x.
 `python3 scripts/volume_reference.py` prints one example's kernels.
 Needs only numpy (Debian's /usr/bin/python3).
 """
@@ -68,52 +92,154 @@ def erf_dual(s11, s22, s12):
 DUALS = {"relu": relu_dual, "erf": erf_dual}
 
 
-def kernels(layers, x):
+MECHANISMS = {"softmax": None, "identity": lambda g: g, "abs": np.abs, "relu": lambda g: np.maximum(g, 0.0)}
+
+
+def attention_weights(S, n, P, mech, qk, pw):
+    """Block-diagonal weights A (nP × nP): input i's A from its own self-kernel."""
+    A = np.zeros_like(S)
+    for i in range(n):
+        blk = slice(i * P, (i + 1) * P)
+        g = qk * (S[blk, blk] + pw * np.eye(P))
+        if mech == "softmax":
+            e = np.exp(g - g.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = MECHANISMS[mech](g)
+        A[blk, blk] = a
+    return A
+
+
+def resize_axis(n, m, method, antialias):
+    """jax.image.resize's weights along one axis (m × n)."""
+    if n == m:
+        return np.eye(n)
+    R = np.zeros((m, n))
+    for j in range(m):
+        if method == "nearest":
+            R[j, min(int(np.floor((j + 0.5) * n / m)), n - 1)] = 1.0
+            continue
+        k = max(n / m, 1.0) if antialias else 1.0
+        sj = (j + 0.5) * n / m - 0.5
+        row = np.maximum(0.0, 1.0 - np.abs(sj - np.arange(n)) / k)
+        R[j] = row / row.sum()
+    return R
+
+
+class State:
+    """The kernels over all (input, position) pairs and what the layers track."""
+
+    def __init__(self, S, T, n, grid, chans, param):
+        self.S, self.T, self.n, self.grid, self.chans, self.param = S, T, n, grid, chans, param
+
+    @property
+    def P(self):
+        return int(np.prod(self.grid))
+
+
+def affine(st, s_avg, t_avg, w, b, opts, fan_taps):
+    """A dense or conv's new kernels from its window averages of Σ and Θ."""
+    frozen, standard = opts.get("frozen", False), st.param == "standard"
+    S = w * w * s_avg + b * b
+    if frozen:
+        T = w * w * t_avg
+    elif standard:
+        T = st.chans * fan_taps * s_avg + w * w * t_avg + (1.0 if opts.get("bias", False) else 0.0)
+    else:
+        T = S + w * w * t_avg
+    st.S, st.T = S, T
+    if standard and opts.get("width"):
+        st.chans = opts["width"]
+
+
+def layer(st, spec):
+    kind, n = spec[0], st.n
+    if kind in ("conv", "conv_local"):
+        _, window, strides, padding, dil, w, b = spec[:7]
+        opts = spec[7] if len(spec) > 7 else {}
+        st.grid, maps = window_maps(st.grid, window, strides, padding, dil)
+        big = [np.kron(np.eye(n), a) for a in maps]  # the same map on every input
+        s = sum(a @ st.S @ a.T for a in big) / len(maps)
+        t = sum(a @ st.T @ a.T for a in big) / len(maps)
+        affine(st, s, t, w, b, opts, len(maps))
+        if kind == "conv_local":
+            same = np.kron(np.ones((n, n)), np.eye(st.P))  # (i, p) with (j, q) for p = q only
+            st.S, st.T = st.S * same, st.T * same
+    elif kind in ("avg_pool", "sum_pool"):
+        _, window, strides, padding = spec
+        st.grid, maps = window_maps(st.grid, window, strides, padding)
+        a = np.kron(np.eye(n), sum(maps)) / (len(maps) if kind == "avg_pool" else 1.0)
+        st.S, st.T = a @ st.S @ a.T, a @ st.T @ a.T
+    elif kind == "dense":
+        _, w, b = spec[:3]
+        affine(st, st.S, st.T, w, b, spec[3] if len(spec) > 3 else {}, 1)
+    elif kind in DUALS:
+        v = np.diag(st.S)
+        t, td = DUALS[kind](v[:, None], v[None, :], st.S)
+        st.S, st.T = t, st.T * td
+    elif kind == "resize":
+        _, (h, w), method, antialias = spec
+        D, H, W = st.grid
+        R = np.kron(np.eye(D), np.kron(resize_axis(H, h, method, antialias), resize_axis(W, w, method, antialias)))
+        big = np.kron(np.eye(n), R)
+        st.S, st.T, st.grid = big @ st.S @ big.T, big @ st.T @ big.T, (D, h, w)
+    elif kind == "layer_norm":
+        v = np.diag(st.S) + spec[1]
+        r = 1.0 / np.sqrt(v[:, None] * v[None, :])
+        st.S, st.T = st.S * r, st.T * r
+    elif kind == "attention":
+        _, mech, qk, ov, b = spec[:5]
+        pw = spec[5] if len(spec) > 5 else 0.0
+        opts = spec[6] if len(spec) > 6 else {}
+        A = attention_weights(st.S, n, st.P, mech, qk, pw)
+        s, t = A @ st.S @ A.T, A @ st.T @ A.T
+        st.S, st.T = ov * ov * s + b * b, ov * ov * (t + 2 * s) + b * b
+        if st.param == "standard" and opts.get("width"):
+            st.chans = opts["width"]
+    elif kind == "fanout":
+        _, mode, branches = spec
+        outs = []
+        for scale, body in branches:
+            b = State(st.S, st.T, n, st.grid, st.chans, st.param)
+            for sub in body:
+                layer(b, sub)
+            outs.append((scale, b))
+        if mode == "prod":
+            S, T = outs[0][1].S, outs[0][1].T
+            for _, b in outs[1:]:
+                S, T = S * b.S, T * b.S + S * b.T
+        else:
+            c = [1.0 / len(outs) if mode == "concat" else scale * scale for scale, _ in outs]
+            S = sum(ci * b.S for ci, (_, b) in zip(c, outs))
+            T = sum(ci * b.T for ci, (_, b) in zip(c, outs))
+        st.S, st.T, st.grid = S, T, outs[0][1].grid
+        st.chans = sum(b.chans for _, b in outs) if mode == "concat" else outs[0][1].chans
+    elif kind in ("global_avg_pool", "flatten"):
+        P = st.P
+        S4, T4 = st.S.reshape(n, P, n, P), st.T.reshape(n, P, n, P)
+        if kind == "global_avg_pool":
+            st.S, st.T = S4.mean(axis=(1, 3)), T4.mean(axis=(1, 3))
+        else:
+            st.S, st.T = np.einsum("ipjp->ij", S4) / P, np.einsum("ipjp->ij", T4) / P
+            st.chans *= P
+        st.grid = (1, 1, 1)
+    else:
+        raise ValueError(f"unknown layer {kind!r}")
+
+
+def kernels(layers, x, param="ntk"):
     """NNGP and NTK (n × n) of the rows of x, shape (n, D, H, W, C)."""
     x = np.asarray(x, dtype=np.float64)
     n, grid, chans = x.shape[0], x.shape[1:4], x.shape[4]
     rows = x.reshape(n * int(np.prod(grid)), chans)
     # S[(i, p), (j, q)]: input i at position p with input j at position q
     S = rows @ rows.T / chans
-    T = np.zeros_like(S)
-    P = int(np.prod(grid))
-    for layer in layers:
-        kind = layer[0]
-        if kind == "conv":
-            _, window, strides, padding, dil, w, b = layer
-            grid, maps = window_maps(grid, window, strides, padding, dil)
-            big = [np.kron(np.eye(n), a) for a in maps]  # the same map on every input
-            s = sum(a @ S @ a.T for a in big) / len(maps)
-            t = sum(a @ T @ a.T for a in big) / len(maps)
-            S = w * w * s + b * b
-            T = S + w * w * t
-        elif kind in ("avg_pool", "sum_pool"):
-            _, window, strides, padding = layer
-            grid, maps = window_maps(grid, window, strides, padding)
-            a = np.kron(np.eye(n), sum(maps)) / (len(maps) if kind == "avg_pool" else 1.0)
-            S, T = a @ S @ a.T, a @ T @ a.T
-        elif kind == "dense":
-            _, w, b = layer
-            S = w * w * S + b * b
-            T = S + w * w * T
-        elif kind in DUALS:
-            v = np.diag(S)
-            t, td = DUALS[kind](v[:, None], v[None, :], S)
-            S, T = t, T * td
-        elif kind in ("global_avg_pool", "flatten"):
-            S4 = S.reshape(n, P, n, P)
-            T4 = T.reshape(n, P, n, P)
-            if kind == "global_avg_pool":
-                S, T = S4.mean(axis=(1, 3)), T4.mean(axis=(1, 3))
-            else:
-                S, T = np.einsum("ipjp->ij", S4) / P, np.einsum("ipjp->ij", T4) / P
-            grid, P = (1, 1, 1), 1
-        else:
-            raise ValueError(f"unknown layer {kind!r}")
-        P = int(np.prod(grid))
-    if P != 1:
+    st = State(S, np.zeros_like(S), n, tuple(grid), chans, param)
+    for spec in layers:
+        layer(st, spec)
+    if st.P != 1:
         raise ValueError("the net must end on a vector (global_avg_pool or flatten)")
-    return S, T
+    return st.S, st.T
 
 
 def main():

@@ -82,7 +82,7 @@ Test(attention_lower, errors)
     expect_error("net t { input sequence(4, 2); conv(3, stride=2); attention; global_avg_pool; dense }", "1:31",
                  "'conv' in net 't', which has attention (at 1:50)");
     expect_error("net t { param standard; input sequence(4, 2); dense(width=3); attention; global_avg_pool; dense }",
-                 "1:63", "'attention' is supported only under param ntk");
+                 "1:63", "missing required argument 'width' for 'attention'");
     expect_error("net t { input sequence(4, 2); dense; residual { dense; attention; relu }; flatten; dense }",
                  "1:67", "a residual block must end in an affine layer (dense, conv or attention), not 'relu'");
 }

@@ -165,8 +165,10 @@ Test(image_resize, refusals_name_the_reason)
                     "1:51", "inside a residual or fanout block");
     expect_error_in("net e { input sequence(4, 1); conv(3); image_resize(2, 8); flatten; dense }", NULL, "1:53",
                     "h must be 1");
-    expect_error_in("net e { input sequence(4, 2); conv(3); image_resize(1, 8); attention; flatten; dense }", NULL,
-                    "1:40", "not conv_transpose, conv_local or image_resize");
+    expect_error_in("net e { input sequence(4, 2); conv(3); image_resize(1, 5000); image_resize(1, 4); attention; "
+                    "flatten; dense }",
+                    NULL, "1:40", "'image_resize' to 5000 positions in net 'e', which has attention (at 1:83): its kernels "
+                            "hold every pair of positions, at most 4096");
     expect_error_in("net e { input image(4, 4, 1); conv(3); image_resize(2); flatten; dense }", NULL, "1:40",
                     "missing required argument 'w'");
 }

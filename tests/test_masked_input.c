@@ -90,8 +90,12 @@ Test(masked_input, layers_that_move_the_grid_are_refused_by_name)
 {
     expect_error("net m { input sequence(6, 3, masked=true); conv(3, stride=2); relu; global_avg_pool; dense }", "1:44",
                  "whose input is masked (masked=true at 1:9)");
-    expect_error("net m { input sequence(6, 3, masked=true); conv_local(3); relu; global_avg_pool; dense }", "1:44",
-                 "not conv_transpose, conv_local or image_resize");
+    expect_error("net m { input sequence(6, 3, masked=true); conv_transpose(3); relu; global_avg_pool; dense }",
+                 "1:44", "not conv_transpose");
+    expect_error("net m { input sequence(6, 3, masked=true); conv_local(3, stride=2); relu; global_avg_pool; dense }",
+                 "1:44", "must keep the grid");
+    expect_error("net m { input sequence(6, 3, masked=true); conv(3); image_resize(1, 4); relu; global_avg_pool; dense }",
+                 "1:53", "'image_resize' in net 'm', whose input is masked (masked=true at 1:9): a resized position mixes");
 }
 
 Test(masked_input, masks_for_an_unmasked_net_name_the_option)

@@ -14,6 +14,8 @@
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows
+ *   pairs_*           the all-pairs back end's options: param standard with
+ *                     attention, masks and volumes; volume layers beyond windows
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -562,6 +564,31 @@ Test(monte_carlo, volume_convs_and_pools_within_their_standard_errors, .timeout 
         "  conv(2, 1.2, 0.1, sd=1, sh=2, sw=2, padding=same, dh=2); relu; global_avg_pool; dense }",
     };
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "volume");
+}
+
+/* ---- the all-pairs back end's options ----------------------------------------
+ * param standard in nets with attention, masked inputs and volumes (fan-in ×
+ * Σ in Θ; the finite nets have the declared widths, 512, which is the width
+ * the criterion's O(L/width) allowance uses), and volumes with layer_norm,
+ * residual, frozen conv and attention, and image_resize and conv_local in a
+ * net with attention; the dilated convs' criterion: entry by
+ * entry within z standard errors plus the allowance, and the same nets with
+ * kernels 20 % off must fail it. */
+Test(monte_carlo, pairs_standard_and_volume_layers_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net a { param standard; input sequence(4, 2, masked=true); conv(3, 1.3, 0.1, width=512); relu\n"
+        "  attention(w_q=1.2, b_std=0.1, width=512); relu; dense(1.1, width=512); relu; global_avg_pool; dense(1.2) }",
+        "net v { param standard; input volume(2, 2, 3, 2); conv(2, 1.4, 0.1, width=512); relu\n"
+        "  conv(kd=2, kh=2, kw=2, stride=2, padding=valid, w_std=1.2, width=512); relu; flatten; dense(1.1) }",
+        "net l { input volume(2, 2, 2, 2); conv(2, 1.3, 0.1); layer_norm; relu\n"
+        "  residual(alpha=0.7) { conv(2, 1.2, padding=circular); relu; conv(kd=1, kh=2, kw=2, w_std=1.1, trainable=false) }\n"
+        "  attention(w_q=1.1, w_v=1.2, b_std=0.1); relu; global_avg_pool; dense(1.1) }",
+        "net r { input image(3, 3, 2); conv(2, 1.3, 0.1); relu; image_resize(4, 2); attention(w_q=1.2, b_std=0.1)\n"
+        "  relu; image_resize(1, 3, method=nearest); conv_local(kh=1, kw=2, w_std=1.2, b_std=0.1); relu\n"
+        "  global_avg_pool; dense(1.1) }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 91, "pairs");
 }
 
 

@@ -178,20 +178,31 @@ Test(volume, shapes_and_input_kind)
 
 Test(volume, layers_beyond_the_subset_are_refused_by_name)
 {
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); layer_norm; global_avg_pool; dense }", "1:44",
-                 "'layer_norm' in net 'v': nets on volumes (input volume at 1:9) take dense, activations, conv");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); residual { relu; conv(2) }; global_avg_pool; dense }",
-                 "1:44", "'residual' in net 'v': nets on volumes");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); attention; global_avg_pool; dense }", "1:44",
-                 "'attention' in net 'v': nets on volumes");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); layer_norm(axes=all); global_avg_pool; dense }", "1:44",
+                 "'layer_norm' over positions in net 'v': on volumes (input volume at 1:9) layer_norm normalises "
+                 "over the channels only");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2, stride=2) } branch { conv(3, "
+                 "stride=2) } } sum; global_avg_pool; dense }",
+                 "1:62", "'conv' inside a residual or fanout block on a volume must keep the grid");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=height) { branch { conv(2) } branch { } } "
+                 "concat; global_avg_pool; dense }",
+                 "1:44", "concatenates along a spatial axis: on volumes (input volume at 1:9)");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); index(0) }", "1:44",
+                 "'index' in net 'v': nets on volumes (input volume at 1:9) take dense");
     expect_error("net v { input volume(2, 3, 3, 1); dense; avg_pool(2, normalize_edges=true); global_avg_pool; dense }",
                  "1:54", "'avg_pool(normalize_edges=true)' is not computed on volumes yet");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(2); relu; conv(2); flatten; dense }",
-                 "1:69", "'conv' on a volume after a layer that volume nets do not take");
-    expect_error("net v { param standard; input volume(2, 3, 3, 1); conv(2); global_avg_pool; dense }", "1:51",
-                 "'conv' is supported only under param ntk for now");
-    expect_error("net v { param standard; input volume(2, 3, 3, 1); dense(width=4); global_avg_pool; dense }", "1:25",
-                 "volumes are supported under param ntk only for now");
+                 "1:44", "'conv_transpose' is not computed on volumes yet (input volume at 1:9)");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_local(2); relu; flatten; dense }", "1:44",
+                 "'conv_local' is not computed on volumes yet (input volume at 1:9)");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); image_resize(4, 4); relu; flatten; dense }", "1:44",
+                 "'image_resize' is not computed on volumes yet (input volume at 1:9)");
+    expect_error("net v { param standard; input volume(2, 3, 3, 1); conv(2); relu; global_avg_pool; dense }", "1:51",
+                 "missing required argument 'width' for 'conv'");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2, width=3); global_avg_pool; dense }", "1:43",
+                 "'width' only applies to 'param standard'");
+    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); global_avg_pool; dense }", "1:34",
+                 "'input volume(masked=true)' is not supported yet: variable-size volumes need (n, D, H, W) masks");
 }
 
 Test(volume, window_errors_name_the_argument)

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "code.h"
+#include "emit_attn_resize.h"
+#include "emit_attn_std.h"
+#include "ir_args.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
 #include "kernel_text.h"
@@ -27,7 +30,10 @@ typedef struct Ea {
     int vec;   /* past the reduction to a vector: the slots hold one entry, positions are gone */
     int volume; /* input volume: no padding masks; windows in 3-D (ntkc_m_convv) */
     char np[32], npp[32]; /* the current P and P² as the C text says them */
-    size_t gz, gh, gw;    /* a volume's current grid: slices, rows per slice, columns */
+    size_t gz, gh, gw;    /* the current grid: slices (a volume's, else 1), rows per slice, columns */
+    size_t pmax;          /* the most positions a slot holds a side of (NTKC_PM): resizing may grow them */
+    int resize_helper;    /* ntkc_m_axis_map written (emit_attn_resize.c) */
+    int resized;          /* past an image_resize: no padding, no remasking */
     int used[MAX_SLOTS];
     int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
     Code c; /* writes the entry function's body */
@@ -51,6 +57,7 @@ static void slot_free(Ea *e, int k) { e->used[k] = 0; }
 static void set_positions(Ea *e, size_t P)
 {
     e->P = P;
+    e->pmax = P > e->pmax ? P : e->pmax;
     snprintf(e->np, sizeof e->np, P == e->P0 ? "NTKC_P" : "%zu", P);
     snprintf(e->npp, sizeof e->npp, P == e->P0 ? "NTKC_PP" : "%zu", P * P);
 }
@@ -125,7 +132,7 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
  * columns). */
 static void emit_remask(Ea *e, int S, int T)
 {
-    if (e->vec || e->volume) /* a volume is never padded (ntkc_padding.c refuses masks) */
+    if (e->vec || e->volume || e->resized) /* a volume is never padded (ntkc_padding.c refuses masks) */
         return;
     code_line(&e->c, "if (pad)");
     code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
@@ -146,20 +153,20 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     if (!a->linear) {
         double c = a->w_q * a->w_k * ov;
         code_line(&e->c, "/* attention (sqrt, identity), line %d */", op->pos.line);
-        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], NTKC_P, %s, %s, %s, %s, %d, %d, m1, m2, pl[0]);", S, T,
+        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], %s, %s, %s, %s, %s, %d, %d, m1, m2, pl[0]);", S, T, e->np,
                   code_lit(c * c).s, code_lit(b2).s, code_lit(a->kw).s, code_lit(a->pw).s, a->val_pos_emb,
                   a->pos_emb != 0 && !a->val_pos_emb);
         emit_remask(e, S, T);
         return;
     }
     code_line(&e->c, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
-    code_line(&e->c, "    ntkc_m_weights(pl[%d], NTKC_P, %d, %s, %s, %s, m1, fill + %zu);", S, (int)a->mech,
+    code_line(&e->c, "    ntkc_m_weights(pl[%d], %s, %d, %s, %s, %s, m1, fill + %zu);", S, e->np, (int)a->mech,
               code_lit(a->w_q * a->w_k).s, code_lit(a->kw).s, code_lit(a->pw).s, op->rec.at);
     if (a->val_pos_emb) /* the values see the embedded input */
-        code_line(&e->c, "ntkc_m_embed(pl[%d], pl[%d], NTKC_P, m1, m2, %s, %s);", S, T, code_lit(a->kw).s,
+        code_line(&e->c, "ntkc_m_embed(pl[%d], pl[%d], %s, m1, m2, %s, %s);", S, T, e->np, code_lit(a->kw).s,
                   code_lit(a->pw).s);
-    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], NTKC_P, %s, %s, pl[0]);", op->rec.at,
-              op->rec.at, S, T, code_lit(ov * ov).s, code_lit(b2).s);
+    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], %s, %s, %s, pl[0]);", op->rec.at,
+              op->rec.at, S, T, e->np, code_lit(ov * ov).s, code_lit(b2).s);
     emit_remask(e, S, T);
 }
 
@@ -168,8 +175,8 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
 static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
 {
     code_format(name, size, "ntkc_g%zu", e->nparams++);
-    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name,
-              e->net->input.h, e->net->input.w, w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
+    sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name, e->gh, e->gw,
+              w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
     return name;
 }
 
@@ -191,8 +198,17 @@ static const char *volume_window_def(Ea *e, const IrOp *op, const IrWindow *w, c
 
 static void emit_mat_volume_conv(Ea *e, const IrOp *op, int S, int T)
 {
-    char name[32];
+    char name[32], n_in[32];
     const IrConv *c = &op->u.conv;
+    if (e->net->param == PARAM_STANDARD && !c->frozen) {
+        snprintf(n_in, sizeof n_in, "%s", e->npp);
+        const char *g = volume_window_def(e, op, &c->win, name, sizeof name);
+        int U = slot_new(e);
+        emit_attn_conv_std(&e->c, op, "ntkc_m_convv", g, (double)c->win.kd * c->win.kh * c->win.kw, S, T, U, n_in,
+                           e->npp);
+        slot_free(e, U);
+        return;
+    }
     code_line(&e->c, "ntkc_m_convv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", S, T,
               volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
               code_lit(c->b_std * c->b_std).s, c->frozen, op->pos.line);
@@ -223,6 +239,11 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         }
         switch (op->kind) {
         case IR_DENSE:
+            if (e->net->param == PARAM_STANDARD && !op->u.dense.frozen) {
+                emit_attn_dense_std(&e->c, op, *S, *T, n_pairs(e));
+                emit_remask(e, *S, *T);
+                break;
+            }
             code_line(&e->c, "%s(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
                       op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T, n_pairs(e),
                       code_lit(op->u.dense.w_std * op->u.dense.w_std).s,
@@ -252,10 +273,30 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
                 emit_mat_volume_conv(e, op, *S, *T);
                 break;
             }
+            if (e->net->param == PARAM_STANDARD && !op->u.conv.frozen) {
+                int U = slot_new(e);
+                emit_attn_conv_std(&e->c, op, "ntkc_m_conv", window_def(e, &op->u.conv.win, name, sizeof name),
+                                   (double)op->u.conv.win.kh * op->u.conv.win.kw, *S, *T, U, e->npp, e->npp);
+                slot_free(e, U);
+                emit_remask(e, *S, *T);
+                break;
+            }
             code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       op->u.conv.frozen, op->pos.line);
+            emit_remask(e, *S, *T);
+            break;
+        case IR_CONV_LOCAL: /* neural-tangents' ConvLocal: the conv's kernel on equal positions, 0 elsewhere */
+            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
+                      window_def(e, &op->u.conv.win, name, sizeof name),
+                      code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
+                      ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
+            code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++) /* unshared weights: other positions independent */",
+                      e->np);
+            code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
+            code_line(&e->c, "        if (p_ != q_)");
+            code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", *S, e->np, *T, e->np);
             emit_remask(e, *S, *T);
             break;
         case IR_POOL: {
@@ -280,6 +321,17 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
         case IR_FANOUT:
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;
+        case IR_IMAGE_RESIZE: { /* masked nets refuse it: no position is padding from here on */
+            size_t span = emit_attn_resize_span(op, e->gh, e->gw);
+            e->pmax = span > e->pmax ? span : e->pmax;
+            emit_attn_resize(&e->c, &e->defs, &e->nparams, &e->resize_helper, op, e->gh, e->gw, *S, *T);
+            e->gh = op->out.h, e->gw = op->out.w;
+            set_positions(e, e->gh * e->gw);
+            code_line(&e->c, "for (int p = 0; p < NTKC_PM; p++)");
+            code_line(&e->c, "    m1[p] = m2[p] = 1.0;");
+            e->resized = 1;
+            break;
+        }
         /* the reductions leave the vector's one entry in the first element of the same slots */
         case IR_GLOBAL_POOL:
             code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], %s, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
@@ -359,8 +411,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     }
     Ea e = {.net = net, .err = err, .peak = 4, .P0 = net->input.h * net->input.w, .volume = net->input.depth != 0};
     set_positions(&e, e.P0);
-    if (e.volume)
-        e.gz = net->input.depth, e.gh = net->input.h / net->input.depth, e.gw = net->input.w;
+    e.gz = e.volume ? net->input.depth : 1, e.gh = net->input.h / e.gz, e.gw = net->input.w;
     sb_init(&e.body);
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
@@ -399,7 +450,8 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
      * padding masks; the prep record: its parts, then K(x, x) */
     code_line(&c, "#define NTKC_P %zu", e.P0);
     code_line(&c, "#define NTKC_PP %zu", e.P0 * e.P0);
-    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
+    code_line(&c, "#define NTKC_PM %zu /* the most positions of a side: the slots hold NTKC_PM² */", e.pmax);
+    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
     code_kernel(&c, &emit_attn_runtime_common_parts);
     code_blank(&c);
@@ -418,9 +470,10 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "                   double *fill, double *ws, double *out)");
     code_open(&c, "{");
     code_line(&c, "double *pl[%d];", e.peak);
-    code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */", e.peak);
+    code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */",
+              e.peak);
     code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
-    code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PP;");
+    code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;");
     code_line(&c, "(void)v1, (void)v2, (void)fill;");
     code_text(&c, e.body.data);
     code_line(&c, "out[0] = pl[%d][0], out[1] = pl[%d][0];", S, T);

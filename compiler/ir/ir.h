@@ -217,6 +217,7 @@ typedef struct IrAttention {
      * none kw = 1, pw = 0; sum kw = 1, pw = w_pos²; concat
      * kw = 1/(1 + r), pw = w_pos²·r/(1 + r), r = pos_channels. */
     double kw, pw;
+    long width; /* param standard: output channels (n_chan_out; 0 = unspecified, the last layer) */
 } IrAttention;
 
 typedef struct IrOp IrOp;

@@ -13,7 +13,7 @@ static const char *const scaling_names[] = {"linear", "sqrt", NULL};
 static const char *const mech_names[] = {"softmax", "identity", "abs", "relu", NULL};
 static const char *const pos_emb_names[] = {"none", "sum", "concat", NULL};
 
-enum { A_HEADS, A_SCALING, A_MECH, A_WQ, A_WK, A_WV, A_WOUT, A_B, A_POS, A_WPOS, A_PCH, A_VPOS, NATTN };
+enum { A_HEADS, A_SCALING, A_MECH, A_WQ, A_WK, A_WV, A_WOUT, A_B, A_POS, A_WPOS, A_PCH, A_VPOS, A_WIDTH, NATTN };
 static const ParamSpec attn_spec[NATTN] = {
     [A_HEADS] = {"heads", 1, 1, 1e6, 1, 0, NULL},
     [A_SCALING] = {"scaling", 0, 0, 1, 1, 0, scaling_names},
@@ -27,6 +27,7 @@ static const ParamSpec attn_spec[NATTN] = {
     [A_WPOS] = {"w_pos", 1.0, 0.0, STD_MAX, 0, 0, NULL},
     [A_PCH] = {"pos_channels", 1.0, 1e-6, 1e6, 0, 0, NULL},
     [A_VPOS] = {"val_pos_emb", 0, 0, 1, 1, 0, NULL},
+    [A_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard: n_chan_out */
 };
 
 /* The logits w_q·w_k·Σ enter exp() (softmax) or are squared into the
@@ -36,10 +37,27 @@ static const ParamSpec attn_spec[NATTN] = {
  * and P² per input in the prep record of every attention layer). */
 #define MAX_POSITIONS 4096
 
+/* Under param standard (neural-tangents' GlobalSelfAttention has no
+ * parameterization argument: its query, key, value and output layers are
+ * always in the NTK parameterization) the kernel is the same; only the
+ * layers after it see its output channels as their fan-in, so it declares
+ * them as dense and conv do (width=N, its n_chan_out). */
+static int attn_width(Lower *L, const Bound *b)
+{
+    if (b->given[A_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b->pos[A_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    return 1;
+}
+
 int lower_attention(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, attn_spec, NATTN, &b))
+    if (!lower_need_image(L, s) || !lower_bind_args(L, s, attn_spec, NATTN, &b) || !attn_width(L, &b))
         return 0;
     if (L->shape.h * L->shape.w > MAX_POSITIONS) {
         diag_at(L->err, s->pos, L->src,
@@ -81,7 +99,10 @@ int lower_attention(Lower *L, const Stmt *s)
     op->u.attn = (IrAttention){.heads = (int)b.v[A_HEADS], .linear = linear, .mech = mech, .w_q = b.v[A_WQ],
                                .w_k = b.v[A_WK], .w_v = b.v[A_WV], .w_out = b.v[A_WOUT], .b_std = b.v[A_B],
                                .pos_emb = pos, .w_pos = b.v[A_WPOS], .pos_channels = b.v[A_PCH],
-                               .val_pos_emb = (int)b.v[A_VPOS], .kw = 1.0, .pw = 0.0};
+                               .val_pos_emb = (int)b.v[A_VPOS], .kw = 1.0, .pw = 0.0,
+                               .width = (long)b.v[A_WIDTH]};
+    if (L->param == PARAM_STANDARD)
+        L->prev_width = op->u.attn.width;
     double w2 = b.v[A_WPOS] * b.v[A_WPOS], r = b.v[A_PCH];
     if (pos == 1)
         op->u.attn.pw = w2;
@@ -111,19 +132,47 @@ static const IrOp *find_attention(const IrOp *ops, size_t n)
     return NULL;
 }
 
+/* image_resize in a net with attention: a fixed map of the positions
+ * (emit_attn_resize.c), exact without masks; with them a resized position
+ * mixes padded and valid ones, which neural-tangents' ImageResize does not
+ * define (it takes no mask). */
+static int resize_ok(Lower *L, const IrOp *op, const char *why)
+{
+    if (L->input.masked) {
+        diag_at(L->err, op->pos, L->src,
+                "'image_resize' in net '%s', whose input is masked (masked=true at %s): a resized position mixes "
+                "padded and valid ones, and neither neural-tangents' ImageResize nor ntkc defines a mask for it; "
+                "resize the data before padding it",
+                L->net->name, lower_pos_str(L, L->input.pos));
+        return 0;
+    }
+    if (op->out.h * op->out.w > MAX_POSITIONS) {
+        diag_at(L->err, op->pos, L->src,
+                "'image_resize' to %zu positions in net '%s', %s: its kernels hold every pair of positions, at "
+                "most %d positions",
+                op->out.h * op->out.w, L->net->name, why, MAX_POSITIONS);
+        return 0;
+    }
+    return 1;
+}
+
 /* why: the reason the net is computed by the all-pairs back end, for messages. */
 static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
-        if (op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL || op->kind == IR_IMAGE_RESIZE) {
+        if (op->kind == IR_CONV_TRANSPOSE) {
             diag_at(L->err, op->pos, L->src,
-                    "'%s' in net '%s', %s: nets with attention or masked inputs take conv and local "
-                    "pooling that keep the grid, not conv_transpose, conv_local or image_resize",
+                    "'%s' in net '%s', %s: nets with attention or masked inputs take conv, conv_local and local "
+                    "pooling that keep the grid, not conv_transpose",
                     ir_op_name(op), L->net->name, why);
             return 0;
         }
-        const IrWindow *w = op->kind == IR_CONV ? &op->u.conv.win : op->kind == IR_POOL ? &op->u.pool.win : NULL;
+        if (op->kind == IR_IMAGE_RESIZE && !resize_ok(L, op, why))
+            return 0;
+        const IrWindow *w = op->kind == IR_CONV || op->kind == IR_CONV_LOCAL ? &op->u.conv.win
+                            : op->kind == IR_POOL                            ? &op->u.pool.win
+                                                                             : NULL;
         if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', %s: in nets with attention or masked inputs, convolutions and "

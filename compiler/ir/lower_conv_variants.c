@@ -114,7 +114,8 @@ static int transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, i
 static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_ntk_only(L, s) || !lower_bind_args(L, s, variant_spec, NVAR, &b))
+    if (!lower_need_image(L, s) || !lower_volume_2d_only(L, s) || !lower_ntk_only(L, s) ||
+        !lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
     IrWindow w;
     if (!variant_window(L, s, &b, &w))

@@ -10,7 +10,7 @@
 typedef struct InputKind {
     const char *name;
     int nargs;
-    ParamSpec spec[4];
+    ParamSpec spec[5];
 } InputKind;
 
 /* masked=true: the inputs may be padded (variable lengths); the net is then
@@ -25,9 +25,9 @@ static const InputKind input_kinds[] = {
     {"sequence", 3,
      {{"length", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}, MASKED_SPEC}},
     {"vector", 1, {{"dim", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
-    {"volume", 4,
+    {"volume", 5,
      {{"depth", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"height", 0, 1, SHOWN_MAX, 1, 1, NULL},
-      {"width", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}}},
+      {"width", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"channels", 0, 1, SHOWN_MAX, 1, 1, NULL}, MASKED_SPEC}},
     {"graph", 2, {{"features", 0, 1, SHOWN_MAX, 1, 1, NULL}, {"normalize", 1, 0, 1, 1, 0, lower_bool_names}}},
 };
 
@@ -84,6 +84,13 @@ int lower_input(Lower *L, const Stmt *s, int depth)
         in.dim = (size_t)b.v[0];
         in.raw_gram = b.v[1] == 0;
     } else if (strcmp(kind->name, "volume") == 0) { /* lower_volume.c: its slices' rows stacked */
+        if (b.v[4] != 0) { /* refused by name: ntkc_padding.c, the CLI's and Python's masks are 2-D or 1-D */
+            diag_at(L->err, b.pos[4], L->src,
+                    "'input volume(masked=true)' is not supported yet: variable-size volumes need (n, D, H, W) masks, "
+                    "which the library's padding (ntkc_mask_inputs, --mask, mask=) does not take; pad-free volumes "
+                    "only");
+            return 0;
+        }
         in.kind = IR_INPUT_IMAGE;
         in.depth = (size_t)b.v[0];
         in.h = in.depth * (size_t)b.v[1];

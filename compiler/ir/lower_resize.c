@@ -27,7 +27,7 @@ static const ParamSpec resize_spec[NRESIZE] = {
 int lower_image_resize(Lower *L, const Stmt *s)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_bind_args(L, s, resize_spec, NRESIZE, &b))
+    if (!lower_need_image(L, s) || !lower_volume_2d_only(L, s) || !lower_bind_args(L, s, resize_spec, NRESIZE, &b))
         return 0;
     int method = (int)b.v[R_METHOD];
     if (method >= M_FIRST_UNSUPPORTED) {

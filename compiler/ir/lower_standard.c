@@ -21,12 +21,20 @@ void lower_std_to_vector(Lower *L, int flatten)
     L->prev_width = flatten ? c * (long)(L->shape.h * L->shape.w) : c;
 }
 
-/* The output width an affine op declares (0: none). */
+/* The output width an affine op (dense, conv, attention) declares (0: none;
+ * -1: not an affine op). */
 static long width_of(const IrOp *op)
 {
     if (op->kind == IR_DENSE)
         return op->u.dense.width;
+    if (op->kind == IR_ATTENTION)
+        return op->u.attn.width;
     return op->kind == IR_CONV ? op->u.conv.width : -1;
+}
+
+static const char *affine_name(const IrOp *op)
+{
+    return op->kind == IR_DENSE ? "dense" : op->kind == IR_ATTENTION ? "attention" : "conv";
 }
 
 /* Inside branches every affine layer needs its width: none is the readout
@@ -37,8 +45,8 @@ static int branch_widths(Lower *L, const IrOp *ops, size_t n)
         if (width_of(&ops[i]) == 0) {
             diag_at(L->err, ops[i].pos, L->src,
                     "missing required argument 'width' for '%s': under param standard every dense or conv layer "
-                    "inside a residual or fanout block needs width=N",
-                    ops[i].kind == IR_DENSE ? "dense" : "conv");
+                    "inside a residual or fanout block needs width=N; so does attention (its n_chan_out)",
+                    affine_name(&ops[i]));
             return 0;
         }
     }
@@ -81,11 +89,10 @@ int lower_check_widths(Lower *L)
             last = i;
     for (size_t i = 0; i < last; i++)
         if (width_of(&L->ops[i]) == 0) {
-            const char *name = L->ops[i].kind == IR_DENSE ? "dense" : "conv";
             diag_at(L->err, L->ops[i].pos, L->src,
                     "missing required argument 'width' for '%s': under param standard every dense or conv layer "
-                    "except the last needs width=N (its output %s)",
-                    name, L->ops[i].kind == IR_DENSE ? "width" : "channels");
+                    "except the last needs width=N (its output %s); so does attention (its n_chan_out)",
+                    affine_name(&L->ops[i]), L->ops[i].kind == IR_DENSE ? "width" : "channels");
             return 0;
         }
     return 1;

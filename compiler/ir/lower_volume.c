@@ -13,7 +13,7 @@ static const char *const vpad_names[] = {"same", "valid", "circular", NULL};
 
 enum {
     V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KD, V_KH, V_KW, V_SD, V_SH, V_SW, V_DIL, V_DD, V_DH, V_DW, V_TRAINABLE,
-    V_EDGES, NVOL
+    V_WIDTH, V_EDGES, NVOL
 };
 /* conv's arguments (the 2-D conv's order, with kd, sd, dd beside kh, sh, dh)
  * are the rows before normalize_edges; the pools take theirs (pool_rows). */
@@ -34,6 +34,7 @@ static const ParamSpec vol_conv_spec[NVOL] = {
     [V_DH] = {"dh", 1, 1, 1e6, 1, 0, NULL},
     [V_DW] = {"dw", 1, 1, 1e6, 1, 0, NULL},
     [V_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
+    [V_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard: output channels */
     [V_EDGES] = {"normalize_edges", 0, 0, 1, 1, 0, lower_bool_names},
 };
 
@@ -47,7 +48,8 @@ static int bind_window3(Lower *L, const Stmt *s, const Bound *b, int pool, IrWin
     if (L->shape.d == 0) { /* an earlier layer volume nets refuse (lower_check_volume_net) lost the slices */
         diag_at(L->err, s->pos, L->src,
                 "'%s' on a volume after a layer that volume nets do not take (they take dense, activations, conv, "
-                "avg_pool, sum_pool, global_avg_pool, global_sum_pool and flatten for now)",
+                "avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, attention, residual "
+                "and fanout for now)",
                 name);
         return 0;
     }
@@ -127,8 +129,16 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
     int given[NVOL];
     SrcPos pos[NVOL];
     Bound b;
-    if ((!pool && !lower_ntk_only(L, s)) || !bind_volume_args(L, s, pool, vals, given, pos, &b))
+    if (!bind_volume_args(L, s, pool, vals, given, pos, &b))
         return 0;
+    if (b.given[V_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b.pos[V_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    long fan_in = lower_fan_in(L);
     if (pool && (!average || b.v[V_EDGES] != 0) && b.given[V_EDGES]) {
         diag_at(L->err, b.pos[V_EDGES], L->src,
                 average ? "'avg_pool(normalize_edges=true)' is not computed on volumes yet (use normalize_edges=false, "
@@ -152,31 +162,100 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
         return 1;
     }
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .frozen = b.v[V_TRAINABLE] == 0};
+    if (L->param == PARAM_STANDARD) { /* as on images (lower_conv): fan-in C, |F| = kd·kh·kw in the kernel */
+        op->u.conv.has_bias = b.given[V_B];
+        op->u.conv.width = (long)b.v[V_WIDTH];
+        op->u.conv.fan_in = fan_in;
+        L->prev_width = op->u.conv.width;
+    }
     lower_made_gaussian(L);
     return 1;
+}
+
+int lower_volume_2d_only(Lower *L, const Stmt *s)
+{
+    if (!L->input.depth || !L->shape.spatial)
+        return 1;
+    diag_at(L->err, s->pos, L->src,
+            "'%s' is not computed on volumes yet (input volume at %s): its windows are 2-D only (the all-pairs "
+            "back end's 3-D windows are conv, avg_pool and sum_pool's)",
+            s->u.layer.name, lower_pos_str(L, L->input.pos));
+    return 0;
 }
 
 int lower_volume_conv(Lower *L, const Stmt *s) { return lower_window_op(L, s, 0, 0); }
 int lower_volume_pool(Lower *L, const Stmt *s, int average) { return lower_window_op(L, s, 1, average); }
 
-/* Layers a volume net takes: dense, activations, conv, avg/sum pooling,
- * global pooling, flatten (the subset issue 21 delivers first). */
-static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n)
+/* A window that keeps a volume's grid: stride 1 on every axis, padding same
+ * or circular (what the all-pairs back end's branches need: every branch
+ * starts from the same P×P matrices, emit_attn.c). */
+static int keeps_grid(const IrWindow *w)
+{
+    return w->sd == 1 && w->sh == 1 && w->sw == 1 && w->pad != IR_PAD_VALID;
+}
+
+static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch);
+
+/* A fanout or residual on a volume: channel-wise fan-ins whose branches keep
+ * the grid. */
+static int check_volume_fanout(Lower *L, const IrOp *op)
+{
+    const IrFanout *f = &op->u.fanout;
+    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
+        diag_at(L->err, op->pos, L->src,
+                "this fanout in net '%s' concatenates along a spatial axis: on volumes (input volume at %s) fanouts "
+                "join their branches along the channels only (sum, prod, concat)",
+                L->net->name, lower_pos_str(L, L->input.pos));
+        return 0;
+    }
+    for (size_t b = 0; b < f->nbranches; b++)
+        if (!refuse_volume_ops(L, f->branches[b].ops, f->branches[b].nops, 1))
+            return 0;
+    return 1;
+}
+
+/* Layers a volume net takes: dense, activations, conv (dilated, frozen),
+ * avg/sum pooling, global pooling, flatten, layer_norm over the channels,
+ * attention over all positions, residual and fanout whose branches keep the
+ * grid. in_branch: inside a fanout's branch. */
+static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
         switch (op->kind) {
         case IR_DENSE:
         case IR_ACT:
-        case IR_CONV:
         case IR_POOL:
         case IR_GLOBAL_POOL:
         case IR_FLATTEN:
+        case IR_ATTENTION:
+            continue;
+        case IR_CONV:
+            if (in_branch && !keeps_grid(&op->u.conv.win)) {
+                diag_at(L->err, op->pos, L->src,
+                        "'conv' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "
+                        "axis, padding same or circular): every branch starts from the same position pairs");
+                return 0;
+            }
+            continue;
+        case IR_LAYER_NORM:
+            if (op->u.ln.axes != IR_LN_CHANNELS) {
+                diag_at(L->err, op->pos, L->src,
+                        "'layer_norm' over positions in net '%s': on volumes (input volume at %s) layer_norm "
+                        "normalises over the channels only (axes=channels) for now",
+                        L->net->name, lower_pos_str(L, L->input.pos));
+                return 0;
+            }
+            continue;
+        case IR_FANOUT:
+            if (!check_volume_fanout(L, op))
+                return 0;
             continue;
         default:
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s': nets on volumes (input volume at %s) take dense, activations, conv, "
-                    "avg_pool, sum_pool, global_avg_pool, global_sum_pool and flatten for now",
+                    "avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, attention, "
+                    "residual and fanout for now",
                     ir_op_name(op), L->net->name, lower_pos_str(L, L->input.pos));
             return 0;
         }
@@ -188,10 +267,5 @@ int lower_check_volume_net(Lower *L)
 {
     if (L->input.depth == 0)
         return 1;
-    if (L->param != PARAM_NTK) {
-        diag_at(L->err, L->input.pos, L->src, "net '%s': volumes are supported under param ntk only for now",
-                L->net->name);
-        return 0;
-    }
-    return refuse_volume_ops(L, L->ops, L->nops);
+    return refuse_volume_ops(L, L->ops, L->nops, 0);
 }

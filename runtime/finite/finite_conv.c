@@ -143,6 +143,8 @@ static int lay_node(Fc *f, Node *nd, size_t affine_co)
         break;
     case IR_ATTENTION:
         nd->co = affine_co ? affine_co : f->width;
+        if (f->net->param == PARAM_STANDARD && op->u.attn.width > 0) /* its declared n_chan_out */
+            nd->co = (size_t)op->u.attn.width;
         nd->attn = malloc(sizeof *nd->attn);
         int rc = nd->attn ? finite_attn_init(nd->attn, &op->u.attn, nd->hi * nd->wi, nd->ci, nd->co, f->width,
                                              &f->nparams)

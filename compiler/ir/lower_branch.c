@@ -82,14 +82,14 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
     if (strcmp(s->u.layer.name, "residual") == 0)
         diag_at(L->err, last->pos, L->src,
                 "a residual block must end in an affine layer (dense, conv or attention), not '%s' (pooling "
-                "may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh weights, "
-                "independent of x",
+                "or image_resize may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh "
+                "weights, independent of x",
                 ir_op_name(last));
     else
         diag_at(L->err, last->pos, L->src,
                 "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                "every branch but one must end in an affine layer (dense, conv or attention; pooling may follow "
-                "it)%s",
+                "every branch but one must end in an affine layer (dense, conv or attention; pooling, "
+                "image_resize, flatten or index may follow it)%s",
                 other + 1, s->u.layer.name, fanin, ir_op_name(last), fanin,
                 identities_ok ? " or be the identity (an empty branch)" : "");
     return 0;

@@ -86,6 +86,11 @@ Test(branch_reduce, image_nets_match_reference, .timeout = TIMEOUT(300))
         "  dense; relu; fanout { branch { dense(1.2) } branch { } } concat; dense }",
         "net g { input image(3, 3, 1); conv(3, 1.2); relu; flatten; fanout { branch { dense } branch { } } concat; "
         "dense }",
+        /* param standard: widths through the reductions (global pooling keeps C, flatten makes it C·H·W) */
+        "net s { param standard; input image(3, 3, 2); conv(3, 1.3, 0.1, width=6); relu\n"
+        "  fanout { branch { conv(3, 1.2, width=5); relu; global_avg_pool; dense(width=4) } branch { conv(3, "
+        "width=4); global_sum_pool } } sum\n"
+        "  relu; dense }",
         /* a reducing fanout nested in a branch */
         "net n { input image(4, 4, 1); conv(3, 1.3); relu\n"
         "  fanout { branch { conv(3); fanout { branch { avg_pool(2); conv(1); global_avg_pool } branch { conv(3, "

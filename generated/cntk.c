@@ -520,7 +520,9 @@ NTKC_FN void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, i
                             v2 + p2 * NTKC_LANES, r2 + p2 * NTKC_LANES));
 }
 
-/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2 concat). */
+/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2
+ * concat): c is the branch's scale² in a sum, its share of the units in a
+ * concat along the channels (IrBranch.scale). */
 NTKC_FN void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, const double *Sb,
                               const double *Tb, int len)
 {
@@ -536,8 +538,7 @@ NTKC_FN void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, 
         }
         return;
     }
-    if (mode == 2)
-        c = 1.0 / n;
+    (void)n;
     if (k == 0)
         for (int e = 0; e < len; e++)
             S[e] = c * Sb[e], T[e] = c * Tb[e];

@@ -520,7 +520,9 @@ NTKC_FN void ntkc_relu_plane(double *S, double *T, int H, int W, int a, int b, i
                             v2 + p2 * NTKC_LANES, r2 + p2 * NTKC_LANES));
 }
 
-/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2 concat). */
+/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2
+ * concat): c is the branch's scale² in a sum, its share of the units in a
+ * concat along the channels (IrBranch.scale). */
 /* acc[l] += the sum of lane l over n entries. */
 NTKC_FN void ntkc_sum(const double *S, int n, double *acc)
 {

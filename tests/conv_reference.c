@@ -12,6 +12,9 @@ typedef struct Ker {
     double *s[3]; /* 0: (x1,x2)  1: (x1,x1)  2: (x2,x2) */
     double *t;
     int same; /* x1 is x2 (the same row of the same array): dropout scales (x1,x2) too */
+    double units; /* units per unit of width: 1 after a layer with weights, times the pixels after
+                   * flatten, the branches' total after a channel concat, which weights each branch's
+                   * kernel by its share of them (as a finite net's concatenated channels count) */
 } Ker;
 
 static size_t len(const Ker *k) { return k->h * k->h * k->w * k->w; }
@@ -22,7 +25,7 @@ static size_t at(const Ker *k, size_t i, size_t kk, size_t j, size_t l)
 
 static Ker ker_new(int spatial, size_t h, size_t w)
 {
-    Ker k = {spatial, h, w, {NULL, NULL, NULL}, NULL, 0};
+    Ker k = {spatial, h, w, {NULL, NULL, NULL}, NULL, 0, 1.0};
     for (int p = 0; p < 3; p++)
         k.s[p] = calloc(len(&k), sizeof(double));
     k.t = calloc(len(&k), sizeof(double));
@@ -33,6 +36,7 @@ static Ker ker_copy(const Ker *a)
 {
     Ker k = ker_new(a->spatial, a->h, a->w);
     k.same = a->same;
+    k.units = a->units;
     for (int p = 0; p < 3; p++)
         memcpy(k.s[p], a->s[p], len(a) * sizeof(double));
     memcpy(k.t, a->t, len(a) * sizeof(double));
@@ -202,6 +206,9 @@ static void spatial_concat(const IrFanout *f, Parameterization param, Ker *k)
             W = br[b].w;
     }
     Ker o = ker_new(1, H, W);
+    o.same = k->same;
+    for (size_t b = 0; b < nb; b++) /* joined pixels: as wide as each branch (see fanout) */
+        o.units = fmax(b ? o.units : 0.0, br[b].units);
     for (size_t i = 0; i < H; i++)
         for (size_t kk = 0; kk < H; kk++)
             for (size_t j = 0; j < W; j++)
@@ -234,9 +241,16 @@ static void fanout(const IrFanout *f, Parameterization param, Ker *k)
         return;
     }
     Ker acc = {0};
+    Ker *brs = calloc(f->nbranches, sizeof *brs);
+    double total = 0.0, widest = 0.0;
     for (size_t b = 0; b < f->nbranches; b++) {
-        Ker br = ker_copy(k);
-        apply(f->branches[b].ops, f->branches[b].nops, param, &br);
+        brs[b] = ker_copy(k);
+        apply(f->branches[b].ops, f->branches[b].nops, param, &brs[b]);
+        total += brs[b].units;
+        widest = fmax(widest, brs[b].units);
+    }
+    for (size_t b = 0; b < f->nbranches; b++) {
+        Ker br = brs[b];
         if (b == 0) {
             acc = ker_new(br.spatial, br.h, br.w);
             acc.same = k->same;
@@ -246,7 +260,7 @@ static void fanout(const IrFanout *f, Parameterization param, Ker *k)
                         acc.s[p][e] = 1.0;
         }
         double c = f->mode == IR_FANIN_SUM ? f->branches[b].scale * f->branches[b].scale
-                   : f->mode == IR_FANIN_CONCAT ? 1.0 / (double)f->nbranches
+                   : f->mode == IR_FANIN_CONCAT ? br.units / total
                                                : 1.0;
         for (size_t e = 0; e < len(&acc); e++) {
             if (f->mode == IR_FANIN_PROD) {
@@ -261,6 +275,10 @@ static void fanout(const IrFanout *f, Parameterization param, Ker *k)
         }
         ker_free(&br);
     }
+    free(brs);
+    /* a sum's branches have equal widths: a branch ending in a layer with weights is as wide as
+     * the others (an identity's input, or a flattened image); 1 when all end so */
+    acc.units = f->mode == IR_FANIN_CONCAT ? total : widest;
     ker_free(k);
     *k = acc;
 }
@@ -435,6 +453,7 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
         const IrOp *op = &ops[i];
         Ker o = ker_new(op->out.spatial, op->out.h, op->out.w);
         o.same = k->same;
+        o.units = k->units;
         switch (op->kind) {
         case IR_DENSE:
         case IR_CONV: {
@@ -465,11 +484,13 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
             }
             for (size_t e = 0; e < len(&o) && !frozen; e++)
                 o.t[e] += o.s[0][e];
+            o.units = 1.0;
             break;
         }
         case IR_CONV_TRANSPOSE:
         case IR_CONV_LOCAL:
             variant_sum(k, op, &o);
+            o.units = 1.0;
             break;
         case IR_IMAGE_RESIZE:
             for (int p = 0; p < 3; p++)
@@ -499,6 +520,15 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
                                 o.s[p][0] += c * k->s[p][e];
                             o.t[0] += c * k->t[e];
                         }
+            if (op->kind == IR_FLATTEN)
+                o.units = k->units * P;
+            break;
+        }
+        case IR_INDEX: { /* the (k, k) entry of the position pairs: row k / w, column k % w */
+            size_t r = op->u.index.pos / k->w, c = op->u.index.pos % k->w, e = at(k, r, r, c, c);
+            for (int p = 0; p < 3; p++)
+                o.s[p][0] = k->s[p][e];
+            o.t[0] = k->t[e];
             break;
         }
         case IR_ACT:
@@ -513,6 +543,7 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
         case IR_ATTENTION:
             ker_free(&o);
             attention(&op->u.attn, k);
+            k->units = 1.0;
             continue;
         case IR_DROPOUT:
             ker_free(&o);
@@ -520,7 +551,6 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
             continue;
         case IR_AGGREGATE: /* graph ops never reach this image reference */
         case IR_READOUT:
-        case IR_INDEX:   /* nor index (tested against the fully connected back end: test_index.c) */
             cr_assert_fail("conv_reference: graph op");
         }
         ker_free(k);

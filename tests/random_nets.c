@@ -381,7 +381,7 @@ static const Rule rules[] = {
     {"independent-branches", {"must end in an affine layer", "two identity branches", "needs independent branches", NULL}},
     {"valid-window-too-large", {"with padding=valid on an image", NULL}},
     {"image-layers-need-param-ntk", {"supported only under param ntk", NULL}},
-    {"pooling-in-branch", {"inside a residual or fanout block on images is not supported yet", NULL}},
+    {"vector-widths-differ", {"of vectors needs equal widths", "ends as a vector", NULL}},
     {"branch-shapes-differ", {"the branches of a fanout must agree", "changes the shape from", NULL}},
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},
     {"graph-nets-take-dense-act-aggregate-readout", {"takes dense layers, activations, 'dropout', 'aggregate' and 'readout' only", NULL}},

@@ -178,7 +178,7 @@ Test(conv_lower, branch_errors)
                  "a 'fanout' block holds only 'branch { ... }' blocks");
     expect_error("net n { dense; branch { dense }; dense }", "1:16", "'branch' blocks belong directly inside");
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }",
-                 "1:60", "inside a residual or fanout block on images is not supported yet");
+                 "1:40", "the residual block changes the shape from 4×4 to a vector");
     expect_error("net n { input image(4, 4, 1); conv(3); residual { conv(3, stride=2) }; flatten; dense }", "1:40",
                  "changes the shape from 4×4 to 2×2");
     expect_error("net n { dense; residual(alpha=-1) { dense }; dense }", "1:31", "'alpha' of 'residual' must be");

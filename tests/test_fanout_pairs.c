@@ -257,8 +257,8 @@ Test(fanout_pairs, errors)
                          "layer inside a residual or fanout block needs width=N");
     expect_error("net e { param standard; residual { dense(width=3) }; dense }", "1:25",
                  "'residual' on the net's vector input under param standard");
-    expect_error("net e { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }", "1:60",
-                 "inside a residual or fanout block on images is not supported yet");
+    expect_error("net e { input image(4, 4, 1); conv(3); residual { conv(3); global_avg_pool }; dense }", "1:40",
+                 "the residual block changes the shape from 4×4 to a vector: x + f(x) needs equal shapes");
     expect_error("net e { input image(4, 4, 1); conv(3); fanout { branch { conv(1); avg_pool(3, stride=1, padding=same) } branch { "
                  "conv(1) } } sum; attention; global_avg_pool; dense }",
                  "1:40", "nets with attention or masked inputs take fanouts that keep the grid");

@@ -161,8 +161,8 @@ Test(image_resize, refusals_name_the_reason)
                     "1:66", "unknown method 'area'");
     expect_error_in("net e { input vector(4); dense; image_resize(2, 2); dense }", NULL, "1:33",
                     "'image_resize' is an image layer");
-    expect_error_in("net e { input image(4, 4, 1); residual { conv(3); image_resize(4, 4) }; flatten; dense }", NULL,
-                    "1:51", "inside a residual or fanout block");
+    expect_error_in("net e { input image(4, 4, 1); residual { conv(3); image_resize(2, 2) }; flatten; dense }", NULL,
+                    "1:31", "the residual block changes the shape from 4×4 to 2×2");
     expect_error_in("net e { input sequence(4, 1); conv(3); image_resize(2, 8); flatten; dense }", NULL, "1:53",
                     "h must be 1");
     expect_error_in("net e { input sequence(4, 2); conv(3); image_resize(1, 5000); image_resize(1, 4); attention; "

@@ -641,6 +641,37 @@ Test(monte_carlo, image_fanout_pairs_within_their_standard_errors, .timeout = TI
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "fanout pairs");
 }
 
+/* Global pooling, flatten, index and image_resize inside branches
+ * (tests/test_branch_reduce.c): fanouts whose branches reduce the image to
+ * vectors, joined by a sum or by a concat along the channels that weights a
+ * flattened branch by its pixels (as the finite nets' concatenated units
+ * do), a residual on vectors inside a branch, resizing branches, index and
+ * attention on the all-pairs back end, and the identity of a flattened image
+ * in a concat. The dilated convs' criterion: entry by entry within z
+ * standard errors plus an O(L/width) allowance; the same nets with kernels
+ * 20 % off must fail it. */
+Test(monte_carlo, branch_reduce_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net a { input image(3, 3, 2); conv(3, 1.3, 0.1); relu\n"
+        "  fanout { branch { conv(3, 1.2); relu; global_avg_pool } branch { conv(3, 1.1, 0.2); flatten } } concat\n"
+        "  dense(1.1, 0.1) }",
+        "net b { input image(4, 4, 1); conv(3, 1.3); relu\n"
+        "  fanout { branch { conv(3, 1.2); relu; avg_pool(2, padding=same); global_avg_pool; dense(1.1); relu; dense } "
+        "branch { conv(3, 1.4, stride=2); global_sum_pool; residual(alpha=0.6) { dense; relu; dense(0.9, 0.1) } } } sum\n"
+        "  relu; dense }",
+        "net r { input image(3, 3, 1); conv(3, 1.3, 0.1); relu\n"
+        "  fanout { branch { conv(3, 1.2); image_resize(5, 4) } branch { conv(2); image_resize(5, 4, method=nearest) } } "
+        "sum; relu; conv(3); relu; flatten; dense }",
+        "net i { input sequence(6, 2); conv(3, 1.3, 0.1); relu\n"
+        "  fanout { branch { conv(3, 1.2); relu; conv(3); index(2) } branch { attention; global_avg_pool } } sum\n"
+        "  relu; dense }",
+        "net g { input image(3, 3, 1); conv(3, 1.2); relu; flatten; fanout { branch { dense } branch { } } concat; "
+        "dense }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 91, "branch reduce");
+}
+
 /* ---- graphs ----------------------------------------------------------------
  * Wide finite graph networks (finite_graph.c) against the analytic graph
  * kernels, on five small graphs with one-hot tags, width 1024, 64 samples.

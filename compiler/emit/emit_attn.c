@@ -96,23 +96,26 @@ static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
 static const char *n_pairs(const Ea *e) { return e->vec ? "1" : e->npp; }
 static const char *n_side(const Ea *e) { return e->vec ? "1" : e->np; }
 
-static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop);
+static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T);
 
+/* Branches that reduce the positions to a vector (global pooling, flatten,
+ * index inside them) start from P×P matrices and join as one entry each. */
 static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
 {
-    int Sa = slot_new(e), Ta = slot_new(e), consumed = 0;
+    int Sa = slot_new(e), Ta = slot_new(e), consumed = 0, vec_in = e->vec, vec_out = e->vec;
     code_line(&e->c, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         int Sb = *S, Tb = *T;
+        e->vec = vec_in;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
             code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Sb, *S, n_pairs(e));
             code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Tb, *T, n_pairs(e));
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
-        size_t stop = br->nops;
-        emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb, &stop);
+        emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb);
+        vec_out = e->vec; /* every branch ends alike (lowering checks the shapes) */
         code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
                   f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
         if (br->nops > 0) {
@@ -120,6 +123,7 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
             slot_free(e, Tb);
         }
     }
+    e->vec = vec_out;
     if (!consumed) {
         slot_free(e, *S);
         slot_free(e, *T);
@@ -224,15 +228,15 @@ static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
               op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
 }
 
-/* Emits ops until one reduces the pixels to a vector: *stop is its index
- * (n when none does). */
-static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_t *stop)
+/* Emits ops; past a reduction of the pixels to a vector (e->vec) only
+ * vector layers follow. */
+static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
 {
     char name[32];
     for (size_t i = 0; i < n && e->err->code == DIAG_OK; i++) {
         const IrOp *op = &ops[i];
         if (e->vec && op->kind != IR_DENSE && op->kind != IR_ACT && op->kind != IR_LAYER_NORM &&
-            op->kind != IR_FANOUT) {
+            op->kind != IR_FANOUT && op->kind != IR_DROPOUT) {
             diag_internal(e->err, "attention emitter: op at line %d after the reduction is not a vector op",
                           op->pos.line);
             return;
@@ -337,19 +341,19 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], %s, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
                       *T, e->np, op->u.gpool.average, *S, *T, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool",
                       op->pos.line);
-            *stop = i;
-            return;
+            e->vec = 1;
+            break;
         case IR_FLATTEN:
             code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], %s, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T, e->np,
                       *S, *T, op->pos.line);
-            *stop = i;
-            return;
+            e->vec = 1;
+            break;
         case IR_INDEX:
             code_line(&e->c, "pl[%d][0] = pl[%d][%zu], pl[%d][0] = pl[%d][%zu]; /* index(%zu), line %d */", *S, *S,
                       op->u.index.pos * e->P + op->u.index.pos, *T, *T, op->u.index.pos * e->P + op->u.index.pos,
                       op->u.index.pos, op->pos.line);
-            *stop = i;
-            return;
+            e->vec = 1;
+            break;
         default:
             diag_internal(e->err, "attention emitter: op at line %d has no matrix form", op->pos.line);
             return;
@@ -418,7 +422,6 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     e.c.depth = 1;
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
-    size_t stop = net->nops;
     if (e.volume) { /* never padded: no masks (emit_remask) */
         code_line(&e.c, "for (int p = 0; p < NTKC_P; p++)");
         code_line(&e.c, "    m1[p] = m2[p] = 1.0;");
@@ -427,13 +430,9 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
                   net->input.c);
     }
     code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
-    emit_mat_ops(&e, net->ops, net->nops, &S, &T, &stop);
-    if (err->code == DIAG_OK && stop == net->nops)
+    emit_mat_ops(&e, net->ops, net->nops, &S, &T);
+    if (err->code == DIAG_OK && !e.vec)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
-    e.vec = 1;
-    size_t end = net->nops;
-    if (err->code == DIAG_OK)
-        emit_mat_ops(&e, net->ops + stop + 1, net->nops - stop - 1, &S, &T, &end);
     if (err->code != DIAG_OK) {
         sb_free(&e.body);
         sb_free(&e.defs);

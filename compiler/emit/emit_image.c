@@ -23,7 +23,7 @@
 enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
-typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN, END_PAIRS } SegEnd;
+typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN, END_PAIRS, END_REDUCE } SegEnd;
 
 typedef struct Segment {
     const IrOp *ops;   /* the op list: the net's, or a branch's (END_PAIRS) */
@@ -574,6 +574,8 @@ static size_t plan_segments(Em *e, const IrOp *ops, size_t nops, size_t h, size_
         Axis before[2] = {ax[0], ax[1]};
         if (op && (op->kind == IR_POOL || emit_is_conv_variant(op))) {
             kind = END_POOL; /* conv_transpose, conv_local: emit_conv_variants.c */
+        } else if (op && op->kind == IR_FANOUT && ir_fanout_reduces(&op->u.fanout)) {
+            kind = END_REDUCE; /* emit_reduce_fanout: the image part ends in its branches */
         } else if (op && op->kind == IR_FANOUT && ir_fanout_on_pairs(&op->u.fanout)) {
             kind = END_PAIRS; /* emit_pairs_fanout */
         } else if (op && (op->kind == IR_GLOBAL_POOL || op->kind == IR_FLATTEN)) {
@@ -610,7 +612,7 @@ static size_t plan_segments(Em *e, const IrOp *ops, size_t nops, size_t h, size_
         strides(ops + start, i - start, &s->th, &s->tw);
         s->he = i > start ? ops[i - 1].out.h : h;
         s->we = i > start ? ops[i - 1].out.w : w;
-        if (kind == END_GLOBAL || kind == END_FLATTEN || op == NULL)
+        if (kind == END_GLOBAL || kind == END_FLATTEN || kind == END_REDUCE || op == NULL)
             return nseg;
         int past = kind == END_POOL || kind == END_PAIRS; /* the op ends this segment and starts none */
         h = past ? op->out.h : s->he;
@@ -665,12 +667,17 @@ static void emit_pool(Em *e, const Segment *s)
 }
 
 static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
+static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
 
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
-    if (s->kind == END_PAIRS && s->begin == s->end && !from_x) { /* inS, inT hold its input already */
-        emit_pairs_fanout(e, s->term, s->h0, s->w0);
+    if ((s->kind == END_PAIRS || s->kind == END_REDUCE) && s->begin == s->end && !from_x) {
+        /* inS, inT hold its input already */
+        if (s->kind == END_PAIRS)
+            emit_pairs_fanout(e, s->term, s->h0, s->w0);
+        else
+            emit_reduce_fanout(e, s->term, s->h0, s->w0);
         return;
     }
     e->seg = s;
@@ -697,7 +704,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         code_line(&e->c, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, s->ops + s->begin, s->end - s->begin, &S, &T);
-    if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS) {
+    if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
         code_line(&e->c, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
         code_line(&e->c, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
@@ -718,11 +725,13 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
         emit_pool(e, s);
-    } else if (s->kind == END_COPY || s->kind == END_PAIRS) {
+    } else if (s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
         code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         if (s->kind == END_PAIRS)
             emit_pairs_fanout(e, s->term, s->he, s->we);
+        else if (s->kind == END_REDUCE)
+            emit_reduce_fanout(e, s->term, s->he, s->we);
     } else if (s->kind == END_FLATTEN) {
         code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
         code_line(&e->c, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", code_lit(P).s, code_lit(P).s);
@@ -786,6 +795,54 @@ static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
                           h0, w0, concat_offset(f, i, axis, h0, w0), concat_offset(f, j, axis, h0, w0));
     code_line(&e->c, "ntkc_copy(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
     code_line(&e->c, "ntkc_copy(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
+    e->c.depth--;
+    code_line(&e->c, "}");
+    e->pairs_depth--;
+}
+
+/* A fanout on an image whose branches reduce it to vectors (global pooling,
+ * flatten; ir_fanout.h), from the pixel-pair arrays inS, inT (h0×h0×w0×w0):
+ * each branch runs its image part as segments of its own from a saved copy
+ * of the input, reduces to the scalars s, t, runs its vector layers, and
+ * joins the accumulator by ntkc_fanin as a vector fanout's branches do. */
+static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+{
+    const IrFanout *f = &op->u.fanout;
+    int level = e->pairs_depth++;
+    e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
+    size_t n0 = h0 * h0 * w0 * w0;
+    code_line(&e->c, "{ /* %s to vectors: %zu branches, line %d */", f->residual ? "residual" : "fanout",
+              f->nbranches, op->pos.line);
+    e->c.depth++;
+    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * level);
+    code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+    code_line(&e->c, "ntkc_copy(svS, inS, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy(svT, inT, %zu * NTKC_LANES);", n0);
+    for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
+        const IrBranch *br = &f->branches[b];
+        code_line(&e->c, "/* branch %zu */", b + 1);
+        if (b > 0) {
+            code_line(&e->c, "ntkc_copy(inS, svS, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy(inT, svT, %zu * NTKC_LANES);", n0);
+        }
+        Segment segs[64];
+        size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
+        for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
+            emit_segment(e, &segs[k], k, 0);
+        if (nseg == 0 || (segs[nseg - 1].kind != END_GLOBAL && segs[nseg - 1].kind != END_FLATTEN &&
+                          segs[nseg - 1].kind != END_REDUCE)) {
+            if (e->err->code == DIAG_OK)
+                diag_internal(e->err, "image emitter: branch %zu of the fanout at line %d does not reduce to a vector",
+                              b + 1, op->pos.line);
+            break;
+        }
+        size_t first_vec = segs[nseg - 1].end + 1;
+        emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
+        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b,
+                  f->nbranches, code_lit(br->scale * br->scale).s);
+    }
+    code_line(&e->c, "ntkc_copy(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy(t, t_acc, NTKC_LANES);");
     e->c.depth--;
     code_line(&e->c, "}");
     e->pairs_depth--;

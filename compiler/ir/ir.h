@@ -225,7 +225,8 @@ typedef struct IrOp IrOp;
 typedef struct IrBranch {
     IrOp *ops; /* nops == 0: the identity */
     size_t nops;
-    double scale; /* sum only: residual(alpha) is branches {identity, 1} and {body, alpha} */
+    double scale; /* sum: residual(alpha) is branches {identity, 1} and {body, alpha}; concat along the
+                   * channels: √(the branch's share of the units), lower_branch.c; the kernels join by scale² */
 } IrBranch;
 
 typedef struct IrFanout {

@@ -23,7 +23,20 @@ int ir_fanout_on_pairs(const IrFanout *f);
 
 /* 1 when the branch's output is independent of every other branch's at
  * infinite width: it ends in an affine layer with fresh weights, possibly
- * followed by local pooling (a linear map of it). */
+ * followed by linear maps of it without weights (local or global pooling,
+ * image_resize, flatten, index). */
 int ir_branch_fresh(const IrBranch *b);
+
+/* 1 when the ops (or a fanout among them) reduce an image to a vector
+ * (global pooling, flatten, index): a fanout on an image whose branches do
+ * so ends the image part of the net, and its fan-in joins vectors. */
+int ir_ops_reduce(const IrOp *ops, size_t n);
+int ir_fanout_reduces(const IrFanout *f);
+
+/* 1 when the branch ends in an affine layer followed by local pooling at
+ * most: the finite nets give that layer as many channels as an identity
+ * branch beside it passes through (finite_conv.c, lay_fanout), so its units
+ * are the input's when summed or multiplied with one (lower_branch.c). */
+int ir_branch_adapts(const IrBranch *b);
 
 #endif

@@ -3,6 +3,8 @@
  * fanout's input. The columns after '#' are what lowering decided: where the
  * op was written, the shape it outputs, whether that output is Gaussian
  * (docs/gaussianity.md), and its record. */
+#include <math.h>
+
 #include "ir_print.h"
 
 #include <stdio.h>
@@ -215,6 +217,9 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
         sb_printf(p->sb, "%*sbranch %zu", 4 * (depth + 2), "", b + 1);
         if (f->mode == IR_FANIN_SUM)
             sb_printf(p->sb, ", scale %g", br->scale);
+        else if (f->mode == IR_FANIN_CONCAT && f->axis == IR_CONCAT_CHANNELS &&
+                 fabs(br->scale * br->scale * (double)f->nbranches - 1.0) > 1e-12)
+            sb_printf(p->sb, ", share of the units %g", br->scale * br->scale); /* lower_branch.c */
         sb_puts(p->sb, br->nops ? ":\n" : ": identity\n");
         print_ops(p, br->ops, br->nops, in, depth + 2);
     }

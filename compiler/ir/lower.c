@@ -315,6 +315,7 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
     IrOp *op = &L->ops[L->nops++];
     op->kind = kind;
     op->pos = pos;
+    lower_count_units(L, kind);
     return op;
 }
 
@@ -640,7 +641,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
-    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK,
+    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK, .units = 1.0,
                .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0, 0}, .stream = {.why = ""},
                .agg_in = {.gaussian = 1, .why = ""}};
     for (size_t i = 0; i < prog->nlets; i++)

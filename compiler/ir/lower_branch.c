@@ -2,6 +2,7 @@
  * { { ... } ... }`, each branch lowered from the state the block starts
  * from, with the checks that the branches can be summed, multiplied or
  * joined (shapes, strides, independence) and the Gaussianity of the result. */
+#include <math.h>
 #include <string.h>
 
 #include "ir_fanout.h"
@@ -15,11 +16,12 @@ typedef struct Saved {
     IrShape shape;
     Stream stream;
     long prev_width; /* param standard: the width the block reads (lower_standard.c) */
+    double units;    /* units per width of the stream (lower_count_units) */
 } Saved;
 
 static Saved enter_branch(Lower *L)
 {
-    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream, L->prev_width};
+    Saved sv = {L->ops, L->nops, L->cap, L->shape, L->stream, L->prev_width, L->units};
     L->ops = NULL;
     L->nops = L->cap = 0;
     L->branch_depth++;
@@ -80,32 +82,86 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
     if (strcmp(s->u.layer.name, "residual") == 0)
         diag_at(L->err, last->pos, L->src,
                 "a residual block must end in an affine layer (dense, conv or attention), not '%s' (pooling "
-                "may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh weights, "
-                "independent of x",
+                "or image_resize may follow one): x + α·f(x) has kernel Σ + α²Σ_f only when f(x) has fresh "
+                "weights, independent of x",
                 ir_op_name(last));
     else
         diag_at(L->err, last->pos, L->src,
                 "branch %zu of this '%s' %s ends in '%s': a %s of kernels needs independent branches, so "
-                "every branch but one must end in an affine layer (dense, conv or attention; pooling may follow "
-                "it)%s",
+                "every branch but one must end in an affine layer (dense, conv or attention; pooling, "
+                "image_resize, flatten or index may follow it)%s",
                 other + 1, s->u.layer.name, fanin, ir_op_name(last), fanin,
                 identities_ok ? " or be the identity (an empty branch)" : "");
     return 0;
 }
 
+void lower_count_units(Lower *L, IrOpKind kind)
+{
+    if (kind == IR_DENSE || kind == IR_CONV || kind == IR_ATTENTION || kind == IR_CONV_TRANSPOSE ||
+        kind == IR_CONV_LOCAL)
+        L->units = 1.0;
+    else if (kind == IR_FLATTEN) /* pushed before the shape becomes the vector */
+        L->units *= (double)(L->shape.h * L->shape.w);
+}
+
+/* How many units a vector has, for messages. */
+static const char *units_text(Lower *L, double u)
+{
+    return u == 1.0 ? "units as wide as the net" : arena_printf(L->a, "%g times as many units as the net is wide", u);
+}
+
+/* The units each branch outputs (ir_fanout.h, ir_branch_adapts): a branch
+ * ending in an affine layer takes an identity branch's units in a sum or
+ * product. Summed and multiplied branches must agree (as neural-tangents'
+ * FanInSum and FanInProd need equal shapes: a flattened image has pixels
+ * times more units than a pooled one); a concat along the channels weights
+ * each branch's kernel by its share of the units (neural-tangents weights
+ * FanInConcat by channel counts), through IrBranch.scale. Returns the
+ * fan-in's units, 0 with an error at the branch that does not fit. */
+static double branch_units(Lower *L, const Stmt *s, IrFanIn mode, int spatial, IrBranch *br, const SrcPos *at,
+                           const double *end, size_t n, double in)
+{
+    int identity = 0;
+    for (size_t i = 0; i < n; i++)
+        identity |= br[i].nops == 0;
+    double *u = arena_alloc(L->a, n * sizeof *u), total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        u[i] = ir_branch_adapts(&br[i]) ? (identity && mode != IR_FANIN_CONCAT ? in : 1.0) : end[i];
+        total += u[i];
+    }
+    if (mode == IR_FANIN_CONCAT && !spatial) {
+        for (size_t i = 0; i < n; i++)
+            br[i].scale = sqrt(u[i] / total);
+        return total;
+    }
+    for (size_t i = 1; i < n; i++)
+        if (u[i] != u[0]) {
+            diag_at(L->err, at[i], L->src,
+                    "branch %zu of this '%s' outputs %s but branch 1 %s: a %s of vectors needs equal widths "
+                    "(a flattened image has as many times more units as it had pixels; pool it, or put a dense "
+                    "layer after flatten)",
+                    i + 1, s->u.layer.name, units_text(L, u[i]), units_text(L, u[0]),
+                    mode == IR_FANIN_PROD ? "product" : spatial ? "concat" : "sum");
+            return 0.0;
+        }
+    return u[0];
+}
+
 /* Lowers one branch body from the fanout's input state; 0 on error. */
 static int lower_branch(Lower *L, const Block *body, int depth, const Saved *start, IrBranch *out,
-                        IrShape *shape_out, Stream *stream_out, long *width_out)
+                        IrShape *shape_out, Stream *stream_out, long *width_out, double *units_out)
 {
     Saved sv = enter_branch(L);
     L->shape = start->shape;
     L->stream = start->stream;
     L->prev_width = start->prev_width;
+    L->units = start->units;
     int ok = lower_block(L, body, depth);
     *out = leave_branch(L, &sv);
     *shape_out = L->shape;
     *stream_out = L->stream;
     *width_out = lower_fan_in(L);
+    *units_out = L->units;
     return ok;
 }
 
@@ -150,12 +206,13 @@ int lower_residual(Lower *L, const Stmt *s)
         diag_at(L->err, s->u.layer.modifier_pos, L->src, "'residual' takes nothing after its block (its fan-in is a sum)");
         return 0;
     }
-    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width, .units = L->units};
     IrBranch *br = arena_alloc(L->a, 2 * sizeof *br);
+    double units[2] = {L->units, 0.0};
     IrShape out;
     Stream streams[2] = {start.stream};
     long widths[2] = {lower_fan_in(L), 0};
-    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1], &widths[1]))
+    if (!lower_branch(L, s->u.layer.body, 1, &start, &br[1], &out, &streams[1], &widths[1], &units[1]))
         return 0;
     br[0] = (IrBranch){NULL, 0, 1.0};
     br[1].scale = b.v[0];
@@ -167,6 +224,10 @@ int lower_residual(Lower *L, const Stmt *s)
     SrcPos at[2] = {s->pos, s->u.layer.body->open};
     if (!check_independent(L, s, br, at, 2, "sum", 0) || !lower_std_fanin(L, s, widths[0], widths, br, 2, 0))
         return 0;
+    double fan_units = branch_units(L, s, IR_FANIN_SUM, 0, br, at, units, 2, start.units);
+    if (fan_units == 0.0)
+        return 0;
+    L->units = fan_units;
     L->shape = out;
     sum_streams(L, streams, 2);
     return push_fanout(L, s, IR_FANIN_SUM, br, 2, 1);
@@ -218,6 +279,14 @@ static const ParamSpec fanout_spec[] = {{"axis", 0, 0, 2, 1, 0, concat_axis_name
  * concat); 0 with an error at the branch that does not fit. */
 static int fanin_shape(Lower *L, const Stmt *b, size_t i, IrConcatAxis axis, IrShape out, IrShape *acc)
 {
+    if (axis != IR_CONCAT_CHANNELS && (!out.spatial || !acc->spatial)) {
+        diag_at(L->err, b->pos, L->src,
+                "branch %zu of this 'fanout(axis=%s)' ends as a vector (after global pooling, flatten or index): a "
+                "concat along %s joins images; concatenate vectors along the channels (axis=channels)",
+                out.spatial ? (size_t)1 : i + 1, axis == IR_CONCAT_HEIGHT ? "height" : "width",
+                axis == IR_CONCAT_HEIGHT ? "the height" : "the width");
+        return 0;
+    }
     int fits = axis == IR_CONCAT_CHANNELS ? same_shape(out, *acc)
                : axis == IR_CONCAT_HEIGHT ? out.w == acc->w
                                           : out.h == acc->h;
@@ -292,7 +361,8 @@ int lower_fanout(Lower *L, const Stmt *s)
     }
     if (!check_branch_stmts(L, body))
         return 0;
-    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width};
+    Saved start = {.shape = L->shape, .stream = L->stream, .prev_width = L->prev_width, .units = L->units};
+    double *units = arena_alloc(L->a, body->n * sizeof *units);
     long in_width = lower_fan_in(L), *widths = arena_alloc(L->a, body->n * sizeof *widths);
     IrBranch *br = arena_alloc(L->a, body->n * sizeof *br);
     SrcPos *at = arena_alloc(L->a, body->n * sizeof *at);
@@ -301,7 +371,7 @@ int lower_fanout(Lower *L, const Stmt *s)
     for (size_t i = 0; i < body->n; i++) {
         const Stmt *b = body->v[i];
         IrShape out;
-        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i], &widths[i]))
+        if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i], &widths[i], &units[i]))
             return 0;
         at[i] = b->pos;
         if (i == 0)
@@ -318,6 +388,10 @@ int lower_fanout(Lower *L, const Stmt *s)
         return 0;
     if (!lower_std_fanin(L, s, in_width, widths, br, body->n, mode == IR_FANIN_CONCAT && !spatial))
         return 0;
+    double fan_units = branch_units(L, s, mode, spatial, br, at, units, body->n, start.units);
+    if (fan_units == 0.0)
+        return 0;
+    L->units = fan_units;
     L->shape = shape0;
     const char *label = arena_printf(L->a, "fanout … %s", fanin_names[mode]);
     if (mode == IR_FANIN_SUM || spatial) {

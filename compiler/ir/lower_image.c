@@ -7,6 +7,8 @@
 static const char *const padding_names[] = {"same", "valid", "circular", NULL};
 const char *lower_shape_text(Lower *L, IrShape s)
 {
+    if (!s.spatial)
+        return "a vector";
     if (s.d)
         return arena_printf(L->a, "%zu×%zu×%zu", s.d, s.h / s.d, s.w);
     return L->input.sequence ? arena_printf(L->a, "length %zu", s.w) : arena_printf(L->a, "%zu×%zu", s.h, s.w);
@@ -39,16 +41,6 @@ int lower_ntk_only(Lower *L, const Stmt *s)
         return 1;
     diag_at(L->err, s->pos, L->src, "'%s' is supported only under param ntk for now (net '%s' uses param standard)",
             s->u.layer.name, L->net->name);
-    return 0;
-}
-
-static int no_pooling_in_branch(Lower *L, const Stmt *s)
-{
-    if (L->branch_depth == 0 || !L->shape.spatial)
-        return 1;
-    diag_at(L->err, s->pos, L->src,
-            "'%s' inside a residual or fanout block on images is not supported yet: pool outside the block",
-            s->u.layer.name);
     return 0;
 }
 
@@ -263,7 +255,7 @@ int lower_sum_pool(Lower *L, const Stmt *s) { return lower_pool(L, s, 0); }
 /* flatten and global pooling: image → vector. */
 static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 {
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
+    if (!lower_need_image(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
         return 0;
     lower_std_to_vector(L, kind == IR_FLATTEN);
     IrOp *op = lower_push_op(L, kind, s->pos);
@@ -314,7 +306,7 @@ int lower_index(Lower *L, const Stmt *s)
         return 0;
     if (b.v[1] == 1) /* before the shape checks: the reason holds on vectors too */
         return refuse_channel_index(L, &b);
-    if (!lower_need_image(L, s) || !no_pooling_in_branch(L, s))
+    if (!lower_need_image(L, s))
         return 0;
     size_t P = L->shape.h * L->shape.w, k = (size_t)b.v[0];
     if (k >= P) {

@@ -67,6 +67,7 @@ typedef struct Lower {
     SrcPos vector_pos;  /* where an image net became a vector (flatten, global pooling) */
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
+    double units;       /* units of the stream per unit of width (lower_branch.c, lower_count_units) */
     const IrOp *readout; /* a graph net's readout once lowered */
     FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;
@@ -103,6 +104,10 @@ void lower_broke_gaussian(Lower *L, const char *name, SrcPos pos, const char *wh
  * Gaussian input, with where the input comes from. */
 int lower_need_gaussian(Lower *L, const char *what, SrcPos pos, const Stream *in, const char *input_of);
 int lower_block(Lower *L, const Block *b, int depth);
+
+/* lower_branch.c: the stream's units after an op of this kind is pushed (an
+ * affine layer: 1; flatten: times the pixels it reads; ir_fanout.h). */
+void lower_count_units(Lower *L, IrOpKind kind);
 
 /* lower_input.c */
 /* 1 when the stream is an image (or sequence); else an error naming why not. */

@@ -37,11 +37,6 @@ int lower_image_resize(Lower *L, const Stmt *s)
                 resize_methods[method]);
         return 0;
     }
-    if (L->branch_depth > 0) {
-        diag_at(L->err, s->pos, L->src,
-                "'image_resize' inside a residual or fanout block is not supported yet: use it outside the block");
-        return 0;
-    }
     size_t h = (size_t)b.v[R_H], w = (size_t)b.v[R_W];
     if (L->input.sequence && h != 1) {
         diag_at(L->err, b.pos[R_H], L->src, "'image_resize' on a sequence: h must be 1 (give the new length as w)");

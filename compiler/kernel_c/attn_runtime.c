@@ -397,8 +397,7 @@ NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *
         }
         return;
     }
-    if (mode == 2)
-        c = 1.0 / nb;
+    (void)nb; /* c: scale² (sum) or the branch's share of the units (concat), IrBranch.scale */
     for (int e = 0; e < n; e++) {
         S[e] = (k ? S[e] : 0.0) + c * Sb[e];
         T[e] = (k ? T[e] : 0.0) + c * Tb[e];

@@ -464,7 +464,9 @@ NTKC_FN void ntkc_ln_plane(double *S, double *T, int H, int W, int a, int b, int
     NTKC_ROWS(H, W, a, b, ch, cw, ntkc_ln_row(n, S + s, T + s, NTKC_V1(v1, bc, p1), bc, v2 + p2 * NTKC_LANES, eps));
 }
 
-/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2 concat). */
+/* Fan-in of branch k of n into the accumulator (mode 0 sum, 1 product, 2
+ * concat): c is the branch's scale² in a sum, its share of the units in a
+ * concat along the channels (IrBranch.scale). */
 NTKC_FN void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, const double *Sb,
                               const double *Tb, int len)
 {
@@ -480,8 +482,7 @@ NTKC_FN void ntkc_fanin(int mode, int k, int n, double c, double *S, double *T, 
         }
         return;
     }
-    if (mode == 2)
-        c = 1.0 / n;
+    (void)n;
     if (k == 0)
         for (int e = 0; e < len; e++)
             S[e] = c * Sb[e], T[e] = c * Tb[e];

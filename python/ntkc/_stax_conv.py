@@ -45,7 +45,7 @@ class _ConvVariant(_Conv):
             args.append("trainable=false")
         H, W, _ = b.shape
         shape = (self._out(H, kh, sh), self._out(W, kw, sw), self.out_chan)
-        return [replace(b, lines=b.lines + [f"{self.statement}({', '.join(args)})"], shape=shape)]
+        return [replace(b, lines=b.lines + [f"{self.statement}({', '.join(args)})"], shape=shape, units=1.0)]
 
     def _grid(self, shape) -> tuple[int, int, int, int, int, int]:
         (kh, kw), (sh, sw) = self._geometry(shape)

@@ -51,6 +51,9 @@ class _Branch:
     lines: list[str]
     shape: Shape  # per input: (d,) vectors, (H, W, C) images, () unknown width
     parent: Optional["_Branch"] = None  # the stream a FanOut split
+    # ntkc's units per unit of width: 1 after a layer with weights, times the pixels after Flatten, the
+    # branches' total after a channel FanInConcat (compiler/ir/lower_branch.c weights concats by them)
+    units: float = 1.0
 
 
 @dataclass
@@ -136,7 +139,8 @@ class _Dense(Layer):
             args.insert(0, f"width={self.out_dim}")
         if not self.trainable:
             args.append("trainable=false")
-        return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,))]
+        return [replace(b, lines=b.lines + [f"dense({', '.join(args)})"], shape=b.shape[:-1] + (self.out_dim,),
+                        units=1.0)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         fan_in = shape[-1]
@@ -265,7 +269,7 @@ class _Conv(Layer):
             args = [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}"] + args
             args += [] if self.trainable else ["trainable=false"]
             out = _stax_volume.out_shape(b.shape, self.filter_shape, self.strides, self.padding, self.dilation)
-            return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=out + (self.out_chan,))]
+            return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=out + (self.out_chan,), units=1.0)]
         if not _image(b):
             raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         if ctx.param is None:
@@ -284,7 +288,7 @@ class _Conv(Layer):
             args.append("trainable=false")
         H, W, _ = b.shape
         shape = self._conv_out(H, W, b.shape)
-        return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape)]
+        return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=shape, units=1.0)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         if len(self.filter_shape) == 3:
@@ -393,7 +397,8 @@ class _Flatten(Layer):
         b = _one(branches, "Flatten")
         if not _image(b) and not _volume(b):
             return [b]  # vectors stay as they are
-        return [replace(b, lines=b.lines + ["flatten"], shape=(int(np.prod(b.shape)),))]
+        return [replace(b, lines=b.lines + ["flatten"], shape=(int(np.prod(b.shape)),),
+                        units=b.units * int(np.prod(b.shape[:-1])))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         return (shape[0], int(np.prod(shape[1:]))), ()
@@ -497,7 +502,7 @@ class _Attention(Layer):
             if self.val_pos_emb:
                 args.append("val_pos_emb=1")
         shape = b.shape[:-1] + (self.n_chan_out,)
-        return [replace(b, lines=b.lines + [f"attention({', '.join(args)})"], shape=shape)]
+        return [replace(b, lines=b.lines + [f"attention({', '.join(args)})"], shape=shape, units=1.0)]
 
     def _pos_chans(self, c: int) -> int:
         """The embedding's channels: the input's for SUM, n_chan_pos_emb (default the input's) for CONCAT."""
@@ -567,7 +572,7 @@ class _FanOut(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "FanOut")
-        return [_Branch([], b.shape, parent=b) for _ in range(self.num)]
+        return [_Branch([], b.shape, parent=b, units=b.units) for _ in range(self.num)]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Any, Params]:
         return [shape] * self.num, ()
@@ -611,9 +616,10 @@ class _FanIn(Layer):
         elif self.kind == "concat":
             if len({b.shape[:-1] for b in branches}) != 1:
                 raise ValueError(f"FanInConcat: non-channel shapes differ: {[b.shape for b in branches]}")
-            if len({b.shape[-1] for b in branches}) != 1:
-                raise NotImplementedError("FanInConcat: neural-tangents weights branches by their widths; ntkc's "
-                                          "concat averages branches of equal widths only")
+            if len({b.shape[-1] / b.units for b in branches}) != 1:
+                raise NotImplementedError("FanInConcat: neural-tangents weights branches by their widths, ntkc by "
+                                          "their units (a flattened image counts its pixels); they agree when the "
+                                          "layers before it have equal widths")
         axis_arg = "" if spatial is None else f"(axis={('height', 'width')[spatial]})"
         lines = list(parent.lines) + [f"fanout{axis_arg} {{"]
         for b in branches:
@@ -623,7 +629,8 @@ class _FanIn(Layer):
         if self.kind == "concat":
             at = len(shape) - 1 if spatial is None else spatial
             shape = shape[:at] + (sum(b.shape[at] for b in branches),) + shape[at + 1:]
-        return [replace(parent, lines=lines, shape=shape)]
+        units = sum(b.units for b in branches) if self.kind == "concat" and spatial is None else branches[0].units
+        return [replace(parent, lines=lines, shape=shape, units=units)]
 
     def init(self, rng: np.random.Generator, shape: Any) -> tuple[Shape, Params]:
         if self.kind == "concat":

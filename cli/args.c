@@ -62,11 +62,12 @@ long args_count(const char *cmd, const char *opt, const char *value, long max)
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || v <= 0 || v > max) {
-        if (max == LONG_MAX)
-            fprintf(stderr, "ntkc %s: %s expects a positive whole number, got '%s'\n", cmd, opt, value);
-        else
-            fprintf(stderr, "ntkc %s: %s expects a whole number from 1 to %ld, got '%s'\n", cmd, opt, max, value);
+    if (end == value || *end != '\0' || v <= 0 || (errno != 0 && max == LONG_MAX)) {
+        fprintf(stderr, "ntkc %s: %s expects a positive whole number, got '%s'\n", cmd, opt, value);
+        return -1;
+    }
+    if (errno != 0 || v > max) {
+        fprintf(stderr, "ntkc %s: %s is at most %ld, got '%s'\n", cmd, opt, max, value);
         return -1;
     }
     return v;

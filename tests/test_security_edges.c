@@ -10,6 +10,8 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "graph_data.h"
+#include "npy.h"
 #include "frontend.h"
 #include "ir_print.h"
 #include "net_internal.h"
@@ -18,7 +20,7 @@
 /* flatten under param standard: channels × pixels was a long product
  * (1e12 × 1e10 overflowed, undefined behaviour); a fan-in past the bound on
  * a declared width is refused at the flatten. */
-Test(security_sizes, standard_flatten_fan_in_past_a_long)
+Test(security_edges, standard_flatten_fan_in_past_a_long)
 {
     expect_error("net n {\n    param standard; input image(100000, 100000, 100)\n"
                  "    conv(3, width=1000000000000); relu\n    flatten\n    dense(width=10); relu; dense\n}",
@@ -26,7 +28,7 @@ Test(security_sizes, standard_flatten_fan_in_past_a_long)
                         "10000000000 channels × pixels = 1e+22, too large (at most 1e+15)");
 }
 
-Test(security_sizes, standard_flatten_fan_in_at_the_bound_is_accepted)
+Test(security_edges, standard_flatten_fan_in_at_the_bound_is_accepted)
 {
     /* 1e9 channels × 1e6 pixels = 1e15: the largest fan-in admitted */
     Arena a;
@@ -42,7 +44,7 @@ Test(security_sizes, standard_flatten_fan_in_at_the_bound_is_accepted)
 }
 
 /* A channel concat's width is the branches' sum: refused past the bound too. */
-Test(security_sizes, standard_concat_fan_in_past_the_bound)
+Test(security_edges, standard_concat_fan_in_past_the_bound)
 {
     expect_error("net n {\n    param standard; input image(4, 4, 1); conv(3, width=1000000000000000)\n"
                  "    fanout { branch { conv(3, width=1000000000000000) } branch { conv(3, width=1000000000000000) } "
@@ -53,7 +55,7 @@ Test(security_sizes, standard_concat_fan_in_past_the_bound)
 /* An image whose kernel entry needs more workspace than the emitted int
  * sizes hold: the emitter's refusal names the file and the input statement
  * (the fuzz oracle admits no other refusal of an accepted net). */
-Test(security_sizes, image_workspace_refusal_is_positioned, .timeout = TIMEOUT(60))
+Test(security_edges, image_workspace_refusal_is_positioned, .timeout = TIMEOUT(60))
 {
     const char *src = "net n {\n    input image(1000000, 1000000, 1)\n    conv(3); relu; avg_pool(2); conv(3); relu\n"
                       "    global_avg_pool; dense\n}";
@@ -85,7 +87,7 @@ static size_t count(const char *s, const char *what, size_t *positioned)
     return n;
 }
 
-Test(security_sizes, ir_prints_deeply_nested_ops_whole)
+Test(security_edges, ir_prints_deeply_nested_ops_whole)
 {
     enum { DEPTH = 70 };
     StrBuf net;
@@ -146,16 +148,16 @@ static void expect_cli_refusal(const char *args, const char *what)
     cr_expect(!file_exists(dir), "%s wrote into %s", args, dir);
 }
 
-Test(security_sizes, thread_counts_past_an_int_are_refused, .timeout = TIMEOUT(60))
+Test(security_edges, thread_counts_past_an_int_are_refused, .timeout = TIMEOUT(60))
 {
     expect_cli_refusal("kernel @/examples/fc.ntk @/tests/data/npy/f8.npy --ntk K.npy --threads 4294967297",
-                       "--threads expects a whole number from 1 to 4096, got '4294967297'");
+                       "--threads is at most 4096, got '4294967297'");
     expect_cli_refusal("kernel @/examples/fc.ntk @/tests/data/npy/f8.npy --ntk K.npy --threads 2147483648",
-                       "--threads expects a whole number from 1 to 4096");
-    expect_cli_refusal("spectrum @/examples/fc.ntk @/tests/data/npy/f8.npy --threads 4097", "from 1 to 4096");
+                       "--threads is at most 4096, got '2147483648'");
+    expect_cli_refusal("spectrum @/examples/fc.ntk @/tests/data/npy/f8.npy --threads 4097", "--threads is at most 4096");
 }
 
-Test(security_sizes, train_seed_past_64_bits_is_refused, .timeout = TIMEOUT(60))
+Test(security_edges, train_seed_past_64_bits_is_refused, .timeout = TIMEOUT(60))
 {
     expect_cli_refusal("train @/examples/fc.ntk --train @/tests/data/npy/f8.npy --targets @/tests/data/npy/f8.npy "
                        "--test @/tests/data/npy/f8.npy --width 8 --lr 0.1 --steps 1 --seed 18446744073709551616",
@@ -164,7 +166,7 @@ Test(security_sizes, train_seed_past_64_bits_is_refused, .timeout = TIMEOUT(60))
 
 /* A path longer than a message's room for it was cut without a mark, so a
  * message could name another file ("run_v1.npy" as "run_v1"). */
-Test(security_sizes, cut_names_in_messages_end_in_dots)
+Test(security_edges, cut_names_in_messages_end_in_dots)
 {
     char out[16];
     diag_escape_name(out, sizeof out, "exactly 15 char");
@@ -175,4 +177,58 @@ Test(security_sizes, cut_names_in_messages_end_in_dots)
     cr_expect_str_eq(out, "dat\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...");
     diag_escape_name(out, sizeof out, "abc\x1b[31mdefghijkl"); /* the cut escape is still escaped text */
     cr_expect(strchr(out, 0x1b) == NULL && strcmp(out + strlen(out) - 3, "...") == 0, "%s", out);
+}
+
+/* Text of a graph or .npy file quoted in a message: escaped like file names
+ * (a token or an npy key with ESC printed it raw to the terminal). */
+static void expect_inert(const char *message)
+{
+    for (const unsigned char *c = (const unsigned char *)message; *c; c++)
+        cr_expect(*c != 0x1b && *c != '\r', "raw control byte in: %s", message);
+}
+
+Test(security_edges, graph_tokens_in_messages_are_escaped)
+{
+    ntkc_error err = {0};
+    cr_assert_null(graph_data_parse("1\n1 0\n0 \x1b[2J\n", "g.txt", 0, &err));
+    expect_inert(err.message);
+    cr_expect(strstr(err.message, "got '\\x1b[2J'") != NULL, "%s", err.message);
+    ntkc_error err2 = {0};
+    char text[200] = "1\n1 0\n0 0 1\x1b";
+    memset(text + strlen(text), '9', 60); /* a 61-byte token: shown cut, with dots */
+    cr_assert_null(graph_data_parse(text, "g.txt", 0, &err2));
+    expect_inert(err2.message);
+    cr_expect(strstr(err2.message, "99...'") != NULL, "%s", err2.message);
+}
+
+/* A number written with 200 digits is still a number (was refused as "not a
+ * finite number" past a 128-byte copy). */
+Test(security_edges, long_graph_numbers_are_read)
+{
+    char text[600] = "1\n1 0\n0 0 0.5";
+    memset(text + strlen(text), '0', 200);
+    strcat(text, " 2\n");
+    ntkc_error err = {0};
+    ntkc_graphs *g = graph_data_parse(text, "g.txt", 0, &err);
+    cr_assert_not_null(g, "%s", err.message);
+    cr_expect_eq(g->features, 2);
+    cr_expect_eq(g->x[0], 0.5);
+    cr_expect_eq(g->x[1], 2.0);
+    ntkc_graphs_free(g);
+}
+
+Test(security_edges, npy_header_strings_are_ascii)
+{
+    static const char hdr[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), '\x1b[2J': 0, }";
+    unsigned char file[128] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    size_t hlen = 128 - 10;
+    memset(file + 10, ' ', hlen);
+    memcpy(file + 10, hdr, strlen(hdr));
+    file[8] = (unsigned char)hlen, file[9] = 0;
+    file[127] = '\n';
+    NpyArray a = {0};
+    ntkc_error err = {0};
+    cr_assert_neq(npy_parse(file, sizeof file, "k.npy", &a, &err), 0);
+    expect_inert(err.message);
+    cr_expect(strstr(err.message, "unsupported character in string") != NULL, "%s", err.message);
 }

@@ -145,14 +145,15 @@ static void check_derive(const char *src)
     ntkc_free(text);
 }
 
-/* An upper estimate of an evaluation's work: the pixel pairs of every op's
- * output, summed (branches included). */
+/* An estimate of an evaluation's work: the pixel pairs of every op's output,
+ * summed (branches included; a fanout's output once per branch, which it
+ * assembles). */
 static double pixel_pairs(const IrOp *ops, size_t n)
 {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
         double p = ops[i].out.spatial ? (double)ops[i].out.h * (double)ops[i].out.w : 1;
-        total += p * p;
+        total += p * p * (ops[i].kind == IR_FANOUT ? (double)ops[i].u.fanout.nbranches + 1 : 1);
         for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
             total += pixel_pairs(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
     }

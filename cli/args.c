@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,16 +57,25 @@ int args_parse(const char *cmd, int argc, char **argv, const OptSpec *specs, Arg
     return 0;
 }
 
-long args_positive(const char *cmd, const char *opt, const char *value)
+long args_count(const char *cmd, const char *opt, const char *value, long max)
 {
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || v <= 0) {
+    if (end == value || *end != '\0' || v <= 0 || (errno != 0 && max == LONG_MAX)) {
         fprintf(stderr, "ntkc %s: %s expects a positive whole number, got '%s'\n", cmd, opt, value);
         return -1;
     }
+    if (errno != 0 || v > max) {
+        fprintf(stderr, "ntkc %s: %s is at most %ld, got '%s'\n", cmd, opt, max, value);
+        return -1;
+    }
     return v;
+}
+
+long args_positive(const char *cmd, const char *opt, const char *value)
+{
+    return args_count(cmd, opt, value, LONG_MAX);
 }
 
 double args_positive_real(const char *cmd, const char *opt, const char *value)

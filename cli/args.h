@@ -24,6 +24,11 @@ typedef struct Args {
 int args_parse(const char *cmd, int argc, char **argv, const OptSpec *specs, Args *out);
 /* Parses a positive count ("--width 1024"); prints an error and returns -1 on junk. */
 long args_positive(const char *cmd, const char *opt, const char *value);
+/* The same, refusing counts above max: for values that land in an int
+ * (--threads), where a larger one would wrap into another meaning. */
+long args_count(const char *cmd, const char *opt, const char *value, long max);
+/* --threads: OpenMP's thread count is an int; more threads than this is a typo. */
+enum { ARGS_MAX_THREADS = 4096 };
 /* Parses a positive finite real ("--tol 0.05"); prints an error and returns -1 on junk. */
 double args_positive_real(const char *cmd, const char *opt, const char *value);
 

@@ -146,7 +146,7 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (parse_backend("kernel", a->backend, &backend) != 0 || parse_precision("kernel", a->precision, &precision) != 0)
         return 1;
     a->single = precision == NTKC_PRECISION_SINGLE;
-    long threads = a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
+    long threads = a->threads ? args_count("kernel", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     if (threads < 0)
         return 1;
     const char *inputs[2] = {args->positional[1], args->npositional > 2 ? args->positional[2] : NULL};

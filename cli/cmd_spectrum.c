@@ -50,7 +50,7 @@ static int parse_options(const SpecArgs *a, ntkc_spectrum_options *o, ntkc_backe
     memset(o, 0, sizeof *o);
     if (parse_backend("spectrum", a->backend, backend) != 0)
         return 1;
-    long threads = a->threads ? args_positive("spectrum", "--threads", a->threads) : 0;
+    long threads = a->threads ? args_count("spectrum", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     long top = a->top ? args_positive("spectrum", "--top", a->top) : 0;
     double reach = a->reach ? args_positive_real("spectrum", "--reach", a->reach) : 0;
     if (threads < 0 || top < 0 || reach < 0)

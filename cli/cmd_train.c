@@ -1,6 +1,7 @@
 /* ntkc train: ensembles of finite-width networks trained by gradient descent
  * next to the infinitely wide net's prediction (ntkc_train_finite), under the
  * NTK parameterization and/or μP, with a table and a figure. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,7 @@ static int parse_setup(const TrainArgs *a, Setup *s)
     long seeds = a->seeds ? args_positive("train", "--seeds", a->seeds) : 8;
     long steps = args_positive("train", "--steps", a->steps);
     long checkpoints = a->checkpoints ? args_positive("train", "--checkpoints", a->checkpoints) : 10;
-    long threads = a->threads ? args_positive("train", "--threads", a->threads) : 0;
+    long threads = a->threads ? args_count("train", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     double lr = args_positive_real("train", "--lr", a->lr);
     if (seeds < 0 || steps < 0 || checkpoints < 0 || threads < 0 || lr < 0)
         return 1;
@@ -131,8 +132,9 @@ static int parse_setup(const TrainArgs *a, Setup *s)
     unsigned long long seed = 0;
     if (a->seed) {
         char *end;
+        errno = 0;
         seed = strtoull(a->seed, &end, 10);
-        if (end == a->seed || *end != '\0' || a->seed[0] == '-') {
+        if (end == a->seed || *end != '\0' || a->seed[0] == '-' || errno == ERANGE) {
             fprintf(stderr, "ntkc train: --seed expects a whole number >= 0, got '%s'\n", a->seed);
             return 1;
         }

@@ -128,9 +128,11 @@ void note_stale_temps(const char *const *outs, size_t n)
         if (outs[i] == NULL)
             continue;
         const char *slash = strrchr(outs[i], '/');
+        size_t dirlen = slash ? (size_t)(slash - outs[i]) + (slash == outs[i]) : 1;
+        if (dirlen >= PATH_MAX) /* no such directory: a cut name would look in another one */
+            continue;
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - outs[i]) + (slash == outs[i]) : 1,
-                 slash ? outs[i] : ".");
+        snprintf(dir, sizeof dir, "%.*s", (int)dirlen, slash ? outs[i] : ".");
         int seen = 0;
         for (size_t k = 0; k < ndirs && !seen; k++)
             seen = npy_same_file(dirs[k], dir);

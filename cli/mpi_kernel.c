@@ -289,7 +289,7 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     int quiet = mpi_quiet_begin(comm);
     int rc = parse_backend("kernel", a->backend, &backend) != 0 ||
              parse_precision("kernel", a->precision, &precision) != 0;
-    long threads = rc == 0 && a->threads ? args_positive("kernel", "--threads", a->threads) : 0;
+    long threads = rc == 0 && a->threads ? args_count("kernel", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     long tile = rc == 0 && a->tile ? args_positive("kernel", "--tile", a->tile) : 0;
     mpi_quiet_end(quiet);
     rc = rc || threads < 0 || tile < 0;

@@ -117,7 +117,7 @@ int parse_request(const PredictArgs *a, Request *r)
     if (parse_backend("predict", a->backend, &r->backend) != 0 ||
         parse_precision("predict", a->precision, &r->precision) != 0)
         return 1;
-    long threads = a->threads ? args_positive("predict", "--threads", a->threads) : 0;
+    long threads = a->threads ? args_count("predict", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     if (threads < 0)
         return 1;
     r->opts.eval.threads = (int)threads;

@@ -4,9 +4,15 @@
  * libFuzzer/AFL++ keep the input):
  *  - a rejected program gets a user error (code 1) positioned in the file,
  *    never an internal error and never an empty message;
- *  - a program the front end accepts compiles: libtcc never rejects emitted C;
+ *  - a program the front end accepts compiles: libtcc never rejects emitted C,
+ *    and the only refusal left to the emitter is a user error positioned in
+ *    the file (a kernel entry's workspace past the emitted int sizes, known
+ *    once the image kernel is planned);
  *  - evaluation either succeeds with finite, symmetric kernels whose
- *    diagonals are non-negative, or reports a user error (never NaN silently).
+ *    diagonals are non-negative, or reports a user error (never NaN silently);
+ *  - `ntkc ir`'s dump of every lowered net names the net and shows every op
+ *    with its position, and `ntkc derive` on the file's formula activations
+ *    gives their text or a positioned user error.
  * Also built into the test binary (tests/test_fuzz_replay.c) to replay the
  * corpus and the regression inputs under tests/data/fuzz/. */
 #include <math.h>
@@ -16,14 +22,18 @@
 #include <string.h>
 
 #include "arena.h"
+#include "ast.h"
 #include "frontend.h"
+#include "ir_print.h"
 #include "ntkc.h"
 #include "ntkc_tool.h"
 
 /* Bounds that keep one execution around a millisecond: longer inputs add no
  * new paths, and nets unrolled past a few hundred layers only make libtcc
- * slower (lowering caps them at 100k ops for users). */
-enum { FUZZ_MAX_INPUT = 4096, FUZZ_MAX_OPS = 300, FUZZ_MAX_NETS = 4 };
+ * slower (lowering caps them at 100k ops for users); the IR dump is checked
+ * up to a few thousand ops. */
+enum { FUZZ_MAX_INPUT = 4096, FUZZ_MAX_OPS = 300, FUZZ_MAX_NETS = 4, FUZZ_MAX_DUMP = 3000 };
+#define FUZZ_MAX_PAIRS 2e7 /* pixel pairs summed over the ops, for evaluation (32×32 images, 20 ops) */
 
 #define FUZZ_FILE "fuzz.ntk"
 
@@ -93,15 +103,75 @@ static void check_kernels(const ntkc_net *net, const char *src)
     }
 }
 
+/* Ops in ops[0, n), those inside branches included. */
+static size_t count_ops(const IrOp *ops, size_t n)
+{
+    size_t total = n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            total += count_ops(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+    return total;
+}
+
+/* The IR dump: the net's name, then one line per op with "# LINE:COL". */
+static void check_ir_print(const IrNet *ir, const char *src)
+{
+    StrBuf sb;
+    sb_init(&sb);
+    ir_print(&sb, ir);
+    size_t values = 0, positioned = 0; /* lines "    %k = ..." and those of them with " # " */
+    for (const char *line = sb.data; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != '\0')) {
+        size_t len = strcspn(line, "\n"), lead = strspn(line, " ");
+        if (lead > 0 && line[lead] == '%') { /* memmem: strstr would scan the rest of the dump per line */
+            values++;
+            positioned += memmem(line, len, " # ", 3) != NULL;
+        }
+    }
+    if (strncmp(sb.data, "# net ", 6) != 0 || strncmp(sb.data + 6, ir->name, strlen(ir->name)) != 0 ||
+        values != count_ops(ir->ops, ir->nops) + 1 || positioned != values) /* the ops and the input */
+        fuzz_fail("the IR dump lost the net's name or an op", src, sb.data);
+    sb_free(&sb);
+}
+
+/* ntkc derive on every formula activation of a file that parsed. */
+static void check_derive(const char *src)
+{
+    ntkc_error err = {0};
+    char *text = ntkc_derive(src, FUZZ_FILE, NULL, 0, &err);
+    if (text == NULL && (err.code != NTKC_EUSER || strncmp(err.message, FUZZ_FILE ":", strlen(FUZZ_FILE ":")) != 0))
+        fuzz_fail("derive failed without a positioned user error", src, err.message);
+    if (text != NULL && text[0] == '\0')
+        fuzz_fail("derive gave no text", src, "");
+    ntkc_free(text);
+}
+
+/* An estimate of an evaluation's work: the pixel pairs of every op's output,
+ * summed (branches included; a fanout's output once per branch, which it
+ * assembles). */
+static double pixel_pairs(const IrOp *ops, size_t n)
+{
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double p = ops[i].out.spatial ? (double)ops[i].out.h * (double)ops[i].out.w : 1;
+        total += p * p * (ops[i].kind == IR_FANOUT ? (double)ops[i].u.fanout.nbranches + 1 : 1);
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            total += pixel_pairs(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+    }
+    return total;
+}
+
 /* One net the front end accepted: it must compile and evaluate cleanly. */
-static void compile_accepted(const char *src, const char *net_name)
+static void compile_accepted(const char *src, const char *net_name, const IrNet *ir)
 {
     ntkc_compile_options opts = {.net_name = net_name, .backend = NTKC_BACKEND_TCC};
     ntkc_error err = {0};
     ntkc_net *net = ntkc_compile_string(src, FUZZ_FILE, &opts, &err);
-    if (net == NULL)
+    if (net == NULL && (err.code != NTKC_EUSER || strncmp(err.message, FUZZ_FILE ":", strlen(FUZZ_FILE ":")) != 0))
         fuzz_fail("the front end accepted a net that does not compile", src, err.message);
-    check_kernels(net, src);
+    if (net == NULL)
+        return;
+    if (pixel_pairs(ir->ops, ir->nops) <= FUZZ_MAX_PAIRS) /* past it, seconds per input: no new paths */
+        check_kernels(net, src);
     ntkc_net_free(net);
 }
 
@@ -122,6 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Program *prog = frontend_parse(&a, src, FUZZ_FILE, &err);
     if (prog == NULL)
         check_rejection(&err, src);
+    if (prog != NULL && prog->nacts > 0)
+        check_derive(src);
     size_t nnets = prog ? program_net_count(prog) : 0;
     if (prog != NULL && nnets == 0) {
         frontend_lower(&a, prog, NULL, &err);
@@ -133,8 +205,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         IrNet *ir = frontend_lower(&a, prog, name, &err);
         if (ir == NULL)
             check_rejection(&err, src);
-        else if (ir->nops <= FUZZ_MAX_OPS)
-            compile_accepted(src, name);
+        else if (count_ops(ir->ops, ir->nops) <= FUZZ_MAX_DUMP)
+            check_ir_print(ir, src);
+        if (ir != NULL && ir->nops <= FUZZ_MAX_OPS)
+            compile_accepted(src, name, ir);
     }
     arena_free(&a);
     free(src);

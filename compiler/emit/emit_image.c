@@ -5,6 +5,7 @@
  * v1, v2; with fill != NULL it runs on (x, x) and writes the prep record. */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,7 +632,9 @@ static size_t plan_segments(Em *e, const IrOp *ops, size_t nops, size_t h, size_
 /* Pixel-pair arrays are needed only where segments meet. */
 static void track_big(Em *e, size_t h, size_t w)
 {
-    size_t n = h * h * w * w * LANES;
+    /* saturated (grids of up to 1e12 pixels square past size_t): the
+     * workspace sum then exceeds INT_MAX and the layout refuses the net */
+    size_t p = h * w, n = p > 0 && p > (SIZE_MAX >> 12) / p ? SIZE_MAX >> 12 : p * p * LANES;
     e->big = n > e->big ? n : e->big;
 }
 
@@ -1225,8 +1228,9 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     if (emit_layout(&c, &e, ws) != 0) {
-        diag_user(err, "net '%s': one kernel entry needs more than %d doubles of workspace; use smaller images",
-                  net->name, INT_MAX);
+        diag_at(err, net->input.pos, NULL,
+                "net '%s': one kernel entry needs more than %d doubles of workspace; use smaller images", net->name,
+                INT_MAX);
         sb_free(&sb);
         sb_free(&e.body);
         sb_free(&e.defs);

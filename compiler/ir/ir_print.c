@@ -46,25 +46,24 @@ static const char *const padding_names[] = {"same", "valid", "circular"};
 static const char *const fanin_names[] = {"sum", "prod", "concat"};
 
 /* seq: the net takes sequences, whose windows are 1-D (kh = sh = dh = 1). */
-static void window_args(char *buf, size_t n, const IrWindow *w, int seq)
+static void window_args(StrBuf *sb, const IrWindow *w, int seq)
 {
     if (seq) {
-        int len = snprintf(buf, n, ", window %d, stride %d, padding %s", w->kw, w->sw, padding_names[w->pad]);
-        if (w->dw != 1 && len >= 0 && (size_t)len < n)
-            snprintf(buf + len, n - (size_t)len, ", dilation %d", w->dw);
+        sb_printf(sb, ", window %d, stride %d, padding %s", w->kw, w->sw, padding_names[w->pad]);
+        if (w->dw != 1)
+            sb_printf(sb, ", dilation %d", w->dw);
         return;
     }
     if (w->kd) { /* a volume's window (ir.h) */
-        int len = snprintf(buf, n, ", window %dx%dx%d, stride %dx%dx%d, padding %s", w->kd, w->kh, w->kw, w->sd,
-                           w->sh, w->sw, padding_names[w->pad]);
-        if ((w->dd != 1 || w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
-            snprintf(buf + len, n - (size_t)len, ", dilation %dx%dx%d", w->dd, w->dh, w->dw);
+        sb_printf(sb, ", window %dx%dx%d, stride %dx%dx%d, padding %s", w->kd, w->kh, w->kw, w->sd, w->sh, w->sw,
+                  padding_names[w->pad]);
+        if (w->dd != 1 || w->dh != 1 || w->dw != 1)
+            sb_printf(sb, ", dilation %dx%dx%d", w->dd, w->dh, w->dw);
         return;
     }
-    int len = snprintf(buf, n, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw,
-                       padding_names[w->pad]);
-    if ((w->dh != 1 || w->dw != 1) && len >= 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, ", dilation %dx%d", w->dh, w->dw);
+    sb_printf(sb, ", window %dx%d, stride %dx%d, padding %s", w->kh, w->kw, w->sh, w->sw, padding_names[w->pad]);
+    if (w->dh != 1 || w->dw != 1)
+        sb_printf(sb, ", dilation %dx%d", w->dh, w->dw);
 }
 
 /* The rows a window summarises (window_args prints them as lowering
@@ -81,100 +80,98 @@ static int window_row(const char *name)
 /* Appends ", name value" for every argument of the op's table (IrOp.args)
  * that was written or is not at its row's default, options by name: what a
  * new row shows without a line here. */
-static void table_args(char *buf, size_t n, const IrArgs *a)
+static void table_args(StrBuf *sb, const IrArgs *a)
 {
-    size_t len = strlen(buf);
-    for (int k = 0; k < a->n && len < n; k++) {
+    for (int k = 0; k < a->n; k++) {
         const ParamSpec *p = &a->spec[k];
         double v = a->v[k];
         if (window_row(p->name) || (!a->given[k] && v == p->def))
             continue;
-        int w = p->options != NULL ? snprintf(buf + len, n - len, ", %s %s", p->name, p->options[(int)v])
-                : p->integer       ? snprintf(buf + len, n - len, ", %s %ld", p->name, (long)v)
-                                   : snprintf(buf + len, n - len, ", %s %g", p->name, v);
-        len += w > 0 ? (size_t)w : 0;
+        if (p->options != NULL)
+            sb_printf(sb, ", %s %s", p->name, p->options[(int)v]);
+        else if (p->integer)
+            sb_printf(sb, ", %s %ld", p->name, (long)v);
+        else
+            sb_printf(sb, ", %s %g", p->name, v);
     }
 }
 
-/* The op's arguments after its operand, as written or defaulted. */
-static void op_args(char *buf, size_t n, const IrOp *op, Parameterization param, int seq)
+/* The op's arguments after its operand, as written or defaulted; appended
+ * to sb whatever their length (an activation's parameters are named by the
+ * user). */
+static void op_args(StrBuf *sb, const IrOp *op, Parameterization param, int seq)
 {
-    buf[0] = '\0';
     switch (op->kind) {
     case IR_DENSE:
+        sb_printf(sb, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
         if (param == PARAM_STANDARD) {
-            char width[32] = "", fan_in[32] = "data"; /* width 0: the last layer; fan_in 0: the first */
-            if (op->u.dense.width)
-                snprintf(width, sizeof width, ", width %ld", op->u.dense.width);
+            if (op->u.dense.width) /* width 0: the last layer; fan_in 0: the first */
+                sb_printf(sb, ", width %ld", op->u.dense.width);
             if (op->u.dense.fan_in)
-                snprintf(fan_in, sizeof fan_in, "%ld", op->u.dense.fan_in);
-            snprintf(buf, n, ", w_std %g, b_std %g%s, fan_in %s", op->u.dense.w_std, op->u.dense.b_std, width, fan_in);
-        } else {
-            snprintf(buf, n, ", w_std %g, b_std %g", op->u.dense.w_std, op->u.dense.b_std);
+                sb_printf(sb, ", fan_in %ld", op->u.dense.fan_in);
+            else
+                sb_puts(sb, ", fan_in data");
         }
         if (op->u.dense.frozen)
-            snprintf(buf + strlen(buf), n - strlen(buf), ", frozen");
+            sb_puts(sb, ", frozen");
         break;
-    case IR_ACT: {
-        size_t len = 0;
-        for (int k = 0; k < op->u.act.def->nparams && len < n; k++)
-            len += (size_t)snprintf(buf + len, n - len, ", %s %g", op->u.act.def->params[k].name, op->u.act.p[k]);
+    case IR_ACT:
+        for (int k = 0; k < op->u.act.def->nparams; k++)
+            sb_printf(sb, ", %s %g", op->u.act.def->params[k].name, op->u.act.p[k]);
         break;
-    }
     case IR_CONV:
     case IR_CONV_TRANSPOSE:
     case IR_CONV_LOCAL:
-        window_args(buf, n, &op->u.conv.win, seq);
-        table_args(buf, n, &op->args);
-        if (param == PARAM_STANDARD && strlen(buf) + 32 < n) /* lowering's, not an argument */
-            snprintf(buf + strlen(buf), n - strlen(buf), ", fan_in %ld", op->u.conv.fan_in);
+        window_args(sb, &op->u.conv.win, seq);
+        table_args(sb, &op->args);
+        if (param == PARAM_STANDARD) /* lowering's, not an argument */
+            sb_printf(sb, ", fan_in %ld", op->u.conv.fan_in);
         break;
     case IR_POOL:
-        window_args(buf, n, &op->u.pool.win, seq);
-        table_args(buf, n, &op->args);
+        window_args(sb, &op->u.pool.win, seq);
+        table_args(sb, &op->args);
         break;
     case IR_LAYER_NORM:
-        snprintf(buf, n, ", eps %g%s", op->u.ln.eps,
-                 op->u.ln.axes == IR_LN_ALL      ? ", over channels and pixels"
-                 : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
-                 : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
-                                                 : "");
+        sb_printf(sb, ", eps %g%s", op->u.ln.eps,
+                  op->u.ln.axes == IR_LN_ALL      ? ", over channels and pixels"
+                  : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
+                  : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
+                                                  : "");
         break;
     case IR_AGGREGATE:
-        snprintf(buf, n, ", scale %s, self_loops %s", op->u.aggregate.degree ? "degree" : "uniform",
-                 op->u.aggregate.self_loops ? "true" : "false");
+        sb_printf(sb, ", scale %s, self_loops %s", op->u.aggregate.degree ? "degree" : "uniform",
+                  op->u.aggregate.self_loops ? "true" : "false");
         break;
     case IR_READOUT:
-        snprintf(buf, n, ", pool %s%s", op->u.readout.mean ? "mean" : "sum", op->u.readout.jk ? ", jk" : "");
+        sb_printf(sb, ", pool %s%s", op->u.readout.mean ? "mean" : "sum", op->u.readout.jk ? ", jk" : "");
         break;
     case IR_DROPOUT:
-        snprintf(buf, n, ", keep %g, train", op->u.dropout.keep);
+        sb_printf(sb, ", keep %g, train", op->u.dropout.keep);
         break;
     case IR_FANOUT: /* residual(alpha) is the sum of the identity and alpha·body: the scales below */
         if (!op->u.fanout.residual)
-            snprintf(buf, n, " %s%s", fanin_names[op->u.fanout.mode],
-                     op->u.fanout.axis == IR_CONCAT_HEIGHT  ? " along height"
-                     : op->u.fanout.axis == IR_CONCAT_WIDTH ? " along width"
-                                                            : "");
+            sb_printf(sb, " %s%s", fanin_names[op->u.fanout.mode],
+                      op->u.fanout.axis == IR_CONCAT_HEIGHT  ? " along height"
+                      : op->u.fanout.axis == IR_CONCAT_WIDTH ? " along width"
+                                                             : "");
         break;
     case IR_ATTENTION: {
         const IrAttention *a = &op->u.attn;
         static const char *const mech[] = {"softmax", "identity", "abs", "relu"};
         static const char *const pos[] = {"none", "sum", "concat"};
-        int at = snprintf(buf, n, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g",
-                          a->heads, a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out,
-                          a->b_std);
-        if (a->pos_emb && at > 0 && (size_t)at < n)
-            snprintf(buf + at, n - (size_t)at, ", pos_emb %s, w_pos %g, pos_channels %g%s", pos[a->pos_emb],
-                     a->w_pos, a->pos_emb == 2 ? a->pos_channels : 0.0, a->val_pos_emb ? ", val_pos_emb" : "");
+        sb_printf(sb, ", heads %d, scaling %s, mechanism %s, w_q %g, w_k %g, w_v %g, w_out %g, b_std %g", a->heads,
+                  a->linear ? "linear" : "sqrt", mech[a->mech], a->w_q, a->w_k, a->w_v, a->w_out, a->b_std);
+        if (a->pos_emb)
+            sb_printf(sb, ", pos_emb %s, w_pos %g, pos_channels %g%s", pos[a->pos_emb], a->w_pos,
+                      a->pos_emb == 2 ? a->pos_channels : 0.0, a->val_pos_emb ? ", val_pos_emb" : "");
         break;
     }
     case IR_INDEX:
-        snprintf(buf, n, ", position %zu", op->u.index.pos);
+        sb_printf(sb, ", position %zu", op->u.index.pos);
         break;
     case IR_IMAGE_RESIZE:
-        snprintf(buf, n, ", method %s%s", op->u.resize.nearest ? "nearest" : "linear",
-                 op->u.resize.nearest || op->u.resize.antialias ? "" : ", antialias false");
+        sb_printf(sb, ", method %s%s", op->u.resize.nearest ? "nearest" : "linear",
+                  op->u.resize.nearest || op->u.resize.antialias ? "" : ", antialias false");
         break;
     case IR_GLOBAL_POOL:
     case IR_FLATTEN:
@@ -187,10 +184,12 @@ static void print_ops(Printer *p, const IrOp *ops, size_t n, int in, int depth);
 static void print_op(Printer *p, const IrOp *op, int in, int depth)
 {
     int v = p->next++;
-    char args[256], text[512], shape[64];
-    op_args(args, sizeof args, op, p->net->param, p->net->input.sequence);
-    int len = snprintf(text, sizeof text, "%*s%%%d = %s %%%d%s%s", 4 * (depth + 1), "", v, ir_op_name(op), in, args,
-                       op->kind == IR_FANOUT ? " {" : "");
+    size_t start = p->sb->len;
+    sb_printf(p->sb, "%*s%%%d = %s %%%d", 4 * (depth + 1), "", v, ir_op_name(op), in);
+    op_args(p->sb, op, p->net->param, p->net->input.sequence);
+    sb_puts(p->sb, op->kind == IR_FANOUT ? " {" : "");
+    size_t len = p->sb->len - start;
+    char shape[64];
     if (op->out.spatial && op->out.d)
         snprintf(shape, sizeof shape, "%zux%zux%zu", op->out.d, op->out.h / op->out.d, op->out.w);
     else if (op->out.spatial && p->net->input.sequence)
@@ -203,7 +202,7 @@ static void print_op(Printer *p, const IrOp *op, int in, int depth)
         snprintf(shape, sizeof shape, "%s", !graph ? "vector" : p->pooled ? "graph" : "nodes");
     char pos[32];
     snprintf(pos, sizeof pos, "%d:%d", op->pos.line, op->pos.col);
-    sb_printf(p->sb, "%s%*s # %-7s %-7s %s", text, len < TEXT_COLUMN ? TEXT_COLUMN - len : 0, "", pos, shape,
+    sb_printf(p->sb, "%*s # %-7s %-7s %s", len < TEXT_COLUMN ? (int)(TEXT_COLUMN - len) : 0, "", pos, shape,
               op->gaussian ? "gaussian" : "not gaussian");
     if (op->rec.n)
         sb_printf(p->sb, "%*srecord %zu%s%s at %zu", op->gaussian ? 6 : 2, "", op->rec.n,

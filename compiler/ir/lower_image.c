@@ -257,7 +257,8 @@ static int lower_to_vector(Lower *L, const Stmt *s, IrOpKind kind, int average)
 {
     if (!lower_need_image(L, s) || !lower_bind_args(L, s, NULL, 0, &(Bound){0}))
         return 0;
-    lower_std_to_vector(L, kind == IR_FLATTEN);
+    if (!lower_std_to_vector(L, s, kind == IR_FLATTEN))
+        return 0;
     IrOp *op = lower_push_op(L, kind, s->pos);
     if (op == NULL)
         return 0;
@@ -314,7 +315,8 @@ int lower_index(Lower *L, const Stmt *s)
                 P - 1);
         return 0;
     }
-    lower_std_to_vector(L, 0);
+    if (!lower_std_to_vector(L, s, 0))
+        return 0;
     IrOp *op = lower_push_op(L, IR_INDEX, s->pos);
     if (op == NULL)
         return 0;

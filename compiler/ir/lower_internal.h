@@ -155,8 +155,9 @@ int lower_image_resize(Lower *L, const Stmt *s);
 /* The channels the next affine layer reads: the previous affine layer's
  * width, else the image's channels; 0 = the data's dimension (vectors). */
 long lower_fan_in(Lower *L);
-/* After flatten (channels × pixels) or global pooling (channels). */
-void lower_std_to_vector(Lower *L, int flatten);
+/* After flatten (channels × pixels) or global pooling (channels); 0 with an
+ * error at s when the product is too large. */
+int lower_std_to_vector(Lower *L, const Stmt *s, int flatten);
 /* Every dense or conv but the last needs width=N under param standard. */
 int lower_check_widths(Lower *L);
 /* Under param standard, every affine layer of the branches br declares its

@@ -13,12 +13,28 @@ long lower_fan_in(Lower *L)
     return L->input.kind == IR_INPUT_IMAGE ? (long)L->input.c : 0;
 }
 
-void lower_std_to_vector(Lower *L, int flatten)
+/* A fan-in made of a product (channels × pixels, width × branches) is
+ * refused past the bound on a declared width: the product of two admitted
+ * numbers can leave a long. */
+static int fan_in_product(Lower *L, const Stmt *s, long width, double times, const char *what, long *out)
+{
+    if ((double)width * times > SHOWN_MAX) {
+        diag_at(L->err, s->pos, L->src,
+                "under param standard '%s' gives the next layer a fan-in of %ld × %.0f %s = %g, too large (at most "
+                "%g)",
+                s->u.layer.name, width, times, what, (double)width * times, SHOWN_MAX);
+        return 0;
+    }
+    *out = width * (long)times;
+    return 1;
+}
+
+int lower_std_to_vector(Lower *L, const Stmt *s, int flatten)
 {
     if (L->param != PARAM_STANDARD)
-        return;
-    long c = lower_fan_in(L);
-    L->prev_width = flatten ? c * (long)(L->shape.h * L->shape.w) : c;
+        return 1;
+    double pixels = (double)L->shape.h * (double)L->shape.w;
+    return fan_in_product(L, s, lower_fan_in(L), flatten ? pixels : 1, "channels × pixels", &L->prev_width);
 }
 
 /* The output width an affine op (dense, conv, attention) declares (0: none;
@@ -76,8 +92,7 @@ int lower_std_fanin(Lower *L, const Stmt *s, long in, const long *widths, const 
                     s->u.layer.name, widths[0], b + 1, widths[b]);
             return 0;
         }
-    L->prev_width = channel_concat ? widths[0] * (long)n : widths[0];
-    return 1;
+    return fan_in_product(L, s, widths[0], channel_concat ? (double)n : 1, "channels × branches", &L->prev_width);
 }
 
 /* Only known once the whole net is unrolled: which affine layer is the last. */

@@ -28,18 +28,22 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
     return len;
 }
 
-/* The message being built; what does not fit is dropped. */
+/* The message being built; from the first piece that does not fit on,
+ * everything is dropped (a later, shorter piece would leave a gap). */
 typedef struct Sink {
     char *buf;
     size_t used, cap;
+    int full;
 } Sink;
 
 static void sink_put(Sink *k, const char *s, size_t n)
 {
-    if (k->used + n < k->cap) {
+    if (!k->full && k->used + n < k->cap) {
         memcpy(k->buf + k->used, s, n);
         k->used += n;
         k->buf[k->used] = '\0';
+    } else {
+        k->full = 1;
     }
 }
 
@@ -84,7 +88,7 @@ static void append_source_line(Diag *err, SrcPos pos, const char *src)
     if (line == NULL)
         return;
     size_t len = strcspn(line, "\n");
-    Sink k = {err->message, strlen(err->message), sizeof err->message};
+    Sink k = {err->message, strlen(err->message), sizeof err->message, 0};
     char pad[sizeof err->message];
     sink_put(&k, "\n    ", 5);
     put_escaped_line(&k, (const unsigned char *)line, len, pos.col, pad, sizeof pad);
@@ -96,10 +100,16 @@ static void append_source_line(Diag *err, SrcPos pos, const char *src)
 void diag_escape_name(char *out, size_t cap, const char *name)
 {
     char pad[1];
-    Sink k = {out, 0, cap};
+    Sink k = {out, 0, cap, 0};
     if (cap > 0)
         out[0] = '\0';
     put_escaped_line(&k, (const unsigned char *)name, strlen(name), 0, pad, sizeof pad);
+    if (k.full && cap >= 8) { /* a cut name ends in "...", never as another name */
+        size_t at = k.used < cap - 4 ? k.used : cap - 4;
+        while (at > 0 && ((unsigned char)out[at] & 0xc0) == 0x80)
+            at--; /* not inside a UTF-8 sequence */
+        memcpy(out + at, "...", 4);
+    }
 }
 
 void diag_vat(Diag *d, SrcPos pos, const char *src, const char *fmt, va_list ap)

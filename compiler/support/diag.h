@@ -34,7 +34,8 @@ void diag_user(Diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Writes name into out (size cap, always terminated) with control bytes and
  * bytes that are not printable UTF-8 as \xHH, as source excerpts are: the
  * one way a file name enters a message, so a hostile name cannot act on the
- * user's terminal. Ordinary names are copied unchanged. */
+ * user's terminal. Ordinary names are copied unchanged; one too long for out
+ * is cut at a character and ends in "...". */
 void diag_escape_name(char *out, size_t cap, const char *name);
 /* diag_user for a message about a file: "error: PATH: MSG", PATH escaped. */
 void diag_file(Diag *d, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

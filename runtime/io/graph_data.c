@@ -79,18 +79,45 @@ static int next_line(Reader *r)
     }
 }
 
+/* Token t as a C string: in buf when it fits, else malloc'd (NULL when out of
+ * memory): a number is read whatever its length (leading zeros, long fractions). */
+static char *token_text(const Token *t, char *buf, size_t cap)
+{
+    char *s = t->len < cap ? buf : malloc(t->len + 1);
+    if (s != NULL) {
+        memcpy(s, t->s, t->len);
+        s[t->len] = '\0';
+    }
+    return s;
+}
+
+/* At most 40 bytes of t for a message, escaped (a hostile file's control
+ * bytes never reach the terminal), "..." when cut. */
+static const char *shown_token(const Token *t, char *out, size_t cap)
+{
+    char raw[41];
+    size_t n = t->len < 40 ? t->len : 40;
+    memcpy(raw, t->s, n);
+    raw[n] = '\0';
+    diag_escape_name(out, cap, raw);
+    if (t->len > n && strlen(out) + 4 <= cap)
+        strcat(out, "...");
+    return out;
+}
+
 /* A whole number in [lo, hi] from token t. */
 static int token_long(Reader *r, const Token *t, const char *what, long long lo, long long hi, long long *out)
 {
-    char buf[64];
-    char *end;
-    if (t->len >= sizeof buf)
+    char buf[64], shown[200];
+    char *end, *text = token_text(t, buf, sizeof buf);
+    if (text == NULL)
         goto bad;
-    memcpy(buf, t->s, t->len);
-    buf[t->len] = '\0';
     errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (*end != '\0' || errno != 0)
+    long long v = strtoll(text, &end, 10);
+    int junk = *end != '\0' || end == text;
+    if (text != buf)
+        free(text);
+    if (junk || errno == ERANGE)
         goto bad;
     if (v < lo || v > hi) {
         char msg[160];
@@ -101,26 +128,27 @@ static int token_long(Reader *r, const Token *t, const char *what, long long lo,
     *out = v;
     return 0;
 bad:
-    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a whole number), got '%.*s'", what,
-            (int)(t->len < 40 ? t->len : 40), t->s);
+    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a whole number), got '%s'", what,
+           shown_token(t, shown, sizeof shown));
     return -1;
 }
 
 static int token_double(Reader *r, const Token *t, const char *what, double *out)
 {
-    char buf[128];
-    char *end;
-    if (t->len < sizeof buf) {
-        memcpy(buf, t->s, t->len);
-        buf[t->len] = '\0';
-        double v = strtod(buf, &end);
-        if (*end == '\0' && isfinite(v)) {
+    char buf[128], shown[200];
+    char *end, *text = token_text(t, buf, sizeof buf);
+    if (text != NULL) {
+        double v = strtod(text, &end);
+        int ok = *end == '\0' && end != text && isfinite(v);
+        if (text != buf)
+            free(text);
+        if (ok) {
             *out = v;
             return 0;
         }
     }
-    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a finite number), got '%.*s'", what,
-            (int)(t->len < 40 ? t->len : 40), t->s);
+    err_at(r->err, pos_of(r, r->cur.number, t->col), r->text, "expected %s (a finite number), got '%s'", what,
+           shown_token(t, shown, sizeof shown));
     return -1;
 }
 

@@ -116,7 +116,7 @@ static int parse_string(Lexer *L, char *out, size_t cap)
     size_t k = 0;
     while (L->pos < L->n && L->s[L->pos] != quote) {
         unsigned char c = L->s[L->pos];
-        if (c == '\\' || c == '\n')
+        if (c == '\\' || c < 0x20 || c >= 0x7f) /* numpy writes ASCII names only; keeps messages inert */
             return lex_fail(L, "unsupported character in string");
         if (k + 1 >= cap)
             return lex_fail(L, "string too long");

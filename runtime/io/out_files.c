@@ -45,6 +45,8 @@ static int canonical(const char *path, char *out, size_t size)
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char dir[PATH_MAX], real[PATH_MAX];
+    if (slash != NULL && (size_t)(slash - path) >= sizeof dir)
+        return -1; /* no such directory: a cut name would resolve another one */
     if (slash == NULL)
         snprintf(dir, sizeof dir, ".");
     else

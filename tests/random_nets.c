@@ -546,34 +546,69 @@ static void compare(const double *exact, const double *mean, const double *se, d
 
 
 
-static void check_graph_net(ntkc_net *net, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out)
+/* What every check of one net shares when the net never got as far as the
+ * Monte Carlo comparison: refused (a named rule or none) or failed. */
+static void refuse_all(RandomCheck *out, size_t nopts, const char *message)
+{
+    for (size_t k = 0; k < nopts; k++) {
+        out[k].rule = classify(message);
+        out[k].ok = out[k].rule != NULL;
+        snprintf(out[k].message, sizeof out[k].message, "%s", message);
+    }
+}
+
+/* Each option's exact kernels (src's, or its exact_src's, times 1 + perturb)
+ * compared with one Monte Carlo mean and standard error. */
+static void compare_all(const double *exact, const double *mean, const double *se, double bias,
+                        const RandomCheckOptions *o, size_t nopts, RandomCheck *out)
+{
+    for (size_t k = 0; k < nopts; k++) {
+        if (!out[k].accepted)
+            continue;
+        double e[2 * N * N];
+        for (size_t i = 0; i < 2 * N * N; i++)
+            e[i] = exact[k * 2 * N * N + i] * (1 + o[k].perturb);
+        compare(e, mean, se, bias, &o[k], &out[k]);
+    }
+}
+
+/* Option o's exact kernels on the graphs into ex (2·N·N): src's (exact),
+ * or its exact_src's. 0, or -1 with the message in out. */
+static int exact_of_graphs(const RandomCheckOptions *o, const ntkc_graphs *g, const double *exact, double *ex,
+                           RandomCheck *out)
+{
+    if (o->exact_src == NULL) {
+        memcpy(ex, exact, 2 * N * N * sizeof *ex);
+        return 0;
+    }
+    ntkc_error err = {0};
+    ntkc_net *other = ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err);
+    int rc = other == NULL || ntkc_kernel_graphs(other, g, NULL, ex, ex + N * N, NULL, &err);
+    if (rc)
+        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
+    ntkc_net_free(other);
+    return rc ? -1 : 0;
+}
+
+static void check_graph_net(ntkc_net *net, unsigned long long seed, const RandomCheckOptions *o, size_t nopts,
+                            RandomCheck *out)
 {
     ntkc_error err = {0};
     ntkc_graphs *g = random_graphs(seed, &err);
     double exact[2 * N * N], sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N], mean[2 * N * N], se[2 * N * N];
     if (g == NULL || ntkc_kernel_graphs(net, g, NULL, exact, exact + N * N, NULL, &err) != 0) {
-        out->rule = classify(err.message);
-        out->ok = out->rule != NULL;
-        snprintf(out->message, sizeof out->message, "%s", err.message);
+        refuse_all(out, nopts, err.message);
         ntkc_graphs_free(g);
         return;
     }
-    out->accepted = 1;
-    ntkc_net *other = o->exact_src ? ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err) : NULL;
-    if (o->exact_src && (other == NULL || ntkc_kernel_graphs(other, g, NULL, exact, exact + N * N, NULL, &err))) {
-        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
-        ntkc_net_free(other);
-        ntkc_graphs_free(g);
-        return;
-    }
-    ntkc_net_free(other);
-    for (size_t e = 0; e < 2 * N * N; e++)
-        exact[e] *= 1 + o->perturb;
     const IrNet *ir = ntkc_net_ir(net);
     for (size_t s = 0; s < o->samples; s++) {
         FiniteNetOptions fo = {.width = o->width, .samples = 1, .seed = seed * 7919 + s};
         if (finite_graph_kernels(ir, g, &fo, k, k + N * N, &err) != 0) {
-            snprintf(out->message, sizeof out->message, "finite networks failed: %.1900s", err.message);
+            for (size_t c = 0; c < nopts; c++) {
+                out[c].accepted = 1;
+                snprintf(out[c].message, sizeof out[c].message, "finite networks failed: %.1900s", err.message);
+            }
             ntkc_graphs_free(g);
             return;
         }
@@ -581,64 +616,91 @@ static void check_graph_net(ntkc_net *net, unsigned long long seed, const Random
             sum[e] += k[e], sq[e] += k[e] * k[e];
     }
     mean_se(sum, sq, o->samples, mean, se);
-    compare(exact, mean, se, (double)nonlinear(ir->ops, ir->nops) / (double)o->width, o, out);
+    double bias = (double)nonlinear(ir->ops, ir->nops) / (double)o->width;
+    for (size_t c = 0; c < nopts; c++) {
+        out[c].accepted = 1;
+        if (exact_of_graphs(&o[c], g, exact, k, &out[c]) != 0)
+            continue;
+        for (size_t e = 0; e < 2 * N * N; e++)
+            k[e] *= 1 + o[c].perturb;
+        compare(k, mean, se, bias, &o[c], &out[c]);
+    }
     ntkc_graphs_free(g);
 }
 
-void random_net_check(const char *src, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out)
+/* The exact kernels of option k into exact (2·N·N): src's (already in
+ * exact), or its exact_src's on the same inputs. 0, or -1 with the message. */
+static int exact_of(const RandomCheckOptions *o, size_t d, const double *x, double *exact, RandomCheck *out)
 {
-    memset(out, 0, sizeof *out);
-    out->worst_z = 0;
+    if (o->exact_src == NULL)
+        return 0;
+    ntkc_error err = {0};
+    ntkc_net *other = ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err);
+    int rc = other == NULL || ntkc_kernel(other, N, x, 0, NULL, d, exact, exact + N * N, NULL, &err);
+    if (rc)
+        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
+    ntkc_net_free(other);
+    return rc ? -1 : 0;
+}
+
+void random_net_checks(const char *src, unsigned long long seed, const RandomCheckOptions *o, size_t nopts,
+                       RandomCheck *out)
+{
+    memset(out, 0, nopts * sizeof *out);
     ntkc_error err = {0};
     ntkc_net *net = ntkc_compile_string(src, "rnd.ntk", NULL, &err);
     if (net == NULL) {
-        out->rule = classify(err.message);
-        out->ok = out->rule != NULL;
-        snprintf(out->message, sizeof out->message, "%s", err.message);
+        refuse_all(out, nopts, err.message);
         return;
     }
     const IrNet *ir = ntkc_net_ir(net);
     if (ntkc_net_takes_graphs(net)) {
-        check_graph_net(net, seed, o, out);
+        check_graph_net(net, seed, o, nopts, out);
         ntkc_net_free(net);
         return;
     }
     size_t d = ir->input.dim ? ir->input.dim : 4;
-    double *x = malloc(N * d * sizeof *x), exact[2 * N * N], mean[2 * N * N], se[2 * N * N];
-    inputs(seed, x, N * d);
-    int rc = x ? ntkc_kernel(net, N, x, 0, NULL, d, exact, exact + N * N, NULL, &err) : 1;
+    double *x = malloc(N * d * sizeof *x), *exact = malloc(nopts * 2 * N * N * sizeof *exact);
+    double mean[2 * N * N], se[2 * N * N];
+    int rc = x && exact ? 0 : 1;
+    if (rc)
+        snprintf(err.message, sizeof err.message, "out of memory");
+    else {
+        inputs(seed, x, N * d);
+        rc = ntkc_kernel(net, N, x, 0, NULL, d, exact, exact + N * N, NULL, &err);
+    }
     if (rc) {
-        out->rule = classify(err.message);
-        out->ok = out->rule != NULL;
-        snprintf(out->message, sizeof out->message, "%s", err.message);
+        refuse_all(out, nopts, err.message);
         free(x);
+        free(exact);
         ntkc_net_free(net);
         return;
     }
-    ntkc_net *other = o->exact_src && x ? ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err) : NULL;
-    if (o->exact_src && (other == NULL || ntkc_kernel(other, N, x, 0, NULL, d, exact, exact + N * N, NULL, &err))) {
-        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
-        ntkc_net_free(other);
-        free(x);
-        ntkc_net_free(net);
-        return;
+    size_t accepted = 0;
+    for (size_t k = 0; k < nopts; k++) {
+        double *ek = exact + k * 2 * N * N;
+        if (k > 0)
+            memcpy(ek, exact, 2 * N * N * sizeof *ek);
+        out[k].accepted = exact_of(&o[k], d, x, ek, &out[k]) == 0;
+        accepted += out[k].accepted;
     }
-    ntkc_net_free(other);
-    out->accepted = 1;
-    for (size_t e = 0; e < 2 * N * N; e++)
-        exact[e] *= 1 + o->perturb;
     size_t width = ir->family == IR_FAMILY_IMAGE ? o->conv_width : o->width;
     if (ir->param == PARAM_STANDARD) /* the generator's dense(width=512), conv(width=128): the narrowest */
         width = ir->family == IR_FAMILY_IMAGE && ir->input.kind == IR_INPUT_IMAGE ? RANDOM_STD_CONV_WIDTH : 512;
-    rc = monte_carlo(ir, x, d, o, width, seed, mean, se, &err);
+    rc = accepted ? monte_carlo(ir, x, d, o, width, seed, mean, se, &err) : 0;
     if (rc) {
-        snprintf(out->message, sizeof out->message, "finite networks failed: %.1900s", err.message);
-        free(x);
-        ntkc_net_free(net);
-        return;
+        for (size_t k = 0; k < nopts; k++)
+            snprintf(out[k].message, sizeof out[k].message, "finite networks failed: %.1900s", err.message);
+    } else {
+        double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
+        compare_all(exact, mean, se, count / (double)width, o, nopts, out);
     }
-    double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
-    compare(exact, mean, se, count / (double)width, o, out);
     free(x);
+    free(exact);
     ntkc_net_free(net);
+}
+
+void random_net_check(const char *src, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out)
+{
+    random_net_checks(src, seed, o, 1, out);
 }

@@ -46,6 +46,15 @@ typedef struct RandomCheck {
  * L/W the O(1/width) bias of a finite network with L nonlinear layers. */
 void random_net_check(const char *src, unsigned long long seed, const RandomCheckOptions *o, RandomCheck *out);
 
+/* random_net_check under nopts options from one Monte Carlo run (the
+ * finite networks are what costs): out[k] is o[k]'s result, exactly what
+ * random_net_check(src, seed, &o[k], &out[k]) gives. The options may differ
+ * in z, perturb and exact_src only; widths and samples are o[0]'s. For the
+ * tests of the test (kernels off by 20 %, another net's kernels) beside the
+ * check itself. */
+void random_net_checks(const char *src, unsigned long long seed, const RandomCheckOptions *o, size_t nopts,
+                       RandomCheck *out);
+
 /* The named refusal rules (for counting): their count and names. */
 size_t random_rule_count(void);
 const char *random_rule_name(size_t i);

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "conv_reference.h"
+#include "conv_compare.h"
 #include "finite_model.h"
 #include "net_internal.h"
 #include "util.h"
@@ -33,26 +33,7 @@ static void kernels(const char *src, ntkc_backend backend, size_t d, const doubl
  * the same text: test_conv.c checks they agree bit for bit). */
 static void check_reference(const char *src, unsigned long long seed, int both_backends)
 {
-    for (int be = 0; be < 1 + both_backends; be++) {
-        ntkc_net *net = compile_or_fail(src, be ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC);
-        const IrNet *ir = ntkc_net_ir(net);
-        size_t d = ir->input.dim;
-        double *x = malloc(N * d * sizeof *x), s[N * N], t[N * N];
-        fill_random(x, N * d, seed);
-        ntkc_error err;
-        cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++) {
-                double rs, rt;
-                conv_reference(ir, d, x + i * d, x + j * d, &rs, &rt);
-                cr_expect(fabs(s[i * N + j] - rs) <= 1e-11 * (1 + fabs(rs)), "NNGP[%zu,%zu] %.17g vs %.17g\n%s", i, j,
-                          s[i * N + j], rs, src);
-                cr_expect(fabs(t[i * N + j] - rt) <= 1e-11 * (1 + fabs(rt)), "NTK[%zu,%zu] %.17g vs %.17g\n%s", i, j,
-                          t[i * N + j], rt, src);
-            }
-        free(x);
-        ntkc_net_free(net);
-    }
+    check_conv_reference(src, N, seed, both_backends, 1e-11);
 }
 
 Test(conv_variants, transpose_every_padding_matches_reference, .timeout = TIMEOUT(300))

@@ -16,41 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv_reference.h"
+#include "conv_compare.h"
 #include "finite_model.h"
 #include "net_internal.h"
 #include "util.h"
 
 enum { N = 4 };
 
-static void expect_close(double got, double want, const char *what, size_t i, size_t j, const char *src)
-{
-    cr_expect(fabs(got - want) <= 1e-12 * (1 + fabs(want)), "%s[%zu,%zu] %.17g vs %.17g\n%s", what, i, j, got, want,
-              src);
-}
-
 /* K(x, x) and K(x, copy of x) against the reference. */
 static void check_reference(const char *src, unsigned long long seed, ntkc_backend backend)
 {
     ntkc_net *net = compile_or_fail(src, backend);
-    const IrNet *ir = ntkc_net_ir(net);
-    size_t d = ir->input.dim;
+    size_t d = ntkc_net_ir(net)->input.dim;
     double *x = malloc(2 * N * d * sizeof *x), *copy = x + N * d, s[N * N], t[N * N], cs[N * N], ct[N * N];
     fill_random(x, N * d, seed);
     memcpy(copy, x, N * d * sizeof *x);
-    ntkc_error err;
-    cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
-    cr_assert_eq(ntkc_kernel(net, N, x, N, copy, d, cs, ct, NULL, &err), 0, "%s", err.message);
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < N; j++) {
-            double rs, rt;
-            conv_reference(ir, d, x + i * d, x + j * d, &rs, &rt);
-            expect_close(s[i * N + j], rs, "NNGP", i, j, src);
-            expect_close(t[i * N + j], rt, "NTK", i, j, src);
-            conv_reference(ir, d, x + i * d, copy + j * d, &rs, &rt);
-            expect_close(cs[i * N + j], rs, "NNGP(x, copy)", i, j, src);
-            expect_close(ct[i * N + j], rt, "NTK(x, copy)", i, j, src);
-        }
+    expect_conv_reference(net, src, N, x, N, NULL, 1e-12, s, t);
+    expect_conv_reference(net, src, N, x, N, copy, 1e-12, cs, ct);
     cr_expect(fabs(s[0] - cs[0]) > 1e-3 * fabs(s[0]), "dropout changed nothing on the diagonal\n%s", src);
     free(x);
     ntkc_net_free(net);

@@ -146,12 +146,12 @@ static double dot(const double *a, const double *b)
  * nets with kernels 20 % off failing it; net i draws seed seed + i. */
 static void expect_within_errors_and_20_off_fails(const char *const *nets, size_t n, unsigned seed, const char *label)
 {
-    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
-    RandomCheckOptions off = o;
-    off.perturb = 0.20;
+    const RandomCheckOptions o[2] = {{.width = 512, .conv_width = 128, .samples = 32, .z = 5.0},
+                                     {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0, .perturb = 0.20}};
     for (size_t i = 0; i < n; i++) {
-        RandomCheck c;
-        random_net_check(nets[i], seed + i, &o, &c);
+        RandomCheck both[2];
+        random_net_checks(nets[i], seed + i, o, 2, both); /* the check, and kernels 20 % off: one Monte Carlo run */
+        RandomCheck c = both[0];
         cr_assert(c.accepted, "%s\n%s", nets[i], c.message);
         cr_log_info("%s %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", label, i, c.rel_nngp,
                     c.rel_ntk, c.worst_z);
@@ -159,7 +159,7 @@ static void expect_within_errors_and_20_off_fails(const char *const *nets, size_
             fprintf(stderr, "MC %s %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n", label, i,
                     c.rel_nngp, c.rel_ntk, c.worst_z);
         cr_expect(c.ok, "%s\n%s", nets[i], c.message);
-        random_net_check(nets[i], seed + i, &off, &c);
+        c = both[1];
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i]);
     }
 }
@@ -971,8 +971,13 @@ Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT
     };
     const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        RandomCheck c;
-        random_net_check(nets[i][0], 91 + i, &o, &c);
+        /* the check, the kernels without the scaling, kernels 20 % off: one Monte Carlo run */
+        RandomCheckOptions opts[3] = {o, o, o};
+        opts[1].exact_src = nets[i][1];
+        opts[2].perturb = 0.20;
+        RandomCheck all[3];
+        random_net_checks(nets[i][0], 91 + i, opts, 3, all);
+        RandomCheck c = all[0];
         cr_assert(c.accepted, "%s\n%s", nets[i][0], c.message);
         cr_log_info("dropout %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i, c.rel_nngp,
                     c.rel_ntk, c.worst_z);
@@ -980,14 +985,11 @@ Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT
             fprintf(stderr, "MC dropout image %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
                     i, c.rel_nngp, c.rel_ntk, c.worst_z);
         cr_expect(c.ok, "%s\n%s", nets[i][0], c.message);
-        RandomCheckOptions unscaled = o, off = o;
-        unscaled.exact_src = nets[i][1];
-        off.perturb = 0.20;
-        random_net_check(nets[i][0], 91 + i, &unscaled, &c);
+        c = all[1];
         if (getenv("NTKC_REPORT"))
             fprintf(stderr, "MC dropout image %zu without the scaling: worst %.2f of the tolerance\n", i, c.worst_z);
         cr_expect(c.accepted && !c.ok, "the kernels without dropout's scaling passed for\n%s", nets[i][0]);
-        random_net_check(nets[i][0], 91 + i, &off, &c);
+        c = all[2];
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i][0]);
     }
 }

@@ -186,7 +186,10 @@ void ntkc_block_act_relu(const double *p, size_t m, double v1,
 
 /* the plan's opcodes (compiler/abi/kernel_abi.h) */
 typedef double ntkc_gwide; /* float64 in both twins: sums over features and node pairs */
+#ifndef NTKC_GOP_DEFINED
+#define NTKC_GOP_DEFINED
 enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
+#endif
 
 typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,
                              double *t, size_t ld);

@@ -207,7 +207,7 @@ static void emit_graph_entry(Code *c)
     code_line(c, "int $(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,");
     code_line(c, "    @ *nngp, @ *ntk)");
     code_open(c, "{");
-    code_line(c, "struct ntkc_gnet net;");
+    code_line(c, "struct ntkc_gnet%s net;", code_prim_suffix(c));
     code_line(c, "net.plan = $_graph_plan();");
     code_line(c, "net.nvar = $_graph_nvar();");
     code_line(c, "net.seg = $_graph_seg;");

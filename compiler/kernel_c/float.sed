@@ -40,4 +40,6 @@ s/@text kernel_prim_/@text kernel_prim_f_/
 /@text kernel_prim_/!s/@text \([a-z_]*\)/@text \1_f/
 s/@fns \([a-z_]*\)/@fns \1_f/
 s/"\(ntkc_math\|block_prims\)\.h"/"\1_f.h"/
+# and the graph entry's types (the opcodes are shared, under a guard)
+s/\<\(ntkc_gnet\|ntkc_ginfo\|ntkc_gseg_fn\|ntkc_gsegd_fn\|ntkc_gwide\)\>/\1_f/g
 s/NTKC_KERNEL_BLOCK_PRIMS_H/NTKC_KERNEL_BLOCK_PRIMS_F_H/

@@ -40,7 +40,10 @@ int ntkc_graph_check_entry(const struct ntkc_graph_set *g1, double *nngp);
 /* @text kernel_graph_entry */
 /* the plan's opcodes (compiler/abi/kernel_abi.h) */
 typedef double ntkc_gwide; /* float64 in both twins: sums over features and node pairs */
+#ifndef NTKC_GOP_DEFINED
+#define NTKC_GOP_DEFINED
 enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
+#endif
 
 typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,
                              double *t, size_t ld);

@@ -313,8 +313,12 @@ static int report(const ntkc_net *net, const TrainArgs *a, const Setup *s, const
     if (!a->quiet) {
         printf("%s: %zu finite-width nets per width trained by gradient descent, lr %g, %zu train -> %zu test, "
                "%zu output%s\n", ntkc_net_name(net), s->o.seeds, s->o.lr, d->n, d->m, d->y.k, d->y.k == 1 ? "" : "s");
+        const ntkc_train_result *any = ntk ? ntk : mup;
+        if (any && any->dropout_note)
+            printf("%s\n", any->dropout_note);
         if (ntk)
-            print_table("NTK parameterization against the infinite-width prediction", s, ntk, 1);
+            print_table("NTK parameterization against the infinite-width prediction", s, ntk,
+                        !isnan(ntk->inf_train_loss[ntk->ntimes - 1]));
         if (mup)
             print_table("muP (maximal update, mean-field) parameterization", s, mup, 0);
     }

@@ -383,6 +383,11 @@ typedef struct ntkc_train_result {
                              (‖μ − Y‖² + k·tr C)/(2·rows·k) (NAN for muP) */
     /* Log-log least-squares slopes against width at the last time (NAN when < 2 widths): */
     double slope_kernel_move, slope_lin_dist, slope_mean_dist;
+    /* Appended: for a net with dropout (train mode), what the infinite-width
+     * columns compare with (a static string, README "Training dynamics"),
+     * else NULL. The nets train with fresh masks every step and are
+     * evaluated without dropout. */
+    const char *dropout_note;
 } ntkc_train_result;
 
 /* Trains opts->seeds networks per width by full-batch gradient descent on

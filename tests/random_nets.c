@@ -384,7 +384,7 @@ static const Rule rules[] = {
     {"pooling-in-branch", {"inside a residual or fanout block on images is not supported yet", NULL}},
     {"branch-shapes-differ", {"the branches of a fanout must agree", "changes the shape from", NULL}},
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},
-    {"graph-nets-take-dense-act-aggregate-readout", {"takes dense layers, activations, 'aggregate' and 'readout' only", NULL}},
+    {"graph-nets-take-dense-act-aggregate-readout", {"takes dense layers, activations, 'dropout', 'aggregate' and 'readout' only", NULL}},
     {"kernel-not-finite", {"is not finite", NULL}},
 };
 
@@ -559,6 +559,14 @@ static void check_graph_net(ntkc_net *net, unsigned long long seed, const Random
         return;
     }
     out->accepted = 1;
+    ntkc_net *other = o->exact_src ? ntkc_compile_string(o->exact_src, "exact.ntk", NULL, &err) : NULL;
+    if (o->exact_src && (other == NULL || ntkc_kernel_graphs(other, g, NULL, exact, exact + N * N, NULL, &err))) {
+        snprintf(out->message, sizeof out->message, "exact_src failed: %.1900s", err.message);
+        ntkc_net_free(other);
+        ntkc_graphs_free(g);
+        return;
+    }
+    ntkc_net_free(other);
     for (size_t e = 0; e < 2 * N * N; e++)
         exact[e] *= 1 + o->perturb;
     const IrNet *ir = ntkc_net_ir(net);

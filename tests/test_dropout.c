@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "finite_model.h"
-#include "net_internal.h"
 #include "ntkc.h"
 #include "util.h"
 
@@ -101,24 +99,5 @@ Test(dropout, refusals_name_the_reason)
     expect_error_in("net n { dense; dropout; dense }", NULL, "1:16", "missing required argument 'rate'");
     expect_error_in("net n { dropout(0.5); dense }", NULL, "1:9", "cannot be applied to the net's input");
     expect_error_in("net n { dense; dropout(0.5); relu; dense }", NULL, "1:30", "needs a Gaussian input");
-    /* image and attention nets take it (test_dropout_image.c); graph nets not yet */
-    expect_error_in("net n { input graph(3); dense; dropout(0.5); dense; aggregate; readout; dense }", NULL, "1:32",
-                    "not in graph nets yet");
-}
-
-/* Finite-width training with dropout is refused by name (ntkc train builds
- * its networks through finite_model_new). */
-Test(dropout, training_is_refused)
-{
-    ntkc_net *net = compile_or_fail("net n { dense(1.4); relu; dense(1.2); dropout(0.5); dense }", NTKC_BACKEND_TCC);
-    double x[3 * D];
-    fill_random(x, 3 * D, 4);
-    FiniteData d = {.rows = 3, .x = x, .dim = D};
-    FiniteModel m;
-    ntkc_error err = {0};
-    cr_assert_neq(finite_model_new(ntkc_net_ir(net), &d, 8, 1, FINITE_AS_IR, &m, &err), 0);
-    cr_assert(strstr(err.message, "training a finite network with dropout is not supported") != NULL, "%s",
-              err.message);
-    cr_assert(strstr(err.message, ":1:39") != NULL || strstr(err.message, "1:39") != NULL, "%s", err.message);
-    ntkc_net_free(net);
+    /* image, attention and graph nets take it (test_dropout_image.c, test_dropout_graph.c) */
 }

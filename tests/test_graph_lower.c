@@ -88,5 +88,5 @@ Test(graph_lower, errors)
                  "relu at 1:36 needs a Gaussian input (the output of a dense or conv layer); its input comes from "
                  "aggregate at 1:25, a linear map of the net's input, which is not Gaussian");
     expect_error("net n { input graph(2); dense; residual { dense }; readout }", "1:32",
-                 "graph net 'n' takes dense layers, activations, 'aggregate' and 'readout' only");
+                 "graph net 'n' takes dense layers, activations, 'dropout', 'aggregate' and 'readout' only");
 }

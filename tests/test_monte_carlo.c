@@ -9,7 +9,8 @@
  *   graph_*           graph nets on five small graphs
  *   attention_*       attention nets, every mechanism and scaling
  *   frozen_*          dense/conv(trainable=false) in every family
- *   dropout_*         dropout(rate) in fully connected, image and attention nets
+ *   dropout_*         dropout(rate) in fully connected, image, attention and graph nets
+ *                     (dropout_graph_*: node level, on random_nets' graphs)
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows
@@ -929,6 +930,54 @@ Test(monte_carlo, dropout_image_within_their_standard_errors, .timeout = TIMEOUT
             fprintf(stderr, "MC dropout image %zu without the scaling: worst %.2f of the tolerance\n", i, c.worst_z);
         cr_expect(c.accepted && !c.ok, "the kernels without dropout's scaling passed for\n%s", nets[i][0]);
         random_net_check(nets[i][0], 91 + i, &off, &c);
+        cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i][0]);
+    }
+}
+
+/* dropout(rate) in graph nets (node level): the finite graph networks draw
+ * their own mask for every unit of every node of every graph (after the
+ * readout, of every graph) per sample (finite_graph_dropout.c), so only a
+ * graph paired with itself at the same node sees one mask twice — the
+ * diagonal of its node-pair matrix, which the analytic kernel divides by the
+ * rate (emit_graph.c). The dilated convs' criterion on random_nets' three
+ * random graphs (width 512, 32 samples, z = 5 plus O(L/width)); the kernels
+ * without the scaling (mode=test) and kernels 20 % off must both fail it.
+ * Measured: relative errors NNGP 1.5 % / NTK 3.7 % and 2.3 % / 1.3 %, worst
+ * entries at 0.29 and 0.27 of their tolerance; without the scaling 3.95 and
+ * 1.56 times it, 20 % off 1.29 and 1.97 times. */
+Test(monte_carlo, dropout_graph_within_their_standard_errors, .timeout = TIMEOUT(300))
+{
+    static const char *const nets[][2] = {
+        {"net ga { input graph(3); dense(1.4, 0.1); relu; dense(1.3); dropout(0.6); aggregate\n"
+         "  dense(1.2, 0.1); relu; readout(sum); dense(1.1); dropout(0.7); dense(1.1) }",
+         "net ga { input graph(3); dense(1.4, 0.1); relu; dense(1.3); dropout(0.6, mode=test); aggregate\n"
+         "  dense(1.2, 0.1); relu; readout(sum); dense(1.1); dropout(0.7, mode=test); dense(1.1) }"},
+        {"net gb { input graph(3, normalize=false); aggregate(scale=degree); dense(1.4, 0.1); relu; dense(1.2)\n"
+         "  dropout(0.5); aggregate; dense(1.3); relu; readout(mean, jk=true); dense(1.2, 0.2) }",
+         "net gb { input graph(3, normalize=false); aggregate(scale=degree); dense(1.4, 0.1); relu; dense(1.2)\n"
+         "  aggregate; dense(1.3); relu; readout(mean, jk=true); dense(1.2, 0.2) }"},
+    };
+    const RandomCheckOptions o = {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+        RandomCheck c;
+        random_net_check(nets[i][0], 101 + i, &o, &c);
+        cr_assert(c.accepted, "%s\n%s", nets[i][0], c.message);
+        cr_log_info("dropout graph %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance", i,
+                    c.rel_nngp, c.rel_ntk, c.worst_z);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout graph %zu: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance\n",
+                    i, c.rel_nngp, c.rel_ntk, c.worst_z);
+        cr_expect(c.ok, "%s\n%s", nets[i][0], c.message);
+        RandomCheckOptions unscaled = o, off = o;
+        unscaled.exact_src = nets[i][1];
+        off.perturb = 0.20;
+        random_net_check(nets[i][0], 101 + i, &unscaled, &c);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout graph %zu without the scaling: worst %.2f of the tolerance\n", i, c.worst_z);
+        cr_expect(c.accepted && !c.ok, "the kernels without dropout's scaling passed for\n%s", nets[i][0]);
+        random_net_check(nets[i][0], 101 + i, &off, &c);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC dropout graph %zu 20 %% off: worst %.2f of the tolerance\n", i, c.worst_z);
         cr_expect(c.accepted && !c.ok, "kernels 20 %% off passed for\n%s", nets[i][0]);
     }
 }

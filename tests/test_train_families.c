@@ -1,7 +1,8 @@
 /* Finite-width training beyond fully connected nets (runtime/finite_model.h):
  * the image/branching and graph finite nets' parameter gradients (vjp) and
  * forward tangents (jvp) against central differences, under both
- * parameterizations; the μP refusals. The ensembles' approach to the kernel
+ * parameterizations (nets with dropout under their init's masks, train
+ * mode); the μP refusals. The ensembles' approach to the kernel
  * prediction is in test_train_families_mc.c. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -40,6 +41,12 @@ static const char CONV_NETS[] =
     "  global_avg_pool\n"
     "  dense(1.0, 0.1)\n"
     "}\n"
+    "net cgd {\n" /* dropout: the gradients under one sample's masks (each row its own) */
+    "  input image(4, 4, 2)\n"
+    "  conv(3, 1.4, 0.1); residual { erf; conv(3, 1.2); dropout(0.7); conv(1, 1.1, 0.1) }\n"
+    "  erf; conv(2, 1.2); dropout(0.6)\n"
+    "  global_avg_pool; dense(1.1); dropout(0.5); dense(1.0, 0.1)\n"
+    "}\n"
     "net cg2 {\n"
     "  input image(5, 5, 1)\n"
     "  conv(3, 1.5, 0.2, stride=2, padding=circular)\n"
@@ -54,7 +61,9 @@ static const char GRAPH_NETS[] =
     "net gj { input graph(3, normalize=false); dense(1.4, 0.1); erf; aggregate(scale=uniform, self_loops=true)\n"
     "  dense(1.3, 0.2); erf; aggregate(scale=degree); dense(1.2); readout(sum, jk=true); dense(1.1, 0.1) }\n"
     "net gm { input graph(3); dense(1.5, 0.1); erf; aggregate(scale=degree, self_loops=true); readout(mean)\n"
-    "  dense(1.2, 0.1); erf; dense(1.0, 0.1) }\n";
+    "  dense(1.2, 0.1); erf; dense(1.0, 0.1) }\n"
+    "net gd { input graph(3); dense(1.5, 0.1); erf; dense(1.3); dropout(0.6); aggregate; readout(sum, jk=true)\n"
+    "  dense(1.2, 0.1); dropout(0.5); dense(1.0, 0.1) }\n";
 
 /* Five small graphs with random tags among 3 features: paths with a chord. */
 static ntkc_graphs *small_graphs(unsigned long long seed)
@@ -149,8 +158,8 @@ static void check_model(const IrNet *ir, const FiniteData *d, FiniteParam param)
 
 Test(train_families, conv_gradients_match_differences, .timeout = TIMEOUT(20))
 {
-    const char *names[] = {"cg", "cg2", "cg3"};
-    for (int k = 0; k < 3; k++) {
+    const char *names[] = {"cg", "cg2", "cg3", "cgd"};
+    for (int k = 0; k < 4; k++) {
         ntkc_compile_options o = {.net_name = names[k], .backend = NTKC_BACKEND_TCC};
         ntkc_error err = {0};
         ntkc_net *net = ntkc_compile_string(CONV_NETS, "t.ntk", &o, &err);
@@ -169,10 +178,10 @@ Test(train_families, conv_gradients_match_differences, .timeout = TIMEOUT(20))
 
 Test(train_families, graph_gradients_match_differences, .timeout = TIMEOUT(20))
 {
-    const char *names[] = {"gj", "gm"};
+    const char *names[] = {"gj", "gm", "gd"};
     ntkc_graphs *g = small_graphs(5);
     FiniteData d = {.rows = ntkc_graphs_count(g), .graphs = g};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         ntkc_compile_options o = {.net_name = names[k], .backend = NTKC_BACKEND_TCC};
         ntkc_error err = {0};
         ntkc_net *net = ntkc_compile_string(GRAPH_NETS, "t.ntk", &o, &err);

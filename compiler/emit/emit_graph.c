@@ -18,7 +18,10 @@
 #include "kernel_abi.h"
 #include "kernel_text.h"
 
-static int is_elementwise(const IrOp *op) { return op->kind == IR_DENSE || op->kind == IR_ACT; }
+static int is_elementwise(const IrOp *op)
+{
+    return op->kind == IR_DENSE || op->kind == IR_ACT || op->kind == IR_DROPOUT;
+}
 
 /* Ops [lo, hi) of a segment: the maximal elementwise run starting at lo. */
 static size_t segment_end(const IrNet *net, size_t lo)
@@ -133,6 +136,22 @@ static void emit_diag_record(Code *c, const IrOp *op)
     }
 }
 
+/* dropout(rate) in train mode: every unit of every node (after the readout,
+ * of every graph) has its own mask, so only the entries of a graph with
+ * itself at the same node share one and are divided by the rate — the
+ * diagonal of the node-pair matrix of a graph with itself (neural-tangents'
+ * Dropout, its _diag_mul over the node axis). The runtimes hand a segment
+ * the same record pointer on both sides exactly when the two graphs are one
+ * graph of one set (the prep, and the symmetric kernel's diagonal pairs), as
+ * the vector tile compares row pointers; the matrix is then square and row i
+ * holds the diagonal entry at column i. */
+static void emit_dropout_row(Code *c, const IrDropout *d)
+{
+    CodeLit f = code_lit(1.0 / d->keep);
+    code_line(c, "if (var1 == var2 && n1 == n2)");
+    code_line(c, "    si[i] *= %s, ti[i] *= %s;", f.s, f.s);
+}
+
 /* Segment k = ops [lo, hi): the node-pair version and the diagonal version. */
 static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
 {
@@ -146,6 +165,8 @@ static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
         emit_op_comment(c, &net->ops[i]);
         if (net->ops[i].kind == IR_DENSE)
             emit_dense_row(c, &net->ops[i].u.dense);
+        else if (net->ops[i].kind == IR_DROPOUT)
+            emit_dropout_row(c, &net->ops[i].u.dropout);
         else
             emit_act_row(c, net, i);
     }
@@ -161,6 +182,8 @@ static void emit_segment(Code *c, const IrNet *net, int k, size_t lo, size_t hi)
         emit_op_comment(c, op);
         if (op->kind == IR_DENSE) {
             emit_diag_dense(c, &op->u.dense);
+        } else if (op->kind == IR_DROPOUT) { /* a node with itself: its own mask */
+            code_line(c, "s *= %s;", code_lit(1.0 / op->u.dropout.keep).s);
         } else {
             emit_diag_record(c, op);
             emit_diag_act(c, net, i);
@@ -225,7 +248,7 @@ char *emit_graph_c_prec(const IrNet *net, const char *source_name, int single, D
 {
     for (size_t i = 0; i < net->nops; i++) {
         IrOpKind kind = net->ops[i].kind;
-        if (kind != IR_DENSE && kind != IR_ACT && kind != IR_AGGREGATE && kind != IR_READOUT) {
+        if (kind != IR_DENSE && kind != IR_ACT && kind != IR_DROPOUT && kind != IR_AGGREGATE && kind != IR_READOUT) {
             diag_internal(err, "graph emitter: op %zu of net '%s' has an unknown kind", i, net->name);
             return NULL;
         }

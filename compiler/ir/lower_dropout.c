@@ -5,9 +5,11 @@
  * and, on images, at the same position (neural-tangents' _diag_mul on every
  * spatial axis pair). Fully connected nets (emit.c), image nets
  * (emit_dropout.c: the plane at offset 0 of the lanes whose x1 and x2 are the
- * same row of the same array) and attention nets (emit_attn.c: the diagonal
- * of the position-pair matrices when x1 is x2) compute it; the graph kernel
- * does not yet, so lowering refuses dropout there by name. */
+ * same row of the same array), attention nets (emit_attn.c: the diagonal
+ * of the position-pair matrices when x1 is x2) and graph nets (emit_graph.c:
+ * the diagonal of the node-pair matrix of a graph with itself, each node's
+ * units having their own masks; after the readout, the graph's own entry)
+ * compute it. */
 #include "lower_internal.h"
 
 static const char *const dropout_modes[] = {"train", "test", NULL};
@@ -32,11 +34,6 @@ int lower_dropout(Lower *L, const Stmt *s)
     }
     if (b.v[D_MODE] == 1) /* test mode: the identity */
         return 1;
-    if (L->input.kind == IR_INPUT_GRAPH) {
-        diag_at(L->err, s->pos, L->src,
-                "'dropout' is supported in fully connected and image nets, not in graph nets yet");
-        return 0;
-    }
     if (L->nops == 0 && L->branch_depth == 0) {
         diag_at(L->err, s->pos, L->src,
                 "'dropout' cannot be applied to the net's input (as in neural-tangents): put a layer before it");

@@ -80,9 +80,10 @@ int lower_check_graph_net(Lower *L)
 {
     for (size_t i = 0; i < L->nops; i++) {
         IrOpKind k = L->ops[i].kind;
-        if (k != IR_DENSE && k != IR_ACT && k != IR_AGGREGATE && k != IR_READOUT) {
+        if (k != IR_DENSE && k != IR_ACT && k != IR_DROPOUT && k != IR_AGGREGATE && k != IR_READOUT) {
             diag_at(L->err, L->ops[i].pos, L->src,
-                    "graph net '%s' takes dense layers, activations, 'aggregate' and 'readout' only", L->net->name);
+                    "graph net '%s' takes dense layers, activations, 'dropout', 'aggregate' and 'readout' only",
+                    L->net->name);
             return 0;
         }
     }

@@ -14,6 +14,7 @@
 #include "finite_model.h"
 #include "net_internal.h"
 #include "ntkc.h"
+#include "train_dropout.h"
 #include "train_stats.h"
 #include "ntkc_err.h"
 
@@ -51,6 +52,7 @@ typedef struct Job {
     size_t *steps_at; /* ntimes recorded steps, the first 0, the last o->steps */
     double norm;      /* N = n·k */
     int ode;          /* xent or momentum under NTK: each net against the training ODE from its f0 */
+    int dropout;      /* dropout layers: fresh masks every step, eval mode (no dropout) when recorded */
 } Job;
 
 /* Per-seed state of one width. */
@@ -60,6 +62,7 @@ typedef struct Run {
     double *vel, *vel_lin; /* momentum: the velocities of θ and of the linearisation's Δθ */
     double *f0_train;      /* j->ode: the outputs at initialisation on the training inputs */
     size_t np;
+    uint64_t mask_base;    /* dropout: step s draws its masks from a hash of this and s */
 } Run;
 
 static void run_free(Run *r)
@@ -90,6 +93,8 @@ static int run_new(const Job *j, size_t width, unsigned long long seed, Run *r, 
     Rng rng;
     rng_seed(&rng, seed);
     finite_model_init(&r->fn, &rng);
+    r->mask_base = rng_next(&rng);
+    finite_model_dropout(&r->fn, 0, 0); /* eval mode but while a step runs */
     if ((r->grad = zeros(r->np, err)) == NULL || (r->resid = zeros(rows * j->k, err)) == NULL ||
         (r->tmp = zeros(rows * j->k, err)) == NULL || (r->ntk0 = zeros(j->n * j->n, err)) == NULL ||
         (r->ntk = zeros(j->n * j->n, err)) == NULL || (r->vel = zeros(r->np, err)) == NULL ||
@@ -100,8 +105,25 @@ static int run_new(const Job *j, size_t width, unsigned long long seed, Run *r, 
             (r->dtheta = zeros(r->np, err)) == NULL)
             return err->code;
         memcpy(finite_model_params(&r->lin), theta, r->np * sizeof *theta);
+        finite_model_dropout(&r->lin, 0, 0);
     }
     return NTKC_OK;
+}
+
+/* Step s's dropout masks (train mode) on m, the same for the net and its
+ * linearisation; drop_off returns m to eval mode. */
+static void drop_on(const Job *j, const Run *r, FiniteModel *m, size_t step)
+{
+    if (!j->dropout)
+        return;
+    uint64_t st = r->mask_base ^ (0xD1B54A32D192ED03ULL * (uint64_t)(step + 1));
+    finite_model_dropout(m, 1, rng_splitmix64(&st));
+}
+
+static void drop_off(const Job *j, FiniteModel *m)
+{
+    if (j->dropout)
+        finite_model_dropout(m, 0, 0);
 }
 
 /* The empirical NTK on the training inputs, averaged over output units
@@ -210,11 +232,15 @@ static double half_mean_sq(const double *r, size_t count)
 }
 
 /* One step of gradient descent on the net: θ ← θ − (lr/N)·Jᵀ∇_f(ΣL) (MSE:
- * ∇_f = f − Y), with momentum through descend(). */
-static int gd_step(const Job *j, Run *r, ntkc_error *err)
+ * ∇_f = f − Y), with momentum through descend(); with dropout, forward and
+ * gradient under this step's masks. */
+static int gd_step(const Job *j, Run *r, size_t step, ntkc_error *err)
 {
-    if (finite_model_forward(&r->fn, &j->train, r->tmp, err) || loss_gradient(j, r->tmp, r->resid, err) ||
-        finite_model_vjp(&r->fn, &j->train, r->resid, r->grad, err))
+    drop_on(j, r, &r->fn, step);
+    int rc = finite_model_forward(&r->fn, &j->train, r->tmp, err) || loss_gradient(j, r->tmp, r->resid, err) ||
+             finite_model_vjp(&r->fn, &j->train, r->resid, r->grad, err);
+    drop_off(j, &r->fn);
+    if (rc)
         return err->code;
     descend(j, finite_model_params(&r->fn), r->vel, r->grad, r->np);
     return NTKC_OK;
@@ -231,13 +257,17 @@ static int lin_forward(Run *r, const FiniteData *d, size_t k, double *out, ntkc_
     return NTKC_OK;
 }
 
-/* The same step on the linearisation: Δθ ← Δθ − (lr/N)·J0ᵀ(f_lin − Y). */
-static int lin_step(const Job *j, Run *r, ntkc_error *err)
+/* The same step on the linearisation: Δθ ← Δθ − (lr/N)·J0ᵀ(f_lin − Y)
+ * (with dropout: the linearisation of the net under this step's masks). */
+static int lin_step(const Job *j, Run *r, size_t step, ntkc_error *err)
 {
     double *f = r->resid;
     /* the forward of lin_forward is on the training data, as the vjp needs */
-    if (lin_forward(r, &j->train, j->k, f, err) || loss_gradient(j, f, f, err) ||
-        finite_model_vjp(&r->lin, &j->train, f, r->grad, err))
+    drop_on(j, r, &r->lin, step);
+    int rc = lin_forward(r, &j->train, j->k, f, err) || loss_gradient(j, f, f, err) ||
+             finite_model_vjp(&r->lin, &j->train, f, r->grad, err);
+    drop_off(j, &r->lin);
+    if (rc)
         return err->code;
     descend(j, r->dtheta, r->vel_lin, r->grad, r->np);
     return NTKC_OK;
@@ -326,9 +356,9 @@ static int train_one(const Job *j, size_t width, size_t s, Sums *sum, ntkc_error
             if (rc || ++c == j->ntimes)
                 break;
         }
-        rc = gd_step(j, &r, err);
+        rc = gd_step(j, &r, step, err);
         if (rc == 0 && r.lin.impl)
-            rc = lin_step(j, &r, err);
+            rc = lin_step(j, &r, step, err);
     }
     if (rc && strstr(err->message, DIVERGED) != NULL) {
         err_clear(err); /* the first error sticks: replace the marker */
@@ -357,6 +387,12 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
     }
     if (o->momentum_on && !(o->momentum >= 0 && o->momentum < 1)) {
         err_user(err, "train: the momentum must be in [0, 1), not %g", o->momentum);
+        return err->code;
+    }
+    if (finite_net_has_dropout(j->ir) && (o->loss == NTKC_LOSS_XENT || o->momentum_on)) {
+        err_user(err, "train: net '%s' has dropout: training it is supported on MSE without momentum only (its "
+                       "infinite-width reference with fresh masks every step is derived for that case: README, "
+                       "\"Training dynamics\")", ntkc_net_name(net));
         return err->code;
     }
     if (o->loss == NTKC_LOSS_XENT && j->k < 2) {
@@ -452,15 +488,20 @@ static int reference(const ntkc_net *net, const Job *j, TrainReference *ref, ntk
     double *mt = alloc_nan(T * n * k, err), *ct = alloc_nan(T * n * n, err);
     int rc = err->code;
     const FiniteData *a = &j->train, *b = &j->test;
-    if (rc == 0 && a->graphs)
+    if (rc == 0 && j->dropout) { /* train_dropout.c: inputs that never share a mask */
+        rc = train_dropout_predict(net, a, b, j->y, k, res->times, T, &j->o->eval, ref->mean, ref->cov, err);
+        if (rc == 0)
+            rc = train_dropout_predict(net, a, a, j->y, k, res->times, T, &j->o->eval, mt, ct, err);
+    } else if (rc == 0 && a->graphs) {
         rc = ntkc_predict_graphs(net, a->graphs, j->y, k, b->graphs, res->times, T, &po, ref->mean, ref->cov, NULL,
                                  err);
-    else if (rc == 0)
+        if (rc == 0)
+            rc = ntkc_predict_graphs(net, a->graphs, j->y, k, a->graphs, res->times, T, &po, mt, ct, NULL, err);
+    } else if (rc == 0) {
         rc = ntkc_predict(net, n, a->x, j->y, k, m, b->x, a->dim, res->times, T, &po, ref->mean, ref->cov, NULL, err);
-    if (rc == 0 && a->graphs)
-        rc = ntkc_predict_graphs(net, a->graphs, j->y, k, a->graphs, res->times, T, &po, mt, ct, NULL, err);
-    else if (rc == 0)
-        rc = ntkc_predict(net, n, a->x, j->y, k, n, a->x, a->dim, res->times, T, &po, mt, ct, NULL, err);
+        if (rc == 0)
+            rc = ntkc_predict(net, n, a->x, j->y, k, n, a->x, a->dim, res->times, T, &po, mt, ct, NULL, err);
+    }
     for (size_t c = 0; c < T && rc == 0; c++) {
         res->inf_train_loss[c] = train_expected_loss(mt + c * n * k, ct + c * n * n, j->y, n, k);
         if (j->yt)
@@ -497,7 +538,19 @@ static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_e
     TrainReference ref = {0};
     j->net = net;
     j->ode = opts->param == NTKC_PARAM_NTK && (opts->loss == NTKC_LOSS_XENT || opts->momentum_on);
+    j->dropout = finite_net_has_dropout(j->ir);
     int ntk = opts->param == NTKC_PARAM_NTK && !j->ode;
+    if (j->dropout) {
+        int has = train_dropout_has_reference(j->ir);
+        res->dropout_note = has ? "dropout: nets trained with fresh masks every step, evaluated without dropout; the "
+                                  "infinite-width columns are the kernel regression of the kernel in which no two "
+                                  "inputs share a mask (the net without dropout): its mean is the ensemble's, its "
+                                  "covariance leaves out the masks' noise"
+                                : "dropout: nets trained with fresh masks every step, evaluated without dropout; no "
+                                  "infinite-width reference: a layer after a dropout reads an input's own variance, "
+                                  "and the kernel between an input without masks and one with them is not computed";
+        ntk = ntk && has;
+    }
     int rc = ntk ? reference(net, j, &ref, res, err) : 0;
     for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
         rc = train_width(j, w, ntk ? &ref : NULL, res, err);

@@ -21,5 +21,5 @@ void fdrop_apply(const Fc *f, const Node *nd, const double *in, double *out)
 {
     size_t n = fconv_len_out(nd);
     for (size_t e = 0; e < n; e++)
-        out[e] = in[e] * factor(f, nd, e);
+        out[e] = f->drop_eval ? in[e] : in[e] * factor(f, nd, e);
 }

@@ -65,6 +65,7 @@ typedef struct Fc {
     size_t ndrop;
     uint64_t drop_seed;
     size_t row;
+    int drop_eval; /* eval mode: dropout layers are the identity (ntkc train's predictions) */
 } Fc;
 
 /* The two sides of a linear pooling step. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "finite_attn_train.h"
+#include "finite_conv_dropout.h"
 #include "finite_conv_internal.h"
 #include "finite_resize.h"
 #include "finite_model.h"
@@ -124,6 +125,9 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
     case IR_LAYER_NORM:
         fconv_layer_norm_jac(nd, tin, nd->t);
         break;
+    case IR_DROPOUT: /* finite_conv_dropout.c: the forward pass's masks */
+        fdrop_apply(f, nd, tin, nd->t);
+        break;
     default:
         break;
     }
@@ -208,7 +212,17 @@ static void cm_free(void *impl)
 static void cm_init(void *impl, Rng *r)
 {
     ConvModel *cm = impl;
+    if (cm->f.ndrop) /* as finite_net_init: masks of this init, train mode */
+        cm->f.drop_seed = rng_next(r), cm->f.drop_eval = 0;
     fconv_init_list(&cm->f, cm->f.top, cm->f.ntop, r);
+}
+
+static void cm_dropout(void *impl, int train, uint64_t seed)
+{
+    ConvModel *cm = impl;
+    cm->f.drop_eval = !train;
+    if (train)
+        cm->f.drop_seed = seed;
 }
 
 static double *cm_params(void *impl, size_t *count)
@@ -225,6 +239,7 @@ static int cm_forward(void *impl, const FiniteData *d, double *out, ntkc_error *
     f->err = err;
     const Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < d->rows; i++) {
+        f->row = i; /* its own dropout masks */
         fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
         memcpy(out + i * f->out_units, last->out, f->out_units * sizeof *out);
     }
@@ -241,6 +256,7 @@ static int cm_vjp(void *impl, const FiniteData *d, const double *g, double *grad
     Node *last = &f->top[f->ntop - 1];
     memset(grad, 0, f->nparams * sizeof *grad);
     for (size_t i = 0; i < d->rows; i++) {
+        f->row = i;
         if (!(d->rows == 1 && cm->fwd_row == d->x))
             fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
         memcpy(last->g, g + i * f->out_units, f->out_units * sizeof *g);
@@ -259,6 +275,7 @@ static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out,
     f->err = err;
     const Node *last = &f->top[f->ntop - 1];
     for (size_t i = 0; i < d->rows; i++) {
+        f->row = i;
         if (!(d->rows == 1 && cm->fwd_row == d->x))
             fconv_forward_list(f, f->top, f->ntop, d->x + i * d->dim);
         tangent_list(f, f->top, f->ntop, NULL, v);
@@ -268,7 +285,8 @@ static int cm_jvp(void *impl, const FiniteData *d, const double *v, double *out,
     return err->code;
 }
 
-static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL};
+static const FiniteModelOps conv_ops = {"image", cm_free, cm_init, cm_params, cm_forward, cm_vjp, cm_jvp, NULL,
+                                        cm_dropout};
 
 /* An attention layer with positional embeddings, or NULL: its tangent
  * (finite_attn_train.c) does not differentiate the embeddings yet. */
@@ -318,10 +336,6 @@ int finite_conv_model_new(const IrNet *net, const FiniteData *like, size_t width
     FiniteScaling out;
     if (fconv_new(f, net, like->dim, width, nout, param == FINITE_MUP, err) == NTKC_OK && param == FINITE_MUP)
         mup_list(f, f->top, f->ntop, FINITE_SC_FIXED, NULL, &out);
-    if (err->code == NTKC_OK && f->ndrop) /* as finite_model.c for vector nets */
-        err_user(err, "net '%s': training a finite network with dropout is not supported (its kernel is the "
-                      "infinite-width one of neural-tangents' Dropout in train mode; use the kernel's prediction)",
-                 name);
     if (err->code == NTKC_OK && f->out_units != nout)
         err_user(err, "finite net '%s': its output has %zu values per input for %zu targets; training needs "
                        "one value per target (pool or flatten before the readout)", name, f->out_units, nout);

@@ -274,6 +274,9 @@ void fgraph_forward(GNet *n)
         case IR_AGGREGATE:
             fgraph_aggregate(n, l, in, out, 0);
             break;
+        case IR_DROPOUT: /* finite_graph_dropout.c */
+            fgraph_dropout(n, i, in, out);
+            break;
         case IR_READOUT:
             memset(out, 0, n->G * l->out * sizeof *out);
             if (n->njk == 0)
@@ -384,6 +387,9 @@ void fgraph_backward(GNet *n, const double *seed, double *ntk, double *grad)
         case IR_AGGREGATE:
             fgraph_aggregate(n, l, d, d2, 1);
             break;
+        case IR_DROPOUT: /* the same masks as the forward pass */
+            fgraph_dropout(n, i, d, d2);
+            break;
         case IR_READOUT:
             memset(d2, 0, n->N * l->in * sizeof *d2);
             if (n->njk == 0) {
@@ -447,7 +453,10 @@ int finite_graph_kernels(const IrNet *net, const ntkc_graphs *g, const FiniteNet
         memset(ntk, 0, G * G * sizeof *ntk);
     Rng r;
     rng_seed(&r, opts->seed);
+    int drop = fgraph_has_dropout(&n);
     for (size_t s = 0; s < opts->samples; s++) {
+        if (drop) /* fresh masks per sample; nets without dropout keep their random stream */
+            n.drop_seed = rng_next(&r);
         fgraph_init_params(&n, &r);
         fgraph_forward(&n);
         const double *f = n.out[n.nl - 1];

@@ -5,6 +5,7 @@
 #define NTKC_FINITE_GRAPH_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graph_agg.h"
 #include "graph_data.h"
@@ -47,6 +48,10 @@ typedef struct GNet {
     JkPoint *jk;
     size_t njk;
     size_t readout;
+    /* dropout (finite_graph_dropout.c): the masks' seed, drawn per sample;
+     * drop_eval: eval mode, every dropout layer the identity */
+    uint64_t drop_seed;
+    int drop_eval;
 } GNet;
 
 const char *fgraph_name_of(const GNet *n);
@@ -72,5 +77,9 @@ void fgraph_aggregate(const GNet *n, const GLayer *l, const double *in, double *
 /* p_G (rows of out from column off) += α · pool(h) over G's nodes. */
 void fgraph_pool_into(const GNet *n, const GLayer *l, const double *h, size_t w, double alpha, double *out,
                       size_t ldo, size_t off);
+/* out = in ∘ mask/keep of dropout layer `layer` (the identity in eval mode);
+ * in == out allowed. Forward, backward and tangent passes alike. */
+void fgraph_dropout(const GNet *n, size_t layer, const double *in, double *out);
+int fgraph_has_dropout(const GNet *n);
 
 #endif

@@ -56,6 +56,10 @@ static int forward_tangent(GNet *n, const double *v, ntkc_error *err)
             if (tin)
                 fgraph_aggregate(n, l, tin, t, 0);
             break;
+        case IR_DROPOUT:
+            if (tin)
+                fgraph_dropout(n, i, tin, t);
+            break;
         case IR_READOUT:
             if (n->njk == 0 && tin)
                 fgraph_pool_into(n, l, tin, l->in, 1.0, t, l->out, 0);
@@ -109,6 +113,8 @@ typedef struct GraphModel {
     GNet nets[GM_SETS];
     const ntkc_graphs *sets[GM_SETS];
     size_t nsets;
+    uint64_t drop_seed; /* every layout's dropout state (finite_graph_dropout.c) */
+    int drop_eval;
 } GraphModel;
 
 static void gm_free(void *impl)
@@ -146,13 +152,27 @@ static GNet *gm_net(GraphModel *gm, const FiniteData *d, ntkc_error *err)
         free(n->params);
     n->params = gm->params;
     n->owns_params = 0;
+    n->drop_seed = gm->drop_seed;
+    n->drop_eval = gm->drop_eval;
     gm->sets[gm->nsets++] = d->graphs;
     return n;
+}
+
+static void gm_dropout(void *impl, int train, uint64_t seed)
+{
+    GraphModel *gm = impl;
+    gm->drop_eval = !train;
+    if (train)
+        gm->drop_seed = seed;
+    for (size_t i = 0; i < gm->nsets; i++)
+        gm->nets[i].drop_seed = gm->drop_seed, gm->nets[i].drop_eval = gm->drop_eval;
 }
 
 static void gm_init(void *impl, Rng *r)
 {
     GraphModel *gm = impl;
+    if (fgraph_has_dropout(&gm->nets[0])) /* as finite_net_init: masks of this init, train mode */
+        gm_dropout(gm, 1, rng_next(r));
     fgraph_init_params(&gm->nets[0], r);
 }
 
@@ -206,7 +226,7 @@ static int gm_unit_ntk(void *impl, const FiniteData *d, size_t unit, double *ntk
 }
 
 static const FiniteModelOps graph_ops = {"graph", gm_free, gm_init, gm_params, gm_forward, gm_vjp, gm_jvp,
-                                         gm_unit_ntk};
+                                         gm_unit_ntk, gm_dropout};
 
 int finite_graph_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                            FiniteModel *m, ntkc_error *err)

@@ -37,6 +37,27 @@ void finite_model_free(FiniteModel *m)
 
 void finite_model_init(FiniteModel *m, Rng *r) { m->ops->init(m->impl, r); }
 
+void finite_model_dropout(FiniteModel *m, int train, uint64_t seed)
+{
+    if (m->ops->dropout)
+        m->ops->dropout(m->impl, train, seed);
+}
+
+static int ops_have_dropout(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_DROPOUT)
+            return 1;
+        if (ops[i].kind == IR_FANOUT)
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
+                if (ops_have_dropout(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                    return 1;
+    }
+    return 0;
+}
+
+int finite_net_has_dropout(const IrNet *net) { return ops_have_dropout(net->ops, net->nops); }
+
 double *finite_model_params(FiniteModel *m)
 {
     size_t np;
@@ -169,20 +190,14 @@ static int fc_unit_ntk(void *impl, const FiniteData *d, size_t unit, double *ntk
     return finite_net_accumulate_unit_ntk(impl, d->rows, d->x, unit, ntk, err);
 }
 
-static const FiniteModelOps fc_ops = {"fully connected", fc_free,   fc_init, fc_params, fc_forward,
-                                      fc_vjp,            fc_jvp,    fc_unit_ntk};
+static void fc_dropout(void *impl, int train, uint64_t seed) { finite_net_set_dropout(impl, train, seed); }
+
+static const FiniteModelOps fc_ops = {"fully connected", fc_free,   fc_init,     fc_params, fc_forward,
+                                      fc_vjp,            fc_jvp,    fc_unit_ntk, fc_dropout};
 
 int finite_net_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,
                          FiniteModel *m, ntkc_error *err)
 {
-    for (size_t i = 0; i < net->nops; i++)
-        if (net->ops[i].kind == IR_DROPOUT) {
-            err_at(err, net->ops[i].pos, NULL,
-                   "net '%s': training a finite network with dropout is not supported (its kernel is the "
-                   "infinite-width one of neural-tangents' Dropout in train mode; use the kernel's prediction)",
-                   net->name ? net->name : "<net>");
-            return err->code;
-        }
     FiniteNet *fn = finite_net_new_param(net, like->dim, width, nout, param, err);
     if (fn == NULL)
         return err->code;

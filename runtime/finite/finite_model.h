@@ -12,6 +12,7 @@
 #define NTKC_FINITE_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "finite_net.h"
 #include "graph_data.h"
@@ -53,6 +54,11 @@ typedef struct FiniteModelOps {
      * least its upper triangle). */
     int (*jvp)(void *impl, const FiniteData *d, const double *v, double *out, ntkc_error *err);
     int (*unit_ntk)(void *impl, const FiniteData *d, size_t unit, double *ntk, ntkc_error *err);
+    /* Dropout layers (neural-tangents' Dropout): train = 1 draws their masks
+     * from seed (one mask per row of the data and unit, the same in every
+     * pass until the next call), train = 0 makes them the identity (eval
+     * mode). Models start in train mode with the masks of their init. */
+    void (*dropout)(void *impl, int train, uint64_t seed);
 } FiniteModelOps;
 
 typedef struct FiniteModel {
@@ -75,6 +81,10 @@ int finite_model_forward(FiniteModel *m, const FiniteData *d, double *f, ntkc_er
 int finite_model_vjp(FiniteModel *m, const FiniteData *d, const double *g, double *grad, ntkc_error *err);
 int finite_model_jvp(FiniteModel *m, const FiniteData *d, const double *v, double *out, ntkc_error *err);
 int finite_model_unit_ntk(FiniteModel *m, const FiniteData *d, size_t unit, double *ntk, ntkc_error *err);
+/* The dropout layers' mode (FiniteModelOps.dropout); nothing for a net without them. */
+void finite_model_dropout(FiniteModel *m, int train, uint64_t seed);
+/* 1 when the net has a dropout layer in train mode (in any branch). */
+int finite_net_has_dropout(const IrNet *net);
 
 /* The family constructors finite_model_new dispatches to (same contract). */
 int finite_net_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,

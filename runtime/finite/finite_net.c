@@ -43,6 +43,7 @@ struct FiniteNet {
      * keeps its masks through forward, backward and tangent passes; drawn
      * anew by finite_net_init. */
     uint64_t mask_seed;
+    int drop_eval; /* eval mode: dropout layers are the identity (ntkc train's predictions) */
 };
 
 static double *alloc_doubles(size_t rows, size_t cols, ntkc_error *err)
@@ -285,6 +286,7 @@ void finite_net_init(FiniteNet *fn, Rng *r)
     for (size_t i = 0; i < fn->nlayers; i++) /* only nets with dropout draw a mask seed */
         if (fn->layers[i].op->kind == IR_DROPOUT) {
             fn->mask_seed = rng_next(r);
+            fn->drop_eval = 0;
             break;
         }
     for (size_t i = 0; i < fn->nlayers; i++) {
@@ -341,10 +343,23 @@ static double dropout_factor(const FiniteNet *fn, size_t i, size_t r, size_t c)
     return u < keep ? 1.0 / keep : 0.0;
 }
 
-/* v ← v ∘ mask/keep for layer i's n rows (forward, backward and tangent alike). */
+void finite_net_set_dropout(FiniteNet *fn, int train, uint64_t seed)
+{
+    fn->drop_eval = !train;
+    if (train)
+        fn->mask_seed = seed;
+}
+
+/* v ← v ∘ mask/keep for layer i's n rows (forward, backward and tangent
+ * alike); the identity in eval mode. */
 static void apply_dropout(const FiniteNet *fn, size_t i, size_t n, const double *in, double *out)
 {
     size_t w = fn->layers[i].out;
+    if (fn->drop_eval) {
+        if (out != in)
+            memcpy(out, in, n * w * sizeof *out);
+        return;
+    }
     for (size_t r = 0; r < n; r++)
         for (size_t c = 0; c < w; c++)
             out[r * w + c] = in[r * w + c] * dropout_factor(fn, i, r, c);

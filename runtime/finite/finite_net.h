@@ -88,6 +88,10 @@ size_t finite_last_dense(const IrNet *net);
 void finite_net_free(FiniteNet *fn);
 /* Draws every parameter from r, layer by layer (W row-major, then β). */
 void finite_net_init(FiniteNet *fn, Rng *r);
+/* Dropout layers: train = 1 draws every mask from seed (a function of seed,
+ * layer, row and unit), train = 0 makes them the identity (eval mode).
+ * finite_net_init draws a seed and sets train mode. */
+void finite_net_set_dropout(FiniteNet *fn, int train, uint64_t seed);
 /* The trainable parameters, contiguous; writes their count to *count. */
 double *finite_net_params(FiniteNet *fn, size_t *count);
 /* f (n×nout row-major) at the current parameters. */

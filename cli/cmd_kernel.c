@@ -21,8 +21,8 @@ static const char help[] =
     "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
     "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
     "are (n, d) arrays of float64/float32/integers; outputs are n1 × n2 float64,\n"
-    "or float32 with --precision single (float32 arithmetic, fully connected and\n"
-    "image nets; errors against float64 in docs/precision.md).\n"
+    "or float32 with --precision single (float32 arithmetic, fully connected,\n"
+    "image and graph nets; errors against float64 in docs/precision.md).\n"
     "At least one of --ntk and --nngp is required. Outputs appear only when the\n"
     "whole computation succeeded. Prints a one-line summary unless --quiet.\n"
     "\n"
@@ -121,8 +121,9 @@ static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const 
     int rc;
     const double *x2 = in->second ? in->x2.data : NULL;
     if (a->single) {
-        rc = ntkc_kernel_f32(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp ? npy_out_data_f32(nngp) : NULL,
-                             ntk ? npy_out_data_f32(ntk) : NULL, &opts, err);
+        float *nngp_out = nngp ? npy_out_data_f32(nngp) : NULL, *ntk_out = ntk ? npy_out_data_f32(ntk) : NULL;
+        rc = in->g1 ? ntkc_kernel_graphs_f32(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
+                    : ntkc_kernel_f32(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp_out, ntk_out, &opts, err);
     } else {
         double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
         rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)

@@ -185,7 +185,11 @@ void ntkc_block_act_relu(const double *p, size_t m, double v1,
 #endif
 
 /* the plan's opcodes (compiler/abi/kernel_abi.h) */
+typedef double ntkc_gwide; /* float64 in both twins: sums over features and node pairs */
+#ifndef NTKC_GOP_DEFINED
+#define NTKC_GOP_DEFINED
 enum { NTKC_GOP_END = 0, NTKC_GOP_INPUT = 1, NTKC_GOP_SEG = 2, NTKC_GOP_AGG = 3, NTKC_GOP_READOUT = 4 };
+#endif
 
 typedef void (*ntkc_gseg_fn)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s,
                              double *t, size_t ld);
@@ -252,42 +256,45 @@ static void ntkc_gaggregate(const struct ntkc_ginfo *a, const struct ntkc_ginfo 
                                    : tmp[v * na + u];
 }
 
-static double ntkc_gpool(int mean, const double *s, size_t count)
+static ntkc_gwide ntkc_gpool(int mean, const double *s, size_t count)
 {
-    double acc[4] = {0, 0, 0, 0};
+    ntkc_gwide acc[4] = {0, 0, 0, 0};
     size_t i = 0;
     for (; i + 4 <= count; i += 4)
         for (int k = 0; k < 4; k++)
             acc[k] += s[i + k];
     for (; i < count; i++)
         acc[0] += s[i];
-    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    return mean ? sum / (double)count : sum;
+    ntkc_gwide sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    return mean ? sum / (ntkc_gwide)count : sum;
 }
 
 /* The plan on the pair (a, b); prep (a == b) records a's variances first.
- * w: four buffers of a->n × b->n doubles. */
+ * w: four buffers of a->n × b->n doubles; wg: one of as many ntkc_gwide. */
 static void ntkc_gpair(const struct ntkc_gnet *net, struct ntkc_ginfo *a, const struct ntkc_ginfo *b, int prep,
-                       double *const w[4], double *out_s, double *out_t)
+                       double *const w[4], ntkc_gwide *wg, double *out_s, double *out_t)
 {
     const int *op = net->plan;
     size_t F = (size_t)op[1], n1 = a->n, n2 = b->n, count = n1 * n2;
-    double scale = op[2] ? 1.0 : 1.0 / (double)F, acc_s = 0, acc_t = 0, gs = 0, gt = 0;
+    ntkc_gwide scale = op[2] ? 1.0 : 1.0 / (ntkc_gwide)F, acc_s = 0, acc_t = 0;
+    double gs = 0, gt = 0;
     double *s = w[0], *t = w[1];
     int mean = 0, jk = 0, pooled = 0, flipped = 0, t_zero = 1;
     for (const int *q = op + 3; q[0] != NTKC_GOP_END; q += 3)
         if (q[0] == NTKC_GOP_READOUT)
             mean = q[1], jk = q[2];
     for (size_t i = 0; i < count; i++)
-        s[i] = 0.0, t[i] = 0.0;
+        wg[i] = 0;
     for (size_t u = 0; u < n1; u++)
         for (size_t k = 0; k < F; k++) {
-            double xk = a->x[u * F + k] * scale;
-            if (xk == 0.0)
+            ntkc_gwide xk = a->x[u * F + k] * scale;
+            if (xk == 0)
                 continue;
             for (size_t v = 0; v < n2; v++)
-                s[u * n2 + v] += xk * b->x[v * F + k];
+                wg[u * n2 + v] += xk * b->x[v * F + k];
         }
+    for (size_t i = 0; i < count; i++)
+        s[i] = (double)wg[i], t[i] = 0.0;
     for (op += 3; op[0] != NTKC_GOP_END; op += 3) {
         if (op[0] == NTKC_GOP_SEG && !pooled) {
             if (prep)
@@ -312,8 +319,8 @@ static void ntkc_gpair(const struct ntkc_gnet *net, struct ntkc_ginfo *a, const 
                 ntkc_gaggregate(rows, cols, op[1], op[2], t, w[2]);
             flipped = !flipped;
         } else if (op[0] == NTKC_GOP_READOUT) {
-            gs = ntkc_gpool(mean, s, count) + acc_s;
-            gt = ntkc_gpool(mean, t, count) + acc_t;
+            gs = (double)(ntkc_gpool(mean, s, count) + acc_s);
+            gt = (double)(ntkc_gpool(mean, t, count) + acc_t);
             pooled = 1;
         }
     }
@@ -356,6 +363,7 @@ static int ntkc_graph_kernel(const struct ntkc_gnet *net, const struct ntkc_grap
     size_t F = (size_t)net->plan[1], maxn = 1, bad = 0;
     struct ntkc_ginfo *info[2] = {0, 0};
     double *store[2] = {0, 0}, *w[4] = {0, 0, 0, 0};
+    ntkc_gwide *wg = 0;
     int rc = 0;
     if (g1 == 0 || g1->count == 0 || (g2 != 0 && g2->count == 0))
         return 1;
@@ -371,17 +379,19 @@ static int ntkc_graph_kernel(const struct ntkc_gnet *net, const struct ntkc_grap
     for (int k = 0; k < 4 && rc == 0; k++)
         if ((w[k] = malloc(maxn * maxn * sizeof(double))) == 0)
             rc = 2;
+    if (rc == 0 && (wg = malloc(maxn * maxn * sizeof(ntkc_gwide))) == 0)
+        rc = 2;
     for (int k = 0; k < (g2 ? 2 : 1) && rc == 0; k++)
         for (size_t i = 0; i < set[k]->count; i++) {
             double s, t;
-            ntkc_gpair(net, &info[k][i], &info[k][i], 1, w, &s, &t);
+            ntkc_gpair(net, &info[k][i], &info[k][i], 1, w, wg, &s, &t);
         }
     if (!g2)
         info[1] = info[0];
     for (size_t i = 0; i < g1->count && rc == 0; i++)
         for (size_t j = g2 ? 0 : i; j < set[1]->count; j++) {
             double s, t;
-            ntkc_gpair(net, &info[0][i], &info[1][j], 0, w, &s, &t);
+            ntkc_gpair(net, &info[0][i], &info[1][j], 0, w, wg, &s, &t);
             bad += s - s != 0.0 || t - t != 0.0;
             size_t n2 = set[1]->count;
             if (nngp) {
@@ -397,6 +407,7 @@ static int ntkc_graph_kernel(const struct ntkc_gnet *net, const struct ntkc_grap
         }
     for (int k = 0; k < 4; k++)
         free(w[k]);
+    free(wg);
     for (int k = 0; k < 2; k++) {
         free(store[k]);
         if (k == 0 || g2)

@@ -34,7 +34,8 @@ typedef enum ntkc_backend {
 
 typedef enum ntkc_precision {
     NTKC_PRECISION_DOUBLE = 0, /* float64 arithmetic and outputs (the default) */
-    NTKC_PRECISION_SINGLE = 1  /* float32 (neural-tangents' default): ntkc_kernel_f32; fully connected nets */
+    NTKC_PRECISION_SINGLE = 1  /* float32 (neural-tangents' default): ntkc_kernel_f32 (fully connected and
+                                  image nets), ntkc_kernel_graphs_f32 (graph nets) */
 } ntkc_precision;
 
 typedef struct ntkc_compile_options {
@@ -254,6 +255,13 @@ const char *ntkc_graphs_warnings(const ntkc_graphs *graphs);
  * outputs, either may be NULL. Returns 0 or the error code. */
 int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
                        double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+/* The same for a graph net compiled with NTKC_PRECISION_SINGLE: float32
+ * node-pair arithmetic (the input Gram's dot products and the readout's sums
+ * in float64, each rounded once), float32 outputs. Each of
+ * ntkc_kernel_graphs and ntkc_kernel_graphs_f32 refuses a net of the other
+ * precision. Errors against float64: docs/precision.md. */
+int ntkc_kernel_graphs_f32(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, float *nngp,
+                           float *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 /* ntkc_predict for a graph net: trained on the n = ntkc_graphs_count(train)
  * graphs with targets y_train (n×k; for class labels, one-hot rows of

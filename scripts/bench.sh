@@ -157,7 +157,7 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     echo
     echo "5. GNTK: Gram matrix of 1000 random graphs (scripts/bench_graph.sh: name value unit)"
     if [ -n "$graph" ]; then echo "$graph" | sed 's/^/  /'; else echo "  n/a"; fi
-    echo "  target: ≥ 20× the numpy baseline in graph pairs per second"
+    echo "  target: ≥ 20× the numpy baseline in graph pairs per second; *_float32_*: --precision single (cc)"
     echo
     echo "6. ntkc-mpi kernel on 1, 2, 4 ranks of one thread (scripts/bench_mpi.sh; $(nproc) cores: oversubscribed)"
     if [ -n "$mpi" ]; then echo "$mpi" | sed 's/^/  /'; else echo "  n/a (no ntkc-mpi: make mpi)"; fi

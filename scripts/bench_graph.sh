@@ -2,7 +2,8 @@
 # Graph kernel benchmark: the Gram matrix of 1000 random graphs of 10–30
 # nodes (GNTK, 4 blocks × 2 ReLU layers, jumping knowledge), ntkc against a
 # straightforward numpy implementation of the same recursion
-# (scripts/gntk_numpy.py, one pair at a time like the reference scripts).
+# (scripts/gntk_numpy.py, one pair at a time like the reference scripts), and
+# the same kernel with --precision single (float32 over float64 throughput).
 # Prints machine-readable lines "name value unit".
 #   usage: scripts/bench_graph.sh [NTKC] [GRAPHS] [NUMPY_GRAPHS]
 set -eu
@@ -45,6 +46,24 @@ for backend in cc tcc; do
         [ "$backend" = cc ] && [ "$t" = 1 ] && single=$(awk "BEGIN{print $pairs/$s}")
     done
 done
+
+# --precision single beside it (cc): float32 node-pair arithmetic, float32 output; the
+# ratio of throughputs at the same thread count, and the float32 error against float64.
+for t in 1 "$threads"; do
+    s=$("$ntkc" kernel "$tmp/gntk.ntk" "$tmp/graphs.txt" --ntk "$tmp/K32.npy" --backend cc --threads "$t" \
+        --precision single | kernel_seconds)
+    echo "graph_gram_ntkc_cc_float32_threads$t $(awk "BEGIN{printf \"%.0f\", $pairs/$s}") pairs/s"
+    [ "$t" = 1 ] && ratio1=$(awk "BEGIN{printf \"%.2f\", $pairs/$s/$single}")
+    [ "$t" = "$threads" ] && ratio=$(awk "BEGIN{printf \"%.2f\", $pairs/$s/$best}")
+done
+echo "graph_gram_float32_over_float64_threads1 $ratio1 x"
+echo "graph_gram_float32_over_float64_threads$threads $ratio x"
+$py - "$tmp/K32.npy" "$tmp/K_cc.npy" <<'PY'
+import sys
+import numpy as np
+k32, k64 = np.load(sys.argv[1]), np.load(sys.argv[2])
+print("graph_gram_float32_max_rel_err %.2e ratio" % (np.max(np.abs(k32.astype(np.float64) - k64)) / np.max(np.abs(k64))))
+PY
 
 # The numpy baseline on the first graphs (its speed does not depend on how many).
 np_line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $py scripts/gntk_numpy.py "$tmp/graphs.txt" \

@@ -3,7 +3,8 @@
 ntkc CLI: for every net of examples/, `ntkc kernel --precision single` and
 `--precision double` on the same seeded inputs; prints max |K32 − K64| /
 max |K64| for the NNGP and the NTK, or the refusal for nets without float32
-kernels. A second table takes inputs in near-duplicate pairs (x and
+kernels. Graph nets take n random graphs of 10-30 nodes (scripts/random_graphs.py,
+tags one-hot in the net's F features). A second table takes inputs in near-duplicate pairs (x and
 x + δ·noise), whose correlations lie within δ² of 1: there acos' slope turns
 float rounding into errors of order sqrt(u).
 
@@ -32,6 +33,20 @@ def input_dim(ntkc, net):
             return int(line.split("input vector (")[1].split()[0].rstrip(")"))
     return None
 
+def graph_features(ntkc, net):
+    """F of a net of `input graph(F)`, else None."""
+    ir = subprocess.run([ntkc, "ir", net], capture_output=True, text=True).stdout
+    for line in ir.splitlines():
+        if "= input graph(" in line:
+            return int(line.split("input graph(")[1].split(",")[0].rstrip(")"))
+    return None
+
+def graphs(n, tags, seed, path):
+    """n random graphs of 10-30 nodes with tags in [0, tags) (scripts/random_graphs.py)."""
+    with open(path, "w") as f:
+        subprocess.run([sys.executable, "scripts/random_graphs.py", str(n), "10", "30", str(tags), str(seed)],
+                       stdout=f, check=True)
+
 def main():
     ntkc = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 256
@@ -43,12 +58,20 @@ def main():
             print("  %-26s %5s %10s %10s" % ("net", "d", "NNGP", "NTK"))
             for f in nets:
                 net = os.path.join("examples", f)
-                d = input_dim(ntkc, net) or 64
-                x = rng.standard_normal((n, d))
-                if near:
-                    x[1::2] = x[0::2] + 1e-3 * rng.standard_normal(x[1::2].shape)
-                xp = os.path.join(tmp, "x.npy")
-                np.save(xp, x)
+                tags = graph_features(ntkc, net)
+                if tags is not None:  # graph nets: n random graphs (no near-duplicate variant)
+                    if near:
+                        continue
+                    d = tags
+                    xp = os.path.join(tmp, "g.txt")
+                    graphs(n, tags, 19, xp)
+                else:
+                    d = input_dim(ntkc, net) or 64
+                    x = rng.standard_normal((n, d))
+                    if near:
+                        x[1::2] = x[0::2] + 1e-3 * rng.standard_normal(x[1::2].shape)
+                    xp = os.path.join(tmp, "x.npy")
+                    np.save(xp, x)
                 k32, why = kernel(ntkc, net, xp, "single", os.path.join(tmp, "s"))
                 if k32 is None:
                     if not near:

@@ -47,6 +47,7 @@ static char *probe_file(const char *use, int cut)
     KERNEL(emit_attn_runtime_functions_parts);
     code_text(&c, kernel_graph_set_type);
     KERNEL(kernel_graph_entry_parts);
+    KERNEL(kernel_graph_entry_f_parts); /* the float32 driver (graph_entry_f.c) */
 #undef KERNEL
     code_line(&c, "void ntkcprobe(void);");
     code_line(&c, "void ntkcprobe(void) { %s%s; }", use ? "(void)" : "", use ? use : "");

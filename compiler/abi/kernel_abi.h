@@ -38,7 +38,8 @@
  *       0 on success, 1 when dim does not fit the net, 2 when memory runs
  *       out, 3 when a result is not finite.
  *
- * Single precision (`--precision single`, fully connected and image nets):
+ * Single precision (`--precision single`, fully connected and image nets;
+ * graph nets below):
  * the same symbols with float in place of double for prep, prep1/prep2,
  * gram, nngp and ntk (x stays double: a fully connected net's prep runs in
  * float64 and rounds its records, an image net's in float32; the tile runs
@@ -84,7 +85,13 @@
  *
  * Both segment functions treat a zero variance as the activations' duals do
  * (see compiler/act/act.h); non-finite results are left for the runtime to
- * find. */
+ * find.
+ *
+ * Single precision (graph nets): the same symbols with float in place of
+ * double for var1, var2, s, t, d and var (NtkcGSegF32, NtkcGSegDiagF32);
+ * the variance slots are the float32 emitter's own (nvar says how many: a
+ * ReLU's √v and 1/√v beside v). The runtime keeps the input Gram's dot
+ * products and the readout's sums in float64 and rounds each once. */
 #ifndef NTKC_KERNEL_ABI_H
 #define NTKC_KERNEL_ABI_H
 
@@ -119,6 +126,10 @@ typedef struct NtkcGraphFns {
                 size_t ld);
     void (*seg_diag)(int k, size_t n, const double *d, size_t ldd, double *var);
 } NtkcGraphFns;
+
+typedef void (*NtkcGSegF32)(int k, size_t n1, size_t n2, const float *var1, const float *var2, float *s, float *t,
+                            size_t ld);
+typedef void (*NtkcGSegDiagF32)(int k, size_t n, const float *d, size_t ldd, float *var);
 
 /* The symbols the runtime binds, X(field of the struct, suffix, required):
  * the one list the binder walks (runtime/api/family.c). */

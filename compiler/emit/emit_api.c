@@ -32,9 +32,9 @@ static void graph_api(Code *c)
 {
     code_line(c, "const int *$_graph_plan(void);");
     code_line(c, "size_t $_graph_nvar(void);");
-    code_line(c, "void $_graph_seg(int k, size_t n1, size_t n2, const double *var1, const double *var2,");
-    code_line(c, "    double *s, double *t, size_t ld);");
-    code_line(c, "void $_graph_seg_diag(int k, size_t n, const double *d, size_t ldd, double *var);");
+    code_line(c, "void $_graph_seg(int k, size_t n1, size_t n2, const @ *var1, const @ *var2,");
+    code_line(c, "    @ *s, @ *t, size_t ld);");
+    code_line(c, "void $_graph_seg_diag(int k, size_t n, const @ *d, size_t ldd, @ *var);");
     code_line(c, "/* The standalone entry: nngp, ntk (count1 x count2, either may be NULL)");
     code_line(c, " * between two sets of graphs (g2 == NULL: the set g1 with itself). A set");
     code_line(c, " * of count graphs holds first[count + 1] (graph i's nodes are first[i] ..");
@@ -45,7 +45,7 @@ static void graph_api(Code *c)
     code_line(c, " * 0 on success, 1 when the features do not fit the net or a set is");
     code_line(c, " * malformed, 2 out of memory, 3 when a result is not finite. */");
     code_line(c, "int $(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,");
-    code_line(c, "    double *nngp, double *ntk);");
+    code_line(c, "    @ *nngp, @ *ntk);");
 }
 
 void emit_api_prototypes(Code *c, const IrNet *net)

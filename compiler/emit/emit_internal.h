@@ -38,5 +38,7 @@ char *emit_finish(Code *c, StrBuf *sb, Diag *err);
 
 /* The graph variant (compiler/abi/kernel_abi.h documents its ABI). */
 char *emit_graph_c(const IrNet *net, const char *source_name, Diag *err);
+/* single: the float32 file of `--precision single` (emit_graph.c). */
+char *emit_graph_c_prec(const IrNet *net, const char *source_name, int single, Diag *err);
 
 #endif

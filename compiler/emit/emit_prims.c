@@ -74,6 +74,11 @@ int prim_uses_relu_qr(const IrOp *op)
     return op->kind == IR_ACT && op->rec.sqrt && !op->out.spatial;
 }
 
+int prim_graph_uses_relu_qr_f(const IrOp *op)
+{
+    return op->kind == IR_ACT && op->u.act.def->sqrt_records;
+}
+
 int prim_act_has_block(const ActDef *def)
 {
     return def->c_dual != NULL && act_lookup(def->name) == def;
@@ -142,7 +147,7 @@ static void generic_definition(StrBuf *sb, const char *storage, const char *text
 }
 
 /* Which generic primitives the tile function of net calls. */
-static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
+static void generic_uses(const IrNet *net, int single, int used[PRIM_NKINDS])
 {
     memset(used, 0, PRIM_NKINDS * sizeof *used);
     /* the FC tile (emit.c) loads, stores and transposes records; a graph
@@ -152,7 +157,8 @@ static void generic_uses(const IrNet *net, int used[PRIM_NKINDS])
     for (size_t i = 0; i < net->nops; i++)
         if (net->ops[i].kind == IR_DENSE)
             used[net->param == PARAM_NTK && !net->ops[i].u.dense.frozen ? PRIM_DENSE_NTK : PRIM_DENSE_STD] = 1;
-        else if (prim_uses_relu_qr(&net->ops[i]))
+        else if (prim_uses_relu_qr(&net->ops[i]) ||
+                 (single && net->family == IR_FAMILY_GRAPH && prim_graph_uses_relu_qr_f(&net->ops[i])))
             used[PRIM_RELU_QR] = 1;
 }
 
@@ -175,7 +181,7 @@ void prim_emit_for_net(StrBuf *sb, const IrNet *net, int single)
 {
     const char *const *text = single ? generic_f : generic;
     int used[PRIM_NKINDS];
-    generic_uses(net, used);
+    generic_uses(net, single, used);
     sb_puts(sb, "/* Block primitives: the loops of one layer over a block of columns. The\n"
                 " * libtcc back end links optimised copies compiled into ntkc instead. */\n"
                 "#ifndef NTKC_HOST_PRIMITIVES\n");

@@ -39,6 +39,11 @@ int prim_act_has_block(const ActDef *def);
  * tile calls ntkc_block_relu_qr(m, q1, r1, q2, r2, s, t). */
 int prim_uses_relu_qr(const IrOp *op);
 
+/* 1 for an activation a float32 graph segment runs by ntkc_block_relu_qr_f
+ * (ReLU: ActDef.sqrt_records), from the √v and 1/√v its float32 record holds
+ * beside v (emit_graph.c); the float64 segments call the block function. */
+int prim_graph_uses_relu_qr_f(const IrOp *op);
+
 /* libm prototypes for generated code, and ntkc_acos/ntkc_asin: the same bits
  * from every back end, vectorised or not. With NTKC_SIMD_LIBM defined, gcc on
  * glibc >= 2.35 learns that libmvec has vector versions of the libm

@@ -79,6 +79,11 @@ extern const char kernel_prim_f_relu_qr[];
 extern const char kernel_graph_set_type[];
 extern const char kernel_graph_entry[];
 extern const KernelText kernel_graph_entry_parts;
+/* graph_entry_f.c, which make writes from graph_entry.c (float.sed): the
+ * float32 driver (ntkc_graph_kernel_f; the set type is the same text). */
+extern const char kernel_graph_set_type_f[];
+extern const char kernel_graph_entry_f[];
+extern const KernelText kernel_graph_entry_f_parts;
 
 /* kernel_c/image_runtime.c: the macros and types, the function definitions
  * (NTKC_FN = their linkage), the prototypes and the names of the NTKC_FN

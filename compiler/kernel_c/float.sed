@@ -2,8 +2,8 @@
 # make from the float64 source: one source per scalar type (Makefile,
 # KERNEL_GEN). The source is written in double; every rule here names one
 # thing that changes with the scalar type, and the output is compiled on its
-# own as a check like its source. Runs on block_prims.c/.h and
-# image_runtime.c.
+# own as a check like its source. Runs on block_prims.c/.h,
+# image_runtime.c and graph_entry.c.
 
 # ReLU's block goes sixteen columns at a time: two AVX2 vectors of eight
 # floats, as the float64 loop's eight columns are two vectors of four.
@@ -19,6 +19,12 @@ s/const float \*p, /const double *p, /g
 s/float T, Td;/double T, Td;/
 s/const float \*const \*x, /const double *const *x, /
 s/int n, float \*acc)/int n, double *acc)/
+# A graph net's standalone entry (graph_entry.c): its node features x, as the
+# tile ABI's inputs, and ntkc_gwide, the type of its sums over features (the
+# input Gram) and over node pairs (the readout: thousands of pairs summed in
+# float would lose what the global average pool would).
+s/const float \*x;/const double *x;/
+s/typedef float ntkc_gwide;/typedef double ntkc_gwide;/
 
 # Floating literals take float's suffix (0.0 -> 0.0f), so no expression is
 # promoted to double.
@@ -34,4 +40,6 @@ s/@text kernel_prim_/@text kernel_prim_f_/
 /@text kernel_prim_/!s/@text \([a-z_]*\)/@text \1_f/
 s/@fns \([a-z_]*\)/@fns \1_f/
 s/"\(ntkc_math\|block_prims\)\.h"/"\1_f.h"/
+# and the graph entry's types (the opcodes are shared, under a guard)
+s/\<\(ntkc_gnet\|ntkc_ginfo\|ntkc_gseg_fn\|ntkc_gsegd_fn\|ntkc_gwide\)\>/\1_f/g
 s/NTKC_KERNEL_BLOCK_PRIMS_H/NTKC_KERNEL_BLOCK_PRIMS_F_H/

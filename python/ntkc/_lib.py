@@ -83,6 +83,8 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_graphs_warnings": (c_char_p, [c_void_p]),
     "ntkc_kernel_graphs": (c_int, [c_void_p, c_void_p, c_void_p, _DOUBLE_P, _DOUBLE_P,
                                    POINTER(EvalOptions), POINTER(CError)]),
+    "ntkc_kernel_graphs_f32": (c_int, [c_void_p, c_void_p, c_void_p, _FLOAT_P, _FLOAT_P,
+                                       POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_predict_graphs": (c_int, [c_void_p, c_void_p, _DOUBLE_P, c_size_t, c_void_p, _DOUBLE_P,
                                     c_size_t, POINTER(PredictOptions), _DOUBLE_P, _DOUBLE_P, c_void_p,
                                     POINTER(CError)]),

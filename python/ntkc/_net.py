@@ -246,7 +246,7 @@ class Net:
             self._single_ptr = None
 
     def _single(self) -> Any:
-        """The net compiled again for --precision single (once; fully connected and image nets)."""
+        """The net compiled again for --precision single (once; fully connected, image and graph nets)."""
         with self._single_lock:
             if self._single_ptr is None:
                 opts = CompileOptions(net_name=self._net_name.encode() if self._net_name else None,
@@ -332,7 +332,7 @@ class Net:
                 positions, as neural-tangents' masks. Padded values are ignored.
             precision: ``"double"`` (float64, the default) or ``"single"``: float32
                 arithmetic and float32 outputs, as ``ntkc kernel --precision single``
-                (fully connected and image nets; docs/precision.md). ``out`` is then float32.
+                (fully connected, image and graph nets; docs/precision.md). ``out`` is then float32.
 
         Returns:
             float64 arrays of shape (n1, n2) (float32 with ``precision="single"``): one,
@@ -365,8 +365,12 @@ class Net:
             ptr = self._single()
             f32 = [None if out.get(k) is None else out[k].ctypes.data_as(POINTER(ctypes.c_float))
                    for k in ("nngp", "ntk")]
-            rc = lib.ntkc_kernel_f32(ptr, n1, _as_double_p(a1), n2, _as_double_p(a2), a1.shape[1], f32[0], f32[1],
-                                     byref(opts), byref(err))
+            if self.takes_graphs:
+                rc = lib.ntkc_kernel_graphs_f32(ptr, g1._ptr, g2._ptr if g2 is not None else None, f32[0], f32[1],
+                                                byref(opts), byref(err))
+            else:
+                rc = lib.ntkc_kernel_f32(ptr, n1, _as_double_p(a1), n2, _as_double_p(a2), a1.shape[1], f32[0],
+                                         f32[1], byref(opts), byref(err))
             if rc != 0:
                 _raise(err)
             return _pack(out, get, names)

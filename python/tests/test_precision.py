@@ -2,13 +2,14 @@
 `ntkc kernel --precision single`, and refusals by name (docs/precision.md)."""
 from __future__ import annotations
 
+import subprocess
 import unittest
 
 import numpy as np
 
 import ntkc
 
-from .util import cli_kernel, example
+from .util import ROOT, Scratch, cli_kernel, example, run_cli
 
 RNG = np.random.default_rng(19)
 
@@ -59,6 +60,33 @@ class SinglePrecision(unittest.TestCase):
             bound = (1 + 2 + 3 * (9 + 2) + 32 * 5) * 2.0 ** -24
             for f, d in ((k32.nngp, k64.nngp), (k32.ntk, k64.ntk)):
                 err = np.max(np.abs(f - d)) / np.max(np.abs(d))
+                self.assertLessEqual(err, bound)
+                self.assertGreater(err, 0.0)  # the float32 path ran
+
+    def test_graph_net_as_the_cli_and_close_to_float64(self) -> None:
+        # the bound of tests/test_precision_graph.c, (1 + Σ_aggregate (2Δ + 4) + 32·L + 2)·2^-24,
+        # for gntk: 4 aggregations with self-loops (Δ = largest degree + 1), L = 17 (8 dense, 8 relu, the
+        # last dense)
+        with Scratch() as s:
+            path = s.file("g.txt")
+            with open(path, "w") as f:
+                subprocess.run(["/usr/bin/python3", "scripts/random_graphs.py", "14", "4", "12", "7", "3"], cwd=ROOT,
+                               stdout=f, check=True)
+            net = ntkc.Net(example("gntk.ntk"))
+            g = ntkc.read_graphs(path, 7)
+            k32 = net.kernel(g, precision="single")
+            self.assertEqual(k32.ntk.dtype, np.float32)
+            r = run_cli(["kernel", example("gntk.ntk"), path, "--nngp", s.file("s.npy"), "--ntk", s.file("k.npy"),
+                         "--precision", "single", "--quiet"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(np.array_equal(k32.nngp, np.load(s.file("s.npy"))), "NNGP differs from the CLI's")
+            self.assertTrue(np.array_equal(k32.ntk, np.load(s.file("k.npy"))), "NTK differs from the CLI's")
+            with open(path) as f:  # node lines "tag k v1 .. vk" have k + 2 words, graph lines "n label" two
+                degree = max(int(w[1]) for w in (line.split() for line in f.read().splitlines()[1:]) if len(w) > 2)
+            k64 = net.kernel(g)
+            bound = (1 + 4 * (2 * (degree + 1) + 4) + 32 * 17 + 2) * 2.0 ** -24
+            for f32, f64 in ((k32.nngp, k64.nngp), (k32.ntk, k64.ntk)):
+                err = np.max(np.abs(f32 - f64)) / np.max(np.abs(f64))
                 self.assertLessEqual(err, bound)
                 self.assertGreater(err, 0.0)  # the float32 path ran
 

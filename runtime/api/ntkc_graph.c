@@ -34,8 +34,8 @@ size_t ntkc_graphs_nodes(const ntkc_graphs *graphs, size_t i)
 const double *ntkc_graphs_labels(const ntkc_graphs *graphs) { return graphs->labels; }
 const char *ntkc_graphs_warnings(const ntkc_graphs *graphs) { return graphs->warnings; }
 
-int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
-                       double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+/* What ntkc_kernel_graphs and ntkc_kernel_graphs_f32 check first. */
+static int check_graph_net(const ntkc_net *net, int single, ntkc_error *err)
 {
     err_clear(err);
     if (!ntkc_net_takes_graphs(net)) {
@@ -43,5 +43,26 @@ int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_gr
                   ntkc_net_name(net));
         return err->code;
     }
+    if (ntkc_net_is_single(net) != single) {
+        err_user(err, "net '%s' was compiled for %s precision: use %s", ntkc_net_name(net),
+                 single ? "double" : "single", single ? "ntkc_kernel_graphs" : "ntkc_kernel_graphs_f32");
+        return err->code;
+    }
+    return NTKC_OK;
+}
+
+int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp,
+                       double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    if (check_graph_net(net, 0, err) != NTKC_OK)
+        return err->code;
     return graph_kernel(ntkc_net_graph_fns(net), g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
+}
+
+int ntkc_kernel_graphs_f32(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, float *nngp,
+                           float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    if (check_graph_net(net, 1, err) != NTKC_OK)
+        return err->code;
+    return graph_kernel_f32(ntkc_net_graph_fns(net), g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
 }

@@ -189,9 +189,11 @@ static int kernel_block_f32(const ntkc_net *net, const Inputs *in, Block b, doub
 {
     int test_rows = b != TRAIN_TRAIN, cross = b == TEST_TRAIN;
     size_t rows = test_rows ? in->m : in->n, cols = cross ? in->n : rows;
-    int rc = ntkc_kernel_f32(net, rows, test_rows ? in->x_test : in->x_train, cross ? in->n : 0,
-                             cross ? in->x_train : NULL, in->dim, (float *)(void *)nngp, (float *)(void *)ntk, eo,
-                             err);
+    float *nngp_f = (float *)(void *)nngp, *ntk_f = (float *)(void *)ntk;
+    int rc = in->g_train ? ntkc_kernel_graphs_f32(net, test_rows ? in->g_test : in->g_train,
+                                                  cross ? in->g_train : NULL, nngp_f, ntk_f, eo, err)
+                         : ntkc_kernel_f32(net, rows, test_rows ? in->x_test : in->x_train, cross ? in->n : 0,
+                                           cross ? in->x_train : NULL, in->dim, nngp_f, ntk_f, eo, err);
     if (rc == 0) {
         widen(nngp, rows * cols);
         widen(ntk, rows * cols);

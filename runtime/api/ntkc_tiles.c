@@ -59,17 +59,13 @@ ntkc_tiles *ntkc_tiles_graphs(const ntkc_net *net, const ntkc_graphs *g1, const 
 {
     if (check_kind(net, 1, err) != 0)
         return NULL;
-    if (ntkc_net_is_single(net)) { /* the graph engine has no float32 path */
-        err_internal(err, "net '%s': a float32 graph kernel, which the graph engine does not run",
-                     ntkc_net_name(net));
-        return NULL;
-    }
     ntkc_tiles *t = calloc(1, sizeof *t);
     if (t == NULL) {
         err_internal(err, "out of memory");
         return NULL;
     }
-    if (graph_tiles_open(ntkc_net_graph_fns(net), g1, g2, threads, &t->graphs, err) != NTKC_OK) {
+    if (graph_tiles_open(ntkc_net_graph_fns(net), ntkc_net_is_single(net), g1, g2, threads, &t->graphs, err) !=
+        NTKC_OK) {
         free(t);
         return NULL;
     }
@@ -115,11 +111,19 @@ ntkc_tile ntkc_tiles_at(const ntkc_tiles *t, size_t index)
 int ntkc_tiles_run_f32(const ntkc_tiles *t, size_t index, float *nngp, float *ntk, ntkc_error *err)
 {
     err_clear(err);
-    if (t->engine == NULL) {
-        err_internal(err, "float32 tiles of a graph net");
-        return err->code;
-    }
-    return engine_tiles_run_f32(t->engine, index, nngp, ntk, err);
+    if (t->engine)
+        return engine_tiles_run_f32(t->engine, index, nngp, ntk, err);
+    ntkc_tile T = ntkc_tiles_at(t, index);
+    int rc = graph_tiles_run_f32(t->graphs, T.i0, T.r, T.j0, T.c, T.diagonal, nngp, ntk, T.c, err);
+    if (rc == 0 && T.diagonal) /* the lower half of a diagonal block, mirrored */
+        for (size_t i = 0; i < T.r; i++)
+            for (size_t j = 0; j < i; j++) {
+                if (nngp)
+                    nngp[i * T.c + j] = nngp[j * T.c + i];
+                if (ntk)
+                    ntk[i * T.c + j] = ntk[j * T.c + i];
+            }
+    return rc;
 }
 
 int ntkc_tiles_run(const ntkc_tiles *t, size_t index, double *nngp, double *ntk, ntkc_error *err)

@@ -9,7 +9,7 @@
 enum { DENSE_MIN_NODES = 24 };
 
 int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int self_loops, GraphAggMode mode,
-              ntkc_error *err)
+              int single, ntkc_error *err)
 {
     memset(op, 0, sizeof *op);
     size_t first = g->first[graph], n = g->first[graph + 1] - first;
@@ -20,9 +20,12 @@ int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int sel
     if (degree)
         op->inv_deg = malloc(n * sizeof *op->inv_deg);
     int dense = mode == GRAPH_AGG_DENSE || (mode == GRAPH_AGG_AUTO && n >= DENSE_MIN_NODES && 4 * nnz >= n * n);
-    if (dense)
+    if (dense && !single)
         op->dense = calloc(n * n, sizeof *op->dense);
-    if (op->start == NULL || op->col == NULL || (degree && op->inv_deg == NULL) || (dense && op->dense == NULL)) {
+    if (dense && single)
+        op->dense_f = calloc(n * n, sizeof *op->dense_f);
+    if (op->start == NULL || op->col == NULL || (degree && op->inv_deg == NULL) ||
+        (dense && op->dense == NULL && op->dense_f == NULL)) {
         agg_free(op);
         err_internal(err, "out of memory for the adjacency of graph %zu", graph);
         return err->code;
@@ -48,6 +51,8 @@ int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int sel
             op->inv_deg[u] = row > 0 ? 1.0 / (double)row : 0.0;
         for (size_t k = op->start[u]; op->dense && k < e; k++)
             op->dense[u * n + op->col[k]] = 1.0;
+        for (size_t k = op->start[u]; op->dense_f && k < e; k++)
+            op->dense_f[u * n + op->col[k]] = 1.0f;
     }
     op->start[n] = e;
     return NTKC_OK;
@@ -59,6 +64,7 @@ void agg_free(AggOp *op)
     free(op->col);
     free(op->inv_deg);
     free(op->dense);
+    free(op->dense_f);
     memset(op, 0, sizeof *op);
 }
 
@@ -70,125 +76,14 @@ void agg_free(AggOp *op)
 #define HOT_LOOP
 #endif
 
-/* out (m->n × cols) = Â in: sums of rows. Columns go in blocks of four
- * held in registers across a row's neighbours (the straightforward o[j] +=
- * r[j] stalls on reloading what it just stored). */
-HOT_LOOP static void sum_rows_one(const AggOp *m, const double *in, size_t cols, double *out)
-{
-    for (size_t u = 0; u < m->n; u++) {
-        const unsigned *c = m->col + m->start[u];
-        size_t deg = m->start[u + 1] - m->start[u];
-        double *o = out + u * cols;
-        size_t j = 0;
-        for (; j + 4 <= cols; j += 4) {
-            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (size_t e = 0; e < deg; e++) {
-                const double *r = in + (size_t)c[e] * cols + j;
-                a0 += r[0];
-                a1 += r[1];
-                a2 += r[2];
-                a3 += r[3];
-            }
-            o[j] = a0;
-            o[j + 1] = a1;
-            o[j + 2] = a2;
-            o[j + 3] = a3;
-        }
-        for (; j < cols; j++) {
-            double a = 0;
-            for (size_t e = 0; e < deg; e++)
-                a += in[(size_t)c[e] * cols + j];
-            o[j] = a;
-        }
-    }
-}
+#define AGG_REAL double
+#define AGG_FN(name) name##_f64
+#define AGG_GEMM cblas_dgemm
+#define AGG_DENSE dense
+#include "graph_agg_typed.h"
 
-/* Σ and Θ together: one walk over the neighbours feeds both. */
-HOT_LOOP static void sum_rows_two(const AggOp *m, const double *in0, const double *in1, size_t cols, double *out0,
-                                  double *out1)
-{
-    for (size_t u = 0; u < m->n; u++) {
-        const unsigned *c = m->col + m->start[u];
-        size_t deg = m->start[u + 1] - m->start[u];
-        double *o0 = out0 + u * cols, *o1 = out1 + u * cols;
-        size_t j = 0;
-        for (; j + 4 <= cols; j += 4) {
-            double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-            for (size_t e = 0; e < deg; e++) {
-                size_t at = (size_t)c[e] * cols + j;
-                const double *r = in0 + at, *q = in1 + at;
-                a0 += r[0], a1 += r[1], a2 += r[2], a3 += r[3];
-                b0 += q[0], b1 += q[1], b2 += q[2], b3 += q[3];
-            }
-            o0[j] = a0, o0[j + 1] = a1, o0[j + 2] = a2, o0[j + 3] = a3;
-            o1[j] = b0, o1[j + 1] = b1, o1[j + 2] = b2, o1[j + 3] = b3;
-        }
-        for (; j < cols; j++) {
-            double a = 0, b = 0;
-            for (size_t e = 0; e < deg; e++) {
-                a += in0[(size_t)c[e] * cols + j];
-                b += in1[(size_t)c[e] * cols + j];
-            }
-            o0[j] = a, o1[j] = b;
-        }
-    }
-}
-
-/* The same for the k < count matrices of a pair (Σ and Θ). */
-static void sum_rows(const AggOp *m, int count, double *const *in, size_t cols, double *const *out)
-{
-    if (count == 2)
-        sum_rows_two(m, in[0], in[1], cols, out[0], out[1]);
-    else
-        for (int k = 0; k < count; k++)
-            sum_rows_one(m, in[k], cols, out[k]);
-}
-
-static void transpose(const double *in, size_t rows, size_t cols, double *out)
-{
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++)
-            out[j * rows + i] = in[i * cols + j];
-}
-
-static void scale_degrees(const AggOp *a, const AggOp *b, double *x)
-{
-    for (size_t v = 0; v < b->n; v++) {
-        double *r = x + v * a->n, cb = b->inv_deg[v];
-        for (size_t u = 0; u < a->n; u++)
-            r[u] *= cb * a->inv_deg[u];
-    }
-}
-
-void agg_apply(const AggOp *a, const AggOp *b, int count, double **x, double **tmp)
-{
-    size_t na = a->n, nb = b->n;
-    /* tmp = Â_a x  (na × nb) */
-    if (a->dense)
-        for (int k = 0; k < count; k++)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)nb, (int)na, 1.0, a->dense, (int)na,
-                        x[k], (int)nb, 0.0, tmp[k], (int)nb);
-    else
-        sum_rows(a, count, x, nb, tmp);
-    /* Result in tmp = Â_b xᵀ (nb × na), x = tmpᵀ on the way; then swap. */
-    if (b->dense) {
-        for (int k = 0; k < count; k++) {
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)na, (int)nb, 1.0, b->dense, (int)nb,
-                        tmp[k], (int)nb, 0.0, x[k], (int)na);
-            double *t = x[k];
-            x[k] = tmp[k];
-            tmp[k] = t;
-        }
-    } else {
-        for (int k = 0; k < count; k++)
-            transpose(tmp[k], na, nb, x[k]);
-        sum_rows(b, count, x, na, tmp);
-    }
-    for (int k = 0; k < count; k++) {
-        double *t = x[k];
-        x[k] = tmp[k];
-        tmp[k] = t;
-        if (a->inv_deg != NULL)
-            scale_degrees(a, b, x[k]);
-    }
-}
+#define AGG_REAL float
+#define AGG_FN(name) name##_f32
+#define AGG_GEMM cblas_sgemm
+#define AGG_DENSE dense_f
+#include "graph_agg_typed.h"

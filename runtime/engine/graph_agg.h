@@ -22,14 +22,18 @@ typedef struct AggOp {
     unsigned *col;
     double *inv_deg; /* 1/deg per node with scale=degree, else NULL */
     double *dense;   /* Â as n × n row-major when multiplying through BLAS, else NULL */
+    float *dense_f;  /* the same for float32 nets (built instead of dense) */
 } AggOp;
 
-/* The operator of graph `graph` of g; 0 or the error code. */
+/* The operator of graph `graph` of g (single: its dense form in float32);
+ * 0 or the error code. */
 int agg_build(AggOp *op, const ntkc_graphs *g, size_t graph, int degree, int self_loops, GraphAggMode mode,
-              ntkc_error *err);
+              int single, ntkc_error *err);
 void agg_free(AggOp *op);
 /* x[k] (a->n × b->n, row-major) ← (C ∘ Â_a x[k] Â_bᵀ)ᵀ (b->n × a->n) for
  * k < count. tmp[k]: scratch of the same size; the two pointers may be swapped. */
-void agg_apply(const AggOp *a, const AggOp *b, int count, double **x, double **tmp);
+void agg_apply_f64(const AggOp *a, const AggOp *b, int count, double **x, double **tmp);
+/* The same on float32 matrices (operators built with single). */
+void agg_apply_f32(const AggOp *a, const AggOp *b, int count, float **x, float **tmp);
 
 #endif

@@ -1,7 +1,9 @@
 /* Graph kernel engine (see graph_kernel.h). One pair of graphs is one run of
  * the plan on n₁×n₂ buffers owned by the thread; each graph's own run (the
  * "prep") comes first and records the per-node variances every activation
- * needs, so a pair never recomputes a diagonal. */
+ * needs, so a pair never recomputes a diagonal. A float32 net (`--precision
+ * single`) runs the same steps on float buffers (graph_typed.h, included
+ * once per type); its kernels are widened exactly on the way out. */
 #include "graph_kernel.h"
 
 #include <cblas.h>
@@ -21,6 +23,7 @@ typedef struct Plan {
     size_t features;
     int raw, mean, jk;
     int used[NVARIANTS]; /* aggregation variants (2·degree + self_loops) the plan uses */
+    int single;          /* float32 segments, buffers and records */
 } Plan;
 
 typedef struct GInfo {
@@ -28,28 +31,63 @@ typedef struct GInfo {
     const double *x;  /* n × F */
     double *xt;       /* F × n */
     AggOp agg[NVARIANTS];
-    double *var;  /* nvar × n, slot-major */
-    double *gvar; /* nvar: variances after the readout */
+    void *var;  /* nvar × n, slot-major (double, or float when single) */
+    void *gvar; /* nvar: variances after the readout */
 } GInfo;
 
 typedef struct GSet {
     const ntkc_graphs *g;
     GInfo *info;
-    double *store; /* every var and gvar, then every xt */
+    double *store; /* every xt */
+    void *vars;    /* every var and gvar */
     size_t maxn;
 } GSet;
 
-/* Node-pair buffers of one thread: Σ, Θ and aggregation scratch for each. */
+/* Node-pair buffers of one thread: Σ, Θ and aggregation scratch for each
+ * (double, or float when single), and the float64 input Gram of a float32
+ * net. */
 typedef struct Work {
-    double *s, *t, *s2, *t2;
+    void *s, *t, *s2, *t2;
+    double *g;
 } Work;
+
+/* The two outputs, double or float (either may be NULL). */
+typedef struct Out {
+    double *nngp, *ntk;
+    float *nngp_f, *ntk_f;
+} Out;
+
+static void out_put(const Out *o, size_t at, double s, double t)
+{
+    if (o->nngp)
+        o->nngp[at] = s;
+    if (o->ntk)
+        o->ntk[at] = t;
+    if (o->nngp_f) /* a float32 net's entry, widened: exact */
+        o->nngp_f[at] = (float)s;
+    if (o->ntk_f)
+        o->ntk_f[at] = (float)t;
+}
+
+static double out_nngp(const Out *o, size_t at)
+{
+    return o->nngp ? o->nngp[at] : o->nngp_f ? (double)o->nngp_f[at] : 0;
+}
+
+static double out_ntk(const Out *o, size_t at)
+{
+    return o->ntk ? o->ntk[at] : o->ntk_f ? (double)o->ntk_f[at] : 0;
+}
+
+static int out_none(const Out *o) { return !o->nngp && !o->ntk && !o->nngp_f && !o->ntk_f; }
 
 /* ---- the plan ---------------------------------------------------------- */
 
-static int read_plan(const NtkcGraphFns *f, Plan *p, ntkc_error *err)
+static int read_plan(const NtkcGraphFns *f, int single, Plan *p, ntkc_error *err)
 {
     memset(p, 0, sizeof *p);
     p->f = f;
+    p->single = single;
     const int *op = f->plan();
     if (op[0] != NTKC_GOP_INPUT) {
         err_internal(err, "graph plan does not start with its input");
@@ -101,83 +139,51 @@ static void input_gram(const Plan *p, const GInfo *a, const GInfo *b, double *s)
         }
 }
 
-static double pool(const Plan *p, const double *s, size_t count)
+/* The float32 input Gram: summed in float64 (w->g), rounded once. */
+static void input_gram_f32(const Plan *p, const GInfo *a, const GInfo *b, Work *w, float *s)
 {
-    double acc[4] = {0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 4 <= count; i += 4)
-        for (int k = 0; k < 4; k++)
-            acc[k] += s[i + k];
-    for (; i < count; i++)
-        acc[0] += s[i];
-    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    return p->mean ? sum / (double)count : sum;
+    input_gram(p, a, b, w->g);
+    for (size_t i = 0, count = a->n * b->n; i < count; i++)
+        s[i] = (float)w->g[i];
 }
 
-/* Runs the plan on (a, b) and returns Σ and Θ of the pair. With prep (a == b)
- * it first records the variances each segment's activations need in a. */
+typedef void (*GSegF64)(int k, size_t n1, size_t n2, const double *var1, const double *var2, double *s, double *t,
+                        size_t ld);
+typedef void (*GSegDiagF64)(int k, size_t n, const double *d, size_t ldd, double *var);
+
+#define GRAPH_REAL double
+#define GRAPH_FN(name) name##_f64
+#define GRAPH_SEG GSegF64
+#define GRAPH_SEGD GSegDiagF64
+#define GRAPH_GRAM(p, a, b, w, s) input_gram(p, a, b, s)
+#include "graph_typed.h"
+
+#define GRAPH_REAL float
+#define GRAPH_FN(name) name##_f32
+#define GRAPH_SEG NtkcGSegF32
+#define GRAPH_SEGD NtkcGSegDiagF32
+#define GRAPH_GRAM(p, a, b, w, s) input_gram_f32(p, a, b, w, s)
+#include "graph_typed.h"
+
 static void run_pair(const Plan *p, GInfo *a, const GInfo *b, Work *w, int prep, double *out_s, double *out_t)
 {
-    const NtkcGraphFns *f = p->f;
-    size_t n1 = a->n, n2 = b->n, count = n1 * n2;
-    double *x[2] = {w->s, w->t}, *tmp[2] = {w->s2, w->t2};
-    input_gram(p, a, b, x[0]);
-    memset(x[1], 0, count * sizeof *x[1]);
-    int t_zero = 1; /* Θ = 0 until the first dense layer: its aggregation is skipped */
-    double acc_s = 0, acc_t = 0, gs = 0, gt = 0;
-    /* Aggregation leaves the matrices transposed (graph_agg.h): rows are then b's nodes. */
-    int pooled = 0, flipped = 0;
-    for (const int *op = f->plan() + 3; op[0] != NTKC_GOP_END; op += 3) {
-        switch (op[0]) {
-        case NTKC_GOP_SEG:
-            if (!pooled) {
-                if (prep)
-                    f->seg_diag(op[1], n1, x[0], n1 + 1, a->var);
-                if (flipped)
-                    f->seg(op[1], n2, n1, b->var, a->var, x[0], x[1], n1);
-                else
-                    f->seg(op[1], n1, n2, a->var, b->var, x[0], x[1], n2);
-                t_zero = 0;
-            } else {
-                if (prep)
-                    f->seg_diag(op[1], 1, &gs, 1, a->gvar);
-                f->seg(op[1], 1, 1, a->gvar, b->gvar, &gs, &gt, 1);
-            }
-            break;
-        case NTKC_GOP_AGG: {
-            if (p->jk) {
-                acc_s += pool(p, x[0], count);
-                acc_t += t_zero ? 0.0 : pool(p, x[1], count);
-            }
-            int v = 2 * op[1] + op[2];
-            const AggOp *rows = flipped ? &b->agg[v] : &a->agg[v], *cols = flipped ? &a->agg[v] : &b->agg[v];
-            agg_apply(rows, cols, t_zero ? 1 : 2, x, tmp);
-            flipped = !flipped;
-            break;
-        }
-        case NTKC_GOP_READOUT:
-            gs = pool(p, x[0], count) + acc_s;
-            gt = pool(p, x[1], count) + acc_t;
-            pooled = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    *out_s = gs;
-    *out_t = gt;
+    if (p->single)
+        run_pair_f32(p, a, b, w, prep, out_s, out_t);
+    else
+        run_pair_f64(p, a, b, w, prep, out_s, out_t);
 }
 
 /* ---- per-graph data ---------------------------------------------------- */
 
-static int work_alloc(Work *w, size_t n1, size_t n2)
+static int work_alloc(Work *w, size_t n1, size_t n2, int single)
 {
-    size_t count = n1 * n2 != 0 ? n1 * n2 : 1;
-    w->s = malloc(count * sizeof *w->s);
-    w->t = malloc(count * sizeof *w->t);
-    w->s2 = malloc(count * sizeof *w->s2);
-    w->t2 = malloc(count * sizeof *w->t2);
-    return w->s && w->t && w->s2 && w->t2 ? 0 : -1;
+    size_t count = n1 * n2 != 0 ? n1 * n2 : 1, esz = single ? sizeof(float) : sizeof(double);
+    w->s = malloc(count * esz);
+    w->t = malloc(count * esz);
+    w->s2 = malloc(count * esz);
+    w->t2 = malloc(count * esz);
+    w->g = single ? malloc(count * sizeof *w->g) : NULL;
+    return w->s && w->t && w->s2 && w->t2 && (w->g || !single) ? 0 : -1;
 }
 
 static void work_free(Work *w)
@@ -186,6 +192,7 @@ static void work_free(Work *w)
     free(w->t);
     free(w->s2);
     free(w->t2);
+    free(w->g);
 }
 
 static void gset_free(GSet *set)
@@ -196,6 +203,7 @@ static void gset_free(GSet *set)
                 agg_free(&set->info[i].agg[v]);
     free(set->info);
     free(set->store);
+    free(set->vars);
 }
 
 /* Lays out g's graphs, builds their aggregation operators and runs each
@@ -205,10 +213,11 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
 {
     memset(set, 0, sizeof *set);
     set->g = g;
-    size_t nvar = p->f->nvar(), nodes = g->first[g->count];
+    size_t nvar = p->f->nvar(), nodes = g->first[g->count], esz = p->single ? sizeof(float) : sizeof(double);
     set->info = calloc(g->count, sizeof *set->info);
-    set->store = malloc(((nodes + g->count) * nvar + nodes * g->features) * sizeof *set->store);
-    if (set->info == NULL || set->store == NULL) {
+    set->store = malloc((nodes * g->features + 1) * sizeof *set->store);
+    set->vars = malloc((nodes + g->count) * nvar * esz);
+    if (set->info == NULL || set->store == NULL || set->vars == NULL) {
         err_internal(err, "out of memory for %zu graphs", g->count);
         return err->code;
     }
@@ -216,22 +225,22 @@ static int gset_init(GSet *set, const Plan *p, const ntkc_graphs *g, GraphAggMod
         GInfo *gi = &set->info[i];
         gi->n = g->first[i + 1] - g->first[i];
         gi->x = g->x + g->first[i] * g->features;
-        gi->var = set->store + g->first[i] * nvar;
-        gi->gvar = set->store + nodes * nvar + i * nvar;
-        gi->xt = set->store + (nodes + g->count) * nvar + g->first[i] * g->features;
+        gi->var = (char *)set->vars + g->first[i] * nvar * esz;
+        gi->gvar = (char *)set->vars + (nodes + i) * nvar * esz;
+        gi->xt = set->store + g->first[i] * g->features;
         for (size_t u = 0; u < gi->n; u++)
             for (size_t k = 0; k < g->features; k++)
                 gi->xt[k * gi->n + u] = gi->x[u * g->features + k];
         set->maxn = gi->n > set->maxn ? gi->n : set->maxn;
         for (int v = 0; v < NVARIANTS; v++)
-            if (p->used[v] && agg_build(&gi->agg[v], g, i, v / 2, v % 2, mode, err) != NTKC_OK)
+            if (p->used[v] && agg_build(&gi->agg[v], g, i, v / 2, v % 2, mode, p->single, err) != NTKC_OK)
                 return err->code;
     }
     int failed = 0;
 #pragma omp parallel num_threads(threads) reduction(| : failed)
     {
         Work w;
-        if (work_alloc(&w, set->maxn, set->maxn) != 0) {
+        if (work_alloc(&w, set->maxn, set->maxn, p->single) != 0) {
             failed = 1;
         } else {
 #pragma omp for schedule(dynamic, 8)
@@ -255,7 +264,7 @@ typedef struct Pairs {
     const Plan *p;
     GSet *a, *b;
     int symmetric, threads;
-    double *nngp, *ntk;
+    Out out;
 } Pairs;
 
 /* Rows [i0, i1) of the output (columns from the row on when symmetric);
@@ -267,7 +276,7 @@ static size_t run_rows(const Pairs *P, size_t i0, size_t i1, int *oom)
 #pragma omp parallel num_threads(P->threads) reduction(+ : bad) reduction(| : failed)
     {
         Work w;
-        if (work_alloc(&w, P->a->maxn, P->b->maxn) != 0) {
+        if (work_alloc(&w, P->a->maxn, P->b->maxn, P->p->single) != 0) {
             failed = 1;
         } else {
 #pragma omp for schedule(dynamic, 1)
@@ -276,10 +285,7 @@ static size_t run_rows(const Pairs *P, size_t i0, size_t i1, int *oom)
                     double s, t;
                     run_pair(P->p, &P->a->info[i], &P->b->info[j], &w, 0, &s, &t);
                     bad += !isfinite(s) || !isfinite(t);
-                    if (P->nngp)
-                        P->nngp[i * n2 + j] = s;
-                    if (P->ntk)
-                        P->ntk[i * n2 + j] = t;
+                    out_put(&P->out, i * n2 + j, s, t);
                 }
         }
         work_free(&w);
@@ -293,7 +299,7 @@ static void report_non_finite(const Pairs *P, size_t i0, size_t i1, ntkc_error *
     size_t n2 = P->b->g->count;
     for (size_t i = i0; i < i1; i++)
         for (size_t j = P->symmetric ? i : 0; j < n2; j++) {
-            double s = P->nngp ? P->nngp[i * n2 + j] : 0, t = P->ntk ? P->ntk[i * n2 + j] : 0;
+            double s = out_nngp(&P->out, i * n2 + j), t = out_ntk(&P->out, i * n2 + j);
             if (!isfinite(s) || !isfinite(t)) {
                 err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
@@ -307,13 +313,11 @@ static void report_non_finite(const Pairs *P, size_t i0, size_t i1, ntkc_error *
         }
 }
 
-static void mirror(double *k, size_t n)
+static void mirror(const Out *o, size_t n)
 {
-    if (k == NULL)
-        return;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
-            k[i * n + j] = k[j * n + i];
+            out_put(o, i * n + j, out_nngp(o, j * n + i), out_ntk(o, j * n + i));
 }
 
 static int run_all(const Pairs *P, const ntkc_eval_options *opts, ntkc_error *err)
@@ -338,10 +342,8 @@ static int run_all(const Pairs *P, const ntkc_eval_options *opts, ntkc_error *er
             return err->code;
         }
     }
-    if (P->symmetric) {
-        mirror(P->nngp, n1);
-        mirror(P->ntk, n1);
-    }
+    if (P->symmetric)
+        mirror(&P->out, n1);
     return NTKC_OK;
 }
 
@@ -359,14 +361,14 @@ static int check_set(const Plan *p, const ntkc_graphs *g, const char *which, ntk
     return NTKC_OK;
 }
 
-int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
-                 const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
+static int kernel_out(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1, const ntkc_graphs *g2,
+                      const Out *out, const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
 {
     Plan p;
-    if (read_plan(fns, &p, err) != NTKC_OK || check_set(&p, g1, "first", err) != NTKC_OK ||
+    if (read_plan(fns, single, &p, err) != NTKC_OK || check_set(&p, g1, "first", err) != NTKC_OK ||
         (g2 && check_set(&p, g2, "second", err) != NTKC_OK))
         return err->code;
-    if (nngp == NULL && ntk == NULL)
+    if (out_none(out))
         return NTKC_OK;
     int threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
     GSet a = {0}, b = {0};
@@ -374,14 +376,27 @@ int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_grap
     if (rc == NTKC_OK && g2 != NULL)
         rc = gset_init(&b, &p, g2, mode, threads, err);
     if (rc == NTKC_OK) {
-        Pairs P = {.p = &p, .a = &a, .b = g2 ? &b : &a, .symmetric = g2 == NULL, .threads = threads,
-                   .nngp = nngp, .ntk = ntk};
+        Pairs P = {.p = &p, .a = &a, .b = g2 ? &b : &a, .symmetric = g2 == NULL, .threads = threads, .out = *out};
         rc = run_all(&P, opts, err);
     }
     if (g2 != NULL && b.g != NULL)
         gset_free(&b);
     gset_free(&a);
     return rc;
+}
+
+int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
+                 const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
+{
+    Out out = {.nngp = nngp, .ntk = ntk};
+    return kernel_out(fns, 0, g1, g2, &out, opts, mode, err);
+}
+
+int graph_kernel_f32(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, float *nngp, float *ntk,
+                     const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
+{
+    Out out = {.nngp_f = nngp, .ntk_f = ntk};
+    return kernel_out(fns, 1, g1, g2, &out, opts, mode, err);
 }
 
 /* ---- one block at a time (graph_kernel.h) ------------------------------ */
@@ -392,7 +407,7 @@ struct GraphTiles {
     int symmetric;
 };
 
-int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
+int graph_tiles_open(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
                      GraphTiles **out, ntkc_error *err)
 {
     *out = NULL;
@@ -401,7 +416,7 @@ int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_
         err_internal(err, "out of memory");
         return err->code;
     }
-    int rc = read_plan(fns, &G->p, err);
+    int rc = read_plan(fns, single, &G->p, err);
     if (rc == NTKC_OK)
         rc = check_set(&G->p, g1, "first", err);
     if (rc == NTKC_OK && g2)
@@ -419,12 +434,12 @@ int graph_tiles_open(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_
     return NTKC_OK;
 }
 
-int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
-                    double *ntk, size_t ld, ntkc_error *err)
+static int tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, const Out *out,
+                     size_t ld, ntkc_error *err)
 {
     const GSet *b = G->symmetric ? &G->a : &G->b;
     Work w;
-    if (work_alloc(&w, G->a.maxn, b->maxn) != 0) {
+    if (work_alloc(&w, G->a.maxn, b->maxn, G->p.single) != 0) {
         work_free(&w);
         err_internal(err, "out of memory for the node-pair buffers");
         return err->code;
@@ -434,10 +449,7 @@ int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t 
         for (size_t j = upper ? i : 0; j < c; j++) {
             double s, t;
             run_pair(&G->p, &G->a.info[i0 + i], &b->info[j0 + j], &w, 0, &s, &t);
-            if (nngp)
-                nngp[i * ld + j] = s;
-            if (ntk)
-                ntk[i * ld + j] = t;
+            out_put(out, i * ld + j, s, t);
             if (!isfinite(s) || !isfinite(t)) {
                 err_user(err,
                           "the kernel is not finite between graph %zu and graph %zu (NNGP %g, NTK %g): the "
@@ -452,6 +464,28 @@ int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t 
         }
     work_free(&w);
     return rc;
+}
+
+int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
+                    double *ntk, size_t ld, ntkc_error *err)
+{
+    if (G->p.single) {
+        err_internal(err, "float64 tiles of a float32 graph net");
+        return err->code;
+    }
+    Out out = {.nngp = nngp, .ntk = ntk};
+    return tiles_run(G, i0, r, j0, c, upper, &out, ld, err);
+}
+
+int graph_tiles_run_f32(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, float *nngp,
+                        float *ntk, size_t ld, ntkc_error *err)
+{
+    if (!G->p.single) {
+        err_internal(err, "float32 tiles of a float64 graph net");
+        return err->code;
+    }
+    Out out = {.nngp_f = nngp, .ntk_f = ntk};
+    return tiles_run(G, i0, r, j0, c, upper, &out, ld, err);
 }
 
 void graph_tiles_close(GraphTiles *G)

@@ -125,7 +125,7 @@ static int build_aggs(GNet *n, ntkc_error *err)
         }
         for (size_t gi = 0; gi < n->G; gi++)
             if (agg_build(&l->agg[gi], n->g, gi, l->op->u.aggregate.degree, l->op->u.aggregate.self_loops,
-                          GRAPH_AGG_SPARSE, err) != NTKC_OK)
+                          GRAPH_AGG_SPARSE, 0, err) != NTKC_OK)
                 return err->code;
     }
     return NTKC_OK;

@@ -435,14 +435,16 @@ char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Dia
         return emit_net_c(net, source_name, err);
     if (!names_valid(net, err))
         return NULL;
-    if (net->family != IR_FAMILY_FC && net->family != IR_FAMILY_IMAGE) {
-        diag_user(err, "--precision single: net '%s' is %s; float32 kernels exist for fully connected and "
-                       "image nets only so far: use --precision double",
+    if (net->family != IR_FAMILY_FC && net->family != IR_FAMILY_IMAGE && net->family != IR_FAMILY_ATTENTION) {
+        diag_user(err, "--precision single: net '%s' is %s; float32 kernels exist for fully connected, image "
+                       "and all-pairs (attention, masked, index, volume) nets only so far: use --precision double",
                   net->name, emit_family_noun(net));
         return NULL;
     }
     if (!fits_float(net, err))
         return NULL;
+    if (net->family == IR_FAMILY_ATTENTION)
+        return emit_attn_c_prec(net, source_name, 1, err);
     return net->family == IR_FAMILY_IMAGE ? emit_image_c_prec(net, source_name, 1, err)
                                           : emit_fc_c_prec(net, source_name, 1, err);
 }

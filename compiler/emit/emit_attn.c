@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "code.h"
+#include "emit_calls_f.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
 #include "kernel_text.h"
@@ -315,18 +316,18 @@ static void emit_functions(Code *c, const IrNet *net)
     code_blank(c);
     code_line(c, "int $_uses_gram(void) { return 0; }");
     code_blank(c);
-    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
     code_line(c, "ntkc_m_prep_all($_entry, n, x, dim, prep, NTKC_RECORD, ws);");
     code_line(c, "free(ws);");
     code_close(c, "");
     code_blank(c);
-    code_line(c, "size_t $_tile(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,");
-    code_line(c, "              const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp,");
-    code_line(c, "              double *ntk, size_t ldo)");
+    code_line(c, "size_t $_tile(size_t rows, size_t cols, const double *x1, const @ *prep1, const double *x2,");
+    code_line(c, "              const @ *prep2, size_t dim, const @ *gram, size_t ldg, @ *nngp,");
+    code_line(c, "              @ *ntk, size_t ldo)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
     code_line(c, "size_t bad = ntkc_m_tile_all($_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, "
                  "ntk, ldo);");
     code_line(c, "(void)gram, (void)ldg;");
@@ -343,15 +344,24 @@ void emit_attn_host_source(StrBuf *sb)
     sb_puts(sb, "\n/* Attention-kernel helpers (compiler/kernel_c/attn_runtime.c) */\n");
     sb_puts(sb, emit_attn_runtime_common);
     sb_puts(sb, emit_attn_runtime_functions);
+    sb_puts(sb, emit_attn_runtime_common_f); /* and their float32 twins (attn_runtime_f.c) */
+    sb_puts(sb, emit_attn_runtime_functions_f);
 }
 
 void emit_attn_host_table(StrBuf *sb)
 {
     for (unsigned i = 0; i < emit_attn_runtime_count; i++)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_names[i], emit_attn_runtime_names[i]);
+    for (unsigned i = 0; i < emit_attn_runtime_f_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_f_names[i], emit_attn_runtime_f_names[i]);
 }
 
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
+{
+    return emit_attn_c_prec(net, source_name, 0, err);
+}
+
+char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
 {
     if (net->input.kind != IR_INPUT_IMAGE) {
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
@@ -392,6 +402,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&sb);
     Code c;
     code_init(&c, &sb, net->name);
+    c.single = single;
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
@@ -401,24 +412,25 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "#define NTKC_PP %zu", e.P0 * e.P0);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PP + 2 * NTKC_P)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
-    code_kernel(&c, &emit_attn_runtime_common_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_common_f_parts : &emit_attn_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_kernel(&c, &emit_attn_runtime_functions_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_functions_f_parts : &emit_attn_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_kernel(&c, &emit_attn_runtime_decls_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_f_decls_parts : &emit_attn_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
+    size_t calls_at = sb.len; /* from here on, the runtime's names take _f under single */
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     code_line(&c, "/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep");
     code_line(&c, " * records; fill != NULL: the prep run on (x, x), writing the record. */");
-    code_line(&c, "static void $_entry(const double *x1, const double *x2, const double *v1, const double *v2,");
-    code_line(&c, "                   double *fill, double *ws, double *out)");
+    code_line(&c, "static void $_entry(const double *x1, const double *x2, const @ *v1, const @ *v2,");
+    code_line(&c, "                   @ *fill, @ *ws, @ *out)");
     code_open(&c, "{");
-    code_line(&c, "double *pl[%d];", e.peak);
-    code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */", e.peak);
+    code_line(&c, "@ *pl[%d];", e.peak);
+    code_line(&c, "@ *m1 = ws + (size_t)%d * NTKC_PP, *m2 = m1 + NTKC_P; /* padding masks */", e.peak);
     code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
     code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PP;");
     code_line(&c, "(void)v1, (void)v2, (void)fill;");
@@ -427,6 +439,8 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, net);
+    if (single)
+        emit_calls_f(&sb, calls_at, emit_attn_runtime_names, emit_attn_runtime_count);
     sb_free(&e.body);
     sb_free(&e.defs);
     return emit_finish(&c, &sb, err);

@@ -365,7 +365,8 @@ NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int P, double c, double b2, 
                                int sep, const double *m1, const double *m2, double *tmp)
 {
     int n = P * P;
-    double *Si = tmp, *Ti = tmp + n, d = 0.0, e2 = 0.0;
+    double *Si = tmp, *Ti = tmp + n;
+    double d = 0.0, e2 = 0.0; /* float64 sums over the n pairs, in the float32 runtime too */
     ntkc_m_copy(Si, S, n);
     ntkc_m_copy(Ti, T, n);
     ntkc_m_embed(Si, Ti, P, m1, m2, kw, pw);
@@ -411,7 +412,7 @@ NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *
 NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1,
                             const double *m2, double *s, double *t)
 {
-    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0;
+    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0; /* float64 sums, in the float32 runtime too */
     for (int e = 0; e < P * P; e++)
         a += S[e], b += T[e];
     for (int p = 0; p < P; p++)
@@ -423,7 +424,7 @@ NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average,
 /* flatten: the mean over same-pixel pairs. */
 NTKC_FN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
 {
-    double a = 0.0, b = 0.0;
+    double a = 0.0, b = 0.0; /* float64 sums, in the float32 runtime too */
     for (int p = 0; p < P; p++)
         a += S[p * P + p], b += T[p * P + p];
     *s = a / P, *t = b / P;

@@ -2,8 +2,8 @@
 # make from the float64 source: one source per scalar type (Makefile,
 # KERNEL_GEN). The source is written in double; every rule here names one
 # thing that changes with the scalar type, and the output is compiled on its
-# own as a check like its source. Runs on block_prims.c/.h and
-# image_runtime.c.
+# own as a check like its source. Runs on block_prims.c/.h, image_runtime.c
+# and attn_runtime.c.
 
 # ReLU's block goes sixteen columns at a time: two AVX2 vectors of eight
 # floats, as the float64 loop's eight columns are two vectors of four.
@@ -14,11 +14,20 @@
 # parameter arrays p, their results T, Td), the inputs x (the tile ABI passes
 # them as they are, kernel_abi.h), and the accumulator of a global average
 # pool (ntkc_sum: 10^6 pixel pairs summed in float would lose 10^-4).
-/typedef void (\*ntkc_dual_fn)/!s/\<double\>/float/g
-s/const float \*p, /const double *p, /g
+/typedef void (\*ntkc_\(m_\)\?dual_fn)/!s/\<double\>/float/g
+s/const float \*\(p\|prm\), /const double *\1, /g
 s/float T, Td;/double T, Td;/
 s/const float \*const \*x, /const double *const *x, /
 s/int n, float \*acc)/int n, double *acc)/
+# The all-pairs runtime (attn_runtime.c) likewise: its duals' results Tv, Td,
+# its inputs x, x1, x2 (and the pointers a, b into them), and the sums over
+# all P² position pairs (a global pool, a square-root attention's inner
+# products) and the flatten's over P, declared on lines of their own marked
+# "float64 sums" (P² = 10^4 pairs summed in float would lose ~10^-5).
+s/float Tv, Td;/double Tv, Td;/
+s/const float \*\(x[12]\?\),/const double *\1,/g
+s/const float \*a = x1/const double *a = x1/
+/float64 sums/s/\<float\>/double/g
 
 # Floating literals take float's suffix (0.0 -> 0.0f), so no expression is
 # promoted to double.
@@ -35,3 +44,5 @@ s/@text kernel_prim_/@text kernel_prim_f_/
 s/@fns \([a-z_]*\)/@fns \1_f/
 s/"\(ntkc_math\|block_prims\)\.h"/"\1_f.h"/
 s/NTKC_KERNEL_BLOCK_PRIMS_H/NTKC_KERNEL_BLOCK_PRIMS_F_H/
+# the all-pairs runtime's types (both variants sit in the host copies)
+s/\<ntkc_m_\(dual\|entry\)_fn\>/ntkc_m_\1_fn_f/g

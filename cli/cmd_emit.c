@@ -26,7 +26,8 @@ static const char help[] =
     "struct ntkc_graph_set (node counts, features, CSR adjacency). Returns 0,\n"
     "1 when the input does not fit the net, 2 out of memory, 3 when a result\n"
     "is not finite. --precision single: the float32 file (float nngp, ntk and\n"
-    "records; fully connected and image nets, docs/precision.md).\n";
+    "records; fully connected, image and all-pairs nets: attention, masked,\n"
+    "index, volume; docs/precision.md).\n";
 
 int cmd_emit(int argc, char **argv)
 {

@@ -231,6 +231,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T, size_
             emit_remask(e, *S, *T);
             break;
         case IR_ACT: {
+            if (e->c.single && op->u.act.def->sqrt_records) { /* float32 ReLU: its pair update */
+                emit_fill_diag(e, op, *S);
+                code_line(&e->c, "ntkc_m_relu(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, pl[0]); /* relu, line %d */", *S,
+                          *T, n_side(e), op->rec.at, op->rec.at, op->pos.line);
+                emit_remask(e, *S, *T);
+                break;
+            }
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
             emit_fill_diag(e, op, *S);
             code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */",
@@ -375,6 +382,7 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
     e.c.depth = 1;
+    e.c.single = single;
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     size_t stop = net->nops;

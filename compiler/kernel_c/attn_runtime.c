@@ -266,6 +266,25 @@ NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *
         }
 }
 
+NTKC_FN void ntkc_m_relu(double *S, double *T, int P, const double *v1, const double *v2, double *tmp)
+{
+    /* ReLU through its branch-free pair update (ntkc_relu_qr, which the
+     * optimiser vectorises; ntkc_m_act calls the dual pair by pair), from
+     * the variances: the float32 kernels' ReLU (emit_attn.c), in float32
+     * arithmetic (ntkc_relu_qr_f) as the image and fully connected ones.
+     * tmp: 2P. (The comment sits inside: files without the function drop it.) */
+    double *q2 = tmp, *r2 = tmp + P;
+    for (int q = 0; q < P; q++) {
+        q2[q] = v2[q] > 0.0 ? sqrt(v2[q]) : 0.0;
+        r2[q] = v2[q] > 0.0 ? 1.0 / q2[q] : 0.0;
+    }
+    for (int p = 0; p < P; p++) {
+        double q1 = v1[p] > 0.0 ? sqrt(v1[p]) : 0.0, r1 = v1[p] > 0.0 ? 1.0 / q1 : 0.0;
+        for (int q = 0; q < P; q++)
+            ntkc_relu_qr(S + (size_t)p * P + q, T + (size_t)p * P + q, q1, r1, q2[q], r2[q]);
+    }
+}
+
 /* layer_norm over channels: both kernels divided by √((v1+ε)(v2+ε)). */
 NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
 {

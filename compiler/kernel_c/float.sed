@@ -23,7 +23,7 @@ s/int n, float \*acc)/int n, double *acc)/
 # its inputs x, x1, x2 (and the pointers a, b into them), and the sums over
 # all P² position pairs (a global pool, a square-root attention's inner
 # products) and the flatten's over P, declared on lines of their own marked
-# "float64 sums" (P² = 10^4 pairs summed in float would lose ~10^-5).
+# "float64 sums" (65536 pairs summed in float lost 1e-5: docs/precision.md).
 s/float Tv, Td;/double Tv, Td;/
 s/const float \*\(x[12]\?\),/const double *\1,/g
 s/const float \*a = x1/const double *a = x1/

@@ -82,7 +82,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # One source per scalar type: the float32 variants of `--precision single`
 # (KERNEL_GEN) are made from the float64 sources by compiler/kernel_c/float.sed.
 KERNEL_GEN   := $(BUILD)/gen/kernel_c/block_prims_f.h $(BUILD)/gen/kernel_c/block_prims_f.c \
-                $(BUILD)/gen/kernel_c/image_runtime_f.c $(BUILD)/gen/kernel_c/graph_entry_f.c
+                $(BUILD)/gen/kernel_c/image_runtime_f.c $(BUILD)/gen/kernel_c/graph_entry_f.c \
+                $(BUILD)/gen/kernel_c/attn_runtime_f.c
 .SECONDARY: $(KERNEL_GEN)
 KERNEL_C     := compiler/kernel_c/libm.h compiler/kernel_c/ntkc_math.h compiler/kernel_c/block_prims.c \
                 compiler/kernel_c/ntkc_math_f.h $(KERNEL_GEN) \

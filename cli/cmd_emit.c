@@ -26,7 +26,7 @@ static const char help[] =
     "struct ntkc_graph_set (node counts, features, CSR adjacency). Returns 0,\n"
     "1 when the input does not fit the net, 2 out of memory, 3 when a result\n"
     "is not finite. --precision single: the float32 file (float nngp, ntk and\n"
-    "records; fully connected, image and graph nets, docs/precision.md).\n";
+    "records; every family; docs/precision.md).\n";
 
 int cmd_emit(int argc, char **argv)
 {

@@ -305,7 +305,7 @@ NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *
 NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1,
                             const double *m2, double *s, double *t)
 {
-    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0;
+    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0; /* float64 sums, in the float32 runtime too */
     for (int e = 0; e < P * P; e++)
         a += S[e], b += T[e];
     for (int p = 0; p < P; p++)

@@ -171,7 +171,7 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
     fi
     echo
     echo "8. Transformer: 4 pre-LN blocks (softmax attention + ReLU MLP), n = 64 sequences, L = 64, C = 16," \
-        "NNGP + NTK, symmetric (scripts/bench_attention.sh: name value unit)"
+        "NNGP + NTK, symmetric; *_f32_*: --precision single (scripts/bench_attention.sh: name value unit)"
     if [ -n "$attn" ]; then echo "$attn" | sed 's/^/  /'; else echo "  n/a"; fi
     echo
     echo "9. --precision single vs double: the FC net of row 1 in process (libtcc), interleaved, and a net that is"

@@ -4,7 +4,8 @@
 # layer_norm + ReLU MLP) on n = 64 sequences of L = 64 tokens (C = 16), NNGP + NTK,
 # symmetric 64×64: the numpy peer (scripts/bench_attention.py, one BLAS thread)
 # and, once ntkc has an `attention` layer, ntkc kernel with both back ends and
-# their agreement with numpy. One line per figure, "name value unit", on stdout.
+# their agreement with numpy; then each back end in float32 (--precision single):
+# its time against float64 and max |K32 − K64| / max |K64|. One line per figure, "name value unit", on stdout.
 set -euo pipefail
 ntkc=$(realpath "${1:-build/ntkc}")
 cd "$(dirname "$0")/.."
@@ -47,6 +48,17 @@ for b in tcc cc; do
     w=$(field wall "$out/attn-$b.time")
     echo "transformer4_ntkc_${b}_wall $w s"
     calc "transformer4_ntkc_${b}_vs_numpy %.1f x\n" "$np_s / $w"
+    # --precision single: float32 against this float64 run (docs/precision.md, "All-pairs nets")
+    echo "transformer: ntkc, $b, float32" >&2
+    /usr/bin/time -f "wall %e" -o "$out/attn-$b-f32.time" "$ntkc" kernel "$net" "$out/seq$n.npy" \
+        --ntk "$out/attn-$b-f32.ntk.npy" --nngp "$out/attn-$b-f32.nngp.npy" --backend $b --precision single --quiet
+    w32=$(field wall "$out/attn-$b-f32.time")
+    echo "transformer4_ntkc_${b}_f32_wall $w32 s"
+    calc "transformer4_ntkc_${b}_f64_over_f32 %.2f x\n" "$w / $w32"
+    $py -c "import numpy as np
+for k in ('nngp', 'ntk'):
+    a, b = np.load('$out/attn-$b.' + k + '.npy'), np.load('$out/attn-$b-f32.' + k + '.npy')
+    print('transformer4_ntkc_${b}_f32_err_' + k, '%.2e' % (np.abs(b - a).max() / np.abs(a).max()), 'rel')"
 done
 OPENBLAS_NUM_THREADS=1 $py scripts/bench_attention.py "$net" "$out/seq$n.npy" 1 \
     "$out/attn-tcc.ntk.npy" "$out/attn-tcc.nngp.npy" | awk '/^agree/ { print "transformer4_" $1, $2, "rel" }'

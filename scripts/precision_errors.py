@@ -31,6 +31,10 @@ def input_dim(ntkc, net):
     for line in ir.splitlines():
         if "= input vector (" in line and "any dimension" not in line:
             return int(line.split("input vector (")[1].split()[0].rstrip(")"))
+        for shape in ("sequence(", "image(", "volume("):  # every value of one input: the product of its sizes
+            if "= input " + shape in line:
+                sizes = line.split(shape)[1].split(")")[0].split(",")
+                return int(np.prod([int(v) for v in sizes if "=" not in v]))
     return None
 
 def graph_features(ntkc, net):

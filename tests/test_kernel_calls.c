@@ -45,6 +45,8 @@ static char *probe_file(const char *use, int cut)
     code_text(&c, emit_image_runtime_end_f);
     KERNEL(emit_attn_runtime_common_parts);
     KERNEL(emit_attn_runtime_functions_parts);
+    KERNEL(emit_attn_runtime_common_f_parts); /* the float32 all-pairs runtime (attn_runtime_f.c) */
+    KERNEL(emit_attn_runtime_functions_f_parts);
     code_text(&c, kernel_graph_set_type);
     KERNEL(kernel_graph_entry_parts);
     KERNEL(kernel_graph_entry_f_parts); /* the float32 driver (graph_entry_f.c) */

@@ -209,8 +209,6 @@ static void expect_refused(const char *net, const char *precision, const char *w
 
 Test(precision, refuses_what_it_cannot_do, .timeout = TIMEOUT(60))
 {
-    expect_refused("examples/transformer.ntk", "single", "net 'transformer' is an attention net");
-    expect_refused("examples/volume.ntk", "single", "is a net on volumes");
     expect_refused("examples/relu5.ntk", "half", "--precision must be single or double, not 'half'");
 }
 

@@ -38,12 +38,12 @@
  *       0 on success, 1 when dim does not fit the net, 2 when memory runs
  *       out, 3 when a result is not finite.
  *
- * Single precision (`--precision single`, fully connected and image nets;
- * graph nets below):
+ * Single precision (`--precision single`, every family; graph nets below):
  * the same symbols with float in place of double for prep, prep1/prep2,
  * gram, nngp and ntk (x stays double: a fully connected net's prep runs in
- * float64 and rounds its records, an image net's in float32; the tile runs
- * in float32; the engine computes the Gram by sgemm/ssyrk when asked).
+ * float64 and rounds its records, an image or all-pairs net's in float32;
+ * the tile runs in float32; the engine computes the Gram by sgemm/ssyrk
+ * when asked).
  * NtkcTileFns holds them under the float64 types; the engine calls them
  * through NtkcPrepF32 / NtkcTileF32 / NtkcTriF32, converting each pointer
  * back through void (*)(void) (a function is called only through its own

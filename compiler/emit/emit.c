@@ -395,23 +395,6 @@ static char *(*const family_emitters[IR_NFAMILIES])(const IrNet *, const char *,
     NTKC_FAMILIES(EMIT_COLUMN)};
 #undef EMIT_COLUMN
 
-/* What a family is, for messages. */
-static const char *emit_family_noun(const IrNet *net)
-{
-    switch (net->family) {
-    case IR_FAMILY_IMAGE:
-        return "an image net (convolutions, pooling, sequences, fan-out, residual or layer_norm)";
-    case IR_FAMILY_GRAPH:
-        return "a graph net";
-    case IR_FAMILY_ATTENTION: /* the all-pairs back end: say what put the net there */
-        return net->input.depth ? "a net on volumes (the all-pairs back end)"
-               : net->input.masked ? "a net on masked inputs (the all-pairs back end)"
-                                   : "an attention net (attention or index: the all-pairs back end)";
-    default:
-        return "a fully connected net";
-    }
-}
-
 /* Every constant of the recursion is a finite float. */
 static int fits_float(const IrNet *net, Diag *err)
 {
@@ -435,16 +418,12 @@ char *emit_net_c_prec(const IrNet *net, const char *source_name, int single, Dia
         return emit_net_c(net, source_name, err);
     if (!names_valid(net, err))
         return NULL;
-    if (net->family != IR_FAMILY_FC && net->family != IR_FAMILY_IMAGE && net->family != IR_FAMILY_GRAPH) {
-        diag_user(err, "--precision single: net '%s' is %s; float32 kernels exist for fully connected, "
-                       "image and graph nets only so far: use --precision double",
-                  net->name, emit_family_noun(net));
-        return NULL;
-    }
     if (!fits_float(net, err))
         return NULL;
     if (net->family == IR_FAMILY_GRAPH)
         return emit_graph_c_prec(net, source_name, 1, err);
+    if (net->family == IR_FAMILY_ATTENTION)
+        return emit_attn_c_prec(net, source_name, 1, err);
     return net->family == IR_FAMILY_IMAGE ? emit_image_c_prec(net, source_name, 1, err)
                                           : emit_fc_c_prec(net, source_name, 1, err);
 }

@@ -12,6 +12,7 @@
 #include "code.h"
 #include "emit_attn_resize.h"
 #include "emit_attn_std.h"
+#include "emit_calls_f.h"
 #include "ir_args.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
@@ -255,6 +256,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_remask(e, *S, *T);
             break;
         case IR_ACT: {
+            if (e->c.single && op->u.act.def->sqrt_records) { /* float32 ReLU: its pair update */
+                emit_fill_diag(e, op, *S);
+                code_line(&e->c, "ntkc_m_relu(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, pl[0]); /* relu, line %d */", *S,
+                          *T, n_side(e), op->rec.at, op->rec.at, op->pos.line);
+                emit_remask(e, *S, *T);
+                break;
+            }
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
             emit_fill_diag(e, op, *S);
             code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */",
@@ -371,18 +379,18 @@ static void emit_functions(Code *c, const IrNet *net)
     code_blank(c);
     code_line(c, "int $_uses_gram(void) { return 0; }");
     code_blank(c);
-    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, double *prep)");
+    code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
     code_line(c, "ntkc_m_prep_all($_entry, n, x, dim, prep, NTKC_RECORD, ws);");
     code_line(c, "free(ws);");
     code_close(c, "");
     code_blank(c);
-    code_line(c, "size_t $_tile(size_t rows, size_t cols, const double *x1, const double *prep1, const double *x2,");
-    code_line(c, "              const double *prep2, size_t dim, const double *gram, size_t ldg, double *nngp,");
-    code_line(c, "              double *ntk, size_t ldo)");
+    code_line(c, "size_t $_tile(size_t rows, size_t cols, const double *x1, const @ *prep1, const double *x2,");
+    code_line(c, "              const @ *prep2, size_t dim, const @ *gram, size_t ldg, @ *nngp,");
+    code_line(c, "              @ *ntk, size_t ldo)");
     code_open(c, "{");
-    code_line(c, "double *ws = malloc(NTKC_WS * sizeof(double));");
+    code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
     code_line(c, "size_t bad = ntkc_m_tile_all($_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, "
                  "ntk, ldo);");
     code_line(c, "(void)gram, (void)ldg;");
@@ -399,15 +407,24 @@ void emit_attn_host_source(StrBuf *sb)
     sb_puts(sb, "\n/* Attention-kernel helpers (compiler/kernel_c/attn_runtime.c) */\n");
     sb_puts(sb, emit_attn_runtime_common);
     sb_puts(sb, emit_attn_runtime_functions);
+    sb_puts(sb, emit_attn_runtime_common_f); /* and their float32 twins (attn_runtime_f.c) */
+    sb_puts(sb, emit_attn_runtime_functions_f);
 }
 
 void emit_attn_host_table(StrBuf *sb)
 {
     for (unsigned i = 0; i < emit_attn_runtime_count; i++)
         sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_names[i], emit_attn_runtime_names[i]);
+    for (unsigned i = 0; i < emit_attn_runtime_f_count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_f_names[i], emit_attn_runtime_f_names[i]);
 }
 
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
+{
+    return emit_attn_c_prec(net, source_name, 0, err);
+}
+
+char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
 {
     if (net->input.kind != IR_INPUT_IMAGE) {
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
@@ -420,6 +437,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
     e.c.depth = 1;
+    e.c.single = single;
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
     if (e.volume) { /* never padded: no masks (emit_remask) */
@@ -442,6 +460,7 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     sb_init(&sb);
     Code c;
     code_init(&c, &sb, net->name);
+    c.single = single;
     c.bad_name |= e.c.bad_name;
     emit_prelude(&c, net, source_name);
     emit_api_prototypes(&c, net);
@@ -452,25 +471,25 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_line(&c, "#define NTKC_PM %zu /* the most positions of a side: the slots hold NTKC_PM² */", e.pmax);
     code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM)", e.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
-    code_kernel(&c, &emit_attn_runtime_common_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_common_f_parts : &emit_attn_runtime_common_parts);
     code_blank(&c);
     code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
     code_line(&c, "#define NTKC_FN static inline");
-    code_kernel(&c, &emit_attn_runtime_functions_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_functions_f_parts : &emit_attn_runtime_functions_parts);
     code_line(&c, "#else /* the library's optimised copies */");
-    code_kernel(&c, &emit_attn_runtime_decls_parts);
+    code_kernel(&c, single ? &emit_attn_runtime_f_decls_parts : &emit_attn_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
+    size_t calls_at = sb.len; /* from here on, the runtime's names take _f under single */
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     code_line(&c, "/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep");
     code_line(&c, " * records; fill != NULL: the prep run on (x, x), writing the record. */");
-    code_line(&c, "static void $_entry(const double *x1, const double *x2, const double *v1, const double *v2,");
-    code_line(&c, "                   double *fill, double *ws, double *out)");
+    code_line(&c, "static void $_entry(const double *x1, const double *x2, const @ *v1, const @ *v2,");
+    code_line(&c, "                   @ *fill, @ *ws, @ *out)");
     code_open(&c, "{");
-    code_line(&c, "double *pl[%d];", e.peak);
-    code_line(&c, "double *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */",
-              e.peak);
+    code_line(&c, "@ *pl[%d];", e.peak);
+    code_line(&c, "@ *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */", e.peak);
     code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
     code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;");
     code_line(&c, "(void)v1, (void)v2, (void)fill;");
@@ -479,6 +498,8 @@ char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, net);
+    if (single)
+        emit_calls_f(&sb, calls_at, emit_attn_runtime_names, emit_attn_runtime_count);
     sb_free(&e.body);
     sb_free(&e.defs);
     return emit_finish(&c, &sb, err);

@@ -22,6 +22,11 @@
 
 /* The ATTENTION row of the family table (compiler/ir/families.h). */
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err);
+/* single != 0: the float32 kernel (`--precision single`, kernel_abi.h): the
+ * helpers of attn_runtime_f.c (float.sed), P×P matrices, records and outputs
+ * in float; the inputs, the activations' duals and the sums over all
+ * position pairs (global pooling, square-root attention) in float64. */
+char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Diag *err);
 
 /* For the library's host copies (tools/gen_host_prims via emit_prims.c):
  * the helpers with external linkage (after emit_image_host_source, which

@@ -120,5 +120,15 @@ extern const KernelText emit_attn_runtime_functions_parts;
 extern const KernelText emit_attn_runtime_decls_parts;
 extern const char *const emit_attn_runtime_names[];
 extern const unsigned emit_attn_runtime_count;
+/* attn_runtime_f.c, which make writes from attn_runtime.c (float.sed): the
+ * float32 helpers of `--precision single`, every name with _f. */
+extern const char emit_attn_runtime_common_f[];
+extern const char emit_attn_runtime_functions_f[];
+extern const char emit_attn_runtime_f_decls[];
+extern const KernelText emit_attn_runtime_common_f_parts;
+extern const KernelText emit_attn_runtime_functions_f_parts;
+extern const KernelText emit_attn_runtime_f_decls_parts;
+extern const char *const emit_attn_runtime_f_names[];
+extern const unsigned emit_attn_runtime_f_count;
 
 #endif

@@ -266,6 +266,25 @@ NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *
         }
 }
 
+NTKC_FN void ntkc_m_relu(double *S, double *T, int P, const double *v1, const double *v2, double *tmp)
+{
+    /* ReLU through its branch-free pair update (ntkc_relu_qr, which the
+     * optimiser vectorises; ntkc_m_act calls the dual pair by pair), from
+     * the variances: the float32 kernels' ReLU (emit_attn.c), in float32
+     * arithmetic (ntkc_relu_qr_f) as the image and fully connected ones.
+     * tmp: 2P. (The comment sits inside: files without the function drop it.) */
+    double *q2 = tmp, *r2 = tmp + P;
+    for (int q = 0; q < P; q++) {
+        q2[q] = v2[q] > 0.0 ? sqrt(v2[q]) : 0.0;
+        r2[q] = v2[q] > 0.0 ? 1.0 / q2[q] : 0.0;
+    }
+    for (int p = 0; p < P; p++) {
+        double q1 = v1[p] > 0.0 ? sqrt(v1[p]) : 0.0, r1 = v1[p] > 0.0 ? 1.0 / q1 : 0.0;
+        for (int q = 0; q < P; q++)
+            ntkc_relu_qr(S + (size_t)p * P + q, T + (size_t)p * P + q, q1, r1, q2[q], r2[q]);
+    }
+}
+
 /* layer_norm over channels: both kernels divided by √((v1+ε)(v2+ε)). */
 NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const double *v2, double eps)
 {
@@ -365,7 +384,8 @@ NTKC_FN void ntkc_m_attn_sqrt(double *S, double *T, int P, double c, double b2, 
                                int sep, const double *m1, const double *m2, double *tmp)
 {
     int n = P * P;
-    double *Si = tmp, *Ti = tmp + n, d = 0.0, e2 = 0.0;
+    double *Si = tmp, *Ti = tmp + n;
+    double d = 0.0, e2 = 0.0; /* float64 sums over the n pairs, in the float32 runtime too */
     ntkc_m_copy(Si, S, n);
     ntkc_m_copy(Ti, T, n);
     ntkc_m_embed(Si, Ti, P, m1, m2, kw, pw);
@@ -410,7 +430,7 @@ NTKC_FN void ntkc_m_fanin(int mode, int k, int nb, double c, double *S, double *
 NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1,
                             const double *m2, double *s, double *t)
 {
-    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0;
+    double a = 0.0, b = 0.0, n1 = 0.0, n2 = 0.0; /* float64 sums, in the float32 runtime too */
     for (int e = 0; e < P * P; e++)
         a += S[e], b += T[e];
     for (int p = 0; p < P; p++)
@@ -422,7 +442,7 @@ NTKC_FN void ntkc_m_global(const double *S, const double *T, int P, int average,
 /* flatten: the mean over same-pixel pairs. */
 NTKC_FN void ntkc_m_flatten(const double *S, const double *T, int P, double *s, double *t)
 {
-    double a = 0.0, b = 0.0;
+    double a = 0.0, b = 0.0; /* float64 sums, in the float32 runtime too */
     for (int p = 0; p < P; p++)
         a += S[p * P + p], b += T[p * P + p];
     *s = a / P, *t = b / P;

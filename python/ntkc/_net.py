@@ -246,7 +246,7 @@ class Net:
             self._single_ptr = None
 
     def _single(self) -> Any:
-        """The net compiled again for --precision single (once; fully connected, image and graph nets)."""
+        """The net compiled again for --precision single (once; every family)."""
         with self._single_lock:
             if self._single_ptr is None:
                 opts = CompileOptions(net_name=self._net_name.encode() if self._net_name else None,
@@ -332,7 +332,7 @@ class Net:
                 positions, as neural-tangents' masks. Padded values are ignored.
             precision: ``"double"`` (float64, the default) or ``"single"``: float32
                 arithmetic and float32 outputs, as ``ntkc kernel --precision single``
-                (fully connected, image and graph nets; docs/precision.md). ``out`` is then float32.
+                (every family; docs/precision.md). ``out`` is then float32.
 
         Returns:
             float64 arrays of shape (n1, n2) (float32 with ``precision="single"``): one,

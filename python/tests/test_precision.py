@@ -90,10 +90,28 @@ class SinglePrecision(unittest.TestCase):
                 self.assertLessEqual(err, bound)
                 self.assertGreater(err, 0.0)  # the float32 path ran
 
-    def test_refused_by_name(self) -> None:
+    def test_attention_net_with_masks_as_the_cli_and_close_to_float64(self) -> None:
+        # the bound of tests/test_precision_pairs.c, accumulated along transformer's IR: ε = C + 2 = 10 ulps
+        # at the input, + 32 for each of dense, layer_norm, the fan-ins, relu, the pool; each softmax
+        # attention ε ← (1 + 4·w_q·w_k)·ε + 4·L + 36, L = 16 positions
+        eps = 10.0
+        for ops_before in (3, 7):  # the ops before each attention in the IR, then 8 after the last
+            eps = 5 * (eps + 32 * ops_before) + 4 * 16 + 36
+        bound = (eps + 32 * 8) * 2.0 ** -24
+        x1, x2 = RNG.standard_normal((7, 128)), RNG.standard_normal((4, 128))
+        m1 = np.arange(16)[None, :] >= np.array([16, 11, 16, 9, 14, 16, 12])[:, None]
         net = ntkc.Net(example("transformer.ntk"))
-        with self.assertRaisesRegex(ntkc.Error, "net 'transformer' is an attention net"):
-            net.kernel(RNG.standard_normal((2, 128)), precision="single")
+        for a, b, m, m2 in ((x1, None, m1, None), (x1, x2, m1, np.zeros((4, 16)))):
+            k32 = net.kernel(a, b, precision="single", mask=m, mask2=m2)
+            self.assertEqual(k32.ntk.dtype, np.float32)
+            k64 = net.kernel(a, b, mask=m, mask2=m2)
+            for f, d in ((k32.nngp, k64.nngp), (k32.ntk, k64.ntk)):
+                err = np.max(np.abs(f - d)) / np.max(np.abs(d))
+                self.assertLessEqual(err, bound)
+                self.assertGreater(err, 0.0)  # the float32 path ran
+        nngp, ntk = cli_kernel(example("transformer.ntk"), x1, x2, extra=["--precision", "single"])
+        k32 = net.kernel(x1, x2, precision="single")
+        self.assertTrue(np.array_equal(k32.nngp, nngp) and np.array_equal(k32.ntk, ntk), "differs from the CLI's")
 
 
 if __name__ == "__main__":

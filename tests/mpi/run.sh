@@ -100,6 +100,7 @@ np.save(d + "/s2.npy", r.normal(size=(7, 6, 2)))
 np.save(d + "/l1.npy", r.integers(2, 7, size=13))
 np.save(d + "/m2.npy", np.arange(6)[None, :] >= r.integers(2, 7, size=7)[:, None])
 np.save(d + "/ys.npy", r.normal(size=(13, 2)))
+np.save(d + "/tr.npy", r.normal(size=(9, 16, 8)))
 PYEOF
 for p in 1 3; do
     BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" same "masked sequences, lengths and a mask, tile 4" $p \
@@ -114,9 +115,9 @@ same32() { # NAME P NET X1 X2 -- MPI_ARGS
     name=$1 p=$2 net=$3 x1=$4 x2=$5
     shift 5
     rm -f "$T/k.npy" "$T/s.npy" "$T/rc".*
-    if "$NTKC" kernel "$net" $x1 $x2 --ntk "$T/ref_k.npy" --nngp "$T/ref_s.npy" --precision single --quiet \
-        2>"$T/err_ref"; then
-        if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$T/k.npy" --nngp "$T/s.npy" \
+    if "$NTKC" kernel "$net" $x1 $x2 --ntk "$T/ref_k.npy" --nngp "$T/ref_s.npy" ${BOTH:-} --precision single \
+        --quiet 2>"$T/err_ref"; then
+        if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$T/k.npy" --nngp "$T/s.npy" ${BOTH:-} \
             --precision single "$@" >"$T/out" 2>"$T/err"; then
             bad "$name float32 P=$p: ntkc-mpi failed: $(cat "$T/err")"
         elif cmp -s "$T/ref_k.npy" "$T/k.npy" && cmp -s "$T/ref_s.npy" "$T/s.npy"; then ok; else
@@ -142,6 +143,12 @@ for p in 1 2 3 4; do
 done
 COMPUTED=1 same32 "graph cross 37 x 13, tile 6" 3 "$GR" "$T/g1.txt" "$T/g2.txt" --tile 6 --threads 2
 same32 "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
+# the all-pairs back end: masked sequences (lengths and a mask), attention
+for p in 1 2 3 4; do
+    BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" same32 "masked sequences 13 x 7, tile 4" $p "$T/msk.ntk" \
+        "$T/s1.npy" "$T/s2.npy" --tile 4
+done
+same32 "transformer symmetric, 9 sequences, tile 2" 3 "$ROOT/examples/transformer.ntk" "$T/tr.npy" "" --tile 2
 same32 "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 same32 "image cross 19 x 11, tile 4" 3 "$IMG" "$T/img1.npy" "$T/img2.npy" --tile 4
 
@@ -286,6 +293,9 @@ predicts "predict image, --momentum" 4 "$IMG" --train "$T/img1.npy" --targets "$
     --test "$T/img2.npy" --time 1,4 --momentum 0.9 --learning-rate 0.5 --threads 1
 predicts "predict masked sequences" 3 "$T/msk.ntk" --train "$T/s1.npy" --lengths-train "$T/l1.npy" \
     --test "$T/s2.npy" --mask-test "$T/m2.npy" --targets "$T/ys.npy" --reg 1e-3 --time 1,inf
+predicts "predict masked sequences --precision single" 3 "$T/msk.ntk" --train "$T/s1.npy" \
+    --lengths-train "$T/l1.npy" --test "$T/s2.npy" --mask-test "$T/m2.npy" --targets "$T/ys.npy" --reg 1e-3 \
+    --time 1,inf --precision single
 TRAIN=1 predicts "predict graph, --train-mean" 3 "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --time 2,inf --reg 1e-4
 # --precision single on the other families: as ntkc does (computed, or refused the same way)
 for net in "$IMG" "$GR"; do

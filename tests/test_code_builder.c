@@ -1,6 +1,6 @@
 /* The code builder's lines (compiler/emit/code.c): the conversions it
  * formats itself (%d %u %ld %lu %zu %s %c %%) agree with snprintf at the
- * edges of every type, "$" and "@" are replaced in the format only, and a
+ * edges of every type, "$", "@" and "`" are replaced in the format only, and a
  * format with flags, width or precision still reaches vsnprintf. */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -67,6 +67,24 @@ Test(code_builder, strings_chars_percent_and_marks)
     code_line(&c, "@ y;");
     cr_assert_str_eq(sb.data, "float y;\n");
     sb_free(&sb);
+}
+
+/* "`" is the suffix of the scalar type's kernel-time functions
+ * (code_prim_suffix), in the format only, on both formatting paths. */
+Test(code_builder, call_suffix_mark)
+{
+    for (int single = 0; single < 2; single++) {
+        StrBuf sb;
+        Code c = builder(&sb, single);
+        code_line(&c, "ntkc_copy`(s, t, %d); %s`(%s); /* %s */", 8, "ntkc_fill", "a`b", "`");
+        code_line(&c, "ntkc_sum`(%5.1f);", 0.5);
+        cr_assert_str_eq(sb.data, single ? "ntkc_copy_f(s, t, 8); ntkc_fill_f(a`b); /* ` */\nntkc_sum_f(  0.5);\n"
+                                         : "ntkc_copy(s, t, 8); ntkc_fill(a`b); /* ` */\nntkc_sum(  0.5);\n");
+        sb_free(&sb);
+    }
+    char buf[32];
+    code_format(buf, sizeof buf, "f`(%d)", 1); /* no builder, no suffix: as it is */
+    cr_assert_str_eq(buf, "f`(1)");
 }
 
 Test(code_builder, other_conversions_go_to_vsnprintf)

@@ -78,24 +78,30 @@ static void put_signed(Out *o, long long v)
     put_unsigned(o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, v < 0);
 }
 
-/* fmt (simple_format) formatted by hand; with c, "$" and "@" replaced as
- * they come. vsnprintf costs glibc about 1,500 instructions a line (6,000
+/* The text a placeholder of a line stands for ("$", "@", "`"; code.h): its
+ * first part and, for "$", the net's name after it. */
+static const char *placeholder(const Code *c, char mark, const char **tail)
+{
+    *tail = mark == '$' ? c->name : "";
+    return mark == '$' ? NTKC_NET_PREFIX : mark == '@' ? (c->single ? "float" : "double") : code_prim_suffix(c);
+}
+
+/* fmt (simple_format) formatted by hand; with c, "$", "@" and "`" replaced
+ * as they come. vsnprintf costs glibc about 1,500 instructions a line (6,000
  * for a conv call's 18 arguments), most of an emitter's time, and a line
  * with "$" used to need a copy of fmt too. */
 static void put_simple(Out *o, const Code *c, const char *fmt, va_list ap)
 {
     for (const char *p = fmt;;) {
-        size_t run = strcspn(p, c ? "%$@" : "%");
+        size_t run = strcspn(p, c ? "%" CODE_MARKS : "%");
         out_put(o, p, run);
         p += run;
         if (*p == '\0')
             return;
-        if (*p == '$' || *p == '@') {
-            const char *type = c->single ? "float" : "double";
-            if (*p == '$')
-                out_put(o, NTKC_NET_PREFIX, strlen(NTKC_NET_PREFIX));
-            out_put(o, *p == '$' ? c->name : type, strlen(*p == '$' ? c->name : type));
-            p++;
+        if (*p != '%') {
+            const char *tail, *head = placeholder(c, *p++, &tail);
+            out_put(o, head, strlen(head));
+            out_put(o, tail, strlen(tail));
             continue;
         }
         char size = p[1] == 'l' || p[1] == 'z' ? p[1] : 0, conv = p[size ? 2 : 1];
@@ -132,9 +138,8 @@ void code_format(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* fmt with every "$" replaced by the net prefix ("%" doubled in it: an
- * identifier has none, so nothing changes) and every "@" by the scalar
- * type, then formatted. */
+/* fmt with every placeholder replaced (none of their texts has a "%" to
+ * double: identifiers, type names, "_f"), then formatted. */
 static void put_formatted(Code *c, const char *fmt, va_list ap)
 {
     if (simple_format(fmt)) {
@@ -142,21 +147,18 @@ static void put_formatted(Code *c, const char *fmt, va_list ap)
         put_simple(&o, c, fmt, ap);
         return;
     }
-    const char *mark = strpbrk(fmt, "$@");
+    const char *mark = strpbrk(fmt, CODE_MARKS);
     if (mark == NULL) {
         sb_vprintf(c->sb, fmt, ap);
         return;
     }
     StrBuf f;
     sb_init(&f);
-    for (const char *p = fmt; mark != NULL; p = mark + 1, mark = strpbrk(p, "$@")) {
+    for (const char *p = fmt; mark != NULL; p = mark + 1, mark = strpbrk(p, CODE_MARKS)) {
+        const char *tail;
         sb_putn(&f, p, (size_t)(mark - p));
-        if (*mark == '$') {
-            sb_puts(&f, NTKC_NET_PREFIX);
-            sb_puts(&f, c->name);
-        } else {
-            sb_puts(&f, c->single ? "float" : "double");
-        }
+        sb_puts(&f, placeholder(c, *mark, &tail));
+        sb_puts(&f, tail);
         fmt = mark + 1;
     }
     sb_puts(&f, fmt);

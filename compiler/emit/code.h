@@ -7,8 +7,12 @@
  * "$" stands for the net's symbol prefix ("ntkcnet_NAME"), so no template
  * repeats the net's name as a positional argument, and "@" for the scalar
  * type of the kernel's blocks and outputs ("double", or "float" under
- * `--precision single`), so one template serves both precisions. Numbers
- * from the net (w_std, eps, scales) go through code_lit / code_rlit, never "%g". */
+ * `--precision single`), so one template serves both precisions, and "`"
+ * for the suffix of the kernel-time functions of that type (code_prim_suffix:
+ * "" or "_f", the names float.sed gives the float32 runtime), written after
+ * the name of each call ("ntkc_copy`(s, t, NTKC_LANES);"): C has no use for
+ * the character, so no template needs it as itself. Numbers from the net
+ * (w_std, eps, scales) go through code_lit / code_rlit, never "%g". */
 #ifndef NTKC_CODE_H
 #define NTKC_CODE_H
 
@@ -16,6 +20,9 @@
 
 #include "kernel_text.h"
 #include "strbuf.h"
+
+/* The placeholders of a line: the net prefix, the scalar type, the suffix. */
+#define CODE_MARKS "$@`"
 
 /* Where a kernel text sits in the file (code_kernel). */
 typedef struct CodeKernelAt {

@@ -52,7 +52,7 @@ void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, 
     const char *args = code_args_text(&ca);
     code_line(c, "/* %s %dx%d stride %dx%d, line %d */", transpose ? "conv_transpose" : "conv_local", win->kh, win->kw,
               win->sh, win->sw, op->pos.line);
-    code_line(c, "ntkc_cvar4(bS, inS, t1, t2, %s, %s, (const @ *)0);", args, code_lit(cv->b_std * cv->b_std).s);
-    code_line(c, "ntkc_cvar4(bT, inT, t1, t2, %s, 0.0, inS);", args);
+    code_line(c, "ntkc_cvar4`(bS, inS, t1, t2, %s, %s, (const @ *)0);", args, code_lit(cv->b_std * cv->b_std).s);
+    code_line(c, "ntkc_cvar4`(bT, inT, t1, t2, %s, 0.0, inS);", args);
     code_args_free(&ca);
 }

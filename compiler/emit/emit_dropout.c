@@ -19,7 +19,7 @@ void emit_dropout(Code *c, const IrOp *op, const char *S, const char *T, const c
         code_open(c, "if ((%s) == 0 && (%s) == 0) {", a, b);
     else
         code_open(c, "{");
-    code_line(c, "int n = ntkc_area(%s);", geom);
+    code_line(c, "int n = ntkc_area`(%s);", geom);
     code_line(c, "for (int l = 0; l < NTKC_LANES; l++)");
     code_line(c, "    if (x1[l] == x2[l])");
     code_line(c, "        for (int k = 0; k < n; k++)");

@@ -140,20 +140,20 @@ static void emit_vec_fanout(Em *e, const IrFanout *f)
     code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
     e->c.depth++;
     code_line(&e->c, "@ s_in[NTKC_LANES], t_in[NTKC_LANES], s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
-    code_line(&e->c, "ntkc_copy(s_in, s, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy(t_in, t, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(s_in, s, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(t_in, t, NTKC_LANES);");
     for (size_t b = 0; b < f->nbranches; b++) {
         const IrBranch *br = &f->branches[b];
         if (b > 0) {
-            code_line(&e->c, "ntkc_copy(s, s_in, NTKC_LANES);");
-            code_line(&e->c, "ntkc_copy(t, t_in, NTKC_LANES);");
+            code_line(&e->c, "ntkc_copy`(s, s_in, NTKC_LANES);");
+            code_line(&e->c, "ntkc_copy`(t, t_in, NTKC_LANES);");
         }
         emit_vec_ops(e, br->ops, br->nops);
-        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
+        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
              code_lit(br->scale * br->scale).s);
     }
-    code_line(&e->c, "ntkc_copy(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy(t, t_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
     e->c.depth--;
     code_line(&e->c, "}");
 }
@@ -181,13 +181,13 @@ static void emit_vec_ops(Em *e, const IrOp *ops, size_t n)
             break;
         case IR_ACT:
             code_line(&e->c, "if (fill)");
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
+            code_line(&e->c, "    ntkc_fill`(fill, v1, v2, s, %zu, 1);", op->rec.at);
             emit_act_call(e, op, "s", "t", vec_geom);
             break;
         case IR_LAYER_NORM:
             code_line(&e->c, "if (fill) /* layer_norm, line %d */", op->pos.line);
-            code_line(&e->c, "    ntkc_fill(fill, v1, v2, s, %zu, 1);", op->rec.at);
-            code_line(&e->c, "ntkc_ln_row(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", op->rec.at, op->rec.at * LANES,
+            code_line(&e->c, "    ntkc_fill`(fill, v1, v2, s, %zu, 1);", op->rec.at);
+            code_line(&e->c, "ntkc_ln_row`(1, s, t, v1 + %zu * v1s, bc, v2 + %zu, %s);", op->rec.at, op->rec.at * LANES,
                  code_lit(op->u.ln.eps).s);
             break;
         case IR_FANOUT:
@@ -310,16 +310,16 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
     if (e->net->param == PARAM_STANDARD && !c->frozen) { /* Θ' = C·Σ_δ Σ + w²/|F| Σ_δ Θ (+1): ir.h, IrConv */
         int U = slot_new(e);
         /* the bias's 1 rides on U: with an `add` plane ntkc_conv_plane adds that instead of addc */
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, %s, 0);", *S, U, geo,
+        code_line(&e->c, "ntkc_conv_plane`(pl[%d], pl[0], pl[%d], %s, %s, %s, 0);", *S, U, geo,
                   code_lit((double)c->fan_in).s, c->has_bias ? "1.0" : "0.0");
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, U);
+        code_line(&e->c, "ntkc_conv_plane`(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, U);
         slot_free(e, U);
     }
-    code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
+    code_line(&e->c, "ntkc_conv_plane`(pl[%d], pl[0], pl[%d], %s, %s, 0);", *S, S2, args, code_lit(c->b_std * c->b_std).s);
     if (c->frozen) /* trainable=false: Θ without the layer's own Σ' */
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
+        code_line(&e->c, "ntkc_conv_plane`(pl[%d], pl[0], pl[%d], %s, 0.0, 0);", *T, T2, args);
     else if (e->net->param != PARAM_STANDARD)
-        code_line(&e->c, "ntkc_conv_plane(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
+        code_line(&e->c, "ntkc_conv_plane`(pl[%d], pl[0], pl[%d], %s, 0.0, pl[%d]);", *T, T2, args, S2);
     code_args_free(&ca);
     code_args_free(&cs);
     slot_free(e, *S);
@@ -333,14 +333,14 @@ static void emit_plane_conv(Em *e, const IrOp *op, int *S, int *T)
 static void emit_fill(Em *e, const IrOp *op, int S, const char *fill_fn)
 {
     code_line(&e->c, "if (fill && pi == 0)");
-    code_line(&e->c, "    %s(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, op->rec.at, op->rec.n);
+    code_line(&e->c, "    %s`(fill, v1, v2, pl[%d], %zu, %zu);", fill_fn, S, op->rec.at, op->rec.n);
 }
 
 /* dense on every pixel pair of a plane, or on a vector's lanes (geom: "H, W,
  * a, b, ch, cw"): ntkc_dense_plane holds the recursion. */
 static void emit_dense_call(Em *e, const IrOp *op, const char *S, const char *T, const char *geom)
 {
-    code_line(&e->c, "%s(%s, %s, %s, %s, %s); /* dense, line %d */",
+    code_line(&e->c, "%s`(%s, %s, %s, %s, %s); /* dense, line %d */",
               op->u.dense.frozen ? "ntkc_dense_frozen_plane" : "ntkc_dense_plane", S, T, geom,
               code_lit(op->u.dense.w_std * op->u.dense.w_std).s, code_lit(op->u.dense.b_std * op->u.dense.b_std).s,
               op->pos.line);
@@ -355,7 +355,7 @@ static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, c
     size_t at = op->rec.at;
     char name[32];
     if (op->rec.sqrt) {
-        code_line(&e->c, "ntkc_relu_plane(%s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, geom, at,
+        code_line(&e->c, "ntkc_relu_plane`(%s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* line %d */", S, T, geom, at,
                   at * LANES, op->pos.line);
         return;
     }
@@ -365,9 +365,13 @@ static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, c
         need_act_plane(e, def);
     else
         need_dual(e, def);
-    code_line(&e->c, "%s%s%s%s, %s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* %s, line %d */",
-              own ? "ntkc_act_plane_" : "ntkc_act_plane(ntkc_dual_", code_ident(&e->c, def->name), own ? "(" : ", ", p,
-              S, T, geom, at, at * LANES, code_ident(&e->c, def->name), op->pos.line);
+    const char *id = code_ident(&e->c, def->name);
+    if (own)
+        code_line(&e->c, "ntkc_act_plane_%s(%s, %s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* %s, line %d */", id, p, S,
+                  T, geom, at, at * LANES, id, op->pos.line);
+    else
+        code_line(&e->c, "ntkc_act_plane`(ntkc_dual_%s, %s, %s, %s, %s, v1 + %zu * v1s, bc, v2 + %zu); /* %s, line %d */",
+                  id, p, S, T, geom, at, at * LANES, id, op->pos.line);
 }
 
 static void emit_plane_act(Em *e, const IrOp *op, int S, int T)
@@ -396,13 +400,13 @@ static void emit_plane_fanout(Em *e, const IrFanout *f, int *S, int *T)
         e->h = h0, e->w = w0, e->sh = sh0, e->sw = sw0, e->ch = ch0, e->cw = cw0;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
-            code_line(&e->c, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Sb, *S, g);
-            code_line(&e->c, "ntkc_copy(pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);", Tb, *T, g);
+            code_line(&e->c, "ntkc_copy`(pl[%d], pl[%d], ntkc_area`(%s) * NTKC_LANES);", Sb, *S, g);
+            code_line(&e->c, "ntkc_copy`(pl[%d], pl[%d], ntkc_area`(%s) * NTKC_LANES);", Tb, *T, g);
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_plane_ops(e, br->ops, br->nops, &Sb, &Tb);
         char go[256];
-        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area(%s) * NTKC_LANES);",
+        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], ntkc_area`(%s) * NTKC_LANES);",
              (int)f->mode, b, f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, geom(e, go, sizeof go));
         if (br->nops > 0) {
             slot_free(e, Sb);
@@ -452,10 +456,10 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_fill(e, op, *S, "ntkc_fill");
             if (op->u.ln.axes != IR_LN_CHANNELS) { /* the records become the group means */
                 code_line(&e->c, "if (fill && pi == 0)");
-                code_line(&e->c, "    ntkc_fill_ln_axes(fill, v1, v2, %zu, %zu, %zu, %d);", op->rec.at, e->h, e->w,
+                code_line(&e->c, "    ntkc_fill_ln_axes`(fill, v1, v2, %zu, %zu, %zu, %d);", op->rec.at, e->h, e->w,
                           (int)op->u.ln.axes);
             }
-            code_line(&e->c, "ntkc_ln_plane(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
+            code_line(&e->c, "ntkc_ln_plane`(pl[%d], pl[%d], %s, v1 + %zu * v1s, bc, v2 + %zu, %s); /* layer_norm, line %d */",
                  *S, *T, geom(e, g, sizeof g), op->rec.at, op->rec.at * LANES, code_lit(op->u.ln.eps).s, op->pos.line);
             break;
         case IR_FANOUT:
@@ -660,11 +664,11 @@ static void emit_pool(Em *e, const Segment *s)
     code_arg_int(&ga, w->pad == IR_PAD_CIRCULAR);
     emit_row_args(&ga, op, e->err);
     for (int k = 0; k < 2; k++) {
-        code_line(&e->c, "ntkc_pool4(%s, %s, t1, t2, %s, %s, %s);", k ? "bT" : "bS", k ? "inT" : "inS",
+        code_line(&e->c, "ntkc_pool4`(%s, %s, t1, t2, %s, %s, %s);", k ? "bT" : "bS", k ? "inT" : "inS",
                   code_args_text(&ga), code_lit(avg && !edges ? 1.0 / w->kh : 1.0).s,
                   code_lit(avg && !edges ? 1.0 / w->kw : 1.0).s);
         if (edges)
-            code_line(&e->c, "ntkc_pool4_edges(%s, %s);", k ? "inT" : "inS", code_args_text(&ga));
+            code_line(&e->c, "ntkc_pool4_edges`(%s, %s);", k ? "inT" : "inS", code_args_text(&ga));
     }
     code_args_free(&ga);
 }
@@ -693,29 +697,29 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     code_line(&e->c, "    as[l] = 0.0, at[l] = 0.0;");
     code_line(&e->c, "for (int pi = 0; pi < %zu; pi++) {", na * nb);
     e->c.depth++;
-    code_line(&e->c, "int ae = ntkc_offset(pi / %zu, %d), be = ntkc_offset(pi %% %zu, %d);", nb, s->che, nb, s->cwe);
+    code_line(&e->c, "int ae = ntkc_offset`(pi / %zu, %d), be = ntkc_offset`(pi %% %zu, %d);", nb, s->che, nb, s->cwe);
     code_line(&e->c, "(void)ae, (void)be;");
 
     int S = slot_new(e), T = slot_new(e);
     char a[80], b[80];
     offsets(e, a, b, sizeof a);
     if (from_x) {
-        code_line(&e->c, "ntkc_load_x(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
+        code_line(&e->c, "ntkc_load_x`(X1r, bc, X2, %zu, %zu, %zu, %s, %s, %d, %d, pl[%d], pl[%d]);", s->h0, s->w0, e->net->input.c,
              a, b, s->ch0, s->cw0, S, T);
     } else {
-        code_line(&e->c, "ntkc_load_plane(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
-        code_line(&e->c, "ntkc_load_plane(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
+        code_line(&e->c, "ntkc_load_plane`(inS, pl[%d], %zu, %zu, %s, %s, %d, %d);", S, s->h0, s->w0, a, b, s->ch0, s->cw0);
+        code_line(&e->c, "ntkc_load_plane`(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, s->ops + s->begin, s->end - s->begin, &S, &T);
     if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
-        code_line(&e->c, "ntkc_store_plane(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
-        code_line(&e->c, "ntkc_store_plane(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
+        code_line(&e->c, "ntkc_store_plane`(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
+        code_line(&e->c, "ntkc_store_plane`(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
     } else {
         char g[256];
         geom(e, g, sizeof g);
-        code_line(&e->c, "ntkc_sum(pl[%d], ntkc_area(%s), as);", S, g);
-        code_line(&e->c, "ntkc_sum(pl[%d], ntkc_area(%s), at);", T, g);
+        code_line(&e->c, "ntkc_sum`(pl[%d], ntkc_area`(%s), as);", S, g);
+        code_line(&e->c, "ntkc_sum`(pl[%d], ntkc_area`(%s), at);", T, g);
     }
     slot_free(e, S);
     slot_free(e, T);
@@ -729,8 +733,8 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     } else if (s->kind == END_POOL) {
         emit_pool(e, s);
     } else if (s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
-        code_line(&e->c, "ntkc_copy(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
-        code_line(&e->c, "ntkc_copy(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        code_line(&e->c, "ntkc_copy`(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
+        code_line(&e->c, "ntkc_copy`(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         if (s->kind == END_PAIRS)
             emit_pairs_fanout(e, s->term, s->he, s->we);
         else if (s->kind == END_REDUCE)
@@ -773,31 +777,31 @@ static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
     e->c.depth++;
     code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
               1 + 4 * level);
-    code_line(&e->c, "ntkc_copy(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy(svT, inT, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         size_t hb = br->nops ? br->ops[br->nops - 1].out.h : h0, wb = br->nops ? br->ops[br->nops - 1].out.w : w0;
         code_line(&e->c, "/* branch %zu */", b + 1);
         if (b > 0) {
-            code_line(&e->c, "ntkc_copy(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy(inT, svT, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
         }
         Segment segs[64];
         size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
         for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
             emit_segment(e, &segs[k], k, 0);
-        code_line(&e->c, "ntkc_fanin4(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);",
+        code_line(&e->c, "ntkc_fanin4`(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);",
                   (int)f->mode, axis, b, f->nbranches, code_lit(br->scale * br->scale).s, ho, wo, hb, wb,
                   axis ? concat_offset(f, b, axis, h0, w0) : 0);
     }
     for (size_t i = 0; axis && i < f->nbranches; i++) /* identity × identity: ir_fanout.h */
         for (size_t j = 0; j < f->nbranches; j++)
             if (i != j && f->branches[i].nops == 0 && f->branches[j].nops == 0)
-                code_line(&e->c, "ntkc_cross4(%d, acS, acT, svS, svT, %zu, %zu, %zu, %zu, %zu, %zu);", axis, ho, wo,
+                code_line(&e->c, "ntkc_cross4`(%d, acS, acT, svS, svT, %zu, %zu, %zu, %zu, %zu, %zu);", axis, ho, wo,
                           h0, w0, concat_offset(f, i, axis, h0, w0), concat_offset(f, j, axis, h0, w0));
-    code_line(&e->c, "ntkc_copy(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
-    code_line(&e->c, "ntkc_copy(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
+    code_line(&e->c, "ntkc_copy`(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
+    code_line(&e->c, "ntkc_copy`(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
     e->c.depth--;
     code_line(&e->c, "}");
     e->pairs_depth--;
@@ -819,14 +823,14 @@ static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
     e->c.depth++;
     code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * level);
     code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
-    code_line(&e->c, "ntkc_copy(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy(svT, inT, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
+    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         code_line(&e->c, "/* branch %zu */", b + 1);
         if (b > 0) {
-            code_line(&e->c, "ntkc_copy(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy(inT, svT, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
         }
         Segment segs[64];
         size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
@@ -841,11 +845,11 @@ static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
         }
         size_t first_vec = segs[nseg - 1].end + 1;
         emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
-        code_line(&e->c, "ntkc_fanin(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b,
+        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b,
                   f->nbranches, code_lit(br->scale * br->scale).s);
     }
-    code_line(&e->c, "ntkc_copy(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy(t, t_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
     e->c.depth--;
     code_line(&e->c, "}");
     e->pairs_depth--;
@@ -915,7 +919,7 @@ void emit_image_host_table(StrBuf *sb)
 static void lanes_line(Code *c, const Em *e, const char *xs)
 {
     if (e->x2_at)
-        code_line(c, "ntkc_lanes(%s, $_DIM, ws + $_X2_AT);", xs);
+        code_line(c, "ntkc_lanes`(%s, $_DIM, ws + $_X2_AT);", xs);
 }
 
 /* The sizes and offsets the functions below share, by name. */
@@ -1011,14 +1015,14 @@ static void emit_cols_fn(Code *c, const Em *e)
     code_line(c, "x2l[l] = x2 + j * dim;");
     code_line(c, "r2[l] = prep2 + j * $_RECORD;");
     code_close(c, "");
-    code_line(c, "ntkc_expand(v2, r2, $_RECORD);");
+    code_line(c, "ntkc_expand`(v2, r2, $_RECORD);");
     lanes_line(c, e, "x2l");
     code_open(c, "for (size_t i = 0; i < rows; i++) {");
     code_line(c, "for (int l = 0; l < NTKC_LANES; l++)");
     code_line(c, "    x1l[l] = x1 + i * dim;");
     code_line(c, "$_entry(x1l, x2l, (@ *)(prep1 + i * $_RECORD), v2, 1, 0, dim, ws, out);");
     code_line(c, "for (size_t l = 0; l < m; l++)");
-    code_line(c, "    bad += ntkc_put(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);");
+    code_line(c, "    bad += ntkc_put`(nngp, ntk, i * ldo + j0 + l, out[l], out[NTKC_LANES + l]);");
     code_close(c, "");
     code_close(c, "");
     code_line(c, "return bad;");
@@ -1067,12 +1071,12 @@ static void emit_pairs_fn(Code *c, const Em *e)
     code_line(c, "x1l[l] = x + i * dim, x2l[l] = x + j * dim;");
     code_line(c, "r1[l] = prep + i * $_RECORD, r2[l] = prep + j * $_RECORD;");
     code_close(c, "");
-    code_line(c, "ntkc_expand(v1, r1, $_RECORD);");
-    code_line(c, "ntkc_expand(v2, r2, $_RECORD);");
+    code_line(c, "ntkc_expand`(v1, r1, $_RECORD);");
+    code_line(c, "ntkc_expand`(v2, r2, $_RECORD);");
     lanes_line(c, e, "x2l");
     code_line(c, "$_entry(x1l, x2l, v1, v2, 0, 0, dim, ws, out);");
     code_line(c, "for (int l = 0; l < np; l++)");
-    code_line(c, "    bad += ntkc_put(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);");
+    code_line(c, "    bad += ntkc_put`(nngp, ntk, pi[l] * ldo + pj[l], out[l], out[NTKC_LANES + l]);");
     code_line(c, "return bad;");
     code_close(c, "");
     code_blank(c);
@@ -1095,7 +1099,7 @@ static void emit_tri_fn(Code *c)
     code_line(c, "    bad += $_cols(j0, n - j0 < NTKC_LANES ? n - j0 : NTKC_LANES, x, prep, x + j0 * dim,");
     code_line(c, "        prep + j0 * $_RECORD, dim, nngp ? nngp + j0 : 0, ntk ? ntk + j0 : 0, ldo, ws);");
     code_line(c, "for (size_t i = 0; i < n; i++) /* K(x, x), computed by the prep run */");
-    code_line(c, "    bad += ntkc_put(nngp, ntk, i * ldo + i, prep[i * $_RECORD + $_RECORD_NNGP],");
+    code_line(c, "    bad += ntkc_put`(nngp, ntk, i * ldo + i, prep[i * $_RECORD + $_RECORD_NNGP],");
     code_line(c, "                    prep[i * $_RECORD + $_RECORD_NTK]);");
     code_open(c, "for (size_t b0 = 0; b0 < n; b0 += NTKC_LANES) {");
     code_line(c, "size_t b1 = n - b0 < NTKC_LANES ? n : b0 + NTKC_LANES;");
@@ -1159,7 +1163,7 @@ static void emit_entry_head(Code *c, const Em *e)
         code_line(c, "for (int k = 0; k < $_PLANES; k++)");
         code_line(c, "    pl[k] = ws + k * $_PLANE;");
         code_line(c, "if (!bc && x1 != x2)");
-        code_line(c, "    ntkc_lanes(x1, $_DIM, X1);");
+        code_line(c, "    ntkc_lanes`(x1, $_DIM, X1);");
         if (c->single) { /* the runtime reads a shared x1 as it is: in float, in X1 (free when bc) */
             code_line(c, "if (bc)");
             code_line(c, "    for (int k = 0; k < $_DIM; k++)");
@@ -1236,16 +1240,13 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
         sb_free(&e.defs);
         return NULL;
     }
-    size_t calls_at = sb.len; /* from here on, the runtime's names take _f under single */
     emit_entry_head(&c, &e);
     code_text(&c, e.body.data ? e.body.data : "");
-    code_line(&c, "ntkc_copy(out, s, NTKC_LANES);");
-    code_line(&c, "ntkc_copy(out + NTKC_LANES, t, NTKC_LANES);");
+    code_line(&c, "ntkc_copy`(out, s, NTKC_LANES);");
+    code_line(&c, "ntkc_copy`(out + NTKC_LANES, t, NTKC_LANES);");
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, &e);
-    if (single)
-        emit_image_calls_f(&sb, calls_at);
     code_text(&c, single ? emit_image_runtime_end_f : emit_image_runtime_end);
     sb_free(&e.body);
     sb_free(&e.defs);

@@ -29,11 +29,6 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err);
  * inputs double at the boundary. */
 char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, Diag *err);
 
-/* Under single: every call from offset `from` of sb on of a runtime function
- * (emit_image_runtime_names) renamed to its float32 twin (name_f,
- * emit_image_calls_f.c), so the emitter's templates serve both precisions. */
-void emit_image_calls_f(StrBuf *sb, size_t from);
-
 /* For the library's host copies (tools/gen_host_prims, emit_prims.c): the
  * helpers with external linkage, then rows {"name", (HostFn)name} of the
  * table the libtcc back end registers, so JIT code calls gcc-optimised

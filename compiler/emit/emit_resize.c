@@ -42,7 +42,7 @@ void emit_image_resize(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, 
     code_open(c, "{");
     weights_array(c, "rh", &op->u.resize, h, ho);
     weights_array(c, "rw", &op->u.resize, w, wo);
-    code_line(c, "ntkc_resize4(bS, inS, t1, t2, %zu, %zu, %zu, %zu, rh, rw);", h, w, ho, wo);
-    code_line(c, "ntkc_resize4(bT, inT, t1, t2, %zu, %zu, %zu, %zu, rh, rw);", h, w, ho, wo);
+    code_line(c, "ntkc_resize4`(bS, inS, t1, t2, %zu, %zu, %zu, %zu, rh, rw);", h, w, ho, wo);
+    code_line(c, "ntkc_resize4`(bT, inT, t1, t2, %zu, %zu, %zu, %zu, rh, rw);", h, w, ho, wo);
     code_close(c, "");
 }

@@ -12,7 +12,6 @@
 #include "code.h"
 #include "emit_attn_resize.h"
 #include "emit_attn_std.h"
-#include "emit_calls_f.h"
 #include "ir_args.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
@@ -111,13 +110,13 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
         e->vec = vec_in;
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
-            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Sb, *S, n_pairs(e));
-            code_line(&e->c, "ntkc_m_copy(pl[%d], pl[%d], %s);", Tb, *T, n_pairs(e));
+            code_line(&e->c, "ntkc_m_copy`(pl[%d], pl[%d], %s);", Sb, *S, n_pairs(e));
+            code_line(&e->c, "ntkc_m_copy`(pl[%d], pl[%d], %s);", Tb, *T, n_pairs(e));
         }
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb);
         vec_out = e->vec; /* every branch ends alike (lowering checks the shapes) */
-        code_line(&e->c, "ntkc_m_fanin(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
+        code_line(&e->c, "ntkc_m_fanin`(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
                   f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
         if (br->nops > 0) {
             slot_free(e, Sb);
@@ -140,7 +139,7 @@ static void emit_remask(Ea *e, int S, int T)
     if (e->vec || e->volume || e->resized) /* a volume is never padded (ntkc_padding.c refuses masks) */
         return;
     code_line(&e->c, "if (pad)");
-    code_line(&e->c, "    ntkc_m_remask(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
+    code_line(&e->c, "    ntkc_m_remask`(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
 }
 
 /* Before an activation or layer_norm: the prep run records Σ(p, p) where
@@ -148,7 +147,7 @@ static void emit_remask(Ea *e, int S, int T)
 static void emit_fill_diag(Ea *e, const IrOp *op, int S)
 {
     code_line(&e->c, "if (fill)");
-    code_line(&e->c, "    ntkc_m_fill_diag(fill + %zu, pl[%d], %s);", op->rec.at, S, n_side(e));
+    code_line(&e->c, "    ntkc_m_fill_diag`(fill + %zu, pl[%d], %s);", op->rec.at, S, n_side(e));
 }
 
 static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
@@ -158,19 +157,19 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
     if (!a->linear) {
         double c = a->w_q * a->w_k * ov;
         code_line(&e->c, "/* attention (sqrt, identity), line %d */", op->pos.line);
-        code_line(&e->c, "ntkc_m_attn_sqrt(pl[%d], pl[%d], %s, %s, %s, %s, %s, %d, %d, m1, m2, pl[0]);", S, T, e->np,
+        code_line(&e->c, "ntkc_m_attn_sqrt`(pl[%d], pl[%d], %s, %s, %s, %s, %s, %d, %d, m1, m2, pl[0]);", S, T, e->np,
                   code_lit(c * c).s, code_lit(b2).s, code_lit(a->kw).s, code_lit(a->pw).s, a->val_pos_emb,
                   a->pos_emb != 0 && !a->val_pos_emb);
         emit_remask(e, S, T);
         return;
     }
     code_line(&e->c, "if (fill) /* attention, line %d: the weights A_x */", op->pos.line);
-    code_line(&e->c, "    ntkc_m_weights(pl[%d], %s, %d, %s, %s, %s, m1, fill + %zu);", S, e->np, (int)a->mech,
+    code_line(&e->c, "    ntkc_m_weights`(pl[%d], %s, %d, %s, %s, %s, m1, fill + %zu);", S, e->np, (int)a->mech,
               code_lit(a->w_q * a->w_k).s, code_lit(a->kw).s, code_lit(a->pw).s, op->rec.at);
     if (a->val_pos_emb) /* the values see the embedded input */
-        code_line(&e->c, "ntkc_m_embed(pl[%d], pl[%d], %s, m1, m2, %s, %s);", S, T, e->np, code_lit(a->kw).s,
+        code_line(&e->c, "ntkc_m_embed`(pl[%d], pl[%d], %s, m1, m2, %s, %s);", S, T, e->np, code_lit(a->kw).s,
                   code_lit(a->pw).s);
-    code_line(&e->c, "ntkc_m_attn_linear(v1 + %zu, v2 + %zu, pl[%d], pl[%d], %s, %s, %s, pl[0]);", op->rec.at,
+    code_line(&e->c, "ntkc_m_attn_linear`(v1 + %zu, v2 + %zu, pl[%d], pl[%d], %s, %s, %s, pl[0]);", op->rec.at,
               op->rec.at, S, T, e->np, code_lit(ov * ov).s, code_lit(b2).s);
     emit_remask(e, S, T);
 }
@@ -214,7 +213,7 @@ static void emit_mat_volume_conv(Ea *e, const IrOp *op, int S, int T)
         slot_free(e, U);
         return;
     }
-    code_line(&e->c, "ntkc_m_convv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", S, T,
+    code_line(&e->c, "ntkc_m_convv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", S, T,
               volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
               code_lit(c->b_std * c->b_std).s, c->frozen, op->pos.line);
 }
@@ -224,7 +223,7 @@ static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
     char name[32];
     const IrWindow *w = &op->u.pool.win;
     double F = (double)w->kd * w->kh * w->kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
-    code_line(&e->c, "ntkc_m_poolv(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T,
+    code_line(&e->c, "ntkc_m_poolv`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T,
               volume_window_def(e, op, w, name, sizeof name), code_lit(c).s,
               op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
 }
@@ -249,7 +248,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 emit_remask(e, *S, *T);
                 break;
             }
-            code_line(&e->c, "%s(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
+            code_line(&e->c, "%s`(pl[%d], pl[%d], %s, %s, %s); /* dense, line %d */",
                       op->u.dense.frozen ? "ntkc_m_dense_frozen" : "ntkc_m_dense", *S, *T, n_pairs(e),
                       code_lit(op->u.dense.w_std * op->u.dense.w_std).s,
                       code_lit(op->u.dense.b_std * op->u.dense.b_std).s, op->pos.line);
@@ -258,14 +257,14 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_ACT: {
             if (e->c.single && op->u.act.def->sqrt_records) { /* float32 ReLU: its pair update */
                 emit_fill_diag(e, op, *S);
-                code_line(&e->c, "ntkc_m_relu(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, pl[0]); /* relu, line %d */", *S,
+                code_line(&e->c, "ntkc_m_relu`(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, pl[0]); /* relu, line %d */", *S,
                           *T, n_side(e), op->rec.at, op->rec.at, op->pos.line);
                 emit_remask(e, *S, *T);
                 break;
             }
             const char *p = act_setup(e, &op->u.act, name, sizeof name);
             emit_fill_diag(e, op, *S);
-            code_line(&e->c, "ntkc_m_act(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */",
+            code_line(&e->c, "ntkc_m_act`(ntkc_dual_%s, %s, pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu); /* line %d */",
                       code_ident(&e->c, op->u.act.def->name), p, *S, *T, n_side(e), op->rec.at, op->rec.at,
                       op->pos.line);
             emit_remask(e, *S, *T);
@@ -273,7 +272,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         }
         case IR_LAYER_NORM:
             emit_fill_diag(e, op, *S);
-            code_line(&e->c, "ntkc_m_ln(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S,
+            code_line(&e->c, "ntkc_m_ln`(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S,
                       *T, n_side(e), op->rec.at, op->rec.at, code_lit(op->u.ln.eps).s, op->pos.line);
             emit_remask(e, *S, *T);
             break;
@@ -293,14 +292,14 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 emit_remask(e, *S, *T);
                 break;
             }
-            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       op->u.conv.frozen, op->pos.line);
             emit_remask(e, *S, *T);
             break;
         case IR_CONV_LOCAL: /* neural-tangents' ConvLocal: the conv's kernel on equal positions, 0 elsewhere */
-            code_line(&e->c, "ntkc_m_conv(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
@@ -317,7 +316,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 break;
             }
             double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
-            code_line(&e->c, "ntkc_m_pool(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_pool`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
                       window_def(e, &op->u.pool.win, name, sizeof name), code_lit(c).s,
                       op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
             emit_remask(e, *S, *T);
@@ -346,13 +345,13 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         }
         /* the reductions leave the vector's one entry in the first element of the same slots */
         case IR_GLOBAL_POOL:
-            code_line(&e->c, "ntkc_m_global(pl[%d], pl[%d], %s, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
+            code_line(&e->c, "ntkc_m_global`(pl[%d], pl[%d], %s, %d, m1, m2, pl[%d], pl[%d]); /* %s, line %d */", *S,
                       *T, e->np, op->u.gpool.average, *S, *T, op->u.gpool.average ? "global_avg_pool" : "global_sum_pool",
                       op->pos.line);
             e->vec = 1;
             break;
         case IR_FLATTEN:
-            code_line(&e->c, "ntkc_m_flatten(pl[%d], pl[%d], %s, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T, e->np,
+            code_line(&e->c, "ntkc_m_flatten`(pl[%d], pl[%d], %s, pl[%d], pl[%d]); /* flatten, line %d */", *S, *T, e->np,
                       *S, *T, op->pos.line);
             e->vec = 1;
             break;
@@ -382,7 +381,7 @@ static void emit_functions(Code *c, const IrNet *net)
     code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep)");
     code_open(c, "{");
     code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
-    code_line(c, "ntkc_m_prep_all($_entry, n, x, dim, prep, NTKC_RECORD, ws);");
+    code_line(c, "ntkc_m_prep_all`($_entry, n, x, dim, prep, NTKC_RECORD, ws);");
     code_line(c, "free(ws);");
     code_close(c, "");
     code_blank(c);
@@ -391,7 +390,7 @@ static void emit_functions(Code *c, const IrNet *net)
     code_line(c, "              @ *ntk, size_t ldo)");
     code_open(c, "{");
     code_line(c, "@ *ws = malloc(NTKC_WS * sizeof(@));");
-    code_line(c, "size_t bad = ntkc_m_tile_all($_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, "
+    code_line(c, "size_t bad = ntkc_m_tile_all`($_entry, rows, cols, x1, prep1, x2, prep2, dim, NTKC_RECORD, ws, nngp, "
                  "ntk, ldo);");
     code_line(c, "(void)gram, (void)ldg;");
     code_line(c, "free(ws);");
@@ -444,10 +443,10 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
         code_line(&e.c, "for (int p = 0; p < NTKC_P; p++)");
         code_line(&e.c, "    m1[p] = m2[p] = 1.0;");
     } else {
-        code_line(&e.c, "int pad = ntkc_m_mask(x1, NTKC_P, %zu, m1) + ntkc_m_mask(x2, NTKC_P, %zu, m2);", net->input.c,
+        code_line(&e.c, "int pad = ntkc_m_mask`(x1, NTKC_P, %zu, m1) + ntkc_m_mask`(x2, NTKC_P, %zu, m2);", net->input.c,
                   net->input.c);
     }
-    code_line(&e.c, "ntkc_m_load(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
+    code_line(&e.c, "ntkc_m_load`(x1, x2, NTKC_P, %zu, m1, m2, pl[2], pl[3]);", net->input.c);
     emit_mat_ops(&e, net->ops, net->nops, &S, &T);
     if (err->code == DIAG_OK && !e.vec)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
@@ -480,7 +479,6 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_kernel(&c, single ? &emit_attn_runtime_f_decls_parts : &emit_attn_runtime_decls_parts);
     code_line(&c, "#endif");
     code_blank(&c);
-    size_t calls_at = sb.len; /* from here on, the runtime's names take _f under single */
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     code_line(&c, "/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep");
@@ -498,8 +496,6 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_close(&c, "");
     code_blank(&c);
     emit_functions(&c, net);
-    if (single)
-        emit_calls_f(&sb, calls_at, emit_attn_runtime_names, emit_attn_runtime_count);
     sb_free(&e.body);
     sb_free(&e.defs);
     return emit_finish(&c, &sb, err);

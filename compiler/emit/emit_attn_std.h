@@ -16,9 +16,9 @@
 /* dense on the n entries (a C expression) of slots S, T. */
 void emit_attn_dense_std(Code *c, const IrOp *op, int S, int T, const char *n);
 
-/* conv through fn ("ntkc_m_conv" or "ntkc_m_convv") with geometry g: slots
- * S, T; U a scratch slot; n_in, n_out the entries before and after (C
- * expressions); F the window's taps. */
+/* conv through fn ("ntkc_m_conv" or "ntkc_m_convv"; the call-suffix mark of
+ * code.h goes after it) with geometry g: slots S, T; U a scratch slot; n_in,
+ * n_out the entries before and after (C expressions); F the window's taps. */
 void emit_attn_conv_std(Code *c, const IrOp *op, const char *fn, const char *g, double F, int S, int T, int U,
                         const char *n_in, const char *n_out);
 

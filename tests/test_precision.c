@@ -25,9 +25,10 @@
 #include <unistd.h>
 
 #include "ntkc.h"
+#include "precision_util.h"
 #include "util.h"
 
-static const double unit_roundoff = 5.9604644775390625e-08; /* 2^-24 */
+static const double unit_roundoff = UNIT_ROUNDOFF_F32;
 
 static ntkc_net *compile_path(const char *path, ntkc_precision precision, ntkc_backend backend)
 {
@@ -57,17 +58,6 @@ static size_t count_ops(const char *path)
     free(text);
     cr_assert_gt(ops, 1, "%s: no ops in its IR", path);
     return ops - 1;
-}
-
-/* max |a − b| / max |a| over count entries */
-static double rel_to_largest(const double *a, const float *b, size_t count)
-{
-    double worst = 0, big = 0;
-    for (size_t i = 0; i < count; i++) {
-        worst = fmax(worst, fabs(a[i] - (double)b[i]));
-        big = fmax(big, fabs(a[i]));
-    }
-    return worst / big;
 }
 
 static void compare_example(const char *path, ntkc_backend backend)

@@ -23,9 +23,10 @@
 #include <unistd.h>
 
 #include "ntkc.h"
+#include "precision_util.h"
 #include "util.h"
 
-static const double unit_roundoff = 5.9604644775390625e-08; /* 2^-24 */
+static const double unit_roundoff = UNIT_ROUNDOFF_F32;
 
 static char *read_text(const char *path)
 {
@@ -72,26 +73,6 @@ static double image_bound(const char *source, const char *name, size_t dim)
     cr_assert_gt(channels, 0, "%s: no input line in its IR", name);
     cr_assert_gt(other, 0, "%s: no ops in its IR", name);
     return (channels + 2 + conv + 32 * other) * unit_roundoff;
-}
-
-static ntkc_net *compile_prec(const char *source, const char *name, ntkc_precision precision, ntkc_backend backend)
-{
-    ntkc_error err = {0};
-    ntkc_compile_options o = {.backend = backend, .precision = precision};
-    ntkc_net *net = ntkc_compile_string(source, name, &o, &err);
-    cr_assert_not_null(net, "%s: %s", name, err.message);
-    return net;
-}
-
-/* max |a − b| / max |a| over count entries */
-static double rel_to_largest(const double *a, const float *b, size_t count)
-{
-    double worst = 0, big = 0;
-    for (size_t i = 0; i < count; i++) {
-        worst = fmax(worst, fabs(a[i] - (double)b[i]));
-        big = fmax(big, fabs(a[i]));
-    }
-    return worst / big;
 }
 
 /* n1 inputs against themselves (x2 NULL: the triangle) or against n2 others. */

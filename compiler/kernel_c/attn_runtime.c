@@ -268,11 +268,12 @@ NTKC_FN void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *
 
 NTKC_FN void ntkc_m_relu(double *S, double *T, int P, const double *v1, const double *v2, double *tmp)
 {
-    /* ReLU through its branch-free pair update (ntkc_relu_qr, which the
-     * optimiser vectorises; ntkc_m_act calls the dual pair by pair), from
+    /* ReLU through its branch-free pair update (which the optimiser
+     * vectorises; the generic activation calls the dual pair by pair), from
      * the variances: the float32 kernels' ReLU (emit_attn.c), in float32
-     * arithmetic (ntkc_relu_qr_f) as the image and fully connected ones.
-     * tmp: 2P. (The comment sits inside: files without the function drop it.) */
+     * arithmetic as the image and fully connected ones. tmp: 2P. (The
+     * comment sits inside: files without the function drop it; it names no
+     * function, since the build's call graph reads names.) */
     double *q2 = tmp, *r2 = tmp + P;
     for (int q = 0; q < P; q++) {
         q2[q] = v2[q] > 0.0 ? sqrt(v2[q]) : 0.0;

@@ -386,6 +386,7 @@ static const Rule rules[] = {
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},
     {"graph-nets-take-dense-act-aggregate-readout", {"takes dense layers, activations, 'dropout', 'aggregate' and 'readout' only", NULL}},
     {"kernel-not-finite", {"is not finite", NULL}},
+    {"concat-of-the-raw-input", {"of this channel concat is the net's input", NULL}},
 };
 
 size_t random_rule_count(void) { return sizeof rules / sizeof rules[0]; }

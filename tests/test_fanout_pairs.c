@@ -210,6 +210,18 @@ Test(fanout_pairs, ir_prints_the_axis)
 
 Test(fanout_pairs, errors)
 {
+    /* the net's own input beside infinitely wide branches in a channel
+     * concat: finitely many channels, no exact weight (lower_branch.c);
+     * the same after a pool, and for vectors; a spatial concat
+     * of it keeps its own kernel (checked against finite nets above) */
+    expect_error("net e { input image(3, 3, 2); fanout { branch { conv(3) } branch { } } concat; global_avg_pool; "
+                 "dense }",
+                 "1:59", "branch 2 of this channel concat is the net's input (no dense or conv layer on its way)");
+    expect_error("net e { input image(4, 4, 2); avg_pool(2); fanout { branch { } branch { conv(1) } } concat; "
+                 "flatten; dense }",
+                 "1:53", "branch 1 of this channel concat is the net's input");
+    expect_error("net e { fanout { branch { dense } branch { } } concat; dense }", "1:35",
+                 "branch 2 of this channel concat is the net's input");
     expect_error("net e { input image(3, 4, 1); conv(3); fanout(axis=height) { branch { conv(1) } branch { "
                  "avg_pool(2); conv(1) } } concat; flatten; dense }",
                  "1:81", "branch 2 ends with shape 1×2 but branch 1 with 3×4: the branches of a fanout must agree in "

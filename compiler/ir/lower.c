@@ -641,7 +641,7 @@ IrNet *lower_net(Arena *a, const Program *prog, const NetDecl *net, Diag *err)
 {
     /* The input is not Gaussian (neural-tangents: requirements.py starts every
      * kernel with is_gaussian=False). */
-    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK, .units = 1.0,
+    Lower L = {.a = a, .prog = prog, .net = net, .err = err, .src = prog->src, .param = PARAM_NTK, .units = 1.0, .raw_input = 1,
                .input = {.kind = IR_INPUT_VECTOR}, .shape = {1, 1, 0, 0}, .stream = {.why = ""},
                .agg_in = {.gaussian = 1, .why = ""}};
     for (size_t i = 0; i < prog->nlets; i++)

@@ -98,8 +98,10 @@ static int check_independent(Lower *L, const Stmt *s, const IrBranch *br, const 
 void lower_count_units(Lower *L, IrOpKind kind)
 {
     if (kind == IR_DENSE || kind == IR_CONV || kind == IR_ATTENTION || kind == IR_CONV_TRANSPOSE ||
-        kind == IR_CONV_LOCAL)
+        kind == IR_CONV_LOCAL) {
         L->units = 1.0;
+        L->raw_input = 0;
+    }
     else if (kind == IR_FLATTEN) /* pushed before the shape becomes the vector */
         L->units *= (double)(L->shape.h * L->shape.w);
 }
@@ -145,6 +147,23 @@ static double branch_units(Lower *L, const Stmt *s, IrFanIn mode, int spatial, I
             return 0.0;
         }
     return u[0];
+}
+
+/* A channel concat weights each branch by its share of the units; a branch
+ * that is still the net's own input (no dense or conv on its way) has
+ * finitely many channels beside infinitely many: neural-tangents' limit
+ * gives it no weight, a finite net a small one, and ntkc's unit count (one
+ * width) neither. Refused, so no inexact kernel is printed. */
+static int raw_input_concat_ok(Lower *L, IrFanIn mode, IrConcatAxis axis, size_t i, SrcPos at)
+{
+    if (mode != IR_FANIN_CONCAT || axis != IR_CONCAT_CHANNELS || !L->raw_input)
+        return 1;
+    diag_at(L->err, at, L->src,
+            "branch %zu of this channel concat is the net's input (no dense or conv layer on its way): its "
+            "channels are finitely many beside the other branches' infinitely many, a share the kernel "
+            "cannot weigh exactly; put a dense or conv layer before the fanout or in this branch",
+            i + 1);
+    return 0;
 }
 
 /* Lowers one branch body from the fanout's input state; 0 on error. */
@@ -368,12 +387,17 @@ int lower_fanout(Lower *L, const Stmt *s)
     SrcPos *at = arena_alloc(L->a, body->n * sizeof *at);
     Stream *streams = arena_alloc(L->a, body->n * sizeof *streams);
     IrShape shape0 = start.shape;
+    int start_raw = L->raw_input, all_raw = 1;
     for (size_t i = 0; i < body->n; i++) {
         const Stmt *b = body->v[i];
         IrShape out;
+        L->raw_input = start_raw;
         if (!lower_branch(L, b->u.layer.body, 1, &start, &br[i], &out, &streams[i], &widths[i], &units[i]))
             return 0;
         at[i] = b->pos;
+        if (!raw_input_concat_ok(L, mode, axis, i, b->pos))
+            return 0;
+        all_raw &= L->raw_input;
         if (i == 0)
             shape0 = out;
         else if (!fanin_shape(L, b, i, axis, out, &shape0))
@@ -392,6 +416,7 @@ int lower_fanout(Lower *L, const Stmt *s)
     if (fan_units == 0.0)
         return 0;
     L->units = fan_units;
+    L->raw_input = all_raw;
     L->shape = shape0;
     const char *label = arena_printf(L->a, "fanout … %s", fanin_names[mode]);
     if (mode == IR_FANIN_SUM || spatial) {

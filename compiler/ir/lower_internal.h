@@ -68,6 +68,7 @@ typedef struct Lower {
     const char *vector_by;
     int branch_depth;   /* > 0 inside residual/fanout blocks */
     double units;       /* units of the stream per unit of width (lower_branch.c, lower_count_units) */
+    int raw_input;      /* no affine layer on the stream yet: the net's input, finitely many channels */
     const IrOp *readout; /* a graph net's readout once lowered */
     FormulaCache formulas; /* formula activations instantiated so far */
 } Lower;

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "conv_reference.h"
+#include "conv_compare.h"
 #include "net_internal.h"
 #include "util.h"
 
@@ -37,31 +37,10 @@ static void kernels(const char *src, unsigned long long seed, double *s, double 
     ntkc_net_free(net);
 }
 
+/* The pair-by-pair reference (conv_reference.c) on N rows, tolerance 1e-11. */
 static void check_reference(const char *src, unsigned long long seed, int both_backends)
 {
-    for (int be = 0; be < 1 + both_backends; be++) {
-        ntkc_net *net = compile_or_fail(src, be ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC);
-        const IrNet *ir = ntkc_net_ir(net);
-        size_t d = ir->input.dim;
-        double *x = malloc(N * d * sizeof *x), s[N * N], t[N * N];
-        fill_random(x, N * d, seed);
-        ntkc_error err;
-        cr_assert_eq(ntkc_kernel(net, N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
-        double worst = 0;
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++) {
-                double rs, rt;
-                conv_reference(ir, d, x + i * d, x + j * d, &rs, &rt);
-                double es = fabs(s[i * N + j] - rs) / (1 + fabs(rs)), et = fabs(t[i * N + j] - rt) / (1 + fabs(rt));
-                worst = fmax(worst, fmax(es, et));
-                cr_expect(es <= 1e-11, "NNGP[%zu,%zu] %.17g vs %.17g\n%s", i, j, s[i * N + j], rs, src);
-                cr_expect(et <= 1e-11, "NTK[%zu,%zu] %.17g vs %.17g\n%s", i, j, t[i * N + j], rt, src);
-            }
-        if (getenv("NTKC_REPORT"))
-            fprintf(stderr, "branch reductions vs reference: worst relative error %.3g\n%s\n", worst, src);
-        free(x);
-        ntkc_net_free(net);
-    }
+    check_conv_reference(src, N, seed, both_backends, 1e-11);
 }
 
 Test(branch_reduce, image_nets_match_reference, .timeout = TIMEOUT(300))

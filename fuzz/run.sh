@@ -11,7 +11,7 @@ engine=$1 build=$2 seconds=$3
 shift 3
 cd "$(dirname "$0")/.."
 mkdir -p "$build/crashes"
-nfailed=0
+nfailed=0 failed_logs=
 
 run_libfuzzer() {
     t=$1 bin=$build/fuzz/fuzz_$1 log=$build/fuzz-$1.log
@@ -35,8 +35,25 @@ run_libfuzzer() {
     echo "fuzz_$t: ${execs:-?} executions in $took s, $crashes crashes, slowest input ${slow:-?} s (libFuzzer)"
     if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
         tail -n 60 "$log"
+        failed_logs="$failed_logs $t:$log"
         nfailed=$((nfailed + 1))
     fi
+}
+
+# Printed last (stack traces are long, and CI keeps only the end of the
+# output): the oracle's message or the sanitizer's summary, and each crashing
+# input (cat -v: control bytes as ^X, others as M-x), so the failure can be
+# reproduced from the CI log alone.
+show_crash_inputs() {
+    echo "--- fuzz_$1: what failed ---"
+    grep -m 3 -E "^fuzz_$1: |^SUMMARY: |^==[0-9]+==ERROR" "$2"
+    for f in "$build/crashes/$1"-*; do
+        case $f in *-slow-unit-*) continue ;; esac
+        [ -f "$f" ] || continue
+        echo "--- input $f ($(wc -c <"$f") bytes) ---"
+        head -c 2000 "$f" | cat -v
+        echo
+    done
 }
 
 run_afl() {
@@ -70,6 +87,7 @@ for t in "$@"; do
     *) echo "fuzz/run.sh: unknown engine $engine" >&2; exit 2 ;;
     esac
 done
+for tl in $failed_logs; do show_crash_inputs "${tl%%:*}" "${tl#*:}"; done
 # Closing line in the form CI reads: targets that ran clean vs failed.
 echo "fuzz: $((ntargets - nfailed)) passed, $nfailed failed"
 [ "$nfailed" = 0 ]

@@ -262,21 +262,15 @@ class _Conv(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Conv")
-        if len(self.filter_shape) == 3 and _volume(b):  # a volume (_stax_volume.py)
-            _stax_volume.check_conv(self)
-            ctx.param = ctx.param or "ntk"
-            args = _stax_volume.args(self.filter_shape, self.strides, self.padding, self.dilation)
-            args = [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}"] + args
-            args += [] if self.trainable else ["trainable=false"]
-            out = _stax_volume.out_shape(b.shape, self.filter_shape, self.strides, self.padding, self.dilation)
-            return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=out + (self.out_chan,), units=1.0)]
-        if not _image(b):
-            raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         if ctx.param is None:
             ctx.param = self.parameterization
         elif ctx.param != self.parameterization:
             raise NotImplementedError("Conv: ntkc takes one parameterization per net; this one mixes 'ntk' "
                                       "and 'standard'")
+        if len(self.filter_shape) == 3 and _volume(b):  # a volume (_stax_volume.py)
+            return [_stax_volume.conv_emit(self, b)]
+        if not _image(b):
+            raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"padding={_PADDINGS[self.padding]}"] + self._dilation_args(b.shape)
@@ -334,7 +328,9 @@ class _Pool(Layer):
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
             if self.normalize_edges:
-                raise NotImplementedError(f"{self.name}(normalize_edges=True) on volumes: not computed by ntkc yet")
+                _stax_volume.refuse(self.name, "(normalize_edges=True)")
+            if b.parent is not None:
+                _stax_volume.refuse(self.name, " inside a FanOut branch")
             args = _stax_volume.args(self.window, self.strides, self.padding)
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
             return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=out + b.shape[3:])]
@@ -425,6 +421,8 @@ class _LayerNorm(Layer):
         spatial = axes - {ndim - 1}
         if not spatial:
             return "channels"
+        if ndim == 5:
+            _stax_volume.refuse("LayerNorm", f"(axis={self.axis}) over spatial axes")
         if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
             return "all"
         return "height" if spatial == {1} else "width"
@@ -486,13 +484,13 @@ class _Attention(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if not _image(b):
-            raise ValueError("GlobalSelfAttention needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
-        if ctx.param == "standard":
-            raise NotImplementedError("GlobalSelfAttention under the standard parameterization: not supported by "
-                                      "ntkc")
-        ctx.param = ctx.param or "ntk"
-        args = [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
+        if not _image(b) and not _volume(b):
+            raise ValueError("GlobalSelfAttention needs image or sequence inputs (or volumes): (n, H, W, C), (n, L, C) "
+                             "or (n, D, H, W, C)")
+        # no parameterization of its own (its Dense sub-layers are always NTK-parameterized, as in neural-tangents):
+        # under 'standard' ntkc's attention keeps that kernel and declares n_chan_out, the next layer's fan-in
+        args = [] if ctx.param != "standard" else [f"width={self.n_chan_out}"]
+        args += [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
                 f"mechanism={self.mechanism.lower()}", f"w_q={_num(self.W_query_std)}", f"w_k={_num(self.W_key_std)}",
                 f"w_v={_num(self.W_value_std)}", f"w_out={_num(self.W_out_std)}", f"b_std={_num(self.b_std or 0.0)}"]
         if self.pos != "NONE":  # neural-tangents' weights: C/(C + C_p) and W_pos²·C_p/(C + C_p) for CONCAT
@@ -607,6 +605,8 @@ class _FanIn(Layer):
         if self.kind != "concat" and len({b.shape for b in branches}) != 1:
             raise ValueError(f"{self.name}: the branches' shapes differ: {[b.shape for b in branches]}")
         spatial = self._spatial(ctx.ndim) if self.kind == "concat" else None
+        if spatial is not None and _volume(branches[0]):
+            _stax_volume.refuse("FanInConcat", f"(axis={self.axis}) along a spatial axis")
         if spatial is not None:  # neural-tangents' FanInConcat(axis) on height, width or a sequence's length
             # branch shapes are (H, W, C), a sequence's (1, L, C): its length is the width
             spatial = 1 if ctx.ndim == 3 or spatial == 2 else 0
@@ -751,6 +751,9 @@ class KernelFn:
         ctx = _Ctx(ndim=max(2, len(shape) + 1))
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
         out = self.layer.emit(ctx, [_Branch([], start)])
+        if ctx.param == "standard":  # again, knowing it from the start: layers before the first Dense/Conv
+            ctx = _Ctx(param="standard", ndim=ctx.ndim)  # (attention) declare their widths under 'standard'
+            out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
         if len(b.shape) > 1:
             raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")
@@ -1087,6 +1090,8 @@ class _Dropout(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Dropout")
+        if _volume(b):
+            _stax_volume.refuse("Dropout")
         mode = "" if self.mode == "train" else ", mode=test"
         return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
 

@@ -728,6 +728,9 @@ class ApplyFn:
         self.layer = layer
 
     def __call__(self, params: Params, inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("mask_constant") is not None:
+            raise NotImplementedError("apply_fn(mask_constant=...): ntkc.stax's finite networks take no masks (its "
+                                      "kernel_fn does)")
         return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
 
 
@@ -737,16 +740,18 @@ class KernelFn:
     ``get`` is "nngp", "ntk" or a tuple (None = both, as a namedtuple). Inputs are
     (n, d) vectors or (n, H, W, C) NHWC images, any numeric dtype. ``source`` is the
     ntkc net the layers became (for image nets, after a call or via ``source_for``).
+    ``mask_constant`` (neural-tangents'): entries equal to it (NaN allowed) are padding (_stax_masks.py).
     """
 
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
-        self._nets: dict[Shape, Net] = {}
-        self._last: Optional[Shape] = None
+        self._nets: dict[tuple[Shape, bool], Net] = {}
+        self._last: Optional[tuple[Shape, bool]] = None
         self._lock = threading.Lock()
 
-    def source_for(self, input_shape: Sequence[int] = ()) -> str:
-        """The ntkc source for inputs of this shape (per input, without the batch axis)."""
+    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False) -> str:
+        """The ntkc source for inputs of this shape (per input, without the batch axis); ``masked``: padded
+        positions (``input ...(masked=true)``)."""
         shape = tuple(int(s) for s in input_shape)
         ctx = _Ctx(ndim=max(2, len(shape) + 1))
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
@@ -761,9 +766,9 @@ class KernelFn:
         if len(shape) == 4:
             header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]})")
         elif len(shape) == 3:
-            header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]})")
+            header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]}{', masked=true' if masked else ''})")
         elif len(shape) == 2:
-            header.append(f"input sequence({shape[0]}, {shape[1]})")
+            header.append(f"input sequence({shape[0]}, {shape[1]}{', masked=true' if masked else ''})")
         if ctx.param == "standard":
             header.append("param standard")
         body = "\n".join("    " + ln for ln in header + b.lines)
@@ -773,28 +778,35 @@ class KernelFn:
     def source(self) -> str:
         """The ntkc source of the net (for vectors of any width, or the last input shape used)."""
         if self._last is not None:
-            return self.source_for(self._last)
+            return self.source_for(*self._last)
         try:
             return self.source_for(())
         except ValueError as e:
             raise ValueError(f"{e}; call kernel_fn on data first or use kernel_fn.source_for((H, W, C))") from None
 
-    def net_for(self, x: Any) -> Net:
-        """The compiled net for inputs like x (compiled once per input shape)."""
+    def net_for(self, x: Any, masked: bool = False) -> Net:
+        """The compiled net for inputs like x (compiled once per input shape, and masked or not)."""
         shape = tuple(np.shape(x)[1:])
-        key = shape if len(shape) >= 2 else ()
+        key = (shape if len(shape) >= 2 else (), bool(masked))
         with self._lock:
             net = self._nets.get(key)
             if net is None:
-                net = self._nets[key] = Net(self.source_for(key), filename="<stax>")
+                net = self._nets[key] = Net(self.source_for(*key), filename="<stax>")
             self._last = key
         return net
 
     def __call__(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = None,
-                 **kwargs: Any) -> Any:
+                 mask_constant: Optional[float] = None, **kwargs: Any) -> Any:
         if x2 is not None and np.shape(x2)[1:] != np.shape(x1)[1:]:
             raise ValueError(f"x1 and x2 have different input shapes: {np.shape(x1)[1:]} and {np.shape(x2)[1:]}")
-        return self.net_for(x1).kernel(x1, x2, get=KERNEL_NAMES if get is None else get, **kwargs)
+        get = KERNEL_NAMES if get is None else get
+        if mask_constant is not None:
+            from ._stax_masks import masks
+            padded = masks(x1, x2, mask_constant)
+            if padded is not None:
+                a1, a2, m1, m2 = padded
+                return self.net_for(a1, masked=True).kernel(a1, a2, get=get, mask=m1, mask2=m2, **kwargs)
+        return self.net_for(x1).kernel(x1, x2, get=get, **kwargs)
 
 
 def _triple(layer: Layer) -> tuple[InitFn, ApplyFn, KernelFn]:

@@ -62,6 +62,8 @@ class _Ctx:
 
     param: Optional[str] = None
     ndim: int = 0  # the activations' axes, batch included: 2 vectors, 3 sequences, 4 images
+    graph: bool = False  # an Aggregate made it a graph net (_stax_graph.py)
+    self_loops: bool = False  # the patterns' diagonals, for its aggregates
 
 
 def _one(branches: list[_Branch], layer: str) -> _Branch:
@@ -376,7 +378,8 @@ class _GlobalPool(Layer):
         b = _one(branches, self.name)
         if not _image(b) and not _volume(b):
             raise ValueError(f"{self.name} needs image or sequence inputs")
-        return [replace(b, lines=b.lines + [f"global_{self.kind}_pool"], shape=(b.shape[-1],))]
+        line = f"readout({'sum' if self.kind == 'sum' else 'mean'})" if ctx.graph else f"global_{self.kind}_pool"
+        return [replace(b, lines=b.lines + [line], shape=(b.shape[-1],))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         return (shape[0], shape[-1]), ()
@@ -658,6 +661,9 @@ class _Serial(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         for layer in self.layers:
+            if ctx.graph:
+                from ._stax_graph import check_layer
+                check_layer(layer)
             branches = layer.emit(ctx, branches)
         return branches
 
@@ -731,7 +737,12 @@ class ApplyFn:
         if kwargs.get("mask_constant") is not None:
             raise NotImplementedError("apply_fn(mask_constant=...): ntkc.stax's finite networks take no masks (its "
                                       "kernel_fn does)")
-        return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
+        from ._stax_graph import _PATTERN
+        token = _PATTERN.set(kwargs.get("pattern"))  # for Aggregate layers (neural-tangents' keyword)
+        try:
+            return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
+        finally:
+            _PATTERN.reset(token)
 
 
 class KernelFn:
@@ -749,21 +760,25 @@ class KernelFn:
         self._last: Optional[tuple[Shape, bool]] = None
         self._lock = threading.Lock()
 
-    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False) -> str:
+    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False, self_loops: bool = False) -> str:
         """The ntkc source for inputs of this shape (per input, without the batch axis); ``masked``: padded
-        positions (``input ...(masked=true)``)."""
+        positions (``input ...(masked=true)``); ``self_loops``: the Aggregate patterns' diagonal (graph nets)."""
         shape = tuple(int(s) for s in input_shape)
-        ctx = _Ctx(ndim=max(2, len(shape) + 1))
+        ctx = _Ctx(ndim=max(2, len(shape) + 1), self_loops=self_loops)
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
         out = self.layer.emit(ctx, [_Branch([], start)])
-        if ctx.param == "standard":  # again, knowing it from the start: layers before the first Dense/Conv
-            ctx = _Ctx(param="standard", ndim=ctx.ndim)  # (attention) declare their widths under 'standard'
+        if ctx.param == "standard" or ctx.graph:  # again, knowing from the start what the net is: layers before
+            # the first Dense/Conv (attention) declare their widths under 'standard', before an Aggregate they
+            # act on a graph's nodes
+            ctx = _Ctx(param=ctx.param, ndim=ctx.ndim, graph=ctx.graph, self_loops=self_loops)
             out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
         if len(b.shape) > 1:
             raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")
         header = []
-        if len(shape) == 4:
+        if ctx.graph:
+            header.append(f"input graph({shape[-1]})")
+        elif len(shape) == 4:
             header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]})")
         elif len(shape) == 3:
             header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]}{', masked=true' if masked else ''})")
@@ -784,10 +799,11 @@ class KernelFn:
         except ValueError as e:
             raise ValueError(f"{e}; call kernel_fn on data first or use kernel_fn.source_for((H, W, C))") from None
 
-    def net_for(self, x: Any, masked: bool = False) -> Net:
-        """The compiled net for inputs like x (compiled once per input shape, and masked or not)."""
+    def net_for(self, x: Any, masked: bool = False, self_loops: bool = False) -> Net:
+        """The compiled net for inputs like x (compiled once per input shape, masked or not, with self-loops or
+        not)."""
         shape = tuple(np.shape(x)[1:])
-        key = (shape if len(shape) >= 2 else (), bool(masked))
+        key = (shape if len(shape) >= 2 else (), bool(masked), bool(self_loops))
         with self._lock:
             net = self._nets.get(key)
             if net is None:
@@ -796,10 +812,16 @@ class KernelFn:
         return net
 
     def __call__(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = None,
-                 mask_constant: Optional[float] = None, **kwargs: Any) -> Any:
+                 mask_constant: Optional[float] = None, pattern: Any = None, **kwargs: Any) -> Any:
+        get = KERNEL_NAMES if get is None else get
+        from . import _stax_graph
+        if _stax_graph.aggregates(self.layer):  # node features (n, V, C) of graphs, V may differ from x2's
+            if mask_constant is not None:
+                raise NotImplementedError("Aggregate with mask_constant: pad graphs with isolated zero nodes instead")
+            g1, g2, loops = _stax_graph.kernel_inputs(self.layer, x1, x2, pattern)
+            return self.net_for(x1, self_loops=loops).kernel(g1, g2, get=get, **kwargs)
         if x2 is not None and np.shape(x2)[1:] != np.shape(x1)[1:]:
             raise ValueError(f"x1 and x2 have different input shapes: {np.shape(x1)[1:]} and {np.shape(x2)[1:]}")
-        get = KERNEL_NAMES if get is None else get
         if mask_constant is not None:
             from ._stax_masks import masks
             padded = masks(x1, x2, mask_constant)
@@ -1167,5 +1189,13 @@ def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
 
 
 DotGeneral = _missing("DotGeneral")
-Aggregate = _missing("Aggregate", " as a stax layer (write a graph net in ntkc's language: input graph(F), "
-                                  "aggregate, readout)")
+
+
+def Aggregate(aggregate_axis: Any = None, batch_axis: int = 0, channel_axis: int = -1,
+              to_dense: Optional[Callable[[Any], Any]] = lambda p: p, implementation: str = "DENSE") -> tuple:
+    """neural-tangents' Aggregate on node features (n, V, C): ntkc's aggregate(scale=uniform, self_loops) on
+    ``input graph(C)``; ``kernel_fn(x1, x2, get, pattern=(p1, p2))`` and ``apply_fn(params, x, pattern=p)``
+    take the adjacencies (DENSE (n, V, V), or SPARSE integer edges), which must be symmetric 0/1 with an
+    all-0 or all-1 diagonal (_stax_graph.py). GlobalSumPool/GlobalAvgPool after it are ntkc's readout."""
+    from ._stax_graph import _Aggregate
+    return _triple(_Aggregate(aggregate_axis, batch_axis, channel_axis, to_dense or (lambda p: p), implementation))

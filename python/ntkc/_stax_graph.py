@@ -4,9 +4,11 @@ become ntkc's graph nets (``input graph(C)``, ``aggregate``, ``readout``; README
 neural-tangents' Aggregate replaces each node by the weighted sum of its predecessors,
 out[j] = Σ_i pattern[i, j]·x[i], so its kernel is P₁ᵀ Σ P₂ over node pairs; ntkc's
 ``aggregate(scale=uniform, self_loops)`` is Â₁ Σ Â₂ᵀ with Â = A (+ I) for an undirected 0/1 adjacency A
-without self-loops. The two agree when every pattern is symmetric with entries 0 or 1 and a diagonal
-that is all 0 (``self_loops=false``) or all 1 (``self_loops=true``) in every graph of x1 and x2; other
-patterns (weighted, directed, mixed diagonals) raise NotImplementedError naming Aggregate. After an
+without self-loops, and ``scale=degree`` divides entry (u, v) by deg₁(u)·deg₂(v), Â's degrees: P = Â D⁻¹
+(each column of Â divided by its count, the mean over a node's neighbours). The two agree when every
+pattern is Â or Â D⁻¹ (the same kind for all) with a diagonal that is all 0 (``self_loops=false``) or all
+nonzero (``self_loops=true``) in every graph of x1 and x2; other patterns (other weights, directed, mixed
+diagonals) raise NotImplementedError naming Aggregate. After an
 Aggregate, GlobalSumPool / GlobalAvgPool over the nodes are ``readout(sum|mean)`` (every graph has the V
 nodes of the array, padding nodes included, as in neural-tangents without masks)."""
 from __future__ import annotations
@@ -49,8 +51,7 @@ class _Aggregate(Layer):
                                       "through Dense layers, activations and Aggregate (outside FanOut branches), "
                                       "then GlobalSumPool or GlobalAvgPool over the nodes")
         ctx.graph = True
-        loops = "true" if ctx.self_loops else "false"
-        return [replace(b, lines=b.lines + [f"aggregate(scale=uniform, self_loops={loops})"])]
+        return [replace(b, lines=b.lines + [f"aggregate({ctx.aggregate_args or 'scale=uniform, self_loops=false'})"])]
 
     def dense_pattern(self, pattern: Any, n: int, V: int, what: str) -> np.ndarray:
         """(n, V, V) adjacency weights from neural-tangents' DENSE or SPARSE pattern."""
@@ -95,33 +96,51 @@ def aggregates(layer: Layer) -> list[_Aggregate]:
     return found
 
 
-def self_loops(patterns: list[np.ndarray]) -> bool:
-    """Whether the graphs' patterns carry self-loops: ntkc's adjacency is undirected 0/1 and self-loops are a
-    net-wide flag, so anything else is refused by name."""
+def _scales(p: np.ndarray) -> set[str]:
+    """The aggregate scales that reproduce the patterns p (n, V, V): uniform (0/1) and/or degree (each column
+    of a 0/1 matrix divided by its count, to rounding: 1e-14 relative)."""
+    a = (p != 0).astype(np.float64)
+    deg = a.sum(axis=1, keepdims=True)  # column j's count, per graph
+    found = {"uniform"} if np.array_equal(p, a) else set()
+    if (deg > 0).all() and np.allclose(p, a / deg, rtol=1e-14, atol=0.0):
+        found.add("degree")
+    return found
+
+
+def aggregate_args(patterns: list[np.ndarray]) -> str:
+    """ntkc's aggregate(...) for the graphs' patterns: its scale and whether they carry self-loops (both
+    net-wide in ntkc, so patterns that need them per graph or per node are refused by name, as are weights that
+    neither scale gives and directed patterns)."""
+    scales = {"uniform", "degree"}
     for p in patterns:
-        if not np.isin(p, (0.0, 1.0)).all():
-            raise NotImplementedError("Aggregate: a weighted pattern (entries other than 0 and 1, or a repeated "
-                                      "edge) has no ntkc translation: ntkc's graphs are 0/1 adjacencies")
-        if not np.array_equal(p, np.swapaxes(p, 1, 2)):
-            raise NotImplementedError("Aggregate: a directed pattern (pattern[i, j] != pattern[j, i]) has no ntkc "
+        a = p != 0
+        if not np.array_equal(a, np.swapaxes(a, 1, 2)):
+            raise NotImplementedError("Aggregate: a directed pattern (an edge i → j without j → i) has no ntkc "
                                       "translation: ntkc's graphs are undirected")
-    diags = np.concatenate([np.diagonal(p, axis1=1, axis2=2).ravel() for p in patterns])
+        scales &= _scales(p)
+        if not scales:
+            raise NotImplementedError("Aggregate: a weighted pattern has no ntkc translation: ntkc's aggregate "
+                                      "takes 0/1 adjacencies (scale=uniform), or the same with every column divided "
+                                      "by its count (scale=degree: the mean over a node's neighbours), the same kind "
+                                      "for every graph; a repeated SPARSE edge weighs 2")
+    diags = np.concatenate([np.diagonal(p != 0, axis1=1, axis2=2).ravel() for p in patterns])
     if diags.size and diags.min() != diags.max():
         raise NotImplementedError("Aggregate: self-loops on some nodes only: ntkc's aggregate(self_loops=...) "
-                                  "adds them to every node or none (give every node pattern[v, v] = 1, or none)")
-    return bool(diags.size and diags[0] == 1.0)
+                                  "adds them to every node or none (give every node pattern[v, v] != 0, or none)")
+    scale = "uniform" if "uniform" in scales else "degree"
+    return f"scale={scale}, self_loops={'true' if diags.size and diags[0] else 'false'}"
 
 
 def graphs(x: np.ndarray, p: np.ndarray, name: str) -> Any:
-    """ntkc Graphs of the node features x (n, V, C) and adjacencies p (n, V, V), self-loops dropped."""
+    """ntkc Graphs of the node features x (n, V, C) and the edges of patterns p (n, V, V), self-loops dropped."""
     from ._net import make_graphs
-    adjacency = [q - np.diag(np.diag(q)) for q in p]
+    adjacency = [(q != 0) & ~np.eye(len(q), dtype=bool) for q in p]
     return make_graphs(adjacency, features=list(np.asarray(x, dtype=np.float64)), name=name)
 
 
-def kernel_inputs(layer: Layer, x1: Any, x2: Any, pattern: Any) -> tuple[Any, Any, bool]:
-    """(Graphs of x1, of x2 or None, self_loops) for a net with Aggregate layers, from neural-tangents'
-    ``pattern``: one array for x1 (x2 None), or a pair (pattern1, pattern2)."""
+def kernel_inputs(layer: Layer, x1: Any, x2: Any, pattern: Any) -> tuple[Any, Any, str]:
+    """(Graphs of x1, of x2 or None, ntkc's aggregate arguments) for a net with Aggregate layers, from
+    neural-tangents' ``pattern``: one array for x1 (x2 None), or a pair (pattern1, pattern2)."""
     agg = aggregates(layer)[0]
     if pattern is None:
         raise ValueError("Aggregate: kernel_fn needs pattern=... (neural-tangents' adjacency of each input, or "
@@ -132,12 +151,12 @@ def kernel_inputs(layer: Layer, x1: Any, x2: Any, pattern: Any) -> tuple[Any, An
         raise NotImplementedError("Aggregate: ntkc.stax takes graphs as node features (n, V, C)")
     q1 = agg.dense_pattern(p1, a1.shape[0], a1.shape[1], "pattern1")
     if x2 is None:
-        return graphs(a1, q1, "<x1>"), None, self_loops([q1])
+        return graphs(a1, q1, "<x1>"), None, aggregate_args([q1])
     a2 = np.asarray(x2, dtype=np.float64)
     if p2 is None:
         raise ValueError("Aggregate: with x2, kernel_fn needs pattern=(pattern1, pattern2)")
     q2 = agg.dense_pattern(p2, a2.shape[0], a2.shape[1], "pattern2")
-    return graphs(a1, q1, "<x1>"), graphs(a2, q2, "<x2>"), self_loops([q1, q2])
+    return graphs(a1, q1, "<x1>"), graphs(a2, q2, "<x2>"), aggregate_args([q1, q2])
 
 
 def readout(ctx: _Ctx, kind: str) -> Optional[str]:

@@ -63,7 +63,7 @@ class _Ctx:
     param: Optional[str] = None
     ndim: int = 0  # the activations' axes, batch included: 2 vectors, 3 sequences, 4 images
     graph: bool = False  # an Aggregate made it a graph net (_stax_graph.py)
-    self_loops: bool = False  # the patterns' diagonals, for its aggregates
+    aggregate_args: str = ""  # its aggregates' arguments, from the patterns given (_stax_graph.aggregate_args)
 
 
 def _one(branches: list[_Branch], layer: str) -> _Branch:
@@ -760,17 +760,18 @@ class KernelFn:
         self._last: Optional[tuple[Shape, bool]] = None
         self._lock = threading.Lock()
 
-    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False, self_loops: bool = False) -> str:
+    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False, aggregate_args: str = "") -> str:
         """The ntkc source for inputs of this shape (per input, without the batch axis); ``masked``: padded
-        positions (``input ...(masked=true)``); ``self_loops``: the Aggregate patterns' diagonal (graph nets)."""
+        positions (``input ...(masked=true)``); ``aggregate_args``: ntkc's aggregate(...) for the Aggregate
+        patterns given (graph nets)."""
         shape = tuple(int(s) for s in input_shape)
-        ctx = _Ctx(ndim=max(2, len(shape) + 1), self_loops=self_loops)
+        ctx = _Ctx(ndim=max(2, len(shape) + 1), aggregate_args=aggregate_args)
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
         out = self.layer.emit(ctx, [_Branch([], start)])
         if ctx.param == "standard" or ctx.graph:  # again, knowing from the start what the net is: layers before
             # the first Dense/Conv (attention) declare their widths under 'standard', before an Aggregate they
             # act on a graph's nodes
-            ctx = _Ctx(param=ctx.param, ndim=ctx.ndim, graph=ctx.graph, self_loops=self_loops)
+            ctx = _Ctx(param=ctx.param, ndim=ctx.ndim, graph=ctx.graph, aggregate_args=aggregate_args)
             out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
         if len(b.shape) > 1:
@@ -799,11 +800,11 @@ class KernelFn:
         except ValueError as e:
             raise ValueError(f"{e}; call kernel_fn on data first or use kernel_fn.source_for((H, W, C))") from None
 
-    def net_for(self, x: Any, masked: bool = False, self_loops: bool = False) -> Net:
-        """The compiled net for inputs like x (compiled once per input shape, masked or not, with self-loops or
-        not)."""
+    def net_for(self, x: Any, masked: bool = False, aggregate_args: str = "") -> Net:
+        """The compiled net for inputs like x (compiled once per input shape, masked or not, and per kind of
+        Aggregate pattern)."""
         shape = tuple(np.shape(x)[1:])
-        key = (shape if len(shape) >= 2 else (), bool(masked), bool(self_loops))
+        key = (shape if len(shape) >= 2 else (), bool(masked), aggregate_args)
         with self._lock:
             net = self._nets.get(key)
             if net is None:
@@ -818,8 +819,8 @@ class KernelFn:
         if _stax_graph.aggregates(self.layer):  # node features (n, V, C) of graphs, V may differ from x2's
             if mask_constant is not None:
                 raise NotImplementedError("Aggregate with mask_constant: pad graphs with isolated zero nodes instead")
-            g1, g2, loops = _stax_graph.kernel_inputs(self.layer, x1, x2, pattern)
-            return self.net_for(x1, self_loops=loops).kernel(g1, g2, get=get, **kwargs)
+            g1, g2, agg = _stax_graph.kernel_inputs(self.layer, x1, x2, pattern)
+            return self.net_for(x1, aggregate_args=agg).kernel(g1, g2, get=get, **kwargs)
         if x2 is not None and np.shape(x2)[1:] != np.shape(x1)[1:]:
             raise ValueError(f"x1 and x2 have different input shapes: {np.shape(x1)[1:]} and {np.shape(x2)[1:]}")
         if mask_constant is not None:
@@ -1193,9 +1194,10 @@ DotGeneral = _missing("DotGeneral")
 
 def Aggregate(aggregate_axis: Any = None, batch_axis: int = 0, channel_axis: int = -1,
               to_dense: Optional[Callable[[Any], Any]] = lambda p: p, implementation: str = "DENSE") -> tuple:
-    """neural-tangents' Aggregate on node features (n, V, C): ntkc's aggregate(scale=uniform, self_loops) on
+    """neural-tangents' Aggregate on node features (n, V, C): ntkc's aggregate(scale, self_loops) on
     ``input graph(C)``; ``kernel_fn(x1, x2, get, pattern=(p1, p2))`` and ``apply_fn(params, x, pattern=p)``
-    take the adjacencies (DENSE (n, V, V), or SPARSE integer edges), which must be symmetric 0/1 with an
-    all-0 or all-1 diagonal (_stax_graph.py). GlobalSumPool/GlobalAvgPool after it are ntkc's readout."""
+    take the adjacencies (DENSE (n, V, V), or SPARSE integer edges): symmetric 0/1 (scale=uniform) or such a
+    matrix with each column divided by its count (scale=degree, the mean over neighbours), with an all-0 or
+    all-1 diagonal (_stax_graph.py). GlobalSumPool/GlobalAvgPool after it are ntkc's readout."""
     from ._stax_graph import _Aggregate
     return _triple(_Aggregate(aggregate_axis, batch_axis, channel_axis, to_dense or (lambda p: p), implementation))

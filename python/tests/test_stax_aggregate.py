@@ -24,8 +24,9 @@ def random_patterns(n: int, V: int, loops: bool) -> np.ndarray:
     return p + np.eye(V) if loops else p
 
 
-def nt_kernels(x1, p1, x2, p2, layers):
-    """NNGP and NTK by neural-tangents' layer formulas, one pair of graphs at a time."""
+def nt_kernels(x1, p1, x2, p2, layers, same=False):
+    """NNGP and NTK by neural-tangents' layer formulas, one pair of graphs at a time; same: x2 is x1 (Dropout's
+    1/rate on an input with itself at the same node, neural-tangents' _diag_mul)."""
     n1, n2 = len(x1), len(x2)
     S, T = np.empty((n1, n2)), np.empty((n1, n2))
     for a in range(n1):
@@ -54,6 +55,12 @@ def nt_kernels(x1, p1, x2, p2, layers):
                         new[key] = s
                         t[key] = t[key] * d
                     k = new
+                elif kind == "dropout":
+                    for key in k:
+                        if key != "ab" or (same and a == b):
+                            d = np.eye(len(k[key]), dtype=bool)
+                            k[key] = np.where(d, k[key] / layer[1], k[key])
+                            t[key] = np.where(d, t[key] / layer[1], t[key])
                 elif kind in ("sum", "mean"):
                     red = np.sum if kind == "sum" else np.mean
                     k = {key: np.array([[red(v)]]) for key, v in k.items()}
@@ -103,6 +110,16 @@ class AggregateKernels(unittest.TestCase):
                 k = kfn(x1, x2, ("nngp", "ntk"), pattern=(p1, p2))
                 close(self, k, nt_kernels(x1, p1, x2, p2, self.layers("mean")))
                 self.assertIn(f"aggregate(scale=degree, self_loops={'true' if loops else 'false'})", kfn.source)
+
+    def test_dropout_on_nodes_and_after_the_readout(self) -> None:
+        x = RNG.standard_normal((3, 4, 2))
+        p = random_patterns(3, 4, True)
+        _, _, kfn = stax.serial(stax.Dense(16, 1.3, 0.1), stax.Aggregate(), stax.Relu(), stax.Dropout(0.8),
+                                stax.Dense(16, 1.2), stax.Aggregate(), stax.Relu(), stax.GlobalSumPool(),
+                                stax.Dense(8, 1.1, 0.2), stax.Dropout(0.6), stax.Dense(1))
+        layers = [("dense", 1.3, 0.1), ("aggregate",), ("relu",), ("dropout", 0.8), ("dense", 1.2, 0.0),
+                  ("aggregate",), ("relu",), ("sum",), ("dense", 1.1, 0.2), ("dropout", 0.6), ("dense", 1.0, 0.0)]
+        close(self, kfn(x, None, ("nngp", "ntk"), pattern=p), nt_kernels(x, p, x, p, layers, same=True))
 
     def test_sparse_pattern_is_the_dense_one(self) -> None:
         x = RNG.standard_normal((3, 4, 2))

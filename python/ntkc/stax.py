@@ -756,8 +756,8 @@ class KernelFn:
 
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
-        self._nets: dict[tuple[Shape, bool], Net] = {}
-        self._last: Optional[tuple[Shape, bool]] = None
+        self._nets: dict[tuple[Shape, bool, str], Net] = {}  # per (input shape, masked, aggregate arguments)
+        self._last: Optional[tuple[Shape, bool, str]] = None
         self._lock = threading.Lock()
 
     def source_for(self, input_shape: Sequence[int] = (), masked: bool = False, aggregate_args: str = "") -> str:

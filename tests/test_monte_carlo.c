@@ -1126,7 +1126,7 @@ Test(monte_carlo, attention_index_readout, .timeout = TIMEOUT(60))
  * kernel's and K_m the train-mode kernel's diagonal). Tests of the test:
  * kernels 20 % off fail, and so does the kernel in which both sides are
  * masked (what `ntkc train` compared with before: both variances scaled). */
-enum { MIX_ROWS = GRAPH_G, MIX_SAMPLES = 48 };
+enum { MIX_ROWS = GRAPH_G };
 
 typedef struct MixInputs {
     const double *x; /* MIX_ROWS × dim, or NULL for graphs */
@@ -1208,7 +1208,8 @@ static double mix_worst(const double *k, double scale, const double *mean, const
     return worst;
 }
 
-static MixResult mix_check(const char *src, const MixInputs *in, size_t width, unsigned long long seed)
+static MixResult mix_check(const char *src, const MixInputs *in, size_t width, size_t samples,
+                           unsigned long long seed)
 {
     enum { R = MIX_ROWS, K2 = 2 * MIX_ROWS * MIX_ROWS };
     ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
@@ -1224,7 +1225,7 @@ static MixResult mix_check(const char *src, const MixInputs *in, size_t width, u
     cr_assert_not_null(ge);
     Rng rng;
     rng_seed(&rng, seed);
-    for (size_t s = 0; s < MIX_SAMPLES; s++) {
+    for (size_t s = 0; s < samples; s++) {
         finite_model_init(&m, &rng);
         finite_model_dropout(&m, 0, 0);
         mix_forward_grads(&m, &d, fe, ge);
@@ -1240,7 +1241,7 @@ static MixResult mix_check(const char *src, const MixInputs *in, size_t width, u
                     sum[q * R * R + i * R + j] += v[q], sq[q * R * R + i * R + j] += v[q] * v[q];
             }
     }
-    double mean[K2], se[K2], S = MIX_SAMPLES;
+    double mean[K2], se[K2], S = (double)samples;
     for (size_t e = 0; e < K2; e++) {
         mean[e] = sum[e] / S;
         se[e] = sqrt(fmax(sq[e] / S - mean[e] * mean[e], 0) / (S - 1));
@@ -1258,9 +1259,10 @@ static MixResult mix_check(const char *src, const MixInputs *in, size_t width, u
     return r;
 }
 
-static void mix_expect(const char *what, const char *src, const MixInputs *in, size_t width, unsigned long long seed)
+static void mix_expect(const char *what, const char *src, const MixInputs *in, size_t width, size_t samples,
+                       unsigned long long seed, int tells_both)
 {
-    MixResult r = mix_check(src, in, width, seed);
+    MixResult r = mix_check(src, in, width, samples, seed);
     cr_log_info("dropout mixed %s: NNGP %.4f, NTK %.4f relative error, worst %.2f of the tolerance (20 %% off %.2f, "
                 "both sides masked %.2f)", what, r.rel_nngp, r.rel_ntk, r.worst, r.worst_off, r.worst_both);
     if (getenv("NTKC_REPORT"))
@@ -1270,7 +1272,8 @@ static void mix_expect(const char *what, const char *src, const MixInputs *in, s
     cr_expect_leq(r.worst, 1.0, "%s: the mixed kernel is %.2f times its tolerance from the finite nets\n%s", what,
                   r.worst, src);
     cr_expect_gt(r.worst_off, 1.0, "%s: kernels 20 %% off passed\n%s", what, src);
-    cr_expect_gt(r.worst_both, 1.0, "%s: the kernel with both sides masked passed\n%s", what, src);
+    if (tells_both)
+        cr_expect_gt(r.worst_both, 1.0, "%s: the kernel with both sides masked passed\n%s", what, src);
 }
 
 Test(monte_carlo, dropout_mixed_fc, .timeout = TIMEOUT(120))
@@ -1279,7 +1282,7 @@ Test(monte_carlo, dropout_mixed_fc, .timeout = TIMEOUT(120))
     fill_random(x, sizeof x / sizeof x[0], 301);
     MixInputs in = {.x = x, .dim = 5};
     mix_expect("fc", "net n { dense(1.4, 0.1); relu; dense(1.3); dropout(0.5); dense(1.2, 0.1); erf\n"
-                     "  dense(1.1); dropout(0.6); dense(1.3); relu; dense(1.0) }", &in, 512, 11);
+                     "  dense(1.1); dropout(0.6); dense(1.3); relu; dense(1.0) }", &in, 512, 48, 11, 1);
 }
 
 Test(monte_carlo, dropout_mixed_image, .timeout = TIMEOUT(300))
@@ -1289,7 +1292,7 @@ Test(monte_carlo, dropout_mixed_image, .timeout = TIMEOUT(300))
     MixInputs in = {.x = x, .dim = 12};
     mix_expect("image", "net a { input image(3, 2, 2); conv(2, 1.4, 0.1); relu; conv(2, 1.3); dropout(0.5)\n"
                         "  conv(2, 1.2); relu; avg_pool(2, stride=1, padding=same); dense(1.2); dropout(0.6)\n"
-                        "  dense(1.1); relu; global_avg_pool; dense(1.1) }", &in, 128, 12);
+                        "  dense(1.1); relu; global_avg_pool; dense(1.1) }", &in, 128, 48, 12, 1);
 }
 
 Test(monte_carlo, dropout_mixed_graph, .timeout = TIMEOUT(300))
@@ -1300,6 +1303,20 @@ Test(monte_carlo, dropout_mixed_graph, .timeout = TIMEOUT(300))
     MixInputs in = {.g = g};
     mix_expect("graph", "net g { input graph(3); dense(1.4, 0.1); relu; dense(1.3); dropout(0.5); aggregate\n"
                         "  dense(1.2); relu; readout(sum); dense(1.1); dropout(0.6); dense(1.2); relu; dense(1.0) }",
-               &in, 512, 13);
+               &in, 512, 48, 13, 1);
     ntkc_graphs_free(g);
+}
+
+/* Attention after the dropout: the masked side's attention weights come from
+ * its scaled self-kernel. At width 256 and 96 samples (6 s) the check and
+ * the 20 %-off test have their power, but the kernel with both sides masked
+ * lies within the tolerance (measured 0.58 of it; 1.01 at width 512 and 128
+ * samples, 33 s): not asserted here. */
+Test(monte_carlo, dropout_mixed_attention, .timeout = TIMEOUT(300))
+{
+    double x[MIX_ROWS * 8];
+    fill_random(x, sizeof x / sizeof x[0], 304);
+    MixInputs in = {.x = x, .dim = 8};
+    mix_expect("attention", "net t { input sequence(4, 2); dense(1.3, 0.1); relu; dense(1.2); dropout(0.5)\n"
+                            "  attention(w_q=1.4, b_std=0.1); relu; global_avg_pool; dense }", &in, 256, 96, 14, 0);
 }

@@ -1,27 +1,36 @@
 /* ntkc train on a net with dropout (train mode): the finite nets train with
  * fresh masks every step and are evaluated without dropout (eval mode), as
- * dropout is used. What the infinite ensemble's mean then is, in the lazy
- * regime (README, "Training dynamics", has the derivation):
+ * dropout is used. The infinite ensemble's reference, in the lazy regime
+ * (README, "Training dynamics", has the derivation in full):
  *
- *   the eval-mode outputs move by J_e(x*)·Δθ, Δθ = −(lr/N)·J_m(X)ᵀ(f_m(X) − Y)
- *   under the step's masks m. At infinite width J_e(x*)·J_m(x)ᵀ tends to the
- *   kernel of x* without masks against x with masks — its masks appear once,
- *   so their mean 1 is all that is left — and E_m f_m(X) is the net's mean
- *   output over masks. When nothing after a dropout reads an input's own
- *   variance (only dense, pooling, aggregation, readout, dropout follow it),
- *   both are the kernel and outputs of the net without dropout, which is
- *   ntkc's train-mode kernel between inputs that never share a mask (any
- *   pair of distinct inputs, or an input and its copy). The mask noise has
- *   mean zero and the dynamics are linear, so the ensemble mean is that
- *   kernel's regression; the covariance gains the noise (each step's
- *   f_m − E_m f_m, O(1) at any width, times lr/N), which this reference
- *   leaves out.
+ *   with η = lr/N and r_u the residual under step u's masks m_u, the
+ *   linearised parameters move by −η·Σ_{u<s} J_{m_u}(X)ᵀr_u, so the training
+ *   outputs under step s's masks move by J_{m_s}(X)·J_{m_u}(X)ᵀ and the
+ *   eval-mode test outputs by J_e(x*)·J_{m_u}(X)ᵀ: always two independent
+ *   mask draws, or one draw against none — the Gram under one step's own
+ *   masks (1/rate on its diagonal) never enters. For fixed masks these
+ *   products are averages over each layer's units of per-unit products that
+ *   are i.i.d. given the layer below (masks i.i.d. per unit, independent of
+ *   the weights), so they concentrate on their expectation, which sees a
+ *   mask only through E[m/rate] = 1 (once) and E[m²/rate²] = 1/rate (one
+ *   draw twice). Hence the training kernel K_mm: each input's own variance
+ *   scaled at every dropout, the pair's covariance not (ntkc's train-mode
+ *   kernel of X against a copy of X); and the test kernel K_em: the eval
+ *   side's variance unscaled, the masked side's scaled, the covariance not —
+ *   ntkc_kernel_dropout_mixed, the net's eval-mode twin supplying the eval
+ *   side's records.
  *
- * After a nonlinearity the eval side's variance is unscaled and the train
- * side's is scaled by 1/rate: a mixed kernel ntkc does not compute, so the
- * net trains without a reference. ntkc's kernel with 1/rate on an input with
- * itself (neural-tangents') is instead the NTK of a net whose masks stay
- * fixed per input through training. */
+ *   The residual's initial part f_m(X; θ0) = μ(X) + ξ: μ the net averaged
+ *   over masks (≠ f_e(X; θ0) when a nonlinearity follows a dropout), ξ the
+ *   masks' noise, mean 0 and O(1) at any width. μ is odd in the readout
+ *   weights, so the ensemble mean needs no correction; over initialisations
+ *   μ is Gaussian with K_mm's NNGP and meets f_e through K_em's. On MSE (and
+ *   heavy-ball momentum on MSE) the dynamics are linear: the mean is the
+ *   regression (the ODE from f0 = 0) with K_mm and K_em, the covariance the
+ *   NTK-GP formula (the covariance of the ODE's affine map of f0) with their
+ *   NNGPs and the eval-mode test NNGP. The noise ξ adds a covariance of
+ *   O(lr/N), left out (the gradient-flow limit). Cross-entropy is refused:
+ *   its drift is E_ξ softmax(h + ξ), not a kernel ODE of the outputs. */
 #include "train_dropout.h"
 
 #include <stdlib.h>

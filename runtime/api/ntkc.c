@@ -323,16 +323,15 @@ int ntkc_kernel_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, size_t 
         return err->code;
     if (n1 == 0 || n2 == 0)
         return 0;
-    double *copy = NULL; /* x2 must be another array: an input of x1 never shares a mask with one of x2 */
-    if (x2 == x1) {
-        if ((copy = malloc(n2 * dim * sizeof *copy)) == NULL) {
-            err_user(err, "out of memory for a copy of %zu inputs", n2);
-            return err->code;
-        }
-        memcpy(copy, x2, n2 * dim * sizeof *copy);
+    /* x2 copied, always: the tile scales a pair whose rows are one row of memory (dropout's input with
+     * itself), and no input of x1 may share a mask with one of x2, even where the arrays overlap */
+    double *copy = malloc(n2 * dim * sizeof *copy);
+    if (copy == NULL) {
+        err_user(err, "out of memory for a copy of %zu inputs", n2);
+        return err->code;
     }
-    int rc = engine_kernel_rows_by(&net->fns.tile, &twin->fns.tile, n1, x1, n2, copy ? copy : x2, dim, nngp, ntk,
-                                   opts, err);
+    memcpy(copy, x2, n2 * dim * sizeof *copy);
+    int rc = engine_kernel_rows_by(&net->fns.tile, &twin->fns.tile, n1, x1, n2, copy, dim, nngp, ntk, opts, err);
     free(copy);
     return rc;
 }

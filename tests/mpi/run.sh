@@ -37,6 +37,8 @@ PY=/usr/bin/python3 # Debian's, with python3-numpy
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
 export OMPI_MCA_mpi_yield_when_idle=1
 MPIRUN="mpirun --oversubscribe --bind-to none"
+# Every rank count (a test given a list runs ntkc once and ntkc-mpi on each P: one result each).
+ALL_P="1 2 3 4"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every test runs in the background in a scratch directory of its own, $W
@@ -76,26 +78,27 @@ FC="$ROOT/examples/fc.ntk"
 IMG="$ROOT/tests/mpi/cnn.ntk"
 GR="$ROOT/examples/gntk.ntk"
 
-# same NAME NET X1 [X2] -- MPI_ARGS: ntkc-mpi on P ranks equals ntkc.
+# same NAME "P..." NET X1 [X2] -- MPI_ARGS: ntkc-mpi on P ranks equals ntkc,
+# for each P of the list (one result each; ntkc's kernel computed once).
 same() {
-    name=$1 p=$2 net=$3 x1=$4 x2=$5
+    name=$1 ps=$2 net=$3 x1=$4 x2=$5
     shift 5
     "$NTKC" kernel "$net" $x1 $x2 --ntk "$W/ref_k.npy" --nngp "$W/ref_s.npy" ${BOTH:-} --quiet 2>"$W/err" ||
         { bad "$name: ntkc failed: $(cat "$W/err")"; return; }
-    rm -f "$W/k.npy" "$W/s.npy"
-    if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$W/k.npy" --nngp "$W/s.npy" ${BOTH:-} "$@" \
-        >"$W/out" 2>"$W/err"; then
-        bad "$name P=$p: ntkc-mpi failed: $(cat "$W/err")"
-        return
-    fi
-    if cmp -s "$W/ref_k.npy" "$W/k.npy" && cmp -s "$W/ref_s.npy" "$W/s.npy"; then ok; else bad "$name P=$p: differs from ntkc"; fi
+    for p in $ps; do
+        rm -f "$W/k.npy" "$W/s.npy"
+        if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$W/k.npy" --nngp "$W/s.npy" ${BOTH:-} "$@" \
+            >"$W/out" 2>"$W/err"; then
+            bad "$name P=$p: ntkc-mpi failed: $(cat "$W/err")"
+        elif cmp -s "$W/ref_k.npy" "$W/k.npy" && cmp -s "$W/ref_s.npy" "$W/s.npy"; then ok; else
+            bad "$name P=$p: differs from ntkc"
+        fi
+    done
 }
 
-for p in 1 2 3 4; do
-    spawn same "fc symmetric, 45 rows, tile 8" $p "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
-    spawn same "image symmetric, 19 images, tile 8" $p "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
-    spawn same "graph symmetric, 37 graphs, tile 5" $p "$GR" "$T/g1.txt" "" --tile 5 --threads 2
-done
+spawn same "fc symmetric, 45 rows, tile 8" "$ALL_P" "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
+spawn same "image symmetric, 19 images, tile 8" "$ALL_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
+spawn same "graph symmetric, 37 graphs, tile 5" "$ALL_P" "$GR" "$T/g1.txt" "" --tile 5 --threads 2
 spawn same "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
 spawn same "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 spawn same "image cross 19 x 11, default tile" 3 "$IMG" "$T/img1.npy" "$T/img2.npy"
@@ -117,52 +120,51 @@ np.save(d + "/m2.npy", np.arange(6)[None, :] >= r.integers(2, 7, size=7)[:, None
 np.save(d + "/ys.npy", r.normal(size=(13, 2)))
 np.save(d + "/tr.npy", r.normal(size=(9, 16, 8)))
 PYEOF
-for p in 1 3; do
-    BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same "masked sequences, lengths and a mask, tile 4" $p \
-        "$T/msk.ntk" "$T/s1.npy" "$T/s2.npy" --tile 4
-done
+BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same "masked sequences, lengths and a mask, tile 4" "1 3" \
+    "$T/msk.ntk" "$T/s1.npy" "$T/s2.npy" --tile 4
 
 # --precision single: whatever ntkc runs in float32, ntkc-mpi runs bit for
 # bit; whatever ntkc refuses, ntkc-mpi refuses the same way (every rank).
 # COMPUTED=1: the family has float32 kernels (graph nets since issue 19's
 # graph work): ntkc must compute them, not refuse.
-same32() { # NAME P NET X1 X2 -- MPI_ARGS
-    name=$1 p=$2 net=$3 x1=$4 x2=$5
+same32() { # NAME "P..." NET X1 X2 -- MPI_ARGS
+    name=$1 ps=$2 net=$3 x1=$4 x2=$5
     shift 5
-    rm -f "$W/k.npy" "$W/s.npy" "$W/rc".*
     if "$NTKC" kernel "$net" $x1 $x2 --ntk "$W/ref_k.npy" --nngp "$W/ref_s.npy" ${BOTH:-} --precision single \
         --quiet 2>"$W/err_ref"; then
-        if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$W/k.npy" --nngp "$W/s.npy" ${BOTH:-} \
-            --precision single "$@" >"$W/out" 2>"$W/err"; then
-            bad "$name float32 P=$p: ntkc-mpi failed: $(cat "$W/err")"
-        elif cmp -s "$W/ref_k.npy" "$W/k.npy" && cmp -s "$W/ref_s.npy" "$W/s.npy"; then ok; else
-            bad "$name float32 P=$p: differs from ntkc --precision single"
-        fi
+        for p in $ps; do
+            rm -f "$W/k.npy" "$W/s.npy"
+            if ! $MPIRUN -np "$p" "$NTKC_MPI" kernel "$net" $x1 $x2 --ntk "$W/k.npy" --nngp "$W/s.npy" ${BOTH:-} \
+                --precision single "$@" >"$W/out" 2>"$W/err"; then
+                bad "$name float32 P=$p: ntkc-mpi failed: $(cat "$W/err")"
+            elif cmp -s "$W/ref_k.npy" "$W/k.npy" && cmp -s "$W/ref_s.npy" "$W/s.npy"; then ok; else
+                bad "$name float32 P=$p: differs from ntkc --precision single"
+            fi
+        done
         return
     fi
     if [ -n "${COMPUTED:-}" ]; then bad "$name float32: ntkc refuses it: $(cat "$W/err_ref")"; return; fi
-    $MPIRUN -np "$p" sh -c '"$@"; echo $? >"'"$W"'/rc.$OMPI_COMM_WORLD_RANK"' sh "$NTKC_MPI" kernel "$net" $x1 $x2 \
-        --ntk "$W/k.npy" --nngp "$W/s.npy" --precision single "$@" >"$W/out" 2>"$W/err" || true
-    codes=$(cat "$W/rc".* 2>/dev/null | tr '\n' ' ')
-    want=$(for i in $(seq "$p"); do printf '1 '; done)
     msg=$(sed -n 's/^ntkc: //p' "$W/err_ref" | head -1)
-    if [ "$codes" != "$want" ]; then bad "$name float32 P=$p: ntkc refuses, ntkc-mpi exit codes '$codes'"
-    elif ! grep -qF -- "$msg" "$W/err"; then bad "$name float32 P=$p: not ntkc's refusal '$msg': $(cat "$W/err")"
-    elif [ -e "$W/k.npy" ] || [ -e "$W/s.npy" ]; then bad "$name float32 P=$p: an output appeared"
-    else ok; fi
+    for p in $ps; do
+        rm -f "$W/k.npy" "$W/s.npy" "$W/rc".*
+        $MPIRUN -np "$p" sh -c '"$@"; echo $? >"'"$W"'/rc.$OMPI_COMM_WORLD_RANK"' sh "$NTKC_MPI" kernel "$net" $x1 $x2 \
+            --ntk "$W/k.npy" --nngp "$W/s.npy" --precision single "$@" >"$W/out" 2>"$W/err" || true
+        codes=$(cat "$W/rc".* 2>/dev/null | tr '\n' ' ')
+        want=$(for i in $(seq "$p"); do printf '1 '; done)
+        if [ "$codes" != "$want" ]; then bad "$name float32 P=$p: ntkc refuses, ntkc-mpi exit codes '$codes'"
+        elif ! grep -qF -- "$msg" "$W/err"; then bad "$name float32 P=$p: not ntkc's refusal '$msg': $(cat "$W/err")"
+        elif [ -e "$W/k.npy" ] || [ -e "$W/s.npy" ]; then bad "$name float32 P=$p: an output appeared"
+        else ok; fi
+    done
 }
-for p in 1 2 3 4; do
-    spawn same32 "fc symmetric, 45 rows, tile 8" $p "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
-    spawn same32 "image symmetric, 19 images, tile 8" $p "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
-    COMPUTED=1 spawn same32 "graph symmetric, 37 graphs, tile 5" $p "$GR" "$T/g1.txt" "" --tile 5
-done
+spawn same32 "fc symmetric, 45 rows, tile 8" "$ALL_P" "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
+spawn same32 "image symmetric, 19 images, tile 8" "$ALL_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
+COMPUTED=1 spawn same32 "graph symmetric, 37 graphs, tile 5" "$ALL_P" "$GR" "$T/g1.txt" "" --tile 5
 COMPUTED=1 spawn same32 "graph cross 37 x 13, tile 6" 3 "$GR" "$T/g1.txt" "$T/g2.txt" --tile 6 --threads 2
 spawn same32 "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
 # the all-pairs back end: masked sequences (lengths and a mask), attention
-for p in 1 2 3 4; do
-    BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same32 "masked sequences 13 x 7, tile 4" $p "$T/msk.ntk" \
-        "$T/s1.npy" "$T/s2.npy" --tile 4
-done
+BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same32 "masked sequences 13 x 7, tile 4" "$ALL_P" "$T/msk.ntk" \
+    "$T/s1.npy" "$T/s2.npy" --tile 4
 spawn same32 "transformer symmetric, 9 sequences, tile 2" 3 "$ROOT/examples/transformer.ntk" "$T/tr.npy" "" --tile 2
 spawn same32 "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 spawn same32 "image cross 19 x 11, tile 4" 3 "$IMG" "$T/img1.npy" "$T/img2.npy" --tile 4
@@ -207,52 +209,53 @@ np.save(d + "/yf.npy", r.normal(size=(19, 2)))
 np.save(d + "/dup.npy", np.repeat(r.normal(size=(3, 7)), 4, axis=0))
 np.save(d + "/ydup.npy", r.normal(size=(12, 1)))
 PYEOF
-close() { # A B: equal to rounding (the covariance runs include t = 0, where it is K_ss: its scale)
+close() { # A B [A B ...]: each pair equal to rounding (the covariance runs include t = 0, where it is
+    # K_ss: its scale); prints the number of the first pair that differs (one Python start for all)
     $PY -c "import numpy as np, sys
-a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
-sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() <= 1e-9 * max(1, np.abs(a).max()) else 1)" "$1" "$2"
+for i in range(1, len(sys.argv), 2):
+    a, b = np.load(sys.argv[i]), np.load(sys.argv[i + 1])
+    if not (a.shape == b.shape and np.abs(a - b).max() <= 1e-9 * max(1, np.abs(a).max())):
+        print((i + 1) // 2)
+        sys.exit(1)" "$@"
 }
-predicts() { # NAME P NET -- ARGS... (COV=1: --cov as well; TRAIN=1: --train-mean; NET "": kernel files)
-    name=$1 p=$2 net=$3
+predicts() { # NAME "P..." NET -- ARGS... (COV=1: --cov as well; TRAIN=1: --train-mean; NET "": kernel files)
+    name=$1 ps=$2 net=$3
     shift 3
     cov_ref="" cov="" tr_ref="" tr=""
     [ "${COV:-0}" = 1 ] && cov_ref="--cov $W/ref_c.npy" cov="--cov $W/c.npy"
     [ "${TRAIN:-0}" = 1 ] && tr_ref="--train-mean $W/ref_t.npy" tr="--train-mean $W/t.npy"
     "$NTKC" predict $net "$@" --mean "$W/ref_m.npy" $cov_ref $tr_ref --quiet 2>"$W/err" ||
         { bad "$name: ntkc predict failed: $(cat "$W/err")"; return; }
-    rm -f "$W/m.npy" "$W/c.npy" "$W/t.npy"
-    if ! $MPIRUN -np "$p" "$NTKC_MPI" predict $net "$@" --mean "$W/m.npy" $cov $tr --tile 8 --quiet >"$W/out" 2>"$W/err"; then
-        bad "$name P=$p: ntkc-mpi predict failed: $(cat "$W/err")"
-        return
-    fi
-    close "$W/ref_m.npy" "$W/m.npy" || { bad "$name P=$p: mean differs from ntkc predict"; return; }
-    if [ -n "$cov" ] && ! close "$W/ref_c.npy" "$W/c.npy"; then
-        bad "$name P=$p: covariance differs from ntkc predict"
-        return
-    fi
-    if [ -n "$tr" ] && ! close "$W/ref_t.npy" "$W/t.npy"; then
-        bad "$name P=$p: training-point mean differs from ntkc predict"
-        return
-    fi
-    ok
+    pairs="$W/ref_m.npy $W/m.npy" what="mean"
+    [ -n "$cov" ] && pairs="$pairs $W/ref_c.npy $W/c.npy" what="$what covariance"
+    [ -n "$tr" ] && pairs="$pairs $W/ref_t.npy $W/t.npy" what="$what training-point_mean"
+    for p in $ps; do
+        rm -f "$W/m.npy" "$W/c.npy" "$W/t.npy"
+        if ! $MPIRUN -np "$p" "$NTKC_MPI" predict $net "$@" --mean "$W/m.npy" $cov $tr --tile 8 --quiet >"$W/out" \
+            2>"$W/err"; then
+            bad "$name P=$p: ntkc-mpi predict failed: $(cat "$W/err")"
+        elif differs=$(close $pairs); then
+            ok
+        else
+            bad "$name P=$p: $(echo $what | cut -d' ' -f"${differs:-1}" | tr _ ' ') differs from ntkc predict"
+        fi
+    done
 }
-for p in 1 2 3 4; do
-    spawn predicts "predict fc, labels, 45 train" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --time 1,30,inf --reg 1e-4
-    spawn predicts "predict image, float targets, 19 train" $p "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
-        --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
-    spawn predicts "predict graph, the file's labels, 37 train" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
-        --time 2,inf --reg 1e-4
-    # the covariance: NTK and NNGP, 45 training and 23 test points in blocks of 8 (neither divides)
-    COV=1 spawn predicts "predict --cov fc, NTK" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4
-    COV=1 spawn predicts "predict --cov fc, NNGP, --reg-abs" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --kernel nngp --time 0,0.5,inf,0.5 --reg-abs 1e-3
-    COV=1 spawn predicts "predict --cov image, NTK" $p "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
-        --test "$T/img2.npy" --time 0,5,inf --reg 1e-4 --threads 1
-    COV=1 spawn predicts "predict --cov graph, NNGP" $p "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --kernel nngp \
-        --time 0,2,inf --reg 1e-4
-done
+spawn predicts "predict fc, labels, 45 train" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 1,30,inf --reg 1e-4
+spawn predicts "predict image, float targets, 19 train" "$ALL_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+    --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
+spawn predicts "predict graph, the file's labels, 37 train" "$ALL_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
+    --time 2,inf --reg 1e-4
+# the covariance: NTK and NNGP, 45 training and 23 test points in blocks of 8 (neither divides)
+COV=1 spawn predicts "predict --cov fc, NTK" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4
+COV=1 spawn predicts "predict --cov fc, NNGP, --reg-abs" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --kernel nngp --time 0,0.5,inf,0.5 --reg-abs 1e-3
+COV=1 spawn predicts "predict --cov image, NTK" "$ALL_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+    --test "$T/img2.npy" --time 0,5,inf --reg 1e-4 --threads 1
+COV=1 spawn predicts "predict --cov graph, NNGP" "$ALL_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --kernel nngp \
+    --time 0,2,inf --reg 1e-4
 spawn predicts "predict fc, nngp kernel" 3 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
     --kernel nngp --time 0.5,inf --reg 1e-3
 spawn predicts "predict fc, --reg-abs" 4 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
@@ -276,18 +279,16 @@ PYEOF
 "$NTKC" kernel "$FC" "$T/fc1.npy" --ntk "$T/ktt32.npy" --precision single --quiet
 "$NTKC" kernel "$FC" "$T/fc2.npy" "$T/fc1.npy" --ntk "$T/kst32.npy" --precision single --quiet
 KF="--k-train $T/ktt.npy --k-test $T/kst.npy --targets $T/ylab.npy"
-for p in 1 2 3 4; do
-    TRAIN=1 spawn predicts "predict fc from fx0" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4 --fx0-train "$T/f0.npy" --fx0-test "$T/g0.npy"
-    TRAIN=1 spawn predicts "predict fc, --loss xent" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --time 0.5,1,30 --loss xent
-    COV=1 spawn predicts "predict fc --precision single" $p "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
-        --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-3 --precision single
-    COV=1 TRAIN=1 spawn predicts "predict from kernel files" $p "" $KF --k-test-test "$T/kss.npy" \
-        --time 0,1,30,inf --reg 1e-4
-    TRAIN=1 spawn predicts "predict from float32 kernel files, xent with momentum" $p "" --k-train "$T/ktt32.npy" \
-        --k-test "$T/kst32.npy" --targets "$T/ylab.npy" --time 1,30 --loss xent --momentum 0.5 --fx0-test "$T/g0.npy"
-done
+TRAIN=1 spawn predicts "predict fc from fx0" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4 --fx0-train "$T/f0.npy" --fx0-test "$T/g0.npy"
+TRAIN=1 spawn predicts "predict fc, --loss xent" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 0.5,1,30 --loss xent
+COV=1 spawn predicts "predict fc --precision single" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-3 --precision single
+COV=1 TRAIN=1 spawn predicts "predict from kernel files" "$ALL_P" "" $KF --k-test-test "$T/kss.npy" \
+    --time 0,1,30,inf --reg 1e-4
+TRAIN=1 spawn predicts "predict from float32 kernel files, xent with momentum" "$ALL_P" "" --k-train "$T/ktt32.npy" \
+    --k-test "$T/kst32.npy" --targets "$T/ylab.npy" --time 1,30 --loss xent --momentum 0.5 --fx0-test "$T/g0.npy"
 spawn predicts "predict from kernel files, fx0" 3 "" $KF --time 1,inf --reg-abs 1e-3 --fx0-train "$T/f0.npy"
 # kernel files ntkc-mpi cannot read block by block (Fortran order, big-endian): rank 0 reads and sends them
 $PY - "$T" <<'PYEOF'

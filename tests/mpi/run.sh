@@ -78,6 +78,33 @@ FC="$ROOT/examples/fc.ntk"
 IMG="$ROOT/tests/mpi/cnn.ntk"
 GR="$ROOT/examples/gntk.ntk"
 
+# SIGTERM to mpirun (forwarded to the ranks) while the output is being
+# written: no temp is left beside the output.
+# A net slow enough (two formula tanh layers: seconds for 2000 points) that
+# the signal always lands mid-run; an FC ReLU net on 6000 points sometimes
+# finished before the temp was seen.
+$PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).normal(size=(2000, 4)))" "$T/sig.npy"
+printf 'act t(x) = tanh(x)\nnet slow { dense(1.5); t; dense(1.5); t; dense(1) }\n' >"$T/slow.ntk"
+signal() {
+    mkdir "$W/sigout"
+    $MPIRUN -np 2 "$NTKC_MPI" kernel "$T/slow.ntk" "$T/sig.npy" --ntk "$W/sigout/k.npy" --quiet 2>/dev/null &
+    mp=$!
+    i=0
+    while [ -z "$(ls -A "$W/sigout")" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+    kill -TERM $mp 2>/dev/null || true
+    wait $mp 2>/dev/null || true
+    # a grace after mpirun returns, for the ranks' cleanup
+    sleep 0.5
+    if [ $i -ge 600 ]; then
+        bad "signal: no temp appeared within 30 s"
+    elif [ -n "$(ls -A "$W/sigout")" ]; then
+        bad "signal: left behind: $(ls -A "$W/sigout")"
+    else
+        ok
+    fi
+}
+spawn signal # first: the longest test, beside all the others
+
 # same NAME "P..." NET X1 [X2] -- MPI_ARGS: ntkc-mpi on P ranks equals ntkc,
 # for each P of the list (one result each; ntkc's kernel computed once).
 same() {
@@ -438,33 +465,6 @@ for args in "kernel --bogus" "kernel $FC" "kernel $FC $T/fc1.npy --ntk @W/k.npy 
     "kernel $FC $T/fc1.npy --ntk @W/k.npy --precision half"; do
     spawn usage "$args"
 done
-
-# SIGTERM to mpirun (forwarded to the ranks) while the output is being
-# written: no temp is left beside the output.
-# A net slow enough (two formula tanh layers: seconds for 2000 points) that
-# the signal always lands mid-run; an FC ReLU net on 6000 points sometimes
-# finished before the temp was seen.
-$PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(3).normal(size=(2000, 4)))" "$T/sig.npy"
-printf 'act t(x) = tanh(x)\nnet slow { dense(1.5); t; dense(1.5); t; dense(1) }\n' >"$T/slow.ntk"
-signal() {
-    mkdir "$W/sigout"
-    $MPIRUN -np 2 "$NTKC_MPI" kernel "$T/slow.ntk" "$T/sig.npy" --ntk "$W/sigout/k.npy" --quiet 2>/dev/null &
-    mp=$!
-    i=0
-    while [ -z "$(ls -A "$W/sigout")" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-    kill -TERM $mp 2>/dev/null || true
-    wait $mp 2>/dev/null || true
-    # mpirun has reaped its ranks; the grace is for a rank's cleanup still on its way to the disk
-    sleep 0.5
-    if [ $i -ge 600 ]; then
-        bad "signal: no temp appeared within 30 s"
-    elif [ -n "$(ls -A "$W/sigout")" ]; then
-        bad "signal: left behind: $(ls -A "$W/sigout")"
-    else
-        ok
-    fi
-}
-spawn signal
 
 wait
 pass=0

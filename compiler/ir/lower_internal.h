@@ -150,6 +150,15 @@ int lower_check_volume_net(Lower *L);
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);
+/* One axis of conv_local (the conv's windows) and of conv_transpose (lax's
+ * conv_transpose padding; circular: *fold, the valid length folded onto the
+ * output): output size and padding before the first pixel, or an error. */
+int lower_local_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int *stride, IrPadding pad,
+                     size_t *out, int *lo);
+int lower_transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
+                         size_t *out, int *lo, size_t *fold);
+/* lower_volume_variants.c: conv_transpose and conv_local (kind) on a volume */
+int lower_volume_variant(Lower *L, const Stmt *s, IrOpKind kind);
 /* lower_resize.c */
 int lower_image_resize(Lower *L, const Stmt *s);
 /* lower_standard.c: widths and fan-ins under param standard */

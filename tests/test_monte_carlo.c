@@ -576,20 +576,29 @@ Test(monte_carlo, volume_convs_and_pools_within_their_standard_errors, .timeout 
 Test(monte_carlo, volume_variants_within_their_standard_errors, .timeout = TIMEOUT(600))
 {
     static const char *const nets[] = {
-        "net t { input volume(2, 2, 2, 2); conv_transpose(2, 1.4, 0.1, stride=2); relu\n"
-        "  conv_transpose(kd=2, kh=3, kw=2, sd=1, sh=2, sw=1, padding=valid, w_std=1.3, b_std=0.2); relu\n"
+        "net t { input volume(2, 1, 2, 2); conv_transpose(2, 1.4, 0.1, stride=2); relu\n"
+        "  conv_transpose(kd=2, kh=2, kw=1, sd=1, sh=2, sw=1, padding=valid, w_std=1.3, b_std=0.2); relu\n"
         "  global_avg_pool; dense(1.2) }",
         "net c { input volume(2, 2, 1, 2); conv_transpose(kd=3, kh=2, kw=3, sd=2, sh=1, sw=3, padding=circular,\n"
         "  w_std=1.4, b_std=0.1); erf; conv_local(kd=2, kh=2, kw=2, stride=2, padding=valid, w_std=1.2, b_std=0.2)\n"
         "  relu; flatten; dense(1.1) }",
         "net l { input volume(2, 3, 3, 2); conv_local(2, 1.4, 0.1, padding=circular); relu\n"
         "  avg_pool(kd=2, kh=3, kw=2, stride=2, padding=same, normalize_edges=true); global_avg_pool; dense }",
-        "net f { input volume(2, 2, 3, 2); conv(2, 1.3, 0.1); relu; dropout(0.6)\n"
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 101, "volume variants");
+}
+
+/* The same criterion: dropout, pooling and conv_local inside a fanout's
+ * branches (keeping the grid), index on a volume. */
+Test(monte_carlo, volume_dropout_branches_index_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net f { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1); relu; dropout(0.6)\n"
         "  fanout { branch { conv(2, 1.1); avg_pool(2, stride=1, padding=same, normalize_edges=true) }\n"
         "           branch { sum_pool(2, stride=1, padding=circular); conv_local(2, 1.2) } } sum; relu\n"
         "  index(5); dense(1.2, 0.1) }",
     };
-    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 101, "volume variants");
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 105, "volume dropout/index");
 }
 
 /* ---- the all-pairs back end's options ----------------------------------------

@@ -334,7 +334,8 @@ class _Pool(Layer):
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
             if self.normalize_edges:
-                raise NotImplementedError(f"{self.name}(normalize_edges=True) on volumes: not computed by ntkc yet")
+                raise NotImplementedError(f"{self.name}(normalize_edges=True) on volumes: ntkc.stax does not build it yet "
+                                          "(the .ntk language takes avg_pool(..., normalize_edges=true))")
             args = _stax_volume.args(self.window, self.strides, self.padding)
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
             return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=out + b.shape[3:])]

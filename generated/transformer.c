@@ -199,6 +199,25 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
  * in the zero padding. */
 /* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
  * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
+/* conv_transpose on a volume (neural-tangents' ConvTranspose: lax's
+ * conv_transpose, kernel not flipped): g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh,
+ * kw, sd, sh, sw, pf, pt, pl, Gz, Gy, Gx}. Taps are gathered on the G grid,
+ * the output's, or a circular transpose's valid output, which is then folded
+ * onto the output (along an axis of n, position i adds to (i − c) mod n,
+ * c = (G − n)/2). Along an axis, tap u of gathered position i reads input
+ * j/s of the input dilated by the stride, j = i + u − p, or nothing. */
+/* The input position tap f (row-major over kd×kh×kw) of gathered position i
+ * reads, or -1. */
+/* Gathered positions folding onto output position o: the k-th (k below the
+ * product over the axes of ⌈G/n⌉), or -1. Without a fold (G = the output)
+ * k = 0 is o itself. */
+/* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
+ * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
+ * zeros of the dilation and padding counted. tmp: 2·Pi². */
+/* avg_pool(normalize_edges=true) on a volume, after ntkc_m_poolv with c = 1
+ * (g as ntkc_m_tapv's): entry (p, q) divided by the in-bounds taps of both
+ * windows, n(p)·n(q) (neural-tangents' AvgPool divides each output by its
+ * own count; circular windows are whole). */
 /* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
  * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap

@@ -20,6 +20,9 @@ kernels of all inputs with each other are matrices over position pairs:
     Θ' = ov²·(A₁ΘA₂ᵀ + 2·A₁ΣA₂ᵀ) + b²
   fanout: sum Σ scale²·K_b, concat the mean, prod Σ' = ΠΣ_b, Θ' = Σ_b Θ_b Π_{c≠b} Σ_c
   a frozen conv/dense (trainable=false) leaves its own Σ' out of Θ'.
+  conv_transpose (neural-tangents' ConvTranspose): the conv's recursion with the
+    maps of lax.conv_transpose (the input dilated by the stride; see transpose_taps)
+  avg_pool(normalize_edges): each output divided by its window's in-bounds taps
   conv_local (neural-tangents' ConvLocal, weights per output position): the conv's
     kernels on pairs of equal positions, 0 on the others (independent weights).
   resize (jax.image.resize of each slice, half-pixel centres): M' = R M Rᵀ,
@@ -35,7 +38,10 @@ always in the NTK parameterization) and declares its output channels.
 Layers are tuples:
   ("conv", (kd, kh, kw), (sd, sh, sw), padding, (dd, dh, dw), w_std, b_std[, opts])
   ("conv_local", ...) as "conv"
-  ("avg_pool" | "sum_pool", (kd, kh, kw), (sd, sh, sw), padding)
+  ("conv_transpose", (kd, kh, kw), (sd, sh, sw), padding, w_std, b_std[, opts])
+  ("avg_pool" | "sum_pool", (kd, kh, kw), (sd, sh, sw), padding[, normalize_edges])
+  ("dropout", keep): the same input at the same position divided by keep
+  ("index", p): position p (row-major over the grid) of every input
   ("dense", w_std, b_std[, opts]), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
   ("layer_norm", eps), ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
   ("fanout", mode, [(scale, [layers...]), ...]) with mode "sum" | "prod" | "concat"
@@ -70,9 +76,47 @@ def axis_taps(n, k, s, padding, dil):
     return out, sel
 
 
+def transpose_taps(n, k, s, padding):
+    """conv_transpose along one axis (lax.conv_transpose, kernel not flipped):
+    output size and the k selection matrices (out × n). The input is dilated
+    by s and padded by pad_a before; same: pad_len = k + s − 2, pad_a = k − 1
+    if s > k − 1 else ⌈pad_len/2⌉; valid (and circular, before its fold):
+    pad_len = k + s − 2 + max(k − s, 0), pad_a = k − 1. Circular folds the valid
+    output (length L) onto n·s: position i adds to (i − ⌊(L − n·s)/2⌋) mod n·s."""
+    if padding == "same":
+        pad_len = k + s - 2
+        pad_a = k - 1 if s > k - 1 else -(-pad_len // 2)
+    else:
+        pad_len = k + s - 2 + max(k - s, 0)
+        pad_a = k - 1
+    length = (n - 1) * s + 1 + pad_len - k + 1
+    sel = np.zeros((k, length, n))
+    for u in range(k):
+        for o in range(length):
+            j = o + u - pad_a
+            if j >= 0 and j % s == 0 and j // s < n:
+                sel[u, o, j // s] = 1.0
+    if padding != "circular":
+        return length, sel
+    out = n * s
+    fold = np.zeros((out, length))
+    for i in range(length):
+        fold[(i - (length - out) // 2) % out, i] = 1.0
+    return out, np.einsum("ol,uln->uon", fold, sel)
+
+
+def edge_counts(n, k, s, padding):
+    """avg_pool(normalize_edges=true) along one axis: each output's in-bounds taps."""
+    out, sel = axis_taps(n, k, s, padding, 1)
+    return sel.sum(axis=(0, 2)) if padding != "circular" else np.full(out, float(k))
+
+
 def window_maps(grid, window, strides, padding, dil=(1, 1, 1)):
     """The output grid and the maps A_f (P_out × P_in), taps in (d, h, w) order."""
-    outs, sels = zip(*(axis_taps(n, k, s, padding, d) for n, k, s, d in zip(grid, window, strides, dil)))
+    if padding.startswith("transpose_"):
+        outs, sels = zip(*(transpose_taps(n, k, s, padding[10:]) for n, k, s in zip(grid, window, strides)))
+    else:
+        outs, sels = zip(*(axis_taps(n, k, s, padding, d) for n, k, s, d in zip(grid, window, strides, dil)))
     maps = [np.kron(np.kron(sels[0][a], sels[1][b]), sels[2][c])
             for a in range(window[0]) for b in range(window[1]) for c in range(window[2])]
     return tuple(outs), maps
@@ -154,7 +198,10 @@ def affine(st, s_avg, t_avg, w, b, opts, fan_taps):
 
 def layer(st, spec):
     kind, n = spec[0], st.n
-    if kind in ("conv", "conv_local"):
+    if kind == "conv_transpose":
+        _, window, strides, padding, w, b = spec[:6]
+        layer(st, ("conv", window, strides, "transpose_" + padding, (1, 1, 1), w, b) + tuple(spec[6:]))
+    elif kind in ("conv", "conv_local"):
         _, window, strides, padding, dil, w, b = spec[:7]
         opts = spec[7] if len(spec) > 7 else {}
         st.grid, maps = window_maps(st.grid, window, strides, padding, dil)
@@ -166,9 +213,15 @@ def layer(st, spec):
             same = np.kron(np.ones((n, n)), np.eye(st.P))  # (i, p) with (j, q) for p = q only
             st.S, st.T = st.S * same, st.T * same
     elif kind in ("avg_pool", "sum_pool"):
-        _, window, strides, padding = spec
-        st.grid, maps = window_maps(st.grid, window, strides, padding)
-        a = np.kron(np.eye(n), sum(maps)) / (len(maps) if kind == "avg_pool" else 1.0)
+        _, window, strides, padding = spec[:4]
+        edges = len(spec) > 4 and spec[4]
+        grid = st.grid
+        st.grid, maps = window_maps(grid, window, strides, padding)
+        scale = np.full(st.P, float(len(maps)) if kind == "avg_pool" else 1.0)
+        if edges:  # each output divides by its window's in-bounds taps
+            counts = [edge_counts(*a, padding) for a in zip(grid, window, strides)]
+            scale = np.kron(np.kron(counts[0], counts[1]), counts[2])
+        a = np.kron(np.eye(n), np.diag(np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 0.0)) @ sum(maps))
         st.S, st.T = a @ st.S @ a.T, a @ st.T @ a.T
     elif kind == "dense":
         _, w, b = spec[:3]
@@ -214,6 +267,13 @@ def layer(st, spec):
             T = sum(ci * b.T for ci, (_, b) in zip(c, outs))
         st.S, st.T, st.grid = S, T, outs[0][1].grid
         st.chans = sum(b.chans for _, b in outs) if mode == "concat" else outs[0][1].chans
+    elif kind == "dropout":
+        same = np.kron(np.eye(n), np.eye(st.P)) * (1.0 / spec[1] - 1.0) + 1.0
+        st.S, st.T = st.S * same, st.T * same
+    elif kind == "index":
+        P = st.P
+        st.S, st.T = st.S[spec[1]::P, spec[1]::P], st.T[spec[1]::P, spec[1]::P]
+        st.grid = (1, 1, 1)
     elif kind in ("global_avg_pool", "flatten"):
         P = st.P
         S4, T4 = st.S.reshape(n, P, n, P), st.T.reshape(n, P, n, P)

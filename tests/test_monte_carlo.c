@@ -13,7 +13,8 @@
  *                     (dropout_graph_*: node level, on random_nets' graphs)
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
- *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows
+ *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows,
+ *                     conv_transpose, conv_local, normalize_edges, dropout, index
  *   pairs_*           the all-pairs back end's options: param standard with
  *                     attention, masks and volumes; volume layers beyond windows
  * Each section says where its tolerance comes from; none is widened to pass. */
@@ -565,6 +566,40 @@ Test(monte_carlo, volume_convs_and_pools_within_their_standard_errors, .timeout 
         "  conv(2, 1.2, 0.1, sd=1, sh=2, sw=2, padding=same, dh=2); relu; global_avg_pool; dense }",
     };
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 81, "volume");
+}
+
+/* Volumes beyond windows: conv_transpose (every padding, strides per axis,
+ * the circular fold), conv_local, avg_pool(normalize_edges=true), pooling
+ * inside a fanout, dropout and index, against finite networks of those layers
+ * with 3-D taps (finite_conv_variants.c, finite_conv.c), with the dilated
+ * convs' criterion: entry by entry within z standard errors plus an O(L/width)
+ * allowance; the same nets with kernels 20 % off must fail it. */
+Test(monte_carlo, volume_variants_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net t { input volume(2, 1, 2, 2); conv_transpose(2, 1.4, 0.1, stride=2); relu\n"
+        "  conv_transpose(kd=2, kh=2, kw=1, sd=1, sh=2, sw=1, padding=valid, w_std=1.3, b_std=0.2); relu\n"
+        "  global_avg_pool; dense(1.2) }",
+        "net c { input volume(2, 2, 1, 2); conv_transpose(kd=3, kh=2, kw=3, sd=2, sh=1, sw=3, padding=circular,\n"
+        "  w_std=1.4, b_std=0.1); erf; conv_local(kd=2, kh=2, kw=2, stride=2, padding=valid, w_std=1.2, b_std=0.2)\n"
+        "  relu; flatten; dense(1.1) }",
+        "net l { input volume(2, 3, 3, 2); conv_local(2, 1.4, 0.1, padding=circular); relu\n"
+        "  avg_pool(kd=2, kh=3, kw=2, stride=2, padding=same, normalize_edges=true); global_avg_pool; dense }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 101, "volume variants");
+}
+
+/* The same criterion: dropout, pooling and conv_local inside a fanout's
+ * branches (keeping the grid), index on a volume. */
+Test(monte_carlo, volume_dropout_branches_index_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net f { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1); relu; dropout(0.6)\n"
+        "  fanout { branch { conv(2, 1.1); avg_pool(2, stride=1, padding=same, normalize_edges=true) }\n"
+        "           branch { sum_pool(2, stride=1, padding=circular); conv_local(2, 1.2) } } sum; relu\n"
+        "  index(5); dense(1.2, 0.1) }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 105, "volume dropout/index");
 }
 
 /* ---- the all-pairs back end's options ----------------------------------------

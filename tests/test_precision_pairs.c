@@ -218,3 +218,18 @@ Test(precision_pairs, masked_index_and_sqrt_nets_within_bound, .timeout = TIMEOU
         compare(pair_nets[i], "pairs.ntk", NTKC_BACKEND_TCC, pair_dims[i], 5, 8, pair_lengths[i]);
     }
 }
+
+/* Volumes' conv_transpose (same and valid: every output pair sums at most
+ * F = kd·kh·kw tap pairs, as a conv; a circular fold would sum more), conv_local,
+ * and avg_pool(normalize_edges=true): the bound takes a pool's
+ * a = 2F + 2 + 32 for a windowed op other than conv (at least a conv's F + 2). */
+Test(precision_pairs, volume_variants_within_bound, .timeout = TIMEOUT(300))
+{
+    static const char net[] =
+        "net v { input volume(2, 2, 2, 2); conv_transpose(2, 1.4, 0.1, stride=2); relu\n"
+        "  conv_local(kd=2, kh=3, kw=2, w_std=1.3, b_std=0.2); relu\n"
+        "  avg_pool(2, stride=1, padding=same, normalize_edges=true)\n"
+        "  conv_transpose(kd=1, kh=2, kw=2, sd=1, sh=1, sw=2, padding=valid, w_std=1.2); erf; global_avg_pool; dense }";
+    compare(net, "v", NTKC_BACKEND_TCC, 16, 7, 0, 0);
+    compare(net, "v", NTKC_BACKEND_TCC, 16, 3, 4, 0);
+}

@@ -75,6 +75,33 @@ Test(volume, one_slice_is_the_image_net)
                     6, 3, 2);
 }
 
+/* conv_transpose, conv_local and avg_pool(normalize_edges=true) on one slice
+ * with one depth tap: the image net's (the plane back end's ntkc_cvar4 and
+ * ntkc_pool4_edges against the all-pairs back end's 3-D windows). */
+Test(volume, one_slice_conv_variants_are_the_image_net)
+{
+    check_one_slice("net v { input volume(1, 3, 4, 2); conv_transpose(kd=1, kh=3, kw=2, sd=1, sh=2, sw=2, w_std=1.4,\n"
+                    "  b_std=0.1); relu; conv_transpose(kd=1, kh=2, kw=3, sd=1, sh=1, sw=2, padding=valid, w_std=1.2)\n"
+                    "  relu; global_avg_pool; dense(1.2) }",
+                    "net i { input image(3, 4, 2); conv_transpose(kh=3, kw=2, stride=2, w_std=1.4, b_std=0.1); relu\n"
+                    "  conv_transpose(kh=2, kw=3, sh=1, sw=2, padding=valid, w_std=1.2); relu; global_avg_pool; dense(1.2) }",
+                    3, 4, 2);
+    check_one_slice("net v { input volume(1, 3, 2, 1); conv_transpose(kd=1, kh=3, kw=4, sd=1, sh=2, sw=3,\n"
+                    "  padding=circular, w_std=1.3, b_std=0.2); erf; conv_local(kd=1, kh=2, kw=3, sd=1, sh=2, sw=2,\n"
+                    "  padding=valid, w_std=1.1, b_std=0.1); relu; flatten; dense(0.9, 0.1) }",
+                    "net i { input image(3, 2, 1); conv_transpose(kh=3, kw=4, sh=2, sw=3, padding=circular, w_std=1.3,\n"
+                    "  b_std=0.2); erf; conv_local(kh=2, kw=3, stride=2, padding=valid, w_std=1.1, b_std=0.1); relu\n"
+                    "  flatten; dense(0.9, 0.1) }",
+                    3, 2, 1);
+    check_one_slice("net v { input volume(1, 5, 4, 2); conv_local(kd=1, kh=3, kw=2, padding=circular, w_std=1.4,\n"
+                    "  b_std=0.1, trainable=false); relu; avg_pool(kd=1, kh=2, kw=3, sd=1, sh=2, sw=2, padding=same,\n"
+                    "  normalize_edges=true); global_avg_pool; dense(1.1) }",
+                    "net i { input image(5, 4, 2); conv_local(kh=3, kw=2, padding=circular, w_std=1.4, b_std=0.1,\n"
+                    "  trainable=false); relu; avg_pool(kh=2, kw=3, stride=2, padding=same, normalize_edges=true)\n"
+                    "  global_avg_pool; dense(1.1) }",
+                    5, 4, 2);
+}
+
 /* Depth-1 windows: K_vol(x1, x2) = mean over slice pairs (global_avg_pool) or
  * equal slices (flatten) of the image net's kernel on (x1[d], x2[d']). */
 static void check_slices(const char *vol, const char *img, size_t D, size_t h, size_t w, size_t c, int flatten)
@@ -116,6 +143,13 @@ Test(volume, depth_one_windows_average_the_image_net_over_slices)
                  "net i { input image(3, 4, 1); conv(kh=3, kw=2, padding=circular, w_std=1.5); erf\n"
                  "  avg_pool(kh=1, kw=2); flatten; dense(0.9, 0.3) }",
                  4, 3, 4, 1, 1);
+    check_slices("net v { input volume(3, 3, 3, 1); conv_local(kd=1, kh=2, kw=2, w_std=1.4, b_std=0.1); relu\n"
+                 "  conv_transpose(kd=1, kh=2, kw=3, sd=1, sh=2, sw=1, w_std=1.2, b_std=0.2); erf\n"
+                 "  avg_pool(kd=1, kh=2, kw=2, stride=1, padding=same, normalize_edges=true); flatten; dense(1.1) }",
+                 "net i { input image(3, 3, 1); conv_local(2, 1.4, 0.1); relu\n"
+                 "  conv_transpose(kh=2, kw=3, sh=2, sw=1, w_std=1.2, b_std=0.2); erf\n"
+                 "  avg_pool(2, stride=1, padding=same, normalize_edges=true); flatten; dense(1.1) }",
+                 3, 3, 3, 1, 1);
 }
 
 /* Windows across slices change the kernel (the identities above are not
@@ -187,14 +221,18 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=height) { branch { conv(2) } branch { } } "
                  "concat; global_avg_pool; dense }",
                  "1:44", "concatenates along a spatial axis: on volumes (input volume at 1:9)");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); index(0) }", "1:44",
-                 "'index' in net 'v': nets on volumes (input volume at 1:9) take dense");
-    expect_error("net v { input volume(2, 3, 3, 1); dense; avg_pool(2, normalize_edges=true); global_avg_pool; dense }",
-                 "1:54", "'avg_pool(normalize_edges=true)' is not computed on volumes yet");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(2); relu; conv(2); flatten; dense }",
-                 "1:44", "'conv_transpose' is not computed on volumes yet (input volume at 1:9)");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_local(2); relu; flatten; dense }", "1:44",
-                 "'conv_local' is not computed on volumes yet (input volume at 1:9)");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); avg_pool(1) } branch { conv(1) } } "
+                 "sum; global_avg_pool; dense }",
+                 "1:71", "'avg_pool' inside a residual or fanout block on a volume must keep the grid");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); residual { conv_transpose(1, padding=valid) }; "
+                 "global_avg_pool; dense }",
+                 "1:55", "'conv_transpose' inside a residual or fanout block on a volume must keep the grid");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(kh=2, kw=2); flatten; dense }", "1:44",
+                 "missing required argument 'size' (or kd, kh and kw) for 'conv_transpose' on a volume");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_local(3, padding=valid); flatten; dense }", "1:44",
+                 "'conv_local': window 3 with padding=valid on an image depth of 2 gives an output of size 0");
+    expect_error("net v { input volume(2, 3, 3, 1); dense; sum_pool(2, normalize_edges=true); global_avg_pool; dense }",
+                 "1:54", "'normalize_edges' applies to avg_pool only");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); image_resize(4, 4); relu; flatten; dense }", "1:44",
                  "'image_resize' is not computed on volumes yet (input volume at 1:9)");
     expect_error("net v { param standard; input volume(2, 3, 3, 1); conv(2); relu; global_avg_pool; dense }", "1:51",

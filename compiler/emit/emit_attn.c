@@ -223,9 +223,54 @@ static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
     char name[32];
     const IrWindow *w = &op->u.pool.win;
     double F = (double)w->kd * w->kh * w->kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
-    code_line(&e->c, "ntkc_m_poolv`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T,
-              volume_window_def(e, op, w, name, sizeof name), code_lit(c).s,
-              op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
+    int edges = op->u.pool.normalize_edges;
+    const char *g = volume_window_def(e, op, w, name, sizeof name);
+    code_line(&e->c, "ntkc_m_poolv`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T, g,
+              code_lit(edges ? 1.0 : c).s, op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
+    if (edges) /* each output divides by its window's in-bounds taps */
+        code_line(&e->c, "ntkc_m_pool_edgesv`(pl[%d], pl[%d], %s);", S, T, g);
+}
+
+/* A volume's conv_local: the conv's kernel on equal positions, 0 elsewhere
+ * (neural-tangents' ConvLocal: unshared weights make other pairs independent). */
+static void emit_mat_volume_local(Ea *e, const IrOp *op, int S, int T)
+{
+    char name[32];
+    const IrConv *c = &op->u.conv;
+    code_line(&e->c, "ntkc_m_convv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", S, T,
+              volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
+              code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
+    code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++)", e->np);
+    code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
+    code_line(&e->c, "        if (p_ != q_)");
+    code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", S, e->np, T, e->np);
+}
+
+/* A volume's conv_transpose (ntkc_m_convtv): the geometry from the current
+ * grid to the output, with the grid its taps are gathered on (a circular
+ * transpose's valid output, folded; else the output). */
+static void emit_mat_volume_transpose(Ea *e, const IrOp *op, int S, int T)
+{
+    const IrConv *c = &op->u.conv;
+    const IrWindow *w = &c->win;
+    if (!w->kd) { /* lowering refuses 2-D conv_transpose in the all-pairs back end */
+        diag_internal(e->err, "attention emitter: conv_transpose at line %d is not on a volume", op->pos.line);
+        return;
+    }
+    int fold = w->pad == IR_PAD_CIRCULAR;
+    size_t zo = (size_t)w->zo, ho = op->out.h / zo, wo = op->out.w;
+    size_t gz = fold ? c->fold_d : zo, gy = fold ? c->fold_h : ho, gx = fold ? c->fold_w : wo;
+    char name[32];
+    snprintf(name, sizeof name, "ntkc_g%zu", e->nparams++);
+    sb_printf(&e->defs, "static const int %s[18] = {%zu, %zu, %zu, %zu, %zu, %zu, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+                        "%zu, %zu, %zu};\n",
+              name, e->gz, e->gh, e->gw, zo, ho, wo, w->kd, w->kh, w->kw, w->sd, w->sh, w->sw, w->pf, w->pt, w->pl, gz,
+              gy, gx);
+    e->gz = zo, e->gh = ho, e->gw = wo;
+    set_positions(e, zo * ho * wo);
+    code_line(&e->c, "ntkc_m_convtv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_transpose, line %d */", S, T, name,
+              code_lit(c->w_std * c->w_std).s, code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0,
+              op->pos.line);
 }
 
 /* Emits ops; past a reduction of the pixels to a vector (e->vec) only
@@ -298,7 +343,14 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                       op->u.conv.frozen, op->pos.line);
             emit_remask(e, *S, *T);
             break;
+        case IR_CONV_TRANSPOSE: /* volumes only */
+            emit_mat_volume_transpose(e, op, *S, *T);
+            break;
         case IR_CONV_LOCAL: /* neural-tangents' ConvLocal: the conv's kernel on equal positions, 0 elsewhere */
+            if (op->u.conv.win.kd) {
+                emit_mat_volume_local(e, op, *S, *T);
+                break;
+            }
             code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
@@ -439,8 +491,8 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     e.c.single = single;
     e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
     int S = 2, T = 3;
-    if (e.volume) { /* never padded: no masks (emit_remask) */
-        code_line(&e.c, "for (int p = 0; p < NTKC_P; p++)");
+    if (e.volume) { /* never padded: no masks (emit_remask); all ones on every grid (conv_transpose grows it) */
+        code_line(&e.c, "for (int p = 0; p < NTKC_PM; p++)");
         code_line(&e.c, "    m1[p] = m2[p] = 1.0;");
     } else {
         code_line(&e.c, "int pad = ntkc_m_mask`(x1, NTKC_P, %zu, m1) + ntkc_m_mask`(x2, NTKC_P, %zu, m2);", net->input.c,

@@ -143,8 +143,9 @@ typedef struct IrConv {
     int frozen; /* trainable=false: Θ' = w²/|F| Σ_δ Θ(..) without the + Σ' */
     /* conv_transpose with padding=circular: the valid output's length along
      * each axis, folded onto the output (pixel i adds to (i − c) mod n,
-     * c = (fold − n)/2), as neural-tangents does; 0 otherwise. */
-    size_t fold_h, fold_w;
+     * c = (fold − n)/2), as neural-tangents does; 0 otherwise. On a volume
+     * fold_h is per slice and fold_d the depth's. */
+    size_t fold_h, fold_w, fold_d;
     int has_bias; /* param standard: b_std given explicitly (+1 to Θ) */
     long width;   /* param standard: output channels (0 = the last layer's, unspecified) */
     long fan_in;  /* param standard: input channels */

@@ -70,7 +70,8 @@ static void window_args(StrBuf *sb, const IrWindow *w, int seq)
  * resolved them). */
 static int window_row(const char *name)
 {
-    static const char *const rows[] = {"size", "kh", "kw", "stride", "sh", "sw", "padding", "dilation", "dh", "dw"};
+    static const char *const rows[] = {"size", "kd", "kh", "kw", "stride", "sd", "sh", "sw", "padding", "dilation", "dh",
+                                       "dw"};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (strcmp(rows[i], name) == 0)
             return 1;

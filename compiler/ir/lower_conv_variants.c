@@ -62,7 +62,7 @@ static int variant_window(Lower *L, const Stmt *s, const Bound *b, IrWindow *w)
 
 /* One axis of conv_local: the conv's windows (lax SAME padding, wrapped for
  * circular; valid needs the window inside the image). */
-static int local_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int *stride, IrPadding pad,
+int lower_local_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int *stride, IrPadding pad,
                       size_t *out, int *lo)
 {
     if ((size_t)*stride > n) /* one output pixel, whatever the stride: keep products small */
@@ -88,7 +88,7 @@ static int local_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k
  * pixels, valid n·s + max(k − s, 0); circular computes the valid output and
  * folds it onto n·s pixels (*fold: its length, else 0). *lo: padding before
  * the dilated input. */
-static int transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
+int lower_transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
                           size_t *out, int *lo, size_t *fold)
 {
     size_t valid = n * (size_t)stride + (size_t)(k > stride ? k - stride : 0);
@@ -114,8 +114,11 @@ static int transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, i
 static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_volume_2d_only(L, s) || !lower_ntk_only(L, s) ||
-        !lower_bind_args(L, s, variant_spec, NVAR, &b))
+    if (!lower_need_image(L, s) || !lower_ntk_only(L, s))
+        return 0;
+    if (L->input.depth && L->shape.spatial) /* 3-D windows: lower_volume_variants.c */
+        return lower_volume_variant(L, s, kind);
+    if (!lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
     IrWindow w;
     if (!variant_window(L, s, &b, &w))
@@ -123,11 +126,11 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
     const char *wname = L->input.sequence ? "length" : "width";
     size_t oh, ow, fh = 0, fw = 0;
     if (kind == IR_CONV_LOCAL) {
-        if (!local_axis(L, s, "height", L->shape.h, w.kh, &w.sh, w.pad, &oh, &w.pt) ||
-            !local_axis(L, s, wname, L->shape.w, w.kw, &w.sw, w.pad, &ow, &w.pl))
+        if (!lower_local_axis(L, s, "height", L->shape.h, w.kh, &w.sh, w.pad, &oh, &w.pt) ||
+            !lower_local_axis(L, s, wname, L->shape.w, w.kw, &w.sw, w.pad, &ow, &w.pl))
             return 0;
-    } else if (!transpose_axis(L, s, "height", L->shape.h, w.kh, w.sh, w.pad, &oh, &w.pt, &fh) ||
-               !transpose_axis(L, s, wname, L->shape.w, w.kw, w.sw, w.pad, &ow, &w.pl, &fw)) {
+    } else if (!lower_transpose_axis(L, s, "height", L->shape.h, w.kh, w.sh, w.pad, &oh, &w.pt, &fh) ||
+               !lower_transpose_axis(L, s, wname, L->shape.w, w.kw, w.sw, w.pad, &ow, &w.pl, &fw)) {
         return 0;
     }
     if ((double)oh * (double)ow > (double)VARIANT_AXIS_MAX) {

@@ -140,8 +140,7 @@ int lower_window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int t
 
 /* lower_volume.c: 3-D windows on `input volume(D, H, W, C)` */
 int lower_volume_conv(Lower *L, const Stmt *s);
-/* Layers with 2-D windows only (conv_transpose, conv_local, image_resize):
- * refused by name on a volume. */
+/* Layers with 2-D windows only (image_resize): refused by name on a volume. */
 int lower_volume_2d_only(Lower *L, const Stmt *s);
 int lower_volume_pool(Lower *L, const Stmt *s, int average);
 /* Volume nets take the layers the all-pairs back end computes on them. */
@@ -150,6 +149,15 @@ int lower_check_volume_net(Lower *L);
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);
 int lower_conv_local(Lower *L, const Stmt *s);
+/* One axis of conv_local (the conv's windows) and of conv_transpose (lax's
+ * conv_transpose padding; circular: *fold, the valid length folded onto the
+ * output): output size and padding before the first pixel, or an error. */
+int lower_local_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int *stride, IrPadding pad,
+                     size_t *out, int *lo);
+int lower_transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int k, int stride, IrPadding pad,
+                         size_t *out, int *lo, size_t *fold);
+/* lower_volume_variants.c: conv_transpose and conv_local (kind) on a volume */
+int lower_volume_variant(Lower *L, const Stmt *s, IrOpKind kind);
 /* lower_resize.c */
 int lower_image_resize(Lower *L, const Stmt *s);
 /* lower_standard.c: widths and fan-ins under param standard */

@@ -48,8 +48,8 @@ static int bind_window3(Lower *L, const Stmt *s, const Bound *b, int pool, IrWin
     if (L->shape.d == 0) { /* an earlier layer volume nets refuse (lower_check_volume_net) lost the slices */
         diag_at(L->err, s->pos, L->src,
                 "'%s' on a volume after a layer that volume nets do not take (they take dense, activations, conv, "
-                "avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, attention, residual "
-                "and fanout for now)",
+                "conv_transpose, conv_local, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, "
+                "index, dropout, layer_norm, attention, residual and fanout for now)",
                 name);
         return 0;
     }
@@ -139,16 +139,9 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
         return 0;
     }
     long fan_in = lower_fan_in(L);
-    if (pool && (!average || b.v[V_EDGES] != 0) && b.given[V_EDGES]) {
+    if (pool && !average && b.given[V_EDGES]) {
         diag_at(L->err, b.pos[V_EDGES], L->src,
-                average ? "'avg_pool(normalize_edges=true)' is not computed on volumes yet (use normalize_edges=false, "
-                          "the average over the whole window)"
-                        : "'normalize_edges' applies to avg_pool only (sum_pool does not divide by the window)");
-        return 0;
-    }
-    if (pool && L->branch_depth > 0) {
-        diag_at(L->err, s->pos, L->src, "'%s' inside a residual or fanout block is not supported on volumes",
-                s->u.layer.name);
+                "'normalize_edges' applies to avg_pool only (sum_pool does not divide by the window)");
         return 0;
     }
     IrWindow w;
@@ -158,7 +151,7 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
     if (op == NULL)
         return 0;
     if (pool) {
-        op->u.pool = (IrPool){.win = w, .average = average};
+        op->u.pool = (IrPool){.win = w, .average = average, .normalize_edges = average && b.v[V_EDGES] != 0};
         return 1;
     }
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .frozen = b.v[V_TRAINABLE] == 0};
@@ -178,7 +171,7 @@ int lower_volume_2d_only(Lower *L, const Stmt *s)
         return 1;
     diag_at(L->err, s->pos, L->src,
             "'%s' is not computed on volumes yet (input volume at %s): its windows are 2-D only (the all-pairs "
-            "back end's 3-D windows are conv, avg_pool and sum_pool's)",
+            "back end's 3-D windows are conv, conv_transpose, conv_local, avg_pool and sum_pool's)",
             s->u.layer.name, lower_pos_str(L, L->input.pos));
     return 0;
 }
@@ -215,9 +208,10 @@ static int check_volume_fanout(Lower *L, const IrOp *op)
 }
 
 /* Layers a volume net takes: dense, activations, conv (dilated, frozen),
- * avg/sum pooling, global pooling, flatten, layer_norm over the channels,
- * attention over all positions, residual and fanout whose branches keep the
- * grid. in_branch: inside a fanout's branch. */
+ * conv_transpose, conv_local, avg/sum pooling, global pooling, flatten,
+ * index, dropout, layer_norm over the channels, attention over all
+ * positions, residual and fanout whose branches keep the grid. in_branch:
+ * inside a fanout's branch. */
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
 {
     for (size_t i = 0; i < n; i++) {
@@ -225,19 +219,26 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
         switch (op->kind) {
         case IR_DENSE:
         case IR_ACT:
-        case IR_POOL:
         case IR_GLOBAL_POOL:
         case IR_FLATTEN:
         case IR_ATTENTION:
+        case IR_INDEX:
+        case IR_DROPOUT:
             continue;
         case IR_CONV:
-            if (in_branch && !keeps_grid(&op->u.conv.win)) {
+        case IR_CONV_LOCAL:
+        case IR_CONV_TRANSPOSE:
+        case IR_POOL: {
+            const IrWindow *w = op->kind == IR_POOL ? &op->u.pool.win : &op->u.conv.win;
+            if (in_branch && !keeps_grid(w)) {
                 diag_at(L->err, op->pos, L->src,
-                        "'conv' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "
-                        "axis, padding same or circular): every branch starts from the same position pairs");
+                        "'%s' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "
+                        "axis, padding same or circular): every branch starts from the same position pairs",
+                        ir_op_name(op));
                 return 0;
             }
             continue;
+        }
         case IR_LAYER_NORM:
             if (op->u.ln.axes != IR_LN_CHANNELS) {
                 diag_at(L->err, op->pos, L->src,
@@ -254,8 +255,8 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
         default:
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s': nets on volumes (input volume at %s) take dense, activations, conv, "
-                    "avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, layer_norm, attention, "
-                    "residual and fanout for now",
+                    "conv_transpose, conv_local, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, "
+                    "index, dropout, layer_norm, attention, residual and fanout for now",
                     ir_op_name(op), L->net->name, lower_pos_str(L, L->input.pos));
             return 0;
         }

@@ -181,6 +181,105 @@ NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double 
         }
 }
 
+/* conv_transpose on a volume (neural-tangents' ConvTranspose: lax's
+ * conv_transpose, kernel not flipped): g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh,
+ * kw, sd, sh, sw, pf, pt, pl, Gz, Gy, Gx}. Taps are gathered on the G grid,
+ * the output's, or a circular transpose's valid output, which is then folded
+ * onto the output (along an axis of n, position i adds to (i − c) mod n,
+ * c = (G − n)/2). Along an axis, tap u of gathered position i reads input
+ * j/s of the input dilated by the stride, j = i + u − p, or nothing. */
+NTKC_FN int ntkc_m_tapt_axis(int i, int u, int s, int p, int n)
+{
+    int j = i + u - p;
+    return j < 0 || j % s != 0 || j / s >= n ? -1 : j / s;
+}
+
+/* The input position tap f (row-major over kd×kh×kw) of gathered position i
+ * reads, or -1. */
+NTKC_FN int ntkc_m_tapt(const int *g, int i, int f)
+{
+    int ix = i % g[17], iy = i / g[17] % g[16], iz = i / (g[16] * g[17]);
+    int ux = f % g[8], uy = f / g[8] % g[7], uz = f / (g[7] * g[8]);
+    int z = ntkc_m_tapt_axis(iz, uz, g[9], g[12], g[0]), y = ntkc_m_tapt_axis(iy, uy, g[10], g[13], g[1]);
+    int x = ntkc_m_tapt_axis(ix, ux, g[11], g[14], g[2]);
+    return z < 0 || y < 0 || x < 0 ? -1 : (z * g[1] + y) * g[2] + x;
+}
+
+/* Gathered positions folding onto output position o: the k-th (k below the
+ * product over the axes of ⌈G/n⌉), or -1. Without a fold (G = the output)
+ * k = 0 is o itself. */
+NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
+{
+    int ox = o % g[5], oy = o / g[5] % g[4], oz = o / (g[4] * g[5]);
+    int mx = (g[17] + g[5] - 1) / g[5], my = (g[16] + g[4] - 1) / g[4];
+    int x = (ox + (g[17] - g[5]) / 2) % g[5] + k % mx * g[5];
+    int y = (oy + (g[16] - g[4]) / 2) % g[4] + k / mx % my * g[4];
+    int z = (oz + (g[15] - g[3]) / 2) % g[3] + k / (mx * my) * g[3];
+    return x >= g[17] || y >= g[16] || z >= g[15] ? -1 : (z * g[16] + y) * g[17] + x;
+}
+
+/* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
+ * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
+ * zeros of the dilation and padding counted. tmp: 2·Pi². */
+NTKC_FN void ntkc_m_convtv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    int K = (g[15] + g[3] - 1) / g[3] * ((g[16] + g[4] - 1) / g[4]) * ((g[17] + g[5] - 1) / g[5]);
+    double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
+    ntkc_m_copy(S0, S, Pi * Pi);
+    ntkc_m_copy(T0, T, Pi * Pi);
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Po; q++) {
+            double s = 0.0, t = 0.0;
+            for (int kp = 0; kp < K; kp++) {
+                int ip = ntkc_m_foldv(g, p, kp);
+                for (int kq = 0; kq < K && ip >= 0; kq++) {
+                    int iq = ntkc_m_foldv(g, q, kq);
+                    for (int f = 0; f < F && iq >= 0; f++) {
+                        int a = ntkc_m_tapt(g, ip, f), b = ntkc_m_tapt(g, iq, f);
+                        if (a >= 0 && b >= 0)
+                            s += S0[(size_t)a * Pi + b], t += T0[(size_t)a * Pi + b];
+                    }
+                }
+            }
+            S[(size_t)p * Po + q] = w2 * s / F + b2;
+            T[(size_t)p * Po + q] = (frozen ? 0.0 : S[(size_t)p * Po + q]) + w2 * t / F;
+        }
+}
+
+/* avg_pool(normalize_edges=true) on a volume, after ntkc_m_poolv with c = 1
+ * (g as ntkc_m_tapv's): entry (p, q) divided by the in-bounds taps of both
+ * windows, n(p)·n(q) (neural-tangents' AvgPool divides each output by its
+ * own count; circular windows are whole). */
+NTKC_FN int ntkc_m_inside(int o, int k, int s, int p, int n)
+{
+    int lo = o * s - p, hi = lo + k;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > n ? n : hi;
+    return hi > lo ? hi - lo : 0;
+}
+
+NTKC_FN double ntkc_m_inside3(const int *g, int o)
+{
+    int ox = o % g[5], oy = o / g[5] % g[4], oz = o / (g[4] * g[5]);
+    if (g[18])
+        return (double)g[6] * g[7] * g[8];
+    return (double)ntkc_m_inside(oz, g[6], g[9], g[12], g[0]) * ntkc_m_inside(oy, g[7], g[10], g[13], g[1]) *
+           ntkc_m_inside(ox, g[8], g[11], g[14], g[2]);
+}
+
+NTKC_FN void ntkc_m_pool_edgesv(double *S, double *T, const int *g)
+{
+    int Po = g[3] * g[4] * g[5];
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Po; q++) {
+            double c = ntkc_m_inside3(g, p) * ntkc_m_inside3(g, q);
+            size_t e = (size_t)p * Po + q;
+            S[e] = c > 0.0 ? S[e] / c : 0.0;
+            T[e] = c > 0.0 ? T[e] / c : 0.0;
+        }
+}
+
 /* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
  * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
 NTKC_FN void ntkc_m_poolv1(double *M, const int *g, double c, double *tmp)

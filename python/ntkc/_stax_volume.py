@@ -82,11 +82,12 @@ def keeps_grid(strides: Sequence[int], padding: str) -> bool:
 
 
 def refuse(layer: str, what: str = "") -> None:
-    """A layer ntkc does not compute on volumes, refused by name."""
-    raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc yet (volume nets "
-                              f"take Dense, Conv, AvgPool, SumPool, GlobalAvgPool, GlobalSumPool, Flatten, "
-                              f"LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep the grid "
-                              f"and activations)")
+    """A layer ntkc.stax does not translate on volumes, refused by name."""
+    raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not translated by ntkc.stax yet (its "
+                              f"volume nets take Dense, Conv, AvgPool, SumPool, GlobalAvgPool, GlobalSumPool, "
+                              f"Flatten, LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep "
+                              f"the grid and activations; the .ntk language takes conv_transpose, conv_local, "
+                              f"avg_pool(normalize_edges=true), dropout and index on volumes too)")
 
 
 def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:

@@ -315,7 +315,13 @@ static double pool_scale(const Node *nd, size_t o)
         return 1.0;
     if (!nd->op->u.pool.normalize_edges || w->pad == IR_PAD_CIRCULAR)
         return 1.0 / ((double)row_taps(w) * w->kw);
-    size_t n = taps_inside(o / nd->wo, w->kh, w->sh, w->pt, nd->hi) * taps_inside(o % nd->wo, w->kw, w->sw, w->pl, nd->wi);
+    size_t n = taps_inside(o % nd->wo, w->kw, w->sw, w->pl, nd->wi), oy = o / nd->wo;
+    if (w->kd) { /* a volume: rows stack the slices (ir.h) */
+        size_t ho = nd->ho / (size_t)w->zo, hi = nd->hi / (size_t)w->zi;
+        n *= taps_inside(oy / ho, w->kd, w->sd, w->pf, (size_t)w->zi) * taps_inside(oy % ho, w->kh, w->sh, w->pt, hi);
+    } else {
+        n *= taps_inside(oy, w->kh, w->sh, w->pt, nd->hi);
+    }
     return n ? 1.0 / (double)n : 0.0;
 }
 

@@ -25,7 +25,7 @@ static void pre_grid(const Node *nd, size_t *ph, size_t *pw)
 {
     const IrConv *c = &nd->op->u.conv;
     int fold = nd->op->kind == IR_CONV_TRANSPOSE && nd->win.pad == IR_PAD_CIRCULAR;
-    *ph = fold ? c->fold_h : nd->ho;
+    *ph = !fold ? nd->ho : nd->win.kd ? c->fold_d * c->fold_h : c->fold_h;
     *pw = fold ? c->fold_w : nd->wo;
 }
 
@@ -44,14 +44,37 @@ static long tap_src(const Node *nd, size_t m, int u, int s, int p, size_t n)
     return r < 0 || r >= (long)n ? -1 : r;
 }
 
+/* Row taps of the window: kh, or kd·kh on a volume (its rows stack the
+ * slices, ir.h: row tap u is depth tap u / kh, row tap u % kh). */
+static int row_taps(const IrWindow *w) { return w->kd ? w->kd * w->kh : w->kh; }
+
+/* The input row row tap u of gathered row m reads (ph gathered rows), or -1. */
+static long row_src(const Node *nd, size_t m, int u, size_t ph)
+{
+    const IrWindow *w = &nd->win;
+    if (!w->kd)
+        return tap_src(nd, m, u, w->sh, w->pt, nd->hi);
+    size_t gy = ph / (folds(nd) ? nd->op->u.conv.fold_d : (size_t)w->zo), hi = nd->hi / (size_t)w->zi;
+    long z = tap_src(nd, m / gy, u / w->kh, w->sd, w->pf, (size_t)w->zi);
+    long y = tap_src(nd, m % gy, u % w->kh, w->sh, w->pt, hi);
+    return z < 0 || y < 0 ? -1 : z * (long)hi + y;
+}
+
+/* Index i of a valid output of length n folded onto no: (i − c) mod no, c = (n − no)/2. */
+static size_t fold_index(size_t i, size_t n, size_t no) { return (i + no - ((n - no) / 2) % no) % no; }
+
 /* The output pixel a gathered row lands on (the fold of a circular transpose). */
 static size_t land(const Node *nd, size_t y, size_t x)
 {
     if (!folds(nd))
         return y * nd->wo + x;
     const IrConv *c = &nd->op->u.conv;
-    size_t cy = (c->fold_h - nd->ho) / 2, cx = (c->fold_w - nd->wo) / 2;
-    return ((y + nd->ho - cy % nd->ho) % nd->ho) * nd->wo + (x + nd->wo - cx % nd->wo) % nd->wo;
+    size_t row = fold_index(y, c->fold_h, nd->ho);
+    if (nd->win.kd) { /* a volume: fold the slice and the row within it */
+        size_t zo = (size_t)nd->win.zo, ho = nd->ho / zo;
+        row = fold_index(y / c->fold_h, c->fold_d, zo) * ho + fold_index(y % c->fold_h, c->fold_h, ho);
+    }
+    return row * nd->wo + fold_index(x, c->fold_w, nd->wo);
 }
 
 /* cols (or, scatter: gin += cols) over the gathered grid. */
@@ -64,10 +87,10 @@ static void gather(const Node *nd, const double *in, double *cols, double *gin)
         memset(gin, 0, nd->hi * nd->wi * nd->ci * sizeof *gin);
     for (size_t oy = 0; oy < ph; oy++)
         for (size_t ox = 0; ox < pw; ox++)
-            for (int dy = 0; dy < w->kh; dy++)
+            for (int dy = 0; dy < row_taps(w); dy++)
                 for (int dx = 0; dx < w->kw; dx++) {
                     double *c = cols + (oy * pw + ox) * nd->k + ((size_t)dy * (size_t)w->kw + (size_t)dx) * nd->ci;
-                    long y = tap_src(nd, oy, dy, w->sh, w->pt, nd->hi), x = tap_src(nd, ox, dx, w->sw, w->pl, nd->wi);
+                    long y = row_src(nd, oy, dy, ph), x = tap_src(nd, ox, dx, w->sw, w->pl, nd->wi);
                     if (gin && y >= 0 && x >= 0) {
                         double *g = gin + ((size_t)y * nd->wi + (size_t)x) * nd->ci;
                         for (size_t ch = 0; ch < nd->ci; ch++)
@@ -97,7 +120,7 @@ int fcv_lay(Fc *f, Node *nd, size_t co)
     nd->win = op->u.conv.win;
     nd->ho = op->out.h, nd->wo = op->out.w;
     nd->co = op == f->readout && f->nout ? f->nout : co ? co : f->width;
-    nd->k = (size_t)nd->win.kh * (size_t)nd->win.kw * nd->ci;
+    nd->k = (size_t)row_taps(&nd->win) * (size_t)nd->win.kw * nd->ci;
     nd->ws = op->u.conv.w_std / sqrt((double)nd->k);
     nd->bs = op->u.conv.b_std;
     nd->has_b = nd->bs != 0.0;

@@ -135,6 +135,21 @@ static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, c
 /* A vector's lanes s, t are a 1×1 plane: its layers call the plane functions. */
 static const char vec_geom[] = "1, 1, 0, 0, 0, 0";
 
+/* The vector fan-in of branch b's lanes s, t into s_acc, t_acc (ntkc_fanin),
+ * and the accumulator back into s, t: how the branches of a fanout on
+ * vectors join, and those of one that reduces an image to vectors. */
+static void emit_vec_fanin(Em *e, const IrFanout *f, size_t b)
+{
+    code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
+              code_lit(f->branches[b].scale * f->branches[b].scale).s);
+}
+
+static void emit_vec_fanin_end(Em *e)
+{
+    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+}
+
 static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
     code_line(&e->c, "{ /* %s */", f->residual ? "residual" : "fanout");
@@ -149,11 +164,9 @@ static void emit_vec_fanout(Em *e, const IrFanout *f)
             code_line(&e->c, "ntkc_copy`(t, t_in, NTKC_LANES);");
         }
         emit_vec_ops(e, br->ops, br->nops);
-        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
-             code_lit(br->scale * br->scale).s);
+        emit_vec_fanin(e, f, b);
     }
-    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+    emit_vec_fanin_end(e);
     e->c.depth--;
     code_line(&e->c, "}");
 }
@@ -673,18 +686,15 @@ static void emit_pool(Em *e, const Segment *s)
     code_args_free(&ga);
 }
 
-static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
-static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
+typedef struct BranchJoin BranchJoin;
+static const BranchJoin *segment_join(SegEnd kind);
+static void emit_pairs_branches(Em *e, const IrOp *op, size_t h0, size_t w0, SegEnd kind);
 
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
-    if ((s->kind == END_PAIRS || s->kind == END_REDUCE) && s->begin == s->end && !from_x) {
-        /* inS, inT hold its input already */
-        if (s->kind == END_PAIRS)
-            emit_pairs_fanout(e, s->term, s->h0, s->w0);
-        else
-            emit_reduce_fanout(e, s->term, s->h0, s->w0);
+    if (segment_join(s->kind) && s->begin == s->end && !from_x) { /* inS, inT hold its input already */
+        emit_pairs_branches(e, s->term, s->h0, s->w0, s->kind);
         return;
     }
     e->seg = s;
@@ -711,7 +721,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         code_line(&e->c, "ntkc_load_plane`(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, s->ops + s->begin, s->end - s->begin, &S, &T);
-    if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
+    if (s->kind == END_POOL || s->kind == END_COPY || segment_join(s->kind)) {
         code_line(&e->c, "ntkc_store_plane`(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
         code_line(&e->c, "ntkc_store_plane`(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
@@ -732,13 +742,11 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
         emit_pool(e, s);
-    } else if (s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
+    } else if (s->kind == END_COPY || segment_join(s->kind)) {
         code_line(&e->c, "ntkc_copy`(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy`(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
-        if (s->kind == END_PAIRS)
-            emit_pairs_fanout(e, s->term, s->he, s->we);
-        else if (s->kind == END_REDUCE)
-            emit_reduce_fanout(e, s->term, s->he, s->we);
+        if (s->kind != END_COPY)
+            emit_pairs_branches(e, s->term, s->he, s->we, s->kind);
     } else if (s->kind == END_FLATTEN) {
         code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
         code_line(&e->c, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", code_lit(P).s, code_lit(P).s);
@@ -749,11 +757,32 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     }
 }
 
-/* A fanout whose branches change the grid or that concatenates along a
- * spatial axis (ir_fanout.h), on the pixel-pair arrays inS, inT (h0×h0×w0×w0):
- * each branch runs as segments of its own from a saved copy of the input, and
- * its output joins the accumulator by its pixel pairs (ntkc_fanin4). Each
- * level of nesting has its own saved input and accumulator past t1, t2. */
+/* ---- fanouts whose branches start from pixel-pair arrays ------------------ */
+
+/* One such fanout: its op, the grid of its input inS, inT (h0×h0×w0×w0,
+ * n0 pixel pairs) and its nesting level among them (each level has its own
+ * saved input and accumulator past t1, t2). */
+typedef struct PairsFanout {
+    const IrOp *op;
+    const IrFanout *f;
+    size_t h0, w0, n0;
+    int level;
+} PairsFanout;
+
+/* How the branches' outputs join: one of these a kind (the segment end that
+ * plan_segments gives the fanout). The walker (emit_pairs_branches) saves the
+ * input, runs each branch as segments of its own from it, and calls `join`
+ * after each; `open` declares the accumulator, `close` makes it the output. */
+struct BranchJoin {
+    const char *what; /* the block's comment: "on pixel-pair arrays", "to vectors" */
+    void (*open)(Em *e, const PairsFanout *p);
+    void (*join)(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg);
+    void (*close)(Em *e, const PairsFanout *p);
+};
+
+/* Branches that change the grid or a concatenation along a spatial axis
+ * (ir_fanout.h): each output joins the accumulator acS, acT by its pixel
+ * pairs (ntkc_fanin4). */
 static size_t concat_offset(const IrFanout *f, size_t upto, int axis, size_t h0, size_t w0)
 {
     size_t off = 0;
@@ -764,92 +793,108 @@ static size_t concat_offset(const IrFanout *f, size_t upto, int axis, size_t h0,
     return off;
 }
 
-static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+static int concat_axis(const IrFanout *f) { return f->mode != IR_FANIN_CONCAT ? 0 : (int)f->axis; }
+
+static void pairs_open(Em *e, const PairsFanout *p)
 {
-    const IrFanout *f = &op->u.fanout;
-    int level = e->pairs_depth++;
-    e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
-    size_t n0 = h0 * h0 * w0 * w0, ho = op->out.h, wo = op->out.w;
-    int axis = f->mode != IR_FANIN_CONCAT ? 0 : (int)f->axis;
-    track_big(e, ho, wo);
-    code_line(&e->c, "{ /* %s on pixel-pair arrays: %zu branches, line %d */", f->residual ? "residual" : "fanout",
-              f->nbranches, op->pos.line);
-    e->c.depth++;
+    track_big(e, p->op->out.h, p->op->out.w);
     code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
-              1 + 4 * level);
-    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
-    for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
-        const IrBranch *br = &f->branches[b];
-        size_t hb = br->nops ? br->ops[br->nops - 1].out.h : h0, wb = br->nops ? br->ops[br->nops - 1].out.w : w0;
-        code_line(&e->c, "/* branch %zu */", b + 1);
-        if (b > 0) {
-            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
-        }
-        Segment segs[64];
-        size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
-        for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
-            emit_segment(e, &segs[k], k, 0);
-        code_line(&e->c, "ntkc_fanin4`(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);",
-                  (int)f->mode, axis, b, f->nbranches, code_lit(br->scale * br->scale).s, ho, wo, hb, wb,
-                  axis ? concat_offset(f, b, axis, h0, w0) : 0);
-    }
+              1 + 4 * p->level);
+}
+
+static void pairs_join(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg)
+{
+    (void)segs, (void)nseg;
+    const IrFanout *f = p->f;
+    const IrBranch *br = &f->branches[b];
+    size_t hb = br->nops ? br->ops[br->nops - 1].out.h : p->h0, wb = br->nops ? br->ops[br->nops - 1].out.w : p->w0;
+    int axis = concat_axis(f);
+    code_line(&e->c, "ntkc_fanin4`(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);", (int)f->mode,
+              axis, b, f->nbranches, code_lit(br->scale * br->scale).s, p->op->out.h, p->op->out.w, hb, wb,
+              axis ? concat_offset(f, b, axis, p->h0, p->w0) : 0);
+}
+
+static void pairs_close(Em *e, const PairsFanout *p)
+{
+    const IrFanout *f = p->f;
+    size_t ho = p->op->out.h, wo = p->op->out.w;
+    int axis = concat_axis(f);
     for (size_t i = 0; axis && i < f->nbranches; i++) /* identity × identity: ir_fanout.h */
         for (size_t j = 0; j < f->nbranches; j++)
             if (i != j && f->branches[i].nops == 0 && f->branches[j].nops == 0)
                 code_line(&e->c, "ntkc_cross4`(%d, acS, acT, svS, svT, %zu, %zu, %zu, %zu, %zu, %zu);", axis, ho, wo,
-                          h0, w0, concat_offset(f, i, axis, h0, w0), concat_offset(f, j, axis, h0, w0));
+                          p->h0, p->w0, concat_offset(f, i, axis, p->h0, p->w0), concat_offset(f, j, axis, p->h0, p->w0));
     code_line(&e->c, "ntkc_copy`(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
     code_line(&e->c, "ntkc_copy`(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
-    e->c.depth--;
-    code_line(&e->c, "}");
-    e->pairs_depth--;
 }
 
-/* A fanout on an image whose branches reduce it to vectors (global pooling,
- * flatten; ir_fanout.h), from the pixel-pair arrays inS, inT (h0×h0×w0×w0):
- * each branch runs its image part as segments of its own from a saved copy
- * of the input, reduces to the scalars s, t, runs its vector layers, and
- * joins the accumulator by ntkc_fanin as a vector fanout's branches do. */
-static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+/* Branches that reduce the image to vectors (global pooling, flatten;
+ * ir_fanout.h): each reduces to the scalars s, t, runs its vector layers,
+ * and joins s_acc, t_acc as a vector fanout's branches do. */
+static void reduce_open(Em *e, const PairsFanout *p)
 {
+    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * p->level);
+    code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+}
+
+static void reduce_join(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg)
+{
+    const IrBranch *br = &p->f->branches[b];
+    if (nseg == 0 || (segs[nseg - 1].kind != END_GLOBAL && segs[nseg - 1].kind != END_FLATTEN &&
+                      segs[nseg - 1].kind != END_REDUCE)) {
+        if (e->err->code == DIAG_OK)
+            diag_internal(e->err, "image emitter: branch %zu of the fanout at line %d does not reduce to a vector",
+                          b + 1, p->op->pos.line);
+        return;
+    }
+    size_t first_vec = segs[nseg - 1].end + 1;
+    emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
+    emit_vec_fanin(e, p->f, b);
+}
+
+static void reduce_close(Em *e, const PairsFanout *p)
+{
+    (void)p;
+    emit_vec_fanin_end(e);
+}
+
+static const BranchJoin join_on_pairs = {"on pixel-pair arrays", pairs_open, pairs_join, pairs_close};
+static const BranchJoin join_to_vectors = {"to vectors", reduce_open, reduce_join, reduce_close};
+
+/* The join of a segment that ends on a fanout of this kind, or NULL. */
+static const BranchJoin *segment_join(SegEnd kind)
+{
+    return kind == END_PAIRS ? &join_on_pairs : kind == END_REDUCE ? &join_to_vectors : NULL;
+}
+
+/* The fanout ending a segment of kind `kind`, on the pixel-pair arrays inS,
+ * inT (h0×h0×w0×w0): every branch from a saved copy of the input. */
+static void emit_pairs_branches(Em *e, const IrOp *op, size_t h0, size_t w0, SegEnd kind)
+{
+    const BranchJoin *j = segment_join(kind);
     const IrFanout *f = &op->u.fanout;
-    int level = e->pairs_depth++;
+    PairsFanout p = {op, f, h0, w0, h0 * h0 * w0 * w0, e->pairs_depth++};
     e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
-    size_t n0 = h0 * h0 * w0 * w0;
-    code_line(&e->c, "{ /* %s to vectors: %zu branches, line %d */", f->residual ? "residual" : "fanout",
+    code_line(&e->c, "{ /* %s %s: %zu branches, line %d */", f->residual ? "residual" : "fanout", j->what,
               f->nbranches, op->pos.line);
     e->c.depth++;
-    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * level);
-    code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
-    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
+    j->open(e, &p);
+    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", p.n0);
+    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", p.n0);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         code_line(&e->c, "/* branch %zu */", b + 1);
         if (b > 0) {
-            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", p.n0);
+            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", p.n0);
         }
         Segment segs[64];
         size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
         for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
             emit_segment(e, &segs[k], k, 0);
-        if (nseg == 0 || (segs[nseg - 1].kind != END_GLOBAL && segs[nseg - 1].kind != END_FLATTEN &&
-                          segs[nseg - 1].kind != END_REDUCE)) {
-            if (e->err->code == DIAG_OK)
-                diag_internal(e->err, "image emitter: branch %zu of the fanout at line %d does not reduce to a vector",
-                              b + 1, op->pos.line);
-            break;
-        }
-        size_t first_vec = segs[nseg - 1].end + 1;
-        emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
-        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b,
-                  f->nbranches, code_lit(br->scale * br->scale).s);
+        j->join(e, &p, b, segs, nseg);
     }
-    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+    j->close(e, &p);
     e->c.depth--;
     code_line(&e->c, "}");
     e->pairs_depth--;

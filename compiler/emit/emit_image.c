@@ -17,11 +17,12 @@
 #include "emit_prims.h"
 #include "code.h"
 #include "emit_conv_variants.h"
+#include "emit_slots.h"
 #include "emit_args.h"
 #include "ir_fanout.h"
 #include "emit_dropout.h"
 
-enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
+enum { LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN, END_PAIRS, END_REDUCE } SegEnd;
@@ -42,13 +43,10 @@ typedef struct Em {
     const IrNet *net;
     Diag *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
-    const ActDef *duals[MAX_ACTS];
-    size_t nduals;
-    const ActDef *planes[MAX_ACTS]; /* activations with their ntkc_act_plane_NAME emitted */
-    size_t nplanes;
+    EmitActSet duals;
+    EmitActSet planes; /* activations with their ntkc_act_plane_NAME emitted */
     size_t nparams; /* parameter arrays emitted */
-    int used[MAX_SLOTS];
-    int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
+    EmitSlots slots; /* plane slots (slot 0 is the conv scratch) */
     size_t plane;   /* doubles per plane slot */
     size_t big;     /* doubles per pixel-pair array (pooling) */
     size_t x2_at;   /* where the workspace holds the x2s lane by lane; 0: no image input */
@@ -61,41 +59,15 @@ typedef struct Em {
     Code c;         /* writes the entry function's body */
 } Em;
 
-/* ---- plane slots --------------------------------------------------------- */
+/* ---- plane slots and activations (emit_slots.h) --------------------------- */
 
-static int slot_new(Em *e)
-{
-    for (int k = 1; k < MAX_SLOTS; k++)
-        if (!e->used[k]) {
-            e->used[k] = 1;
-            e->peak = k + 1 > e->peak ? k + 1 : e->peak;
-            return k;
-        }
-    diag_internal(e->err, "net '%s' nests branches too deeply for the image emitter", e->net->name);
-    return 1;
-}
+static int slot_new(Em *e) { return emit_slot_new(&e->slots, e->err, "image", e->net->name); }
 
-static void slot_free(Em *e, int k) { e->used[k] = 0; }
-
-/* ---- activations and their parameters ------------------------------------ */
-
-/* 1 the first time def joins the set (list, *n, capacity MAX_ACTS). */
-static int first_time(Em *e, const ActDef **list, size_t *n, const ActDef *def)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (list[i] == def)
-            return 0;
-    if (*n == MAX_ACTS) {
-        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
-        return 0;
-    }
-    list[(*n)++] = def;
-    return 1;
-}
+static void slot_free(Em *e, int k) { emit_slot_free(&e->slots, k); }
 
 static void need_dual(Em *e, const ActDef *def)
 {
-    if (first_time(e, e->duals, &e->nduals, def))
+    if (emit_act_set_add(&e->duals, def, e->err, e->net->name))
         prim_emit_dual(&e->defs, def);
 }
 
@@ -103,27 +75,14 @@ static void need_dual(Em *e, const ActDef *def)
 static void need_act_plane(Em *e, const ActDef *def)
 {
     need_dual(e, def);
-    if (first_time(e, e->planes, &e->nplanes, def))
+    if (emit_act_set_add(&e->planes, def, e->err, e->net->name))
         prim_emit_act_plane(&e->defs, def);
 }
 
-/* The name of the op's parameter array ("0" when it has none). */
+/* The name of the op's parameter array ("(const double *)0" when it has none). */
 static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
 {
-    if (a->def->nparams == 0)
-        return "(const double *)0";
-    code_format(name, size, "ntkc_p%zu", e->nparams++);
-    StrBuf vals;
-    sb_init(&vals);
-    for (int k = 0; k < a->def->nparams; k++) {
-        sb_puts(&vals, k ? ", " : "");
-        sb_double(&vals, a->p[k]);
-    }
-    Code defs;
-    code_init(&defs, &e->defs, e->net->name);
-    code_line(&defs, "static const double %s[%d] = {%s};", name, a->def->nparams, vals.data);
-    sb_free(&vals);
-    return name;
+    return emit_act_param_array(&e->defs, a, &e->nparams, name, size);
 }
 
 /* ---- the vector part: scalars s, t ----------------------------------------- */
@@ -953,10 +912,14 @@ void emit_image_host_source(StrBuf *sb)
 
 void emit_image_host_table(StrBuf *sb)
 {
-    for (unsigned i = 0; i < emit_image_runtime_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
-    for (unsigned i = 0; i < emit_image_runtime_f_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_f_names[i], emit_image_runtime_f_names[i]);
+    emit_host_table_rows(sb, emit_image_runtime_names, emit_image_runtime_count);
+    emit_host_table_rows(sb, emit_image_runtime_f_names, emit_image_runtime_f_count);
+}
+
+void emit_host_table_rows(StrBuf *sb, const char *const *names, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", names[i], names[i]);
 }
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
@@ -987,9 +950,9 @@ static int emit_layout(Code *c, const Em *e, size_t ws)
     bad |= code_enum_item(c, "WS_TILE", ws + lane_rec);
     bad |= code_enum_item(c, "WS_PAIRS", ws + 2 * lane_rec);
     if (e->plane) {
-        size_t px = e->net->input.dim * LANES, off = (size_t)e->peak * e->plane;
+        size_t px = e->net->input.dim * LANES, off = (size_t)e->slots.peak * e->plane;
         bad |= code_enum_item(c, "DIM", e->net->input.dim);
-        bad |= code_enum_item(c, "PLANES", (size_t)e->peak);
+        bad |= code_enum_item(c, "PLANES", (size_t)e->slots.peak);
         bad |= code_enum_item(c, "PLANE", e->plane);
         bad |= code_enum_item(c, "X1_AT", off);
         bad |= code_enum_item(c, "X2_AT", off + px);
@@ -1077,11 +1040,7 @@ static void emit_cols_fn(Code *c, const Em *e)
 
 static void emit_tile_fn(Code *c)
 {
-    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const @ *prep1,");
-    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
-    code_line(c, "    const @ *gram, size_t ldg,");
-    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
+    emit_tile_signature(c, "");
     code_open(c, "{");
     code_line(c, "@ *ws = malloc($_WS_TILE * sizeof(@));");
     code_line(c, "size_t bad;");
@@ -1227,12 +1186,12 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
 
 char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
 {
-    Em e = {.net = net, .err = err, .peak = 1};
+    Em e = {.net = net, .err = err};
+    emit_slots_init(&e.slots, 1);
     sb_init(&e.body);
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
     e.c.single = single;
-    e.used[0] = 1;
     e.c.depth = 1;
     size_t first_vec = 0;
     if (net->input.kind == IR_INPUT_IMAGE) {
@@ -1252,28 +1211,18 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
         sb_free(&e.defs);
         return NULL;
     }
-    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? (6 + 4 * (size_t)e.pairs_levels) * e.big : 0) + 1;
+    size_t ws = (size_t)e.slots.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? (6 + 4 * (size_t)e.pairs_levels) * e.big : 0) + 1;
     if (e.plane)
-        e.x2_at = (size_t)e.peak * e.plane + net->input.dim * LANES;
+        e.x2_at = (size_t)e.slots.peak * e.plane + net->input.dim * LANES;
     StrBuf sb;
-    sb_init(&sb);
     Code c;
-    code_init(&c, &sb, net->name);
-    c.single = single;
+    emit_file_begin(&c, &sb, net, source_name, single);
     c.bad_name |= e.c.bad_name;
-    emit_prelude(&c, net, source_name);
-    emit_api_prototypes(&c, net);
     code_line(&c, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */", NTKC_LANES);
     code_blank(&c);
-    code_kernel(&c, single ? &emit_image_runtime_common_f_parts : &emit_image_runtime_common_parts);
-    code_blank(&c);
-    code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
-    code_line(&c, "#define NTKC_FN static inline");
-    code_kernel(&c, single ? &emit_image_runtime_functions_f_parts : &emit_image_runtime_functions_parts);
-    code_line(&c, "#else /* the library's optimised copies */");
-    code_kernel(&c, single ? &emit_image_runtime_f_decls_parts : &emit_image_runtime_decls_parts);
-    code_line(&c, "#endif");
-    code_blank(&c);
+    emit_runtime_kernels(&c, single ? &emit_image_runtime_common_f_parts : &emit_image_runtime_common_parts,
+                         single ? &emit_image_runtime_functions_f_parts : &emit_image_runtime_functions_parts,
+                         single ? &emit_image_runtime_f_decls_parts : &emit_image_runtime_decls_parts);
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     if (emit_layout(&c, &e, ws) != 0) {

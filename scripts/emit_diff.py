@@ -2,7 +2,7 @@
 """Compares what two ntkc binaries emit, byte for byte: the proof that a
 refactoring of the emitters or the lowering changes no emitted C.
 
-usage: scripts/emit_diff.py BASE_NTKC NEW_NTKC [--count TEXT ...] [DIR_OR_FILE ...]
+usage: scripts/emit_diff.py BASE_NTKC NEW_NTKC [--count TEXT ...] [--lifted TEXT] [DIR_OR_FILE ...]
 
 For every source (every file under the given folders: .ntk files, the fuzz
 corpora's inputs, which have no extension, and the nets the tests' C files
@@ -16,6 +16,9 @@ defined by the libtcc back end at compile time, differs), so one emission
 per precision covers both. Prints the counts; exit 1 on any difference.
 --count TEXT: also count the emitted files that contain TEXT (that the
 comparison reached the code a change touched: a comment the emitter writes).
+--lifted TEXT: a net the base refuses with a message containing TEXT and the
+new binary emits is a refusal the change lifted on purpose: counted apart,
+not as a difference.
 Default folders: examples tests fuzz/corpus/frontend.
 """
 import os
@@ -89,16 +92,19 @@ def compare(job):
     base, new, src, net, precision = job
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         ra, rb = emit(base, src, net, precision, a), emit(new, src, net, precision, b)
-    return job, ra[0] == 0, ra == rb, ra[3][0] or b""
+    return job, ra, rb
 
 
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     base, new = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    args, counts = sys.argv[3:], {}
-    while len(args) >= 2 and args[0] == "--count":
-        counts[args[1]] = 0
+    args, counts, lifted_text = sys.argv[3:], {}, None
+    while len(args) >= 2 and args[0] in ("--count", "--lifted"):
+        if args[0] == "--count":
+            counts[args[1]] = 0
+        else:
+            lifted_text = args[1].encode()
         args = args[2:]
     roots = args or ["examples", "tests", "fuzz/corpus/frontend"]
     jobs = []
@@ -111,12 +117,17 @@ def main():
         for net in names or [None]:  # the default net is one of those named
             for precision in ("double", "single"):
                 jobs.append((base, new, src, net, precision))
-    emitted = refused = diffs = 0
+    emitted = refused = diffs = lifted = 0
     nets = set()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for (b, n, src, net, precision), ok, same, c_text in pool.map(compare, jobs):
+        for (b, n, src, net, precision), ra, rb in pool.map(compare, jobs):
+            ok, same, c_text = ra[0] == 0, ra == rb, ra[3][0] or b""
             for text in counts:
                 counts[text] += text.encode() in c_text
+            if not same and lifted_text and not ok and rb[0] == 0 and lifted_text in ra[2]:
+                lifted += 1
+                print(f"lifted: {src} net {net or '(default)'} precision {precision}")
+                continue
             if not same:
                 diffs += 1
                 print(f"DIFFERENT: {src} net {net or '(default)'} precision {precision}")
@@ -126,7 +137,8 @@ def main():
             else:
                 refused += 1
     print(f"{files} source files, {len(jobs)} emissions compared ({emitted} emitted C, {refused} refused alike "
-          f"or not), {len(nets)} (file, net) pairs emitted; {diffs} differences")
+          f"or not), {len(nets)} (file, net) pairs emitted; {diffs} differences"
+          + (f", {lifted} refusals lifted (base: '{lifted_text.decode()}')" if lifted_text else ""))
     shutil.rmtree(tmp)
     for text, k in counts.items():
         print(f"  {k} emitted files contain '{text}'")

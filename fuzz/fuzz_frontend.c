@@ -9,7 +9,9 @@
  *    the file (a kernel entry's workspace past the emitted int sizes, known
  *    once the image kernel is planned);
  *  - evaluation either succeeds with finite, symmetric kernels whose
- *    diagonals are non-negative, or reports a user error (never NaN silently);
+ *    diagonals are non-negative, equal for an input and its copy (with
+ *    train-mode dropout, only an input's pairs with a third), or reports a
+ *    user error (never NaN silently);
  *  - `ntkc ir`'s dump of every lowered net names the net and shows every op
  *    with its position, and `ntkc derive` on the file's formula activations
  *    gives their text or a positioned user error.
@@ -67,7 +69,23 @@ static void eval_inputs(double *x, size_t d)
     }
 }
 
-static void check_kernels(const ntkc_net *net, const char *src)
+/* Train-mode dropout (ir.h, IR_DROPOUT) divides the kernel of an input with
+ * itself — the same row of the same array — by the rate, and not that of an
+ * input with its copy (neural-tangents' x1_is_x2): there the copy's entry is
+ * the one of the two rows given as two arrays. */
+static void check_copy_pair(const ntkc_net *net, const double *x, size_t d, const double *nngp, const double *ntk,
+                            const char *src)
+{
+    double cross_nngp, cross_ntk;
+    ntkc_eval_options opts = {.threads = 1};
+    ntkc_error err = {0};
+    if (ntkc_kernel(net, 1, x, 1, x + 2 * d, d, &cross_nngp, &cross_ntk, &opts, &err) != 0)
+        fuzz_fail("a pair that evaluated in one array fails in two", src, err.message);
+    if (cross_nngp != nngp[2] || cross_ntk != ntk[2])
+        fuzz_fail("an input and its copy give a different kernel in one array and in two", src, "");
+}
+
+static void check_kernels(const ntkc_net *net, const char *src, int dropout)
 {
     size_t d = ntkc_net_input_dim(net) ? ntkc_net_input_dim(net) : 3;
     if (d > EVAL_MAX_D)
@@ -92,15 +110,18 @@ static void check_kernels(const ntkc_net *net, const char *src)
                 fuzz_fail("kernel not symmetric", src, "");
         }
     }
-    /* Row 2 duplicates row 0: the pair and both self-pairs are one value,
-     * and so are their entries with row 3 (computed in the same argument
-     * order; swapping the arguments may move the last bit of image kernels). */
+    /* Row 2 duplicates row 0: the pair and both self-pairs are one value
+     * (the pair not with train-mode dropout: check_copy_pair), and so are
+     * their entries with row 3 (computed in the same argument order;
+     * swapping the arguments may move the last bit of image kernels). */
     const double *k2[2] = {nngp, ntk};
     for (int o = 0; o < 2; o++) {
         const double *k = k2[o];
-        if (k[0] != k[2] || k[2 * EVAL_N + 2] != k[0] || k[3] != k[2 * EVAL_N + 3])
+        if ((!dropout && k[0] != k[2]) || k[2 * EVAL_N + 2] != k[0] || k[3] != k[2 * EVAL_N + 3])
             fuzz_fail("a duplicated input gives a different kernel", src, "");
     }
+    if (dropout)
+        check_copy_pair(net, x, d, nngp, ntk, src);
 }
 
 /* Ops in ops[0, n), those inside branches included. */
@@ -145,6 +166,19 @@ static void check_derive(const char *src)
     ntkc_free(text);
 }
 
+/* Whether ops[0, n) hold a train-mode dropout (test mode lowers to nothing). */
+static int has_dropout(const IrOp *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_DROPOUT)
+            return 1;
+        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
+            if (has_dropout(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
+                return 1;
+    }
+    return 0;
+}
+
 /* An estimate of an evaluation's work: the pixel pairs of every op's output,
  * summed (branches included; a fanout's output once per branch, which it
  * assembles). */
@@ -174,7 +208,7 @@ static void compile_accepted(const char *src, const char *net_name, const IrNet 
      * kernels are checked in tests/): compiled here, not evaluated. Past
      * FUZZ_MAX_PAIRS, seconds per input and no new paths. */
     if (!ntkc_net_takes_graphs(net) && pixel_pairs(ir->ops, ir->nops) <= FUZZ_MAX_PAIRS)
-        check_kernels(net, src);
+        check_kernels(net, src, has_dropout(ir->ops, ir->nops));
     ntkc_net_free(net);
 }
 

@@ -128,6 +128,9 @@ def main():
                 lifted += 1
                 print(f"lifted: {src} net {net or '(default)'} precision {precision}")
                 continue
+            done = emitted + refused + diffs + lifted
+            if done % 200 == 0:
+                print(f"... {done} of {len(jobs)} compared, {diffs} differences", flush=True)
             if not same:
                 diffs += 1
                 print(f"DIFFERENT: {src} net {net or '(default)'} precision {precision}")

@@ -133,7 +133,9 @@ def main():
                 print(f"... {done} of {len(jobs)} compared, {diffs} differences", flush=True)
             if not same:
                 diffs += 1
-                print(f"DIFFERENT: {src} net {net or '(default)'} precision {precision}")
+                what = ("emitted C" if ok and rb[0] == 0 else "message only" if ra[0] == rb[0] and ra[3] == rb[3]
+                        else "status")
+                print(f"DIFFERENT ({what}): {src} net {net or '(default)'} precision {precision}")
             if ok:
                 emitted += 1
                 nets.add((src, net))

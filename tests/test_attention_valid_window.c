@@ -46,20 +46,24 @@ static void expect_close(const double *a, const double *b, double rel, const cha
         cr_expect(fabs(a[e] - b[e]) <= rel * scale, "%s [%zu]: %.17g vs %.17g (%s)", what, e, a[e], b[e], src);
 }
 
+/* The kernels of nets a and b agree to rel (relative to the largest entry). */
+static void same_kernels(const char *a, const char *b, ntkc_backend backend, size_t d, const double *len, double rel)
+{
+    double sa[N * N], ta[N * N], sb[N * N], tb[N * N];
+    kernels(a, backend, d, len, sa, ta);
+    kernels(b, backend, d, len, sb, tb);
+    expect_close(sa, sb, rel, "NNGP", a);
+    expect_close(ta, tb, rel, "NTK", a);
+}
+
 /* Every %s of tmpl (up to four) is a padding: valid's kernels against same's. */
 static void valid_is_same(const char *tmpl, size_t d, const double *len)
 {
     char v[600], s[600];
     with_padding(v, sizeof v, tmpl, "valid");
     with_padding(s, sizeof s, tmpl, "same");
-    for (int be = 0; be < 2; be++) {
-        ntkc_backend backend = be ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC;
-        double sv[N * N], tv[N * N], ss[N * N], ts[N * N];
-        kernels(v, backend, d, len, sv, tv);
-        kernels(s, backend, d, len, ss, ts);
-        expect_close(sv, ss, 1e-15, "NNGP", v);
-        expect_close(tv, ts, 1e-15, "NTK", v);
-    }
+    same_kernels(v, s, NTKC_BACKEND_TCC, d, len, 1e-15);
+    same_kernels(v, s, NTKC_BACKEND_CC, d, len, 1e-15);
 }
 
 Test(attention_valid_window, one_tap_valid_equals_same, .timeout = TIMEOUT(120))
@@ -86,28 +90,19 @@ Test(attention_valid_window, one_tap_valid_equals_same, .timeout = TIMEOUT(120))
  * layer's update; avg_pool(1) averages one tap. Different kernel-time
  * functions compute the two sides (ntkc_m_conv, ntkc_m_dense, ntkc_m_pool):
  * equal up to a few roundings of each entry. */
-static void same_kernels(const char *a, const char *b, size_t d, const double *len)
-{
-    double sa[N * N], ta[N * N], sb[N * N], tb[N * N];
-    kernels(a, NTKC_BACKEND_TCC, d, len, sa, ta);
-    kernels(b, NTKC_BACKEND_TCC, d, len, sb, tb);
-    expect_close(sa, sb, 1e-13, "NNGP", a);
-    expect_close(ta, tb, 1e-13, "NTK", a);
-}
-
 Test(attention_valid_window, one_by_one_conv_is_dense_and_pool_is_identity, .timeout = TIMEOUT(60))
 {
     same_kernels("net a { input sequence(6, 3); dense; relu; conv(1, 1.3, 0.2, padding=valid); relu\n"
                  "  attention(heads=2, mechanism=relu); avg_pool(1); global_avg_pool; dense }",
                  "net a { input sequence(6, 3); dense; relu; dense(1.3, 0.2); relu\n"
                  "  attention(heads=2, mechanism=relu); global_avg_pool; dense }",
-                 18, NULL);
+                 NTKC_BACKEND_TCC, 18, NULL, 1e-13);
     double len[N] = {6, 3, 5, 2};
     same_kernels("net m { input sequence(6, 3, masked=true); conv(1, 0.8, 0.3, padding=valid); erf\n"
                  "  residual { conv(1, 1.1, padding=valid) }; conv(1, 0.9, padding=valid); relu; flatten; dense }",
                  "net m { input sequence(6, 3, masked=true); dense(0.8, 0.3); erf\n"
                  "  residual { dense(1.1) }; dense(0.9); relu; flatten; dense }",
-                 18, len);
+                 NTKC_BACKEND_TCC, 18, len, 1e-13);
 }
 
 Test(attention_valid_window, windows_that_move_the_grid_stay_refused)

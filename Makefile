@@ -242,10 +242,15 @@ BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_p
 # the arithmetic (34 s of CPU instead of 6 s for one test here). The tests
 # keep freed memory in the process instead.
 TEST_MALLOC := GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295
+# After the Criterion suite (-j2), the MPI tests (two at a time), the Python
+# tests and the install check run side by side (-j2, each one's output kept
+# together by -O): alone, the Python tests and the install check each keep
+# one core busy.
+TEST_AFTER := $(if $(filter 1,$(MPI_TESTS)),test-mpi) $(if $(TEST_ARGS),,test-python $(if $(SAN),,test-install))
 test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so $(if $(SAN),,$(BENCH_PROGS))
 	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
-	$(if $(filter 1,$(MPI_TESTS)),$(MAKE) test-mpi,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
-	$(if $(TEST_ARGS),,$(MAKE) --no-print-directory test-python $(if $(SAN),,test-install))
+	$(if $(filter 1,$(MPI_TESTS)),,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
+	$(if $(strip $(TEST_AFTER)),$(MAKE) --no-print-directory -j2 -O $(TEST_AFTER))
 	$(if $(SAN),$(if $(TEST_ARGS),,@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)"))
 
 # The Python package (python/ntkc) over this build's libntkc.so, checked

@@ -15,10 +15,13 @@
  * nodes); vector nets differ only in the input Gram (BLAS in the engine, an
  * index-order sum in the file), which integer inputs make exact in both. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph_data.h"
 #include "net_internal.h"
@@ -255,10 +258,54 @@ static void check_net(const char *path, const char *stem)
     free(h);
 }
 
-Test(emit_c, every_example_standalone_under_gcc_and_clang, .timeout = TIMEOUT(600))
+static int is_net_file(const struct dirent *e)
 {
-    int checked = for_each_example(check_net);
-    cr_expect_geq(checked, 8, "expected every example net, found %d", checked);
+    size_t len = strlen(e->d_name);
+    return len >= 5 && strcmp(e->d_name + len - 4, ".ntk") == 0;
+}
+
+/* One test per example (a few seconds of gcc and clang at -O3 each), so
+ * that -j2 runs two at once. activations.ntk takes longest: its formula
+ * activations' quadrature duals at the digits' variances (~200 s under load). */
+typedef struct Example {
+    char path[300]; /* examples/ and a file name */
+} Example;
+
+static void free_examples(struct criterion_test_params *p) { cr_free(p->params); }
+
+ParameterizedTestParameters(emit_c, example_standalone_under_gcc_and_clang)
+{
+    struct dirent **names;
+    int n = scandir("examples", &names, is_net_file, alphasort);
+    Example *ex = cr_malloc(sizeof *ex * (n > 0 ? (size_t)n : 1));
+    for (int i = 0; i < n; i++) {
+        snprintf(ex[i].path, sizeof ex[i].path, "examples/%s", names[i]->d_name);
+        free(names[i]);
+    }
+    if (n >= 0)
+        free(names);
+    return cr_make_param_array(Example, ex, n > 0 ? (size_t)n : 0, free_examples);
+}
+
+ParameterizedTest(Example *ex, emit_c, example_standalone_under_gcc_and_clang, .timeout = TIMEOUT(600))
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    check_net(ex->path, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (getenv("NTKC_REPORT"))
+        fprintf(stderr, "emit_c %s: %.2f s\n", ex->path, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+}
+
+/* The tests above are every example net: the folder is where they are looked for. */
+Test(emit_c, every_example_is_checked)
+{
+    struct dirent **names;
+    int n = scandir("examples", &names, is_net_file, alphasort);
+    cr_assert_geq(n, 8, "expected every example net, found %d (run the tests from the project root)", n);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }
 
 /* The header is the file's own prototypes: the file compiles with it

@@ -318,6 +318,10 @@ VERBOSE ?= 0
 $(BUILD)/check_random: $(BUILD)/tools/check_random.o $(BUILD)/tests/random_nets.o $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The same draws as sources only (scripts/emit_diff.sh compares emitters on them).
+$(BUILD)/random_sources: $(BUILD)/tools/random_sources.o $(BUILD)/tests/random_nets.o $(BUILD)/libntkc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 check-random: $(BUILD)/check_random
 	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 ./$(BUILD)/check_random $(NETS) $(SEED) $(ANYWHERE) $(VERBOSE)
 
@@ -413,4 +417,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-afl
 
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HOST_PRIMS).d \
-         $(BUILD)/tools/gen_host_prims.d $(BUILD)/tools/check_random.d
+         $(BUILD)/tools/gen_host_prims.d $(BUILD)/tools/check_random.d $(BUILD)/tools/random_sources.d

@@ -152,6 +152,7 @@ Test(attention_masks, conv_and_pooling_equal_the_image_family)
     same_as_image_net("conv(3, 1.2, 0.1); relu; conv(2, 1.1, 0.2, dilation=2)");
     same_as_image_net("conv(3, 1.2, 0.1, padding=circular); erf; avg_pool(3, stride=1, padding=same)");
     same_as_image_net("conv(3, 1.2); sum_pool(2, stride=1, padding=same); layer_norm; relu");
+    same_as_image_net("conv(1, 1.3, 0.2, padding=valid); relu; avg_pool(1); conv(3, 0.9)"); /* one tap: valid keeps the grid */
 }
 
 static void not_compiled(const char *attn, const char *words)
@@ -171,7 +172,7 @@ Test(attention_masks, options_that_do_not_fit_are_refused_by_name)
     not_compiled("dense(1.0); attention(pos_emb=sum, pos_channels=2)", "pos_channels applies to pos_emb=concat");
     not_compiled("dense(1.0); attention(w_pos=2)", "w_pos needs positional embeddings");
     not_compiled("dense(1.0); attention(val_pos_emb=1)", "val_pos_emb needs positional embeddings");
-    not_compiled("conv(2, stride=2); attention()", "must keep the grid (stride 1, padding same or circular)");
+    not_compiled("conv(2, stride=2); attention()", "must keep the grid (stride 1, padding same or circular, or valid on a 1x1 window)");
     not_compiled("conv(3, padding=valid); attention()", "must keep the grid");
     not_compiled("dense(1.0); attention(); avg_pool(2)", "must keep the grid");
 }

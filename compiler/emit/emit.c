@@ -47,6 +47,28 @@ void emit_prelude(Code *c, const IrNet *net, const char *source_name)
         code_kernel(c, &kernel_math_f_parts);
 }
 
+void emit_runtime_kernels(Code *c, const KernelText *common, const KernelText *functions, const KernelText *decls)
+{
+    code_kernel(c, common);
+    code_blank(c);
+    code_line(c, "#ifndef NTKC_HOST_PRIMITIVES");
+    code_line(c, "#define NTKC_FN static inline");
+    code_kernel(c, functions);
+    code_line(c, "#else /* the library's optimised copies */");
+    code_kernel(c, decls);
+    code_line(c, "#endif");
+    code_blank(c);
+}
+
+void emit_entry_check_dim(Code *c, const IrNet *net)
+{
+    if (net->input.dim)
+        code_line(c, "if (dim != %zu)", net->input.dim);
+    else
+        code_line(c, "if (dim == 0)");
+    code_line(c, "    return 1;");
+}
+
 /* One definition per activation the net uses, in order of first use. */
 void emit_dual_functions(Code *c, const IrNet *net)
 {
@@ -230,11 +252,7 @@ static void emit_tile(Code *c, const IrNet *net)
 {
     code_line(c, "int $_uses_gram(void) { return 1; }");
     code_blank(c);
-    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const @ *prep1,");
-    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
-    code_line(c, "    const @ *gram, size_t ldg,");
-    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
+    emit_tile_signature(c, "");
     code_open(c, "{");
     code_line(c, "@ s[NTKC_BLOCK], t[NTKC_BLOCK];");
     code_line(c, "size_t bad = 0;");
@@ -277,16 +295,11 @@ static void emit_tile(Code *c, const IrNet *net)
 /* The self-contained entry point: naive Gram row by row, then the tile code. */
 static void emit_entry(Code *c, const IrNet *net)
 {
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
+    emit_entry_signature(c, "");
     code_open(c, "{");
     code_line(c, "size_t pn = $_prep_size(), bad = 0;");
     code_line(c, "@ *p1, *p2, *row;");
-    if (net->input.dim)
-        code_line(c, "if (dim != %zu)", net->input.dim);
-    else
-        code_line(c, "if (dim == 0)");
-    code_line(c, "    return 1;");
+    emit_entry_check_dim(c, net);
     code_line(c, "p1 = malloc((n1 * pn + n2 * pn + n2 + 1) * sizeof(@));");
     code_line(c, "if (!p1)");
     code_line(c, "    return 2;");
@@ -363,12 +376,8 @@ static char *emit_fc_c_prec(const IrNet *net, const char *source_name, int singl
         }
     }
     StrBuf sb;
-    sb_init(&sb);
     Code c;
-    code_init(&c, &sb, net->name);
-    c.single = single;
-    emit_prelude(&c, net, source_name);
-    emit_api_prototypes(&c, net);
+    emit_file_begin(&c, &sb, net, source_name, single);
     emit_dual_functions(&c, net);
     emit_param_arrays(&c, net);
     code_blank(&c);

@@ -8,24 +8,34 @@
 #include "emit_internal.h"
 #include "kernel_text.h"
 
+void emit_tile_signature(Code *c, const char *end)
+{
+    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
+    code_line(c, "    const double *x1, const @ *prep1,");
+    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
+    code_line(c, "    const @ *gram, size_t ldg,");
+    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)%s", end);
+}
+
+void emit_entry_signature(Code *c, const char *end)
+{
+    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
+    code_line(c, "    size_t dim, @ *nngp, @ *ntk)%s", end);
+}
+
 static void vector_api(Code *c, int has_tri)
 {
     code_line(c, "size_t $_prep_size(void);");
     code_line(c, "void $_prep(size_t n, const double *x, size_t dim, @ *prep);");
     code_line(c, "int $_uses_gram(void);");
-    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const @ *prep1,");
-    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
-    code_line(c, "    const @ *gram, size_t ldg,");
-    code_line(c, "    @ *nngp, @ *ntk, size_t ldo);");
+    emit_tile_signature(c, ";");
     if (has_tri)
         code_line(c, "size_t $_tri(size_t n, const double *x, const @ *prep, size_t dim,"
                      " @ *nngp, @ *ntk, size_t ldo);");
     code_line(c, "/* The standalone entry: nngp, ntk (n1 x n2, either may be NULL) of the rows");
     code_line(c, " * of x1 (n1 x dim) against those of x2 (n2 x dim). 0 on success, 1 when dim");
     code_line(c, " * does not fit the net, 2 out of memory, 3 when a result is not finite. */");
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, @ *nngp, @ *ntk);");
+    emit_entry_signature(c, ";");
 }
 
 static void graph_api(Code *c)
@@ -46,6 +56,15 @@ static void graph_api(Code *c)
     code_line(c, " * malformed, 2 out of memory, 3 when a result is not finite. */");
     code_line(c, "int $(const struct ntkc_graph_set *g1, const struct ntkc_graph_set *g2,");
     code_line(c, "    @ *nngp, @ *ntk);");
+}
+
+void emit_file_begin(Code *c, StrBuf *sb, const IrNet *net, const char *source_name, int single)
+{
+    sb_init(sb);
+    code_init(c, sb, net->name);
+    c->single = single;
+    emit_prelude(c, net, source_name);
+    emit_api_prototypes(c, net);
 }
 
 void emit_api_prototypes(Code *c, const IrNet *net)
@@ -101,16 +120,11 @@ char *emit_net_h_prec(const IrNet *net, const char *source_name, int single, Dia
  * name (a fixed one truncated long names; fuzz_frontend found it). */
 void emit_tile_standalone(Code *c, const IrNet *net)
 {
-    code_line(c, "int $(size_t n1, const double *x1, size_t n2, const double *x2,");
-    code_line(c, "    size_t dim, @ *nngp, @ *ntk)");
+    emit_entry_signature(c, "");
     code_open(c, "{");
     code_line(c, "@ *p1, *p2;");
     code_line(c, "size_t bad, record = $_prep_size();");
-    if (net->input.dim)
-        code_line(c, "if (dim != %zu)", net->input.dim);
-    else
-        code_line(c, "if (dim == 0)");
-    code_line(c, "    return 1;");
+    emit_entry_check_dim(c, net);
     code_line(c, "p1 = malloc((n1 + n2 + 1) * record * sizeof(@));");
     code_line(c, "if (!p1)");
     code_line(c, "    return 2;");

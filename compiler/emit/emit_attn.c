@@ -15,16 +15,16 @@
 #include "ir_args.h"
 #include "emit_internal.h"
 #include "emit_prims.h"
+#include "emit_slots.h"
 #include "kernel_text.h"
 
-enum { MAX_SLOTS = 64, MAX_ACTS = 64 };
 
 typedef struct Ea {
     const IrNet *net;
     Diag *err;
     StrBuf body, defs; /* the entry's body; duals and parameter arrays */
-    const ActDef *duals[MAX_ACTS];
-    size_t nduals, nparams;
+    EmitActSet duals;
+    size_t nparams;
     size_t P;  /* pixels (of the current grid: a volume's windows may shrink it) */
     size_t P0; /* the input's: NTKC_P */
     int vec;   /* past the reduction to a vector: the slots hold one entry, positions are gone */
@@ -34,24 +34,13 @@ typedef struct Ea {
     size_t pmax;          /* the most positions a slot holds a side of (NTKC_PM): resizing may grow them */
     int resize_helper;    /* ntkc_m_axis_map written (emit_attn_resize.c) */
     int resized;          /* past an image_resize: no padding, no remasking */
-    int used[MAX_SLOTS];
-    int peak; /* slots ever used; slots 0 and 1 are the matrix product's scratch (2·P²) */
+    EmitSlots slots; /* slots 0 and 1 are the matrix product's scratch (2·P²), 2 and 3 the inputs' */
     Code c; /* writes the entry function's body */
 } Ea;
 
-static int slot_new(Ea *e)
-{
-    for (int k = 2; k < MAX_SLOTS; k++)
-        if (!e->used[k]) {
-            e->used[k] = 1;
-            e->peak = k + 1 > e->peak ? k + 1 : e->peak;
-            return k;
-        }
-    diag_internal(e->err, "net '%s' nests branches too deeply for the attention emitter", e->net->name);
-    return 1;
-}
+static int slot_new(Ea *e) { return emit_slot_new(&e->slots, e->err, "attention", e->net->name); }
 
-static void slot_free(Ea *e, int k) { e->used[k] = 0; }
+static void slot_free(Ea *e, int k) { emit_slot_free(&e->slots, k); }
 
 /* After a volume's window changed the grid to P positions. */
 static void set_positions(Ea *e, size_t P)
@@ -65,27 +54,9 @@ static void set_positions(Ea *e, size_t P)
 /* The activation's dual (once per net) and the name of its parameter array. */
 static const char *act_setup(Ea *e, const IrAct *a, char *name, size_t size)
 {
-    int seen = 0;
-    for (size_t i = 0; i < e->nduals; i++)
-        seen |= e->duals[i] == a->def;
-    if (!seen) {
-        if (e->nduals == MAX_ACTS) {
-            diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
-            return "0";
-        }
-        e->duals[e->nduals++] = a->def;
+    if (emit_act_set_add(&e->duals, a->def, e->err, e->net->name))
         prim_emit_dual(&e->defs, a->def);
-    }
-    if (a->def->nparams == 0)
-        return "(const double *)0";
-    code_format(name, size, "ntkc_p%zu", e->nparams++);
-    sb_printf(&e->defs, "static const double %s[%d] = {", name, a->def->nparams);
-    for (int k = 0; k < a->def->nparams; k++) {
-        sb_puts(&e->defs, k ? ", " : "");
-        sb_double(&e->defs, a->p[k]);
-    }
-    sb_puts(&e->defs, "};\n");
-    return name;
+    return emit_act_param_array(&e->defs, a, &e->nparams, name, size);
 }
 
 /* ---- P×P matrices in slots pl[S], pl[T]; after the reduction, one entry ---- */
@@ -464,10 +435,8 @@ void emit_attn_host_source(StrBuf *sb)
 
 void emit_attn_host_table(StrBuf *sb)
 {
-    for (unsigned i = 0; i < emit_attn_runtime_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_names[i], emit_attn_runtime_names[i]);
-    for (unsigned i = 0; i < emit_attn_runtime_f_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_attn_runtime_f_names[i], emit_attn_runtime_f_names[i]);
+    emit_host_table_rows(sb, emit_attn_runtime_names, emit_attn_runtime_count);
+    emit_host_table_rows(sb, emit_attn_runtime_f_names, emit_attn_runtime_f_count);
 }
 
 char *emit_attn_c(const IrNet *net, const char *source_name, Diag *err)
@@ -481,7 +450,7 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
         diag_internal(err, "attention emitter: net '%s' does not take images or sequences", net->name);
         return NULL;
     }
-    Ea e = {.net = net, .err = err, .peak = 4, .P0 = net->input.h * net->input.w, .volume = net->input.depth != 0};
+    Ea e = {.net = net, .err = err, .P0 = net->input.h * net->input.w, .volume = net->input.depth != 0};
     set_positions(&e, e.P0);
     e.gz = e.volume ? net->input.depth : 1, e.gh = net->input.h / e.gz, e.gw = net->input.w;
     sb_init(&e.body);
@@ -489,7 +458,7 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_init(&e.c, &e.body, net->name);
     e.c.depth = 1;
     e.c.single = single;
-    e.used[0] = e.used[1] = e.used[2] = e.used[3] = 1;
+    emit_slots_init(&e.slots, 4);
     int S = 2, T = 3;
     if (e.volume) { /* never padded: no masks (emit_remask); all ones on every grid (conv_transpose grows it) */
         code_line(&e.c, "for (int p = 0; p < NTKC_PM; p++)");
@@ -508,29 +477,19 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
         return NULL;
     }
     StrBuf sb;
-    sb_init(&sb);
     Code c;
-    code_init(&c, &sb, net->name);
-    c.single = single;
+    emit_file_begin(&c, &sb, net, source_name, single);
     c.bad_name |= e.c.bad_name;
-    emit_prelude(&c, net, source_name);
-    emit_api_prototypes(&c, net);
     /* positions; the entry's scratch: its slots of P² doubles, then the two
      * padding masks; the prep record: its parts, then K(x, x) */
     code_line(&c, "#define NTKC_P %zu", e.P0);
     code_line(&c, "#define NTKC_PP %zu", e.P0 * e.P0);
     code_line(&c, "#define NTKC_PM %zu /* the most positions of a side: the slots hold NTKC_PM² */", e.pmax);
-    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM)", e.peak);
+    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM)", e.slots.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
-    code_kernel(&c, single ? &emit_attn_runtime_common_f_parts : &emit_attn_runtime_common_parts);
-    code_blank(&c);
-    code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
-    code_line(&c, "#define NTKC_FN static inline");
-    code_kernel(&c, single ? &emit_attn_runtime_functions_f_parts : &emit_attn_runtime_functions_parts);
-    code_line(&c, "#else /* the library's optimised copies */");
-    code_kernel(&c, single ? &emit_attn_runtime_f_decls_parts : &emit_attn_runtime_decls_parts);
-    code_line(&c, "#endif");
-    code_blank(&c);
+    emit_runtime_kernels(&c, single ? &emit_attn_runtime_common_f_parts : &emit_attn_runtime_common_parts,
+                         single ? &emit_attn_runtime_functions_f_parts : &emit_attn_runtime_functions_parts,
+                         single ? &emit_attn_runtime_f_decls_parts : &emit_attn_runtime_decls_parts);
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     code_line(&c, "/* One entry: out[0] = NNGP, out[1] = NTK of (x1, x2); v1, v2 their prep");
@@ -538,9 +497,9 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_line(&c, "static void $_entry(const double *x1, const double *x2, const @ *v1, const @ *v2,");
     code_line(&c, "                   @ *fill, @ *ws, @ *out)");
     code_open(&c, "{");
-    code_line(&c, "@ *pl[%d];", e.peak);
-    code_line(&c, "@ *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */", e.peak);
-    code_line(&c, "for (int k = 0; k < %d; k++)", e.peak);
+    code_line(&c, "@ *pl[%d];", e.slots.peak);
+    code_line(&c, "@ *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */", e.slots.peak);
+    code_line(&c, "for (int k = 0; k < %d; k++)", e.slots.peak);
     code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;");
     code_line(&c, "(void)v1, (void)v2, (void)fill;");
     code_text(&c, e.body.data);

@@ -254,12 +254,8 @@ char *emit_graph_c_prec(const IrNet *net, const char *source_name, int single, D
         }
     }
     StrBuf sb;
-    sb_init(&sb);
     Code c;
-    code_init(&c, &sb, net->name);
-    c.single = single;
-    emit_prelude(&c, net, source_name);
-    emit_api_prototypes(&c, net);
+    emit_file_begin(&c, &sb, net, source_name, single);
     code_line(&c, "/* Graph net: the plan of structural steps and the elementwise segments of");
     code_line(&c, " * the node-pair recursion (the ABI of compiler/abi/kernel_abi.h, which the");
     code_line(&c, " * runtime drives), and a standalone entry driving them itself. */");

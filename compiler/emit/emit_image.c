@@ -17,11 +17,12 @@
 #include "emit_prims.h"
 #include "code.h"
 #include "emit_conv_variants.h"
+#include "emit_slots.h"
 #include "emit_args.h"
 #include "ir_fanout.h"
 #include "emit_dropout.h"
 
-enum { MAX_SLOTS = 64, MAX_ACTS = 64, LANES = NTKC_LANES };
+enum { LANES = NTKC_LANES };
 
 /* A run of plane-wise ops and what ends it. */
 typedef enum SegEnd { END_POOL, END_COPY, END_GLOBAL, END_FLATTEN, END_PAIRS, END_REDUCE } SegEnd;
@@ -42,13 +43,10 @@ typedef struct Em {
     const IrNet *net;
     Diag *err;
     StrBuf body, defs; /* the entry function's body; dual functions and parameter arrays */
-    const ActDef *duals[MAX_ACTS];
-    size_t nduals;
-    const ActDef *planes[MAX_ACTS]; /* activations with their ntkc_act_plane_NAME emitted */
-    size_t nplanes;
+    EmitActSet duals;
+    EmitActSet planes; /* activations with their ntkc_act_plane_NAME emitted */
     size_t nparams; /* parameter arrays emitted */
-    int used[MAX_SLOTS];
-    int peak;       /* plane slots ever used (slot 0 is the conv scratch) */
+    EmitSlots slots; /* plane slots (slot 0 is the conv scratch) */
     size_t plane;   /* doubles per plane slot */
     size_t big;     /* doubles per pixel-pair array (pooling) */
     size_t x2_at;   /* where the workspace holds the x2s lane by lane; 0: no image input */
@@ -61,41 +59,15 @@ typedef struct Em {
     Code c;         /* writes the entry function's body */
 } Em;
 
-/* ---- plane slots --------------------------------------------------------- */
+/* ---- plane slots and activations (emit_slots.h) --------------------------- */
 
-static int slot_new(Em *e)
-{
-    for (int k = 1; k < MAX_SLOTS; k++)
-        if (!e->used[k]) {
-            e->used[k] = 1;
-            e->peak = k + 1 > e->peak ? k + 1 : e->peak;
-            return k;
-        }
-    diag_internal(e->err, "net '%s' nests branches too deeply for the image emitter", e->net->name);
-    return 1;
-}
+static int slot_new(Em *e) { return emit_slot_new(&e->slots, e->err, "image", e->net->name); }
 
-static void slot_free(Em *e, int k) { e->used[k] = 0; }
-
-/* ---- activations and their parameters ------------------------------------ */
-
-/* 1 the first time def joins the set (list, *n, capacity MAX_ACTS). */
-static int first_time(Em *e, const ActDef **list, size_t *n, const ActDef *def)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (list[i] == def)
-            return 0;
-    if (*n == MAX_ACTS) {
-        diag_internal(e->err, "net '%s' uses too many distinct activations", e->net->name);
-        return 0;
-    }
-    list[(*n)++] = def;
-    return 1;
-}
+static void slot_free(Em *e, int k) { emit_slot_free(&e->slots, k); }
 
 static void need_dual(Em *e, const ActDef *def)
 {
-    if (first_time(e, e->duals, &e->nduals, def))
+    if (emit_act_set_add(&e->duals, def, e->err, e->net->name))
         prim_emit_dual(&e->defs, def);
 }
 
@@ -103,27 +75,14 @@ static void need_dual(Em *e, const ActDef *def)
 static void need_act_plane(Em *e, const ActDef *def)
 {
     need_dual(e, def);
-    if (first_time(e, e->planes, &e->nplanes, def))
+    if (emit_act_set_add(&e->planes, def, e->err, e->net->name))
         prim_emit_act_plane(&e->defs, def);
 }
 
-/* The name of the op's parameter array ("0" when it has none). */
+/* The name of the op's parameter array ("(const double *)0" when it has none). */
 static const char *act_params(Em *e, const IrAct *a, char *name, size_t size)
 {
-    if (a->def->nparams == 0)
-        return "(const double *)0";
-    code_format(name, size, "ntkc_p%zu", e->nparams++);
-    StrBuf vals;
-    sb_init(&vals);
-    for (int k = 0; k < a->def->nparams; k++) {
-        sb_puts(&vals, k ? ", " : "");
-        sb_double(&vals, a->p[k]);
-    }
-    Code defs;
-    code_init(&defs, &e->defs, e->net->name);
-    code_line(&defs, "static const double %s[%d] = {%s};", name, a->def->nparams, vals.data);
-    sb_free(&vals);
-    return name;
+    return emit_act_param_array(&e->defs, a, &e->nparams, name, size);
 }
 
 /* ---- the vector part: scalars s, t ----------------------------------------- */
@@ -134,6 +93,21 @@ static void emit_act_call(Em *e, const IrOp *op, const char *S, const char *T, c
 
 /* A vector's lanes s, t are a 1×1 plane: its layers call the plane functions. */
 static const char vec_geom[] = "1, 1, 0, 0, 0, 0";
+
+/* The vector fan-in of branch b's lanes s, t into s_acc, t_acc (ntkc_fanin),
+ * and the accumulator back into s, t: how the branches of a fanout on
+ * vectors join, and those of one that reduces an image to vectors. */
+static void emit_vec_fanin(Em *e, const IrFanout *f, size_t b)
+{
+    code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
+              code_lit(f->branches[b].scale * f->branches[b].scale).s);
+}
+
+static void emit_vec_fanin_end(Em *e)
+{
+    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
+    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+}
 
 static void emit_vec_fanout(Em *e, const IrFanout *f)
 {
@@ -149,11 +123,9 @@ static void emit_vec_fanout(Em *e, const IrFanout *f)
             code_line(&e->c, "ntkc_copy`(t, t_in, NTKC_LANES);");
         }
         emit_vec_ops(e, br->ops, br->nops);
-        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b, f->nbranches,
-             code_lit(br->scale * br->scale).s);
+        emit_vec_fanin(e, f, b);
     }
-    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+    emit_vec_fanin_end(e);
     e->c.depth--;
     code_line(&e->c, "}");
 }
@@ -673,18 +645,15 @@ static void emit_pool(Em *e, const Segment *s)
     code_args_free(&ga);
 }
 
-static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
-static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0);
+typedef struct BranchJoin BranchJoin;
+static const BranchJoin *segment_join(SegEnd kind);
+static void emit_pairs_branches(Em *e, const IrOp *op, size_t h0, size_t w0, SegEnd kind);
 
 /* The plane loop of one segment; `from` is "x" or the 4-D arrays to load. */
 static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
 {
-    if ((s->kind == END_PAIRS || s->kind == END_REDUCE) && s->begin == s->end && !from_x) {
-        /* inS, inT hold its input already */
-        if (s->kind == END_PAIRS)
-            emit_pairs_fanout(e, s->term, s->h0, s->w0);
-        else
-            emit_reduce_fanout(e, s->term, s->h0, s->w0);
+    if (segment_join(s->kind) && s->begin == s->end && !from_x) { /* inS, inT hold its input already */
+        emit_pairs_branches(e, s->term, s->h0, s->w0, s->kind);
         return;
     }
     e->seg = s;
@@ -711,7 +680,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         code_line(&e->c, "ntkc_load_plane`(inT, pl[%d], %zu, %zu, %s, %s, %d, %d);", T, s->h0, s->w0, a, b, s->ch0, s->cw0);
     }
     emit_plane_ops(e, s->ops + s->begin, s->end - s->begin, &S, &T);
-    if (s->kind == END_POOL || s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
+    if (s->kind == END_POOL || s->kind == END_COPY || segment_join(s->kind)) {
         code_line(&e->c, "ntkc_store_plane`(bS, pl[%d], %zu, %zu, ae, be, %d, %d);", S, s->he, s->we, s->che, s->cwe);
         code_line(&e->c, "ntkc_store_plane`(bT, pl[%d], %zu, %zu, ae, be, %d, %d);", T, s->he, s->we, s->che, s->cwe);
         track_big(e, s->he, s->we);
@@ -732,13 +701,11 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
         emit_pool(e, s);
-    } else if (s->kind == END_COPY || s->kind == END_PAIRS || s->kind == END_REDUCE) {
+    } else if (s->kind == END_COPY || segment_join(s->kind)) {
         code_line(&e->c, "ntkc_copy`(inS, bS, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
         code_line(&e->c, "ntkc_copy`(inT, bT, %zu * NTKC_LANES);", s->he * s->he * s->we * s->we);
-        if (s->kind == END_PAIRS)
-            emit_pairs_fanout(e, s->term, s->he, s->we);
-        else if (s->kind == END_REDUCE)
-            emit_reduce_fanout(e, s->term, s->he, s->we);
+        if (s->kind != END_COPY)
+            emit_pairs_branches(e, s->term, s->he, s->we, s->kind);
     } else if (s->kind == END_FLATTEN) {
         code_line(&e->c, "for (int l = 0; l < NTKC_LANES; l++) /* flatten, line %d */", s->term->pos.line);
         code_line(&e->c, "    s[l] = as[l] / %s, t[l] = at[l] / %s;", code_lit(P).s, code_lit(P).s);
@@ -749,11 +716,32 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     }
 }
 
-/* A fanout whose branches change the grid or that concatenates along a
- * spatial axis (ir_fanout.h), on the pixel-pair arrays inS, inT (h0×h0×w0×w0):
- * each branch runs as segments of its own from a saved copy of the input, and
- * its output joins the accumulator by its pixel pairs (ntkc_fanin4). Each
- * level of nesting has its own saved input and accumulator past t1, t2. */
+/* ---- fanouts whose branches start from pixel-pair arrays ------------------ */
+
+/* One such fanout: its op, the grid of its input inS, inT (h0×h0×w0×w0,
+ * n0 pixel pairs) and its nesting level among them (each level has its own
+ * saved input and accumulator past t1, t2). */
+typedef struct PairsFanout {
+    const IrOp *op;
+    const IrFanout *f;
+    size_t h0, w0, n0;
+    int level;
+} PairsFanout;
+
+/* How the branches' outputs join: one of these a kind (the segment end that
+ * plan_segments gives the fanout). The walker (emit_pairs_branches) saves the
+ * input, runs each branch as segments of its own from it, and calls `join`
+ * after each; `open` declares the accumulator, `close` makes it the output. */
+struct BranchJoin {
+    const char *what; /* the block's comment: "on pixel-pair arrays", "to vectors" */
+    void (*open)(Em *e, const PairsFanout *p);
+    void (*join)(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg);
+    void (*close)(Em *e, const PairsFanout *p);
+};
+
+/* Branches that change the grid or a concatenation along a spatial axis
+ * (ir_fanout.h): each output joins the accumulator acS, acT by its pixel
+ * pairs (ntkc_fanin4). */
 static size_t concat_offset(const IrFanout *f, size_t upto, int axis, size_t h0, size_t w0)
 {
     size_t off = 0;
@@ -764,92 +752,108 @@ static size_t concat_offset(const IrFanout *f, size_t upto, int axis, size_t h0,
     return off;
 }
 
-static void emit_pairs_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+static int concat_axis(const IrFanout *f) { return f->mode != IR_FANIN_CONCAT ? 0 : (int)f->axis; }
+
+static void pairs_open(Em *e, const PairsFanout *p)
 {
-    const IrFanout *f = &op->u.fanout;
-    int level = e->pairs_depth++;
-    e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
-    size_t n0 = h0 * h0 * w0 * w0, ho = op->out.h, wo = op->out.w;
-    int axis = f->mode != IR_FANIN_CONCAT ? 0 : (int)f->axis;
-    track_big(e, ho, wo);
-    code_line(&e->c, "{ /* %s on pixel-pair arrays: %zu branches, line %d */", f->residual ? "residual" : "fanout",
-              f->nbranches, op->pos.line);
-    e->c.depth++;
+    track_big(e, p->op->out.h, p->op->out.w);
     code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG, *acS = svT + $_BIG, *acT = acS + $_BIG;",
-              1 + 4 * level);
-    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
-    for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
-        const IrBranch *br = &f->branches[b];
-        size_t hb = br->nops ? br->ops[br->nops - 1].out.h : h0, wb = br->nops ? br->ops[br->nops - 1].out.w : w0;
-        code_line(&e->c, "/* branch %zu */", b + 1);
-        if (b > 0) {
-            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
-        }
-        Segment segs[64];
-        size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
-        for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
-            emit_segment(e, &segs[k], k, 0);
-        code_line(&e->c, "ntkc_fanin4`(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);",
-                  (int)f->mode, axis, b, f->nbranches, code_lit(br->scale * br->scale).s, ho, wo, hb, wb,
-                  axis ? concat_offset(f, b, axis, h0, w0) : 0);
-    }
+              1 + 4 * p->level);
+}
+
+static void pairs_join(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg)
+{
+    (void)segs, (void)nseg;
+    const IrFanout *f = p->f;
+    const IrBranch *br = &f->branches[b];
+    size_t hb = br->nops ? br->ops[br->nops - 1].out.h : p->h0, wb = br->nops ? br->ops[br->nops - 1].out.w : p->w0;
+    int axis = concat_axis(f);
+    code_line(&e->c, "ntkc_fanin4`(%d, %d, %zu, %zu, %s, acS, acT, inS, inT, %zu, %zu, %zu, %zu, %zu);", (int)f->mode,
+              axis, b, f->nbranches, code_lit(br->scale * br->scale).s, p->op->out.h, p->op->out.w, hb, wb,
+              axis ? concat_offset(f, b, axis, p->h0, p->w0) : 0);
+}
+
+static void pairs_close(Em *e, const PairsFanout *p)
+{
+    const IrFanout *f = p->f;
+    size_t ho = p->op->out.h, wo = p->op->out.w;
+    int axis = concat_axis(f);
     for (size_t i = 0; axis && i < f->nbranches; i++) /* identity × identity: ir_fanout.h */
         for (size_t j = 0; j < f->nbranches; j++)
             if (i != j && f->branches[i].nops == 0 && f->branches[j].nops == 0)
                 code_line(&e->c, "ntkc_cross4`(%d, acS, acT, svS, svT, %zu, %zu, %zu, %zu, %zu, %zu);", axis, ho, wo,
-                          h0, w0, concat_offset(f, i, axis, h0, w0), concat_offset(f, j, axis, h0, w0));
+                          p->h0, p->w0, concat_offset(f, i, axis, p->h0, p->w0), concat_offset(f, j, axis, p->h0, p->w0));
     code_line(&e->c, "ntkc_copy`(inS, acS, %zu * NTKC_LANES);", ho * ho * wo * wo);
     code_line(&e->c, "ntkc_copy`(inT, acT, %zu * NTKC_LANES);", ho * ho * wo * wo);
-    e->c.depth--;
-    code_line(&e->c, "}");
-    e->pairs_depth--;
 }
 
-/* A fanout on an image whose branches reduce it to vectors (global pooling,
- * flatten; ir_fanout.h), from the pixel-pair arrays inS, inT (h0×h0×w0×w0):
- * each branch runs its image part as segments of its own from a saved copy
- * of the input, reduces to the scalars s, t, runs its vector layers, and
- * joins the accumulator by ntkc_fanin as a vector fanout's branches do. */
-static void emit_reduce_fanout(Em *e, const IrOp *op, size_t h0, size_t w0)
+/* Branches that reduce the image to vectors (global pooling, flatten;
+ * ir_fanout.h): each reduces to the scalars s, t, runs its vector layers,
+ * and joins s_acc, t_acc as a vector fanout's branches do. */
+static void reduce_open(Em *e, const PairsFanout *p)
 {
+    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * p->level);
+    code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
+}
+
+static void reduce_join(Em *e, const PairsFanout *p, size_t b, const Segment *segs, size_t nseg)
+{
+    const IrBranch *br = &p->f->branches[b];
+    if (nseg == 0 || (segs[nseg - 1].kind != END_GLOBAL && segs[nseg - 1].kind != END_FLATTEN &&
+                      segs[nseg - 1].kind != END_REDUCE)) {
+        if (e->err->code == DIAG_OK)
+            diag_internal(e->err, "image emitter: branch %zu of the fanout at line %d does not reduce to a vector",
+                          b + 1, p->op->pos.line);
+        return;
+    }
+    size_t first_vec = segs[nseg - 1].end + 1;
+    emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
+    emit_vec_fanin(e, p->f, b);
+}
+
+static void reduce_close(Em *e, const PairsFanout *p)
+{
+    (void)p;
+    emit_vec_fanin_end(e);
+}
+
+static const BranchJoin join_on_pairs = {"on pixel-pair arrays", pairs_open, pairs_join, pairs_close};
+static const BranchJoin join_to_vectors = {"to vectors", reduce_open, reduce_join, reduce_close};
+
+/* The join of a segment that ends on a fanout of this kind, or NULL. */
+static const BranchJoin *segment_join(SegEnd kind)
+{
+    return kind == END_PAIRS ? &join_on_pairs : kind == END_REDUCE ? &join_to_vectors : NULL;
+}
+
+/* The fanout ending a segment of kind `kind`, on the pixel-pair arrays inS,
+ * inT (h0×h0×w0×w0): every branch from a saved copy of the input. */
+static void emit_pairs_branches(Em *e, const IrOp *op, size_t h0, size_t w0, SegEnd kind)
+{
+    const BranchJoin *j = segment_join(kind);
     const IrFanout *f = &op->u.fanout;
-    int level = e->pairs_depth++;
+    PairsFanout p = {op, f, h0, w0, h0 * h0 * w0 * w0, e->pairs_depth++};
     e->pairs_levels = e->pairs_depth > e->pairs_levels ? e->pairs_depth : e->pairs_levels;
-    size_t n0 = h0 * h0 * w0 * w0;
-    code_line(&e->c, "{ /* %s to vectors: %zu branches, line %d */", f->residual ? "residual" : "fanout",
+    code_line(&e->c, "{ /* %s %s: %zu branches, line %d */", f->residual ? "residual" : "fanout", j->what,
               f->nbranches, op->pos.line);
     e->c.depth++;
-    code_line(&e->c, "@ *svS = t2 + $_BIG * %d, *svT = svS + $_BIG;", 1 + 4 * level);
-    code_line(&e->c, "@ s_acc[NTKC_LANES], t_acc[NTKC_LANES];");
-    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", n0);
-    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", n0);
+    j->open(e, &p);
+    code_line(&e->c, "ntkc_copy`(svS, inS, %zu * NTKC_LANES);", p.n0);
+    code_line(&e->c, "ntkc_copy`(svT, inT, %zu * NTKC_LANES);", p.n0);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         code_line(&e->c, "/* branch %zu */", b + 1);
         if (b > 0) {
-            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", n0);
-            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", n0);
+            code_line(&e->c, "ntkc_copy`(inS, svS, %zu * NTKC_LANES);", p.n0);
+            code_line(&e->c, "ntkc_copy`(inT, svT, %zu * NTKC_LANES);", p.n0);
         }
         Segment segs[64];
         size_t nseg = plan_segments(e, br->ops, br->nops, h0, w0, 1, segs, sizeof segs / sizeof segs[0]);
         for (size_t k = 0; k < nseg && e->err->code == DIAG_OK; k++)
             emit_segment(e, &segs[k], k, 0);
-        if (nseg == 0 || (segs[nseg - 1].kind != END_GLOBAL && segs[nseg - 1].kind != END_FLATTEN &&
-                          segs[nseg - 1].kind != END_REDUCE)) {
-            if (e->err->code == DIAG_OK)
-                diag_internal(e->err, "image emitter: branch %zu of the fanout at line %d does not reduce to a vector",
-                              b + 1, op->pos.line);
-            break;
-        }
-        size_t first_vec = segs[nseg - 1].end + 1;
-        emit_vec_ops(e, br->ops + first_vec, br->nops - first_vec);
-        code_line(&e->c, "ntkc_fanin`(%d, %zu, %zu, %s, s_acc, t_acc, s, t, NTKC_LANES);", (int)f->mode, b,
-                  f->nbranches, code_lit(br->scale * br->scale).s);
+        j->join(e, &p, b, segs, nseg);
     }
-    code_line(&e->c, "ntkc_copy`(s, s_acc, NTKC_LANES);");
-    code_line(&e->c, "ntkc_copy`(t, t_acc, NTKC_LANES);");
+    j->close(e, &p);
     e->c.depth--;
     code_line(&e->c, "}");
     e->pairs_depth--;
@@ -908,10 +912,14 @@ void emit_image_host_source(StrBuf *sb)
 
 void emit_image_host_table(StrBuf *sb)
 {
-    for (unsigned i = 0; i < emit_image_runtime_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_names[i], emit_image_runtime_names[i]);
-    for (unsigned i = 0; i < emit_image_runtime_f_count; i++)
-        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", emit_image_runtime_f_names[i], emit_image_runtime_f_names[i]);
+    emit_host_table_rows(sb, emit_image_runtime_names, emit_image_runtime_count);
+    emit_host_table_rows(sb, emit_image_runtime_f_names, emit_image_runtime_f_count);
+}
+
+void emit_host_table_rows(StrBuf *sb, const char *const *names, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        sb_printf(sb, "    {\"%s\", (HostFn)%s},\n", names[i], names[i]);
 }
 
 /* The caller's half of an entry over an image input: its x2s lane by lane
@@ -942,9 +950,9 @@ static int emit_layout(Code *c, const Em *e, size_t ws)
     bad |= code_enum_item(c, "WS_TILE", ws + lane_rec);
     bad |= code_enum_item(c, "WS_PAIRS", ws + 2 * lane_rec);
     if (e->plane) {
-        size_t px = e->net->input.dim * LANES, off = (size_t)e->peak * e->plane;
+        size_t px = e->net->input.dim * LANES, off = (size_t)e->slots.peak * e->plane;
         bad |= code_enum_item(c, "DIM", e->net->input.dim);
-        bad |= code_enum_item(c, "PLANES", (size_t)e->peak);
+        bad |= code_enum_item(c, "PLANES", (size_t)e->slots.peak);
         bad |= code_enum_item(c, "PLANE", e->plane);
         bad |= code_enum_item(c, "X1_AT", off);
         bad |= code_enum_item(c, "X2_AT", off + px);
@@ -1032,11 +1040,7 @@ static void emit_cols_fn(Code *c, const Em *e)
 
 static void emit_tile_fn(Code *c)
 {
-    code_line(c, "size_t $_tile(size_t rows, size_t cols,");
-    code_line(c, "    const double *x1, const @ *prep1,");
-    code_line(c, "    const double *x2, const @ *prep2, size_t dim,");
-    code_line(c, "    const @ *gram, size_t ldg,");
-    code_line(c, "    @ *nngp, @ *ntk, size_t ldo)");
+    emit_tile_signature(c, "");
     code_open(c, "{");
     code_line(c, "@ *ws = malloc($_WS_TILE * sizeof(@));");
     code_line(c, "size_t bad;");
@@ -1182,12 +1186,12 @@ char *emit_image_c(const IrNet *net, const char *source_name, Diag *err)
 
 char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, Diag *err)
 {
-    Em e = {.net = net, .err = err, .peak = 1};
+    Em e = {.net = net, .err = err};
+    emit_slots_init(&e.slots, 1);
     sb_init(&e.body);
     sb_init(&e.defs);
     code_init(&e.c, &e.body, net->name);
     e.c.single = single;
-    e.used[0] = 1;
     e.c.depth = 1;
     size_t first_vec = 0;
     if (net->input.kind == IR_INPUT_IMAGE) {
@@ -1207,28 +1211,18 @@ char *emit_image_c_prec(const IrNet *net, const char *source_name, int single, D
         sb_free(&e.defs);
         return NULL;
     }
-    size_t ws = (size_t)e.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? (6 + 4 * (size_t)e.pairs_levels) * e.big : 0) + 1;
+    size_t ws = (size_t)e.slots.peak * e.plane + (e.plane ? 2 * net->input.dim * LANES : 0) + (e.big ? (6 + 4 * (size_t)e.pairs_levels) * e.big : 0) + 1;
     if (e.plane)
-        e.x2_at = (size_t)e.peak * e.plane + net->input.dim * LANES;
+        e.x2_at = (size_t)e.slots.peak * e.plane + net->input.dim * LANES;
     StrBuf sb;
-    sb_init(&sb);
     Code c;
-    code_init(&c, &sb, net->name);
-    c.single = single;
+    emit_file_begin(&c, &sb, net, source_name, single);
     c.bad_name |= e.c.bad_name;
-    emit_prelude(&c, net, source_name);
-    emit_api_prototypes(&c, net);
     code_line(&c, "#define NTKC_LANES %d /* kernel entries per pass: compiler/abi/kernel_abi.h */", NTKC_LANES);
     code_blank(&c);
-    code_kernel(&c, single ? &emit_image_runtime_common_f_parts : &emit_image_runtime_common_parts);
-    code_blank(&c);
-    code_line(&c, "#ifndef NTKC_HOST_PRIMITIVES");
-    code_line(&c, "#define NTKC_FN static inline");
-    code_kernel(&c, single ? &emit_image_runtime_functions_f_parts : &emit_image_runtime_functions_parts);
-    code_line(&c, "#else /* the library's optimised copies */");
-    code_kernel(&c, single ? &emit_image_runtime_f_decls_parts : &emit_image_runtime_decls_parts);
-    code_line(&c, "#endif");
-    code_blank(&c);
+    emit_runtime_kernels(&c, single ? &emit_image_runtime_common_f_parts : &emit_image_runtime_common_parts,
+                         single ? &emit_image_runtime_functions_f_parts : &emit_image_runtime_functions_parts,
+                         single ? &emit_image_runtime_f_decls_parts : &emit_image_runtime_decls_parts);
     code_text(&c, e.defs.data ? e.defs.data : "");
     code_blank(&c);
     if (emit_layout(&c, &e, ws) != 0) {

@@ -56,14 +56,7 @@ static const Const *scope_find(const Scope *s, const char *name)
 
 static void scope_add(Lower *L, Scope *s, Const c)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        Const *v = arena_alloc(L->a, cap * sizeof *v);
-        if (s->n)
-            memcpy(v, s->v, s->n * sizeof *v);
-        s->v = v;
-        s->cap = cap;
-    }
+    s->v = arena_grow(L->a, s->v, s->n, &s->cap, sizeof *s->v, 8);
     name_table_put(L->a, &s->index, c.name, s->n);
     s->v[s->n++] = c;
 }
@@ -303,14 +296,7 @@ IrOp *lower_push_op(Lower *L, IrOpKind kind, SrcPos pos)
                 MAX_OPS);
         return NULL;
     }
-    if (L->nops == L->cap) {
-        size_t cap = L->cap ? 2 * L->cap : 16;
-        IrOp *v = arena_alloc(L->a, cap * sizeof *v);
-        if (L->nops)
-            memcpy(v, L->ops, L->nops * sizeof *v);
-        L->ops = v;
-        L->cap = cap;
-    }
+    L->ops = arena_grow(L->a, L->ops, L->nops, &L->cap, sizeof *L->ops, 16);
     L->total_ops++;
     IrOp *op = &L->ops[L->nops++];
     op->kind = kind;

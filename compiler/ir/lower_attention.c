@@ -7,6 +7,7 @@
 
 #include "ir_fanout.h"
 #include "ir_print.h"
+#include "ir_window.h"
 #include "lower_internal.h"
 
 static const char *const scaling_names[] = {"linear", "sqrt", NULL};
@@ -173,11 +174,11 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
         const IrWindow *w = op->kind == IR_CONV || op->kind == IR_CONV_LOCAL ? &op->u.conv.win
                             : op->kind == IR_POOL                            ? &op->u.pool.win
                                                                              : NULL;
-        if (w && (w->sh != 1 || w->sw != 1 || w->pad == IR_PAD_VALID)) {
+        if (w && !ir_window_keeps_grid(w)) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', %s: in nets with attention or masked inputs, convolutions and "
-                    "local pooling must keep the grid (stride 1, padding same or circular): their kernels hold "
-                    "every pair of the input's positions",
+                    "local pooling must keep the grid (stride 1, padding same or circular, or valid on a 1x1 "
+                    "window): their kernels hold every pair of the input's positions",
                     ir_op_name(op), L->net->name, why);
             return 0;
         }

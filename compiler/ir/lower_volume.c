@@ -7,6 +7,7 @@
  * lower_check_volume_net refuses, by name, the layers that back end does not
  * compute on volumes yet. */
 #include "ir_print.h"
+#include "ir_window.h"
 #include "lower_internal.h"
 
 static const char *const vpad_names[] = {"same", "valid", "circular", NULL};
@@ -179,14 +180,6 @@ int lower_volume_2d_only(Lower *L, const Stmt *s)
 int lower_volume_conv(Lower *L, const Stmt *s) { return lower_window_op(L, s, 0, 0); }
 int lower_volume_pool(Lower *L, const Stmt *s, int average) { return lower_window_op(L, s, 1, average); }
 
-/* A window that keeps a volume's grid: stride 1 on every axis, padding same
- * or circular (what the all-pairs back end's branches need: every branch
- * starts from the same P×P matrices, emit_attn.c). */
-static int keeps_grid(const IrWindow *w)
-{
-    return w->sd == 1 && w->sh == 1 && w->sw == 1 && w->pad != IR_PAD_VALID;
-}
-
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch);
 
 /* A fanout or residual on a volume: channel-wise fan-ins whose branches keep
@@ -230,10 +223,11 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
         case IR_CONV_TRANSPOSE:
         case IR_POOL: {
             const IrWindow *w = op->kind == IR_POOL ? &op->u.pool.win : &op->u.conv.win;
-            if (in_branch && !keeps_grid(w)) {
+            if (in_branch && !ir_window_keeps_grid(w)) { /* emit_attn.c: branches share P×P inputs */
                 diag_at(L->err, op->pos, L->src,
                         "'%s' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "
-                        "axis, padding same or circular): every branch starts from the same position pairs",
+                        "axis; padding same or circular, or valid on a 1x1x1 window): every branch starts from the "
+                        "same position pairs",
                         ir_op_name(op));
                 return 0;
             }

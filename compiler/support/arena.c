@@ -78,6 +78,18 @@ char *arena_strndup(Arena *a, const char *s, size_t n)
 
 char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
+void *arena_grow(Arena *a, void *v, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t more = *cap ? 2 * *cap : first;
+    void *w = arena_alloc(a, more * elem);
+    if (n)
+        memcpy(w, v, n * elem);
+    *cap = more;
+    return w;
+}
+
 char *arena_printf(Arena *a, const char *fmt, ...)
 {
     /* Most strings fit the first try; longer ones are formatted again. */

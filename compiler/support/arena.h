@@ -20,6 +20,10 @@ void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t size);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_strdup(Arena *a, const char *s);
+/* Room for one more element in the arena array v of n elements of size
+ * elem, *cap allocated: v itself while n < *cap, else a copy with twice the
+ * capacity (first when *cap is 0), *cap updated. */
+void *arena_grow(Arena *a, void *v, size_t n, size_t *cap, size_t elem, size_t first);
 /* printf into the arena. */
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

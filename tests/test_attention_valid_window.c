@@ -1,7 +1,7 @@
 /* A window one tap wide with padding=valid in the all-pairs back end (nets
  * with attention, masked inputs, a volume's branches): its one tap is the
  * pixel itself under every padding, so it keeps the grid and lowering takes
- * it (ir_window.h). Checks, none by Monte Carlo: its kernels equal those of
+ * it (ir_window.h; conv, conv_transpose, conv_local and pooling alike). Checks, none by Monte Carlo: its kernels equal those of
  * padding=same to 1e-15 on both back ends; a 1×1 conv is the dense layer of
  * the same deviations at every position and avg_pool(1) the identity (other
  * kernel-time functions: equal up to rounding); wider valid windows and
@@ -82,6 +82,10 @@ Test(attention_valid_window, one_tap_valid_equals_same, .timeout = TIMEOUT(120))
     valid_is_same("net v { input volume(2, 3, 3, 1); conv(2); relu\n"
                   "  residual { conv(1, 1.1, 0.1, padding=%s); relu; conv(kd=1, kh=1, kw=1, padding=%s) }\n"
                   "  global_avg_pool; dense }",
+                  18, NULL);
+    valid_is_same("net v { input volume(2, 3, 3, 1); conv(2); residual { conv_transpose(1, 1.2, padding=%s) }\n"
+                  "  fanout { branch { conv(2); avg_pool(1, padding=%s) } branch { conv_local(1, padding=%s) } } sum\n"
+                  "  relu; global_avg_pool; dense }",
                   18, NULL);
 }
 

@@ -221,12 +221,12 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=height) { branch { conv(2) } branch { } } "
                  "concat; global_avg_pool; dense }",
                  "1:44", "concatenates along a spatial axis: on volumes (input volume at 1:9)");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); avg_pool(1) } branch { conv(1) } } "
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); avg_pool(2) } branch { avg_pool(2) } } "
                  "sum; global_avg_pool; dense }",
                  "1:71", "'avg_pool' inside a residual or fanout block on a volume must keep the grid");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); residual { conv_transpose(1, padding=valid) }; "
-                 "global_avg_pool; dense }",
-                 "1:55", "'conv_transpose' inside a residual or fanout block on a volume must keep the grid");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv_transpose(2, padding=valid) } "
+                 "branch { conv_transpose(2, padding=valid) } } sum; global_avg_pool; dense }",
+                 "1:62", "'conv_transpose' inside a residual or fanout block on a volume must keep the grid");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(kh=2, kw=2); flatten; dense }", "1:44",
                  "missing required argument 'size' (or kd, kh and kw) for 'conv_transpose' on a volume");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_local(3, padding=valid); flatten; dense }", "1:44",

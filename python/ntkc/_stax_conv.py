@@ -33,13 +33,13 @@ class _ConvVariant(_Conv):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if _volume(b):
-            _stax_volume.refuse(self.name)
-        if not _image(b):
-            raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
+        if not _image(b) and not _volume(b):
+            raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C), or volumes")
         if ctx.param == "standard":
             raise NotImplementedError(f"{self.name} under the standard parameterization: not supported by ntkc")
         ctx.param = ctx.param or "ntk"
+        if _volume(b):  # a 3-D filter (_stax_volume.py)
+            return [_stax_volume.variant_emit(self, b, self._out)]
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",

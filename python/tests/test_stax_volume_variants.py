@@ -126,6 +126,68 @@ class VolumeVariants(unittest.TestCase):
                     close(self, kernels_of(kfn, self.x), ref.kernels(wrong, self.x))
 
 
+class VolumeVariantNetworks(unittest.TestCase):
+    """init_fn/apply_fn of the 3-D ConvTranspose and ConvLocal: one-slice-deep filters are the 2-D layers slice by
+    slice; swapping the depth and height axes of the input, the filter and the strides swaps the output's; their
+    Monte Carlo NNGP is kernel_fn's."""
+
+    x = RNG.standard_normal((2, 3, 4, 3, 2))
+
+    def test_one_slice_deep_filters_are_the_2d_layers_per_slice(self) -> None:
+        for padding in ("SAME", "VALID", "CIRCULAR"):
+            with self.subTest(padding=padding):
+                init3, apply3, _ = stax.ConvTranspose(4, (1, 3, 2), (1, 2, 3), padding, W_std=1.5, b_std=0.2)
+                _, apply2, _ = stax.ConvTranspose(4, (3, 2), (2, 3), padding, W_std=1.5, b_std=0.2)
+                shape, (Wt, b) = init3(3, self.x.shape)
+                y = apply3((Wt, b), self.x)
+                self.assertEqual(tuple(shape), y.shape)
+                for d in range(3):
+                    self.assertLess(np.abs(y[:, d] - apply2((Wt[0], b), self.x[:, d])).max(), 1e-13)
+                init3, apply3, _ = stax.ConvLocal(4, (1, 2, 2), (1, 2, 1), padding, W_std=1.5, b_std=0.2)
+                _, apply2, _ = stax.ConvLocal(4, (2, 2), (2, 1), padding, W_std=1.5, b_std=0.2)
+                shape, (Wt, b) = init3(4, self.x.shape)
+                y = apply3((Wt, b), self.x)
+                self.assertEqual(tuple(shape), y.shape)
+                for d in range(3):
+                    self.assertLess(np.abs(y[:, d] - apply2((Wt[d, :, :, 0], b[d]), self.x[:, d])).max(), 1e-13)
+
+    def test_depth_and_height_play_the_same_part(self) -> None:
+        for padding in ("SAME", "VALID", "CIRCULAR"):
+            with self.subTest(padding=padding):
+                init, apply, _ = stax.ConvTranspose(3, (2, 3, 2), (2, 1, 2), padding, W_std=1.2, b_std=0.3)
+                _, swapped, _ = stax.ConvTranspose(3, (3, 2, 2), (1, 2, 2), padding, W_std=1.2, b_std=0.3)
+                _, (Wt, b) = init(5, self.x.shape)
+                y = apply((Wt, b), self.x)
+                z = swapped((Wt.transpose(1, 0, 2, 3, 4), b), self.x.transpose(0, 2, 1, 3, 4))
+                self.assertLess(np.abs(y - z.transpose(0, 2, 1, 3, 4)).max(), 1e-13)
+                init, apply, _ = stax.ConvLocal(3, (2, 3, 2), (2, 1, 2), padding, W_std=1.2, b_std=0.3)
+                _, swapped, _ = stax.ConvLocal(3, (3, 2, 2), (1, 2, 2), padding, W_std=1.2, b_std=0.3)
+                _, (Wt, b) = init(6, self.x.shape)
+                y = apply((Wt, b), self.x)
+                z = swapped((Wt.transpose(1, 0, 2, 4, 3, 5, 6, 7), b.transpose(1, 0, 2, 3)),
+                            self.x.transpose(0, 2, 1, 3, 4))
+                self.assertLess(np.abs(y - z.transpose(0, 2, 1, 3, 4)).max(), 1e-13)
+
+    def test_finite_networks_average_to_kernel_fn(self) -> None:
+        """One hidden layer and a linear readout: E[f(x)f(x')] is the NNGP at any width, so the Monte Carlo mean
+        over samples must be within z = 5 standard errors (measured) of kernel_fn's."""
+        x = RNG.standard_normal((3, 2, 3, 3, 2))
+        for hidden in (stax.ConvTranspose(128, (2, 2, 2), (1, 2, 1), "SAME", W_std=1.4, b_std=0.1),
+                       stax.ConvLocal(128, (2, 2, 2), (1, 1, 1), "CIRCULAR", W_std=1.4, b_std=0.1)):
+            init, apply, kfn = stax.serial(hidden, stax.Relu(), stax.GlobalAvgPool(), stax.Dense(64, 1.2, 0.1))
+            exact = kfn(x, get="nngp")
+            samples = []
+            for seed in range(64):
+                _, params = init(seed, x.shape)
+                f = apply(params, x)  # (3, 64): 64 independent readout units given the hidden layer
+                samples.append(f @ f.T / f.shape[1])
+            samples = np.array(samples)
+            mean, se = samples.mean(axis=0), samples.std(axis=0, ddof=1) / np.sqrt(len(samples))
+            with self.subTest(layer=hidden[2].layer.name):
+                self.assertLess((np.abs(mean - exact) / se).max(), 5.0, f"Monte Carlo NNGP {mean} vs {exact}")
+                self.assertGreater((np.abs(mean * 1.2 - exact) / se).max(), 5.0, "a 20 % error would pass")
+
+
 class VolumeVariantRefusals(unittest.TestCase):
     """What stays refused on volumes raises naming the layer."""
 

@@ -1178,8 +1178,9 @@ Slice = _SliceMaker()
 
 
 def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
-    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``) or of an
-    image (``Slice[:, i, j]``), read out as a vector (index(k), k = i·W + j). Indexing the channels raises
+    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``), an
+    image (``Slice[:, i, j]``) or a volume (``Slice[:, d, i, j]``), read out as a vector (index(k), k = i·W + j,
+    on volumes (d·H + i)·W + j). Indexing the channels raises
     NotImplementedError, as in neural-tangents (no infinite-width kernel); so do slices of positions."""
     from ._stax_positions import _Index
     return _triple(_Index(idx, batch_axis, channel_axis))

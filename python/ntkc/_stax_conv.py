@@ -1,6 +1,7 @@
 """neural-tangents' ``ConvTranspose`` and ``ConvLocal`` for ``ntkc.stax``: the
 ntkc source they become (``conv_transpose``, ``conv_local``) and their
-finite-width networks in numpy (NTK parameterization, NHWC)."""
+finite-width networks in numpy (NTK parameterization, NHWC; volumes' 3-D filters
+in _stax_volume.py and _stax_volume_variants.py)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _stax_volume
+from . import _stax_volume, _stax_volume_variants
 from .stax import _Branch, _Conv, _Ctx, _PADDINGS, _as_2d, _image, _nhwc, _num, _one, _out_size, _spatial_args, \
     _volume, _windows
 
@@ -33,13 +34,13 @@ class _ConvVariant(_Conv):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if _volume(b):
-            _stax_volume.refuse(self.name)
-        if not _image(b):
-            raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
+        if not _image(b) and not _volume(b):
+            raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C), or volumes")
         if ctx.param == "standard":
             raise NotImplementedError(f"{self.name} under the standard parameterization: not supported by ntkc")
         ctx.param = ctx.param or "ntk"
+        if _volume(b):  # a 3-D filter (_stax_volume.py)
+            return [_stax_volume.variant_emit(self, b, self._out)]
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
@@ -66,6 +67,8 @@ class _ConvTranspose(_ConvVariant):
         return _transpose_size(n, k, s, self.padding)
 
     def init(self, rng: np.random.Generator, shape):
+        if len(self.filter_shape) == 3:  # a volume's (_stax_volume_variants.py)
+            return _stax_volume_variants.transpose_init(self, rng, shape)
         kh, kw, _, _, oh, ow = self._grid(shape)
         Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal(self.out_chan)
@@ -75,6 +78,8 @@ class _ConvTranspose(_ConvVariant):
         """The input dilated by the strides, padded as lax pads, a stride-1 conv (kernel not flipped);
         CIRCULAR: the VALID output folded onto n·s pixels (pixel i adds to (i − c) mod n·s)."""
         Wt, b = params
+        if Wt.ndim == 5:
+            return _stax_volume_variants.transpose_apply(self, params, x)
         x4, seq = _nhwc(x)
         n, H, W, C = x4.shape
         (kh, kw), (sh, sw) = Wt.shape[:2], _as_2d(self.strides, x.shape)
@@ -105,6 +110,8 @@ class _ConvLocal(_ConvVariant):
     name, statement = "ConvLocal", "conv_local"
 
     def init(self, rng: np.random.Generator, shape):
+        if len(self.filter_shape) == 3:  # a volume's (_stax_volume_variants.py)
+            return _stax_volume_variants.local_init(self, rng, shape)
         kh, kw, _, _, oh, ow = self._grid(shape)
         Wt = rng.standard_normal((oh, ow, kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal((oh, ow, self.out_chan))
@@ -113,6 +120,8 @@ class _ConvLocal(_ConvVariant):
     def apply(self, params, x: np.ndarray) -> np.ndarray:
         """The conv's windows, each output pixel with weights and bias of its own."""
         Wt, b = params
+        if Wt.ndim == 8:
+            return _stax_volume_variants.local_apply(self, params, x)
         x4, seq = _nhwc(x)
         kh, kw = Wt.shape[2:4]
         win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding)  # n, H', W', C, kh, kw

@@ -135,8 +135,9 @@ class _Index(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if _volume(b):
-            _stax_volume.refuse(self.name)
+        if _volume(b):  # index(p), p row-major over D·H·W
+            p = _stax_volume.position(self._position(5), b.shape)
+            return [replace(b, lines=b.lines + [f"index({p})"], shape=b.shape[-1:])]
         if not _image(b):
             raise ValueError("Index needs image or sequence inputs (it reads one position)")
         H, W, C = b.shape

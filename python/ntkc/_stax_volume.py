@@ -1,13 +1,14 @@
-"""3-D windows for ntkc.stax (issue 21): ``Conv``, ``AvgPool`` and ``SumPool`` with a
-3-D ``filter_shape``/``window_shape`` on NDHWC volumes become ntkc's ``conv``/``avg_pool``/
-``sum_pool`` on ``input volume(D, H, W, C)``; their finite networks are numpy 3-D
+"""3-D windows for ntkc.stax (issue 21): ``Conv``, ``ConvTranspose``, ``ConvLocal``, ``AvgPool``
+(``normalize_edges`` too) and ``SumPool`` with a 3-D ``filter_shape``/``window_shape`` on NDHWC volumes
+become ntkc's ``conv``/``conv_transpose``/``conv_local``/``avg_pool``/``sum_pool`` on
+``input volume(D, H, W, C)``, ``Index`` its ``index(p)`` (p row-major over D·H·W); their finite networks are numpy 3-D
 convolutions (neural-tangents' conventions: NTK parameterization W_std/√(kd·kh·kw·C), or
 'standard' with the deviations in the parameters; XLA's SAME padding with the low side
 total // 2, CIRCULAR wrapping). ``refuse`` names the layers volume nets do not take."""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -63,9 +64,7 @@ def conv_emit(layer: Any, b: Any) -> Any:
 
     from .stax import _num
     check_conv(layer)
-    if b.parent is not None and not keeps_grid(layer.strides, layer.padding):
-        raise NotImplementedError("Conv inside a FanOut branch on volumes must keep the grid (strides 1, padding "
-                                  "'SAME' or 'CIRCULAR'): ntkc's volume branches all start from the same positions")
+    check_branch("Conv", b, layer.strides, layer.padding)
     a = [f"w_std={_num(layer.W_std)}"]
     if layer.parameterization == "standard":
         a += [f"width={layer.out_chan}"] + ([] if layer.b_std is None else [f"b_std={_num(layer.b_std)}"])
@@ -81,13 +80,49 @@ def keeps_grid(strides: Sequence[int], padding: str) -> bool:
     return all(s == 1 for s in strides) and padding != "VALID"
 
 
+def check_branch(layer: str, b: Any, strides: Sequence[int], padding: str) -> None:
+    """A window inside a FanOut branch must keep the grid: ntkc's volume branches share their position pairs."""
+    if b.parent is not None and not keeps_grid(strides, padding):
+        raise NotImplementedError(f"{layer} inside a FanOut branch on volumes must keep the grid (strides 1, padding "
+                                  f"'SAME' or 'CIRCULAR'): ntkc's volume branches all start from the same positions")
+
+
+def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -> Any:
+    """The stream b after a ConvTranspose or ConvLocal with a 3-D filter: ntkc's conv_transpose/conv_local(kd=,
+    kh=, kw=, sd=, sh=, sw=, padding=) on the volume (NTK parameterization, as on images); out_size(n, k, s) is
+    the layer's output along one axis."""
+    from dataclasses import replace
+
+    from .stax import _num
+    if len(layer.filter_shape) != 3 or len(layer.strides) != 3:
+        raise ValueError(f"{layer.name} on volumes needs a 3-D filter_shape and strides (kd, kh, kw), not "
+                         f"{layer.filter_shape} and {layer.strides}")
+    check_branch(layer.name, b, layer.strides, layer.padding)
+    a = args(layer.filter_shape, layer.strides, layer.padding)
+    a += [f"w_std={_num(layer.W_std)}", f"b_std={_num(layer.b_std or 0.0)}"]
+    a += [] if layer.trainable else ["trainable=false"]
+    out = tuple(out_size(n, k, s) for n, k, s in zip(b.shape[:3], layer.filter_shape, layer.strides))
+    return replace(b, lines=b.lines + [f"{layer.statement}({', '.join(a)})"], shape=out + (layer.out_chan,),
+                   units=1.0)
+
+
+def position(pos: Sequence[int], shape: Sequence[int]) -> int:
+    """ntkc's index(p) of position (d, h, w) of a (D, H, W, C) volume: row-major over D·H·W, negatives from
+    the end as numpy's."""
+    D, H, W = shape[:3]
+    if not all(-n <= i < n for i, n in zip(pos, (D, H, W))):
+        raise IndexError(f"Index: position {tuple(pos)} outside the volumes' {(D, H, W)} positions")
+    d, h, w = (i % n for i, n in zip(pos, (D, H, W)))
+    return (d * H + h) * W + w
+
+
 def refuse(layer: str, what: str = "") -> None:
-    """A layer ntkc.stax does not translate on volumes, refused by name."""
-    raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not translated by ntkc.stax yet (its "
-                              f"volume nets take Dense, Conv, AvgPool, SumPool, GlobalAvgPool, GlobalSumPool, "
-                              f"Flatten, LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep "
-                              f"the grid and activations; the .ntk language takes conv_transpose, conv_local, "
-                              f"avg_pool(normalize_edges=true), dropout and index on volumes too)")
+    """A layer ntkc does not compute on volumes, refused by name."""
+    raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc on volumes yet "
+                              f"(its volume nets take Dense, Conv, ConvTranspose, ConvLocal, AvgPool (also "
+                              f"normalize_edges=True), SumPool, GlobalAvgPool, GlobalSumPool, Flatten, Index, "
+                              f"Dropout, LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep "
+                              f"the grid and activations)")
 
 
 def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:
@@ -113,6 +148,9 @@ def conv_apply(layer: Any, params: Any, x: np.ndarray) -> np.ndarray:
     return out if b is None else out + layer.b_std * b
 
 
-def pool_apply(kind: str, window: Sequence[int], strides: Sequence[int], padding: str, x: np.ndarray) -> np.ndarray:
+def pool_apply(kind: str, window: Sequence[int], strides: Sequence[int], padding: str, x: np.ndarray,
+               normalize_edges: bool = False) -> np.ndarray:
     out = windows(x, window, strides, padding).sum(axis=(-3, -2, -1))
+    if normalize_edges and padding == "SAME":  # each output divided by its window's in-bounds voxels
+        return out / windows(np.ones(x.shape[:4] + (1,)), window, strides, "SAME").sum(axis=(-3, -2, -1))
     return out / (np.prod(window) if kind == "avg" else 1)

@@ -329,11 +329,9 @@ class _Pool(Layer):
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
-            if self.normalize_edges:
-                _stax_volume.refuse(self.name, "(normalize_edges=True)")
-            if b.parent is not None:
-                _stax_volume.refuse(self.name, " inside a FanOut branch")
+            _stax_volume.check_branch(self.name, b, self.strides, self.padding)
             args = _stax_volume.args(self.window, self.strides, self.padding)
+            args += ["normalize_edges=true"] if self.normalize_edges else []
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
             return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=out + b.shape[3:])]
         if not _image(b):
@@ -358,7 +356,7 @@ class _Pool(Layer):
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
         if len(self.window) == 3:
-            return _stax_volume.pool_apply(self.kind, self.window, self.strides, self.padding, x)
+            return _stax_volume.pool_apply(self.kind, self.window, self.strides, self.padding, x, self.normalize_edges)
         x4, seq = _nhwc(x)
         window = _as_2d(self.window, x.shape)
         win = _windows(x4, window, _as_2d(self.strides, x.shape), self.padding)
@@ -1125,8 +1123,6 @@ class _Dropout(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Dropout")
-        if _volume(b):
-            _stax_volume.refuse("Dropout")
         mode = "" if self.mode == "train" else ", mode=test"
         return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
 
@@ -1139,7 +1135,7 @@ class _Dropout(Layer):
 
 def Dropout(rate: float, mode: str = "train") -> tuple:
     """neural-tangents' Dropout: `rate` is the probability of KEEPING a unit. In train mode the kernel of an
-    input with itself (on images: at the same position) is divided by `rate` (fully connected and image nets in ntkc);
+    input with itself (on images and volumes: at the same position) is divided by `rate`;
     mode='test' is the identity."""
     return _triple(_Dropout(rate, mode))
 
@@ -1182,8 +1178,9 @@ Slice = _SliceMaker()
 
 
 def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
-    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``) or of an
-    image (``Slice[:, i, j]``), read out as a vector (index(k), k = i·W + j). Indexing the channels raises
+    """neural-tangents' Index, for the index ntkc computes: one position of a sequence (``Slice[:, k]``), an
+    image (``Slice[:, i, j]``) or a volume (``Slice[:, d, i, j]``), read out as a vector (index(k), k = i·W + j,
+    on volumes (d·H + i)·W + j). Indexing the channels raises
     NotImplementedError, as in neural-tangents (no infinite-width kernel); so do slices of positions."""
     from ._stax_positions import _Index
     return _triple(_Index(idx, batch_axis, channel_axis))

@@ -93,12 +93,13 @@ Test(dropout_image, test_mode_is_the_identity, .timeout = TIMEOUT(120))
 }
 
 /* Image nets with dropout train (fresh masks every step, evaluated without
- * dropout; test_train_dropout.c has the comparison): here dropout feeds only
- * linear layers, so the reference is computed. */
+ * dropout; test_train_dropout.c has the comparison): here a conv and a relu
+ * follow the dropout, so the reference needs the mixed kernel of eval-mode
+ * and masked images, and has it. */
 Test(dropout_image, training_has_its_reference)
 {
     ntkc_net *net = compile_or_fail("net n { input image(3, 3, 1); conv(3, 1.4); relu; conv(2, 1.2); dropout(0.5)\n"
-                                    "  global_avg_pool; dense }",
+                                    "  conv(2, 1.1); relu; global_avg_pool; dense }",
                                     NTKC_BACKEND_TCC);
     double x[4 * 9], y[4] = {1, -1, 0.5, 0}, xt[2 * 9];
     fill_random(x, 4 * 9, 4);

@@ -9,8 +9,9 @@ from typing import Sequence
 
 import numpy as np
 
+from . import _stax_volume
 from .stax import _Branch, _Conv, _Ctx, _PADDINGS, _as_2d, _image, _nhwc, _num, _one, _out_size, _spatial_args, \
-    _windows
+    _volume, _windows
 
 
 def _transpose_size(n: int, k: int, s: int, padding: str) -> int:
@@ -32,6 +33,8 @@ class _ConvVariant(_Conv):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
+        if _volume(b):
+            _stax_volume.refuse(self.name)
         if not _image(b):
             raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         if ctx.param == "standard":

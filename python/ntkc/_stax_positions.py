@@ -8,7 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .stax import Layer, Params, Shape, _Branch, _Ctx, _image, _nhwc, _one
+from . import _stax_volume
+from .stax import Layer, Params, Shape, _Branch, _Ctx, _image, _nhwc, _one, _volume
 
 
 def _resize_weights(n_in: int, n_out: int, nearest: bool, antialias: bool) -> np.ndarray:
@@ -45,7 +46,7 @@ class _ImageResize(Layer):
             raise NotImplementedError("ImageResize: ntkc takes the batch axis first and the channel axis last "
                                       "(batch_axis=0, channel_axis=-1)")
         self.shape = tuple(int(v) for v in shape)
-        if len(self.shape) not in (3, 4):
+        if len(self.shape) not in (3, 4, 5):  # five: a volume's, refused when it meets one (emit)
             raise ValueError("ImageResize: shape gives every axis of the inputs, (n, L, C) or (n, H, W, C)")
         if self.shape[-1] != -1:
             raise ValueError("ImageResize: resizing the channel axis is not well-defined in the infinite-width "
@@ -56,7 +57,7 @@ class _ImageResize(Layer):
 
     def _out(self, H: int, W: int, seq: bool) -> tuple[int, int]:
         spatial = self.shape[1:-1]
-        if seq != (len(spatial) == 1):
+        if len(spatial) != (1 if seq else 2):
             raise ValueError(f"ImageResize: shape {self.shape} does not match inputs with "
                              f"{'one spatial axis' if seq else 'two spatial axes'}")
         h, w = (-1,) + spatial if seq else spatial
@@ -64,6 +65,8 @@ class _ImageResize(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
+        if _volume(b):
+            _stax_volume.refuse(self.name)
         if not _image(b):
             raise ValueError("ImageResize needs image or sequence inputs")
         H, W, C = b.shape
@@ -132,6 +135,8 @@ class _Index(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
+        if _volume(b):
+            _stax_volume.refuse(self.name)
         if not _image(b):
             raise ValueError("Index needs image or sequence inputs (it reads one position)")
         H, W, C = b.shape

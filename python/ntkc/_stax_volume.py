@@ -1,8 +1,9 @@
 """3-D windows for ntkc.stax (issue 21): ``Conv``, ``AvgPool`` and ``SumPool`` with a
 3-D ``filter_shape``/``window_shape`` on NDHWC volumes become ntkc's ``conv``/``avg_pool``/
 ``sum_pool`` on ``input volume(D, H, W, C)``; their finite networks are numpy 3-D
-convolutions (neural-tangents' conventions: NTK parameterization, W_std/√(kd·kh·kw·C),
-XLA's SAME padding with the low side total // 2, CIRCULAR wrapping)."""
+convolutions (neural-tangents' conventions: NTK parameterization W_std/√(kd·kh·kw·C), or
+'standard' with the deviations in the parameters; XLA's SAME padding with the low side
+total // 2, CIRCULAR wrapping). ``refuse`` names the layers volume nets do not take."""
 from __future__ import annotations
 
 import math
@@ -51,10 +52,41 @@ def windows(x: np.ndarray, window: Sequence[int], strides: Sequence[int], paddin
 
 
 def check_conv(layer: Any) -> None:
-    if layer.parameterization != "ntk":
-        raise NotImplementedError("Conv with a 3-D filter: ntkc computes volumes under parameterization='ntk' only")
     if len(layer.strides) != 3 or len(layer.dilation) != 3:
         raise ValueError("Conv with a 3-D filter needs 3-D strides and rhs_dilation")
+
+
+def conv_emit(layer: Any, b: Any) -> Any:
+    """The stream b after a Conv with a 3-D filter: ntkc's conv(kd=, ...) on the volume; under
+    parameterization='standard' with width= its output channels and b_std only when given (a bias)."""
+    from dataclasses import replace
+
+    from .stax import _num
+    check_conv(layer)
+    if b.parent is not None and not keeps_grid(layer.strides, layer.padding):
+        raise NotImplementedError("Conv inside a FanOut branch on volumes must keep the grid (strides 1, padding "
+                                  "'SAME' or 'CIRCULAR'): ntkc's volume branches all start from the same positions")
+    a = [f"w_std={_num(layer.W_std)}"]
+    if layer.parameterization == "standard":
+        a += [f"width={layer.out_chan}"] + ([] if layer.b_std is None else [f"b_std={_num(layer.b_std)}"])
+    else:
+        a.append(f"b_std={_num(layer.b_std or 0.0)}")
+    a += args(layer.filter_shape, layer.strides, layer.padding, layer.dilation)
+    a += [] if layer.trainable else ["trainable=false"]
+    out = out_shape(b.shape, layer.filter_shape, layer.strides, layer.padding, layer.dilation)
+    return replace(b, lines=b.lines + [f"conv({', '.join(a)})"], shape=out + (layer.out_chan,), units=1.0)
+
+
+def keeps_grid(strides: Sequence[int], padding: str) -> bool:
+    return all(s == 1 for s in strides) and padding != "VALID"
+
+
+def refuse(layer: str, what: str = "") -> None:
+    """A layer ntkc does not compute on volumes, refused by name."""
+    raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc yet (volume nets "
+                              f"take Dense, Conv, AvgPool, SumPool, GlobalAvgPool, GlobalSumPool, Flatten, "
+                              f"LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep the grid "
+                              f"and activations)")
 
 
 def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:
@@ -63,6 +95,9 @@ def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tup
         raise ValueError("Conv with a 3-D filter needs volumes: (n, D, H, W, C)")
     Wt = rng.standard_normal(tuple(layer.filter_shape) + (shape[-1], layer.out_chan))
     b = None if layer.b_std is None else rng.standard_normal(layer.out_chan)
+    if layer.parameterization == "standard":  # the deviations live in the parameters
+        Wt = Wt * (layer.W_std / math.sqrt(np.prod(Wt.shape[:4])))
+        b = None if b is None else b * layer.b_std
     out = out_shape(shape[1:], layer.filter_shape, layer.strides, layer.padding, layer.dilation)
     return (shape[0],) + out + (layer.out_chan,), (Wt, b)
 
@@ -71,6 +106,8 @@ def conv_apply(layer: Any, params: Any, x: np.ndarray) -> np.ndarray:
     Wt, b = params
     win = windows(x, Wt.shape[:3], layer.strides, layer.padding, layer.dilation)  # n, D', H', W', C, kd, kh, kw
     out = np.tensordot(win, Wt, axes=([4, 5, 6, 7], [3, 0, 1, 2]))
+    if layer.parameterization == "standard":  # W and b were drawn with their deviations (conv_init)
+        return out if b is None else out + b
     out *= layer.W_std / math.sqrt(np.prod(Wt.shape[:4]))
     return out if b is None else out + layer.b_std * b
 

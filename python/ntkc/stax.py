@@ -62,6 +62,8 @@ class _Ctx:
 
     param: Optional[str] = None
     ndim: int = 0  # the activations' axes, batch included: 2 vectors, 3 sequences, 4 images
+    graph: bool = False  # an Aggregate made it a graph net (_stax_graph.py)
+    aggregate_args: str = ""  # its aggregates' arguments, from the patterns given (_stax_graph.aggregate_args)
 
 
 def _one(branches: list[_Branch], layer: str) -> _Branch:
@@ -262,21 +264,15 @@ class _Conv(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Conv")
-        if len(self.filter_shape) == 3 and _volume(b):  # a volume (_stax_volume.py)
-            _stax_volume.check_conv(self)
-            ctx.param = ctx.param or "ntk"
-            args = _stax_volume.args(self.filter_shape, self.strides, self.padding, self.dilation)
-            args = [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}"] + args
-            args += [] if self.trainable else ["trainable=false"]
-            out = _stax_volume.out_shape(b.shape, self.filter_shape, self.strides, self.padding, self.dilation)
-            return [replace(b, lines=b.lines + [f"conv({', '.join(args)})"], shape=out + (self.out_chan,), units=1.0)]
-        if not _image(b):
-            raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         if ctx.param is None:
             ctx.param = self.parameterization
         elif ctx.param != self.parameterization:
             raise NotImplementedError("Conv: ntkc takes one parameterization per net; this one mixes 'ntk' "
                                       "and 'standard'")
+        if len(self.filter_shape) == 3 and _volume(b):  # a volume (_stax_volume.py)
+            return [_stax_volume.conv_emit(self, b)]
+        if not _image(b):
+            raise ValueError("Conv needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
         args += [f"w_std={_num(self.W_std)}", f"padding={_PADDINGS[self.padding]}"] + self._dilation_args(b.shape)
@@ -334,7 +330,9 @@ class _Pool(Layer):
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
             if self.normalize_edges:
-                raise NotImplementedError(f"{self.name}(normalize_edges=True) on volumes: not computed by ntkc yet")
+                _stax_volume.refuse(self.name, "(normalize_edges=True)")
+            if b.parent is not None:
+                _stax_volume.refuse(self.name, " inside a FanOut branch")
             args = _stax_volume.args(self.window, self.strides, self.padding)
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
             return [replace(b, lines=b.lines + [f"{self.kind}_pool({', '.join(args)})"], shape=out + b.shape[3:])]
@@ -380,7 +378,8 @@ class _GlobalPool(Layer):
         b = _one(branches, self.name)
         if not _image(b) and not _volume(b):
             raise ValueError(f"{self.name} needs image or sequence inputs")
-        return [replace(b, lines=b.lines + [f"global_{self.kind}_pool"], shape=(b.shape[-1],))]
+        line = f"readout({'sum' if self.kind == 'sum' else 'mean'})" if ctx.graph else f"global_{self.kind}_pool"
+        return [replace(b, lines=b.lines + [line], shape=(b.shape[-1],))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
         return (shape[0], shape[-1]), ()
@@ -425,6 +424,8 @@ class _LayerNorm(Layer):
         spatial = axes - {ndim - 1}
         if not spatial:
             return "channels"
+        if ndim == 5:
+            _stax_volume.refuse("LayerNorm", f"(axis={self.axis}) over spatial axes")
         if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
             return "all"
         return "height" if spatial == {1} else "width"
@@ -486,13 +487,13 @@ class _Attention(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if not _image(b):
-            raise ValueError("GlobalSelfAttention needs image or sequence inputs: (n, H, W, C) or (n, L, C)")
-        if ctx.param == "standard":
-            raise NotImplementedError("GlobalSelfAttention under the standard parameterization: not supported by "
-                                      "ntkc")
-        ctx.param = ctx.param or "ntk"
-        args = [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
+        if not _image(b) and not _volume(b):
+            raise ValueError("GlobalSelfAttention needs image or sequence inputs (or volumes): (n, H, W, C), (n, L, C) "
+                             "or (n, D, H, W, C)")
+        # no parameterization of its own (its Dense sub-layers are always NTK-parameterized, as in neural-tangents):
+        # under 'standard' ntkc's attention keeps that kernel and declares n_chan_out, the next layer's fan-in
+        args = [] if ctx.param != "standard" else [f"width={self.n_chan_out}"]
+        args += [f"heads={self.n_heads}", f"scaling={'linear' if self.linear else 'sqrt'}",
                 f"mechanism={self.mechanism.lower()}", f"w_q={_num(self.W_query_std)}", f"w_k={_num(self.W_key_std)}",
                 f"w_v={_num(self.W_value_std)}", f"w_out={_num(self.W_out_std)}", f"b_std={_num(self.b_std or 0.0)}"]
         if self.pos != "NONE":  # neural-tangents' weights: C/(C + C_p) and W_pos²·C_p/(C + C_p) for CONCAT
@@ -607,6 +608,8 @@ class _FanIn(Layer):
         if self.kind != "concat" and len({b.shape for b in branches}) != 1:
             raise ValueError(f"{self.name}: the branches' shapes differ: {[b.shape for b in branches]}")
         spatial = self._spatial(ctx.ndim) if self.kind == "concat" else None
+        if spatial is not None and _volume(branches[0]):
+            _stax_volume.refuse("FanInConcat", f"(axis={self.axis}) along a spatial axis")
         if spatial is not None:  # neural-tangents' FanInConcat(axis) on height, width or a sequence's length
             # branch shapes are (H, W, C), a sequence's (1, L, C): its length is the width
             spatial = 1 if ctx.ndim == 3 or spatial == 2 else 0
@@ -658,6 +661,9 @@ class _Serial(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         for layer in self.layers:
+            if ctx.graph:
+                from ._stax_graph import check_layer
+                check_layer(layer)
             branches = layer.emit(ctx, branches)
         return branches
 
@@ -728,7 +734,15 @@ class ApplyFn:
         self.layer = layer
 
     def __call__(self, params: Params, inputs: Any, **kwargs: Any) -> Any:
-        return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
+        if kwargs.get("mask_constant") is not None:
+            raise NotImplementedError("apply_fn(mask_constant=...): ntkc.stax's finite networks take no masks (its "
+                                      "kernel_fn does)")
+        from ._stax_graph import _PATTERN
+        token = _PATTERN.set(kwargs.get("pattern"))  # for Aggregate layers (neural-tangents' keyword)
+        try:
+            return self.layer.apply(params, np.asarray(inputs, dtype=np.float64))
+        finally:
+            _PATTERN.reset(token)
 
 
 class KernelFn:
@@ -737,30 +751,40 @@ class KernelFn:
     ``get`` is "nngp", "ntk" or a tuple (None = both, as a namedtuple). Inputs are
     (n, d) vectors or (n, H, W, C) NHWC images, any numeric dtype. ``source`` is the
     ntkc net the layers became (for image nets, after a call or via ``source_for``).
+    ``mask_constant`` (neural-tangents'): entries equal to it (NaN allowed) are padding (_stax_masks.py).
     """
 
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
-        self._nets: dict[Shape, Net] = {}
-        self._last: Optional[Shape] = None
+        self._nets: dict[tuple[Shape, bool, str], Net] = {}  # per (input shape, masked, aggregate arguments)
+        self._last: Optional[tuple[Shape, bool, str]] = None
         self._lock = threading.Lock()
 
-    def source_for(self, input_shape: Sequence[int] = ()) -> str:
-        """The ntkc source for inputs of this shape (per input, without the batch axis)."""
+    def source_for(self, input_shape: Sequence[int] = (), masked: bool = False, aggregate_args: str = "") -> str:
+        """The ntkc source for inputs of this shape (per input, without the batch axis); ``masked``: padded
+        positions (``input ...(masked=true)``); ``aggregate_args``: ntkc's aggregate(...) for the Aggregate
+        patterns given (graph nets)."""
         shape = tuple(int(s) for s in input_shape)
-        ctx = _Ctx(ndim=max(2, len(shape) + 1))
+        ctx = _Ctx(ndim=max(2, len(shape) + 1), aggregate_args=aggregate_args)
         start = {1: (), 2: (1,) + shape}.get(len(shape), shape)  # vectors of any width; a sequence is 1 × L
         out = self.layer.emit(ctx, [_Branch([], start)])
+        if ctx.param == "standard" or ctx.graph:  # again, knowing from the start what the net is: layers before
+            # the first Dense/Conv (attention) declare their widths under 'standard', before an Aggregate they
+            # act on a graph's nodes
+            ctx = _Ctx(param=ctx.param, ndim=ctx.ndim, graph=ctx.graph, aggregate_args=aggregate_args)
+            out = self.layer.emit(ctx, [_Branch([], start)])
         b = _one(out, "the net's output")
         if len(b.shape) > 1:
             raise ValueError("the net ends on images: end it with Flatten or GlobalAvgPool and a Dense readout")
         header = []
-        if len(shape) == 4:
+        if ctx.graph:
+            header.append(f"input graph({shape[-1]})")
+        elif len(shape) == 4:
             header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]})")
         elif len(shape) == 3:
-            header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]})")
+            header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]}{', masked=true' if masked else ''})")
         elif len(shape) == 2:
-            header.append(f"input sequence({shape[0]}, {shape[1]})")
+            header.append(f"input sequence({shape[0]}, {shape[1]}{', masked=true' if masked else ''})")
         if ctx.param == "standard":
             header.append("param standard")
         body = "\n".join("    " + ln for ln in header + b.lines)
@@ -770,28 +794,42 @@ class KernelFn:
     def source(self) -> str:
         """The ntkc source of the net (for vectors of any width, or the last input shape used)."""
         if self._last is not None:
-            return self.source_for(self._last)
+            return self.source_for(*self._last)
         try:
             return self.source_for(())
         except ValueError as e:
             raise ValueError(f"{e}; call kernel_fn on data first or use kernel_fn.source_for((H, W, C))") from None
 
-    def net_for(self, x: Any) -> Net:
-        """The compiled net for inputs like x (compiled once per input shape)."""
+    def net_for(self, x: Any, masked: bool = False, aggregate_args: str = "") -> Net:
+        """The compiled net for inputs like x (compiled once per input shape, masked or not, and per kind of
+        Aggregate pattern)."""
         shape = tuple(np.shape(x)[1:])
-        key = shape if len(shape) >= 2 else ()
+        key = (shape if len(shape) >= 2 else (), bool(masked), aggregate_args)
         with self._lock:
             net = self._nets.get(key)
             if net is None:
-                net = self._nets[key] = Net(self.source_for(key), filename="<stax>")
+                net = self._nets[key] = Net(self.source_for(*key), filename="<stax>")
             self._last = key
         return net
 
     def __call__(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = None,
-                 **kwargs: Any) -> Any:
+                 mask_constant: Optional[float] = None, pattern: Any = None, **kwargs: Any) -> Any:
+        get = KERNEL_NAMES if get is None else get
+        from . import _stax_graph
+        if _stax_graph.aggregates(self.layer):  # node features (n, V, C) of graphs, V may differ from x2's
+            if mask_constant is not None:
+                raise NotImplementedError("Aggregate with mask_constant: pad graphs with isolated zero nodes instead")
+            g1, g2, agg = _stax_graph.kernel_inputs(self.layer, x1, x2, pattern)
+            return self.net_for(x1, aggregate_args=agg).kernel(g1, g2, get=get, **kwargs)
         if x2 is not None and np.shape(x2)[1:] != np.shape(x1)[1:]:
             raise ValueError(f"x1 and x2 have different input shapes: {np.shape(x1)[1:]} and {np.shape(x2)[1:]}")
-        return self.net_for(x1).kernel(x1, x2, get=KERNEL_NAMES if get is None else get, **kwargs)
+        if mask_constant is not None:
+            from ._stax_masks import masks
+            padded = masks(x1, x2, mask_constant)
+            if padded is not None:
+                a1, a2, m1, m2 = padded
+                return self.net_for(a1, masked=True).kernel(a1, a2, get=get, mask=m1, mask2=m2, **kwargs)
+        return self.net_for(x1).kernel(x1, x2, get=get, **kwargs)
 
 
 def _triple(layer: Layer) -> tuple[InitFn, ApplyFn, KernelFn]:
@@ -1087,6 +1125,8 @@ class _Dropout(Layer):
 
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, "Dropout")
+        if _volume(b):
+            _stax_volume.refuse("Dropout")
         mode = "" if self.mode == "train" else ", mode=test"
         return [replace(b, lines=b.lines + [f"dropout(rate={_num(self.rate)}{mode})"])]
 
@@ -1150,5 +1190,14 @@ def Index(idx: Any, batch_axis: int = 0, channel_axis: int = -1) -> tuple:
 
 
 DotGeneral = _missing("DotGeneral")
-Aggregate = _missing("Aggregate", " as a stax layer (write a graph net in ntkc's language: input graph(F), "
-                                  "aggregate, readout)")
+
+
+def Aggregate(aggregate_axis: Any = None, batch_axis: int = 0, channel_axis: int = -1,
+              to_dense: Optional[Callable[[Any], Any]] = lambda p: p, implementation: str = "DENSE") -> tuple:
+    """neural-tangents' Aggregate on node features (n, V, C): ntkc's aggregate(scale, self_loops) on
+    ``input graph(C)``; ``kernel_fn(x1, x2, get, pattern=(p1, p2))`` and ``apply_fn(params, x, pattern=p)``
+    take the adjacencies (DENSE (n, V, V), or SPARSE integer edges): symmetric 0/1 (scale=uniform) or such a
+    matrix with each column divided by its count (scale=degree, the mean over neighbours), with an all-0 or
+    all-1 diagonal (_stax_graph.py). GlobalSumPool/GlobalAvgPool after it are ntkc's readout."""
+    from ._stax_graph import _Aggregate
+    return _triple(_Aggregate(aggregate_axis, batch_axis, channel_axis, to_dense or (lambda p: p), implementation))

@@ -126,6 +126,30 @@ class NeuralTangentsFormulas(unittest.TestCase):
                         ref.relu_dual)), 1.1, 0.1))
                     close(self, kernels_of(kernel_fn, self.x), want)
 
+    def test_inside_fanout_branches(self) -> None:
+        """FanInSum of two ConvTranspose branches (equal output grids), and a ConvLocal residual: the branches'
+        kernels summed (neural-tangents' FanInSum), each by the formulas above."""
+        _, _, kernel_fn = stax.serial(
+            stax.Conv(8, (2, 2), padding="SAME", W_std=1.3, b_std=0.1), stax.FanOut(2),
+            stax.parallel(stax.serial(stax.Relu(), stax.ConvTranspose(8, (2, 2), (2, 2), "SAME", 1.4, 0.2)),
+                          stax.serial(stax.Erf(), stax.ConvTranspose(8, (3, 2), (2, 2), "SAME", 0.9))),
+            stax.FanInSum(), stax.FanOut(2),
+            stax.parallel(stax.serial(stax.Relu(), stax.ConvLocal(8, (3, 3), (1, 1), "SAME", 1.2, 0.1)),
+                          stax.Identity()),
+            stax.FanInSum(), stax.Relu(), stax.GlobalAvgPool(), stax.Dense(1, 1.1, 0.1))
+
+        def plus(k1: ref.K, k2: ref.K) -> ref.K:
+            return ref.K(*(getattr(k1, f) + getattr(k2, f) for f in ("aa", "bb", "ab", "ntk", "ntk_aa", "ntk_bb")))
+
+        def recursion(a, b):
+            k = ref.conv(ref.images(a, b), (2, 2), (1, 1), "SAME", 1.3, 0.1)
+            k = plus(nt_conv_transpose(ref.activation(k, ref.relu_dual), (2, 2), (2, 2), "SAME", 1.4, 0.2),
+                     nt_conv_transpose(ref.activation(k, ref.erf_dual(1, 1, 0)), (3, 2), (2, 2), "SAME", 0.9, 0.0))
+            k = plus(nt_conv_local(ref.activation(k, ref.relu_dual), (3, 3), (1, 1), "SAME", 1.2, 0.1), k)
+            return ref.dense(ref.global_avg_pool(ref.activation(k, ref.relu_dual)), 1.1, 0.1)
+
+        close(self, kernels_of(kernel_fn, self.x), reference_pairs(self.x, recursion))
+
     def test_sources(self) -> None:
         _, _, kernel_fn = stax.serial(stax.ConvTranspose(4, (3,), (2,), "CIRCULAR", 1.5, 0.1), stax.Relu(),
                                       stax.ConvLocal(4, (2,)), stax.Flatten(), stax.Dense(1))

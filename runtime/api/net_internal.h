@@ -17,6 +17,27 @@ int ntkc_net_is_single(const ntkc_net *net);
  * tile ABI for nets of vectors or images, the graph ABI for graph nets. */
 const NtkcTileFns *ntkc_net_kernel_fns(const ntkc_net *net);
 const NtkcGraphFns *ntkc_net_graph_fns(const ntkc_net *net);
+/* The eval-mode twin of a net with train-mode dropout (compiler/ir/
+ * ir_dropout_eval.h): the same recursion emitted with every dropout at rate
+ * 1, compiled with net's backend and precision; free it with ntkc_net_free
+ * (before net). NULL with err set when net has no dropout. */
+ntkc_net *ntkc_net_dropout_eval(const ntkc_net *net, ntkc_error *err);
+int ntkc_net_is_twin_of(const ntkc_net *twin, const ntkc_net *net);
+/* The kernel between x1's inputs in eval mode (no dropout: as twin, the
+ * eval-mode twin of net, sees them) and x2's under their own masks (as net
+ * sees them), no input of one sharing a mask with one of the other — x2 may
+ * be x1: an input against itself under its mask. n1×n2 NNGP and NTK
+ * (either may be NULL); float64 nets. The eval side's variances are
+ * unscaled, the masked side's divided by the rate at every dropout, their
+ * covariance unscaled: the test–train kernel of `ntkc train` with dropout
+ * (runtime/dynamics/train_dropout.c). */
+int ntkc_kernel_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
+                              const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                              ntkc_error *err);
+/* The same for graph nets: g1's graphs in eval mode, g2's under masks. */
+int ntkc_kernel_graphs_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
+                                     const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                                     ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are
  * text read whole into memory, so their size is capped. */
 #define NTKC_SOURCE_MAX ((size_t)64 << 20)

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "family.h"
 #include "frontend.h"
+#include "ir_dropout_eval.h"
 #include "jit.h"
 #include "net_internal.h"
 #include "ntkc_padding.h"
@@ -24,6 +25,8 @@ struct ntkc_net {
     JitModule *jit;
     NetFns fns; /* bound from the ABI of the family's engine */
     int single; /* compiled with NTKC_PRECISION_SINGLE: float32 tile ABI */
+    ntkc_backend backend;
+    const ntkc_net *twin_of; /* ntkc_net_dropout_eval: the net this is the eval-mode twin of */
 };
 
 /* Reads at most limit bytes of text, refusing a NUL byte as soon as one
@@ -140,19 +143,50 @@ ntkc_net *ntkc_compile_string(const char *source, const char *filename, const nt
         return NULL;
     }
     net->single = opts && opts->precision == NTKC_PRECISION_SINGLE;
+    net->backend = opts && opts->backend == NTKC_BACKEND_CC ? NTKC_BACKEND_CC : NTKC_BACKEND_TCC;
     Stages s = {net, &net->arena, source, name, opts ? opts->net_name : NULL, NULL, err, 0, net->single};
     if (run_stages_guarded(&s) != 0)
         net->ir = NULL;
     net->c_source = s.c;
     if (net->c_source != NULL)
-        net->jit = jit_compile(opts && opts->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name,
-                               err);
+        net->jit = jit_compile(net->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, net->c_source, name, err);
     if (net->jit == NULL || family_bind(net_family(net->ir)->engine, net->ir->name, net->jit, &net->fns, err) != 0) {
         ntkc_net_free(net);
         return NULL;
     }
     return net;
 }
+
+ntkc_net *ntkc_net_dropout_eval(const ntkc_net *net, ntkc_error *err)
+{
+    err_clear(err);
+    if (!ir_has_dropout(net->ir)) {
+        err_user(err, "net '%s' has no dropout in train mode: it has no eval-mode twin", net->ir->name);
+        return NULL;
+    }
+    ntkc_net *twin = calloc(1, sizeof *twin);
+    if (twin == NULL) {
+        err_internal(err, "out of memory");
+        return NULL;
+    }
+    arena_init(&twin->arena);
+    twin->single = net->single, twin->backend = net->backend, twin->twin_of = net;
+    const char *name = net->ir->pos.file ? net->ir->pos.file : "<string>";
+    Diag diag = {0};
+    twin->ir = ir_dropout_eval_copy(&twin->arena, net->ir);
+    twin->c_source = emit_net_c_prec(twin->ir, name, twin->single, &diag);
+    err_from_diag(err, &diag);
+    if (twin->c_source != NULL)
+        twin->jit = jit_compile(twin->backend == NTKC_BACKEND_CC ? JIT_CC : JIT_TCC, twin->c_source, name, err);
+    if (twin->jit == NULL ||
+        family_bind(net_family(twin->ir)->engine, twin->ir->name, twin->jit, &twin->fns, err) != 0) {
+        ntkc_net_free(twin);
+        return NULL;
+    }
+    return twin;
+}
+
+int ntkc_net_is_twin_of(const ntkc_net *twin, const ntkc_net *net) { return twin->twin_of == net; }
 
 ntkc_net *ntkc_compile_file(const char *path, const ntkc_compile_options *opts, ntkc_error *err)
 {
@@ -274,6 +308,32 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
     if (check_kernel_call(net, n1, x1, n2, x2, dim, 0, err) != 0)
         return err->code;
     return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
+}
+
+int ntkc_kernel_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
+                              const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                              ntkc_error *err)
+{
+    err_clear(err);
+    if (twin->twin_of != net || x1 == NULL || x2 == NULL) {
+        err_internal(err, "ntkc_kernel_dropout_mixed: needs a net, its eval-mode twin and two inputs");
+        return err->code;
+    }
+    if (check_kernel_call(net, n1, x1, n2, x2, dim, 0, err) != 0)
+        return err->code;
+    if (n1 == 0 || n2 == 0)
+        return 0;
+    /* x2 copied, always: the tile scales a pair whose rows are one row of memory (dropout's input with
+     * itself), and no input of x1 may share a mask with one of x2, even where the arrays overlap */
+    double *copy = malloc(n2 * dim * sizeof *copy);
+    if (copy == NULL) {
+        err_user(err, "out of memory for a copy of %zu inputs", n2);
+        return err->code;
+    }
+    memcpy(copy, x2, n2 * dim * sizeof *copy);
+    int rc = engine_kernel_rows_by(&net->fns.tile, &twin->fns.tile, n1, x1, n2, copy, dim, nngp, ntk, opts, err);
+    free(copy);
+    return rc;
 }
 
 int ntkc_kernel_f32(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,

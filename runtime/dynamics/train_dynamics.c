@@ -53,6 +53,7 @@ typedef struct Job {
     double norm;      /* N = n·k */
     int ode;          /* xent or momentum under NTK: each net against the training ODE from its f0 */
     int dropout;      /* dropout layers: fresh masks every step, eval mode (no dropout) when recorded */
+    ntkc_net *twin;   /* dropout: the eval-mode twin of net, for the reference's kernels */
 } Job;
 
 /* Per-seed state of one width. */
@@ -389,10 +390,11 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
         err_user(err, "train: the momentum must be in [0, 1), not %g", o->momentum);
         return err->code;
     }
-    if (finite_net_has_dropout(j->ir) && (o->loss == NTKC_LOSS_XENT || o->momentum_on)) {
-        err_user(err, "train: net '%s' has dropout: training it is supported on MSE without momentum only (its "
-                       "infinite-width reference with fresh masks every step is derived for that case: README, "
-                       "\"Training dynamics\")", ntkc_net_name(net));
+    if (finite_net_has_dropout(j->ir) && o->loss == NTKC_LOSS_XENT) {
+        err_user(err, "train: net '%s' has dropout: training it on cross-entropy is refused (the masks' noise, "
+                       "O(1) at any width, enters the softmax, so the infinite-width drift is its mean over the "
+                       "noise, not a kernel ODE of the outputs: README, \"Training dynamics\"); use MSE, with or "
+                       "without momentum", ntkc_net_name(net));
         return err->code;
     }
     if (o->loss == NTKC_LOSS_XENT && j->k < 2) {
@@ -488,10 +490,22 @@ static int reference(const ntkc_net *net, const Job *j, TrainReference *ref, ntk
     double *mt = alloc_nan(T * n * k, err), *ct = alloc_nan(T * n * n, err);
     int rc = err->code;
     const FiniteData *a = &j->train, *b = &j->test;
-    if (rc == 0 && j->dropout) { /* train_dropout.c: inputs that never share a mask */
-        rc = train_dropout_predict(net, a, b, j->y, k, res->times, T, &j->o->eval, ref->mean, ref->cov, err);
+    if (rc == 0 && j->dropout && j->o->momentum_on) { /* train_dropout.c: the ODE, linear in f0 */
+        double *steps = malloc(T * sizeof *steps);
+        for (size_t c = 0; steps != NULL && c < T; c++)
+            steps[c] = (double)j->steps_at[c];
+        TrainDropoutMomentum mo = {.times = steps, .ntimes = T, .lr = j->o->lr, .momentum = j->o->momentum};
+        rc = steps == NULL ? (err_user(err, "train: out of memory"), err->code)
+                           : train_dropout_momentum(net, j->twin, a, b, j->y, k, &mo, &j->o->eval, ref->mean,
+                                                    ref->cov, err);
         if (rc == 0)
-            rc = train_dropout_predict(net, a, a, j->y, k, res->times, T, &j->o->eval, mt, ct, err);
+            rc = train_dropout_momentum(net, j->twin, a, a, j->y, k, &mo, &j->o->eval, mt, ct, err);
+        free(steps);
+    } else if (rc == 0 && j->dropout) { /* train_dropout.c: eval-mode test inputs, masked training inputs */
+        rc = train_dropout_predict(net, j->twin, a, b, j->y, k, res->times, T, &j->o->eval, ref->mean, ref->cov,
+                                   err);
+        if (rc == 0)
+            rc = train_dropout_predict(net, j->twin, a, a, j->y, k, res->times, T, &j->o->eval, mt, ct, err);
     } else if (rc == 0 && a->graphs) {
         rc = ntkc_predict_graphs(net, a->graphs, j->y, k, b->graphs, res->times, T, &po, ref->mean, ref->cov, NULL,
                                  err);
@@ -537,21 +551,21 @@ static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_e
     }
     TrainReference ref = {0};
     j->net = net;
-    j->ode = opts->param == NTKC_PARAM_NTK && (opts->loss == NTKC_LOSS_XENT || opts->momentum_on);
     j->dropout = finite_net_has_dropout(j->ir);
+    /* with dropout, momentum on MSE is compared as an ensemble (train_dropout.c): each net's own start,
+     * its outputs averaged over masks, is not observable */
+    j->ode = opts->param == NTKC_PARAM_NTK && (opts->loss == NTKC_LOSS_XENT || opts->momentum_on) && !j->dropout;
     int ntk = opts->param == NTKC_PARAM_NTK && !j->ode;
+    int rc = 0;
     if (j->dropout) {
-        int has = train_dropout_has_reference(j->ir);
-        res->dropout_note = has ? "dropout: nets trained with fresh masks every step, evaluated without dropout; the "
-                                  "infinite-width columns are the kernel regression of the kernel in which no two "
-                                  "inputs share a mask (the net without dropout): its mean is the ensemble's, its "
-                                  "covariance leaves out the masks' noise"
-                                : "dropout: nets trained with fresh masks every step, evaluated without dropout; no "
-                                  "infinite-width reference: a layer after a dropout reads an input's own variance, "
-                                  "and the kernel between an input without masks and one with them is not computed";
-        ntk = ntk && has;
+        res->dropout_note = "dropout: nets trained with fresh masks every step, evaluated without dropout; the "
+                            "infinite-width columns use the kernel between training inputs under independent "
+                            "masks and the kernel between eval-mode and masked inputs: the mean is the ensemble's, "
+                            "the covariance leaves out the masks' noise (O(lr))";
+        if (ntk && (j->twin = ntkc_net_dropout_eval(net, err)) == NULL)
+            rc = err->code;
     }
-    int rc = ntk ? reference(net, j, &ref, res, err) : 0;
+    rc = rc == 0 && ntk ? reference(net, j, &ref, res, err) : rc;
     for (size_t w = 0; w < opts->nwidths && rc == 0; w++)
         rc = train_width(j, w, ntk ? &ref : NULL, res, err);
     if (rc == 0) {
@@ -561,6 +575,7 @@ static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_e
         res->slope_mean_dist = train_loglog_slope(opts->widths, res->mean_dist + last, opts->nwidths, j->ntimes);
     }
     free(ref.mean), free(ref.cov), free(j->steps_at);
+    ntkc_net_free(j->twin);
     return rc;
 }
 

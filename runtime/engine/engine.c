@@ -297,18 +297,18 @@ static void run_tasks(const Job *J, const ntkc_eval_options *opts, Outcome *o)
 }
 
 /* Per-input records, in parallel (the JIT'd prep is single-threaded code). */
-static void run_prep(const Job *J, size_t n, const double *x, void *prep)
+static void run_prep(const Job *J, const NtkcTileFns *k, size_t n, const double *x, void *prep)
 {
     size_t rows = J->k->tri ? min_size(PREP_ROWS, default_edge(J->k, n, J->threads)) : PREP_ROWS;
     size_t chunks = (n + rows - 1) / rows;
-    NtkcPrepF32 prep_f = (NtkcPrepF32)(void (*)(void))J->k->prep; /* its own type when single: kernel_abi.h */
+    NtkcPrepF32 prep_f = (NtkcPrepF32)(void (*)(void))k->prep; /* its own type when single: kernel_abi.h */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(J->threads)
     for (size_t c = 0; c < chunks; c++) {
         size_t i0 = c * rows;
         if (J->single)
             prep_f(min_size(rows, n - i0), x + i0 * J->dim, J->dim, (float *)prep + i0 * J->ps);
         else
-            J->k->prep(min_size(rows, n - i0), x + i0 * J->dim, J->dim, (double *)prep + i0 * J->ps);
+            k->prep(min_size(rows, n - i0), x + i0 * J->dim, J->dim, (double *)prep + i0 * J->ps);
     }
 }
 
@@ -335,9 +335,11 @@ static int round_inputs(Job *J, ntkc_error *err)
 }
 
 /* Checks the sizes, lays out the tiling and computes every input's record
- * (and Σx²). On success the caller owes job_close. */
-static int job_open(Job *J, const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2,
-                    const double *x2, size_t dim, size_t edge, int threads, int edge_threads, ntkc_error *err)
+ * (and Σx²), x1's by k1's prep (k's, or an eval-mode twin's: engine.h). On
+ * success the caller owes job_close. */
+static int job_open(Job *J, const NtkcTileFns *k, const NtkcTileFns *k1, int single, size_t n1, const double *x1,
+                    size_t n2, const double *x2, size_t dim, size_t edge, int threads, int edge_threads,
+                    ntkc_error *err)
 {
     if (dim > (size_t)0x7fffffff || n1 > (size_t)0x7fffffff || n2 > (size_t)0x7fffffff) {
         err_user(err, "arrays too large for BLAS (dimensions above 2^31)");
@@ -365,9 +367,9 @@ static int job_open(Job *J, const NtkcTileFns *k, int single, size_t n1, const d
         float *pf = (float *)(void *)prep;
         J->prep1_f = pf;
         J->prep2_f = J->symmetric ? pf : pf + n1 * J->ps;
-        run_prep(J, n1, x1, pf);
+        run_prep(J, k1, n1, x1, pf);
         if (!J->symmetric)
-            run_prep(J, J->n2, J->x2, pf + n1 * J->ps);
+            run_prep(J, k, J->n2, J->x2, pf + n1 * J->ps);
         if (k->uses_gram() && round_inputs(J, err) != 0) {
             free(prep);
             free(sq);
@@ -376,9 +378,9 @@ static int job_open(Job *J, const NtkcTileFns *k, int single, size_t n1, const d
     } else {
         J->prep1 = prep;
         J->prep2 = J->symmetric ? prep : prep + n1 * J->ps;
-        run_prep(J, n1, x1, prep);
+        run_prep(J, k1, n1, x1, prep);
         if (!J->symmetric)
-            run_prep(J, J->n2, J->x2, prep + n1 * J->ps);
+            run_prep(J, k, J->n2, J->x2, prep + n1 * J->ps);
     }
     if (sq != NULL) {
         J->sq1 = sq;
@@ -398,7 +400,7 @@ static void job_close(Job *J)
 }
 
 /* Both precisions: outputs are double (nngp, ntk) or float (nngp_f, ntk_f). */
-static int engine_run(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+static int engine_run(const NtkcTileFns *k, const NtkcTileFns *k1, int single, size_t n1, const double *x1, size_t n2, const double *x2,
                       size_t dim, double *nngp, double *ntk, float *nngp_f, float *ntk_f,
                       const ntkc_eval_options *opts, ntkc_error *err)
 {
@@ -410,7 +412,7 @@ static int engine_run(const NtkcTileFns *k, int single, size_t n1, const double 
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     Job J;
-    int rc = job_open(&J, k, single, n1, x1, n2, x2, dim, opts ? opts->tile : 0, threads, threads, err);
+    int rc = job_open(&J, k, k1, single, n1, x1, n2, x2, dim, opts ? opts->tile : 0, threads, threads, err);
     if (rc != 0) {
         openblas_set_num_threads(blas_threads);
         return rc;
@@ -438,13 +440,24 @@ static int engine_run(const NtkcTileFns *k, int single, size_t n1, const double 
 int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                   double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    return engine_run(k, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
+    return engine_run(k, k, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
+}
+
+int engine_kernel_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_t n1, const double *x1, size_t n2,
+                          const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                          ntkc_error *err)
+{
+    if (x2 == NULL || x2 == x1 || k->prep_size() != k1->prep_size()) {
+        err_internal(err, "engine_kernel_rows_by: the inputs must be two arrays and the records of one layout");
+        return err->code;
+    }
+    return engine_run(k, k1, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
 }
 
 int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                       float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err)
 {
-    return engine_run(k, 1, n1, x1, n2, x2, dim, NULL, NULL, nngp, ntk, opts, err);
+    return engine_run(k, k, 1, n1, x1, n2, x2, dim, NULL, NULL, nngp, ntk, opts, err);
 }
 
 /* ---- one tile at a time (engine.h) -------------------------------------- */
@@ -465,7 +478,7 @@ int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double 
     }
     e->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = job_open(&e->job, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    int rc = job_open(&e->job, k, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
     if (rc != 0) {
         openblas_set_num_threads(e->blas_threads);
         free(e);

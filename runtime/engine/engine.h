@@ -26,6 +26,16 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
 int engine_kernel_f32(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
                       float *nngp, float *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
+/* The kernel of k between x1 and x2 (two arrays: no row of one is a row of
+ * the other) in which x1's records come from k1's prep: the tile of k pairs
+ * them with x2's, so an input of x1 enters as k1 sees it and one of x2 as k
+ * does. k1 is the eval-mode twin of a net with dropout (ntkc_net_dropout_eval:
+ * the same records, every dropout at rate 1): the kernel between inputs
+ * without masks and inputs under their own masks. Float64 nets. */
+int engine_kernel_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_t n1, const double *x1, size_t n2,
+                          const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                          ntkc_error *err);
+
 /* The same tiles one at a time, for drivers that spread them over processes
  * (ntkc-mpi): open computes every input's record once; run computes tile t
  * into nngp/ntk (either may be NULL), each r×c row-major with leading

@@ -385,6 +385,37 @@ static int kernel_out(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1
     return rc;
 }
 
+int graph_kernel_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
+                         const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                         ntkc_error *err)
+{
+    Plan p, p1;
+    if (read_plan(fns, 0, &p, err) != NTKC_OK || read_plan(fns1, 0, &p1, err) != NTKC_OK ||
+        check_set(&p, g1, "first", err) != NTKC_OK || check_set(&p, g2, "second", err) != NTKC_OK)
+        return err->code;
+    if (fns->nvar() != fns1->nvar() || memcmp(p.used, p1.used, sizeof p.used) != 0) {
+        err_internal(err, "graph_kernel_rows_by: the two nets' records differ");
+        return err->code;
+    }
+    Out out = {.nngp = nngp, .ntk = ntk};
+    if (out_none(&out))
+        return NTKC_OK;
+    int threads = opts && opts->threads > 0 ? opts->threads : omp_get_max_threads();
+    GSet a = {0}, b = {0};
+    int rc = gset_init(&a, &p1, g1, GRAPH_AGG_AUTO, threads, err); /* g1's variances as fns1 sees them */
+    if (rc == NTKC_OK)
+        rc = gset_init(&b, &p, g2, GRAPH_AGG_AUTO, threads, err);
+    if (rc == NTKC_OK) {
+        Pairs P = {.p = &p, .a = &a, .b = &b, .symmetric = 0, .threads = threads, .out = out};
+        rc = run_all(&P, opts, err);
+    }
+    if (b.g != NULL)
+        gset_free(&b);
+    if (a.g != NULL)
+        gset_free(&a);
+    return rc;
+}
+
 int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,
                  const ntkc_eval_options *opts, GraphAggMode mode, ntkc_error *err)
 {

@@ -17,6 +17,15 @@
  * always sparse / always through BLAS gemm (for tests). */
 typedef enum GraphAggMode { GRAPH_AGG_AUTO, GRAPH_AGG_SPARSE, GRAPH_AGG_DENSE } GraphAggMode;
 
+/* The kernel of fns between g1 and g2 (g2 may be g1: the pairs are still
+ * two graphs each, none with itself) in which g1's per-node variances come
+ * from fns1's run of each graph with itself: the mixed kernel of an
+ * eval-mode twin (fns1) and a net with dropout (engine.h,
+ * engine_kernel_rows_by). Float64 nets. */
+int graph_kernel_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
+                         const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                         ntkc_error *err);
+
 /* nngp and ntk (either may be NULL): g1->count × g2->count row-major.
  * g2 == NULL: g2 = g1, one triangle computed and mirrored. */
 int graph_kernel(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_graphs *g2, double *nngp, double *ntk,

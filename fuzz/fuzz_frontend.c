@@ -26,6 +26,7 @@
 #include "arena.h"
 #include "ast.h"
 #include "frontend.h"
+#include "ir_dropout_eval.h"
 #include "ir_print.h"
 #include "ntkc.h"
 #include "ntkc_tool.h"
@@ -166,19 +167,6 @@ static void check_derive(const char *src)
     ntkc_free(text);
 }
 
-/* Whether ops[0, n) hold a train-mode dropout (test mode lowers to nothing). */
-static int has_dropout(const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_DROPOUT)
-            return 1;
-        for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
-            if (has_dropout(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
-                return 1;
-    }
-    return 0;
-}
-
 /* An estimate of an evaluation's work: the pixel pairs of every op's output,
  * summed (branches included; a fanout's output once per branch, which it
  * assembles). */
@@ -208,7 +196,7 @@ static void compile_accepted(const char *src, const char *net_name, const IrNet 
      * kernels are checked in tests/): compiled here, not evaluated. Past
      * FUZZ_MAX_PAIRS, seconds per input and no new paths. */
     if (!ntkc_net_takes_graphs(net) && pixel_pairs(ir->ops, ir->nops) <= FUZZ_MAX_PAIRS)
-        check_kernels(net, src, has_dropout(ir->ops, ir->nops));
+        check_kernels(net, src, ir_has_dropout(ir));
     ntkc_net_free(net);
 }
 

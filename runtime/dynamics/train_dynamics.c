@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "finite_model.h"
+#include "ir_dropout_eval.h"
 #include "net_internal.h"
 #include "ntkc.h"
 #include "train_dropout.h"
@@ -390,7 +391,7 @@ static int check_options(const ntkc_net *net, const Job *j, const ntkc_train_opt
         err_user(err, "train: the momentum must be in [0, 1), not %g", o->momentum);
         return err->code;
     }
-    if (finite_net_has_dropout(j->ir) && o->loss == NTKC_LOSS_XENT) {
+    if (ir_has_dropout(j->ir) && o->loss == NTKC_LOSS_XENT) {
         err_user(err, "train: net '%s' has dropout: training it on cross-entropy is refused (the masks' noise, "
                        "O(1) at any width, enters the softmax, so the infinite-width drift is its mean over the "
                        "noise, not a kernel ODE of the outputs: README, \"Training dynamics\"); use MSE, with or "
@@ -551,7 +552,7 @@ static int train_job(const ntkc_net *net, Job *j, ntkc_train_result *res, ntkc_e
     }
     TrainReference ref = {0};
     j->net = net;
-    j->dropout = finite_net_has_dropout(j->ir);
+    j->dropout = ir_has_dropout(j->ir);
     /* with dropout, momentum on MSE is compared as an ensemble (train_dropout.c): each net's own start,
      * its outputs averaged over masks, is not observable */
     j->ode = opts->param == NTKC_PARAM_NTK && (opts->loss == NTKC_LOSS_XENT || opts->momentum_on) && !j->dropout;

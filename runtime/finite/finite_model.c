@@ -43,21 +43,6 @@ void finite_model_dropout(FiniteModel *m, int train, uint64_t seed)
         m->ops->dropout(m->impl, train, seed);
 }
 
-static int ops_have_dropout(const IrOp *ops, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == IR_DROPOUT)
-            return 1;
-        if (ops[i].kind == IR_FANOUT)
-            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++)
-                if (ops_have_dropout(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops))
-                    return 1;
-    }
-    return 0;
-}
-
-int finite_net_has_dropout(const IrNet *net) { return ops_have_dropout(net->ops, net->nops); }
-
 double *finite_model_params(FiniteModel *m)
 {
     size_t np;

@@ -83,8 +83,6 @@ int finite_model_jvp(FiniteModel *m, const FiniteData *d, const double *v, doubl
 int finite_model_unit_ntk(FiniteModel *m, const FiniteData *d, size_t unit, double *ntk, ntkc_error *err);
 /* The dropout layers' mode (FiniteModelOps.dropout); nothing for a net without them. */
 void finite_model_dropout(FiniteModel *m, int train, uint64_t seed);
-/* 1 when the net has a dropout layer in train mode (in any branch). */
-int finite_net_has_dropout(const IrNet *net);
 
 /* The family constructors finite_model_new dispatches to (same contract). */
 int finite_net_model_new(const IrNet *net, const FiniteData *like, size_t width, size_t nout, FiniteParam param,

@@ -18,15 +18,17 @@ kernels of all inputs with each other are matrices over position pairs:
   attention (linear scaling; neural-tangents' GlobalSelfAttention): per input
     A = mech(qk·(Σ_xx + pw·I)) (softmax along the keys), Σ' = ov²·A₁ΣA₂ᵀ + b²,
     Θ' = ov²·(A₁ΘA₂ᵀ + 2·A₁ΣA₂ᵀ) + b²
-  fanout: sum Σ scale²·K_b, concat the mean, prod Σ' = ΠΣ_b, Θ' = Σ_b Θ_b Π_{c≠b} Σ_c
+  fanout: sum Σ scale²·K_b, concat the mean, prod Σ' = ΠΣ_b, Θ' = Σ_b Θ_b Π_{c≠b} Σ_c;
+    concat along depth/height/width: each branch's kernel placed by a 0/1 map E_b
+    on both positions, cross blocks 0 but between identity branches (spatial_concat)
   a frozen conv/dense (trainable=false) leaves its own Σ' out of Θ'.
   conv_transpose (neural-tangents' ConvTranspose): the conv's recursion with the
     maps of lax.conv_transpose (the input dilated by the stride; see transpose_taps)
   avg_pool(normalize_edges): each output divided by its window's in-bounds taps
   conv_local (neural-tangents' ConvLocal, weights per output position): the conv's
     kernels on pairs of equal positions, 0 on the others (independent weights).
-  resize (jax.image.resize of each slice, half-pixel centres): M' = R M Rᵀ,
-    R = I_D ⊗ Rh ⊗ Rw; linear: output j weighs input i by max(0, 1 − |s_j − i|/k),
+  resize (jax.image.resize, half-pixel centres, one axis at a time): M' = R M Rᵀ,
+    R = Rd ⊗ Rh ⊗ Rw (Rd = I without a new depth); linear: output j weighs input i by max(0, 1 − |s_j − i|/k),
     s_j = (j + ½)·n/m − ½, k = n/m when shrinking with antialias (else 1), each
     row divided by its sum; nearest: input ⌊(j + ½)·n/m⌋; an unchanged axis is I.
 Under param standard (neural-tangents' parameterization='standard'; C the
@@ -44,8 +46,9 @@ Layers are tuples:
   ("index", p): position p (row-major over the grid) of every input
   ("dense", w_std, b_std[, opts]), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
   ("layer_norm", eps), ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
-  ("fanout", mode, [(scale, [layers...]), ...]) with mode "sum" | "prod" | "concat"
-  ("resize", (h, w), method, antialias) with method "linear" | "nearest"
+  ("fanout", mode, [(scale, [layers...]), ...][, axis]) with mode "sum" | "prod" | "concat";
+    axis "depth" | "height" | "width" (concat only): spatial_concat
+  ("resize", (h, w) | (d, h, w), method, antialias) with method "linear" | "nearest"
 opts: a dict with "frozen" (trainable=false), and under param standard "width"
 (the output channels) and "bias" (b_std written: +1 in Θ').
 `kernels(layers, x, param="ntk")` returns the n×n NNGP and NTK of the rows of x.
@@ -196,6 +199,42 @@ def affine(st, s_avg, t_avg, w, b, opts, fan_taps):
         st.chans = opts["width"]
 
 
+def concat_map(grids, axis, b):
+    """The 0/1 map (P_out × P_b) placing branch b's grid into the concat along
+    axis (0 depth, 1 height, 2 width) of all the branches' grids."""
+    out = list(grids[0])
+    out[axis] = sum(g[axis] for g in grids)
+    off = sum(g[axis] for g in grids[:b])
+    sels = []
+    for a in range(3):
+        sel = np.zeros((out[a], grids[b][a]))
+        for i in range(grids[b][a]):
+            sel[i + (off if a == axis else 0), i] = 1.0
+        sels.append(sel)
+    return tuple(out), np.kron(np.kron(sels[0], sels[1]), sels[2])
+
+
+def spatial_concat(st, axis_name, branches, outs):
+    """FanInConcat along a spatial axis: with E_b the map placing branch b,
+    M' = Σ_b E_b M_b E_bᵀ + Σ_{b≠c identities} E_b M_in E_cᵀ (two identity
+    branches copy the same field; a branch with fresh weights is independent
+    of every other, so the other cross blocks are 0, as neural-tangents')."""
+    axis = {"depth": 0, "height": 1, "width": 2}[axis_name]
+    grids = [b.grid for _, b in outs]
+    n = st.n
+    maps = [np.kron(np.eye(n), concat_map(grids, axis, b)[1]) for b in range(len(outs))]
+    S = sum(E @ b.S @ E.T for E, (_, b) in zip(maps, outs))
+    T = sum(E @ b.T @ E.T for E, (_, b) in zip(maps, outs))
+    ident = [k for k, (_, body) in enumerate(branches) if not body]
+    for i in ident:
+        for j in ident:
+            if i != j:
+                S = S + maps[i] @ st.S @ maps[j].T
+                T = T + maps[i] @ st.T @ maps[j].T
+    st.grid = concat_map(grids, axis, 0)[0]
+    st.S, st.T, st.chans = S, T, outs[0][1].chans
+
+
 def layer(st, spec):
     kind, n = spec[0], st.n
     if kind == "conv_transpose":
@@ -231,11 +270,13 @@ def layer(st, spec):
         t, td = DUALS[kind](v[:, None], v[None, :], st.S)
         st.S, st.T = t, st.T * td
     elif kind == "resize":
-        _, (h, w), method, antialias = spec
+        _, size, method, antialias = spec
         D, H, W = st.grid
-        R = np.kron(np.eye(D), np.kron(resize_axis(H, h, method, antialias), resize_axis(W, w, method, antialias)))
+        d, h, w = size if len(size) == 3 else (D,) + tuple(size)
+        R = np.kron(resize_axis(D, d, method, antialias),
+                    np.kron(resize_axis(H, h, method, antialias), resize_axis(W, w, method, antialias)))
         big = np.kron(np.eye(n), R)
-        st.S, st.T, st.grid = big @ st.S @ big.T, big @ st.T @ big.T, (D, h, w)
+        st.S, st.T, st.grid = big @ st.S @ big.T, big @ st.T @ big.T, (d, h, w)
     elif kind == "layer_norm":
         v = np.diag(st.S) + spec[1]
         r = 1.0 / np.sqrt(v[:, None] * v[None, :])
@@ -250,13 +291,16 @@ def layer(st, spec):
         if st.param == "standard" and opts.get("width"):
             st.chans = opts["width"]
     elif kind == "fanout":
-        _, mode, branches = spec
+        _, mode, branches = spec[:3]
         outs = []
         for scale, body in branches:
             b = State(st.S, st.T, n, st.grid, st.chans, st.param)
             for sub in body:
                 layer(b, sub)
             outs.append((scale, b))
+        if len(spec) > 3 and spec[3] != "channels":
+            spatial_concat(st, spec[3], branches, outs)
+            return
         if mode == "prod":
             S, T = outs[0][1].S, outs[0][1].T
             for _, b in outs[1:]:

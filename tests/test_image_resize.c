@@ -37,7 +37,8 @@ static void expect_weights(IrResize r, size_t n_in, size_t n_out, const double *
  * downsampling, else 1, then normalises; nearest reads ⌊(j + ½)·n/m⌋. */
 Test(image_resize, weights_are_jax_image_resize)
 {
-    const IrResize lin = {0, 1}, lin_noaa = {0, 0}, near = {1, 0};
+    const IrResize lin = {.nearest = 0, .antialias = 1}, lin_noaa = {.nearest = 0, .antialias = 0},
+                   near = {.nearest = 1, .antialias = 0};
     /* 2 → 4: s = −¼, ¼, ¾, 5/4 */
     expect_weights(lin, 2, 4, (const double[]){1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1}, "linear 2->4");
     /* 4 → 2 antialiased: s = ½, 5/2 with k = 2: (¾, ¾, ¼, 0)/(7/4) */

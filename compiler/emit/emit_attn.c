@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "code.h"
+#include "emit_attn_concat.h"
 #include "emit_attn_resize.h"
 #include "emit_attn_std.h"
 #include "ir_args.h"
@@ -33,6 +34,7 @@ typedef struct Ea {
     size_t gz, gh, gw;    /* the current grid: slices (a volume's, else 1), rows per slice, columns */
     size_t pmax;          /* the most positions a slot holds a side of (NTKC_PM): resizing may grow them */
     int resize_helper;    /* ntkc_m_axis_map written (emit_attn_resize.c) */
+    int concat_helper;    /* ntkc_m_cat_block written (emit_attn_concat.c) */
     int resized;          /* past an image_resize: no padding, no remasking */
     EmitSlots slots; /* slots 0 and 1 are the matrix product's scratch (2·P²), 2 and 3 the inputs' */
     Code c; /* writes the entry function's body */
@@ -74,6 +76,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T);
 static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
 {
     int Sa = slot_new(e), Ta = slot_new(e), consumed = 0, vec_in = e->vec, vec_out = e->vec;
+    size_t grid[3] = {e->gz, e->gh, e->gw}, out[3];
     code_line(&e->c, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
@@ -87,14 +90,22 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb);
         vec_out = e->vec; /* every branch ends alike (lowering checks the shapes) */
-        code_line(&e->c, "ntkc_m_fanin`(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
-                  f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
+        if (emit_attn_concat_spatial(f)) /* emit_attn_concat.c */
+            emit_attn_concat_join(&e->c, &e->defs, &e->concat_helper, f, b, grid, Sa, Ta, Sb, Tb, *S, *T);
+        else
+            code_line(&e->c, "ntkc_m_fanin`(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
+                      f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
         if (br->nops > 0) {
             slot_free(e, Sb);
             slot_free(e, Tb);
         }
     }
     e->vec = vec_out;
+    if (emit_attn_concat_spatial(f)) { /* the branches' grids joined along the axis */
+        emit_attn_concat_grid(f, grid, out);
+        e->gz = out[0], e->gh = out[1], e->gw = out[2];
+        set_positions(e, out[0] * out[1] * out[2]);
+    }
     if (!consumed) {
         slot_free(e, *S);
         slot_free(e, *T);
@@ -356,11 +367,11 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_mat_fanout(e, &op->u.fanout, S, T);
             break;
         case IR_IMAGE_RESIZE: { /* masked nets refuse it: no position is padding from here on */
-            size_t span = emit_attn_resize_span(op, e->gh, e->gw);
+            size_t span = emit_attn_resize_span(op, e->gz, e->gh, e->gw);
             e->pmax = span > e->pmax ? span : e->pmax;
-            emit_attn_resize(&e->c, &e->defs, &e->nparams, &e->resize_helper, op, e->gh, e->gw, *S, *T);
-            e->gh = op->out.h, e->gw = op->out.w;
-            set_positions(e, e->gh * e->gw);
+            emit_attn_resize(&e->c, &e->defs, &e->nparams, &e->resize_helper, op, e->gz, e->gh, e->gw, *S, *T);
+            e->gz = op->u.resize.zo ? (size_t)op->u.resize.zo : 1, e->gh = op->out.h / e->gz, e->gw = op->out.w;
+            set_positions(e, e->gz * e->gh * e->gw);
             code_line(&e->c, "for (int p = 0; p < NTKC_PM; p++)");
             code_line(&e->c, "    m1[p] = m2[p] = 1.0;");
             e->resized = 1;

@@ -5,10 +5,18 @@
 
 #include "ir_resize.h"
 
-size_t emit_attn_resize_span(const IrOp *op, size_t h, size_t w)
+/* The output grid: slices (1 on images), rows per slice, columns. */
+static void out_grid(const IrOp *op, size_t o[3])
 {
-    size_t ho = op->out.h, wo = op->out.w;
-    return (ho > h ? ho : h) * (wo > w ? wo : w);
+    o[0] = op->u.resize.zo ? (size_t)op->u.resize.zo : 1;
+    o[1] = op->out.h / o[0], o[2] = op->out.w;
+}
+
+size_t emit_attn_resize_span(const IrOp *op, size_t z, size_t h, size_t w)
+{
+    size_t o[3];
+    out_grid(op, o);
+    return (o[0] > z ? o[0] : z) * (o[1] > h ? o[1] : h) * (o[2] > w ? o[2] : w);
 }
 
 /* The kernel-time helper: out ← R applied along axis k of the 4-D array M
@@ -50,35 +58,51 @@ static void weights(StrBuf *defs, const char *name, const IrResize *r, size_t n_
     free(R);
 }
 
-void emit_attn_resize(Code *c, StrBuf *defs, size_t *nparams, int *helper, const IrOp *op, size_t h, size_t w,
-                      int S, int T)
+void emit_attn_resize(Code *c, StrBuf *defs, size_t *nparams, int *helper, const IrOp *op, size_t z, size_t h,
+                      size_t w, int S, int T)
 {
-    size_t ho = op->out.h, wo = op->out.w, k = (*nparams)++;
-    char rh[32], rw[32];
-    code_format(rh, sizeof rh, "ntkc_rh%zu", k);
-    code_format(rw, sizeof rw, "ntkc_rw%zu", k);
+    size_t in[3] = {z, h, w}, o[3], k = (*nparams)++;
+    static const char axis_name[3] = {'d', 'h', 'w'};
+    out_grid(op, o);
+    char rname[3][32];
     if (!*helper)
         sb_puts(defs, axis_map_text);
     *helper = 1;
-    weights(defs, rh, &op->u.resize, h, ho);
-    weights(defs, rw, &op->u.resize, w, wo);
-    code_line(c, "{ /* image_resize %zux%zu -> %zux%zu, %s, line %d */", h, w, ho, wo,
+    for (int a = 0; a < 3; a++) {
+        code_format(rname[a], sizeof rname[a], "ntkc_r%c%zu", axis_name[a], k);
+        if (in[a] != o[a]) /* jax skips an axis that keeps its size: the identity */
+            weights(defs, rname[a], &op->u.resize, in[a], o[a]);
+    }
+    code_line(c, "{ /* image_resize %zux%zux%zu -> %zux%zux%zu, %s, line %d */", z, h, w, o[0], o[1], o[2],
               op->u.resize.nearest ? "nearest" : op->u.resize.antialias ? "linear, antialias" : "linear",
               op->pos.line);
     c->depth++;
-    /* the four axes in turn, M -> scratch -> M -> scratch -> M; d the current shape */
-    code_line(c, "int d[4] = {%zu, %zu, %zu, %zu};", h, w, h, w);
+    /* the six axes (slice, row, column of x1, then of x2) in turn, M <-> pl[0];
+     * each call sees the array as (outer, axis, inner, 1) */
     code_line(c, "for (int m_ = 0; m_ < 2; m_++) {");
     c->depth++;
-    code_line(c, "double *M = pl[m_ ? %d : %d];", T, S);
-    code_line(c, "d[0] = %zu, d[1] = %zu, d[2] = %zu, d[3] = %zu;", h, w, h, w);
-    code_line(c, "ntkc_m_axis_map(M, pl[0], d, 0, %zu, %s);", ho, rh);
-    code_line(c, "d[0] = %zu;", ho);
-    code_line(c, "ntkc_m_axis_map(pl[0], M, d, 1, %zu, %s);", wo, rw);
-    code_line(c, "d[1] = %zu;", wo);
-    code_line(c, "ntkc_m_axis_map(M, pl[0], d, 2, %zu, %s);", ho, rh);
-    code_line(c, "d[2] = %zu;", ho);
-    code_line(c, "ntkc_m_axis_map(pl[0], M, d, 3, %zu, %s);", wo, rw);
+    code_line(c, "double *M = pl[m_ ? %d : %d], *src = M, *dst = pl[0], *t_;", T, S);
+    size_t dims[6] = {z, h, w, z, h, w};
+    int maps = 0;
+    for (int ax = 0; ax < 6; ax++) {
+        size_t n_out = o[ax % 3];
+        if (dims[ax] == n_out)
+            continue;
+        size_t outer = 1, inner = 1;
+        for (int j = 0; j < ax; j++)
+            outer *= dims[j];
+        for (int j = ax + 1; j < 6; j++)
+            inner *= dims[j];
+        code_line(c, "{ const int d_[4] = {%zu, %zu, %zu, 1};", outer, dims[ax], inner);
+        code_line(c, "  ntkc_m_axis_map(src, dst, d_, 1, %zu, %s); t_ = src, src = dst, dst = t_; }", n_out,
+                  rname[ax % 3]);
+        dims[ax] = n_out;
+        maps++;
+    }
+    if (maps % 2) /* the result is in the scratch: back to the slot */
+        code_line(c, "for (size_t e_ = 0; e_ < %zu; e_++) M[e_] = src[e_];",
+                  dims[0] * dims[1] * dims[2] * dims[3] * dims[4] * dims[5]);
+    code_line(c, "(void)dst, (void)t_;");
     c->depth--;
     code_line(c, "}");
     c->depth--;

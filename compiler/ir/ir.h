@@ -71,6 +71,7 @@ typedef enum IrOpKind {
 typedef struct IrResize {
     int nearest;   /* 1: nearest, 0: linear */
     int antialias; /* linear only: widen the triangle when downsampling */
+    int zi, zo;    /* volumes: slices in and out (ir_resize.h); 0 on images */
 } IrResize;
 
 /* neural-tangents' Dropout(rate, mode='train'), rate being the probability of
@@ -191,7 +192,7 @@ typedef struct IrLayerNorm {
 typedef enum IrFanIn { IR_FANIN_SUM, IR_FANIN_PROD, IR_FANIN_CONCAT } IrFanIn;
 /* concat along height or width: Σ is block-structured over pixel pairs, the
  * branch's own kernel where both pixels come from one branch (ir_fanout.h). */
-typedef enum IrConcatAxis { IR_CONCAT_CHANNELS, IR_CONCAT_HEIGHT, IR_CONCAT_WIDTH } IrConcatAxis;
+typedef enum IrConcatAxis { IR_CONCAT_CHANNELS, IR_CONCAT_HEIGHT, IR_CONCAT_WIDTH, IR_CONCAT_DEPTH } IrConcatAxis;
 
 /* Global self-attention (neural-tangents' GlobalSelfAttention, Hron et al.
  * 2020), kernels on full pixel-pair matrices (P = H·W pixels):

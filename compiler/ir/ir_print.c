@@ -154,6 +154,7 @@ static void op_args(StrBuf *sb, const IrOp *op, Parameterization param, int seq)
             sb_printf(sb, " %s%s", fanin_names[op->u.fanout.mode],
                       op->u.fanout.axis == IR_CONCAT_HEIGHT  ? " along height"
                       : op->u.fanout.axis == IR_CONCAT_WIDTH ? " along width"
+                      : op->u.fanout.axis == IR_CONCAT_DEPTH ? " along depth"
                                                              : "");
         break;
     case IR_ATTENTION: {

@@ -291,37 +291,50 @@ static int check_branch_stmts(Lower *L, const Block *body)
     return 1;
 }
 
-static const char *const concat_axis_names[] = {"channels", "height", "width", NULL};
-static const ParamSpec fanout_spec[] = {{"axis", 0, 0, 2, 1, 0, concat_axis_names}};
+static const char *const concat_axis_names[] = {"channels", "height", "width", "depth", NULL};
+static const ParamSpec fanout_spec[] = {{"axis", 0, 0, 3, 1, 0, concat_axis_names}};
+
+/* Rows per slice: a volume's shape stacks its slices in h (ir.h). */
+static size_t slice_rows(IrShape s) { return s.d ? s.h / s.d : s.h; }
+
+/* Whether a branch's shape fits branch 1's (acc) along the concat axis:
+ * every other axis agrees (on volumes the slices too). */
+static int concat_fits(IrConcatAxis axis, IrShape out, IrShape acc)
+{
+    switch (axis) {
+    case IR_CONCAT_HEIGHT: return out.w == acc.w && out.d == acc.d;
+    case IR_CONCAT_WIDTH: return out.h == acc.h && out.d == acc.d;
+    case IR_CONCAT_DEPTH: return out.w == acc.w && slice_rows(out) == slice_rows(acc);
+    default: return same_shape(out, acc);
+    }
+}
 
 /* The shape of the fan-in from branch shapes (all spatial for a spatial
  * concat); 0 with an error at the branch that does not fit. */
 static int fanin_shape(Lower *L, const Stmt *b, size_t i, IrConcatAxis axis, IrShape out, IrShape *acc)
 {
+    static const char *const other[] = {"", " in width (concat along height)", " in height (concat along width)",
+                                        " in height and width (concat along depth)"};
     if (axis != IR_CONCAT_CHANNELS && (!out.spatial || !acc->spatial)) {
         diag_at(L->err, b->pos, L->src,
                 "branch %zu of this 'fanout(axis=%s)' ends as a vector (after global pooling, flatten or index): a "
-                "concat along %s joins images; concatenate vectors along the channels (axis=channels)",
-                out.spatial ? (size_t)1 : i + 1, axis == IR_CONCAT_HEIGHT ? "height" : "width",
-                axis == IR_CONCAT_HEIGHT ? "the height" : "the width");
+                "concat along the %s joins images; concatenate vectors along the channels (axis=channels)",
+                out.spatial ? (size_t)1 : i + 1, concat_axis_names[axis], concat_axis_names[axis]);
         return 0;
     }
-    int fits = axis == IR_CONCAT_CHANNELS ? same_shape(out, *acc)
-               : axis == IR_CONCAT_HEIGHT ? out.w == acc->w
-                                          : out.h == acc->h;
-    if (!fits) {
+    if (!concat_fits(axis, out, *acc)) {
         diag_at(L->err, b->pos, L->src,
                 "branch %zu ends with shape %s but branch 1 with %s: the branches of a fanout must agree%s", i + 1,
                 out.spatial ? lower_shape_text(L, out) : "vector",
-                acc->spatial ? lower_shape_text(L, *acc) : "vector",
-                axis == IR_CONCAT_HEIGHT ? " in width (concat along height)"
-                : axis == IR_CONCAT_WIDTH ? " in height (concat along width)" : "");
+                acc->spatial ? lower_shape_text(L, *acc) : "vector", other[axis]);
         return 0;
     }
-    if (axis == IR_CONCAT_HEIGHT)
+    if (axis == IR_CONCAT_HEIGHT || axis == IR_CONCAT_DEPTH) /* a volume's rows: slices × rows per slice */
         acc->h += out.h;
     else if (axis == IR_CONCAT_WIDTH)
         acc->w += out.w;
+    if (axis == IR_CONCAT_DEPTH)
+        acc->d += out.d;
     if ((double)acc->h * (double)acc->w > 1e6) {
         diag_at(L->err, b->pos, L->src, "this fanout's concat outputs %zu×%zu pixels (at most 1000000)", acc->h,
                 acc->w);
@@ -360,6 +373,13 @@ static int spatial_concat_arg(Lower *L, const Bound *b, IrFanIn mode, IrConcatAx
     if (!L->shape.spatial) {
         diag_at(L->err, b->pos[0], L->src, "'fanout(axis=%s)' needs an image input (this fanout's input is a vector)",
                 concat_axis_names[*axis]);
+        return 0;
+    }
+    if (*axis == IR_CONCAT_DEPTH && !L->shape.d) {
+        diag_at(L->err, b->pos[0], L->src,
+                "'fanout(axis=depth)' joins volumes (input volume(D, H, W, C)); this fanout's input is %s without "
+                "slices: concatenate along height or width",
+                L->input.sequence ? "a sequence" : "an image");
         return 0;
     }
     return 1;

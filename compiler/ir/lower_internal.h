@@ -140,8 +140,6 @@ int lower_window_axis(Lower *L, const Stmt *s, const char *axis, size_t n, int t
 
 /* lower_volume.c: 3-D windows on `input volume(D, H, W, C)` */
 int lower_volume_conv(Lower *L, const Stmt *s);
-/* Layers with 2-D windows only (image_resize): refused by name on a volume. */
-int lower_volume_2d_only(Lower *L, const Stmt *s);
 int lower_volume_pool(Lower *L, const Stmt *s, int average);
 /* Volume nets take the layers the all-pairs back end computes on them. */
 int lower_check_volume_net(Lower *L);

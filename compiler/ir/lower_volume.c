@@ -50,7 +50,7 @@ static int bind_window3(Lower *L, const Stmt *s, const Bound *b, int pool, IrWin
         diag_at(L->err, s->pos, L->src,
                 "'%s' on a volume after a layer that volume nets do not take (they take dense, activations, conv, "
                 "conv_transpose, conv_local, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, "
-                "index, dropout, layer_norm, attention, residual and fanout for now)",
+                "index, dropout, layer_norm, attention, image_resize, residual and fanout for now)",
                 name);
         return 0;
     }
@@ -166,31 +166,20 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
     return 1;
 }
 
-int lower_volume_2d_only(Lower *L, const Stmt *s)
-{
-    if (!L->input.depth || !L->shape.spatial)
-        return 1;
-    diag_at(L->err, s->pos, L->src,
-            "'%s' is not computed on volumes yet (input volume at %s): its windows are 2-D only (the all-pairs "
-            "back end's 3-D windows are conv, conv_transpose, conv_local, avg_pool and sum_pool's)",
-            s->u.layer.name, lower_pos_str(L, L->input.pos));
-    return 0;
-}
-
 int lower_volume_conv(Lower *L, const Stmt *s) { return lower_window_op(L, s, 0, 0); }
 int lower_volume_pool(Lower *L, const Stmt *s, int average) { return lower_window_op(L, s, 1, average); }
 
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch);
 
-/* A fanout or residual on a volume: channel-wise fan-ins whose branches keep
- * the grid. */
-static int check_volume_fanout(Lower *L, const IrOp *op)
+/* A fanout or residual on a volume: its branches keep the grid; a concat
+ * along depth, height or width (emit_attn_concat.h) only outside branches. */
+static int check_volume_fanout(Lower *L, const IrOp *op, int in_branch)
 {
     const IrFanout *f = &op->u.fanout;
-    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
+    if (in_branch && f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
         diag_at(L->err, op->pos, L->src,
-                "this fanout in net '%s' concatenates along a spatial axis: on volumes (input volume at %s) fanouts "
-                "join their branches along the channels only (sum, prod, concat)",
+                "this fanout in net '%s' concatenates along a spatial axis inside a residual or fanout block on a "
+                "volume (input volume at %s): branches there must keep the grid; concatenate outside the block",
                 L->net->name, lower_pos_str(L, L->input.pos));
         return 0;
     }
@@ -203,7 +192,8 @@ static int check_volume_fanout(Lower *L, const IrOp *op)
 /* Layers a volume net takes: dense, activations, conv (dilated, frozen),
  * conv_transpose, conv_local, avg/sum pooling, global pooling, flatten,
  * index, dropout, layer_norm over the channels, attention over all
- * positions, residual and fanout whose branches keep the grid. in_branch:
+ * positions, image_resize, residual and fanout whose branches keep the
+ * grid, concat along any axis. in_branch:
  * inside a fanout's branch. */
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
 {
@@ -243,14 +233,22 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
             }
             continue;
         case IR_FANOUT:
-            if (!check_volume_fanout(L, op))
+            if (!check_volume_fanout(L, op, in_branch))
                 return 0;
+            continue;
+        case IR_IMAGE_RESIZE:
+            if (in_branch) { /* emit_attn.c: branches share P×P inputs */
+                diag_at(L->err, op->pos, L->src,
+                        "'image_resize' inside a residual or fanout block on a volume: branches there must keep the "
+                        "grid (every branch starts from the same position pairs); resize outside the block");
+                return 0;
+            }
             continue;
         default:
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s': nets on volumes (input volume at %s) take dense, activations, conv, "
                     "conv_transpose, conv_local, avg_pool, sum_pool, global_avg_pool, global_sum_pool, flatten, "
-                    "index, dropout, layer_norm, attention, residual and fanout for now",
+                    "index, dropout, layer_norm, attention, image_resize, residual and fanout for now",
                     ir_op_name(op), L->net->name, lower_pos_str(L, L->input.pos));
             return 0;
         }

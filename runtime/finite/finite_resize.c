@@ -1,6 +1,7 @@
 /* image_resize in the finite-width image net: out[(y, x), c] =
  * Σ_{i, j} Rh[y][i]·Rw[x][j]·in[(i, j), c], and its adjoint; the weights are
- * jax.image.resize's (ir_resize_weights), the kernel's own. */
+ * jax.image.resize's (ir_resize_weights), the kernel's own. On a volume the
+ * rows stack the slices, and their map is Rd ⊗ Rh. */
 #include "finite_resize.h"
 
 #include <stdlib.h>
@@ -17,8 +18,28 @@ int frs_lay(Fc *f, Node *nd)
         err_internal(f->err, "finite conv net: out of memory for an image_resize layer");
         return f->err->code;
     }
-    ir_resize_weights(&nd->op->u.resize, nd->hi, nd->ho, nd->cols);
     ir_resize_weights(&nd->op->u.resize, nd->wi, nd->wo, nd->cols + nd->ho * nd->hi);
+    const IrResize *r = &nd->op->u.resize;
+    if (r->zo == 0) {
+        ir_resize_weights(r, nd->hi, nd->ho, nd->cols);
+        return NTKC_OK;
+    }
+    /* a volume: its rows are (slice, row), so their map is Rd ⊗ Rh */
+    size_t zi = (size_t)r->zi, zo = (size_t)r->zo, hi = nd->hi / zi, ho = nd->ho / zo;
+    double *rd = malloc((zo * zi + ho * hi) * sizeof *rd);
+    if (rd == NULL) {
+        err_internal(f->err, "finite conv net: out of memory for an image_resize layer");
+        return f->err->code;
+    }
+    double *rr = rd + zo * zi;
+    ir_resize_weights(r, zi, zo, rd);
+    ir_resize_weights(r, hi, ho, rr);
+    for (size_t a = 0; a < zo; a++)
+        for (size_t y = 0; y < ho; y++)
+            for (size_t k = 0; k < zi; k++)
+                for (size_t i = 0; i < hi; i++)
+                    nd->cols[(a * ho + y) * nd->hi + k * hi + i] = rd[a * zi + k] * rr[y * hi + i];
+    free(rd);
     return NTKC_OK;
 }
 

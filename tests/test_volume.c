@@ -218,9 +218,20 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2, stride=2) } branch { conv(3, "
                  "stride=2) } } sum; global_avg_pool; dense }",
                  "1:62", "'conv' inside a residual or fanout block on a volume must keep the grid");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=height) { branch { conv(2) } branch { } } "
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=width) { branch { fanout(axis=width) { "
+                 "branch { conv(2) } branch { } } concat } branch { conv(2) } } concat; global_avg_pool; dense }",
+                 "1:74", "concatenates along a spatial axis inside a residual or fanout block on a volume");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); image_resize(3, 3, d=2) } "
+                 "branch { conv(2) } } sum; global_avg_pool; dense }",
+                 "1:71", "'image_resize' inside a residual or fanout block on a volume");
+    expect_error("net i { input image(3, 3, 1); conv(2); fanout(axis=depth) { branch { conv(2) } branch { } } "
                  "concat; global_avg_pool; dense }",
-                 "1:44", "concatenates along a spatial axis: on volumes (input volume at 1:9)");
+                 "1:47", "'fanout(axis=depth)' joins volumes (input volume(D, H, W, C)); this fanout's input is an image");
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=depth) { branch { conv(2) } branch { "
+                 "avg_pool(kd=1, kh=2, kw=2, stride=1) } } concat; global_avg_pool; dense }",
+                 "1:84", "the branches of a fanout must agree in height and width (concat along depth)");
+    expect_error("net i { input image(3, 3, 1); conv(2); image_resize(4, 4, d=2); global_avg_pool; dense }", "1:59",
+                 "'image_resize(d=...)' resizes the depth of a volume");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); avg_pool(2) } branch { avg_pool(2) } } "
                  "sum; global_avg_pool; dense }",
                  "1:71", "'avg_pool' inside a residual or fanout block on a volume must keep the grid");
@@ -233,8 +244,6 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
                  "'conv_local': window 3 with padding=valid on an image depth of 2 gives an output of size 0");
     expect_error("net v { input volume(2, 3, 3, 1); dense; sum_pool(2, normalize_edges=true); global_avg_pool; dense }",
                  "1:54", "'normalize_edges' applies to avg_pool only");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); image_resize(4, 4); relu; flatten; dense }", "1:44",
-                 "'image_resize' is not computed on volumes yet (input volume at 1:9)");
     expect_error("net v { param standard; input volume(2, 3, 3, 1); conv(2); relu; global_avg_pool; dense }", "1:51",
                  "missing required argument 'width' for 'conv'");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2, width=3); global_avg_pool; dense }", "1:43",

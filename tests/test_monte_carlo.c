@@ -14,7 +14,8 @@
  *   resize_*          image_resize (neural-tangents' ImageResize) in image nets
  *   image_fanout_pairs_*  pooling, conv variants and spatial concat in branches
  *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows,
- *                     conv_transpose, conv_local, normalize_edges, dropout, index
+ *                     conv_transpose, conv_local, normalize_edges, dropout, index,
+ *                     concat along depth/height/width, image_resize
  *   pairs_*           the all-pairs back end's options: param standard with
  *                     attention, masks and volumes; volume layers beyond windows
  * Each section says where its tolerance comes from; none is widened to pass. */
@@ -600,6 +601,24 @@ Test(monte_carlo, volume_dropout_branches_index_within_their_standard_errors, .t
         "  index(5); dense(1.2, 0.1) }",
     };
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 105, "volume dropout/index");
+}
+
+/* The same criterion: concat along depth, height and width (identity
+ * branches beside fresh ones: their cross blocks) and image_resize with a new
+ * depth (linear, nearest), against finite networks that copy each branch's
+ * block (finite_conv_concat.c) and resize by Rd ⊗ Rh ⊗ Rw (finite_resize.c). */
+Test(monte_carlo, volume_concat_resize_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net d { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1)\n"
+        "  fanout(axis=depth) { branch { } branch { conv(2, 1.2) } branch { } } concat; relu; global_avg_pool; dense }",
+        "net h { input volume(2, 2, 2, 2); dense(1.3, 0.1)\n"
+        "  fanout(axis=height) { branch { conv(2, 1.2) } branch { } } concat; erf\n"
+        "  fanout(axis=width) { branch { dense(1.1) } branch { conv(2, 0.9, 0.2) } } concat; relu; flatten; dense }",
+        "net r { input volume(2, 2, 3, 1); conv(2, 1.3, 0.1); relu; image_resize(3, 2, d=3); conv(2, 1.2); relu\n"
+        "  image_resize(2, 2, method=nearest, d=1); flatten; dense(1.1) }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 111, "volume concat/resize");
 }
 
 /* ---- the all-pairs back end's options ----------------------------------------

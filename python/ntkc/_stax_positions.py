@@ -46,8 +46,9 @@ class _ImageResize(Layer):
             raise NotImplementedError("ImageResize: ntkc takes the batch axis first and the channel axis last "
                                       "(batch_axis=0, channel_axis=-1)")
         self.shape = tuple(int(v) for v in shape)
-        if len(self.shape) not in (3, 4, 5):  # five: a volume's, refused when it meets one (emit)
-            raise ValueError("ImageResize: shape gives every axis of the inputs, (n, L, C) or (n, H, W, C)")
+        if len(self.shape) not in (3, 4, 5):  # five: a volume's (n, D, H, W, C)
+            raise ValueError("ImageResize: shape gives every axis of the inputs, (n, L, C), (n, H, W, C) or "
+                             "(n, D, H, W, C)")
         if self.shape[-1] != -1:
             raise ValueError("ImageResize: resizing the channel axis is not well-defined in the infinite-width "
                              "limit (set shape[-1] = -1, as neural-tangents requires)")
@@ -63,10 +64,23 @@ class _ImageResize(Layer):
         h, w = (-1,) + spatial if seq else spatial
         return (H if h == -1 else h), (W if w == -1 else w)
 
+    def _out3(self, grid: Sequence[int]) -> tuple[int, ...]:
+        """A volume's new (D, H, W): jax resizes each axis on its own (R = Rd ⊗ Rh ⊗ Rw)."""
+        spatial = self.shape[1:-1]
+        if len(spatial) != 3:
+            raise ValueError(f"ImageResize: shape {self.shape} does not match volumes (n, D, H, W, C)")
+        return tuple(n if s == -1 else s for s, n in zip(spatial, grid))
+
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
-        if _volume(b):
-            _stax_volume.refuse(self.name)
+        if _volume(b):  # image_resize(h, w, ..., d=D')
+            D, H, W, C = b.shape
+            d, h, w = self._out3((D, H, W))
+            args = [str(h), str(w), f"method={'nearest' if self.nearest else 'linear'}"]
+            if not self.nearest and not self.antialias:
+                args.append("antialias=false")
+            args.append(f"d={d}")
+            return [replace(b, lines=b.lines + [f"image_resize({', '.join(args)})"], shape=(d, h, w, C))]
         if not _image(b):
             raise ValueError("ImageResize needs image or sequence inputs")
         H, W, C = b.shape
@@ -77,12 +91,18 @@ class _ImageResize(Layer):
         return [replace(b, lines=b.lines + [f"image_resize({', '.join(args)})"], shape=(h, w, C))]
 
     def init(self, rng: np.random.Generator, shape: Shape) -> tuple[Shape, Params]:
+        if len(shape) == 5:
+            return (shape[0],) + self._out3(shape[1:4]) + (shape[-1],), ()
         seq = len(shape) == 3
         H, W = (1, shape[1]) if seq else shape[1:3]
         h, w = self._out(H, W, seq)
         return (shape[0],) + ((w,) if seq else (h, w)) + (shape[-1],), ()
 
     def apply(self, params: Params, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 5:
+            R = [_resize_weights(n, m, self.nearest, self.antialias)
+                 for n, m in zip(x.shape[1:4], self._out3(x.shape[1:4]))]
+            return np.einsum("ak,yi,xj,nkijc->nayxc", *R, x)
         x4, seq = _nhwc(x)
         h, w = self._out(x4.shape[1], x4.shape[2], seq)
         Rh = _resize_weights(x4.shape[1], h, self.nearest, self.antialias)

@@ -121,8 +121,8 @@ def refuse(layer: str, what: str = "") -> None:
     raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc on volumes yet "
                               f"(its volume nets take Dense, Conv, ConvTranspose, ConvLocal, AvgPool (also "
                               f"normalize_edges=True), SumPool, GlobalAvgPool, GlobalSumPool, Flatten, Index, "
-                              f"Dropout, LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep "
-                              f"the grid and activations)")
+                              f"Dropout, LayerNorm(axis=-1), GlobalSelfAttention, ImageResize, FanOut/FanIn* branches "
+                              f"that keep the grid, FanInConcat along any axis, and activations)")
 
 
 def conv_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:

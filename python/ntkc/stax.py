@@ -606,11 +606,13 @@ class _FanIn(Layer):
         if self.kind != "concat" and len({b.shape for b in branches}) != 1:
             raise ValueError(f"{self.name}: the branches' shapes differ: {[b.shape for b in branches]}")
         spatial = self._spatial(ctx.ndim) if self.kind == "concat" else None
-        if spatial is not None and _volume(branches[0]):
-            _stax_volume.refuse("FanInConcat", f"(axis={self.axis}) along a spatial axis")
-        if spatial is not None:  # neural-tangents' FanInConcat(axis) on height, width or a sequence's length
+        names = ("height", "width")
+        if spatial is not None and _volume(branches[0]):  # (D, H, W, C): depth 0, height 1, width 2
+            spatial, names = spatial - 1, ("depth", "height", "width")
+        elif spatial is not None:  # neural-tangents' FanInConcat(axis) on height, width or a sequence's length
             # branch shapes are (H, W, C), a sequence's (1, L, C): its length is the width
             spatial = 1 if ctx.ndim == 3 or spatial == 2 else 0
+        if spatial is not None:
             others = {b.shape[:spatial] + b.shape[spatial + 1:] for b in branches}
             if len(others) != 1:
                 raise ValueError(f"FanInConcat: shapes differ off axis {self.axis}: {[b.shape for b in branches]}")
@@ -621,7 +623,7 @@ class _FanIn(Layer):
                 raise NotImplementedError("FanInConcat: neural-tangents weights branches by their widths, ntkc by "
                                           "their units (a flattened image counts its pixels); they agree when the "
                                           "layers before it have equal widths")
-        axis_arg = "" if spatial is None else f"(axis={('height', 'width')[spatial]})"
+        axis_arg = "" if spatial is None else f"(axis={names[spatial]})"
         lines = list(parent.lines) + [f"fanout{axis_arg} {{"]
         for b in branches:
             lines += ["    branch {"] + ["        " + ln for ln in b.lines] + ["    }"]

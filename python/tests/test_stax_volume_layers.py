@@ -150,7 +150,6 @@ class VolumeRefusals(unittest.TestCase):
     def test_layers_and_options_not_computed_on_volumes(self) -> None:
         self.refused(stax.LayerNorm(axis=(1, 2, 3, 4)), r"LayerNorm\(axis=\(1, 2, 3, 4\)\) over spatial axes on volumes")
         self.refused(stax.LayerNorm(axis=(-2, -1)), r"LayerNorm.* on volumes")
-        self.refused(stax.ImageResize((-1, 4, 4, 4, -1), "linear"), "ImageResize on volumes")
 
     def test_branches_that_change_the_grid(self) -> None:
         two = stax.FanOut(2)
@@ -158,8 +157,6 @@ class VolumeRefusals(unittest.TestCase):
                                  stax.FanInSum()), "AvgPool inside a FanOut branch on volumes must keep the grid")
         self.refused(stax.serial(two, stax.parallel(conv(4, strides=(2, 1, 1)), conv(4, strides=(2, 1, 1))),
                                  stax.FanInSum()), "Conv inside a FanOut branch on volumes must keep the grid")
-        self.refused(stax.serial(two, stax.parallel(conv(4), conv(4)), stax.FanInConcat(axis=2)),
-                     r"FanInConcat\(axis=2\) along a spatial axis on volumes")
 
     def test_mixed_parameterizations(self) -> None:
         self.refused(stax.Conv(4, (2, 2, 2), padding="SAME", parameterization="standard"), "mixes 'ntk' and 'standard'")

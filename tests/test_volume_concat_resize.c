@@ -102,3 +102,15 @@ Test(volume_concat_resize, copied_slices_pool_to_the_image_net)
                   "  fanout(axis=depth) { branch { } branch { } } concat; relu; global_avg_pool; dense(1.2) }",
                   "net i { input image(3, 3, 2); conv(2, 1.3, 0.2); relu; global_avg_pool; dense(1.2) }", 18);
 }
+
+/* The all-pairs kernels hold every position pair: grids grown past 4096
+ * positions by a concat or image_resize are refused by name. */
+Test(volume_concat_resize, grids_grown_too_far_are_refused)
+{
+    expect_error("net v { input volume(4, 4, 4, 1); conv(2); image_resize(30, 30, d=5); global_avg_pool; dense }",
+                 "1:44", "'image_resize' outputs 4500 positions of a volume (input volume at 1:9)");
+    expect_error("net v { input volume(8, 8, 8, 1); conv(2); fanout(axis=width) { branch { } branch { } branch { } "
+                 "branch { } } concat; fanout(axis=depth) { branch { } branch { } branch { } branch { } } concat\n"
+                 "  global_avg_pool; dense }",
+                 "1:119", "this concat outputs 8192 positions of a volume (input volume at 1:9)");
+}

@@ -171,6 +171,23 @@ int lower_volume_pool(Lower *L, const Stmt *s, int average) { return lower_windo
 
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch);
 
+/* The all-pairs kernels hold every pair of positions (int-indexed P² per
+ * matrix, as attention's): a concat or image_resize that grows a volume's
+ * grid past this is refused. */
+enum { VOLUME_GROWN_MAX = 4096 };
+
+static int volume_positions_ok(Lower *L, const IrOp *op, const char *what)
+{
+    size_t P = op->out.h * op->out.w;
+    if (P <= VOLUME_GROWN_MAX)
+        return 1;
+    diag_at(L->err, op->pos, L->src,
+            "%s outputs %zu positions of a volume (input volume at %s): the kernels hold every pair of positions, "
+            "at most %d positions after a concat or image_resize",
+            what, P, lower_pos_str(L, L->input.pos), VOLUME_GROWN_MAX);
+    return 0;
+}
+
 /* A fanout or residual on a volume: its branches keep the grid; a concat
  * along depth, height or width (emit_attn_concat.h) only outside branches. */
 static int check_volume_fanout(Lower *L, const IrOp *op, int in_branch)
@@ -183,6 +200,8 @@ static int check_volume_fanout(Lower *L, const IrOp *op, int in_branch)
                 L->net->name, lower_pos_str(L, L->input.pos));
         return 0;
     }
+    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS && !volume_positions_ok(L, op, "this concat"))
+        return 0;
     for (size_t b = 0; b < f->nbranches; b++)
         if (!refuse_volume_ops(L, f->branches[b].ops, f->branches[b].nops, 1))
             return 0;
@@ -237,6 +256,8 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
                 return 0;
             continue;
         case IR_IMAGE_RESIZE:
+            if (!volume_positions_ok(L, op, "'image_resize'"))
+                return 0;
             if (in_branch) { /* emit_attn.c: branches share P×P inputs */
                 diag_at(L->err, op->pos, L->src,
                         "'image_resize' inside a residual or fanout block on a volume: branches there must keep the "

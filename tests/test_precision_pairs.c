@@ -233,3 +233,24 @@ Test(precision_pairs, volume_variants_within_bound, .timeout = TIMEOUT(300))
     compare(net, "v", NTKC_BACKEND_TCC, 16, 7, 0, 0);
     compare(net, "v", NTKC_BACKEND_TCC, 16, 3, 4, 0);
 }
+
+/* A volume's concat along depth, height and width (the fan-in's a = 32: each
+ * block a copy) and image_resize with a new depth (six axis maps, each a
+ * float64 sum of nonnegative weights summing to 1 rounded to float: within
+ * a = 32), and image_resize in a net with attention: the helpers these
+ * write read and write the slots in the kernel's precision. */
+Test(precision_pairs, volume_concat_resize_within_bound, .timeout = TIMEOUT(300))
+{
+    static const char net[] =
+        "net c { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1)\n"
+        "  fanout(axis=depth) { branch { } branch { conv(2, 1.2) } branch { } } concat; relu\n"
+        "  image_resize(3, 2, method=linear, antialias=false, d=3); conv(2); relu\n"
+        "  fanout(axis=height) { branch { dense(1.1) } branch { conv(kd=1, kh=2, kw=1) } } concat; erf\n"
+        "  fanout(axis=width) { branch { dense } branch { } } concat; image_resize(2, 2, method=nearest, d=1)\n"
+        "  global_avg_pool; dense }";
+    compare(net, "c", NTKC_BACKEND_TCC, 8, 7, 0, 0);
+    compare(net, "c", NTKC_BACKEND_TCC, 8, 3, 4, 0);
+    static const char attn[] = "net a { input image(3, 4, 2); conv(3, 1.4, 0.1); layer_norm; attention\n"
+                               "  image_resize(5, 2); conv(2, 1.3, 0.2); erf; global_avg_pool; dense(1.2) }";
+    compare(attn, "a", NTKC_BACKEND_TCC, 24, 7, 0, 0);
+}

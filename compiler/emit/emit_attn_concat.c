@@ -24,7 +24,7 @@ static const char cat_text[] =
     "    k += g[3] == 0 ? off : 0, y += g[3] == 1 ? off : 0, x += g[3] == 2 ? off : 0;\n"
     "    return (k * Ho + y) * Wo + x;\n"
     "}\n"
-    "static void ntkc_m_cat_block(double *O, const double *X, const int *g, int o1, int o2)\n"
+    "static void ntkc_m_cat_block(NTKC_ELEM *O, const NTKC_ELEM *X, const int *g, int o1, int o2)\n"
     "{\n"
     "    long P = (long)g[0] * g[1] * g[2], Po = P * g[4];\n"
     "    for (long p = 0; p < P; p++) {\n"
@@ -37,8 +37,10 @@ static const char cat_text[] =
 void emit_attn_concat_join(Code *c, StrBuf *defs, int *helper, const IrFanout *f, size_t b, const size_t in[3],
                            int Sa, int Ta, int Sb, int Tb, int S, int T)
 {
-    if (!*helper)
+    if (!*helper) { /* the slots' element type: float under --precision single */
+        sb_printf(defs, "#ifndef NTKC_ELEM\n#define NTKC_ELEM %s\n#endif\n", c->single ? "float" : "double");
         sb_puts(defs, cat_text);
+    }
     *helper = 1;
     int a = grid_axis(f->axis);
     size_t n = in[a], P = in[0] * in[1] * in[2], Po = P * f->nbranches;

@@ -23,7 +23,7 @@ size_t emit_attn_resize_span(const IrOp *op, size_t z, size_t h, size_t w)
  * (dims d[0..3], row-major), R m × d[k]; out has m along axis k. */
 static const char axis_map_text[] =
     "/* image_resize: out <- R along axis k of M (d[0] x d[1] x d[2] x d[3]), R m x d[k] */\n"
-    "static void ntkc_m_axis_map(const double *M, double *out, const int *d, int k, int m, const double *R)\n"
+    "static void ntkc_m_axis_map(const NTKC_ELEM *M, NTKC_ELEM *out, const int *d, int k, int m, const double *R)\n"
     "{\n"
     "    int inner = 1, outer = 1;\n"
     "    for (int a = k + 1; a < 4; a++)\n"
@@ -65,8 +65,10 @@ void emit_attn_resize(Code *c, StrBuf *defs, size_t *nparams, int *helper, const
     static const char axis_name[3] = {'d', 'h', 'w'};
     out_grid(op, o);
     char rname[3][32];
-    if (!*helper)
+    if (!*helper) { /* the slots' element type: float under --precision single */
+        sb_printf(defs, "#ifndef NTKC_ELEM\n#define NTKC_ELEM %s\n#endif\n", c->single ? "float" : "double");
         sb_puts(defs, axis_map_text);
+    }
     *helper = 1;
     for (int a = 0; a < 3; a++) {
         code_format(rname[a], sizeof rname[a], "ntkc_r%c%zu", axis_name[a], k);
@@ -81,7 +83,7 @@ void emit_attn_resize(Code *c, StrBuf *defs, size_t *nparams, int *helper, const
      * each call sees the array as (outer, axis, inner, 1) */
     code_line(c, "for (int m_ = 0; m_ < 2; m_++) {");
     c->depth++;
-    code_line(c, "double *M = pl[m_ ? %d : %d], *src = M, *dst = pl[0], *t_;", T, S);
+    code_line(c, "@ *M = pl[m_ ? %d : %d], *src = M, *dst = pl[0], *t_;", T, S);
     size_t dims[6] = {z, h, w, z, h, w};
     int maps = 0;
     for (int ax = 0; ax < 6; ax++) {

@@ -233,7 +233,11 @@ Test(fanout_pairs, errors)
                  "'fanout(axis=height)' needs an image input");
     expect_error("net e { input image(3, 4, 1); conv(3); fanout(axis=depth) { branch { conv(1) } branch { } } concat; "
                  "flatten; dense }",
-                 "1:52", "unknown axis 'depth' for 'fanout' (one of: channels, height, width)");
+                 "1:47", "'fanout(axis=depth)' joins volumes (input volume(D, H, W, C)); this fanout's input is an "
+                         "image without slices");
+    expect_error("net e { input image(3, 4, 1); conv(3); fanout(axis=time) { branch { conv(1) } branch { } } concat; "
+                 "flatten; dense }",
+                 "1:52", "unknown axis 'time' for 'fanout' (one of: channels, height, width, depth)");
     expect_error("net e { input image(3, 4, 1); conv(3); fanout(axis=width) { branch { conv(1); relu } branch { } } "
                  "concat; flatten; dense }",
                  "1:79", "branch 1 of this 'fanout' spatial concat ends in 'relu'");

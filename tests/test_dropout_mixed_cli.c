@@ -114,6 +114,17 @@ Test(dropout_mixed_cli, predict_fresh_and_fixed)
                          "--dropout fixed --mean DIR/fixed.npy",
                      errs, sizeof errs),
                  0, "%s", errs);
+    /* the kernel-file door on kernels written by `ntkc kernel`: X against a second file X (no shared mask),
+     * Xt against X --dropout-mixed */
+    cr_assert_eq(run(&f, "kernel DIR/net.ntk DIR/x.npy DIR/x.npy --ntk DIR/ktt.npy", errs, sizeof errs), 0, "%s",
+                 errs);
+    cr_assert_eq(run(&f, "kernel DIR/net.ntk DIR/xt.npy DIR/x.npy --dropout-mixed --ntk DIR/kst.npy", errs,
+                     sizeof errs),
+                 0, "%s", errs);
+    cr_assert_eq(run(&f, "predict --k-train DIR/ktt.npy --k-test DIR/kst.npy --targets DIR/y.npy --time 2,inf "
+                         "--mean DIR/files.npy",
+                     errs, sizeof errs),
+                 0, "%s", errs);
     ntkc_net *net = compile_or_fail(NET, NTKC_BACKEND_TCC);
     ntkc_error err = {0};
     double times[2] = {2, INFINITY}, mean[2 * M], cov[2 * M * M], fixed[2 * M];
@@ -130,6 +141,11 @@ Test(dropout_mixed_cli, predict_fresh_and_fixed)
     cr_expect(memcmp(c.data, cov, sizeof cov) == 0, "--dropout fresh: the covariance differs from the library");
     cr_expect(memcmp(b.data, fixed, sizeof fixed) == 0, "--dropout fixed: the mean differs from the library");
     cr_expect(memcmp(a.data, b.data, sizeof mean) != 0, "fresh and fixed wrote the same numbers");
+    NpyArray files;
+    load(&f, "files.npy", &files);
+    cr_expect(files.count == 2 * M && memcmp(files.data, mean, sizeof mean) == 0,
+              "the kernel-file door on --dropout-mixed kernels is not --dropout fresh");
+    npy_free(&files);
     npy_free(&a), npy_free(&c), npy_free(&b);
     ntkc_net_free(net);
     teardown(&f);

@@ -102,7 +102,11 @@ def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -
                          f"{layer.filter_shape} and {layer.strides}")
     check_branch(layer.name, b, layer.filter_shape, layer.strides, layer.padding)
     a = args(layer.filter_shape, layer.strides, layer.padding)
-    a += [f"w_std={_num(layer.W_std)}", f"b_std={_num(layer.b_std or 0.0)}"]
+    if layer.parameterization == "standard":  # ConvTranspose only (_stax_conv.py): as conv_emit
+        a += [f"w_std={_num(layer.W_std)}", f"width={layer.out_chan}"]
+        a += [] if layer.b_std is None else [f"b_std={_num(layer.b_std)}"]
+    else:
+        a += [f"w_std={_num(layer.W_std)}", f"b_std={_num(layer.b_std or 0.0)}"]
     a += [] if layer.trainable else ["trainable=false"]
     out = tuple(out_size(n, k, s) for n, k, s in zip(b.shape[:3], layer.filter_shape, layer.strides))
     return replace(b, lines=b.lines + [f"{layer.statement}({', '.join(a)})"], shape=out + (layer.out_chan,),

@@ -151,6 +151,43 @@ Test(dropout_mixed_api, predict_fresh_equals_the_training_reference)
     ntkc_net_free(net);
 }
 
+/* Graph nets: the same through ntkc_predict_graphs (train and test sets are two sets: no graph shared). */
+Test(dropout_mixed_api, predict_graphs_fresh_equals_the_training_reference)
+{
+    GraphText text = {0}, text2 = {0};
+    Rand rnd = {7}, rnd2 = {8};
+    int labels[6], labels2[4];
+    gt_add_cycles_paths_stars(&text, &rnd, 6, labels);
+    gt_add_cycles_paths_stars(&text2, &rnd2, 4, labels2);
+    char *s = gt_finish(&text), *s2 = gt_finish(&text2);
+    ntkc_graphs *train = graphs_or_fail(s, 1), *test = graphs_or_fail(s2, 1);
+    free(s), free(s2);
+    ntkc_net *net = compile_or_fail("net g { input graph(1); dense(1.4, 0.1); relu; dropout(0.7); dense(1.2)\n"
+                                    "  aggregate; dense(1.1); relu; readout(sum); dense }",
+                                    NTKC_BACKEND_TCC);
+    ntkc_net *twin = twin_or_fail(net);
+    double y[6], times[2] = {1.5, INFINITY}, mean[2 * 4], cov[2 * 16], rmean[2 * 4], rcov[2 * 16];
+    fill_random(y, 6, 25);
+    ntkc_predict_options o = {.dropout_fresh = 1, .reg = 1e-3};
+    ntkc_error err = {0};
+    cr_assert_eq(ntkc_predict_graphs(net, train, y, 1, test, times, 2, &o, mean, cov, NULL, &err), 0, "%s",
+                 err.message);
+    /* the reference with the same regulariser: the kernels as train_dropout_kernels gives them */
+    FiniteData a = {.rows = 6, .graphs = train}, b = {.rows = 4, .graphs = test};
+    TrainDropoutKernels K;
+    cr_assert_eq(train_dropout_kernels(net, twin, &a, &b, NULL, &K, &err), 0, "%s", err.message);
+    PredictInput in = {.n = 6, .m = 4, .k = 1, .ntk_tt = K.ntk_tt, .nngp_tt = K.nngp_tt, .ntk_st = K.ntk_st,
+                       .nngp_st = K.nngp_st, .nngp_ss = K.nngp_ss, .y = y, .reg = 1e-3};
+    cr_assert_eq(predict_gd_mse(&in, PREDICT_NTK, times, 2, rmean, rcov, &err), 0, "%s", err.message);
+    cr_expect(memcmp(mean, rmean, sizeof mean) == 0, "graphs: the mean differs from train's reference");
+    cr_expect(memcmp(cov, rcov, sizeof cov) == 0, "graphs: the covariance differs from train's reference");
+    free(K.buf);
+    ntkc_net_free(twin);
+    ntkc_net_free(net);
+    ntkc_graphs_free(train);
+    ntkc_graphs_free(test);
+}
+
 /* No dropout: dropout_fresh changes nothing. */
 Test(dropout_mixed_api, predict_fresh_without_dropout_is_the_ordinary_prediction)
 {

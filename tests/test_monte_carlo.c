@@ -16,7 +16,8 @@
  *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows,
  *                     conv_transpose, conv_local, normalize_edges, dropout, index
  *   pairs_*           the all-pairs back end's options: param standard with
- *                     attention, masks and volumes; volume layers beyond windows
+ *                     attention, masks and volumes; volume layers beyond windows;
+ *                     layer_norm over positions (pairs_layer_norm_*)
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -886,6 +887,71 @@ Test(monte_carlo, attention_relu, .timeout = TIMEOUT(60)) { attention_check("mec
 Test(monte_carlo, attention_sqrt_identity, .timeout = TIMEOUT(60))
 {
     attention_check("scaling=sqrt, mechanism=identity, heads=16, w_q=0.6, w_k=0.9", 5);
+}
+
+/* ---- layer_norm over positions on the all-pairs back end ---------------------
+ * layer_norm(axes=height|width|all) in nets with attention (images,
+ * sequences) and on volumes (depth, and the height and width of each slice),
+ * against finite networks normalising over the channels and those positions
+ * (finite_conv_ln.c), with the dilated convs' criterion: entry by entry within
+ * z standard errors plus an O(L/width) allowance; the same nets with kernels
+ * 20 % off must fail it. */
+Test(monte_carlo, pairs_layer_norm_axes_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const nets[] = {
+        "net i { input image(3, 3, 2); conv(3, 1.3, 0.1); layer_norm(axes=height); relu; dense(1.2)\n"
+        "  residual { layer_norm(axes=width); attention(w_q=1.2, b_std=0.1) }; layer_norm(axes=all); relu\n"
+        "  global_avg_pool; dense(1.1) }",
+        "net v { input volume(2, 2, 2, 2); conv(2, 1.3, 0.1); layer_norm(axes=depth); relu; conv(2, 1.2)\n"
+        "  layer_norm(axes=height); erf; attention(w_q=1.1); layer_norm(axes=width); relu; global_avg_pool; dense(1.1) }",
+    };
+    expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 131, "layer_norm axes");
+}
+
+/* Padded sequences (lengths 5, 3, 4, 2): the finite networks' layer norm
+ * takes its mean and variance over the real tokens only; attention_compare's
+ * criterion (z standard errors over batches plus an O(1/width) bias), and
+ * the exact kernels 20 % off must fail it. */
+static double attention_over_tolerance(const double *exact, double off, double b[BATCHES][ATT_N * ATT_N])
+{
+    double se[ATT_N * ATT_N], diff[ATT_N * ATT_N];
+    for (size_t e = 0; e < ATT_N * ATT_N; e++) {
+        double m = 0, v = 0;
+        for (int k = 0; k < BATCHES; k++)
+            m += b[k][e] / BATCHES;
+        for (int k = 0; k < BATCHES; k++)
+            v += (b[k][e] - m) * (b[k][e] - m) / (BATCHES - 1);
+        se[e] = sqrt(v / BATCHES), diff[e] = m - exact[e] * (1 + off);
+    }
+    return att_frob(diff, ATT_N * ATT_N) /
+           (ATT_Z * att_frob(se, ATT_N * ATT_N) + ATT_BIAS / ATT_WIDTH * att_frob(exact, ATT_N * ATT_N));
+}
+
+Test(monte_carlo, pairs_layer_norm_masked_sequence, .timeout = TIMEOUT(60))
+{
+    const char *src = "net a { input sequence(5, 3, masked=true); dense(1.2, 0.1)\n"
+                      "  residual { layer_norm(axes=width); attention(heads=2, w_q=1.5, b_std=0.2) }\n"
+                      "  layer_norm(axes=all); relu; conv(3, 1.1, 0.1); layer_norm(axes=width); relu\n"
+                      "  global_avg_pool; dense(1.1) }";
+    ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC);
+    const IrNet *ir = ntkc_net_ir(net);
+    size_t d = ir->input.dim;
+    double x[ATT_N * 15], s[ATT_N * ATT_N], t[ATT_N * ATT_N], bs[BATCHES][ATT_N * ATT_N], bt[BATCHES][ATT_N * ATT_N];
+    fill_random(x, ATT_N * d, 21);
+    ntkc_error err = {0};
+    const double lengths[ATT_N] = {5, 3, 4, 2};
+    cr_assert_eq(ntkc_mask_lengths(net, ATT_N, x, d, lengths, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(net, ATT_N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
+    for (int k = 0; k < BATCHES; k++) {
+        FiniteNetOptions o = {.width = ATT_WIDTH, .samples = PER_BATCH, .seed = 21000 + (unsigned long long)k};
+        cr_assert_eq(finite_conv_kernels(ir, ATT_N, x, d, &o, bs[k], bt[k], &err), 0, "%s", err.message);
+    }
+    attention_compare("layer_norm over padded tokens", "NNGP", s, bs);
+    attention_compare("layer_norm over padded tokens", "NTK", t, bt);
+    double off_s = attention_over_tolerance(s, 0.2, bs), off_t = attention_over_tolerance(t, 0.2, bt);
+    cr_log_info("kernels 20 %% off: NNGP %.2f, NTK %.2f times the tolerance", off_s, off_t);
+    cr_expect(off_s > 1 && off_t > 1, "kernels 20 %% off passed: NNGP %.2f, NTK %.2f of the tolerance", off_s, off_t);
+    ntkc_net_free(net);
 }
 
 /* ---- frozen layers -----------------------------------------------------------

@@ -51,6 +51,12 @@ NETS = [
                 image_resize(3, 3, d=1); flatten; dense(0.9, 0.1) }""",
      [("dense", 1.2, 0.2), ("erf",), ("resize", (3, 2, 3), "linear", False), ("dense", 1.3, 0.0), ("relu",),
       ("resize", (1, 3, 3), "linear", True), ("flatten",), ("dense", 0.9, 0.1)], (4, 3, 2, 2)),
+    ("""net l { input volume(2, 2, 3, 1); conv(2, 1.3, 0.1);
+                fanout(axis=depth) { branch { } branch { conv(2, 1.2) } } concat; layer_norm(axes=depth); relu;
+                image_resize(2, 2, d=3); conv(2); layer_norm(axes=height); erf; flatten; dense }""",
+     [conv((2, 2, 2), 1.3, 0.1), ("fanout", "concat", [(1.0, []), (1.0, [conv((2, 2, 2), 1.2)])], "depth"),
+      ("layer_norm", 1e-12, (0,)), ("relu",), ("resize", (3, 2, 2), "linear", True), conv((2, 2, 2)),
+      ("layer_norm", 1e-12, (1,)), ("erf",), ("flatten",), ("dense", 1.0, 0.0)], (2, 2, 3, 1)),
 ]
 
 

@@ -99,7 +99,7 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
+.PHONY: all mpi test-mpi check-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
         check-random check-security check-monte-carlo check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
         fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
@@ -220,6 +220,11 @@ mpi:
 MPI_TESTS ?= $(if $(HAVE_MPI),1,0)
 test-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
 	./tests/mpi/run.sh $(abspath $(BUILD)/ntkc) $(abspath $(BUILD)/ntkc-mpi)
+
+# The MPI tests with every sweep on every rank count 1..4 (make test runs
+# the fully connected sweeps on all four, the others on 3 and 4).
+check-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
+	MPI_SWEEP=1 ./tests/mpi/run.sh $(abspath $(BUILD)/ntkc) $(abspath $(BUILD)/ntkc-mpi)
 
 $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)

@@ -1195,7 +1195,7 @@ Test(monte_carlo, attention_index_readout, .timeout = TIMEOUT(60))
  * The kernel `ntkc train` needs for nets with dropout (train_dropout.c):
  * K(x*, x) = E[J_e(x*)·J_m(x)ᵀ] (NTK) and E[f_e(x*)·f_m(x)] (NNGP), x* in
  * eval mode (no dropout), x under its own masks — computed by
- * ntkc_kernel_dropout_mixed from the net and its eval-mode twin. Here every
+ * ntkc_kernel_dropout_mixed_twin from the net and its eval-mode twin. Here every
  * sample is one finite network (finite_model.h) at its initialisation: its
  * outputs and parameter gradients on the rows of X once in eval mode and
  * once under fresh masks, multiplied row against row, so the diagonal holds
@@ -1239,8 +1239,9 @@ static void mix_kernels(ntkc_net *net, ntkc_net *twin, const MixInputs *in, doub
     ntkc_error err = {0};
     double se[R * R], sm[R * R], te[R * R], tm[R * R];
     if (in->g) {
-        cr_assert_eq(ntkc_kernel_graphs_dropout_mixed(net, twin, in->g, in->g, mixed, mixed + R * R, NULL, &err), 0,
-                     "%s", err.message);
+        cr_assert_eq(ntkc_kernel_graphs_dropout_mixed_twin(net, twin, in->g, in->g, mixed, mixed + R * R, NULL,
+                                                           &err),
+                     0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(net, in->g, in->g, both, both + R * R, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(twin, in->g, NULL, se, te, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(net, in->g, NULL, sm, tm, NULL, &err), 0, "%s", err.message);
@@ -1248,7 +1249,7 @@ static void mix_kernels(ntkc_net *net, ntkc_net *twin, const MixInputs *in, doub
         double copy[R * 64];
         cr_assert_leq(in->dim, 64);
         memcpy(copy, in->x, R * in->dim * sizeof *copy);
-        cr_assert_eq(ntkc_kernel_dropout_mixed(net, twin, R, in->x, R, in->x, in->dim, mixed, mixed + R * R, NULL,
+        cr_assert_eq(ntkc_kernel_dropout_mixed_twin(net, twin, R, in->x, R, in->x, in->dim, mixed, mixed + R * R, NULL,
                                                &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel(net, R, in->x, R, copy, in->dim, both, both + R * R, NULL, &err), 0, "%s",
                      err.message);

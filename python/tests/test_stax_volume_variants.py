@@ -211,7 +211,8 @@ class VolumeVariantRefusals(unittest.TestCase):
                                                                  f"{name} inside a FanOut branch on volumes must "
                                                                  f"keep the grid"):
                 self.source(two, stax.parallel(layer, stax.Identity()), stax.FanInSum())
-        with self.assertRaisesRegex(NotImplementedError, "ConvTranspose under the standard parameterization"):
+        with self.assertRaisesRegex(NotImplementedError, "ConvTranspose: ntkc takes one parameterization per net; "
+                                                         "this one mixes 'ntk' and 'standard'"):
             _, _, kfn = stax.serial(stax.Conv(4, (2, 2, 2), padding="SAME", parameterization="standard"),
                                     stax.ConvTranspose(4, (2, 2, 2)), stax.GlobalAvgPool(), stax.Dense(1))
             kfn.source_for((2, 4, 4, 2))

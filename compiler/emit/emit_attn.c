@@ -296,6 +296,11 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         }
         case IR_LAYER_NORM:
             emit_fill_diag(e, op, *S);
+            if (op->u.ln.axes != IR_LN_CHANNELS && !e->vec) { /* the records become the group means */
+                code_line(&e->c, "if (fill)");
+                code_line(&e->c, "    ntkc_m_ln_groups`(fill + %zu, m1, %zu, %zu, %zu, %d);", op->rec.at, e->gz, e->gh,
+                          e->gw, (int)op->u.ln.axes);
+            }
             code_line(&e->c, "ntkc_m_ln`(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S,
                       *T, n_side(e), op->rec.at, op->rec.at, code_lit(op->u.ln.eps).s, op->pos.line);
             emit_remask(e, *S, *T);

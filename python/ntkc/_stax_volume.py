@@ -128,7 +128,7 @@ def refuse(layer: str, what: str = "") -> None:
     raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc on volumes yet "
                               f"(its volume nets take Dense, Conv, ConvTranspose, ConvLocal, AvgPool (also "
                               f"normalize_edges=True), SumPool, GlobalAvgPool, GlobalSumPool, Flatten, Index, "
-                              f"Dropout, LayerNorm(axis=-1), GlobalSelfAttention, FanOut/FanIn* branches that keep "
+                              f"Dropout, LayerNorm (the channels with none, one or all spatial axes), GlobalSelfAttention, FanOut/FanIn* branches that keep "
                               f"the grid and activations)")
 
 

@@ -99,8 +99,8 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all mpi test-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
-        check-random check-security check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
+.PHONY: all mpi test-mpi check-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
+        check-random check-security check-monte-carlo check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
         fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
@@ -221,6 +221,11 @@ MPI_TESTS ?= $(if $(HAVE_MPI),1,0)
 test-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
 	./tests/mpi/run.sh $(abspath $(BUILD)/ntkc) $(abspath $(BUILD)/ntkc-mpi)
 
+# The MPI tests with every sweep on every rank count 1..4 (make test runs
+# the fully connected sweeps on all four, the others on 3 and 4).
+check-mpi: $(BUILD)/ntkc $(BUILD)/ntkc-mpi
+	MPI_SWEEP=1 ./tests/mpi/run.sh $(abspath $(BUILD)/ntkc) $(abspath $(BUILD)/ntkc-mpi)
+
 $(BUILD)/ntkc-tests: $(TEST_OBJ) $(BUILD)/libntkc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs criterion) $(LDLIBS)
 
@@ -247,8 +252,11 @@ TEST_MALLOC := GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshol
 # together by -O): alone, the Python tests and the install check each keep
 # one core busy.
 TEST_AFTER := $(if $(filter 1,$(MPI_TESTS)),test-mpi) $(if $(TEST_ARGS),,test-python $(if $(SAN),,test-install))
+# Suites named *_long (the Monte Carlo sweeps) run in make check-monte-carlo,
+# not here; a --filter in TEST_ARGS replaces this one (Criterion keeps the last).
+TEST_FILTER := --filter '!(*_long)/*'
 test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so $(if $(SAN),,$(BENCH_PROGS))
-	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_FILTER) $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
 	$(if $(strip $(TEST_AFTER)),$(MAKE) --no-print-directory -j2 -O $(TEST_AFTER))
 	$(if $(SAN),$(if $(TEST_ARGS),,@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)"))
@@ -361,6 +369,11 @@ regen: $(BUILD)/ntkc
 check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	$(MAKE) test TEST_ARGS="--filter 'security*/*'"
 
+# Every Monte Carlo check, the sweeps make test samples included (suites
+# monte_carlo and monte_carlo_long: every activation in a deep net).
+check-monte-carlo: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test MPI_TESTS=0 TEST_ARGS="--filter 'monte_carlo*/*'"
+
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
@@ -385,7 +398,7 @@ check-valgrind:
 valgrind-suite: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) valgrind -q --error-exitcode=3 --leak-check=full \
 	    --suppressions=$(abspath tests/valgrind.supp) --trace-children=yes \
-	    --trace-children-skip='$(VALGRIND_SKIP)' ./$(BUILD)/ntkc-tests -j2 $(TEST_ARGS)
+	    --trace-children-skip='$(VALGRIND_SKIP)' ./$(BUILD)/ntkc-tests -j2 $(TEST_FILTER) $(TEST_ARGS)
 
 # Fuzzing (fuzz/README.md): libFuzzer targets built with clang, or the same
 # targets under AFL++. Only these targets need clang/afl++; `make test` does not.

@@ -1,6 +1,9 @@
 #!/bin/bash
 # The MPI tests (make test-mpi): ntkc-mpi against ntkc.
-#   [MPI_TEST_JOBS=2] run.sh NTKC NTKC_MPI
+#   [MPI_TEST_JOBS=2] [MPI_SWEEP=1] run.sh NTKC NTKC_MPI
+# "1..4 ranks" below: in make test, the fully connected net of each command on
+# every P and the rest on P = 3 and 4 (SOME_P); MPI_SWEEP=1 (make check-mpi)
+# runs every sweep on every P.
 # Tests run MPI_TEST_JOBS at a time (one mpirun each; an mpirun spends much
 # of its time starting and waiting), each in a scratch directory of its own;
 # the failures are listed and counted at the end.
@@ -37,8 +40,14 @@ PY=/usr/bin/python3 # Debian's, with python3-numpy
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
 export OMPI_MCA_mpi_yield_when_idle=1
 MPIRUN="mpirun --oversubscribe --bind-to none"
-# Every rank count (a test given a list runs ntkc once and ntkc-mpi on each P: one result each).
+# Every rank count (a test given a list runs ntkc once and ntkc-mpi on each P: one result each):
+# 1 (one rank does all), 2 and 3 (1 x P grids; 3 divides neither the tiles nor the blocks), 4 (2 x 2).
 ALL_P="1 2 3 4"
+# The first sweep of each command (fc: kernel, float32 kernel, predict, predict --cov) runs on ALL_P;
+# the other families and options, whose ranks share the same distribution code, on SOME_P: 3 and 4,
+# the 1 x 3 and 2 x 2 grids. MPI_SWEEP=1 (make check-mpi) runs them on ALL_P too.
+SOME_P="3 4"
+[ "${MPI_SWEEP:-0}" = 1 ] && SOME_P=$ALL_P
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # Every test runs in the background in a scratch directory of its own, $W
@@ -124,8 +133,8 @@ same() {
 }
 
 spawn same "fc symmetric, 45 rows, tile 8" "$ALL_P" "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
-spawn same "image symmetric, 19 images, tile 8" "$ALL_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
-spawn same "graph symmetric, 37 graphs, tile 5" "$ALL_P" "$GR" "$T/g1.txt" "" --tile 5 --threads 2
+spawn same "image symmetric, 19 images, tile 8" "$SOME_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
+spawn same "graph symmetric, 37 graphs, tile 5" "$SOME_P" "$GR" "$T/g1.txt" "" --tile 5 --threads 2
 spawn same "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
 spawn same "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 spawn same "image cross 19 x 11, default tile" 3 "$IMG" "$T/img1.npy" "$T/img2.npy"
@@ -185,12 +194,12 @@ same32() { # NAME "P..." NET X1 X2 -- MPI_ARGS
     done
 }
 spawn same32 "fc symmetric, 45 rows, tile 8" "$ALL_P" "$FC" "$T/fc1.npy" "" --tile 8 --threads 2
-spawn same32 "image symmetric, 19 images, tile 8" "$ALL_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
-COMPUTED=1 spawn same32 "graph symmetric, 37 graphs, tile 5" "$ALL_P" "$GR" "$T/g1.txt" "" --tile 5
+spawn same32 "image symmetric, 19 images, tile 8" "$SOME_P" "$IMG" "$T/img1.npy" "" --tile 8 --threads 1
+COMPUTED=1 spawn same32 "graph symmetric, 37 graphs, tile 5" "$SOME_P" "$GR" "$T/g1.txt" "" --tile 5
 COMPUTED=1 spawn same32 "graph cross 37 x 13, tile 6" 3 "$GR" "$T/g1.txt" "$T/g2.txt" --tile 6 --threads 2
 spawn same32 "fc cross 45 x 23, tile 10" 3 "$FC" "$T/fc1.npy" "$T/fc2.npy" --tile 10
 # the all-pairs back end: masked sequences (lengths and a mask), attention
-BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same32 "masked sequences 13 x 7, tile 4" "$ALL_P" "$T/msk.ntk" \
+BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same32 "masked sequences 13 x 7, tile 4" "$SOME_P" "$T/msk.ntk" \
     "$T/s1.npy" "$T/s2.npy" --tile 4
 spawn same32 "transformer symmetric, 9 sequences, tile 2" 3 "$ROOT/examples/transformer.ntk" "$T/tr.npy" "" --tile 2
 spawn same32 "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
@@ -270,18 +279,18 @@ predicts() { # NAME "P..." NET -- ARGS... (COV=1: --cov as well; TRAIN=1: --trai
 }
 spawn predicts "predict fc, labels, 45 train" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 1,30,inf --reg 1e-4
-spawn predicts "predict image, float targets, 19 train" "$ALL_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+spawn predicts "predict image, float targets, 19 train" "$SOME_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
     --test "$T/img2.npy" --time 5,inf --reg 1e-4 --threads 1
-spawn predicts "predict graph, the file's labels, 37 train" "$ALL_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
+spawn predicts "predict graph, the file's labels, 37 train" "$SOME_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" \
     --time 2,inf --reg 1e-4
 # the covariance: NTK and NNGP, 45 training and 23 test points in blocks of 8 (neither divides)
 COV=1 spawn predicts "predict --cov fc, NTK" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4
-COV=1 spawn predicts "predict --cov fc, NNGP, --reg-abs" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+COV=1 spawn predicts "predict --cov fc, NNGP, --reg-abs" "$SOME_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --kernel nngp --time 0,0.5,inf,0.5 --reg-abs 1e-3
-COV=1 spawn predicts "predict --cov image, NTK" "$ALL_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
+COV=1 spawn predicts "predict --cov image, NTK" "$SOME_P" "$IMG" --train "$T/img1.npy" --targets "$T/yf.npy" \
     --test "$T/img2.npy" --time 0,5,inf --reg 1e-4 --threads 1
-COV=1 spawn predicts "predict --cov graph, NNGP" "$ALL_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --kernel nngp \
+COV=1 spawn predicts "predict --cov graph, NNGP" "$SOME_P" "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --kernel nngp \
     --time 0,2,inf --reg 1e-4
 spawn predicts "predict fc, nngp kernel" 3 "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
     --kernel nngp --time 0.5,inf --reg 1e-3
@@ -306,15 +315,15 @@ PYEOF
 "$NTKC" kernel "$FC" "$T/fc1.npy" --ntk "$T/ktt32.npy" --precision single --quiet
 "$NTKC" kernel "$FC" "$T/fc2.npy" "$T/fc1.npy" --ntk "$T/kst32.npy" --precision single --quiet
 KF="--k-train $T/ktt.npy --k-test $T/kst.npy --targets $T/ylab.npy"
-TRAIN=1 spawn predicts "predict fc from fx0" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+TRAIN=1 spawn predicts "predict fc from fx0" "$SOME_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4 --fx0-train "$T/f0.npy" --fx0-test "$T/g0.npy"
-TRAIN=1 spawn predicts "predict fc, --loss xent" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+TRAIN=1 spawn predicts "predict fc, --loss xent" "$SOME_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 0.5,1,30 --loss xent
-COV=1 spawn predicts "predict fc --precision single" "$ALL_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+COV=1 spawn predicts "predict fc --precision single" "$SOME_P" "$FC" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-3 --precision single
-COV=1 TRAIN=1 spawn predicts "predict from kernel files" "$ALL_P" "" $KF --k-test-test "$T/kss.npy" \
+COV=1 TRAIN=1 spawn predicts "predict from kernel files" "$SOME_P" "" $KF --k-test-test "$T/kss.npy" \
     --time 0,1,30,inf --reg 1e-4
-TRAIN=1 spawn predicts "predict from float32 kernel files, xent with momentum" "$ALL_P" "" --k-train "$T/ktt32.npy" \
+TRAIN=1 spawn predicts "predict from float32 kernel files, xent with momentum" "$SOME_P" "" --k-train "$T/ktt32.npy" \
     --k-test "$T/kst32.npy" --targets "$T/ylab.npy" --time 1,30 --loss xent --momentum 0.5 --fx0-test "$T/g0.npy"
 spawn predicts "predict from kernel files, fx0" 3 "" $KF --time 1,inf --reg-abs 1e-3 --fx0-train "$T/f0.npy"
 # kernel files ntkc-mpi cannot read block by block (Fortran order, big-endian): rank 0 reads and sends them

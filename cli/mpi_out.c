@@ -99,7 +99,10 @@ static int create(MPI_Comm comm, const char *path, int ndim, const size_t *shape
             rc = err->code;
     if (rc == 0 && rank == 0)
         rc = create_temp(o, ndim, shape, err);
+    int made = rank == 0 && rc == 0; /* rank 0's temp exists even when another rank failed */
     if ((rc = mpi_agree(comm, rc, err)) != 0) {
+        if (made)
+            forget_unlink(o);
         free(o);
         return rc;
     }

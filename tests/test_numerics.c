@@ -170,6 +170,24 @@ Test(numerics, depth_200_overflow_is_reported)
     }
 }
 
+/* The overflow message shows the values of the kernels asked for only: with
+ * --nngp alone it said "NTK 0" for the NTK it never computed. */
+Test(numerics, overflow_message_names_only_the_kernels_computed)
+{
+    enum { N = 3, D = 4 };
+    double x[N * D], k[N * N];
+    fill_random(x, N * D, 2);
+    ntkc_net *net = compile_or_fail("net lin { repeat 200 { dense(10) } }", NTKC_BACKEND_TCC);
+    for (int which = 0; which < 2; which++) {
+        ntkc_error err = {0};
+        cr_expect_eq(ntkc_kernel(net, N, x, 0, NULL, D, which ? NULL : k, which ? k : NULL, NULL, &err), 1);
+        const char *want = which ? "[0, 0] (NTK " : "[0, 0] (NNGP ", *absent = which ? "NNGP" : "NTK";
+        cr_expect(strstr(err.message, want) != NULL, "%s", err.message);
+        cr_expect(strstr(err.message, absent) == NULL, "%s", err.message);
+    }
+    ntkc_net_free(net);
+}
+
 /* float32 data are read exactly (every float is a double), so the kernel
  * equals the one of the same values given as float64, bit for bit. */
 Test(numerics, float32_inputs_equal_float64_of_same_values)

@@ -232,17 +232,26 @@ static size_t run_tile(const Job *J, const Tile *T)
 
 static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
 {
+    int has_s = J->single ? J->nngp_f != NULL : J->nngp != NULL, has_t = J->single ? J->ntk_f != NULL : J->ntk != NULL;
     for (size_t i = T->i0; i < T->i0 + T->r; i++)
         for (size_t j = T->diagonal ? i : T->j0; j < T->j0 + T->c; j++) {
             double s = J->single ? (J->nngp_f ? J->nngp_f[at(J, i, j)] : 0) : J->nngp ? J->nngp[at(J, i, j)] : 0;
             double t = J->single ? (J->ntk_f ? J->ntk_f[at(J, i, j)] : 0) : J->ntk ? J->ntk[at(J, i, j)] : 0;
             if (s - s != 0.0 || t - t != 0.0) {
+                /* only the kernels computed: an absent one is no 0 */
+                char values[96];
+                if (has_s && has_t)
+                    snprintf(values, sizeof values, "NNGP %g, NTK %g", s, t);
+                else if (has_s)
+                    snprintf(values, sizeof values, "NNGP %g", s);
+                else
+                    snprintf(values, sizeof values, "NTK %g", t);
                 err_user(err,
-                          "the kernel is not finite at entry [%zu, %zu] (NNGP %g, NTK %g): the variances "
+                          "the kernel is not finite at entry [%zu, %zu] (%s): the variances "
                           "overflow through the layers, or leave the range in which a formula activation's "
                           "quadrature meets its error target (`ntkc derive` shows it); lower w_std or the depth, "
                           "or scale the inputs",
-                          i, j, s, t);
+                          i, j, values);
                 return;
             }
         }

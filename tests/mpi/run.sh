@@ -59,11 +59,17 @@ JOBS=${MPI_TEST_JOBS:-2}
 ncase=0
 ok() { echo ok >>"$W/result"; }
 bad() { echo "FAIL: $*" >>"$W/result"; }
+# A test's own outputs are named @W/... in spawn's arguments: "$W/..." there
+# would expand to the previous test's directory (spawn sets W after its
+# arguments are expanded), and the next test's temps would be seen there.
 spawn() { # TEST ARGS...: runs the test function in $W (environment prefixes pass through)
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
     ncase=$((ncase + 1))
     W=$T/case$ncase
     mkdir "$W"
+    case "$*" in
+    *"$T/case"*) echo "FAIL: $2: an argument names another test's directory (write @W/...)" >>"$W/result"; return ;;
+    esac
     ("$@") </dev/null >"$W/log" 2>&1 &
 }
 
@@ -374,9 +380,10 @@ spawn predict32 "$GR"
 
 # A failure that every rank sees the same way (a singular kernel at t = inf) and
 # one that only rank 3 sees: every rank exits 1, no mean appears.
-pfails() { # NAME MESSAGE ARGS... (with --cov: neither output may appear; PNET=": kernel files)
+pfails() { # NAME MESSAGE ARGS... (@W stands for $W; with --cov: neither output may appear; PNET=": kernel files)
     name=$1 msg=$2
     shift 2
+    set -- "${@//@W/$W}"
     rm -f "$W/m.npy" "$W/c.npy" "$W/rc".*
     env ${HOOK:-} $MPIRUN -np 4 sh -c '"$@"; echo $? >"'"$W"'/rc.$OMPI_COMM_WORLD_RANK"' sh \
         "$NTKC_MPI" predict ${PNET-"$FC"} "$@" --mean "$W/m.npy" --tile 4 >"$W/out" 2>"$W/err" || true
@@ -402,11 +409,11 @@ HOOK="" spawn pfails "predict: singular training kernel at t = inf" "is singular
 HOOK="NTKC_MPI_TEST_FAIL=input:3" spawn pfails "predict: rank 3 cannot read its input" "cannot read" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
 HOOK="" spawn pfails "predict --cov: singular training kernel at t = inf" "is singular" --train "$T/dup.npy" \
-    --targets "$T/ydup.npy" --test "$T/fc2.npy" --cov "$W/c.npy" --time 1,inf
+    --targets "$T/ydup.npy" --test "$T/fc2.npy" --cov @W/c.npy --time 1,inf
 HOOK="NTKC_MPI_TEST_FAIL=input:1" spawn pfails "predict --cov: rank 1 cannot read its input" "cannot read" \
-    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --cov "$W/c.npy"
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --cov @W/c.npy
 HOOK="NTKC_MPI_TEST_FAIL=write:2" spawn pfails "predict --cov: a write fails on rank 2" "cannot write output: \(an earlier \)\{0,1\}write failed" \
-    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --time 1,inf --cov "$W/c.npy"
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --time 1,inf --cov @W/c.npy
 HOOK="NTKC_MPI_TEST_FAIL=write:0" spawn pfails "predict: the mean's write fails on rank 0" "cannot write output: \(an earlier \)\{0,1\}write failed" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4
 # float32 kernels of a near-singular training set: refused as ntkc refuses them
@@ -416,15 +423,15 @@ HOOK="" spawn pfails "predict --precision single: singular" "precision single: t
     --train "$T/dup.npy" --targets "$T/ydup.npy" --test "$T/fc2.npy" --precision single --time 1,inf
 HOOK="" spawn pfails "predict --precision single: near-singular" "precision single: the train-train NTK plus reg has condition number" \
     --train "$T/dup.npy" --targets "$T/ydup.npy" --test "$T/fc2.npy" --precision single --time 1 --reg 1e-7 \
-    --train-mean "$W/c.npy"
+    --train-mean @W/c.npy
 # The ODE gathers the kernels on rank 0: refused by name when they do not fit
 # there (the hook plays rank 0 short of memory).
 HOOK="NTKC_MPI_TEST_FAIL=gather:0" spawn pfails "predict --loss xent: kernels do not fit rank 0" \
     "integrates the training ODE on one rank" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
-    --loss xent --time 1 --train-mean "$W/c.npy"
+    --loss xent --time 1 --train-mean @W/c.npy
 HOOK="NTKC_MPI_TEST_FAIL=write:3" spawn pfails "predict fx0: a write fails on rank 3" "cannot write output" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --fx0-train "$T/f0.npy" \
-    --train-mean "$W/c.npy"
+    --train-mean @W/c.npy
 # kernel files: a bad file (rank 0 reads it), an fx0 of the wrong shape (every rank reads it)
 PNET="" HOOK="" spawn pfails "predict --k-train: not square" "must be square" --k-train "$T/kst.npy" --k-test "$T/kst.npy" \
     --targets "$T/ylab.npy"
@@ -441,7 +448,7 @@ PNET="" HOOK="NTKC_MPI_TEST_FAIL=kfile:0" spawn pfails "predict --k-train: a For
 "$NTKC" kernel "$FC" "$T/dup.npy" --nngp "$T/kdup.npy" --quiet
 "$NTKC" kernel "$FC" "$T/fc2.npy" "$T/dup.npy" --nngp "$T/kdupst.npy" --quiet
 PNET="" HOOK="" spawn pfails "predict --k-train --cov: singular" "is singular" --k-train "$T/kdup.npy" \
-    --k-test "$T/kdupst.npy" --targets "$T/ydup.npy" --cov "$W/c.npy" --k-test-test "$T/kss.npy" --time 1,inf
+    --k-test "$T/kdupst.npy" --targets "$T/ydup.npy" --cov @W/c.npy --k-test-test "$T/kss.npy" --time 1,inf
 # An existing mean is left as it was when the covariance cannot be written.
 keeps_mean() {
     echo old >"$W/m.npy"

@@ -34,6 +34,7 @@ typedef struct RandomCheck {
     int accepted;        /* compiled and evaluated */
     const char *rule;    /* refused: the rule's name, or NULL when no rule matches (a failure) */
     int ok;              /* accepted and within tolerance, or refused by a named rule */
+    int within[2];       /* accepted: the NNGP's (0) and the NTK's (1) entries all within tolerance */
     double rel_nngp, rel_ntk; /* relative Frobenius errors of the Monte Carlo averages */
     double worst_z;      /* largest |error| / tolerance over entries (≤ 1 passes) */
     char message[2048];  /* the refusal, or where the kernels disagree */

@@ -31,7 +31,8 @@ static const char help[] =
     "between their graphs.\n"
     "\n"
     "Variable-length sequences (nets with attention): --mask gives X1's padding,\n"
-    "an (n, L) array (images: (n, H, W)) with 1 (true) at padded positions and 0\n"
+    "an (n, L) array (images: (n, H, W); volumes declared masked: (n, D, H, W))\n"
+    "with 1 (true) at padded positions and 0\n"
     "elsewhere, as neural-tangents' masks; --lengths an (n,) array of lengths\n"
     "(positions from the length on are padding). --mask2/--lengths2 for X2.\n"
     "Padded values are ignored: the kernels do not depend on them.\n";

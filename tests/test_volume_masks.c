@@ -198,10 +198,10 @@ Test(volume_masks, back_ends_and_single_precision_agree)
  * mean over MC_SAMPLES networks of width MC_WIDTH within z = 5 standard
  * errors (their spread measured) plus the O(1/width) bias of L nonlinear
  * layers and attention layers, (L/width)·√(K_ii K_jj) — the criterion of
- * tests/random_nets.c; the same kernels 20 % off must fail it. Width 128 is
- * the narrowest where they do on both nets (measured: worst entries 0.05 and
- * 0.27 of the tolerance, the 20 %-off kernels 1.32 and 2.26 of it; at width
- * 256, 0.27/0.23 and 2.03/3.01 at four times the cost). */
+ * tests/random_nets.c; the same kernels 20 % off must fail it. Measured at
+ * width 128: worst entries 0.05 and 0.27 of the tolerance, the 20 %-off
+ * kernels 1.32 and 2.26 of it (width 64: 1.10 and 1.26, too close to 1;
+ * width 256: 2.03 and 3.01 at four times the cost). */
 enum { MC_WIDTH = 128, MC_SAMPLES = 32 };
 
 static size_t nonlinear(const IrOp *ops, size_t n)

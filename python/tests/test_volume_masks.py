@@ -109,6 +109,7 @@ class MaskedVolumes(unittest.TestCase):
     def test_masks_of_the_wrong_shape_are_refused(self) -> None:
         text, _, shape = NETS[0]
         net = ntkc.Net(text)
+        self.assertIn("volume(3, 3, 2, 2, masked=true)", net.ir())
         x = RNG.standard_normal((2,) + shape)
         with self.assertRaisesRegex(ntkc.Error, r"mask: 9 values per input, but net 'a' has 18 positions"):
             net.kernel(x, mask=np.zeros((2, 3, 3)))

@@ -16,7 +16,7 @@ static const char help[] =
     "usage: ntkc kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
     "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--quiet]\n"
-    "                   [--precision double|single]\n"
+    "                   [--precision double|single] [--dropout-mixed]\n"
     "\n"
     "Computes the NTK and/or NNGP kernel of the net between the rows of X1 and\n"
     "X2 (X2 defaults to X1; then one triangle is computed and mirrored). Inputs\n"
@@ -35,7 +35,15 @@ static const char help[] =
     "with 1 (true) at padded positions and 0\n"
     "elsewhere, as neural-tangents' masks; --lengths an (n,) array of lengths\n"
     "(positions from the length on are padding). --mask2/--lengths2 for X2.\n"
-    "Padded values are ignored: the kernels do not depend on them.\n";
+    "Padded values are ignored: the kernels do not depend on them.\n"
+    "\n"
+    "--dropout-mixed (nets with dropout in train mode): X1's inputs in eval mode\n"
+    "(every dropout the identity) against X2's under their own masks (X2 defaults\n"
+    "to X1: each input against itself under its mask), no input of one side\n"
+    "sharing a mask with the other — the test-train kernel of nets trained with\n"
+    "fresh masks every step and predicting without dropout (`ntkc predict\n"
+    "--dropout fresh`; README, \"Training dynamics\"). Not symmetric. Without\n"
+    "dropout it is the ordinary kernel. Float64 only (not --precision single).\n";
 
 /* Entries computed between two releases of the output pages written so far:
  * about 8 MB of each output, and some 50 MB of pages touched. */
@@ -61,7 +69,7 @@ static int stream_progress(void *ctx, size_t done, size_t total)
 }
 
 typedef struct KernelArgs {
-    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet, *precision;
+    const char *net_name, *ntk, *nngp, *backend, *threads, *quiet, *precision, *mixed;
     const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h) */
     int single;
     double compile_seconds;
@@ -95,6 +103,8 @@ static void print_summary(const ntkc_net *net, size_t n1, size_t n2, NpyOut *nng
         printf("; NNGP diagonal mean %.6g", diagonal_mean(nngp, n1, n2, a->single));
     if (a->single)
         printf(" (float32)");
+    if (a->mixed)
+        printf(" (dropout-mixed: X1 in eval mode, X2 under masks)");
     putchar('\n');
 }
 
@@ -125,6 +135,11 @@ static int compute_and_write(const ntkc_net *net, const KernelInputs *in, const 
         float *nngp_out = nngp ? npy_out_data_f32(nngp) : NULL, *ntk_out = ntk ? npy_out_data_f32(ntk) : NULL;
         rc = in->g1 ? ntkc_kernel_graphs_f32(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
                     : ntkc_kernel_f32(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp_out, ntk_out, &opts, err);
+    } else if (a->mixed) {
+        double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
+        rc = in->g1 ? ntkc_kernel_graphs_dropout_mixed(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
+                    : ntkc_kernel_dropout_mixed(net, n1, in->x1.data, n2, x2, in->x1.shape[1], nngp_out, ntk_out,
+                                                &opts, err);
     } else {
         double *nngp_out = nngp ? npy_out_data(nngp) : NULL, *ntk_out = ntk ? npy_out_data(ntk) : NULL;
         rc = in->g1 ? ntkc_kernel_graphs(net, in->g1, in->g2, nngp_out, ntk_out, &opts, err)
@@ -148,6 +163,10 @@ static int run(const Args *args, KernelArgs *a, ntkc_error *err)
     if (parse_backend("kernel", a->backend, &backend) != 0 || parse_precision("kernel", a->precision, &precision) != 0)
         return 1;
     a->single = precision == NTKC_PRECISION_SINGLE;
+    if (a->single && a->mixed) {
+        err_user(err, "--dropout-mixed is computed in double precision only: drop --precision single");
+        return err->code;
+    }
     long threads = a->threads ? args_count("kernel", "--threads", a->threads, ARGS_MAX_THREADS) : 0;
     if (threads < 0)
         return 1;
@@ -198,7 +217,8 @@ int cmd_kernel(int argc, char **argv)
                              {"--backend", 1, &a.backend}, {"--threads", 1, &a.threads}, {"--quiet", 0, &a.quiet},
                              {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
                              {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
-                             {"--precision", 1, &a.precision}, {NULL, 0, NULL}};
+                             {"--precision", 1, &a.precision}, {"--dropout-mixed", 0, &a.mixed},
+                             {NULL, 0, NULL}};
     Args args;
     if (args_parse("kernel", argc, argv, specs, &args) != 0)
         return 1;

@@ -28,6 +28,7 @@ static const char help[] =
     "                    [--momentum MU] [--learning-rate ETA] [--precision double|single]\n"
     "                    [--mask-train M.npy | --lengths-train L.npy]\n"
     "                    [--mask-test Mt.npy | --lengths-test Lt.npy]\n"
+    "                    [--dropout fixed|fresh]\n"
     "       ntkc predict --k-train Ktt.npy --k-test Kst.npy ... (ntkc predict --k-train\n"
     "                    --help: prediction from precomputed kernels)\n"
     "       ntkc predict GRAPHNET.ntk --train train.txt [--targets Y.npy] --test test.txt\n"
@@ -92,6 +93,18 @@ static const char help[] =
     "  --test-targets Yt.npy  targets shaped like Y ((m,) labels when Y is labels):\n"
     "                         prints the test MSE per time and, for labels, the\n"
     "                         accuracy (argmax of the mean vs label)\n"
+    "  --dropout fixed|fresh  nets with dropout in train mode. fixed (default, as\n"
+    "                         neural-tangents' predict with its kernel_fn): the\n"
+    "                         net's own kernels, every input under its own masks -\n"
+    "                         nets in which each input keeps one mask throughout;\n"
+    "                         fresh: nets trained with fresh masks every step and\n"
+    "                         predicting without dropout, as dropout is used and\n"
+    "                         `ntkc train` trains (README, \"Training dynamics\"):\n"
+    "                         the training kernel between independent masks, test x\n"
+    "                         train the mixed kernel (`ntkc kernel --dropout-mixed`),\n"
+    "                         the test covariance without dropout. fresh: float64,\n"
+    "                         no --fx0-*, --loss xent or --train-mean; no effect\n"
+    "                         on a net without dropout\n"
     "  --precision single     float32 kernels (every family), solved in float64;\n"
     "                         refused when the training kernel's condition number\n"
     "                         times 2^-24 exceeds 1% (docs/precision.md)\n"
@@ -109,6 +122,9 @@ static void print_summary(const ntkc_net *net, const Request *r, const PredictDa
     int finite = 0, infinite = 0, ode = st->ode_evals > 0;
     for (size_t t = 0; t < r->ntimes; t++)
         finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
+    if (r->opts.dropout_fresh)
+        printf("%s: dropout fresh: nets trained with fresh masks every step, outputs without dropout\n",
+               ntkc_net_name(net));
     printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, ", ntkc_net_name(net),
            r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", n, m, d->g ? " graphs" : "", k, k == 1 ? "" : "s",
            d->y.labels ? " (one-hot classes" : "", d->labels_from ? " of the graph labels" : "",
@@ -158,10 +174,24 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     return predict_outputs_finish(&o, rc, err);
 }
 
-static int run(const char *net_path, const PredictArgs *a, const char *const pad[4], ntkc_error *err)
+/* --dropout fixed|fresh: the net door's own option (kernel files carry their kernels as computed). */
+static int parse_dropout(const char *dropout, Request *r)
+{
+    if (dropout == NULL || strcmp(dropout, "fixed") == 0)
+        return 0;
+    if (strcmp(dropout, "fresh") == 0) {
+        r->opts.dropout_fresh = 1;
+        return 0;
+    }
+    fprintf(stderr, "ntkc predict: --dropout must be fixed or fresh, not '%s'\n", dropout);
+    return 1;
+}
+
+static int run(const char *net_path, const PredictArgs *a, const char *dropout, const char *const pad[4],
+               ntkc_error *err)
 {
     Request r;
-    if (parse_request(a, &r) != 0) {
+    if (parse_request(a, &r) != 0 || parse_dropout(dropout, &r) != 0) {
         free(r.times);
         return 1;
     }
@@ -196,6 +226,7 @@ int cmd_predict(int argc, char **argv)
         return cmd_predict_kernels(argc, argv);
     PredictArgs a = {0};
     const char *pad[4] = {NULL}; /* PredictPaths' mask_train, lengths_train, mask_test, lengths_test */
+    const char *dropout = NULL;
     const OptSpec specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
                              {"--mask-train", 1, &pad[0]}, {"--lengths-train", 1, &pad[1]},
                              {"--mask-test", 1, &pad[2]},  {"--lengths-test", 1, &pad[3]},
@@ -209,7 +240,7 @@ int cmd_predict(int argc, char **argv)
                              {"--fx0-test", 1, &a.fx0_test}, {"--loss", 1, &a.loss},
                              {"--momentum", 1, &a.momentum}, {"--learning-rate", 1, &a.learning_rate},
                              {"--train-mean", 1, &a.train_mean}, {"--precision", 1, &a.precision},
-                             {NULL, 0, NULL}};
+                             {"--dropout", 1, &dropout},   {NULL, 0, NULL}};
     Args args;
     if (args_parse("predict", argc, argv, specs, &args) != 0)
         return 1;
@@ -231,6 +262,6 @@ int cmd_predict(int argc, char **argv)
         return 1;
     }
     ntkc_error err = {0};
-    int rc = run(args.positional[0], &a, pad, &err);
+    int rc = run(args.positional[0], &a, dropout, pad, &err);
     return rc == 0 ? 0 : (err.code ? report_error(&err) : rc);
 }

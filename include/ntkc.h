@@ -108,6 +108,25 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
                 size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                 ntkc_error *err);
 
+/* ---- Dropout: the mixed kernel ----
+ * For a net with dropout(rate) in train mode: the NNGP and NTK between the
+ * rows of x1 in eval mode (every dropout the identity, as a net trained with
+ * dropout predicts) and the rows of x2 under their own masks (train mode), no
+ * input of x1 sharing a mask with one of x2. x2 == NULL means x2 = x1: each
+ * input in eval mode against itself under its mask. The eval side's variances
+ * are unscaled, the masked side's divided by the rate at every dropout, their
+ * covariance unscaled: the test–train kernel of an ensemble trained with fresh
+ * masks every step (README, "Training dynamics"; ntkc_predict_options'
+ * dropout_fresh). Not symmetric: n1×n2 row-major outputs, either may be NULL.
+ * A net without train-mode dropout (or with every rate 1) has no masks: the
+ * result is ntkc_kernel's between x1 and x2. Each call compiles the net's
+ * eval-mode twin (the same recursion with every dropout at rate 1) with the
+ * net's backend. Float64 nets only: a net compiled with
+ * NTKC_PRECISION_SINGLE is refused. Returns 0 or the error code. */
+int ntkc_kernel_dropout_mixed(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2,
+                              size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
+                              ntkc_error *err);
+
 /* ---- Variable-length inputs (nets with attention) ----
  * A position of an input (a token of a sequence, a pixel of an image, a voxel
  * of a volume declared `masked=true`) whose
@@ -188,6 +207,17 @@ typedef struct ntkc_predict_options {
     double learning_rate;    /* η > 0 of the momentum ODE (times count steps of η); 0 = 1;
                                 only with momentum_on */
     double *train_mean;      /* ntimes×n×k: the outputs on x_train as well, or NULL */
+    /* Appended: a net with train-mode dropout. 0 (the default, neural-tangents'
+     * predict with its kernel_fn): the net's own kernels, each input under its
+     * own masks on both sides — the ensemble of nets in which every input keeps
+     * one mask through training and prediction. 1: the ensemble of nets trained
+     * with fresh masks every step and predicting without dropout, as dropout is
+     * used and `ntkc train` trains (README, "Training dynamics"): the training
+     * kernel between independent masks (x_train against a copy of itself), the
+     * test–train kernel ntkc_kernel_dropout_mixed, the test covariance of the
+     * net without dropout. Float64 nets; not with fx0_* or XENT (refused by
+     * name); no effect on a net without dropout. */
+    int dropout_fresh;
 } ntkc_predict_options;
 
 typedef struct ntkc_predict_stats {
@@ -264,6 +294,12 @@ int ntkc_kernel_graphs(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_gr
  * precision. Errors against float64: docs/precision.md. */
 int ntkc_kernel_graphs_f32(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2, float *nngp,
                            float *ntk, const ntkc_eval_options *opts, ntkc_error *err);
+
+/* ntkc_kernel_dropout_mixed for a graph net: g1's graphs in eval mode, g2's
+ * under their masks (g2 == NULL: g2 = g1, each graph against itself; two sets
+ * are never the same graphs). count1 × count2 outputs, either may be NULL. */
+int ntkc_kernel_graphs_dropout_mixed(const ntkc_net *net, const ntkc_graphs *g1, const ntkc_graphs *g2,
+                                     double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 
 /* ntkc_predict for a graph net: trained on the n = ntkc_graphs_count(train)
  * graphs with targets y_train (n×k; for class labels, one-hot rows of

@@ -12,7 +12,8 @@ usage:
   attention_reference.py selftest [--width W] [--samples S] [--z Z]
 
 NET.ntk is a subset of ntkc's language: `input sequence(L, C)`, dense, relu,
-erf, layer_norm, conv (stride 1, padding same), residual, repeat,
+erf, layer_norm (axes=channels|height|width|all; `kernel` only for the
+positions: width and all), conv (stride 1, padding same), residual, repeat,
 global_avg_pool and
   attention(heads=1, scaling=linear|sqrt, mechanism=softmax|identity|abs|relu,
             w_q=1, w_k=1, w_v=1, w_out=1, b_std=0, pos_emb=none|sum|concat,
@@ -54,7 +55,7 @@ POSITIONAL = {"dense": ("w_std", "b_std"), "conv": ("size", "w_std", "b_std"),
               "layer_norm": ("eps",), "residual": ("alpha",), "relu": (), "erf": (),
               "global_avg_pool": (), "attention": ()}
 DEFAULTS = {"dense": dict(w_std=1.0, b_std=0.0), "conv": dict(w_std=1.0, b_std=0.0),
-            "layer_norm": dict(eps=1e-12), "residual": dict(alpha=1.0), "relu": {}, "erf": {},
+            "layer_norm": dict(eps=1e-12, axes="channels"), "residual": dict(alpha=1.0), "relu": {}, "erf": {},
             "global_avg_pool": {}, "attention": ATTN_DEFAULTS}
 
 
@@ -171,6 +172,8 @@ def check_op(op):
     """Refuses, by name and reason, what has no exact kernel here."""
     if op["kind"] == "conv" and int(op["size"]) < 1:
         raise NetError("conv: size must be at least 1")
+    if op["kind"] == "layer_norm" and op["axes"] not in ("channels", "height", "width", "all"):
+        raise NetError("layer_norm: axes is channels, height, width or all on a sequence")
     if op["kind"] != "attention":
         return
     if op["scaling"] not in ("linear", "sqrt"):
@@ -312,8 +315,18 @@ class KernelPass:
         return K2, Kd * T
 
     def op_layer_norm(self, op, K, T):
-        v1, v2 = self.variances(op)
-        s = np.sqrt((v1 + op["eps"]) * (v2 + op["eps"]))
+        """Over the channels, or with axes=width|all (a sequence's one spatial axis)
+        the positions too: each variance replaced by the mean over the input's
+        unmasked positions (neural-tangents' mean_and_var with the mask)."""
+        S1, S2 = self.sides(op)
+        d1, d2 = np.diagonal(S1, axis1=-2, axis2=-1), np.diagonal(S2, axis1=-2, axis2=-1)
+        if op["axes"] in ("width", "all"):
+            def group_mean(d, m):
+                m = np.broadcast_to(m, d.shape).astype(np.float64)
+                mean = (d * m).sum(axis=-1, keepdims=True) / np.maximum(m.sum(axis=-1, keepdims=True), 1.0)
+                return np.broadcast_to(mean, d.shape)
+            d1, d2 = group_mean(d1, self.m1), group_mean(d2, self.m2)
+        s = np.sqrt((d1[..., :, None] + op["eps"]) * (d2[..., None, :] + op["eps"]))
         return K / s, T / s
 
     def op_residual(self, op, K, T):
@@ -531,6 +544,8 @@ class Finite:
         return d * (2 / math.sqrt(math.pi)) * np.exp(-h * h)
 
     def f_layer_norm(self, op, h, m):
+        if op["axes"] in ("width", "all"):
+            raise NetError("mc: layer_norm over positions (axes=width|all) is not in this reference's finite nets")
         mu = h.mean(axis=-1, keepdims=True)
         sd = np.sqrt(h.var(axis=-1, keepdims=True) + op["eps"])
         xh = (h - mu) / sd

@@ -14,7 +14,9 @@ kernels of all inputs with each other are matrices over position pairs:
   dense: Σ' = w²Σ + b²,  Θ' = Σ' + w²Θ;  activations: Σ' = T(Σ), Θ' = Θ·Ṫ(Σ)
   global_avg_pool: the mean over all position pairs; flatten: over same positions.
 
-  layer_norm (over the channels): both kernels / √((Σ(p,p)+ε)(Σ'(q,q)+ε))
+  layer_norm (over the channels): both kernels / √((Σ(p,p)+ε)(Σ'(q,q)+ε)); over
+    spatial axes too (neural-tangents' LayerNorm(axis=...) with the channel axis):
+    Σ(p,p) replaced by its mean over the positions sharing p's other coordinates
   attention (linear scaling; neural-tangents' GlobalSelfAttention): per input
     A = mech(qk·(Σ_xx + pw·I)) (softmax along the keys), Σ' = ov²·A₁ΣA₂ᵀ + b²,
     Θ' = ov²·(A₁ΘA₂ᵀ + 2·A₁ΣA₂ᵀ) + b²
@@ -43,7 +45,8 @@ Layers are tuples:
   ("dropout", keep): the same input at the same position divided by keep
   ("index", p): position p (row-major over the grid) of every input
   ("dense", w_std, b_std[, opts]), ("relu",), ("erf",), ("global_avg_pool",), ("flatten",)
-  ("layer_norm", eps), ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
+  ("layer_norm", eps[, axes]) (axes: spatial axes of the grid, 0 depth, 1 height, 2 width),
+  ("attention", mechanism, qk, ov, b_std[, pw[, opts]])
   ("fanout", mode, [(scale, [layers...]), ...]) with mode "sum" | "prod" | "concat"
   ("resize", (h, w), method, antialias) with method "linear" | "nearest"
 opts: a dict with "frozen" (trainable=false), and under param standard "width"
@@ -255,7 +258,14 @@ def layer(st, spec):
         big = np.kron(np.eye(n), R)
         st.S, st.T, st.grid = big @ st.S @ big.T, big @ st.T @ big.T, (D, h, w)
     elif kind == "layer_norm":
-        v = np.diag(st.S) + spec[1]
+        v = np.diag(st.S).reshape((n,) + tuple(st.grid))
+        if len(spec) > 2 and spec[2]:  # the mean over the normalised spatial axes, per input (valid positions)
+            axes = tuple(1 + a for a in spec[2])
+            ok = np.ones(v.shape) if st.valid is None else st.valid.reshape(v.shape)
+            count = ok.sum(axis=axes, keepdims=True)
+            mean = (v * ok).sum(axis=axes, keepdims=True) / np.where(count > 0, count, 1.0)
+            v = np.broadcast_to(mean, v.shape)
+        v = v.reshape(-1) + spec[1]
         with np.errstate(divide="ignore", invalid="ignore"):  # padded positions (v = 0), remasked below
             r = 1.0 / np.sqrt(v[:, None] * v[None, :])
             st.S, st.T = st.S * r, st.T * r

@@ -261,6 +261,15 @@ static void attention(Gen *g)
     g->gaussian = 1;
 }
 
+/* A pre-LN block's layer_norm in an attention net: over the channels, or
+ * (one in three) over positions too (axes=height|width|all). */
+static const char *attention_ln(Gen *g)
+{
+    static const char *const ln[] = {"layer_norm; ", "layer_norm(axes=height); ", "layer_norm(axes=width); ",
+                                     "layer_norm(axes=all); "};
+    return chance(g, 33) ? ln[1 + pick(g, 3)] : ln[0];
+}
+
 /* Transformer-like blocks on sequences or images (attention nets take dense
  * layers, activations, layer_norm, residual blocks and global pooling or
  * flatten): pre-LN attention and MLP blocks in residuals, bare attention. */
@@ -273,12 +282,12 @@ static void attention_part(Gen *g)
         if (what < 45) {
             put(g, "residual(%.3g) { ", uniform(g, 0.3, 1.5));
             if ((g->gaussian || g->anywhere) && chance(g, 70))
-                put(g, "layer_norm; ");
+                put(g, "%s", attention_ln(g));
             attention(g);
             put(g, " }");
             g->gaussian = in_gaussian;
         } else if (what < 65) {
-            put(g, "residual { %s", (g->gaussian || g->anywhere) && chance(g, 70) ? "layer_norm; " : "");
+            put(g, "residual { %s", (g->gaussian || g->anywhere) && chance(g, 70) ? attention_ln(g) : "");
             put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
             g->gaussian = 1;
             maybe_activation(g, 90);

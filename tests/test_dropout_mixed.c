@@ -1,5 +1,5 @@
 /* The kernel between eval-mode inputs and inputs under their own dropout
- * masks (ntkc_kernel_dropout_mixed, from a net and its eval-mode twin
+ * masks (ntkc_kernel_dropout_mixed_twin, from a net and its eval-mode twin
  * ntkc_net_dropout_eval): identities and a closed form. Its Monte Carlo
  * check against finite networks is test_monte_carlo.c's dropout_mixed_*. */
 #include <criterion/criterion.h>
@@ -40,7 +40,7 @@ static double mixed_vs(const char *src, const char *plain, const double *x, size
     double *k = malloc((4 * N * N + N * dim) * sizeof *k), *copy = k + 4 * N * N;
     memcpy(copy, x, N * dim * sizeof *x);
     ntkc_error err = {0};
-    cr_assert_eq(ntkc_kernel_dropout_mixed(net, twin, N, x, N, x, dim, k, k + N * N, NULL, &err), 0, "%s",
+    cr_assert_eq(ntkc_kernel_dropout_mixed_twin(net, twin, N, x, N, x, dim, k, k + N * N, NULL, &err), 0, "%s",
                  err.message);
     cr_assert_eq(ntkc_kernel(p, N, x, N, copy, dim, k + 2 * N * N, k + 3 * N * N, NULL, &err), 0, "%s", err.message);
     double r = fmax(rel_max(k, k + 2 * N * N, N * N), rel_max(k + N * N, k + 3 * N * N, N * N));
@@ -108,7 +108,7 @@ Test(dropout_mixed, closed_form_one_hidden_relu)
                                     NTKC_BACKEND_TCC);
     ntkc_net *twin = twin_or_fail(net);
     ntkc_error err = {0};
-    cr_assert_eq(ntkc_kernel_dropout_mixed(net, twin, N, x, N, x, D, k, k + N * N, NULL, &err), 0, "%s",
+    cr_assert_eq(ntkc_kernel_dropout_mixed_twin(net, twin, N, x, N, x, D, k, k + N * N, NULL, &err), 0, "%s",
                  err.message);
     double worst = 0;
     for (size_t i = 0; i < N; i++)
@@ -153,7 +153,7 @@ Test(dropout_mixed, graphs_rate_one_is_no_dropout)
     ntkc_net *twin = twin_or_fail(net);
     double a[2 * 36], b[2 * 36];
     ntkc_error err = {0};
-    cr_assert_eq(ntkc_kernel_graphs_dropout_mixed(net, twin, g, g, a, a + 36, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel_graphs_dropout_mixed_twin(net, twin, g, g, a, a + 36, NULL, &err), 0, "%s", err.message);
     cr_assert_eq(ntkc_kernel_graphs(plain, g, NULL, b, b + 36, NULL, &err), 0, "%s", err.message);
     cr_expect_leq(rel_max(a, b, 72), 1e-14);
     ntkc_net_free(twin);
@@ -173,7 +173,7 @@ Test(dropout_mixed, refusals)
     cr_expect(err.code == 1 && strstr(err.message, "has no dropout"), "%s", err.message);
     double x[2 * D], k[4];
     fill_random(x, 2 * D, 5);
-    cr_expect_neq(ntkc_kernel_dropout_mixed(net, net, 2, x, 2, x, D, k, NULL, NULL, &err), 0);
+    cr_expect_neq(ntkc_kernel_dropout_mixed_twin(net, net, 2, x, 2, x, D, k, NULL, NULL, &err), 0);
     ntkc_net_free(net);
     ntkc_net_free(plain);
 }

@@ -204,6 +204,6 @@ Test(image_options, errors)
     expect_error("net n { input image(3, 3, 1); conv(2); layer_norm(axes=spatial); flatten; dense }", "1:51",
                  "has no infinite-width kernel");
     expect_error("net n { dense; layer_norm(axes=height); dense }", "1:27", "on a vector");
-    expect_error("net n { input sequence(4, 2); dense; layer_norm(axes=all); attention; global_avg_pool; dense }",
-                 "1:38", "normalise over the channels only");
+    expect_error("net n { input sequence(4, 2); dense; layer_norm(axes=depth); attention; global_avg_pool; dense }",
+                 "1:49", "only volumes (input volume(D, H, W, C)) have a depth axis");
 }

@@ -16,7 +16,8 @@
  *   volume_*          input volume(D, H, W, C): 3-D conv and pooling windows,
  *                     conv_transpose, conv_local, normalize_edges, dropout, index
  *   pairs_*           the all-pairs back end's options: param standard with
- *                     attention, masks and volumes; volume layers beyond windows
+ *                     attention, masks and volumes; volume layers beyond windows;
+ *                     layer_norm over positions (pairs_layer_norm_*)
  * Each section says where its tolerance comes from; none is widened to pass. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -888,6 +889,118 @@ Test(monte_carlo, attention_sqrt_identity, .timeout = TIMEOUT(60))
     attention_check("scaling=sqrt, mechanism=identity, heads=16, w_q=0.6, w_k=0.9", 5);
 }
 
+/* ---- layer_norm over positions on the all-pairs back end ---------------------
+ * layer_norm(axes=height|width|all) in nets with attention (images, padded
+ * sequences) and on volumes (depth, and the height and width of each slice),
+ * against finite networks normalising over the channels and those positions
+ * (finite_conv_ln.c; the real tokens only on padded inputs), with the
+ * attention section's criterion: |MC − exact|_F within z standard errors
+ * (over BATCHES batches) plus an O(1/width) bias. Inputs whose positions
+ * differ in scale (up to e^3, a volume's 8 positions e^5), so that the groups' mean variances differ
+ * from the positions' own; the exact kernels 20 % off must fail the
+ * criterion, and so must the kernels of the same nets normalising over the
+ * channels alone. */
+
+/* |MC − exact·(1 + off)|_F over attention_compare's tolerance. */
+static double attention_over_tolerance(const double *exact, double off, double b[BATCHES][ATT_N * ATT_N])
+{
+    double se[ATT_N * ATT_N], diff[ATT_N * ATT_N];
+    for (size_t e = 0; e < ATT_N * ATT_N; e++) {
+        double m = 0, v = 0;
+        for (int k = 0; k < BATCHES; k++)
+            m += b[k][e] / BATCHES;
+        for (int k = 0; k < BATCHES; k++)
+            v += (b[k][e] - m) * (b[k][e] - m) / (BATCHES - 1);
+        se[e] = sqrt(v / BATCHES), diff[e] = m - exact[e] * (1 + off);
+    }
+    return att_frob(diff, ATT_N * ATT_N) /
+           (ATT_Z * att_frob(se, ATT_N * ATT_N) + ATT_BIAS / ATT_WIDTH * att_frob(exact, ATT_N * ATT_N));
+}
+
+/* |a − b|_F / |b|_F */
+static double att_dist(const double *a, const double *b)
+{
+    double d[ATT_N * ATT_N];
+    for (size_t e = 0; e < ATT_N * ATT_N; e++)
+        d[e] = a[e] - b[e];
+    return att_frob(d, ATT_N * ATT_N) / att_frob(b, ATT_N * ATT_N);
+}
+
+/* fmt has three %s for the layer_norms' axes: `axes` against finite nets,
+ * and `channels` for the control. Position p of P scaled by
+ * e^(spread·(p/(P−1) − 1/2)); masked: lengths 5, 3, 4, 2. */
+static void ln_axes_check(const char *fmt, const char *const axes[3], double spread, unsigned long long seed,
+                          int masked)
+{
+    char src[512], plain[512];
+    snprintf(src, sizeof src, fmt, axes[0], axes[1], axes[2]);
+    snprintf(plain, sizeof plain, fmt, "channels", "channels", "channels");
+    ntkc_net *net = compile_or_fail(src, NTKC_BACKEND_TCC), *ctl = compile_or_fail(plain, NTKC_BACKEND_TCC);
+    const IrNet *ir = ntkc_net_ir(net);
+    size_t d = ir->input.dim, C = ir->input.c, P = d / C;
+    double *x = malloc(ATT_N * d * sizeof *x);
+    double s[ATT_N * ATT_N], t[ATT_N * ATT_N], cs[ATT_N * ATT_N], ct[ATT_N * ATT_N];
+    double bs[BATCHES][ATT_N * ATT_N], bt[BATCHES][ATT_N * ATT_N];
+    fill_random(x, ATT_N * d, seed);
+    for (size_t e = 0; e < ATT_N * d; e++)
+        x[e] *= exp(spread * ((double)(e / C % P) / (double)(P - 1) - 0.5));
+    ntkc_error err = {0};
+    const double lengths[ATT_N] = {5, 3, 4, 2};
+    if (masked)
+        cr_assert_eq(ntkc_mask_lengths(net, ATT_N, x, d, lengths, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(net, ATT_N, x, 0, NULL, d, s, t, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ntkc_kernel(ctl, ATT_N, x, 0, NULL, d, cs, ct, NULL, &err), 0, "%s", err.message);
+    cr_assert_eq(ir->family, IR_FAMILY_ATTENTION);
+    for (int k = 0; k < BATCHES; k++) {
+        FiniteNetOptions o = {.width = ATT_WIDTH, .samples = PER_BATCH, .seed = seed * 1000 + (unsigned long long)k};
+        cr_assert_eq(finite_conv_kernels(ir, ATT_N, x, d, &o, bs[k], bt[k], &err), 0, "%s", err.message);
+    }
+    attention_compare(src, "NNGP", s, bs);
+    attention_compare(src, "NTK", t, bt);
+    double off_s = attention_over_tolerance(s, 0.2, bs), off_t = attention_over_tolerance(t, 0.2, bt);
+    double ctl_s = attention_over_tolerance(cs, 0, bs), ctl_t = attention_over_tolerance(ct, 0, bt);
+    cr_log_info("%s: kernels 20 %% off %.2f, %.2f, channels-only kernels (%.1f %%, %.1f %% away) %.2f, %.2f times "
+                "the tolerance (NNGP, NTK)",
+                ir->name, off_s, off_t, 100 * att_dist(cs, s), 100 * att_dist(ct, t), ctl_s, ctl_t);
+    if (getenv("NTKC_REPORT"))
+        fprintf(stderr, "MC %s: exact %.2f, %.2f; 20 %% off %.2f, %.2f; channels-only %.2f, %.2f of the tolerance\n",
+                ir->name, attention_over_tolerance(s, 0, bs), attention_over_tolerance(t, 0, bt), off_s, off_t, ctl_s,
+                ctl_t);
+    cr_expect(off_s > 1 && off_t > 1, "kernels 20 %% off passed (%.2f, %.2f of the tolerance):\n%s", off_s, off_t, src);
+    cr_expect(ctl_s > 1 || ctl_t > 1, "the channels-only kernels passed (%.2f, %.2f):\n%s", ctl_s, ctl_t, src);
+    free(x);
+    ntkc_net_free(net);
+    ntkc_net_free(ctl);
+}
+
+Test(monte_carlo, pairs_layer_norm_image_attention, .timeout = TIMEOUT(60))
+{
+    static const char *const axes[3] = {"height", "width", "all"};
+    ln_axes_check("net i { input image(3, 3, 2); dense(1.3, 0.1); layer_norm(axes=%s); relu; conv(3, 1.2)\n"
+                  "  residual { layer_norm(axes=%s); attention(w_q=1.2, b_std=0.1) }; layer_norm(axes=%s); relu\n"
+                  "  global_avg_pool; dense(1.1) }",
+                  axes, 3.0, 31, 0);
+}
+
+Test(monte_carlo, pairs_layer_norm_volume, .timeout = TIMEOUT(60))
+{
+    static const char *const axes[3] = {"depth", "height", "width"};
+    ln_axes_check("net v { input volume(2, 2, 2, 2); dense(1.3, 0.1); layer_norm(axes=%s); relu; conv(2, 1.2)\n"
+                  "  layer_norm(axes=%s); erf; attention(w_q=1.1); layer_norm(axes=%s); relu; global_avg_pool\n"
+                  "  dense(1.1) }",
+                  axes, 5.0, 32, 0);
+}
+
+Test(monte_carlo, pairs_layer_norm_masked_sequence, .timeout = TIMEOUT(60))
+{
+    static const char *const axes[3] = {"width", "all", "width"};
+    ln_axes_check("net a { input sequence(5, 3, masked=true); dense(1.2, 0.1)\n"
+                  "  residual { layer_norm(axes=%s); attention(heads=2, w_q=1.5, b_std=0.2) }\n"
+                  "  layer_norm(axes=%s); relu; conv(3, 1.1, 0.1); layer_norm(axes=%s); relu\n"
+                  "  global_avg_pool; dense(1.1) }",
+                  axes, 3.0, 33, 1);
+}
+
 /* ---- frozen layers -----------------------------------------------------------
  * dense/conv(trainable=false): the finite networks' empirical NTK leaves out
  * the frozen layers' parameter gradients (J·Jᵀ over the trainable parameters
@@ -1150,7 +1263,7 @@ Test(monte_carlo, attention_index_readout, .timeout = TIMEOUT(60))
  * The kernel `ntkc train` needs for nets with dropout (train_dropout.c):
  * K(x*, x) = E[J_e(x*)·J_m(x)ᵀ] (NTK) and E[f_e(x*)·f_m(x)] (NNGP), x* in
  * eval mode (no dropout), x under its own masks — computed by
- * ntkc_kernel_dropout_mixed from the net and its eval-mode twin. Here every
+ * ntkc_kernel_dropout_mixed_twin from the net and its eval-mode twin. Here every
  * sample is one finite network (finite_model.h) at its initialisation: its
  * outputs and parameter gradients on the rows of X once in eval mode and
  * once under fresh masks, multiplied row against row, so the diagonal holds
@@ -1194,8 +1307,9 @@ static void mix_kernels(ntkc_net *net, ntkc_net *twin, const MixInputs *in, doub
     ntkc_error err = {0};
     double se[R * R], sm[R * R], te[R * R], tm[R * R];
     if (in->g) {
-        cr_assert_eq(ntkc_kernel_graphs_dropout_mixed(net, twin, in->g, in->g, mixed, mixed + R * R, NULL, &err), 0,
-                     "%s", err.message);
+        cr_assert_eq(ntkc_kernel_graphs_dropout_mixed_twin(net, twin, in->g, in->g, mixed, mixed + R * R, NULL,
+                                                           &err),
+                     0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(net, in->g, in->g, both, both + R * R, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(twin, in->g, NULL, se, te, NULL, &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel_graphs(net, in->g, NULL, sm, tm, NULL, &err), 0, "%s", err.message);
@@ -1203,7 +1317,7 @@ static void mix_kernels(ntkc_net *net, ntkc_net *twin, const MixInputs *in, doub
         double copy[R * 64];
         cr_assert_leq(in->dim, 64);
         memcpy(copy, in->x, R * in->dim * sizeof *copy);
-        cr_assert_eq(ntkc_kernel_dropout_mixed(net, twin, R, in->x, R, in->x, in->dim, mixed, mixed + R * R, NULL,
+        cr_assert_eq(ntkc_kernel_dropout_mixed_twin(net, twin, R, in->x, R, in->x, in->dim, mixed, mixed + R * R, NULL,
                                                &err), 0, "%s", err.message);
         cr_assert_eq(ntkc_kernel(net, R, in->x, R, copy, in->dim, both, both + R * R, NULL, &err), 0, "%s",
                      err.message);

@@ -20,6 +20,9 @@
  *   - square-root attention (mechanism identity): d = ⟨Σ̃, V⟩ and e = ⟨Σ̃, Θ̃⟩,
  *     sums of products of nonnegative-correlated factors, summed in float64,
  *     carry 2ε, times Σ̃: m = 3, a = 32;
+ *   - a layer_norm over positions too (axes=height|width|all|depth): each
+ *     variance becomes its group's mean, a float sum of at most P
+ *     nonnegative terms and a division: a = P + 32;
  *   - every other op (dense, activations, layer_norm, fan-in, the global
  *     pool's float64 sum, flatten, index): a = 32, as the fully connected
  *     bound (test_precision.c).
@@ -110,6 +113,8 @@ static double pairs_bound(const char *source, const char *name)
             eps = (1 + 4 * fabs(field(op, "w_q ") * field(op, "w_k "))) * eps + 4 * positions + 4 + 32;
         } else if (strncmp(op, "conv ", 5) == 0 && taps > 0) {
             eps += taps + 2;
+        } else if (strncmp(op, "layer_norm ", 11) == 0 && strstr(op, ", over channels and ") != NULL) {
+            eps += positions + 32;
         } else if (taps > 0) { /* pools */
             eps += 2 * taps + 2 + 32;
         } else if (strncmp(op, "residual", 8) != 0 && strncmp(op, "fanout", 6) != 0) {
@@ -232,4 +237,25 @@ Test(precision_pairs, volume_variants_within_bound, .timeout = TIMEOUT(300))
         "  conv_transpose(kd=1, kh=2, kw=2, sd=1, sh=1, sw=2, padding=valid, w_std=1.2); erf; global_avg_pool; dense }";
     compare(net, "v", NTKC_BACKEND_TCC, 16, 7, 0, 0);
     compare(net, "v", NTKC_BACKEND_TCC, 16, 3, 4, 0);
+}
+
+/* layer_norm over positions (the group means of ntkc_m_ln_groups in float32):
+ * an image attention net, a volume (depth, all) and a masked sequence. */
+Test(precision_pairs, layer_norm_axes_within_bound, .timeout = TIMEOUT(300))
+{
+    static const char *const nets[] = {
+        "net l { input image(3, 4, 2); conv(3, 1.2, 0.1); layer_norm(axes=height); relu; dense(1.1)\n"
+        "  residual { layer_norm(axes=all); attention(w_q=1.3, b_std=0.1) }; layer_norm(axes=width); relu\n"
+        "  global_avg_pool; dense }",
+        "net v { input volume(2, 2, 2, 2); conv(2, 1.3, 0.1); layer_norm(axes=depth); relu; conv(2, 1.1)\n"
+        "  layer_norm(axes=all); erf; flatten; dense }",
+        "net m { input sequence(6, 3, masked=true); dense(1.2, 0.1)\n"
+        "  residual { layer_norm(axes=width); attention(w_q=1.3, w_k=0.8, b_std=0.1) }; relu; dense(1.1)\n"
+        "  layer_norm(axes=all); relu; global_avg_pool; dense }",
+    };
+    static const size_t dims[] = {24, 16, 18}, lengths[] = {0, 0, 6};
+    for (size_t i = 0; i < 3; i++) {
+        compare(nets[i], "ln.ntk", NTKC_BACKEND_TCC, dims[i], 9, 0, lengths[i]);
+        compare(nets[i], "ln.ntk", NTKC_BACKEND_TCC, dims[i], 4, 5, lengths[i]);
+    }
 }

@@ -212,9 +212,6 @@ Test(volume, shapes_and_input_kind)
 
 Test(volume, layers_beyond_the_subset_are_refused_by_name)
 {
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); layer_norm(axes=all); global_avg_pool; dense }", "1:44",
-                 "'layer_norm' over positions in net 'v': on volumes (input volume at 1:9) layer_norm normalises "
-                 "over the channels only");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2, stride=2) } branch { conv(3, "
                  "stride=2) } } sum; global_avg_pool; dense }",
                  "1:62", "'conv' inside a residual or fanout block on a volume must keep the grid");

@@ -238,8 +238,16 @@ static void emit_mat_volume_transpose(Ea *e, const IrOp *op, int S, int T)
                         "%zu, %zu, %zu};\n",
               name, e->gz, e->gh, e->gw, zo, ho, wo, w->kd, w->kh, w->kw, w->sd, w->sh, w->sw, w->pf, w->pt, w->pl, gz,
               gy, gx);
+    char n_in[32];
+    snprintf(n_in, sizeof n_in, "%s", e->npp);
     e->gz = zo, e->gh = ho, e->gw = wo;
     set_positions(e, zo * ho * wo);
+    if (e->net->param == PARAM_STANDARD && ir_arg(&op->args, "trainable", 1) != 0) { /* as a volume's conv */
+        int U = slot_new(e);
+        emit_attn_conv_std(&e->c, op, "ntkc_m_convtv", name, (double)w->kd * w->kh * w->kw, S, T, U, n_in, e->npp);
+        slot_free(e, U);
+        return;
+    }
     code_line(&e->c, "ntkc_m_convtv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_transpose, line %d */", S, T, name,
               code_lit(c->w_std * c->w_std).s, code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0,
               op->pos.line);
@@ -289,6 +297,11 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         }
         case IR_LAYER_NORM:
             emit_fill_diag(e, op, *S);
+            if (op->u.ln.axes != IR_LN_CHANNELS && !e->vec) { /* the records become the group means */
+                code_line(&e->c, "if (fill)");
+                code_line(&e->c, "    ntkc_m_ln_groups`(fill + %zu, m1, %zu, %zu, %zu, %d);", op->rec.at, e->gz, e->gh,
+                          e->gw, (int)op->u.ln.axes);
+            }
             code_line(&e->c, "ntkc_m_ln`(pl[%d], pl[%d], %s, v1 + %zu, v2 + %zu, %s); /* layer_norm, line %d */", *S,
                       *T, n_side(e), op->rec.at, op->rec.at, code_lit(op->u.ln.eps).s, op->pos.line);
             emit_remask(e, *S, *T);

@@ -171,11 +171,13 @@ typedef struct IrGlobalPool {
 
 /* The axes a layer_norm normalises over besides the channels (neural-tangents'
  * LayerNorm(axis=...), which needs the channel axis among them): none, the
- * rows' axis (height), the columns' (width), or both. The variance a pixel
- * divides by is then the mean of Σ(p', p') over the pixels p' normalised
- * together with it (its column, its row, or the image): the empirical
- * variance over infinitely many channels and those pixels. */
-typedef enum IrLnAxes { IR_LN_CHANNELS, IR_LN_HEIGHT, IR_LN_WIDTH, IR_LN_ALL } IrLnAxes;
+ * rows' axis (height), the columns' (width), all positions, or a volume's
+ * slices' axis (depth; height and width are then those of each slice). The
+ * variance a position divides by is the mean of Σ(p', p') over the unpadded
+ * positions p' normalised together with it (its column, its row, the image,
+ * its line through the slices): the empirical variance over infinitely many
+ * channels and those positions. */
+typedef enum IrLnAxes { IR_LN_CHANNELS, IR_LN_HEIGHT, IR_LN_WIDTH, IR_LN_ALL, IR_LN_DEPTH } IrLnAxes;
 
 typedef struct IrLayerNorm {
     double eps; /* added to the variances, as neural-tangents does (1e-12) */

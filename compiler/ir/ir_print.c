@@ -137,6 +137,7 @@ static void op_args(StrBuf *sb, const IrOp *op, Parameterization param, int seq)
                   op->u.ln.axes == IR_LN_ALL      ? ", over channels and pixels"
                   : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
                   : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
+                  : op->u.ln.axes == IR_LN_DEPTH  ? ", over channels and depth"
                                                   : "");
         break;
     case IR_AGGREGATE:

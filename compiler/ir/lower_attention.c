@@ -182,13 +182,6 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
                     ir_op_name(op), L->net->name, why);
             return 0;
         }
-        if (op->kind == IR_LAYER_NORM && op->u.ln.axes != IR_LN_CHANNELS) {
-            diag_at(L->err, op->pos, L->src,
-                    "'layer_norm' over pixels in net '%s', %s: nets with attention or masked inputs "
-                    "normalise over the channels only (axes=channels) for now",
-                    L->net->name, why);
-            return 0;
-        }
         if (op->kind == IR_FANOUT && ir_fanout_on_pairs(&op->u.fanout)) {
             diag_at(L->err, op->pos, L->src,
                     "this fanout in net '%s' (%s) pools, changes the grid or concatenates along a spatial axis "

@@ -114,9 +114,11 @@ int lower_transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, in
 static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
 {
     Bound b;
-    if (!lower_need_image(L, s) || !lower_ntk_only(L, s))
+    int volume = L->input.depth && L->shape.spatial;
+    /* a volume's conv_transpose also takes param standard (lower_volume_variants.c) */
+    if (!lower_need_image(L, s) || (!(volume && kind == IR_CONV_TRANSPOSE) && !lower_ntk_only(L, s)))
         return 0;
-    if (L->input.depth && L->shape.spatial) /* 3-D windows: lower_volume_variants.c */
+    if (volume) /* 3-D windows: lower_volume_variants.c */
         return lower_volume_variant(L, s, kind);
     if (!lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;

@@ -329,28 +329,39 @@ int lower_index(Lower *L, const Stmt *s)
 int lower_global_avg_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 1); }
 int lower_global_sum_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 0); }
 
-/* axes=: the channels alone, with the height, the width or both (IrLnAxes,
- * in that order); `spatial` (without the channels) has no limit kernel. */
-static const char *const ln_axes_names[] = {"channels", "height", "width", "all", "spatial", NULL};
+/* axes=: the channels alone, with the height, the width or all positions
+ * (IrLnAxes, in that order), or a volume's depth (IR_LN_DEPTH); `spatial`
+ * (without the channels) has no limit kernel. */
+static const char *const ln_axes_names[] = {"channels", "height", "width", "all", "spatial", "depth", NULL};
+enum { LN_SPATIAL = 4, LN_DEPTH = 5 };
 static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL},
-                                    {"axes", IR_LN_CHANNELS, 0, 4, 1, 0, ln_axes_names}};
+                                    {"axes", IR_LN_CHANNELS, 0, LN_DEPTH, 1, 0, ln_axes_names}};
 
 /* The axes of a layer_norm, or an error at the argument. */
 static int ln_axes(Lower *L, const Bound *b, IrLnAxes *axes)
 {
     int v = (int)b->v[1];
-    if (v == 4) {
+    if (v == LN_SPATIAL) {
         diag_at(L->err, b->pos[1], L->src,
                 "'layer_norm(axes=spatial)': normalising over pixels without the channels has no infinite-width "
                 "kernel (neural-tangents requires the channel axis); use axes=all (channels and pixels)");
         return 0;
     }
-    if (!L->shape.spatial && (v == IR_LN_HEIGHT || v == IR_LN_WIDTH)) {
+    if (!L->shape.spatial && v != IR_LN_CHANNELS && v != IR_LN_ALL) {
         diag_at(L->err, b->pos[1], L->src, "'layer_norm(axes=%s)' on a vector: it has no %s (use channels or all)",
                 ln_axes_names[v], ln_axes_names[v]);
         return 0;
     }
-    *axes = L->shape.spatial ? (IrLnAxes)v : IR_LN_CHANNELS; /* on a vector, all = the channels */
+    if (v == LN_DEPTH && !L->input.depth) {
+        diag_at(L->err, b->pos[1], L->src,
+                "'layer_norm(axes=depth)' on %s: only volumes (input volume(D, H, W, C)) have a depth axis (use "
+                "height, width or all)",
+                L->input.sequence ? "a sequence" : "an image");
+        return 0;
+    }
+    *axes = !L->shape.spatial ? IR_LN_CHANNELS /* on a vector, all = the channels */
+            : v == LN_DEPTH   ? IR_LN_DEPTH
+                              : (IrLnAxes)v;
     return 1;
 }
 

@@ -4,6 +4,7 @@
  * net: an image starts with its declared channels, every dense or conv
  * declares its output width, flatten multiplies the channels by the pixels
  * and global pooling keeps them. */
+#include "ir_print.h"
 #include "lower_internal.h"
 
 long lower_fan_in(Lower *L)
@@ -45,12 +46,12 @@ static long width_of(const IrOp *op)
         return op->u.dense.width;
     if (op->kind == IR_ATTENTION)
         return op->u.attn.width;
-    return op->kind == IR_CONV ? op->u.conv.width : -1;
+    return op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE ? op->u.conv.width : -1;
 }
 
 static const char *affine_name(const IrOp *op)
 {
-    return op->kind == IR_DENSE ? "dense" : op->kind == IR_ATTENTION ? "attention" : "conv";
+    return op->kind == IR_DENSE ? "dense" : op->kind == IR_ATTENTION ? "attention" : ir_op_name(op);
 }
 
 /* Inside branches every affine layer needs its width: none is the readout

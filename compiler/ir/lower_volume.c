@@ -202,7 +202,7 @@ static int check_volume_fanout(Lower *L, const IrOp *op)
 
 /* Layers a volume net takes: dense, activations, conv (dilated, frozen),
  * conv_transpose, conv_local, avg/sum pooling, global pooling, flatten,
- * index, dropout, layer_norm over the channels, attention over all
+ * index, dropout, layer_norm (over any axes), attention over all
  * positions, residual and fanout whose branches keep the grid. in_branch:
  * inside a fanout's branch. */
 static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
@@ -233,14 +233,7 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
             }
             continue;
         }
-        case IR_LAYER_NORM:
-            if (op->u.ln.axes != IR_LN_CHANNELS) {
-                diag_at(L->err, op->pos, L->src,
-                        "'layer_norm' over positions in net '%s': on volumes (input volume at %s) layer_norm "
-                        "normalises over the channels only (axes=channels) for now",
-                        L->net->name, lower_pos_str(L, L->input.pos));
-                return 0;
-            }
+        case IR_LAYER_NORM: /* every axes= (depth, and height and width of each slice) */
             continue;
         case IR_FANOUT:
             if (!check_volume_fanout(L, op))

@@ -10,7 +10,7 @@
 
 static const char *const vvar_paddings[] = {"same", "valid", "circular", NULL};
 
-enum { VV_SIZE, VV_W, VV_B, VV_STRIDE, VV_PAD, VV_KD, VV_KH, VV_KW, VV_SD, VV_SH, VV_SW, VV_TRAINABLE, NVV };
+enum { VV_SIZE, VV_W, VV_B, VV_STRIDE, VV_PAD, VV_KD, VV_KH, VV_KW, VV_SD, VV_SH, VV_SW, VV_TRAINABLE, VV_WIDTH, NVV };
 static const ParamSpec vvar_spec[NVV] = {
     [VV_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [VV_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -24,6 +24,7 @@ static const ParamSpec vvar_spec[NVV] = {
     [VV_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [VV_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
     [VV_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
+    [VV_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard (conv_transpose): output channels */
 };
 static const char *const vvar_kernel_args[] = {"trainable", NULL};
 
@@ -66,6 +67,14 @@ int lower_volume_variant(Lower *L, const Stmt *s, IrOpKind kind)
     IrWindow w;
     if (!lower_bind_args(L, s, vvar_spec, NVV, &b) || !vv_window(L, s, &b, &w))
         return 0;
+    if (b.given[VV_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b.pos[VV_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    long fan_in = lower_fan_in(L);
     size_t zi = L->shape.d, hi = L->shape.h / zi, wi = L->shape.w, od, oh, ow, fd = 0, fh = 0, fw = 0;
     if (kind == IR_CONV_LOCAL) {
         if (!lower_local_axis(L, s, "depth", zi, w.kd, &w.sd, w.pad, &od, &w.pf) ||
@@ -90,6 +99,12 @@ int lower_volume_variant(Lower *L, const Stmt *s, IrOpKind kind)
     op->u.conv = (IrConv){.w_std = b.v[VV_W], .b_std = b.v[VV_B], .win = w, .fold_d = fd, .fold_h = fh, .fold_w = fw,
                           .frozen = b.v[VV_TRAINABLE] == 0};
     op->args = lower_args(vvar_spec, NVV, &b, vvar_kernel_args);
+    if (L->param == PARAM_STANDARD) { /* as conv (lower_volume.c): fan-in C, |F| = kd·kh·kw in the kernel */
+        op->u.conv.has_bias = b.given[VV_B];
+        op->u.conv.width = (long)b.v[VV_WIDTH];
+        op->u.conv.fan_in = fan_in;
+        L->prev_width = op->u.conv.width;
+    }
     L->shape = (IrShape){od * oh, ow, 1, od};
     lower_made_gaussian(L);
     return 1;

@@ -396,6 +396,35 @@ NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const doub
         }
 }
 
+/* layer_norm over positions too (IrLnAxes: 1 height, 2 width, 3 all, 4 a
+ * volume's depth), in the prep run: the variance record v (P values, written
+ * by ntkc_m_fill_diag) becomes each position's mean over the unpadded
+ * positions (m != 0) of its group, so ntkc_m_ln divides by the group's
+ * variance. The grid: gz slices of gh rows of gw columns, p = (z·gh + y)·gw
+ * + x; a group is its column (height), row (width) or line through the
+ * slices (depth) within the grid, or all P. A group of padding alone gets 0
+ * (its positions are remasked after the layer). */
+NTKC_FN void ntkc_m_ln_groups(double *v, const double *m, int gz, int gh, int gw, int axes)
+{
+    int P = gz * gh * gw;
+    int size = axes == 1 ? gh : axes == 2 ? gw : axes == 4 ? gz : P;
+    int step = axes == 1 ? gw : axes == 4 ? gh * gw : 1;
+    for (int p = 0; p < P; p++) {
+        int y = p / gw % gh, x = p % gw; /* each group once, from its first position */
+        int first = axes == 1 ? y == 0 : axes == 2 ? x == 0 : axes == 4 ? p < gh * gw : p == 0;
+        if (!first)
+            continue;
+        double sum = 0.0;
+        int count = 0;
+        for (int k = 0; k < size; k++)
+            if (m[p + k * step] != 0.0)
+                sum += v[p + k * step], count++;
+        double mean = count > 0 ? sum / count : 0.0;
+        for (int k = 0; k < size; k++)
+            v[p + k * step] = mean;
+    }
+}
+
 /* The attention weights of one input from its self-kernel S = Σ(x, x) and
  * padding mask m: A(i, j) = mech(qk·(kw·S(i, j) + pw·R(i, j))) (R: the
  * positional embeddings' covariance, ntkc_m_embed); mech 0 softmax along j

@@ -45,7 +45,7 @@ class PredictOptions(Structure):
     _fields_ = [("kernel", c_int), ("reg", c_double), ("eval", EvalOptions), ("reg_absolute", c_int),
                 ("fx0_train", POINTER(c_double)), ("fx0_test", POINTER(c_double)), ("loss", c_int),
                 ("momentum_on", c_int), ("momentum", c_double), ("learning_rate", c_double),
-                ("train_mean", POINTER(c_double))]
+                ("train_mean", POINTER(c_double)), ("dropout_fresh", c_int)]
 
 
 _DOUBLE_P = POINTER(c_double)
@@ -68,6 +68,8 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_free": (None, [c_void_p]),
     "ntkc_kernel": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P,
                             _DOUBLE_P, POINTER(EvalOptions), POINTER(CError)]),
+    "ntkc_kernel_dropout_mixed": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t,
+                                          _DOUBLE_P, _DOUBLE_P, POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_mask_inputs": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, POINTER(CError)]),
     "ntkc_kernel_f32": (c_int, [c_void_p, c_size_t, _DOUBLE_P, c_size_t, _DOUBLE_P, c_size_t, _FLOAT_P,
                                 _FLOAT_P, POINTER(EvalOptions), POINTER(CError)]),
@@ -83,6 +85,8 @@ _API: dict[str, tuple[object, list[object]]] = {
     "ntkc_graphs_warnings": (c_char_p, [c_void_p]),
     "ntkc_kernel_graphs": (c_int, [c_void_p, c_void_p, c_void_p, _DOUBLE_P, _DOUBLE_P,
                                    POINTER(EvalOptions), POINTER(CError)]),
+    "ntkc_kernel_graphs_dropout_mixed": (c_int, [c_void_p, c_void_p, c_void_p, _DOUBLE_P, _DOUBLE_P,
+                                                 POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_kernel_graphs_f32": (c_int, [c_void_p, c_void_p, c_void_p, _FLOAT_P, _FLOAT_P,
                                        POINTER(EvalOptions), POINTER(CError)]),
     "ntkc_predict_graphs": (c_int, [c_void_p, c_void_p, _DOUBLE_P, c_size_t, c_void_p, _DOUBLE_P,

@@ -313,7 +313,8 @@ class Net:
     def kernel(self, x1: Any, x2: Any = None, get: Union[str, Sequence[str], None] = ("nngp", "ntk"),
                threads: int = 0, progress: bool = False,
                out: Union[np.ndarray, Sequence[np.ndarray], None] = None, mask: Any = None,
-               mask2: Any = None, precision: str = "double") -> Union[np.ndarray, tuple]:
+               mask2: Any = None, precision: str = "double",
+               dropout_mixed: bool = False) -> Union[np.ndarray, tuple]:
         """The NNGP and/or NTK between the inputs of ``x1`` and ``x2`` (default ``x1``).
 
         Args:
@@ -334,6 +335,14 @@ class Net:
             precision: ``"double"`` (float64, the default) or ``"single"``: float32
                 arithmetic and float32 outputs, as ``ntkc kernel --precision single``
                 (every family; docs/precision.md). ``out`` is then float32.
+            dropout_mixed: for a net with train-mode dropout, ``x1``'s inputs in eval mode
+                (every dropout the identity) against ``x2``'s under their own masks
+                (``x2`` None: each input of ``x1`` against itself under its mask), no
+                input of one side sharing a mask with the other — the test–train kernel
+                of nets trained with fresh masks every step and predicting without
+                dropout, as ``ntkc kernel --dropout-mixed`` (README, "Training
+                dynamics"). Not symmetric; a net without dropout gives its ordinary
+                kernel; float64 only.
 
         Returns:
             float64 arrays of shape (n1, n2) (float32 with ``precision="single"``): one,
@@ -342,6 +351,8 @@ class Net:
         if precision not in ("double", "single"):
             raise ValueError(f"precision must be 'double' or 'single', not {precision!r}")
         single = precision == "single"
+        if single and dropout_mixed:
+            raise Error("error: dropout_mixed is computed in double precision only: use precision='double'")
         names = _kernel_names(get)
         if self.takes_graphs:
             g1, g2 = self._graph_inputs(x1, x2)
@@ -376,7 +387,13 @@ class Net:
                 _raise(err)
             return _pack(out, get, names)
         nngp, ntk = _as_double_p(out.get("nngp")), _as_double_p(out.get("ntk"))
-        if self.takes_graphs:
+        if dropout_mixed and self.takes_graphs:
+            rc = lib.ntkc_kernel_graphs_dropout_mixed(self._ptr, g1._ptr, g2._ptr if g2 is not None else None, nngp,
+                                                      ntk, byref(opts), byref(err))
+        elif dropout_mixed:
+            rc = lib.ntkc_kernel_dropout_mixed(self._ptr, n1, _as_double_p(a1), n2, _as_double_p(a2), a1.shape[1],
+                                               nngp, ntk, byref(opts), byref(err))
+        elif self.takes_graphs:
             rc = lib.ntkc_kernel_graphs(self._ptr, g1._ptr, g2._ptr if g2 is not None else None, nngp, ntk,
                                         byref(opts), byref(err))
         else:

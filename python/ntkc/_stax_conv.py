@@ -36,9 +36,16 @@ class _ConvVariant(_Conv):
         b = _one(branches, self.name)
         if not _image(b) and not _volume(b):
             raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C), or volumes")
-        if ctx.param == "standard":
-            raise NotImplementedError(f"{self.name} under the standard parameterization: not supported by ntkc")
-        ctx.param = ctx.param or "ntk"
+        own = self.parameterization
+        if own == "standard" or ctx.param == "standard":
+            # ntkc computes a volume's ConvTranspose under 'standard' (as its Conv); the rest are NTK-only
+            if not (self.name == "ConvTranspose" and _volume(b)):
+                raise NotImplementedError(f"{self.name} under the standard parameterization: not supported by ntkc "
+                                          f"(ConvTranspose on volumes is)")
+            if (ctx.param or own) != own:
+                raise NotImplementedError(f"{self.name}: ntkc takes one parameterization per net; this one mixes "
+                                          f"'ntk' and 'standard'")
+        ctx.param = ctx.param or own
         if _volume(b):  # a 3-D filter (_stax_volume.py)
             return [_stax_volume.variant_emit(self, b, self._out)]
         (kh, kw), (sh, sw) = self._geometry(b.shape)
@@ -136,8 +143,11 @@ def conv_variant(kind: str, out_chan: int, filter_shape: Sequence[int], strides,
     name = "ConvTranspose" if kind == "transpose" else "ConvLocal"
     if tuple(s) != (1, 1):
         raise NotImplementedError(f"{name}: ntkc supports s=(1, 1) only")
-    if parameterization.lower() != "ntk":  # ntkc's conv_transpose/conv_local are NTK-parameterized only
+    if parameterization.lower() != "ntk" and not (kind == "transpose" and parameterization.lower() == "standard"):
+        # ntkc's conv_local is NTK-parameterized only; conv_transpose takes 'standard' on volumes (emit checks)
         raise NotImplementedError(f"{name}: ntkc supports parameterization='ntk' only")
+    if parameterization.lower() == "standard" and len(filter_shape) != 3:
+        raise NotImplementedError(f"{name}: ntkc supports parameterization='standard' on volumes (3-D filters) only")
     cls = _ConvTranspose if kind == "transpose" else _ConvLocal
     layer = cls.__new__(cls)
     try:

@@ -1,5 +1,7 @@
 """The finite-width networks of ``ConvTranspose`` and ``ConvLocal`` with 3-D filters on NDHWC volumes, in numpy
-(NTK parameterization, as their kernels): the 2-D layers' constructions (_stax_conv.py) along three axes."""
+(NTK parameterization, as their kernels, and for ConvTranspose also 'standard': the deviations drawn into the
+parameters, as neural-tangents' standard_init_fn): the 2-D layers' constructions (_stax_conv.py) along three
+axes."""
 from __future__ import annotations
 
 import math
@@ -39,6 +41,9 @@ def transpose_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -
     out = tuple(layer._out(n, k, s) for n, k, s in zip(shape[1:4], layer.filter_shape, layer.strides))
     Wt = rng.standard_normal(tuple(layer.filter_shape) + (shape[-1], layer.out_chan))
     b = None if layer.b_std is None else rng.standard_normal(layer.out_chan)
+    if layer.parameterization == "standard":  # fan-in C·kd·kh·kw, as the conv's
+        Wt = Wt * (layer.W_std / math.sqrt(np.prod(Wt.shape[:4])))
+        b = None if b is None else b * layer.b_std
     return (shape[0],) + out + (layer.out_chan,), (Wt, b)
 
 
@@ -69,8 +74,10 @@ def transpose_apply(layer: Any, params: Any, x: np.ndarray) -> np.ndarray:
         pads.append((lo, _transpose_size(g, kk, si, pad) + kk - 1 - dil - lo))
     xp = np.pad(xd, pads + [(0, 0)])
     win = _stax_volume.windows(xp, k, (1, 1, 1), "VALID")  # n, D', H', W', C, kd, kh, kw
-    out = np.tensordot(win, Wt, axes=([4, 5, 6, 7], [3, 0, 1, 2])) * (layer.W_std / math.sqrt(np.prod(k) * C))
+    out = np.tensordot(win, Wt, axes=([4, 5, 6, 7], [3, 0, 1, 2]))
+    standard = layer.parameterization == "standard"  # W and b were drawn with their deviations
+    out = out if standard else out * (layer.W_std / math.sqrt(np.prod(k) * C))
     if layer.padding == "CIRCULAR":
         for axis, (g, si) in enumerate(zip(grid, s), start=1):
             out = _fold(out, axis, g * si)
-    return out if b is None else out + layer.b_std * b
+    return out if b is None else out + (1.0 if standard else layer.b_std) * b

@@ -89,7 +89,7 @@ class _Data:
 def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, learning_rate: float = 1.0,
                                   diag_reg: float = 0.0, diag_reg_absolute_scale: bool = False,
                                   trace_axes: Sequence[int] = (-1,), threads: int = 0,
-                                  progress: bool = False) -> Callable[..., Any]:
+                                  progress: bool = False, dropout: str = "fixed") -> Callable[..., Any]:
     """The outputs of an infinite ensemble of infinitely wide nets trained by gradient
     flow on the MSE loss ``0.5 * mean((f(x_train) - y_train)**2)``, as neural-tangents defines it.
 
@@ -102,6 +102,14 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
             unless ``diag_reg_absolute_scale``.
         trace_axes: only (-1,) — the kernel is that of one output unit, shared by the k outputs.
         threads, progress: as for ``Net.kernel``.
+        dropout: for a net with train-mode dropout. "fixed" (default, neural-tangents'
+            semantics): the net's own kernels, each input under its own masks — nets in
+            which every input keeps one mask throughout. "fresh": nets trained with fresh
+            masks every step and predicting without dropout, as dropout is used
+            (``ntkc predict --dropout fresh``, README "Training dynamics"): the training
+            kernel between independent masks, test–train the mixed kernel
+            (``Net.kernel(dropout_mixed=True)``), the test covariance without dropout.
+            No effect on a net without dropout.
 
     Returns:
         ``predict_fn(t=None, x_test=None, get=None, compute_cov=False)``: ``t`` a time or an
@@ -113,12 +121,15 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
         raise NotImplementedError("trace_axes: ntkc computes the kernel of one output unit (trace_axes=(-1,))")
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, not {learning_rate}")
+    if dropout not in ("fixed", "fresh"):
+        raise ValueError(f"dropout must be 'fixed' or 'fresh', not {dropout!r}")
+    fresh = dropout == "fresh"
     data = _Data(kernel_fn, x_train, y_train)
     net = data.net
     regs: dict[str, float] = {}
 
     def reg_for(g: str) -> float:
-        if not diag_reg_absolute_scale or diag_reg == 0:
+        if not diag_reg_absolute_scale or diag_reg == 0 or fresh:  # fresh: reg_absolute (its own training kernel)
             return diag_reg
         if g not in regs:  # relative to the mean diagonal, which ntkc_predict takes
             diag = _kernel_diagonal(net, x_train, g)
@@ -136,7 +147,8 @@ def gradient_descent_mse_ensemble(kernel_fn: Any, x_train: Any, y_train: Any, le
             mean = np.empty((times.size, m, k))
             cov = np.empty((times.size, m, m)) if compute_cov else None
             opts = PredictOptions(kernel=_KERNEL_CODES[g], reg=reg_for(g),
-                                  eval=eval_options(threads, progress, "kernels"))
+                                  eval=eval_options(threads, progress, "kernels"), dropout_fresh=fresh,
+                                  reg_absolute=fresh and diag_reg_absolute_scale)
             data.predict(xte, m, times, opts, mean, cov)
             mean = mean.reshape(ts.shape + (m,) + tuple(data.y_shape[1:]))
             out[g] = Gaussian(mean, cov.reshape(ts.shape + (m, m))) if compute_cov else mean

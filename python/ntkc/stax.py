@@ -329,7 +329,7 @@ class _Pool(Layer):
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
-            _stax_volume.check_branch(self.name, b, self.strides, self.padding)
+            _stax_volume.check_branch(self.name, b, self.window, self.strides, self.padding)
             args = _stax_volume.args(self.window, self.strides, self.padding)
             args += ["normalize_edges=true"] if self.normalize_edges else []
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)
@@ -422,8 +422,12 @@ class _LayerNorm(Layer):
         spatial = axes - {ndim - 1}
         if not spatial:
             return "channels"
-        if ndim == 5:
-            _stax_volume.refuse("LayerNorm", f"(axis={self.axis}) over spatial axes")
+        if ndim == 5:  # NDHWC: one of depth, height, width, or all three
+            names = {(1,): "depth", (2,): "height", (3,): "width", (1, 2, 3): "all"}
+            name = names.get(tuple(sorted(spatial)))
+            if name is None:
+                _stax_volume.refuse("LayerNorm", f"(axis={self.axis}) over two of the three spatial axes")
+            return name
         if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
             return "all"
         return "height" if spatial == {1} else "width"

@@ -63,6 +63,15 @@ NETS = {
         residual { layer_norm; conv(3, 1.3, 0.1); relu; dense(1.0, 0.0) }
         global_avg_pool
         dense(1.0, 0.0) }""",
+    "layer_norm over the positions, softmax": """net t { input sequence(5, 3)
+        dense(1.0, 0.1)
+        residual { layer_norm(axes=width); attention(scaling=linear, mechanism=softmax, w_q=1.5, b_std=0.2) }
+        layer_norm(axes=all)
+        residual { layer_norm(axes=height); conv(3, 1.3, 0.1); relu; dense(1.0, 0.0) }
+        layer_norm(axes=width, eps=0.01)
+        erf
+        global_avg_pool
+        dense(1.0, 0.0) }""",
     "linear identity, relu": """net t { input sequence(5, 3)
         dense(1.0, 0.0)
         attention(scaling=linear, mechanism=identity, w_q=0.5, b_std=0.3)

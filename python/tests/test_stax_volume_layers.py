@@ -41,6 +41,19 @@ class VolumeLayers(unittest.TestCase):
         self.assertIn("layer_norm(eps=0.05)", kfn.source_for(self.x.shape[1:]))
         close(self, kernels_of(kfn, self.x), want)
 
+    def test_layer_norm_over_spatial_axes(self) -> None:
+        """LayerNorm(axis=(1, -1)) is axes=depth, (2, -1) height, (3, -1) width, (1, 2, 3, -1) all."""
+        x = self.x * np.exp(np.linspace(-1, 1, 12)).reshape(1, 2, 3, 2, 1)
+        for axis, spatial, name in (((1, 4), (0,), "depth"), ((2, -1), (1,), "height"), ((3, 4), (2,), "width"),
+                                    ((1, 2, 3, 4), (0, 1, 2), "all")):
+            with self.subTest(axis=axis):
+                _, _, kfn = stax.serial(conv(8, 1.3, 0.2), stax.LayerNorm(axis=axis), stax.Relu(), conv(8, 1.1),
+                                        stax.GlobalAvgPool(), stax.Dense(1, 1.2, 0.1))
+                self.assertIn(f"axes={name}", kfn.source_for(x.shape[1:]))
+                want = ref.kernels([rconv(1.3, 0.2), ("layer_norm", 1e-12, spatial), ("relu",), rconv(1.1),
+                                    ("global_avg_pool",), ("dense", 1.2, 0.1)], x)
+                close(self, kernels_of(kfn, x), want)
+
     def test_residual_sum_product_and_channel_concat(self) -> None:
         block = stax.serial(stax.FanOut(2), stax.parallel(stax.serial(stax.Relu(), conv(8, 1.4, 0.1)), stax.Identity()),
                             stax.FanInSum())
@@ -148,8 +161,9 @@ class VolumeRefusals(unittest.TestCase):
             kfn.source_for((2, 4, 4, 2))
 
     def test_layers_and_options_not_computed_on_volumes(self) -> None:
-        self.refused(stax.LayerNorm(axis=(1, 2, 3, 4)), r"LayerNorm\(axis=\(1, 2, 3, 4\)\) over spatial axes on volumes")
-        self.refused(stax.LayerNorm(axis=(-2, -1)), r"LayerNorm.* on volumes")
+        self.refused(stax.LayerNorm(axis=(1, 2, 4)), r"LayerNorm\(axis=\(1, 2, 4\)\) over two of the three spatial "
+                                                     r"axes on volumes")
+        self.refused(stax.LayerNorm(axis=(-3, -2, -1)), r"LayerNorm.* on volumes")
         self.refused(stax.ImageResize((-1, 4, 4, 4, -1), "linear"), "ImageResize on volumes")
 
     def test_branches_that_change_the_grid(self) -> None:

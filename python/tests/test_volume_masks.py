@@ -48,6 +48,13 @@ NETS = [
                                    ("conv_local", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.2, 0.1)])]),
       ("conv", (1, 1, 1), (1, 1, 1), "valid", (1, 1, 1), 1.2, 0.0), ("erf",), ("index", 4),
       ("dense", 1.1, 0.2)], (2, 2, 3, 2)),
+    ("""net l { input volume(3, 2, 3, 2, masked=true); conv(2, 1.3, 0.1); layer_norm(axes=all); relu;
+                conv(kd=2, kh=1, kw=2, w_std=1.2); layer_norm(axes=depth); erf; dense(1.1, 0.1);
+                layer_norm(axes=height); relu; global_avg_pool; dense }""",
+     [("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.3, 0.1), ("layer_norm", 1e-12, (0, 1, 2)), ("relu",),
+      ("conv", (2, 1, 2), (1, 1, 1), "same", (1, 1, 1), 1.2, 0.0), ("layer_norm", 1e-12, (0,)), ("erf",),
+      ("dense", 1.1, 0.1), ("layer_norm", 1e-12, (1,)), ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)],
+     (3, 2, 3, 2)),
     ("""net s { param standard; input volume(2, 2, 2, 3, masked=true); conv(2, 1.4, 0.1, width=4); relu;
                 dense(1.2, 0.2, width=5); relu; global_avg_pool; dense(1.1, 0.1) }""",
      [("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.4, 0.1, {"width": 4, "bias": True}), ("relu",),

@@ -31,11 +31,11 @@ int ntkc_net_is_twin_of(const ntkc_net *twin, const ntkc_net *net);
  * unscaled, the masked side's divided by the rate at every dropout, their
  * covariance unscaled: the test–train kernel of `ntkc train` with dropout
  * (runtime/dynamics/train_dropout.c). */
-int ntkc_kernel_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
+int ntkc_kernel_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
                               const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                               ntkc_error *err);
 /* The same for graph nets: g1's graphs in eval mode, g2's under masks. */
-int ntkc_kernel_graphs_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
+int ntkc_kernel_graphs_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
                                      const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
                                      ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are

@@ -310,13 +310,13 @@ int ntkc_kernel(const ntkc_net *net, size_t n1, const double *x1, size_t n2, con
     return engine_kernel(&net->fns.tile, n1, x1, n2, x2, dim, nngp, ntk, opts, err);
 }
 
-int ntkc_kernel_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
+int ntkc_kernel_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, size_t n1, const double *x1, size_t n2,
                               const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                               ntkc_error *err)
 {
     err_clear(err);
     if (twin->twin_of != net || x1 == NULL || x2 == NULL) {
-        err_internal(err, "ntkc_kernel_dropout_mixed: needs a net, its eval-mode twin and two inputs");
+        err_internal(err, "ntkc_kernel_dropout_mixed_twin: needs a net, its eval-mode twin and two inputs");
         return err->code;
     }
     if (check_kernel_call(net, n1, x1, n2, x2, dim, 0, err) != 0)

@@ -67,14 +67,14 @@ int ntkc_kernel_graphs_f32(const ntkc_net *net, const ntkc_graphs *g1, const ntk
     return graph_kernel_f32(ntkc_net_graph_fns(net), g1, g2, nngp, ntk, opts, GRAPH_AGG_AUTO, err);
 }
 
-int ntkc_kernel_graphs_dropout_mixed(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
+int ntkc_kernel_graphs_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
                                      const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
                                      ntkc_error *err)
 {
     if (check_graph_net(net, 0, err) != NTKC_OK)
         return err->code;
     if (!ntkc_net_is_twin_of(twin, net) || g1 == NULL || g2 == NULL) {
-        err_internal(err, "ntkc_kernel_graphs_dropout_mixed: needs a net, its eval-mode twin and two graph sets");
+        err_internal(err, "ntkc_kernel_graphs_dropout_mixed_twin: needs a net, its eval-mode twin and two graph sets");
         return err->code;
     }
     return graph_kernel_rows_by(ntkc_net_graph_fns(net), ntkc_net_graph_fns(twin), g1, g2, nngp, ntk, opts, err);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ir_dropout_eval.h"
+#include "net_internal.h"
 #include "ntkc_padding.h"
 #include "ntkc.h"
 #include "ntkc_tool.h"
@@ -35,6 +37,7 @@ typedef struct Inputs {
     size_t n, m, dim;
     const double *x_train, *x_test;      /* rows (dense nets) */
     const ntkc_graphs *g_train, *g_test; /* graphs (graph nets); NULL for rows */
+    const ntkc_net *twin; /* dropout_fresh on a net with dropout: its eval-mode twin, else NULL */
 } Inputs;
 
 /* A prediction request with its defaults filled in. */
@@ -67,6 +70,25 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     return NTKC_OK;
 }
 
+/* dropout_fresh predicts the ensemble trained with fresh masks: what one network does from its own start
+ * under masks (μ, not observable) is not defined, nor its outputs on the training inputs as the masked
+ * kernels give them (README, "Training dynamics"). */
+static int check_dropout_fresh(const ntkc_predict_options *o, ntkc_error *err)
+{
+    static const char why[] = "the masks' noise makes it no kernel ODE of the outputs (README, \"Training dynamics\")";
+    if (!o->dropout_fresh)
+        return NTKC_OK;
+    if (o->loss == NTKC_LOSS_XENT)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with cross-entropy: %s", why);
+    else if (o->fx0_train || o->fx0_test)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with initial outputs fx0: one "
+                      "network's start under masks is not observable (README, \"Training dynamics\")");
+    else if (o->train_mean)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with train_mean: pass the training "
+                      "inputs as test inputs for their outputs without dropout");
+    return err->code;
+}
+
 /* Options, times and targets: everything but the inputs. */
 static int check_request(const Request *r, size_t n, double *mean, const double *cov, size_t m, ntkc_error *err)
 {
@@ -93,7 +115,7 @@ static int check_request(const Request *r, size_t n, double *mean, const double 
         err_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
         return err->code;
     }
-    if (predict_check_options(&r->o, cov != NULL, err) ||
+    if (check_dropout_fresh(&r->o, err) || predict_check_options(&r->o, cov != NULL, err) ||
         check_finite(r->o.fx0_train, r->o.fx0_train ? n : 0, r->k, "initial outputs fx0_train", err) ||
         check_finite(r->o.fx0_test, r->o.fx0_test ? m : 0, r->k, "initial outputs fx0_test", err))
         return err->code;
@@ -201,11 +223,41 @@ static int kernel_block_f32(const ntkc_net *net, const Inputs *in, Block b, doub
     return rc;
 }
 
+/* A block of the prediction of nets trained with fresh dropout masks every step and evaluated without
+ * dropout (dropout_fresh; runtime/dynamics/train_dropout.c has the derivation): training inputs against a
+ * copy of themselves (two mask draws; two graph sets are never the same graphs), test inputs in eval mode
+ * against masked training inputs (the mixed kernel), test inputs without dropout (the twin). */
+static int fresh_block(const ntkc_net *net, const Inputs *in, Block b, double *nngp, double *ntk,
+                       const ntkc_eval_options *eo, ntkc_error *err)
+{
+    if (b == TEST_TEST)
+        return in->g_train ? ntkc_kernel_graphs(in->twin, in->g_test, NULL, nngp, ntk, eo, err)
+                           : ntkc_kernel(in->twin, in->m, in->x_test, 0, NULL, in->dim, nngp, ntk, eo, err);
+    if (b == TEST_TRAIN)
+        return in->g_train
+                   ? ntkc_kernel_graphs_dropout_mixed_twin(net, in->twin, in->g_test, in->g_train, nngp, ntk, eo, err)
+                   : ntkc_kernel_dropout_mixed_twin(net, in->twin, in->m, in->x_test, in->n, in->x_train, in->dim,
+                                                    nngp, ntk, eo, err);
+    if (in->g_train)
+        return ntkc_kernel_graphs(net, in->g_train, in->g_train, nngp, ntk, eo, err);
+    double *copy = malloc((in->n * in->dim > 0 ? in->n * in->dim : 1) * sizeof *copy);
+    if (copy == NULL) {
+        err_user(err, "prediction: out of memory for a copy of %zu training inputs", in->n);
+        return err->code;
+    }
+    memcpy(copy, in->x_train, in->n * in->dim * sizeof *copy);
+    int rc = ntkc_kernel(net, in->n, in->x_train, in->n, copy, in->dim, nngp, ntk, eo, err);
+    free(copy);
+    return rc;
+}
+
 /* One block of kernels, symmetric (one triangle) unless TEST_TRAIN. */
 static int kernel_block(const ntkc_net *net, const Inputs *in, Block b, double *nngp, double *ntk,
                         const ntkc_eval_options *eo, ntkc_error *err)
 {
     int test_rows = b != TRAIN_TRAIN, cross = b == TEST_TRAIN;
+    if (in->twin)
+        return fresh_block(net, in, b, nngp, ntk, eo, err);
     if (ntkc_net_precision(net) == NTKC_PRECISION_SINGLE)
         return kernel_block_f32(net, in, b, nngp, ntk, eo, err);
     if (in->g_train)
@@ -228,7 +280,8 @@ static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int w
     ks->nngp_ss = alloc_kernel(m, m, ss, err);
     if (err->code)
         return err->code;
-    Progress prog = {.user = user, .total = n * (n + 1) / 2 + (test ? m * n : 0) + (ss ? m * (m + 1) / 2 : 0)};
+    size_t tt = in->twin ? n * n : n * (n + 1) / 2; /* dropout_fresh: the whole training block */
+    Progress prog = {.user = user, .total = tt + (test ? m * n : 0) + (ss ? m * (m + 1) / 2 : 0)};
     ntkc_eval_options eo = *user;
     if (user->progress) {
         eo.progress = forward_progress;
@@ -236,7 +289,7 @@ static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int w
     }
     if (kernel_block(net, in, TRAIN_TRAIN, ks->nngp_tt, ks->ntk_tt, &eo, err))
         return err->code;
-    prog.offset += n * (n + 1) / 2;
+    prog.offset += tt;
     if (test && kernel_block(net, in, TEST_TRAIN, ks->nngp_st, ks->ntk_st, &eo, err))
         return err->code;
     prog.offset += test ? m * n : 0;
@@ -245,14 +298,37 @@ static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int w
     return NTKC_OK;
 }
 
+/* dropout_fresh on a net with dropout: its eval-mode twin (float64 nets only); NULL otherwise (no masks:
+ * the ordinary prediction). */
+static int fresh_twin(const ntkc_net *net, const Request *r, ntkc_net **twin, ntkc_error *err)
+{
+    *twin = NULL;
+    if (!r->o.dropout_fresh || !ir_has_dropout(ntkc_net_ir(net)))
+        return NTKC_OK;
+    if (ntkc_net_precision(net) == NTKC_PRECISION_SINGLE) {
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) needs a net compiled for double precision: "
+                      "its mixed kernel is float64 only (net '%s')",
+                 ntkc_net_name(net));
+        return err->code;
+    }
+    *twin = ntkc_net_dropout_eval(net, err);
+    return *twin ? NTKC_OK : err->code;
+}
+
 /* The checked request: kernels, then the solve the options ask for. */
-static int run_prediction(const ntkc_net *net, const Inputs *in, const Request *r, double *mean, double *cov,
+static int run_prediction(const ntkc_net *net, const Inputs *given, const Request *r, double *mean, double *cov,
                           ntkc_predict_stats *stats, ntkc_error *err)
 {
     int ntk = r->o.kernel == NTKC_PREDICT_NTK;
     double t0 = now_seconds();
     Kernels ks = {0};
-    int rc = compute_kernels(net, in, ntk, cov != NULL, &r->o.eval, &ks, err);
+    Inputs with_twin = *given, *in = &with_twin;
+    ntkc_net *twin = NULL;
+    int rc = fresh_twin(net, r, &twin, err);
+    with_twin.twin = twin;
+    if (rc == 0)
+        rc = compute_kernels(net, in, ntk, cov != NULL, &r->o.eval, &ks, err);
+    ntkc_net_free(twin);
     double t1 = now_seconds();
     PredictOdeStats ode = {0};
     if (rc == 0) {

@@ -17,7 +17,7 @@
  *   scaled at every dropout, the pair's covariance not (ntkc's train-mode
  *   kernel of X against a copy of X); and the test kernel K_em: the eval
  *   side's variance unscaled, the masked side's scaled, the covariance not —
- *   ntkc_kernel_dropout_mixed, the net's eval-mode twin supplying the eval
+ *   ntkc_kernel_dropout_mixed_twin, the net's eval-mode twin supplying the eval
  *   side's records.
  *
  *   The residual's initial part f_m(X; θ0) = μ(X) + ξ: μ the net averaged
@@ -65,8 +65,8 @@ static int eval_masked(const ntkc_net *net, const ntkc_net *twin, const FiniteDa
                        const ntkc_eval_options *eval, double *nngp, double *ntk, ntkc_error *err)
 {
     if (p->graphs)
-        return ntkc_kernel_graphs_dropout_mixed(net, twin, p->graphs, q->graphs, nngp, ntk, eval, err);
-    return ntkc_kernel_dropout_mixed(net, twin, p->rows, p->x, q->rows, q->x, p->dim, nngp, ntk, eval, err);
+        return ntkc_kernel_graphs_dropout_mixed_twin(net, twin, p->graphs, q->graphs, nngp, ntk, eval, err);
+    return ntkc_kernel_dropout_mixed_twin(net, twin, p->rows, p->x, q->rows, q->x, p->dim, nngp, ntk, eval, err);
 }
 
 /* p's rows against themselves, both in eval mode: the twin's kernel. */

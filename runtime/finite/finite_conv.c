@@ -433,7 +433,7 @@ static void forward_node(Fc *f, Node *nd, const double *in)
         memcpy(nd->out, in + nd->op->u.index.pos * nd->ci, nd->ci * sizeof *in);
         break;
     case IR_LAYER_NORM:
-        fconv_layer_norm_fwd(nd, in);
+        fconv_layer_norm_fwd(f, nd, in);
         break;
     case IR_FANOUT:
         forward_fanout(f, nd, in);
@@ -604,7 +604,7 @@ static void backward_node(Fc *f, Node *nd, double *gin)
         fdrop_apply(f, nd, nd->g, gin);
         break;
     case IR_LAYER_NORM:
-        fconv_layer_norm_jac(nd, nd->g, gin);
+        fconv_layer_norm_jac(f, nd, nd->g, gin);
         break;
     default:
         break;

@@ -89,11 +89,11 @@ void fconv_im2col(const Node *nd, const double *in, double *cols);
 void fconv_pool_visit(const Node *nd, void (*fn)(const Node *, size_t o, size_t i, void *), void *ctx);
 /* pool_visit's step for a PoolIo: out += c·in over the window. */
 void fconv_pool_fwd(const Node *nd, size_t o, size_t i, void *ctx);
-/* finite_conv_ln.c: the layer norm over the channels and the pixels its axes
- * name (IrLnAxes), forward into nd->out, and gin = J·gout for its
- * (symmetric) Jacobian at the last forward. */
-void fconv_layer_norm_fwd(Node *nd, const double *in);
-void fconv_layer_norm_jac(const Node *nd, const double *gout, double *gin);
+/* finite_conv_ln.c: the layer norm over the channels and the positions its
+ * axes name (IrLnAxes; the unpadded ones of f->mask), forward into nd->out,
+ * and gin = J·gout for its (symmetric) Jacobian at the last forward. */
+void fconv_layer_norm_fwd(const Fc *f, Node *nd, const double *in);
+void fconv_layer_norm_jac(const Fc *f, const Node *nd, const double *gout, double *gin);
 /* finite_conv_std.c: an affine node's channels and multipliers under param
  * standard (its width from the IR; W drawn with w_std/√fan-in, β with b_std,
  * both used as they are). Called after the NTK layout set nd->co and nd->k. */

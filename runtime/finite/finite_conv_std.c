@@ -12,7 +12,7 @@
 void fconv_standard_scales(Node *nd)
 {
     const IrOp *op = nd->op;
-    int conv = op->kind == IR_CONV;
+    int conv = op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE;
     long width = conv ? op->u.conv.width : op->u.dense.width;
     double w_std = conv ? op->u.conv.w_std : op->u.dense.w_std;
     double b_std = conv ? op->u.conv.b_std : op->u.dense.b_std;

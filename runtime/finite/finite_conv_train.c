@@ -123,7 +123,7 @@ static void tangent_node(Fc *f, Node *nd, const double *tin, const double *v)
         frs_apply(nd, tin, nd->t);
         break;
     case IR_LAYER_NORM:
-        fconv_layer_norm_jac(nd, tin, nd->t);
+        fconv_layer_norm_jac(f, nd, tin, nd->t);
         break;
     case IR_DROPOUT: /* finite_conv_dropout.c: the forward pass's masks */
         fdrop_apply(f, nd, tin, nd->t);

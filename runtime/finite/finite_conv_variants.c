@@ -126,6 +126,8 @@ int fcv_lay(Fc *f, Node *nd, size_t co)
     nd->has_b = nd->bs != 0.0;
     nd->frozen = ir_arg(&op->args, "trainable", 1) == 0; /* its parameters do not train */
     nd->w_init = nd->b_init = 1.0;
+    if (f->net->param == PARAM_STANDARD) /* a volume's conv_transpose (lowering refuses the others) */
+        fconv_standard_scales(nd);
     nd->w_off = f->nparams;
     f->nparams += fcv_weights(nd);
     nd->b_off = f->nparams;

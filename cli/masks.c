@@ -6,11 +6,12 @@ static int check_mask(const ntkc_net *net, const NpyArray *m, const NpyArray *x,
 {
     size_t shape[4];
     int nd = ntkc_net_input_shape(net, shape);
-    size_t P = nd == 3 ? shape[0] * shape[1] : nd == 2 ? shape[0] : 0;
+    size_t P = nd == 4 ? shape[0] * shape[1] * shape[2] : nd == 3 ? shape[0] * shape[1] : nd == 2 ? shape[0] : 0;
     if (m->ndim < 2 || m->shape[0] != x->shape[0] || P == 0 || m->count != x->shape[0] * P) {
         err_file(err, path, "a mask for %s must be (%zu, %s) — one 0/1 per %s position — but its shape has %zu "
-                            "values%s", x_path, x->shape[0], nd == 3 ? "H, W" : "L", nd == 3 ? "pixel" : "sequence",
-                  m->count, P == 0 ? " (and the net has no positions)" : "");
+                            "values%s", x_path, x->shape[0], nd == 4 ? "D, H, W" : nd == 3 ? "H, W" : "L",
+                  nd == 4 ? "volume" : nd == 3 ? "pixel" : "sequence", m->count,
+                  P == 0 ? " (and the net has no positions)" : "");
         return err->code;
     }
     for (size_t i = 0; i < m->count; i++)

@@ -1,5 +1,5 @@
 /* Variable-length inputs on the command line: a mask .npy (n, L) — or
- * (n, H, W) for images —, 1 (true) where a position is padding and 0 where
+ * (n, H, W) for images, (n, D, H, W) for volumes —, 1 (true) where a position is padding and 0 where
  * it holds a value (neural-tangents' mask: true = masked), or a lengths .npy
  * (n,) for sequences, positions p >= lengths[i] padding. */
 #ifndef NTKC_CLI_MASKS_H

@@ -128,7 +128,8 @@ int ntkc_kernel_dropout_mixed(const ntkc_net *net, size_t n1, const double *x1, 
                               ntkc_error *err);
 
 /* ---- Variable-length inputs (nets with attention) ----
- * A position of an input (a token of a sequence, a pixel of an image) whose
+ * A position of an input (a token of a sequence, a pixel of an image, a voxel
+ * of a volume declared `masked=true`) whose
  * every channel is NaN is padding — neural-tangents' mask_constant = NaN —
  * and is left out of every layer: masked keys get attention weight 0,
  * global_avg_pool averages over the unpadded positions, and the kernels do
@@ -137,7 +138,8 @@ int ntkc_kernel_dropout_mixed(const ntkc_net *net, size_t n1, const double *x1, 
  * start: pad at the end. Every function taking inputs accepts padding so
  * marked; NaN anywhere else, or in a net without attention, is an error.
  * ntkc_mask_inputs marks the positions with mask[i·P + p] = 1 (P = H·W
- * positions; values 0 or 1, at least one 0 per input) in x (n×dim) in place;
+ * positions, D·H·W for volumes, row-major as the data; values 0 or 1, at
+ * least one 0 per input) in x (n×dim) in place;
  * ntkc_mask_lengths, for sequences, the positions p >= lengths[i] (whole
  * numbers in [1, L]). 0, or the error code (x unchanged). */
 int ntkc_mask_inputs(const ntkc_net *net, size_t n, double *x, size_t dim, const double *mask, ntkc_error *err);

@@ -54,7 +54,14 @@ Layers are tuples:
   ("resize", (h, w) | (d, h, w), method, antialias) with method "linear" | "nearest"
 opts: a dict with "frozen" (trainable=false), and under param standard "width"
 (the output channels) and "bias" (b_std written: +1 in Θ').
-`kernels(layers, x, param="ntk")` returns the n×n NNGP and NTK of the rows of x.
+Masks (`input volume(..., masked=true)`; neural-tangents' mask_constant): mask
+(n, D, H, W), True at padded positions. The input reads them as zeros; after
+every layer on positions the kernels are 0 on every pair with a padded side
+(neural-tangents' remask_kernel; masked nets keep the grid, so a position stays
+padded); attention gives padded keys weight 0 (softmax over the valid keys, the
+positional embedding only on valid positions); global_avg_pool averages over
+the pairs of valid positions, flatten over all positions (padding counts as 0).
+`kernels(layers, x, param="ntk", mask=None)` returns the n×n NNGP and NTK of the rows of x.
 `python3 scripts/volume_reference.py` prints one example's kernels.
 Needs only numpy (Debian's /usr/bin/python3).
 """
@@ -145,17 +152,21 @@ DUALS = {"relu": relu_dual, "erf": erf_dual}
 MECHANISMS = {"softmax": None, "identity": lambda g: g, "abs": np.abs, "relu": lambda g: np.maximum(g, 0.0)}
 
 
-def attention_weights(S, n, P, mech, qk, pw):
-    """Block-diagonal weights A (nP × nP): input i's A from its own self-kernel."""
+def attention_weights(S, n, P, mech, qk, pw, valid=None):
+    """Block-diagonal weights A (nP × nP): input i's A from its own self-kernel;
+    valid (nP, 0 at padding) or None: padded keys get weight 0."""
     A = np.zeros_like(S)
+    v = np.ones(n * P) if valid is None else valid
     for i in range(n):
         blk = slice(i * P, (i + 1) * P)
-        g = qk * (S[blk, blk] + pw * np.eye(P))
+        keys = v[blk][None, :] > 0
+        g = qk * (S[blk, blk] + pw * np.diag(v[blk]))
         if mech == "softmax":
-            e = np.exp(g - g.max(axis=1, keepdims=True))
+            top = np.where(keys, g, -np.inf).max(axis=1, keepdims=True)
+            e = np.where(keys, np.exp(np.where(keys, g - top, 0.0)), 0.0)
             a = e / e.sum(axis=1, keepdims=True)
         else:
-            a = MECHANISMS[mech](g)
+            a = np.where(keys, MECHANISMS[mech](g), 0.0)
         A[blk, blk] = a
     return A
 
@@ -179,8 +190,15 @@ def resize_axis(n, m, method, antialias):
 class State:
     """The kernels over all (input, position) pairs and what the layers track."""
 
-    def __init__(self, S, T, n, grid, chans, param):
+    def __init__(self, S, T, n, grid, chans, param, valid=None):
         self.S, self.T, self.n, self.grid, self.chans, self.param = S, T, n, grid, chans, param
+        self.valid = valid  # (nP,) 1 at valid positions, 0 at padding; None: no masks
+
+    def remask(self):
+        """Pairs with a padded side are 0 (by assignment: a layer may leave ∞·0 there)."""
+        if self.valid is not None:
+            keep = np.outer(self.valid, self.valid) > 0
+            self.S, self.T = np.where(keep, self.S, 0.0), np.where(keep, self.T, 0.0)
 
     @property
     def P(self):
@@ -282,16 +300,21 @@ def layer(st, spec):
         st.S, st.T, st.grid = big @ st.S @ big.T, big @ st.T @ big.T, (d, h, w)
     elif kind == "layer_norm":
         v = np.diag(st.S).reshape((n,) + tuple(st.grid))
-        if len(spec) > 2 and spec[2]:  # the mean over the normalised spatial axes, per input
-            v = np.broadcast_to(v.mean(axis=tuple(1 + a for a in spec[2]), keepdims=True), v.shape)
+        if len(spec) > 2 and spec[2]:  # the mean over the normalised spatial axes, per input (valid positions)
+            axes = tuple(1 + a for a in spec[2])
+            ok = np.ones(v.shape) if st.valid is None else st.valid.reshape(v.shape)
+            count = ok.sum(axis=axes, keepdims=True)
+            mean = (v * ok).sum(axis=axes, keepdims=True) / np.where(count > 0, count, 1.0)
+            v = np.broadcast_to(mean, v.shape)
         v = v.reshape(-1) + spec[1]
-        r = 1.0 / np.sqrt(v[:, None] * v[None, :])
-        st.S, st.T = st.S * r, st.T * r
+        with np.errstate(divide="ignore", invalid="ignore"):  # padded positions (v = 0), remasked below
+            r = 1.0 / np.sqrt(v[:, None] * v[None, :])
+            st.S, st.T = st.S * r, st.T * r
     elif kind == "attention":
         _, mech, qk, ov, b = spec[:5]
         pw = spec[5] if len(spec) > 5 else 0.0
         opts = spec[6] if len(spec) > 6 else {}
-        A = attention_weights(st.S, n, st.P, mech, qk, pw)
+        A = attention_weights(st.S, n, st.P, mech, qk, pw, st.valid)
         s, t = A @ st.S @ A.T, A @ st.T @ A.T
         st.S, st.T = ov * ov * s + b * b, ov * ov * (t + 2 * s) + b * b
         if st.param == "standard" and opts.get("width"):
@@ -300,7 +323,7 @@ def layer(st, spec):
         _, mode, branches = spec[:3]
         outs = []
         for scale, body in branches:
-            b = State(st.S, st.T, n, st.grid, st.chans, st.param)
+            b = State(st.S, st.T, n, st.grid, st.chans, st.param, st.valid)
             for sub in body:
                 layer(b, sub)
             outs.append((scale, b))
@@ -327,24 +350,37 @@ def layer(st, spec):
     elif kind in ("global_avg_pool", "flatten"):
         P = st.P
         S4, T4 = st.S.reshape(n, P, n, P), st.T.reshape(n, P, n, P)
-        if kind == "global_avg_pool":
-            st.S, st.T = S4.mean(axis=(1, 3)), T4.mean(axis=(1, 3))
+        if kind == "global_avg_pool":  # over the pairs of valid positions
+            count = np.full(n, float(P)) if st.valid is None else st.valid.reshape(n, P).sum(axis=1)
+            pairs = np.outer(count, count)
+            st.S, st.T = S4.sum(axis=(1, 3)) / pairs, T4.sum(axis=(1, 3)) / pairs
         else:
             st.S, st.T = np.einsum("ipjp->ij", S4) / P, np.einsum("ipjp->ij", T4) / P
             st.chans *= P
         st.grid = (1, 1, 1)
     else:
         raise ValueError(f"unknown layer {kind!r}")
+    if kind in ("index", "global_avg_pool", "flatten"):
+        st.valid = None  # one entry per input pair: nothing padded
+    elif st.valid is not None:
+        if st.valid.size != n * st.P:
+            raise ValueError(f"layer {kind!r} changes the grid of a masked input")
+        st.remask()
 
 
-def kernels(layers, x, param="ntk"):
-    """NNGP and NTK (n × n) of the rows of x, shape (n, D, H, W, C)."""
+def kernels(layers, x, param="ntk", mask=None):
+    """NNGP and NTK (n × n) of the rows of x, shape (n, D, H, W, C); mask
+    (n, D, H, W) True at padded positions, or None."""
     x = np.asarray(x, dtype=np.float64)
     n, grid, chans = x.shape[0], x.shape[1:4], x.shape[4]
     rows = x.reshape(n * int(np.prod(grid)), chans)
+    valid = None
+    if mask is not None:
+        valid = 1.0 - np.asarray(mask, dtype=bool).reshape(n * int(np.prod(grid))).astype(np.float64)
+        rows = rows * valid[:, None]  # padding reads as zeros
     # S[(i, p), (j, q)]: input i at position p with input j at position q
     S = rows @ rows.T / chans
-    st = State(S, np.zeros_like(S), n, tuple(grid), chans, param)
+    st = State(S, np.zeros_like(S), n, tuple(grid), chans, param, valid)
     for spec in layers:
         layer(st, spec)
     if st.P != 1:

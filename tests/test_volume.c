@@ -206,7 +206,7 @@ Test(volume, shapes_and_input_kind)
     ntkc_error err = {0};
     double m[4] = {0};
     cr_expect_neq(ntkc_mask_inputs(net, 1, m, 120, m, &err), 0);
-    cr_expect(strstr(err.message, "takes volumes, which take no masks") != NULL, "%s", err.message);
+    cr_expect(strstr(err.message, "takes volumes and its input is not declared masked") != NULL, "%s", err.message);
     ntkc_net_free(net);
 }
 
@@ -245,8 +245,8 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
                  "missing required argument 'width' for 'conv'");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2, width=3); global_avg_pool; dense }", "1:43",
                  "'width' only applies to 'param standard'");
-    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); global_avg_pool; dense }", "1:34",
-                 "'input volume(masked=true)' is not supported yet: variable-size volumes need (n, D, H, W) masks");
+    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2, stride=2); global_avg_pool; dense }", "1:48",
+                 "'conv' in net 'v', whose input is masked (masked=true at 1:9): on masked volumes, convolutions");
 }
 
 Test(volume, window_errors_name_the_argument)

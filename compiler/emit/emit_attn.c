@@ -29,7 +29,8 @@ typedef struct Ea {
     size_t P;  /* pixels (of the current grid: a volume's windows may shrink it) */
     size_t P0; /* the input's: NTKC_P */
     int vec;   /* past the reduction to a vector: the slots hold one entry, positions are gone */
-    int volume; /* input volume: no padding masks; windows in 3-D (ntkc_m_convv) */
+    int volume; /* input volume: windows in 3-D (ntkc_m_convv) */
+    int unpadded; /* no input is padded (a volume not declared masked): no masks, no remasking */
     char np[32], npp[32]; /* the current P and P² as the C text says them */
     size_t gz, gh, gw;    /* the current grid: slices (a volume's, else 1), rows per slice, columns */
     size_t pmax;          /* the most positions a slot holds a side of (NTKC_PM): resizing may grow them */
@@ -118,7 +119,7 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
  * columns). */
 static void emit_remask(Ea *e, int S, int T)
 {
-    if (e->vec || e->volume || e->resized) /* a volume is never padded (ntkc_padding.c refuses masks) */
+    if (e->vec || e->unpadded || e->resized) /* ntkc_padding.c refuses masks on unmasked volumes */
         return;
     code_line(&e->c, "if (pad)");
     code_line(&e->c, "    ntkc_m_remask`(pl[%d], pl[%d], NTKC_P, m1, m2);", S, T);
@@ -322,6 +323,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_CONV:
             if (op->u.conv.win.kd) {
                 emit_mat_volume_conv(e, op, *S, *T);
+                emit_remask(e, *S, *T);
                 break;
             }
             if (e->net->param == PARAM_STANDARD && !op->u.conv.frozen) {
@@ -344,6 +346,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_CONV_LOCAL: /* neural-tangents' ConvLocal: the conv's kernel on equal positions, 0 elsewhere */
             if (op->u.conv.win.kd) {
                 emit_mat_volume_local(e, op, *S, *T);
+                emit_remask(e, *S, *T);
                 break;
             }
             code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
@@ -360,6 +363,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
         case IR_POOL: {
             if (op->u.pool.win.kd) {
                 emit_mat_volume_pool(e, op, *S, *T);
+                emit_remask(e, *S, *T);
                 break;
             }
             double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
@@ -475,6 +479,7 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
         return NULL;
     }
     Ea e = {.net = net, .err = err, .P0 = net->input.h * net->input.w, .volume = net->input.depth != 0};
+    e.unpadded = e.volume && !net->input.masked;
     set_positions(&e, e.P0);
     e.gz = e.volume ? net->input.depth : 1, e.gh = net->input.h / e.gz, e.gw = net->input.w;
     sb_init(&e.body);
@@ -484,7 +489,7 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     e.c.single = single;
     emit_slots_init(&e.slots, 4);
     int S = 2, T = 3;
-    if (e.volume) { /* never padded: no masks (emit_remask); all ones on every grid (conv_transpose grows it) */
+    if (e.unpadded) { /* no masks (emit_remask); all ones on every grid (conv_transpose grows it) */
         code_line(&e.c, "for (int p = 0; p < NTKC_PM; p++)");
         code_line(&e.c, "    m1[p] = m2[p] = 1.0;");
     } else {

@@ -248,7 +248,8 @@ static void print_input(StrBuf *sb, const IrInput *in)
         break;
     case IR_INPUT_IMAGE:
         if (in->depth)
-            sb_printf(sb, "volume(%zu, %zu, %zu, %zu)", in->depth, in->h / in->depth, in->w, in->c);
+            sb_printf(sb, "volume(%zu, %zu, %zu, %zu%s)", in->depth, in->h / in->depth, in->w, in->c,
+                      in->masked ? ", masked=true" : "");
         else if (in->sequence)
             sb_printf(sb, "sequence(%zu, %zu%s)", in->w, in->c, in->masked ? ", masked=true" : "");
         else

@@ -200,7 +200,7 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
 int lower_check_attention_net(Lower *L)
 {
     if (L->input.depth) /* volumes: lower_volume.c */
-        return lower_check_volume_net(L);
+        return lower_check_volume_net(L) && lower_check_masked_volume(L);
     const IrOp *attn = find_attention(L->ops, L->nops);
     if (attn == NULL && !L->input.masked)
         return 1;

@@ -84,18 +84,12 @@ int lower_input(Lower *L, const Stmt *s, int depth)
         in.dim = (size_t)b.v[0];
         in.raw_gram = b.v[1] == 0;
     } else if (strcmp(kind->name, "volume") == 0) { /* lower_volume.c: its slices' rows stacked */
-        if (b.v[4] != 0) { /* refused by name: ntkc_padding.c, the CLI's and Python's masks are 2-D or 1-D */
-            diag_at(L->err, b.pos[4], L->src,
-                    "'input volume(masked=true)' is not supported yet: variable-size volumes need (n, D, H, W) masks, "
-                    "which the library's padding (ntkc_mask_inputs, --mask, mask=) does not take; pad-free volumes "
-                    "only");
-            return 0;
-        }
         in.kind = IR_INPUT_IMAGE;
         in.depth = (size_t)b.v[0];
         in.h = in.depth * (size_t)b.v[1];
         in.w = (size_t)b.v[2];
         in.c = (size_t)b.v[3];
+        in.masked = b.v[4] != 0; /* (n, D, H, W) masks; windows keep the grid (lower_volume_masks.c) */
         if ((double)b.v[0] * b.v[1] * b.v[2] * b.v[3] > 1e12) {
             diag_at(L->err, s->pos, L->src, "input of %g×%g×%g×%g values is too large", b.v[0], b.v[1], b.v[2],
                     b.v[3]);

@@ -143,6 +143,8 @@ int lower_volume_conv(Lower *L, const Stmt *s);
 int lower_volume_pool(Lower *L, const Stmt *s, int average);
 /* Volume nets take the layers the all-pairs back end computes on them. */
 int lower_check_volume_net(Lower *L);
+/* lower_volume_masks.c: masked volumes take windows that keep the grid only. */
+int lower_check_masked_volume(Lower *L);
 
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);

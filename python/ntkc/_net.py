@@ -329,7 +329,8 @@ class Net:
                 (C-contiguous float64, n1 × n2): repeated calls then skip the
                 first-touch page faults of fresh outputs.
             mask, mask2: variable-length inputs of nets with attention: the padding of
-                x1 / x2, (n, L) for sequences or (n, H, W) for images, True (1) at padded
+                x1 / x2, (n, L) for sequences, (n, H, W) for images or (n, D, H, W) for
+                volumes (``masked=true``), True (1) at padded
                 positions, as neural-tangents' masks. Padded values are ignored.
             precision: ``"double"`` (float64, the default) or ``"single"``: float32
                 arithmetic and float32 outputs, as ``ntkc kernel --precision single``

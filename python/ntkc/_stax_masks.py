@@ -1,6 +1,7 @@
 """neural-tangents' ``mask_constant`` for ``ntkc.stax``'s ``kernel_fn``: an input entry equal to the
 constant (NaN allowed) is padding. The infinite-width kernel needs a position's channels to be all
 padding or none (neural-tangents raises NotImplementedError for per-channel masks, and so does this);
+sequences, images and volumes (NDHWC: (n, D, H, W) masks) alike;
 the masks then go to ntkc as ``Net.kernel(mask=...)`` on a net whose input is declared
 ``masked=true`` (docs/attention.md, "Masking"), computed by the all-pairs back end."""
 from __future__ import annotations
@@ -22,10 +23,7 @@ def position_mask(x: Any, constant: float, what: str) -> Optional[np.ndarray]:
     if a.ndim == 2:
         raise NotImplementedError(f"mask_constant: {what} are vectors with masked entries; a masked channel has no "
                                   f"infinite-width kernel (neural-tangents raises too): masks cover positions of "
-                                  f"sequences or images")
-    if a.ndim == 5:
-        raise NotImplementedError(f"mask_constant on volumes (3-D inputs, NDHWC, {what}): masks are not computed by "
-                                  f"ntkc yet on volumes")
+                                  f"sequences, images or volumes")
     every = hit.all(axis=-1)
     if (hit.any(axis=-1) & ~every).any():
         i = tuple(int(v) for v in np.argwhere(hit.any(axis=-1) & ~every)[0])

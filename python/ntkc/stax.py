@@ -784,7 +784,8 @@ class KernelFn:
         if ctx.graph:
             header.append(f"input graph({shape[-1]})")
         elif len(shape) == 4:
-            header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]})")
+            header.append(f"input volume({shape[0]}, {shape[1]}, {shape[2]}, {shape[3]}"
+                          f"{', masked=true' if masked else ''})")
         elif len(shape) == 3:
             header.append(f"input image({shape[0]}, {shape[1]}, {shape[2]}{', masked=true' if masked else ''})")
         elif len(shape) == 2:

@@ -11,6 +11,7 @@ import unittest
 
 import numpy as np
 
+import ntkc
 from ntkc import stax
 
 from .test_stax import close, kernels_of
@@ -218,12 +219,22 @@ class VolumeVariantRefusals(unittest.TestCase):
             self.source(stax.Index(stax.Slice[:, 2, 0, 0]))
 
     def test_masks_on_volumes(self) -> None:
+        """mask_constant on volumes is computed (input volume(..., masked=true)), dropout too; ConvTranspose,
+        whose outputs would mix padded and valid positions, is refused by name."""
         _, _, kfn = stax.serial(stax.Conv(4, (2, 2, 2), padding="SAME"), stax.Dropout(0.5), stax.GlobalAvgPool(),
                                 stax.Dense(1))
         x = RNG.standard_normal((2, 2, 3, 3, 1))
         x[0, 1] = -7.0
-        with self.assertRaisesRegex(NotImplementedError, "mask_constant on volumes"):
-            kfn(x, None, "ntk", mask_constant=-7.0)
+        t = kfn(x, None, "ntk", mask_constant=-7.0)
+        m = np.all(x == -7.0, axis=-1)
+        _, want = ref.kernels([("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.0, 0.0), ("dropout", 0.5),
+                               ("global_avg_pool",), ("dense", 1.0, 0.0)], np.where(m[..., None], 0.0, x), "ntk", m)
+        self.assertLess(np.abs(t - want).max() / np.abs(want).max(), 1e-13)
+        _, _, up = stax.serial(stax.ConvTranspose(4, (2, 2, 2), padding="SAME"), stax.Relu(), stax.GlobalAvgPool(),
+                               stax.Dense(1))
+        with self.assertRaisesRegex(ntkc.Error, "masked volumes take conv, conv_local and local pooling that keep "
+                                                "the grid, not conv_transpose"):
+            up(x, None, "ntk", mask_constant=-7.0)
 
 
 if __name__ == "__main__":

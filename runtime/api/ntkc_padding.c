@@ -8,7 +8,8 @@
 #include "net_internal.h"
 #include "ntkc_padding.h"
 
-/* Positions of the net's input and channels per position; 0 when it has none. */
+/* Positions of the net's input (a volume's D·H·W: its rows stack the slices)
+ * and channels per position; 0 when it has none. */
 static size_t positions(const IrNet *ir, size_t *channels)
 {
     *channels = ir->input.c;
@@ -22,9 +23,9 @@ static int can_pad(const IrNet *ir, ntkc_error *err)
     if (positions(ir, &c) == 0)
         err_user(err, "net '%s' takes %s: it has no positions to mask (masks and lengths are for sequences and "
                       "images)", ir->name, ir->input.kind == IR_INPUT_GRAPH ? "graphs" : "vectors");
-    else if (ir->input.depth)
-        err_user(err, "net '%s' takes volumes, which take no masks or lengths (padding is for sequences and images)",
-                 ir->name);
+    else if (ir->input.depth && !ir->input.masked)
+        err_user(err, "net '%s' takes volumes and its input is not declared masked: padded volumes (masks) need "
+                      "`input volume(D, H, W, C, masked=true)`", ir->name);
     else if (ir->family != IR_FAMILY_ATTENTION)
         err_user(err, "net '%s' has no attention layer and its input is not declared masked: variable-length inputs "
                       "(masks, lengths) need a net with attention or `input sequence(L, C, masked=true)` (or "
@@ -36,7 +37,7 @@ int padding_check(const ntkc_net *net, size_t n, const double *x, size_t dim, co
 {
     const IrNet *ir = ntkc_net_ir(net);
     size_t C, P = positions(ir, &C);
-    int pads = ir->family == IR_FAMILY_ATTENTION && !ir->input.depth && P > 0 && P * C == dim;
+    int pads = ir->family == IR_FAMILY_ATTENTION && (!ir->input.depth || ir->input.masked) && P > 0 && P * C == dim;
     for (size_t i = 0; i < n; i++) {
         const double *r = x + i * dim;
         size_t padded = 0;
@@ -116,7 +117,8 @@ int ntkc_mask_lengths(const ntkc_net *net, size_t n, double *x, size_t dim, cons
     if (can_pad(ir, err) != 0)
         return err->code;
     if (!ir->input.sequence) {
-        err_user(err, "net '%s' takes images: lengths are for sequences (give a mask of its pixels)", ir->name);
+        err_user(err, "net '%s' takes %s: lengths are for sequences (give a mask of its %s)", ir->name,
+                 ir->input.depth ? "volumes" : "images", ir->input.depth ? "positions, (n, D, H, W)" : "pixels");
         return err->code;
     }
     if (dim != P * C) {

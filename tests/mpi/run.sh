@@ -164,6 +164,24 @@ np.save(d + "/tr.npy", r.normal(size=(9, 16, 8)))
 PYEOF
 BOTH="--lengths $T/l1.npy --mask2 $T/m2.npy" spawn same "masked sequences, lengths and a mask, tile 4" "1 3" \
     "$T/msk.ntk" "$T/s1.npy" "$T/s2.npy" --tile 4
+# masked volumes: (n, D, H, W) masks on both sides; a mask of the wrong shape fails on every rank
+printf 'net vmsk { input volume(2, 2, 3, 2, masked=true); conv(2, 1.4, 0.1); relu; global_avg_pool; dense(1) }\n' \
+    >"$T/vmsk.ntk"
+$PY - "$T" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+r = np.random.default_rng(21)
+np.save(d + "/v1.npy", r.normal(size=(7, 2, 2, 3, 2)))
+np.save(d + "/v2.npy", r.normal(size=(5, 2, 2, 3, 2)))
+m1, m2 = r.random((7, 2, 2, 3)) < 0.3, r.random((5, 2, 2, 3)) < 0.3
+m1[:, 0, 0, 0], m2[:, 0, 0, 0] = False, False
+np.save(d + "/vm1.npy", m1)
+np.save(d + "/vm2.npy", m2)
+np.save(d + "/vbad.npy", m1[:, 0])
+PYEOF
+BOTH="--mask $T/vm1.npy --mask2 $T/vm2.npy" spawn same "masked volumes, two masks, tile 3" "1 3" \
+    "$T/vmsk.ntk" "$T/v1.npy" "$T/v2.npy" --tile 3
 
 # --precision single: whatever ntkc runs in float32, ntkc-mpi runs bit for
 # bit; whatever ntkc refuses, ntkc-mpi refuses the same way (every rank).
@@ -235,6 +253,8 @@ HOOK="NTKC_MPI_TEST_FAIL=input:2" spawn fails "rank 2 cannot read its input" "fc
 HOOK="NTKC_MPI_TEST_FAIL=write:1" spawn fails "a write fails on rank 1" "cannot write output: \(an earlier \)\{0,1\}write failed" "$FC" \
     "$T/fc1.npy" --tile 8
 HOOK="" spawn fails "the kernel overflows in one row's tiles" "the kernel is not finite at entry" "$FC" "$T/huge.npy" --tile 4
+HOOK="" spawn fails "a volume mask of the wrong shape" "vbad.npy: a mask for .*v1.npy must be (7, D, H, W)" "$T/vmsk.ntk" \
+    "$T/v1.npy" --mask "$T/vbad.npy"
 
 # predict: ntkc-mpi predict equals ntkc predict to rounding (max |difference| <=
 # 1e-9 × max(1, max |mean|): different but backward-stable factorisations of a

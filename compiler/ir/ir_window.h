@@ -17,4 +17,20 @@ static inline int ir_window_keeps_grid(const IrWindow *w)
     return (w->kd == 0 || w->sd == 1) && w->sh == 1 && w->sw == 1 && (w->pad != IR_PAD_VALID || one_tap);
 }
 
+/* The window of a conv, conv_local or local pool (NULL for other layers;
+ * conv_transpose, which every caller treats on its own, included). */
+static inline const IrWindow *ir_op_window(const IrOp *op)
+{
+    switch (op->kind) {
+    case IR_CONV:
+    case IR_CONV_LOCAL:
+    case IR_CONV_TRANSPOSE:
+        return &op->u.conv.win;
+    case IR_POOL:
+        return &op->u.pool.win;
+    default:
+        return NULL;
+    }
+}
+
 #endif

@@ -137,16 +137,20 @@ static const IrOp *find_attention(const IrOp *ops, size_t n)
  * (emit_attn_resize.c), exact without masks; with them a resized position
  * mixes padded and valid ones, which neural-tangents' ImageResize does not
  * define (it takes no mask). */
+int lower_refuse_masked_resize(Lower *L, const IrOp *op)
+{
+    diag_at(L->err, op->pos, L->src,
+            "'image_resize' in net '%s', whose input is masked (masked=true at %s): a resized position mixes "
+            "padded and valid ones, and neither neural-tangents' ImageResize nor ntkc defines a mask for it; "
+            "resize the data before padding it",
+            L->net->name, lower_pos_str(L, L->input.pos));
+    return 0;
+}
+
 static int resize_ok(Lower *L, const IrOp *op, const char *why)
 {
-    if (L->input.masked) {
-        diag_at(L->err, op->pos, L->src,
-                "'image_resize' in net '%s', whose input is masked (masked=true at %s): a resized position mixes "
-                "padded and valid ones, and neither neural-tangents' ImageResize nor ntkc defines a mask for it; "
-                "resize the data before padding it",
-                L->net->name, lower_pos_str(L, L->input.pos));
-        return 0;
-    }
+    if (L->input.masked)
+        return lower_refuse_masked_resize(L, op);
     if (op->out.h * op->out.w > MAX_POSITIONS) {
         diag_at(L->err, op->pos, L->src,
                 "'image_resize' to %zu positions in net '%s', %s: its kernels hold every pair of positions, at "
@@ -171,9 +175,7 @@ static int refuse_ops(Lower *L, const IrOp *ops, size_t n, const char *why)
         }
         if (op->kind == IR_IMAGE_RESIZE && !resize_ok(L, op, why))
             return 0;
-        const IrWindow *w = op->kind == IR_CONV || op->kind == IR_CONV_LOCAL ? &op->u.conv.win
-                            : op->kind == IR_POOL                            ? &op->u.pool.win
-                                                                             : NULL;
+        const IrWindow *w = ir_op_window(op); /* conv_transpose refused above */
         if (w && !ir_window_keeps_grid(w)) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', %s: in nets with attention or masked inputs, convolutions and "

@@ -145,6 +145,8 @@ int lower_volume_pool(Lower *L, const Stmt *s, int average);
 int lower_check_volume_net(Lower *L);
 /* lower_volume_masks.c: masked volumes take windows that keep the grid only. */
 int lower_check_masked_volume(Lower *L);
+/* lower_attention.c: image_resize on a masked input, refused by name (0). */
+int lower_refuse_masked_resize(Lower *L, const IrOp *op);
 
 /* lower_conv_variants.c */
 int lower_conv_transpose(Lower *L, const Stmt *s);

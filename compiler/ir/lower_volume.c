@@ -231,7 +231,7 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
         case IR_CONV_LOCAL:
         case IR_CONV_TRANSPOSE:
         case IR_POOL: {
-            const IrWindow *w = op->kind == IR_POOL ? &op->u.pool.win : &op->u.conv.win;
+            const IrWindow *w = ir_op_window(op);
             if (in_branch && !ir_window_keeps_grid(w)) { /* emit_attn.c: branches share P×P inputs */
                 diag_at(L->err, op->pos, L->src,
                         "'%s' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "

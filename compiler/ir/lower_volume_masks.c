@@ -22,14 +22,8 @@ static int refuse_masked_volume_ops(Lower *L, const IrOp *ops, size_t n)
                     L->net->name, lower_pos_str(L, L->input.pos));
             return 0;
         }
-        if (op->kind == IR_IMAGE_RESIZE) { /* as on masked images (lower_attention.c, resize_ok) */
-            diag_at(L->err, op->pos, L->src,
-                    "'image_resize' in net '%s', whose input is masked (masked=true at %s): a resized position mixes "
-                    "padded and valid ones, and neither neural-tangents' ImageResize nor ntkc defines a mask for it; "
-                    "resize the data before padding it",
-                    L->net->name, lower_pos_str(L, L->input.pos));
-            return 0;
-        }
+        if (op->kind == IR_IMAGE_RESIZE) /* as on masked images */
+            return lower_refuse_masked_resize(L, op);
         if (op->kind == IR_FANOUT && op->u.fanout.mode == IR_FANIN_CONCAT && op->u.fanout.axis != IR_CONCAT_CHANNELS) {
             diag_at(L->err, op->pos, L->src,
                     "this fanout in net '%s', whose input is masked (masked=true at %s), concatenates along a spatial "
@@ -38,9 +32,7 @@ static int refuse_masked_volume_ops(Lower *L, const IrOp *ops, size_t n)
                     L->net->name, lower_pos_str(L, L->input.pos));
             return 0;
         }
-        const IrWindow *w = op->kind == IR_CONV || op->kind == IR_CONV_LOCAL ? &op->u.conv.win
-                            : op->kind == IR_POOL                            ? &op->u.pool.win
-                                                                             : NULL;
+        const IrWindow *w = ir_op_window(op); /* conv_transpose refused above */
         if (w && !ir_window_keeps_grid(w)) {
             diag_at(L->err, op->pos, L->src,
                     "'%s' in net '%s', whose input is masked (masked=true at %s): on masked volumes, convolutions "

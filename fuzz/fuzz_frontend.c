@@ -27,6 +27,7 @@
 #include "ast.h"
 #include "frontend.h"
 #include "ir_dropout_eval.h"
+#include "ir_window.h"
 #include "ir_print.h"
 #include "ntkc.h"
 #include "ntkc_tool.h"
@@ -37,10 +38,12 @@
  * up to a few thousand ops. */
 enum { FUZZ_MAX_INPUT = 4096, FUZZ_MAX_OPS = 300, FUZZ_MAX_NETS = 4, FUZZ_MAX_DUMP = 3000 };
 #define FUZZ_MAX_PAIRS 2e7 /* pixel pairs summed over the ops, for evaluation (32×32 images, 20 ops) */
-/* The all-pairs back end (attention, masked inputs, volumes) spends ~1 µs per
- * pair and op (every tap pair of its windows): a 368-position masked volume
- * net, 1.6e6 pairs, took 2 s per evaluation and 63 s in this harness. */
-#define FUZZ_MAX_PAIRS_ALL 5e5
+/* The all-pairs back end (attention, masked inputs, volumes) spends ~80 ns
+ * per position pair and tap pair of a window (measured without ASan: a
+ * 368-position masked volume net, 2.5e7 such terms, 2 s per evaluation and
+ * 63 s in this harness; a volume conv_transpose(4) on 64 positions, 1.7e7,
+ * 1.3 s and 24 s): budget ~0.2 s per evaluation. */
+#define FUZZ_MAX_TERMS_ALL 2.5e6
 
 #define FUZZ_FILE "fuzz.ntk"
 
@@ -173,15 +176,19 @@ static void check_derive(const char *src)
 
 /* An estimate of an evaluation's work: the pixel pairs of every op's output,
  * summed (branches included; a fanout's output once per branch, which it
- * assembles). */
-static double pixel_pairs(const IrOp *ops, size_t n)
+ * assembles). all_pairs: the all-pairs back end's terms instead, each pair
+ * times its window's tap pairs, attention's times the positions. */
+static double pixel_pairs(const IrOp *ops, size_t n, int all_pairs)
 {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
         double p = ops[i].out.spatial ? (double)ops[i].out.h * (double)ops[i].out.w : 1;
-        total += p * p * (ops[i].kind == IR_FANOUT ? (double)ops[i].u.fanout.nbranches + 1 : 1);
+        const IrWindow *w = ir_op_window(&ops[i]);
+        double taps = w ? (double)(w->kd ? w->kd : 1) * (double)w->kh * (double)w->kw : 1;
+        double per_pair = !all_pairs ? 1 : ops[i].kind == IR_ATTENTION ? p : taps * taps;
+        total += p * p * per_pair * (ops[i].kind == IR_FANOUT ? (double)ops[i].u.fanout.nbranches + 1 : 1);
         for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
-            total += pixel_pairs(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops);
+            total += pixel_pairs(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops, all_pairs);
     }
     return total;
 }
@@ -199,8 +206,9 @@ static void compile_accepted(const char *src, const char *net_name, const IrNet 
     /* Graph nets take graphs, not rows (fuzz_graph reads graphs; their
      * kernels are checked in tests/): compiled here, not evaluated. Past
      * FUZZ_MAX_PAIRS, seconds per input and no new paths. */
-    double budget = ir->family == IR_FAMILY_ATTENTION ? FUZZ_MAX_PAIRS_ALL : FUZZ_MAX_PAIRS;
-    if (!ntkc_net_takes_graphs(net) && pixel_pairs(ir->ops, ir->nops) <= budget)
+    int all_pairs = ir->family == IR_FAMILY_ATTENTION;
+    double budget = all_pairs ? FUZZ_MAX_TERMS_ALL : FUZZ_MAX_PAIRS;
+    if (!ntkc_net_takes_graphs(net) && pixel_pairs(ir->ops, ir->nops, all_pairs) <= budget)
         check_kernels(net, src, ir_has_dropout(ir));
     ntkc_net_free(net);
 }

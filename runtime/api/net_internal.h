@@ -38,6 +38,12 @@ int ntkc_kernel_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, si
 int ntkc_kernel_graphs_dropout_mixed_twin(const ntkc_net *net, const ntkc_net *twin, const ntkc_graphs *g1,
                                      const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
                                      ntkc_error *err);
+/* x1's rows against x2's, no pair sharing a mask even where x2 is x1 (x2
+ * copied first, so no row is the same input as one of x1): the training
+ * kernel of nets trained with fresh dropout masks (train_dropout.c,
+ * dropout_fresh prediction). n1×n2 NNGP and NTK (either may be NULL). */
+int ntkc_kernel_two_draws(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                          double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err);
 /* Documented limits (README, "Limits"): a net source and a graph file are
  * text read whole into memory, so their size is capped. */
 #define NTKC_SOURCE_MAX ((size_t)64 << 20)

@@ -3,6 +3,8 @@
  * for the call and freed after it, so the net itself stays read-only (no
  * cache to guard across threads). */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ir_dropout_eval.h"
 #include "net_internal.h"
@@ -74,5 +76,20 @@ int ntkc_kernel_graphs_dropout_mixed(const ntkc_net *net, const ntkc_graphs *g1,
         return err->code;
     int rc = ntkc_kernel_graphs_dropout_mixed_twin(net, twin, g1, g2, nngp, ntk, opts, err);
     ntkc_net_free(twin);
+    return rc;
+}
+
+int ntkc_kernel_two_draws(const ntkc_net *net, size_t n1, const double *x1, size_t n2, const double *x2, size_t dim,
+                          double *nngp, double *ntk, const ntkc_eval_options *opts, ntkc_error *err)
+{
+    size_t count = n2 * dim;
+    double *copy = malloc((count ? count : 1) * sizeof *copy);
+    if (copy == NULL) {
+        err_user(err, "out of memory for a copy of %zu inputs (two mask draws)", n2);
+        return err->code;
+    }
+    memcpy(copy, x2, count * sizeof *copy);
+    int rc = ntkc_kernel(net, n1, x1, n2, copy, dim, nngp, ntk, opts, err);
+    free(copy);
     return rc;
 }

@@ -240,15 +240,7 @@ static int fresh_block(const ntkc_net *net, const Inputs *in, Block b, double *n
                                                     nngp, ntk, eo, err);
     if (in->g_train)
         return ntkc_kernel_graphs(net, in->g_train, in->g_train, nngp, ntk, eo, err);
-    double *copy = malloc((in->n * in->dim > 0 ? in->n * in->dim : 1) * sizeof *copy);
-    if (copy == NULL) {
-        err_user(err, "prediction: out of memory for a copy of %zu training inputs", in->n);
-        return err->code;
-    }
-    memcpy(copy, in->x_train, in->n * in->dim * sizeof *copy);
-    int rc = ntkc_kernel(net, in->n, in->x_train, in->n, copy, in->dim, nngp, ntk, eo, err);
-    free(copy);
-    return rc;
+    return ntkc_kernel_two_draws(net, in->n, in->x_train, in->n, in->x_train, in->dim, nngp, ntk, eo, err);
 }
 
 /* One block of kernels, symmetric (one triangle) unless TEST_TRAIN. */

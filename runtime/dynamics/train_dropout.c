@@ -48,16 +48,7 @@ static int masked_masked(const ntkc_net *net, const FiniteData *p, const FiniteD
 {
     if (p->graphs)
         return ntkc_kernel_graphs(net, p->graphs, q->graphs, nngp, ntk, eval, err);
-    size_t count = q->rows * q->dim;
-    double *copy = malloc((count ? count : 1) * sizeof *copy);
-    if (copy == NULL) {
-        err_user(err, "train: out of memory for a copy of %zu inputs", q->rows);
-        return err->code;
-    }
-    memcpy(copy, q->x, count * sizeof *copy);
-    int rc = ntkc_kernel(net, p->rows, p->x, q->rows, copy, p->dim, nngp, ntk, eval, err);
-    free(copy);
-    return rc;
+    return ntkc_kernel_two_draws(net, p->rows, p->x, q->rows, q->x, p->dim, nngp, ntk, eval, err);
 }
 
 /* p's rows in eval mode against q's under their masks (the mixed kernel). */

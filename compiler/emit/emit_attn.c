@@ -6,6 +6,7 @@
  * the computation reaches each part of it. */
 #include "emit_attn.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ typedef struct Ea {
     int resize_helper;    /* ntkc_m_axis_map written (emit_attn_resize.c) */
     int concat_helper;    /* ntkc_m_cat_block written (emit_attn_concat.c) */
     int resized;          /* past an image_resize: no padding, no remasking */
+    size_t taps;          /* the most ints a window's tap table needs (NTKC_TAPS, attn_runtime.c) */
     EmitSlots slots; /* slots 0 and 1 are the matrix product's scratch (2·P²), 2 and 3 the inputs' */
     Code c; /* writes the entry function's body */
 } Ea;
@@ -52,6 +54,14 @@ static void set_positions(Ea *e, size_t P)
     e->pmax = P > e->pmax ? P : e->pmax;
     snprintf(e->np, sizeof e->np, P == e->P0 ? "NTKC_P" : "%zu", P);
     snprintf(e->npp, sizeof e->npp, P == e->P0 ? "NTKC_PP" : "%zu", P * P);
+}
+
+/* A window of F taps onto Po positions: its tap table's ints (attn_runtime.c,
+ * "Window tables"): F·(Po+1) + 2·F·Po·K, K the fold's positions per output. */
+static void note_taps(Ea *e, size_t Po, size_t F, size_t K)
+{
+    size_t n = F * (Po + 1) + 2 * F * Po * K;
+    e->taps = n > e->taps ? n : e->taps;
 }
 
 /* The activation's dual (once per net) and the name of its parameter array. */
@@ -162,6 +172,7 @@ static void emit_mat_attention(Ea *e, const IrOp *op, int S, int T)
 static const char *window_def(Ea *e, const IrWindow *w, char *name, size_t size)
 {
     code_format(name, size, "ntkc_g%zu", e->nparams++);
+    note_taps(e, e->gh * e->gw, (size_t)w->kh * w->kw, 1);
     sb_printf(&e->defs, "static const int %s[9] = {%zu, %zu, %d, %d, %d, %d, %d, %d, %d};\n", name, e->gh, e->gw,
               w->kh, w->kw, w->pt, w->pl, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
     return name;
@@ -180,6 +191,7 @@ static const char *volume_window_def(Ea *e, const IrOp *op, const IrWindow *w, c
               w->dd, w->dh, w->dw, w->pad == IR_PAD_CIRCULAR);
     e->gz = zo, e->gh = ho, e->gw = wo;
     set_positions(e, zo * ho * wo);
+    note_taps(e, zo * ho * wo, (size_t)w->kd * w->kh * w->kw, 1);
     return name;
 }
 
@@ -196,7 +208,7 @@ static void emit_mat_volume_conv(Ea *e, const IrOp *op, int S, int T)
         slot_free(e, U);
         return;
     }
-    code_line(&e->c, "ntkc_m_convv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", S, T,
+    code_line(&e->c, "ntkc_m_convv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv, line %d */", S, T,
               volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
               code_lit(c->b_std * c->b_std).s, c->frozen, op->pos.line);
 }
@@ -208,7 +220,7 @@ static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
     double F = (double)w->kd * w->kh * w->kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
     int edges = op->u.pool.normalize_edges;
     const char *g = volume_window_def(e, op, w, name, sizeof name);
-    code_line(&e->c, "ntkc_m_poolv`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", S, T, g,
+    code_line(&e->c, "ntkc_m_poolv`(pl[%d], pl[%d], %s, %s, pl[0], it); /* %s, line %d */", S, T, g,
               code_lit(edges ? 1.0 : c).s, op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
     if (edges) /* each output divides by its window's in-bounds taps */
         code_line(&e->c, "ntkc_m_pool_edgesv`(pl[%d], pl[%d], %s);", S, T, g);
@@ -220,13 +232,9 @@ static void emit_mat_volume_local(Ea *e, const IrOp *op, int S, int T)
 {
     char name[32];
     const IrConv *c = &op->u.conv;
-    code_line(&e->c, "ntkc_m_convv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", S, T,
+    code_line(&e->c, "ntkc_m_localv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_local, line %d */", S, T,
               volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
               code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
-    code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++)", e->np);
-    code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
-    code_line(&e->c, "        if (p_ != q_)");
-    code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", S, e->np, T, e->np);
 }
 
 /* A volume's conv_transpose (ntkc_m_convtv): the geometry from the current
@@ -253,13 +261,14 @@ static void emit_mat_volume_transpose(Ea *e, const IrOp *op, int S, int T)
     snprintf(n_in, sizeof n_in, "%s", e->npp);
     e->gz = zo, e->gh = ho, e->gw = wo;
     set_positions(e, zo * ho * wo);
+    note_taps(e, zo * ho * wo, (size_t)w->kd * w->kh * w->kw, (gz + zo - 1) / zo * ((gy + ho - 1) / ho) * ((gx + wo - 1) / wo));
     if (e->net->param == PARAM_STANDARD && ir_arg(&op->args, "trainable", 1) != 0) { /* as a volume's conv */
         int U = slot_new(e);
         emit_attn_conv_std(&e->c, op, "ntkc_m_convtv", name, (double)w->kd * w->kh * w->kw, S, T, U, n_in, e->npp);
         slot_free(e, U);
         return;
     }
-    code_line(&e->c, "ntkc_m_convtv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_transpose, line %d */", S, T, name,
+    code_line(&e->c, "ntkc_m_convtv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_transpose, line %d */", S, T, name,
               code_lit(c->w_std * c->w_std).s, code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0,
               op->pos.line);
 }
@@ -334,7 +343,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 emit_remask(e, *S, *T);
                 break;
             }
-            code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv, line %d */", *S, *T,
                       window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       op->u.conv.frozen, op->pos.line);
@@ -349,15 +358,10 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 emit_remask(e, *S, *T);
                 break;
             }
-            code_line(&e->c, "ntkc_m_conv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0]); /* conv_local, line %d */", *S, *T,
-                      window_def(e, &op->u.conv.win, name, sizeof name),
+            code_line(&e->c, "ntkc_m_local`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_local, line %d */", *S,
+                      *T, window_def(e, &op->u.conv.win, name, sizeof name),
                       code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
                       ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
-            code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++) /* unshared weights: other positions independent */",
-                      e->np);
-            code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
-            code_line(&e->c, "        if (p_ != q_)");
-            code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", *S, e->np, *T, e->np);
             emit_remask(e, *S, *T);
             break;
         case IR_POOL: {
@@ -367,7 +371,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 break;
             }
             double F = (double)op->u.pool.win.kh * op->u.pool.win.kw, c = op->u.pool.average ? 1.0 / (F * F) : 1.0;
-            code_line(&e->c, "ntkc_m_pool`(pl[%d], pl[%d], %s, %s, pl[0]); /* %s, line %d */", *S, *T,
+            code_line(&e->c, "ntkc_m_pool`(pl[%d], pl[%d], %s, %s, pl[0], it); /* %s, line %d */", *S, *T,
                       window_def(e, &op->u.pool.win, name, sizeof name), code_lit(c).s,
                       op->u.pool.average ? "avg_pool" : "sum_pool", op->pos.line);
             emit_remask(e, *S, *T);
@@ -500,6 +504,9 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     emit_mat_ops(&e, net->ops, net->nops, &S, &T);
     if (err->code == DIAG_OK && !e.vec)
         diag_internal(err, "net '%s' does not reduce its pixels with global pooling or flatten", net->name);
+    if (err->code == DIAG_OK && e.taps > (size_t)INT_MAX) /* the tables index with int */
+        diag_at(err, net->input.pos, NULL, "net '%s': a window's tap table needs %zu ints, more than %d; use smaller "
+                "windows or grids", net->name, e.taps, INT_MAX);
     if (err->code != DIAG_OK) {
         sb_free(&e.body);
         sb_free(&e.defs);
@@ -514,7 +521,8 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_line(&c, "#define NTKC_P %zu", e.P0);
     code_line(&c, "#define NTKC_PP %zu", e.P0 * e.P0);
     code_line(&c, "#define NTKC_PM %zu /* the most positions of a side: the slots hold NTKC_PM² */", e.pmax);
-    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM)", e.slots.peak);
+    code_line(&c, "#define NTKC_TAPS %zu /* ints: the largest window's tap table */", e.taps);
+    code_line(&c, "#define NTKC_WS ((size_t)%d * NTKC_PM * NTKC_PM + 2 * NTKC_PM + NTKC_TAPS)", e.slots.peak);
     code_line(&c, "#define NTKC_RECORD %zu", net->record + 2); /* IrNet.record: compiler/ir/ir_record.c */
     emit_runtime_kernels(&c, single ? &emit_attn_runtime_common_f_parts : &emit_attn_runtime_common_parts,
                          single ? &emit_attn_runtime_functions_f_parts : &emit_attn_runtime_functions_parts,
@@ -528,9 +536,10 @@ char *emit_attn_c_prec(const IrNet *net, const char *source_name, int single, Di
     code_open(&c, "{");
     code_line(&c, "@ *pl[%d];", e.slots.peak);
     code_line(&c, "@ *m1 = ws + (size_t)%d * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */", e.slots.peak);
+    code_line(&c, "int *it = (int *)(m2 + NTKC_PM); /* the windows' tap tables */");
     code_line(&c, "for (int k = 0; k < %d; k++)", e.slots.peak);
     code_line(&c, "    pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;");
-    code_line(&c, "(void)v1, (void)v2, (void)fill;");
+    code_line(&c, "(void)v1, (void)v2, (void)fill, (void)it;");
     code_text(&c, e.body.data);
     code_line(&c, "out[0] = pl[%d][0], out[1] = pl[%d][0];", S, T);
     code_close(&c, "");

@@ -20,8 +20,8 @@ void emit_attn_conv_std(Code *c, const IrOp *op, const char *fn, const char *g, 
     code_line(c, "/* conv (param standard), line %d: the fan-in term C·Σ_f Σ_f in pl[%d] */", op->pos.line, U);
     code_line(c, "ntkc_m_copy`(pl[%d], pl[%d], %s);", U, S, n_in);
     /* U as both kernels: equal inputs, equal outputs (b² = 0), no second scratch */
-    code_line(c, "%s`(pl[%d], pl[%d], %s, %s, 0.0, 1, pl[0]);", fn, U, U, g, code_lit((double)cv->fan_in * F).s);
-    code_line(c, "%s`(pl[%d], pl[%d], %s, %s, %s, 1, pl[0]);", fn, S, T, g, code_lit(cv->w_std * cv->w_std).s,
+    code_line(c, "%s`(pl[%d], pl[%d], %s, %s, 0.0, 1, pl[0], it);", fn, U, U, g, code_lit((double)cv->fan_in * F).s);
+    code_line(c, "%s`(pl[%d], pl[%d], %s, %s, %s, 1, pl[0], it);", fn, S, T, g, code_lit(cv->w_std * cv->w_std).s,
               code_lit(cv->b_std * cv->b_std).s);
     code_line(c, "for (int e_ = 0; e_ < %s; e_++)", n_out);
     code_line(c, "    pl[%d][e_] += pl[%d][e_] + %s;", T, U, cv->has_bias ? "1.0" : "0.0");

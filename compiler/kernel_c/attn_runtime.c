@@ -117,29 +117,6 @@ NTKC_FN int ntkc_m_tap(const int *g, int o, int u, int v)
     return y < 0 || y >= g[0] || x < 0 || x >= g[1] ? -1 : y * g[1] + x;
 }
 
-/* conv: both copies read the same tap, averaged over the whole window
- * (zeros outside the image and at padding, as neural-tangents):
- * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
- * frozen: trainable=false). tmp: 2·P² scratch. */
-NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
-{
-    int P = g[0] * g[1], n = P * P, F = g[2] * g[3];
-    double *S0 = tmp, *T0 = tmp + n;
-    ntkc_m_copy(S0, S, n);
-    ntkc_m_copy(T0, T, n);
-    for (int p = 0; p < P; p++)
-        for (int q = 0; q < P; q++) {
-            double s = 0.0, t = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]), b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
-                if (a >= 0 && b >= 0)
-                    s += S0[a * P + b], t += T0[a * P + b];
-            }
-            S[p * P + q] = w2 * s / F + b2;
-            T[p * P + q] = (frozen ? 0.0 : S[p * P + q]) + w2 * t / F;
-        }
-}
-
 /* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
  * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
  * dw, circular}, positions row-major over (slice, row, column). The input
@@ -158,27 +135,6 @@ NTKC_FN int ntkc_m_tapv(const int *g, int o, int f)
     if (z < 0 || z >= g[0] || y < 0 || y >= g[1] || x < 0 || x >= g[2])
         return -1;
     return (z * g[1] + y) * g[2] + x;
-}
-
-/* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
- * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
-NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
-{
-    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
-    ntkc_m_copy(S0, S, Pi * Pi);
-    ntkc_m_copy(T0, T, Pi * Pi);
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Po; q++) {
-            double s = 0.0, t = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tapv(g, p, f), b = ntkc_m_tapv(g, q, f);
-                if (a >= 0 && b >= 0)
-                    s += S0[(size_t)a * Pi + b], t += T0[(size_t)a * Pi + b];
-            }
-            S[(size_t)p * Po + q] = w2 * s / F + b2;
-            T[(size_t)p * Po + q] = (frozen ? 0.0 : S[(size_t)p * Po + q]) + w2 * t / F;
-        }
 }
 
 /* conv_transpose on a volume (neural-tangents' ConvTranspose: lax's
@@ -218,33 +174,177 @@ NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
     return x >= g[17] || y >= g[16] || z >= g[15] ? -1 : (z * g[16] + y) * g[17] + x;
 }
 
-/* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
- * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
- * zeros of the dilation and padding counted. tmp: 2·Pi². */
-NTKC_FN void ntkc_m_convtv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
+/* ---- Window tables ----------------------------------------------------
+ * A window layer reads, for output position o and tap f, the input position
+ * a of that tap (none in the zero padding; several for a folded
+ * conv_transpose). Each call lists them once in it, its tap table: the
+ * entries of tap f and output o are e in [ptr[f·(Po+1) + o],
+ * ptr[f·(Po+1) + o + 1]), ptr = it, each the pair (o, a) at
+ * it + F·(Po+1) + 2e, ordered by f, then o. The sums below run over listed
+ * pairs only: no index arithmetic in their inner loops (two tap positions
+ * of integer divisions per term cost ~80 ns) and no term of a tap that
+ * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
+ * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
+
+/* Input position of tap f of output o, its k-th (kind 0: an image's
+ * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
+ * conv_transpose, k over the fold), or -1. */
+NTKC_FN int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f)
 {
-    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    int K = (g[15] + g[3] - 1) / g[3] * ((g[16] + g[4] - 1) / g[4]) * ((g[17] + g[5] - 1) / g[5]);
+    if (kind == 2) {
+        int i = ntkc_m_foldv(g, o, k);
+        return i < 0 ? -1 : ntkc_m_tapt(g, i, f);
+    }
+    if (k > 0)
+        return -1;
+    return kind == 1 ? ntkc_m_tapv(g, o, f) : ntkc_m_tap(g, o, f / g[3], f % g[3]);
+}
+
+NTKC_FN void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K)
+{
+    int *ptr = it, *ent = it + (size_t)F * (Po + 1), n = 0;
+    for (int f = 0; f < F; f++) {
+        for (int o = 0; o < Po; o++) {
+            ptr[(size_t)f * (Po + 1) + o] = n;
+            for (int k = 0; k < K; k++) {
+                int a = ntkc_m_tap_of(g, kind, o, k, f);
+                if (a >= 0)
+                    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a, n++;
+            }
+        }
+        ptr[(size_t)f * (Po + 1) + Po] = n;
+    }
+}
+
+/* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
+ * M0(a, b), from M0 (Pi×Pi) into M (Po×Po); local: p = q only (0
+ * elsewhere). Row p of M gathers, for each tap f and each input a that p
+ * reads through it, row a of M0 at the inputs every q reads through f: per
+ * entry the terms in order of f (then the fold's), the definition's. */
+NTKC_FN void ntkc_m_tap_sums(double *M, const double *M0, int Pi, int Po, int F, const int *it, int local)
+{
+    const int *ent = it + (size_t)F * (Po + 1);
+    for (int p = 0; p < Po; p++) {
+        double *m = M + (size_t)p * Po;
+        for (int q = 0; q < Po; q++)
+            m[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            int lo = local ? ptr[p] : ptr[0], hi = local ? ptr[p + 1] : ptr[Po];
+            for (int e = ptr[p]; e < ptr[p + 1]; e++) {
+                const double *row = M0 + (size_t)ent[2 * (size_t)e + 1] * Pi;
+                for (int j = lo; j < hi; j++)
+                    m[ent[2 * (size_t)j]] += row[ent[2 * (size_t)j + 1]];
+            }
+        }
+    }
+}
+
+/* The convolutions' kernels from their tap table (it, K over a fold):
+ * Σ' = w2/F·Σ_f Σ(tap f, tap f) + b2, Θ' = Σ' + the same of Θ (without the
+ * Σ' when frozen), the F taps' zeros of padding counted; local: the
+ * entries p = q only, others 0 (conv_local). S and T may be one array when
+ * frozen (then its two inputs are equal). tmp: 2·Pi². */
+NTKC_FN void ntkc_m_conv_sums(double *S, double *T, int Pi, int Po, int F, const int *it, double w2, double b2,
+                               int frozen, int local, double *tmp)
+{
     double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
     ntkc_m_copy(S0, S, Pi * Pi);
     ntkc_m_copy(T0, T, Pi * Pi);
+    ntkc_m_tap_sums(S, S0, Pi, Po, F, it, local);
+    ntkc_m_tap_sums(T, T0, Pi, Po, F, it, local);
     for (int p = 0; p < Po; p++)
         for (int q = 0; q < Po; q++) {
-            double s = 0.0, t = 0.0;
-            for (int kp = 0; kp < K; kp++) {
-                int ip = ntkc_m_foldv(g, p, kp);
-                for (int kq = 0; kq < K && ip >= 0; kq++) {
-                    int iq = ntkc_m_foldv(g, q, kq);
-                    for (int f = 0; f < F && iq >= 0; f++) {
-                        int a = ntkc_m_tapt(g, ip, f), b = ntkc_m_tapt(g, iq, f);
-                        if (a >= 0 && b >= 0)
-                            s += S0[(size_t)a * Pi + b], t += T0[(size_t)a * Pi + b];
-                    }
-                }
-            }
-            S[(size_t)p * Po + q] = w2 * s / F + b2;
-            T[(size_t)p * Po + q] = (frozen ? 0.0 : S[(size_t)p * Po + q]) + w2 * t / F;
+            size_t e = (size_t)p * Po + q;
+            double s = S[e], t = T[e];
+            S[e] = local && p != q ? 0.0 : w2 * s / F + b2;
+            T[e] = local && p != q ? 0.0 : (frozen ? 0.0 : S[e]) + w2 * t / F;
         }
+}
+
+/* Pooling from the tap table (one input per tap and output): M'(p, q) =
+ * c·Σ over every tap pair M(tap of p, tap of q), rows (Po×Pi into tmp),
+ * then columns (Po×Po back into M), each sum in order of the taps. */
+NTKC_FN void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, double c, double *tmp)
+{
+    const int *ent = it + (size_t)F * (Po + 1);
+    for (int p = 0; p < Po; p++) {
+        double *t = tmp + (size_t)p * Pi;
+        for (int q = 0; q < Pi; q++)
+            t[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            for (int e = ptr[p]; e < ptr[p + 1]; e++) {
+                const double *row = M + (size_t)ent[2 * (size_t)e + 1] * Pi;
+                for (int q = 0; q < Pi; q++)
+                    t[q] += row[q];
+            }
+        }
+    }
+    for (int p = 0; p < Po; p++) {
+        const double *t = tmp + (size_t)p * Pi;
+        double *m = M + (size_t)p * Po;
+        for (int q = 0; q < Po; q++)
+            m[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            for (int j = ptr[0]; j < ptr[Po]; j++)
+                m[ent[2 * (size_t)j]] += t[ent[2 * (size_t)j + 1]];
+        }
+        for (int q = 0; q < Po; q++)
+            m[q] *= c;
+    }
+}
+
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
+ * frozen: trainable=false). tmp: 2·P² scratch; it: the window's tap table
+ * (F·(P+1) + 2·F·P ints). */
+NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int P = g[0] * g[1], F = g[2] * g[3];
+    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_conv_sums(S, T, P, P, F, it, w2, b2, frozen, 0, tmp);
+}
+
+/* conv_local (neural-tangents' ConvLocal: unshared weights make other
+ * positions independent): the conv's kernel on equal positions, 0 elsewhere. */
+NTKC_FN void ntkc_m_local(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int P = g[0] * g[1], F = g[2] * g[3];
+    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_conv_sums(S, T, P, P, F, it, w2, b2, frozen, 1, tmp);
+}
+
+/* conv on a volume: as the 2-D conv, from the Pi×Pi input grid's pairs to
+ * the Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp:
+ * 2·Pi²; it: F·(Po+1) + 2·F·Po ints. */
+NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
+}
+
+/* conv_local on a volume: the volume conv's kernel on equal positions. */
+NTKC_FN void ntkc_m_localv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 1, tmp);
+}
+
+/* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
+ * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
+ * zeros of the dilation and padding counted. tmp: 2·Pi²; it: F·(Po+1) +
+ * 2·F·Po·K ints, K the fold's positions per output. */
+NTKC_FN void ntkc_m_convtv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    int K = (g[15] + g[3] - 1) / g[3] * ((g[16] + g[4] - 1) / g[4]) * ((g[17] + g[5] - 1) / g[5]);
+    ntkc_m_taps(it, g, 2, Po, F, K);
+    ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
 }
 
 /* avg_pool(normalize_edges=true) on a volume, after ntkc_m_poolv with c = 1
@@ -280,67 +380,25 @@ NTKC_FN void ntkc_m_pool_edgesv(double *S, double *T, const int *g)
         }
 }
 
-/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
- * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
-NTKC_FN void ntkc_m_poolv1(double *M, const int *g, double c, double *tmp)
+/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair (the pool
+ * sums'). tmp: Po·Pi; it: F·(Po+1) + 2·F·Po ints. */
+NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Pi; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tapv(g, p, f);
-                r += a >= 0 ? M[(size_t)a * Pi + q] : 0.0;
-            }
-            tmp[(size_t)p * Pi + q] = r;
-        }
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Po; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int b = ntkc_m_tapv(g, q, f);
-                r += b >= 0 ? tmp[(size_t)p * Pi + b] : 0.0;
-            }
-            M[(size_t)p * Po + q] = c * r;
-        }
-}
-
-NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp)
-{
-    ntkc_m_poolv1(S, g, c, tmp);
-    ntkc_m_poolv1(T, g, c, tmp);
+    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_pool_sums(S, Pi, Po, F, it, c, tmp);
+    ntkc_m_pool_sums(T, Pi, Po, F, it, c, tmp);
 }
 
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
- * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
-NTKC_FN void ntkc_m_pool1(double *M, const int *g, double c, double *tmp)
+ * window) or 1 (sum_pool). tmp: P² scratch; it: F·(P+1) + 2·F·P ints. */
+NTKC_FN void ntkc_m_pool(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int P = g[0] * g[1], F = g[2] * g[3];
-    for (int p = 0; p < P; p++)
-        for (int q = 0; q < P; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tap(g, p, f / g[3], f % g[3]);
-                r += a >= 0 ? M[a * P + q] : 0.0;
-            }
-            tmp[p * P + q] = r;
-        }
-    for (int p = 0; p < P; p++)
-        for (int q = 0; q < P; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int b = ntkc_m_tap(g, q, f / g[3], f % g[3]);
-                r += b >= 0 ? tmp[p * P + b] : 0.0;
-            }
-            M[p * P + q] = c * r;
-        }
-}
-
-NTKC_FN void ntkc_m_pool(double *S, double *T, const int *g, double c, double *tmp)
-{
-    ntkc_m_pool1(S, g, c, tmp);
-    ntkc_m_pool1(T, g, c, tmp);
+    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_pool_sums(S, P, P, F, it, c, tmp);
+    ntkc_m_pool_sums(T, P, P, F, it, c, tmp);
 }
 
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */

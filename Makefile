@@ -53,6 +53,7 @@ INC.fuzz  := $(INC.ALL)
 # times the front end itself.
 INC.bench       := include runtime/tool
 INC.bench_parse := compiler/support compiler/front compiler/sym compiler/act compiler/ir
+INC.bench_windows := compiler/kernel_c # includes attn_runtime.c itself, built with PRIM_FLAGS
 room_of   = $(patsubst %/,%,$(dir $(1)))
 room_inc  = $(if $(filter undefined,$(origin INC.$(call room_of,$(1)))),$(error $(1): no include rule for \
             the folder $(call room_of,$(1)); add INC.$(call room_of,$(1)) to the Makefile's layering table),\
@@ -239,7 +240,7 @@ check-layering:
 # Tests run from the project root (they read examples/, generated/, data/).
 # The Criterion suite, then the Python package's tests and the install check
 # (skipped when TEST_ARGS narrows the Criterion run to some suites).
-BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_parse)
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_parse bench_windows)
 # The bench programs are built (not run) so that make bench cannot rot unnoticed.
 # glibc hands blocks over 128 KB back to the kernel when freed, so every
 # fresh one page-faults again: the Monte Carlo tests build finite networks of
@@ -340,8 +341,8 @@ demo: $(BUILD)/ntkc
 # follow the layering and the link line of everything else).
 $(BENCH_PROGS): $(BUILD)/bench/%: bench/%.c $(BUILD)/libntkc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(addprefix -I,$(if $(filter bench_parse,$*),$(INC.bench_parse),$(INC.bench))) $< \
-	    $(BUILD)/libntkc.a -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(addprefix -I,$(if $(INC.$*),$(INC.$*),$(INC.bench))) $(if $(filter bench_windows,$*),$(PRIM_FLAGS)) \
+	    $< $(BUILD)/libntkc.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 bench: $(BUILD)/ntkc $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 	./scripts/bench.sh $(BUILD)/ntkc

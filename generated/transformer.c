@@ -116,7 +116,8 @@ int ntkcnet_transformer(size_t n1, const double *x1, size_t n2, const double *x2
 #define NTKC_P 16
 #define NTKC_PP 256
 #define NTKC_PM 16 /* the most positions of a side: the slots hold NTKC_PM² */
-#define NTKC_WS ((size_t)6 * NTKC_PM * NTKC_PM + 2 * NTKC_PM)
+#define NTKC_TAPS 0 /* ints: the largest window's tap table */
+#define NTKC_WS ((size_t)6 * NTKC_PM * NTKC_PM + 2 * NTKC_PM + NTKC_TAPS)
 #define NTKC_RECORD 626
 /* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
  * NTKC_FN: static inline in a net's file; external in the library's copies,
@@ -188,17 +189,11 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 /* Convolution and pooling windows that keep the grid (stride 1, padding
  * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
  * position tap (u, v) of output position o reads, or -1 outside the image. */
-/* conv: both copies read the same tap, averaged over the whole window
- * (zeros outside the image and at padding, as neural-tangents):
- * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
- * frozen: trainable=false). tmp: 2·P² scratch. */
 /* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
  * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
  * dw, circular}, positions row-major over (slice, row, column). The input
  * position tap f (row-major over kd×kh×kw) of output position o reads, or -1
  * in the zero padding. */
-/* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
- * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
 /* conv_transpose on a volume (neural-tangents' ConvTranspose: lax's
  * conv_transpose, kernel not flipped): g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh,
  * kw, sd, sh, sw, pf, pt, pl, Gz, Gy, Gx}. Taps are gathered on the G grid,
@@ -211,18 +206,58 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 /* Gathered positions folding onto output position o: the k-th (k below the
  * product over the axes of ⌈G/n⌉), or -1. Without a fold (G = the output)
  * k = 0 is o itself. */
+/* ---- Window tables ----------------------------------------------------
+ * A window layer reads, for output position o and tap f, the input position
+ * a of that tap (none in the zero padding; several for a folded
+ * conv_transpose). Each call lists them once in it, its tap table: the
+ * entries of tap f and output o are e in [ptr[f·(Po+1) + o],
+ * ptr[f·(Po+1) + o + 1]), ptr = it, each the pair (o, a) at
+ * it + F·(Po+1) + 2e, ordered by f, then o. The sums below run over listed
+ * pairs only: no index arithmetic in their inner loops (two tap positions
+ * of integer divisions per term cost ~80 ns) and no term of a tap that
+ * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
+ * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
+
+/* Input position of tap f of output o, its k-th (kind 0: an image's
+ * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
+ * conv_transpose, k over the fold), or -1. */
+/* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
+ * M0(a, b), from M0 (Pi×Pi) into M (Po×Po); local: p = q only (0
+ * elsewhere). Row p of M gathers, for each tap f and each input a that p
+ * reads through it, row a of M0 at the inputs every q reads through f: per
+ * entry the terms in order of f (then the fold's), the definition's. */
+/* The convolutions' kernels from their tap table (it, K over a fold):
+ * Σ' = w2/F·Σ_f Σ(tap f, tap f) + b2, Θ' = Σ' + the same of Θ (without the
+ * Σ' when frozen), the F taps' zeros of padding counted; local: the
+ * entries p = q only, others 0 (conv_local). S and T may be one array when
+ * frozen (then its two inputs are equal). tmp: 2·Pi². */
+/* Pooling from the tap table (one input per tap and output): M'(p, q) =
+ * c·Σ over every tap pair M(tap of p, tap of q), rows (Po×Pi into tmp),
+ * then columns (Po×Po back into M), each sum in order of the taps. */
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
+ * frozen: trainable=false). tmp: 2·P² scratch; it: the window's tap table
+ * (F·(P+1) + 2·F·P ints). */
+/* conv_local (neural-tangents' ConvLocal: unshared weights make other
+ * positions independent): the conv's kernel on equal positions, 0 elsewhere. */
+/* conv on a volume: as the 2-D conv, from the Pi×Pi input grid's pairs to
+ * the Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp:
+ * 2·Pi²; it: F·(Po+1) + 2·F·Po ints. */
+/* conv_local on a volume: the volume conv's kernel on equal positions. */
 /* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
  * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
- * zeros of the dilation and padding counted. tmp: 2·Pi². */
+ * zeros of the dilation and padding counted. tmp: 2·Pi²; it: F·(Po+1) +
+ * 2·F·Po·K ints, K the fold's positions per output. */
 /* avg_pool(normalize_edges=true) on a volume, after ntkc_m_poolv with c = 1
  * (g as ntkc_m_tapv's): entry (p, q) divided by the in-bounds taps of both
  * windows, n(p)·n(q) (neural-tangents' AvgPool divides each output by its
  * own count; circular windows are whole). */
-/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
- * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
+/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair (the pool
+ * sums'). tmp: Po·Pi; it: F·(Po+1) + 2·F·Po ints. */
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
- * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
+ * window) or 1 (sum_pool). tmp: P² scratch; it: F·(P+1) + 2·F·P ints. */
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
 NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {
@@ -475,9 +510,10 @@ static void ntkcnet_transformer_entry(const double *x1, const double *x2, const 
 {
     double *pl[6];
     double *m1 = ws + (size_t)6 * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */
+    int *it = (int *)(m2 + NTKC_PM); /* the windows' tap tables */
     for (int k = 0; k < 6; k++)
         pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;
-    (void)v1, (void)v2, (void)fill;
+    (void)v1, (void)v2, (void)fill, (void)it;
     int pad = ntkc_m_mask(x1, NTKC_P, 8, m1) + ntkc_m_mask(x2, NTKC_P, 8, m2);
     ntkc_m_load(x1, x2, NTKC_P, 8, m1, m2, pl[2], pl[3]);
     ntkc_m_dense(pl[2], pl[3], NTKC_PP, 1.0, 0.0); /* dense, line 12 */

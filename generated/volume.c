@@ -116,7 +116,8 @@ int ntkcnet_volume(size_t n1, const double *x1, size_t n2, const double *x2,
 #define NTKC_P 64
 #define NTKC_PP 4096
 #define NTKC_PM 64 /* the most positions of a side: the slots hold NTKC_PM² */
-#define NTKC_WS ((size_t)4 * NTKC_PM * NTKC_PM + 2 * NTKC_PM)
+#define NTKC_TAPS 5211 /* ints: the largest window's tap table */
+#define NTKC_WS ((size_t)4 * NTKC_PM * NTKC_PM + 2 * NTKC_PM + NTKC_TAPS)
 #define NTKC_RECORD 74
 /* ---- ntkc attention-kernel helpers (P×P pixel-pair matrices) ----------
  * NTKC_FN: static inline in a net's file; external in the library's copies,
@@ -176,10 +177,16 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 /* Convolution and pooling windows that keep the grid (stride 1, padding
  * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
  * position tap (u, v) of output position o reads, or -1 outside the image. */
-/* conv: both copies read the same tap, averaged over the whole window
- * (zeros outside the image and at padding, as neural-tangents):
- * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
- * frozen: trainable=false). tmp: 2·P² scratch. */
+NTKC_FN int ntkc_m_tap(const int *g, int o, int u, int v)
+{
+    int y = o / g[1] + u * g[6] - g[4], x = o % g[1] + v * g[7] - g[5];
+    if (g[8]) {
+        y = ((y % g[0]) + g[0]) % g[0];
+        x = ((x % g[1]) + g[1]) % g[1];
+    }
+    return y < 0 || y >= g[0] || x < 0 || x >= g[1] ? -1 : y * g[1] + x;
+}
+
 /* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
  * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
  * dw, circular}, positions row-major over (slice, row, column). The input
@@ -200,27 +207,6 @@ NTKC_FN int ntkc_m_tapv(const int *g, int o, int f)
     return (z * g[1] + y) * g[2] + x;
 }
 
-/* conv on a volume: as ntkc_m_conv, from the Pi×Pi input grid's pairs to the
- * Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp: 2·Pi². */
-NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp)
-{
-    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
-    ntkc_m_copy(S0, S, Pi * Pi);
-    ntkc_m_copy(T0, T, Pi * Pi);
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Po; q++) {
-            double s = 0.0, t = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tapv(g, p, f), b = ntkc_m_tapv(g, q, f);
-                if (a >= 0 && b >= 0)
-                    s += S0[(size_t)a * Pi + b], t += T0[(size_t)a * Pi + b];
-            }
-            S[(size_t)p * Po + q] = w2 * s / F + b2;
-            T[(size_t)p * Po + q] = (frozen ? 0.0 : S[(size_t)p * Po + q]) + w2 * t / F;
-        }
-}
-
 /* conv_transpose on a volume (neural-tangents' ConvTranspose: lax's
  * conv_transpose, kernel not flipped): g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh,
  * kw, sd, sh, sw, pf, pt, pl, Gz, Gy, Gx}. Taps are gathered on the G grid,
@@ -228,52 +214,197 @@ NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double 
  * onto the output (along an axis of n, position i adds to (i − c) mod n,
  * c = (G − n)/2). Along an axis, tap u of gathered position i reads input
  * j/s of the input dilated by the stride, j = i + u − p, or nothing. */
+NTKC_FN int ntkc_m_tapt_axis(int i, int u, int s, int p, int n)
+{
+    int j = i + u - p;
+    return j < 0 || j % s != 0 || j / s >= n ? -1 : j / s;
+}
+
 /* The input position tap f (row-major over kd×kh×kw) of gathered position i
  * reads, or -1. */
+NTKC_FN int ntkc_m_tapt(const int *g, int i, int f)
+{
+    int ix = i % g[17], iy = i / g[17] % g[16], iz = i / (g[16] * g[17]);
+    int ux = f % g[8], uy = f / g[8] % g[7], uz = f / (g[7] * g[8]);
+    int z = ntkc_m_tapt_axis(iz, uz, g[9], g[12], g[0]), y = ntkc_m_tapt_axis(iy, uy, g[10], g[13], g[1]);
+    int x = ntkc_m_tapt_axis(ix, ux, g[11], g[14], g[2]);
+    return z < 0 || y < 0 || x < 0 ? -1 : (z * g[1] + y) * g[2] + x;
+}
+
 /* Gathered positions folding onto output position o: the k-th (k below the
  * product over the axes of ⌈G/n⌉), or -1. Without a fold (G = the output)
  * k = 0 is o itself. */
+NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
+{
+    int ox = o % g[5], oy = o / g[5] % g[4], oz = o / (g[4] * g[5]);
+    int mx = (g[17] + g[5] - 1) / g[5], my = (g[16] + g[4] - 1) / g[4];
+    int x = (ox + (g[17] - g[5]) / 2) % g[5] + k % mx * g[5];
+    int y = (oy + (g[16] - g[4]) / 2) % g[4] + k / mx % my * g[4];
+    int z = (oz + (g[15] - g[3]) / 2) % g[3] + k / (mx * my) * g[3];
+    return x >= g[17] || y >= g[16] || z >= g[15] ? -1 : (z * g[16] + y) * g[17] + x;
+}
+
+/* ---- Window tables ----------------------------------------------------
+ * A window layer reads, for output position o and tap f, the input position
+ * a of that tap (none in the zero padding; several for a folded
+ * conv_transpose). Each call lists them once in it, its tap table: the
+ * entries of tap f and output o are e in [ptr[f·(Po+1) + o],
+ * ptr[f·(Po+1) + o + 1]), ptr = it, each the pair (o, a) at
+ * it + F·(Po+1) + 2e, ordered by f, then o. The sums below run over listed
+ * pairs only: no index arithmetic in their inner loops (two tap positions
+ * of integer divisions per term cost ~80 ns) and no term of a tap that
+ * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
+ * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
+
+/* Input position of tap f of output o, its k-th (kind 0: an image's
+ * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
+ * conv_transpose, k over the fold), or -1. */
+NTKC_FN int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f)
+{
+    if (kind == 2) {
+        int i = ntkc_m_foldv(g, o, k);
+        return i < 0 ? -1 : ntkc_m_tapt(g, i, f);
+    }
+    if (k > 0)
+        return -1;
+    return kind == 1 ? ntkc_m_tapv(g, o, f) : ntkc_m_tap(g, o, f / g[3], f % g[3]);
+}
+
+NTKC_FN void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K)
+{
+    int *ptr = it, *ent = it + (size_t)F * (Po + 1), n = 0;
+    for (int f = 0; f < F; f++) {
+        for (int o = 0; o < Po; o++) {
+            ptr[(size_t)f * (Po + 1) + o] = n;
+            for (int k = 0; k < K; k++) {
+                int a = ntkc_m_tap_of(g, kind, o, k, f);
+                if (a >= 0)
+                    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a, n++;
+            }
+        }
+        ptr[(size_t)f * (Po + 1) + Po] = n;
+    }
+}
+
+/* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
+ * M0(a, b), from M0 (Pi×Pi) into M (Po×Po); local: p = q only (0
+ * elsewhere). Row p of M gathers, for each tap f and each input a that p
+ * reads through it, row a of M0 at the inputs every q reads through f: per
+ * entry the terms in order of f (then the fold's), the definition's. */
+NTKC_FN void ntkc_m_tap_sums(double *M, const double *M0, int Pi, int Po, int F, const int *it, int local)
+{
+    const int *ent = it + (size_t)F * (Po + 1);
+    for (int p = 0; p < Po; p++) {
+        double *m = M + (size_t)p * Po;
+        for (int q = 0; q < Po; q++)
+            m[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            int lo = local ? ptr[p] : ptr[0], hi = local ? ptr[p + 1] : ptr[Po];
+            for (int e = ptr[p]; e < ptr[p + 1]; e++) {
+                const double *row = M0 + (size_t)ent[2 * (size_t)e + 1] * Pi;
+                for (int j = lo; j < hi; j++)
+                    m[ent[2 * (size_t)j]] += row[ent[2 * (size_t)j + 1]];
+            }
+        }
+    }
+}
+
+/* The convolutions' kernels from their tap table (it, K over a fold):
+ * Σ' = w2/F·Σ_f Σ(tap f, tap f) + b2, Θ' = Σ' + the same of Θ (without the
+ * Σ' when frozen), the F taps' zeros of padding counted; local: the
+ * entries p = q only, others 0 (conv_local). S and T may be one array when
+ * frozen (then its two inputs are equal). tmp: 2·Pi². */
+NTKC_FN void ntkc_m_conv_sums(double *S, double *T, int Pi, int Po, int F, const int *it, double w2, double b2,
+                               int frozen, int local, double *tmp)
+{
+    double *S0 = tmp, *T0 = tmp + (size_t)Pi * Pi;
+    ntkc_m_copy(S0, S, Pi * Pi);
+    ntkc_m_copy(T0, T, Pi * Pi);
+    ntkc_m_tap_sums(S, S0, Pi, Po, F, it, local);
+    ntkc_m_tap_sums(T, T0, Pi, Po, F, it, local);
+    for (int p = 0; p < Po; p++)
+        for (int q = 0; q < Po; q++) {
+            size_t e = (size_t)p * Po + q;
+            double s = S[e], t = T[e];
+            S[e] = local && p != q ? 0.0 : w2 * s / F + b2;
+            T[e] = local && p != q ? 0.0 : (frozen ? 0.0 : S[e]) + w2 * t / F;
+        }
+}
+
+/* Pooling from the tap table (one input per tap and output): M'(p, q) =
+ * c·Σ over every tap pair M(tap of p, tap of q), rows (Po×Pi into tmp),
+ * then columns (Po×Po back into M), each sum in order of the taps. */
+NTKC_FN void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, double c, double *tmp)
+{
+    const int *ent = it + (size_t)F * (Po + 1);
+    for (int p = 0; p < Po; p++) {
+        double *t = tmp + (size_t)p * Pi;
+        for (int q = 0; q < Pi; q++)
+            t[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            for (int e = ptr[p]; e < ptr[p + 1]; e++) {
+                const double *row = M + (size_t)ent[2 * (size_t)e + 1] * Pi;
+                for (int q = 0; q < Pi; q++)
+                    t[q] += row[q];
+            }
+        }
+    }
+    for (int p = 0; p < Po; p++) {
+        const double *t = tmp + (size_t)p * Pi;
+        double *m = M + (size_t)p * Po;
+        for (int q = 0; q < Po; q++)
+            m[q] = 0.0;
+        for (int f = 0; f < F; f++) {
+            const int *ptr = it + (size_t)f * (Po + 1);
+            for (int j = ptr[0]; j < ptr[Po]; j++)
+                m[ent[2 * (size_t)j]] += t[ent[2 * (size_t)j + 1]];
+        }
+        for (int q = 0; q < Po; q++)
+            m[q] *= c;
+    }
+}
+
+/* conv: both copies read the same tap, averaged over the whole window
+ * (zeros outside the image and at padding, as neural-tangents):
+ * Σ' = w2·avg Σ + b2, Θ' = Σ' + w2·avg Θ (without the Σ' when the conv is
+ * frozen: trainable=false). tmp: 2·P² scratch; it: the window's tap table
+ * (F·(P+1) + 2·F·P ints). */
+/* conv_local (neural-tangents' ConvLocal: unshared weights make other
+ * positions independent): the conv's kernel on equal positions, 0 elsewhere. */
+/* conv on a volume: as the 2-D conv, from the Pi×Pi input grid's pairs to
+ * the Po×Po output grid's (|F| = kd·kh·kw, zeros at padding counted). tmp:
+ * 2·Pi²; it: F·(Po+1) + 2·F·Po ints. */
+NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
+{
+    int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
+    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
+}
+
+/* conv_local on a volume: the volume conv's kernel on equal positions. */
 /* Σ' = w2/|F|·Σ_f over the fold's pairs of Σ(tap f of i, tap f of i') + b2,
  * Θ' = Σ' + the same of Θ (without the Σ' when frozen); |F| = kd·kh·kw,
- * zeros of the dilation and padding counted. tmp: 2·Pi². */
+ * zeros of the dilation and padding counted. tmp: 2·Pi²; it: F·(Po+1) +
+ * 2·F·Po·K ints, K the fold's positions per output. */
 /* avg_pool(normalize_edges=true) on a volume, after ntkc_m_poolv with c = 1
  * (g as ntkc_m_tapv's): entry (p, q) divided by the in-bounds taps of both
  * windows, n(p)·n(q) (neural-tangents' AvgPool divides each output by its
  * own count; circular windows are whole). */
-/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair, rows (Po×Pi into
- * tmp) then columns (Po×Po back into M). tmp: Po·Pi. */
-NTKC_FN void ntkc_m_poolv1(double *M, const int *g, double c, double *tmp)
+/* Pooling on a volume: M'(p, q) = c·Σ over every tap pair (the pool
+ * sums'). tmp: Po·Pi; it: F·(Po+1) + 2·F·Po ints. */
+NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Pi; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int a = ntkc_m_tapv(g, p, f);
-                r += a >= 0 ? M[(size_t)a * Pi + q] : 0.0;
-            }
-            tmp[(size_t)p * Pi + q] = r;
-        }
-    for (int p = 0; p < Po; p++)
-        for (int q = 0; q < Po; q++) {
-            double r = 0.0;
-            for (int f = 0; f < F; f++) {
-                int b = ntkc_m_tapv(g, q, f);
-                r += b >= 0 ? tmp[(size_t)p * Pi + b] : 0.0;
-            }
-            M[(size_t)p * Po + q] = c * r;
-        }
-}
-
-NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp)
-{
-    ntkc_m_poolv1(S, g, c, tmp);
-    ntkc_m_poolv1(T, g, c, tmp);
+    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_pool_sums(S, Pi, Po, F, it, c, tmp);
+    ntkc_m_pool_sums(T, Pi, Po, F, it, c, tmp);
 }
 
 /* Pooling (a fixed linear map on each copy): M'(p, q) = c·Σ over every tap
  * pair M(tap of p, tap of q), c = 1/F² (avg_pool: divided by the whole
- * window) or 1 (sum_pool); rows then columns. tmp: P² scratch. */
+ * window) or 1 (sum_pool). tmp: P² scratch; it: F·(P+1) + 2·F·P ints. */
 /* The prep run (x1 = x2 = x): the variances Σ(p, p), clipped at 0. */
 NTKC_FN void ntkc_m_fill_diag(double *rec, const double *S, int P)
 {
@@ -392,10 +523,18 @@ NTKC_FN size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, 
 void ntkc_m_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2, double *S, double *T);
 void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
+int ntkc_m_tap(const int *g, int o, int u, int v);
 int ntkc_m_tapv(const int *g, int o, int f);
-void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp);
-void ntkc_m_poolv1(double *M, const int *g, double c, double *tmp);
-void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp);
+int ntkc_m_tapt_axis(int i, int u, int s, int p, int n);
+int ntkc_m_tapt(const int *g, int i, int f);
+int ntkc_m_foldv(const int *g, int o, int k);
+int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f);
+void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K);
+void ntkc_m_tap_sums(double *M, const double *M0, int Pi, int Po, int F, const int *it, int local);
+void ntkc_m_conv_sums(double *S, double *T, int Pi, int Po, int F, const int *it, double w2, double b2, int frozen, int local, double *tmp);
+void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, double c, double *tmp);
+void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it);
+void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp, int *it);
 void ntkc_m_fill_diag(double *rec, const double *S, int P);
 void ntkc_m_act(ntkc_m_dual_fn f, const double *prm, double *S, double *T, int P, const double *v1, const double *v2);
 void ntkc_m_global(const double *S, const double *T, int P, int average, const double *m1, const double *m2, double *s, double *t);
@@ -431,18 +570,19 @@ static void ntkcnet_volume_entry(const double *x1, const double *x2, const doubl
 {
     double *pl[4];
     double *m1 = ws + (size_t)4 * NTKC_PM * NTKC_PM, *m2 = m1 + NTKC_PM; /* padding masks */
+    int *it = (int *)(m2 + NTKC_PM); /* the windows' tap tables */
     for (int k = 0; k < 4; k++)
         pl[k] = ws + k * (size_t)NTKC_PM * NTKC_PM;
-    (void)v1, (void)v2, (void)fill;
+    (void)v1, (void)v2, (void)fill, (void)it;
     for (int p = 0; p < NTKC_PM; p++)
         m1[p] = m2[p] = 1.0;
     ntkc_m_load(x1, x2, NTKC_P, 1, m1, m2, pl[2], pl[3]);
-    ntkc_m_convv(pl[2], pl[3], ntkc_g0, 1.9599999999999997, 0.010000000000000002, 0, pl[0]); /* conv, line 6 */
+    ntkc_m_convv(pl[2], pl[3], ntkc_g0, 1.9599999999999997, 0.010000000000000002, 0, pl[0], it); /* conv, line 6 */
     if (fill)
         ntkc_m_fill_diag(fill + 0, pl[2], NTKC_P);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[2], pl[3], NTKC_P, v1 + 0, v2 + 0); /* line 7 */
-    ntkc_m_poolv(pl[2], pl[3], ntkc_g1, 0.015625, pl[0]); /* avg_pool, line 8 */
-    ntkc_m_convv(pl[2], pl[3], ntkc_g2, 1.9599999999999997, 0.010000000000000002, 0, pl[0]); /* conv, line 9 */
+    ntkc_m_poolv(pl[2], pl[3], ntkc_g1, 0.015625, pl[0], it); /* avg_pool, line 8 */
+    ntkc_m_convv(pl[2], pl[3], ntkc_g2, 1.9599999999999997, 0.010000000000000002, 0, pl[0], it); /* conv, line 9 */
     if (fill)
         ntkc_m_fill_diag(fill + 64, pl[2], 8);
     ntkc_m_act(ntkc_dual_relu, (const double *)0, pl[2], pl[3], 8, v1 + 64, v2 + 64); /* line 10 */

@@ -186,34 +186,50 @@ NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
  * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
  * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
 
-/* Input position of tap f of output o, its k-th (kind 0: an image's
- * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
- * conv_transpose, k over the fold), or -1. */
-NTKC_FN int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f)
+/* Entry n of a tap table: output o reads input a, if any (a >= 0); the
+ * count after it. The builders below list an image's window (g as for the
+ * 2-D taps), a volume's, and a volume's conv_transpose (k over the fold). */
+NTKC_FN int ntkc_m_tab_add(int *ent, int n, int o, int a)
 {
-    if (kind == 2) {
-        int i = ntkc_m_foldv(g, o, k);
-        return i < 0 ? -1 : ntkc_m_tapt(g, i, f);
-    }
-    if (k > 0)
-        return -1;
-    return kind == 1 ? ntkc_m_tapv(g, o, f) : ntkc_m_tap(g, o, f / g[3], f % g[3]);
+    if (a < 0)
+        return n;
+    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a;
+    return n + 1;
 }
 
-NTKC_FN void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K)
+NTKC_FN void ntkc_m_taps(int *it, const int *g)
 {
-    int *ptr = it, *ent = it + (size_t)F * (Po + 1), n = 0;
-    for (int f = 0; f < F; f++) {
-        for (int o = 0; o < Po; o++) {
-            ptr[(size_t)f * (Po + 1) + o] = n;
-            for (int k = 0; k < K; k++) {
-                int a = ntkc_m_tap_of(g, kind, o, k, f);
-                if (a >= 0)
-                    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a, n++;
+    int P = g[0] * g[1], F = g[2] * g[3], n = 0, *ent = it + (size_t)F * (P + 1);
+    for (int f = 0; f < F; f++)
+        for (int o = 0; o <= P; o++) {
+            it[(size_t)f * (P + 1) + o] = n;
+            if (o < P)
+                n = ntkc_m_tab_add(ent, n, o, ntkc_m_tap(g, o, f / g[3], f % g[3]));
+        }
+}
+
+NTKC_FN void ntkc_m_tapsv(int *it, const int *g)
+{
+    int Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8], n = 0, *ent = it + (size_t)F * (Po + 1);
+    for (int f = 0; f < F; f++)
+        for (int o = 0; o <= Po; o++) {
+            it[(size_t)f * (Po + 1) + o] = n;
+            if (o < Po)
+                n = ntkc_m_tab_add(ent, n, o, ntkc_m_tapv(g, o, f));
+        }
+}
+
+NTKC_FN void ntkc_m_tapstv(int *it, const int *g, int K)
+{
+    int Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8], n = 0, *ent = it + (size_t)F * (Po + 1);
+    for (int f = 0; f < F; f++)
+        for (int o = 0; o <= Po; o++) {
+            it[(size_t)f * (Po + 1) + o] = n;
+            for (int k = 0; k < K && o < Po; k++) {
+                int i = ntkc_m_foldv(g, o, k);
+                n = ntkc_m_tab_add(ent, n, o, i < 0 ? -1 : ntkc_m_tapt(g, i, f));
             }
         }
-        ptr[(size_t)f * (Po + 1) + Po] = n;
-    }
 }
 
 /* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
@@ -304,7 +320,7 @@ NTKC_FN void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, d
 NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
 {
     int P = g[0] * g[1], F = g[2] * g[3];
-    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_taps(it, g);
     ntkc_m_conv_sums(S, T, P, P, F, it, w2, b2, frozen, 0, tmp);
 }
 
@@ -313,7 +329,7 @@ NTKC_FN void ntkc_m_conv(double *S, double *T, const int *g, double w2, double b
 NTKC_FN void ntkc_m_local(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
 {
     int P = g[0] * g[1], F = g[2] * g[3];
-    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_taps(it, g);
     ntkc_m_conv_sums(S, T, P, P, F, it, w2, b2, frozen, 1, tmp);
 }
 
@@ -323,7 +339,7 @@ NTKC_FN void ntkc_m_local(double *S, double *T, const int *g, double w2, double 
 NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_tapsv(it, g);
     ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
 }
 
@@ -331,7 +347,7 @@ NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double 
 NTKC_FN void ntkc_m_localv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_tapsv(it, g);
     ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 1, tmp);
 }
 
@@ -343,7 +359,7 @@ NTKC_FN void ntkc_m_convtv(double *S, double *T, const int *g, double w2, double
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
     int K = (g[15] + g[3] - 1) / g[3] * ((g[16] + g[4] - 1) / g[4]) * ((g[17] + g[5] - 1) / g[5]);
-    ntkc_m_taps(it, g, 2, Po, F, K);
+    ntkc_m_tapstv(it, g, K);
     ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
 }
 
@@ -385,7 +401,7 @@ NTKC_FN void ntkc_m_pool_edgesv(double *S, double *T, const int *g)
 NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_tapsv(it, g);
     ntkc_m_pool_sums(S, Pi, Po, F, it, c, tmp);
     ntkc_m_pool_sums(T, Pi, Po, F, it, c, tmp);
 }
@@ -396,7 +412,7 @@ NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *
 NTKC_FN void ntkc_m_pool(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int P = g[0] * g[1], F = g[2] * g[3];
-    ntkc_m_taps(it, g, 0, P, F, 1);
+    ntkc_m_taps(it, g);
     ntkc_m_pool_sums(S, P, P, F, it, c, tmp);
     ntkc_m_pool_sums(T, P, P, F, it, c, tmp);
 }

@@ -95,6 +95,10 @@ log "float32 vs float64 (scripts/bench_precision.sh)"
 prec=$(NTKC_BENCH_DIR="$out" scripts/bench_precision.sh build/bench/bench_fc "$out/x$n.npy" "$out" "$ntkc" 2>/dev/null ||
     echo "failed (scripts/bench_precision.sh exited non-zero)")
 
+log "all-pairs window layers: tap tables vs the old path (bench/bench_windows.c)"
+windows=$(make -s build/bench/bench_windows >/dev/null && build/bench/bench_windows 2>/dev/null ||
+    echo "failed (bench_windows exited non-zero)")
+
 log "Python call overhead"
 python=$(scripts/bench_python.sh 2>/dev/null || echo "failed (scripts/bench_python.sh exited non-zero)")
 
@@ -189,4 +193,9 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"MISSED\" }"; }
         echo "  target: float32 ≥ 1.8× float64 throughput (CNN-GAP, core-s): libtcc" \
             "$(verdict "$(precv cnn21_gap_tcc_speedup_cpu) >= 1.8"), cc $(verdict "$(precv cnn21_gap_cc_speedup_cpu) >= 1.8")"
     fi
+    echo
+    echo "10. All-pairs window layers (attention, masked and volume nets): one layer on both kernels of one pair,"
+    echo "   tap tables (now) vs the old path (every output pair summing its tap pairs, the taps' positions computed"
+    echo "   in the inner loop), same inputs, same flags; err = max |new − old| / max |old| (bench/bench_windows.c)"
+    echo "$windows" | sed 's/^/  /'
 } | tee "$out/table.txt"

@@ -38,11 +38,13 @@
  * up to a few thousand ops. */
 enum { FUZZ_MAX_INPUT = 4096, FUZZ_MAX_OPS = 300, FUZZ_MAX_NETS = 4, FUZZ_MAX_DUMP = 3000 };
 #define FUZZ_MAX_PAIRS 2e7 /* pixel pairs summed over the ops, for evaluation (32×32 images, 20 ops) */
-/* The all-pairs back end (attention, masked inputs, volumes) spends ~80 ns
- * per position pair and tap pair of a window (measured without ASan: a
- * 368-position masked volume net, 2.5e7 such terms, 2 s per evaluation and
- * 63 s in this harness; a volume conv_transpose(4) on 64 positions, 1.7e7,
- * 1.3 s and 24 s): budget ~0.2 s per evaluation. */
+/* The all-pairs back end (attention, masked inputs, volumes): its terms
+ * (pixel_pairs, window_terms) cost alike in this harness, ~3 µs each per
+ * evaluation on a 2-core machine at load 15 (a 3×3×3 conv on 294 positions,
+ * 2.5e6 terms, 7 s; attention on 135 positions, 2.5e6, 6.8 s; four ReLUs and
+ * 1×1×1 convs on 294, 1.0e6, 5.9 s). (A window's terms were its position
+ * pairs times its tap pairs, ~80 ns each, until its sums ran over tap tables:
+ * a volume conv_transpose(4) on 64 positions took 24 s here, 0.5 s now.) */
 #define FUZZ_MAX_TERMS_ALL 2.5e6
 
 #define FUZZ_FILE "fuzz.ntk"
@@ -174,19 +176,53 @@ static void check_derive(const char *src)
     ntkc_free(text);
 }
 
+/* Gathered positions folding onto one output position: a circular
+ * conv_transpose's on a volume (emit_attn.c), else 1. */
+static double fold(const IrOp *op)
+{
+    const IrWindow *w = &op->u.conv.win;
+    if (op->kind != IR_CONV_TRANSPOSE || !w->kd || w->pad != IR_PAD_CIRCULAR)
+        return 1;
+    size_t zo = (size_t)w->zo, ho = op->out.h / zo, wo = op->out.w;
+    return (double)((op->u.conv.fold_d + zo - 1) / zo) * (double)((op->u.conv.fold_h + ho - 1) / ho) *
+           (double)((op->u.conv.fold_w + wo - 1) / wo);
+}
+
+/* The all-pairs back end's terms for a window (attn_runtime.c, "Window
+ * tables") on p output positions: each position pair sums its taps' pairs of
+ * equal tap (a conv's taps; a pool's twice: rows, then columns; conv_local's
+ * on the diagonal only; a conv_transpose's times the gathered positions
+ * folding onto each output, squared, over the stride's holes, squared: a tap
+ * reads an input on one gathered position in sd·sh·sw), plus its tap table,
+ * ~10 terms a tap position (integer divisions), and the copy of its input. */
+static double window_terms(const IrOp *op, const IrWindow *w, double p)
+{
+    double taps = (double)(w->kd ? w->kd : 1) * w->kh * w->kw, K = fold(op), per_pair = taps;
+    double s = (double)(w->kd ? w->sd : 1) * w->sh * w->sw; /* input positions per output (copied: s² a pair) */
+    if (op->kind == IR_POOL) /* rows: the output's times the input's positions */
+        per_pair = taps * (1 + s);
+    if (op->kind == IR_CONV_LOCAL)
+        per_pair = taps / p;
+    if (op->kind == IR_CONV_TRANSPOSE) /* its stride dilates the input: no input positions per output */
+        per_pair = taps * K * K / (s * s), s = 1;
+    return p * p * (per_pair + s * s) + 10 * p * taps * K;
+}
+
 /* An estimate of an evaluation's work: the pixel pairs of every op's output,
  * summed (branches included; a fanout's output once per branch, which it
- * assembles). all_pairs: the all-pairs back end's terms instead, each pair
- * times its window's tap pairs, attention's times the positions. */
+ * assembles). all_pairs: the all-pairs back end's terms instead: attention's
+ * pairs times the positions, an activation's 4 a pair (a dual called per
+ * pair), a window's its own (window_terms). */
 static double pixel_pairs(const IrOp *ops, size_t n, int all_pairs)
 {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
         double p = ops[i].out.spatial ? (double)ops[i].out.h * (double)ops[i].out.w : 1;
         const IrWindow *w = ir_op_window(&ops[i]);
-        double taps = w ? (double)(w->kd ? w->kd : 1) * (double)w->kh * (double)w->kw : 1;
-        double per_pair = !all_pairs ? 1 : ops[i].kind == IR_ATTENTION ? p : taps * taps;
+        double per_pair = !all_pairs ? 1 : ops[i].kind == IR_ATTENTION ? p : ops[i].kind == IR_ACT ? 4 : 1;
         total += p * p * per_pair * (ops[i].kind == IR_FANOUT ? (double)ops[i].u.fanout.nbranches + 1 : 1);
+        if (all_pairs && w)
+            total += window_terms(&ops[i], w, p);
         for (size_t b = 0; ops[i].kind == IR_FANOUT && b < ops[i].u.fanout.nbranches; b++)
             total += pixel_pairs(ops[i].u.fanout.branches[b].ops, ops[i].u.fanout.branches[b].nops, all_pairs);
     }

@@ -218,9 +218,9 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
  * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
  * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
 
-/* Input position of tap f of output o, its k-th (kind 0: an image's
- * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
- * conv_transpose, k over the fold), or -1. */
+/* Entry n of a tap table: output o reads input a, if any (a >= 0); the
+ * count after it. The builders below list an image's window (g as for the
+ * 2-D taps), a volume's, and a volume's conv_transpose (k over the fold). */
 /* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
  * M0(a, b), from M0 (Pi×Pi) into M (Po×Po); local: p = q only (0
  * elsewhere). Row p of M gathers, for each tap f and each input a that p

@@ -177,16 +177,6 @@ NTKC_FN void ntkc_m_dense(double *S, double *T, int n, double w2, double b2)
 /* Convolution and pooling windows that keep the grid (stride 1, padding
  * same or circular), g = {H, W, kh, kw, pt, pl, dh, dw, circular}: the input
  * position tap (u, v) of output position o reads, or -1 outside the image. */
-NTKC_FN int ntkc_m_tap(const int *g, int o, int u, int v)
-{
-    int y = o / g[1] + u * g[6] - g[4], x = o % g[1] + v * g[7] - g[5];
-    if (g[8]) {
-        y = ((y % g[0]) + g[0]) % g[0];
-        x = ((x % g[1]) + g[1]) % g[1];
-    }
-    return y < 0 || y >= g[0] || x < 0 || x >= g[1] ? -1 : y * g[1] + x;
-}
-
 /* Volumes' windows (input volume(D, H, W, C)), which may change the grid:
  * g = {Zi, Hi, Wi, Zo, Ho, Wo, kd, kh, kw, sd, sh, sw, pf, pt, pl, dd, dh,
  * dw, circular}, positions row-major over (slice, row, column). The input
@@ -214,36 +204,11 @@ NTKC_FN int ntkc_m_tapv(const int *g, int o, int f)
  * onto the output (along an axis of n, position i adds to (i − c) mod n,
  * c = (G − n)/2). Along an axis, tap u of gathered position i reads input
  * j/s of the input dilated by the stride, j = i + u − p, or nothing. */
-NTKC_FN int ntkc_m_tapt_axis(int i, int u, int s, int p, int n)
-{
-    int j = i + u - p;
-    return j < 0 || j % s != 0 || j / s >= n ? -1 : j / s;
-}
-
 /* The input position tap f (row-major over kd×kh×kw) of gathered position i
  * reads, or -1. */
-NTKC_FN int ntkc_m_tapt(const int *g, int i, int f)
-{
-    int ix = i % g[17], iy = i / g[17] % g[16], iz = i / (g[16] * g[17]);
-    int ux = f % g[8], uy = f / g[8] % g[7], uz = f / (g[7] * g[8]);
-    int z = ntkc_m_tapt_axis(iz, uz, g[9], g[12], g[0]), y = ntkc_m_tapt_axis(iy, uy, g[10], g[13], g[1]);
-    int x = ntkc_m_tapt_axis(ix, ux, g[11], g[14], g[2]);
-    return z < 0 || y < 0 || x < 0 ? -1 : (z * g[1] + y) * g[2] + x;
-}
-
 /* Gathered positions folding onto output position o: the k-th (k below the
  * product over the axes of ⌈G/n⌉), or -1. Without a fold (G = the output)
  * k = 0 is o itself. */
-NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
-{
-    int ox = o % g[5], oy = o / g[5] % g[4], oz = o / (g[4] * g[5]);
-    int mx = (g[17] + g[5] - 1) / g[5], my = (g[16] + g[4] - 1) / g[4];
-    int x = (ox + (g[17] - g[5]) / 2) % g[5] + k % mx * g[5];
-    int y = (oy + (g[16] - g[4]) / 2) % g[4] + k / mx % my * g[4];
-    int z = (oz + (g[15] - g[3]) / 2) % g[3] + k / (mx * my) * g[3];
-    return x >= g[17] || y >= g[16] || z >= g[15] ? -1 : (z * g[16] + y) * g[17] + x;
-}
-
 /* ---- Window tables ----------------------------------------------------
  * A window layer reads, for output position o and tap f, the input position
  * a of that tap (none in the zero padding; several for a folded
@@ -256,34 +221,26 @@ NTKC_FN int ntkc_m_foldv(const int *g, int o, int k)
  * reads nothing (padding, a strided transpose's holes). Sizes F·(Po+1) +
  * 2·F·Po·K ints (K: the fold's positions per output, else 1). */
 
-/* Input position of tap f of output o, its k-th (kind 0: an image's
- * window, g as for the 2-D taps; 1: a volume's; 2: a volume's
- * conv_transpose, k over the fold), or -1. */
-NTKC_FN int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f)
+/* Entry n of a tap table: output o reads input a, if any (a >= 0); the
+ * count after it. The builders below list an image's window (g as for the
+ * 2-D taps), a volume's, and a volume's conv_transpose (k over the fold). */
+NTKC_FN int ntkc_m_tab_add(int *ent, int n, int o, int a)
 {
-    if (kind == 2) {
-        int i = ntkc_m_foldv(g, o, k);
-        return i < 0 ? -1 : ntkc_m_tapt(g, i, f);
-    }
-    if (k > 0)
-        return -1;
-    return kind == 1 ? ntkc_m_tapv(g, o, f) : ntkc_m_tap(g, o, f / g[3], f % g[3]);
+    if (a < 0)
+        return n;
+    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a;
+    return n + 1;
 }
 
-NTKC_FN void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K)
+NTKC_FN void ntkc_m_tapsv(int *it, const int *g)
 {
-    int *ptr = it, *ent = it + (size_t)F * (Po + 1), n = 0;
-    for (int f = 0; f < F; f++) {
-        for (int o = 0; o < Po; o++) {
-            ptr[(size_t)f * (Po + 1) + o] = n;
-            for (int k = 0; k < K; k++) {
-                int a = ntkc_m_tap_of(g, kind, o, k, f);
-                if (a >= 0)
-                    ent[2 * (size_t)n] = o, ent[2 * (size_t)n + 1] = a, n++;
-            }
+    int Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8], n = 0, *ent = it + (size_t)F * (Po + 1);
+    for (int f = 0; f < F; f++)
+        for (int o = 0; o <= Po; o++) {
+            it[(size_t)f * (Po + 1) + o] = n;
+            if (o < Po)
+                n = ntkc_m_tab_add(ent, n, o, ntkc_m_tapv(g, o, f));
         }
-        ptr[(size_t)f * (Po + 1) + Po] = n;
-    }
 }
 
 /* M(p, q) = Σ_f Σ over the pairs (p, a), (q, b) of tap f in the table of
@@ -379,7 +336,7 @@ NTKC_FN void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, d
 NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double b2, int frozen, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_tapsv(it, g);
     ntkc_m_conv_sums(S, T, Pi, Po, F, it, w2, b2, frozen, 0, tmp);
 }
 
@@ -397,7 +354,7 @@ NTKC_FN void ntkc_m_convv(double *S, double *T, const int *g, double w2, double 
 NTKC_FN void ntkc_m_poolv(double *S, double *T, const int *g, double c, double *tmp, int *it)
 {
     int Pi = g[0] * g[1] * g[2], Po = g[3] * g[4] * g[5], F = g[6] * g[7] * g[8];
-    ntkc_m_taps(it, g, 1, Po, F, 1);
+    ntkc_m_tapsv(it, g);
     ntkc_m_pool_sums(S, Pi, Po, F, it, c, tmp);
     ntkc_m_pool_sums(T, Pi, Po, F, it, c, tmp);
 }
@@ -523,13 +480,9 @@ NTKC_FN size_t ntkc_m_tile_all(ntkc_m_entry_fn entry, size_t rows, size_t cols, 
 void ntkc_m_copy(double *restrict dst, const double *restrict src, int n);
 void ntkc_m_load(const double *x1, const double *x2, int P, int C, const double *m1, const double *m2, double *S, double *T);
 void ntkc_m_dense(double *S, double *T, int n, double w2, double b2);
-int ntkc_m_tap(const int *g, int o, int u, int v);
 int ntkc_m_tapv(const int *g, int o, int f);
-int ntkc_m_tapt_axis(int i, int u, int s, int p, int n);
-int ntkc_m_tapt(const int *g, int i, int f);
-int ntkc_m_foldv(const int *g, int o, int k);
-int ntkc_m_tap_of(const int *g, int kind, int o, int k, int f);
-void ntkc_m_taps(int *it, const int *g, int kind, int Po, int F, int K);
+int ntkc_m_tab_add(int *ent, int n, int o, int a);
+void ntkc_m_tapsv(int *it, const int *g);
 void ntkc_m_tap_sums(double *M, const double *M0, int Pi, int Po, int F, const int *it, int local);
 void ntkc_m_conv_sums(double *S, double *T, int Pi, int Po, int F, const int *it, double w2, double b2, int frozen, int local, double *tmp);
 void ntkc_m_pool_sums(double *M, int Pi, int Po, int F, const int *it, double c, double *tmp);

@@ -194,12 +194,10 @@ static int volume_positions_ok(Lower *L, const IrOp *op, const char *what)
 static int check_volume_fanout(Lower *L, const IrOp *op)
 {
     const IrFanout *f = &op->u.fanout;
-    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS && !volume_positions_ok(L, op, "this concat"))
-        return 0;
-    for (size_t b = 0; b < f->nbranches; b++)
+    for (size_t b = 0; b < f->nbranches; b++) /* the first op that grows too far is named */
         if (!refuse_volume_ops(L, f->branches[b].ops, f->branches[b].nops))
             return 0;
-    return 1;
+    return f->mode != IR_FANIN_CONCAT || f->axis == IR_CONCAT_CHANNELS || volume_positions_ok(L, op, "this concat");
 }
 
 /* Layers a volume net takes: dense, activations, conv (dilated, frozen),

@@ -93,6 +93,17 @@ NETS = [
       ("fanout", "sum", [(1.0, []), (0.7, [("conv_transpose", (2, 2, 2), (1, 1, 1), "valid", 1.1, 0.0), ("erf",),
                                            conv((2, 2, 2), 1.3), ("resize", (2, 2, 2), "nearest", True)])]),
       ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)], (2, 2, 2, 1)),
+    # layer_norm over height and attention on a branch's resized grid
+    ("""net a { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1);
+                fanout(axis=height) { branch { image_resize(3, 2); layer_norm(axes=height); relu;
+                                               attention(w_q=1.2, b_std=0.1) }
+                                      branch { conv(2, 1.1) } } concat;
+                relu; global_avg_pool; dense }""",
+     [conv((2, 2, 2), 1.3, 0.1),
+      ("fanout", "concat", [(1.0, [("resize", (3, 2), "linear", True), ("layer_norm", 1e-12, (1,)), ("relu",),
+                                   ("attention", "softmax", 1.2, 1.0, 0.1)]),
+                            (1.0, [conv((2, 2, 2), 1.1)])], "height"),
+      ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)], (2, 2, 2, 1)),
 ]
 
 

@@ -73,7 +73,7 @@ static const char *n_side(const Ea *e) { return e->vec ? "1" : e->np; }
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T);
 
 /* Every branch starts from the fanout's P×P matrices and grid, and may
- * change the grid (image_resize, a nested spatial concat); branches that
+ * change the grid (windows, image_resize, a nested spatial concat); branches that
  * reduce the positions to a vector (global pooling, flatten, index inside
  * them) join as one entry each. */
 static void emit_mat_fanout(Ea *e, const IrOp *op, int *S, int *T)

@@ -100,7 +100,7 @@ HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
 .PHONY: all mpi test-mpi check-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
-        check-random check-security check-monte-carlo check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
+        check-random check-security check-monte-carlo check-long check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
         fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
@@ -373,6 +373,12 @@ check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 # monte_carlo and monte_carlo_long: every activation in a deep net).
 check-monte-carlo: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	$(MAKE) test MPI_TESTS=0 TEST_ARGS="--filter 'monte_carlo*/*'"
+
+# Every suite named *_long: what make test leaves out to stay near 4 minutes
+# (the Monte Carlo sweeps, the emitted C built and run under clang -O3, the
+# call graph of every kernel-text function; README, "Robustness").
+check-long: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test MPI_TESTS=0 TEST_ARGS="--filter '*_long/*'"
 
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.

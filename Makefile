@@ -100,8 +100,8 @@ COMPILER_OBJ := $(filter $(BUILD)/compiler/%,$(LIB_OBJ)) $(KERNEL_TEXT).o
 HOST_PRIMS   := $(BUILD)/gen/host_prims
 PRIM_FLAGS   := -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off
 
-.PHONY: all mpi test-mpi check-mpi deps test test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
-        check-random check-security check-monte-carlo check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
+.PHONY: all mpi test-mpi check-mpi deps test test-criterion test-python test-install test-python-leak demo bench bench-parse figures figure-long-range \
+        check-random check-security check-monte-carlo check-long check-asan check-valgrind valgrind-suite clean regen fuzz fuzz-build fuzz-afl \
         fuzz-build-afl install uninstall check-layering
 all: $(BUILD)/ntkc $(BUILD)/libntkc.a $(BUILD)/libntkc.so $(if $(HAVE_MPI),$(BUILD)/ntkc-mpi)
 
@@ -248,19 +248,23 @@ BENCH_PROGS := $(addprefix $(BUILD)/bench/,bench_fc bench_cnn bench_call bench_p
 # the arithmetic (34 s of CPU instead of 6 s for one test here). The tests
 # keep freed memory in the process instead.
 TEST_MALLOC := GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295
-# After the Criterion suite (-j2), the MPI tests (two at a time), the Python
-# tests and the install check run side by side (-j2, each one's output kept
-# together by -O): alone, the Python tests and the install check each keep
-# one core busy.
+# The Criterion suite (-j2), the MPI tests (two at a time) and the Python
+# tests run side by side, then the install check in the Python tests' place,
+# each one's output kept together by -O: one after the other, a core idled
+# through the Criterion suite's last tests and through the MPI tests' mpirun
+# starts, and the Python tests and the install check each kept one core busy.
 TEST_AFTER := $(if $(filter 1,$(MPI_TESTS)),test-mpi) $(if $(TEST_ARGS),,test-python $(if $(SAN),,test-install))
+TEST_PARTS := test-criterion $(TEST_AFTER)
 # Suites named *_long (the Monte Carlo sweeps) run in make check-monte-carlo,
 # not here; a --filter in TEST_ARGS replaces this one (Criterion keeps the last).
 TEST_FILTER := --filter '!(*_long)/*'
 test: check-layering $(BUILD)/ntkc-tests $(BUILD)/ntkc $(BUILD)/libntkc.so $(if $(SAN),,$(BENCH_PROGS))
-	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_FILTER) $(TEST_ARGS)
 	$(if $(filter 1,$(MPI_TESTS)),,@echo "MPI tests skipped ($(if $(HAVE_MPI),MPI_TESTS=0,no Open MPI: make mpi installs it))")
-	$(if $(strip $(TEST_AFTER)),$(MAKE) --no-print-directory -j2 -O $(TEST_AFTER))
+	$(MAKE) --no-print-directory -j3 -O $(TEST_PARTS)
 	$(if $(SAN),$(if $(TEST_ARGS),,@echo "note: test-install skipped in a sanitizer build (its programs are not instrumented)"))
+
+test-criterion: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(TEST_MALLOC) OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive NTKC_BIN=$(abspath $(BUILD)/ntkc) ./$(BUILD)/ntkc-tests -j2 $(TEST_FILTER) $(TEST_ARGS)
 
 # The Python package (python/ntkc) over this build's libntkc.so, checked
 # against this build's ntkc. Under ASan the interpreter is not instrumented:
@@ -374,6 +378,12 @@ check-security: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 # monte_carlo and monte_carlo_long: every activation in a deep net).
 check-monte-carlo: $(BUILD)/ntkc-tests $(BUILD)/ntkc
 	$(MAKE) test MPI_TESTS=0 TEST_ARGS="--filter 'monte_carlo*/*'"
+
+# Every suite named *_long: what make test leaves out to stay near 4 minutes
+# (the Monte Carlo sweeps, the emitted C built and run under clang -O3, the
+# call graph of every kernel-text function; README, "Robustness").
+check-long: $(BUILD)/ntkc-tests $(BUILD)/ntkc
+	$(MAKE) test MPI_TESTS=0 TEST_ARGS="--filter '*_long/*'"
 
 # gcc 12 with -fsanitize=undefined reports "null format string" on every
 # vsnprintf through a va_list (a known false positive), hence the one -Wno.

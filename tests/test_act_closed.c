@@ -115,12 +115,25 @@ static double reference(const ActDef *d, const Case *c, int which, double s11, d
     return act_polar_reference(d, c->p, which, k, s11, rho, s22);
 }
 
-ParameterizedTestParameters(act_closed, matches_reference)
+/* A few cases a test: a test is a worker process, whose start (~65 ms of
+ * CPU: the test binary and its libraries loaded again) costs more than a
+ * case of the three quick checks below; every message names its activation. */
+static struct criterion_test_params groups_of(size_t per_test)
 {
-    return cr_make_param_array(Case, cases, NCASES);
+    static size_t first[NCASES];
+    size_t n = 0;
+    for (size_t i = 0; i < NCASES; i += per_test)
+        first[n++] = i;
+    return cr_make_param_array(size_t, first, n);
 }
 
-ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = TIMEOUT(120))
+/* The cases from *first on, per_test of them (fewer at the end). */
+#define FOR_CASES(c, first, per_test)                                                                               \
+    for (const Case *c = cases + *(first); c < cases + NCASES && c < cases + *(first) + (per_test); c++)
+
+enum { QUICK_PER_TEST = 8, REFERENCE_PER_TEST = 4 };
+
+static void matches_reference(const Case *c)
 {
     const ActDef *d = def_of(c);
     DualFn dual;
@@ -152,14 +165,17 @@ ParameterizedTest(Case *c, act_closed, matches_reference, .timeout = TIMEOUT(120
     jit_free(m);
 }
 
-/* The table's diagonal map against the emitted dual at ρ = 1 (two
- * independent closed forms), and against a 1-D reference. */
-ParameterizedTestParameters(act_closed, diagonal_map)
+ParameterizedTestParameters(act_closed, matches_reference) { return groups_of(REFERENCE_PER_TEST); }
+
+ParameterizedTest(size_t *first, act_closed, matches_reference, .timeout = TIMEOUT(4 * 120))
 {
-    return cr_make_param_array(Case, cases, NCASES);
+    FOR_CASES(c, first, REFERENCE_PER_TEST)
+    matches_reference(c);
 }
 
-ParameterizedTest(Case *c, act_closed, diagonal_map)
+/* The table's diagonal map against the emitted dual at ρ = 1 (two
+ * independent closed forms), and against a 1-D reference. */
+static void diagonal_map(const Case *c)
 {
     const ActDef *d = def_of(c);
     cr_assert_not_null(d->diag, "%s has no diagonal map", c->act);
@@ -177,14 +193,17 @@ ParameterizedTest(Case *c, act_closed, diagonal_map)
     jit_free(m);
 }
 
-/* Finite everywhere in the valid domain: extreme variances, correlations
- * rounded past ±1, one variance zero and the other huge. */
-ParameterizedTestParameters(act_closed, finite_at_the_edges)
+ParameterizedTestParameters(act_closed, diagonal_map) { return groups_of(QUICK_PER_TEST); }
+
+ParameterizedTest(size_t *first, act_closed, diagonal_map)
 {
-    return cr_make_param_array(Case, cases, NCASES);
+    FOR_CASES(c, first, QUICK_PER_TEST)
+    diagonal_map(c);
 }
 
-ParameterizedTest(Case *c, act_closed, finite_at_the_edges)
+/* Finite everywhere in the valid domain: extreme variances, correlations
+ * rounded past ±1, one variance zero and the other huge. */
+static void finite_at_the_edges(const Case *c)
 {
     const ActDef *d = def_of(c);
     DualFn dual;
@@ -213,6 +232,14 @@ ParameterizedTest(Case *c, act_closed, finite_at_the_edges)
                 cr_expect_leq(act_rel_err(Td, Td1, 1e-300), 1e-12, "%s: Td past rho=%d", c->act, sign);
             }
     jit_free(m);
+}
+
+ParameterizedTestParameters(act_closed, finite_at_the_edges) { return groups_of(QUICK_PER_TEST); }
+
+ParameterizedTest(size_t *first, act_closed, finite_at_the_edges)
+{
+    FOR_CASES(c, first, QUICK_PER_TEST)
+    finite_at_the_edges(c);
 }
 
 Test(act_closed, every_builtin_has_cases_and_compiles_together)
@@ -287,12 +314,7 @@ Test(act_closed, names_parameters_and_defaults)
  * and asin have an infinite slope there: one ulp of ρ moved sign's NNGP by
  * 9.5e-9 before); smooth ones move by ulps. Every built-in, within 1e-12 of
  * its value at ρ = ±1 exactly, from 1 to 7 ulps inside. */
-ParameterizedTestParameters(act_closed, snaps_near_plus_minus_one)
-{
-    return cr_make_param_array(Case, cases, NCASES);
-}
-
-ParameterizedTest(Case *c, act_closed, snaps_near_plus_minus_one)
+static void snaps_near_plus_minus_one(const Case *c)
 {
     const ActDef *d = def_of(c);
     DualFn dual;
@@ -316,4 +338,12 @@ ParameterizedTest(Case *c, act_closed, snaps_near_plus_minus_one)
                               "%s(%g): Td at rho = %d(1 - %d ulps): %.17g vs %.17g", c->act, c->p[0], sign, k, Td, Td1);
             }
     jit_free(m);
+}
+
+ParameterizedTestParameters(act_closed, snaps_near_plus_minus_one) { return groups_of(QUICK_PER_TEST); }
+
+ParameterizedTest(size_t *first, act_closed, snaps_near_plus_minus_one)
+{
+    FOR_CASES(c, first, QUICK_PER_TEST)
+    snaps_near_plus_minus_one(c);
 }

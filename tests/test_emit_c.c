@@ -3,6 +3,11 @@
  * -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror, a small C
  * driver calls the standalone entry (ntkcnet_NAME), and its kernels are
  * compared with the library's cc back end on the same inputs.
+ * make test builds and runs the driver with gcc (the cc back end's compiler)
+ * and has clang check the file and header (-fsyntax-only: clang's warnings
+ * come from its front end); the clang -O3 build and run, compared bit for
+ * bit too, is suite emit_c_long (make check-long): a few seconds of CPU per
+ * example that make test spends once.
  *
  * The driver is compiled with the cc back end's code-generation flags
  * (runtime/jit/jit_cc.c: -O3 -march=native -fno-math-errno
@@ -145,22 +150,34 @@ static void vector_inputs(double *x, size_t n, size_t d, unsigned long long seed
         x[i] = floor((x[i] + 1.0) * 8.5);
 }
 
+#define VENDOR_FLAGS "-std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror"
+
 /* Compiles the file with cc and both sets of flags; returns the executable. */
 static void build(const char *dir, const char *cc, const char *name, int graph, char *exe, size_t size)
 {
     char cmd[4096], err[4096];
     snprintf(exe, size, "%s/driver-%s", dir, cc);
     snprintf(cmd, sizeof cmd,
-             "cd %s && %s -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror -x c -c net.h -o /dev/null && "
-             "%s -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror -O3 -march=native -fno-math-errno "
+             "cd %s && %s " VENDOR_FLAGS " -x c -c net.h -o /dev/null && "
+             "%s " VENDOR_FLAGS " -O3 -march=native -fno-math-errno "
              "-fno-trapping-math -ffp-contract=off -DENTRY=ntkcnet_%s %s driver.c net.c -o %s -lm",
              dir, cc, cc, name, graph ? "-DGRAPH" : "", exe);
     cr_assert_eq(run_command(cmd, err, sizeof err), 0, "%s: %s", cmd, err);
 }
 
-static void check_net(const char *path, const char *stem)
+/* The file and the header under clang's warnings, without building. */
+static void lint(const char *dir)
 {
-    (void)stem;
+    char cmd[4096], err[4096];
+    snprintf(cmd, sizeof cmd, "cd %s && clang " VENDOR_FLAGS " -fsyntax-only -x c net.h && clang " VENDOR_FLAGS
+             " -fsyntax-only net.c", dir);
+    cr_assert_eq(run_command(cmd, err, sizeof err), 0, "%s: %s", cmd, err);
+}
+
+/* Builds and runs the standalone entry with the compiler cc (and has clang
+ * check the file when lint_clang) against the library. */
+static void check_net(const char *path, const char *cc, int lint_clang)
+{
     ntkc_error err = {0};
     char *src = ntkc_read_text_file(path, &err);
     cr_assert_not_null(src, "%s", err.message);
@@ -184,10 +201,10 @@ static void check_net(const char *path, const char *stem)
     char in[512];
     snprintf(in, sizeof in, "%s/in.bin", dir);
     FILE *f;
-    const char *ccs[2] = {"gcc", "clang"};
-    char exe[2][600];
-    for (int k = 0; k < 2; k++)
-        build(dir, ccs[k], ntkc_net_name(net), graph, exe[k], sizeof exe[k]);
+    char exe[600];
+    if (lint_clang)
+        lint(dir);
+    build(dir, cc, ntkc_net_name(net), graph, exe, sizeof exe);
     for (int sym = 1; sym >= 0; sym--) {
         if (graph) {
             ntkc_graphs *g1 = ntkc_graphs_parse(graphs_text, "g1", 7, &err);
@@ -234,15 +251,15 @@ static void check_net(const char *path, const char *stem)
             put(f, x2, n2 * d * sizeof *x2);
             fclose(f);
         }
-        for (int k = 0; k < 2; k++) {
+        {
             char cmd[4096], out[600], errs[1024];
             snprintf(out, sizeof out, "%s/out.bin", dir);
-            snprintf(cmd, sizeof cmd, "%s %s %s", exe[k], in, out);
+            snprintf(cmd, sizeof cmd, "%s %s %s", exe, in, out);
             cr_assert_eq(run_command(cmd, errs, sizeof errs), 0, "%s: %s", cmd, errs);
             double *got = read_doubles(out, 2 * n1 * n2);
             for (size_t i = 0; i < 2 * n1 * n2; i++)
                 cr_assert(got[i] == lib[i], "%s (%s, %s): %s entry %zu: standalone %.17g, library %.17g", path,
-                          ccs[k], sym ? "symmetric" : "cross", i < n1 * n2 ? "NNGP" : "NTK", i % (n1 * n2), got[i],
+                          cc, sym ? "symmetric" : "cross", i < n1 * n2 ? "NNGP" : "NTK", i % (n1 * n2), got[i],
                           lib[i]);
             free(got);
         }
@@ -264,16 +281,17 @@ static int is_net_file(const struct dirent *e)
     return len >= 5 && strcmp(e->d_name + len - 4, ".ntk") == 0;
 }
 
-/* One test per example (a few seconds of gcc and clang at -O3 each), so
- * that -j2 runs two at once. activations.ntk takes longest: its formula
- * activations' quadrature duals at the digits' variances (~200 s under load). */
+/* One test per example (a few seconds of gcc at -O3 each), so that -j2 runs
+ * two at once. activations.ntk takes longest: its formula activations'
+ * quadrature duals at the digits' variances (~200 s under load with both
+ * compilers). */
 typedef struct Example {
     char path[300]; /* examples/ and a file name */
 } Example;
 
 static void free_examples(struct criterion_test_params *p) { cr_free(p->params); }
 
-ParameterizedTestParameters(emit_c, example_standalone_under_gcc_and_clang)
+static struct criterion_test_params example_params(void)
 {
     struct dirent **names;
     int n = scandir("examples", &names, is_net_file, alphasort);
@@ -287,14 +305,30 @@ ParameterizedTestParameters(emit_c, example_standalone_under_gcc_and_clang)
     return cr_make_param_array(Example, ex, n > 0 ? (size_t)n : 0, free_examples);
 }
 
-ParameterizedTest(Example *ex, emit_c, example_standalone_under_gcc_and_clang, .timeout = TIMEOUT(600))
+static void timed_check(const Example *ex, const char *cc, int lint_clang)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    check_net(ex->path, NULL);
+    check_net(ex->path, cc, lint_clang);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (getenv("NTKC_REPORT"))
-        fprintf(stderr, "emit_c %s: %.2f s\n", ex->path, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+        fprintf(stderr, "emit_c %s (%s): %.2f s\n", ex->path, cc,
+                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+}
+
+ParameterizedTestParameters(emit_c, example_standalone_under_gcc) { return example_params(); }
+
+ParameterizedTest(Example *ex, emit_c, example_standalone_under_gcc, .timeout = TIMEOUT(600))
+{
+    timed_check(ex, "gcc", 1);
+}
+
+/* The same under clang -O3: make check-long (the suite is named *_long). */
+ParameterizedTestParameters(emit_c_long, example_standalone_under_clang) { return example_params(); }
+
+ParameterizedTest(Example *ex, emit_c_long, example_standalone_under_clang, .timeout = TIMEOUT(600))
+{
+    timed_check(ex, "clang", 0);
 }
 
 /* The tests above are every example net: the folder is where they are looked for. */

@@ -157,13 +157,23 @@ static void layer_block(Gen *g)
     maybe_activation(g, 80);
 }
 
+/* Under param standard a layer inside a block names its width (the
+ * generator's: RANDOM_STD_CONV_WIDTH channels, 512 units); closes the call. */
+static void std_width(Gen *g)
+{
+    if (g->standard)
+        put(g, ", width=%d", g->image ? RANDOM_STD_CONV_WIDTH : 512);
+    put(g, ")");
+}
+
 /* A shape-keeping body for residual: affine, activation, affine. */
 static void keep_shape_affine(Gen *g, int circular)
 {
     if (g->image)
-        put(g, "conv(%d, %.3g, %.3g, padding=%s)", 1 + pick(g, 3), w_std(g), b_std(g), circular ? "circular" : "same");
+        put(g, "conv(%d, %.3g, %.3g, padding=%s", 1 + pick(g, 3), w_std(g), b_std(g), circular ? "circular" : "same");
     else
-        put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
+        put(g, "dense(%.3g, %.3g", w_std(g), b_std(g));
+    std_width(g);
 }
 
 static void residual(Gen *g)
@@ -197,11 +207,13 @@ static void fanout(Gen *g)
         } else {
             if (g->image) {
                 int p = chance(g, 90) ? pad : 2 - pad;
-                put(g, "conv(%d, %.3g, %.3g, stride=%d, padding=%s)", 1 + pick(g, 3), w_std(g), b_std(g), stride,
+                put(g, "conv(%d, %.3g, %.3g, stride=%d, padding=%s", 1 + pick(g, 3), w_std(g), b_std(g), stride,
                     pads[p]);
+                std_width(g);
                 oh = out_size(h, 1, stride, 0), ow = out_size(w, 1, stride, 0);
             } else {
-                put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
+                put(g, "dense(%.3g, %.3g", w_std(g), b_std(g));
+                std_width(g);
             }
             g->gaussian = 1;
             if (chance(g, 50)) {

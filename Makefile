@@ -323,7 +323,7 @@ uninstall:
 # MC_MAX_SAMPLES while the next round fits in MC_CPU seconds of CPU.
 NETS ?= 50
 MC_MAX_SAMPLES ?= 512
-MC_CPU ?= 20
+MC_CPU ?= 60
 SEED ?= 1
 ANYWHERE ?= 1
 VERBOSE ?= 0

@@ -640,10 +640,33 @@ static const char *stop_sampling(const RandomAcc *acc, double cpu, const double 
     return NULL;
 }
 
+/* When adaptive sampling failed the check or stopped blind at a cap: the
+ * drift test against as many networks of half the width (*width: the
+ * sampler's), which marks a net whose bias is beyond its allowance. */
+static void drift_test(RandomSampleFn fn, void *ctx, size_t *width, const RandomAcc *acc, const double *exact,
+                       double bias, const RandomCheckOptions *o, size_t nopts, RandomCheck *out)
+{
+    const char *l = out[0].limit;
+    if (o->max_samples == 0 || *width < 2 || !(!out[0].ok || (l && (!strcmp(l, "samples") || !strcmp(l, "cpu")))))
+        return;
+    size_t w = *width;
+    RandomAcc half = {0};
+    ntkc_error err = {0};
+    *width = w / 2;
+    double t0 = random_cpu_seconds();
+    int rc = random_acc_draw(&half, fn, ctx, acc->count, &err);
+    *width = w;
+    double drift = rc ? 0 : random_drift_ratio(acc, &half, exact, bias, o->z);
+    for (size_t k = 0; k < nopts; k++) {
+        out[k].drift = drift, out[k].cpu_seconds += random_cpu_seconds() - t0;
+        out[k].limit = drift > 1 ? "drift" : out[k].limit;
+    }
+}
+
 /* The Monte Carlo run of one net, compared with every option's exact kernels
  * (exact: 2·N·N per option) after each round of samples; adaptive when o[0]
  * asks (RandomCheckOptions.max_samples). */
-static void sample_and_compare(RandomSampleFn fn, void *ctx, const double *exact, double bias,
+static void sample_and_compare(RandomSampleFn fn, void *ctx, size_t *width, const double *exact, double bias,
                                const RandomCheckOptions *o, size_t nopts, RandomCheck *out)
 {
     RandomAcc acc = {0};
@@ -668,6 +691,7 @@ static void sample_and_compare(RandomSampleFn fn, void *ctx, const double *exact
         out[k].heavy_tailed = random_acc_heavy_tailed(&acc);
         out[k].limit = o->max_samples == 0 || strcmp(stop, "judged") == 0 ? NULL : stop;
     }
+    drift_test(fn, ctx, width, &acc, exact, bias, o, nopts, out);
 }
 
 /* Option o's exact kernels on the graphs into ex (2·N·N): src's (exact),
@@ -707,7 +731,7 @@ static void check_graph_net(ntkc_net *net, unsigned long long seed, const Random
         out[c].accepted = exact_of_graphs(&o[c], g, exact, exact + c * 2 * N * N, &out[c]) == 0;
     const IrNet *ir = ntkc_net_ir(net);
     GraphSampler gs = {.ir = ir, .g = g, .width = o->width, .seed = seed};
-    sample_and_compare(graph_sample, &gs, exact, (double)nonlinear(ir->ops, ir->nops) / (double)o->width, o, nopts,
+    sample_and_compare(graph_sample, &gs, &gs.width, exact, (double)nonlinear(ir->ops, ir->nops) / (double)o->width, o, nopts,
                        out);
     ntkc_graphs_free(g);
     free(exact);
@@ -774,7 +798,7 @@ void random_net_checks(const char *src, unsigned long long seed, const RandomChe
     double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
     MatrixSampler ms = {.ir = ir, .x = x, .d = d, .width = width, .seed = seed};
     if (accepted)
-        sample_and_compare(matrix_sample, &ms, exact, count / (double)width, o, nopts, out);
+        sample_and_compare(matrix_sample, &ms, &ms.width, exact, count / (double)width, o, nopts, out);
     free(x);
     free(exact);
     ntkc_net_free(net);

@@ -52,8 +52,13 @@ typedef struct RandomCheck {
     int heavy_tailed;    /* accepted: random_acc_heavy_tailed — the standard errors measure nothing */
     /* Adaptive sampling stopped while a perturbed option still passed:
      * "bias" (the O(L/width) allowance alone covers it), "heavy-tailed",
-     * "samples" (max_samples), "cpu" (cpu_budget); else NULL. */
+     * "samples" (max_samples), "cpu" (cpu_budget), "drift" (below); else NULL. */
     const char *limit;
+    /* Adaptive sampling, when the check failed or stopped blind at a cap: the
+     * finite-width drift test (random_drift_ratio) against networks of half
+     * the width; > 1 marks the net's bias beyond its allowance (limit "drift").
+     * 0 when not run. */
+    double drift;
 } RandomCheck;
 
 /* Compiles src (libtcc), and either classifies its refusal or compares its

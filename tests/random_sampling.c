@@ -40,3 +40,18 @@ int random_acc_heavy_tailed(const RandomAcc *a)
 }
 
 double random_cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
+double random_drift_ratio(const RandomAcc *full, const RandomAcc *half, const double *exact, double bias, double z)
+{
+    double mf[RANDOM_ENTRIES], sf[RANDOM_ENTRIES], mh[RANDOM_ENTRIES], sh[RANDOM_ENTRIES], worst = 0;
+    random_acc_mean_se(full, mf, sf);
+    random_acc_mean_se(half, mh, sh);
+    for (size_t e = 0; e < RANDOM_ENTRIES; e++) {
+        size_t k = e / 9, i = e % 9 / 3, j = e % 3;
+        double scale = sqrt(fabs(exact[k * 9 + i * 4] * exact[k * 9 + j * 4]));
+        double excess = fabs(mh[e] - mf[e]) - z * sqrt(sf[e] * sf[e] + sh[e] * sh[e]);
+        double r = excess / (3 * bias * scale + 1e-12 * scale);
+        worst = r > worst ? r : worst;
+    }
+    return worst;
+}

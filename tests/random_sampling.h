@@ -39,3 +39,12 @@ int random_acc_heavy_tailed(const RandomAcc *a);
 double random_cpu_seconds(void);
 
 #endif
+
+/* The finite-width drift test. The check allows a finite network of width w
+ * a bias |E_w − K| ≤ b·√(K_ii K_jj) with b ∝ 1/w (L/width); if that held,
+ * the means at w/2 and w would differ by at most 3·b·√(K_ii K_jj). `full` at
+ * width w, `half` at w/2, exact the 3×3 NNGP then NTK: the largest measured
+ * drift |mean_half − mean_full| less z standard errors of the difference,
+ * over that bound (> 1: the net's bias is beyond its allowance, so the check
+ * can neither vouch for nor refute its kernels at this width). */
+double random_drift_ratio(const RandomAcc *full, const RandomAcc *half, const double *exact, double bias, double z);

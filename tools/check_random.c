@@ -8,9 +8,12 @@
  * while the next round fits in B CPU seconds for the net). A net whose NNGP
  * or NTK 20 % off still passes is counted and listed as uninformative for
  * that kernel — the check cannot vouch for it — with the reason the sampling
- * stopped; so is a net whose samples are heavy-tailed (random_sampling.h),
- * whose standard errors measure nothing, agreeing or not: such a net is
- * listed, disagreements shown, but not counted as a failure. */
+ * stopped; so is a net the check cannot judge either way, agreeing or not:
+ * its samples heavy-tailed (random_sampling.h: the standard errors measure
+ * nothing), or — a failing or capped net is compared with finite networks
+ * of half the width — its finite-width bias beyond the allowance the check
+ * gives it (random_drift_ratio). Such a net is listed, disagreements shown,
+ * but not counted as a failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +21,18 @@
 #include "../tests/random_nets.h"
 
 typedef struct Tally {
-    size_t accepted, uninformative, heavy_disagreeing, failed, unclassified, per_rule[64];
-    size_t limits[4], samples;
+    size_t accepted, uninformative, unjudgeable_disagreeing, failed, unclassified, per_rule[64];
+    size_t limits[5], samples;
     double worst_nngp, worst_ntk, worst_z, cpu;
 } Tally;
 
-static const char *const limit_names[4] = {"bias", "heavy-tailed", "samples", "cpu"};
+static const char *const limit_names[5] = {"bias", "heavy-tailed", "samples", "cpu", "drift"};
+
+/* Accepted, but the Monte Carlo comparison can judge its kernels neither way. */
+static int unjudgeable(const RandomCheck *c)
+{
+    return c->accepted && (c->heavy_tailed || (c->limit && strcmp(c->limit, "drift") == 0));
+}
 
 static const char *verdict(const RandomCheck *c, const int blind_k[2])
 {
@@ -31,6 +40,9 @@ static const char *verdict(const RandomCheck *c, const int blind_k[2])
         return c->rule ? c->rule : "refused by no named rule";
     if (c->heavy_tailed)
         return c->ok ? "agrees, but its samples are heavy-tailed" : "disagrees, but its samples are heavy-tailed";
+    if (unjudgeable(c))
+        return c->ok ? "agrees, but its finite-width bias is beyond the allowance"
+                     : "disagrees, but its finite-width bias is beyond the allowance";
     if (!c->ok)
         return "disagrees";
     return blind_k[0] && blind_k[1] ? "agrees, but so do its kernels 20 % off"
@@ -44,12 +56,12 @@ static void count(Tally *t, const RandomCheck *c, int blind)
     if (c->accepted) {
         t->accepted++;
         t->samples += c->samples, t->cpu += c->cpu_seconds;
-        if (!c->heavy_tailed) { /* a heavy tail's mean is no measure of the kernel's error */
+        if (!unjudgeable(c)) { /* their means are no measure of the kernel's error */
             t->worst_nngp = c->rel_nngp > t->worst_nngp ? c->rel_nngp : t->worst_nngp;
             t->worst_ntk = c->rel_ntk > t->worst_ntk ? c->rel_ntk : t->worst_ntk;
             t->worst_z = c->worst_z > t->worst_z ? c->worst_z : t->worst_z;
         }
-        for (int l = 0; l < 4 && blind && c->limit; l++)
+        for (int l = 0; l < 5 && blind && c->limit; l++)
             t->limits[l] += strcmp(c->limit, limit_names[l]) == 0;
     } else if (c->rule) {
         for (size_t r = 0; r < random_rule_count(); r++)
@@ -58,8 +70,8 @@ static void count(Tally *t, const RandomCheck *c, int blind)
         t->unclassified++;
     }
     t->uninformative += blind;
-    t->heavy_disagreeing += c->accepted && c->heavy_tailed && !c->ok;
-    t->failed += !c->ok && !(c->accepted && c->heavy_tailed);
+    t->unjudgeable_disagreeing += unjudgeable(c) && !c->ok;
+    t->failed += !c->ok && !unjudgeable(c);
 }
 
 int main(int argc, char **argv)
@@ -68,7 +80,7 @@ int main(int argc, char **argv)
     unsigned long long seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
     int anywhere = argc > 3 && atoi(argv[3]) != 0, verbose = argc > 4 && atoi(argv[4]) != 0;
     size_t max_samples = argc > 5 ? strtoul(argv[5], NULL, 10) : 512;
-    double cpu_budget = argc > 6 ? strtod(argv[6], NULL) : 20.0;
+    double cpu_budget = argc > 6 ? strtod(argv[6], NULL) : 60.0;
     RandomNetOptions go = {.anywhere = anywhere};
     RandomCheckOptions co2[2] = {{.width = 512, .conv_width = 128, .samples = 32, .z = 5.0},
                                  {.width = 512, .conv_width = 128, .samples = 32, .z = 5.0, .perturb = 0.20}};
@@ -85,16 +97,18 @@ int main(int argc, char **argv)
         int blind_k[2] = {0, 0};
         for (int k = 0; k < 2; k++)
             blind_k[k] = c.accepted && c.ok && both[1].accepted && both[1].within[k];
-        int blind = blind_k[0] || blind_k[1] || (c.accepted && c.heavy_tailed);
+        int blind = blind_k[0] || blind_k[1] || unjudgeable(&c);
         count(&t, &c, blind);
         if (!c.ok || blind || verbose) {
             printf("%s net %lu (seed %llu): %s (Monte Carlo error NNGP %.4f, NTK %.4f; worst entry at %.2f of its "
                    "tolerance",
-                   !c.ok && !(c.accepted && c.heavy_tailed) ? "FAILED" : blind ? "UNINFORMATIVE" : "ok", i, s,
+                   !c.ok && !unjudgeable(&c) ? "FAILED" : blind ? "UNINFORMATIVE" : "ok", i, s,
                    verdict(&c, blind_k), c.rel_nngp, c.rel_ntk, c.worst_z);
             if (c.accepted)
                 printf("; %zu samples, %.1f s CPU%s%s", c.samples, c.cpu_seconds,
                        blind && c.limit ? ", sampling stopped: " : "", blind && c.limit ? c.limit : "");
+            if (c.drift > 0)
+                printf("; drift against half the width at %.2f of what the bias allowance permits", c.drift);
             printf(")\n%s%s\n", src, c.message);
         }
     }
@@ -111,17 +125,17 @@ int main(int argc, char **argv)
            co.width, co.conv_width, co.samples, co.max_samples, co.cpu_budget, t.worst_nngp, t.worst_ntk, t.worst_z,
            co.z);
     printf("finite networks: %zu samples, %.1f s CPU over the accepted nets\n", t.samples, t.cpu);
-    printf("%zu uninformative (the NNGP or NTK 20 %% off passes too, or heavy-tailed samples: the check cannot vouch "
-           "for these nets; listed above)",
+    printf("%zu uninformative (the NNGP or NTK 20 %% off passes too, heavy-tailed samples, or a finite-width bias "
+           "beyond the allowance: the check cannot vouch for these nets; listed above)",
            t.uninformative);
-    for (int l = 0; l < 4; l++)
+    for (int l = 0; l < 5; l++)
         if (t.limits[l])
             printf("%s %s %zu", l == 0 || !t.limits[0] ? "; sampling stopped by" : ",", limit_names[l], t.limits[l]);
     printf("\n");
-    if (t.heavy_disagreeing)
-        printf("  of which %zu heavy-tailed nets disagree (not counted as failures: their standard errors measure "
-               "nothing)\n",
-               t.heavy_disagreeing);
+    if (t.unjudgeable_disagreeing)
+        printf("  of which %zu disagree, heavy-tailed or biased beyond the allowance (not counted as failures: their "
+               "Monte Carlo means measure nothing of the kernels)\n",
+               t.unjudgeable_disagreeing);
     printf("%zu failed\n", t.failed);
     return t.failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #include "finite_graph.h"
 #include "finite_net.h"
 #include "net_internal.h"
+#include "random_sampling.h"
 
 /* ---- the generator ------------------------------------------------------- */
 
@@ -156,13 +157,23 @@ static void layer_block(Gen *g)
     maybe_activation(g, 80);
 }
 
+/* Under param standard a layer inside a block names its width (the
+ * generator's: RANDOM_STD_CONV_WIDTH channels, 512 units); closes the call. */
+static void std_width(Gen *g)
+{
+    if (g->standard)
+        put(g, ", width=%d", g->image ? RANDOM_STD_CONV_WIDTH : 512);
+    put(g, ")");
+}
+
 /* A shape-keeping body for residual: affine, activation, affine. */
 static void keep_shape_affine(Gen *g, int circular)
 {
     if (g->image)
-        put(g, "conv(%d, %.3g, %.3g, padding=%s)", 1 + pick(g, 3), w_std(g), b_std(g), circular ? "circular" : "same");
+        put(g, "conv(%d, %.3g, %.3g, padding=%s", 1 + pick(g, 3), w_std(g), b_std(g), circular ? "circular" : "same");
     else
-        put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
+        put(g, "dense(%.3g, %.3g", w_std(g), b_std(g));
+    std_width(g);
 }
 
 static void residual(Gen *g)
@@ -196,11 +207,13 @@ static void fanout(Gen *g)
         } else {
             if (g->image) {
                 int p = chance(g, 90) ? pad : 2 - pad;
-                put(g, "conv(%d, %.3g, %.3g, stride=%d, padding=%s)", 1 + pick(g, 3), w_std(g), b_std(g), stride,
+                put(g, "conv(%d, %.3g, %.3g, stride=%d, padding=%s", 1 + pick(g, 3), w_std(g), b_std(g), stride,
                     pads[p]);
+                std_width(g);
                 oh = out_size(h, 1, stride, 0), ow = out_size(w, 1, stride, 0);
             } else {
-                put(g, "dense(%.3g, %.3g)", w_std(g), b_std(g));
+                put(g, "dense(%.3g, %.3g", w_std(g), b_std(g));
+                std_width(g);
             }
             g->gaussian = 1;
             if (chance(g, 50)) {
@@ -467,31 +480,35 @@ static double rel_frobenius(const double *a, const double *b, size_t n)
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
-static void mean_se(const double *sum, const double *sq, size_t samples, double *mean, double *se)
+/* One finite network of a vector or image net on the inputs x (sample s). */
+typedef struct MatrixSampler {
+    const IrNet *ir;
+    const double *x;
+    size_t d, width;
+    unsigned long long seed;
+} MatrixSampler;
+
+static int matrix_sample(void *ctx, size_t s, double *k, ntkc_error *err)
 {
-    double S = (double)samples;
-    for (size_t e = 0; e < 2 * N * N; e++) {
-        mean[e] = sum[e] / S;
-        double var = (sq[e] - S * mean[e] * mean[e]) / (S - 1);
-        se[e] = sqrt(var > 0 ? var / S : 0);
-    }
+    const MatrixSampler *m = ctx;
+    FiniteNetOptions fo = {.width = m->width, .samples = 1, .seed = m->seed * 7919 + s};
+    return family_finite_kernels(m->ir, &(ntkc_finite_input){.n = N, .x = m->x, .dim = m->d}, &fo, k, k + N * N,
+                                 err);
 }
 
-/* Mean and standard error per entry over o->samples finite networks. */
-static int monte_carlo(const IrNet *ir, const double *x, size_t d, const RandomCheckOptions *o, size_t width,
-                       unsigned long long seed, double *mean, double *se, ntkc_error *err)
+/* One finite network of a graph net on the graphs g (sample s). */
+typedef struct GraphSampler {
+    const IrNet *ir;
+    const ntkc_graphs *g;
+    size_t width;
+    unsigned long long seed;
+} GraphSampler;
+
+static int graph_sample(void *ctx, size_t s, double *k, ntkc_error *err)
 {
-    double sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N];
-    for (size_t s = 0; s < o->samples; s++) {
-        FiniteNetOptions fo = {.width = width, .samples = 1, .seed = seed * 7919 + s};
-        int rc = family_finite_kernels(ir, &(ntkc_finite_input){.n = N, .x = x, .dim = d}, &fo, k, k + N * N, err);
-        if (rc)
-            return rc;
-        for (size_t e = 0; e < 2 * N * N; e++)
-            sum[e] += k[e], sq[e] += k[e] * k[e];
-    }
-    mean_se(sum, sq, o->samples, mean, se);
-    return 0;
+    const GraphSampler *m = ctx;
+    FiniteNetOptions fo = {.width = m->width, .samples = 1, .seed = m->seed * 7919 + s};
+    return finite_graph_kernels(m->ir, m->g, &fo, k, k + N * N, err);
 }
 
 /* Three small random graphs (4-7 nodes, RANDOM_GRAPH_FEATURES features per node). */
@@ -578,11 +595,103 @@ static void compare_all(const double *exact, const double *mean, const double *s
     for (size_t k = 0; k < nopts; k++) {
         if (!out[k].accepted)
             continue;
+        out[k].worst_z = 0, out[k].message[0] = 0; /* a new round of samples */
         double e[2 * N * N];
         for (size_t i = 0; i < 2 * N * N; i++)
             e[i] = exact[k * 2 * N * N + i] * (1 + o[k].perturb);
         compare(e, mean, se, bias, &o[k], &out[k]);
     }
+}
+
+/* 1 when the bias allowance alone covers a perturbation p of kernel kk
+ * (0 NNGP, 1 NTK) at every entry: no number of samples would catch it. */
+static int bias_covers(const double *exact, double p, double bias, int kk)
+{
+    const double *K = exact + kk * N * N;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = i; j < N; j++)
+            if (fabs(p * K[i * N + j]) > (bias + 1e-12) * sqrt(fabs(K[i * N + i] * K[j * N + j])))
+                return 0;
+    return 1;
+}
+
+/* After a round of samples: NULL to draw more, else why to stop — "judged"
+ * (the check fails, or every perturbed option is caught), or the limit. */
+static const char *stop_sampling(const RandomAcc *acc, double cpu, const double *exact, double bias,
+                                 const RandomCheckOptions *o, size_t nopts, const RandomCheck *out)
+{
+    int blind = 0, bias_only = 1;
+    for (size_t k = 1; k < nopts; k++)
+        for (int kk = 0; kk < 2 && out[k].accepted && o[k].perturb != 0; kk++)
+            if (out[k].within[kk]) {
+                blind = 1;
+                bias_only &= bias_covers(exact + k * 2 * N * N, o[k].perturb, bias, kk);
+            }
+    if (!out[0].ok || !blind)
+        return "judged";
+    if (random_acc_heavy_tailed(acc))
+        return "heavy-tailed";
+    if (bias_only)
+        return "bias";
+    if (acc->count >= o->max_samples)
+        return "samples";
+    if (o->cpu_budget > 0 && 2 * cpu > o->cpu_budget) /* the next round costs what all the earlier ones did */
+        return "cpu";
+    return NULL;
+}
+
+/* When adaptive sampling failed the check or stopped blind at a cap: the
+ * drift test against as many networks of half the width (*width: the
+ * sampler's), which marks a net whose bias is beyond its allowance. */
+static void drift_test(RandomSampleFn fn, void *ctx, size_t *width, const RandomAcc *acc, const double *exact,
+                       double bias, const RandomCheckOptions *o, size_t nopts, RandomCheck *out)
+{
+    const char *l = out[0].limit;
+    if (o->max_samples == 0 || *width < 2 || !(!out[0].ok || (l && (!strcmp(l, "samples") || !strcmp(l, "cpu")))))
+        return;
+    size_t w = *width;
+    RandomAcc half = {0};
+    ntkc_error err = {0};
+    *width = w / 2;
+    double t0 = random_cpu_seconds();
+    int rc = random_acc_draw(&half, fn, ctx, acc->count, &err);
+    *width = w;
+    double drift = rc ? 0 : random_drift_ratio(acc, &half, exact, bias, o->z);
+    for (size_t k = 0; k < nopts; k++) {
+        out[k].drift = drift, out[k].cpu_seconds += random_cpu_seconds() - t0;
+        out[k].limit = drift > 1 ? "drift" : out[k].limit;
+    }
+}
+
+/* The Monte Carlo run of one net, compared with every option's exact kernels
+ * (exact: 2·N·N per option) after each round of samples; adaptive when o[0]
+ * asks (RandomCheckOptions.max_samples). */
+static void sample_and_compare(RandomSampleFn fn, void *ctx, size_t *width, const double *exact, double bias,
+                               const RandomCheckOptions *o, size_t nopts, RandomCheck *out)
+{
+    RandomAcc acc = {0};
+    ntkc_error err = {0};
+    double mean[2 * N * N], se[2 * N * N], t0 = random_cpu_seconds();
+    const char *stop = NULL;
+    for (size_t upto = o->samples; stop == NULL; upto = 2 * upto < o->max_samples ? 2 * upto : o->max_samples) {
+        if (random_acc_draw(&acc, fn, ctx, upto, &err) != 0) {
+            for (size_t k = 0; k < nopts; k++) {
+                out[k].ok = 0;
+                snprintf(out[k].message, sizeof out[k].message, "finite networks failed: %.1900s", err.message);
+            }
+            return;
+        }
+        random_acc_mean_se(&acc, mean, se);
+        compare_all(exact, mean, se, bias, o, nopts, out);
+        stop = o->max_samples > acc.count ? stop_sampling(&acc, random_cpu_seconds() - t0, exact, bias, o, nopts, out)
+                                          : "samples";
+    }
+    for (size_t k = 0; k < nopts; k++) {
+        out[k].samples = acc.count, out[k].cpu_seconds = random_cpu_seconds() - t0;
+        out[k].heavy_tailed = random_acc_heavy_tailed(&acc);
+        out[k].limit = o->max_samples == 0 || strcmp(stop, "judged") == 0 ? NULL : stop;
+    }
+    drift_test(fn, ctx, width, &acc, exact, bias, o, nopts, out);
 }
 
 /* Option o's exact kernels on the graphs into ex (2·N·N): src's (exact),
@@ -591,7 +700,8 @@ static int exact_of_graphs(const RandomCheckOptions *o, const ntkc_graphs *g, co
                            RandomCheck *out)
 {
     if (o->exact_src == NULL) {
-        memcpy(ex, exact, 2 * N * N * sizeof *ex);
+        if (ex != exact)
+            memcpy(ex, exact, 2 * N * N * sizeof *ex);
         return 0;
     }
     ntkc_error err = {0};
@@ -608,37 +718,23 @@ static void check_graph_net(ntkc_net *net, unsigned long long seed, const Random
 {
     ntkc_error err = {0};
     ntkc_graphs *g = random_graphs(seed, &err);
-    double exact[2 * N * N], sum[2 * N * N] = {0}, sq[2 * N * N] = {0}, k[2 * N * N], mean[2 * N * N], se[2 * N * N];
-    if (g == NULL || ntkc_kernel_graphs(net, g, NULL, exact, exact + N * N, NULL, &err) != 0) {
+    double *exact = malloc(nopts * 2 * N * N * sizeof *exact);
+    if (exact == NULL)
+        snprintf(err.message, sizeof err.message, "out of memory");
+    if (g == NULL || exact == NULL || ntkc_kernel_graphs(net, g, NULL, exact, exact + N * N, NULL, &err) != 0) {
         refuse_all(out, nopts, err.message);
         ntkc_graphs_free(g);
+        free(exact);
         return;
     }
+    for (size_t c = nopts; c-- > 0;) /* downwards: the copies read src's kernels in option 0's place, which its exact_src overwrites last */
+        out[c].accepted = exact_of_graphs(&o[c], g, exact, exact + c * 2 * N * N, &out[c]) == 0;
     const IrNet *ir = ntkc_net_ir(net);
-    for (size_t s = 0; s < o->samples; s++) {
-        FiniteNetOptions fo = {.width = o->width, .samples = 1, .seed = seed * 7919 + s};
-        if (finite_graph_kernels(ir, g, &fo, k, k + N * N, &err) != 0) {
-            for (size_t c = 0; c < nopts; c++) {
-                out[c].accepted = 1;
-                snprintf(out[c].message, sizeof out[c].message, "finite networks failed: %.1900s", err.message);
-            }
-            ntkc_graphs_free(g);
-            return;
-        }
-        for (size_t e = 0; e < 2 * N * N; e++)
-            sum[e] += k[e], sq[e] += k[e] * k[e];
-    }
-    mean_se(sum, sq, o->samples, mean, se);
-    double bias = (double)nonlinear(ir->ops, ir->nops) / (double)o->width;
-    for (size_t c = 0; c < nopts; c++) {
-        out[c].accepted = 1;
-        if (exact_of_graphs(&o[c], g, exact, k, &out[c]) != 0)
-            continue;
-        for (size_t e = 0; e < 2 * N * N; e++)
-            k[e] *= 1 + o[c].perturb;
-        compare(k, mean, se, bias, &o[c], &out[c]);
-    }
+    GraphSampler gs = {.ir = ir, .g = g, .width = o->width, .seed = seed};
+    sample_and_compare(graph_sample, &gs, &gs.width, exact, (double)nonlinear(ir->ops, ir->nops) / (double)o->width, o, nopts,
+                       out);
     ntkc_graphs_free(g);
+    free(exact);
 }
 
 /* The exact kernels of option k into exact (2·N·N): src's (already in
@@ -674,7 +770,6 @@ void random_net_checks(const char *src, unsigned long long seed, const RandomChe
     }
     size_t d = ir->input.dim ? ir->input.dim : 4;
     double *x = malloc(N * d * sizeof *x), *exact = malloc(nopts * 2 * N * N * sizeof *exact);
-    double mean[2 * N * N], se[2 * N * N];
     int rc = x && exact ? 0 : 1;
     if (rc)
         snprintf(err.message, sizeof err.message, "out of memory");
@@ -700,14 +795,10 @@ void random_net_checks(const char *src, unsigned long long seed, const RandomChe
     size_t width = ir->family == IR_FAMILY_IMAGE ? o->conv_width : o->width;
     if (ir->param == PARAM_STANDARD) /* the generator's dense(width=512), conv(width=128): the narrowest */
         width = ir->family == IR_FAMILY_IMAGE && ir->input.kind == IR_INPUT_IMAGE ? RANDOM_STD_CONV_WIDTH : 512;
-    rc = accepted ? monte_carlo(ir, x, d, o, width, seed, mean, se, &err) : 0;
-    if (rc) {
-        for (size_t k = 0; k < nopts; k++)
-            snprintf(out[k].message, sizeof out[k].message, "finite networks failed: %.1900s", err.message);
-    } else {
-        double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
-        compare_all(exact, mean, se, count / (double)width, o, nopts, out);
-    }
+    double count = (double)nonlinear(ir->ops, ir->nops) + attention_bias(ir->ops, ir->nops, width);
+    MatrixSampler ms = {.ir = ir, .x = x, .d = d, .width = width, .seed = seed};
+    if (accepted)
+        sample_and_compare(matrix_sample, &ms, &ms.width, exact, count / (double)width, o, nopts, out);
     free(x);
     free(exact);
     ntkc_net_free(net);

@@ -27,6 +27,15 @@ typedef struct RandomCheckOptions {
     double z;               /* standard errors allowed */
     double perturb;         /* tests of the test: compare with exact·(1 + perturb) */
     const char *exact_src;  /* tests of the test: the exact kernels of this net instead (NULL: src's) */
+    /* Adaptive sampling (0: exactly `samples`): while the check passes and
+     * some option with perturb ≠ 0 passes too (the check cannot tell the
+     * kernels from kernels that far off), double the samples, up to
+     * max_samples and as long as the next round fits in cpu_budget seconds
+     * of CPU for the net. It stops early when no number of samples could
+     * help: the bias allowance alone covers the perturbation at every entry,
+     * or the samples are heavy-tailed (random_sampling.h). */
+    size_t max_samples;
+    double cpu_budget;
 } RandomCheckOptions;
 
 /* What became of one net. */
@@ -38,6 +47,18 @@ typedef struct RandomCheck {
     double rel_nngp, rel_ntk; /* relative Frobenius errors of the Monte Carlo averages */
     double worst_z;      /* largest |error| / tolerance over entries (≤ 1 passes) */
     char message[2048];  /* the refusal, or where the kernels disagree */
+    size_t samples;      /* accepted: the finite networks drawn */
+    double cpu_seconds;  /* accepted: their CPU time */
+    int heavy_tailed;    /* accepted: random_acc_heavy_tailed — the standard errors measure nothing */
+    /* Adaptive sampling stopped while a perturbed option still passed:
+     * "bias" (the O(L/width) allowance alone covers it), "heavy-tailed",
+     * "samples" (max_samples), "cpu" (cpu_budget), "drift" (below); else NULL. */
+    const char *limit;
+    /* Adaptive sampling, when the check failed or stopped blind at a cap: the
+     * finite-width drift test (random_drift_ratio) against networks of half
+     * the width; > 1 marks the net's bias beyond its allowance (limit "drift").
+     * 0 when not run. */
+    double drift;
 } RandomCheck;
 
 /* Compiles src (libtcc), and either classifies its refusal or compares its
@@ -49,8 +70,10 @@ void random_net_check(const char *src, unsigned long long seed, const RandomChec
 
 /* random_net_check under nopts options from one Monte Carlo run (the
  * finite networks are what costs): out[k] is o[k]'s result, exactly what
- * random_net_check(src, seed, &o[k], &out[k]) gives. The options may differ
- * in z, perturb and exact_src only; widths and samples are o[0]'s. For the
+ * random_net_check(src, seed, &o[k], &out[k]) gives without adaptive
+ * sampling. The options may differ in z, perturb and exact_src only; widths,
+ * samples and the adaptive sampling are o[0]'s (its rounds judged on all
+ * the options). For the
  * tests of the test (kernels off by 20 %, another net's kernels) beside the
  * check itself. */
 void random_net_checks(const char *src, unsigned long long seed, const RandomCheckOptions *o, size_t nopts,

@@ -569,9 +569,11 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
     } else if (f->trap) {
         sb_puts(&sb, "\n * Dual kernels by the trapezoidal rule with step ");
         sb_double(&sb, f->tq.step);
-        sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e). */\n"
-                       "double log1p(double);\n",
-                  f->tq.err_est);
+        sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e)", f->tq.err_est);
+        if (f->tq.map_eps > 0.0)
+            sb_printf(&sb, ",\n * or where fewer nodes do, the mapped rule (formula_quad.h) up to scale %g (estimated %.1e)",
+                      f->tq.map_max_scale, f->tq.map_err);
+        sb_puts(&sb, ". */\ndouble log1p(double);\n");
     } else {
         sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension (estimated relative error "
                        "%.1e at variances up to %g%s). */\n"

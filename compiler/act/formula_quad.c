@@ -485,14 +485,15 @@ int formula_map_rule(double eps, double hg, double kappa, double zmax, double *g
     return ntkc_map_rule(eps, hg, kappa, zmax, FORMULA_TRAP_MAX, g, dg);
 }
 
-/* The ladder's first mapped rule (multiplied by r = 2^(−k/4)): coarser than
- * any target needs, so that the search starts where it fails. */
-#define MAP_EPS0 1.0
-#define MAP_KAPPA0 0.8
-#define MAP_HG0 1.2
+/* The mapped rule's spacing at φ's centre is the uniform rule's step (which
+ * resolves φ's features to the target); it saturates at MAP_HG (the
+ * Gaussian's resolution: the trapezoid's error on it is ~exp(−2π²/hg²)); the
+ * growth e^κ between is what the ladder chooses, from MAP_KAPPA0 down. */
+#define MAP_KAPPA0 0.4
+#define MAP_HG 0.5
 
 FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double r, double a,
-                                      double zs, double *out)
+                                      double zs, double bump, double *out)
 {
     double *g = malloc(2 * (FORMULA_TRAP_MAX + 1) * sizeof *g), *dg = g + FORMULA_TRAP_MAX + 1;
     if (g == NULL)
@@ -510,13 +511,15 @@ FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const For
         if (fabs(z) > q->L)
             continue;
         double w = exp(-0.5 * z * z) * dg[abs(j)], x = a * (z - zs);
+        total += w; /* the Gaussian's mass: the bump's moments are parts of E f */
+        if (bump > 0.0)
+            w *= exp(-0.5 * (z - zs) * (z - zs) / (bump * bump));
         double v[2] = {sym_eval(phi, x), sym_eval(dphi, x)};
         if (!isfinite(v[0]) || !isfinite(v[1])) {
             free(g);
             return FQ_NOT_FINITE;
         }
         double f[4] = {v[0] * v[0], v[1] * v[1], v[0], v[1]};
-        total += w;
         for (int k = 0; k < 4; k++)
             out[k] += w * f[k];
     }
@@ -527,8 +530,13 @@ FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const For
 }
 
 /* Where the inner integral of a dual puts φ's centre: at the Gaussian's
- * middle, off it, at its edge and beyond. */
-static const double map_offsets[] = {0.0, 0.61, 1.9, 4.3, 7.7};
+ * middle, off it, at its edge and beyond; then (bumps[o − NOFFSETS] > 0)
+ * centred, times a Gaussian bump of width a^(−bump): the outer integrand of
+ * a dual is φ(aZ) times E[φ(v) | Z], which is such a bump of any width from
+ * 1/a to 1 (Gaussian in z, hence the rule's geometric part must resolve
+ * exp(−e^(2s)) in s = log z: growth e^κ a node with κ <= ~0.17). */
+static const double map_offsets[] = {0.0, 0.61, 1.9, 4.3, 7.7, 0.0, 0.0, 0.0};
+static const double map_bumps[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.5, 0.75};
 enum { NOFFSETS = sizeof map_offsets / sizeof map_offsets[0] };
 
 /* The largest change of the moments from the mapped rule r to r/2 over
@@ -544,12 +552,15 @@ static FormulaQuadStatus map_estimate(const Sym *phi, const Sym *dphi, const For
     *top = 0.0;
     for (double a = 2.0; a <= FORMULA_MAP_MAX_SCALE; a *= 2.0) {
         double size[4];
+        if (a * q->map_hg <= 2.0 * q->map_eps)
+            continue; /* no mapped rule this fine (A <= 1): the uniform one serves */
         for (int o = 0; o < NOFFSETS; o++) {
             double m1[4], m2[4];
-            FormulaQuadStatus st = formula_map_moments(phi, dphi, q, r, a, map_offsets[o], m1);
+            double bump = map_bumps[o] > 0.0 ? pow(a, -map_bumps[o]) : 0.0;
+            FormulaQuadStatus st = formula_map_moments(phi, dphi, q, r, a, map_offsets[o], bump, m1);
             if (st == FQ_OK)
-                st = formula_map_moments(phi, dphi, q, 0.5 * r, a, map_offsets[o], m2);
-            if (st == FQ_NO_CONVERGE && a > 2.0)
+                st = formula_map_moments(phi, dphi, q, 0.5 * r, a, map_offsets[o], bump, m2);
+            if (st == FQ_NO_CONVERGE && *top > 0.0)
                 return FQ_OK; /* the node budget: checked up to *top */
             if (st != FQ_OK)
                 return st;
@@ -570,22 +581,22 @@ static FormulaQuadStatus map_estimate(const Sym *phi, const Sym *dphi, const For
 void formula_quad_calibrate_map(const Sym *phi, const Sym *dphi, FormulaQuad *q)
 {
     FormulaQuad m = *q;
-    m.map_eps = MAP_EPS0;
-    m.map_kappa = MAP_KAPPA0;
-    m.map_hg = MAP_HG0;
+    m.map_eps = q->step;
+    m.map_hg = MAP_HG;
     q->map_eps = q->map_kappa = q->map_hg = q->map_err = q->map_max_scale = 0.0;
     /* Only where the integrand's decay was found for every scale (the
      * uniform rule's checks stop at FORMULA_MAX_SCALE). */
     if (q->max_scale < FORMULA_MAX_SCALE)
         return;
     for (int k = 0; k <= 16; k++) {
-        double r = pow(2.0, -k / 4.0), est, top;
-        if (map_estimate(phi, dphi, &m, r, &est, &top) != FQ_OK)
+        double est, top;
+        m.map_kappa = MAP_KAPPA0 * pow(2.0, -k / 4.0);
+        if (map_estimate(phi, dphi, &m, 1.0, &est, &top) != FQ_OK)
             return;
         if (est <= FORMULA_QUAD_TARGET && top >= FORMULA_MAX_SCALE) {
-            q->map_eps = r * MAP_EPS0;
-            q->map_kappa = r * MAP_KAPPA0;
-            q->map_hg = r * MAP_HG0;
+            q->map_eps = m.map_eps;
+            q->map_kappa = m.map_kappa;
+            q->map_hg = m.map_hg;
             q->map_err = est;
             q->map_max_scale = top;
             return;

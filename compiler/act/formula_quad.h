@@ -110,10 +110,11 @@ double formula_moment_change(const double *m1, const double *m2, int *which);
  * A <= 1 (the uniform rule is as fine) or beyond FORMULA_TRAP_MAX. Emitted
  * verbatim (formula_map_rule_c). */
 int formula_map_rule(double eps, double hg, double kappa, double zmax, double *g, double *dg);
-/* E f(a(Z − zs)), f = φ², φ'², φ, φ' by the mapped rule of q centred at zs
- * (nodes zs ± g_j with |z| <= q->L), its parameters times r. */
+/* E f(a(Z − zs))·B, f = φ², φ'², φ, φ', by the mapped rule of q centred at
+ * zs (nodes zs ± g_j with |z| <= q->L), its parameters times r; B = 1, or
+ * exp(−(Z − zs)²/(2·bump²)) when bump > 0. */
 FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double r, double a,
-                                      double zs, double *out);
+                                      double zs, double bump, double *out);
 /* Chooses q's mapped rule (after formula_quad_calibrate); map_eps = 0 when
  * none meets the target (the uniform rule then serves every scale). */
 void formula_quad_calibrate_map(const Sym *phi, const Sym *dphi, FormulaQuad *q);

@@ -328,16 +328,69 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
               "    return n;\n"
               "}\n\n",
               f->tq.L, FORMULA_TRAP_MAX);
+    /* The mapped rule (formula_map_rule) where it needs fewer nodes; a
+     * binary search finds the template's nodes inside |z| <= L. */
+    sb_printf(sb, "#ifndef NTKC_MAP_RULE\n#define NTKC_MAP_RULE\ndouble cosh(double);\ndouble atanh(double);\n%s\n"
+                  "static int ntkc_map_first(const double *g, int n, double v)\n"
+                  "{\n"
+                  "    int lo = 0, hi = n;\n"
+                  "    while (lo < hi) {\n"
+                  "        int mid = (lo + hi) / 2;\n"
+                  "        if (g[mid] < v)\n"
+                  "            lo = mid + 1;\n"
+                  "        else\n"
+                  "            hi = mid;\n"
+                  "    }\n"
+                  "    return lo;\n"
+                  "}\n#endif\n\n",
+              formula_map_rule_c);
     sb_printf(sb,
               "static void ntkc_dual_%s(const double *p, double s11, double s12, double s22,\n"
               "                         double *T, double *Td)\n"
               "{\n",
               cname);
     sb_puts(sb, dual_prologue);
+    sb_puts(sb, "    const double L = ");
+    sb_double(sb, f->tq.L);
+    sb_puts(sb, ", H = ");
+    sb_double(sb, f->tq.step);
+    sb_puts(sb, ", meps = ");
+    sb_double(sb, f->tq.map_eps);
+    sb_puts(sb, ", mhg = ");
+    sb_double(sb, f->tq.map_hg);
+    sb_puts(sb, ", mkappa = ");
+    sb_double(sb, f->tq.map_kappa);
+    sb_puts(sb, ", mtop = ");
+    sb_double(sb, f->tq.map_max_scale);
+    sb_puts(sb, ";\n");
     sb_printf(sb,
               "    double zo[%d], wo[%d], zi[%d], wi[%d];\n"
-              "    int no = ntkc_rule_%s(a > fabs(c) ? a : fabs(c), zo, wo);\n"
-              "    int ni = d > 0.0 ? ntkc_rule_%s(d, zi, wi) : 0;\n"
+              "    double so = a > fabs(c) ? a : fabs(c), uo = floor(L * (so > 1.0 ? so : 1.0) / H);\n"
+              "    double ui = floor(L * (d > 1.0 ? d : 1.0) / H);\n"
+              "    int no = -1, ni = d > 0.0 ? -1 : 0, mapped_i = 0;\n"
+              "    if (meps > 0.0 && so <= mtop && so >= 2.0) { /* the outer mapped rule, when it is shorter */\n"
+              "        int n = ntkc_map_rule(meps / so, mhg, mkappa, L, %d, zo, wo);\n"
+              "        if (n > 0 && !(n - 1 >= uo)) {\n"
+              "            double total = 0.0;\n"
+              "            no = n - 1;\n"
+              "            for (int m = no; m >= 0; m--) {\n"
+              "                wo[m] *= exp(-0.5 * zo[m] * zo[m]);\n"
+              "                total += m ? 2.0 * wo[m] : wo[m];\n"
+              "            }\n"
+              "            for (int m = 0; m <= no; m++)\n"
+              "                wo[m] /= total;\n"
+              "        }\n"
+              "    }\n"
+              "    if (no < 0)\n"
+              "        no = ntkc_rule_%s(so, zo, wo);\n"
+              "    if (d > 0.0 && meps > 0.0 && d <= mtop && d >= 2.0) { /* the inner one: a template, shifted */\n"
+              "        ni = ntkc_map_rule(meps / d, mhg, mkappa, L + fabs(c) * L / d, %d, zi, wi);\n"
+              "        /* the exp of each shifted node costs about one node of φ */\n"
+              "        mapped_i = ni >= 0 && !(3 * ntkc_map_first(zi, ni, L) >= 2 * ui);\n"
+              "        ni = mapped_i ? ni : -1;\n"
+              "    }\n"
+              "    if (ni < 0)\n"
+              "        ni = ntkc_rule_%s(d, zi, wi);\n"
               "    if (no < 0 || ni < 0 || b > %.17g) { /* beyond the node budget or the checked decay */\n"
               "        *T = *Td = 0.0 / 0.0;\n"
               "        return;\n"
@@ -348,11 +401,28 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
               "    for (int mo = -no; mo <= no; mo++) {\n"
               "        double zz = mo < 0 ? -zo[-mo] : zo[mo], ww = wo[mo < 0 ? -mo : mo];\n"
               "        double u = a * zz, cz = c * zz, fv = 0.0, gv = 0.0, gu, fu;\n"
-              "        for (int mi = -ni; mi <= ni; mi++) {\n"
-              "            double g, fz = ntkc_phi_%s(cz + d * (mi < 0 ? -zi[-mi] : zi[mi]), &g);\n"
-              "            double wj = wi[mi < 0 ? -mi : mi];\n"
-              "            fv += wj * fz;\n"
-              "            gv += wj * g;\n"
+              "        if (mapped_i) { /* nodes zc ± g_j in |z| <= L; v = ±d·g_j */\n"
+              "            double zc = -cz / d, tw = 0.0;\n"
+              "            for (int side = 1; side >= -1; side -= 2) {\n"
+              "                int j0 = ntkc_map_first(zi, ni, side > 0 ? -L - zc : zc - L);\n"
+              "                int j1 = ntkc_map_first(zi, ni, side > 0 ? L - zc : zc + L);\n"
+              "                for (int j = j0 > (side < 0) ? j0 : (side < 0); j < j1; j++) { /* g_0 once */\n"
+              "                    double z2 = zc + side * zi[j], wj = exp(-0.5 * z2 * z2) * wi[j], g;\n"
+              "                    double fz = ntkc_phi_%s(side * d * zi[j], &g);\n"
+              "                    tw += wj;\n"
+              "                    fv += wj * fz;\n"
+              "                    gv += wj * g;\n"
+              "                }\n"
+              "            }\n"
+              "            fv /= tw;\n"
+              "            gv /= tw;\n"
+              "        } else {\n"
+              "            for (int mi = -ni; mi <= ni; mi++) {\n"
+              "                double g, fz = ntkc_phi_%s(cz + d * (mi < 0 ? -zi[-mi] : zi[mi]), &g);\n"
+              "                double wj = wi[mi < 0 ? -mi : mi];\n"
+              "                fv += wj * fz;\n"
+              "                gv += wj * g;\n"
+              "            }\n"
               "        }\n"
               "        fu = ntkc_phi_%s(u, &gu);\n"
               "        t += ww * fu * fv;\n"
@@ -361,8 +431,9 @@ static void emit_dual_trap(StrBuf *sb, const Formula *f, const char *cname)
               "    *T = t;\n"
               "    *Td = td;\n"
               "}\n",
-              FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, cname,
-              cname, f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname, cname);
+              FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX + 1, FORMULA_TRAP_MAX,
+              cname, FORMULA_TRAP_MAX, cname, f->tq.max_scale >= FORMULA_MAX_SCALE ? 1e308 : f->tq.max_scale, cname,
+              cname, cname);
 }
 
 /* The kinked rule (formula_quad.h) at run time. The outer dimension is split
@@ -498,9 +569,11 @@ static char *emit_c(Arena *a, const Formula *f, const char *cname)
     } else if (f->trap) {
         sb_puts(&sb, "\n * Dual kernels by the trapezoidal rule with step ");
         sb_double(&sb, f->tq.step);
-        sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e). */\n"
-                       "double log1p(double);\n",
-                  f->tq.err_est);
+        sb_printf(&sb, "/max(1, scale) per dimension (estimated relative error %.1e)", f->tq.err_est);
+        if (f->tq.map_eps > 0.0)
+            sb_printf(&sb, ",\n * or where fewer nodes do, the mapped rule (formula_quad.h) up to scale %g (estimated %.1e)",
+                      f->tq.map_max_scale, f->tq.map_err);
+        sb_puts(&sb, ". */\ndouble log1p(double);\n");
     } else {
         sb_printf(&sb, "\n * Dual kernels by %d-point Gauss-Hermite quadrature per dimension (estimated relative error "
                        "%.1e at variances up to %g%s). */\n"

@@ -157,6 +157,7 @@ enum { NCUTOFFS = sizeof cutoffs / sizeof cutoffs[0] };
 
 FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, FormulaQuad *q)
 {
+    q->map_eps = q->map_kappa = q->map_hg = q->map_err = q->map_max_scale = 0.0;
     q->max_scale = 0.0;
     q->step = q->err_est = q->bad_x = q->bad_scale = 0.0;
     q->worst_which = 0;
@@ -200,7 +201,10 @@ FormulaQuadStatus formula_quad_calibrate(const Sym *phi, const Sym *dphi, Formul
             q->L = cutoffs[c];
             break;
         }
-    return search_step(phi, dphi, q, estimate, 1.0, 4.0, 28);
+    FormulaQuadStatus st = search_step(phi, dphi, q, estimate, 1.0, 4.0, 28);
+    if (st == FQ_OK)
+        formula_quad_calibrate_map(phi, dphi, q);
+    return st;
 }
 
 /* ---- kinked formulas -------------------------------------------------- */
@@ -400,6 +404,7 @@ static FormulaQuadStatus kink_estimate(const Sym *phi, const Sym *dphi, FormulaQ
 
 FormulaQuadStatus formula_quad_calibrate_kinked(const Sym *phi, const Sym *dphi, FormulaQuad *q)
 {
+    q->map_eps = q->map_kappa = q->map_hg = q->map_err = q->map_max_scale = 0.0;
     q->max_scale = 0.0;
     q->step = q->err_est = q->bad_x = q->bad_scale = 0.0;
     q->worst_which = 0;
@@ -449,4 +454,152 @@ FormulaQuadStatus formula_ref_moments(const Sym *phi, const Sym *dphi, const For
     double tail;
     FormulaQuadStatus st = moments(phi, dphi, 0.5 * q->step, q->L, a, out, &tail, &scratch);
     return st != FQ_NO_CONVERGE ? st : moments(phi, dphi, q->step, q->L, a, out, &tail, &scratch);
+}
+
+/* ---- the mapped rule for large scales --------------------------------- */
+
+/* One text, compiled here and emitted into kernels (formula_map_rule_c). The
+ * spacing is written hg/(1 + A/cosh) so that cosh's overflow far out gives hg. */
+#define MAP_RULE_TEXT                                                                                                \
+    static int ntkc_map_rule(double eps, double hg, double kappa, double zmax, int nmax, double *g, double *dg)       \
+    {                                                                                                                \
+        double A = hg / eps - 1.0;                                                                                   \
+        if (!(A > 1.0) || !(kappa > 0.0))                                                                            \
+            return -1;                                                                                               \
+        double beta = sqrt((A - 1.0) / (A + 1.0)), C = 2.0 * A / (kappa * sqrt((A - 1.0) * (A + 1.0)));              \
+        for (int j = 0; j <= nmax; j++) {                                                                            \
+            g[j] = hg * (j - C * atanh(beta * tanh(0.5 * kappa * j)));                                               \
+            dg[j] = hg / (1.0 + A / cosh(kappa * j));                                                                \
+            if (g[j] > zmax)                                                                                         \
+                return j;                                                                                            \
+        }                                                                                                            \
+        return -1;                                                                                                   \
+    }
+
+MAP_RULE_TEXT
+
+const char formula_map_rule_c[] = KINK_XSTR(MAP_RULE_TEXT);
+
+int formula_map_rule(double eps, double hg, double kappa, double zmax, double *g, double *dg)
+{
+    return ntkc_map_rule(eps, hg, kappa, zmax, FORMULA_TRAP_MAX, g, dg);
+}
+
+/* The mapped rule's spacing at φ's centre is the uniform rule's step (which
+ * resolves φ's features to the target); it saturates at MAP_HG (the
+ * Gaussian's resolution: the trapezoid's error on it is ~exp(−2π²/hg²)); the
+ * growth e^κ between is what the ladder chooses, from MAP_KAPPA0 down. */
+#define MAP_KAPPA0 0.4
+#define MAP_HG 0.5
+
+FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double r, double a,
+                                      double zs, double bump, double *out)
+{
+    double *g = malloc(2 * (FORMULA_TRAP_MAX + 1) * sizeof *g), *dg = g + FORMULA_TRAP_MAX + 1;
+    if (g == NULL)
+        return FQ_NO_CONVERGE;
+    int n = formula_map_rule(r * q->map_eps / a, r * q->map_hg, r * q->map_kappa, q->L + fabs(zs), g, dg);
+    if (n < 0) {
+        free(g);
+        return FQ_NO_CONVERGE;
+    }
+    double total = 0.0;
+    for (int k = 0; k < 4; k++)
+        out[k] = 0.0;
+    for (int j = n; j >= -n; j--) { /* far nodes first */
+        double z = zs + (j < 0 ? -g[-j] : g[j]);
+        if (fabs(z) > q->L)
+            continue;
+        double w = exp(-0.5 * z * z) * dg[abs(j)], x = a * (z - zs);
+        total += w; /* the Gaussian's mass: the bump's moments are parts of E f */
+        if (bump > 0.0)
+            w *= exp(-0.5 * (z - zs) * (z - zs) / (bump * bump));
+        double v[2] = {sym_eval(phi, x), sym_eval(dphi, x)};
+        if (!isfinite(v[0]) || !isfinite(v[1])) {
+            free(g);
+            return FQ_NOT_FINITE;
+        }
+        double f[4] = {v[0] * v[0], v[1] * v[1], v[0], v[1]};
+        for (int k = 0; k < 4; k++)
+            out[k] += w * f[k];
+    }
+    for (int k = 0; k < 4; k++)
+        out[k] /= total;
+    free(g);
+    return FQ_OK;
+}
+
+/* Where the inner integral of a dual puts φ's centre: at the Gaussian's
+ * middle, off it, at its edge and beyond; then (bumps[o − NOFFSETS] > 0)
+ * centred, times a Gaussian bump of width a^(−bump): the outer integrand of
+ * a dual is φ(aZ) times E[φ(v) | Z], which is such a bump of any width from
+ * 1/a to 1 (Gaussian in z, hence the rule's geometric part must resolve
+ * exp(−e^(2s)) in s = log z: growth e^κ a node with κ <= ~0.17). */
+static const double map_offsets[] = {0.0, 0.61, 1.9, 4.3, 7.7, 0.0, 0.0, 0.0};
+static const double map_bumps[] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.5, 0.75};
+enum { NOFFSETS = sizeof map_offsets / sizeof map_offsets[0] };
+
+/* The largest change of the moments from the mapped rule r to r/2 over
+ * scales 2..FORMULA_MAP_MAX_SCALE and the offsets, relative to the size of
+ * the centred moments (E φ(aZ)², E φ'(aZ)² and their roots): the scale of a
+ * dual's error, which an off-centre inner integral (tiny when φ's centre is
+ * far out) adds to with the outer weights; *top: the largest scale checked
+ * (both rules within the node budget). Stops once over the target. */
+static FormulaQuadStatus map_estimate(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double r, double *est,
+                                      double *top)
+{
+    *est = 0.0;
+    *top = 0.0;
+    for (double a = 2.0; a <= FORMULA_MAP_MAX_SCALE; a *= 2.0) {
+        double size[4];
+        if (a * q->map_hg <= 2.0 * q->map_eps)
+            continue; /* no mapped rule this fine (A <= 1): the uniform one serves */
+        for (int o = 0; o < NOFFSETS; o++) {
+            double m1[4], m2[4];
+            double bump = map_bumps[o] > 0.0 ? pow(a, -map_bumps[o]) : 0.0;
+            FormulaQuadStatus st = formula_map_moments(phi, dphi, q, r, a, map_offsets[o], bump, m1);
+            if (st == FQ_OK)
+                st = formula_map_moments(phi, dphi, q, 0.5 * r, a, map_offsets[o], bump, m2);
+            if (st == FQ_NO_CONVERGE && *top > 0.0)
+                return FQ_OK; /* the node budget: checked up to *top */
+            if (st != FQ_OK)
+                return st;
+            for (int k = 0; o == 0 && k < 4; k++) /* map_offsets[0] = 0 */
+                size[k] = k < 2 ? fabs(m2[k]) : sqrt(fabs(m2[k - 2]));
+            for (int k = 0; k < 4; k++) {
+                double e = m1[k] == m2[k] ? 0.0 : fabs(m1[k] - m2[k]) / (size[k] > 0 ? size[k] : 1e-300);
+                *est = e > *est ? e : *est;
+            }
+            if (*est > FORMULA_QUAD_TARGET)
+                return FQ_OK; /* this rule fails: no need to look further */
+        }
+        *top = a;
+    }
+    return FQ_OK;
+}
+
+void formula_quad_calibrate_map(const Sym *phi, const Sym *dphi, FormulaQuad *q)
+{
+    FormulaQuad m = *q;
+    m.map_eps = q->step;
+    m.map_hg = MAP_HG;
+    q->map_eps = q->map_kappa = q->map_hg = q->map_err = q->map_max_scale = 0.0;
+    /* Only where the integrand's decay was found for every scale (the
+     * uniform rule's checks stop at FORMULA_MAX_SCALE). */
+    if (q->max_scale < FORMULA_MAX_SCALE)
+        return;
+    for (int k = 0; k <= 16; k++) {
+        double est, top;
+        m.map_kappa = MAP_KAPPA0 * pow(2.0, -k / 4.0);
+        if (map_estimate(phi, dphi, &m, 1.0, &est, &top) != FQ_OK)
+            return;
+        if (est <= FORMULA_QUAD_TARGET && top >= FORMULA_MAX_SCALE) {
+            q->map_eps = m.map_eps;
+            q->map_kappa = m.map_kappa;
+            q->map_hg = m.map_hg;
+            q->map_err = est;
+            q->map_max_scale = top;
+            return;
+        }
+    }
 }

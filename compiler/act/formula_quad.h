@@ -65,6 +65,11 @@ typedef struct FormulaQuad {
     int worst_which;  /* on failure: 0 = φ, 1 = φ' */
     double bad_x, bad_scale;
     int nkinks;       /* kinked rule: the kinks of φ and φ' (x units) */
+    /* The mapped rule for large scales (formula_map_rule): spacing map_eps/a
+     * (x units map_eps) at φ's centre x = 0, growing geometrically (×e^κ per
+     * node) to map_hg (z units, the Gaussian's resolution); 0: none. Checked
+     * at scales 2 to map_max_scale. */
+    double map_eps, map_kappa, map_hg, map_err, map_max_scale;
     double kinks[FORMULA_KINKS_MAX];
 } FormulaQuad;
 
@@ -94,6 +99,29 @@ FormulaQuadStatus formula_ref_moments(const Sym *phi, const Sym *dphi, const For
 /* The largest relative difference between two sets of those moments (E φ and
  * E φ' against √(E φ²), √(E φ'²)); *which = 0 for φ, 1 for φ'. */
 double formula_moment_change(const double *m1, const double *m2, int *which);
+/* The mapped rule: nodes g_j = g(j), weights g'(j) (step 1 in t), j = 0..n,
+ * of the substitution z = g(t) whose spacing g' is eps at t = 0, eps·cosh(κt)
+ * while that is below hg, and hg beyond:
+ *   g'(t) = hg·cosh(κt)/(A + cosh(κt)), A = hg/eps − 1,
+ *   g(t) = hg·(t − 2A/(κ√(A²−1))·atanh(√((A−1)/(A+1))·tanh(κt/2))).
+ * A trapezoidal rule in t: its error stays that of the uniform rule of step
+ * eps near the centre (φ's features, width ~1/a in z) while the node count
+ * grows like log(a) instead of a. n is the first j with g_j > zmax; -1 when
+ * A <= 1 (the uniform rule is as fine) or beyond FORMULA_TRAP_MAX. Emitted
+ * verbatim (formula_map_rule_c). */
+int formula_map_rule(double eps, double hg, double kappa, double zmax, double *g, double *dg);
+/* E f(a(Z − zs))·B, f = φ², φ'², φ, φ', by the mapped rule of q centred at
+ * zs (nodes zs ± g_j with |z| <= q->L), its parameters times r; B = 1, or
+ * exp(−(Z − zs)²/(2·bump²)) when bump > 0. */
+FormulaQuadStatus formula_map_moments(const Sym *phi, const Sym *dphi, const FormulaQuad *q, double r, double a,
+                                      double zs, double bump, double *out);
+/* Chooses q's mapped rule (after formula_quad_calibrate); map_eps = 0 when
+ * none meets the target (the uniform rule then serves every scale). */
+void formula_quad_calibrate_map(const Sym *phi, const Sym *dphi, FormulaQuad *q);
+extern const char formula_map_rule_c[];
+/* The largest scale at which the mapped rule is checked. */
+#define FORMULA_MAP_MAX_SCALE 4096.0
+
 /* The C text of formula_kink_rule (named ntkc_kink_rule, for emitted code). */
 extern const char formula_kink_rule_c[];
 

@@ -1,6 +1,7 @@
 /* ntkc_derive: a formula activation's φ and its symbolic derivative φ', as the
  * compiler simplified them, with the quadrature its dual kernels use — the
  * text `ntkc derive` prints, for the CLI and the library's callers alike. */
+#include <math.h>
 #include <string.h>
 
 #include "act.h"
@@ -42,12 +43,19 @@ static void append_formula(StrBuf *sb, const Formula *f)
                   "in z, |z| <= %g; estimated relative error %.1e (target %g), checked at variances up to %g\n",
                   f->tq.nkinks ? "" : " (none: constant arguments)", FORMULA_GL_POINTS, FORMULA_PANEL_Z, f->tq.step,
                   f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
-    } else if (f->trap)
+    } else if (f->trap) {
         sb_printf(sb,
                   "\ndual kernels: trapezoidal rule per dimension, step %.4g/max(1, sqrt(variance)), |z| <= %g; "
                   "estimated relative error %.1e (target %g), checked at variances up to %g\n",
                   f->tq.step, f->tq.L, f->tq.err_est, FORMULA_QUAD_TARGET, f->tq.max_scale * f->tq.max_scale);
-    else if (f->refusal != NULL) {
+        if (f->tq.map_eps > 0.0)
+            sb_printf(sb,
+                      "dual kernels where it needs fewer nodes (large variances): trapezoidal rule in t, z = g(t) "
+                      "with spacing %.4g/sqrt(variance) at 0 growing by x%.4g a node up to %.4g; estimated relative "
+                      "error %.1e (target %g), checked at variances up to %g\n",
+                      f->tq.map_eps, exp(f->tq.map_kappa), f->tq.map_hg, f->tq.map_err, FORMULA_QUAD_TARGET,
+                      f->tq.map_max_scale * f->tq.map_max_scale);
+    } else if (f->refusal != NULL) {
         const char *why;
         int len = refusal_reason(f->refusal->message, &why);
         sb_printf(sb,

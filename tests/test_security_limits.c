@@ -227,3 +227,34 @@ Test(security_limits, compile_out_of_memory_is_a_message, .timeout = TIMEOUT(120
     cr_assert_eq(count_entries(dir), 2, "an output or a temporary was left beside the inputs");
     remove_dir(dir);
 }
+
+/* A net whose kernel needs more working memory than the machine gives (a
+ * masked 120×120 image: one position-pair matrix is 1.6 GB, the limit 1 GB)
+ * is a reported error (exit 1), not an internal error (before: "a tile
+ * reported a non-finite entry that is not there", exit 2), and no output is
+ * written. */
+Test(security_limits, kernel_workspace_out_of_memory_is_a_message, .timeout = TIMEOUT(120))
+{
+    if (UNDER_ASAN)
+        cr_skip_test("address-space limits do not apply under ASan");
+    char dir[256], net[300], x[300], k[300], cmd[1024], errs[4096];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(net, sizeof net, "%s/big.ntk", dir);
+    snprintf(x, sizeof x, "%s/X.npy", dir);
+    snprintf(k, sizeof k, "%s/K.npy", dir);
+    write_inputs(x, 1, 120 * 120);
+    FILE *f = fopen(net, "w");
+    cr_assert_not_null(f);
+    fputs("net big { input image(120, 120, 1, masked=true); conv(1); relu; global_avg_pool; dense }\n", f);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "{ ulimit -v 1000000; OMP_NUM_THREADS=1 timeout 60 %s kernel %s %s --ntk %s --threads 1; }",
+             ntkc_bin(), net, x, k);
+    int rc = run_command(cmd, errs, sizeof errs);
+    cr_assert_eq(rc, 1, "exit %d; stderr:\n%s", rc, errs);
+    cr_assert_not_null(strstr(errs, "out of memory: the kernel's working memory for entries [0, 0] onward could not be "
+                                    "allocated"),
+                       "%s", errs);
+    cr_assert(!file_exists(k));
+    cr_assert_eq(count_entries(dir), 2, "an output or a temporary was left beside the inputs");
+    remove_dir(dir);
+}

@@ -116,6 +116,27 @@ Test(volume_concat_resize, grids_grown_too_far_are_refused)
                  "1:119", "this concat outputs 8192 positions of a volume (input volume at 1:9)");
 }
 
+/* Every grid of an all-pairs net is held to the cap, whatever made it: a
+ * large input volume or a conv_transpose's upsampling (both reached the
+ * kernel before and failed there with an internal error), and masked
+ * images past 128×128 pixels. */
+Test(volume_concat_resize, grids_too_large_for_position_pairs_are_refused)
+{
+    expect_error("net v { input volume(50, 40, 40, 1); conv(size=1); relu; global_avg_pool; dense }", "1:9",
+                 "net 'v' takes inputs of 80000 positions: its kernels hold every pair of positions (volumes), at "
+                 "most 4096 positions");
+    expect_error("net v { input volume(2, 2, 2, 1); conv_transpose(size=1, stride=20); relu; global_avg_pool; dense }",
+                 "1:35",
+                 "'conv_transpose' in net 'v' outputs 64000 positions: the kernels hold every pair of positions "
+                 "(volumes), at most 4096 positions");
+    expect_error("net v { input volume(2, 2, 2, 1); fanout { branch { conv_transpose(size=1, stride=9) } branch { "
+                 "conv_transpose(size=1, stride=9) } } sum; global_avg_pool; dense }",
+                 "1:53", "'conv_transpose' in net 'v' outputs 5832 positions");
+    expect_error("net m { input image(130, 130, 1, masked=true); conv(3); relu; global_avg_pool; dense }", "1:9",
+                 "net 'm' takes inputs of 16900 positions: its kernels hold every pair of positions (index or masked "
+                 "inputs), at most 16384 positions");
+}
+
 /* Inside branches (each from the fanout's grid, which it may change): a
  * concat nested in a branch, image_resize and windows that move the grid
  * before a later concat or sum joins the branches; against the image back

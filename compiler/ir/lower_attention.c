@@ -213,9 +213,59 @@ int lower_check_attention_net(Lower *L)
     return refuse_ops(L, L->ops, L->nops, why);
 }
 
+/* The first op whose output grid has more positions than the all-pairs
+ * kernels hold, in branches too; NULL if none. */
+static const IrOp *first_too_many_positions(const IrOp *ops, size_t n, size_t cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == IR_FANOUT) /* the layer in a branch that grew the grid, not the fanout */
+            for (size_t b = 0; b < ops[i].u.fanout.nbranches; b++) {
+                const IrBranch *br = &ops[i].u.fanout.branches[b];
+                const IrOp *op = first_too_many_positions(br->ops, br->nops, cap);
+                if (op)
+                    return op;
+            }
+        if (ops[i].out.spatial && ops[i].out.h * ops[i].out.w > cap)
+            return &ops[i];
+    }
+    return NULL;
+}
+
+/* The all-pairs back end holds every pair of positions (P² doubles a slot,
+ * int-indexed): the input and every op's grid are held to a cap, whatever
+ * made them (a large volume, a conv_transpose's upsampling), so that no net
+ * runs out of index range or into a workspace no machine has at kernel
+ * time. Volumes keep the cap of their concats and resizes (lower_volume.c);
+ * 2-D nets without attention (masked, index) may go to 128×128 pixels, where
+ * one P×P matrix is 2 GiB. The layers' own checks name the usual causes
+ * first. */
+enum { MAX_VOLUME_POSITIONS = 4096, MAX_MASKED_POSITIONS = 16384 };
+
+static int positions_fit(Lower *L)
+{
+    size_t cap = L->input.depth ? MAX_VOLUME_POSITIONS : MAX_MASKED_POSITIONS;
+    size_t P = L->input.h * L->input.w;
+    if (P > cap) {
+        diag_at(L->err, L->input.pos, L->src,
+                "net '%s' takes inputs of %zu positions: its kernels hold every pair of positions (%s), at most %zu "
+                "positions",
+                L->net->name, P, L->input.depth ? "volumes" : "index or masked inputs", cap);
+        return 0;
+    }
+    const IrOp *op = first_too_many_positions(L->ops, L->nops, cap);
+    if (op == NULL)
+        return 1;
+    diag_at(L->err, op->pos, L->src,
+            "'%s' in net '%s' outputs %zu positions: the kernels hold every pair of positions (%s), at most %zu "
+            "positions",
+            ir_op_name(op), L->net->name, op->out.h * op->out.w, L->input.depth ? "volumes" : "index or masked inputs",
+            cap);
+    return 0;
+}
+
 /* The attention family's check (families.h): the image family's (image
  * inputs need param ntk), then the layers the attention back end computes. */
 int lower_check_attention_family(Lower *L)
 {
-    return lower_check_image_family(L) && lower_check_attention_net(L);
+    return lower_check_image_family(L) && lower_check_attention_net(L) && positions_fit(L);
 }

@@ -255,7 +255,13 @@ static void locate_non_finite(const Job *J, const Tile *T, ntkc_error *err)
                 return;
             }
         }
-    err_internal(err, "a tile reported a non-finite entry that is not there");
+    /* The emitted tiles report every entry and write none exactly when
+     * their workspace cannot be allocated (emit_image.c, attn_runtime.c). */
+    err_user(err,
+             "out of memory: the kernel's working memory for entries [%zu, %zu] onward could not be allocated "
+             "(image and all-pairs nets hold position-pair matrices per thread): use fewer threads or smaller "
+             "inputs",
+             T->i0, T->diagonal ? T->i0 : T->j0);
 }
 
 typedef struct Outcome {

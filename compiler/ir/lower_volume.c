@@ -242,7 +242,7 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
             }
             continue;
         }
-        case IR_LAYER_NORM: /* every axes= (depth, and height and width of each slice) */
+        case IR_LAYER_NORM: /* every axes= (depth, height and width of each slice, and any two of them) */
             continue;
         case IR_FANOUT:
             if (!check_volume_fanout(L, op, in_branch))

@@ -222,7 +222,7 @@ ntkc_tiles *ntkc_tiles_matrix_dropout(const ntkc_net *net, ntkc_tiles_dropout ho
                                       int edge_threads, ntkc_error *err);
 ntkc_tiles *ntkc_tiles_graphs_dropout(const ntkc_net *net, ntkc_tiles_dropout how, const ntkc_graphs *g1,
                                       const ntkc_graphs *g2, size_t edge, int threads, ntkc_error *err);
-/* 1 when the net has a train-mode dropout whose rate is below 1 (masks). */
+/* 1 when the net (branches included) has a train-mode dropout (ir_has_dropout). */
 int ntkc_net_has_dropout(const ntkc_net *net);
 
 /* ---- Kernel regression (runtime/predict/predict.c) ---------------------- */

@@ -399,16 +399,15 @@ COV=1 spawn predicts "predict --dropout fresh graphs, NNGP" 3 "$T/gdrop.ntk" --t
     --kernel nngp --time 2,inf --reg 1e-4 --dropout fresh
 spawn predicts "predict --dropout fresh fc, --momentum" 3 "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
     --test "$T/fc2.npy" --time 1,4 --momentum 0.5 --dropout fresh
-fresh_not_fixed() { # the fresh prediction is not the fixed-mask one: the checks above can tell them apart
-    "$NTKC" predict "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 \
-        --mean "$W/fixed.npy" --quiet 2>"$W/err" || { bad "fresh vs fixed: ntkc failed: $(cat "$W/err")"; return; }
-    $MPIRUN -np 3 "$NTKC_MPI" predict "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" \
-        --reg 1e-4 --dropout fresh --mean "$W/fresh.npy" --tile 8 --quiet >"$W/out" 2>"$W/err" ||
-        { bad "fresh vs fixed: ntkc-mpi failed: $(cat "$W/err")"; return; }
+fresh_not_fixed() { # the fresh prediction is far from the fixed-mask one: the checks above (1e-9) tell them apart
+    for mode in fixed fresh; do
+        "$NTKC" predict "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 \
+            --dropout $mode --mean "$W/$mode.npy" --quiet 2>"$W/err" || { bad "fresh vs fixed: ntkc failed: $(cat "$W/err")"; return; }
+    done
     if $PY -c "import numpy as np, sys
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 sys.exit(0 if np.abs(a - b).max() > 1e-3 * np.abs(a).max() else 1)" "$W/fresh.npy" "$W/fixed.npy"; then ok; else
-        bad "predict --dropout fresh on 3 ranks equals the fixed-mask prediction"
+        bad "predict --dropout fresh equals the fixed-mask prediction"
     fi
 }
 spawn fresh_not_fixed

@@ -174,24 +174,11 @@ static int predict_and_write(const ntkc_net *net, const PredictArgs *a, Request 
     return predict_outputs_finish(&o, rc, err);
 }
 
-/* --dropout fixed|fresh: the net door's own option (kernel files carry their kernels as computed). */
-static int parse_dropout(const char *dropout, Request *r)
-{
-    if (dropout == NULL || strcmp(dropout, "fixed") == 0)
-        return 0;
-    if (strcmp(dropout, "fresh") == 0) {
-        r->opts.dropout_fresh = 1;
-        return 0;
-    }
-    fprintf(stderr, "ntkc predict: --dropout must be fixed or fresh, not '%s'\n", dropout);
-    return 1;
-}
-
 static int run(const char *net_path, const PredictArgs *a, const char *dropout, const char *const pad[4],
                ntkc_error *err)
 {
     Request r;
-    if (parse_request(a, &r) != 0 || parse_dropout(dropout, &r) != 0) {
+    if (parse_request(a, &r) != 0 || parse_predict_dropout(dropout, &r) != 0) {
         free(r.times);
         return 1;
     }

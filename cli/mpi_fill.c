@@ -70,20 +70,36 @@ static int fill_kernel(const Grid *g, const ntkc_tiles *tiles, int single, int t
     return rc;
 }
 
-int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int threads, Problem *p, ntkc_error *err)
+/* The tiles of one block: the net's own kernel, or (fresh) the block of nets trained with fresh dropout
+ * masks (ntkc_tiles_*_dropout: as ntkc_predict's fresh_block computes it). */
+static ntkc_tiles *block_tiles(const ntkc_net *net, const PredictData *d, int fresh, ntkc_tiles_dropout how,
+                               int test_rows, int cross, int threads, size_t nb, ntkc_error *err)
+{
+    const ntkc_graphs *g1 = test_rows ? d->gt : d->g, *g2 = cross ? d->g : NULL;
+    size_t n1 = test_rows ? d->m : d->n, n2 = cross ? d->n : n1;
+    const double *x1 = test_rows ? d->xt.data : d->x.data, *x2 = cross ? d->x.data : NULL;
+    if (fresh && how == NTKC_TILES_TWO_DRAWS) /* the training inputs against another draw of their masks */
+        g2 = d->g, x2 = d->x.data;
+    if (fresh)
+        return d->g ? ntkc_tiles_graphs_dropout(net, how, g1, g2, nb, threads, err)
+                    : ntkc_tiles_matrix_dropout(net, how, n1, x1, n2, x2, d->dim, nb, threads, threads, err);
+    return d->g ? ntkc_tiles_graphs(net, g1, g2, nb, threads, err)
+                : ntkc_tiles_matrix(net, n1, x1, n2, x2, d->dim, nb, threads, threads, err);
+}
+
+int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int dropout_fresh, int threads, Problem *p,
+                      ntkc_error *err)
 {
     size_t nb = (size_t)p->g.nb;
     int both = cov && p->ntk; /* the NTK covariance needs the NNGP of the same tiles */
     int single = ntkc_net_precision(net) == NTKC_PRECISION_SINGLE;
-    ntkc_tiles *tt = d->g ? ntkc_tiles_graphs(net, d->g, NULL, nb, threads, err)
-                          : ntkc_tiles_matrix(net, d->n, d->x.data, d->n, NULL, d->dim, nb, threads, threads, err);
+    int fresh = dropout_fresh && ntkc_net_has_dropout(net); /* without masks: the ordinary prediction */
+    ntkc_tiles *tt = block_tiles(net, d, fresh, NTKC_TILES_TWO_DRAWS, 0, 0, threads, nb, err);
     ntkc_tiles *st = NULL, *ss = NULL;
     if (tt != NULL)
-        st = d->g ? ntkc_tiles_graphs(net, d->gt, d->g, nb, threads, err)
-                  : ntkc_tiles_matrix(net, d->m, d->xt.data, d->n, d->x.data, d->dim, nb, threads, threads, err);
+        st = block_tiles(net, d, fresh, NTKC_TILES_MIXED, 1, 1, threads, nb, err);
     if (st != NULL && cov)
-        ss = d->g ? ntkc_tiles_graphs(net, d->gt, NULL, nb, threads, err)
-                  : ntkc_tiles_matrix(net, d->m, d->xt.data, d->m, NULL, d->dim, nb, threads, threads, err);
+        ss = block_tiles(net, d, fresh, NTKC_TILES_EVAL, 1, 0, threads, nb, err);
     int rc = st && (ss || !cov) ? 0 : err->code;
     if (rc == 0)
         rc = dist_init(&p->g, p->n, p->n, &p->gtt, err) || dist_init(&p->g, p->m, p->n, &p->gst, err) ||

@@ -12,8 +12,12 @@
 
 /* The kernel that drives training (p->ntk: NTK, else NNGP) into p->gtt (the
  * blocks on and above the diagonal) and p->gst and, for cov, the NNGP ones
- * the covariance needs besides (p->ktt, p->kst for the NTK; p->kss). Sets
- * p->norm. Collective; 0 or the agreed error. */
-int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int threads, Problem *p, ntkc_error *err);
+ * the covariance needs besides (p->ktt, p->kst for the NTK; p->kss).
+ * dropout_fresh (a net with dropout): the kernels of nets trained with fresh
+ * masks, as ntkc_predict computes them — the whole training block between
+ * two mask draws, the mixed test × train kernel, the test kernel without
+ * dropout. Sets p->norm. Collective; 0 or the agreed error. */
+int mpi_fill_from_net(const ntkc_net *net, const PredictData *d, int cov, int dropout_fresh, int threads, Problem *p,
+                      ntkc_error *err);
 
 #endif

@@ -34,7 +34,7 @@
 static const char help[] =
     "usage: mpirun -np P ntkc-mpi kernel NET.ntk X1.npy [X2.npy] [--ntk K.npy] [--nngp S.npy]\n"
     "                   [--net NAME] [--backend tcc|cc] [--threads N] [--tile E] [--quiet]\n"
-    "                   [--precision double|single]\n"
+    "                   [--precision double|single] [--dropout-mixed]\n"
     "                   [--mask M1.npy | --lengths L1.npy] [--mask2 M2.npy | --lengths2 L2.npy]\n"
     "\n"
     "ntkc kernel over MPI: the output's tiles (E × E entries; default the\n"
@@ -44,10 +44,12 @@ static const char help[] =
     "float32 arithmetic and '<f4' outputs, for the nets ntkc kernel runs in\n"
     "float32). Every rank reads the inputs (a shared\n"
     "file system). Outputs appear only when every rank succeeded. Prints the\n"
-    "summary and the work of each rank unless --quiet.\n";
+    "summary and the work of each rank unless --quiet. --dropout-mixed: X1 in\n"
+    "eval mode against X2 under their own masks, as ntkc kernel --dropout-mixed\n"
+    "(not symmetric; float64 only).\n";
 
 typedef struct KArgs {
-    const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet, *precision;
+    const char *net_name, *ntk, *nngp, *backend, *threads, *tile, *quiet, *precision, *mixed;
     const char *mask[2], *lengths[2]; /* padding of X1, X2 (masks.h), as ntkc kernel */
 } KArgs;
 
@@ -61,7 +63,7 @@ typedef struct Run {
     MpiOut *ntk, *nngp;
     size_t ntasks, edge;
     size_t esz; /* bytes per output entry: 8, or 4 for a float32 net */
-    int symmetric, threads;
+    int symmetric, threads, mixed;
     double st[ST_COUNT];
     int rc; /* the first failure of this rank */
     ntkc_error err;
@@ -214,6 +216,8 @@ static void summarise(Run *R, const ntkc_net *net, size_t n1, size_t n2, double 
         printf("; NTK diagonal mean %.6g", dn / nd);
     if (nngp)
         printf("; NNGP diagonal mean %.6g", ds / nd);
+    if (R->mixed)
+        printf(" (dropout-mixed: X1 in eval mode, X2 under masks)");
     printf("\n%zu tiles of edge %zu; work balance (max/mean busy) %.3f\n", R->ntasks, R->edge,
            busy_sum > 0 ? busy_max / (busy_sum / size) : 1.0);
     for (int r = 0; r < size; r++) {
@@ -233,13 +237,19 @@ static int compute(MPI_Comm comm, const ntkc_net *net, const KernelInputs *in, c
     int size;
     MPI_Comm_size(comm, &size);
     int nthreads = threads > 0 ? (int)threads : omp_get_max_threads();
-    ntkc_tiles *tiles = in->g1 ? ntkc_tiles_graphs(net, in->g1, in->g2, (size_t)tile, nthreads, err)
-                               : ntkc_tiles_matrix(net, in->n1, in->x1.data, in->n2, in->x2.data, in->x1.shape[1],
-                                                   (size_t)tile, nthreads, nthreads * size, err);
+    ntkc_tiles *tiles;
+    if (a->mixed) /* never symmetric: X1 in eval mode, X2 (X1 when not given) under masks */
+        tiles = in->g1 ? ntkc_tiles_graphs_dropout(net, NTKC_TILES_MIXED, in->g1, in->g2, (size_t)tile, nthreads, err)
+                       : ntkc_tiles_matrix_dropout(net, NTKC_TILES_MIXED, in->n1, in->x1.data, in->n2, in->x2.data,
+                                                   in->x1.shape[1], (size_t)tile, nthreads, nthreads * size, err);
+    else
+        tiles = in->g1 ? ntkc_tiles_graphs(net, in->g1, in->g2, (size_t)tile, nthreads, err)
+                       : ntkc_tiles_matrix(net, in->n1, in->x1.data, in->n2, in->x2.data, in->x1.shape[1],
+                                           (size_t)tile, nthreads, nthreads * size, err);
     int rc = mpi_agree(comm, tiles ? 0 : err->code, err);
     int single = ntkc_net_precision(net) == NTKC_PRECISION_SINGLE;
-    Run R = {.comm = comm, .tiles = tiles, .symmetric = in->g1 ? in->g2 == NULL : in->x2.data == NULL,
-             .threads = nthreads, .esz = single ? sizeof(float) : sizeof(double)};
+    Run R = {.comm = comm, .tiles = tiles, .symmetric = !a->mixed && (in->g1 ? in->g2 == NULL : in->x2.data == NULL),
+             .threads = nthreads, .mixed = a->mixed != NULL, .esz = single ? sizeof(float) : sizeof(double)};
     size_t shape[2] = {in->n1, in->n2};
     int (*create)(MPI_Comm, const char *, int, const size_t *, MpiOut **, ntkc_error *) =
         single ? mpi_out_create_f32 : mpi_out_create;
@@ -302,6 +312,8 @@ static int run(MPI_Comm comm, const Args *args, const KArgs *a, ntkc_error *err)
     for (int k = 0; rc == 0 && k < 2; k++)
         if (a->mask[k] && a->lengths[k])
             err_user(err, "give --mask%s or --lengths%s, not both", k ? "2" : "", k ? "2" : ""), rc = err->code;
+    if (rc == 0 && a->mixed && precision == NTKC_PRECISION_SINGLE) /* ntkc kernel's refusal */
+        err_user(err, "--dropout-mixed is computed in double precision only: drop --precision single"), rc = err->code;
     if (rc == 0 && a->ntk && a->nngp && strcmp(a->ntk, a->nngp) == 0)
         err_user(err, "--ntk and --nngp name the same file %s", a->ntk), rc = err->code;
     ntkc_net *net = NULL;
@@ -339,7 +351,7 @@ int mpi_cmd_kernel(MPI_Comm comm, int argc, char **argv)
                              {"--quiet", 0, &a.quiet},     {"--precision", 1, &a.precision},
                              {"--mask", 1, &a.mask[0]},    {"--mask2", 1, &a.mask[1]},
                              {"--lengths", 1, &a.lengths[0]}, {"--lengths2", 1, &a.lengths[1]},
-                             {NULL, 0, NULL}};
+                             {"--dropout-mixed", 0, &a.mixed}, {NULL, 0, NULL}};
     Args args;
     int quiet = mpi_quiet_begin(comm);
     int bad = args_parse("kernel", argc, argv, specs, &args) != 0;

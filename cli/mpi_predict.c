@@ -52,10 +52,10 @@ static const char help[] =
     "                    [--fx0-test G.npy] [--loss mse|xent] [--momentum MU] [--learning-rate ETA]\n"
     "                    [--precision double|single] [--net NAME] [--backend tcc|cc] [--threads N]\n"
     "                    [--tile B] [--quiet] [--mask-train M.npy | --lengths-train L.npy]\n"
-    "                    [--mask-test Mt.npy | --lengths-test Lt.npy]\n"
+    "                    [--mask-test Mt.npy | --lengths-test Lt.npy] [--dropout fixed|fresh]\n"
     "       mpirun -np P ntkc-mpi predict --k-train Ktt.npy --k-test Kst.npy --targets Y.npy\n"
     "                    --mean M.npy [--k-test-test Kss.npy --cov C.npy] [the options above from\n"
-    "                    --time on, but --kernel, --precision and the net's]\n"
+    "                    --time on, but --kernel, --precision, --dropout and the net's]\n"
     "\n"
     "ntkc predict over MPI: the training and test × train kernels are computed\n"
     "straight into ScaLAPACK's block-cyclic layout (blocks of B × B, default 64)\n"
@@ -90,6 +90,9 @@ static void print_summary(const Job *J, const double *mean, int ranks, const Gri
     int finite = 0, infinite = 0, ode = st->rhs_evals > 0;
     for (size_t t = 0; t < r->ntimes; t++)
         finite |= !isinf(r->times[t]), infinite |= isinf(r->times[t]);
+    if (J->net && r->opts.dropout_fresh)
+        printf("%s: dropout fresh: nets trained with fresh masks every step, outputs without dropout\n",
+               ntkc_net_name(J->net));
     if (J->net)
         printf("%s: %s prediction, %zu train -> %zu test%s, %zu output%s%s%s%s, ", ntkc_net_name(J->net),
                r->opts.kernel == NTKC_PREDICT_NTK ? "NTK" : "NNGP", J->n, J->m, J->d->g ? " graphs" : "", k,
@@ -179,6 +182,7 @@ static int predict_all(const Job *J, ntkc_error *err)
     int ntk = J->net && r->opts.kernel == NTKC_PREDICT_NTK, k = (int)J->y->k;
     Problem p = {.comm = J->comm, .n = J->n, .m = J->m, .k = J->y->k, .ntk = ntk, .name = ntk ? "NTK" : "NNGP",
                  .times = r->times, .ntimes = r->ntimes};
+    int fresh = r->opts.dropout_fresh;
     int rc = 0;
     if (J->n > INT_MAX / 2 || J->m > INT_MAX / 2 || J->y->k > INT_MAX / 2)
         err_user(err, "prediction: %zu training points, %zu test points or %zu outputs exceed ScaLAPACK's limit",
@@ -199,7 +203,7 @@ static int predict_all(const Job *J, ntkc_error *err)
         for (size_t i = 0; i < J->n * (size_t)k; i++)
             resid[i] = J->y->y[i] - (r->opts.fx0_train ? r->opts.fx0_train[i] : 0.0);
         dist_scatter(&p.g, resid, &p.y);
-        rc = J->net ? mpi_fill_from_net(J->net, J->d, J->a->cov != NULL, threads, &p, err)
+        rc = J->net ? mpi_fill_from_net(J->net, J->d, J->a->cov != NULL, fresh, threads, &p, err)
                     : mpi_kfiles_read(&p.g, J->kp, J->n, J->m, &p.gtt, &p.gst, &p.kss, err);
         p.norm = (double)p.n * (double)p.k;
     }
@@ -246,14 +250,14 @@ static int check_outputs(MPI_Comm comm, const PredictArgs *a, const char *const 
     return mpi_agree(comm, rank == 0 ? predict_check_outputs(a, extra, nextra, err) : 0, err);
 }
 
-static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, const char *const pad[4], long tile,
-                   ntkc_error *err)
+static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, const char *const pad[4],
+                   const char *dropout, long tile, ntkc_error *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
     Request r;
     int quiet = mpi_quiet_begin(comm); /* the same message on every rank: rank 0 prints it */
-    int rc = parse_request(a, &r) != 0;
+    int rc = parse_request(a, &r) != 0 || parse_predict_dropout(dropout, &r) != 0;
     mpi_quiet_end(quiet);
     const char *extra[5] = {net_path, pad[0], pad[1], pad[2], pad[3]};
     if (rc == 0 && check_outputs(comm, a, extra, 5, err) != 0)
@@ -275,6 +279,8 @@ static int run_net(MPI_Comm comm, const char *net_path, const PredictArgs *a, co
         rc = predict_data_load(net, &paths, &d, err);
     if (rc == 0)
         rc = predict_load_fx0(a, d.n, d.m, d.y.k, &f0, &g0, &r, err);
+    if (rc == 0) /* what --dropout fresh refuses, as ntkc_predict refuses it */
+        rc = predict_check_dropout_fresh(net, &r.opts, a->train_mean != NULL, err);
     if (rc == 0 && mpi_test_fail(comm, "input"))
         err_file(err, a->train, "cannot read (NTKC_MPI_TEST_FAIL)"), rc = err->code;
     rc = mpi_agree(comm, rc, err);
@@ -336,6 +342,7 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
     KPaths kp = {0};
     const char *tile_arg = NULL;
     const char *pad[4] = {NULL}; /* PredictPaths' mask_train, lengths_train, mask_test, lengths_test */
+    const char *dropout = NULL;
     int files = predict_kernels_requested(argc, argv);
     /* the net's options, then (with --k-train) the kernel files' in their place */
     const OptSpec net_specs[] = {{"--train", 1, &a.train},     {"--targets", 1, &a.targets},
@@ -351,7 +358,7 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
                                  {"--train-mean", 1, &a.train_mean}, {"--precision", 1, &a.precision},
                                  {"--mask-train", 1, &pad[0]}, {"--lengths-train", 1, &pad[1]},
                                  {"--mask-test", 1, &pad[2]},  {"--lengths-test", 1, &pad[3]},
-                                 {NULL, 0, NULL}};
+                                 {"--dropout", 1, &dropout},   {NULL, 0, NULL}};
     const OptSpec file_specs[] = {{"--k-train", 1, &kp.k_train},   {"--k-test", 1, &kp.k_test},
                                   {"--k-test-test", 1, &kp.k_test_test}, {"--targets", 1, &a.targets},
                                   {"--mean", 1, &a.mean},        {"--cov", 1, &a.cov},
@@ -395,6 +402,6 @@ int mpi_cmd_predict(MPI_Comm comm, int argc, char **argv)
     if (tile < 0 || tile > 1 << 16)
         return 1;
     ntkc_error err = {0};
-    int rc = files ? run_files(comm, &a, &kp, tile, &err) : run_net(comm, args.positional[0], &a, pad, tile, &err);
+    int rc = files ? run_files(comm, &a, &kp, tile, &err) : run_net(comm, args.positional[0], &a, pad, dropout, tile, &err);
     return rc == 0 ? 0 : mpi_report(comm, &err);
 }

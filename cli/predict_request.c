@@ -227,3 +227,15 @@ void predict_print_method(const ntkc_predict_options *o, size_t ode_steps, size_
     else
         printf(", reg %g%s\n", o->reg, o->reg_absolute ? " (absolute)" : "");
 }
+
+int parse_predict_dropout(const char *dropout, Request *r)
+{
+    if (dropout == NULL || strcmp(dropout, "fixed") == 0)
+        return 0;
+    if (strcmp(dropout, "fresh") == 0) {
+        r->opts.dropout_fresh = 1;
+        return 0;
+    }
+    fprintf(stderr, "ntkc predict: --dropout must be fixed or fresh, not '%s'\n", dropout);
+    return 1;
+}

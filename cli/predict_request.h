@@ -34,6 +34,11 @@ typedef struct Request {
  * (r->times is to be freed either way). */
 int parse_request(const PredictArgs *a, Request *r);
 
+/* --dropout fixed|fresh (NULL: fixed), the net door's own option (kernel
+ * files carry their kernels as computed): sets r->opts.dropout_fresh; prints
+ * the error and returns 1 on another value. */
+int parse_predict_dropout(const char *dropout, Request *r);
+
 /* Reads --fx0-train (n, k) and --fx0-test (m, k) when given, each checked
  * (shape, finite) with messages naming the option and the file, and points
  * r->opts at them (f0, g0 are to be freed either way). Returns 0 or the code. */

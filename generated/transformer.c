@@ -292,13 +292,15 @@ NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const doub
 }
 
 /* layer_norm over positions too (IrLnAxes: 1 height, 2 width, 3 all, 4 a
- * volume's depth), in the prep run: the variance record v (P values, written
- * by ntkc_m_fill_diag) becomes each position's mean over the unpadded
- * positions (m != 0) of its group, so ntkc_m_ln divides by the group's
- * variance. The grid: gz slices of gh rows of gw columns, p = (z·gh + y)·gw
- * + x; a group is its column (height), row (width) or line through the
- * slices (depth) within the grid, or all P. A group of padding alone gets 0
- * (its positions are remasked after the layer). */
+ * volume's depth, 5 depth and height, 6 depth and width, 7 height and
+ * width), in the prep run: the variance record v (P values, written by
+ * ntkc_m_fill_diag) becomes each position's mean over the unpadded positions
+ * (m != 0) of its group, so ntkc_m_ln divides by the group's variance. The
+ * grid: gz slices of gh rows of gw columns, p = (z·gh + y)·gw + x; a group is
+ * the positions that share p's coordinates on the axes not normalised (its
+ * column, row, line through the slices, plane, or all P), summed in the order
+ * of p. A group of padding alone gets 0 (its positions are remasked after
+ * the layer). */
 /* The attention weights of one input from its self-kernel S = Σ(x, x) and
  * padding mask m: A(i, j) = mech(qk·(kw·S(i, j) + pw·R(i, j))) (R: the
  * positional embeddings' covariance, ntkc_m_embed); mech 0 softmax along j

@@ -1004,10 +1004,11 @@ static double att_dist(const double *a, const double *b)
 }
 
 /* fmt has three %s for the layer_norms' axes: `axes` against finite nets,
- * and `channels` for the control. Position p of P scaled by
- * e^(spread·(p/(P−1) − 1/2)); masked: lengths 5, 3, 4, 2. */
-static void ln_axes_check(const char *fmt, const char *const axes[3], double spread, unsigned long long seed,
-                          int masked)
+ * and `channels` for the control (and `wrong`, when given, for a second
+ * control: another grouping, whose kernels must fail too). Position p of P
+ * scaled by e^(spread·(p/(P−1) − 1/2)); masked: lengths 5, 3, 4, 2. */
+static void ln_axes_check_wrong(const char *fmt, const char *const axes[3], const char *const wrong[3], double spread,
+                                unsigned long long seed, int masked)
 {
     char src[512], plain[512];
     snprintf(src, sizeof src, fmt, axes[0], axes[1], axes[2]);
@@ -1045,9 +1046,28 @@ static void ln_axes_check(const char *fmt, const char *const axes[3], double spr
                 ctl_t);
     cr_expect(off_s > 1 && off_t > 1, "kernels 20 %% off passed (%.2f, %.2f of the tolerance):\n%s", off_s, off_t, src);
     cr_expect(ctl_s > 1 || ctl_t > 1, "the channels-only kernels passed (%.2f, %.2f):\n%s", ctl_s, ctl_t, src);
+    if (wrong) { /* another grouping on the same finite nets */
+        char other[512];
+        snprintf(other, sizeof other, fmt, wrong[0], wrong[1], wrong[2]);
+        ntkc_net *w = compile_or_fail(other, NTKC_BACKEND_TCC);
+        cr_assert_eq(ntkc_kernel(w, ATT_N, x, 0, NULL, d, cs, ct, NULL, &err), 0, "%s", err.message);
+        double w_s = attention_over_tolerance(cs, 0, bs), w_t = attention_over_tolerance(ct, 0, bt);
+        cr_log_info("%s: the wrong grouping's kernels (%.1f %%, %.1f %% away) %.2f, %.2f times the tolerance",
+                    ir->name, 100 * att_dist(cs, s), 100 * att_dist(ct, t), w_s, w_t);
+        if (getenv("NTKC_REPORT"))
+            fprintf(stderr, "MC %s: wrong grouping %.2f, %.2f of the tolerance\n", ir->name, w_s, w_t);
+        cr_expect(w_s > 1 || w_t > 1, "the wrong grouping's kernels passed (%.2f, %.2f):\n%s", w_s, w_t, other);
+        ntkc_net_free(w);
+    }
     free(x);
     ntkc_net_free(net);
     ntkc_net_free(ctl);
+}
+
+static void ln_axes_check(const char *fmt, const char *const axes[3], double spread, unsigned long long seed,
+                          int masked)
+{
+    ln_axes_check_wrong(fmt, axes, NULL, spread, seed, masked);
 }
 
 Test(monte_carlo, pairs_layer_norm_image_attention, .timeout = TIMEOUT(60))
@@ -1066,6 +1086,19 @@ Test(monte_carlo, pairs_layer_norm_volume, .timeout = TIMEOUT(60))
                   "  layer_norm(axes=%s); erf; attention(w_q=1.1); layer_norm(axes=%s); relu; global_avg_pool\n"
                   "  dense(1.1) }",
                   axes, 5.0, 32, 0);
+}
+
+/* Two of a volume's three axes (each slice's plane, a column's or a row's
+ * plane through the slices) on a 2×3×2 grid; the wrong grouping: the same
+ * net with the three forms permuted. */
+Test(monte_carlo, pairs_layer_norm_volume_planes, .timeout = TIMEOUT(60))
+{
+    static const char *const axes[3] = {"depth_height", "depth_width", "height_width"};
+    static const char *const wrong[3] = {"depth_width", "height_width", "depth_height"};
+    ln_axes_check_wrong("net p { input volume(2, 3, 2, 2); dense(1.3, 0.1); layer_norm(axes=%s); relu\n"
+                        "  conv(2, 1.2, 0.1); layer_norm(axes=%s); erf; dense(1.1); layer_norm(axes=%s); relu\n"
+                        "  global_avg_pool; dense(1.1) }",
+                        axes, wrong, 5.0, 34, 0);
 }
 
 Test(monte_carlo, pairs_layer_norm_masked_sequence, .timeout = TIMEOUT(60))

@@ -240,7 +240,7 @@ Test(precision_pairs, volume_variants_within_bound, .timeout = TIMEOUT(300))
 }
 
 /* layer_norm over positions (the group means of ntkc_m_ln_groups in float32):
- * an image attention net, a volume (depth, all) and a masked sequence. */
+ * an image attention net, a volume (depth, all, two axes) and a masked sequence. */
 Test(precision_pairs, layer_norm_axes_within_bound, .timeout = TIMEOUT(300))
 {
     static const char *const nets[] = {
@@ -248,7 +248,7 @@ Test(precision_pairs, layer_norm_axes_within_bound, .timeout = TIMEOUT(300))
         "  residual { layer_norm(axes=all); attention(w_q=1.3, b_std=0.1) }; layer_norm(axes=width); relu\n"
         "  global_avg_pool; dense }",
         "net v { input volume(2, 2, 2, 2); conv(2, 1.3, 0.1); layer_norm(axes=depth); relu; conv(2, 1.1)\n"
-        "  layer_norm(axes=all); erf; flatten; dense }",
+        "  layer_norm(axes=all); erf; dense(1.2); layer_norm(axes=depth_width); relu; flatten; dense }",
         "net m { input sequence(6, 3, masked=true); dense(1.2, 0.1)\n"
         "  residual { layer_norm(axes=width); attention(w_q=1.3, w_k=0.8, b_std=0.1) }; relu; dense(1.1)\n"
         "  layer_norm(axes=all); relu; global_avg_pool; dense }",

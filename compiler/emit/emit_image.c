@@ -425,8 +425,8 @@ static void emit_plane_ops(Em *e, const IrOp *ops, size_t n, int *S, int *T)
             emit_plane_act(e, op, *S, *T);
             break;
         case IR_LAYER_NORM:
-            if (op->u.ln.axes == IR_LN_DEPTH) { /* volumes run on the all-pairs back end (lowering) */
-                diag_internal(e->err, "image emitter: layer_norm(axes=depth) at line %d", op->pos.line);
+            if (op->u.ln.axes >= IR_LN_DEPTH) { /* volumes run on the all-pairs back end (lowering) */
+                diag_internal(e->err, "image emitter: a volume's layer_norm axes at line %d", op->pos.line);
                 return;
             }
             emit_fill(e, op, *S, "ntkc_fill");

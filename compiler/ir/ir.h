@@ -173,12 +173,23 @@ typedef struct IrGlobalPool {
 /* The axes a layer_norm normalises over besides the channels (neural-tangents'
  * LayerNorm(axis=...), which needs the channel axis among them): none, the
  * rows' axis (height), the columns' (width), all positions, or a volume's
- * slices' axis (depth; height and width are then those of each slice). The
- * variance a position divides by is the mean of Σ(p', p') over the unpadded
- * positions p' normalised together with it (its column, its row, the image,
- * its line through the slices): the empirical variance over infinitely many
- * channels and those positions. */
-typedef enum IrLnAxes { IR_LN_CHANNELS, IR_LN_HEIGHT, IR_LN_WIDTH, IR_LN_ALL, IR_LN_DEPTH } IrLnAxes;
+ * slices' axis (depth; height and width are then those of each slice), or
+ * two of a volume's three axes (the positions sharing the third: its
+ * column's plane through the slices, its row's, its slice). The variance a
+ * position divides by is the mean of Σ(p', p') over the unpadded positions
+ * p' normalised together with it (its column, its row, the image, its line
+ * through the slices, its plane): the empirical variance over infinitely
+ * many channels and those positions. */
+typedef enum IrLnAxes {
+    IR_LN_CHANNELS,
+    IR_LN_HEIGHT,
+    IR_LN_WIDTH,
+    IR_LN_ALL,
+    IR_LN_DEPTH,
+    IR_LN_DEPTH_HEIGHT, /* volumes: neural-tangents' LayerNorm(axis=(1, 2, -1)) on NDHWC */
+    IR_LN_DEPTH_WIDTH,  /* (1, 3, -1) */
+    IR_LN_HEIGHT_WIDTH  /* (2, 3, -1): each slice */
+} IrLnAxes;
 
 typedef struct IrLayerNorm {
     double eps; /* added to the variances, as neural-tangents does (1e-12) */

@@ -138,6 +138,9 @@ static void op_args(StrBuf *sb, const IrOp *op, Parameterization param, int seq)
                   : op->u.ln.axes == IR_LN_HEIGHT ? ", over channels and height"
                   : op->u.ln.axes == IR_LN_WIDTH  ? ", over channels and width"
                   : op->u.ln.axes == IR_LN_DEPTH  ? ", over channels and depth"
+                  : op->u.ln.axes == IR_LN_DEPTH_HEIGHT ? ", over channels, depth and height"
+                  : op->u.ln.axes == IR_LN_DEPTH_WIDTH  ? ", over channels, depth and width"
+                  : op->u.ln.axes == IR_LN_HEIGHT_WIDTH ? ", over channels, height and width"
                                                   : "");
         break;
     case IR_AGGREGATE:

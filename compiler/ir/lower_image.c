@@ -330,12 +330,14 @@ int lower_global_avg_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s
 int lower_global_sum_pool(Lower *L, const Stmt *s) { return lower_to_vector(L, s, IR_GLOBAL_POOL, 0); }
 
 /* axes=: the channels alone, with the height, the width or all positions
- * (IrLnAxes, in that order), or a volume's depth (IR_LN_DEPTH); `spatial`
- * (without the channels) has no limit kernel. */
-static const char *const ln_axes_names[] = {"channels", "height", "width", "all", "spatial", "depth", NULL};
-enum { LN_SPATIAL = 4, LN_DEPTH = 5 };
+ * (IrLnAxes, in that order), or a volume's depth or two of its three axes
+ * (named in NDHWC order, joined by '_': one NAME, as every enumerated
+ * value); `spatial` (without the channels) has no limit kernel. */
+static const char *const ln_axes_names[] = {"channels",     "height",      "width",        "all", "spatial",
+                                            "depth",        "depth_height", "depth_width", "height_width", NULL};
+enum { LN_SPATIAL = 4, LN_DEPTH = 5, LN_HEIGHT_WIDTH = 8 };
 static const ParamSpec ln_spec[] = {{"eps", 1e-12, 0, 1e6, 0, 0, NULL},
-                                    {"axes", IR_LN_CHANNELS, 0, LN_DEPTH, 1, 0, ln_axes_names}};
+                                    {"axes", IR_LN_CHANNELS, 0, LN_HEIGHT_WIDTH, 1, 0, ln_axes_names}};
 
 /* The axes of a layer_norm, or an error at the argument. */
 static int ln_axes(Lower *L, const Bound *b, IrLnAxes *axes)
@@ -352,15 +354,16 @@ static int ln_axes(Lower *L, const Bound *b, IrLnAxes *axes)
                 ln_axes_names[v], ln_axes_names[v]);
         return 0;
     }
-    if (v == LN_DEPTH && !L->input.depth) {
-        diag_at(L->err, b->pos[1], L->src,
-                "'layer_norm(axes=depth)' on %s: only volumes (input volume(D, H, W, C)) have a depth axis (use "
-                "height, width or all)",
-                L->input.sequence ? "a sequence" : "an image");
+    if (v >= LN_DEPTH && !L->input.depth) {
+        diag_at(L->err, b->pos[1], L->src, "'layer_norm(axes=%s)' on %s: only volumes (input volume(D, H, W, C)) %s",
+                ln_axes_names[v], L->input.sequence ? "a sequence" : "an image",
+                v == LN_DEPTH          ? "have a depth axis (use height, width or all)"
+                : v == LN_HEIGHT_WIDTH ? "have three spatial axes (use all: both of its axes)"
+                                       : "have three spatial axes (use height, width or all)");
         return 0;
     }
     *axes = !L->shape.spatial ? IR_LN_CHANNELS /* on a vector, all = the channels */
-            : v == LN_DEPTH   ? IR_LN_DEPTH
+            : v >= LN_DEPTH   ? (IrLnAxes)(IR_LN_DEPTH + (v - LN_DEPTH))
                               : (IrLnAxes)v;
     return 1;
 }

@@ -224,7 +224,7 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n)
         case IR_CONV_TRANSPOSE:
         case IR_POOL: /* windows may change the grid, inside branches too (emit_attn.c tracks it per branch) */
             continue;
-        case IR_LAYER_NORM: /* every axes= (depth, and height and width of each slice) */
+        case IR_LAYER_NORM: /* every axes= (depth, height and width of each slice, and any two of them) */
             continue;
         case IR_FANOUT:
             if (!check_volume_fanout(L, op))

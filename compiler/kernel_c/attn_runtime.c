@@ -471,31 +471,40 @@ NTKC_FN void ntkc_m_ln(double *S, double *T, int P, const double *v1, const doub
 }
 
 /* layer_norm over positions too (IrLnAxes: 1 height, 2 width, 3 all, 4 a
- * volume's depth), in the prep run: the variance record v (P values, written
- * by ntkc_m_fill_diag) becomes each position's mean over the unpadded
- * positions (m != 0) of its group, so ntkc_m_ln divides by the group's
- * variance. The grid: gz slices of gh rows of gw columns, p = (z·gh + y)·gw
- * + x; a group is its column (height), row (width) or line through the
- * slices (depth) within the grid, or all P. A group of padding alone gets 0
- * (its positions are remasked after the layer). */
+ * volume's depth, 5 depth and height, 6 depth and width, 7 height and
+ * width), in the prep run: the variance record v (P values, written by
+ * ntkc_m_fill_diag) becomes each position's mean over the unpadded positions
+ * (m != 0) of its group, so ntkc_m_ln divides by the group's variance. The
+ * grid: gz slices of gh rows of gw columns, p = (z·gh + y)·gw + x; a group is
+ * the positions that share p's coordinates on the axes not normalised (its
+ * column, row, line through the slices, plane, or all P), summed in the order
+ * of p. A group of padding alone gets 0 (its positions are remasked after
+ * the layer). */
 NTKC_FN void ntkc_m_ln_groups(double *v, const double *m, int gz, int gh, int gw, int axes)
 {
     int P = gz * gh * gw;
-    int size = axes == 1 ? gh : axes == 2 ? gw : axes == 4 ? gz : P;
-    int step = axes == 1 ? gw : axes == 4 ? gh * gw : 1;
+    int nz = axes == 3 || axes == 4 || axes == 5 || axes == 6; /* the axes normalised over */
+    int ny = axes == 1 || axes == 3 || axes == 5 || axes == 7;
+    int nx = axes == 2 || axes == 3 || axes == 6 || axes == 7;
     for (int p = 0; p < P; p++) {
-        int y = p / gw % gh, x = p % gw; /* each group once, from its first position */
-        int first = axes == 1 ? y == 0 : axes == 2 ? x == 0 : axes == 4 ? p < gh * gw : p == 0;
-        if (!first)
+        int z = p / (gh * gw), y = p / gw % gh, x = p % gw;
+        if ((nz && z > 0) || (ny && y > 0) || (nx && x > 0)) /* each group once, from its first position */
             continue;
+        int z1 = nz ? gz : z + 1, y1 = ny ? gh : y + 1, x1 = nx ? gw : x + 1;
         double sum = 0.0;
         int count = 0;
-        for (int k = 0; k < size; k++)
-            if (m[p + k * step] != 0.0)
-                sum += v[p + k * step], count++;
+        for (int a = z; a < z1; a++)
+            for (int b = y; b < y1; b++)
+                for (int c = x; c < x1; c++) {
+                    int q = (a * gh + b) * gw + c;
+                    if (m[q] != 0.0)
+                        sum += v[q], count++;
+                }
         double mean = count > 0 ? sum / count : 0.0;
-        for (int k = 0; k < size; k++)
-            v[p + k * step] = mean;
+        for (int a = z; a < z1; a++)
+            for (int b = y; b < y1; b++)
+                for (int c = x; c < x1; c++)
+                    v[(a * gh + b) * gw + c] = mean;
     }
 }
 

@@ -112,7 +112,7 @@ def refuse(layer: str, what: str = "") -> None:
     raise NotImplementedError(f"{layer}{what} on volumes (3-D inputs, NDHWC): not computed by ntkc on volumes yet "
                               f"(its volume nets take Dense, Conv, ConvTranspose, ConvLocal, AvgPool (also "
                               f"normalize_edges=True), SumPool, GlobalAvgPool, GlobalSumPool, Flatten, Index, "
-                              f"Dropout, LayerNorm (the channels with none, one or all spatial axes), "
+                              f"Dropout, LayerNorm (the channels with any spatial axes), "
                               f"GlobalSelfAttention, ImageResize, FanOut/FanIn* branches (windows, "
                               f"ImageResize and spatial FanInConcat inside them too), "
                               f"FanInConcat along any axis, and activations)")

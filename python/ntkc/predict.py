@@ -175,7 +175,7 @@ def _outputs0(f: Any, rows: int, k: int, what: str) -> Any:
 
 def gradient_descent(kernel_fn: Any, x_train: Any, y_train: Any, loss: str = "mse", learning_rate: float = 1.0,
                      momentum: Any = None, get: str = "ntk", threads: int = 0,
-                     progress: bool = False) -> Callable[..., Any]:
+                     progress: bool = False, dropout: str = "fixed") -> Callable[..., Any]:
     """One infinitely wide network trained by full-batch gradient descent, optionally with
     heavy-ball momentum, on MSE or softmax cross-entropy — neural-tangents'
     ``predict.gradient_descent`` (its function-space ODE, here integrated by GSL's adaptive
@@ -190,6 +190,14 @@ def gradient_descent(kernel_fn: Any, x_train: Any, y_train: Any, loss: str = "ms
             of v ← μv − η∇L, θ ← θ + v (docs/predict.md).
         momentum: μ in [0, 1), or None for plain gradient descent.
         get: "ntk" (every layer trains) or "nngp" (only the readout).
+        dropout: for a net with train-mode dropout, as for
+            :func:`gradient_descent_mse_ensemble`: "fixed" (default) or "fresh" (nets
+            trained with fresh masks every step, outputs without dropout; ``ntkc predict
+            --dropout fresh``). "fresh" predicts from zero initial outputs, on MSE (with or
+            without momentum), float64 nets: cross-entropy and nonzero fx_train_0 or
+            fx_test_0 are refused by name (ntkc.Error), as the CLI refuses them, and
+            fx_train_t is None (outputs on the training inputs under masks are not
+            defined: pass x_train as x_test for their outputs without dropout).
 
     Returns:
         ``predict_fn(t, fx_train_0=0., fx_test_0=0., x_test=None)``: the outputs at time(s) t
@@ -203,6 +211,9 @@ def gradient_descent(kernel_fn: Any, x_train: Any, y_train: Any, loss: str = "ms
         raise ValueError(f"get must be 'ntk' or 'nngp', not {get!r}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0, not {learning_rate}")
+    if dropout not in ("fixed", "fresh"):
+        raise ValueError(f"dropout must be 'fixed' or 'fresh', not {dropout!r}")
+    fresh = dropout == "fresh"
     data = _Data(kernel_fn, x_train, y_train)
 
     def predict_fn(t: Any, fx_train_0: Any = 0.0, fx_test_0: Any = 0.0, x_test: Any = None) -> Any:
@@ -218,9 +229,9 @@ def gradient_descent(kernel_fn: Any, x_train: Any, y_train: Any, loss: str = "ms
                               momentum_on=momentum is not None,
                               momentum=0.0 if momentum is None else float(momentum),
                               learning_rate=0.0 if momentum is None else float(learning_rate),
-                              train_mean=_as_double_p(train))
+                              train_mean=None if fresh else _as_double_p(train), dropout_fresh=fresh)
         data.predict(xte, m, times, opts, mean, None)
-        return train.reshape(ts.shape + (n, k)), mean.reshape(ts.shape + (m, k))
+        return None if fresh else train.reshape(ts.shape + (n, k)), mean.reshape(ts.shape + (m, k))
 
     return predict_fn
 

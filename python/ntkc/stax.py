@@ -421,12 +421,10 @@ class _LayerNorm(Layer):
         spatial = axes - {ndim - 1}
         if not spatial:
             return "channels"
-        if ndim == 5:  # NDHWC: one of depth, height, width, or all three
-            names = {(1,): "depth", (2,): "height", (3,): "width", (1, 2, 3): "all"}
-            name = names.get(tuple(sorted(spatial)))
-            if name is None:
-                _stax_volume.refuse("LayerNorm", f"(axis={self.axis}) over two of the three spatial axes")
-            return name
+        if ndim == 5:  # NDHWC: one, two (their names joined by '_', in that order) or all three
+            names = {(1,): "depth", (2,): "height", (3,): "width", (1, 2): "depth_height", (1, 3): "depth_width",
+                     (2, 3): "height_width", (1, 2, 3): "all"}
+            return names[tuple(sorted(spatial))]
         if ndim == 3 or spatial == {1, 2}:  # a sequence's one spatial axis, or both of an image's
             return "all"
         return "height" if spatial == {1} else "width"

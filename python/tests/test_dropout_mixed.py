@@ -129,5 +129,51 @@ class FreshPrediction(unittest.TestCase):
             predict.gradient_descent_mse_ensemble(self.net, X, Y, dropout="train")
 
 
+class FreshSingleNet(unittest.TestCase):
+    """predict.gradient_descent(dropout="fresh"): one net from zero outputs, trained with fresh masks — the CLI's
+    `ntkc predict --dropout fresh` bit for bit (plain flow and momentum), the ensemble mean bit for bit; its
+    refusals are the C library's, by name."""
+    net = ntkc.Net(SRC)
+
+    def cli_mean(self, extra: list) -> np.ndarray:
+        with Scratch() as s:
+            path = s.file("net.ntk")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(SRC)
+            r = run_cli(["predict", path, "--train", s.save("x.npy", X), "--targets", s.save("y.npy", Y), "--test",
+                         s.save("xt.npy", XT), "--dropout", "fresh", "--mean", s.file("m.npy"), "--quiet", *extra])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return np.load(s.file("m.npy"))
+
+    def test_as_the_cli_bit_for_bit(self) -> None:
+        ts = np.array([0.5, 3.0])
+        train, got = predict.gradient_descent(self.net, X, Y, dropout="fresh")(ts, x_test=XT)
+        self.assertIsNone(train)  # outputs on the training inputs under masks: not defined
+        self.assertTrue(np.array_equal(got, self.cli_mean(["--time", "0.5,3"])))
+        ens = predict.gradient_descent_mse_ensemble(self.net, X, Y, dropout="fresh")(t=ts, x_test=XT, get="ntk")
+        self.assertTrue(np.array_equal(got, ens))
+        fixed = predict.gradient_descent(self.net, X, Y)(ts, x_test=XT)[1]
+        self.assertGreater(np.abs(fixed - got).max(), 1e-3 * np.abs(got).max())  # not the default's prediction
+
+    def test_momentum_as_the_cli_bit_for_bit(self) -> None:
+        fn = predict.gradient_descent(self.net, X, Y, momentum=0.5, learning_rate=0.5, dropout="fresh")
+        got = fn(np.array([1.0, 4.0]), x_test=XT)[1]
+        want = self.cli_mean(["--time", "1,4", "--momentum", "0.5", "--learning-rate", "0.5"])
+        self.assertTrue(np.array_equal(got, want))
+
+    def test_refusals_name_the_option(self) -> None:
+        for name, fn, args in (
+                ("cross-entropy", predict.gradient_descent(self.net, X, Y, loss="xent", dropout="fresh"), {}),
+                ("initial outputs fx0", predict.gradient_descent(self.net, X, Y, dropout="fresh"),
+                 {"fx_train_0": np.ones((6, 2))}),
+                ("initial outputs fx0", predict.gradient_descent(self.net, X, Y, dropout="fresh"),
+                 {"fx_test_0": 0.5})):
+            with self.subTest(refused=name, args=sorted(args)):
+                with self.assertRaisesRegex(ntkc.Error, r"dropout_fresh \(--dropout fresh\) does not go with " + name):
+                    fn(1.0, x_test=XT, **args)
+        with self.assertRaisesRegex(ValueError, "dropout must be 'fixed' or 'fresh'"):
+            predict.gradient_descent(self.net, X, Y, dropout="train")
+
+
 if __name__ == "__main__":
     unittest.main()

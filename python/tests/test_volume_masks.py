@@ -55,6 +55,13 @@ NETS = [
       ("conv", (2, 1, 2), (1, 1, 1), "same", (1, 1, 1), 1.2, 0.0), ("layer_norm", 1e-12, (0,)), ("erf",),
       ("dense", 1.1, 0.1), ("layer_norm", 1e-12, (1,)), ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)],
      (3, 2, 3, 2)),
+    ("""net q { input volume(2, 3, 2, 2, masked=true); conv(2, 1.3, 0.1); layer_norm(axes=depth_height); relu;
+                conv(2, 1.2); layer_norm(axes=depth_width); erf; dense(1.1, 0.1);
+                layer_norm(axes=height_width); relu; global_avg_pool; dense }""",
+     [("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.3, 0.1), ("layer_norm", 1e-12, (0, 1)), ("relu",),
+      ("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.2, 0.0), ("layer_norm", 1e-12, (0, 2)), ("erf",),
+      ("dense", 1.1, 0.1), ("layer_norm", 1e-12, (1, 2)), ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)],
+     (2, 3, 2, 2)),
     ("""net s { param standard; input volume(2, 2, 2, 3, masked=true); conv(2, 1.4, 0.1, width=4); relu;
                 dense(1.2, 0.2, width=5); relu; global_avg_pool; dense(1.1, 0.1) }""",
      [("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.4, 0.1, {"width": 4, "bias": True}), ("relu",),

@@ -93,3 +93,26 @@ int ntkc_kernel_two_draws(const ntkc_net *net, size_t n1, const double *x1, size
     free(copy);
     return rc;
 }
+
+/* dropout_fresh predicts the ensemble trained with fresh masks: what one network does from its own start
+ * under masks (μ, not observable) is not defined, nor its outputs on the training inputs as the masked
+ * kernels give them (README, "Training dynamics"); the mixed kernel is float64 only. */
+int predict_check_dropout_fresh(const ntkc_net *net, const ntkc_predict_options *o, int train_mean, ntkc_error *err)
+{
+    static const char why[] = "the masks' noise makes it no kernel ODE of the outputs (README, \"Training dynamics\")";
+    if (!o->dropout_fresh)
+        return NTKC_OK;
+    if (o->loss == NTKC_LOSS_XENT)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with cross-entropy: %s", why);
+    else if (o->fx0_train || o->fx0_test)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with initial outputs fx0: one "
+                      "network's start under masks is not observable (README, \"Training dynamics\")");
+    else if (o->train_mean || train_mean)
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with train_mean: pass the training "
+                      "inputs as test inputs for their outputs without dropout");
+    else if (net && ir_has_dropout(ntkc_net_ir(net)) && ntkc_net_is_single(net))
+        err_user(err, "prediction: dropout_fresh (--dropout fresh) needs a net compiled for double precision: "
+                      "its mixed kernel is float64 only (net '%s')",
+                 ntkc_net_name(net));
+    return err->code;
+}

@@ -70,27 +70,9 @@ static int check_finite(const double *a, size_t rows, size_t cols, const char *w
     return NTKC_OK;
 }
 
-/* dropout_fresh predicts the ensemble trained with fresh masks: what one network does from its own start
- * under masks (μ, not observable) is not defined, nor its outputs on the training inputs as the masked
- * kernels give them (README, "Training dynamics"). */
-static int check_dropout_fresh(const ntkc_predict_options *o, ntkc_error *err)
-{
-    static const char why[] = "the masks' noise makes it no kernel ODE of the outputs (README, \"Training dynamics\")";
-    if (!o->dropout_fresh)
-        return NTKC_OK;
-    if (o->loss == NTKC_LOSS_XENT)
-        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with cross-entropy: %s", why);
-    else if (o->fx0_train || o->fx0_test)
-        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with initial outputs fx0: one "
-                      "network's start under masks is not observable (README, \"Training dynamics\")");
-    else if (o->train_mean)
-        err_user(err, "prediction: dropout_fresh (--dropout fresh) does not go with train_mean: pass the training "
-                      "inputs as test inputs for their outputs without dropout");
-    return err->code;
-}
-
 /* Options, times and targets: everything but the inputs. */
-static int check_request(const Request *r, size_t n, double *mean, const double *cov, size_t m, ntkc_error *err)
+static int check_request(const ntkc_net *net, const Request *r, size_t n, double *mean, const double *cov, size_t m,
+                         ntkc_error *err)
 {
     if (r->y == NULL || (m > 0 && mean == NULL)) {
         err_internal(err, "ntkc_predict: the targets or the mean is NULL");
@@ -115,7 +97,7 @@ static int check_request(const Request *r, size_t n, double *mean, const double 
         err_user(err, "the regularisation (--reg) is %g: it must be a finite number >= 0", r->o.reg);
         return err->code;
     }
-    if (check_dropout_fresh(&r->o, err) || predict_check_options(&r->o, cov != NULL, err) ||
+    if (predict_check_dropout_fresh(net, &r->o, 0, err) || predict_check_options(&r->o, cov != NULL, err) ||
         check_finite(r->o.fx0_train, r->o.fx0_train ? n : 0, r->k, "initial outputs fx0_train", err) ||
         check_finite(r->o.fx0_test, r->o.fx0_test ? m : 0, r->k, "initial outputs fx0_test", err))
         return err->code;
@@ -290,19 +272,13 @@ static int compute_kernels(const ntkc_net *net, const Inputs *in, int ntk, int w
     return NTKC_OK;
 }
 
-/* dropout_fresh on a net with dropout: its eval-mode twin (float64 nets only); NULL otherwise (no masks:
- * the ordinary prediction). */
+/* dropout_fresh on a net with dropout: its eval-mode twin (float64 nets only: predict_check_dropout_fresh);
+ * NULL otherwise (no masks: the ordinary prediction). */
 static int fresh_twin(const ntkc_net *net, const Request *r, ntkc_net **twin, ntkc_error *err)
 {
     *twin = NULL;
     if (!r->o.dropout_fresh || !ir_has_dropout(ntkc_net_ir(net)))
         return NTKC_OK;
-    if (ntkc_net_precision(net) == NTKC_PRECISION_SINGLE) {
-        err_user(err, "prediction: dropout_fresh (--dropout fresh) needs a net compiled for double precision: "
-                      "its mixed kernel is float64 only (net '%s')",
-                 ntkc_net_name(net));
-        return err->code;
-    }
     *twin = ntkc_net_dropout_eval(net, err);
     return *twin ? NTKC_OK : err->code;
 }
@@ -352,7 +328,7 @@ int ntkc_predict(const ntkc_net *net, size_t n, const double *x_train, const dou
     }
     Request r = make_request(y_train, k, times, ntimes, opts);
     Inputs in = {.n = n, .m = m, .dim = dim, .x_train = x_train, .x_test = x_test};
-    if (check_request(&r, n, mean, cov, m, err) || check_matrices(net, &in, err))
+    if (check_request(net, &r, n, mean, cov, m, err) || check_matrices(net, &in, err))
         return err->code;
     return run_prediction(net, &in, &r, mean, cov, stats, err);
 }
@@ -369,7 +345,7 @@ int ntkc_predict_graphs(const ntkc_net *net, const ntkc_graphs *train, const dou
     }
     Request r = make_request(y_train, k, times, ntimes, opts);
     Inputs in = {.n = ntkc_graphs_count(train), .m = ntkc_graphs_count(test), .g_train = train, .g_test = test};
-    if (check_request(&r, in.n, mean, cov, in.m, err) || check_graphs(net, &in, err))
+    if (check_request(net, &r, in.n, mean, cov, in.m, err) || check_graphs(net, &in, err))
         return err->code;
     return run_prediction(net, &in, &r, mean, cov, stats, err);
 }

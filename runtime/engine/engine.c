@@ -482,8 +482,10 @@ struct EngineTiles {
     int blas_threads;
 };
 
-int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
-                      size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
+/* k1 makes x1's records (k itself, or an eval-mode twin: engine_tiles_open_rows_by). */
+static int tiles_open(const NtkcTileFns *k, const NtkcTileFns *k1, int single, size_t n1, const double *x1, size_t n2,
+                      const double *x2, size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out,
+                      ntkc_error *err)
 {
     *out = NULL;
     EngineTiles *e = calloc(1, sizeof *e);
@@ -493,7 +495,7 @@ int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double 
     }
     e->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = job_open(&e->job, k, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
+    int rc = job_open(&e->job, k, k1, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, err);
     if (rc != 0) {
         openblas_set_num_threads(e->blas_threads);
         free(e);
@@ -501,6 +503,24 @@ int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double 
     }
     *out = e;
     return 0;
+}
+
+int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
+                      size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err)
+{
+    return tiles_open(k, k, single, n1, x1, n2, x2, dim, edge, threads, edge_threads, out, err);
+}
+
+int engine_tiles_open_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_t n1, const double *x1, size_t n2,
+                              const double *x2, size_t dim, size_t edge, int threads, int edge_threads,
+                              EngineTiles **out, ntkc_error *err)
+{
+    *out = NULL;
+    if (x2 == NULL || x2 == x1 || k->prep_size() != k1->prep_size()) {
+        err_internal(err, "engine_tiles_open_rows_by: the inputs must be two arrays and the records of one layout");
+        return err->code;
+    }
+    return tiles_open(k, k1, 0, n1, x1, n2, x2, dim, edge, threads, edge_threads, out, err);
 }
 
 size_t engine_tiles_count(const EngineTiles *e) { return e->job.n1 && e->job.n2 ? task_count(&e->job) : 0; }

@@ -53,6 +53,11 @@ typedef struct EngineRect {
  * into float buffers, with the bits engine_kernel_f32 gives each tile. */
 int engine_tiles_open(const NtkcTileFns *k, int single, size_t n1, const double *x1, size_t n2, const double *x2,
                       size_t dim, size_t edge, int threads, int edge_threads, EngineTiles **out, ntkc_error *err);
+/* The tiles of engine_kernel_rows_by (x1's records from k1's prep), each
+ * with the bits that call gives it. Float64 nets. */
+int engine_tiles_open_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_t n1, const double *x1, size_t n2,
+                              const double *x2, size_t dim, size_t edge, int threads, int edge_threads,
+                              EngineTiles **out, ntkc_error *err);
 size_t engine_tiles_count(const EngineTiles *e);
 EngineRect engine_tiles_rect(const EngineTiles *e, size_t t);
 int engine_tiles_run(const EngineTiles *e, size_t t, double *nngp, double *ntk, ntkc_error *err);

@@ -465,6 +465,39 @@ int graph_tiles_open(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1,
     return NTKC_OK;
 }
 
+int graph_tiles_open_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
+                             const ntkc_graphs *g2, int threads, GraphTiles **out, ntkc_error *err)
+{
+    *out = NULL;
+    Plan p1;
+    GraphTiles *G = calloc(1, sizeof *G);
+    if (G == NULL) {
+        err_internal(err, "out of memory");
+        return err->code;
+    }
+    int rc = read_plan(fns, 0, &G->p, err);
+    if (rc == NTKC_OK)
+        rc = read_plan(fns1, 0, &p1, err);
+    if (rc == NTKC_OK)
+        rc = check_set(&G->p, g1, "first", err);
+    if (rc == NTKC_OK)
+        rc = check_set(&G->p, g2, "second", err);
+    if (rc == NTKC_OK && (fns->nvar() != fns1->nvar() || memcmp(G->p.used, p1.used, sizeof p1.used) != 0)) {
+        err_internal(err, "graph_tiles_open_rows_by: the two nets' records differ");
+        rc = err->code;
+    }
+    if (rc == NTKC_OK) /* g1's variances as fns1 sees them (graph_kernel_rows_by) */
+        rc = gset_init(&G->a, &p1, g1, GRAPH_AGG_AUTO, threads, err);
+    if (rc == NTKC_OK)
+        rc = gset_init(&G->b, &G->p, g2, GRAPH_AGG_AUTO, threads, err);
+    if (rc != NTKC_OK) {
+        graph_tiles_close(G);
+        return rc;
+    }
+    *out = G;
+    return NTKC_OK;
+}
+
 static int tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, const Out *out,
                      size_t ld, ntkc_error *err)
 {

@@ -43,6 +43,10 @@ int graph_kernel_f32(const NtkcGraphFns *fns, const ntkc_graphs *g1, const ntkc_
 typedef struct GraphTiles GraphTiles;
 int graph_tiles_open(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1, const ntkc_graphs *g2, int threads,
                      GraphTiles **out, ntkc_error *err);
+/* The blocks of graph_kernel_rows_by (g1's variances from fns1), each pair
+ * with the bits that call gives it. Float64 nets. */
+int graph_tiles_open_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
+                             const ntkc_graphs *g2, int threads, GraphTiles **out, ntkc_error *err);
 int graph_tiles_run(const GraphTiles *G, size_t i0, size_t r, size_t j0, size_t c, int upper, double *nngp,
                     double *ntk, size_t ld, ntkc_error *err);
 /* single (float32 segments): float blocks, each pair graph_kernel_f32's bits. */

@@ -2,8 +2,9 @@
  * y = (x − mean)/√(var + ε) with the mean and variance over the channels and
  * the positions the op's axes name. The positions normalised together form a
  * group: one position (channels), a column (height), a row (width), a line
- * through a volume's slices (depth) or all of them; on a volume height and
- * width are those of each slice (the grid is D slices of H rows of W
+ * through a volume's slices (depth), a plane of a volume (two of its axes:
+ * the positions sharing the third coordinate) or all of them; on a volume
+ * height and width are those of each slice (the grid is D slices of H rows of W
  * columns, nd->hi = D·H). Padded positions (the input's mask) are left out
  * of every group's statistics, as neural-tangents' mean_and_var(mask=...)
  * leaves them out of the mean; their outputs and input gradients are 0. */
@@ -38,6 +39,15 @@ static Groups groups_of(const Fc *f, const Node *nd)
     case IR_LN_ALL:
         G.count = 1, G.size = P;
         break;
+    case IR_LN_DEPTH_HEIGHT: /* column x of every slice: x + w·k */
+        G.count = w, G.size = d * h, G.step = w;
+        break;
+    case IR_LN_DEPTH_WIDTH: /* row y of every slice: member() */
+        G.count = h, G.size = d * w;
+        break;
+    case IR_LN_HEIGHT_WIDTH: /* slice z */
+        G.count = d, G.size = h * w;
+        break;
     case IR_LN_CHANNELS:
         break;
     }
@@ -47,9 +57,13 @@ static Groups groups_of(const Fc *f, const Node *nd)
 /* The position of member k of group g. */
 static size_t member(const Groups *G, size_t g, size_t k)
 {
+    if (G->axes == IR_LN_DEPTH_WIDTH) /* slice k / w, row g, column k % w */
+        return (k / G->w) * G->h * G->w + g * G->w + k % G->w;
     size_t first = G->axes == IR_LN_HEIGHT ? (g / G->w) * G->h * G->w + g % G->w /* slice g / w, column g % w */
                    : G->axes == IR_LN_WIDTH ? g * G->w                           /* row g of the stacked rows */
                    : G->axes == IR_LN_ALL   ? 0
+                   : G->axes == IR_LN_DEPTH_HEIGHT ? g                                   /* column g of slice 0 */
+                   : G->axes == IR_LN_HEIGHT_WIDTH ? g * G->h * G->w                     /* slice g */
                                             : g; /* depth: position g of the first slice; channels: g */
     return first + k * G->step;
 }

@@ -206,6 +206,25 @@ int ntkc_tiles_run(const ntkc_tiles *t, size_t index, double *nngp, double *ntk,
 int ntkc_tiles_run_f32(const ntkc_tiles *t, size_t index, float *nngp, float *ntk, ntkc_error *err);
 void ntkc_tiles_free(ntkc_tiles *t); /* NULL is a no-op */
 
+/* The blocks of a prediction of nets trained with fresh dropout masks
+ * (ntkc_predict_options.dropout_fresh) and of ntkc_kernel_dropout_mixed, one
+ * tile at a time, each tile with the bits of the single-process call:
+ * TWO_DRAWS x1 against a copy of x2 (ntkc_kernel_two_draws: no pair is the
+ * same input), MIXED x1 in eval mode against x2 under their own masks
+ * (ntkc_kernel_dropout_mixed; a net without dropout: its ordinary kernel of
+ * x1 against x2), EVAL the net without dropout (its eval-mode twin; x2 NULL:
+ * symmetric). x2 (g2) NULL is x1 (g1) for TWO_DRAWS and MIXED, never the
+ * symmetric output. Float64 nets (a float32 one refused by name); the tiles
+ * own the twin and the copy. */
+typedef enum ntkc_tiles_dropout { NTKC_TILES_TWO_DRAWS, NTKC_TILES_MIXED, NTKC_TILES_EVAL } ntkc_tiles_dropout;
+ntkc_tiles *ntkc_tiles_matrix_dropout(const ntkc_net *net, ntkc_tiles_dropout how, size_t n1, const double *x1,
+                                      size_t n2, const double *x2, size_t dim, size_t edge, int threads,
+                                      int edge_threads, ntkc_error *err);
+ntkc_tiles *ntkc_tiles_graphs_dropout(const ntkc_net *net, ntkc_tiles_dropout how, const ntkc_graphs *g1,
+                                      const ntkc_graphs *g2, size_t edge, int threads, ntkc_error *err);
+/* 1 when the net (branches included) has a train-mode dropout (ir_has_dropout). */
+int ntkc_net_has_dropout(const ntkc_net *net);
+
 /* ---- Kernel regression (runtime/predict/predict.c) ---------------------- */
 /* Predictions of infinitely wide networks trained by gradient flow on MSE:
  * the mean and covariance over the random initialisation of an infinite
@@ -413,6 +432,10 @@ int predict_float32_verdict(int not_pd, double rcond, const char *name, int regu
  * covariance (want_cov) for one network's outputs (fx0, xent, momentum), no
  * reg with the ODE (neural-tangents' gradient_descent has none). */
 int predict_check_options(const ntkc_predict_options *o, int want_cov, ntkc_error *err);
+/* What o->dropout_fresh refuses, by name (runtime/api/ntkc_dropout.c): cross-entropy, fx0, a mean on the
+ * training points (o->train_mean or train_mean), a float32 net with dropout (net NULL: not checked). */
+int predict_check_dropout_fresh(const ntkc_net *net, const ntkc_predict_options *o, int train_mean,
+                                ntkc_error *err);
 
 /* 1 when o asks for the outputs of one network (fx0 given, cross-entropy or
  * momentum) rather than the ensemble's mean. */

@@ -29,6 +29,11 @@
 #   --momentum (the ODE on rank 0; the refusal when the kernels cannot be
 #   gathered there), prediction from kernel files (--k-train ...), each equal
 #   to ntkc predict's on 1..4 ranks; their errors exit 1 on every rank.
+# - dropout: ntkc-mpi kernel --dropout-mixed byte for byte ntkc kernel's (rows
+#   and graphs, cross and X2 = X1), ntkc-mpi predict --dropout fresh equal to
+#   ntkc predict's to rounding on P = 1 and 3 (and far from the fixed-mask
+#   prediction, so the check tells them apart); its refusals (cross-entropy,
+#   fx0, --train-mean, single precision) by name on every rank, no output.
 set -eu
 NTKC=$1
 NTKC_MPI=$2
@@ -229,6 +234,15 @@ spawn same32 "transformer symmetric, 9 sequences, tile 2" 3 "$ROOT/examples/tran
 spawn same32 "fc symmetric, default tile" 4 "$FC" "$T/fc1.npy" ""
 spawn same32 "image cross 19 x 11, tile 4" 3 "$IMG" "$T/img1.npy" "$T/img2.npy" --tile 4
 
+# --dropout-mixed: X1 in eval mode against X2 under masks, never the symmetric output (X2 = X1 when absent)
+printf 'net drop { dense(1.4, 0.1); dropout(0.6); dense(1.3); relu; dense(1.2); erf; dense }\n' >"$T/drop.ntk"
+printf 'net gdrop { input graph(7, normalize=false); aggregate(scale=uniform, self_loops=true); dense(1.4, 0.1)
+relu; dropout(0.7); dense(1.3); relu; readout(sum); dense(1) }\n' >"$T/gdrop.ntk"
+BOTH=--dropout-mixed spawn same "dropout-mixed fc cross 23 x 45, tile 8" "1 3" "$T/drop.ntk" "$T/fc2.npy" "$T/fc1.npy" \
+    --tile 8
+BOTH=--dropout-mixed spawn same "dropout-mixed fc, X2 = X1, tile 7" 3 "$T/drop.ntk" "$T/fc1.npy" "" --tile 7
+BOTH=--dropout-mixed spawn same "dropout-mixed graphs 13 x 37, tile 5" 3 "$T/gdrop.ntk" "$T/g2.txt" "$T/g1.txt" --tile 5
+
 # fails NAME EXPECTED_MESSAGE NET X1 -- MPI_ARGS (environment in HOOK)
 # (EXPECTED_MESSAGE is a grep pattern: a failed write may reach the user as the hooked failure or as the
 # refusal of that rank's next write, "an earlier write failed", depending on which tile it had taken.)
@@ -253,6 +267,8 @@ HOOK="NTKC_MPI_TEST_FAIL=input:2" spawn fails "rank 2 cannot read its input" "fc
 HOOK="NTKC_MPI_TEST_FAIL=write:1" spawn fails "a write fails on rank 1" "cannot write output: \(an earlier \)\{0,1\}write failed" "$FC" \
     "$T/fc1.npy" --tile 8
 HOOK="" spawn fails "the kernel overflows in one row's tiles" "the kernel is not finite at entry" "$FC" "$T/huge.npy" --tile 4
+HOOK="" spawn fails "--dropout-mixed in float32" "dropout-mixed is computed in double precision only" "$T/drop.ntk" \
+    "$T/fc1.npy" --dropout-mixed --precision single
 HOOK="" spawn fails "a volume mask of the wrong shape" "vbad.npy: a mask for .*v1.npy must be (7, D, H, W)" "$T/vmsk.ntk" \
     "$T/v1.npy" --mask "$T/vbad.npy"
 
@@ -375,6 +391,27 @@ spawn predicts "predict masked sequences --precision single" 3 "$T/msk.ntk" --tr
     --lengths-train "$T/l1.npy" --test "$T/s2.npy" --mask-test "$T/m2.npy" --targets "$T/ys.npy" --reg 1e-3 \
     --time 1,inf --precision single
 TRAIN=1 spawn predicts "predict graph, --train-mean" 3 "$GR" --train "$T/g1.txt" --test "$T/g2.txt" --time 2,inf --reg 1e-4
+# --dropout fresh: nets trained with fresh masks (the training block between two mask draws, the mixed test x
+# train kernel, the covariance without dropout), rows and graphs
+COV=1 spawn predicts "predict --dropout fresh fc, NTK" "1 3" "$T/drop.ntk" --train "$T/fc1.npy" \
+    --targets "$T/ylab.npy" --test "$T/fc2.npy" --time 0,1,30,inf --reg 1e-4 --dropout fresh
+COV=1 spawn predicts "predict --dropout fresh graphs, NNGP" 3 "$T/gdrop.ntk" --train "$T/g1.txt" --test "$T/g2.txt" \
+    --kernel nngp --time 2,inf --reg 1e-4 --dropout fresh
+spawn predicts "predict --dropout fresh fc, --momentum" 3 "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" \
+    --test "$T/fc2.npy" --time 1,4 --momentum 0.5 --dropout fresh
+fresh_not_fixed() { # the fresh prediction is far from the fixed-mask one: the checks above (1e-9) tell them apart
+    for mode in fixed fresh; do
+        "$NTKC" predict "$T/drop.ntk" --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 \
+            --dropout $mode --mean "$W/$mode.npy" --quiet 2>"$W/err" || { bad "fresh vs fixed: ntkc failed: $(cat "$W/err")"; return; }
+    done
+    if $PY -c "import numpy as np, sys
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+sys.exit(0 if np.abs(a - b).max() > 1e-3 * np.abs(a).max() else 1)" "$W/fresh.npy" "$W/fixed.npy"; then ok; else
+        bad "predict --dropout fresh equals the fixed-mask prediction"
+    fi
+}
+spawn fresh_not_fixed
+
 # --precision single on the other families: as ntkc does (computed, or refused the same way)
 predict32() { # NET
     net=$1
@@ -452,6 +489,19 @@ HOOK="NTKC_MPI_TEST_FAIL=gather:0" spawn pfails "predict --loss xent: kernels do
 HOOK="NTKC_MPI_TEST_FAIL=write:3" spawn pfails "predict fx0: a write fails on rank 3" "cannot write output" \
     --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --reg 1e-4 --fx0-train "$T/f0.npy" \
     --train-mean @W/c.npy
+# --dropout fresh refuses what ntkc predict refuses, by name (PNET: the net with dropout)
+DROP="--train $T/fc1.npy --targets $T/ylab.npy --test $T/fc2.npy --dropout fresh"
+PNET="$T/drop.ntk" HOOK="" spawn pfails "predict --dropout fresh: cross-entropy" \
+    "dropout_fresh (--dropout fresh) does not go with cross-entropy" $DROP --loss xent --time 1
+PNET="$T/drop.ntk" HOOK="" spawn pfails "predict --dropout fresh: fx0" \
+    "dropout_fresh (--dropout fresh) does not go with initial outputs fx0" $DROP --fx0-test "$T/g0.npy" --reg 1e-4
+PNET="$T/drop.ntk" HOOK="" spawn pfails "predict --dropout fresh: --train-mean" \
+    "dropout_fresh (--dropout fresh) does not go with train_mean" $DROP --reg 1e-4 --train-mean @W/c.npy
+PNET="$T/drop.ntk" HOOK="" spawn pfails "predict --dropout fresh: single precision" \
+    "dropout_fresh (--dropout fresh) needs a net compiled for double precision" $DROP --reg 1e-3 --precision single \
+    --cov @W/c.npy
+PNET="$T/drop.ntk" HOOK="" spawn pfails "predict --dropout: another value" "must be fixed or fresh, not" \
+    --train "$T/fc1.npy" --targets "$T/ylab.npy" --test "$T/fc2.npy" --dropout train
 # kernel files: a bad file (rank 0 reads it), an fx0 of the wrong shape (every rank reads it)
 PNET="" HOOK="" spawn pfails "predict --k-train: not square" "must be square" --k-train "$T/kst.npy" --k-test "$T/kst.npy" \
     --targets "$T/ylab.npy"

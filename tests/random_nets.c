@@ -389,7 +389,6 @@ static const Rule rules[] = {
     {"gaussian-input", {"needs a Gaussian input", "needs Gaussian", "Gaussian pre-activations", NULL}},
     {"independent-branches", {"must end in an affine layer", "two identity branches", "needs independent branches", NULL}},
     {"valid-window-too-large", {"with padding=valid on an image", "with padding=valid on a sequence", NULL}},
-    {"image-layers-need-param-ntk", {"supported only under param ntk", NULL}},
     {"vector-widths-differ", {"of vectors needs equal widths", "ends as a vector", NULL}},
     {"branch-shapes-differ", {"the branches of a fanout must agree", "changes the shape from", NULL}},
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},

@@ -117,8 +117,4 @@ Test(attention_valid_window, windows_that_move_the_grid_stay_refused)
                  "1:38", "must keep the grid");
     expect_error("net a { input sequence(6, 3, masked=true); avg_pool(2, stride=1); global_avg_pool; dense }", "1:44",
                  "whose input is masked (masked=true at 1:9)");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(kd=1, kh=1, kw=2, padding=valid) }\n"
-                 "  branch { conv(kd=1, kh=1, kw=2, padding=valid) } } sum; global_avg_pool; dense }",
-                 "1:62", "on a volume must keep the grid (stride 1 on every axis; padding same or circular, or valid "
-                         "on a 1x1x1 window)");
 }

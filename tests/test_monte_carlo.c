@@ -691,6 +691,21 @@ Test(monte_carlo, volume_concat_resize_within_their_standard_errors, .timeout = 
     expect_within_errors_and_20_off_fails_at(256, nets, sizeof nets / sizeof nets[0], 111, "volume concat/resize");
 }
 
+/* Volumes whose branches change the grid (each from the fanout's): a width
+ * concat nested in a depth concat's branch and resized, a valid window
+ * beside an identity; the finite nets concatenate and resize inside branches
+ * (finite_conv_concat.c, finite_resize.c). */
+Test(monte_carlo, volume_branch_grids_within_their_standard_errors, .timeout = TIMEOUT(300))
+{
+    static const char *const nets[] = {
+        "net b { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1)\n"
+        "  fanout(axis=depth) { branch { } branch { fanout(axis=width) { branch { conv(2, 1.2) } branch { } } concat\n"
+        "    conv(2); image_resize(2, 2, d=1) } branch { conv(kd=2, kh=1, kw=1, padding=valid, w_std=1.1) } } concat\n"
+        "  relu; global_avg_pool; dense }",
+    };
+    expect_within_errors_and_20_off_fails_at(256, nets, 1, 117, "volume branch grids");
+}
+
 /* ---- the all-pairs back end's options ----------------------------------------
  * param standard in nets with attention, masked inputs and volumes (fan-in ×
  * Σ in Θ; the finite nets have the declared widths, 512, which is the width

@@ -212,15 +212,6 @@ Test(volume, shapes_and_input_kind)
 
 Test(volume, layers_beyond_the_subset_are_refused_by_name)
 {
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2, stride=2) } branch { conv(3, "
-                 "stride=2) } } sum; global_avg_pool; dense }",
-                 "1:62", "'conv' inside a residual or fanout block on a volume must keep the grid");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout(axis=width) { branch { fanout(axis=width) { "
-                 "branch { conv(2) } branch { } } concat } branch { conv(2) } } concat; global_avg_pool; dense }",
-                 "1:74", "concatenates along a spatial axis inside a residual or fanout block on a volume");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); image_resize(3, 3, d=2) } "
-                 "branch { conv(2) } } sum; global_avg_pool; dense }",
-                 "1:71", "'image_resize' inside a residual or fanout block on a volume");
     expect_error("net i { input image(3, 3, 1); conv(2); fanout(axis=depth) { branch { conv(2) } branch { } } "
                  "concat; global_avg_pool; dense }",
                  "1:47", "'fanout(axis=depth)' joins volumes (input volume(D, H, W, C)); this fanout's input is an image");
@@ -229,12 +220,6 @@ Test(volume, layers_beyond_the_subset_are_refused_by_name)
                  "1:84", "the branches of a fanout must agree in height and width (concat along depth)");
     expect_error("net i { input image(3, 3, 1); conv(2); image_resize(4, 4, d=2); global_avg_pool; dense }", "1:59",
                  "'image_resize(d=...)' resizes the depth of a volume");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv(2); avg_pool(2) } branch { avg_pool(2) } } "
-                 "sum; global_avg_pool; dense }",
-                 "1:71", "'avg_pool' inside a residual or fanout block on a volume must keep the grid");
-    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { conv_transpose(2, padding=valid) } "
-                 "branch { conv_transpose(2, padding=valid) } } sum; global_avg_pool; dense }",
-                 "1:62", "'conv_transpose' inside a residual or fanout block on a volume must keep the grid");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_transpose(kh=2, kw=2); flatten; dense }", "1:44",
                  "missing required argument 'size' (or kd, kh and kw) for 'conv_transpose' on a volume");
     expect_error("net v { input volume(2, 3, 3, 1); conv(2); conv_local(3, padding=valid); flatten; dense }", "1:44",

@@ -46,6 +46,7 @@ static void same_as_image(const char *vol, const char *img, size_t dim)
     kernels(a, N, x, dim, s1, t1);
     kernels(b, N, x, dim, s2, t2);
     double ws = worst(s1, s2, N * N), wt = worst(t1, t2, N * N);
+    cr_log_info("NNGP %.3g, NTK %.3g relative difference from the image net", ws, wt);
     cr_expect(ws <= 1e-13 && wt <= 1e-13, "NNGP %.3g, NTK %.3g relative difference for\n%s", ws, wt, vol);
     free(x);
     ntkc_net_free(a);
@@ -113,4 +114,83 @@ Test(volume_concat_resize, grids_grown_too_far_are_refused)
                  "branch { } } concat; fanout(axis=depth) { branch { } branch { } branch { } branch { } } concat\n"
                  "  global_avg_pool; dense }",
                  "1:119", "this concat outputs 8192 positions of a volume (input volume at 1:9)");
+}
+
+/* Inside branches (each from the fanout's grid, which it may change): a
+ * concat nested in a branch, image_resize and windows that move the grid
+ * before a later concat or sum joins the branches; against the image back
+ * end's pixel-pair fanouts (ntkc_fanin4, ntkc_cross4 by each branch's
+ * offset). */
+Test(volume_concat_resize, branches_that_change_the_grid_are_the_image_net)
+{
+    /* nested width concat (its identity cross blocks), resize to the
+     * input's grid, an outer identity beside it, and a branch resized down */
+    same_as_image("net v { input volume(1, 3, 2, 2); conv(kd=1, kh=2, kw=2, w_std=1.4, b_std=0.1)\n"
+                  "  fanout(axis=height) { branch { } branch { fanout(axis=width) { branch { conv(kd=1, kh=2, kw=2) }\n"
+                  "    branch { } } concat; conv(kd=1, kh=2, kw=2, w_std=1.2); image_resize(3, 2) }\n"
+                  "    branch { image_resize(2, 2); conv(kd=1, kh=2, kw=2, b_std=0.2) } } concat\n"
+                  "  relu; conv(kd=1, kh=2, kw=2); erf; global_avg_pool; dense(1.1) }",
+                  "net i { input image(3, 2, 2); conv(2, 1.4, 0.1)\n"
+                  "  fanout(axis=height) { branch { } branch { fanout(axis=width) { branch { conv(2) }\n"
+                  "    branch { } } concat; conv(2, 1.2); image_resize(3, 2) }\n"
+                  "    branch { image_resize(2, 2); conv(2, b_std=0.2) } } concat\n"
+                  "  relu; conv(2); erf; global_avg_pool; dense(1.1) }",
+                  12);
+    /* a residual whose block concatenates and resizes back to its input's grid */
+    same_as_image("net v { input volume(1, 3, 2, 2); conv(kd=1, kh=2, kw=2, w_std=1.4, b_std=0.1)\n"
+                  "  residual(alpha=0.8) { fanout(axis=width) { branch { conv(kd=1, kh=2, kw=2) } branch { } } concat\n"
+                  "    conv(kd=1, kh=2, kw=2, w_std=1.3); image_resize(3, 2, method=nearest) }\n"
+                  "  relu; conv(kd=1, kh=2, kw=2); erf; global_avg_pool; dense(1.1) }",
+                  "net i { input image(3, 2, 2); conv(2, 1.4, 0.1)\n"
+                  "  residual(alpha=0.8) { fanout(axis=width) { branch { conv(2) } branch { } } concat\n"
+                  "    conv(2, 1.3); image_resize(3, 2, method=nearest) }\n"
+                  "  relu; conv(2); erf; global_avg_pool; dense(1.1) }",
+                  12);
+    /* pooling, a strided valid conv and a resize of different widths joined along width */
+    same_as_image("net v { input volume(1, 4, 4, 2); conv(kd=1, kh=2, kw=2, w_std=1.4, b_std=0.1)\n"
+                  "  fanout(axis=width) { branch { avg_pool(kd=1, kh=2, kw=2); conv(kd=1, kh=2, kw=2) }\n"
+                  "    branch { conv(kd=1, kh=2, kw=2, stride=2, padding=valid); relu; conv(1) }\n"
+                  "    branch { sum_pool(kd=1, kh=2, kw=2); image_resize(2, 3); conv(kd=1, kh=2, kw=2) } } concat\n"
+                  "  relu; conv(kd=1, kh=2, kw=2); erf; global_avg_pool; dense(1.1) }",
+                  "net i { input image(4, 4, 2); conv(2, 1.4, 0.1)\n"
+                  "  fanout(axis=width) { branch { avg_pool(2); conv(2) }\n"
+                  "    branch { conv(2, stride=2, padding=valid); relu; conv(1) }\n"
+                  "    branch { sum_pool(2); image_resize(2, 3); conv(2) } } concat\n"
+                  "  relu; conv(2); erf; global_avg_pool; dense(1.1) }",
+                  32);
+    /* summed branches that pool and resize to one grid */
+    same_as_image("net v { input volume(1, 4, 4, 1); dense(1.2, 0.1)\n"
+                  "  fanout { branch { conv(kd=1, kh=2, kw=2, stride=2, padding=valid) } branch { image_resize(2, 2) }\n"
+                  "    branch { avg_pool(kd=1, kh=2, kw=2); dense(0.9) } } sum; relu; flatten; dense }",
+                  "net i { input image(4, 4, 1); dense(1.2, 0.1)\n"
+                  "  fanout { branch { conv(2, stride=2, padding=valid) } branch { image_resize(2, 2) }\n"
+                  "    branch { avg_pool(2); dense(0.9) } } sum; relu; flatten; dense }",
+                  16);
+}
+
+/* What stays refused inside branches: summed branches ending on different
+ * slices (the same rows), grids grown past 4096 positions, resizing and
+ * spatial concat on masked volumes, and a nested concat whose identity
+ * branch would meet an outer identity (their cross block is neither a
+ * branch's own kernel, the input's, nor 0). */
+Test(volume_concat_resize, branch_grids_that_cannot_join_are_refused)
+{
+    expect_error("net v { input volume(2, 3, 3, 1); conv(2); fanout { branch { image_resize(2, 3, d=3) }\n"
+                 "  branch { conv(2); image_resize(3, 3, d=2) } } sum; global_avg_pool; dense }",
+                 "2:3", "branch 2 ends with shape 2×3×3 but branch 1 with 3×2×3: the branches of a fanout must agree");
+    expect_error("net v { input volume(4, 4, 4, 1); conv(2); fanout(axis=depth) { branch { conv(2); "
+                 "image_resize(30, 30, d=5) } branch { conv(2); image_resize(30, 30, d=5) } } concat; global_avg_pool; "
+                 "dense }",
+                 "1:83", "'image_resize' outputs 4500 positions of a volume (input volume at 1:9)");
+    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); fanout(axis=depth) { branch { conv(2) }\n"
+                 "  branch { conv(2); image_resize(3, 3) } } concat; global_avg_pool; dense }",
+                 "1:57", "concatenates along a spatial axis: the joined grid's mask is not defined");
+    expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); fanout { branch { conv(2) }\n"
+                 "  branch { conv(2); image_resize(3, 3, method=nearest) } } sum; global_avg_pool; dense }",
+                 "2:21", "'image_resize' in net 'v', whose input is masked (masked=true at 1:9)");
+    expect_error("net v { input volume(2, 3, 2, 1); conv(2); fanout(axis=height) { branch { }\n"
+                 "  branch { fanout(axis=width) { branch { conv(2) } branch { } } concat; image_resize(3, 2) } } concat\n"
+                 "  global_avg_pool; dense }",
+                 "2:73", "branch 2 of this 'fanout' spatial concat ends in 'image_resize': a spatial concat of kernels "
+                         "needs independent branches");
 }

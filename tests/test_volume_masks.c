@@ -292,7 +292,8 @@ Test(volume_masks, windows_that_move_the_grid_are_refused_by_name)
                  "1:48", "'conv' in net 'v', whose input is masked");
     expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv(2); fanout { branch { conv_local(2, sd=2) }\n"
                  "  branch { conv(2, sd=2) } } sum; relu; global_avg_pool; dense }",
-                 "1:75", "'conv_local' inside a residual or fanout block on a volume must keep the grid");
+                 "1:75", "'conv_local' in net 'v', whose input is masked (masked=true at 1:9): on masked volumes, "
+                 "convolutions and local pooling must keep the grid");
     expect_error("net v { input volume(2, 3, 3, 1, masked=true); conv_transpose(2); relu; global_avg_pool; dense }",
                  "1:48",
                  "'conv_transpose' in net 'v', whose input is masked (masked=true at 1:9): masked volumes take conv, "

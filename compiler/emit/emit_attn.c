@@ -72,17 +72,22 @@ static const char *n_side(const Ea *e) { return e->vec ? "1" : e->np; }
 
 static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T);
 
-/* Branches that reduce the positions to a vector (global pooling, flatten,
- * index inside them) start from P×P matrices and join as one entry each. */
-static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
+/* Every branch starts from the fanout's P×P matrices and grid, and may
+ * change the grid (windows, image_resize, a nested spatial concat); branches that
+ * reduce the positions to a vector (global pooling, flatten, index inside
+ * them) join as one entry each. */
+static void emit_mat_fanout(Ea *e, const IrOp *op, int *S, int *T)
 {
+    const IrFanout *f = &op->u.fanout;
     int Sa = slot_new(e), Ta = slot_new(e), consumed = 0, vec_in = e->vec, vec_out = e->vec;
-    size_t grid[3] = {e->gz, e->gh, e->gw}, out[3];
+    size_t grid[3] = {e->gz, e->gh, e->gw}, P_in = e->P, out[3];
     code_line(&e->c, "/* %s: %zu branches */", f->residual ? "residual" : "fanout", f->nbranches);
     for (size_t b = 0; b < f->nbranches && e->err->code == DIAG_OK; b++) {
         const IrBranch *br = &f->branches[b];
         int Sb = *S, Tb = *T;
         e->vec = vec_in;
+        e->gz = grid[0], e->gh = grid[1], e->gw = grid[2];
+        set_positions(e, P_in);
         if (br->nops > 0 && b + 1 < f->nbranches) {
             Sb = slot_new(e), Tb = slot_new(e);
             code_line(&e->c, "ntkc_m_copy`(pl[%d], pl[%d], %s);", Sb, *S, n_pairs(e));
@@ -91,11 +96,14 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
         consumed |= br->nops > 0 && b + 1 == f->nbranches;
         emit_mat_ops(e, br->ops, br->nops, &Sb, &Tb);
         vec_out = e->vec; /* every branch ends alike (lowering checks the shapes) */
-        if (emit_attn_concat_spatial(f)) /* emit_attn_concat.c */
-            emit_attn_concat_join(&e->c, &e->defs, &e->concat_helper, f, b, grid, Sa, Ta, Sb, Tb, *S, *T);
-        else
+        size_t got[3] = {e->gz, e->gh, e->gw};
+        if (!emit_attn_concat_spatial(f)) /* the branches end on one grid (lowering) */
             code_line(&e->c, "ntkc_m_fanin`(%d, %zu, %zu, %s, pl[%d], pl[%d], pl[%d], pl[%d], %s);", (int)f->mode, b,
                       f->nbranches, code_lit(br->scale * br->scale).s, Sa, Ta, Sb, Tb, n_pairs(e));
+        else if (e->err->code == DIAG_OK && /* emit_attn_concat.c */
+                 !emit_attn_concat_join(&e->c, &e->defs, &e->concat_helper, op, b, grid, got, Sa, Ta, Sb, Tb, *S, *T))
+            diag_internal(e->err, "attention emitter: branch %zu of the fanout at line %d ends on a %zux%zux%zu grid, "
+                          "not the one lowering gave it", b + 1, op->pos.line, got[0], got[1], got[2]);
         if (br->nops > 0) {
             slot_free(e, Sb);
             slot_free(e, Tb);
@@ -103,7 +111,7 @@ static void emit_mat_fanout(Ea *e, const IrFanout *f, int *S, int *T)
     }
     e->vec = vec_out;
     if (emit_attn_concat_spatial(f)) { /* the branches' grids joined along the axis */
-        emit_attn_concat_grid(f, grid, out);
+        emit_attn_concat_grid(op, out);
         e->gz = out[0], e->gh = out[1], e->gw = out[2];
         set_positions(e, out[0] * out[1] * out[2]);
     }
@@ -398,7 +406,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                       code_lit(1.0 / op->u.dropout.keep).s, *T, n_side(e), code_lit(1.0 / op->u.dropout.keep).s);
             break;
         case IR_FANOUT:
-            emit_mat_fanout(e, &op->u.fanout, S, T);
+            emit_mat_fanout(e, op, S, T);
             break;
         case IR_IMAGE_RESIZE: { /* masked nets refuse it: no position is padding from here on */
             size_t span = emit_attn_resize_span(op, e->gz, e->gh, e->gw);

@@ -198,7 +198,12 @@ static void sum_streams(Lower *L, const Stream *br, size_t n)
     L->stream.gaussian = 1;
 }
 
-static int same_shape(IrShape a, IrShape b) { return a.spatial == b.spatial && a.h == b.h && a.w == b.w; }
+/* On volumes the slices too: an image_resize in a branch may stack the same
+ * rows as other slices. */
+static int same_shape(IrShape a, IrShape b)
+{
+    return a.spatial == b.spatial && a.h == b.h && a.w == b.w && (!a.spatial || a.d == b.d);
+}
 
 static int push_fanout(Lower *L, const Stmt *s, IrFanIn mode, IrBranch *br, size_t n, int residual)
 {

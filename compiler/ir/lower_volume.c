@@ -7,7 +7,6 @@
  * lower_check_volume_net refuses, by name, the layers that back end does not
  * compute on volumes yet. */
 #include "ir_print.h"
-#include "ir_window.h"
 #include "lower_internal.h"
 
 static const char *const vpad_names[] = {"same", "valid", "circular", NULL};
@@ -169,7 +168,7 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
 int lower_volume_conv(Lower *L, const Stmt *s) { return lower_window_op(L, s, 0, 0); }
 int lower_volume_pool(Lower *L, const Stmt *s, int average) { return lower_window_op(L, s, 1, average); }
 
-static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch);
+static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n);
 
 /* The all-pairs kernels hold every pair of positions (int-indexed P² per
  * matrix, as attention's): a concat or image_resize that grows a volume's
@@ -188,33 +187,26 @@ static int volume_positions_ok(Lower *L, const IrOp *op, const char *what)
     return 0;
 }
 
-/* A fanout or residual on a volume: its branches keep the grid; a concat
- * along depth, height or width (emit_attn_concat.h) only outside branches. */
-static int check_volume_fanout(Lower *L, const IrOp *op, int in_branch)
+/* A fanout or residual on a volume: every branch starts from the fanout's
+ * grid, and its windows, image_resize and concats along depth, height or
+ * width (emit_attn_concat.h) may change it (emit_attn.c tracks the grid
+ * branch by branch; lower_branch.c checks that the branches' ends fit). */
+static int check_volume_fanout(Lower *L, const IrOp *op)
 {
     const IrFanout *f = &op->u.fanout;
-    if (in_branch && f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS) {
-        diag_at(L->err, op->pos, L->src,
-                "this fanout in net '%s' concatenates along a spatial axis inside a residual or fanout block on a "
-                "volume (input volume at %s): branches there must keep the grid; concatenate outside the block",
-                L->net->name, lower_pos_str(L, L->input.pos));
-        return 0;
-    }
-    if (f->mode == IR_FANIN_CONCAT && f->axis != IR_CONCAT_CHANNELS && !volume_positions_ok(L, op, "this concat"))
-        return 0;
-    for (size_t b = 0; b < f->nbranches; b++)
-        if (!refuse_volume_ops(L, f->branches[b].ops, f->branches[b].nops, 1))
+    for (size_t b = 0; b < f->nbranches; b++) /* the first op that grows too far is named */
+        if (!refuse_volume_ops(L, f->branches[b].ops, f->branches[b].nops))
             return 0;
-    return 1;
+    return f->mode != IR_FANIN_CONCAT || f->axis == IR_CONCAT_CHANNELS || volume_positions_ok(L, op, "this concat");
 }
 
 /* Layers a volume net takes: dense, activations, conv (dilated, frozen),
  * conv_transpose, conv_local, avg/sum pooling, global pooling, flatten,
  * index, dropout, layer_norm (over any axes), attention over all
- * positions, image_resize, residual and fanout whose branches keep the
- * grid, concat along any axis. in_branch:
- * inside a fanout's branch. */
-static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
+ * positions, image_resize, residual and fanout (each branch from the
+ * fanout's grid, which its windows, resizing and concats may change), concat
+ * along any axis. */
+static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const IrOp *op = &ops[i];
@@ -230,33 +222,17 @@ static int refuse_volume_ops(Lower *L, const IrOp *ops, size_t n, int in_branch)
         case IR_CONV:
         case IR_CONV_LOCAL:
         case IR_CONV_TRANSPOSE:
-        case IR_POOL: {
-            const IrWindow *w = ir_op_window(op);
-            if (in_branch && !ir_window_keeps_grid(w)) { /* emit_attn.c: branches share P×P inputs */
-                diag_at(L->err, op->pos, L->src,
-                        "'%s' inside a residual or fanout block on a volume must keep the grid (stride 1 on every "
-                        "axis; padding same or circular, or valid on a 1x1x1 window): every branch starts from the "
-                        "same position pairs",
-                        ir_op_name(op));
-                return 0;
-            }
+        case IR_POOL: /* windows may change the grid, inside branches too (emit_attn.c tracks it per branch) */
             continue;
-        }
         case IR_LAYER_NORM: /* every axes= (depth, and height and width of each slice) */
             continue;
         case IR_FANOUT:
-            if (!check_volume_fanout(L, op, in_branch))
+            if (!check_volume_fanout(L, op))
                 return 0;
             continue;
         case IR_IMAGE_RESIZE:
             if (!volume_positions_ok(L, op, "'image_resize'"))
                 return 0;
-            if (in_branch) { /* emit_attn.c: branches share P×P inputs */
-                diag_at(L->err, op->pos, L->src,
-                        "'image_resize' inside a residual or fanout block on a volume: branches there must keep the "
-                        "grid (every branch starts from the same position pairs); resize outside the block");
-                return 0;
-            }
             continue;
         default:
             diag_at(L->err, op->pos, L->src,
@@ -274,5 +250,5 @@ int lower_check_volume_net(Lower *L)
 {
     if (L->input.depth == 0)
         return 1;
-    return refuse_volume_ops(L, L->ops, L->nops, 0);
+    return refuse_volume_ops(L, L->ops, L->nops);
 }

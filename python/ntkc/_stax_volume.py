@@ -64,7 +64,6 @@ def conv_emit(layer: Any, b: Any) -> Any:
 
     from .stax import _num
     check_conv(layer)
-    check_branch("Conv", b, layer.filter_shape, layer.strides, layer.padding)
     a = [f"w_std={_num(layer.W_std)}"]
     if layer.parameterization == "standard":
         a += [f"width={layer.out_chan}"] + ([] if layer.b_std is None else [f"b_std={_num(layer.b_std)}"])
@@ -74,20 +73,6 @@ def conv_emit(layer: Any, b: Any) -> Any:
     a += [] if layer.trainable else ["trainable=false"]
     out = out_shape(b.shape, layer.filter_shape, layer.strides, layer.padding, layer.dilation)
     return replace(b, lines=b.lines + [f"conv({', '.join(a)})"], shape=out + (layer.out_chan,), units=1.0)
-
-
-def keeps_grid(window: Sequence[int], strides: Sequence[int], padding: str) -> bool:
-    """Strides 1 and padding SAME or CIRCULAR, or VALID on a 1×1×1 window: its one tap is the voxel itself
-    under every padding (ntkc's ir_window_keeps_grid)."""
-    return all(s == 1 for s in strides) and (padding != "VALID" or all(k == 1 for k in window))
-
-
-def check_branch(layer: str, b: Any, window: Sequence[int], strides: Sequence[int], padding: str) -> None:
-    """A window inside a FanOut branch must keep the grid: ntkc's volume branches share their position pairs."""
-    if b.parent is not None and not keeps_grid(window, strides, padding):
-        raise NotImplementedError(f"{layer} inside a FanOut branch on volumes must keep the grid (strides 1, padding "
-                                  f"'SAME' or 'CIRCULAR', or 'VALID' on a 1x1x1 window): ntkc's volume branches all "
-                                  f"start from the same positions")
 
 
 def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -> Any:
@@ -100,7 +85,6 @@ def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -
     if len(layer.filter_shape) != 3 or len(layer.strides) != 3:
         raise ValueError(f"{layer.name} on volumes needs a 3-D filter_shape and strides (kd, kh, kw), not "
                          f"{layer.filter_shape} and {layer.strides}")
-    check_branch(layer.name, b, layer.filter_shape, layer.strides, layer.padding)
     a = args(layer.filter_shape, layer.strides, layer.padding)
     if layer.parameterization == "standard":  # as conv_emit
         a += [f"w_std={_num(layer.W_std)}", f"width={layer.out_chan}"]
@@ -129,7 +113,8 @@ def refuse(layer: str, what: str = "") -> None:
                               f"(its volume nets take Dense, Conv, ConvTranspose, ConvLocal, AvgPool (also "
                               f"normalize_edges=True), SumPool, GlobalAvgPool, GlobalSumPool, Flatten, Index, "
                               f"Dropout, LayerNorm (the channels with none, one or all spatial axes), "
-                              f"GlobalSelfAttention, ImageResize, FanOut/FanIn* branches that keep the grid, "
+                              f"GlobalSelfAttention, ImageResize, FanOut/FanIn* branches (windows, "
+                              f"ImageResize and spatial FanInConcat inside them too), "
                               f"FanInConcat along any axis, and activations)")
 
 

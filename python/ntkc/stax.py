@@ -329,7 +329,6 @@ class _Pool(Layer):
     def emit(self, ctx: _Ctx, branches: list[_Branch]) -> list[_Branch]:
         b = _one(branches, self.name)
         if len(self.window) == 3 and _volume(b):  # a volume (_stax_volume.py)
-            _stax_volume.check_branch(self.name, b, self.window, self.strides, self.padding)
             args = _stax_volume.args(self.window, self.strides, self.padding)
             args += ["normalize_edges=true"] if self.normalize_edges else []
             out = _stax_volume.out_shape(b.shape, self.window, self.strides, self.padding)

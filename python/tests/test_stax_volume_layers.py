@@ -165,13 +165,6 @@ class VolumeRefusals(unittest.TestCase):
                                                      r"axes on volumes")
         self.refused(stax.LayerNorm(axis=(-3, -2, -1)), r"LayerNorm.* on volumes")
 
-    def test_branches_that_change_the_grid(self) -> None:
-        two = stax.FanOut(2)
-        self.refused(stax.serial(two, stax.parallel(stax.AvgPool((2, 2, 2), (1, 2, 1), "SAME"), stax.Identity()),
-                                 stax.FanInSum()), "AvgPool inside a FanOut branch on volumes must keep the grid")
-        self.refused(stax.serial(two, stax.parallel(conv(4, strides=(2, 1, 1)), conv(4, strides=(2, 1, 1))),
-                                 stax.FanInSum()), "Conv inside a FanOut branch on volumes must keep the grid")
-
     def test_mixed_parameterizations(self) -> None:
         self.refused(stax.Conv(4, (2, 2, 2), padding="SAME", parameterization="standard"), "mixes 'ntk' and 'standard'")
 

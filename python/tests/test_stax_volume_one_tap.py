@@ -3,7 +3,7 @@ ConvTranspose, ConvLocal, AvgPool, SumPool). Its one tap is the voxel itself, so
 ir_window_keeps_grid) and the branch translates. Each kernel_fn against scripts/volume_reference.py (independent
 numpy over all position pairs, neural-tangents' conventions, the layers with padding 'valid' as written); planted
 errors in the reference (a ConvLocal taken for a Conv, a W_std 10 % off, a branch left out) must fail the same
-comparison; wider valid windows and strides other than 1 inside branches stay refused by name."""
+comparison; wider valid windows inside branches (which move the grid) translate too."""
 from __future__ import annotations
 
 import unittest
@@ -90,15 +90,18 @@ class OneTapValidWindowsInBranches(unittest.TestCase):
             with self.subTest(wrong=name), self.assertRaises(AssertionError):
                 close(self, got, ref.kernels(wrong, self.x))
 
-    def test_wider_or_strided_valid_windows_stay_refused(self) -> None:
-        two = stax.FanOut(2)
-        for layer, name in ((stax.Conv(4, (1, 2, 1), padding="VALID"), "Conv"),
-                            (stax.ConvTranspose(4, ONE, (1, 2, 1), "VALID"), "ConvTranspose"),
-                            (stax.AvgPool(ONE, (2, 1, 1), "VALID"), "AvgPool")):
-            with self.subTest(name=name), self.assertRaisesRegex(NotImplementedError,
-                                                                 f"{name} inside a FanOut branch on volumes must "
-                                                                 f"keep the grid"):
-                net(stax.serial(two, stax.parallel(layer, stax.Identity()), stax.FanInSum())).source_for((2, 3, 3, 2))
+    def test_wider_or_strided_valid_windows_translate(self) -> None:
+        """Windows that move the grid inside branches (each branch from the fanout's grid, ending on one grid)."""
+        block = stax.serial(stax.FanOut(2),
+                            stax.parallel(stax.Conv(4, (1, 2, 1), (1, 1, 1), "VALID", W_std=1.3),
+                                          stax.serial(stax.AvgPool((1, 2, 1), (1, 1, 1), "VALID"),
+                                                      stax.Conv(4, ONE, (1, 1, 1), "VALID", W_std=0.9, b_std=0.2))),
+                            stax.FanInSum())
+        want = ref.kernels([CONV_IN, ("fanout", "sum", [(1.0, [("conv", (1, 2, 1), ONE, "valid", ONE, 1.3, 0.0)]),
+                                                        (1.0, [("avg_pool", (1, 2, 1), ONE, "valid"),
+                                                               ("conv", ONE, ONE, "valid", ONE, 0.9, 0.2)])])] + TAIL,
+                           self.x)
+        close(self, kernels_of(net(block), self.x), want)
 
 
 if __name__ == "__main__":

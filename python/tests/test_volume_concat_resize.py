@@ -2,7 +2,8 @@
 image_resize (issue 21) against scripts/volume_reference.py, an independent
 numpy recursion: the concat as 0/1 maps E_b placing each branch
 (Σ' = Σ_b E_b Σ_b E_bᵀ, plus E_b Σ_in E_cᵀ between identity branches), the
-resize as R = Rd ⊗ Rh ⊗ Rw of jax.image.resize's per-axis weights."""
+resize as R = Rd ⊗ Rh ⊗ Rw of jax.image.resize's per-axis weights), outside
+and inside fanout branches (every branch from the fanout's grid)."""
 from __future__ import annotations
 
 import unittest
@@ -57,6 +58,52 @@ NETS = [
      [conv((2, 2, 2), 1.3, 0.1), ("fanout", "concat", [(1.0, []), (1.0, [conv((2, 2, 2), 1.2)])], "depth"),
       ("layer_norm", 1e-12, (0,)), ("relu",), ("resize", (3, 2, 2), "linear", True), conv((2, 2, 2)),
       ("layer_norm", 1e-12, (1,)), ("erf",), ("flatten",), ("dense", 1.0, 0.0)], (2, 2, 3, 1)),
+    # inside branches (each from the fanout's grid): a width concat nested in a depth concat's branch, resized
+    # back, beside an identity and a branch resized to one slice; windows that move the grid and a resize
+    # joined by a sum; conv_transpose beside a resize
+    ("""net n { input volume(2, 2, 3, 1); conv(2, 1.3, 0.1);
+                fanout(axis=depth) { branch { }
+                  branch { fanout(axis=width) { branch { conv(2, 1.2) } branch { } } concat; conv(2, 1.1);
+                           image_resize(2, 3) }
+                  branch { image_resize(2, 3, d=1); dense(0.9, 0.2) } } concat;
+                relu; global_avg_pool; dense }""",
+     [conv((2, 2, 2), 1.3, 0.1),
+      ("fanout", "concat", [(1.0, []),
+                            (1.0, [("fanout", "concat", [(1.0, [conv((2, 2, 2), 1.2)]), (1.0, [])], "width"),
+                                   conv((2, 2, 2), 1.1), ("resize", (2, 3), "linear", True)]),
+                            (1.0, [("resize", (1, 2, 3), "linear", True), ("dense", 0.9, 0.2)])], "depth"),
+      ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)], (2, 2, 3, 1)),
+    ("""net p { input volume(2, 4, 4, 1); dense(1.2, 0.1);
+                fanout { branch { conv(2, stride=2, w_std=1.3) }
+                         branch { avg_pool(kd=1, kh=2, kw=2); image_resize(2, 2, d=1) } } sum;
+                erf; dense(1.1); fanout(axis=height) { branch { conv(kd=1, kh=2, kw=1, sh=2, padding=valid) } branch { } } concat;
+                relu; flatten; dense }""",
+     [("dense", 1.2, 0.1),
+      ("fanout", "sum", [(1.0, [("conv", (2, 2, 2), (2, 2, 2), "same", (1, 1, 1), 1.3, 0.0)]),
+                         (1.0, [("avg_pool", (1, 2, 2), (1, 2, 2), "valid"), ("resize", (1, 2, 2), "linear", True)])]),
+      ("erf",), ("dense", 1.1, 0.0),
+      ("fanout", "concat", [(1.0, [("conv", (1, 2, 1), (1, 2, 1), "valid", (1, 1, 1), 1.0, 0.0)]), (1.0, [])],
+       "height"),
+      ("relu",), ("flatten",), ("dense", 1.0, 0.0)], (2, 4, 4, 1)),
+    ("""net t { input volume(2, 2, 2, 1); conv(2, 1.2);
+                residual(alpha=0.7) { conv_transpose(2, padding=valid, w_std=1.1); erf; conv(2, 1.3);
+                                      image_resize(2, 2, method=nearest, d=2) }
+                relu; global_avg_pool; dense }""",
+     [conv((2, 2, 2), 1.2, 0.0),
+      ("fanout", "sum", [(1.0, []), (0.7, [("conv_transpose", (2, 2, 2), (1, 1, 1), "valid", 1.1, 0.0), ("erf",),
+                                           conv((2, 2, 2), 1.3), ("resize", (2, 2, 2), "nearest", True)])]),
+      ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)], (2, 2, 2, 1)),
+    # layer_norm over height and attention on a branch's resized grid
+    ("""net a { input volume(2, 2, 2, 1); conv(2, 1.3, 0.1);
+                fanout(axis=height) { branch { image_resize(3, 2); layer_norm(axes=height); relu;
+                                               attention(w_q=1.2, b_std=0.1) }
+                                      branch { conv(2, 1.1) } } concat;
+                relu; global_avg_pool; dense }""",
+     [conv((2, 2, 2), 1.3, 0.1),
+      ("fanout", "concat", [(1.0, [("resize", (3, 2), "linear", True), ("layer_norm", 1e-12, (1,)), ("relu",),
+                                   ("attention", "softmax", 1.2, 1.0, 0.1)]),
+                            (1.0, [conv((2, 2, 2), 1.1)])], "height"),
+      ("relu",), ("global_avg_pool",), ("dense", 1.0, 0.0)], (2, 2, 2, 1)),
 ]
 
 

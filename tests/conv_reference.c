@@ -101,13 +101,17 @@ static long tap_transpose(long m, long u, long s, long p, long n)
 /* conv_transpose and conv_local, entry by entry from their definitions:
  * the valid (pre-fold) output of all pixel pairs with the same tap on both,
  * every entry added to its folded pair (circular transpose: v → (v − c) mod
- * n), and conv_local's pairs of different pixels zero, bias included. */
-static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
+ * n), and conv_local's pairs of different pixels zero, bias included.
+ * Under param standard (neural-tangents' _Conv, standard branch) Θ' takes
+ * C·(the tap sum of Σ) instead of Σ', +1 with a bias, on the same pairs. */
+static void variant_sum(const Ker *a, const IrOp *op, Parameterization param, Ker *o)
 {
     const IrConv *cv = &op->u.conv;
     const IrWindow *w = &cv->win;
     int tr = op->kind == IR_CONV_TRANSPOSE, cyc = w->pad == IR_PAD_CIRCULAR, fold = tr && cyc;
     int trains = ir_arg(&op->args, "trainable", 1) != 0; /* trainable=false: Σ' leaves Θ' */
+    int std = param == PARAM_STANDARD;
+    double C = (double)cv->fan_in;
     long ph = fold ? (long)cv->fold_h : (long)o->h, pw = fold ? (long)cv->fold_w : (long)o->w;
     long ch = fold ? (ph - (long)o->h) / 2 : 0, cw = fold ? (pw - (long)o->w) / 2 : 0;
     double c = cv->w_std * cv->w_std / ((double)w->kh * w->kw), b2 = cv->b_std * cv->b_std;
@@ -141,18 +145,21 @@ static void variant_sum(const Ker *a, const IrOp *op, Ker *o)
                     size_t e = at(o, oi, ok, oj, ol);
                     for (int p = 0; p < 3; p++)
                         o->s[p][e] += c * sum[p];
-                    o->t[e] += c * sum[3];
+                    o->t[e] += c * sum[3] + (std && trains ? C * sum[0] : 0.0);
                 }
     for (size_t i = 0; i < o->h; i++)
         for (size_t k = 0; k < o->h; k++)
             for (size_t j = 0; j < o->w; j++)
                 for (size_t l = 0; l < o->w; l++) {
                     size_t e = at(o, i, k, j, l);
-                    if (tr || (i == k && j == l))
+                    int kept = tr || (i == k && j == l);
+                    if (kept)
                         for (int p = 0; p < 3; p++)
                             o->s[p][e] += b2;
-                    if (trains)
+                    if (trains && !std)
                         o->t[e] += o->s[0][e];
+                    else if (trains && kept && cv->has_bias)
+                        o->t[e] += 1.0;
                 }
 }
 
@@ -489,7 +496,7 @@ static void apply(const IrOp *ops, size_t n, Parameterization param, Ker *k)
         }
         case IR_CONV_TRANSPOSE:
         case IR_CONV_LOCAL:
-            variant_sum(k, op, &o);
+            variant_sum(k, op, param, &o);
             o.units = 1.0;
             break;
         case IR_IMAGE_RESIZE:

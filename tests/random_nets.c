@@ -131,9 +131,30 @@ static void window(Gen *g, int kmax, int smax, int pad)
     }
 }
 
+/* Under param standard on images: conv_transpose (on small grids: it
+ * upsamples) or conv_local, declaring the width every affine layer there
+ * declares. The draw happens in standard image nets only, so the other nets'
+ * sources stay as they were. */
+static void conv_variant(Gen *g)
+{
+    int transpose = g->h * g->w <= 12 && chance(g, 50), k = 1 + pick(g, 3), s = 1 + pick(g, 2), pad = pick(g, 3);
+    put(g, "%s(%d, %.3g, %.3g, stride=%d, padding=%s, width=%d)", transpose ? "conv_transpose" : "conv_local", k,
+        w_std(g), b_std(g), s, pads[pad], RANDOM_STD_CONV_WIDTH);
+    size_t grow = pad == 1 && k > s ? (size_t)(k - s) : 0; /* valid: n·s + max(k − s, 0) */
+    if (transpose) {
+        g->h = g->seq ? g->h : g->h * (size_t)s + grow;
+        g->w = g->w * (size_t)s + grow;
+    } else {
+        g->h = g->seq ? g->h : out_size(g->h, k, s, pad);
+        g->w = out_size(g->w, k, s, pad);
+    }
+}
+
 static void affine(Gen *g)
 {
-    if (g->image && chance(g, 80)) {
+    if (g->image && g->standard && chance(g, 35)) {
+        conv_variant(g);
+    } else if (g->image && chance(g, 80)) {
         put(g, "conv(");
         window(g, 4, 3, -1);
         put(g, ", w_std=%.3g, b_std=%.3g", w_std(g), b_std(g));
@@ -235,6 +256,8 @@ static void image_part(Gen *g)
     for (int b = 0; b < blocks && g->h && g->w; b++) {
         put(g, "\n    ");
         int what = pick(g, 100);
+        if (g->standard && what < 39 && !(what < 15 && b > 0)) /* branches under param standard need widths it */
+            what = 39;                                         /* does not write: an affine block instead */
         if (what < 15 && b > 0) {
             put(g, "%s(", chance(g, 50) ? "avg_pool" : "sum_pool");
             window(g, 3, 3, -1);
@@ -402,7 +425,6 @@ static const Rule rules[] = {
     {"gaussian-input", {"needs a Gaussian input", "needs Gaussian", "Gaussian pre-activations", NULL}},
     {"independent-branches", {"must end in an affine layer", "two identity branches", "needs independent branches", NULL}},
     {"valid-window-too-large", {"with padding=valid on an image", "with padding=valid on a sequence", NULL}},
-    {"image-layers-need-param-ntk", {"supported only under param ntk", NULL}},
     {"vector-widths-differ", {"of vectors needs equal widths", "ends as a vector", NULL}},
     {"branch-shapes-differ", {"the branches of a fanout must agree", "changes the shape from", NULL}},
     {"circular-mixed-in-block", {"inside one residual/fanout block, a conv with padding=circular", NULL}},

@@ -582,6 +582,35 @@ Test(monte_carlo, image_conv_variants_within_their_standard_errors, .timeout = T
     expect_within_errors_and_20_off_fails(nets, sizeof nets / sizeof nets[0], 71, "conv variants");
 }
 
+/* The same under param standard (neural-tangents' _Conv(parameterization='standard') for ConvTranspose and
+ * ConvLocal: Θ' = C·K(Σ) + w²/|F|·K(Θ) (+1 with a bias)): finite networks whose weights carry the deviations
+ * (finite_conv_std.c) at their declared widths, 128 channels on the image back end and 512 on the all-pairs
+ * one (the widths random_net_checks' O(L/width) allowance takes under param standard); strides that do not
+ * divide, every padding, a frozen layer, variances far from 1; kernels 20 % off must fail. Measured: worst
+ * entries at 0.13, 0.17, 0.31 and 0.35 of the tolerance, kernels 20 % off at 1.40, 1.90, 4.2 and 3.1 times it;
+ * 5.4 s of CPU. */
+Test(monte_carlo, conv_variants_standard_within_their_standard_errors, .timeout = TIMEOUT(600))
+{
+    static const char *const images[] = {
+        "net t { param standard; input image(2, 3, 2); conv_transpose(3, 2.2, 0.4, stride=2, width=128); relu\n"
+        "  conv_transpose(kh=2, kw=3, sh=1, sw=2, w_std=0.6, b_std=1.3, padding=valid, width=128); relu\n"
+        "  global_avg_pool; dense(1.2) }",
+        "net l { param standard; input image(4, 5, 2); conv(2, 1.3, 0.1, width=128); relu\n"
+        "  conv_local(3, 2.1, 0.6, stride=2, padding=valid, width=128); relu\n"
+        "  conv_local(kh=2, kw=1, w_std=0.5, b_std=1.2, padding=circular, width=128, trainable=false); relu\n"
+        "  conv_transpose(2, 1.4, stride=3, padding=circular, width=128); erf; flatten; dense(1.1, 0.2) }",
+    };
+    static const char *const pairs[] = {
+        "net p { param standard; input sequence(4, 2, masked=true); conv_local(3, 1.8, 0.4, padding=circular,\n"
+        "  width=512); relu; conv_local(2, 0.7, 1.1, width=512); relu; global_avg_pool; dense(1.2) }",
+        "net v { param standard; input volume(2, 1, 2, 2); conv_local(2, 1.6, 0.3, padding=circular, width=512); relu\n"
+        "  conv_transpose(kd=1, kh=2, kw=1, sd=1, sh=2, sw=1, w_std=0.8, b_std=0.9, width=512); relu; flatten\n"
+        "  dense(1.1) }",
+    };
+    expect_within_errors_and_20_off_fails_at(128, images, sizeof images / sizeof images[0], 75, "variants std");
+    expect_within_errors_and_20_off_fails(pairs, sizeof pairs / sizeof pairs[0], 77, "variants std pairs");
+}
+
 /* ---- volumes ---------------------------------------------------------------
  * input volume(D, H, W, C) (issue 21) against finite networks of 3-D convs
  * (finite_conv.c's im2col over kd·kh·kw taps), with the dilated convs'

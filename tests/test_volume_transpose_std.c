@@ -62,12 +62,9 @@ Test(volume_transpose_std, one_tap_transpose_is_the_one_tap_conv)
 
 Test(volume_transpose_std, refusals_name_the_layer)
 {
-    expect_error("net v { param standard; input image(3, 3, 2); conv_transpose(2, width=4); relu; global_avg_pool\n"
+    expect_error("net v { param standard; input volume(2, 2, 2, 1); conv_local(2); relu; global_avg_pool\n"
                  "  dense }",
-                 "1:47", "'conv_transpose' is supported only under param ntk for now");
-    expect_error("net v { param standard; input volume(2, 2, 2, 1); conv_local(2, width=4); relu; global_avg_pool\n"
-                 "  dense }",
-                 "1:51", "'conv_local' is supported only under param ntk for now");
+                 "1:51", "missing required argument 'width' for 'conv_local'");
     expect_error("net v { input volume(2, 2, 2, 1); conv_transpose(2, width=4); relu; global_avg_pool; dense }",
                  "1:53", "'width' only applies to 'param standard'");
     expect_error("net v { param standard; input volume(2, 2, 2, 1); conv_transpose(2); relu; global_avg_pool\n"

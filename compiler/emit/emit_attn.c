@@ -234,15 +234,45 @@ static void emit_mat_volume_pool(Ea *e, const IrOp *op, int S, int T)
         code_line(&e->c, "ntkc_m_pool_edgesv`(pl[%d], pl[%d], %s);", S, T, g);
 }
 
-/* A volume's conv_local: the conv's kernel on equal positions, 0 elsewhere
- * (neural-tangents' ConvLocal: unshared weights make other pairs independent). */
+/* conv_local after its conv: unshared weights make pairs of different
+ * positions independent, bias and (param standard) fan-in term included. */
+static void emit_local_off_diagonal(Ea *e, int S, int T)
+{
+    code_line(&e->c, "for (int p_ = 0; p_ < %s; p_++) /* unshared weights: other positions independent */", e->np);
+    code_line(&e->c, "    for (int q_ = 0; q_ < %s; q_++)", e->np);
+    code_line(&e->c, "        if (p_ != q_)");
+    code_line(&e->c, "            pl[%d][p_ * %s + q_] = pl[%d][p_ * %s + q_] = 0.0;", S, e->np, T, e->np);
+}
+
+/* conv_local (neural-tangents' ConvLocal): the conv's kernel on equal
+ * positions, 0 elsewhere; under param standard the conv's standard recursion
+ * (emit_attn_std.c) on equal positions, as nt's kernel_fn adds the bias's 1
+ * and b² on the spatial diagonal only. g: its window's geometry (made by
+ * window_def or volume_window_def); n_in: the entries before it. */
+static void emit_mat_local(Ea *e, const IrOp *op, const char *fn, const char *g, int S, int T, const char *n_in)
+{
+    const IrConv *c = &op->u.conv;
+    const IrWindow *w = &c->win;
+    if (e->net->param == PARAM_STANDARD && ir_arg(&op->args, "trainable", 1) != 0) {
+        int U = slot_new(e);
+        emit_attn_conv_std(&e->c, op, fn, g, (double)(w->kd ? w->kd : 1) * w->kh * w->kw, S, T, U, n_in, e->npp);
+        slot_free(e, U);
+        emit_local_off_diagonal(e, S, T); /* the bias's 1 was added to every entry */
+        return;
+    }
+    /* fn computes equal positions only and sets the others to 0 (attn_runtime.c) */
+    code_line(&e->c, "%s`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_local, line %d */", fn, S, T, g,
+              code_lit(c->w_std * c->w_std).s, code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0,
+              op->pos.line);
+}
+
+/* A volume's conv_local. */
 static void emit_mat_volume_local(Ea *e, const IrOp *op, int S, int T)
 {
-    char name[32];
-    const IrConv *c = &op->u.conv;
-    code_line(&e->c, "ntkc_m_localv`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_local, line %d */", S, T,
-              volume_window_def(e, op, &c->win, name, sizeof name), code_lit(c->w_std * c->w_std).s,
-              code_lit(c->b_std * c->b_std).s, ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
+    char name[32], n_in[32];
+    snprintf(n_in, sizeof n_in, "%s", e->npp);
+    const char *g = volume_window_def(e, op, &op->u.conv.win, name, sizeof name);
+    emit_mat_local(e, op, "ntkc_m_localv", g, S, T, n_in);
 }
 
 /* A volume's conv_transpose (ntkc_m_convtv): the geometry from the current
@@ -366,10 +396,7 @@ static void emit_mat_ops(Ea *e, const IrOp *ops, size_t n, int *S, int *T)
                 emit_remask(e, *S, *T);
                 break;
             }
-            code_line(&e->c, "ntkc_m_local`(pl[%d], pl[%d], %s, %s, %s, %d, pl[0], it); /* conv_local, line %d */", *S,
-                      *T, window_def(e, &op->u.conv.win, name, sizeof name),
-                      code_lit(op->u.conv.w_std * op->u.conv.w_std).s, code_lit(op->u.conv.b_std * op->u.conv.b_std).s,
-                      ir_arg(&op->args, "trainable", 1) == 0, op->pos.line);
+            emit_mat_local(e, op, "ntkc_m_local", window_def(e, &op->u.conv.win, name, sizeof name), *S, *T, e->npp);
             emit_remask(e, *S, *T);
             break;
         case IR_POOL: {

@@ -13,8 +13,9 @@
 int emit_is_conv_variant(const IrOp *op);
 
 /* Emits op on the h×w pixel-pair arrays bS, bT into inS, inT (the names
- * emit_image.c gives them, scratch t1, t2); *gh × *gw: the largest grid the
- * arrays must hold on the way. */
-void emit_conv_variant(Code *c, const IrOp *op, size_t h, size_t w, size_t *gh, size_t *gw, Diag *err);
+ * emit_image.c gives them, scratch t1, t2), under param standard when
+ * `standard`; *gh × *gw: the largest grid the arrays must hold on the way. */
+void emit_conv_variant(Code *c, const IrOp *op, int standard, size_t h, size_t w, size_t *gh, size_t *gw,
+                       Diag *err);
 
 #endif

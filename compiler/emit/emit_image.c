@@ -701,7 +701,7 @@ static void emit_segment(Em *e, const Segment *s, size_t index, int from_x)
     double P = (double)(s->he * s->we);
     if (s->kind == END_POOL && emit_is_conv_variant(s->term)) {
         size_t gh, gw;
-        emit_conv_variant(&e->c, s->term, s->he, s->we, &gh, &gw, e->err);
+        emit_conv_variant(&e->c, s->term, e->net->param == PARAM_STANDARD, s->he, s->we, &gh, &gw, e->err);
         track_big(e, gh, gw);
     } else if (s->kind == END_POOL) {
         emit_pool(e, s);

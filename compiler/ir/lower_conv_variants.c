@@ -4,13 +4,16 @@
  *   conv_local — ConvLocal (locally connected: the conv's windows with a
  *     weight and bias per output pixel, no sharing).
  * Both take size/kh/kw, stride/sh/sw, padding, w_std, b_std and trainable
- * like conv (no dilation: neural-tangents has none for them). Shapes and
- * paddings follow neural-tangents; the kernels are in ir.h. */
+ * like conv (no dilation: neural-tangents has none for them), and under
+ * param standard width= (their output channels) as conv does: nt's
+ * _Conv(parameterization='standard') is the same code for all three, with
+ * fan-in C·kh·kw (ir.h, IrConv). Shapes and paddings follow neural-tangents;
+ * the kernels are in ir.h. */
 #include "lower_internal.h"
 
 static const char *const variant_paddings[] = {"same", "valid", "circular", NULL};
 
-enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, V_TRAINABLE, NVAR };
+enum { V_SIZE, V_W, V_B, V_STRIDE, V_PAD, V_KH, V_KW, V_SH, V_SW, V_TRAINABLE, V_WIDTH, NVAR };
 static const ParamSpec variant_spec[NVAR] = {
     [V_SIZE] = {"size", 0, 1, 1e6, 1, 0, NULL},
     [V_W] = {"w_std", 1.0, 0.0, STD_MAX, 0, 0, NULL},
@@ -23,6 +26,7 @@ static const ParamSpec variant_spec[NVAR] = {
     [V_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
     /* trainable=false: a frozen layer (its parameters do not train), Θ' = w²/|F|·K(Θ) */
     [V_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
+    [V_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard: output channels */
 };
 /* The descriptor: the rows ntkc_cvar4 takes (compiler/kernel_c/image_runtime.c). */
 static const char *const variant_kernel_args[] = {"trainable", NULL};
@@ -114,14 +118,20 @@ int lower_transpose_axis(Lower *L, const Stmt *s, const char *axis, size_t n, in
 static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
 {
     Bound b;
-    int volume = L->input.depth && L->shape.spatial;
-    /* a volume's conv_transpose also takes param standard (lower_volume_variants.c) */
-    if (!lower_need_image(L, s) || (!(volume && kind == IR_CONV_TRANSPOSE) && !lower_ntk_only(L, s)))
+    if (!lower_need_image(L, s))
         return 0;
-    if (volume) /* 3-D windows: lower_volume_variants.c */
+    if (L->input.depth && L->shape.spatial) /* 3-D windows: lower_volume_variants.c */
         return lower_volume_variant(L, s, kind);
     if (!lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
+    if (b.given[V_WIDTH] && L->param != PARAM_STANDARD) {
+        diag_at(L->err, b.pos[V_WIDTH], L->src,
+                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
+                "depend on widths)",
+                L->net->name);
+        return 0;
+    }
+    long fan_in = lower_fan_in(L);
     IrWindow w;
     if (!variant_window(L, s, &b, &w))
         return 0;
@@ -145,6 +155,12 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
         return 0;
     op->u.conv = (IrConv){.w_std = b.v[V_W], .b_std = b.v[V_B], .win = w, .fold_h = fh, .fold_w = fw};
     op->args = lower_args(variant_spec, NVAR, &b, variant_kernel_args);
+    if (L->param == PARAM_STANDARD) { /* as conv (lower_image.c): fan-in C, |F| = kh·kw in the kernel */
+        op->u.conv.has_bias = b.given[V_B];
+        op->u.conv.width = (long)b.v[V_WIDTH];
+        op->u.conv.fan_in = fan_in;
+        L->prev_width = op->u.conv.width;
+    }
     L->shape = (IrShape){oh, ow, 1, 0};
     lower_made_gaussian(L);
     return 1;

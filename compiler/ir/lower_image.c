@@ -35,15 +35,6 @@ int lower_need_image(Lower *L, const Stmt *s)
     return 0;
 }
 
-int lower_ntk_only(Lower *L, const Stmt *s)
-{
-    if (L->param == PARAM_NTK)
-        return 1;
-    diag_at(L->err, s->pos, L->src, "'%s' is supported only under param ntk for now (net '%s' uses param standard)",
-            s->u.layer.name, L->net->name);
-    return 0;
-}
-
 /* ---- windows ---------------------------------------------------------- */
 
 enum { W_SIZE, W_KH, W_KW, W_STRIDE, W_SH, W_SW, W_PAD, W_DIL, W_DH, W_DW };
@@ -398,10 +389,10 @@ int lower_check_image_net(Lower *L)
     return 1;
 }
 
-/* Image nets under param standard: conv, dense, activations, pooling,
- * flatten, layer_norm, residual and fanout (lower_standard.c tracks the
- * fan-ins, lower_std_fanin through branches); attention, conv_transpose and
- * conv_local refuse it themselves (lower_ntk_only). */
+/* Image nets under param standard: conv, conv_transpose, conv_local, dense,
+ * activations, pooling, flatten, layer_norm, residual and fanout
+ * (lower_standard.c tracks the fan-ins, lower_std_fanin through branches);
+ * every layer takes it. */
 int lower_check_image_family(Lower *L)
 {
     (void)L;

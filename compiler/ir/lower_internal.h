@@ -118,8 +118,6 @@ int lower_input(Lower *L, const Stmt *s, int depth);
 /* lower_image.c */
 /* "3×4", or "length 4" for a sequence. */
 const char *lower_shape_text(Lower *L, IrShape s);
-/* 1 under param ntk; else an error: the layer s is supported only there. */
-int lower_ntk_only(Lower *L, const Stmt *s);
 int lower_conv(Lower *L, const Stmt *s);
 int lower_avg_pool(Lower *L, const Stmt *s);
 int lower_sum_pool(Lower *L, const Stmt *s);

@@ -46,7 +46,7 @@ static long width_of(const IrOp *op)
         return op->u.dense.width;
     if (op->kind == IR_ATTENTION)
         return op->u.attn.width;
-    return op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE ? op->u.conv.width : -1;
+    return op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL ? op->u.conv.width : -1;
 }
 
 static const char *affine_name(const IrOp *op)

@@ -24,7 +24,7 @@ static const ParamSpec vvar_spec[NVV] = {
     [VV_SH] = {"sh", 1, 1, 1e6, 1, 0, NULL},
     [VV_SW] = {"sw", 1, 1, 1e6, 1, 0, NULL},
     [VV_TRAINABLE] = {"trainable", 1, 0, 1, 1, 0, lower_bool_names},
-    [VV_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard (conv_transpose): output channels */
+    [VV_WIDTH] = {"width", 0.0, 1.0, SHOWN_MAX, 1, 0, NULL}, /* param standard: output channels */
 };
 static const char *const vvar_kernel_args[] = {"trainable", NULL};
 

@@ -1,7 +1,12 @@
 """neural-tangents' ``ConvTranspose`` and ``ConvLocal`` for ``ntkc.stax``: the
 ntkc source they become (``conv_transpose``, ``conv_local``) and their
-finite-width networks in numpy (NTK parameterization, NHWC; volumes' 3-D filters
-in _stax_volume.py and _stax_volume_variants.py)."""
+finite-width networks in numpy (NHWC; volumes' 3-D filters in _stax_volume.py
+and _stax_volume_variants.py). Both parameterizations, as neural-tangents' _Conv
+(stax/linear.py) does for Conv, ConvTranspose and ConvLocal alike: 'ntk' scales
+the output by W_std/√fan_in and the bias by b_std; 'standard' draws
+W ~ N(0, W_std²/fan_in) and b ~ N(0, b_std²) and uses them unscaled, fan_in =
+C·kh·kw (input channels times the filter) for the transposed and the
+unshared filter too."""
 from __future__ import annotations
 
 import math
@@ -37,21 +42,21 @@ class _ConvVariant(_Conv):
         if not _image(b) and not _volume(b):
             raise ValueError(f"{self.name} needs image or sequence inputs: (n, H, W, C) or (n, L, C), or volumes")
         own = self.parameterization
-        if own == "standard" or ctx.param == "standard":
-            # ntkc computes a volume's ConvTranspose under 'standard' (as its Conv); the rest are NTK-only
-            if not (self.name == "ConvTranspose" and _volume(b)):
-                raise NotImplementedError(f"{self.name} under the standard parameterization: not supported by ntkc "
-                                          f"(ConvTranspose on volumes is)")
-            if (ctx.param or own) != own:
-                raise NotImplementedError(f"{self.name}: ntkc takes one parameterization per net; this one mixes "
-                                          f"'ntk' and 'standard'")
+        if (ctx.param or own) != own:
+            raise NotImplementedError(f"{self.name}: ntkc takes one parameterization per net; this one mixes "
+                                      f"'ntk' and 'standard'")
         ctx.param = ctx.param or own
         if _volume(b):  # a 3-D filter (_stax_volume.py)
             return [_stax_volume.variant_emit(self, b, self._out)]
         (kh, kw), (sh, sw) = self._geometry(b.shape)
         args = _spatial_args((kh, kw), (sh, sw))
-        args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
-                 f"padding={_PADDINGS[self.padding]}"]
+        if own == "standard":  # as Conv: width= its output channels, b_std written means a bias (+1 in the NTK)
+            args += [f"w_std={_num(self.W_std)}", f"width={self.out_chan}"]
+            args += [] if self.b_std is None else [f"b_std={_num(self.b_std)}"]
+            args += [f"padding={_PADDINGS[self.padding]}"]
+        else:
+            args += [f"w_std={_num(self.W_std)}", f"b_std={_num(self.b_std or 0.0)}",
+                     f"padding={_PADDINGS[self.padding]}"]
         if not self.trainable:
             args.append("trainable=false")
         H, W, _ = b.shape
@@ -66,6 +71,20 @@ class _ConvVariant(_Conv):
     def _shape_out(self, shape, oh: int, ow: int) -> tuple:
         return (shape[0],) + ((ow, self.out_chan) if len(shape) == 3 else (oh, ow, self.out_chan))
 
+    def _standard_init(self, Wt: np.ndarray, b, fan_in: int) -> tuple:
+        """neural-tangents' standard_init_fn: the deviations drawn into the parameters (W_std/√fan_in, b_std)."""
+        if self.parameterization != "standard":
+            return Wt, b
+        return Wt * (self.W_std / math.sqrt(fan_in)), None if b is None else b * self.b_std
+
+    def _scaled(self, out: np.ndarray, b, fan_in: int) -> np.ndarray:
+        """apply_fn's output from the unscaled sum: 'ntk' multiplies by W_std/√fan_in and b by b_std,
+        'standard' uses the parameters as drawn."""
+        if self.parameterization == "standard":
+            return out if b is None else out + b
+        out = out * (self.W_std / math.sqrt(fan_in))
+        return out if b is None else out + self.b_std * b
+
 
 class _ConvTranspose(_ConvVariant):
     name, statement = "ConvTranspose", "conv_transpose"
@@ -79,7 +98,7 @@ class _ConvTranspose(_ConvVariant):
         kh, kw, _, _, oh, ow = self._grid(shape)
         Wt = rng.standard_normal((kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal(self.out_chan)
-        return self._shape_out(shape, oh, ow), (Wt, b)
+        return self._shape_out(shape, oh, ow), self._standard_init(Wt, b, kh * kw * shape[-1])
 
     def apply(self, params, x: np.ndarray) -> np.ndarray:
         """The input dilated by the strides, padded as lax pads, a stride-1 conv (kernel not flipped);
@@ -99,7 +118,7 @@ class _ConvTranspose(_ConvVariant):
         pads = [(lo_h, sizes[0] + kh - 1 - xd.shape[1] - lo_h), (lo_w, sizes[1] + kw - 1 - xd.shape[2] - lo_w)]
         xp = np.pad(xd, [(0, 0)] + pads + [(0, 0)])
         win = _windows(xp, (kh, kw), (1, 1), "VALID")
-        out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1])) * (self.W_std / math.sqrt(kh * kw * C))
+        out = np.tensordot(win, Wt, axes=([3, 4, 5], [2, 0, 1]))
         if self.padding == "CIRCULAR":
             nh, nw = H * sh, W * sw
             ch, cw = (out.shape[1] - nh) // 2, (out.shape[2] - nw) // 2
@@ -108,8 +127,7 @@ class _ConvTranspose(_ConvVariant):
                 for j in range(out.shape[2]):
                     folded[:, (i - ch) % nh, (j - cw) % nw] += out[:, i, j]
             out = folded
-        if b is not None:
-            out = out + self.b_std * b
+        out = self._scaled(out, b, kh * kw * C)
         return out[:, 0] if seq else out
 
 
@@ -122,7 +140,7 @@ class _ConvLocal(_ConvVariant):
         kh, kw, _, _, oh, ow = self._grid(shape)
         Wt = rng.standard_normal((oh, ow, kh, kw, shape[-1], self.out_chan))
         b = None if self.b_std is None else rng.standard_normal((oh, ow, self.out_chan))
-        return self._shape_out(shape, oh, ow), (Wt, b)
+        return self._shape_out(shape, oh, ow), self._standard_init(Wt, b, kh * kw * shape[-1])
 
     def apply(self, params, x: np.ndarray) -> np.ndarray:
         """The conv's windows, each output pixel with weights and bias of its own."""
@@ -132,9 +150,7 @@ class _ConvLocal(_ConvVariant):
         x4, seq = _nhwc(x)
         kh, kw = Wt.shape[2:4]
         win = _windows(x4, (kh, kw), _as_2d(self.strides, x.shape), self.padding)  # n, H', W', C, kh, kw
-        out = np.einsum("nabcij,abijco->nabo", win, Wt) * (self.W_std / math.sqrt(kh * kw * x4.shape[-1]))
-        if b is not None:
-            out = out + self.b_std * b
+        out = self._scaled(np.einsum("nabcij,abijco->nabo", win, Wt), b, kh * kw * x4.shape[-1])
         return out[:, 0] if seq else out
 
 
@@ -143,11 +159,6 @@ def conv_variant(kind: str, out_chan: int, filter_shape: Sequence[int], strides,
     name = "ConvTranspose" if kind == "transpose" else "ConvLocal"
     if tuple(s) != (1, 1):
         raise NotImplementedError(f"{name}: ntkc supports s=(1, 1) only")
-    if parameterization.lower() != "ntk" and not (kind == "transpose" and parameterization.lower() == "standard"):
-        # ntkc's conv_local is NTK-parameterized only; conv_transpose takes 'standard' on volumes (emit checks)
-        raise NotImplementedError(f"{name}: ntkc supports parameterization='ntk' only")
-    if parameterization.lower() == "standard" and len(filter_shape) != 3:
-        raise NotImplementedError(f"{name}: ntkc supports parameterization='standard' on volumes (3-D filters) only")
     cls = _ConvTranspose if kind == "transpose" else _ConvLocal
     layer = cls.__new__(cls)
     try:

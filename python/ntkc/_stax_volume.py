@@ -77,7 +77,7 @@ def conv_emit(layer: Any, b: Any) -> Any:
 
 def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -> Any:
     """The stream b after a ConvTranspose or ConvLocal with a 3-D filter: ntkc's conv_transpose/conv_local(kd=,
-    kh=, kw=, sd=, sh=, sw=, padding=) on the volume (NTK parameterization, as on images); out_size(n, k, s) is
+    kh=, kw=, sd=, sh=, sw=, padding=) on the volume (either parameterization, as on images); out_size(n, k, s) is
     the layer's output along one axis."""
     from dataclasses import replace
 
@@ -86,7 +86,7 @@ def variant_emit(layer: Any, b: Any, out_size: Callable[[int, int, int], int]) -
         raise ValueError(f"{layer.name} on volumes needs a 3-D filter_shape and strides (kd, kh, kw), not "
                          f"{layer.filter_shape} and {layer.strides}")
     a = args(layer.filter_shape, layer.strides, layer.padding)
-    if layer.parameterization == "standard":  # ConvTranspose only (_stax_conv.py): as conv_emit
+    if layer.parameterization == "standard":  # as conv_emit
         a += [f"w_std={_num(layer.W_std)}", f"width={layer.out_chan}"]
         a += [] if layer.b_std is None else [f"b_std={_num(layer.b_std)}"]
     else:

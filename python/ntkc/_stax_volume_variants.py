@@ -1,6 +1,6 @@
 """The finite-width networks of ``ConvTranspose`` and ``ConvLocal`` with 3-D filters on NDHWC volumes, in numpy
-(NTK parameterization, as their kernels, and for ConvTranspose also 'standard': the deviations drawn into the
-parameters, as neural-tangents' standard_init_fn): the 2-D layers' constructions (_stax_conv.py) along three
+(NTK parameterization, as their kernels, and 'standard': the deviations drawn into the parameters, as
+neural-tangents' standard_init_fn, fan-in C·kd·kh·kw): the 2-D layers' constructions (_stax_conv.py) along three
 axes."""
 from __future__ import annotations
 
@@ -25,15 +25,14 @@ def local_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tu
     out = _stax_volume.out_shape(shape[1:], layer.filter_shape, layer.strides, layer.padding)
     Wt = rng.standard_normal(out + tuple(layer.filter_shape) + (shape[-1], layer.out_chan))
     b = None if layer.b_std is None else rng.standard_normal(out + (layer.out_chan,))
-    return (shape[0],) + out + (layer.out_chan,), (Wt, b)
+    return (shape[0],) + out + (layer.out_chan,), layer._standard_init(Wt, b, np.prod(layer.filter_shape) * shape[-1])
 
 
 def local_apply(layer: Any, params: Any, x: np.ndarray) -> np.ndarray:
     Wt, b = params
     k = Wt.shape[3:6]
     win = _stax_volume.windows(x, k, layer.strides, layer.padding)  # n, D', H', W', C, kd, kh, kw
-    out = np.einsum("nabcxijk,abcijkxo->nabco", win, Wt) * (layer.W_std / math.sqrt(np.prod(k) * x.shape[-1]))
-    return out if b is None else out + layer.b_std * b
+    return layer._scaled(np.einsum("nabcxijk,abcijkxo->nabco", win, Wt), b, np.prod(k) * x.shape[-1])
 
 
 def transpose_init(layer: Any, rng: np.random.Generator, shape: Sequence[int]) -> tuple[tuple[int, ...], Any]:

@@ -3,8 +3,8 @@ ntkc's conv_transpose(..., width=C) under param standard. kernel_fn against scri
 (independent numpy over all position pairs: neural-tangents' standard conv recursion, Θ' = C·Σ_f A_fΣA_fᵀ +
 w²/|F|·Σ_f A_fΘA_fᵀ (+1 with b_std given), on lax.conv_transpose's maps) for every padding; planted errors (the
 NTK parameterization, the bias's +1 dropped, the fan-in of the wrong layer) fail the same comparison; the finite
-networks' Monte Carlo NNGP is kernel_fn's; what stays refused (images, ConvLocal, mixed parameterizations) names
-the layer."""
+networks' Monte Carlo NNGP is kernel_fn's; ConvLocal(parameterization='standard') on volumes likewise (the conv's
+standard recursion on equal positions); mixed parameterizations stay refused, naming the layer."""
 from __future__ import annotations
 
 import unittest
@@ -77,19 +77,38 @@ class ConvTransposeStandardOnVolumes(unittest.TestCase):
         self.assertLess((np.abs(mean - exact) / se).max(), 5.0, f"Monte Carlo NNGP {mean} vs {exact}")
         self.assertGreater((np.abs(mean * 1.2 - exact) / se).max(), 5.0, "a 20 % error would pass")
 
-    def test_what_stays_refused(self) -> None:
-        with self.assertRaisesRegex(NotImplementedError, r"ConvTranspose: ntkc supports parameterization='standard' "
-                                                         r"on volumes \(3-D filters\) only"):
-            stax.ConvTranspose(4, (2, 2), parameterization=STD)
-        with self.assertRaisesRegex(NotImplementedError, "ConvTranspose under the standard parameterization"):
+    def test_conv_local_matches_the_reference(self) -> None:
+        """ConvLocal under 'standard' on a volume: the conv's standard recursion kept on equal positions (b² and
+        the +1 there only); the same kernels with the NTK parameterization planted fail."""
+        for padding in ("SAME", "VALID", "CIRCULAR"):
+            with self.subTest(padding=padding):
+                kfn = stax.serial(stax.Conv(5, (2, 2, 2), padding="SAME", W_std=1.3, b_std=0.2, parameterization=STD),
+                                  stax.Relu(),
+                                  stax.ConvLocal(4, (2, 1, 2), (1, 2, 1), padding, W_std=1.7, b_std=0.6,
+                                                 parameterization=STD),
+                                  stax.Relu(), stax.Flatten(), stax.Dense(1, 0.8, parameterization=STD))[2]
+                self.assertIn(f"conv_local(kd=2, kh=1, kw=2, sd=1, sh=2, sw=1, padding={padding.lower()}, w_std=1.7, "
+                              "width=4, b_std=0.6)", kfn.source_for(self.x.shape[1:]))
+
+                def want(param):
+                    return ref.kernels([("conv", (2, 2, 2), (1, 1, 1), "same", (1, 1, 1), 1.3, 0.2,
+                                         {"width": 5, "bias": True}), ("relu",),
+                                        ("conv_local", (2, 1, 2), (1, 2, 1), padding.lower(), (1, 1, 1), 1.7, 0.6,
+                                         {"width": 4, "bias": True}), ("relu",), ("flatten",), ("dense", 0.8, 0.0)],
+                                       self.x, param=param)
+                got = kernels_of(kfn, self.x)
+                close(self, got, want(STD))
+                with self.assertRaises(AssertionError):
+                    close(self, got, want("ntk"))
+
+    def test_mixed_parameterizations_are_refused(self) -> None:
+        with self.assertRaisesRegex(NotImplementedError, "ConvTranspose: ntkc takes one parameterization per net"):
             stax.serial(stax.Conv(4, (2, 2), padding="SAME", parameterization=STD), stax.ConvTranspose(4, (2, 2)),
                         stax.GlobalAvgPool(), stax.Dense(1, parameterization=STD))[2].source_for((4, 4, 2))
-        with self.assertRaisesRegex(NotImplementedError, "ConvLocal: ntkc supports parameterization='ntk' only"):
-            stax.ConvLocal(4, (2, 2, 2), parameterization=STD)
         with self.assertRaisesRegex(NotImplementedError, "mixes 'ntk' and 'standard'"):
             stax.serial(stax.Conv(4, (2, 2, 2), padding="SAME"), stax.ConvTranspose(4, (2, 2, 2), parameterization=STD),
                         stax.GlobalAvgPool(), stax.Dense(1))[2].source_for((2, 2, 2, 2))
-        with self.assertRaisesRegex(NotImplementedError, "ConvLocal under the standard parameterization"):
+        with self.assertRaisesRegex(NotImplementedError, "ConvLocal: ntkc takes one parameterization per net"):
             stax.serial(stax.Conv(4, (2, 2, 2), padding="SAME", parameterization=STD), stax.ConvLocal(4, (2, 2, 2)),
                         stax.GlobalAvgPool(), stax.Dense(1, parameterization=STD))[2].source_for((2, 2, 2, 2))
 

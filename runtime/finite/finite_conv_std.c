@@ -1,7 +1,9 @@
 /* The finite image network under param standard (neural-tangents'
  * parameterization='standard' for Conv and Dense): weights drawn
  * N(0, w_std²/fan-in) with fan-in = kh·kw·C_in, biases N(0, b_std²) when
- * b_std is written, both used without multipliers, so the gradient with
+ * b_std is written, both used without multipliers (conv_transpose and
+ * conv_local too: nt's _Conv is one code for the three, fan-in C·|F| with
+ * the transposed or unshared filter), so the gradient with
  * respect to W is the raw input patch and the NTK grows with the fan-in. Each
  * hidden layer has the width its op declares; the readout keeps the width
  * the caller asks for. */
@@ -12,7 +14,7 @@
 void fconv_standard_scales(Node *nd)
 {
     const IrOp *op = nd->op;
-    int conv = op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE;
+    int conv = op->kind == IR_CONV || op->kind == IR_CONV_TRANSPOSE || op->kind == IR_CONV_LOCAL;
     long width = conv ? op->u.conv.width : op->u.dense.width;
     double w_std = conv ? op->u.conv.w_std : op->u.dense.w_std;
     double b_std = conv ? op->u.conv.b_std : op->u.dense.b_std;

@@ -1,6 +1,7 @@
 /* The finite-width conv_transpose and conv_local layers of the image finite
  * net (finite_conv.c), under the NTK parameterization as neural-tangents'
- * ConvTranspose and ConvLocal compute them:
+ * ConvTranspose and ConvLocal compute them (param standard: the deviations
+ * move into the parameters, finite_conv_std.c):
  *   conv_transpose: y[o] = (w/√(kh·kw·C))·Σ_u W_u·x̃[o + u − p] + b·β, x̃ the
  *     input dilated by the stride (zero between its pixels, lax.conv_transpose,
  *     kernel not flipped); padding=circular computes the valid output and
@@ -126,7 +127,7 @@ int fcv_lay(Fc *f, Node *nd, size_t co)
     nd->has_b = nd->bs != 0.0;
     nd->frozen = ir_arg(&op->args, "trainable", 1) == 0; /* its parameters do not train */
     nd->w_init = nd->b_init = 1.0;
-    if (f->net->param == PARAM_STANDARD) /* a volume's conv_transpose (lowering refuses the others) */
+    if (f->net->param == PARAM_STANDARD) /* W ~ N(0, w²/(C·|F|)), β ~ N(0, b²) unscaled (finite_conv_std.c) */
         fconv_standard_scales(nd);
     nd->w_off = f->nparams;
     f->nparams += fcv_weights(nd);

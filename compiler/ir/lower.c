@@ -318,13 +318,8 @@ static int lower_dense(Lower *L, const Stmt *s)
     Bound b;
     if (!lower_bind_args(L, s, dense_spec, NDENSE, &b))
         return 0;
-    if (b.given[DENSE_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b.pos[DENSE_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
+    if (!lower_width_allowed(L, &b, DENSE_WIDTH))
         return 0;
-    }
     IrOp *op = lower_push_op(L, IR_DENSE, s->pos);
     if (op == NULL)
         return 0;

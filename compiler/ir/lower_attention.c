@@ -43,17 +43,7 @@ static const ParamSpec attn_spec[NATTN] = {
  * always in the NTK parameterization) the kernel is the same; only the
  * layers after it see its output channels as their fan-in, so it declares
  * them as dense and conv do (width=N, its n_chan_out). */
-static int attn_width(Lower *L, const Bound *b)
-{
-    if (b->given[A_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b->pos[A_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
-        return 0;
-    }
-    return 1;
-}
+static int attn_width(Lower *L, const Bound *b) { return lower_width_allowed(L, b, A_WIDTH); }
 
 int lower_attention(Lower *L, const Stmt *s)
 {

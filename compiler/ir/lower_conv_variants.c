@@ -124,13 +124,8 @@ static int lower_variant(Lower *L, const Stmt *s, IrOpKind kind)
         return lower_volume_variant(L, s, kind);
     if (!lower_bind_args(L, s, variant_spec, NVAR, &b))
         return 0;
-    if (b.given[V_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b.pos[V_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
+    if (!lower_width_allowed(L, &b, V_WIDTH))
         return 0;
-    }
     long fan_in = lower_fan_in(L);
     IrWindow w;
     if (!variant_window(L, s, &b, &w))

@@ -177,13 +177,8 @@ int lower_conv(Lower *L, const Stmt *s)
         return lower_volume_conv(L, s);
     if (!lower_need_image(L, s) || !lower_bind_args(L, s, conv_spec, NCONV, &b))
         return 0;
-    if (b.given[C_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b.pos[C_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
+    if (!lower_width_allowed(L, &b, C_WIDTH))
         return 0;
-    }
     long fan_in = lower_fan_in(L);
     IrWindow w;
     if (!bind_window(L, s, &b, conv_window_idx, 0, 1, &w))

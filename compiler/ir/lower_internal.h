@@ -164,6 +164,8 @@ int lower_image_resize(Lower *L, const Stmt *s);
 /* The channels the next affine layer reads: the previous affine layer's
  * width, else the image's channels; 0 = the data's dimension (vectors). */
 long lower_fan_in(Lower *L);
+/* 0 with an error at the argument when width=N is given under param ntk. */
+int lower_width_allowed(Lower *L, const Bound *b, int width_arg);
 /* After flatten (channels × pixels) or global pooling (channels); 0 with an
  * error at s when the product is too large. */
 int lower_std_to_vector(Lower *L, const Stmt *s, int flatten);

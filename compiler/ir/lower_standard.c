@@ -14,6 +14,19 @@ long lower_fan_in(Lower *L)
     return L->input.kind == IR_INPUT_IMAGE ? (long)L->input.c : 0;
 }
 
+/* width=N declares a layer's output channels, which only the standard
+ * parameterization's kernel depends on: under param ntk it is an error. */
+int lower_width_allowed(Lower *L, const Bound *b, int width_arg)
+{
+    if (!b->given[width_arg] || L->param == PARAM_STANDARD)
+        return 1;
+    diag_at(L->err, b->pos[width_arg], L->src,
+            "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not depend on "
+            "widths)",
+            L->net->name);
+    return 0;
+}
+
 /* A fan-in made of a product (channels × pixels, width × branches) is
  * refused past the bound on a declared width: the product of two admitted
  * numbers can leave a long. */

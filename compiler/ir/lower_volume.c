@@ -131,13 +131,8 @@ static int lower_window_op(Lower *L, const Stmt *s, int pool, int average)
     Bound b;
     if (!bind_volume_args(L, s, pool, vals, given, pos, &b))
         return 0;
-    if (b.given[V_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b.pos[V_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
+    if (!lower_width_allowed(L, &b, V_WIDTH))
         return 0;
-    }
     long fan_in = lower_fan_in(L);
     if (pool && !average && b.given[V_EDGES]) {
         diag_at(L->err, b.pos[V_EDGES], L->src,

@@ -67,13 +67,8 @@ int lower_volume_variant(Lower *L, const Stmt *s, IrOpKind kind)
     IrWindow w;
     if (!lower_bind_args(L, s, vvar_spec, NVV, &b) || !vv_window(L, s, &b, &w))
         return 0;
-    if (b.given[VV_WIDTH] && L->param != PARAM_STANDARD) {
-        diag_at(L->err, b.pos[VV_WIDTH], L->src,
-                "'width' only applies to 'param standard' (net '%s' uses param ntk, where the kernel does not "
-                "depend on widths)",
-                L->net->name);
+    if (!lower_width_allowed(L, &b, VV_WIDTH))
         return 0;
-    }
     long fan_in = lower_fan_in(L);
     size_t zi = L->shape.d, hi = L->shape.h / zi, wi = L->shape.w, od, oh, ow, fd = 0, fh = 0, fw = 0;
     if (kind == IR_CONV_LOCAL) {

@@ -284,9 +284,10 @@ test-python-leak: $(BUILD)/libntkc.so
 
 # make install into a scratch prefix: pkg-config builds the README's C
 # example against the installed library, the installed package imports, and
-# make uninstall leaves nothing behind.
+# make uninstall leaves nothing behind. (+: the script runs make, which then
+# shares make test's job slots instead of warning that it has none.)
 test-install: all
-	./scripts/test_install.sh $(BUILD)
+	+./scripts/test_install.sh $(BUILD)
 
 # ---- install ----------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the ntkc binary, the

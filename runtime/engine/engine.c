@@ -458,14 +458,24 @@ int engine_kernel(const NtkcTileFns *k, size_t n1, const double *x1, size_t n2, 
     return engine_run(k, k, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
 }
 
+/* What x1's records by k1 need (engine_kernel_rows_by, engine_tiles_open_rows_by): two arrays (never the
+ * symmetric kernel) and records of one layout. */
+static int rows_by_ok(const NtkcTileFns *k, const NtkcTileFns *k1, const double *x1, const double *x2,
+                      const char *who, ntkc_error *err)
+{
+    if (x2 == NULL || x2 == x1 || k->prep_size() != k1->prep_size()) {
+        err_internal(err, "%s: the inputs must be two arrays and the records of one layout", who);
+        return err->code;
+    }
+    return 0;
+}
+
 int engine_kernel_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_t n1, const double *x1, size_t n2,
                           const double *x2, size_t dim, double *nngp, double *ntk, const ntkc_eval_options *opts,
                           ntkc_error *err)
 {
-    if (x2 == NULL || x2 == x1 || k->prep_size() != k1->prep_size()) {
-        err_internal(err, "engine_kernel_rows_by: the inputs must be two arrays and the records of one layout");
+    if (rows_by_ok(k, k1, x1, x2, "engine_kernel_rows_by", err) != 0)
         return err->code;
-    }
     return engine_run(k, k1, 0, n1, x1, n2, x2, dim, nngp, ntk, NULL, NULL, opts, err);
 }
 
@@ -516,10 +526,8 @@ int engine_tiles_open_rows_by(const NtkcTileFns *k, const NtkcTileFns *k1, size_
                               EngineTiles **out, ntkc_error *err)
 {
     *out = NULL;
-    if (x2 == NULL || x2 == x1 || k->prep_size() != k1->prep_size()) {
-        err_internal(err, "engine_tiles_open_rows_by: the inputs must be two arrays and the records of one layout");
+    if (rows_by_ok(k, k1, x1, x2, "engine_tiles_open_rows_by", err) != 0)
         return err->code;
-    }
     return tiles_open(k, k1, 0, n1, x1, n2, x2, dim, edge, threads, edge_threads, out, err);
 }
 

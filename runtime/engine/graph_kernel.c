@@ -385,18 +385,29 @@ static int kernel_out(const NtkcGraphFns *fns, int single, const ntkc_graphs *g1
     return rc;
 }
 
+/* The plans of a kernel whose first set's variances come from fns1 (an
+ * eval-mode twin): both sets checked against fns, the two nets' records of
+ * one layout (graph_kernel_rows_by, graph_tiles_open_rows_by). */
+static int read_rows_by_plans(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
+                              const ntkc_graphs *g2, Plan *p, Plan *p1, const char *who, ntkc_error *err)
+{
+    if (read_plan(fns, 0, p, err) != NTKC_OK || read_plan(fns1, 0, p1, err) != NTKC_OK ||
+        check_set(p, g1, "first", err) != NTKC_OK || check_set(p, g2, "second", err) != NTKC_OK)
+        return err->code;
+    if (fns->nvar() != fns1->nvar() || memcmp(p->used, p1->used, sizeof p->used) != 0) {
+        err_internal(err, "%s: the two nets' records differ", who);
+        return err->code;
+    }
+    return NTKC_OK;
+}
+
 int graph_kernel_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, const ntkc_graphs *g1,
                          const ntkc_graphs *g2, double *nngp, double *ntk, const ntkc_eval_options *opts,
                          ntkc_error *err)
 {
     Plan p, p1;
-    if (read_plan(fns, 0, &p, err) != NTKC_OK || read_plan(fns1, 0, &p1, err) != NTKC_OK ||
-        check_set(&p, g1, "first", err) != NTKC_OK || check_set(&p, g2, "second", err) != NTKC_OK)
+    if (read_rows_by_plans(fns, fns1, g1, g2, &p, &p1, "graph_kernel_rows_by", err) != NTKC_OK)
         return err->code;
-    if (fns->nvar() != fns1->nvar() || memcmp(p.used, p1.used, sizeof p.used) != 0) {
-        err_internal(err, "graph_kernel_rows_by: the two nets' records differ");
-        return err->code;
-    }
     Out out = {.nngp = nngp, .ntk = ntk};
     if (out_none(&out))
         return NTKC_OK;
@@ -475,17 +486,7 @@ int graph_tiles_open_rows_by(const NtkcGraphFns *fns, const NtkcGraphFns *fns1, 
         err_internal(err, "out of memory");
         return err->code;
     }
-    int rc = read_plan(fns, 0, &G->p, err);
-    if (rc == NTKC_OK)
-        rc = read_plan(fns1, 0, &p1, err);
-    if (rc == NTKC_OK)
-        rc = check_set(&G->p, g1, "first", err);
-    if (rc == NTKC_OK)
-        rc = check_set(&G->p, g2, "second", err);
-    if (rc == NTKC_OK && (fns->nvar() != fns1->nvar() || memcmp(G->p.used, p1.used, sizeof p1.used) != 0)) {
-        err_internal(err, "graph_tiles_open_rows_by: the two nets' records differ");
-        rc = err->code;
-    }
+    int rc = read_rows_by_plans(fns, fns1, g1, g2, &G->p, &p1, "graph_tiles_open_rows_by", err);
     if (rc == NTKC_OK) /* g1's variances as fns1 sees them (graph_kernel_rows_by) */
         rc = gset_init(&G->a, &p1, g1, GRAPH_AGG_AUTO, threads, err);
     if (rc == NTKC_OK)
